@@ -1,0 +1,20 @@
+// Layer boundaries of DESIGN.md section 2: each layer imports only the layers below it.
+// Order, bottom to top. archive and config additionally stay free of networking.
+const order = ['dicom', 'net', 'dimse', 'config', 'archive', 'services', 'router', 'roles', 'web', 'cli'];
+const above = (i) => order.slice(i + 1);
+const rules = order.slice(0, -1).map((layer, i) => ({
+  name: `${layer}-imports-down-only`,
+  severity: 'error',
+  comment: `src/${layer} may not import ${above(i).join(', ')}`,
+  from: { path: `^src/${layer}/` },
+  to: { path: `^src/(${above(i).join('|')})/` },
+}));
+rules.push(
+  { name: 'archive-knows-no-dimse', severity: 'error', from: { path: '^src/archive/' }, to: { path: '^src/(net|dimse)/' } },
+  { name: 'config-knows-no-network', severity: 'error', from: { path: '^src/config/' }, to: { path: '^src/(net|dimse|archive)/' } },
+  { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+);
+module.exports = {
+  forbidden: rules,
+  options: { doNotFollow: { path: 'node_modules' }, tsPreCompilationDeps: true, tsConfig: { fileName: 'tsconfig.json' } },
+};

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The project's test command (README line 2 runs it through `npm test`):
+# type check, layer-boundary check, then every test project (unit and interop).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
+echo "== layer boundaries"; npx depcruise src --config .dependency-cruiser.cjs
+echo "== tests"; npx vitest run "$@"
