@@ -1,0 +1,29 @@
+/**
+ * What the DIMSE layer needs of an established association (net/ provides it).
+ * Kept structural so DIMSE can be tested over any transport.
+ */
+export interface Pdv {
+  contextId: number;
+  isCommand: boolean;
+  isLast: boolean;
+  data: Buffer;
+}
+
+export interface AcceptedContext {
+  abstractSyntax: string;
+  transferSyntax: string;
+}
+
+export interface DimseTransport {
+  readonly callingAeTitle: string;
+  readonly calledAeTitle: string;
+  readonly peerAddress?: string;
+  readonly contexts: ReadonlyMap<number, AcceptedContext>;
+  on(event: 'pdv', listener: (pdvs: Pdv[]) => void): unknown;
+  on(event: 'closed', listener: (info: { reason: string }) => void): unknown;
+  sendPdv(contextId: number, isCommand: boolean, data: Buffer, isLast: boolean): Promise<void>;
+  pauseReading(): void;
+  resumeReading(): void;
+  abort(source?: number, reason?: number): void;
+  release(): Promise<void>;
+}

@@ -1,0 +1,57 @@
+/**
+ * Storage Service Class SCP (PS3.4 Annex B): each C-STORE data set streams into the
+ * archive's durable ingest; the response is sent only once the archive says durable.
+ */
+import type { Archive } from '../archive/archive.js';
+import { CommandField, Status } from '../dimse/command-fields.js';
+import { DimseServiceError } from '../dimse/errors.js';
+import type { DimseRequestContext, ResponseSpec, ServiceClassProvider } from '../dimse/service.js';
+import type { DatasetSink } from '../dimse/sink-writer.js';
+import { STORAGE_SOP_CLASS_UIDS } from '../dicom/uids.js';
+import { isValidUid } from '../dicom/uid-generator.js';
+
+export interface StorageServiceOptions {
+  /** SOP classes to accept; default: every standard storage SOP class. */
+  sopClasses?: readonly string[];
+}
+
+/** Failures from the archive carry the DIMSE status they map to; anything else is "out of resources". */
+function toServiceError(err: unknown): DimseServiceError {
+  if (err instanceof DimseServiceError) return err;
+  const e = err as { status?: number; dimseStatus?: number; message?: string };
+  const status = e.dimseStatus ?? e.status ?? Status.OutOfResources;
+  return new DimseServiceError(status, e.message ?? String(err));
+}
+
+export function storageService(archive: Archive, options: StorageServiceOptions = {}): ServiceClassProvider {
+  const cStore = (ctx: DimseRequestContext): DatasetSink<ResponseSpec> => {
+    const { affectedSopClassUid, affectedSopInstanceUid } = ctx.command;
+    if (!affectedSopInstanceUid || !isValidUid(affectedSopInstanceUid)) {
+      throw new DimseServiceError(Status.CannotUnderstand, `invalid Affected SOP Instance UID "${affectedSopInstanceUid ?? ''}"`, [0x00001000]);
+    }
+    const sink = archive.beginStore({
+      sopClassUid: affectedSopClassUid ?? ctx.abstractSyntax,
+      sopInstanceUid: affectedSopInstanceUid,
+      transferSyntaxUid: ctx.transferSyntax,
+      callingAeTitle: ctx.association.callingAeTitle,
+      calledAeTitle: ctx.association.calledAeTitle,
+    });
+    return {
+      write: (chunk) => sink.write(chunk),
+      abort: (reason) => sink.abort(reason),
+      end: async () => {
+        try {
+          const outcome = await sink.end();
+          return { status: Status.Success, affectedSopInstanceUid: outcome.sopInstanceUid };
+        } catch (err) {
+          throw toServiceError(err);
+        }
+      },
+    };
+  };
+  return {
+    name: 'storage',
+    sopClasses: options.sopClasses ?? STORAGE_SOP_CLASS_UIDS,
+    streamingHandlers: { [CommandField.C_STORE_RQ]: cStore },
+  };
+}
