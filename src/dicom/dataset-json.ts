@@ -1,0 +1,140 @@
+/** DICOM JSON Model (PS3.18 Annex F.2) from and to Datasets. */
+import { Dataset, decodeAt, decodeBinaryNumbers, getStrings, type Element } from './dataset.js';
+import { putNumbers } from './dataset-writer.js';
+import { lookupTag } from './dictionary.js';
+import { Tags, tagToHex } from './tag.js';
+import { VR_INFO, isVr, type VR } from './vr.js';
+
+export interface DicomJsonPersonName { Alphabetic?: string; Ideographic?: string; Phonetic?: string }
+export type DicomJsonValue = string | number | DicomJsonPersonName | DicomJsonObject | null;
+export interface DicomJsonAttribute {
+  vr: string;
+  Value?: DicomJsonValue[];
+  InlineBinary?: string;
+  BulkDataURI?: string;
+}
+export type DicomJsonObject = Record<string, DicomJsonAttribute>;
+
+export interface ToJsonOptions {
+  /** Values of binary VRs up to this many bytes become InlineBinary (default 64 KiB); longer ones are left out. */
+  inlineBinaryMax?: number;
+  /**
+   * Called for skipped bulk values, encapsulated pixel data and binary values above
+   * inlineBinaryMax: return a BulkDataURI, or undefined to emit the attribute without a value.
+   */
+  bulkDataUri?: (el: Element, path: readonly number[]) => string | undefined;
+}
+
+const SINGLE_VALUED_TEXT = new Set<VR>(['ST', 'LT', 'UT', 'UR']);
+
+export function datasetToJson(ds: Dataset, opts: ToJsonOptions = {}, path: readonly number[] = []): DicomJsonObject {
+  const out: DicomJsonObject = {};
+  const inlineMax = opts.inlineBinaryMax ?? 64 * 1024;
+  for (const el of ds.sorted()) {
+    const key = tagToHex(el.tag);
+    const attr: DicomJsonAttribute = { vr: el.vr };
+    out[key] = attr;
+    const elPath = [...path, el.tag];
+    if (el.items) {
+      if (el.items.length) attr.Value = el.items.map((item, i) => datasetToJson(item, opts, [...elPath, i]));
+      continue;
+    }
+    if (el.skipped || el.fragments || (VR_INFO[el.vr].kind === 'binary' && isInlineVr(el.vr) && (el.value?.length ?? 0) > inlineMax)) {
+      const uri = opts.bulkDataUri?.(el, elPath);
+      if (uri !== undefined) attr.BulkDataURI = uri;
+      continue;
+    }
+    if (!el.value || el.value.length === 0) continue;
+    if (isInlineVr(el.vr)) {
+      attr.InlineBinary = Buffer.from(el.value.buffer, el.value.byteOffset, el.value.byteLength).toString('base64');
+      continue;
+    }
+    if (el.vr === 'AT') {
+      attr.Value = decodeAt(el.value);
+      continue;
+    }
+    if (VR_INFO[el.vr].kind === 'binary') {
+      attr.Value = decodeBinaryNumbers(el.value, el.vr) ?? [];
+      continue;
+    }
+    const strings = getStrings(ds, el.tag) ?? [];
+    if (el.vr === 'PN') {
+      attr.Value = strings.map((s) => (s === '' ? null : personName(s)));
+    } else if (el.vr === 'IS' || el.vr === 'DS') {
+      attr.Value = strings.map((s) => (s === '' ? null : Number.isFinite(Number(s)) ? Number(s) : s));
+    } else if (SINGLE_VALUED_TEXT.has(el.vr)) {
+      attr.Value = [strings.join('\\')];
+    } else {
+      attr.Value = strings.map((s) => (s === '' ? null : s));
+    }
+  }
+  return out;
+}
+
+function isInlineVr(vr: VR): boolean {
+  return vr === 'OB' || vr === 'OD' || vr === 'OF' || vr === 'OL' || vr === 'OV' || vr === 'OW' || vr === 'UN';
+}
+
+function personName(s: string): DicomJsonPersonName {
+  const [a, i, p] = s.split('=');
+  const pn: DicomJsonPersonName = {};
+  if (a) pn.Alphabetic = a;
+  if (i) pn.Ideographic = i;
+  if (p) pn.Phonetic = p;
+  return pn;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * A Dataset from DICOM JSON. Text is encoded as UTF-8 and Specific Character Set is set to
+ * ISO_IR 192 when any value is not ASCII. BulkDataURI attributes become skipped elements.
+ */
+export function jsonToDataset(json: DicomJsonObject, parent?: Dataset): Dataset {
+  const ds = new Dataset(parent);
+  for (const [key, attr] of Object.entries(json)) {
+    if (!/^[0-9A-Fa-f]{8}$/.test(key)) throw new Error(`DICOM JSON: invalid attribute tag '${key}'`);
+    const tag = parseInt(key, 16) >>> 0;
+    const vr = attr.vr ?? lookupTag(tag)?.vr;
+    if (!vr || !isVr(vr)) throw new Error(`DICOM JSON: invalid VR '${attr.vr}' for ${key}`);
+    if (vr === 'SQ') {
+      const items = (attr.Value ?? []).map((v) => jsonToDataset(v as DicomJsonObject, ds));
+      ds.put({ tag, vr, length: 0, items });
+      continue;
+    }
+    if (attr.BulkDataURI !== undefined) {
+      ds.put({ tag, vr, length: 0, skipped: true });
+      continue;
+    }
+    if (attr.InlineBinary !== undefined) {
+      const b = new Uint8Array(Buffer.from(attr.InlineBinary, 'base64'));
+      ds.put({ tag, vr, length: b.length, value: b });
+      continue;
+    }
+    const values = attr.Value ?? [];
+    if (vr === 'AT') {
+      putNumbers(ds, tag, vr, values.map((v) => parseInt(String(v), 16) >>> 0));
+    } else if (VR_INFO[vr].kind === 'binary') {
+      putNumbers(ds, tag, vr, values.map((v) => Number(v)));
+    } else {
+      const text = values
+        .map((v) => {
+          if (v === null) return '';
+          if (typeof v === 'object') {
+            const pn = v as DicomJsonPersonName;
+            return [pn.Alphabetic ?? '', pn.Ideographic ?? '', pn.Phonetic ?? ''].join('=').replace(/=+$/, '');
+          }
+          return String(v);
+        })
+        .join('\\');
+      const bytes = VR_INFO[vr].charset ? utf8.encode(text) : new Uint8Array(Buffer.from(text, 'latin1'));
+      ds.put({ tag, vr, length: bytes.length, value: bytes });
+    }
+  }
+  // eslint-disable-next-line no-control-regex
+  if (!parent && /[^\x00-\x7f]/.test(JSON.stringify(json))) {
+    const v = new Uint8Array(Buffer.from('ISO_IR 192', 'latin1'));
+    ds.put({ tag: Tags.SpecificCharacterSet, vr: 'CS', length: v.length, value: v });
+  }
+  return ds;
+}

@@ -1,0 +1,157 @@
+/**
+ * The in-memory dataset: elements by tag, raw value bytes (multi-byte binary values in
+ * little endian whatever the transfer syntax), items of sequences, fragments of
+ * encapsulated pixel data. Values longer than the reader's bulk threshold are not kept
+ * (`skipped`), only their length and position.
+ */
+import { decodeText } from './charset.js';
+import { Tags } from './tag.js';
+import { VR_INFO, type VR } from './vr.js';
+
+export const UNDEFINED_LENGTH = 0xffffffff;
+
+export interface Fragment {
+  /** Byte length of the fragment. */
+  length: number;
+  /** Offset of the fragment's value in the (inflated) dataset stream. */
+  offset: number;
+  /** The bytes, unless longer than the bulk threshold. */
+  value?: Uint8Array;
+}
+
+export interface Element {
+  tag: number;
+  vr: VR;
+  /** Value length as encoded; UNDEFINED_LENGTH for undefined-length sequences / pixel data. */
+  length: number;
+  /** Raw value bytes (little endian for multi-byte binary VRs); absent for SQ, fragments, skipped values. */
+  value?: Uint8Array;
+  /** Items of a sequence. */
+  items?: Dataset[];
+  /** Encapsulated pixel data: fragments[0] is the Basic Offset Table (possibly empty). */
+  fragments?: Fragment[];
+  /** The value was longer than the bulk threshold (or after the stop point) and was skipped. */
+  skipped?: boolean;
+  /** Offset of the value in the (inflated) dataset stream, where known. */
+  valueOffset?: number;
+}
+
+/** Elements by tag, in the order read (ascending in valid files). Items know their parent. */
+export class Dataset extends Map<number, Element> {
+  /** The enclosing dataset for sequence items (for the inherited Specific Character Set). */
+  declare readonly parent: Dataset | undefined;
+
+  constructor(parent?: Dataset) {
+    super();
+    Object.defineProperty(this, 'parent', { value: parent, enumerable: false, writable: true });
+  }
+
+  /** Adds or replaces an element. */
+  put(el: Element): this {
+    return this.set(el.tag, el);
+  }
+
+  /** Specific Character Set terms in effect here (own, else inherited; [] = default repertoire). */
+  characterSets(): string[] {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    for (let d: Dataset | undefined = this; d; d = d.parent) {
+      const el = d.get(Tags.SpecificCharacterSet);
+      if (el?.value) {
+        return Array.from(new TextDecoder('latin1').decode(el.value).split('\\'), (s) => s.trim());
+      }
+    }
+    return [];
+  }
+
+  /** Elements sorted by tag. */
+  sorted(): Element[] {
+    return [...this.values()].sort((a, b) => a.tag - b.tag);
+  }
+}
+
+// ---- accessors ----
+
+const TEXT_VRS = new Set<VR>(['ST', 'LT', 'UT', 'UR']); // single-valued, backslash is data
+const LEADING_INSIGNIFICANT = new Set<VR>(['AE', 'CS', 'DS', 'IS', 'SH', 'LO', 'UI', 'AS', 'DA', 'TM', 'DT']);
+
+function trimValue(s: string, vr: VR): string {
+  // Trailing spaces (and NUL padding, as seen in UIs) are insignificant; leading ones for some VRs.
+  let t = s.replace(/[ \0]+$/, '');
+  if (LEADING_INSIGNIFICANT.has(vr)) t = t.replace(/^ +/, '');
+  return t;
+}
+
+/** All values of a string element decoded and trimmed; binary numeric VRs give their numbers as text. */
+export function getStrings(ds: Dataset, tag: number): string[] | undefined {
+  const el = ds.get(tag);
+  if (!el || !el.value) return undefined;
+  const info = VR_INFO[el.vr];
+  if (info.kind !== 'string') {
+    if (el.vr === 'AT') return decodeAt(el.value);
+    const nums = decodeBinaryNumbers(el.value, el.vr);
+    return nums?.map(String);
+  }
+  const text = decodeText(el.value, el.vr, info.charset ? ds.characterSets() : []);
+  if (TEXT_VRS.has(el.vr)) return [trimValue(text, el.vr)];
+  return text.split('\\').map((v) => trimValue(v, el.vr));
+}
+
+/** The value of a string element (multiple values joined with '\'), decoded with the Specific Character Set. */
+export function getString(ds: Dataset, tag: number): string | undefined {
+  const v = getStrings(ds, tag);
+  return v === undefined ? undefined : v.join('\\');
+}
+
+/** Numbers of a US/UL/SS/SL/FL/FD/SV/UV (bigints become numbers) or IS/DS element. */
+export function getNumbers(ds: Dataset, tag: number): number[] | undefined {
+  const el = ds.get(tag);
+  if (!el || !el.value) return undefined;
+  if (el.vr === 'IS' || el.vr === 'DS') {
+    const parts = new TextDecoder('latin1').decode(el.value).split('\\').map((s) => s.trim());
+    if (parts.length === 1 && parts[0] === '') return [];
+    return parts.map(Number);
+  }
+  return decodeBinaryNumbers(el.value, el.vr);
+}
+
+/** The first number of an element (see getNumbers). */
+export function getNumber(ds: Dataset, tag: number): number | undefined {
+  const v = getNumbers(ds, tag);
+  return v && v.length > 0 && !Number.isNaN(v[0]) ? v[0] : undefined;
+}
+
+export function decodeBinaryNumbers(value: Uint8Array, vr: VR): number[] | undefined {
+  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const out: number[] = [];
+  const read: Partial<Record<VR, [number, (o: number) => number]>> = {
+    US: [2, (o) => dv.getUint16(o, true)],
+    SS: [2, (o) => dv.getInt16(o, true)],
+    UL: [4, (o) => dv.getUint32(o, true)],
+    SL: [4, (o) => dv.getInt32(o, true)],
+    FL: [4, (o) => dv.getFloat32(o, true)],
+    FD: [8, (o) => dv.getFloat64(o, true)],
+    SV: [8, (o) => Number(dv.getBigInt64(o, true))],
+    UV: [8, (o) => Number(dv.getBigUint64(o, true))],
+    OW: [2, (o) => dv.getUint16(o, true)],
+    OL: [4, (o) => dv.getUint32(o, true)],
+    OF: [4, (o) => dv.getFloat32(o, true)],
+    OD: [8, (o) => dv.getFloat64(o, true)],
+    OB: [1, (o) => dv.getUint8(o)],
+  };
+  const r = read[vr];
+  if (!r) return undefined;
+  const [size, fn] = r;
+  for (let o = 0; o + size <= value.byteLength; o += size) out.push(fn(o));
+  return out;
+}
+
+/** AT values as 'GGGGEEEE' hex strings. */
+export function decodeAt(value: Uint8Array): string[] {
+  const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const out: string[] = [];
+  for (let o = 0; o + 4 <= value.byteLength; o += 4) {
+    const g = dv.getUint16(o, true), e = dv.getUint16(o + 2, true);
+    out.push(g.toString(16).toUpperCase().padStart(4, '0') + e.toString(16).toUpperCase().padStart(4, '0'));
+  }
+  return out;
+}
