@@ -1,0 +1,347 @@
+// Ingest benchmark: one synthetic CT series (default 300 images 512x512 16-bit, new UIDs
+// for every run and every target) sent by DCMTK storescu over one association and over
+// 4 parallel associations (the files split in 4 parts, 4 storescu processes), into:
+//   storescp  DCMTK's storescp (the ceiling; --fork for the parallel mode)
+//   orthanc   Orthanc with its default SQLite index
+//   pacs      this PACS: node bin/pacs.js serve --data <tmp> --port <port> --aet PACS
+// Time = wall time from the start of the storescu run(s) to their end; best of N runs.
+// After every run the target is checked to hold all instances, else the run fails.
+//
+//   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512]
+//                           [--targets storescp,orthanc,pacs]
+//                           [--pacs-cmd "node bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
+// Results: a table on stdout and JSON in bench/results/ingest-<timestamp>.json.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeCtSeries } from '../scripts/gen-test-data.js';
+import {
+  countDicomFiles,
+  REPO_ROOT,
+  runDcmtk,
+  startOrthanc,
+  startPacs,
+  startStorescp,
+  stopAllPeers,
+  storescu,
+  type OrthancPeer,
+  type PacsPeer,
+  type RunResult,
+} from '../test/support/peers.js';
+import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
+
+type TargetName = 'storescp' | 'orthanc' | 'pacs';
+type Mode = 'single' | 'parallel';
+
+interface RunRecord {
+  run: number;
+  ok: boolean;
+  seconds?: number;
+  instancesPerSecond?: number;
+  received?: number;
+  error?: string;
+}
+
+interface TargetResult {
+  target: TargetName;
+  mode: Mode;
+  associations: number;
+  runs: RunRecord[];
+  bestSeconds?: number;
+  instancesPerSecond?: number;
+  skipped?: string;
+}
+
+/** A target the benchmark can send to: prepare() before each timed run, verify() after. */
+interface Target {
+  name: TargetName;
+  aet: string;
+  /** returns the port to send to for this run */
+  prepare(mode: Mode): Promise<number>;
+  /** how many of the sent instances the target holds now */
+  verify(sopInstanceUids: string[]): Promise<number>;
+  /** after verification: free what this run used */
+  cleanup(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '300' },
+    runs: { type: 'string', default: '3' },
+    parallel: { type: 'string', default: '4' },
+    rows: { type: 'string', default: '512' },
+    cols: { type: 'string', default: '512' },
+    targets: { type: 'string', default: 'storescp,orthanc,pacs' },
+    'pacs-cmd': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help) {
+  console.log(
+    'npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512] [--targets storescp,orthanc,pacs] [--pacs-cmd "cmd {data} {port} {aet}"]',
+  );
+  process.exit(0);
+}
+const count = Number(values.count);
+const runs = Number(values.runs);
+const parallel = Number(values.parallel);
+const rows = Number(values.rows);
+const cols = Number(values.cols);
+const wanted = values.targets.split(',').map((s) => s.trim()) as TargetName[];
+
+process.on('SIGINT', () => {
+  void stopAllPeers().finally(() => process.exit(130));
+});
+
+// ---------------------------------------------------------------------------
+// Targets
+
+async function storescpTarget(): Promise<Target> {
+  let scp: Awaited<ReturnType<typeof startStorescp>> | undefined;
+  let dir: string | undefined;
+  const target: Target = {
+    name: 'storescp',
+    aet: 'STORESCP',
+    async prepare(mode) {
+      dir = await makeTempDir('pacs-bench-storescp-');
+      scp = await startStorescp({ aet: 'STORESCP', dir, fork: mode === 'parallel', acceptAll: false, promiscuous: false });
+      return scp.port;
+    },
+    async verify(uids) {
+      return countDicomFiles(scp!.storageDir, new Set(uids));
+    },
+    async cleanup() {
+      await scp?.stop();
+      if (dir) await removeTempDir(dir);
+      scp = undefined;
+      dir = undefined;
+    },
+    async close() {
+      await target.cleanup();
+    },
+  };
+  return target;
+}
+
+async function orthancTarget(root: string): Promise<Target> {
+  const orthanc: OrthancPeer = await startOrthanc({ aet: 'ORTHANC', dir: path.join(root, 'orthanc') });
+  let before = 0;
+  return {
+    name: 'orthanc',
+    aet: 'ORTHANC',
+    async prepare() {
+      before = (await orthanc.statistics()).CountInstances;
+      return orthanc.dicomPort;
+    },
+    async verify() {
+      return (await orthanc.statistics()).CountInstances - before;
+    },
+    async cleanup() {},
+    async close() {
+      await orthanc.stop();
+    },
+  };
+}
+
+async function pacsTarget(root: string, cmd: string | undefined): Promise<Target> {
+  let command: string | undefined;
+  let args: string[] | undefined;
+  if (cmd) {
+    const parts = cmd.split(/\s+/).filter(Boolean);
+    command = parts[0] === 'node' ? process.execPath : parts[0];
+    args = parts.slice(1);
+  } else if (!fs.existsSync(path.join(REPO_ROOT, 'src/cli/main.ts'))) {
+    throw new Error('src/cli/main.ts does not exist yet (`pacs serve` not written)');
+  }
+  const pacs: PacsPeer = await startPacs({ dir: path.join(root, 'pacs'), aet: 'PACS', command, args });
+  return {
+    name: 'pacs',
+    aet: 'PACS',
+    async prepare() {
+      return pacs.port;
+    },
+    async verify(uids) {
+      return countDicomFiles(pacs.dataDir, new Set(uids));
+    },
+    async cleanup() {},
+    async close() {
+      await pacs.stop();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// One timed run
+
+function split<T>(items: T[], parts: number): T[][] {
+  const out: T[][] = [];
+  const size = Math.ceil(items.length / parts);
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+async function timedRun(target: Target, mode: Mode, run: number, root: string): Promise<RunRecord> {
+  const seriesDir = path.join(root, `series-${target.name}-${mode}-${run}`);
+  try {
+    const series = await writeCtSeries({
+      dir: seriesDir,
+      count,
+      rows,
+      cols,
+      seriesDescription: `bench ${target.name} ${mode} run ${run}`,
+    });
+    const port = await target.prepare(mode);
+    // Flush dirty pages (the series just written, the previous run's received files) so
+    // their write-back does not land inside the timed window; the series stays cached.
+    await runDcmtk('sync', []);
+    const parts = mode === 'single' ? [series.files] : split(series.files, parallel);
+    const started = performance.now();
+    const results: RunResult[] = await Promise.all(
+      parts.map((files) => storescu({ port, calledAet: target.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const bad = results.find((r) => r.code !== 0);
+    const received = await target.verify(series.sopInstanceUids);
+    if (bad) return { run, ok: false, seconds, received, error: `storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+    if (received !== count) return { run, ok: false, seconds, received, error: `target holds ${received} of ${count} instances` };
+    return { run, ok: true, seconds, received, instancesPerSecond: count / seconds };
+  } catch (e) {
+    return { run, ok: false, error: e instanceof Error ? e.message.split('\n').slice(0, 4).join(' | ') : String(e) };
+  } finally {
+    await target.cleanup().catch(() => undefined);
+    fs.rmSync(seriesDir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+function firstLine(r: RunResult): string {
+  return (r.stdout || r.stderr).split('\n').find((l) => l.trim())?.trim() ?? '?';
+}
+
+async function main(): Promise<void> {
+  const root = await makeTempDir('pacs-bench-');
+  const modes: Mode[] = ['single', 'parallel'];
+  const results = new Map<string, TargetResult>();
+  const key = (t: TargetName, m: Mode) => `${t}/${m}`;
+  for (const t of wanted) {
+    for (const m of modes) results.set(key(t, m), { target: t, mode: m, associations: m === 'single' ? 1 : parallel, runs: [] });
+  }
+
+  console.log(`ingest bench: ${count} CT images ${rows}x${cols} 16-bit, ${runs} run(s), 1 and ${parallel} associations, storescu as sender`);
+  const targets: Target[] = [];
+  for (const name of wanted) {
+    try {
+      if (name === 'storescp') targets.push(await storescpTarget());
+      else if (name === 'orthanc') targets.push(await orthancTarget(root));
+      else if (name === 'pacs') targets.push(await pacsTarget(root, values['pacs-cmd']));
+      else throw new Error(`unknown target ${name}`);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      console.log(`! ${name}: not started: ${reason.split('\n')[0]}`);
+      if (reason.includes('\n')) console.log(reason.split('\n').slice(1).map((l) => `    ${l}`).join('\n'));
+      for (const m of modes) {
+        const r = results.get(key(name, m));
+        if (r) r.skipped = reason.split('\n')[0];
+      }
+    }
+  }
+
+  try {
+    // Interleave targets inside each run so drift (page cache, thermal) hits all alike.
+    for (let run = 1; run <= runs; run++) {
+      for (const mode of modes) {
+        for (const t of targets) {
+          const rec = await timedRun(t, mode, run, root);
+          results.get(key(t.name, mode))!.runs.push(rec);
+          console.log(
+            `  run ${run} ${mode.padEnd(8)} ${t.name.padEnd(8)} ${
+              rec.ok ? `${rec.seconds!.toFixed(3)} s  ${rec.instancesPerSecond!.toFixed(0)} inst/s` : `FAILED: ${rec.error}`
+            }`,
+          );
+        }
+      }
+    }
+  } finally {
+    for (const t of targets) await t.close().catch(() => undefined);
+    await stopAllPeers();
+  }
+
+  for (const r of results.values()) {
+    const ok = r.runs.filter((x) => x.ok);
+    if (ok.length) {
+      r.bestSeconds = Math.min(...ok.map((x) => x.seconds!));
+      r.instancesPerSecond = count / r.bestSeconds;
+    }
+  }
+
+  // Table
+  const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  const widths = [9, 14, 10, 10, 10];
+  console.log('');
+  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs'], widths));
+  for (const r of results.values()) {
+    const okRuns = r.runs.filter((x) => x.ok).length;
+    console.log(
+      line(
+        [
+          r.target,
+          `${r.mode} (${r.associations})`,
+          r.bestSeconds !== undefined ? r.bestSeconds.toFixed(3) : '-',
+          r.instancesPerSecond !== undefined ? r.instancesPerSecond.toFixed(0) : r.skipped ? 'skipped' : 'FAILED',
+          `${okRuns}/${r.runs.length}`,
+        ],
+        widths,
+      ),
+    );
+  }
+  const ratios: Record<string, number | null> = {};
+  for (const m of modes) {
+    const rate = (t: TargetName) => results.get(key(t, m))?.instancesPerSecond;
+    const pacs = rate('pacs');
+    for (const other of ['orthanc', 'storescp'] as const) {
+      const o = rate(other);
+      ratios[`pacs/${other} ${m}`] = pacs !== undefined && o !== undefined ? pacs / o : null;
+    }
+    const orth = rate('orthanc');
+    const scp = rate('storescp');
+    ratios[`orthanc/storescp ${m}`] = orth !== undefined && scp !== undefined ? orth / scp : null;
+  }
+  console.log('');
+  for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(28)} ${v === null ? 'n/a' : `${v.toFixed(2)}x`}`);
+
+  // JSON
+  const [scuVersion, orthancVersion] = await Promise.all([runDcmtk('storescu', ['--version']), runDcmtk(process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc', ['--version'])]);
+  const outDir = path.join(REPO_ROOT, 'bench/results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const outFile = path.join(outDir, `ingest-${stamp}.json`);
+  fs.writeFileSync(
+    outFile,
+    `${JSON.stringify(
+      {
+        bench: 'ingest',
+        date: new Date().toISOString(),
+        params: { count, rows, cols, bitsAllocated: 16, runs, parallel, sender: 'storescu', tcpNoDelay: true },
+        host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+        versions: { storescu: firstLine(scuVersion), orthanc: firstLine(orthancVersion) },
+        results: [...results.values()],
+        ratios,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`\nresults: ${path.relative(process.cwd(), outFile)}`);
+  await removeTempDirs();
+  const anyFailed = [...results.values()].some((r) => !r.skipped && r.runs.some((x) => !x.ok));
+  if (anyFailed) process.exitCode = 1;
+}
+
+main().catch(async (e: unknown) => {
+  console.error(e);
+  await stopAllPeers();
+  process.exitCode = 1;
+});

@@ -1,0 +1,82 @@
+/** Service-user commands: echo, store. */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { DimseConnection } from '../dimse/dimse-connection.js';
+import { cEcho } from '../dimse/scu.js';
+import { connect } from '../net/index.js';
+import { expandPaths, inspectFiles, storeFiles } from '../services/storage-scu.js';
+import { parsePort, parsePositiveInt } from './options.js';
+import { progress } from './progress.js';
+
+const VERIFICATION = '1.2.840.10008.1.1';
+
+interface PeerOptions {
+  aet: string;
+  aec: string;
+  host?: string;
+  port?: number;
+}
+
+/** `[HOST PORT]` may lead the positional arguments, as with DCMTK's tools. */
+function splitPeer(args: string[], o: PeerOptions): { host: string; port: number; rest: string[] } {
+  if (args.length >= 2 && /^\d+$/.test(args[1]) && !existsSync(args[0])) {
+    return { host: args[0], port: parsePort(args[1]), rest: args.slice(2) };
+  }
+  return { host: o.host ?? '127.0.0.1', port: o.port ?? 11112, rest: args };
+}
+
+function peerOptions(cmd: Command): Command {
+  return cmd
+    .option('--aet <title>', 'our (calling) AE title', 'PACS_CLIENT')
+    .option('--aec <title>', 'the peer\'s (called) AE title', 'PACS')
+    .option('--host <host>', 'peer host (or give HOST PORT first)')
+    .option('--port <port>', 'peer port', parsePort);
+}
+
+export function registerClientCommands(program: Command): void {
+  peerOptions(program.command('echo').description('C-ECHO a peer: pacs echo [HOST PORT]').argument('[peer...]', 'HOST PORT'))
+    .option('--repeat <n>', 'number of C-ECHOs', parsePositiveInt, 1)
+    .action(async (args: string[], o: PeerOptions & { repeat: number }) => {
+      const { host, port } = splitPeer(args, o);
+      const started = performance.now();
+      const assoc = await connect({
+        host,
+        port,
+        callingAeTitle: o.aet,
+        calledAeTitle: o.aec,
+        presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'] }],
+      });
+      const conn = new DimseConnection(assoc);
+      try {
+        for (let i = 0; i < o.repeat; i++) await cEcho(conn);
+      } finally {
+        await assoc.release().catch(() => assoc.abort());
+      }
+      const ms = performance.now() - started;
+      process.stdout.write(`C-ECHO ${o.aec}@${host}:${port}: success (${ms.toFixed(1)} ms)\n`);
+    });
+
+  peerOptions(program.command('store').description('C-STORE files and folders (recursive): pacs store [HOST PORT] FILES...').argument('<paths...>'))
+    .option('-j, --parallel <n>', 'parallel associations', parsePositiveInt, 1)
+    .action(async (args: string[], o: PeerOptions & { parallel: number }) => {
+      const { host, port, rest } = splitPeer(args, o);
+      if (rest.length === 0) throw new Error('no files or folders given');
+      const { files, skipped } = await inspectFiles(await expandPaths(rest));
+      for (const s of skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
+      if (files.length === 0) throw new Error('no DICOM Part 10 files to send');
+      const bar = progress(`C-STORE to ${o.aec}`, files.length);
+      const started = performance.now();
+      const summary = await storeFiles(
+        { host, port, callingAeTitle: o.aet, calledAeTitle: o.aec },
+        files,
+        { parallel: o.parallel, onProgress: (p) => bar.tick(p.ok) },
+      );
+      bar.stop();
+      const s = (performance.now() - started) / 1000;
+      for (const f of summary.failed) process.stderr.write(`failed ${f.path}: ${f.error}\n`);
+      process.stdout.write(
+        `stored ${summary.sent} of ${files.length} files (${(summary.bytes / 1e6).toFixed(1)} MB) in ${s.toFixed(2)} s, ${summary.failed.length} failed, ${skipped.length} skipped\n`,
+      );
+      if (summary.failed.length) process.exitCode = 1;
+    });
+}
