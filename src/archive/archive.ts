@@ -1,0 +1,108 @@
+/**
+ * The archive: blob store + index behind one object, with durable streaming ingest.
+ * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/`) and, for the embedded
+ * index, `index.sqlite`.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { FileBlobStore, type BlobStore, type FileBlobStoreOptions, type SweepReport } from './blob-store.js';
+import { GroupCommitter } from './group-commit.js';
+import type { Index, InsertResult, InstanceRecord } from './index-types.js';
+import { IngestSink, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
+import { PostgresIndex } from './postgres-index.js';
+import { SqliteIndex } from './sqlite-index.js';
+
+export interface ArchiveOptions {
+  dataDir: string;
+  /** Embedded SQLite (default) or a PostgreSQL connection string and schema. */
+  index?: 'sqlite' | { postgres: string; schema?: string };
+  duplicatePolicy?: DuplicatePolicy;
+  logger?: Logger;
+  blobs?: FileBlobStoreOptions;
+  /** Largest group-commit batch (default 1000). */
+  maxBatch?: number;
+}
+
+export class Archive {
+  readonly index: Index;
+  readonly blobs: BlobStore;
+  readonly duplicatePolicy: DuplicatePolicy;
+  readonly logger: Logger;
+  /** What the start-up sweep found. */
+  readonly recovery: SweepReport;
+  private readonly committer: GroupCommitter<InstanceRecord, InsertResult>;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private closed = false;
+
+  private constructor(index: Index, blobs: BlobStore, recovery: SweepReport, opts: ArchiveOptions, logger: Logger) {
+    this.index = index;
+    this.blobs = blobs;
+    this.recovery = recovery;
+    this.logger = logger;
+    this.duplicatePolicy = opts.duplicatePolicy ?? 'keep';
+    const onDuplicate = this.duplicatePolicy === 'replace' ? 'replace' : 'keep';
+    this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
+      (records) => index.insertInstances(records, onDuplicate), { maxBatch: opts.maxBatch });
+  }
+
+  static async open(opts: ArchiveOptions): Promise<Archive> {
+    const logger = opts.logger ?? pino({ level: 'silent' });
+    await mkdir(opts.dataDir, { recursive: true });
+    const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), opts.blobs);
+    const spec = opts.index ?? 'sqlite';
+    const index: Index = spec === 'sqlite'
+      ? await SqliteIndex.open(join(opts.dataDir, 'index.sqlite'))
+      : await PostgresIndex.open({ connectionString: spec.postgres, schema: spec.schema });
+    let recovery: SweepReport;
+    try {
+      recovery = await blobs.sweep((key) => index.hasFileKey(key));
+    } catch (e) {
+      await index.close();
+      throw e;
+    }
+    if (recovery.tempFiles > 0) logger.warn(recovery, 'recovered interrupted stores');
+    return new Archive(index, blobs, recovery, opts, logger);
+  }
+
+  /** Starts receiving one instance. */
+  beginStore(req: StoreRequest): StoreSink {
+    if (this.closed) throw new Error('archive is closed');
+    const sink = new IngestSink({
+      blobs: this.blobs, index: this.index, committer: this.committer,
+      duplicatePolicy: this.duplicatePolicy, logger: this.logger,
+    }, req);
+    const end = sink.end.bind(sink);
+    sink.end = () => this.track(end());
+    return sink;
+  }
+
+  /** Removes an instance from the index, then its file. False when not stored. */
+  async deleteInstance(sopInstanceUid: string): Promise<boolean> {
+    const deleted = await this.index.deleteInstance(sopInstanceUid);
+    if (!deleted) return false;
+    await this.blobs.delete(deleted.fileKey);
+    return true;
+  }
+
+  /** Group-commit counters: batches (index transactions) and items. */
+  get groupCommitStats(): Readonly<{ batches: number; items: number; retriedBatches: number }> {
+    return this.committer.stats;
+  }
+
+  /** Waits for stores that are ending, then closes the index. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+    await this.committer.drain();
+    await this.index.close();
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    const done = (): void => void this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+}

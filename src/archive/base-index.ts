@@ -1,0 +1,56 @@
+/** The convenience half of Index: each one-statement operation in its own transaction. */
+import type {
+  DuplicateAction, Index, IndexReader, IndexWriter, InsertResult, InstanceRecord, InstanceRow, InstanceSummary,
+  SeriesRow, StudyRow,
+} from './index-types.js';
+
+export abstract class BaseIndex implements Index {
+  abstract readonly kind: 'sqlite' | 'postgres';
+  abstract read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T>;
+  abstract write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T>;
+  abstract close(): Promise<void>;
+  writeTransactions = 0;
+
+  /** A single read statement; backends may run it without an explicit transaction. */
+  protected single<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
+    return this.read(fn);
+  }
+
+  insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction = 'keep'): Promise<InsertResult[]> {
+    return this.write((tx) => tx.insertInstances(records, onDuplicate));
+  }
+  deleteInstance(uid: string): Promise<{ fileKey: string } | undefined> {
+    return this.write((tx) => tx.deleteInstance(uid));
+  }
+  hasInstance(uid: string): Promise<boolean> {
+    return this.single((tx) => tx.hasInstance(uid));
+  }
+  getInstance(uid: string): Promise<InstanceRow | undefined> {
+    return this.single((tx) => tx.getInstance(uid));
+  }
+  hasFileKey(key: string): Promise<boolean> {
+    return this.single((tx) => tx.hasFileKey(key));
+  }
+  countInstances(): Promise<number> {
+    return this.single((tx) => tx.countInstances());
+  }
+  listStudies(): Promise<StudyRow[]> {
+    return this.read((tx) => tx.listStudies());
+  }
+  listSeries(studyInstanceUid: string): Promise<SeriesRow[]> {
+    return this.read((tx) => tx.listSeries(studyInstanceUid));
+  }
+  listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]> {
+    return this.read((tx) => tx.listInstances(seriesInstanceUid));
+  }
+}
+
+/** FIFO mutual exclusion for one connection. */
+export class Mutex {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(() => undefined, () => undefined);
+    return result;
+  }
+}

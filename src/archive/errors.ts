@@ -1,0 +1,49 @@
+/**
+ * Archive errors. Each carries the DIMSE status (PS3.4 C-STORE / PS3.7 Annex C) it
+ * maps to, so the storage service converts it to a response at one boundary.
+ */
+export const DimseStatus = {
+  /** Refused: out of resources (disk, index). */
+  OutOfResources: 0xa700,
+  /** Error: data set does not match SOP class. */
+  DatasetDoesNotMatchSopClass: 0xa900,
+  /** Error: cannot understand. */
+  CannotUnderstand: 0xc000,
+  /** Failure: duplicate SOP instance (PS3.7 C.5.8), used by the 'reject' duplicate policy. */
+  DuplicateSopInstance: 0x0111,
+} as const;
+
+export abstract class ArchiveError extends Error {
+  abstract readonly status: number;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The dataset cannot be parsed, or does not match the request (0xA900 / 0xC000). */
+export class InvalidDatasetError extends ArchiveError {
+  override readonly name = 'InvalidDatasetError';
+  readonly status: number;
+  constructor(status: 0xa900 | 0xc000, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.status = status;
+  }
+}
+
+/** Disk or index failure (0xA700). */
+export class OutOfResourcesError extends ArchiveError {
+  override readonly name = 'OutOfResourcesError';
+  readonly status = DimseStatus.OutOfResources;
+}
+
+/** The instance exists and the duplicate policy is 'reject' (0x0111). */
+export class DuplicateInstanceError extends ArchiveError {
+  override readonly name = 'DuplicateInstanceError';
+  readonly status = DimseStatus.DuplicateSopInstance;
+}
+
+/** The store was aborted by its caller, or used after end()/abort(). */
+export class StoreAbortedError extends ArchiveError {
+  override readonly name = 'StoreAbortedError';
+  readonly status = DimseStatus.OutOfResources;
+}

@@ -1,0 +1,133 @@
+/**
+ * The index: patients / studies / series / instances with the Q/R keys as columns and
+ * every non-bulk attribute of each instance as DICOM JSON text (PS3.18 F.2).
+ *
+ * All access goes through transactions; a read transaction has a type without the
+ * write operations (and both backends also enforce it: a read-only SQLite connection,
+ * `BEGIN READ ONLY` on PostgreSQL).
+ */
+
+/** What ingest hands to the index for one received instance. Absent values: undefined or null. */
+export interface InstanceRecord {
+  sopInstanceUid: string;
+  sopClassUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  patientId?: string | null;
+  patientName?: string | null;
+  patientBirthDate?: string | null;
+  patientSex?: string | null;
+  studyDate?: string | null;
+  studyTime?: string | null;
+  accessionNumber?: string | null;
+  studyId?: string | null;
+  studyDescription?: string | null;
+  referringPhysicianName?: string | null;
+  modality?: string | null;
+  seriesNumber?: number | null;
+  seriesDescription?: string | null;
+  bodyPartExamined?: string | null;
+  instanceNumber?: number | null;
+  transferSyntaxUid: string;
+  fileKey: string;
+  fileSize: number;
+  /** ISO 8601 (UTC). */
+  receivedAt: string;
+  callingAeTitle: string;
+  calledAeTitle?: string | null;
+  /** DICOM JSON of the instance's non-bulk attributes. */
+  json: string;
+}
+
+/** 'keep': an existing row wins; 'replace': the new record replaces the row (same SOP Instance UID). */
+export type DuplicateAction = 'keep' | 'replace';
+
+export type InsertResult =
+  | { status: 'stored' }
+  | { status: 'duplicate'; existingFileKey: string }
+  | { status: 'replaced'; previousFileKey: string };
+
+export interface PatientRow {
+  patientId: string;
+  patientName: string | null;
+  patientBirthDate: string | null;
+  patientSex: string | null;
+}
+
+export interface StudyRow extends PatientRow {
+  studyInstanceUid: string;
+  studyDate: string | null;
+  studyTime: string | null;
+  accessionNumber: string | null;
+  studyId: string | null;
+  studyDescription: string | null;
+  referringPhysicianName: string | null;
+  /** Distinct modalities of the study's series, sorted. */
+  modalitiesInStudy: string[];
+}
+
+export interface SeriesRow {
+  seriesInstanceUid: string;
+  studyInstanceUid: string;
+  modality: string | null;
+  seriesNumber: number | null;
+  seriesDescription: string | null;
+  bodyPartExamined: string | null;
+}
+
+export interface InstanceSummary {
+  sopInstanceUid: string;
+  sopClassUid: string;
+  seriesInstanceUid: string;
+  studyInstanceUid: string;
+  instanceNumber: number | null;
+  transferSyntaxUid: string;
+  fileKey: string;
+  fileSize: number;
+  receivedAt: string;
+  callingAeTitle: string;
+  calledAeTitle: string | null;
+}
+
+export interface InstanceRow extends InstanceSummary {
+  json: string;
+}
+
+export interface IndexReader {
+  hasInstance(sopInstanceUid: string): Promise<boolean>;
+  getInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;
+  /** True when some instance row points at this blob key (used by blob recovery). */
+  hasFileKey(fileKey: string): Promise<boolean>;
+  countInstances(): Promise<number>;
+  listStudies(): Promise<StudyRow[]>;
+  listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
+  /** Ordered by instance number, then SOP Instance UID. */
+  listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]>;
+}
+
+export interface IndexWriter extends IndexReader {
+  /** Upserts patient/study/series, inserts instances; results in record order. */
+  insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction): Promise<InsertResult[]>;
+  /** Removes the row (and series/study/patient left empty); returns the deleted row's blob key. */
+  deleteInstance(sopInstanceUid: string): Promise<{ fileKey: string } | undefined>;
+}
+
+export interface Index {
+  readonly kind: 'sqlite' | 'postgres';
+  read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T>;
+  /** Number of write transactions committed (for observing group commit). */
+  readonly writeTransactions: number;
+  close(): Promise<void>;
+
+  // One-statement conveniences, each its own transaction.
+  insertInstances(records: readonly InstanceRecord[], onDuplicate?: DuplicateAction): Promise<InsertResult[]>;
+  deleteInstance(sopInstanceUid: string): Promise<{ fileKey: string } | undefined>;
+  hasInstance(sopInstanceUid: string): Promise<boolean>;
+  getInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;
+  hasFileKey(fileKey: string): Promise<boolean>;
+  countInstances(): Promise<number>;
+  listStudies(): Promise<StudyRow[]>;
+  listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
+  listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]>;
+}

@@ -1,0 +1,255 @@
+/**
+ * The C-STORE hot path (DESIGN.md section 3): a Part 10 meta header built from the
+ * request, then the dataset bytes exactly as received, go to a temp file through a
+ * write queue; the same chunks feed the streaming header reader until Pixel Data.
+ * end(): validate, fdatasync + link into place, group-committed index insert, then
+ * resolve. Nothing is decoded or re-encoded; memory per store is the write queue.
+ */
+import type { Logger } from 'pino';
+import type { BlobStore, BlobWriter } from './blob-store.js';
+import {
+  buildMetaHeader, datasetJsonText, DatasetHeaderReader, getNumber, getString, type Dataset,
+} from './dicom-deps.js';
+import {
+  ArchiveError, DimseStatus, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError,
+} from './errors.js';
+import type { GroupCommitter } from './group-commit.js';
+import type { Index, InsertResult, InstanceRecord } from './index-types.js';
+
+export interface StoreRequest {
+  sopClassUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  callingAeTitle: string;
+  calledAeTitle?: string;
+}
+
+export interface StoreOutcome {
+  status: 'stored' | 'duplicate-kept' | 'replaced';
+  sopInstanceUid: string;
+  /** Dataset bytes received (without the meta header). */
+  bytes: number;
+  warnings?: string[];
+}
+
+export interface StoreSink {
+  /** Dataset bytes as received; a returned promise means "wait before sending more". Do not mutate `chunk` afterwards. */
+  write(chunk: Buffer): void | Promise<void>;
+  /** Resolves once the file is durable and the index row committed. */
+  end(): Promise<StoreOutcome>;
+  /** Drops the temp file; nothing becomes visible. */
+  abort(reason?: Error): Promise<void>;
+}
+
+export type DuplicatePolicy = 'keep' | 'replace' | 'reject';
+
+export interface IngestContext {
+  blobs: BlobStore;
+  index: Index;
+  committer: GroupCommitter<InstanceRecord, InsertResult>;
+  duplicatePolicy: DuplicatePolicy;
+  logger: Logger;
+}
+
+const T = {
+  PatientName: 0x00100010, PatientID: 0x00100020, PatientBirthDate: 0x00100030, PatientSex: 0x00100040,
+  StudyInstanceUID: 0x0020000d, StudyDate: 0x00080020, StudyTime: 0x00080030, AccessionNumber: 0x00080050,
+  StudyID: 0x00200010, StudyDescription: 0x00081030, ReferringPhysicianName: 0x00080090,
+  SeriesInstanceUID: 0x0020000e, Modality: 0x00080060, SeriesNumber: 0x00200011, SeriesDescription: 0x0008103e,
+  BodyPartExamined: 0x00180015, SOPClassUID: 0x00080016, SOPInstanceUID: 0x00080018, InstanceNumber: 0x00200013,
+} as const;
+
+type SinkState = 'open' | 'ending' | 'done' | 'aborted';
+
+export class IngestSink implements StoreSink {
+  private readonly ctx: IngestContext;
+  private readonly req: StoreRequest;
+  private readonly writer: BlobWriter;
+  private reader: DatasetHeaderReader | undefined;
+  private dataset: Dataset | undefined;
+  private failure: ArchiveError | undefined;
+  private state: SinkState = 'open';
+  private bytes = 0;
+
+  constructor(ctx: IngestContext, req: StoreRequest) {
+    this.ctx = ctx;
+    this.req = req;
+    this.writer = ctx.blobs.begin(ctx.blobs.newKey(req.sopInstanceUid));
+    try {
+      this.reader = new DatasetHeaderReader({ transferSyntaxUid: req.transferSyntaxUid });
+      void this.writer.write(buildMetaHeader({
+        sopClassUid: req.sopClassUid,
+        sopInstanceUid: req.sopInstanceUid,
+        transferSyntaxUid: req.transferSyntaxUid,
+        sourceAeTitle: req.callingAeTitle,
+      }));
+    } catch (e) {
+      this.fail(new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot store: ${(e as Error).message}`, { cause: e }));
+    }
+  }
+
+  write(chunk: Buffer): void | Promise<void> {
+    if (this.state !== 'open') throw new StoreAbortedError(`store of ${this.req.sopInstanceUid} is ${this.state}`);
+    this.bytes += chunk.length;
+    if (this.failure) return; // the rest of an invalid dataset is drained and dropped
+    if (this.reader) {
+      try {
+        this.reader.push(chunk);
+      } catch (e) {
+        this.fail(new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e }));
+        return;
+      }
+      if (this.reader.done) this.headerComplete();
+      if (this.failure) return;
+    }
+    return this.writer.write(chunk);
+  }
+
+  async end(): Promise<StoreOutcome> {
+    if (this.state !== 'open') throw new StoreAbortedError(`store of ${this.req.sopInstanceUid} is ${this.state}`);
+    this.state = 'ending';
+    try {
+      return await this.finish();
+    } catch (e) {
+      await this.writer.abort();
+      throw e;
+    } finally {
+      this.state = 'done';
+    }
+  }
+
+  async abort(reason?: Error): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'aborted';
+    this.reader = undefined;
+    this.ctx.logger.debug({ sopInstanceUid: this.req.sopInstanceUid, err: reason }, 'store aborted');
+    await this.writer.abort();
+  }
+
+  private fail(err: ArchiveError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.reader = undefined;
+    void this.writer.abort(); // stop writing now; end() reports the error
+  }
+
+  private headerComplete(): void {
+    const reader = this.reader!;
+    this.reader = undefined;
+    const ds = reader.dataset;
+    const { req } = this;
+    const sopInstanceUid = getString(ds, T.SOPInstanceUID);
+    const sopClassUid = getString(ds, T.SOPClassUID);
+    const mismatch = (what: string, got: string | undefined, want: string): void =>
+      this.fail(new InvalidDatasetError(DimseStatus.DatasetDoesNotMatchSopClass,
+        got === undefined ? `dataset has no ${what}` : `dataset ${what} ${got} differs from the request's ${want}`));
+    if (sopInstanceUid !== req.sopInstanceUid) return mismatch('SOP Instance UID', sopInstanceUid, req.sopInstanceUid);
+    if (sopClassUid !== req.sopClassUid) return mismatch('SOP Class UID', sopClassUid, req.sopClassUid);
+    if (!getString(ds, T.StudyInstanceUID)) return mismatch('Study Instance UID', undefined, '');
+    if (!getString(ds, T.SeriesInstanceUID)) return mismatch('Series Instance UID', undefined, '');
+    this.dataset = ds;
+  }
+
+  private async finish(): Promise<StoreOutcome> {
+    const { req, ctx } = this;
+    if (!this.failure && this.reader) {
+      try {
+        this.reader.end();
+      } catch (e) {
+        this.fail(new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e }));
+      }
+      if (!this.failure) this.headerComplete();
+    }
+    if (this.failure) throw this.failure;
+    const ds = this.dataset!;
+
+    if (ctx.duplicatePolicy !== 'replace' && (await this.indexCall(() => ctx.index.hasInstance(req.sopInstanceUid)))) {
+      await this.writer.abort();
+      return this.duplicate();
+    }
+
+    const place = ctx.committer.reserve();
+    try {
+      await this.writer.persist();
+    } catch (e) {
+      place.cancel();
+      throw new OutOfResourcesError(`cannot write ${req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
+    }
+
+    const record = this.record(ds);
+    const result = await this.indexCall(() => place.submit(record));
+    switch (result.status) {
+      case 'stored':
+        await this.writer.release();
+        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
+      case 'duplicate': // stored concurrently since the check above
+        await this.writer.abort();
+        return this.duplicate();
+      case 'replaced':
+        // Old version first: while our temp name exists, a crash here is repaired by the sweep.
+        await ctx.blobs.delete(result.previousFileKey).catch((e: unknown) =>
+          ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
+        await this.writer.release();
+        ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: replaced');
+        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
+    }
+  }
+
+  private duplicate(): StoreOutcome {
+    const { req, ctx } = this;
+    if (ctx.duplicatePolicy === 'reject') {
+      throw new DuplicateInstanceError(`SOP Instance ${req.sopInstanceUid} is already stored`);
+    }
+    ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: stored copy kept');
+    return {
+      status: 'duplicate-kept', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes,
+      warnings: ['duplicate SOP Instance UID: the stored instance was kept'],
+    };
+  }
+
+  private async indexCall<R>(fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof ArchiveError) throw e;
+      throw new OutOfResourcesError(`index failure: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private record(ds: Dataset): InstanceRecord {
+    const s = (tag: number): string | null => getString(ds, tag) || null;
+    const n = (tag: number): number | null => {
+      const v = getNumber(ds, tag);
+      return v === undefined || !Number.isSafeInteger(v) ? null : v;
+    };
+    const { req } = this;
+    return {
+      sopInstanceUid: req.sopInstanceUid,
+      sopClassUid: req.sopClassUid,
+      studyInstanceUid: s(T.StudyInstanceUID)!,
+      seriesInstanceUid: s(T.SeriesInstanceUID)!,
+      patientId: s(T.PatientID),
+      patientName: s(T.PatientName),
+      patientBirthDate: s(T.PatientBirthDate),
+      patientSex: s(T.PatientSex),
+      studyDate: s(T.StudyDate),
+      studyTime: s(T.StudyTime),
+      accessionNumber: s(T.AccessionNumber),
+      studyId: s(T.StudyID),
+      studyDescription: s(T.StudyDescription),
+      referringPhysicianName: s(T.ReferringPhysicianName),
+      modality: s(T.Modality),
+      seriesNumber: n(T.SeriesNumber),
+      seriesDescription: s(T.SeriesDescription),
+      bodyPartExamined: s(T.BodyPartExamined),
+      instanceNumber: n(T.InstanceNumber),
+      transferSyntaxUid: req.transferSyntaxUid,
+      fileKey: this.writer.key,
+      fileSize: this.writer.bytes,
+      receivedAt: new Date().toISOString(),
+      callingAeTitle: req.callingAeTitle,
+      calledAeTitle: req.calledAeTitle ?? null,
+      json: datasetJsonText(ds),
+    };
+  }
+}

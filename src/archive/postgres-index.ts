@@ -1,0 +1,114 @@
+/**
+ * PostgreSQL index (pg). The schema is created on open inside the schema the caller
+ * names (default 'pacs'), so several PACS nodes can share one index and tests can use
+ * a fresh schema per run. Read transactions are BEGIN READ ONLY: the server refuses
+ * writes in them.
+ */
+import pg from 'pg';
+import { BaseIndex } from './base-index.js';
+import { SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
+import type { IndexReader, IndexWriter } from './index-types.js';
+
+export interface PostgresIndexOptions {
+  connectionString: string;
+  /** Schema holding the tables; created if missing. Letters, digits, '_' only. */
+  schema?: string;
+  /** Pool size (default 4). */
+  maxConnections?: number;
+}
+
+const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+class PgRunner implements SqlRunner {
+  readonly dialect = 'postgres' as const;
+  constructor(private readonly client: pg.Pool | pg.PoolClient) {}
+  async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    return (await this.client.query(sql, params as SqlValue[])).rows as SqlRow[];
+  }
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    await this.client.query(sql, params as SqlValue[]);
+  }
+}
+
+export class PostgresIndex extends BaseIndex {
+  readonly kind = 'postgres' as const;
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+
+  private constructor(pool: pg.Pool, schema: string) {
+    super();
+    this.pool = pool;
+    this.schema = schema;
+  }
+
+  static async open(opts: PostgresIndexOptions): Promise<PostgresIndex> {
+    const schema = opts.schema ?? 'pacs';
+    if (!SCHEMA_RE.test(schema)) throw new Error(`invalid PostgreSQL schema name '${schema}'`);
+    const pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: opts.maxConnections ?? 4,
+      options: `-c search_path="${schema}"`,
+    });
+    pool.on('error', () => undefined); // idle client errors surface on the next query
+    const index = new PostgresIndex(pool, schema);
+    try {
+      await index.transaction('', async (client) => {
+        // Serialize schema creation between nodes starting together.
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`pacs-schema:${schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        for (const ddl of schemaDdl('postgres')) await client.query(ddl);
+        await client.query(
+          `INSERT INTO archive_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`,
+          [String(SCHEMA_VERSION)]);
+      });
+    } catch (e) {
+      await pool.end();
+      throw e;
+    }
+    return index;
+  }
+
+  private async transaction<T>(mode: '' | ' READ ONLY', fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query(`BEGIN${mode}`);
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw e;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
+    return this.transaction(' READ ONLY', (c) => fn(new SqlIndexReader(new PgRunner(c))));
+  }
+
+  async write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T> {
+    const r = await this.transaction('', (c) => fn(new SqlIndexWriter(new PgRunner(c))));
+    this.writeTransactions++;
+    return r;
+  }
+
+  /** One statement in autocommit mode: no BEGIN/COMMIT round trips. */
+  protected override single<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
+    return fn(new SqlIndexReader(new PgRunner(this.pool)));
+  }
+
+  /** Drops the schema and everything in it (tests). */
+  async dropSchema(): Promise<void> {
+    await this.pool.query(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

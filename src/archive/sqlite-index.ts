@@ -1,0 +1,130 @@
+/**
+ * SQLite index (better-sqlite3 12). Two connections to one WAL database: a writer
+ * (BEGIN IMMEDIATE ... COMMIT, one transaction at a time) and a read-only reader, so
+ * a read transaction cannot write even by mistake and never sees uncommitted rows.
+ *
+ * synchronous=FULL: in WAL mode NORMAL does not fsync the WAL at commit, so a power
+ * loss could drop a commit after the C-STORE success was sent; FULL fsyncs the WAL
+ * once per commit, and group commit makes that one fsync per batch of stores.
+ */
+import Database from 'better-sqlite3';
+import { BaseIndex, Mutex } from './base-index.js';
+import { SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
+import type { IndexReader, IndexWriter } from './index-types.js';
+
+type Stmt = { stmt: Database.Statement; order: number[]; returns: boolean };
+
+class SqliteRunner implements SqlRunner {
+  readonly dialect = 'sqlite' as const;
+  private readonly cache = new Map<string, Stmt>();
+  constructor(private readonly db: Database.Database) {}
+
+  private prepare(sql: string): Stmt {
+    let s = this.cache.get(sql);
+    if (!s) {
+      // $n placeholders -> ? in order of appearance (better-sqlite3 binds arrays positionally).
+      const order: number[] = [];
+      const text = sql.replace(/\$(\d+)/g, (_, n: string) => {
+        order.push(Number(n) - 1);
+        return '?';
+      });
+      const stmt = this.db.prepare(text);
+      s = { stmt, order, returns: stmt.reader };
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  private bind(s: Stmt, params: readonly SqlValue[]): SqlValue[] {
+    return s.order.map((i) => params[i] ?? null);
+  }
+
+  all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    const s = this.prepare(sql);
+    return Promise.resolve(s.stmt.all(...this.bind(s, params)) as SqlRow[]);
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    const s = this.prepare(sql);
+    if (s.returns) s.stmt.all(...this.bind(s, params));
+    else s.stmt.run(...this.bind(s, params));
+    return Promise.resolve();
+  }
+}
+
+export class SqliteIndex extends BaseIndex {
+  readonly kind = 'sqlite' as const;
+  private readonly writer: Database.Database;
+  private readonly reader: Database.Database;
+  private readonly writeRunner: SqliteRunner;
+  private readonly readRunner: SqliteRunner;
+  private readonly writeLock = new Mutex();
+  private readonly readLock = new Mutex();
+  private closed = false;
+
+  private constructor(file: string) {
+    super();
+    this.writer = new Database(file);
+    this.writer.pragma('journal_mode = WAL');
+    this.writer.pragma('synchronous = FULL');
+    this.writer.pragma('busy_timeout = 5000');
+    this.writer.pragma('foreign_keys = ON');
+    const tx = this.writer.transaction(() => {
+      for (const ddl of schemaDdl('sqlite')) this.writer.exec(ddl);
+      this.writer.prepare(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING`)
+        .run(String(SCHEMA_VERSION));
+    });
+    tx.immediate();
+    this.reader = new Database(file, { readonly: true });
+    this.reader.pragma('busy_timeout = 5000');
+    this.writeRunner = new SqliteRunner(this.writer);
+    this.readRunner = new SqliteRunner(this.reader);
+  }
+
+  /** Opens (creating if needed) the index database file. */
+  static async open(file: string): Promise<SqliteIndex> {
+    return new SqliteIndex(file);
+  }
+
+  read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
+    return this.readLock.run(async () => {
+      this.checkOpen();
+      this.reader.exec('BEGIN');
+      try {
+        return await fn(new SqlIndexReader(this.readRunner));
+      } finally {
+        this.reader.exec('COMMIT');
+      }
+    });
+  }
+
+  write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T> {
+    return this.writeLock.run(async () => {
+      this.checkOpen();
+      this.writer.exec('BEGIN IMMEDIATE');
+      let result: T;
+      try {
+        result = await fn(new SqlIndexWriter(this.writeRunner));
+      } catch (e) {
+        if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+        throw e;
+      }
+      this.writer.exec('COMMIT');
+      this.writeTransactions++;
+      return result;
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new Error('index is closed');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.writeLock.run(async () => undefined);
+    await this.readLock.run(async () => undefined);
+    this.closed = true;
+    this.reader.close();
+    this.writer.close();
+  }
+}

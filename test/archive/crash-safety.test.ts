@@ -1,0 +1,99 @@
+/**
+ * Crash safety: a child process is killed (SIGKILL) in the middle of a store; after
+ * reopening the archive there is no final file without its index row, no index row
+ * without its file, and no temp file.
+ */
+import { spawn } from 'node:child_process';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Archive } from '../../src/archive/archive.js';
+import { listFiles, tempDir } from './helpers.js';
+
+const CHILD = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url));
+
+function runChild(dataDir: string, mode: string): Promise<{ signal: NodeJS.Signals | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('KILLME')) child.kill('SIGKILL');
+    });
+    child.stderr.on('data', (d: Buffer) => void (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code !== null && code !== 0) reject(new Error(`child exited ${code}: ${err}`));
+      else resolve({ signal, out });
+    });
+  });
+}
+
+/** Every final file has its row, every row its file (with the recorded size). */
+async function checkConsistent(archive: Archive, dataDir: string): Promise<string[]> {
+  const blobsDir = join(dataDir, 'blobs');
+  const finals = listFiles(blobsDir).filter((f) => !f.startsWith('tmp/'));
+  for (const key of finals) expect(await archive.index.hasFileKey(key), `row for ${key}`).toBe(true);
+  const uids: string[] = [];
+  for (const st of await archive.index.listStudies()) {
+    for (const se of await archive.index.listSeries(st.studyInstanceUid)) {
+      for (const i of await archive.index.listInstances(se.seriesInstanceUid)) {
+        expect(statSync(join(blobsDir, i.fileKey)).size, `file of ${i.sopInstanceUid}`).toBe(i.fileSize);
+        uids.push(i.sopInstanceUid);
+      }
+    }
+  }
+  expect(finals).toHaveLength(uids.length);
+  expect(listFiles(join(blobsDir, 'tmp'))).toEqual([]);
+  return uids.sort();
+}
+
+describe('crash safety (SIGKILL)', () => {
+  let dataDir: string;
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('killed in the middle of a 200 MB store: nothing partial is visible, memory stayed bounded', async () => {
+    dataDir = tempDir();
+    const { signal, out } = await runChild(dataDir, 'mid-write');
+    expect(signal).toBe('SIGKILL');
+    const growth = Number(/rssGrowth=(-?\d+)/.exec(out)?.[1]);
+    expect(growth).toBeLessThan(32 << 20); // 96 MB written through a bounded queue
+    expect(listFiles(join(dataDir, 'blobs', 'tmp'))).toHaveLength(1); // the interrupted temp file
+    const archive = await Archive.open({ dataDir });
+    try {
+      expect(archive.recovery.tempFiles).toBe(1);
+      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.2']);
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('killed after the file was linked into place but before the index commit: the file is removed', async () => {
+    dataDir = tempDir();
+    const { signal } = await runChild(dataDir, 'before-commit');
+    expect(signal).toBe('SIGKILL');
+    expect(listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/'))).toHaveLength(4);
+    const archive = await Archive.open({ dataDir });
+    try {
+      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 1 });
+      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.2']);
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('killed after the index commit: the instance is kept, the temp name swept', async () => {
+    dataDir = tempDir();
+    const { signal } = await runChild(dataDir, 'after-commit');
+    expect(signal).toBe('SIGKILL');
+    const archive = await Archive.open({ dataDir });
+    try {
+      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0 });
+      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.100', '1.2.3.77.2']);
+    } finally {
+      await archive.close();
+    }
+  });
+});

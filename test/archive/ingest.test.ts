@@ -1,0 +1,221 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Archive, type ArchiveOptions } from '../../src/archive/archive.js';
+import { DuplicateInstanceError, InvalidDatasetError } from '../../src/archive/errors.js';
+import type { StoreSink } from '../../src/archive/ingest.js';
+import { buildMetaHeader } from '../../src/dicom/part10.js';
+import {
+  chunked, CT_IMAGE, datasetBytes, EXPLICIT_LE, headerBytes, listFiles, MR_IMAGE, storeRequest, tempDir,
+  type TestInstance,
+} from './helpers.js';
+import { dropSchema, freshSchemaName, PG_URL, postgresAvailable } from './pg-support.js';
+
+const backends: Array<'sqlite' | 'postgres'> = ['sqlite'];
+if (await postgresAvailable()) backends.push('postgres');
+
+async function send(sink: StoreSink, chunks: Buffer[]) {
+  for (const c of chunks) await sink.write(c);
+  return sink.end();
+}
+
+describe.each(backends)('Archive ingest (%s index)', (backend) => {
+  let dataDir: string;
+  let schema: string | undefined;
+  let archive: Archive;
+  let logLines: string[];
+
+  async function open(over: Partial<ArchiveOptions> = {}): Promise<Archive> {
+    logLines = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void logLines.push(s) });
+    return Archive.open({
+      dataDir,
+      index: backend === 'sqlite' ? 'sqlite' : { postgres: PG_URL, schema: (schema ??= freshSchemaName()) },
+      logger,
+      ...over,
+    });
+  }
+  /** Final blob files (tmp/ excluded). */
+  const finals = () => listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/'));
+  const temps = () => listFiles(join(dataDir, 'blobs', 'tmp'));
+
+  beforeEach(async () => {
+    dataDir = tempDir();
+    schema = undefined;
+    archive = await open();
+  });
+  afterEach(async () => {
+    await archive.close();
+    if (schema) await dropSchema(schema);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stores meta header + the exact bytes sent, and indexes the attributes', async () => {
+    const t: TestInstance = { sopInstanceUid: '1.2.3.4.5.1', patientName: `O'Brien^Åsa`, instanceNumber: 7 };
+    const bytes = datasetBytes(t);
+    const outcome = await send(archive.beginStore(storeRequest(t)), chunked(bytes, [7, 100, 1, 4096]));
+    expect(outcome).toEqual({ status: 'stored', sopInstanceUid: t.sopInstanceUid, bytes: bytes.length });
+    const row = await archive.index.getInstance(t.sopInstanceUid);
+    expect(row).toMatchObject({
+      sopClassUid: CT_IMAGE, transferSyntaxUid: EXPLICIT_LE, callingAeTitle: 'MODALITY', calledAeTitle: 'PACS',
+      studyInstanceUid: '1.2.826.0.1.3680043.10.1.1', seriesInstanceUid: '1.2.826.0.1.3680043.10.1.1.1', instanceNumber: 7,
+    });
+    const meta = buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: t.sopInstanceUid, transferSyntaxUid: EXPLICIT_LE, sourceAeTitle: 'MODALITY' });
+    const file = readFileSync(join(dataDir, 'blobs', row!.fileKey));
+    expect(file.equals(Buffer.concat([meta, bytes]))).toBe(true);
+    expect(row!.fileSize).toBe(file.length);
+    expect(finals()).toEqual([row!.fileKey]);
+    expect(temps()).toEqual([]);
+    const [study] = await archive.index.listStudies();
+    expect(study).toMatchObject({
+      patientId: 'PID42', patientName: `O'Brien^Åsa`, patientSex: 'F', studyDate: '20240102', accessionNumber: 'ACC42',
+      studyDescription: 'Head routine', modalitiesInStudy: ['CT'],
+    });
+    expect((await archive.index.listSeries(study.studyInstanceUid))[0]).toMatchObject({ modality: 'CT', seriesNumber: 3 });
+  });
+
+  it('keeps the non-bulk attributes as DICOM JSON', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.2' };
+    await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]);
+    const json = JSON.parse((await archive.index.getInstance(t.sopInstanceUid))!.json);
+    expect(json['00080018']).toEqual({ vr: 'UI', Value: [t.sopInstanceUid] });
+    expect(json['00100020']).toEqual({ vr: 'LO', Value: ['PID42'] });
+    expect(json['7FE00010']?.Value).toBeUndefined();
+  });
+
+  it('stores a dataset without Pixel Data (header reader ends at the end)', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.3' };
+    const bytes = headerBytes(t);
+    expect((await send(archive.beginStore(storeRequest(t)), [bytes])).status).toBe('stored');
+    expect(await archive.index.countInstances()).toBe(1);
+  });
+
+  it('duplicate (default keep): answers success, keeps the stored file, logs it', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.4' };
+    await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]);
+    const before = await archive.index.getInstance(t.sopInstanceUid);
+    const second = await send(archive.beginStore(storeRequest(t, { callingAeTitle: 'OTHER' })), [datasetBytes({ ...t, pixelBytes: 300 })]);
+    expect(second.status).toBe('duplicate-kept');
+    expect(second.warnings?.length).toBe(1);
+    expect(await archive.index.getInstance(t.sopInstanceUid)).toEqual(before);
+    expect(finals()).toEqual([before!.fileKey]);
+    expect(temps()).toEqual([]);
+    expect(logLines.some((l) => l.includes('duplicate') && l.includes(t.sopInstanceUid))).toBe(true);
+  });
+
+  it('duplicate (replace): the new file replaces the old one', async () => {
+    await archive.close();
+    archive = await open({ duplicatePolicy: 'replace' });
+    const t = { sopInstanceUid: '1.2.3.4.5.5' };
+    await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]);
+    const newer = datasetBytes({ ...t, pixelBytes: 512 });
+    expect((await send(archive.beginStore(storeRequest(t)), [newer])).status).toBe('replaced');
+    const row = await archive.index.getInstance(t.sopInstanceUid);
+    expect(finals()).toEqual([row!.fileKey]);
+    expect(readFileSync(join(dataDir, 'blobs', row!.fileKey)).subarray(-newer.length).equals(newer)).toBe(true);
+    expect(await archive.index.countInstances()).toBe(1);
+  });
+
+  it('duplicate (reject): fails with status 0x0111 and changes nothing', async () => {
+    await archive.close();
+    archive = await open({ duplicatePolicy: 'reject' });
+    const t = { sopInstanceUid: '1.2.3.4.5.6' };
+    await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]);
+    const err = await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]).catch((e) => e);
+    expect(err).toBeInstanceOf(DuplicateInstanceError);
+    expect(err.status).toBe(0x0111);
+    expect(finals()).toHaveLength(1);
+    expect(temps()).toEqual([]);
+  });
+
+  it('rejects a dataset whose SOP Instance UID differs from the request (0xA900), storing nothing', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.7', pixelBytes: 200_000 };
+    const err = await send(archive.beginStore(storeRequest({ sopInstanceUid: '1.2.3.4.5.999' })), chunked(datasetBytes(t), [16384]))
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidDatasetError);
+    expect(err.status).toBe(0xa900);
+    expect(err.message).toMatch(/SOP Instance UID/);
+    expect(await archive.index.countInstances()).toBe(0);
+    expect(finals()).toEqual([]);
+    expect(temps()).toEqual([]);
+  });
+
+  it('rejects a dataset whose SOP Class UID differs from the request (0xA900)', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.8' };
+    const err = await send(archive.beginStore(storeRequest(t, { sopClassUid: MR_IMAGE })), [datasetBytes(t)]).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidDatasetError);
+    expect(err.status).toBe(0xa900);
+    expect(await archive.index.countInstances()).toBe(0);
+    expect(finals()).toEqual([]);
+  });
+
+  it('rejects a truncated dataset (0xC000), storing nothing', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.9' };
+    const bytes = headerBytes(t);
+    const err = await send(archive.beginStore(storeRequest(t)), [bytes.subarray(0, bytes.length - 5)]).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidDatasetError);
+    expect(err.status).toBe(0xc000);
+    expect(finals()).toEqual([]);
+    expect(temps()).toEqual([]);
+  });
+
+  it('abort drops the temp file; nothing becomes visible', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.10', pixelBytes: 3_000_000 };
+    const sink = archive.beginStore(storeRequest(t));
+    const chunks = chunked(datasetBytes(t), [65536]);
+    for (const c of chunks.slice(0, 20)) await sink.write(c);
+    await sink.abort(new Error('association aborted'));
+    expect(await archive.index.countInstances()).toBe(0);
+    expect(finals()).toEqual([]);
+    expect(temps()).toEqual([]);
+    expect(() => sink.write(chunks[21])).toThrow();
+  });
+
+  it('ingests 100 concurrent stores, group-committed (fewer index transactions than instances)', async () => {
+    const tx0 = archive.index.writeTransactions;
+    const ts = Array.from({ length: 100 }, (_, i) => ({ sopInstanceUid: `1.2.3.4.6.${i}`, instanceNumber: i, pixelBytes: 20_000 }));
+    const outcomes = await Promise.all(ts.map((t) => send(archive.beginStore(storeRequest(t)), chunked(datasetBytes(t), [8192]))));
+    expect(outcomes.every((o) => o.status === 'stored')).toBe(true);
+    expect(await archive.index.countInstances()).toBe(100);
+    const txs = archive.index.writeTransactions - tx0;
+    expect(txs).toBeLessThan(100);
+    expect(archive.groupCommitStats.items).toBe(100);
+    expect(finals()).toHaveLength(100);
+    expect(temps()).toEqual([]);
+    const series = await archive.index.listInstances('1.2.826.0.1.3680043.10.1.1.1');
+    expect(series.map((s) => s.instanceNumber)).toEqual(ts.map((t) => t.instanceNumber));
+  });
+
+  it('two concurrent stores of one SOP Instance UID: one stored, one duplicate-kept, one file', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.12', pixelBytes: 100_000 };
+    const a = archive.beginStore(storeRequest(t));
+    const b = archive.beginStore(storeRequest(t));
+    for (const c of chunked(datasetBytes(t), [4096])) {
+      await a.write(c);
+      await b.write(c);
+    }
+    const outcomes = await Promise.all([a.end(), b.end()]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['duplicate-kept', 'stored']);
+    const row = await archive.index.getInstance(t.sopInstanceUid);
+    expect(finals()).toEqual([row!.fileKey]);
+    expect(temps()).toEqual([]);
+  });
+
+  it('reopening keeps what was stored', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.13' };
+    await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]);
+    await archive.close();
+    archive = await open();
+    expect(archive.recovery).toEqual({ tempFiles: 0, removedFinalFiles: 0 });
+    expect(await archive.index.hasInstance(t.sopInstanceUid)).toBe(true);
+  });
+
+  it('deleteInstance removes row and file', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.11' };
+    await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]);
+    expect(await archive.deleteInstance(t.sopInstanceUid)).toBe(true);
+    expect(await archive.deleteInstance(t.sopInstanceUid)).toBe(false);
+    expect(finals()).toEqual([]);
+  });
+});
