@@ -661,6 +661,10 @@ export async function writeTransferSyntaxVariants(o: { dir: string }): Promise<T
           fs.rmSync(file, { force: true });
           return { ...base, ok: false, error: `${r.tool} ${(r.args ?? []).join(' ')} exited ${res.code}: ${(res.stderr || res.stdout).trim()}` };
         }
+        // Lossless conversions keep the source's SOP Instance UID: give every variant its
+        // own, so that a receiver keeps each one rather than treating it as a duplicate.
+        const uid = await run('dcmodify', ['-nb', '-gin', file]);
+        if (uid.code !== 0) return { ...base, ok: false, error: `dcmodify -gin exited ${uid.code}: ${uid.stderr.trim()}` };
         const got = readMeta(file).transferSyntaxUid;
         if (got !== r.transferSyntaxUid) {
           return { ...base, ok: false, error: `${r.tool} wrote transfer syntax ${got}, expected ${r.transferSyntaxUid}` };

@@ -64,6 +64,9 @@ const ROWS: Row[] = [
   ['1.2.840.10008.1.2.4.202', 'High-Throughput JPEG 2000 with RPCL Options Image Compression (Lossless Only)', 'e'],
   ['1.2.840.10008.1.2.4.203', 'High-Throughput JPEG 2000 Image Compression', 'e'],
   ['1.2.840.10008.1.2.5', 'RLE Lossless', 'e'],
+  // Private, but written by GE scanners and by DCMTK (dcmconv +tg): implicit VR little
+  // endian with big endian pixel data. The header parses as implicit VR LE.
+  ['1.2.840.113619.5.2', 'GE Private Implicit VR Little Endian with Big Endian Pixel Data', 'i'],
 ];
 
 export const TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax> = new Map(
