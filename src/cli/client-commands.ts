@@ -5,7 +5,7 @@ import { DimseConnection } from '../dimse/dimse-connection.js';
 import { cEcho } from '../dimse/scu.js';
 import { connect } from '../net/index.js';
 import { expandPaths, inspectFiles, storeFiles } from '../services/storage-scu.js';
-import { parsePort, parsePositiveInt } from './options.js';
+import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
 import { progress } from './progress.js';
 
 const VERIFICATION = '1.2.840.10008.1.1';
@@ -27,8 +27,8 @@ function splitPeer(args: string[], o: PeerOptions): { host: string; port: number
 
 function peerOptions(cmd: Command): Command {
   return cmd
-    .option('--aet <title>', 'our (calling) AE title', 'PACS_CLIENT')
-    .option('--aec <title>', 'the peer\'s (called) AE title', 'PACS')
+    .option('--aet <title>', 'our (calling) AE title', parseAeTitle, 'PACS_CLIENT')
+    .option('--aec <title>', 'the peer\'s (called) AE title', parseAeTitle, 'PACS')
     .option('--host <host>', 'peer host (or give HOST PORT first)')
     .option('--port <port>', 'peer port', parsePort);
 }

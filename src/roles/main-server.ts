@@ -12,6 +12,7 @@ export interface MainServerOptions {
   host?: string;
   dataDir: string;
   index?: ArchiveOptions['index'];
+  duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
   logger: Logger;
   maxPduLength?: number;
   maxAssociations?: number;
@@ -25,7 +26,12 @@ export interface MainServer {
 }
 
 export async function startMainServer(opts: MainServerOptions): Promise<MainServer> {
-  const archive = await Archive.open({ dataDir: opts.dataDir, index: opts.index ?? 'sqlite', logger: opts.logger });
+  const archive = await Archive.open({
+    dataDir: opts.dataDir,
+    index: opts.index ?? 'sqlite',
+    duplicatePolicy: opts.duplicatePolicy,
+    logger: opts.logger,
+  });
   const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
   let dicom: DicomServer;
   try {
