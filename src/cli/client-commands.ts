@@ -73,10 +73,20 @@ export function registerClientCommands(program: Command): void {
       );
       bar.stop();
       const s = (performance.now() - started) / 1000;
-      for (const f of summary.failed) process.stderr.write(`failed ${f.path}: ${f.error}\n`);
+      reportFailures(summary.failed);
       process.stdout.write(
         `stored ${summary.sent} of ${files.length} files (${(summary.bytes / 1e6).toFixed(1)} MB) in ${s.toFixed(2)} s, ${summary.failed.length} failed, ${skipped.length} skipped\n`,
       );
       if (summary.failed.length) process.exitCode = 1;
     });
+}
+
+/** One line per failed file, but a reason shared by many files (a refused connection) is said once. */
+function reportFailures(failed: { path: string; error: string }[], perReason = 5): void {
+  const byReason = new Map<string, string[]>();
+  for (const f of failed) byReason.set(f.error, [...(byReason.get(f.error) ?? []), f.path]);
+  for (const [reason, paths] of byReason) {
+    for (const p of paths.slice(0, perReason)) process.stderr.write(`failed ${p}: ${reason}\n`);
+    if (paths.length > perReason) process.stderr.write(`failed ${paths.length - perReason} more files: ${reason}\n`);
+  }
 }
