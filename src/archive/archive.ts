@@ -90,12 +90,19 @@ export class Archive {
     return this.committer.stats;
   }
 
+  /** Resolves once stores that are ending and their background work (directory fsyncs, temp names dropped) are done. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+    await this.blobs.idle();
+  }
+
   /** Waits for stores that are ending, then closes the index. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
     await this.committer.drain();
+    await this.blobs.close();
     await this.index.close();
   }
 

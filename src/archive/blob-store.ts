@@ -6,21 +6,31 @@
  * version a distinct file, so a duplicate that is kept never touches the stored
  * file and a replacement is switched over by the index commit alone.
  *
- * Write protocol (FileBlobStore):
- *   1. write into `tmp/<hash>.<rand>.dcm` (same file system); large sequential writes
- *   2. persist(): fdatasync the file, fsync `tmp/` (so the temp name is durable),
- *      link(2) it to its final path, fsync the final directory
- *   3. the caller commits the index row
- *   4. release(): unlink the temp name
+ * Write protocol (FileBlobStore; the full durability argument and crash cases are
+ * at the top of ingest.ts):
+ *   begin():   create `tmp/<hash>.<rand>.dcm` at once, mkdir the final directory
+ *              (no fsync); chunks are written as they arrive.
+ *   persist(): fdatasync the temp file, fsync `tmp/` (coalesced), link(2) it to its
+ *              final path. The final entry is NOT yet durable: the durable temp name
+ *              stands in for it.
+ *   the caller commits the index row and answers, then
+ *   release(): background, batched: close, fsync the final directory (and parents
+ *              created for it), then unlink the temp name. Never rejects; on failure
+ *              the temp name stays and the next sweep() repairs.
  * The temp name is the intent journal: while it exists, the final file may lack an
- * index row. sweep() (at start) checks every temp name against the index and
- * deletes final files nobody references, then the temp names. A crash at any point
- * leaves no final file without its index row once the archive is reopened.
+ * index row, or the index row may lack a durable final directory entry. sweep() (at
+ * start) checks every temp name against the index: referenced -> (re)link the final
+ * name and fsync its directories; unreferenced -> delete the final file(s); then
+ * the temp name goes. A crash at any point leaves every index row with its file and
+ * no final file without its index row once the archive is reopened.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CoalescedFsync, fsyncPath } from './fsync.js';
+
+export { fsyncPath } from './fsync.js';
 
 export interface BlobWriter {
   readonly key: string;
@@ -39,6 +49,8 @@ export interface BlobWriter {
 export interface SweepReport {
   tempFiles: number;
   removedFinalFiles: number;
+  /** Committed files whose final name was lost (crash before its directory fsync) and was linked again. Present when > 0. */
+  restoredFiles?: number;
 }
 
 export interface BlobStore {
@@ -51,6 +63,10 @@ export interface BlobStore {
   size(key: string): Promise<number | undefined>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /** Resolves once background work started so far (release(): directory fsyncs, temp unlinks) is done. */
+  idle(): Promise<void>;
+  /** idle(), then releases kept handles. */
+  close(): Promise<void>;
   /** Recovery at start: resolve every interrupted store. Assumes no store is running. */
   sweep(isReferenced: (key: string) => Promise<boolean>): Promise<SweepReport>;
 }
@@ -69,7 +85,7 @@ function checkKey(key: string): RegExpExecArray {
 }
 
 export interface FileBlobStoreOptions {
-  /** Write to disk once this many bytes are queued (default 1 MiB). */
+  /** Write to disk once this many bytes are queued (default 64 KiB: the write overlaps the receive). */
   flushBytes?: number;
   /** write() asks the caller to wait beyond this many queued bytes (default 4 MiB). */
   highWaterBytes?: number;
@@ -81,14 +97,20 @@ export class FileBlobStore implements BlobStore {
   readonly flushBytes: number;
   readonly highWaterBytes: number;
   private readonly knownDirs = new Set<string>();
+  /** Directories created by ensureDir() whose own entry (in their parent) is not yet known durable. */
+  private readonly unsyncedDirs = new Set<string>();
   private readonly tmpDirSync: CoalescedFsync;
+  private readonly rootSync: CoalescedFsync;
+  private releases: Array<{ key: string; tempPath: string; done: () => void }> = [];
+  private releasing: Promise<void> | undefined;
 
   private constructor(root: string, opts: FileBlobStoreOptions) {
     this.root = root;
     this.tmpDir = join(root, 'tmp');
-    this.flushBytes = opts.flushBytes ?? 1 << 20;
+    this.flushBytes = opts.flushBytes ?? 64 << 10;
     this.highWaterBytes = opts.highWaterBytes ?? 4 << 20;
-    this.tmpDirSync = new CoalescedFsync(this.tmpDir);
+    this.tmpDirSync = new CoalescedFsync(this.tmpDir, { keepOpen: true });
+    this.rootSync = new CoalescedFsync(root, { keepOpen: true });
   }
 
   static async open(root: string, opts: FileBlobStoreOptions = {}): Promise<FileBlobStore> {
@@ -141,18 +163,82 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
-  /** Creates the final directory of `key` (fsyncing new parents); cached. */
+  /**
+   * Creates the final directory of `key`; cached. No fsync here: syncDirsOf() makes the
+   * new entries durable later, and until then the temp name covers them.
+   */
   async ensureDir(key: string): Promise<string> {
     const dir = key.slice(0, 5);
     const abs = join(this.root, dir);
     if (this.knownDirs.has(dir)) return abs;
     const created = await mkdir(abs, { recursive: true });
     if (created !== undefined) {
-      await fsyncPath(join(this.root, key.slice(0, 2)));
-      await fsyncPath(this.root);
+      // mkdir -p reports the first directory it created: `ab` (then `ab/cd` too) or `ab/cd`.
+      this.unsyncedDirs.add(dir);
+      if (created === join(this.root, key.slice(0, 2))) this.unsyncedDirs.add(key.slice(0, 2));
     }
     this.knownDirs.add(dir);
     return abs;
+  }
+
+  /**
+   * Background step of release(): the temp file closed, the final directory entry of `key` (and the entries
+   * of parents created for it) made durable, then the temp name unlinked. Releases
+   * queue up and one loop serves them in batches, one fsync per distinct directory and
+   * one at a time, so background work holds at most one thread-pool thread. Never rejects.
+   */
+  release(key: string, tempPath: string, fh?: Promise<FileHandle>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.releases.push({ key, tempPath, done: resolve });
+      if (fh) void fh.then((h) => h.close()).catch(() => undefined); // closed off the critical path
+      this.releasing ??= this.releaseLoop().finally(() => {
+        this.releasing = undefined;
+      });
+    });
+  }
+
+  private async releaseLoop(): Promise<void> {
+    while (this.releases.length > 0) {
+      const batch = this.releases.splice(0);
+      const failed = new Set<string>();
+      const dirsOf = (key: string): string[] => {
+        const leaf = key.slice(0, 5);
+        const top = key.slice(0, 2);
+        return [leaf, ...(this.unsyncedDirs.has(leaf) ? [top] : []), ...(this.unsyncedDirs.has(top) ? [''] : [])];
+      };
+      const dirs = new Set<string>();
+      for (const r of batch) for (const d of dirsOf(r.key)) dirs.add(d);
+      for (const d of dirs) {
+        try {
+          await (d === '' ? this.rootSync.sync() : fsyncPath(join(this.root, d)));
+        } catch {
+          failed.add(d);
+        }
+      }
+      for (const r of batch) {
+        const leaf = r.key.slice(0, 5);
+        const top = r.key.slice(0, 2);
+        if (dirsOf(r.key).some((d) => failed.has(d))) {
+          r.done(); // the temp name stays: sweep() repairs at the next start
+          continue;
+        }
+        // Entries of `leaf` (in `top`) and of `top` (in the root) are durable now.
+        if (!failed.has(top)) this.unsyncedDirs.delete(leaf);
+        if (!failed.has('')) this.unsyncedDirs.delete(top);
+        await unlink(r.tempPath).catch(() => undefined);
+        r.done();
+      }
+    }
+  }
+
+  async idle(): Promise<void> {
+    while (this.releasing) await this.releasing;
+  }
+
+  async close(): Promise<void> {
+    await this.idle();
+    await this.tmpDirSync.close();
+    await this.rootSync.close();
   }
 
   syncTmpDir(): Promise<void> {
@@ -161,13 +247,30 @@ export class FileBlobStore implements BlobStore {
 
   async sweep(isReferenced: (key: string) => Promise<boolean>): Promise<SweepReport> {
     const report: SweepReport = { tempFiles: 0, removedFinalFiles: 0 };
+    let restored = 0;
     const names = await readdir(this.tmpDir);
     for (const name of names) {
       report.tempFiles++;
       const m = TEMP_RE.exec(name);
       if (m) {
         const h = m[1];
+        const own = `${h.slice(0, 2)}/${h.slice(2, 4)}/${name}`; // the final key this temp name was for
         const dir = join(this.root, h.slice(0, 2), h.slice(2, 4));
+        if (await isReferenced(own)) {
+          // Committed: the data is durable under the temp name (fdatasync before the
+          // commit); the final entry may not be. Link again if lost, then make it durable
+          // before the temp name goes.
+          await mkdir(dir, { recursive: true });
+          try {
+            await link(join(this.tmpDir, name), join(this.root, own));
+            restored++;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException)?.code !== 'EEXIST') throw e;
+          }
+          await fsyncPath(dir);
+          await fsyncPath(join(this.root, h.slice(0, 2)));
+          await fsyncPath(this.root);
+        }
         let siblings: string[] = [];
         try {
           siblings = await readdir(dir);
@@ -189,6 +292,7 @@ export class FileBlobStore implements BlobStore {
       await rm(join(this.tmpDir, name), { force: true, recursive: true });
     }
     if (names.length > 0) await fsyncPath(this.tmpDir);
+    if (restored > 0) report.restoredFiles = restored;
     return report;
   }
 }
@@ -196,8 +300,10 @@ export class FileBlobStore implements BlobStore {
 type WriterState = 'open' | 'persisting' | 'persisted' | 'released' | 'aborted';
 
 /**
- * One file being written: a queue of chunks flushed with writev in large batches,
- * one write in flight at a time; no promise per chunk.
+ * One file being written: a queue of chunks flushed with writev, one write in flight
+ * at a time (chunks arriving meanwhile go together in the next one); no promise per
+ * chunk. The temp file is created, and `tmp/` fsynced, as soon as the writer exists,
+ * so that work overlaps the receive instead of sitting on the critical path.
  */
 class FileBlobWriter implements BlobWriter {
   readonly key: string;
@@ -206,6 +312,8 @@ class FileBlobWriter implements BlobWriter {
   private readonly tempPath: string;
   private state: WriterState = 'open';
   private fh: Promise<FileHandle> | undefined;
+  /** The final directory exists (made at begin(), overlapping the receive). */
+  private readonly prepared: Promise<void>;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private position = 0;
@@ -218,10 +326,13 @@ class FileBlobWriter implements BlobWriter {
     this.store = store;
     this.key = key;
     this.tempPath = store.tempPath(key);
+    this.fh = open(this.tempPath, 'wx', 0o644);
+    this.prepared = store.ensureDir(key).then(() => undefined);
+    this.prepared.catch((e: unknown) => void (this.error ??= e)); // reported by persist()
   }
 
   private handle(): Promise<FileHandle> {
-    this.fh ??= open(this.tempPath, 'wx', 0o644);
+    if (!this.fh) throw new Error('blob writer has no open file');
     return this.fh;
   }
 
@@ -265,7 +376,9 @@ class FileBlobWriter implements BlobWriter {
         this.wakeWaiters();
         let bufs = batch;
         while (n > 0) {
-          const { bytesWritten } = await fh.writev(bufs, this.position);
+          const { bytesWritten } = bufs.length === 1
+            ? await fh.write(bufs[0], 0, bufs[0].length, this.position)
+            : await fh.writev(bufs, this.position);
           this.position += bytesWritten;
           n -= bytesWritten;
           if (n > 0) bufs = dropBytes(bufs, bytesWritten);
@@ -285,19 +398,25 @@ class FileBlobWriter implements BlobWriter {
     await this.startFlush(true);
     if (this.error !== undefined) throw this.error;
     const fh = await this.handle();
+    // Data and size durable; then the temp name. The tmp/ fsync comes after the
+    // fdatasync on purpose: on ext4 the fdatasync of a new file commits the journal
+    // transaction holding its directory entry, so the fsync that follows finds nothing
+    // left to commit (~0.15 ms), whereas one started earlier forces a journal commit of
+    // its own that stalls the writes still in flight (measured: 3.7 -> 5.8 ms).
     await fh.datasync();
-    await fh.close();
-    this.fh = undefined;
-    const [dir] = await Promise.all([this.store.ensureDir(this.key), this.store.syncTmpDir()]);
+    await Promise.all([this.store.syncTmpDir(), this.prepared]);
+    if (this.error !== undefined) throw this.error;
     await link(this.tempPath, join(this.store.root, this.key));
-    await fsyncPath(dir);
     this.state = 'persisted';
   }
 
-  async release(): Promise<void> {
-    if (this.state !== 'persisted') throw new Error(`blob writer is ${this.state}`);
+  /** Background: final directory entry durable, then the temp name goes. Never rejects. */
+  release(): Promise<void> {
+    if (this.state !== 'persisted') return Promise.reject(new Error(`blob writer is ${this.state}`));
     this.state = 'released';
-    await unlink(this.tempPath).catch(() => undefined);
+    const fh = this.fh;
+    this.fh = undefined;
+    return this.store.release(this.key, this.tempPath, fh);
   }
 
   abort(): Promise<void> {
@@ -318,6 +437,7 @@ class FileBlobWriter implements BlobWriter {
       /* closing a failed handle */
     }
     this.fh = undefined;
+    await this.prepared.catch(() => undefined);
     // Final name first: while the temp name exists, sweep() can still clean up.
     if (wasPersisted) await this.store.delete(this.key).catch(() => undefined);
     await unlink(this.tempPath).catch(() => undefined);
@@ -335,40 +455,6 @@ function dropBytes(bufs: Buffer[], n: number): Buffer[] {
     n = 0;
   }
   return out;
-}
-
-export async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** fsync of one directory shared by concurrent callers: a request waits for the next fsync that starts after it. */
-class CoalescedFsync {
-  private running: Promise<void> | undefined;
-  private next: Promise<void> | undefined;
-  constructor(private readonly path: string) {}
-
-  sync(): Promise<void> {
-    if (this.next) return this.next;
-    if (!this.running) return this.start();
-    this.next = this.running.catch(() => undefined).then(() => {
-      this.next = undefined;
-      return this.start();
-    });
-    return this.next;
-  }
-
-  private start(): Promise<void> {
-    const p = fsyncPath(this.path).finally(() => {
-      if (this.running === p) this.running = undefined;
-    });
-    this.running = p;
-    return p;
-  }
 }
 
 function isNotFound(e: unknown): boolean {

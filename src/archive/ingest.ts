@@ -2,8 +2,50 @@
  * The C-STORE hot path (DESIGN.md section 3): a Part 10 meta header built from the
  * request, then the dataset bytes exactly as received, go to a temp file through a
  * write queue; the same chunks feed the streaming header reader until Pixel Data.
- * end(): validate, fdatasync + link into place, group-committed index insert, then
- * resolve. Nothing is decoded or re-encoded; memory per store is the write queue.
+ * Nothing is decoded or re-encoded; memory per store is the write queue.
+ *
+ * DURABILITY PROTOCOL (a success response means: file durable, index row committed;
+ * a crash at any moment leaves no final file without its row and no row without its
+ * file once the archive is reopened). K = `ab/cd/<sha256(uid)>.<rand>.dcm`, T = its
+ * temp name `tmp/<sha256(uid)>.<rand>.dcm`, D = K's directory (+ `ab/` if new).
+ *   begin   (command received)  create T; mkdir D (no fsync)                   [overlaps receive]
+ *   header  (first PDV)         build the index record, duplicate check        [overlaps receive]
+ *   receive                     write the chunks into T as they arrive
+ *   end  1. fdatasync(T)            T's data and size durable
+ *        2. fsync(tmp/), coalesced  T's name durable (on ext4 step 1 already committed it: ~0.15 ms)
+ *        3. link(T, K)              K visible, NOT yet durable
+ *        4. index commit            group-committed; SQLite: COMMIT, then fdatasync(-wal)
+ *        5. success response
+ *   background (after the response, batched, one fsync per directory, one at a time)
+ *        6. close T; fsync(D) (and the parents created for it)   K durable
+ *        7. unlink(T)
+ * Invariant: while T exists, K may lack a row (crash before 4) or a durable name
+ * (crash between 3 and 6). T's name is durable before K exists (2 before 3), and T is
+ * removed only after K's name is durable (6 before 7), so no K outlives its T unseen.
+ * Start-up sweep(), for every T (assumes no store is running):
+ *   row for K exists -> (re)link K from T if missing (mkdir -p), fsync D, ab/, root; drop T
+ *   no row for K     -> delete K (and any other unreferenced version of the same UID); drop T
+ * Crash cases:
+ *   before 1 done      T partial, K absent, no row               -> T deleted. Not acknowledged.
+ *   1..3               T durable, K maybe present, no row         -> K deleted, T deleted.
+ *   during 4           row committed or not (WAL atomicity)       -> one of the two cases around it.
+ *   after 4, before 6  row durable, T durable, K maybe lost       -> K re-linked from T (test: lost-link).
+ *                      (Whether 5 was sent or not, the instance is kept: a retry is a duplicate.)
+ *   after 6            K durable, row durable, T maybe left       -> T deleted.
+ *   after 7            nothing to do.
+ *   duplicate/abort    T (and K if linked) deleted, K first, while T still covers it.
+ *   replace            commit switches the row to the new K; the old file is deleted after
+ *                      the commit; a crash before that leaves an unreferenced old version next
+ *                      to T (same UID hash), which the sweep deletes.
+ * Why this order: each fsync on the critical path costs a journal commit (~1-4 ms on
+ * the test VM); the protocol before this one had fdatasync, fsync(tmp/), fsync(D) (+2
+ * for new parents) and the WAL fsync in sequence, plus open/close. Now the critical
+ * path holds one real journal commit (1) and the WAL fdatasync (4); directory fsyncs of
+ * K are off it (6), with T standing in for them until they are done.
+ * Not done (measured, see the perf report): running 1 in parallel with 4 (-0.85 ms per
+ * instance in a micro-benchmark) needs recovery to tell a committed row whose data
+ * never became durable (a CRC32 in the key or row); a pool of pre-created temp files
+ * (-0.5 ms) needs the sweep to map a pool name back to K.
  */
 import type { Logger } from 'pino';
 import type { BlobStore, BlobWriter } from './blob-store.js';
@@ -67,6 +109,9 @@ export class IngestSink implements StoreSink {
   private readonly writer: BlobWriter;
   private reader: DatasetHeaderReader | undefined;
   private dataset: Dataset | undefined;
+  /** Built as soon as the header is complete, while the pixel data is still arriving. */
+  private prebuilt: InstanceRecord | undefined;
+  private duplicateCheck: Promise<boolean> | undefined;
   private failure: ArchiveError | undefined;
   private state: SinkState = 'open';
   private bytes = 0;
@@ -148,6 +193,17 @@ export class IngestSink implements StoreSink {
     if (!getString(ds, T.StudyInstanceUID)) return mismatch('Study Instance UID', undefined, '');
     if (!getString(ds, T.SeriesInstanceUID)) return mismatch('Series Instance UID', undefined, '');
     this.dataset = ds;
+    // Off the critical path: the index record (DICOM JSON) and the duplicate check are
+    // done while the pixel data is still arriving, not after the last byte.
+    try {
+      this.prebuilt = this.record(ds);
+    } catch {
+      this.prebuilt = undefined; // built again (and the error reported) in finish()
+    }
+    if (this.ctx.duplicatePolicy !== 'replace') {
+      this.duplicateCheck = this.indexCall(() => this.ctx.index.hasInstance(req.sopInstanceUid));
+      this.duplicateCheck.catch(() => undefined); // awaited in finish()
+    }
   }
 
   private async finish(): Promise<StoreOutcome> {
@@ -163,7 +219,7 @@ export class IngestSink implements StoreSink {
     if (this.failure) throw this.failure;
     const ds = this.dataset!;
 
-    if (ctx.duplicatePolicy !== 'replace' && (await this.indexCall(() => ctx.index.hasInstance(req.sopInstanceUid)))) {
+    if (ctx.duplicatePolicy !== 'replace' && (await (this.duplicateCheck ?? this.indexCall(() => ctx.index.hasInstance(req.sopInstanceUid))))) {
       await this.writer.abort();
       return this.duplicate();
     }
@@ -176,11 +232,13 @@ export class IngestSink implements StoreSink {
       throw new OutOfResourcesError(`cannot write ${req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
     }
 
-    const record = this.record(ds);
+    const record: InstanceRecord = this.prebuilt
+      ? { ...this.prebuilt, fileSize: this.writer.bytes, receivedAt: new Date().toISOString() }
+      : this.record(ds);
     const result = await this.indexCall(() => place.submit(record));
     switch (result.status) {
       case 'stored':
-        await this.writer.release();
+        void this.writer.release(); // background; see the protocol above
         return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
       case 'duplicate': // stored concurrently since the check above
         await this.writer.abort();
@@ -189,7 +247,7 @@ export class IngestSink implements StoreSink {
         // Old version first: while our temp name exists, a crash here is repaired by the sweep.
         await ctx.blobs.delete(result.previousFileKey).catch((e: unknown) =>
           ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
-        await this.writer.release();
+        void this.writer.release();
         ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: replaced');
         return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
     }

@@ -84,6 +84,22 @@ describe('crash safety (SIGKILL)', () => {
     }
   });
 
+  it('success answered, final directory entry lost before its fsync: restored from the durable temp name', async () => {
+    dataDir = tempDir();
+    const { signal } = await runChild(dataDir, 'lost-link');
+    expect(signal).toBe('SIGKILL');
+    const blobsDir = join(dataDir, 'blobs');
+    expect(listFiles(blobsDir).filter((f) => !f.startsWith('tmp/'))).toHaveLength(3); // the acknowledged file has no final name
+    expect(listFiles(join(blobsDir, 'tmp'))).toHaveLength(1);
+    const archive = await Archive.open({ dataDir });
+    try {
+      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0, restoredFiles: 1 });
+      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.100', '1.2.3.77.2']);
+    } finally {
+      await archive.close();
+    }
+  });
+
   it('killed after the index commit: the instance is kept, the temp name swept', async () => {
     dataDir = tempDir();
     const { signal } = await runChild(dataDir, 'after-commit');

@@ -38,7 +38,11 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
   }
   /** Final blob files (tmp/ excluded). */
   const finals = () => listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/'));
-  const temps = () => listFiles(join(dataDir, 'blobs', 'tmp'));
+  /** Temp names left once background work (final directory fsync, temp unlink) has settled. */
+  const temps = async () => {
+    await archive.idle();
+    return listFiles(join(dataDir, 'blobs', 'tmp'));
+  };
 
   beforeEach(async () => {
     dataDir = tempDir();
@@ -66,7 +70,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(file.equals(Buffer.concat([meta, bytes]))).toBe(true);
     expect(row!.fileSize).toBe(file.length);
     expect(finals()).toEqual([row!.fileKey]);
-    expect(temps()).toEqual([]);
+    expect(await temps()).toEqual([]);
     const [study] = await archive.index.listStudies();
     expect(study).toMatchObject({
       patientId: 'PID42', patientName: `O'Brien^Åsa`, patientSex: 'F', studyDate: '20240102', accessionNumber: 'ACC42',
@@ -100,7 +104,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(second.warnings?.length).toBe(1);
     expect(await archive.index.getInstance(t.sopInstanceUid)).toEqual(before);
     expect(finals()).toEqual([before!.fileKey]);
-    expect(temps()).toEqual([]);
+    expect(await temps()).toEqual([]);
     expect(logLines.some((l) => l.includes('duplicate') && l.includes(t.sopInstanceUid))).toBe(true);
   });
 
@@ -126,7 +130,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(err).toBeInstanceOf(DuplicateInstanceError);
     expect(err.status).toBe(0x0111);
     expect(finals()).toHaveLength(1);
-    expect(temps()).toEqual([]);
+    expect(await temps()).toEqual([]);
   });
 
   it('rejects a dataset whose SOP Instance UID differs from the request (0xA900), storing nothing', async () => {
@@ -138,7 +142,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(err.message).toMatch(/SOP Instance UID/);
     expect(await archive.index.countInstances()).toBe(0);
     expect(finals()).toEqual([]);
-    expect(temps()).toEqual([]);
+    expect(await temps()).toEqual([]);
   });
 
   it('rejects a dataset whose SOP Class UID differs from the request (0xA900)', async () => {
@@ -157,7 +161,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(err).toBeInstanceOf(InvalidDatasetError);
     expect(err.status).toBe(0xc000);
     expect(finals()).toEqual([]);
-    expect(temps()).toEqual([]);
+    expect(await temps()).toEqual([]);
   });
 
   it('abort drops the temp file; nothing becomes visible', async () => {
@@ -168,7 +172,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     await sink.abort(new Error('association aborted'));
     expect(await archive.index.countInstances()).toBe(0);
     expect(finals()).toEqual([]);
-    expect(temps()).toEqual([]);
+    expect(await temps()).toEqual([]);
     expect(() => sink.write(chunks[21])).toThrow();
   });
 
@@ -182,7 +186,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(txs).toBeLessThan(100);
     expect(archive.groupCommitStats.items).toBe(100);
     expect(finals()).toHaveLength(100);
-    expect(temps()).toEqual([]);
+    expect(await temps()).toEqual([]);
     const series = await archive.index.listInstances('1.2.826.0.1.3680043.10.1.1.1');
     expect(series.map((s) => s.instanceNumber)).toEqual(ts.map((t) => t.instanceNumber));
   });
@@ -199,7 +203,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(outcomes.map((o) => o.status).sort()).toEqual(['duplicate-kept', 'stored']);
     const row = await archive.index.getInstance(t.sopInstanceUid);
     expect(finals()).toEqual([row!.fileKey]);
-    expect(temps()).toEqual([]);
+    expect(await temps()).toEqual([]);
   });
 
   it('reopening keeps what was stored', async () => {
