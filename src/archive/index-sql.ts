@@ -162,6 +162,10 @@ export class SqlIndexReader implements IndexReader {
        ORDER BY i.instance_number, i.sop_instance_uid`, [seriesInstanceUid]);
     return rows.map(toSummary);
   }
+
+  select(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    return this.db.all(sql, params);
+  }
 }
 
 /** Read and write operations; only handed out inside a write transaction. */

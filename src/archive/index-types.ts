@@ -103,6 +103,8 @@ export interface IndexReader {
   listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
   /** Ordered by instance number, then SOP Instance UID. */
   listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]>;
+  /** One read-only SELECT with $1, $2... placeholders (the query planner in query-sql.ts builds them). */
+  select(sql: string, params?: readonly (string | number | null)[]): Promise<Record<string, unknown>[]>;
 }
 
 export interface IndexWriter extends IndexReader {

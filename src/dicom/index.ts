@@ -12,3 +12,4 @@ export * from './dataset-reader.js';
 export * from './dataset-writer.js';
 export * from './dataset-json.js';
 export * from './part10.js';
+export * from './matching.js';

@@ -201,13 +201,23 @@ export class DimseConnection extends EventEmitter {
       await this.transport.sendPdv(contextId, false, dataset, true);
       return;
     }
-    // Hold one chunk back so the last fragment can be flagged as last.
+    // Hold one chunk back so the last fragment can be flagged as last. Fragments keep an even
+    // length (DCMTK refuses odd ones): an odd chunk's last byte moves to the next fragment.
     let held: Buffer | undefined;
-    for await (const chunk of dataset) {
+    let carry: Buffer | undefined;
+    for await (const input of dataset) {
+      let chunk = carry ? Buffer.concat([carry, input]) : input;
+      carry = undefined;
+      if (chunk.length % 2 === 1) {
+        carry = chunk.subarray(chunk.length - 1);
+        chunk = chunk.subarray(0, chunk.length - 1);
+      }
+      if (chunk.length === 0) continue;
       if (held) await this.transport.sendPdv(contextId, false, held, false);
       held = chunk;
     }
-    await this.transport.sendPdv(contextId, false, held ?? Buffer.alloc(0), true);
+    const last = held && carry ? Buffer.concat([held, carry]) : (held ?? carry ?? Buffer.alloc(0));
+    await this.transport.sendPdv(contextId, false, last, true);
   }
 
   /** Sends a request and resolves with its final response; pending responses go to onPending. */

@@ -9,6 +9,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { cStore } from '../dimse/scu.js';
 import { readMetaHeader } from '../dicom/part10.js';
+import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN } from '../dicom/transfer-syntax.js';
 import { connect } from '../net/index.js';
 
 export interface StorableFile {
@@ -179,11 +180,10 @@ async function storeOverOneAssociation(
         continue;
       }
       try {
-        const stream = createReadStream(file.path, { start: file.dataSetOffset, highWaterMark: 256 * 1024 });
         const rsp = await cStore(
           conn,
           { sopClassUid: file.sopClassUid, sopInstanceUid: file.sopInstanceUid, transferSyntaxUid: file.transferSyntaxUid },
-          stream as AsyncIterable<Buffer>,
+          dataSetStream(file),
         );
         summary.sent++;
         summary.bytes += file.size - file.dataSetOffset;
@@ -195,4 +195,13 @@ async function storeOverOneAssociation(
   } finally {
     if (!conn.isClosed) await association.release().catch(() => association.abort());
   }
+}
+
+/**
+ * The file's data set as stored. A deflated data set of odd length gets the trailing
+ * NUL that PS3.5 A.5 requires (some writers omit it; DCMTK refuses odd messages).
+ */
+async function* dataSetStream(file: StorableFile): AsyncGenerator<Buffer> {
+  yield* createReadStream(file.path, { start: file.dataSetOffset, highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+  if (file.transferSyntaxUid === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN && (file.size - file.dataSetOffset) % 2 === 1) yield Buffer.alloc(1);
 }

@@ -1,0 +1,134 @@
+/**
+ * Query/Retrieve Service Class SCP (PS3.4 Annex C): C-FIND, C-MOVE and C-GET for the
+ * Patient Root and Study Root information models, over the archive's index.
+ *
+ * C-FIND streams matches from the index page by page (one Pending response each; the
+ * socket's back-pressure paces the query) and stops on C-CANCEL. C-MOVE opens an
+ * association to the destination AE (resolved by `resolveMoveDestination`); C-GET sends
+ * its C-STOREs back over the requesting association, on the storage contexts the SCU
+ * proposed with the SCP role.
+ */
+import type { Logger } from 'pino';
+import type { Archive } from '../archive/archive.js';
+import { describeRetrieve, queryIndex } from '../archive/query.js';
+import { CommandField, Status } from '../dimse/command-fields.js';
+import { DimseConnection } from '../dimse/dimse-connection.js';
+import { DimseServiceError } from '../dimse/errors.js';
+import type { DimseRequestContext, RequestHandler, ResponseSpec, ServiceClassProvider } from '../dimse/service.js';
+import { connect, type ProposedContext } from '../net/index.js';
+import type { MatchOptions } from '../dicom/matching.js';
+import {
+  encodeIdentifier, modelOf, parseIdentifier, QR_SOP_CLASSES, responseIdentifier, retrieveSelection,
+} from './qr-identifier.js';
+import { isConvertible, runSubOperations, WRITABLE_SYNTAXES } from './retrieve-sub-operations.js';
+
+export interface MoveDestination {
+  host: string;
+  port: number;
+}
+
+export interface QueryRetrieveOptions extends MatchOptions {
+  /** The AE title a C-MOVE destination is resolved by; undefined = unknown (0xA801). */
+  resolveMoveDestination: (aeTitle: string) => MoveDestination | undefined | Promise<MoveDestination | undefined>;
+  /** Retrieve AE Title in C-FIND responses and calling AE of C-MOVE associations; default: the called AE title. */
+  aeTitle?: string;
+  /** Rows per index page (default 200). */
+  pageSize?: number;
+  logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
+}
+
+/** At most 128 presentation contexts fit one association. */
+const MAX_CONTEXTS = 128;
+
+export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOptions): ServiceClassProvider {
+  const ourAe = (ctx: DimseRequestContext): string => opts.aeTitle ?? ctx.association.calledAeTitle;
+
+  const find: RequestHandler = async (ctx, dataset) => {
+    const model = modelOf(ctx.abstractSyntax);
+    const parsed = parseIdentifier(dataset, ctx.transferSyntax, model, opts);
+    const aet = ourAe(ctx);
+    try {
+      for await (const m of queryIndex(archive.index, parsed.level, parsed.keys, { ...opts, signal: ctx.signal })) {
+        if (ctx.signal.aborted) break;
+        const ds = responseIdentifier(parsed, m.target, aet);
+        await ctx.sendResponse({ status: Status.Pending, dataset: encodeIdentifier(ds, ctx.transferSyntax) });
+      }
+    } catch (err) {
+      if (err instanceof DimseServiceError) throw err;
+      throw new DimseServiceError(Status.OutOfResources, `query failed: ${(err as Error).message}`);
+    }
+    return { status: ctx.signal.aborted ? Status.Cancel : Status.Success };
+  };
+
+  /** Parses a retrieve identifier and counts what it selects. */
+  const prepareRetrieve = async (ctx: DimseRequestContext, dataset: Buffer | undefined) => {
+    const model = modelOf(ctx.abstractSyntax);
+    const parsed = parseIdentifier(dataset, ctx.transferSyntax, model, { ...opts, checkKeyLevels: false });
+    const selection = retrieveSelection(parsed, model);
+    const summary = await describeRetrieve(archive.index, selection).catch((err: Error) => {
+      throw new DimseServiceError(0xa701, `cannot count the matches: ${err.message}`);
+    });
+    return { selection, summary };
+  };
+
+  const move: RequestHandler = async (ctx, dataset): Promise<ResponseSpec> => {
+    const destAe = ctx.command.moveDestination?.trim();
+    if (!destAe) throw new DimseServiceError(Status.MoveDestinationUnknown, 'no Move Destination (0000,0600)');
+    const dest = await opts.resolveMoveDestination(destAe);
+    if (!dest) throw new DimseServiceError(Status.MoveDestinationUnknown, `move destination '${destAe}' unknown`);
+    const { selection, summary } = await prepareRetrieve(ctx, dataset);
+    if (summary.count === 0) return { status: Status.Success, fields: { completed: 0, failed: 0, warning: 0 } };
+    const contexts: ProposedContext[] = [];
+    for (const { sopClassUid, transferSyntaxUid } of summary.pairs) {
+      contexts.push({ abstractSyntax: sopClassUid, transferSyntaxes: [transferSyntaxUid] });
+    }
+    // One uncompressed context per SOP class, for instances whose own syntax is refused.
+    const classes = [...new Set(summary.pairs.filter((p) => isConvertible(p.transferSyntaxUid)).map((p) => p.sopClassUid))];
+    for (const c of classes) contexts.push({ abstractSyntax: c, transferSyntaxes: [...WRITABLE_SYNTAXES] });
+    let association;
+    try {
+      association = await connect({
+        host: dest.host,
+        port: dest.port,
+        callingAeTitle: ourAe(ctx),
+        calledAeTitle: destAe,
+        presentationContexts: contexts.slice(0, MAX_CONTEXTS),
+      });
+    } catch (err) {
+      opts.logger?.warn({ destination: destAe, err: (err as Error).message }, 'C-MOVE: cannot associate with the destination');
+      return runSubOperations(ctx, archive, selection, summary.count, { failAll: `cannot associate with ${destAe}: ${(err as Error).message}` });
+    }
+    const connection = new DimseConnection(association);
+    try {
+      return await runSubOperations(ctx, archive, selection, summary.count, {
+        connection,
+        moveOriginator: { aeTitle: ctx.association.callingAeTitle, messageId: ctx.command.messageId ?? 0 },
+      });
+    } finally {
+      if (!connection.isClosed) await association.release().catch(() => association.abort());
+    }
+  };
+
+  const get: RequestHandler = async (ctx, dataset) => {
+    const { selection, summary } = await prepareRetrieve(ctx, dataset);
+    return runSubOperations(ctx, archive, selection, summary.count, { connection: ctx.connection });
+  };
+
+  /** Each SOP class serves one command: FIND classes end in .1, MOVE in .2, GET in .3. */
+  const only = (suffix: string, op: string, h: RequestHandler): RequestHandler => (ctx, dataset) => {
+    if (!ctx.abstractSyntax.endsWith(suffix)) {
+      throw new DimseServiceError(Status.UnrecognizedOperation, `${op} is not an operation of SOP Class ${ctx.abstractSyntax}`);
+    }
+    return h(ctx, dataset);
+  };
+  const handlers: Partial<Record<number, RequestHandler>> = {
+    [CommandField.C_FIND_RQ]: only('.1', 'C-FIND', find),
+    [CommandField.C_MOVE_RQ]: only('.2', 'C-MOVE', move),
+    [CommandField.C_GET_RQ]: only('.3', 'C-GET', get),
+  };
+  return {
+    name: 'query-retrieve',
+    sopClasses: Object.values(QR_SOP_CLASSES),
+    handlers,
+  };
+}

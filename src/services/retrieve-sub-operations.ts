@@ -1,0 +1,209 @@
+/**
+ * C-MOVE / C-GET sub-operations (PS3.4 C.4.2.3, C.4.3.3): one C-STORE per selected
+ * instance over a given association, Pending responses with the counts after each,
+ * the Failed SOP Instance UID List at the end, C-CANCEL honoured between instances.
+ *
+ * The stored bytes go out unchanged when the peer accepted the stored transfer syntax
+ * (streamed from the blob store, never whole in memory). Otherwise an instance stored
+ * in an uncompressed syntax is converted to an accepted uncompressed one (read whole,
+ * re-encoded by src/dicom's writer). Compressed instances the peer did not accept in
+ * their own syntax fail: decompression needs codecs this build does not have.
+ */
+import type { Archive } from '../archive/archive.js';
+import type { InstanceSummary } from '../archive/index-types.js';
+import { iterateRetrieve, type RetrieveSelection } from '../archive/query.js';
+import { Status, statusKind } from '../dimse/command-fields.js';
+import type { DatasetSource, DimseConnection } from '../dimse/dimse-connection.js';
+import { DimseFailureStatusError } from '../dimse/errors.js';
+import { cStore } from '../dimse/scu.js';
+import type { DimseRequestContext, ResponseSpec } from '../dimse/service.js';
+import { Dataset } from '../dicom/dataset.js';
+import { putString } from '../dicom/dataset-writer.js';
+import { readPart10 } from '../dicom/part10.js';
+import { writeDataset } from '../dicom/dataset-writer.js';
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN,
+} from '../dicom/transfer-syntax.js';
+import { encodeIdentifier, T } from './qr-identifier.js';
+
+/** Syntaxes src/dicom can read and write whole (the target of a conversion). */
+export const WRITABLE_SYNTAXES = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN] as const;
+/** Stored syntaxes we can convert from. */
+const CONVERTIBLE = new Set<string>([...WRITABLE_SYNTAXES, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN]);
+
+export const isConvertible = (ts: string): boolean => CONVERTIBLE.has(ts);
+
+/** The accepted transfer syntax to send an instance in: its own if accepted, else a convertible one; undefined if none. */
+export function chooseTransferSyntax(
+  contexts: Iterable<{ abstractSyntax: string; transferSyntax: string }>,
+  sopClassUid: string,
+  storedTs: string,
+): string | undefined {
+  const offered = [...contexts].filter((c) => c.abstractSyntax === sopClassUid).map((c) => c.transferSyntax);
+  if (offered.includes(storedTs)) return storedTs;
+  if (!CONVERTIBLE.has(storedTs)) return undefined;
+  return WRITABLE_SYNTAXES.find((ts) => offered.includes(ts));
+}
+
+/** The data set bytes of a stored Part 10 file: the stream with its File Meta Information cut off. */
+export async function* storedDataset(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let head: Buffer | undefined = Buffer.alloc(0);
+  let total = 0;
+  for await (const chunk of file) {
+    if (!head) {
+      total += chunk.length;
+      yield chunk;
+      continue;
+    }
+    head = Buffer.concat([head, chunk]);
+    if (head.length < 144) continue;
+    // Our ingest always writes (0002,0000) UL first: the meta header ends 144 + its value bytes in.
+    if (head.toString('latin1', 128, 132) !== 'DICM' || head.readUInt32LE(132) !== 0x00000002 || head.toString('latin1', 136, 138) !== 'UL') {
+      throw new Error('stored file has no File Meta Information group length');
+    }
+    const start = 144 + head.readUInt32LE(140);
+    if (head.length < start) continue;
+    const rest = head.subarray(start);
+    head = undefined;
+    total += rest.length;
+    if (rest.length) yield rest;
+  }
+  if (head) throw new Error('stored file ends inside its File Meta Information');
+  // A data set message has an even length (PS3.8 PDVs; PS3.5 A.5 pads a deflated stream with one NUL).
+  if (total % 2 === 1) yield Buffer.alloc(1);
+}
+
+async function readAll(file: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of file) parts.push(c);
+  return Buffer.concat(parts);
+}
+
+/** An instance's data set in `ts`: the stored bytes streamed when `ts` is the stored syntax, else converted. */
+export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string): Promise<{ data: DatasetSource; close(): void }> {
+  const stream = archive.blobs.open(inst.fileKey);
+  const close = () => void stream.destroy();
+  if (ts === inst.transferSyntaxUid) {
+    // Pull the first chunk now: a missing or broken file fails before the C-STORE command goes out.
+    const it = storedDataset(stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const first = await it.next().catch((err: Error) => {
+      close();
+      throw err;
+    });
+    const data = (async function* () {
+      if (!first.done) yield first.value;
+      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    })();
+    return { data, close };
+  }
+  try {
+    const { dataset } = readPart10(await readAll(stream as AsyncIterable<Buffer>), { stopAtPixelData: false, maxValueLength: Number.POSITIVE_INFINITY });
+    return { data: writeDataset(dataset, ts), close };
+  } finally {
+    close();
+  }
+}
+
+export interface SubOperationTarget {
+  connection: DimseConnection;
+  /** Set for C-MOVE (PS3.7 9.3.1.1 Move Originator). */
+  moveOriginator?: { aeTitle: string; messageId: number };
+}
+
+export interface Counts { remaining: number; completed: number; failed: number; warning: number }
+
+/** Largest Failed SOP Instance UID List we send: an explicit VR UI value has a 16-bit length. */
+const MAX_FAILED_LIST_BYTES = 60_000;
+
+export function finalResponse(counts: Counts, failedUids: readonly string[], transferSyntax: string, cancelled: boolean, comment?: string): ResponseSpec {
+  const fields: ResponseSpec['fields'] = { completed: counts.completed, failed: counts.failed, warning: counts.warning };
+  let status: number = Status.Success;
+  if (cancelled) {
+    status = Status.Cancel;
+    fields.remaining = counts.remaining;
+  } else if (counts.failed > 0 && counts.completed + counts.warning === 0) {
+    status = 0xa702; // Refused: Out of Resources - unable to perform sub-operations
+  } else if (counts.failed > 0 || counts.warning > 0) {
+    status = 0xb000; // Warning: sub-operations complete, one or more failures or warnings
+  }
+  const rsp: ResponseSpec = { status, fields };
+  if (comment && statusKind(status) !== 'success') rsp.errorComment = comment;
+  if (failedUids.length) {
+    const list: string[] = [];
+    let bytes = 0;
+    for (const u of failedUids) {
+      if (bytes + u.length + 1 > MAX_FAILED_LIST_BYTES) break;
+      list.push(u);
+      bytes += u.length + 1;
+    }
+    const ds = new Dataset();
+    putString(ds, T.FailedSOPInstanceUIDList, 'UI', list);
+    rsp.dataset = encodeIdentifier(ds, transferSyntax);
+  }
+  return rsp;
+}
+
+/**
+ * Runs the sub-operations for every selected instance and returns the final response.
+ * `total` is the number selected (from describeRetrieve); `failAll` marks every one
+ * failed without trying (the destination could not be reached).
+ */
+export async function runSubOperations(
+  ctx: DimseRequestContext,
+  archive: Archive,
+  selection: RetrieveSelection,
+  total: number,
+  target: SubOperationTarget | { failAll: string },
+): Promise<ResponseSpec> {
+  const counts: Counts = { remaining: total, completed: 0, failed: 0, warning: 0 };
+  const failedUids: string[] = [];
+  let comment: string | undefined;
+  for await (const inst of iterateRetrieve(archive.index, selection, { signal: ctx.signal })) {
+    if (ctx.signal.aborted) break;
+    counts.remaining = Math.max(0, counts.remaining - 1);
+    const outcome = 'failAll' in target ? { ok: false as const, error: target.failAll } : await storeOne(archive, inst, target);
+    if (outcome.ok) {
+      if (outcome.warning) counts.warning++;
+      else counts.completed++;
+    } else {
+      counts.failed++;
+      failedUids.push(inst.sopInstanceUid);
+      comment ??= outcome.error;
+    }
+    if (counts.remaining > 0 && !ctx.signal.aborted) {
+      await ctx.sendResponse({ status: Status.Pending, fields: { ...counts } });
+    }
+  }
+  return finalResponse(counts, failedUids, ctx.transferSyntax, ctx.signal.aborted, comment);
+}
+
+async function storeOne(
+  archive: Archive,
+  inst: InstanceSummary,
+  target: SubOperationTarget,
+): Promise<{ ok: true; warning: boolean } | { ok: false; error: string }> {
+  const conn = target.connection;
+  if (conn.isClosed) return { ok: false, error: 'association to the destination closed' };
+  const ts = chooseTransferSyntax(conn.transport.contexts.values(), inst.sopClassUid, inst.transferSyntaxUid);
+  if (!ts) {
+    return { ok: false, error: `no accepted context for ${inst.sopClassUid} in ${inst.transferSyntaxUid} or a syntax we can convert to` };
+  }
+  try {
+    const { data, close } = await datasetIn(archive, inst, ts);
+    try {
+      const rsp = await cStore(conn, {
+        sopClassUid: inst.sopClassUid,
+        sopInstanceUid: inst.sopInstanceUid,
+        transferSyntaxUid: ts,
+        moveOriginatorAeTitle: target.moveOriginator?.aeTitle,
+        moveOriginatorMessageId: target.moveOriginator?.messageId,
+      }, data);
+      return { ok: true, warning: statusKind(rsp.command.status ?? 0) === 'warning' };
+    } finally {
+      close();
+    }
+  } catch (err) {
+    const e = err as Error;
+    return { ok: false, error: err instanceof DimseFailureStatusError ? `C-STORE failed with status 0x${err.status.toString(16)}` : e.message };
+  }
+}
