@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Unit tests by layer under test/<layer>; interop tests (real DCMTK/Orthanc peers)
-// in test/interop so they can run on their own: `npm run test:interop`.
+// in test/interop so they can run on their own: `npm run test:interop`; browser tests
+// in test/e2e (`npm run test:e2e`).
 export default defineConfig({
   test: {
     reporters: ['default', './test/support/summary-reporter.ts'],
@@ -16,6 +17,11 @@ export default defineConfig({
         extends: true,
         // Interop tests start real peers on fixed ports: run their files one at a time.
         test: { name: 'interop', include: ['test/interop/**/*.test.ts'], fileParallelism: false },
+      },
+      {
+        extends: true,
+        // Browser tests: Debian's chromium (headless) through playwright-core, against `pacs serve` and real peers.
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false },
       },
     ],
   },

@@ -1,5 +1,6 @@
 /** Option parsing shared by the commands. */
 import { InvalidArgumentError } from 'commander';
+import { aeTitleProblem } from '../config/schema.js';
 
 /** DCMTK spells some long options with one dash (-aet, -aec, -aem); accept both. */
 export function normalizeArgv(argv: string[]): string[] {
@@ -23,10 +24,7 @@ export function parsePositiveInt(value: string): number {
  * control characters); embedded spaces are refused too, as DESIGN.md says.
  */
 export function parseAeTitle(value: string): string {
-  const v = value.trim();
-  if (v.length === 0 || v.length > 16) throw new InvalidArgumentError(`AE title must be 1 to 16 characters, got ${v.length}`);
-  if (/[\\\x00-\x1f\x7f]/.test(v)) throw new InvalidArgumentError('AE title may not contain a backslash or control characters');
-  if (v.includes(' ')) throw new InvalidArgumentError('AE title may not contain spaces (leading and trailing ones are ignored)');
-  if (!/^[\x20-\x7e]+$/.test(v)) throw new InvalidArgumentError('AE title must use the default character repertoire (printable ASCII)');
-  return v;
+  const problem = aeTitleProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value.trim();
 }

@@ -8,7 +8,8 @@ import type { TlsOptions } from 'node:tls';
 import { ScpDispatcher } from '../dimse/scp-dispatcher.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { getTransferSyntax } from '../dicom/transfer-syntax.js';
-import { createAcceptor, negotiatePresentationContexts, type AcceptDecision, type AssociateRq, type Association } from '../net/index.js';
+import { createAcceptor, negotiatePresentationContexts, negotiateRoleSelections, type AcceptDecision, type AssociateRq, type Association } from '../net/index.js';
+import { contextAllowed, guardedRegistry, type AccessControl } from './access-control.js';
 
 export interface DicomServerOptions {
   aeTitle: string;
@@ -20,31 +21,53 @@ export interface DicomServerOptions {
   maxAssociations?: number;
   idleTimeoutMs?: number;
   tls?: TlsOptions;
+  /** Calling/called AE checks and per-operation permissions from the AE registry; without it, any caller may do anything. */
+  access?: AccessControl;
 }
 
 export interface DicomServer {
   readonly aeTitle: string;
   readonly port: number;
+  /** Connections open right now. */
+  readonly activeAssociations: number;
   close(): Promise<void>;
 }
 
 /** PS3.8 Table 9-21: A-ASSOCIATE-RJ permanent, by the service user, called AE title not recognized. */
 const REJECT_CALLED_AE = { result: 1, source: 1, reason: 7 } as const;
+/** PS3.8 Table 9-21: A-ASSOCIATE-RJ permanent, by the service user, calling AE title not recognized. */
+const REJECT_CALLING_AE = { result: 1, source: 1, reason: 3 } as const;
 
 export async function startDicomServer(opts: DicomServerOptions): Promise<DicomServer> {
   const log = opts.logger.child({ ae: opts.aeTitle });
   const decide = (rq: AssociateRq, peer: { address: string; port: number }): AcceptDecision => {
-    if (rq.calledAeTitle.trim() !== opts.aeTitle) {
+    const admission = opts.access?.admit(rq.callingAeTitle, rq.calledAeTitle);
+    if (admission && 'refused' in admission) {
+      log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, `association rejected: ${admission.message}`);
+      return { reject: admission.refused === 'called-ae' ? REJECT_CALLED_AE : REJECT_CALLING_AE };
+    }
+    if (!opts.access && rq.calledAeTitle.trim() !== opts.aeTitle) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, 'association rejected: called AE title not recognized');
       return { reject: REJECT_CALLED_AE };
     }
     const contexts = negotiatePresentationContexts(rq.presentationContexts, (abstractSyntax: string) => {
       const service = opts.registry.lookup(abstractSyntax);
       if (!service) return false;
+      if (admission && !contextAllowed(admission.admitted, abstractSyntax)) return false;
       // Every transfer syntax we can parse the header of, in the requestor's order of preference.
       return (ts: string) => getTransferSyntax(ts) !== undefined && (service.acceptsTransferSyntax?.(abstractSyntax, ts) ?? true);
     });
-    return { accept: { contexts } };
+    if (admission) {
+      // Refused by permission rather than unsupported: PS3.8 result 1 (user rejection).
+      const byId = new Map(rq.presentationContexts.map((pc) => [pc.id, pc.abstractSyntax]));
+      for (const c of contexts) {
+        const as = byId.get(c.id);
+        if (c.result === 3 && as !== undefined && opts.registry.lookup(as) && !contextAllowed(admission.admitted, as)) c.result = 1;
+      }
+    }
+    // SCP/SCU role selection (PS3.7 D.3.3.4): C-GET's SCU takes the SCP role for the storage classes it will receive.
+    const roleSelections = negotiateRoleSelections(rq.userInformation.roleSelections, (uid) => opts.registry.lookup(uid) !== undefined);
+    return { accept: { contexts, roleSelections } };
   };
   const acceptor = createAcceptor({
     maxPduLength: opts.maxPduLength,
@@ -55,7 +78,9 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     onAssociation: (assoc: Association) => {
       const peer = { calling: assoc.callingAeTitle, address: assoc.peerAddress };
       log.debug(peer, 'association established');
-      new ScpDispatcher(assoc, opts.registry, log);
+      const admission = opts.access?.admit(assoc.callingAeTitle, assoc.calledAeTitle);
+      const registry = admission && 'admitted' in admission ? guardedRegistry(opts.registry, admission.admitted, log) : opts.registry;
+      new ScpDispatcher(assoc, registry, log);
       assoc.on('closed', (info: { reason: string }) => log.debug({ ...peer, reason: info.reason }, 'association closed'));
     },
     logger: log,
@@ -66,6 +91,9 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
   return {
     aeTitle: opts.aeTitle,
     port,
+    get activeAssociations() {
+      return acceptor.connections.size;
+    },
     close: () => acceptor.close(),
   };
 }

@@ -2,8 +2,12 @@
 import type { Logger } from 'pino';
 import { Archive, type ArchiveOptions } from '../archive/archive.js';
 import { ServiceRegistry } from '../dimse/service.js';
+import { join } from 'node:path';
+import { jsonFileMoveDestinations } from '../services/move-destinations.js';
+import { queryRetrieveService, type QueryRetrieveOptions } from '../services/query-retrieve.js';
 import { storageService } from '../services/storage.js';
 import { verificationService } from '../services/verification.js';
+import type { AccessControl } from './access-control.js';
 import { type DicomServer, startDicomServer } from './dicom-server.js';
 
 export interface MainServerOptions {
@@ -17,11 +21,17 @@ export interface MainServerOptions {
   maxPduLength?: number;
   maxAssociations?: number;
   idleTimeoutMs?: number;
+  /** AE registry checks (see access-control.ts); without it every caller may do everything. */
+  access?: AccessControl;
+  /** C-MOVE destinations; default: `move-destinations.json` in the data directory (until the AE registry is wired). */
+  resolveMoveDestination?: QueryRetrieveOptions['resolveMoveDestination'];
 }
 
 export interface MainServer {
   readonly archive: Archive;
   readonly dicom: DicomServer;
+  /** The services, to re-open the listener (another port) over the same archive. */
+  readonly registry: ServiceRegistry;
   close(): Promise<void>;
 }
 
@@ -32,7 +42,10 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     duplicatePolicy: opts.duplicatePolicy,
     logger: opts.logger,
   });
-  const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
+  const registry = new ServiceRegistry([verificationService(), storageService(archive), queryRetrieveService(archive, {
+    resolveMoveDestination: opts.resolveMoveDestination ?? jsonFileMoveDestinations(join(opts.dataDir, 'move-destinations.json')),
+    logger: opts.logger,
+  })]);
   let dicom: DicomServer;
   try {
     dicom = await startDicomServer({ ...opts, registry });
@@ -43,6 +56,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
   return {
     archive,
     dicom,
+    registry,
     async close() {
       await dicom.close();
       await archive.close();

@@ -436,6 +436,12 @@ export async function startPacs(o: {
   const subst = (s: string) => s.replace('{data}', dataDir).replace('{port}', String(port)).replace('{aet}', aet);
   const command = o.command ?? process.execPath;
   const args = (o.args ?? [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--aet', '{aet}']).map(subst);
+  // `serve` also starts the Workstation Server, the Router and the web server: give the
+  // two DICOM roles free ports and leave the web server out, unless the caller chose.
+  if (args.includes('serve') && !args.includes('--workstation-port')) {
+    args.push('--workstation-port', String(await freePort()), '--router-port', String(await freePort()));
+    if (!args.includes('--web-port')) args.push('--no-web');
+  }
   const peer = startProcess({ name: 'pacs', command, args, dir: o.dir, cwd: REPO_ROOT, env: peerEnv(o.env) });
   try {
     await waitForPort(port, { peer, timeoutMs: o.readyTimeoutMs ?? 60_000 });

@@ -1,0 +1,226 @@
+/**
+ * `pacs config show | ae add | ae set | ae rm | verify`: the AE registry in the data
+ * directory. Changes are validated by the registry's schema; a failed field is named
+ * by the option that set it. A running `pacs serve` on the same data directory picks
+ * each change up at once.
+ */
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import {
+  addAe,
+  ConfigStore,
+  ConfigValidationError,
+  findAe,
+  isServerRole,
+  listAes,
+  portAvailable,
+  PERMISSIONS,
+  removeAe,
+  setAe,
+  type AeEntry,
+} from '../config/index.js';
+import { echoAe, type EchoResult } from '../roles/echo-peer.js';
+
+/** Registry field -> the option that sets it, for error messages. */
+const FLAG: Record<string, string> = {
+  aeTitle: '',
+  'connection.host': '--host',
+  'connection.port': '--port',
+  'connection.tls': '--tls',
+  description: '--description',
+  permissions: '--permissions',
+  moveDestination: '--move-destination',
+  'policy.strict': '--strict',
+  'policy.unknownCallers': '--unknown-callers',
+  role: '--role',
+  device: '--device',
+};
+
+function cliMessage(err: unknown, renamed = false): Error {
+  if (err instanceof ConfigValidationError) {
+    return new Error(
+      err.issues
+        .map((i) => {
+          const key = i.field.replace(/^permissions\[\d+\]$/, 'permissions').replace(/^policy\.unknownCallers\[\d+\]$/, 'policy.unknownCallers');
+          const flag = key === 'aeTitle' && renamed ? '--aet' : (FLAG[key] ?? i.field);
+          return flag ? `${flag}: ${i.message}` : i.message;
+        })
+        .join('\n'),
+    );
+  }
+  return err as Error;
+}
+
+const dataOption = (cmd: Command) => cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data');
+
+async function openStore(o: { data: string }): Promise<ConfigStore> {
+  return ConfigStore.open(resolve(o.data));
+}
+
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+/** Keeps numbers that are not numbers as they are, so the schema names the bad port. */
+const port = (v: string): number => (/^\s*\d+\s*$/.test(v) ? Number(v) : (v as unknown as number));
+
+interface AeFlags {
+  host?: string;
+  port?: string;
+  tls?: boolean;
+  description?: string;
+  permissions?: string;
+  moveDestination?: boolean;
+  role?: string;
+  device?: string;
+  aet?: string;
+  strict?: boolean;
+  unknownCallers?: string;
+}
+
+function patchFrom(o: AeFlags): Record<string, unknown> {
+  const p: Record<string, unknown> = {};
+  const connection: Record<string, unknown> = {};
+  if (o.host !== undefined) connection.host = o.host;
+  if (o.port !== undefined) connection.port = port(o.port);
+  if (o.tls !== undefined) connection.tls = o.tls;
+  if (Object.keys(connection).length) p.connection = connection;
+  if (o.aet !== undefined) p.aeTitle = o.aet;
+  if (o.description !== undefined) p.description = o.description;
+  if (o.permissions !== undefined) p.permissions = list(o.permissions);
+  if (o.moveDestination !== undefined) p.moveDestination = o.moveDestination;
+  if (o.role !== undefined) p.role = o.role;
+  const policy: Record<string, unknown> = {};
+  if (o.strict !== undefined) policy.strict = o.strict;
+  if (o.unknownCallers !== undefined) policy.unknownCallers = list(o.unknownCallers);
+  if (Object.keys(policy).length) p.policy = policy;
+  return p;
+}
+
+function row(cells: string[], widths: number[]): string {
+  return cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [row(header, widths), row(widths.map((w) => '-'.repeat(w)), widths), ...rows.map((r) => row(r, widths))].join('\n') + '\n';
+}
+
+function aeRows(aes: AeEntry[]): string[][] {
+  return aes.map((a) => [
+    a.aeTitle,
+    a.role,
+    a.connection.host,
+    a.connection.port === undefined ? '-' : String(a.connection.port),
+    a.connection.tls ? 'yes' : 'no',
+    a.permissions.length === PERMISSIONS.length ? 'all' : a.permissions.join(',') || 'none',
+    a.moveDestination ? 'yes' : 'no',
+    a.policy ? `${a.policy.strict ? 'strict' : `unknown: ${a.policy.unknownCallers.join(',') || 'none'}`}` : '',
+    a.description,
+  ]);
+}
+
+/** Refuses a local role's new port when something already listens on it. */
+async function checkRolePort(store: ConfigStore, aeTitle: string, patch: Record<string, unknown>): Promise<void> {
+  const ae = findAe(store.current, aeTitle);
+  const newPort = (patch.connection as { port?: unknown } | undefined)?.port;
+  if (!ae || !isServerRole(ae.role) || typeof newPort !== 'number' || newPort === ae.connection.port) return;
+  if (newPort >= 1 && newPort <= 65535 && !(await portAvailable(newPort, (patch.connection as { host?: string }).host ?? ae.connection.host))) {
+    throw new ConfigValidationError([{ field: 'connection.port', message: `port ${newPort} is already in use on this host` }]);
+  }
+}
+
+export function registerConfigCommands(program: Command): void {
+  const config = program.command('config').description('the AE registry: show, change, verify');
+
+  dataOption(config.command('show').description('list every AE of the registry'))
+    .option('--json', 'the registry file as JSON')
+    .action(async (o: { data: string; json?: boolean }) => {
+      const store = await openStore(o);
+      const reg = store.current;
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(reg, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(`registry ${store.file} (revision ${reg.revision}); web server ${reg.web.host}:${reg.web.port}\n`);
+      process.stdout.write(table(['AE', 'ROLE', 'HOST', 'PORT', 'TLS', 'MAY', 'MOVE DEST', 'POLICY', 'DESCRIPTION'], aeRows(listAes(reg))));
+    });
+
+  const ae = config.command('ae').description('add, change or remove an AE');
+  const aeOptions = (cmd: Command, forSet: boolean) => {
+    dataOption(cmd)
+      .option('--host <host>', 'host name or IP address')
+      .option('--port <port>', 'port (1-65535)')
+      .option('--tls', 'connect with TLS')
+      .option('--description <text>', 'free text')
+      .option('--permissions <list>', `what it may do at our servers, comma-separated: ${PERMISSIONS.join(',')}`)
+      .option('--move-destination', 'may be the destination of a C-MOVE');
+    if (forSet) {
+      cmd
+        .option('--no-tls', 'connect without TLS')
+        .option('--no-move-destination', 'no longer a move destination')
+        .option('--aet <title>', 'rename the AE')
+        .option('--strict', 'server roles: refuse unknown calling AE titles')
+        .option('--no-strict', 'server roles: admit unknown callers with --unknown-callers permissions')
+        .option('--unknown-callers <list>', 'server roles: what unknown callers may do');
+    } else {
+      cmd.option('--role <role>', 'peer (a remote AE) or client (one of ours)', 'peer').option('--device <name>', 'the device it belongs to (default: one named after it)');
+    }
+    return cmd;
+  };
+
+  aeOptions(ae.command('add').description('register an AE: pacs config ae add AET --host HOST --port PORT').argument('<aet>'), false).action(
+    async (aet: string, o: AeFlags & { data: string }) => {
+      const store = await openStore(o);
+      const input = { aeTitle: aet, ...patchFrom(o), connection: { host: o.host, ...(o.port !== undefined ? { port: port(o.port) } : {}), tls: o.tls ?? false } };
+      try {
+        await store.update((reg) => addAe(reg, input, { device: o.device }));
+      } catch (err) {
+        throw cliMessage(err);
+      }
+      process.stdout.write(`added ${aet.trim()}\n`);
+    },
+  );
+
+  aeOptions(ae.command('set').description('change fields of an AE (local roles included): pacs config ae set AET --port 104').argument('<aet>'), true).action(
+    async (aet: string, o: AeFlags & { data: string }) => {
+      const store = await openStore(o);
+      const patch = patchFrom(o);
+      if (Object.keys(patch).length === 0) throw new Error('nothing to change (give --host, --port, --aet, ...)');
+      try {
+        setAe(store.current, aet, patch); // field errors before the port probe
+        await checkRolePort(store, aet, patch);
+        await store.update((reg) => setAe(reg, aet, patch));
+      } catch (err) {
+        throw cliMessage(err, o.aet !== undefined);
+      }
+      process.stdout.write(`changed ${aet.trim()}\n`);
+    },
+  );
+
+  dataOption(ae.command('rm').description('remove an AE').argument('<aet>')).action(async (aet: string, o: { data: string }) => {
+    const store = await openStore(o);
+    try {
+      await store.update((reg) => removeAe(reg, aet));
+    } catch (err) {
+      throw cliMessage(err);
+    }
+    process.stdout.write(`removed ${aet.trim()}\n`);
+  });
+
+  dataOption(config.command('verify').description('C-ECHO every AE with a port (local roles and peers) and show round-trip times'))
+    .option('--aet <title>', 'our calling AE title', 'PACS_CLIENT')
+    .option('--timeout <seconds>', 'per AE', '10')
+    .action(async (o: { data: string; aet: string; timeout: string }) => {
+      const store = await openStore(o);
+      const targets = listAes(store.current).filter((a) => a.connection.port !== undefined);
+      const results: EchoResult[] = await Promise.all(targets.map((t) => echoAe(t, o.aet, Number(o.timeout) * 1000)));
+      process.stdout.write(
+        table(
+          ['AE', 'ROLE', 'ADDRESS', 'RESULT', 'TIME'],
+          results.map((r, i) => [r.aeTitle, targets[i].role, `${r.host}:${r.port}`, r.ok ? 'ok' : `FAILED: ${r.error ?? ''}`, r.ok ? `${r.ms.toFixed(1)} ms` : '-']),
+        ),
+      );
+      const failed = results.filter((r) => !r.ok).length;
+      process.stdout.write(`${results.length - failed} of ${results.length} answered\n`);
+      if (failed) process.exitCode = 1;
+    });
+}
+

@@ -1,0 +1,164 @@
+/**
+ * `pacs serve`: every server role of the AE registry plus the web server, in one
+ * process. Flags given on the command line (--aet, --port, --host, --web-port, ...)
+ * are written into the registry first, so the registry stays the one truth that
+ * `pacs config`, the REST API and the web app show.
+ */
+import { Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { ArchiveOptions } from '../archive/archive.js';
+import { ConfigStore, SERVER_ROLES, serverAe, setAe, setWeb, type Registry, type ServerRole } from '../config/index.js';
+import { PacsRoles } from '../roles/pacs-roles.js';
+import { startWebServer, type WebServer } from '../web/server.js';
+import { UserStore } from '../web/users.js';
+import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
+
+export interface ServeOverrides {
+  aet?: string;
+  port?: number;
+  host?: string;
+  workstationPort?: number;
+  routerPort?: number;
+  webPort?: number;
+  webHost?: string;
+}
+
+export interface PacsOptions {
+  dataDir: string;
+  logger: Logger;
+  overrides?: ServeOverrides;
+  index?: ArchiveOptions['index'];
+  duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
+  maxPduLength?: number;
+  maxAssociations?: number;
+  idleTimeoutMs?: number;
+  /** Start the web server (default true). */
+  web?: boolean;
+  uiDir?: string;
+}
+
+export interface Pacs {
+  readonly config: ConfigStore;
+  readonly roles: PacsRoles;
+  readonly users: UserStore;
+  /** The web server, when it is listening. */
+  web(): WebServer | undefined;
+  close(): Promise<void>;
+}
+
+function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
+  let r = reg;
+  const role = (name: ServerRole) => serverAe(r, name)!.aeTitle;
+  const portOf: Partial<Record<ServerRole, number>> = { main: o.port, workstation: o.workstationPort, router: o.routerPort };
+  for (const name of SERVER_ROLES) {
+    const ae = serverAe(r, name);
+    if (!ae) continue;
+    const port = portOf[name];
+    if (port !== undefined && port !== ae.connection.port) r = setAe(r, role(name), { connection: { port } });
+    if (o.host !== undefined && o.host !== ae.connection.host) r = setAe(r, role(name), { connection: { host: o.host } });
+  }
+  if (o.aet !== undefined && o.aet !== role('main')) r = setAe(r, role('main'), { aeTitle: o.aet });
+  if ((o.webPort !== undefined && o.webPort !== r.web.port) || (o.webHost !== undefined && o.webHost !== r.web.host)) {
+    r = setWeb(r, { ...(o.webPort !== undefined ? { port: o.webPort } : {}), ...(o.webHost !== undefined ? { host: o.webHost } : {}) });
+  }
+  return r;
+}
+
+/** Starts all three roles and the web server from the registry in `dataDir` (created with the defaults on a first start). */
+export async function startPacs(opts: PacsOptions): Promise<Pacs> {
+  const { logger } = opts;
+  const config = await ConfigStore.open(opts.dataDir, { logger });
+  if (opts.overrides && applyOverrides(config.current, opts.overrides) !== config.current) {
+    await config.update((reg) => applyOverrides(reg, opts.overrides!));
+  }
+  const users = await UserStore.open(opts.dataDir);
+  const admin = await users.ensureAdmin();
+  if (admin.generatedPassword) {
+    logger.warn({ user: 'admin', password: admin.generatedPassword }, 'created the web user "admin" with this generated password; it is shown only this once (set PACS_ADMIN_PASSWORD to choose it)');
+  } else if (admin.created) logger.info({ user: 'admin' }, 'created the web user "admin" with the password from PACS_ADMIN_PASSWORD');
+
+  const roles = await PacsRoles.start({ ...opts, config });
+  let web: WebServer | undefined;
+  let webQueue = Promise.resolve();
+  const openWeb = async (reg: Registry) => {
+    try {
+      web = await startWebServer({ host: reg.web.host, port: reg.web.port, logger, config, users, roles, uiDir: opts.uiDir });
+    } catch (err) {
+      web = undefined;
+      logger.error({ err: (err as Error).message, port: reg.web.port }, 'web server not listening');
+    }
+  };
+  if (opts.web !== false) {
+    await openWeb(config.current);
+    config.onChange((next, prev) => {
+      if (next.web.port === prev.web.port && next.web.host === prev.web.host && web) return;
+      webQueue = webQueue.then(async () => {
+        // A reply to the request that made this change is still on its way: let it go out first.
+        await new Promise((r) => setTimeout(r, 100));
+        await web?.close();
+        await openWeb(next);
+      });
+    });
+  }
+  config.watch();
+  return {
+    config,
+    roles,
+    users,
+    web: () => web,
+    async close() {
+      config.close();
+      await webQueue;
+      await web?.close();
+      await roles.close();
+    },
+  };
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('start the PACS: Main Server, Workstation Server, Router and the web server, from the AE registry in the data directory')
+    .option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data')
+    .option('--aet <title>', 'AE title of the Main Server (saved in the registry)', parseAeTitle)
+    .option('--port <port>', 'DICOM port of the Main Server (saved in the registry)', parsePort)
+    .option('--host <address>', 'address the server roles listen on (saved in the registry)')
+    .option('--workstation-port <port>', 'DICOM port of the Workstation Server (saved in the registry)', parsePort)
+    .option('--router-port <port>', 'DICOM port of the Router (saved in the registry)', parsePort)
+    .option('--web-port <port>', 'port of the web server (saved in the registry)', parsePort)
+    .option('--web-host <address>', 'address the web server listens on (saved in the registry)')
+    .option('--no-web', 'do not start the web server')
+    .option('--database-url <url>', 'PostgreSQL index instead of the embedded SQLite (Main Server)', process.env.PACS_DATABASE_URL)
+    .option('--database-schema <name>', 'PostgreSQL schema of the index', process.env.PACS_DATABASE_SCHEMA ?? 'pacs')
+    .addOption(
+      new Option('--duplicates <policy>', 'a SOP Instance UID already stored: keep the stored copy, replace it, or reject the new one')
+        .choices(['keep', 'replace', 'reject'])
+        .default('keep'),
+    )
+    .option('--max-pdu <bytes>', 'largest PDU we accept', parsePositiveInt)
+    .option('--max-associations <n>', 'concurrent associations', parsePositiveInt)
+    .option('--idle-timeout <seconds>', 'abort an association silent for this long', parsePositiveInt)
+    .option('--log-level <level>', 'trace|debug|info|warn|error', process.env.PACS_LOG_LEVEL ?? 'info')
+    .action(async (o) => {
+      const logger = pino({ level: o.logLevel });
+      const pacs = await startPacs({
+        dataDir: resolve(o.data),
+        logger,
+        overrides: { aet: o.aet, port: o.port, host: o.host, workstationPort: o.workstationPort, routerPort: o.routerPort, webPort: o.webPort, webHost: o.webHost },
+        index: o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite',
+        duplicatePolicy: o.duplicates,
+        maxPduLength: o.maxPdu,
+        maxAssociations: o.maxAssociations,
+        idleTimeoutMs: o.idleTimeout ? o.idleTimeout * 1000 : undefined,
+        web: o.web,
+      });
+      const stop = async (signal: string) => {
+        logger.info({ signal }, 'shutting down');
+        await pacs.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop('SIGINT'));
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,8 @@
+// The configuration layer: AE registry schema, operations, persistence.
+export * from './schema.js';
+export * from './errors.js';
+export * from './registry.js';
+export { defaultRegistry } from './defaults.js';
+export { ConfigStore, CONFIG_FILE, type ChangeListener, type ConfigLogger } from './store.js';
+export { withFileLock, writeFileAtomic } from './atomic-file.js';
+export { portAvailable } from './port-probe.js';

@@ -1,0 +1,157 @@
+/**
+ * The AE registry's schema (zod): one schema for the file, the command line and the
+ * REST API. Shaped like the DICOM configuration model (PS3.15 Annex H): devices own
+ * application entities; each AE has a network connection (host, port, TLS).
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/** What a peer may do at our servers. */
+export const PERMISSIONS = ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** main/workstation/router: our listening roles; client: our own calling AEs; peer: a remote AE. */
+export const AE_ROLES = ['main', 'workstation', 'router', 'client', 'peer'] as const;
+export type AeRole = (typeof AE_ROLES)[number];
+export const SERVER_ROLES = ['main', 'workstation', 'router'] as const;
+export type ServerRole = (typeof SERVER_ROLES)[number];
+export const isServerRole = (r: AeRole): r is ServerRole => (SERVER_ROLES as readonly string[]).includes(r);
+
+/**
+ * Why an AE title is not valid, or undefined. PS3.5 AE: 1-16 characters of the default
+ * repertoire, no backslash or control characters; leading/trailing spaces are not
+ * significant; embedded spaces refused (DESIGN.md section 1).
+ */
+export function aeTitleProblem(value: string): string | undefined {
+  const v = value.trim();
+  if (v.length === 0 || v.length > 16) return `AE title must be 1 to 16 characters, got ${v.length}`;
+  if (/[\\\x00-\x1f\x7f]/.test(v)) return 'AE title may not contain a backslash or control characters';
+  if (v.includes(' ')) return 'AE title may not contain spaces (leading and trailing ones are ignored)';
+  if (!/^[\x20-\x7e]+$/.test(v)) return 'AE title must use the default character repertoire (printable ASCII)';
+  return undefined;
+}
+
+/** Why a host is not a valid hostname (RFC 1123) or IP address, or undefined. */
+export function hostProblem(value: string): string | undefined {
+  if (isIP(value)) return undefined;
+  if (value.length === 0) return 'host must not be empty';
+  if (value.length > 253) return 'host name may be at most 253 characters';
+  const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  if (!value.replace(/\.$/, '').split('.').every((l) => label.test(l))) {
+    return `host must be a host name (letters, digits, hyphens, dots) or an IP address, got "${value}"`;
+  }
+  if (/^[\d.]+$/.test(value)) return `host "${value}" is not a valid IPv4 address`;
+  return undefined;
+}
+
+export const aeTitleSchema = z
+  .string({ error: 'AE title is required' })
+  .transform((s) => s.trim())
+  .superRefine((v, ctx) => {
+    const p = aeTitleProblem(v);
+    if (p) ctx.addIssue({ code: 'custom', message: p });
+  });
+
+export const hostSchema = z.string({ error: 'host is required' }).superRefine((v, ctx) => {
+  const p = hostProblem(v);
+  if (p) ctx.addIssue({ code: 'custom', message: p });
+});
+
+export const portSchema = z
+  .number({ error: 'port must be an integer from 1 to 65535' })
+  .int('port must be an integer from 1 to 65535')
+  .min(1, 'port must be an integer from 1 to 65535')
+  .max(65535, 'port must be an integer from 1 to 65535');
+
+export const permissionSchema = z.enum(PERMISSIONS, { error: `permission must be one of ${PERMISSIONS.join(', ')}` });
+
+/** PS3.15 H.4.3 Network Connection: where an AE listens (or, for a client, calls from). */
+export const connectionSchema = z.strictObject({
+  host: hostSchema,
+  /** Absent for AEs that only call (modalities, our clients). */
+  port: portSchema.optional(),
+  tls: z.boolean().default(false),
+});
+
+/** What a listening role lets callers it does not know do. */
+export const accessPolicySchema = z.strictObject({
+  /** Refuse unknown calling AE titles (A-ASSOCIATE-RJ reason 3). */
+  strict: z.boolean().default(false),
+  /** What an unknown caller may do when not strict. Move goes only to registered move destinations. */
+  unknownCallers: z.array(permissionSchema).default(['echo', 'store', 'find', 'move']),
+});
+
+export const aeSchema = z.strictObject({
+  aeTitle: aeTitleSchema,
+  description: z.string().max(256, 'description may be at most 256 characters').default(''),
+  role: z.enum(AE_ROLES, { error: `role must be one of ${AE_ROLES.join(', ')}` }).default('peer'),
+  connection: connectionSchema,
+  /** What this AE may do when it calls our servers. */
+  permissions: z.array(permissionSchema).default([...PERMISSIONS]),
+  /** May be named as the destination of a C-MOVE. */
+  moveDestination: z.boolean().default(false),
+  /** Server roles only: how unknown callers are treated. */
+  policy: accessPolicySchema.optional(),
+});
+
+export const deviceSchema = z.strictObject({
+  name: z.string().min(1, 'device name is required').max(64, 'device name may be at most 64 characters'),
+  description: z.string().default(''),
+  /** The device this process is: its server roles listen, its clients call. */
+  local: z.boolean().default(false),
+  aes: z.array(aeSchema),
+});
+
+export const webSchema = z.strictObject({ host: hostSchema, port: portSchema });
+
+export const registrySchema = z
+  .strictObject({
+    schemaVersion: z.literal(1),
+    /** Incremented by every change. */
+    revision: z.number().int().nonnegative(),
+    web: webSchema,
+    devices: z.array(deviceSchema),
+  })
+  .superRefine((reg, ctx) => {
+    const titles = new Map<string, string>();
+    const ports = new Map<number, string>([[reg.web.port, 'the web server']]);
+    reg.devices.forEach((d, di) => {
+      if (reg.devices.findIndex((o) => o.name === d.name) !== di) {
+        ctx.addIssue({ code: 'custom', path: ['devices', di, 'name'], message: `device name "${d.name}" is used twice` });
+      }
+      d.aes.forEach((ae, ai) => {
+        const path = ['devices', di, 'aes', ai];
+        if (titles.has(ae.aeTitle)) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'aeTitle'], message: `AE title "${ae.aeTitle}" is already registered` });
+        }
+        titles.set(ae.aeTitle, d.name);
+        if (isServerRole(ae.role)) {
+          if (!d.local) ctx.addIssue({ code: 'custom', path: [...path, 'role'], message: `role "${ae.role}" belongs to the local device` });
+          if (ae.connection.port === undefined) {
+            ctx.addIssue({ code: 'custom', path: [...path, 'connection', 'port'], message: `the ${ae.role} role needs a port to listen on` });
+          } else if (ports.has(ae.connection.port)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [...path, 'connection', 'port'],
+              message: `port ${ae.connection.port} is already used by ${ports.get(ae.connection.port)}`,
+            });
+          } else ports.set(ae.connection.port, `${ae.aeTitle} (${ae.role})`);
+          if (d.aes.filter((o) => o.role === ae.role).length > 1 && d.aes.findIndex((o) => o.role === ae.role) !== ai) {
+            ctx.addIssue({ code: 'custom', path: [...path, 'role'], message: `there is already a ${ae.role} role` });
+          }
+        } else if (ae.moveDestination && ae.connection.port === undefined) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'connection', 'port'], message: 'a move destination needs a port' });
+        }
+        if (!isServerRole(ae.role) && ae.policy) {
+          ctx.addIssue({ code: 'custom', path: [...path, 'policy'], message: 'only a server role (main, workstation, router) has an access policy' });
+        }
+      });
+    });
+  });
+
+export type Connection = z.infer<typeof connectionSchema>;
+export type AccessPolicy = z.infer<typeof accessPolicySchema>;
+export type Ae = z.infer<typeof aeSchema>;
+export type AeInput = z.input<typeof aeSchema>;
+export type Device = z.infer<typeof deviceSchema>;
+export type Registry = z.infer<typeof registrySchema>;

@@ -1,0 +1,134 @@
+/**
+ * Access control at the DICOM level, from the AE registry.
+ *
+ * Two checks, at two moments:
+ * 1. Association: the called AE title must be the role's (else A-ASSOCIATE-RJ reason 7);
+ *    a calling AE title in the registry gets the permissions of its entry; an unknown
+ *    one gets the role policy's `unknownCallers` permissions, or, in strict mode, is
+ *    refused with reason 3. Each proposed presentation context whose SOP class needs a
+ *    permission the caller lacks is refused (result 1, user rejection).
+ * 2. Request: every DIMSE request is checked again against the permission its command
+ *    needs on that SOP class (a C-STORE on a context accepted for C-GET, say); a request
+ *    not allowed is answered 0x0124 Refused: Not Authorized.
+ */
+import type { Logger } from 'pino';
+import { findAe, serverAe, type AeEntry, type Permission, type Registry, type ServerRole } from '../config/index.js';
+import { CommandField, Status } from '../dimse/command-fields.js';
+import { DimseServiceError } from '../dimse/errors.js';
+import { ServiceRegistry, type DimseRequestContext, type RequestHandler, type ServiceClassProvider, type StreamingHandler } from '../dimse/service.js';
+import { isStorageSopClass, uidName } from '../dicom/uids.js';
+
+const VERIFICATION = '1.2.840.10008.1.1';
+const STORAGE_COMMITMENT_PUSH = '1.2.840.10008.1.20.1';
+const MPPS = '1.2.840.10008.3.1.2.3.3';
+const MODALITY_WORKLIST_FIND = '1.2.840.10008.5.1.4.31';
+
+/** The permission a SOP class needs (by its PS3.6 name); undefined: none beyond being admitted. */
+export function requiredPermission(sopClassUid: string, commandField?: number): Permission | undefined {
+  if (sopClassUid === VERIFICATION) return 'echo';
+  if (sopClassUid === MODALITY_WORKLIST_FIND) return 'worklist';
+  if (sopClassUid === MPPS) return 'mpps';
+  if (sopClassUid === STORAGE_COMMITMENT_PUSH) return 'commit';
+  if (isStorageSopClass(sopClassUid)) return commandField === undefined || commandField === CommandField.C_STORE_RQ ? 'store' : undefined;
+  const name = uidName(sopClassUid) ?? '';
+  if (/- FIND$/.test(name)) return 'find';
+  if (/- MOVE$/.test(name)) return 'move';
+  if (/- GET$/.test(name)) return 'get';
+  return undefined;
+}
+
+/** What an admitted caller may do. */
+export interface Admission {
+  callingAeTitle: string;
+  /** The registry entry of the caller; undefined for an unknown caller admitted by policy. */
+  entry?: AeEntry;
+  permissions: ReadonlySet<Permission>;
+}
+
+export type AdmissionResult = { admitted: Admission } | { refused: 'called-ae' | 'calling-ae'; message: string };
+
+/** The access decisions of one server role, always against the registry's current revision. */
+export interface AccessControl {
+  /** The role's AE title right now (it can be renamed while running). */
+  calledAeTitle(): string;
+  admit(callingAeTitle: string, calledAeTitle: string): AdmissionResult;
+}
+
+export function registryAccessControl(role: ServerRole, registry: () => Registry): AccessControl {
+  const me = () => {
+    const ae = serverAe(registry(), role);
+    if (!ae) throw new Error(`the registry has no ${role} role`);
+    return ae;
+  };
+  return {
+    calledAeTitle: () => me().aeTitle,
+    admit(calling, called) {
+      const reg = registry();
+      const self = me();
+      if (called.trim() !== self.aeTitle) return { refused: 'called-ae', message: `called AE title "${called.trim()}" is not ${self.aeTitle}` };
+      const entry = findAe(reg, calling);
+      if (entry) return { admitted: { callingAeTitle: entry.aeTitle, entry, permissions: new Set(entry.permissions) } };
+      const policy = self.policy ?? { strict: false, unknownCallers: [] };
+      if (policy.strict) return { refused: 'calling-ae', message: `calling AE title "${calling.trim()}" is not registered (strict mode)` };
+      return { admitted: { callingAeTitle: calling.trim(), permissions: new Set(policy.unknownCallers) } };
+    },
+  };
+}
+
+/**
+ * Whether a proposed presentation context is allowed. Storage contexts are also allowed
+ * to a caller that may C-GET (they carry the C-STOREs back to it); the C-STOREs the
+ * caller itself sends are still checked per request.
+ */
+export function contextAllowed(admission: Admission, abstractSyntax: string): boolean {
+  const need = requiredPermission(abstractSyntax);
+  if (!need) return true;
+  if (need === 'store' && admission.permissions.has('get')) return true;
+  return admission.permissions.has(need);
+}
+
+/** A registered move destination with a port, or undefined (C-MOVE to anything else is refused). */
+export function moveDestination(reg: Registry, aeTitle: string): AeEntry | undefined {
+  const ae = findAe(reg, aeTitle);
+  return ae && ae.moveDestination && ae.connection.port !== undefined ? ae : undefined;
+}
+
+
+function notAuthorized(ctx: DimseRequestContext, need: Permission, admission: Admission, log: Pick<Logger, 'warn'>): DimseServiceError {
+  const peer = ctx.association.peerAddress;
+  log.warn({ peer, calling: admission.callingAeTitle, permission: need, sopClass: ctx.abstractSyntax }, 'request refused: not authorized');
+  return new DimseServiceError(Status.NotAuthorized, `${admission.callingAeTitle} may not ${need} here`);
+}
+
+/**
+ * The service registry as one association sees it: the same services, each handler
+ * first checking the caller's permission for its command on its SOP class.
+ */
+export function guardedRegistry(registry: ServiceRegistry, admission: Admission, log: Pick<Logger, 'warn'>): ServiceRegistry {
+  const cache = new Map<ServiceClassProvider, ServiceClassProvider>();
+  const wrap = (service: ServiceClassProvider): ServiceClassProvider => {
+    let w = cache.get(service);
+    if (w) return w;
+    const check = (ctx: DimseRequestContext) => {
+      const need = requiredPermission(ctx.abstractSyntax, ctx.command.commandField);
+      if (need && !admission.permissions.has(need)) throw notAuthorized(ctx, need, admission, log);
+    };
+    const handlers: Partial<Record<number, RequestHandler>> = {};
+    for (const [k, h] of Object.entries(service.handlers ?? {})) {
+      if (h) handlers[Number(k)] = async (ctx, ds) => (check(ctx), h(ctx, ds));
+    }
+    const streamingHandlers: Partial<Record<number, StreamingHandler>> = {};
+    for (const [k, h] of Object.entries(service.streamingHandlers ?? {})) {
+      if (h) streamingHandlers[Number(k)] = (ctx) => (check(ctx), h(ctx));
+    }
+    w = { ...service, handlers, streamingHandlers, acceptsTransferSyntax: service.acceptsTransferSyntax?.bind(service) };
+    cache.set(service, w);
+    return w;
+  };
+  const guarded = Object.create(registry) as ServiceRegistry;
+  guarded.lookup = (uid: string) => {
+    const s = registry.lookup(uid);
+    return s && wrap(s);
+  };
+  return guarded;
+}

@@ -1,0 +1,50 @@
+/** C-ECHO an AE of the registry, timed: for `pacs config verify` and `POST /api/aes/{aet}/echo`. */
+import type { AeEntry } from '../config/index.js';
+import { DimseConnection } from '../dimse/dimse-connection.js';
+import { cEcho } from '../dimse/scu.js';
+import { connect } from '../net/index.js';
+
+const VERIFICATION = '1.2.840.10008.1.1';
+
+export interface EchoResult {
+  aeTitle: string;
+  host: string;
+  port: number;
+  ok: boolean;
+  /** Round trip from connect to release, milliseconds. */
+  ms: number;
+  error?: string;
+}
+
+/** Where to reach a listening AE: a wildcard listen address means this host. */
+export function reachableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}
+
+export async function echoAe(target: AeEntry, callingAeTitle: string, timeoutMs = 10_000): Promise<EchoResult> {
+  const host = reachableHost(target.connection.host);
+  const port = target.connection.port;
+  const base = { aeTitle: target.aeTitle, host, port: port ?? 0 };
+  if (port === undefined) return { ...base, ok: false, ms: 0, error: 'no port configured (this AE only calls)' };
+  const started = performance.now();
+  try {
+    const assoc = await connect({
+      host,
+      port,
+      callingAeTitle,
+      calledAeTitle: target.aeTitle,
+      connectTimeoutMs: timeoutMs,
+      artimTimeoutMs: timeoutMs,
+      tls: target.connection.tls ? { servername: host } : undefined,
+      presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'] }],
+    });
+    try {
+      await cEcho(new DimseConnection(assoc));
+    } finally {
+      await assoc.release().catch(() => assoc.abort());
+    }
+    return { ...base, ok: true, ms: performance.now() - started };
+  } catch (err) {
+    return { ...base, ok: false, ms: performance.now() - started, error: (err as Error).message };
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The three server roles of one PACS process, run from the AE registry: the Main Server
+ * (archive in the data directory itself), the Workstation Server (`<data>/workstation`)
+ * and the Router's listener (`<data>/router`). A registry change re-opens only a
+ * listener whose host or port changed; AE titles, permissions and policies are read
+ * from the registry per association, so they apply at once without a re-open.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Archive, ArchiveOptions } from '../archive/archive.js';
+import { SERVER_ROLES, serverAe, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
+import type { ServiceRegistry } from '../dimse/service.js';
+import { moveDestination, registryAccessControl } from './access-control.js';
+import { reachableHost } from './echo-peer.js';
+import { startDicomServer, type DicomServer } from './dicom-server.js';
+import { startMainServer } from './main-server.js';
+import { startStorageRole } from './storage-role.js';
+
+export interface PacsRolesOptions {
+  config: ConfigStore;
+  dataDir: string;
+  logger: Logger;
+  /** Index of the Main Server's archive; the Workstation and Router archives are always embedded SQLite. */
+  index?: ArchiveOptions['index'];
+  duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
+  maxPduLength?: number;
+  maxAssociations?: number;
+  idleTimeoutMs?: number;
+}
+
+export interface RoleStatus {
+  role: ServerRole;
+  aeTitle: string;
+  host: string;
+  port: number | undefined;
+  listening: boolean;
+  /** Why the role is not listening. */
+  error?: string;
+  activeAssociations: number;
+}
+
+interface RoleState {
+  handle?: { archive: Archive; registry: ServiceRegistry; dicom?: DicomServer };
+  host?: string;
+  port?: number;
+  error?: string;
+}
+
+export const ROLE_DATA_DIRS: Record<ServerRole, string> = { main: '.', workstation: 'workstation', router: 'router' };
+
+export class PacsRoles {
+  private readonly state = new Map<ServerRole, RoleState>(SERVER_ROLES.map((r) => [r, {}]));
+  private queue: Promise<void> = Promise.resolve();
+  private unsubscribe?: () => void;
+  private closed = false;
+
+  private constructor(private readonly opts: PacsRolesOptions) {}
+
+  /** Starts every role. The Main Server failing to listen is fatal; the others are reported in status(). */
+  static async start(opts: PacsRolesOptions): Promise<PacsRoles> {
+    const roles = new PacsRoles(opts);
+    try {
+      await roles.open('main', opts.config.current, true);
+      await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current)]);
+    } catch (err) {
+      await roles.close();
+      throw err;
+    }
+    roles.unsubscribe = opts.config.onChange((next) => {
+      roles.queue = roles.queue.then(() => roles.reconfigure(next));
+    });
+    return roles;
+  }
+
+  status(): RoleStatus[] {
+    const reg = this.opts.config.current;
+    return SERVER_ROLES.map((role) => {
+      const s = this.state.get(role)!;
+      const ae = serverAe(reg, role);
+      return {
+        role,
+        aeTitle: ae?.aeTitle ?? '',
+        host: s.host ?? ae?.connection.host ?? '',
+        port: s.handle?.dicom?.port ?? ae?.connection.port,
+        listening: s.handle?.dicom !== undefined,
+        ...(s.error ? { error: s.error } : {}),
+        activeAssociations: s.handle?.dicom?.activeAssociations ?? 0,
+      };
+    });
+  }
+
+  archive(role: ServerRole): Archive | undefined {
+    return this.state.get(role)?.handle?.archive;
+  }
+
+  /** Resolves when every configuration change seen so far has been applied. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    await this.queue;
+    await Promise.all(
+      [...this.state.values()].map(async (s) => {
+        await s.handle?.dicom?.close();
+        await s.handle?.archive.close();
+        s.handle = undefined;
+      }),
+    );
+  }
+
+  private listenOptions(role: ServerRole, reg: Registry) {
+    const ae = serverAe(reg, role);
+    if (!ae || ae.connection.port === undefined) throw new Error(`the registry has no ${role} role with a port`);
+    if (ae.connection.tls) throw new Error(`${ae.aeTitle}: TLS is configured but no certificate is set up; not listening`);
+    const o = this.opts;
+    return {
+      aeTitle: ae.aeTitle,
+      port: ae.connection.port,
+      host: ae.connection.host,
+      logger: o.logger,
+      maxPduLength: o.maxPduLength,
+      maxAssociations: o.maxAssociations,
+      idleTimeoutMs: o.idleTimeoutMs,
+      access: registryAccessControl(role, () => this.opts.config.current),
+    };
+  }
+
+  private async open(role: ServerRole, reg: Registry, fatal = false): Promise<void> {
+    const s = this.state.get(role)!;
+    try {
+      const lo = this.listenOptions(role, reg);
+      s.host = lo.host;
+      s.port = lo.port;
+      if (s.handle) {
+        s.handle.dicom = await startDicomServer({ ...lo, registry: s.handle.registry });
+      } else if (role === 'main') {
+        const m = await startMainServer({
+          ...lo,
+          dataDir: this.opts.dataDir,
+          index: this.opts.index,
+          duplicatePolicy: this.opts.duplicatePolicy,
+          // C-MOVE goes only to AEs the registry marks as move destinations (with a port).
+          resolveMoveDestination: (aet) => {
+            const d = moveDestination(this.opts.config.current, aet);
+            return d && { host: reachableHost(d.connection.host), port: d.connection.port! };
+          },
+        });
+        s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom };
+      } else {
+        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]) });
+        s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
+      }
+      s.error = undefined;
+    } catch (err) {
+      s.error = (err as Error).message;
+      if (fatal) throw err;
+      this.opts.logger.error({ role, err: s.error }, `${role} role not listening`);
+    }
+  }
+
+  private async reconfigure(next: Registry): Promise<void> {
+    if (this.closed) return;
+    for (const role of SERVER_ROLES) {
+      const s = this.state.get(role)!;
+      const ae = serverAe(next, role);
+      if (!ae) continue;
+      const same = s.handle?.dicom && ae.connection.port === s.port && ae.connection.host === s.host && !ae.connection.tls;
+      if (same) continue;
+      if (s.handle?.dicom) {
+        this.opts.logger.info({ role, from: s.port, to: ae.connection.port }, `re-opening the ${role} listener`);
+        await s.handle.dicom.close();
+        s.handle.dicom = undefined;
+      }
+      await this.open(role, next);
+    }
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The Workstation Server (`WORKSTATION`, the viewer's local store) and the Router's
+ * listener (`ROUTER`; until the router's rules exist it stores what it receives): each
+ * Verification + Storage over its own archive.
+ */
+import type { Logger } from 'pino';
+import { Archive } from '../archive/archive.js';
+import { ServiceRegistry } from '../dimse/service.js';
+import { storageService } from '../services/storage.js';
+import { verificationService } from '../services/verification.js';
+import type { AccessControl } from './access-control.js';
+import { type DicomServer, startDicomServer } from './dicom-server.js';
+
+export interface StorageRoleOptions {
+  aeTitle: string;
+  port: number;
+  host?: string;
+  /** This role's own archive directory. */
+  dataDir: string;
+  logger: Logger;
+  maxPduLength?: number;
+  maxAssociations?: number;
+  idleTimeoutMs?: number;
+  access?: AccessControl;
+}
+
+export interface StorageRole {
+  readonly archive: Archive;
+  readonly dicom: DicomServer;
+  readonly registry: ServiceRegistry;
+  close(): Promise<void>;
+}
+
+export async function startStorageRole(opts: StorageRoleOptions): Promise<StorageRole> {
+  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger });
+  const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
+  let dicom: DicomServer;
+  try {
+    dicom = await startDicomServer({ ...opts, registry });
+  } catch (err) {
+    await archive.close();
+    throw err;
+  }
+  return {
+    archive,
+    dicom,
+    registry,
+    async close() {
+      await dicom.close();
+      await archive.close();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/** The REST API under /api: login, AE registry CRUD, C-ECHO an AE, server status. */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  addAe,
+  ConfigValidationError,
+  findAe,
+  isServerRole,
+  listAes,
+  portAvailable,
+  removeAe,
+  replaceAe,
+  setAe,
+  setWeb,
+  ConfigConflictError,
+  type ConfigStore,
+  type Registry,
+} from '../config/index.js';
+import { echoAe } from '../roles/echo-peer.js';
+import type { PacsRoles } from '../roles/pacs-roles.js';
+import { authenticate, clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie, Sessions, unauthorized } from './auth.js';
+import { sendProblem } from './problem.js';
+import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
+import type { UserStore } from './users.js';
+
+export interface ApiDeps {
+  config: ConfigStore;
+  users: UserStore;
+  /** The running roles; absent when the web server runs alone (tests). */
+  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled'>;
+  /** The web server's own listening address, for the status page. */
+  web: () => { host: string; port: number };
+  startedAt: number;
+}
+
+type AetRequest = FastifyRequest<{ Params: { aet: string } }>;
+
+/** A local role's new port must be free (unless it is the port it already has). */
+async function checkRolePort(reg: Registry, aet: string, body: { connection?: { port?: unknown; host?: unknown } }): Promise<void> {
+  const ae = findAe(reg, aet);
+  const port = body.connection?.port;
+  if (!ae || !isServerRole(ae.role) || typeof port !== 'number' || port === ae.connection.port || port < 1 || port > 65535) return;
+  const host = typeof body.connection?.host === 'string' ? body.connection.host : ae.connection.host;
+  if (!(await portAvailable(port, host))) throw new ConfigValidationError([{ field: 'connection.port', message: `port ${port} is already in use on this host` }]);
+}
+
+export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const sessions = new Sessions();
+  // Plain HTTP for now (TLS for the web server is a later issue): no Secure flag on the cookie.
+  const secure = false;
+
+  app.post('/api/login', { schema: { body: loginBody } }, async (req, reply) => {
+    const { user, password } = req.body as { user: string; password: string };
+    const name = await deps.users.verify(user, password);
+    if (!name) {
+      req.log.warn({ user, ip: req.ip }, 'login failed');
+      return sendProblem(reply, { type: 'urn:open-pacs:problem:login', title: 'Login failed', status: 401, detail: 'wrong user name or password', field: 'password' });
+    }
+    reply.header('set-cookie', sessionCookie(sessions.create(name), secure));
+    return { user: name };
+  });
+
+  app.post('/api/logout', async (req, reply) => {
+    sessions.drop(cookieValue(req, SESSION_COOKIE));
+    reply.header('set-cookie', clearedCookie);
+    return { ok: true };
+  });
+
+  // Everything else under /api needs a user.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/api/') || req.url === '/api/login' || req.url === '/api/logout') return;
+    const user = await authenticate(req, sessions, deps.users);
+    // The web app sends X-Requested-With: no Basic challenge for it (the browser would show its own dialog).
+    if (!user) return unauthorized(reply, req.headers['x-requested-with'] === undefined);
+    (req as FastifyRequest & { user?: string }).user = user;
+  });
+
+  app.get('/api/me', async (req) => ({ user: (req as FastifyRequest & { user?: string }).user }));
+
+  app.get('/api/config', async () => deps.config.current);
+
+  app.patch('/api/config/web', { schema: { body: webPatchBody } }, async (req) => {
+    const next = await deps.config.update((reg) => setWeb(reg, req.body));
+    return next.web;
+  });
+
+  app.get('/api/aes', async () => listAes(deps.config.current));
+
+  app.get('/api/aes/:aet', { schema: { params: aetParams } }, async (req: AetRequest) => {
+    const ae = findAe(deps.config.current, req.params.aet);
+    if (!ae) throw new ConfigConflictError(`no AE "${req.params.aet}" in the registry`, 'not-found', 'aeTitle');
+    return ae;
+  });
+
+  app.post('/api/aes', { schema: { body: aeCreateBody } }, async (req, reply: FastifyReply) => {
+    const { device, ...ae } = req.body as { device?: string; aeTitle: string };
+    const next = await deps.config.update((reg) => addAe(reg, ae, { device }));
+    return reply.code(201).header('location', `/api/aes/${encodeURIComponent(ae.aeTitle.trim())}`).send(findAe(next, ae.aeTitle));
+  });
+
+  app.put('/api/aes/:aet', { schema: { params: aetParams, body: aeReplaceBody } }, async (req: AetRequest) => {
+    const body = { aeTitle: req.params.aet, ...(req.body as object) } as { aeTitle: string; connection?: { port?: unknown } };
+    replaceAe(deps.config.current, req.params.aet, body); // field errors before the port probe
+    await checkRolePort(deps.config.current, req.params.aet, body);
+    const next = await deps.config.update((reg) => replaceAe(reg, req.params.aet, body));
+    await deps.roles?.settled();
+    return findAe(next, body.aeTitle);
+  });
+
+  app.patch('/api/aes/:aet', { schema: { params: aetParams, body: aePatchBody } }, async (req: AetRequest) => {
+    const body = req.body as { aeTitle?: string; connection?: { port?: unknown } };
+    setAe(deps.config.current, req.params.aet, body); // field errors before the port probe
+    await checkRolePort(deps.config.current, req.params.aet, body);
+    const next = await deps.config.update((reg) => setAe(reg, req.params.aet, body));
+    await deps.roles?.settled();
+    return findAe(next, typeof body.aeTitle === 'string' ? body.aeTitle : req.params.aet);
+  });
+
+  app.delete('/api/aes/:aet', { schema: { params: aetParams } }, async (req: AetRequest, reply) => {
+    await deps.config.update((reg) => removeAe(reg, req.params.aet));
+    return reply.code(204).send();
+  });
+
+  app.post('/api/aes/:aet/echo', { schema: { params: aetParams } }, async (req: AetRequest) => {
+    const reg = deps.config.current;
+    const target = findAe(reg, req.params.aet);
+    if (!target) throw new ConfigConflictError(`no AE "${req.params.aet}" in the registry`, 'not-found', 'aeTitle');
+    const calling = findAe(reg, 'PACS_CLIENT')?.aeTitle ?? listAes(reg).find((a) => a.role === 'client')?.aeTitle ?? 'PACS_CLIENT';
+    return echoAe(target, calling);
+  });
+
+  app.get('/api/status', async () => {
+    const roles = deps.roles?.status() ?? [];
+    const withCounts = await Promise.all(
+      roles.map(async (r) => ({ ...r, instancesStored: (await deps.roles?.archive(r.role)?.index.countInstances().catch(() => undefined)) ?? null })),
+    );
+    return {
+      revision: deps.config.current.revision,
+      uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      web: { ...deps.web(), listening: true },
+      roles: withCounts,
+    };
+  });
+}
