@@ -18,7 +18,7 @@ import {
   ProtocolError,
 } from './errors.js';
 import type { AssociateAc, AssociateRj, AssociateRq, Pdu, Pdv, RoleSelection, UserIdentityRq, AsyncOpsWindow } from './pdu.js';
-import { decodePduBody, encodePDataTfHeader, encodePdu } from './pdu-codec.js';
+import { decodePDataTfParts, decodePduBody, encodePDataTfHeader, encodePdu } from './pdu-codec.js';
 import { PduFramer } from './pdu-framer.js';
 import { transition, type Action, type Event, type State } from './state-machine.js';
 
@@ -295,7 +295,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
     while (!this.paused && !this.hold && !this.readingStopped) {
       let framed;
       try {
-        framed = this.framer.next();
+        framed = this.framer.nextParts();
       } catch (err) {
         // The byte stream cannot be framed any more: stop reading, abort.
         this.readingStopped = true;
@@ -307,7 +307,9 @@ export class Association extends EventEmitter<AssociationEventMap> {
       this.idle.refresh();
       let pdu: Pdu;
       try {
-        pdu = decodePduBody(framed.typeCode, framed.body);
+        // P-DATA values stay in the socket's chunks (no copy); other PDUs are small.
+        const { typeCode, parts } = framed;
+        pdu = typeCode === 0x04 ? decodePDataTfParts(parts) : decodePduBody(typeCode, parts.length === 1 ? parts[0] : Buffer.concat(parts));
       } catch (err) {
         const e = err instanceof PduDecodeError ? err : new PduDecodeError(String(err), AbortReason.NotSpecified);
         this.dispatch('Evt19', { abortReason: e.abortReason, error: e });

@@ -90,6 +90,71 @@ function decodeAbort(body: Buffer): Abort {
   return { type: 'A-ABORT', source, reason: body[3] };
 }
 
+/**
+ * P-DATA-TF from a body held in several pieces (the socket chunks it arrived in), without
+ * copying them together: a PDV whose value spans pieces comes out as several Pdv entries
+ * with the same context and type, all but the last marked not-last. Validation is that
+ * of decodePDataTf.
+ */
+export function decodePDataTfParts(parts: readonly Buffer[]): PDataTf {
+  if (parts.length === 1) return decodePDataTf(parts[0]);
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const pdvs: Pdv[] = [];
+  let part = 0;
+  let offset = 0; // within parts[part]
+  let pos = 0; // within the whole body
+  const read = (n: number): Buffer => {
+    // Item headers are 6 bytes; copy only when one straddles two pieces.
+    while (offset === parts[part].length) {
+      part++;
+      offset = 0;
+    }
+    const cur = parts[part];
+    if (cur.length - offset >= n) {
+      const out = cur.subarray(offset, offset + n);
+      offset += n;
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      while (offset === parts[part].length) {
+        part++;
+        offset = 0;
+      }
+      const k = Math.min(n - filled, parts[part].length - offset);
+      parts[part].copy(out, filled, offset, offset + k);
+      filled += k;
+      offset += k;
+    }
+    return out;
+  };
+  while (pos < total) {
+    if (total - pos < 4) throw invalid(`P-DATA-TF: ${total - pos} trailing bytes, too short for a PDV item length`);
+    const itemLength = read(4).readUInt32BE(0);
+    if (itemLength < 2) throw invalid(`P-DATA-TF: PDV item length ${itemLength} is less than 2`);
+    if (itemLength > total - pos - 4) throw invalid(`P-DATA-TF: PDV item length ${itemLength} exceeds the ${total - pos - 4} bytes remaining in the PDU`);
+    const [contextId, header] = read(2);
+    const isCommand = (header & 0x01) !== 0;
+    const isLast = (header & 0x02) !== 0;
+    let remaining = itemLength - 2;
+    if (remaining === 0) pdvs.push({ contextId, isCommand, isLast, data: Buffer.alloc(0) });
+    while (remaining > 0) {
+      while (offset === parts[part].length) {
+        part++;
+        offset = 0;
+      }
+      const k = Math.min(remaining, parts[part].length - offset);
+      remaining -= k;
+      pdvs.push({ contextId, isCommand, isLast: isLast && remaining === 0, data: parts[part].subarray(offset, offset + k) });
+      offset += k;
+    }
+    pos += 4 + itemLength;
+  }
+  if (pdvs.length === 0) throw invalid('P-DATA-TF without any PDV item');
+  return { type: 'P-DATA-TF', pdvs };
+}
+
 function decodePDataTf(body: Buffer): PDataTf {
   const pdvs: Pdv[] = [];
   let pos = 0;

@@ -50,25 +50,59 @@ export class PduFramer {
    * unrecognized PDU type or a PDU longer than allowed; the stream is unusable afterwards.
    */
   next(): FramedPdu | null {
-    if (!this.header) {
-      if (this.buffered < PDU_HEADER_LENGTH) return null;
-      const h = this.peek(PDU_HEADER_LENGTH);
-      const typeCode = h[0];
-      const length = h.readUInt32BE(2);
-      const name = pduTypeName(typeCode);
-      if (!name) throw new ProtocolError(`unrecognized PDU type 0x${typeCode.toString(16).padStart(2, '0')}`, AbortReason.UnrecognizedPdu);
-      const limit = name === 'P-DATA-TF' ? this.maxPdata : name === 'A-ASSOCIATE-RQ' || name === 'A-ASSOCIATE-AC' ? this.maxAssociate : MAX_SMALL_PDU_LENGTH;
-      if (length > limit) {
-        throw new ProtocolError(`${name} PDU length ${length} exceeds the maximum accepted (${limit})`, AbortReason.InvalidPduParameterValue);
-      }
-      this.header = { typeCode, length };
-    }
-    const total = PDU_HEADER_LENGTH + this.header.length;
-    if (this.buffered < total) return null;
-    const whole = this.take(total);
-    const typeCode = this.header.typeCode;
+    const header = this.currentHeader();
+    if (!header || this.buffered < PDU_HEADER_LENGTH + header.length) return null;
     this.header = undefined;
-    return { typeCode, body: whole.subarray(PDU_HEADER_LENGTH) };
+    const whole = this.take(PDU_HEADER_LENGTH + header.length);
+    return { typeCode: header.typeCode, body: whole.subarray(PDU_HEADER_LENGTH) };
+  }
+
+  /**
+   * Like next(), but the body comes as the pieces it arrived in (no copy; at least one
+   * piece, possibly empty): a P-DATA-TF spanning several socket reads is not copied
+   * together (see decodePDataTfParts).
+   */
+  nextParts(): { typeCode: number; parts: Buffer[] } | null {
+    const header = this.currentHeader();
+    if (!header || this.buffered < PDU_HEADER_LENGTH + header.length) return null;
+    this.header = undefined;
+    this.takeParts(PDU_HEADER_LENGTH); // the header itself
+    return { typeCode: header.typeCode, parts: header.length === 0 ? [Buffer.alloc(0)] : this.takeParts(header.length) };
+  }
+
+  /** The header of the PDU being assembled, read and checked once (type known, length within its limit). */
+  private currentHeader(): { typeCode: number; length: number } | undefined {
+    if (this.header) return this.header;
+    if (this.buffered < PDU_HEADER_LENGTH) return undefined;
+    const h = this.peek(PDU_HEADER_LENGTH);
+    const typeCode = h[0];
+    const length = h.readUInt32BE(2);
+    const name = pduTypeName(typeCode);
+    if (!name) throw new ProtocolError(`unrecognized PDU type 0x${typeCode.toString(16).padStart(2, '0')}`, AbortReason.UnrecognizedPdu);
+    const limit = name === 'P-DATA-TF' ? this.maxPdata : name === 'A-ASSOCIATE-RQ' || name === 'A-ASSOCIATE-AC' ? this.maxAssociate : MAX_SMALL_PDU_LENGTH;
+    if (length > limit) {
+      throw new ProtocolError(`${name} PDU length ${length} exceeds the maximum accepted (${limit})`, AbortReason.InvalidPduParameterValue);
+    }
+    this.header = { typeCode, length };
+    return this.header;
+  }
+
+  private takeParts(n: number): Buffer[] {
+    this.buffered -= n;
+    const out: Buffer[] = [];
+    while (n > 0) {
+      const c = this.chunks[0];
+      if (c.length <= n) {
+        out.push(c);
+        this.chunks.shift();
+        n -= c.length;
+      } else {
+        out.push(c.subarray(0, n));
+        this.chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
+    return out;
   }
 
   private peek(n: number): Buffer {
