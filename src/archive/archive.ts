@@ -56,7 +56,16 @@ export class Archive {
       : await PostgresIndex.open({ connectionString: spec.postgres, schema: spec.schema });
     let recovery: SweepReport;
     try {
-      recovery = await blobs.sweep((key) => index.hasFileKey(key));
+      recovery = await blobs.sweep((key) => index.hasFileKey(key), {
+        expected: async (key) => {
+          const row = await index.fileCheck(key);
+          return row && { size: row.fileSize, crc32: row.fileCrc32 };
+        },
+        dropRow: async (key) => {
+          const row = await index.fileCheck(key);
+          if (row) await index.deleteInstance(row.sopInstanceUid);
+        },
+      });
     } catch (e) {
       await index.close();
       throw e;

@@ -1,6 +1,6 @@
 /** The convenience half of Index: each one-statement operation in its own transaction. */
 import type {
-  DuplicateAction, Index, IndexReader, IndexWriter, InsertResult, InstanceRecord, InstanceRow, InstanceSummary,
+  DuplicateAction, FileCheck, Index, IndexReader, IndexWriter, InsertResult, InstanceRecord, InstanceRow, InstanceSummary,
   SeriesRow, StudyRow,
 } from './index-types.js';
 
@@ -30,6 +30,9 @@ export abstract class BaseIndex implements Index {
   }
   hasFileKey(key: string): Promise<boolean> {
     return this.single((tx) => tx.hasFileKey(key));
+  }
+  fileCheck(key: string): Promise<FileCheck | undefined> {
+    return this.single((tx) => tx.fileCheck(key));
   }
   countInstances(): Promise<number> {
     return this.single((tx) => tx.countInstances());

@@ -5,7 +5,7 @@
  * Parameterized SQL only.
  */
 import type {
-  DuplicateAction, IndexReader, IndexWriter, InsertResult, InstanceRecord, InstanceRow,
+  DuplicateAction, FileCheck, IndexReader, IndexWriter, InsertResult, InstanceRecord, InstanceRow,
   InstanceSummary, SeriesRow, StudyRow,
 } from './index-types.js';
 
@@ -20,7 +20,17 @@ export interface SqlRunner {
   run(sql: string, params?: readonly SqlValue[]): Promise<void>;
 }
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/**
+ * Additive changes since version 1, for databases created before them (SQLite has no
+ * ADD COLUMN IF NOT EXISTS: its index checks the column first).
+ *   2: instances.file_crc32, the CRC-32 of the stored file (the start-up sweep checks a
+ *      file whose row was committed while its data was still being made durable).
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
+  { table: 'instances', column: 'file_crc32', type: 'BIGINT' },
+];
 
 export function schemaDdl(dialect: Dialect): string[] {
   const pk = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
@@ -65,6 +75,7 @@ export function schemaDdl(dialect: Dialect): string[] {
       transfer_syntax_uid TEXT NOT NULL,
       file_key TEXT NOT NULL UNIQUE,
       file_size BIGINT NOT NULL,
+      file_crc32 BIGINT,
       received_at TEXT NOT NULL,
       calling_ae TEXT NOT NULL,
       called_ae TEXT,
@@ -107,6 +118,13 @@ export class SqlIndexReader implements IndexReader {
 
   async hasFileKey(fileKey: string): Promise<boolean> {
     return (await this.db.all(`SELECT 1 AS x FROM instances WHERE file_key = $1`, [fileKey])).length > 0;
+  }
+
+  async fileCheck(fileKey: string): Promise<FileCheck | undefined> {
+    const rows = await this.db.all(
+      `SELECT sop_instance_uid, file_size, file_crc32 FROM instances WHERE file_key = $1`, [fileKey]);
+    if (rows.length === 0) return undefined;
+    return { sopInstanceUid: String(rows[0].sop_instance_uid), fileSize: Number(rows[0].file_size), fileCrc32: num(rows[0].file_crc32) };
   }
 
   async getInstance(uid: string): Promise<InstanceRow | undefined> {
@@ -170,6 +188,12 @@ export class SqlIndexReader implements IndexReader {
 
 /** Read and write operations; only handed out inside a write transaction. */
 export class SqlIndexWriter extends SqlIndexReader implements IndexWriter {
+  async execute(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    if (/^\s*(SELECT|WITH)\b|\bRETURNING\b/i.test(sql)) return this.db.all(sql, params);
+    await this.db.run(sql, params);
+    return [];
+  }
+
   async insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction): Promise<InsertResult[]> {
     const forUpdate = this.db.dialect === 'postgres' ? ' FOR UPDATE' : '';
     const cache = new Map<string, number>();
@@ -216,12 +240,12 @@ export class SqlIndexWriter extends SqlIndexReader implements IndexWriter {
            body_part_examined = COALESCE(excluded.body_part_examined, series.body_part_examined)
          RETURNING pk`);
       const values: SqlValue[] = [r.sopInstanceUid, seriesFk, r.sopClassUid, r.instanceNumber ?? null, r.transferSyntaxUid,
-        r.fileKey, r.fileSize, r.receivedAt, r.callingAeTitle, nul(r.calledAeTitle), r.json];
+        r.fileKey, r.fileSize, r.receivedAt, r.callingAeTitle, nul(r.calledAeTitle), r.json, r.fileCrc32 ?? null];
       if (existing.length === 0) {
         const inserted = await this.db.all(
           `INSERT INTO instances (sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid,
-             file_key, file_size, received_at, calling_ae, called_ae, json)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             file_key, file_size, received_at, calling_ae, called_ae, json, file_crc32)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING pk`, values);
         if (inserted.length > 0) {
           results.push({ status: 'stored' });
@@ -233,7 +257,8 @@ export class SqlIndexWriter extends SqlIndexReader implements IndexWriter {
       } else {
         await this.db.run(
           `UPDATE instances SET series_fk = $2, sop_class_uid = $3, instance_number = $4, transfer_syntax_uid = $5,
-             file_key = $6, file_size = $7, received_at = $8, calling_ae = $9, called_ae = $10, json = $11
+             file_key = $6, file_size = $7, received_at = $8, calling_ae = $9, called_ae = $10, json = $11,
+             file_crc32 = $12
            WHERE sop_instance_uid = $1`, values);
         const oldSeries = Number(existing[0].series_fk);
         if (oldSeries !== seriesFk) maybeEmptySeries.add(oldSeries);

@@ -31,6 +31,8 @@ export interface InstanceRecord {
   transferSyntaxUid: string;
   fileKey: string;
   fileSize: number;
+  /** CRC-32 (zlib) of the whole file; checked by the start-up sweep. */
+  fileCrc32?: number | null;
   /** ISO 8601 (UTC). */
   receivedAt: string;
   callingAeTitle: string;
@@ -98,6 +100,8 @@ export interface IndexReader {
   getInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;
   /** True when some instance row points at this blob key (used by blob recovery). */
   hasFileKey(fileKey: string): Promise<boolean>;
+  /** What the row pointing at this blob key recorded about its file (used by blob recovery). */
+  fileCheck(fileKey: string): Promise<FileCheck | undefined>;
   countInstances(): Promise<number>;
   listStudies(): Promise<StudyRow[]>;
   listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
@@ -112,6 +116,12 @@ export interface IndexWriter extends IndexReader {
   insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction): Promise<InsertResult[]>;
   /** Removes the row (and series/study/patient left empty); returns the deleted row's blob key. */
   deleteInstance(sopInstanceUid: string): Promise<{ fileKey: string } | undefined>;
+  /**
+   * Any one statement inside this write transaction ($1, $2... placeholders), for the
+   * stores that keep their own tables beside the index (worklist, MPPS, commitments).
+   * Returns the rows of a SELECT or a RETURNING clause, else [].
+   */
+  execute(sql: string, params?: readonly (string | number | null)[]): Promise<Record<string, unknown>[]>;
 }
 
 export interface Index {
@@ -128,8 +138,16 @@ export interface Index {
   hasInstance(sopInstanceUid: string): Promise<boolean>;
   getInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;
   hasFileKey(fileKey: string): Promise<boolean>;
+  fileCheck(fileKey: string): Promise<FileCheck | undefined>;
   countInstances(): Promise<number>;
   listStudies(): Promise<StudyRow[]>;
   listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
   listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]>;
+}
+
+export interface FileCheck {
+  sopInstanceUid: string;
+  fileSize: number;
+  /** null for rows stored before the column existed. */
+  fileCrc32: number | null;
 }

@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { BaseIndex } from './base-index.js';
-import { SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
+import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
 import type { IndexReader, IndexWriter } from './index-types.js';
 
 export interface PostgresIndexOptions {
@@ -57,8 +57,11 @@ export class PostgresIndex extends BaseIndex {
         await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`pacs-schema:${schema}`]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
         for (const ddl of schemaDdl('postgres')) await client.query(ddl);
+        for (const c of ADDED_COLUMNS) await client.query(`ALTER TABLE ${c.table} ADD COLUMN IF NOT EXISTS ${c.column} ${c.type}`);
         await client.query(
-          `INSERT INTO archive_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`,
+          `INSERT INTO archive_meta (key, value) VALUES ('schema_version', $1)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value
+           WHERE CAST(archive_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
           [String(SCHEMA_VERSION)]);
       });
     } catch (e) {

@@ -20,7 +20,7 @@
 import Database from 'better-sqlite3';
 import { BaseIndex, Mutex } from './base-index.js';
 import { CoalescedFsync } from './fsync.js';
-import { SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
+import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
 import type { IndexReader, IndexWriter } from './index-types.js';
 
 type Stmt = { stmt: Database.Statement; order: number[]; returns: boolean };
@@ -86,7 +86,12 @@ export class SqliteIndex extends BaseIndex {
     this.writer.pragma('foreign_keys = ON');
     const tx = this.writer.transaction(() => {
       for (const ddl of schemaDdl('sqlite')) this.writer.exec(ddl);
-      this.writer.prepare(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING`)
+      for (const c of ADDED_COLUMNS) {
+        const cols = this.writer.prepare(`SELECT name FROM pragma_table_info(?)`).all(c.table) as Array<{ name: string }>;
+        if (!cols.some((r) => r.name === c.column)) this.writer.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
+      }
+      this.writer.prepare(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', ?)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(archive_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)`)
         .run(String(SCHEMA_VERSION));
     });
     tx.immediate();

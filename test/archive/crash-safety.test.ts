@@ -100,7 +100,21 @@ describe('crash safety (SIGKILL)', () => {
     }
   });
 
-  it('killed after the index commit: the instance is kept, the temp name swept', async () => {
+  it('row committed during the final fdatasync, data lost before it completed: the sweep finds the CRC-32 wrong and drops row and files', async () => {
+    dataDir = tempDir();
+    const { signal } = await runChild(dataDir, 'undurable-data');
+    expect(signal).toBe('SIGKILL');
+    const archive = await Archive.open({ dataDir });
+    try {
+      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 1, droppedRows: 1 });
+      expect(await archive.index.getInstance('1.2.3.77.100')).toBeUndefined();
+      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.2']);
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('killed after the index commit: the instance is kept (its temp file matches the CRC-32), the temp name swept', async () => {
     dataDir = tempDir();
     const { signal } = await runChild(dataDir, 'after-commit');
     expect(signal).toBe('SIGKILL');

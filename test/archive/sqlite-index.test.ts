@@ -1,3 +1,6 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { schemaDdl, SCHEMA_VERSION } from '../../src/archive/index-sql.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,4 +17,33 @@ registerIndexConformance('sqlite', {
     if (dir) rmSync(dir, { recursive: true, force: true });
     dir = undefined;
   },
+});
+
+describe('sqlite schema migration', () => {
+  it('adds instances.file_crc32 to a version 1 database and keeps its rows', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'pacs-sqlite-v1-'));
+    try {
+      const file = join(d, 'index.sqlite');
+      const v1 = new Database(file);
+      for (const ddl of schemaDdl('sqlite')) v1.exec(ddl.replace('file_crc32 BIGINT,', ''));
+      v1.exec(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', '1')`);
+      v1.close();
+      const index = await SqliteIndex.open(file);
+      try {
+        await index.insertInstances([{
+          sopInstanceUid: '1.2.3', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', studyInstanceUid: '1.2', seriesInstanceUid: '1.2.1',
+          transferSyntaxUid: '1.2.840.10008.1.2.1', fileKey: 'ab/cd/k.dcm', fileSize: 10, fileCrc32: 0xdeadbeef,
+          receivedAt: new Date().toISOString(), callingAeTitle: 'X', json: '{}',
+        }]);
+        expect(await index.fileCheck('ab/cd/k.dcm')).toEqual({ sopInstanceUid: '1.2.3', fileSize: 10, fileCrc32: 0xdeadbeef });
+      } finally {
+        await index.close();
+      }
+      const db = new Database(file, { readonly: true });
+      expect(db.prepare(`SELECT value FROM archive_meta WHERE key = 'schema_version'`).pluck().get()).toBe(String(SCHEMA_VERSION));
+      db.close();
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
 });
