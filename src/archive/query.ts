@@ -15,7 +15,7 @@ import { planQuery, RETRIEVE_FROM, retrieveWhere, type QueryLevel, type Retrieve
 export { knownAttributeLevel, levelDepth, QUERY_LEVELS, type QueryLevel, type RetrieveSelection } from './query-sql.js';
 
 export interface QueryOptions extends MatchOptions {
-  /** Rows per page (default 200). */
+  /** Rows per page (default 1000). */
   pageSize?: number;
   /** Stops the iteration (C-CANCEL) before the next page or row. */
   signal?: AbortSignal;
@@ -39,7 +39,7 @@ export async function* queryIndex(
   opts: QueryOptions = {},
 ): AsyncGenerator<QueryMatch> {
   const plan = planQuery(level, keys, index.kind, opts);
-  const pageSize = opts.pageSize ?? 200;
+  const pageSize = opts.pageSize ?? 1000;
   const filters = keys.filter((k) => k.matcher.kind !== 'universal');
   const params = [...plan.params];
   let after = 0;

@@ -19,6 +19,8 @@ export interface DimseTransport {
   readonly calledAeTitle: string;
   readonly peerAddress?: string;
   readonly contexts: ReadonlyMap<number, AcceptedContext>;
+  /** SCP/SCU Role Selection as negotiated (PS3.7 D.3.3.4); absent: none. */
+  readonly roleSelections?: readonly { sopClassUid: string; scuRole: boolean; scpRole: boolean }[];
   on(event: 'pdv', listener: (pdvs: Pdv[]) => void): unknown;
   on(event: 'closed', listener: (info: { reason: string }) => void): unknown;
   sendPdv(contextId: number, isCommand: boolean, data: Buffer, isLast: boolean): Promise<void>;

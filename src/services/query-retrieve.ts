@@ -32,7 +32,7 @@ export interface QueryRetrieveOptions extends MatchOptions {
   resolveMoveDestination: (aeTitle: string) => MoveDestination | undefined | Promise<MoveDestination | undefined>;
   /** Retrieve AE Title in C-FIND responses and calling AE of C-MOVE associations; default: the called AE title. */
   aeTitle?: string;
-  /** Rows per index page (default 200). */
+  /** Rows per index page (default 1000). */
   pageSize?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
 }
@@ -111,7 +111,7 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
 
   const get: RequestHandler = async (ctx, dataset) => {
     const { selection, summary } = await prepareRetrieve(ctx, dataset);
-    return runSubOperations(ctx, archive, selection, summary.count, { connection: ctx.connection });
+    return runSubOperations(ctx, archive, selection, summary.count, { connection: ctx.connection, requireScpRole: true });
   };
 
   /** Each SOP class serves one command: FIND classes end in .1, MOVE in .2, GET in .3. */

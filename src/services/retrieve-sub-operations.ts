@@ -4,10 +4,11 @@
  * the Failed SOP Instance UID List at the end, C-CANCEL honoured between instances.
  *
  * The stored bytes go out unchanged when the peer accepted the stored transfer syntax
- * (streamed from the blob store, never whole in memory). Otherwise an instance stored
- * in an uncompressed syntax is converted to an accepted uncompressed one (read whole,
- * re-encoded by src/dicom's writer). Compressed instances the peer did not accept in
- * their own syntax fail: decompression needs codecs this build does not have.
+ * (streamed from the blob store, never whole in memory). Otherwise the instance is read
+ * whole and converted to an accepted uncompressed syntax: re-encoded by src/dicom's
+ * writer, its Pixel Data first decompressed (src/dicom/codecs) when stored in a JPEG,
+ * JPEG-LS, JPEG 2000, HTJ2K or RLE syntax. Other stored syntaxes the peer did not accept
+ * fail that sub-operation.
  */
 import type { Archive } from '../archive/archive.js';
 import type { InstanceSummary } from '../archive/index-types.js';
@@ -17,6 +18,7 @@ import type { DatasetSource, DimseConnection } from '../dimse/dimse-connection.j
 import { DimseFailureStatusError } from '../dimse/errors.js';
 import { cStore } from '../dimse/scu.js';
 import type { DimseRequestContext, ResponseSpec } from '../dimse/service.js';
+import { canDecompress, decompressDataset } from '../dicom/codecs/index.js';
 import { Dataset } from '../dicom/dataset.js';
 import { putString } from '../dicom/dataset-writer.js';
 import { readPart10 } from '../dicom/part10.js';
@@ -28,10 +30,11 @@ import { encodeIdentifier, T } from './qr-identifier.js';
 
 /** Syntaxes src/dicom can read and write whole (the target of a conversion). */
 export const WRITABLE_SYNTAXES = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN] as const;
-/** Stored syntaxes we can convert from. */
-const CONVERTIBLE = new Set<string>([...WRITABLE_SYNTAXES, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN]);
+/** Stored syntaxes read as they are (the others are decompressed first). */
+const NATIVE = new Set<string>([...WRITABLE_SYNTAXES, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN]);
 
-export const isConvertible = (ts: string): boolean => CONVERTIBLE.has(ts);
+/** Stored syntaxes we can convert from. */
+export const isConvertible = (ts: string): boolean => NATIVE.has(ts) || canDecompress(ts);
 
 /** The accepted transfer syntax to send an instance in: its own if accepted, else a convertible one; undefined if none. */
 export function chooseTransferSyntax(
@@ -41,7 +44,7 @@ export function chooseTransferSyntax(
 ): string | undefined {
   const offered = [...contexts].filter((c) => c.abstractSyntax === sopClassUid).map((c) => c.transferSyntax);
   if (offered.includes(storedTs)) return storedTs;
-  if (!CONVERTIBLE.has(storedTs)) return undefined;
+  if (!isConvertible(storedTs)) return undefined;
   return WRITABLE_SYNTAXES.find((ts) => offered.includes(ts));
 }
 
@@ -98,6 +101,7 @@ export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: str
   }
   try {
     const { dataset } = readPart10(await readAll(stream as AsyncIterable<Buffer>), { stopAtPixelData: false, maxValueLength: Number.POSITIVE_INFINITY });
+    if (!NATIVE.has(inst.transferSyntaxUid)) await decompressDataset(dataset, inst.transferSyntaxUid);
     return { data: writeDataset(dataset, ts), close };
   } finally {
     close();
@@ -106,6 +110,8 @@ export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: str
 
 export interface SubOperationTarget {
   connection: DimseConnection;
+  /** C-GET: C-STOREs go back over the requestor's association, only for SOP classes whose SCP role it gave us. */
+  requireScpRole?: boolean;
   /** Set for C-MOVE (PS3.7 9.3.1.1 Move Originator). */
   moveOriginator?: { aeTitle: string; messageId: number };
 }
@@ -184,6 +190,9 @@ async function storeOne(
 ): Promise<{ ok: true; warning: boolean } | { ok: false; error: string }> {
   const conn = target.connection;
   if (conn.isClosed) return { ok: false, error: 'association to the destination closed' };
+  if (target.requireScpRole && !conn.transport.roleSelections?.some((r) => r.sopClassUid === inst.sopClassUid && r.scpRole)) {
+    return { ok: false, error: `the SCP role for ${inst.sopClassUid} was not negotiated (SCP/SCU Role Selection): cannot send it on this association` };
+  }
   const ts = chooseTransferSyntax(conn.transport.contexts.values(), inst.sopClassUid, inst.transferSyntaxUid);
   if (!ts) {
     return { ok: false, error: `no accepted context for ${inst.sopClassUid} in ${inst.transferSyntaxUid} or a syntax we can convert to` };

@@ -16,12 +16,14 @@ import { DimseConnection } from '../../src/dimse/dimse-connection.js';
 import { connect } from '../../src/net/index.js';
 import { startMainServer, type MainServer } from '../../src/roles/main-server.js';
 import { QR_SOP_CLASSES } from '../../src/services/qr-identifier.js';
-import { cFind, cMove } from '../../src/services/qr-scu.js';
+import { cFind, cGet, cMove, folderStorageService, getPresentationContexts } from '../../src/services/qr-scu.js';
+import { ScpDispatcher } from '../../src/dimse/scp-dispatcher.js';
+import { ServiceRegistry } from '../../src/dimse/service.js';
 import { freePort, runDcmtk, startStorescp, stopAllPeers, storescu, type StorescpPeer } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { dataSetHash, indexPart10Files, part10Info } from './dicom-files.js';
 import { SERIES, STUDY, writeQrData, type WrittenInstance } from './qr-data.js';
-import { writeCtSeries, writeTransferSyntaxVariants } from '../../scripts/gen-test-data.js';
+import { writeCtSeries, writeTransferSyntaxVariants, type TransferSyntaxVariant } from '../../scripts/gen-test-data.js';
 import { inspectFiles, storeFiles } from '../../src/services/storage-scu.js';
 
 let dir: string;
@@ -219,6 +221,46 @@ describe('a 300-instance series: streaming, C-CANCEL, pending counts', () => {
     expect(pending[298]).toEqual([1, 299]);
     expect(await storescp.countFiles()).toBeGreaterThanOrEqual(300);
   });
+
+  /** A C-GET of the series from our SCU, receiving into a folder; `scpRole` false leaves out the role selection. */
+  async function getSeries(o: { scpRole: boolean; cancelAfterFirst?: boolean }) {
+    const out = join(dir, `cget-${++run}`);
+    mkdirSync(out);
+    const cls = QR_SOP_CLASSES.StudyRootGet;
+    const contexts = getPresentationContexts(cls);
+    const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: 'PACS', presentationContexts: contexts,
+      roleSelections: o.scpRole ? [...new Set(contexts.slice(1).map((c) => c.abstractSyntax))].map((sopClassUid) => ({ sopClassUid, scuRole: false, scpRole: true })) : [] });
+    const dispatcher = new ScpDispatcher(assoc, new ServiceRegistry([folderStorageService(out)]), pino({ level: 'silent' }));
+    const ds = new Dataset();
+    putString(ds, LEVEL, 'CS', 'SERIES');
+    putString(ds, 0x0020000d, 'UI', series.studyUid);
+    putString(ds, 0x0020000e, 'UI', series.seriesUid);
+    const abort = new AbortController();
+    try {
+      return await cGet(dispatcher.connection, cls, writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN), {
+        signal: abort.signal,
+        onProgress: () => { if (o.cancelAfterFirst) abort.abort(); },
+      });
+    } finally {
+      await assoc.release().catch(() => assoc.abort());
+    }
+  }
+
+  it('C-GET sends nothing for a SOP class whose SCP role the requestor did not give', async () => {
+    const r = await getSeries({ scpRole: false });
+    expect(r.status).toBe(0xa702);
+    expect(r.failed).toBe(300);
+    expect(r.completed).toBe(0);
+    expect(r.errorComment).toMatch(/SCP role for 1\.2\.840\.10008\.5\.1\.4\.1\.1\.2 was not negotiated/);
+  });
+
+  it('C-GET honours C-CANCEL: 0xFE00 with the remaining count', async () => {
+    const r = await getSeries({ scpRole: true, cancelAfterFirst: true });
+    expect(r.status).toBe(0xfe00);
+    expect(r.completed).toBeGreaterThanOrEqual(1);
+    expect(r.completed).toBeLessThan(300);
+    expect(r.remaining).toBe(300 - r.completed! - (r.failed ?? 0) - (r.warning ?? 0));
+  });
 });
 
 function readPart10Free(bytes: Buffer): Dataset {
@@ -279,8 +321,10 @@ describe('transfer syntax conversion on retrieve', () => {
   });
 });
 
-describe('every transfer syntax comes back as stored', () => {
-  it('C-MOVE to storescp returns every stored data set byte-identical in its own syntax', async () => {
+/** Every variant DCMTK writes, stored once into the server (one file per SOP Instance UID). */
+let storedVariants: Promise<{ variants: TransferSyntaxVariant[]; byUid: Map<string, string> }> | undefined;
+function storeVariants(): Promise<{ variants: TransferSyntaxVariant[]; byUid: Map<string, string> }> {
+  storedVariants ??= (async () => {
     const variants = (await writeTransferSyntaxVariants({ dir: join(dir, 'variants') })).filter((v) => v.ok && v.standard);
     const { files: storable } = await inspectFiles(variants.map((v) => v.file!));
     // dcmconv keeps the SOP Instance UID: keep one file per UID (the archive keeps the first).
@@ -288,32 +332,102 @@ describe('every transfer syntax comes back as stored', () => {
     for (const f of storable) if (!byUid.has(f.sopInstanceUid)) byUid.set(f.sopInstanceUid, f.path);
     const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'STORE', calledAeTitle: 'PACS' }, storable.filter((f) => byUid.get(f.sopInstanceUid) === f.path));
     expect(sent.failed).toEqual([]);
+    return { variants, byUid };
+  })();
+  return storedVariants;
+}
+
+/** C-MOVE of the given instances to a destination AE; returns the final response and the failed UIDs. */
+async function moveInstances(uids: string[], destination: string) {
+  const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'TEST', calledAeTitle: 'PACS',
+    presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootMove, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+  const id = new Dataset();
+  putString(id, LEVEL, 'CS', 'IMAGE');
+  putString(id, 0x00080018, 'UI', uids);
+  const r = await cMove(new DimseConnection(assoc), QR_SOP_CLASSES.StudyRootMove, destination, writeDataset(id, EXPLICIT_VR_LITTLE_ENDIAN));
+  await assoc.release();
+  const failed = new Set(r.dataset ? (getStrings(readPart10Free(r.dataset), 0x00080058) ?? []) : []);
+  return { r, failed };
+}
+
+const RETIRED_OR_UNLISTED = new Set(['1.2.840.10008.1.2.4.53', '1.2.840.10008.1.2.4.55', '1.2.840.10008.1.2.4.57']);
+const UNCOMPRESSED = ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2'];
+
+describe('every transfer syntax comes back as stored', () => {
+  it('C-MOVE to storescp returns every stored data set byte-identical in its own syntax', async () => {
+    const { byUid } = await storeVariants();
     const uids = [...byUid.keys()];
     const target = await startStorescp({ dir: join(dir, 'storescp-variants'), aet: 'VARIANTS' });
     extraDestinations.set('VARIANTS', target.port);
-    const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'TEST', calledAeTitle: 'PACS',
-      presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootMove, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
-    const id = new Dataset();
-    putString(id, LEVEL, 'CS', 'IMAGE');
-    putString(id, 0x00080018, 'UI', uids);
-    const r = await cMove(new DimseConnection(assoc), QR_SOP_CLASSES.StudyRootMove, 'VARIANTS', writeDataset(id, EXPLICIT_VR_LITTLE_ENDIAN));
-    await assoc.release();
-    const failed = new Set(r.dataset ? (getStrings(readPart10Free(r.dataset), 0x00080058) ?? []) : []);
-    // storescp +xa refuses the retired JPEG processes 2-4/6-8 (.53, .55) and JPEG lossless process 14 (.57); decompressing
-    // them needs codecs this build does not have, so exactly those fail.
-    const refused = new Set(['1.2.840.10008.1.2.4.53', '1.2.840.10008.1.2.4.55', '1.2.840.10008.1.2.4.57']);
-    for (const uid of uids) {
-      const ts = (await part10Info(byUid.get(uid)!))!.transferSyntaxUid;
-      expect(failed.has(uid), `${uid} in ${ts}`).toBe(refused.has(ts));
-    }
-    expect(r.completed).toBe(uids.length - failed.size);
+    const { r, failed } = await moveInstances(uids, 'VARIANTS');
+    expect([...failed]).toEqual([]);
+    expect(r.completed).toBe(uids.length);
     const got = await indexPart10Files(target.storageDir);
-    for (const uid of uids.filter((u) => !failed.has(u))) {
+    for (const uid of uids) {
       const original = (await part10Info(byUid.get(uid)!))!;
-      const received = got.get(uid);
+      const received = got.get(uid)!;
+      // storescp +xa refuses the retired JPEG processes 6-8/10-12 (.53, .55) and JPEG lossless process 14 (.57):
+      // those, and only those, arrive decompressed.
+      if (RETIRED_OR_UNLISTED.has(original.transferSyntaxUid)) {
+        expect(UNCOMPRESSED, original.transferSyntaxUid).toContain(received.transferSyntaxUid);
+        continue;
+      }
       expect(received?.transferSyntaxUid, uid).toBe(original.transferSyntaxUid);
       expect(await dataSetHash(received!), original.transferSyntaxUid).toBe(await dataSetHash(original));
     }
   });
+
+  it('C-MOVE decompresses JPEG, JPEG-LS and RLE for a destination that accepts only uncompressed syntaxes', async () => {
+    const { variants, byUid } = await storeVariants();
+    const compressed = variants.filter((v) => v.ok && byUid.get(sopInstanceUidOf(v.file!)) === v.file && !UNCOMPRESSED.includes(v.transferSyntaxUid)
+      && v.transferSyntaxUid !== '1.2.840.10008.1.2.1.99');
+    expect(compressed.length).toBeGreaterThanOrEqual(25);
+    const target = await startStorescp({ dir: join(dir, 'storescp-uncompressed'), aet: 'UNCOMPRESSED', acceptAll: false });
+    extraDestinations.set('UNCOMPRESSED', target.port);
+    const uids = compressed.map((v) => sopInstanceUidOf(v.file!));
+    const { r, failed } = await moveInstances(uids, 'UNCOMPRESSED');
+    expect([...failed]).toEqual([]);
+    expect(r.completed).toBe(uids.length);
+    const got = await indexPart10Files(target.storageDir);
+    for (const v of compressed) {
+      const what = `${v.source}/${v.name}`;
+      const received = got.get(sopInstanceUidOf(v.file!));
+      expect(received, what).toBeDefined();
+      expect(UNCOMPRESSED, what).toContain(received!.transferSyntaxUid);
+      const ds = readPart10(readFileSync(received!.path)).dataset;
+      const pixels = Buffer.from(ds.get(0x7fe00010)!.value!);
+      if (!v.lossy) {
+        // Lossless: exactly the original's pixels.
+        const original = readPart10(readFileSync(v.sourceFile)).dataset;
+        expect(pixels.equals(Buffer.from(original.get(0x7fe00010)!.value!)), what).toBe(true);
+        expect(getString(ds, 0x00280004), what).toBe(getString(original, 0x00280004));
+      } else {
+        // Lossy: what DCMTK's own decoder makes of the same file, within one grey level.
+        const ref = join(dir, `ref-${v.source}-${v.name}.dcm`);
+        const tool = v.transferSyntaxUid.startsWith('1.2.840.10008.1.2.4.8') ? 'dcmdjpls' : 'dcmdjpeg';
+        const d = await runDcmtk(tool, [v.file!, ref]);
+        expect(d.code, d.stderr).toBe(0);
+        const refDs = readPart10(readFileSync(ref)).dataset;
+        const refPixels = Buffer.from(refDs.get(0x7fe00010)!.value!);
+        expect(pixels.length, what).toBe(refPixels.length);
+        expect(maxSampleDifference(pixels, refPixels, getString(ds, 0x00280100) === '16' ? 2 : 1), what).toBeLessThanOrEqual(1);
+        expect(getString(ds, 0x00280004), what).toBe(getString(refDs, 0x00280004));
+        expect(getString(ds, 0x00282110), what).toBe('01');
+      }
+      expect(ds.has(0x00080018), what).toBe(true);
+    }
+  });
 });
 
+function sopInstanceUidOf(file: string): string {
+  return getString(readPart10(readFileSync(file), { stopAtPixelData: true }).dataset, 0x00080018)!;
+}
+
+function maxSampleDifference(a: Buffer, b: Buffer, bytes: 1 | 2): number {
+  let max = 0;
+  for (let i = 0; i + bytes <= a.length; i += bytes) {
+    const d = Math.abs((bytes === 2 ? a.readInt16LE(i) - b.readInt16LE(i) : a[i] - b[i]));
+    if (d > max) max = d;
+  }
+  return max;
+}

@@ -1,0 +1,218 @@
+// C-FIND benchmark: this PACS next to Orthanc (SQLite index), the same data loaded into
+// both. The index: --studies studies (default 20,000) of --per-study small instances each
+// (default 5: 100,000 instances), 2 studies per patient, 12 family names (so a name
+// wildcard matches about 1/12 of the studies), study dates over 36 months, modalities
+// CT/MR/US/CR/DX. Both are loaded by our storage SCU over 4 associations.
+//
+// Then each query form is sent --repeat times (default 50) over ONE association by our
+// C-FIND SCU (in this process; both servers run as child processes, TCP_NODELAY=1 for
+// Orthanc), at STUDY level in the Study Root model, and the latency of each (request to
+// final response, every match received) is recorded: median and p95 per form, and the
+// ratio this PACS / Orthanc (target: <= 0.2).
+//
+//   npx tsx bench/query.ts [--studies 20000] [--per-study 5] [--repeat 50] [--keep DIR]
+// Results: a table on stdout and JSON in bench/results/query-<timestamp>.json.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Dataset } from '../src/dicom/dataset.js';
+import { putNumbers, putString, writeDataset } from '../src/dicom/dataset-writer.js';
+import { buildMetaHeader } from '../src/dicom/part10.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from '../src/dicom/transfer-syntax.js';
+import { DimseConnection } from '../src/dimse/dimse-connection.js';
+import { connect } from '../src/net/index.js';
+import { QR_SOP_CLASSES } from '../src/services/qr-identifier.js';
+import { cFind } from '../src/services/qr-scu.js';
+import { inspectFiles, storeFiles } from '../src/services/storage-scu.js';
+import { startOrthanc, startPacs, stopAllPeers } from '../test/support/peers.js';
+import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
+
+const { values } = parseArgs({
+  options: {
+    studies: { type: 'string', default: '20000' },
+    'per-study': { type: 'string', default: '5' },
+    repeat: { type: 'string', default: '50' },
+    targets: { type: 'string', default: 'pacs,orthanc' },
+  },
+});
+const STUDIES = Number(values.studies);
+const PER_STUDY = Number(values['per-study']);
+const REPEAT = Number(values.repeat);
+const TARGETS = values.targets.split(',');
+
+process.on('SIGINT', () => void stopAllPeers().finally(() => process.exit(130)));
+
+const FAMILY = ['SMITH', 'JONES', 'TAYLOR', 'BROWN', 'WILLIAMS', 'WILSON', 'JOHNSON', 'DAVIES', 'ROBINSON', 'WRIGHT', 'THOMPSON', 'EVANS'];
+const GIVEN = ['JOHN', 'MARY', 'PAUL', 'ANNE', 'PETER', 'JANE', 'MARK', 'SARAH'];
+const MODALITIES = ['CT', 'MR', 'US', 'CR', 'DX'];
+const ROOT = `1.2.826.0.1.3680043.10.2024.${Date.now() % 1_000_000}`;
+const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
+
+function studyDate(s: number): string {
+  const month = s % 36; // 2021-01 .. 2023-12
+  const y = 2021 + Math.floor(month / 12);
+  const m = (month % 12) + 1;
+  const d = (Math.floor(s / 36) % 28) + 1;
+  return `${y}${String(m).padStart(2, '0')}${String(d).padStart(2, '0')}`;
+}
+
+/** Writes the instances as Part 10 files (8x8 16-bit pixels, ~1.5 KB each); returns the paths. */
+function writeInstances(dir: string): string[] {
+  const files: string[] = [];
+  const pixels = Buffer.alloc(8 * 8 * 2, 1);
+  for (let s = 0; s < STUDIES; s++) {
+    const patient = Math.floor(s / 2);
+    const studyUid = `${ROOT}.${s + 1}`;
+    const seriesUid = `${studyUid}.1`;
+    const sub = path.join(dir, String(Math.floor(s / 1000)));
+    if (s % 1000 === 0) fs.mkdirSync(sub, { recursive: true });
+    for (let i = 0; i < PER_STUDY; i++) {
+      const uid = `${seriesUid}.${i + 1}`;
+      const ds = new Dataset();
+      putString(ds, 0x00080005, 'CS', 'ISO_IR 100');
+      putString(ds, 0x00080016, 'UI', CT_IMAGE);
+      putString(ds, 0x00080018, 'UI', uid);
+      putString(ds, 0x00080020, 'DA', studyDate(s));
+      putString(ds, 0x00080030, 'TM', '101500');
+      putString(ds, 0x00080050, 'SH', `ACC${s + 1}`);
+      putString(ds, 0x00080060, 'CS', MODALITIES[s % MODALITIES.length]);
+      putString(ds, 0x00080090, 'PN', 'REFERRER^DOC');
+      putString(ds, 0x00081030, 'LO', `Study ${s % 40}`);
+      putString(ds, 0x00100010, 'PN', `${FAMILY[patient % FAMILY.length]}^${GIVEN[patient % GIVEN.length]}^${patient}`);
+      putString(ds, 0x00100020, 'LO', `PID${patient + 1}`);
+      putString(ds, 0x00100030, 'DA', '19600101');
+      putString(ds, 0x00100040, 'CS', patient % 2 ? 'M' : 'F');
+      putString(ds, 0x0020000d, 'UI', studyUid);
+      putString(ds, 0x0020000e, 'UI', seriesUid);
+      putString(ds, 0x00200010, 'SH', String(s + 1));
+      putString(ds, 0x00200011, 'IS', '1');
+      putString(ds, 0x00200013, 'IS', String(i + 1));
+      putNumbers(ds, 0x00280002, 'US', [1]);
+      putString(ds, 0x00280004, 'CS', 'MONOCHROME2');
+      putNumbers(ds, 0x00280010, 'US', [8]);
+      putNumbers(ds, 0x00280011, 'US', [8]);
+      putNumbers(ds, 0x00280100, 'US', [16]);
+      putNumbers(ds, 0x00280101, 'US', [12]);
+      putNumbers(ds, 0x00280102, 'US', [11]);
+      putNumbers(ds, 0x00280103, 'US', [0]);
+      ds.put({ tag: 0x7fe00010, vr: 'OW', length: pixels.length, value: pixels });
+      const file = path.join(sub, `${s}-${i}.dcm`);
+      fs.writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }), writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN)]));
+      files.push(file);
+    }
+  }
+  return files;
+}
+
+/** The query forms: keys plus the usual return keys of a study browser. */
+const RETURN_KEYS: [number, string][] = [
+  [0x0020000d, 'UI'], [0x00100010, 'PN'], [0x00100020, 'LO'], [0x00080020, 'DA'], [0x00080030, 'TM'],
+  [0x00080050, 'SH'], [0x00081030, 'LO'], [0x00080061, 'CS'],
+];
+const FORMS: { name: string; keys: [number, string, string][]; expected: (s: number) => boolean }[] = [
+  { name: 'patient name wildcard (WILSON*)', keys: [[0x00100010, 'PN', 'WILSON*']], expected: (s) => FAMILY[Math.floor(s / 2) % FAMILY.length] === 'WILSON' },
+  { name: 'date range (one month)', keys: [[0x00080020, 'DA', '20220301-20220331']], expected: (s) => studyDate(s).startsWith('202203') },
+  { name: 'exact Patient ID', keys: [[0x00100020, 'LO', 'PID4321']], expected: (s) => Math.floor(s / 2) + 1 === 4321 },
+  {
+    name: 'modality + date range',
+    keys: [[0x00080061, 'CS', 'CT'], [0x00080020, 'DA', '20220301-20220331']],
+    expected: (s) => studyDate(s).startsWith('202203') && MODALITIES[s % MODALITIES.length] === 'CT',
+  },
+];
+
+function identifier(keys: [number, string, string][]): Buffer {
+  const ds = new Dataset();
+  putString(ds, 0x00080052, 'CS', 'STUDY');
+  for (const [tag, vr] of RETURN_KEYS) putString(ds, tag, vr as 'CS', '');
+  for (const [tag, vr, v] of keys) putString(ds, tag, vr as 'CS', v);
+  return writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN);
+}
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+interface FormResult { form: string; matches: number; expected: number; median: number; p95: number }
+
+async function measure(port: number, calledAe: string): Promise<FormResult[]> {
+  const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: calledAe,
+    presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+  const conn = new DimseConnection(assoc);
+  const out: FormResult[] = [];
+  try {
+    for (const form of FORMS) {
+      const id = identifier(form.keys);
+      const times: number[] = [];
+      let matches = 0;
+      for (let r = 0; r < REPEAT + 2; r++) {
+        let n = 0;
+        const t0 = performance.now();
+        const res = await cFind(conn, QR_SOP_CLASSES.StudyRootFind, id, { onMatch: () => n++ });
+        const ms = performance.now() - t0;
+        if (res.status !== 0) throw new Error(`${form.name}: status 0x${res.status.toString(16)} ${res.errorComment ?? ''}`);
+        if (r >= 2) times.push(ms); // two warm-up queries
+        matches = n;
+      }
+      times.sort((a, b) => a - b);
+      let expected = 0;
+      for (let s = 0; s < STUDIES; s++) if (form.expected(s)) expected++;
+      out.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95) });
+    }
+  } finally {
+    await assoc.release().catch(() => assoc.abort());
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const root = await makeTempDir('pacs-bench-query-');
+  console.log(`writing ${STUDIES} studies x ${PER_STUDY} instances ...`);
+  const files = writeInstances(path.join(root, 'in'));
+  const { files: storable } = await inspectFiles(files);
+  const results: Record<string, FormResult[]> = {};
+  const load: Record<string, number> = {};
+  for (const target of TARGETS) {
+    let port: number;
+    let aet: string;
+    let stop: () => Promise<void>;
+    if (target === 'pacs') {
+      const pacs = await startPacs({ dir: path.join(root, 'pacs') });
+      port = pacs.port;
+      aet = pacs.aet;
+      stop = () => pacs.stop();
+    } else {
+      const orthanc = await startOrthanc({ dir: path.join(root, 'orthanc'), config: { DicomAlwaysAllowFind: true, DicomAlwaysAllowStore: true } });
+      port = orthanc.dicomPort;
+      aet = orthanc.aet;
+      stop = () => orthanc.stop();
+    }
+    try {
+      const t0 = performance.now();
+      const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, storable, { parallel: 4 });
+      load[target] = (performance.now() - t0) / 1000;
+      if (sent.failed.length) throw new Error(`${target}: ${sent.failed.length} instances not stored: ${sent.failed[0].error}`);
+      console.log(`${target}: loaded ${sent.sent} instances in ${load[target].toFixed(0)} s (${Math.round(sent.sent / load[target])}/s)`);
+      results[target] = await measure(port, aet);
+    } finally {
+      await stop();
+    }
+  }
+  console.log(`\nC-FIND at STUDY level, ${STUDIES} studies / ${STUDIES * PER_STUDY} instances, ${REPEAT} queries per form over one association (ms)`);
+  console.log(['form'.padEnd(34), 'matches', ...TARGETS.flatMap((t) => [`${t} med`, `${t} p95`]), 'ratio med'].map((s) => s.padStart(12)).join(' '));
+  for (let i = 0; i < FORMS.length; i++) {
+    const row = TARGETS.map((t) => results[t][i]);
+    const ratio = results.pacs && results.orthanc ? (results.pacs[i].median / results.orthanc[i].median).toFixed(3) : '-';
+    console.log([FORMS[i].name.padEnd(34), `${row[0].matches}/${row[0].expected}`, ...row.flatMap((r) => [r.median.toFixed(2), r.p95.toFixed(2)]), ratio]
+      .map((s) => s.padStart(12)).join(' '));
+  }
+  const outDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `query-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, JSON.stringify({ studies: STUDIES, perStudy: PER_STUDY, repeat: REPEAT, loadSeconds: load, results }, null, 2));
+  console.log(`\nresults: ${file}`);
+}
+
+main()
+  .catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  })
+  .finally(() => void stopAllPeers().then(() => removeTempDirs()));
