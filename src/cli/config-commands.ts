@@ -30,6 +30,7 @@ const FLAG: Record<string, string> = {
   description: '--description',
   permissions: '--permissions',
   moveDestination: '--move-destination',
+  commitmentReport: '--commitment-report',
   'policy.strict': '--strict',
   'policy.unknownCallers': '--unknown-callers',
   role: '--role',
@@ -73,6 +74,7 @@ interface AeFlags {
   aet?: string;
   strict?: boolean;
   unknownCallers?: string;
+  commitmentReport?: string;
 }
 
 function patchFrom(o: AeFlags): Record<string, unknown> {
@@ -87,6 +89,7 @@ function patchFrom(o: AeFlags): Record<string, unknown> {
   if (o.permissions !== undefined) p.permissions = list(o.permissions);
   if (o.moveDestination !== undefined) p.moveDestination = o.moveDestination;
   if (o.role !== undefined) p.role = o.role;
+  if (o.commitmentReport !== undefined) p.commitmentReport = o.commitmentReport;
   const policy: Record<string, unknown> = {};
   if (o.strict !== undefined) policy.strict = o.strict;
   if (o.unknownCallers !== undefined) policy.unknownCallers = list(o.unknownCallers);
@@ -151,7 +154,8 @@ export function registerConfigCommands(program: Command): void {
       .option('--tls', 'connect with TLS')
       .option('--description <text>', 'free text')
       .option('--permissions <list>', `what it may do at our servers, comma-separated: ${PERMISSIONS.join(',')}`)
-      .option('--move-destination', 'may be the destination of a C-MOVE');
+      .option('--move-destination', 'may be the destination of a C-MOVE')
+      .option('--commitment-report <same|new>', 'storage commitment reports: on the requesting association while open (same), or always a new one (new)');
     if (forSet) {
       cmd
         .option('--no-tls', 'connect without TLS')

@@ -5,6 +5,7 @@ import { registerQueryRetrieveCommands } from './qr-commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { normalizeArgv } from './options.js';
 import { registerServe } from './serve.js';
+import { registerWorkflowCommands } from './workflow-commands.js';
 
 const program = new Command('pacs').description('open PACS: DICOM archive, router and viewer').showHelpAfterError('(run with --help for usage)');
 
@@ -12,6 +13,7 @@ registerServe(program);
 registerClientCommands(program);
 registerQueryRetrieveCommands(program);
 registerConfigCommands(program);
+registerWorkflowCommands(program);
 
 program.parseAsync(normalizeArgv(process.argv)).catch((err: Error) => {
   process.stderr.write(`pacs: ${err.message}\n`);

@@ -86,6 +86,7 @@ export const aePatchSchema = z.strictObject({
   permissions: z.unknown().optional(),
   moveDestination: z.unknown().optional(),
   policy: z.record(z.string(), z.unknown()).optional(),
+  commitmentReport: z.unknown().optional(),
 });
 export type AePatch = Partial<Omit<AeInput, 'connection' | 'policy'>> & {
   connection?: Partial<AeInput['connection']>;

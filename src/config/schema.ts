@@ -92,6 +92,12 @@ export const aeSchema = z.strictObject({
   moveDestination: z.boolean().default(false),
   /** Server roles only: how unknown callers are treated. */
   policy: accessPolicySchema.optional(),
+  /**
+   * Where our Storage Commitment SCP sends this AE's reports: 'same' (default) on the
+   * requesting association while it is open, else a new one; 'new' always a new
+   * association to this AE's connection (PS3.4 J.3.3).
+   */
+  commitmentReport: z.enum(['same', 'new'], { error: 'commitmentReport must be same or new' }).optional(),
 });
 
 export const deviceSchema = z.strictObject({

@@ -6,6 +6,11 @@ import { join } from 'node:path';
 import { jsonFileMoveDestinations } from '../services/move-destinations.js';
 import { queryRetrieveService, type QueryRetrieveOptions } from '../services/query-retrieve.js';
 import { storageService } from '../services/storage.js';
+import { MppsStore } from '../archive/mpps-store.js';
+import { WorklistStore } from '../archive/worklist-store.js';
+import { mppsService } from '../services/mpps.js';
+import { storageCommitmentService, type StorageCommitmentOptions } from '../services/storage-commitment.js';
+import { worklistService } from '../services/worklist.js';
 import { verificationService } from '../services/verification.js';
 import type { AccessControl } from './access-control.js';
 import { type DicomServer, startDicomServer } from './dicom-server.js';
@@ -25,6 +30,8 @@ export interface MainServerOptions {
   access?: AccessControl;
   /** C-MOVE destinations; default: `move-destinations.json` in the data directory (until the AE registry is wired). */
   resolveMoveDestination?: QueryRetrieveOptions['resolveMoveDestination'];
+  /** Storage commitment: where requestors get reports over a new association, and which way per AE (default: unknown, same association). */
+  commitment?: Pick<StorageCommitmentOptions, 'resolveRequestor' | 'reportMode' | 'retryIntervalMs'>;
 }
 
 export interface MainServer {
@@ -47,9 +54,21 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     logger: opts.logger,
   })]);
   let dicom: DicomServer;
+  let commitment: ReturnType<typeof storageCommitmentService> | undefined;
   try {
+    // Workflow services (issue 5): worklist, MPPS and storage commitment over the same index.
+    const [worklist, mpps] = await Promise.all([WorklistStore.open(archive.index), MppsStore.open(archive.index)]);
+    commitment = storageCommitmentService(archive, {
+      aeTitle: () => opts.access?.calledAeTitle() ?? opts.aeTitle,
+      resolveRequestor: () => undefined,
+      ...opts.commitment,
+      logger: opts.logger,
+    });
+    registry.register(worklistService(worklist)).register(mppsService(mpps, { logger: opts.logger })).register(commitment);
     dicom = await startDicomServer({ ...opts, registry });
+    void commitment.resume().catch((err: Error) => opts.logger.warn({ err: err.message }, 'pending storage commitments not resumed'));
   } catch (err) {
+    await commitment?.close();
     await archive.close();
     throw err;
   }
@@ -59,6 +78,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     registry,
     async close() {
       await dicom.close();
+      await commitment?.close();
       await archive.close();
     },
   };

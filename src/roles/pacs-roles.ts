@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
-import { SERVER_ROLES, serverAe, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
+import { findAe, SERVER_ROLES, serverAe, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { moveDestination, registryAccessControl } from './access-control.js';
 import { reachableHost } from './echo-peer.js';
@@ -146,6 +146,14 @@ export class PacsRoles {
           resolveMoveDestination: (aet) => {
             const d = moveDestination(this.opts.config.current, aet);
             return d && { host: reachableHost(d.connection.host), port: d.connection.port! };
+          },
+          // Storage commitment reports over a new association go to the requestor's registry entry.
+          commitment: {
+            resolveRequestor: (aet) => {
+              const ae = findAe(this.opts.config.current, aet);
+              return ae?.connection.port !== undefined ? { host: reachableHost(ae.connection.host), port: ae.connection.port } : undefined;
+            },
+            reportMode: (aet) => findAe(this.opts.config.current, aet)?.commitmentReport ?? 'same',
           },
         });
         s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom };

@@ -21,6 +21,7 @@ import { authenticate, clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie
 import { sendProblem } from './problem.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
+import { registerWorkflowApi } from './workflow-api.js';
 
 export interface ApiDeps {
   config: ConfigStore;
@@ -127,6 +128,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     const calling = findAe(reg, 'PACS_CLIENT')?.aeTitle ?? listAes(reg).find((a) => a.role === 'client')?.aeTitle ?? 'PACS_CLIENT';
     return echoAe(target, calling);
   });
+
+  await registerWorkflowApi(app, deps);
 
   app.get('/api/status', async () => {
     const roles = deps.roles?.status() ?? [];
