@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { FileBlobStore, type BlobStore, type FileBlobStoreOptions, type SweepReport } from './blob-store.js';
 import { GroupCommitter } from './group-commit.js';
-import type { Index, InsertResult, InstanceRecord } from './index-types.js';
+import type { Index, IndexWriter, InsertResult, InstanceRecord } from './index-types.js';
 import { IngestSink, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
 import { PostgresIndex } from './postgres-index.js';
 import { SqliteIndex } from './sqlite-index.js';
@@ -22,6 +22,13 @@ export interface ArchiveOptions {
   blobs?: FileBlobStoreOptions;
   /** Largest group-commit batch (default 1000). */
   maxBatch?: number;
+  /**
+   * Called inside the index transaction that inserts a batch of received instances, after
+   * the insert, with each record and its result: rows it writes (an outbox, the router's
+   * forward queue) commit atomically with the instances, before any C-STORE response.
+   * Throwing fails the whole batch's stores (nothing is acknowledged).
+   */
+  afterInsert?: (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]) => Promise<void>;
 }
 
 export class Archive {
@@ -42,8 +49,16 @@ export class Archive {
     this.logger = logger;
     this.duplicatePolicy = opts.duplicatePolicy ?? 'keep';
     const onDuplicate = this.duplicatePolicy === 'replace' ? 'replace' : 'keep';
+    const { afterInsert } = opts;
     this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
-      (records) => index.insertInstances(records, onDuplicate), { maxBatch: opts.maxBatch });
+      afterInsert
+        ? (records) => index.write(async (tx) => {
+          const results = await tx.insertInstances(records, onDuplicate);
+          await afterInsert(tx, records, results);
+          return results;
+        })
+        : (records) => index.insertInstances(records, onDuplicate),
+      { maxBatch: opts.maxBatch });
   }
 
   static async open(opts: ArchiveOptions): Promise<Archive> {

@@ -37,6 +37,8 @@ export interface InstanceRecord {
   receivedAt: string;
   callingAeTitle: string;
   calledAeTitle?: string | null;
+  /** The sender's network address: not an index column, for Archive's afterInsert hook. */
+  peerAddress?: string | null;
   /** DICOM JSON of the instance's non-bulk attributes. */
   json: string;
 }

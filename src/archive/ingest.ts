@@ -79,6 +79,8 @@ export interface StoreRequest {
   transferSyntaxUid: string;
   callingAeTitle: string;
   calledAeTitle?: string;
+  /** The peer's network address (passed on to afterInsert hooks, not indexed). */
+  peerAddress?: string;
 }
 
 export interface StoreOutcome {
@@ -352,6 +354,7 @@ export class IngestSink implements StoreSink {
       receivedAt: new Date().toISOString(),
       callingAeTitle: req.callingAeTitle,
       calledAeTitle: req.calledAeTitle ?? null,
+      peerAddress: req.peerAddress ?? null,
       json: datasetJsonText(ds),
     };
   }

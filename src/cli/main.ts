@@ -4,6 +4,7 @@ import { registerClientCommands } from './client-commands.js';
 import { registerQueryRetrieveCommands } from './qr-commands.js';
 import { registerConfigCommands } from './config-commands.js';
 import { normalizeArgv } from './options.js';
+import { registerRouterCommands } from './router-commands.js';
 import { registerServe } from './serve.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
 
@@ -14,6 +15,7 @@ registerClientCommands(program);
 registerQueryRetrieveCommands(program);
 registerConfigCommands(program);
 registerWorkflowCommands(program);
+registerRouterCommands(program);
 
 program.parseAsync(normalizeArgv(process.argv)).catch((err: Error) => {
   process.stderr.write(`pacs: ${err.message}\n`);

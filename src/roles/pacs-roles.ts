@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
 import { findAe, SERVER_ROLES, serverAe, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
+import { RuleStore } from '../router/rule-store.js';
+import { Router } from '../router/router.js';
 import { moveDestination, registryAccessControl } from './access-control.js';
 import { reachableHost } from './echo-peer.js';
 import { startDicomServer, type DicomServer } from './dicom-server.js';
@@ -53,6 +55,7 @@ export class PacsRoles {
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe?: () => void;
   private closed = false;
+  private routerInstance?: Router;
 
   private constructor(private readonly opts: PacsRolesOptions) {}
 
@@ -93,6 +96,11 @@ export class PacsRoles {
     return this.state.get(role)?.handle?.archive;
   }
 
+  /** The Router role's rules, queue and senders (undefined when the role did not start). */
+  router(): Router | undefined {
+    return this.state.get('router')?.handle ? this.routerInstance : undefined;
+  }
+
   /** Resolves when every configuration change seen so far has been applied. */
   settled(): Promise<void> {
     return this.queue;
@@ -102,6 +110,8 @@ export class PacsRoles {
     this.closed = true;
     this.unsubscribe?.();
     await this.queue;
+    await this.routerInstance?.close();
+    this.routerInstance?.rules.close();
     await Promise.all(
       [...this.state.values()].map(async (s) => {
         await s.handle?.dicom?.close();
@@ -157,6 +167,11 @@ export class PacsRoles {
           },
         });
         s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom };
+      } else if (role === 'router') {
+        const router = this.routerInstance ?? (this.routerInstance = await this.createRouter());
+        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), afterInsert: router.afterInsert });
+        s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
+        await router.attach(r.archive);
       } else {
         const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]) });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
@@ -167,6 +182,14 @@ export class PacsRoles {
       if (fatal) throw err;
       this.opts.logger.error({ role, err: s.error }, `${role} role not listening`);
     }
+  }
+
+  /** Rules from `<data>/router/rules.json` (watched: CLI changes apply at once). */
+  private async createRouter(): Promise<Router> {
+    const { config, logger } = this.opts;
+    const rules = await RuleStore.open(this.opts.dataDir, { registry: () => config.current });
+    rules.watch((err) => logger.error({ err: err.message }, 'router rules file not reloaded'));
+    return new Router({ rules, registry: () => config.current, logger, maxPduLength: this.opts.maxPduLength });
   }
 
   private async reconfigure(next: Registry): Promise<void> {

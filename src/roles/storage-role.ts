@@ -1,10 +1,11 @@
 /**
  * The Workstation Server (`WORKSTATION`, the viewer's local store) and the Router's
- * listener (`ROUTER`; until the router's rules exist it stores what it receives): each
- * Verification + Storage over its own archive.
+ * listener (`ROUTER`; it stores what it receives, and src/router's hook queues each stored
+ * instance for forwarding in the same index transaction): each Verification + Storage
+ * over its own archive.
  */
 import type { Logger } from 'pino';
-import { Archive } from '../archive/archive.js';
+import { Archive, type ArchiveOptions } from '../archive/archive.js';
 import { ServiceRegistry } from '../dimse/service.js';
 import { storageService } from '../services/storage.js';
 import { verificationService } from '../services/verification.js';
@@ -22,6 +23,8 @@ export interface StorageRoleOptions {
   maxAssociations?: number;
   idleTimeoutMs?: number;
   access?: AccessControl;
+  /** Runs in the index transaction of each batch of received instances (the Router's forward queue). */
+  afterInsert?: ArchiveOptions['afterInsert'];
 }
 
 export interface StorageRole {
@@ -32,7 +35,7 @@ export interface StorageRole {
 }
 
 export async function startStorageRole(opts: StorageRoleOptions): Promise<StorageRole> {
-  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger });
+  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger, afterInsert: opts.afterInsert });
   const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
   let dicom: DicomServer;
   try {

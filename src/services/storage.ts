@@ -35,6 +35,7 @@ export function storageService(archive: Archive, options: StorageServiceOptions 
       transferSyntaxUid: ctx.transferSyntax,
       callingAeTitle: ctx.association.callingAeTitle,
       calledAeTitle: ctx.association.calledAeTitle,
+      peerAddress: ctx.association.peerAddress,
     });
     return {
       write: (chunk) => sink.write(chunk),

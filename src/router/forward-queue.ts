@@ -1,0 +1,252 @@
+/**
+ * The durable forward queue, a table in the Router's own index (`DATA/router/index.sqlite`):
+ * one row per (instance, destination), ordered by pk within each destination.
+ *
+ * At-least-once: rows are inserted by Archive's afterInsert hook in the SAME transaction
+ * that inserts the instance rows, so an instance acknowledged to its sender (C-STORE
+ * success comes only after that commit and its WAL fdatasync) always has its queue rows.
+ * A row is deleted only after the destination answered the C-STORE with success or
+ * warning; a crash in between leaves it pending and it is sent again (a duplicate at the
+ * destination, never a loss). "In flight" is kept in memory only, so nothing is stuck
+ * after a crash.
+ *
+ * States: pending (attempts 0: waiting; attempts > 0: failed, retried at next_attempt_at)
+ * and dead (attempts exhausted, or the instance is gone). Manual retry puts dead rows
+ * back to pending; purge deletes rows.
+ */
+import type { Index, IndexReader, IndexWriter } from '../archive/index-types.js';
+
+export type QueueState = 'pending' | 'dead';
+
+export interface QueueEntry {
+  id: number;
+  destination: string;
+  sopInstanceUid: string;
+  rule: string;
+  changes: Record<string, string | null>;
+  state: QueueState;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewEntry {
+  destination: string;
+  sopInstanceUid: string;
+  rule: string;
+  changes: Record<string, string | null>;
+}
+
+export interface DestinationCounts {
+  destination: string;
+  /** Waiting, never tried. */
+  pending: number;
+  /** Tried and failed, waiting for a retry. */
+  failed: number;
+  dead: number;
+  /** Being sent now (in memory). */
+  inFlight: number;
+  oldestCreatedAt: string | null;
+  lastError: string | null;
+}
+
+export function queueDdl(dialect: Index['kind']): string[] {
+  const pk = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
+  return [
+    `CREATE TABLE IF NOT EXISTS router_queue (
+      pk ${pk},
+      destination TEXT NOT NULL,
+      sop_instance_uid TEXT NOT NULL,
+      rule TEXT NOT NULL,
+      changes TEXT,
+      state TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at BIGINT NOT NULL,
+      last_error TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS router_queue_due ON router_queue (destination, state, next_attempt_at, pk)`,
+  ];
+}
+
+const now = (): string => new Date().toISOString();
+
+function toEntry(r: Record<string, unknown>): QueueEntry {
+  return {
+    id: Number(r.pk),
+    destination: String(r.destination),
+    sopInstanceUid: String(r.sop_instance_uid),
+    rule: String(r.rule),
+    changes: r.changes ? (JSON.parse(String(r.changes)) as Record<string, string | null>) : {},
+    state: String(r.state) as QueueState,
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    lastError: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+const COLUMNS = 'pk, destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, last_error, created_at, updated_at';
+
+export class ForwardQueue {
+  constructor(readonly index: Index) {}
+
+  async ensureSchema(): Promise<void> {
+    await this.index.write(async (tx) => {
+      for (const ddl of queueDdl(this.index.kind)) await tx.execute(ddl);
+    });
+  }
+
+  /** Inserts entries inside the caller's transaction (the ingest commit). */
+  static async enqueue(tx: IndexWriter, entries: readonly NewEntry[]): Promise<void> {
+    const t = now();
+    const at = Date.now();
+    for (const e of entries) {
+      await tx.execute(
+        `INSERT INTO router_queue (destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6)`,
+        [e.destination, e.sopInstanceUid, e.rule, Object.keys(e.changes).length ? JSON.stringify(e.changes) : null, at, t],
+      );
+    }
+  }
+
+  /** Enqueues in a transaction of its own (manual re-send). */
+  add(entries: readonly NewEntry[]): Promise<void> {
+    return this.index.write((tx) => ForwardQueue.enqueue(tx, entries));
+  }
+
+  /** The next due pending entries of a destination, in queue order, leaving out `exclude`. */
+  due(destination: string, limit: number, exclude: ReadonlySet<number> = new Set()): Promise<QueueEntry[]> {
+    return this.index.read(async (tx) => {
+      const rows = await tx.select(
+        `SELECT ${COLUMNS} FROM router_queue WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2
+         ORDER BY pk LIMIT $3`, [destination, Date.now(), limit + exclude.size]);
+      return rows.map(toEntry).filter((e) => !exclude.has(e.id)).slice(0, limit);
+    });
+  }
+
+  /** When the destination's next pending entry is due (ms epoch), or undefined when it has none. */
+  async nextDue(destination: string): Promise<number | undefined> {
+    const rows = await this.index.read((tx) => tx.select(
+      `SELECT MIN(next_attempt_at) AS t FROM router_queue WHERE destination = $1 AND state = 'pending'`, [destination]));
+    const t = rows[0]?.t;
+    return t === null || t === undefined ? undefined : Number(t);
+  }
+
+  /** Destinations with pending entries. */
+  async destinations(): Promise<string[]> {
+    const rows = await this.index.read((tx) => tx.select(`SELECT DISTINCT destination FROM router_queue WHERE state = 'pending'`));
+    return rows.map((r) => String(r.destination));
+  }
+
+  /** Delivered: the rows go. */
+  async delivered(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.index.write(async (tx) => {
+      for (const id of ids) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [id]);
+    });
+  }
+
+  /**
+   * A failed attempt for each entry: attempts + 1, retried after `delay(attempts)` ms, or
+   * dead once maxAttempts is reached (or at once with `dead`).
+   */
+  async failed(
+    failures: readonly { id: number; error: string; dead?: boolean }[],
+    maxAttempts: number,
+    delay: (attempts: number) => number,
+  ): Promise<void> {
+    if (failures.length === 0) return;
+    await this.index.write(async (tx) => {
+      const t = now();
+      for (const f of failures) {
+        const row = await tx.execute('SELECT attempts FROM router_queue WHERE pk = $1', [f.id]);
+        if (row.length === 0) continue;
+        const attempts = Number(row[0].attempts) + 1;
+        const dead = f.dead || attempts >= maxAttempts;
+        await tx.execute(
+          `UPDATE router_queue SET attempts = $2, state = $3, next_attempt_at = $4, last_error = $5, updated_at = $6 WHERE pk = $1`,
+          [f.id, attempts, dead ? 'dead' : 'pending', Date.now() + (dead ? 0 : delay(attempts)), f.error.slice(0, 1000), t],
+        );
+      }
+    });
+  }
+
+  /** Dead entries (of one destination, or all; or the given ids) back to pending, due now. Returns how many. */
+  async retry(opts: { destination?: string; ids?: readonly number[] } = {}): Promise<number> {
+    return this.index.write(async (tx) => {
+      const rows = await this.select(tx, `state = 'dead'`, opts);
+      const t = now();
+      for (const r of rows) {
+        await tx.execute(`UPDATE router_queue SET state = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $3 WHERE pk = $1`,
+          [r.id, Date.now(), t]);
+      }
+      return rows.length;
+    });
+  }
+
+  /** Deletes entries: dead ones by default, or every state with `all`. Returns how many. */
+  async purge(opts: { destination?: string; ids?: readonly number[]; all?: boolean } = {}): Promise<number> {
+    return this.index.write(async (tx) => {
+      const rows = await this.select(tx, opts.all ? '1 = 1' : `state = 'dead'`, opts);
+      for (const r of rows) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [r.id]);
+      return rows.length;
+    });
+  }
+
+  /** Entries for display, in queue order. */
+  list(opts: { destination?: string; state?: QueueState | 'failed'; limit?: number } = {}): Promise<QueueEntry[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (opts.destination) {
+      params.push(opts.destination);
+      where.push(`destination = $${params.length}`);
+    }
+    if (opts.state === 'failed') where.push(`state = 'pending' AND attempts > 0`);
+    else if (opts.state) {
+      params.push(opts.state);
+      where.push(`state = $${params.length}`);
+    }
+    params.push(opts.limit ?? 1000);
+    return this.index.read(async (tx) => (await tx.select(
+      `SELECT ${COLUMNS} FROM router_queue ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY destination, pk LIMIT $${params.length}`,
+      params)).map(toEntry));
+  }
+
+  /** Counts per destination (inFlight filled in by the router). */
+  async counts(): Promise<DestinationCounts[]> {
+    const rows = await this.index.read((tx) => tx.select(
+      `SELECT destination,
+         SUM(CASE WHEN state = 'pending' AND attempts = 0 THEN 1 ELSE 0 END) AS pending,
+         SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS failed,
+         SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead,
+         MIN(created_at) AS oldest
+       FROM router_queue GROUP BY destination ORDER BY destination`));
+    const errors = await this.index.read((tx) => tx.select(
+      `SELECT destination, last_error FROM router_queue WHERE last_error IS NOT NULL ORDER BY updated_at DESC`));
+    return rows.map((r) => ({
+      destination: String(r.destination),
+      pending: Number(r.pending),
+      failed: Number(r.failed),
+      dead: Number(r.dead),
+      inFlight: 0,
+      oldestCreatedAt: r.oldest === null ? null : String(r.oldest),
+      lastError: (errors.find((e) => e.destination === r.destination)?.last_error as string | undefined) ?? null,
+    }));
+  }
+
+  private async select(tx: IndexReader | IndexWriter, cond: string, opts: { destination?: string; ids?: readonly number[] }): Promise<{ id: number }[]> {
+    const params: (string | number)[] = [];
+    let sql = `SELECT pk FROM router_queue WHERE ${cond}`;
+    if (opts.destination) {
+      params.push(opts.destination);
+      sql += ` AND destination = $${params.length}`;
+    }
+    const rows = 'execute' in tx ? await tx.execute(sql, params) : await tx.select(sql, params);
+    const ids = opts.ids ? new Set(opts.ids) : undefined;
+    return rows.map((r) => ({ id: Number(r.pk) })).filter((r) => !ids || ids.has(r.id));
+  }
+}

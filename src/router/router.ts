@@ -1,0 +1,209 @@
+/**
+ * The router: rules (RuleStore), the durable forward queue (ForwardQueue, in the Router
+ * role's own index) and one sender per destination.
+ *
+ * Wiring (src/roles/pacs-roles.ts): the Router role's archive is opened with
+ * `afterInsert: router.afterInsert`; that hook runs inside the index transaction that
+ * inserts received instances, evaluates the rules for each newly stored instance and
+ * inserts its queue rows in the same transaction (see forward-queue.ts for why this is
+ * at-least-once). `attach(archive)` then starts the senders for whatever is queued
+ * (after a restart: everything not yet delivered).
+ */
+import type { ConnectionOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Archive } from '../archive/archive.js';
+import type { IndexWriter, InsertResult, InstanceRecord } from '../archive/index-types.js';
+import { findAe, serverAe, type Registry } from '../config/index.js';
+import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
+import { ForwardQueue, queueDdl, type DestinationCounts, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
+import type { RuleStore } from './rule-store.js';
+import { CompiledRules, validateSettings, type RouteDecision } from './rules.js';
+import { DestinationSender, type DestinationTarget } from './sender.js';
+
+export interface RouterOptions {
+  rules: RuleStore;
+  registry: () => Registry;
+  logger: Logger;
+  maxPduLength?: number;
+  /** TLS client options for destinations marked TLS in the registry; undefined: not set up. */
+  tls?: () => ConnectionOptions | undefined;
+}
+
+export interface QueueStatus extends DestinationCounts {
+  /** Delivered since this process started. */
+  delivered: number;
+}
+
+const reachable = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+
+export class Router {
+  private compiled: CompiledRules;
+  private archive: Archive | undefined;
+  private queue: ForwardQueue | undefined;
+  private readonly senders = new Map<string, DestinationSender>();
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(private readonly o: RouterOptions) {
+    this.compiled = new CompiledRules(o.rules.current);
+    this.unsubscribe = o.rules.onChange((s) => {
+      this.compiled = new CompiledRules(s);
+      o.logger.info({ rules: s.rules.length }, 'router rules changed');
+    });
+  }
+
+  get rules(): RuleStore {
+    return this.o.rules;
+  }
+
+  /** Archive hook: queue rows for each newly stored instance, in the ingest's transaction. */
+  readonly afterInsert = async (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]): Promise<void> => {
+    for (const ddl of queueDdl('sqlite')) await tx.execute(ddl); // IF NOT EXISTS: cheap, and safe before attach()
+    const entries: NewEntry[] = [];
+    records.forEach((r, i) => {
+      if (results[i].status === 'duplicate') return;
+      let decision: RouteDecision;
+      try {
+        decision = this.compiled.decide({
+          callingAE: r.callingAeTitle, calledAE: r.calledAeTitle ?? '', peerAddress: r.peerAddress ?? null,
+          attributes: JSON.parse(r.json) as DicomJsonObject,
+        });
+      } catch (err) {
+        this.o.logger.error({ err, sopInstanceUid: r.sopInstanceUid }, 'router rules could not be evaluated: instance not queued');
+        return;
+      }
+      for (const m of decision.matches) {
+        if (m.error) this.o.logger.warn({ rule: m.rule, sopInstanceUid: r.sopInstanceUid, err: m.error }, 'router rule failed: treated as no match');
+      }
+      for (const s of decision.sends) entries.push({ destination: s.destination, sopInstanceUid: r.sopInstanceUid, rule: s.rule, changes: s.changes });
+    });
+    await ForwardQueue.enqueue(tx, entries);
+    const dests = new Set(entries.map((e) => e.destination));
+    if (dests.size) setTimeout(() => dests.forEach((d) => this.kick(d)), 2); // after the COMMIT
+  };
+
+  /** Starts sending from the Router role's archive (its index holds the queue). */
+  async attach(archive: Archive): Promise<void> {
+    this.archive = archive;
+    this.queue = new ForwardQueue(archive.index);
+    await this.queue.ensureSchema();
+    for (const d of await this.queue.destinations()) this.kick(d);
+  }
+
+  kick(destination: string): void {
+    if (this.closed || !this.archive || !this.queue) return;
+    let s = this.senders.get(destination);
+    if (!s) {
+      s = new DestinationSender({
+        destination,
+        archive: this.archive,
+        queue: this.queue,
+        policy: () => this.o.rules.current.queue,
+        resolve: () => this.resolve(destination),
+        logger: this.o.logger,
+        maxPduLength: this.o.maxPduLength,
+      });
+      this.senders.set(destination, s);
+      s.start();
+    }
+    s.kick();
+  }
+
+  resolve(destination: string): DestinationTarget | { error: string } {
+    const reg = this.o.registry();
+    const ae = findAe(reg, destination);
+    if (!ae) return { error: `"${destination}" is not a registered AE` };
+    if (ae.connection.port === undefined) return { error: `"${destination}" has no port` };
+    let tls: ConnectionOptions | undefined;
+    if (ae.connection.tls) {
+      tls = this.o.tls?.();
+      if (!tls) return { error: `"${destination}" is marked TLS but no TLS certificates are set up (pacs tls init)` };
+    }
+    return {
+      host: reachable(ae.connection.host),
+      port: ae.connection.port,
+      calledAeTitle: ae.aeTitle,
+      callingAeTitle: serverAe(reg, 'router')?.aeTitle ?? 'ROUTER',
+      ...(tls ? { tls } : {}),
+    };
+  }
+
+  /** Dry run against an instance stored in the router: which rules match, what would be sent where. */
+  async testInstance(sopInstanceUid: string, settings?: unknown): Promise<RouteDecision | undefined> {
+    const inst = await this.requireArchive().index.getInstance(sopInstanceUid);
+    if (!inst) return undefined;
+    return this.decide(settings, { callingAE: inst.callingAeTitle, calledAE: inst.calledAeTitle ?? '', attributes: JSON.parse(inst.json) as DicomJsonObject });
+  }
+
+  /** Dry run against a Part 10 file's bytes. */
+  testFile(bytes: Uint8Array, ctx: { callingAE?: string; calledAE?: string; peerAddress?: string }, settings?: unknown): RouteDecision {
+    return testPart10(bytes, settings === undefined ? this.o.rules.current : settings, ctx, this.o.registry());
+  }
+
+  private decide(settings: unknown, ctx: Parameters<CompiledRules['decide']>[0]): RouteDecision {
+    const rules = settings === undefined ? this.compiled : new CompiledRules(validateSettings(settings, this.o.registry()));
+    return rules.decide(ctx);
+  }
+
+  async status(): Promise<QueueStatus[]> {
+    const counts = await this.requireQueue().counts();
+    const out = counts.map((c) => {
+      const s = this.senders.get(c.destination);
+      return { ...c, inFlight: s?.inFlight.size ?? 0, delivered: s?.delivered ?? 0, lastError: s?.lastError ?? c.lastError };
+    });
+    for (const [d, s] of this.senders) {
+      if (!out.some((c) => c.destination === d)) {
+        out.push({ destination: d, pending: 0, failed: 0, dead: 0, inFlight: s.inFlight.size, oldestCreatedAt: null, lastError: s.lastError ?? null, delivered: s.delivered });
+      }
+    }
+    return out.sort((a, b) => a.destination.localeCompare(b.destination));
+  }
+
+  entries(opts: { destination?: string; state?: QueueState | 'failed'; limit?: number } = {}): Promise<QueueEntry[]> {
+    return this.requireQueue().list(opts);
+  }
+
+  /** Dead entries back to pending (due now); returns how many. */
+  async retry(opts: { destination?: string; ids?: number[] } = {}): Promise<number> {
+    const n = await this.requireQueue().retry(opts);
+    for (const d of opts.destination ? [opts.destination] : await this.requireQueue().destinations()) this.kick(d);
+    return n;
+  }
+
+  /** Deletes dead entries (all states with `all`); returns how many. */
+  purge(opts: { destination?: string; ids?: number[]; all?: boolean } = {}): Promise<number> {
+    return this.requireQueue().purge(opts);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe();
+    await Promise.all([...this.senders.values()].map((s) => s.close()));
+    this.senders.clear();
+  }
+
+  private requireArchive(): Archive {
+    if (!this.archive) throw new Error('the router is not running');
+    return this.archive;
+  }
+
+  private requireQueue(): ForwardQueue {
+    if (!this.queue) throw new Error('the router is not running');
+    return this.queue;
+  }
+}
+
+/** Evaluates router settings against a Part 10 file's bytes (CLI `pacs router rules test FILE`, dry runs). */
+export function testPart10(
+  bytes: Uint8Array,
+  settings: unknown,
+  ctx: { callingAE?: string; calledAE?: string; peerAddress?: string },
+  registry?: Registry,
+): RouteDecision {
+  const { dataset } = readPart10(bytes, { stopAtPixelData: true });
+  const rules = new CompiledRules(validateSettings(settings, registry));
+  return rules.decide({
+    callingAE: ctx.callingAE ?? '', calledAE: ctx.calledAE ?? (registry ? serverAe(registry, 'router')?.aeTitle ?? '' : ''),
+    peerAddress: ctx.peerAddress ?? null, attributes: datasetToJson(dataset),
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * Router settings: the ordered rules and the forward queue's retry policy, one zod
+ * schema for the file (`DATA/router/rules.json`), the CLI and the REST API.
+ *
+ * A rule: name (unique), CEL condition, destination AEs (registered AE titles with a
+ * port), optional attribute changes applied to the forwarded copy (keyword or tag ->
+ * new text value, or null to remove), and `continue` (evaluate the following rules after
+ * a match; default false: the first match stops). Rules can be disabled.
+ */
+import { z } from 'zod';
+import { aeTitleSchema, ConfigValidationError, findAe, issuesOf, type Registry } from '../config/index.js';
+import { lookupTag, parseTag, VR_INFO } from '../dicom/index.js';
+import { compileCondition, ConditionError, type CompiledCondition, type RouteContext } from './condition.js';
+
+/** Why a key of `changes` cannot be changed, or undefined when it can. */
+export function changeKeyProblem(key: string): string | undefined {
+  let tag: number;
+  try {
+    tag = parseTag(key);
+  } catch {
+    return `"${key}" is not a DICOM keyword or tag (GGGGEEEE)`;
+  }
+  const entry = lookupTag(tag);
+  if (!entry) return 'only attributes of the standard dictionary can be changed';
+  if (tag >>> 16 <= 0x0002) return 'command and file meta attributes cannot be changed';
+  if (entry.vr === 'SQ' || VR_INFO[entry.vr].kind !== 'string') return `only text attributes can be changed (this one is ${entry.vr})`;
+  return undefined;
+}
+
+export const ruleSchema = z.strictObject({
+  name: z.string().trim().min(1, 'a rule needs a name').max(64, 'at most 64 characters'),
+  condition: z.string().max(4096, 'at most 4096 characters'),
+  destinations: z.array(aeTitleSchema).min(1, 'a rule needs at least one destination AE'),
+  changes: z.record(z.string(), z.string().max(1024).nullable()).default({}),
+  continue: z.boolean().default(false),
+  enabled: z.boolean().default(true),
+});
+
+export const queuePolicySchema = z.strictObject({
+  /** Attempts before an entry goes to the dead letters. */
+  maxAttempts: z.number().int().min(1).max(1000).default(10),
+  /** First retry delay; doubled per attempt, with jitter, up to maxDelayMs. */
+  baseDelayMs: z.number().int().min(10).max(3_600_000).default(2_000),
+  maxDelayMs: z.number().int().min(10).max(86_400_000).default(300_000),
+  /** Instances sent per round on one association. */
+  batchSize: z.number().int().min(1).max(1000).default(50),
+  /** An idle association to a destination is released after this long. */
+  idleReleaseMs: z.number().int().min(0).max(3_600_000).default(5_000),
+});
+
+export const routerSettingsSchema = z.strictObject({
+  rules: z.array(ruleSchema).default([]),
+  queue: queuePolicySchema.default(queuePolicySchema.parse({})),
+});
+
+export type Rule = z.infer<typeof ruleSchema>;
+export type RuleInput = z.input<typeof ruleSchema>;
+export type QueuePolicy = z.infer<typeof queuePolicySchema>;
+export type RouterSettings = z.infer<typeof routerSettingsSchema>;
+
+/** First start: everything to the Workstation Server. */
+export function defaultRouterSettings(registry?: Registry): RouterSettings {
+  const ws = registry?.devices.flatMap((d) => d.aes).find((a) => a.role === 'workstation')?.aeTitle ?? 'WORKSTATION';
+  return routerSettingsSchema.parse({ rules: [{ name: 'everything to the workstation', condition: 'true', destinations: [ws] }] });
+}
+
+/**
+ * Validates settings completely: the schema, each condition (ConditionError -> field
+ * `rules[i].condition`, message with line:column), unique names, and (with a registry)
+ * destinations that are registered with a port.
+ */
+export function validateSettings(value: unknown, registry?: Registry): RouterSettings {
+  const r = routerSettingsSchema.safeParse(value);
+  if (!r.success) throw new ConfigValidationError(issuesOf(r.error));
+  const issues: { field: string; message: string }[] = [];
+  const names = new Set<string>();
+  r.data.rules.forEach((rule, i) => {
+    issues.push(...ruleProblems(rule, registry, `rules[${i}].`));
+    if (names.has(rule.name)) issues.push({ field: `rules[${i}].name`, message: `there is already a rule named "${rule.name}"` });
+    names.add(rule.name);
+  });
+  if (issues.length) throw new ConfigValidationError(issues);
+  return r.data;
+}
+
+/** Validates one rule (for the API and CLI); fields relative to the rule. */
+export function validateRule(value: unknown, registry?: Registry): Rule {
+  const r = ruleSchema.safeParse(value);
+  if (!r.success) throw new ConfigValidationError(issuesOf(r.error));
+  const issues = ruleProblems(r.data, registry, '');
+  if (issues.length) throw new ConfigValidationError(issues);
+  return r.data;
+}
+
+function ruleProblems(rule: Rule, registry: Registry | undefined, prefix: string): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  try {
+    compileCondition(rule.condition);
+  } catch (e) {
+    if (!(e instanceof ConditionError)) throw e;
+    out.push({ field: `${prefix}condition`, message: e.message });
+  }
+  for (const key of Object.keys(rule.changes)) {
+    const p = changeKeyProblem(key);
+    if (p) out.push({ field: `${prefix}changes.${key}`, message: p });
+  }
+  if (registry) {
+    rule.destinations.forEach((aet, j) => {
+      const ae = findAe(registry, aet);
+      if (!ae) out.push({ field: `${prefix}destinations[${j}]`, message: `"${aet}" is not a registered AE` });
+      else if (ae.role === 'client') out.push({ field: `${prefix}destinations[${j}]`, message: `"${aet}" is one of our client AEs, not a destination` });
+      else if (ae.connection.port === undefined) out.push({ field: `${prefix}destinations[${j}]`, message: `"${aet}" has no port to send to` });
+    });
+  }
+  return out;
+}
+
+export interface RuleMatch {
+  rule: string;
+  matched: boolean;
+  /** Evaluation error (treated as no match). */
+  error?: string;
+  /** Not evaluated: disabled, or an earlier match stopped the evaluation. */
+  skipped?: 'disabled' | 'stopped';
+}
+
+export interface RouteDecision {
+  /** Per rule, in order. */
+  matches: RuleMatch[];
+  /** What would be queued: one entry per destination (the first matching rule naming it wins). */
+  sends: { destination: string; rule: string; changes: Record<string, string | null> }[];
+}
+
+/** Rules compiled once per settings revision. */
+export class CompiledRules {
+  private readonly compiled: { rule: Rule; condition?: CompiledCondition; error?: string }[];
+
+  constructor(readonly settings: RouterSettings) {
+    this.compiled = settings.rules.map((rule) => {
+      try {
+        return { rule, condition: compileCondition(rule.condition) };
+      } catch (e) {
+        return { rule, error: (e as Error).message };
+      }
+    });
+  }
+
+  /** Evaluates the rules in order; errors are reported per rule and count as no match. */
+  decide(ctx: RouteContext): RouteDecision {
+    const matches: RuleMatch[] = [];
+    const sends: RouteDecision['sends'] = [];
+    let stopped = false;
+    for (const { rule, condition, error } of this.compiled) {
+      if (!rule.enabled) {
+        matches.push({ rule: rule.name, matched: false, skipped: 'disabled' });
+        continue;
+      }
+      if (stopped) {
+        matches.push({ rule: rule.name, matched: false, skipped: 'stopped' });
+        continue;
+      }
+      let matched = false;
+      let err = error;
+      if (condition) {
+        try {
+          matched = condition.evaluate(ctx);
+        } catch (e) {
+          err = (e as Error).message;
+        }
+      }
+      matches.push({ rule: rule.name, matched, ...(err ? { error: err } : {}) });
+      if (!matched) continue;
+      for (const destination of rule.destinations) {
+        if (!sends.some((s) => s.destination === destination)) sends.push({ destination, rule: rule.name, changes: rule.changes });
+      }
+      if (!rule.continue) stopped = true;
+    }
+    return { matches, sends };
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The Router role in process: what it stores is queued in the same transaction and
+ * forwarded by rules; a destination that is down gets everything once it is up; dead
+ * letters, manual retry and purge; attribute changes on the forwarded copy.
+ */
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addAe, ConfigStore, setAe, setWeb } from '../../src/config/index.js';
+import { DimseConnection } from '../../src/dimse/dimse-connection.js';
+import { cStore } from '../../src/dimse/scu.js';
+import { connect } from '../../src/net/index.js';
+import { PacsRoles } from '../../src/roles/pacs-roles.js';
+import { startStorageRole, type StorageRole } from '../../src/roles/storage-role.js';
+import type { Router } from '../../src/router/router.js';
+import { CT_IMAGE, datasetBytes, EXPLICIT_LE, MR_IMAGE } from '../archive/helpers.js';
+import { freePort } from '../support/peers.js';
+import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+
+const logger = pino({ level: 'silent' });
+let dir: string;
+let store: ConfigStore;
+let roles: PacsRoles;
+let router: Router;
+const ports: Record<string, number> = {};
+const uidRoot = `1.2.826.0.1.3680043.10.77.${Date.now() % 1e9}`;
+
+beforeAll(async () => {
+  dir = await makeTempDir('pacs-router-');
+  store = await ConfigStore.open(join(dir, 'data'));
+  for (const r of ['PACS', 'WORKSTATION', 'ROUTER', 'DOWNSTREAM']) ports[r] = await freePort();
+  const webPort = await freePort();
+  await store.update((reg) => {
+    let r = setWeb(reg, { port: webPort });
+    for (const ae of ['PACS', 'WORKSTATION', 'ROUTER']) r = setAe(r, ae, { connection: { host: '127.0.0.1', port: ports[ae] } });
+    return addAe(r, { aeTitle: 'DOWNSTREAM', connection: { host: '127.0.0.1', port: ports.DOWNSTREAM } });
+  });
+  roles = await PacsRoles.start({ config: store, dataDir: join(dir, 'data'), logger });
+  router = roles.router()!;
+  expect(router).toBeDefined();
+});
+
+afterAll(async () => {
+  await roles?.close();
+  store?.close();
+  await removeTempDirs();
+});
+
+async function send(instances: { uid: string; modality?: string; sopClassUid?: string }[], calling = 'MODALITY'): Promise<void> {
+  const assoc = await connect({
+    host: '127.0.0.1', port: ports.ROUTER, callingAeTitle: calling, calledAeTitle: 'ROUTER',
+    presentationContexts: [CT_IMAGE, MR_IMAGE].map((abstractSyntax) => ({ abstractSyntax, transferSyntaxes: [EXPLICIT_LE] })),
+  });
+  const conn = new DimseConnection(assoc);
+  try {
+    for (const i of instances) {
+      const sopClassUid = i.sopClassUid ?? CT_IMAGE;
+      await cStore(conn, { sopClassUid, sopInstanceUid: i.uid, transferSyntaxUid: EXPLICIT_LE },
+        datasetBytes({ sopInstanceUid: i.uid, sopClassUid, modality: i.modality }));
+    }
+  } finally {
+    await assoc.release();
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('Router role', () => {
+  it('forwards by the default rule to the Workstation Server', async () => {
+    await send([{ uid: `${uidRoot}.1` }]);
+    const ws = roles.archive('workstation')!;
+    await until('the workstation has it', () => ws.index.hasInstance(`${uidRoot}.1`));
+    expect(await router.entries()).toEqual([]);
+  });
+
+  it('queues for a destination that is down and delivers everything when it comes up, with changed attributes', async () => {
+    await router.rules.update(() => ({
+      rules: [
+        { name: 'ct downstream', condition: 'Modality == "CT" && callingAE == "CT_1"', destinations: ['DOWNSTREAM'], changes: { InstitutionName: 'Routed Hospital', PatientSex: null } },
+        { name: 'rest', condition: 'true', destinations: ['WORKSTATION'] },
+      ],
+      queue: { maxAttempts: 1000, baseDelayMs: 50, maxDelayMs: 300, batchSize: 7, idleReleaseMs: 100 },
+    }));
+    const uids = Array.from({ length: 30 }, (_, i) => `${uidRoot}.2.${i}`);
+    await send(uids.map((uid) => ({ uid })), 'CT_1');
+    await send([{ uid: `${uidRoot}.3`, modality: 'MR', sopClassUid: MR_IMAGE }], 'CT_1');
+    // every acknowledged instance is in the queue at once (same transaction as the store)
+    const queued = await router.entries({ destination: 'DOWNSTREAM' });
+    expect(queued.map((e) => e.sopInstanceUid).sort()).toEqual([...uids].sort());
+    await until('failed attempts', async () => (await router.status()).find((s) => s.destination === 'DOWNSTREAM' && s.failed === 30));
+    expect((await router.status()).find((s) => s.destination === 'DOWNSTREAM')?.lastError).toMatch(/cannot send to DOWNSTREAM/);
+    await until('the MR at the workstation', () => roles.archive('workstation')!.index.hasInstance(`${uidRoot}.3`));
+
+    const down: StorageRole = await startStorageRole({ aeTitle: 'DOWNSTREAM', port: ports.DOWNSTREAM, host: '127.0.0.1', dataDir: join(dir, 'downstream'), logger });
+    try {
+      await until('all 30 delivered', async () => (await down.archive.index.countInstances()) === 30, 30_000);
+      await until('the queue empty', async () => (await router.entries({ destination: 'DOWNSTREAM' })).length === 0);
+      const row = await down.archive.index.getInstance(uids[0]);
+      const json = JSON.parse(row!.json) as Record<string, { Value?: unknown[] }>;
+      expect(json['00080080'].Value).toEqual(['Routed Hospital']);
+      expect(json['00100040']).toBeUndefined();
+      expect(json['00100010'].Value).toEqual([{ Alphabetic: 'Doe^Jane' }]);
+      expect(row!.callingAeTitle).toBe('ROUTER');
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('dead-letters after maxAttempts; retry and purge by hand', async () => {
+    await router.rules.update((s) => ({
+      rules: [{ name: 'all down', condition: 'true', destinations: ['DOWNSTREAM'] }],
+      queue: { ...s.queue, maxAttempts: 2, baseDelayMs: 20, maxDelayMs: 40 },
+    }));
+    await send([{ uid: `${uidRoot}.4.1` }, { uid: `${uidRoot}.4.2` }]);
+    await until('dead', async () => (await router.status()).find((s) => s.destination === 'DOWNSTREAM' && s.dead === 2));
+    const dead = await router.entries({ destination: 'DOWNSTREAM', state: 'dead' });
+    expect(dead.map((e) => e.attempts)).toEqual([2, 2]);
+    expect(await router.retry({ destination: 'DOWNSTREAM', ids: [dead[0].id] })).toBe(1);
+    await until('dead again', async () => (await router.status()).find((s) => s.destination === 'DOWNSTREAM' && s.dead === 2));
+    expect(await router.purge({ destination: 'DOWNSTREAM' })).toBe(2);
+    expect(await router.entries({ destination: 'DOWNSTREAM' })).toEqual([]);
+  });
+
+  it('dry-runs the rules against a stored instance', async () => {
+    await router.rules.update((s) => ({ ...s, rules: [
+      { name: 'mr', condition: 'Modality == "MR"', destinations: ['PACS'] },
+      { name: 'from CT_1', condition: 'callingAE == "CT_1" && StudyDescription.matches("(?i)HEAD")', destinations: ['DOWNSTREAM'] },
+    ] }));
+    const d = await router.testInstance(`${uidRoot}.2.0`);
+    expect(d?.matches.map((m) => m.matched)).toEqual([false, true]);
+    expect(d?.sends.map((x) => x.destination)).toEqual(['DOWNSTREAM']);
+    expect(await router.testInstance('1.2.3.404')).toBeUndefined();
+  });
+});
