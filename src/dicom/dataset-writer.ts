@@ -17,83 +17,126 @@ interface Syntax { explicit: boolean; le: boolean; undefinedLengths: boolean }
 export function writeDataset(ds: Dataset, transferSyntaxUid: string, opts: WriteOptions = {}): Buffer {
   const ts = resolveTransferSyntax(transferSyntaxUid);
   if (ts.deflated) throw new Error('writing deflated datasets is not supported; write explicit VR LE and deflate it');
-  const parts: Buffer[] = [];
-  encodeInto(ds, { explicit: ts.explicitVr, le: ts.littleEndian, undefinedLengths: opts.undefinedLengths ?? false }, parts);
-  return Buffer.concat(parts);
-}
-
-function toEncodedValue(el: Element, le: boolean): Buffer {
-  const v = el.value ?? new Uint8Array(0);
-  let out = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  const info = VR_INFO[el.vr];
-  const size = el.vr === 'AT' ? 2 : info.kind === 'binary' && el.vr !== 'UN' ? info.size : 1;
-  if (!le && size > 1) {
-    out = Buffer.from(out); // copy, then swap
-    if (size === 2) out.swap16(); else if (size === 4) out.swap32(); else if (size === 8) out.swap64();
-  }
-  if (out.length % 2 === 1) out = Buffer.concat([out, Buffer.from([info.padding])]);
+  const s: Syntax = { explicit: ts.explicitVr, le: ts.littleEndian, undefinedLengths: opts.undefinedLengths ?? false };
+  // Two passes: measure (and check) everything, then write into one buffer: no buffer per
+  // element header or value (a C-FIND response is dozens of elements).
+  const itemLengths = new Map<Dataset, number>();
+  const out = Buffer.allocUnsafe(measure(ds, s, itemLengths));
+  write(ds, s, itemLengths, out, 0);
   return out;
 }
 
-function header(tag: number, vr: VR | undefined, length: number, s: Syntax): Buffer {
-  const long = vr !== undefined && s.explicit && VR_INFO[vr].longLength;
-  const b = Buffer.alloc(vr !== undefined && s.explicit ? (long ? 12 : 8) : 8);
-  const w16 = (v: number, o: number) => (s.le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
-  const w32 = (v: number, o: number) => (s.le ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o));
-  w16(tag >>> 16, 0);
-  w16(tag & 0xffff, 2);
-  if (vr === undefined || !s.explicit) {
-    w32(length, 4);
-  } else {
-    b.write(vr, 4, 'latin1');
-    if (long) w32(length, 8);
-    else {
-      if (length > 0xffff) throw new Error(`value of ${formatTag(tag)} (${vr}) too long for explicit VR: ${length}`);
-      w16(length, 6);
-    }
-  }
-  return b;
+function headerLength(vr: VR | undefined, s: Syntax): number {
+  return vr !== undefined && s.explicit && VR_INFO[vr].longLength ? 12 : 8;
 }
 
-function encodeInto(ds: Dataset, s: Syntax, out: Buffer[]): number {
+const EMPTY = new Uint8Array(0);
+
+/** Encoded size of a data set (and of every item in it, into `items`); throws what the writer cannot encode. */
+function measure(ds: Dataset, s: Syntax, items: Map<Dataset, number>): number {
   let total = 0;
-  const push = (b: Buffer) => { out.push(b); total += b.length; };
   for (const el of ds.sorted()) {
     if (el.skipped) throw new Error(`cannot write ${formatTag(el.tag)}: its value was skipped as bulk data`);
     if (el.items) {
-      const body: Buffer[] = [];
-      let bodyLen = 0;
+      let body = 0;
       for (const item of el.items) {
-        const itemParts: Buffer[] = [];
-        const n = encodeInto(item, s, itemParts);
-        const h = header(Tags.Item, undefined, s.undefinedLengths ? UNDEFINED_LENGTH : n, s);
-        body.push(h, ...itemParts);
-        bodyLen += h.length + n;
-        if (s.undefinedLengths) {
-          body.push(header(Tags.ItemDelimitationItem, undefined, 0, s));
-          bodyLen += 8;
-        }
+        const n = measure(item, s, items);
+        items.set(item, n);
+        body += 8 + n + (s.undefinedLengths ? 8 : 0);
       }
-      push(header(el.tag, 'SQ', s.undefinedLengths ? UNDEFINED_LENGTH : bodyLen, s));
-      for (const b of body) push(b);
-      if (s.undefinedLengths) push(header(Tags.SequenceDelimitationItem, undefined, 0, s));
+      if (!s.undefinedLengths) checkLength(el.tag, 'SQ', body, s);
+      total += headerLength('SQ', s) + body + (s.undefinedLengths ? 8 : 0);
     } else if (el.fragments) {
-      push(header(el.tag, el.vr, UNDEFINED_LENGTH, s));
+      total += headerLength(el.vr, s);
       for (const f of el.fragments) {
         if (!f.value) throw new Error(`cannot write ${formatTag(el.tag)}: a fragment was skipped as bulk data`);
-        let v = Buffer.from(f.value.buffer, f.value.byteOffset, f.value.byteLength);
-        if (v.length % 2) v = Buffer.concat([v, Buffer.alloc(1)]);
-        push(header(Tags.Item, undefined, v.length, s));
-        push(v);
+        total += 8 + f.value.byteLength + (f.value.byteLength & 1);
       }
-      push(header(Tags.SequenceDelimitationItem, undefined, 0, s));
+      total += 8;
     } else {
-      const v = toEncodedValue(el, s.le);
-      push(header(el.tag, el.vr, v.length, s));
-      push(v);
+      const len = (el.value ?? EMPTY).byteLength;
+      const padded = len + (len & 1);
+      checkLength(el.tag, el.vr, padded, s);
+      total += headerLength(el.vr, s) + padded;
     }
   }
   return total;
+}
+
+function checkLength(tag: number, vr: VR, length: number, s: Syntax): void {
+  if (s.explicit && !VR_INFO[vr].longLength && length > 0xffff) {
+    throw new Error(`value of ${formatTag(tag)} (${vr}) too long for explicit VR: ${length}`);
+  }
+}
+
+function writeHeader(b: Buffer, o: number, tag: number, vr: VR | undefined, length: number, s: Syntax): number {
+  if (s.le) {
+    b.writeUInt16LE(tag >>> 16, o);
+    b.writeUInt16LE(tag & 0xffff, o + 2);
+  } else {
+    b.writeUInt16BE(tag >>> 16, o);
+    b.writeUInt16BE(tag & 0xffff, o + 2);
+  }
+  if (vr === undefined || !s.explicit) {
+    if (s.le) b.writeUInt32LE(length >>> 0, o + 4);
+    else b.writeUInt32BE(length >>> 0, o + 4);
+    return o + 8;
+  }
+  b.write(vr, o + 4, 2, 'latin1');
+  if (VR_INFO[vr].longLength) {
+    b.writeUInt16LE(0, o + 6);
+    if (s.le) b.writeUInt32LE(length >>> 0, o + 8);
+    else b.writeUInt32BE(length >>> 0, o + 8);
+    return o + 12;
+  }
+  if (s.le) b.writeUInt16LE(length, o + 6);
+  else b.writeUInt16BE(length, o + 6);
+  return o + 8;
+}
+
+function copyValue(b: Buffer, o: number, v: Uint8Array): number {
+  b.set(v, o);
+  return o + v.byteLength;
+}
+
+function write(ds: Dataset, s: Syntax, items: ReadonlyMap<Dataset, number>, b: Buffer, o: number): number {
+  for (const el of ds.sorted()) {
+    if (el.items) {
+      let body = 0;
+      for (const item of el.items) body += 8 + items.get(item)! + (s.undefinedLengths ? 8 : 0);
+      o = writeHeader(b, o, el.tag, 'SQ', s.undefinedLengths ? UNDEFINED_LENGTH : body, s);
+      for (const item of el.items) {
+        o = writeHeader(b, o, Tags.Item, undefined, s.undefinedLengths ? UNDEFINED_LENGTH : items.get(item)!, s);
+        o = write(item, s, items, b, o);
+        if (s.undefinedLengths) o = writeHeader(b, o, Tags.ItemDelimitationItem, undefined, 0, s);
+      }
+      if (s.undefinedLengths) o = writeHeader(b, o, Tags.SequenceDelimitationItem, undefined, 0, s);
+    } else if (el.fragments) {
+      o = writeHeader(b, o, el.tag, el.vr, UNDEFINED_LENGTH, s);
+      for (const f of el.fragments) {
+        const v = f.value!;
+        const len = v.byteLength;
+        o = writeHeader(b, o, Tags.Item, undefined, len + (len & 1), s);
+        o = copyValue(b, o, v);
+        if (len & 1) b[o++] = 0;
+      }
+      o = writeHeader(b, o, Tags.SequenceDelimitationItem, undefined, 0, s);
+    } else {
+      const v = el.value ?? EMPTY;
+      const len = v.byteLength;
+      const info = VR_INFO[el.vr];
+      o = writeHeader(b, o, el.tag, el.vr, len + (len & 1), s);
+      const start = o;
+      o = copyValue(b, o, v);
+      const size = el.vr === 'AT' ? 2 : info.kind === 'binary' && el.vr !== 'UN' ? info.size : 1;
+      if (!s.le && size > 1) {
+        const w = b.subarray(start, o);
+        if (size === 2) w.swap16(); else if (size === 4) w.swap32(); else if (size === 8) w.swap64();
+      }
+      if (len & 1) b[o++] = info.padding;
+    }
+  }
+  return o;
 }
 
 // ---- building datasets ----

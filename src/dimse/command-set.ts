@@ -61,59 +61,70 @@ const ELEMENTS: ReadonlyArray<[number, Field, Vr]> = [
 ];
 const BY_ELEMENT = new Map(ELEMENTS.map(([el, field, vr]) => [el, { field, vr }]));
 
-function encodeValue(vr: Vr, value: unknown): Buffer {
+/** Byte length of an encoded value (strings padded to even length). */
+function valueLength(vr: Vr, value: unknown): number {
   switch (vr) {
-    case 'US': {
-      const b = Buffer.alloc(2);
-      b.writeUInt16LE(Number(value) & 0xffff);
-      return b;
-    }
-    case 'UL': {
-      const b = Buffer.alloc(4);
-      b.writeUInt32LE(Number(value) >>> 0);
-      return b;
-    }
-    case 'AT': {
-      const tags = value as number[];
-      const b = Buffer.alloc(tags.length * 4);
-      tags.forEach((t, i) => {
-        b.writeUInt16LE(t >>> 16, i * 4);
-        b.writeUInt16LE(t & 0xffff, i * 4 + 2);
-      });
-      return b;
-    }
-    case 'UI': {
-      // UIDs pad with NUL, other strings with space (PS3.5 6.2).
-      const s = String(value);
-      return Buffer.from(s.length % 2 ? s + '\0' : s, 'latin1');
-    }
+    case 'US':
+      return 2;
+    case 'UL':
+      return 4;
+    case 'AT':
+      return (value as number[]).length * 4;
     default: {
-      const s = String(value);
-      return Buffer.from(s.length % 2 ? s + ' ' : s, 'latin1');
+      const n = String(value).length;
+      return n + (n & 1);
     }
   }
 }
 
-/** Encodes a command set with its (0000,0000) group length first. */
+function writeValue(b: Buffer, o: number, vr: Vr, value: unknown, length: number): void {
+  switch (vr) {
+    case 'US':
+      b.writeUInt16LE(Number(value) & 0xffff, o);
+      return;
+    case 'UL':
+      b.writeUInt32LE(Number(value) >>> 0, o);
+      return;
+    case 'AT': {
+      const tags = value as number[];
+      for (let i = 0; i < tags.length; i++) {
+        b.writeUInt16LE(tags[i] >>> 16, o + i * 4);
+        b.writeUInt16LE(tags[i] & 0xffff, o + i * 4 + 2);
+      }
+      return;
+    }
+    default: {
+      const s = String(value);
+      b.write(s, o, s.length, 'latin1');
+      // UIDs pad with NUL, other strings with space (PS3.5 6.2).
+      if (s.length < length) b[o + s.length] = vr === 'UI' ? 0x00 : 0x20;
+    }
+  }
+}
+
+/** Encodes a command set with its (0000,0000) group length first, into one buffer. */
 export function encodeCommandSet(cmd: CommandSet): Buffer {
-  const parts: Buffer[] = [];
   let length = 0;
+  for (const [, field, vr] of ELEMENTS) {
+    const value = cmd[field];
+    if (value !== undefined) length += 8 + valueLength(vr, value);
+  }
+  const b = Buffer.allocUnsafe(12 + length);
+  b.writeUInt32LE(0x00000000, 0);
+  b.writeUInt32LE(4, 4);
+  b.writeUInt32LE(length, 8);
+  let o = 12;
   for (const [element, field, vr] of ELEMENTS) {
     const value = cmd[field];
     if (value === undefined) continue;
-    const v = encodeValue(vr, value);
-    const header = Buffer.alloc(8);
-    header.writeUInt16LE(0x0000, 0);
-    header.writeUInt16LE(element, 2);
-    header.writeUInt32LE(v.length, 4);
-    parts.push(header, v);
-    length += 8 + v.length;
+    const n = valueLength(vr, value);
+    b.writeUInt16LE(0x0000, o);
+    b.writeUInt16LE(element, o + 2);
+    b.writeUInt32LE(n, o + 4);
+    writeValue(b, o + 8, vr, value, n);
+    o += 8 + n;
   }
-  const groupLength = Buffer.alloc(12);
-  groupLength.writeUInt32LE(0x00000000, 0);
-  groupLength.writeUInt32LE(4, 4);
-  groupLength.writeUInt32LE(length, 8);
-  return Buffer.concat([groupLength, ...parts], 12 + length);
+  return b;
 }
 
 function decodeString(bytes: Buffer): string {

@@ -13,7 +13,7 @@ import { putNumbers, putString, writeDataset } from '../dicom/dataset-writer.js'
 import { compileKeys, InvalidQueryKeyError, type MatchOptions, type MatchTarget, type QueryKey } from '../dicom/matching.js';
 import { formatTag, tagKeyword } from '../dicom/tag.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, resolveTransferSyntax } from '../dicom/transfer-syntax.js';
-import { VR_INFO } from '../dicom/vr.js';
+import { VR_INFO, type VR } from '../dicom/vr.js';
 
 export const QR_SOP_CLASSES = {
   PatientRootFind: '1.2.840.10008.5.1.4.1.2.1.1',
@@ -181,4 +181,128 @@ export function responseIdentifier(p: ParsedIdentifier, target: MatchTarget, ret
   const requested = p.identifier.has(T.SpecificCharacterSet) ? (getString(p.identifier, T.SpecificCharacterSet) ?? '') : '';
   putString(out, T.SpecificCharacterSet, 'CS', nonAscii ? 'ISO_IR 192' : requested);
   return out;
+}
+
+/** Binary VRs whose numeric values a response carries (as putNumbers writes them, little endian). */
+const NUMERIC_VRS: ReadonlySet<VR> = new Set<VR>(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'OW', 'OL', 'OF', 'OD', 'SV', 'UV', 'OV']);
+
+const enum Slot { Key = 0, Level = 1, RetrieveAe = 2, CharacterSet = 3 }
+
+/**
+ * The C-FIND response encoder of one query: the same bytes as
+ * `encodeIdentifier(responseIdentifier(p, target, retrieveAeTitle), transferSyntaxUid)`,
+ * written straight from the match's values into one buffer (no Dataset, no buffer per
+ * element: at 1,600 matches the per-element allocations were most of the query's time).
+ * The layout (which elements, their order, headers) is fixed per query; per match only
+ * the values are looked up. Sequence keys, big endian and deflated syntaxes take the
+ * general path.
+ */
+export function responseEncoder(p: ParsedIdentifier, retrieveAeTitle: string, transferSyntaxUid: string): (target: MatchTarget) => Buffer {
+  const ts = resolveTransferSyntax(transferSyntaxUid);
+  const keys = p.keys.filter((k) => k.tag !== T.RetrieveAETitle);
+  const general = (target: MatchTarget) => encodeIdentifier(responseIdentifier(p, target, retrieveAeTitle), transferSyntaxUid);
+  if (ts.deflated || !ts.littleEndian || keys.some((k) => k.vr === 'SQ' || k.vr === 'OB' || k.vr === 'UN')) return general;
+  const requested = p.identifier.has(T.SpecificCharacterSet) ? (getString(p.identifier, T.SpecificCharacterSet) ?? '') : '';
+  interface Entry { tag: number; vr: VR; slot: Slot; key?: QueryKey; headerLength: number; long: boolean; info: (typeof VR_INFO)[VR] }
+  const entry = (tag: number, vr: VR, slot: Slot, key?: QueryKey): Entry => {
+    const info = VR_INFO[vr];
+    const long = ts.explicitVr && info.longLength;
+    return { tag, vr, slot, key, headerLength: long ? 12 : 8, long, info };
+  };
+  const entries = [
+    ...keys.map((k) => entry(k.tag, k.vr, Slot.Key, k)),
+    entry(T.QueryRetrieveLevel, 'CS', Slot.Level),
+    entry(T.RetrieveAETitle, 'AE', Slot.RetrieveAe),
+    entry(T.SpecificCharacterSet, 'CS', Slot.CharacterSet),
+  ].sort((a, b) => a.tag - b.tag);
+  const n = entries.length;
+  const explicit = ts.explicitVr;
+  // Per match: each entry's text (strings), numbers (binary) and value length; reused across matches.
+  const texts: string[] = new Array<string>(n).fill('');
+  const numbers: (number[] | undefined)[] = new Array<number[] | undefined>(n).fill(undefined);
+  const lengths = new Int32Array(n);
+
+  return (target: MatchTarget): Buffer => {
+    let nonAscii = false;
+    let total = 0;
+    let charsetIndex = -1;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i];
+      let len = 0;
+      numbers[i] = undefined;
+      texts[i] = '';
+      if (e.slot === Slot.Key) {
+        const values = target.values(e.tag) ?? [];
+        if (e.info.kind === 'string') {
+          const text = values.length === 1 ? values[0] : values.join('\\');
+          if (!nonAscii && NON_ASCII.test(text)) nonAscii = true;
+          texts[i] = text;
+          len = e.info.charset ? Buffer.byteLength(text, 'utf8') : text.length;
+        } else if (e.info.size > 0 && NUMERIC_VRS.has(e.vr) && values.every((v) => v !== '' && Number.isFinite(Number(v)))) {
+          numbers[i] = values.map(Number);
+          len = e.info.size * values.length;
+        }
+      } else if (e.slot === Slot.Level) {
+        texts[i] = p.level;
+        len = p.level.length;
+      } else if (e.slot === Slot.RetrieveAe) {
+        texts[i] = retrieveAeTitle;
+        len = retrieveAeTitle.length;
+      } else {
+        charsetIndex = i;
+      }
+      lengths[i] = len;
+      total += e.headerLength + len + (len & 1);
+    }
+    if (charsetIndex >= 0) {
+      const cs = nonAscii ? 'ISO_IR 192' : requested;
+      texts[charsetIndex] = cs;
+      lengths[charsetIndex] = cs.length;
+      total += cs.length + (cs.length & 1);
+    }
+    const b = Buffer.allocUnsafe(total);
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i];
+      const len = lengths[i];
+      const padded = len + (len & 1);
+      b.writeUInt16LE(e.tag >>> 16, o);
+      b.writeUInt16LE(e.tag & 0xffff, o + 2);
+      if (!explicit) {
+        b.writeUInt32LE(padded, o + 4);
+      } else {
+        b[o + 4] = e.vr.charCodeAt(0);
+        b[o + 5] = e.vr.charCodeAt(1);
+        if (e.long) {
+          b.writeUInt16LE(0, o + 6);
+          b.writeUInt32LE(padded, o + 8);
+        } else {
+          if (padded > 0xffff) throw new Error(`value of ${formatTag(e.tag)} (${e.vr}) too long for explicit VR: ${padded}`);
+          b.writeUInt16LE(padded, o + 6);
+        }
+      }
+      o += e.headerLength;
+      const nums = numbers[i];
+      if (nums) {
+        for (const v of nums) o = writeNumber(b, e.vr, v, o);
+      } else if (len > 0) {
+        o += b.write(texts[i], o, len, e.info.charset ? 'utf8' : 'latin1');
+      }
+      if (len & 1) b[o++] = e.info.padding;
+    }
+    return b;
+  };
+}
+
+function writeNumber(b: Buffer, vr: VR, v: number, o: number): number {
+  switch (vr) {
+    case 'US': case 'OW': return b.writeUInt16LE(v, o);
+    case 'SS': return b.writeInt16LE(v, o);
+    case 'UL': case 'OL': return b.writeUInt32LE(v, o);
+    case 'SL': return b.writeInt32LE(v, o);
+    case 'FL': case 'OF': return b.writeFloatLE(v, o);
+    case 'FD': case 'OD': return b.writeDoubleLE(v, o);
+    case 'SV': return b.writeBigInt64LE(BigInt(v), o);
+    default: return b.writeBigUInt64LE(BigInt(v), o); // UV, OV
+  }
 }

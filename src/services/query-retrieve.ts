@@ -18,7 +18,7 @@ import type { DimseRequestContext, RequestHandler, ResponseSpec, ServiceClassPro
 import { connect, type ProposedContext } from '../net/index.js';
 import type { MatchOptions } from '../dicom/matching.js';
 import {
-  encodeIdentifier, modelOf, parseIdentifier, QR_SOP_CLASSES, responseIdentifier, retrieveSelection,
+  modelOf, parseIdentifier, QR_SOP_CLASSES, responseEncoder, retrieveSelection,
 } from './qr-identifier.js';
 import { isConvertible, runSubOperations, WRITABLE_SYNTAXES } from './retrieve-sub-operations.js';
 
@@ -46,12 +46,11 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
   const find: RequestHandler = async (ctx, dataset) => {
     const model = modelOf(ctx.abstractSyntax);
     const parsed = parseIdentifier(dataset, ctx.transferSyntax, model, opts);
-    const aet = ourAe(ctx);
+    const encode = responseEncoder(parsed, ourAe(ctx), ctx.transferSyntax);
     try {
       for await (const m of queryIndex(archive.index, parsed.level, parsed.keys, { ...opts, signal: ctx.signal })) {
         if (ctx.signal.aborted) break;
-        const ds = responseIdentifier(parsed, m.target, aet);
-        await ctx.sendResponse({ status: Status.Pending, dataset: encodeIdentifier(ds, ctx.transferSyntax) });
+        await ctx.sendResponse({ status: Status.Pending, dataset: encode(m.target) });
       }
     } catch (err) {
       if (err instanceof DimseServiceError) throw err;

@@ -4,12 +4,15 @@
  * the Failed SOP Instance UID List at the end, C-CANCEL honoured between instances.
  *
  * The stored bytes go out unchanged when the peer accepted the stored transfer syntax
- * (streamed from the blob store, never whole in memory). Otherwise the instance is read
+ * (a file up to WHOLE_READ_MAX read whole in one read and sent as one buffer, a larger one
+ * streamed from the blob store; the next instance is read while the current one is sent
+ * and acknowledged). Otherwise the instance is read
  * whole and converted to an accepted uncompressed syntax: re-encoded by src/dicom's
  * writer, its Pixel Data first decompressed (src/dicom/codecs) when stored in a JPEG,
  * JPEG-LS, JPEG 2000, HTJ2K or RLE syntax. Other stored syntaxes the peer did not accept
  * fail that sub-operation.
  */
+import * as fs from 'node:fs';
 import type { Archive } from '../archive/archive.js';
 import type { InstanceSummary } from '../archive/index-types.js';
 import { iterateRetrieve, type RetrieveSelection } from '../archive/query.js';
@@ -48,6 +51,20 @@ export function chooseTransferSyntax(
   return WRITABLE_SYNTAXES.find((ts) => offered.includes(ts));
 }
 
+/**
+ * Where the data set starts in a stored Part 10 file whose first `head.length` bytes are
+ * given: undefined when more bytes are needed. Our ingest always writes (0002,0000) UL
+ * first, so the meta header ends 144 + its value bytes in.
+ */
+function datasetStart(head: Buffer): number | undefined {
+  if (head.length < 144) return undefined;
+  if (head.toString('latin1', 128, 132) !== 'DICM' || head.readUInt32LE(132) !== 0x00000002 || head.toString('latin1', 136, 138) !== 'UL') {
+    throw new Error('stored file has no File Meta Information group length');
+  }
+  const start = 144 + head.readUInt32LE(140);
+  return head.length < start ? undefined : start;
+}
+
 /** The data set bytes of a stored Part 10 file: the stream with its File Meta Information cut off. */
 export async function* storedDataset(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let head: Buffer | undefined = Buffer.alloc(0);
@@ -58,14 +75,9 @@ export async function* storedDataset(file: AsyncIterable<Buffer>): AsyncGenerato
       yield chunk;
       continue;
     }
-    head = Buffer.concat([head, chunk]);
-    if (head.length < 144) continue;
-    // Our ingest always writes (0002,0000) UL first: the meta header ends 144 + its value bytes in.
-    if (head.toString('latin1', 128, 132) !== 'DICM' || head.readUInt32LE(132) !== 0x00000002 || head.toString('latin1', 136, 138) !== 'UL') {
-      throw new Error('stored file has no File Meta Information group length');
-    }
-    const start = 144 + head.readUInt32LE(140);
-    if (head.length < start) continue;
+    head = head.length ? Buffer.concat([head, chunk]) : chunk;
+    const start = datasetStart(head);
+    if (start === undefined) continue;
     const rest = head.subarray(start);
     head = undefined;
     total += rest.length;
@@ -76,14 +88,58 @@ export async function* storedDataset(file: AsyncIterable<Buffer>): AsyncGenerato
   if (total % 2 === 1) yield Buffer.alloc(1);
 }
 
+/** Stored files up to this size are read whole in one read and sent as one buffer; larger ones are streamed. */
+const WHOLE_READ_MAX = 1 << 20;
+
+/**
+ * The data set of a stored file of (recorded) `size` bytes, read whole: one open, one
+ * read, one close (callback API: each promise-based fs call costs more than the read).
+ * Undefined when the file turns out larger than recorded (the caller streams it).
+ */
+function readWholeDataset(file: string, size: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    fs.open(file, 'r', (err, fd) => {
+      if (err) return reject(err);
+      // One spare byte: tells a file larger than recorded, and pads an odd data set in place.
+      const buf = Buffer.allocUnsafeSlow(size + 1);
+      const finish = (e: Error | null, n: number) => {
+        fs.close(fd, () => undefined);
+        if (e) return reject(e);
+        if (n > size) return resolve(undefined);
+        try {
+          const start = datasetStart(buf.subarray(0, n));
+          if (start === undefined) throw new Error('stored file ends inside its File Meta Information');
+          let end = n;
+          if ((end - start) % 2 === 1) buf[end++] = 0;
+          resolve(buf.subarray(start, end));
+        } catch (e2) {
+          reject(e2 as Error);
+        }
+      };
+      let got = 0;
+      const more = () => fs.read(fd, buf, got, buf.length - got, got, (e, n) => {
+        if (e) return finish(e, got);
+        got += n;
+        if (n === 0 || got === buf.length) return finish(null, got);
+        more();
+      });
+      more();
+    });
+  });
+}
+
 async function readAll(file: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const c of file) parts.push(c);
   return Buffer.concat(parts);
 }
 
-/** An instance's data set in `ts`: the stored bytes streamed when `ts` is the stored syntax, else converted. */
+/** An instance's data set in `ts`: the stored bytes when `ts` is the stored syntax (read whole or streamed), else converted. */
 export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string): Promise<{ data: DatasetSource; close(): void }> {
+  if (ts === inst.transferSyntaxUid && inst.fileSize > 0 && inst.fileSize <= WHOLE_READ_MAX) {
+    const whole = await readWholeDataset(archive.blobs.path(inst.fileKey), inst.fileSize);
+    if (whole) return { data: whole, close: () => undefined };
+  }
   const stream = archive.blobs.open(inst.fileKey);
   const close = () => void stream.destroy();
   if (ts === inst.transferSyntaxUid) {
@@ -153,6 +209,11 @@ export function finalResponse(counts: Counts, failedUids: readonly string[], tra
  * Runs the sub-operations for every selected instance and returns the final response.
  * `total` is the number selected (from describeRetrieve); `failAll` marks every one
  * failed without trying (the destination could not be reached).
+ *
+ * The next instance's data set is read while the current one is sent and acknowledged
+ * (one C-STORE at a time on the association: the peer's response is a round trip the
+ * disk read can hide behind). At most two instances are held: memory stays bounded by
+ * twice WHOLE_READ_MAX, or a streamed file's first chunk.
  */
 export async function runSubOperations(
   ctx: DimseRequestContext,
@@ -164,30 +225,45 @@ export async function runSubOperations(
   const counts: Counts = { remaining: total, completed: 0, failed: 0, warning: 0 };
   const failedUids: string[] = [];
   let comment: string | undefined;
-  for await (const inst of iterateRetrieve(archive.index, selection, { signal: ctx.signal })) {
-    if (ctx.signal.aborted) break;
-    counts.remaining = Math.max(0, counts.remaining - 1);
-    const outcome = 'failAll' in target ? { ok: false as const, error: target.failAll } : await storeOne(archive, inst, target);
-    if (outcome.ok) {
-      if (outcome.warning) counts.warning++;
-      else counts.completed++;
-    } else {
-      counts.failed++;
-      failedUids.push(inst.sopInstanceUid);
-      comment ??= outcome.error;
+  const prep = (inst: InstanceSummary): Promise<Prepared> =>
+    'failAll' in target ? Promise.resolve({ ok: false, error: target.failAll }) : prepare(archive, inst, target);
+  const it = iterateRetrieve(archive.index, selection, { signal: ctx.signal })[Symbol.asyncIterator]();
+  let cur = await it.next();
+  let curPrep = cur.done ? undefined : prep(cur.value);
+  try {
+    while (!cur.done && !ctx.signal.aborted) {
+      const inst = cur.value;
+      const next = await it.next();
+      const nextPrep = next.done || ctx.signal.aborted ? undefined : prep(next.value);
+      counts.remaining = Math.max(0, counts.remaining - 1);
+      const outcome = await send(inst, await curPrep!, target);
+      cur = next;
+      curPrep = nextPrep;
+      if (outcome.ok) {
+        if (outcome.warning) counts.warning++;
+        else counts.completed++;
+      } else {
+        counts.failed++;
+        failedUids.push(inst.sopInstanceUid);
+        comment ??= outcome.error;
+      }
+      if (counts.remaining > 0 && !ctx.signal.aborted) {
+        await ctx.sendResponse({ status: Status.Pending, fields: { ...counts } });
+      }
     }
-    if (counts.remaining > 0 && !ctx.signal.aborted) {
-      await ctx.sendResponse({ status: Status.Pending, fields: { ...counts } });
-    }
+  } finally {
+    // A read started for an instance that will not be sent (cancel, closed association).
+    void curPrep?.then((p) => p.ok && p.close());
+    if (!cur.done) await it.return?.(undefined);
   }
   return finalResponse(counts, failedUids, ctx.transferSyntax, ctx.signal.aborted, comment);
 }
 
-async function storeOne(
-  archive: Archive,
-  inst: InstanceSummary,
-  target: SubOperationTarget,
-): Promise<{ ok: true; warning: boolean } | { ok: false; error: string }> {
+type Outcome = { ok: true; warning: boolean } | { ok: false; error: string };
+type Prepared = { ok: false; error: string } | { ok: true; ts: string; data: DatasetSource; close(): void };
+
+/** Checks that an instance can go to the target and reads its data set (never rejects). */
+async function prepare(archive: Archive, inst: InstanceSummary, target: SubOperationTarget): Promise<Prepared> {
   const conn = target.connection;
   if (conn.isClosed) return { ok: false, error: 'association to the destination closed' };
   if (target.requireScpRole && !conn.transport.roleSelections?.some((r) => r.sopClassUid === inst.sopClassUid && r.scpRole)) {
@@ -199,20 +275,28 @@ async function storeOne(
   }
   try {
     const { data, close } = await datasetIn(archive, inst, ts);
-    try {
-      const rsp = await cStore(conn, {
-        sopClassUid: inst.sopClassUid,
-        sopInstanceUid: inst.sopInstanceUid,
-        transferSyntaxUid: ts,
-        moveOriginatorAeTitle: target.moveOriginator?.aeTitle,
-        moveOriginatorMessageId: target.moveOriginator?.messageId,
-      }, data);
-      return { ok: true, warning: statusKind(rsp.command.status ?? 0) === 'warning' };
-    } finally {
-      close();
-    }
+    return { ok: true, ts, data, close };
   } catch (err) {
-    const e = err as Error;
-    return { ok: false, error: err instanceof DimseFailureStatusError ? `C-STORE failed with status 0x${err.status.toString(16)}` : e.message };
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+async function send(inst: InstanceSummary, prepared: Prepared, target: SubOperationTarget | { failAll: string }): Promise<Outcome> {
+  if (!prepared.ok) return prepared;
+  try {
+    const conn = (target as SubOperationTarget).connection;
+    if (conn.isClosed) return { ok: false, error: 'association to the destination closed' };
+    const rsp = await cStore(conn, {
+      sopClassUid: inst.sopClassUid,
+      sopInstanceUid: inst.sopInstanceUid,
+      transferSyntaxUid: prepared.ts,
+      moveOriginatorAeTitle: (target as SubOperationTarget).moveOriginator?.aeTitle,
+      moveOriginatorMessageId: (target as SubOperationTarget).moveOriginator?.messageId,
+    }, prepared.data);
+    return { ok: true, warning: statusKind(rsp.command.status ?? 0) === 'warning' };
+  } catch (err) {
+    return { ok: false, error: err instanceof DimseFailureStatusError ? `C-STORE failed with status 0x${err.status.toString(16)}` : (err as Error).message };
+  } finally {
+    prepared.close();
   }
 }
