@@ -101,7 +101,10 @@ describe('DCMTK findscu -W', () => {
   });
 });
 
-describe.skipIf(!hasOdil)('odil MPPS SCU', () => {
+// python3-odil comes with scripts/setup-test-deps.sh: its absence is a failure, not a skip.
+it('has python3-odil (scripts/setup-test-deps.sh installs it)', () => expect(hasOdil).toBe(true));
+
+describe.runIf(hasOdil)('odil MPPS SCU', () => {
   type Step = { op: 'create' | 'set'; uid: string; attrs: Record<string, unknown> };
   async function odil(steps: Step[]): Promise<{ op: string; status: number; comment: string | null }[]> {
     const r = await runDcmtk('/usr/bin/python3', [ODIL, '127.0.0.1', String(port), 'PACS', 'ODIL', JSON.stringify(steps)], { timeoutMs: 30_000 });
