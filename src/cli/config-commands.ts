@@ -33,6 +33,7 @@ const FLAG: Record<string, string> = {
   commitmentReport: '--commitment-report',
   'policy.strict': '--strict',
   'policy.unknownCallers': '--unknown-callers',
+  'policy.requireClientCert': '--require-client-cert',
   role: '--role',
   device: '--device',
 };
@@ -74,6 +75,7 @@ interface AeFlags {
   aet?: string;
   strict?: boolean;
   unknownCallers?: string;
+  requireClientCert?: boolean;
   commitmentReport?: string;
 }
 
@@ -93,6 +95,7 @@ function patchFrom(o: AeFlags): Record<string, unknown> {
   const policy: Record<string, unknown> = {};
   if (o.strict !== undefined) policy.strict = o.strict;
   if (o.unknownCallers !== undefined) policy.unknownCallers = list(o.unknownCallers);
+  if (o.requireClientCert !== undefined) policy.requireClientCert = o.requireClientCert;
   if (Object.keys(policy).length) p.policy = policy;
   return p;
 }
@@ -163,7 +166,9 @@ export function registerConfigCommands(program: Command): void {
         .option('--aet <title>', 'rename the AE')
         .option('--strict', 'server roles: refuse unknown calling AE titles')
         .option('--no-strict', 'server roles: admit unknown callers with --unknown-callers permissions')
-        .option('--unknown-callers <list>', 'server roles: what unknown callers may do');
+        .option('--unknown-callers <list>', 'server roles: what unknown callers may do')
+        .option('--require-client-cert', 'server roles with --tls: require a client certificate signed by <data>/tls/ca.pem')
+        .option('--no-require-client-cert', 'server roles with --tls: no client certificate needed');
     } else {
       cmd.option('--role <role>', 'peer (a remote AE) or client (one of ours)', 'peer').option('--device <name>', 'the device it belongs to (default: one named after it)');
     }

@@ -6,6 +6,7 @@ import { registerConfigCommands } from './config-commands.js';
 import { normalizeArgv } from './options.js';
 import { registerRouterCommands } from './router-commands.js';
 import { registerServe } from './serve.js';
+import { registerTlsCommands } from './tls-commands.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
 
 const program = new Command('pacs').description('open PACS: DICOM archive, router and viewer').showHelpAfterError('(run with --help for usage)');
@@ -16,6 +17,7 @@ registerQueryRetrieveCommands(program);
 registerConfigCommands(program);
 registerWorkflowCommands(program);
 registerRouterCommands(program);
+registerTlsCommands(program);
 
 program.parseAsync(normalizeArgv(process.argv)).catch((err: Error) => {
   process.stderr.write(`pacs: ${err.message}\n`);

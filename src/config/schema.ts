@@ -79,6 +79,8 @@ export const accessPolicySchema = z.strictObject({
   strict: z.boolean().default(false),
   /** What an unknown caller may do when not strict. Move goes only to registered move destinations. */
   unknownCallers: z.array(permissionSchema).default(['echo', 'store', 'find', 'move']),
+  /** With TLS on: require a client certificate signed by the local CA (`<data>/tls/ca.pem`), i.e. mutual authentication. */
+  requireClientCert: z.boolean().optional(),
 });
 
 export const aeSchema = z.strictObject({

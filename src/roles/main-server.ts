@@ -1,4 +1,5 @@
 /** The Main Server role (AE `PACS`): the archive with its DICOM services. */
+import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Archive, type ArchiveOptions } from '../archive/archive.js';
 import { ServiceRegistry } from '../dimse/service.js';
@@ -26,6 +27,8 @@ export interface MainServerOptions {
   maxPduLength?: number;
   maxAssociations?: number;
   idleTimeoutMs?: number;
+  /** Listen with TLS (certificate, key, client-certificate verification). */
+  tls?: TlsOptions;
   /** AE registry checks (see access-control.ts); without it every caller may do everything. */
   access?: AccessControl;
   /** C-MOVE destinations; default: `move-destinations.json` in the data directory (until the AE registry is wired). */

@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
-import { findAe, SERVER_ROLES, serverAe, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
+import type { TlsOptions } from 'node:tls';
+import { findAe, loadClientTlsFiles, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
@@ -45,8 +46,13 @@ interface RoleState {
   handle?: { archive: Archive; registry: ServiceRegistry; dicom?: DicomServer };
   host?: string;
   port?: number;
+  /** '' plain TCP; 'tls' or 'tls+client-cert' as listened with. */
+  tls?: string;
   error?: string;
 }
+
+/** How a role's registry entry wants its listener secured (compared to re-open on a change). */
+const tlsMode = (ae: Ae): string => (ae.connection.tls ? (ae.policy?.requireClientCert ? 'tls+client-cert' : 'tls') : '');
 
 export const ROLE_DATA_DIRS: Record<ServerRole, string> = { main: '.', workstation: 'workstation', router: 'router' };
 
@@ -124,9 +130,22 @@ export class PacsRoles {
   private listenOptions(role: ServerRole, reg: Registry) {
     const ae = serverAe(reg, role);
     if (!ae || ae.connection.port === undefined) throw new Error(`the registry has no ${role} role with a port`);
-    if (ae.connection.tls) throw new Error(`${ae.aeTitle}: TLS is configured but no certificate is set up; not listening`);
     const o = this.opts;
+    let tls: TlsOptions | undefined;
+    if (ae.connection.tls) {
+      let files;
+      try {
+        files = loadServerTlsFiles(o.dataDir);
+      } catch (err) {
+        throw new Error(`${ae.aeTitle}: ${(err as Error).message}`);
+      }
+      const verify = ae.policy?.requireClientCert === true;
+      if (verify && !files.ca) throw new Error(`${ae.aeTitle}: client certificates are required but there is no CA (run pacs tls init); not listening`);
+      tls = { cert: files.cert, key: files.key, ...(files.ca ? { ca: files.ca } : {}), requestCert: verify, rejectUnauthorized: verify, minVersion: 'TLSv1.2' };
+    }
     return {
+      tls,
+      tlsMode: tlsMode(ae),
       aeTitle: ae.aeTitle,
       port: ae.connection.port,
       host: ae.connection.host,
@@ -141,9 +160,10 @@ export class PacsRoles {
   private async open(role: ServerRole, reg: Registry, fatal = false): Promise<void> {
     const s = this.state.get(role)!;
     try {
-      const lo = this.listenOptions(role, reg);
+      const { tlsMode: mode, ...lo } = this.listenOptions(role, reg);
       s.host = lo.host;
       s.port = lo.port;
+      s.tls = mode;
       if (s.handle) {
         s.handle.dicom = await startDicomServer({ ...lo, registry: s.handle.registry });
       } else if (role === 'main') {
@@ -189,7 +209,9 @@ export class PacsRoles {
     const { config, logger } = this.opts;
     const rules = await RuleStore.open(this.opts.dataDir, { registry: () => config.current });
     rules.watch((err) => logger.error({ err: err.message }, 'router rules file not reloaded'));
-    return new Router({ rules, registry: () => config.current, logger, maxPduLength: this.opts.maxPduLength });
+    // Destinations marked TLS: trust the local CA, present the client certificate (read per use: `pacs tls init` applies at once).
+    const tls = () => loadClientTlsFiles(this.opts.dataDir);
+    return new Router({ rules, registry: () => config.current, logger, maxPduLength: this.opts.maxPduLength, tls });
   }
 
   private async reconfigure(next: Registry): Promise<void> {
@@ -198,7 +220,7 @@ export class PacsRoles {
       const s = this.state.get(role)!;
       const ae = serverAe(next, role);
       if (!ae) continue;
-      const same = s.handle?.dicom && ae.connection.port === s.port && ae.connection.host === s.host && !ae.connection.tls;
+      const same = s.handle?.dicom && ae.connection.port === s.port && ae.connection.host === s.host && tlsMode(ae) === s.tls;
       if (same) continue;
       if (s.handle?.dicom) {
         this.opts.logger.info({ role, from: s.port, to: ae.connection.port }, `re-opening the ${role} listener`);

@@ -4,6 +4,7 @@
  * instance for forwarding in the same index transaction): each Verification + Storage
  * over its own archive.
  */
+import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Archive, type ArchiveOptions } from '../archive/archive.js';
 import { ServiceRegistry } from '../dimse/service.js';
@@ -22,6 +23,8 @@ export interface StorageRoleOptions {
   maxPduLength?: number;
   maxAssociations?: number;
   idleTimeoutMs?: number;
+  /** Listen with TLS (certificate, key, client-certificate verification). */
+  tls?: TlsOptions;
   access?: AccessControl;
   /** Runs in the index transaction of each batch of received instances (the Router's forward queue). */
   afterInsert?: ArchiveOptions['afterInsert'];
