@@ -4,7 +4,8 @@
  * A lock file (O_EXCL) serialises read-modify-write cycles across processes.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { ConfigValidationError } from './errors.js';
 import { basename, dirname, join } from 'node:path';
 
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
@@ -63,3 +64,22 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
   }
 }
 
+
+/**
+ * A JSON file written by writeFileAtomic: its parsed content, or undefined when it does
+ * not exist; text that is not JSON is a ConfigValidationError naming the file.
+ */
+export async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ConfigValidationError([{ field: '', message: `${file} is not valid JSON: ${(err as Error).message}` }]);
+  }
+}

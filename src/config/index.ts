@@ -4,6 +4,6 @@ export * from './errors.js';
 export * from './registry.js';
 export { defaultRegistry } from './defaults.js';
 export { ConfigStore, CONFIG_FILE, type ChangeListener, type ConfigLogger } from './store.js';
-export { withFileLock, writeFileAtomic } from './atomic-file.js';
+export { readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.js';
 export { portAvailable } from './port-probe.js';
 export { loadClientTlsFiles, loadServerTlsFiles, tlsPaths, TLS_DIR, type ServerTlsFiles, type TlsPaths } from './tls-files.js';

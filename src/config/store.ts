@@ -5,9 +5,9 @@
  * the file and tells its listeners (the roles) about every new revision.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withFileLock, writeFileAtomic } from './atomic-file.js';
+import { readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.js';
 import { defaultRegistry } from './defaults.js';
 import { ConfigValidationError, issuesOf } from './errors.js';
 import { registrySchema, type Registry } from './schema.js';
@@ -22,19 +22,8 @@ export interface ConfigLogger {
 }
 
 async function readRegistry(file: string): Promise<Registry | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigValidationError([{ field: '', message: `${file} is not valid JSON: ${(err as Error).message}` }]);
-  }
+  const json = await readJsonFile(file);
+  if (json === undefined) return undefined;
   const r = registrySchema.safeParse(json);
   if (!r.success) throw new ConfigValidationError(issuesOf(r.error).map((i) => ({ ...i, message: `${file}: ${i.message}` })));
   return r.data;

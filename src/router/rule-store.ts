@@ -7,9 +7,9 @@
  * `pacs router rules ...` from another process applies at once.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigConflictError, ConfigValidationError, withFileLock, writeFileAtomic, type Registry } from '../config/index.js';
+import { ConfigConflictError, ConfigValidationError, readJsonFile, withFileLock, writeFileAtomic, type Registry } from '../config/index.js';
 import { defaultRouterSettings, validateRule, validateSettings, type Rule, type RouterSettings } from './rules.js';
 
 export const RULES_FILE = 'rules.json';
@@ -19,19 +19,8 @@ export const ROUTER_DIR = 'router';
 export type RulesListener = (next: RouterSettings) => void;
 
 async function readSettings(file: string): Promise<RouterSettings | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigValidationError([{ field: '', message: `${file} is not valid JSON: ${(err as Error).message}` }]);
-  }
+  const json = await readJsonFile(file);
+  if (json === undefined) return undefined;
   return validateSettings(json);
 }
 
