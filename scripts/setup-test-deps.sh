@@ -2,7 +2,7 @@
 # Installs the real DICOM peers the tests run against (Debian packages).
 # Idempotent: skips apt when everything is already there.
 set -euo pipefail
-pkgs=(dcmtk orthanc python3-pydicom python3-odil chromium)
+pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil chromium)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
