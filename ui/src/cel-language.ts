@@ -1,5 +1,7 @@
-// Syntax highlighting for router conditions (CEL) in CodeMirror: a small stream tokenizer.
-import { StreamLanguage, type StreamParser } from '@codemirror/language';
+// Syntax highlighting for router conditions (CEL) in CodeMirror: a small stream tokenizer
+// and a highlight style for its tokens (the default style leaves identifiers and operators plain).
+import { HighlightStyle, StreamLanguage, syntaxHighlighting, type StreamParser } from '@codemirror/language';
+import { tags } from '@lezer/highlight'; // @codemirror/language's own tag set
 
 const KEYWORDS = new Set(['true', 'false', 'null', 'in']);
 /** What the router binds besides DICOM keywords (src/router/condition.ts). */
@@ -56,4 +58,17 @@ const cel: StreamParser<CelState> = {
   },
 };
 
-export const celLanguage = StreamLanguage.define(cel);
+const celStyle = HighlightStyle.define([
+  { tag: tags.string, color: '#a11' },
+  { tag: tags.number, color: '#164' },
+  { tag: tags.operator, color: '#708', fontWeight: '600' },
+  { tag: tags.keyword, color: '#00c', fontWeight: '600' },
+  { tag: tags.special(tags.variableName), color: '#b35c00', fontWeight: '600' },
+  { tag: tags.variableName, color: '#1d4e89' },
+  { tag: tags.propertyName, color: '#30a' },
+  { tag: tags.comment, color: '#6b7385', fontStyle: 'italic' },
+  { tag: tags.bracket, color: '#555' },
+]);
+
+/** The CEL language with its highlighting, for an editor's extensions. */
+export const celLanguage = [StreamLanguage.define(cel), syntaxHighlighting(celStyle)];
