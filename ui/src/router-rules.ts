@@ -62,7 +62,8 @@ class RulesPage {
   private dragging: Item | undefined;
 
   constructor(private readonly root: HTMLElement, aes: Ae[]) {
-    this.destinations = aes.filter((a) => a.role !== 'client' && a.connection.port !== undefined).map((a) => a.aeTitle);
+    // Not our clients (nothing listens) and not the Router itself (it would forward to itself again).
+    this.destinations = aes.filter((a) => a.role !== 'client' && a.role !== 'router' && a.connection.port !== undefined).map((a) => a.aeTitle);
   }
 
   show(settings: RouterSettings): void {
