@@ -49,6 +49,8 @@ export interface DestinationCounts {
   /** Being sent now (in memory). */
   inFlight: number;
   oldestCreatedAt: string | null;
+  /** When the earliest pending entry is due (ms epoch); null when nothing is pending. */
+  nextAttemptAt: number | null;
   lastError: string | null;
 }
 
@@ -197,8 +199,11 @@ export class ForwardQueue {
     });
   }
 
-  /** Entries for display, in queue order. */
-  list(opts: { destination?: string; state?: QueueState | 'failed'; limit?: number } = {}): Promise<QueueEntry[]> {
+  /**
+   * Entries for display, in queue order. `state`: a stored state, `failed` (pending,
+   * tried before) or `untried` (pending, never tried); `ids`: only these entries.
+   */
+  list(opts: { destination?: string; state?: QueueState | 'failed' | 'untried'; ids?: readonly number[]; limit?: number; offset?: number } = {}): Promise<QueueEntry[]> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (opts.destination) {
@@ -206,13 +211,23 @@ export class ForwardQueue {
       where.push(`destination = $${params.length}`);
     }
     if (opts.state === 'failed') where.push(`state = 'pending' AND attempts > 0`);
+    else if (opts.state === 'untried') where.push(`state = 'pending' AND attempts = 0`);
     else if (opts.state) {
       params.push(opts.state);
       where.push(`state = $${params.length}`);
     }
+    if (opts.ids) {
+      if (opts.ids.length === 0) return Promise.resolve([]);
+      where.push(`pk IN (${opts.ids.map((id) => {
+        params.push(id);
+        return `$${params.length}`;
+      }).join(', ')})`);
+    }
     params.push(opts.limit ?? 1000);
+    const limit = `$${params.length}`;
+    params.push(opts.offset ?? 0);
     return this.index.read(async (tx) => (await tx.select(
-      `SELECT ${COLUMNS} FROM router_queue ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY destination, pk LIMIT $${params.length}`,
+      `SELECT ${COLUMNS} FROM router_queue ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY destination, pk LIMIT ${limit} OFFSET $${params.length}`,
       params)).map(toEntry));
   }
 
@@ -223,7 +238,8 @@ export class ForwardQueue {
          SUM(CASE WHEN state = 'pending' AND attempts = 0 THEN 1 ELSE 0 END) AS pending,
          SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS failed,
          SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead,
-         MIN(created_at) AS oldest
+         MIN(created_at) AS oldest,
+         MIN(CASE WHEN state = 'pending' THEN next_attempt_at END) AS next
        FROM router_queue GROUP BY destination ORDER BY destination`));
     const errors = await this.index.read((tx) => tx.select(
       `SELECT destination, last_error FROM router_queue WHERE last_error IS NOT NULL ORDER BY updated_at DESC`));
@@ -234,6 +250,7 @@ export class ForwardQueue {
       dead: Number(r.dead),
       inFlight: 0,
       oldestCreatedAt: r.oldest === null ? null : String(r.oldest),
+      nextAttemptAt: r.next === null || r.next === undefined ? null : Number(r.next),
       lastError: (errors.find((e) => e.destination === r.destination)?.last_error as string | undefined) ?? null,
     }));
   }

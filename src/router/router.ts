@@ -12,7 +12,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
-import type { IndexWriter, InsertResult, InstanceRecord } from '../archive/index-types.js';
+import type { Index, IndexWriter, InsertResult, InstanceRecord } from '../archive/index-types.js';
 import { findAe, serverAe, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
 import { ForwardQueue, queueDdl, type DestinationCounts, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
@@ -32,6 +32,15 @@ export interface RouterOptions {
 export interface QueueStatus extends DestinationCounts {
   /** Delivered since this process started. */
   delivered: number;
+}
+
+/** How the queue is shown: pending = never tried; failed = tried, waiting for a retry; in flight = being sent now. */
+export const QUEUE_VIEWS = ['pending', 'inflight', 'failed', 'dead'] as const;
+export type QueueView = (typeof QUEUE_VIEWS)[number];
+
+export interface QueueItem extends QueueEntry {
+  /** Being sent now (pending and failed entries can be in flight). */
+  inFlight: boolean;
 }
 
 const reachable = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
@@ -128,11 +137,21 @@ export class Router {
     };
   }
 
-  /** Dry run against an instance stored in the router: which rules match, what would be sent where. */
-  async testInstance(sopInstanceUid: string, settings?: unknown): Promise<RouteDecision | undefined> {
-    const inst = await this.requireArchive().index.getInstance(sopInstanceUid);
+  /**
+   * Dry run against a stored instance (by default in the Router's own archive; `index`
+   * for another role's): which rules match, what would be sent where. `settings`: unsaved
+   * rules to try instead of the current ones; calling/called AE override what was recorded.
+   */
+  async testInstance(
+    sopInstanceUid: string,
+    opts: { settings?: unknown; index?: Index; callingAE?: string; calledAE?: string } = {},
+  ): Promise<RouteDecision | undefined> {
+    const inst = await (opts.index ?? this.requireArchive().index).getInstance(sopInstanceUid);
     if (!inst) return undefined;
-    return this.decide(settings, { callingAE: inst.callingAeTitle, calledAE: inst.calledAeTitle ?? '', attributes: JSON.parse(inst.json) as DicomJsonObject });
+    return this.decide(opts.settings, {
+      callingAE: opts.callingAE ?? inst.callingAeTitle, calledAE: opts.calledAE ?? inst.calledAeTitle ?? '',
+      attributes: JSON.parse(inst.json) as DicomJsonObject,
+    });
   }
 
   /** Dry run against a Part 10 file's bytes. */
@@ -153,14 +172,19 @@ export class Router {
     });
     for (const [d, s] of this.senders) {
       if (!out.some((c) => c.destination === d)) {
-        out.push({ destination: d, pending: 0, failed: 0, dead: 0, inFlight: s.inFlight.size, oldestCreatedAt: null, lastError: s.lastError ?? null, delivered: s.delivered });
+        out.push({ destination: d, pending: 0, failed: 0, dead: 0, inFlight: s.inFlight.size, oldestCreatedAt: null, nextAttemptAt: null, lastError: s.lastError ?? null, delivered: s.delivered });
       }
     }
     return out.sort((a, b) => a.destination.localeCompare(b.destination));
   }
 
-  entries(opts: { destination?: string; state?: QueueState | 'failed'; limit?: number } = {}): Promise<QueueEntry[]> {
-    return this.requireQueue().list(opts);
+  /** Entries in queue order, each marked whether it is being sent now. */
+  async entries(opts: { destination?: string; state?: QueueState | 'failed'; view?: QueueView; limit?: number; offset?: number } = {}): Promise<QueueItem[]> {
+    const inFlight = new Set<number>();
+    for (const [d, s] of this.senders) if (!opts.destination || d === opts.destination) for (const id of s.inFlight) inFlight.add(id);
+    const { view, ...rest } = opts;
+    const list = view === 'inflight' ? { ...rest, ids: [...inFlight] } : view === 'pending' ? { ...rest, state: 'untried' as const } : view ? { ...rest, state: view } : rest;
+    return (await this.requireQueue().list(list)).map((e) => ({ ...e, inFlight: inFlight.has(e.id) }));
   }
 
   /** Dead entries back to pending (due now); returns how many. */

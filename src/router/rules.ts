@@ -8,7 +8,7 @@
  * a match; default false: the first match stops). Rules can be disabled.
  */
 import { z } from 'zod';
-import { aeTitleSchema, ConfigValidationError, findAe, issuesOf, type Registry } from '../config/index.js';
+import { aeTitleSchema, ConfigValidationError, findAe, issuesOf, type FieldIssue, type Registry } from '../config/index.js';
 import { lookupTag, parseTag, VR_INFO } from '../dicom/index.js';
 import { compileCondition, ConditionError, type CompiledCondition, type RouteContext } from './condition.js';
 
@@ -54,6 +54,11 @@ export const routerSettingsSchema = z.strictObject({
 });
 
 export type Rule = z.infer<typeof ruleSchema>;
+/** A problem with one field; a condition's syntax error also says where in the expression. */
+export interface RuleIssue extends FieldIssue {
+  line?: number;
+  column?: number;
+}
 export type RuleInput = z.input<typeof ruleSchema>;
 export type QueuePolicy = z.infer<typeof queuePolicySchema>;
 export type RouterSettings = z.infer<typeof routerSettingsSchema>;
@@ -72,7 +77,7 @@ export function defaultRouterSettings(registry?: Registry): RouterSettings {
 export function validateSettings(value: unknown, registry?: Registry): RouterSettings {
   const r = routerSettingsSchema.safeParse(value);
   if (!r.success) throw new ConfigValidationError(issuesOf(r.error));
-  const issues: { field: string; message: string }[] = [];
+  const issues: RuleIssue[] = [];
   const names = new Set<string>();
   r.data.rules.forEach((rule, i) => {
     issues.push(...ruleProblems(rule, registry, `rules[${i}].`));
@@ -92,13 +97,13 @@ export function validateRule(value: unknown, registry?: Registry): Rule {
   return r.data;
 }
 
-function ruleProblems(rule: Rule, registry: Registry | undefined, prefix: string): { field: string; message: string }[] {
-  const out: { field: string; message: string }[] = [];
+function ruleProblems(rule: Rule, registry: Registry | undefined, prefix: string): RuleIssue[] {
+  const out: RuleIssue[] = [];
   try {
     compileCondition(rule.condition);
   } catch (e) {
     if (!(e instanceof ConditionError)) throw e;
-    out.push({ field: `${prefix}condition`, message: e.message });
+    out.push({ field: `${prefix}condition`, message: e.message, line: e.problem.line, column: e.problem.column });
   }
   for (const key of Object.keys(rule.changes)) {
     const p = changeKeyProblem(key);

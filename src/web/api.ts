@@ -21,13 +21,14 @@ import { authenticate, clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie
 import { sendProblem } from './problem.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
+import { registerRouterApi } from './router-api.js';
 import { registerWorkflowApi } from './workflow-api.js';
 
 export interface ApiDeps {
   config: ConfigStore;
   users: UserStore;
   /** The running roles; absent when the web server runs alone (tests). */
-  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled'>;
+  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router'>;
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;
@@ -130,6 +131,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   });
 
   await registerWorkflowApi(app, deps);
+  await registerRouterApi(app, deps);
 
   app.get('/api/status', async () => {
     const roles = deps.roles?.status() ?? [];

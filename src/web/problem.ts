@@ -10,6 +10,9 @@ export interface Problem {
   /** The first field that failed (dotted path, as in the registry schema). */
   field?: string;
   errors?: FieldIssue[];
+  /** Where in an expression the first problem is (router rule conditions). */
+  line?: number;
+  column?: number;
 }
 
 export function problemOf(err: unknown): Problem {

@@ -1,14 +1,21 @@
-// The web app: log in, then the Configuration and Status pages (hash routes).
+// The web app: log in, then the Configuration, Status and Router pages (hash routes).
 import { api, ApiError } from './api.js';
 import { renderConfig } from './config.js';
 import { renderLogin } from './login.js';
+import { renderRouterQueue } from './router-queue.js';
+import { renderRouterRules } from './router-rules.js';
 import { renderStatus } from './status.js';
 
 const app = document.getElementById('app')!;
 const nav = document.getElementById('nav')!;
 const who = document.getElementById('who')!;
 
-const pages: Record<string, (root: HTMLElement) => Promise<void>> = { config: renderConfig, status: renderStatus };
+const pages: Record<string, (root: HTMLElement) => Promise<void>> = {
+  config: renderConfig,
+  status: renderStatus,
+  'router-rules': renderRouterRules,
+  'router-queue': renderRouterQueue,
+};
 
 async function route(): Promise<void> {
   const page = location.hash.replace(/^#\/?/, '') || 'config';

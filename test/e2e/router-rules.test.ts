@@ -1,0 +1,139 @@
+/**
+ * The Router pages in headless chromium against `pacs serve`: an invalid condition typed
+ * in the editor shows its error with line and column, and saving it is refused; the
+ * fixed rule is saved; a dry run with an uploaded CT file lists the CT rule as matching
+ * and the MR rule as not; dragging a rule (and the keyboard Down button) reorders the
+ * rules on the server; the Queue page lists a destination on a closed port after
+ * storescu sent an instance to ROUTER, and Purge all empties it.
+ */
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeCtSeries } from '../../scripts/gen-test-data.js';
+import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { launchChromium } from './browser.js';
+
+let browser: Browser;
+let page: Page;
+let webUrl: string;
+let routerPort: number;
+let ctFile: string;
+const auth = { authorization: `Basic ${Buffer.from('admin:e2e-password').toString('base64')}` };
+
+async function rest<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const r = await fetch(new URL(path, webUrl), { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+const ruleNames = async (): Promise<string[]> => (await rest<{ rules: { name: string }[] }>('GET', '/api/router/rules')).rules.map((r) => r.name);
+
+beforeAll(async () => {
+  const dir = await makeTempDir('pacs-e2e-router-');
+  await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
+  ctFile = (await writeCtSeries({ dir: join(dir, 'ct'), count: 1, rows: 64, cols: 64 })).files[0];
+  const [ws, router, web, closed] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  routerPort = router;
+  const pacs = await startPacs({
+    dir: join(dir, 'pacs'),
+    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
+    env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
+  });
+  await waitForPort(web, { peer: pacs });
+  webUrl = `http://127.0.0.1:${web}/`;
+  // A destination registered on a port nobody listens on, and one rule that will not match a CT.
+  await rest('POST', '/api/aes', { aeTitle: 'UNREACHABLE', connection: { host: '127.0.0.1', port: closed } });
+  await rest('PUT', '/api/router/rules', { rules: [{ name: 'mr only', condition: 'Modality == "MR"', destinations: ['WORKSTATION'] }] });
+  browser = await launchChromium();
+  page = await browser.newPage();
+  page.on('dialog', (d) => void d.accept());
+  await page.goto(webUrl);
+  await page.fill('#login-password', 'e2e-password');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#local-aes tr[data-ae="PACS"]');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stopAllPeers();
+  await removeTempDirs();
+});
+
+describe('Router rules page', () => {
+  it('shows an invalid condition with its position as you type, refuses to save it, saves it fixed', async () => {
+    await page.click('a[data-page="router-rules"]');
+    await page.waitForSelector('#rule-list li[data-rule="mr only"]');
+    await page.click('#rule-new');
+    const editor = '#rule-list li.new';
+    await page.fill(`${editor} .rule-name`, 'ct to unreachable');
+    await page.fill(`${editor} .rule-condition .cm-content`, 'Modality = "CT"');
+    await expect.poll(() => page.textContent(`${editor} .condition-problems`), { timeout: 10_000 }).toMatch(/^line 1, column 10: /);
+    // Underlined in the editor as well.
+    await page.waitForSelector(`${editor} .cm-lintRange-error`);
+    await page.check(`${editor} .rule-dest input[value="UNREACHABLE"]`);
+    await page.click(`${editor} .rule-save`);
+    await expect.poll(() => page.textContent(`${editor} .field-error[data-field="condition"]`)).toMatch(/condition: 1:10: /);
+    expect(await ruleNames()).toEqual(['mr only']);
+
+    await page.fill(`${editor} .rule-condition .cm-content`, 'Modality == "CT"');
+    await expect.poll(() => page.textContent(`${editor} .condition-problems`)).toBe('');
+    // CEL highlighting: the string, the operator and the keyword are tokens of their own, styled differently.
+    const tokens = await page.locator(`${editor} .cm-line span`).evaluateAll((spans) => Object.fromEntries(spans.map((s) => [s.textContent, s.className])));
+    expect(Object.keys(tokens)).toEqual(expect.arrayContaining(['Modality', '==', '"CT"']));
+    expect(new Set([tokens.Modality, tokens['=='], tokens['"CT"']]).size).toBe(3);
+    await page.click(`${editor} .rule-save`);
+    await page.waitForSelector('#rule-list li[data-rule="ct to unreachable"]');
+    expect(await page.textContent('#rules-status')).toBe('saved ct to unreachable');
+    expect(await ruleNames()).toEqual(['mr only', 'ct to unreachable']);
+    expect((await rest<{ rules: { destinations: string[] }[] }>('GET', '/api/router/rules')).rules[1].destinations).toEqual(['UNREACHABLE']);
+  });
+
+  it('dry-runs an uploaded CT file: the CT rule matches, the MR rule does not', async () => {
+    await page.setInputFiles('#dry-run-file', ctFile);
+    await page.click('#dry-run-run');
+    await page.waitForSelector('#dry-run-matches');
+    expect(await page.getAttribute('#dry-run-matches tr[data-rule="ct to unreachable"]', 'class')).toBe('matched');
+    expect(await page.getAttribute('#dry-run-matches tr[data-rule="mr only"]', 'class')).toBe('unmatched');
+    expect(await page.textContent('#dry-run-matches tr[data-rule="ct to unreachable"] td:nth-child(2)')).toBe('matches');
+    expect(await page.locator('#dry-run-sends li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-destination')))).toEqual(['UNREACHABLE']);
+    expect(await page.textContent('#dry-run-stopped')).toBe('Evaluation stopped at "ct to unreachable".');
+  });
+
+  it('reorders by dragging a rule, and with the keyboard, and the order is saved', async () => {
+    await page.dragAndDrop('#rule-list li[data-rule="ct to unreachable"] .rule-head', '#rule-list li[data-rule="mr only"]', { targetPosition: { x: 20, y: 3 } });
+    await expect.poll(ruleNames).toEqual(['ct to unreachable', 'mr only']);
+    await expect.poll(() => page.locator('#rule-list li.rule').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-rule')))).toEqual(['ct to unreachable', 'mr only']);
+    await page.focus('#rule-list li[data-rule="ct to unreachable"] .rule-down');
+    await page.keyboard.press('Enter');
+    await expect.poll(ruleNames).toEqual(['mr only', 'ct to unreachable']);
+    await page.reload();
+    await page.waitForSelector('#rule-list li.rule');
+    expect(await page.locator('#rule-list li.rule').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-rule')))).toEqual(['mr only', 'ct to unreachable']);
+  });
+});
+
+describe('Router queue page', () => {
+  it('lists the unreachable destination after storescu sent an instance to ROUTER; Purge all empties it', async () => {
+    const sent = await storescu({ port: routerPort, calledAet: 'ROUTER', files: [ctFile] });
+    expect(sent.code, sent.stderr).toBe(0);
+    await page.click('a[data-page="router-queue"]');
+    const row = '#queue-destinations tr[data-destination="UNREACHABLE"]';
+    await page.waitForSelector(row, { timeout: 15_000 });
+    const queued = async () => {
+      const cells = await page.locator(`${row} td`).allTextContents();
+      return Number(cells[1]) + Number(cells[3]) + Number(cells[4]);
+    };
+    await expect.poll(queued).toBe(1);
+    await page.waitForSelector('#queue-entries tr[data-entry]');
+    expect(await page.locator('#queue-entries tr[data-entry] td:nth-child(5)').allTextContents()).toEqual(['ct to unreachable']);
+
+    await page.click(`${row} .queue-purge-all`);
+    await expect.poll(() => page.textContent('#queue-message')).toBe('1 entry purged');
+    await expect.poll(queued).toBe(0);
+    await expect.poll(() => page.locator('#queue-entries tr[data-entry]').count()).toBe(0);
+    expect((await rest<{ entries: unknown[] }>('GET', '/api/router/queue/UNREACHABLE')).entries).toEqual([]);
+  });
+});

@@ -1,0 +1,125 @@
+// The Router queue page: per destination the counts, and its entries by state (pending,
+// in flight, failed, dead) with Retry and Purge; refreshed every few seconds while shown.
+import { api, ApiError } from './api.js';
+import { h } from './dom.js';
+import type { DestinationStatus, QueueItem } from './router-types.js';
+
+const REFRESH_MS = 3000;
+const STATES = [['pending', 'Pending'], ['inflight', 'In flight'], ['failed', 'Failed'], ['dead', 'Dead']] as const;
+type View = (typeof STATES)[number][0] | 'all';
+
+const when = (iso: string | null): string => (iso ? new Date(iso).toLocaleString() : '-');
+
+export async function renderRouterQueue(root: HTMLElement): Promise<void> {
+  const page = new QueuePage(root);
+  await page.refresh();
+  const timer = setInterval(() => {
+    // Stop once another page has replaced this one.
+    if (!root.contains(page.element)) clearInterval(timer);
+    else void page.refresh().catch(() => undefined);
+  }, REFRESH_MS);
+}
+
+class QueuePage {
+  readonly element: HTMLElement;
+  private readonly counts = h('tbody', {});
+  private readonly entries = h('tbody', {});
+  private readonly heading = h('h3', { id: 'queue-entries-heading' });
+  private readonly message = h('div', { id: 'queue-message', role: 'status' });
+  private readonly viewSelect: HTMLSelectElement;
+  private selected: string | undefined;
+
+  constructor(root: HTMLElement) {
+    this.viewSelect = h('select', { id: 'queue-state', onchange: () => void this.refresh() },
+      h('option', { value: 'all' }, 'All states'), ...STATES.map(([v, label]) => h('option', { value: v }, label)));
+    this.element = h(
+      'div',
+      { id: 'queue-page' },
+      h('h2', {}, 'Router queue'),
+      h('table', { id: 'queue-destinations' },
+        h('thead', {}, h('tr', {}, ...['Destination', 'Pending', 'In flight', 'Failed', 'Dead', 'Next attempt', 'Delivered', 'Last error', ''].map((t) => h('th', {}, t)))),
+        this.counts),
+      this.message,
+      h('section', { id: 'queue-entries-section' },
+        this.heading,
+        h('label', { for: 'queue-state' }, 'Show'), this.viewSelect,
+        h('table', { id: 'queue-entries' },
+          h('thead', {}, h('tr', {}, ...['#', 'State', 'Attempts', 'SOP Instance UID', 'Rule', 'Next attempt', 'Last error', ''].map((t) => h('th', {}, t)))),
+          this.entries)),
+    );
+    root.replaceChildren(this.element);
+  }
+
+  async refresh(): Promise<void> {
+    const status = await api<DestinationStatus[]>('GET', '/api/router/queue');
+    if (this.selected && !status.some((s) => s.destination === this.selected)) this.selected = undefined;
+    this.selected ??= status[0]?.destination;
+    this.counts.replaceChildren(...(status.length ? status.map((s) => this.countRow(s)) : [h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'Nothing queued.'))]));
+    await this.refreshEntries();
+  }
+
+  private countRow(s: DestinationStatus): HTMLTableRowElement {
+    const dest = encodeURIComponent(s.destination);
+    return h(
+      'tr',
+      { 'data-destination': s.destination, class: s.destination === this.selected ? 'selected' : undefined },
+      h('td', {}, h('a', { href: '#/router-queue', class: 'queue-select', onclick: (e: Event) => { e.preventDefault(); this.selected = s.destination; void this.refresh(); } }, s.destination)),
+      h('td', { class: 'count-pending' }, String(s.pending)),
+      h('td', { class: 'count-inflight' }, String(s.inFlight)),
+      h('td', { class: 'count-failed' }, String(s.failed)),
+      h('td', { class: 'count-dead' }, String(s.dead)),
+      h('td', {}, when(s.nextAttemptAt)),
+      h('td', {}, String(s.delivered)),
+      h('td', { class: s.lastError ? 'fail' : undefined }, s.lastError ?? ''),
+      h('td', {},
+        h('button', { type: 'button', class: 'queue-retry', disabled: s.dead === 0, onclick: () => void this.act(`/api/router/queue/${dest}/retry`, {}, 'retried') }, 'Retry dead'), ' ',
+        h('button', { type: 'button', class: 'queue-purge-dead', disabled: s.dead === 0, onclick: () => void this.act(`/api/router/queue/${dest}/purge`, { state: 'dead' }, 'purged') }, 'Purge dead'), ' ',
+        h('button', { type: 'button', class: 'queue-purge-all', onclick: () => {
+          if (confirm(`Delete everything queued for ${s.destination}? It will not be sent.`)) void this.act(`/api/router/queue/${dest}/purge`, { state: 'all' }, 'purged');
+        } }, 'Purge all')),
+    );
+  }
+
+  private async refreshEntries(): Promise<void> {
+    const dest = this.selected;
+    if (!dest) {
+      this.heading.textContent = 'Entries';
+      this.entries.replaceChildren();
+      return;
+    }
+    const view = this.viewSelect.value as View;
+    const q = view === 'all' ? '' : `?state=${view}`;
+    const r = await api<{ entries: QueueItem[] }>('GET', `/api/router/queue/${encodeURIComponent(dest)}${q}`);
+    this.heading.textContent = `Entries for ${dest}`;
+    const path = `/api/router/queue/${encodeURIComponent(dest)}`;
+    this.entries.replaceChildren(...(r.entries.length ? r.entries.map((e) => {
+      const state = e.inFlight ? 'in flight' : e.state === 'dead' ? 'dead' : e.attempts > 0 ? 'failed' : 'pending';
+      return h(
+        'tr',
+        { 'data-entry': e.id, 'data-state': state },
+        h('td', {}, String(e.id)),
+        h('td', { class: state === 'dead' || state === 'failed' ? 'fail' : undefined }, state),
+        h('td', {}, String(e.attempts)),
+        h('td', {}, h('code', {}, e.sopInstanceUid)),
+        h('td', {}, e.rule),
+        h('td', {}, e.state === 'dead' ? '-' : new Date(e.nextAttemptAt).toLocaleString()),
+        h('td', {}, e.lastError ?? ''),
+        h('td', {},
+          e.state === 'dead' ? h('button', { type: 'button', class: 'entry-retry', onclick: () => void this.act(`${path}/retry`, { id: e.id }, 'retried') }, 'Retry') : null, ' ',
+          h('button', { type: 'button', class: 'entry-purge', onclick: () => void this.act(`${path}/purge`, { state: 'all', id: e.id }, 'purged') }, 'Purge')),
+      );
+    }) : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No entries.'))]));
+  }
+
+  private async act(path: string, body: object, verb: 'retried' | 'purged'): Promise<void> {
+    try {
+      const r = await api<Record<string, number>>('POST', path, body);
+      this.message.className = 'ok';
+      this.message.textContent = `${r[verb]} ${r[verb] === 1 ? 'entry' : 'entries'} ${verb}`;
+    } catch (err) {
+      this.message.className = 'fail';
+      this.message.textContent = err instanceof ApiError ? err.problem.detail : String(err);
+    }
+    await this.refresh();
+  }
+}
