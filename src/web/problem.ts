@@ -17,7 +17,11 @@ export interface Problem {
 
 export function problemOf(err: unknown): Problem {
   if (err instanceof ConfigValidationError) {
-    return { type: 'urn:open-pacs:problem:validation', title: 'Invalid field', status: 422, detail: err.message, field: err.issues[0]?.field, errors: err.issues };
+    const first: { field?: string; line?: number; column?: number } | undefined = err.issues[0];
+    return {
+      type: 'urn:open-pacs:problem:validation', title: 'Invalid field', status: 422, detail: err.message, field: first?.field, errors: err.issues,
+      ...(first?.line !== undefined ? { line: first.line, column: first.column } : {}),
+    };
   }
   if (err instanceof ConfigConflictError) {
     const status = err.kind === 'not-found' ? 404 : 409;

@@ -17,14 +17,13 @@
  * Bad input is a 400 problem naming the field; a condition's syntax error also gives its
  * line and column. Evaluation and queue logic live in src/router; this module only maps.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { aeTitleSchema, ConfigConflictError, ConfigValidationError, findAe, parseOrThrow, type ConfigStore } from '../config/index.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { compileCondition, ConditionError } from '../router/condition.js';
 import { QUEUE_VIEWS, type Router } from '../router/router.js';
-import { validateSettings, type RouteDecision, type RouterSettings, type RuleIssue } from '../router/rules.js';
-import { errorHandler, sendProblem } from './problem.js';
+import { validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
 
 /** Largest Part 10 file a dry run accepts. */
 export const DRY_RUN_MAX_FILE = 64 << 20;
@@ -66,16 +65,6 @@ type NameRequest = FastifyRequest<{ Params: { name: string } }>;
 type DestRequest = FastifyRequest<{ Params: { dest: string } }>;
 
 /** A validation error as a 400 problem; the first issue's line and column when it has them. */
-function routerErrorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (!(err instanceof ConfigValidationError)) return errorHandler(err, req, reply);
-  const issues = err.issues as RuleIssue[];
-  const first = issues[0];
-  return sendProblem(reply, {
-    type: 'urn:open-pacs:problem:validation', title: 'Invalid field', status: 400, detail: err.message, field: first?.field, errors: issues,
-    ...(first?.line !== undefined ? { line: first.line, column: first.column } : {}),
-  });
-}
-
 /** What a dry run reports: per rule whether it matched, where evaluation stopped, what would go where. */
 function dryRunResult(d: RouteDecision, settings: RouterSettings, router: Router) {
   const matched = d.matches.filter((m) => m.matched);
@@ -95,7 +84,6 @@ function dryRunResult(d: RouteDecision, settings: RouterSettings, router: Router
 export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDeps): Promise<void> {
   // An encapsulated scope: its own error handler (400s) and the application/dicom parser.
   await app.register(async (scope) => {
-    scope.setErrorHandler(routerErrorHandler);
     scope.addContentTypeParser('application/dicom', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
     const router = (): Router => {
@@ -201,7 +189,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
   });
 }
 
-/** Evaluates a file's attributes; bytes that are not a DICOM Part 10 file are a 400 naming `file`. */
+/** Evaluates a file's attributes; bytes that are not a DICOM Part 10 file are a 422 naming `file`. */
 function dryRunFile(r: Router, bytes: Buffer, ctx: { callingAE?: string; calledAE?: string; peerAddress?: string }, settings: RouterSettings): RouteDecision {
   if (bytes.length > DRY_RUN_MAX_FILE) {
     throw new ConfigValidationError([{ field: 'file', message: `the file has ${bytes.length} bytes; a dry run takes at most ${DRY_RUN_MAX_FILE}` }]);
@@ -211,6 +199,6 @@ function dryRunFile(r: Router, bytes: Buffer, ctx: { callingAE?: string; calledA
   } catch (e) {
     if (e instanceof ConfigValidationError) throw e;
     // Any failure to parse user-supplied bytes is bad input, not a server error.
-    throw new ConfigValidationError([{ field: 'file', message: `not a DICOM Part 10 file: ${(e as Error).message}` }]);
+    throw new ConfigValidationError([{ field: 'file', message: (e as Error).message }]);
   }
 }

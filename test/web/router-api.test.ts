@@ -2,7 +2,7 @@
  * REST API of the router (fastify inject against running roles): rules CRUD and reorder,
  * condition checks with line:column, dry runs (uploaded file, base64 file with unsaved
  * rules, stored instance), the forward queue (counts, entries by state, retry, purge),
- * and the 400/404 problems for bad input.
+ * and the 422/404 problems for bad input.
  */
 import type { FastifyInstance } from 'fastify';
 import { join } from 'node:path';
@@ -59,7 +59,7 @@ type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 const req = (method: Method, url: string, payload?: unknown) => app.inject({ method, url, payload: payload as object, headers: basic });
 
 /** A refused request: status, problem+json, the field named. */
-async function refused(method: Method, url: string, payload: unknown, field: string, message: RegExp, status = 400) {
+async function refused(method: Method, url: string, payload: unknown, field: string, message: RegExp, status = 422) {
   const r = await req(method, url, payload);
   expect(r.statusCode, r.body).toBe(status);
   expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -137,7 +137,7 @@ describe('REST /api/router/rules', () => {
 
   it('refuses a condition with a syntax error, naming the field, line and column', async () => {
     const p = await refused('POST', '/api/router/rules', { name: 'bad', condition: 'Modality ==\n  "CT" &&', destinations: ['PACS'] }, 'condition', /^condition: 2:/);
-    expect(p).toMatchObject({ type: 'urn:open-pacs:problem:validation', status: 400, line: 2 });
+    expect(p).toMatchObject({ type: 'urn:open-pacs:problem:validation', status: 422, line: 2 });
     expect(p.column).toBeGreaterThan(1);
     expect(p.errors[0]).toMatchObject({ field: 'condition', line: 2, column: p.column });
     const unknown = await refused('POST', '/api/router/rules', { name: 'bad', condition: 'true && Modalty == "CT"', destinations: ['PACS'] }, 'condition', /unknown name "Modalty"/);
@@ -241,12 +241,12 @@ describe('POST /api/router/dry-run', () => {
 
   it('refuses bytes that are not DICOM, an empty request and bad query parameters', async () => {
     const notDicom = await app.inject({ method: 'POST', url: '/api/router/dry-run', payload: Buffer.from('hello, this is not a DICOM file at all'.repeat(10)), headers: { ...basic, 'content-type': 'application/dicom' } });
-    expect(notDicom.statusCode, notDicom.body).toBe(400);
+    expect(notDicom.statusCode, notDicom.body).toBe(422);
     expect(notDicom.json()).toMatchObject({ field: 'file', detail: expect.stringMatching(/not a DICOM Part 10 file/) });
     await refused('POST', '/api/router/dry-run', { file: Buffer.from('short').toString('base64') }, 'file', /not a DICOM Part 10 file/);
     await refused('POST', '/api/router/dry-run', {}, 'sopInstanceUid', /either sopInstanceUid or file/);
     const badQuery = await app.inject({ method: 'POST', url: '/api/router/dry-run?callingAE=THIS_IS_FAR_TOO_LONG', payload: part10(`${uidRoot}.5`), headers: { ...basic, 'content-type': 'application/dicom' } });
-    expect(badQuery.statusCode).toBe(400);
+    expect(badQuery.statusCode).toBe(422);
     expect(badQuery.json().field).toBe('callingAE');
   });
 });
