@@ -11,7 +11,7 @@ import { UNDEFINED_LENGTH, type Dataset, type Element } from '../dataset.js';
 import { DatasetHeaderReader } from '../dataset-reader.js';
 import { DicomParseError } from '../errors.js';
 import { readMetaHeader, type FileMeta } from '../part10.js';
-import { resolveTransferSyntax, type TransferSyntax } from '../transfer-syntax.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, resolveTransferSyntax, type TransferSyntax } from '../transfer-syntax.js';
 import { bufferSource, type ByteSource } from './byte-source.js';
 import { PixelDataError } from './errors.js';
 import { describeImage, frameBits, frameBytes, PixelTags, type ImagePixel } from './image-pixel.js';
@@ -93,7 +93,8 @@ export class PixelFile {
       } else {
         dataSource = offsetSource(src, dataSetOffset);
       }
-      const reader = new DatasetHeaderReader({ transferSyntaxUid: ts.uid, stopAtPixelData: true, maxValueLength: HEADER_VALUE_LIMIT });
+      // An inflated data set is explicit VR little endian (PS3.5 A.5).
+      const reader = new DatasetHeaderReader({ transferSyntaxUid: ts.deflated ? EXPLICIT_VR_LITTLE_ENDIAN : ts.uid, stopAtPixelData: true, maxValueLength: HEADER_VALUE_LIMIT });
       for (let pos = 0; !reader.done; pos += HEADER_CHUNK) {
         if (pos >= dataSource.size) { reader.end(); break; }
         reader.push(await dataSource.read(pos, HEADER_CHUNK));
