@@ -117,6 +117,16 @@ describe('frames', () => {
     expect(parseMultipart(jpg.headers['content-type'], jpg.rawPayload)[0].body.equals(storedCodestream(baseline.file))).toBe(true);
   });
 
+  it("answers cornerstone's dicom-image-loader default Accept with each frame as stored", async () => {
+    const accept = 'multipart/related; type=application/octet-stream; transfer-syntax=*';
+    for (const [name, type] of [['explicit-le', 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1'], ['explicit-be', 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1'], ['jpeg2000-lossless', 'image/jp2; transfer-syntax=1.2.840.10008.1.2.4.90'], ['rle', 'image/dicom-rle; transfer-syntax=1.2.840.10008.1.2.5']]) {
+      const ref = stored.get(key('ct16', name))!;
+      const res = await get(`${instancePath(ref)}/frames/1`, accept);
+      expect(res.statusCode, name).toBe(200);
+      expect(parseMultipart(res.headers['content-type'], res.rawPayload)[0].headers['content-type'], name).toBe(type);
+    }
+  });
+
   it('decodes lossy JPEG baseline close to the original', async () => {
     for (const source of ['mono8', 'rgb']) {
       const ref = stored.get(key(source, 'jpeg-baseline'))!;
@@ -328,6 +338,8 @@ describe('WADO-URI', () => {
       [wado(ref, '&frameNumber=0'), 400, 'frameNumber'],
       [wado(ref, '&contentType=image/gif'), 406, 'contentType'],
       [wado(ref, '&frameNumber=2'), 404, ''],
+      [`/dicomweb/wado?requestType=WADO&studyUID=${ref.study}&seriesUID=${ref.series}&objectUID=1.2.3&rows=0`, 400, 'rows'],
+      [`/dicomweb/wado?requestType=WADO&studyUID=${ref.study}&seriesUID=${ref.series}&objectUID=1.2.3`, 404, ''],
     ];
     for (const [url, status, field] of cases) {
       const r = await get(url);

@@ -102,8 +102,8 @@ export interface MultipartPart {
 }
 
 /** Splits a multipart/related body by the boundary of its Content-Type. */
-export function parseMultipart(contentType: string | undefined, body: Buffer): MultipartPart[] {
-  const m = /boundary=("?)([^";]+)\1/.exec(contentType ?? '');
+export function parseMultipart(contentType: unknown, body: Buffer): MultipartPart[] {
+  const m = /boundary=("?)([^";]+)\1/.exec(String(contentType ?? ''));
   if (!m) throw new Error(`no boundary in '${contentType}'`);
   const delim = Buffer.from(`--${m[2]}`);
   const parts: MultipartPart[] = [];

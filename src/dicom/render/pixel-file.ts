@@ -38,7 +38,7 @@ const MAX_INFLATED = 1 << 30;
 
 /** Offsets in the data set stream, read through `source`, which starts at the data set. */
 function offsetSource(src: ByteSource, base: number): ByteSource {
-  return { size: src.size - base, read: (p, n) => src.read(base + p, n), close: () => src.close() };
+  return { size: src.size - base, read: (p, n) => src.read(base + p, n), readOwned: (p, n) => src.readOwned(base + p, n), close: () => src.close() };
 }
 
 const u32 = (v: Uint8Array, o: number): number => v[o] | (v[o + 1] << 8) | (v[o + 2] << 16) | (v[o + 3] * 0x1000000);
@@ -173,9 +173,9 @@ export class PixelFile {
   }
 
   private async readBytes(f: FragmentRef): Promise<Uint8Array> {
-    const b = await this.source.read(f.offset, f.length);
+    const b = await this.source.readOwned(f.offset, f.length);
     if (b.length < f.length) throw new PixelDataError('malformed', `stored file ends inside Pixel Data`);
-    return Uint8Array.from(b); // our own copy: sources may hand out views of a shared block
+    return b;
   }
 
   /** Which fragments make up each frame (PS3.5 A.4). */
