@@ -173,12 +173,17 @@ describe('bulk data', () => {
     expect(res.statusCode, res.body).toBe(200);
     const [part] = parseMultipart(res.headers['content-type'], res.rawPayload);
     expect(part.body.equals(nativePixels(multi.file).pixels)).toBe(true);
-    const enc = await get(`${instancePath(multiRle)}/bulkdata/7fe00010`);
+    const enc = await get(`${instancePath(multiRle)}/bulkdata/7fe00010`, AS_STORED);
     const parts = parseMultipart(enc.headers['content-type'], enc.rawPayload);
     expect(parts).toHaveLength(3);
     expect(parts[0].headers['content-type']).toBe('image/dicom-rle; transfer-syntax=1.2.840.10008.1.2.5');
     const frags = readPart10(readFileSync(multiRle.file)).dataset.get(0x7fe00010)!.fragments!;
     parts.forEach((p, i) => expect(p.body.equals(Buffer.from(frags[i + 1].value!))).toBe(true));
+    // Asked for application/octet-stream (dicomweb-client's default): decompressed, all frames in one part.
+    const dec = await get(`${instancePath(multiRle)}/bulkdata/7FE00010`, 'multipart/related; type="application/octet-stream"');
+    const [whole] = parseMultipart(dec.headers['content-type'], dec.rawPayload);
+    expect(whole.headers['content-type']).toBe('application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1');
+    expect(whole.body.equals(nativePixels(multi.file).pixels)).toBe(true);
   });
 
   it('swaps big endian Pixel Data to little endian', async () => {
