@@ -253,6 +253,8 @@ describe('rendered and thumbnails', () => {
     const parts = parseMultipart(study.headers['content-type'], study.rawPayload);
     expect(parts.length).toBeGreaterThanOrEqual(1);
     expect(decodePng(parts[0].body).width).toBe(48);
+    // The RLE copy was made from the same file: same study and series.
+    expect(parts.map((p) => p.headers['content-location']).sort()).toEqual([`${instancePath(multi)}/rendered`, `${instancePath(multiRle)}/rendered`].sort());
   });
 
   it('makes a small JPEG thumbnail and keeps it on disk keyed by a hash', async () => {

@@ -150,7 +150,8 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
     async function* parts(): AsyncGenerator<Part> {
       for (let i = 0; i < rows.length; i++) {
         const body = i === 0 ? first : await withInstance(archive, rows[i], (f) => renderToImage(f, params));
-        yield { contentType: type, body };
+        const r = rows[i];
+        yield { contentType: type, contentLocation: `${prefix}/studies/${r.studyInstanceUid}/series/${r.seriesInstanceUid}/instances/${r.sopInstanceUid}/rendered`, body };
       }
     }
     return reply.type(multipartContentType(type, boundary)).send(multipartStream(boundary, parts(), async () => {}));
