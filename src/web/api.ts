@@ -21,6 +21,7 @@ import { authenticate, clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie
 import { sendProblem } from './problem.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
+import { registerStudiesApi } from './studies-api.js';
 import { registerWorkflowApi } from './workflow-api.js';
 
 export interface ApiDeps {
@@ -130,6 +131,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   });
 
   await registerWorkflowApi(app, deps);
+  await registerStudiesApi(app, deps);
 
   app.get('/api/status', async () => {
     const roles = deps.roles?.status() ?? [];
