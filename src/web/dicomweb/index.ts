@@ -10,6 +10,7 @@ import type { Archive } from '../../archive/archive.js';
 import { DEFAULT_MAX_STOW_BYTES, registerAccess, type DicomwebAccess } from './access.js';
 import { DicomwebError, dicomwebErrorHandler } from './errors.js';
 import { registerMetadata } from './metadata.js';
+import { registerPixelRoutes } from './pixel-routes.js';
 import { registerQido } from './qido.js';
 import { registerStow } from './stow.js';
 import { registerWado } from './wado.js';
@@ -46,7 +47,9 @@ export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptio
     registerWado(scope, { archive });
     registerMetadata(scope, { archive, baseUrl });
     registerStow(scope, { archive, baseUrl, maxBytes });
-    // The pixel routes (bulkdata, frames, rendered, thumbnail) are registered here, in this
-    // authenticated scope, by src/web/dicomweb/pixel-routes.ts when it exists.
+    // The pixel routes (bulkdata, frames, rendered, thumbnail), in this authenticated scope,
+    // over the archive running when the web server starts.
+    const running = opts.archive();
+    if (running) await registerPixelRoutes(scope, { archive: running });
   }, { prefix: opts.prefix });
 }
