@@ -50,7 +50,7 @@ describe('web app', () => {
     await page.fill('#login-password', 'e2e-password');
     await page.click('#login-form button[type=submit]');
     // The Studies page comes first after a login.
-    await page.waitForSelector('#study-search');
+    await page.waitForSelector('#q-search');
     await page.click('a[data-page=config]');
     await page.waitForSelector('#local-aes tr[data-ae="PACS"]');
     expect(await page.textContent('#who')).toBe('admin');
