@@ -5,6 +5,8 @@
  * is listed; a study is sent to storescp; a series is deleted (gone from QIDO too); a
  * study is found at Orthanc (C-FIND) and retrieved into the archive (C-MOVE).
  */
+import { zipSync } from 'fflate';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -30,6 +32,7 @@ let stored2: CtSeriesResult;
 let uploadDir: string;
 let uploaded: CtSeriesResult;
 let atOrthanc: CtSeriesResult;
+let zipped: CtSeriesResult;
 
 async function rest(method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(new URL(path, webUrl), { method, headers: { ...basic, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
@@ -50,6 +53,7 @@ beforeAll(async () => {
   uploadDir = join(data, 'upload');
   uploaded = await writeCtSeries({ dir: join(uploadDir, 'nested', 'series'), count: 5, rows: 64, cols: 64, patientName: 'UPLOAD^BOB', patientId: 'E2E-U' });
   atOrthanc = await writeCtSeries({ dir: join(data, 'orthanc'), count: 3, rows: 64, cols: 64, patientName: 'REMOTE^CAROL', patientId: 'E2E-R' });
+  zipped = await writeCtSeries({ dir: join(data, 'zip'), count: 3, rows: 32, cols: 32, patientName: 'ZIPPED^DAN', patientId: 'E2E-Z' });
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   const [pacs, scp, orth] = await Promise.all([
     startPacs({
@@ -122,6 +126,25 @@ describe('Studies page', () => {
     await page.click('#q-search button[type=submit]');
     await page.waitForSelector(row(uploaded.studyUid));
     expect(await page.textContent(`${row(uploaded.studyUid)} td:nth-child(8)`)).toBe('5');
+  });
+
+  it('unzips a dropped .zip in the browser, stores its DICOM files and lists what is not DICOM', async () => {
+    const zip = zipSync({
+      ...Object.fromEntries(zipped.files.map((f, i) => [`dir/${i}.dcm`, new Uint8Array(readFileSync(f))])),
+      'dir/readme.txt': new TextEncoder().encode('not DICOM'),
+    });
+    const dt = await page.evaluateHandle((b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      // Runs in the page: DataTransfer and File are the browser's.
+      const g = globalThis as unknown as { DataTransfer: new () => { items: { add(f: unknown): void } }; File: new (parts: unknown[], name: string, o: object) => unknown };
+      const t = new g.DataTransfer();
+      t.items.add(new g.File([bytes], 'export.zip', { type: 'application/zip' }));
+      return t;
+    }, Buffer.from(zip).toString('base64'));
+    await page.dispatchEvent('#upload-drop', 'drop', { dataTransfer: dt });
+    await expect.poll(() => page.textContent('#upload-status'), { timeout: 30_000 }).toMatch(/^3 stored, 1 failed or skipped \(100%\)$/);
+    expect(await page.textContent('#upload-failures')).toBe('export.zip/dir/readme.txt: not a DICOM Part 10 file');
+    expect(await qidoSeries(zipped.studyUid)).toEqual([zipped.seriesUid]);
   });
 
   it('sends a study to storescp and shows the job complete', async () => {
