@@ -22,6 +22,7 @@ import { sendProblem } from './problem.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
 import { registerRouterApi } from './router-api.js';
+import { registerStudiesApi } from './studies-api.js';
 import { registerWorkflowApi } from './workflow-api.js';
 
 export interface ApiDeps {
@@ -134,6 +135,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
 
   await registerWorkflowApi(app, deps);
   await registerRouterApi(app, deps);
+  await registerStudiesApi(app, deps);
 
   app.get('/api/status', async () => {
     const roles = deps.roles?.status() ?? [];

@@ -15,7 +15,18 @@ export interface Problem {
   column?: number;
 }
 
+/** A request refused as malformed (400), naming the parameter or field. */
+export class BadRequestError extends Error {
+  override readonly name = 'BadRequestError';
+  constructor(message: string, readonly field?: string) {
+    super(message);
+  }
+}
+
 export function problemOf(err: unknown): Problem {
+  if (err instanceof BadRequestError) {
+    return { type: 'urn:open-pacs:problem:bad-request', title: 'Bad request', status: 400, detail: err.message, field: err.field };
+  }
   if (err instanceof ConfigValidationError) {
     const first: { field?: string; line?: number; column?: number } | undefined = err.issues[0];
     return {
@@ -29,7 +40,7 @@ export function problemOf(err: unknown): Problem {
   }
   const e = err as FastifyError;
   const status = e.statusCode && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500;
-  return { type: 'about:blank', title: status === 500 ? 'Internal error' : 'Bad request', status, detail: status === 500 ? 'internal error (see the server log)' : e.message };
+  return { type: 'about:blank', title: status === 500 ? 'Internal error' : status === 502 ? 'Bad gateway' : 'Bad request', status, detail: status === 500 ? 'internal error (see the server log)' : e.message };
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {

@@ -49,6 +49,9 @@ describe('web app', () => {
     await expect.poll(() => page.textContent('#login-error')).toMatch(/wrong user name or password/);
     await page.fill('#login-password', 'e2e-password');
     await page.click('#login-form button[type=submit]');
+    // The Studies page comes first after a login.
+    await page.waitForSelector('#q-search');
+    await page.click('a[data-page=config]');
     await page.waitForSelector('#local-aes tr[data-ae="PACS"]');
     expect(await page.textContent('#who')).toBe('admin');
   });

@@ -42,3 +42,8 @@ export interface RoleStatus {
   activeAssociations: number; instancesStored: number | null;
 }
 export interface Status { revision: number; uptimeSeconds: number; web: { host: string; port: number }; roles: RoleStatus[] }
+
+export interface Job {
+  id: string; kind: 'send' | 'retrieve'; label: string; state: 'running' | 'done' | 'failed';
+  done: number; total: number; failed: number; failures: { instance?: string; error: string }[]; message: string;
+}

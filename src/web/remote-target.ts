@@ -1,0 +1,27 @@
+/** Request checks shared by the study browser's routes: UIDs in paths, registered AEs as targets. */
+import { ConfigConflictError, findAe, listAes, type Registry } from '../config/index.js';
+import { reachableHost } from '../roles/echo-peer.js';
+import type { StoreTarget } from '../services/storage-scu.js';
+import { BadRequestError } from './problem.js';
+
+const UID_RE = /^[0-9.]{1,64}$/;
+
+export function checkUid(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !UID_RE.test(value)) throw new BadRequestError(`${field} must be a UID: digits and dots, at most 64 characters`, field);
+  return value;
+}
+
+/** The calling AE title of the built-in clients (PACS_CLIENT, else the first client AE). */
+export function clientAeTitle(reg: Registry): string {
+  return findAe(reg, 'PACS_CLIENT')?.aeTitle ?? listAes(reg).find((a) => a.role === 'client')?.aeTitle ?? 'PACS_CLIENT';
+}
+
+/** Where to reach a registered AE, as the main client. */
+export function targetOf(reg: Registry, aet: string, field: string): StoreTarget {
+  const ae = findAe(reg, aet);
+  if (!ae) throw new ConfigConflictError(`no AE "${aet}" in the registry`, 'not-found', field);
+  if (ae.connection.port === undefined) throw new ConfigConflictError(`AE "${ae.aeTitle}" has no port (it only calls)`, 'conflict', field);
+  const host = reachableHost(ae.connection.host);
+  return { host, port: ae.connection.port, calledAeTitle: ae.aeTitle, callingAeTitle: clientAeTitle(reg), ...(ae.connection.tls ? { tls: { servername: host } } : {}) };
+}
+

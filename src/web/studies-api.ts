@@ -1,0 +1,143 @@
+/**
+ * REST operations of the study browser on the Main Server's archive:
+ *   DELETE /api/studies/{st}[/series/{se}[/instances/{sop}]]   files and index rows removed
+ *   GET    /api/studies/{st}[/series/{se}]/archive.zip[?anonymize=1&patientName=&patientId=]
+ *   POST   /api/studies/send {destination, studyUid, seriesUid?, anonymize?}  -> 202 job
+ *   GET    /api/jobs, /api/jobs/{id}
+ * and, in remote-api.ts, C-FIND / C-MOVE against registered AEs. UIDs in paths are
+ * digits and dots, at most 64 characters, else 400.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Archive } from '../archive/archive.js';
+import { ConfigConflictError, type Registry } from '../config/index.js';
+import type { PacsRoles } from '../roles/pacs-roles.js';
+import { exportAnonymization, sendStoredFiles } from '../services/export-send.js';
+import { JobRegistry } from './jobs.js';
+import { BadRequestError } from './problem.js';
+import { registerRemoteApi } from './remote-api.js';
+import { checkUid, targetOf } from './remote-target.js';
+import { jsonSchema } from './schemas.js';
+import { zipFiles } from './study-zip.js';
+
+// Printable ASCII only: it goes into PN / LO values whatever the file's character set.
+const anonText = (max: number) => z.string().min(1).max(max).regex(/^[\x20-\x7e]+$/, 'printable ASCII only').refine((s) => !s.includes('\\'), 'no backslash');
+export const anonymizeSchema = z.union([z.boolean(), z.strictObject({ patientName: anonText(64).optional(), patientId: anonText(64).optional() })]);
+
+const sendBody = z.strictObject({
+  destination: z.string().min(1, 'destination is required'),
+  studyUid: z.string(),
+  seriesUid: z.string().optional(),
+  anonymize: anonymizeSchema.optional(),
+});
+
+type Params = { st: string; se?: string; sop?: string };
+
+export interface StudiesApiDeps {
+  config: { readonly current: Registry };
+  roles?: Pick<PacsRoles, 'archive'>;
+}
+
+interface Selected {
+  archive: Archive;
+  /** Stored instances in series, then instance number order. */
+  instances: { sopInstanceUid: string; fileKey: string }[];
+}
+
+export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiDeps): Promise<void> {
+  const jobs = new JobRegistry();
+  const archive = (): Archive => {
+    const a = deps.roles?.archive('main');
+    if (!a) throw new ConfigConflictError('the Main Server is not running', 'conflict');
+    return a;
+  };
+
+  /** The instances a path names; 404 when the study, series or instance is not stored. */
+  async function select(p: Params): Promise<Selected> {
+    const st = checkUid(p.st, 'studyUid');
+    const se = p.se === undefined ? undefined : checkUid(p.se, 'seriesUid');
+    const sop = p.sop === undefined ? undefined : checkUid(p.sop, 'sopInstanceUid');
+    const a = archive();
+    if (sop !== undefined) {
+      const row = await a.index.getInstance(sop);
+      if (!row || row.studyInstanceUid !== st || row.seriesInstanceUid !== se) throw new ConfigConflictError(`no instance ${sop} in series ${se} of study ${st}`, 'not-found', 'sopInstanceUid');
+      return { archive: a, instances: [row] };
+    }
+    const series = (await a.index.listSeries(st)).filter((s) => se === undefined || s.seriesInstanceUid === se);
+    if (series.length === 0) {
+      throw se === undefined
+        ? new ConfigConflictError(`no study ${st}`, 'not-found', 'studyUid')
+        : new ConfigConflictError(`no series ${se} in study ${st}`, 'not-found', 'seriesUid');
+    }
+    series.sort((x, y) => (x.seriesNumber ?? 0) - (y.seriesNumber ?? 0));
+    const instances = [];
+    for (const s of series) instances.push(...(await a.index.listInstances(s.seriesInstanceUid)));
+    return { archive: a, instances };
+  }
+
+  const remove = async (req: FastifyRequest<{ Params: Params }>) => {
+    const { archive: a, instances } = await select(req.params);
+    let deleted = 0;
+    for (const i of instances) if (await a.deleteInstance(i.sopInstanceUid)) deleted++;
+    req.log.info({ user: (req as { user?: string }).user, ...req.params, deleted }, 'deleted from the archive');
+    return { deleted };
+  };
+  app.delete('/api/studies/:st', remove);
+  app.delete('/api/studies/:st/series/:se', remove);
+  app.delete('/api/studies/:st/series/:se/instances/:sop', remove);
+
+  const download = async (req: FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>, reply: import('fastify').FastifyReply) => {
+    const { archive: a, instances } = await select(req.params);
+    const q = req.query;
+    const anon = q.anonymize === '1' || q.anonymize === 'true';
+    if (q.anonymize !== undefined && !anon && q.anonymize !== '0' && q.anonymize !== 'false') throw new BadRequestError('anonymize must be 1 or 0', 'anonymize');
+    let anonymize;
+    if (anon) {
+      const r = anonymizeSchema.safeParse({ patientName: q.patientName || undefined, patientId: q.patientId || undefined });
+      if (!r.success || typeof r.data === 'boolean') throw new BadRequestError(`patientName/patientId: ${r.error?.issues[0]?.message ?? 'invalid'}`, r.error?.issues[0]?.path.join('.') || 'patientName');
+      anonymize = exportAnonymization(r.data);
+    }
+    const name = `${req.params.se ?? req.params.st}${anon ? '-anonymized' : ''}.zip`;
+    const stream = zipFiles(instances.map((i) => a.blobs.path(i.fileKey)), { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') });
+    return reply.type('application/zip').header('content-disposition', `attachment; filename="${name}"`).send(stream);
+  };
+  app.get('/api/studies/:st/archive.zip', download);
+  app.get('/api/studies/:st/series/:se/archive.zip', download);
+
+  app.post('/api/studies/send', { schema: { body: jsonSchema(sendBody) } }, async (req, reply) => {
+    const body = req.body as z.infer<typeof sendBody>;
+    const target = targetOf(deps.config.current, body.destination, 'destination');
+    const { archive: a, instances } = await select({ st: body.studyUid, se: body.seriesUid });
+    const anonymize = body.anonymize === true ? {} : body.anonymize || undefined;
+    const paths = instances.map((i) => a.blobs.path(i.fileKey));
+    const what = body.seriesUid ? `series ${body.seriesUid}` : `study ${body.studyUid}`;
+    const job = jobs.start('send', `${what} to ${target.calledAeTitle}${anonymize ? ' (anonymized)' : ''}`, async (c) => {
+      let done = 0;
+      let failed = 0;
+      const r = await sendStoredFiles(target, paths, {
+        anonymize,
+        onTotal: (t) => c.setTotal(t),
+        onProgress: (p) => {
+          done++;
+          if (!p.ok) {
+            failed++;
+            c.fail(p.error ?? 'failed', p.file.sopInstanceUid);
+          }
+          c.progress(done, failed);
+        },
+      });
+      const message = `${r.sent} of ${paths.length} instance(s) sent to ${target.calledAeTitle}${r.failed.length ? `, ${r.failed.length} failed: ${r.failed[0].error}` : ''}`;
+      return { ok: r.failed.length === 0, message };
+    });
+    return reply.code(202).header('location', `/api/jobs/${job.id}`).send(job);
+  });
+
+  app.get('/api/jobs', async () => jobs.list());
+  app.get('/api/jobs/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+    const job = jobs.get(req.params.id);
+    if (!job) throw new ConfigConflictError(`no job "${req.params.id}" (jobs are kept in memory until a restart)`, 'not-found', 'id');
+    return job;
+  });
+
+  await registerRemoteApi(app, { config: deps.config, roles: deps.roles, jobs });
+}

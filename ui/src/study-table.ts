@@ -1,0 +1,91 @@
+// The study search form and the results table (shared by the archive and the Remote tab).
+import { h } from './dom.js';
+import { num, TAG, text, type DicomJson } from './dicomweb.js';
+
+export interface StudyKeys {
+  PatientName?: string; PatientID?: string; StudyDate?: string; Modality?: string; AccessionNumber?: string; StudyDescription?: string;
+}
+
+/** `DOE` finds `DOE^JOHN`: free text gets a trailing wildcard unless it has one. */
+const fuzzy = (s: string): string | undefined => (s.trim() === '' ? undefined : /[*?]/.test(s) ? s.trim() : `${s.trim()}*`);
+const exact = (s: string): string | undefined => s.trim() || undefined;
+const dicomDate = (d: string): string => d.replaceAll('-', '');
+
+export function searchForm(prefix: string, onSearch: (keys: StudyKeys) => void, extra: (Node | string)[] = []): HTMLFormElement {
+  const field = (id: string, label: string, type = 'text') => {
+    const input = h('input', { type, id: `${prefix}-${id}`, name: id });
+    return { input, el: h('div', { class: 'field' }, h('label', { for: `${prefix}-${id}` }, label), input) };
+  };
+  const f = {
+    name: field('patient-name', 'Patient name'), id: field('patient-id', 'Patient ID'), from: field('date-from', 'Study date from', 'date'),
+    to: field('date-to', 'to', 'date'), modality: field('modality', 'Modality'), accession: field('accession', 'Accession number'),
+    description: field('description', 'Description'),
+  };
+  const form = h('form', { class: 'card search', id: `${prefix}-search` }, ...extra, ...Object.values(f).map((x) => x.el), h('button', { type: 'submit' }, 'Search'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const from = dicomDate(f.from.input.value);
+    const to = dicomDate(f.to.input.value);
+    onSearch({
+      PatientName: fuzzy(f.name.input.value),
+      PatientID: exact(f.id.input.value),
+      StudyDate: from || to ? (from === to ? from : `${from}-${to}`) : undefined,
+      Modality: exact(f.modality.input.value.toUpperCase()),
+      AccessionNumber: exact(f.accession.input.value),
+      StudyDescription: fuzzy(f.description.input.value),
+    });
+  });
+  return form;
+}
+
+interface Column { title: string; value: (s: DicomJson) => string | number }
+const COLUMNS: Column[] = [
+  { title: 'Patient name', value: (s) => text(s, TAG.PatientName).replaceAll('^', ' ').trim() },
+  { title: 'Patient ID', value: (s) => text(s, TAG.PatientID) },
+  { title: 'Study date', value: (s) => text(s, TAG.StudyDate).replace(/^(\d{4})(\d{2})(\d{2})$/, '$1-$2-$3') },
+  { title: 'Modalities', value: (s) => text(s, TAG.ModalitiesInStudy).replaceAll('\\', ', ') },
+  { title: 'Accession', value: (s) => text(s, TAG.AccessionNumber) },
+  { title: 'Description', value: (s) => text(s, TAG.StudyDescription) },
+  { title: 'Series', value: (s) => num(s, TAG.NumberOfStudyRelatedSeries) ?? '' },
+  { title: 'Instances', value: (s) => num(s, TAG.NumberOfStudyRelatedInstances) ?? '' },
+];
+
+/** Results table; a header click sorts the rows shown (this page of results only). */
+export function studyTable(id: string, studies: DicomJson[], opts: { onOpen?: (s: DicomJson) => void; actions?: (s: DicomJson) => Node[] } = {}): HTMLTableElement {
+  let sortBy = -1;
+  let dir = 1;
+  const tbody = h('tbody');
+  const fill = () => {
+    const rows = [...studies];
+    if (sortBy >= 0) {
+      const v = COLUMNS[sortBy].value;
+      rows.sort((a, b) => {
+        const x = v(a), y = v(b);
+        return dir * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
+      });
+    }
+    tbody.replaceChildren(...rows.map((s) => {
+      const tr = h('tr', { 'data-study': text(s, TAG.StudyInstanceUID), class: opts.onOpen ? 'clickable' : undefined },
+        ...COLUMNS.map((c) => h('td', {}, String(c.value(s)))),
+        ...(opts.actions ? [h('td', {}, ...opts.actions(s))] : []));
+      if (opts.onOpen) tr.addEventListener('click', (e) => {
+        if ((e.target as HTMLElement).closest('button, a, input, select')) return;
+        opts.onOpen!(s);
+      });
+      return tr;
+    }));
+    if (rows.length === 0) tbody.replaceChildren(h('tr', {}, h('td', { colspan: COLUMNS.length + 1, class: 'muted' }, 'No studies found.')));
+  };
+  const headers = COLUMNS.map((c, i) => {
+    const th = h('th', { class: 'sortable', title: 'sort this page' }, c.title);
+    th.addEventListener('click', () => {
+      dir = sortBy === i ? -dir : 1;
+      sortBy = i;
+      headers.forEach((x, j) => x.setAttribute('aria-sort', j === i ? (dir > 0 ? 'ascending' : 'descending') : 'none'));
+      fill();
+    });
+    return th;
+  });
+  fill();
+  return h('table', { id, class: 'studies' }, h('thead', {}, h('tr', {}, ...headers, ...(opts.actions ? [h('th', {}, '')] : []))), tbody);
+}
