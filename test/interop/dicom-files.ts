@@ -14,8 +14,11 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) yield* walk(p);
-    else if (e.isFile()) yield p;
+    // An archive's tmp/ holds files being received or already linked into place (and
+    // unlinked in the background after the response): not stored instances.
+    if (e.isDirectory()) {
+      if (e.name !== 'tmp') yield* walk(p);
+    } else if (e.isFile()) yield p;
   }
 }
 
@@ -27,7 +30,11 @@ export interface Part10Info {
 }
 
 export async function part10Info(path: string): Promise<Part10Info | undefined> {
-  const fh = await open(path, 'r');
+  const fh = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined; // removed while walking (a replaced or deleted instance)
+    throw e;
+  });
+  if (!fh) return undefined;
   try {
     const buf = Buffer.alloc(16384);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
