@@ -13,7 +13,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
 import type { IndexWriter, InsertResult, InstanceRecord } from '../archive/index-types.js';
-import { findAe, serverAe, type Registry } from '../config/index.js';
+import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
 import { ForwardQueue, queueDdl, type DestinationCounts, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
 import type { RuleStore } from './rule-store.js';
@@ -25,8 +25,8 @@ export interface RouterOptions {
   registry: () => Registry;
   logger: Logger;
   maxPduLength?: number;
-  /** TLS client options for destinations marked TLS in the registry; undefined: not set up. */
-  tls?: () => ConnectionOptions | undefined;
+  /** TLS client options for a destination marked TLS in the registry (throws when TLS is not set up). */
+  tls?: (ae: Ae) => ConnectionOptions | undefined;
 }
 
 export interface QueueStatus extends DestinationCounts {
@@ -116,8 +116,12 @@ export class Router {
     if (ae.connection.port === undefined) return { error: `"${destination}" has no port` };
     let tls: ConnectionOptions | undefined;
     if (ae.connection.tls) {
-      tls = this.o.tls?.();
-      if (!tls) return { error: `"${destination}" is marked TLS but no TLS certificates are set up (pacs tls init)` };
+      try {
+        tls = this.o.tls?.(ae);
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+      if (!tls) return { error: `"${destination}" is marked TLS but this router has no TLS set-up` };
     }
     return {
       host: reachable(ae.connection.host),
