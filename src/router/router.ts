@@ -57,8 +57,9 @@ export class Router {
   }
 
   /** Archive hook: queue rows for each newly stored instance, in the ingest's transaction. */
-  readonly afterInsert = async (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]): Promise<void> => {
-    for (const ddl of queueDdl('sqlite')) await tx.execute(ddl); // IF NOT EXISTS: cheap, and safe before attach()
+  readonly afterInsert = async (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]): Promise<(() => void) | void> => {
+    // The table exists once attach() ran; before that (the first stores of a new archive) create it here.
+    if (!this.queue) for (const ddl of queueDdl('sqlite')) await tx.execute(ddl);
     const entries: NewEntry[] = [];
     records.forEach((r, i) => {
       if (results[i].status === 'duplicate') return;
@@ -79,14 +80,16 @@ export class Router {
     });
     await ForwardQueue.enqueue(tx, entries);
     const dests = new Set(entries.map((e) => e.destination));
-    if (dests.size) setTimeout(() => dests.forEach((d) => this.kick(d)), 2); // after the COMMIT
+    // The senders run as soon as the rows are committed (before, their reads would not see them).
+    if (dests.size) return () => dests.forEach((d) => this.kick(d));
   };
 
   /** Starts sending from the Router role's archive (its index holds the queue). */
   async attach(archive: Archive): Promise<void> {
     this.archive = archive;
-    this.queue = new ForwardQueue(archive.index);
-    await this.queue.ensureSchema();
+    const queue = new ForwardQueue(archive.index);
+    await queue.ensureSchema();
+    this.queue = queue;
     for (const d of await this.queue.destinations()) this.kick(d);
   }
 
