@@ -156,7 +156,11 @@ export class Router {
     const counts = await this.requireQueue().counts();
     const out = counts.map((c) => {
       const s = this.senders.get(c.destination);
-      return { ...c, inFlight: s?.inFlight.size ?? 0, delivered: s?.delivered ?? 0, lastError: s?.lastError ?? c.lastError };
+      // Delivered rows the sender has not deleted yet (sender.ts) are not waiting any more.
+      const done = [...(s?.unflushed.values() ?? [])];
+      const pending = c.pending - done.filter((attempts) => attempts === 0).length;
+      const failed = c.failed - done.filter((attempts) => attempts > 0).length;
+      return { ...c, pending, failed, inFlight: s?.inFlight.size ?? 0, delivered: s?.delivered ?? 0, lastError: s?.lastError ?? c.lastError };
     });
     for (const [d, s] of this.senders) {
       if (!out.some((c) => c.destination === d)) {
@@ -166,8 +170,10 @@ export class Router {
     return out.sort((a, b) => a.destination.localeCompare(b.destination));
   }
 
-  entries(opts: { destination?: string; state?: QueueState | 'failed'; limit?: number } = {}): Promise<QueueEntry[]> {
-    return this.requireQueue().list(opts);
+  /** Queue rows, without those delivered and about to be deleted. */
+  async entries(opts: { destination?: string; state?: QueueState | 'failed'; limit?: number } = {}): Promise<QueueEntry[]> {
+    const rows = await this.requireQueue().list(opts);
+    return rows.filter((e) => !this.senders.get(e.destination)?.unflushed.has(e.id));
   }
 
   /** Dead entries back to pending (due now); returns how many. */
