@@ -3,12 +3,13 @@
 // router that forwards every instance to a DCMTK storescp (the destination, AE DEST):
 //   pacs     this PACS's ROUTER role (node bin/pacs.js serve), one rule: everything to DEST
 //   orthanc  Orthanc with a Lua script: OnStoredInstance -> SendToModality(instanceId, 'dest')
+//   direct   no router: storescu straight into the destination, the ceiling of any router here
 // Time = wall time from the start of storescu until the destination holds every instance
 // (received files counted in its folder, cleared before each run). Best of N runs each,
 // interleaved; after every run the destination is checked to hold exactly the sent
 // SOP instances, else the run fails. TCP_NODELAY=1 for DCMTK and Orthanc.
 //
-//   npx tsx bench/route.ts [--count 300] [--runs 3] [--rows 512] [--cols 512] [--targets pacs,orthanc]
+//   npx tsx bench/route.ts [--count 300] [--runs 3] [--rows 512] [--cols 512] [--targets pacs,orthanc,direct]
 // Results: a table on stdout and JSON in bench/results/route-<timestamp>.json.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,7 +30,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     rows: { type: 'string', default: '512' },
     cols: { type: 'string', default: '512' },
-    targets: { type: 'string', default: 'pacs,orthanc' },
+    targets: { type: 'string', default: 'pacs,orthanc,direct' },
     timeout: { type: 'string', default: '600' },
   },
 });
@@ -149,7 +150,8 @@ async function main(): Promise<void> {
   for (const n of names) {
     if (n === 'pacs') routers.push(await startOurRouter(root, dest));
     else if (n === 'orthanc') routers.push(await startOrthancRouter(root, dest));
-    else throw new Error(`unknown target ${n} (pacs, orthanc)`);
+    else if (n === 'direct') routers.push({ name: 'direct', aet: dest.aet, port: dest.port, peer: dest });
+    else throw new Error(`unknown target ${n} (pacs, orthanc, direct)`);
   }
   const results = new Map<string, RunRecord[]>(routers.map((r) => [r.name, []]));
   for (let run = 1; run <= RUNS; run++) {
@@ -168,6 +170,8 @@ async function main(): Promise<void> {
   const theirs = best('orthanc');
   const ratio = ours && theirs ? ours / theirs : undefined;
   if (ratio) console.log(`this PACS / Orthanc: ${ratio.toFixed(2)}x (issue target: at least 3x)`);
+  const direct = best('direct');
+  if (direct && ours) console.log(`this PACS / direct (storescu -> storescp, no router): ${(ours / direct).toFixed(2)}x`);
   const outDir = path.join(REPO_ROOT, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `route-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -177,7 +181,7 @@ async function main(): Promise<void> {
   }, null, 2));
   console.log(`results: ${path.relative(process.cwd(), file)}`);
   if ([...results.values()].some((v) => v.some((r) => !r.ok))) process.exitCode = 1;
-  for (const r of routers) await r.peer.stop();
+  for (const r of routers) if (r.name !== 'direct') await r.peer.stop();
 }
 
 main()
