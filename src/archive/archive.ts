@@ -26,9 +26,11 @@ export interface ArchiveOptions {
    * Called inside the index transaction that inserts a batch of received instances, after
    * the insert, with each record and its result: rows it writes (an outbox, the router's
    * forward queue) commit atomically with the instances, before any C-STORE response.
-   * Throwing fails the whole batch's stores (nothing is acknowledged).
+   * Throwing fails the whole batch's stores (nothing is acknowledged). A function it
+   * returns runs once the transaction has committed (e.g. wake the router's senders:
+   * before the commit they would not see the new rows).
    */
-  afterInsert?: (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]) => Promise<void>;
+  afterInsert?: (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]) => Promise<void | (() => void)>;
 }
 
 export class Archive {
@@ -52,11 +54,16 @@ export class Archive {
     const { afterInsert } = opts;
     this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
       afterInsert
-        ? (records) => index.write(async (tx) => {
-          const results = await tx.insertInstances(records, onDuplicate);
-          await afterInsert(tx, records, results);
+        ? async (records) => {
+          const after: { committed?: () => void } = {};
+          const results = await index.write(async (tx) => {
+            const r = await tx.insertInstances(records, onDuplicate);
+            after.committed = (await afterInsert(tx, records, r)) ?? undefined;
+            return r;
+          });
+          after.committed?.();
           return results;
-        })
+        }
         : (records) => index.insertInstances(records, onDuplicate),
       { maxBatch: opts.maxBatch });
   }

@@ -1,47 +1,26 @@
 /** Service-user commands: echo, store. */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { cEcho } from '../dimse/scu.js';
 import { connect } from '../net/index.js';
 import { expandPaths, inspectFiles, storeFiles } from '../services/storage-scu.js';
-import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
+import { parsePositiveInt } from './options.js';
+import { peerOptions, resolvePeer, type PeerOptions } from './peer.js';
 import { progress } from './progress.js';
 
 const VERIFICATION = '1.2.840.10008.1.1';
-
-interface PeerOptions {
-  aet: string;
-  aec: string;
-  host?: string;
-  port?: number;
-}
-
-/** `[HOST PORT]` may lead the positional arguments, as with DCMTK's tools. */
-function splitPeer(args: string[], o: PeerOptions): { host: string; port: number; rest: string[] } {
-  if (args.length >= 2 && /^\d+$/.test(args[1]) && !existsSync(args[0])) {
-    return { host: args[0], port: parsePort(args[1]), rest: args.slice(2) };
-  }
-  return { host: o.host ?? '127.0.0.1', port: o.port ?? 11112, rest: args };
-}
-
-function peerOptions(cmd: Command): Command {
-  return cmd
-    .option('--aet <title>', 'our (calling) AE title', parseAeTitle, 'PACS_CLIENT')
-    .option('--aec <title>', 'the peer\'s (called) AE title', parseAeTitle, 'PACS')
-    .option('--host <host>', 'peer host (or give HOST PORT first)')
-    .option('--port <port>', 'peer port', parsePort);
-}
 
 export function registerClientCommands(program: Command): void {
   peerOptions(program.command('echo').description('C-ECHO a peer: pacs echo [HOST PORT]').argument('[peer...]', 'HOST PORT'))
     .option('--repeat <n>', 'number of C-ECHOs', parsePositiveInt, 1)
     .action(async (args: string[], o: PeerOptions & { repeat: number }) => {
-      const { host, port } = splitPeer(args, o);
+      const { host, port, tls, rest } = await resolvePeer(args, o);
+      if (rest.length) throw new Error(`unexpected arguments: ${rest.join(' ')}`);
       const started = performance.now();
       const assoc = await connect({
         host,
         port,
+        tls,
         callingAeTitle: o.aet,
         calledAeTitle: o.aec,
         presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'] }],
@@ -53,13 +32,13 @@ export function registerClientCommands(program: Command): void {
         await assoc.release().catch(() => assoc.abort());
       }
       const ms = performance.now() - started;
-      process.stdout.write(`C-ECHO ${o.aec}@${host}:${port}: success (${ms.toFixed(1)} ms)\n`);
+      process.stdout.write(`C-ECHO ${o.aec}@${host}:${port}${tls ? ' (TLS)' : ''}: success (${ms.toFixed(1)} ms)\n`);
     });
 
   peerOptions(program.command('store').description('C-STORE files and folders (recursive): pacs store [HOST PORT] FILES...').argument('<paths...>'))
     .option('-j, --parallel <n>', 'parallel associations', parsePositiveInt, 1)
     .action(async (args: string[], o: PeerOptions & { parallel: number }) => {
-      const { host, port, rest } = splitPeer(args, o);
+      const { host, port, tls, rest } = await resolvePeer(args, o);
       if (rest.length === 0) throw new Error('no files or folders given');
       const { files, skipped } = await inspectFiles(await expandPaths(rest));
       for (const s of skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
@@ -67,7 +46,7 @@ export function registerClientCommands(program: Command): void {
       const bar = progress(`C-STORE to ${o.aec}`, files.length);
       const started = performance.now();
       const summary = await storeFiles(
-        { host, port, callingAeTitle: o.aet, calledAeTitle: o.aec },
+        { host, port, tls, callingAeTitle: o.aet, calledAeTitle: o.aec },
         files,
         { parallel: o.parallel, onProgress: (p) => bar.tick(p.ok) },
       );

@@ -67,6 +67,7 @@ interface AeFlags {
   host?: string;
   port?: string;
   tls?: boolean;
+  tlsVerifyHost?: boolean;
   description?: string;
   permissions?: string;
   moveDestination?: boolean;
@@ -85,6 +86,7 @@ function patchFrom(o: AeFlags): Record<string, unknown> {
   if (o.host !== undefined) connection.host = o.host;
   if (o.port !== undefined) connection.port = port(o.port);
   if (o.tls !== undefined) connection.tls = o.tls;
+  if (o.tlsVerifyHost !== undefined) connection.tlsVerifyHost = o.tlsVerifyHost;
   if (Object.keys(connection).length) p.connection = connection;
   if (o.aet !== undefined) p.aeTitle = o.aet;
   if (o.description !== undefined) p.description = o.description;
@@ -155,6 +157,8 @@ export function registerConfigCommands(program: Command): void {
       .option('--host <host>', 'host name or IP address')
       .option('--port <port>', 'port (1-65535)')
       .option('--tls', 'connect with TLS')
+      .option('--tls-verify-host', 'with --tls: check that its certificate names its host (the default)')
+      .option('--no-tls-verify-host', 'with --tls: trust any certificate signed by the local CA, whatever host it names')
       .option('--description <text>', 'free text')
       .option('--permissions <list>', `what it may do at our servers, comma-separated: ${PERMISSIONS.join(',')}`)
       .option('--move-destination', 'may be the destination of a C-MOVE')
@@ -178,7 +182,7 @@ export function registerConfigCommands(program: Command): void {
   aeOptions(ae.command('add').description('register an AE: pacs config ae add AET --host HOST --port PORT').argument('<aet>'), false).action(
     async (aet: string, o: AeFlags & { data: string }) => {
       const store = await openStore(o);
-      const input = { aeTitle: aet, ...patchFrom(o), connection: { host: o.host, ...(o.port !== undefined ? { port: port(o.port) } : {}), tls: o.tls ?? false } };
+      const input = { aeTitle: aet, ...patchFrom(o), connection: { host: o.host, ...(o.port !== undefined ? { port: port(o.port) } : {}), tls: o.tls ?? false, ...(o.tlsVerifyHost !== undefined ? { tlsVerifyHost: o.tlsVerifyHost } : {}) } };
       try {
         await store.update((reg) => addAe(reg, input, { device: o.device }));
       } catch (err) {
@@ -220,7 +224,7 @@ export function registerConfigCommands(program: Command): void {
     .action(async (o: { data: string; aet: string; timeout: string }) => {
       const store = await openStore(o);
       const targets = listAes(store.current).filter((a) => a.connection.port !== undefined);
-      const results: EchoResult[] = await Promise.all(targets.map((t) => echoAe(t, o.aet, Number(o.timeout) * 1000)));
+      const results: EchoResult[] = await Promise.all(targets.map((t) => echoAe(t, o.aet, { dataDir: store.dataDir, timeoutMs: Number(o.timeout) * 1000 })));
       process.stdout.write(
         table(
           ['AE', 'ROLE', 'ADDRESS', 'RESULT', 'TIME'],

@@ -8,7 +8,6 @@
  * Without a Query/Retrieve Level key, STUDY is used.
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import pino from 'pino';
 import { Dataset } from '../dicom/dataset.js';
@@ -26,23 +25,14 @@ import { ServiceRegistry } from '../dimse/service.js';
 import { connect, type Association } from '../net/index.js';
 import { cFind, cGet, cMove, ensureDir, folderStorageService, getPresentationContexts, type RetrieveResult, type SubOperationProgress } from '../services/qr-scu.js';
 import { QR_SOP_CLASSES } from '../services/qr-identifier.js';
-import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
+import { parseAeTitle, parsePositiveInt } from './options.js';
+import { peerOptions, resolvePeer, type Peer, type PeerOptions } from './peer.js';
 import { progress, type Progress } from './progress.js';
 
-interface QrOptions {
-  aet: string;
-  aec: string;
-  host?: string;
-  port?: number;
+interface QrOptions extends PeerOptions {
   key: string[];
   patientRoot?: boolean;
   studyRoot?: boolean;
-}
-
-function splitPeer(args: string[], o: QrOptions): { host: string; port: number } {
-  if (args.length >= 2 && /^\d+$/.test(args[1]) && !existsSync(args[0])) return { host: args[0], port: parsePort(args[1]) };
-  if (args.length > 0) throw new Error(`unexpected arguments: ${args.join(' ')} (give keys with -k)`);
-  return { host: o.host ?? '127.0.0.1', port: o.port ?? 11112 };
 }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
@@ -95,12 +85,7 @@ export function identifierFromKeys(specs: readonly string[], defaultLevel = 'STU
 }
 
 function qrOptions(cmd: Command): Command {
-  return cmd
-    .argument('[peer...]', 'HOST PORT')
-    .option('--aet <title>', 'our (calling) AE title', parseAeTitle, 'PACS_CLIENT')
-    .option('--aec <title>', "the peer's (called) AE title", parseAeTitle, 'PACS')
-    .option('--host <host>', 'peer host (or give HOST PORT first)')
-    .option('--port <port>', 'peer port', parsePort)
+  return peerOptions(cmd.argument('[peer...]', 'HOST PORT'))
     .option('-k, --key <key=value>', 'query key (repeatable): Keyword=value, (gggg,eeee)=value, Seq[0].Keyword=value', collect, [])
     .option('-P, --patient-root', 'Patient Root information model')
     .option('-S, --study-root', 'Study Root information model (default)');
@@ -127,9 +112,16 @@ function printIdentifier(ds: Dataset, indent = ''): void {
   }
 }
 
+/** The peer of a query/retrieve command: HOST PORT and nothing else positional (keys go with -k). */
+async function peer(args: string[], o: QrOptions): Promise<Peer> {
+  const p = await resolvePeer(args, o);
+  if (p.rest.length > 0) throw new Error(`unexpected arguments: ${p.rest.join(' ')} (give keys with -k)`);
+  return p;
+}
+
 async function open(o: QrOptions, args: string[], contexts: Parameters<typeof connect>[0]['presentationContexts']): Promise<Association> {
-  const { host, port } = splitPeer(args, o);
-  return connect({ host, port, callingAeTitle: o.aet, calledAeTitle: o.aec, presentationContexts: contexts });
+  const { host, port, tls } = await peer(args, o);
+  return connect({ host, port, tls, callingAeTitle: o.aet, calledAeTitle: o.aec, presentationContexts: contexts });
 }
 
 function contextSyntax(conn: DimseConnection, sopClassUid: string): string {
@@ -230,9 +222,9 @@ export function registerQueryRetrieveCommands(program: Command): void {
       const contexts = getPresentationContexts(cls);
       for (const extra of o.sopClass) contexts.splice(1, 0, { abstractSyntax: extra, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] });
       const storageClasses = [...new Set(contexts.slice(1).map((c) => c.abstractSyntax))];
-      const { host, port } = splitPeer(args, o);
+      const { host, port, tls } = await peer(args, o);
       const assoc = await connect({
-        host, port, callingAeTitle: o.aet, calledAeTitle: o.aec, presentationContexts: contexts.slice(0, 128),
+        host, port, tls, callingAeTitle: o.aet, calledAeTitle: o.aec, presentationContexts: contexts.slice(0, 128),
         roleSelections: storageClasses.map((sopClassUid) => ({ sopClassUid, scuRole: false, scpRole: true })),
       });
       let received = 0;

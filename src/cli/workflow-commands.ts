@@ -28,21 +28,9 @@ import { mppsCreateDataset, mppsSetDataset } from '../services/mpps-scu.js';
 import { cFind } from '../services/qr-scu.js';
 import { expandPaths, inspectFiles } from '../services/storage-scu.js';
 import { MODALITY_WORKLIST_FIND } from '../services/worklist.js';
-import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
+import { parsePort, parsePositiveInt } from './options.js';
+import { peerOptions, resolvePeer, splitHostPort, type PeerOptions } from './peer.js';
 import { identifierFromKeys } from './qr-commands.js';
-
-interface PeerOptions { aet: string; aec: string; host?: string; port?: number }
-
-function splitPeer(args: string[], o: PeerOptions): { host: string; port: number; rest: string[] } {
-  if (args.length >= 2 && /^\d+$/.test(args[1]) && !existsSync(args[0])) return { host: args[0], port: parsePort(args[1]), rest: args.slice(2) };
-  return { host: o.host ?? '127.0.0.1', port: o.port ?? 11112, rest: args };
-}
-
-const peerOptions = (cmd: Command): Command => cmd
-  .option('--aet <title>', 'our (calling) AE title', parseAeTitle, 'PACS_CLIENT')
-  .option('--aec <title>', "the peer's (called) AE title", parseAeTitle, 'PACS')
-  .option('--host <host>', 'peer host (or give HOST PORT first)')
-  .option('--port <port>', 'peer port', parsePort);
 
 const indexOptions = (cmd: Command): Command => cmd
   .option('--data <dir>', 'data directory of the Main Server', process.env.PACS_DATA_DIR ?? './data')
@@ -99,9 +87,9 @@ function entryLine(e: WorklistEntry): string {
 const today = (): string => new Date().toISOString().slice(0, 10).replace(/-/g, '');
 
 async function open(args: string[], o: PeerOptions, sopClass: string) {
-  const { host, port, rest } = splitPeer(args, o);
+  const { host, port, tls, rest } = await resolvePeer(args, o);
   const assoc = await connect({
-    host, port, callingAeTitle: o.aet, calledAeTitle: o.aec,
+    host, port, tls, callingAeTitle: o.aet, calledAeTitle: o.aec,
     presentationContexts: [{ abstractSyntax: sopClass, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] }],
   });
   const conn = new DimseConnection(assoc);
@@ -227,7 +215,7 @@ export function registerWorkflowCommands(program: Command): void {
   peerOptions(mpps.command('set').description('N-SET a step: pacs mpps set [HOST PORT] UID --status COMPLETED').argument('<args...>', '[HOST PORT] UID'))
     .requiredOption('--status <status>', 'IN PROGRESS | COMPLETED | DISCONTINUED')
     .action(async (args: string[], o) => {
-      const { rest } = splitPeer(args, o);
+      const { rest } = splitHostPort(args);
       if (rest.length !== 1) throw new Error('give the SOP Instance UID of the step (and HOST PORT first, if not the default)');
       const status = String(o.status).toUpperCase().replace('_', ' ');
       if (!['IN PROGRESS', 'COMPLETED', 'DISCONTINUED'].includes(status)) throw new Error(`--status: must be IN PROGRESS, COMPLETED or DISCONTINUED, got "${o.status}"`);
@@ -246,7 +234,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--timeout <seconds>', 'wait this long for the report', parsePositiveInt, 60)
     .option('--json', 'print the report as JSON')
     .action(async (args: string[], o: PeerOptions & { sopClass?: string; listen?: number; timeout: number; json?: boolean }) => {
-      const { host, port, rest } = splitPeer(args, o);
+      const { host, port, tls, rest } = await resolvePeer(args, o);
       const refs: CommitmentRef[] = [];
       const paths: string[] = [];
       for (const item of rest) {
@@ -266,7 +254,7 @@ export function registerWorkflowCommands(program: Command): void {
       }
       if (refs.length === 0) throw new Error('nothing to commit');
       const r = await requestCommitment({
-        host, port, callingAeTitle: o.aet, calledAeTitle: o.aec, refs, listenPort: o.listen, timeoutMs: o.timeout * 1000,
+        host, port, tls, callingAeTitle: o.aet, calledAeTitle: o.aec, refs, listenPort: o.listen, timeoutMs: o.timeout * 1000,
         onRequested: (uid) => process.stderr.write(`requested commitment of ${refs.length} instance(s), transaction ${uid}; waiting for the report\n`),
       });
       if (o.json) process.stdout.write(`${JSON.stringify(r)}\n`);

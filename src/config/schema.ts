@@ -71,6 +71,12 @@ export const connectionSchema = z.strictObject({
   /** Absent for AEs that only call (modalities, our clients). */
   port: portSchema.optional(),
   tls: z.boolean().default(false),
+  /**
+   * With `tls`, when we call this AE: check that its certificate names `host` (default true).
+   * False trusts any certificate signed by the local CA, whatever name it carries (peers
+   * reached through an address their certificate does not list).
+   */
+  tlsVerifyHost: z.boolean().optional(),
 });
 
 /** What a listening role lets callers it does not know do. */

@@ -6,7 +6,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.js';
 import { defaultRegistry } from './defaults.js';
 import { ConfigValidationError, issuesOf } from './errors.js';
@@ -27,6 +27,11 @@ async function readRegistry(file: string): Promise<Registry | undefined> {
   const r = registrySchema.safeParse(json);
   if (!r.success) throw new ConfigValidationError(issuesOf(r.error).map((i) => ({ ...i, message: `${file}: ${i.message}` })));
   return r.data;
+}
+
+/** The registry of `dataDir` if it has one (nothing is created): for clients that only read it. */
+export function readRegistryFile(dataDir: string): Promise<Registry | undefined> {
+  return readRegistry(join(dataDir, CONFIG_FILE));
 }
 
 export class ConfigStore {
@@ -55,6 +60,11 @@ export class ConfigStore {
       return d;
     });
     return new ConfigStore(file, reg, opts.logger);
+  }
+
+  /** The data directory the registry file is in (its `tls/` certificates belong to it too). */
+  get dataDir(): string {
+    return dirname(this.file);
   }
 
   get current(): Registry {

@@ -1,7 +1,8 @@
 /**
  * Where the certificates of DICOM TLS (PS3.15 B.1 / BCP 195) live: `<data>/tls/`, as
  * `pacs tls init` writes them. One local CA; one server certificate for every listening
- * role; one client certificate for our SCUs. PEM files, keys readable by the owner only.
+ * role; one client certificate for our SCUs (see tls-client.ts). PEM files, keys readable
+ * by the owner only.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,12 +46,4 @@ export function loadServerTlsFiles(dataDir: string): ServerTlsFiles {
     if (!existsSync(f)) throw new Error(`TLS is on but ${f} does not exist (run pacs tls init); not listening`);
   }
   return { cert: readFileSync(p.serverCert), key: readFileSync(p.serverKey), ...(existsSync(p.ca) ? { ca: readFileSync(p.ca) } : {}) };
-}
-
-/** What our SCUs present and trust: the local CA, and the client certificate when there is one; undefined without a CA. */
-export function loadClientTlsFiles(dataDir: string): { ca: Buffer; cert?: Buffer; key?: Buffer } | undefined {
-  const p = tlsPaths(dataDir);
-  if (!existsSync(p.ca)) return undefined;
-  const client = existsSync(p.clientCert) && existsSync(p.clientKey) ? { cert: readFileSync(p.clientCert), key: readFileSync(p.clientKey) } : {};
-  return { ca: readFileSync(p.ca), ...client };
 }

@@ -20,3 +20,4 @@ export {
   type NetLogger,
 } from './acceptor.js';
 export { connect, type ConnectOptions, type ProposedContext } from './requestor.js';
+export { TlsHandshakeError, tlsFailure } from './tls-failure.js';

@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Association } from './association.js';
 import { DEFAULT_MAX_PDU_LENGTH, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './acceptor.js';
+import { tlsFailure } from './tls-failure.js';
 import { DICOM_APPLICATION_CONTEXT, type AssociateRq, type AsyncOpsWindow, type ExtendedNegotiation, type RoleSelection, type UserIdentityRq } from './pdu.js';
 
 export interface ProposedContext {
@@ -40,7 +41,8 @@ export interface ConnectOptions {
 
 /**
  * Request an association. Rejects with AssociationRejectedError (A-ASSOCIATE-RJ),
- * AssociationAbortedError (A-ABORT, or no answer in time) or ConnectError.
+ * AssociationAbortedError (A-ABORT, or no answer in time) or ConnectError
+ * (TlsHandshakeError, a ConnectError, when the TLS handshake failed).
  */
 export function connect(opts: ConnectOptions): Promise<Association> {
   let nextId = 1;
@@ -80,5 +82,10 @@ export function connect(opts: ConnectOptions): Promise<Association> {
     if (opts.tls) return tls.connect({ ...opts.tls, host: opts.host, port: opts.port });
     return net.connect({ host: opts.host, port: opts.port, noDelay: true });
   };
-  return assoc.requestAssociation(rq, open, opts.connectTimeoutMs ?? 30_000);
+  const requested = assoc.requestAssociation(rq, open, opts.connectTimeoutMs ?? 30_000);
+  if (!opts.tls) return requested;
+  // A handshake failure names the AE and what to check (CA, host name, client certificate).
+  return requested.catch((err: unknown) => {
+    throw tlsFailure(err, { calledAeTitle: opts.calledAeTitle, host: opts.host, port: opts.port }) ?? err;
+  });
 }

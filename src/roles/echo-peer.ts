@@ -1,5 +1,5 @@
 /** C-ECHO an AE of the registry, timed: for `pacs config verify` and `POST /api/aes/{aet}/echo`. */
-import type { AeEntry } from '../config/index.js';
+import { clientTlsOptions, type AeEntry, type ClientTlsFiles } from '../config/index.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { cEcho } from '../dimse/scu.js';
 import { connect } from '../net/index.js';
@@ -21,13 +21,23 @@ export function reachableHost(host: string): string {
   return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
-export async function echoAe(target: AeEntry, callingAeTitle: string, timeoutMs = 10_000): Promise<EchoResult> {
+export interface EchoOptions {
+  /** Data directory whose `tls/` files secure a TLS AE (CA to trust, client certificate to present). */
+  dataDir: string;
+  timeoutMs?: number;
+  /** Files replacing the data directory's (CLI flags). */
+  tlsFiles?: ClientTlsFiles;
+}
+
+export async function echoAe(target: AeEntry, callingAeTitle: string, opts: EchoOptions): Promise<EchoResult> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   const host = reachableHost(target.connection.host);
   const port = target.connection.port;
   const base = { aeTitle: target.aeTitle, host, port: port ?? 0 };
   if (port === undefined) return { ...base, ok: false, ms: 0, error: 'no port configured (this AE only calls)' };
   const started = performance.now();
   try {
+    const tls = clientTlsOptions({ ...target, connection: { ...target.connection, host } }, opts.dataDir, opts.tlsFiles);
     const assoc = await connect({
       host,
       port,
@@ -35,7 +45,7 @@ export async function echoAe(target: AeEntry, callingAeTitle: string, timeoutMs 
       calledAeTitle: target.aeTitle,
       connectTimeoutMs: timeoutMs,
       artimTimeoutMs: timeoutMs,
-      tls: target.connection.tls ? { servername: host } : undefined,
+      tls,
       presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'] }],
     });
     try {

@@ -8,8 +8,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
-import type { TlsOptions } from 'node:tls';
-import { findAe, loadClientTlsFiles, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
+import type { ConnectionOptions, TlsOptions } from 'node:tls';
+import { clientTlsOptions, findAe, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
@@ -175,13 +175,13 @@ export class PacsRoles {
           // C-MOVE goes only to AEs the registry marks as move destinations (with a port).
           resolveMoveDestination: (aet) => {
             const d = moveDestination(this.opts.config.current, aet);
-            return d && { host: reachableHost(d.connection.host), port: d.connection.port! };
+            return d && { host: reachableHost(d.connection.host), port: d.connection.port!, tls: () => this.tlsFor(d) };
           },
           // Storage commitment reports over a new association go to the requestor's registry entry.
           commitment: {
             resolveRequestor: (aet) => {
               const ae = findAe(this.opts.config.current, aet);
-              return ae?.connection.port !== undefined ? { host: reachableHost(ae.connection.host), port: ae.connection.port } : undefined;
+              return ae?.connection.port !== undefined ? { host: reachableHost(ae.connection.host), port: ae.connection.port, tls: () => this.tlsFor(ae) } : undefined;
             },
             reportMode: (aet) => findAe(this.opts.config.current, aet)?.commitmentReport ?? 'same',
           },
@@ -209,9 +209,15 @@ export class PacsRoles {
     const { config, logger } = this.opts;
     const rules = await RuleStore.open(this.opts.dataDir, { registry: () => config.current });
     rules.watch((err) => logger.error({ err: err.message }, 'router rules file not reloaded'));
-    // Destinations marked TLS: trust the local CA, present the client certificate (read per use: `pacs tls init` applies at once).
-    const tls = () => loadClientTlsFiles(this.opts.dataDir);
-    return new Router({ rules, registry: () => config.current, logger, maxPduLength: this.opts.maxPduLength, tls });
+    return new Router({ rules, registry: () => config.current, logger, maxPduLength: this.opts.maxPduLength, tls: (ae) => this.tlsFor(ae) });
+  }
+
+  /**
+   * How our SCUs call an AE of the registry: TLS options when it is marked TLS (the local
+   * CA, our client certificate; files read per association, so `pacs tls init` applies at once).
+   */
+  private tlsFor(ae: Ae): ConnectionOptions | undefined {
+    return clientTlsOptions({ ...ae, connection: { ...ae.connection, host: reachableHost(ae.connection.host) } }, this.opts.dataDir);
   }
 
   private async reconfigure(next: Registry): Promise<void> {

@@ -13,7 +13,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
 import type { Index, IndexWriter, InsertResult, InstanceRecord } from '../archive/index-types.js';
-import { findAe, serverAe, type Registry } from '../config/index.js';
+import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
 import { ForwardQueue, queueDdl, type DestinationCounts, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
 import type { RuleStore } from './rule-store.js';
@@ -25,8 +25,8 @@ export interface RouterOptions {
   registry: () => Registry;
   logger: Logger;
   maxPduLength?: number;
-  /** TLS client options for destinations marked TLS in the registry; undefined: not set up. */
-  tls?: () => ConnectionOptions | undefined;
+  /** TLS client options for a destination marked TLS in the registry (throws when TLS is not set up). */
+  tls?: (ae: Ae) => ConnectionOptions | undefined;
 }
 
 export interface QueueStatus extends DestinationCounts {
@@ -66,8 +66,9 @@ export class Router {
   }
 
   /** Archive hook: queue rows for each newly stored instance, in the ingest's transaction. */
-  readonly afterInsert = async (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]): Promise<void> => {
-    for (const ddl of queueDdl('sqlite')) await tx.execute(ddl); // IF NOT EXISTS: cheap, and safe before attach()
+  readonly afterInsert = async (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]): Promise<(() => void) | void> => {
+    // The table exists once attach() ran; before that (the first stores of a new archive) create it here.
+    if (!this.queue) for (const ddl of queueDdl('sqlite')) await tx.execute(ddl);
     const entries: NewEntry[] = [];
     records.forEach((r, i) => {
       if (results[i].status === 'duplicate') return;
@@ -88,14 +89,16 @@ export class Router {
     });
     await ForwardQueue.enqueue(tx, entries);
     const dests = new Set(entries.map((e) => e.destination));
-    if (dests.size) setTimeout(() => dests.forEach((d) => this.kick(d)), 2); // after the COMMIT
+    // The senders run as soon as the rows are committed (before, their reads would not see them).
+    if (dests.size) return () => dests.forEach((d) => this.kick(d));
   };
 
   /** Starts sending from the Router role's archive (its index holds the queue). */
   async attach(archive: Archive): Promise<void> {
     this.archive = archive;
-    this.queue = new ForwardQueue(archive.index);
-    await this.queue.ensureSchema();
+    const queue = new ForwardQueue(archive.index);
+    await queue.ensureSchema();
+    this.queue = queue;
     for (const d of await this.queue.destinations()) this.kick(d);
   }
 
@@ -125,8 +128,12 @@ export class Router {
     if (ae.connection.port === undefined) return { error: `"${destination}" has no port` };
     let tls: ConnectionOptions | undefined;
     if (ae.connection.tls) {
-      tls = this.o.tls?.();
-      if (!tls) return { error: `"${destination}" is marked TLS but no TLS certificates are set up (pacs tls init)` };
+      try {
+        tls = this.o.tls?.(ae);
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+      if (!tls) return { error: `"${destination}" is marked TLS but this router has no TLS set-up` };
     }
     return {
       host: reachable(ae.connection.host),
@@ -168,7 +175,11 @@ export class Router {
     const counts = await this.requireQueue().counts();
     const out = counts.map((c) => {
       const s = this.senders.get(c.destination);
-      return { ...c, inFlight: s?.inFlight.size ?? 0, delivered: s?.delivered ?? 0, lastError: s?.lastError ?? c.lastError };
+      // Delivered rows the sender has not deleted yet (sender.ts) are not waiting any more.
+      const done = [...(s?.unflushed.values() ?? [])];
+      const pending = c.pending - done.filter((attempts) => attempts === 0).length;
+      const failed = c.failed - done.filter((attempts) => attempts > 0).length;
+      return { ...c, pending, failed, inFlight: s?.inFlight.size ?? 0, delivered: s?.delivered ?? 0, lastError: s?.lastError ?? c.lastError };
     });
     for (const [d, s] of this.senders) {
       if (!out.some((c) => c.destination === d)) {
@@ -178,13 +189,14 @@ export class Router {
     return out.sort((a, b) => a.destination.localeCompare(b.destination));
   }
 
-  /** Entries in queue order, each marked whether it is being sent now. */
+  /** Entries in queue order, each marked whether it is being sent now; delivered rows awaiting deletion left out. */
   async entries(opts: { destination?: string; state?: QueueState | 'failed'; view?: QueueView; limit?: number; offset?: number } = {}): Promise<QueueItem[]> {
     const inFlight = new Set<number>();
     for (const [d, s] of this.senders) if (!opts.destination || d === opts.destination) for (const id of s.inFlight) inFlight.add(id);
     const { view, ...rest } = opts;
     const list = view === 'inflight' ? { ...rest, ids: [...inFlight] } : view === 'pending' ? { ...rest, state: 'untried' as const } : view ? { ...rest, state: view } : rest;
-    return (await this.requireQueue().list(list)).map((e) => ({ ...e, inFlight: inFlight.has(e.id) }));
+    const rows = (await this.requireQueue().list(list)).filter((e) => !this.senders.get(e.destination)?.unflushed.has(e.id));
+    return rows.map((e) => ({ ...e, inFlight: inFlight.has(e.id) }));
   }
 
   /** Dead entries back to pending (due now); returns how many. */

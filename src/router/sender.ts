@@ -11,7 +11,11 @@
  *   one instance fails (failure status, unreadable file)  that entry alone;
  *   delay = min(maxDelayMs, baseDelayMs * 2^(attempts-1)) * (0.5 + 0.5 * random): exponential
  *     with jitter; after maxAttempts the entry is dead (kept, shown, retried by hand).
- * Delivered entries are deleted once per round, after their success responses.
+ * Delivered entries are deleted after their success responses, several rounds at a time
+ * (up to FLUSH_DELIVERED ids, after a pause of FLUSH_PAUSE_MS without new work, on close):
+ * each delete is an index commit with a WAL fdatasync that the router's own ingest would
+ * otherwise wait behind once per forwarded instance. Until flushed they are kept out of
+ * due(); a crash before the flush sends them again (at-least-once: a duplicate, never a loss).
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -48,6 +52,10 @@ export interface SenderOptions {
 
 /** At most 128 presentation contexts fit one association; leave room. */
 const MAX_CONTEXTS = 120;
+/** Delivered entries deleted in one index transaction at most... */
+const FLUSH_DELIVERED = 64;
+/** ...or when no new entry arrived for this long. */
+const FLUSH_PAUSE_MS = 50;
 
 export function backoffDelay(policy: QueuePolicy, attempts: number, random: () => number = Math.random): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
@@ -72,6 +80,8 @@ export class DestinationSender {
   private kicked = false;
   private open: Open | undefined;
   private loop: Promise<void> | undefined;
+  /** Delivered (success response received), not yet deleted from the queue: id -> its attempts before. */
+  readonly unflushed = new Map<number, number>();
 
   constructor(private readonly o: SenderOptions) {}
 
@@ -89,7 +99,16 @@ export class DestinationSender {
     this.closed = true;
     this.wake?.();
     await this.loop;
+    await this.flushDelivered().catch((err: Error) => this.o.logger.warn({ err, destination: this.o.destination }, 'delivered entries not deleted; they will be sent again'));
     await this.release();
+  }
+
+  /** Deletes the delivered entries noted so far (one transaction). */
+  private async flushDelivered(): Promise<void> {
+    if (this.unflushed.size === 0) return;
+    const ids = [...this.unflushed.keys()];
+    await this.o.queue.delivered(ids);
+    for (const id of ids) this.unflushed.delete(id);
   }
 
   private async run(): Promise<void> {
@@ -98,7 +117,8 @@ export class DestinationSender {
       this.kicked = false;
       let batch: QueueEntry[];
       try {
-        batch = await this.o.queue.due(this.o.destination, policy.batchSize);
+        if (this.unflushed.size >= FLUSH_DELIVERED) await this.flushDelivered();
+        batch = await this.o.queue.due(this.o.destination, policy.batchSize, new Set(this.unflushed.keys()));
       } catch (err) {
         if (this.closed) return;
         this.o.logger.error({ err, destination: this.o.destination }, 'router queue unreadable');
@@ -106,6 +126,18 @@ export class DestinationSender {
         continue;
       }
       if (batch.length === 0) {
+        if (this.unflushed.size) {
+          // Deleting can wait for a pause in the arrivals: new work goes first.
+          if (!this.kicked) await this.sleep(FLUSH_PAUSE_MS);
+          if (this.kicked && !this.closed) continue;
+          try {
+            await this.flushDelivered();
+          } catch (err) {
+            this.o.logger.error({ err, destination: this.o.destination }, 'router queue not updated');
+            await this.sleep(1000);
+          }
+          continue;
+        }
         await this.idle(policy);
         continue;
       }
@@ -155,12 +187,12 @@ export class DestinationSender {
       this.lastError = error;
       logger.warn({ destination, err: (err as Error).message }, 'router destination unreachable; backing off');
       // Every due entry of this destination failed this attempt, with one delay.
-      const due = await queue.due(destination, 100_000).catch(() => batch);
+      const due = await queue.due(destination, 100_000, new Set(this.unflushed.keys())).catch(() => batch);
       await queue.failed([...failures, ...due.filter((e) => !failures.some((f) => f.id === e.id)).map((e) => ({ id: e.id, error }))],
         policy.maxAttempts, delay);
       return;
     }
-    const delivered: number[] = [];
+    const delivered: QueueEntry[] = [];
     try {
       for (const { entry, inst } of items) {
         if (this.closed) break;
@@ -181,7 +213,7 @@ export class DestinationSender {
           } finally {
             close();
           }
-          delivered.push(entry.id);
+          delivered.push(entry);
         } catch (err) {
           const e = err as Error;
           const error = err instanceof DimseFailureStatusError ? `C-STORE failed with status 0x${err.status.toString(16)}${err.message.includes(':') ? `: ${err.message.split(': ').slice(1).join(': ')}` : ''}` : e.message;
@@ -195,7 +227,7 @@ export class DestinationSender {
     } finally {
       open.idleSince = Date.now();
       if (open.conn.isClosed) this.open = undefined;
-      await queue.delivered(delivered);
+      for (const e of delivered) this.unflushed.set(e.id, e.attempts);
       this.delivered += delivered.length;
       if (delivered.length) this.lastError = undefined;
       await queue.failed(failures, policy.maxAttempts, delay);

@@ -4,6 +4,7 @@
  * or, after it is released, over a new association the provider opens to us: for that
  * we listen on a port (our AE's address in the provider's configuration) while waiting.
  */
+import type { ConnectionOptions } from 'node:tls';
 import pino from 'pino';
 import { CommandField, Status } from '../dimse/command-fields.js';
 import { ScpDispatcher } from '../dimse/scp-dispatcher.js';
@@ -46,6 +47,8 @@ export interface CommitRequestOptions {
   port: number;
   callingAeTitle: string;
   calledAeTitle: string;
+  /** Call with TLS (the report listener, `listenPort`, stays plain TCP). */
+  tls?: ConnectionOptions;
   refs: readonly CommitmentRef[];
   /** Listen here for a report on a new association (0: any free port); undefined: same association only. */
   listenPort?: number;
@@ -83,7 +86,7 @@ export async function requestCommitment(o: CommitRequestOptions): Promise<Commit
   }
   try {
     const assoc = await connect({
-      host: o.host, port: o.port, callingAeTitle: o.callingAeTitle, calledAeTitle: o.calledAeTitle,
+      host: o.host, port: o.port, callingAeTitle: o.callingAeTitle, calledAeTitle: o.calledAeTitle, tls: o.tls,
       presentationContexts: [{ abstractSyntax: STORAGE_COMMITMENT_PUSH, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] }],
     });
     const dispatcher = new ScpDispatcher(assoc, new ServiceRegistry([receiver('same-association')]), silent);

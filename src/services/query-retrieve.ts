@@ -8,6 +8,7 @@
  * its C-STOREs back over the requesting association, on the storage contexts the SCU
  * proposed with the SCP role.
  */
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
 import { describeRetrieve, queryIndex } from '../archive/query.js';
@@ -25,6 +26,8 @@ import { isConvertible, runSubOperations, WRITABLE_SYNTAXES } from './retrieve-s
 export interface MoveDestination {
   host: string;
   port: number;
+  /** TLS options for a destination marked TLS, made when the association is opened (may throw: no CA). */
+  tls?: () => ConnectionOptions | undefined;
 }
 
 export interface QueryRetrieveOptions extends MatchOptions {
@@ -91,6 +94,7 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
         port: dest.port,
         callingAeTitle: ourAe(ctx),
         calledAeTitle: destAe,
+        tls: dest.tls?.(),
         presentationContexts: contexts.slice(0, MAX_CONTEXTS),
       });
     } catch (err) {

@@ -14,6 +14,7 @@
  * A report that cannot be delivered stays pending and is retried periodically and after
  * a restart (`resume`).
  */
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
 import { CommitmentStore, verifyInstances, type CommitmentRecord, type CommitmentResult } from '../archive/commitment-store.js';
@@ -35,7 +36,7 @@ export interface StorageCommitmentOptions {
   /** Our AE title now: the calling AE of report associations and the Retrieve AE Title. */
   aeTitle: () => string;
   /** Where an AE listens for reports sent over a new association; undefined: unknown. */
-  resolveRequestor: (aeTitle: string) => { host: string; port: number } | undefined;
+  resolveRequestor: (aeTitle: string) => { host: string; port: number; tls?: () => ConnectionOptions | undefined } | undefined;
   /** Per requesting AE (default 'same'). */
   reportMode?: (aeTitle: string) => CommitmentReportMode;
   /** Retry of undelivered reports (default 60 s; 0: no timer). */
@@ -88,7 +89,7 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
     const target = opts.resolveRequestor(rec.callingAeTitle);
     if (!target) throw new Error(`${rec.callingAeTitle} has no address in the AE registry to send the report to`);
     const assoc = await connect({
-      host: target.host, port: target.port, callingAeTitle: opts.aeTitle(), calledAeTitle: rec.callingAeTitle,
+      host: target.host, port: target.port, callingAeTitle: opts.aeTitle(), calledAeTitle: rec.callingAeTitle, tls: target.tls?.(),
       presentationContexts: [{ abstractSyntax: STORAGE_COMMITMENT_PUSH, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] }],
       roleSelections: [{ sopClassUid: STORAGE_COMMITMENT_PUSH, scuRole: false, scpRole: true }],
     });

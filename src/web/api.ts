@@ -130,7 +130,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     const target = findAe(reg, req.params.aet);
     if (!target) throw new ConfigConflictError(`no AE "${req.params.aet}" in the registry`, 'not-found', 'aeTitle');
     const calling = findAe(reg, 'PACS_CLIENT')?.aeTitle ?? listAes(reg).find((a) => a.role === 'client')?.aeTitle ?? 'PACS_CLIENT';
-    return echoAe(target, calling);
+    return echoAe(target, calling, { dataDir: deps.config.dataDir });
   });
 
   await registerWorkflowApi(app, deps);

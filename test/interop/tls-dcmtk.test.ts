@@ -3,14 +3,18 @@
  * and client certificates; the Main Server, marked TLS in the registry, listens with
  * TLS on its port; echoscu and storescu with `+tls` (mutual authentication) and `+tla`
  * (no client certificate) succeed or are refused as the role's policy says; plain TCP
- * to the TLS port fails.
+ * to the TLS port fails. Our SCUs over TLS: C-MOVE sub-operations of the Main Server to
+ * a storescp +tls move destination (driven by `pacs move` over TLS), `pacs echo` and
+ * `pacs config verify` against it, and their clear failure with a CA that did not sign it.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries } from '../../scripts/gen-test-data.js';
 import { ConfigStore, findAe, tlsPaths } from '../../src/config/index.js';
-import { countDicomFiles, echoscu, REPO_ROOT, runDcmtk, startPacs, stopAllPeers, storescu, type PacsPeer } from '../support/peers.js';
+import {
+  countDicomFiles, echoscu, REPO_ROOT, runDcmtk, startPacs, startStorescp, stopAllPeers, storescu, type PacsPeer, type StorescpPeer,
+} from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 let dir: string;
@@ -94,5 +98,66 @@ describe('Main Server over TLS with DCMTK', () => {
     }
     expect(last.code, last.stderr).toBe(0);
     expect((await echoscu({ port: pacs.port, calledAet: 'PACS' })).code).not.toBe(0);
+  });
+});
+
+describe('our SCUs to a TLS peer (storescp +tls requiring our client certificate)', () => {
+  let scp: StorescpPeer;
+  let otherCa: string;
+
+  beforeAll(async () => {
+    scp = await startStorescp({ dir: join(dir, 'tls-dest'), aet: 'TLS_DEST', args: ['+B', '+tls', tls.serverKey, tls.serverCert, '+cf', tls.ca, '--require-peer-cert'] });
+    const add = await cli('config', 'ae', 'add', 'TLS_DEST', '--host', '127.0.0.1', '--port', String(scp.port), '--tls', '--move-destination', '--permissions', 'echo,store');
+    expect(add.code, add.stderr).toBe(0);
+    // A second, unrelated CA: what a wrong --tls-ca looks like.
+    const other = join(dir, 'other', 'data');
+    const init = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'tls', 'init', '--data', other]);
+    expect(init.code, init.stderr).toBe(0);
+    otherCa = tlsPaths(other).ca;
+  }, 60_000);
+
+  it('pacs echo calls a registry AE marked TLS with TLS, and fails naming the AE with a wrong CA', async () => {
+    const ok = await cli('echo', '--aec', 'TLS_DEST');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`C-ECHO TLS_DEST@127\\.0\\.0\\.1:${scp.port} \\(TLS\\): success`));
+    const wrong = await cli('echo', '--aec', 'TLS_DEST', '--tls-ca', otherCa);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/TLS handshake with TLS_DEST at 127\.0\.0\.1:\d+ failed: its certificate is not signed by a CA we trust/);
+    // Plain TCP to the TLS port does not pass for success.
+    expect((await cli('echo', '--aec', 'TLS_DEST', '--no-tls')).code).toBe(1);
+  });
+
+  it('pacs echo to an ad-hoc TLS target with explicit files', async () => {
+    const r = await cli('echo', '127.0.0.1', String(scp.port), '--aec', 'ANY_TLS', '--tls-ca', tls.ca, '--tls-cert', tls.clientCert, '--tls-key', tls.clientKey);
+    expect(r.code, r.stderr).toBe(0);
+    // Without our client certificate storescp (--require-peer-cert) refuses the handshake.
+    const none = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'echo', '127.0.0.1', String(scp.port), '--aec', 'ANY_TLS',
+      '--data', join(dir, 'no-such-dir'), '--tls-ca', tls.ca]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/TLS handshake with ANY_TLS at 127\.0\.0\.1:\d+ failed: the peer refused our client certificate or its absence/);
+  });
+
+  it('pacs config verify echoes the TLS AE over TLS, and reports the handshake failure with another CA', async () => {
+    const r = await cli('config', 'verify');
+    expect(r.stdout).toMatch(/TLS_DEST\s+peer\s+127\.0\.0\.1:\d+\s+ok/);
+    // The same registry with another data directory's CA: the row says why.
+    const other = join(dir, 'other', 'data');
+    const add = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'ae', 'add', 'TLS_DEST', '--data', other, '--host', '127.0.0.1', '--port', String(scp.port), '--tls']);
+    expect(add.code, add.stderr).toBe(0);
+    const bad = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'verify', '--data', other, '--timeout', '5']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/TLS_DEST\s+peer\s+127\.0\.0\.1:\d+\s+FAILED: TLS handshake with TLS_DEST .*not signed by a CA we trust/);
+  });
+
+  it('pacs move over TLS to the Main Server: its sub-operations go to the TLS move destination over TLS', async () => {
+    // DCMTK 3.6.7's movescu has no TLS options: the movescu-driven case is in tls-router-dcmtk.test.ts.
+    const series = await writeCtSeries({ dir: join(dir, 'move'), count: 4, rows: 64, cols: 64 });
+    const stored = await storescu({ port: pacs.port, calledAet: 'PACS', files: series.files, args: withCert() });
+    expect(stored.code, stored.stderr).toBe(0);
+    const r = await cli('move', '127.0.0.1', String(pacs.port), '--aec', 'PACS', '--aem', 'TLS_DEST',
+      '-k', 'QueryRetrieveLevel=SERIES', '-k', `StudyInstanceUID=${series.studyUid}`, '-k', `SeriesInstanceUID=${series.seriesUid}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/C-MOVE: status 0x0000, 4 completed, 0 failed/);
+    expect(await countDicomFiles(scp.storageDir, new Set(series.sopInstanceUids))).toBe(4);
   });
 });
