@@ -31,7 +31,7 @@ const retrieveBody = z.strictObject({ studyUid: z.string(), seriesUid: z.string(
 
 export async function registerRemoteApi(
   app: FastifyInstance,
-  deps: { config: { readonly current: Registry }; roles?: Pick<PacsRoles, 'archive'>; jobs: JobRegistry },
+  deps: { config: { readonly current: Registry; readonly dataDir: string }; roles?: Pick<PacsRoles, 'archive'>; jobs: JobRegistry },
 ): Promise<void> {
   type Req = FastifyRequest<{ Params: { aet: string } }>;
 
@@ -39,7 +39,7 @@ export async function registerRemoteApi(
     const body = findBody.parse(req.body);
     if (body.keys.StudyInstanceUID !== undefined) checkUid(body.keys.StudyInstanceUID, 'keys.StudyInstanceUID');
     if (body.level === 'SERIES' && !body.keys.StudyInstanceUID) throw new ConfigConflictError('a SERIES query needs keys.StudyInstanceUID', 'conflict', 'keys.StudyInstanceUID');
-    const target = targetOf(deps.config.current, req.params.aet, 'aet');
+    const target = targetOf(deps.config.current, deps.config.dataDir, req.params.aet, 'aet');
     try {
       return await remoteFind(target, body.level, body.keys, body.limit);
     } catch (err) {
@@ -52,7 +52,7 @@ export async function registerRemoteApi(
     checkUid(body.studyUid, 'studyUid');
     if (body.seriesUid !== undefined) checkUid(body.seriesUid, 'seriesUid');
     const reg = deps.config.current;
-    const target = targetOf(reg, req.params.aet, 'aet');
+    const target = targetOf(reg, deps.config.dataDir, req.params.aet, 'aet');
     const destination = serverAe(reg, 'main')?.aeTitle;
     if (!destination || !deps.roles?.archive('main')) throw new ConfigConflictError('the Main Server is not running', 'conflict');
     const what = body.seriesUid ? `series ${body.seriesUid}` : `study ${body.studyUid}`;

@@ -1,5 +1,5 @@
 /** Request checks shared by the study browser's routes: UIDs in paths, registered AEs as targets. */
-import { ConfigConflictError, findAe, listAes, type Registry } from '../config/index.js';
+import { clientTlsOptions, ConfigConflictError, findAe, listAes, type Registry } from '../config/index.js';
 import { reachableHost } from '../roles/echo-peer.js';
 import type { StoreTarget } from '../services/storage-scu.js';
 import { BadRequestError } from './problem.js';
@@ -16,12 +16,13 @@ export function clientAeTitle(reg: Registry): string {
   return findAe(reg, 'PACS_CLIENT')?.aeTitle ?? listAes(reg).find((a) => a.role === 'client')?.aeTitle ?? 'PACS_CLIENT';
 }
 
-/** Where to reach a registered AE, as the main client. */
-export function targetOf(reg: Registry, aet: string, field: string): StoreTarget {
+/** Where to reach a registered AE, as the main client (with TLS, the local CA and our client certificate, when the AE is marked TLS). */
+export function targetOf(reg: Registry, dataDir: string, aet: string, field: string): StoreTarget {
   const ae = findAe(reg, aet);
   if (!ae) throw new ConfigConflictError(`no AE "${aet}" in the registry`, 'not-found', field);
   if (ae.connection.port === undefined) throw new ConfigConflictError(`AE "${ae.aeTitle}" has no port (it only calls)`, 'conflict', field);
   const host = reachableHost(ae.connection.host);
-  return { host, port: ae.connection.port, calledAeTitle: ae.aeTitle, callingAeTitle: clientAeTitle(reg), ...(ae.connection.tls ? { tls: { servername: host } } : {}) };
+  const tls = clientTlsOptions({ ...ae, connection: { ...ae.connection, host } }, dataDir);
+  return { host, port: ae.connection.port, calledAeTitle: ae.aeTitle, callingAeTitle: clientAeTitle(reg), ...(tls ? { tls } : {}) };
 }
 

@@ -34,7 +34,7 @@ const sendBody = z.strictObject({
 type Params = { st: string; se?: string; sop?: string };
 
 export interface StudiesApiDeps {
-  config: { readonly current: Registry };
+  config: { readonly current: Registry; readonly dataDir: string };
   roles?: Pick<PacsRoles, 'archive'>;
 }
 
@@ -106,7 +106,7 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
 
   app.post('/api/studies/send', { schema: { body: jsonSchema(sendBody) } }, async (req, reply) => {
     const body = req.body as z.infer<typeof sendBody>;
-    const target = targetOf(deps.config.current, body.destination, 'destination');
+    const target = targetOf(deps.config.current, deps.config.dataDir, body.destination, 'destination');
     const { archive: a, instances } = await select({ st: body.studyUid, se: body.seriesUid });
     const anonymize = body.anonymize === true ? {} : body.anonymize || undefined;
     const paths = instances.map((i) => a.blobs.path(i.fileKey));
