@@ -1,0 +1,86 @@
+// Stack navigation beyond the wheel: keys, cine, and synchronized scrolling (by position
+// for series sharing a frame of reference, by relative index otherwise).
+import { Enums, getRenderingEngine, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
+import { SynchronizerManager, synchronizers, utilities as toolUtils } from '@cornerstonejs/tools';
+import type { ViewportCell } from './viewport-cell.js';
+
+type Synchronizer = ReturnType<typeof SynchronizerManager.createSynchronizer>;
+
+/** Next index for a navigation key, or undefined when the key does not navigate. */
+export function indexForKey(key: string, index: number, count: number): number | undefined {
+  const page = Math.max(1, Math.round(count / 10));
+  const step: Record<string, number> = { ArrowUp: -1, ArrowLeft: -1, ArrowDown: 1, ArrowRight: 1, PageUp: -page, PageDown: page };
+  if (key === 'Home') return 0;
+  if (key === 'End') return count - 1;
+  if (step[key] === undefined) return undefined;
+  return Math.min(count - 1, Math.max(0, index + step[key]));
+}
+
+export async function scrollSync(sync: Synchronizer, source: Types.IViewportId, target: Types.IViewportId): Promise<void> {
+  const engine = getRenderingEngine(target.renderingEngineId);
+  const s = engine?.getViewport(source.viewportId) as StackViewport | undefined;
+  const t = engine?.getViewport(target.viewportId) as StackViewport | undefined;
+  if (!s || !t || !s.getImageIds().length || !t.getImageIds().length) return;
+  const sFor = s.getFrameOfReferenceUID();
+  if (sFor && sFor === t.getFrameOfReferenceUID()) {
+    await synchronizers.imageSliceSyncCallback(sync, source, target);
+    return;
+  }
+  const sCount = s.getImageIds().length;
+  const tCount = t.getImageIds().length;
+  const index = sCount > 1 ? Math.round((s.getCurrentImageIdIndex() / (sCount - 1)) * (tCount - 1)) : 0;
+  if (index !== t.getCurrentImageIdIndex()) await csUtils.jumpToSlice(t.element, { imageIndex: index });
+}
+
+export class Navigation {
+  private readonly sync: Synchronizer;
+  syncEnabled = true;
+  private readonly cine = new Map<string, number>();
+
+  constructor(
+    id: string,
+    private readonly renderingEngineId: string,
+  ) {
+    this.sync = SynchronizerManager.createSynchronizer(id, Enums.Events.STACK_NEW_IMAGE, scrollSync);
+  }
+
+  add(cell: ViewportCell): void {
+    this.sync.add({ renderingEngineId: this.renderingEngineId, viewportId: cell.viewportId });
+  }
+
+  remove(cell: ViewportCell): void {
+    this.stopCine(cell);
+    this.sync.remove({ renderingEngineId: this.renderingEngineId, viewportId: cell.viewportId });
+  }
+
+  setSync(on: boolean): void {
+    this.syncEnabled = on;
+    this.sync.setEnabled(on);
+  }
+
+  async key(cell: ViewportCell, key: string): Promise<boolean> {
+    const vp = cell.viewport;
+    const count = vp?.getImageIds().length ?? 0;
+    if (!vp || !count) return false;
+    const next = indexForKey(key, vp.getCurrentImageIdIndex(), count);
+    if (next === undefined) return false;
+    if (next !== vp.getCurrentImageIdIndex()) await csUtils.jumpToSlice(cell.element, { imageIndex: next });
+    return true;
+  }
+
+  playCine(cell: ViewportCell, framesPerSecond: number): void {
+    if (!cell.viewport?.getImageIds().length) return;
+    toolUtils.cine.playClip(cell.element, { framesPerSecond, loop: true });
+    this.cine.set(cell.viewportId, framesPerSecond);
+  }
+
+  stopCine(cell: ViewportCell): void {
+    if (!this.cine.has(cell.viewportId)) return;
+    toolUtils.cine.stopClip(cell.element);
+    this.cine.delete(cell.viewportId);
+  }
+
+  isPlaying(cell: ViewportCell): boolean {
+    return this.cine.has(cell.viewportId);
+  }
+}
