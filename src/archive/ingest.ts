@@ -81,6 +81,8 @@ export interface StoreRequest {
   calledAeTitle?: string;
   /** The peer's network address (passed on to afterInsert hooks, not indexed). */
   peerAddress?: string;
+  /** When set, the dataset's Study Instance UID must be this one (STOW-RS to one study), else 0xA900. */
+  studyInstanceUid?: string;
 }
 
 export interface StoreOutcome {
@@ -209,7 +211,9 @@ export class IngestSink implements StoreSink {
         got === undefined ? `dataset has no ${what}` : `dataset ${what} ${got} differs from the request's ${want}`));
     if (sopInstanceUid !== req.sopInstanceUid) return mismatch('SOP Instance UID', sopInstanceUid, req.sopInstanceUid);
     if (sopClassUid !== req.sopClassUid) return mismatch('SOP Class UID', sopClassUid, req.sopClassUid);
-    if (!getString(ds, T.StudyInstanceUID)) return mismatch('Study Instance UID', undefined, '');
+    const study = getString(ds, T.StudyInstanceUID);
+    if (!study) return mismatch('Study Instance UID', undefined, '');
+    if (req.studyInstanceUid !== undefined && study !== req.studyInstanceUid) return mismatch('Study Instance UID', study, req.studyInstanceUid);
     if (!getString(ds, T.SeriesInstanceUID)) return mismatch('Series Instance UID', undefined, '');
     this.dataset = ds;
     // Off the critical path: the index record (DICOM JSON) and the duplicate check are

@@ -197,14 +197,14 @@ export function planQuery(
   level: QueryLevel,
   keys: readonly QueryKey[],
   dialect: 'sqlite' | 'postgres',
-  opts: { caseInsensitivePersonNames?: boolean } = {},
+  opts: { caseInsensitivePersonNames?: boolean; withJson?: boolean } = {},
 ): PlannedQuery {
   const depth = levelDepth(level);
   const p = new Params();
   const where: string[] = [];
   const select = [`${PK[level]} AS pk`];
   const columns: PlannedQuery['columns'] = [];
-  let withJson = false;
+  let withJson = opts.withJson ?? false;
   const ciPn = opts.caseInsensitivePersonNames ?? true;
   for (const key of keys) {
     const col = COLUMNS.get(key.tag);

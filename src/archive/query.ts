@@ -19,11 +19,15 @@ export interface QueryOptions extends MatchOptions {
   pageSize?: number;
   /** Stops the iteration (C-CANCEL) before the next page or row. */
   signal?: AbortSignal;
+  /** Select the representative instance's JSON even when no key needs it (QIDO includefield). */
+  withJson?: boolean;
 }
 
 export interface QueryMatch {
   /** Values of the entity: index columns and computed attributes first, then its representative instance's JSON. */
   target: MatchTarget;
+  /** The representative instance's DICOM JSON, when the query needed it (or `withJson` asked for it). */
+  json?: DicomJsonObject;
 }
 
 const EMPTY: MatchTarget = { values: () => undefined, items: () => undefined };
@@ -39,6 +43,7 @@ export async function* queryIndex(
   opts: QueryOptions = {},
 ): AsyncGenerator<QueryMatch> {
   const plan = planQuery(level, keys, index.kind, opts);
+  const wantJson = plan.withJson;
   const pageSize = opts.pageSize ?? 1000;
   const filters = keys.filter((k) => k.matcher.kind !== 'universal');
   const params = [...plan.params];
@@ -57,9 +62,9 @@ export async function* queryIndex(
         const s = String(v);
         overlay.set(c.tag, c.multi ? s.split('\\') : [s]);
       }
-      const base = plan.withJson && row.json ? jsonTarget(JSON.parse(String(row.json)) as DicomJsonObject) : EMPTY;
-      const target = overlayTarget(overlay, base);
-      if (matchAll(filters, target, opts)) yield { target };
+      const json = wantJson && row.json ? (JSON.parse(String(row.json)) as DicomJsonObject) : undefined;
+      const target = overlayTarget(overlay, json ? jsonTarget(json) : EMPTY);
+      if (matchAll(filters, target, opts)) yield json ? { target, json } : { target };
     }
     if (rows.length < pageSize) return;
     after = Number(rows[rows.length - 1].pk);
@@ -118,4 +123,59 @@ export async function* iterateRetrieve(
     if (rows.length < pageSize) return;
     after = Number(rows[rows.length - 1].pk);
   }
+}
+
+/** One instance's stored DICOM JSON text and what a WADO-RS metadata response adds to it. */
+export interface InstanceJsonRow {
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  transferSyntaxUid: string;
+  /** The index's JSON text, as stored (not parsed). */
+  json: string;
+}
+
+/** Streams the stored JSON text of the instances a selection holds, in storage order, page by page. */
+export async function* iterateInstanceJson(
+  index: Index,
+  sel: RetrieveSelection,
+  opts: { pageSize?: number; signal?: AbortSignal } = {},
+): AsyncGenerator<InstanceJsonRow[]> {
+  const { where, params } = retrieveWhere(sel);
+  const pageSize = opts.pageSize ?? 500;
+  const sql = `SELECT i.pk, st.study_instance_uid, se.series_instance_uid, i.sop_instance_uid, i.transfer_syntax_uid, i.json
+    ${RETRIEVE_FROM} WHERE ${where} AND i.pk > $${params.length + 1} ORDER BY i.pk LIMIT $${params.length + 2}`;
+  let after = 0;
+  for (;;) {
+    if (opts.signal?.aborted) return;
+    const rows = await index.read((tx) => tx.select(sql, [...params, after, pageSize]));
+    if (rows.length) {
+      yield rows.map((r) => ({
+        studyInstanceUid: String(r.study_instance_uid),
+        seriesInstanceUid: String(r.series_instance_uid),
+        sopInstanceUid: String(r.sop_instance_uid),
+        transferSyntaxUid: String(r.transfer_syntax_uid),
+        json: String(r.json),
+      }));
+    }
+    if (rows.length < pageSize) return;
+    after = Number(rows[rows.length - 1].pk);
+  }
+}
+
+/** The study and series of each stored instance among `sopInstanceUids` (absent ones are left out). */
+export async function locateInstances(
+  index: Index,
+  sopInstanceUids: readonly string[],
+): Promise<{ sopInstanceUid: string; studyInstanceUid: string; seriesInstanceUid: string }[]> {
+  const out: { sopInstanceUid: string; studyInstanceUid: string; seriesInstanceUid: string }[] = [];
+  for (let i = 0; i < sopInstanceUids.length; i += 500) {
+    const { where, params } = retrieveWhere({ sopInstanceUids: sopInstanceUids.slice(i, i + 500) });
+    const rows = await index.read((tx) => tx.select(
+      `SELECT i.sop_instance_uid, st.study_instance_uid, se.series_instance_uid ${RETRIEVE_FROM} WHERE ${where}`, params));
+    for (const r of rows) {
+      out.push({ sopInstanceUid: String(r.sop_instance_uid), studyInstanceUid: String(r.study_instance_uid), seriesInstanceUid: String(r.series_instance_uid) });
+    }
+  }
+  return out;
 }

@@ -110,7 +110,21 @@ export const deviceSchema = z.strictObject({
   aes: z.array(aeSchema),
 });
 
-export const webSchema = z.strictObject({ host: hostSchema, port: portSchema });
+/** DICOMweb (PS3.18) settings of the web server; every field optional (defaults below). */
+export const dicomwebSettingsSchema = z.strictObject({
+  /** GET/HEAD (QIDO-RS, WADO-RS) without a login; STOW-RS always needs one. Default false. */
+  openRead: z.boolean().optional(),
+  /**
+   * Origins allowed to call DICOMweb from a browser (CORS): exact origins such as
+   * "https://viewer.example.org", or "*" for any. Default none (CORS off).
+   */
+  corsOrigins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'a CORS origin is "*" or scheme://host[:port]')).optional(),
+  /** Largest STOW-RS request body in bytes (413 beyond). Default 4 GiB. */
+  maxStowBytes: z.number().int('maxStowBytes must be an integer').positive('maxStowBytes must be positive').optional(),
+});
+export type DicomwebSettings = z.infer<typeof dicomwebSettingsSchema>;
+
+export const webSchema = z.strictObject({ host: hostSchema, port: portSchema, dicomweb: dicomwebSettingsSchema.optional() });
 
 export const registrySchema = z
   .strictObject({

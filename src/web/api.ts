@@ -31,6 +31,8 @@ export interface ApiDeps {
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;
+  /** Login sessions, shared with DICOMweb (default: the API's own). */
+  sessions?: Sessions;
 }
 
 type AetRequest = FastifyRequest<{ Params: { aet: string } }>;
@@ -45,7 +47,7 @@ async function checkRolePort(reg: Registry, aet: string, body: { connection?: { 
 }
 
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const sessions = new Sessions();
+  const sessions = deps.sessions ?? new Sessions();
   // Plain HTTP for now (TLS for the web server is a later issue): no Secure flag on the cookie.
   const secure = false;
 

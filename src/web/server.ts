@@ -8,12 +8,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { registerApi, type ApiDeps } from './api.js';
+import { Sessions } from './auth.js';
+import { registerDicomweb } from './dicomweb/index.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { useZodValidation } from './schemas.js';
 
 export const DEFAULT_UI_DIR = resolve(import.meta.dirname, '../../ui/dist');
 
-export interface WebServerOptions extends Omit<ApiDeps, 'web' | 'startedAt'> {
+export interface WebServerOptions extends Omit<ApiDeps, 'web' | 'startedAt' | 'sessions'> {
   host: string;
   port: number;
   logger: Logger;
@@ -32,7 +34,12 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
   const app = Fastify({ loggerInstance: opts.logger.child({ component: 'web' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 1 << 20 }) as unknown as FastifyInstance;
   useZodValidation(app);
   app.setErrorHandler(errorHandler);
-  await registerApi(app, { ...opts, startedAt: Date.now() });
+  const sessions = new Sessions();
+  await registerApi(app, { ...opts, sessions, startedAt: Date.now() });
+  // DICOMweb of the Main Server's and the Workstation Server's archives, with the same login as /api.
+  const dicomwebAccess = { sessions, users: opts.users, settings: () => opts.config.current.web.dicomweb };
+  await registerDicomweb(app, { ...dicomwebAccess, prefix: '/dicomweb', name: 'the Main Server', archive: () => opts.roles?.archive('main') });
+  await registerDicomweb(app, { ...dicomwebAccess, prefix: '/workstation/dicomweb', name: 'the Workstation Server', archive: () => opts.roles?.archive('workstation') });
   const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
   const built = existsSync(join(uiDir, 'index.html'));
   if (built) await app.register(fastifyStatic, { root: uiDir, wildcard: false, index: 'index.html' });

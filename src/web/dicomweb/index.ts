@@ -1,0 +1,52 @@
+/**
+ * DICOMweb (PS3.18) for one archive, under a prefix: QIDO-RS searches, WADO-RS instances
+ * and metadata, STOW-RS. One encapsulated fastify scope per archive: its own
+ * authentication (access.ts), CORS, content-type handling (request bodies are streamed,
+ * never parsed or buffered by fastify), error handler (problem+json with the status the
+ * standard asks for) and 404 handler.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Archive } from '../../archive/archive.js';
+import { DEFAULT_MAX_STOW_BYTES, registerAccess, type DicomwebAccess } from './access.js';
+import { DicomwebError, dicomwebErrorHandler } from './errors.js';
+import { registerMetadata } from './metadata.js';
+import { registerQido } from './qido.js';
+import { registerStow } from './stow.js';
+import { registerWado } from './wado.js';
+
+export interface DicomwebOptions extends DicomwebAccess {
+  /** '/dicomweb' or '/workstation/dicomweb'. */
+  prefix: string;
+  /** The archive served (undefined while its role is not running: 503). */
+  archive: () => Archive | undefined;
+  /** What the archive is called in messages ('the Main Server'). */
+  name: string;
+}
+
+export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptions): Promise<void> {
+  await app.register(async (scope) => {
+    const archive = (): Archive => {
+      const a = opts.archive();
+      if (!a) throw new DicomwebError('unavailable', `${opts.name} is not running`);
+      return a;
+    };
+    const baseUrl = (req: FastifyRequest): string => `${req.protocol}://${req.host}${opts.prefix}`;
+    const maxBytes = (): number => opts.settings()?.maxStowBytes ?? DEFAULT_MAX_STOW_BYTES;
+
+    scope.setErrorHandler(dicomwebErrorHandler);
+    scope.setNotFoundHandler((req) => {
+      throw new DicomwebError('not-found', `${req.method} ${req.url.split('?')[0]} is not a DICOMweb resource of this server`);
+    });
+    // STOW-RS reads the request stream itself; any other body is left unread.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+    await registerAccess(scope, opts);
+    registerQido(scope, { archive, baseUrl });
+    registerWado(scope, { archive });
+    registerMetadata(scope, { archive, baseUrl });
+    registerStow(scope, { archive, baseUrl, maxBytes });
+    // The pixel routes (bulkdata, frames, rendered, thumbnail) are registered here, in this
+    // authenticated scope, by src/web/dicomweb/pixel-routes.ts when it exists.
+  }, { prefix: opts.prefix });
+}
