@@ -28,6 +28,8 @@ interface StackViewportLike {
   getCurrentImageIdIndex(): number;
   getProperties(): { voiRange?: { lower: number; upper: number } };
   worldToCanvas(world: [number, number, number]): [number, number];
+  setZoom(zoom: number): void;
+  render(): void;
 }
 interface CellLike {
   element: { querySelector(selector: string): CanvasLike | null };
@@ -143,7 +145,7 @@ beforeAll(async () => {
   expect(stored.code, stored.stderr).toBe(0);
   base = `http://127.0.0.1:${web}`;
   browser = await launchChromiumWithWebGL();
-  page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
 });
 
@@ -194,13 +196,21 @@ describe('viewer', () => {
   });
 
   it('measures a known length with Pixel Spacing', async () => {
+    // Mouse events land on whole CSS pixels: zoom in so that rounding stays well under 0.5 mm
+    // (one canvas pixel is then about 0.25 mm).
+    await page.evaluate(() => {
+      const vp = window.__viewer!.viewer.grid.cells[0].viewport!;
+      vp.setZoom(2);
+      vp.render();
+    });
     await selectTool('Length');
     const z = ctSliceZ(thin.phantom, 0);
-    await drag(await pagePoint(0, [-60, 20, z]), await pagePoint(0, [40, 20, z]));
+    await drag(await pagePoint(0, [-50, 20, z]), await pagePoint(0, [10, 20, z]));
     await expect.poll(async () => (await toolStats('Length'))[0]?.length).toBeDefined();
     const [stats] = await toolStats('Length');
-    expect(Math.abs((stats.length as number) - 100)).toBeLessThan(0.5);
+    expect(Math.abs((stats.length as number) - 60)).toBeLessThan(0.5);
     expect(stats.unit).toBe('mm');
+    await page.click('#toolbar button[data-op="reset"]');
   });
 
   it('reports the Hounsfield mean of ROIs over water and air', async () => {
