@@ -50,6 +50,11 @@ const T = {
   ExtendedOffsetTableLengths: 0x7fe00002,
 } as const;
 
+/** The decoder of a stored transfer syntax ('raw': encapsulated but uncompressed), undefined when there is none. */
+export function codecFamily(transferSyntaxUid: string): CodecFamily | 'raw' | undefined {
+  return FAMILY.get(transferSyntaxUid);
+}
+
 /** True when a data set stored in `transferSyntaxUid` can be decompressed here. */
 export function canDecompress(transferSyntaxUid: string): boolean {
   return FAMILY.has(transferSyntaxUid);

@@ -1,0 +1,103 @@
+/**
+ * WADO-URI (PS3.18 9: Retrieve DICOM Objects by URI): GET /wado?requestType=WADO&studyUID=
+ * &seriesUID=&objectUID=, the object as application/dicom (as stored, or transcoded to an
+ * uncompressed transfer syntax when `transferSyntax` asks for it) or rendered as
+ * image/jpeg (the default) or image/png with frameNumber, windowCenter / windowWidth,
+ * rows / columns, region and imageQuality.
+ */
+import type { FastifyInstance } from 'fastify';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Archive, InstanceSummary } from '../../archive/index.js';
+import { decompressDataset, DecompressError } from '../../dicom/codecs/index.js';
+import { writeDataset } from '../../dicom/dataset-writer.js';
+import { buildMetaHeader, readPart10 } from '../../dicom/part10.js';
+import { getTransferSyntax } from '../../dicom/transfer-syntax.js';
+import { PixelDataError } from '../../dicom/render/index.js';
+import { findInstance, sendPixelError, withInstance } from './pixel-instance.js';
+import { checkUid, parseDecimal, parsePositive, parseQuality, parseRegion, PixelRequestError } from './pixel-params.js';
+import { renderToImage } from './pixel-render.js';
+
+type Query = Record<string, string | undefined>;
+
+/** Uncompressed transfer syntaxes we transcode to on request. */
+const TRANSCODE_TARGETS = new Set(['1.2.840.10008.1.2.1', '1.2.840.10008.1.2']);
+
+/** The first content type of the list we serve (PS3.18 9.1.2.1.3: a comma-separated list, best first). */
+function chooseContentType(value: string | undefined): 'application/dicom' | 'image/jpeg' | 'image/png' {
+  if (value === undefined || value.trim() === '') return 'image/jpeg';
+  for (const raw of value.split(',')) {
+    const t = raw.split(';')[0].trim().toLowerCase();
+    if (t === 'application/dicom' || t === 'image/jpeg' || t === 'image/png') return t;
+    if (t === 'image/*' || t === '*/*') return 'image/jpeg';
+  }
+  throw new PixelRequestError(406, `contentType '${value.slice(0, 80)}': this server returns application/dicom, image/jpeg or image/png`, 'contentType');
+}
+
+/** The stored file re-encoded in `target` (decompressed first when encapsulated). Whole file in memory: transcoding only. */
+async function transcodedFile(archive: Archive, row: InstanceSummary, target: string): Promise<Buffer> {
+  const bytes = await readFile(archive.blobs.path(row.fileKey));
+  const { meta, dataset } = readPart10(bytes);
+  const stored = getTransferSyntax(meta.transferSyntaxUid);
+  if (stored?.encapsulated || !stored) {
+    try {
+      await decompressDataset(dataset, meta.transferSyntaxUid);
+    } catch (e) {
+      if (e instanceof DecompressError) throw new PixelRequestError(406, `instance stored as ${meta.transferSyntaxUid} cannot be sent as ${target}: ${e.message}`, 'transferSyntax');
+      throw new PixelDataError('malformed', (e as Error).message);
+    }
+  }
+  const header = buildMetaHeader({ sopClassUid: meta.mediaStorageSopClassUid, sopInstanceUid: meta.mediaStorageSopInstanceUid, transferSyntaxUid: target });
+  return Buffer.concat([header, writeDataset(dataset, target)]);
+}
+
+export function registerWadoUri(scope: FastifyInstance, archive: Archive): void {
+  scope.get<{ Querystring: Query }>('/wado', async (req, reply) => {
+    try {
+      const q = req.query;
+      if (q.requestType !== 'WADO') throw new PixelRequestError(400, `requestType must be WADO${q.requestType === undefined ? '' : `, not '${q.requestType.slice(0, 20)}'`}`, 'requestType');
+      const study = checkUid(q.studyUID, 'studyUID');
+      const series = checkUid(q.seriesUID, 'seriesUID');
+      const sop = checkUid(q.objectUID, 'objectUID');
+      if (q.anonymize !== undefined && q.anonymize !== 'no') throw new PixelRequestError(400, 'anonymize is not supported', 'anonymize');
+      if (q.presentationUID !== undefined || q.presentationSeriesUID !== undefined) {
+        throw new PixelRequestError(400, 'presentation states (presentationUID) are not supported', 'presentationUID');
+      }
+      const contentType = chooseContentType(q.contentType);
+      const row = await findInstance(archive, study, series, sop);
+
+      if (contentType === 'application/dicom') {
+        const ts = q.transferSyntax?.trim();
+        if (ts !== undefined && ts !== '' && ts !== row.transferSyntaxUid) {
+          checkUid(ts, 'transferSyntax');
+          if (!TRANSCODE_TARGETS.has(ts)) {
+            throw new PixelRequestError(406, `instance is stored as ${row.transferSyntaxUid}; it can be sent as stored or as ${[...TRANSCODE_TARGETS].join(' or ')}, not ${ts}`, 'transferSyntax');
+          }
+          const body = await transcodedFile(archive, row, ts);
+          return reply.type('application/dicom').header('content-disposition', 'attachment; filename="object.dcm"').send(body);
+        }
+        return reply.type('application/dicom').header('content-disposition', 'attachment; filename="object.dcm"')
+          .send(createReadStream(archive.blobs.path(row.fileKey)));
+      }
+
+      const center = parseDecimal(q.windowCenter, 'windowCenter');
+      const width = parseDecimal(q.windowWidth, 'windowWidth');
+      if ((center === undefined) !== (width === undefined)) throw new PixelRequestError(400, 'windowCenter and windowWidth go together', center === undefined ? 'windowCenter' : 'windowWidth');
+      if (width !== undefined && width < 1) throw new PixelRequestError(400, 'windowWidth must be at least 1', 'windowWidth');
+      const frameNumber = parsePositive(q.frameNumber, 'frameNumber', 1e9) ?? 1;
+      const rows = parsePositive(q.rows, 'rows', 8192);
+      const columns = parsePositive(q.columns, 'columns', 8192);
+      const bytes = await withInstance(archive, row, (f) => renderToImage(f, {
+        frame: frameNumber - 1,
+        type: contentType,
+        window: center !== undefined && width !== undefined ? { center, width, fn: 'linear' } : undefined,
+        viewport: { width: columns, height: rows },
+        fractionRegion: parseRegion(q.region),
+        quality: parseQuality(q.imageQuality ?? q.quality, q.imageQuality !== undefined ? 'imageQuality' : 'quality'),
+      }));
+      return reply.type(contentType).send(bytes);
+    } catch (err) {
+      return sendPixelError(req, reply, err);
+    }
+  });
+}
