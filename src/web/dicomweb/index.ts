@@ -10,6 +10,7 @@ import type { Archive } from '../../archive/archive.js';
 import { DEFAULT_MAX_STOW_BYTES, registerAccess, type DicomwebAccess } from './access.js';
 import { DicomwebError, dicomwebErrorHandler } from './errors.js';
 import { registerMetadata } from './metadata.js';
+import { registerPixelRoutes } from './pixel-routes.js';
 import { registerQido } from './qido.js';
 import { registerStow } from './stow.js';
 import { registerWado } from './wado.js';
@@ -46,7 +47,9 @@ export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptio
     registerWado(scope, { archive });
     registerMetadata(scope, { archive, baseUrl });
     registerStow(scope, { archive, baseUrl, maxBytes });
-    // The pixel routes (bulkdata, frames, rendered, thumbnail) are registered here, in this
-    // authenticated scope, by src/web/dicomweb/pixel-routes.ts when it exists.
+    // The pixel routes (bulkdata, frames, rendered, thumbnail, WADO-URI) in this authenticated
+    // scope. They hold the archive itself: the roles start before the web server, so it exists.
+    const pixelArchive = opts.archive();
+    if (pixelArchive) await registerPixelRoutes(scope, { archive: pixelArchive });
   }, { prefix: opts.prefix });
 }
