@@ -170,8 +170,10 @@ export class Viewer {
   }
 
   private onKey(e: KeyboardEvent): void {
+    // Fields that use the arrow keys themselves keep them (checkboxes and buttons do not).
     const target = e.target as HTMLElement | null;
-    if (target && (target.tagName === 'INPUT' || target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
+    if (target instanceof HTMLInputElement && !['checkbox', 'button'].includes(target.type)) return;
+    if (target && (target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
     const cell = this.activeCell;
     if (!cell) return;
     void this.nav.key(cell, e.key).then((handled) => handled && e.preventDefault());
