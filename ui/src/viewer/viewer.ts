@@ -19,6 +19,12 @@ export interface ViewerOptions {
 
 /** Times since the page started (performance.now()), for the report and the tests. */
 export interface ViewerTimings {
+  /** open() called (scripts loaded, Cornerstone initialised). */
+  open?: number;
+  /** The studies' series listed (QIDO-RS). */
+  seriesListed?: number;
+  /** The first series' metadata read (WADO-RS). */
+  metadata?: number;
   firstImage?: number;
   stackCached?: Record<string, number>;
 }
@@ -77,6 +83,7 @@ export class Viewer {
 
   /** Reads the studies' series and hangs them: in acquisition order, one per viewport. */
   async open(): Promise<void> {
+    this.timings.open = performance.now();
     const sets: DisplaySet[] = [];
     const problems: string[] = [];
     for (const study of this.options.studyUids) {
@@ -89,6 +96,7 @@ export class Viewer {
       }
     }
     this.displaySets = sets;
+    this.timings.seriesListed = performance.now();
     renderSeriesPanel(this.panel, sets, (ds) => {
       const cell = this.activeCell;
       if (cell) void this.assign(cell, ds);
@@ -120,7 +128,9 @@ export class Viewer {
   async assign(cell: ViewportCell, ds: DisplaySet): Promise<void> {
     this.nav.stopCine(cell);
     this.toolbar.setCinePlaying(false);
-    const ok = await cell.show(ds);
+    const ok = await cell.show(ds, () => {
+      this.timings.metadata ??= performance.now();
+    });
     if (!ok || !ds.imageIds) return;
     if (cell.index === this.active) this.toolbar.setPresets(presetsFor(ds.modality));
     if (this.timings.firstImage === undefined) this.timings.firstImage = performance.now();

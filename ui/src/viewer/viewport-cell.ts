@@ -52,13 +52,14 @@ export class ViewportCell {
   }
 
   /** Shows a series: its metadata first (once), then the stack from its first image. */
-  async show(ds: DisplaySet): Promise<boolean> {
+  async show(ds: DisplaySet, metadataRead?: () => void): Promise<boolean> {
     const generation = ++this.generation;
     this.displaySet = ds;
     this.root.dataset.series = ds.seriesUid;
     this.showMessage('');
     this.showProgress('loading...');
     await loadDisplaySet(ds);
+    metadataRead?.();
     if (generation !== this.generation) return false;
     this.showProgress('');
     if (ds.error || !ds.imageIds) {
