@@ -181,6 +181,18 @@ describe('viewer', () => {
     expect(overlay).toContain('Thick: 1.25 mm');
     expect(await page.textContent('.viewport-cell[data-index="0"] .orientation.left')).toBe('R');
     expect(await page.textContent('.viewport-cell[data-index="0"] .orientation.top')).toBe('A');
+    // The series panel's thumbnails (rendered by the server) loaded.
+    const thumbWidths = () => page.$$eval('#series-panel img.thumb', (imgs) => imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth));
+    expect(await thumbWidths()).toHaveLength(2);
+    await expect.poll(async () => Math.min(...(await thumbWidths()))).toBeGreaterThan(0);
+  });
+
+  it('applies a CT window preset', async () => {
+    await page.selectOption('#wl-preset', { label: 'Lung -600/1500' });
+    const voi = await page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport!.getProperties().voiRange!);
+    expect(Math.abs((voi.upper + voi.lower) / 2 - -600)).toBeLessThanOrEqual(1);
+    expect(Math.abs(voi.upper - voi.lower - 1500)).toBeLessThanOrEqual(1);
+    await page.click('#toolbar button[data-op="reset"]');
   });
 
   it('changes the rendered pixels with a W/L drag', async () => {
@@ -261,6 +273,14 @@ describe('viewer', () => {
     expect(await page.textContent('#cine-play')).toBe('Play');
   });
 
+  it('shows a series dragged from the panel onto a viewport', async () => {
+    await page.dragAndDrop(`#series-panel .series-item[data-series="${thick.seriesUid}"]`, '.viewport-cell[data-index="0"]');
+    await expect.poll(() => page.getAttribute('.viewport-cell[data-index="0"]', 'data-series')).toBe(thick.seriesUid);
+    await expect.poll(() => page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport!.getImageIds().length)).toBe(10);
+    await page.dragAndDrop(`#series-panel .series-item[data-series="${thin.seriesUid}"]`, '.viewport-cell[data-index="0"]');
+    await expect.poll(() => page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport!.getImageIds().length)).toBe(40);
+  });
+
   it('changes the layout and keeps the hanging', async () => {
     await page.click('#toolbar button[data-layout="2x2"]');
     expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(4);
@@ -270,5 +290,13 @@ describe('viewer', () => {
     await page.click('#layout-custom');
     expect(await page.getAttribute('#viewport-grid', 'data-layout')).toBe('1x3');
     expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(3);
+  });
+
+  it('says so when a study is not in the archive, and stays usable', async () => {
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=1.2.3.4&archive=workstation`);
+    await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
+    expect(await page.textContent('#series-panel .panel-error')).toMatch(/study 1\.2\.3\.4: /);
+    await page.click('#toolbar button[data-layout="2x2"]');
+    expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(4);
   });
 });

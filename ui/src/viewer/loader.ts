@@ -4,7 +4,9 @@
 import { Enums, imageLoader, init as coreInit } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { init as toolsInit } from '@cornerstonejs/tools';
-import { DicomWebClient, num, nums, str, TAG, type DicomJson } from './dicomweb.js';
+import { formatDate, num, str, TAG, type DicomJson } from './dicom-json.js';
+import type { DicomWebClient } from './dicomweb.js';
+import { orderSlices } from './slice-order.js';
 
 let initialized = false;
 
@@ -26,6 +28,8 @@ export interface DisplaySet {
   readonly description: string;
   readonly seriesNumber: number | undefined;
   readonly instanceCount: number;
+  /** The study as the series panel heads it: date and description. */
+  readonly studyLabel: string;
   readonly thumbnailUrl: string;
   readonly client: DicomWebClient;
   /** Filled by loadDisplaySet. */
@@ -47,14 +51,10 @@ export function displaySetFromSeries(client: DicomWebClient, studyUid: string, s
     description: str(s, TAG.SeriesDescription),
     seriesNumber: num(s, TAG.SeriesNumber),
     instanceCount: num(s, TAG.NumberOfSeriesRelatedInstances) ?? 0,
+    studyLabel: [formatDate(str(s, TAG.StudyDate)), str(s, TAG.StudyDescription)].filter(Boolean).join(' ') || studyUid,
     thumbnailUrl: client.thumbnailUrl(studyUid, seriesUid),
     client,
   };
-}
-
-/** Series in acquisition order: series number, then date/time of the series. */
-export function hangingOrder(a: DisplaySet, b: DisplaySet): number {
-  return (a.seriesNumber ?? Infinity) - (b.seriesNumber ?? Infinity) || a.description.localeCompare(b.description);
 }
 
 const pending = new Map<string, Promise<DisplaySet>>();
@@ -97,19 +97,6 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
   ds.imageIds = ids;
   ds.frameOfReferenceUid = str(ordered[0], TAG.FrameOfReferenceUID) || undefined;
   return ds;
-}
-
-/** Sorts by position along the slice normal when every slice has geometry, else by Instance Number. */
-export function orderSlices(instances: DicomJson[]): { ordered: DicomJson[]; geometry: boolean } {
-  const byNumber = (a: DicomJson, b: DicomJson) => (num(a, TAG.InstanceNumber) ?? 0) - (num(b, TAG.InstanceNumber) ?? 0);
-  const iop = nums(instances[0], TAG.ImageOrientationPatient);
-  const positions = instances.map((i) => nums(i, TAG.ImagePositionPatient));
-  if (!iop || iop.length !== 6 || positions.some((p) => !p || p.length !== 3)) {
-    return { ordered: [...instances].sort(byNumber), geometry: false };
-  }
-  const n = [iop[1] * iop[5] - iop[2] * iop[4], iop[2] * iop[3] - iop[0] * iop[5], iop[0] * iop[4] - iop[1] * iop[3]];
-  const dist = new Map(instances.map((inst, k) => [inst, positions[k]!.reduce((s, v, j) => s + v * n[j], 0)]));
-  return { ordered: [...instances].sort((a, b) => dist.get(a)! - dist.get(b)! || byNumber(a, b)), geometry: true };
 }
 
 /**

@@ -5,32 +5,9 @@ import * as csTools from '@cornerstonejs/tools';
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { renderLogin } from '../login.js';
-import type { ArchiveName } from './dicomweb.js';
 import { initCornerstone } from './loader.js';
+import { parseRequest } from './request.js';
 import { Viewer } from './viewer.js';
-
-const UID = /^[0-9]+(\.[0-9]+)*$/;
-
-export interface ViewerRequest {
-  studyUids: string[];
-  archive: ArchiveName;
-}
-
-/** The query string's studies and archive, or the reason it cannot be opened. */
-export function parseRequest(search: string): ViewerRequest | { error: string } {
-  const q = new URLSearchParams(search);
-  const uids = q
-    .getAll('StudyInstanceUIDs')
-    .flatMap((v) => v.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!uids.length) return { error: 'no study given: open /viewer?StudyInstanceUIDs=uid1,uid2' };
-  const bad = uids.find((u) => u.length > 64 || !UID.test(u));
-  if (bad) return { error: `not a study instance UID: "${bad.slice(0, 80)}" (digits and dots, at most 64 characters)` };
-  const archive = q.get('archive') ?? 'main';
-  if (archive !== 'main' && archive !== 'workstation') return { error: `unknown archive "${archive}": main or workstation` };
-  return { studyUids: [...new Set(uids)], archive };
-}
 
 declare global {
   interface Window {

@@ -2,19 +2,10 @@
 // for series sharing a frame of reference, by relative index otherwise).
 import { Enums, getRenderingEngine, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
 import { SynchronizerManager, synchronizers, utilities as toolUtils } from '@cornerstonejs/tools';
+import { indexForKey } from './keys.js';
 import type { ViewportCell } from './viewport-cell.js';
 
 type Synchronizer = ReturnType<typeof SynchronizerManager.createSynchronizer>;
-
-/** Next index for a navigation key, or undefined when the key does not navigate. */
-export function indexForKey(key: string, index: number, count: number): number | undefined {
-  const page = Math.max(1, Math.round(count / 10));
-  const step: Record<string, number> = { ArrowUp: -1, ArrowLeft: -1, ArrowDown: 1, ArrowRight: 1, PageUp: -page, PageDown: page };
-  if (key === 'Home') return 0;
-  if (key === 'End') return count - 1;
-  if (step[key] === undefined) return undefined;
-  return Math.min(count - 1, Math.max(0, index + step[key]));
-}
 
 export async function scrollSync(sync: Synchronizer, source: Types.IViewportId, target: Types.IViewportId): Promise<void> {
   const engine = getRenderingEngine(target.renderingEngineId);

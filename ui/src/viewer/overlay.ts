@@ -2,12 +2,8 @@
 import { type StackViewport } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
-import { num, str, TAG, type DicomJson } from './dicomweb.js';
+import { formatDate, num, str, TAG, type DicomJson } from './dicom-json.js';
 import { edgeLabels, type Vec3 } from './orientation.js';
-
-function formatDate(da: string): string {
-  return /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : da;
-}
 
 function round(x: number | undefined, digits = 1): string {
   return x === undefined ? '' : String(Number(x.toFixed(digits)));

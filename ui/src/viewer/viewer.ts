@@ -2,13 +2,15 @@
 // studies read through DICOMweb. State lives on this instance (one per page).
 import { Enums, eventTarget, RenderingEngine, type StackViewport } from '@cornerstonejs/core';
 import { h } from '../dom.js';
-import { archiveRoot, DicomWebClient, type ArchiveName } from './dicomweb.js';
+import { archiveRoot, DicomWebClient } from './dicomweb.js';
 import { applyWindow, flip, invert, presetsFor, reset, rotate, type WindowPreset } from './image-ops.js';
 import { ViewportGrid } from './layout.js';
-import { displaySetFromSeries, hangingOrder, prefetchStack, type DisplaySet } from './loader.js';
+import { hangingOrder, layoutFor } from './hanging.js';
+import { displaySetFromSeries, prefetchStack, type DisplaySet } from './loader.js';
 import { Navigation } from './navigation.js';
 import { renderSeriesPanel, SERIES_MIME } from './series-panel.js';
 import { Toolbar, type ToolbarActions } from './toolbar.js';
+import type { ArchiveName } from './request.js';
 import { ViewerTools } from './tools.js';
 import { describe, type ViewportCell } from './viewport-cell.js';
 
@@ -27,15 +29,6 @@ export interface ViewerTimings {
   metadata?: number;
   firstImage?: number;
   stackCached?: Record<string, number>;
-}
-
-/** The default layout for n series, one per viewport. */
-export function layoutFor(n: number): [number, number] {
-  if (n <= 1) return [1, 1];
-  if (n === 2) return [1, 2];
-  if (n <= 4) return [2, 2];
-  if (n <= 6) return [2, 3];
-  return [3, 3];
 }
 
 export class Viewer {
