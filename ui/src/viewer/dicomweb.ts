@@ -25,12 +25,15 @@ export function archiveRoot(archive: ArchiveName): string {
 export class DicomWebClient {
   constructor(readonly root: string) {}
 
-  async series(studyUid: string): Promise<DicomJson[]> {
-    return this.getJson(`${this.root}/studies/${studyUid}/series?includefield=all`);
+  /** Answers by URL: each resource is asked for once (the page asks early, the viewer uses the answer). */
+  private readonly answers = new Map<string, Promise<DicomJson[]>>();
+
+  series(studyUid: string): Promise<DicomJson[]> {
+    return this.once(`${this.root}/studies/${studyUid}/series?includefield=all`);
   }
 
-  async seriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
-    return this.getJson(`${this.root}/studies/${studyUid}/series/${seriesUid}/metadata`);
+  seriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
+    return this.once(`${this.root}/studies/${studyUid}/series/${seriesUid}/metadata`);
   }
 
   thumbnailUrl(studyUid: string, seriesUid: string): string {
@@ -40,6 +43,16 @@ export class DicomWebClient {
   /** The dicom-image-loader's id of one frame (1-based), fetched from the frames route. */
   frameImageId(studyUid: string, seriesUid: string, sopUid: string, frame: number): string {
     return `wadors:${location.origin}${this.root}/studies/${studyUid}/series/${seriesUid}/instances/${sopUid}/frames/${frame}`;
+  }
+
+  private once(url: string): Promise<DicomJson[]> {
+    let p = this.answers.get(url);
+    if (!p) {
+      p = this.getJson(url);
+      p.catch(() => this.answers.delete(url)); // a failure is asked again next time
+      this.answers.set(url, p);
+    }
+    return p;
   }
 
   private async getJson(url: string): Promise<DicomJson[]> {

@@ -5,6 +5,9 @@ import * as csTools from '@cornerstonejs/tools';
 import { api } from '../api.js';
 import { h } from '../dom.js';
 import { renderLogin } from '../login.js';
+import { num, str, TAG, type DicomJson } from './dicom-json.js';
+import { archiveRoot, DicomWebClient } from './dicomweb.js';
+import { hangingOrder } from './hanging.js';
 import { initCornerstone } from './loader.js';
 import { parseRequest } from './request.js';
 import { Viewer } from './viewer.js';
@@ -15,6 +18,8 @@ declare global {
     __viewer?: { viewer: Viewer; core: typeof csCore; tools: typeof csTools; ready: boolean; error?: string };
   }
 }
+
+const hangingKey = (s: DicomJson) => ({ seriesNumber: num(s, TAG.SeriesNumber), description: str(s, TAG.SeriesDescription) });
 
 async function loggedIn(root: HTMLElement): Promise<void> {
   try {
@@ -32,8 +37,15 @@ async function start(): Promise<void> {
     return;
   }
   await loggedIn(root);
+  // The series lists, and the first series' metadata, are asked for while Cornerstone starts.
+  const client = new DicomWebClient(archiveRoot(request.archive));
+  void client.series(request.studyUids[0]).then((list) => {
+    const first = [...list].sort((a, b) => hangingOrder(hangingKey(a), hangingKey(b)))[0];
+    if (first) void client.seriesMetadata(request.studyUids[0], str(first, TAG.SeriesInstanceUID)).catch(() => undefined);
+  }, () => undefined);
+  for (const uid of request.studyUids.slice(1)) void client.series(uid).catch(() => undefined);
   initCornerstone();
-  const viewer = new Viewer(root, request);
+  const viewer = new Viewer(root, request, client);
   window.__viewer = { viewer, core: csCore, tools: csTools, ready: false };
   try {
     await viewer.open();

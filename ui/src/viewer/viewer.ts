@@ -48,8 +48,9 @@ export class Viewer {
   constructor(
     readonly root: HTMLElement,
     readonly options: ViewerOptions,
+    client?: DicomWebClient,
   ) {
-    this.client = new DicomWebClient(archiveRoot(options.archive));
+    this.client = client ?? new DicomWebClient(archiveRoot(options.archive));
     this.engine = new RenderingEngine(Viewer.renderingEngineId);
     this.tools = new ViewerTools('viewer-tools', Viewer.renderingEngineId);
     this.nav = new Navigation('viewer-scroll-sync', Viewer.renderingEngineId);
