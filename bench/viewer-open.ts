@@ -21,7 +21,7 @@ const REPEAT = Number(values.repeat);
 
 interface Hook {
   ready: boolean;
-  viewer: { timings: { open?: number; seriesListed?: number; metadata?: number; firstImage?: number; stackCached?: Record<string, number> } };
+  viewer: { timings: { scriptsLoaded?: number; loggedIn?: number; cornerstoneReady?: number; open?: number; seriesListed?: number; metadata?: number; firstImage?: number; stackCached?: Record<string, number> } };
 }
 declare const window: { __viewer?: Hook };
 
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   if (stored.code !== 0) throw new Error(`storescu failed: ${stored.stderr}`);
   const base = `http://127.0.0.1:${web}`;
   const browser = await launchChromiumWithWebGL();
-  const runs: Array<{ openMs: number; seriesMs: number; metadataMs: number; firstImageMs: number; stackCachedMs: number }> = [];
+  const runs: Array<{ scriptsMs: number; loggedInMs: number; cornerstoneMs: number; openMs: number; seriesMs: number; metadataMs: number; firstImageMs: number; stackCachedMs: number }> = [];
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: 'bench-password' } });
@@ -51,9 +51,9 @@ async function main(): Promise<void> {
       await page.waitForFunction((uid) => window.__viewer?.viewer.timings.stackCached?.[uid] !== undefined, ct.seriesUid, { timeout: 600_000, polling: 50 });
       const t = await page.evaluate((uid) => {
         const v = window.__viewer!.viewer.timings;
-        return { open: v.open!, series: v.seriesListed!, metadata: v.metadata!, first: v.firstImage!, cached: v.stackCached![uid] };
+        return { scripts: v.scriptsLoaded!, loggedIn: v.loggedIn!, cornerstone: v.cornerstoneReady!, open: v.open!, series: v.seriesListed!, metadata: v.metadata!, first: v.firstImage!, cached: v.stackCached![uid] };
       }, ct.seriesUid);
-      const run = { openMs: t.open, seriesMs: t.series, metadataMs: t.metadata, firstImageMs: t.first, stackCachedMs: t.cached };
+      const run = { scriptsMs: t.scripts, loggedInMs: t.loggedIn, cornerstoneMs: t.cornerstone, openMs: t.open, seriesMs: t.series, metadataMs: t.metadata, firstImageMs: t.first, stackCachedMs: t.cached };
       for (const k of Object.keys(run) as (keyof typeof run)[]) run[k] = Math.round(run[k]);
       runs.push(run);
       console.log(`run ${r + 1}: first image ${run.firstImageMs} ms, ${COUNT} slices cached ${run.stackCachedMs} ms`);

@@ -30,6 +30,7 @@ async function loggedIn(root: HTMLElement): Promise<void> {
 }
 
 async function start(): Promise<void> {
+  const scriptsLoaded = performance.now();
   const root = document.getElementById('viewer-root')!;
   const request = parseRequest(location.search);
   if ('error' in request) {
@@ -44,8 +45,10 @@ async function start(): Promise<void> {
     if (first) void client.seriesMetadata(request.studyUids[0], str(first, TAG.SeriesInstanceUID)).catch(() => undefined);
   }, () => undefined);
   for (const uid of request.studyUids.slice(1)) void client.series(uid).catch(() => undefined);
+  const initStart = performance.now();
   initCornerstone();
   const viewer = new Viewer(root, request, client);
+  Object.assign(viewer.timings, { scriptsLoaded, loggedIn: initStart, cornerstoneReady: performance.now() });
   window.__viewer = { viewer, core: csCore, tools: csTools, ready: false };
   try {
     await viewer.open();

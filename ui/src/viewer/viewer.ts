@@ -21,6 +21,12 @@ export interface ViewerOptions {
 
 /** Times since the page started (performance.now()), for the report and the tests. */
 export interface ViewerTimings {
+  /** The page's modules evaluated (main.ts starts). */
+  scriptsLoaded?: number;
+  /** The session checked (or the login done). */
+  loggedIn?: number;
+  /** Cornerstone initialised. */
+  cornerstoneReady?: number;
   /** open() called (scripts loaded, Cornerstone initialised). */
   open?: number;
   /** The studies' series listed (QIDO-RS). */
