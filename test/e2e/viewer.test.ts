@@ -45,6 +45,7 @@ interface ViewerHook {
   tools: { annotation: { state: { getAllAnnotations(): AnnotationLike[] } } };
 }
 declare const window: { __viewer?: ViewerHook };
+declare function requestAnimationFrame(callback: () => void): number;
 
 let browser: Browser;
 let page: Page;
@@ -93,11 +94,18 @@ async function pagePoint(i: number, world: [number, number, number]): Promise<{ 
   );
 }
 
+/** Two animation frames of the page: moves queued before are handled by then. */
+const frames = () => page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
+
 async function drag(from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
   await page.mouse.move(from.x, from.y);
   await page.mouse.down();
-  for (let k = 1; k <= 5; k++) await page.mouse.move(from.x + ((to.x - from.x) * k) / 5, from.y + ((to.y - from.y) * k) / 5);
+  await frames();
+  for (let k = 1; k <= 10; k++) await page.mouse.move(from.x + ((to.x - from.x) * k) / 10, from.y + ((to.y - from.y) * k) / 10);
+  // Chromium coalesces mouse moves per frame: let the last one reach the tool before the button is released.
+  await frames();
   await page.mouse.up();
+  await frames();
 }
 
 const sliceIndex = (i: number) => page.evaluate((index) => window.__viewer!.viewer.grid.cells[index].viewport!.getCurrentImageIdIndex(), i);
@@ -237,6 +245,30 @@ describe('viewer', () => {
     expect(water.modalityUnit).toBe('HU');
     expect(air.mean).toBeCloseTo(-1000, 1);
     expect(air.area as number).toBeGreaterThan(0);
+  });
+
+  it('probes the bone rod, and measures a rectangle over water and a right angle', async () => {
+    const z = ctSliceZ(thin.phantom, 0);
+    await selectTool('Probe');
+    const bone = await pagePoint(0, [thin.phantom.boneX, thin.phantom.boneY, z]);
+    await page.mouse.click(bone.x, bone.y);
+    await expect.poll(async () => (await toolStats('Probe'))[0]?.value).toBe(1000);
+    expect((await toolStats('Probe'))[0].modalityUnit).toBe('HU');
+
+    await selectTool('RectangleROI');
+    await drag(await pagePoint(0, [20, 60, z]), await pagePoint(0, [40, 80, z]));
+    await expect.poll(async () => (await toolStats('RectangleROI'))[0]?.mean).toBe(0);
+    // 20 mm x 20 mm, within a pixel's rounding at each edge.
+    expect(Math.abs(((await toolStats('RectangleROI'))[0].area as number) - 400)).toBeLessThan(40);
+
+    await selectTool('Angle');
+    await drag(await pagePoint(0, [-80, 90, z]), await pagePoint(0, [-60, 90, z]));
+    const third = await pagePoint(0, [-60, 110, z]);
+    await page.mouse.move(third.x, third.y, { steps: 5 });
+    await frames();
+    await page.mouse.click(third.x, third.y);
+    await expect.poll(async () => typeof (await toolStats('Angle'))[0]?.angle).toBe('number');
+    expect(Math.abs(((await toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
   });
 
   it('scrolls the second viewport to the slice at the same position', async () => {
