@@ -52,6 +52,7 @@ let page: Page;
 let base: string;
 let thin: CtSeriesResult; // 40 slices of 1.25 mm
 let thick: CtSeriesResult; // 10 slices of 2.5 mm, same frame of reference
+let flat: CtSeriesResult; // 5 slices without Image Position/Orientation, a study of its own
 
 interface CanvasStats {
   mean: number;
@@ -142,6 +143,9 @@ beforeAll(async () => {
   // One frame of reference for both series, as one acquisition reconstructed twice.
   const modify = await runDcmtk('dcmodify', ['-nb', '-m', `(0020,0052)=${thin.frameOfReferenceUid}`, ...thick.files]);
   expect(modify.code, modify.stderr).toBe(0);
+  flat = await writeCtSeries({ dir: join(dir, 'flat'), count: 5, rows: 128, cols: 128, seriesDescription: 'no geometry' });
+  const strip = await runDcmtk('dcmodify', ['-nb', '-ea', '(0020,0032)', '-ea', '(0020,0037)', ...flat.files]);
+  expect(strip.code, strip.stderr).toBe(0);
   const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
   const pacs = await startPacs({
     dir: join(dir, 'pacs'),
@@ -149,7 +153,7 @@ beforeAll(async () => {
     env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
   });
   await waitForPort(web, { peer: pacs });
-  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...thin.files, ...thick.files] });
+  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...thin.files, ...thick.files, ...flat.files] });
   expect(stored.code, stored.stderr).toBe(0);
   base = `http://127.0.0.1:${web}`;
   browser = await launchChromiumWithWebGL();
@@ -330,5 +334,15 @@ describe('viewer', () => {
     expect(await page.textContent('#series-panel .panel-error')).toMatch(/study 1\.2\.3\.4: /);
     await page.click('#toolbar button[data-layout="2x2"]');
     expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(4);
+  });
+
+  it('shows a series without geometry in instance order, and says so', async () => {
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=${flat.studyUid}`);
+    await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
+    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toMatch(/no image position\/orientation: ordered by instance number/);
+    await expect.poll(() => page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport?.getImageIds().length)).toBe(5);
+    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    await page.keyboard.press('End');
+    await expect.poll(() => sliceIndex(0)).toBe(4);
   });
 });

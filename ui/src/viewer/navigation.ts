@@ -1,11 +1,17 @@
 // Stack navigation beyond the wheel: keys, cine, and synchronized scrolling (by position
 // for series sharing a frame of reference, by relative index otherwise).
-import { Enums, getRenderingEngine, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
+import { Enums, getRenderingEngine, metaData, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
 import { SynchronizerManager, synchronizers, utilities as toolUtils } from '@cornerstonejs/tools';
 import { indexForKey } from './keys.js';
 import type { ViewportCell } from './viewport-cell.js';
 
 type Synchronizer = ReturnType<typeof SynchronizerManager.createSynchronizer>;
+
+/** Whether an image has a position in its frame of reference (else only index sync is possible). */
+function hasPosition(imageId: string | undefined): boolean {
+  const plane = imageId ? (metaData.get('imagePlaneModule', imageId) as { imagePositionPatient?: number[] } | undefined) : undefined;
+  return Array.isArray(plane?.imagePositionPatient) && plane.imagePositionPatient.length === 3;
+}
 
 export async function scrollSync(sync: Synchronizer, source: Types.IViewportId, target: Types.IViewportId): Promise<void> {
   const engine = getRenderingEngine(target.renderingEngineId);
@@ -13,7 +19,7 @@ export async function scrollSync(sync: Synchronizer, source: Types.IViewportId, 
   const t = engine?.getViewport(target.viewportId) as StackViewport | undefined;
   if (!s || !t || !s.getImageIds().length || !t.getImageIds().length) return;
   const sFor = s.getFrameOfReferenceUID();
-  if (sFor && sFor === t.getFrameOfReferenceUID()) {
+  if (sFor && sFor === t.getFrameOfReferenceUID() && hasPosition(s.getCurrentImageId()) && hasPosition(t.getCurrentImageId())) {
     await synchronizers.imageSliceSyncCallback(sync, source, target);
     return;
   }
