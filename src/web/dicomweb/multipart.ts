@@ -26,10 +26,13 @@ export interface Part {
 const CRLF = Buffer.from('\r\n');
 const MAX_HEADER_BYTES = 16 * 1024;
 
-/** A boundary is 1-70 characters of RFC 2046's bchars, not ending in a space. */
+/**
+ * A boundary is RFC 2046's bchars, not ending in a space. RFC 2046 allows 70 characters;
+ * up to 200 are accepted because Orthanc's DICOMweb plugin sends 73.
+ */
 export function checkBoundary(boundary: string | undefined): string {
-  if (!boundary || !/^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/.test(boundary)) {
-    throw new DicomwebError('bad-request', `multipart/related needs a valid boundary parameter (1-70 characters), got ${JSON.stringify(boundary ?? null)}`, 'Content-Type');
+  if (!boundary || !/^[0-9A-Za-z'()+_,\-./:=? ]{0,199}[0-9A-Za-z'()+_,\-./:=?]$/.test(boundary)) {
+    throw new DicomwebError('bad-request', `multipart/related needs a valid boundary parameter (1-200 characters of RFC 2046), got ${JSON.stringify(boundary ?? null)}`, 'Content-Type');
   }
   return boundary;
 }

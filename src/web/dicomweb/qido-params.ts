@@ -22,6 +22,8 @@ export interface QidoQuery {
   fuzzy: boolean;
 }
 
+const LEVEL_NAME: Record<QueryLevel, string> = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' };
+
 /** Largest `limit` honoured (a bigger one is an error, not silently cut). */
 export const MAX_LIMIT = 100_000;
 
@@ -115,7 +117,7 @@ export function parseQido(search: URLSearchParams, level: QueryLevel, fixed: Que
     const at = knownAttributeLevel(top.tag);
     if (at !== undefined && levelDepth(at) > levelDepth(level)) {
       const hint = top.tag === 0x00080060 ? ' (use ModalitiesInStudy for studies)' : '';
-      throw badRequest(`"${name}" is a ${at.toLowerCase()} attribute; it cannot be matched in a ${level.toLowerCase()} search${hint}`, name);
+      throw badRequest(`"${name}" is an attribute of the ${LEVEL_NAME[at]} level; it cannot be matched in a ${LEVEL_NAME[level]} search${hint}`, name);
     }
     keys.set(top.tag, compile(top.tag, top.vr, value));
   }

@@ -1,7 +1,8 @@
 /**
  * WADO-RS retrieval of instances (PS3.18 10.4): a study, a series or one instance as
- * `multipart/related; type="application/dicom"`, one Part 10 file per part, streamed
- * from the blob store (a file at a time, pulled only as fast as the client reads).
+ * `multipart/related; type="application/dicom"`, one Part 10 file per part, pulled only
+ * as fast as the client reads: files up to 4 MiB read whole (the next one while the
+ * current one is sent), larger ones streamed from the blob store.
  *
  * Transfer syntax (PS3.18 8.7.3.5.2): `transfer-syntax=*` sends every file exactly as
  * stored; no parameter means Explicit VR Little Endian, as does asking for it: an
@@ -9,6 +10,7 @@
  * behind a new File Meta Information. Another syntax is served only when every selected
  * instance is stored in it; else 406.
  */
+import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../../archive/archive.js';
@@ -31,10 +33,15 @@ export function chooseSyntax(acceptable: readonly string[], stored: readonly str
   return undefined;
 }
 
+/** Stored files up to this size are read whole (one read), larger ones streamed. */
+const WHOLE_READ_MAX = 4 << 20;
+
 /** One instance as a Part 10 part: the stored file, or converted to Explicit VR Little Endian. */
 async function part(archive: Archive, inst: InstanceSummary, ts: string): Promise<{ contentType: string; body: AsyncIterable<Buffer> | Buffer }> {
   if (ts === '*' || ts === inst.transferSyntaxUid) {
-    return { contentType: `application/dicom; transfer-syntax=${inst.transferSyntaxUid}`, body: archive.blobs.open(inst.fileKey) };
+    const contentType = `application/dicom; transfer-syntax=${inst.transferSyntaxUid}`;
+    if (inst.fileSize <= WHOLE_READ_MAX) return { contentType, body: await readFile(archive.blobs.path(inst.fileKey)) };
+    return { contentType, body: archive.blobs.open(inst.fileKey) };
   }
   const { data, close } = await datasetIn(archive, inst, ts);
   const meta = buildMetaHeader({ sopClassUid: inst.sopClassUid, sopInstanceUid: inst.sopInstanceUid, transferSyntaxUid: ts });
@@ -68,8 +75,16 @@ export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archi
         `cannot send ${resource.describe} in ${acceptable.join(', ')}: stored as ${stored.join(', ')}; ask for transfer-syntax=* (as stored) or ${EXPLICIT_VR_LITTLE_ENDIAN}`, 'Accept');
     }
     const boundary = newBoundary();
+    // The next instance is read while the current one is sent (at most two held: bounded by WHOLE_READ_MAX).
     const parts = (async function* () {
-      for await (const inst of iterateRetrieve(archive.index, resource.selection)) yield await part(archive, inst, ts);
+      let next: Promise<Awaited<ReturnType<typeof part>>> | undefined;
+      for await (const inst of iterateRetrieve(archive.index, resource.selection)) {
+        const p = part(archive, inst, ts);
+        p.catch(() => undefined);
+        if (next) yield await next;
+        next = p;
+      }
+      if (next) yield await next;
     })();
     const stream = Readable.from(writeMultipart(boundary, parts), { objectMode: false });
     stream.on('error', (err) => req.log.warn({ err: err.message, resource: resource.describe }, 'WADO-RS response ended early'));
