@@ -249,12 +249,12 @@ describe('viewport and encoding', () => {
     expect(applyViewport(img, { width: 8 })).toMatchObject({ width: 8, height: 4 });
   });
 
-  it('encodes PNG losslessly and JPEG to the right size', () => {
+  it('encodes PNG losslessly and JPEG to the right size', async () => {
     const png = decodePng(encodePngImage(img));
     expect([png.width, png.height, png.channels]).toEqual([4, 2, 1]);
     expect([...png.data]).toEqual([...img.data]);
     const rgb: RenderedImage = { width: 16, height: 8, channels: 3, data: new Uint8Array(16 * 8 * 3).fill(200) };
-    const j = jpeg.decode(encodeJpeg(rgb, 95), { useTArray: true });
+    const j = jpeg.decode(await encodeJpeg(rgb, 95), { useTArray: true });
     expect([j.width, j.height]).toEqual([16, 8]);
     expect(Math.abs(j.data[0] - 200)).toBeLessThanOrEqual(2);
   });

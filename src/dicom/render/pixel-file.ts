@@ -11,7 +11,7 @@ import { UNDEFINED_LENGTH, type Dataset, type Element } from '../dataset.js';
 import { DatasetHeaderReader } from '../dataset-reader.js';
 import { DicomParseError } from '../errors.js';
 import { readMetaHeader, type FileMeta } from '../part10.js';
-import { resolveTransferSyntax, type TransferSyntax } from '../transfer-syntax.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, resolveTransferSyntax, type TransferSyntax } from '../transfer-syntax.js';
 import { bufferSource, type ByteSource } from './byte-source.js';
 import { PixelDataError } from './errors.js';
 import { describeImage, frameBits, frameBytes, PixelTags, type ImagePixel } from './image-pixel.js';
@@ -38,7 +38,7 @@ const MAX_INFLATED = 1 << 30;
 
 /** Offsets in the data set stream, read through `source`, which starts at the data set. */
 function offsetSource(src: ByteSource, base: number): ByteSource {
-  return { size: src.size - base, read: (p, n) => src.read(base + p, n), close: () => src.close() };
+  return { size: src.size - base, read: (p, n) => src.read(base + p, n), readOwned: (p, n) => src.readOwned(base + p, n), close: () => src.close() };
 }
 
 const u32 = (v: Uint8Array, o: number): number => v[o] | (v[o + 1] << 8) | (v[o + 2] << 16) | (v[o + 3] * 0x1000000);
@@ -93,7 +93,8 @@ export class PixelFile {
       } else {
         dataSource = offsetSource(src, dataSetOffset);
       }
-      const reader = new DatasetHeaderReader({ transferSyntaxUid: ts.uid, stopAtPixelData: true, maxValueLength: HEADER_VALUE_LIMIT });
+      // An inflated data set is explicit VR little endian (PS3.5 A.5).
+      const reader = new DatasetHeaderReader({ transferSyntaxUid: ts.deflated ? EXPLICIT_VR_LITTLE_ENDIAN : ts.uid, stopAtPixelData: true, maxValueLength: HEADER_VALUE_LIMIT });
       for (let pos = 0; !reader.done; pos += HEADER_CHUNK) {
         if (pos >= dataSource.size) { reader.end(); break; }
         reader.push(await dataSource.read(pos, HEADER_CHUNK));
@@ -172,9 +173,9 @@ export class PixelFile {
   }
 
   private async readBytes(f: FragmentRef): Promise<Uint8Array> {
-    const b = await this.source.read(f.offset, f.length);
+    const b = await this.source.readOwned(f.offset, f.length);
     if (b.length < f.length) throw new PixelDataError('malformed', `stored file ends inside Pixel Data`);
-    return Uint8Array.from(b); // our own copy: sources may hand out views of a shared block
+    return b;
   }
 
   /** Which fragments make up each frame (PS3.5 A.4). */

@@ -39,9 +39,9 @@ function decimal(value: string, field: string): number {
   return Number(t);
 }
 
-function positiveInt(value: string, field: string, max = 65535): number {
+function positiveInt(value: string, label: string, max = 65535, field = label): number {
   const t = value.trim();
-  if (!/^[0-9]{1,6}$/.test(t) || Number(t) < 1 || Number(t) > max) throw new PixelRequestError(400, `${field} must be an integer 1..${max}, not '${t.slice(0, 20)}'`, field);
+  if (!/^[0-9]{1,6}$/.test(t) || Number(t) < 1 || Number(t) > max) throw new PixelRequestError(400, `${label} must be an integer 1..${max}, not '${t.slice(0, 20)}'`, field);
   return Number(t);
 }
 
@@ -73,8 +73,8 @@ export function parseViewport(value: string | undefined): ViewportParam | undefi
   if (value === undefined) return undefined;
   const p = value.split(',');
   if (p.length !== 2 && p.length !== 6) throw new PixelRequestError(400, 'viewport must be vw,vh or vw,vh,sx,sy,sw,sh', 'viewport');
-  const width = positiveInt(p[0], 'viewport width', 8192);
-  const height = positiveInt(p[1], 'viewport height', 8192);
+  const width = positiveInt(p[0], 'viewport width', 8192, 'viewport');
+  const height = positiveInt(p[1], 'viewport height', 8192, 'viewport');
   if (p.length === 2) return { width, height };
   const [sx, sy] = [p[2], p[3]].map((v) => (v.trim() === '' ? 0 : decimal(v, 'viewport')));
   const sw = p[4].trim() === '' ? undefined : decimal(p[4], 'viewport');

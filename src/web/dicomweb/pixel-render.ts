@@ -26,5 +26,5 @@ export async function renderToImage(f: PixelFile, r: RenderRequest): Promise<Buf
     region = { x: x0 * img.columns, y: y0 * img.rows, width: (x1 - x0) * img.columns, height: (y1 - y0) * img.rows };
   }
   out = applyViewport(out, { width: r.viewport?.width, height: r.viewport?.height, region });
-  return r.type === 'image/png' ? encodePngImage(out) : encodeJpeg(out, r.quality ?? 90);
+  return r.type === 'image/png' ? encodePngImage(out) : await encodeJpeg(out, r.quality ?? 90);
 }

@@ -89,14 +89,26 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
       const location = `${prefix}/studies/${row.studyInstanceUid}/series/${row.seriesInstanceUid}/instances/${row.sopInstanceUid}/bulkdata/${req.params.tag!.toUpperCase()}`;
       if (tag === PixelTags.PixelData && f.pixelData) {
         if (f.encapsulated) {
-          // Encapsulated Pixel Data as bulk data: its frames, as stored (PS3.18 8.7.3.3.2).
-          const form = negotiateFrames(req.headers.accept, { ...formOf(f), decodable: false });
+          const form = negotiateFrames(req.headers.accept, formOf(f));
           const count = f.frameCount;
-          async function* parts(): AsyncGenerator<Part> {
-            for (let i = 0; i < count; i++) yield { contentType: `${form.mediaType}; transfer-syntax=${form.transferSyntax}`, contentLocation: frameUrl(row, i + 1), body: await f.storedFrame(i) };
-          }
           await f.frameFragments(0); // fragments readable before answering
-          return reply.type(multipartContentType(form.mediaType, boundary)).send(multipartStream(boundary, parts(), () => f.close()));
+          if (form.kind === 'stored') {
+            // Encapsulated Pixel Data as stored: one part per frame (PS3.18 8.7.3.3.2).
+            async function* parts(): AsyncGenerator<Part> {
+              for (let i = 0; i < count; i++) yield { contentType: `${form.mediaType}; transfer-syntax=${form.transferSyntax}`, contentLocation: frameUrl(row, i + 1), body: await f.storedFrame(i) };
+            }
+            return reply.type(multipartContentType(form.mediaType, boundary)).send(multipartStream(boundary, parts(), () => f.close()));
+          }
+          // Decoded: the native Pixel Data value it decompresses to, frame after frame, as one part.
+          const first = await frameBytes(f, 0, form);
+          const decoded = (async function* (): AsyncGenerator<Uint8Array> {
+            yield first;
+            for (let i = 1; i < count; i++) yield await frameBytes(f, i, form);
+          })();
+          const parts = (async function* (): AsyncGenerator<Part> {
+            yield { contentType: `${OCTET_STREAM}; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, contentLocation: location, body: decoded };
+          })();
+          return reply.type(multipartContentType(OCTET_STREAM, boundary)).send(multipartStream(boundary, parts, () => f.close()));
         }
         negotiateFrames(req.headers.accept, { ...formOf(f), encapsulated: false });
         const body = nativePixelStream(f);
@@ -138,7 +150,8 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
     async function* parts(): AsyncGenerator<Part> {
       for (let i = 0; i < rows.length; i++) {
         const body = i === 0 ? first : await withInstance(archive, rows[i], (f) => renderToImage(f, params));
-        yield { contentType: type, body };
+        const r = rows[i];
+        yield { contentType: type, contentLocation: `${prefix}/studies/${r.studyInstanceUid}/series/${r.seriesInstanceUid}/instances/${r.sopInstanceUid}/rendered`, body };
       }
     }
     return reply.type(multipartContentType(type, boundary)).send(multipartStream(boundary, parts(), async () => {}));

@@ -64,22 +64,8 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
         throw new PixelRequestError(400, 'presentation states (presentationUID) are not supported', 'presentationUID');
       }
       const contentType = chooseContentType(q.contentType);
-      const row = await findInstance(archive, study, series, sop);
-
-      if (contentType === 'application/dicom') {
-        const ts = q.transferSyntax?.trim();
-        if (ts !== undefined && ts !== '' && ts !== row.transferSyntaxUid) {
-          checkUid(ts, 'transferSyntax');
-          if (!TRANSCODE_TARGETS.has(ts)) {
-            throw new PixelRequestError(406, `instance is stored as ${row.transferSyntaxUid}; it can be sent as stored or as ${[...TRANSCODE_TARGETS].join(' or ')}, not ${ts}`, 'transferSyntax');
-          }
-          const body = await transcodedFile(archive, row, ts);
-          return reply.type('application/dicom').header('content-disposition', 'attachment; filename="object.dcm"').send(body);
-        }
-        return reply.type('application/dicom').header('content-disposition', 'attachment; filename="object.dcm"')
-          .send(createReadStream(archive.blobs.path(row.fileKey)));
-      }
-
+      // Every parameter is checked before the lookup: a bad request is a 400 whether or not the object exists.
+      const transferSyntax = contentType === 'application/dicom' && q.transferSyntax?.trim() ? checkUid(q.transferSyntax.trim(), 'transferSyntax') : undefined;
       const center = parseDecimal(q.windowCenter, 'windowCenter');
       const width = parseDecimal(q.windowWidth, 'windowWidth');
       if ((center === undefined) !== (width === undefined)) throw new PixelRequestError(400, 'windowCenter and windowWidth go together', center === undefined ? 'windowCenter' : 'windowWidth');
@@ -87,13 +73,29 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
       const frameNumber = parsePositive(q.frameNumber, 'frameNumber', 1e9) ?? 1;
       const rows = parsePositive(q.rows, 'rows', 8192);
       const columns = parsePositive(q.columns, 'columns', 8192);
+      const fractionRegion = parseRegion(q.region);
+      const quality = parseQuality(q.imageQuality ?? q.quality, q.imageQuality !== undefined ? 'imageQuality' : 'quality');
+      const row = await findInstance(archive, study, series, sop);
+
+      if (contentType === 'application/dicom') {
+        if (transferSyntax !== undefined && transferSyntax !== row.transferSyntaxUid) {
+          if (!TRANSCODE_TARGETS.has(transferSyntax)) {
+            throw new PixelRequestError(406, `instance is stored as ${row.transferSyntaxUid}; it can be sent as stored or as ${[...TRANSCODE_TARGETS].join(' or ')}, not ${transferSyntax}`, 'transferSyntax');
+          }
+          const body = await transcodedFile(archive, row, transferSyntax);
+          return reply.type('application/dicom').header('content-disposition', 'attachment; filename="object.dcm"').send(body);
+        }
+        return reply.type('application/dicom').header('content-disposition', 'attachment; filename="object.dcm"')
+          .send(createReadStream(archive.blobs.path(row.fileKey)));
+      }
+
       const bytes = await withInstance(archive, row, (f) => renderToImage(f, {
         frame: frameNumber - 1,
         type: contentType,
         window: center !== undefined && width !== undefined ? { center, width, fn: 'linear' } : undefined,
         viewport: { width: columns, height: rows },
-        fractionRegion: parseRegion(q.region),
-        quality: parseQuality(q.imageQuality ?? q.quality, q.imageQuality !== undefined ? 'imageQuality' : 'quality'),
+        fractionRegion,
+        quality,
       }));
       return reply.type(contentType).send(bytes);
     } catch (err) {
