@@ -1,9 +1,25 @@
 // The web app: `npm run build:ui` writes ui/dist, which the web server serves.
-// During development, `npx vite ui` proxies /api to a running `pacs serve`.
+// Two pages: the app (index.html) and the viewer (viewer.html, served at /viewer).
+// During development, `npx vite ui` proxies /api and DICOMweb to a running `pacs serve`.
+import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
+
+const backend = 'http://127.0.0.1:8080';
 
 export default defineConfig({
   root: import.meta.dirname,
-  build: { outDir: 'dist', emptyOutDir: true },
-  server: { proxy: { '/api': 'http://127.0.0.1:8080', '/dicomweb': 'http://127.0.0.1:8080' } },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    // Cornerstone3D (vtk.js, codecs) is large; one chunk per page is expected.
+    chunkSizeWarningLimit: 8000,
+    rollupOptions: {
+      input: { main: resolve(import.meta.dirname, 'index.html'), viewer: resolve(import.meta.dirname, 'viewer.html') },
+    },
+  },
+  // The dicom-image-loader decodes in module web workers that import code-split codecs.
+  worker: { format: 'es' },
+  // Its worker URL (new URL(..., import.meta.url)) must stay next to the module in dev.
+  optimizeDeps: { exclude: ['@cornerstonejs/dicom-image-loader'], include: ['dicom-parser'] },
+  server: { proxy: { '/api': backend, '/dicomweb': backend, '/workstation/dicomweb': backend } },
 });

@@ -1,6 +1,6 @@
 /**
- * The web server: the REST API under /api and the built web app (ui/dist) for every
- * other path. Its port comes from the registry (`web`); a change re-opens it.
+ * The web server: the REST API under /api, the viewer page at /viewer and the built web
+ * app (ui/dist) for every other path. Its port comes from the registry (`web`); a change re-opens it.
  */
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -43,6 +43,11 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
   const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
   const built = existsSync(join(uiDir, 'index.html'));
   if (built) await app.register(fastifyStatic, { root: uiDir, wildcard: false, index: 'index.html' });
+  // The viewer is its own page (ui/viewer.html): /viewer?StudyInstanceUIDs=...
+  app.get('/viewer', (_req, reply) => {
+    if (!built || !existsSync(join(uiDir, 'viewer.html'))) return reply.code(503).type('text/plain').send('The viewer is not built: run `npm run build:ui` (npm start does it).\n');
+    return reply.sendFile('viewer.html');
+  });
   app.setNotFoundHandler((req, reply) => {
     if (req.url.startsWith('/api/') || req.method !== 'GET') {
       return sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404, detail: `${req.method} ${req.url.split('?')[0]} does not exist` });

@@ -1,0 +1,100 @@
+// The viewer's DOM-free logic: query string, slice order, hanging, navigation keys,
+// orientation labels.
+import { describe, expect, it } from 'vitest';
+import type { DicomJson } from '../../ui/src/viewer/dicom-json.js';
+import { hangingOrder, layoutFor } from '../../ui/src/viewer/hanging.js';
+import { indexForKey } from '../../ui/src/viewer/keys.js';
+import { directionLabel, edgeLabels } from '../../ui/src/viewer/orientation.js';
+import { parseRequest } from '../../ui/src/viewer/request.js';
+import { orderSlices } from '../../ui/src/viewer/slice-order.js';
+
+describe('parseRequest', () => {
+  it('takes comma lists and repeated parameters, without duplicates', () => {
+    expect(parseRequest('?StudyInstanceUIDs=1.2.3,1.2.4&StudyInstanceUIDs=1.2.3')).toEqual({ studyUids: ['1.2.3', '1.2.4'], archive: 'main' });
+    expect(parseRequest('?StudyInstanceUIDs=1.2&archive=workstation')).toEqual({ studyUids: ['1.2'], archive: 'workstation' });
+  });
+
+  it('says what is wrong', () => {
+    expect(parseRequest('')).toEqual({ error: expect.stringMatching(/no study given/) });
+    expect(parseRequest('?StudyInstanceUIDs=1.2.x')).toEqual({ error: expect.stringMatching(/not a study instance UID: "1\.2\.x"/) });
+    expect(parseRequest(`?StudyInstanceUIDs=${'1.'.repeat(40)}1`)).toEqual({ error: expect.stringMatching(/at most 64/) });
+    expect(parseRequest('?StudyInstanceUIDs=..')).toEqual({ error: expect.stringMatching(/not a study instance UID/) });
+    expect(parseRequest('?StudyInstanceUIDs=1.2&archive=router')).toEqual({ error: 'unknown archive "router": main or workstation' });
+  });
+});
+
+function slice(n: number, position?: number[], orientation: number[] = [1, 0, 0, 0, 1, 0]): DicomJson {
+  const ds: DicomJson = { '00200013': { vr: 'IS', Value: [n] } };
+  if (position) {
+    ds['00200032'] = { vr: 'DS', Value: position };
+    ds['00200037'] = { vr: 'DS', Value: orientation };
+  }
+  return ds;
+}
+const numbers = (xs: DicomJson[]) => xs.map((x) => x['00200013'].Value![0]);
+
+describe('orderSlices', () => {
+  it('orders by position along the normal, not by instance number', () => {
+    const r = orderSlices([slice(1, [0, 0, 10]), slice(2, [0, 0, -5]), slice(3, [0, 0, 0])]);
+    expect(r.geometry).toBe(true);
+    expect(numbers(r.ordered)).toEqual([2, 3, 1]);
+  });
+
+  it('uses the normal of oblique and sagittal planes', () => {
+    // Sagittal: rows along +y, columns along -z: normal = y x (-z) = -x.
+    const r = orderSlices([slice(1, [5, 0, 0], [0, 1, 0, 0, 0, -1]), slice(2, [-5, 0, 0], [0, 1, 0, 0, 0, -1]), slice(3, [0, 0, 0], [0, 1, 0, 0, 0, -1])]);
+    expect(numbers(r.ordered)).toEqual([1, 3, 2]);
+  });
+
+  it('falls back to instance number when a slice has no geometry', () => {
+    const r = orderSlices([slice(3, [0, 0, 0]), slice(1), slice(2, [0, 0, 1])]);
+    expect(r.geometry).toBe(false);
+    expect(numbers(r.ordered)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('hanging', () => {
+  it('puts series in series-number order, unnumbered last', () => {
+    const s = [
+      { seriesNumber: undefined, description: 'b' },
+      { seriesNumber: 3, description: 'x' },
+      { seriesNumber: 1, description: 'y' },
+    ];
+    expect([...s].sort(hangingOrder).map((x) => x.seriesNumber)).toEqual([1, 3, undefined]);
+  });
+
+  it('picks a layout that holds every series up to 3x3', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 12].map(layoutFor)).toEqual([
+      [1, 1], [1, 1], [1, 2], [2, 2], [2, 2], [2, 3], [2, 3], [3, 3], [3, 3],
+    ]);
+  });
+});
+
+describe('indexForKey', () => {
+  it('steps, pages and jumps within the stack', () => {
+    expect(indexForKey('ArrowDown', 0, 300)).toBe(1);
+    expect(indexForKey('ArrowUp', 0, 300)).toBe(0);
+    expect(indexForKey('PageDown', 0, 300)).toBe(30);
+    expect(indexForKey('PageUp', 10, 300)).toBe(0);
+    expect(indexForKey('End', 5, 300)).toBe(299);
+    expect(indexForKey('Home', 5, 300)).toBe(0);
+    expect(indexForKey('ArrowRight', 299, 300)).toBe(299);
+    expect(indexForKey('a', 5, 300)).toBeUndefined();
+  });
+});
+
+describe('orientation labels', () => {
+  it('names the LPS directions and oblique mixtures, strongest first', () => {
+    expect(directionLabel([1, 0, 0])).toBe('L');
+    expect(directionLabel([-1, 0, 0])).toBe('R');
+    expect(directionLabel([0, 1, 0])).toBe('P');
+    expect(directionLabel([0, 0, 1])).toBe('H');
+    expect(directionLabel([0.3, -0.9, 0])).toBe('AL');
+    expect(directionLabel([0.1, 0, -1])).toBe('F');
+  });
+
+  it('labels the edges of an axial image, and of it flipped horizontally', () => {
+    expect(edgeLabels([1, 0, 0], [0, 1, 0])).toEqual({ left: 'R', right: 'L', top: 'A', bottom: 'P' });
+    expect(edgeLabels([-1, 0, 0], [0, 1, 0])).toEqual({ left: 'L', right: 'R', top: 'A', bottom: 'P' });
+  });
+});

@@ -1,0 +1,120 @@
+// Cornerstone3D start-up and series loading: WADO-RS metadata registered with the
+// dicom-image-loader (wadors: image ids, one per frame), slices in spatial order, and the
+// whole stack prefetched into Cornerstone's cache after the first image.
+import { Enums, imageLoader, init as coreInit } from '@cornerstonejs/core';
+import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
+import { init as toolsInit } from '@cornerstonejs/tools';
+import { formatDate, num, str, TAG, type DicomJson } from './dicom-json.js';
+import type { DicomWebClient } from './dicomweb.js';
+import { orderSlices } from './slice-order.js';
+
+let initialized = false;
+
+export function initCornerstone(): void {
+  if (initialized) return;
+  initialized = true;
+  coreInit();
+  toolsInit();
+  const cores = navigator.hardwareConcurrency || 2;
+  dicomImageLoader.init({ maxWebWorkers: Math.max(1, Math.min(4, cores - 1)) });
+}
+
+/** One series as the viewer shows it: its frames in display order. */
+export interface DisplaySet {
+  readonly key: string; // client root + series UID: unique across archives
+  readonly studyUid: string;
+  readonly seriesUid: string;
+  readonly modality: string;
+  readonly description: string;
+  readonly seriesNumber: number | undefined;
+  readonly instanceCount: number;
+  /** The study as the series panel heads it: date and description. */
+  readonly studyLabel: string;
+  readonly thumbnailUrl: string;
+  readonly client: DicomWebClient;
+  /** Filled by loadDisplaySet. */
+  imageIds?: string[];
+  frameOfReferenceUid?: string;
+  /** Why the series cannot be shown (metadata failed, no images, missing geometry...). */
+  error?: string;
+  /** Set when the metadata loaded but the slices have no usable geometry (ordered by Instance Number). */
+  warning?: string;
+}
+
+export function displaySetFromSeries(client: DicomWebClient, studyUid: string, s: DicomJson): DisplaySet {
+  const seriesUid = str(s, TAG.SeriesInstanceUID);
+  return {
+    key: `${client.root}|${seriesUid}`,
+    studyUid,
+    seriesUid,
+    modality: str(s, TAG.Modality),
+    description: str(s, TAG.SeriesDescription),
+    seriesNumber: num(s, TAG.SeriesNumber),
+    instanceCount: num(s, TAG.NumberOfSeriesRelatedInstances) ?? 0,
+    studyLabel: [formatDate(str(s, TAG.StudyDate)), str(s, TAG.StudyDescription)].filter(Boolean).join(' ') || studyUid,
+    thumbnailUrl: client.thumbnailUrl(studyUid, seriesUid),
+    client,
+  };
+}
+
+const pending = new Map<string, Promise<DisplaySet>>();
+
+/** Fetches the series' metadata once and builds its image ids (idempotent). */
+export function loadDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
+  let p = pending.get(ds.key);
+  if (!p) {
+    p = fillDisplaySet(ds);
+    pending.set(ds.key, p);
+  }
+  return p;
+}
+
+async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
+  let instances: DicomJson[];
+  try {
+    instances = await ds.client.seriesMetadata(ds.studyUid, ds.seriesUid);
+  } catch (e) {
+    ds.error = `cannot read the series metadata: ${(e as Error).message}`;
+    return ds;
+  }
+  const images = instances.filter((i) => i['7FE00010'] !== undefined || num(i, '00280010') !== undefined);
+  if (images.length === 0) {
+    ds.error = 'the series holds no images';
+    return ds;
+  }
+  const { ordered, geometry } = orderSlices(images);
+  if (!geometry) ds.warning = 'no image position/orientation: ordered by instance number';
+  const ids: string[] = [];
+  for (const inst of ordered) {
+    const sop = str(inst, TAG.SOPInstanceUID);
+    const frames = Math.max(1, num(inst, TAG.NumberOfFrames) ?? 1);
+    for (let f = 1; f <= frames; f++) {
+      const id = ds.client.frameImageId(ds.studyUid, ds.seriesUid, sop, f);
+      dicomImageLoader.wadors.metaDataManager.add(id, inst as never);
+      ids.push(id);
+    }
+  }
+  ds.imageIds = ids;
+  ds.frameOfReferenceUid = str(ordered[0], TAG.FrameOfReferenceUID) || undefined;
+  return ds;
+}
+
+/**
+ * Loads every image of the stack into the cache (prefetch priority: what the user looks
+ * at goes first). Resolves with the count of failures when all are settled.
+ */
+export async function prefetchStack(imageIds: string[], onProgress: (done: number, total: number) => void): Promise<number> {
+  let done = 0;
+  let failed = 0;
+  await Promise.all(
+    imageIds.map((id) =>
+      imageLoader
+        .loadAndCacheImage(id, { priority: 5, requestType: Enums.RequestType.Prefetch })
+        .catch(() => {
+          failed++;
+        })
+        .finally(() => onProgress(++done, imageIds.length)),
+    ),
+  );
+  return failed;
+}

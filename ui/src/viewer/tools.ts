@@ -1,0 +1,133 @@
+// The viewer's tools: one Cornerstone tool group over every viewport. The primary mouse
+// button runs the chosen tool; the right button zooms, the middle pans, the wheel scrolls.
+import {
+  addTool,
+  AngleTool,
+  ArrowAnnotateTool,
+  BidirectionalTool,
+  CobbAngleTool,
+  EllipticalROITool,
+  Enums as ToolEnums,
+  LengthTool,
+  PanTool,
+  PlanarFreehandROITool,
+  PlanarRotateTool,
+  ProbeTool,
+  RectangleROITool,
+  ReferenceLinesTool,
+  StackScrollTool,
+  ToolGroupManager,
+  WindowLevelTool,
+  ZoomTool,
+  type Types as ToolTypes,
+} from '@cornerstonejs/tools';
+
+/** Tools for the primary button, as the toolbar names them. */
+export const PRIMARY_TOOLS = [
+  { name: WindowLevelTool.toolName, label: 'W/L' },
+  { name: PanTool.toolName, label: 'Pan' },
+  { name: ZoomTool.toolName, label: 'Zoom' },
+  { name: PlanarRotateTool.toolName, label: 'Rotate' },
+  { name: StackScrollTool.toolName, label: 'Scroll' },
+  { name: LengthTool.toolName, label: 'Length' },
+  { name: AngleTool.toolName, label: 'Angle' },
+  { name: CobbAngleTool.toolName, label: 'Cobb' },
+  { name: BidirectionalTool.toolName, label: 'Bidir.' },
+  { name: ArrowAnnotateTool.toolName, label: 'Arrow' },
+  { name: ProbeTool.toolName, label: 'Probe' },
+  { name: EllipticalROITool.toolName, label: 'Ellipse' },
+  { name: RectangleROITool.toolName, label: 'Rect.' },
+  { name: PlanarFreehandROITool.toolName, label: 'Freehand' },
+] as const;
+
+const ALL_TOOLS = [
+  WindowLevelTool,
+  PanTool,
+  ZoomTool,
+  PlanarRotateTool,
+  StackScrollTool,
+  LengthTool,
+  AngleTool,
+  CobbAngleTool,
+  BidirectionalTool,
+  ArrowAnnotateTool,
+  ProbeTool,
+  EllipticalROITool,
+  RectangleROITool,
+  PlanarFreehandROITool,
+  ReferenceLinesTool,
+];
+
+let registered = false;
+
+const { MouseBindings } = ToolEnums;
+
+export class ViewerTools {
+  readonly group: ToolTypes.IToolGroup;
+  primary: string = WindowLevelTool.toolName;
+  referenceLines = false;
+
+  constructor(
+    id: string,
+    private readonly renderingEngineId: string,
+  ) {
+    if (!registered) {
+      for (const t of ALL_TOOLS) addTool(t);
+      registered = true;
+    }
+    const group = ToolGroupManager.createToolGroup(id);
+    if (!group) throw new Error(`tool group ${id} exists already`);
+    this.group = group;
+    for (const t of ALL_TOOLS) group.addTool(t.toolName);
+    // Arrow labels: a plain prompt (the default asks the same, but names the field).
+    group.setToolConfiguration(ArrowAnnotateTool.toolName, {
+      getTextCallback: (done: (text: string) => void) => done(prompt('Arrow label:') ?? ''),
+      changeTextCallback: (_a: unknown, _e: unknown, done: (text: string) => void) => done(prompt('New arrow label:') ?? ''),
+    });
+    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
+    group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
+    group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+    this.setPrimary(WindowLevelTool.toolName);
+  }
+
+  addViewport(viewportId: string): void {
+    this.group.addViewport(viewportId, this.renderingEngineId);
+  }
+
+  removeViewport(viewportId: string): void {
+    this.group.removeViewports(this.renderingEngineId, viewportId);
+  }
+
+  /** Binds a tool to the primary button; the previous one stays passive (its annotations remain editable). */
+  setPrimary(toolName: string): void {
+    const previous = this.primary;
+    if (previous !== toolName) {
+      // The navigation tools keep their other buttons.
+      const keep: Record<string, ToolTypes.IToolBinding[]> = {
+        [ZoomTool.toolName]: [{ mouseButton: MouseBindings.Secondary }],
+        [PanTool.toolName]: [{ mouseButton: MouseBindings.Auxiliary }],
+        [StackScrollTool.toolName]: [{ mouseButton: MouseBindings.Wheel }],
+      };
+      if (keep[previous]) this.group.setToolActive(previous, { bindings: keep[previous] });
+      else this.group.setToolPassive(previous);
+    }
+    const bindings: ToolTypes.IToolBinding[] = [{ mouseButton: MouseBindings.Primary }];
+    if (toolName === ZoomTool.toolName) bindings.push({ mouseButton: MouseBindings.Secondary });
+    if (toolName === PanTool.toolName) bindings.push({ mouseButton: MouseBindings.Auxiliary });
+    if (toolName === StackScrollTool.toolName) bindings.push({ mouseButton: MouseBindings.Wheel });
+    this.group.setToolActive(toolName, { bindings });
+    this.primary = toolName;
+  }
+
+  /** Reference lines of the source viewport's plane drawn on the others. */
+  setReferenceLines(on: boolean, sourceViewportId: string): void {
+    this.referenceLines = on;
+    this.group.setToolConfiguration(ReferenceLinesTool.toolName, { sourceViewportId });
+    if (on) this.group.setToolEnabled(ReferenceLinesTool.toolName);
+    else this.group.setToolDisabled(ReferenceLinesTool.toolName);
+  }
+
+  setReferenceSource(sourceViewportId: string): void {
+    if (this.referenceLines) this.setReferenceLines(true, sourceViewportId);
+  }
+}

@@ -1,0 +1,239 @@
+// The viewer: a series panel, a toolbar and a grid of stack viewports over one or more
+// studies read through DICOMweb. State lives on this instance (one per page).
+import { Enums, eventTarget, RenderingEngine, type StackViewport } from '@cornerstonejs/core';
+import { h } from '../dom.js';
+import { archiveRoot, DicomWebClient } from './dicomweb.js';
+import { applyWindow, flip, invert, presetsFor, reset, rotate, type WindowPreset } from './image-ops.js';
+import { ViewportGrid } from './layout.js';
+import { hangingOrder, layoutFor } from './hanging.js';
+import { displaySetFromSeries, prefetchStack, type DisplaySet } from './loader.js';
+import { Navigation } from './navigation.js';
+import { renderSeriesPanel, SERIES_MIME } from './series-panel.js';
+import { Toolbar, type ToolbarActions } from './toolbar.js';
+import type { ArchiveName } from './request.js';
+import { ViewerTools } from './tools.js';
+import { describe, type ViewportCell } from './viewport-cell.js';
+
+export interface ViewerOptions {
+  studyUids: string[];
+  archive: ArchiveName;
+}
+
+/** Times since the page started (performance.now()), for the report and the tests. */
+export interface ViewerTimings {
+  /** The page's modules evaluated (main.ts starts). */
+  scriptsLoaded?: number;
+  /** The session checked (or the login done). */
+  loggedIn?: number;
+  /** Cornerstone initialised. */
+  cornerstoneReady?: number;
+  /** open() called (scripts loaded, Cornerstone initialised). */
+  open?: number;
+  /** The studies' series listed (QIDO-RS). */
+  seriesListed?: number;
+  /** The first series' metadata read (WADO-RS). */
+  metadata?: number;
+  firstImage?: number;
+  stackCached?: Record<string, number>;
+}
+
+export class Viewer {
+  static readonly renderingEngineId = 'viewer';
+  readonly engine: RenderingEngine;
+  readonly grid: ViewportGrid;
+  readonly tools: ViewerTools;
+  readonly nav: Navigation;
+  readonly toolbar: Toolbar;
+  readonly client: DicomWebClient;
+  readonly panel: HTMLElement;
+  displaySets: DisplaySet[] = [];
+  active = 0;
+  readonly timings: ViewerTimings = { stackCached: {} };
+  private readonly prefetched = new Set<string>();
+
+  constructor(
+    readonly root: HTMLElement,
+    readonly options: ViewerOptions,
+    client?: DicomWebClient,
+  ) {
+    this.client = client ?? new DicomWebClient(archiveRoot(options.archive));
+    this.engine = new RenderingEngine(Viewer.renderingEngineId);
+    this.tools = new ViewerTools('viewer-tools', Viewer.renderingEngineId);
+    this.nav = new Navigation('viewer-scroll-sync', Viewer.renderingEngineId);
+    this.toolbar = new Toolbar(this.actions());
+    this.panel = h('aside', { class: 'series-panel', id: 'series-panel' });
+    const gridRoot = h('div', { class: 'viewport-grid', id: 'viewport-grid' });
+    root.replaceChildren(this.toolbar.root, h('div', { class: 'viewer-body' }, this.panel, gridRoot));
+    this.grid = new ViewportGrid(gridRoot, this.engine, {
+      added: (cell) => this.cellAdded(cell),
+      removing: (cell) => {
+        this.tools.removeViewport(cell.viewportId);
+        this.nav.remove(cell);
+      },
+    });
+    this.toolbar.setActiveTool(this.tools.primary);
+    document.addEventListener('keydown', (e) => this.onKey(e));
+    window.addEventListener('resize', () => this.engine.resize(true, true));
+    eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, (e: Event) => this.onLoadError(e as CustomEvent));
+  }
+
+  get activeCell(): ViewportCell | undefined {
+    return this.grid.cells[this.active];
+  }
+
+  /** Reads the studies' series and hangs them: in acquisition order, one per viewport. */
+  async open(): Promise<void> {
+    this.timings.open = performance.now();
+    const sets: DisplaySet[] = [];
+    const problems: string[] = [];
+    for (const study of this.options.studyUids) {
+      try {
+        const series = await this.client.series(study);
+        if (!series.length) problems.push(`study ${study}: not found or empty`);
+        sets.push(...series.map((s) => displaySetFromSeries(this.client, study, s)).sort(hangingOrder));
+      } catch (e) {
+        problems.push(`study ${study}: ${describe(e)}`);
+      }
+    }
+    this.displaySets = sets;
+    this.timings.seriesListed = performance.now();
+    renderSeriesPanel(this.panel, sets, (ds) => {
+      const cell = this.activeCell;
+      if (cell) void this.assign(cell, ds);
+    });
+    if (problems.length) this.panel.prepend(h('div', { class: 'panel-error', role: 'alert' }, ...problems.map((p) => h('div', {}, p))));
+    const [rows, cols] = layoutFor(sets.length);
+    this.setLayout(rows, cols);
+    await Promise.all(this.grid.cells.map((cell, i) => (sets[i] ? this.assign(cell, sets[i]) : Promise.resolve())));
+  }
+
+  setLayout(rows: number, cols: number): void {
+    try {
+      this.grid.setLayout(rows, cols);
+    } catch (e) {
+      this.toolbar.status.textContent = describe(e);
+      return;
+    }
+    this.toolbar.setLayout(rows, cols);
+    if (this.active >= this.grid.cells.length) this.setActive(0);
+    // New empty cells take the next series not shown yet.
+    const shown = new Set(this.grid.cells.map((c) => c.displaySet?.key));
+    const unshown = this.displaySets.filter((d) => !shown.has(d.key));
+    for (const cell of this.grid.cells) {
+      if (!cell.displaySet && unshown.length) void this.assign(cell, unshown.shift()!);
+    }
+    this.setActive(this.active);
+  }
+
+  async assign(cell: ViewportCell, ds: DisplaySet): Promise<void> {
+    this.nav.stopCine(cell);
+    this.toolbar.setCinePlaying(false);
+    const ok = await cell.show(ds, () => {
+      this.timings.metadata ??= performance.now();
+    });
+    if (!ok || !ds.imageIds) return;
+    if (cell.index === this.active) this.toolbar.setPresets(presetsFor(ds.modality));
+    if (this.timings.firstImage === undefined) this.timings.firstImage = performance.now();
+    if (this.prefetched.has(ds.key)) return;
+    this.prefetched.add(ds.key);
+    const failed = await prefetchStack(ds.imageIds, (done, total) => {
+      for (const c of this.grid.cells) if (c.displaySet === ds) c.showProgress(done < total ? `cached ${done}/${total}` : '');
+    });
+    this.timings.stackCached![ds.seriesUid] = performance.now();
+    if (failed) {
+      for (const c of this.grid.cells) if (c.displaySet === ds) c.showMessage(`${failed} of ${ds.imageIds.length} images could not be loaded`);
+    }
+  }
+
+  setActive(index: number): void {
+    this.active = index;
+    for (const c of this.grid.cells) c.root.classList.toggle('active', c.index === index);
+    const cell = this.activeCell;
+    if (!cell) return;
+    this.toolbar.setPresets(presetsFor(cell.displaySet?.modality));
+    this.toolbar.setCinePlaying(this.nav.isPlaying(cell));
+    this.tools.setReferenceSource(cell.viewportId);
+  }
+
+  private cellAdded(cell: ViewportCell): void {
+    this.tools.addViewport(cell.viewportId);
+    this.nav.add(cell);
+    cell.root.addEventListener('pointerdown', () => {
+      if (this.active !== cell.index) this.setActive(cell.index);
+    });
+    cell.root.addEventListener('dragover', (e) => {
+      if (e.dataTransfer?.types.includes(SERIES_MIME)) {
+        e.preventDefault();
+        cell.root.classList.add('drop-target');
+      }
+    });
+    cell.root.addEventListener('dragleave', () => cell.root.classList.remove('drop-target'));
+    cell.root.addEventListener('drop', (e) => {
+      cell.root.classList.remove('drop-target');
+      const key = e.dataTransfer?.getData(SERIES_MIME);
+      const ds = this.displaySets.find((d) => d.key === key);
+      if (!ds) return;
+      e.preventDefault();
+      this.setActive(cell.index);
+      void this.assign(cell, ds);
+    });
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    // Fields that use the arrow keys themselves keep them (checkboxes and buttons do not).
+    const target = e.target as HTMLElement | null;
+    if (target instanceof HTMLInputElement && !['checkbox', 'button'].includes(target.type)) return;
+    if (target && (target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
+    const cell = this.activeCell;
+    if (!cell) return;
+    void this.nav.key(cell, e.key).then((handled) => handled && e.preventDefault());
+    if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown', 'Home', 'End'].includes(e.key)) e.preventDefault();
+  }
+
+  private onLoadError(e: CustomEvent): void {
+    const { imageId, error } = (e.detail ?? {}) as { imageId?: string; error?: unknown };
+    for (const c of this.grid.cells) {
+      if (imageId && c.displaySet?.imageIds?.includes(imageId)) {
+        const index = c.displaySet.imageIds.indexOf(imageId) + 1;
+        c.showMessage(`Image ${index} cannot be displayed: ${describe(error)}`);
+      }
+    }
+  }
+
+  private withActive(fn: (vp: StackViewport, cell: ViewportCell) => void): void {
+    const cell = this.activeCell;
+    const vp = cell?.viewport;
+    if (cell && vp?.getImageIds().length) fn(vp, cell);
+  }
+
+  private actions(): ToolbarActions {
+    return {
+      layout: (r, c) => this.setLayout(r, c),
+      tool: (name) => {
+        this.tools.setPrimary(name);
+        this.toolbar.setActiveTool(name);
+      },
+      preset: (p: WindowPreset) => this.withActive((vp) => applyWindow(vp, p.center, p.width)),
+      op: (name) =>
+        this.withActive((vp) => {
+          if (name === 'rotate-left') rotate(vp, -90);
+          else if (name === 'rotate-right') rotate(vp, 90);
+          else if (name === 'flip-h') flip(vp, 'horizontal');
+          else if (name === 'flip-v') flip(vp, 'vertical');
+          else if (name === 'invert') invert(vp);
+          else reset(vp);
+        }),
+      cine: (play, fps) =>
+        this.withActive((_vp, cell) => {
+          if (play) this.nav.playCine(cell, fps);
+          else this.nav.stopCine(cell);
+          this.toolbar.setCinePlaying(this.nav.isPlaying(cell));
+        }),
+      sync: (on) => this.nav.setSync(on),
+      referenceLines: (on) => {
+        const cell = this.activeCell;
+        if (cell) this.tools.setReferenceLines(on, cell.viewportId);
+      },
+    };
+  }
+}
