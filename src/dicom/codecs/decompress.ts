@@ -10,6 +10,7 @@ import { Dataset, getNumber, getString, type Element, type Fragment } from '../d
 import { putNumbers, putString } from '../dataset-writer.js';
 import { Tags } from '../tag.js';
 import { decodeFrame, type CodecFamily, type FrameGeometry } from './native-codecs.js';
+import { PixelTags } from '../pixel-tags.js';
 
 /** Stored transfer syntaxes we decompress, with their codec. */
 const FAMILY: ReadonlyMap<string, CodecFamily | 'raw'> = new Map<string, CodecFamily | 'raw'>([
@@ -35,20 +36,7 @@ const ALWAYS_LOSSY = new Set(['1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51'
 
 const SUBSAMPLED_OR_TRANSFORMED = new Set(['YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT']);
 
-const T = {
-  SamplesPerPixel: 0x00280002,
-  PhotometricInterpretation: 0x00280004,
-  PlanarConfiguration: 0x00280006,
-  NumberOfFrames: 0x00280008,
-  Rows: 0x00280010,
-  Columns: 0x00280011,
-  BitsAllocated: 0x00280100,
-  BitsStored: 0x00280101,
-  PixelRepresentation: 0x00280103,
-  LossyImageCompression: 0x00282110,
-  ExtendedOffsetTable: 0x7fe00001,
-  ExtendedOffsetTableLengths: 0x7fe00002,
-} as const;
+const T = PixelTags;
 
 /** The decoder of a stored transfer syntax ('raw': encapsulated but uncompressed), undefined when there is none. */
 export function codecFamily(transferSyntaxUid: string): CodecFamily | 'raw' | undefined {

@@ -4,34 +4,10 @@
  * Width / VOI LUT Function) and the Palette Color Lookup Table (C.7.6.3.1.5-6).
  */
 import { getNumber, getNumbers, getString, getStrings, type Dataset } from '../dataset.js';
+import { PixelTags } from '../pixel-tags.js';
 import { PixelDataError } from './errors.js';
 
-export const PixelTags = {
-  SamplesPerPixel: 0x00280002,
-  PhotometricInterpretation: 0x00280004,
-  PlanarConfiguration: 0x00280006,
-  NumberOfFrames: 0x00280008,
-  Rows: 0x00280010,
-  Columns: 0x00280011,
-  BitsAllocated: 0x00280100,
-  BitsStored: 0x00280101,
-  HighBit: 0x00280102,
-  PixelRepresentation: 0x00280103,
-  WindowCenter: 0x00281050,
-  WindowWidth: 0x00281051,
-  RescaleIntercept: 0x00281052,
-  RescaleSlope: 0x00281053,
-  VoiLutFunction: 0x00281056,
-  RedPaletteDescriptor: 0x00281101,
-  GreenPaletteDescriptor: 0x00281102,
-  BluePaletteDescriptor: 0x00281103,
-  RedPaletteData: 0x00281201,
-  GreenPaletteData: 0x00281202,
-  BluePaletteData: 0x00281203,
-  ExtendedOffsetTable: 0x7fe00001,
-  ExtendedOffsetTableLengths: 0x7fe00002,
-  PixelData: 0x7fe00010,
-} as const;
+export { PixelTags };
 
 export type VoiFunction = 'linear' | 'linear-exact' | 'sigmoid';
 
