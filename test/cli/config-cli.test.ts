@@ -78,7 +78,7 @@ describe('pacs config', () => {
       refused(['config', 'ae', 'rm', 'PACS'], /local main role; it can be changed but not removed/),
       refused(['config', 'ae', 'rm', 'NOBODY'], /no AE "NOBODY"/),
     ]);
-  });
+  }, 180_000); // many CLI processes side by side: slow on a loaded 2-core machine
 
   it('verify: C-ECHOes every AE with a port and tables the round trips', async () => {
     const [p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort()]);
