@@ -53,7 +53,7 @@ beforeAll(async () => {
   await page.goto(webUrl);
   await page.fill('#login-password', 'e2e-password');
   await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('#local-aes tr[data-ae="PACS"]');
+  await page.waitForSelector('a[data-page="router-rules"]', { state: 'visible' });
 });
 
 afterAll(async () => {
