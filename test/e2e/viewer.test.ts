@@ -109,6 +109,10 @@ async function drag(from: { x: number; y: number }, to: { x: number; y: number }
   await frames();
 }
 
+async function sessionCookie(): Promise<string> {
+  return (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
 const sliceIndex = (i: number) => page.evaluate((index) => window.__viewer!.viewer.grid.cells[index].viewport!.getCurrentImageIdIndex(), i);
 
 /** The cached statistics of the annotations a tool made (one object per annotation). */
@@ -273,6 +277,30 @@ describe('viewer', () => {
     await page.mouse.click(third.x, third.y);
     await expect.poll(async () => typeof (await toolStats('Angle'))[0]?.angle).toBe('number');
     expect(Math.abs(((await toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
+  });
+
+  it('saves the measurements as a DICOM SR and restores them when the study is opened again', async () => {
+    const before = { length: (await toolStats('Length'))[0].length as number, ellipses: (await toolStats('EllipticalROI')).length };
+    await page.click('#save-measurements');
+    await expect.poll(() => page.textContent('#viewer-status'), { timeout: 30_000 }).toMatch(/^\d+ measurement\(s\) saved$/);
+    // The report is in the archive as a new SR series of the study, and it is not hung.
+    const sr = await (await fetch(`${base}/dicomweb/studies/${thin.studyUid}/series?Modality=SR`, { headers: { cookie: await sessionCookie() } })).json();
+    expect(sr).toHaveLength(1);
+    await page.reload();
+    await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
+    expect(await page.$$eval('#series-panel .series-item', (els) => els.length)).toBe(2);
+    await expect.poll(() => page.textContent('#viewer-status')).toMatch(/6 saved measurement\(s\) restored/);
+    // Restored on the same image: the tools recompute their statistics when drawn.
+    await expect.poll(async () => (await toolStats('Length'))[0]?.length, { timeout: 30_000 }).toBeDefined();
+    expect(Math.abs(((await toolStats('Length'))[0].length as number) - before.length)).toBeLessThan(0.01);
+    await expect.poll(async () => (await toolStats('EllipticalROI')).filter((s) => s.mean !== undefined).length).toBe(before.ellipses);
+    const means = (await toolStats('EllipticalROI')).map((s) => s.mean as number).sort((a, b) => a - b);
+    expect(means[0]).toBeCloseTo(-1000, 1);
+    expect(means[1]).toBeCloseTo(0, 1);
+    await expect.poll(async () => (await toolStats('Probe'))[0]?.value).toBe(1000);
+    await expect.poll(async () => typeof (await toolStats('Angle'))[0]?.angle).toBe('number');
+    expect(Math.abs(((await toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
+    await expect.poll(async () => (await toolStats('RectangleROI'))[0]?.mean).toBe(0);
   });
 
   it('scrolls the second viewport to the slice at the same position', async () => {
