@@ -1,8 +1,8 @@
-/// <reference path="../../ui/src/viewer/dcmjs.d.ts" />
 // The measurement report (TID 1500 in a Comprehensive SR): written with dcmjs as a Part 10
 // file, checked by DCMTK's SR validator (dsrdump), and read back to the same measurements.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+// @ts-expect-error dcmjs ships no types (the viewer's ui/src/viewer/dcmjs.d.ts covers the browser build)
 import dcmjs from 'dcmjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildMeasurementReport, COMPREHENSIVE_SR, newestFirst, readMeasurementReport, type SrMeasurement } from '../../ui/src/viewer/measurement-sr.js';
