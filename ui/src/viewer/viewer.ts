@@ -169,8 +169,10 @@ export class Viewer {
       for (const c of this.grid.cells) if (c.displaySet === ds) c.showProgress(done < total ? `cached ${done}/${total}` : '');
     });
     this.timings.stackCached![ds.seriesUid] = performance.now();
-    if (failed) {
-      for (const c of this.grid.cells) if (c.displaySet === ds) c.showMessage(`${failed} of ${ds.imageIds.length} images could not be loaded`);
+    if (failed.length) {
+      const first = `Image ${failed[0].index + 1} cannot be displayed: ${describe(failed[0].error)}`;
+      const text = failed.length === 1 ? first : `${failed.length} of ${ds.imageIds.length} images cannot be displayed (${first})`;
+      for (const c of this.grid.cells) if (c.displaySet === ds) c.showMessage(text);
     }
   }
 
