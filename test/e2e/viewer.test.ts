@@ -4,8 +4,12 @@
  * 2.5 mm slices) stored with storescu, opened through the viewer's login. The rendered
  * canvas is not blank; a W/L drag changes its pixels; a length between two known points
  * reads the known distance; ROIs over water and air report 0 and -1000 HU; synchronized
- * scrolling moves the second viewport to the slice at the same position; cine advances.
+ * scrolling moves the second viewport to the slice at the same position; cine advances;
+ * measurements saved as a DICOM SR come back after a reload; Imager Pixel Spacing
+ * calibrates (labelled "mm Proj"); an undecodable image and a study deleted while open
+ * each give a message in the viewport.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
@@ -53,6 +57,9 @@ let base: string;
 let thin: CtSeriesResult; // 40 slices of 1.25 mm
 let thick: CtSeriesResult; // 10 slices of 2.5 mm, same frame of reference
 let flat: CtSeriesResult; // 5 slices without Image Position/Orientation, a study of its own
+let projection: CtSeriesResult; // 1 slice with Imager Pixel Spacing and no Pixel Spacing
+let broken: CtSeriesResult; // 3 slices, the second JPEG-compressed with garbage in its fragment
+let doomed: CtSeriesResult; // deleted while the viewer shows it
 
 interface CanvasStats {
   mean: number;
@@ -109,6 +116,10 @@ async function drag(from: { x: number; y: number }, to: { x: number; y: number }
   await frames();
 }
 
+async function sessionCookie(): Promise<string> {
+  return (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
 const sliceIndex = (i: number) => page.evaluate((index) => window.__viewer!.viewer.grid.cells[index].viewport!.getCurrentImageIdIndex(), i);
 
 /** The cached statistics of the annotations a tool made (one object per annotation). */
@@ -123,6 +134,21 @@ function toolStats(toolName: string): Promise<Array<Record<string, number | stri
 
 async function selectTool(name: string): Promise<void> {
   await page.click(`#toolbar button[data-tool="${name}"]`);
+}
+
+/**
+ * Rewrites a slice as JPEG lossless (dcmcjpeg) whose fragment is then overwritten with
+ * garbage of the same length: a file the archive stores but no decoder can read.
+ */
+async function corruptJpeg(file: string, tmp: string): Promise<void> {
+  const r = await runDcmtk('dcmcjpeg', [file, tmp]);
+  expect(r.code, r.stderr).toBe(0);
+  const bytes = await readFile(tmp);
+  const soi = bytes.indexOf(Buffer.from([0xff, 0xd8, 0xff]));
+  expect(soi).toBeGreaterThan(0);
+  const length = bytes.readUInt32LE(soi - 4); // the fragment's item length
+  for (let k = soi; k < soi + length; k++) bytes[k] = (k * 37) & 0x7f;
+  await writeFile(file, bytes);
 }
 
 beforeAll(async () => {
@@ -146,6 +172,13 @@ beforeAll(async () => {
   flat = await writeCtSeries({ dir: join(dir, 'flat'), count: 5, rows: 128, cols: 128, seriesDescription: 'no geometry' });
   const strip = await runDcmtk('dcmodify', ['-nb', '-ea', '(0020,0032)', '-ea', '(0020,0037)', ...flat.files]);
   expect(strip.code, strip.stderr).toBe(0);
+  projection = await writeCtSeries({ dir: join(dir, 'proj'), count: 1, rows: 256, cols: 256, seriesDescription: 'imager spacing' });
+  const spacing = (await runDcmtk('dcmdump', ['+P', '0028,0030', projection.files[0]])).stdout.match(/\[([^\]]+)\]/)![1];
+  const ips = await runDcmtk('dcmodify', ['-nb', '-ea', '(0028,0030)', '-i', `(0018,1164)=${spacing}`, '-m', '(0008,0060)=CR', ...projection.files]);
+  expect(ips.code, ips.stderr).toBe(0);
+  broken = await writeCtSeries({ dir: join(dir, 'broken'), count: 3, rows: 128, cols: 128, seriesDescription: 'one bad slice' });
+  await corruptJpeg(broken.files[1], join(dir, 'broken-jpeg.dcm'));
+  doomed = await writeCtSeries({ dir: join(dir, 'doomed'), count: 6, rows: 128, cols: 128, seriesDescription: 'deleted while open' });
   const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
   const pacs = await startPacs({
     dir: join(dir, 'pacs'),
@@ -153,8 +186,10 @@ beforeAll(async () => {
     env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
   });
   await waitForPort(web, { peer: pacs });
-  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...thin.files, ...thick.files, ...flat.files] });
+  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...thin.files, ...thick.files, ...flat.files, ...projection.files, broken.files[0], broken.files[2], ...doomed.files] });
   expect(stored.code, stored.stderr).toBe(0);
+  const storedJpeg = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [broken.files[1]], args: ['--propose-lossless'] });
+  expect(storedJpeg.code, storedJpeg.stderr).toBe(0);
   base = `http://127.0.0.1:${web}`;
   browser = await launchChromiumWithWebGL();
   page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
@@ -275,6 +310,30 @@ describe('viewer', () => {
     expect(Math.abs(((await toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
   });
 
+  it('saves the measurements as a DICOM SR and restores them when the study is opened again', async () => {
+    const before = { length: (await toolStats('Length'))[0].length as number, ellipses: (await toolStats('EllipticalROI')).length };
+    await page.click('#save-measurements');
+    await expect.poll(() => page.textContent('#viewer-status'), { timeout: 30_000 }).toMatch(/^\d+ measurement\(s\) saved$/);
+    // The report is in the archive as a new SR series of the study, and it is not hung.
+    const sr = await (await fetch(`${base}/dicomweb/studies/${thin.studyUid}/series?Modality=SR`, { headers: { cookie: await sessionCookie() } })).json();
+    expect(sr).toHaveLength(1);
+    await page.reload();
+    await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
+    expect(await page.$$eval('#series-panel .series-item', (els) => els.length)).toBe(2);
+    await expect.poll(() => page.textContent('#viewer-status')).toMatch(/6 saved measurement\(s\) restored/);
+    // Restored on the same image: the tools recompute their statistics when drawn.
+    await expect.poll(async () => (await toolStats('Length'))[0]?.length, { timeout: 30_000 }).toBeDefined();
+    expect(Math.abs(((await toolStats('Length'))[0].length as number) - before.length)).toBeLessThan(0.01);
+    await expect.poll(async () => (await toolStats('EllipticalROI')).filter((s) => s.mean !== undefined).length).toBe(before.ellipses);
+    const means = (await toolStats('EllipticalROI')).map((s) => s.mean as number).sort((a, b) => a - b);
+    expect(means[0]).toBeCloseTo(-1000, 1);
+    expect(means[1]).toBeCloseTo(0, 1);
+    await expect.poll(async () => (await toolStats('Probe'))[0]?.value).toBe(1000);
+    await expect.poll(async () => typeof (await toolStats('Angle'))[0]?.angle).toBe('number');
+    expect(Math.abs(((await toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
+    await expect.poll(async () => (await toolStats('RectangleROI'))[0]?.mean).toBe(0);
+  });
+
   it('scrolls the second viewport to the slice at the same position', async () => {
     await selectTool('WindowLevel');
     const c = await pagePoint(0, [0, 0, 0]);
@@ -344,5 +403,52 @@ describe('viewer', () => {
     await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
     await page.keyboard.press('End');
     await expect.poll(() => sliceIndex(0)).toBe(4);
+  });
+
+  it('labels lengths calibrated with Imager Pixel Spacing', async () => {
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=${projection.studyUid}`);
+    await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
+    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    await page.evaluate(() => {
+      const vp = window.__viewer!.viewer.grid.cells[0].viewport!;
+      vp.setZoom(2);
+      vp.render();
+    });
+    await selectTool('Length');
+    const z = ctSliceZ(projection.phantom, 0);
+    await drag(await pagePoint(0, [-50, 20, z]), await pagePoint(0, [10, 20, z]));
+    await expect.poll(async () => (await toolStats('Length'))[0]?.length).toBeDefined();
+    const [stats] = await toolStats('Length');
+    expect(Math.abs((stats.length as number) - 60)).toBeLessThan(0.5);
+    expect(stats.unit).toBe('mm Proj');
+  });
+
+  it('says which image cannot be decoded and still shows the others', async () => {
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=${broken.studyUid}`);
+    await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
+    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 }).toMatch(/Image 2 cannot be displayed: \S+/);
+    await selectTool('WindowLevel');
+    await page.keyboard.press('End');
+    await expect.poll(() => sliceIndex(0)).toBe(2);
+    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    await page.keyboard.press('ArrowUp'); // onto the broken slice: a message, not a crash
+    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toMatch(/Image 2 cannot be displayed: \S+/);
+    await page.click('#toolbar button[data-layout="2x2"]');
+    expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(4);
+  });
+
+  it('says so when the open study is deleted, and stays usable', async () => {
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=${doomed.studyUid}`);
+    await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
+    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    const status = await page.evaluate(async (st) => (await fetch(`/api/studies/${st}`, { method: 'DELETE' })).status, doomed.studyUid);
+    expect(status).toBe(200);
+    // A long stack would not stay cached: evict it, as the cache would, then scroll.
+    await page.evaluate(() => (window.__viewer as unknown as { core: { cache: { purgeCache(): void } } }).core.cache.purgeCache());
+    await page.keyboard.press('End');
+    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 }).toMatch(/Image 6 cannot be displayed: .*(not in the archive|404)/);
+    // The rest of the viewer still works.
+    await page.click('#toolbar button[data-layout="1x2"]');
+    expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(2);
   });
 });

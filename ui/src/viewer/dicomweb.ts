@@ -18,6 +18,19 @@ export class DicomWebError extends Error {
 }
 
 
+/** The failure comment of a STOW-RS response (FailedSOPSequence), or the problem's detail. */
+function stowReason(text: string): string | undefined {
+  try {
+    const body = JSON.parse(text) as { detail?: string; '00081198'?: { Value?: Array<Record<string, { Value?: unknown[] }>> } };
+    if (body.detail) return body.detail;
+    const failed = body['00081198']?.Value?.[0];
+    const comment = failed?.['00000902']?.Value?.[0] ?? failed?.['00081197']?.Value?.[0];
+    return comment === undefined ? undefined : `store failed: ${String(comment)}`;
+  } catch {
+    return text.slice(0, 200) || undefined;
+  }
+}
+
 export function archiveRoot(archive: ArchiveName): string {
   return archive === 'workstation' ? '/workstation/dicomweb' : '/dicomweb';
 }
@@ -34,6 +47,33 @@ export class DicomWebClient {
 
   seriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
     return this.once(`${this.root}/studies/${studyUid}/series/${seriesUid}/metadata`);
+  }
+
+  /** The study's series of one modality (QIDO-RS), asked afresh each time (reports are added while open). */
+  seriesOfModality(studyUid: string, modality: string): Promise<DicomJson[]> {
+    return this.getJson(`${this.root}/studies/${studyUid}/series?Modality=${encodeURIComponent(modality)}&includefield=all`);
+  }
+
+  /** Series metadata without the once-cache (a report series read after a save). */
+  freshSeriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
+    return this.getJson(`${this.root}/studies/${studyUid}/series/${seriesUid}/metadata`);
+  }
+
+  /** STOW-RS of one Part 10 file into the study. */
+  async store(studyUid: string, part10: ArrayBuffer): Promise<void> {
+    const url = `${this.root}/studies/${studyUid}`;
+    const boundary = `pacs-viewer-${Math.random().toString(36).slice(2)}`;
+    const body = new Blob([`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, part10, `\r\n--${boundary}--\r\n`]);
+    const res = await fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`, accept: 'application/dicom+json' },
+      body,
+    });
+    if (res.status !== 200) {
+      const text = await res.text().catch(() => '');
+      throw new DicomWebError(res.status, url, stowReason(text) ?? res.statusText);
+    }
   }
 
   thumbnailUrl(studyUid: string, seriesUid: string): string {

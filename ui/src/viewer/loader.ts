@@ -1,7 +1,7 @@
 // Cornerstone3D start-up and series loading: WADO-RS metadata registered with the
 // dicom-image-loader (wadors: image ids, one per frame), slices in spatial order, and the
 // whole stack prefetched into Cornerstone's cache after the first image.
-import { Enums, imageLoader, init as coreInit } from '@cornerstonejs/core';
+import { Enums, imageLoader, init as coreInit, utilities as csUtils } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { init as toolsInit } from '@cornerstonejs/tools';
 import { formatDate, num, str, TAG, type DicomJson } from './dicom-json.js';
@@ -90,7 +90,8 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
     const frames = Math.max(1, num(inst, TAG.NumberOfFrames) ?? 1);
     for (let f = 1; f <= frames; f++) {
       const id = ds.client.frameImageId(ds.studyUid, ds.seriesUid, sop, f);
-      dicomImageLoader.wadors.metaDataManager.add(id, inst as never);
+      dicomImageLoader.wadors.metaDataManager.add(id, withImagerSpacing(inst) as never);
+      if (usesImagerSpacing(inst)) csUtils.calibratedPixelSpacingMetadataProvider.add(id, { type: Enums.CalibrationTypes.PROJECTION });
       ids.push(id);
     }
   }
@@ -99,22 +100,42 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
   return ds;
 }
 
+/** A projection image with Imager Pixel Spacing (at the detector) and no Pixel Spacing. */
+function usesImagerSpacing(inst: DicomJson): boolean {
+  return !inst[TAG.PixelSpacing]?.Value?.length && (inst[TAG.ImagerPixelSpacing]?.Value?.length ?? 0) >= 2;
+}
+
+/**
+ * The instance as the image loader sees it: Imager Pixel Spacing stands in for a missing
+ * Pixel Spacing (measurements in mm at the detector), and the PROJECTION calibration set
+ * beside it makes the tools label them so ("mm Proj").
+ */
+function withImagerSpacing(inst: DicomJson): DicomJson {
+  return usesImagerSpacing(inst) ? { ...inst, [TAG.PixelSpacing]: { ...inst[TAG.ImagerPixelSpacing], vr: 'DS' } } : inst;
+}
+
+/** An image of a stack that could not be loaded or decoded. */
+export interface LoadFailure {
+  index: number;
+  error: unknown;
+}
+
 /**
  * Loads every image of the stack into the cache (prefetch priority: what the user looks
- * at goes first). Resolves with the count of failures when all are settled.
+ * at goes first). Resolves with the failures, in stack order, when all are settled.
  */
-export async function prefetchStack(imageIds: string[], onProgress: (done: number, total: number) => void): Promise<number> {
+export async function prefetchStack(imageIds: string[], onProgress: (done: number, total: number) => void): Promise<LoadFailure[]> {
   let done = 0;
-  let failed = 0;
+  const failed: LoadFailure[] = [];
   await Promise.all(
-    imageIds.map((id) =>
+    imageIds.map((id, index) =>
       imageLoader
         .loadAndCacheImage(id, { priority: 5, requestType: Enums.RequestType.Prefetch })
-        .catch(() => {
-          failed++;
+        .catch((error: unknown) => {
+          failed.push({ index, error });
         })
         .finally(() => onProgress(++done, imageIds.length)),
     ),
   );
-  return failed;
+  return failed.sort((a, b) => a.index - b.index);
 }

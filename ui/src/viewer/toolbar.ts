@@ -13,6 +13,7 @@ export interface ToolbarActions {
   cine(play: boolean, fps: number): void;
   sync(on: boolean): void;
   referenceLines(on: boolean): void;
+  saveMeasurements(): void;
 }
 
 export class Toolbar {
@@ -51,6 +52,7 @@ export class Toolbar {
     sync.addEventListener('change', () => actions.sync(sync.checked));
     const refLines = h('input', { type: 'checkbox', id: 'reference-lines' });
     refLines.addEventListener('change', () => actions.referenceLines(refLines.checked));
+    const save = h('button', { type: 'button', id: 'save-measurements', title: 'store the measurements in the archive (DICOM SR)', onclick: () => actions.saveMeasurements() }, 'Save measurements');
     this.status = h('span', { id: 'viewer-status', class: 'muted' });
     const group = (label: string, ...children: Node[]) => h('div', { class: 'tb-group', role: 'group', 'aria-label': label }, ...children);
     this.root = h(
@@ -61,6 +63,7 @@ export class Toolbar {
       group('image', this.presetSelect, op('rotate-left', '⟲'), op('rotate-right', '⟳'), op('flip-h', 'Flip H'), op('flip-v', 'Flip V'), op('invert', 'Invert'), op('reset', 'Reset')),
       group('cine', this.cineButton, this.fps, h('span', {}, 'fps')),
       group('sync', h('label', {}, sync, ' Sync scroll'), h('label', {}, refLines, ' Ref. lines')),
+      group('measurements', save),
       this.status,
     );
   }

@@ -58,6 +58,9 @@ const ALL_TOOLS = [
   ReferenceLinesTool,
 ];
 
+/** Tools that draw nothing. */
+const NAVIGATION = new Set<string>([WindowLevelTool.toolName, PanTool.toolName, ZoomTool.toolName, PlanarRotateTool.toolName, StackScrollTool.toolName]);
+
 let registered = false;
 
 const { MouseBindings } = ToolEnums;
@@ -84,6 +87,8 @@ export class ViewerTools {
       getTextCallback: (done: (text: string) => void) => done(prompt('Arrow label:') ?? ''),
       changeTextCallback: (_a: unknown, _e: unknown, done: (text: string) => void) => done(prompt('New arrow label:') ?? ''),
     });
+    // Measurement tools start passive: their annotations (restored ones too) are drawn and editable.
+    for (const t of PRIMARY_TOOLS) if (!NAVIGATION.has(t.name)) group.setToolPassive(t.name);
     group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
     group.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
     group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });

@@ -2,17 +2,22 @@
 // studies read through DICOMweb. State lives on this instance (one per page).
 import { Enums, eventTarget, RenderingEngine, type StackViewport } from '@cornerstonejs/core';
 import { h } from '../dom.js';
+import { str, TAG } from './dicom-json.js';
 import { archiveRoot, DicomWebClient } from './dicomweb.js';
 import { applyWindow, flip, invert, presetsFor, reset, rotate, type WindowPreset } from './image-ops.js';
 import { ViewportGrid } from './layout.js';
 import { hangingOrder, layoutFor } from './hanging.js';
 import { displaySetFromSeries, prefetchStack, type DisplaySet } from './loader.js';
+import { restoreMeasurements, saveMeasurements } from './measurements.js';
 import { Navigation } from './navigation.js';
 import { renderSeriesPanel, SERIES_MIME } from './series-panel.js';
 import { Toolbar, type ToolbarActions } from './toolbar.js';
 import type { ArchiveName } from './request.js';
 import { ViewerTools } from './tools.js';
 import { describe, type ViewportCell } from './viewport-cell.js';
+
+/** Series that hold no images to hang. */
+const NOT_IMAGES = new Set(['SR', 'KO', 'PR']);
 
 export interface ViewerOptions {
   studyUids: string[];
@@ -90,7 +95,9 @@ export class Viewer {
       try {
         const series = await this.client.series(study);
         if (!series.length) problems.push(`study ${study}: not found or empty`);
-        sets.push(...series.map((s) => displaySetFromSeries(this.client, study, s)).sort(hangingOrder));
+        // Reports (SR, key objects, presentation states) are read, not hung.
+        const images = series.filter((s) => !NOT_IMAGES.has(str(s, TAG.Modality)));
+        sets.push(...images.map((s) => displaySetFromSeries(this.client, study, s)).sort(hangingOrder));
       } catch (e) {
         problems.push(`study ${study}: ${describe(e)}`);
       }
@@ -105,6 +112,28 @@ export class Viewer {
     const [rows, cols] = layoutFor(sets.length);
     this.setLayout(rows, cols);
     await Promise.all(this.grid.cells.map((cell, i) => (sets[i] ? this.assign(cell, sets[i]) : Promise.resolve())));
+    await this.restoreMeasurements();
+  }
+
+  /** Draws the newest measurement report of each open study onto its images. */
+  async restoreMeasurements(): Promise<void> {
+    try {
+      const r = await restoreMeasurements(this.displaySets, this.options.studyUids.map((studyUid) => ({ client: this.client, studyUid })));
+      if (r.restored || r.skipped) this.toolbar.status.textContent = `${r.restored} saved measurement(s) restored${r.skipped ? `, ${r.skipped} could not be placed` : ''}`;
+      for (const c of this.grid.cells) if (c.viewport?.getImageIds().length) c.viewport.render();
+    } catch (e) {
+      this.toolbar.status.textContent = `saved measurements could not be read: ${describe(e)}`;
+    }
+  }
+
+  async saveMeasurements(): Promise<void> {
+    this.toolbar.status.textContent = 'saving measurements...';
+    try {
+      const n = await saveMeasurements(this.displaySets);
+      this.toolbar.status.textContent = `${n} measurement(s) saved`;
+    } catch (e) {
+      this.toolbar.status.textContent = describe(e);
+    }
   }
 
   setLayout(rows: number, cols: number): void {
@@ -140,8 +169,10 @@ export class Viewer {
       for (const c of this.grid.cells) if (c.displaySet === ds) c.showProgress(done < total ? `cached ${done}/${total}` : '');
     });
     this.timings.stackCached![ds.seriesUid] = performance.now();
-    if (failed) {
-      for (const c of this.grid.cells) if (c.displaySet === ds) c.showMessage(`${failed} of ${ds.imageIds.length} images could not be loaded`);
+    if (failed.length) {
+      const first = `Image ${failed[0].index + 1} cannot be displayed: ${describe(failed[0].error)}`;
+      const text = failed.length === 1 ? first : `${failed.length} of ${ds.imageIds.length} images cannot be displayed (${first})`;
+      for (const c of this.grid.cells) if (c.displaySet === ds) c.showMessage(text);
     }
   }
 
@@ -230,6 +261,7 @@ export class Viewer {
           this.toolbar.setCinePlaying(this.nav.isPlaying(cell));
         }),
       sync: (on) => this.nav.setSync(on),
+      saveMeasurements: () => void this.saveMeasurements(),
       referenceLines: (on) => {
         const cell = this.activeCell;
         if (cell) this.tools.setReferenceLines(on, cell.viewportId);

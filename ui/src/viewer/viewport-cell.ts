@@ -96,6 +96,7 @@ export function describe(e: unknown): string {
     const o = e as { error?: unknown; message?: string; status?: number };
     if (o.message) return o.message;
     if (o.error) return describe(o.error);
+    if (o.status === 404) return 'not in the archive any more (HTTP 404)';
     if (o.status) return `HTTP ${o.status}`;
   }
   return String(e);
