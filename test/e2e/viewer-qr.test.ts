@@ -111,6 +111,10 @@ describe("viewer's Query/Retrieve panel", () => {
     await page.waitForSelector('#qr-ae');
     // Only remote AEs are offered for the query, our own roles are not.
     expect(await page.$$eval('#qr-ae option', (os) => os.map((o) => o.getAttribute('value')))).toEqual([orthanc.aet]);
+    await page.fill('#qr-patient-name', 'nobody');
+    await page.click('#qr-search button[type=submit]');
+    await expect.poll(() => page.textContent('#qr-status')).toMatch(new RegExp(`^0 match\\(es\\) from ${orthanc.aet}`));
+    expect(await page.textContent('#qr-results tbody')).toBe('No studies found.');
     await page.fill('#qr-patient-name', 'remote');
     await page.click('#qr-search button[type=submit]');
     const row = `#qr-results tr[data-study="${remote.studyUid}"]`;
