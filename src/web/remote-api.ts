@@ -1,16 +1,19 @@
 /**
- * Query/retrieve of registered remote AEs, as the main client (PACS_CLIENT):
- *   POST /api/remote/{aet}/find      {level: STUDY|SERIES, keys}  -> {status, matches (DICOM JSON), truncated}
- *   POST /api/remote/{aet}/retrieve  {studyUid, seriesUid?}       -> 202 job: C-MOVE to our Main Server
+ * Query/retrieve of registered remote AEs:
+ *   POST /api/remote/{aet}/find      {level: STUDY|SERIES, keys, client?}          -> {status, matches (DICOM JSON), truncated}
+ *   POST /api/remote/{aet}/retrieve  {studyUid, seriesUid?, destination?}         -> 202 job: C-MOVE to a local storage role
+ * The calling AE follows the client: PACS_CLIENT (study browser, default) or WS_CLIENT
+ * (the viewer, client "workstation"); a retrieve calls as the client of its destination
+ * role (PACS -> PACS_CLIENT, WORKSTATION -> WS_CLIENT).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ConfigConflictError, serverAe, type Registry } from '../config/index.js';
+import { ConfigConflictError, ConfigValidationError, findAe, serverAe, type Registry } from '../config/index.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { remoteFind, remoteMove } from '../services/remote-qr.js';
 import type { JobRegistry } from './jobs.js';
 import { aetParams, jsonSchema } from './schemas.js';
-import { checkUid, targetOf } from './remote-target.js';
+import { checkUid, targetOf, type ClientKind } from './remote-target.js';
 
 // Matching values: printable text, no backslash (one value each), within the longest VR (LO, 64).
 const key = z.string().max(64, 'at most 64 characters').regex(/^[^\\\x00-\x1f]*$/, 'no backslash or control characters').optional();
@@ -26,8 +29,20 @@ const findBody = z.strictObject({
     StudyInstanceUID: z.string().optional(),
   }).default({}),
   limit: z.number().int().min(1).max(5000).optional(),
+  client: z.enum(['main', 'workstation']).optional(),
 });
-const retrieveBody = z.strictObject({ studyUid: z.string(), seriesUid: z.string().optional() });
+const retrieveBody = z.strictObject({ studyUid: z.string(), seriesUid: z.string().optional(), destination: z.string().min(1).max(16).optional() });
+
+/** The local storage role a retrieve moves into: the Main Server unless `destination` names the Workstation Server. */
+function destinationRole(reg: Registry, aet: string | undefined): ClientKind {
+  if (aet === undefined) return 'main';
+  const ae = findAe(reg, aet);
+  if (!ae) throw new ConfigConflictError(`no AE "${aet}" in the registry`, 'not-found', 'destination');
+  if (!ae.local || (ae.role !== 'main' && ae.role !== 'workstation')) {
+    throw new ConfigValidationError([{ field: 'destination', message: `"${ae.aeTitle}" is not a local storage role; retrieve into ${serverAe(reg, 'main')?.aeTitle ?? 'PACS'} or ${serverAe(reg, 'workstation')?.aeTitle ?? 'WORKSTATION'}` }]);
+  }
+  return ae.role;
+}
 
 export async function registerRemoteApi(
   app: FastifyInstance,
@@ -39,7 +54,7 @@ export async function registerRemoteApi(
     const body = findBody.parse(req.body);
     if (body.keys.StudyInstanceUID !== undefined) checkUid(body.keys.StudyInstanceUID, 'keys.StudyInstanceUID');
     if (body.level === 'SERIES' && !body.keys.StudyInstanceUID) throw new ConfigConflictError('a SERIES query needs keys.StudyInstanceUID', 'conflict', 'keys.StudyInstanceUID');
-    const target = targetOf(deps.config.current, deps.config.dataDir, req.params.aet, 'aet');
+    const target = targetOf(deps.config.current, deps.config.dataDir, req.params.aet, 'aet', body.client ?? 'main');
     try {
       return await remoteFind(target, body.level, body.keys, body.limit);
     } catch (err) {
@@ -52,9 +67,10 @@ export async function registerRemoteApi(
     checkUid(body.studyUid, 'studyUid');
     if (body.seriesUid !== undefined) checkUid(body.seriesUid, 'seriesUid');
     const reg = deps.config.current;
-    const target = targetOf(reg, deps.config.dataDir, req.params.aet, 'aet');
-    const destination = serverAe(reg, 'main')?.aeTitle;
-    if (!destination || !deps.roles?.archive('main')) throw new ConfigConflictError('the Main Server is not running', 'conflict');
+    const role = destinationRole(reg, body.destination);
+    const target = targetOf(reg, deps.config.dataDir, req.params.aet, 'aet', role);
+    const destination = serverAe(reg, role)?.aeTitle;
+    if (!destination || !deps.roles?.archive(role)) throw new ConfigConflictError(`the ${role === 'main' ? 'Main' : 'Workstation'} Server is not running`, 'conflict', 'destination');
     const what = body.seriesUid ? `series ${body.seriesUid}` : `study ${body.studyUid}`;
     const job = deps.jobs.start('retrieve', `${what} from ${target.calledAeTitle} to ${destination}`, async (c) => {
       const r = await remoteMove(target, destination, body, (p) => {

@@ -2,7 +2,8 @@
  * REST operations of the study browser on the Main Server's archive:
  *   DELETE /api/studies/{st}[/series/{se}[/instances/{sop}]]   files and index rows removed
  *   GET    /api/studies/{st}[/series/{se}]/archive.zip[?anonymize=1&patientName=&patientId=]
- *   POST   /api/studies/send {destination, studyUid, seriesUid?, anonymize?}  -> 202 job
+ *   POST   /api/studies/send {destination, studyUid, seriesUid?, anonymize?, archive?: main|workstation}  -> 202 job
+ *          (the Workstation archive's files are sent as WS_CLIENT, the viewer's client)
  *   GET    /api/jobs, /api/jobs/{id}
  * and, in remote-api.ts, C-FIND / C-MOVE against registered AEs. UIDs in paths are
  * digits and dots, at most 64 characters, else 400.
@@ -29,6 +30,7 @@ const sendBody = z.strictObject({
   studyUid: z.string(),
   seriesUid: z.string().optional(),
   anonymize: anonymizeSchema.optional(),
+  archive: z.enum(['main', 'workstation']).optional(),
 });
 
 type Params = { st: string; se?: string; sop?: string };
@@ -46,18 +48,18 @@ interface Selected {
 
 export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiDeps): Promise<void> {
   const jobs = new JobRegistry();
-  const archive = (): Archive => {
-    const a = deps.roles?.archive('main');
-    if (!a) throw new ConfigConflictError('the Main Server is not running', 'conflict');
+  const archive = (role: 'main' | 'workstation' = 'main'): Archive => {
+    const a = deps.roles?.archive(role);
+    if (!a) throw new ConfigConflictError(`the ${role === 'main' ? 'Main' : 'Workstation'} Server is not running`, 'conflict', role === 'main' ? undefined : 'archive');
     return a;
   };
 
   /** The instances a path names; 404 when the study, series or instance is not stored. */
-  async function select(p: Params): Promise<Selected> {
+  async function select(p: Params, role: 'main' | 'workstation' = 'main'): Promise<Selected> {
     const st = checkUid(p.st, 'studyUid');
     const se = p.se === undefined ? undefined : checkUid(p.se, 'seriesUid');
     const sop = p.sop === undefined ? undefined : checkUid(p.sop, 'sopInstanceUid');
-    const a = archive();
+    const a = archive(role);
     if (sop !== undefined) {
       const row = await a.index.getInstance(sop);
       if (!row || row.studyInstanceUid !== st || row.seriesInstanceUid !== se) throw new ConfigConflictError(`no instance ${sop} in series ${se} of study ${st}`, 'not-found', 'sopInstanceUid');
@@ -106,8 +108,9 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
 
   app.post('/api/studies/send', { schema: { body: jsonSchema(sendBody) } }, async (req, reply) => {
     const body = req.body as z.infer<typeof sendBody>;
-    const target = targetOf(deps.config.current, deps.config.dataDir, body.destination, 'destination');
-    const { archive: a, instances } = await select({ st: body.studyUid, se: body.seriesUid });
+    const role = body.archive ?? 'main';
+    const target = targetOf(deps.config.current, deps.config.dataDir, body.destination, 'destination', role);
+    const { archive: a, instances } = await select({ st: body.studyUid, se: body.seriesUid }, role);
     const anonymize = body.anonymize === true ? {} : body.anonymize || undefined;
     const paths = instances.map((i) => a.blobs.path(i.fileKey));
     const what = body.seriesUid ? `series ${body.seriesUid}` : `study ${body.studyUid}`;

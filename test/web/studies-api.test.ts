@@ -209,6 +209,53 @@ describe('send and query', () => {
     expect(series.json().matches).toHaveLength(2);
   });
 
+  it('retrieves into the Workstation Server as WS_CLIENT with destination WORKSTATION (C-MOVE from our own Main Server)', async () => {
+    const ws = roles.archive('workstation')!;
+    await ws.deleteInstance(ct2.sopInstanceUids[0]);
+    await ws.deleteInstance(ct2.sopInstanceUids[1]);
+    const r = await req('POST', '/api/remote/PACS/retrieve', { studyUid: ct.studyUid, seriesUid: ct2.seriesUid, destination: 'WORKSTATION' });
+    expect(r.statusCode, r.body).toBe(202);
+    expect(r.json().label).toMatch(/to WORKSTATION$/);
+    const job = await waitForJob(r.json().id);
+    expect(job).toMatchObject({ state: 'done', done: 2, total: 2, failed: 0 });
+    const row = await ws.index.getInstance(ct2.sopInstanceUids[0]);
+    expect(row?.seriesInstanceUid).toBe(ct2.seriesUid);
+    // The C-MOVE sub-operations come from PACS; the move itself was requested as WS_CLIENT.
+    expect(row?.callingAeTitle).toBe('PACS');
+  });
+
+  it('sends from the Workstation archive with archive "workstation", as WS_CLIENT', async () => {
+    const main = roles.archive('main')!;
+    await main.deleteInstance(ct2.sopInstanceUids[1]);
+    expect(await main.index.getInstance(ct2.sopInstanceUids[1])).toBeUndefined();
+    const r = await req('POST', '/api/studies/send', { destination: 'PACS', studyUid: ct.studyUid, seriesUid: ct2.seriesUid, archive: 'workstation' });
+    expect(r.statusCode, r.body).toBe(202);
+    const job = await waitForJob(r.json().id);
+    expect(job).toMatchObject({ state: 'done', done: 2, total: 2, failed: 0 });
+    expect((await main.index.getInstance(ct2.sopInstanceUids[1]))?.callingAeTitle).toBe('WS_CLIENT');
+  });
+
+  it('refuses a retrieve destination that is unknown or not a local storage role, and a bad archive or client', async () => {
+    const unknown = await req('POST', '/api/remote/PACS/retrieve', { studyUid: ct.studyUid, destination: 'NOBODY' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ field: 'destination', detail: 'no AE "NOBODY" in the registry' });
+    for (const destination of ['DEAD', 'ROUTER', 'WS_CLIENT']) {
+      const bad = await req('POST', '/api/remote/PACS/retrieve', { studyUid: ct.studyUid, destination });
+      expect(bad.statusCode, destination).toBe(422);
+      expect(bad.json().field).toBe('destination');
+      expect(bad.json().detail).toMatch(/not a local storage role; retrieve into PACS or WORKSTATION/);
+    }
+    const archive = await req('POST', '/api/studies/send', { destination: 'PACS', studyUid: ct.studyUid, archive: 'router' });
+    expect(archive.statusCode).toBe(422);
+    expect(archive.json().field).toBe('archive');
+    const notThere = await req('POST', '/api/studies/send', { destination: 'PACS', studyUid: '1.2.3.4', archive: 'workstation' });
+    expect(notThere.statusCode).toBe(404);
+    expect(notThere.json().field).toBe('studyUid');
+    const client = await req('POST', '/api/remote/PACS/find', { keys: {}, client: 'router' });
+    expect(client.statusCode).toBe(422);
+    expect(client.json().field).toBe('client');
+  });
+
   it('says 502 when the remote AE is not listening', async () => {
     const r = await req('POST', '/api/remote/DEAD/find', { keys: {} });
     expect(r.statusCode).toBe(502);

@@ -14,6 +14,8 @@ export interface ToolbarActions {
   sync(on: boolean): void;
   referenceLines(on: boolean): void;
   saveMeasurements(): void;
+  /** Shows or hides the Query/Retrieve panel. */
+  queryRetrieve?(): void;
 }
 
 export class Toolbar {
@@ -64,6 +66,7 @@ export class Toolbar {
       group('cine', this.cineButton, this.fps, h('span', {}, 'fps')),
       group('sync', h('label', {}, sync, ' Sync scroll'), h('label', {}, refLines, ' Ref. lines')),
       group('measurements', save),
+      ...(actions.queryRetrieve ? [group('query/retrieve', h('button', { type: 'button', id: 'qr-toggle', title: 'query a remote AE, retrieve into the workstation, send the open study', onclick: () => actions.queryRetrieve?.() }, 'Query/Retrieve'))] : []),
       this.status,
     );
   }

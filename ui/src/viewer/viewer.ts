@@ -11,6 +11,7 @@ import { displaySetFromSeries, prefetchStack, type DisplaySet } from './loader.j
 import { restoreMeasurements, saveMeasurements } from './measurements.js';
 import { Navigation } from './navigation.js';
 import { renderSeriesPanel, SERIES_MIME } from './series-panel.js';
+import { QrPanel } from './qr-panel.js';
 import { Toolbar, type ToolbarActions } from './toolbar.js';
 import type { ArchiveName } from './request.js';
 import { ViewerTools } from './tools.js';
@@ -51,6 +52,7 @@ export class Viewer {
   readonly toolbar: Toolbar;
   readonly client: DicomWebClient;
   readonly panel: HTMLElement;
+  readonly qrPanel: QrPanel;
   displaySets: DisplaySet[] = [];
   active = 0;
   readonly timings: ViewerTimings = { stackCached: {} };
@@ -65,10 +67,11 @@ export class Viewer {
     this.engine = new RenderingEngine(Viewer.renderingEngineId);
     this.tools = new ViewerTools('viewer-tools', Viewer.renderingEngineId);
     this.nav = new Navigation('viewer-scroll-sync', Viewer.renderingEngineId);
+    this.qrPanel = new QrPanel(options);
     this.toolbar = new Toolbar(this.actions());
     this.panel = h('aside', { class: 'series-panel', id: 'series-panel' });
     const gridRoot = h('div', { class: 'viewport-grid', id: 'viewport-grid' });
-    root.replaceChildren(this.toolbar.root, h('div', { class: 'viewer-body' }, this.panel, gridRoot));
+    root.replaceChildren(this.toolbar.root, this.qrPanel.root, h('div', { class: 'viewer-body' }, this.panel, gridRoot));
     this.grid = new ViewportGrid(gridRoot, this.engine, {
       added: (cell) => this.cellAdded(cell),
       removing: (cell) => {
@@ -262,6 +265,7 @@ export class Viewer {
         }),
       sync: (on) => this.nav.setSync(on),
       saveMeasurements: () => void this.saveMeasurements(),
+      queryRetrieve: () => this.qrPanel.toggle(),
       referenceLines: (on) => {
         const cell = this.activeCell;
         if (cell) this.tools.setReferenceLines(on, cell.viewportId);
