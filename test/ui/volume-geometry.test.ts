@@ -2,6 +2,7 @@
 // when one cannot (missing slices, gantry tilt, mixed orientation, uneven spacing).
 import { describe, expect, it } from 'vitest';
 import type { DicomJson } from '../../ui/src/viewer/dicom-json.js';
+import { downsampleFactors } from '../../ui/src/viewer3d/downsample.js';
 import { checkVolume, VolumeGeometryError } from '../../ui/src/viewer3d/volume-geometry.js';
 
 function slice(n: number, position: number[], orientation: number[] = [1, 0, 0, 0, 1, 0], size = 64): DicomJson {
@@ -58,5 +59,15 @@ describe('checkVolume', () => {
 
   it('warns about slices much thicker than their spacing', () => {
     expect(checkVolume(series([0, 1, 2, 3])).warnings).toEqual(['slices 2 mm thick at 1.00 mm spacing']);
+  });
+});
+
+describe('downsampleFactors', () => {
+  it('keeps a volume under the budget as it is', () => {
+    expect(downsampleFactors([256, 256, 161], 64 * 1024 * 1024)).toEqual([1, 1, 1]);
+  });
+  it('halves the slices and then rows and columns together of a 1,000-slice 512 x 512 CT', () => {
+    expect(downsampleFactors([512, 512, 1000], 64 * 1024 * 1024)).toEqual([2, 2, 2]);
+    expect(downsampleFactors([512, 512, 300], 64 * 1024 * 1024)).toEqual([2, 2, 1]);
   });
 });

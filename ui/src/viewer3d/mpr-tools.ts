@@ -96,8 +96,9 @@ export class MprTools {
 export function setSlab(viewports: Types.IVolumeViewport[], mode: SlabMode, thickness: number): void {
   for (const vp of viewports) {
     vp.setBlendMode(SLAB_MODES[mode]);
-    // Cornerstone treats a slab thinner than a voxel as the plane itself.
-    vp.setSlabThickness(mode === 'none' ? 0.1 : Math.max(0.1, thickness));
+    // Cornerstone's slab reaches slabThickness on EACH side of the plane: half the
+    // thickness the user asks for. Below 0.1 mm it is the plane itself.
+    vp.setSlabThickness(mode === 'none' ? 0.1 : Math.max(0.1, thickness / 2));
     vp.render();
   }
 }

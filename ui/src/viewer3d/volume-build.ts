@@ -7,6 +7,8 @@ import { num, str, TAG, type DicomJson } from '../viewer/dicom-json.js';
 import type { DicomWebClient } from '../viewer/dicomweb.js';
 import { checkVolume, type VolumeCheck } from './volume-geometry.js';
 
+export { downsampleFactors } from './downsample.js';
+
 export interface SeriesVolume {
   readonly volumeId: string;
   readonly volume: Types.IImageVolume;
@@ -74,21 +76,6 @@ export async function buildSeriesVolume(
   return { volumeId, volume, check, imageIds, modality: str(instances[0], TAG.Modality), loaded };
 }
 
-/** Voxels the 3D view renders at most (software WebGL: memory and frame time). */
-export const MAX_3D_VOXELS = 64 * 1024 * 1024;
-
-/** The integer factors [i, j, k] that bring `dims` under `budget` voxels (in-plane first). */
-export function downsampleFactors(dims: readonly number[], budget = MAX_3D_VOXELS): [number, number, number] {
-  const f: [number, number, number] = [1, 1, 1];
-  const voxels = () => Math.ceil(dims[0] / f[0]) * Math.ceil(dims[1] / f[1]) * Math.ceil(dims[2] / f[2]);
-  while (voxels() > budget) {
-    // Reduce the axis with the finest resulting resolution (most samples).
-    const axis = [0, 1, 2].reduce((best, a) => (dims[a] / f[a] > dims[best] / f[best] ? a : best), 0);
-    f[axis]++;
-  }
-  return f;
-}
-
 /**
  * A local volume averaging f[i] x f[j] x f[k] blocks of the source (which must be fully
  * loaded), for 3D rendering; the source volume itself stays full resolution for MPR.
@@ -117,7 +104,8 @@ export function downsampledVolume(source: Types.IImageVolume, f: [number, number
   // The first sample's centre moves by half a block minus half a voxel along each axis.
   const shift = [0, 1, 2].map((a) => ((f[a] - 1) / 2) * source.spacing[a]);
   const origin = [0, 1, 2].map((k) => source.origin[k] + shift[0] * d[k] + shift[1] * d[3 + k] + shift[2] * d[6 + k]) as Types.Point3;
-  const volumeId = `${source.volumeId}-3d-${f.join('x')}`;
+  // No loader scheme ("scheme:") in the id: this volume is made here, not loaded.
+  const volumeId = `downsampled-${f.join('x')}-${source.volumeId.replace(/^.*:/, '')}`;
   const existing = cache.getVolume(volumeId);
   if (existing) return existing;
   return volumeLoader.createLocalVolume(volumeId, {

@@ -109,7 +109,13 @@ export class VolumePage {
         element: this.cells.get(id)!.element,
         defaultOptions: { orientation: id === 'axial' ? Enums.OrientationAxis.AXIAL : id === 'sagittal' ? Enums.OrientationAxis.SAGITTAL : Enums.OrientationAxis.CORONAL },
       })),
-      { viewportId: VIEWPORT_3D, type: Enums.ViewportType.VOLUME_3D, element: this.cells.get(VIEWPORT_3D)!.element, defaultOptions: { background: [0, 0, 0] as Types.Point3 } },
+      {
+        viewportId: VIEWPORT_3D,
+        type: Enums.ViewportType.VOLUME_3D,
+        element: this.cells.get(VIEWPORT_3D)!.element,
+        // Parallel projection: sizes on screen do not depend on depth (measurable).
+        defaultOptions: { background: [0, 0, 0] as Types.Point3, parallelProjection: true },
+      },
     ]);
     window.addEventListener('resize', () => this.engine.resize(true, true));
     this.setToolButtons(CrosshairsTool.toolName);
