@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePhantomVolume, type PhantomVolume } from '../../scripts/gen-phantom-volume.js';
-import type { CtSeriesResult } from '../../scripts/gen-test-data.js';
+import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
 import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
@@ -72,6 +72,7 @@ let browser: Browser;
 let page: Page;
 let base: string;
 let phantom: CtSeriesResult & { volume: PhantomVolume };
+let gappy: CtSeriesResult; // 12 slices of 1.25 mm with the sixth (z = 6.25 mm) not stored
 
 /** Two animation frames of the page. */
 const frames = () => page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
@@ -180,7 +181,8 @@ beforeAll(async () => {
     env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
   });
   await waitForPort(web, { peer: pacs });
-  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: phantom.files });
+  gappy = await writeCtSeries({ dir: join(dir, 'gappy'), count: 12, rows: 64, cols: 64, seriesDescription: 'missing slice' });
+  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...phantom.files, ...gappy.files.filter((_, k) => k !== 5)] });
   expect(stored.code, stored.stderr).toBe(0);
   base = `http://127.0.0.1:${web}`;
   browser = await launchChromiumWithWebGL();
@@ -210,7 +212,7 @@ describe('viewer MPR / 3D', () => {
     expect(state.spacing!.map((s) => Number(s.toFixed(3)))).toEqual([1, 1, 1]);
     expect(state.downsample).toEqual([1, 1, 1]);
     console.log('phantom timings (ms since page start):', JSON.stringify(state.timings));
-  });
+  }, 240_000);
 
   it('moves the sagittal and coronal planes to a point clicked with the crosshairs, where they show the sphere', async () => {
     const { large } = phantom.volume.spheres;
@@ -240,7 +242,7 @@ describe('viewer MPR / 3D', () => {
     expect(medium).toBeLessThan(20);
     const [bone] = await greyAtWorld('axial', [large.center]);
     expect(bone).toBeGreaterThan(200);
-  });
+  }, 240_000);
 
   it('shows the oblique cylinder as a band of its diameter on a plane rotated through its axis', async () => {
     const c = phantom.volume.cylinder;
@@ -249,13 +251,23 @@ describe('viewer MPR / 3D', () => {
     const at = await pagePoint('axial', c.point);
     await page.mouse.click(at.x, at.y);
     await expect.poll(async () => Math.abs((await focal('sagittal'))[0] - c.point[0]), { timeout: 30_000 }).toBeLessThan(1);
-    const handle = await page.evaluate(() => {
-      const h = window.__viewer3d!;
-      const element = h.page.viewport('axial').element;
-      const [annotation] = h.tools.annotation.state.getAnnotations('Crosshairs', element);
-      const p = annotation.data.handles.rotationPoints.find(([, vp]) => vp.id === 'sagittal')!;
-      return { point: p[0], center: annotation.data.handles.toolCenter };
-    });
+    // The rotation handles are placed when the crosshairs draw: wait for them about the new centre.
+    await rendered(MPR);
+    const readHandle = () =>
+      page.evaluate(() => {
+        const h = window.__viewer3d!;
+        const element = h.page.viewport('axial').element;
+        const [annotation] = h.tools.annotation.state.getAnnotations('Crosshairs', element);
+        const p = annotation?.data.handles.rotationPoints.find(([, vp]) => vp.id === 'sagittal');
+        return { point: p?.[0] ?? [NaN, NaN, NaN], center: annotation?.data.handles.toolCenter ?? [NaN, NaN, NaN] };
+      });
+    await expect
+      .poll(async () => {
+        const { point, center } = await readHandle();
+        return Math.abs(point[0] - center[0]) < 0.5 && Math.abs(center[0] - c.point[0]) < 1 && Math.abs(center[1] - c.point[1]) < 1;
+      }, { timeout: 60_000 })
+      .toBe(true);
+    const handle = await readHandle();
     const v: Point3 = [handle.point[0] - handle.center[0], handle.point[1] - handle.center[1], 0];
     const len = Math.hypot(v[0], v[1]);
     const sign = v[0] + v[1] >= 0 ? 1 : -1;
@@ -267,7 +279,8 @@ describe('viewer MPR / 3D', () => {
     if (delta > Math.PI) delta -= 2 * Math.PI;
     if (delta < -Math.PI) delta += 2 * Math.PI;
     const start = await pagePoint('axial', handle.point);
-    await page.mouse.move(start.x, start.y);
+    await page.mouse.move(start.x - 3, start.y - 3);
+    await page.mouse.move(start.x, start.y, { steps: 3 });
     await frames();
     await page.mouse.down();
     await frames();
@@ -305,7 +318,7 @@ describe('viewer MPR / 3D', () => {
     // Along the axis the band runs on (60 mm checked).
     const along = await brightRun('sagittal', foot, u, 30);
     expect(along.length).toBeGreaterThan(59);
-  });
+  }, 240_000);
 
   it('shows the brightest sphere in a MIP slab thick enough to reach it, and averages and MinIPs', async () => {
     const { brightest, large } = phantom.volume.spheres;
@@ -341,7 +354,7 @@ describe('viewer MPR / 3D', () => {
     await rendered(MPR);
     expect((await greyAtWorld('axial', [large.center]))[0]).toBeGreaterThan(200);
     await page.evaluate(() => window.__viewer3d!.page.setSlab('none', 0));
-  });
+  }, 240_000);
 
   it('shows the SSD surface at a threshold between water and bone with the sphere\'s diameter', async () => {
     const { large } = phantom.volume.spheres;
@@ -368,5 +381,14 @@ describe('viewer MPR / 3D', () => {
     await rendered(['volume3d']);
     const [vrt] = await greyAtWorld('volume3d', [large.center]);
     expect(vrt).toBeGreaterThan(20);
-  });
+  }, 240_000);
+
+  it('refuses a series with a missing slice and names where', async () => {
+    await openMpr(gappy.studyUid, `&series=${gappy.seriesUid}`);
+    expect(await page.evaluate(() => window.__viewer3d!.error)).toMatch(/^1 slice is missing \(1 missing between 5\.00 and 7\.50 mm\)$/);
+    expect(await page.textContent('.viewport-cell[data-viewport="axial"] .viewport-message')).toMatch(/cannot build a volume: 1 slice is missing/);
+    // A series that is not in the study: said, not a blank page.
+    await openMpr(gappy.studyUid, '&series=1.2.3');
+    expect(await page.evaluate(() => window.__viewer3d!.error)).toBe(`series 1.2.3 is not in study ${gappy.studyUid}`);
+  }, 240_000);
 });
