@@ -150,6 +150,7 @@ export class VolumePage {
     await setVolumesForViewports(this.engine, [{ volumeId: series.volumeId }], [...MPR_VIEWPORTS]);
     if (series.modality === 'CT') this.setWindow(40, 400);
     this.tools.attach();
+    this.keepSlabsAligned();
     this.engine.renderViewports([...MPR_VIEWPORTS]);
     const failed = await series.loaded;
     this.timings.volumeLoaded = performance.now();
@@ -176,6 +177,26 @@ export class VolumePage {
     if (this.downsample.some((f) => f > 1)) this.message(VIEWPORT_3D, '');
     this.cells.get(VIEWPORT_3D)!.root.dataset.downsample = this.downsample.join('x');
     this.timings.threeDReady = performance.now();
+  }
+
+  /**
+   * Cornerstone moves a plane's slab clipping planes only when the focal point leaves the
+   * plane or view-up changes: a plane rotated about its own view-up (what rotating the
+   * crosshairs in the axial view does to the sagittal and coronal planes) kept rendering
+   * the slab of its old orientation, seen obliquely. Re-place them on every new normal.
+   */
+  private keepSlabsAligned(): void {
+    for (const vp of this.mprViewports) {
+      let last = vp.getCamera().viewPlaneNormal ?? [0, 0, 0];
+      vp.element.addEventListener(Enums.Events.CAMERA_MODIFIED, () => {
+        const camera = vp.getCamera();
+        const n = camera.viewPlaneNormal ?? [0, 0, 0];
+        if (n.every((v, i) => Math.abs(v - last[i]) < 1e-9)) return;
+        last = [...n] as Types.Point3;
+        (vp as unknown as { updateClippingPlanesForActors(c: Types.ICamera): void }).updateClippingPlanesForActors(camera);
+        vp.render();
+      });
+    }
   }
 
   currentMode(): RenderMode {
