@@ -38,6 +38,12 @@ async function start(): Promise<void> {
     return;
   }
   await loggedIn(root);
+  if (new URLSearchParams(location.search).get('mode') === 'mpr') {
+    // The MPR / 3D layout (ui/src/viewer3d), loaded only when asked for.
+    initCornerstone();
+    const { startVolumeViewer } = await import('../viewer3d/main.js');
+    return startVolumeViewer(root, request, new DicomWebClient(archiveRoot(request.archive)));
+  }
   // The series lists, and the first series' metadata, are asked for while Cornerstone starts.
   const client = new DicomWebClient(archiveRoot(request.archive));
   void client.series(request.studyUids[0]).then((list) => {

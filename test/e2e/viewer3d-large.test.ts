@@ -1,0 +1,159 @@
+/**
+ * A 1,000-slice 512 x 512 CT (524 MB of pixels) in the viewer's MPR / 3D layout, in
+ * headless chromium with software WebGL: the volume builds, the planes and the 3D view
+ * are not blank, the 3D volume is downsampled (2 x 2 x 2) while the planes keep full
+ * resolution. Logs the build time and the frame times of MPR scrolling and VRT rotation.
+ * Slow on purpose (several minutes on two shared cores): its own file.
+ */
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
+import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { launchChromiumWithWebGL } from './browser.js';
+
+type Point3 = [number, number, number];
+interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(type: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+}
+interface ViewportLike {
+  canvas: CanvasLike;
+  element: { addEventListener(type: string, listener: () => void, options?: { once: boolean }): void };
+  getCamera(): { focalPoint: Point3; position: Point3; viewPlaneNormal: Point3; viewUp: Point3 };
+  setCamera(c: { focalPoint?: Point3; position?: Point3; viewUp?: Point3 }): void;
+  render(): void;
+}
+interface Hook {
+  ready: boolean;
+  error?: string;
+  page: {
+    series?: { volume: { dimensions: Point3 } };
+    volume3d?: { dimensions: Point3 };
+    downsample: Point3;
+    timings: Record<string, number>;
+    viewport(id: string): ViewportLike;
+  };
+}
+declare const window: { __viewer3d?: Hook };
+
+const COUNT = 1000;
+const SIZE = 512;
+
+let browser: Browser;
+let page: Page;
+let base: string;
+let ct: CtSeriesResult;
+
+/** Standard deviation of the grey levels of a viewport's canvas (0 when blank). */
+function canvasStd(id: string): Promise<number> {
+  return page.evaluate((id) => {
+    const canvas = window.__viewer3d!.page.viewport(id).canvas;
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    let sum = 0;
+    let sum2 = 0;
+    const n = data.length / 4;
+    for (let p = 0; p < data.length; p += 4) {
+      const g = (data[p] + data[p + 1] + data[p + 2]) / 3;
+      sum += g;
+      sum2 += g * g;
+    }
+    const mean = sum / n;
+    return Math.sqrt(Math.max(0, sum2 / n - mean * mean));
+  }, id);
+}
+
+/**
+ * Median time (ms) from a camera change to the viewport's next rendered frame, over
+ * `frames` changes: scrolling one slice (MPR) or rotating 10° about the view-up axis (3D).
+ */
+function frameTime(id: string, kind: 'scroll' | 'rotate', frames: number): Promise<number> {
+  return page.evaluate(
+    async ({ id, kind, frames }) => {
+      const vp = window.__viewer3d!.page.viewport(id);
+      const times: number[] = [];
+      for (let k = 0; k < frames; k++) {
+        const cam = vp.getCamera();
+        const t0 = performance.now();
+        const drawn = new Promise<void>((resolve) => vp.element.addEventListener('CORNERSTONE_IMAGE_RENDERED', () => resolve(), { once: true }));
+        if (kind === 'scroll') {
+          const step = 1.25;
+          const n = cam.viewPlaneNormal;
+          const move = (p: Point3): Point3 => [p[0] + n[0] * step, p[1] + n[1] * step, p[2] + n[2] * step];
+          vp.setCamera({ focalPoint: move(cam.focalPoint), position: move(cam.position) });
+        } else {
+          // Rotate the position about the focal point around view-up by 10 degrees.
+          const [f, p, u] = [cam.focalPoint, cam.position, cam.viewUp];
+          const d: Point3 = [p[0] - f[0], p[1] - f[1], p[2] - f[2]];
+          const a = (10 * Math.PI) / 180;
+          const dot = d[0] * u[0] + d[1] * u[1] + d[2] * u[2];
+          const cross: Point3 = [u[1] * d[2] - u[2] * d[1], u[2] * d[0] - u[0] * d[2], u[0] * d[1] - u[1] * d[0]];
+          const r = [0, 1, 2].map((i) => d[i] * Math.cos(a) + cross[i] * Math.sin(a) + u[i] * dot * (1 - Math.cos(a))) as Point3;
+          vp.setCamera({ position: [f[0] + r[0], f[1] + r[1], f[2] + r[2]] });
+        }
+        vp.render();
+        await drawn;
+        times.push(performance.now() - t0);
+      }
+      times.sort((x, y) => x - y);
+      return times[Math.floor(times.length / 2)];
+    },
+    { id, kind, frames },
+  );
+}
+
+beforeAll(async () => {
+  const dir = await makeTempDir('pacs-viewer3d-large-');
+  await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
+  ct = await writeCtSeries({ dir: join(dir, 'ct'), count: COUNT, rows: SIZE, cols: SIZE });
+  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
+  const pacs = await startPacs({
+    dir: join(dir, 'pacs'),
+    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
+    env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
+  });
+  await waitForPort(web, { peer: pacs });
+  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: ct.files });
+  expect(stored.code, stored.stderr).toBe(0);
+  base = `http://127.0.0.1:${web}`;
+  browser = await launchChromiumWithWebGL();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopAllPeers();
+  await removeTempDirs();
+});
+
+describe('viewer MPR / 3D with a large volume', () => {
+  it(`loads ${COUNT} slices of ${SIZE} x ${SIZE} without a blank viewport`, async () => {
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=${ct.studyUid}&mode=mpr`);
+    await page.fill('#login-password', 'e2e-password');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 1_500_000, polling: 1000 });
+    const state = await page.evaluate(() => {
+      const p = window.__viewer3d!.page;
+      return { error: window.__viewer3d!.error, dims: p.series?.volume.dimensions, dims3d: p.volume3d?.dimensions, downsample: p.downsample, timings: p.timings };
+    });
+    expect(state.error).toBeUndefined();
+    expect(state.dims).toEqual([SIZE, SIZE, COUNT]);
+    // Full resolution for the planes, 2 x 2 x 2 fewer voxels for the 3D view.
+    expect(state.downsample).toEqual([2, 2, 2]);
+    expect(state.dims3d).toEqual([SIZE / 2, SIZE / 2, COUNT / 2]);
+    expect(await page.$$eval('.viewport-message', (els) => els.map((e) => e.textContent).filter(Boolean))).toEqual([]);
+    for (const id of ['axial', 'sagittal', 'coronal', 'volume3d']) {
+      await expect.poll(() => canvasStd(id), { timeout: 120_000 }).toBeGreaterThan(5);
+    }
+    const t = state.timings;
+    const scroll = await frameTime('axial', 'scroll', 5);
+    const rotate = await frameTime('volume3d', 'rotate', 3);
+    console.log(
+      `${COUNT} x ${SIZE}^2: metadata and volume created ${(t.volumeCreated - t.start).toFixed(0)} ms, all slices loaded ${(t.volumeLoaded - t.start).toFixed(0)} ms, 3D ready ${(t.threeDReady - t.start).toFixed(0)} ms after the page started; MPR scroll frame ${scroll.toFixed(0)} ms, VRT rotation frame ${rotate.toFixed(0)} ms (median)`,
+    );
+  }, 1_800_000);
+});

@@ -1,0 +1,394 @@
+/**
+ * The viewer's MPR / 3D layout (/viewer?...&mode=mpr) in headless chromium with software
+ * WebGL against `pacs serve`: a phantom volume (water with spheres and an oblique
+ * cylinder at known positions and HU, scripts/gen-phantom-volume.ts) stored with
+ * storescu. Checked on the rendered pixels, at canvas positions computed from the known
+ * geometry: the sagittal and coronal planes show the spheres where they are; an oblique
+ * plane through the cylinder's axis (crosshairs rotated) shows a band of its diameter; a
+ * MIP slab shows the brightest sphere only once thick enough to reach it; the SSD at a
+ * threshold between water and bone shows the large sphere's silhouette at its diameter;
+ * a series with a missing slice is refused with a message naming it.
+ */
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writePhantomVolume, type PhantomVolume } from '../../scripts/gen-phantom-volume.js';
+import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
+import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { launchChromiumWithWebGL } from './browser.js';
+
+type Point3 = [number, number, number];
+// The page's test hook (window.__viewer3d), typed as far as these tests use it (no DOM lib here).
+interface CanvasLike {
+  width: number;
+  height: number;
+  getContext(type: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+  getBoundingClientRect(): { left: number; top: number; width: number; height: number };
+}
+interface CameraLike {
+  focalPoint: Point3;
+  position: Point3;
+  viewPlaneNormal: Point3;
+  viewUp: Point3;
+  parallelProjection?: boolean;
+  parallelScale?: number;
+}
+interface VolumeViewportLike {
+  element: { addEventListener(type: string, listener: () => void, options?: { once: boolean }): void };
+  canvas: CanvasLike;
+  worldToCanvas(world: Point3): [number, number];
+  canvasToWorld(canvas: [number, number]): Point3;
+  getCamera(): CameraLike;
+  setCamera(c: Partial<CameraLike>): void;
+  render(): void;
+  resetCamera(): void;
+}
+interface PageLike {
+  series?: { volume: { dimensions: Point3; spacing: Point3 }; imageIds: string[] };
+  volume3d?: { dimensions: Point3 };
+  downsample: Point3;
+  timings: Record<string, number>;
+  renderer?: { triangles: number };
+  viewport(id: string): VolumeViewportLike;
+  setWindow(center: number, width: number): void;
+  setSlab(mode: string, thickness: number): void;
+  render3d(mode: { kind: 'ssd'; threshold: number } | { kind: 'vrt'; preset: string } | { kind: 'mip'; lower: number; upper: number }): void;
+}
+interface CrosshairsAnnotationLike {
+  data: { handles: { rotationPoints: Array<[Point3, { id: string }]>; toolCenter: Point3 } };
+}
+interface Hook {
+  ready: boolean;
+  error?: string;
+  page: PageLike;
+  tools: { annotation: { state: { getAnnotations(toolName: string, element: unknown): CrosshairsAnnotationLike[] } } };
+}
+declare const window: { __viewer3d?: Hook };
+declare function requestAnimationFrame(callback: () => void): number;
+
+let browser: Browser;
+let page: Page;
+let base: string;
+let phantom: CtSeriesResult & { volume: PhantomVolume };
+let gappy: CtSeriesResult; // 12 slices of 1.25 mm with the sixth (z = 6.25 mm) not stored
+
+/** Two animation frames of the page. */
+const frames = () => page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
+
+/** Grey levels (mean of R, G, B) of viewport `id`'s canvas at canvas points (CSS px). */
+function greyAt(id: string, points: Array<[number, number]>): Promise<number[]> {
+  return page.evaluate(
+    ({ id, points }) => {
+      const vp = window.__viewer3d!.page.viewport(id);
+      const canvas = vp.canvas;
+      const ratio = canvas.width / canvas.getBoundingClientRect().width;
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      return points.map(([x, y]) => {
+        const px = Math.round(x * ratio);
+        const py = Math.round(y * ratio);
+        if (px < 0 || py < 0 || px >= canvas.width || py >= canvas.height) return -1;
+        const o = (py * canvas.width + px) * 4;
+        return (data[o] + data[o + 1] + data[o + 2]) / 3;
+      });
+    },
+    { id, points },
+  );
+}
+
+/** Grey levels of viewport `id` at world points (mm). */
+async function greyAtWorld(id: string, worlds: Point3[]): Promise<number[]> {
+  const canvasPoints = await page.evaluate(({ id, worlds }) => worlds.map((w) => window.__viewer3d!.page.viewport(id).worldToCanvas(w)), { id, worlds });
+  return greyAt(id, canvasPoints);
+}
+
+/** Page coordinates of a world point in viewport `id`. */
+function pagePoint(id: string, world: Point3): Promise<{ x: number; y: number }> {
+  return page.evaluate(
+    ({ id, w }) => {
+      const vp = window.__viewer3d!.page.viewport(id);
+      const [cx, cy] = vp.worldToCanvas(w);
+      const r = vp.canvas.getBoundingClientRect();
+      return { x: r.left + cx, y: r.top + cy };
+    },
+    { id, w: world },
+  );
+}
+
+/** Renders the viewports and waits until each has drawn a frame. */
+function rendered(ids: string[]): Promise<void> {
+  return page.evaluate(
+    (ids) =>
+      Promise.all(
+        ids.map((id) => {
+          const vp = window.__viewer3d!.page.viewport(id);
+          const done = new Promise<void>((resolve) => vp.element.addEventListener('CORNERSTONE_IMAGE_RENDERED', () => resolve(), { once: true }));
+          vp.render();
+          return done;
+        }),
+      ).then(() => undefined),
+    ids,
+  );
+}
+const MPR = ['axial', 'sagittal', 'coronal'];
+
+const focal = (id: string) => page.evaluate((id) => window.__viewer3d!.page.viewport(id).getCamera().focalPoint, id);
+
+const add = (a: Point3, b: Point3, k = 1): Point3 => [a[0] + k * b[0], a[1] + k * b[1], a[2] + k * b[2]];
+
+/**
+ * Length (mm) of the bright run through `center` along the unit direction `dir` in
+ * viewport `id`, sampled every 0.25 mm up to `reach` mm each way.
+ */
+async function brightRun(id: string, center: Point3, dir: Point3, reach: number, level = 128): Promise<{ from: number; to: number; length: number }> {
+  const step = 0.25;
+  const offsets: number[] = [];
+  for (let t = -reach; t <= reach; t += step) offsets.push(t);
+  const grey = await greyAtWorld(id, offsets.map((t) => add(center, dir, t)));
+  const mid = offsets.findIndex((t) => Math.abs(t) < step / 2);
+  if (grey[mid] < level) return { from: 0, to: 0, length: 0 };
+  let lo = mid;
+  let hi = mid;
+  while (lo > 0 && grey[lo - 1] >= level) lo--;
+  while (hi < grey.length - 1 && grey[hi + 1] >= level) hi++;
+  return { from: offsets[lo] - step / 2, to: offsets[hi] + step / 2, length: offsets[hi] - offsets[lo] + step };
+}
+
+async function drag(from: { x: number; y: number }, to: { x: number; y: number }, steps = 10): Promise<void> {
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await frames();
+  for (let k = 1; k <= steps; k++) await page.mouse.move(from.x + ((to.x - from.x) * k) / steps, from.y + ((to.y - from.y) * k) / steps);
+  await frames();
+  await page.mouse.up();
+  await frames();
+}
+
+async function openMpr(studyUid: string, extra = ''): Promise<void> {
+  await page.goto(`${base}/viewer?StudyInstanceUIDs=${studyUid}&mode=mpr${extra}`);
+  await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 180_000 });
+}
+
+beforeAll(async () => {
+  const dir = await makeTempDir('pacs-viewer3d-e2e-');
+  await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
+  phantom = await writePhantomVolume({ dir: join(dir, 'phantom') });
+  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
+  const pacs = await startPacs({
+    dir: join(dir, 'pacs'),
+    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
+    env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
+  });
+  await waitForPort(web, { peer: pacs });
+  gappy = await writeCtSeries({ dir: join(dir, 'gappy'), count: 12, rows: 64, cols: 64, seriesDescription: 'missing slice' });
+  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...phantom.files, ...gappy.files.filter((_, k) => k !== 5)] });
+  expect(stored.code, stored.stderr).toBe(0);
+  base = `http://127.0.0.1:${web}`;
+  browser = await launchChromiumWithWebGL();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on('pageerror', (e) => console.error('page error:', e.message));
+  page.on('console', (m) => m.type() === 'error' && console.error('console:', m.text()));
+  await page.goto(`${base}/viewer?StudyInstanceUIDs=${phantom.studyUid}&mode=mpr`);
+  await page.fill('#login-password', 'e2e-password');
+  await page.click('#login-form button[type=submit]');
+  await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 180_000 });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stopAllPeers();
+  await removeTempDirs();
+});
+
+describe('viewer MPR / 3D', () => {
+  it('builds the volume from the series and renders the three planes and 3D', async () => {
+    const state = await page.evaluate(() => {
+      const h = window.__viewer3d!;
+      return { error: h.error, dims: h.page.series?.volume.dimensions, spacing: h.page.series?.volume.spacing, downsample: h.page.downsample, timings: h.page.timings };
+    });
+    expect(state.error).toBeUndefined();
+    expect(state.dims).toEqual([256, 256, 161]);
+    expect(state.spacing!.map((s) => Number(s.toFixed(3)))).toEqual([1, 1, 1]);
+    expect(state.downsample).toEqual([1, 1, 1]);
+    console.log('phantom timings (ms since page start):', JSON.stringify(state.timings));
+  }, 240_000);
+
+  it('moves the sagittal and coronal planes to a point clicked with the crosshairs, where they show the sphere', async () => {
+    const { large } = phantom.volume.spheres;
+    expect(await page.getAttribute('#toolbar button[data-tool="Crosshairs"]', 'class')).toContain('active');
+    const at = await pagePoint('axial', large.center);
+    await page.mouse.click(at.x, at.y);
+    // Mouse events land on whole CSS pixels and the planes on voxel centres: within a millimetre.
+    await expect.poll(async () => Math.abs((await focal('sagittal'))[0] - large.center[0]), { timeout: 30_000 }).toBeLessThan(1);
+    expect(Math.abs((await focal('coronal'))[1] - large.center[1])).toBeLessThan(1);
+    // Only bone (1000 HU) white: window 500 +- 1.
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(500, 2));
+    await rendered(MPR);
+    const r = large.radius;
+    for (const [id, dirs] of [
+      ['sagittal', [[0, 1, 0], [0, 0, 1]]],
+      ['coronal', [[1, 0, 0], [0, 0, 1]]],
+    ] as Array<[string, Point3[]]>) {
+      for (const dir of dirs) {
+        const run = await brightRun(id, large.center, dir, r + 15);
+        // Centred on the known centre, as long as the diameter (1 mm voxels: within 1.5 mm).
+        expect(Math.abs(run.from + r), `${id} ${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
+        expect(Math.abs(run.to - r), `${id} ${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
+      }
+    }
+    // The medium sphere (300 HU) is in the axial plane but under the window: black there.
+    const [medium] = await greyAtWorld('axial', [phantom.volume.spheres.medium.center]);
+    expect(medium).toBeLessThan(20);
+    const [bone] = await greyAtWorld('axial', [large.center]);
+    expect(bone).toBeGreaterThan(200);
+  }, 240_000);
+
+  it('shows the oblique cylinder as a band of its diameter on a plane rotated through its axis', async () => {
+    const c = phantom.volume.cylinder;
+    // Crosshairs centre on the axis, then the lines rotated in the axial plane by dragging
+    // the sagittal line's rotation handle until it runs along the axis' projection (x = y).
+    const at = await pagePoint('axial', c.point);
+    await page.mouse.click(at.x, at.y);
+    await expect.poll(async () => Math.abs((await focal('sagittal'))[0] - c.point[0]), { timeout: 30_000 }).toBeLessThan(1);
+    // The rotation handles are placed when the crosshairs draw: wait for them about the new centre.
+    await rendered(MPR);
+    const readHandle = () =>
+      page.evaluate(() => {
+        const h = window.__viewer3d!;
+        const element = h.page.viewport('axial').element;
+        const [annotation] = h.tools.annotation.state.getAnnotations('Crosshairs', element);
+        const p = annotation?.data.handles.rotationPoints.find(([, vp]) => vp.id === 'sagittal');
+        return { point: p?.[0] ?? [NaN, NaN, NaN], center: annotation?.data.handles.toolCenter ?? [NaN, NaN, NaN] };
+      });
+    await expect
+      .poll(async () => {
+        const { point, center } = await readHandle();
+        return Math.abs(point[0] - center[0]) < 0.5 && Math.abs(center[0] - c.point[0]) < 1 && Math.abs(center[1] - c.point[1]) < 1;
+      }, { timeout: 60_000 })
+      .toBe(true);
+    const handle = await readHandle();
+    const v: Point3 = [handle.point[0] - handle.center[0], handle.point[1] - handle.center[1], 0];
+    const len = Math.hypot(v[0], v[1]);
+    const sign = v[0] + v[1] >= 0 ? 1 : -1;
+    const target: Point3 = [handle.center[0] + (sign * len) / Math.SQRT2, handle.center[1] + (sign * len) / Math.SQRT2, handle.center[2]];
+    // Along the arc: the tool follows the angle of the pointer about the centre.
+    const from = Math.atan2(v[1], v[0]);
+    const to = Math.atan2(target[1] - handle.center[1], target[0] - handle.center[0]);
+    let delta = to - from;
+    if (delta > Math.PI) delta -= 2 * Math.PI;
+    if (delta < -Math.PI) delta += 2 * Math.PI;
+    const start = await pagePoint('axial', handle.point);
+    await page.mouse.move(start.x - 3, start.y - 3);
+    await page.mouse.move(start.x, start.y, { steps: 3 });
+    await frames();
+    await page.mouse.down();
+    await frames();
+    for (let k = 1; k <= 12; k++) {
+      const a = from + (delta * k) / 12;
+      const p = await pagePoint('axial', [handle.center[0] + len * Math.cos(a), handle.center[1] + len * Math.sin(a), handle.center[2]]);
+      await page.mouse.move(p.x, p.y);
+    }
+    await frames();
+    await page.mouse.up();
+    await frames();
+    const { viewPlaneNormal: normal, focalPoint } = await page.evaluate(() => window.__viewer3d!.page.viewport('sagittal').getCamera());
+    // The plane now holds z and (1, 1, 0): its normal is +-(1, -1, 0)/sqrt(2), within a degree.
+    expect(Math.abs(normal[0] * c.axis[0] + normal[1] * c.axis[1] + normal[2] * c.axis[2]), JSON.stringify(normal)).toBeLessThan(0.02);
+    expect(Math.abs(normal[2])).toBeLessThan(0.02);
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(100, 2)); // cylinder 200 HU white, water black
+    await rendered(MPR);
+    const n = normal;
+    const u = c.axis;
+    const w: Point3 = [n[1] * u[2] - n[2] * u[1], n[2] * u[0] - n[0] * u[2], n[0] * u[1] - n[1] * u[0]];
+    const wl = Math.hypot(...w);
+    const across: Point3 = [w[0] / wl, w[1] / wl, w[2] / wl];
+    // The plane passes within a millimetre of the axis (the centre snapped to a voxel):
+    // sample on the plane, at the axis' foot on it.
+    const offset = n[0] * (c.point[0] - focalPoint[0]) + n[1] * (c.point[1] - focalPoint[1]) + n[2] * (c.point[2] - focalPoint[2]);
+    expect(Math.abs(offset)).toBeLessThan(1);
+    const foot = add(c.point, n, -offset);
+    const expected = 2 * Math.sqrt(c.radius ** 2 - offset ** 2);
+    for (const t of [-30, 0, 30]) {
+      const onAxis = add(foot, u, t);
+      const band = await brightRun('sagittal', onAxis, across, 20);
+      expect(Math.abs(band.length - expected), `at ${t} mm: ${JSON.stringify(band)}`).toBeLessThan(1.5);
+      expect(Math.abs(band.from + expected / 2)).toBeLessThan(1.5);
+    }
+    // Along the axis the band runs on (60 mm checked).
+    const along = await brightRun('sagittal', foot, u, 30);
+    expect(along.length).toBeGreaterThan(59);
+  }, 240_000);
+
+  it('shows the brightest sphere in a MIP slab thick enough to reach it, and averages and MinIPs', async () => {
+    const { brightest, large } = phantom.volume.spheres;
+    const inPlane: Point3 = [brightest.center[0], brightest.center[1], large.center[2]]; // 20 mm below its centre
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(1500, 2)); // only the 2000 HU sphere white
+    await page.evaluate(() => window.__viewer3d!.page.setSlab('none', 0));
+    await rendered(MPR);
+    expect((await greyAtWorld('axial', [inPlane]))[0]).toBeLessThan(20);
+    // +-10 mm does not reach it (it spans 14..26 mm above the plane), +-25 mm does.
+    await page.evaluate(() => window.__viewer3d!.page.setSlab('mip', 20));
+    await rendered(MPR);
+    expect((await greyAtWorld('axial', [inPlane]))[0]).toBeLessThan(20);
+    await page.evaluate(() => window.__viewer3d!.page.setSlab('mip', 50));
+    await rendered(MPR);
+    const disc = await brightRun('axial', inPlane, [1, 0, 0], 15);
+    expect(Math.abs(disc.length - 2 * brightest.radius), JSON.stringify(disc)).toBeLessThan(1.5);
+    // The large sphere (1000 HU) is under this window even in the MIP.
+    expect((await greyAtWorld('axial', [large.center]))[0]).toBeLessThan(20);
+    // Average over 50 mm through the large sphere's centre: 40 mm of 1000 HU and 10 of water = 800.
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(700, 2));
+    await page.evaluate(() => window.__viewer3d!.page.setSlab('average', 50));
+    await rendered(MPR);
+    expect((await greyAtWorld('axial', [large.center]))[0]).toBeGreaterThan(200);
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(900, 2));
+    await rendered(MPR);
+    expect((await greyAtWorld('axial', [large.center]))[0]).toBeLessThan(20);
+    // MinIP over 50 mm reaches the water beyond the sphere: black; over 20 mm it stays in bone.
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(500, 2));
+    await page.evaluate(() => window.__viewer3d!.page.setSlab('minip', 50));
+    await rendered(MPR);
+    expect((await greyAtWorld('axial', [large.center]))[0]).toBeLessThan(20);
+    await page.evaluate(() => window.__viewer3d!.page.setSlab('minip', 20));
+    await rendered(MPR);
+    expect((await greyAtWorld('axial', [large.center]))[0]).toBeGreaterThan(200);
+    await page.evaluate(() => window.__viewer3d!.page.setSlab('none', 0));
+  }, 240_000);
+
+  it('shows the SSD surface at a threshold between water and bone with the sphere\'s diameter', async () => {
+    const { large } = phantom.volume.spheres;
+    await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'ssd', threshold: 500 }));
+    expect(await page.evaluate(() => window.__viewer3d!.page.renderer!.triangles)).toBeGreaterThan(1000);
+    // Looking down the z axis (parallel projection): the sphere's silhouette is a disc of its diameter.
+    await page.evaluate((center) => {
+      const vp = window.__viewer3d!.page.viewport('volume3d');
+      const cam = vp.getCamera();
+      vp.setCamera({ focalPoint: center, position: [center[0], center[1], center[2] + 500], viewUp: [0, -1, 0], parallelProjection: true, parallelScale: cam.parallelScale });
+    }, large.center);
+    await rendered(['volume3d']);
+    expect(await page.evaluate(() => window.__viewer3d!.page.viewport('volume3d').getCamera().parallelProjection)).toBe(true);
+    for (const dir of [[1, 0, 0], [0, 1, 0]] as Point3[]) {
+      const run = await brightRun('volume3d', large.center, dir, large.radius + 10, 6);
+      expect(Math.abs(run.length - 2 * large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(2);
+      expect(Math.abs(run.from + large.radius)).toBeLessThan(1.5);
+    }
+    // Above every value: no surface, and the viewport says so.
+    await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'ssd', threshold: 5000 }));
+    await expect.poll(() => page.textContent('.viewport-cell[data-viewport="volume3d"] .viewport-message')).toMatch(/no surface at 5000/);
+    // Back to volume rendering: the bone preset draws the spheres.
+    await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'vrt', preset: 'CT-Bone' }));
+    await rendered(['volume3d']);
+    const [vrt] = await greyAtWorld('volume3d', [large.center]);
+    expect(vrt).toBeGreaterThan(20);
+  }, 240_000);
+
+  it('refuses a series with a missing slice and names where', async () => {
+    await openMpr(gappy.studyUid, `&series=${gappy.seriesUid}`);
+    expect(await page.evaluate(() => window.__viewer3d!.error)).toMatch(/^1 slice is missing \(1 missing between 5\.00 and 7\.50 mm\)$/);
+    expect(await page.textContent('.viewport-cell[data-viewport="axial"] .viewport-message')).toMatch(/cannot build a volume: 1 slice is missing/);
+    // A series that is not in the study: said, not a blank page.
+    await openMpr(gappy.studyUid, '&series=1.2.3');
+    expect(await page.evaluate(() => window.__viewer3d!.error)).toBe(`series 1.2.3 is not in study ${gappy.studyUid}`);
+  }, 240_000);
+});

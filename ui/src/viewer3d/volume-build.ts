@@ -1,0 +1,119 @@
+// Building one series into a Cornerstone streaming image volume over the same wadors:
+// image ids as the 2D viewer (so slices already cached are not fetched again), after the
+// geometry check; and a downsampled copy for 3D rendering when the full volume is too big.
+import { cache, Enums, eventTarget, volumeLoader, type Types } from '@cornerstonejs/core';
+import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
+import { num, str, TAG, type DicomJson } from '../viewer/dicom-json.js';
+import type { DicomWebClient } from '../viewer/dicomweb.js';
+import { checkVolume, type VolumeCheck } from './volume-geometry.js';
+
+export { downsampleFactors } from './downsample.js';
+
+export interface SeriesVolume {
+  readonly volumeId: string;
+  readonly volume: Types.IImageVolume;
+  readonly check: VolumeCheck;
+  readonly imageIds: string[];
+  readonly modality: string;
+  /** Resolves when every slice has been loaded (or failed): the count of failures. */
+  readonly loaded: Promise<number>;
+}
+
+/** The series to show: the one asked for, else the one with most instances. */
+export async function pickSeries(client: DicomWebClient, studyUid: string, seriesUid: string | null): Promise<DicomJson> {
+  const list = await client.series(studyUid);
+  if (!list.length) throw new Error(`study ${studyUid}: not found or empty`);
+  if (seriesUid) {
+    const s = list.find((x) => str(x, TAG.SeriesInstanceUID) === seriesUid);
+    if (!s) throw new Error(`series ${seriesUid} is not in study ${studyUid}`);
+    return s;
+  }
+  const count = (s: DicomJson) => num(s, TAG.NumberOfSeriesRelatedInstances) ?? 0;
+  return [...list].sort((a, b) => count(b) - count(a))[0];
+}
+
+/**
+ * Reads the series' metadata, checks it forms a volume (throws VolumeGeometryError when
+ * not) and creates the streaming volume; its slices are fetched in the background,
+ * `onSlice` telling how many have arrived.
+ */
+export async function buildSeriesVolume(
+  client: DicomWebClient,
+  studyUid: string,
+  seriesUid: string,
+  onSlice: (done: number, total: number) => void,
+): Promise<SeriesVolume> {
+  const instances = await client.seriesMetadata(studyUid, seriesUid);
+  const check = checkVolume(instances);
+  const imageIds = check.ordered.map((inst) => {
+    const id = client.frameImageId(studyUid, seriesUid, str(inst, TAG.SOPInstanceUID), 1);
+    dicomImageLoader.wadors.metaDataManager.add(id, inst as never);
+    return id;
+  });
+  const volumeId = `cornerstoneStreamingImageVolume:${seriesUid}`;
+  const volume = (await volumeLoader.createAndCacheVolume(volumeId, { imageIds })) as Types.IStreamingImageVolume;
+  const total = imageIds.length;
+  let failed = 0;
+  const onFail = (e: Event) => {
+    const id = (e as CustomEvent<{ imageId?: string }>).detail?.imageId;
+    if (id && imageIds.includes(id)) failed++;
+  };
+  eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, onFail);
+  const onModified = (e: Event) => {
+    const d = (e as CustomEvent<{ volumeId?: string; framesProcessed?: number }>).detail;
+    if (d?.volumeId === volumeId) onSlice(d.framesProcessed ?? 0, total);
+  };
+  eventTarget.addEventListener(Enums.Events.IMAGE_VOLUME_MODIFIED, onModified);
+  const loaded = new Promise<number>((resolve) => {
+    // The callback runs once every slice has been processed (loaded or failed for good).
+    (volume as unknown as { load(cb: () => void): void }).load(() => {
+      eventTarget.removeEventListener(Enums.Events.IMAGE_LOAD_ERROR, onFail);
+      eventTarget.removeEventListener(Enums.Events.IMAGE_VOLUME_MODIFIED, onModified);
+      onSlice(total, total);
+      resolve(failed);
+    });
+  });
+  return { volumeId, volume, check, imageIds, modality: str(instances[0], TAG.Modality), loaded };
+}
+
+/**
+ * A local volume averaging f[i] x f[j] x f[k] blocks of the source (which must be fully
+ * loaded), for 3D rendering; the source volume itself stays full resolution for MPR.
+ */
+export function downsampledVolume(source: Types.IImageVolume, f: [number, number, number]): Types.IImageVolume {
+  const [nx, ny, nz] = source.dimensions;
+  const [mx, my, mz] = [Math.floor(nx / f[0]), Math.floor(ny / f[1]), Math.floor(nz / f[2])];
+  const src = source.voxelManager!.getCompleteScalarDataArray!() as ArrayLike<number>;
+  const out = new Float32Array(mx * my * mz);
+  const n = f[0] * f[1] * f[2];
+  for (let z = 0; z < mz; z++) {
+    for (let y = 0; y < my; y++) {
+      for (let x = 0; x < mx; x++) {
+        let sum = 0;
+        for (let dz = 0; dz < f[2]; dz++) {
+          for (let dy = 0; dy < f[1]; dy++) {
+            const row = ((z * f[2] + dz) * ny + (y * f[1] + dy)) * nx + x * f[0];
+            for (let dx = 0; dx < f[0]; dx++) sum += src[row + dx];
+          }
+        }
+        out[(z * my + y) * mx + x] = sum / n;
+      }
+    }
+  }
+  const d = source.direction;
+  // The first sample's centre moves by half a block minus half a voxel along each axis.
+  const shift = [0, 1, 2].map((a) => ((f[a] - 1) / 2) * source.spacing[a]);
+  const origin = [0, 1, 2].map((k) => source.origin[k] + shift[0] * d[k] + shift[1] * d[3 + k] + shift[2] * d[6 + k]) as Types.Point3;
+  // No loader scheme ("scheme:") in the id: this volume is made here, not loaded.
+  const volumeId = `downsampled-${f.join('x')}-${source.volumeId.replace(/^.*:/, '')}`;
+  const existing = cache.getVolume(volumeId);
+  if (existing) return existing;
+  return volumeLoader.createLocalVolume(volumeId, {
+    metadata: source.metadata,
+    dimensions: [mx, my, mz],
+    spacing: [source.spacing[0] * f[0], source.spacing[1] * f[1], source.spacing[2] * f[2]],
+    origin,
+    direction: source.direction,
+    scalarData: out,
+  });
+}
