@@ -392,3 +392,15 @@ describe('viewer MPR / 3D', () => {
     expect(await page.evaluate(() => window.__viewer3d!.error)).toBe(`series 1.2.3 is not in study ${gappy.studyUid}`);
   }, 240_000);
 });
+
+describe('viewer 2D -> MPR / 3D', () => {
+  it('opens the active series of the 2D viewer in the MPR layout with the 3D / MPR button', async () => {
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=${phantom.studyUid}`);
+    await page.waitForFunction(() => (window as unknown as { __viewer?: { ready?: boolean } }).__viewer?.ready === true, null, { timeout: 60_000 });
+    await page.click('#open-mpr');
+    await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 180_000 });
+    const url = new URL(page.url());
+    expect(url.searchParams.get('mode')).toBe('mpr');
+    expect(url.searchParams.get('series')).toBe(phantom.seriesUid);
+  }, 240_000);
+});

@@ -16,6 +16,8 @@ export interface ToolbarActions {
   saveMeasurements(): void;
   /** Shows or hides the Query/Retrieve panel. */
   queryRetrieve?(): void;
+  /** Opens the active series in the MPR / 3D layout. */
+  mpr?(): void;
 }
 
 export class Toolbar {
@@ -66,6 +68,7 @@ export class Toolbar {
       group('cine', this.cineButton, this.fps, h('span', {}, 'fps')),
       group('sync', h('label', {}, sync, ' Sync scroll'), h('label', {}, refLines, ' Ref. lines')),
       group('measurements', save),
+      ...(actions.mpr ? [group('3d', h('button', { type: 'button', id: 'open-mpr', title: 'the active series as a volume: MPR, slabs, 3D', onclick: () => actions.mpr?.() }, '3D / MPR'))] : []),
       ...(actions.queryRetrieve ? [group('query/retrieve', h('button', { type: 'button', id: 'qr-toggle', title: 'query a remote AE, retrieve into the workstation, send the open study', onclick: () => actions.queryRetrieve?.() }, 'Query/Retrieve'))] : []),
       this.status,
     );

@@ -266,6 +266,15 @@ export class Viewer {
       sync: (on) => this.nav.setSync(on),
       saveMeasurements: () => void this.saveMeasurements(),
       queryRetrieve: () => this.qrPanel.toggle(),
+      mpr: () => {
+        const ds = this.activeCell?.displaySet;
+        if (!ds) return;
+        const q = new URLSearchParams(location.search);
+        q.set('StudyInstanceUIDs', ds.studyUid);
+        q.set('mode', 'mpr');
+        q.set('series', ds.seriesUid);
+        location.assign(`${location.pathname}?${q}`);
+      },
       referenceLines: (on) => {
         const cell = this.activeCell;
         if (cell) this.tools.setReferenceLines(on, cell.viewportId);
