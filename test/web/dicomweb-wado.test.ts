@@ -1,5 +1,5 @@
 /** WADO-RS instances and metadata, and the scope's authentication, CORS and errors (fastify inject). */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../src/dicom/part10.js';
@@ -53,6 +53,28 @@ describe('WADO-RS instances', () => {
     }
     expect(parts[3].body.equals(rleStored)).toBe(true);
     expect(parts[3].headers['content-type']).toBe('application/dicom; transfer-syntax=1.2.840.10008.1.2.5');
+    // Sent as stored, the length is known up front: no chunked framing.
+    expect(r.headers['content-length']).toBe(String(r.rawPayload.length));
+  });
+
+  it('a stored file whose size is not the indexed one ends the response early (short of its Content-Length), and the server goes on', async () => {
+    const file = archive().blobs.path((await archive().index.getInstance(s.sopInstanceUids[1]))!.fileKey);
+    const original = readFileSync(file);
+    const url = `/dicomweb/studies/${s.studyUid}/series/${s.seriesUid}`;
+    const accept = { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' };
+    const whole = await get(url, accept);
+    try {
+      writeFileSync(file, Buffer.concat([original, Buffer.from('extra')]));
+      const r = await get(url, accept).then((res) => res.rawPayload.length, (err: Error) => err);
+      // Either the injected response is cut short or it fails: never a complete-looking body with the wrong bytes.
+      if (typeof r === 'number') expect(r).toBeLessThan(Number(whole.headers['content-length']));
+      else expect(r).toBeInstanceOf(Error);
+    } finally {
+      writeFileSync(file, original);
+    }
+    const again = await get(url, accept);
+    expect(again.statusCode).toBe(200);
+    expect(again.rawPayload.length).toBe(Number(again.headers['content-length']));
   });
 
   it('no transfer-syntax (or Explicit VR Little Endian asked for): the RLE instance is decompressed', async () => {
@@ -63,6 +85,9 @@ describe('WADO-RS instances', () => {
       expect(parts).toHaveLength(3);
       expect(parts.every((p) => p.headers['content-type'] === 'application/dicom; transfer-syntax=1.2.840.10008.1.2.1')).toBe(true);
     }
+    const study = await get(`/dicomweb/studies/${s.studyUid}`);
+    expect(parseMultipart(study.rawPayload, String(study.headers['content-type']))).toHaveLength(4);
+    expect(study.headers['content-length']).toBeUndefined(); // one instance converted: streamed without a length
     const one = await get(`/dicomweb/studies/${s.studyUid}/series/${(await archive().index.getInstance(rleSop))!.seriesInstanceUid}/instances/${rleSop}`);
     expect(one.statusCode).toBe(200);
     const [part] = parseMultipart(one.rawPayload, String(one.headers['content-type']));
