@@ -175,7 +175,7 @@ interface TargetResult {
   metadataWarm: { median: number; p95: number; bytes: number; cpuMedian: number };
   metadataCold: number[];
   metadataColdCpu: number[];
-  qido: { form: string; matches: number; expected: number; median: number; p95: number }[];
+  qido: { form: string; matches: number; expected: number; median: number; p95: number; cpuMedian: number }[];
   retrieve: { mbPerSecond: number[]; bytes: number; ms: number[]; cpuMs: number[] };
 }
 
@@ -247,16 +247,20 @@ async function main(): Promise<void> {
       const qido: TargetResult['qido'] = [];
       for (const form of QIDO_FORMS) {
         const times: number[] = [];
+        const cpu: number[] = [];
         let matches = 0;
         for (let r = 0; r < REPEAT + 2; r++) {
-          const res = await timed(`${server.base}/studies?${form.query}`, { ...server.headers, ...accept });
+          const res = await timed(`${server.base}/studies?${form.query}`, { ...server.headers, ...accept }, server.pid);
           matches = (JSON.parse(res.body.toString() || '[]') as unknown[]).length;
-          if (r >= 2) times.push(res.ms);
+          if (r >= 2) {
+            times.push(res.ms);
+            cpu.push(res.cpu);
+          }
         }
         times.sort((a, b) => a - b);
         let expected = 0;
         for (let s = 0; s < STUDIES; s++) if (form.expected(s)) expected++;
-        qido.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95) });
+        qido.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95), cpuMedian: median(cpu) });
       }
 
       const retrieveUrl = `${server.base}/studies/${studyUid}/series/${s2.seriesUid}`;
@@ -323,6 +327,7 @@ async function main(): Promise<void> {
   console.log('server CPU time per request (ms, user + system, all threads; less sensitive to other load):');
   line('  metadata warm (median)', (r) => r.metadataWarm.cpuMedian, 0);
   line('  metadata cold (median)', (r) => median(r.metadataColdCpu), 0);
+  for (let i = 0; i < QIDO_FORMS.length; i++) line(`  QIDO ${QIDO_FORMS[i].name} (median)`, (r) => r.qido[i].cpuMedian, 0);
   line(`  retrieve ${RETRIEVE} images (median)`, (r) => median(r.retrieve.cpuMs), 0);
   for (const t of TARGETS) console.log(`${t}: QIDO matches ${results[t].qido.map((q) => `${q.matches}/${q.expected}`).join(', ')}; metadata ${results[t].metadataWarm.bytes} bytes; cold runs ${results[t].metadataCold.map((x) => x.toFixed(0)).join(', ')} ms`);
   if (!dropped) console.log('* page cache not dropped (not root): cold = after a restart only');
