@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPart10 } from '../../src/dicom/part10.js';
+import { writeCtSeries } from '../../scripts/gen-test-data.js';
 import { runDcmtk } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { basic, ctSeries, multipart, parseMultipart, type DicomwebHarness } from './dicomweb-setup.js';
@@ -57,6 +58,21 @@ export function wadoSuite(index: string, open: () => Promise<DicomwebHarness>): 
       expect(parts[3].headers['content-type']).toBe('application/dicom; transfer-syntax=1.2.840.10008.1.2.5');
       // Sent as stored, the length is known up front: no chunked framing.
       expect(r.headers['content-length']).toBe(String(r.rawPayload.length));
+    });
+
+    it('a file larger than a whole read (4 MiB) is streamed from the blob store, still with its exact Content-Length', async () => {
+      const big = await writeCtSeries({ dir: join(await makeTempDir('pacs-dicomweb-big-'), 'big'), rows: 1500, cols: 1500, count: 1, patientName: 'BIG^FILE', patientId: 'BIG1' });
+      const bytes = readFileSync(big.files[0]);
+      expect(bytes.length).toBeGreaterThan(4 << 20);
+      const body = multipart([{ body: bytes }]);
+      const stow = await h.app.inject({ method: 'POST', url: '/dicomweb/studies', payload: body.payload, headers: { ...basic, 'content-type': body.contentType } });
+      expect(stow.statusCode, stow.body).toBe(200);
+      const r = await get(`/dicomweb/studies/${big.studyUid}`, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' });
+      expect(r.statusCode).toBe(200);
+      expect(r.headers['content-length']).toBe(String(r.rawPayload.length));
+      const parts = parseMultipart(r.rawPayload, String(r.headers['content-type']));
+      expect(parts).toHaveLength(1);
+      expect(parts[0].body.equals(await storedFile(big.sopInstanceUids[0]))).toBe(true);
     });
 
     it('a stored file whose size is not the indexed one ends the response early (short of its Content-Length), and the server goes on', async () => {
