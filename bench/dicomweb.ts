@@ -310,7 +310,8 @@ async function main(): Promise<void> {
     }
   }
 
-  const ratio = (f: (r: TargetResult) => number) => (results.pacs && results.orthanc ? (f(results.orthanc) / f(results.pacs)).toFixed(1) + 'x' : '-');
+  // '-' also when this PACS's figure is 0 (CPU time is counted in clock ticks, 10 ms).
+  const ratio = (f: (r: TargetResult) => number) => (results.pacs && results.orthanc && f(results.pacs) > 0 ? (f(results.orthanc) / f(results.pacs)).toFixed(1) + 'x' : '-');
   const col = (s: string | number, w = 14) => String(s).padStart(w);
   console.log(`\nDICOMweb, ${STUDIES} small studies + a ${CT}-image CT study; ms unless said (speed-up = Orthanc / this PACS)`);
   console.log(['measure'.padEnd(40), ...TARGETS.map((t) => col(t)), col('speed-up')].join(' '));
@@ -324,7 +325,7 @@ async function main(): Promise<void> {
       col(results.pacs && results.orthanc ? (f(results.pacs) / f(results.orthanc)).toFixed(1) + 'x' : '-')].join(' '));
   mbLine(`retrieve ${RETRIEVE} images, MB/s (median)`, (r) => median(r.retrieve.mbPerSecond));
   mbLine(`retrieve ${RETRIEVE} images, MB/s (best)`, (r) => Math.max(...r.retrieve.mbPerSecond));
-  console.log('server CPU time per request (ms, user + system, all threads; less sensitive to other load):');
+  console.log(`server CPU time per request (ms, user + system, all threads, in ${1000 / CLOCK_TICKS} ms ticks; less sensitive to other load):`);
   line('  metadata warm (median)', (r) => r.metadataWarm.cpuMedian, 0);
   line('  metadata cold (median)', (r) => median(r.metadataColdCpu), 0);
   for (let i = 0; i < QIDO_FORMS.length; i++) line(`  QIDO ${QIDO_FORMS[i].name} (median)`, (r) => r.qido[i].cpuMedian, 0);
