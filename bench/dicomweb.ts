@@ -3,19 +3,24 @@
 // (real C-STOREs, 4 associations; TCP_NODELAY=1 for Orthanc):
 //   - a CT study of --ct images 512x512 (16-bit; series 1 holds all but 300, series 2 the last 300)
 //   - --studies small studies (one 8x8 instance each; 12 family names, dates over 36 months)
-// Measured over HTTP from this process (fetch, one request at a time):
+// Measured over HTTP from this process (node:http, one request at a time):
 //   1. WADO-RS metadata of the CT study, warm (median of --repeat) and cold (server restarted
 //      and the page cache dropped with `echo 3 > /proc/sys/vm/drop_caches` when run as root;
 //      the first request after the restart, --cold times).
 //   2. QIDO-RS study searches: name wildcard, one-month date range, exact Patient ID (median, p95).
-//   3. WADO-RS retrieval of the 300-image series with transfer-syntax=* (MB/s), every data set
-//      checked byte for byte against the file sent.
+//   3. WADO-RS retrieval of the 300-image series with transfer-syntax=* (MB/s), by curl into a
+//      file (time_total), every data set checked byte for byte against the file sent.
 // This PACS is asked with a session cookie (logged in once, not timed).
 //
-//   npx tsx bench/dicomweb.ts [--studies 20000] [--ct 1000] [--repeat 20] [--cold 3] [--targets pacs,orthanc]
+//   4. The servers' CPU time over each request (from /proc/<pid>/stat): less sensitive to
+//      other load on the machine than the wall-clock times.
+// Every other request goes through node:http (a new connection each time); the same clients for both.
+//
+//   npx tsx bench/dicomweb.ts [--studies 20000] [--ct 1000] [--repeat 20] [--cold 3] [--retrieve-repeat 7] [--targets pacs,orthanc]
 // Results: a table on stdout and JSON in bench/results/dicomweb-<timestamp>.json.
-import { execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Dataset } from '../src/dicom/dataset.js';
@@ -34,6 +39,7 @@ const { values } = parseArgs({
     ct: { type: 'string', default: '1000' },
     repeat: { type: 'string', default: '20' },
     cold: { type: 'string', default: '3' },
+    'retrieve-repeat': { type: 'string', default: '7' },
     targets: { type: 'string', default: 'pacs,orthanc' },
   },
 });
@@ -42,6 +48,7 @@ const CT = Number(values.ct);
 const RETRIEVE = Math.min(300, CT);
 const REPEAT = Number(values.repeat);
 const COLD = Number(values.cold);
+const RETRIEVE_REPEAT = Math.max(3, Number(values['retrieve-repeat']));
 const TARGETS = values.targets.split(',');
 const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
 
@@ -108,7 +115,7 @@ const QIDO_FORMS: { name: string; query: string; expected: (s: number) => boolea
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const median = (xs: number[]): number => pct([...xs].sort((a, b) => a - b), 50);
 
-interface Server { base: string; headers: Record<string, string>; stop(): Promise<void> }
+interface Server { base: string; headers: Record<string, string>; pid: number; stop(): Promise<void> }
 
 function dropCaches(): boolean {
   try {
@@ -120,21 +127,71 @@ function dropCaches(): boolean {
   }
 }
 
-async function timed(url: string, headers: Record<string, string>): Promise<{ ms: number; body: Buffer; type: string }> {
-  const t0 = performance.now();
-  const res = await fetch(url, { headers });
-  const body = Buffer.from(await res.arrayBuffer());
-  const ms = performance.now() - t0;
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${body.toString().slice(0, 300)}`);
-  return { ms, body, type: res.headers.get('content-type') ?? '' };
+/** CPU time (user + system, all threads) the process has used so far, in ms; NaN where /proc is missing. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * One GET with node:http (the same client for both servers; a new connection each time):
+ * the time until the last body byte, and the server's CPU time over the request. The body's
+ * chunks are joined after the clock stops (fetch's arrayBuffer() cost more than the servers
+ * did on a 150 MB multipart body, so it measured the client).
+ */
+function timed(url: string, headers: Record<string, string>, pid?: number): Promise<{ ms: number; cpu: number; body: Buffer; type: string }> {
+  return new Promise((resolve, reject) => {
+    const cpu0 = pid === undefined ? Number.NaN : cpuMs(pid);
+    const t0 = performance.now();
+    http.get(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const ms = performance.now() - t0;
+        const cpu = pid === undefined ? Number.NaN : cpuMs(pid) - cpu0;
+        const body = Buffer.concat(chunks);
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status > 299) reject(new Error(`${url}: HTTP ${status} ${body.toString().slice(0, 300)}`));
+        else resolve({ ms, cpu, body, type: res.headers['content-type'] ?? '' });
+      });
+    }).on('error', reject);
+  });
+}
+
+/**
+ * One GET with curl into a file (the retrieval: node:http's own parsing of a 150 MB body
+ * took longer than either server needed to send it, ~190 MB/s on a quiet machine):
+ * curl's time_total, the server's CPU over the request, the body and its content type.
+ */
+function curlTimed(url: string, headers: Record<string, string>, pid: number, out: string): { ms: number; cpu: number; body: Buffer; type: string } {
+  const cpu0 = cpuMs(pid);
+  const args = ['-s', '-f', '-o', out, '-w', '%{time_total} %{content_type}', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  const r = spawnSync('curl', args, { encoding: 'latin1' });
+  const cpu = cpuMs(pid) - cpu0;
+  if (r.status !== 0) throw new Error(`${url}: curl exit ${r.status} ${r.stderr}`);
+  const sp = r.stdout.indexOf(' ');
+  return { ms: Number(r.stdout.slice(0, sp)) * 1000, cpu, body: fs.readFileSync(out), type: r.stdout.slice(sp + 1) };
 }
 
 interface TargetResult {
   loadSeconds: number;
-  metadataWarm: { median: number; p95: number; bytes: number };
+  metadataWarm: { median: number; p95: number; bytes: number; cpuMedian: number };
   metadataCold: number[];
-  qido: { form: string; matches: number; expected: number; median: number; p95: number }[];
-  retrieve: { mbPerSecond: number[]; bytes: number; ms: number[] };
+  metadataColdCpu: number[];
+  qido: { form: string; matches: number; expected: number; median: number; p95: number; cpuMedian: number }[];
+  retrieve: { mbPerSecond: number[]; bytes: number; ms: number[]; cpuMs: number[] };
 }
 
 async function main(): Promise<void> {
@@ -168,12 +225,12 @@ async function main(): Promise<void> {
         await waitForPort(httpPort);
         const login = await fetch(`http://127.0.0.1:${httpPort}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password: 'password1' }) });
         const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
-        return { base: `http://127.0.0.1:${httpPort}/dicomweb`, headers: { cookie }, stop: () => pacs.stop() };
+        return { base: `http://127.0.0.1:${httpPort}/dicomweb`, headers: { cookie }, pid: pacs.pid, stop: () => pacs.stop() };
       };
     } else {
       start = async () => {
         const o = await startOrthanc({ dir, dicomPort, httpPort, plugins: [DICOMWEB_PLUGIN], config: { DicomAlwaysAllowStore: true, DicomWeb: { Enable: true, Root: '/dicom-web/' } } });
-        return { base: `${o.url}/dicom-web`, headers: {}, stop: () => o.stop() };
+        return { base: `${o.url}/dicom-web`, headers: {}, pid: o.pid, stop: () => o.stop() };
       };
     }
     let server = await start();
@@ -194,32 +251,43 @@ async function main(): Promise<void> {
       const first = await timed(metaUrl, { ...server.headers, ...accept });
       check(first.body);
       const warm: number[] = [];
-      for (let r = 0; r < REPEAT; r++) warm.push((await timed(metaUrl, { ...server.headers, ...accept })).ms);
+      const warmCpu: number[] = [];
+      for (let r = 0; r < REPEAT; r++) {
+        const res = await timed(metaUrl, { ...server.headers, ...accept }, server.pid);
+        warm.push(res.ms);
+        warmCpu.push(res.cpu);
+      }
       warm.sort((a, b) => a - b);
 
       const qido: TargetResult['qido'] = [];
       for (const form of QIDO_FORMS) {
         const times: number[] = [];
+        const cpu: number[] = [];
         let matches = 0;
         for (let r = 0; r < REPEAT + 2; r++) {
-          const res = await timed(`${server.base}/studies?${form.query}`, { ...server.headers, ...accept });
+          const res = await timed(`${server.base}/studies?${form.query}`, { ...server.headers, ...accept }, server.pid);
           matches = (JSON.parse(res.body.toString() || '[]') as unknown[]).length;
-          if (r >= 2) times.push(res.ms);
+          if (r >= 2) {
+            times.push(res.ms);
+            cpu.push(res.cpu);
+          }
         }
         times.sort((a, b) => a - b);
         let expected = 0;
         for (let s = 0; s < STUDIES; s++) if (form.expected(s)) expected++;
-        qido.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95) });
+        qido.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95), cpuMedian: median(cpu) });
       }
 
       const retrieveUrl = `${server.base}/studies/${studyUid}/series/${s2.seriesUid}`;
       const mbs: number[] = [];
       const rms: number[] = [];
+      const rcpu: number[] = [];
       let bytes = 0;
-      for (let r = 0; r < Math.max(3, Math.min(REPEAT, 5)); r++) {
-        const res = await timed(retrieveUrl, { ...server.headers, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' });
+      for (let r = 0; r < RETRIEVE_REPEAT; r++) {
+        const res = curlTimed(retrieveUrl, { ...server.headers, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' }, server.pid, path.join(root, 'retrieved.bin'));
         bytes = res.body.length;
         rms.push(res.ms);
+        rcpu.push(res.cpu);
         mbs.push(bytes / 1e6 / (res.ms / 1000));
         if (r === 0) {
           const parts = parseMultipart(res.body, res.type);
@@ -234,27 +302,31 @@ async function main(): Promise<void> {
       }
 
       const cold: number[] = [];
+      const coldCpu: number[] = [];
       for (let c = 0; c < COLD; c++) {
         await server.stop();
         dropped = dropCaches();
         server = await start();
-        const res = await timed(metaUrl, { ...server.headers, ...accept });
+        const res = await timed(metaUrl, { ...server.headers, ...accept }, server.pid);
         check(res.body);
         cold.push(res.ms);
+        coldCpu.push(res.cpu);
       }
       results[target] = {
         loadSeconds,
-        metadataWarm: { median: pct(warm, 50), p95: pct(warm, 95), bytes: first.body.length },
+        metadataWarm: { median: pct(warm, 50), p95: pct(warm, 95), bytes: first.body.length, cpuMedian: median(warmCpu) },
         metadataCold: cold,
+        metadataColdCpu: coldCpu,
         qido,
-        retrieve: { mbPerSecond: mbs, bytes, ms: rms },
+        retrieve: { mbPerSecond: mbs, bytes, ms: rms, cpuMs: rcpu },
       };
     } finally {
       await server.stop();
     }
   }
 
-  const ratio = (f: (r: TargetResult) => number) => (results.pacs && results.orthanc ? (f(results.orthanc) / f(results.pacs)).toFixed(1) + 'x' : '-');
+  // '-' also when this PACS's figure is 0 (CPU time is counted in clock ticks, 10 ms).
+  const ratio = (f: (r: TargetResult) => number) => (results.pacs && results.orthanc && f(results.pacs) > 0 ? (f(results.orthanc) / f(results.pacs)).toFixed(1) + 'x' : '-');
   const col = (s: string | number, w = 14) => String(s).padStart(w);
   console.log(`\nDICOMweb, ${STUDIES} small studies + a ${CT}-image CT study; ms unless said (speed-up = Orthanc / this PACS)`);
   console.log(['measure'.padEnd(40), ...TARGETS.map((t) => col(t)), col('speed-up')].join(' '));
@@ -263,9 +335,16 @@ async function main(): Promise<void> {
   line(`metadata ${CT} instances, warm (median)`, (r) => r.metadataWarm.median);
   line(`metadata ${CT} instances, cold (median)${dropped ? '' : ' *'}`, (r) => median(r.metadataCold));
   for (let i = 0; i < QIDO_FORMS.length; i++) line(`QIDO ${QIDO_FORMS[i].name} (median)`, (r) => r.qido[i].median, 2);
-  const mb = (r: TargetResult) => median(r.retrieve.mbPerSecond);
-  console.log([`retrieve ${RETRIEVE} images, MB/s (median)`.padEnd(40), ...TARGETS.map((t) => col(mb(results[t]).toFixed(0))),
-    col(results.pacs && results.orthanc ? (mb(results.pacs) / mb(results.orthanc)).toFixed(1) + 'x' : '-')].join(' '));
+  const mbLine = (name: string, f: (r: TargetResult) => number) =>
+    console.log([name.padEnd(40), ...TARGETS.map((t) => col(f(results[t]).toFixed(0))),
+      col(results.pacs && results.orthanc ? (f(results.pacs) / f(results.orthanc)).toFixed(1) + 'x' : '-')].join(' '));
+  mbLine(`retrieve ${RETRIEVE} images, MB/s (median)`, (r) => median(r.retrieve.mbPerSecond));
+  mbLine(`retrieve ${RETRIEVE} images, MB/s (best)`, (r) => Math.max(...r.retrieve.mbPerSecond));
+  console.log(`server CPU time per request (ms, user + system, all threads, in ${1000 / CLOCK_TICKS} ms ticks; less sensitive to other load):`);
+  line('  metadata warm (median)', (r) => r.metadataWarm.cpuMedian, 0);
+  line('  metadata cold (median)', (r) => median(r.metadataColdCpu), 0);
+  for (let i = 0; i < QIDO_FORMS.length; i++) line(`  QIDO ${QIDO_FORMS[i].name} (median)`, (r) => r.qido[i].cpuMedian, 0);
+  line(`  retrieve ${RETRIEVE} images (median)`, (r) => median(r.retrieve.cpuMs), 0);
   for (const t of TARGETS) console.log(`${t}: QIDO matches ${results[t].qido.map((q) => `${q.matches}/${q.expected}`).join(', ')}; metadata ${results[t].metadataWarm.bytes} bytes; cold runs ${results[t].metadataCold.map((x) => x.toFixed(0)).join(', ')} ms`);
   if (!dropped) console.log('* page cache not dropped (not root): cold = after a restart only');
   const outDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');

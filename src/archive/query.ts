@@ -143,8 +143,13 @@ export async function* iterateInstanceJson(
 ): AsyncGenerator<InstanceJsonRow[]> {
   const { where, params } = retrieveWhere(sel);
   const pageSize = opts.pageSize ?? 500;
+  // The page's keys are chosen from the indexes alone, then only those rows' JSON is read:
+  // sorting whole rows (ORDER BY over the join) would read, and spill to a temporary
+  // file, the JSON of every remaining instance of the selection for each page.
   const sql = `SELECT i.pk, st.study_instance_uid, se.series_instance_uid, i.sop_instance_uid, i.transfer_syntax_uid, i.json
-    ${RETRIEVE_FROM} WHERE ${where} AND i.pk > $${params.length + 1} ORDER BY i.pk LIMIT $${params.length + 2}`;
+    ${RETRIEVE_FROM} WHERE i.pk IN (
+      SELECT i.pk ${RETRIEVE_FROM} WHERE ${where} AND i.pk > $${params.length + 1} ORDER BY i.pk LIMIT $${params.length + 2})
+    ORDER BY i.pk`;
   let after = 0;
   for (;;) {
     if (opts.signal?.aborted) return;

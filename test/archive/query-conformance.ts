@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Index, InstanceRecord } from '../../src/archive/index-types.js';
-import { describeRetrieve, iterateRetrieve, queryIndex, type QueryLevel } from '../../src/archive/query.js';
+import { describeRetrieve, iterateInstanceJson, iterateRetrieve, queryIndex, type QueryLevel } from '../../src/archive/query.js';
 import { compileMatcher, type QueryKey } from '../../src/dicom/matching.js';
 import { lookupKeyword } from '../../src/dicom/dictionary.js';
 import type { IndexFactory } from './index-conformance.js';
@@ -170,6 +170,28 @@ export function registerQueryConformance(name: string, factory: IndexFactory): v
       expect(one).toHaveLength(1);
       expect(one[0].fileKey).toMatch(/^k\//);
       expect((await describeRetrieve(index, { sopInstanceUids: [] })).count).toBe(0);
+    });
+
+    it('streams the stored JSON of a selection page by page, in storage order, each row once', async () => {
+      const sel = { studyInstanceUids: ['1.2.1.01', '1.2.2.03', '1.2.1.02'] };
+      const order = [];
+      for await (const i of iterateRetrieve(index, sel)) order.push(i.sopInstanceUid);
+      for (const pageSize of [1, 2, 3, 500]) {
+        const pages = [];
+        for await (const page of iterateInstanceJson(index, sel, { pageSize })) pages.push(page);
+        expect(pages.every((p) => p.length <= pageSize)).toBe(true);
+        const rows = pages.flat();
+        expect(rows.map((r) => r.sopInstanceUid)).toEqual(order);
+        for (const r of rows) {
+          const rec = RECORDS.find((x) => x.sopInstanceUid === r.sopInstanceUid)!;
+          expect([r.studyInstanceUid, r.seriesInstanceUid, r.transferSyntaxUid]).toEqual([rec.studyInstanceUid, rec.seriesInstanceUid, rec.transferSyntaxUid]);
+          expect(JSON.parse(r.json)).toEqual(JSON.parse(rec.json));
+        }
+      }
+      expect(order).toHaveLength(5);
+      const none = [];
+      for await (const page of iterateInstanceJson(index, { seriesInstanceUids: ['9.9.9'] })) none.push(page);
+      expect(none).toEqual([]);
     });
   });
 }

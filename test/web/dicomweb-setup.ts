@@ -8,6 +8,7 @@ import { PacsRoles } from '../../src/roles/pacs-roles.js';
 import { buildWebApp } from '../../src/web/server.js';
 import { UserStore } from '../../src/web/users.js';
 import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
+import { dropSchema, freshSchemaName, PG_URL, postgresAvailable } from '../archive/pg-support.js';
 import { freePort } from '../support/peers.js';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -22,7 +23,11 @@ export interface DicomwebHarness {
   settings(s: DicomwebSettings): Promise<void>;
 }
 
-export async function startHarness(): Promise<DicomwebHarness> {
+/**
+ * The web app with its roles; `postgres: true` puts the Main Server's index in a fresh
+ * PostgreSQL schema (test/archive/pg-support.ts; dropped by close()).
+ */
+export async function startHarness(o: { postgres?: boolean } = {}): Promise<DicomwebHarness> {
   const dir = join(await makeTempDir('pacs-dicomweb-'), 'data');
   const store = await ConfigStore.open(dir);
   const [p1, p2, p3, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -31,7 +36,12 @@ export async function startHarness(): Promise<DicomwebHarness> {
   );
   const users = await UserStore.open(dir);
   await users.ensureAdmin('password1');
-  const roles = await PacsRoles.start({ config: store, dataDir: dir, logger: pino({ level: 'silent' }) });
+  const schema = o.postgres ? freshSchemaName() : undefined;
+  if (schema && !(await postgresAvailable())) throw new Error(`PostgreSQL is not reachable at ${PG_URL} (or set PACS_TEST_DATABASE_URL)`);
+  const roles = await PacsRoles.start({
+    config: store, dataDir: dir, logger: pino({ level: 'silent' }),
+    index: schema ? { postgres: PG_URL, schema } : undefined,
+  });
   const app = await buildWebApp({ config: store, users, roles, logger: pino({ level: 'silent' }), web: () => ({ host: '127.0.0.1', port: web }), uiDir: join(dir, 'no-ui') });
   return {
     app, store, roles, dir,
@@ -39,6 +49,7 @@ export async function startHarness(): Promise<DicomwebHarness> {
       await app.close();
       await roles.close();
       store.close();
+      if (schema) await dropSchema(schema);
     },
     async settings(s) {
       await store.update((reg) => setWeb(reg, { dicomweb: s }));

@@ -167,16 +167,31 @@ export function newBoundary(): string {
   return `openpacs-${randomBytes(12).toString('hex')}`;
 }
 
-/** The bytes of a multipart/related body: each part's header block and streamed body, then the close delimiter. */
+/** The delimiter and header block that open a part; `first` = no CRLF before (the end of the previous part's body). */
+export function partHead(boundary: string, contentType: string, first: boolean): Buffer {
+  return Buffer.from(`${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${contentType}\r\n\r\n`, 'latin1');
+}
+
+/** The close delimiter, with the CRLF that ends the last part's body (none when there was no part). */
+export function closeDelimiter(boundary: string, afterPart: boolean): Buffer {
+  return Buffer.from(`${afterPart ? '\r\n' : ''}--${boundary}--\r\n`, 'latin1');
+}
+
+/**
+ * The bytes of a multipart/related body: each part's header block and streamed body, then
+ * the close delimiter. The CRLF ending a body goes out with the next delimiter (one write
+ * fewer per part).
+ */
 export async function* writeMultipart(
   boundary: string,
   parts: AsyncIterable<{ contentType: string; body: AsyncIterable<Buffer> | Buffer }>,
 ): AsyncGenerator<Buffer> {
+  let first = true;
   for await (const part of parts) {
-    yield Buffer.from(`--${boundary}\r\nContent-Type: ${part.contentType}\r\n\r\n`, 'latin1');
+    yield partHead(boundary, part.contentType, first);
+    first = false;
     if (Buffer.isBuffer(part.body)) yield part.body;
     else yield* part.body;
-    yield CRLF;
   }
-  yield Buffer.from(`--${boundary}--\r\n`, 'latin1');
+  yield closeDelimiter(boundary, !first);
 }

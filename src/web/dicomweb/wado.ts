@@ -2,7 +2,9 @@
  * WADO-RS retrieval of instances (PS3.18 10.4): a study, a series or one instance as
  * `multipart/related; type="application/dicom"`, one Part 10 file per part, pulled only
  * as fast as the client reads: files up to 4 MiB read whole (the next one while the
- * current one is sent), larger ones streamed from the blob store.
+ * current one is sent), larger ones streamed from the blob store. A response sending files
+ * as stored lists them first and carries a Content-Length (each file's size checked against
+ * the index); a converting one is chunked.
  *
  * Transfer syntax (PS3.18 8.7.3.5.2): `transfer-syntax=*` sends every file exactly as
  * stored; no parameter means Explicit VR Little Endian, as does asking for it: an
@@ -20,7 +22,7 @@ import { buildMetaHeader } from '../../dicom/part10.js';
 import { datasetIn, isConvertible } from '../../services/retrieve-sub-operations.js';
 import { DicomwebError } from './errors.js';
 import { acceptableDicomSyntaxes, EXPLICIT_VR_LITTLE_ENDIAN } from './media-types.js';
-import { newBoundary, writeMultipart } from './multipart.js';
+import { closeDelimiter, newBoundary, partHead, writeMultipart } from './multipart.js';
 import { notFound, resourceOf, type ResourceParams } from './selection.js';
 
 /** The first acceptable syntax every stored instance can be sent in; '*' = as stored. */
@@ -36,13 +38,54 @@ export function chooseSyntax(acceptable: readonly string[], stored: readonly str
 /** Stored files up to this size are read whole (one read), larger ones streamed. */
 const WHOLE_READ_MAX = 4 << 20;
 
+/**
+ * Up to this many instances sent as stored are listed before the response starts, so it
+ * carries a Content-Length (no chunked framing; the client can size its buffer). Larger
+ * selections are streamed page by page, chunked.
+ */
+const LISTED_MAX = 20_000;
+
+/** A stored file's size is not what the index says: the response (with its Content-Length) cannot be completed. */
+export class StoredFileSizeError extends Error {
+  override readonly name = 'StoredFileSizeError';
+  constructor(readonly sopInstanceUid: string, readonly indexed: number, readonly actual: number) {
+    super(`the stored file of ${sopInstanceUid} has ${actual} bytes, the index says ${indexed}`);
+  }
+}
+
+/** The stored file's bytes, checked against the size the index holds. */
+async function storedFile(archive: Archive, inst: InstanceSummary): Promise<Buffer | AsyncIterable<Buffer>> {
+  if (inst.fileSize <= WHOLE_READ_MAX) {
+    const bytes = await readFile(archive.blobs.path(inst.fileKey));
+    if (bytes.length !== inst.fileSize) throw new StoredFileSizeError(inst.sopInstanceUid, inst.fileSize, bytes.length);
+    return bytes;
+  }
+  return (async function* () {
+    let n = 0;
+    for await (const chunk of archive.blobs.open(inst.fileKey) as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      if (n > inst.fileSize) break;
+      yield chunk;
+    }
+    if (n !== inst.fileSize) throw new StoredFileSizeError(inst.sopInstanceUid, inst.fileSize, n);
+  })();
+}
+
+/** Yields the items of `source` mapped by `load`, the next one loading while the current one is consumed. */
+async function* readAhead<T, U>(source: AsyncIterable<T> | Iterable<T>, load: (t: T) => Promise<U>): AsyncGenerator<U> {
+  let next: Promise<U> | undefined;
+  for await (const item of source) {
+    const p = load(item);
+    p.catch(() => undefined); // awaited below; this only keeps an early failure from being unhandled
+    if (next) yield await next;
+    next = p;
+  }
+  if (next) yield await next;
+}
+
 /** One instance as a Part 10 part: the stored file, or converted to Explicit VR Little Endian. */
 async function part(archive: Archive, inst: InstanceSummary, ts: string): Promise<{ contentType: string; body: AsyncIterable<Buffer> | Buffer }> {
-  if (ts === '*' || ts === inst.transferSyntaxUid) {
-    const contentType = `application/dicom; transfer-syntax=${inst.transferSyntaxUid}`;
-    if (inst.fileSize <= WHOLE_READ_MAX) return { contentType, body: await readFile(archive.blobs.path(inst.fileKey)) };
-    return { contentType, body: archive.blobs.open(inst.fileKey) };
-  }
+  if (ts === '*' || ts === inst.transferSyntaxUid) return { contentType: storedType(inst), body: await storedFile(archive, inst) };
   const { data, close } = await datasetIn(archive, inst, ts);
   const meta = buildMetaHeader({ sopClassUid: inst.sopClassUid, sopInstanceUid: inst.sopInstanceUid, transferSyntaxUid: ts });
   const body = Buffer.isBuffer(data)
@@ -56,6 +99,26 @@ async function part(archive: Archive, inst: InstanceSummary, ts: string): Promis
       }
     })();
   return { contentType: `application/dicom; transfer-syntax=${ts}`, body };
+}
+
+const storedType = (inst: InstanceSummary) => `application/dicom; transfer-syntax=${inst.transferSyntaxUid}`;
+
+/** The body of a response sending every listed instance as stored, and its exact length. */
+function storedBody(archive: Archive, boundary: string, list: readonly InstanceSummary[]): { length: number; bytes: AsyncGenerator<Buffer> } {
+  const heads = list.map((inst, i) => partHead(boundary, storedType(inst), i === 0));
+  const tail = closeDelimiter(boundary, list.length > 0);
+  let length = tail.length;
+  for (let i = 0; i < list.length; i++) length += heads[i].length + list[i].fileSize;
+  const bytes = (async function* () {
+    let i = 0;
+    for await (const body of readAhead(list, (inst) => storedFile(archive, inst))) {
+      yield heads[i++];
+      if (Buffer.isBuffer(body)) yield body;
+      else yield* body;
+    }
+    yield tail;
+  })();
+  return { length, bytes };
 }
 
 export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archive }): void {
@@ -75,18 +138,19 @@ export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archi
         `cannot send ${resource.describe} in ${acceptable.join(', ')}: stored as ${stored.join(', ')}; ask for transfer-syntax=* (as stored) or ${EXPLICIT_VR_LITTLE_ENDIAN}`, 'Accept');
     }
     const boundary = newBoundary();
-    // The next instance is read while the current one is sent (at most two held: bounded by WHOLE_READ_MAX).
-    const parts = (async function* () {
-      let next: Promise<Awaited<ReturnType<typeof part>>> | undefined;
-      for await (const inst of iterateRetrieve(archive.index, resource.selection)) {
-        const p = part(archive, inst, ts);
-        p.catch(() => undefined);
-        if (next) yield await next;
-        next = p;
-      }
-      if (next) yield await next;
-    })();
-    const stream = Readable.from(writeMultipart(boundary, parts), { objectMode: false });
+    let bytes: AsyncGenerator<Buffer>;
+    if (stored.every((s) => ts === '*' || s === ts) && summary.count <= LISTED_MAX) {
+      const list: InstanceSummary[] = [];
+      for await (const inst of iterateRetrieve(archive.index, resource.selection)) list.push(inst);
+      if (list.length === 0) throw notFound(resource); // deleted since it was counted
+      const body = storedBody(archive, boundary, list);
+      reply.header('content-length', body.length);
+      bytes = body.bytes;
+    } else {
+      // The next instance is read while the current one is sent (at most two held: bounded by WHOLE_READ_MAX).
+      bytes = writeMultipart(boundary, readAhead(iterateRetrieve(archive.index, resource.selection), (inst) => part(archive, inst, ts)));
+    }
+    const stream = Readable.from(bytes, { objectMode: false });
     stream.on('error', (err) => req.log.warn({ err: err.message, resource: resource.describe }, 'WADO-RS response ended early'));
     return reply
       .header('content-type', `multipart/related; type="application/dicom"; boundary=${boundary}`)
