@@ -16,6 +16,7 @@ import type { Router } from '../../src/router/router.js';
 import { CT_IMAGE, datasetBytes, EXPLICIT_LE, MR_IMAGE } from '../archive/helpers.js';
 import { freePort } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { until } from '../support/until.js';
 
 const logger = pino({ level: 'silent' });
 let dir: string;
@@ -63,15 +64,6 @@ async function send(instances: { uid: string; modality?: string; sopClassUid?: s
   }
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('Router role', () => {
   it('forwards by the default rule to the Workstation Server', async () => {

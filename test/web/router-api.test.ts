@@ -20,6 +20,7 @@ import { UserStore } from '../../src/web/users.js';
 import { CT_IMAGE, datasetBytes, EXPLICIT_LE, MR_IMAGE } from '../archive/helpers.js';
 import { freePort } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { until } from '../support/until.js';
 
 let app: FastifyInstance;
 let store: ConfigStore;
@@ -89,15 +90,6 @@ async function send(uid: string, modality = 'CT'): Promise<void> {
   }
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('REST /api/router/rules', () => {
   it('needs a login', async () => {
