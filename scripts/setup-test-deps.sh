@@ -13,4 +13,14 @@ fi
 # Debian starts an Orthanc service on install; tests run their own instances.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop orthanc >/dev/null 2>&1 || true; fi
 pkill -x Orthanc >/dev/null 2>&1 || true
-echo "test dependencies ready: ${pkgs[*]}"
+# OHIF v3's built viewer, for the test that runs it against our /dicomweb. Only the
+# package's dist/ is used: its npm dependencies do not resolve (@ohif/i18n@3.13.2 is
+# not published), so it is unpacked rather than installed.
+ohif_version=3.13.2
+ohif_dir="$(cd "$(dirname "$0")/.." && pwd)/.cache/ohif-$ohif_version"
+if [ ! -f "$ohif_dir/index.html" ]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "@ohif/app@$ohif_version" >/dev/null && tar xzf ohif-app-*.tgz)
+  mkdir -p "$ohif_dir" && cp -r "$tmp/package/dist/." "$ohif_dir/" && rm -rf "$tmp"
+fi
+echo "test dependencies ready: ${pkgs[*]} ohif@$ohif_version"
