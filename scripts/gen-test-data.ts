@@ -272,6 +272,10 @@ export function ctBoneRadius(p: CtPhantom, slice: number): number {
 /** Region of the pixel (row, col) on slice `slice` (0-based; instance number = slice + 1). */
 export function ctRegion(p: CtPhantom, slice: number, row: number, col: number): CtRegion {
   const { x, y } = ctPixelPosition(p, row, col);
+  return ctRegionAt(p, slice, x, y);
+}
+/** Region at (x, y) mm on slice `slice`. */
+export function ctRegionAt(p: CtPhantom, slice: number, x: number, y: number): CtRegion {
   const r2 = x * x + y * y;
   if (r2 > p.fovRadius * p.fovRadius) return 'padding';
   if (r2 > p.waterRadius * p.waterRadius) return 'air';
@@ -337,6 +341,65 @@ export interface CtSeriesOptions extends PatientStudy {
   seriesDescription?: string;
   /** File name prefix; default `ct-<random>-`. */
   prefix?: string;
+  /**
+   * A sagittal reformat of this axial phantom volume instead of axial slices: `count`
+   * slices `sliceThickness` apart centred on x = 0, one row per axial slice (head at the
+   * top), one column per axial row (anterior on the left); same frame of reference when
+   * `frameOfReferenceUid` is given.
+   */
+  sagittalOf?: CtPhantom;
+  frameOfReferenceUid?: string;
+}
+
+interface SliceGeometry {
+  rows: number;
+  cols: number;
+  /** Row spacing (between rows), column spacing (between columns), mm. */
+  spacing: [number, number];
+  orientation: number[];
+  position(slice: number): [number, number, number];
+  /** Stored pixels of a slice into `buf`. */
+  paint(slice: number, buf: Buffer): void;
+}
+
+function axialGeometry(p: CtPhantom): SliceGeometry {
+  const base = ctBasePixels(p);
+  const x0 = -((p.cols - 1) / 2) * p.pixelSpacing;
+  const y0 = -((p.rows - 1) / 2) * p.pixelSpacing;
+  return {
+    rows: p.rows,
+    cols: p.cols,
+    spacing: [p.pixelSpacing, p.pixelSpacing],
+    orientation: [1, 0, 0, 0, 1, 0],
+    position: (i) => [x0, y0, ctSliceZ(p, i)],
+    paint: (i, buf) => {
+      base.copy(buf);
+      paintBone(p, i, buf);
+    },
+  };
+}
+
+/** Sagittal slice i of the axial volume `v` at x = (i - (count - 1) / 2) * thickness. */
+export function ctSagittalX(count: number, thickness: number, slice: number): number {
+  return (slice - (count - 1) / 2) * thickness;
+}
+
+function sagittalGeometry(v: CtPhantom, count: number, thickness: number): SliceGeometry {
+  const y0 = -((v.rows - 1) / 2) * v.pixelSpacing;
+  const zTop = ctSliceZ(v, v.count - 1);
+  return {
+    rows: v.count,
+    cols: v.rows,
+    spacing: [v.sliceThickness, v.pixelSpacing],
+    orientation: [0, 1, 0, 0, 0, -1],
+    position: (i) => [ctSagittalX(count, thickness, i), y0, zTop],
+    paint: (i, buf) => {
+      const x = ctSagittalX(count, thickness, i);
+      for (let r = 0; r < v.count; r++) {
+        for (let c = 0; c < v.rows; c++) buf.writeInt16LE(ctStoredValue(ctRegionAt(v, v.count - 1 - r, x, y0 + c * v.pixelSpacing)), (r * v.rows + c) * 2);
+      }
+    },
+  };
 }
 
 export interface CtSeriesResult {
@@ -363,14 +426,15 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     accessionNumber: o.accessionNumber ?? accession(),
   };
   const seriesUid = newUid();
-  const frameOfReferenceUid = newUid();
+  const frameOfReferenceUid = o.frameOfReferenceUid ?? newUid();
+  const geo = o.sagittalOf ? sagittalGeometry(o.sagittalOf, count, phantom.sliceThickness) : axialGeometry(phantom);
   const seriesNumber = o.seriesNumber ?? 1;
   const prefix = o.prefix ?? `ct-${shortId()}-`;
   fs.mkdirSync(o.dir, { recursive: true });
 
   const common: Element[] = [
     ...patientStudyElements(ps, now),
-    str(t(0x0008, 0x0008), 'CS', ['ORIGINAL', 'PRIMARY', 'AXIAL']),
+    str(t(0x0008, 0x0008), 'CS', o.sagittalOf ? ['DERIVED', 'SECONDARY', 'REFORMATTED'] : ['ORIGINAL', 'PRIMARY', 'AXIAL']),
     str(t(0x0008, 0x0012), 'DA', dicomDate(now)),
     str(t(0x0008, 0x0013), 'TM', dicomTime(now)),
     ui(t(0x0008, 0x0016), SOP_CLASS.ct),
@@ -387,14 +451,14 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     ui(t(0x0020, 0x000e), seriesUid),
     str(t(0x0020, 0x0011), 'IS', seriesNumber),
     str(t(0x0020, 0x0012), 'IS', 1),
-    str(t(0x0020, 0x0037), 'DS', [1, 0, 0, 0, 1, 0]),
+    str(t(0x0020, 0x0037), 'DS', geo.orientation),
     ui(t(0x0020, 0x0052), frameOfReferenceUid),
     str(t(0x0020, 0x1040), 'LO', ''),
     num(t(0x0028, 0x0002), 'US', 1),
     str(t(0x0028, 0x0004), 'CS', 'MONOCHROME2'),
-    num(t(0x0028, 0x0010), 'US', phantom.rows),
-    num(t(0x0028, 0x0011), 'US', phantom.cols),
-    str(t(0x0028, 0x0030), 'DS', [ds(phantom.pixelSpacing), ds(phantom.pixelSpacing)]),
+    num(t(0x0028, 0x0010), 'US', geo.rows),
+    num(t(0x0028, 0x0011), 'US', geo.cols),
+    str(t(0x0028, 0x0030), 'DS', geo.spacing.map(ds)),
     num(t(0x0028, 0x0100), 'US', 16),
     num(t(0x0028, 0x0101), 'US', bitsStored),
     num(t(0x0028, 0x0102), 'US', bitsStored - 1),
@@ -407,15 +471,12 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     str(t(0x0028, 0x1054), 'LO', 'HU'),
   ];
 
-  const base = ctBasePixels(phantom);
-  const pixels = Buffer.alloc(base.length);
-  const x0 = -((phantom.cols - 1) / 2) * phantom.pixelSpacing;
-  const y0 = -((phantom.rows - 1) / 2) * phantom.pixelSpacing;
+  const pixels = Buffer.alloc(geo.rows * geo.cols * 2);
   const files: string[] = [];
   const sopInstanceUids: string[] = [];
   for (let i = 0; i < count; i++) {
     const sopInstanceUid = newUid();
-    const z = ctSliceZ(phantom, i);
+    const position = geo.position(i);
     const header = encodeFileHeader(
       SOP_CLASS.ct,
       sopInstanceUid,
@@ -423,14 +484,13 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
         ...common,
         ui(t(0x0008, 0x0018), sopInstanceUid),
         str(t(0x0020, 0x0013), 'IS', i + 1),
-        str(t(0x0020, 0x0032), 'DS', [ds(x0), ds(y0), ds(z)]),
-        str(t(0x0020, 0x1041), 'DS', ds(z)),
+        str(t(0x0020, 0x0032), 'DS', position.map(ds)),
+        str(t(0x0020, 0x1041), 'DS', ds(o.sagittalOf ? position[0] : position[2])),
       ],
       pixels.length,
       'OW',
     );
-    base.copy(pixels);
-    paintBone(phantom, i, pixels);
+    geo.paint(i, pixels);
     const file = path.join(o.dir, `${prefix}${String(i + 1).padStart(4, '0')}.dcm`);
     const fd = fs.openSync(file, 'w');
     try {

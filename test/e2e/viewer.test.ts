@@ -11,47 +11,16 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctSliceZ, writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, runDcmtk, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { runDcmtk, stopAllPeers } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
-import { launchChromiumWithWebGL } from './browser.js';
+import { startViewer, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
 
-// The page's test hook (window.__viewer), typed as far as these tests use it (no DOM lib here).
-interface CanvasLike {
-  width: number;
-  height: number;
-  getContext(type: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
-  getBoundingClientRect(): { left: number; top: number };
-}
-interface StackViewportLike {
-  canvas: CanvasLike;
-  getImageIds(): string[];
-  getCurrentImageIdIndex(): number;
-  getProperties(): { voiRange?: { lower: number; upper: number } };
-  worldToCanvas(world: [number, number, number]): [number, number];
-  setZoom(zoom: number): void;
-  render(): void;
-}
-interface CellLike {
-  element: { querySelector(selector: string): CanvasLike | null };
-  viewport?: StackViewportLike;
-}
-interface AnnotationLike {
-  metadata: { toolName: string };
-  data: { cachedStats?: Record<string, Record<string, number | string>> };
-}
-interface ViewerHook {
-  ready: boolean;
-  viewer: { grid: { cells: CellLike[] } };
-  tools: { annotation: { state: { getAllAnnotations(): AnnotationLike[] } } };
-}
 declare const window: { __viewer?: ViewerHook };
-declare function requestAnimationFrame(callback: () => void): number;
 
-let browser: Browser;
+let v: ViewerPage;
 let page: Page;
 let base: string;
 let thin: CtSeriesResult; // 40 slices of 1.25 mm
@@ -60,81 +29,6 @@ let flat: CtSeriesResult; // 5 slices without Image Position/Orientation, a stud
 let projection: CtSeriesResult; // 1 slice with Imager Pixel Spacing and no Pixel Spacing
 let broken: CtSeriesResult; // 3 slices, the second JPEG-compressed with garbage in its fragment
 let doomed: CtSeriesResult; // deleted while the viewer shows it
-
-interface CanvasStats {
-  mean: number;
-  std: number;
-  nonBlack: number; // fraction of pixels brighter than 8
-}
-
-/** Pixel statistics of viewport `i`'s canvas (grey = mean of R, G, B). */
-function canvasStats(i: number): Promise<CanvasStats> {
-  return page.evaluate((index) => {
-    const cell = window.__viewer!.viewer.grid.cells[index];
-    const canvas = cell.element.querySelector('canvas')!;
-    const ctx = canvas.getContext('2d')!;
-    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    let sum = 0;
-    let sum2 = 0;
-    let bright = 0;
-    const n = data.length / 4;
-    for (let p = 0; p < data.length; p += 4) {
-      const g = (data[p] + data[p + 1] + data[p + 2]) / 3;
-      sum += g;
-      sum2 += g * g;
-      if (g > 8) bright++;
-    }
-    const mean = sum / n;
-    return { mean, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), nonBlack: bright / n };
-  }, i);
-}
-
-/** Page coordinates of a world point (mm, patient LPS) in viewport `i`. */
-async function pagePoint(i: number, world: [number, number, number]): Promise<{ x: number; y: number }> {
-  return page.evaluate(
-    ({ index, w }) => {
-      const cell = window.__viewer!.viewer.grid.cells[index];
-      const [cx, cy] = cell.viewport!.worldToCanvas(w);
-      const r = cell.viewport!.canvas.getBoundingClientRect();
-      return { x: r.left + cx, y: r.top + cy };
-    },
-    { index: i, w: world },
-  );
-}
-
-/** Two animation frames of the page: moves queued before are handled by then. */
-const frames = () => page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
-
-async function drag(from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
-  await page.mouse.move(from.x, from.y);
-  await page.mouse.down();
-  await frames();
-  for (let k = 1; k <= 10; k++) await page.mouse.move(from.x + ((to.x - from.x) * k) / 10, from.y + ((to.y - from.y) * k) / 10);
-  // Chromium coalesces mouse moves per frame: let the last one reach the tool before the button is released.
-  await frames();
-  await page.mouse.up();
-  await frames();
-}
-
-async function sessionCookie(): Promise<string> {
-  return (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
-}
-
-const sliceIndex = (i: number) => page.evaluate((index) => window.__viewer!.viewer.grid.cells[index].viewport!.getCurrentImageIdIndex(), i);
-
-/** The cached statistics of the annotations a tool made (one object per annotation). */
-function toolStats(toolName: string): Promise<Array<Record<string, number | string>>> {
-  return page.evaluate((name) => {
-    const all = window.__viewer!.tools.annotation.state.getAllAnnotations();
-    return all
-      .filter((a) => a.metadata.toolName === name)
-      .map((a) => Object.values(a.data.cachedStats ?? {})[0] ?? {});
-  }, toolName);
-}
-
-async function selectTool(name: string): Promise<void> {
-  await page.click(`#toolbar button[data-tool="${name}"]`);
-}
 
 /**
  * Rewrites a slice as JPEG lossless (dcmcjpeg) whose fragment is then overwritten with
@@ -153,7 +47,6 @@ async function corruptJpeg(file: string, tmp: string): Promise<void> {
 
 beforeAll(async () => {
   const dir = await makeTempDir('pacs-viewer-e2e-');
-  await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   thin = await writeCtSeries({ dir: join(dir, 'ct'), count: 40, rows: 256, cols: 256, seriesDescription: 'thin' });
   thick = await writeCtSeries({
     dir: join(dir, 'ct'),
@@ -179,25 +72,13 @@ beforeAll(async () => {
   broken = await writeCtSeries({ dir: join(dir, 'broken'), count: 3, rows: 128, cols: 128, seriesDescription: 'one bad slice' });
   await corruptJpeg(broken.files[1], join(dir, 'broken-jpeg.dcm'));
   doomed = await writeCtSeries({ dir: join(dir, 'doomed'), count: 6, rows: 128, cols: 128, seriesDescription: 'deleted while open' });
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
-  const pacs = await startPacs({
-    dir: join(dir, 'pacs'),
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
-  });
-  await waitForPort(web, { peer: pacs });
-  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...thin.files, ...thick.files, ...flat.files, ...projection.files, broken.files[0], broken.files[2], ...doomed.files] });
-  expect(stored.code, stored.stderr).toBe(0);
-  const storedJpeg = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [broken.files[1]], args: ['--propose-lossless'] });
-  expect(storedJpeg.code, storedJpeg.stderr).toBe(0);
-  base = `http://127.0.0.1:${web}`;
-  browser = await launchChromiumWithWebGL();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  v = await startViewer({ dir, files: [...thin.files, ...thick.files, ...flat.files, ...projection.files, broken.files[0], broken.files[2], ...doomed.files], losslessFiles: [broken.files[1]] });
+  page = v.page;
+  base = v.base;
 });
 
 afterAll(async () => {
-  await browser?.close();
+  await v?.browser.close();
   await stopAllPeers();
   await removeTempDirs();
 });
@@ -210,16 +91,15 @@ describe('viewer', () => {
 
   it('asks for the login, then hangs the two series side by side and renders them', async () => {
     await page.goto(`${base}/viewer?StudyInstanceUIDs=${thin.studyUid}`);
-    await page.fill('#login-password', 'e2e-password');
-    await page.click('#login-form button[type=submit]');
+    await v.login();
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
     expect(await page.getAttribute('#viewport-grid', 'data-layout')).toBe('1x2');
     expect(await page.$$eval('#series-panel .series-item', (els) => els.map((e) => e.getAttribute('data-series')))).toEqual([thin.seriesUid, thick.seriesUid]);
     // Both stacks in display order (by position: slice 0 at z = 0 first).
     await page.waitForFunction(() => window.__viewer!.viewer.grid.cells.every((c) => (c.viewport?.getImageIds().length ?? 0) > 0), null, { timeout: 60_000 });
     expect(await page.evaluate(() => window.__viewer!.viewer.grid.cells.map((c) => c.viewport!.getImageIds().length))).toEqual([40, 10]);
-    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
-    const s = await canvasStats(0);
+    await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    const s = await v.canvasStats(0);
     expect(s.std).toBeGreaterThan(10);
     // Overlay text and orientation markers of an axial HFS slice.
     const overlay = await page.textContent('.viewport-cell[data-index="0"] .overlay');
@@ -243,12 +123,12 @@ describe('viewer', () => {
   });
 
   it('changes the rendered pixels with a W/L drag', async () => {
-    await selectTool('WindowLevel');
-    const before = await canvasStats(0);
+    await v.selectTool('WindowLevel');
+    const before = await v.canvasStats(0);
     const voiBefore = await page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport!.getProperties().voiRange);
-    const c = await pagePoint(0, [0, 0, 0]);
-    await drag(c, { x: c.x + 120, y: c.y + 60 });
-    await expect.poll(async () => Math.abs((await canvasStats(0)).mean - before.mean)).toBeGreaterThan(5);
+    const c = await v.pagePoint(0, [0, 0, 0]);
+    await v.drag(c, { x: c.x + 120, y: c.y + 60 });
+    await expect.poll(async () => Math.abs((await v.canvasStats(0)).mean - before.mean)).toBeGreaterThan(5);
     const voiAfter = await page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport!.getProperties().voiRange);
     expect(voiAfter!.upper - voiAfter!.lower).not.toBeCloseTo(voiBefore!.upper - voiBefore!.lower, 0);
     await page.click('#toolbar button[data-op="reset"]');
@@ -262,23 +142,23 @@ describe('viewer', () => {
       vp.setZoom(2);
       vp.render();
     });
-    await selectTool('Length');
+    await v.selectTool('Length');
     const z = ctSliceZ(thin.phantom, 0);
-    await drag(await pagePoint(0, [-50, 20, z]), await pagePoint(0, [10, 20, z]));
-    await expect.poll(async () => (await toolStats('Length'))[0]?.length).toBeDefined();
-    const [stats] = await toolStats('Length');
+    await v.drag(await v.pagePoint(0, [-50, 20, z]), await v.pagePoint(0, [10, 20, z]));
+    await expect.poll(async () => (await v.toolStats('Length'))[0]?.length).toBeDefined();
+    const [stats] = await v.toolStats('Length');
     expect(Math.abs((stats.length as number) - 60)).toBeLessThan(0.5);
     expect(stats.unit).toBe('mm');
     await page.click('#toolbar button[data-op="reset"]');
   });
 
   it('reports the Hounsfield mean of ROIs over water and air', async () => {
-    await selectTool('EllipticalROI');
+    await v.selectTool('EllipticalROI');
     const z = ctSliceZ(thin.phantom, 0);
-    await drag(await pagePoint(0, [-70, -60, z]), await pagePoint(0, [-50, -40, z])); // water (0 HU), away from the length's text
-    await drag(await pagePoint(0, [-8, -152, z]), await pagePoint(0, [8, -146, z])); // air ring between the cylinder and the FOV (-1000 HU)
-    await expect.poll(async () => (await toolStats('EllipticalROI')).filter((s) => s.mean !== undefined).length).toBe(2);
-    const [water, air] = await toolStats('EllipticalROI');
+    await v.drag(await v.pagePoint(0, [-70, -60, z]), await v.pagePoint(0, [-50, -40, z])); // water (0 HU), away from the length's text
+    await v.drag(await v.pagePoint(0, [-8, -152, z]), await v.pagePoint(0, [8, -146, z])); // air ring between the cylinder and the FOV (-1000 HU)
+    await expect.poll(async () => (await v.toolStats('EllipticalROI')).filter((s) => s.mean !== undefined).length).toBe(2);
+    const [water, air] = await v.toolStats('EllipticalROI');
     expect(water.mean).toBeCloseTo(0, 1);
     expect(water.stdDev).toBeCloseTo(0, 1);
     expect(water.modalityUnit).toBe('HU');
@@ -288,79 +168,79 @@ describe('viewer', () => {
 
   it('probes the bone rod, and measures a rectangle over water and a right angle', async () => {
     const z = ctSliceZ(thin.phantom, 0);
-    await selectTool('Probe');
-    const bone = await pagePoint(0, [thin.phantom.boneX, thin.phantom.boneY, z]);
+    await v.selectTool('Probe');
+    const bone = await v.pagePoint(0, [thin.phantom.boneX, thin.phantom.boneY, z]);
     await page.mouse.click(bone.x, bone.y);
-    await expect.poll(async () => (await toolStats('Probe'))[0]?.value).toBe(1000);
-    expect((await toolStats('Probe'))[0].modalityUnit).toBe('HU');
+    await expect.poll(async () => (await v.toolStats('Probe'))[0]?.value).toBe(1000);
+    expect((await v.toolStats('Probe'))[0].modalityUnit).toBe('HU');
 
-    await selectTool('RectangleROI');
-    await drag(await pagePoint(0, [20, 60, z]), await pagePoint(0, [40, 80, z]));
-    await expect.poll(async () => (await toolStats('RectangleROI'))[0]?.mean).toBe(0);
+    await v.selectTool('RectangleROI');
+    await v.drag(await v.pagePoint(0, [20, 60, z]), await v.pagePoint(0, [40, 80, z]));
+    await expect.poll(async () => (await v.toolStats('RectangleROI'))[0]?.mean).toBe(0);
     // 20 mm x 20 mm, within a pixel's rounding at each edge.
-    expect(Math.abs(((await toolStats('RectangleROI'))[0].area as number) - 400)).toBeLessThan(40);
+    expect(Math.abs(((await v.toolStats('RectangleROI'))[0].area as number) - 400)).toBeLessThan(40);
 
-    await selectTool('Angle');
-    await drag(await pagePoint(0, [-80, 90, z]), await pagePoint(0, [-60, 90, z]));
-    const third = await pagePoint(0, [-60, 110, z]);
+    await v.selectTool('Angle');
+    await v.drag(await v.pagePoint(0, [-80, 90, z]), await v.pagePoint(0, [-60, 90, z]));
+    const third = await v.pagePoint(0, [-60, 110, z]);
     await page.mouse.move(third.x, third.y, { steps: 5 });
-    await frames();
+    await v.frames();
     await page.mouse.click(third.x, third.y);
-    await expect.poll(async () => typeof (await toolStats('Angle'))[0]?.angle).toBe('number');
-    expect(Math.abs(((await toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
+    await expect.poll(async () => typeof (await v.toolStats('Angle'))[0]?.angle).toBe('number');
+    expect(Math.abs(((await v.toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
   });
 
   it('saves the measurements as a DICOM SR and restores them when the study is opened again', async () => {
-    const before = { length: (await toolStats('Length'))[0].length as number, ellipses: (await toolStats('EllipticalROI')).length };
+    const before = { length: (await v.toolStats('Length'))[0].length as number, ellipses: (await v.toolStats('EllipticalROI')).length };
     await page.click('#save-measurements');
     await expect.poll(() => page.textContent('#viewer-status'), { timeout: 30_000 }).toMatch(/^\d+ measurement\(s\) saved$/);
     // The report is in the archive as a new SR series of the study, and it is not hung.
-    const sr = await (await fetch(`${base}/dicomweb/studies/${thin.studyUid}/series?Modality=SR`, { headers: { cookie: await sessionCookie() } })).json();
+    const sr = await (await fetch(`${base}/dicomweb/studies/${thin.studyUid}/series?Modality=SR`, { headers: { cookie: await v.sessionCookie() } })).json();
     expect(sr).toHaveLength(1);
     await page.reload();
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
     expect(await page.$$eval('#series-panel .series-item', (els) => els.length)).toBe(2);
     await expect.poll(() => page.textContent('#viewer-status')).toMatch(/6 saved measurement\(s\) restored/);
     // Restored on the same image: the tools recompute their statistics when drawn.
-    await expect.poll(async () => (await toolStats('Length'))[0]?.length, { timeout: 30_000 }).toBeDefined();
-    expect(Math.abs(((await toolStats('Length'))[0].length as number) - before.length)).toBeLessThan(0.01);
-    await expect.poll(async () => (await toolStats('EllipticalROI')).filter((s) => s.mean !== undefined).length).toBe(before.ellipses);
-    const means = (await toolStats('EllipticalROI')).map((s) => s.mean as number).sort((a, b) => a - b);
+    await expect.poll(async () => (await v.toolStats('Length'))[0]?.length, { timeout: 30_000 }).toBeDefined();
+    expect(Math.abs(((await v.toolStats('Length'))[0].length as number) - before.length)).toBeLessThan(0.01);
+    await expect.poll(async () => (await v.toolStats('EllipticalROI')).filter((s) => s.mean !== undefined).length).toBe(before.ellipses);
+    const means = (await v.toolStats('EllipticalROI')).map((s) => s.mean as number).sort((a, b) => a - b);
     expect(means[0]).toBeCloseTo(-1000, 1);
     expect(means[1]).toBeCloseTo(0, 1);
-    await expect.poll(async () => (await toolStats('Probe'))[0]?.value).toBe(1000);
-    await expect.poll(async () => typeof (await toolStats('Angle'))[0]?.angle).toBe('number');
-    expect(Math.abs(((await toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
-    await expect.poll(async () => (await toolStats('RectangleROI'))[0]?.mean).toBe(0);
+    await expect.poll(async () => (await v.toolStats('Probe'))[0]?.value).toBe(1000);
+    await expect.poll(async () => typeof (await v.toolStats('Angle'))[0]?.angle).toBe('number');
+    expect(Math.abs(((await v.toolStats('Angle'))[0].angle as number) - 90)).toBeLessThan(1);
+    await expect.poll(async () => (await v.toolStats('RectangleROI'))[0]?.mean).toBe(0);
   });
 
   it('scrolls the second viewport to the slice at the same position', async () => {
-    await selectTool('WindowLevel');
-    const c = await pagePoint(0, [0, 0, 0]);
+    await v.selectTool('WindowLevel');
+    const c = await v.pagePoint(0, [0, 0, 0]);
     await page.mouse.click(c.x, c.y); // makes viewport 0 active
     await page.keyboard.press('Home');
-    await expect.poll(() => sliceIndex(1)).toBe(0);
+    await expect.poll(() => v.sliceIndex(1)).toBe(0);
     // Thin slice 8 is at z = 10 mm: thick slice 4 (an index-proportional sync would give 2).
     for (let k = 0; k < 8; k++) await page.keyboard.press('ArrowDown');
-    await expect.poll(() => sliceIndex(0)).toBe(8);
-    await expect.poll(() => sliceIndex(1)).toBe(4);
+    await expect.poll(() => v.sliceIndex(0)).toBe(8);
+    await expect.poll(() => v.sliceIndex(1)).toBe(4);
     expect(ctSliceZ(thick.phantom, 4)).toBe(ctSliceZ(thin.phantom, 8));
     // Off: the second viewport stays.
     await page.click('#sync-scroll');
     await page.keyboard.press('ArrowDown');
-    await expect.poll(() => sliceIndex(0)).toBe(9);
-    expect(await sliceIndex(1)).toBe(4);
+    await expect.poll(() => v.sliceIndex(0)).toBe(9);
+    expect(await v.sliceIndex(1)).toBe(4);
     await page.click('#sync-scroll');
   });
 
   it('advances frames with cine', async () => {
     await page.fill('#cine-fps', '20');
-    const start = await sliceIndex(0);
+    const start = await v.sliceIndex(0);
     const seen = new Set<number>([start]);
     await page.click('#cine-play');
     await expect
       .poll(async () => {
-        seen.add(await sliceIndex(0));
+        seen.add(await v.sliceIndex(0));
         return seen.size;
       }, { timeout: 30_000 })
       .toBeGreaterThanOrEqual(4);
@@ -400,25 +280,25 @@ describe('viewer', () => {
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
     await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toMatch(/no image position\/orientation: ordered by instance number/);
     await expect.poll(() => page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport?.getImageIds().length)).toBe(5);
-    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
     await page.keyboard.press('End');
-    await expect.poll(() => sliceIndex(0)).toBe(4);
+    await expect.poll(() => v.sliceIndex(0)).toBe(4);
   });
 
   it('labels lengths calibrated with Imager Pixel Spacing', async () => {
     await page.goto(`${base}/viewer?StudyInstanceUIDs=${projection.studyUid}`);
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
-    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
     await page.evaluate(() => {
       const vp = window.__viewer!.viewer.grid.cells[0].viewport!;
       vp.setZoom(2);
       vp.render();
     });
-    await selectTool('Length');
+    await v.selectTool('Length');
     const z = ctSliceZ(projection.phantom, 0);
-    await drag(await pagePoint(0, [-50, 20, z]), await pagePoint(0, [10, 20, z]));
-    await expect.poll(async () => (await toolStats('Length'))[0]?.length).toBeDefined();
-    const [stats] = await toolStats('Length');
+    await v.drag(await v.pagePoint(0, [-50, 20, z]), await v.pagePoint(0, [10, 20, z]));
+    await expect.poll(async () => (await v.toolStats('Length'))[0]?.length).toBeDefined();
+    const [stats] = await v.toolStats('Length');
     expect(Math.abs((stats.length as number) - 60)).toBeLessThan(0.5);
     expect(stats.unit).toBe('mm Proj');
   });
@@ -427,10 +307,10 @@ describe('viewer', () => {
     await page.goto(`${base}/viewer?StudyInstanceUIDs=${broken.studyUid}`);
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
     await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 }).toMatch(/Image 2 cannot be displayed: \S+/);
-    await selectTool('WindowLevel');
+    await v.selectTool('WindowLevel');
     await page.keyboard.press('End');
-    await expect.poll(() => sliceIndex(0)).toBe(2);
-    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    await expect.poll(() => v.sliceIndex(0)).toBe(2);
+    await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
     await page.keyboard.press('ArrowUp'); // onto the broken slice: a message, not a crash
     await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toMatch(/Image 2 cannot be displayed: \S+/);
     await page.click('#toolbar button[data-layout="2x2"]');
@@ -440,7 +320,7 @@ describe('viewer', () => {
   it('says so when the open study is deleted, and stays usable', async () => {
     await page.goto(`${base}/viewer?StudyInstanceUIDs=${doomed.studyUid}`);
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
-    await expect.poll(async () => (await canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
     const status = await page.evaluate(async (st) => (await fetch(`/api/studies/${st}`, { method: 'DELETE' })).status, doomed.studyUid);
     expect(status).toBe(200);
     // A long stack would not stay cached: evict it, as the cache would, then scroll.

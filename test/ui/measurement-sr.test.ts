@@ -67,6 +67,46 @@ describe('measurement report', () => {
     expect(back.measurements).toHaveLength(2);
   });
 
+  it('keeps a closed freehand contour and its statistics, and both axes of a bidirectional', async () => {
+    const contour: Array<[number, number]> = [[100, 100], [140.25, 102], [150, 130.5], [120, 150], [95, 128], [100, 100]];
+    const freehand: SrMeasurement = {
+      toolName: 'PlanarFreehandROI',
+      trackingUid: '2.25.4',
+      image,
+      graphicType: 'POLYLINE',
+      points: contour,
+      values: [
+        { name: 'Area', value: 1234.5678, unit: 'mm2' },
+        { name: 'Mean', value: 0.25, unit: "[hnsf'U]" },
+        { name: 'StandardDeviation', value: 3.5, unit: "[hnsf'U]" },
+        { name: 'Minimum', value: -12, unit: "[hnsf'U]" },
+        { name: 'Maximum', value: 1000, unit: "[hnsf'U]" },
+      ],
+    };
+    const bidirectional: SrMeasurement = {
+      toolName: 'Bidirectional',
+      trackingUid: '2.25.5',
+      image,
+      graphicType: 'POLYLINE',
+      points: [[10, 10], [70, 10], [40, 0], [40, 20]],
+      values: [{ name: 'LongAxis', value: 60, unit: 'mm' }, { name: 'ShortAxis', value: 40, unit: 'mm' }],
+    };
+    const sr = buildMeasurementReport({ StudyInstanceUID: '1.2.3' }, { seriesUid: '1.2.3.9', sopInstanceUid: '1.2.3.9.2', seriesNumber: 901, now: new Date() }, [freehand, bidirectional]);
+    const file = join(await makeTempDir('sr-'), 'freehand.dcm');
+    await writeFile(file, Buffer.from(part10(sr)));
+    const dump = await runDcmtk('dsrdump', ['-Ee', '-Ec', '+Pl', file]);
+    expect(dump.code, dump.stderr).toBe(0);
+    expect(dump.stdout).toContain('SCOORD:(,,"Image Region")=(POLYLINE,100/100,140.25/102,150/130.5,120/150,95/128,100/100)');
+    expect(dump.stdout).toContain(`NUM:(,,"Standard Deviation")="3.5" ([hnsf'U],UCUM,"Hounsfield unit")`);
+    expect(dump.stdout).toContain('NUM:(,,"Short Axis")="40" (mm,UCUM,"millimeter")');
+    const back = readMeasurementReport(DicomMetaDictionary.naturalizeDataset(DicomMessage.readFile(part10(sr)).dict) as Record<string, unknown>);
+    expect(back.skipped).toBe(0);
+    expect(back.measurements.map((m) => [m.toolName, m.graphicType, m.points, m.values])).toEqual([
+      ['PlanarFreehandROI', 'POLYLINE', contour, [{ name: 'Area', value: 1234.5678, unit: 'mm2' }, ...freehand.values.slice(1)]],
+      ['Bidirectional', 'POLYLINE', bidirectional.points, bidirectional.values],
+    ]);
+  });
+
   it('orders reports newest first', () => {
     expect(newestFirst([{ date: '20240101', time: '1200', id: 1 }, { date: '20240101', time: '120001', id: 2 }, { date: '20231231', time: '235959', id: 3 }]).map((r) => r.id)).toEqual([2, 1, 3]);
   });

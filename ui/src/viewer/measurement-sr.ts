@@ -29,7 +29,7 @@ export interface SrMeasurement {
   trackingUid: string;
   image: ImageRef;
   graphicType: GraphicType;
-  /** Image coordinates, column then row, per point. */
+  /** Image coordinates, column then row, per point (a closed POLYLINE ends on its first point). */
   points: Array<[number, number]>;
   label?: string;
   values: MeasuredValue[];
@@ -68,6 +68,8 @@ export const CONCEPTS = {
   StandardDeviation: code('386136009', 'SCT', 'Standard Deviation'),
   Minimum: code('255605001', 'SCT', 'Minimum'),
   Maximum: code('56851009', 'SCT', 'Maximum'),
+  LongAxis: code('103339001', 'SCT', 'Long Axis'),
+  ShortAxis: code('103340004', 'SCT', 'Short Axis'),
 } as const;
 
 const UNITS: Record<string, string> = { mm: 'millimeter', deg: 'degree', mm2: 'square millimeter', "[hnsf'U]": 'Hounsfield unit', '1': 'no units' };

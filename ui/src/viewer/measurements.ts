@@ -3,7 +3,7 @@
 // of a study onto the images it references when the study is opened.
 import { metaData, utilities as csUtils, type Types } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
-import { annotation as annotationApi, AngleTool, ArrowAnnotateTool, BidirectionalTool, CobbAngleTool, EllipticalROITool, LengthTool, ProbeTool, RectangleROITool, type Types as ToolTypes } from '@cornerstonejs/tools';
+import { annotation as annotationApi, AngleTool, ArrowAnnotateTool, BidirectionalTool, CobbAngleTool, EllipticalROITool, LengthTool, PlanarFreehandROITool, ProbeTool, RectangleROITool, type Types as ToolTypes } from '@cornerstonejs/tools';
 import dcmjs from 'dcmjs';
 import { num, str, TAG, type DicomJson } from './dicom-json.js';
 import type { DicomWebClient } from './dicomweb.js';
@@ -22,9 +22,14 @@ const SAVED: Record<string, GraphicType> = {
   [RectangleROITool.toolName]: 'POLYLINE',
   [EllipticalROITool.toolName]: 'ELLIPSE',
   [ProbeTool.toolName]: 'POINT',
+  // The contour, closed by repeating its first point (PS3.3 C.18.6.1.2).
+  [PlanarFreehandROITool.toolName]: 'POLYLINE',
 };
 
-type Annotation = ToolTypes.Annotation & { metadata: { toolName: string; referencedImageId?: string }; data: { text?: string; handles: { points: Types.Point3[] }; cachedStats?: Record<string, Record<string, unknown>> } };
+type Annotation = ToolTypes.Annotation & {
+  metadata: { toolName: string; referencedImageId?: string };
+  data: { text?: string; handles: { points: Types.Point3[] }; contour?: { polyline: Types.Point3[]; closed: boolean }; cachedStats?: Record<string, Record<string, unknown>> };
+};
 
 /** Thrown when there is nothing to save or the store failed: the message is for the user. */
 export class MeasurementError extends Error {
@@ -40,8 +45,11 @@ function valuesOf(a: Annotation): MeasuredValue[] {
   const out: MeasuredValue[] = [];
   const n = (k: string) => (typeof stats[k] === 'number' ? (stats[k] as number) : undefined);
   const calibrated = (u: unknown) => typeof u === 'string' && u.startsWith('mm');
+  const lengthUnit = calibrated(stats.unit) ? 'mm' : '1';
   const length = n('length');
-  if (length !== undefined) out.push({ name: 'Length', value: length, unit: calibrated(stats.unit) ? 'mm' : '1' });
+  const width = n('width'); // bidirectional: long and short axis
+  if (length !== undefined) out.push({ name: width === undefined ? 'Length' : 'LongAxis', value: length, unit: lengthUnit });
+  if (width !== undefined) out.push({ name: 'ShortAxis', value: width, unit: lengthUnit });
   const angle = n('angle');
   if (angle !== undefined) out.push({ name: 'Angle', value: angle, unit: 'deg' });
   const area = n('area');
@@ -54,7 +62,10 @@ function valuesOf(a: Annotation): MeasuredValue[] {
   return out;
 }
 
-/** DICOM's ELLIPSE lists the major axis first; Cornerstone's handles are bottom, top, left, right. */
+/**
+ * DICOM's ELLIPSE lists the major axis first; Cornerstone's handles are "bottom", "top",
+ * left, right, its "bottom" being the one on the smaller row (EllipticalROITool's drag).
+ */
 function ellipseForSr(p: Array<[number, number]>): Array<[number, number]> {
   const d = (a: [number, number], b: [number, number]) => Math.hypot(a[0] - b[0], a[1] - b[1]);
   return d(p[0], p[1]) >= d(p[2], p[3]) ? p : [p[2], p[3], p[0], p[1]];
@@ -64,7 +75,7 @@ function ellipseForTool(p: Array<[number, number]>): Array<[number, number]> {
   // The pair running more along the rows (image y) is bottom/top.
   const vertical = (a: [number, number], b: [number, number]) => Math.abs(a[1] - b[1]) >= Math.abs(a[0] - b[0]);
   const [v, h] = vertical(p[0], p[1]) ? [[p[0], p[1]], [p[2], p[3]]] : [[p[2], p[3]], [p[0], p[1]]];
-  const [bottom, top] = v[0][1] >= v[1][1] ? [v[0], v[1]] : [v[1], v[0]];
+  const [bottom, top] = v[0][1] <= v[1][1] ? [v[0], v[1]] : [v[1], v[0]];
   const [left, right] = h[0][0] <= h[1][0] ? [h[0], h[1]] : [h[1], h[0]];
   return [bottom, top, left, right];
 }
@@ -73,8 +84,10 @@ function toMeasurement(a: Annotation): SrMeasurement | undefined {
   const imageId = a.metadata.referencedImageId;
   const type = SAVED[a.metadata.toolName];
   const inst = imageId ? instanceJson(imageId) : undefined;
-  if (!imageId || !type || !inst || !a.data.handles.points.length) return undefined;
-  let points = a.data.handles.points.map((w) => csUtils.worldToImageCoords(imageId, w) as [number, number]);
+  const contour = a.data.contour;
+  const world = contour ? [...contour.polyline, ...(contour.closed && contour.polyline.length ? [contour.polyline[0]] : [])] : a.data.handles.points;
+  if (!imageId || !type || !inst || !world.length) return undefined;
+  let points = world.map((w) => csUtils.worldToImageCoords(imageId, w) as [number, number]);
   if (type === 'ELLIPSE') points = ellipseForSr(points);
   const multiframe = (num(inst, TAG.NumberOfFrames) ?? 1) > 1;
   const label = a.data.text || a.data.label;
@@ -204,9 +217,12 @@ export async function restoreMeasurements(sets: DisplaySet[], studies: Array<{ c
 
 function addAnnotation(m: SrMeasurement, imageId: string): boolean {
   const plane = metaData.get('imagePlaneModule', imageId) as { frameOfReferenceUID?: string; rowCosines?: number[]; columnCosines?: number[] } | undefined;
-  const points = m.graphicType === 'ELLIPSE' && m.points.length === 4 ? ellipseForTool(m.points) : m.points;
+  const freehand = m.toolName === PlanarFreehandROITool.toolName;
+  const [first, last] = [m.points[0], m.points[m.points.length - 1]];
+  const closed = freehand && m.points.length > 3 && first[0] === last[0] && first[1] === last[1];
+  const points = m.graphicType === 'ELLIPSE' && m.points.length === 4 ? ellipseForTool(m.points) : closed ? m.points.slice(0, -1) : m.points;
   const world = points.map((p) => csUtils.imageToWorldCoords(imageId, p) as Types.Point3);
-  if (!world.every((w) => w.every(Number.isFinite))) return false;
+  if (!world.every((w) => w.every(Number.isFinite)) || (freehand && world.length < 2)) return false;
   const r = plane?.rowCosines ?? [1, 0, 0];
   const c = plane?.columnCosines ?? [0, 1, 0];
   const normal: Types.Point3 = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]];
@@ -224,14 +240,15 @@ function addAnnotation(m: SrMeasurement, imageId: string): boolean {
       viewUp: c.map((v) => -v) as Types.Point3,
     },
     data: {
+      ...(freehand ? { contour: { polyline: world, closed } } : {}),
       handles: {
-        points: world,
+        points: freehand ? [] : world,
         activeHandleIndex: null,
         textBox: { hasMoved: false, worldPosition: [0, 0, 0], worldBoundingBox: { topLeft: [0, 0, 0], topRight: [0, 0, 0], bottomLeft: [0, 0, 0], bottomRight: [0, 0, 0] } },
       },
       cachedStats: {},
-      label: m.toolName === ArrowAnnotateTool.toolName ? '' : (m.label ?? ''),
-      ...(m.toolName === ArrowAnnotateTool.toolName ? { text: m.label ?? '' } : {}),
+      // The arrow draws its text from the label (Cornerstone 5).
+      label: m.label ?? '',
     },
   };
   annotationApi.state.addAnnotation(a as unknown as ToolTypes.Annotation, a.metadata.FrameOfReferenceUID);
