@@ -21,7 +21,9 @@ export default defineConfig({
       {
         extends: true,
         // Browser tests: Debian's chromium (headless) through playwright-core, against `pacs serve` and real peers.
-        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false },
+        // expect.poll waits up to 20 s (not 1 s): the page computes a tool's statistics when it
+        // next draws, which takes seconds on a loaded 2-core machine.
+        test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], fileParallelism: false, expect: { poll: { timeout: 20_000 } } },
       },
     ],
   },

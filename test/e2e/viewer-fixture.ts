@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { expect } from 'vitest';
-import { freePort, REPO_ROOT, startPacs, storescu, waitForPort } from '../support/peers.js';
+import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
 
 // The page's test hook, typed as far as the tests use it (no DOM lib here).
@@ -220,4 +221,11 @@ export async function startViewer(o: { dir: string; files: string[]; losslessFil
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
   return new ViewerPage(browser, page, `http://127.0.0.1:${web}`);
+}
+
+/** For afterAll: closes the browser (if it started), stops `pacs serve` and removes the temporary directories. */
+export async function stopViewer(v: ViewerPage | undefined): Promise<void> {
+  await v?.browser.close();
+  await stopAllPeers();
+  await removeTempDirs();
 }

@@ -11,10 +11,9 @@ import { decode } from 'fast-png';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ctSagittalX, ctSliceZ, writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { stopAllPeers } from '../support/peers.js';
-import { makeTempDir, removeTempDirs } from '../support/tmp.js';
-import { startViewer, type Point, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
+import { ctPixelPosition, ctRegion, ctSagittalX, ctSliceZ, writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
+import { makeTempDir } from '../support/tmp.js';
+import { startViewer, stopViewer, type Point, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
 
 declare const window: { __viewer?: ViewerHook };
 
@@ -125,11 +124,7 @@ beforeAll(async () => {
   page = v.page;
 });
 
-afterAll(async () => {
-  await v?.browser.close();
-  await stopAllPeers();
-  await removeTempDirs();
-});
+afterAll(() => stopViewer(v));
 
 describe('viewer tools', () => {
   it('hangs the axial series and its sagittal reformat side by side', async () => {
@@ -279,15 +274,32 @@ describe('viewer tools', () => {
   it('measures a freehand ROI drawn around a known region', async () => {
     await v.selectTool('PlanarFreehandROI');
     const z = z0();
-    // A 50 mm x 30 mm rectangle of water, traced and closed on its first corner.
-    const corners: World[] = [[20, 0, z], [70, 0, z], [70, 30, z], [20, 30, z], [20, 0, z]];
+    // A 50 mm x 30 mm rectangle of water around the bone rod (1000 HU), traced and closed on its first corner.
+    const [x0, x1, y0, y1] = [20, 70, -50, -20];
+    const corners: World[] = [[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z], [x0, y0, z]];
     const [first, ...rest] = await Promise.all(corners.map((w) => v.pagePoint(0, w)));
     await v.drag(first, ...rest);
     await expect.poll(async () => typeof (await v.toolStats('PlanarFreehandROI'))[0]?.mean).toBe('number');
     const [stats] = await v.toolStats('PlanarFreehandROI');
     expect(Math.abs((stats.area as number) - 1500) / 1500).toBeLessThan(0.02);
-    expect(stats.mean).toBe(0);
-    expect(stats.stdDev).toBe(0);
+    // The phantom's pixels whose centres are inside: the mean is the bone's share of 1000 HU.
+    const p = axial.phantom;
+    let inside = 0;
+    let bone = 0;
+    for (let r = 0; r < p.rows; r++) {
+      for (let c = 0; c < p.cols; c++) {
+        const { x, y } = ctPixelPosition(p, r, c);
+        if (x < x0 || x > x1 || y < y0 || y > y1) continue;
+        inside++;
+        if (ctRegion(p, 0, r, c) === 'bone') bone++;
+      }
+    }
+    const mean = (1000 * bone) / inside;
+    expect(bone).toBeGreaterThan(50);
+    expect(Math.abs((stats.mean as number) - mean) / mean).toBeLessThan(0.05);
+    expect(stats.max).toBe(1000);
+    expect(stats.min).toBe(0);
+    expect(Math.abs((stats.stdDev as number) - Math.sqrt(mean * (1000 - mean))) / Math.sqrt(mean * (1000 - mean))).toBeLessThan(0.05);
     expect(stats.modalityUnit).toBe('HU');
     const [roi] = await v.annotations('PlanarFreehandROI');
     expect(roi.contour!.closed).toBe(true);

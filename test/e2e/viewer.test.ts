@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctSliceZ, writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { runDcmtk, stopAllPeers } from '../support/peers.js';
-import { makeTempDir, removeTempDirs } from '../support/tmp.js';
-import { startViewer, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
+import { runDcmtk } from '../support/peers.js';
+import { makeTempDir } from '../support/tmp.js';
+import { startViewer, stopViewer, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
 
 declare const window: { __viewer?: ViewerHook };
 
@@ -77,11 +77,7 @@ beforeAll(async () => {
   base = v.base;
 });
 
-afterAll(async () => {
-  await v?.browser.close();
-  await stopAllPeers();
-  await removeTempDirs();
-});
+afterAll(() => stopViewer(v));
 
 describe('viewer', () => {
   it('says what is wrong with a bad study parameter', async () => {
