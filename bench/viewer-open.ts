@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     if (!login.ok()) throw new Error(`login failed: ${login.status()}`);
     for (let r = 0; r < REPEAT; r++) {
       const page = await context.newPage();
-      await page.goto(`${base}/viewer?StudyInstanceUIDs=${ct.studyUid}`);
+      // The times are the page's own (from navigation start): wait for nothing but the response here,
+      // the page's load event can take longer than playwright's 30 s on a loaded machine.
+      await page.goto(`${base}/viewer?StudyInstanceUIDs=${ct.studyUid}`, { waitUntil: 'commit', timeout: 120_000 });
       await page.waitForFunction((uid) => window.__viewer?.viewer.timings.stackCached?.[uid] !== undefined, ct.seriesUid, { timeout: 600_000, polling: 50 });
       const t = await page.evaluate((uid) => {
         const v = window.__viewer!.viewer.timings;
