@@ -49,7 +49,7 @@ function ohifDataSource(sourceName: string, dicomweb: string, options: Record<st
       name: sourceName,
       qidoRoot: dicomweb,
       wadoRoot: dicomweb,
-      wadoUriRoot: dicomweb,
+      wadoUriRoot: `${dicomweb}/wado`,
       qidoSupportsIncludeField: true,
       supportsReject: false,
       imageRendering: 'wadors',
@@ -58,7 +58,6 @@ function ohifDataSource(sourceName: string, dicomweb: string, options: Record<st
       supportsFuzzyMatching: false,
       supportsWildcard: true,
       bulkDataURI: { enabled: true, relativeResolution: 'studies' },
-      omitQuotationForMultipartRequest: true,
       ...options,
     },
   };
@@ -66,6 +65,7 @@ function ohifDataSource(sourceName: string, dicomweb: string, options: Record<st
 
 /** The options of OHIF's packaged app-config.js (made for its static demo server), as a deployer who only changes the URLs gets them. */
 const PACKAGED_OPTIONS = {
+  omitQuotationForMultipartRequest: true,
   qidoSupportsIncludeField: false,
   thumbnailRendering: 'thumbnail',
   thumbnailRequestStrategy: 'fetch',
@@ -138,7 +138,11 @@ beforeAll(async () => {
     showCPUFallbackMessage: false,
     showLoadingIndicator: true,
     defaultDataSourceName: 'pacs',
-    dataSources: [ohifDataSource('pacs', dicomweb), ohifDataSource('packaged', dicomweb, PACKAGED_OPTIONS)],
+    dataSources: [
+      ohifDataSource('pacs', dicomweb),
+      ohifDataSource('packaged', dicomweb, PACKAGED_OPTIONS),
+      ohifDataSource('wadouri', dicomweb, { imageRendering: 'wadouri' }),
+    ],
   };
   const appConfigFile = join(dir, 'app-config.js');
   await writeFile(appConfigFile, `window.config = ${JSON.stringify(config, null, 2)};\n`);
@@ -288,7 +292,8 @@ describe('OHIF v3 against /dicomweb', () => {
     console.log(`OHIF (data source 'pacs'): first image ${Math.round(ms)} ms after navigation`);
     await expectPhantomRendered();
     await expectSeriesPanel();
-    console.log('overlay:', await page.locator('[data-cy="viewport-overlay-bottom-right"]').textContent());
+    // The stack holds every instance, at the first image.
+    expect(await page.locator('[data-cy="viewport-overlay-bottom-right"]').textContent()).toMatch(new RegExp(`\\(1/${SLICES}\\)`));
   }, 240_000);
 
   it('does the same with the options of OHIF\'s packaged app-config.js', async () => {
@@ -296,6 +301,14 @@ describe('OHIF v3 against /dicomweb', () => {
     console.log(`OHIF (data source 'packaged'): first image ${Math.round(ms)} ms after navigation`);
     await expectPhantomRendered();
     await expectSeriesPanel();
+  }, 240_000);
+
+  it('does the same with WADO-URI images (imageRendering: wadouri)', async () => {
+    const ms = await openInViewer('wadouri');
+    console.log(`OHIF (data source 'wadouri'): first image ${Math.round(ms)} ms after navigation`);
+    await expectPhantomRendered();
+    await expectSeriesPanel();
+    expect(requests.some((r) => r.url.startsWith('/wado?'))).toBe(true);
   }, 240_000);
 
   it('got no error from /dicomweb', () => {
