@@ -1,10 +1,14 @@
 /**
  * OHIF v3 (the built @ohif/app, unchanged) against our /dicomweb, in headless chromium
  * with software WebGL: OHIF is served from its own origin by a small static server with
- * our own app-config.js, whose DICOMweb data source points at `pacs serve`. The study list
- * shows a stored synthetic CT study; the viewer renders it (canvas pixels not blank) and
- * lists its series with the instance count. Every request OHIF makes to /dicomweb is
- * recorded; any 4xx/5xx fails the test.
+ * our own app-config.js, whose DICOMweb data sources point at `pacs serve` (set up as a
+ * deployment would: CORS for OHIF's origin, reads without a login). The study list shows
+ * a stored synthetic CT study with its patient, date, modality and instance count; the
+ * viewer renders it (canvas pixels: water grey, bone white, air black at the file's
+ * window) and lists its series with the instance count, three times: with our recommended
+ * data source (WADO-RS, quoted Accept parameters), with the options of OHIF's packaged
+ * app-config.js (staticWado, server thumbnails, unquoted Accept) and with WADO-URI images.
+ * Every request OHIF makes to /dicomweb is recorded and logged once; any 4xx/5xx fails.
  *
  * OHIF's dist is unpacked by `bash scripts/setup-test-deps.sh` into .cache/ohif-<version>.
  */
@@ -174,7 +178,7 @@ afterAll(async () => {
   // Once, for later debugging: every /dicomweb request (UIDs shortened), with how often it was made.
   const counts = new Map<string, number>();
   for (const r of requests) {
-    const url = r.url.replaceAll(ct.studyUid, '{study}').replaceAll(ct.seriesUid, '{series}').replace(/\/instances\/[0-9.]+/, '/instances/{sop}');
+    const url = r.url.replaceAll(ct.studyUid, '{study}').replaceAll(ct.seriesUid, '{series}').replace(/(\/instances\/|objectUID=)[0-9.]+/, '$1{sop}');
     const line = `${r.status} ${r.method} ${url}  [Accept: ${r.accept ?? '-'}]${r.error ? ` ${r.error}` : ''}`;
     counts.set(line, (counts.get(line) ?? 0) + 1);
   }
