@@ -308,10 +308,14 @@ describe('WADO-URI', () => {
 
   it('returns the stored file as application/dicom, or decompressed when transferSyntax asks', async () => {
     const ref = stored.get(key('ct16', 'jpegls-lossless'))!;
-    const res = await get(wado(ref, '&contentType=application/dicom'));
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toBe('application/dicom');
-    expect(res.rawPayload.equals(readFileSync(px.archive.blobs.path((await px.archive.index.getInstance(ref.sop))!.fileKey)))).toBe(true);
+    const file = readFileSync(px.archive.blobs.path((await px.archive.index.getInstance(ref.sop))!.fileKey));
+    // transferSyntax=* (any; what OHIF's WADO-URI loader sends) is the stored file too.
+    for (const extra of ['', '&transferSyntax=*']) {
+      const res = await get(wado(ref, `&contentType=application/dicom${extra}`));
+      expect(res.statusCode, extra).toBe(200);
+      expect(res.headers['content-type']).toBe('application/dicom');
+      expect(res.rawPayload.equals(file), extra).toBe(true);
+    }
     const dec = await get(wado(ref, '&contentType=application/dicom&transferSyntax=1.2.840.10008.1.2.1'));
     expect(dec.statusCode, dec.body).toBe(200);
     const { meta, dataset } = readPart10(dec.rawPayload);
@@ -344,6 +348,7 @@ describe('WADO-URI', () => {
       [wado(ref, '&region=0.5,0,0.2,1'), 400, 'region'],
       [wado(ref, '&frameNumber=0'), 400, 'frameNumber'],
       [wado(ref, '&contentType=image/gif'), 406, 'contentType'],
+      [wado(ref, '&contentType=application/dicom&transferSyntax=1.2.*'), 400, 'transferSyntax'],
       [wado(ref, '&frameNumber=2'), 404, ''],
       [`/dicomweb/wado?requestType=WADO&studyUID=${ref.study}&seriesUID=${ref.series}&objectUID=1.2.3&rows=0`, 400, 'rows'],
       [`/dicomweb/wado?requestType=WADO&studyUID=${ref.study}&seriesUID=${ref.series}&objectUID=1.2.3`, 404, ''],

@@ -65,7 +65,10 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
       }
       const contentType = chooseContentType(q.contentType);
       // Every parameter is checked before the lookup: a bad request is a 400 whether or not the object exists.
-      const transferSyntax = contentType === 'application/dicom' && q.transferSyntax?.trim() ? checkUid(q.transferSyntax.trim(), 'transferSyntax') : undefined;
+      // `*` (any syntax, as the transfer-syntax parameter of PS3.18 8.7.3.5.2 has it; OHIF's WADO-URI
+      // image loader sends it) means as stored, like no transferSyntax at all.
+      const ts = q.transferSyntax?.trim();
+      const transferSyntax = contentType === 'application/dicom' && ts && ts !== '*' ? checkUid(ts, 'transferSyntax') : undefined;
       const center = parseDecimal(q.windowCenter, 'windowCenter');
       const width = parseDecimal(q.windowWidth, 'windowWidth');
       if ((center === undefined) !== (width === undefined)) throw new PixelRequestError(400, 'windowCenter and windowWidth go together', center === undefined ? 'windowCenter' : 'windowWidth');
