@@ -2,7 +2,9 @@
 // both. The index: --studies studies (default 20,000) of --per-study small instances each
 // (default 5: 100,000 instances), 2 studies per patient, 12 family names (so a name
 // wildcard matches about 1/12 of the studies), study dates over 36 months, modalities
-// CT/MR/US/CR/DX. Both are loaded by our storage SCU over 4 associations.
+// CT/MR/US/CR/DX. Both are loaded by our storage SCU over 4 associations (a progress line
+// every 10,000 instances). --keep DIR keeps the files and both archives in DIR; a later
+// run with the same DIR (and the same --studies / --per-study) reuses them and only queries.
 //
 // Then each query form is sent --repeat times (default 50) over ONE association by our
 // C-FIND SCU (in this process; both servers run as child processes, TCP_NODELAY=1 for
@@ -13,6 +15,7 @@
 //   npx tsx bench/query.ts [--studies 20000] [--per-study 5] [--repeat 50] [--keep DIR]
 // Results: a table on stdout and JSON in bench/results/query-<timestamp>.json.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Dataset } from '../src/dicom/dataset.js';
@@ -23,9 +26,10 @@ import { DimseConnection } from '../src/dimse/dimse-connection.js';
 import { connect } from '../src/net/index.js';
 import { QR_SOP_CLASSES } from '../src/services/qr-identifier.js';
 import { cFind } from '../src/services/qr-scu.js';
-import { inspectFiles, storeFiles } from '../src/services/storage-scu.js';
+import { expandPaths, inspectFiles, storeFiles } from '../src/services/storage-scu.js';
 import { startOrthanc, startPacs, stopAllPeers } from '../test/support/peers.js';
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { cpuMs } from './cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +37,7 @@ const { values } = parseArgs({
     'per-study': { type: 'string', default: '5' },
     repeat: { type: 'string', default: '50' },
     targets: { type: 'string', default: 'pacs,orthanc' },
+    keep: { type: 'string' },
   },
 });
 const STUDIES = Number(values.studies);
@@ -56,9 +61,8 @@ function studyDate(s: number): string {
   return `${y}${String(m).padStart(2, '0')}${String(d).padStart(2, '0')}`;
 }
 
-/** Writes the instances as Part 10 files (8x8 16-bit pixels, ~1.5 KB each); returns the paths. */
-function writeInstances(dir: string): string[] {
-  const files: string[] = [];
+/** Writes the instances as Part 10 files (8x8 16-bit pixels, ~1.5 KB each). */
+function writeInstances(dir: string): void {
   const pixels = Buffer.alloc(8 * 8 * 2, 1);
   for (let s = 0; s < STUDIES; s++) {
     const patient = Math.floor(s / 2);
@@ -98,10 +102,8 @@ function writeInstances(dir: string): string[] {
       ds.put({ tag: 0x7fe00010, vr: 'OW', length: pixels.length, value: pixels });
       const file = path.join(sub, `${s}-${i}.dcm`);
       fs.writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }), writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN)]));
-      files.push(file);
     }
   }
-  return files;
 }
 
 /** The query forms: keys plus the usual return keys of a study browser. */
@@ -130,9 +132,9 @@ function identifier(keys: [number, string, string][]): Buffer {
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
-interface FormResult { form: string; matches: number; expected: number; median: number; p95: number }
+interface FormResult { form: string; matches: number; expected: number; median: number; p95: number; cpuPerQuery: number }
 
-async function measure(port: number, calledAe: string): Promise<FormResult[]> {
+async function measure(port: number, calledAe: string, pid: number): Promise<FormResult[]> {
   const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: calledAe,
     presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
   const conn = new DimseConnection(assoc);
@@ -142,7 +144,9 @@ async function measure(port: number, calledAe: string): Promise<FormResult[]> {
       const id = identifier(form.keys);
       const times: number[] = [];
       let matches = 0;
+      let cpu0 = 0;
       for (let r = 0; r < REPEAT + 2; r++) {
+        if (r === 2) cpu0 = cpuMs(pid);
         let n = 0;
         const t0 = performance.now();
         const res = await cFind(conn, QR_SOP_CLASSES.StudyRootFind, id, { onMatch: () => n++ });
@@ -154,7 +158,8 @@ async function measure(port: number, calledAe: string): Promise<FormResult[]> {
       times.sort((a, b) => a - b);
       let expected = 0;
       for (let s = 0; s < STUDIES; s++) if (form.expected(s)) expected++;
-      out.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95) });
+      const cpuPerQuery = (cpuMs(pid) - cpu0) / REPEAT;
+      out.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95), cpuPerQuery });
     }
   } finally {
     await assoc.release().catch(() => assoc.abort());
@@ -162,51 +167,102 @@ async function measure(port: number, calledAe: string): Promise<FormResult[]> {
   return out;
 }
 
+/** With --keep: a marker file per step done in DIR, for this index size. */
+const SIZE = `${STUDIES}x${PER_STUDY}`;
+const done = (root: string, step: string): boolean => values.keep !== undefined && fs.existsSync(path.join(root, `${step}.${SIZE}.done`));
+const markDone = (root: string, step: string): void => {
+  if (values.keep !== undefined) fs.writeFileSync(path.join(root, `${step}.${SIZE}.done`), new Date().toISOString());
+};
+
 async function main(): Promise<void> {
-  const root = await makeTempDir('pacs-bench-query-');
-  console.log(`writing ${STUDIES} studies x ${PER_STUDY} instances ...`);
-  const files = writeInstances(path.join(root, 'in'));
-  const { files: storable } = await inspectFiles(files);
+  let root: string;
+  if (values.keep !== undefined) {
+    root = path.resolve(values.keep);
+    fs.mkdirSync(root, { recursive: true });
+    const other = fs.readdirSync(root).find((f) => f.endsWith('.done') && !f.includes(`.${SIZE}.`));
+    if (other) throw new Error(`--keep ${root} holds an index of another size (${other}): use another directory`);
+  } else {
+    root = await makeTempDir('pacs-bench-query-');
+  }
+  let storable: Awaited<ReturnType<typeof inspectFiles>>['files'] = [];
+  const input = async (): Promise<typeof storable> => {
+    if (storable.length) return storable;
+    const inDir = path.join(root, 'in');
+    if (!done(root, 'files')) {
+      console.log(`writing ${STUDIES} studies x ${PER_STUDY} instances ...`);
+      fs.rmSync(inDir, { recursive: true, force: true });
+      writeInstances(inDir);
+      markDone(root, 'files');
+    }
+    const files = await expandPaths([inDir]);
+    storable = (await inspectFiles(files)).files;
+    return storable;
+  };
   const results: Record<string, FormResult[]> = {};
   const load: Record<string, number> = {};
+  const loadAverage: Record<string, number[]> = {};
   for (const target of TARGETS) {
     let port: number;
     let aet: string;
     let stop: () => Promise<void>;
+    let pid: number;
     if (target === 'pacs') {
       const pacs = await startPacs({ dir: path.join(root, 'pacs') });
+      pid = pacs.pid;
       port = pacs.port;
       aet = pacs.aet;
       stop = () => pacs.stop();
     } else {
       const orthanc = await startOrthanc({ dir: path.join(root, 'orthanc'), config: { DicomAlwaysAllowFind: true, DicomAlwaysAllowStore: true } });
+      pid = orthanc.pid;
       port = orthanc.dicomPort;
       aet = orthanc.aet;
       stop = () => orthanc.stop();
     }
     try {
-      const t0 = performance.now();
-      const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, storable, { parallel: 4 });
-      load[target] = (performance.now() - t0) / 1000;
-      if (sent.failed.length) throw new Error(`${target}: ${sent.failed.length} instances not stored: ${sent.failed[0].error}`);
-      console.log(`${target}: loaded ${sent.sent} instances in ${load[target].toFixed(0)} s (${Math.round(sent.sent / load[target])}/s)`);
-      results[target] = await measure(port, aet);
+      if (done(root, target)) {
+        console.log(`${target}: index kept in ${root}`);
+      } else {
+        const files = await input();
+        const t0 = performance.now();
+        let n = 0;
+        const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, files, {
+          parallel: 4,
+          onProgress: () => {
+            if (++n % 10_000 === 0) console.log(`${target}: ${n}/${files.length} stored, ${Math.round(n / ((performance.now() - t0) / 1000))}/s`);
+          },
+        });
+        load[target] = (performance.now() - t0) / 1000;
+        if (sent.failed.length) throw new Error(`${target}: ${sent.failed.length} instances not stored: ${sent.failed[0].error}`);
+        console.log(`${target}: loaded ${sent.sent} instances in ${load[target].toFixed(0)} s (${Math.round(sent.sent / load[target])}/s)`);
+        markDone(root, target);
+      }
+      loadAverage[target] = os.loadavg();
+      results[target] = await measure(port, aet, pid);
     } finally {
       await stop();
     }
   }
+  const cols = (cells: string[]) => console.log(cells.map((c, j) => (j === 0 ? c.padEnd(34) : c.padStart(12))).join(' '));
+  const ratio = (i: number, f: (r: FormResult) => number) => (results.pacs && results.orthanc ? (f(results.pacs[i]) / f(results.orthanc[i])).toFixed(3) : '-');
   console.log(`\nC-FIND at STUDY level, ${STUDIES} studies / ${STUDIES * PER_STUDY} instances, ${REPEAT} queries per form over one association (ms)`);
-  console.log(['form'.padEnd(34), 'matches', ...TARGETS.flatMap((t) => [`${t} med`, `${t} p95`]), 'ratio med'].map((s) => s.padStart(12)).join(' '));
+  cols(['form', 'matches', ...TARGETS.flatMap((t) => [`${t} med`, `${t} p95`]), 'ratio med']);
   for (let i = 0; i < FORMS.length; i++) {
     const row = TARGETS.map((t) => results[t][i]);
-    const ratio = results.pacs && results.orthanc ? (results.pacs[i].median / results.orthanc[i].median).toFixed(3) : '-';
-    console.log([FORMS[i].name.padEnd(34), `${row[0].matches}/${row[0].expected}`, ...row.flatMap((r) => [r.median.toFixed(2), r.p95.toFixed(2)]), ratio]
-      .map((s) => s.padStart(12)).join(' '));
+    cols([FORMS[i].name, `${row.map((r) => r.matches).join('/')}/${row[0].expected}`, ...row.flatMap((r) => [r.median.toFixed(2), r.p95.toFixed(2)]), ratio(i, (r) => r.median)]);
+  }
+  console.log(`\nserver CPU time per query (ms, user + system, all threads, mean over the ${REPEAT}; less sensitive to other load)`);
+  cols(['form', ...TARGETS, 'ratio']);
+  for (let i = 0; i < FORMS.length; i++) cols([FORMS[i].name, ...TARGETS.map((t) => results[t][i].cpuPerQuery.toFixed(2)), ratio(i, (r) => r.cpuPerQuery)]);
+  loadAverage.end = os.loadavg();
+  console.log(`\nload average (1, 5, 15 min) on ${os.cpus().length} cores: ${Object.entries(loadAverage).map(([k, v]) => `${k === 'end' ? 'at the end' : `before querying ${k}`} ${v.map((x) => x.toFixed(1)).join(', ')}`).join('; ')}`);
+  for (let i = 0; i < FORMS.length; i++) {
+    for (const t of TARGETS) if (results[t][i].matches !== results[t][i].expected) console.log(`warning: ${t} returned ${results[t][i].matches} matches for '${FORMS[i].name}', expected ${results[t][i].expected}`);
   }
   const outDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `query-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ studies: STUDIES, perStudy: PER_STUDY, repeat: REPEAT, loadSeconds: load, results }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ studies: STUDIES, perStudy: PER_STUDY, repeat: REPEAT, loadSeconds: load, loadAverage, results }, null, 2));
   console.log(`\nresults: ${file}`);
 }
 
