@@ -2,15 +2,18 @@
 // both. The index: --studies studies (default 20,000) of --per-study small instances each
 // (default 5: 100,000 instances), 2 studies per patient, 12 family names (so a name
 // wildcard matches about 1/12 of the studies), study dates over 36 months, modalities
-// CT/MR/US/CR/DX. Both are loaded by our storage SCU over 4 associations (a progress line
-// every 10,000 instances). --keep DIR keeps the files and both archives in DIR; a later
-// run with the same DIR (and the same --studies / --per-study) reuses them and only queries.
+// CT/MR/US/CR/DX. Both are loaded at the same time, each by our storage SCU over 4
+// associations (a progress line every 10,000 instances). --keep DIR keeps the files and
+// both archives in DIR; a later run with the same DIR (and the same --studies /
+// --per-study) reuses them and only queries.
 //
-// Then each query form is sent --repeat times (default 50) over ONE association by our
-// C-FIND SCU (in this process; both servers run as child processes, TCP_NODELAY=1 for
-// Orthanc), at STUDY level in the Study Root model, and the latency of each (request to
-// final response, every match received) is recorded: median and p95 per form, and the
-// ratio this PACS / Orthanc (target: <= 0.2).
+// Then each query form is sent --repeat times (default 50, after 2 warm-up queries) over
+// ONE association per server by our C-FIND SCU (in this process; both servers run as child
+// processes, TCP_NODELAY=1 for Orthanc), at STUDY level in the Study Root model, the servers
+// taking turns query by query. Per form and server: the latency (request to final response,
+// every match received), median and p95, with the ratio this PACS / Orthanc (target: <= 0.2),
+// and the server's CPU time per query (/proc; on a busy machine the latency is mostly
+// waiting for a core, the CPU time much less so). The load average is printed too.
 //
 //   npx tsx bench/query.ts [--studies 20000] [--per-study 5] [--repeat 50] [--keep DIR]
 // Results: a table on stdout and JSON in bench/results/query-<timestamp>.json.
@@ -26,7 +29,7 @@ import { DimseConnection } from '../src/dimse/dimse-connection.js';
 import { connect } from '../src/net/index.js';
 import { QR_SOP_CLASSES } from '../src/services/qr-identifier.js';
 import { cFind } from '../src/services/qr-scu.js';
-import { expandPaths, inspectFiles, storeFiles } from '../src/services/storage-scu.js';
+import { expandPaths, inspectFiles, storeFiles, type StorableFile } from '../src/services/storage-scu.js';
 import { startOrthanc, startPacs, stopAllPeers } from '../test/support/peers.js';
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
 import { cpuMs } from './cpu.js';
@@ -134,35 +137,53 @@ const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.leng
 
 interface FormResult { form: string; matches: number; expected: number; median: number; p95: number; cpuPerQuery: number }
 
-async function measure(port: number, calledAe: string, pid: number): Promise<FormResult[]> {
-  const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: calledAe,
-    presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
-  const conn = new DimseConnection(assoc);
-  const out: FormResult[] = [];
+interface Server { target: string; port: number; aet: string; pid: number; stop: () => Promise<void> }
+
+/**
+ * Sends each form REPEAT times (after 2 warm-up queries) to every server, one association
+ * each, the servers taking turns query by query: a change in the machine's other load
+ * falls on both alike.
+ */
+async function measure(servers: Server[]): Promise<Record<string, FormResult[]>> {
+  const conns: DimseConnection[] = [];
+  const assocs: Awaited<ReturnType<typeof connect>>[] = [];
+  const out: Record<string, FormResult[]> = Object.fromEntries(servers.map((s) => [s.target, []]));
   try {
+    for (const s of servers) {
+      const assoc = await connect({ host: '127.0.0.1', port: s.port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: s.aet,
+        presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+      assocs.push(assoc);
+      conns.push(new DimseConnection(assoc));
+    }
     for (const form of FORMS) {
       const id = identifier(form.keys);
-      const times: number[] = [];
-      let matches = 0;
-      let cpu0 = 0;
+      const times = servers.map((): number[] => []);
+      const matches = servers.map(() => 0);
+      const cpu = servers.map(() => 0);
       for (let r = 0; r < REPEAT + 2; r++) {
-        if (r === 2) cpu0 = cpuMs(pid);
-        let n = 0;
-        const t0 = performance.now();
-        const res = await cFind(conn, QR_SOP_CLASSES.StudyRootFind, id, { onMatch: () => n++ });
-        const ms = performance.now() - t0;
-        if (res.status !== 0) throw new Error(`${form.name}: status 0x${res.status.toString(16)} ${res.errorComment ?? ''}`);
-        if (r >= 2) times.push(ms); // two warm-up queries
-        matches = n;
+        for (let k = 0; k < servers.length; k++) {
+          let n = 0;
+          const cpu0 = cpuMs(servers[k].pid);
+          const t0 = performance.now();
+          const res = await cFind(conns[k], QR_SOP_CLASSES.StudyRootFind, id, { onMatch: () => n++ });
+          const ms = performance.now() - t0;
+          if (res.status !== 0) throw new Error(`${servers[k].target} ${form.name}: status 0x${res.status.toString(16)} ${res.errorComment ?? ''}`);
+          if (r >= 2) {
+            times[k].push(ms);
+            cpu[k] += cpuMs(servers[k].pid) - cpu0;
+          }
+          matches[k] = n;
+        }
       }
-      times.sort((a, b) => a - b);
       let expected = 0;
       for (let s = 0; s < STUDIES; s++) if (form.expected(s)) expected++;
-      const cpuPerQuery = (cpuMs(pid) - cpu0) / REPEAT;
-      out.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95), cpuPerQuery });
+      servers.forEach((s, k) => {
+        const sorted = times[k].sort((x, y) => x - y);
+        out[s.target].push({ form: form.name, matches: matches[k], expected, median: pct(sorted, 50), p95: pct(sorted, 95), cpuPerQuery: cpu[k] / REPEAT });
+      });
     }
   } finally {
-    await assoc.release().catch(() => assoc.abort());
+    for (const assoc of assocs) await assoc.release().catch(() => assoc.abort());
   }
   return out;
 }
@@ -184,9 +205,9 @@ async function main(): Promise<void> {
   } else {
     root = await makeTempDir('pacs-bench-query-');
   }
-  let storable: Awaited<ReturnType<typeof inspectFiles>>['files'] = [];
-  const input = async (): Promise<typeof storable> => {
-    if (storable.length) return storable;
+  let storable: Promise<StorableFile[]> | undefined;
+  /** The files to load, written once (both loaders wait for the same promise). */
+  const input = (): Promise<StorableFile[]> => (storable ??= (async () => {
     const inDir = path.join(root, 'in');
     if (!done(root, 'files')) {
       console.log(`writing ${STUDIES} studies x ${PER_STUDY} instances ...`);
@@ -194,54 +215,47 @@ async function main(): Promise<void> {
       writeInstances(inDir);
       markDone(root, 'files');
     }
-    const files = await expandPaths([inDir]);
-    storable = (await inspectFiles(files)).files;
-    return storable;
-  };
-  const results: Record<string, FormResult[]> = {};
+    return (await inspectFiles(await expandPaths([inDir]))).files;
+  })());
   const load: Record<string, number> = {};
+  const servers: Server[] = [];
+  let results: Record<string, FormResult[]>;
   const loadAverage: Record<string, number[]> = {};
-  for (const target of TARGETS) {
-    let port: number;
-    let aet: string;
-    let stop: () => Promise<void>;
-    let pid: number;
-    if (target === 'pacs') {
-      const pacs = await startPacs({ dir: path.join(root, 'pacs') });
-      pid = pacs.pid;
-      port = pacs.port;
-      aet = pacs.aet;
-      stop = () => pacs.stop();
-    } else {
-      const orthanc = await startOrthanc({ dir: path.join(root, 'orthanc'), config: { DicomAlwaysAllowFind: true, DicomAlwaysAllowStore: true } });
-      pid = orthanc.pid;
-      port = orthanc.dicomPort;
-      aet = orthanc.aet;
-      stop = () => orthanc.stop();
+  try {
+    for (const target of TARGETS) {
+      if (target === 'pacs') {
+        const pacs = await startPacs({ dir: path.join(root, 'pacs') });
+        servers.push({ target, port: pacs.port, aet: pacs.aet, pid: pacs.pid, stop: () => pacs.stop() });
+      } else {
+        const orthanc = await startOrthanc({ dir: path.join(root, 'orthanc'), config: { DicomAlwaysAllowFind: true, DicomAlwaysAllowStore: true } });
+        servers.push({ target, port: orthanc.dicomPort, aet: orthanc.aet, pid: orthanc.pid, stop: () => orthanc.stop() });
+      }
     }
-    try {
+    // Both load at once (on a busy machine this halves the wait); each server's rate is printed.
+    await Promise.all(servers.map(async ({ target, port, aet }) => {
       if (done(root, target)) {
         console.log(`${target}: index kept in ${root}`);
-      } else {
-        const files = await input();
-        const t0 = performance.now();
-        let n = 0;
-        const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, files, {
-          parallel: 4,
-          onProgress: () => {
-            if (++n % 10_000 === 0) console.log(`${target}: ${n}/${files.length} stored, ${Math.round(n / ((performance.now() - t0) / 1000))}/s`);
-          },
-        });
-        load[target] = (performance.now() - t0) / 1000;
-        if (sent.failed.length) throw new Error(`${target}: ${sent.failed.length} instances not stored: ${sent.failed[0].error}`);
-        console.log(`${target}: loaded ${sent.sent} instances in ${load[target].toFixed(0)} s (${Math.round(sent.sent / load[target])}/s)`);
-        markDone(root, target);
+        return;
       }
-      loadAverage[target] = os.loadavg();
-      results[target] = await measure(port, aet, pid);
-    } finally {
-      await stop();
-    }
+      const files = await input();
+      const t0 = performance.now();
+      let n = 0;
+      const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, files, {
+        parallel: 4,
+        onProgress: () => {
+          if (++n % 10_000 === 0) console.log(`${target}: ${n}/${files.length} stored, ${Math.round(n / ((performance.now() - t0) / 1000))}/s`);
+        },
+      });
+      load[target] = (performance.now() - t0) / 1000;
+      if (sent.failed.length) throw new Error(`${target}: ${sent.failed.length} instances not stored: ${sent.failed[0].error}`);
+      console.log(`${target}: loaded ${sent.sent} instances in ${load[target].toFixed(0)} s (${Math.round(sent.sent / load[target])}/s)`);
+      markDone(root, target);
+    }));
+    loadAverage.start = os.loadavg();
+    results = await measure(servers);
+    loadAverage.end = os.loadavg();
+  } finally {
+    for (const s of servers) await s.stop();
   }
   const cols = (cells: string[]) => console.log(cells.map((c, j) => (j === 0 ? c.padEnd(34) : c.padStart(12))).join(' '));
   const ratio = (i: number, f: (r: FormResult) => number) => (results.pacs && results.orthanc ? (f(results.pacs[i]) / f(results.orthanc[i])).toFixed(3) : '-');
@@ -254,8 +268,8 @@ async function main(): Promise<void> {
   console.log(`\nserver CPU time per query (ms, user + system, all threads, mean over the ${REPEAT}; less sensitive to other load)`);
   cols(['form', ...TARGETS, 'ratio']);
   for (let i = 0; i < FORMS.length; i++) cols([FORMS[i].name, ...TARGETS.map((t) => results[t][i].cpuPerQuery.toFixed(2)), ratio(i, (r) => r.cpuPerQuery)]);
-  loadAverage.end = os.loadavg();
-  console.log(`\nload average (1, 5, 15 min) on ${os.cpus().length} cores: ${Object.entries(loadAverage).map(([k, v]) => `${k === 'end' ? 'at the end' : `before querying ${k}`} ${v.map((x) => x.toFixed(1)).join(', ')}`).join('; ')}`);
+  const avg = (v: number[]) => v.map((x) => x.toFixed(1)).join(', ');
+  console.log(`\nload average (1, 5, 15 min) on ${os.cpus().length} cores: ${avg(loadAverage.start)} before the queries, ${avg(loadAverage.end)} after`);
   for (let i = 0; i < FORMS.length; i++) {
     for (const t of TARGETS) if (results[t][i].matches !== results[t][i].expected) console.log(`warning: ${t} returned ${results[t][i].matches} matches for '${FORMS[i].name}', expected ${results[t][i].expected}`);
   }
