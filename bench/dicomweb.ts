@@ -29,6 +29,7 @@ import { buildMetaHeader, readMetaHeader } from '../src/dicom/part10.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../src/dicom/transfer-syntax.js';
 import { inspectFiles, storeFiles } from '../src/services/storage-scu.js';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
+import { CLOCK_TICKS, cpuMs } from './cpu.js';
 import { freePort, REPO_ROOT, startOrthanc, startPacs, stopAllPeers, waitForPort } from '../test/support/peers.js';
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
 import { parseMultipart } from '../test/web/dicomweb-setup.js';
@@ -127,22 +128,6 @@ function dropCaches(): boolean {
   }
 }
 
-/** CPU time (user + system, all threads) the process has used so far, in ms; NaN where /proc is missing. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 /**
  * One GET with node:http (the same client for both servers; a new connection each time):

@@ -2,17 +2,23 @@
 // both. The index: --studies studies (default 20,000) of --per-study small instances each
 // (default 5: 100,000 instances), 2 studies per patient, 12 family names (so a name
 // wildcard matches about 1/12 of the studies), study dates over 36 months, modalities
-// CT/MR/US/CR/DX. Both are loaded by our storage SCU over 4 associations.
+// CT/MR/US/CR/DX. Both are loaded at the same time, each by our storage SCU over 4
+// associations (a progress line every 10,000 instances). --keep DIR keeps the files and
+// both archives in DIR; a later run with the same DIR (and the same --studies /
+// --per-study) reuses them and only queries.
 //
-// Then each query form is sent --repeat times (default 50) over ONE association by our
-// C-FIND SCU (in this process; both servers run as child processes, TCP_NODELAY=1 for
-// Orthanc), at STUDY level in the Study Root model, and the latency of each (request to
-// final response, every match received) is recorded: median and p95 per form, and the
-// ratio this PACS / Orthanc (target: <= 0.2).
+// Then each query form is sent --repeat times (default 50, after 2 warm-up queries) over
+// ONE association per server by our C-FIND SCU (in this process; both servers run as child
+// processes, TCP_NODELAY=1 for Orthanc), at STUDY level in the Study Root model, the servers
+// taking turns query by query. Per form and server: the latency (request to final response,
+// every match received), median and p95, with the ratio this PACS / Orthanc (target: <= 0.2),
+// and the server's CPU time per query (/proc; on a busy machine the latency is mostly
+// waiting for a core, the CPU time much less so). The load average is printed too.
 //
 //   npx tsx bench/query.ts [--studies 20000] [--per-study 5] [--repeat 50] [--keep DIR]
 // Results: a table on stdout and JSON in bench/results/query-<timestamp>.json.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Dataset } from '../src/dicom/dataset.js';
@@ -23,9 +29,10 @@ import { DimseConnection } from '../src/dimse/dimse-connection.js';
 import { connect } from '../src/net/index.js';
 import { QR_SOP_CLASSES } from '../src/services/qr-identifier.js';
 import { cFind } from '../src/services/qr-scu.js';
-import { inspectFiles, storeFiles } from '../src/services/storage-scu.js';
+import { expandPaths, inspectFiles, storeFiles, type StorableFile } from '../src/services/storage-scu.js';
 import { startOrthanc, startPacs, stopAllPeers } from '../test/support/peers.js';
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { cpuMs } from './cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +40,7 @@ const { values } = parseArgs({
     'per-study': { type: 'string', default: '5' },
     repeat: { type: 'string', default: '50' },
     targets: { type: 'string', default: 'pacs,orthanc' },
+    keep: { type: 'string' },
   },
 });
 const STUDIES = Number(values.studies);
@@ -56,9 +64,8 @@ function studyDate(s: number): string {
   return `${y}${String(m).padStart(2, '0')}${String(d).padStart(2, '0')}`;
 }
 
-/** Writes the instances as Part 10 files (8x8 16-bit pixels, ~1.5 KB each); returns the paths. */
-function writeInstances(dir: string): string[] {
-  const files: string[] = [];
+/** Writes the instances as Part 10 files (8x8 16-bit pixels, ~1.5 KB each). */
+function writeInstances(dir: string): void {
   const pixels = Buffer.alloc(8 * 8 * 2, 1);
   for (let s = 0; s < STUDIES; s++) {
     const patient = Math.floor(s / 2);
@@ -98,10 +105,8 @@ function writeInstances(dir: string): string[] {
       ds.put({ tag: 0x7fe00010, vr: 'OW', length: pixels.length, value: pixels });
       const file = path.join(sub, `${s}-${i}.dcm`);
       fs.writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }), writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN)]));
-      files.push(file);
     }
   }
-  return files;
 }
 
 /** The query forms: keys plus the usual return keys of a study browser. */
@@ -130,83 +135,148 @@ function identifier(keys: [number, string, string][]): Buffer {
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
-interface FormResult { form: string; matches: number; expected: number; median: number; p95: number }
+interface FormResult { form: string; matches: number; expected: number; median: number; p95: number; cpuPerQuery: number }
 
-async function measure(port: number, calledAe: string): Promise<FormResult[]> {
-  const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: calledAe,
-    presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
-  const conn = new DimseConnection(assoc);
-  const out: FormResult[] = [];
+interface Server { target: string; port: number; aet: string; pid: number; stop: () => Promise<void> }
+
+/**
+ * Sends each form REPEAT times (after 2 warm-up queries) to every server, one association
+ * each, the servers taking turns query by query: a change in the machine's other load
+ * falls on both alike.
+ */
+async function measure(servers: Server[]): Promise<Record<string, FormResult[]>> {
+  const conns: DimseConnection[] = [];
+  const assocs: Awaited<ReturnType<typeof connect>>[] = [];
+  const out: Record<string, FormResult[]> = Object.fromEntries(servers.map((s) => [s.target, []]));
   try {
+    for (const s of servers) {
+      const assoc = await connect({ host: '127.0.0.1', port: s.port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: s.aet,
+        presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+      assocs.push(assoc);
+      conns.push(new DimseConnection(assoc));
+    }
     for (const form of FORMS) {
       const id = identifier(form.keys);
-      const times: number[] = [];
-      let matches = 0;
+      const times = servers.map((): number[] => []);
+      const matches = servers.map(() => 0);
+      const cpu = servers.map(() => 0);
       for (let r = 0; r < REPEAT + 2; r++) {
-        let n = 0;
-        const t0 = performance.now();
-        const res = await cFind(conn, QR_SOP_CLASSES.StudyRootFind, id, { onMatch: () => n++ });
-        const ms = performance.now() - t0;
-        if (res.status !== 0) throw new Error(`${form.name}: status 0x${res.status.toString(16)} ${res.errorComment ?? ''}`);
-        if (r >= 2) times.push(ms); // two warm-up queries
-        matches = n;
+        for (let k = 0; k < servers.length; k++) {
+          let n = 0;
+          const cpu0 = cpuMs(servers[k].pid);
+          const t0 = performance.now();
+          const res = await cFind(conns[k], QR_SOP_CLASSES.StudyRootFind, id, { onMatch: () => n++ });
+          const ms = performance.now() - t0;
+          if (res.status !== 0) throw new Error(`${servers[k].target} ${form.name}: status 0x${res.status.toString(16)} ${res.errorComment ?? ''}`);
+          if (r >= 2) {
+            times[k].push(ms);
+            cpu[k] += cpuMs(servers[k].pid) - cpu0;
+          }
+          matches[k] = n;
+        }
       }
-      times.sort((a, b) => a - b);
       let expected = 0;
       for (let s = 0; s < STUDIES; s++) if (form.expected(s)) expected++;
-      out.push({ form: form.name, matches, expected, median: pct(times, 50), p95: pct(times, 95) });
+      servers.forEach((s, k) => {
+        const sorted = times[k].sort((x, y) => x - y);
+        out[s.target].push({ form: form.name, matches: matches[k], expected, median: pct(sorted, 50), p95: pct(sorted, 95), cpuPerQuery: cpu[k] / REPEAT });
+      });
     }
   } finally {
-    await assoc.release().catch(() => assoc.abort());
+    for (const assoc of assocs) await assoc.release().catch(() => assoc.abort());
   }
   return out;
 }
 
+/** With --keep: a marker file per step done in DIR, for this index size. */
+const SIZE = `${STUDIES}x${PER_STUDY}`;
+const done = (root: string, step: string): boolean => values.keep !== undefined && fs.existsSync(path.join(root, `${step}.${SIZE}.done`));
+const markDone = (root: string, step: string): void => {
+  if (values.keep !== undefined) fs.writeFileSync(path.join(root, `${step}.${SIZE}.done`), new Date().toISOString());
+};
+
 async function main(): Promise<void> {
-  const root = await makeTempDir('pacs-bench-query-');
-  console.log(`writing ${STUDIES} studies x ${PER_STUDY} instances ...`);
-  const files = writeInstances(path.join(root, 'in'));
-  const { files: storable } = await inspectFiles(files);
-  const results: Record<string, FormResult[]> = {};
-  const load: Record<string, number> = {};
-  for (const target of TARGETS) {
-    let port: number;
-    let aet: string;
-    let stop: () => Promise<void>;
-    if (target === 'pacs') {
-      const pacs = await startPacs({ dir: path.join(root, 'pacs') });
-      port = pacs.port;
-      aet = pacs.aet;
-      stop = () => pacs.stop();
-    } else {
-      const orthanc = await startOrthanc({ dir: path.join(root, 'orthanc'), config: { DicomAlwaysAllowFind: true, DicomAlwaysAllowStore: true } });
-      port = orthanc.dicomPort;
-      aet = orthanc.aet;
-      stop = () => orthanc.stop();
+  let root: string;
+  if (values.keep !== undefined) {
+    root = path.resolve(values.keep);
+    fs.mkdirSync(root, { recursive: true });
+    const other = fs.readdirSync(root).find((f) => f.endsWith('.done') && !f.includes(`.${SIZE}.`));
+    if (other) throw new Error(`--keep ${root} holds an index of another size (${other}): use another directory`);
+  } else {
+    root = await makeTempDir('pacs-bench-query-');
+  }
+  let storable: Promise<StorableFile[]> | undefined;
+  /** The files to load, written once (both loaders wait for the same promise). */
+  const input = (): Promise<StorableFile[]> => (storable ??= (async () => {
+    const inDir = path.join(root, 'in');
+    if (!done(root, 'files')) {
+      console.log(`writing ${STUDIES} studies x ${PER_STUDY} instances ...`);
+      fs.rmSync(inDir, { recursive: true, force: true });
+      writeInstances(inDir);
+      markDone(root, 'files');
     }
-    try {
+    return (await inspectFiles(await expandPaths([inDir]))).files;
+  })());
+  const load: Record<string, number> = {};
+  const servers: Server[] = [];
+  let results: Record<string, FormResult[]>;
+  const loadAverage: Record<string, number[]> = {};
+  try {
+    for (const target of TARGETS) {
+      if (target === 'pacs') {
+        const pacs = await startPacs({ dir: path.join(root, 'pacs') });
+        servers.push({ target, port: pacs.port, aet: pacs.aet, pid: pacs.pid, stop: () => pacs.stop() });
+      } else {
+        const orthanc = await startOrthanc({ dir: path.join(root, 'orthanc'), config: { DicomAlwaysAllowFind: true, DicomAlwaysAllowStore: true } });
+        servers.push({ target, port: orthanc.dicomPort, aet: orthanc.aet, pid: orthanc.pid, stop: () => orthanc.stop() });
+      }
+    }
+    // Both load at once (on a busy machine this halves the wait); each server's rate is printed.
+    await Promise.all(servers.map(async ({ target, port, aet }) => {
+      if (done(root, target)) {
+        console.log(`${target}: index kept in ${root}`);
+        return;
+      }
+      const files = await input();
       const t0 = performance.now();
-      const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, storable, { parallel: 4 });
+      let n = 0;
+      const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, files, {
+        parallel: 4,
+        onProgress: () => {
+          if (++n % 10_000 === 0) console.log(`${target}: ${n}/${files.length} stored, ${Math.round(n / ((performance.now() - t0) / 1000))}/s`);
+        },
+      });
       load[target] = (performance.now() - t0) / 1000;
       if (sent.failed.length) throw new Error(`${target}: ${sent.failed.length} instances not stored: ${sent.failed[0].error}`);
       console.log(`${target}: loaded ${sent.sent} instances in ${load[target].toFixed(0)} s (${Math.round(sent.sent / load[target])}/s)`);
-      results[target] = await measure(port, aet);
-    } finally {
-      await stop();
-    }
+      markDone(root, target);
+    }));
+    loadAverage.start = os.loadavg();
+    results = await measure(servers);
+    loadAverage.end = os.loadavg();
+  } finally {
+    for (const s of servers) await s.stop();
   }
+  const cols = (cells: string[]) => console.log(cells.map((c, j) => (j === 0 ? c.padEnd(34) : c.padStart(12))).join(' '));
+  const ratio = (i: number, f: (r: FormResult) => number) => (results.pacs && results.orthanc ? (f(results.pacs[i]) / f(results.orthanc[i])).toFixed(3) : '-');
   console.log(`\nC-FIND at STUDY level, ${STUDIES} studies / ${STUDIES * PER_STUDY} instances, ${REPEAT} queries per form over one association (ms)`);
-  console.log(['form'.padEnd(34), 'matches', ...TARGETS.flatMap((t) => [`${t} med`, `${t} p95`]), 'ratio med'].map((s) => s.padStart(12)).join(' '));
+  cols(['form', 'matches', ...TARGETS.flatMap((t) => [`${t} med`, `${t} p95`]), 'ratio med']);
   for (let i = 0; i < FORMS.length; i++) {
     const row = TARGETS.map((t) => results[t][i]);
-    const ratio = results.pacs && results.orthanc ? (results.pacs[i].median / results.orthanc[i].median).toFixed(3) : '-';
-    console.log([FORMS[i].name.padEnd(34), `${row[0].matches}/${row[0].expected}`, ...row.flatMap((r) => [r.median.toFixed(2), r.p95.toFixed(2)]), ratio]
-      .map((s) => s.padStart(12)).join(' '));
+    cols([FORMS[i].name, `${row.map((r) => r.matches).join('/')}/${row[0].expected}`, ...row.flatMap((r) => [r.median.toFixed(2), r.p95.toFixed(2)]), ratio(i, (r) => r.median)]);
+  }
+  console.log(`\nserver CPU time per query (ms, user + system, all threads, mean over the ${REPEAT}; less sensitive to other load)`);
+  cols(['form', ...TARGETS, 'ratio']);
+  for (let i = 0; i < FORMS.length; i++) cols([FORMS[i].name, ...TARGETS.map((t) => results[t][i].cpuPerQuery.toFixed(2)), ratio(i, (r) => r.cpuPerQuery)]);
+  const avg = (v: number[]) => v.map((x) => x.toFixed(1)).join(', ');
+  console.log(`\nload average (1, 5, 15 min) on ${os.cpus().length} cores: ${avg(loadAverage.start)} before the queries, ${avg(loadAverage.end)} after`);
+  for (let i = 0; i < FORMS.length; i++) {
+    for (const t of TARGETS) if (results[t][i].matches !== results[t][i].expected) console.log(`warning: ${t} returned ${results[t][i].matches} matches for '${FORMS[i].name}', expected ${results[t][i].expected}`);
   }
   const outDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `query-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ studies: STUDIES, perStudy: PER_STUDY, repeat: REPEAT, loadSeconds: load, results }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ studies: STUDIES, perStudy: PER_STUDY, repeat: REPEAT, loadSeconds: load, loadAverage, results }, null, 2));
   console.log(`\nresults: ${file}`);
 }
 
