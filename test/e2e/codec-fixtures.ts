@@ -5,19 +5,20 @@
  * into the transfer syntaxes under test by DCMTK (dcmconv, dcmcjpeg, dcmcjpls, dcmcrle) or
  * dcmjs-codecs (JPEG 2000, HTJ2K). The expected pixels are computed here, in Node.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Dataset } from '../../src/dicom/dataset.js';
+import { decompressDataset } from '../../src/dicom/codecs/index.js';
+import { Dataset, getNumber } from '../../src/dicom/dataset.js';
 import { putNumbers, putString, writeDataset } from '../../src/dicom/dataset-writer.js';
-import { buildMetaHeader } from '../../src/dicom/part10.js';
+import { buildMetaHeader, readPart10 } from '../../src/dicom/part10.js';
 import { mono8Pixel, multiFramePixel, newUid, readMeta, SOP_CLASS, TS } from '../../scripts/gen-test-data.js';
 import { runDcmtk } from '../support/peers.js';
-import { writeJ2kVariant } from '../web/pixel-fixtures.js';
+import { storedValues, writeJ2kVariant } from '../web/pixel-fixtures.js';
 
 export const ROWS = 64;
 export const COLS = 80; // not square: a row/column mix-up shows
 
-export type OriginalName = 'mono8' | 'mono1' | 'signed16' | 'unsigned16' | 'unsigned12' | 'rgb' | 'rgbPlanar' | 'ybrFull' | 'palette' | 'multiFrame';
+export type OriginalName = 'mono8' | 'mono1' | 'signed16' | 'unsigned16' | 'unsigned12' | 'ct12' | 'rgb' | 'rgbPlanar' | 'ybrFull' | 'palette' | 'multiFrame';
 
 export interface Original {
   name: OriginalName;
@@ -28,9 +29,11 @@ export interface Original {
   bitsStored: number;
   signed: boolean;
   planar: boolean;
+  /** Rescale Intercept (slope 1), when the original has one. */
+  intercept?: number;
   /** The stored sample values, frame after frame, in the stored order (interleaved or planar). */
   stored: number[];
-  /** What the viewer must show: grey values per pixel, or RGB triplets (interleaved), frame after frame. */
+  /** What the viewer must show: grey (modality) values per pixel, or RGB triplets (interleaved), frame after frame. */
   expected: number[];
   /** Channels per pixel of `expected` (1 grey, 3 RGB). */
   channels: 1 | 3;
@@ -82,6 +85,7 @@ function grey(name: OriginalName, photometric: string, bitsAllocated: 8 | 16, bi
 
 export function originals(): Original[] {
   const mono8 = grid((r, c) => mono8Pixel(r, c, ROWS, COLS));
+  const ct12 = grid((r, c) => Math.min(4095, Math.max(0, signed16(r, c) + 1024)));
   const colour = grid(rgb);
   const interleaved = colour.flat();
   const planar = [0, 1, 2].flatMap((k) => colour.map((p) => p[k]));
@@ -94,6 +98,8 @@ export function originals(): Original[] {
     grey('signed16', 'MONOCHROME2', 16, 16, true, grid(signed16)),
     grey('unsigned16', 'MONOCHROME2', 16, 16, false, grid(unsigned16)),
     grey('unsigned12', 'MONOCHROME2', 16, 12, false, mono8.map((v) => Math.round((v * 4095) / 255))),
+    // CT as most scanners store it: unsigned 12-bit, Rescale Intercept -1024 (air -1000 HU).
+    { ...grey('ct12', 'MONOCHROME2', 16, 12, false, ct12), intercept: -1024, expected: ct12.map((v) => v - 1024) },
     colourOriginal('rgb', 'RGB', interleaved, false),
     colourOriginal('rgbPlanar', 'RGB', planar, true),
     colourOriginal('ybrFull', 'YBR_FULL', colour.flatMap(toYbrFull), false),
@@ -147,6 +153,10 @@ export function writeOriginal(o: Original, file: string, at: Placement): string 
   putNumbers(ds, 0x00280101, 'US', [o.bitsStored]);
   putNumbers(ds, 0x00280102, 'US', [o.bitsStored - 1]);
   putNumbers(ds, 0x00280103, 'US', [o.signed ? 1 : 0]);
+  if (o.intercept !== undefined) {
+    putString(ds, 0x00281052, 'DS', String(o.intercept));
+    putString(ds, 0x00281053, 'DS', '1');
+  }
   if (o.photometric === 'PALETTE COLOR') {
     const lut = Array.from({ length: 256 }, (_, i) => paletteRgb(i));
     for (let k = 0; k < 3; k++) {
@@ -186,3 +196,15 @@ export async function encodeVariant(source: string, out: string, enc: Encoder): 
 }
 
 export const variantFile = (dir: string, name: string) => join(dir, `${name}.dcm`);
+
+/**
+ * A lossy variant decoded by the server's decoders (dcmjs-codecs: IJG libjpeg, CharLS,
+ * OpenJPEG, OpenJPH; colour to interleaved RGB), all frames: a second decoder to hold the
+ * viewer's against, tighter than the distance to the original.
+ */
+export async function referenceDecode(file: string): Promise<number[]> {
+  const { meta, dataset } = readPart10(readFileSync(file));
+  await decompressDataset(dataset, meta.transferSyntaxUid);
+  const bits = getNumber(dataset, 0x00280100)!;
+  return storedValues(dataset.get(0x7fe00010)!.value!, bits, getNumber(dataset, 0x00280101)!, getNumber(dataset, 0x00280103) === 1);
+}
