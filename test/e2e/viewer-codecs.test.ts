@@ -20,6 +20,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUid, TS } from '../../scripts/gen-test-data.js';
+import { mediaTypeOf } from '../../src/web/dicomweb/pixel-accept.js';
 import { freePort, REPO_ROOT, startPacs, stopAllPeers, waitForPort } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
@@ -137,6 +138,8 @@ let browser: Browser;
 let page: Page;
 let base: string;
 let studyUid: string;
+/** The part media types of the frame responses the page received, by series UID. */
+const frameTypes = new Map<string, Set<string>>();
 /** Each case's series, or why its file could not be made (that case then fails, the others run). */
 const seriesOf = new Map<string, { seriesUid: string; original: Original; reference?: number[]; error?: string }>();
 
@@ -182,6 +185,12 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
   page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text().slice(0, 300)); });
+  page.on('response', (r) => {
+    const series = /\/series\/([^/]+)\/instances\/[^/]+\/frames\//.exec(r.url())?.[1];
+    if (!series) return;
+    const type = /type="([^"]+)"/.exec(r.headers()['content-type'] ?? '')?.[1] ?? `HTTP ${r.status()}`;
+    frameTypes.set(series, (frameTypes.get(series) ?? new Set()).add(type));
+  });
   page.setDefaultTimeout(120_000); // a loaded 2-core machine: generous, never a threshold
   await page.goto(`${base}/viewer?StudyInstanceUIDs=${studyUid}`);
   await page.fill('#login-password', 'e2e-password');
@@ -306,6 +315,8 @@ describe('viewer decodes every transfer syntax and photometric interpretation', 
     const decoded = await showAndRead(seriesUid, original.frames);
     expect(decoded.error, 'the viewer could not display the image').toBeUndefined();
     expect(decoded.frames).toHaveLength(original.frames);
+    // The frames came as stored (the loader asks for transfer-syntax=*): compressed ones were decoded in the browser.
+    expect([...(frameTypes.get(seriesUid) ?? [])]).toEqual([mediaTypeOf(c.transferSyntax)]);
     const worst: Comparison = { maxError: 0, psnr: Infinity };
     let referenceError = 0;
     for (let f = 0; f < original.frames; f++) {
