@@ -1,7 +1,7 @@
 // The viewer's DOM-free logic: query string, slice order, hanging, navigation keys,
 // orientation labels.
 import { describe, expect, it } from 'vitest';
-import type { DicomJson } from '../../ui/src/viewer/dicom-json.js';
+import { paletteEntries, withPaletteValues, type DicomJson, type DicomJsonValue } from '../../ui/src/viewer/dicom-json.js';
 import { hangingOrder, layoutFor } from '../../ui/src/viewer/hanging.js';
 import { indexForKey } from '../../ui/src/viewer/keys.js';
 import { directionLabel, edgeLabels } from '../../ui/src/viewer/orientation.js';
@@ -96,5 +96,40 @@ describe('orientation labels', () => {
   it('labels the edges of an axial image, and of it flipped horizontally', () => {
     expect(edgeLabels([1, 0, 0], [0, 1, 0])).toEqual({ left: 'R', right: 'L', top: 'A', bottom: 'P' });
     expect(edgeLabels([-1, 0, 0], [0, 1, 0])).toEqual({ left: 'L', right: 'R', top: 'A', bottom: 'P' });
+  });
+});
+
+describe('withPaletteValues', () => {
+  const b64 = (bytes: number[]) => Buffer.from(bytes).toString('base64');
+  const palette = (data: Record<string, DicomJsonValue>): DicomJson => ({
+    '00280004': { vr: 'CS', Value: ['PALETTE COLOR'] },
+    '00281101': { vr: 'US', Value: [4, 0, 16] },
+    '00281102': { vr: 'US', Value: [4, 0, 16] },
+    '00281103': { vr: 'US', Value: [4, 0, 8] },
+    ...data,
+  });
+
+  it('decodes the InlineBinary tables into Value: 16-bit words, 8-bit bytes', () => {
+    const inst = palette({
+      '00281201': { vr: 'OW', InlineBinary: b64([0x00, 0x00, 0x01, 0x01, 0xff, 0x7f, 0xff, 0xff]) },
+      '00281202': { vr: 'OW', Value: [1, 2, 3, 4] },
+      '00281203': { vr: 'OW', InlineBinary: b64([9, 8, 7, 6]) },
+    });
+    const out = withPaletteValues(inst);
+    expect(out['00281201'].Value).toEqual([0, 257, 32767, 65535]);
+    expect(out['00281202'].Value).toEqual([1, 2, 3, 4]);
+    expect(out['00281203'].Value).toEqual([9, 8, 7, 6]);
+    expect(inst['00281201'].Value).toBeUndefined(); // the metadata itself is not changed
+  });
+
+  it('leaves other images alone and says which table is missing or short', () => {
+    const grey: DicomJson = { '00280004': { vr: 'CS', Value: ['MONOCHROME2'] } };
+    expect(withPaletteValues(grey)).toBe(grey);
+    expect(() => withPaletteValues(palette({ '00281201': { vr: 'OW', BulkDataURI: 'http://x/bulkdata/00281201' } }))).toThrow(/no inline palette lookup table data \(00281201\)/);
+    expect(() => withPaletteValues(palette({ '00281201': { vr: 'OW', InlineBinary: b64([1, 2, 3]) } }))).toThrow(/holds 3 bytes, the descriptor says 4 entries/);
+  });
+
+  it('reads a descriptor of 0 entries as 65536', () => {
+    expect(paletteEntries(new Uint8Array(131072).fill(1), [0, 0, 16])).toHaveLength(65536);
   });
 });

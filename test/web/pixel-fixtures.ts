@@ -70,10 +70,11 @@ interface Codecs {
 }
 
 /**
- * The uncompressed explicit VR LE `source` re-encoded (lossless) as JPEG 2000 or HTJ2K by
- * dcmjs-codecs (no installed tool writes these), with a new SOP Instance UID.
+ * The uncompressed explicit VR LE `source` re-encoded (lossless, or lossy at 8:1 when asked) as
+ * JPEG 2000 or HTJ2K by dcmjs-codecs (no installed tool writes these), with a new SOP
+ * Instance UID.
  */
-export async function writeJ2kVariant(source: string, out: string, kind: 'jpeg2000' | 'htj2k'): Promise<string> {
+export async function writeJ2kVariant(source: string, out: string, kind: 'jpeg2000' | 'htj2k', lossy = false): Promise<string> {
   await loadCodecs();
   const codecs = createRequire(import.meta.url)('dcmjs-codecs') as Codecs;
   const { meta, dataset } = readPart10(readFileSync(source));
@@ -86,9 +87,9 @@ export async function writeJ2kVariant(source: string, out: string, kind: 'jpeg20
     decodedBuffer: new Uint8Array(px),
   });
   const method = kind === 'jpeg2000' ? 'encodeJpeg2000' : 'encodeHtJpeg2000';
-  let frame = Uint8Array.from(codecs.NativeCodecs[method](ctx, { lossy: false }).getEncodedBuffer());
+  let frame = Uint8Array.from(codecs.NativeCodecs[method](ctx, lossy ? { lossy, rate: 8 } : { lossy }).getEncodedBuffer());
   if (frame.length % 2) frame = Uint8Array.from([...frame, 0]);
-  const ts = kind === 'jpeg2000' ? '1.2.840.10008.1.2.4.90' : '1.2.840.10008.1.2.4.201';
+  const ts = kind === 'jpeg2000' ? (lossy ? '1.2.840.10008.1.2.4.91' : '1.2.840.10008.1.2.4.90') : lossy ? '1.2.840.10008.1.2.4.203' : '1.2.840.10008.1.2.4.201';
   const uid = newUid();
   putString(dataset, 0x00080018, 'UI', uid);
   dataset.put({ tag: 0x7fe00010, vr: 'OB', length: 0xffffffff, fragments: [{ length: 0, offset: 0, value: new Uint8Array(0) }, { length: frame.length, offset: 0, value: frame }] });

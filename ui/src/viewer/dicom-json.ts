@@ -59,3 +59,43 @@ export const TAG = {
 export function formatDate(da: string): string {
   return /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : da;
 }
+
+/** Red, green, blue Palette Color Lookup Table Descriptor and Data (PS3.3 C.7.6.3.1.5-6). */
+const PALETTE = [
+  ['00281101', '00281201'],
+  ['00281102', '00281202'],
+  ['00281103', '00281203'],
+] as const;
+
+/**
+ * The entries of one palette lookup table: a descriptor of [entries (0 means 65536), first
+ * mapped value, bits per entry], data as 16-bit little endian words, or one byte per entry
+ * for an 8-bit table whose data is exactly as long as it has entries.
+ */
+export function paletteEntries(data: Uint8Array, descriptor: readonly number[]): number[] {
+  const count = descriptor[0] || 65536;
+  if (descriptor[2] !== 16 && data.length === count) return Array.from(data);
+  if (data.length < count * 2) throw new Error(`palette lookup table data holds ${data.length} bytes, the descriptor says ${count} entries`);
+  return Array.from({ length: count }, (_, i) => data[2 * i] | (data[2 * i + 1] << 8));
+}
+
+/**
+ * The instance with its PALETTE COLOR lookup tables as numbers in Value. DICOM JSON carries
+ * the OW table data as InlineBinary (base64), but the image loader's WADO-RS metadata
+ * provider reads only a Value array: without this a palette image never decodes (the
+ * loader's promise never settles). Throws, saying which, when a table is missing.
+ */
+export function withPaletteValues(inst: DicomJson): DicomJson {
+  if (str(inst, '00280004') !== 'PALETTE COLOR') return inst;
+  let out = inst;
+  for (const [descTag, dataTag] of PALETTE) {
+    const descriptor = nums(inst, descTag);
+    if (!descriptor || descriptor.length < 3) throw new Error(`no palette lookup table descriptor (${descTag})`);
+    if (inst[dataTag]?.Value?.length) continue;
+    const inline = inst[dataTag]?.InlineBinary;
+    if (inline === undefined) throw new Error(`no inline palette lookup table data (${dataTag})`);
+    const bytes = Uint8Array.from(atob(inline), (ch) => ch.charCodeAt(0));
+    out = { ...out, [dataTag]: { vr: inst[dataTag].vr, Value: paletteEntries(bytes, descriptor) } };
+  }
+  return out;
+}

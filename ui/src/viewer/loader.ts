@@ -4,7 +4,7 @@
 import { Enums, imageLoader, init as coreInit, utilities as csUtils } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { init as toolsInit } from '@cornerstonejs/tools';
-import { formatDate, num, str, TAG, type DicomJson } from './dicom-json.js';
+import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from './dicom-json.js';
 import type { DicomWebClient } from './dicomweb.js';
 import { orderSlices } from './slice-order.js';
 
@@ -88,9 +88,16 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
   for (const inst of ordered) {
     const sop = str(inst, TAG.SOPInstanceUID);
     const frames = Math.max(1, num(inst, TAG.NumberOfFrames) ?? 1);
+    let forLoader: DicomJson;
+    try {
+      forLoader = withPaletteValues(withImagerSpacing(inst));
+    } catch (e) {
+      ds.error = `cannot read the palette of instance ${sop}: ${(e as Error).message}`;
+      return ds;
+    }
     for (let f = 1; f <= frames; f++) {
       const id = ds.client.frameImageId(ds.studyUid, ds.seriesUid, sop, f);
-      dicomImageLoader.wadors.metaDataManager.add(id, withImagerSpacing(inst) as never);
+      dicomImageLoader.wadors.metaDataManager.add(id, forLoader as never);
       if (usesImagerSpacing(inst)) csUtils.calibratedPixelSpacingMetadataProvider.add(id, { type: Enums.CalibrationTypes.PROJECTION });
       ids.push(id);
     }
