@@ -83,6 +83,7 @@ export class Archive {
           const row = await index.fileCheck(key);
           return row && { size: row.fileSize, crc32: row.fileCrc32 };
         },
+        keysEndingWith: (suffix) => index.fileKeysEndingWith(suffix),
         dropRow: async (key) => {
           const row = await index.fileCheck(key);
           if (row) await index.deleteInstance(row.sopInstanceUid);
