@@ -1,6 +1,6 @@
 /**
  * The archive: blob store + index behind one object, with durable streaming ingest.
- * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/`) and, for the embedded
+ * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/` and `blobs/pool/`) and, for the embedded
  * index, `index.sqlite`.
  */
 import { mkdir } from 'node:fs/promises';
