@@ -1,6 +1,6 @@
 /**
  * The archive: blob store + index behind one object, with durable streaming ingest.
- * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/`) and, for the embedded
+ * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/` and `blobs/pool/`) and, for the embedded
  * index, `index.sqlite`.
  */
 import { mkdir } from 'node:fs/promises';
@@ -83,6 +83,7 @@ export class Archive {
           const row = await index.fileCheck(key);
           return row && { size: row.fileSize, crc32: row.fileCrc32 };
         },
+        keysEndingWith: (suffix) => index.fileKeysEndingWith(suffix),
         dropRow: async (key) => {
           const row = await index.fileCheck(key);
           if (row) await index.deleteInstance(row.sopInstanceUid);

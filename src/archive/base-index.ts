@@ -34,6 +34,9 @@ export abstract class BaseIndex implements Index {
   fileCheck(key: string): Promise<FileCheck | undefined> {
     return this.single((tx) => tx.fileCheck(key));
   }
+  fileKeysEndingWith(suffix: string): Promise<string[]> {
+    return this.single((tx) => tx.fileKeysEndingWith(suffix));
+  }
   countInstances(): Promise<number> {
     return this.single((tx) => tx.countInstances());
   }

@@ -11,12 +11,15 @@
  *   begin():   create `tmp/<hash>.<rand>.dcm` at once and fsync `tmp/` (coalesced,
  *              background), mkdir the final directory (no fsync); chunks are written
  *              (and CRC-32'd) as they arrive, fdatasynced behind every syncEveryBytes.
- *   persist(): fdatasync the temp file, fsync `tmp/` (coalesced), link(2) it to its
- *              final path. The final entry is NOT yet durable: the durable temp name
- *              stands in for it.
- *   persistEarly(): link(2) as soon as the temp name is durable, the final fdatasync
- *              still running (`durable`); the caller commits meanwhile, the row holding
- *              size and CRC-32, which sweep() checks the temp file against.
+ *              Once the temp name is durable, link(2) it to its final name (background).
+ *   beginPart10(): the same in a pre-created `pool/pool.<rand>.dcm` whose name is durable
+ *              already (pools are filled in batches, one fsync of `pool/` each); its meta
+ *              header is written at once and the sweep maps it back to its key by the UID.
+ *   persist(): fdatasync the temp file, fsync `tmp/` (coalesced), wait for the link.
+ *              The final entry is NOT yet durable: the durable temp name stands in for it.
+ *   persistEarly(): wait for the link only, the final fdatasync still running
+ *              (`durable`); the caller commits meanwhile, the row holding size and
+ *              CRC-32, which sweep() checks the temp file against.
  *   the caller commits the index row and answers, then
  *   release(): background, batched: close, fsync the final directory (and parents
  *              created for it), then unlink the temp name. Never rejects; on failure
@@ -32,8 +35,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { link, mkdir, open, readdir, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { readMetaHeader } from './dicom-deps.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
 
 export { fsyncPath } from './fsync.js';
@@ -74,6 +78,13 @@ export interface BlobStore {
   /** A fresh key for a new version of this instance. */
   newKey(sopInstanceUid: string): string;
   begin(key: string): BlobWriter;
+  /**
+   * Like begin(newKey(uid)), for a DICOM Part 10 file whose meta header (with this SOP
+   * Instance UID) is the first write: the store may write it into a pre-created temp
+   * file whose name is already durable (see FileBlobStore), so no directory fsync
+   * waits on this store's critical path.
+   */
+  beginPart10(sopInstanceUid: string): BlobWriter;
   open(key: string): ReadStream;
   /** Local file path (for sendfile-style readers). */
   path(key: string): string;
@@ -96,12 +107,16 @@ export interface BlobStore {
 export interface SweepCheck {
   /** Size and CRC-32 recorded with the row of `key` (crc32 null: not recorded, nothing to verify). */
   expected(key: string): Promise<{ size: number; crc32: number | null } | undefined>;
+  /** Keys of rows ending with this suffix (a pooled temp file whose meta header was lost: its key is unknown). */
+  keysEndingWith(suffix: string): Promise<string[]>;
   /** Removes the row of `key` (its data never became durable). */
   dropRow(key: string): Promise<void>;
 }
 
 const KEY_RE = /^([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})\.([0-9a-f]{16})\.dcm$/;
 const TEMP_RE = /^([0-9a-f]{64})\.([0-9a-f]{16})\.dcm$/;
+/** A pre-created temp file (beginPart10()); the key it serves is `<uid hash>.<its random part>.dcm`. */
+const POOL_RE = /^pool\.([0-9a-f]{16})\.dcm$/;
 
 export function uidHash(sopInstanceUid: string): string {
   return createHash('sha256').update(sopInstanceUid, 'latin1').digest('hex');
@@ -119,6 +134,12 @@ export interface FileBlobStoreOptions {
   /** write() asks the caller to wait beyond this many queued bytes (default 4 MiB). */
   highWaterBytes?: number;
   /**
+   * Pre-created temp files kept ready for beginPart10() (default 16; 0 disables): created
+   * in batches with one fsync of `tmp/` per batch, so a store's temp name is durable
+   * before it begins instead of costing a directory fsync (a journal commit) per store.
+   */
+  poolSize?: number;
+  /**
    * While a file is being received, fdatasync it in the background each time this many
    * bytes were written since the last one started (one at a time), so the final
    * fdatasync has only the tail left; the first one also makes the temp name durable.
@@ -131,6 +152,8 @@ export interface FileBlobStoreOptions {
 export class FileBlobStore implements BlobStore {
   readonly root: string;
   readonly tmpDir: string;
+  /** Pre-created temp files (see poolSize): `pool/pool.<random>.dcm`. */
+  readonly poolDir: string;
   readonly flushBytes: number;
   readonly highWaterBytes: number;
   readonly syncEveryBytes: number;
@@ -138,22 +161,34 @@ export class FileBlobStore implements BlobStore {
   /** Directories created by ensureDir() whose own entry (in their parent) is not yet known durable. */
   private readonly unsyncedDirs = new Set<string>();
   private readonly tmpDirSync: CoalescedFsync;
+  private readonly poolDirSync: CoalescedFsync;
+  readonly poolSize: number;
+  /** Ready pool files (durable names, open handles); see poolSize. */
+  private pool: PoolFile[] = [];
+  private refilling: Promise<void> | undefined;
+  private closed = false;
   private readonly rootSync: CoalescedFsync;
   private releases: Array<{ key: string; tempPath: string; done: () => void }> = [];
+  /** Background steps of writers (early links) still running: idle() waits for them. */
+  private readonly background = new Set<Promise<unknown>>();
   private releasing: Promise<void> | undefined;
 
   private constructor(root: string, opts: FileBlobStoreOptions) {
     this.root = root;
     this.tmpDir = join(root, 'tmp');
+    this.poolDir = join(root, 'pool');
     this.flushBytes = opts.flushBytes ?? 64 << 10;
     this.highWaterBytes = opts.highWaterBytes ?? 4 << 20;
     this.syncEveryBytes = opts.syncEveryBytes ?? 4 << 20;
+    this.poolSize = opts.poolSize ?? 16;
     this.tmpDirSync = new CoalescedFsync(this.tmpDir, { keepOpen: true });
+    this.poolDirSync = new CoalescedFsync(this.poolDir, { keepOpen: true });
     this.rootSync = new CoalescedFsync(root, { keepOpen: true });
   }
 
   static async open(root: string, opts: FileBlobStoreOptions = {}): Promise<FileBlobStore> {
     await mkdir(join(root, 'tmp'), { recursive: true });
+    await mkdir(join(root, 'pool'), { recursive: true });
     await fsyncPath(root);
     return new FileBlobStore(root, opts);
   }
@@ -175,6 +210,41 @@ export class FileBlobStore implements BlobStore {
 
   begin(key: string): BlobWriter {
     return new FileBlobWriter(this, key);
+  }
+
+  beginPart10(sopInstanceUid: string): BlobWriter {
+    const p = this.pool.shift();
+    this.refill();
+    if (!p) return this.begin(this.newKey(sopInstanceUid));
+    const h = uidHash(sopInstanceUid);
+    return new FileBlobWriter(this, `${h.slice(0, 2)}/${h.slice(2, 4)}/${h}.${p.rand}.dcm`, p);
+  }
+
+  /** Background: tops the pool up, a batch of files then one fsync of `tmp/`. Never rejects. */
+  private refill(): void {
+    if (this.refilling || this.closed || this.poolSize <= 0 || this.pool.length > this.poolSize / 2) return;
+    this.refilling = (async () => {
+      const batch: PoolFile[] = [];
+      try {
+        while (this.pool.length + batch.length < this.poolSize) {
+          const rand = randomBytes(8).toString('hex');
+          const path = join(this.poolDir, `pool.${rand}.dcm`);
+          batch.push({ rand, path, fh: await open(path, 'wx', 0o644) });
+        }
+        await this.poolDirSync.sync();
+      } catch {
+        // A pool file whose name may not be durable is not used (the sweep removes it).
+        for (const f of batch) await f.fh.close().catch(() => undefined);
+        return;
+      }
+      if (this.closed) {
+        for (const f of batch) await f.fh.close().catch(() => undefined);
+        return;
+      }
+      this.pool.push(...batch);
+    })().finally(() => {
+      this.refilling = undefined;
+    });
   }
 
   open(key: string): ReadStream {
@@ -270,13 +340,30 @@ export class FileBlobStore implements BlobStore {
     }
   }
 
+  /** Registers a writer's background step, for idle(). */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.background.add(p);
+    const done = (): void => void this.background.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
   async idle(): Promise<void> {
+    await this.refilling;
+    await Promise.allSettled([...this.background]);
     while (this.releasing) await this.releasing;
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.refilling;
+    for (const f of this.pool.splice(0)) {
+      await f.fh.close().catch(() => undefined);
+      await unlink(f.path).catch(() => undefined);
+    }
     await this.idle();
     await this.tmpDirSync.close();
+    await this.poolDirSync.close();
     await this.rootSync.close();
   }
 
@@ -286,66 +373,120 @@ export class FileBlobStore implements BlobStore {
 
   async sweep(isReferenced: (key: string) => Promise<boolean>, check?: SweepCheck): Promise<SweepReport> {
     const report: SweepReport = { tempFiles: 0, removedFinalFiles: 0 };
-    let restored = 0;
-    let dropped = 0;
-    const names = await readdir(this.tmpDir);
-    for (const name of names) {
-      report.tempFiles++;
-      const m = TEMP_RE.exec(name);
-      if (m) {
-        const h = m[1];
-        const own = `${h.slice(0, 2)}/${h.slice(2, 4)}/${name}`; // the final key this temp name was for
-        const dir = join(this.root, h.slice(0, 2), h.slice(2, 4));
-        let referenced = await isReferenced(own);
-        if (referenced && check) {
-          // The row may have been committed while the final fdatasync was still running
-          // (ingest.ts): only a temp file with the recorded size and CRC-32 holds durable data.
-          const want = await check.expected(own);
-          if (want && want.crc32 !== null && !(await fileMatches(join(this.tmpDir, name), want.size, want.crc32))) {
-            await check.dropRow(own);
-            referenced = false;
-            dropped++;
-          }
-        }
-        if (referenced) {
-          // Committed: the data is durable under the temp name (fdatasync before the
-          // commit); the final entry may not be. Link again if lost, then make it durable
-          // before the temp name goes.
-          await mkdir(dir, { recursive: true });
-          try {
-            await link(join(this.tmpDir, name), join(this.root, own));
-            restored++;
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException)?.code !== 'EEXIST') throw e;
-          }
-          await fsyncPath(dir);
-          await fsyncPath(join(this.root, h.slice(0, 2)));
-          await fsyncPath(this.root);
-        }
-        let siblings: string[] = [];
-        try {
-          siblings = await readdir(dir);
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-        }
-        let removed = false;
-        for (const s of siblings) {
-          if (!s.startsWith(`${h}.`)) continue;
-          const key = `${h.slice(0, 2)}/${h.slice(2, 4)}/${s}`;
-          if (KEY_RE.test(key) && !(await isReferenced(key))) {
-            await unlink(join(dir, s));
+    const counts = { restored: 0, dropped: 0 };
+    const names = (await readdir(this.tmpDir)).map((n) => join(this.tmpDir, n));
+    const pooled = (await readdir(this.poolDir)).map((n) => join(this.poolDir, n));
+    for (const path of [...names, ...pooled]) {
+      const name = basename(path);
+      const temp = path.startsWith(this.tmpDir) ? TEMP_RE.exec(name) : null;
+      const pool = path.startsWith(this.poolDir) ? POOL_RE.exec(name) : null;
+      if (temp) {
+        report.tempFiles++;
+        await this.resolveTemp(path, temp[1], name, isReferenced, check, report, counts);
+      } else if (pool) {
+        const { uid, empty } = await part10Uid(path);
+        if (!empty || uid !== undefined) report.tempFiles++; // else: a pool file never used
+        if (uid !== undefined) {
+          const h = uidHash(uid);
+          await this.resolveTemp(path, h, `${h}.${pool[1]}.dcm`, isReferenced, check, report, counts);
+        } else if (check) {
+          // Its meta header was lost (power cut before its fdatasync ended), so the key it
+          // served is unknown: a row may have been committed meanwhile; its data is not durable.
+          const keys = await check.keysEndingWith(`.${pool[1]}.dcm`);
+          if (empty && keys.length > 0) report.tempFiles++; // it served a store after all
+          for (const key of keys) {
+            await check.dropRow(key);
+            counts.dropped++;
+            await this.delete(key);
             report.removedFinalFiles++;
-            removed = true;
           }
         }
-        if (removed) await fsyncPath(dir);
+      } else {
+        report.tempFiles++;
       }
-      await rm(join(this.tmpDir, name), { force: true, recursive: true });
+      await rm(path, { force: true, recursive: true });
     }
     if (names.length > 0) await fsyncPath(this.tmpDir);
-    if (restored > 0) report.restoredFiles = restored;
-    if (dropped > 0) report.droppedRows = dropped;
+    if (pooled.length > 0) await fsyncPath(this.poolDir);
+    if (counts.restored > 0) report.restoredFiles = counts.restored;
+    if (counts.dropped > 0) report.droppedRows = counts.dropped;
     return report;
+  }
+
+  /** sweep() of one temp file (`tempPath`) that served the key `<h>/<finalName>` (see the top of the file). */
+  private async resolveTemp(
+    tempPath: string, h: string, finalName: string, isReferenced: (key: string) => Promise<boolean>, check: SweepCheck | undefined,
+    report: SweepReport, counts: { restored: number; dropped: number },
+  ): Promise<void> {
+    const own = `${h.slice(0, 2)}/${h.slice(2, 4)}/${finalName}`; // the final key this temp name was for
+    const dir = join(this.root, h.slice(0, 2), h.slice(2, 4));
+    let referenced = await isReferenced(own);
+    if (referenced && check) {
+      // The row may have been committed while the final fdatasync was still running
+      // (ingest.ts): only a temp file with the recorded size and CRC-32 holds durable data.
+      const want = await check.expected(own);
+      if (want && want.crc32 !== null && !(await fileMatches(tempPath, want.size, want.crc32))) {
+        await check.dropRow(own);
+        referenced = false;
+        counts.dropped++;
+      }
+    }
+    if (referenced) {
+      // Committed: the data is durable under the temp name (fdatasync before the
+      // commit); the final entry may not be. Link again if lost, then make it durable
+      // before the temp name goes.
+      await mkdir(dir, { recursive: true });
+      try {
+        await link(tempPath, join(this.root, own));
+        counts.restored++;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException)?.code !== 'EEXIST') throw e;
+      }
+      await fsyncPath(dir);
+      await fsyncPath(join(this.root, h.slice(0, 2)));
+      await fsyncPath(this.root);
+    }
+    let siblings: string[] = [];
+    try {
+      siblings = await readdir(dir);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    let removed = false;
+    for (const s of siblings) {
+      if (!s.startsWith(`${h}.`)) continue;
+      const key = `${h.slice(0, 2)}/${h.slice(2, 4)}/${s}`;
+      if (KEY_RE.test(key) && !(await isReferenced(key))) {
+        await unlink(join(dir, s));
+        report.removedFinalFiles++;
+        removed = true;
+      }
+    }
+    if (removed) await fsyncPath(dir);
+  }
+}
+
+/** The SOP Instance UID in the meta header of a Part 10 file (undefined if unreadable), and whether the file is empty. */
+async function part10Uid(path: string): Promise<{ uid?: string; empty: boolean }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if (isNotFound(e)) return { empty: true };
+    throw e;
+  }
+  try {
+    const buf = Buffer.alloc(16 << 10);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead === 0) return { empty: true };
+    try {
+      const uid = readMetaHeader(buf.subarray(0, bytesRead)).meta.mediaStorageSopInstanceUid;
+      return { uid: uid || undefined, empty: false };
+    } catch {
+      return { empty: false };
+    }
+  } finally {
+    await fh.close();
   }
 }
 
@@ -375,6 +516,12 @@ async function fileMatches(path: string, size: number, crc: number): Promise<boo
 }
 
 type WriterState = 'open' | 'persisting' | 'persisted' | 'released' | 'aborted';
+
+interface PoolFile {
+  rand: string;
+  path: string;
+  fh: FileHandle;
+}
 
 /**
  * One file being written: a queue of chunks flushed with writev, one write in flight
@@ -409,18 +556,48 @@ class FileBlobWriter implements BlobWriter {
   private readonly nameDurable: Promise<void>;
   /** The final fdatasync, once started. */
   private finalSync: Promise<void> | undefined;
+  /** The link of the final name, started at once (see the constructor). */
+  private readonly linked: Promise<void>;
+  private isLinked = false;
+  /** Writing into a pool file (FileBlobStore.beginPart10()): the first write goes out at once. */
+  private readonly pooled: boolean;
+  private firstWritten: (() => void) | undefined;
+  private firstFailed: ((e: unknown) => void) | undefined;
 
-  constructor(store: FileBlobStore, key: string) {
+  constructor(store: FileBlobStore, key: string, pooled?: PoolFile) {
     this.store = store;
     this.key = key;
-    this.tempPath = store.tempPath(key);
-    this.fh = open(this.tempPath, 'wx', 0o644);
-    // The temp name made durable at once, overlapping the receive (coalesced between
-    // concurrent stores): persistEarly() may link and let the row be committed only then.
-    this.nameDurable = this.fh.then(() => store.syncTmpDir());
+    this.pooled = pooled !== undefined;
+    let headerWritten: Promise<void> = Promise.resolve();
+    if (pooled) {
+      // A pool file: its name is durable already; the sweep finds the key it serves from
+      // the SOP Instance UID in the meta header, which is therefore written at once.
+      this.tempPath = pooled.path;
+      this.fh = Promise.resolve(pooled.fh);
+      this.nameDurable = Promise.resolve();
+      headerWritten = new Promise<void>((resolve, reject) => {
+        this.firstWritten = resolve;
+        this.firstFailed = reject;
+      });
+    } else {
+      this.tempPath = store.tempPath(key);
+      this.fh = open(this.tempPath, 'wx', 0o644);
+      // The temp name made durable at once, overlapping the receive (coalesced between
+      // concurrent stores): persistEarly() may link and let the row be committed only then.
+      this.nameDurable = this.fh.then(() => store.syncTmpDir());
+    }
     this.nameDurable.catch(() => undefined); // observed by persistEarly()
     this.prepared = store.ensureDir(key).then(() => undefined);
     this.prepared.catch((e: unknown) => void (this.error ??= e)); // reported by persist()
+    // The final name is linked while the data is still arriving (off the critical path),
+    // but only once the temp name is durable and names the key (a pool file: its meta
+    // header written): a final name must never outlive its temp name unseen, and another
+    // store's fsync of the final directory may make it durable at any time. Until the row
+    // is committed the sweep deletes it.
+    this.linked = store.track(Promise.all([this.nameDurable, this.prepared, headerWritten])
+      .then(() => link(this.tempPath, join(store.root, key)))
+      .then(() => void (this.isLinked = true)));
+    this.linked.catch(() => undefined); // observed by persist() and abort()
   }
 
   private handle(): Promise<FileHandle> {
@@ -436,7 +613,7 @@ class FileBlobWriter implements BlobWriter {
     this.queuedBytes += chunk.length;
     this.bytes += chunk.length;
     this.crc32 = crc32(chunk, this.crc32);
-    if (this.flushing === undefined && this.queuedBytes >= this.store.flushBytes) this.startFlush(false);
+    if (this.flushing === undefined && this.flushDue()) this.startFlush(false);
     if (this.queuedBytes > this.store.highWaterBytes) {
       return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
@@ -461,7 +638,7 @@ class FileBlobWriter implements BlobWriter {
   private async flushLoop(final: boolean): Promise<void> {
     try {
       const fh = await this.handle();
-      while (this.queue.length > 0 && (final || this.queuedBytes >= this.store.flushBytes)) {
+      while (this.queue.length > 0 && (final || this.flushDue())) {
         const batch = this.queue;
         let n = this.queuedBytes;
         this.queue = [];
@@ -476,13 +653,19 @@ class FileBlobWriter implements BlobWriter {
           n -= bytesWritten;
           if (n > 0) bufs = dropBytes(bufs, bytesWritten);
         }
+        this.firstWritten?.();
         if (!final) this.maybeSyncBehind(fh);
       }
     } catch (e) {
       this.error ??= e;
       this.queue = [];
       this.queuedBytes = 0;
+      this.firstFailed?.(e);
     }
+  }
+
+  private flushDue(): boolean {
+    return this.queuedBytes >= this.store.flushBytes || (this.pooled && this.position === 0);
   }
 
   /** Background fdatasync of what is written so far, one at a time, while more data arrives. */
@@ -519,7 +702,7 @@ class FileBlobWriter implements BlobWriter {
     await this.finalSync;
     await Promise.all([this.store.syncTmpDir(), this.prepared]);
     if (this.error !== undefined) throw this.error;
-    await link(this.tempPath, join(this.store.root, this.key));
+    await this.linked;
     this.state = 'persisted';
   }
 
@@ -533,7 +716,7 @@ class FileBlobWriter implements BlobWriter {
     if (this.error !== undefined) throw this.error;
     // The temp name is durable before the final name exists: while the data may still be
     // on its way, the temp name (and the CRC-32 in the row) let the sweep judge the file.
-    await link(this.tempPath, join(this.store.root, this.key));
+    await this.linked;
     this.state = 'persisted';
     return { durable };
   }
@@ -553,8 +736,8 @@ class FileBlobWriter implements BlobWriter {
   }
 
   private async doAbort(): Promise<void> {
-    const wasPersisted = this.state === 'persisted' || this.state === 'released' || this.state === 'persisting';
     this.state = 'aborted';
+    this.firstFailed?.(new Error('blob writer aborted'));
     this.queue = [];
     this.queuedBytes = 0;
     this.wakeWaiters();
@@ -567,9 +750,9 @@ class FileBlobWriter implements BlobWriter {
       /* closing a failed handle */
     }
     this.fh = undefined;
-    await this.prepared.catch(() => undefined);
+    await this.linked.catch(() => undefined);
     // Final name first: while the temp name exists, sweep() can still clean up.
-    if (wasPersisted) await this.store.delete(this.key).catch(() => undefined);
+    if (this.isLinked) await this.store.delete(this.key).catch(() => undefined);
     await unlink(this.tempPath).catch(() => undefined);
   }
 }

@@ -7,7 +7,7 @@ import { datasetToJson } from '../dicom/dataset-json.js';
 
 export { DatasetHeaderReader } from '../dicom/dataset-reader.js';
 export { getNumber, getString, type Dataset } from '../dicom/dataset.js';
-export { buildMetaHeader } from '../dicom/part10.js';
+export { buildMetaHeader, readMetaHeader } from '../dicom/part10.js';
 
 /** DICOM JSON text (PS3.18 F.2) of the dataset's non-bulk attributes (the reader stopped at Pixel Data). */
 export function datasetJsonText(ds: Dataset): string {

@@ -127,6 +127,11 @@ export class SqlIndexReader implements IndexReader {
     return { sopInstanceUid: String(rows[0].sop_instance_uid), fileSize: Number(rows[0].file_size), fileCrc32: num(rows[0].file_crc32) };
   }
 
+  async fileKeysEndingWith(suffix: string): Promise<string[]> {
+    const like = `%${suffix.replace(/[\\%_]/g, (c) => `\\${c}`)}`;
+    return (await this.db.all(`SELECT file_key FROM instances WHERE file_key LIKE $1 ESCAPE '\\'`, [like])).map((r) => String(r.file_key));
+  }
+
   async getInstance(uid: string): Promise<InstanceRow | undefined> {
     const rows = await this.db.all(
       `SELECT ${INSTANCE_SUMMARY_COLUMNS}, i.json ${INSTANCE_FROM} WHERE i.sop_instance_uid = $1`, [uid]);

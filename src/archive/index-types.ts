@@ -104,6 +104,8 @@ export interface IndexReader {
   hasFileKey(fileKey: string): Promise<boolean>;
   /** What the row pointing at this blob key recorded about its file (used by blob recovery). */
   fileCheck(fileKey: string): Promise<FileCheck | undefined>;
+  /** Blob keys of rows whose key ends with this suffix (blob recovery; a scan, rare). */
+  fileKeysEndingWith(suffix: string): Promise<string[]>;
   countInstances(): Promise<number>;
   listStudies(): Promise<StudyRow[]>;
   listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
@@ -141,6 +143,7 @@ export interface Index {
   getInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;
   hasFileKey(fileKey: string): Promise<boolean>;
   fileCheck(fileKey: string): Promise<FileCheck | undefined>;
+  fileKeysEndingWith(suffix: string): Promise<string[]>;
   countInstances(): Promise<number>;
   listStudies(): Promise<StudyRow[]>;
   listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;

@@ -4,12 +4,13 @@
  * without its file, and no temp file.
  */
 import { spawn } from 'node:child_process';
-import { rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Archive } from '../../src/archive/archive.js';
-import { listFiles, tempDir } from './helpers.js';
+import { readMetaHeader } from '../../src/dicom/part10.js';
+import { datasetBytes, listFiles, tempDir, tempFiles } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url));
 
@@ -34,7 +35,7 @@ function runChild(dataDir: string, mode: string): Promise<{ signal: NodeJS.Signa
 /** Every final file has its row, every row its file (with the recorded size). */
 async function checkConsistent(archive: Archive, dataDir: string): Promise<string[]> {
   const blobsDir = join(dataDir, 'blobs');
-  const finals = listFiles(blobsDir).filter((f) => !f.startsWith('tmp/'));
+  const finals = listFiles(blobsDir).filter((f) => !f.startsWith('tmp/') && !f.startsWith('pool/'));
   for (const key of finals) expect(await archive.index.hasFileKey(key), `row for ${key}`).toBe(true);
   const uids: string[] = [];
   for (const st of await archive.index.listStudies()) {
@@ -47,6 +48,7 @@ async function checkConsistent(archive: Archive, dataDir: string): Promise<strin
   }
   expect(finals).toHaveLength(uids.length);
   expect(listFiles(join(blobsDir, 'tmp'))).toEqual([]);
+  expect(listFiles(join(blobsDir, 'pool'))).toEqual([]); // unused pool files too: the sweep clears the pool
   return uids.sort();
 }
 
@@ -60,7 +62,7 @@ describe('crash safety (SIGKILL)', () => {
     expect(signal).toBe('SIGKILL');
     const growth = Number(/rssGrowth=(-?\d+)/.exec(out)?.[1]);
     expect(growth).toBeLessThan(32 << 20); // 96 MB written through a bounded queue
-    expect(listFiles(join(dataDir, 'blobs', 'tmp'))).toHaveLength(1); // the interrupted temp file
+    expect(tempFiles(join(dataDir, 'blobs'))).toHaveLength(1); // the interrupted temp file
     const archive = await Archive.open({ dataDir });
     try {
       expect(archive.recovery.tempFiles).toBe(1);
@@ -74,7 +76,7 @@ describe('crash safety (SIGKILL)', () => {
     dataDir = tempDir();
     const { signal } = await runChild(dataDir, 'before-commit');
     expect(signal).toBe('SIGKILL');
-    expect(listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/'))).toHaveLength(4);
+    expect(listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/') && !f.startsWith('pool/'))).toHaveLength(4);
     const archive = await Archive.open({ dataDir });
     try {
       expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 1 });
@@ -89,8 +91,8 @@ describe('crash safety (SIGKILL)', () => {
     const { signal } = await runChild(dataDir, 'lost-link');
     expect(signal).toBe('SIGKILL');
     const blobsDir = join(dataDir, 'blobs');
-    expect(listFiles(blobsDir).filter((f) => !f.startsWith('tmp/'))).toHaveLength(3); // the acknowledged file has no final name
-    expect(listFiles(join(blobsDir, 'tmp'))).toHaveLength(1);
+    expect(listFiles(blobsDir).filter((f) => !f.startsWith('tmp/') && !f.startsWith('pool/'))).toHaveLength(3); // the acknowledged file has no final name
+    expect(tempFiles(blobsDir)).toHaveLength(1);
     const archive = await Archive.open({ dataDir });
     try {
       expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0, restoredFiles: 1 });
@@ -100,15 +102,36 @@ describe('crash safety (SIGKILL)', () => {
     }
   });
 
-  it('row committed during the final fdatasync, data lost before it completed: the sweep finds the CRC-32 wrong and drops row and files', async () => {
+  it.each([
+    ['undurable-data', 'row committed during the final fdatasync, data lost before it completed: the sweep finds the CRC-32 wrong and drops row and files'],
+    ['lost-header', 'as above in a pool file whose meta header was lost too: the row is found by the file name and dropped'],
+  ])('%s: %s', async (mode) => {
     dataDir = tempDir();
-    const { signal } = await runChild(dataDir, 'undurable-data');
+    const { signal } = await runChild(dataDir, mode);
     expect(signal).toBe('SIGKILL');
     const archive = await Archive.open({ dataDir });
     try {
       expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 1, droppedRows: 1 });
       expect(await archive.index.getInstance('1.2.3.77.100')).toBeUndefined();
       expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.2']);
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('killed right after the success answer: after the restart the instance is indexed and its bytes read back', async () => {
+    dataDir = tempDir();
+    const { signal } = await runChild(dataDir, 'after-response');
+    expect(signal).toBe('SIGKILL');
+    const archive = await Archive.open({ dataDir });
+    try {
+      expect(archive.recovery.tempFiles).toBe(1);
+      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.100', '1.2.3.77.2']);
+      const row = await archive.index.getInstance('1.2.3.77.100');
+      const file = readFileSync(join(dataDir, 'blobs', row!.fileKey));
+      const sent = datasetBytes({ sopInstanceUid: '1.2.3.77.100', instanceNumber: 100, pixelBytes: 1_000_000 });
+      expect(file.subarray(file.length - sent.length).equals(sent)).toBe(true);
+      expect(readMetaHeader(file).meta.mediaStorageSopInstanceUid).toBe('1.2.3.77.100');
     } finally {
       await archive.close();
     }

@@ -79,6 +79,15 @@ export function tempDir(prefix = 'pacs-archive-'): string {
 }
 
 /** Every regular file under dir (relative paths), recursively. */
+/**
+ * Temp files of stores in progress or not yet released, under a blob root: everything in
+ * `tmp/`, and the pool files (`pool/`) written to (unused ones are empty).
+ */
+export function tempFiles(blobsDir: string): string[] {
+  const pool = listFiles(join(blobsDir, 'pool')).filter((f) => statSync(join(blobsDir, 'pool', f)).size > 0);
+  return [...listFiles(join(blobsDir, 'tmp')).map((f) => `tmp/${f}`), ...pool.map((f) => `pool/${f}`)];
+}
+
 export function listFiles(dir: string, base = ''): string[] {
   const out: string[] = [];
   let names: string[];

@@ -7,7 +7,7 @@ import { DuplicateInstanceError, InvalidDatasetError } from '../../src/archive/e
 import type { StoreSink } from '../../src/archive/ingest.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
 import {
-  chunked, CT_IMAGE, datasetBytes, EXPLICIT_LE, headerBytes, listFiles, MR_IMAGE, storeRequest, tempDir,
+  chunked, CT_IMAGE, datasetBytes, EXPLICIT_LE, headerBytes, listFiles, MR_IMAGE, storeRequest, tempDir, tempFiles,
   type TestInstance,
 } from './helpers.js';
 import { dropSchema, freshSchemaName, PG_URL, postgresAvailable } from './pg-support.js';
@@ -37,11 +37,11 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     });
   }
   /** Final blob files (tmp/ excluded). */
-  const finals = () => listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/'));
+  const finals = () => listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/') && !f.startsWith('pool/'));
   /** Temp names left once background work (final directory fsync, temp unlink) has settled. */
   const temps = async () => {
     await archive.idle();
-    return listFiles(join(dataDir, 'blobs', 'tmp'));
+    return tempFiles(join(dataDir, 'blobs'));
   };
 
   beforeEach(async () => {
