@@ -1,8 +1,8 @@
 // The "Curved" tool of the MPR layout: while it is on, clicks in the axial, sagittal or
 // coronal plane add world points (drawn over every plane); a double click or Enter
-// finishes the curve, and a side panel shows the straightened reformat along it and the
-// cross-section perpendicular to it at a position a slider (or the wheel over the
-// cross-section) moves along the curve. Both drawn on 2D canvases, one canvas pixel per
+// finishes the curve, and a panel over the 3D view (the planes keep their size) shows the
+// straightened reformat along it and the cross-section perpendicular to it at a position
+// a slider (or the wheel over the cross-section) moves along the curve. Both drawn on 2D canvases, one canvas pixel per
 // sample, with the planes' window.
 import { cache, Enums, type Types } from '@cornerstonejs/core';
 import { h } from '../dom.js';
@@ -51,8 +51,6 @@ export interface CurvedHost {
   /** The MPR cell holding each viewport's element (the overlays go in it). */
   cell(id: string): HTMLElement;
   volume(): Types.IImageVolume | undefined;
-  /** The panel opened: the viewports' size changed. */
-  resized(): void;
 }
 
 export class CurvedPanel {
@@ -88,14 +86,25 @@ export class CurvedPanel {
       e.preventDefault();
       this.setArc(this.arc + Math.sign(e.deltaY) * this.frames.step);
     });
+    const button = (id: string, text: string, onclick: () => void) => h('button', { type: 'button', id, onclick }, text);
     this.root = h(
-      'aside',
+      'div',
       { id: 'curved-panel', class: 'curved-panel', hidden: true },
-      h('div', { class: 'curved-row' }, h('strong', {}, 'Curved MPR'), h('button', { type: 'button', id: 'curved-clear', onclick: () => this.clear() }, 'Clear'), h('label', {}, 'width ', this.width, ' mm')),
+      h(
+        'div',
+        { class: 'curved-row' },
+        h('strong', {}, 'Curved MPR'),
+        button('curved-clear', 'Clear', () => this.clear()),
+        h('label', {}, 'width ', this.width, ' mm'),
+        button('curved-close', 'Close', () => (this.root.hidden = true)),
+      ),
       this.message,
-      h('div', { class: 'curved-image curved-straight-box' }, this.straightCanvas, this.marker),
-      h('label', { class: 'curved-row' }, 'position ', this.position),
-      h('div', { class: 'curved-image' }, this.crossCanvas),
+      h(
+        'div',
+        { class: 'curved-images' },
+        h('div', { class: 'curved-image curved-straight-box' }, this.straightCanvas, this.marker),
+        h('div', { class: 'curved-cross-box' }, h('div', { class: 'curved-image' }, this.crossCanvas), h('label', { class: 'curved-row' }, 'position ', this.position)),
+      ),
     );
     document.addEventListener('keydown', (e) => {
       if (!this.active || (e.target as HTMLElement | null)?.closest?.('input, select, textarea')) return;
@@ -134,9 +143,7 @@ export class CurvedPanel {
   }
 
   private show(): void {
-    if (!this.root.hidden) return;
     this.root.hidden = false;
-    this.host.resized();
   }
 
   private say(text: string, error = false): void {

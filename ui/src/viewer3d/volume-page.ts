@@ -56,6 +56,7 @@ export class VolumePage {
     this.engine = new RenderingEngine(VolumePage.engineId);
     this.tools = new MprTools(VolumePage.engineId);
     const label = { axial: 'Axial', sagittal: 'Sagittal', coronal: 'Coronal', [VIEWPORT_3D]: '3D' } as Record<string, string>;
+    this.curved = new CurvedPanel({ viewports: () => this.mprViewports, cell: (id) => this.cells.get(id)!.root, volume: () => this.series?.volume });
     const grid = h('div', { class: 'viewport-grid', id: 'mpr-grid', 'data-layout': '2x2', style: 'grid-template: 1fr 1fr / 1fr 1fr' });
     for (const id of [...MPR_VIEWPORTS, VIEWPORT_3D]) {
       const element = h('div', { class: 'cs-element mpr-element', 'data-viewport-id': id, style: 'inset: 0' });
@@ -65,7 +66,7 @@ export class VolumePage {
       this.cells.set(id, { root: cell, element, message });
       grid.append(cell);
     }
-    this.curved = new CurvedPanel({ viewports: () => this.mprViewports, cell: (id) => this.cells.get(id)!.root, volume: () => this.series?.volume, resized: () => this.resized() });
+    this.cells.get(VIEWPORT_3D)!.root.append(this.curved.root);
     const tool = (name: string, text: string) => {
       const b = h('button', { type: 'button', class: 'tool', 'data-tool': name, onclick: () => this.setTool(name) }, text);
       this.toolButtons.set(name, b);
@@ -104,7 +105,7 @@ export class VolumePage {
       group('3d', h('span', {}, '3D'), this.renderMode, h('span', {}, 'threshold'), this.threshold, h('span', {}, 'HU')),
       this.status,
     );
-    root.replaceChildren(toolbar, h('div', { class: 'viewer-body' }, grid, this.curved.root));
+    root.replaceChildren(toolbar, h('div', { class: 'viewer-body' }, grid));
     this.engine.setViewports([
       ...MPR_VIEWPORTS.map((id) => ({
         viewportId: id,
@@ -124,7 +125,7 @@ export class VolumePage {
     this.setToolButtons(CrosshairsTool.toolName);
   }
 
-  /** The window or the grid (the curved MPR panel opened) changed size. */
+  /** The window changed size. */
   private resized(): void {
     this.engine.resize(true, true);
     this.curved.redraw();
