@@ -419,9 +419,13 @@ describe('viewer MPR / 3D', () => {
       await rendered([id]);
     };
     await page.evaluate(() => window.__viewer3d!.page.setWindow(100, 2)); // cylinder (200 HU) white, water black
-    // Opening the panel resizes the viewports: the 3D one redraws slowly in software WebGL.
-    const slow = { timeout: 180_000 };
-    await page.click('#toolbar button[data-tool="Curved"]', slow);
+    // A mouse click on the button's centre: page.click waits for animation frames, which the
+    // 3D view's first software-WebGL frame can hold up for minutes on a loaded machine.
+    const press = async (selector: string) => {
+      const box = (await page.locator(selector).boundingBox())!;
+      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    };
+    await press('#toolbar button[data-tool="Curved"]');
     expect(await page.isVisible('#curved-panel')).toBe(true);
     expect(await page.textContent('#curved-message')).toMatch(/click points along the structure/);
     // One point is not a curve: said.
@@ -430,7 +434,7 @@ describe('viewer MPR / 3D', () => {
     await page.keyboard.press('Enter');
     expect(await page.textContent('#curved-message')).toMatch(/at least 2 distinct points; it has 1/);
     expect(await page.evaluate(() => window.__viewer3d!.page.curved.straight)).toBeUndefined();
-    await page.click('#curved-clear', slow);
+    await press('#curved-clear');
     // Three points on the axis in axial planes 30 mm apart, the last one in a coronal plane, double-clicked.
     const zc = c.point[2];
     for (const z of [zc - 45, zc - 15, zc + 15]) {
@@ -506,7 +510,7 @@ describe('viewer MPR / 3D', () => {
     });
     expect(await page.evaluate(() => window.__viewer3d!.page.curved.arc)).toBeCloseTo(20, 6);
     await disc();
-    await page.click('#toolbar button[data-tool="Crosshairs"]', slow);
+    await press('#toolbar button[data-tool="Crosshairs"]');
   }, 600_000);
 
   it('refuses a series with a missing slice and names where', async () => {
