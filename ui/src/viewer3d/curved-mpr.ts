@@ -178,31 +178,40 @@ export function curveFrames(input: Point3[], o: CurveOptions): CurveFrames {
 /** Trilinear sampling in continuous voxel indices, `padding` outside the volume or in missing slices. */
 function sampler(v: VolumeGrid, padding: number): (i: number, j: number, k: number) => number {
   const [nx, ny, nz] = v.dimensions;
-  const slices: Array<ArrayLike<number> | undefined> = [];
-  const slice = (k: number) => (k in slices ? slices[k] : (slices[k] = v.slice(k)));
+  const slices: Array<ArrayLike<number> | undefined> = new Array(nz);
+  const asked = new Uint8Array(nz);
+  const slice = (k: number) => {
+    if (!asked[k]) {
+      asked[k] = 1;
+      slices[k] = v.slice(k);
+    }
+    return slices[k];
+  };
   const eps = 1e-6;
-  const base = (x: number, n: number) => (n > 1 ? Math.min(Math.floor(x), n - 2) : 0);
+  // Neighbour offsets along i and j (none along an axis of one voxel).
+  const di = nx > 1 ? 1 : 0;
+  const dj = ny > 1 ? nx : 0;
+  const base = (x: number, n: number) => (n > 1 ? Math.max(0, Math.min(Math.floor(x), n - 2)) : 0);
+  const frac = (x: number, x0: number, n: number) => (n > 1 ? Math.min(1, Math.max(0, x - x0)) : 0);
   return (i, j, k) => {
     if (!(i >= -eps && j >= -eps && k >= -eps && i <= nx - 1 + eps && j <= ny - 1 + eps && k <= nz - 1 + eps)) return padding;
-    const i0 = Math.max(0, base(i, nx));
-    const j0 = Math.max(0, base(j, ny));
-    const k0 = Math.max(0, base(k, nz));
-    const fi = nx > 1 ? Math.min(1, Math.max(0, i - i0)) : 0;
-    const fj = ny > 1 ? Math.min(1, Math.max(0, j - j0)) : 0;
-    const fk = nz > 1 ? Math.min(1, Math.max(0, k - k0)) : 0;
-    const di = nx > 1 ? 1 : 0;
-    const dj = ny > 1 ? nx : 0;
+    const i0 = base(i, nx);
+    const j0 = base(j, ny);
+    const k0 = base(k, nz);
+    const fi = frac(i, i0, nx);
+    const fj = frac(j, j0, ny);
+    const fk = frac(k, k0, nz);
     const a = slice(k0);
-    const b = fk > 0 ? slice(k0 + 1) : a;
-    if (!a || !b) return padding;
+    if (!a) return padding;
     const o = j0 * nx + i0;
-    const plane = (s: ArrayLike<number>) => {
-      const top = s[o] + fi * (s[o + di] - s[o]);
-      const bottom = s[o + dj] + fi * (s[o + dj + di] - s[o + dj]);
-      return top + fj * (bottom - top);
-    };
-    const za = plane(a);
-    return fk > 0 ? za + fk * (plane(b) - za) : za;
+    const o1 = o + dj;
+    const top = a[o] + fi * (a[o + di] - a[o]);
+    const za = top + fj * (a[o1] + fi * (a[o1 + di] - a[o1]) - top);
+    if (fk === 0) return za;
+    const b = slice(k0 + 1);
+    if (!b) return padding;
+    const topB = b[o] + fi * (b[o + di] - b[o]);
+    return za + fk * (topB + fj * (b[o1] + fi * (b[o1 + di] - b[o1]) - topB) - za);
   };
 }
 
