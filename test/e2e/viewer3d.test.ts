@@ -7,6 +7,8 @@
  * plane through the cylinder's axis (crosshairs rotated) shows a band of its diameter; a
  * MIP slab shows the brightest sphere only once thick enough to reach it; the SSD at a
  * threshold between water and bone shows the large sphere's silhouette at its diameter;
+ * a curved MPR clicked along the cylinder's axis (in the axial and coronal planes)
+ * straightens it into a band of its diameter in every row, its cross-section a disc;
  * a series with a missing slice is refused with a message naming it.
  */
 import { join } from 'node:path';
@@ -45,7 +47,22 @@ interface VolumeViewportLike {
   render(): void;
   resetCamera(): void;
 }
+interface ReformatLike {
+  rows: number;
+  columns: number;
+  rowSpacing: number;
+  columnSpacing: number;
+}
+interface CurvedLike {
+  points: Point3[];
+  frames?: { length: number; step: number };
+  straight?: ReformatLike;
+  section?: ReformatLike;
+  arc: number;
+  lastMs: number;
+}
 interface PageLike {
+  curved: CurvedLike;
   series?: { volume: { dimensions: Point3; spacing: Point3 }; imageIds: string[] };
   volume3d?: { dimensions: Point3 };
   downsample: Point3;
@@ -66,6 +83,8 @@ interface Hook {
   tools: { annotation: { state: { getAnnotations(toolName: string, element: unknown): CrosshairsAnnotationLike[] } } };
 }
 declare const window: { __viewer3d?: Hook };
+declare const document: { querySelector(selector: string): (CanvasLike & { value: string; dispatchEvent(e: unknown): boolean }) | null; querySelectorAll(selector: string): { length: number } };
+declare const Event: new (type: string) => unknown;
 declare function requestAnimationFrame(callback: () => void): number;
 
 let browser: Browser;
@@ -382,6 +401,117 @@ describe('viewer MPR / 3D', () => {
     const [vrt] = await greyAtWorld('volume3d', [large.center]);
     expect(vrt).toBeGreaterThan(20);
   }, 240_000);
+
+  it('straightens the oblique cylinder along a curve clicked on its axis, its cross-section a disc of its diameter', async () => {
+    const c = phantom.volume.cylinder;
+    const onAxis = (z: number): Point3 => add(c.point, c.axis, (z - c.point[2]) / c.axis[2]);
+    /** Moves plane `id` (along its normal) through `p`, as scrolling does. */
+    const planeThrough = async (id: string, p: Point3) => {
+      await page.evaluate(
+        ({ id, p }) => {
+          const vp = window.__viewer3d!.page.viewport(id);
+          const { focalPoint: f, position, viewPlaneNormal: n } = vp.getCamera();
+          const d = (p[0] - f[0]) * n[0] + (p[1] - f[1]) * n[1] + (p[2] - f[2]) * n[2];
+          vp.setCamera({ focalPoint: [f[0] + d * n[0], f[1] + d * n[1], f[2] + d * n[2]], position: [position[0] + d * n[0], position[1] + d * n[1], position[2] + d * n[2]] });
+        },
+        { id, p },
+      );
+      await rendered([id]);
+    };
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(100, 2)); // cylinder (200 HU) white, water black
+    // A mouse click on the button's centre: page.click waits for animation frames, which the
+    // 3D view's first software-WebGL frame can hold up for minutes on a loaded machine.
+    const press = async (selector: string) => {
+      const box = (await page.locator(selector).boundingBox())!;
+      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    };
+    await press('#toolbar button[data-tool="Curved"]');
+    expect(await page.isVisible('#curved-panel')).toBe(true);
+    expect(await page.textContent('#curved-message')).toMatch(/click points along the structure/);
+    // One point is not a curve: said.
+    const first = await pagePoint('axial', onAxis(c.point[2]));
+    await page.mouse.click(first.x, first.y);
+    await page.keyboard.press('Enter');
+    expect(await page.textContent('#curved-message')).toMatch(/at least 2 distinct points; it has 1/);
+    expect(await page.evaluate(() => window.__viewer3d!.page.curved.straight)).toBeUndefined();
+    await press('#curved-clear');
+    // Three points on the axis in axial planes 30 mm apart, the last one in a coronal plane, double-clicked.
+    const zc = c.point[2];
+    for (const z of [zc - 45, zc - 15, zc + 15]) {
+      await planeThrough('axial', onAxis(z));
+      const at = await pagePoint('axial', onAxis(z));
+      await page.mouse.click(at.x, at.y);
+    }
+    await planeThrough('coronal', onAxis(zc + 45));
+    const last = await pagePoint('coronal', onAxis(zc + 45));
+    await page.mouse.dblclick(last.x, last.y);
+    await page.waitForFunction(() => window.__viewer3d!.page.curved.straight !== undefined, null, { timeout: 60_000 });
+    const curved = await page.evaluate(() => {
+      const { points, frames, straight, section, lastMs } = window.__viewer3d!.page.curved;
+      return { points, length: frames!.length, step: frames!.step, straight: straight!, section: section!, lastMs };
+    });
+    console.log(`curved MPR: ${curved.length.toFixed(1)} mm, straightened ${curved.straight.columns} x ${curved.straight.rows} and cross-section in ${curved.lastMs.toFixed(1)} ms`);
+    // The clicks landed on the axis (within a millimetre) and the curve runs their length.
+    expect(curved.points).toHaveLength(4);
+    for (const p of curved.points) {
+      const d: Point3 = [p[0] - c.point[0], p[1] - c.point[1], p[2] - c.point[2]];
+      const t = d[0] * c.axis[0] + d[1] * c.axis[1] + d[2] * c.axis[2];
+      expect(Math.sqrt(Math.max(0, d[0] ** 2 + d[1] ** 2 + d[2] ** 2 - t * t)), JSON.stringify(p)).toBeLessThan(1);
+    }
+    expect(Math.abs(curved.length - 90 / c.axis[2])).toBeLessThan(2);
+    // The planes show the points and the curve.
+    expect(await page.evaluate(() => document.querySelectorAll('.viewport-cell[data-viewport="axial"] .curved-overlay circle').length)).toBe(5);
+    /** Bright runs (> 128) through the middle column of each row of a canvas, as [from, to] in pixels from the middle. */
+    const runs = (selector: string, transpose = false) =>
+      page.evaluate(
+        ({ selector, transpose }) => {
+          const canvas = document.querySelector(selector)!;
+          const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+          const [w, h] = transpose ? [canvas.height, canvas.width] : [canvas.width, canvas.height];
+          const grey = (row: number, col: number) => (transpose ? data[(col * canvas.width + row) * 4] : data[(row * canvas.width + col) * 4]);
+          const mid = (w - 1) / 2;
+          const out: Array<[number, number]> = [];
+          for (let r = 0; r < h; r++) {
+            let lo = mid;
+            let hi = mid;
+            if (grey(r, mid) <= 128) {
+              out.push([NaN, NaN]);
+              continue;
+            }
+            while (lo > 0 && grey(r, lo - 1) > 128) lo--;
+            while (hi < w - 1 && grey(r, hi + 1) > 128) hi++;
+            out.push([lo - mid - 0.5, hi - mid + 0.5]);
+          }
+          return out;
+        },
+        { selector, transpose },
+      );
+    // Straightened: the cylinder is a band of its diameter centred in every row, along the whole curve.
+    const band = await runs('#curved-straight');
+    expect(band).toHaveLength(curved.straight.rows);
+    const mm = curved.straight.columnSpacing;
+    for (const [r, [from, to]] of band.entries()) {
+      expect(Math.abs((to - from) * mm - 2 * c.radius), `row ${r}: ${from}..${to}`).toBeLessThan(1.5);
+      expect(Math.abs(((to + from) / 2) * mm), `row ${r}: ${from}..${to}`).toBeLessThan(1.5);
+    }
+    // Cross-sections (middle, then 20 mm along the slider): a disc of the diameter.
+    const disc = async () => {
+      for (const transpose of [false, true]) {
+        const rows = await runs('#curved-cross', transpose);
+        const [from, to] = rows[(rows.length - 1) / 2];
+        expect(Math.abs((to - from) * curved.section.columnSpacing - 2 * c.radius), `${transpose ? 'vertical' : 'horizontal'}: ${from}..${to}`).toBeLessThan(1.5);
+      }
+    };
+    await disc();
+    await page.evaluate(() => {
+      const slider = document.querySelector('#curved-position')!;
+      slider.value = '20';
+      slider.dispatchEvent(new Event('input'));
+    });
+    expect(await page.evaluate(() => window.__viewer3d!.page.curved.arc)).toBeCloseTo(20, 6);
+    await disc();
+    await press('#toolbar button[data-tool="Crosshairs"]');
+  }, 600_000);
 
   it('refuses a series with a missing slice and names where', async () => {
     await openMpr(gappy.studyUid, `&series=${gappy.seriesUid}`);

@@ -3,6 +3,7 @@
 // and a 3D viewport (VRT presets, MIP, SSD). One instance per page.
 import { Enums, RenderingEngine, setVolumesForViewports, type Types } from '@cornerstonejs/core';
 import { h } from '../dom.js';
+import { CURVED_TOOL, CurvedPanel } from './curved-panel.js';
 import { str, TAG } from '../viewer/dicom-json.js';
 import type { DicomWebClient } from '../viewer/dicomweb.js';
 import { CrosshairsTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
@@ -32,6 +33,7 @@ export class VolumePage {
   readonly tools: MprTools;
   readonly timings: VolumePageTimings = { start: performance.now() };
   readonly status: HTMLSpanElement;
+  readonly curved: CurvedPanel;
   series?: SeriesVolume;
   renderer?: Renderer3d;
   /** The volume the 3D viewport renders: the series volume or a downsampled copy. */
@@ -54,6 +56,7 @@ export class VolumePage {
     this.engine = new RenderingEngine(VolumePage.engineId);
     this.tools = new MprTools(VolumePage.engineId);
     const label = { axial: 'Axial', sagittal: 'Sagittal', coronal: 'Coronal', [VIEWPORT_3D]: '3D' } as Record<string, string>;
+    this.curved = new CurvedPanel({ viewports: () => this.mprViewports, cell: (id) => this.cells.get(id)!.root, volume: () => this.series?.volume });
     const grid = h('div', { class: 'viewport-grid', id: 'mpr-grid', 'data-layout': '2x2', style: 'grid-template: 1fr 1fr / 1fr 1fr' });
     for (const id of [...MPR_VIEWPORTS, VIEWPORT_3D]) {
       const element = h('div', { class: 'cs-element mpr-element', 'data-viewport-id': id, style: 'inset: 0' });
@@ -63,6 +66,7 @@ export class VolumePage {
       this.cells.set(id, { root: cell, element, message });
       grid.append(cell);
     }
+    this.cells.get(VIEWPORT_3D)!.root.append(this.curved.root);
     const tool = (name: string, text: string) => {
       const b = h('button', { type: 'button', class: 'tool', 'data-tool': name, onclick: () => this.setTool(name) }, text);
       this.toolButtons.set(name, b);
@@ -96,7 +100,7 @@ export class VolumePage {
       'div',
       { class: 'toolbar', id: 'toolbar' },
       group('view', h('a', { href: back2d, id: 'back-2d', style: 'color: #9fd0ff' }, '2D viewer')),
-      group('tools', tool(CrosshairsTool.toolName, 'Crosshairs'), tool(WindowLevelTool.toolName, 'W/L'), tool(PanTool.toolName, 'Pan'), tool(ZoomTool.toolName, 'Zoom'), wl),
+      group('tools', tool(CrosshairsTool.toolName, 'Crosshairs'), tool(WindowLevelTool.toolName, 'W/L'), tool(PanTool.toolName, 'Pan'), tool(ZoomTool.toolName, 'Zoom'), tool(CURVED_TOOL, 'Curved'), wl),
       group('slab', h('span', {}, 'Slab'), this.slabMode, this.slabThickness, h('span', {}, 'mm')),
       group('3d', h('span', {}, '3D'), this.renderMode, h('span', {}, 'threshold'), this.threshold, h('span', {}, 'HU')),
       this.status,
@@ -117,8 +121,14 @@ export class VolumePage {
         defaultOptions: { background: [0, 0, 0] as Types.Point3, parallelProjection: true },
       },
     ]);
-    window.addEventListener('resize', () => this.engine.resize(true, true));
+    window.addEventListener('resize', () => this.resized());
     this.setToolButtons(CrosshairsTool.toolName);
+  }
+
+  /** The window changed size. */
+  private resized(): void {
+    this.engine.resize(true, true);
+    this.curved.redraw();
   }
 
   viewport(id: string): Types.IVolumeViewport {
@@ -150,6 +160,7 @@ export class VolumePage {
     await setVolumesForViewports(this.engine, [{ volumeId: series.volumeId }], [...MPR_VIEWPORTS]);
     if (series.modality === 'CT') this.setWindow(40, 400);
     this.tools.attach();
+    this.curved.attach();
     this.keepSlabsAligned();
     this.engine.renderViewports([...MPR_VIEWPORTS]);
     const failed = await series.loaded;
@@ -221,8 +232,10 @@ export class VolumePage {
     }
   }
 
+  /** A Cornerstone tool on the primary button, or the curved MPR's point clicking. */
   setTool(name: string): void {
-    this.tools.setPrimary(name);
+    this.curved.setActive(name === CURVED_TOOL);
+    if (name !== CURVED_TOOL) this.tools.setPrimary(name);
     this.setToolButtons(name);
   }
 
@@ -236,6 +249,7 @@ export class VolumePage {
       vp.setProperties({ voiRange: { lower: center - width / 2, upper: center + width / 2 } });
       vp.render();
     }
+    this.curved.redraw();
   }
 
   setSlab(mode: SlabMode, thickness: number): void {
