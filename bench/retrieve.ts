@@ -3,13 +3,16 @@
 //   C-GET   DCMTK getscu into a fresh folder (sub-operations on the same association)
 //   C-MOVE  DCMTK movescu to a DCMTK storescp (a new association from the server)
 // Time = wall time of the getscu / movescu process (TCP_NODELAY=1 for DCMTK and Orthanc);
-// --runs runs each, best and median instances/s, ratio this PACS / Orthanc (target >= 1).
+// --runs runs each (after one warm-up), the servers taking turns run by run so that other
+// load on the machine falls on both alike; best and median instances/s, ratio this PACS /
+// Orthanc (target >= 1), the server's CPU time per instance (/proc), the load average.
 // Every run is checked to have delivered all instances; for this PACS, also that every
 // data set arrived byte for byte as stored (Orthanc's answer is reported, not required).
 //
 //   npx tsx bench/retrieve.ts [--count 300] [--runs 3] [--rows 512] [--cols 512]
 // Results: a table on stdout and JSON in bench/results/retrieve-<timestamp>.json.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
@@ -17,6 +20,7 @@ import { inspectFiles, storeFiles } from '../src/services/storage-scu.js';
 import { dataSetHash, indexPart10Files, part10Info } from '../test/interop/dicom-files.js';
 import { REPO_ROOT, runDcmtk, startOrthanc, startPacs, startStorescp, stopAllPeers } from '../test/support/peers.js';
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { cpuMs } from './cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,8 +35,8 @@ const RUNS = Number(values.runs);
 
 process.on('SIGINT', () => void stopAllPeers().finally(() => process.exit(130)));
 
-interface Target { name: string; aet: string; port: number }
-interface Result { target: string; op: string; seconds: number[]; best: number; median: number; bytesUnchanged: string }
+interface Target { name: string; aet: string; port: number; pid: number }
+interface Result { target: string; op: string; seconds: number[]; best: number; median: number; cpuMsPerInstance: number; bytesUnchanged: string }
 
 async function main(): Promise<void> {
   const root = await makeTempDir('pacs-bench-retrieve-');
@@ -59,8 +63,8 @@ async function main(): Promise<void> {
     },
   });
   const targets: Target[] = [
-    { name: 'pacs', aet: pacs.aet, port: pacs.port },
-    { name: 'orthanc', aet: orthanc.aet, port: orthanc.dicomPort },
+    { name: 'pacs', aet: pacs.aet, port: pacs.port, pid: pacs.pid },
+    { name: 'orthanc', aet: orthanc.aet, port: orthanc.dicomPort, pid: orthanc.pid },
   ];
   const { files } = await inspectFiles(series.files);
   for (const t of targets) {
@@ -76,11 +80,16 @@ async function main(): Promise<void> {
     for (const [uid, info] of await indexPart10Files(dir)) if (originals.get(uid) === (await dataSetHash(info))) same++;
     return same;
   };
+  const loadAverage: Record<string, number[]> = { start: os.loadavg() };
   for (const op of ['C-GET', 'C-MOVE'] as const) {
-    for (const t of targets) {
-      const seconds: number[] = [];
-      let bytesUnchanged = '';
-      for (let run = 0; run < RUNS; run++) {
+    const seconds = targets.map((): number[] => []);
+    const cpu = targets.map((): number[] => []);
+    const bytesUnchanged = targets.map(() => '');
+    // The servers take turns run by run (ours, Orthanc, ours, ...): a change in the machine's
+    // other load falls on both alike. One warm-up run each first (not counted).
+    for (let run = -1; run < RUNS; run++) {
+      for (let k = 0; k < targets.length; k++) {
+        const t = targets[k];
         const out = path.join(root, `get-${t.name}-${run}`);
         fs.mkdirSync(out);
         fs.rmSync(storescp.storageDir, { recursive: true, force: true });
@@ -89,35 +98,49 @@ async function main(): Promise<void> {
         const args = op === 'C-GET'
           ? ['-S', '-aet', 'PACS_CLIENT', '-aec', t.aet, '-od', out, ...keys, '127.0.0.1', String(t.port)]
           : ['-S', '-aet', 'PACS_CLIENT', '-aec', t.aet, '-aem', 'STORESCP', ...keys, '127.0.0.1', String(t.port)];
+        const cpu0 = cpuMs(t.pid);
         const t0 = performance.now();
         const r = await runDcmtk(op === 'C-GET' ? 'getscu' : 'movescu', args);
         const s = (performance.now() - t0) / 1000;
+        const ms = cpuMs(t.pid) - cpu0;
         const dir = op === 'C-GET' ? out : storescp.storageDir;
         const got = (await indexPart10Files(dir)).size;
         if (r.code !== 0 || got !== COUNT) throw new Error(`${t.name} ${op} run ${run}: exit ${r.code}, ${got}/${COUNT} received\n${r.stderr.slice(-2000)}`);
-        seconds.push(s);
-        if (run === 0) bytesUnchanged = `${await unchanged(dir)}/${COUNT}`;
+        if (run === 0) bytesUnchanged[k] = `${await unchanged(dir)}/${COUNT}`;
+        if (run >= 0) {
+          seconds[k].push(s);
+          cpu[k].push(ms);
+        }
         fs.rmSync(out, { recursive: true, force: true });
       }
-      const sorted = [...seconds].sort((a, b) => a - b);
-      results.push({ target: t.name, op, seconds, best: COUNT / sorted[0], median: COUNT / sorted[Math.floor(sorted.length / 2)], bytesUnchanged });
-      if (t.name === 'pacs' && bytesUnchanged !== `${COUNT}/${COUNT}`) throw new Error(`this PACS changed data sets on ${op}: ${bytesUnchanged} unchanged`);
     }
+    targets.forEach((t, k) => {
+      const sorted = [...seconds[k]].sort((a, b) => a - b);
+      const cpuSorted = [...cpu[k]].sort((a, b) => a - b);
+      results.push({
+        target: t.name, op, seconds: seconds[k], best: COUNT / sorted[0], median: COUNT / sorted[Math.floor(sorted.length / 2)],
+        cpuMsPerInstance: cpuSorted[Math.floor(cpuSorted.length / 2)] / COUNT, bytesUnchanged: bytesUnchanged[k],
+      });
+      if (t.name === 'pacs' && bytesUnchanged[k] !== `${COUNT}/${COUNT}`) throw new Error(`this PACS changed data sets on ${op}: ${bytesUnchanged[k]} unchanged`);
+    });
   }
-  console.log(`\n${COUNT} images ${values.rows}x${values.cols}, ${RUNS} runs each (instances/s)`);
-  console.log(['op', 'target', 'best', 'median', 'seconds', 'unchanged'].map((s) => s.padStart(10)).join(' '));
+  loadAverage.end = os.loadavg();
+  console.log(`\n${COUNT} images ${values.rows}x${values.cols}, ${RUNS} runs each after a warm-up, servers taking turns (instances/s)`);
+  console.log(['op', 'target', 'best', 'median', 'cpu ms/inst', 'unchanged', 'seconds'].map((s) => s.padStart(11)).join(' '));
   for (const r of results) {
-    console.log([r.op, r.target, r.best.toFixed(0), r.median.toFixed(0), r.seconds.map((s) => s.toFixed(2)).join(','), r.bytesUnchanged].map((s) => s.padStart(10)).join(' '));
+    console.log([r.op, r.target, r.best.toFixed(0), r.median.toFixed(0), r.cpuMsPerInstance.toFixed(2), r.bytesUnchanged, r.seconds.map((s) => s.toFixed(2)).join(',')].map((s) => s.padStart(11)).join(' '));
   }
   for (const op of ['C-GET', 'C-MOVE']) {
     const p = results.find((r) => r.op === op && r.target === 'pacs')!;
     const o = results.find((r) => r.op === op && r.target === 'orthanc')!;
-    console.log(`${op}: this PACS / Orthanc (median) = ${(p.median / o.median).toFixed(2)}`);
+    console.log(`${op}: this PACS / Orthanc  median ${(p.median / o.median).toFixed(2)}, best ${(p.best / o.best).toFixed(2)}, server CPU per instance ${(p.cpuMsPerInstance / o.cpuMsPerInstance).toFixed(2)}`);
   }
+  const avg = (v: number[]) => v.map((x) => x.toFixed(1)).join(', ');
+  console.log(`load average (1, 5, 15 min) on ${os.cpus().length} cores: ${avg(loadAverage.start)} before the runs, ${avg(loadAverage.end)} after`);
   const outDir = path.join(REPO_ROOT, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `retrieve-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ count: COUNT, runs: RUNS, results }, null, 2));
+  fs.writeFileSync(file, JSON.stringify({ count: COUNT, runs: RUNS, loadAverage, results }, null, 2));
   console.log(`results: ${file}`);
 }
 

@@ -5,7 +5,7 @@
  *
  * The stored bytes go out unchanged when the peer accepted the stored transfer syntax
  * (a file up to WHOLE_READ_MAX read whole in one read and sent as one buffer, a larger one
- * streamed from the blob store; the next instance is read while the current one is sent
+ * streamed from the blob store; the next instances are read while the current one is sent
  * and acknowledged). Otherwise the instance is read
  * whole and converted to an accepted uncompressed syntax: re-encoded by src/dicom's
  * writer, its Pixel Data first decompressed (src/dicom/codecs) when stored in a JPEG,
@@ -116,11 +116,13 @@ function readWholeDataset(file: string, size: number): Promise<Buffer | undefine
           reject(e2 as Error);
         }
       };
+      // Reads until the recorded size (no extra read for the end of file: a file grown past
+      // its recorded size shows as a first read filling the spare byte too).
       let got = 0;
       const more = () => fs.read(fd, buf, got, buf.length - got, got, (e, n) => {
         if (e) return finish(e, got);
         got += n;
-        if (n === 0 || got === buf.length) return finish(null, got);
+        if (n === 0 || got >= size) return finish(null, got);
         more();
       });
       more();
@@ -174,6 +176,9 @@ export interface SubOperationTarget {
 
 export interface Counts { remaining: number; completed: number; failed: number; warning: number }
 
+/** Instances read ahead of the one being sent. */
+const READ_AHEAD = 4;
+
 /** Largest Failed SOP Instance UID List we send: an explicit VR UI value has a 16-bit length. */
 const MAX_FAILED_LIST_BYTES = 60_000;
 
@@ -210,10 +215,12 @@ export function finalResponse(counts: Counts, failedUids: readonly string[], tra
  * `total` is the number selected (from describeRetrieve); `failAll` marks every one
  * failed without trying (the destination could not be reached).
  *
- * The next instance's data set is read while the current one is sent and acknowledged
- * (one C-STORE at a time on the association: the peer's response is a round trip the
- * disk read can hide behind). At most two instances are held: memory stays bounded by
- * twice WHOLE_READ_MAX, or a streamed file's first chunk.
+ * The next READ_AHEAD instances' data sets are read (concurrently, on libuv's pool) while
+ * the current one is sent and acknowledged (one C-STORE at a time on the association: the
+ * peer's response is a round trip the disk reads hide behind; with one instance ahead, an
+ * open + read + close on a busy machine took longer than that round trip and the sends
+ * waited for it). Memory stays bounded by READ_AHEAD + 1 times WHOLE_READ_MAX, or a
+ * streamed file's first chunk each.
  */
 export async function runSubOperations(
   ctx: DimseRequestContext,
@@ -228,17 +235,24 @@ export async function runSubOperations(
   const prep = (inst: InstanceSummary): Promise<Prepared> =>
     'failAll' in target ? Promise.resolve({ ok: false, error: target.failAll }) : prepare(archive, inst, target);
   const it = iterateRetrieve(archive.index, selection, { signal: ctx.signal })[Symbol.asyncIterator]();
-  let cur = await it.next();
-  let curPrep = cur.done ? undefined : prep(cur.value);
+  const ahead: { inst: InstanceSummary; prepared: Promise<Prepared> }[] = [];
+  let exhausted = false;
+  /** Starts reading instances until READ_AHEAD are read or being read. */
+  const fill = async (): Promise<void> => {
+    while (!exhausted && ahead.length < READ_AHEAD && !ctx.signal.aborted) {
+      const r = await it.next();
+      if (r.done) exhausted = true;
+      else ahead.push({ inst: r.value, prepared: prep(r.value) });
+    }
+  };
   try {
-    while (!cur.done && !ctx.signal.aborted) {
-      const inst = cur.value;
-      const next = await it.next();
-      const nextPrep = next.done || ctx.signal.aborted ? undefined : prep(next.value);
+    await fill();
+    while (ahead.length && !ctx.signal.aborted) {
+      const { inst, prepared } = ahead.shift()!;
       counts.remaining = Math.max(0, counts.remaining - 1);
-      const outcome = await send(inst, await curPrep!, target);
-      cur = next;
-      curPrep = nextPrep;
+      const sending = send(inst, await prepared, target);
+      await fill();
+      const outcome = await sending;
       if (outcome.ok) {
         if (outcome.warning) counts.warning++;
         else counts.completed++;
@@ -252,9 +266,9 @@ export async function runSubOperations(
       }
     }
   } finally {
-    // A read started for an instance that will not be sent (cancel, closed association).
-    void curPrep?.then((p) => p.ok && p.close());
-    if (!cur.done) await it.return?.(undefined);
+    // Reads started for instances that will not be sent (cancel, closed association).
+    for (const a of ahead) void a.prepared.then((p) => p.ok && p.close());
+    if (!exhausted) await it.return?.(undefined);
   }
   return finalResponse(counts, failedUids, ctx.transferSyntax, ctx.signal.aborted, comment);
 }
