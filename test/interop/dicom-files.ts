@@ -14,10 +14,10 @@ async function* walk(dir: string): AsyncGenerator<string> {
   }
   for (const e of entries) {
     const p = join(dir, e.name);
-    // An archive's tmp/ holds files being received or already linked into place (and
-    // unlinked in the background after the response): not stored instances.
+    // An archive's tmp/ and pool/ hold files being received, not yet used, or already
+    // linked into place (and unlinked in the background after the response): not stored instances.
     if (e.isDirectory()) {
-      if (e.name !== 'tmp') yield* walk(p);
+      if (e.name !== 'tmp' && e.name !== 'pool') yield* walk(p);
     } else if (e.isFile()) yield p;
   }
 }

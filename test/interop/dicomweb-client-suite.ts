@@ -13,6 +13,7 @@ import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { installXhr } from '../support/xhr-over-fetch.js';
 import { ctSeries, parseMultipart } from '../web/dicomweb-setup.js';
 import type { ServeIndex } from './serve-index.js';
+import { indexPart10Files } from './dicom-files.js';
 
 /** Registers the suite against a `pacs serve` whose Main Server index is `db`. */
 export function dicomwebClientSuite(db: ServeIndex): void {
@@ -31,13 +32,9 @@ export function dicomwebClientSuite(db: ServeIndex): void {
 
   /** The stored Part 10 file of an instance, found by its meta header in the archive's blob folder. */
   async function storedFile(sop: string): Promise<Buffer> {
-    for (const f of await fs.promises.readdir(path.join(dataDir, 'blobs'), { recursive: true })) {
-      const file = path.join(dataDir, 'blobs', String(f));
-      if (!file.endsWith('.dcm') || String(f).startsWith(`tmp${path.sep}`)) continue;
-      const b = await fs.promises.readFile(file);
-      if (readMetaHeader(b).meta.mediaStorageSopInstanceUid === sop) return b;
-    }
-    throw new Error(`no stored file for ${sop}`);
+    const info = (await indexPart10Files(path.join(dataDir, 'blobs'))).get(sop);
+    if (!info) throw new Error(`no stored file for ${sop}`);
+    return fs.promises.readFile(info.path);
   }
 
   const dataSet = (b: ArrayBuffer | Buffer): Buffer => {
