@@ -337,6 +337,17 @@ export interface CtSeriesOptions extends PatientStudy {
   seriesDescription?: string;
   /** File name prefix; default `ct-<random>-`. */
   prefix?: string;
+  /**
+   * Gantry/Detector Tilt (degrees): slice i's Image Position moves along y by z * tan(tilt)
+   * (the stack is sheared, image planes stay axial). Only the geometry: the pixels are
+   * still the untilted phantom's (gen-phantom-volume writes tilt-consistent ones).
+   */
+  gantryTiltDegrees?: number;
+}
+
+/** y shift (mm) of a slice at `z` of a series acquired with `tiltDegrees` of gantry tilt. */
+export function tiltShiftY(z: number, tiltDegrees = 0): number {
+  return z * Math.tan((tiltDegrees * Math.PI) / 180);
 }
 
 export interface CtSeriesResult {
@@ -383,6 +394,7 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     str(t(0x0008, 0x103e), 'LO', o.seriesDescription ?? 'Water cylinder with bone rod'),
     str(t(0x0018, 0x0050), 'DS', ds(phantom.sliceThickness)),
     str(t(0x0018, 0x0060), 'DS', '120'),
+    ...(o.gantryTiltDegrees !== undefined ? [str(t(0x0018, 0x1120), 'DS', ds(o.gantryTiltDegrees))] : []),
     str(t(0x0018, 0x5100), 'CS', 'HFS'),
     ui(t(0x0020, 0x000e), seriesUid),
     str(t(0x0020, 0x0011), 'IS', seriesNumber),
@@ -423,7 +435,7 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
         ...common,
         ui(t(0x0008, 0x0018), sopInstanceUid),
         str(t(0x0020, 0x0013), 'IS', i + 1),
-        str(t(0x0020, 0x0032), 'DS', [ds(x0), ds(y0), ds(z)]),
+        str(t(0x0020, 0x0032), 'DS', [ds(x0), ds(y0 + tiltShiftY(z, o.gantryTiltDegrees)), ds(z)]),
         str(t(0x0020, 0x1041), 'DS', ds(z)),
       ],
       pixels.length,
