@@ -15,7 +15,7 @@ import { build } from 'vite';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { launchChromiumWithWebGL } from '../test/e2e/browser.js';
 import { frameTime } from '../test/e2e/viewer3d-frames.js';
-import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../test/support/peers.js';
+import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../test/support/peers.js';
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
 
 const { values } = parseArgs({ options: { counts: { type: 'string', default: '300,1000' } } });
@@ -32,14 +32,7 @@ declare const window: { __viewer3d?: Hook };
 async function main(): Promise<void> {
   const dir = await makeTempDir('pacs-bench-volume-');
   await build({ root: path.join(REPO_ROOT, 'ui'), logLevel: 'warn' });
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
-  const pacs = await startPacs({
-    dir: path.join(dir, 'pacs'),
-    args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: 'bench-password' },
-  });
-  await waitForPort(web, { peer: pacs });
-  const base = `http://127.0.0.1:${web}`;
+  const { pacs, base } = await startPacsServe(path.join(dir, 'pacs'), 'bench-password');
   const browser = await launchChromiumWithWebGL();
   const rows: Array<Record<string, number | string>> = [];
   try {
