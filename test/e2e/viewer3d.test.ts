@@ -210,7 +210,7 @@ beforeAll(async () => {
   // One context for the pages: openMpr opens fresh pages logged in with its cookie.
   page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
   watch(page);
-  await page.goto(`${base}/viewer?StudyInstanceUIDs=${phantom.studyUid}&mode=mpr`);
+  await page.goto(`${base}/viewer?StudyInstanceUIDs=${phantom.studyUid}&mode=mpr`, { timeout: 180_000 });
   await page.fill('#login-password', 'e2e-password');
   await page.click('#login-form button[type=submit]');
   await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 180_000 });
