@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { build } from 'vite';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { launchChromiumWithWebGL } from '../test/e2e/browser.js';
-import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../test/support/peers.js';
+import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../test/support/peers.js';
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '300' }, repeat: { type: 'string', default: '3' } } });
@@ -29,16 +29,9 @@ async function main(): Promise<void> {
   const dir = await makeTempDir('pacs-bench-viewer-');
   await build({ root: path.join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   const ct = await writeCtSeries({ dir: path.join(dir, 'ct'), count: COUNT, rows: 512, cols: 512 });
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
-  const pacs = await startPacs({
-    dir: path.join(dir, 'pacs'),
-    args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: 'bench-password' },
-  });
-  await waitForPort(web, { peer: pacs });
+  const { pacs, base } = await startPacsServe(path.join(dir, 'pacs'), 'bench-password');
   const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: ct.files });
   if (stored.code !== 0) throw new Error(`storescu failed: ${stored.stderr}`);
-  const base = `http://127.0.0.1:${web}`;
   const browser = await launchChromiumWithWebGL();
   const runs: Array<{ scriptsMs: number; loggedInMs: number; cornerstoneMs: number; openMs: number; seriesMs: number; metadataMs: number; firstImageMs: number; stackCachedMs: number }> = [];
   try {

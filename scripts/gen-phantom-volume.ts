@@ -3,11 +3,14 @@
 // series is written by gen-test-data's CT writer (real geometry, new UIDs) and its pixel
 // data (the last element of each file, uncompressed Int16) replaced by this phantom.
 //
-// CLI: npx tsx scripts/gen-phantom-volume.ts --dir test-data/phantom [--count 161] [--size 256]
+// With a gantry tilt, each slice's plane is shifted along y by z * tan(tilt) and its
+// pixels are the phantom at the shifted positions: a tilted acquisition of the same objects.
+//
+// CLI: npx tsx scripts/gen-phantom-volume.ts --dir test-data/phantom [--count 161] [--size 256] [--tilt 15]
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CT_RESCALE_INTERCEPT, writeCtSeries, type CtSeriesResult } from './gen-test-data.js';
+import { CT_RESCALE_INTERCEPT, tiltShiftY, writeCtSeries, type CtSeriesResult } from './gen-test-data.js';
 
 export interface Sphere {
   center: [number, number, number];
@@ -77,7 +80,15 @@ export function phantomPixelPosition(p: PhantomVolume, row: number, col: number)
   return { x: (col - (p.size - 1) / 2) * p.pixelSpacing, y: (row - (p.size - 1) / 2) * p.pixelSpacing };
 }
 
-export async function writePhantomVolume(o: { dir: string; count?: number; size?: number; studyUid?: string; patientId?: string }): Promise<CtSeriesResult & { volume: PhantomVolume }> {
+export async function writePhantomVolume(o: {
+  dir: string;
+  count?: number;
+  size?: number;
+  studyUid?: string;
+  patientId?: string;
+  gantryTiltDegrees?: number;
+  seriesDescription?: string;
+}): Promise<CtSeriesResult & { volume: PhantomVolume }> {
   const volume = phantomVolume(o.count, o.size);
   const series = await writeCtSeries({
     dir: o.dir,
@@ -86,18 +97,20 @@ export async function writePhantomVolume(o: { dir: string; count?: number; size?
     cols: volume.size,
     fovMm: volume.size * volume.pixelSpacing,
     sliceThickness: volume.sliceSpacing,
-    seriesDescription: 'Phantom volume: spheres and a cylinder',
+    seriesDescription: o.seriesDescription ?? 'Phantom volume: spheres and a cylinder',
     studyUid: o.studyUid,
+    gantryTiltDegrees: o.gantryTiltDegrees,
     patientId: o.patientId,
   });
   if (series.phantom.pixelSpacing !== volume.pixelSpacing) throw new Error(`unexpected pixel spacing ${series.phantom.pixelSpacing}`);
   const pixels = Buffer.alloc(volume.size * volume.size * 2);
   for (const [k, file] of series.files.entries()) {
     const z = series.phantom.firstZ + k * volume.sliceSpacing;
+    const shift = tiltShiftY(z, o.gantryTiltDegrees);
     for (let r = 0; r < volume.size; r++) {
       for (let c = 0; c < volume.size; c++) {
         const { x, y } = phantomPixelPosition(volume, r, c);
-        pixels.writeInt16LE(phantomHu(volume, x, y, z) - CT_RESCALE_INTERCEPT, (r * volume.size + c) * 2);
+        pixels.writeInt16LE(phantomHu(volume, x, y + shift, z) - CT_RESCALE_INTERCEPT, (r * volume.size + c) * 2);
       }
     }
     // The pixel data is the file's last element: overwrite its value in place.
@@ -113,8 +126,9 @@ export async function writePhantomVolume(o: { dir: string; count?: number; size?
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, count: { type: 'string' }, size: { type: 'string' } } });
+  const { values } = parseArgs({ options: { dir: { type: 'string' }, count: { type: 'string' }, size: { type: 'string' }, tilt: { type: 'string' } } });
   if (!values.dir) throw new Error('--dir is required');
-  const r = await writePhantomVolume({ dir: values.dir, count: values.count ? Number(values.count) : undefined, size: values.size ? Number(values.size) : undefined });
+  const n = (v?: string) => (v ? Number(v) : undefined);
+  const r = await writePhantomVolume({ dir: values.dir, count: n(values.count), size: n(values.size), gantryTiltDegrees: n(values.tilt) });
   console.log(`${r.files.length} slices in ${values.dir}: study ${r.studyUid}, series ${r.seriesUid}`);
 }

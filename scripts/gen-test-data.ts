@@ -349,6 +349,17 @@ export interface CtSeriesOptions extends PatientStudy {
    */
   sagittalOf?: CtPhantom;
   frameOfReferenceUid?: string;
+  /**
+   * Gantry/Detector Tilt (degrees): slice i's Image Position moves along y by z * tan(tilt)
+   * (the stack is sheared, image planes stay axial). Only the geometry: the pixels are
+   * still the untilted phantom's (gen-phantom-volume writes tilt-consistent ones).
+   */
+  gantryTiltDegrees?: number;
+}
+
+/** y shift (mm) of a slice at `z` of a series acquired with `tiltDegrees` of gantry tilt. */
+export function tiltShiftY(z: number, tiltDegrees = 0): number {
+  return z * Math.tan((tiltDegrees * Math.PI) / 180);
 }
 
 interface SliceGeometry {
@@ -362,7 +373,7 @@ interface SliceGeometry {
   paint(slice: number, buf: Buffer): void;
 }
 
-function axialGeometry(p: CtPhantom): SliceGeometry {
+function axialGeometry(p: CtPhantom, tiltDegrees?: number): SliceGeometry {
   const base = ctBasePixels(p);
   const x0 = -((p.cols - 1) / 2) * p.pixelSpacing;
   const y0 = -((p.rows - 1) / 2) * p.pixelSpacing;
@@ -371,7 +382,10 @@ function axialGeometry(p: CtPhantom): SliceGeometry {
     cols: p.cols,
     spacing: [p.pixelSpacing, p.pixelSpacing],
     orientation: [1, 0, 0, 0, 1, 0],
-    position: (i) => [x0, y0, ctSliceZ(p, i)],
+    position: (i) => {
+      const z = ctSliceZ(p, i);
+      return [x0, y0 + tiltShiftY(z, tiltDegrees), z];
+    },
     paint: (i, buf) => {
       base.copy(buf);
       paintBone(p, i, buf);
@@ -427,7 +441,7 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
   };
   const seriesUid = newUid();
   const frameOfReferenceUid = o.frameOfReferenceUid ?? newUid();
-  const geo = o.sagittalOf ? sagittalGeometry(o.sagittalOf, count, phantom.sliceThickness) : axialGeometry(phantom);
+  const geo = o.sagittalOf ? sagittalGeometry(o.sagittalOf, count, phantom.sliceThickness) : axialGeometry(phantom, o.gantryTiltDegrees);
   const seriesNumber = o.seriesNumber ?? 1;
   const prefix = o.prefix ?? `ct-${shortId()}-`;
   fs.mkdirSync(o.dir, { recursive: true });
@@ -447,6 +461,7 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     str(t(0x0008, 0x103e), 'LO', o.seriesDescription ?? 'Water cylinder with bone rod'),
     str(t(0x0018, 0x0050), 'DS', ds(phantom.sliceThickness)),
     str(t(0x0018, 0x0060), 'DS', '120'),
+    ...(o.gantryTiltDegrees !== undefined ? [str(t(0x0018, 0x1120), 'DS', ds(o.gantryTiltDegrees))] : []),
     str(t(0x0018, 0x5100), 'CS', 'HFS'),
     ui(t(0x0020, 0x000e), seriesUid),
     str(t(0x0020, 0x0011), 'IS', seriesNumber),

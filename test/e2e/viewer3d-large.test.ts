@@ -13,6 +13,7 @@ import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.
 import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
+import { frameTime } from './viewer3d-frames.js';
 
 type Point3 = [number, number, number];
 interface CanvasLike {
@@ -66,45 +67,6 @@ function canvasStd(id: string): Promise<number> {
   }, id);
 }
 
-/**
- * Median time (ms) from a camera change to the viewport's next rendered frame, over
- * `frames` changes: scrolling one slice (MPR) or rotating 10° about the view-up axis (3D).
- */
-function frameTime(id: string, kind: 'scroll' | 'rotate', frames: number): Promise<number> {
-  return page.evaluate(
-    async ({ id, kind, frames }) => {
-      const vp = window.__viewer3d!.page.viewport(id);
-      const times: number[] = [];
-      for (let k = 0; k < frames; k++) {
-        const cam = vp.getCamera();
-        const t0 = performance.now();
-        const drawn = new Promise<void>((resolve) => vp.element.addEventListener('CORNERSTONE_IMAGE_RENDERED', () => resolve(), { once: true }));
-        if (kind === 'scroll') {
-          const step = 1.25;
-          const n = cam.viewPlaneNormal;
-          const move = (p: Point3): Point3 => [p[0] + n[0] * step, p[1] + n[1] * step, p[2] + n[2] * step];
-          vp.setCamera({ focalPoint: move(cam.focalPoint), position: move(cam.position) });
-        } else {
-          // Rotate the position about the focal point around view-up by 10 degrees.
-          const [f, p, u] = [cam.focalPoint, cam.position, cam.viewUp];
-          const d: Point3 = [p[0] - f[0], p[1] - f[1], p[2] - f[2]];
-          const a = (10 * Math.PI) / 180;
-          const dot = d[0] * u[0] + d[1] * u[1] + d[2] * u[2];
-          const cross: Point3 = [u[1] * d[2] - u[2] * d[1], u[2] * d[0] - u[0] * d[2], u[0] * d[1] - u[1] * d[0]];
-          const r = [0, 1, 2].map((i) => d[i] * Math.cos(a) + cross[i] * Math.sin(a) + u[i] * dot * (1 - Math.cos(a))) as Point3;
-          vp.setCamera({ position: [f[0] + r[0], f[1] + r[1], f[2] + r[2]] });
-        }
-        vp.render();
-        await drawn;
-        times.push(performance.now() - t0);
-      }
-      times.sort((x, y) => x - y);
-      return times[Math.floor(times.length / 2)];
-    },
-    { id, kind, frames },
-  );
-}
-
 beforeAll(async () => {
   const dir = await makeTempDir('pacs-viewer3d-large-');
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
@@ -150,8 +112,8 @@ describe('viewer MPR / 3D with a large volume', () => {
       await expect.poll(() => canvasStd(id), { timeout: 120_000 }).toBeGreaterThan(5);
     }
     const t = state.timings;
-    const scroll = await frameTime('axial', 'scroll', 5);
-    const rotate = await frameTime('volume3d', 'rotate', 3);
+    const scroll = await frameTime(page, 'axial', 'scroll', 5);
+    const rotate = await frameTime(page, 'volume3d', 'rotate', 3);
     console.log(
       `${COUNT} x ${SIZE}^2: metadata and volume created ${(t.volumeCreated - t.start).toFixed(0)} ms, all slices loaded ${(t.volumeLoaded - t.start).toFixed(0)} ms, 3D ready ${(t.threeDReady - t.start).toFixed(0)} ms after the page started; MPR scroll frame ${scroll.toFixed(0)} ms, VRT rotation frame ${rotate.toFixed(0)} ms (median)`,
     );

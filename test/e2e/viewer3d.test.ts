@@ -68,6 +68,7 @@ interface PageLike {
   downsample: Point3;
   timings: Record<string, number>;
   renderer?: { triangles: number };
+  tf?: { points: Array<{ x: number; y: number }>; toCanvas(p: { x: number; y: number }): [number, number]; canvas: CanvasLike };
   viewport(id: string): VolumeViewportLike;
   setWindow(center: number, width: number): void;
   setSlab(mode: string, thickness: number): void;
@@ -76,11 +77,14 @@ interface PageLike {
 interface CrosshairsAnnotationLike {
   data: { handles: { rotationPoints: Array<[Point3, { id: string }]>; toolCenter: Point3 } };
 }
+interface MeasurementLike {
+  data: { handles: { points: Point3[] }; cachedStats: Record<string, { length?: number; mean?: number; stdDev?: number; area?: number }> };
+}
 interface Hook {
   ready: boolean;
   error?: string;
   page: PageLike;
-  tools: { annotation: { state: { getAnnotations(toolName: string, element: unknown): CrosshairsAnnotationLike[] } } };
+  tools: { annotation: { state: { getAnnotations(toolName: string, element: unknown): Array<CrosshairsAnnotationLike & MeasurementLike> } } };
 }
 declare const window: { __viewer3d?: Hook };
 declare const document: { querySelector(selector: string): (CanvasLike & { value: string; dispatchEvent(e: unknown): boolean }) | null; querySelectorAll(selector: string): { length: number } };
@@ -92,6 +96,8 @@ let page: Page;
 let base: string;
 let phantom: CtSeriesResult & { volume: PhantomVolume };
 let gappy: CtSeriesResult; // 12 slices of 1.25 mm with the sixth (z = 6.25 mm) not stored
+let tilted: CtSeriesResult & { volume: PhantomVolume }; // the phantom acquired with 15° of gantry tilt
+const TILT = 15;
 
 /** Two animation frames of the page. */
 const frames = () => page.evaluate(() => new Promise<void>((done) => requestAnimationFrame(() => requestAnimationFrame(() => done()))));
@@ -184,9 +190,23 @@ async function drag(from: { x: number; y: number }, to: { x: number; y: number }
   await frames();
 }
 
+/**
+ * Opens the MPR layout in a fresh page of the same browser context (logged in): leaving
+ * a page that is still rendering its 3D view in software WebGL could take minutes on a
+ * busy 2-core machine; the old page is closed without waiting for it.
+ */
 async function openMpr(studyUid: string, extra = ''): Promise<void> {
-  await page.goto(`${base}/viewer?StudyInstanceUIDs=${studyUid}&mode=mpr${extra}`);
-  await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 180_000 });
+  const old = page;
+  page = await old.context().newPage();
+  watch(page);
+  void old.close({ runBeforeUnload: false }).catch(() => undefined);
+  await page.goto(`${base}/viewer?StudyInstanceUIDs=${studyUid}&mode=mpr${extra}`, { timeout: 120_000 });
+  await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 300_000 });
+}
+
+function watch(p: Page): void {
+  p.on('pageerror', (e) => console.error('page error:', e.message));
+  p.on('console', (m) => m.type() === 'error' && console.error('console:', m.text()));
 }
 
 beforeAll(async () => {
@@ -201,14 +221,15 @@ beforeAll(async () => {
   });
   await waitForPort(web, { peer: pacs });
   gappy = await writeCtSeries({ dir: join(dir, 'gappy'), count: 12, rows: 64, cols: 64, seriesDescription: 'missing slice' });
-  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...phantom.files, ...gappy.files.filter((_, k) => k !== 5)] });
+  tilted = await writePhantomVolume({ dir: join(dir, 'tilted'), count: 121, gantryTiltDegrees: TILT, seriesDescription: 'tilted phantom' });
+  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...phantom.files, ...gappy.files.filter((_, k) => k !== 5), ...tilted.files] });
   expect(stored.code, stored.stderr).toBe(0);
   base = `http://127.0.0.1:${web}`;
   browser = await launchChromiumWithWebGL();
-  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
-  page.on('console', (m) => m.type() === 'error' && console.error('console:', m.text()));
-  await page.goto(`${base}/viewer?StudyInstanceUIDs=${phantom.studyUid}&mode=mpr`);
+  // One context for the pages: openMpr opens fresh pages logged in with its cookie.
+  page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
+  watch(page);
+  await page.goto(`${base}/viewer?StudyInstanceUIDs=${phantom.studyUid}&mode=mpr`, { timeout: 180_000 });
   await page.fill('#login-password', 'e2e-password');
   await page.click('#login-form button[type=submit]');
   await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 180_000 });
@@ -511,6 +532,179 @@ describe('viewer MPR / 3D', () => {
     expect(await page.evaluate(() => window.__viewer3d!.page.curved.arc)).toBeCloseTo(20, 6);
     await disc();
     await press('#toolbar button[data-tool="Crosshairs"]');
+  }, 600_000);
+
+  it('clips the MIP with a box and with a plane set in the clip panel', async () => {
+    const { large, medium, brightest } = phantom.volume.spheres;
+    // Water black, the medium sphere (300 HU) grey, the large (1000) and brightest (2000) white.
+    await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'mip', lower: 0, upper: 1000 }));
+    await page.evaluate(() => {
+      const vp = window.__viewer3d!.page.viewport('volume3d');
+      vp.setCamera({ focalPoint: [0, 0, 80], position: [0, 0, 580], viewUp: [0, -1, 0], parallelProjection: true, parallelScale: vp.getCamera().parallelScale });
+    });
+    const control = (id: string, value: string | boolean) =>
+      page.evaluate(
+        ({ id, value }) => {
+          const el = (globalThis as unknown as { document: { getElementById(id: string): { value: string; checked: boolean; dispatchEvent(e: unknown): void } } }).document.getElementById(id);
+          if (typeof value === 'boolean') el.checked = value;
+          else el.value = value;
+          el.dispatchEvent(new (globalThis as unknown as { Event: new (type: string) => unknown }).Event('input'));
+        },
+        { id, value },
+      );
+    const grey = async () => {
+      await rendered(['volume3d']);
+      const [b, l, m] = await greyAtWorld('volume3d', [brightest.center, large.center, medium.center]);
+      return { brightest: b, large: l, medium: m };
+    };
+    const before = await grey();
+    expect(before.brightest, JSON.stringify(before)).toBeGreaterThan(200);
+    expect(before.large).toBeGreaterThan(200);
+    expect(before.medium).toBeGreaterThan(40);
+    expect(before.medium).toBeLessThan(120);
+    // Box: the slices above 57 % of the height (z > 91 mm) cut; the brightest sphere spans z 94..106.
+    await control('clip-hi-2', '57');
+    const boxed = await grey();
+    expect(boxed.brightest, JSON.stringify(boxed)).toBeLessThan(20);
+    expect(boxed.large).toBeGreaterThan(200); // it spans z 60..100: the part below still shows
+    expect(Math.abs(boxed.medium - before.medium)).toBeLessThan(10);
+    // A sagittal plane through the centre (x = 0), the left side (x > 0) kept: the large
+    // sphere (x = -50) goes, the medium one (x = 50) stays; flipped, the other way round.
+    await page.click('.clip-panel summary');
+    await page.click('#clip-reset');
+    await page.selectOption('#clip-plane', 'sagittal');
+    const halved = await grey();
+    expect(halved.large, JSON.stringify(halved)).toBeLessThan(20);
+    expect(halved.brightest).toBeLessThan(20);
+    expect(Math.abs(halved.medium - before.medium)).toBeLessThan(10);
+    await page.check('#clip-flip');
+    const flipped = await grey();
+    expect(flipped.large, JSON.stringify(flipped)).toBeGreaterThan(200);
+    expect(flipped.brightest).toBeGreaterThan(200);
+    expect(flipped.medium).toBeLessThan(20);
+    // Turning the view keeps the clip (Cornerstone re-places two planes on camera changes).
+    await page.evaluate(() => {
+      const vp = window.__viewer3d!.page.viewport('volume3d');
+      vp.setCamera({ focalPoint: [0, 0, 80], position: [0, 500, 80], viewUp: [0, 0, 1], parallelProjection: true, parallelScale: vp.getCamera().parallelScale });
+    });
+    await rendered(['volume3d']);
+    const [sideMedium, sideLarge] = await greyAtWorld('volume3d', [medium.center, large.center]);
+    expect(sideMedium).toBeLessThan(20);
+    expect(sideLarge).toBeGreaterThan(200);
+    await page.click('#clip-reset');
+    await page.click('.clip-panel summary');
+  }, 600_000);
+
+  it('makes a sphere vanish from the VRT by moving the opacity point at its HU to 0 in the transfer function editor', async () => {
+    const { large, brightest } = phantom.volume.spheres;
+    await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'vrt', preset: 'CT-Bone' }));
+    await page.evaluate(() => {
+      const vp = window.__viewer3d!.page.viewport('volume3d');
+      vp.setCamera({ focalPoint: [0, 0, 80], position: [0, 0, 580], viewUp: [0, -1, 0], parallelProjection: true, parallelScale: vp.getCamera().parallelScale });
+    });
+    const grey = async () => {
+      await rendered(['volume3d']);
+      const [l, b] = await greyAtWorld('volume3d', [large.center, brightest.center]);
+      return { large: l, brightest: b };
+    };
+    const before = await grey();
+    expect(before.large, JSON.stringify(before)).toBeGreaterThan(20);
+    expect(before.brightest).toBeGreaterThan(20);
+    // CT-Bone's curve: 0 up to -16 HU, 0.72 at 641, 0.71 at 3071. Its point at 641 makes the
+    // 1000 HU sphere opaque: dragged to (1200 HU, 0), nothing up to 1200 HU shows.
+    await page.click('.tf-panel summary');
+    const points = await page.evaluate(() => window.__viewer3d!.page.tf!.points);
+    const k = points.findIndex((p) => Math.abs(p.x - 641) < 1);
+    expect(k, JSON.stringify(points)).toBeGreaterThan(0);
+    const onPage = (p: { x: number; y: number }) =>
+      page.evaluate((p) => {
+        const tf = window.__viewer3d!.page.tf!;
+        const r = tf.canvas.getBoundingClientRect();
+        const [x, y] = tf.toCanvas(p);
+        return { x: r.left + x, y: r.top + y };
+      }, p);
+    // One move: each move re-renders the VRT live, minutes a frame in software WebGL on a busy machine.
+    await drag(await onPage(points[k]), await onPage({ x: 1200, y: 0 }), 1);
+    const moved = (await page.evaluate(() => window.__viewer3d!.page.tf!.points))[k];
+    // One canvas pixel is 2000 HU / 290 here.
+    expect(Math.abs(moved.x - 1200), JSON.stringify(moved)).toBeLessThan(15);
+    expect(moved.y).toBe(0);
+    const gone = await grey();
+    expect(gone.large, JSON.stringify(gone)).toBeLessThan(20);
+    expect(gone.brightest).toBeGreaterThan(20); // 2000 HU: still on the curve's ramp
+    // Back to the preset's curve: the sphere is back.
+    await page.click('#tf-reset');
+    const back = await grey();
+    expect(back.large, JSON.stringify(back)).toBeGreaterThan(20);
+    expect(Math.abs(back.large - before.large)).toBeLessThan(10);
+    await page.click('.tf-panel summary');
+  }, 600_000);
+
+  it('measures a sphere\'s diameter with the length tool on the sagittal plane and its HU with an ROI on the coronal plane', async () => {
+    await openMpr(phantom.studyUid);
+    const { large } = phantom.volume.spheres;
+    const at = await pagePoint('axial', large.center);
+    await page.mouse.click(at.x, at.y);
+    await expect.poll(async () => Math.abs((await focal('sagittal'))[0] - large.center[0]), { timeout: 30_000 }).toBeLessThan(1);
+    await expect.poll(async () => Math.abs((await focal('coronal'))[1] - large.center[1]), { timeout: 30_000 }).toBeLessThan(1);
+    await rendered(MPR);
+    const measurements = (toolName: string) =>
+      page.evaluate((toolName) => {
+        const h = window.__viewer3d!;
+        return h.tools.annotation.state.getAnnotations(toolName, h.page.viewport('sagittal').element).map((a) => ({ points: a.data.handles.points, stats: Object.values(a.data.cachedStats)[0] }));
+      }, toolName);
+    // A diameter at 45° (off the reference lines), dragged from one end to the other.
+    await page.click('#toolbar button[data-tool="Length"]');
+    const d = large.radius * Math.SQRT1_2;
+    const ends: Point3[] = [add(large.center, [0, -d, -d]), add(large.center, [0, d, d])];
+    await drag(await pagePoint('sagittal', ends[0]), await pagePoint('sagittal', ends[1]));
+    await expect.poll(async () => (await measurements('Length'))[0]?.stats?.length, { timeout: 30_000 }).toBeGreaterThan(0);
+    const [length] = await measurements('Length');
+    const dist = (a: Point3, b: Point3) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    // The handles land on whole CSS pixels (about 0.5 mm here) on the plane: within a voxel
+    // of the ends, on the sagittal plane through the centre; the length is between them.
+    for (const [k, p] of length.points.entries()) expect(dist(p, ends[k]), JSON.stringify(length.points)).toBeLessThan(1);
+    expect(Math.abs(length.stats.length! - dist(length.points[0], length.points[1]))).toBeLessThan(0.01);
+    expect(Math.abs(length.stats.length! - 2 * large.radius)).toBeLessThan(1);
+    // The crosshairs did not move while measuring.
+    expect(Math.abs((await focal('sagittal'))[0] - large.center[0])).toBeLessThan(1);
+    // ROIs on the coronal plane: inside the 1000 HU sphere, and in the water (0 HU).
+    await page.click('#toolbar button[data-tool="EllipticalROI"]');
+    const inSphere = add(large.center, [6, 0, 6]);
+    const inWater = add(large.center, [45, 0, 30]);
+    for (const c of [inSphere, inWater]) await drag(await pagePoint('coronal', c), await pagePoint('coronal', add(c, [8, 0, 8])));
+    await expect.poll(async () => (await measurements('EllipticalROI')).filter((m) => m.stats?.mean !== undefined).length, { timeout: 30_000 }).toBe(2);
+    const [sphereRoi, waterRoi] = await measurements('EllipticalROI');
+    expect(sphereRoi.stats.mean, JSON.stringify(sphereRoi.stats)).toBeCloseTo(1000, 1);
+    expect(sphereRoi.stats.stdDev).toBeLessThan(1);
+    expect(sphereRoi.stats.area! / (Math.PI * 64)).toBeGreaterThan(0.8);
+    expect(sphereRoi.stats.area! / (Math.PI * 64)).toBeLessThan(1.2);
+    expect(waterRoi.stats.mean, JSON.stringify(waterRoi.stats)).toBeCloseTo(0, 1);
+    // Both drawn on the coronal plane (y of the sphere's centre).
+    for (const p of [...sphereRoi.points, ...waterRoi.points]) expect(Math.abs(p[1] - large.center[1])).toBeLessThan(1);
+    await page.click('#toolbar button[data-tool="Crosshairs"]');
+  }, 600_000);
+
+  it('corrects gantry tilt: the sagittal plane shows a sphere round and where it is', async () => {
+    await openMpr(tilted.studyUid, `&series=${tilted.seriesUid}`);
+    const state = await page.evaluate(() => ({ error: window.__viewer3d!.error, dims: window.__viewer3d!.page.series?.volume.dimensions }));
+    expect(state.error).toBeUndefined();
+    // 120 mm of slices shifted by tan(15°) per mm along y: 33 more rows to hold them all.
+    expect(state.dims).toEqual([256, 256 + Math.ceil(120 * Math.tan((TILT * Math.PI) / 180)), 121]);
+    await expect.poll(() => page.textContent('#viewer-status'), { timeout: 60_000 }).toMatch(/gantry tilt of 15\.0° corrected/);
+    const { large } = tilted.volume.spheres;
+    const at = await pagePoint('axial', large.center);
+    await page.mouse.click(at.x, at.y);
+    await expect.poll(async () => Math.abs((await focal('sagittal'))[0] - large.center[0]), { timeout: 30_000 }).toBeLessThan(1);
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(500, 2));
+    await rendered(MPR);
+    // Uncorrected, the sphere's slices would sit up to 20 * tan(15°) = 5.4 mm off along y
+    // (an oblique ellipse) and its centre 80 * tan(15°) = 21 mm off.
+    for (const dir of [[0, 1, 0], [0, 0, 1], [0, Math.SQRT1_2, Math.SQRT1_2], [0, Math.SQRT1_2, -Math.SQRT1_2]] as Point3[]) {
+      const run = await brightRun('sagittal', large.center, dir, large.radius + 15);
+      expect(Math.abs(run.from + large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
+      expect(Math.abs(run.to - large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
+    }
   }, 600_000);
 
   it('refuses a series with a missing slice and names where', async () => {

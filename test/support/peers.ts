@@ -452,6 +452,21 @@ export async function startPacs(o: {
   return Object.assign(peer, { aet, port, dataDir });
 }
 
+/**
+ * `pacs serve` with its three AEs and web server on free ports, the admin password
+ * `password`; resolves once the web port answers, with the web base URL.
+ */
+export async function startPacsServe(dir: string, password: string): Promise<{ pacs: PacsPeer; base: string }> {
+  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
+  const pacs = await startPacs({
+    dir,
+    args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
+    env: { PACS_ADMIN_PASSWORD: password },
+  });
+  await waitForPort(web, { peer: pacs });
+  return { pacs, base: `http://127.0.0.1:${web}` };
+}
+
 // ---------------------------------------------------------------------------
 // Counting what arrived
 

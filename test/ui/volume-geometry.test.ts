@@ -43,11 +43,33 @@ describe('checkVolume', () => {
     expect(() => checkVolume(series([0, 2, 4, 5, 7, 9]))).toThrow(/slice spacing is not uniform: 1\.000 mm between 4\.00 and 5\.00 mm, 2\.000 mm elsewhere/);
   });
 
-  it('reports gantry tilt with its angle', () => {
+  it('measures gantry tilt and each slice\'s in-plane shift for the correction', () => {
     // Slices advance along z by 2 mm while shifting y by 2*tan(15°): a 15° tilt.
     const dy = 2 * Math.tan((15 * Math.PI) / 180);
-    const tilted = [0, 1, 2, 3].map((k) => slice(k + 1, [0, k * dy, k * 2]));
-    expect(() => checkVolume(tilted)).toThrow(/gantry tilt of 15\.0°/);
+    const tilted = [0, 1, 2, 3].map((k) => ({ ...slice(k + 1, [0, k * dy, k * 2]), '00280030': { vr: 'DS', Value: [0.5, 0.25] } }));
+    const r = checkVolume([tilted[2], tilted[0], tilted[3], tilted[1]]);
+    expect(numbers(r.ordered)).toEqual([1, 2, 3, 4]);
+    expect(r.tiltDegrees).toBeCloseTo(15, 6);
+    expect(r.spacing).toBeCloseTo(2, 6);
+    // Along y = the column direction, in rows of 0.5 mm; nothing along the rows.
+    r.shear!.offsets.forEach(([du, dv], k) => {
+      expect(du).toBeCloseTo(0, 9);
+      expect(dv).toBeCloseTo((k * dy) / 0.5, 9);
+    });
+    expect(r.warnings).toContain('gantry tilt of 15.0° corrected (slices shifted onto an orthogonal volume)');
+    // Tilted image planes (orientation with the tilt, positions along z): the same shear.
+    const c = Math.cos((20 * Math.PI) / 180);
+    const s = Math.sin((20 * Math.PI) / 180);
+    const planes = [0, 1, 2].map((k) => ({ ...slice(k + 1, [0, 0, k * 3], [1, 0, 0, 0, c, -s]), '00280030': { vr: 'DS', Value: [1, 1] } }));
+    const p = checkVolume(planes);
+    expect(p.tiltDegrees).toBeCloseTo(20, 6);
+    expect(p.spacing).toBeCloseTo(3 * c, 6);
+    expect(p.shear!.offsets[2][1]).toBeCloseTo(-6 * s, 9);
+    // Without a pixel spacing it cannot be corrected; beyond 45° it is not a tilt.
+    expect(() => checkVolume([0, 1, 2].map((k) => slice(k + 1, [0, k * dy, k * 2])))).toThrow(/gantry tilt of 15\.0° and no Pixel Spacing/);
+    expect(() => checkVolume([0, 1, 2].map((k) => slice(k + 1, [0, k * 3, k])))).toThrow(/advance at 71\.6° to their normal/);
+    // Untilted: no shear.
+    expect(checkVolume(series([0, 2, 4])).shear).toBeUndefined();
   });
 
   it('refuses mixed orientations, sizes, duplicates and too few slices', () => {

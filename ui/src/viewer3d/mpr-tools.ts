@@ -1,12 +1,14 @@
 // Tools of the MPR and 3D viewports: crosshairs (drag the centre, rotate a line for an
 // oblique plane, rotate on a tilted plane for a double oblique, drag the slab handles),
 // W/L synchronized between the three planes, wheel scrolling, zoom and pan; trackball
-// rotation in 3D.
+// rotation in 3D; length and elliptical ROI measurements on the planes.
 import { Enums as CoreEnums, type Types } from '@cornerstonejs/core';
 import {
   addTool,
   CrosshairsTool,
+  EllipticalROITool,
   Enums as ToolEnums,
+  LengthTool,
   PanTool,
   StackScrollTool,
   synchronizers,
@@ -34,6 +36,8 @@ export const SLAB_MODES = {
 } as const;
 export type SlabMode = keyof typeof SLAB_MODES;
 
+const MEASUREMENT_TOOLS: readonly string[] = [LengthTool.toolName, EllipticalROITool.toolName];
+
 let registered = false;
 
 export class MprTools {
@@ -43,7 +47,7 @@ export class MprTools {
 
   constructor(private readonly engineId: string) {
     if (!registered) {
-      for (const t of [CrosshairsTool, WindowLevelTool, PanTool, ZoomTool, StackScrollTool, TrackballRotateTool]) addTool(t);
+      for (const t of [CrosshairsTool, WindowLevelTool, PanTool, ZoomTool, StackScrollTool, TrackballRotateTool, LengthTool, EllipticalROITool]) addTool(t);
       registered = true;
     }
     const mpr = ToolGroupManager.createToolGroup('viewer3d-mpr');
@@ -57,7 +61,9 @@ export class MprTools {
       getReferenceLineDraggableRotatable: () => true,
       getReferenceLineSlabThicknessControlsOn: () => true,
     });
-    for (const t of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool]) mpr.addTool(t.toolName);
+    for (const t of [WindowLevelTool, PanTool, ZoomTool, StackScrollTool, LengthTool, EllipticalROITool]) mpr.addTool(t.toolName);
+    // Measurements stay drawn (and editable) while another tool has the button.
+    for (const t of [LengthTool, EllipticalROITool]) mpr.setToolPassive(t.toolName);
     mpr.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
     mpr.setToolActive(PanTool.toolName, { bindings: [{ mouseButton: MouseBindings.Auxiliary }] });
     mpr.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
@@ -84,10 +90,14 @@ export class MprTools {
     };
     if (this.primary !== toolName) {
       if (keep[this.primary]) this.mpr.setToolActive(this.primary, { bindings: keep[this.primary] });
-      // The crosshairs stay drawn (passive) while another tool has the button.
+      // The crosshairs and measurements stay drawn (passive) while another tool has the button.
       else this.mpr.setToolPassive(this.primary);
     }
     this.mpr.setToolActive(toolName, { bindings: [{ mouseButton: MouseBindings.Primary }, ...(keep[toolName] ?? [])] });
+    // While measuring, the crosshairs are drawn but do not take the clicks meant for the
+    // measurement (a point on a reference line would move the planes instead).
+    if (MEASUREMENT_TOOLS.includes(toolName)) this.mpr.setToolEnabled(CrosshairsTool.toolName);
+    else if (toolName !== CrosshairsTool.toolName) this.mpr.setToolPassive(CrosshairsTool.toolName);
     this.primary = toolName;
   }
 }
@@ -103,4 +113,4 @@ export function setSlab(viewports: Types.IVolumeViewport[], mode: SlabMode, thic
   }
 }
 
-export { CrosshairsTool, WindowLevelTool, PanTool, ZoomTool };
+export { CrosshairsTool, EllipticalROITool, LengthTool, PanTool, WindowLevelTool, ZoomTool };

@@ -58,12 +58,12 @@ export class Renderer3d {
       this.hideSurface();
       volumeActor?.setVisibility(true);
       if (mode.kind === 'vrt') {
-        vp.setBlendMode(Enums.BlendModes.COMPOSITE);
+        this.setBlendMode(Enums.BlendModes.COMPOSITE);
         const preset = mode.preset === 'PET' ? PET_PRESET : CONSTANTS.VIEWPORT_PRESETS.find((p) => p.name === mode.preset);
         if (!preset) throw new Error(`unknown rendering preset ${mode.preset}`);
         vp.setProperties({ preset: preset as never });
       } else {
-        vp.setBlendMode(Enums.BlendModes.MAXIMUM_INTENSITY_BLEND);
+        this.setBlendMode(Enums.BlendModes.MAXIMUM_INTENSITY_BLEND);
         // A grey ramp over the window, fully opaque: the brightest voxel along each ray.
         vp.setProperties({ voiRange: { lower: mode.lower, upper: mode.upper } });
         const actor = vp.getDefaultActor()?.actor as unknown as { getProperty(): { getScalarOpacity(i: number): { removeAllPoints(): void; addPoint(x: number, y: number): void } } };
@@ -74,6 +74,15 @@ export class Renderer3d {
       }
     }
     vp.render();
+  }
+
+  /**
+   * On the mapper: Cornerstone's 3D viewport ignores setBlendMode (it returns without
+   * doing anything), which left "MIP" compositing fully opaque voxels (the volume's faces).
+   */
+  private setBlendMode(mode: Enums.BlendModes): void {
+    const mapper = (this.viewport.getDefaultActor()?.actor as unknown as { getMapper?(): { setBlendMode(m: number): void } } | undefined)?.getMapper?.();
+    mapper?.setBlendMode(mode);
   }
 
   private showSurface(threshold: number): void {

@@ -5,6 +5,7 @@ import { cache, Enums, eventTarget, volumeLoader, type Types } from '@cornerston
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { num, str, TAG, type DicomJson } from '../viewer/dicom-json.js';
 import type { DicomWebClient } from '../viewer/dicomweb.js';
+import { unshear, unshearedGrid } from './tilt.js';
 import { checkVolume, type VolumeCheck } from './volume-geometry.js';
 
 export { downsampleFactors } from './downsample.js';
@@ -74,6 +75,32 @@ export async function buildSeriesVolume(
     });
   });
   return { volumeId, volume, check, imageIds, modality: str(instances[0], TAG.Modality), loaded };
+}
+
+/**
+ * With gantry tilt: once every slice is loaded, the stack resampled onto an orthogonal
+ * volume (tilt.ts) in place of the sheared one Cornerstone stacks along the normal. The
+ * series as it is otherwise.
+ */
+export async function correctTilt(series: SeriesVolume): Promise<SeriesVolume> {
+  const shear = series.check.shear;
+  if (!shear) return series;
+  const failed = await series.loaded;
+  const src = series.volume;
+  const [cols, rows] = src.dimensions;
+  const grid = unshearedGrid(cols, rows, shear);
+  const data = src.voxelManager!.getCompleteScalarDataArray!() as ArrayLike<number>;
+  let fill = Infinity;
+  for (let i = 0; i < data.length; i++) if (data[i] < fill) fill = data[i];
+  const scalarData = unshear(data, cols, rows, shear, grid, fill);
+  const d = src.direction;
+  const [du, dv] = [grid.u0 * src.spacing[0], grid.v0 * src.spacing[1]];
+  const origin = [0, 1, 2].map((k) => src.origin[k] + du * d[k] + dv * d[3 + k]) as Types.Point3;
+  const volumeId = `tilt-corrected-${series.volumeId.replace(/^.*:/, '')}`;
+  const volume =
+    cache.getVolume(volumeId) ??
+    volumeLoader.createLocalVolume(volumeId, { metadata: src.metadata, dimensions: [grid.cols, grid.rows, grid.slices], spacing: src.spacing, origin, direction: d, scalarData });
+  return { ...series, volumeId, volume, loaded: Promise.resolve(failed) };
 }
 
 /**

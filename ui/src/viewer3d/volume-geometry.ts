@@ -1,13 +1,18 @@
 // Whether the slices of a series can form one volume, from their WADO-RS metadata: one
 // orientation, one size, positions along the slice normal at a uniform spacing. Missing
-// slices and gantry tilt are named. No DOM, no Cornerstone: unit-tested under Node.
+// slices are named; gantry tilt is measured for correction. No DOM, no Cornerstone:
+// unit-tested under Node.
 import { num, nums, str, TAG as VIEWER_TAG, type DicomJson } from '../viewer/dicom-json.js';
+import type { SliceShear } from './tilt.js';
 
 const TAG = { ...VIEWER_TAG, Rows: '00280010', Columns: '00280011' } as const;
 
 /** Tolerances: orientation cosines, and spacing relative to the median step. */
 const ORIENTATION_EPS = 1e-3;
 const SPACING_REL_EPS = 0.05;
+/** Below this the slices are taken as stacked along their normal; above the max, not a gantry tilt. */
+const TILT_EPS_DEGREES = 0.05;
+const MAX_TILT_DEGREES = 45;
 
 export interface VolumeCheck {
   /** The slices in order along the normal (one entry per frame-holding instance). */
@@ -18,6 +23,8 @@ export interface VolumeCheck {
   cols: number;
   /** Angle (degrees) between the slice normal and the direction the slices advance in. */
   tiltDegrees: number;
+  /** With gantry tilt: how the stack is sheared (the volume is resampled, see tilt.ts). */
+  shear?: SliceShear;
   /** Things the volume is built despite (named for the user). */
   warnings: string[];
 }
@@ -83,13 +90,24 @@ export function checkVolume(instances: DicomJson[]): VolumeCheck {
   const along = sub(positions[order[order.length - 1]], positions[order[0]]);
   const cosTilt = Math.min(1, Math.abs(dot(along, normal)) / (norm(along) * norm(normal)));
   const tiltDegrees = (Math.acos(cosTilt) * 180) / Math.PI;
-  if (tiltDegrees > 0.05) {
-    throw new VolumeGeometryError(`gantry tilt of ${tiltDegrees.toFixed(1)}° (the slices advance obliquely to their plane): shearing correction is not implemented, use the 2D viewer`);
+  let shear: SliceShear | undefined;
+  if (tiltDegrees > MAX_TILT_DEGREES) {
+    throw new VolumeGeometryError(`the slices advance at ${tiltDegrees.toFixed(1)}° to their normal: more than a gantry tilt (${MAX_TILT_DEGREES}° at most), use the 2D viewer`);
+  }
+  if (tiltDegrees > TILT_EPS_DEGREES) {
+    const ps = nums(images[0], TAG.PixelSpacing);
+    if (!ps || ps.length !== 2 || !(ps[0] > 0 && ps[1] > 0)) throw new VolumeGeometryError(`gantry tilt of ${tiltDegrees.toFixed(1)}° and no Pixel Spacing to correct it with`);
+    // In-plane offset from the first slice: along the row direction in columns (spaced
+    // PixelSpacing[1]), along the column direction in rows (spaced PixelSpacing[0]).
+    const first = positions[order[0]];
+    const offset = (p: number[]): [number, number] => [dot(sub(p, first), iop.slice(0, 3)) / ps[1], dot(sub(p, first), iop.slice(3, 6)) / ps[0]];
+    shear = { offsets: order.map((k) => offset(positions[k])) };
+    warnings.push(`gantry tilt of ${tiltDegrees.toFixed(1)}° corrected (slices shifted onto an orthogonal volume)`);
   }
   const thickness = num(images[0], TAG.SliceThickness);
   if (thickness !== undefined && thickness > spacing * 1.5) warnings.push(`slices ${thickness} mm thick at ${spacing.toFixed(2)} mm spacing`);
   if (new Set(images.map((i) => str(i, TAG.FrameOfReferenceUID))).size > 1) warnings.push('the slices name more than one frame of reference');
-  return { ordered, spacing, rows, cols, tiltDegrees, warnings };
+  return { ordered, spacing, rows, cols, tiltDegrees, shear, warnings };
 }
 
 function sliceName(inst: DicomJson, k: number): string {

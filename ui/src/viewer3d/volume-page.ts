@@ -6,9 +6,11 @@ import { h } from '../dom.js';
 import { CURVED_TOOL, CurvedPanel } from './curved-panel.js';
 import { str, TAG } from '../viewer/dicom-json.js';
 import type { DicomWebClient } from '../viewer/dicomweb.js';
-import { CrosshairsTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
+import { Clip3d } from './clip3d.js';
+import { CrosshairsTool, EllipticalROITool, LengthTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
-import { buildSeriesVolume, downsampledVolume, downsampleFactors, pickSeries, type SeriesVolume } from './volume-build.js';
+import { TransferFunctionEditor } from './tf-editor.js';
+import { buildSeriesVolume, correctTilt, downsampledVolume, downsampleFactors, pickSeries, type SeriesVolume } from './volume-build.js';
 
 export interface VolumePageTimings {
   start: number;
@@ -36,6 +38,10 @@ export class VolumePage {
   readonly curved: CurvedPanel;
   series?: SeriesVolume;
   renderer?: Renderer3d;
+  /** Box and plane clipping of the 3D viewport. */
+  clip?: Clip3d;
+  /** The editable opacity curve of the volume rendering. */
+  tf?: TransferFunctionEditor;
   /** The volume the 3D viewport renders: the series volume or a downsampled copy. */
   volume3d?: Types.IImageVolume;
   downsample: [number, number, number] = [1, 1, 1];
@@ -101,6 +107,7 @@ export class VolumePage {
       { class: 'toolbar', id: 'toolbar' },
       group('view', h('a', { href: back2d, id: 'back-2d', style: 'color: #9fd0ff' }, '2D viewer')),
       group('tools', tool(CrosshairsTool.toolName, 'Crosshairs'), tool(WindowLevelTool.toolName, 'W/L'), tool(PanTool.toolName, 'Pan'), tool(ZoomTool.toolName, 'Zoom'), tool(CURVED_TOOL, 'Curved'), wl),
+      group('measure', tool(LengthTool.toolName, 'Length'), tool(EllipticalROITool.toolName, 'ROI')),
       group('slab', h('span', {}, 'Slab'), this.slabMode, this.slabThickness, h('span', {}, 'mm')),
       group('3d', h('span', {}, '3D'), this.renderMode, h('span', {}, 'threshold'), this.threshold, h('span', {}, 'HU')),
       this.status,
@@ -150,9 +157,11 @@ export class VolumePage {
     const s = await pickSeries(this.client, this.studyUid, this.seriesUid);
     const seriesUid = str(s, TAG.SeriesInstanceUID);
     this.status.textContent = `${str(s, TAG.Modality)} ${str(s, TAG.SeriesDescription)}: reading metadata...`;
-    const series = await buildSeriesVolume(this.client, this.studyUid, seriesUid, (done, total) => {
-      this.status.textContent = done < total ? `loading ${done}/${total} slices` : `${total} slices loaded`;
-    });
+    const series = await correctTilt(
+      await buildSeriesVolume(this.client, this.studyUid, seriesUid, (done, total) => {
+        this.status.textContent = done < total ? `loading ${done}/${total} slices` : `${total} slices loaded`;
+      }),
+    );
     this.series = series;
     this.timings.volumeCreated = performance.now();
     const dims = series.volume.dimensions;
@@ -181,6 +190,9 @@ export class VolumePage {
     }
     const vp = this.viewport(VIEWPORT_3D);
     this.renderer = new Renderer3d(vp, this.volume3d);
+    this.clip = new Clip3d(vp, this.volume3d, (text) => this.message(VIEWPORT_3D, text));
+    this.tf = new TransferFunctionEditor(vp, this.volume3d);
+    this.cells.get(VIEWPORT_3D)!.root.append(this.clip.element, this.tf.element);
     if (series.modality !== 'CT') this.renderMode.value = series.modality === 'PT' ? 'vrt:PET' : series.modality === 'MR' ? 'vrt:MR-Angio' : 'mip';
     this.render3d(this.currentMode());
     vp.resetCamera();
@@ -226,6 +238,8 @@ export class VolumePage {
     if (mode.kind === 'ssd') this.threshold.value = String(mode.threshold);
     try {
       this.renderer.apply(mode);
+      this.clip?.apply(); // a new SSD surface is clipped too
+      this.tf?.load();
       this.message(VIEWPORT_3D, mode.kind === 'ssd' && this.renderer.triangles === 0 ? `no surface at ${mode.threshold}: the volume does not cross it` : '');
     } catch (e) {
       this.message(VIEWPORT_3D, `cannot render: ${(e as Error).message}`);
