@@ -37,6 +37,9 @@ async function main(): Promise<void> {
   const rows: Array<Record<string, number | string>> = [];
   try {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    // tsx (esbuild keepNames) wraps named functions in __name(); functions serialized into
+    // page.evaluate would throw "__name is not defined" in the page without this.
+    await context.addInitScript({ content: 'globalThis.__name = (f) => f;' });
     const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: 'bench-password' } });
     if (!login.ok()) throw new Error(`login failed: ${login.status()}`);
     for (const count of COUNTS) {

@@ -191,15 +191,20 @@ async function drag(from: { x: number; y: number }, to: { x: number; y: number }
 }
 
 /**
- * Opens the MPR layout in a fresh page of the same browser context (logged in): leaving
- * a page that is still rendering its 3D view in software WebGL could take minutes on a
- * busy 2-core machine; the old page is closed without waiting for it.
+ * Opens the MPR layout in a fresh browser, logged in: a page still rendering its 3D view in
+ * software WebGL keeps the browser's GPU process busy for minutes on a busy 2-core machine,
+ * even once closed, and the next page in the same browser then never got ready. Closing the
+ * old browser ends that work.
  */
 async function openMpr(studyUid: string, extra = ''): Promise<void> {
-  const old = page;
-  page = await old.context().newPage();
+  const old = browser;
+  browser = await launchChromiumWithWebGL();
+  void old.close().catch(() => undefined);
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: 'e2e-password' } });
+  expect(login.ok(), await login.text()).toBe(true);
+  page = await context.newPage();
   watch(page);
-  void old.close({ runBeforeUnload: false }).catch(() => undefined);
   await page.goto(`${base}/viewer?StudyInstanceUIDs=${studyUid}&mode=mpr${extra}`, { timeout: 120_000 });
   await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 300_000 });
 }
