@@ -703,6 +703,9 @@ describe('viewer MPR / 3D', () => {
     await expect.poll(async () => Math.abs((await focal('sagittal'))[0] - large.center[0]), { timeout: 30_000 }).toBeLessThan(1);
     await page.evaluate(() => window.__viewer3d!.page.setWindow(500, 2));
     await rendered(MPR);
+    // The resampled volume is a new local volume: its first frames on the planes may come
+    // before its texture is in; wait until the sphere's centre shows at all.
+    await expect.poll(async () => (await brightRun('sagittal', large.center, [0, 1, 0], large.radius + 15)).length, { timeout: 60_000 }).toBeGreaterThan(0);
     // Uncorrected, the sphere's slices would sit up to 20 * tan(15°) = 5.4 mm off along y
     // (an oblique ellipse) and its centre 80 * tan(15°) = 21 mm off.
     for (const dir of [[0, 1, 0], [0, 0, 1], [0, Math.SQRT1_2, Math.SQRT1_2], [0, Math.SQRT1_2, -Math.SQRT1_2]] as Point3[]) {
