@@ -690,29 +690,10 @@ describe('viewer MPR / 3D', () => {
     await page.click('#toolbar button[data-tool="Crosshairs"]');
   }, 600_000);
 
-  it('corrects gantry tilt: the sagittal plane shows a sphere round and where it is', async () => {
+  it('refuses a gantry-tilted series with its angle (its correction is not verified yet) and says so in the viewports', async () => {
     await openMpr(tilted.studyUid, `&series=${tilted.seriesUid}`);
-    const state = await page.evaluate(() => ({ error: window.__viewer3d!.error, dims: window.__viewer3d!.page.series?.volume.dimensions }));
-    expect(state.error).toBeUndefined();
-    // 120 mm of slices shifted by tan(15°) per mm along y: 33 more rows to hold them all.
-    expect(state.dims).toEqual([256, 256 + Math.ceil(120 * Math.tan((TILT * Math.PI) / 180)), 121]);
-    await expect.poll(() => page.textContent('#viewer-status'), { timeout: 60_000 }).toMatch(/gantry tilt of 15\.0° corrected/);
-    const { large } = tilted.volume.spheres;
-    const at = await pagePoint('axial', large.center);
-    await page.mouse.click(at.x, at.y);
-    await expect.poll(async () => Math.abs((await focal('sagittal'))[0] - large.center[0]), { timeout: 30_000 }).toBeLessThan(1);
-    await page.evaluate(() => window.__viewer3d!.page.setWindow(500, 2));
-    await rendered(MPR);
-    // The resampled volume is a new local volume: its first frames on the planes may come
-    // before its texture is in; wait until the sphere's centre shows at all.
-    await expect.poll(async () => (await brightRun('sagittal', large.center, [0, 1, 0], large.radius + 15)).length, { timeout: 60_000 }).toBeGreaterThan(0);
-    // Uncorrected, the sphere's slices would sit up to 20 * tan(15°) = 5.4 mm off along y
-    // (an oblique ellipse) and its centre 80 * tan(15°) = 21 mm off.
-    for (const dir of [[0, 1, 0], [0, 0, 1], [0, Math.SQRT1_2, Math.SQRT1_2], [0, Math.SQRT1_2, -Math.SQRT1_2]] as Point3[]) {
-      const run = await brightRun('sagittal', large.center, dir, large.radius + 15);
-      expect(Math.abs(run.from + large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
-      expect(Math.abs(run.to - large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
-    }
+    expect(await page.evaluate(() => window.__viewer3d!.error)).toMatch(/^gantry tilt of 15\.0° .*use the 2D viewer$/);
+    expect(await page.textContent('.viewport-cell[data-viewport="axial"] .viewport-message')).toMatch(/cannot build a volume: gantry tilt of 15\.0°/);
   }, 600_000);
 
   it('refuses a series with a missing slice and names where', async () => {

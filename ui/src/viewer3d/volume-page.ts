@@ -10,7 +10,7 @@ import { Clip3d } from './clip3d.js';
 import { CrosshairsTool, EllipticalROITool, LengthTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
 import { TransferFunctionEditor } from './tf-editor.js';
-import { buildSeriesVolume, correctTilt, downsampledVolume, downsampleFactors, pickSeries, type SeriesVolume } from './volume-build.js';
+import { buildSeriesVolume, downsampledVolume, downsampleFactors, pickSeries, type SeriesVolume } from './volume-build.js';
 
 export interface VolumePageTimings {
   start: number;
@@ -157,11 +157,9 @@ export class VolumePage {
     const s = await pickSeries(this.client, this.studyUid, this.seriesUid);
     const seriesUid = str(s, TAG.SeriesInstanceUID);
     this.status.textContent = `${str(s, TAG.Modality)} ${str(s, TAG.SeriesDescription)}: reading metadata...`;
-    const series = await correctTilt(
-      await buildSeriesVolume(this.client, this.studyUid, seriesUid, (done, total) => {
-        this.status.textContent = done < total ? `loading ${done}/${total} slices` : `${total} slices loaded`;
-      }),
-    );
+    const series = await buildSeriesVolume(this.client, this.studyUid, seriesUid, (done, total) => {
+      this.status.textContent = done < total ? `loading ${done}/${total} slices` : `${total} slices loaded`;
+    });
     this.series = series;
     this.timings.volumeCreated = performance.now();
     const dims = series.volume.dimensions;
