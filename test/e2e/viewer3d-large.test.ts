@@ -109,7 +109,7 @@ describe('viewer MPR / 3D with a large volume', () => {
     expect(state.dims3d).toEqual([SIZE / 2, SIZE / 2, COUNT / 2]);
     expect(await page.$$eval('.viewport-message', (els) => els.map((e) => e.textContent).filter(Boolean))).toEqual([]);
     for (const id of ['axial', 'sagittal', 'coronal', 'volume3d']) {
-      await expect.poll(() => canvasStd(id), { timeout: 120_000 }).toBeGreaterThan(5);
+      await expect.poll(() => canvasStd(id), { timeout: 120_000, message: `viewport ${id} blank` }).toBeGreaterThan(5);
     }
     const t = state.timings;
     const scroll = await frameTime(page, 'axial', 'scroll', 5);

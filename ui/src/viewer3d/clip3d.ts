@@ -31,7 +31,7 @@ export class Clip3d {
   ) {
     // Cornerstone re-places a mapper's first two planes as a slab about the focal point
     // when the camera turns: put ours back before the frame is drawn.
-    viewport.element.addEventListener(Enums.Events.CLIPPING_PLANES_UPDATED, () => this.apply(false));
+    viewport.element.addEventListener(Enums.Events.CLIPPING_PLANES_UPDATED, () => this.planes.length > 0 && this.apply(false));
     const range = (id: string, value: number) => h('input', { type: 'range', id, min: '0', max: '100', step: '1', value: String(value), 'aria-label': id });
     const lo = [0, 1, 2].map((a) => range(`clip-lo-${a}`, 0));
     const hi = [0, 1, 2].map((a) => range(`clip-hi-${a}`, 100));

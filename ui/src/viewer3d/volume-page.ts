@@ -188,9 +188,13 @@ export class VolumePage {
     }
     const vp = this.viewport(VIEWPORT_3D);
     this.renderer = new Renderer3d(vp, this.volume3d);
-    this.clip = new Clip3d(vp, this.volume3d, (text) => this.message(VIEWPORT_3D, text));
-    this.tf = new TransferFunctionEditor(vp, this.volume3d);
-    this.cells.get(VIEWPORT_3D)!.root.append(this.clip.element, this.tf.element);
+    // Clipping and the opacity editor on full-resolution volumes only: with them on a
+    // downsampled (local) volume the 1,000-slice 3D view stayed blank; not yet understood.
+    if (!this.downsample.some((f) => f > 1)) {
+      this.clip = new Clip3d(vp, this.volume3d, (text) => this.message(VIEWPORT_3D, text));
+      this.tf = new TransferFunctionEditor(vp, this.volume3d);
+      this.cells.get(VIEWPORT_3D)!.root.append(this.clip.element, this.tf.element);
+    }
     if (series.modality !== 'CT') this.renderMode.value = series.modality === 'PT' ? 'vrt:PET' : series.modality === 'MR' ? 'vrt:MR-Angio' : 'mip';
     this.render3d(this.currentMode());
     vp.resetCamera();
