@@ -690,10 +690,64 @@ describe('viewer MPR / 3D', () => {
     await page.click('#toolbar button[data-tool="Crosshairs"]');
   }, 600_000);
 
-  it('refuses a gantry-tilted series with its angle (its correction is not verified yet) and says so in the viewports', async () => {
+  it('renders a volume over the 3D budget (&max3d=) downsampled, the spheres where they are, the planes at full resolution', async () => {
+    const { large, brightest } = phantom.volume.spheres;
+    await openMpr(phantom.studyUid, '&max3d=2000000');
+    const state = await page.evaluate(() => ({ error: window.__viewer3d!.error, downsample: window.__viewer3d!.page.downsample, dims3d: window.__viewer3d!.page.volume3d?.dimensions, dims: window.__viewer3d!.page.series?.volume.dimensions }));
+    expect(state.error).toBeUndefined();
+    // 256 x 256 x 161 = 10.6 Mi voxels: 3 x 3 in-plane brings it under 2,000,000.
+    expect(state.downsample).toEqual([3, 3, 1]);
+    expect(state.dims3d).toEqual([85, 85, 161]);
+    expect(state.dims).toEqual([256, 256, 161]);
+    // Clipping and the opacity editor work on the downsampled volume as well.
+    expect(await page.$$('.viewport-cell[data-viewport="volume3d"] :is(.clip-panel, .tf-panel)')).toHaveLength(2);
+    // Opened seen from the front (anterior, head up).
+    const cam = await page.evaluate(() => window.__viewer3d!.page.viewport('volume3d').getCamera());
+    expect(cam.viewPlaneNormal.map((v) => Math.round(v))).toEqual([0, -1, 0]);
+    expect(cam.viewUp.map((v) => Math.round(v))).toEqual([0, 0, 1]);
+    // VRT after MIP blends again (the mapper's blend mode: 0 composite, 1 maximum intensity).
+    const blend = (mode: object) =>
+      page.evaluate((mode) => {
+        const p = window.__viewer3d!.page as unknown as { render3d(m: unknown): void; viewport(id: string): { getDefaultActor(): { actor: { getMapper(): { getBlendMode(): number } } } } };
+        p.render3d(mode);
+        return p.viewport('volume3d').getDefaultActor().actor.getMapper().getBlendMode();
+      }, mode);
+    expect(await blend({ kind: 'mip', lower: -160, upper: 240 })).toBe(1);
+    expect(await blend({ kind: 'vrt', preset: 'CT-Bone' })).toBe(0);
+    await page.evaluate(() => {
+      const vp = window.__viewer3d!.page.viewport('volume3d');
+      vp.setCamera({ focalPoint: [0, 0, 80], position: [0, 0, 580], viewUp: [0, -1, 0], parallelProjection: true, parallelScale: vp.getCamera().parallelScale });
+    });
+    await rendered(['volume3d']);
+    const [l, b, water] = await greyAtWorld('volume3d', [large.center, brightest.center, [0, -100, 80]]);
+    expect(l, 'large sphere in the downsampled VRT').toBeGreaterThan(20);
+    expect(b, 'brightest sphere in the downsampled VRT').toBeGreaterThan(20);
+    expect(water, 'water is transparent in CT-Bone').toBeLessThan(10);
+    // A budget below the least one may ask for is refused with a message.
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=${phantom.studyUid}&mode=mpr&max3d=1000`);
+    await expect.poll(() => page.textContent('.viewer-error')).toMatch(/max3d must be a whole number of voxels, at least 262144: "1000"/);
+  }, 600_000);
+
+  it('corrects gantry tilt: the sagittal plane shows a sphere round and where it is', async () => {
     await openMpr(tilted.studyUid, `&series=${tilted.seriesUid}`);
-    expect(await page.evaluate(() => window.__viewer3d!.error)).toMatch(/^gantry tilt of 15\.0° .*use the 2D viewer$/);
-    expect(await page.textContent('.viewport-cell[data-viewport="axial"] .viewport-message')).toMatch(/cannot build a volume: gantry tilt of 15\.0°/);
+    const state = await page.evaluate(() => ({ error: window.__viewer3d!.error, dims: window.__viewer3d!.page.series?.volume.dimensions }));
+    expect(state.error).toBeUndefined();
+    // 120 mm of slices shifted by tan(15°) per mm along y: 33 more rows to hold them all.
+    expect(state.dims).toEqual([256, 256 + Math.ceil(120 * Math.tan((TILT * Math.PI) / 180)), 121]);
+    await expect.poll(() => page.textContent('#viewer-status'), { timeout: 60_000 }).toMatch(/gantry tilt of 15\.0° corrected/);
+    const { large } = tilted.volume.spheres;
+    const at = await pagePoint('axial', large.center);
+    await page.mouse.click(at.x, at.y);
+    await expect.poll(async () => Math.abs((await focal('sagittal'))[0] - large.center[0]), { timeout: 30_000 }).toBeLessThan(1);
+    await page.evaluate(() => window.__viewer3d!.page.setWindow(500, 2));
+    await rendered(MPR);
+    // Uncorrected, the sphere's slices would sit up to 20 * tan(15°) = 5.4 mm off along y
+    // (an oblique ellipse) and its centre 80 * tan(15°) = 21 mm off.
+    for (const dir of [[0, 1, 0], [0, 0, 1], [0, Math.SQRT1_2, Math.SQRT1_2], [0, Math.SQRT1_2, -Math.SQRT1_2]] as Point3[]) {
+      const run = await brightRun('sagittal', large.center, dir, large.radius + 15);
+      expect(Math.abs(run.from + large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
+      expect(Math.abs(run.to - large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
+    }
   }, 600_000);
 
   it('refuses a series with a missing slice and names where', async () => {

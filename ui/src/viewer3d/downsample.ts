@@ -2,6 +2,8 @@
 
 /** Voxels the 3D view renders at most (software WebGL: memory and frame time). */
 export const MAX_3D_VOXELS = 64 * 1024 * 1024;
+/** The smallest budget one may ask for (`&max3d=`): below it the 3D view shows little. */
+export const MIN_3D_VOXELS = 64 * 64 * 64;
 
 /** The integer factors [i, j, k] that bring `dims` under `budget` voxels (in-plane first). */
 export function downsampleFactors(dims: readonly number[], budget = MAX_3D_VOXELS): [number, number, number] {

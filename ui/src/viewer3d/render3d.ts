@@ -58,7 +58,8 @@ export class Renderer3d {
       this.hideSurface();
       volumeActor?.setVisibility(true);
       if (mode.kind === 'vrt') {
-        vp.setBlendMode(Enums.BlendModes.COMPOSITE); // the mapper's default; set on the mapper, the 1,000-slice 3D view stayed blank
+        // Composite again on the mapper: after a MIP the mapper kept MIP blending otherwise.
+        this.setBlendMode(Enums.BlendModes.COMPOSITE);
         const preset = mode.preset === 'PET' ? PET_PRESET : CONSTANTS.VIEWPORT_PRESETS.find((p) => p.name === mode.preset);
         if (!preset) throw new Error(`unknown rendering preset ${mode.preset}`);
         vp.setProperties({ preset: preset as never });

@@ -5,7 +5,8 @@ import { cache, Enums, eventTarget, volumeLoader, type Types } from '@cornerston
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { num, str, TAG, type DicomJson } from '../viewer/dicom-json.js';
 import type { DicomWebClient } from '../viewer/dicomweb.js';
-import { checkVolume, VolumeGeometryError, type VolumeCheck } from './volume-geometry.js';
+import { unshear, unshearedGrid } from './tilt.js';
+import { checkVolume, type VolumeCheck } from './volume-geometry.js';
 
 export { downsampleFactors } from './downsample.js';
 
@@ -45,10 +46,6 @@ export async function buildSeriesVolume(
 ): Promise<SeriesVolume> {
   const instances = await client.seriesMetadata(studyUid, seriesUid);
   const check = checkVolume(instances);
-  // tilt.ts resamples a sheared stack (unit-tested), but on the phantom in the browser the
-  // corrected volume did not show the sphere where it is: refused until that is found, rather
-  // than showing a volume whose geometry may be wrong.
-  if (check.shear) throw new VolumeGeometryError(`gantry tilt of ${check.tiltDegrees.toFixed(1)}° (the slices advance obliquely to their plane): its correction is not verified yet, use the 2D viewer`);
   const imageIds = check.ordered.map((inst) => {
     const id = client.frameImageId(studyUid, seriesUid, str(inst, TAG.SOPInstanceUID), 1);
     dicomImageLoader.wadors.metaDataManager.add(id, inst as never);
@@ -78,6 +75,32 @@ export async function buildSeriesVolume(
     });
   });
   return { volumeId, volume, check, imageIds, modality: str(instances[0], TAG.Modality), loaded };
+}
+
+/**
+ * With gantry tilt: once every slice is loaded, the stack resampled onto an orthogonal
+ * volume (tilt.ts) in place of the sheared one Cornerstone stacks along the normal. The
+ * series as it is otherwise.
+ */
+export async function correctTilt(series: SeriesVolume): Promise<SeriesVolume> {
+  const shear = series.check.shear;
+  if (!shear) return series;
+  const failed = await series.loaded;
+  const src = series.volume;
+  const [cols, rows] = src.dimensions;
+  const grid = unshearedGrid(cols, rows, shear);
+  const data = src.voxelManager!.getCompleteScalarDataArray!() as ArrayLike<number>;
+  let fill = Infinity;
+  for (let i = 0; i < data.length; i++) if (data[i] < fill) fill = data[i];
+  const scalarData = unshear(data, cols, rows, shear, grid, fill);
+  const d = src.direction;
+  const [du, dv] = [grid.u0 * src.spacing[0], grid.v0 * src.spacing[1]];
+  const origin = [0, 1, 2].map((k) => src.origin[k] + du * d[k] + dv * d[3 + k]) as Types.Point3;
+  const volumeId = `tilt-corrected-${series.volumeId.replace(/^.*:/, '')}`;
+  const volume =
+    cache.getVolume(volumeId) ??
+    uploaded(volumeLoader.createLocalVolume(volumeId, { metadata: src.metadata, dimensions: [grid.cols, grid.rows, grid.slices], spacing: src.spacing, origin, direction: d, scalarData }));
+  return { ...series, volumeId, volume, loaded: Promise.resolve(failed) };
 }
 
 /**
@@ -112,12 +135,25 @@ export function downsampledVolume(source: Types.IImageVolume, f: [number, number
   const volumeId = `downsampled-${f.join('x')}-${source.volumeId.replace(/^.*:/, '')}`;
   const existing = cache.getVolume(volumeId);
   if (existing) return existing;
-  return volumeLoader.createLocalVolume(volumeId, {
-    metadata: source.metadata,
-    dimensions: [mx, my, mz],
-    spacing: [source.spacing[0] * f[0], source.spacing[1] * f[1], source.spacing[2] * f[2]],
-    origin,
-    direction: source.direction,
-    scalarData: out,
-  });
+  return uploaded(
+    volumeLoader.createLocalVolume(volumeId, {
+      metadata: source.metadata,
+      dimensions: [mx, my, mz],
+      spacing: [source.spacing[0] * f[0], source.spacing[1] * f[1], source.spacing[2] * f[2]],
+      origin,
+      direction: source.direction,
+      scalarData: out,
+    }),
+  );
+}
+
+/**
+ * A local volume with every slice marked for upload to its texture. Cornerstone uploads
+ * only the slices marked (a streaming volume marks each as it loads); nothing marks those
+ * of a volume made with createLocalVolume, so its texture stayed empty and the 3D view
+ * black, unless some unrelated change happened to mark them first.
+ */
+export function uploaded(volume: Types.IImageVolume): Types.IImageVolume {
+  (volume as unknown as { invalidate(): void }).invalidate();
+  return volume;
 }

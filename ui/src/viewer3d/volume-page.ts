@@ -10,7 +10,7 @@ import { Clip3d } from './clip3d.js';
 import { CrosshairsTool, EllipticalROITool, LengthTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
 import { TransferFunctionEditor } from './tf-editor.js';
-import { buildSeriesVolume, downsampledVolume, downsampleFactors, pickSeries, type SeriesVolume } from './volume-build.js';
+import { buildSeriesVolume, correctTilt, downsampledVolume, downsampleFactors, pickSeries, type SeriesVolume } from './volume-build.js';
 
 export interface VolumePageTimings {
   start: number;
@@ -58,6 +58,8 @@ export class VolumePage {
     private readonly studyUid: string,
     private readonly seriesUid: string | null,
     private readonly back2d: string,
+    /** Voxels the 3D view renders at most (default MAX_3D_VOXELS). */
+    private readonly max3dVoxels?: number,
   ) {
     this.engine = new RenderingEngine(VolumePage.engineId);
     this.tools = new MprTools(VolumePage.engineId);
@@ -124,8 +126,10 @@ export class VolumePage {
         viewportId: VIEWPORT_3D,
         type: Enums.ViewportType.VOLUME_3D,
         element: this.cells.get(VIEWPORT_3D)!.element,
-        // Parallel projection: sizes on screen do not depend on depth (measurable).
-        defaultOptions: { background: [0, 0, 0] as Types.Point3, parallelProjection: true },
+        // Parallel projection: sizes on screen do not depend on depth (measurable). Seen from
+        // the front, head up (how a 3D reading starts), not down the slice axis, where what
+        // the volume's ends cut shows without the gradient its shading needs.
+        defaultOptions: { background: [0, 0, 0] as Types.Point3, parallelProjection: true, orientation: Enums.OrientationAxis.CORONAL },
       },
     ]);
     window.addEventListener('resize', () => this.resized());
@@ -157,9 +161,11 @@ export class VolumePage {
     const s = await pickSeries(this.client, this.studyUid, this.seriesUid);
     const seriesUid = str(s, TAG.SeriesInstanceUID);
     this.status.textContent = `${str(s, TAG.Modality)} ${str(s, TAG.SeriesDescription)}: reading metadata...`;
-    const series = await buildSeriesVolume(this.client, this.studyUid, seriesUid, (done, total) => {
-      this.status.textContent = done < total ? `loading ${done}/${total} slices` : `${total} slices loaded`;
-    });
+    const series = await correctTilt(
+      await buildSeriesVolume(this.client, this.studyUid, seriesUid, (done, total) => {
+        this.status.textContent = done < total ? `loading ${done}/${total} slices` : `${total} slices loaded`;
+      }),
+    );
     this.series = series;
     this.timings.volumeCreated = performance.now();
     const dims = series.volume.dimensions;
@@ -178,7 +184,7 @@ export class VolumePage {
   }
 
   private async open3d(series: SeriesVolume): Promise<void> {
-    this.downsample = downsampleFactors(series.volume.dimensions);
+    this.downsample = downsampleFactors(series.volume.dimensions, this.max3dVoxels);
     try {
       this.volume3d = this.downsample.some((f) => f > 1) ? downsampledVolume(series.volume, this.downsample) : series.volume;
       await setVolumesForViewports(this.engine, [{ volumeId: this.volume3d.volumeId }], [VIEWPORT_3D]);
@@ -188,13 +194,9 @@ export class VolumePage {
     }
     const vp = this.viewport(VIEWPORT_3D);
     this.renderer = new Renderer3d(vp, this.volume3d);
-    // Clipping and the opacity editor on full-resolution volumes only: with them on a
-    // downsampled (local) volume the 1,000-slice 3D view stayed blank; not yet understood.
-    if (!this.downsample.some((f) => f > 1)) {
-      this.clip = new Clip3d(vp, this.volume3d, (text) => this.message(VIEWPORT_3D, text));
-      this.tf = new TransferFunctionEditor(vp, this.volume3d);
-      this.cells.get(VIEWPORT_3D)!.root.append(this.clip.element, this.tf.element);
-    }
+    this.clip = new Clip3d(vp, this.volume3d, (text) => this.message(VIEWPORT_3D, text));
+    this.tf = new TransferFunctionEditor(vp, this.volume3d);
+    this.cells.get(VIEWPORT_3D)!.root.append(this.clip.element, this.tf.element);
     if (series.modality !== 'CT') this.renderMode.value = series.modality === 'PT' ? 'vrt:PET' : series.modality === 'MR' ? 'vrt:MR-Angio' : 'mip';
     this.render3d(this.currentMode());
     vp.resetCamera();
