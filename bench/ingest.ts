@@ -6,6 +6,10 @@
 //   pacs      this PACS: node bin/pacs.js serve --data <tmp> --port <port> --aet PACS
 // Time = wall time from the start of the storescu run(s) to their end; best of N runs.
 // After every run the target is checked to hold all instances, else the run fails.
+// Also reported: the server's CPU time per instance (pacs, orthanc; from /proc, which other
+// load on the machine disturbs less than wall time), the 1-minute load average after each
+// run (a run taken while other work loaded the machine shows), and the durability floor
+// of one association measured in the same run (bench/fsync-floor.ts).
 //
 //   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512]
 //                           [--targets storescp,orthanc,pacs]
@@ -16,6 +20,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
+import { cpuMs } from './cpu.js';
+import { measureFsyncFloor, type FsyncFloor } from './fsync-floor.js';
 import {
   countDicomFiles,
   REPO_ROOT,
@@ -40,6 +46,10 @@ interface RunRecord {
   seconds?: number;
   instancesPerSecond?: number;
   received?: number;
+  /** CPU time (user + system) of the server process during the storescu run(s), per instance. */
+  serverCpuMsPerInstance?: number;
+  /** 1-minute load average right after the run. */
+  loadAverage1m?: number;
   error?: string;
 }
 
@@ -50,6 +60,8 @@ interface TargetResult {
   runs: RunRecord[];
   bestSeconds?: number;
   instancesPerSecond?: number;
+  /** Median over the successful runs. */
+  serverCpuMsPerInstance?: number;
   skipped?: string;
 }
 
@@ -57,6 +69,8 @@ interface TargetResult {
 interface Target {
   name: TargetName;
   aet: string;
+  /** The server process whose CPU time is reported (storescp: none, its --fork children are not counted). */
+  pid?: number;
   /** returns the port to send to for this run */
   prepare(mode: Mode): Promise<number>;
   /** how many of the sent instances the target holds now */
@@ -131,6 +145,7 @@ async function orthancTarget(root: string): Promise<Target> {
   return {
     name: 'orthanc',
     aet: 'ORTHANC',
+    pid: orthanc.pid,
     async prepare() {
       before = (await orthanc.statistics()).CountInstances;
       return orthanc.dicomPort;
@@ -159,6 +174,7 @@ async function pacsTarget(root: string, cmd: string | undefined): Promise<Target
   return {
     name: 'pacs',
     aet: 'PACS',
+    pid: pacs.pid,
     async prepare() {
       return pacs.port;
     },
@@ -197,16 +213,19 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string): 
     // their write-back does not land inside the timed window; the series stays cached.
     await runDcmtk('sync', []);
     const parts = mode === 'single' ? [series.files] : split(series.files, parallel);
+    const cpuBefore = target.pid !== undefined ? cpuMs(target.pid) : Number.NaN;
     const started = performance.now();
     const results: RunResult[] = await Promise.all(
       parts.map((files) => storescu({ port, calledAet: target.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })),
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpu = target.pid !== undefined ? (cpuMs(target.pid) - cpuBefore) / count : Number.NaN;
+    const load = { loadAverage1m: os.loadavg()[0], ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu } : {}) };
     const bad = results.find((r) => r.code !== 0);
     const received = await target.verify(series.sopInstanceUids);
-    if (bad) return { run, ok: false, seconds, received, error: `storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}` };
-    if (received !== count) return { run, ok: false, seconds, received, error: `target holds ${received} of ${count} instances` };
-    return { run, ok: true, seconds, received, instancesPerSecond: count / seconds };
+    if (bad) return { run, ok: false, seconds, received, ...load, error: `storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+    if (received !== count) return { run, ok: false, seconds, received, ...load, error: `target holds ${received} of ${count} instances` };
+    return { run, ok: true, seconds, received, instancesPerSecond: count / seconds, ...load };
   } catch (e) {
     return { run, ok: false, error: e instanceof Error ? e.message.split('\n').slice(0, 4).join(' | ') : String(e) };
   } finally {
@@ -249,6 +268,10 @@ async function main(): Promise<void> {
     }
   }
 
+  // The pixel data dominates an instance's size; the meta header and attributes add ~1-2 KB.
+  const floor: FsyncFloor = await measureFsyncFloor(root, rows * cols * 2 + 2048);
+  console.log(`durability floor: a new ${(floor.bytes / 1024).toFixed(0)} KiB file written and fdatasync'ed takes ${floor.medianMs.toFixed(2)} ms (median of ${floor.files}, one at a time)`);
+  const loadStart = os.loadavg();
   try {
     // Interleave targets inside each run so drift (page cache, thermal) hits all alike.
     for (let run = 1; run <= runs; run++) {
@@ -259,7 +282,7 @@ async function main(): Promise<void> {
           console.log(
             `  run ${run} ${mode.padEnd(8)} ${t.name.padEnd(8)} ${
               rec.ok ? `${rec.seconds!.toFixed(3)} s  ${rec.instancesPerSecond!.toFixed(0)} inst/s` : `FAILED: ${rec.error}`
-            }`,
+            }${rec.serverCpuMsPerInstance !== undefined ? `  server CPU ${rec.serverCpuMsPerInstance.toFixed(2)} ms/inst` : ''}  load ${rec.loadAverage1m?.toFixed(1)}`,
           );
         }
       }
@@ -274,14 +297,17 @@ async function main(): Promise<void> {
     if (ok.length) {
       r.bestSeconds = Math.min(...ok.map((x) => x.seconds!));
       r.instancesPerSecond = count / r.bestSeconds;
+      const cpu = ok.map((x) => x.serverCpuMsPerInstance).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      if (cpu.length) r.serverCpuMsPerInstance = cpu[cpu.length >> 1];
     }
   }
+  const loadEnd = os.loadavg();
 
   // Table
   const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  const widths = [9, 14, 10, 10, 10];
+  const widths = [9, 14, 10, 10, 10, 14];
   console.log('');
-  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs'], widths));
+  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs', 'CPU ms/inst'], widths));
   for (const r of results.values()) {
     const okRuns = r.runs.filter((x) => x.ok).length;
     console.log(
@@ -292,6 +318,7 @@ async function main(): Promise<void> {
           r.bestSeconds !== undefined ? r.bestSeconds.toFixed(3) : '-',
           r.instancesPerSecond !== undefined ? r.instancesPerSecond.toFixed(0) : r.skipped ? 'skipped' : 'FAILED',
           `${okRuns}/${r.runs.length}`,
+          r.serverCpuMsPerInstance !== undefined ? r.serverCpuMsPerInstance.toFixed(2) : '-',
         ],
         widths,
       ),
@@ -309,8 +336,23 @@ async function main(): Promise<void> {
     const scp = rate('storescp');
     ratios[`orthanc/storescp ${m}`] = orth !== undefined && scp !== undefined ? orth / scp : null;
   }
+  for (const m of modes) {
+    const p = results.get(key('pacs', m))?.serverCpuMsPerInstance;
+    const o = results.get(key('orthanc', m))?.serverCpuMsPerInstance;
+    ratios[`pacs/orthanc CPU per instance ${m}`] = p !== undefined && o !== undefined ? p / o : null;
+  }
   console.log('');
-  for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(28)} ${v === null ? 'n/a' : `${v.toFixed(2)}x`}`);
+  for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(40)} ${v === null ? 'n/a' : `${v.toFixed(2)}x`}`);
+  // One association: the sender waits for each response, and a durable response waits for
+  // the file's fdatasync, so (storescp's time per instance + the floor) bounds it from below.
+  const scpSingle = results.get(key('storescp', 'single'))?.bestSeconds;
+  const singleCeiling = scpSingle !== undefined ? 1000 / ((scpSingle * 1000) / count + floor.medianMs) : undefined;
+  if (singleCeiling !== undefined) {
+    const pacsSingle = results.get(key('pacs', 'single'))?.instancesPerSecond;
+    console.log(`durable ceiling, 1 association: ${singleCeiling.toFixed(0)} inst/s (storescp's ${((scpSingle! * 1000) / count).toFixed(2)} ms/inst + the ${floor.medianMs.toFixed(2)} ms floor)${
+      pacsSingle !== undefined ? `; pacs reached ${((100 * pacsSingle) / singleCeiling).toFixed(0)}% of it` : ''}`);
+  }
+  console.log(`load average (1, 5, 15 min): start ${loadStart.map((x) => x.toFixed(1)).join(', ')}; end ${loadEnd.map((x) => x.toFixed(1)).join(', ')}`);
 
   // JSON
   const [scuVersion, orthancVersion] = await Promise.all([runDcmtk('storescu', ['--version']), runDcmtk(process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc', ['--version'])]);
@@ -329,6 +371,9 @@ async function main(): Promise<void> {
         versions: { storescu: firstLine(scuVersion), orthanc: firstLine(orthancVersion) },
         results: [...results.values()],
         ratios,
+        fsyncFloor: floor,
+        durableCeilingSingleInstancesPerSecond: singleCeiling ?? null,
+        loadAverage: { start: loadStart, end: loadEnd },
       },
       null,
       2,
