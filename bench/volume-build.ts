@@ -1,6 +1,8 @@
 // The 3D viewer's figures: for a CT of each --counts slices (512 x 512) stored in
-// `pacs serve`, the MPR / 3D layout opened in headless chromium (software WebGL) twice, in
-// fresh pages of one browser context: cold, then with the browser's cache warm. The page's
+// `pacs serve`, the MPR / 3D layout opened in headless chromium (software WebGL) twice, each
+// time in a fresh browser on one profile directory: cold, then with the browser's HTTP cache
+// warm. (A second page in the same browser waited behind the first one's software-WebGL
+// work in the shared GPU process and did not get ready at 1,000 slices.) The page's
 // own timings (performance.now() from its start): volume created (metadata read and
 // checked), every slice in the volume, 3D view ready; then the median frame time of
 // scrolling the axial plane one slice and of rotating the 3D view (VRT) by 10°.
@@ -13,7 +15,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'vite';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
-import { launchChromiumWithWebGL } from '../test/e2e/browser.js';
+import type { BrowserContext } from 'playwright-core';
+import { launchPersistentChromiumWithWebGL } from '../test/e2e/browser.js';
 import { frameTime } from '../test/e2e/viewer3d-frames.js';
 import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../test/support/peers.js';
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
@@ -33,43 +36,50 @@ async function main(): Promise<void> {
   const dir = await makeTempDir('pacs-bench-volume-');
   await build({ root: path.join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   const { pacs, base } = await startPacsServe(path.join(dir, 'pacs'), 'bench-password');
-  const browser = await launchChromiumWithWebGL();
   const rows: Array<Record<string, number | string>> = [];
-  try {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  /** A fresh browser on `profile`, logged in. */
+  const open = async (profile: string): Promise<BrowserContext> => {
+    const context = await launchPersistentChromiumWithWebGL(profile, { width: 1400, height: 1000 });
     // tsx (esbuild keepNames) wraps named functions in __name(); functions serialized into
     // page.evaluate would throw "__name is not defined" in the page without this.
     await context.addInitScript({ content: 'globalThis.__name = (f) => f;' });
     const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: 'bench-password' } });
     if (!login.ok()) throw new Error(`login failed: ${login.status()}`);
+    return context;
+  };
+  try {
     for (const count of COUNTS) {
       const ct = await writeCtSeries({ dir: path.join(dir, `ct-${count}`), count, rows: 512, cols: 512 });
       const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: ct.files });
       if (stored.code !== 0) throw new Error(`storescu failed: ${stored.stderr}`);
+      const profile = path.join(dir, `profile-${count}`);
       for (const run of ['cold', 'warm']) {
-        const page = await context.newPage();
-        await page.goto(`${base}/viewer?StudyInstanceUIDs=${ct.studyUid}&mode=mpr`, { timeout: 600_000 });
-        await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 3_600_000, polling: 500 });
-        const s = await page.evaluate(() => ({ error: window.__viewer3d!.error, t: window.__viewer3d!.page.timings, downsample: window.__viewer3d!.page.downsample.join('x') }));
-        if (s.error) throw new Error(`${count} slices: ${s.error}`);
-        const ms = (t?: number) => Math.round((t ?? NaN) - s.t.start);
-        const row = {
-          slices: count,
-          run,
-          volumeCreatedMs: ms(s.t.volumeCreated),
-          volumeLoadedMs: ms(s.t.volumeLoaded),
-          threeDReadyMs: ms(s.t.threeDReady),
-          downsample3d: s.downsample,
-          mprScrollFrameMs: Math.round(await frameTime(page, 'axial', 'scroll', 7)),
-          vrtRotateFrameMs: Math.round(await frameTime(page, 'volume3d', 'rotate', 3)),
-        };
-        rows.push(row);
-        console.log(JSON.stringify(row));
-        await page.close();
+        const context = await open(profile);
+        try {
+          const page = await context.newPage();
+          await page.goto(`${base}/viewer?StudyInstanceUIDs=${ct.studyUid}&mode=mpr`, { timeout: 600_000 });
+          await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 3_600_000, polling: 500 });
+          const s = await page.evaluate(() => ({ error: window.__viewer3d!.error, t: window.__viewer3d!.page.timings, downsample: window.__viewer3d!.page.downsample.join('x') }));
+          if (s.error) throw new Error(`${count} slices: ${s.error}`);
+          const ms = (t?: number) => Math.round((t ?? NaN) - s.t.start);
+          const row = {
+            slices: count,
+            run,
+            volumeCreatedMs: ms(s.t.volumeCreated),
+            volumeLoadedMs: ms(s.t.volumeLoaded),
+            threeDReadyMs: ms(s.t.threeDReady),
+            downsample3d: s.downsample,
+            mprScrollFrameMs: Math.round(await frameTime(page, 'axial', 'scroll', 7)),
+            vrtRotateFrameMs: Math.round(await frameTime(page, 'volume3d', 'rotate', 3)),
+          };
+          rows.push(row);
+          console.log(JSON.stringify(row));
+        } finally {
+          await context.close();
+        }
       }
     }
   } finally {
-    await browser.close();
     await stopAllPeers();
   }
   console.table(rows);

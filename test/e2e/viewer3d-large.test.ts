@@ -108,6 +108,15 @@ describe('viewer MPR / 3D with a large volume', () => {
     expect(state.downsample).toEqual([2, 2, 2]);
     expect(state.dims3d).toEqual([SIZE / 2, SIZE / 2, COUNT / 2]);
     expect(await page.$$eval('.viewport-message', (els) => els.map((e) => e.textContent).filter(Boolean))).toEqual([]);
+    // The 3D view from the front: the phantom's bone rod runs head to foot, seen end-on
+    // from the default view (a small disc) but a long bar from here.
+    await page.evaluate(() => {
+      const vp = window.__viewer3d!.page.viewport('volume3d');
+      const { focalPoint: f, position: p } = vp.getCamera();
+      const d = Math.hypot(p[0] - f[0], p[1] - f[1], p[2] - f[2]);
+      vp.setCamera({ position: [f[0], f[1] - d, f[2]], viewUp: [0, 0, 1] });
+      vp.render();
+    });
     for (const id of ['axial', 'sagittal', 'coronal', 'volume3d']) {
       await expect.poll(() => canvasStd(id), { timeout: 120_000, message: `viewport ${id} blank` }).toBeGreaterThan(5);
     }

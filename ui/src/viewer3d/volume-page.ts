@@ -126,10 +126,8 @@ export class VolumePage {
         viewportId: VIEWPORT_3D,
         type: Enums.ViewportType.VOLUME_3D,
         element: this.cells.get(VIEWPORT_3D)!.element,
-        // Parallel projection: sizes on screen do not depend on depth (measurable). Seen from
-        // the front, head up (how a 3D reading starts), not down the slice axis, where what
-        // the volume's ends cut shows without the gradient its shading needs.
-        defaultOptions: { background: [0, 0, 0] as Types.Point3, parallelProjection: true, orientation: Enums.OrientationAxis.CORONAL },
+        // Parallel projection: sizes on screen do not depend on depth (measurable).
+        defaultOptions: { background: [0, 0, 0] as Types.Point3, parallelProjection: true },
       },
     ]);
     window.addEventListener('resize', () => this.resized());
