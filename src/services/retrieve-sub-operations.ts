@@ -1,6 +1,7 @@
 /**
  * C-MOVE / C-GET sub-operations (PS3.4 C.4.2.3, C.4.3.3): one C-STORE per selected
- * instance over a given association, Pending responses with the counts after each,
+ * instance over a given association, Pending responses with the counts after each (sent
+ * once the next C-STORE-RQ is on its way),
  * the Failed SOP Instance UID List at the end, C-CANCEL honoured between instances.
  *
  * The stored bytes go out unchanged when the peer accepted the stored transfer syntax
@@ -289,10 +290,20 @@ export async function runSubOperations(
   };
   try {
     await fill();
+    /** The counts for the Pending response after the sub-operation just finished. */
+    let pending: Counts | undefined;
     while (ahead.length && !ctx.signal.aborted) {
       const { inst, prepared } = ahead.shift()!;
       counts.remaining = Math.max(0, counts.remaining - 1);
       const sending = send(inst, await prepared, target);
+      if (pending) {
+        // Sent once the next C-STORE-RQ is on its way (same counts as before it): the peer
+        // gets the data set first, and the requestor's handling of the Pending response
+        // overlaps the sub-operation instead of delaying it (for C-MOVE another process,
+        // which on a busy machine was woken and ran before the data set went out).
+        await ctx.sendResponse({ status: Status.Pending, fields: { ...pending } });
+        pending = undefined;
+      }
       await fill();
       const outcome = await sending;
       if (outcome.ok) {
@@ -303,9 +314,7 @@ export async function runSubOperations(
         failedUids.push(inst.sopInstanceUid);
         comment ??= outcome.error;
       }
-      if (counts.remaining > 0 && !ctx.signal.aborted) {
-        await ctx.sendResponse({ status: Status.Pending, fields: { ...counts } });
-      }
+      if (counts.remaining > 0 && !ctx.signal.aborted) pending = { ...counts };
     }
   } finally {
     // Reads started for instances that will not be sent (cancel, closed association).
