@@ -24,6 +24,12 @@ export interface DimseTransport {
   on(event: 'pdv', listener: (pdvs: Pdv[]) => void): unknown;
   on(event: 'closed', listener: (info: { reason: string }) => void): unknown;
   sendPdv(contextId: number, isCommand: boolean, data: Buffer, isLast: boolean): Promise<void>;
+  /**
+   * False once every byte given to sendPdv has been written to the transport connection,
+   * so the Buffers passed are no longer read (a caller may then reuse them); true while
+   * some may still be; absent: unknown (never reuse).
+   */
+  readonly writesPending?: boolean;
   pauseReading(): void;
   resumeReading(): void;
   abort(source?: number, reason?: number): void;

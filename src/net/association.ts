@@ -135,6 +135,8 @@ export class Association extends EventEmitter<AssociationEventMap> {
   private arenaFrom = 0;
   private arenaLength = 0;
   private sendChain: Promise<void> = Promise.resolve();
+  /** sendPdv calls not finished (see writesPending). */
+  private sendsQueued = 0;
   private closeInfo: ClosedInfo | undefined;
   private closedEmitted = false;
   private transportError: Error | undefined;
@@ -178,30 +180,47 @@ export class Association extends EventEmitter<AssociationEventMap> {
    * modified until the promise resolves.
    */
   sendPdv(contextId: number, isCommand: boolean, data: Buffer, isLast: boolean): Promise<void> {
+    this.sendsQueued++;
     const p = this.sendChain.then(() => this.doSendPdv(contextId, isCommand, data, isLast));
     this.sendChain = p.catch(() => undefined);
     return p;
   }
 
   private async doSendPdv(contextId: number, isCommand: boolean, data: Buffer, isLast: boolean): Promise<void> {
-    if (!this.contexts.has(contextId)) throw new NetError(`presentation context ${contextId} was not accepted`);
-    const max = this.peerMaxPduLength > 0 ? Math.max(1, this.peerMaxPduLength - 6) : UNLIMITED_FRAGMENT;
-    // All P-DATA-TF PDUs of one call are one P-DATA request (Evt9 -> DT-1/AR-7) written in one
-    // corked burst: a 512 KB data set to a peer taking 16 KB PDUs is 32 PDUs, and a write plus
-    // a wait for 'drain' per PDU cost more than the bytes (a writev per PDU, an event-loop
-    // turn each). Memory stays bounded by the caller's buffer, which is already in memory.
-    const frames: Buffer[] = [];
-    let off = 0;
-    do {
-      const n = Math.min(max, data.length - off);
-      const last = off + n >= data.length;
-      frames.push(encodePDataTfHeader(contextId, isCommand, isLast && last, n), off === 0 && last ? data : data.subarray(off, off + n));
-      off += n;
-    } while (off < data.length);
-    this.localPrimitive('Evt9', { frames });
-    // The socket's own flag, not the last write's result: small pieces wait in the arena
-    // until the next tick, and a 'drain' that already happened will not come again.
-    if (this.socket?.writableNeedDrain) await this.waitDrain();
+    try {
+      if (!this.contexts.has(contextId)) throw new NetError(`presentation context ${contextId} was not accepted`);
+      const max = this.peerMaxPduLength > 0 ? Math.max(1, this.peerMaxPduLength - 6) : UNLIMITED_FRAGMENT;
+      // All P-DATA-TF PDUs of one call are one P-DATA request (Evt9 -> DT-1/AR-7) written in one
+      // corked burst: a 512 KB data set to a peer taking 16 KB PDUs is 32 PDUs, and a write plus
+      // a wait for 'drain' per PDU cost more than the bytes (a writev per PDU, an event-loop
+      // turn each). Memory stays bounded by the caller's buffer, which is already in memory.
+      const frames: Buffer[] = [];
+      let off = 0;
+      do {
+        const n = Math.min(max, data.length - off);
+        const last = off + n >= data.length;
+        frames.push(encodePDataTfHeader(contextId, isCommand, isLast && last, n), off === 0 && last ? data : data.subarray(off, off + n));
+        off += n;
+      } while (off < data.length);
+      this.localPrimitive('Evt9', { frames });
+      // The socket's own flag, not the last write's result: small pieces wait in the arena
+      // until the next tick, and a 'drain' that already happened will not come again.
+      if (this.socket?.writableNeedDrain) await this.waitDrain();
+    } finally {
+      this.sendsQueued--;
+    }
+  }
+
+  /**
+   * Whether bytes given to sendPdv may still be read from their Buffers: a call not yet
+   * written (calls wait for the ones before them), corked or in the arena until the next
+   * tick, or queued in the socket (its writableLength drops only when a write has
+   * completed into the kernel). A destroyed or absent socket counts as pending:
+   * what it holds is not known, and a caller that reuses buffers loses only a reuse.
+   */
+  get writesPending(): boolean {
+    const s = this.socket;
+    return this.sendsQueued > 0 || this.corked || this.arenaLength > this.arenaFrom || !s || s.destroyed || s.writableLength > 0;
   }
 
   private waitDrain(): Promise<void> {

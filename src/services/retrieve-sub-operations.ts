@@ -1,6 +1,7 @@
 /**
  * C-MOVE / C-GET sub-operations (PS3.4 C.4.2.3, C.4.3.3): one C-STORE per selected
- * instance over a given association, Pending responses with the counts after each,
+ * instance over a given association, Pending responses with the counts after each (sent
+ * once the next C-STORE-RQ is on its way),
  * the Failed SOP Instance UID List at the end, C-CANCEL honoured between instances.
  *
  * The stored bytes go out unchanged when the peer accepted the stored transfer syntax
@@ -30,6 +31,7 @@ import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN,
 } from '../dicom/transfer-syntax.js';
 import { encodeIdentifier, T } from './qr-identifier.js';
+import { ReadBufferPool } from './read-buffer-pool.js';
 
 /** Syntaxes src/dicom can read and write whole (the target of a conversion). */
 export const WRITABLE_SYNTAXES = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN] as const;
@@ -91,19 +93,34 @@ export async function* storedDataset(file: AsyncIterable<Buffer>): AsyncGenerato
 /** Stored files up to this size are read whole in one read and sent as one buffer; larger ones are streamed. */
 const WHOLE_READ_MAX = 1 << 20;
 
+/** Instances read ahead of the one being sent. */
+const READ_AHEAD = 4;
+
 /**
- * The data set of a stored file of (recorded) `size` bytes, read whole: one open, one
- * read, one close (callback API: each promise-based fs call costs more than the read).
- * Undefined when the file turns out larger than recorded (the caller streams it).
+ * Read buffers for sub-operations (one spare byte: see readWholeDataset). Idle ones kept:
+ * enough for two associations' read-ahead, about 10 MiB held at most.
  */
-function readWholeDataset(file: string, size: number): Promise<Buffer | undefined> {
+const subOperationBuffers = new ReadBufferPool(WHOLE_READ_MAX + 1, 2 * (READ_AHEAD + 1));
+
+/**
+ * The data set of a stored file of (recorded) `size` bytes, read whole into `buf` (at
+ * least size + 1 bytes): one open, one read, one close (callback API: each promise-based
+ * fs call costs more than the read). Undefined when the file turns out larger than
+ * recorded (the caller streams it).
+ */
+function readWholeDataset(file: string, size: number, buf: Buffer): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     fs.open(file, 'r', (err, fd) => {
       if (err) return reject(err);
-      // One spare byte: tells a file larger than recorded, and pads an odd data set in place.
-      const buf = Buffer.allocUnsafeSlow(size + 1);
       const finish = (e: Error | null, n: number) => {
-        fs.close(fd, () => undefined);
+        // Closing a read-only descriptor never waits for the disk: done here rather than as
+        // a third trip through libuv's thread pool (each trip wakes a pool thread, which on
+        // a 2-core machine preempted the event loop). An error closing it changes nothing read.
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // nothing to undo
+        }
         if (e) return reject(e);
         if (n > size) return resolve(undefined);
         try {
@@ -116,10 +133,11 @@ function readWholeDataset(file: string, size: number): Promise<Buffer | undefine
           reject(e2 as Error);
         }
       };
-      // Reads until the recorded size (no extra read for the end of file: a file grown past
-      // its recorded size shows as a first read filling the spare byte too).
+      // Reads until the recorded size plus the spare byte (no extra read for the end of
+      // file: a file grown past its recorded size shows as a first read filling the spare
+      // byte too; the spare byte also pads an odd data set in place).
       let got = 0;
-      const more = () => fs.read(fd, buf, got, buf.length - got, got, (e, n) => {
+      const more = () => fs.read(fd, buf, got, size + 1 - got, got, (e, n) => {
         if (e) return finish(e, got);
         got += n;
         if (n === 0 || got >= size) return finish(null, got);
@@ -136,11 +154,39 @@ async function readAll(file: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+export interface DatasetInOptions {
+  /**
+   * Asked once the data set is closed: true when nothing can read its bytes any more (the
+   * transport has written them all). Then a file read whole goes back to a pool of read
+   * buffers; without it every file gets a buffer of its own.
+   */
+  bytesReleased?: () => boolean;
+}
+
 /** An instance's data set in `ts`: the stored bytes when `ts` is the stored syntax (read whole or streamed), else converted. */
-export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string): Promise<{ data: DatasetSource; close(): void }> {
+export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string, opts: DatasetInOptions = {}): Promise<{ data: DatasetSource; close(): void }> {
   if (ts === inst.transferSyntaxUid && inst.fileSize > 0 && inst.fileSize <= WHOLE_READ_MAX) {
-    const whole = await readWholeDataset(archive.blobs.path(inst.fileKey), inst.fileSize);
-    if (whole) return { data: whole, close: () => undefined };
+    const released = opts.bytesReleased;
+    const buf = released ? subOperationBuffers.take() : Buffer.allocUnsafeSlow(inst.fileSize + 1);
+    let whole: Buffer | undefined;
+    try {
+      whole = await readWholeDataset(archive.blobs.path(inst.fileKey), inst.fileSize, buf);
+    } catch (err) {
+      if (released) subOperationBuffers.give(buf); // never handed out
+      throw err;
+    }
+    if (whole) {
+      let open = true;
+      return {
+        data: whole,
+        close: () => {
+          if (!open) return;
+          open = false;
+          if (released?.()) subOperationBuffers.give(buf);
+        },
+      };
+    }
+    if (released) subOperationBuffers.give(buf);
   }
   const stream = archive.blobs.open(inst.fileKey);
   const close = () => void stream.destroy();
@@ -175,9 +221,6 @@ export interface SubOperationTarget {
 }
 
 export interface Counts { remaining: number; completed: number; failed: number; warning: number }
-
-/** Instances read ahead of the one being sent. */
-const READ_AHEAD = 4;
 
 /** Largest Failed SOP Instance UID List we send: an explicit VR UI value has a 16-bit length. */
 const MAX_FAILED_LIST_BYTES = 60_000;
@@ -247,10 +290,20 @@ export async function runSubOperations(
   };
   try {
     await fill();
+    /** The counts for the Pending response after the sub-operation just finished. */
+    let pending: Counts | undefined;
     while (ahead.length && !ctx.signal.aborted) {
       const { inst, prepared } = ahead.shift()!;
       counts.remaining = Math.max(0, counts.remaining - 1);
       const sending = send(inst, await prepared, target);
+      if (pending) {
+        // Sent once the next C-STORE-RQ is on its way (same counts as before it): the peer
+        // gets the data set first, and the requestor's handling of the Pending response
+        // overlaps the sub-operation instead of delaying it (for C-MOVE another process,
+        // which on a busy machine was woken and ran before the data set went out).
+        await ctx.sendResponse({ status: Status.Pending, fields: { ...pending } });
+        pending = undefined;
+      }
       await fill();
       const outcome = await sending;
       if (outcome.ok) {
@@ -261,9 +314,7 @@ export async function runSubOperations(
         failedUids.push(inst.sopInstanceUid);
         comment ??= outcome.error;
       }
-      if (counts.remaining > 0 && !ctx.signal.aborted) {
-        await ctx.sendResponse({ status: Status.Pending, fields: { ...counts } });
-      }
+      if (counts.remaining > 0 && !ctx.signal.aborted) pending = { ...counts };
     }
   } finally {
     // Reads started for instances that will not be sent (cancel, closed association).
@@ -288,7 +339,9 @@ async function prepare(archive: Archive, inst: InstanceSummary, target: SubOpera
     return { ok: false, error: `no accepted context for ${inst.sopClassUid} in ${inst.transferSyntaxUid} or a syntax we can convert to` };
   }
   try {
-    const { data, close } = await datasetIn(archive, inst, ts);
+    // The buffer may be reused once the association's socket has written every byte given
+    // to it (the C-STORE response alone does not prove that: a peer may answer early).
+    const { data, close } = await datasetIn(archive, inst, ts, { bytesReleased: () => conn.transport.writesPending === false });
     return { ok: true, ts, data, close };
   } catch (err) {
     return { ok: false, error: (err as Error).message };

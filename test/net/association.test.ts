@@ -278,6 +278,48 @@ describe('acceptor and requestor over loopback', () => {
   });
 });
 
+describe('writesPending', () => {
+  it('is true from sendPdv until the socket has written every byte, false after', async () => {
+    let server!: Association;
+    let received = 0;
+    let resolveFirst!: () => void;
+    const gotFirst = new Promise<void>((r) => (resolveFirst = r));
+    let resolveAll!: () => void;
+    const gotAll = new Promise<void>((r) => (resolveAll = r));
+    const size = 48 * 1024 * 1024; // more than the loopback socket buffers hold
+    const { port } = await start({
+      onAssociation: (a) => {
+        server = a;
+        a.on('pdv', (pdvs) => {
+          if (received === 0) {
+            a.pauseReading();
+            resolveFirst();
+          }
+          for (const p of pdvs) received += p.data.length;
+          if (received === size) {
+            resolveAll();
+            void a.sendPdv(1, true, Buffer.from([1, 2]), true); // tell the client
+          }
+        });
+      },
+    });
+    const client = await connectTo(port);
+    expect(client.writesPending).toBe(false);
+    const sending = client.sendPdv(3, false, Buffer.alloc(size), true);
+    expect(client.writesPending).toBe(true); // corked until the next tick
+    await gotFirst;
+    expect(client.writesPending).toBe(true); // the peer stopped reading: bytes wait in the socket
+    server.resumeReading();
+    await sending;
+    await gotAll;
+    await waitFor(client, 'pdv');
+    await new Promise((r) => setImmediate(r)); // the write's completion, if it came with the reply
+    expect(client.writesPending).toBe(false);
+    await client.release();
+    expect(client.writesPending).toBe(true); // no socket any more: unknown, never reuse
+  });
+});
+
 describe('protocol errors', () => {
   it('A-ASSOCIATE-RQ with a wrong protocol version -> RJ permanent, provider (ACSE), reason 2', async () => {
     const { port } = await start();
