@@ -24,15 +24,17 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Dataset } from '../src/dicom/dataset.js';
-import { putNumbers, putString, writeDataset } from '../src/dicom/dataset-writer.js';
+import { putString, writeDataset } from '../src/dicom/dataset-writer.js';
 import { buildMetaHeader, readMetaHeader } from '../src/dicom/part10.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../src/dicom/transfer-syntax.js';
 import { inspectFiles, storeFiles } from '../src/services/storage-scu.js';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { CLOCK_TICKS, cpuMs } from './cpu.js';
 import { freePort, REPO_ROOT, startOrthanc, startPacs, stopAllPeers, waitForPort } from '../test/support/peers.js';
-import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { makeTempDir } from '../test/support/tmp.js';
+import { putMono16Image } from '../test/support/mono16-image.js';
 import { parseMultipart } from '../test/web/dicomweb-setup.js';
+import { runBench } from './run-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -91,15 +93,7 @@ function writeSmallStudies(dir: string): string[] {
     putString(ds, 0x00200010, 'SH', String(s + 1));
     putString(ds, 0x00200011, 'IS', '1');
     putString(ds, 0x00200013, 'IS', '1');
-    putNumbers(ds, 0x00280002, 'US', [1]);
-    putString(ds, 0x00280004, 'CS', 'MONOCHROME2');
-    putNumbers(ds, 0x00280010, 'US', [8]);
-    putNumbers(ds, 0x00280011, 'US', [8]);
-    putNumbers(ds, 0x00280100, 'US', [16]);
-    putNumbers(ds, 0x00280101, 'US', [12]);
-    putNumbers(ds, 0x00280102, 'US', [11]);
-    putNumbers(ds, 0x00280103, 'US', [0]);
-    ds.put({ tag: 0x7fe00010, vr: 'OW', length: pixels.length, value: pixels });
+    putMono16Image(ds, { rows: 8, cols: 8, bitsStored: 12, pixels });
     const file = path.join(sub, `${s}.dcm`);
     fs.writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }), writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN)]));
     files.push(file);
@@ -339,12 +333,4 @@ async function main(): Promise<void> {
   console.log(`\nresults: ${file}`);
 }
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAllPeers();
-    await removeTempDirs();
-  });
+runBench(main);

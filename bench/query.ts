@@ -22,7 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Dataset } from '../src/dicom/dataset.js';
-import { putNumbers, putString, writeDataset } from '../src/dicom/dataset-writer.js';
+import { putString, writeDataset } from '../src/dicom/dataset-writer.js';
 import { buildMetaHeader } from '../src/dicom/part10.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../src/dicom/transfer-syntax.js';
 import { DimseConnection } from '../src/dimse/dimse-connection.js';
@@ -31,8 +31,10 @@ import { QR_SOP_CLASSES } from '../src/services/qr-identifier.js';
 import { cFind } from '../src/services/qr-scu.js';
 import { expandPaths, inspectFiles, storeFiles, type StorableFile } from '../src/services/storage-scu.js';
 import { startOrthanc, startPacs, stopAllPeers } from '../test/support/peers.js';
-import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { makeTempDir } from '../test/support/tmp.js';
+import { putMono16Image } from '../test/support/mono16-image.js';
 import { cpuMs } from './cpu.js';
+import { runBench } from './run-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -94,15 +96,7 @@ function writeInstances(dir: string): void {
       putString(ds, 0x00200010, 'SH', String(s + 1));
       putString(ds, 0x00200011, 'IS', '1');
       putString(ds, 0x00200013, 'IS', String(i + 1));
-      putNumbers(ds, 0x00280002, 'US', [1]);
-      putString(ds, 0x00280004, 'CS', 'MONOCHROME2');
-      putNumbers(ds, 0x00280010, 'US', [8]);
-      putNumbers(ds, 0x00280011, 'US', [8]);
-      putNumbers(ds, 0x00280100, 'US', [16]);
-      putNumbers(ds, 0x00280101, 'US', [12]);
-      putNumbers(ds, 0x00280102, 'US', [11]);
-      putNumbers(ds, 0x00280103, 'US', [0]);
-      ds.put({ tag: 0x7fe00010, vr: 'OW', length: pixels.length, value: pixels });
+      putMono16Image(ds, { rows: 8, cols: 8, bitsStored: 12, pixels });
       const file = path.join(sub, `${s}-${i}.dcm`);
       fs.writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }), writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN)]));
     }
@@ -280,9 +274,4 @@ async function main(): Promise<void> {
   console.log(`\nresults: ${file}`);
 }
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(() => void stopAllPeers().then(() => removeTempDirs()));
+runBench(main);

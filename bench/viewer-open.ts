@@ -12,8 +12,9 @@ import { parseArgs } from 'node:util';
 import { build } from 'vite';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { launchChromiumWithWebGL } from '../test/e2e/browser.js';
-import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../test/support/peers.js';
-import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { REPO_ROOT, startPacsServe, storescu } from '../test/support/peers.js';
+import { makeTempDir } from '../test/support/tmp.js';
+import { runBench } from './run-bench.js';
 
 const { values } = parseArgs({ options: { count: { type: 'string', default: '300' }, repeat: { type: 'string', default: '3' } } });
 const COUNT = Number(values.count);
@@ -75,12 +76,4 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(out, `viewer-open-${Date.now()}.json`), JSON.stringify(result, null, 2));
 }
 
-main()
-  .catch((e: unknown) => {
-    console.error(e);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAllPeers();
-    await removeTempDirs();
-  });
+runBench(main);

@@ -1,27 +1,21 @@
 /** `pacs config ...`: every validation rule names its option; verify echoes every AE. */
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigStore, findAe } from '../../src/config/index.js';
 import { PacsRoles } from '../../src/roles/pacs-roles.js';
-import { freePort, REPO_ROOT } from '../support/peers.js';
+import { freePort } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { runPacs, type PacsRun } from './run-pacs.js';
 
 let data: string;
 let blocker: Server;
 let busyPort: number;
 
-function pacs(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), ...args, '--data', data], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+/** Every command here works on this test's data directory. */
+function pacs(...args: string[]): Promise<PacsRun> {
+  return runPacs(...args, '--data', data);
 }
 
 async function refused(args: string[], message: RegExp): Promise<void> {

@@ -1,25 +1,13 @@
 /** `pacs router rules list|add|rm|test FILE` and `pacs router queue` on a data directory. */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
 import { CT_IMAGE, datasetBytes, EXPLICIT_LE } from '../archive/helpers.js';
-import { REPO_ROOT } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { runPacs as pacs } from './run-pacs.js';
 
 afterAll(() => removeTempDirs());
-
-function pacs(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 it('lists, adds (refusing bad input by field), tests a file, removes; shows the queue', async () => {
   const dir = await makeTempDir('pacs-router-cli-');

@@ -2,29 +2,18 @@
  * `pacs worklist add|set|list|rm|query`, `pacs mpps create|set`, `pacs commit` against a
  * Main Server running in this process on the same data directory.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorklistStore } from '../../src/archive/worklist-store.js';
 import { startMainServer, type MainServer } from '../../src/roles/main-server.js';
-import { freePort, REPO_ROOT } from '../support/peers.js';
+import { freePort } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { runPacs as pacs } from './run-pacs.js';
 
 let data: string;
 let port: number;
 let server: MainServer;
-
-function pacs(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 beforeAll(async () => {
   data = join(await makeTempDir('pacs-wl-cli-'), 'data');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, REPO_ROOT, startPacs, startStorescp, stopAllPeers, waitForPort, type StorescpPeer } from '../support/peers.js';
+import { REPO_ROOT, startPacsServe, startStorescp, stopAllPeers, type StorescpPeer } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromium } from './browser.js';
 
@@ -19,18 +19,9 @@ let webUrl: string;
 beforeAll(async () => {
   const dir = await makeTempDir('pacs-e2e-');
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
-  const [pacs, scp] = await Promise.all([
-    startPacs({
-      dir: join(dir, 'pacs'),
-      args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-      env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
-    }),
-    startStorescp({ dir: join(dir, 'storescp') }),
-  ]);
+  const [served, scp] = await Promise.all([startPacsServe(join(dir, 'pacs'), 'e2e-password'), startStorescp({ dir: join(dir, 'storescp') })]);
   storescp = scp;
-  await waitForPort(web, { peer: pacs });
-  webUrl = `http://127.0.0.1:${web}/`;
+  webUrl = `${served.base}/`;
   browser = await launchChromium();
   page = await browser.newPage();
 });

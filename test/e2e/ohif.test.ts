@@ -20,9 +20,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, runDcmtk, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { freePort, REPO_ROOT, runDcmtk, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
+import { canvasStatsOf, type CanvasStats } from './canvas-stats.js';
 
 const OHIF_VERSION = '3.13.2';
 const OHIF_DIR = join(REPO_ROOT, `.cache/ohif-${OHIF_VERSION}`);
@@ -37,11 +38,6 @@ interface CanvasLike {
   getContext(type: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 declare const document: { querySelectorAll(selector: string): ArrayLike<CanvasLike> };
-interface CanvasStats {
-  mean: number;
-  std: number;
-  nonBlack: number; // fraction of pixels brighter than 8
-}
 
 /** The data source a deployment puts in OHIF's app-config.js to use this PACS (the README shows it). */
 function ohifDataSource(sourceName: string, dicomweb: string, options: Record<string, unknown> = {}): Record<string, unknown> {
@@ -113,19 +109,14 @@ beforeAll(async () => {
   }
   const dir = await makeTempDir('pacs-ohif-e2e-');
   ct = await writeCtSeries({ dir: join(dir, 'ct'), count: SLICES, rows: 256, cols: 256, patientName: PATIENT, patientId: 'OHIF-1', studyDescription: 'OHIF phantom', seriesDescription: 'OHIF axial' });
-  const [ws, router, web, ohifPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const pacs = await startPacs({
-    dir: join(dir, 'pacs'),
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: PASSWORD },
-  });
-  await waitForPort(web, { peer: pacs });
+  const ohifPort = await freePort();
+  const { pacs, base } = await startPacsServe(join(dir, 'pacs'), PASSWORD);
   const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: ct.files });
   expect(stored.code, stored.stderr).toBe(0);
   ohifUrl = `http://127.0.0.1:${ohifPort}`;
-  dicomweb = `http://127.0.0.1:${web}/dicomweb`;
+  dicomweb = `${base}/dicomweb`;
   // What a deployment with OHIF on its own origin sets: CORS for OHIF's origin, reads without a login.
-  const patch = await fetch(`http://127.0.0.1:${web}/api/config/web`, {
+  const patch = await fetch(`${base}/api/config/web`, {
     method: 'PATCH',
     headers: { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`, 'content-type': 'application/json' },
     body: JSON.stringify({ dicomweb: { openRead: true, corsOrigins: [ohifUrl] } }),
@@ -191,26 +182,12 @@ afterAll(async () => {
 });
 
 /** Pixel statistics of the largest canvas in the page (grey = mean of R, G, B), or undefined without one. */
-function canvasStats(): Promise<CanvasStats | undefined> {
-  return page.evaluate(() => {
+async function canvasStats(): Promise<CanvasStats | undefined> {
+  const largest = await page.evaluateHandle(() => {
     const canvases = Array.from(document.querySelectorAll('canvas.cornerstone-canvas'));
-    const canvas = canvases.sort((a, b) => b.width * b.height - a.width * a.height)[0];
-    const ctx = canvas?.getContext('2d');
-    if (!canvas || !ctx || canvas.width === 0) return undefined;
-    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    let sum = 0;
-    let sum2 = 0;
-    let bright = 0;
-    const n = data.length / 4;
-    for (let p = 0; p < data.length; p += 4) {
-      const g = (data[p] + data[p + 1] + data[p + 2]) / 3;
-      sum += g;
-      sum2 += g * g;
-      if (g > 8) bright++;
-    }
-    const mean = sum / n;
-    return { mean, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), nonBlack: bright / n };
+    return canvases.sort((a, b) => b.width * b.height - a.width * a.height)[0];
   });
+  return canvasStatsOf(largest);
 }
 
 /** Grey levels (mean of R, G, B) of the viewport canvas at its centre, and its min/max/spread. */
@@ -285,6 +262,14 @@ async function expectSeriesPanel(): Promise<void> {
   await expect.poll(width, { timeout: 60_000 }).toBeGreaterThan(0);
 }
 
+/** What every data source must give: the study opened, the phantom rendered, the series listed (the first-image time is logged). */
+async function expectStudyShown(dataSource: string): Promise<void> {
+  const ms = await openInViewer(dataSource);
+  console.log(`OHIF (data source '${dataSource}'): first image ${Math.round(ms)} ms after navigation`);
+  await expectPhantomRendered();
+  await expectSeriesPanel();
+}
+
 describe('OHIF v3 against /dicomweb', () => {
   it('lists the stored study in the study list', async () => {
     await newPage();
@@ -299,26 +284,17 @@ describe('OHIF v3 against /dicomweb', () => {
   }, 120_000);
 
   it('renders the CT in a Cornerstone viewport and lists its series', async () => {
-    const ms = await openInViewer('pacs');
-    console.log(`OHIF (data source 'pacs'): first image ${Math.round(ms)} ms after navigation`);
-    await expectPhantomRendered();
-    await expectSeriesPanel();
+    await expectStudyShown('pacs');
     // The stack holds every instance, at the first image.
     expect(await page.locator('[data-cy="viewport-overlay-bottom-right"]').textContent()).toMatch(new RegExp(`\\(1/${SLICES}\\)`));
   }, 240_000);
 
   it('does the same with the options of OHIF\'s packaged app-config.js', async () => {
-    const ms = await openInViewer('packaged');
-    console.log(`OHIF (data source 'packaged'): first image ${Math.round(ms)} ms after navigation`);
-    await expectPhantomRendered();
-    await expectSeriesPanel();
+    await expectStudyShown('packaged');
   }, 240_000);
 
   it('does the same with WADO-URI images (imageRendering: wadouri)', async () => {
-    const ms = await openInViewer('wadouri');
-    console.log(`OHIF (data source 'wadouri'): first image ${Math.round(ms)} ms after navigation`);
-    await expectPhantomRendered();
-    await expectSeriesPanel();
+    await expectStudyShown('wadouri');
     expect(requests.some((r) => r.url.startsWith('/wado?'))).toBe(true);
   }, 240_000);
 

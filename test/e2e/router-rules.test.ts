@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { freePort, REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromium } from './browser.js';
 
@@ -35,15 +35,10 @@ beforeAll(async () => {
   const dir = await makeTempDir('pacs-e2e-router-');
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   ctFile = (await writeCtSeries({ dir: join(dir, 'ct'), count: 1, rows: 64, cols: 64 })).files[0];
-  const [ws, router, web, closed] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  routerPort = router;
-  const pacs = await startPacs({
-    dir: join(dir, 'pacs'),
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
-  });
-  await waitForPort(web, { peer: pacs });
-  webUrl = `http://127.0.0.1:${web}/`;
+  const closed = await freePort();
+  const served = await startPacsServe(join(dir, 'pacs'), 'e2e-password');
+  routerPort = served.routerPort;
+  webUrl = `${served.base}/`;
   // A destination registered on a port nobody listens on, and one rule that will not match a CT.
   await rest('POST', '/api/aes', { aeTitle: 'UNREACHABLE', connection: { host: '127.0.0.1', port: closed } });
   await rest('PUT', '/api/router/rules', { rules: [{ name: 'mr only', condition: 'Modality == "MR"', destinations: ['WORKSTATION'] }] });

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, startOrthanc, startPacs, startStorescp, stopAllPeers, storescu, waitForPort, type OrthancPeer, type StorescpPeer } from '../support/peers.js';
+import { freePort, REPO_ROOT, startOrthanc, startPacsServe, startStorescp, stopAllPeers, storescu, type OrthancPeer, type StorescpPeer } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromium } from './browser.js';
 
@@ -46,7 +46,7 @@ async function qidoSeries(study: string): Promise<string[]> {
 
 beforeAll(async () => {
   const dir = await makeTempDir('pacs-e2e-studies-');
-  const [ws, router, web, pacsPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const pacsPort = await freePort();
   const data = join(dir, 'data');
   stored = await writeCtSeries({ dir: join(data, 'a'), count: 4, rows: 64, cols: 64, patientName: 'BROWSER^ALICE', patientId: 'E2E-A', studyDescription: 'Browser test head' });
   stored2 = await writeCtSeries({ dir: join(data, 'a2'), count: 2, rows: 64, cols: 64, patientName: 'BROWSER^ALICE', patientId: 'E2E-A', studyUid: stored.studyUid, seriesNumber: 2 });
@@ -55,13 +55,8 @@ beforeAll(async () => {
   atOrthanc = await writeCtSeries({ dir: join(data, 'orthanc'), count: 3, rows: 64, cols: 64, patientName: 'REMOTE^CAROL', patientId: 'E2E-R' });
   zipped = await writeCtSeries({ dir: join(data, 'zip'), count: 3, rows: 32, cols: 32, patientName: 'ZIPPED^DAN', patientId: 'E2E-Z' });
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
-  const [pacs, scp, orth] = await Promise.all([
-    startPacs({
-      dir: join(dir, 'pacs'),
-      port: pacsPort,
-      args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-      env: { PACS_ADMIN_PASSWORD: PASSWORD },
-    }),
+  const [served, scp, orth] = await Promise.all([
+    startPacsServe(join(dir, 'pacs'), PASSWORD, { main: pacsPort }),
     startStorescp({ dir: join(dir, 'storescp') }),
     startOrthanc({
       dir: join(dir, 'orthanc'),
@@ -71,8 +66,8 @@ beforeAll(async () => {
   ]);
   storescp = scp;
   orthanc = orth;
-  await waitForPort(web, { peer: pacs });
-  webUrl = `http://127.0.0.1:${web}/`;
+  const { pacs } = served;
+  webUrl = `${served.base}/`;
   for (const r of [
     await storescu({ port: pacs.port, calledAet: 'PACS', files: [...stored.files, ...stored2.files] }),
     await storescu({ port: orthanc.dicomPort, calledAet: orthanc.aet, files: atOrthanc.files }),

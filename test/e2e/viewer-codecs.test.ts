@@ -21,7 +21,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUid, TS } from '../../scripts/gen-test-data.js';
 import { mediaTypeOf } from '../../src/web/dicomweb/pixel-accept.js';
-import { freePort, REPO_ROOT, startPacs, stopAllPeers, waitForPort } from '../support/peers.js';
+import { REPO_ROOT, startPacsServe, stopAllPeers } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
 import { COLS, encodeVariant, expectedFrame, originals, referenceDecode, ROWS, writeOriginal, type Encoder, type Original, type OriginalName } from './codec-fixtures.js';
@@ -173,14 +173,7 @@ beforeAll(async () => {
   await Promise.all([work(), work()]);
   const encoded = Date.now();
   await build_;
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
-  const pacs = await startPacs({
-    dir: join(dir, 'pacs'),
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
-  });
-  await waitForPort(web, { peer: pacs });
-  base = `http://127.0.0.1:${web}`;
+  ({ base } = await startPacsServe(join(dir, 'pacs'), 'e2e-password'));
   browser = await launchChromiumWithWebGL();
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { expect } from 'vitest';
-import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
 import { removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
+import { canvasStatsOf, type CanvasStats } from './canvas-stats.js';
 
 // The page's test hook, typed as far as the tests use it (no DOM lib here).
 export interface CanvasLike {
@@ -43,12 +44,6 @@ export interface ViewerHook {
 declare const window: { __viewer?: ViewerHook };
 declare function requestAnimationFrame(callback: () => void): number;
 
-export interface CanvasStats {
-  mean: number;
-  std: number;
-  nonBlack: number; // fraction of pixels brighter than 8
-}
-
 export interface Point {
   x: number;
   y: number;
@@ -79,25 +74,11 @@ export class ViewerPage {
   }
 
   /** Pixel statistics of viewport `i`'s canvas (grey = mean of R, G, B). */
-  canvasStats(i: number): Promise<CanvasStats> {
-    return this.page.evaluate((index) => {
-      const cell = window.__viewer!.viewer.grid.cells[index];
-      const canvas = cell.element.querySelector('canvas')!;
-      const ctx = canvas.getContext('2d')!;
-      const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-      let sum = 0;
-      let sum2 = 0;
-      let bright = 0;
-      const n = data.length / 4;
-      for (let p = 0; p < data.length; p += 4) {
-        const g = (data[p] + data[p + 1] + data[p + 2]) / 3;
-        sum += g;
-        sum2 += g * g;
-        if (g > 8) bright++;
-      }
-      const mean = sum / n;
-      return { mean, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), nonBlack: bright / n };
-    }, i);
+  async canvasStats(i: number): Promise<CanvasStats> {
+    const canvas = await this.page.evaluateHandle((index) => window.__viewer!.viewer.grid.cells[index].element.querySelector('canvas'), i);
+    const stats = await canvasStatsOf(canvas);
+    if (!stats) throw new Error(`viewport ${i} has no 2D canvas with pixels`);
+    return stats;
   }
 
   /** Canvas coordinates of a world point (mm, patient LPS) in viewport `i`. */
@@ -204,13 +185,7 @@ export const PASSWORD = 'e2e-password';
  */
 export async function startViewer(o: { dir: string; files: string[]; losslessFiles?: string[] }): Promise<ViewerPage> {
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
-  const pacs = await startPacs({
-    dir: join(o.dir, 'pacs'),
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: PASSWORD },
-  });
-  await waitForPort(web, { peer: pacs });
+  const { pacs, base } = await startPacsServe(join(o.dir, 'pacs'), PASSWORD);
   const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: o.files });
   expect(stored.code, stored.stderr).toBe(0);
   if (o.losslessFiles?.length) {
@@ -220,7 +195,7 @@ export async function startViewer(o: { dir: string; files: string[]; losslessFil
   const browser = await launchChromiumWithWebGL();
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
-  return new ViewerPage(browser, page, `http://127.0.0.1:${web}`);
+  return new ViewerPage(browser, page, base);
 }
 
 /** For afterAll: closes the browser (if it started), stops `pacs serve` and removes the temporary directories. */

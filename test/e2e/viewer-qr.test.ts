@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, startOrthanc, startPacs, stopAllPeers, storescu, waitForPort, type OrthancPeer } from '../support/peers.js';
+import { freePort, REPO_ROOT, startOrthanc, startPacsServe, stopAllPeers, storescu, type OrthancPeer } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
 
@@ -61,14 +61,9 @@ beforeAll(async () => {
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   local = await writeCtSeries({ dir: join(dir, 'local'), count: 3, rows: 128, cols: 128, patientName: 'LOCAL^ANN', patientId: 'QR-L' });
   remote = await writeCtSeries({ dir: join(dir, 'remote'), count: 5, rows: 128, cols: 128, patientName: 'REMOTE^VIC', patientId: 'QR-R', seriesDescription: 'remote ct' });
-  const [pacsPort, ws, router, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const [pacs, orth] = await Promise.all([
-    startPacs({
-      dir: join(dir, 'pacs'),
-      port: pacsPort,
-      args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-      env: { PACS_ADMIN_PASSWORD: PASSWORD },
-    }),
+  const ws = await freePort();
+  const [served, orth] = await Promise.all([
+    startPacsServe(join(dir, 'pacs'), PASSWORD, { workstation: ws }),
     startOrthanc({
       dir: join(dir, 'orthanc'),
       // Orthanc answers C-FIND/C-MOVE from known AEs only (the viewer calls as WS_CLIENT) and moves to known AEs.
@@ -76,8 +71,8 @@ beforeAll(async () => {
     }),
   ]);
   orthanc = orth;
-  await waitForPort(web, { peer: pacs });
-  base = `http://127.0.0.1:${web}`;
+  const { pacs } = served;
+  base = served.base;
   for (const r of [
     await storescu({ port: pacs.port, calledAet: 'PACS', files: local.files }),
     await storescu({ port: orthanc.dicomPort, calledAet: orthanc.aet, files: remote.files }),

@@ -6,9 +6,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Dataset } from '../../src/dicom/dataset.js';
-import { putNumbers, putString, writeDataset } from '../../src/dicom/dataset-writer.js';
+import { putString, writeDataset } from '../../src/dicom/dataset-writer.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../src/dicom/transfer-syntax.js';
+import { putMono16Image } from '../support/mono16-image.js';
 
 export const CT = '1.2.840.10008.5.1.4.1.1.2';
 export const MR = '1.2.840.10008.5.1.4.1.1.4';
@@ -66,17 +67,9 @@ export function writeQrData(dir: string): WrittenInstance[] {
       putString(ds, 0x00200010, 'SH', '1');
       putString(ds, 0x00200011, 'IS', '1');
       putString(ds, 0x00200013, 'IS', String(i));
-      putNumbers(ds, 0x00280002, 'US', [1]);
-      putString(ds, 0x00280004, 'CS', 'MONOCHROME2');
-      putNumbers(ds, 0x00280010, 'US', [8]);
-      putNumbers(ds, 0x00280011, 'US', [8]);
-      putNumbers(ds, 0x00280100, 'US', [16]);
-      putNumbers(ds, 0x00280101, 'US', [16]);
-      putNumbers(ds, 0x00280102, 'US', [15]);
-      putNumbers(ds, 0x00280103, 'US', [0]);
       const px = Buffer.alloc(128);
       for (let p = 0; p < 64; p++) px.writeUInt16LE(p * 100 + i, p * 2);
-      ds.put({ tag: 0x7fe00010, vr: 'OW', length: px.length, value: new Uint8Array(px) });
+      putMono16Image(ds, { rows: 8, cols: 8, bitsStored: 16, pixels: new Uint8Array(px) });
       const path = join(dir, `${uid}.dcm`);
       writeFileSync(path, Buffer.concat([
         buildMetaHeader({ sopClassUid: s.sopClass, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }),

@@ -5,38 +5,22 @@
  * is down, the destination coming up, the router SIGKILLed mid-forwarding and restarted:
  * every accepted instance reaches the destination, byte-identical.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addAe, ConfigStore } from '../../src/config/index.js';
-import { buildMetaHeader } from '../../src/dicom/part10.js';
 import { RuleStore } from '../../src/router/rule-store.js';
-import { CT_IMAGE, datasetBytes, EXPLICIT_LE, MR_IMAGE } from '../archive/helpers.js';
+import { MR_IMAGE } from '../archive/helpers.js';
 import {
   countDicomFiles, freePort, REPO_ROOT, startOrthanc, startProcess, startStorescp, stopAllPeers, storescu, waitForPort, type Peer,
 } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { dataSetHash, indexPart10Files, part10Info } from './dicom-files.js';
+import { writeInstances, type Written } from './instance-files.js';
 
 afterAll(async () => {
   await stopAllPeers();
   await removeTempDirs();
 });
-
-interface Written { path: string; uid: string }
-
-function writeInstances(dir: string, root: string, n: number, o: { modality?: string; sopClassUid?: string; pixelBytes?: number } = {}): Written[] {
-  return Array.from({ length: n }, (_, i) => {
-    const uid = `${root}.${i + 1}`;
-    const sopClassUid = o.sopClassUid ?? CT_IMAGE;
-    const path = join(dir, `${uid}.dcm`);
-    writeFileSync(path, Buffer.concat([
-      buildMetaHeader({ sopClassUid, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE }),
-      datasetBytes({ sopInstanceUid: uid, sopClassUid, modality: o.modality, instanceNumber: i + 1, pixelBytes: o.pixelBytes ?? 4096 }),
-    ]));
-    return { path, uid };
-  });
-}
 
 interface RouterSetup { dataDir: string; routerPort: number; start(): Promise<Peer> }
 

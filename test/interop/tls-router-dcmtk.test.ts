@@ -7,22 +7,19 @@
  * And C-MOVE driven by movescu (plain TCP: DCMTK 3.6.7's movescu has no TLS) to the Main
  * Server, whose sub-operations go over TLS to a storescp +tls move destination.
  */
-import { writeFileSync } from 'node:fs';
 import { writeCtSeries } from '../../scripts/gen-test-data.js';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAe, ConfigStore, setAe, tlsPaths } from '../../src/config/index.js';
-import { buildMetaHeader } from '../../src/dicom/part10.js';
 import { RuleStore } from '../../src/router/rule-store.js';
-import { CT_IMAGE, datasetBytes, EXPLICIT_LE, MR_IMAGE } from '../archive/helpers.js';
+import { MR_IMAGE } from '../archive/helpers.js';
 import {
   countDicomFiles, freePort, REPO_ROOT, runDcmtk, startProcess, startStorescp, stopAllPeers, storescu, waitForPort,
   type Peer, type StorescpPeer,
 } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { dataSetHash, indexPart10Files, part10Info } from './dicom-files.js';
-
-interface Written { path: string; uid: string }
+import { writeInstances } from './instance-files.js';
 
 let dir: string;
 let data: string;
@@ -32,19 +29,6 @@ let mainPort: number;
 let router: Peer;
 let ctScp: StorescpPeer;
 let mrScp: StorescpPeer;
-
-function writeInstances(root: string, n: number, o: { modality?: string; sopClassUid?: string } = {}): Written[] {
-  return Array.from({ length: n }, (_, i) => {
-    const uid = `${root}.${i + 1}`;
-    const sopClassUid = o.sopClassUid ?? CT_IMAGE;
-    const path = join(dir, `${uid}.dcm`);
-    writeFileSync(path, Buffer.concat([
-      buildMetaHeader({ sopClassUid, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE }),
-      datasetBytes({ sopInstanceUid: uid, sopClassUid, modality: o.modality, instanceNumber: i + 1, pixelBytes: 8192 }),
-    ]));
-    return { path, uid };
-  });
-}
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -99,8 +83,8 @@ afterAll(async () => {
 describe('ROUTER with mutual TLS in and out (DCMTK storescu +tls -> ROUTER -> storescp +tls)', () => {
   it('routes by modality and by calling AE over TLS; storescp receives the sent data set bytes', async () => {
     const root = `1.2.826.0.1.3680043.10.81.${Date.now() % 1e9}`;
-    const ct = writeInstances(`${root}.1`, 6);
-    const mr = writeInstances(`${root}.2`, 4, { modality: 'MR', sopClassUid: MR_IMAGE });
+    const ct = writeInstances(dir, `${root}.1`, 6, { pixelBytes: 8192 });
+    const mr = writeInstances(dir, `${root}.2`, 4, { modality: 'MR', sopClassUid: MR_IMAGE, pixelBytes: 8192 });
     const withCert = ['+tls', tls.clientKey, tls.clientCert, '+cf', tls.ca];
     for (const [files, aet] of [[ct, 'CT01'], [mr, 'MR01']] as const) {
       const r = await storescu({ port: routerPort, calledAet: 'ROUTER', callingAet: aet, files: files.map((f) => f.path), args: withCert });
@@ -118,7 +102,7 @@ describe('ROUTER with mutual TLS in and out (DCMTK storescu +tls -> ROUTER -> st
   });
 
   it('refuses storescu without a client certificate', async () => {
-    const uids = writeInstances(`1.2.826.0.1.3680043.10.82.${Date.now() % 1e9}`, 1);
+    const uids = writeInstances(dir, `1.2.826.0.1.3680043.10.82.${Date.now() % 1e9}`, 1, { pixelBytes: 8192 });
     const r = await storescu({ port: routerPort, calledAet: 'ROUTER', callingAet: 'CT01', files: uids.map((f) => f.path), args: ['+tla', '+cf', tls.ca] });
     expect(r.code).not.toBe(0);
     expect(await countDicomFiles(join(data, 'router'), new Set(uids.map((u) => u.uid)))).toBe(0);

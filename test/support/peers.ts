@@ -454,17 +454,24 @@ export async function startPacs(o: {
 
 /**
  * `pacs serve` with its three AEs and web server on free ports, the admin password
- * `password`; resolves once the web port answers, with the web base URL.
+ * `password`; resolves once the web port answers, with the web base URL and the ports.
+ * A test whose peers must know a port before the start (Orthanc's DicomModalities)
+ * passes it in `ports`.
  */
-export async function startPacsServe(dir: string, password: string): Promise<{ pacs: PacsPeer; base: string }> {
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
+export async function startPacsServe(
+  dir: string,
+  password: string,
+  ports: { main?: number; workstation?: number; router?: number } = {},
+): Promise<{ pacs: PacsPeer; base: string; workstationPort: number; routerPort: number; webPort: number }> {
+  const [ws, router, web] = await Promise.all([ports.workstation ?? freePort(), ports.router ?? freePort(), freePort()]);
   const pacs = await startPacs({
     dir,
+    port: ports.main,
     args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
     env: { PACS_ADMIN_PASSWORD: password },
   });
   await waitForPort(web, { peer: pacs });
-  return { pacs, base: `http://127.0.0.1:${web}` };
+  return { pacs, base: `http://127.0.0.1:${web}`, workstationPort: ws, routerPort: router, webPort: web };
 }
 
 // ---------------------------------------------------------------------------

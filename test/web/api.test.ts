@@ -1,44 +1,31 @@
 /** The REST API, in process (fastify inject): login, AE CRUD with every validation rule, echo, status. */
 import type { FastifyInstance } from 'fastify';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigStore, setAe, setWeb } from '../../src/config/index.js';
-import { PacsRoles } from '../../src/roles/pacs-roles.js';
-import { buildWebApp } from '../../src/web/server.js';
-import { UserStore } from '../../src/web/users.js';
+import type { PacsRoles } from '../../src/roles/pacs-roles.js';
 import { freePort } from '../support/peers.js';
-import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { removeTempDirs } from '../support/tmp.js';
+import { startWebApp, type WebAppFixture } from './web-app-fixture.js';
 
+let web: WebAppFixture;
 let app: FastifyInstance;
-let store: ConfigStore;
 let roles: PacsRoles;
 let blocker: Server;
 let busyPort: number;
 const basic = { authorization: `Basic ${Buffer.from('admin:correct-horse').toString('base64')}` };
 
 beforeAll(async () => {
-  const dir = join(await makeTempDir('pacs-web-'), 'data');
-  store = await ConfigStore.open(dir);
-  const [p1, p2, p3, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  await store.update((reg) =>
-    setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: p1 } }), 'WORKSTATION', { connection: { port: p2 } }), 'ROUTER', { connection: { port: p3 } }),
-  );
-  const users = await UserStore.open(dir);
-  expect(await users.ensureAdmin('correct-horse')).toEqual({ created: true });
-  expect(await users.ensureAdmin('other')).toEqual({ created: false });
-  roles = await PacsRoles.start({ config: store, dataDir: dir, logger: pino({ level: 'silent' }) });
-  app = await buildWebApp({ config: store, users, roles, logger: pino({ level: 'silent' }), web: () => ({ host: '127.0.0.1', port: web }), uiDir: join(dir, 'no-ui') });
+  web = await startWebApp({ tmpPrefix: 'pacs-web-', adminPassword: 'correct-horse' });
+  ({ app, roles } = web);
+  expect(web.adminCreated).toEqual({ created: true });
+  expect(await web.users.ensureAdmin('other')).toEqual({ created: false });
   busyPort = await freePort();
   blocker = createServer();
   await new Promise<void>((r) => blocker.listen(busyPort, '0.0.0.0', r));
 });
 
 afterAll(async () => {
-  await app?.close();
-  await roles?.close();
-  store?.close();
+  await web?.close();
   blocker?.close();
   await removeTempDirs();
 });

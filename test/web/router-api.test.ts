@@ -5,25 +5,22 @@
  * and the 422/404 problems for bad input.
  */
 import type { FastifyInstance } from 'fastify';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addAe, ConfigStore, setAe, setWeb } from '../../src/config/index.js';
+import { addAe } from '../../src/config/index.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
 import { DimseConnection } from '../../src/dimse/dimse-connection.js';
 import { cStore } from '../../src/dimse/scu.js';
 import { connect } from '../../src/net/index.js';
-import { PacsRoles } from '../../src/roles/pacs-roles.js';
+import type { PacsRoles } from '../../src/roles/pacs-roles.js';
 import type { Router } from '../../src/router/router.js';
-import { buildWebApp } from '../../src/web/server.js';
-import { UserStore } from '../../src/web/users.js';
 import { CT_IMAGE, datasetBytes, EXPLICIT_LE, MR_IMAGE } from '../archive/helpers.js';
 import { freePort } from '../support/peers.js';
-import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { removeTempDirs } from '../support/tmp.js';
 import { until } from '../support/until.js';
+import { startWebApp, type WebAppFixture } from './web-app-fixture.js';
 
+let web: WebAppFixture;
 let app: FastifyInstance;
-let store: ConfigStore;
 let roles: PacsRoles;
 let router: Router;
 let routerPort: number;
@@ -31,28 +28,20 @@ const basic = { authorization: `Basic ${Buffer.from('admin:password1').toString(
 const uidRoot = `1.2.826.0.1.3680043.10.78.${Date.now() % 1e9}`;
 
 beforeAll(async () => {
-  const dir = join(await makeTempDir('pacs-router-web-'), 'data');
-  store = await ConfigStore.open(dir);
-  const [p1, p2, p3, web, closed] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  routerPort = p3;
-  await store.update((reg) =>
-    addAe(
-      setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: p1 } }), 'WORKSTATION', { connection: { port: p2 } }), 'ROUTER', { connection: { port: p3 } }),
-      // Registered on a port nobody listens on: everything sent there fails.
-      { aeTitle: 'NOWHERE', connection: { host: '127.0.0.1', port: closed } },
-    ),
-  );
-  const users = await UserStore.open(dir);
-  await users.ensureAdmin('password1');
-  roles = await PacsRoles.start({ config: store, dataDir: dir, logger: pino({ level: 'silent' }) });
+  const closed = await freePort();
+  web = await startWebApp({
+    tmpPrefix: 'pacs-router-web-',
+    adminPassword: 'password1',
+    // Registered on a port nobody listens on: everything sent there fails.
+    register: (reg) => addAe(reg, { aeTitle: 'NOWHERE', connection: { host: '127.0.0.1', port: closed } }),
+  });
+  ({ app, roles } = web);
+  routerPort = web.ports.router;
   router = roles.router()!;
-  app = await buildWebApp({ config: store, users, roles, logger: pino({ level: 'silent' }), web: () => ({ host: '127.0.0.1', port: web }), uiDir: join(dir, 'no-ui') });
 });
 
 afterAll(async () => {
-  await app?.close();
-  await roles?.close();
-  store?.close();
+  await web?.close();
   await removeTempDirs();
 });
 

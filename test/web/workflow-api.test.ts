@@ -1,38 +1,23 @@
 /** REST API of the worklist, MPPS and storage commitments (fastify inject), with validation naming the field. */
 import type { FastifyInstance } from 'fastify';
-import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigStore, setAe, setWeb } from '../../src/config/index.js';
 import { MppsStore } from '../../src/archive/mpps-store.js';
-import { PacsRoles } from '../../src/roles/pacs-roles.js';
-import { buildWebApp } from '../../src/web/server.js';
-import { UserStore } from '../../src/web/users.js';
-import { freePort } from '../support/peers.js';
-import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import type { PacsRoles } from '../../src/roles/pacs-roles.js';
+import { removeTempDirs } from '../support/tmp.js';
+import { startWebApp, type WebAppFixture } from './web-app-fixture.js';
 
+let web: WebAppFixture;
 let app: FastifyInstance;
-let store: ConfigStore;
 let roles: PacsRoles;
 const basic = { authorization: `Basic ${Buffer.from('admin:password1').toString('base64')}` };
 
 beforeAll(async () => {
-  const dir = join(await makeTempDir('pacs-wl-web-'), 'data');
-  store = await ConfigStore.open(dir);
-  const [p1, p2, p3, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  await store.update((reg) =>
-    setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: p1 } }), 'WORKSTATION', { connection: { port: p2 } }), 'ROUTER', { connection: { port: p3 } }),
-  );
-  const users = await UserStore.open(dir);
-  await users.ensureAdmin('password1');
-  roles = await PacsRoles.start({ config: store, dataDir: dir, logger: pino({ level: 'silent' }) });
-  app = await buildWebApp({ config: store, users, roles, logger: pino({ level: 'silent' }), web: () => ({ host: '127.0.0.1', port: web }), uiDir: join(dir, 'no-ui') });
+  web = await startWebApp({ tmpPrefix: 'pacs-wl-web-', adminPassword: 'password1' });
+  ({ app, roles } = web);
 });
 
 afterAll(async () => {
-  await app?.close();
-  await roles?.close();
-  store?.close();
+  await web?.close();
   await removeTempDirs();
 });
 
