@@ -10,19 +10,15 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
+import { canvasStatsOf, type PixelCanvasLike } from './canvas-stats.js';
 import { frameTime } from './viewer3d-frames.js';
 
 type Point3 = [number, number, number];
-interface CanvasLike {
-  width: number;
-  height: number;
-  getContext(type: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
-}
 interface ViewportLike {
-  canvas: CanvasLike;
+  canvas: PixelCanvasLike;
   element: { addEventListener(type: string, listener: () => void, options?: { once: boolean }): void };
   getCamera(): { focalPoint: Point3; position: Point3; viewPlaneNormal: Point3; viewUp: Point3 };
   setCamera(c: { focalPoint?: Point3; position?: Point3; viewUp?: Point3 }): void;
@@ -50,37 +46,19 @@ let base: string;
 let ct: CtSeriesResult;
 
 /** Standard deviation of the grey levels of a viewport's canvas (0 when blank). */
-function canvasStd(id: string): Promise<number> {
-  return page.evaluate((id) => {
-    const canvas = window.__viewer3d!.page.viewport(id).canvas;
-    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
-    let sum = 0;
-    let sum2 = 0;
-    const n = data.length / 4;
-    for (let p = 0; p < data.length; p += 4) {
-      const g = (data[p] + data[p + 1] + data[p + 2]) / 3;
-      sum += g;
-      sum2 += g * g;
-    }
-    const mean = sum / n;
-    return Math.sqrt(Math.max(0, sum2 / n - mean * mean));
-  }, id);
+async function canvasStd(id: string): Promise<number> {
+  const stats = await canvasStatsOf(await page.evaluateHandle((id) => window.__viewer3d!.page.viewport(id).canvas, id));
+  return stats?.std ?? 0;
 }
 
 beforeAll(async () => {
   const dir = await makeTempDir('pacs-viewer3d-large-');
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   ct = await writeCtSeries({ dir: join(dir, 'ct'), count: COUNT, rows: SIZE, cols: SIZE });
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
-  const pacs = await startPacs({
-    dir: join(dir, 'pacs'),
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
-  });
-  await waitForPort(web, { peer: pacs });
+  const { pacs, base: web } = await startPacsServe(join(dir, 'pacs'), 'e2e-password');
   const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: ct.files });
   expect(stored.code, stored.stderr).toBe(0);
-  base = `http://127.0.0.1:${web}`;
+  base = web;
   browser = await launchChromiumWithWebGL();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));

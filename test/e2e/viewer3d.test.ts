@@ -17,7 +17,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePhantomVolume, type PhantomVolume } from '../../scripts/gen-phantom-volume.js';
 import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort } from '../support/peers.js';
+import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
 
@@ -218,18 +218,12 @@ beforeAll(async () => {
   const dir = await makeTempDir('pacs-viewer3d-e2e-');
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   phantom = await writePhantomVolume({ dir: join(dir, 'phantom') });
-  const [ws, router, web] = await Promise.all([freePort(), freePort(), freePort()]);
-  const pacs = await startPacs({
-    dir: join(dir, 'pacs'),
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
-    env: { PACS_ADMIN_PASSWORD: 'e2e-password' },
-  });
-  await waitForPort(web, { peer: pacs });
+  const { pacs, base: web } = await startPacsServe(join(dir, 'pacs'), 'e2e-password');
   gappy = await writeCtSeries({ dir: join(dir, 'gappy'), count: 12, rows: 64, cols: 64, seriesDescription: 'missing slice' });
   tilted = await writePhantomVolume({ dir: join(dir, 'tilted'), count: 121, gantryTiltDegrees: TILT, seriesDescription: 'tilted phantom' });
   const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...phantom.files, ...gappy.files.filter((_, k) => k !== 5), ...tilted.files] });
   expect(stored.code, stored.stderr).toBe(0);
-  base = `http://127.0.0.1:${web}`;
+  base = web;
   browser = await launchChromiumWithWebGL();
   // One context for the pages: openMpr opens fresh pages logged in with its cookie.
   page = await (await browser.newContext({ viewport: { width: 1400, height: 1000 } })).newPage();
