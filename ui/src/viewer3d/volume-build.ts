@@ -92,7 +92,7 @@ export async function correctTilt(series: SeriesVolume): Promise<SeriesVolume> {
   const data = src.voxelManager!.getCompleteScalarDataArray!() as ArrayLike<number>;
   let fill = Infinity;
   for (let i = 0; i < data.length; i++) if (data[i] < fill) fill = data[i];
-  const scalarData = unshear(data, cols, rows, shear, grid, fill);
+  const scalarData = sameType(data, unshear(data, cols, rows, shear, grid, fill));
   const d = src.direction;
   const [du, dv] = [grid.u0 * src.spacing[0], grid.v0 * src.spacing[1]];
   const origin = [0, 1, 2].map((k) => src.origin[k] + du * d[k] + dv * d[3 + k]) as Types.Point3;
@@ -142,9 +142,28 @@ export function downsampledVolume(source: Types.IImageVolume, f: [number, number
       spacing: [source.spacing[0] * f[0], source.spacing[1] * f[1], source.spacing[2] * f[2]],
       origin,
       direction: source.direction,
-      scalarData: out,
+      scalarData: sameType(src, out),
     }),
   );
+}
+
+type Scalars = Int8Array | Uint8Array | Int16Array | Uint16Array | Float32Array;
+
+/**
+ * `values` in the array type of `like` (rounded for integer types): a local volume in the
+ * source's own type gets the texture format the source's planes render with. Float32
+ * local volumes of 1,000-slice CTs (R32F textures) rendered black in the 3D view more
+ * often than not in software WebGL, the Int16 series beside them never.
+ */
+function sameType(like: ArrayLike<number>, values: Float32Array): Scalars {
+  for (const T of [Int16Array, Uint16Array, Int8Array, Uint8Array]) {
+    if (like instanceof T) {
+      const out = new T(values.length);
+      for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
+      return out;
+    }
+  }
+  return values;
 }
 
 /**
