@@ -1,12 +1,12 @@
 // Building one series into a Cornerstone streaming image volume over the same wadors:
 // image ids as the 2D viewer (so slices already cached are not fetched again), after the
 // geometry check; and a downsampled copy for 3D rendering when the full volume is too big.
-import { cache, Enums, eventTarget, volumeLoader, type Types } from '@cornerstonejs/core';
+import { cache, Enums, eventTarget, imageLoader, volumeLoader, type Types } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { num, str, TAG, type DicomJson } from '../viewer/dicom-json.js';
 import type { DicomWebClient } from '../viewer/dicomweb.js';
 import { unshear, unshearedGrid } from './tilt.js';
-import { checkVolume, type VolumeCheck } from './volume-geometry.js';
+import { checkVolume, VolumeGeometryError, type VolumeCheck } from './volume-geometry.js';
 
 export { downsampleFactors } from './downsample.js';
 
@@ -89,7 +89,7 @@ export async function correctTilt(series: SeriesVolume): Promise<SeriesVolume> {
   const src = series.volume;
   const [cols, rows] = src.dimensions;
   const grid = unshearedGrid(cols, rows, shear);
-  const data = src.voxelManager!.getCompleteScalarDataArray!() as ArrayLike<number>;
+  const data = joined(await volumeSlices(src));
   let fill = Infinity;
   for (let i = 0; i < data.length; i++) if (data[i] < fill) fill = data[i];
   const scalarData = sameType(data, unshear(data, cols, rows, shear, grid, fill));
@@ -107,10 +107,10 @@ export async function correctTilt(series: SeriesVolume): Promise<SeriesVolume> {
  * A local volume averaging f[i] x f[j] x f[k] blocks of the source (which must be fully
  * loaded), for 3D rendering; the source volume itself stays full resolution for MPR.
  */
-export function downsampledVolume(source: Types.IImageVolume, f: [number, number, number]): Types.IImageVolume {
+export async function downsampledVolume(source: Types.IImageVolume, f: [number, number, number]): Promise<Types.IImageVolume> {
   const [nx, ny, nz] = source.dimensions;
   const [mx, my, mz] = [Math.floor(nx / f[0]), Math.floor(ny / f[1]), Math.floor(nz / f[2])];
-  const src = source.voxelManager!.getCompleteScalarDataArray!() as ArrayLike<number>;
+  const slices = await volumeSlices(source);
   const out = new Float32Array(mx * my * mz);
   const n = f[0] * f[1] * f[2];
   for (let z = 0; z < mz; z++) {
@@ -119,8 +119,9 @@ export function downsampledVolume(source: Types.IImageVolume, f: [number, number
         let sum = 0;
         for (let dz = 0; dz < f[2]; dz++) {
           for (let dy = 0; dy < f[1]; dy++) {
-            const row = ((z * f[2] + dz) * ny + (y * f[1] + dy)) * nx + x * f[0];
-            for (let dx = 0; dx < f[0]; dx++) sum += src[row + dx];
+            const slice = slices[z * f[2] + dz];
+            const row = (y * f[1] + dy) * nx + x * f[0];
+            for (let dx = 0; dx < f[0]; dx++) sum += slice[row + dx];
           }
         }
         out[(z * my + y) * mx + x] = sum / n;
@@ -142,9 +143,40 @@ export function downsampledVolume(source: Types.IImageVolume, f: [number, number
       spacing: [source.spacing[0] * f[0], source.spacing[1] * f[1], source.spacing[2] * f[2]],
       origin,
       direction: source.direction,
-      scalarData: sameType(src, out),
+      scalarData: sameType(slices[0], out),
     }),
   );
+}
+
+/**
+ * The pixel data of every slice of a loaded volume, in the volume's order. Not the voxel
+ * manager's getCompleteScalarDataArray(): it takes its array type from slice 0's image in
+ * the cache and, when that image is not there (seen: "Image not found" for it after a
+ * 1,000-slice series had streamed into its texture), returns an empty array, which made the
+ * downsampled copy all NaN and its 3D view black. A slice missing from the cache is loaded
+ * again; one that cannot be is an error the page shows.
+ */
+async function volumeSlices(v: Types.IImageVolume): Promise<ArrayLike<number>[]> {
+  const [nx, ny, nz] = v.dimensions;
+  const ids = v.imageIds ?? [];
+  if (ids.length !== nz) throw new VolumeGeometryError(`the volume has ${nz} slices but ${ids.length} images`);
+  const out: ArrayLike<number>[] = [];
+  for (const id of ids) {
+    const image = cache.getImage(id) ?? (await imageLoader.loadAndCacheImage(id));
+    const data = (image.voxelManager?.getScalarData() ?? image.getPixelData()) as ArrayLike<number>;
+    if (data.length !== nx * ny) throw new VolumeGeometryError(`slice ${out.length + 1} has ${data.length} pixels, not ${nx} x ${ny}`);
+    out.push(data);
+  }
+  return out;
+}
+
+/** Slices one after the other in one array of their type. */
+function joined(slices: ArrayLike<number>[]): ArrayLike<number> {
+  const T = (slices[0] as unknown as { constructor: new (n: number) => Scalars }).constructor;
+  const n = slices[0]?.length ?? 0;
+  const out = new T(n * slices.length);
+  slices.forEach((s, k) => out.set(s, k * n));
+  return out;
 }
 
 type Scalars = Int8Array | Uint8Array | Int16Array | Uint16Array | Float32Array;

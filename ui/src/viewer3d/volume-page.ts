@@ -184,7 +184,7 @@ export class VolumePage {
   private async open3d(series: SeriesVolume): Promise<void> {
     this.downsample = downsampleFactors(series.volume.dimensions, this.max3dVoxels);
     try {
-      this.volume3d = this.downsample.some((f) => f > 1) ? downsampledVolume(series.volume, this.downsample) : series.volume;
+      this.volume3d = this.downsample.some((f) => f > 1) ? await downsampledVolume(series.volume, this.downsample) : series.volume;
       await setVolumesForViewports(this.engine, [{ volumeId: this.volume3d.volumeId }], [VIEWPORT_3D]);
     } catch (e) {
       this.message(VIEWPORT_3D, `the volume does not fit for 3D rendering here: ${(e as Error).message}`);
