@@ -86,6 +86,22 @@ describe('viewer MPR / 3D with a large volume', () => {
     expect(state.downsample).toEqual([2, 2, 2]);
     expect(state.dims3d).toEqual([SIZE / 2, SIZE / 2, COUNT / 2]);
     expect(await page.$$eval('.viewport-message', (els) => els.map((e) => e.textContent).filter(Boolean))).toEqual([]);
+    // The downsampled copy holds the phantom's values (air, water, bone), not zeros or NaN.
+    const range = await page.evaluate(() => {
+      const h = window.__viewer3d as unknown as { core: { cache: { getImage(id: string): { voxelManager: { getScalarData(): ArrayLike<number> } } | undefined } }; page: { volume3d: { imageIds: string[] } } };
+      const ids = h.page.volume3d.imageIds;
+      const data = h.core.cache.getImage(ids[Math.floor(ids.length / 2)])!.voxelManager.getScalarData();
+      let [lo, hi, nan] = [Infinity, -Infinity, 0];
+      for (let i = 0; i < data.length; i++) {
+        const v = data[i];
+        if (Number.isNaN(v)) nan++;
+        else [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+      }
+      return { lo, hi, nan };
+    });
+    expect(range.nan).toBe(0);
+    expect(range.lo, JSON.stringify(range)).toBeLessThan(-900);
+    expect(range.hi, JSON.stringify(range)).toBeGreaterThan(900);
     // The 3D view from the front: the phantom's bone rod runs head to foot, seen end-on
     // from the default view (a small disc) but a long bar from here.
     await page.evaluate(() => {
