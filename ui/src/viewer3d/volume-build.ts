@@ -183,9 +183,8 @@ type Scalars = Int8Array | Uint8Array | Int16Array | Uint16Array | Float32Array;
 
 /**
  * `values` in the array type of `like` (rounded for integer types): a local volume in the
- * source's own type gets the texture format the source's planes render with. Float32
- * local volumes of 1,000-slice CTs (R32F textures) rendered black in the 3D view more
- * often than not in software WebGL, the Int16 series beside them never.
+ * source's own type takes half the texture memory of Float32 for a 16-bit CT, and gets the
+ * texture format the source's planes render with.
  */
 function sameType(like: ArrayLike<number>, values: Float32Array): Scalars {
   for (const T of [Int16Array, Uint16Array, Int8Array, Uint8Array]) {
@@ -200,9 +199,8 @@ function sameType(like: ArrayLike<number>, values: Float32Array): Scalars {
 
 /**
  * A local volume with every slice marked for upload to its texture. Cornerstone uploads
- * only the slices marked (a streaming volume marks each as it loads); nothing marks those
- * of a volume made with createLocalVolume, so its texture stayed empty and the 3D view
- * black, unless some unrelated change happened to mark them first.
+ * only marked slices (a streaming volume marks each as it loads); the actor's set-up was
+ * seen marking a local volume's too, this does not depend on it.
  */
 export function uploaded(volume: Types.IImageVolume): Types.IImageVolume {
   (volume as unknown as { invalidate(): void }).invalidate();
