@@ -109,6 +109,10 @@ export async function correctTilt(series: SeriesVolume): Promise<SeriesVolume> {
  */
 export async function downsampledVolume(source: Types.IImageVolume, f: [number, number, number]): Promise<Types.IImageVolume> {
   const [nx, ny, nz] = source.dimensions;
+  // No loader scheme ("scheme:") in the id: this volume is made here, not loaded.
+  const volumeId = `downsampled-${f.join('x')}-${source.volumeId.replace(/^.*:/, '')}`;
+  const existing = cache.getVolume(volumeId);
+  if (existing) return existing; // before the averaging, not after it
   const [mx, my, mz] = [Math.floor(nx / f[0]), Math.floor(ny / f[1]), Math.floor(nz / f[2])];
   const slices = await volumeSlices(source);
   const out = new Float32Array(mx * my * mz);
@@ -132,10 +136,6 @@ export async function downsampledVolume(source: Types.IImageVolume, f: [number, 
   // The first sample's centre moves by half a block minus half a voxel along each axis.
   const shift = [0, 1, 2].map((a) => ((f[a] - 1) / 2) * source.spacing[a]);
   const origin = [0, 1, 2].map((k) => source.origin[k] + shift[0] * d[k] + shift[1] * d[3 + k] + shift[2] * d[6 + k]) as Types.Point3;
-  // No loader scheme ("scheme:") in the id: this volume is made here, not loaded.
-  const volumeId = `downsampled-${f.join('x')}-${source.volumeId.replace(/^.*:/, '')}`;
-  const existing = cache.getVolume(volumeId);
-  if (existing) return existing;
   return uploaded(
     volumeLoader.createLocalVolume(volumeId, {
       metadata: source.metadata,
