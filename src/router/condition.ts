@@ -23,8 +23,8 @@ export interface RouteContext {
   callingAE: string;
   calledAE: string;
   peerAddress?: string | null;
-  /** The instance's DICOM JSON (top level). */
-  attributes: DicomJsonObject;
+  /** The instance's DICOM JSON (top level), or a function giving it (called only by a condition that reads attributes). */
+  attributes: DicomJsonObject | (() => DicomJsonObject);
 }
 
 export interface ConditionProblem {
@@ -126,11 +126,14 @@ export function compileCondition(source: string): CompiledCondition {
         calledAE: ctx.calledAE,
         peerAddress: ctx.peerAddress ?? null,
       };
-      for (const kw of keywords) {
-        const tag = lookupKeyword(kw)!.tag;
-        bindings[kw] = celValue(ctx.attributes[hex(tag)]);
+      if (keywords.length || usesTags) {
+        const attributes = typeof ctx.attributes === 'function' ? ctx.attributes() : ctx.attributes;
+        for (const kw of keywords) {
+          const tag = lookupKeyword(kw)!.tag;
+          bindings[kw] = celValue(attributes[hex(tag)]);
+        }
+        if (usesTags) bindings.tags = tagMap(attributes);
       }
-      if (usesTags) bindings.tags = tagMap(ctx.attributes);
       const result = run(bindings);
       if (isCelError(result)) throw new Error(result.message);
       if (typeof result !== 'boolean') throw new Error(`the condition gave ${typeof result === 'bigint' ? 'an int' : typeof result}, not a bool`);

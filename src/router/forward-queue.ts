@@ -102,21 +102,27 @@ export class ForwardQueue {
     });
   }
 
-  /** Inserts entries inside the caller's transaction (the ingest commit). */
-  static async enqueue(tx: IndexWriter, entries: readonly NewEntry[]): Promise<void> {
+  /** Inserts entries inside the caller's transaction (the ingest commit); returns them as stored. */
+  static async enqueue(tx: IndexWriter, entries: readonly NewEntry[]): Promise<QueueEntry[]> {
     const t = now();
     const at = Date.now();
+    const out: QueueEntry[] = [];
     for (const e of entries) {
-      await tx.execute(
+      const rows = await tx.execute(
         `INSERT INTO router_queue (destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6)`,
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6) RETURNING pk`,
         [e.destination, e.sopInstanceUid, e.rule, Object.keys(e.changes).length ? JSON.stringify(e.changes) : null, at, t],
       );
+      out.push({
+        id: Number(rows[0].pk), destination: e.destination, sopInstanceUid: e.sopInstanceUid, rule: e.rule, changes: e.changes,
+        state: 'pending', attempts: 0, nextAttemptAt: at, lastError: null, createdAt: t, updatedAt: t,
+      });
     }
+    return out;
   }
 
   /** Enqueues in a transaction of its own (manual re-send). */
-  add(entries: readonly NewEntry[]): Promise<void> {
+  add(entries: readonly NewEntry[]): Promise<QueueEntry[]> {
     return this.index.write((tx) => ForwardQueue.enqueue(tx, entries));
   }
 

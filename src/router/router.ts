@@ -18,7 +18,7 @@ import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.
 import { ForwardQueue, queueDdl, type DestinationCounts, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
 import type { RuleStore } from './rule-store.js';
 import { CompiledRules, validateSettings, type RouteDecision } from './rules.js';
-import { DestinationSender, type DestinationTarget } from './sender.js';
+import { DestinationSender, type DestinationTarget, type ReadyEntry } from './sender.js';
 
 export interface RouterOptions {
   rules: RuleStore;
@@ -73,10 +73,12 @@ export class Router {
     records.forEach((r, i) => {
       if (results[i].status === 'duplicate') return;
       let decision: RouteDecision;
+      let attributes: DicomJsonObject | undefined;
       try {
         decision = this.compiled.decide({
           callingAE: r.callingAeTitle, calledAE: r.calledAeTitle ?? '', peerAddress: r.peerAddress ?? null,
-          attributes: JSON.parse(r.json) as DicomJsonObject,
+          // Parsed once, and only if a condition reads attributes.
+          attributes: () => (attributes ??= JSON.parse(r.json) as DicomJsonObject),
         });
       } catch (err) {
         this.o.logger.error({ err, sopInstanceUid: r.sopInstanceUid }, 'router rules could not be evaluated: instance not queued');
@@ -87,10 +89,28 @@ export class Router {
       }
       for (const s of decision.sends) entries.push({ destination: s.destination, sopInstanceUid: r.sopInstanceUid, rule: s.rule, changes: s.changes });
     });
-    await ForwardQueue.enqueue(tx, entries);
-    const dests = new Set(entries.map((e) => e.destination));
-    // The senders run as soon as the rows are committed (before, their reads would not see them).
-    if (dests.size) return () => dests.forEach((d) => this.kick(d));
+    const queued = await ForwardQueue.enqueue(tx, entries);
+    if (queued.length === 0) return;
+    const byUid = new Map(records.map((r) => [r.sopInstanceUid, r]));
+    // The senders run as soon as the rows are committed (before, their reads would not
+    // see them), with the entries and their instances handed over in memory.
+    return () => {
+      const perDestination = new Map<string, ReadyEntry[]>();
+      for (const entry of queued) {
+        const list = perDestination.get(entry.destination) ?? [];
+        const r = byUid.get(entry.sopInstanceUid)!;
+        list.push({
+          entry,
+          inst: {
+            sopInstanceUid: r.sopInstanceUid, sopClassUid: r.sopClassUid, seriesInstanceUid: r.seriesInstanceUid,
+            studyInstanceUid: r.studyInstanceUid, instanceNumber: r.instanceNumber ?? null, transferSyntaxUid: r.transferSyntaxUid,
+            fileKey: r.fileKey, fileSize: r.fileSize, receivedAt: r.receivedAt, callingAeTitle: r.callingAeTitle, calledAeTitle: r.calledAeTitle ?? null,
+          },
+        });
+        perDestination.set(entry.destination, list);
+      }
+      for (const [d, items] of perDestination) this.sender(d)?.offer(items);
+    };
   };
 
   /** Starts sending from the Router role's archive (its index holds the queue). */
@@ -102,8 +122,14 @@ export class Router {
     for (const d of await this.queue.destinations()) this.kick(d);
   }
 
-  kick(destination: string): void {
-    if (this.closed || !this.archive || !this.queue) return;
+  /** Wakes the destination's sender; `scan`: its new work is in the index only. */
+  kick(destination: string, scan = false): void {
+    this.sender(destination)?.kick(scan);
+  }
+
+  /** The destination's sender, started if new; undefined before attach() and after close(). */
+  private sender(destination: string): DestinationSender | undefined {
+    if (this.closed || !this.archive || !this.queue) return undefined;
     let s = this.senders.get(destination);
     if (!s) {
       s = new DestinationSender({
@@ -118,11 +144,23 @@ export class Router {
       this.senders.set(destination, s);
       s.start();
     }
-    s.kick();
+    return s;
   }
+
+  /** resolve() per registry snapshot (a sender asks once per round); TLS targets and errors are not kept (certificates may appear). */
+  private resolved: { registry: Registry; targets: Map<string, DestinationTarget | { error: string }> } | undefined;
 
   resolve(destination: string): DestinationTarget | { error: string } {
     const reg = this.o.registry();
+    if (this.resolved?.registry !== reg) this.resolved = { registry: reg, targets: new Map() };
+    const known = this.resolved.targets.get(destination);
+    if (known) return known;
+    const target = this.resolveIn(reg, destination);
+    if (!('error' in target) && !target.tls) this.resolved.targets.set(destination, target);
+    return target;
+  }
+
+  private resolveIn(reg: Registry, destination: string): DestinationTarget | { error: string } {
     const ae = findAe(reg, destination);
     if (!ae) return { error: `"${destination}" is not a registered AE` };
     if (ae.connection.port === undefined) return { error: `"${destination}" has no port` };
@@ -202,7 +240,7 @@ export class Router {
   /** Dead entries back to pending (due now); returns how many. */
   async retry(opts: { destination?: string; ids?: number[] } = {}): Promise<number> {
     const n = await this.requireQueue().retry(opts);
-    for (const d of opts.destination ? [opts.destination] : await this.requireQueue().destinations()) this.kick(d);
+    for (const d of opts.destination ? [opts.destination] : await this.requireQueue().destinations()) this.kick(d, true);
     return n;
   }
 

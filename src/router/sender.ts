@@ -11,6 +11,12 @@
  *   one instance fails (failure status, unreadable file)  that entry alone;
  *   delay = min(maxDelayMs, baseDelayMs * 2^(attempts-1)) * (0.5 + 0.5 * random): exponential
  *     with jitter; after maxAttempts the entry is dead (kept, shown, retried by hand).
+ * Where the work comes from: entries committed by the router's own ingest are handed over in
+ * memory with their instances (offer(), in commit order), so a busy router does not read
+ * the index for every instance it forwards; the index is scanned (due()) at start, when a
+ * failed entry's retry is due, after a manual retry, and when too much was handed over.
+ * An entry handed over that a scan already returned is not sent twice: both come in pk
+ * order, and entries committed after a scan's read have larger pks than all it returned.
  * Delivered entries are deleted after their success responses, several rounds at a time
  * (up to FLUSH_DELIVERED ids, after a pause of FLUSH_PAUSE_MS without new work, on close):
  * each delete is an index commit with a WAL fdatasync that the router's own ingest would
@@ -20,6 +26,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
+import type { InstanceSummary } from '../archive/index-types.js';
 import { statusKind } from '../dimse/command-fields.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { DimseFailureStatusError } from '../dimse/errors.js';
@@ -52,6 +59,8 @@ export interface SenderOptions {
 
 /** At most 128 presentation contexts fit one association; leave room. */
 const MAX_CONTEXTS = 120;
+/** Entries handed over in memory at most; beyond, they are dropped and the index scanned. */
+const MAX_READY = 10_000;
 /** Delivered entries deleted in one index transaction at most... */
 const FLUSH_DELIVERED = 64;
 /** ...or when no new entry arrived for this long. */
@@ -60,6 +69,12 @@ const FLUSH_PAUSE_MS = 50;
 export function backoffDelay(policy: QueuePolicy, attempts: number, random: () => number = Math.random): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
   return Math.round(exp * (0.5 + 0.5 * random()));
+}
+
+/** A queue entry with the instance it sends. */
+export interface ReadyEntry {
+  entry: QueueEntry;
+  inst: InstanceSummary;
 }
 
 interface Open {
@@ -82,6 +97,14 @@ export class DestinationSender {
   private loop: Promise<void> | undefined;
   /** Delivered (success response received), not yet deleted from the queue: id -> its attempts before. */
   readonly unflushed = new Map<number, number>();
+  /** Handed over by offer(), not yet taken, in pk order. */
+  private ready: ReadyEntry[] = [];
+  /** The index must be read for due entries (start, retries due, manual retry, overflow). */
+  private scanNeeded = true;
+  /** When the next scan is due for retries (ms epoch). */
+  private scanAt = Number.POSITIVE_INFINITY;
+  /** The highest pk the last scan returned: entries handed over with pk <= it were taken by that scan. */
+  private scannedThrough = 0;
 
   constructor(private readonly o: SenderOptions) {}
 
@@ -89,10 +112,52 @@ export class DestinationSender {
     this.loop ??= this.run().catch((err: Error) => this.o.logger.error({ err, destination: this.o.destination }, 'router sender stopped'));
   }
 
-  /** New entries may be due. */
-  kick(): void {
+  /** New entries may be due; `scan`: read them from the index (they were not handed over). */
+  kick(scan = false): void {
+    if (scan) this.scanNeeded = true;
     this.kicked = true;
     this.wake?.();
+  }
+
+  /** Entries just committed (in pk order), with their instances: sent without reading the index. */
+  offer(items: readonly ReadyEntry[]): void {
+    if (this.ready.length + items.length > MAX_READY) {
+      this.ready = [];
+      this.scanNeeded = true;
+    } else {
+      this.ready.push(...items);
+    }
+    this.kick();
+  }
+
+  /** The next round's entries: from the index when a scan is needed, else those handed over. */
+  private async next(batchSize: number): Promise<{ batch: QueueEntry[]; known: Map<number, InstanceSummary> }> {
+    const known = new Map<number, InstanceSummary>();
+    if (Date.now() >= this.scanAt) {
+      this.scanAt = Number.POSITIVE_INFINITY;
+      this.scanNeeded = true;
+    }
+    if (this.scanNeeded) {
+      const batch = await this.o.queue.due(this.o.destination, batchSize, new Set(this.unflushed.keys()));
+      for (const e of batch) this.scannedThrough = Math.max(this.scannedThrough, e.id);
+      // What was handed over up to there came with this scan (or was delivered before).
+      this.ready = this.ready.filter((r) => r.entry.id > this.scannedThrough);
+      if (batch.length < batchSize) {
+        // Everything due was read: what was handed over meanwhile is either in it or newer.
+        this.scanNeeded = false;
+        const next = await this.o.queue.nextDue(this.o.destination).catch(() => undefined);
+        if (next !== undefined && next > Date.now()) this.scanAt = next;
+      }
+      return { batch, known };
+    }
+    const taken = this.ready.splice(0, batchSize);
+    const batch: QueueEntry[] = [];
+    for (const r of taken) {
+      if (r.entry.id <= this.scannedThrough || this.unflushed.has(r.entry.id)) continue;
+      batch.push(r.entry);
+      known.set(r.entry.id, r.inst);
+    }
+    return { batch, known };
   }
 
   async close(): Promise<void> {
@@ -116,9 +181,10 @@ export class DestinationSender {
       const policy = this.o.policy();
       this.kicked = false;
       let batch: QueueEntry[];
+      let known: Map<number, InstanceSummary>;
       try {
         if (this.unflushed.size >= FLUSH_DELIVERED) await this.flushDelivered();
-        batch = await this.o.queue.due(this.o.destination, policy.batchSize, new Set(this.unflushed.keys()));
+        ({ batch, known } = await this.next(policy.batchSize));
       } catch (err) {
         if (this.closed) return;
         this.o.logger.error({ err, destination: this.o.destination }, 'router queue unreadable');
@@ -126,6 +192,7 @@ export class DestinationSender {
         continue;
       }
       if (batch.length === 0) {
+        if (this.ready.length) continue;
         if (this.unflushed.size) {
           // Deleting can wait for a pause in the arrivals: new work goes first.
           if (!this.kicked) await this.sleep(FLUSH_PAUSE_MS);
@@ -141,7 +208,12 @@ export class DestinationSender {
         await this.idle(policy);
         continue;
       }
-      await this.round(fitContexts(batch), policy);
+      const fit = fitContexts(batch);
+      // Entries handed over that do not fit this round stay first in line.
+      if (fit.length < batch.length && !this.scanNeeded) {
+        this.ready.unshift(...batch.slice(fit.length).map((entry) => ({ entry, inst: known.get(entry.id)! })));
+      }
+      await this.round(fit, known, policy);
     }
   }
 
@@ -153,7 +225,11 @@ export class DestinationSender {
       if (releaseIn <= 0) await this.release();
       else wait = Math.min(wait, releaseIn);
     }
-    if (!this.kicked) await this.sleep(Math.max(5, wait));
+    if (!this.kicked) {
+      await this.sleep(Math.max(5, wait));
+      // Woken by the clock, not by new work: a retry is due (only a scan finds it).
+      if (!this.kicked) this.scanNeeded = true;
+    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -168,14 +244,14 @@ export class DestinationSender {
     });
   }
 
-  private async round(batch: QueueEntry[], policy: QueuePolicy): Promise<void> {
+  private async round(batch: QueueEntry[], known: ReadonlyMap<number, InstanceSummary>, policy: QueuePolicy): Promise<void> {
     const { queue, archive, logger, destination } = this.o;
     const delay = memoDelay(policy, this.o.random);
-    // Look the instances up first: one gone from the router's archive is dead at once.
-    const items: { entry: QueueEntry; inst: NonNullable<Awaited<ReturnType<Archive['index']['getInstance']>>> }[] = [];
+    // Look the instances up first (unless handed over): one gone from the router's archive is dead at once.
+    const items: ReadyEntry[] = [];
     const failures: { id: number; error: string; dead?: boolean }[] = [];
     for (const entry of batch) {
-      const inst = await archive.index.getInstance(entry.sopInstanceUid);
+      const inst = known.get(entry.id) ?? await archive.index.getInstance(entry.sopInstanceUid);
       if (inst) items.push({ entry, inst });
       else failures.push({ id: entry.id, error: 'the instance is no longer stored in the router', dead: true });
     }
@@ -186,7 +262,10 @@ export class DestinationSender {
       const error = `cannot send to ${destination}: ${(err as Error).message}`;
       this.lastError = error;
       logger.warn({ destination, err: (err as Error).message }, 'router destination unreachable; backing off');
-      // Every due entry of this destination failed this attempt, with one delay.
+      // Every due entry of this destination failed this attempt, with one delay; the next
+      // look at the queue is a scan (the entries handed over are among those failed).
+      this.ready = [];
+      this.scanNeeded = true;
       const due = await queue.due(destination, 100_000, new Set(this.unflushed.keys())).catch(() => batch);
       await queue.failed([...failures, ...due.filter((e) => !failures.some((f) => f.id === e.id)).map((e) => ({ id: e.id, error }))],
         policy.maxAttempts, delay);
@@ -231,6 +310,8 @@ export class DestinationSender {
       this.delivered += delivered.length;
       if (delivered.length) this.lastError = undefined;
       await queue.failed(failures, policy.maxAttempts, delay);
+      // The failed entries' retries are found by a scan (which also learns when the next is due).
+      if (failures.length) this.scanNeeded = true;
     }
   }
 

@@ -121,6 +121,44 @@ describe('Router role', () => {
     expect(await router.entries({ destination: 'DOWNSTREAM' })).toEqual([]);
   });
 
+  it('sends each instance once when new ones stream in while a failed one waits for its retry', async () => {
+    await router.rules.update(() => ({
+      rules: [{ name: 'all downstream', condition: 'true', destinations: ['DOWNSTREAM'] }],
+      queue: { maxAttempts: 100, baseDelayMs: 150, maxDelayMs: 300, batchSize: 4, idleReleaseMs: 100 },
+    }));
+    const before = (await router.status()).find((s) => s.destination === 'DOWNSTREAM')?.delivered ?? 0;
+    const first = `${uidRoot}.5.0`;
+    await send([{ uid: first }]); // DOWNSTREAM is down: a failed attempt, retried later (found by a scan)
+    await until('a failed attempt', async () => (await router.status()).find((s) => s.destination === 'DOWNSTREAM' && s.failed === 1));
+    const down: StorageRole = await startStorageRole({ aeTitle: 'DOWNSTREAM', port: ports.DOWNSTREAM, host: '127.0.0.1', dataDir: join(dir, 'downstream-5'), logger });
+    try {
+      // These are handed to the sender in memory as they are committed, one per round
+      // (batchSize 1), while manual retries keep asking for scans of the index, which
+      // then also return entries already handed over (and, past 64, already deleted as delivered).
+      await router.rules.update((s) => ({ ...s, queue: { ...s.queue, batchSize: 1 } }));
+      const uids = Array.from({ length: 100 }, (_, i) => `${uidRoot}.5.${i + 1}`);
+      let sending = true;
+      const scans = (async () => {
+        while (sending) {
+          await router.retry({ destination: 'DOWNSTREAM' });
+          await new Promise((r) => setTimeout(r, 3));
+        }
+      })();
+      await Promise.all([send(uids.slice(0, 50).map((uid) => ({ uid }))), send(uids.slice(50).map((uid) => ({ uid })))])
+        .finally(() => void (sending = false));
+      await scans;
+      await until('all 101 delivered', async () => (await down.archive.index.countInstances()) === 101, 30_000);
+      await until('the queue empty', async () => (await router.entries({ destination: 'DOWNSTREAM' })).length === 0);
+      expect(await down.archive.index.hasInstance(first)).toBe(true);
+      // Exactly one successful C-STORE per instance: none taken from memory and from a scan both.
+      const status = (await router.status()).find((s) => s.destination === 'DOWNSTREAM')!;
+      expect(status.delivered - before).toBe(101);
+      expect(status.failed + status.pending + status.dead).toBe(0);
+    } finally {
+      await down.close();
+    }
+  });
+
   it('dry-runs the rules against a stored instance', async () => {
     await router.rules.update((s) => ({ ...s, rules: [
       { name: 'mr', condition: 'Modality == "MR"', destinations: ['PACS'] },
