@@ -72,7 +72,7 @@ interface PageLike {
   viewport(id: string): VolumeViewportLike;
   setWindow(center: number, width: number): void;
   setSlab(mode: string, thickness: number): void;
-  render3d(mode: { kind: 'ssd'; threshold: number } | { kind: 'vrt'; preset: string } | { kind: 'mip'; lower: number; upper: number }): void;
+  render3d(mode: { kind: 'ssd'; threshold: number } | { kind: 'vrt'; preset: string } | { kind: 'mip'; lower: number; upper: number }): Promise<void>;
 }
 interface CrosshairsAnnotationLike {
   data: { handles: { rotationPoints: Array<[Point3, { id: string }]>; toolCenter: Point3 } };
@@ -84,6 +84,7 @@ interface Hook {
   ready: boolean;
   error?: string;
   page: PageLike;
+  core: { cache: { removeImageLoadObject(imageId: string): void; getImage(imageId: string): unknown } };
   tools: { annotation: { state: { getAnnotations(toolName: string, element: unknown): Array<CrosshairsAnnotationLike & MeasurementLike> } } };
 }
 declare const window: { __viewer3d?: Hook };
@@ -397,6 +398,15 @@ describe('viewer MPR / 3D', () => {
 
   it('shows the SSD surface at a threshold between water and bone with the sphere\'s diameter', async () => {
     const { large } = phantom.volume.spheres;
+    // Slice 0's image gone from the cache (as seen after a long series streamed in): the
+    // voxel manager's complete array would be empty then; the surface reads every slice,
+    // slice 0 loaded again (it comes back as Uint8Array, the others are Int16Array).
+    expect(await page.evaluate(() => {
+      const { core, page: p } = window.__viewer3d!;
+      const first = p.series!.imageIds[0];
+      core.cache.removeImageLoadObject(first);
+      return core.cache.getImage(first) === undefined;
+    })).toBe(true);
     await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'ssd', threshold: 500 }));
     expect(await page.evaluate(() => window.__viewer3d!.page.renderer!.triangles)).toBeGreaterThan(1000);
     // Looking down the z axis (parallel projection): the sphere's silhouette is a disc of its diameter.

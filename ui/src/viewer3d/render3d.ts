@@ -43,17 +43,34 @@ export class Renderer3d {
   triangles = 0;
   private surfaceFor?: { threshold: number; actor: vtkActor };
 
+  /** Counts apply() calls: a surface still being built for an earlier mode is dropped. */
+  private generation = 0;
+  private values: Promise<ArrayLike<number>> | undefined;
+
+  /** `scalars`: the volume's voxel values in one array (volumeScalars()), read when a surface is first asked for. */
   constructor(
     private readonly viewport: Types.IVolumeViewport,
     private readonly volume: Types.IImageVolume,
+    private readonly scalars: () => Promise<ArrayLike<number>>,
   ) {}
 
-  apply(mode: RenderMode): void {
+  /** Everything but an SSD surface is applied before this returns; a surface once it is built. */
+  async apply(mode: RenderMode): Promise<void> {
     const vp = this.viewport;
+    const generation = ++this.generation;
     const volumeActor = vp.getDefaultActor()?.actor as { setVisibility(v: boolean): void } | undefined;
     if (mode.kind === 'ssd') {
       volumeActor?.setVisibility(false);
-      this.showSurface(mode.threshold);
+      if (this.surfaceFor?.threshold !== mode.threshold) {
+        this.hideSurface();
+        this.values ??= this.scalars();
+        const values = await this.values.catch((e: unknown) => {
+          this.values = undefined; // asked again next time
+          throw e;
+        });
+        if (generation !== this.generation) return;
+        this.showSurface(mode.threshold, values);
+      }
     } else {
       this.hideSurface();
       volumeActor?.setVisibility(true);
@@ -86,16 +103,13 @@ export class Renderer3d {
     mapper?.setBlendMode(mode);
   }
 
-  private showSurface(threshold: number): void {
-    if (this.surfaceFor?.threshold === threshold) return;
-    this.hideSurface();
+  private showSurface(threshold: number, values: ArrayLike<number>): void {
     const v = this.volume;
     const image = vtkImageData.newInstance();
     image.setDimensions(v.dimensions[0], v.dimensions[1], v.dimensions[2]);
     image.setSpacing([v.spacing[0], v.spacing[1], v.spacing[2]]);
     image.setOrigin([0, 0, 0]);
-    const values = v.voxelManager!.getCompleteScalarDataArray!() as unknown as Float32Array;
-    image.getPointData().setScalars(vtkDataArray.newInstance({ numberOfComponents: 1, values }));
+    image.getPointData().setScalars(vtkDataArray.newInstance({ numberOfComponents: 1, values: values as Float32Array }));
     const mc = vtkImageMarchingCubes.newInstance({ contourValue: threshold, computeNormals: true, mergePoints: true });
     mc.setInputData(image);
     const surface = mc.getOutputData();

@@ -35,18 +35,25 @@ export class TransferFunctionEditor {
   private readonly counts: Uint32Array;
   private dragging = -1;
 
+  /** `parts`: the volume's voxel values (volumeParts(): slices, or one array). */
   constructor(
     private readonly viewport: Types.IVolumeViewport,
-    volume: Types.IImageVolume,
+    parts: readonly ArrayLike<number>[],
   ) {
-    const values = volume.voxelManager!.getCompleteScalarDataArray!() as ArrayLike<number>;
     let [lo, hi] = [Infinity, -Infinity];
-    for (let i = 0; i < values.length; i++) {
-      if (values[i] < lo) lo = values[i];
-      if (values[i] > hi) hi = values[i];
+    for (const values of parts) {
+      for (let i = 0; i < values.length; i++) {
+        if (values[i] < lo) lo = values[i];
+        if (values[i] > hi) hi = values[i];
+      }
     }
     this.range = hi > lo ? [lo, hi] : [lo - 1, lo + 1];
-    this.counts = histogram(values, WIDTH - 2 * PAD, this.range[0], this.range[1]);
+    this.counts = new Uint32Array(WIDTH - 2 * PAD);
+    // The same 2 million samples in all, spread over the parts.
+    const samples = Math.max(1, Math.floor(2_000_000 / Math.max(1, parts.length)));
+    for (const values of parts) {
+      histogram(values, WIDTH - 2 * PAD, this.range[0], this.range[1], samples).forEach((c, i) => (this.counts[i] += c));
+    }
     this.canvas = h('canvas', { id: 'tf-canvas', width: WIDTH, height: HEIGHT, style: `width: ${WIDTH}px; height: ${HEIGHT}px; cursor: crosshair; display: block` });
     this.element = h(
       'details',

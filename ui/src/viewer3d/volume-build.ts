@@ -92,7 +92,7 @@ export async function correctTilt(series: SeriesVolume): Promise<SeriesVolume> {
   const data = joined(await volumeSlices(src));
   let fill = Infinity;
   for (let i = 0; i < data.length; i++) if (data[i] < fill) fill = data[i];
-  const scalarData = sameType(data, unshear(data, cols, rows, shear, grid, fill));
+  const scalarData = sameType([data], unshear(data, cols, rows, shear, grid, fill));
   const d = src.direction;
   const [du, dv] = [grid.u0 * src.spacing[0], grid.v0 * src.spacing[1]];
   const origin = [0, 1, 2].map((k) => src.origin[k] + du * d[k] + dv * d[3 + k]) as Types.Point3;
@@ -143,7 +143,7 @@ export async function downsampledVolume(source: Types.IImageVolume, f: [number, 
       spacing: [source.spacing[0] * f[0], source.spacing[1] * f[1], source.spacing[2] * f[2]],
       origin,
       direction: source.direction,
-      scalarData: sameType(slices[0], out),
+      scalarData: sameType(slices, out),
     }),
   );
 }
@@ -170,9 +170,28 @@ async function volumeSlices(v: Types.IImageVolume): Promise<ArrayLike<number>[]>
   return out;
 }
 
-/** Slices one after the other in one array of their type. */
+/**
+ * The voxel values of a loaded volume in parts: its slices (volumeSlices()), or, for a
+ * local volume without an image per slice, its own array as the one part. Checked for size:
+ * never the empty array getCompleteScalarDataArray() can give (see volumeSlices()).
+ */
+export async function volumeParts(v: Types.IImageVolume): Promise<ArrayLike<number>[]> {
+  const [nx, ny, nz] = v.dimensions;
+  if ((v.imageIds?.length ?? 0) === nz) return volumeSlices(v);
+  const all = v.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
+  if (!all || all.length !== nx * ny * nz) throw new VolumeGeometryError(`the volume holds ${all?.length ?? 0} voxel values, not ${nx} x ${ny} x ${nz}`);
+  return [all];
+}
+
+/** The voxel values of a loaded volume in one array of their type (volumeParts() joined). */
+export async function volumeScalars(v: Types.IImageVolume): Promise<ArrayLike<number>> {
+  const parts = await volumeParts(v);
+  return parts.length === 1 ? parts[0] : joined(parts);
+}
+
+/** Slices one after the other in one array of their common type (commonType()). */
 function joined(slices: ArrayLike<number>[]): ArrayLike<number> {
-  const T = (slices[0] as unknown as { constructor: new (n: number) => Scalars }).constructor;
+  const T = commonType(slices);
   const n = slices[0]?.length ?? 0;
   const out = new T(n * slices.length);
   slices.forEach((s, k) => out.set(s, k * n));
@@ -180,15 +199,28 @@ function joined(slices: ArrayLike<number>[]): ArrayLike<number> {
 }
 
 type Scalars = Int8Array | Uint8Array | Int16Array | Uint16Array | Float32Array;
+type ScalarsType = new (n: number) => Scalars;
 
 /**
- * `values` in the array type of `like` (rounded for integer types): a local volume in the
+ * The array type of every slice, or Float32Array when they differ: a slice loaded again on
+ * its own comes back in the smallest type its values fit (seen: Uint8Array for a slice
+ * holding 0..200 of a volume in Int16Array), which would clip the others.
+ */
+function commonType(slices: ArrayLike<number>[]): ScalarsType {
+  const types = new Set(slices.map((s) => (s as unknown as { constructor: ScalarsType }).constructor));
+  const [only] = types;
+  return types.size === 1 && [Int8Array, Uint8Array, Int16Array, Uint16Array, Float32Array].includes(only as never) ? only : Float32Array;
+}
+
+/**
+ * `values` in the slices' common array type (rounded for integer types): a local volume in the
  * source's own type takes half the texture memory of Float32 for a 16-bit CT, and gets the
  * texture format the source's planes render with.
  */
-function sameType(like: ArrayLike<number>, values: Float32Array): Scalars {
+function sameType(slices: ArrayLike<number>[], values: Float32Array): Scalars {
+  const like = commonType(slices);
   for (const T of [Int16Array, Uint16Array, Int8Array, Uint8Array]) {
-    if (like instanceof T) {
+    if (like === T) {
       const out = new T(values.length);
       for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]);
       return out;

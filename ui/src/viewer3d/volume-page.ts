@@ -10,7 +10,7 @@ import { Clip3d } from './clip3d.js';
 import { CrosshairsTool, EllipticalROITool, LengthTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
 import { TransferFunctionEditor } from './tf-editor.js';
-import { buildSeriesVolume, correctTilt, downsampledVolume, downsampleFactors, pickSeries, type SeriesVolume } from './volume-build.js';
+import { buildSeriesVolume, correctTilt, downsampledVolume, downsampleFactors, pickSeries, volumeParts, volumeScalars, type SeriesVolume } from './volume-build.js';
 
 export interface VolumePageTimings {
   start: number;
@@ -191,12 +191,20 @@ export class VolumePage {
       return;
     }
     const vp = this.viewport(VIEWPORT_3D);
-    this.renderer = new Renderer3d(vp, this.volume3d);
-    this.clip = new Clip3d(vp, this.volume3d, (text) => this.message(VIEWPORT_3D, text));
-    this.tf = new TransferFunctionEditor(vp, this.volume3d);
+    const volume3d = this.volume3d;
+    let parts: ArrayLike<number>[];
+    try {
+      parts = await volumeParts(volume3d);
+    } catch (e) {
+      this.message(VIEWPORT_3D, `cannot read the volume for 3D: ${(e as Error).message}`);
+      return;
+    }
+    this.renderer = new Renderer3d(vp, volume3d, () => volumeScalars(volume3d));
+    this.clip = new Clip3d(vp, volume3d, (text) => this.message(VIEWPORT_3D, text));
+    this.tf = new TransferFunctionEditor(vp, parts);
     this.cells.get(VIEWPORT_3D)!.root.append(this.clip.element, this.tf.element);
     if (series.modality !== 'CT') this.renderMode.value = series.modality === 'PT' ? 'vrt:PET' : series.modality === 'MR' ? 'vrt:MR-Angio' : 'mip';
-    this.render3d(this.currentMode());
+    void this.render3d(this.currentMode());
     vp.resetCamera();
     vp.render();
     if (this.downsample.some((f) => f > 1)) this.message(VIEWPORT_3D, '');
@@ -234,12 +242,14 @@ export class VolumePage {
     return { kind: 'vrt', preset: v.slice(4) };
   }
 
-  render3d(mode: RenderMode): void {
+  /** Applies a 3D mode; VRT and MIP before it returns, an SSD surface once built (the promise). */
+  async render3d(mode: RenderMode): Promise<void> {
     if (!this.renderer) return;
     this.renderMode.value = mode.kind === 'vrt' ? `vrt:${mode.preset}` : mode.kind;
     if (mode.kind === 'ssd') this.threshold.value = String(mode.threshold);
     try {
-      this.renderer.apply(mode);
+      await this.renderer.apply(mode);
+      if (this.currentMode().kind !== mode.kind) return; // another mode was chosen meanwhile
       this.clip?.apply(); // a new SSD surface is clipped too
       this.tf?.load();
       this.message(VIEWPORT_3D, mode.kind === 'ssd' && this.renderer.triangles === 0 ? `no surface at ${mode.threshold}: the volume does not cross it` : '');
