@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the real DICOM peers the tests run against (Debian packages).
+# Installs the real DICOM peers the tests run against (Debian packages; GDCM as an
+# independent JPEG 2000 encoder).
 # Idempotent: skips apt when everything is already there.
 set -euo pipefail
-pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil chromium)
+pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil chromium libgdcm-tools)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
