@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Installs the real DICOM peers the tests run against (Debian packages; GDCM as an
-# independent JPEG 2000 encoder).
+# Installs the real DICOM peers the tests run against (Debian packages; GDCM, OpenJPH and
+# OpenJPEG as independent JPEG 2000 / HTJ2K encoders and decoders).
 # Idempotent: skips apt when everything is already there.
 set -euo pipefail
-pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil chromium libgdcm-tools)
+pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil chromium libgdcm-tools openjph-tools libopenjp2-tools)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,22 +1,30 @@
 /**
- * JPEG 2000 made by an encoder other than the codecs we decode with: GDCM's gdcmconv
- * (OpenJPEG inside) writes JPEG 2000 DICOM files, lossless and lossy.
+ * JPEG 2000 and HTJ2K made by encoders other than the codecs we decode with: GDCM's
+ * gdcmconv (OpenJPEG inside) writes JPEG 2000 DICOM files, lossless and lossy; OpenJPH's
+ * ojph_compress writes an HTJ2K codestream (wrapped here in encapsulated Pixel Data).
  * decompressDataset() (what retrieve and the router use when a peer refuses the stored
  * syntax) must give back the original pixels (lossless), or what GDCM itself decodes
- * (lossy). test/dicom/codecs.test.ts covers frames encoded by dcmjs-codecs itself.
+ * (lossy). And the other way: the signed HTJ2K our fixtures make with dcmjs-codecs
+ * (test/dicom/codecs.test.ts, test/web/pixel-fixtures.ts) decodes in OpenJPEG's
+ * opj_decompress to the original samples.
+ * Not used: ojph_compress with signed raw input. OpenJPEG and dcmjs-codecs both decode
+ * its codestream of a CT's -2000 as 32767 (and ojph_expand decodes dcmjs-codecs' as 0),
+ * so that tool path, not our decoder, is the odd one out.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { writeCtSeries } from '../../scripts/gen-test-data.js';
-import { decompressDataset } from '../../src/dicom/codecs/index.js';
+import { decompressDataset, loadCodecs } from '../../src/dicom/codecs/index.js';
 import { getNumber, type Dataset } from '../../src/dicom/dataset.js';
+import { putNumbers } from '../../src/dicom/dataset-writer.js';
 import { readPart10 } from '../../src/dicom/part10.js';
 import { runDcmtk } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const PIXEL_DATA = 0x7fe00010;
-const TS = { j2kLossless: '1.2.840.10008.1.2.4.90', j2k: '1.2.840.10008.1.2.4.91' };
+const TS = { j2kLossless: '1.2.840.10008.1.2.4.90', j2k: '1.2.840.10008.1.2.4.91', htj2kLossless: '1.2.840.10008.1.2.4.201' };
 
 let dir: string;
 let original: { file: string; ds: Dataset; pixels: Buffer; rows: number; cols: number };
@@ -49,7 +57,7 @@ beforeAll(async () => {
 
 afterAll(() => removeTempDirs());
 
-describe('JPEG 2000 from another encoder (GDCM)', () => {
+describe('JPEG 2000 and HTJ2K across encoders and decoders', () => {
   it('decodes GDCM\'s lossless JPEG 2000 to the original pixels', async () => {
     const out = path.join(dir, 'gdcm-j2k-lossless.dcm');
     await run('gdcmconv', ['--j2k', original.file, out]);
@@ -80,5 +88,50 @@ describe('JPEG 2000 from another encoder (GDCM)', () => {
     }
     expect(maxDiff).toBeLessThanOrEqual(1); // the 9/7 wavelet's rounding may differ by one
     expect(changed).toBeGreaterThan(0); // lossy indeed: not the lossless path by accident
+  });
+  it('decodes an OpenJPH (ojph_compress) HTJ2K lossless codestream to the original pixels', async () => {
+    // The CT's samples + 2000 as unsigned 16-bit (PGM is big-endian).
+    const n = original.rows * original.cols;
+    const unsigned = Buffer.alloc(2 * n);
+    const pgm = Buffer.alloc(2 * n);
+    for (let i = 0; i < n; i++) {
+      const v = original.pixels.readInt16LE(2 * i) + 2000;
+      expect(v).toBeGreaterThanOrEqual(0);
+      unsigned.writeUInt16LE(v, 2 * i);
+      pgm.writeUInt16BE(v, 2 * i);
+    }
+    const pgmFile = path.join(dir, 'ct.pgm');
+    const j2c = path.join(dir, 'ct.j2c');
+    fs.writeFileSync(pgmFile, Buffer.concat([Buffer.from(`P5\n${original.cols} ${original.rows}\n65535\n`, 'latin1'), pgm]));
+    await run('ojph_compress', ['-i', pgmFile, '-o', j2c, '-reversible', 'true']);
+    const codestream = fs.readFileSync(j2c);
+    expect(codestream.readUInt16BE(0)).toBe(0xff4f); // SOC
+    const { ds } = read(original.file);
+    putNumbers(ds, 0x00280103, 'US', [0]); // Pixel Representation: unsigned
+    const frame = codestream.length % 2 ? Buffer.concat([codestream, Buffer.alloc(1)]) : codestream;
+    ds.put({
+      tag: PIXEL_DATA, vr: 'OB', length: 0xffffffff,
+      fragments: [Buffer.alloc(0), frame].map((value, i) => ({ length: value.length, offset: i, value })),
+    });
+    await decompressDataset(ds, TS.htj2kLossless);
+    expect(pixelsOf(ds).subarray(0, unsigned.length).equals(unsigned)).toBe(true);
+  });
+
+  it('makes signed HTJ2K (dcmjs-codecs, as our fixtures do) that OpenJPEG decodes to the original samples', async () => {
+    await loadCodecs();
+    const codecs = createRequire(import.meta.url)('dcmjs-codecs') as {
+      Context: new (a: Record<string, unknown>) => unknown;
+      NativeCodecs: { encodeHtJpeg2000(ctx: unknown, p: Record<string, unknown>): { getEncodedBuffer(): Uint8Array } };
+    };
+    const samples = original.pixels.subarray(0, original.rows * original.cols * 2);
+    const ctx = new codecs.Context({
+      width: original.cols, height: original.rows, bitsAllocated: 16, bitsStored: 16, samplesPerPixel: 1, pixelRepresentation: 1,
+      planarConfiguration: 0, photometricInterpretation: 'MONOCHROME2', decodedBuffer: new Uint8Array(samples),
+    });
+    const j2c = path.join(dir, 'ours.j2c');
+    fs.writeFileSync(j2c, codecs.NativeCodecs.encodeHtJpeg2000(ctx, { lossy: false }).getEncodedBuffer());
+    const raw = path.join(dir, 'ours-opj.raw');
+    await run('opj_decompress', ['-i', j2c, '-o', raw]);
+    expect(fs.readFileSync(raw).equals(samples)).toBe(true); // signed 16-bit little endian
   });
 });
