@@ -70,6 +70,7 @@ export function queueDdl(dialect: Index['kind']): string[] {
       created_at TEXT NOT NULL,
       updated_at TEXT NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS router_queue_due ON router_queue (destination, state, next_attempt_at, pk)`,
+    `CREATE INDEX IF NOT EXISTS router_queue_uid ON router_queue (sop_instance_uid)`,
   ];
 }
 
@@ -142,6 +143,15 @@ export class ForwardQueue {
       `SELECT MIN(next_attempt_at) AS t FROM router_queue WHERE destination = $1 AND state = 'pending'`, [destination]));
     const t = rows[0]?.t;
     return t === null || t === undefined ? undefined : Number(t);
+  }
+
+  /** Up to `limit` stored instances received before `before` (ISO time) that no queue entry names: nothing left to send. */
+  async forwarded(before: string, limit: number): Promise<string[]> {
+    const rows = await this.index.read((tx) => tx.select(
+      `SELECT i.sop_instance_uid AS uid FROM instances i
+       WHERE i.received_at < $1 AND NOT EXISTS (SELECT 1 FROM router_queue q WHERE q.sop_instance_uid = i.sop_instance_uid)
+       LIMIT $2`, [before, limit]));
+    return rows.map((r) => String(r.uid));
   }
 
   /** Destinations with pending entries. */

@@ -43,6 +43,9 @@ export interface QueueItem extends QueueEntry {
   inFlight: boolean;
 }
 
+/** How often forwarded instances past their retention are looked for. */
+const RETENTION_CHECK_MS = 10 * 60_000;
+
 const reachable = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
 export class Router {
@@ -52,6 +55,7 @@ export class Router {
   private readonly senders = new Map<string, DestinationSender>();
   private readonly unsubscribe: () => void;
   private closed = false;
+  private retention: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: RouterOptions) {
     this.compiled = new CompiledRules(o.rules.current);
@@ -120,6 +124,30 @@ export class Router {
     await queue.ensureSchema();
     this.queue = queue;
     for (const d of await this.queue.destinations()) this.kick(d);
+    this.retention = setInterval(() => {
+      this.deleteForwarded().catch((err: Error) => this.o.logger.error({ err }, 'router: forwarded instances not deleted'));
+    }, RETENTION_CHECK_MS);
+    this.retention.unref();
+  }
+
+  /**
+   * Deletes from the router's storage the instances with nothing left to send that arrived
+   * more than `deleteForwardedAfterHours` ago (see the queue policy); returns how many.
+   * Runs every RETENTION_CHECK_MS; callable at any time.
+   */
+  async deleteForwarded(now = Date.now()): Promise<number> {
+    const hours = this.o.rules.current.queue.deleteForwardedAfterHours;
+    if (hours === null || this.closed) return 0;
+    const archive = this.requireArchive();
+    const before = new Date(now - hours * 3_600_000).toISOString();
+    let deleted = 0;
+    for (;;) {
+      const uids = await this.requireQueue().forwarded(before, 500);
+      for (const uid of uids) if (await archive.deleteInstance(uid)) deleted++;
+      if (uids.length < 500 || this.closed) break;
+    }
+    if (deleted) this.o.logger.info({ deleted, before }, 'router: forwarded instances deleted');
+    return deleted;
   }
 
   /** Wakes the destination's sender; `scan`: its new work is in the index only. */
@@ -251,6 +279,7 @@ export class Router {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.retention);
     this.unsubscribe();
     await Promise.all([...this.senders.values()].map((s) => s.close()));
     this.senders.clear();

@@ -46,6 +46,13 @@ export const queuePolicySchema = z.strictObject({
   batchSize: z.number().int().min(1).max(1000).default(50),
   /** An idle association to a destination is released after this long. */
   idleReleaseMs: z.number().int().min(0).max(3_600_000).default(5_000),
+  /**
+   * A received instance with nothing left to send (every queue entry delivered or purged)
+   * is deleted from the router's storage this many hours after it arrived; null keeps
+   * everything. Until then a copy sent again is a duplicate (not forwarded again) and the
+   * dry run can use it.
+   */
+  deleteForwardedAfterHours: z.number().min(0).max(87_600).nullable().default(168),
 });
 
 export const routerSettingsSchema = z.strictObject({

@@ -3,6 +3,7 @@
  * forwarded by rules; a destination that is down gets everything once it is up; dead
  * letters, manual retry and purge; attribute changes on the forwarded copy.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,5 +169,34 @@ describe('Router role', () => {
     expect(d?.matches.map((m) => m.matched)).toEqual([false, true]);
     expect(d?.sends.map((x) => x.destination)).toEqual(['DOWNSTREAM']);
     expect(await router.testInstance('1.2.3.404')).toBeUndefined();
+  });
+  it('deletes instances with nothing left to send once past their retention, and keeps queued ones', async () => {
+    await router.rules.update((s) => ({
+      rules: [
+        { name: 'mr down', condition: 'Modality == "MR"', destinations: ['DOWNSTREAM'] },
+        { name: 'rest', condition: 'true', destinations: ['WORKSTATION'] },
+      ],
+      queue: { ...s.queue, batchSize: 10, deleteForwardedAfterHours: 24 },
+    }));
+    const routed = `${uidRoot}.6.1`;
+    const waiting = `${uidRoot}.6.2`;
+    await send([{ uid: routed }, { uid: waiting, modality: 'MR', sopClassUid: MR_IMAGE }]);
+    const own = roles.archive('router')!;
+    await until('forwarded to the workstation', () => roles.archive('workstation')!.index.hasInstance(routed));
+    const file = own.blobs.path((await own.index.getInstance(routed))!.fileKey);
+    expect(existsSync(file)).toBe(true);
+    // Within the retention nothing goes; a day later the forwarded one goes (once its
+    // delivered entry is deleted from the queue), the one still queued stays.
+    expect(await router.deleteForwarded()).toBe(0);
+    const dayLater = Date.now() + 25 * 3_600_000;
+    await until('the forwarded instance deleted', async () => (await router.deleteForwarded(dayLater), !(await own.index.hasInstance(routed))));
+    expect(existsSync(file)).toBe(false);
+    expect(await own.index.hasInstance(waiting)).toBe(true);
+    expect((await router.entries({ destination: 'DOWNSTREAM' })).some((e) => e.sopInstanceUid === waiting)).toBe(true);
+    // null keeps everything.
+    await router.rules.update((s) => ({ ...s, queue: { ...s.queue, deleteForwardedAfterHours: null } }));
+    await router.purge({ destination: 'DOWNSTREAM', all: true });
+    expect(await router.deleteForwarded(Date.now() + 1e12)).toBe(0);
+    expect(await own.index.hasInstance(waiting)).toBe(true);
   });
 });
