@@ -7,7 +7,8 @@
 // Time = wall time from the start of storescu until the destination holds every instance
 // (received files counted in its folder, cleared before each run). Best of N runs each,
 // interleaved; after every run the destination is checked to hold exactly the sent
-// SOP instances, else the run fails. TCP_NODELAY=1 for DCMTK and Orthanc.
+// SOP instances, else the run fails. TCP_NODELAY=1 for DCMTK and Orthanc. The router
+// process's CPU time per instance (user + system, all threads) is printed too.
 //
 //   npx tsx bench/route.ts [--count 300] [--runs 3] [--rows 512] [--cols 512] [--targets pacs,orthanc,direct]
 // Results: a table on stdout and JSON in bench/results/route-<timestamp>.json.
@@ -23,6 +24,7 @@ import {
   type Peer, type StorescpPeer,
 } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { cpuMs } from './cpu.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +56,8 @@ interface RunRecord {
   instancesPerSecond?: number;
   /** When storescu had its last C-STORE response: the router's receive side alone. */
   storescuSeconds?: number;
+  /** CPU time (user + system, all threads, /proc) of the router process per routed instance. */
+  cpuMsPerInstance?: number;
   error?: string;
 }
 
@@ -110,6 +114,7 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
     fs.rmSync(dest.storageDir, { recursive: true, force: true });
     fs.mkdirSync(dest.storageDir, { recursive: true });
     await runDcmtk('sync', []);
+    const cpu0 = router.name === 'direct' ? Number.NaN : cpuMs(router.peer.pid);
     const t0 = performance.now();
     const sent = storescu({ port: router.port, calledAet: router.aet, callingAet: 'MODALITY', files: series.files, timeoutMs: TIMEOUT_MS });
     let storescuDone = false;
@@ -125,13 +130,15 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
       await new Promise((r) => setTimeout(r, 10));
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpuMsPerInstance = (cpuMs(router.peer.pid) - cpu0) / COUNT;
     const r = await sent;
     if (r.code !== 0) throw new Error(`storescu exit ${r.code}: ${r.stderr.slice(-1000)}`);
     if (!storescuDone) throw new Error('storescu still running after the destination had everything');
     const got = await countDicomFiles(dest.storageDir, new Set(series.sopInstanceUids));
     if (got !== COUNT) throw new Error(`the destination holds ${got} of the ${COUNT} sent instances`);
-    console.log(`${router.name} run ${run}: ${seconds.toFixed(2)} s, ${(COUNT / seconds).toFixed(1)} instances/s (storescu done after ${ingestSeconds.toFixed(2)} s)`);
-    return { run, ok: true, seconds, instancesPerSecond: COUNT / seconds, storescuSeconds: ingestSeconds };
+    const cpu = Number.isNaN(cpuMsPerInstance) ? '' : `, router CPU ${cpuMsPerInstance.toFixed(2)} ms/instance`;
+    console.log(`${router.name} run ${run}: ${seconds.toFixed(2)} s, ${(COUNT / seconds).toFixed(1)} instances/s (storescu done after ${ingestSeconds.toFixed(2)} s${cpu})`);
+    return { run, ok: true, seconds, instancesPerSecond: COUNT / seconds, storescuSeconds: ingestSeconds, ...(Number.isNaN(cpuMsPerInstance) ? {} : { cpuMsPerInstance }) };
   } catch (err) {
     console.log(`${router.name} run ${run}: FAILED ${(err as Error).message}`);
     return { run, ok: false, error: (err as Error).message };
@@ -166,6 +173,12 @@ async function main(): Promise<void> {
     const runs = results.get(r.name)!;
     console.log(`${r.name.padEnd(8)} best ${best(r.name)?.toFixed(1) ?? '-'}  runs ${runs.map((x) => (x.ok ? x.instancesPerSecond!.toFixed(1) : 'failed')).join(', ')}`);
   }
+  // CPU is what limits a router on a small machine (2 cores shared with storescu and storescp).
+  const cpu = (name: string): number | undefined => {
+    const v = (results.get(name) ?? []).filter((r) => r.ok && r.cpuMsPerInstance !== undefined).map((r) => r.cpuMsPerInstance!).sort((a, b) => a - b);
+    return v.length ? v[v.length >> 1] : undefined;
+  };
+  for (const r of routers) if (cpu(r.name) !== undefined) console.log(`${r.name.padEnd(8)} router process CPU per instance (median): ${cpu(r.name)!.toFixed(2)} ms`);
   const ours = best('pacs');
   const theirs = best('orthanc');
   const ratio = ours && theirs ? ours / theirs : undefined;
