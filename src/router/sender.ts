@@ -131,7 +131,7 @@ export class DestinationSender {
   }
 
   /** The next round's entries: from the index when a scan is needed, else those handed over. */
-  private async next(batchSize: number): Promise<{ batch: QueueEntry[]; known: Map<number, InstanceSummary> }> {
+  private async next(batchSize: number): Promise<{ batch: QueueEntry[]; known: Map<number, InstanceSummary>; scanned: boolean }> {
     const known = new Map<number, InstanceSummary>();
     if (Date.now() >= this.scanAt) {
       this.scanAt = Number.POSITIVE_INFINITY;
@@ -148,7 +148,7 @@ export class DestinationSender {
         const next = await this.o.queue.nextDue(this.o.destination).catch(() => undefined);
         if (next !== undefined && next > Date.now()) this.scanAt = next;
       }
-      return { batch, known };
+      return { batch, known, scanned: true };
     }
     const taken = this.ready.splice(0, batchSize);
     const batch: QueueEntry[] = [];
@@ -157,7 +157,7 @@ export class DestinationSender {
       batch.push(r.entry);
       known.set(r.entry.id, r.inst);
     }
-    return { batch, known };
+    return { batch, known, scanned: false };
   }
 
   async close(): Promise<void> {
@@ -182,9 +182,10 @@ export class DestinationSender {
       this.kicked = false;
       let batch: QueueEntry[];
       let known: Map<number, InstanceSummary>;
+      let scanned: boolean;
       try {
         if (this.unflushed.size >= FLUSH_DELIVERED) await this.flushDelivered();
-        ({ batch, known } = await this.next(policy.batchSize));
+        ({ batch, known, scanned } = await this.next(policy.batchSize));
       } catch (err) {
         if (this.closed) return;
         this.o.logger.error({ err, destination: this.o.destination }, 'router queue unreadable');
@@ -209,9 +210,11 @@ export class DestinationSender {
         continue;
       }
       const fit = fitContexts(batch);
-      // Entries handed over that do not fit this round stay first in line.
-      if (fit.length < batch.length && !this.scanNeeded) {
-        this.ready.unshift(...batch.slice(fit.length).map((entry) => ({ entry, inst: known.get(entry.id)! })));
+      // Entries that do not fit this round: handed over ones stay first in line; scanned
+      // ones are read again by the next scan.
+      if (fit.length < batch.length) {
+        if (scanned) this.scanNeeded = true;
+        else this.ready.unshift(...batch.slice(fit.length).map((entry) => ({ entry, inst: known.get(entry.id)! })));
       }
       await this.round(fit, known, policy);
     }
