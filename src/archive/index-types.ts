@@ -93,6 +93,15 @@ export interface InstanceSummary {
   calledAeTitle: string | null;
 }
 
+/** The summary of an instance from the record it was inserted with. */
+export function instanceSummary(r: InstanceRecord): InstanceSummary {
+  return {
+    sopInstanceUid: r.sopInstanceUid, sopClassUid: r.sopClassUid, seriesInstanceUid: r.seriesInstanceUid,
+    studyInstanceUid: r.studyInstanceUid, instanceNumber: r.instanceNumber ?? null, transferSyntaxUid: r.transferSyntaxUid,
+    fileKey: r.fileKey, fileSize: r.fileSize, receivedAt: r.receivedAt, callingAeTitle: r.callingAeTitle, calledAeTitle: r.calledAeTitle ?? null,
+  };
+}
+
 export interface InstanceRow extends InstanceSummary {
   json: string;
 }

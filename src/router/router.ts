@@ -12,7 +12,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
-import type { Index, IndexWriter, InsertResult, InstanceRecord } from '../archive/index-types.js';
+import { instanceSummary, type Index, type IndexWriter, type InsertResult, type InstanceRecord } from '../archive/index-types.js';
 import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
 import { ForwardQueue, queueDdl, type DestinationCounts, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
@@ -95,22 +95,14 @@ export class Router {
     });
     const queued = await ForwardQueue.enqueue(tx, entries);
     if (queued.length === 0) return;
-    const byUid = new Map(records.map((r) => [r.sopInstanceUid, r]));
+    const summaries = new Map(records.map((r) => [r.sopInstanceUid, instanceSummary(r)]));
     // The senders run as soon as the rows are committed (before, their reads would not
     // see them), with the entries and their instances handed over in memory.
     return () => {
       const perDestination = new Map<string, ReadyEntry[]>();
       for (const entry of queued) {
         const list = perDestination.get(entry.destination) ?? [];
-        const r = byUid.get(entry.sopInstanceUid)!;
-        list.push({
-          entry,
-          inst: {
-            sopInstanceUid: r.sopInstanceUid, sopClassUid: r.sopClassUid, seriesInstanceUid: r.seriesInstanceUid,
-            studyInstanceUid: r.studyInstanceUid, instanceNumber: r.instanceNumber ?? null, transferSyntaxUid: r.transferSyntaxUid,
-            fileKey: r.fileKey, fileSize: r.fileSize, receivedAt: r.receivedAt, callingAeTitle: r.callingAeTitle, calledAeTitle: r.calledAeTitle ?? null,
-          },
-        });
+        list.push({ entry, inst: summaries.get(entry.sopInstanceUid)! });
         perDestination.set(entry.destination, list);
       }
       for (const [d, items] of perDestination) this.sender(d)?.offer(items);

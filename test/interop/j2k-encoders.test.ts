@@ -5,8 +5,8 @@
  * decompressDataset() (what retrieve and the router use when a peer refuses the stored
  * syntax) must give back the original pixels (lossless), or what GDCM itself decodes
  * (lossy). And the other way: the signed HTJ2K our fixtures make with dcmjs-codecs
- * (test/dicom/codecs.test.ts, test/web/pixel-fixtures.ts) decodes in OpenJPEG's
- * opj_decompress to the original samples.
+ * (writeJ2kVariant in test/web/pixel-fixtures.ts) decodes in OpenJPEG's opj_decompress
+ * to the original samples.
  * Not used: ojph_compress with signed raw input. OpenJPEG and dcmjs-codecs both decode
  * its codestream of a CT's -2000 as 32767 (and ojph_expand decodes dcmjs-codecs' as 0),
  * so that tool path, not our decoder, is the odd one out.
@@ -14,14 +14,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequire } from 'node:module';
 import { writeCtSeries } from '../../scripts/gen-test-data.js';
-import { decompressDataset, loadCodecs } from '../../src/dicom/codecs/index.js';
+import { decompressDataset } from '../../src/dicom/codecs/index.js';
 import { getNumber, type Dataset } from '../../src/dicom/dataset.js';
 import { putNumbers } from '../../src/dicom/dataset-writer.js';
 import { readPart10 } from '../../src/dicom/part10.js';
 import { runDcmtk } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { writeJ2kVariant } from '../web/pixel-fixtures.js';
 
 const PIXEL_DATA = 0x7fe00010;
 const TS = { j2kLossless: '1.2.840.10008.1.2.4.90', j2k: '1.2.840.10008.1.2.4.91', htj2kLossless: '1.2.840.10008.1.2.4.201' };
@@ -89,6 +89,7 @@ describe('JPEG 2000 and HTJ2K across encoders and decoders', () => {
     expect(maxDiff).toBeLessThanOrEqual(1); // the 9/7 wavelet's rounding may differ by one
     expect(changed).toBeGreaterThan(0); // lossy indeed: not the lossless path by accident
   });
+
   it('decodes an OpenJPH (ojph_compress) HTJ2K lossless codestream to the original pixels', async () => {
     // The CT's samples + 2000 as unsigned 16-bit (PGM is big-endian).
     const n = original.rows * original.cols;
@@ -117,21 +118,14 @@ describe('JPEG 2000 and HTJ2K across encoders and decoders', () => {
     expect(pixelsOf(ds).subarray(0, unsigned.length).equals(unsigned)).toBe(true);
   });
 
-  it('makes signed HTJ2K (dcmjs-codecs, as our fixtures do) that OpenJPEG decodes to the original samples', async () => {
-    await loadCodecs();
-    const codecs = createRequire(import.meta.url)('dcmjs-codecs') as {
-      Context: new (a: Record<string, unknown>) => unknown;
-      NativeCodecs: { encodeHtJpeg2000(ctx: unknown, p: Record<string, unknown>): { getEncodedBuffer(): Uint8Array } };
-    };
-    const samples = original.pixels.subarray(0, original.rows * original.cols * 2);
-    const ctx = new codecs.Context({
-      width: original.cols, height: original.rows, bitsAllocated: 16, bitsStored: 16, samplesPerPixel: 1, pixelRepresentation: 1,
-      planarConfiguration: 0, photometricInterpretation: 'MONOCHROME2', decodedBuffer: new Uint8Array(samples),
-    });
+  it('makes signed HTJ2K (writeJ2kVariant, our fixtures\' encoder) that OpenJPEG decodes to the original samples', async () => {
+    const { ts, ds } = read(await writeJ2kVariant(original.file, path.join(dir, 'ours-htj2k.dcm'), 'htj2k'));
+    expect(ts).toBe(TS.htj2kLossless);
+    const [, frame] = ds.get(PIXEL_DATA)!.fragments!;
     const j2c = path.join(dir, 'ours.j2c');
-    fs.writeFileSync(j2c, codecs.NativeCodecs.encodeHtJpeg2000(ctx, { lossy: false }).getEncodedBuffer());
+    fs.writeFileSync(j2c, frame.value!);
     const raw = path.join(dir, 'ours-opj.raw');
     await run('opj_decompress', ['-i', j2c, '-o', raw]);
-    expect(fs.readFileSync(raw).equals(samples)).toBe(true); // signed 16-bit little endian
+    expect(fs.readFileSync(raw).equals(original.pixels.subarray(0, original.rows * original.cols * 2))).toBe(true); // signed 16-bit LE
   });
 });

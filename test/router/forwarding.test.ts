@@ -170,6 +170,7 @@ describe('Router role', () => {
     expect(d?.sends.map((x) => x.destination)).toEqual(['DOWNSTREAM']);
     expect(await router.testInstance('1.2.3.404')).toBeUndefined();
   });
+
   it('deletes instances with nothing left to send once past their retention, and keeps queued ones', async () => {
     await router.rules.update((s) => ({
       rules: [

@@ -54,8 +54,11 @@ export class Renderer3d {
     private readonly scalars: () => Promise<ArrayLike<number>>,
   ) {}
 
-  /** Everything but an SSD surface is applied before this returns; a surface once it is built. */
-  async apply(mode: RenderMode): Promise<void> {
+  /**
+   * Everything but an SSD surface is applied before this returns; a surface once it is
+   * built. False when a later apply() came first (this mode was dropped).
+   */
+  async apply(mode: RenderMode): Promise<boolean> {
     const vp = this.viewport;
     const generation = ++this.generation;
     const volumeActor = vp.getDefaultActor()?.actor as { setVisibility(v: boolean): void } | undefined;
@@ -68,7 +71,7 @@ export class Renderer3d {
           this.values = undefined; // asked again next time
           throw e;
         });
-        if (generation !== this.generation) return;
+        if (generation !== this.generation) return false;
         this.showSurface(mode.threshold, values);
       }
     } else {
@@ -92,6 +95,7 @@ export class Renderer3d {
       }
     }
     vp.render();
+    return true;
   }
 
   /**

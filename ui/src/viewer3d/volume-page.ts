@@ -248,8 +248,7 @@ export class VolumePage {
     this.renderMode.value = mode.kind === 'vrt' ? `vrt:${mode.preset}` : mode.kind;
     if (mode.kind === 'ssd') this.threshold.value = String(mode.threshold);
     try {
-      await this.renderer.apply(mode);
-      if (this.currentMode().kind !== mode.kind) return; // another mode was chosen meanwhile
+      if (!(await this.renderer.apply(mode))) return; // another mode was chosen meanwhile
       this.clip?.apply(); // a new SSD surface is clipped too
       this.tf?.load();
       this.message(VIEWPORT_3D, mode.kind === 'ssd' && this.renderer.triangles === 0 ? `no surface at ${mode.threshold}: the volume does not cross it` : '');
