@@ -10,6 +10,7 @@ import {
   addAe,
   ConfigStore,
   ConfigValidationError,
+  describeLimits,
   findAe,
   isServerRole,
   listAes,
@@ -149,6 +150,8 @@ export function registerConfigCommands(program: Command): void {
       }
       process.stdout.write(`registry ${store.file} (revision ${reg.revision}); web server ${reg.web.host}:${reg.web.port}\n`);
       process.stdout.write(table(['AE', 'ROLE', 'HOST', 'PORT', 'TLS', 'MAY', 'MOVE DEST', 'POLICY', 'DESCRIPTION'], aeRows(listAes(reg))));
+      const limits = describeLimits(reg);
+      if (limits.length) process.stdout.write(`limits in force:\n${limits.map((l) => `  ${l}\n`).join('')}`);
     });
 
   const ae = config.command('ae').description('add, change or remove an AE');

@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { limitsSchema } from './limits.js';
 
 /** What a peer may do at our servers. */
 export const PERMISSIONS = ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'] as const;
@@ -138,6 +139,8 @@ export const registrySchema = z
     /** Incremented by every change. */
     revision: z.number().int().nonnegative(),
     web: webSchema,
+    /** Limits and timeouts (limits.ts); absent fields take their defaults. */
+    limits: limitsSchema.optional(),
     devices: z.array(deviceSchema),
   })
   .superRefine((reg, ctx) => {
