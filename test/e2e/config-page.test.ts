@@ -76,7 +76,7 @@ describe('web app', () => {
   });
 
   it('offers echo and store only for a new peer, and no Remove button for the client AEs', async () => {
-    const checked = await page.$$eval('#ae-permissions input', (inputs) => (inputs as HTMLInputElement[]).filter((i) => i.checked).map((i) => i.value));
+    const checked = await page.$$eval('#ae-permissions input:checked', (inputs) => inputs.map((i) => i.getAttribute('value')));
     expect(checked).toEqual(['echo', 'store']);
     expect(await page.isChecked('#ae-check-host')).toBe(true);
     for (const t of ['PACS_CLIENT', 'WS_CLIENT']) {
@@ -92,7 +92,7 @@ describe('web app', () => {
     await page.waitForSelector(form);
     // The defaults a person sees first.
     expect(await page.isChecked(`${form} input[name=strict]`)).toBe(false);
-    expect(await page.$$eval(`${form} .unknown-callers input`, (i) => (i as HTMLInputElement[]).filter((c) => c.checked).map((c) => c.value))).toEqual(['echo', 'store']);
+    expect(await page.$$eval(`${form} .unknown-callers input:checked`, (inputs) => inputs.map((i) => i.getAttribute('value')))).toEqual(['echo', 'store']);
     expect(await page.isChecked(`${form} input[name=checkCallerHosts]`)).toBe(true);
 
     await page.uncheck(`${form} .unknown-callers input[value=store]`);

@@ -118,7 +118,7 @@ describe('association limits', () => {
     await expect.poll(async () => (await (async () => {
       const h = hold(pacs.port, RQ);
       await h.answer;
-      const t = await Promise.race([h.closed, new Promise<undefined>((r) => setTimeout(r, 5000))]);
+      const t = await Promise.race([h.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
       h.socket.destroy();
       return t;
     })()) ?? [], { timeout: 30_000, interval: 100 }).toEqual([A_ASSOCIATE_AC, A_ABORT]);
