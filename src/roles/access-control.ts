@@ -58,16 +58,27 @@ export interface AccessControl {
   admit(callingAeTitle: string, calledAeTitle: string, peerAddress: string): Promise<AdmissionResult>;
 }
 
-/** Where a registered calling AE may call from. */
-export type HostBinding = { kind: 'any' } | { kind: 'loopback' } | { kind: 'host'; host: string };
+/**
+ * Where a registered calling AE may call from: anywhere; its host's addresses; or, for our
+ * own AEs, loopback (plus their own specific host: roles listening on one address call
+ * each other from it).
+ */
+export type HostBinding = { kind: 'any' } | { kind: 'host'; host: string } | { kind: 'loopback'; host?: string };
 
 export function hostBinding(entry: AeEntry): HostBinding {
+  const host = entry.connection.host;
   if (entry.checkHost === false) return { kind: 'any' };
-  if (entry.checkHost === true && !isWildcardHost(entry.connection.host)) return { kind: 'host', host: entry.connection.host };
+  if (entry.checkHost === true && !isWildcardHost(host)) return { kind: 'host', host };
   // Our own AEs (the client titles printed in the README, the roles calling each other)
   // call from this machine; anyone can claim their titles, so nowhere else unless configured.
-  if (entry.local) return { kind: 'loopback' };
+  if (entry.local) return isWildcardHost(host) || isLoopbackAddress(host) || host === 'localhost' ? { kind: 'loopback' } : { kind: 'loopback', host };
   return { kind: 'any' };
+}
+
+/** Whether the binding needs `host` resolved to judge a caller at `peerAddress`. */
+function needsAddresses(binding: HostBinding | undefined, peerAddress: string): binding is { kind: 'host' | 'loopback'; host: string } {
+  if (binding?.kind === 'host') return true;
+  return binding?.kind === 'loopback' && binding.host !== undefined && !isLoopbackAddress(peerAddress);
 }
 
 /**
@@ -90,7 +101,11 @@ export function decideAdmission(
   if (entry) {
     const binding = policy.checkCallerHosts === false ? ({ kind: 'any' } as const) : hostBinding(entry);
     if (binding.kind === 'loopback' && !isLoopbackAddress(from)) {
-      return { refused: 'calling-ae', message: `calling AE title "${calling}" is one of this PACS's own AEs, accepted from loopback only; refused from ${claim.peerAddress}` };
+      const own = binding.host !== undefined && Array.isArray(hostAddresses) && hostAddresses.includes(from);
+      if (!own) {
+        const where = binding.host === undefined ? 'loopback only' : `loopback and ${binding.host} only`;
+        return { refused: 'calling-ae', message: `calling AE title "${calling}" is one of this PACS's own AEs, accepted from ${where}; refused from ${claim.peerAddress}` };
+      }
     }
     if (binding.kind === 'host') {
       if (hostAddresses instanceof Error || hostAddresses === undefined) {
@@ -123,7 +138,7 @@ export function registryAccessControl(role: ServerRole, registry: () => Registry
       const entry = findAe(reg, calling);
       const binding = entry && serverAe(reg, role)?.policy?.checkCallerHosts !== false ? hostBinding(entry) : undefined;
       let addresses: readonly string[] | Error | undefined;
-      if (binding?.kind === 'host') addresses = await resolver.addresses(binding.host).catch((err: Error) => err);
+      if (needsAddresses(binding, peerAddress)) addresses = await resolver.addresses(binding.host).catch((err: Error) => err);
       return decideAdmission(reg, role, { calling, called, peerAddress }, addresses);
     },
   };

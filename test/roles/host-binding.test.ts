@@ -56,6 +56,15 @@ describe('admission (pure: registry + peer address)', () => {
     }
   });
 
+  it("admits our own roles calling each other from the specific address they listen on, and no other", async () => {
+    const reg = setAe(defaultRegistry(), 'PACS', { connection: { host: '192.0.2.5' } });
+    expect(permissions(await admit(reg, 'workstation', 'PACS', '192.0.2.5'))).toHaveLength(8);
+    expect(permissions(await admit(reg, 'workstation', 'PACS', '127.0.0.1'))).toHaveLength(8);
+    expect(await admit(reg, 'workstation', 'PACS', '192.0.2.6')).toMatchObject({ refused: 'calling-ae' });
+    // With the wildcard host (the default), loopback only.
+    expect(await admit(defaultRegistry(), 'workstation', 'PACS', '192.0.2.5')).toMatchObject({ refused: 'calling-ae' });
+  });
+
   it('binds a newly registered AE to its host: refused from another address, admitted from its own', async () => {
     const reg = addAe(defaultRegistry(), { aeTitle: 'MODALITY', connection: { host: '127.0.0.2' }, permissions: ['echo', 'store', 'find'] });
     expect(await admit(reg, 'main', 'MODALITY', '127.0.0.1')).toMatchObject({ refused: 'calling-ae' });

@@ -42,7 +42,9 @@ function inputFor(field: string): string | undefined {
 function hostCheckText(a: Ae): string {
   if (a.checkHost === false) return 'any address';
   if (a.checkHost === true && a.connection.host !== '0.0.0.0' && a.connection.host !== '::') return 'only from its host';
-  return a.local ? 'loopback only' : 'any address';
+  if (!a.local) return 'any address';
+  const h = a.connection.host;
+  return h === '0.0.0.0' || h === '::' || h === 'localhost' || h === '::1' || h.startsWith('127.') ? 'loopback only' : `loopback and ${h}`;
 }
 
 function policyText(p: Policy | undefined): string {
