@@ -246,14 +246,14 @@ export function registerConfigCommands(program: Command): void {
   dataOption(ae.command('rm').description('remove an AE').argument('<aet>'))
     .option('--force', "also remove one of this PACS's own client AEs (the web app and the command line call as PACS_CLIENT and WS_CLIENT)")
     .action(async (aet: string, o: { data: string; force?: boolean }) => {
-    const store = await openStore(o);
-    try {
-      await store.update((reg) => removeAe(reg, aet, { force: o.force }));
-    } catch (err) {
-      throw cliMessage(err);
-    }
-    process.stdout.write(`removed ${aet.trim()}\n`);
-  });
+      const store = await openStore(o);
+      try {
+        await store.update((reg) => removeAe(reg, aet, { force: o.force }));
+      } catch (err) {
+        throw cliMessage(err);
+      }
+      process.stdout.write(`removed ${aet.trim()}\n`);
+    });
 
   const limits = config.command('limits').description('limits and timeouts (`pacs config show` prints those in force)');
   dataOption(

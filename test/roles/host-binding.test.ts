@@ -4,7 +4,9 @@
  * (real sockets from 127.0.0.1 and 127.0.0.2, both loopback on Linux); our own client
  * titles (PACS_CLIENT, WS_CLIENT) are accepted from loopback only.
  */
+import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +15,7 @@ import { DimseConnection } from '../../src/dimse/dimse-connection.js';
 import { cEcho } from '../../src/dimse/scu.js';
 import { AssociationRejectedError, connect, type Association } from '../../src/net/index.js';
 import { registryAccessControl, type AdmissionResult } from '../../src/roles/access-control.js';
+import { HostResolver } from '../../src/roles/host-addresses.js';
 import { PacsRoles } from '../../src/roles/pacs-roles.js';
 import { freePort } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
@@ -73,10 +76,25 @@ describe('admission (pure: registry + peer address)', () => {
     expect(permissions(await admit(reg, 'main', 'MODALITY', '::ffff:127.0.0.2'))).toEqual(['echo', 'find', 'store']);
   });
 
-  it('resolves a host name (all its addresses) when the caller is admitted', async () => {
+  it('resolves a host name (all its addresses) when the caller is admitted, once per cache period', async () => {
     const reg = addAe(defaultRegistry(), { aeTitle: 'BY_NAME', connection: { host: 'localhost' }, permissions: ['echo'] });
-    expect(permissions(await admit(reg, 'main', 'BY_NAME', '127.0.0.1'))).toEqual(['echo']);
-    expect(await admit(reg, 'main', 'BY_NAME', '192.0.2.10')).toMatchObject({ refused: 'calling-ae' });
+    let lookups = 0;
+    const resolver = new HostResolver({
+      lookup: async (host) => {
+        lookups++;
+        return (await lookup(host, { all: true })).map((a) => a.address);
+      },
+    });
+    const ac = registryAccessControl('main', () => reg, resolver);
+    expect(permissions(await ac.admit('BY_NAME', 'PACS', '127.0.0.1'))).toEqual(['echo']);
+    expect(permissions(await ac.admit('BY_NAME', 'PACS', '::ffff:127.0.0.1'))).toEqual(['echo']);
+    expect(await ac.admit('BY_NAME', 'PACS', '192.0.2.10')).toMatchObject({ refused: 'calling-ae' });
+    expect(lookups).toBe(1);
+    // A name that does not resolve refuses the caller, saying so.
+    const unresolvable = addAe(defaultRegistry(), { aeTitle: 'NOWHERE', connection: { host: 'no-such-host.invalid' } });
+    const r = await registryAccessControl('main', () => unresolvable).admit('NOWHERE', 'PACS', '127.0.0.1');
+    expect(r).toMatchObject({ refused: 'calling-ae' });
+    expect('refused' in r && r.message).toMatch(/bound to host no-such-host\.invalid, which could not be resolved/);
   });
 });
 
@@ -86,6 +104,7 @@ describe('admission (pure: registry + peer address)', () => {
 let store: ConfigStore;
 let roles: PacsRoles;
 let port: number;
+const logLines: string[] = [];
 
 beforeAll(async () => {
   const dir = await makeTempDir('pacs-host-binding-');
@@ -99,7 +118,13 @@ beforeAll(async () => {
     r = setAe(r, 'ROUTER', { connection: { host: '127.0.0.1', port: router } });
     return addAe(r, { aeTitle: 'BOUND', connection: { host: '127.0.0.2' } });
   });
-  roles = await PacsRoles.start({ config: store, dataDir: join(dir, 'data'), logger: pino({ level: 'silent' }) });
+  const log = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
+  roles = await PacsRoles.start({ config: store, dataDir: join(dir, 'data'), logger: pino({ level: 'warn' }, log) });
 });
 
 afterAll(async () => {
@@ -133,6 +158,10 @@ async function rejection(p: Promise<Association>): Promise<number | undefined> {
 describe('host binding over real sockets', () => {
   it('refuses an AE bound to 127.0.0.2 calling from 127.0.0.1 (calling AE not recognized), admits it from 127.0.0.2', async () => {
     expect(await rejection(openFrom('127.0.0.1', 'BOUND'))).toBe(3);
+    // A warning says who was refused and from where.
+    const warning = logLines.map((l) => JSON.parse(l)).find((l) => /association rejected/.test(l.msg) && l.calling === 'BOUND');
+    expect(warning).toMatchObject({ level: 40, peer: { address: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/) } });
+    expect(warning.msg).toMatch(/"BOUND" is bound to host 127\.0\.0\.2 \(127\.0\.0\.2\); refused from (::ffff:)?127\.0\.0\.1/);
     const a = await openFrom('127.0.0.2', 'BOUND');
     await cEcho(new DimseConnection(a));
     await a.release();
