@@ -48,6 +48,10 @@ describe('pacs config: DICOM access', () => {
     const rm = await pacs('config', 'ae', 'rm', 'PACS_CLIENT');
     expect(rm.status).toBe(1);
     expect(rm.stderr).toMatch(/"PACS_CLIENT" is one of this PACS's own client AEs/);
+    expect(findAe(await registry(), 'PACS_CLIENT')).toBeDefined();
+    // On the command line, --force removes it all the same.
+    expect((await pacs('config', 'ae', 'rm', 'WS_CLIENT', '--force')).status).toBe(0);
+    expect(findAe(await registry(), 'WS_CLIENT')).toBeUndefined();
   });
 
   it('sets limits with `pacs config limits set` and shows them with `pacs config show`', async () => {
