@@ -83,7 +83,8 @@ function needsAddresses(binding: HostBinding | undefined, peerAddress: string): 
 
 /**
  * The admission decision, pure: `hostAddresses` are the addresses the caller's bound host
- * resolved to (an Error when it could not be), needed only for a binding of kind 'host'.
+ * resolved to (an Error when it could not be), needed for a binding of kind 'host', and
+ * for one of kind 'loopback' with a host when the caller is not on loopback.
  */
 export function decideAdmission(
   reg: Registry,
