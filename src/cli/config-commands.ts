@@ -1,5 +1,5 @@
 /**
- * `pacs config show | ae add | ae set | ae rm | verify`: the AE registry in the data
+ * `pacs config show | ae add | ae set | ae rm | limits set | verify`: the AE registry in the data
  * directory. Changes are validated by the registry's schema; a failed field is named
  * by the option that set it. A running `pacs serve` on the same data directory picks
  * each change up at once.
@@ -18,8 +18,10 @@ import {
   PERMISSIONS,
   removeAe,
   setAe,
+  setLimits,
   type AeEntry,
 } from '../config/index.js';
+import { hostBinding } from '../roles/access-control.js';
 import { echoAe, type EchoResult } from '../roles/echo-peer.js';
 
 /** Registry field -> the option that sets it, for error messages. */
@@ -30,11 +32,13 @@ const FLAG: Record<string, string> = {
   'connection.tls': '--tls',
   description: '--description',
   permissions: '--permissions',
+  checkHost: '--check-host',
   moveDestination: '--move-destination',
   commitmentReport: '--commitment-report',
   'policy.strict': '--strict',
   'policy.unknownCallers': '--unknown-callers',
   'policy.requireClientCert': '--require-client-cert',
+  'policy.checkCallerHosts': '--check-caller-hosts',
   role: '--role',
   device: '--device',
 };
@@ -71,6 +75,7 @@ interface AeFlags {
   tlsVerifyHost?: boolean;
   description?: string;
   permissions?: string;
+  checkHost?: boolean;
   moveDestination?: boolean;
   role?: string;
   device?: string;
@@ -78,6 +83,7 @@ interface AeFlags {
   strict?: boolean;
   unknownCallers?: string;
   requireClientCert?: boolean;
+  checkCallerHosts?: boolean;
   commitmentReport?: string;
 }
 
@@ -92,6 +98,7 @@ function patchFrom(o: AeFlags): Record<string, unknown> {
   if (o.aet !== undefined) p.aeTitle = o.aet;
   if (o.description !== undefined) p.description = o.description;
   if (o.permissions !== undefined) p.permissions = list(o.permissions);
+  if (o.checkHost !== undefined) p.checkHost = o.checkHost;
   if (o.moveDestination !== undefined) p.moveDestination = o.moveDestination;
   if (o.role !== undefined) p.role = o.role;
   if (o.commitmentReport !== undefined) p.commitmentReport = o.commitmentReport;
@@ -99,8 +106,17 @@ function patchFrom(o: AeFlags): Record<string, unknown> {
   if (o.strict !== undefined) policy.strict = o.strict;
   if (o.unknownCallers !== undefined) policy.unknownCallers = list(o.unknownCallers);
   if (o.requireClientCert !== undefined) policy.requireClientCert = o.requireClientCert;
+  if (o.checkCallerHosts !== undefined) policy.checkCallerHosts = o.checkCallerHosts;
   if (Object.keys(policy).length) p.policy = policy;
   return p;
+}
+
+/** A limit's value as typed: a number when it reads as one, true/false, empty for "default"; else the text, for the schema to name. */
+function limitValue(text: string): unknown {
+  const t = text.trim();
+  if (t === '') return null;
+  if (t === 'true' || t === 'false') return t === 'true';
+  return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
 }
 
 function row(cells: string[], widths: number[]): string {
@@ -112,6 +128,17 @@ export function table(header: string[], rows: string[][]): string {
   return [row(header, widths), row(widths.map((w) => '-'.repeat(w)), widths), ...rows.map((r) => row(r, widths))].join('\n') + '\n';
 }
 
+/** Where a registered AE may call from, in the HOST CHECK column. */
+const HOST_CHECK = { any: 'any', loopback: 'loopback', host: 'bound' } as const;
+
+function policyText(p: NonNullable<AeEntry['policy']>): string {
+  return [
+    p.strict ? 'strict' : `unknown: ${p.unknownCallers.join(',') || 'none'}`,
+    ...(p.requireClientCert ? ['client cert'] : []),
+    ...(p.checkCallerHosts === false ? ['host check off'] : []),
+  ].join('; ');
+}
+
 function aeRows(aes: AeEntry[]): string[][] {
   return aes.map((a) => [
     a.aeTitle,
@@ -121,7 +148,8 @@ function aeRows(aes: AeEntry[]): string[][] {
     a.connection.tls ? 'yes' : 'no',
     a.permissions.length === PERMISSIONS.length ? 'all' : a.permissions.join(',') || 'none',
     a.moveDestination ? 'yes' : 'no',
-    a.policy ? `${a.policy.strict ? 'strict' : `unknown: ${a.policy.unknownCallers.join(',') || 'none'}`}` : '',
+    HOST_CHECK[hostBinding(a).kind],
+    a.policy ? policyText(a.policy) : '',
     a.description,
   ]);
 }
@@ -149,7 +177,7 @@ export function registerConfigCommands(program: Command): void {
         return;
       }
       process.stdout.write(`registry ${store.file} (revision ${reg.revision}); web server ${reg.web.host}:${reg.web.port}\n`);
-      process.stdout.write(table(['AE', 'ROLE', 'HOST', 'PORT', 'TLS', 'MAY', 'MOVE DEST', 'POLICY', 'DESCRIPTION'], aeRows(listAes(reg))));
+      process.stdout.write(table(['AE', 'ROLE', 'HOST', 'PORT', 'TLS', 'MAY', 'MOVE DEST', 'HOST CHECK', 'POLICY', 'DESCRIPTION'], aeRows(listAes(reg))));
       const limits = describeLimits(reg);
       if (limits.length) process.stdout.write(`limits in force:\n${limits.map((l) => `  ${l}\n`).join('')}`);
     });
@@ -163,7 +191,9 @@ export function registerConfigCommands(program: Command): void {
       .option('--tls-verify-host', 'with --tls: check that its certificate names its host (the default)')
       .option('--no-tls-verify-host', 'with --tls: trust any certificate signed by the local CA, whatever host it names')
       .option('--description <text>', 'free text')
-      .option('--permissions <list>', `what it may do at our servers, comma-separated: ${PERMISSIONS.join(',')}`)
+      .option('--permissions <list>', `what it may do at our servers, comma-separated: ${PERMISSIONS.join(',')} (a new AE: echo,store)`)
+      .option('--check-host', 'accept its calls only from the address(es) of --host (the default for a new peer with a specific host)')
+      .option('--no-check-host', 'accept its calls from any address')
       .option('--move-destination', 'may be the destination of a C-MOVE')
       .option('--commitment-report <same|new>', 'storage commitment reports: on the requesting association while open (same), or always a new one (new)');
     if (forSet) {
@@ -175,7 +205,9 @@ export function registerConfigCommands(program: Command): void {
         .option('--no-strict', 'server roles: admit unknown callers with --unknown-callers permissions')
         .option('--unknown-callers <list>', 'server roles: what unknown callers may do')
         .option('--require-client-cert', 'server roles with --tls: require a client certificate signed by <data>/tls/ca.pem')
-        .option('--no-require-client-cert', 'server roles with --tls: no client certificate needed');
+        .option('--no-require-client-cert', 'server roles with --tls: no client certificate needed')
+        .option('--check-caller-hosts', "server roles: enforce registered callers' host binding (the default)")
+        .option('--no-check-caller-hosts', 'server roles: admit a registered calling AE title from any address');
     } else {
       cmd.option('--role <role>', 'peer (a remote AE) or client (one of ours)', 'peer').option('--device <name>', 'the device it belongs to (default: one named after it)');
     }
@@ -211,14 +243,39 @@ export function registerConfigCommands(program: Command): void {
     },
   );
 
-  dataOption(ae.command('rm').description('remove an AE').argument('<aet>')).action(async (aet: string, o: { data: string }) => {
+  dataOption(ae.command('rm').description('remove an AE').argument('<aet>'))
+    .option('--force', "also remove one of this PACS's own client AEs (the web app and the command line call as PACS_CLIENT and WS_CLIENT)")
+    .action(async (aet: string, o: { data: string; force?: boolean }) => {
+      const store = await openStore(o);
+      try {
+        await store.update((reg) => removeAe(reg, aet, { force: o.force }));
+      } catch (err) {
+        throw cliMessage(err);
+      }
+      process.stdout.write(`removed ${aet.trim()}\n`);
+    });
+
+  const limits = config.command('limits').description('limits and timeouts (`pacs config show` prints those in force)');
+  dataOption(
+    limits
+      .command('set')
+      .description('change limits: pacs config limits set dicom.maxAssociations=32 dicom.idleTimeoutSeconds=600 (FIELD= with no value: back to the default)')
+      .argument('<assignments...>', 'SECTION.FIELD=VALUE'),
+  ).action(async (assignments: string[], o: { data: string }) => {
+    const patch: Record<string, Record<string, unknown>> = {};
+    for (const a of assignments) {
+      const m = /^([A-Za-z]\w*)\.([A-Za-z]\w*)=(.*)$/.exec(a);
+      if (!m) throw new Error(`"${a}": expected SECTION.FIELD=VALUE, e.g. dicom.maxAssociations=32`);
+      const [, section, field, text] = m;
+      (patch[section] ??= {})[field] = limitValue(text);
+    }
     const store = await openStore(o);
     try {
-      await store.update((reg) => removeAe(reg, aet));
+      await store.update((reg) => setLimits(reg, patch));
     } catch (err) {
       throw cliMessage(err);
     }
-    process.stdout.write(`removed ${aet.trim()}\n`);
+    process.stdout.write(`limits changed: ${assignments.join(' ')}\n`);
   });
 
   dataOption(config.command('verify').description('C-ECHO every AE with a port (local roles and peers) and show round-trip times'))

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { ArchiveOptions } from '../archive/archive.js';
-import { ConfigStore, SERVER_ROLES, serverAe, setAe, setWeb, type Registry, type ServerRole } from '../config/index.js';
+import { ConfigStore, effectiveLimits, SERVER_ROLES, serverAe, setAe, setLimits, setWeb, type Registry, type ServerRole } from '../config/index.js';
 import { PacsRoles } from '../roles/pacs-roles.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
@@ -22,6 +22,10 @@ export interface ServeOverrides {
   routerPort?: number;
   webPort?: number;
   webHost?: string;
+  /** limits.dicom (`--max-pdu`, `--max-associations`, `--idle-timeout`). */
+  maxPduLength?: number;
+  maxAssociations?: number;
+  idleTimeoutSeconds?: number;
 }
 
 export interface PacsOptions {
@@ -30,9 +34,6 @@ export interface PacsOptions {
   overrides?: ServeOverrides;
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
-  maxPduLength?: number;
-  maxAssociations?: number;
-  idleTimeoutMs?: number;
   /** Start the web server (default true). */
   web?: boolean;
   uiDir?: string;
@@ -62,6 +63,17 @@ function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
   if ((o.webPort !== undefined && o.webPort !== r.web.port) || (o.webHost !== undefined && o.webHost !== r.web.host)) {
     r = setWeb(r, { ...(o.webPort !== undefined ? { port: o.webPort } : {}), ...(o.webHost !== undefined ? { host: o.webHost } : {}) });
   }
+  const inForce = effectiveLimits(r).dicom;
+  const dicom = Object.fromEntries(
+    (
+      [
+        ['maxPduLength', o.maxPduLength],
+        ['maxAssociations', o.maxAssociations],
+        ['idleTimeoutSeconds', o.idleTimeoutSeconds],
+      ] as const
+    ).filter(([k, v]) => v !== undefined && v !== inForce[k]),
+  );
+  if (Object.keys(dicom).length) r = setLimits(r, { dicom });
   return r;
 }
 
@@ -136,21 +148,29 @@ export function registerServe(program: Command): void {
         .choices(['keep', 'replace', 'reject'])
         .default('keep'),
     )
-    .option('--max-pdu <bytes>', 'largest PDU we accept', parsePositiveInt)
-    .option('--max-associations <n>', 'concurrent associations', parsePositiveInt)
-    .option('--idle-timeout <seconds>', 'abort an association silent for this long', parsePositiveInt)
+    .option('--max-pdu <bytes>', 'largest PDU the server roles accept (saved in the registry: limits.dicom.maxPduLength)', parsePositiveInt)
+    .option('--max-associations <n>', 'concurrent associations per server role (saved in the registry: limits.dicom.maxAssociations)', parsePositiveInt)
+    .option('--idle-timeout <seconds>', 'abort an association silent for this long (saved in the registry: limits.dicom.idleTimeoutSeconds)', parsePositiveInt)
     .option('--log-level <level>', 'trace|debug|info|warn|error', process.env.PACS_LOG_LEVEL ?? 'info')
     .action(async (o) => {
       const logger = pino({ level: o.logLevel });
       const pacs = await startPacs({
         dataDir: resolve(o.data),
         logger,
-        overrides: { aet: o.aet, port: o.port, host: o.host, workstationPort: o.workstationPort, routerPort: o.routerPort, webPort: o.webPort, webHost: o.webHost },
+        overrides: {
+          aet: o.aet,
+          port: o.port,
+          host: o.host,
+          workstationPort: o.workstationPort,
+          routerPort: o.routerPort,
+          webPort: o.webPort,
+          webHost: o.webHost,
+          maxPduLength: o.maxPdu,
+          maxAssociations: o.maxAssociations,
+          idleTimeoutSeconds: o.idleTimeout,
+        },
         index: o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite',
         duplicatePolicy: o.duplicates,
-        maxPduLength: o.maxPdu,
-        maxAssociations: o.maxAssociations,
-        idleTimeoutMs: o.idleTimeout ? o.idleTimeout * 1000 : undefined,
         web: o.web,
       });
       const stop = async (signal: string) => {

@@ -1,9 +1,9 @@
 /** The registry of a first start: five local AEs that work together with no editing (DESIGN.md section 1). */
-import { PERMISSIONS, type Ae, type Registry } from './schema.js';
+import { PERMISSIONS, UNKNOWN_CALLER_PERMISSIONS, type Ae, type Registry } from './schema.js';
 
 const ALL = [...PERMISSIONS];
 
-function server(aeTitle: string, role: 'main' | 'workstation' | 'router', port: number, description: string, unknownCallers: Ae['permissions'], moveDestination = false): Ae {
+function server(aeTitle: string, role: 'main' | 'workstation' | 'router', port: number, description: string, moveDestination = false): Ae {
   return {
     aeTitle,
     description,
@@ -11,10 +11,13 @@ function server(aeTitle: string, role: 'main' | 'workstation' | 'router', port: 
     connection: { host: '0.0.0.0', port, tls: false },
     permissions: ALL,
     moveDestination,
-    policy: { strict: false, unknownCallers },
+    // Unknown callers may echo and store (a modality can send at once); finding, retrieving
+    // and the workflow services need a registered AE (DESIGN.md section 8).
+    policy: { strict: false, unknownCallers: [...UNKNOWN_CALLER_PERMISSIONS] },
   };
 }
 
+/** Our own calling AEs: every permission, accepted from loopback only (no `checkHost`: see schema.ts). */
 function client(aeTitle: string, description: string): Ae {
   return { aeTitle, description, role: 'client', connection: { host: '127.0.0.1', tls: false }, permissions: ALL, moveDestination: false };
 }
@@ -30,9 +33,9 @@ export function defaultRegistry(): Registry {
         description: 'this PACS',
         local: true,
         aes: [
-          server('PACS', 'main', 11112, 'Main Server: archive, query/retrieve', ['echo', 'store', 'find', 'move']),
-          server('WORKSTATION', 'workstation', 11113, "Workstation Server: the viewer's local store", ['echo', 'store', 'find'], true),
-          server('ROUTER', 'router', 11114, 'Router: forwards what it receives by rules', ['echo', 'store']),
+          server('PACS', 'main', 11112, 'Main Server: archive, query/retrieve'),
+          server('WORKSTATION', 'workstation', 11113, "Workstation Server: the viewer's local store", true),
+          server('ROUTER', 'router', 11114, 'Router: forwards what it receives by rules'),
           client('PACS_CLIENT', 'command line and web study browser'),
           client('WS_CLIENT', "the viewer's query/retrieve"),
         ],

@@ -11,8 +11,36 @@ const seconds = (field: string) => z.number({ error: `${field} must be a number 
 
 // ---- DICOM associations (roles/, net/) ----
 
-export const dicomLimitsSchema = z.strictObject({});
-const DICOM_DEFAULTS = {};
+export const dicomLimitsSchema = z.strictObject({
+  /** Associations open at once on each server role; one more is refused (A-ASSOCIATE-RJ transient, local limit exceeded). */
+  maxAssociations: positiveInt('maxAssociations').optional(),
+  /** An established association with no PDU either way for this long is aborted (A-ABORT). */
+  idleTimeoutSeconds: seconds('idleTimeoutSeconds').optional(),
+  /** ARTIM (PS3.8 9.1.5): the wait for the A-ASSOCIATE-RQ after a connection, and for the peer to close after a release or rejection. */
+  artimTimeoutSeconds: seconds('artimTimeoutSeconds').optional(),
+  /** Largest P-DATA-TF PDU the server roles accept (announced in the A-ASSOCIATE-AC). */
+  maxPduLength: z
+    .number({ error: 'maxPduLength must be an integer number of bytes' })
+    .int('maxPduLength must be an integer number of bytes')
+    .min(4096, 'maxPduLength must be at least 4096 bytes')
+    .max(16 * 1024 * 1024, 'maxPduLength may be at most 16777216 bytes (16 MiB)')
+    .optional(),
+});
+const DICOM_DEFAULTS = {
+  // Generous for one role (a modality sends over one or a few associations at a time), yet
+  // a flood of connections cannot take every socket and file descriptor of the process.
+  maxAssociations: 64,
+  // Any live exchange moves a PDU far more often than this (each PDV, each C-MOVE/C-FIND
+  // pending response; reading paused for a slow disk does not count as idle), so only a
+  // dead or silent peer reaches it. 5 min frees a dead association's slot well before a
+  // flood could exhaust the cap with them, and is 10 times Orthanc's 30 s DicomScpTimeout,
+  // which modalities already live with.
+  idleTimeoutSeconds: 300,
+  // PS3.8's ARTIM; DCMTK's ACSE timeout is 30 s too.
+  artimTimeoutSeconds: 30,
+  // The acceptor's long-standing default (net/acceptor.ts DEFAULT_MAX_PDU_LENGTH).
+  maxPduLength: 262144,
+};
 
 // ---- queries: C-FIND, MWL, QIDO-RS (archive/query, services, web/dicomweb) ----
 

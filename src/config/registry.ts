@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { ConfigConflictError, ConfigValidationError, fieldPath, issuesOf, parseOrThrow } from './errors.js';
-import { aeSchema, isServerRole, registrySchema, webSchema, type Ae, type AeInput, type Registry, type ServerRole } from './schema.js';
+import { limitsSchema } from './limits.js';
+import { aeSchema, isServerRole, isWildcardHost, registrySchema, webSchema, type Ae, type AeInput, type Registry, type ServerRole } from './schema.js';
 
 /** An AE with the device it belongs to: the flat view the CLI and REST API show. */
 export type AeEntry = Ae & { device: string; local: boolean };
@@ -54,8 +55,13 @@ export interface AddOptions {
   device?: string;
 }
 
+/**
+ * Registers an AE. Unless the input says otherwise it may echo and store only (the schema's
+ * default) and, a remote peer registered with a specific host, is bound to that host.
+ */
 export function addAe(reg: Registry, input: unknown, opts: AddOptions = {}): Registry {
   const ae = parseOrThrow(aeSchema, input);
+  if (ae.checkHost === undefined && ae.role === 'peer' && !isWildcardHost(ae.connection.host)) ae.checkHost = true;
   if (isServerRole(ae.role)) {
     throw new ConfigValidationError([{ field: 'role', message: `the local ${ae.role} role already exists; change it instead of adding one` }]);
   }
@@ -84,6 +90,7 @@ export const aePatchSchema = z.strictObject({
   role: z.unknown().optional(),
   connection: z.record(z.string(), z.unknown()).optional(),
   permissions: z.unknown().optional(),
+  checkHost: z.unknown().optional(),
   moveDestination: z.unknown().optional(),
   policy: z.record(z.string(), z.unknown()).optional(),
   commitmentReport: z.unknown().optional(),
@@ -128,11 +135,21 @@ export function replaceAe(reg: Registry, aeTitle: string, input: unknown): Regis
   return validated(next, at);
 }
 
-export function removeAe(reg: Registry, aeTitle: string): Registry {
+export interface RemoveOptions {
+  /** Also remove one of our own client AEs (the command line's `--force`; never the web app). */
+  force?: boolean;
+}
+
+export function removeAe(reg: Registry, aeTitle: string, opts: RemoveOptions = {}): Registry {
   const at = locate(reg, aeTitle);
   const ae = reg.devices[at.device].aes[at.ae];
   if (isServerRole(ae.role)) {
     throw new ConfigConflictError(`"${ae.aeTitle}" is the local ${ae.role} role; it can be changed but not removed`, 'conflict', 'aeTitle');
+  }
+  // The web app and the command line call as these titles (PACS_CLIENT, WS_CLIENT): without
+  // them the study browser and the viewer can no longer query or retrieve.
+  if (ae.role === 'client' && !opts.force) {
+    throw new ConfigConflictError(`"${ae.aeTitle}" is one of this PACS's own client AEs (the web app and the command line call as it); it can be changed but not removed`, 'conflict', 'aeTitle');
   }
   const next = clone(reg);
   const dev = next.devices[at.device];
@@ -146,6 +163,29 @@ export function setWeb(reg: Registry, patch: unknown): Registry {
   const web = parseOrThrow(webSchema, { ...reg.web, ...(patch as object) }, ['web']);
   const next = clone(reg);
   next.web = web;
+  next.revision++;
+  return validated(next);
+}
+
+/**
+ * Changes limits field by field (`{ dicom: { maxAssociations: 32 } }`); fields not named
+ * keep their value, a field set to null goes back to its default.
+ */
+export function setLimits(reg: Registry, patch: unknown): Registry {
+  const p = parseOrThrow(z.record(z.string(), z.record(z.string(), z.unknown())), patch, ['limits']);
+  const merged: Record<string, Record<string, unknown>> = structuredClone((reg.limits ?? {}) as Record<string, Record<string, unknown>>);
+  for (const [section, fields] of Object.entries(p)) {
+    const s = (merged[section] ??= {});
+    for (const [field, value] of Object.entries(fields)) {
+      if (value === null) delete s[field];
+      else s[field] = value;
+    }
+    if (Object.keys(s).length === 0) delete merged[section];
+  }
+  const limits = parseOrThrow(limitsSchema, merged, ['limits']);
+  const next = clone(reg);
+  if (Object.keys(limits).length) next.limits = limits;
+  else delete next.limits;
   next.revision++;
   return validated(next);
 }

@@ -66,6 +66,13 @@ export const portSchema = z
 
 export const permissionSchema = z.enum(PERMISSIONS, { error: `permission must be one of ${PERMISSIONS.join(', ')}` });
 
+/** What a new AE, and an unknown caller of a role that is not strict, may do unless told otherwise. */
+export const UNKNOWN_CALLER_PERMISSIONS = ['echo', 'store'] as const satisfies readonly Permission[];
+export const NEW_AE_PERMISSIONS = UNKNOWN_CALLER_PERMISSIONS;
+
+/** Hosts that mean "any address" (a listening wildcard), so nothing to bind a caller to. */
+export const isWildcardHost = (host: string): boolean => host === '0.0.0.0' || host === '::';
+
 /** PS3.15 H.4.3 Network Connection: where an AE listens (or, for a client, calls from). */
 export const connectionSchema = z.strictObject({
   host: hostSchema,
@@ -84,10 +91,18 @@ export const connectionSchema = z.strictObject({
 export const accessPolicySchema = z.strictObject({
   /** Refuse unknown calling AE titles (A-ASSOCIATE-RJ reason 3). */
   strict: z.boolean().default(false),
-  /** What an unknown caller may do when not strict. Move goes only to registered move destinations. */
-  unknownCallers: z.array(permissionSchema).default(['echo', 'store', 'find', 'move']),
+  /**
+   * What an unknown caller may do when not strict: echo and store (Orthanc's default), so a
+   * modality can send at once but nobody unregistered can list or retrieve patients.
+   */
+  unknownCallers: z.array(permissionSchema).default([...UNKNOWN_CALLER_PERMISSIONS]),
   /** With TLS on: require a client certificate signed by the local CA (`<data>/tls/ca.pem`), i.e. mutual authentication. */
   requireClientCert: z.boolean().optional(),
+  /**
+   * Enforce the host binding of registered callers (an AE's `checkHost`; our own client AEs
+   * from loopback only). Default true; false admits a registered title from any address.
+   */
+  checkCallerHosts: z.boolean().optional(),
 });
 
 export const aeSchema = z.strictObject({
@@ -95,8 +110,15 @@ export const aeSchema = z.strictObject({
   description: z.string().max(256, 'description may be at most 256 characters').default(''),
   role: z.enum(AE_ROLES, { error: `role must be one of ${AE_ROLES.join(', ')}` }).default('peer'),
   connection: connectionSchema,
-  /** What this AE may do when it calls our servers. */
-  permissions: z.array(permissionSchema).default([...PERMISSIONS]),
+  /** What this AE may do when it calls our servers (default: echo and store). */
+  permissions: z.array(permissionSchema).default([...NEW_AE_PERMISSIONS]),
+  /**
+   * Host binding: accept this calling AE title only from the address(es) of `connection.host`
+   * (a host name is resolved when the caller is admitted). Set on by `addAe` for an AE
+   * registered with a specific host. Absent: not checked, except our own AEs (the local
+   * device's: client titles, roles calling each other), accepted from loopback only.
+   */
+  checkHost: z.boolean().optional(),
   /** May be named as the destination of a C-MOVE. */
   moveDestination: z.boolean().default(false),
   /** Server roles only: how unknown callers are treated. */
@@ -172,6 +194,13 @@ export const registrySchema = z
           }
         } else if (ae.moveDestination && ae.connection.port === undefined) {
           ctx.addIssue({ code: 'custom', path: [...path, 'connection', 'port'], message: 'a move destination needs a port' });
+        }
+        if (ae.checkHost === true && isWildcardHost(ae.connection.host)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'checkHost'],
+            message: `an AE registered with host ${ae.connection.host} (any address) cannot be bound to its host; give its address or host name, or turn checkHost off`,
+          });
         }
         if (!isServerRole(ae.role) && ae.policy) {
           ctx.addIssue({ code: 'custom', path: [...path, 'policy'], message: 'only a server role (main, workstation, router) has an access policy' });

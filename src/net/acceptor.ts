@@ -39,17 +39,24 @@ export interface PeerInfo {
   port: number;
 }
 
+/**
+ * A limit given as a number, or as a function read again for each new connection, so a
+ * configuration change applies to the next association without re-opening the listener.
+ */
+export type LiveLimit = number | (() => number);
+const read = (l: LiveLimit | undefined, fallback: number): number => (l === undefined ? fallback : typeof l === 'number' ? l : l());
+
 export interface AcceptorOptions {
   /** Maximum P-DATA-TF PDU length we accept and announce. Default 262144. */
-  maxPduLength?: number;
+  maxPduLength?: LiveLimit;
   /** Largest A-ASSOCIATE-RQ accepted. Default 1 MiB. */
   maxAssociatePduLength?: number;
   /** Associations at once; one more is rejected (transient, local limit exceeded). Default unlimited. */
-  maxAssociations?: number;
+  maxAssociations?: LiveLimit;
   /** ARTIM timer (PS3.8 9.1.5): wait for the A-ASSOCIATE-RQ and for the peer to close. Default 30 s. */
-  artimTimeoutMs?: number;
+  artimTimeoutMs?: LiveLimit;
   /** Established association with no PDU for this long -> A-ABORT. Default 0 (none). */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: LiveLimit;
   implementationClassUid?: string;
   implementationVersionName?: string;
   /** Listen with TLS (PS3.15 B.1) instead of plain TCP. */
@@ -77,8 +84,6 @@ export interface Acceptor {
 }
 
 export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
-  const maxPduLength = opts.maxPduLength ?? DEFAULT_MAX_PDU_LENGTH;
-  const maxAssociations = opts.maxAssociations ?? Infinity;
   const all = new Set<Association>();
   const active = new Set<Association>();
 
@@ -88,7 +93,7 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
       if (rq.applicationContextName !== DICOM_APPLICATION_CONTEXT) return { result: 1, source: 1, reason: 2 };
       if (!isValidAeTitle(rq.callingAeTitle) || rq.callingAeTitle === '') return { result: 1, source: 1, reason: 3 };
       if (!isValidAeTitle(rq.calledAeTitle) || rq.calledAeTitle === '') return { result: 1, source: 1, reason: 7 };
-      if (active.size >= maxAssociations) return { result: 2, source: 3, reason: 2 };
+      if (active.size >= read(opts.maxAssociations, Infinity)) return { result: 2, source: 3, reason: 2 };
       return undefined;
     },
     async indication(rq, assoc) {
@@ -97,7 +102,7 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
         ? await opts.onAssociationRequest(rq, { address: assoc.peerAddress, port: assoc.peerPort })
         : { accept: { contexts: negotiatePresentationContexts(rq.presentationContexts, () => true) } };
       if ('reject' in decision) return { reject: decision.reject };
-      return { ac: buildAc(rq, decision, maxPduLength, opts) };
+      return { ac: buildAc(rq, decision, assoc.maxPduLength, opts) };
     },
     established(assoc) {
       opts.onAssociation?.(assoc);
@@ -107,10 +112,10 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
   const onConnection = (socket: net.Socket) => {
     const assoc = new Association({
       isRequestor: false,
-      maxPduLength,
+      maxPduLength: read(opts.maxPduLength, DEFAULT_MAX_PDU_LENGTH),
       maxAssociatePduLength: opts.maxAssociatePduLength,
-      artimTimeoutMs: opts.artimTimeoutMs ?? 30_000,
-      idleTimeoutMs: opts.idleTimeoutMs ?? 0,
+      artimTimeoutMs: read(opts.artimTimeoutMs, 30_000),
+      idleTimeoutMs: read(opts.idleTimeoutMs, 0),
     });
     all.add(assoc);
     assoc.once('closed', (info) => {

@@ -153,6 +153,11 @@ export class Association extends EventEmitter<AssociationEventMap> {
     this.responseTimer = new ArtimTimer(opts.artimTimeoutMs, () => this.onResponseTimeout());
   }
 
+  /** Largest P-DATA-TF PDU this side accepts (announced in its A-ASSOCIATE-RQ/AC). */
+  get maxPduLength(): number {
+    return this.opts.maxPduLength;
+  }
+
   get callingAeTitle(): string {
     return this.request?.callingAeTitle ?? '';
   }

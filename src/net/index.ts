@@ -13,6 +13,7 @@ export {
   IMPLEMENTATION_VERSION_NAME,
   type Acceptor,
   type AcceptorOptions,
+  type LiveLimit,
   type AcceptDecision,
   type AcceptDecisionAccept,
   type AcceptDecisionReject,

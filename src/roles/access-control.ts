@@ -3,8 +3,10 @@
  *
  * Two checks, at two moments:
  * 1. Association: the called AE title must be the role's (else A-ASSOCIATE-RJ reason 7);
- *    a calling AE title in the registry gets the permissions of its entry; an unknown
- *    one gets the role policy's `unknownCallers` permissions, or, in strict mode, is
+ *    a calling AE title in the registry gets the permissions of its entry, if it calls
+ *    from where it is bound (its host with `checkHost`; our own AEs from loopback only),
+ *    else it is refused with reason 3; an unknown one gets the role policy's
+ *    `unknownCallers` permissions (echo, store by default), or, in strict mode, is
  *    refused with reason 3. Each proposed presentation context whose SOP class needs a
  *    permission the caller lacks is refused (result 1, user rejection).
  * 2. Request: every DIMSE request is checked again against the permission its command
@@ -12,11 +14,12 @@
  *    not allowed is answered 0x0124 Refused: Not Authorized.
  */
 import type { Logger } from 'pino';
-import { findAe, serverAe, type AeEntry, type Permission, type Registry, type ServerRole } from '../config/index.js';
+import { findAe, isWildcardHost, serverAe, type AeEntry, type Permission, type Registry, type ServerRole } from '../config/index.js';
 import { CommandField, Status } from '../dimse/command-fields.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import { ServiceRegistry, type DimseRequestContext, type RequestHandler, type ServiceClassProvider, type StreamingHandler } from '../dimse/service.js';
 import { isStorageSopClass, uidName } from '../dicom/uids.js';
+import { HostResolver, isLoopbackAddress, normalizeAddress } from './host-addresses.js';
 
 const VERIFICATION = '1.2.840.10008.1.1';
 const STORAGE_COMMITMENT_PUSH = '1.2.840.10008.1.20.1';
@@ -51,26 +54,93 @@ export type AdmissionResult = { admitted: Admission } | { refused: 'called-ae' |
 export interface AccessControl {
   /** The role's AE title right now (it can be renamed while running). */
   calledAeTitle(): string;
-  admit(callingAeTitle: string, calledAeTitle: string): AdmissionResult;
+  /** Whether `calling`, calling `called` from `peerAddress`, is admitted and with which permissions. */
+  admit(callingAeTitle: string, calledAeTitle: string, peerAddress: string): Promise<AdmissionResult>;
 }
 
-export function registryAccessControl(role: ServerRole, registry: () => Registry): AccessControl {
-  const me = () => {
-    const ae = serverAe(registry(), role);
-    if (!ae) throw new Error(`the registry has no ${role} role`);
-    return ae;
-  };
+/**
+ * Where a registered calling AE may call from: anywhere; its host's addresses; or, for our
+ * own AEs, loopback (plus their own specific host: roles listening on one address call
+ * each other from it).
+ */
+export type HostBinding = { kind: 'any' } | { kind: 'host'; host: string } | { kind: 'loopback'; host?: string };
+
+export function hostBinding(entry: AeEntry): HostBinding {
+  const host = entry.connection.host;
+  if (entry.checkHost === false) return { kind: 'any' };
+  if (entry.checkHost === true && !isWildcardHost(host)) return { kind: 'host', host };
+  // Our own AEs (the client titles printed in the README, the roles calling each other)
+  // call from this machine; anyone can claim their titles, so nowhere else unless configured.
+  if (entry.local) return isWildcardHost(host) || isLoopbackAddress(host) || host === 'localhost' ? { kind: 'loopback' } : { kind: 'loopback', host };
+  return { kind: 'any' };
+}
+
+/** Whether the binding needs `host` resolved to judge a caller at `peerAddress`. */
+function needsAddresses(binding: HostBinding | undefined, peerAddress: string): binding is { kind: 'host' | 'loopback'; host: string } {
+  if (binding?.kind === 'host') return true;
+  return binding?.kind === 'loopback' && binding.host !== undefined && !isLoopbackAddress(peerAddress);
+}
+
+/**
+ * The admission decision, pure: `hostAddresses` are the addresses the caller's bound host
+ * resolved to (an Error when it could not be), needed for a binding of kind 'host', and
+ * for one of kind 'loopback' with a host when the caller is not on loopback.
+ */
+export function decideAdmission(
+  reg: Registry,
+  role: ServerRole,
+  claim: { calling: string; called: string; peerAddress: string },
+  hostAddresses?: readonly string[] | Error,
+): AdmissionResult {
+  const self = serverAe(reg, role);
+  if (!self) throw new Error(`the registry has no ${role} role`);
+  const calling = claim.calling.trim();
+  const from = normalizeAddress(claim.peerAddress);
+  if (claim.called.trim() !== self.aeTitle) return { refused: 'called-ae', message: `called AE title "${claim.called.trim()}" is not ${self.aeTitle}` };
+  const policy = self.policy ?? { strict: false, unknownCallers: [] };
+  const entry = findAe(reg, calling);
+  if (entry) {
+    const binding = policy.checkCallerHosts === false ? ({ kind: 'any' } as const) : hostBinding(entry);
+    if (binding.kind === 'loopback' && !isLoopbackAddress(from)) {
+      const own = binding.host !== undefined && Array.isArray(hostAddresses) && hostAddresses.includes(from);
+      if (!own) {
+        const where = binding.host === undefined ? 'loopback only' : `loopback and ${binding.host} only`;
+        return { refused: 'calling-ae', message: `calling AE title "${calling}" is one of this PACS's own AEs, accepted from ${where}; refused from ${claim.peerAddress}` };
+      }
+    }
+    if (binding.kind === 'host') {
+      if (hostAddresses instanceof Error || hostAddresses === undefined) {
+        const why = hostAddresses instanceof Error ? ((hostAddresses as NodeJS.ErrnoException).code ?? hostAddresses.message) : 'not resolved';
+        return { refused: 'calling-ae', message: `calling AE title "${calling}" is bound to host ${binding.host}, which could not be resolved (${why}); refused from ${claim.peerAddress}` };
+      }
+      if (!hostAddresses.includes(from)) {
+        return { refused: 'calling-ae', message: `calling AE title "${calling}" is bound to host ${binding.host} (${hostAddresses.join(', ')}); refused from ${claim.peerAddress}` };
+      }
+    }
+    return { admitted: { callingAeTitle: entry.aeTitle, entry, permissions: new Set(entry.permissions) } };
+  }
+  if (policy.strict) return { refused: 'calling-ae', message: `calling AE title "${calling}" is not registered (strict mode)` };
+  return { admitted: { callingAeTitle: calling, permissions: new Set(policy.unknownCallers) } };
+}
+
+/** Host names of bound AEs, resolved at admission; shared by the roles of the process. */
+const sharedResolver = new HostResolver();
+
+export function registryAccessControl(role: ServerRole, registry: () => Registry, resolver: HostResolver = sharedResolver): AccessControl {
   return {
-    calledAeTitle: () => me().aeTitle,
-    admit(calling, called) {
+    calledAeTitle() {
+      const ae = serverAe(registry(), role);
+      if (!ae) throw new Error(`the registry has no ${role} role`);
+      return ae.aeTitle;
+    },
+    async admit(calling, called, peerAddress) {
+      // One revision for the whole decision, even if the registry changes during the lookup.
       const reg = registry();
-      const self = me();
-      if (called.trim() !== self.aeTitle) return { refused: 'called-ae', message: `called AE title "${called.trim()}" is not ${self.aeTitle}` };
       const entry = findAe(reg, calling);
-      if (entry) return { admitted: { callingAeTitle: entry.aeTitle, entry, permissions: new Set(entry.permissions) } };
-      const policy = self.policy ?? { strict: false, unknownCallers: [] };
-      if (policy.strict) return { refused: 'calling-ae', message: `calling AE title "${calling.trim()}" is not registered (strict mode)` };
-      return { admitted: { callingAeTitle: calling.trim(), permissions: new Set(policy.unknownCallers) } };
+      const binding = entry && serverAe(reg, role)?.policy?.checkCallerHosts !== false ? hostBinding(entry) : undefined;
+      let addresses: readonly string[] | Error | undefined;
+      if (needsAddresses(binding, peerAddress)) addresses = await resolver.addresses(binding.host).catch((err: Error) => err);
+      return decideAdmission(reg, role, { calling, called, peerAddress }, addresses);
     },
   };
 }

@@ -8,18 +8,31 @@ import type { TlsOptions } from 'node:tls';
 import { ScpDispatcher } from '../dimse/scp-dispatcher.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { getTransferSyntax } from '../dicom/transfer-syntax.js';
-import { createAcceptor, negotiatePresentationContexts, negotiateRoleSelections, type AcceptDecision, type AssociateRq, type Association } from '../net/index.js';
-import { contextAllowed, guardedRegistry, type AccessControl } from './access-control.js';
+import {
+  createAcceptor,
+  negotiatePresentationContexts,
+  negotiateRoleSelections,
+  type AcceptDecision,
+  type AssociateRq,
+  type Association,
+  type LiveLimit,
+} from '../net/index.js';
+import { contextAllowed, guardedRegistry, type AccessControl, type Admission } from './access-control.js';
 
-export interface DicomServerOptions {
+/** Limits of a listening role, as numbers or read per new connection (the registry's `limits.dicom`, applied at once). */
+export interface DicomLimitOptions {
+  maxPduLength?: LiveLimit;
+  maxAssociations?: LiveLimit;
+  idleTimeoutMs?: LiveLimit;
+  artimTimeoutMs?: LiveLimit;
+}
+
+export interface DicomServerOptions extends DicomLimitOptions {
   aeTitle: string;
   port: number;
   host?: string;
   registry: ServiceRegistry;
   logger: Logger;
-  maxPduLength?: number;
-  maxAssociations?: number;
-  idleTimeoutMs?: number;
   tls?: TlsOptions;
   /** Calling/called AE checks and per-operation permissions from the AE registry; without it, any caller may do anything. */
   access?: AccessControl;
@@ -40,12 +53,17 @@ const REJECT_CALLING_AE = { result: 1, source: 1, reason: 3 } as const;
 
 export async function startDicomServer(opts: DicomServerOptions): Promise<DicomServer> {
   const log = opts.logger.child({ ae: opts.aeTitle });
-  const decide = (rq: AssociateRq, peer: { address: string; port: number }): AcceptDecision => {
-    const admission = opts.access?.admit(rq.callingAeTitle, rq.calledAeTitle);
-    if (admission && 'refused' in admission) {
-      log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, `association rejected: ${admission.message}`);
-      return { reject: admission.refused === 'called-ae' ? REJECT_CALLED_AE : REJECT_CALLING_AE };
+  // The admission decided on an A-ASSOCIATE-RQ, for the association it establishes (keyed by
+  // the request itself: nothing to clean up when the connection dies in between).
+  const admitted = new WeakMap<AssociateRq, Admission>();
+  const decide = async (rq: AssociateRq, peer: { address: string; port: number }): Promise<AcceptDecision> => {
+    const result = await opts.access?.admit(rq.callingAeTitle, rq.calledAeTitle, peer.address);
+    if (result && 'refused' in result) {
+      log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, `association rejected: ${result.message}`);
+      return { reject: result.refused === 'called-ae' ? REJECT_CALLED_AE : REJECT_CALLING_AE };
     }
+    const admission = result?.admitted;
+    if (admission) admitted.set(rq, admission);
     if (!opts.access && rq.calledAeTitle.trim() !== opts.aeTitle) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, 'association rejected: called AE title not recognized');
       return { reject: REJECT_CALLED_AE };
@@ -53,7 +71,7 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     const contexts = negotiatePresentationContexts(rq.presentationContexts, (abstractSyntax: string) => {
       const service = opts.registry.lookup(abstractSyntax);
       if (!service) return false;
-      if (admission && !contextAllowed(admission.admitted, abstractSyntax)) return false;
+      if (admission && !contextAllowed(admission, abstractSyntax)) return false;
       // Every transfer syntax we can parse the header of, in the requestor's order of preference.
       return (ts: string) => getTransferSyntax(ts) !== undefined && (service.acceptsTransferSyntax?.(abstractSyntax, ts) ?? true);
     });
@@ -62,7 +80,7 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
       const byId = new Map(rq.presentationContexts.map((pc) => [pc.id, pc.abstractSyntax]));
       for (const c of contexts) {
         const as = byId.get(c.id);
-        if (c.result === 3 && as !== undefined && opts.registry.lookup(as) && !contextAllowed(admission.admitted, as)) c.result = 1;
+        if (c.result === 3 && as !== undefined && opts.registry.lookup(as) && !contextAllowed(admission, as)) c.result = 1;
       }
     }
     // SCP/SCU role selection (PS3.7 D.3.3.4): C-GET's SCU takes the SCP role for the storage classes it will receive.
@@ -73,13 +91,19 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     maxPduLength: opts.maxPduLength,
     maxAssociations: opts.maxAssociations,
     idleTimeoutMs: opts.idleTimeoutMs,
+    artimTimeoutMs: opts.artimTimeoutMs,
     tls: opts.tls,
     onAssociationRequest: decide,
     onAssociation: (assoc: Association) => {
       const peer = { calling: assoc.callingAeTitle, address: assoc.peerAddress };
       log.debug(peer, 'association established');
-      const admission = opts.access?.admit(assoc.callingAeTitle, assoc.calledAeTitle);
-      const registry = admission && 'admitted' in admission ? guardedRegistry(opts.registry, admission.admitted, log) : opts.registry;
+      const admission = assoc.request && admitted.get(assoc.request);
+      if (opts.access && !admission) {
+        // Not admitted by decide() (cannot happen: established only after it accepted); refuse all.
+        assoc.abort(2, 0);
+        return;
+      }
+      const registry = admission ? guardedRegistry(opts.registry, admission, log) : opts.registry;
       new ScpDispatcher(assoc, registry, log);
       assoc.on('closed', (info: { reason: string }) => log.debug({ ...peer, reason: info.reason }, 'association closed'));
     },

@@ -14,9 +14,9 @@ import { storageCommitmentService, type StorageCommitmentOptions } from '../serv
 import { worklistService } from '../services/worklist.js';
 import { verificationService } from '../services/verification.js';
 import type { AccessControl } from './access-control.js';
-import { type DicomServer, startDicomServer } from './dicom-server.js';
+import { type DicomLimitOptions, type DicomServer, startDicomServer } from './dicom-server.js';
 
-export interface MainServerOptions {
+export interface MainServerOptions extends DicomLimitOptions {
   aeTitle: string;
   port: number;
   host?: string;
@@ -24,9 +24,6 @@ export interface MainServerOptions {
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
   logger: Logger;
-  maxPduLength?: number;
-  maxAssociations?: number;
-  idleTimeoutMs?: number;
   /** Listen with TLS (certificate, key, client-certificate verification). */
   tls?: TlsOptions;
   /** AE registry checks (see access-control.ts); without it every caller may do everything. */

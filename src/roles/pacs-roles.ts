@@ -2,14 +2,15 @@
  * The three server roles of one PACS process, run from the AE registry: the Main Server
  * (archive in the data directory itself), the Workstation Server (`<data>/workstation`)
  * and the Router's listener (`<data>/router`). A registry change re-opens only a
- * listener whose host or port changed; AE titles, permissions and policies are read
- * from the registry per association, so they apply at once without a re-open.
+ * listener whose host or port changed; AE titles, permissions, policies and the limits
+ * of `limits.dicom` are read from the registry per association (per new connection for
+ * the limits), so they apply at once without a re-open.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
-import { clientTlsOptions, findAe, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
+import { clientTlsOptions, effectiveLimits, findAe, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
@@ -26,9 +27,6 @@ export interface PacsRolesOptions {
   /** Index of the Main Server's archive; the Workstation and Router archives are always embedded SQLite. */
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
-  maxPduLength?: number;
-  maxAssociations?: number;
-  idleTimeoutMs?: number;
 }
 
 export interface RoleStatus {
@@ -150,10 +148,19 @@ export class PacsRoles {
       port: ae.connection.port,
       host: ae.connection.host,
       logger: o.logger,
-      maxPduLength: o.maxPduLength,
-      maxAssociations: o.maxAssociations,
-      idleTimeoutMs: o.idleTimeoutMs,
+      ...this.limits(),
       access: registryAccessControl(role, () => this.opts.config.current),
+    };
+  }
+
+  /** Each role's limits, read from the registry for every new connection (one cap per role). */
+  private limits() {
+    const dicom = () => effectiveLimits(this.opts.config.current).dicom;
+    return {
+      maxAssociations: () => dicom().maxAssociations,
+      idleTimeoutMs: () => dicom().idleTimeoutSeconds * 1000,
+      artimTimeoutMs: () => dicom().artimTimeoutSeconds * 1000,
+      maxPduLength: () => dicom().maxPduLength,
     };
   }
 
@@ -209,7 +216,7 @@ export class PacsRoles {
     const { config, logger } = this.opts;
     const rules = await RuleStore.open(this.opts.dataDir, { registry: () => config.current });
     rules.watch((err) => logger.error({ err: err.message }, 'router rules file not reloaded'));
-    return new Router({ rules, registry: () => config.current, logger, maxPduLength: this.opts.maxPduLength, tls: (ae) => this.tlsFor(ae) });
+    return new Router({ rules, registry: () => config.current, logger, maxPduLength: effectiveLimits(config.current).dicom.maxPduLength, tls: (ae) => this.tlsFor(ae) });
   }
 
   /**

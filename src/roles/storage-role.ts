@@ -11,18 +11,15 @@ import { ServiceRegistry } from '../dimse/service.js';
 import { storageService } from '../services/storage.js';
 import { verificationService } from '../services/verification.js';
 import type { AccessControl } from './access-control.js';
-import { type DicomServer, startDicomServer } from './dicom-server.js';
+import { type DicomLimitOptions, type DicomServer, startDicomServer } from './dicom-server.js';
 
-export interface StorageRoleOptions {
+export interface StorageRoleOptions extends DicomLimitOptions {
   aeTitle: string;
   port: number;
   host?: string;
   /** This role's own archive directory. */
   dataDir: string;
   logger: Logger;
-  maxPduLength?: number;
-  maxAssociations?: number;
-  idleTimeoutMs?: number;
   /** Listen with TLS (certificate, key, client-certificate verification). */
   tls?: TlsOptions;
   access?: AccessControl;

@@ -106,7 +106,7 @@ describe('AE registry', () => {
   it('renames and changes AEs; removes peers but not local roles', () => {
     let r = addAe(defaultRegistry(), peer());
     r = setAe(r, 'PACS', { aeTitle: 'ARCHIVE', policy: { strict: true } });
-    expect(findAe(r, 'ARCHIVE')).toMatchObject({ role: 'main', policy: { strict: true, unknownCallers: ['echo', 'store', 'find', 'move'] } });
+    expect(findAe(r, 'ARCHIVE')).toMatchObject({ role: 'main', policy: { strict: true, unknownCallers: ['echo', 'store'] } });
     r = removeAe(r, 'ORTHANC');
     expect(findAe(r, 'ORTHANC')).toBeUndefined();
     expect(r.devices.some((d) => d.name === 'orthanc')).toBe(false);

@@ -1,7 +1,9 @@
 /**
  * The web app in headless chromium against `pacs serve`: log in; add a peer with an
  * invalid AE title and see the error next to the field; fix it and save; Echo a running
- * DCMTK storescp and see success; reload and the peer is still there. Then the Status page.
+ * DCMTK storescp and see success; reload and the peer is still there. A new peer may
+ * echo and store only and is bound to its host; the client AEs have no Remove button;
+ * each server role's access policy is set on the page. Then the Status page.
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -68,6 +70,45 @@ describe('web app', () => {
     await page.reload();
     await page.waitForSelector(row);
     expect(await page.textContent(`${row} td:nth-child(4)`)).toBe(String(storescp.port));
+    // A new peer may echo and store only, and only from its host.
+    expect(await page.textContent(`${row} td.may`)).toBe('echo, store');
+    expect(await page.textContent(`${row} td.host-check`)).toBe('only from its host');
+  });
+
+  it('offers echo and store only for a new peer, and no Remove button for the client AEs', async () => {
+    const checked = await page.$$eval('#ae-permissions input:checked', (inputs) => inputs.map((i) => i.getAttribute('value')));
+    expect(checked).toEqual(['echo', 'store']);
+    expect(await page.isChecked('#ae-check-host')).toBe(true);
+    for (const t of ['PACS_CLIENT', 'WS_CLIENT']) {
+      await page.waitForSelector(`#local-aes tr[data-ae="${t}"]`);
+      expect(await page.$$(`#local-aes tr[data-ae="${t}"] button.remove`), t).toHaveLength(0);
+      expect(await page.textContent(`#local-aes tr[data-ae="${t}"] td.host-check`)).toBe('loopback only');
+    }
+    expect(await page.$$(`#peer-aes tr[data-ae="${storescp.aet}"] button.remove`)).toHaveLength(1);
+  });
+
+  it("sets a server role's access policy: strict, unknown callers, client certificate, host binding", async () => {
+    const form = '#policy-main';
+    await page.waitForSelector(form);
+    // The defaults a person sees first.
+    expect(await page.isChecked(`${form} input[name=strict]`)).toBe(false);
+    expect(await page.$$eval(`${form} .unknown-callers input:checked`, (inputs) => inputs.map((i) => i.getAttribute('value')))).toEqual(['echo', 'store']);
+    expect(await page.isChecked(`${form} input[name=checkCallerHosts]`)).toBe(true);
+
+    await page.uncheck(`${form} .unknown-callers input[value=store]`);
+    await page.check(`${form} input[name=strict]`);
+    await page.uncheck(`${form} input[name=checkCallerHosts]`);
+    await page.click(`${form} button[type=submit]`);
+    await expect.poll(() => page.textContent(`${form} .saved`)).toBe('saved');
+    await page.reload();
+    await page.waitForSelector(form);
+    expect(await page.isChecked(`${form} input[name=strict]`)).toBe(true);
+    expect(await page.isChecked(`${form} input[name=checkCallerHosts]`)).toBe(false);
+    expect(await page.textContent('#local-aes tr[data-ae="PACS"] td.policy')).toBe('strict; host check off');
+
+    // A client certificate needs TLS, which this role does not have: offered once TLS is on.
+    expect(await page.isDisabled(`${form} input[name=requireClientCert]`)).toBe(true);
+    expect(await page.textContent(`${form} .hint`)).toMatch(/needs TLS/);
   });
 
   it('shows the Status page with the three roles listening', async () => {

@@ -57,7 +57,8 @@ beforeAll(async () => {
   await config.update((reg) => {
     let r = setAe(reg, 'ROUTER', { connection: { port: routerPort, tls: true }, policy: { requireClientCert: true } });
     for (const scp of [ctScp, mrScp]) r = addAe(r, { aeTitle: scp.aet, connection: { host: '127.0.0.1', port: scp.port, tls: true }, moveDestination: true });
-    return r;
+    // C-MOVE needs a registered caller (unknown callers may echo and store only).
+    return addAe(r, { aeTitle: 'MOVESCU', connection: { host: '127.0.0.1' }, permissions: ['echo', 'move'] });
   });
   config.close();
   const rules = await RuleStore.open(data, { registry: () => config.current });

@@ -1,7 +1,22 @@
 // The Configuration page: the local AEs and the remote peers, an Echo button per AE,
-// a form to add or change one; the server's validation messages appear next to the field.
-import { api, ApiError, PERMISSIONS, type Ae, type EchoResult, type FieldIssue } from './api.js';
+// a form to add or change one, and each server role's access policy (who may call it);
+// the server's validation messages appear next to the field.
+import { api, ApiError, PERMISSIONS, type Ae as ApiAe, type EchoResult, type FieldIssue } from './api.js';
 import { h } from './dom.js';
+
+interface Policy {
+  strict: boolean;
+  unknownCallers: string[];
+  requireClientCert?: boolean;
+  checkCallerHosts?: boolean;
+}
+/** An AE as GET /api/aes returns it, with the access fields of the registry schema. */
+type Ae = Omit<ApiAe, 'policy'> & { checkHost?: boolean; policy?: Policy };
+
+/** A new peer may echo and store only until given more (the server's default too). */
+const NEW_PEER_PERMISSIONS = ['echo', 'store'];
+const SERVER_ROLES = ['main', 'workstation', 'router'] as const;
+const ROLE_NAMES: Record<string, string> = { main: 'Main Server', workstation: 'Workstation Server', router: 'Router' };
 
 /** Registry field -> form input id. */
 const FIELD_INPUT: Record<string, string> = {
@@ -11,11 +26,34 @@ const FIELD_INPUT: Record<string, string> = {
   'connection.tls': 'ae-tls',
   description: 'ae-description',
   permissions: 'ae-permissions',
+  checkHost: 'ae-check-host',
   moveDestination: 'ae-move',
 };
 
 function inputFor(field: string): string | undefined {
   return FIELD_INPUT[field.replace(/\[\d+\]$/, '')];
+}
+
+/**
+ * Where an AE may call our servers from, as the server decides it (roles/access-control.ts
+ * hostBinding): its own host with checkHost, anywhere with checkHost off, our own AEs
+ * from loopback only by default.
+ */
+function hostCheckText(a: Ae): string {
+  if (a.checkHost === false) return 'any address';
+  if (a.checkHost === true && a.connection.host !== '0.0.0.0' && a.connection.host !== '::') return 'only from its host';
+  if (!a.local) return 'any address';
+  const h = a.connection.host;
+  return h === '0.0.0.0' || h === '::' || h === 'localhost' || h === '::1' || h.startsWith('127.') ? 'loopback only' : `loopback and ${h}`;
+}
+
+function policyText(p: Policy | undefined): string {
+  if (!p) return '';
+  return [
+    p.strict ? 'strict' : `unknown callers: ${p.unknownCallers.join(', ') || 'none'}`,
+    ...(p.requireClientCert ? ['client certificate'] : []),
+    ...(p.checkCallerHosts === false ? ['host check off'] : []),
+  ].join('; ');
 }
 
 export async function renderConfig(root: HTMLElement): Promise<void> {
@@ -24,10 +62,69 @@ export async function renderConfig(root: HTMLElement): Promise<void> {
   root.replaceChildren(
     h('h2', {}, 'Local AEs'),
     aeTable(aes.filter((a) => a.local), root, form, 'local-aes'),
+    h('h2', {}, 'Who may call the server roles'),
+    h(
+      'div',
+      { class: 'policies' },
+      ...SERVER_ROLES.map((role) => aes.find((a) => a.local && a.role === role)).filter((a): a is Ae => a !== undefined).map((a) => policyForm(a, root)),
+    ),
     h('h2', {}, 'Remote peers'),
     aeTable(aes.filter((a) => !a.local), root, form, 'peer-aes'),
     form.element,
   );
+}
+
+/** One server role's access policy: strict, unknown callers' permissions, client certificate, host binding. */
+function policyForm(ae: Ae, root: HTMLElement): HTMLFormElement {
+  const p: Policy = ae.policy ?? { strict: false, unknownCallers: [] };
+  const checkbox = (name: string, checked: boolean, disabled = false) => h('input', { type: 'checkbox', name, checked, disabled });
+  const strict = checkbox('strict', p.strict);
+  const unknown = PERMISSIONS.map((perm) => h('input', { type: 'checkbox', value: perm, checked: p.unknownCallers.includes(perm) }));
+  // Without TLS there is no certificate to ask for: the server would listen as before.
+  const clientCert = checkbox('requireClientCert', p.requireClientCert === true, !ae.connection.tls && p.requireClientCert !== true);
+  const hosts = checkbox('checkCallerHosts', p.checkCallerHosts !== false);
+  const saved = h('span', { class: 'ok saved' });
+  const error = h('div', { class: 'field-error', role: 'alert' });
+  const syncUnknown = () => {
+    for (const c of unknown) c.disabled = strict.checked;
+  };
+  strict.addEventListener('change', syncUnknown);
+  syncUnknown();
+  const form = h(
+    'form',
+    { class: 'card policy-form', id: `policy-${ae.role}`, 'data-ae': ae.aeTitle, novalidate: true },
+    h('h3', {}, `${ae.aeTitle} (${ROLE_NAMES[ae.role] ?? ae.role})`),
+    h('label', {}, strict, ' Strict: refuse calling AE titles that are not registered'),
+    h('label', {}, 'Unknown callers may'),
+    h('div', { class: 'perms unknown-callers' }, ...unknown.map((c) => h('label', {}, c, ` ${c.value}`))),
+    h('label', {}, hosts, ' Host binding: admit a registered AE only from its host (this PACS\'s own AEs from loopback)'),
+    h('label', {}, clientCert, ' Require a client certificate signed by the local CA'),
+    ae.connection.tls ? null : h('div', { class: 'hint muted' }, 'needs TLS on this role (Edit it above and tick TLS)'),
+    error,
+    h('button', { type: 'submit' }, 'Save policy'),
+    ' ',
+    saved,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    saved.textContent = '';
+    const policy: Policy = {
+      strict: strict.checked,
+      unknownCallers: unknown.filter((c) => c.checked).map((c) => c.value),
+      requireClientCert: clientCert.checked,
+      checkCallerHosts: hosts.checked,
+    };
+    try {
+      await api('PATCH', `/api/aes/${encodeURIComponent(ae.aeTitle)}`, { policy });
+      await renderConfig(root);
+      const again = root.querySelector<HTMLElement>(`#policy-${ae.role} .saved`);
+      if (again) again.textContent = 'saved';
+    } catch (err) {
+      error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
+    }
+  });
+  return form;
 }
 
 function aeTable(aes: Ae[], root: HTMLElement, form: AeForm, id: string): HTMLTableElement {
@@ -53,8 +150,10 @@ function aeTable(aes: Ae[], root: HTMLElement, form: AeForm, id: string): HTMLTa
       h('td', {}, a.connection.host),
       h('td', {}, a.connection.port === undefined ? '-' : String(a.connection.port)),
       h('td', {}, a.connection.tls ? 'TLS' : ''),
-      h('td', {}, a.permissions.length === PERMISSIONS.length ? 'all' : a.permissions.join(', ')),
+      h('td', { class: 'may' }, a.permissions.length === PERMISSIONS.length ? 'all' : a.permissions.join(', ')),
       h('td', {}, a.moveDestination ? 'move destination' : ''),
+      h('td', { class: 'host-check' }, hostCheckText(a)),
+      h('td', { class: 'policy' }, policyText(a.policy)),
       h('td', {}, a.description),
       h(
         'td',
@@ -63,7 +162,8 @@ function aeTable(aes: Ae[], root: HTMLElement, form: AeForm, id: string): HTMLTa
         ' ',
         h('button', { type: 'button', class: 'edit', onclick: () => form.edit(a) }, 'Edit'),
         ' ',
-        a.role === 'peer' || a.role === 'client' ? h('button', { type: 'button', class: 'remove', onclick: () => void remove() }, 'Remove') : null,
+        // Local roles and our own client AEs (the web app calls as them) stay: no Remove button.
+        a.role === 'peer' ? h('button', { type: 'button', class: 'remove', onclick: () => void remove() }, 'Remove') : null,
         ' ',
         result,
       ),
@@ -72,8 +172,8 @@ function aeTable(aes: Ae[], root: HTMLElement, form: AeForm, id: string): HTMLTa
   return h(
     'table',
     { id },
-    h('thead', {}, h('tr', {}, ...['AE title', 'Role', 'Host', 'Port', 'TLS', 'May', 'Move', 'Description', ''].map((t) => h('th', {}, t)))),
-    h('tbody', {}, ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'none yet'))])),
+    h('thead', {}, h('tr', {}, ...['AE title', 'Role', 'Host', 'Port', 'TLS', 'May', 'Move', 'Calls from', 'Callers (policy)', 'Description', ''].map((t) => h('th', {}, t)))),
+    h('tbody', {}, ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 11, class: 'muted' }, 'none yet'))])),
   );
 }
 
@@ -91,7 +191,10 @@ function aeForm(root: HTMLElement): AeForm {
   const tls = h('input', { type: 'checkbox', id: 'ae-tls' });
   const description = text('ae-description');
   const move = h('input', { type: 'checkbox', id: 'ae-move' });
-  const perms = PERMISSIONS.map((p) => h('input', { type: 'checkbox', value: p, checked: true }));
+  const perms = PERMISSIONS.map((p) => h('input', { type: 'checkbox', value: p, checked: NEW_PEER_PERMISSIONS.includes(p) }));
+  const checkHost = h('input', { type: 'checkbox', id: 'ae-check-host', checked: true });
+  /** The host binding as loaded for editing: sent only when changed (an unset one has a meaning of its own). */
+  let checkHostLoaded: boolean | undefined;
   const errors = new Map<string, HTMLElement>();
   const errorFor = (id: string) => {
     const e = h('div', { class: 'field-error', id: `${id}-error`, 'data-for': id });
@@ -113,6 +216,7 @@ function aeForm(root: HTMLElement): AeForm {
     h('label', { for: 'ae-description' }, 'Description'), description, errorFor('ae-description'),
     h('label', {}, 'May do at our servers'),
     h('div', { class: 'perms', id: 'ae-permissions' }, ...perms.map((c) => h('label', {}, c, ` ${c.value}`))), errorFor('ae-permissions'),
+    h('label', {}, checkHost, ' Accept its calls from this host only (host binding)'), errorFor('ae-check-host'),
     h('label', {}, move, ' Valid move destination'), errorFor('ae-move'),
     general,
     h('button', { type: 'submit', id: 'ae-save' }, 'Save'), ' ', cancel, ' ', done,
@@ -140,7 +244,9 @@ function aeForm(root: HTMLElement): AeForm {
     editing = undefined;
     heading.textContent = 'Add a peer';
     element.reset();
-    for (const c of perms) c.checked = true;
+    for (const c of perms) c.checked = NEW_PEER_PERMISSIONS.includes(c.value);
+    checkHost.checked = true;
+    checkHostLoaded = undefined;
     title.disabled = false;
     cancel.hidden = true;
     clearErrors();
@@ -157,6 +263,7 @@ function aeForm(root: HTMLElement): AeForm {
       connection: { host: host.value.trim(), ...(portValue ? { port: /^\d+$/.test(portValue) ? Number(portValue) : portValue } : {}), tls: tls.checked },
       permissions: perms.filter((c) => c.checked).map((c) => c.value),
       moveDestination: move.checked,
+      ...(!editing || checkHost.checked !== checkHostLoaded ? { checkHost: checkHost.checked } : {}),
     };
     try {
       if (editing) {
@@ -185,6 +292,7 @@ function aeForm(root: HTMLElement): AeForm {
       description.value = ae.description;
       move.checked = ae.moveDestination;
       for (const c of perms) c.checked = ae.permissions.includes(c.value);
+      checkHost.checked = checkHostLoaded = hostCheckText(ae) === 'only from its host';
       cancel.hidden = false;
       element.scrollIntoView();
     },
