@@ -206,5 +206,9 @@ describe('REST UIDs checked with the one UID check', () => {
     const send = await api('POST', '/api/studies/send', { destination: 'WORKSTATION', studyUid: '.1.2' });
     expect(send.statusCode).toBe(400);
     expect(send.json().field).toBe('studyUid');
+    // Worklist entries (REST and CLI share the schema): the same check.
+    const mwl = await api('POST', '/api/worklist', { patientId: 'P1', patientName: 'A^B', modality: 'CT', startDate: '20250101', studyInstanceUid: '1.2.3"x' });
+    expect(mwl.statusCode).toBe(422);
+    expect(mwl.json().field).toBe('studyInstanceUid');
   });
 });
