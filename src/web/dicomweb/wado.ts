@@ -169,7 +169,8 @@ export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archi
       reply.header('content-length', body.length);
       bytes = body.bytes;
     } else {
-      const tooLarge = await firstTooLarge(archive, resource.selection, ts);
+      const converting = ts !== '*' && stored.some((s) => s !== ts);
+      const tooLarge = converting ? await firstTooLarge(archive, resource.selection, ts) : undefined;
       if (tooLarge) throw tooLargeToConvert(tooLarge);
       // The next instance is read while the current one is sent (at most two held: bounded by WHOLE_READ_MAX).
       const parts = readAhead(iterateRetrieve(archive.index, resource.selection), (inst) => part(archive, inst, ts));
