@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { describeLimits, effectiveLimits, limitsSchema } from '../../src/config/limits.js';
 
 describe('limits.dataset', () => {
-  it('is on by default: 16 MiB of header, 256 MiB per conversion', () => {
-    expect(effectiveLimits({}).dataset).toEqual({ maxHeaderBytes: 16 * 1024 * 1024, maxTranscodeBytes: 256 * 1024 * 1024 });
-    expect(describeLimits({})).toEqual(expect.arrayContaining(['dataset.maxHeaderBytes = 16777216', 'dataset.maxTranscodeBytes = 268435456']));
+  it('is on by default: 8 MiB of header, 256 MiB per conversion', () => {
+    expect(effectiveLimits({}).dataset).toEqual({ maxHeaderBytes: 8 * 1024 * 1024, maxTranscodeBytes: 256 * 1024 * 1024 });
+    expect(describeLimits({})).toEqual(expect.arrayContaining(['dataset.maxHeaderBytes = 8388608', 'dataset.maxTranscodeBytes = 268435456']));
   });
 
   it('takes a site value over the default, field by field', () => {
