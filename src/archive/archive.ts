@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { DEFAULT_LIMITS, type DatasetLimits } from '../config/limits.js';
 import { FileBlobStore, type BlobStore, type FileBlobStoreOptions, type SweepReport } from './blob-store.js';
 import { GroupCommitter } from './group-commit.js';
 import type { Index, IndexWriter, InsertResult, InstanceRecord } from './index-types.js';
@@ -22,6 +23,8 @@ export interface ArchiveOptions {
   blobs?: FileBlobStoreOptions;
   /** Largest group-commit batch (default 1000). */
   maxBatch?: number;
+  /** The registry's limits.dataset, asked per store and per conversion (default: DEFAULT_LIMITS.dataset). */
+  datasetLimits?: () => DatasetLimits;
   /**
    * Called inside the index transaction that inserts a batch of received instances, after
    * the insert, with each record and its result: rows it writes (an outbox, the router's
@@ -41,6 +44,7 @@ export class Archive {
   /** What the start-up sweep found. */
   readonly recovery: SweepReport;
   private readonly committer: GroupCommitter<InstanceRecord, InsertResult>;
+  private readonly datasetLimits: () => DatasetLimits;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -50,6 +54,7 @@ export class Archive {
     this.recovery = recovery;
     this.logger = logger;
     this.duplicatePolicy = opts.duplicatePolicy ?? 'keep';
+    this.datasetLimits = opts.datasetLimits ?? (() => DEFAULT_LIMITS.dataset);
     const onDuplicate = this.duplicatePolicy === 'replace' ? 'replace' : 'keep';
     const { afterInsert } = opts;
     this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
@@ -97,12 +102,17 @@ export class Archive {
     return new Archive(index, blobs, recovery, opts, logger);
   }
 
+  /** The dataset limits in force (limits.dataset of the registry, read now). */
+  get limits(): DatasetLimits {
+    return this.datasetLimits();
+  }
+
   /** Starts receiving one instance. */
   beginStore(req: StoreRequest): StoreSink {
     if (this.closed) throw new Error('archive is closed');
     const sink = new IngestSink({
       blobs: this.blobs, index: this.index, committer: this.committer,
-      duplicatePolicy: this.duplicatePolicy, logger: this.logger,
+      duplicatePolicy: this.duplicatePolicy, logger: this.logger, maxHeaderBytes: this.limits.maxHeaderBytes,
     }, req);
     const end = sink.end.bind(sink);
     sink.end = () => this.track(end());

@@ -15,22 +15,28 @@ export const DimseStatus = {
 
 export abstract class ArchiveError extends Error {
   abstract readonly status: number;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The attribute(s) at fault, for the response's Offending Element (0000,0901). */
+  readonly offendingElement: number[] | undefined;
+  constructor(message: string, options?: { cause?: unknown; offendingElement?: number[] }) {
     super(message, options);
+    this.offendingElement = options?.offendingElement;
   }
 }
 
-/** The dataset cannot be parsed, or does not match the request (0xA900 / 0xC000). */
+/**
+ * The dataset cannot be parsed (0xC000), or does not match the request or its SOP class
+ * (0xA900: e.g. a UID attribute whose value is not a UID, PS3.4 B.2.3).
+ */
 export class InvalidDatasetError extends ArchiveError {
   override readonly name = 'InvalidDatasetError';
   readonly status: number;
-  constructor(status: 0xa900 | 0xc000, message: string, options?: { cause?: unknown }) {
+  constructor(status: 0xa900 | 0xc000, message: string, options?: { cause?: unknown; offendingElement?: number[] }) {
     super(message, options);
     this.status = status;
   }
 }
 
-/** Disk or index failure (0xA700). */
+/** Disk or index failure, or a dataset header past limits.dataset.maxHeaderBytes (0xA700). */
 export class OutOfResourcesError extends ArchiveError {
   override readonly name = 'OutOfResourcesError';
   readonly status = DimseStatus.OutOfResources;

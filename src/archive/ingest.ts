@@ -83,7 +83,8 @@
 import type { Logger } from 'pino';
 import type { BlobStore, BlobWriter } from './blob-store.js';
 import {
-  buildMetaHeader, datasetJsonText, DatasetHeaderReader, getNumber, getString, type Dataset,
+  buildMetaHeader, datasetJsonText, DatasetHeaderReader, DatasetLimitError, formatTag, getNumber, getString, quoteValue,
+  uidProblem, type Dataset,
 } from './dicom-deps.js';
 import {
   ArchiveError, DimseStatus, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError,
@@ -128,6 +129,8 @@ export interface IngestContext {
   committer: GroupCommitter<InstanceRecord, InsertResult>;
   duplicatePolicy: DuplicatePolicy;
   logger: Logger;
+  /** limits.dataset.maxHeaderBytes: bytes the header reader may keep of one dataset. */
+  maxHeaderBytes: number;
 }
 
 const T = {
@@ -139,6 +142,30 @@ const T = {
 } as const;
 
 type SinkState = 'open' | 'ending' | 'done' | 'aborted';
+
+/**
+ * The UID attributes checked where an instance enters: they key the index, name the
+ * file (hashed), and go into URLs, DICOM JSON and HTTP headers, so each must be a UID
+ * (src/dicom/uids.ts). Other UI attributes are stored as sent.
+ */
+const KEY_UIDS = [
+  [T.SOPInstanceUID, 'SOPInstanceUID'], [T.SOPClassUID, 'SOPClassUID'],
+  [T.StudyInstanceUID, 'StudyInstanceUID'], [T.SeriesInstanceUID, 'SeriesInstanceUID'],
+] as const;
+const TRANSFER_SYNTAX_UID = 0x00020010;
+
+/**
+ * A UID attribute whose value is not a UID. 0xA900 "Data Set does not match SOP Class"
+ * rather than 0xC000 "Cannot understand" (PS3.4 B.2.3): the data set was parsed and
+ * understood, but a Type 1 attribute of the IOD holds a value its VR (UI) does not allow,
+ * which makes the data set not conform to the SOP class. 0xC000 stays for data sets that
+ * cannot be parsed, and for a transfer syntax that is not a UID (we cannot know how to
+ * read such a data set). The comment starts with the attribute's keyword: the C-STORE
+ * response keeps only the first 64 characters.
+ */
+function invalidUid(tag: number, keyword: string, value: string, problem: string, status: 0xa900 | 0xc000 = 0xa900): InvalidDatasetError {
+  return new InvalidDatasetError(status, `${keyword} ${formatTag(tag)} is not a UID (${problem}): ${quoteValue(value)}`, { offendingElement: [tag] });
+}
 
 export class IngestSink implements StoreSink {
   private readonly ctx: IngestContext;
@@ -159,8 +186,13 @@ export class IngestSink implements StoreSink {
     this.ctx = ctx;
     this.req = req;
     this.writer = ctx.blobs.beginPart10(req.sopInstanceUid);
+    const requestFault = this.requestUidFault();
+    if (requestFault) {
+      this.fail(requestFault);
+      return;
+    }
     try {
-      this.reader = new DatasetHeaderReader({ transferSyntaxUid: req.transferSyntaxUid });
+      this.reader = new DatasetHeaderReader({ transferSyntaxUid: req.transferSyntaxUid, maxRetainedBytes: ctx.maxHeaderBytes });
       void this.writer.write(buildMetaHeader({
         sopClassUid: req.sopClassUid,
         sopInstanceUid: req.sopInstanceUid,
@@ -180,7 +212,7 @@ export class IngestSink implements StoreSink {
       try {
         this.reader.push(chunk);
       } catch (e) {
-        this.fail(new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e }));
+        this.fail(this.readerFailure(e));
         return;
       }
       if (this.reader.done) this.headerComplete();
@@ -210,6 +242,27 @@ export class IngestSink implements StoreSink {
     await this.writer.abort();
   }
 
+  /** The request's own UIDs (C-STORE command, STOW-RS meta header), before anything is written. */
+  private requestUidFault(): InvalidDatasetError | undefined {
+    const { req } = this;
+    const ts = uidProblem(req.transferSyntaxUid);
+    if (ts) return invalidUid(TRANSFER_SYNTAX_UID, 'TransferSyntaxUID', req.transferSyntaxUid, ts, DimseStatus.CannotUnderstand);
+    // Named as the data set attributes they must equal.
+    for (const [tag, keyword, value] of [[T.SOPInstanceUID, 'SOPInstanceUID', req.sopInstanceUid], [T.SOPClassUID, 'SOPClassUID', req.sopClassUid]] as const) {
+      const problem = uidProblem(value);
+      if (problem) return invalidUid(tag, keyword, value, problem);
+    }
+    return undefined;
+  }
+
+  /** What a header reader failure answers: a header past the cap is refused for its size, the rest cannot be parsed. */
+  private readerFailure(e: unknown): ArchiveError {
+    if (e instanceof DatasetLimitError) {
+      return new OutOfResourcesError(`header over limits.dataset.maxHeaderBytes (${e.limit} bytes): ${e.message}`, { cause: e });
+    }
+    return new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e });
+  }
+
   private fail(err: ArchiveError): void {
     if (this.failure) return;
     this.failure = err;
@@ -222,6 +275,11 @@ export class IngestSink implements StoreSink {
     this.reader = undefined;
     const ds = reader.dataset;
     const { req } = this;
+    for (const [tag, keyword] of KEY_UIDS) {
+      const value = getString(ds, tag);
+      const problem = value === undefined ? undefined : uidProblem(value);
+      if (problem) return this.fail(invalidUid(tag, keyword, value!, problem));
+    }
     const sopInstanceUid = getString(ds, T.SOPInstanceUID);
     const sopClassUid = getString(ds, T.SOPClassUID);
     const mismatch = (what: string, got: string | undefined, want: string): void =>
@@ -253,7 +311,7 @@ export class IngestSink implements StoreSink {
       try {
         this.reader.end();
       } catch (e) {
-        this.fail(new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e }));
+        this.fail(this.readerFailure(e));
       }
       if (!this.failure) this.headerComplete();
     }

@@ -18,3 +18,14 @@ export class DicomParseError extends Error {
     this.tag = opts.tag;
   }
 }
+
+/**
+ * A dataset needs more memory than the reader's caller allows (the header byte cap): not a
+ * malformed dataset but one refused for its size, answered differently (out of resources).
+ */
+export class DatasetLimitError extends Error {
+  override readonly name = 'DatasetLimitError';
+  constructor(message: string, readonly limit: number) {
+    super(message);
+  }
+}

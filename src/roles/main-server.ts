@@ -23,6 +23,8 @@ export interface MainServerOptions extends DicomLimitOptions {
   dataDir: string;
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
+  /** The registry's limits.dataset, read per store (default: the built-in defaults). */
+  datasetLimits?: ArchiveOptions['datasetLimits'];
   logger: Logger;
   /** Listen with TLS (certificate, key, client-certificate verification). */
   tls?: TlsOptions;
@@ -47,6 +49,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     dataDir: opts.dataDir,
     index: opts.index ?? 'sqlite',
     duplicatePolicy: opts.duplicatePolicy,
+    datasetLimits: opts.datasetLimits,
     logger: opts.logger,
   });
   const registry = new ServiceRegistry([verificationService(), storageService(archive), queryRetrieveService(archive, {

@@ -164,6 +164,9 @@ export class PacsRoles {
     };
   }
 
+  /** limits.dataset of the registry in force, read per store: a change applies to the next one. */
+  private readonly datasetLimits = () => effectiveLimits(this.opts.config.current).dataset;
+
   private async open(role: ServerRole, reg: Registry, fatal = false): Promise<void> {
     const s = this.state.get(role)!;
     try {
@@ -179,6 +182,7 @@ export class PacsRoles {
           dataDir: this.opts.dataDir,
           index: this.opts.index,
           duplicatePolicy: this.opts.duplicatePolicy,
+          datasetLimits: this.datasetLimits,
           // C-MOVE goes only to AEs the registry marks as move destinations (with a port).
           resolveMoveDestination: (aet) => {
             const d = moveDestination(this.opts.config.current, aet);
@@ -196,11 +200,11 @@ export class PacsRoles {
         s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom };
       } else if (role === 'router') {
         const router = this.routerInstance ?? (this.routerInstance = await this.createRouter());
-        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), afterInsert: router.afterInsert });
+        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), afterInsert: router.afterInsert, datasetLimits: this.datasetLimits });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
         await router.attach(r.archive);
       } else {
-        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]) });
+        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), datasetLimits: this.datasetLimits });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }
       s.error = undefined;

@@ -25,6 +25,8 @@ export interface StorageRoleOptions extends DicomLimitOptions {
   access?: AccessControl;
   /** Runs in the index transaction of each batch of received instances (the Router's forward queue). */
   afterInsert?: ArchiveOptions['afterInsert'];
+  /** The registry's limits.dataset, read per store (default: the built-in defaults). */
+  datasetLimits?: ArchiveOptions['datasetLimits'];
 }
 
 export interface StorageRole {
@@ -35,7 +37,7 @@ export interface StorageRole {
 }
 
 export async function startStorageRole(opts: StorageRoleOptions): Promise<StorageRole> {
-  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger, afterInsert: opts.afterInsert });
+  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger, afterInsert: opts.afterInsert, datasetLimits: opts.datasetLimits });
   const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
   let dicom: DicomServer;
   try {

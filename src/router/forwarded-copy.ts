@@ -4,6 +4,9 @@
  * for C-MOVE), or, when the rule changes attributes, a re-encoded copy: the instance is
  * read whole, the changes applied, and written again in the stored syntax (or an
  * accepted uncompressed one; a deflated instance is written explicit VR little endian).
+ * Re-encoding holds the instance in memory several times over, so it is bounded like a
+ * conversion on retrieve (limits.dataset.maxTranscodeBytes, TranscodeLimitError): the
+ * stored file's size before it is read, its decoded pixel data's before decoding.
  */
 import type { Archive } from '../archive/archive.js';
 import type { InstanceSummary } from '../archive/index-types.js';
@@ -14,6 +17,7 @@ import {
   readPart10, writeDataset, type Dataset, EXPLICIT_VR_BIG_ENDIAN,
 } from '../dicom/index.js';
 import { chooseTransferSyntax, datasetIn } from '../services/retrieve-sub-operations.js';
+import { checkTranscodeSize, decodedPixelBytes } from '../services/transcode-limit.js';
 
 export const UNCOMPRESSED = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] as const;
 const WRITABLE = new Set<string>([EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN]);
@@ -45,13 +49,21 @@ export async function forwardedDataset(
   archive: Archive, inst: InstanceSummary, ts: string, changes: Changes,
 ): Promise<{ data: DatasetSource; close(): void }> {
   if (!hasChanges(changes)) return datasetIn(archive, inst, ts);
+  const limit = archive.limits.maxTranscodeBytes;
+  checkTranscodeSize(inst.sopInstanceUid, 'stored file', inst.fileSize, limit);
   const stream = archive.blobs.open(inst.fileKey);
   try {
     const parts: Buffer[] = [];
-    for await (const c of stream as AsyncIterable<Buffer>) parts.push(c);
+    let n = 0;
+    for await (const c of stream as AsyncIterable<Buffer>) {
+      n += c.length;
+      checkTranscodeSize(inst.sopInstanceUid, 'stored file', n, limit); // grown past its indexed size
+      parts.push(c);
+    }
     const { dataset } = readPart10(Buffer.concat(parts), { stopAtPixelData: false, maxValueLength: Number.POSITIVE_INFINITY });
     if (ts !== inst.transferSyntaxUid && !WRITABLE.has(inst.transferSyntaxUid) && inst.transferSyntaxUid !== DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN) {
       if (!canDecompress(inst.transferSyntaxUid)) throw new Error(`cannot convert ${inst.transferSyntaxUid} to ${ts}`);
+      checkTranscodeSize(inst.sopInstanceUid, 'decoded pixel data', decodedPixelBytes(dataset), limit);
       await decompressDataset(dataset, inst.transferSyntaxUid);
     }
     applyChanges(dataset, changes);

@@ -33,6 +33,7 @@ import { DimseFailureStatusError } from '../dimse/errors.js';
 import { cStore } from '../dimse/scu.js';
 import { connect, type Association } from '../net/index.js';
 import type { ForwardQueue, QueueEntry } from './forward-queue.js';
+import { TranscodeLimitError } from '../services/transcode-limit.js';
 import { forwardedDataset, proposedSyntaxes, sendSyntax, UNCOMPRESSED } from './forwarded-copy.js';
 import type { QueuePolicy } from './rules.js';
 
@@ -301,7 +302,8 @@ export class DestinationSender {
           const error = err instanceof DimseFailureStatusError ? `C-STORE failed with status 0x${err.status.toString(16)}${err.message.includes(':') ? `: ${err.message.split(': ').slice(1).join(': ')}` : ''}` : e.message;
           this.lastError = error;
           logger.warn({ destination, sopInstanceUid: inst.sopInstanceUid, err: error }, 'forwarding failed');
-          failures.push({ id: entry.id, error });
+          // Too large to re-encode: a retry cannot succeed, the entry fails at once (dead, with the reason).
+          failures.push({ id: entry.id, error, dead: err instanceof TranscodeLimitError });
         } finally {
           this.inFlight.delete(entry.id);
         }

@@ -12,17 +12,23 @@
  *   the step's ID are not N-SET attributes (0x0106).
  * The worklist entries a step references (Scheduled Procedure Step ID in the Scheduled
  * Step Attributes Sequence) follow: STARTED, COMPLETED or DISCONTINUED.
+ * UIDs are checked where they enter (issue 15 item 7): the step's own (Affected / Requested
+ * SOP Instance UID) is 0x0117 Invalid Object Instance when it is not a UID (PS3.7 10.1.5.1.6,
+ * 10.1.3.1.6: "violation of the UID construction rules"); every UI value of the data set,
+ * in items too (Study, Series, Referenced SOP Class / Instance UIDs), is 0x0106 Invalid
+ * Attribute Value with the attribute as Offending Element.
  */
 import type { Logger } from 'pino';
 import { MPPS_STATUSES, type MppsStatus, type MppsStore } from '../archive/mpps-store.js';
 import { CommandField, Status } from '../dimse/command-fields.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import type { RequestHandler, ServiceClassProvider } from '../dimse/service.js';
-import { type Dataset, getString } from '../dicom/dataset.js';
+import { type Dataset, getString, getStrings } from '../dicom/dataset.js';
 import { datasetToJson, type DicomJsonObject } from '../dicom/dataset-json.js';
 import { readDataset } from '../dicom/dataset-reader.js';
 import { formatTag, tagKeyword } from '../dicom/tag.js';
-import { isValidUid, newUid } from '../dicom/uid-generator.js';
+import { newUid } from '../dicom/uid-generator.js';
+import { quoteValue, uidProblem } from '../dicom/uids.js';
 
 export const MPPS_SOP_CLASS = '1.2.840.10008.3.1.2.3.3';
 
@@ -71,6 +77,26 @@ function checkStatus(value: string, allowed: readonly string[]): MppsStatus {
   return value as MppsStatus;
 }
 
+/** The step's own UID (N-CREATE Affected, N-SET Requested SOP Instance UID): 0x0117 when it is not a UID. */
+function checkInstanceUid(uid: string, what: string): void {
+  const problem = uidProblem(uid);
+  if (problem) throw new DimseServiceError(Status.InvalidObjectInstance, `${what} is not a UID (${problem}): ${quoteValue(uid)}`);
+}
+
+/** Every non-empty UI value of the data set, items included: 0x0106 naming the first that is not a UID. */
+function checkUids(ds: Dataset): void {
+  for (const el of ds.values()) {
+    if (el.items) {
+      for (const item of el.items) checkUids(item);
+    } else if (el.vr === 'UI') {
+      for (const v of getStrings(ds, el.tag) ?? []) {
+        const problem = v === '' ? undefined : uidProblem(v);
+        if (problem) throw new DimseServiceError(Status.InvalidAttributeValue, `${tagKeyword(el.tag) ?? 'attribute'} ${formatTag(el.tag)} is not a UID (${problem}): ${quoteValue(v)}`, [el.tag]);
+      }
+    }
+  }
+}
+
 function spsIdsOf(ds: Dataset): string[] {
   const items = ds.get(P.ScheduledStepAttributesSequence)?.items ?? [];
   return items.map((i) => getString(i, P.ScheduledProcedureStepID) ?? '').filter((s) => s !== '');
@@ -91,11 +117,10 @@ export function mppsService(store: MppsStore | (() => Promise<MppsStore>), opts:
 
   const nCreate: RequestHandler = async (ctx, dataset) => {
     const given = ctx.command.affectedSopInstanceUid;
-    if (given !== undefined && !isValidUid(given)) {
-      throw new DimseServiceError(Status.InvalidObjectInstance, `Affected SOP Instance UID "${given}" is not a valid UID`);
-    }
+    if (given !== undefined) checkInstanceUid(given, 'AffectedSOPInstanceUID (0000,1000)');
     const uid = given ?? newUid();
     const ds = parse(dataset, ctx.transferSyntax, 'N-CREATE');
+    checkUids(ds);
     const ssa = ds.get(P.ScheduledStepAttributesSequence);
     if (!ssa?.items?.length) throw missing(P.ScheduledStepAttributesSequence);
     for (const item of ssa.items) if (!nonEmpty(item, P.StudyInstanceUID)) throw missing(P.StudyInstanceUID);
@@ -113,7 +138,9 @@ export function mppsService(store: MppsStore | (() => Promise<MppsStore>), opts:
   const nSet: RequestHandler = async (ctx, dataset) => {
     const uid = ctx.command.requestedSopInstanceUid;
     if (!uid) throw new DimseServiceError(Status.MissingAttribute, 'N-SET without Requested SOP Instance UID (0000,1001)');
+    checkInstanceUid(uid, 'RequestedSOPInstanceUID (0000,1001)');
     const ds = parse(dataset, ctx.transferSyntax, 'N-SET');
+    checkUids(ds);
     for (const tag of NOT_SETTABLE) {
       if (ds.has(tag)) throw new DimseServiceError(Status.InvalidAttributeValue, `${name(tag)} cannot be changed by N-SET`, [tag]);
     }

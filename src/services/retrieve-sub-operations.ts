@@ -11,7 +11,8 @@
  * whole and converted to an accepted uncompressed syntax: re-encoded by src/dicom's
  * writer, its Pixel Data first decompressed (src/dicom/codecs) when stored in a JPEG,
  * JPEG-LS, JPEG 2000, HTJ2K or RLE syntax. Other stored syntaxes the peer did not accept
- * fail that sub-operation.
+ * fail that sub-operation, and so does an instance too large to convert in memory
+ * (limits.dataset.maxTranscodeBytes, transcode-limit.ts).
  */
 import * as fs from 'node:fs';
 import type { Archive } from '../archive/archive.js';
@@ -32,6 +33,7 @@ import {
 } from '../dicom/transfer-syntax.js';
 import { encodeIdentifier, T } from './qr-identifier.js';
 import { ReadBufferPool } from './read-buffer-pool.js';
+import { checkTranscodeSize, decodedPixelBytes } from './transcode-limit.js';
 
 /** Syntaxes src/dicom can read and write whole (the target of a conversion). */
 export const WRITABLE_SYNTAXES = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN] as const;
@@ -148,9 +150,15 @@ function readWholeDataset(file: string, size: number, buf: Buffer): Promise<Buff
   });
 }
 
-async function readAll(file: AsyncIterable<Buffer>): Promise<Buffer> {
+/** The whole file; TranscodeLimitError past `limit` bytes (a file grown past its indexed size). */
+async function readAll(file: AsyncIterable<Buffer>, inst: InstanceSummary, limit: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of file) parts.push(c);
+  let n = 0;
+  for await (const c of file) {
+    n += c.length;
+    checkTranscodeSize(inst.sopInstanceUid, 'stored file', n, limit);
+    parts.push(c);
+  }
   return Buffer.concat(parts);
 }
 
@@ -163,7 +171,12 @@ export interface DatasetInOptions {
   bytesReleased?: () => boolean;
 }
 
-/** An instance's data set in `ts`: the stored bytes when `ts` is the stored syntax (read whole or streamed), else converted. */
+/**
+ * An instance's data set in `ts`: the stored bytes when `ts` is the stored syntax (read
+ * whole or streamed), else converted; TranscodeLimitError when a conversion is over
+ * limits.dataset.maxTranscodeBytes (checked on the indexed file size before any read, and
+ * on the decoded pixel data size before decoding).
+ */
 export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string, opts: DatasetInOptions = {}): Promise<{ data: DatasetSource; close(): void }> {
   if (ts === inst.transferSyntaxUid && inst.fileSize > 0 && inst.fileSize <= WHOLE_READ_MAX) {
     const released = opts.bytesReleased;
@@ -188,6 +201,8 @@ export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: str
     }
     if (released) subOperationBuffers.give(buf);
   }
+  const limit = ts === inst.transferSyntaxUid ? Number.POSITIVE_INFINITY : archive.limits.maxTranscodeBytes;
+  checkTranscodeSize(inst.sopInstanceUid, 'stored file', inst.fileSize, limit);
   const stream = archive.blobs.open(inst.fileKey);
   const close = () => void stream.destroy();
   if (ts === inst.transferSyntaxUid) {
@@ -204,8 +219,11 @@ export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: str
     return { data, close };
   }
   try {
-    const { dataset } = readPart10(await readAll(stream as AsyncIterable<Buffer>), { stopAtPixelData: false, maxValueLength: Number.POSITIVE_INFINITY });
-    if (!NATIVE.has(inst.transferSyntaxUid)) await decompressDataset(dataset, inst.transferSyntaxUid);
+    const { dataset } = readPart10(await readAll(stream as AsyncIterable<Buffer>, inst, limit), { stopAtPixelData: false, maxValueLength: Number.POSITIVE_INFINITY });
+    if (!NATIVE.has(inst.transferSyntaxUid)) {
+      checkTranscodeSize(inst.sopInstanceUid, 'decoded pixel data', decodedPixelBytes(dataset), limit);
+      await decompressDataset(dataset, inst.transferSyntaxUid);
+    }
     return { data: writeDataset(dataset, ts), close };
   } finally {
     close();

@@ -7,27 +7,30 @@ import { CommandField, Status } from '../dimse/command-fields.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import type { DimseRequestContext, ResponseSpec, ServiceClassProvider } from '../dimse/service.js';
 import type { DatasetSink } from '../dimse/sink-writer.js';
-import { STORAGE_SOP_CLASS_UIDS } from '../dicom/uids.js';
-import { isValidUid } from '../dicom/uid-generator.js';
+import { quoteValue, STORAGE_SOP_CLASS_UIDS, uidProblem } from '../dicom/uids.js';
 
 export interface StorageServiceOptions {
   /** SOP classes to accept; default: every standard storage SOP class. */
   sopClasses?: readonly string[];
 }
 
-/** Failures from the archive carry the DIMSE status they map to; anything else is "out of resources". */
+/** Failures from the archive carry the DIMSE status (and offending element) they map to; anything else is "out of resources". */
 function toServiceError(err: unknown): DimseServiceError {
   if (err instanceof DimseServiceError) return err;
-  const e = err as { status?: number; dimseStatus?: number; message?: string };
+  const e = err as { status?: number; dimseStatus?: number; message?: string; offendingElement?: number[] };
   const status = e.dimseStatus ?? e.status ?? Status.OutOfResources;
-  return new DimseServiceError(status, e.message ?? String(err));
+  return new DimseServiceError(status, e.message ?? String(err), e.offendingElement);
 }
 
 export function storageService(archive: Archive, options: StorageServiceOptions = {}): ServiceClassProvider {
   const cStore = (ctx: DimseRequestContext): DatasetSink<ResponseSpec> => {
-    const { affectedSopClassUid, affectedSopInstanceUid } = ctx.command;
-    if (!affectedSopInstanceUid || !isValidUid(affectedSopInstanceUid)) {
-      throw new DimseServiceError(Status.CannotUnderstand, `invalid Affected SOP Instance UID "${affectedSopInstanceUid ?? ''}"`, [0x00001000]);
+    const { affectedSopClassUid } = ctx.command;
+    const affectedSopInstanceUid = ctx.command.affectedSopInstanceUid ?? '';
+    // The command's UIDs are checked here (0xC000: the command itself is at fault); the
+    // archive checks the data set's, and that they equal these (0xA900).
+    const problem = uidProblem(affectedSopInstanceUid);
+    if (problem) {
+      throw new DimseServiceError(Status.CannotUnderstand, `AffectedSOPInstanceUID (0000,1000) is not a UID (${problem}): ${quoteValue(affectedSopInstanceUid)}`, [0x00001000]);
     }
     const sink = archive.beginStore({
       sopClassUid: affectedSopClassUid ?? ctx.abstractSyntax,

@@ -1,14 +1,15 @@
 /** Request checks shared by the study browser's routes: UIDs in paths, registered AEs as targets. */
 import { clientTlsOptions, ConfigConflictError, findAe, listAes, type Registry } from '../config/index.js';
 import { reachableHost } from '../roles/echo-peer.js';
+import { quoteValue, uidProblem } from '../dicom/uids.js';
 import type { StoreTarget } from '../services/storage-scu.js';
 import { BadRequestError } from './problem.js';
 
-const UID_RE = /^[0-9.]{1,64}$/;
-
+/** A UID in a path or body (the one UID check, src/dicom/uids.ts), else 400 naming the field. */
 export function checkUid(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !UID_RE.test(value)) throw new BadRequestError(`${field} must be a UID: digits and dots, at most 64 characters`, field);
-  return value;
+  const problem = typeof value === 'string' ? uidProblem(value) : 'is not a string';
+  if (problem) throw new BadRequestError(`${field} must be a UID (digits and dots, at most 64 characters): ${typeof value === 'string' ? `${quoteValue(value, 80)} ` : ''}${problem}`, field);
+  return value as string;
 }
 
 /** Which built-in client calls: the main one (command line, study browser) or the viewer's. */

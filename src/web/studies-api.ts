@@ -15,6 +15,7 @@ import { ConfigConflictError, type Registry } from '../config/index.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { exportAnonymization, sendStoredFiles } from '../services/export-send.js';
 import { JobRegistry } from './jobs.js';
+import { contentDisposition } from './header-values.js';
 import { BadRequestError } from './problem.js';
 import { registerRemoteApi } from './remote-api.js';
 import { checkUid, targetOf } from './remote-target.js';
@@ -101,7 +102,7 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     }
     const name = `${req.params.se ?? req.params.st}${anon ? '-anonymized' : ''}.zip`;
     const stream = zipFiles(instances.map((i) => a.blobs.path(i.fileKey)), { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') });
-    return reply.type('application/zip').header('content-disposition', `attachment; filename="${name}"`).send(stream);
+    return reply.type('application/zip').header('content-disposition', contentDisposition(name)).send(stream);
   };
   app.get('/api/studies/:st/archive.zip', download);
   app.get('/api/studies/:st/series/:se/archive.zip', download);

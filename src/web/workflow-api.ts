@@ -18,6 +18,7 @@ import { FINAL_SPS_STATUSES, SPS_STATUSES, WorklistStore, worklistEntrySchema, w
 import { ConfigConflictError, ConfigValidationError, issuesOf } from '../config/index.js';
 import { worklistItemJson } from '../services/worklist.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
+import { checkUid } from './remote-target.js';
 import { jsonSchema } from './schemas.js';
 
 const listQuery = z.strictObject({
@@ -82,7 +83,7 @@ export async function registerWorkflowApi(app: FastifyInstance, deps: { roles?: 
   app.get('/api/mpps', async () => (await MppsStore.open(index())).list());
 
   app.get('/api/mpps/:uid', { schema: { params: uidParams } }, async (req: FastifyRequest<{ Params: { uid: string } }>) => {
-    const r = await (await MppsStore.open(index())).get(req.params.uid);
+    const r = await (await MppsStore.open(index())).get(checkUid(req.params.uid, 'uid'));
     if (!r) throw new ConfigConflictError(`no performed procedure step "${req.params.uid}"`, 'not-found', 'uid');
     return r;
   });

@@ -22,6 +22,8 @@ export interface TestInstance {
   instanceNumber?: number;
   /** Bytes of Pixel Data (OW) appended; default 256. */
   pixelBytes?: number;
+  /** Private UC elements (0009,10xx...) in the header: `count` of `bytes` bytes each. */
+  privateUc?: { count: number; bytes: number };
 }
 
 /** Explicit VR LE header of a defined-length OW Pixel Data element. */
@@ -52,6 +54,12 @@ export function headerBytes(t: TestInstance): Buffer {
   putString(ds, 0x0020000e, 'UI', t.seriesInstanceUid ?? '1.2.826.0.1.3680043.10.1.1.1');
   putString(ds, 0x00200011, 'IS', '3');
   putString(ds, 0x00200013, 'IS', String(t.instanceNumber ?? 1));
+  if (t.privateUc) {
+    const { count, bytes } = t.privateUc;
+    for (let b = 0; b < Math.ceil(count / 256); b++) putString(ds, 0x00090010 + b, 'LO', 'OPENPACS TEST');
+    const value = new Uint8Array(bytes).fill(0x41);
+    for (let i = 0; i < count; i++) ds.put({ tag: (0x0009 << 16) | ((0x10 + (i >> 8)) << 8) | (i & 0xff), vr: 'UC', length: bytes, value });
+  }
   return writeDataset(ds, EXPLICIT_LE);
 }
 

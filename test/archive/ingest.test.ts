@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Archive, type ArchiveOptions } from '../../src/archive/archive.js';
-import { DuplicateInstanceError, InvalidDatasetError } from '../../src/archive/errors.js';
-import type { StoreSink } from '../../src/archive/ingest.js';
+import { DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError } from '../../src/archive/errors.js';
+import type { StoreRequest, StoreSink } from '../../src/archive/ingest.js';
+import { DEFAULT_LIMITS } from '../../src/config/limits.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
 import {
   chunked, CT_IMAGE, datasetBytes, EXPLICIT_LE, headerBytes, listFiles, MR_IMAGE, storeRequest, tempDir, tempFiles,
@@ -162,6 +163,64 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(err.status).toBe(0xc000);
     expect(finals()).toEqual([]);
     expect(await temps()).toEqual([]);
+  });
+
+  it('refuses a header past limits.dataset.maxHeaderBytes (0xA700 naming the limit), drains the rest, stores nothing', async () => {
+    await archive.close();
+    archive = await open({ datasetLimits: () => ({ ...DEFAULT_LIMITS.dataset, maxHeaderBytes: 1_000_000 }) });
+    const t: TestInstance = { sopInstanceUid: '1.2.3.4.5.20', privateUc: { count: 40, bytes: 100_000 }, pixelBytes: 100_000 };
+    const sink = archive.beginStore(storeRequest(t));
+    const chunks = chunked(datasetBytes(t), [16384]);
+    for (const c of chunks) await sink.write(c); // every chunk taken (drained), none refused
+    const err = await sink.end().catch((e) => e);
+    expect(err).toBeInstanceOf(OutOfResourcesError);
+    expect(err.status).toBe(0xa700);
+    expect(err.message).toMatch(/^header over limits\.dataset\.maxHeaderBytes \(1000000 bytes\)/);
+    expect(err.message.length).toBeGreaterThan(64); // the Error Comment keeps the first 64 characters: the limit's name
+    expect(await archive.index.countInstances()).toBe(0);
+    expect(finals()).toEqual([]);
+    expect(await temps()).toEqual([]);
+    // The same header fits the default limit.
+    await archive.close();
+    archive = await open();
+    const ok = await send(archive.beginStore(storeRequest(t)), chunks);
+    expect(ok.status).toBe('stored');
+  });
+
+  describe('UIDs checked where they enter (issue 15 item 7)', () => {
+    const refused = async (t: TestInstance, over: Partial<StoreRequest> = {}) => {
+      const err = await send(archive.beginStore(storeRequest(t, over)), chunked(datasetBytes(t), [4096])).catch((e) => e);
+      expect(err).toBeInstanceOf(InvalidDatasetError);
+      expect(await archive.index.countInstances()).toBe(0);
+      expect(finals()).toEqual([]);
+      expect(await temps()).toEqual([]);
+      return err as InvalidDatasetError;
+    };
+
+    it('refuses a Series Instance UID that is not a UID (0xA900 naming the attribute), storing nothing', async () => {
+      const err = await refused({ sopInstanceUid: '1.2.3.4.5.30', seriesInstanceUid: '1.2.3"x' });
+      expect(err.status).toBe(0xa900);
+      expect(err.message).toMatch(/^SeriesInstanceUID \(0020,000E\) .*"1\.2\.3\\"x"/);
+      expect(err.offendingElement).toEqual([0x0020000e]);
+    });
+
+    it('refuses a bad Study Instance UID, SOP Instance UID, SOP Class UID in the data set', async () => {
+      expect((await refused({ sopInstanceUid: '1.2.3.4.5.31', studyInstanceUid: '1.2.3.' })).message).toMatch(/^StudyInstanceUID/);
+      expect((await refused({ sopInstanceUid: '1.2.3.4.5.32', seriesInstanceUid: '1.2.' + '3'.repeat(63) })).message).toMatch(/^SeriesInstanceUID.*longer than 64/);
+      // The request says the same (bad) UIDs, as a C-STORE command or STOW meta header would.
+      expect((await refused({ sopInstanceUid: '1.2.3x' })).message).toMatch(/^SOPInstanceUID/);
+      expect((await refused({ sopInstanceUid: '1.2.3.4.5.33', sopClassUid: '1.2.840.10008.5.1.4.1.1.2 ' })).message).toMatch(/^SOPClassUID/);
+    });
+
+    it('refuses a transfer syntax that is not a UID before writing anything', async () => {
+      const err = await refused({ sopInstanceUid: '1.2.3.4.5.34' }, { transferSyntaxUid: '1.2.840.10008.1.2.1"; x=' });
+      expect(err.message).toMatch(/^TransferSyntaxUID \(0002,0010\)/);
+    });
+
+    it('accepts leading zeros in a component (devices send them)', async () => {
+      const t = { sopInstanceUid: '1.2.3.4.05.35', seriesInstanceUid: '1.2.826.0.01.3' };
+      expect((await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)])).status).toBe('stored');
+    });
   });
 
   it('abort drops the temp file; nothing becomes visible', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getNumber, getString, getStrings, type Dataset } from '../../src/dicom/dataset.js';
 import { DatasetHeaderReader, readDataset } from '../../src/dicom/dataset-reader.js';
-import { DicomParseError } from '../../src/dicom/errors.js';
+import { DatasetLimitError, DicomParseError } from '../../src/dicom/errors.js';
 import { readMetaHeader, readPart10 } from '../../src/dicom/part10.js';
 import { Tags } from '../../src/dicom/tag.js';
 import { RICH_DUMP } from './fixtures.js';
@@ -170,5 +170,68 @@ describe('malformed input', () => {
   it('rejects a file without DICM', () => {
     expect(() => readMetaHeader(new Uint8Array(200))).toThrow(DicomParseError);
     expect(() => readMetaHeader(new Uint8Array(10))).toThrow(DicomParseError);
+  });
+});
+
+describe('the cap on retained header bytes (issue 15 item 3)', () => {
+  const EXPLICIT = XFER_UIDS['+te'];
+  /** Explicit VR LE elements (0009,xxyy) UC of `bytes` bytes each, after a private creator, then a small Pixel Data. */
+  function privateUcHeader(count: number, bytes: number): Buffer {
+    const parts: Buffer[] = [];
+    const el = (tag: number, vr: string, value: Buffer, long: boolean): void => {
+      const h = Buffer.alloc(long ? 12 : 8);
+      h.writeUInt16LE(tag >>> 16, 0); h.writeUInt16LE(tag & 0xffff, 2); h.write(vr, 4, 'latin1');
+      if (long) h.writeUInt32LE(value.length, 8); else h.writeUInt16LE(value.length, 6);
+      parts.push(h, value);
+    };
+    for (let b = 0; b < Math.ceil(count / 256); b++) el(0x00090010 + b, 'LO', Buffer.from('CAP TEST'), false);
+    const value = Buffer.alloc(bytes, 0x41);
+    for (let i = 0; i < count; i++) el((0x0009 << 16) | ((0x10 + (i >> 8)) << 8) | (i & 0xff), 'UC', value, true);
+    el(0x00100020, 'LO', Buffer.from('PID1'), false);
+    el(0x7fe00010, 'OB', Buffer.alloc(16), true);
+    return Buffer.concat(parts);
+  }
+
+  it('stops keeping values once the limit would be passed: DatasetLimitError, values dropped at once', () => {
+    const bytes = privateUcHeader(50, 100_000); // 5 MB of header values
+    const r = new DatasetHeaderReader({ transferSyntaxUid: EXPLICIT, maxRetainedBytes: 1_000_000 });
+    let thrown: unknown;
+    let pushedWhenThrown = 0;
+    for (let i = 0; i < bytes.length && !thrown; i += 8192) {
+      try {
+        r.push(bytes.subarray(i, i + 8192));
+      } catch (e) {
+        thrown = e;
+        pushedWhenThrown = i + 8192;
+      }
+    }
+    expect(thrown).toBeInstanceOf(DatasetLimitError);
+    expect((thrown as Error).message).toMatch(/1000000 bytes/);
+    expect((thrown as DatasetLimitError).limit).toBe(1_000_000);
+    // Thrown at the element that would pass the limit, not at the end of the header.
+    expect(pushedWhenThrown).toBeLessThan(1_200_000);
+    expect(r.bytesRetained).toBe(0); // the kept values are dropped with the failure
+    expect(r.dataset.size).toBe(0);
+    expect(() => r.push(new Uint8Array(4))).toThrow(DatasetLimitError); // stays failed
+  });
+
+  it('counts a cost per element, so a flood of empty elements is capped too', () => {
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const h = Buffer.alloc(8);
+      h.writeUInt16LE(0x0009, 0); h.writeUInt16LE(0x1000 + (i % 0xefff), 2); h.write('LO', 4, 'latin1');
+      parts.push(h);
+    }
+    const r = new DatasetHeaderReader({ transferSyntaxUid: EXPLICIT, stopAtPixelData: false, maxRetainedBytes: 1_000_000 });
+    expect(() => r.push(Buffer.concat(parts))).toThrow(DatasetLimitError);
+  });
+
+  it('reads a header below the limit as before, skipped bulk values not counted', () => {
+    const r = new DatasetHeaderReader({ transferSyntaxUid: EXPLICIT, maxRetainedBytes: 1_000_000 });
+    r.push(privateUcHeader(5, 100_000));
+    expect(r.done).toBe(true);
+    expect(getString(r.dataset, Tags.PatientID)).toBe('PID1');
+    expect(r.bytesRetained).toBeGreaterThan(500_000);
+    expect(r.bytesRetained).toBeLessThan(1_000_000);
   });
 });

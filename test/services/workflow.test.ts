@@ -211,6 +211,29 @@ describe('MPPS SCP', () => {
     ssa.put({ tag: 0x00400270, vr: 'SQ', length: 0, items: [] });
     expect(await status(set(uid2, ssa))).toBe(0x0106);
   });
+
+  it('refuses UIDs that are not UIDs: referenced ones 0x0106 naming the attribute, the step\'s own 0x0117 (issue 15 item 7)', async () => {
+    const comment = async (e: Promise<unknown>) => {
+      const err = await e.catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(DimseFailureStatusError);
+      return { status: (err as DimseFailureStatusError).status, comment: (err as DimseFailureStatusError).errorComment ?? '' };
+    };
+    const badStudy = await comment(create({ patientId: 'P4', modality: 'CT', stationAeTitle: 'CT01', spsId: 'S4', studyInstanceUid: '1.2.3"x' }));
+    expect(badStudy.status).toBe(0x0106);
+    expect(badStudy.comment).toMatch(/^StudyInstanceUID \(0020,000D\) is not a UID/);
+    expect((await worklist.get('S4'))?.status).toBe('SCHEDULED'); // nothing changed
+    expect((await comment(create(undefined, '1.2.3x'))).status).toBe(0x0117);
+
+    const uid = newUid();
+    expect(await status(create({ patientId: 'P4', modality: 'CT', stationAeTitle: 'CT01', spsId: 'S4' }, uid))).toBe(0);
+    const series = mppsSetDataset({ status: 'IN PROGRESS', series: [{ seriesInstanceUid: '1.2..3', instances: [{ sopClassUid: CT_IMAGE, sopInstanceUid: newUid() }] }] });
+    const badSeries = await comment(set(uid, series));
+    expect(badSeries.status).toBe(0x0106);
+    expect(badSeries.comment).toMatch(/^SeriesInstanceUID \(0020,000E\) is not a UID/);
+    const badRef = mppsSetDataset({ status: 'IN PROGRESS', series: [{ seriesInstanceUid: newUid(), instances: [{ sopClassUid: CT_IMAGE, sopInstanceUid: '1.2.3<x>' }] }] });
+    expect((await comment(set(uid, badRef))).comment).toMatch(/^ReferencedSOPInstanceUID \(0008,1155\)/);
+    expect((await comment(set('1.2.3x', mppsSetDataset({ status: 'IN PROGRESS' })))).status).toBe(0x0117);
+  });
 });
 
 describe('Storage Commitment SCP', () => {

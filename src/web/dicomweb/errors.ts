@@ -3,6 +3,7 @@
  * answered as problem+json at one boundary (the plugin's error handler).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { quoteValue, uidProblem } from '../../dicom/uids.js';
 import { sendProblem, type Problem } from '../problem.js';
 
 export type DicomwebErrorKind =
@@ -48,10 +49,9 @@ export function dicomwebErrorHandler(err: unknown, req: FastifyRequest, reply: F
   });
 }
 
-/** UIDs in paths (PS3.5 9.1): digits and dots, at most 64 characters; anything else (path tricks) is a 400. */
+/** UIDs in paths (the one UID check, src/dicom/uids.ts); anything else (path tricks) is a 400. */
 export function checkUid(value: string, what: string): string {
-  if (!/^[0-9]+(\.[0-9]+)*$/.test(value) || value.length > 64) {
-    throw badRequest(`${what} must be a UID (digits and dots, at most 64 characters), got ${JSON.stringify(value.slice(0, 80))}`, what);
-  }
+  const problem = uidProblem(value);
+  if (problem) throw badRequest(`${what} must be a UID (digits and dots, at most 64 characters): ${quoteValue(value, 80)} ${problem}`, what);
   return value;
 }

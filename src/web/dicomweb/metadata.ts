@@ -9,15 +9,22 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../../archive/archive.js';
 import { iterateInstanceJson, type InstanceJsonRow } from '../../archive/query.js';
+import { pathOf } from '../header-values.js';
 import { negotiateDicomJson } from './media-types.js';
 import { notFound, resourceOf, type ResourceParams } from './selection.js';
 
 const PIXEL_TAGS = ['7FE00010', '7FE00008', '7FE00009'];
 
-/** One instance's stored JSON text with its bulk data URIs and available transfer syntax. */
+/**
+ * One instance's stored JSON text with its bulk data URIs and available transfer syntax.
+ * The stored text (written by JSON.stringify at ingest) is not parsed; what is added to it
+ * is encoded here whatever the index holds: each URI path segment percent-encoded and every
+ * added string through JSON.stringify, so no stored value can end a string or add an
+ * attribute (issue 15 item 7).
+ */
 export function metadataText(row: InstanceJsonRow, base: string): string {
   let text = row.json;
-  const instanceUrl = `${base}/studies/${row.studyInstanceUid}/series/${row.seriesInstanceUid}/instances/${row.sopInstanceUid}`;
+  const instanceUrl = base + pathOf('studies', row.studyInstanceUid, 'series', row.seriesInstanceUid, 'instances', row.sopInstanceUid);
   for (const tag of PIXEL_TAGS) {
     const head = `"${tag}":{"vr":"`;
     const at = text.lastIndexOf(head);
@@ -26,9 +33,9 @@ export function metadataText(row: InstanceJsonRow, base: string): string {
     // Only a value-less attribute (what the ingest's header reader stores) is rewritten.
     if (text.slice(vrEnd, vrEnd + 2) !== '"}') continue;
     const vr = text.slice(at + head.length, vrEnd);
-    text = `${text.slice(0, at)}${head}${vr}","BulkDataURI":"${instanceUrl}/bulkdata/${tag}"}${text.slice(vrEnd + 2)}`;
+    text = `${text.slice(0, at)}${head}${vr}","BulkDataURI":${JSON.stringify(`${instanceUrl}/bulkdata/${tag}`)}}${text.slice(vrEnd + 2)}`;
   }
-  const ts = `"00083002":{"vr":"UI","Value":["${row.transferSyntaxUid}"]}`;
+  const ts = `"00083002":${JSON.stringify({ vr: 'UI', Value: [row.transferSyntaxUid] })}`;
   return text.length > 2 ? `${text.slice(0, -1)},${ts}}` : `{${ts}}`;
 }
 

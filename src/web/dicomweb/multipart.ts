@@ -10,6 +10,7 @@
  * Writer: a boundary, then each part's header block and body, then the close delimiter.
  */
 import { randomBytes } from 'node:crypto';
+import { checkedHeaderValue } from '../header-values.js';
 import { DicomwebError } from './errors.js';
 
 /** The framing of a multipart body is broken: the message says where. */
@@ -167,9 +168,13 @@ export function newBoundary(): string {
   return `openpacs-${randomBytes(12).toString('hex')}`;
 }
 
-/** The delimiter and header block that open a part; `first` = no CRLF before (the end of the previous part's body). */
+/**
+ * The delimiter and header block that open a part; `first` = no CRLF before (the end of the
+ * previous part's body). `contentType` comes from mediaType() (header-values.ts); a value a
+ * header cannot carry is refused, never written.
+ */
 export function partHead(boundary: string, contentType: string, first: boolean): Buffer {
-  return Buffer.from(`${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${contentType}\r\n\r\n`, 'latin1');
+  return Buffer.from(`${first ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${checkedHeaderValue(contentType)}\r\n\r\n`, 'latin1');
 }
 
 /** The close delimiter, with the CRLF that ends the last part's body (none when there was no part). */

@@ -1,6 +1,11 @@
-/** multipart/related bodies (RFC 2387, PS3.18 8.6.1.2) written part by part as a stream. */
+/**
+ * multipart/related bodies (RFC 2387, PS3.18 8.6.1.2) written part by part as a stream.
+ * Header values come from the encoders of header-values.ts (media types, percent-encoded
+ * URLs); one a header cannot carry is refused before it is written.
+ */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { checkedHeaderValue, mediaType } from '../header-values.js';
 
 export interface Part {
   contentType: string;
@@ -14,7 +19,7 @@ export function newBoundary(): string {
 
 /** The response's Content-Type: multipart/related with the parts' media type and the boundary. */
 export function multipartContentType(partMediaType: string, boundary: string): string {
-  return `multipart/related; type="${partMediaType}"; boundary=${boundary}`;
+  return mediaType('multipart/related', { type: partMediaType, boundary });
 }
 
 /**
@@ -25,8 +30,8 @@ export function multipartStream(boundary: string, parts: AsyncIterable<Part>, do
   async function* body(): AsyncGenerator<Uint8Array> {
     try {
       for await (const p of parts) {
-        let head = `--${boundary}\r\nContent-Type: ${p.contentType}\r\n`;
-        if (p.contentLocation) head += `Content-Location: ${p.contentLocation}\r\n`;
+        let head = `--${boundary}\r\nContent-Type: ${checkedHeaderValue(p.contentType)}\r\n`;
+        if (p.contentLocation) head += `Content-Location: ${checkedHeaderValue(p.contentLocation)}\r\n`;
         if (p.body instanceof Uint8Array) head += `Content-Length: ${p.body.length}\r\n`;
         yield Buffer.from(`${head}\r\n`, 'latin1');
         if (p.body instanceof Uint8Array) yield p.body;

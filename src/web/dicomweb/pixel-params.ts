@@ -4,6 +4,7 @@
  * saying which parameter is wrong and why.
  */
 import type { SourceRegion, VoiFunction, Window } from '../../dicom/render/index.js';
+import { quoteValue, uidProblem } from '../../dicom/uids.js';
 
 /** A request the pixel routes refuse: 400 bad parameter, 404 no such resource, 406 unacceptable media type. */
 export class PixelRequestError extends Error {
@@ -17,8 +18,8 @@ export class PixelRequestError extends Error {
 /** A UID (PS3.5 9.1): digits and dots, at most 64 characters. Leading zeros are tolerated (seen in the field). */
 export function checkUid(value: string | undefined, field: string): string {
   if (value === undefined || value === '') throw new PixelRequestError(400, `${field} is missing`, field);
-  if (value.length > 64) throw new PixelRequestError(400, `${field} is longer than 64 characters`, field);
-  if (!/^[0-9]+(\.[0-9]+)*$/.test(value)) throw new PixelRequestError(400, `${field} '${value.slice(0, 64)}' is not a UID (digits separated by dots)`, field);
+  const problem = uidProblem(value);
+  if (problem) throw new PixelRequestError(400, `${field} ${quoteValue(value, 64)} is not a UID: it ${problem}`, field);
   return value;
 }
 

@@ -9,6 +9,7 @@ import { FileBlobStore, type Archive, type InstanceSummary } from '../../archive
 import { PixelDataError, PixelTags, type PixelFile } from '../../dicom/render/index.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, negotiateFrames, negotiateRendered, OCTET_STREAM, type FrameForm } from './pixel-accept.js';
 import { findInstance, openInstance, sendPixelError, seriesInstances, studySeries, withInstance } from './pixel-instance.js';
+import { mediaType, pathOf } from '../header-values.js';
 import { multipartContentType, multipartStream, newBoundary, type Part } from './pixel-multipart.js';
 import { checkUid, parseFrameList, parseQuality, parseTag, parseViewport, parseWindow, PixelRequestError } from './pixel-params.js';
 import { renderToImage, type RenderRequest } from './pixel-render.js';
@@ -33,8 +34,10 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
   const thumbnails = new ThumbnailCache(thumbDir);
   const prefix = scope.prefix;
 
-  const frameUrl = (row: InstanceSummary, n: number): string =>
-    `${prefix}/studies/${row.studyInstanceUid}/series/${row.seriesInstanceUid}/instances/${row.sopInstanceUid}/frames/${n}`;
+  /** An instance's URL under the scope, each UID percent-encoded (header-values.ts): it goes into Content-Location. */
+  const instanceUrl = (row: InstanceSummary): string =>
+    prefix + pathOf('studies', row.studyInstanceUid, 'series', row.seriesInstanceUid, 'instances', row.sopInstanceUid);
+  const frameUrl = (row: InstanceSummary, n: number): string => `${instanceUrl(row)}/frames/${n}`;
 
   /** Wraps a handler: typed failures become problem responses. */
   const route = (path: string, handler: (req: FastifyRequest<{ Params: Params; Querystring: Query }>, reply: FastifyReply) => Promise<unknown>): void => {
@@ -64,7 +67,7 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
       // The first frame is made before answering, so that a frame that cannot be read gets a problem response.
       const first = await frameBytes(f, numbers[0] - 1, form);
       const boundary = newBoundary();
-      const partType = `${form.mediaType}; transfer-syntax=${form.transferSyntax}`;
+      const partType = mediaType(form.mediaType, { 'transfer-syntax': form.transferSyntax });
       async function* parts(): AsyncGenerator<Part> {
         for (let i = 0; i < numbers.length; i++) {
           const body = i === 0 ? first : await frameBytes(f, numbers[i] - 1, form);
@@ -86,7 +89,7 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
     const f = await openInstance(archive, row);
     try {
       const boundary = newBoundary();
-      const location = `${prefix}/studies/${row.studyInstanceUid}/series/${row.seriesInstanceUid}/instances/${row.sopInstanceUid}/bulkdata/${req.params.tag!.toUpperCase()}`;
+      const location = `${instanceUrl(row)}/bulkdata/${encodeURIComponent(req.params.tag!.toUpperCase())}`;
       if (tag === PixelTags.PixelData && f.pixelData) {
         if (f.encapsulated) {
           const form = negotiateFrames(req.headers.accept, formOf(f));
@@ -95,7 +98,8 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
           if (form.kind === 'stored') {
             // Encapsulated Pixel Data as stored: one part per frame (PS3.18 8.7.3.3.2).
             async function* parts(): AsyncGenerator<Part> {
-              for (let i = 0; i < count; i++) yield { contentType: `${form.mediaType}; transfer-syntax=${form.transferSyntax}`, contentLocation: frameUrl(row, i + 1), body: await f.storedFrame(i) };
+              const type = mediaType(form.mediaType, { 'transfer-syntax': form.transferSyntax });
+              for (let i = 0; i < count; i++) yield { contentType: type, contentLocation: frameUrl(row, i + 1), body: await f.storedFrame(i) };
             }
             return reply.type(multipartContentType(form.mediaType, boundary)).send(multipartStream(boundary, parts(), () => f.close()));
           }
@@ -106,14 +110,14 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
             for (let i = 1; i < count; i++) yield await frameBytes(f, i, form);
           })();
           const parts = (async function* (): AsyncGenerator<Part> {
-            yield { contentType: `${OCTET_STREAM}; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, contentLocation: location, body: decoded };
+            yield { contentType: mediaType(OCTET_STREAM, { 'transfer-syntax': EXPLICIT_VR_LITTLE_ENDIAN }), contentLocation: location, body: decoded };
           })();
           return reply.type(multipartContentType(OCTET_STREAM, boundary)).send(multipartStream(boundary, parts, () => f.close()));
         }
         negotiateFrames(req.headers.accept, { ...formOf(f), encapsulated: false });
         const body = nativePixelStream(f);
         const parts = (async function* (): AsyncGenerator<Part> {
-          yield { contentType: `${OCTET_STREAM}; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, contentLocation: location, body };
+          yield { contentType: mediaType(OCTET_STREAM, { 'transfer-syntax': EXPLICIT_VR_LITTLE_ENDIAN }), contentLocation: location, body };
         })();
         return reply.type(multipartContentType(OCTET_STREAM, boundary)).send(multipartStream(boundary, parts, () => f.close()));
       }
@@ -151,7 +155,7 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
       for (let i = 0; i < rows.length; i++) {
         const body = i === 0 ? first : await withInstance(archive, rows[i], (f) => renderToImage(f, params));
         const r = rows[i];
-        yield { contentType: type, contentLocation: `${prefix}/studies/${r.studyInstanceUid}/series/${r.seriesInstanceUid}/instances/${r.sopInstanceUid}/rendered`, body };
+        yield { contentType: type, contentLocation: `${instanceUrl(r)}/rendered`, body };
       }
     }
     return reply.type(multipartContentType(type, boundary)).send(multipartStream(boundary, parts(), async () => {}));

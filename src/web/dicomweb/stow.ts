@@ -9,7 +9,14 @@
  * Status: 200 all stored, 202 some failed, 409 none stored (PS3.18 10.5.3). Failure
  * reasons are the C-STORE statuses of the archive: 0xA900 the data set does not match
  * its meta header or the study of the path, 0xC000 cannot be parsed (or not Part 10),
- * 0xA700 out of resources, 0x0111 duplicate refused, 0x0110 anything else.
+ * 0xA700 out of resources (or a header over limits.dataset.maxHeaderBytes), 0x0111
+ * duplicate refused, 0x0110 anything else.
+ *
+ * UIDs are checked where they enter (issue 15 item 7): the part's transfer-syntax
+ * parameter and its File Meta Information's SOP Class, SOP Instance and Transfer Syntax
+ * UIDs here (a SOP UID that is not a UID fails its part with 0xA900 and is not echoed in
+ * FailedSOPSequence; a transfer syntax that is not a UID with 0xC000), the data set's by
+ * the ingest. The Warning header is built by an encoder, whatever the messages hold.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../../archive/archive.js';
@@ -17,11 +24,13 @@ import { ArchiveError } from '../../archive/errors.js';
 import type { StoreSink } from '../../archive/ingest.js';
 import { locateInstances } from '../../archive/query.js';
 import { readMetaHeader } from '../../dicom/part10.js';
+import { quoteValue, uidProblem } from '../../dicom/uids.js';
+import { warningValue } from '../header-values.js';
 import { checkUid, DicomwebError } from './errors.js';
 import { DICOM_JSON, negotiateDicomJson, parseMediaType } from './media-types.js';
 import { checkBoundary, MultipartError, MultipartReader } from './multipart.js';
 
-const FailureReason = { ProcessingFailure: 0x0110, CannotUnderstand: 0xc000 } as const;
+const FailureReason = { ProcessingFailure: 0x0110, DataSetDoesNotMatchSopClass: 0xa900, CannotUnderstand: 0xc000 } as const;
 /** Largest File Meta Information accepted in a part. */
 const MAX_META_BYTES = 64 * 1024;
 
@@ -69,12 +78,19 @@ function metaEnd(head: Buffer): number | undefined {
   }
 }
 
+/** A UID of the part that is not a UID: the part fails with `reason`, naming the attribute. */
+function checkPartUid(value: string, name: string, reason: number): void {
+  const problem = uidProblem(value);
+  if (problem) throw new PartFailure(reason, `${name} is not a UID (${problem}): ${quoteValue(value)}`);
+}
+
 /** Stores one part: its meta header first, then the data set bytes into the ingest as they arrive. */
-async function storePart(archive: Archive, body: AsyncIterable<Buffer>, req: FastifyRequest, study: string | undefined): Promise<PartResult> {
+async function storePart(archive: Archive, body: AsyncIterable<Buffer>, req: FastifyRequest, study: string | undefined, partSyntax: string | undefined): Promise<PartResult> {
   const result: PartResult = {};
   let head: Buffer | undefined = Buffer.alloc(0);
   let sink: StoreSink | undefined;
   try {
+    if (partSyntax !== undefined) checkPartUid(partSyntax, 'the part\'s transfer-syntax parameter', FailureReason.CannotUnderstand);
     for await (const chunk of body) {
       if (head) {
         head = head.length ? Buffer.concat([head, chunk]) : chunk;
@@ -89,11 +105,14 @@ async function storePart(archive: Archive, body: AsyncIterable<Buffer>, req: Fas
         } catch (err) {
           throw new PartFailure(FailureReason.CannotUnderstand, `File Meta Information: ${(err as Error).message}`);
         }
-        result.sopClassUid = meta.mediaStorageSopClassUid || undefined;
-        result.sopInstanceUid = meta.mediaStorageSopInstanceUid || undefined;
-        if (!result.sopClassUid || !result.sopInstanceUid) {
+        if (!meta.mediaStorageSopClassUid || !meta.mediaStorageSopInstanceUid) {
           throw new PartFailure(FailureReason.CannotUnderstand, 'File Meta Information lacks the Media Storage SOP Class or Instance UID');
         }
+        checkPartUid(meta.mediaStorageSopInstanceUid, 'MediaStorageSOPInstanceUID (0002,0003)', FailureReason.DataSetDoesNotMatchSopClass);
+        result.sopInstanceUid = meta.mediaStorageSopInstanceUid;
+        checkPartUid(meta.mediaStorageSopClassUid, 'MediaStorageSOPClassUID (0002,0002)', FailureReason.DataSetDoesNotMatchSopClass);
+        result.sopClassUid = meta.mediaStorageSopClassUid;
+        checkPartUid(meta.transferSyntaxUid, 'TransferSyntaxUID (0002,0010)', FailureReason.CannotUnderstand);
         sink = archive.beginStore({
           sopClassUid: result.sopClassUid,
           sopInstanceUid: result.sopInstanceUid,
@@ -146,13 +165,14 @@ export function registerStow(scope: FastifyInstance, ctx: StowContext): void {
     try {
       for await (const p of reader.parts()) {
         const pt = p.headers.get('content-type');
-        const ptype = pt === undefined ? undefined : parseMediaType(pt)?.essence;
+        const parsed = pt === undefined ? undefined : parseMediaType(pt);
+        const ptype = pt === undefined ? undefined : parsed?.essence;
         if (ptype !== undefined && ptype !== 'application/dicom') {
           for await (const _ of p.body) void _;
           results.push({ failure: { reason: FailureReason.CannotUnderstand, message: `part of type ${pt} (only application/dicom is stored)` } });
           continue;
         }
-        const r = await storePart(archive, p.body, req, study);
+        const r = await storePart(archive, p.body, req, study, parsed?.params.get('transfer-syntax'));
         results.push(r);
         if (r.truncated) break;
       }
@@ -197,7 +217,7 @@ export function registerStow(scope: FastifyInstance, ctx: StowContext): void {
       };
     }
     const status = failed.length === 0 ? 200 : stored.length ? 202 : 409;
-    if (failed.length) reply.header('warning', `299 open-pacs: "${failed.length} of ${results.length} instances were not stored: ${failed[0].failure!.message.replace(/["\\]/g, "'").slice(0, 200)}"`);
+    if (failed.length) reply.header('warning', warningValue(`${failed.length} of ${results.length} instances were not stored: ${failed[0].failure!.message}`));
     return reply.code(status).type(DICOM_JSON).send(JSON.stringify(body));
   };
 

@@ -14,6 +14,8 @@ import { writeDataset } from '../../dicom/dataset-writer.js';
 import { buildMetaHeader, readPart10 } from '../../dicom/part10.js';
 import { getTransferSyntax } from '../../dicom/transfer-syntax.js';
 import { PixelDataError } from '../../dicom/render/index.js';
+import { checkTranscodeSize, decodedPixelBytes, TranscodeLimitError } from '../../services/transcode-limit.js';
+import { contentDisposition } from '../header-values.js';
 import { findInstance, sendPixelError, withInstance } from './pixel-instance.js';
 import { checkUid, parseDecimal, parsePositive, parseQuality, parseRegion, PixelRequestError } from './pixel-params.js';
 import { renderToImage } from './pixel-render.js';
@@ -34,12 +36,29 @@ function chooseContentType(value: string | undefined): 'application/dicom' | 'im
   throw new PixelRequestError(406, `contentType '${value.slice(0, 80)}': this server returns application/dicom, image/jpeg or image/png`, 'contentType');
 }
 
-/** The stored file re-encoded in `target` (decompressed first when encapsulated). Whole file in memory: transcoding only. */
+/**
+ * The stored file re-encoded in `target` (decompressed first when encapsulated). Whole file
+ * in memory, so bounded by limits.dataset.maxTranscodeBytes (the stored file before it is
+ * read, the decoded pixel data before decoding): 406 over it.
+ */
 async function transcodedFile(archive: Archive, row: InstanceSummary, target: string): Promise<Buffer> {
-  const bytes = await readFile(archive.blobs.path(row.fileKey));
+  const limit = archive.limits.maxTranscodeBytes;
+  try {
+    checkTranscodeSize(row.sopInstanceUid, 'stored file', row.fileSize, limit);
+    const bytes = await readFile(archive.blobs.path(row.fileKey));
+    checkTranscodeSize(row.sopInstanceUid, 'stored file', bytes.length, limit);
+    return await convert(bytes, target, limit);
+  } catch (e) {
+    if (e instanceof TranscodeLimitError) throw new PixelRequestError(406, `${e.message}: ask for it without transferSyntax (as stored)`, 'transferSyntax');
+    throw e;
+  }
+}
+
+async function convert(bytes: Buffer, target: string, limit: number): Promise<Buffer> {
   const { meta, dataset } = readPart10(bytes);
   const stored = getTransferSyntax(meta.transferSyntaxUid);
   if (stored?.encapsulated || !stored) {
+    checkTranscodeSize(meta.mediaStorageSopInstanceUid, 'decoded pixel data', decodedPixelBytes(dataset), limit);
     try {
       await decompressDataset(dataset, meta.transferSyntaxUid);
     } catch (e) {
@@ -86,9 +105,9 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
             throw new PixelRequestError(406, `instance is stored as ${row.transferSyntaxUid}; it can be sent as stored or as ${[...TRANSCODE_TARGETS].join(' or ')}, not ${transferSyntax}`, 'transferSyntax');
           }
           const body = await transcodedFile(archive, row, transferSyntax);
-          return reply.type('application/dicom').header('content-disposition', 'attachment; filename="object.dcm"').send(body);
+          return reply.type('application/dicom').header('content-disposition', contentDisposition('object.dcm')).send(body);
         }
-        return reply.type('application/dicom').header('content-disposition', 'attachment; filename="object.dcm"')
+        return reply.type('application/dicom').header('content-disposition', contentDisposition('object.dcm'))
           .send(createReadStream(archive.blobs.path(row.fileKey)));
       }
 

@@ -10,7 +10,13 @@
  * stored; no parameter means Explicit VR Little Endian, as does asking for it: an
  * instance stored otherwise is converted (decompressed by src/dicom/codecs, re-encoded)
  * behind a new File Meta Information. Another syntax is served only when every selected
- * instance is stored in it; else 406.
+ * instance is stored in it; else 406. Conversion holds an instance in memory: one whose
+ * stored file or decoded pixel data is over limits.dataset.maxTranscodeBytes is refused
+ * with 406 asking for transfer-syntax=* (checked on the indexed sizes before the response
+ * starts; the decoded size of the first instance too, others mid-response end it early).
+ *
+ * Part headers are built by the media type encoder (header-values.ts): a stored transfer
+ * syntax that is not a token is quoted, never pasted.
  */
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -20,6 +26,8 @@ import type { InstanceSummary } from '../../archive/index-types.js';
 import { describeRetrieve, iterateRetrieve } from '../../archive/query.js';
 import { buildMetaHeader } from '../../dicom/part10.js';
 import { datasetIn, isConvertible } from '../../services/retrieve-sub-operations.js';
+import { TranscodeLimitError } from '../../services/transcode-limit.js';
+import { mediaType } from '../header-values.js';
 import { DicomwebError } from './errors.js';
 import { acceptableDicomSyntaxes, EXPLICIT_VR_LITTLE_ENDIAN } from './media-types.js';
 import { closeDelimiter, newBoundary, partHead, writeMultipart } from './multipart.js';
@@ -98,10 +106,24 @@ async function part(archive: Archive, inst: InstanceSummary, ts: string): Promis
         close();
       }
     })();
-  return { contentType: `application/dicom; transfer-syntax=${ts}`, body };
+  return { contentType: mediaType('application/dicom', { 'transfer-syntax': ts }), body };
 }
 
-const storedType = (inst: InstanceSummary) => `application/dicom; transfer-syntax=${inst.transferSyntaxUid}`;
+const storedType = (inst: InstanceSummary) => mediaType('application/dicom', { 'transfer-syntax': inst.transferSyntaxUid });
+
+/** 406 for a conversion over limits.dataset.maxTranscodeBytes: the client can have the instances as stored. */
+function tooLargeToConvert(err: TranscodeLimitError): DicomwebError {
+  return new DicomwebError('not-acceptable', `${err.message}: ask for transfer-syntax=* (as stored)`, 'Accept');
+}
+
+/** The first instance to convert whose stored file is over the limit, or undefined (the index's sizes; no file read). */
+async function firstTooLarge(archive: Archive, selection: Parameters<typeof iterateRetrieve>[1], ts: string): Promise<TranscodeLimitError | undefined> {
+  const limit = archive.limits.maxTranscodeBytes;
+  for await (const inst of iterateRetrieve(archive.index, selection)) {
+    if (inst.transferSyntaxUid !== ts && inst.fileSize > limit) return new TranscodeLimitError(inst.sopInstanceUid, inst.fileSize, limit, 'stored file');
+  }
+  return undefined;
+}
 
 /** The body of a response sending every listed instance as stored, and its exact length. */
 function storedBody(archive: Archive, boundary: string, list: readonly InstanceSummary[]): { length: number; bytes: AsyncGenerator<Buffer> } {
@@ -147,8 +169,25 @@ export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archi
       reply.header('content-length', body.length);
       bytes = body.bytes;
     } else {
+      const converting = ts !== '*' && stored.some((s) => s !== ts);
+      const tooLarge = converting ? await firstTooLarge(archive, resource.selection, ts) : undefined;
+      if (tooLarge) throw tooLargeToConvert(tooLarge);
       // The next instance is read while the current one is sent (at most two held: bounded by WHOLE_READ_MAX).
-      bytes = writeMultipart(boundary, readAhead(iterateRetrieve(archive.index, resource.selection), (inst) => part(archive, inst, ts)));
+      const parts = readAhead(iterateRetrieve(archive.index, resource.selection), (inst) => part(archive, inst, ts));
+      // The first part before answering: a conversion refused there is a 406, not a cut response.
+      let first: IteratorResult<Awaited<ReturnType<typeof part>>>;
+      try {
+        first = await parts.next();
+      } catch (err) {
+        if (err instanceof TranscodeLimitError) throw tooLargeToConvert(err);
+        throw err;
+      }
+      if (first.done) throw notFound(resource); // deleted since it was counted
+      const head = first.value;
+      bytes = writeMultipart(boundary, (async function* () {
+        yield head;
+        yield* parts;
+      })());
     }
     const stream = Readable.from(bytes, { objectMode: false });
     stream.on('error', (err) => req.log.warn({ err: err.message, resource: resource.describe }, 'WADO-RS response ended early'));
