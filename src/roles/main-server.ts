@@ -23,6 +23,7 @@ export interface MainServerOptions {
   dataDir: string;
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
+  thumbnailCacheBytes?: ArchiveOptions['thumbnailCacheBytes'];
   logger: Logger;
   maxPduLength?: number;
   maxAssociations?: number;
@@ -50,6 +51,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     dataDir: opts.dataDir,
     index: opts.index ?? 'sqlite',
     duplicatePolicy: opts.duplicatePolicy,
+    thumbnailCacheBytes: opts.thumbnailCacheBytes,
     logger: opts.logger,
   });
   const registry = new ServiceRegistry([verificationService(), storageService(archive), queryRetrieveService(archive, {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
-import { clientTlsOptions, findAe, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
+import { clientTlsOptions, effectiveLimits, findAe, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
@@ -159,6 +159,8 @@ export class PacsRoles {
 
   private async open(role: ServerRole, reg: Registry, fatal = false): Promise<void> {
     const s = this.state.get(role)!;
+    // Read at every thumbnail stored: a changed limit applies at once.
+    const thumbnailCacheBytes = () => effectiveLimits(this.opts.config.current).storage.thumbnailCacheMiB * 1024 * 1024;
     try {
       const { tlsMode: mode, ...lo } = this.listenOptions(role, reg);
       s.host = lo.host;
@@ -172,6 +174,7 @@ export class PacsRoles {
           dataDir: this.opts.dataDir,
           index: this.opts.index,
           duplicatePolicy: this.opts.duplicatePolicy,
+          thumbnailCacheBytes,
           // C-MOVE goes only to AEs the registry marks as move destinations (with a port).
           resolveMoveDestination: (aet) => {
             const d = moveDestination(this.opts.config.current, aet);
@@ -193,7 +196,7 @@ export class PacsRoles {
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
         await router.attach(r.archive);
       } else {
-        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]) });
+        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), thumbnailCacheBytes });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }
       s.error = undefined;

@@ -28,6 +28,7 @@ export interface StorageRoleOptions {
   access?: AccessControl;
   /** Runs in the index transaction of each batch of received instances (the Router's forward queue). */
   afterInsert?: ArchiveOptions['afterInsert'];
+  thumbnailCacheBytes?: ArchiveOptions['thumbnailCacheBytes'];
 }
 
 export interface StorageRole {
@@ -38,7 +39,7 @@ export interface StorageRole {
 }
 
 export async function startStorageRole(opts: StorageRoleOptions): Promise<StorageRole> {
-  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger, afterInsert: opts.afterInsert });
+  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger, afterInsert: opts.afterInsert, thumbnailCacheBytes: opts.thumbnailCacheBytes });
   const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
   let dicom: DicomServer;
   try {
