@@ -90,7 +90,7 @@ export class Archive {
     const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), opts.blobs);
     const spec = opts.index ?? 'sqlite';
     const index: Index = spec === 'sqlite'
-      ? await SqliteIndex.open(join(opts.dataDir, 'index.sqlite'))
+      ? await SqliteIndex.open(join(opts.dataDir, 'index.sqlite'), { logger })
       : await PostgresIndex.open({ connectionString: spec.postgres, schema: spec.schema });
     let recovery: SweepReport;
     try {
@@ -144,6 +144,8 @@ export class Archive {
     if (!deleted) return false;
     await this.blobs.delete(deleted.fileKey);
     await this.removeDerived(deleted.fileKey);
+    // In the background (idle() waits for it); many deletions in a row share one run.
+    void this.track(this.index.reclaimSpace().catch((err: unknown) => this.logger.warn({ err }, 'index space not reclaimed')));
     return true;
   }
 
