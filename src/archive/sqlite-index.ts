@@ -18,6 +18,7 @@
  * "committed" after the sync.
  */
 import Database from 'better-sqlite3';
+import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { BaseIndex, Mutex } from './base-index.js';
 import { CoalescedFsync } from './fsync.js';
@@ -110,6 +111,8 @@ export class SqliteIndex extends BaseIndex {
 
   /** Opens (creating if needed) the index database file; `logger` hears of a one-time VACUUM. */
   static async open(file: string, opts: { logger?: Logger } = {}): Promise<SqliteIndex> {
+    // Created owner-only before SQLite opens it: its -wal and -shm files take the database file's mode.
+    await (await open(file, 'a', 0o600)).close();
     return new SqliteIndex(file, opts.logger);
   }
 
