@@ -136,6 +136,8 @@ export function registerRouterCommands(program: Command): void {
         if (o.json) return out(JSON.stringify(counts, null, 2));
         out('destination\tpending\tfailed\tdead\tlast error');
         for (const c of counts) out(`${c.destination}\t${c.pending}\t${c.failed}\t${c.dead}\t${c.lastError ?? ''}`);
+        const held = await queue.heldCounts();
+        if (held.unrouted + held.ruleFailed > 0) out(`not forwarded: ${held.unrouted} unrouted, ${held.ruleFailed} rule failed (pacs router queue --unrouted)`);
       } finally {
         await index.close();
       }

@@ -67,8 +67,9 @@ it('adds a rule that discards; tests a file against it; lists and purges unroute
   } finally {
     await index.close();
   }
+  expect((await pacs('router', 'queue', ...data)).stdout).toBe('destination\tpending\tfailed\tdead\tlast error\nnot forwarded: 1 unrouted, 1 rule failed (pacs router queue --unrouted)\n');
   const listed = await pacs('router', 'queue', '--unrouted', ...data);
   expect(listed.stdout).toMatch(/^\d+\tunrouted\t1\.2\.3\.4\t\S+\n\d+\trule-failed\t1\.2\.3\.5\t\S+\trule "mr": no such overload\n$/);
   expect((await pacs('router', 'queue', '--unrouted', '--purge', ...data)).stdout).toBe('2 unrouted entries deleted\n');
   expect((await pacs('router', 'queue', '--unrouted', ...data)).stdout).toBe('');
-});
+}, 240_000); // a dozen CLI processes, each a few seconds on a busy machine
