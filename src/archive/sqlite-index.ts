@@ -131,7 +131,8 @@ export class SqliteIndex extends BaseIndex {
         this.reclaimAgain = false;
         for (;;) {
           const more = await this.writeLock.run(async () => {
-            if (this.closed || freePages(this.writer) === 0) return false;
+            const before = this.closed ? 0 : freePages(this.writer);
+            if (before === 0) return false;
             this.writer.exec('BEGIN IMMEDIATE');
             try {
               reclaimStep(this.writer);
@@ -140,7 +141,7 @@ export class SqliteIndex extends BaseIndex {
               if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
               throw e;
             }
-            return true;
+            return freePages(this.writer) < before; // no progress (auto_vacuum not incremental): stop
           });
           if (!more) break;
           await new Promise((r) => setImmediate(r)); // let the event loop (and queued writers) in

@@ -8,6 +8,10 @@
  * inserts its queue rows in the same transaction (see forward-queue.ts for why this is
  * at-least-once). `attach(archive)` then starts the senders for whatever is queued
  * (after a restart: everything not yet delivered).
+ *
+ * An instance no rule sends, or whose rules fail, gets a held row instead (routeOutcome in
+ * rules.ts; forward-queue.ts): kept from the retention until a user purges it or retries
+ * it (reroute); only a rule that discards lets an instance go without one.
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
