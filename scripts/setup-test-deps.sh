@@ -10,15 +10,22 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+  # Debian's postinst starts an Orthanc service; tests run their own instances. Stop that
+  # service only when this run installed it: never any other Orthanc (a user's own, or
+  # another test run's), so no pkill by name.
+  if [[ " ${missing[*]} " == *" orthanc "* ]]; then
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      $SUDO systemctl stop orthanc >/dev/null 2>&1 || true
+    elif command -v service >/dev/null 2>&1; then
+      $SUDO service orthanc stop >/dev/null 2>&1 || true
+    fi
+  fi
 fi
-# Debian starts an Orthanc service on install; tests run their own instances.
-if command -v systemctl >/dev/null 2>&1; then systemctl stop orthanc >/dev/null 2>&1 || true; fi
-pkill -x Orthanc >/dev/null 2>&1 || true
 # OHIF v3's built viewer, for the test that runs it against our /dicomweb. Only the
 # package's dist/ is used: its npm dependencies do not resolve (@ohif/i18n@3.13.2 is
 # not published), so it is unpacked rather than installed.
 ohif_version=3.13.2
-ohif_dir="$(cd "$(dirname "$0")/.." && pwd)/.cache/ohif-$ohif_version"
+ohif_dir="${PACS_OHIF_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.cache/ohif-$ohif_version}"
 if [ ! -f "$ohif_dir/index.html" ]; then
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "@ohif/app@$ohif_version" >/dev/null && tar xzf ohif-app-*.tgz)

@@ -1,13 +1,20 @@
 /**
  * The archive: blob store + index behind one object, with durable streaming ingest.
- * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/` and `blobs/pool/`) and, for the embedded
- * index, `index.sqlite`.
+ * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/` and `blobs/pool/`),
+ * `thumbnails/` (DerivedCache: rendered images of stored files, bounded) and, for the
+ * embedded index, `index.sqlite`.
+ *
+ * Deletion: every path that takes a file out of the archive (deleteInstance, used by the
+ * REST API and the router's retention; a duplicate replaced at ingest; the start-up sweep
+ * dropping a row whose file is lost) removes the row first, then the file, then what was
+ * derived from it.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_LIMITS, type DatasetLimits } from '../config/limits.js';
 import { FileBlobStore, type BlobStore, type FileBlobStoreOptions, type SweepReport } from './blob-store.js';
+import { DEFAULT_DERIVED_CACHE_BYTES, DerivedCache } from './derived-cache.js';
 import { GroupCommitter } from './group-commit.js';
 import type { Index, IndexWriter, InsertResult, InstanceRecord } from './index-types.js';
 import { IngestSink, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
@@ -25,6 +32,8 @@ export interface ArchiveOptions {
   maxBatch?: number;
   /** The registry's limits.dataset, asked per store and per conversion (default: DEFAULT_LIMITS.dataset). */
   datasetLimits?: () => DatasetLimits;
+  /** Cap of the thumbnail cache in bytes (default 256 MiB); a function is read at every put. */
+  thumbnailCacheBytes?: number | (() => number);
   /**
    * Called inside the index transaction that inserts a batch of received instances, after
    * the insert, with each record and its result: rows it writes (an outbox, the router's
@@ -39,6 +48,8 @@ export interface ArchiveOptions {
 export class Archive {
   readonly index: Index;
   readonly blobs: BlobStore;
+  /** Rendered images of stored files (thumbnails), removed with their files. */
+  readonly thumbnails: DerivedCache;
   readonly duplicatePolicy: DuplicatePolicy;
   readonly logger: Logger;
   /** What the start-up sweep found. */
@@ -48,38 +59,43 @@ export class Archive {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
-  private constructor(index: Index, blobs: BlobStore, recovery: SweepReport, opts: ArchiveOptions, logger: Logger) {
+  private constructor(index: Index, blobs: BlobStore, thumbnails: DerivedCache, recovery: SweepReport, opts: ArchiveOptions, logger: Logger) {
     this.index = index;
     this.blobs = blobs;
+    this.thumbnails = thumbnails;
     this.recovery = recovery;
     this.logger = logger;
     this.duplicatePolicy = opts.duplicatePolicy ?? 'keep';
     this.datasetLimits = opts.datasetLimits ?? (() => DEFAULT_LIMITS.dataset);
     const onDuplicate = this.duplicatePolicy === 'replace' ? 'replace' : 'keep';
     const { afterInsert } = opts;
-    this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
-      afterInsert
-        ? async (records) => {
-          const after: { committed?: () => void } = {};
-          const results = await index.write(async (tx) => {
-            const r = await tx.insertInstances(records, onDuplicate);
-            after.committed = (await afterInsert(tx, records, r)) ?? undefined;
-            return r;
-          });
-          after.committed?.();
-          return results;
-        }
-        : (records) => index.insertInstances(records, onDuplicate),
-      { maxBatch: opts.maxBatch });
+    const insert = afterInsert
+      ? async (records: readonly InstanceRecord[]) => {
+        const after: { committed?: () => void } = {};
+        const results = await index.write(async (tx) => {
+          const r = await tx.insertInstances(records, onDuplicate);
+          after.committed = (await afterInsert(tx, records, r)) ?? undefined;
+          return r;
+        });
+        after.committed?.();
+        return results;
+      }
+      : (records: readonly InstanceRecord[]) => index.insertInstances(records, onDuplicate);
+    this.committer = new GroupCommitter<InstanceRecord, InsertResult>(async (records) => {
+      const results = await insert(records);
+      // A replaced duplicate: the old version's row is gone (ingest deletes its file); its thumbnails go too.
+      for (const r of results) if (r.status === 'replaced') void this.track(this.removeDerived(r.previousFileKey));
+      return results;
+    }, { maxBatch: opts.maxBatch });
   }
 
   static async open(opts: ArchiveOptions): Promise<Archive> {
     const logger = opts.logger ?? pino({ level: 'silent' });
-    await mkdir(opts.dataDir, { recursive: true });
+    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), opts.blobs);
     const spec = opts.index ?? 'sqlite';
     const index: Index = spec === 'sqlite'
-      ? await SqliteIndex.open(join(opts.dataDir, 'index.sqlite'))
+      ? await SqliteIndex.open(join(opts.dataDir, 'index.sqlite'), { logger })
       : await PostgresIndex.open({ connectionString: spec.postgres, schema: spec.schema });
     let recovery: SweepReport;
     try {
@@ -99,7 +115,20 @@ export class Archive {
       throw e;
     }
     if (recovery.tempFiles > 0) logger.warn(recovery, 'recovered interrupted stores');
-    return new Archive(index, blobs, recovery, opts, logger);
+    // After the sweep: its start-up check drops the thumbnails of rows the sweep dropped.
+    const cap = opts.thumbnailCacheBytes ?? DEFAULT_DERIVED_CACHE_BYTES;
+    let thumbnails: DerivedCache;
+    try {
+      thumbnails = await DerivedCache.open(join(opts.dataDir, 'thumbnails'), {
+        maxBytes: typeof cap === 'function' ? cap : () => cap,
+        stillStored: (key) => index.hasFileKey(key),
+        logger,
+      });
+    } catch (e) {
+      await index.close();
+      throw e;
+    }
+    return new Archive(index, blobs, thumbnails, recovery, opts, logger);
   }
 
   /** The dataset limits in force (limits.dataset of the registry, read now). */
@@ -119,12 +148,19 @@ export class Archive {
     return sink;
   }
 
-  /** Removes an instance from the index, then its file. False when not stored. */
+  /** Removes an instance from the index, then its file, then its thumbnails. False when not stored. */
   async deleteInstance(sopInstanceUid: string): Promise<boolean> {
     const deleted = await this.index.deleteInstance(sopInstanceUid);
     if (!deleted) return false;
     await this.blobs.delete(deleted.fileKey);
+    await this.removeDerived(deleted.fileKey);
+    // In the background (idle() waits for it); many deletions in a row share one run.
+    void this.track(this.index.reclaimSpace().catch((err: unknown) => this.logger.warn({ err }, 'index space not reclaimed')));
     return true;
+  }
+
+  private async removeDerived(fileKey: string): Promise<void> {
+    await this.thumbnails.remove(fileKey).catch((err: unknown) => this.logger.warn({ err, fileKey }, 'thumbnails of a removed file not deleted'));
   }
 
   /** Group-commit counters: batches (index transactions) and items. */

@@ -11,6 +11,11 @@ export abstract class BaseIndex implements Index {
   abstract close(): Promise<void>;
   writeTransactions = 0;
 
+  /** Gives the space of deleted rows back, where the backend needs to be asked (SQLite); PostgreSQL's autovacuum does it. */
+  reclaimSpace(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** A single read statement; backends may run it without an explicit transaction. */
   protected single<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
     return this.read(fn);

@@ -187,8 +187,8 @@ export class FileBlobStore implements BlobStore {
   }
 
   static async open(root: string, opts: FileBlobStoreOptions = {}): Promise<FileBlobStore> {
-    await mkdir(join(root, 'tmp'), { recursive: true });
-    await mkdir(join(root, 'pool'), { recursive: true });
+    await mkdir(join(root, 'tmp'), { recursive: true, mode: 0o700 });
+    await mkdir(join(root, 'pool'), { recursive: true, mode: 0o700 });
     await fsyncPath(root);
     return new FileBlobStore(root, opts);
   }
@@ -229,7 +229,8 @@ export class FileBlobStore implements BlobStore {
         while (this.pool.length + batch.length < this.poolSize) {
           const rand = randomBytes(8).toString('hex');
           const path = join(this.poolDir, `pool.${rand}.dcm`);
-          batch.push({ rand, path, fh: await open(path, 'wx', 0o644) });
+          // Owner-only (patient data): the final name is a hard link to this inode.
+          batch.push({ rand, path, fh: await open(path, 'wx', 0o600) });
         }
         await this.poolDirSync.sync();
       } catch {
@@ -280,7 +281,7 @@ export class FileBlobStore implements BlobStore {
     const dir = key.slice(0, 5);
     const abs = join(this.root, dir);
     if (this.knownDirs.has(dir)) return abs;
-    const created = await mkdir(abs, { recursive: true });
+    const created = await mkdir(abs, { recursive: true, mode: 0o700 });
     if (created !== undefined) {
       // mkdir -p reports the first directory it created: `ab` (then `ab/cd` too) or `ab/cd`.
       this.unsyncedDirs.add(dir);
@@ -435,7 +436,7 @@ export class FileBlobStore implements BlobStore {
       // Committed: the data is durable under the temp name (fdatasync before the
       // commit); the final entry may not be. Link again if lost, then make it durable
       // before the temp name goes.
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       try {
         await link(tempPath, join(this.root, own));
         counts.restored++;
@@ -581,7 +582,7 @@ class FileBlobWriter implements BlobWriter {
       });
     } else {
       this.tempPath = store.tempPath(key);
-      this.fh = open(this.tempPath, 'wx', 0o644);
+      this.fh = open(this.tempPath, 'wx', 0o600);
       // The temp name made durable at once, overlapping the receive (coalesced between
       // concurrent stores): persistEarly() may link and let the row be committed only then.
       this.nameDurable = this.fh.then(() => store.syncTmpDir());

@@ -144,6 +144,8 @@ export interface Index {
   /** Number of write transactions committed (for observing group commit). */
   readonly writeTransactions: number;
   close(): Promise<void>;
+  /** Gives the space of deleted rows back to the file system (SQLite, in bounded steps); resolves when done. */
+  reclaimSpace(): Promise<void>;
 
   // One-statement conveniences, each its own transaction.
   insertInstances(records: readonly InstanceRecord[], onDuplicate?: DuplicateAction): Promise<InsertResult[]>;

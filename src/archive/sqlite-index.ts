@@ -18,10 +18,13 @@
  * "committed" after the sync.
  */
 import Database from 'better-sqlite3';
+import { open } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import { BaseIndex, Mutex } from './base-index.js';
 import { CoalescedFsync } from './fsync.js';
 import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
 import type { IndexReader, IndexWriter } from './index-types.js';
+import { enableIncrementalVacuum, freePages, reclaimStep } from './sqlite-space.js';
 
 type Stmt = { stmt: Database.Statement; order: number[]; returns: boolean };
 
@@ -75,9 +78,13 @@ export class SqliteIndex extends BaseIndex {
   private readonly wal: boolean;
   private closed = false;
 
-  private constructor(file: string) {
+  private reclaiming: Promise<void> | undefined;
+  private reclaimAgain = false;
+
+  private constructor(file: string, logger?: Logger) {
     super();
     this.writer = new Database(file);
+    enableIncrementalVacuum(this.writer, logger); // before WAL and the schema: see sqlite-space.ts
     const mode = String(this.writer.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
     // NORMAL + our own WAL fdatasync (see the top); FULL if WAL mode was refused (no -wal file to sync).
     this.wal = mode === 'wal';
@@ -102,9 +109,47 @@ export class SqliteIndex extends BaseIndex {
     this.readRunner = new SqliteRunner(this.reader);
   }
 
-  /** Opens (creating if needed) the index database file. */
-  static async open(file: string): Promise<SqliteIndex> {
-    return new SqliteIndex(file);
+  /** Opens (creating if needed) the index database file; `logger` hears of a one-time VACUUM. */
+  static async open(file: string, opts: { logger?: Logger } = {}): Promise<SqliteIndex> {
+    // Created owner-only before SQLite opens it: its -wal and -shm files take the database file's mode.
+    await (await open(file, 'a', 0o600)).close();
+    return new SqliteIndex(file, opts.logger);
+  }
+
+  /**
+   * Gives free pages back to the file system, in bounded steps (sqlite-space.ts), each a
+   * write transaction of its own; resolves when none is left. Calls while one runs join it
+   * (and make it look again at the end).
+   */
+  override reclaimSpace(): Promise<void> {
+    if (this.reclaiming) {
+      this.reclaimAgain = true;
+      return this.reclaiming;
+    }
+    const run = async (): Promise<void> => {
+      do {
+        this.reclaimAgain = false;
+        for (;;) {
+          const more = await this.writeLock.run(async () => {
+            const before = this.closed ? 0 : freePages(this.writer);
+            if (before === 0) return false;
+            this.writer.exec('BEGIN IMMEDIATE');
+            try {
+              reclaimStep(this.writer);
+              this.writer.exec('COMMIT');
+            } catch (e) {
+              if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
+              throw e;
+            }
+            return freePages(this.writer) < before; // no progress (auto_vacuum not incremental): stop
+          });
+          if (!more) break;
+          await new Promise((r) => setImmediate(r)); // let the event loop (and queued writers) in
+        }
+      } while (this.reclaimAgain && !this.closed);
+    };
+    this.reclaiming = run().finally(() => (this.reclaiming = undefined));
+    return this.reclaiming;
   }
 
   read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
@@ -144,6 +189,7 @@ export class SqliteIndex extends BaseIndex {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.reclaiming?.catch(() => undefined);
     await this.writeLock.run(async () => undefined);
     await this.readLock.run(async () => undefined);
     await this.walSync.close();

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { ArchiveOptions } from '../archive/archive.js';
-import { ConfigStore, effectiveLimits, SERVER_ROLES, serverAe, setAe, setLimits, setWeb, type Registry, type ServerRole } from '../config/index.js';
+import { ConfigStore, effectiveLimits, ensureOwnerOnlyDir, SERVER_ROLES, serverAe, setAe, setLimits, setWeb, type Registry, type ServerRole } from '../config/index.js';
 import { PacsRoles } from '../roles/pacs-roles.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
@@ -80,6 +80,7 @@ function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
 /** Starts all three roles and the web server from the registry in `dataDir` (created with the defaults on a first start). */
 export async function startPacs(opts: PacsOptions): Promise<Pacs> {
   const { logger } = opts;
+  await ensureOwnerOnlyDir(opts.dataDir, logger);
   const config = await ConfigStore.open(opts.dataDir, { logger });
   if (opts.overrides && applyOverrides(config.current, opts.overrides) !== config.current) {
     await config.update((reg) => applyOverrides(reg, opts.overrides!));

@@ -8,7 +8,8 @@ import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { ConfigValidationError } from './errors.js';
 import { basename, dirname, join } from 'node:path';
 
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+/** `mode`: owner-only by default (the data directory's files, owner-only.ts). */
+export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', mode);
@@ -43,7 +44,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const fh = await open(lock, 'wx');
+      const fh = await open(lock, 'wx', 0o600);
       await fh.close();
       break;
     } catch (err) {

@@ -78,6 +78,14 @@ const DATASET_DEFAULTS = { maxHeaderBytes: 8 * MiB, maxTranscodeBytes: 256 * MiB
 export const httpLimitsSchema = z.strictObject({});
 const HTTP_DEFAULTS = {};
 
+// ---- storage: what the archives keep beside the stored files ----
+
+export const storageLimitsSchema = z.strictObject({
+  /** Thumbnail cache of each archive (Main, Workstation), least recently used out beyond this. */
+  thumbnailCacheMiB: positiveInt('thumbnailCacheMiB').max(1024 * 1024, 'thumbnailCacheMiB may be at most 1048576 (1 TiB)').optional(),
+});
+const STORAGE_DEFAULTS = { thumbnailCacheMiB: 256 };
+
 // ---- all sections ----
 
 export const limitsSchema = z.strictObject({
@@ -85,16 +93,18 @@ export const limitsSchema = z.strictObject({
   query: queryLimitsSchema.optional(),
   dataset: datasetLimitsSchema.optional(),
   http: httpLimitsSchema.optional(),
+  storage: storageLimitsSchema.optional(),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
-export const DEFAULT_LIMITS = { dicom: DICOM_DEFAULTS, query: QUERY_DEFAULTS, dataset: DATASET_DEFAULTS, http: HTTP_DEFAULTS };
+export const DEFAULT_LIMITS = { dicom: DICOM_DEFAULTS, query: QUERY_DEFAULTS, dataset: DATASET_DEFAULTS, http: HTTP_DEFAULTS, storage: STORAGE_DEFAULTS };
 export type DatasetLimits = typeof DATASET_DEFAULTS & z.infer<typeof datasetLimitsSchema>;
 export type EffectiveLimits = {
   dicom: typeof DICOM_DEFAULTS & z.infer<typeof dicomLimitsSchema>;
   query: typeof QUERY_DEFAULTS & z.infer<typeof queryLimitsSchema>;
   dataset: DatasetLimits;
   http: typeof HTTP_DEFAULTS & z.infer<typeof httpLimitsSchema>;
+  storage: typeof STORAGE_DEFAULTS & z.infer<typeof storageLimitsSchema>;
 };
 
 /** The limits in force: the registry's values over the defaults, section by section. */
@@ -105,6 +115,7 @@ export function effectiveLimits(reg: { limits?: Limits }): EffectiveLimits {
     query: { ...QUERY_DEFAULTS, ...l.query },
     dataset: { ...DATASET_DEFAULTS, ...l.dataset },
     http: { ...HTTP_DEFAULTS, ...l.http },
+    storage: { ...STORAGE_DEFAULTS, ...l.storage },
   };
 }
 
@@ -116,7 +127,3 @@ export function describeLimits(reg: { limits?: Limits }): string[] {
   }
   return lines;
 }
-
-// Referenced by the sections as they are filled in.
-void positiveInt;
-void seconds;

@@ -47,7 +47,7 @@ export class ConfigStore {
 
   /** Opens (or, on a first start, creates with the defaults) `<dataDir>/config.json`. */
   static async open(dataDir: string, opts: { logger?: ConfigLogger } = {}): Promise<ConfigStore> {
-    await mkdir(dataDir, { recursive: true });
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
     const file = join(dataDir, CONFIG_FILE);
     const existing = await readRegistry(file);
     if (existing) return new ConfigStore(file, existing, opts.logger);

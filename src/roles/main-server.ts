@@ -25,6 +25,7 @@ export interface MainServerOptions extends DicomLimitOptions {
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
   /** The registry's limits.dataset, read per store (default: the built-in defaults). */
   datasetLimits?: ArchiveOptions['datasetLimits'];
+  thumbnailCacheBytes?: ArchiveOptions['thumbnailCacheBytes'];
   logger: Logger;
   /** Listen with TLS (certificate, key, client-certificate verification). */
   tls?: TlsOptions;
@@ -50,6 +51,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     index: opts.index ?? 'sqlite',
     duplicatePolicy: opts.duplicatePolicy,
     datasetLimits: opts.datasetLimits,
+    thumbnailCacheBytes: opts.thumbnailCacheBytes,
     logger: opts.logger,
   });
   const registry = new ServiceRegistry([verificationService(), storageService(archive), queryRetrieveService(archive, {

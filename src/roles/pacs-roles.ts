@@ -169,6 +169,8 @@ export class PacsRoles {
 
   private async open(role: ServerRole, reg: Registry, fatal = false): Promise<void> {
     const s = this.state.get(role)!;
+    // Read at every thumbnail stored: a changed limit applies at once.
+    const thumbnailCacheBytes = () => effectiveLimits(this.opts.config.current).storage.thumbnailCacheMiB * 1024 * 1024;
     try {
       const { tlsMode: mode, ...lo } = this.listenOptions(role, reg);
       s.host = lo.host;
@@ -183,6 +185,7 @@ export class PacsRoles {
           index: this.opts.index,
           duplicatePolicy: this.opts.duplicatePolicy,
           datasetLimits: this.datasetLimits,
+          thumbnailCacheBytes,
           // C-MOVE goes only to AEs the registry marks as move destinations (with a port).
           resolveMoveDestination: (aet) => {
             const d = moveDestination(this.opts.config.current, aet);
@@ -204,7 +207,7 @@ export class PacsRoles {
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
         await router.attach(r.archive);
       } else {
-        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), datasetLimits: this.datasetLimits });
+        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), datasetLimits: this.datasetLimits, thumbnailCacheBytes });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }
       s.error = undefined;

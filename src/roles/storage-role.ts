@@ -27,6 +27,7 @@ export interface StorageRoleOptions extends DicomLimitOptions {
   afterInsert?: ArchiveOptions['afterInsert'];
   /** The registry's limits.dataset, read per store (default: the built-in defaults). */
   datasetLimits?: ArchiveOptions['datasetLimits'];
+  thumbnailCacheBytes?: ArchiveOptions['thumbnailCacheBytes'];
 }
 
 export interface StorageRole {
@@ -37,7 +38,7 @@ export interface StorageRole {
 }
 
 export async function startStorageRole(opts: StorageRoleOptions): Promise<StorageRole> {
-  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger, afterInsert: opts.afterInsert, datasetLimits: opts.datasetLimits });
+  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger, afterInsert: opts.afterInsert, datasetLimits: opts.datasetLimits, thumbnailCacheBytes: opts.thumbnailCacheBytes });
   const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
   let dicom: DicomServer;
   try {

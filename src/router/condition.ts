@@ -7,8 +7,9 @@
  * Values come from the instance's DICOM JSON: no value -> null; one value -> string or
  * number (PN: the Alphabetic group); several -> a list; a sequence -> a list of maps of
  * its items by keyword. An absent attribute is null, so `Modality == "CT"` is false for
- * an instance without Modality; calling a method on null is an evaluation error, which
- * the router logs and treats as no match.
+ * an instance without Modality; calling a method on null is an evaluation error: the
+ * router then forwards the instance nowhere and holds it, with the error, in its queue
+ * ("rule failed", see routeOutcome in rules.ts) until the rule is fixed and it is retried.
  *
  * compileCondition checks an expression before it is saved: syntax errors and unknown
  * identifiers (not a variable above, not a dictionary keyword) are reported with their

@@ -13,10 +13,19 @@
  * States: pending (attempts 0: waiting; attempts > 0: failed, retried at next_attempt_at)
  * and dead (attempts exhausted, or the instance is gone). Manual retry puts dead rows
  * back to pending; purge deletes rows.
+ *
+ * Held rows (no destination: `destination` is ''): an instance no rule forwards
+ * (`unrouted`) or whose rules could not be evaluated (`rule-failed`, with the error),
+ * inserted in the same ingest transaction. They are never sent; they keep their instance
+ * from the retention (which deletes only instances no row names) until a user purges
+ * them or retries them (the rules are evaluated again: see Router.reroute).
  */
 import type { Index, IndexReader, IndexWriter } from '../archive/index-types.js';
 
-export type QueueState = 'pending' | 'dead';
+export type QueueState = 'pending' | 'dead' | HeldState;
+/** States of held rows (no destination). */
+export const HELD_STATES = ['unrouted', 'rule-failed'] as const;
+export type HeldState = (typeof HELD_STATES)[number];
 
 export interface QueueEntry {
   id: number;
@@ -37,6 +46,19 @@ export interface NewEntry {
   sopInstanceUid: string;
   rule: string;
   changes: Record<string, string | null>;
+}
+
+/** An instance held because no rule forwards it, or its rules failed (`rule`: the first rule that failed; `error`: why). */
+export interface HeldEntry {
+  sopInstanceUid: string;
+  state: HeldState;
+  rule: string;
+  error: string | null;
+}
+
+export interface HeldCounts {
+  unrouted: number;
+  ruleFailed: number;
 }
 
 export interface DestinationCounts {
@@ -122,6 +144,88 @@ export class ForwardQueue {
     return out;
   }
 
+  /**
+   * Holds instances inside the caller's transaction: one row each, replacing a held row the
+   * instance already had (a replaced duplicate is routed again).
+   */
+  static async hold(tx: IndexWriter, entries: readonly HeldEntry[]): Promise<void> {
+    const t = now();
+    const at = Date.now();
+    for (const e of entries) {
+      await tx.execute(`DELETE FROM router_queue WHERE sop_instance_uid = $1 AND destination = ''`, [e.sopInstanceUid]);
+      await tx.execute(
+        `INSERT INTO router_queue (destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, last_error, created_at, updated_at)
+         VALUES ('', $1, $2, NULL, $3, 0, $4, $5, $6, $6)`,
+        [e.sopInstanceUid, e.rule, e.state, at, e.error === null ? null : e.error.slice(0, 1000), t],
+      );
+    }
+  }
+
+  /** Drops held rows inside the caller's transaction (a retry that routed them). */
+  static async release(tx: IndexWriter, ids: readonly number[]): Promise<void> {
+    for (const id of ids) await tx.execute(`DELETE FROM router_queue WHERE pk = $1 AND destination = ''`, [id]);
+  }
+
+  /** Held rows in arrival order: one state or both, or the given ids. */
+  held(opts: { state?: HeldState; ids?: readonly number[]; limit?: number; offset?: number; afterId?: number; upToId?: number } = {}): Promise<QueueEntry[]> {
+    const params: (string | number)[] = [];
+    const where = [`destination = ''`];
+    if (opts.afterId !== undefined) {
+      params.push(opts.afterId);
+      where.push(`pk > $${params.length}`);
+    }
+    if (opts.upToId !== undefined) {
+      params.push(opts.upToId);
+      where.push(`pk <= $${params.length}`);
+    }
+    if (opts.state) {
+      params.push(opts.state);
+      where.push(`state = $${params.length}`);
+    }
+    if (opts.ids) {
+      if (opts.ids.length === 0) return Promise.resolve([]);
+      where.push(`pk IN (${opts.ids.map((id) => {
+        params.push(id);
+        return `$${params.length}`;
+      }).join(', ')})`);
+    }
+    params.push(opts.limit ?? 1000);
+    const limit = `$${params.length}`;
+    params.push(opts.offset ?? 0);
+    return this.index.read(async (tx) => (await tx.select(
+      `SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY pk LIMIT ${limit} OFFSET $${params.length}`, params)).map(toEntry));
+  }
+
+  /** The newest held row's id (0 when there is none). */
+  async lastHeldId(): Promise<number> {
+    const rows = await this.index.read((tx) => tx.select(`SELECT MAX(pk) AS id FROM router_queue WHERE destination = ''`));
+    return Number(rows[0]?.id ?? 0);
+  }
+
+  async heldCounts(): Promise<HeldCounts> {
+    const rows = await this.index.read((tx) => tx.select(
+      `SELECT SUM(CASE WHEN state = 'unrouted' THEN 1 ELSE 0 END) AS unrouted,
+         SUM(CASE WHEN state = 'rule-failed' THEN 1 ELSE 0 END) AS failed
+       FROM router_queue WHERE destination = ''`));
+    return { unrouted: Number(rows[0]?.unrouted ?? 0), ruleFailed: Number(rows[0]?.failed ?? 0) };
+  }
+
+  /** Deletes held rows (one state, both, or the given ids): their instances become eligible for the retention. */
+  async purgeHeld(opts: { state?: HeldState; ids?: readonly number[] } = {}): Promise<number> {
+    return this.index.write(async (tx) => {
+      const params: (string | number)[] = [];
+      let sql = `SELECT pk FROM router_queue WHERE destination = ''`;
+      if (opts.state) {
+        params.push(opts.state);
+        sql += ` AND state = $1`;
+      }
+      const ids = opts.ids ? new Set(opts.ids) : undefined;
+      const rows = (await tx.execute(sql, params)).map((r) => Number(r.pk)).filter((id) => !ids || ids.has(id));
+      for (const id of rows) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [id]);
+      return rows.length;
+    });
+  }
+
   /** Enqueues in a transaction of its own (manual re-send). */
   add(entries: readonly NewEntry[]): Promise<QueueEntry[]> {
     return this.index.write((tx) => ForwardQueue.enqueue(tx, entries));
@@ -145,7 +249,10 @@ export class ForwardQueue {
     return t === null || t === undefined ? undefined : Number(t);
   }
 
-  /** Up to `limit` stored instances received before `before` (ISO time) that no queue entry names: nothing left to send. */
+  /**
+   * Up to `limit` stored instances received before `before` (ISO time) that no queue row
+   * names: nothing left to send, and not held (unrouted, rule failed).
+   */
   async forwarded(before: string, limit: number): Promise<string[]> {
     const rows = await this.index.read((tx) => tx.select(
       `SELECT i.sop_instance_uid AS uid FROM instances i
@@ -156,7 +263,7 @@ export class ForwardQueue {
 
   /** Destinations with pending entries. */
   async destinations(): Promise<string[]> {
-    const rows = await this.index.read((tx) => tx.select(`SELECT DISTINCT destination FROM router_queue WHERE state = 'pending'`));
+    const rows = await this.index.read((tx) => tx.select(`SELECT DISTINCT destination FROM router_queue WHERE state = 'pending' AND destination <> ''`));
     return rows.map((r) => String(r.destination));
   }
 
@@ -220,7 +327,7 @@ export class ForwardQueue {
    * tried before) or `untried` (pending, never tried); `ids`: only these entries.
    */
   list(opts: { destination?: string; state?: QueueState | 'failed' | 'untried'; ids?: readonly number[]; limit?: number; offset?: number } = {}): Promise<QueueEntry[]> {
-    const where: string[] = [];
+    const where: string[] = [`destination <> ''`];
     const params: (string | number)[] = [];
     if (opts.destination) {
       params.push(opts.destination);
@@ -243,7 +350,7 @@ export class ForwardQueue {
     const limit = `$${params.length}`;
     params.push(opts.offset ?? 0);
     return this.index.read(async (tx) => (await tx.select(
-      `SELECT ${COLUMNS} FROM router_queue ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY destination, pk LIMIT ${limit} OFFSET $${params.length}`,
+      `SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY destination, pk LIMIT ${limit} OFFSET $${params.length}`,
       params)).map(toEntry));
   }
 
@@ -256,9 +363,9 @@ export class ForwardQueue {
          SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead,
          MIN(created_at) AS oldest,
          MIN(CASE WHEN state = 'pending' THEN next_attempt_at END) AS next
-       FROM router_queue GROUP BY destination ORDER BY destination`));
+       FROM router_queue WHERE destination <> '' GROUP BY destination ORDER BY destination`));
     const errors = await this.index.read((tx) => tx.select(
-      `SELECT destination, last_error FROM router_queue WHERE last_error IS NOT NULL ORDER BY updated_at DESC`));
+      `SELECT destination, last_error FROM router_queue WHERE last_error IS NOT NULL AND destination <> '' ORDER BY updated_at DESC`));
     return rows.map((r) => ({
       destination: String(r.destination),
       pending: Number(r.pending),
@@ -273,7 +380,7 @@ export class ForwardQueue {
 
   private async select(tx: IndexReader | IndexWriter, cond: string, opts: { destination?: string; ids?: readonly number[] }): Promise<{ id: number }[]> {
     const params: (string | number)[] = [];
-    let sql = `SELECT pk FROM router_queue WHERE ${cond}`;
+    let sql = `SELECT pk FROM router_queue WHERE destination <> '' AND ${cond}`;
     if (opts.destination) {
       params.push(opts.destination);
       sql += ` AND destination = $${params.length}`;

@@ -8,6 +8,10 @@
  * inserts its queue rows in the same transaction (see forward-queue.ts for why this is
  * at-least-once). `attach(archive)` then starts the senders for whatever is queued
  * (after a restart: everything not yet delivered).
+ *
+ * An instance no rule sends, or whose rules fail, gets a held row instead (routeOutcome in
+ * rules.ts; forward-queue.ts): kept from the retention until a user purges it or retries
+ * it (reroute); only a rule that discards lets an instance go without one.
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -15,9 +19,9 @@ import type { Archive } from '../archive/archive.js';
 import { instanceSummary, type Index, type IndexWriter, type InsertResult, type InstanceRecord } from '../archive/index-types.js';
 import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
-import { ForwardQueue, queueDdl, type DestinationCounts, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
+import { ForwardQueue, queueDdl, type DestinationCounts, type HeldCounts, type HeldEntry, type HeldState, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
 import type { RuleStore } from './rule-store.js';
-import { CompiledRules, validateSettings, type RouteDecision } from './rules.js';
+import { CompiledRules, routeOutcome, validateSettings, type RouteDecision, type RouteOutcome } from './rules.js';
 import { DestinationSender, type DestinationTarget, type ReadyEntry } from './sender.js';
 
 export interface RouterOptions {
@@ -41,6 +45,16 @@ export type QueueView = (typeof QUEUE_VIEWS)[number];
 export interface QueueItem extends QueueEntry {
   /** Being sent now (pending and failed entries can be in flight). */
   inFlight: boolean;
+}
+
+/** What a retry of held entries did: each entry was routed, discarded, is still held (unrouted or failed), or its instance is gone. */
+export interface RerouteResult {
+  retried: number;
+  routed: number;
+  discarded: number;
+  unrouted: number;
+  failed: number;
+  gone: number;
 }
 
 /** How often forwarded instances past their retention are looked for. */
@@ -74,25 +88,22 @@ export class Router {
     // The table exists once attach() ran; before that (the first stores of a new archive) create it here.
     if (!this.queue) for (const ddl of queueDdl('sqlite')) await tx.execute(ddl);
     const entries: NewEntry[] = [];
+    const held: HeldEntry[] = [];
     records.forEach((r, i) => {
       if (results[i].status === 'duplicate') return;
-      let decision: RouteDecision;
       let attributes: DicomJsonObject | undefined;
-      try {
-        decision = this.compiled.decide({
-          callingAE: r.callingAeTitle, calledAE: r.calledAeTitle ?? '', peerAddress: r.peerAddress ?? null,
-          // Parsed once, and only if a condition reads attributes.
-          attributes: () => (attributes ??= JSON.parse(r.json) as DicomJsonObject),
-        });
-      } catch (err) {
-        this.o.logger.error({ err, sopInstanceUid: r.sopInstanceUid }, 'router rules could not be evaluated: instance not queued');
-        return;
+      const outcome = this.outcome(this.compiled, {
+        callingAE: r.callingAeTitle, calledAE: r.calledAeTitle ?? '', peerAddress: r.peerAddress ?? null,
+        // Parsed once, and only if a condition reads attributes.
+        attributes: () => (attributes ??= JSON.parse(r.json) as DicomJsonObject),
+      }, r.sopInstanceUid);
+      if (outcome.kind === 'send') {
+        for (const s of outcome.sends) entries.push({ destination: s.destination, sopInstanceUid: r.sopInstanceUid, rule: s.rule, changes: s.changes });
+      } else if (outcome.kind !== 'discard') {
+        held.push(heldEntry(r.sopInstanceUid, outcome));
       }
-      for (const m of decision.matches) {
-        if (m.error) this.o.logger.warn({ rule: m.rule, sopInstanceUid: r.sopInstanceUid, err: m.error }, 'router rule failed: treated as no match');
-      }
-      for (const s of decision.sends) entries.push({ destination: s.destination, sopInstanceUid: r.sopInstanceUid, rule: s.rule, changes: s.changes });
     });
+    await ForwardQueue.hold(tx, held);
     const queued = await ForwardQueue.enqueue(tx, entries);
     if (queued.length === 0) return;
     const summaries = new Map(records.map((r) => [r.sopInstanceUid, instanceSummary(r)]));
@@ -108,6 +119,18 @@ export class Router {
       for (const [d, items] of perDestination) this.sender(d)?.offer(items);
     };
   };
+
+  /** The decision for one instance as the router acts on it; a failure is logged here, once. */
+  private outcome(rules: CompiledRules, ctx: Parameters<CompiledRules['decide']>[0], sopInstanceUid: string): RouteOutcome {
+    let outcome: RouteOutcome;
+    try {
+      outcome = routeOutcome(rules.decide(ctx));
+    } catch (err) {
+      outcome = { kind: 'failed', rule: '', error: `the rules could not be evaluated: ${(err as Error).message}` };
+    }
+    if (outcome.kind === 'failed') this.o.logger.warn({ rule: outcome.rule, sopInstanceUid, err: outcome.error }, 'router rule failed: instance held, not forwarded');
+    return outcome;
+  }
 
   /** Starts sending from the Router role's archive (its index holds the queue). */
   async attach(archive: Archive): Promise<void> {
@@ -257,6 +280,70 @@ export class Router {
     return rows.map((e) => ({ ...e, inFlight: inFlight.has(e.id) }));
   }
 
+  /** Held entries (unrouted, rule failed), oldest first. */
+  unrouted(opts: { state?: HeldState; limit?: number; offset?: number } = {}): Promise<QueueEntry[]> {
+    return this.requireQueue().held(opts);
+  }
+
+  unroutedCounts(): Promise<HeldCounts> {
+    return this.requireQueue().heldCounts();
+  }
+
+  /** Deletes held entries (one state, both, or the given ids): their instances become eligible for the retention. */
+  purgeUnrouted(opts: { state?: HeldState; ids?: number[] } = {}): Promise<number> {
+    return this.requireQueue().purgeHeld(opts);
+  }
+
+  /**
+   * Evaluates the current rules again for held entries (the given ids, or every one of a
+   * state, or all): an entry whose instance now goes somewhere is replaced by its queue
+   * entries in one transaction; one still unrouted or failing stays held (with the new
+   * error); a discarded one goes. The peer address is not stored with an instance, so a
+   * condition reading `peerAddress` sees null here.
+   */
+  async reroute(opts: { state?: HeldState; ids?: number[] } = {}): Promise<RerouteResult> {
+    const queue = this.requireQueue();
+    const index = this.requireArchive().index;
+    const result: RerouteResult = { retried: 0, routed: 0, discarded: 0, unrouted: 0, failed: 0, gone: 0 };
+    const kicks = new Set<string>();
+    // Oldest first, in pages, up to the newest row held now: rows this retry holds again get new ids past it.
+    const upToId = await queue.lastHeldId();
+    let afterId = 0;
+    for (;;) {
+      const page = await queue.held({ ...opts, afterId, upToId, limit: 200 });
+      if (page.length === 0 || this.closed) break;
+      afterId = page[page.length - 1].id;
+      await index.write(async (tx) => {
+        for (const e of page) {
+          const inst = await tx.getInstance(e.sopInstanceUid);
+          await ForwardQueue.release(tx, [e.id]);
+          result.retried++;
+          if (!inst) {
+            result.gone++;
+            continue;
+          }
+          const outcome = this.outcome(this.compiled, {
+            callingAE: inst.callingAeTitle, calledAE: inst.calledAeTitle ?? '', peerAddress: null,
+            attributes: JSON.parse(inst.json) as DicomJsonObject,
+          }, e.sopInstanceUid);
+          if (outcome.kind === 'send') {
+            await ForwardQueue.enqueue(tx, outcome.sends.map((x) => ({ destination: x.destination, sopInstanceUid: e.sopInstanceUid, rule: x.rule, changes: x.changes })));
+            for (const x of outcome.sends) kicks.add(x.destination);
+            result.routed++;
+          } else if (outcome.kind === 'discard') {
+            result.discarded++;
+          } else {
+            await ForwardQueue.hold(tx, [heldEntry(e.sopInstanceUid, outcome)]);
+            if (outcome.kind === 'failed') result.failed++;
+            else result.unrouted++;
+          }
+        }
+      });
+    }
+    for (const d of kicks) this.kick(d, true);
+    return result;
+  }
+
   /** Dead entries back to pending (due now); returns how many. */
   async retry(opts: { destination?: string; ids?: number[] } = {}): Promise<number> {
     const n = await this.requireQueue().retry(opts);
@@ -301,4 +388,10 @@ export function testPart10(
     callingAE: ctx.callingAE ?? '', calledAE: ctx.calledAE ?? (registry ? serverAe(registry, 'router')?.aeTitle ?? '' : ''),
     peerAddress: ctx.peerAddress ?? null, attributes: datasetToJson(dataset),
   });
+}
+
+function heldEntry(sopInstanceUid: string, outcome: Exclude<RouteOutcome, { kind: 'send' | 'discard' }>): HeldEntry {
+  return outcome.kind === 'failed'
+    ? { sopInstanceUid, state: 'rule-failed', rule: outcome.rule, error: outcome.error }
+    : { sopInstanceUid, state: 'unrouted', rule: '', error: null };
 }

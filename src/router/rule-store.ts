@@ -34,7 +34,7 @@ export class RuleStore {
   /** Opens `<dataDir>/router/rules.json`, creating it with the default rule on a first start. */
   static async open(dataDir: string, opts: { registry?: () => Registry | undefined } = {}): Promise<RuleStore> {
     const dir = join(dataDir, ROUTER_DIR);
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const file = join(dir, RULES_FILE);
     const registry = opts.registry ?? (() => undefined);
     const existing = await readSettings(file);

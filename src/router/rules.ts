@@ -6,6 +6,10 @@
  * port), optional attribute changes applied to the forwarded copy (keyword or tag ->
  * new text value, or null to remove), and `continue` (evaluate the following rules after
  * a match; default false: the first match stops). Rules can be disabled.
+ *
+ * A rule with `discard: true` (and no destinations) says that what it matches is not to
+ * be forwarded: its match stops the evaluation. What no rule forwards is otherwise kept
+ * ("unrouted", see routeOutcome): the router never deletes what nobody decided to drop.
  */
 import { z } from 'zod';
 import { aeTitleSchema, ConfigValidationError, findAe, issuesOf, type FieldIssue, type Registry } from '../config/index.js';
@@ -30,10 +34,20 @@ export function changeKeyProblem(key: string): string | undefined {
 export const ruleSchema = z.strictObject({
   name: z.string().trim().min(1, 'a rule needs a name').max(64, 'at most 64 characters'),
   condition: z.string().max(4096, 'at most 4096 characters'),
-  destinations: z.array(aeTitleSchema).min(1, 'a rule needs at least one destination AE'),
+  destinations: z.array(aeTitleSchema).default([]),
   changes: z.record(z.string(), z.string().max(1024).nullable()).default({}),
   continue: z.boolean().default(false),
   enabled: z.boolean().default(true),
+  /** What the rule matches is dropped on purpose (no destinations, no changes, stops the evaluation). */
+  discard: z.boolean().optional(),
+}).superRefine((r, ctx) => {
+  if (!r.discard) {
+    if (r.destinations.length === 0) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'a rule needs at least one destination AE (or discard: true)' });
+    return;
+  }
+  if (r.destinations.length > 0) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'a rule that discards has no destinations' });
+  if (Object.keys(r.changes).length > 0) ctx.addIssue({ code: 'custom', path: ['changes'], message: 'a rule that discards changes nothing' });
+  if (r.continue) ctx.addIssue({ code: 'custom', path: ['continue'], message: 'a rule that discards stops the evaluation: continue must be false' });
 });
 
 export const queuePolicySchema = z.strictObject({
@@ -141,6 +155,31 @@ export interface RouteDecision {
   matches: RuleMatch[];
   /** What would be queued: one entry per destination (the first matching rule naming it wins). */
   sends: { destination: string; rule: string; changes: Record<string, string | null> }[];
+  /** The matching rule that discards, when one stopped the evaluation. */
+  discardedBy?: string;
+}
+
+/**
+ * What the router does with an instance, given the decision:
+ *   failed    some rule could not be evaluated: nothing is sent and the instance is held
+ *             with the error until the rules are fixed and it is retried (fail closed: with
+ *             the failed rule read as "no match", a later catch-all rule would get it);
+ *   send      queue the sends;
+ *   discard   a rule discards it and nothing earlier sends it: not kept for anybody;
+ *   unrouted  no rule sends it: held, shown, purged or retried by a user.
+ */
+export type RouteOutcome =
+  | { kind: 'failed'; rule: string; error: string }
+  | { kind: 'send'; sends: RouteDecision['sends'] }
+  | { kind: 'discard'; rule: string }
+  | { kind: 'unrouted' };
+
+export function routeOutcome(d: RouteDecision): RouteOutcome {
+  const errors = d.matches.filter((m) => m.error !== undefined);
+  if (errors.length > 0) return { kind: 'failed', rule: errors[0].rule, error: errors.map((m) => `rule "${m.rule}": ${m.error}`).join('; ') };
+  if (d.sends.length > 0) return { kind: 'send', sends: d.sends };
+  if (d.discardedBy !== undefined) return { kind: 'discard', rule: d.discardedBy };
+  return { kind: 'unrouted' };
 }
 
 /** Rules compiled once per settings revision. */
@@ -157,11 +196,12 @@ export class CompiledRules {
     });
   }
 
-  /** Evaluates the rules in order; errors are reported per rule and count as no match. */
+  /** Evaluates the rules in order; errors are reported per rule and count as no match here (routeOutcome holds such an instance). */
   decide(ctx: RouteContext): RouteDecision {
     const matches: RuleMatch[] = [];
     const sends: RouteDecision['sends'] = [];
     let stopped = false;
+    let discardedBy: string | undefined;
     for (const { rule, condition, error } of this.compiled) {
       if (!rule.enabled) {
         matches.push({ rule: rule.name, matched: false, skipped: 'disabled' });
@@ -182,11 +222,16 @@ export class CompiledRules {
       }
       matches.push({ rule: rule.name, matched, ...(err ? { error: err } : {}) });
       if (!matched) continue;
+      if (rule.discard) {
+        discardedBy = rule.name;
+        stopped = true;
+        continue;
+      }
       for (const destination of rule.destinations) {
         if (!sends.some((s) => s.destination === destination)) sends.push({ destination, rule: rule.name, changes: rule.changes });
       }
       if (!rule.continue) stopped = true;
     }
-    return { matches, sends };
+    return { matches, sends, ...(discardedBy !== undefined ? { discardedBy } : {}) };
   }
 }

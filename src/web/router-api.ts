@@ -14,6 +14,11 @@
  *   GET    /api/router/queue/{dest}?state=pending|inflight|failed|dead&limit=&offset=
  *   POST   /api/router/queue/{dest}/retry    {id?}: dead -> pending
  *   POST   /api/router/queue/{dest}/purge    {state?: dead|all, id?}
+ *   GET    /api/router/unrouted?state=unrouted|rule-failed&limit=&offset=
+ *                                            held instances: no rule forwards them, or their
+ *                                            rules failed (with the error); {counts, entries}
+ *   POST   /api/router/unrouted/retry        {id?, state?}: evaluate the current rules again
+ *   POST   /api/router/unrouted/purge        {id?, state?}: drop them (then the retention may delete the instances)
  * Bad input is a 400 problem naming the field; a condition's syntax error also gives its
  * line and column. Evaluation and queue logic live in src/router; this module only maps.
  */
@@ -22,8 +27,9 @@ import { z } from 'zod';
 import { aeTitleSchema, ConfigConflictError, ConfigValidationError, findAe, parseOrThrow, type ConfigStore } from '../config/index.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { compileCondition, ConditionError } from '../router/condition.js';
+import { HELD_STATES } from '../router/forward-queue.js';
 import { QUEUE_VIEWS, type Router } from '../router/router.js';
-import { validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
+import { routeOutcome, validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
 
 /** Largest Part 10 file a dry run accepts. */
 export const DRY_RUN_MAX_FILE = 64 << 20;
@@ -55,6 +61,14 @@ const queueQuery = z.strictObject({
 const entryId = z.number().int().min(1);
 const retryBody = z.strictObject({ id: entryId.optional() });
 const purgeBody = z.strictObject({ state: z.enum(['dead', 'all']).default('dead'), id: entryId.optional() });
+const heldQuery = z.strictObject({
+  state: z.enum(HELD_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+const heldBody = z.strictObject({ state: z.enum(HELD_STATES).optional(), id: entryId.optional() });
+/** What the router would do with the instance: send, discard, keep it unrouted, or hold it because a rule failed. */
+const OUTCOMES = { send: 'send', discard: 'discard', unrouted: 'unrouted', failed: 'rule-failed' } as const;
 
 interface RouterApiDeps {
   config: ConfigStore;
@@ -70,11 +84,14 @@ function dryRunResult(d: RouteDecision, settings: RouterSettings, router: Router
   const matched = d.matches.filter((m) => m.matched);
   const last = matched[matched.length - 1];
   const stoppedBy = last && settings.rules.find((r) => r.name === last.rule)?.continue === false ? last.rule : null;
+  const outcome = routeOutcome(d);
   return {
     matches: d.matches,
-    stopped: stoppedBy !== null,
-    stoppedBy,
-    sends: d.sends.map((s) => {
+    stopped: stoppedBy !== null || d.discardedBy !== undefined,
+    stoppedBy: stoppedBy ?? d.discardedBy ?? null,
+    outcome: OUTCOMES[outcome.kind],
+    ...(outcome.kind === 'failed' ? { error: outcome.error } : {}),
+    sends: outcome.kind !== 'send' ? [] : d.sends.map((s) => {
       const target = router.resolve(s.destination);
       return { ...s, ...('error' in target ? { error: target.error } : { address: `${target.host}:${target.port}` }) };
     }),
@@ -177,6 +194,27 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       const retried = await router().retry({ destination: dest, ...(id !== undefined ? { ids: [id] } : {}) });
       if (id !== undefined && retried === 0) throw new ConfigConflictError(`no dead entry ${id} for ${dest}`, 'not-found', 'id');
       return { retried };
+    });
+
+    scope.get('/api/router/unrouted', async (req) => {
+      const q = parseOrThrow(heldQuery, req.query);
+      const r = router();
+      const [counts, entries] = await Promise.all([r.unroutedCounts(), r.unrouted({ state: q.state, limit: q.limit, offset: q.offset })]);
+      return { counts, state: q.state ?? null, limit: q.limit, offset: q.offset, entries };
+    });
+
+    scope.post('/api/router/unrouted/retry', async (req) => {
+      const { state, id } = parseOrThrow(heldBody, req.body ?? {});
+      const result = await router().reroute({ state, ...(id !== undefined ? { ids: [id] } : {}) });
+      if (id !== undefined && result.retried === 0) throw new ConfigConflictError(`no unrouted entry ${id}`, 'not-found', 'id');
+      return result;
+    });
+
+    scope.post('/api/router/unrouted/purge', async (req) => {
+      const { state, id } = parseOrThrow(heldBody, req.body ?? {});
+      const purged = await router().purgeUnrouted({ state, ...(id !== undefined ? { ids: [id] } : {}) });
+      if (id !== undefined && purged === 0) throw new ConfigConflictError(`no unrouted entry ${id}`, 'not-found', 'id');
+      return { purged };
     });
 
     scope.post('/api/router/queue/:dest/purge', async (req: DestRequest) => {

@@ -2,7 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { SqliteIndex } from '../../src/archive/sqlite-index.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
+import { ForwardQueue } from '../../src/router/forward-queue.js';
 import { CT_IMAGE, datasetBytes, EXPLICIT_LE } from '../archive/helpers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { runPacs as pacs } from './run-pacs.js';
@@ -33,3 +35,41 @@ it('lists, adds (refusing bad input by field), tests a file, removes; shows the 
   expect(q.status, q.stderr).toBe(0);
   expect(q.stdout).toBe('destination\tpending\tfailed\tdead\tlast error\n');
 });
+
+it('adds a rule that discards; tests a file against it; lists and purges unrouted entries', async () => {
+  const dir = await makeTempDir('pacs-router-cli-');
+  const data = ['--data', join(dir, 'data')];
+  const neither = await pacs('router', 'rules', 'add', 'x', 'true', ...data);
+  expect(neither.status).toBe(1);
+  expect(neither.stderr).toMatch(/--dest AE\.\.\. .* or --discard/);
+  const both = await pacs('router', 'rules', 'add', 'x', 'true', '--discard', '--dest', 'PACS', ...data);
+  expect(both.stderr).toContain('destinations: a rule that discards has no destinations');
+  const ok = await pacs('router', 'rules', 'add', 'drop ct', 'Modality == "CT"', '--discard', '--position', '1', ...data);
+  expect(ok.status, ok.stderr).toBe(0);
+  expect((await pacs('router', 'rules', 'list', ...data)).stdout.split('\n')[0]).toBe('1. drop ct: Modality == "CT" -> (discard)');
+  const file = join(dir, 'ct.dcm');
+  writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: '1.2.3.4', transferSyntaxUid: EXPLICIT_LE }), datasetBytes({ sopInstanceUid: '1.2.3.4' })]));
+  expect((await pacs('router', 'rules', 'test', file, ...data)).stdout).toBe('MATCH drop ct\n      everything to the workstation (stopped)\n-> discarded (rule "drop ct")\n');
+  expect((await pacs('router', 'rules', 'rm', 'everything to the workstation', ...data)).status).toBe(0);
+  expect((await pacs('router', 'rules', 'add', 'mr', 'Modality == "MR"', '--dest', 'WORKSTATION', ...data)).status).toBe(0);
+  expect((await pacs('router', 'rules', 'rm', 'drop ct', ...data)).status).toBe(0);
+  expect((await pacs('router', 'rules', 'test', file, ...data)).stdout).toMatch(/-> not forwarded: kept as unrouted until a user purges it\n$/);
+
+  // Held rows as the running router writes them (in its ingest transaction).
+  const index = await SqliteIndex.open(join(dir, 'data', 'router', 'index.sqlite'));
+  try {
+    const queue = new ForwardQueue(index);
+    await queue.ensureSchema();
+    await index.write((tx) => ForwardQueue.hold(tx, [
+      { sopInstanceUid: '1.2.3.4', state: 'unrouted', rule: '', error: null },
+      { sopInstanceUid: '1.2.3.5', state: 'rule-failed', rule: 'mr', error: 'rule "mr": no such overload' },
+    ]));
+  } finally {
+    await index.close();
+  }
+  expect((await pacs('router', 'queue', ...data)).stdout).toBe('destination\tpending\tfailed\tdead\tlast error\nnot forwarded: 1 unrouted, 1 rule failed (pacs router queue --unrouted)\n');
+  const listed = await pacs('router', 'queue', '--unrouted', ...data);
+  expect(listed.stdout).toMatch(/^\d+\tunrouted\t1\.2\.3\.4\t\S+\n\d+\trule-failed\t1\.2\.3\.5\t\S+\trule "mr": no such overload\n$/);
+  expect((await pacs('router', 'queue', '--unrouted', '--purge', ...data)).stdout).toBe('2 unrouted entries deleted\n');
+  expect((await pacs('router', 'queue', '--unrouted', ...data)).stdout).toBe('');
+}, 240_000); // a dozen CLI processes, each a few seconds on a busy machine

@@ -4,14 +4,16 @@
  * fixed rule is saved; a dry run with an uploaded CT file lists the CT rule as matching
  * and the MR rule as not; dragging a rule (and the keyboard Down button) reorders the
  * rules on the server; the Queue page lists a destination on a closed port after
- * storescu sent an instance to ROUTER, and Purge all empties it.
+ * storescu sent an instance to ROUTER, and Purge all empties it; an instance no rule
+ * forwards is listed as unrouted and purged from the page; a rule saved with Discard.
  */
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
+import { freePort, REPO_ROOT, runDcmtk, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromium } from './browser.js';
 
@@ -20,6 +22,7 @@ let page: Page;
 let webUrl: string;
 let routerPort: number;
 let ctFile: string;
+let usFile: string;
 const auth = { authorization: `Basic ${Buffer.from('admin:e2e-password').toString('base64')}` };
 
 async function rest<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -35,6 +38,11 @@ beforeAll(async () => {
   const dir = await makeTempDir('pacs-e2e-router-');
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   ctFile = (await writeCtSeries({ dir: join(dir, 'ct'), count: 1, rows: 64, cols: 64 })).files[0];
+  // The same image as another modality and instance: no rule of this test forwards a US.
+  usFile = join(dir, 'us.dcm');
+  copyFileSync(ctFile, usFile);
+  const m = await runDcmtk('dcmodify', ['-nb', '-m', '(0008,0060)=US', '-m', '(0008,0018)=1.2.826.0.1.3680043.10.79.1', usFile]);
+  expect(m.code, m.stderr).toBe(0);
   const closed = await freePort();
   const served = await startPacsServe(join(dir, 'pacs'), 'e2e-password');
   routerPort = served.routerPort;
@@ -130,5 +138,36 @@ describe('Router queue page', () => {
     await expect.poll(queued).toBe(0);
     await expect.poll(() => page.locator('#queue-entries tr[data-entry]').count()).toBe(0);
     expect((await rest<{ entries: unknown[] }>('GET', '/api/router/queue/UNREACHABLE')).entries).toEqual([]);
+  });
+
+  it('lists an instance no rule forwards as unrouted; Purge removes it', async () => {
+    const sent = await storescu({ port: routerPort, calledAet: 'ROUTER', files: [usFile] });
+    expect(sent.code, sent.stderr).toBe(0);
+    await page.click('a[data-page="router-queue"]');
+    const row = '#unrouted-entries tr[data-uid="1.2.826.0.1.3680043.10.79.1"]';
+    await page.waitForSelector(row, { timeout: 15_000 });
+    expect(await page.getAttribute(row, 'data-state')).toBe('unrouted');
+    expect(await page.textContent(`${row} td:nth-child(2)`)).toBe('unrouted');
+    await expect.poll(() => page.textContent('#unrouted-counts')).toBe('(1 unrouted, 0 rule failed)');
+    await page.click(`${row} .unrouted-purge`);
+    await expect.poll(() => page.textContent('#queue-message')).toBe('1 entry purged');
+    await expect.poll(() => page.locator(row).count()).toBe(0);
+    expect((await rest<{ entries: unknown[] }>('GET', '/api/router/unrouted')).entries).toEqual([]);
+  });
+
+  it('saves a rule that discards from the rules page', async () => {
+    await page.click('a[data-page="router-rules"]');
+    await page.waitForSelector('#rule-list li[data-rule="mr only"]');
+    await page.click('#rule-new');
+    const editor = '#rule-list li.new';
+    await page.fill(`${editor} .rule-name`, 'drop US');
+    await page.fill(`${editor} .rule-condition .cm-content`, 'Modality == "US"');
+    await page.check(`${editor} .rule-discard`);
+    expect(await page.locator(`${editor} .rule-continue`).isDisabled()).toBe(true); // the forwarding fields do not apply
+    await page.click(`${editor} .rule-save`);
+    await page.waitForSelector('#rule-list li[data-rule="drop US"]');
+    expect(await page.textContent('#rule-list li[data-rule="drop US"] .rule-summary')).toBe('Modality == "US" \u2192 (discard)');
+    const saved = (await rest<{ rules: { name: string; discard?: boolean; destinations: string[] }[] }>('GET', '/api/router/rules')).rules.find((r) => r.name === 'drop US');
+    expect(saved).toMatchObject({ discard: true, destinations: [] });
   });
 });

@@ -201,3 +201,71 @@ describe('Router role', () => {
     expect(await own.index.hasInstance(waiting)).toBe(true);
   });
 });
+
+describe('what no rule forwards (issue 15 item 8)', () => {
+  const own = () => roles.archive('router')!;
+  const dayLater = () => Date.now() + 25 * 3_600_000;
+
+  it('keeps an MR sent to a router whose only rule is Modality == "CT" past the retention', async () => {
+    await router.rules.update((s) => ({
+      rules: [{ name: 'ct only', condition: 'Modality == "CT"', destinations: ['WORKSTATION'] }],
+      queue: { ...s.queue, deleteForwardedAfterHours: 24 },
+    }));
+    const mr = `${uidRoot}.8.1`;
+    await send([{ uid: mr, modality: 'MR', sopClassUid: MR_IMAGE }]);
+    expect(await own().index.hasInstance(mr)).toBe(true);
+    await router.deleteForwarded(dayLater());
+    expect(await own().index.hasInstance(mr), 'the unrouted MR was deleted by the retention').toBe(true);
+    // Listed as unrouted, apart from the destinations' queues.
+    const held = await router.unrouted();
+    expect(held.filter((e) => e.sopInstanceUid === mr).map((e) => [e.state, e.destination])).toEqual([['unrouted', '']]);
+    expect(await router.entries({ destination: 'WORKSTATION' })).toEqual([]);
+    expect((await router.unroutedCounts()).unrouted).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps an instance whose rule failed to evaluate, as a failed entry carrying the error; a retry after the fix routes it', async () => {
+    await router.rules.update((s) => ({
+      rules: [{ name: 'body part', condition: 'BodyPartExamined.matches("(?i)head")', destinations: ['WORKSTATION'] }],
+      queue: { ...s.queue, deleteForwardedAfterHours: 24 },
+    }));
+    const ct = `${uidRoot}.8.2`;
+    await send([{ uid: ct }]); // no BodyPartExamined: a method on null is an evaluation error
+    await router.deleteForwarded(dayLater());
+    expect(await own().index.hasInstance(ct), 'the instance whose rule failed was deleted by the retention').toBe(true);
+    const [failed] = (await router.unrouted({ state: 'rule-failed' })).filter((e) => e.sopInstanceUid === ct);
+    expect(failed).toMatchObject({ state: 'rule-failed', rule: 'body part', destination: '' });
+    expect(failed.lastError).toMatch(/body part/);
+    // Still failing: the entry stays, with the error.
+    expect(await router.reroute({ ids: [failed.id] })).toMatchObject({ failed: 1, routed: 0 });
+    await router.rules.update((s) => ({ ...s, rules: [{ name: 'body part', condition: 'BodyPartExamined != null && BodyPartExamined.matches("(?i)head")', destinations: ['PACS'] }, { name: 'rest', condition: 'true', destinations: ['WORKSTATION'] }] }));
+    expect(await router.reroute({ ids: [failed.id] })).toMatchObject({ routed: 1, failed: 0 });
+    await until('re-routed to the workstation', () => roles.archive('workstation')!.index.hasInstance(ct));
+    expect((await router.unrouted()).some((e) => e.id === failed.id)).toBe(false);
+  });
+
+  it('purging an unrouted entry makes its instance eligible for the retention', async () => {
+    await router.rules.update((s) => ({ ...s, rules: [{ name: 'ct only', condition: 'Modality == "CT"', destinations: ['WORKSTATION'] }] }));
+    const mr = `${uidRoot}.8.3`;
+    await send([{ uid: mr, modality: 'MR', sopClassUid: MR_IMAGE }]);
+    const entry = (await router.unrouted()).find((e) => e.sopInstanceUid === mr)!;
+    expect(entry.state).toBe('unrouted');
+    await router.deleteForwarded(dayLater());
+    expect(await own().index.hasInstance(mr)).toBe(true);
+    expect(await router.purgeUnrouted({ ids: [entry.id] })).toBe(1);
+    await router.deleteForwarded(dayLater());
+    expect(await own().index.hasInstance(mr)).toBe(false);
+  });
+
+  it('a rule that discards: no entry, so the retention deletes the instance', async () => {
+    await router.rules.update((s) => ({ ...s, rules: [
+      { name: 'drop MR', condition: 'Modality == "MR"', destinations: [], discard: true },
+      { name: 'ct only', condition: 'Modality == "CT"', destinations: ['WORKSTATION'] },
+    ] }));
+    const mr = `${uidRoot}.8.4`;
+    await send([{ uid: mr, modality: 'MR', sopClassUid: MR_IMAGE }]);
+    expect(await own().index.hasInstance(mr)).toBe(true);
+    expect((await router.unrouted()).some((e) => e.sopInstanceUid === mr)).toBe(false);
+    await router.deleteForwarded(dayLater());
+    expect(await own().index.hasInstance(mr)).toBe(false);
+  });
+});

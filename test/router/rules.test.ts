@@ -6,7 +6,7 @@ import { addAe, ConfigValidationError, defaultRegistry } from '../../src/config/
 import { Dataset, datasetToJson, putString, type DicomJsonObject } from '../../src/dicom/index.js';
 import { compileCondition, ConditionError, type RouteContext } from '../../src/router/condition.js';
 import { RuleStore } from '../../src/router/rule-store.js';
-import { CompiledRules, defaultRouterSettings, validateRule, validateSettings } from '../../src/router/rules.js';
+import { CompiledRules, defaultRouterSettings, routeOutcome, validateRule, validateSettings } from '../../src/router/rules.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 afterAll(() => removeTempDirs());
@@ -113,6 +113,18 @@ describe('rules', () => {
       { destination: 'STORESCP', rule: 'ct', changes: { InstitutionName: 'Routed' } },
       { destination: 'WORKSTATION', rule: 'head', changes: {} },
     ]);
+  });
+
+  it('give an outcome: a failed rule holds the instance (nothing sent), no match keeps it unrouted, a discarding match drops it', () => {
+    const decide = (rules: unknown[]) => routeOutcome(new CompiledRules(validateSettings({ rules }, reg)).decide(CT_HEAD));
+    expect(decide([{ name: 'broken', condition: 'BodyPartExamined.matches("x")', destinations: ['PACS'] }, { name: 'all', condition: 'true', destinations: ['STORESCP'] }]))
+      .toEqual({ kind: 'failed', rule: 'broken', error: expect.stringMatching(/^rule "broken": /) });
+    expect(decide([{ name: 'mr', condition: 'Modality == "MR"', destinations: ['PACS'] }])).toEqual({ kind: 'unrouted' });
+    expect(decide([{ name: 'drop ct', condition: 'Modality == "CT"', discard: true }, { name: 'all', condition: 'true', destinations: ['PACS'] }]))
+      .toEqual({ kind: 'discard', rule: 'drop ct' });
+    // A discarding rule stops; what an earlier continuing rule sends is still sent.
+    expect(decide([{ name: 'copy', condition: 'true', destinations: ['STORESCP'], continue: true }, { name: 'drop ct', condition: 'Modality == "CT"', discard: true }, { name: 'all', condition: 'true', destinations: ['PACS'] }]))
+      .toEqual({ kind: 'send', sends: [{ destination: 'STORESCP', rule: 'copy', changes: {} }] });
   });
 
   it('are refused with the field: bad condition, unknown destination, bad change', () => {

@@ -257,7 +257,7 @@ describe('rendered and thumbnails', () => {
     expect(parts.map((p) => p.headers['content-location']).sort()).toEqual([`${instancePath(multi)}/rendered`, `${instancePath(multiRle)}/rendered`].sort());
   });
 
-  it('makes a small JPEG thumbnail and keeps it on disk keyed by a hash', async () => {
+  it('makes a small JPEG thumbnail and keeps it on disk keyed by hashes', async () => {
     const ref = ct();
     const res = await get(`/dicomweb/studies/${ref.study}/series/${ref.series}/thumbnail`);
     expect(res.statusCode).toBe(200);
@@ -268,7 +268,8 @@ describe('rendered and thumbnails', () => {
     expect(existsSync(dir)).toBe(true);
     const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.bin'));
     expect(files.length).toBeGreaterThan(0);
-    for (const f of files) expect(f).toMatch(/^[0-9a-f]{2}\/[0-9a-f]{64}\.bin$/);
+    // A directory per stored file (named by the hash of its blob key), a file per variant.
+    for (const f of files) expect(f).toMatch(/^[0-9a-f]{2}\/[0-9a-f]{64}\/[0-9a-f]{64}\.bin$/);
     const again = await get(`/dicomweb/studies/${ref.study}/series/${ref.series}/thumbnail`);
     expect(again.rawPayload.equals(res.rawPayload)).toBe(true);
     expect((await get(`/dicomweb/studies/${ref.study}/thumbnail`)).statusCode).toBe(200);

@@ -272,3 +272,48 @@ describe('REST /api/router/queue', () => {
     await refused('POST', '/api/router/queue/NOWHERE/retry', { id: 'one' }, 'id', /number/);
   });
 });
+
+describe('REST /api/router/unrouted', () => {
+  it('lists what no rule forwards and what failed, retries it with the current rules, purges it', async () => {
+    await req('PUT', '/api/router/rules', { rules: [{ name: 'ct only', condition: 'Modality == "CT"', destinations: ['NOWHERE'] }] });
+    const mr = `${uidRoot}.7.1`;
+    await send(mr, 'MR');
+    const list = (await req('GET', '/api/router/unrouted')).json();
+    const entry = list.entries.find((e: { sopInstanceUid: string }) => e.sopInstanceUid === mr);
+    expect(entry).toMatchObject({ state: 'unrouted', destination: '', rule: '', lastError: null });
+    expect(list.counts.unrouted).toBeGreaterThanOrEqual(1);
+    // Not a destination of the queue page.
+    expect((await req('GET', '/api/router/queue')).json().some((c: { destination: string }) => c.destination === '')).toBe(false);
+
+    // A failing rule: held with the error, and the dry run says so.
+    await req('PUT', '/api/router/rules', { rules: [{ name: 'body part', condition: 'BodyPartExamined.matches("x")', destinations: ['NOWHERE'] }, { name: 'rest', condition: 'true', destinations: ['NOWHERE'] }] });
+    const dry = (await req('POST', '/api/router/dry-run', { sopInstanceUid: mr })).json();
+    expect(dry).toMatchObject({ outcome: 'rule-failed', sends: [], error: expect.stringMatching(/^rule "body part": /) });
+    const retried = (await req('POST', '/api/router/unrouted/retry', { id: entry.id })).json();
+    expect(retried).toMatchObject({ retried: 1, failed: 1, routed: 0 });
+    const failed = (await req('GET', '/api/router/unrouted?state=rule-failed')).json().entries.find((e: { sopInstanceUid: string }) => e.sopInstanceUid === mr);
+    expect(failed).toMatchObject({ state: 'rule-failed', rule: 'body part', lastError: expect.stringMatching(/body part/) });
+
+    // Discarding rules: the dry run says discard; a retry drops the entry without sending.
+    await req('PUT', '/api/router/rules', { rules: [{ name: 'drop MR', condition: 'Modality == "MR"', discard: true }] });
+    expect((await req('POST', '/api/router/dry-run', { sopInstanceUid: mr })).json()).toMatchObject({ outcome: 'discard', stoppedBy: 'drop MR', sends: [] });
+    expect((await req('POST', '/api/router/unrouted/retry', { id: failed.id })).json()).toMatchObject({ retried: 1, discarded: 1 });
+    expect((await req('GET', '/api/router/unrouted')).json().entries.some((e: { sopInstanceUid: string }) => e.sopInstanceUid === mr)).toBe(false);
+
+    // Purge.
+    const other = `${uidRoot}.7.2`;
+    await send(other, 'CT'); // the discard rule does not match a CT: unrouted
+    const held = (await req('GET', '/api/router/unrouted?state=unrouted')).json().entries.find((e: { sopInstanceUid: string }) => e.sopInstanceUid === other);
+    expect(held.state).toBe('unrouted');
+    expect((await req('POST', '/api/router/unrouted/purge', { id: held.id })).json()).toEqual({ purged: 1 });
+    await refused('POST', '/api/router/unrouted/purge', { id: held.id }, 'id', /no unrouted entry/, 404);
+    await refused('POST', '/api/router/unrouted/retry', { id: held.id }, 'id', /no unrouted entry/, 404);
+    await refused('GET', '/api/router/unrouted?state=lost', undefined, 'state', /unrouted/);
+  });
+
+  it('refuses a discarding rule with destinations, and a rule with neither', async () => {
+    await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', discard: true, destinations: ['PACS'] }, 'destinations', /discards has no destinations/);
+    await refused('POST', '/api/router/rules', { name: 'x', condition: 'true' }, 'destinations', /at least one destination AE \(or discard: true\)/);
+    await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', discard: true, continue: true }, 'continue', /stops the evaluation/);
+  });
+});

@@ -1,8 +1,10 @@
 // The Router queue page: per destination the counts, and its entries by state (pending,
-// in flight, failed, dead) with Retry and Purge; refreshed every few seconds while shown.
+// in flight, failed, dead) with Retry and Purge; below, what the Router holds without a
+// destination (unrouted: no rule forwards it; rule failed: with the error) with Retry
+// (evaluate the rules again) and Purge; refreshed every few seconds while shown.
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
-import type { DestinationStatus, QueueItem } from './router-types.js';
+import type { DestinationStatus, QueueItem, UnroutedList } from './router-types.js';
 
 const REFRESH_MS = 3000;
 const STATES = [['pending', 'Pending'], ['inflight', 'In flight'], ['failed', 'Failed'], ['dead', 'Dead']] as const;
@@ -27,6 +29,8 @@ class QueuePage {
   private readonly heading = h('h3', { id: 'queue-entries-heading' });
   private readonly message = h('div', { id: 'queue-message', role: 'status' });
   private readonly viewSelect: HTMLSelectElement;
+  private readonly unroutedCounts = h('span', { id: 'unrouted-counts', class: 'muted' });
+  private readonly unrouted = h('tbody', {});
   private selected: string | undefined;
 
   constructor(root: HTMLElement) {
@@ -46,6 +50,17 @@ class QueuePage {
         h('table', { id: 'queue-entries' },
           h('thead', {}, h('tr', {}, ...['#', 'State', 'Attempts', 'SOP Instance UID', 'Rule', 'Next attempt', 'Last error', ''].map((t) => h('th', {}, t)))),
           this.entries)),
+      h('section', { id: 'unrouted-section' },
+        h('h3', {}, 'Not forwarded ', this.unroutedCounts),
+        h('p', { class: 'muted' }, 'Instances no rule forwards (unrouted) and instances whose rules could not be evaluated (rule failed). They are kept until purged; Retry evaluates the current rules again.'),
+        h('p', {},
+          h('button', { type: 'button', id: 'unrouted-retry-all', onclick: () => void this.act('/api/router/unrouted/retry', {}, 'retried') }, 'Retry all'), ' ',
+          h('button', { type: 'button', id: 'unrouted-purge-all', onclick: () => {
+            if (confirm('Purge every unrouted and failed entry? The retention may then delete these instances.')) void this.act('/api/router/unrouted/purge', {}, 'purged');
+          } }, 'Purge all')),
+        h('table', { id: 'unrouted-entries' },
+          h('thead', {}, h('tr', {}, ...['#', 'State', 'SOP Instance UID', 'Received', 'Rule', 'Error', ''].map((t) => h('th', {}, t)))),
+          this.unrouted)),
     );
     root.replaceChildren(this.element);
   }
@@ -56,6 +71,25 @@ class QueuePage {
     this.selected ??= status[0]?.destination;
     this.counts.replaceChildren(...(status.length ? status.map((s) => this.countRow(s)) : [h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'Nothing queued.'))]));
     await this.refreshEntries();
+    await this.refreshUnrouted();
+  }
+
+  private async refreshUnrouted(): Promise<void> {
+    const r = await api<UnroutedList>('GET', '/api/router/unrouted');
+    this.unroutedCounts.textContent = `(${r.counts.unrouted} unrouted, ${r.counts.ruleFailed} rule failed)`;
+    this.unrouted.replaceChildren(...(r.entries.length ? r.entries.map((e) => h(
+      'tr',
+      { 'data-entry': e.id, 'data-state': e.state, 'data-uid': e.sopInstanceUid },
+      h('td', {}, String(e.id)),
+      h('td', { class: e.state === 'rule-failed' ? 'fail' : undefined }, e.state === 'rule-failed' ? 'rule failed' : 'unrouted'),
+      h('td', {}, h('code', {}, e.sopInstanceUid)),
+      h('td', {}, when(e.createdAt)),
+      h('td', {}, e.rule),
+      h('td', {}, e.lastError ?? ''),
+      h('td', {},
+        h('button', { type: 'button', class: 'unrouted-retry', onclick: () => void this.act('/api/router/unrouted/retry', { id: e.id }, 'retried') }, 'Retry'), ' ',
+        h('button', { type: 'button', class: 'unrouted-purge', onclick: () => void this.act('/api/router/unrouted/purge', { id: e.id }, 'purged') }, 'Purge')),
+    )) : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Nothing held.'))]));
   }
 
   private countRow(s: DestinationStatus): HTMLTableRowElement {

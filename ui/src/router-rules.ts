@@ -1,6 +1,6 @@
 // The Router rules page: the ordered rules (drag to reorder, or Up/Down), an editor per
 // rule (name, CEL condition checked as you type, destination AEs from the registry,
-// attribute changes, continue-after-match), and a dry run of the rules as edited.
+// attribute changes, continue-after-match, or discard), and a dry run of the rules as edited.
 import { api, ApiError, type Ae, type FieldIssue } from './api.js';
 import { conditionEditor, type ConditionEditor } from './condition-editor.js';
 import { h } from './dom.js';
@@ -14,6 +14,7 @@ interface Draft {
   changes: [string, string][];
   continue: boolean;
   enabled: boolean;
+  discard: boolean;
 }
 
 interface Item {
@@ -28,15 +29,17 @@ interface Item {
 
 const toDraft = (r: Rule): Draft => ({
   name: r.name, condition: r.condition, destinations: [...r.destinations],
-  changes: Object.entries(r.changes).map(([k, v]) => [k, v ?? '']), continue: r.continue, enabled: r.enabled,
+  changes: Object.entries(r.changes).map(([k, v]) => [k, v ?? '']), continue: r.continue, enabled: r.enabled, discard: r.discard === true,
 });
 
-/** An empty value removes the attribute from the forwarded copy. */
-const toRule = (d: Draft): Rule => ({
-  name: d.name, condition: d.condition, destinations: d.destinations,
-  changes: Object.fromEntries(d.changes.filter(([k]) => k.trim() !== '').map(([k, v]) => [k.trim(), v === '' ? null : v])),
-  continue: d.continue, enabled: d.enabled,
-});
+/** An empty value removes the attribute from the forwarded copy. A rule that discards sends nothing, changes nothing and stops. */
+const toRule = (d: Draft): Rule => (d.discard
+  ? { name: d.name, condition: d.condition, destinations: [], changes: {}, continue: false, enabled: d.enabled, discard: true }
+  : {
+    name: d.name, condition: d.condition, destinations: d.destinations,
+    changes: Object.fromEntries(d.changes.filter(([k]) => k.trim() !== '').map(([k, v]) => [k.trim(), v === '' ? null : v])),
+    continue: d.continue, enabled: d.enabled,
+  });
 
 /** `rules[2].changes.X` -> [2, 'changes']; `destinations[0]` -> [undefined, 'destinations']. */
 function fieldOf(field: string): [number | undefined, string] {
@@ -112,7 +115,7 @@ class RulesPage {
       { class: 'rule-head', draggable: item.savedName !== undefined ? 'true' : undefined, title: item.savedName !== undefined ? 'drag to reorder' : undefined },
       h('span', { class: 'rule-index' }, item.savedName !== undefined ? `${pos + 1}.` : 'new'),
       h('strong', { class: 'rule-title' }, d.name || '(unnamed)'),
-      h('code', { class: 'rule-summary' }, `${d.condition} \u2192 ${d.destinations.join(', ') || '?'}${d.continue ? ' (continue)' : ''}${d.enabled ? '' : ' (disabled)'}`),
+      h('code', { class: 'rule-summary' }, `${d.condition} \u2192 ${d.discard ? '(discard)' : d.destinations.join(', ') || '?'}${d.continue && !d.discard ? ' (continue)' : ''}${d.enabled ? '' : ' (disabled)'}`),
       h('span', { class: 'rule-buttons' },
         h('button', { type: 'button', class: 'rule-up', disabled: pos <= 0, 'aria-label': `move ${d.name} up`, onclick: () => move(-1) }, 'Up'),
         h('button', { type: 'button', class: 'rule-down', disabled: pos < 0 || pos >= saved.length - 1, 'aria-label': `move ${d.name} down`, onclick: () => move(1) }, 'Down'),
@@ -181,7 +184,7 @@ class RulesPage {
   }
 
   private addNew(): void {
-    const item: Item = { key: this.nextKey++, draft: { name: '', condition: 'true', destinations: [], changes: [], continue: false, enabled: true }, open: true };
+    const item: Item = { key: this.nextKey++, draft: { name: '', condition: 'true', destinations: [], changes: [], continue: false, enabled: true, discard: false }, open: true };
     this.items.push(item);
     this.render();
     this.list.lastElementChild?.querySelector<HTMLInputElement>('.rule-name')?.focus();
@@ -227,15 +230,25 @@ class RulesPage {
     cont.addEventListener('change', () => (d.continue = cont.checked));
     const enabled = h('input', { type: 'checkbox', class: 'rule-enabled', checked: d.enabled });
     enabled.addEventListener('change', () => (d.enabled = enabled.checked));
+    // Discarding: the forwarding fields do not apply.
+    const forwarding = h('fieldset', { class: 'rule-forwarding', disabled: d.discard });
+    const discard = h('input', { type: 'checkbox', class: 'rule-discard', checked: d.discard });
+    discard.addEventListener('change', () => {
+      d.discard = discard.checked;
+      forwarding.disabled = d.discard;
+    });
     const done = h('span', { class: 'ok rule-done' });
     return h(
       'form',
       { class: 'card rule-editor', novalidate: true, onsubmit: (e: Event) => { e.preventDefault(); void this.save(item, done); } },
       h('label', { for: id('name') }, 'Name'), name, errorFor('name'),
       h('label', { for: id('condition') }, 'Condition (CEL over callingAE, calledAE, peerAddress, DICOM keywords, tags["GGGGEEEE"])'), conditionBox, problems, errorFor('condition'),
-      h('label', {}, 'Send to'), dests, errorFor('destinations'),
-      h('label', {}, 'Attribute changes on the forwarded copy'), changes, errorFor('changes'),
-      h('label', {}, cont, ' Continue with the following rules after a match'), errorFor('continue'),
+      h('label', {}, discard, ' Discard: what this rule matches is not forwarded, and not kept as unrouted (the retention deletes it)'), errorFor('discard'),
+      (forwarding.append(
+        h('label', {}, 'Send to'), dests, errorFor('destinations'),
+        h('label', {}, 'Attribute changes on the forwarded copy'), changes, errorFor('changes'),
+        h('label', {}, cont, ' Continue with the following rules after a match'), errorFor('continue'),
+      ), forwarding),
       h('label', {}, enabled, ' Enabled'), errorFor('enabled'),
       errorFor('general'),
       h('button', { type: 'submit', class: 'rule-save' }, 'Save'), ' ',
@@ -356,6 +369,13 @@ function base64Of(f: File): Promise<string> {
   });
 }
 
+const OUTCOME_TEXT: Record<DryRunResult['outcome'], (d: DryRunResult) => string> = {
+  send: () => 'Forwarded as listed below.',
+  discard: (d) => `Discarded by "${d.stoppedBy ?? ''}": not forwarded, not kept as unrouted.`,
+  unrouted: () => 'No rule forwards it: kept as unrouted (Router queue page) until a user purges or retries it.',
+  'rule-failed': (d) => `Held, not forwarded: ${d.error ?? 'a rule failed'}.`,
+};
+
 function renderDryRun(d: DryRunResult): HTMLElement[] {
   const state = (m: DryRunResult['matches'][number]) =>
     m.matched ? 'matches' : m.skipped === 'stopped' ? 'not evaluated (stopped)' : m.skipped === 'disabled' ? 'disabled' : m.error ? `error: ${m.error}` : 'no match';
@@ -364,6 +384,7 @@ function renderDryRun(d: DryRunResult): HTMLElement[] {
       h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Result'))),
       h('tbody', {}, ...d.matches.map((m) => h('tr', { 'data-rule': m.rule, class: m.matched ? 'matched' : 'unmatched' }, h('td', {}, m.rule), h('td', { class: m.matched ? 'ok' : m.error ? 'fail' : 'muted' }, state(m)))))),
     h('p', { id: 'dry-run-stopped' }, d.stoppedBy ? `Evaluation stopped at "${d.stoppedBy}".` : 'Every rule was evaluated.'),
+    h('p', { id: 'dry-run-outcome', 'data-outcome': d.outcome, class: d.outcome === 'rule-failed' ? 'fail' : undefined }, OUTCOME_TEXT[d.outcome](d)),
     d.sends.length
       ? h('ul', { id: 'dry-run-sends' }, ...d.sends.map((s) => {
         const changes = Object.entries(s.changes).map(([k, v]) => `${k} = ${v ?? '(removed)'}`).join(', ');

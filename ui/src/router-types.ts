@@ -6,6 +6,8 @@ export interface Rule {
   changes: Record<string, string | null>;
   continue: boolean;
   enabled: boolean;
+  /** What the rule matches is not forwarded, and not kept as unrouted. */
+  discard?: boolean;
 }
 
 export interface RouterSettings { rules: Rule[]; queue: Record<string, number> }
@@ -16,6 +18,9 @@ export interface DryRunResult {
   matches: { rule: string; matched: boolean; error?: string; skipped?: 'disabled' | 'stopped' }[];
   stopped: boolean;
   stoppedBy: string | null;
+  /** What the router would do: send, discard, keep it unrouted, or hold it because a rule failed (error). */
+  outcome: 'send' | 'discard' | 'unrouted' | 'rule-failed';
+  error?: string;
   sends: { destination: string; rule: string; changes: Record<string, string | null>; address?: string; error?: string }[];
 }
 
@@ -25,6 +30,11 @@ export interface DestinationStatus {
 }
 
 export interface QueueItem {
-  id: number; destination: string; sopInstanceUid: string; rule: string; state: 'pending' | 'dead';
+  id: number; destination: string; sopInstanceUid: string; rule: string; state: 'pending' | 'dead' | 'unrouted' | 'rule-failed';
   attempts: number; nextAttemptAt: number; lastError: string | null; createdAt: string; updatedAt: string; inFlight: boolean;
+}
+
+export interface UnroutedList {
+  counts: { unrouted: number; ruleFailed: number };
+  entries: QueueItem[];
 }

@@ -4,8 +4,7 @@
  * DICOMweb plugin inside its prefixed, authenticated scope.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { join } from 'node:path';
-import { FileBlobStore, type Archive, type InstanceSummary } from '../../archive/index.js';
+import type { Archive, InstanceSummary } from '../../archive/index.js';
 import { PixelDataError, PixelTags, type PixelFile } from '../../dicom/render/index.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, negotiateFrames, negotiateRendered, OCTET_STREAM, type FrameForm } from './pixel-accept.js';
 import { findInstance, openInstance, sendPixelError, seriesInstances, studySeries, withInstance } from './pixel-instance.js';
@@ -13,25 +12,22 @@ import { mediaType, pathOf } from '../header-values.js';
 import { multipartContentType, multipartStream, newBoundary, type Part } from './pixel-multipart.js';
 import { checkUid, parseFrameList, parseQuality, parseTag, parseViewport, parseWindow, PixelRequestError } from './pixel-params.js';
 import { renderToImage, type RenderRequest } from './pixel-render.js';
-import { ThumbnailCache } from './thumbnail-cache.js';
+import { thumbnailRequest } from './thumbnail-cache.js';
 import { registerWadoUri } from './wado-uri.js';
 
 export interface PixelRouteDeps {
+  /** Its thumbnail cache keeps the thumbnails (removed with their instances). */
   archive: Archive;
-  /** Where thumbnails are kept; default `thumbnails/` beside the archive's `blobs/`, or memory. */
-  thumbnailDir?: string;
 }
 
 type Params = { study: string; series?: string; sop?: string; frames?: string; tag?: string };
 type Query = Record<string, string | undefined>;
 
-const THUMBNAIL_SIZE = 128;
 const STREAM_CHUNK = 1 << 20;
 
 export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRouteDeps): Promise<void> {
   const { archive } = deps;
-  const thumbDir = deps.thumbnailDir ?? (archive.blobs instanceof FileBlobStore ? join(archive.blobs.root, '..', 'thumbnails') : undefined);
-  const thumbnails = new ThumbnailCache(thumbDir);
+  const thumbnails = archive.thumbnails;
   const prefix = scope.prefix;
 
   /** An instance's URL under the scope, each UID percent-encoded (header-values.ts): it goes into Content-Location. */
@@ -183,12 +179,10 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
 
   // ---- thumbnails --------------------------------------------------------------
 
-  /** A small image of the first candidate that has pixels; cached per stored file when asked with default parameters. */
+  /** A small image (size capped) of the first candidate that has pixels; cached per stored file and normalized parameters. */
   const sendThumbnail = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply, candidates: InstanceSummary[]): Promise<unknown> => {
     const { type } = negotiateRendered(req.headers.accept);
-    const viewport = parseViewport(req.query.viewport) ?? { width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE };
-    const params: RenderRequest = { frame: 0, type, viewport, window: parseWindow(req.query.window), quality: parseQuality(req.query.quality) ?? 85 };
-    const variant = `${type} ${req.query.viewport ?? ''} ${req.query.window ?? ''} ${params.quality}`;
+    const { params, variant } = thumbnailRequest(req.query, type);
     let lastError: unknown;
     for (const row of candidates.slice(0, 8)) {
       const cached = await thumbnails.get(row.fileKey, variant);
