@@ -7,7 +7,8 @@
  * trailing '%' to cover trailing empty components and other component groups), and the
  * exact decision is made afterwards in JavaScript by the same matching functions for
  * every key. Keys on attributes that only the instance's DICOM JSON holds are matched
- * in that second step alone. Rows are read in pages by primary key (keyset pagination).
+ * in that second step alone. Rows are read in pages by primary key ranges (keyset
+ * pagination), so one statement scans a bounded part of the level's table.
  */
 import type { Matcher, QueryKey } from '../dicom/matching.js';
 
@@ -90,6 +91,7 @@ const FROM: Record<QueryLevel, string> = {
     JOIN patients p ON p.pk = st.patient_fk`,
 };
 const PK: Record<QueryLevel, string> = { PATIENT: 'p.pk', STUDY: 'st.pk', SERIES: 'se.pk', IMAGE: 'i.pk' };
+const TABLE: Record<QueryLevel, string> = { PATIENT: 'patients', STUDY: 'studies', SERIES: 'series', IMAGE: 'instances' };
 
 /** The JSON of one instance standing for the entity (its first stored instance). */
 const REPRESENTATIVE_JSON: Record<QueryLevel, string> = {
@@ -100,8 +102,13 @@ const REPRESENTATIVE_JSON: Record<QueryLevel, string> = {
 };
 
 export interface PlannedQuery {
-  /** SELECT ... with $1..$n placeholders; the last two parameters are the page's start pk and size. */
+  /**
+   * SELECT ... with $1..$n placeholders; the last three parameters are the page's primary-key
+   * range (start exclusive, end inclusive) and its row limit.
+   */
   sql: string;
+  /** SELECT MAX(pk) AS m of the level's table: where the pages end. */
+  maxPkSql: string;
   params: (string | number)[];
   /** Result column aliases -> tag, for the values of column and computed attributes. */
   columns: { alias: string; tag: number; multi: boolean }[];
@@ -269,10 +276,11 @@ export function planQuery(
   }
   if (withJson) select.push(`${REPRESENTATIVE_JSON[level]} AS json`);
   const after = p.add(0);
+  const upto = p.add(0);
   const limit = p.add(0);
-  where.push(`${PK[level]} > ${after}`);
+  where.push(`${PK[level]} > ${after}`, `${PK[level]} <= ${upto}`);
   const sql = `SELECT ${select.join(', ')} ${FROM[level]} WHERE ${where.join(' AND ')} ORDER BY ${PK[level]} LIMIT ${limit}`;
-  return { sql, params: p.values, columns, withJson };
+  return { sql, maxPkSql: `SELECT MAX(pk) AS m FROM ${TABLE[level]}`, params: p.values, columns, withJson };
 }
 
 /** Which instances a C-MOVE / C-GET identifier selects: lists of unique keys (all given ones must match). */

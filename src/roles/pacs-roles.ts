@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
-import { clientTlsOptions, findAe, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
+import { clientTlsOptions, effectiveLimits, findAe, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
@@ -172,6 +172,7 @@ export class PacsRoles {
           dataDir: this.opts.dataDir,
           index: this.opts.index,
           duplicatePolicy: this.opts.duplicatePolicy,
+          queryLimits: () => effectiveLimits(this.opts.config.current).query,
           // C-MOVE goes only to AEs the registry marks as move destinations (with a port).
           resolveMoveDestination: (aet) => {
             const d = moveDestination(this.opts.config.current, aet);
