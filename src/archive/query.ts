@@ -71,10 +71,10 @@ export async function* queryIndex(
     const started = performance.now();
     const rows = await index.read((tx) => tx.select(plan.sql, params));
     pages.update(performance.now() - started, rows.length);
-    budget.examine(rows.length);
     for (const row of rows) {
       if (opts.signal?.aborted) return;
       if (budget.due()) await budget.pause();
+      budget.examine(1);
       const overlay = new Map<number, string[]>();
       for (const c of plan.columns) {
         const v = row[c.alias];

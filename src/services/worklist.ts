@@ -239,9 +239,9 @@ export async function* findWorklistItems(
 ): AsyncGenerator<Dataset> {
   const budget = opts.budget ?? new QueryBudget();
   for await (const page of store.pages(q.filter)) {
-    budget.examine(page.length);
     for (const entry of page) {
       if (budget.due()) await budget.pause();
+      budget.examine(1);
       const item = worklistItem(entry);
       if (matches(q, item, opts)) {
         budget.suspend();
