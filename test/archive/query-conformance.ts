@@ -178,6 +178,8 @@ export function registerQueryConformance(name: string, factory: IndexFactory): v
       const d = await describeRetrieve(index, { studyInstanceUids: ['1.2.1.01', '1.2.2.03'] });
       expect(d.count).toBe(4);
       expect(d.pairs.map((p) => p.sopClassUid)).toEqual(['1.2.840.10008.5.1.4.1.1.2', '1.2.840.10008.5.1.4.1.1.88.11']);
+      // Counted page by page: the same answer with pages of one row.
+      expect(await describeRetrieve(index, { studyInstanceUids: ['1.2.1.01', '1.2.2.03'] }, { pageSize: 1 })).toEqual(d);
       const all = [];
       for await (const i of iterateRetrieve(index, { studyInstanceUids: ['1.2.1.01', '1.2.2.03'] }, { pageSize: 3 })) all.push(i);
       expect(all.map((i) => i.studyInstanceUid).sort()).toEqual(['1.2.1.01', '1.2.1.01', '1.2.1.01', '1.2.2.03']);
