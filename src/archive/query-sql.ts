@@ -7,7 +7,8 @@
  * trailing '%' to cover trailing empty components and other component groups), and the
  * exact decision is made afterwards in JavaScript by the same matching functions for
  * every key. Keys on attributes that only the instance's DICOM JSON holds are matched
- * in that second step alone. Rows are read in pages by primary key (keyset pagination).
+ * in that second step alone. Rows are read in pages by primary key ranges (keyset
+ * pagination), so one statement scans a bounded part of the level's table.
  */
 import type { Matcher, QueryKey } from '../dicom/matching.js';
 
@@ -90,6 +91,7 @@ const FROM: Record<QueryLevel, string> = {
     JOIN patients p ON p.pk = st.patient_fk`,
 };
 const PK: Record<QueryLevel, string> = { PATIENT: 'p.pk', STUDY: 'st.pk', SERIES: 'se.pk', IMAGE: 'i.pk' };
+const TABLE: Record<QueryLevel, string> = { PATIENT: 'patients', STUDY: 'studies', SERIES: 'series', IMAGE: 'instances' };
 
 /** The JSON of one instance standing for the entity (its first stored instance). */
 const REPRESENTATIVE_JSON: Record<QueryLevel, string> = {
@@ -100,8 +102,13 @@ const REPRESENTATIVE_JSON: Record<QueryLevel, string> = {
 };
 
 export interface PlannedQuery {
-  /** SELECT ... with $1..$n placeholders; the last two parameters are the page's start pk and size. */
+  /**
+   * SELECT ... with $1..$n placeholders; the last three parameters are the page's primary-key
+   * range (start exclusive, end inclusive) and its row limit.
+   */
   sql: string;
+  /** SELECT MAX(pk) AS m of the level's table: where the pages end. */
+  maxPkSql: string;
   params: (string | number)[];
   /** Result column aliases -> tag, for the values of column and computed attributes. */
   columns: { alias: string; tag: number; multi: boolean }[];
@@ -115,9 +122,50 @@ const NON_ASCII = /[^\x00-\x7f]/;
 function likeEscape(s: string): string {
   return s.replace(/[\\%_]/g, '\\$&');
 }
-/** A DICOM wildcard pattern as a LIKE pattern (escape character '\'). */
-function toLike(pattern: string): string {
-  return [...pattern].map((c) => (c === '*' ? '%' : c === '?' ? '_' : likeEscape(c))).join('');
+
+/**
+ * Bounds on what a key sends to SQL. The SQL is only a pre-filter, so a key beyond them
+ * is sent simplified (a LIKE pattern that selects a superset) or not at all, and the
+ * matcher decides. SQLite refuses LIKE patterns over 50,000 bytes ("LIKE or GLOB pattern
+ * too complex") and expressions nested over 1,000 deep (one OR per value); PostgreSQL's
+ * ILIKE cost grows with the pattern's length (measured: a 60,000-character pattern took
+ * 0.2 s over 300 rows). Patterns with many '%' are not a problem in either engine
+ * (measured: 30 '%A' or 5,000 '%A' against values of 64 and 2,000 letters, about a
+ * millisecond per 300 rows), but every '%' beyond a few adds little selectivity.
+ */
+const LIKE_SEGMENT_MAX = 64; // code points kept of each literal part of a LIKE pattern
+const LIKE_MIDDLE_SEGMENTS = 2; // literal parts kept between the first and the last '%'
+const OR_VALUES_MAX = 32; // values of one key sent as ORed LIKEs
+const IN_VALUES_MAX = 1000; // values of one key sent as an IN list
+
+/** A literal part of a DICOM wildcard pattern (no '*') as LIKE text: '?' -> '_'. */
+const likePart = (cps: readonly string[]): string => cps.map((c) => (c === '?' ? '_' : likeEscape(c))).join('');
+
+/**
+ * A DICOM wildcard pattern as a LIKE pattern (escape character '\') selecting every value
+ * the pattern matches, at most a few hundred characters whatever the key: runs of '*'
+ * become one '%'; the first and last literal parts are kept (cut to LIKE_SEGMENT_MAX from
+ * their outer end), and of the parts between, the LIKE_MIDDLE_SEGMENTS longest, in order
+ * (cut to LIKE_SEGMENT_MAX). Dropping a part between two '%', or cutting a part next to a
+ * '%', only widens what the pattern selects.
+ */
+export function toLike(pattern: string): string {
+  const parts = pattern.split('*').map((p) => [...p]);
+  if (parts.length === 1) {
+    const only = parts[0];
+    return only.length <= 2 * LIKE_SEGMENT_MAX ? likePart(only) : `${likePart(only.slice(0, 2 * LIKE_SEGMENT_MAX))}%`;
+  }
+  const first = parts[0].slice(0, LIKE_SEGMENT_MAX);
+  const last = parts[parts.length - 1];
+  const middle = parts.slice(1, -1).map((p, i) => ({ p, i })).filter((x) => x.p.length > 0);
+  const kept = [...middle].sort((a, b) => b.p.length - a.p.length || a.i - b.i).slice(0, LIKE_MIDDLE_SEGMENTS).sort((a, b) => a.i - b.i);
+  return [likePart(first), ...kept.map((x) => likePart(x.p.slice(0, LIKE_SEGMENT_MAX))), likePart(last.slice(Math.max(0, last.length - LIKE_SEGMENT_MAX)))].join('%');
+}
+
+/** A literal value as a LIKE prefix pattern (value + '%'), cut to a bounded length. */
+function likePrefix(value: string): string {
+  const cps = [...value];
+  return `${likeEscape(cps.slice(0, 2 * LIKE_SEGMENT_MAX).join(''))}%`;
 }
 
 class Params {
@@ -138,6 +186,7 @@ function columnCondition(col: Column, m: Matcher, p: Params, dialect: 'sqlite' |
     case 'single':
     case 'wildcard': {
       const values = m.kind === 'uids' ? m.uids : m.kind === 'single' ? m.values : m.patterns;
+      if (values.length > IN_VALUES_MAX) return undefined;
       if (col.kind === 'int') {
         if (m.kind === 'wildcard' || !values.every((v) => /^[+-]?\d{1,9}$/.test(v))) return undefined;
         return `${c} IN (${values.map((v) => p.add(Number(v))).join(', ')})`;
@@ -146,23 +195,26 @@ function columnCondition(col: Column, m: Matcher, p: Params, dialect: 'sqlite' |
       if (col.kind === 'pn') {
         // Case folding of non-ASCII letters differs between the engines: leave those to JavaScript.
         if (ciPn && values.some((v) => NON_ASCII.test(v))) return undefined;
+        if (values.length > OR_VALUES_MAX) return undefined;
         const like = ciPn && dialect === 'postgres' ? 'ILIKE' : 'LIKE';
         const ors = values.flatMap((v) => {
-          const pat = (m.kind === 'wildcard' ? toLike(v) : likeEscape(v)) + '%';
+          const pat = m.kind === 'wildcard' ? `${toLike(v)}%` : likePrefix(v);
           return [`${c} ${like} ${p.add(pat)} ESCAPE '\\'`, `${c} ${like} ${p.add('%=' + pat)} ESCAPE '\\'`];
         });
         return `(${ors.join(' OR ')})`;
       }
       if (m.kind === 'wildcard') {
+        if (values.length > OR_VALUES_MAX) return undefined;
         return `(${values.map((v) => `${c} LIKE ${p.add(toLike(v))} ESCAPE '\\'`).join(' OR ')})`;
       }
       return values.length === 1 ? `${c} = ${p.add(values[0])}` : `${c} IN (${values.map((v) => p.add(v)).join(', ')})`;
     }
     case 'numbers':
-      if (col.kind !== 'int' || !m.numbers.every((n) => Number.isInteger(n))) return undefined;
+      if (col.kind !== 'int' || m.numbers.length > IN_VALUES_MAX || !m.numbers.every((n) => Number.isInteger(n))) return undefined;
       return `${c} IN (${m.numbers.map((n) => p.add(n)).join(', ')})`;
     case 'range': {
-      if (col.kind !== 'date') return undefined; // times and datetimes of varying precision: JavaScript only
+      // Times and datetimes of varying precision: JavaScript only.
+      if (col.kind !== 'date' || m.ranges.length > OR_VALUES_MAX) return undefined;
       const ors = m.ranges.map((r) => {
         const parts: string[] = [];
         if (r.lower !== undefined) parts.push(`${c} >= ${p.add(r.lower)}`);
@@ -179,7 +231,7 @@ function columnCondition(col: Column, m: Matcher, p: Params, dialect: 'sqlite' |
 /** Conditions on computed attributes that SQL can decide exactly (a list of modalities or SOP classes). */
 function computedCondition(tag: number, m: Matcher, p: Params): string | undefined {
   const values = m.kind === 'single' ? m.values : m.kind === 'uids' ? m.uids : undefined;
-  if (!values) return undefined;
+  if (!values || values.length > IN_VALUES_MAX) return undefined;
   const list = values.map((v) => p.add(v)).join(', ');
   if (tag === Computed.ModalitiesInStudy) return `EXISTS (SELECT 1 FROM series s3 WHERE s3.study_fk = st.pk AND s3.modality IN (${list}))`;
   if (tag === Computed.SOPClassesInStudy) {
@@ -224,10 +276,11 @@ export function planQuery(
   }
   if (withJson) select.push(`${REPRESENTATIVE_JSON[level]} AS json`);
   const after = p.add(0);
+  const upto = p.add(0);
   const limit = p.add(0);
-  where.push(`${PK[level]} > ${after}`);
+  where.push(`${PK[level]} > ${after}`, `${PK[level]} <= ${upto}`);
   const sql = `SELECT ${select.join(', ')} ${FROM[level]} WHERE ${where.join(' AND ')} ORDER BY ${PK[level]} LIMIT ${limit}`;
-  return { sql, params: p.values, columns, withJson };
+  return { sql, maxPkSql: `SELECT MAX(pk) AS m FROM ${TABLE[level]}`, params: p.values, columns, withJson };
 }
 
 /** Which instances a C-MOVE / C-GET identifier selects: lists of unique keys (all given ones must match). */

@@ -3,20 +3,28 @@
  * pre-filter, the matching functions of src/dicom decide exactly) and the instances a
  * C-MOVE / C-GET selects. Both read in pages, each page its own read transaction, so
  * a query over 100,000 instances never holds more than one page in memory and never
- * blocks writers or other readers for long.
+ * blocks writers or other readers for long. Pages are sized by time and the event loop
+ * runs between slices of work; a query ends with QueryLimitError past its cost limits
+ * (query-budget.ts).
  */
 import {
   jsonTarget, matchAll, overlayTarget, type MatchOptions, type MatchTarget, type QueryKey,
 } from '../dicom/matching.js';
 import type { DicomJsonObject } from '../dicom/dataset-json.js';
 import type { Index, InstanceSummary } from './index-types.js';
+import { PageSizer, QueryBudget, type QueryCost } from './query-budget.js';
 import { planQuery, RETRIEVE_FROM, retrieveWhere, type QueryLevel, type RetrieveSelection } from './query-sql.js';
 
+export { QueryBudget, QueryLimitError, type QueryCost } from './query-budget.js';
 export { knownAttributeLevel, levelDepth, QUERY_LEVELS, type QueryLevel, type RetrieveSelection } from './query-sql.js';
 
 export interface QueryOptions extends MatchOptions {
-  /** Rows per page (default 1000). */
+  /** Most rows per page (default 1000; fewer when pages take long). */
   pageSize?: number;
+  /** Limits on rows examined and seconds of work (default none); past one, QueryLimitError. */
+  cost?: QueryCost;
+  /** Or an accounting shared with the caller (what it has examined counts too); overrides `cost`. */
+  budget?: QueryBudget;
   /** Stops the iteration (C-CANCEL) before the next page or row. */
   signal?: AbortSignal;
   /** Select the representative instance's JSON even when no key needs it (QIDO includefield). */
@@ -44,17 +52,29 @@ export async function* queryIndex(
 ): AsyncGenerator<QueryMatch> {
   const plan = planQuery(level, keys, index.kind, opts);
   const wantJson = plan.withJson;
-  const pageSize = opts.pageSize ?? 1000;
   const filters = keys.filter((k) => k.matcher.kind !== 'universal');
+  const budget = opts.budget ?? new QueryBudget(opts.cost);
+  const pages = new PageSizer(opts.pageSize ?? 1000);
   const params = [...plan.params];
+  const n = params.length;
+  // Rows stored after the query started are not looked at: the pages end here.
+  const last = Number((await index.read((tx) => tx.select(plan.maxPkSql, [])))[0]?.m ?? 0);
   let after = 0;
-  for (;;) {
+  while (after < last) {
     if (opts.signal?.aborted) return;
-    params[params.length - 2] = after;
-    params[params.length - 1] = pageSize;
+    if (budget.due()) await budget.pause();
+    const upto = Math.min(after + pages.span, last);
+    const limit = pages.limit;
+    params[n - 3] = after;
+    params[n - 2] = upto;
+    params[n - 1] = limit;
+    const started = performance.now();
     const rows = await index.read((tx) => tx.select(plan.sql, params));
+    pages.update(performance.now() - started, rows.length);
     for (const row of rows) {
       if (opts.signal?.aborted) return;
+      if (budget.due()) await budget.pause();
+      budget.examine(1);
       const overlay = new Map<number, string[]>();
       for (const c of plan.columns) {
         const v = row[c.alias];
@@ -64,28 +84,49 @@ export async function* queryIndex(
       }
       const json = wantJson && row.json ? (JSON.parse(String(row.json)) as DicomJsonObject) : undefined;
       const target = overlayTarget(overlay, json ? jsonTarget(json) : EMPTY);
-      if (matchAll(filters, target, opts)) yield json ? { target, json } : { target };
+      if (matchAll(filters, target, opts)) {
+        budget.suspend();
+        yield json ? { target, json } : { target };
+        budget.resume();
+      }
     }
-    if (rows.length < pageSize) return;
-    after = Number(rows[rows.length - 1].pk);
+    budget.checkTime();
+    // A full page may have stopped before the end of its range: go on from its last row.
+    after = rows.length >= limit ? Number(rows[rows.length - 1].pk) : upto;
   }
 }
 
-/** Number of instances a retrieve selects, and the (SOP class, transfer syntax) pairs among them. */
+/**
+ * Number of instances a retrieve selects, and the (SOP class, transfer syntax) pairs among
+ * them. Counted page by page, letting the event loop run between pages: a retrieve of a
+ * patient with a million instances is one statement of seconds otherwise.
+ */
 export async function describeRetrieve(
   index: Index,
   sel: RetrieveSelection,
+  opts: { pageSize?: number } = {},
 ): Promise<{ count: number; pairs: { sopClassUid: string; transferSyntaxUid: string }[] }> {
   const { where, params } = retrieveWhere(sel);
-  return index.read(async (tx) => {
-    const n = await tx.select(`SELECT COUNT(*) AS n ${RETRIEVE_FROM} WHERE ${where}`, params);
-    const pairs = await tx.select(
-      `SELECT DISTINCT i.sop_class_uid, i.transfer_syntax_uid ${RETRIEVE_FROM} WHERE ${where} ORDER BY 1, 2`, params);
-    return {
-      count: Number(n[0].n),
-      pairs: pairs.map((r) => ({ sopClassUid: String(r.sop_class_uid), transferSyntaxUid: String(r.transfer_syntax_uid) })),
-    };
-  });
+  const pageSize = opts.pageSize ?? 5000;
+  const sql = `SELECT i.pk, i.sop_class_uid, i.transfer_syntax_uid ${RETRIEVE_FROM}
+    WHERE ${where} AND i.pk > $${params.length + 1} ORDER BY i.pk LIMIT $${params.length + 2}`;
+  const budget = new QueryBudget();
+  const pairs = new Map<string, { sopClassUid: string; transferSyntaxUid: string }>();
+  let count = 0;
+  let after = 0;
+  for (;;) {
+    if (budget.due()) await budget.pause();
+    const rows = await index.read((tx) => tx.select(sql, [...params, after, pageSize]));
+    count += rows.length;
+    for (const r of rows) {
+      const p = { sopClassUid: String(r.sop_class_uid), transferSyntaxUid: String(r.transfer_syntax_uid) };
+      pairs.set(`${p.sopClassUid}\u0000${p.transferSyntaxUid}`, p);
+    }
+    if (rows.length < pageSize) break;
+    after = Number(rows[rows.length - 1].pk);
+  }
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return { count, pairs: [...pairs.values()].sort((a, b) => cmp(a.sopClassUid, b.sopClassUid) || cmp(a.transferSyntaxUid, b.transferSyntaxUid)) };
 }
 
 /** Streams the instances a retrieve selects, in storage order. */
@@ -101,9 +142,11 @@ export async function* iterateRetrieve(
   const sql = `SELECT i.pk, i.sop_instance_uid, i.sop_class_uid, se.series_instance_uid, st.study_instance_uid,
       i.instance_number, i.transfer_syntax_uid, i.file_key, i.file_size, i.received_at, i.calling_ae, i.called_ae
     ${RETRIEVE_FROM} WHERE ${where} AND i.pk > ${a} ORDER BY i.pk LIMIT ${l}`;
+  const budget = new QueryBudget();
   let after = 0;
   for (;;) {
     if (opts.signal?.aborted) return;
+    if (budget.due()) await budget.pause();
     const rows = await index.read((tx) => tx.select(sql, [...params, after, pageSize]));
     for (const r of rows) {
       yield {

@@ -28,6 +28,16 @@ import { enableIncrementalVacuum, freePages, reclaimStep } from './sqlite-space.
 
 type Stmt = { stmt: Database.Statement; order: number[]; returns: boolean };
 
+/**
+ * Prepared statements kept per connection. Query texts vary with the keys a C-FIND or a
+ * QIDO-RS search gives (which columns, how many values), so the texts a peer can make us
+ * prepare are unbounded: the cache keeps the most recently used ones (a Map in use order),
+ * and a dropped statement is finalized when it is garbage collected. The fixed statements
+ * of ingest and the common queries stay hot; a miss costs one prepare (about 60 us
+ * for a planned two-table query, measured here).
+ */
+export const STATEMENT_CACHE_MAX = 256;
+
 class SqliteRunner implements SqlRunner {
   readonly dialect = 'sqlite' as const;
   private readonly cache = new Map<string, Stmt>();
@@ -35,7 +45,11 @@ class SqliteRunner implements SqlRunner {
 
   private prepare(sql: string): Stmt {
     let s = this.cache.get(sql);
-    if (!s) {
+    if (s) {
+      // Most recently used last.
+      this.cache.delete(sql);
+      this.cache.set(sql, s);
+    } else {
       // $n placeholders -> ? in order of appearance (better-sqlite3 binds arrays positionally).
       const order: number[] = [];
       const text = sql.replace(/\$(\d+)/g, (_, n: string) => {
@@ -45,8 +59,14 @@ class SqliteRunner implements SqlRunner {
       const stmt = this.db.prepare(text);
       s = { stmt, order, returns: stmt.reader };
       this.cache.set(sql, s);
+      if (this.cache.size > STATEMENT_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     }
     return s;
+  }
+
+  /** Statements held prepared. */
+  get cached(): number {
+    return this.cache.size;
   }
 
   private bind(s: Stmt, params: readonly SqlValue[]): SqlValue[] {
@@ -181,6 +201,11 @@ export class SqliteIndex extends BaseIndex {
     });
     if (this.wal) await this.walSync.sync(); // durable before the caller hears "committed"
     return result;
+  }
+
+  /** Prepared statements held, per connection (tests and diagnostics). */
+  statementCacheSize(): { reader: number; writer: number } {
+    return { reader: this.readRunner.cached, writer: this.writeRunner.cached };
   }
 
   private checkOpen(): void {

@@ -131,6 +131,22 @@ export class WorklistStore {
     return this.index.read((tx) => listIn(tx, filter));
   }
 
+  /**
+   * The same entries in pages of at most `pageSize`, each page its own read transaction
+   * (a worklist query holds one page in memory, and lets other work run between pages).
+   * Ordered by start date, start time (none before any), SPS ID.
+   */
+  async *pages(filter: WorklistFilter = {}, pageSize = 500): AsyncGenerator<WorklistEntry[]> {
+    let after: Keyset | undefined;
+    for (;;) {
+      const page = await this.index.read((tx) => listIn(tx, filter, { after, limit: pageSize }));
+      if (page.length) yield page;
+      if (page.length < pageSize) return;
+      const last = page[page.length - 1];
+      after = [last.startDate, last.startTime ?? '', last.spsId];
+    }
+  }
+
   /** Applies a patch (validated as a whole entry afterwards). */
   async change(spsId: string, patch: unknown): Promise<WorklistEntry> {
     const p = parseOrThrow(worklistPatchSchema, patch) as Record<string, unknown>;
@@ -174,7 +190,10 @@ export class WorklistStore {
   }
 }
 
-async function listIn(tx: IndexReader, f: WorklistFilter): Promise<WorklistEntry[]> {
+/** Where a page of `pages` starts: after this (start date, start time or '', SPS ID). */
+type Keyset = [string, string, string];
+
+async function listIn(tx: IndexReader, f: WorklistFilter, page?: { after?: Keyset; limit: number }): Promise<WorklistEntry[]> {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const add = (sql: string, v: string) => {
@@ -190,8 +209,21 @@ async function listIn(tx: IndexReader, f: WorklistFilter): Promise<WorklistEntry
   if (f.toDate) add('start_date <= ?', f.toDate);
   if (f.modality) add('modality = ?', f.modality);
   if (f.stationAeTitle) add('station_ae = ?', f.stationAeTitle);
+  let order = 'start_date, start_time, sps_id';
+  let limit = '';
+  if (page) {
+    // Keyset pagination needs a total order without NULLs (SQLite and PostgreSQL sort them differently).
+    order = `start_date, COALESCE(start_time, ''), sps_id`;
+    if (page.after) {
+      params.push(...page.after);
+      const n = params.length;
+      where.push(`(start_date, COALESCE(start_time, ''), sps_id) > ($${n - 2}, $${n - 1}, $${n})`);
+    }
+    params.push(page.limit);
+    limit = ` LIMIT $${params.length}`;
+  }
   const sql = `SELECT ${COLUMNS} FROM worklist${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
-    ORDER BY start_date, start_time, sps_id`;
+    ORDER BY ${order}${limit}`;
   return (await tx.select(sql, params)).map(rowToEntry);
 }
 

@@ -44,8 +44,27 @@ const DICOM_DEFAULTS = {
 
 // ---- queries: C-FIND, MWL, QIDO-RS (archive/query, services, web/dicomweb) ----
 
-export const queryLimitsSchema = z.strictObject({});
-const QUERY_DEFAULTS = {};
+export const queryLimitsSchema = z.strictObject({
+  /**
+   * Rows one query (C-FIND, worklist C-FIND, QIDO-RS) may read from the index and match;
+   * past it, the query ends: C-FIND with 0xA700 and a comment, QIDO-RS with what it found
+   * and a Warning (413 when it found nothing).
+   */
+  maxRowsExamined: positiveInt('limits.query.maxRowsExamined').optional(),
+  /** Seconds of work one query may take (reading and matching, not the time waiting for a slow client); then as above. */
+  maxSeconds: seconds('limits.query.maxSeconds').optional(),
+  /** QIDO-RS: results returned when the request gives no `limit`. */
+  qidoDefaultLimit: positiveInt('limits.query.qidoDefaultLimit').optional(),
+  /** QIDO-RS: the most results one response holds; a larger `limit` is cut to it, with a Warning (PS3.18 8.3.4.4). */
+  qidoMaxLimit: positiveInt('limits.query.qidoMaxLimit').optional(),
+});
+// A million rows: ten times the 100,000-instance C-FIND of test/services/query-streaming
+// (a key only the stored JSON holds, every row parsed: 12 s here), so a query that needs
+// more is one to narrow. 60 s of work is far more than a query narrowed by a patient, a
+// study or a date needs. QIDO-RS: 1,000 results by default (several pages of a study
+// browser), 10,000 at most (a series of 10,000 instances in one answer).
+const QUERY_DEFAULTS = { maxRowsExamined: 1_000_000, maxSeconds: 60, qidoDefaultLimit: 1000, qidoMaxLimit: 10_000 };
+export type QueryLimits = typeof QUERY_DEFAULTS;
 
 // ---- datasets received: C-STORE, STOW-RS; transcoding on retrieve ----
 

@@ -9,12 +9,17 @@
  * empty components are insignificant. A multi-valued attribute matches when any one of
  * its values does; a multi-valued key (other than a UID list) matches when any of its
  * values does. Time zone offsets of DT values are ignored.
+ *
+ * Keys and stored values come from the network: nothing here may take more than linear
+ * (wildcards: key x value) time in them, so wildcards are matched by wildcard.ts, never by
+ * a regular expression, and no regular expression here can retry a run from each start.
  */
 import { type Dataset, getStrings } from './dataset.js';
 import type { DicomJsonObject, DicomJsonPersonName } from './dataset-json.js';
 import { lookupTag } from './dictionary.js';
 import { formatTag, tagToHex } from './tag.js';
 import type { VR } from './vr.js';
+import { compileWildcard, matchWildcard, type Wildcard } from './wildcard.js';
 
 /** Where a compiled key looks for values: a dataset, a JSON object, index columns... */
 export interface MatchTarget {
@@ -28,7 +33,7 @@ export type Matcher =
   | { kind: 'universal' }
   | { kind: 'empty' }
   | { kind: 'single'; values: string[] }
-  | { kind: 'wildcard'; patterns: string[]; regexps: RegExp[] }
+  | { kind: 'wildcard'; patterns: string[]; wildcards: Wildcard[] }
   | { kind: 'uids'; uids: string[] }
   | { kind: 'range'; ranges: Range[] }
   | { kind: 'numbers'; numbers: number[] }
@@ -125,16 +130,6 @@ function parseRange(tag: number, vr: VR, text: string): Range {
   return r;
 }
 
-function escapeRegExp(s: string): string {
-  return s.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-}
-
-/** '*' and '?' wildcards (PS3.4 C.2.2.2.4) as an anchored regular expression. */
-export function wildcardRegExp(pattern: string, ignoreCase: boolean): RegExp {
-  const body = [...pattern].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : escapeRegExp(c))).join('');
-  return new RegExp(`^${body}$`, ignoreCase ? 'isu' : 'su');
-}
-
 /** Compiles one key from its (trimmed, decoded) values; `undefined` or [] or [''] = universal. */
 export function compileMatcher(tag: number, vr: VR, values: readonly string[] | undefined, opts: MatchOptions = {}): Matcher {
   if (!values || values.length === 0 || (values.length === 1 && values[0] === '')) return { kind: 'universal' };
@@ -149,15 +144,27 @@ export function compileMatcher(tag: number, vr: VR, values: readonly string[] | 
   }
   if (WILDCARD_VRS.has(vr) && values.some((v) => v.includes('*') || v.includes('?'))) {
     if (values.every((v) => /^\*+$/.test(v))) return { kind: 'universal' };
-    return { kind: 'wildcard', patterns: [...values], regexps: values.map((v) => wildcardRegExp(normalizePn(v, vr), ci)) };
+    return { kind: 'wildcard', patterns: [...values], wildcards: values.map((v) => compileWildcard(normalizePn(v, vr), ci)) };
   }
   return { kind: 'single', values: values.map((v) => normalizePn(v, vr)) };
 }
 
-/** Trailing empty components and groups of a person name are insignificant ('Doe^Jane^^' = 'Doe^Jane'). */
+/**
+ * Trailing empty components and groups of a person name are insignificant ('Doe^Jane^^' = 'Doe^Jane').
+ * Trimmed by scanning back, not with /[\^ ]+$/ or /=+$/: a regular expression retries
+ * such a run from each of its starts, quadratic in its length (seconds for a key or a
+ * stored name of 100,000 '^' followed by a letter).
+ */
 function normalizePn(v: string, vr: VR): string {
   if (vr !== 'PN') return v;
-  return v.split('=').map((g) => g.replace(/[\^ ]+$/, '')).join('=').replace(/=+$/, '');
+  return trimEnd(v.split('=').map((g) => trimEnd(g, '^', ' ')).join('='), '=');
+}
+
+/** `s` without its trailing run of the characters `a` and `b`. */
+function trimEnd(s: string, a: string, b = a): string {
+  let e = s.length;
+  while (e > 0 && (s[e - 1] === a || s[e - 1] === b)) e--;
+  return e === s.length ? s : s.slice(0, e);
 }
 
 /** The strings a stored PN value is compared with: the whole value and each non-empty component group. */
@@ -178,7 +185,7 @@ function matchOne(m: Matcher, vr: VR, stored: string, ci: boolean): boolean {
     }
     case 'wildcard': {
       const c = vr === 'PN' ? pnCandidates(stored) : [stored];
-      return m.regexps.some((re) => c.some((s) => re.test(s)));
+      return m.wildcards.some((w) => c.some((s) => matchWildcard(w, s)));
     }
     case 'uids':
       return m.uids.includes(stored);
@@ -258,7 +265,7 @@ export function datasetTarget(ds: Dataset): MatchTarget {
 }
 
 function pnText(v: DicomJsonPersonName): string {
-  return [v.Alphabetic ?? '', v.Ideographic ?? '', v.Phonetic ?? ''].join('=').replace(/=+$/, '');
+  return trimEnd([v.Alphabetic ?? '', v.Ideographic ?? '', v.Phonetic ?? ''].join('='), '=');
 }
 
 /** A DICOM JSON object (PS3.18 F.2) as a match target. */

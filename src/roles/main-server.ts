@@ -33,6 +33,8 @@ export interface MainServerOptions extends DicomLimitOptions {
   access?: AccessControl;
   /** C-MOVE destinations; default: `move-destinations.json` in the data directory (until the AE registry is wired). */
   resolveMoveDestination?: QueryRetrieveOptions['resolveMoveDestination'];
+  /** The cost limits of C-FIND and worklist queries (limits.query), read per query; default none. */
+  queryLimits?: QueryRetrieveOptions['queryLimits'];
   /** Storage commitment: where requestors get reports over a new association, and which way per AE (default: unknown, same association). */
   commitment?: Pick<StorageCommitmentOptions, 'resolveRequestor' | 'reportMode' | 'retryIntervalMs'>;
 }
@@ -56,6 +58,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
   });
   const registry = new ServiceRegistry([verificationService(), storageService(archive), queryRetrieveService(archive, {
     resolveMoveDestination: opts.resolveMoveDestination ?? jsonFileMoveDestinations(join(opts.dataDir, 'move-destinations.json')),
+    queryLimits: opts.queryLimits,
     logger: opts.logger,
   })]);
   let dicom: DicomServer;
@@ -69,7 +72,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
       ...opts.commitment,
       logger: opts.logger,
     });
-    registry.register(worklistService(worklist)).register(mppsService(mpps, { logger: opts.logger })).register(commitment);
+    registry.register(worklistService(worklist, { queryLimits: opts.queryLimits })).register(mppsService(mpps, { logger: opts.logger })).register(commitment);
     dicom = await startDicomServer({ ...opts, registry });
     void commitment.resume().catch((err: Error) => opts.logger.warn({ err: err.message }, 'pending storage commitments not resumed'));
   } catch (err) {

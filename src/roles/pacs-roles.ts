@@ -186,6 +186,7 @@ export class PacsRoles {
           duplicatePolicy: this.opts.duplicatePolicy,
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
+          queryLimits: () => effectiveLimits(this.opts.config.current).query,
           // C-MOVE goes only to AEs the registry marks as move destinations (with a port).
           resolveMoveDestination: (aet) => {
             const d = moveDestination(this.opts.config.current, aet);

@@ -3,7 +3,8 @@
  * Patient Root and Study Root information models, over the archive's index.
  *
  * C-FIND streams matches from the index page by page (one Pending response each; the
- * socket's back-pressure paces the query) and stops on C-CANCEL. C-MOVE opens an
+ * socket's back-pressure paces the query), stops on C-CANCEL, and ends with 0xA700 past
+ * the cost limits of `limits.query` (query-limits.ts). C-MOVE opens an
  * association to the destination AE (resolved by `resolveMoveDestination`); C-GET sends
  * its C-STOREs back over the requesting association, on the storage contexts the SCU
  * proposed with the SCP role.
@@ -11,7 +12,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
-import { describeRetrieve, queryIndex } from '../archive/query.js';
+import { describeRetrieve, queryIndex, QueryLimitError } from '../archive/query.js';
 import { CommandField, Status } from '../dimse/command-fields.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { DimseServiceError } from '../dimse/errors.js';
@@ -21,6 +22,7 @@ import type { MatchOptions } from '../dicom/matching.js';
 import {
   modelOf, parseIdentifier, QR_SOP_CLASSES, responseEncoder, retrieveSelection,
 } from './qr-identifier.js';
+import { queryCost, queryLimitFailure, type QueryLimitsSource } from './query-limits.js';
 import { isConvertible, runSubOperations, WRITABLE_SYNTAXES } from './retrieve-sub-operations.js';
 
 export interface MoveDestination {
@@ -37,6 +39,8 @@ export interface QueryRetrieveOptions extends MatchOptions {
   aeTitle?: string;
   /** Rows per index page (default 1000). */
   pageSize?: number;
+  /** The cost limits of one C-FIND (limits.query), read per query; default none. */
+  queryLimits?: QueryLimitsSource;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
 }
 
@@ -51,12 +55,14 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
     const parsed = parseIdentifier(dataset, ctx.transferSyntax, model, opts);
     const encode = responseEncoder(parsed, ourAe(ctx), ctx.transferSyntax);
     try {
-      for await (const m of queryIndex(archive.index, parsed.level, parsed.keys, { ...opts, signal: ctx.signal })) {
+      const cost = queryCost(opts.queryLimits);
+      for await (const m of queryIndex(archive.index, parsed.level, parsed.keys, { ...opts, cost, signal: ctx.signal })) {
         if (ctx.signal.aborted) break;
         await ctx.sendResponse({ status: Status.Pending, dataset: encode(m.target) });
       }
     } catch (err) {
       if (err instanceof DimseServiceError) throw err;
+      if (err instanceof QueryLimitError) throw queryLimitFailure(err);
       throw new DimseServiceError(Status.OutOfResources, `query failed: ${(err as Error).message}`);
     }
     return { status: ctx.signal.aborted ? Status.Cancel : Status.Success };

@@ -12,6 +12,7 @@
  * returns the whole sequence.
  */
 import { deflateRawSync } from 'node:zlib';
+import { QueryBudget, QueryLimitError } from '../archive/query.js';
 import { FINAL_SPS_STATUSES, SPS_STATUSES, type WorklistEntry, type WorklistFilter, type WorklistStore } from '../archive/worklist-store.js';
 import { CommandField, Status } from '../dimse/command-fields.js';
 import { DimseServiceError } from '../dimse/errors.js';
@@ -24,6 +25,7 @@ import {
   compileKeys, datasetTarget, InvalidQueryKeyError, matchAll, temporalBound, type MatchOptions, type MatchTarget, type QueryKey,
 } from '../dicom/matching.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, resolveTransferSyntax } from '../dicom/transfer-syntax.js';
+import { queryCost, queryLimitFailure, type QueryLimitsSource } from './query-limits.js';
 
 export const MODALITY_WORKLIST_FIND = '1.2.840.10008.5.1.4.31';
 
@@ -225,29 +227,52 @@ function encode(ds: Dataset, transferSyntaxUid: string): Buffer {
   return writeDataset(ds, transferSyntaxUid);
 }
 
-/** The matching items of a query, in scheduled order. */
-export async function findWorklistItems(store: WorklistStore, q: CompiledQuery, opts: MatchOptions = {}): Promise<Dataset[]> {
-  const out: Dataset[] = [];
-  for (const entry of await store.list(q.filter)) {
-    const item = worklistItem(entry);
-    if (matches(q, item, opts)) out.push(worklistResponse(q, item, opts));
+/**
+ * The matching items of a query, in scheduled order, streamed: the steps are read page by
+ * page and matched in short slices (the event loop runs between them); past the budget's
+ * limits, QueryLimitError.
+ */
+export async function* findWorklistItems(
+  store: WorklistStore,
+  q: CompiledQuery,
+  opts: MatchOptions & { budget?: QueryBudget } = {},
+): AsyncGenerator<Dataset> {
+  const budget = opts.budget ?? new QueryBudget();
+  for await (const page of store.pages(q.filter)) {
+    for (const entry of page) {
+      if (budget.due()) await budget.pause();
+      budget.examine(1);
+      const item = worklistItem(entry);
+      if (matches(q, item, opts)) {
+        budget.suspend();
+        yield worklistResponse(q, item, opts);
+        budget.resume();
+      }
+    }
+    budget.checkTime();
+    if (budget.due()) await budget.pause();
   }
-  return out;
 }
 
-export function worklistService(store: WorklistStore | (() => Promise<WorklistStore>), opts: MatchOptions = {}): ServiceClassProvider {
+export interface WorklistServiceOptions extends MatchOptions {
+  /** The cost limits of one query (limits.query), read per query; default none. */
+  queryLimits?: QueryLimitsSource;
+}
+
+export function worklistService(store: WorklistStore | (() => Promise<WorklistStore>), opts: WorklistServiceOptions = {}): ServiceClassProvider {
   const getStore = typeof store === 'function' ? store : () => Promise.resolve(store);
   const find: RequestHandler = async (ctx, dataset) => {
     const q = compileWorklistQuery(dataset, ctx.transferSyntax, opts);
-    let items: Dataset[];
+    const budget = new QueryBudget(queryCost(opts.queryLimits));
     try {
-      items = await findWorklistItems(await getStore(), q, opts);
+      for await (const item of findWorklistItems(await getStore(), q, { ...opts, budget })) {
+        if (ctx.signal.aborted) break;
+        await ctx.sendResponse({ status: Status.Pending, dataset: encode(item, ctx.transferSyntax) });
+      }
     } catch (err) {
+      if (err instanceof DimseServiceError) throw err;
+      if (err instanceof QueryLimitError) throw queryLimitFailure(err);
       throw new DimseServiceError(Status.OutOfResources, `worklist query failed: ${(err as Error).message}`);
-    }
-    for (const item of items) {
-      if (ctx.signal.aborted) break;
-      await ctx.sendResponse({ status: Status.Pending, dataset: encode(item, ctx.transferSyntax) });
     }
     return { status: ctx.signal.aborted ? Status.Cancel : Status.Success };
   };
@@ -257,4 +282,3 @@ export function worklistService(store: WorklistStore | (() => Promise<WorklistSt
     handlers: { [CommandField.C_FIND_RQ]: find },
   };
 }
-

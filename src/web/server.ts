@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { effectiveLimits } from '../config/index.js';
 import { registerApi, type ApiDeps } from './api.js';
 import { Sessions } from './auth.js';
 import { registerDicomweb } from './dicomweb/index.js';
@@ -37,7 +38,9 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
   const sessions = new Sessions();
   await registerApi(app, { ...opts, sessions, startedAt: Date.now() });
   // DICOMweb of the Main Server's and the Workstation Server's archives, with the same login as /api.
-  const dicomwebAccess = { sessions, users: opts.users, settings: () => opts.config.current.web.dicomweb };
+  const dicomwebAccess = {
+    sessions, users: opts.users, settings: () => opts.config.current.web.dicomweb, queryLimits: () => effectiveLimits(opts.config.current).query,
+  };
   await registerDicomweb(app, { ...dicomwebAccess, prefix: '/dicomweb', name: 'the Main Server', archive: () => opts.roles?.archive('main') });
   await registerDicomweb(app, { ...dicomwebAccess, prefix: '/workstation/dicomweb', name: 'the Workstation Server', archive: () => opts.roles?.archive('workstation') });
   const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;

@@ -47,3 +47,32 @@ describe('sqlite schema migration', () => {
     }
   });
 });
+
+describe('sqlite prepared-statement cache', () => {
+  it('holds at most 256 statements per connection, whatever the number of distinct SQL texts', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'pacs-sqlite-cache-'));
+    const index = await SqliteIndex.open(join(d, 'index.sqlite'));
+    try {
+      // Distinct texts, as queries with different keys plan them (3,000 here).
+      for (let i = 0; i < 3000; i++) {
+        const rows = await index.read((tx) => tx.select(`SELECT $1 + ${i} AS n`, [1]));
+        expect(rows[0].n).toBe(i + 1);
+      }
+      expect(index.statementCacheSize().reader).toBe(256);
+      // A text evicted long ago is prepared again and still answers; a recent one is still held.
+      expect((await index.read((tx) => tx.select('SELECT $1 + 0 AS n', [5])))[0].n).toBe(5);
+      expect((await index.read((tx) => tx.select('SELECT $1 + 2999 AS n', [1])))[0].n).toBe(3000);
+      expect(index.statementCacheSize().reader).toBe(256);
+      // The writer's cache is bounded the same way, and writes still work.
+      await index.insertInstances([{
+        sopInstanceUid: '1.2.3', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', studyInstanceUid: '1.2', seriesInstanceUid: '1.2.1',
+        transferSyntaxUid: '1.2.840.10008.1.2.1', fileKey: 'k.dcm', fileSize: 10, receivedAt: new Date().toISOString(), callingAeTitle: 'X', json: '{}',
+      }]);
+      expect(await index.countInstances()).toBe(1);
+      expect(index.statementCacheSize().writer).toBeLessThanOrEqual(256);
+    } finally {
+      await index.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

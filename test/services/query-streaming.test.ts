@@ -1,6 +1,8 @@
 /**
  * A C-FIND matching 100,000 instances streams with bounded memory and stops on
- * C-CANCEL. The index is filled directly through the archive's index API (no files:
+ * C-CANCEL; a C-FIND examining them all without a match does not hold the event loop
+ * (a C-ECHO on another association is answered meanwhile); a C-FIND past the cost
+ * limits of `limits.query` ends with 0xA700 and a comment naming the limit. The index is filled directly through the archive's index API (no files:
  * nothing is retrieved); the query goes through the Main Server's C-FIND SCP from our
  * SCU over TCP, at IMAGE level with a key only the stored DICOM JSON holds (the worst
  * case: every row's JSON is parsed and matched).
@@ -15,6 +17,8 @@ import { readDataset } from '../../src/dicom/dataset-reader.js';
 import { putString, writeDataset } from '../../src/dicom/dataset-writer.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../src/dicom/transfer-syntax.js';
 import { DimseConnection } from '../../src/dimse/dimse-connection.js';
+import { cEcho } from '../../src/dimse/scu.js';
+import type { QueryLimits } from '../../src/config/limits.js';
 import { connect } from '../../src/net/index.js';
 import { startMainServer, type MainServer } from '../../src/roles/main-server.js';
 import { QR_SOP_CLASSES } from '../../src/services/qr-identifier.js';
@@ -30,6 +34,8 @@ const MB = 1024 * 1024;
 let dir: string;
 let server: MainServer;
 let port: number;
+/** The limits the server reads per query (changed by the tests). */
+let limits: Partial<QueryLimits> = {};
 
 /** Records of one study, SERIES series, TOTAL instances, each with ~1 KB of DICOM JSON. */
 function* records(): Generator<InstanceRecord> {
@@ -82,7 +88,9 @@ beforeAll(async () => {
   expect(await archive.index.countInstances()).toBe(TOTAL);
   await archive.close();
   port = await freePort();
-  server = await startMainServer({ aeTitle: 'PACS', port, host: '127.0.0.1', dataDir, logger: pino({ level: 'silent' }) });
+  server = await startMainServer({
+    aeTitle: 'PACS', port, host: '127.0.0.1', dataDir, logger: pino({ level: 'silent' }), queryLimits: () => limits,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -90,29 +98,31 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-/** An IMAGE level query matching every instance, with a key only the stored JSON holds. */
-function identifier(): Buffer {
+/** An IMAGE level query over every instance, with a key only the stored JSON holds (by default matching every one). */
+function identifier(institution = 'Streaming*'): Buffer {
   const ds = new Dataset();
   putString(ds, 0x00080052, 'CS', 'IMAGE');
   putString(ds, 0x0020000d, 'UI', STUDY_UID);
   putString(ds, 0x00080018, 'UI', '');
-  putString(ds, 0x00080080, 'LO', 'Streaming*');
+  putString(ds, 0x00080080, 'LO', institution);
   return writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN);
 }
 
-async function find(opts: { cancelAfter?: number; onMatch?: (n: number, ds: Buffer) => void }) {
+const ECHO = '1.2.840.10008.1.1';
+
+async function find(opts: { cancelAfter?: number; onMatch?: (n: number, ds: Buffer) => void; institution?: string }) {
   const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'FINDSCU', calledAeTitle: 'PACS',
     presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
   let n = 0;
   try {
-    const r = await cFind(new DimseConnection(assoc), QR_SOP_CLASSES.StudyRootFind, identifier(), {
+    const r = await cFind(new DimseConnection(assoc), QR_SOP_CLASSES.StudyRootFind, identifier(opts.institution), {
       cancelAfter: opts.cancelAfter,
       onMatch: (ds) => {
         n++;
         opts.onMatch?.(n, ds);
       },
     });
-    return { status: r.status, matches: n };
+    return { status: r.status, matches: n, errorComment: r.errorComment };
   } finally {
     await assoc.release().catch(() => assoc.abort());
   }
@@ -151,5 +161,64 @@ describe('C-FIND over 100,000 instances', () => {
     console.log(`cancelled after 20,000 matches; ${r.matches} arrived`);
     expect(r.matches).toBeLessThan(TOTAL * 0.75);
     expect(performance.now() - started).toBeLessThan(30_000);
+  }, 60_000);
+
+  it('a C-FIND examining every row without a match lets a C-ECHO on another association be answered', async () => {
+    limits = {};
+    const echoAssoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'ECHOSCU', calledAeTitle: 'PACS',
+      presentationContexts: [{ abstractSyntax: ECHO, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+    // The test follows the query's reads of the index (one per page).
+    const index = server.archive.index;
+    const read = index.read.bind(index);
+    let reads = 0;
+    let started!: () => void;
+    const queryStarted = new Promise<void>((resolve) => (started = resolve));
+    index.read = ((fn) => {
+      reads++;
+      started();
+      return read(fn);
+    }) as typeof index.read;
+    try {
+      const findDone = find({ institution: 'Nowhere*' });
+      await queryStarted;
+      let readsWhenEchoed = -1;
+      const echo = await cEcho(new DimseConnection(echoAssoc));
+      readsWhenEchoed = reads;
+      expect(echo.command.status).toBe(0);
+      expect(await findDone).toMatchObject({ status: 0, matches: 0 });
+      // The query went on reading pages after the echo had been answered: it did not hold
+      // the event loop for the 100,000 rows it read and matched.
+      expect(reads, `pages read: ${readsWhenEchoed} when the echo was answered, ${reads} in all`).toBeGreaterThan(readsWhenEchoed);
+    } finally {
+      index.read = read;
+      await echoAssoc.release().catch(() => echoAssoc.abort());
+    }
+  }, 60_000);
+
+  it('past limits.query.maxRowsExamined the C-FIND ends with 0xA700 and a comment naming the limit', async () => {
+    limits = { maxRowsExamined: 5000 };
+    try {
+      const r = await find({});
+      expect(r.status).toBe(0xa700);
+      expect(r.errorComment).toBe('query limit: >5000 rows examined; add keys to narrow it');
+      expect(r.matches).toBeLessThanOrEqual(5000);
+      // A query within the limit is answered in full.
+      limits = { maxRowsExamined: TOTAL };
+      expect(await find({})).toMatchObject({ status: 0, matches: TOTAL });
+    } finally {
+      limits = {};
+    }
+  }, 60_000);
+
+  it('past limits.query.maxSeconds the C-FIND ends with 0xA700 and a comment naming the limit', async () => {
+    // 0.05 s of work is far less than 100,000 rows take.
+    limits = { maxSeconds: 0.05 };
+    try {
+      const r = await find({ institution: 'Nowhere*' });
+      expect(r.status).toBe(0xa700);
+      expect(r.errorComment).toBe('query limit: >0.05 s of work; add keys to narrow it');
+    } finally {
+      limits = {};
+    }
   }, 60_000);
 });

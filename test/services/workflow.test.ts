@@ -34,10 +34,12 @@ let dataDir: string;
 let worklist: WorklistStore;
 let reportPort: number;
 let reportMode: 'same' | 'new' = 'same';
+/** The query limits the server reads per query (changed by one test). */
+let queryLimits: { maxRowsExamined?: number } = {};
 
 async function start(): Promise<MainServer> {
   return startMainServer({
-    aeTitle: 'PACS', port, dataDir, logger: pino({ level: 'silent' }),
+    aeTitle: 'PACS', port, dataDir, logger: pino({ level: 'silent' }), queryLimits: () => queryLimits,
     commitment: {
       resolveRequestor: (aet) => (aet === 'MODALITY' ? { host: '127.0.0.1', port: reportPort } : undefined),
       reportMode: () => reportMode,
@@ -99,7 +101,7 @@ async function mwl(keys: Record<string, string>): Promise<Dataset[]> {
   const out: Dataset[] = [];
   try {
     const r = await cFind(conn, MODALITY_WORKLIST_FIND, writeDataset(ds, ELE), { onMatch: (b, ts) => out.push(readDataset(b, ts)) });
-    if (r.status !== 0) throw new Error(`C-FIND status 0x${r.status.toString(16)} ${r.errorComment ?? ''}`);
+    if (r.status !== 0) throw new DimseFailureStatusError(r.status, r.errorComment, `C-FIND status 0x${r.status.toString(16)} ${r.errorComment ?? ''}`);
   } finally {
     await assoc.release();
   }
@@ -128,6 +130,29 @@ describe('Modality Worklist SCP', () => {
     ['no match', { PatientID: 'NOPE' }, []],
   ])('%s', async (_name, keys, expected) => {
     expect(spsIds(await mwl(keys as Record<string, string>))).toEqual(expected);
+  });
+
+  it('past limits.query.maxRowsExamined the query ends with 0xA700 and a comment naming the limit', async () => {
+    queryLimits = { maxRowsExamined: 3 };
+    try {
+      const err = await mwl({}).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(DimseFailureStatusError);
+      expect(err).toMatchObject({ status: 0xa700, errorComment: 'query limit: >3 rows examined; add keys to narrow it' });
+      queryLimits = { maxRowsExamined: 4 }; // the four open steps
+      expect(spsIds(await mwl({}))).toEqual(['S1', 'S2', 'S3', 'S4']);
+    } finally {
+      queryLimits = {};
+    }
+  });
+
+  it('reads the steps in pages, in scheduled order (steps without a start time first)', async () => {
+    const all = await worklist.list();
+    for (const size of [1, 2, 3, 500]) {
+      const pages: string[][] = [];
+      for await (const page of worklist.pages({}, size)) pages.push(page.map((e) => e.spsId));
+      expect(pages.every((p) => p.length <= size)).toBe(true);
+      expect(pages.flat()).toEqual(all.map((e) => e.spsId));
+    }
   });
 
   it('returns the requested keys, empty where the item has none, sequence included', async () => {

@@ -16,6 +16,9 @@ export function qidoSuite(index: string, open: () => Promise<DicomwebHarness>): 
     return r;
   };
   const list = async (url: string) => (await qido(url)).json() as Json[];
+  const setQueryLimits = async (query: Record<string, number> | undefined) => {
+    await h.store.update((reg) => ({ ...reg, limits: query ? { ...reg.limits, query } : undefined }));
+  };
   const v = (x: Json, tag: string) => x[tag]?.Value?.[0];
 
   beforeAll(async () => {
@@ -112,6 +115,49 @@ export function qidoSuite(index: string, open: () => Promise<DicomwebHarness>): 
       const fuzzy = await qido('/dicomweb/studies?PatientName=doe*&fuzzymatching=true');
       expect(fuzzy.json()).toHaveLength(2);
       expect(fuzzy.headers.warning).toMatch(/^299 .*fuzzymatching/);
+    });
+
+    it('limits.query: a default and a maximum limit, with the Warning of PS3.18 8.3.4.4 when more remain', async () => {
+      const order = (await list('/dicomweb/instances')).map((x) => v(x, '00080018'));
+      expect(order).toHaveLength(8);
+      await setQueryLimits({ qidoDefaultLimit: 3, qidoMaxLimit: 5 });
+      try {
+        const more = /^299 .*"The number of results exceeded the maximum supported by the server\. Additional results can be requested\."$/;
+        const dflt = await qido('/dicomweb/instances');
+        expect(dflt.json().map((x: Json) => v(x, '00080018'))).toEqual(order.slice(0, 3));
+        expect(dflt.headers.warning).toMatch(more);
+        const big = await qido('/dicomweb/instances?limit=100');
+        expect(big.json().map((x: Json) => v(x, '00080018'))).toEqual(order.slice(0, 5));
+        expect(big.headers.warning).toMatch(more);
+        // The rest, asked for with offset; the last page says nothing more remains.
+        const rest = await qido('/dicomweb/instances?limit=100&offset=5');
+        expect(rest.json().map((x: Json) => v(x, '00080018'))).toEqual(order.slice(5));
+        expect(rest.headers.warning).toBeUndefined();
+        // A limit the server honours: no Warning (the client asked for a page).
+        const page = await qido('/dicomweb/instances?limit=2');
+        expect(page.json()).toHaveLength(2);
+        expect(page.headers.warning).toBeUndefined();
+      } finally {
+        await setQueryLimits(undefined);
+      }
+    });
+
+    it('limits.query: past maxRowsExamined, what was found with a Warning, or 413 when nothing was', async () => {
+      await setQueryLimits({ maxRowsExamined: 3 });
+      try {
+        // 8 instances, none with this manufacturer: stopped after examining 3, nothing found.
+        const none = await h.app.inject({ method: 'GET', url: '/dicomweb/instances?Manufacturer=Nobody', headers: { ...basic, accept: 'application/dicom+json' } });
+        expect(none.statusCode, none.body).toBe(413);
+        expect(none.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(none.json().detail).toMatch(/more than 3 rows.*limits\.query\.maxRowsExamined.*narrow/i);
+        // Every instance matches: stopped after 3 of them.
+        const some = await h.app.inject({ method: 'GET', url: '/dicomweb/instances?SOPClassUID=1.2.840.10008.5.1.4.1.1.2&Manufacturer=*', headers: { ...basic, accept: 'application/dicom+json' } });
+        expect(some.statusCode, some.body).toBe(200);
+        expect(some.json()).toHaveLength(3);
+        expect(some.headers.warning).toMatch(/^299 .*"The query was stopped after examining more than 3 rows \(limits\.query\.maxRowsExamined\): the results are incomplete; narrow the query\."$/);
+      } finally {
+        await setQueryLimits(undefined);
+      }
     });
 
     it('400 with a reason for bad parameters; 406 for other media types', async () => {

@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Archive } from '../../archive/archive.js';
+import type { QueryLimits } from '../../config/limits.js';
 import { DEFAULT_MAX_STOW_BYTES, registerAccess, type DicomwebAccess } from './access.js';
 import { DicomwebError, dicomwebErrorHandler } from './errors.js';
 import { registerMetadata } from './metadata.js';
@@ -22,6 +23,8 @@ export interface DicomwebOptions extends DicomwebAccess {
   archive: () => Archive | undefined;
   /** What the archive is called in messages ('the Main Server'). */
   name: string;
+  /** The query limits in force (limits.query), read per search; default none. */
+  queryLimits?: () => Partial<QueryLimits> | undefined;
 }
 
 export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptions): Promise<void> {
@@ -43,7 +46,7 @@ export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptio
     scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
     await registerAccess(scope, opts);
-    registerQido(scope, { archive, baseUrl });
+    registerQido(scope, { archive, baseUrl, queryLimits: opts.queryLimits });
     registerWado(scope, { archive });
     registerMetadata(scope, { archive, baseUrl });
     registerStow(scope, { archive, baseUrl, maxBytes });

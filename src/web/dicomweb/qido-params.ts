@@ -24,9 +24,6 @@ export interface QidoQuery {
 
 const LEVEL_NAME: Record<QueryLevel, string> = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' };
 
-/** Largest `limit` honoured (a bigger one is an error, not silently cut). */
-export const MAX_LIMIT = 100_000;
-
 function attribute(name: string): { tag: number; vr: VR } {
   let tag: number;
   try {
@@ -80,8 +77,8 @@ export function parseQido(search: URLSearchParams, level: QueryLevel, fixed: Que
         }
         continue;
       case 'limit':
+        // Above limits.query.qidoMaxLimit it is cut, with a Warning (qido.ts).
         limit = nonNegative('limit', value);
-        if (limit > MAX_LIMIT) throw badRequest(`limit may be at most ${MAX_LIMIT}`, 'limit');
         continue;
       case 'offset':
         offset = nonNegative('offset', value);

@@ -10,15 +10,29 @@
  * the path) also returns the study's defaults, one of all instances also the series'.
  * Index columns and computed attributes (counts, ModalitiesInStudy) come from SQL, the
  * rest from the entity's first stored instance.
+ *
+ * Limits (`limits.query`) and streaming: without `limit` a search returns at most
+ * qidoDefaultLimit results, and never more than qidoMaxLimit; when the server's limit cut
+ * the answer, a Warning says so (PS3.18 8.3.4.4: "The number of results exceeded the
+ * maximum supported by the server. Additional results can be requested."). The JSON array
+ * is written as results come, never built whole; the status and headers are decided once
+ * the first PREFLIGHT_BYTES of it are ready or the search has ended, whichever is first.
+ * A search past maxRowsExamined or maxSeconds answers what it found with a Warning (a
+ * partial answer is still useful and the client can narrow or page), or 413 when it found
+ * nothing (PS3.18: the search was too broad). Past a limit after the headers went out, the
+ * response is cut off (no closing bracket, no final chunk): a client cannot take it for
+ * a complete answer; the server logs why.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Readable } from 'node:stream';
 import type { Archive } from '../../archive/archive.js';
-import { knownAttributeLevel, levelDepth, queryIndex, type QueryLevel, type QueryMatch } from '../../archive/query.js';
+import { knownAttributeLevel, levelDepth, queryIndex, QueryLimitError, type QueryLevel, type QueryMatch } from '../../archive/query.js';
+import type { QueryLimits } from '../../config/limits.js';
 import type { DicomJsonAttribute, DicomJsonObject } from '../../dicom/dataset-json.js';
 import { lookupTag } from '../../dicom/dictionary.js';
 import type { QueryKey } from '../../dicom/matching.js';
 import { tagToHex } from '../../dicom/tag.js';
-import { checkUid } from './errors.js';
+import { checkUid, DicomwebError } from './errors.js';
 import { negotiateDicomJson } from './media-types.js';
 import { parseQido, type QidoQuery } from './qido-params.js';
 
@@ -52,6 +66,24 @@ export interface QidoContext {
   archive: () => Archive;
   /** Absolute base URL of this DICOMweb service for a request (for RetrieveURL). */
   baseUrl: (req: FastifyRequest) => string;
+  /** The limits in force (limits.query), read per request; absent fields = no limit. */
+  queryLimits?: () => Partial<QueryLimits> | undefined;
+}
+
+/** JSON buffered before the status and headers are chosen (see the top). */
+export const PREFLIGHT_BYTES = 1 << 20;
+
+const WARN_AGENT = '299 open-pacs';
+const MORE_RESULTS = 'The number of results exceeded the maximum supported by the server. Additional results can be requested.';
+const FUZZY = 'The fuzzymatching parameter is not supported. Only literal matching has been performed.';
+
+/** A Warning header value (RFC 7234 5.5): agent and quoted text (our own ASCII texts; JSON.stringify quotes them as HTTP does). */
+const warning = (text: string): string => `${WARN_AGENT} ${JSON.stringify(text)}`;
+
+function limitText(err: QueryLimitError): string {
+  return err.limit === 'rows'
+    ? `The query was stopped after examining more than ${err.value} rows (limits.query.maxRowsExamined)`
+    : `The query was stopped after ${err.value} s of work (limits.query.maxSeconds)`;
 }
 
 /** The tags a search returns: defaults of its level (and those above when the path does not fix them), keys, includefields. */
@@ -142,26 +174,93 @@ export function registerQido(scope: FastifyInstance, ctx: QidoContext): void {
       return level === 'SERIES' ? series : `${series}/instances/${val(m, T.SOPInstanceUID)}`;
     };
     if (level === 'IMAGE' && !keys.some((k) => k.tag === T.SOPInstanceUID)) keys.push({ tag: T.SOPInstanceUID, vr: 'UI', matcher: { kind: 'universal' } });
-    const wanted = q.limit === undefined ? Number.POSITIVE_INFINITY : q.offset + q.limit;
+    // The number of results: the client's limit within the server's (see the top).
+    const limits = ctx.queryLimits?.() ?? {};
+    const max = limits.qidoMaxLimit ?? Number.POSITIVE_INFINITY;
+    const limit = Math.min(q.limit ?? limits.qidoDefaultLimit ?? max, max);
+    const serverCut = q.limit === undefined || q.limit > max;
+    // When the server's limit applies, one result more says whether more remain.
+    const take = serverCut ? limit + 1 : limit;
+    const wanted = q.offset + take;
     const pageSize = Math.max(1, Math.min(1000, Number.isFinite(wanted) ? wanted : 1000));
     const controller = new AbortController();
-    const results: string[] = [];
-    let seen = 0;
-    if (q.limit !== 0) {
+    // The client went away before the answer was complete: stop the query.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+    const warnings = q.fuzzy ? [warning(FUZZY)] : []; // PS3.18 8.3.4.6: literal matching only
+
+    async function* results(): AsyncGenerator<string> {
+      if (take === 0) return;
+      let seen = 0;
+      let sent = 0;
       for await (const m of queryIndex(ctx.archive().index, level, keys, {
         caseInsensitivePersonNames: true, pageSize, signal: controller.signal, withJson: q.include === 'all',
+        cost: { maxRowsExamined: limits.maxRowsExamined, maxSeconds: limits.maxSeconds },
       })) {
-        seen++;
-        if (seen <= q.offset) continue;
-        results.push(JSON.stringify(render(m, q, tags, retrieveUrl)));
-        if (seen >= wanted) break;
+        if (++seen <= q.offset) continue;
+        yield JSON.stringify(render(m, q, tags, retrieveUrl));
+        if (++sent >= take) return;
       }
     }
-    if (q.fuzzy) {
-      // PS3.18 8.3.4.6: fuzzy matching not supported -> literal matching, said in a Warning header.
-      reply.header('warning', '299 open-pacs: "The fuzzymatching parameter is not supported. Only literal matching has been performed."');
+
+    // The first PREFLIGHT_BYTES (or all) of the answer, before the status is chosen.
+    const it = results();
+    const head: string[] = [];
+    let bytes = 0;
+    let ended = false;
+    let stopped: QueryLimitError | undefined;
+    try {
+      while (bytes < PREFLIGHT_BYTES) {
+        const r = await it.next();
+        if (r.done) {
+          ended = true;
+          break;
+        }
+        head.push(r.value);
+        bytes += r.value.length;
+      }
+    } catch (err) {
+      if (!(err instanceof QueryLimitError)) throw err;
+      stopped = err;
+      ended = true;
     }
-    return reply.type(type).send(`[${results.join(',')}]`);
+    if (stopped && head.length === 0) {
+      throw new DicomwebError('payload-too-large', `${limitText(stopped)} and found nothing to return: narrow the query (more keys, a study, a date range).`);
+    }
+    if (stopped) warnings.push(warning(`${limitText(stopped)}: the results are incomplete; narrow the query.`));
+    if (ended) {
+      if (head.length > limit) {
+        head.length = limit;
+        warnings.push(warning(MORE_RESULTS));
+      }
+      if (warnings.length) reply.header('warning', warnings.join(', '));
+      return reply.type(type).send(`[${head.join(',')}]`);
+    }
+    // Streamed: the end is not known yet. The server's limit may cut the answer: say so now
+    // (a Warning too many costs a client one empty page; one too few, results it never sees).
+    if (serverCut) warnings.push(warning(MORE_RESULTS));
+    if (warnings.length) reply.header('warning', warnings.join(', '));
+    const log = req.log;
+    async function* body(): AsyncGenerator<string> {
+      yield `[${head.join(',')}`;
+      let n = head.length;
+      try {
+        while (n < limit) {
+          const r = await it.next();
+          if (r.done) break;
+          yield `,${r.value}`;
+          n++;
+        }
+      } catch (err) {
+        if (err instanceof QueryLimitError) log.warn({ url: req.url, results: n }, `QIDO-RS answer cut off: ${err.message}`);
+        throw err;
+      } finally {
+        await it.return(undefined);
+      }
+      yield ']';
+    }
+    return reply.type(type).send(Readable.from(body(), { objectMode: false }));
   };
 
   scope.get('/studies', search('STUDY'));
