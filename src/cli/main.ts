@@ -7,6 +7,7 @@ import { normalizeArgv } from './options.js';
 import { registerRouterCommands } from './router-commands.js';
 import { registerServe } from './serve.js';
 import { registerTlsCommands } from './tls-commands.js';
+import { registerUserCommands } from './user-commands.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
 
 const program = new Command('pacs').description('open PACS: DICOM archive, router and viewer').showHelpAfterError('(run with --help for usage)');
@@ -18,6 +19,7 @@ registerConfigCommands(program);
 registerWorkflowCommands(program);
 registerRouterCommands(program);
 registerTlsCommands(program);
+registerUserCommands(program);
 
 program.parseAsync(normalizeArgv(process.argv)).catch((err: Error) => {
   process.stderr.write(`pacs: ${err.message}\n`);

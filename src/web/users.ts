@@ -9,8 +9,8 @@
  * modification time changed (checked at most once a second).
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { withFileLock, writeFileAtomic } from '../config/index.js';
@@ -119,6 +119,7 @@ export class UserStore {
 
   /** Applies `change` to the users on disk under the lock and writes them (0600). */
   private async modify<T>(change: (users: User[]) => { users: User[]; result: T }): Promise<T> {
+    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
     return withFileLock(this.file, async () => {
       const current = await UserStore.read(this.file);
       const { users, result } = change(current);
@@ -164,6 +165,8 @@ export class UserStore {
     const user = await this.record(name, password, check(roleSchema, role, 'role'));
     return this.modify((users) => {
       if (users.some((u) => u.name === name)) throw new UserError(`there is already a user "${name}"`, 'conflict', 'name');
+      // Else a first start would find users, make no admin, and nobody could manage the rest.
+      if (user.role !== 'admin' && admins(users) === 0) throw new UserError('there is no admin yet: add one first (role admin)', 'conflict', 'role');
       return { users: [...users, user], result: info(user) };
     });
   }
