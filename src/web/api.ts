@@ -19,7 +19,7 @@ import { echoAe } from '../roles/echo-peer.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie, tooManyLogins, TooManyLoginsError, type Authenticator, type Identity } from './auth.js';
 import { sendProblem } from './problem.js';
-import { access } from './route-access.js';
+import { access, closeIfBodyPending } from './route-access.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
 import { registerRouterApi } from './router-api.js';
@@ -57,14 +57,24 @@ async function checkRolePort(reg: Registry, aet: string, body: { connection?: { 
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const { sessions } = deps.auth;
 
-  app.post('/api/login', { schema: { body: loginBody }, ...access('public') }, async (req, reply) => {
+  // An address over its limit is refused before its body is even read (the user name is in the body).
+  const addressThrottled = async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      await deps.auth.checkAddress(req.ip);
+    } catch (err) {
+      if (!(err instanceof TooManyLoginsError)) throw err;
+      closeIfBodyPending(req, reply);
+      return tooManyLogins(reply, err);
+    }
+  };
+
+  app.post('/api/login', { schema: { body: loginBody }, onRequest: addressThrottled, ...access('public') }, async (req, reply) => {
     const { user, password } = req.body as { user: string; password: string };
     let who: Identity | undefined;
     try {
       who = await deps.auth.login(user, password, req.ip);
     } catch (err) {
       if (!(err instanceof TooManyLoginsError)) throw err;
-      req.log.warn({ user, ip: req.ip, reason: err.reason }, 'login throttled');
       return tooManyLogins(reply, err);
     }
     if (!who) {

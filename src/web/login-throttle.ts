@@ -12,7 +12,10 @@
  *   - per address: `maxFailuresPerAddress` failures from one address, whatever the names,
  *     and every further attempt from it is refused. IPv6 clients are counted by their /64
  *     network, since one host is usually given a whole /64 to pick addresses from.
- * A success resets the count of that name from that address. Memory is bounded: at most
+ * An attempt is counted as a failure before its password is hashed, and taken back when
+ * it succeeds: else 16 clients at once would all pass the check while the first ones are
+ * still hashing, and get 16 + the limit attempts. A success also resets the count of that
+ * name from that address. Memory is bounded: at most
  * `maxKeys` keys per count; the least recently failed is forgotten first.
  */
 import { isIP } from 'node:net';
@@ -41,6 +44,10 @@ class Window {
     if (this.times.length < max) return 0;
     const oldest = this.times[this.times.length - max];
     return Math.max(0, oldest + windowMs - now);
+  }
+
+  removeNewest(): void {
+    this.times.pop();
   }
 
   expired(now: number, windowMs: number): boolean {
@@ -118,23 +125,38 @@ export class LoginThrottle {
   /** Whether an attempt for `user` from `address` may go ahead (checked before hashing the password). */
   check(user: string, address: string, now = Date.now()): ThrottleCheck {
     const s = this.current();
-    const byAddress = this.addresses.get(addressKey(address))?.blockedFor(now, s.maxFailuresPerAddress, s.windowMs) ?? 0;
-    if (byAddress > 0) return { blocked: 'address', retryAfterSeconds: Math.ceil(byAddress / 1000) };
+    const byAddress = this.checkAddress(address, now);
+    if (byAddress.blocked) return byAddress;
     const byUser = this.users.get(userKey(user, address))?.blockedFor(now, s.maxFailuresPerUser, s.windowMs) ?? 0;
     if (byUser > 0) return { blocked: 'user', retryAfterSeconds: Math.ceil(byUser / 1000) };
     return { blocked: undefined };
   }
 
-  failed(user: string, address: string, now = Date.now()): void {
+  /** The address count alone: known before a request's body (and its user name) is read. */
+  checkAddress(address: string, now = Date.now()): ThrottleCheck {
+    const s = this.current();
+    const byAddress = this.addresses.get(addressKey(address))?.blockedFor(now, s.maxFailuresPerAddress, s.windowMs) ?? 0;
+    return byAddress > 0 ? { blocked: 'address', retryAfterSeconds: Math.ceil(byAddress / 1000) } : { blocked: undefined };
+  }
+
+  /** Records a failure; says which count it brought to its limit (so that is logged once, not every refused attempt). */
+  failed(user: string, address: string, now = Date.now()): 'user' | 'address' | undefined {
     const s = this.current();
     this.users.prune(now, s.windowMs);
     this.addresses.prune(now, s.windowMs);
     this.users.touch(userKey(user, address)).add(now, s.maxFailuresPerUser);
     this.addresses.touch(addressKey(address)).add(now, s.maxFailuresPerAddress);
+    const after = this.check(user, address, now);
+    return after.blocked;
   }
 
+  /**
+   * The attempt that was counted (by `failed`, before its password was checked) succeeded:
+   * the user name's count from this address starts again, and the address loses that one failure.
+   */
   succeeded(user: string, address: string): void {
     this.users.delete(userKey(user, address));
+    this.addresses.get(addressKey(address))?.removeNewest();
   }
 }
 

@@ -52,7 +52,7 @@ export interface AccessDeps {
 const GUARD = Symbol('route access check');
 
 /** Whether a refusal should close the connection: a body is still on its way and is not going to be read. */
-function closeIfBodyPending(req: FastifyRequest, reply: FastifyReply): void {
+export function closeIfBodyPending(req: FastifyRequest, reply: FastifyReply): void {
   if (!req.raw.complete) reply.header('connection', 'close');
 }
 
@@ -71,7 +71,7 @@ export function guardRoutes(app: FastifyInstance, deps: AccessDeps): RouteEntry[
       who = await deps.auth.identify(req);
     } catch (err) {
       if (!(err instanceof TooManyLoginsError)) throw err;
-      req.log.warn({ ip: req.ip, user: err.user, reason: err.reason }, 'login throttled');
+      // Logged when the limit is reached (server.ts), not for every refused attempt: a flood would flood the log.
       closeIfBodyPending(req, reply);
       return tooManyLogins(reply, err);
     }

@@ -81,7 +81,12 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
     const l = limitsNow();
     return { maxFailuresPerUser: l.loginMaxFailuresPerUser, maxFailuresPerAddress: l.loginMaxFailuresPerAddress, windowMs: l.loginWindowSeconds * 1000, maxKeys: THROTTLE_MAX_KEYS };
   });
-  const auth = new Authenticator(new Sessions(), opts.users, throttle);
+  const auth = new Authenticator(new Sessions(), opts.users, throttle, ({ reason, user, address }) => {
+    const l = limitsNow();
+    app.log.warn({ reason, user, ip: address, minutes: Math.round(l.loginWindowSeconds / 60) }, reason === 'user'
+      ? 'too many failed logins for this user name from this address: further attempts get 429 for the window'
+      : 'too many failed logins from this address: further attempts get 429 for the window');
+  });
   // Before any route: every route from here on gets the access check.
   routeTables.set(app, guardRoutes(app, { auth, openRead: () => opts.config.current.web.dicomweb?.openRead === true }));
 

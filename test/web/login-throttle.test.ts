@@ -70,4 +70,11 @@ describe('login throttling', () => {
     const elsewhere = await app.inject({ method: 'GET', url: '/api/status', headers: { authorization: basic('admin', 'admin-password') }, remoteAddress: '10.0.3.2' });
     expect(elsewhere.statusCode).toBe(200);
   });
+
+  it('counts concurrent attempts before hashing: 16 at once get no more 401s than the limit', async () => {
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => login('admin', `wrong-${i}`, '10.0.4.1')));
+    const statuses = answers.map((r) => r.statusCode);
+    expect(statuses.filter((s) => s === 401).length).toBe(5);
+    expect(statuses.filter((s) => s === 429).length).toBe(11);
+  });
 });

@@ -145,6 +145,15 @@ describe('every route needs a login, however its path is spelled', () => {
     expect((await rawRequest(port, 'GET', '/dicomweb/studies', { headers: { cookie } })).status).toBe(200);
   });
 
+  it('challenges a script with Basic, but not the web app (X-Requested-With: no browser dialog)', async () => {
+    const script = await rawRequest(port, 'GET', '/%61pi/config');
+    expect(script.status).toBe(401);
+    expect(script.headers['www-authenticate']).toMatch(/^Basic realm=/);
+    const app = await rawRequest(port, 'GET', '/%61pi/config', { headers: { 'x-requested-with': 'fetch' } });
+    expect(app.status).toBe(401);
+    expect(app.headers['www-authenticate']).toBeUndefined();
+  });
+
   it('lets the public routes through without a login', async () => {
     expect((await rawRequest(port, 'GET', '/')).body).toContain(SHELL);
     expect((await rawRequest(port, 'GET', '/viewer')).body).toContain('viewer');
