@@ -8,6 +8,7 @@ import { normalizeArgv } from './options.js';
 import { registerRouterCommands } from './router-commands.js';
 import { registerServe } from './serve.js';
 import { registerTlsCommands } from './tls-commands.js';
+import { registerUserCommands } from './user-commands.js';
 import { registerWorkflowCommands } from './workflow-commands.js';
 
 // Everything this process creates (data directory, archives, indexes, thumbnails, retrieved
@@ -23,6 +24,7 @@ registerConfigCommands(program);
 registerWorkflowCommands(program);
 registerRouterCommands(program);
 registerTlsCommands(program);
+registerUserCommands(program);
 
 program.parseAsync(normalizeArgv(process.argv)).catch((err: Error) => {
   process.stderr.write(`pacs: ${err.message}\n`);

@@ -5,10 +5,11 @@
  * `pacs config`, the REST API and the web app show.
  */
 import { Command, Option } from 'commander';
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { ArchiveOptions } from '../archive/archive.js';
-import { ConfigStore, effectiveLimits, ensureOwnerOnlyDir, SERVER_ROLES, serverAe, setAe, setLimits, setWeb, type Registry, type ServerRole } from '../config/index.js';
+import { ConfigStore, effectiveLimits, ensureOwnerOnlyDir, loadServerTlsFiles, SERVER_ROLES, serverAe, setAe, setLimits, setWeb, writeFileAtomic, type Registry, type ServerRole } from '../config/index.js';
 import { PacsRoles } from '../roles/pacs-roles.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
@@ -26,6 +27,8 @@ export interface ServeOverrides {
   maxPduLength?: number;
   maxAssociations?: number;
   idleTimeoutSeconds?: number;
+  /** HTTPS for the web server (`web.tls`). */
+  webTls?: boolean;
 }
 
 export interface PacsOptions {
@@ -60,8 +63,12 @@ function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
     if (o.host !== undefined && o.host !== ae.connection.host) r = setAe(r, role(name), { connection: { host: o.host } });
   }
   if (o.aet !== undefined && o.aet !== role('main')) r = setAe(r, role('main'), { aeTitle: o.aet });
-  if ((o.webPort !== undefined && o.webPort !== r.web.port) || (o.webHost !== undefined && o.webHost !== r.web.host)) {
-    r = setWeb(r, { ...(o.webPort !== undefined ? { port: o.webPort } : {}), ...(o.webHost !== undefined ? { host: o.webHost } : {}) });
+  if ((o.webPort !== undefined && o.webPort !== r.web.port) || (o.webHost !== undefined && o.webHost !== r.web.host) || (o.webTls !== undefined && o.webTls !== (r.web.tls ?? false))) {
+    r = setWeb(r, {
+      ...(o.webPort !== undefined ? { port: o.webPort } : {}),
+      ...(o.webHost !== undefined ? { host: o.webHost } : {}),
+      ...(o.webTls !== undefined ? { tls: o.webTls } : {}),
+    });
   }
   const inForce = effectiveLimits(r).dicom;
   const dicom = Object.fromEntries(
@@ -77,6 +84,32 @@ function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
   return r;
 }
 
+export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
+
+/**
+ * The first start: the web user `admin`, with PACS_ADMIN_PASSWORD or a generated password.
+ * A generated one is never logged (logs are kept and shipped): it is printed once when a
+ * terminal is attached, else written to `<data>/initial-admin-password` (0600, written
+ * before the user exists, so it is never lost) and only that path is logged.
+ */
+async function createFirstAdmin(users: UserStore, dataDir: string, logger: Logger): Promise<void> {
+  if ((await users.list()).length > 0) return;
+  const chosen = process.env.PACS_ADMIN_PASSWORD;
+  const password = chosen || randomBytes(18).toString('base64url');
+  const file = join(dataDir, INITIAL_PASSWORD_FILE);
+  const terminal = process.stdout.isTTY === true;
+  if (!chosen && !terminal) await writeFileAtomic(file, `${password}\n`, 0o600);
+  const { created } = await users.ensureAdmin(password);
+  if (!created) return;
+  if (chosen) logger.info({ user: 'admin' }, 'created the web user "admin" with the password from PACS_ADMIN_PASSWORD');
+  else if (terminal) {
+    process.stdout.write(`\nCreated the web user "admin" with the password\n\n    ${password}\n\nIt is shown only this once: change it in the web app (or pacs user passwd admin).\n\n`);
+    logger.warn({ user: 'admin' }, 'created the web user "admin" with a generated password, shown once on the terminal');
+  } else {
+    logger.warn({ user: 'admin', file }, 'created the web user "admin" with a generated password, written to this file (owner-only): log in, change the password and delete the file');
+  }
+}
+
 /** Starts all three roles and the web server from the registry in `dataDir` (created with the defaults on a first start). */
 export async function startPacs(opts: PacsOptions): Promise<Pacs> {
   const { logger } = opts;
@@ -86,26 +119,25 @@ export async function startPacs(opts: PacsOptions): Promise<Pacs> {
     await config.update((reg) => applyOverrides(reg, opts.overrides!));
   }
   const users = await UserStore.open(opts.dataDir);
-  const admin = await users.ensureAdmin();
-  if (admin.generatedPassword) {
-    logger.warn({ user: 'admin', password: admin.generatedPassword }, 'created the web user "admin" with this generated password; it is shown only this once (set PACS_ADMIN_PASSWORD to choose it)');
-  } else if (admin.created) logger.info({ user: 'admin' }, 'created the web user "admin" with the password from PACS_ADMIN_PASSWORD');
+  await createFirstAdmin(users, opts.dataDir, logger);
 
   const roles = await PacsRoles.start({ ...opts, config });
   let web: WebServer | undefined;
   let webQueue = Promise.resolve();
   const openWeb = async (reg: Registry) => {
     try {
-      web = await startWebServer({ host: reg.web.host, port: reg.web.port, logger, config, users, roles, uiDir: opts.uiDir });
+      // HTTPS or nothing: with web.tls on and no certificate, the web server stays closed rather than fall back to clear text.
+      const tls = reg.web.tls ? loadServerTlsFiles(opts.dataDir) : undefined;
+      web = await startWebServer({ host: reg.web.host, port: reg.web.port, logger, config, users, roles, uiDir: opts.uiDir, tls });
     } catch (err) {
       web = undefined;
-      logger.error({ err: (err as Error).message, port: reg.web.port }, 'web server not listening');
+      logger.error({ err: (err as Error).message, port: reg.web.port, tls: reg.web.tls === true }, 'web server not listening');
     }
   };
   if (opts.web !== false) {
     await openWeb(config.current);
     config.onChange((next, prev) => {
-      if (next.web.port === prev.web.port && next.web.host === prev.web.host && web) return;
+      if (next.web.port === prev.web.port && next.web.host === prev.web.host && next.web.tls === prev.web.tls && web) return;
       webQueue = webQueue.then(async () => {
         // A reply to the request that made this change is still on its way: let it go out first.
         await new Promise((r) => setTimeout(r, 100));
@@ -141,6 +173,8 @@ export function registerServe(program: Command): void {
     .option('--router-port <port>', 'DICOM port of the Router (saved in the registry)', parsePort)
     .option('--web-port <port>', 'port of the web server (saved in the registry)', parsePort)
     .option('--web-host <address>', 'address the web server listens on (saved in the registry)')
+    .option('--web-tls', 'HTTPS for the web server with <data>/tls/server.pem (pacs tls init); plain HTTP is then off (saved in the registry)')
+    .option('--no-web-tls', 'plain HTTP for the web server (saved in the registry)')
     .option('--no-web', 'do not start the web server')
     .option('--database-url <url>', 'PostgreSQL index instead of the embedded SQLite (Main Server)', process.env.PACS_DATABASE_URL)
     .option('--database-schema <name>', 'PostgreSQL schema of the index', process.env.PACS_DATABASE_SCHEMA ?? 'pacs')
@@ -169,6 +203,7 @@ export function registerServe(program: Command): void {
           maxPduLength: o.maxPdu,
           maxAssociations: o.maxAssociations,
           idleTimeoutSeconds: o.idleTimeout,
+          webTls: o.webTls,
         },
         index: o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite',
         duplicatePolicy: o.duplicates,

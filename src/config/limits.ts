@@ -94,8 +94,37 @@ const DATASET_DEFAULTS = { maxHeaderBytes: 8 * MiB, maxTranscodeBytes: 256 * MiB
 
 // ---- HTTP: the web server, logins ----
 
-export const httpLimitsSchema = z.strictObject({});
-const HTTP_DEFAULTS = {};
+export const httpLimitsSchema = z.strictObject({
+  /** Time to receive a request's header block (slow headers: slowloris). */
+  headersTimeoutSeconds: seconds('headersTimeoutSeconds').optional(),
+  /** Time to receive a request's body, for every route but uploads (the bodies are small: 1 MiB at most but for a router dry run). */
+  requestTimeoutSeconds: seconds('requestTimeoutSeconds').optional(),
+  /** An idle keep-alive connection is closed after this long. */
+  keepAliveTimeoutSeconds: seconds('keepAliveTimeoutSeconds').optional(),
+  /**
+   * Uploads (STOW-RS) may take minutes for gigabytes, so they get no total time; instead
+   * each window of `uploadRateWindowSeconds` must bring at least this many bytes per
+   * second on average (a stalled or trickling upload is cut).
+   */
+  uploadMinBytesPerSecond: positiveInt('uploadMinBytesPerSecond').optional(),
+  uploadRateWindowSeconds: seconds('uploadRateWindowSeconds').optional(),
+  /** Failed logins (POST /api/login, HTTP Basic) of one user name from one address before further attempts get 429. */
+  loginMaxFailuresPerUser: positiveInt('loginMaxFailuresPerUser').optional(),
+  /** Failed logins from one address (IPv6: one /64), whatever the user names, before further attempts get 429. */
+  loginMaxFailuresPerAddress: positiveInt('loginMaxFailuresPerAddress').optional(),
+  /** The window the failures are counted over. */
+  loginWindowSeconds: seconds('loginWindowSeconds').optional(),
+});
+const HTTP_DEFAULTS = {
+  headersTimeoutSeconds: 20,
+  requestTimeoutSeconds: 60,
+  keepAliveTimeoutSeconds: 10,
+  uploadMinBytesPerSecond: 4096,
+  uploadRateWindowSeconds: 30,
+  loginMaxFailuresPerUser: 5,
+  loginMaxFailuresPerAddress: 20,
+  loginWindowSeconds: 900,
+};
 
 // ---- storage: what the archives keep beside the stored files ----
 

@@ -153,7 +153,17 @@ export const dicomwebSettingsSchema = z.strictObject({
 });
 export type DicomwebSettings = z.infer<typeof dicomwebSettingsSchema>;
 
-export const webSchema = z.strictObject({ host: hostSchema, port: portSchema, dicomweb: dicomwebSettingsSchema.optional() });
+export const webSchema = z.strictObject({
+  host: hostSchema,
+  port: portSchema,
+  /**
+   * HTTPS on `port` with `<data>/tls/server.pem` and its key (`pacs tls init`); plain HTTP
+   * is then off (no redirect port: a redirect would invite scripts to send their Basic
+   * credentials in clear text first). Default false.
+   */
+  tls: z.boolean({ error: 'tls must be true or false' }).optional(),
+  dicomweb: dicomwebSettingsSchema.optional(),
+});
 
 export const registrySchema = z
   .strictObject({

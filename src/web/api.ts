@@ -1,4 +1,4 @@
-/** The REST API under /api: login, AE registry CRUD, C-ECHO an AE, server status. */
+/** The REST API under /api: login, AE registry CRUD, C-ECHO an AE, server status; users in users-api.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   addAe,
@@ -17,24 +17,26 @@ import {
 } from '../config/index.js';
 import { echoAe } from '../roles/echo-peer.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
-import { authenticate, clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie, Sessions, unauthorized } from './auth.js';
+import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie, tooManyLogins, TooManyLoginsError, type Authenticator, type Identity } from './auth.js';
 import { sendProblem } from './problem.js';
+import { access, closeIfBodyPending } from './route-access.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
 import { registerRouterApi } from './router-api.js';
 import { registerStudiesApi } from './studies-api.js';
+import { registerUsersApi } from './users-api.js';
 import { registerWorkflowApi } from './workflow-api.js';
 
 export interface ApiDeps {
   config: ConfigStore;
   users: UserStore;
+  /** Sessions, Basic credentials and the login throttle, shared with DICOMweb. */
+  auth: Authenticator;
   /** The running roles; absent when the web server runs alone (tests). */
   roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router'>;
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;
-  /** Login sessions, shared with DICOMweb (default: the API's own). */
-  sessions?: Sessions;
 }
 
 type AetRequest = FastifyRequest<{ Params: { aet: string } }>;
@@ -48,61 +50,72 @@ async function checkRolePort(reg: Registry, aet: string, body: { connection?: { 
   if (!(await portAvailable(port, host))) throw new ConfigValidationError([{ field: 'connection.port', message: `port ${port} is already in use on this host` }]);
 }
 
+/**
+ * Every route declares who may use it (route-access.ts): reading is `read` (admins and
+ * readers), changing, echoing and the rest are `admin`; logging in and out are public.
+ */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const sessions = deps.sessions ?? new Sessions();
-  // Plain HTTP for now (TLS for the web server is a later issue): no Secure flag on the cookie.
-  const secure = false;
+  const { sessions } = deps.auth;
 
-  app.post('/api/login', { schema: { body: loginBody } }, async (req, reply) => {
+  // An address over its limit is refused before its body is even read (the user name is in the body).
+  const addressThrottled = async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      await deps.auth.checkAddress(req.ip);
+    } catch (err) {
+      if (!(err instanceof TooManyLoginsError)) throw err;
+      closeIfBodyPending(req, reply);
+      return tooManyLogins(reply, err);
+    }
+  };
+
+  app.post('/api/login', { schema: { body: loginBody }, onRequest: addressThrottled, ...access('public') }, async (req, reply) => {
     const { user, password } = req.body as { user: string; password: string };
-    const name = await deps.users.verify(user, password);
-    if (!name) {
+    let who: Identity | undefined;
+    try {
+      who = await deps.auth.login(user, password, req.ip);
+    } catch (err) {
+      if (!(err instanceof TooManyLoginsError)) throw err;
+      return tooManyLogins(reply, err);
+    }
+    if (!who) {
       req.log.warn({ user, ip: req.ip }, 'login failed');
       return sendProblem(reply, { type: 'urn:open-pacs:problem:login', title: 'Login failed', status: 401, detail: 'wrong user name or password', field: 'password' });
     }
-    reply.header('set-cookie', sessionCookie(sessions.create(name), secure));
-    return { user: name };
+    // Secure whenever the request came over HTTPS (web.tls): the cookie then never travels in clear text.
+    reply.header('set-cookie', sessionCookie(sessions.create(who.name), req.protocol === 'https'));
+    return { user: who.name, role: who.role };
   });
 
-  app.post('/api/logout', async (req, reply) => {
+  app.post('/api/logout', access('public'), async (req, reply) => {
     sessions.drop(cookieValue(req, SESSION_COOKIE));
-    reply.header('set-cookie', clearedCookie);
+    reply.header('set-cookie', clearedCookie(req.protocol === 'https'));
     return { ok: true };
   });
 
-  // Everything else under /api needs a user.
-  app.addHook('onRequest', async (req, reply) => {
-    if (!req.url.startsWith('/api/') || req.url === '/api/login' || req.url === '/api/logout') return;
-    const user = await authenticate(req, sessions, deps.users);
-    // The web app sends X-Requested-With: no Basic challenge for it (the browser would show its own dialog).
-    if (!user) return unauthorized(reply, req.headers['x-requested-with'] === undefined);
-    (req as FastifyRequest & { user?: string }).user = user;
-  });
+  app.get('/api/me', access('read'), async (req) => ({ user: req.identity?.name, role: req.identity?.role }));
 
-  app.get('/api/me', async (req) => ({ user: (req as FastifyRequest & { user?: string }).user }));
+  app.get('/api/config', access('read'), async () => deps.config.current);
 
-  app.get('/api/config', async () => deps.config.current);
-
-  app.patch('/api/config/web', { schema: { body: webPatchBody } }, async (req) => {
+  app.patch('/api/config/web', { schema: { body: webPatchBody }, ...access('admin') }, async (req) => {
     const next = await deps.config.update((reg) => setWeb(reg, req.body));
     return next.web;
   });
 
-  app.get('/api/aes', async () => listAes(deps.config.current));
+  app.get('/api/aes', access('read'), async () => listAes(deps.config.current));
 
-  app.get('/api/aes/:aet', { schema: { params: aetParams } }, async (req: AetRequest) => {
+  app.get('/api/aes/:aet', { schema: { params: aetParams }, ...access('read') }, async (req: AetRequest) => {
     const ae = findAe(deps.config.current, req.params.aet);
     if (!ae) throw new ConfigConflictError(`no AE "${req.params.aet}" in the registry`, 'not-found', 'aeTitle');
     return ae;
   });
 
-  app.post('/api/aes', { schema: { body: aeCreateBody } }, async (req, reply: FastifyReply) => {
+  app.post('/api/aes', { schema: { body: aeCreateBody }, ...access('admin') }, async (req, reply: FastifyReply) => {
     const { device, ...ae } = req.body as { device?: string; aeTitle: string };
     const next = await deps.config.update((reg) => addAe(reg, ae, { device }));
     return reply.code(201).header('location', `/api/aes/${encodeURIComponent(ae.aeTitle.trim())}`).send(findAe(next, ae.aeTitle));
   });
 
-  app.put('/api/aes/:aet', { schema: { params: aetParams, body: aeReplaceBody } }, async (req: AetRequest) => {
+  app.put('/api/aes/:aet', { schema: { params: aetParams, body: aeReplaceBody }, ...access('admin') }, async (req: AetRequest) => {
     const body = { aeTitle: req.params.aet, ...(req.body as object) } as { aeTitle: string; connection?: { port?: unknown } };
     replaceAe(deps.config.current, req.params.aet, body); // field errors before the port probe
     await checkRolePort(deps.config.current, req.params.aet, body);
@@ -111,7 +124,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     return findAe(next, body.aeTitle);
   });
 
-  app.patch('/api/aes/:aet', { schema: { params: aetParams, body: aePatchBody } }, async (req: AetRequest) => {
+  app.patch('/api/aes/:aet', { schema: { params: aetParams, body: aePatchBody }, ...access('admin') }, async (req: AetRequest) => {
     const body = req.body as { aeTitle?: string; connection?: { port?: unknown } };
     setAe(deps.config.current, req.params.aet, body); // field errors before the port probe
     await checkRolePort(deps.config.current, req.params.aet, body);
@@ -120,12 +133,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     return findAe(next, typeof body.aeTitle === 'string' ? body.aeTitle : req.params.aet);
   });
 
-  app.delete('/api/aes/:aet', { schema: { params: aetParams } }, async (req: AetRequest, reply) => {
+  app.delete('/api/aes/:aet', { schema: { params: aetParams }, ...access('admin') }, async (req: AetRequest, reply) => {
     await deps.config.update((reg) => removeAe(reg, req.params.aet));
     return reply.code(204).send();
   });
 
-  app.post('/api/aes/:aet/echo', { schema: { params: aetParams } }, async (req: AetRequest) => {
+  app.post('/api/aes/:aet/echo', { schema: { params: aetParams }, ...access('admin') }, async (req: AetRequest) => {
     const reg = deps.config.current;
     const target = findAe(reg, req.params.aet);
     if (!target) throw new ConfigConflictError(`no AE "${req.params.aet}" in the registry`, 'not-found', 'aeTitle');
@@ -136,8 +149,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await registerWorkflowApi(app, deps);
   await registerRouterApi(app, deps);
   await registerStudiesApi(app, deps);
+  await registerUsersApi(app, deps);
 
-  app.get('/api/status', async () => {
+  app.get('/api/status', access('read'), async () => {
     const roles = deps.roles?.status() ?? [];
     const withCounts = await Promise.all(
       roles.map(async (r) => ({ ...r, instancesStored: (await deps.roles?.archive(r.role)?.index.countInstances().catch(() => undefined)) ?? null })),

@@ -14,6 +14,7 @@ import { remoteFind, remoteMove } from '../services/remote-qr.js';
 import type { JobRegistry } from './jobs.js';
 import { aetParams, jsonSchema } from './schemas.js';
 import { checkUid, targetOf, type ClientKind } from './remote-target.js';
+import { access } from './route-access.js';
 
 // Matching values: printable text, no backslash (one value each), within the longest VR (LO, 64).
 const key = z.string().max(64, 'at most 64 characters').regex(/^[^\\\x00-\x1f]*$/, 'no backslash or control characters').optional();
@@ -50,7 +51,8 @@ export async function registerRemoteApi(
 ): Promise<void> {
   type Req = FastifyRequest<{ Params: { aet: string } }>;
 
-  app.post('/api/remote/:aet/find', { schema: { params: aetParams, body: jsonSchema(findBody) } }, async (req: Req) => {
+  // A query is browsing (read); a retrieve acts on the archive's behalf (admin).
+  app.post('/api/remote/:aet/find', { schema: { params: aetParams, body: jsonSchema(findBody) }, ...access('read') }, async (req: Req) => {
     const body = findBody.parse(req.body);
     if (body.keys.StudyInstanceUID !== undefined) checkUid(body.keys.StudyInstanceUID, 'keys.StudyInstanceUID');
     if (body.level === 'SERIES' && !body.keys.StudyInstanceUID) throw new ConfigConflictError('a SERIES query needs keys.StudyInstanceUID', 'conflict', 'keys.StudyInstanceUID');
@@ -62,7 +64,7 @@ export async function registerRemoteApi(
     }
   });
 
-  app.post('/api/remote/:aet/retrieve', { schema: { params: aetParams, body: jsonSchema(retrieveBody) } }, async (req: Req, reply) => {
+  app.post('/api/remote/:aet/retrieve', { schema: { params: aetParams, body: jsonSchema(retrieveBody) }, ...access('admin') }, async (req: Req, reply) => {
     const body = req.body as z.infer<typeof retrieveBody>;
     checkUid(body.studyUid, 'studyUid');
     if (body.seriesUid !== undefined) checkUid(body.seriesUid, 'seriesUid');

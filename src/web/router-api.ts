@@ -30,6 +30,7 @@ import { compileCondition, ConditionError } from '../router/condition.js';
 import { HELD_STATES } from '../router/forward-queue.js';
 import { QUEUE_VIEWS, type Router } from '../router/router.js';
 import { routeOutcome, validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
+import { access } from './route-access.js';
 
 /** Largest Part 10 file a dry run accepts. */
 export const DRY_RUN_MAX_FILE = 64 << 20;
@@ -110,38 +111,38 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
     };
     const rules = () => router().rules;
 
-    scope.get('/api/router/rules', async () => rules().current);
+    scope.get('/api/router/rules', access('read'), async () => rules().current);
 
-    scope.put('/api/router/rules', async (req) => {
+    scope.put('/api/router/rules', access('admin'), async (req) => {
       const body = parseOrThrow(settingsBody, req.body);
       return rules().update((s) => ({ rules: body.rules, queue: body.queue ?? s.queue }));
     });
 
-    scope.post('/api/router/rules', async (req, reply) => {
+    scope.post('/api/router/rules', access('admin'), async (req, reply) => {
       const { position } = parseOrThrow(positionQuery, req.query);
       const next = await rules().add(req.body, position);
       const name = (req.body as { name: string }).name.trim();
       return reply.code(201).header('location', `/api/router/rules/${encodeURIComponent(name)}`).send(next.rules.find((r) => r.name === name));
     });
 
-    scope.get('/api/router/rules/:name', async (req: NameRequest) => {
+    scope.get('/api/router/rules/:name', access('read'), async (req: NameRequest) => {
       const r = rules().rule(req.params.name);
       if (!r) throw new ConfigConflictError(`no rule named "${req.params.name}"`, 'not-found', 'name');
       return r;
     });
 
-    scope.put('/api/router/rules/:name', async (req: NameRequest) => {
+    scope.put('/api/router/rules/:name', access('admin'), async (req: NameRequest) => {
       const next = await rules().replace(req.params.name, req.body);
       const name = String((req.body as { name?: unknown }).name).trim();
       return next.rules.find((r) => r.name === name);
     });
 
-    scope.delete('/api/router/rules/:name', async (req: NameRequest, reply) => {
+    scope.delete('/api/router/rules/:name', access('admin'), async (req: NameRequest, reply) => {
       await rules().remove(req.params.name);
       return reply.code(204).send();
     });
 
-    scope.post('/api/router/validate', async (req) => {
+    scope.post('/api/router/validate', access('read'), async (req) => {
       const { condition } = parseOrThrow(validateBody, req.body);
       try {
         compileCondition(condition);
@@ -152,7 +153,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       }
     });
 
-    scope.post('/api/router/dry-run', { bodyLimit: DRY_RUN_BODY_LIMIT }, async (req) => {
+    scope.post('/api/router/dry-run', { bodyLimit: DRY_RUN_BODY_LIMIT, ...access('admin') }, async (req) => {
       const r = router();
       if (Buffer.isBuffer(req.body)) {
         const ctx = parseOrThrow(dryRunQuery, req.query);
@@ -170,7 +171,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       return dryRunResult(d, settings, r);
     });
 
-    scope.get('/api/router/queue', async () =>
+    scope.get('/api/router/queue', access('read'), async () =>
       (await router().status()).map((s) => ({ ...s, nextAttemptAt: s.nextAttemptAt === null ? null : new Date(s.nextAttemptAt).toISOString() })));
 
     /** A destination the registry knows or the queue holds; otherwise 404. */
@@ -181,14 +182,14 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       throw new ConfigConflictError(`no destination "${req.params.dest}": not a registered AE and nothing queued for it`, 'not-found', 'destination');
     };
 
-    scope.get('/api/router/queue/:dest', async (req: DestRequest) => {
+    scope.get('/api/router/queue/:dest', access('read'), async (req: DestRequest) => {
       const dest = await destination(req);
       const q = parseOrThrow(queueQuery, req.query);
       const entries = await router().entries({ destination: dest, view: q.state, limit: q.limit, offset: q.offset });
       return { destination: dest, state: q.state ?? null, limit: q.limit, offset: q.offset, entries };
     });
 
-    scope.post('/api/router/queue/:dest/retry', async (req: DestRequest) => {
+    scope.post('/api/router/queue/:dest/retry', access('admin'), async (req: DestRequest) => {
       const dest = await destination(req);
       const { id } = parseOrThrow(retryBody, req.body ?? {});
       const retried = await router().retry({ destination: dest, ...(id !== undefined ? { ids: [id] } : {}) });
@@ -196,28 +197,28 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       return { retried };
     });
 
-    scope.get('/api/router/unrouted', async (req) => {
+    scope.get('/api/router/unrouted', access('read'), async (req) => {
       const q = parseOrThrow(heldQuery, req.query);
       const r = router();
       const [counts, entries] = await Promise.all([r.unroutedCounts(), r.unrouted({ state: q.state, limit: q.limit, offset: q.offset })]);
       return { counts, state: q.state ?? null, limit: q.limit, offset: q.offset, entries };
     });
 
-    scope.post('/api/router/unrouted/retry', async (req) => {
+    scope.post('/api/router/unrouted/retry', access('admin'), async (req) => {
       const { state, id } = parseOrThrow(heldBody, req.body ?? {});
       const result = await router().reroute({ state, ...(id !== undefined ? { ids: [id] } : {}) });
       if (id !== undefined && result.retried === 0) throw new ConfigConflictError(`no unrouted entry ${id}`, 'not-found', 'id');
       return result;
     });
 
-    scope.post('/api/router/unrouted/purge', async (req) => {
+    scope.post('/api/router/unrouted/purge', access('admin'), async (req) => {
       const { state, id } = parseOrThrow(heldBody, req.body ?? {});
       const purged = await router().purgeUnrouted({ state, ...(id !== undefined ? { ids: [id] } : {}) });
       if (id !== undefined && purged === 0) throw new ConfigConflictError(`no unrouted entry ${id}`, 'not-found', 'id');
       return { purged };
     });
 
-    scope.post('/api/router/queue/:dest/purge', async (req: DestRequest) => {
+    scope.post('/api/router/queue/:dest/purge', access('admin'), async (req: DestRequest) => {
       const dest = await destination(req);
       const { state, id } = parseOrThrow(purgeBody, req.body ?? {});
       const purged = await router().purge({ destination: dest, all: state === 'all', ...(id !== undefined ? { ids: [id] } : {}) });

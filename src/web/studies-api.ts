@@ -21,6 +21,7 @@ import { registerRemoteApi } from './remote-api.js';
 import { checkUid, targetOf } from './remote-target.js';
 import { jsonSchema } from './schemas.js';
 import { zipFiles } from './study-zip.js';
+import { access } from './route-access.js';
 
 // Printable ASCII only: it goes into PN / LO values whatever the file's character set.
 const anonText = (max: number) => z.string().min(1).max(max).regex(/^[\x20-\x7e]+$/, 'printable ASCII only').refine((s) => !s.includes('\\'), 'no backslash');
@@ -82,12 +83,12 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     const { archive: a, instances } = await select(req.params);
     let deleted = 0;
     for (const i of instances) if (await a.deleteInstance(i.sopInstanceUid)) deleted++;
-    req.log.info({ user: (req as { user?: string }).user, ...req.params, deleted }, 'deleted from the archive');
+    req.log.info({ user: req.identity?.name, ...req.params, deleted }, 'deleted from the archive');
     return { deleted };
   };
-  app.delete('/api/studies/:st', remove);
-  app.delete('/api/studies/:st/series/:se', remove);
-  app.delete('/api/studies/:st/series/:se/instances/:sop', remove);
+  app.delete('/api/studies/:st', access('admin'), remove);
+  app.delete('/api/studies/:st/series/:se', access('admin'), remove);
+  app.delete('/api/studies/:st/series/:se/instances/:sop', access('admin'), remove);
 
   const download = async (req: FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>, reply: import('fastify').FastifyReply) => {
     const { archive: a, instances } = await select(req.params);
@@ -104,10 +105,11 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     const stream = zipFiles(instances.map((i) => a.blobs.path(i.fileKey)), { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') });
     return reply.type('application/zip').header('content-disposition', contentDisposition(name)).send(stream);
   };
-  app.get('/api/studies/:st/archive.zip', download);
-  app.get('/api/studies/:st/series/:se/archive.zip', download);
+  // Export (plain or de-identified) is an admin's: a reader views, it does not take data away.
+  app.get('/api/studies/:st/archive.zip', access('admin'), download);
+  app.get('/api/studies/:st/series/:se/archive.zip', access('admin'), download);
 
-  app.post('/api/studies/send', { schema: { body: jsonSchema(sendBody) } }, async (req, reply) => {
+  app.post('/api/studies/send', { schema: { body: jsonSchema(sendBody) }, ...access('admin') }, async (req, reply) => {
     const body = req.body as z.infer<typeof sendBody>;
     const role = body.archive ?? 'main';
     const target = targetOf(deps.config.current, deps.config.dataDir, body.destination, 'destination', role);
@@ -136,8 +138,8 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     return reply.code(202).header('location', `/api/jobs/${job.id}`).send(job);
   });
 
-  app.get('/api/jobs', async () => jobs.list());
-  app.get('/api/jobs/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
+  app.get('/api/jobs', access('read'), async () => jobs.list());
+  app.get('/api/jobs/:id', access('read'), async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const job = jobs.get(req.params.id);
     if (!job) throw new ConfigConflictError(`no job "${req.params.id}" (jobs are kept in memory until a restart)`, 'not-found', 'id');
     return job;

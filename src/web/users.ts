@@ -1,11 +1,16 @@
 /**
  * Local users of the web app and REST API: `<data>/users.json`, passwords hashed with
- * scrypt (salted, N=16384), written atomically. On a first start an `admin` account is
- * created with PACS_ADMIN_PASSWORD or, if unset, a random password printed once.
+ * scrypt (salted, N=16384), written atomically under a lock (the CLI's `pacs user` and a
+ * running server change it alike). Two roles: `admin` (everything) and `reader` (browse
+ * and view). A file from before roles existed has no `role`: those users are admins.
+ * There is always at least one admin: the last one cannot be removed or demoted.
+ *
+ * A running server sees changes made by the CLI: the file is read again when its
+ * modification time changed (checked at most once a second).
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { withFileLock, writeFileAtomic } from '../config/index.js';
@@ -13,17 +18,59 @@ import { withFileLock, writeFileAtomic } from '../config/index.js';
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
 const PARAMS = { N: 16384, r: 8, p: 1 };
 
-const userSchema = z.object({ name: z.string(), hash: z.string(), salt: z.string(), created: z.string() });
+export const ROLES = ['admin', 'reader'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+export const userNameSchema = z.string().regex(USER_NAME, 'a user name is 1-64 letters, digits, ".", "_", "@" or "-", starting with a letter or digit');
+export const passwordSchema = z.string().min(8, 'a password needs at least 8 characters').max(1024, 'a password has at most 1024 characters');
+export const roleSchema = z.enum(ROLES, { error: 'role must be admin or reader' });
+
+const userSchema = z.object({ name: z.string(), hash: z.string(), salt: z.string(), created: z.string(), role: roleSchema.default('admin') });
 const fileSchema = z.object({ users: z.array(userSchema) });
 type User = z.infer<typeof userSchema>;
 
+/** A user as shown (no hash). */
+export interface UserInfo {
+  name: string;
+  role: Role;
+  created: string;
+}
+
 export const USERS_FILE = 'users.json';
+
+/** A user operation refused: `not-found` (404), `conflict` (409: exists already, last admin), `invalid` (422, naming the field). */
+export class UserError extends Error {
+  override readonly name = 'UserError';
+  constructor(
+    message: string,
+    readonly kind: 'not-found' | 'conflict' | 'invalid',
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
 
 async function hash(password: string, salt: Buffer): Promise<Buffer> {
   return scrypt(password, salt, 32, PARAMS);
 }
 
+function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new UserError(r.error.issues[0]?.message ?? `invalid ${field}`, 'invalid', field);
+  return r.data;
+}
+
+const info = (u: User): UserInfo => ({ name: u.name, role: u.role, created: u.created });
+const admins = (users: User[]) => users.filter((u) => u.role === 'admin').length;
+
+const RELOAD_CHECK_MS = 1000;
+
 export class UserStore {
+  private checkedAt = 0;
+  private mtimeMs = 0;
+  private readonly listeners = new Set<(name: string) => void>();
+
   private constructor(
     private readonly file: string,
     private users: User[],
@@ -31,7 +78,9 @@ export class UserStore {
 
   static async open(dataDir: string): Promise<UserStore> {
     const file = join(dataDir, USERS_FILE);
-    return new UserStore(file, await UserStore.read(file));
+    const store = new UserStore(file, []);
+    await store.reload();
+    return store;
   }
 
   private static async read(file: string): Promise<User[]> {
@@ -43,40 +92,128 @@ export class UserStore {
     }
   }
 
-  /** Creates `admin` when there is no user yet; returns the generated password when one was made up. */
-  async ensureAdmin(password = process.env.PACS_ADMIN_PASSWORD): Promise<{ created: boolean; generatedPassword?: string }> {
-    if (this.users.length > 0) return { created: false };
-    const generated = password ? undefined : randomBytes(12).toString('base64url');
-    const created = await this.setPassword('admin', password ?? generated!, { onlyIfNoUsers: true });
-    return created ? { created: true, generatedPassword: generated } : { created: false };
+  private async reload(): Promise<void> {
+    const mtime = await stat(this.file).then((s) => s.mtimeMs, () => 0);
+    this.checkedAt = Date.now();
+    if (mtime === this.mtimeMs && this.mtimeMs !== 0) return;
+    const before = new Map(this.users.map((u) => [u.name, u.hash]));
+    this.users = await UserStore.read(this.file);
+    this.mtimeMs = mtime;
+    // A user removed or given a new password elsewhere (the CLI): their sessions end.
+    for (const [name, h] of before) if (this.users.find((u) => u.name === name)?.hash !== h) this.changed(name);
   }
 
-  async setPassword(name: string, password: string, opts: { onlyIfNoUsers?: boolean } = {}): Promise<boolean> {
-    if (password.length < 8) throw new Error('a password needs at least 8 characters');
-    const salt = randomBytes(16);
-    const h = await hash(password, salt);
+  /** The file as another process may have left it: read again when it changed (at most once a second). */
+  private async fresh(): Promise<void> {
+    if (Date.now() - this.checkedAt >= RELOAD_CHECK_MS) await this.reload();
+  }
+
+  /** Called with a user's name when their password changed or they were removed (sessions end then). */
+  onInvalidate(listener: (name: string) => void): void {
+    this.listeners.add(listener);
+  }
+
+  private changed(name: string): void {
+    for (const l of this.listeners) l(name);
+  }
+
+  /** Applies `change` to the users on disk under the lock and writes them (0600). */
+  private async modify<T>(change: (users: User[]) => { users: User[]; result: T }): Promise<T> {
+    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
     return withFileLock(this.file, async () => {
-      const users = await UserStore.read(this.file);
-      if (opts.onlyIfNoUsers && users.length > 0) {
-        this.users = users;
-        return false;
+      const current = await UserStore.read(this.file);
+      const { users, result } = change(current);
+      if (users !== current) {
+        await writeFileAtomic(this.file, `${JSON.stringify({ users }, null, 2)}\n`, 0o600);
+        this.mtimeMs = await stat(this.file).then((s) => s.mtimeMs, () => 0);
       }
-      const user: User = { name, hash: h.toString('base64'), salt: salt.toString('base64'), created: new Date().toISOString() };
-      const next = [...users.filter((u) => u.name !== name), user];
-      await writeFileAtomic(this.file, `${JSON.stringify({ users: next }, null, 2)}\n`, 0o600);
-      this.users = next;
-      return true;
+      this.users = users;
+      this.checkedAt = Date.now();
+      return result;
     });
   }
 
-  /** The user's name when the password is right. */
-  async verify(name: string, password: string): Promise<string | undefined> {
+  /** Creates `admin` when there is no user yet; returns the generated password when one was made up. */
+  async ensureAdmin(password = process.env.PACS_ADMIN_PASSWORD): Promise<{ created: boolean; generatedPassword?: string }> {
+    if (this.users.length > 0) return { created: false };
+    const generated = password ? undefined : randomBytes(18).toString('base64url');
+    const user = await this.record('admin', password ?? generated!, 'admin');
+    const created = await this.modify((users) => (users.length > 0 ? { users, result: false } : { users: [user], result: true }));
+    return created ? { created: true, generatedPassword: generated } : { created: false };
+  }
+
+  private async record(name: string, password: string, role: Role): Promise<User> {
+    check(userNameSchema, name, 'name');
+    check(passwordSchema, password, 'password');
+    const salt = randomBytes(16);
+    const h = await hash(password, salt);
+    return { name, hash: h.toString('base64'), salt: salt.toString('base64'), created: new Date().toISOString(), role };
+  }
+
+  async list(): Promise<UserInfo[]> {
+    await this.fresh();
+    return this.users.map(info);
+  }
+
+  /** The user's role, or undefined when there is no such user (any more). */
+  async role(name: string): Promise<Role | undefined> {
+    await this.fresh();
+    return this.users.find((u) => u.name === name)?.role;
+  }
+
+  async add(name: string, password: string, role: Role = 'reader'): Promise<UserInfo> {
+    const user = await this.record(name, password, check(roleSchema, role, 'role'));
+    return this.modify((users) => {
+      if (users.some((u) => u.name === name)) throw new UserError(`there is already a user "${name}"`, 'conflict', 'name');
+      // Else a first start would find users, make no admin, and nobody could manage the rest.
+      if (user.role !== 'admin' && admins(users) === 0) throw new UserError('there is no admin yet: add one first (role admin)', 'conflict', 'role');
+      return { users: [...users, user], result: info(user) };
+    });
+  }
+
+  /** A new password (sessions of the user end). */
+  async setPassword(name: string, password: string): Promise<void> {
+    if (!this.users.some((u) => u.name === name)) await this.reload();
+    const existing = this.users.find((u) => u.name === name);
+    if (!existing) throw new UserError(`no user "${name}"`, 'not-found', 'name');
+    const next = await this.record(name, password, existing.role);
+    await this.modify((users) => {
+      const u = users.find((x) => x.name === name);
+      if (!u) throw new UserError(`no user "${name}"`, 'not-found', 'name');
+      return { users: users.map((x) => (x === u ? { ...next, role: u.role, created: u.created } : x)), result: undefined };
+    });
+    this.changed(name);
+  }
+
+  async setRole(name: string, role: Role): Promise<UserInfo> {
+    check(roleSchema, role, 'role');
+    return this.modify((users) => {
+      const u = users.find((x) => x.name === name);
+      if (!u) throw new UserError(`no user "${name}"`, 'not-found', 'name');
+      if (u.role === 'admin' && role !== 'admin' && admins(users) === 1) throw new UserError(`"${name}" is the last admin: make another user admin first`, 'conflict', 'role');
+      const changed = { ...u, role };
+      return { users: users.map((x) => (x === u ? changed : x)), result: info(changed) };
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.modify((users) => {
+      const u = users.find((x) => x.name === name);
+      if (!u) throw new UserError(`no user "${name}"`, 'not-found', 'name');
+      if (u.role === 'admin' && admins(users) === 1) throw new UserError(`"${name}" is the last admin and cannot be removed`, 'conflict', 'name');
+      return { users: users.filter((x) => x !== u), result: undefined };
+    });
+    this.changed(name);
+  }
+
+  /** The user (name and role) when the password is right. Always hashes, so timing does not tell which names exist. */
+  async verify(name: string, password: string): Promise<UserInfo | undefined> {
+    await this.fresh();
     const u = this.users.find((x) => x.name === name);
-    // Hash even for an unknown user, so timing does not tell which names exist.
     const salt = u ? Buffer.from(u.salt, 'base64') : randomBytes(16);
     const h = await hash(password, salt);
     if (!u) return undefined;
     const stored = Buffer.from(u.hash, 'base64');
-    return stored.length === h.length && timingSafeEqual(stored, h) ? u.name : undefined;
+    return stored.length === h.length && timingSafeEqual(stored, h) ? info(u) : undefined;
   }
 }

@@ -20,6 +20,7 @@ import { worklistItemJson } from '../services/worklist.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { checkUid } from './remote-target.js';
 import { jsonSchema } from './schemas.js';
+import { access } from './route-access.js';
 
 const listQuery = z.strictObject({
   status: z.string().optional(),
@@ -56,37 +57,37 @@ export async function registerWorkflowApi(app: FastifyInstance, deps: { roles?: 
   const worklist = () => WorklistStore.open(index());
   type Sps = FastifyRequest<{ Params: { spsId: string }; Querystring: Record<string, string> }>;
 
-  app.get('/api/worklist', async (req) => {
+  app.get('/api/worklist', access('read'), async (req) => {
     const q = parseQuery(listQuery, req.query);
     const [from, to] = q.date ? [q.date.slice(0, 8), q.date.slice(-8)] : [undefined, undefined];
     return (await worklist()).list({ statuses: statuses(q), fromDate: from, toDate: to, modality: q.modality, stationAeTitle: q.station });
   });
 
-  app.post('/api/worklist', { schema: { body: jsonSchema(worklistEntrySchema) } }, async (req, reply) => {
+  app.post('/api/worklist', { schema: { body: jsonSchema(worklistEntrySchema) }, ...access('admin') }, async (req, reply) => {
     const e = await (await worklist()).add(req.body);
     return reply.code(201).header('location', `/api/worklist/${encodeURIComponent(e.spsId)}`).send(e);
   });
 
-  app.get('/api/worklist/:spsId', { schema: { params: spsParams } }, async (req: Sps) => {
+  app.get('/api/worklist/:spsId', { schema: { params: spsParams }, ...access('read') }, async (req: Sps) => {
     const e = await (await worklist()).get(req.params.spsId);
     if (!e) throw new ConfigConflictError(`no worklist entry "${req.params.spsId}"`, 'not-found', 'spsId');
     return req.query.dicom === 'true' ? { ...e, dicom: worklistItemJson(e) } : e;
   });
 
-  app.patch('/api/worklist/:spsId', { schema: { params: spsParams, body: jsonSchema(worklistPatchSchema) } }, async (req: Sps) => (await worklist()).change(req.params.spsId, req.body));
+  app.patch('/api/worklist/:spsId', { schema: { params: spsParams, body: jsonSchema(worklistPatchSchema) }, ...access('admin') }, async (req: Sps) => (await worklist()).change(req.params.spsId, req.body));
 
-  app.delete('/api/worklist/:spsId', { schema: { params: spsParams } }, async (req: Sps, reply) => {
+  app.delete('/api/worklist/:spsId', { schema: { params: spsParams }, ...access('admin') }, async (req: Sps, reply) => {
     await (await worklist()).cancel(req.params.spsId, req.query.purge === 'true');
     return reply.code(204).send();
   });
 
-  app.get('/api/mpps', async () => (await MppsStore.open(index())).list());
+  app.get('/api/mpps', access('read'), async () => (await MppsStore.open(index())).list());
 
-  app.get('/api/mpps/:uid', { schema: { params: uidParams } }, async (req: FastifyRequest<{ Params: { uid: string } }>) => {
+  app.get('/api/mpps/:uid', { schema: { params: uidParams }, ...access('read') }, async (req: FastifyRequest<{ Params: { uid: string } }>) => {
     const r = await (await MppsStore.open(index())).get(checkUid(req.params.uid, 'uid'));
     if (!r) throw new ConfigConflictError(`no performed procedure step "${req.params.uid}"`, 'not-found', 'uid');
     return r;
   });
 
-  app.get('/api/commitments', async () => (await CommitmentStore.open(index())).list());
+  app.get('/api/commitments', access('read'), async () => (await CommitmentStore.open(index())).list());
 }

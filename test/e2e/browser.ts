@@ -3,11 +3,13 @@ import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 
-export function launchChromium(): Promise<Browser> {
+/** `env`: the browser's environment (e.g. a HOME whose NSS database trusts a test CA). */
+export function launchChromium(env?: Record<string, string>): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    ...(env ? { env } : {}),
   });
 }
 

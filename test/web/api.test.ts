@@ -57,10 +57,10 @@ describe('REST API', () => {
     expect(login.statusCode).toBe(200);
     const cookie = String(login.headers['set-cookie']).split(';')[0];
     expect(String(login.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/);
-    expect((await req('GET', '/api/me', undefined, { cookie })).json()).toEqual({ user: 'admin' });
+    expect((await req('GET', '/api/me', undefined, { cookie })).json()).toEqual({ user: 'admin', role: 'admin' });
     await req('POST', '/api/logout', undefined, { cookie });
     expect((await req('GET', '/api/me', undefined, { cookie })).statusCode).toBe(401);
-    expect((await req('GET', '/api/me')).json()).toEqual({ user: 'admin' });
+    expect((await req('GET', '/api/me')).json()).toEqual({ user: 'admin', role: 'admin' });
   });
 
   it('lists, adds, reads, changes and removes AEs', async () => {

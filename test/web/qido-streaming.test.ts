@@ -13,9 +13,7 @@ import { Archive } from '../../src/archive/archive.js';
 import type { InstanceRecord } from '../../src/archive/index-types.js';
 import type { QueryLimits } from '../../src/config/limits.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../src/dicom/transfer-syntax.js';
-import { Sessions } from '../../src/web/auth.js';
 import { registerDicomweb } from '../../src/web/dicomweb/index.js';
-import { UserStore } from '../../src/web/users.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const TOTAL = 20_000;
@@ -58,8 +56,8 @@ beforeAll(async () => {
   await archive.index.insertInstances([...records()]);
   app = Fastify();
   await registerDicomweb(app, {
-    prefix: '/dicomweb', name: 'the Main Server', archive: () => archive, sessions: new Sessions(),
-    users: await UserStore.open(join(dir, 'data')), settings: () => ({ openRead: true }), queryLimits: () => limits,
+    prefix: '/dicomweb', name: 'the Main Server', archive: () => archive,
+    settings: () => ({ openRead: true }), queryLimits: () => limits,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const a = app.server.address();

@@ -29,6 +29,8 @@ export async function startWebApp(o: {
   adminPassword: string;
   /** more registry changes (extra AEs) before the roles start */
   register?: (reg: Registry) => Registry;
+  /** the built web app to serve (default: none, so the app answers 503) */
+  uiDir?: string;
 }): Promise<WebAppFixture> {
   const dir = join(await makeTempDir(o.tmpPrefix), 'data');
   const store = await ConfigStore.open(dir);
@@ -41,7 +43,7 @@ export async function startWebApp(o: {
   const adminCreated = await users.ensureAdmin(o.adminPassword);
   const logger = pino({ level: 'silent' });
   const roles = await PacsRoles.start({ config: store, dataDir: dir, logger });
-  const app = await buildWebApp({ config: store, users, roles, logger, web: () => ({ host: '127.0.0.1', port: web }), uiDir: join(dir, 'no-ui') });
+  const app = await buildWebApp({ config: store, users, roles, logger, web: () => ({ host: '127.0.0.1', port: web }), uiDir: o.uiDir ?? join(dir, 'no-ui') });
   return {
     dir,
     store,

@@ -21,6 +21,10 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   return data as T;
 }
 
+/** The logged-in user (GET /api/me, POST /api/login). */
+export interface Me { user: string; role: 'admin' | 'reader' }
+export interface UserInfo { name: string; role: 'admin' | 'reader'; created: string }
+
 export const PERMISSIONS = ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'] as const;
 
 export interface Ae {

@@ -1,8 +1,9 @@
-// The login page: POST /api/login sets the session cookie.
-import { api, ApiError } from './api.js';
+// The login page: POST /api/login sets the session cookie. Too many failed attempts get
+// 429 from the server, whose message (with the wait) is shown as it is.
+import { api, ApiError, type Me } from './api.js';
 import { h } from './dom.js';
 
-export function renderLogin(root: HTMLElement, onDone: (user: string) => void): void {
+export function renderLogin(root: HTMLElement, onDone: (me: Me) => void): void {
   const user = h('input', { type: 'text', id: 'login-user', name: 'user', autocomplete: 'username', value: 'admin' });
   const password = h('input', { type: 'password', id: 'login-password', name: 'password', autocomplete: 'current-password' });
   const error = h('div', { class: 'field-error', id: 'login-error', role: 'alert' });
@@ -21,8 +22,7 @@ export function renderLogin(root: HTMLElement, onDone: (user: string) => void): 
     e.preventDefault();
     error.textContent = '';
     try {
-      const r = await api<{ user: string }>('POST', '/api/login', { user: user.value, password: password.value });
-      onDone(r.user);
+      onDone(await api<Me>('POST', '/api/login', { user: user.value, password: password.value }));
     } catch (err) {
       error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
     }

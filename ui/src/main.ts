@@ -1,11 +1,16 @@
-// The web app: log in, then the Studies (default), Configuration, Status and Router pages (hash routes).
-import { api, ApiError } from './api.js';
+// The web app: log in, then the Studies (default), Configuration, Status, Router and (for
+// admins) Users pages (hash routes). Readers browse and view: admin-only controls are
+// hidden (role.ts) and refused by the server anyway.
+import { api, ApiError, type Me } from './api.js';
 import { renderConfig } from './config.js';
+import { h } from './dom.js';
 import { renderLogin } from './login.js';
+import { applyRole } from './role.js';
 import { renderRouterQueue } from './router-queue.js';
 import { renderRouterRules } from './router-rules.js';
 import { renderStatus } from './status.js';
 import { renderStudies } from './studies.js';
+import { renderOwnPassword, renderUsers } from './users.js';
 
 const app = document.getElementById('app')!;
 const nav = document.getElementById('nav')!;
@@ -17,7 +22,15 @@ const pages: Record<string, (root: HTMLElement) => Promise<void>> = {
   status: renderStatus,
   'router-rules': renderRouterRules,
   'router-queue': renderRouterQueue,
+  users: renderUsers,
+  password: renderOwnPassword,
 };
+
+// Links of the pages this file adds (index.html has the others): Users for admins, My password for everyone.
+const usersLink = h('a', { href: '#/users', 'data-page': 'users', hidden: true }, 'Users');
+const passwordLink = h('a', { href: '#/password', 'data-page': 'password' }, 'My password');
+who.before(usersLink);
+who.after(' ', passwordLink);
 
 async function route(): Promise<void> {
   const page = location.hash.replace(/^#\/?/, '') || 'studies';
@@ -30,13 +43,18 @@ async function route(): Promise<void> {
   }
 }
 
+function loggedIn(me: Me): void {
+  who.textContent = me.user;
+  who.title = me.role;
+  applyRole(me.role);
+  usersLink.hidden = me.role !== 'admin';
+  nav.hidden = false;
+  void route();
+}
+
 function showLogin(): void {
   nav.hidden = true;
-  renderLogin(app, (user) => {
-    who.textContent = user;
-    nav.hidden = false;
-    void route();
-  });
+  renderLogin(app, loggedIn);
 }
 
 document.getElementById('logout')!.addEventListener('click', async () => {
@@ -45,11 +63,4 @@ document.getElementById('logout')!.addEventListener('click', async () => {
 });
 window.addEventListener('hashchange', () => void route());
 
-api<{ user: string }>('GET', '/api/me').then(
-  (me) => {
-    who.textContent = me.user;
-    nav.hidden = false;
-    void route();
-  },
-  () => showLogin(),
-);
+api<Me>('GET', '/api/me').then(loggedIn, () => showLogin());

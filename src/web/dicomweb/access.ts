@@ -1,46 +1,32 @@
 /**
- * Who may use DICOMweb: the same login as /api (session cookie or HTTP Basic), or nobody
- * for reads when `web.dicomweb.openRead` is set (STOW-RS always needs a login); and CORS
- * for browser viewers on other origins, off unless `web.dicomweb.corsOrigins` lists them.
- * Both are read from the registry per request, so a change applies at once.
+ * Who may use DICOMweb, declared per route for the access check of route-access.ts:
+ * reads (GET/HEAD: QIDO-RS, WADO-RS, WADO-URI, rendered, thumbnails) are `openRead`, i.e.
+ * any logged-in user, or anybody while `web.dicomweb.openRead` is on; STOW-RS and anything
+ * else is admin-only (it stores data) and is an upload (held to a minimum transfer rate,
+ * not the request timeout); CORS preflights are public (they carry no credentials).
  *
- * HTTP Basic is verified with scrypt (tens of milliseconds, on purpose); DICOMweb clients
- * send it with every request, so a verified header is remembered for a minute (by its
- * SHA-256, never the password itself).
+ * And CORS for browser viewers on other origins, off unless `web.dicomweb.corsOrigins`
+ * lists them, read from the registry per request, so a change applies at once.
  */
 import fastifyCors from '@fastify/cors';
-import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { DicomwebSettings } from '../../config/index.js';
-import { authenticate, unauthorized, type Sessions } from '../auth.js';
-import type { UserStore } from '../users.js';
 
 export const DEFAULT_MAX_STOW_BYTES = 4 * 1024 ** 3;
 
 export interface DicomwebAccess {
-  sessions: Sessions;
-  users: UserStore;
   /** The current settings (from the registry). */
   settings: () => DicomwebSettings | undefined;
 }
 
-const BASIC_CACHE_MS = 60_000;
-const BASIC_CACHE_MAX = 1000;
-
 export async function registerAccess(scope: FastifyInstance, access: DicomwebAccess): Promise<void> {
-  const basicCache = new Map<string, { user: string; expires: number }>();
-  const cachedUser = async (req: FastifyRequest): Promise<string | undefined> => {
-    const header = req.headers.authorization;
-    const key = header && /^Basic\s/i.test(header) ? createHash('sha256').update(header).digest('hex') : undefined;
-    const hit = key ? basicCache.get(key) : undefined;
-    if (hit && hit.expires > Date.now()) return hit.user;
-    const user = await authenticate(req, access.sessions, access.users);
-    if (user && key) {
-      if (basicCache.size >= BASIC_CACHE_MAX) basicCache.clear();
-      basicCache.set(key, { user, expires: Date.now() + BASIC_CACHE_MS });
-    }
-    return user;
-  };
+  scope.addHook('onRoute', (r: RouteOptions) => {
+    const methods = [r.method].flat();
+    if (r.config?.access !== undefined) return;
+    if (methods.every((m) => m === 'OPTIONS')) r.config = { ...r.config, access: 'public' };
+    else if (methods.every((m) => m === 'GET' || m === 'HEAD')) r.config = { ...r.config, access: 'openRead' };
+    else r.config = { ...r.config, access: 'admin', upload: true };
+  });
 
   await scope.register(fastifyCors, {
     delegator: (_req, cb) => {
@@ -56,14 +42,5 @@ export async function registerAccess(scope: FastifyInstance, access: DicomwebAcc
         maxAge: 600,
       });
     },
-  });
-
-  scope.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'OPTIONS') return; // CORS preflight carries no credentials
-    const read = req.method === 'GET' || req.method === 'HEAD';
-    if (read && access.settings()?.openRead === true) return;
-    const user = await cachedUser(req);
-    if (!user) return unauthorized(reply, req.headers['x-requested-with'] === undefined);
-    (req as FastifyRequest & { user?: string }).user = user;
   });
 }

@@ -1,7 +1,7 @@
 /**
  * DICOMweb (PS3.18) for one archive, under a prefix: QIDO-RS searches, WADO-RS instances
- * and metadata, STOW-RS. One encapsulated fastify scope per archive: its own
- * authentication (access.ts), CORS, content-type handling (request bodies are streamed,
+ * and metadata, STOW-RS. One encapsulated fastify scope per archive: its routes' access
+ * levels (access.ts; checked by route-access.ts like every route), CORS, content-type handling (request bodies are streamed,
  * never parsed or buffered by fastify), error handler (problem+json with the status the
  * standard asks for) and 404 handler.
  */
@@ -50,8 +50,7 @@ export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptio
     registerWado(scope, { archive });
     registerMetadata(scope, { archive, baseUrl });
     registerStow(scope, { archive, baseUrl, maxBytes });
-    // The pixel routes (bulkdata, frames, rendered, thumbnail, WADO-URI) in this authenticated
-    // scope. They hold the archive itself: the roles start before the web server, so it exists.
+    // The pixel routes (bulkdata, frames, rendered, thumbnail, WADO-URI) in this scope, with its access levels. They hold the archive itself: the roles start before the web server, so it exists.
     const pixelArchive = opts.archive();
     if (pixelArchive) await registerPixelRoutes(scope, { archive: pixelArchive });
   }, { prefix: opts.prefix });

@@ -1,0 +1,78 @@
+/**
+ * Users of the web app (admins only), and each user's own password:
+ *   GET    /api/users                 [{name, role, created}]
+ *   POST   /api/users                 {name, password, role?: admin|reader (default reader)}  201
+ *   PATCH  /api/users/{name}          {password?, role?}: reset the password, change the role
+ *   DELETE /api/users/{name}          204
+ *   POST   /api/me/password           {oldPassword, newPassword} (any logged-in user)  204
+ * The last admin cannot be removed or demoted (409). A new password ends the user's other
+ * sessions. Passwords are never logged or returned.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { cookieValue, SESSION_COOKIE, sessionCookie, tooManyLogins, TooManyLoginsError, type Authenticator } from './auth.js';
+import { errorHandler, sendProblem } from './problem.js';
+import { access } from './route-access.js';
+import { jsonSchema } from './schemas.js';
+import { passwordSchema, roleSchema, userNameSchema, UserError, type UserStore } from './users.js';
+
+const addBody = z.strictObject({ name: userNameSchema, password: passwordSchema, role: roleSchema.optional() });
+const patchBody = z.strictObject({ password: passwordSchema.optional(), role: roleSchema.optional() });
+const ownPasswordBody = z.strictObject({ oldPassword: z.string().min(1, 'oldPassword is required'), newPassword: passwordSchema });
+const nameParams = jsonSchema(z.object({ name: z.string() }));
+
+type NameRequest = FastifyRequest<{ Params: { name: string } }>;
+
+const STATUS = { 'not-found': 404, conflict: 409, invalid: 422 } as const;
+
+export async function registerUsersApi(app: FastifyInstance, deps: { users: UserStore; auth: Authenticator }): Promise<void> {
+  await app.register(async (scope) => {
+    scope.setErrorHandler((err, req, reply) => {
+      if (!(err instanceof UserError)) return errorHandler(err, req, reply);
+      const title = err.kind === 'not-found' ? 'Not found' : err.kind === 'conflict' ? 'Conflict' : 'Invalid field';
+      return sendProblem(reply, { type: `urn:open-pacs:problem:${err.kind === 'invalid' ? 'validation' : err.kind}`, title, status: STATUS[err.kind], detail: err.message, field: err.field });
+    });
+
+    scope.get('/api/users', access('admin'), async () => deps.users.list());
+
+    scope.post('/api/users', { schema: { body: jsonSchema(addBody) }, ...access('admin') }, async (req, reply) => {
+      const b = req.body as z.infer<typeof addBody>;
+      const user = await deps.users.add(b.name, b.password, b.role ?? 'reader');
+      req.log.info({ by: req.identity?.name, user: user.name, role: user.role }, 'user added');
+      return reply.code(201).header('location', `/api/users/${encodeURIComponent(user.name)}`).send(user);
+    });
+
+    scope.patch('/api/users/:name', { schema: { params: nameParams, body: jsonSchema(patchBody) }, ...access('admin') }, async (req: NameRequest) => {
+      const b = req.body as z.infer<typeof patchBody>;
+      if (b.role !== undefined) await deps.users.setRole(req.params.name, b.role);
+      if (b.password !== undefined) await deps.users.setPassword(req.params.name, b.password);
+      req.log.info({ by: req.identity?.name, user: req.params.name, role: b.role, passwordReset: b.password !== undefined }, 'user changed');
+      const user = (await deps.users.list()).find((u) => u.name === req.params.name);
+      if (!user) throw new UserError(`no user "${req.params.name}"`, 'not-found', 'name');
+      return user;
+    });
+
+    scope.delete('/api/users/:name', { schema: { params: nameParams }, ...access('admin') }, async (req: NameRequest, reply) => {
+      await deps.users.remove(req.params.name);
+      req.log.info({ by: req.identity?.name, user: req.params.name }, 'user removed');
+      return reply.code(204).send();
+    });
+
+    scope.post('/api/me/password', { schema: { body: jsonSchema(ownPasswordBody) }, ...access('read') }, async (req, reply) => {
+      const b = req.body as z.infer<typeof ownPasswordBody>;
+      const name = req.identity!.name;
+      // The old password is checked like a login (throttled), so a stolen session cannot guess it.
+      try {
+        if (!(await deps.auth.login(name, b.oldPassword, req.ip))) throw new UserError('the old password is wrong', 'invalid', 'oldPassword');
+      } catch (err) {
+        if (err instanceof TooManyLoginsError) return tooManyLogins(reply, err);
+        throw err;
+      }
+      await deps.users.setPassword(name, b.newPassword);
+      // Every session of the user ended with the old password; this one goes on with a new cookie.
+      if (cookieValue(req, SESSION_COOKIE)) reply.header('set-cookie', sessionCookie(deps.auth.sessions.create(name), req.protocol === 'https'));
+      req.log.info({ user: name }, 'password changed');
+      return reply.code(204).send();
+    });
+  });
+}
