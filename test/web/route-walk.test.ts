@@ -65,6 +65,7 @@ const READER = new Set([
   'POST /api/router/validate',
   'GET /api/router/queue',
   'GET /api/router/queue/:dest',
+  'GET /api/router/unrouted',
   'GET /api/jobs',
   'GET /api/jobs/:id',
   'POST /api/remote/:aet/find',

@@ -41,6 +41,20 @@ export async function qido(path: string, params: Record<string, string | number 
   return (await res.json()) as DicomJson[];
 }
 
+/**
+ * Every result of a search, page by page: the server answers at most its own limit per
+ * request (limits.query.qidoDefaultLimit without `limit`, with a Warning), so a series of
+ * 3,000 instances takes three requests.
+ */
+export async function qidoAll(path: string, params: Record<string, string | number | undefined> = {}, pageSize = 1000): Promise<DicomJson[]> {
+  const all: DicomJson[] = [];
+  for (;;) {
+    const page = await qido(path, { ...params, limit: pageSize, offset: all.length });
+    all.push(...page);
+    if (page.length < pageSize) return all;
+  }
+}
+
 export interface StowResult {
   stored: string[];
   failed: { uid: string; reason: string }[];

@@ -12,6 +12,7 @@ const ADMIN_ONLY = [
   // Router rules and queue: every change
   '#rule-new', '.rule-up', '.rule-down', '.rule-save', '.rule-delete', '.change-add', '.change-remove', '#dry-run',
   '.queue-retry', '.queue-purge-dead', '.queue-purge-all', '.entry-retry', '.entry-purge',
+  '#unrouted-retry-all', '#unrouted-purge-all', '.unrouted-retry', '.unrouted-purge',
 ];
 
 /** Marks the page with the user's role; readers do not see the admin-only controls. */
