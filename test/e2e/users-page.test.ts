@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
 import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
-import { launchChromium } from './browser.js';
+import { launchChromium, launchChromiumWithWebGL } from './browser.js';
 
 const PASSWORD = 'e2e-admin-password';
 let browser: Browser;
@@ -130,5 +130,26 @@ describe('Users page', () => {
     await expect.poll(() => page.textContent('#own-password-done')).toMatch(/password changed/);
     await page.click('#logout');
     await logIn('rita', 'rita-password-3');
+  });
+
+  it('shows a reader the images in the viewer, without storing, retrieving or sending', async () => {
+    const webgl = await launchChromiumWithWebGL();
+    try {
+      const viewer = await webgl.newPage();
+      await viewer.addInitScript(() => { (globalThis as { __name?: unknown }).__name = (f: unknown) => f; });
+      await viewer.goto(`${webUrl}viewer?StudyInstanceUIDs=${study.studyUid}`);
+      await viewer.fill('#login-user', 'rita');
+      await viewer.fill('#login-password', 'rita-password-3');
+      await viewer.click('#login-form button[type=submit]');
+      await viewer.waitForFunction(() => (globalThis as { __viewer?: { ready: boolean } }).__viewer?.ready === true, null, { timeout: 120_000 });
+      expect(await viewer.isVisible('#save-measurements')).toBe(false);
+      await viewer.click('#qr-toggle');
+      await viewer.waitForSelector('#qr-send-dest', { state: 'attached' });
+      expect(await viewer.isVisible('#qr-send')).toBe(false);
+      // the panel stays open for queries: a reader may C-FIND remote AEs
+      expect(await viewer.isVisible('#qr-panel')).toBe(true);
+    } finally {
+      await webgl.close();
+    }
   });
 });

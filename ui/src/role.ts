@@ -13,6 +13,8 @@ const ADMIN_ONLY = [
   '#rule-new', '.rule-up', '.rule-down', '.rule-save', '.rule-delete', '.change-add', '.change-remove', '#dry-run',
   '.queue-retry', '.queue-purge-dead', '.queue-purge-all', '.entry-retry', '.entry-purge',
   '#unrouted-retry-all', '#unrouted-purge-all', '.unrouted-retry', '.unrouted-purge',
+  // Viewer: store measurements (STOW-RS), retrieve into the workstation, send the study
+  '#save-measurements', '.qr-retrieve', '.qr-send',
 ];
 
 /** Marks the page with the user's role; readers do not see the admin-only controls. */

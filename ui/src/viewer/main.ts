@@ -2,9 +2,10 @@
 // as the web app (its session cookie); without one, the app's login form first.
 import * as csCore from '@cornerstonejs/core';
 import * as csTools from '@cornerstonejs/tools';
-import { api } from '../api.js';
+import { api, type Me } from '../api.js';
 import { h } from '../dom.js';
 import { renderLogin } from '../login.js';
+import { applyRole } from '../role.js';
 import { num, str, TAG, type DicomJson } from './dicom-json.js';
 import { archiveRoot, DicomWebClient } from './dicomweb.js';
 import { hangingOrder } from './hanging.js';
@@ -22,11 +23,15 @@ declare global {
 const hangingKey = (s: DicomJson) => ({ seriesNumber: num(s, TAG.SeriesNumber), description: str(s, TAG.SeriesDescription) });
 
 async function loggedIn(root: HTMLElement): Promise<void> {
+  let me: Me;
   try {
-    await api('GET', '/api/me');
+    me = await api<Me>('GET', '/api/me');
   } catch {
     await new Promise<void>((resolve) => renderLogin(root, () => resolve()));
+    me = await api<Me>('GET', '/api/me');
   }
+  // A reader views; storing measurements, retrieving and sending are an admin's (403 anyway).
+  applyRole(me.role);
 }
 
 async function start(): Promise<void> {
