@@ -182,18 +182,7 @@ export class ForwardQueue {
       params.push(opts.state);
       where.push(`state = $${params.length}`);
     }
-    if (opts.ids) {
-      if (opts.ids.length === 0) return Promise.resolve([]);
-      where.push(`pk IN (${opts.ids.map((id) => {
-        params.push(id);
-        return `$${params.length}`;
-      }).join(', ')})`);
-    }
-    params.push(opts.limit ?? 1000);
-    const limit = `$${params.length}`;
-    params.push(opts.offset ?? 0);
-    return this.index.read(async (tx) => (await tx.select(
-      `SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY pk LIMIT ${limit} OFFSET $${params.length}`, params)).map(toEntry));
+    return this.page(where, params, opts, 'pk');
   }
 
   /** The newest held row's id (0 when there is none). */
@@ -339,6 +328,11 @@ export class ForwardQueue {
       params.push(opts.state);
       where.push(`state = $${params.length}`);
     }
+    return this.page(where, params, opts, 'destination, pk');
+  }
+
+  /** One page of rows matching `where` (with `params`), limited to `ids` when given. */
+  private page(where: string[], params: (string | number)[], opts: { ids?: readonly number[]; limit?: number; offset?: number }, orderBy: string): Promise<QueueEntry[]> {
     if (opts.ids) {
       if (opts.ids.length === 0) return Promise.resolve([]);
       where.push(`pk IN (${opts.ids.map((id) => {
@@ -350,7 +344,7 @@ export class ForwardQueue {
     const limit = `$${params.length}`;
     params.push(opts.offset ?? 0);
     return this.index.read(async (tx) => (await tx.select(
-      `SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY destination, pk LIMIT ${limit} OFFSET $${params.length}`,
+      `SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit} OFFSET $${params.length}`,
       params)).map(toEntry));
   }
 

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import {
   addAe,
   ConfigConflictError,
-  ConfigValidationError,
   defaultRegistry,
   describeLimits,
   effectiveLimits,
@@ -17,16 +16,7 @@ import {
   setAe,
   setLimits,
 } from '../../src/config/index.js';
-
-function issues(fn: () => unknown): [string, string][] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigValidationError) return err.issues.map((i) => [i.field, i.message]);
-    throw err;
-  }
-  throw new Error('expected a ConfigValidationError');
-}
+import { issues } from './helpers.js';
 
 describe('a new AE', () => {
   it('may echo and store only, unless its permissions are given', () => {

@@ -5,7 +5,6 @@ import {
   addAe,
   ConfigConflictError,
   ConfigStore,
-  ConfigValidationError,
   defaultRegistry,
   findAe,
   listAes,
@@ -16,19 +15,9 @@ import {
   type Registry,
 } from '../../src/config/index.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { issues } from './helpers.js';
 
 afterAll(() => removeTempDirs());
-
-/** The issues of a refused change: [field, message]. */
-function issues(fn: () => unknown): [string, string][] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigValidationError) return err.issues.map((i) => [i.field, i.message]);
-    throw err;
-  }
-  throw new Error('expected a ConfigValidationError');
-}
 
 const peer = (over: Record<string, unknown> = {}) => ({ aeTitle: 'ORTHANC', connection: { host: '127.0.0.1', port: 4242 }, ...over });
 

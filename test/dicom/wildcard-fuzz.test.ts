@@ -12,18 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileMatcher, matchKey, type QueryKey } from '../../src/dicom/matching.js';
 import type { VR } from '../../src/dicom/vr.js';
-
-/** mulberry32: a small seeded generator, so a failure names the case that reproduces it. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/seeded-random.js';
 
 const LETTERS = ['a', 'A', 'b', 'B', 'ß', 'ẞ', 'σ', 'ς', 'Σ', 'ı', 'I', 'i', 'İ', 'k', 'K', '\u212a', '😀', '𐐀', '𐐨', '.', '\n'];
 const PN_EXTRA = ['^', '^', ' ', '='];
@@ -127,7 +116,7 @@ describe('wildcard matching against a reference (fuzz)', () => {
   ];
   it.each(cases)('%s: 4,000 random keys and values agree with the reference', (_name, vr, alphabet, ci) => {
     const seed = 0x5eed + alphabet.length + (ci ? 1 : 0);
-    const r = rng(seed);
+    const r = mulberry32(seed);
     let matched = 0;
     for (let n = 0; n < 4000; n++) {
       const value = randomValue(r, alphabet, 12);

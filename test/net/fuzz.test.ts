@@ -2,18 +2,7 @@ import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodePdu, decodePduBody, encodePdu, PduDecodeError, PduFramer, ProtocolError, type Acceptor, type AssociateRq, type Pdu } from '../../src/net/index.js';
 import { connectTo, startAcceptor, VERIFICATION, IMPLICIT_LE } from './helpers.js';
-
-/** mulberry32: a tiny seeded PRNG, so every run mutates the same way. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/seeded-random.js';
 
 const RQ: AssociateRq = {
   type: 'A-ASSOCIATE-RQ',

@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { connect, createAcceptor, decodePduBody, PduFramer, type Acceptor, type AcceptorOptions, type Association, type ConnectOptions, type Pdu } from '../../src/net/index.js';
+import { AssociationRejectedError, connect, createAcceptor, decodePduBody, PduFramer, type Acceptor, type AcceptorOptions, type Association, type ConnectOptions, type Pdu } from '../../src/net/index.js';
 
 export const VERIFICATION = '1.2.840.10008.1.1';
 export const CT_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
@@ -60,5 +60,17 @@ export class RawPeer {
       await Promise.race([new Promise<void>((r) => this.waiters.push(r)), this.closed]);
     }
     return this.pdus.shift()!;
+  }
+}
+
+/** The A-ASSOCIATE-RJ reason of a refused association, or undefined when it was accepted (then released). */
+export async function rejection(p: Promise<Association>): Promise<number | undefined> {
+  try {
+    const a = await p;
+    await a.release();
+    return undefined;
+  } catch (err) {
+    if (err instanceof AssociationRejectedError) return err.reason;
+    throw err;
   }
 }

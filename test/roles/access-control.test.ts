@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAe, ConfigStore, setAe, setWeb } from '../../src/config/index.js';
 import { DimseConnection } from '../../src/dimse/dimse-connection.js';
 import { cEcho, cStore } from '../../src/dimse/scu.js';
-import { AssociationRejectedError, connect, type Association } from '../../src/net/index.js';
+import { connect, type Association } from '../../src/net/index.js';
+import { rejection } from '../net/helpers.js';
 import { PacsRoles } from '../../src/roles/pacs-roles.js';
 import { requiredPermission } from '../../src/roles/access-control.js';
 import { freePort } from '../support/peers.js';
@@ -49,17 +50,6 @@ function open(called: string, port: number, calling: string, contexts = [VERIFIC
     calledAeTitle: called,
     presentationContexts: contexts.map((abstractSyntax) => ({ abstractSyntax, transferSyntaxes: [ELE] })),
   });
-}
-
-async function rejection(p: Promise<Association>): Promise<number | undefined> {
-  try {
-    const a = await p;
-    await a.release();
-    return undefined;
-  } catch (err) {
-    if (err instanceof AssociationRejectedError) return err.reason;
-    throw err;
-  }
 }
 
 const accepted = (a: Association) => [...a.contexts.values()].map((c) => c.abstractSyntax).sort();

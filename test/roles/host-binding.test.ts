@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAe, ConfigStore, defaultRegistry, setAe, setWeb, type Registry, type ServerRole } from '../../src/config/index.js';
 import { DimseConnection } from '../../src/dimse/dimse-connection.js';
 import { cEcho } from '../../src/dimse/scu.js';
-import { AssociationRejectedError, connect, type Association } from '../../src/net/index.js';
+import { connect, type Association } from '../../src/net/index.js';
+import { rejection } from '../net/helpers.js';
 import { registryAccessControl, type AdmissionResult } from '../../src/roles/access-control.js';
 import { HostResolver } from '../../src/roles/host-addresses.js';
 import { PacsRoles } from '../../src/roles/pacs-roles.js';
@@ -142,17 +143,6 @@ function openFrom(localAddress: string, calling: string): Promise<Association> {
     presentationContexts: [{ abstractSyntax: VERIFICATION, transferSyntaxes: [ELE] }],
     socketFactory: () => net.connect({ host: '127.0.0.1', port, localAddress, noDelay: true }),
   });
-}
-
-async function rejection(p: Promise<Association>): Promise<number | undefined> {
-  try {
-    const a = await p;
-    await a.release();
-    return undefined;
-  } catch (err) {
-    if (err instanceof AssociationRejectedError) return err.reason;
-    throw err;
-  }
 }
 
 describe('host binding over real sockets', () => {
