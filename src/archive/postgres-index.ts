@@ -4,6 +4,7 @@
  * a fresh schema per run. Read transactions are BEGIN READ ONLY: the server refuses
  * writes in them.
  */
+import { userInfo } from 'node:os';
 import pg from 'pg';
 import { BaseIndex } from './base-index.js';
 import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
@@ -18,6 +19,31 @@ export interface PostgresIndexOptions {
 }
 
 const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * libpq's default when neither the URL nor PGUSER names a user: the operating system's user
+ * name. pg falls back to $USER alone, and fails ("no PostgreSQL user name specified in
+ * startup packet") where it is unset (systemd services, containers). pg lays the parsed URL
+ * over its other options, so the name goes into the URL itself.
+ */
+export function withDefaultUser(connectionString: string): string {
+  if (process.env.PGUSER || process.env.USER) return connectionString;
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    return connectionString; // not a URL (pg's other forms): leave it to pg
+  }
+  if (url.username !== '' || !/^postgres(ql)?:$/.test(url.protocol)) return connectionString;
+  let name: string;
+  try {
+    name = userInfo().username;
+  } catch {
+    return connectionString; // no passwd entry for this uid
+  }
+  url.username = name;
+  return url.toString();
+}
 
 class PgRunner implements SqlRunner {
   readonly dialect = 'postgres' as const;
@@ -45,7 +71,7 @@ export class PostgresIndex extends BaseIndex {
     const schema = opts.schema ?? 'pacs';
     if (!SCHEMA_RE.test(schema)) throw new Error(`invalid PostgreSQL schema name '${schema}'`);
     const pool = new pg.Pool({
-      connectionString: opts.connectionString,
+      connectionString: withDefaultUser(opts.connectionString),
       max: opts.maxConnections ?? 4,
       options: `-c search_path="${schema}"`,
     });

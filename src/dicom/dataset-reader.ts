@@ -12,6 +12,7 @@
  */
 import { Dataset, UNDEFINED_LENGTH, type Element } from './dataset.js';
 import { implicitVr } from './dictionary.js';
+import { privateCreatorTag } from './private-dictionary.js';
 import { DatasetLimitError, DicomParseError } from './errors.js';
 import { formatTag, Tags } from './tag.js';
 import { SyncInflateRaw } from './sync-inflate.js';
@@ -54,6 +55,18 @@ function swapToLittleEndian(v: Uint8Array, vr: VR): void {
       const t = v[o + i]; v[o + i] = v[o + j]; v[o + j] = t;
     }
   }
+}
+
+/** The creator reserving the block of private data element `tag`, from the same data set (read before it). */
+function privateCreator(ds: Dataset, tag: number): string | undefined {
+  const creatorTag = privateCreatorTag(tag);
+  const v = creatorTag === undefined ? undefined : ds.get(creatorTag)?.value;
+  // A private creator is an LO (at most 64 characters; longer is not one we know); trailing
+  // spaces and NULs are padding, trimmed by a backward scan (no regex on received bytes).
+  if (v === undefined || v.length > 64) return undefined;
+  let end = v.length;
+  while (end > 0 && (v[end - 1] === 0x20 || v[end - 1] === 0)) end--;
+  return Buffer.from(v.buffer, v.byteOffset, end).toString('latin1');
 }
 
 export class DatasetHeaderReader {
@@ -299,7 +312,7 @@ export class DatasetHeaderReader {
         length = dv.getUint16(6, le);
       }
     } else {
-      vr = implicitVr(tag, this.signedPixels(top.ds));
+      vr = implicitVr(tag, this.signedPixels(top.ds), privateCreator(top.ds, tag));
       length = dv.getUint32(4, le);
     }
     if (top.end !== undefined && this.offset > top.end) throw this.err('element header overruns the end of its item');

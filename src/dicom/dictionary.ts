@@ -1,4 +1,5 @@
 /** Data element dictionary (PS3.6 section 6), built at load from the generated rows. */
+import { privateVr } from './private-dictionary.js';
 import { DICTIONARY_ROWS } from './generated/dictionary-data.js';
 import type { VR } from './vr.js';
 
@@ -76,15 +77,17 @@ export function lookupKeyword(keyword: string): DictionaryEntry | undefined {
 /**
  * The VR of an element whose VR is not encoded (implicit VR) or unknown:
  * group length (gggg,0000) -> UL; private creator (odd gggg,0010-00FF) -> LO;
- * other private -> UN; unknown public -> UN; else the dictionary VR ('US or SS' entries give SS
+ * other private -> the private dictionary's VR for its creator (private-dictionary.ts), else UN;
+ * unknown public -> UN; else the dictionary VR ('US or SS' entries give SS
  * when `signedPixels`, i.e. Pixel Representation is 1, as DCMTK does).
  */
-export function implicitVr(tag: number, signedPixels = false): VR {
+export function implicitVr(tag: number, signedPixels = false, privateCreator?: string): VR {
   if ((tag & 0xffff) === 0) return 'UL';
   const group = tag >>> 16;
   if (group % 2 === 1) {
     const el = tag & 0xffff;
-    return el >= 0x10 && el <= 0xff ? 'LO' : 'UN';
+    if (el >= 0x10 && el <= 0xff) return 'LO';
+    return (privateCreator !== undefined ? privateVr(tag, privateCreator) : undefined) ?? 'UN';
   }
   const e = lookupTag(tag);
   if (!e) return 'UN';
