@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader, so no build step stands between a
-// checkout and a running PACS.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// In a checkout (src/ beside bin/) the TypeScript CLI runs through tsx's loader, so no
+// build step stands between an edit and a run. An installed package (npm pack: bin/, dist/,
+// ui/dist/) runs the compiled dist/ (npm run build), with no TypeScript tooling at all.
+import { existsSync } from 'node:fs';
+
+const source = new URL('../src/cli/main.ts', import.meta.url);
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(source.href);
+} else {
+  await import('../dist/cli/main.js');
+}

@@ -3,15 +3,14 @@ import type { Command } from 'commander';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { cEcho } from '../dimse/scu.js';
 import { connect } from '../net/index.js';
-import { expandPaths, inspectFiles, storeFiles } from '../services/storage-scu.js';
 import { parsePositiveInt } from './options.js';
 import { peerOptions, resolvePeer, type PeerOptions } from './peer.js';
-import { progress } from './progress.js';
+import { COMMANDS } from './commands.js';
 
 const VERIFICATION = '1.2.840.10008.1.1';
 
 export function registerClientCommands(program: Command): void {
-  peerOptions(program.command('echo').description('C-ECHO a peer: pacs echo [HOST PORT]').argument('[peer...]', 'HOST PORT'))
+  peerOptions(program.command('echo').description(COMMANDS.echo).argument('[peer...]', 'HOST PORT'))
     .option('--repeat <n>', 'number of C-ECHOs', parsePositiveInt, 1)
     .action(async (args: string[], o: PeerOptions & { repeat: number }) => {
       const { host, port, tls, rest } = await resolvePeer(args, o);
@@ -35,11 +34,13 @@ export function registerClientCommands(program: Command): void {
       process.stdout.write(`C-ECHO ${o.aec}@${host}:${port}${tls ? ' (TLS)' : ''}: success (${ms.toFixed(1)} ms)\n`);
     });
 
-  peerOptions(program.command('store').description('C-STORE files and folders (recursive): pacs store [HOST PORT] FILES...').argument('<paths...>'))
+  peerOptions(program.command('store').description(COMMANDS.store).argument('<paths...>'))
     .option('-j, --parallel <n>', 'parallel associations', parsePositiveInt, 1)
     .action(async (args: string[], o: PeerOptions & { parallel: number }) => {
       const { host, port, tls, rest } = await resolvePeer(args, o);
       if (rest.length === 0) throw new Error('no files or folders given');
+      // Loaded here, not at the top: `pacs echo` does not need the dataset code.
+      const [{ expandPaths, inspectFiles, storeFiles }, { progress }] = await Promise.all([import('../services/storage-scu.js'), import('./progress.js')]);
       const { files, skipped } = await inspectFiles(await expandPaths(rest));
       for (const s of skipped) process.stderr.write(`skipped ${s.path}: ${s.reason}\n`);
       if (files.length === 0) throw new Error('no DICOM Part 10 files to send');

@@ -23,6 +23,7 @@ import {
 } from '../config/index.js';
 import { hostBinding } from '../roles/access-control.js';
 import { echoAe, type EchoResult } from '../roles/echo-peer.js';
+import { COMMANDS } from './commands.js';
 
 /** Registry field -> the option that sets it, for error messages. */
 const FLAG: Record<string, string> = {
@@ -165,7 +166,7 @@ async function checkRolePort(store: ConfigStore, aeTitle: string, patch: Record<
 }
 
 export function registerConfigCommands(program: Command): void {
-  const config = program.command('config').description('the AE registry: show, change, verify');
+  const config = program.command('config').description(COMMANDS.config);
 
   dataOption(config.command('show').description('list every AE of the registry'))
     .option('--json', 'the registry file as JSON')

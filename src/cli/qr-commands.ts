@@ -28,6 +28,7 @@ import { QR_SOP_CLASSES } from '../services/qr-identifier.js';
 import { parseAeTitle, parsePositiveInt } from './options.js';
 import { peerOptions, resolvePeer, type Peer, type PeerOptions } from './peer.js';
 import { progress, type Progress } from './progress.js';
+import { COMMANDS } from './commands.js';
 
 interface QrOptions extends PeerOptions {
   key: string[];
@@ -167,7 +168,7 @@ function report(op: string, r: RetrieveResult, transferSyntaxUid: string): void 
 }
 
 export function registerQueryRetrieveCommands(program: Command): void {
-  qrOptions(program.command('find').description('C-FIND: pacs find [HOST PORT] -k QueryRetrieveLevel=STUDY -k PatientName=DOE*'))
+  qrOptions(program.command('find').description(COMMANDS.find))
     .option('--json', 'print each match as one line of DICOM JSON')
     .option('--cancel <n>', 'send C-CANCEL after n matches', parsePositiveInt)
     .action(async (args: string[], o: QrOptions & { json?: boolean; cancel?: number }) => {
@@ -195,7 +196,7 @@ export function registerQueryRetrieveCommands(program: Command): void {
       }
     });
 
-  qrOptions(program.command('move').description('C-MOVE: pacs move [HOST PORT] --aem DEST -k StudyInstanceUID=...'))
+  qrOptions(program.command('move').description(COMMANDS.move))
     .requiredOption('--aem <title>', 'move destination AE title', parseAeTitle)
     .action(async (args: string[], o: QrOptions & { aem: string }) => {
       const cls = sopClass(o, 'Move');
@@ -212,7 +213,7 @@ export function registerQueryRetrieveCommands(program: Command): void {
       }
     });
 
-  qrOptions(program.command('get').description('C-GET into a folder: pacs get [HOST PORT] --od DIR -k StudyInstanceUID=...'))
+  qrOptions(program.command('get').description(COMMANDS.get))
     .option('-o, --od <dir>', 'folder for the received files', '.')
     .option('--sop-class <uid>', 'also accept this storage SOP class (repeatable)', collect, [])
     .action(async (args: string[], o: QrOptions & { od: string; sopClass: string[] }) => {

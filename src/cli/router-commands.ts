@@ -15,6 +15,7 @@ import { ROUTER_DIR, RuleStore } from '../router/rule-store.js';
 import { testPart10 } from '../router/router.js';
 import { routeOutcome } from '../router/rules.js';
 import { parseAeTitle } from './options.js';
+import { COMMANDS } from './commands.js';
 
 const dataOption = (cmd: Command) => cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data');
 
@@ -34,7 +35,7 @@ async function openRules(data: string): Promise<{ rules: RuleStore; config: Conf
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
 export function registerRouterCommands(program: Command): void {
-  const router = program.command('router').description('router rules and forward queue');
+  const router = program.command('router').description(COMMANDS.router);
   const rules = router.command('rules').description('the ordered forwarding rules');
 
   dataOption(rules.command('list').description('list the rules in evaluation order').option('--json', 'print JSON'))

@@ -14,6 +14,7 @@ import { PacsRoles } from '../roles/pacs-roles.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
 import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
+import { COMMANDS } from './commands.js';
 
 export interface ServeOverrides {
   aet?: string;
@@ -164,7 +165,7 @@ export async function startPacs(opts: PacsOptions): Promise<Pacs> {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('start the PACS: Main Server, Workstation Server, Router and the web server, from the AE registry in the data directory')
+    .description(COMMANDS.serve)
     .option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data')
     .option('--aet <title>', 'AE title of the Main Server (saved in the registry)', parseAeTitle)
     .option('--port <port>', 'DICOM port of the Main Server (saved in the registry)', parsePort)

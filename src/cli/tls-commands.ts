@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { tlsPaths } from '../config/index.js';
+import { COMMANDS } from './commands.js';
 
 function openssl(args: string[], cwd: string): Promise<void> {
   return new Promise((res, rej) => {
@@ -76,7 +77,7 @@ export async function tlsInit(dataDir: string, opts: { force?: boolean; days?: n
 }
 
 export function registerTlsCommands(program: Command): void {
-  const tls = program.command('tls').description('DICOM TLS certificates in the data directory');
+  const tls = program.command('tls').description(COMMANDS.tls);
   tls
     .command('init')
     .description('create <data>/tls: a local CA, a server certificate for the listening roles and a client certificate, signed by the CA')

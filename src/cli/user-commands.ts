@@ -11,6 +11,7 @@ import { Argument, Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import { ROLES, UserError, userNameSchema, UserStore, type Role } from '../web/users.js';
 import { table } from './config-commands.js';
+import { COMMANDS } from './commands.js';
 
 const dataOption = (cmd: Command) => cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data');
 
@@ -84,7 +85,7 @@ async function run(o: { data: string }, fn: (users: UserStore) => Promise<void>)
 const roleOption = () => new Option('--role <role>', 'admin (everything) or reader (browse and view)').choices(ROLES);
 
 export function registerUserCommands(program: Command): void {
-  const user = program.command('user').description('users of the web app and REST API');
+  const user = program.command('user').description(COMMANDS.user);
 
   dataOption(user.command('add').description('add a user (the password is asked for, or read with --password-stdin)').argument('<name>'))
     .addOption(roleOption().default('reader'))

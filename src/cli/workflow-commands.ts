@@ -31,6 +31,7 @@ import { MODALITY_WORKLIST_FIND } from '../services/worklist.js';
 import { parsePort, parsePositiveInt } from './options.js';
 import { peerOptions, resolvePeer, splitHostPort, type PeerOptions } from './peer.js';
 import { identifierFromKeys } from './qr-commands.js';
+import { COMMANDS } from './commands.js';
 
 const indexOptions = (cmd: Command): Command => cmd
   .option('--data <dir>', 'data directory of the Main Server', process.env.PACS_DATA_DIR ?? './data')
@@ -104,7 +105,7 @@ async function open(args: string[], o: PeerOptions, sopClass: string) {
 const statusHex = (s: number) => `0x${s.toString(16).padStart(4, '0')}`;
 
 export function registerWorkflowCommands(program: Command): void {
-  const worklist = program.command('worklist').description('the Modality Worklist: scheduled procedure steps (add, list, rm) and the MWL query');
+  const worklist = program.command('worklist').description(COMMANDS.worklist);
   const entryOptions = (cmd: Command) => cmd
     .option('--patient-id <id>').option('--patient-name <name>', 'Family^Given').option('--birth-date <YYYYMMDD>').option('--sex <M|F|O>')
     .option('--accession <number>').option('--procedure-id <id>', 'Requested Procedure ID').option('--procedure-description <text>')
@@ -184,7 +185,7 @@ export function registerWorkflowCommands(program: Command): void {
       }
     });
 
-  const mpps = program.command('mpps').description('Modality Performed Procedure Step SCU: create (IN PROGRESS) and set (COMPLETED, DISCONTINUED)');
+  const mpps = program.command('mpps').description(COMMANDS.mpps);
   peerOptions(mpps.command('create').description('N-CREATE an IN PROGRESS step: pacs mpps create [HOST PORT] --patient-id P --modality CT --sps-id S').argument('[peer...]', 'HOST PORT'))
     .requiredOption('--patient-id <id>')
     .option('--patient-name <name>')
@@ -228,7 +229,7 @@ export function registerWorkflowCommands(program: Command): void {
       }
     });
 
-  peerOptions(program.command('commit').description('Storage Commitment: pacs commit [HOST PORT] FILES|DIRS|SOPCLASS:SOPINSTANCE... (waits for the report)').argument('<items...>'))
+  peerOptions(program.command('commit').description(COMMANDS.commit).argument('<items...>'))
     .option('--sop-class <uid>', 'SOP Class UID for items given as bare SOP Instance UIDs')
     .option('--listen <port>', 'also accept the report on a new association on this port (our AE must be registered there)', (v) => (v === '0' ? 0 : parsePort(v)))
     .option('--timeout <seconds>', 'wait this long for the report', parsePositiveInt, 60)
