@@ -126,6 +126,8 @@ describe('DCMTK interop', () => {
       expect(readUs(cmd, 0x0120)).toBe(7);
       expect(readUs(cmd, 0x0900)).toBe(0);
       await a.release();
+      // storescp may answer A-RELEASE-RP before its log line reaches the pipe.
+      for (let i = 0; i < 100 && !/Association Release/i.test(log); i++) await new Promise((r) => setTimeout(r, 50));
       expect(log).toMatch(/Association Release/i);
     } finally {
       scp.kill();
