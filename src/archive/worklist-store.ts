@@ -6,8 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { aeTitleSchema, ConfigConflictError, ConfigValidationError, parseOrThrow } from '../config/index.js';
+import { aeTitleSchema, issuesOf } from '../config/index.js';
 import { isValidUid, newUid } from '../dicom/uid-generator.js';
+import { WorklistEntryError } from './errors.js';
 import type { Index, IndexReader, IndexWriter } from './index-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 
@@ -96,8 +97,16 @@ export interface WorklistFilter {
   stationAeTitle?: string;
 }
 
-function notFound(spsId: string): ConfigConflictError {
-  return new ConfigConflictError(`no worklist entry with Scheduled Procedure Step ID "${spsId}"`, 'not-found', 'spsId');
+function notFound(spsId: string): WorklistEntryError {
+  const message = `no worklist entry with Scheduled Procedure Step ID "${spsId}"`;
+  return new WorklistEntryError('not-found', [{ field: 'spsId', message }], message);
+}
+
+/** The value parsed by `schema`, or WorklistEntryError naming each field that failed. */
+function parseEntry<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new WorklistEntryError('invalid', issuesOf(r.error));
+  return r.data;
 }
 
 export class WorklistStore {
@@ -109,12 +118,12 @@ export class WorklistStore {
   }
 
   async add(input: unknown): Promise<WorklistEntry> {
-    const e = parseOrThrow(worklistEntrySchema, input);
+    const e = parseEntry(worklistEntrySchema, input);
     const now = nowIso();
     const entry: WorklistEntry = { ...e, spsId: e.spsId ?? newSpsId(), studyInstanceUid: e.studyInstanceUid ?? newUid(), createdAt: now, updatedAt: now };
     return this.index.write(async (tx) => {
       if ((await tx.execute('SELECT 1 AS x FROM worklist WHERE sps_id = $1', [entry.spsId])).length > 0) {
-        throw new ConfigValidationError([{ field: 'spsId', message: `Scheduled Procedure Step ID "${entry.spsId}" already exists` }]);
+        throw new WorklistEntryError('invalid', [{ field: 'spsId', message: `Scheduled Procedure Step ID "${entry.spsId}" already exists` }]);
       }
       await this.writeRow(tx, entry, true);
       return entry;
@@ -149,7 +158,7 @@ export class WorklistStore {
 
   /** Applies a patch (validated as a whole entry afterwards). */
   async change(spsId: string, patch: unknown): Promise<WorklistEntry> {
-    const p = parseOrThrow(worklistPatchSchema, patch) as Record<string, unknown>;
+    const p = parseEntry(worklistPatchSchema, patch) as Record<string, unknown>;
     return this.index.write(async (tx) => {
       const rows = await tx.execute(`SELECT ${COLUMNS} FROM worklist WHERE sps_id = $1`, [spsId]);
       if (!rows.length) throw notFound(spsId);
@@ -157,7 +166,7 @@ export class WorklistStore {
       const { createdAt, updatedAt: _u, ...rest } = old;
       const merged: Record<string, unknown> = { ...rest, ...p };
       for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
-      const e = parseOrThrow(worklistEntrySchema, merged);
+      const e = parseEntry(worklistEntrySchema, merged);
       const entry: WorklistEntry = { ...e, spsId, studyInstanceUid: e.studyInstanceUid ?? old.studyInstanceUid, createdAt, updatedAt: nowIso() };
       await this.writeRow(tx, entry, false);
       return entry;

@@ -12,7 +12,7 @@ import type { Index } from '../archive/index-types.js';
 import { PostgresIndex } from '../archive/postgres-index.js';
 import { SqliteIndex } from '../archive/sqlite-index.js';
 import { SPS_STATUSES, WorklistStore, type SpsStatus, type WorklistEntry } from '../archive/worklist-store.js';
-import { ConfigValidationError } from '../config/index.js';
+import { WorklistEntryError } from '../archive/errors.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { nCreate, nSet } from '../dimse/scu-n.js';
 import { datasetToJson } from '../dicom/dataset-json.js';
@@ -64,7 +64,7 @@ const FLAG: Record<string, string> = {
 };
 
 function cliError(err: unknown): Error {
-  if (err instanceof ConfigValidationError) return new Error(err.issues.map((i) => `${FLAG[i.field] ?? i.field}: ${i.message}`).join('\n'));
+  if (err instanceof WorklistEntryError && err.kind === 'invalid') return new Error(err.issues.map((i) => `${FLAG[i.field] ?? i.field}: ${i.message}`).join('\n'));
   return err as Error;
 }
 
