@@ -33,7 +33,7 @@ import { DimseFailureStatusError } from '../dimse/errors.js';
 import { cStore } from '../dimse/scu.js';
 import { connect, type Association } from '../net/index.js';
 import type { ForwardQueue, QueueEntry } from './forward-queue.js';
-import { TranscodeLimitError } from '../services/transcode-limit.js';
+import { TranscodeLimitError } from '../archive/transcode-limit.js';
 import { forwardedDataset, proposedSyntaxes, sendSyntax, UNCOMPRESSED } from './forwarded-copy.js';
 import type { QueuePolicy } from './rules.js';
 
