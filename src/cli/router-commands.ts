@@ -8,7 +8,7 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { SqliteIndex } from '../archive/sqlite-index.js';
+import { openIndex } from '../archive/open-index.js';
 import { ConfigStore, ConfigValidationError, ConfigConflictError } from '../config/index.js';
 import { ForwardQueue } from '../router/forward-queue.js';
 import { ROUTER_DIR, RuleStore } from '../router/rule-store.js';
@@ -111,7 +111,7 @@ export function registerRouterCommands(program: Command): void {
     .action(async (o: { data: string; dest?: string; unrouted?: boolean; retry?: boolean; purge?: boolean; json?: boolean }) => {
       if (o.unrouted && (o.dest || o.retry)) throw new Error('--unrouted goes with --purge or --json only');
       // The index only (no Archive: its start-up sweep must not run beside a running server).
-      const index = await SqliteIndex.open(join(resolve(o.data), ROUTER_DIR, 'index.sqlite'));
+      const index = await openIndex(join(resolve(o.data), ROUTER_DIR));
       try {
         const queue = new ForwardQueue(index);
         await queue.ensureSchema();
