@@ -9,7 +9,9 @@ import { z } from 'zod';
 import { aeTitleSchema, issuesOf } from '../config/index.js';
 import { isValidUid, newUid } from '../dicom/uid-generator.js';
 import { WorklistEntryError } from './errors.js';
-import type { Index, IndexReader, IndexWriter } from './index-types.js';
+import { sqlIndex } from './base-index.js';
+import type { Index } from './index-types.js';
+import type { SqlIndex, SqlReader, SqlWriter } from './sql-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 
 /** Scheduled Procedure Step Status (0040,0020), PS3.3 C.4.10. */
@@ -110,11 +112,11 @@ function parseEntry<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> 
 }
 
 export class WorklistStore {
-  private constructor(private readonly index: Index) {}
+  private constructor(private readonly index: SqlIndex) {}
 
   static async open(index: Index): Promise<WorklistStore> {
     await ensureWorkflowSchema(index);
-    return new WorklistStore(index);
+    return new WorklistStore(sqlIndex(index));
   }
 
   async add(input: unknown): Promise<WorklistEntry> {
@@ -183,7 +185,7 @@ export class WorklistStore {
     });
   }
 
-  private async writeRow(tx: IndexWriter, e: WorklistEntry, insert: boolean): Promise<void> {
+  private async writeRow(tx: SqlWriter, e: WorklistEntry, insert: boolean): Promise<void> {
     const { createdAt: _c, updatedAt: _u, status: _s, ...stored } = e;
     const values = [e.spsId, e.status, e.patientId, e.patientName, e.accessionNumber ?? null, e.requestedProcedureId ?? null,
       e.studyInstanceUid, e.modality, e.stationAeTitle ?? null, e.startDate, e.startTime ?? null, JSON.stringify(stored), e.createdAt, e.updatedAt];
@@ -202,7 +204,7 @@ export class WorklistStore {
 /** Where a page of `pages` starts: after this (start date, start time or '', SPS ID). */
 type Keyset = [string, string, string];
 
-async function listIn(tx: IndexReader, f: WorklistFilter, page?: { after?: Keyset; limit: number }): Promise<WorklistEntry[]> {
+async function listIn(tx: SqlReader, f: WorklistFilter, page?: { after?: Keyset; limit: number }): Promise<WorklistEntry[]> {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const add = (sql: string, v: string) => {
@@ -240,7 +242,7 @@ async function listIn(tx: IndexReader, f: WorklistFilter, page?: { after?: Keyse
  * Sets the status of the steps a performed procedure step references, inside the
  * caller's transaction (MPPS N-CREATE / N-SET). Returns the IDs found.
  */
-export async function setWorklistStatus(tx: IndexWriter, spsIds: readonly string[], status: SpsStatus): Promise<string[]> {
+export async function setWorklistStatus(tx: SqlWriter, spsIds: readonly string[], status: SpsStatus): Promise<string[]> {
   const found: string[] = [];
   for (const id of new Set(spsIds)) {
     const rows = await tx.execute('UPDATE worklist SET status = $2, updated_at = $3 WHERE sps_id = $1 RETURNING sps_id', [id, status, nowIso()]);

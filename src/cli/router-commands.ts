@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { openIndex } from '../archive/open-index.js';
 import { ConfigStore, ConfigValidationError, ConfigConflictError } from '../config/index.js';
-import { ForwardQueue } from '../router/forward-queue.js';
 import { ROUTER_DIR, RuleStore } from '../router/rule-store.js';
 import { testPart10 } from '../router/router.js';
 import { routeOutcome } from '../router/rules.js';
@@ -113,7 +112,7 @@ export function registerRouterCommands(program: Command): void {
       // The index only (no Archive: its start-up sweep must not run beside a running server).
       const index = await openIndex(join(resolve(o.data), ROUTER_DIR));
       try {
-        const queue = new ForwardQueue(index);
+        const queue = index.forwardQueue;
         await queue.ensureSchema();
         if (o.unrouted) {
           if (o.purge) out(`${await queue.purgeHeld()} unrouted entries deleted`);
