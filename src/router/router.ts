@@ -5,13 +5,13 @@
  * Wiring (src/roles/pacs-roles.ts): the Router role's archive is opened with
  * `afterInsert: router.afterInsert`; that hook runs inside the index transaction that
  * inserts received instances, evaluates the rules for each newly stored instance and
- * inserts its queue rows in the same transaction (see archive/forward-queue.ts for why this is
- * at-least-once). `attach(archive)` then starts the senders for whatever is queued
- * (after a restart: everything not yet delivered).
+ * inserts its queue rows in the same transaction (see archive/forward-queue.ts for why
+ * this is at-least-once). `attach(archive)` then starts the senders for whatever is
+ * queued (after a restart: everything not yet delivered).
  *
- * An instance no rule sends, or whose rules fail, gets a held row instead (routeOutcome in
- * rules.ts; archive/forward-queue.ts): kept from the retention until a user purges it or retries
- * it (reroute); only a rule that discards lets an instance go without one.
+ * An instance no rule sends, or whose rules fail, gets a held row instead (routeOutcome
+ * in rules.ts; archive/forward-queue.ts): kept from the retention until a user purges it
+ * or retries it (reroute); only a rule that discards lets an instance go without one.
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
