@@ -18,13 +18,12 @@ import { DEFAULT_DERIVED_CACHE_BYTES, DerivedCache } from './derived-cache.js';
 import { GroupCommitter } from './group-commit.js';
 import type { Index, IndexWriter, InsertResult, InstanceRecord } from './index-types.js';
 import { IngestSink, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
-import { PostgresIndex } from './postgres-index.js';
-import { SqliteIndex } from './sqlite-index.js';
+import { openIndex, type IndexSpec } from './open-index.js';
 
 export interface ArchiveOptions {
   dataDir: string;
   /** Embedded SQLite (default) or a PostgreSQL connection string and schema. */
-  index?: 'sqlite' | { postgres: string; schema?: string };
+  index?: IndexSpec;
   duplicatePolicy?: DuplicatePolicy;
   logger?: Logger;
   blobs?: FileBlobStoreOptions;
@@ -93,10 +92,7 @@ export class Archive {
     const logger = opts.logger ?? pino({ level: 'silent' });
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), opts.blobs);
-    const spec = opts.index ?? 'sqlite';
-    const index: Index = spec === 'sqlite'
-      ? await SqliteIndex.open(join(opts.dataDir, 'index.sqlite'), { logger })
-      : await PostgresIndex.open({ connectionString: spec.postgres, schema: spec.schema });
+    const index = await openIndex(opts.dataDir, opts.index, { logger });
     let recovery: SweepReport;
     try {
       recovery = await blobs.sweep((key) => index.hasFileKey(key), {

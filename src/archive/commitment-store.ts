@@ -3,7 +3,9 @@
  * accepted before a restart is still answered after it: the request, the result once
  * the archive was checked, and whether the report reached the requestor.
  */
+import { sqlIndex } from './base-index.js';
 import type { Index } from './index-types.js';
+import type { SqlIndex } from './sql-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 
 export interface CommitmentRef {
@@ -58,11 +60,11 @@ function rowToRecord(r: Record<string, unknown>): CommitmentRecord {
 }
 
 export class CommitmentStore {
-  private constructor(private readonly index: Index) {}
+  private constructor(private readonly index: SqlIndex) {}
 
   static async open(index: Index): Promise<CommitmentStore> {
     await ensureWorkflowSchema(index);
-    return new CommitmentStore(index);
+    return new CommitmentStore(sqlIndex(index));
   }
 
   /** Records a new request; false when the Transaction UID is already known. */

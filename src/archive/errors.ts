@@ -2,6 +2,8 @@
  * Archive errors. Each carries the DIMSE status (PS3.4 C-STORE / PS3.7 Annex C) it
  * maps to, so the storage service converts it to a response at one boundary.
  */
+import type { FieldIssue } from '../config/index.js';
+
 export const DimseStatus = {
   /** Refused: out of resources (disk, index). */
   OutOfResources: 0xa700,
@@ -52,4 +54,17 @@ export class DuplicateInstanceError extends ArchiveError {
 export class StoreAbortedError extends ArchiveError {
   override readonly name = 'StoreAbortedError';
   readonly status = DimseStatus.OutOfResources;
+}
+
+/**
+ * A worklist entry refused by the worklist store: a field that does not validate, a
+ * Scheduled Procedure Step ID already in use ('invalid'), or no entry with that ID
+ * ('not-found'). Not an ArchiveError: no DIMSE request writes entries; the REST API and
+ * the CLI report it, naming the fields in `issues`.
+ */
+export class WorklistEntryError extends Error {
+  override readonly name = 'WorklistEntryError';
+  constructor(readonly kind: 'invalid' | 'not-found', readonly issues: FieldIssue[], message = issues.map((i) => `${i.field}: ${i.message}`).join('; ')) {
+    super(message);
+  }
 }

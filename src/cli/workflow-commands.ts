@@ -7,12 +7,9 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { Index } from '../archive/index-types.js';
-import { PostgresIndex } from '../archive/postgres-index.js';
-import { SqliteIndex } from '../archive/sqlite-index.js';
+import { IndexMissingError, openIndex } from '../archive/open-index.js';
 import { SPS_STATUSES, WorklistStore, type SpsStatus, type WorklistEntry } from '../archive/worklist-store.js';
-import { ConfigValidationError } from '../config/index.js';
+import { WorklistEntryError } from '../archive/errors.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { nCreate, nSet } from '../dimse/scu-n.js';
 import { datasetToJson } from '../dicom/dataset-json.js';
@@ -40,13 +37,10 @@ const indexOptions = (cmd: Command): Command => cmd
 
 /** The Main Server's index, without the archive (no blob sweep: a running server owns the blobs). */
 async function withWorklist<T>(o: { data: string; databaseUrl?: string; databaseSchema: string }, fn: (w: WorklistStore) => Promise<T>): Promise<T> {
-  let index: Index;
-  if (o.databaseUrl) index = await PostgresIndex.open({ connectionString: o.databaseUrl, schema: o.databaseSchema });
-  else {
-    const file = join(resolve(o.data), 'index.sqlite');
-    if (!existsSync(file)) throw new Error(`no index in ${resolve(o.data)} (start pacs serve --data ${o.data} once, or give --database-url)`);
-    index = await SqliteIndex.open(file);
-  }
+  const spec = o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite';
+  const index = await openIndex(o.data, spec, { create: false }).catch((err: unknown) => {
+    throw err instanceof IndexMissingError ? new Error(`${err.message} (start pacs serve --data ${o.data} once, or give --database-url)`) : err;
+  });
   try {
     return await fn(await WorklistStore.open(index));
   } finally {
@@ -64,7 +58,7 @@ const FLAG: Record<string, string> = {
 };
 
 function cliError(err: unknown): Error {
-  if (err instanceof ConfigValidationError) return new Error(err.issues.map((i) => `${FLAG[i.field] ?? i.field}: ${i.message}`).join('\n'));
+  if (err instanceof WorklistEntryError && err.kind === 'invalid') return new Error(err.issues.map((i) => `${FLAG[i.field] ?? i.field}: ${i.message}`).join('\n'));
   return err as Error;
 }
 

@@ -14,13 +14,13 @@ import type { DatasetSource } from '../dimse/dimse-connection.js';
 import { canDecompress, decompressDataset } from '../dicom/codecs/index.js';
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, lookupTag, parseTag, putString,
-  readPart10, writeDataset, type Dataset, EXPLICIT_VR_BIG_ENDIAN,
+  readPart10, writeDataset, type Dataset,
 } from '../dicom/index.js';
-import { chooseTransferSyntax, datasetIn } from '../services/retrieve-sub-operations.js';
-import { checkTranscodeSize, decodedPixelBytes } from '../services/transcode-limit.js';
+import { chooseTransferSyntax, datasetIn, WRITABLE_SYNTAXES } from '../archive/retrieval.js';
+import { checkTranscodeSize, decodedPixelBytes } from '../archive/transcode-limit.js';
 
 export const UNCOMPRESSED = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] as const;
-const WRITABLE = new Set<string>([EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN]);
+const WRITABLE = new Set<string>(WRITABLE_SYNTAXES);
 
 export type Changes = Record<string, string | null>;
 const hasChanges = (c: Changes): boolean => Object.keys(c).length > 0;

@@ -32,8 +32,8 @@ import { DimseConnection } from '../dimse/dimse-connection.js';
 import { DimseFailureStatusError } from '../dimse/errors.js';
 import { cStore } from '../dimse/scu.js';
 import { connect, type Association } from '../net/index.js';
-import type { ForwardQueue, QueueEntry } from './forward-queue.js';
-import { TranscodeLimitError } from '../services/transcode-limit.js';
+import type { ForwardQueueStore, QueueEntry } from '../archive/forward-queue.js';
+import { TranscodeLimitError } from '../archive/transcode-limit.js';
 import { forwardedDataset, proposedSyntaxes, sendSyntax, UNCOMPRESSED } from './forwarded-copy.js';
 import type { QueuePolicy } from './rules.js';
 
@@ -48,7 +48,7 @@ export interface DestinationTarget {
 export interface SenderOptions {
   destination: string;
   archive: Archive;
-  queue: ForwardQueue;
+  queue: ForwardQueueStore;
   policy: () => QueuePolicy;
   /** Where the destination is now (from the registry), or why it cannot be sent to. */
   resolve: () => DestinationTarget | { error: string };

@@ -23,7 +23,8 @@ import {
   modelOf, parseIdentifier, QR_SOP_CLASSES, responseEncoder, retrieveSelection,
 } from './qr-identifier.js';
 import { queryCost, queryLimitFailure, type QueryLimitsSource } from './query-limits.js';
-import { isConvertible, runSubOperations, WRITABLE_SYNTAXES } from './retrieve-sub-operations.js';
+import { isConvertible, WRITABLE_SYNTAXES } from '../archive/retrieval.js';
+import { runSubOperations } from './retrieve-sub-operations.js';
 
 export interface MoveDestination {
   host: string;

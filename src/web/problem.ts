@@ -1,5 +1,6 @@
 /** Errors as RFC 9457 problem details (`application/problem+json`), naming the field that failed. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { WorklistEntryError } from '../archive/errors.js';
 import { ConfigConflictError, ConfigValidationError, type FieldIssue } from '../config/index.js';
 
 export interface Problem {
@@ -33,6 +34,10 @@ export function problemOf(err: unknown): Problem {
       type: 'urn:open-pacs:problem:validation', title: 'Invalid field', status: 422, detail: err.message, field: first?.field, errors: err.issues,
       ...(first?.line !== undefined ? { line: first.line, column: first.column } : {}),
     };
+  }
+  if (err instanceof WorklistEntryError) {
+    if (err.kind === 'not-found') return { type: 'urn:open-pacs:problem:not-found', title: 'Not found', status: 404, detail: err.message, field: err.issues[0]?.field };
+    return { type: 'urn:open-pacs:problem:validation', title: 'Invalid field', status: 422, detail: err.message, field: err.issues[0]?.field, errors: err.issues };
   }
   if (err instanceof ConfigConflictError) {
     const status = err.kind === 'not-found' ? 404 : 409;

@@ -27,7 +27,7 @@ import { z } from 'zod';
 import { aeTitleSchema, ConfigConflictError, ConfigValidationError, findAe, parseOrThrow, type ConfigStore } from '../config/index.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { compileCondition, ConditionError } from '../router/condition.js';
-import { HELD_STATES } from '../router/forward-queue.js';
+import { HELD_STATES } from '../archive/forward-queue.js';
 import { QUEUE_VIEWS, type Router } from '../router/router.js';
 import { routeOutcome, validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
 import { access } from './route-access.js';

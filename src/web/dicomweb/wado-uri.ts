@@ -14,7 +14,7 @@ import { writeDataset } from '../../dicom/dataset-writer.js';
 import { buildMetaHeader, readPart10 } from '../../dicom/part10.js';
 import { getTransferSyntax } from '../../dicom/transfer-syntax.js';
 import { PixelDataError } from '../../dicom/render/index.js';
-import { checkTranscodeSize, decodedPixelBytes, TranscodeLimitError } from '../../services/transcode-limit.js';
+import { checkTranscodeSize, decodedPixelBytes, TranscodeLimitError } from '../../archive/transcode-limit.js';
 import { contentDisposition } from '../header-values.js';
 import { findInstance, sendPixelError, withInstance } from './pixel-instance.js';
 import { checkUid, parseDecimal, parsePositive, parseQuality, parseRegion, PixelRequestError } from './pixel-params.js';
