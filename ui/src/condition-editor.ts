@@ -4,7 +4,7 @@ import { linter, lintGutter, type Diagnostic } from '@codemirror/lint';
 import { EditorView, basicSetup } from 'codemirror';
 import { api } from './api.js';
 import { celLanguage } from './cel-language.js';
-import type { ConditionProblem } from './router-types.js';
+import type { ConditionProblem } from './api.js';
 
 export interface ConditionEditor {
   view: EditorView;

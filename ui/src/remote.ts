@@ -1,9 +1,9 @@
 // The Remote tab: query a registered AE (C-FIND as PACS_CLIENT through the server) and
 // retrieve a study into this archive (C-MOVE to our Main Server), with progress.
-import { api, ApiError, type Ae, type Job } from './api.js';
+import { api, ApiError, type AeEntry as Ae, type Job } from './api.js';
 import { h } from './dom.js';
 import { followJob } from './job-progress.js';
-import { TAG, text, type DicomJson } from './dicomweb.js';
+import { TAG, text, type DicomJson } from './dicom-json.js';
 import { searchForm, studyTable } from './study-table.js';
 
 interface FindResult { status: number; errorComment?: string; matches: DicomJson[]; truncated: boolean }

@@ -4,7 +4,7 @@
 // (evaluate the rules again) and Purge; refreshed every few seconds while shown.
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
-import type { DestinationStatus, QueueItem, UnroutedList } from './router-types.js';
+import type { DestinationStatus, QueueItem, UnroutedList } from './api.js';
 
 const REFRESH_MS = 3000;
 const STATES = [['pending', 'Pending'], ['inflight', 'In flight'], ['failed', 'Failed'], ['dead', 'Dead']] as const;

@@ -1,10 +1,10 @@
 // The Router rules page: the ordered rules (drag to reorder, or Up/Down), an editor per
 // rule (name, CEL condition checked as you type, destination AEs from the registry,
 // attribute changes, continue-after-match, or discard), and a dry run of the rules as edited.
-import { api, ApiError, type Ae, type FieldIssue } from './api.js';
+import { api, ApiError, type AeEntry as Ae, type FieldIssue } from './api.js';
 import { conditionEditor, type ConditionEditor } from './condition-editor.js';
 import { h } from './dom.js';
-import type { ConditionProblem, DryRunResult, Rule, RouterSettings } from './router-types.js';
+import type { ConditionProblem, DryRunResult, Rule, RouterSettings } from './api.js';
 
 /** What the form holds; changes as rows so a half-typed keyword is kept. */
 interface Draft {

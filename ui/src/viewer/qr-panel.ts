@@ -1,8 +1,8 @@
 // The viewer's Query/Retrieve panel: query a registered remote AE (C-FIND through the
 // server as WS_CLIENT), retrieve a study into the Workstation Server (C-MOVE to
 // WORKSTATION) with a progress bar, then open it; and send the open study to an AE.
-import { api, ApiError, type Ae, type Job } from '../api.js';
-import { TAG, text, type DicomJson } from '../dicomweb.js';
+import { api, ApiError, type AeEntry as Ae, type Job } from '../api.js';
+import { TAG, text, type DicomJson } from '../dicom-json.js';
 import { h } from '../dom.js';
 import { followJob } from '../job-progress.js';
 import { searchForm, studyTable } from '../study-table.js';
