@@ -121,8 +121,10 @@ describe('Router rules page', () => {
   it('saving one rule keeps the other open editors: the same editor, its unsaved edit and its undo history', async () => {
     const mr = '#rule-list li[data-rule="mr only"]';
     const ct = '#rule-list li[data-rule="ct to unreachable"]';
+    expect(await page.locator('#rule-list .rule-edit').allTextContents()).toEqual(['Edit', 'Edit']);
     await page.click(`${mr} .rule-edit`);
     await page.click(`${ct} .rule-edit`);
+    expect(await page.locator('#rule-list .rule-edit').allTextContents()).toEqual(['Close', 'Close']);
     // An edit of the CT rule, not saved, typed as one undoable change.
     await page.click(`${ct} .rule-condition .cm-content`);
     await page.keyboard.press('Control+End');
