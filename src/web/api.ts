@@ -1,5 +1,6 @@
 /** The REST API under /api: login, AE registry CRUD, C-ECHO an AE, server status; users in users-api.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Status } from '../api-types/web.js';
 import {
   addAe,
   ConfigValidationError,
@@ -151,7 +152,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);
 
-  app.get('/api/status', access('read'), async () => {
+  app.get('/api/status', access('read'), async (): Promise<Status> => {
     const roles = deps.roles?.status() ?? [];
     const withCounts = await Promise.all(
       roles.map(async (r) => ({ ...r, instancesStored: (await deps.roles?.archive(r.role)?.index.countInstances().catch(() => undefined)) ?? null })),

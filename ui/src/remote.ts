@@ -1,12 +1,10 @@
 // The Remote tab: query a registered AE (C-FIND as PACS_CLIENT through the server) and
 // retrieve a study into this archive (C-MOVE to our Main Server), with progress.
-import { api, ApiError, type Ae, type Job } from './api.js';
+import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from './api.js';
 import { h } from './dom.js';
 import { followJob } from './job-progress.js';
-import { TAG, text, type DicomJson } from './dicomweb.js';
+import { TAG, text, type DicomJson } from './dicom-json.js';
 import { searchForm, studyTable } from './study-table.js';
-
-interface FindResult { status: number; errorComment?: string; matches: DicomJson[]; truncated: boolean }
 
 export async function renderRemote(root: HTMLElement): Promise<void> {
   const aes = (await api<Ae[]>('GET', '/api/aes')).filter((a) => a.connection.port !== undefined && a.role !== 'main');
@@ -29,7 +27,7 @@ export async function renderRemote(root: HTMLElement): Promise<void> {
     status.className = 'muted';
     status.textContent = `querying ${aet}...`;
     try {
-      const r = await api<FindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys });
+      const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys });
       status.className = r.status === 0 || r.status === 0xfe00 ? 'muted' : 'fail';
       status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
       results.replaceChildren(studyTable('remote-results', r.matches, {

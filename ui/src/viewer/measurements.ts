@@ -5,8 +5,8 @@ import { metaData, utilities as csUtils, type Types } from '@cornerstonejs/core'
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { annotation as annotationApi, AngleTool, ArrowAnnotateTool, BidirectionalTool, CobbAngleTool, EllipticalROITool, LengthTool, PlanarFreehandROITool, ProbeTool, RectangleROITool, type Types as ToolTypes } from '@cornerstonejs/tools';
 import dcmjs from 'dcmjs';
-import { num, str, TAG, type DicomJson } from './dicom-json.js';
-import type { DicomWebClient } from './dicomweb.js';
+import { num, str, TAG, type DicomJson } from '../dicom-json.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import { loadDisplaySet, type DisplaySet } from './loader.js';
 import { buildMeasurementReport, newestFirst, readMeasurementReport, type GraphicType, type MeasuredValue, type SrMeasurement, type StudyAttributes } from './measurement-sr.js';
 

@@ -2,7 +2,7 @@
 import { type StackViewport } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
-import { formatDate, num, str, TAG, type DicomJson } from './dicom-json.js';
+import { formatDate, num, str, TAG, type DicomJson } from '../dicom-json.js';
 import { edgeLabels, type Vec3 } from './orientation.js';
 
 function round(x: number | undefined, digits = 1): string {

@@ -1,14 +1,12 @@
 // The viewer's Query/Retrieve panel: query a registered remote AE (C-FIND through the
 // server as WS_CLIENT), retrieve a study into the Workstation Server (C-MOVE to
 // WORKSTATION) with a progress bar, then open it; and send the open study to an AE.
-import { api, ApiError, type Ae, type Job } from '../api.js';
-import { TAG, text, type DicomJson } from '../dicomweb.js';
+import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from '../api.js';
+import { TAG, text, type DicomJson } from '../dicom-json.js';
 import { h } from '../dom.js';
 import { followJob } from '../job-progress.js';
 import { searchForm, studyTable } from '../study-table.js';
 import type { ArchiveName } from './request.js';
-
-interface FindResult { status: number; errorComment?: string; matches: DicomJson[]; truncated: boolean }
 
 const reason = (err: unknown): string => (err instanceof ApiError ? err.problem.detail : (err as Error).message);
 const aeOption = (a: Ae) => h('option', { value: a.aeTitle }, `${a.aeTitle} (${a.connection.host}:${a.connection.port})`);
@@ -77,7 +75,7 @@ export class QrPanel {
       status.className = 'muted';
       status.textContent = `querying ${aet}...`;
       try {
-        const r = await api<FindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys, client: 'workstation' });
+        const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys, client: 'workstation' });
         status.className = r.status === 0 || r.status === 0xfe00 ? 'muted' : 'fail';
         status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
         results.replaceChildren(studyTable('qr-results', r.matches, {

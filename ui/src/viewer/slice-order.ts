@@ -1,6 +1,6 @@
 // Slice order of a series: by position along the slice normal when every slice has
 // geometry, else by Instance Number. No DOM, no Cornerstone.
-import { num, nums, TAG, type DicomJson } from './dicom-json.js';
+import { num, nums, TAG, type DicomJson } from '../dicom-json.js';
 
 /** Sorts by position along the slice normal when every slice has geometry, else by Instance Number. */
 export function orderSlices(instances: DicomJson[]): { ordered: DicomJson[]; geometry: boolean } {

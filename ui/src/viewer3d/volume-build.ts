@@ -3,8 +3,8 @@
 // geometry check; and a downsampled copy for 3D rendering when the full volume is too big.
 import { cache, Enums, eventTarget, imageLoader, volumeLoader, type Types } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
-import { num, str, TAG, type DicomJson } from '../viewer/dicom-json.js';
-import type { DicomWebClient } from '../viewer/dicomweb.js';
+import { num, str, TAG, type DicomJson } from '../dicom-json.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import { unshear, unshearedGrid } from './tilt.js';
 import { checkVolume, VolumeGeometryError, type VolumeCheck } from './volume-geometry.js';
 

@@ -4,8 +4,8 @@
 import { Enums, RenderingEngine, setVolumesForViewports, type Types } from '@cornerstonejs/core';
 import { h } from '../dom.js';
 import { CURVED_TOOL, CurvedPanel } from './curved-panel.js';
-import { str, TAG } from '../viewer/dicom-json.js';
-import type { DicomWebClient } from '../viewer/dicomweb.js';
+import { str, TAG } from '../dicom-json.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import { Clip3d } from './clip3d.js';
 import { CrosshairsTool, EllipticalROITool, LengthTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
