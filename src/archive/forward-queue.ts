@@ -23,24 +23,10 @@
  * them or retries them (the rules are evaluated again: see Router.reroute).
  */
 
-export type QueueState = 'pending' | 'dead' | HeldState;
-/** States of held rows (no destination). */
-export const HELD_STATES = ['unrouted', 'rule-failed'] as const;
-export type HeldState = (typeof HELD_STATES)[number];
-
-export interface QueueEntry {
-  id: number;
-  destination: string;
-  sopInstanceUid: string;
-  rule: string;
-  changes: Record<string, string | null>;
-  state: QueueState;
-  attempts: number;
-  nextAttemptAt: number;
-  lastError: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+// The row and state types are the REST API's (the router page shows them as they are).
+export { HELD_STATES } from '../api-types/index.js';
+export type { HeldState, QueueEntry, QueueState } from '../api-types/index.js';
+import type { HeldState, QueueEntry, QueueState } from '../api-types/index.js';
 
 export interface NewEntry {
   destination: string;
