@@ -4,7 +4,8 @@
  * serializes outgoing messages so their fragments never interleave.
  */
 import { EventEmitter } from 'node:events';
-import { CommandField, NO_DATASET, statusKind, isResponse, commandName } from './command-fields.js';
+import { CommandField, NO_DATASET, isResponse, commandName } from './command-fields.js';
+import { statusCategory } from '../dicom/status.js';
 import { type CommandSet, decodeCommandSet, encodeCommandSet, hasDataset } from './command-set.js';
 import { DimseProtocolError } from './errors.js';
 import { type DatasetSink, SinkWriter } from './sink-writer.js';
@@ -169,7 +170,7 @@ export class DimseConnection extends EventEmitter {
       const p = id === undefined ? undefined : this.pending.get(id);
       if (!p) throw new DimseProtocolError(`${commandName(cmd.commandField)} answers message ${id}, which is not outstanding`);
       const rsp = { command: cmd, dataset };
-      if (statusKind(cmd.status ?? 0) === 'pending') {
+      if (statusCategory(cmd.status ?? 0) === 'pending') {
         p.onPending?.(rsp);
       } else {
         this.pending.delete(id!);

@@ -6,7 +6,8 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import pino from 'pino';
-import { CommandField, Status } from '../dimse/command-fields.js';
+import { CommandField } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { ScpDispatcher } from '../dimse/scp-dispatcher.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import { ServiceRegistry, type RequestHandler, type ServiceClassProvider } from '../dimse/service.js';
