@@ -8,6 +8,7 @@ import { CommandField, NO_DATASET, isResponse, commandName } from './command-fie
 import { statusCategory } from '../dicom/status.js';
 import { type CommandSet, decodeCommandSet, encodeCommandSet, hasDataset } from './command-set.js';
 import { DimseProtocolError } from './errors.js';
+import { AbortReason, AbortSource } from '../net/reasons.js';
 import { type DatasetSink, SinkWriter } from './sink-writer.js';
 import type { AcceptedContext, DimseTransport, Pdv } from './transport.js';
 
@@ -79,7 +80,7 @@ export class DimseConnection extends EventEmitter {
   private protocolFailure(err: Error): void {
     this.emit('protocol-error', err);
     // PS3.8: an unrecoverable message framing error aborts the association (A-ABORT, provider).
-    this.transport.abort(2, 0);
+    this.transport.abort(AbortSource.ServiceProvider, AbortReason.NotSpecified);
     this.onClosed(`protocol error: ${err.message}`);
   }
 

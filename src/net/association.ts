@@ -7,7 +7,6 @@ import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ArtimTimer } from './artim-timer.js';
 import {
-  AbortReason,
   AssociationAbortedError,
   AssociationRejectedError,
   ConnectError,
@@ -17,6 +16,7 @@ import {
   PduDecodeError,
   ProtocolError,
 } from './errors.js';
+import { AbortReason, AbortSource, Reject } from './reasons.js';
 import type { AssociateAc, AssociateRj, AssociateRq, Pdu, Pdv, RoleSelection, UserIdentityRq, AsyncOpsWindow } from './pdu.js';
 import { decodePDataTfParts, decodePduBody, encodePDataTfHeader, encodePdu } from './pdu-codec.js';
 import { PduFramer } from './pdu-framer.js';
@@ -257,7 +257,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
   }
 
   /** A-ABORT request (source 0 service-user by default). A no-op when no association exists. */
-  abort(source = 0, reason = 0): void {
+  abort(source: number = AbortSource.ServiceUser, reason: number = AbortReason.NotSpecified): void {
     if (!transition(this._state, 'Evt15').valid) return;
     this.setCloseInfo({ reason: 'aborted', abort: { source, reason } });
     this.dispatch('Evt15', { abort: { source, reason } });
@@ -303,7 +303,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
         this.pendingConnect.timer = new ArtimTimer(connectTimeoutMs, () => {
           if (this._state !== 'Sta4') return;
           this.failConnect(new ConnectError(`connection to ${this.peerAddress}:${this.peerPort} timed out after ${connectTimeoutMs} ms`));
-          this.dispatch('Evt15', { abort: { source: 0, reason: 0 } });
+          this.dispatch('Evt15', { abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified } });
         });
       }
       this.dispatch('Evt1');
@@ -369,17 +369,17 @@ export class Association extends EventEmitter<AssociationEventMap> {
 
   private onIdleTimeout(): void {
     if (this._state !== 'Sta6' || this.paused) return;
-    this.setCloseInfo({ reason: 'error', abort: { source: 2, reason: 0 }, error: new NetError(`no PDU for ${this.opts.idleTimeoutMs} ms: association aborted`) });
-    this.dispatch('Evt15', { abort: { source: 2, reason: 0 } });
+    this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified }, error: new NetError(`no PDU for ${this.opts.idleTimeoutMs} ms: association aborted`) });
+    this.dispatch('Evt15', { abort: { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified } });
   }
 
   private onResponseTimeout(): void {
     const what = this._state === 'Sta5' ? 'A-ASSOCIATE-AC/RJ' : 'A-RELEASE-RP';
     if (!transition(this._state, 'Evt15').valid) return;
-    const err = new AssociationAbortedError(0, 0, `no ${what} within ${this.opts.artimTimeoutMs} ms: association aborted`);
-    this.setCloseInfo({ reason: 'error', abort: { source: 0, reason: 0 }, error: err });
+    const err = new AssociationAbortedError(AbortSource.ServiceUser, AbortReason.NotSpecified, `no ${what} within ${this.opts.artimTimeoutMs} ms: association aborted`);
+    this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified }, error: err });
     this.failConnect(err);
-    this.dispatch('Evt15', { abort: { source: 0, reason: 0 } });
+    this.dispatch('Evt15', { abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified } });
   }
 
   // ---------------------------------------------------------------- the state machine
@@ -534,7 +534,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
       }
       case 'AA-1': {
         // Local A-ABORT request, or an unexpected PDU in Sta2 (then the provider aborts).
-        const abort = arg.abort ?? { source: 2, reason: arg.abortReason ?? AbortReason.UnexpectedPdu };
+        const abort = arg.abort ?? { source: AbortSource.ServiceProvider, reason: arg.abortReason ?? AbortReason.UnexpectedPdu };
         if (!arg.abort) this.setCloseInfo({ reason: 'aborted', abort, error: arg.error ?? unexpected(arg.pdu, from) });
         this.sendAbort(abort);
         return;
@@ -562,14 +562,14 @@ export class Association extends EventEmitter<AssociationEventMap> {
       case 'AA-6':
         return;
       case 'AA-7':
-        this.sendAbort({ source: 2, reason: arg.abortReason ?? AbortReason.UnexpectedPdu });
+        this.sendAbort({ source: AbortSource.ServiceProvider, reason: arg.abortReason ?? AbortReason.UnexpectedPdu });
         return;
       case 'AA-8': {
-        const abort = { source: 2, reason: arg.abortReason ?? AbortReason.UnexpectedPdu };
+        const abort = { source: AbortSource.ServiceProvider, reason: arg.abortReason ?? AbortReason.UnexpectedPdu };
         const error = arg.error ?? unexpected(arg.pdu, from);
         this.setCloseInfo({ reason: 'aborted', abort, error });
         this.sendAbort(abort);
-        this.failConnect(new AssociationAbortedError(2, abort.reason, error.message));
+        this.failConnect(new AssociationAbortedError(AbortSource.ServiceProvider, abort.reason, error.message));
         if (from !== 'Sta5' && from !== 'Sta3') this.userCall(() => this.emit('abort', abort));
         return;
       }
@@ -613,7 +613,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
       (err) => {
         if (this._state !== 'Sta3') return;
         this.setCloseInfo({ reason: 'error', error: err instanceof Error ? err : new Error(String(err)) });
-        this.dispatch('Evt8', { rj: { result: 2, source: 1, reason: 1 } });
+        this.dispatch('Evt8', { rj: Reject.TransientNoReasonGiven });
       },
     );
   }
@@ -711,8 +711,8 @@ export class Association extends EventEmitter<AssociationEventMap> {
     try {
       fn();
     } catch (err) {
-      this.setCloseInfo({ reason: 'error', abort: { source: 0, reason: 0 }, error: err instanceof Error ? err : new Error(String(err)) });
-      this.abort(0, 0);
+      this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified }, error: err instanceof Error ? err : new Error(String(err)) });
+      this.abort();
     }
   }
 
