@@ -13,6 +13,7 @@ import { Status, statusHex } from '../dicom/status.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { remoteFind, remoteMove } from '../services/remote-qr.js';
 import type { JobRegistry } from './jobs.js';
+import { HttpError } from './problem.js';
 import { aetParams, jsonSchema } from './schemas.js';
 import { checkUid, targetOf, type ClientKind } from './remote-target.js';
 import { access } from './route-access.js';
@@ -95,6 +96,9 @@ export async function registerRemoteApi(
 }
 
 /** The remote AE could not be reached or refused: 502 with the reason. */
-class RemoteError extends Error {
-  readonly statusCode = 502;
+class RemoteError extends HttpError {
+  override readonly name = 'RemoteError';
+  constructor(message: string) {
+    super(502, message);
+  }
 }
