@@ -164,7 +164,7 @@ const TRANSFER_SYNTAX_UID = 0x00020010;
  * read such a data set). The comment starts with the attribute's keyword: the C-STORE
  * response keeps only the first 64 characters.
  */
-function invalidUid(tag: number, keyword: string, value: string, problem: string, status: 0xa900 | 0xc000 = 0xa900): InvalidDatasetError {
+function invalidUid(tag: number, keyword: string, value: string, problem: string, status: typeof Status.DataSetDoesNotMatchSopClass | typeof Status.CannotUnderstand = Status.DataSetDoesNotMatchSopClass): InvalidDatasetError {
   return new InvalidDatasetError(status, `${keyword} ${formatTag(tag)} is not a UID (${problem}): ${quoteValue(value)}`, { offendingElement: [tag] });
 }
 

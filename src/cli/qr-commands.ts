@@ -165,7 +165,7 @@ function report(op: string, r: RetrieveResult, transferSyntaxUid: string): void 
       // best effort: the list is informative only
     }
   }
-  if (r.status !== 0) process.exitCode = 1;
+  if (r.status !== Status.Success) process.exitCode = 1;
 }
 
 export function registerQueryRetrieveCommands(program: Command): void {
