@@ -1,7 +1,14 @@
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError } from '../../src/archive/errors.js';
 import { Status, statusOfError } from '../../src/dicom/status.js';
-import { DimseServiceError, toDimseServiceError } from '../../src/dimse/errors.js';
+import { CommandField } from '../../src/dimse/command-fields.js';
+import { DimseConnection } from '../../src/dimse/dimse-connection.js';
+import { DimseFailureStatusError, DimseServiceError, toDimseServiceError } from '../../src/dimse/errors.js';
+import { ScpDispatcher } from '../../src/dimse/scp-dispatcher.js';
+import { cEcho } from '../../src/dimse/scu.js';
+import { ServiceRegistry } from '../../src/dimse/service.js';
+import { transportPair } from './memory-transport.js';
 
 // The DIMSE boundary's one mapping (src/dimse/errors.ts): each typed error answers with
 // its own status and offending element; anything else with the caller's fallback.
@@ -35,5 +42,28 @@ describe('toDimseServiceError', () => {
     const lookalike = Object.assign(new Error('looks typed'), { status: 0x0111, dimseStatus: 0x0111 });
     expect(toDimseServiceError(lookalike).status).toBe(0xc001);
     expect(statusOfError(lookalike, Status.ProcessingFailure)).toBe(0x0110);
+  });
+});
+
+// The SCP dispatcher uses that mapping for whatever a handler throws.
+describe('the SCP dispatcher answers a handler\'s error', () => {
+  const ECHO = '1.2.840.10008.1.1';
+  const echoThrowing = async (err: unknown): Promise<DimseFailureStatusError> => {
+    const [scuSide, scpSide] = transportPair(new Map([[1, { abstractSyntax: ECHO, transferSyntax: '1.2.840.10008.1.2' }]]), 16384);
+    const registry = new ServiceRegistry([{ name: 'failing', sopClasses: [ECHO], handlers: { [CommandField.C_ECHO_RQ]: async () => { throw err; } } }]);
+    new ScpDispatcher(scpSide, registry, pino({ level: 'silent' }));
+    return cEcho(new DimseConnection(scuSide)).then(() => { throw new Error('C-ECHO succeeded'); }, (e: DimseFailureStatusError) => e);
+  };
+
+  it('with an archive error\'s own status, comment and offending element', async () => {
+    const err = await echoThrowing(new InvalidDatasetError(Status.DataSetDoesNotMatchSopClass, 'SOP Class UID differs', { offendingElement: [0x00080016] }));
+    expect(err.status).toBe(0xa900);
+    expect(err.errorComment).toBe('SOP Class UID differs');
+  });
+
+  it('with 0xC001 and the message for an untyped error', async () => {
+    const err = await echoThrowing(new Error('index closed'));
+    expect(err.status).toBe(0xc001);
+    expect(err.errorComment).toBe('index closed');
   });
 });
