@@ -86,8 +86,9 @@ import {
   buildMetaHeader, datasetJsonText, DatasetHeaderReader, DatasetLimitError, formatTag, getNumber, getString, quoteValue,
   uidProblem, type Dataset,
 } from './dicom-deps.js';
+import { Status } from '../dicom/status.js';
 import {
-  ArchiveError, DimseStatus, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError,
+  ArchiveError, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError,
 } from './errors.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { Index, InsertResult, InstanceRecord } from './index-types.js';
@@ -163,7 +164,7 @@ const TRANSFER_SYNTAX_UID = 0x00020010;
  * read such a data set). The comment starts with the attribute's keyword: the C-STORE
  * response keeps only the first 64 characters.
  */
-function invalidUid(tag: number, keyword: string, value: string, problem: string, status: 0xa900 | 0xc000 = 0xa900): InvalidDatasetError {
+function invalidUid(tag: number, keyword: string, value: string, problem: string, status: typeof Status.DataSetDoesNotMatchSopClass | typeof Status.CannotUnderstand = Status.DataSetDoesNotMatchSopClass): InvalidDatasetError {
   return new InvalidDatasetError(status, `${keyword} ${formatTag(tag)} is not a UID (${problem}): ${quoteValue(value)}`, { offendingElement: [tag] });
 }
 
@@ -200,7 +201,7 @@ export class IngestSink implements StoreSink {
         sourceAeTitle: req.callingAeTitle,
       }));
     } catch (e) {
-      this.fail(new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot store: ${(e as Error).message}`, { cause: e }));
+      this.fail(new InvalidDatasetError(Status.CannotUnderstand, `cannot store: ${(e as Error).message}`, { cause: e }));
     }
   }
 
@@ -246,7 +247,7 @@ export class IngestSink implements StoreSink {
   private requestUidFault(): InvalidDatasetError | undefined {
     const { req } = this;
     const ts = uidProblem(req.transferSyntaxUid);
-    if (ts) return invalidUid(TRANSFER_SYNTAX_UID, 'TransferSyntaxUID', req.transferSyntaxUid, ts, DimseStatus.CannotUnderstand);
+    if (ts) return invalidUid(TRANSFER_SYNTAX_UID, 'TransferSyntaxUID', req.transferSyntaxUid, ts, Status.CannotUnderstand);
     // Named as the data set attributes they must equal.
     for (const [tag, keyword, value] of [[T.SOPInstanceUID, 'SOPInstanceUID', req.sopInstanceUid], [T.SOPClassUID, 'SOPClassUID', req.sopClassUid]] as const) {
       const problem = uidProblem(value);
@@ -260,7 +261,7 @@ export class IngestSink implements StoreSink {
     if (e instanceof DatasetLimitError) {
       return new OutOfResourcesError(`header over limits.dataset.maxHeaderBytes (${e.limit} bytes): ${e.message}`, { cause: e });
     }
-    return new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e });
+    return new InvalidDatasetError(Status.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e });
   }
 
   private fail(err: ArchiveError): void {
@@ -283,7 +284,7 @@ export class IngestSink implements StoreSink {
     const sopInstanceUid = getString(ds, T.SOPInstanceUID);
     const sopClassUid = getString(ds, T.SOPClassUID);
     const mismatch = (what: string, got: string | undefined, want: string): void =>
-      this.fail(new InvalidDatasetError(DimseStatus.DatasetDoesNotMatchSopClass,
+      this.fail(new InvalidDatasetError(Status.DataSetDoesNotMatchSopClass,
         got === undefined ? `dataset has no ${what}` : `dataset ${what} ${got} differs from the request's ${want}`));
     if (sopInstanceUid !== req.sopInstanceUid) return mismatch('SOP Instance UID', sopInstanceUid, req.sopInstanceUid);
     if (sopClassUid !== req.sopClassUid) return mismatch('SOP Class UID', sopClassUid, req.sopClassUid);

@@ -15,6 +15,7 @@ import { nCreate, nSet } from '../dimse/scu-n.js';
 import { datasetToJson } from '../dicom/dataset-json.js';
 import { readDataset } from '../dicom/dataset-reader.js';
 import { writeDataset } from '../dicom/dataset-writer.js';
+import { Status, statusHex } from '../dicom/status.js';
 import { isValidUid, newUid } from '../dicom/uid-generator.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../dicom/transfer-syntax.js';
 import { connect } from '../net/index.js';
@@ -96,8 +97,6 @@ async function open(args: string[], o: PeerOptions, sopClass: string) {
   return { assoc, conn, ts, rest };
 }
 
-const statusHex = (s: number) => `0x${s.toString(16).padStart(4, '0')}`;
-
 export function registerWorkflowCommands(program: Command): void {
   const worklist = program.command('worklist').description(COMMANDS.worklist);
   const entryOptions = (cmd: Command) => cmd
@@ -173,7 +172,7 @@ export function registerWorkflowCommands(program: Command): void {
           },
         });
         process.stderr.write(`worklist: ${n} item(s), status ${statusHex(r.status)}${r.errorComment ? ` (${r.errorComment})` : ''}\n`);
-        if (r.status !== 0) process.exitCode = 1;
+        if (r.status !== Status.Success) process.exitCode = 1;
       } finally {
         await assoc.release().catch(() => assoc.abort());
       }

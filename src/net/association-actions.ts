@@ -7,7 +7,8 @@
 // not accepted) dispatches that event, which goes through the table like any other.
 import type { ArtimTimer } from './artim-timer.js';
 import type { AbortInfo, ClosedInfo, RejectParams } from './association-types.js';
-import { AbortReason, AssociationAbortedError, AssociationRejectedError, ConnectError, ConnectionClosedError, ProtocolError } from './errors.js';
+import { AssociationAbortedError, AssociationRejectedError, ConnectError, ConnectionClosedError, ProtocolError } from './errors.js';
+import { AbortReason, AbortSource } from './reasons.js';
 import type { AssociateAc, AssociateRj, AssociateRq, Pdu, Pdv } from './pdu.js';
 import type { Action, Event, State } from './state-machine.js';
 
@@ -169,7 +170,7 @@ export const PERFORM: { readonly [A in Action]: Perform } = {
   },
   'AA-1': (d, arg, from) => {
     // Local A-ABORT request, or an unexpected PDU in Sta2 (then the provider aborts).
-    const abort = arg.abort ?? { source: 2, reason: arg.abortReason ?? AbortReason.UnexpectedPdu };
+    const abort = arg.abort ?? { source: AbortSource.ServiceProvider, reason: arg.abortReason ?? AbortReason.UnexpectedPdu };
     if (!arg.abort) d.setCloseInfo({ reason: 'aborted', abort, error: arg.error ?? unexpected(arg.pdu, from) });
     sendAbort(d, abort);
   },
@@ -192,13 +193,13 @@ export const PERFORM: { readonly [A in Action]: Perform } = {
   },
   'AA-5': (d) => d.artim.stop(),
   'AA-6': () => undefined,
-  'AA-7': (d, arg) => sendAbort(d, { source: 2, reason: arg.abortReason ?? AbortReason.UnexpectedPdu }),
+  'AA-7': (d, arg) => sendAbort(d, { source: AbortSource.ServiceProvider, reason: arg.abortReason ?? AbortReason.UnexpectedPdu }),
   'AA-8': (d, arg, from) => {
-    const abort = { source: 2, reason: arg.abortReason ?? AbortReason.UnexpectedPdu };
+    const abort = { source: AbortSource.ServiceProvider, reason: arg.abortReason ?? AbortReason.UnexpectedPdu };
     const error = arg.error ?? unexpected(arg.pdu, from);
     d.setCloseInfo({ reason: 'aborted', abort, error });
     sendAbort(d, abort);
-    d.failConnect(new AssociationAbortedError(2, abort.reason, error.message));
+    d.failConnect(new AssociationAbortedError(AbortSource.ServiceProvider, abort.reason, error.message));
     if (from !== 'Sta5' && from !== 'Sta3') d.indicateAbort(abort);
   },
 };

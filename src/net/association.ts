@@ -10,7 +10,6 @@ import { PERFORM, type ActionDriver, type EventArg } from './association-actions
 import type { AcceptedContext, AssociationEventMap, ClosedInfo, RejectParams } from './association-types.js';
 import { ConnectRequest } from './connect-request.js';
 import {
-  AbortReason,
   AssociationAbortedError,
   ConnectError,
   ConnectionClosedError,
@@ -19,6 +18,7 @@ import {
   PduDecodeError,
   ProtocolError,
 } from './errors.js';
+import { AbortReason, AbortSource, Reject } from './reasons.js';
 import type { AssociateAc, AssociateRq, Pdu, RoleSelection, UserIdentityRq, AsyncOpsWindow } from './pdu.js';
 import { decodePDataTfParts, decodePduBody, encodePdu } from './pdu-codec.js';
 import { PduFramer } from './pdu-framer.js';
@@ -185,7 +185,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
   }
 
   /** A-ABORT request (source 0 service-user by default). A no-op when no association exists. */
-  abort(source = 0, reason = 0): void {
+  abort(source: number = AbortSource.ServiceUser, reason: number = AbortReason.NotSpecified): void {
     if (!transition(this._state, 'Evt15').valid) return;
     this.setCloseInfo({ reason: 'aborted', abort: { source, reason } });
     this.dispatch('Evt15', { abort: { source, reason } });
@@ -228,7 +228,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
     const cr = new ConnectRequest<Association>(open, connectTimeoutMs, () => {
       if (this._state !== 'Sta4') return;
       cr.fail(new ConnectError(`connection to ${this.peerAddress}:${this.peerPort} timed out after ${connectTimeoutMs} ms`));
-      this.dispatch('Evt15', { abort: { source: 0, reason: 0 } });
+      this.dispatch('Evt15', { abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified } });
     });
     this.connectRequest = cr;
     this.dispatch('Evt1');
@@ -314,17 +314,17 @@ export class Association extends EventEmitter<AssociationEventMap> {
 
   private onIdleTimeout(): void {
     if (this._state !== 'Sta6' || this.paused) return;
-    this.setCloseInfo({ reason: 'error', abort: { source: 2, reason: 0 }, error: new NetError(`no PDU for ${this.opts.idleTimeoutMs} ms: association aborted`) });
-    this.dispatch('Evt15', { abort: { source: 2, reason: 0 } });
+    this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified }, error: new NetError(`no PDU for ${this.opts.idleTimeoutMs} ms: association aborted`) });
+    this.dispatch('Evt15', { abort: { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified } });
   }
 
   private onResponseTimeout(): void {
     const what = this._state === 'Sta5' ? 'A-ASSOCIATE-AC/RJ' : 'A-RELEASE-RP';
     if (!transition(this._state, 'Evt15').valid) return;
-    const err = new AssociationAbortedError(0, 0, `no ${what} within ${this.opts.artimTimeoutMs} ms: association aborted`);
-    this.setCloseInfo({ reason: 'error', abort: { source: 0, reason: 0 }, error: err });
+    const err = new AssociationAbortedError(AbortSource.ServiceUser, AbortReason.NotSpecified, `no ${what} within ${this.opts.artimTimeoutMs} ms: association aborted`);
+    this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified }, error: err });
     this.connectRequest?.fail(err);
-    this.dispatch('Evt15', { abort: { source: 0, reason: 0 } });
+    this.dispatch('Evt15', { abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified } });
   }
 
   // ---------------------------------------------------------------- the state machine
@@ -416,7 +416,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
       (err) => {
         if (this._state !== 'Sta3') return;
         this.setCloseInfo({ reason: 'error', error: err instanceof Error ? err : new Error(String(err)) });
-        this.dispatch('Evt8', { rj: { result: 2, source: 1, reason: 1 } });
+        this.dispatch('Evt8', { rj: Reject.TransientNoReasonGiven });
       },
     );
   }
@@ -445,8 +445,8 @@ export class Association extends EventEmitter<AssociationEventMap> {
     try {
       fn();
     } catch (err) {
-      this.setCloseInfo({ reason: 'error', abort: { source: 0, reason: 0 }, error: err instanceof Error ? err : new Error(String(err)) });
-      this.abort(0, 0);
+      this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified }, error: err instanceof Error ? err : new Error(String(err)) });
+      this.abort();
     }
   }
 

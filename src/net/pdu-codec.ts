@@ -1,7 +1,8 @@
 // Encoder and decoder of the seven PDUs (PS3.8 9.3) and the user information sub-items
 // (PS3.7 Annex D). Decoding validates lengths, item types and values and throws only
 // PduDecodeError, whatever the input.
-import { AbortReason, PduDecodeError, PduEncodeError } from './errors.js';
+import { PduDecodeError, PduEncodeError } from './errors.js';
+import { AbortReason } from './reasons.js';
 import {
   ItemType,
   PduTypeCode,

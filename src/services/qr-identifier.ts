@@ -5,7 +5,7 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import { knownAttributeLevel, levelDepth, QUERY_LEVELS, type QueryLevel, type RetrieveSelection } from '../archive/query.js';
-import { Status } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import { Dataset, getString } from '../dicom/dataset.js';
 import { readDataset } from '../dicom/dataset-reader.js';

@@ -15,7 +15,7 @@ import type { Archive } from '../archive/archive.js';
 import type { InstanceSummary } from '../archive/index-types.js';
 import { iterateRetrieve, type RetrieveSelection } from '../archive/query.js';
 import { chooseTransferSyntax, datasetIn } from '../archive/retrieval.js';
-import { Status, statusKind } from '../dimse/command-fields.js';
+import { Status, statusCategory } from '../dicom/status.js';
 import type { DatasetSource, DimseConnection } from '../dimse/dimse-connection.js';
 import { DimseFailureStatusError } from '../dimse/errors.js';
 import { cStore } from '../dimse/scu.js';
@@ -47,12 +47,12 @@ export function finalResponse(counts: Counts, failedUids: readonly string[], tra
     status = Status.Cancel;
     fields.remaining = counts.remaining;
   } else if (counts.failed > 0 && counts.completed + counts.warning === 0) {
-    status = 0xa702; // Refused: Out of Resources - unable to perform sub-operations
+    status = Status.OutOfResourcesSubOperations;
   } else if (counts.failed > 0 || counts.warning > 0) {
-    status = 0xb000; // Warning: sub-operations complete, one or more failures or warnings
+    status = Status.SubOperationsWithFailures;
   }
   const rsp: ResponseSpec = { status, fields };
-  if (comment && statusKind(status) !== 'success') rsp.errorComment = comment;
+  if (comment && statusCategory(status) !== 'success') rsp.errorComment = comment;
   if (failedUids.length) {
     const list: string[] = [];
     let bytes = 0;
@@ -175,7 +175,7 @@ async function send(inst: InstanceSummary, prepared: Prepared, target: SubOperat
       moveOriginatorAeTitle: (target as SubOperationTarget).moveOriginator?.aeTitle,
       moveOriginatorMessageId: (target as SubOperationTarget).moveOriginator?.messageId,
     }, prepared.data);
-    return { ok: true, warning: statusKind(rsp.command.status ?? 0) === 'warning' };
+    return { ok: true, warning: statusCategory(rsp.command.status ?? 0) === 'warning' };
   } catch (err) {
     return { ok: false, error: err instanceof DimseFailureStatusError ? `C-STORE failed with status 0x${err.status.toString(16)}` : (err as Error).message };
   } finally {

@@ -13,7 +13,8 @@
  * `req.url`. Requests that match no route reach the not-found handlers, which hold no data.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
-import { forbidden, tooManyLogins, TooManyLoginsError, unauthorized, type Authenticator, type Identity } from './auth.js';
+import { forbidden, TooManyLoginsError, unauthorized, type Authenticator, type Identity } from './auth.js';
+import { sendHttpError } from './problem.js';
 
 export const ACCESS_LEVELS = ['public', 'openRead', 'read', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
@@ -73,7 +74,7 @@ export function guardRoutes(app: FastifyInstance, deps: AccessDeps): RouteEntry[
       if (!(err instanceof TooManyLoginsError)) throw err;
       // Logged when the limit is reached (server.ts), not for every refused attempt: a flood would flood the log.
       closeIfBodyPending(req, reply);
-      return tooManyLogins(reply, err);
+      return sendHttpError(reply, err);
     }
     if (!who) {
       closeIfBodyPending(req, reply);
