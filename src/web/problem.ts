@@ -4,18 +4,9 @@ import { WorklistEntryError } from '../archive/errors.js';
 import { ConfigConflictError, ConfigValidationError, type FieldIssue } from '../config/index.js';
 import { PixelDataError } from '../dicom/render/errors.js';
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  /** The first field that failed (dotted path, as in the registry schema). */
-  field?: string;
-  errors?: FieldIssue[];
-  /** Where in an expression the first problem is (router rule conditions). */
-  line?: number;
-  column?: number;
-}
+// The body's shape is the REST API's (src/api-types), which the app reads.
+export type { Problem } from '../api-types/index.js';
+import type { Problem } from '../api-types/index.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 406: 'Not acceptable', 409: 'Conflict',
