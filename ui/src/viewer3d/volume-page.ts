@@ -57,7 +57,7 @@ export class VolumePage {
     private readonly client: DicomWebClient,
     private readonly studyUid: string,
     private readonly seriesUid: string | null,
-    private readonly back2d: string,
+    back2d: string,
     /** Voxels the 3D view renders at most (default MAX_3D_VOXELS). */
     private readonly max3dVoxels?: number,
   ) {
