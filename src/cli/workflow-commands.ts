@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { Index } from '../archive/index-types.js';
 import { PostgresIndex } from '../archive/postgres-index.js';
 import { SqliteIndex } from '../archive/sqlite-index.js';
-import { SPS_STATUSES, WorklistStore, type SpsStatus, type WorklistEntry } from '../archive/worklist-store.js';
+import { SPS_STATUSES, WorklistStore, type WorklistEntry } from '../archive/worklist-store.js';
 import { ConfigValidationError } from '../config/index.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { nCreate, nSet } from '../dimse/scu-n.js';
@@ -136,7 +136,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--date <YYYYMMDD>', 'scheduled on this day')
     .option('--json', 'one JSON object per line')
     .action(async (o) => {
-      const statuses = o.all ? undefined : SPS_STATUSES.filter((s) => !['COMPLETED', 'DISCONTINUED', 'CANCELED'].includes(s)) as SpsStatus[];
+      const statuses = o.all ? undefined : SPS_STATUSES.filter((s) => !['COMPLETED', 'DISCONTINUED', 'CANCELED'].includes(s));
       const entries = await withWorklist(o, (w) => w.list({ statuses, fromDate: o.date, toDate: o.date }));
       if (o.json) for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
       else {

@@ -132,7 +132,7 @@ function readWholeDataset(file: string, size: number, buf: Buffer): Promise<Buff
           if ((end - start) % 2 === 1) buf[end++] = 0;
           resolve(buf.subarray(start, end));
         } catch (e2) {
-          reject(e2 as Error);
+          reject(e2);
         }
       };
       // Reads until the recorded size plus the spare byte (no extra read for the end of
@@ -177,7 +177,7 @@ export interface DatasetInOptions {
  * limits.dataset.maxTranscodeBytes (checked on the indexed file size before any read, and
  * on the decoded pixel data size before decoding).
  */
-export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string, opts: DatasetInOptions = {}): Promise<{ data: DatasetSource; close(): void }> {
+export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string, opts: DatasetInOptions = {}): Promise<{ data: DatasetSource; close: () => void }> {
   if (ts === inst.transferSyntaxUid && inst.fileSize > 0 && inst.fileSize <= WHOLE_READ_MAX) {
     const released = opts.bytesReleased;
     const buf = released ? subOperationBuffers.take() : Buffer.allocUnsafeSlow(inst.fileSize + 1);
@@ -343,7 +343,7 @@ export async function runSubOperations(
 }
 
 type Outcome = { ok: true; warning: boolean } | { ok: false; error: string };
-type Prepared = { ok: false; error: string } | { ok: true; ts: string; data: DatasetSource; close(): void };
+type Prepared = { ok: false; error: string } | { ok: true; ts: string; data: DatasetSource; close: () => void };
 
 /** Checks that an instance can go to the target and reads its data set (never rejects). */
 async function prepare(archive: Archive, inst: InstanceSummary, target: SubOperationTarget): Promise<Prepared> {

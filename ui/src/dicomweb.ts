@@ -77,7 +77,7 @@ export async function stow(files: readonly Blob[]): Promise<StowResult> {
     if (!res.ok) throw new ApiError(body && 'detail' in body ? (body as Problem) : { title: res.statusText, status: res.status, detail: `STOW-RS: ${res.status} ${res.statusText}` });
     return { stored: [], failed: [] };
   }
-  const items = (tag: string) => ((body as DicomJson)[tag]?.Value ?? []) as DicomJson[];
+  const items = (tag: string) => (body[tag]?.Value ?? []) as DicomJson[];
   return {
     stored: items(TAG.ReferencedSOPSequence).map((i) => text(i, TAG.ReferencedSOPInstanceUID)),
     failed: items(TAG.FailedSOPSequence).map((i) => ({ uid: text(i, TAG.ReferencedSOPInstanceUID), reason: failureReason(num(i, TAG.FailureReason)) })),
