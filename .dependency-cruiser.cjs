@@ -4,6 +4,8 @@
 // 2. npm packages fenced by layer: the HTTP framework in web, the database drivers in archive.
 // 3. The app (ui/src) and the server (src) meet only in types: ui/src may `import type` from src
 //    (erased at compile time, so no server code reaches the browser), and src never imports ui.
+//    The cruiser counts `import { type X }` as type-only too, though it still loads the module;
+//    ESLint's no-import-type-side-effects turns those into `import type`.
 // test/ and bench/ may import anything; they are cruised for cycles only.
 const order = ['dicom', 'net', 'dimse', 'config', 'archive', 'services', 'router', 'roles', 'web', 'cli'];
 const above = (i) => order.slice(i + 1);

@@ -32,6 +32,9 @@ export default tseslint.config(
       '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       // A number array prints as "1,2,3", which test messages rely on.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowArray: true }],
+      // With verbatimModuleSyntax, `import { type X } from 'm'` still loads m (as `import {} from 'm'`),
+      // yet the dependency lint counts it as type-only: `import type` is what is erased.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
 
       // Off where the recommended set fights the code base rather than finding bugs:
       // tsc's noUnusedLocals/noUnusedParameters report unused names already.
