@@ -256,7 +256,7 @@ async function main(): Promise<void> {
       if (name === 'storescp') targets.push(await storescpTarget());
       else if (name === 'orthanc') targets.push(await orthancTarget(root));
       else if (name === 'pacs') targets.push(await pacsTarget(root, values['pacs-cmd']));
-      else throw new Error(`unknown target ${name}`);
+      else throw new Error(`unknown target ${String(name)}`);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       console.log(`! ${name}: not started: ${reason.split('\n')[0]}`);

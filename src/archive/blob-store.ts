@@ -547,7 +547,8 @@ class FileBlobWriter implements BlobWriter {
   private queuedBytes = 0;
   private position = 0;
   private flushing: Promise<void> | undefined;
-  private error: unknown;
+  /** The first failure; persist() throws it. */
+  private error: Error | undefined;
   private drainWaiters: Array<() => void> = [];
   private aborting: Promise<void> | undefined;
   /** Background fdatasync in flight (at most one) and the position the last one started at. */
@@ -589,7 +590,7 @@ class FileBlobWriter implements BlobWriter {
     }
     this.nameDurable.catch(() => undefined); // observed by persistEarly()
     this.prepared = store.ensureDir(key).then(() => undefined);
-    this.prepared.catch((e: unknown) => void (this.error ??= e)); // reported by persist()
+    this.prepared.catch((e: unknown) => void (this.error ??= asError(e))); // reported by persist()
     // The final name is linked while the data is still arriving (off the critical path),
     // but only once the temp name is durable and names the key (a pool file: its meta
     // header written): a final name must never outlive its temp name unseen, and another
@@ -614,7 +615,9 @@ class FileBlobWriter implements BlobWriter {
     this.queuedBytes += chunk.length;
     this.bytes += chunk.length;
     this.crc32 = crc32(chunk, this.crc32);
-    if (this.flushing === undefined && this.flushDue()) this.startFlush(false);
+    // Not awaited: write() returns at once; flushLoop catches every failure into this.error,
+    // which persist() throws.
+    if (this.flushing === undefined && this.flushDue()) void this.startFlush(false);
     if (this.queuedBytes > this.store.highWaterBytes) {
       return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
@@ -658,7 +661,7 @@ class FileBlobWriter implements BlobWriter {
         if (!final) this.maybeSyncBehind(fh);
       }
     } catch (e) {
-      this.error ??= e;
+      this.error ??= asError(e);
       this.queue = [];
       this.queuedBytes = 0;
       this.firstFailed?.(e);
@@ -678,7 +681,7 @@ class FileBlobWriter implements BlobWriter {
       this.syncing = undefined;
       if (this.state === 'open') this.maybeSyncBehind(fh);
     }, (e: unknown) => {
-      this.error ??= e; // never trust this handle again: persist() fails
+      this.error ??= asError(e); // never trust this handle again: persist() fails
     });
   }
 
@@ -773,4 +776,8 @@ function dropBytes(bufs: Buffer[], n: number): Buffer[] {
 
 function isNotFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
 }

@@ -118,7 +118,6 @@ export interface PlannedQuery {
   withJson: boolean;
 }
 
-// eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function likeEscape(s: string): string {

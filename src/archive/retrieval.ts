@@ -125,7 +125,7 @@ function readWholeDataset(file: string, size: number, buf: Buffer): Promise<Buff
           if ((end - start) % 2 === 1) buf[end++] = 0;
           resolve(buf.subarray(start, end));
         } catch (e2) {
-          reject(e2 as Error);
+          reject(e2);
         }
       };
       // Reads until the recorded size plus the spare byte (no extra read for the end of
@@ -170,7 +170,7 @@ export interface DatasetInOptions {
  * limits.dataset.maxTranscodeBytes (checked on the indexed file size before any read, and
  * on the decoded pixel data size before decoding).
  */
-export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string, opts: DatasetInOptions = {}): Promise<{ data: DatasetBytes; close(): void }> {
+export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string, opts: DatasetInOptions = {}): Promise<{ data: DatasetBytes; close: () => void }> {
   if (ts === inst.transferSyntaxUid && inst.fileSize > 0 && inst.fileSize <= WHOLE_READ_MAX) {
     const released = opts.bytesReleased;
     const buf = released ? wholeReadBuffers.take() : Buffer.allocUnsafeSlow(inst.fileSize + 1);

@@ -20,7 +20,6 @@ export type SpsStatus = (typeof SPS_STATUSES)[number];
 /** States in which a step is no longer to be done: left out of worklist queries unless asked for. */
 export const FINAL_SPS_STATUSES: readonly SpsStatus[] = ['COMPLETED', 'DISCONTINUED', 'CANCELED'];
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1a\x1c-\x1f\x7f]/; // ESC (0x1b) is allowed: ISO 2022 escapes
 const text = (vr: string, max: number) =>
   z.string().max(max, `${vr} values are at most ${max} characters`)

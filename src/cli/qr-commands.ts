@@ -81,7 +81,6 @@ export function identifierFromKeys(specs: readonly string[], defaultLevel = 'STU
     }
   }
   if (!root.has(0x00080052)) putString(root, 0x00080052, 'CS', defaultLevel);
-  // eslint-disable-next-line no-control-regex
   if (specs.some((s) => /[^\x00-\x7f]/.test(s)) && !root.has(0x00080005)) putString(root, 0x00080005, 'CS', 'ISO_IR 192');
   return root;
 }

@@ -8,7 +8,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { IndexMissingError, openIndex } from '../archive/open-index.js';
-import { SPS_STATUSES, WorklistStore, type SpsStatus, type WorklistEntry } from '../archive/worklist-store.js';
+import { SPS_STATUSES, WorklistStore, type WorklistEntry } from '../archive/worklist-store.js';
 import { WorklistEntryError } from '../archive/errors.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { nCreate, nSet } from '../dimse/scu-n.js';
@@ -129,7 +129,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--date <YYYYMMDD>', 'scheduled on this day')
     .option('--json', 'one JSON object per line')
     .action(async (o) => {
-      const statuses = o.all ? undefined : SPS_STATUSES.filter((s) => !['COMPLETED', 'DISCONTINUED', 'CANCELED'].includes(s)) as SpsStatus[];
+      const statuses = o.all ? undefined : SPS_STATUSES.filter((s) => !['COMPLETED', 'DISCONTINUED', 'CANCELED'].includes(s));
       const entries = await withWorklist(o, (w) => w.list({ statuses, fromDate: o.date, toDate: o.date }));
       if (o.json) for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
       else {

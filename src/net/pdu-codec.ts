@@ -403,7 +403,6 @@ function ascii(s: string, _what: string): Buffer {
   return Buffer.from(s, 'latin1');
 }
 
-// eslint-disable-next-line no-control-regex
 const AE_TITLE_CHARS = /^[\x20-\x5b\x5d-\x7e]*$/;
 
 /** An AE title as PS3.5 allows it: up to 16 characters of the default repertoire, no backslash or control characters. */

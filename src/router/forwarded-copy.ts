@@ -47,7 +47,7 @@ export function sendSyntax(
 
 export async function forwardedDataset(
   archive: Archive, inst: InstanceSummary, ts: string, changes: Changes,
-): Promise<{ data: DatasetSource; close(): void }> {
+): Promise<{ data: DatasetSource; close: () => void }> {
   if (!hasChanges(changes)) return datasetIn(archive, inst, ts);
   const limit = archive.limits.maxTranscodeBytes;
   checkTranscodeSize(inst.sopInstanceUid, 'stored file', inst.fileSize, limit);
@@ -84,7 +84,6 @@ export function applyChanges(ds: Dataset, changes: Changes): void {
       ds.delete(tag);
       continue;
     }
-    // eslint-disable-next-line no-control-regex
     const ascii = /^[\x00-\x7f]*$/.test(value);
     const sets = ds.characterSets();
     if (ascii || sets.includes('ISO_IR 192')) {

@@ -128,7 +128,7 @@ export function retrieveSelection(p: ParsedIdentifier, model: InformationModel):
     }
     sel[field] = values;
   }
-  return sel as RetrieveSelection;
+  return sel;
 }
 
 /** Encodes a response identifier in the presentation context's transfer syntax. */
@@ -138,7 +138,6 @@ export function encodeIdentifier(ds: Dataset, transferSyntaxUid: string): Buffer
   return writeDataset(ds, transferSyntaxUid);
 }
 
-// eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function putKeys(out: Dataset, keys: readonly QueryKey[], target: MatchTarget): boolean {

@@ -140,7 +140,7 @@ export async function runSubOperations(
 }
 
 type Outcome = { ok: true; warning: boolean } | { ok: false; error: string };
-type Prepared = { ok: false; error: string } | { ok: true; ts: string; data: DatasetSource; close(): void };
+type Prepared = { ok: false; error: string } | { ok: true; ts: string; data: DatasetSource; close: () => void };
 
 /** Checks that an instance can go to the target and reads its data set (never rejects). */
 async function prepare(archive: Archive, inst: InstanceSummary, target: SubOperationTarget): Promise<Prepared> {

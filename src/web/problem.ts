@@ -1,7 +1,7 @@
 /** Errors as RFC 9457 problem details (`application/problem+json`), naming the field that failed. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { WorklistEntryError } from '../archive/errors.js';
-import { ConfigConflictError, ConfigValidationError, type FieldIssue } from '../config/index.js';
+import { ConfigConflictError, ConfigValidationError } from '../config/index.js';
 import { PixelDataError } from '../dicom/render/errors.js';
 
 // The body's shape is the REST API's (src/api-types), which the app reads.

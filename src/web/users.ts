@@ -91,7 +91,7 @@ export class UserStore {
       return fileSchema.parse(JSON.parse(await readFile(file, 'utf8'))).users;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new Error(`${file}: ${(err as Error).message}`);
+      throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -2,7 +2,7 @@
 // a form to add or change one, and each server role's access policy (who may call it);
 // the server's validation messages appear next to the field.
 import { api, ApiError, PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS, type AccessPolicy, type AeEntry as Ae, type EchoResult, type FieldIssue } from './api.js';
-import { h } from './dom.js';
+import { background, h } from './dom.js';
 
 type Policy = AccessPolicy;
 
@@ -97,7 +97,7 @@ function policyForm(ae: Ae, root: HTMLElement): HTMLFormElement {
     ' ',
     saved,
   );
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', background(async (e) => {
     e.preventDefault();
     error.textContent = '';
     saved.textContent = '';
@@ -115,7 +115,7 @@ function policyForm(ae: Ae, root: HTMLElement): HTMLFormElement {
     } catch (err) {
       error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
     }
-  });
+  }));
   return form;
 }
 
@@ -244,7 +244,7 @@ function aeForm(root: HTMLElement): AeForm {
     clearErrors();
   };
   cancel.addEventListener('click', reset);
-  element.addEventListener('submit', async (e) => {
+  element.addEventListener('submit', background(async (e) => {
     e.preventDefault();
     clearErrors();
     done.textContent = '';
@@ -270,7 +270,7 @@ function aeForm(root: HTMLElement): AeForm {
       if (err instanceof ApiError) showErrors(err.problem.errors ?? (err.problem.field ? [{ field: err.problem.field, message: err.problem.detail }] : []), err.problem.detail);
       else general.textContent = String(err);
     }
-  });
+  }));
   return {
     element,
     edit(ae) {

@@ -8,7 +8,7 @@ export type { DicomJson, DicomJsonAttribute } from './api.js';
 export function str(ds: DicomJson, tag: string): string {
   const v = ds[tag]?.Value?.[0];
   if (v === undefined || v === null) return '';
-  if (typeof v === 'object' && 'Alphabetic' in (v as object)) return String((v as { Alphabetic?: string }).Alphabetic ?? '');
+  if (typeof v === 'object' && 'Alphabetic' in v) return String((v as { Alphabetic?: string }).Alphabetic ?? '');
   return String(v);
 }
 

@@ -1,7 +1,7 @@
 // The Remote tab: query a registered AE (C-FIND as PACS_CLIENT through the server) and
 // retrieve a study into this archive (C-MOVE to our Main Server), with progress.
 import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from './api.js';
-import { h } from './dom.js';
+import { background, h } from './dom.js';
 import { followJob } from './job-progress.js';
 import { TAG, text, type DicomJson } from './dicom-json.js';
 import { searchForm, studyTable } from './study-table.js';
@@ -22,7 +22,7 @@ export async function renderRemote(root: HTMLElement): Promise<void> {
     }
   };
 
-  const form = searchForm('r', async (keys) => {
+  const form = searchForm('r', background(async (keys) => {
     const aet = select.value;
     status.className = 'muted';
     status.textContent = `querying ${aet}...`;
@@ -37,6 +37,6 @@ export async function renderRemote(root: HTMLElement): Promise<void> {
       status.className = 'fail';
       status.textContent = err instanceof ApiError ? err.problem.detail : (err as Error).message;
     }
-  }, [h('div', { class: 'field' }, h('label', { for: 'remote-ae' }, 'Remote AE'), select)]);
+  }), [h('div', { class: 'field' }, h('label', { for: 'remote-ae' }, 'Remote AE'), select)]);
   root.replaceChildren(aes.length ? form : h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.'), status, jobBox, results);
 }

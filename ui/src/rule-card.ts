@@ -1,7 +1,7 @@
 // One rule of the rules page: its head (position, name, summary, Up/Down/Edit) and, while
 // open, its form. Created once per rule and updated in place, so a save, a reorder or
 // another rule opening leaves its editor (text, cursor, undo history) as it is.
-import { h } from './dom.js';
+import { background, h } from './dom.js';
 import type { DragReorder } from './drag-reorder.js';
 import { summaryOf, type Draft } from './rule-draft.js';
 import { RuleForm } from './rule-form.js';
@@ -11,8 +11,8 @@ export interface RuleCardHost {
   readonly destinations: readonly string[];
   readonly drag: DragReorder<RuleCard>;
   move(card: RuleCard, by: -1 | 1): void;
-  save(card: RuleCard): void;
-  remove(card: RuleCard): void;
+  save(card: RuleCard): Promise<void>;
+  remove(card: RuleCard): Promise<void>;
 }
 
 export class RuleCard {
@@ -64,8 +64,8 @@ export class RuleCard {
     if (open) {
       this.form = new RuleForm(this.draft, this.key, this.host.destinations, this.saved, {
         change: () => this.showDraft(),
-        save: () => this.host.save(this),
-        remove: () => this.host.remove(this),
+        save: background(() => this.host.save(this)),
+        remove: background(() => this.host.remove(this)),
       });
       this.element.append(this.form.element);
     } else {

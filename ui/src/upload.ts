@@ -48,7 +48,7 @@ function unzipped(file: File): Promise<Candidate[]> {
       if (err) return reject(new Error(`${file.name}: not a readable zip (${err.message})`));
       resolve(Object.entries(entries)
         .filter(([name, data]) => !name.endsWith('/') && data.length > 0)
-        .map(([name, data]) => ({ name: `${file.name}/${name}`, blob: new Blob([data as Uint8Array<ArrayBuffer>]) })));
+        .map(([name, data]) => ({ name: `${file.name}/${name}`, blob: new Blob([data]) })));
     });
   }));
 }

@@ -1,5 +1,5 @@
 // Overlay text in the four corners of a viewport and the orientation markers at its edges.
-import { type StackViewport } from '@cornerstonejs/core';
+import type { StackViewport } from '@cornerstonejs/core';
 import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
 import { formatDate, num, str, TAG, type DicomJson } from '../dicom-json.js';

@@ -3,7 +3,7 @@
 // WORKSTATION) with a progress bar, then open it; and send the open study to an AE.
 import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from '../api.js';
 import { TAG, text, type DicomJson } from '../dicom-json.js';
-import { h } from '../dom.js';
+import { background, h } from '../dom.js';
 import { followJob } from '../job-progress.js';
 import { searchForm, studyTable } from '../study-table.js';
 import type { ArchiveName } from './request.js';
@@ -70,7 +70,7 @@ export class QrPanel {
       }
     };
 
-    const form = searchForm('qr', async (keys) => {
+    const form = searchForm('qr', background(async (keys) => {
       const aet = select.value;
       status.className = 'muted';
       status.textContent = `querying ${aet}...`;
@@ -89,7 +89,7 @@ export class QrPanel {
         status.className = 'fail';
         status.textContent = reason(err);
       }
-    }, [h('div', { class: 'field' }, h('label', { for: 'qr-ae' }, 'Remote AE'), select)]);
+    }), [h('div', { class: 'field' }, h('label', { for: 'qr-ae' }, 'Remote AE'), select)]);
     if (!remotes.length) return h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.');
     return h('div', {}, form, status, jobBox, results);
   }
@@ -98,7 +98,7 @@ export class QrPanel {
     const dest = h('select', { id: 'qr-send-dest' }, ...targets.map(aeOption));
     const jobBox = h('div', { id: 'qr-send-job', class: 'job' });
     const button: HTMLButtonElement = h('button', { type: 'button', id: 'qr-send', disabled: targets.length === 0 }, 'Send study');
-    button.addEventListener('click', async () => {
+    button.addEventListener('click', background(async () => {
       button.disabled = true;
       try {
         // One job per open study, one after the other, each with its bar.
@@ -112,7 +112,7 @@ export class QrPanel {
       } finally {
         button.disabled = false;
       }
-    });
+    }));
     const what = this.open.studyUids.length > 1 ? `the ${this.open.studyUids.length} open studies` : 'the open study';
     return h('div', { class: 'qr-send' }, h('label', { for: 'qr-send-dest' }, `Send ${what} to `), dest, ' ', button, jobBox);
   }

@@ -178,7 +178,7 @@ async function volumeSlices(v: Types.IImageVolume): Promise<ArrayLike<number>[]>
 export async function volumeParts(v: Types.IImageVolume): Promise<ArrayLike<number>[]> {
   const [nx, ny, nz] = v.dimensions;
   if ((v.imageIds?.length ?? 0) === nz) return volumeSlices(v);
-  const all = v.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
+  const all = v.voxelManager?.getCompleteScalarDataArray?.();
   if (!all || all.length !== nx * ny * nz) throw new VolumeGeometryError(`the volume holds ${all?.length ?? 0} voxel values, not ${nx} x ${ny} x ${nz}`);
   return [all];
 }
