@@ -88,6 +88,7 @@ describe('FileBlobStore', () => {
     // Use up the batch (6 files) and more: a second batch opens, the first is sealed.
     const keys = [first.key];
     for (let i = 0; i < 6; i++) {
+      await store.idle(); // the pool refilled: every store takes a pool file, in creation order
       const w = store.begin();
       await w.write(Buffer.from(`n${i}`));
       const { durable } = await w.persistEarly();
