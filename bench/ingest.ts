@@ -9,10 +9,12 @@
 // Also reported: the server's CPU time per instance (pacs, orthanc; from /proc, which other
 // load on the machine disturbs less than wall time), the 1-minute load average after each
 // run (a run taken while other work loaded the machine shows), and the durability floor
-// of one association measured in the same run (bench/fsync-floor.ts).
+// of one association measured in the same run (bench/fsync-floor.ts). With --strace on (the
+// default), one more run per target and mode, untimed, under `strace -c -f` (bench/syscalls.ts):
+// system calls per instance, the file-system ones apart, for every server alike.
 //
 //   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512]
-//                           [--targets storescp,orthanc,pacs]
+//                           [--targets storescp,orthanc,pacs] [--strace on|off]
 //                           [--pacs-cmd "node bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
 // Results: a table on stdout and JSON in bench/results/ingest-<timestamp>.json.
 import * as fs from 'node:fs';
@@ -22,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { cpuMs } from './cpu.js';
 import { measureFsyncFloor, type FsyncFloor } from './fsync-floor.js';
+import { SyscallTrace, type SyscallCounts } from './syscalls.js';
 import {
   countDicomFiles,
   REPO_ROOT,
@@ -62,6 +65,8 @@ interface TargetResult {
   instancesPerSecond?: number;
   /** Median over the successful runs. */
   serverCpuMsPerInstance?: number;
+  /** System calls per instance in the untimed traced run (--strace). */
+  syscallsPerInstance?: { total: number; file: number; writes: number; futex: number; top: Record<string, number> };
   skipped?: string;
 }
 
@@ -71,6 +76,8 @@ interface Target {
   aet: string;
   /** The server process whose CPU time is reported (storescp: none, its --fork children are not counted). */
   pid?: number;
+  /** The server process to trace (after prepare()): storescp's too, strace -f follows its children. */
+  tracePid(): number | undefined;
   /** returns the port to send to for this run */
   prepare(mode: Mode): Promise<number>;
   /** how many of the sent instances the target holds now */
@@ -89,6 +96,7 @@ const { values } = parseArgs({
     cols: { type: 'string', default: '512' },
     targets: { type: 'string', default: 'storescp,orthanc,pacs' },
     'pacs-cmd': { type: 'string' },
+    strace: { type: 'string', default: 'on' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -118,6 +126,7 @@ async function storescpTarget(): Promise<Target> {
   const target: Target = {
     name: 'storescp',
     aet: 'STORESCP',
+    tracePid: () => scp?.pid,
     async prepare(mode) {
       dir = await makeTempDir('pacs-bench-storescp-');
       scp = await startStorescp({ aet: 'STORESCP', dir, fork: mode === 'parallel', acceptAll: false, promiscuous: false });
@@ -146,6 +155,7 @@ async function orthancTarget(root: string): Promise<Target> {
     name: 'orthanc',
     aet: 'ORTHANC',
     pid: orthanc.pid,
+    tracePid: () => orthanc.pid,
     async prepare() {
       before = (await orthanc.statistics()).CountInstances;
       return orthanc.dicomPort;
@@ -175,6 +185,7 @@ async function pacsTarget(root: string, cmd: string | undefined): Promise<Target
     name: 'pacs',
     aet: 'PACS',
     pid: pacs.pid,
+    tracePid: () => pacs.pid,
     async prepare() {
       return pacs.port;
     },
@@ -198,7 +209,7 @@ function split<T>(items: T[], parts: number): T[][] {
   return out;
 }
 
-async function timedRun(target: Target, mode: Mode, run: number, root: string): Promise<RunRecord> {
+async function timedRun(target: Target, mode: Mode, run: number, root: string, traceTo?: string): Promise<RunRecord & { syscalls?: SyscallCounts }> {
   const seriesDir = path.join(root, `series-${target.name}-${mode}-${run}`);
   try {
     const series = await writeCtSeries({
@@ -213,19 +224,22 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string): 
     // their write-back does not land inside the timed window; the series stays cached.
     await runDcmtk('sync', []);
     const parts = mode === 'single' ? [series.files] : split(series.files, parallel);
+    const tracePid = traceTo ? target.tracePid() : undefined;
+    const trace = tracePid !== undefined ? await SyscallTrace.attach(tracePid, traceTo!) : undefined;
     const cpuBefore = target.pid !== undefined ? cpuMs(target.pid) : Number.NaN;
     const started = performance.now();
     const results: RunResult[] = await Promise.all(
       parts.map((files) => storescu({ port, calledAet: target.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })),
     );
     const seconds = (performance.now() - started) / 1000;
+    const syscalls = await trace?.stop();
     const cpu = target.pid !== undefined ? (cpuMs(target.pid) - cpuBefore) / count : Number.NaN;
     const load = { loadAverage1m: os.loadavg()[0], ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu } : {}) };
     const bad = results.find((r) => r.code !== 0);
     const received = await target.verify(series.sopInstanceUids);
     if (bad) return { run, ok: false, seconds, received, ...load, error: `storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}` };
     if (received !== count) return { run, ok: false, seconds, received, ...load, error: `target holds ${received} of ${count} instances` };
-    return { run, ok: true, seconds, received, instancesPerSecond: count / seconds, ...load };
+    return { run, ok: true, seconds, received, instancesPerSecond: count / seconds, ...load, ...(syscalls ? { syscalls } : {}) };
   } catch (e) {
     return { run, ok: false, error: e instanceof Error ? e.message.split('\n').slice(0, 4).join(' | ') : String(e) };
   } finally {
@@ -287,6 +301,23 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (values.strace !== 'off') {
+      for (const mode of modes) {
+        for (const t of targets) {
+          const rec = await timedRun(t, mode, 0, root, path.join(root, `strace-${t.name}-${mode}.txt`));
+          const sc = rec.syscalls;
+          if (!rec.ok || !sc) {
+            console.log(`  strace   ${mode.padEnd(8)} ${t.name.padEnd(8)} FAILED: ${rec.error ?? 'no strace summary'}`);
+            continue;
+          }
+          const per = (n: number) => Number((n / count).toFixed(1));
+          const top = Object.fromEntries(Object.entries(sc.calls).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, per(v)]));
+          results.get(key(t.name, mode))!.syscallsPerInstance = { total: per(sc.total), file: per(sc.fileCalls), writes: per(sc.writes), futex: per(sc.futex), top };
+          console.log(`  strace   ${mode.padEnd(8)} ${t.name.padEnd(8)} per instance: ${per(sc.total)} syscalls, ${per(sc.fileCalls)} file calls, ${per(sc.writes)} write/writev, ${per(sc.futex)} futex; ${
+            Object.entries(top).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        }
+      }
+    }
   } finally {
     for (const t of targets) await t.close().catch(() => undefined);
     await stopAllPeers();
@@ -305,9 +336,9 @@ async function main(): Promise<void> {
 
   // Table
   const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  const widths = [9, 14, 10, 10, 10, 14];
+  const widths = [9, 14, 10, 10, 10, 14, 16, 16];
   console.log('');
-  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs', 'CPU ms/inst'], widths));
+  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs', 'CPU ms/inst', 'file calls/inst', 'syscalls/inst'], widths));
   for (const r of results.values()) {
     const okRuns = r.runs.filter((x) => x.ok).length;
     console.log(
@@ -319,6 +350,8 @@ async function main(): Promise<void> {
           r.instancesPerSecond !== undefined ? r.instancesPerSecond.toFixed(0) : r.skipped ? 'skipped' : 'FAILED',
           `${okRuns}/${r.runs.length}`,
           r.serverCpuMsPerInstance !== undefined ? r.serverCpuMsPerInstance.toFixed(2) : '-',
+          r.syscallsPerInstance ? String(r.syscallsPerInstance.file) : '-',
+          r.syscallsPerInstance ? String(r.syscallsPerInstance.total) : '-',
         ],
         widths,
       ),
