@@ -12,6 +12,10 @@
 // of one association measured in the same run (bench/fsync-floor.ts). With --strace on (the
 // default), one more run per target and mode, untimed, under `strace -c -f` (bench/syscalls.ts):
 // system calls per instance, the file-system ones apart, for every server alike.
+// A CPU profile of this PACS per instance: --pacs-cmd "node --cpu-prof --cpu-prof-dir=/tmp/prof
+// bin/pacs.js serve --data {data} --port {port} --aet {aet}" (V8's sampling profile, main
+// thread; written at exit), or start it with `node --perf-basic-prof` and `perf record -g -p
+// <pid>` during one run for all threads, kernel included (docs/design-as-built.md has one).
 //
 //   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512]
 //                           [--targets storescp,orthanc,pacs] [--strace on|off]
@@ -22,7 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
-import { cpuMs } from './cpu.js';
+import { cpuMsSplit } from './cpu.js';
 import { measureFsyncFloor, type FsyncFloor } from './fsync-floor.js';
 import { SyscallTrace, type SyscallCounts } from './syscalls.js';
 import {
@@ -51,6 +55,8 @@ interface RunRecord {
   received?: number;
   /** CPU time (user + system) of the server process during the storescu run(s), per instance. */
   serverCpuMsPerInstance?: number;
+  /** The part of it spent on the main thread (the event loop: network, parsing, SQLite). */
+  serverMainThreadCpuMsPerInstance?: number;
   /** 1-minute load average right after the run. */
   loadAverage1m?: number;
   error?: string;
@@ -65,6 +71,8 @@ interface TargetResult {
   instancesPerSecond?: number;
   /** Median over the successful runs. */
   serverCpuMsPerInstance?: number;
+  /** Median over the successful runs: main thread only. */
+  serverMainThreadCpuMsPerInstance?: number;
   /** System calls per instance in the untimed traced run (--strace). */
   syscallsPerInstance?: { total: number; file: number; writes: number; futex: number; top: Record<string, number> };
   skipped?: string;
@@ -226,15 +234,20 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string, t
     const parts = mode === 'single' ? [series.files] : split(series.files, parallel);
     const tracePid = traceTo ? target.tracePid() : undefined;
     const trace = tracePid !== undefined ? await SyscallTrace.attach(tracePid, traceTo!) : undefined;
-    const cpuBefore = target.pid !== undefined ? cpuMs(target.pid) : Number.NaN;
+    const cpuBefore = target.pid !== undefined ? cpuMsSplit(target.pid) : { main: Number.NaN, others: Number.NaN };
     const started = performance.now();
     const results: RunResult[] = await Promise.all(
       parts.map((files) => storescu({ port, calledAet: target.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })),
     );
     const seconds = (performance.now() - started) / 1000;
     const syscalls = await trace?.stop();
-    const cpu = target.pid !== undefined ? (cpuMs(target.pid) - cpuBefore) / count : Number.NaN;
-    const load = { loadAverage1m: os.loadavg()[0], ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu } : {}) };
+    const cpuAfter = target.pid !== undefined ? cpuMsSplit(target.pid) : { main: Number.NaN, others: Number.NaN };
+    const mainCpu = (cpuAfter.main - cpuBefore.main) / count;
+    const cpu = mainCpu + (cpuAfter.others - cpuBefore.others) / count;
+    const load = {
+      loadAverage1m: os.loadavg()[0],
+      ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu, serverMainThreadCpuMsPerInstance: mainCpu } : {}),
+    };
     const bad = results.find((r) => r.code !== 0);
     const received = await target.verify(series.sopInstanceUids);
     if (bad) return { run, ok: false, seconds, received, ...load, error: `storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}` };
@@ -296,7 +309,7 @@ async function main(): Promise<void> {
           console.log(
             `  run ${run} ${mode.padEnd(8)} ${t.name.padEnd(8)} ${
               rec.ok ? `${rec.seconds!.toFixed(3)} s  ${rec.instancesPerSecond!.toFixed(0)} inst/s` : `FAILED: ${rec.error}`
-            }${rec.serverCpuMsPerInstance !== undefined ? `  server CPU ${rec.serverCpuMsPerInstance.toFixed(2)} ms/inst` : ''}  load ${rec.loadAverage1m?.toFixed(1)}`,
+            }${rec.serverCpuMsPerInstance !== undefined ? `  server CPU ${rec.serverCpuMsPerInstance.toFixed(2)} ms/inst${t.name === 'pacs' ? ` (main thread ${rec.serverMainThreadCpuMsPerInstance!.toFixed(2)})` : ''}` : ''}  load ${rec.loadAverage1m?.toFixed(1)}`,
           );
         }
       }
@@ -330,6 +343,8 @@ async function main(): Promise<void> {
       r.instancesPerSecond = count / r.bestSeconds;
       const cpu = ok.map((x) => x.serverCpuMsPerInstance).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
       if (cpu.length) r.serverCpuMsPerInstance = cpu[cpu.length >> 1];
+      const mainCpu = ok.map((x) => x.serverMainThreadCpuMsPerInstance).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      if (mainCpu.length) r.serverMainThreadCpuMsPerInstance = mainCpu[mainCpu.length >> 1];
     }
   }
   const loadEnd = os.loadavg();
@@ -339,6 +354,7 @@ async function main(): Promise<void> {
   const widths = [9, 14, 10, 10, 10, 14, 16, 16];
   console.log('');
   console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs', 'CPU ms/inst', 'file calls/inst', 'syscalls/inst'], widths));
+  console.log(line(['', '', '', '', '', '(pacs: main)', '', ''], widths));
   for (const r of results.values()) {
     const okRuns = r.runs.filter((x) => x.ok).length;
     console.log(
@@ -349,7 +365,9 @@ async function main(): Promise<void> {
           r.bestSeconds !== undefined ? r.bestSeconds.toFixed(3) : '-',
           r.instancesPerSecond !== undefined ? r.instancesPerSecond.toFixed(0) : r.skipped ? 'skipped' : 'FAILED',
           `${okRuns}/${r.runs.length}`,
-          r.serverCpuMsPerInstance !== undefined ? r.serverCpuMsPerInstance.toFixed(2) : '-',
+          r.serverCpuMsPerInstance !== undefined
+            ? `${r.serverCpuMsPerInstance.toFixed(2)}${r.target === 'pacs' ? ` (${r.serverMainThreadCpuMsPerInstance?.toFixed(2) ?? '-'})` : ''}`
+            : '-',
           r.syscallsPerInstance ? String(r.syscallsPerInstance.file) : '-',
           r.syscallsPerInstance ? String(r.syscallsPerInstance.total) : '-',
         ],
