@@ -1,6 +1,6 @@
 /**
  * The archive: blob store + index behind one object, with durable streaming ingest.
- * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/` and `blobs/pool/`),
+ * Layout in dataDir: `blobs/` (FileBlobStore: `blobs/s/<day>/<batch>/`, `blobs/open/`),
  * `thumbnails/` (DerivedCache: rendered images of stored files, bounded) and, for the
  * embedded index, `index.sqlite`.
  *
@@ -13,7 +13,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_LIMITS, type DatasetLimits } from '../config/limits.js';
-import { FileBlobStore, type BlobStore, type FileBlobStoreOptions, type SweepReport } from './blob-store.js';
+import type { BlobStore, SweepReport } from './blob-store.js';
+import { FileBlobStore, type FileBlobStoreOptions } from './file-blob-store.js';
 import { DEFAULT_DERIVED_CACHE_BYTES, DerivedCache } from './derived-cache.js';
 import { GroupCommitter } from './group-commit.js';
 import type { Index, IndexWriter, InsertResult, InstanceRecord } from './index-types.js';
@@ -164,7 +165,7 @@ export class Archive {
     return this.committer.stats;
   }
 
-  /** Resolves once stores that are ending and their background work (directory fsyncs, temp names dropped) are done. */
+  /** Resolves once stores that are ending and their background work (files closed, full batches sealed) are done. */
   async idle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     await this.blobs.idle();
