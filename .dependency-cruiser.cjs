@@ -48,9 +48,9 @@ rules.push(
   {
     name: 'ui-imports-server-types-only',
     severity: 'error',
-    comment: 'ui/src may take types from src (import type), never code (it runs in the browser), except the stand-alone API module',
+    comment: 'ui/src may take types from src (import type), never code (it runs in the browser), except the stand-alone API types and status catalogue',
     from: { path: '^ui/src/' },
-    to: { path: '^src/', pathNot: '^src/api-types/', dependencyTypesNot: ['type-only'] },
+    to: { path: '^src/', pathNot: '^src/(api-types/|dicom/status[.]ts$)', dependencyTypesNot: ['type-only'] },
   },
   {
     name: 'api-types-stand-alone',
@@ -58,6 +58,13 @@ rules.push(
     comment: 'src/api-types is compiled into the browser app too: it imports nothing',
     from: { path: '^src/api-types/' },
     to: { pathNot: '^src/api-types/' },
+  },
+  {
+    name: 'status-catalogue-stand-alone',
+    severity: 'error',
+    comment: 'src/dicom/status.ts is the one status catalogue of server and app alike: it imports nothing',
+    from: { path: '^src/dicom/status[.]ts$' },
+    to: {},
   },
   {
     name: 'server-knows-no-ui',

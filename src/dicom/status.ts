@@ -64,6 +64,8 @@ const CATALOGUE = {
   DataSetDoesNotMatchSopClass: { code: 0xa900, category: 'failure', meaning: 'Error: data set (identifier) does not match SOP Class' },
   CannotUnderstand: { code: 0xc000, category: 'failure', meaning: 'Error: cannot understand (C-STORE); unable to process (C-FIND, C-MOVE, C-GET)' },
   UnableToProcess: { code: 0xc001, category: 'failure', meaning: 'Failure: unable to process' },
+  // PS3.18 Table I.2-1 (STOW-RS failure reasons other servers send; read by the app)
+  ReferencedTransferSyntaxNotSupported: { code: 0xc122, category: 'failure', meaning: 'Failure: referenced Transfer Syntax not supported' },
 } as const satisfies Record<string, Omit<StatusInfo, 'name'>>;
 
 type Catalogue = typeof CATALOGUE;

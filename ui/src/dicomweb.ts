@@ -2,6 +2,7 @@
 // QIDO-RS searches, WADO-RS metadata and frame ids, STOW-RS stores. One client per
 // archive: /dicomweb (Main Server) or /workstation/dicomweb. Failures are ApiErrors, as
 // the REST API's are, carrying the server's problem details and the URL.
+import { statusHex, statusInfo } from '../../src/dicom/status.js';
 import { ApiError, problemOf, type DicomWebArchive } from './api.js';
 import { num, TAG, text, type DicomJson } from './dicom-json.js';
 
@@ -134,16 +135,11 @@ export class DicomWebClient {
 /** The Main Server's archive: what the app's study pages search and upload to. */
 export const mainArchive = new DicomWebClient(archiveRoot('main'));
 
-/** STOW-RS failure reasons (PS3.18 Table I.2-1 and the DIMSE status codes it reuses). */
-const REASONS: Record<number, string> = {
-  0x0110: 'processing failure', 0x0122: 'SOP class not supported', 0xa700: 'out of resources', 0xa900: 'data set does not match SOP class',
-  0xc000: 'cannot understand', 0xc122: 'transfer syntax not supported', 0x0111: 'duplicate SOP instance',
-};
 
 /** A FailedSOPSequence item's reason: its comment when the server gave one, else the code's meaning. */
 function failureReason(item: DicomJson): string {
   const code = num(item, TAG.FailureReason);
   const comment = text(item, '00000902');
-  const meaning = code === undefined ? 'failed' : `${REASONS[code] ?? 'failed'} (0x${code.toString(16).padStart(4, '0')})`;
+  const meaning = code === undefined ? 'failed' : `${statusInfo(code)?.meaning ?? 'failed'} (${statusHex(code)})`;
   return comment ? `${meaning}: ${comment}` : meaning;
 }

@@ -1,5 +1,6 @@
 // The Remote tab: query a registered AE (C-FIND as PACS_CLIENT through the server) and
 // retrieve a study into this archive (C-MOVE to our Main Server), with progress.
+import { Status } from '../../src/dicom/status.js';
 import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from './api.js';
 import { background, h } from './dom.js';
 import { followJob } from './job-progress.js';
@@ -28,7 +29,7 @@ export async function renderRemote(root: HTMLElement): Promise<void> {
     status.textContent = `querying ${aet}...`;
     try {
       const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys });
-      status.className = r.status === 0 || r.status === 0xfe00 ? 'muted' : 'fail';
+      status.className = r.status === Status.Success || r.status === Status.Cancel ? 'muted' : 'fail';
       status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
       results.replaceChildren(studyTable('remote-results', r.matches, {
         actions: (s) => [h('button', { type: 'button', class: 'retrieve', onclick: () => void retrieve(aet, s) }, 'Retrieve')],

@@ -1,6 +1,7 @@
 // The viewer's Query/Retrieve panel: query a registered remote AE (C-FIND through the
 // server as WS_CLIENT), retrieve a study into the Workstation Server (C-MOVE to
 // WORKSTATION) with a progress bar, then open it; and send the open study to an AE.
+import { Status } from '../../../src/dicom/status.js';
 import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from '../api.js';
 import { TAG, text, type DicomJson } from '../dicom-json.js';
 import { background, h } from '../dom.js';
@@ -76,7 +77,7 @@ export class QrPanel {
       status.textContent = `querying ${aet}...`;
       try {
         const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys, client: 'workstation' });
-        status.className = r.status === 0 || r.status === 0xfe00 ? 'muted' : 'fail';
+        status.className = r.status === Status.Success || r.status === Status.Cancel ? 'muted' : 'fail';
         status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
         results.replaceChildren(studyTable('qr-results', r.matches, {
           actions: (s) => {
