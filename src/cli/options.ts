@@ -1,6 +1,6 @@
 /** Option parsing shared by the commands. */
 import { InvalidArgumentError } from 'commander';
-import { aeTitleProblem } from '../config/schema.js';
+import { aeTitleProblem } from '../config/ae-title.js';
 
 /** DCMTK spells some long options with one dash (-aet, -aec, -aem); accept both. */
 export function normalizeArgv(argv: string[]): string[] {

@@ -15,8 +15,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { clientTlsOptions, findAe, readRegistryFile } from '../config/index.js';
-import { reachableHost } from '../roles/echo-peer.js';
+import { clientTlsOptions } from '../config/tls-client.js';
 import { parseAeTitle, parsePort } from './options.js';
 
 export interface PeerOptions {
@@ -63,10 +62,13 @@ export function splitHostPort(args: string[]): { host?: string; port?: number; r
 export async function resolvePeer(args: string[], o: PeerOptions): Promise<Peer> {
   const given = splitHostPort(args);
   const dataDir = resolve(o.data);
-  const registry = existsSync(dataDir) ? await readRegistryFile(dataDir) : undefined;
-  const ae = registry && findAe(registry, o.aec);
+  // The registry (and zod, which validates it) is loaded only when there is one to read:
+  // `pacs echo HOST PORT` elsewhere starts without it.
+  const config = existsSync(dataDir) ? await import('../config/index.js') : undefined;
+  const registry = config && (await config.readRegistryFile(dataDir));
+  const ae = registry && config.findAe(registry, o.aec);
   const registered = ae?.connection.port !== undefined && given.host === undefined && o.host === undefined && o.port === undefined;
-  const host = given.host ?? o.host ?? (registered ? reachableHost(ae.connection.host) : '127.0.0.1');
+  const host = given.host ?? o.host ?? (registered ? config!.reachableHost(ae.connection.host) : '127.0.0.1');
   const port = given.port ?? o.port ?? (registered ? ae.connection.port! : 11112);
   const files = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey };
   const useTls = o.tls ?? (files.ca || files.cert || files.key ? true : ae?.connection.tls ?? false);

@@ -7,6 +7,6 @@ export { ConfigStore, CONFIG_FILE, readRegistryFile, type ChangeListener, type C
 export { readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.js';
 export { portAvailable } from './port-probe.js';
 export { loadServerTlsFiles, tlsPaths, TLS_DIR, type ServerTlsFiles, type TlsPaths } from './tls-files.js';
-export { clientTlsOptions, TlsSetupError, type ClientTlsFiles, type TlsTarget } from './tls-client.js';
+export { clientTlsOptions, reachableHost, TlsSetupError, type ClientTlsFiles, type TlsTarget } from './tls-client.js';
 export { ensureOwnerOnlyDir, OWNER_ONLY_DIR, OWNER_ONLY_FILE, OWNER_ONLY_UMASK } from './owner-only.js';
 export { DEFAULT_LIMITS, describeLimits, effectiveLimits, limitsSchema, type EffectiveLimits, type Limits } from './limits.js';

@@ -6,6 +6,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { limitsSchema } from './limits.js';
+import { aeTitleProblem } from './ae-title.js';
+export { aeTitleProblem } from './ae-title.js';
 
 // The lists the web app needs too live in the shared API types (browser-safe, no imports).
 import { AE_ROLES, PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS, type AeRole, type ServerRole } from '../api-types/registry.js';
@@ -14,19 +16,6 @@ export { AE_ROLES, PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS };
 export type { AeRole, Permission, ServerRole } from '../api-types/registry.js';
 export const isServerRole = (r: AeRole): r is ServerRole => (SERVER_ROLES as readonly string[]).includes(r);
 
-/**
- * Why an AE title is not valid, or undefined. PS3.5 AE: 1-16 characters of the default
- * repertoire, no backslash or control characters; leading/trailing spaces are not
- * significant; embedded spaces refused (DESIGN.md section 1).
- */
-export function aeTitleProblem(value: string): string | undefined {
-  const v = value.trim();
-  if (v.length === 0 || v.length > 16) return `AE title must be 1 to 16 characters, got ${v.length}`;
-  if (/[\\\x00-\x1f\x7f]/.test(v)) return 'AE title may not contain a backslash or control characters';
-  if (v.includes(' ')) return 'AE title may not contain spaces (leading and trailing ones are ignored)';
-  if (!/^[\x20-\x7e]+$/.test(v)) return 'AE title must use the default character repertoire (printable ASCII)';
-  return undefined;
-}
 
 /** Why a host is not a valid hostname (RFC 1123) or IP address, or undefined. */
 export function hostProblem(value: string): string | undefined {

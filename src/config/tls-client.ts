@@ -72,3 +72,8 @@ export function clientTlsOptions(target: TlsTarget, dataDir: string, files: Clie
     minVersion: 'TLSv1.2',
   };
 }
+
+/** Where to reach a listening AE: a wildcard listen address means this host. */
+export function reachableHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}

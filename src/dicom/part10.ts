@@ -7,9 +7,8 @@ import { Tags } from './tag.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from './transfer-syntax.js';
 import { VR_INFO, isVr } from './vr.js';
 
-/** Our implementation class UID (generated once with newUid()). */
-export const IMPLEMENTATION_CLASS_UID = '2.25.167192610518992867902247069677451082202';
-export const IMPLEMENTATION_VERSION_NAME = 'OPENPACS_010';
+export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
 
 export interface FileMeta {
   mediaStorageSopClassUid: string;

@@ -17,8 +17,8 @@ import {
 
 /** Implementation Class UID of this PACS (a UUID-derived 2.25 UID). */
 // One implementation identity for the whole product: the one written into Part 10 files.
-export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/part10.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/part10.js';
+export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
 export const DEFAULT_MAX_PDU_LENGTH = 262144;
 
 export interface AcceptDecisionAccept {

@@ -9,10 +9,8 @@ const VERIFICATION = '1.2.840.10008.1.1';
 export type { EchoResult } from '../api-types/index.js';
 import type { EchoResult } from '../api-types/index.js';
 
-/** Where to reach a listening AE: a wildcard listen address means this host. */
-export function reachableHost(host: string): string {
-  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-}
+import { reachableHost } from '../config/index.js';
+export { reachableHost };
 
 export interface EchoOptions {
   /** Data directory whose `tls/` files secure a TLS AE (CA to trust, client certificate to present). */
