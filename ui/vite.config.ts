@@ -3,11 +3,14 @@
 // During development, `npx vite ui` proxies /api and DICOMweb to a running `pacs serve`.
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
+import { precompress } from '../scripts/precompress.js';
 
 const backend = 'http://127.0.0.1:8080';
 
 export default defineConfig({
   root: import.meta.dirname,
+  // Brotli and gzip siblings of the built files, sent by the web server as they are.
+  plugins: [precompress()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
