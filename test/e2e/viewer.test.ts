@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctSliceZ, writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
 import { runDcmtk } from '../support/peers.js';
 import { makeTempDir } from '../support/tmp.js';
-import { startViewer, stopViewer, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
+import { PASSWORD, startViewer, stopViewer, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
 
 declare const window: { __viewer?: ViewerHook };
 
@@ -108,6 +108,43 @@ describe('viewer', () => {
     const thumbWidths = () => page.$$eval('#series-panel img.thumb', (imgs) => imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth));
     expect(await thumbWidths()).toHaveLength(2);
     await expect.poll(async () => Math.min(...(await thumbWidths()))).toBeGreaterThan(0);
+  });
+
+  it('gets its scripts compressed and immutable; opened again, takes them and the frames from the browser cache', async () => {
+    const context = await v.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: PASSWORD } });
+      expect(login.ok()).toBe(true);
+      const scripts: Array<{ path: string; encoding?: string; cacheControl?: string }> = [];
+      const opened = async (): Promise<Page> => {
+        const p = await context.newPage();
+        p.on('response', (r) => {
+          const path = new URL(r.url()).pathname;
+          if (/^\/assets\/[^/]+\.js$/.test(path)) scripts.push({ path, encoding: r.headers()['content-encoding'], cacheControl: r.headers()['cache-control'] });
+        });
+        await p.goto(`${base}/viewer?StudyInstanceUIDs=${thin.studyUid}`);
+        await p.waitForFunction((uids) => uids.every((u) => window.__viewer?.viewer.timings?.stackCached?.[u] !== undefined), [thin.seriesUid, thick.seriesUid], { timeout: 120_000 });
+        return p;
+      };
+      await (await opened()).close();
+      const viewerScript = scripts.find((s) => /^\/assets\/viewer-[\w-]+\.js$/.test(s.path));
+      expect(viewerScript, JSON.stringify(scripts)).toBeDefined();
+      for (const s of scripts) expect(s, s.path).toMatchObject({ encoding: 'br', cacheControl: 'public, max-age=31536000, immutable' });
+
+      // Resource timing of the second opening: what came from the cache has no transfer size.
+      const again = await opened();
+      const entries = await again.evaluate(() =>
+        (performance.getEntriesByType('resource') as unknown as Array<{ name: string; transferSize: number }>).map((e) => ({ path: new URL(e.name).pathname, transferSize: e.transferSize })),
+      );
+      const frames = entries.filter((e) => e.path.includes('/frames/'));
+      expect(frames.length).toBe(50);
+      expect(frames.filter((e) => e.transferSize > 0)).toEqual([]);
+      const bundles = entries.filter((e) => e.path.startsWith('/assets/'));
+      expect(bundles.length).toBeGreaterThan(0);
+      expect(bundles.filter((e) => e.transferSize > 0)).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 
   it('applies a CT window preset', async () => {
