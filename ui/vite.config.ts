@@ -6,6 +6,8 @@ import { defineConfig } from 'vite';
 import { precompress } from '../scripts/precompress.js';
 
 const backend = 'http://127.0.0.1:8080';
+/** The dicom-image-loader's worker-side modules: code for its decode workers, not for the page. */
+const WORKER_SIDE = /@cornerstonejs[\\/]dicom-image-loader[\\/]dist[\\/]esm[\\/](decodeImageFrameWorker\.js|shared[\\/]decoders[\\/])/;
 
 export default defineConfig({
   root: import.meta.dirname,
@@ -18,6 +20,10 @@ export default defineConfig({
     chunkSizeWarningLimit: 8000,
     rollupOptions: {
       input: { main: resolve(import.meta.dirname, 'index.html'), viewer: resolve(import.meta.dirname, 'viewer.html') },
+      // The dicom-image-loader's index imports its decode worker's module and every decoder
+      // (with the codecs' WebAssembly glue) for exports the viewer does not use: without this
+      // they run and stay in the page's bundle, though frames are decoded in the workers.
+      treeshake: { moduleSideEffects: (id: string) => !WORKER_SIDE.test(id) },
     },
   },
   // The dicom-image-loader decodes in module web workers that import code-split codecs.
