@@ -14,10 +14,10 @@ const COMPRESSIBLE = /\.(js|mjs|css|html|wasm|json|svg|map|txt)$/;
 /** Below this, the headers cost more than compression saves. */
 const MIN_BYTES = 1024;
 /**
- * Brotli's best level (11) up to this size, 9 above: on a 5.8 MB bundle 11 took 23 s and
- * 9 took 1.6 s for 9 % more bytes, and every e2e test file builds the app.
+ * Brotli's best level (11) up to this size, 9 above: on the 5.8 MB viewer bundle 11 took
+ * 23 s and 9 took 1.6 s for 9 % more bytes, and every e2e test file builds the app.
  */
-const BEST_LEVEL_MAX_BYTES = 1 << 20;
+const BEST_LEVEL_MAX_BYTES = 256 << 10;
 const brotli = promisify(brotliCompress);
 const gz = promisify(gzip);
 
