@@ -166,6 +166,8 @@ async function main(): Promise<void> {
       { study: ct.studyUid, count: COUNT },
       { timeout: 600_000, polling: 200 },
     );
+    // Our viewer also reports when the stack is decoded into Cornerstone's cache.
+    await page.waitForFunction(() => !window.__viewer || Object.keys((window.__viewer.viewer.timings.stackCached ?? {}) as object).length > 0, null, { timeout: 600_000, polling: 100 });
     const t = await page.evaluate((study) => {
       const frames = performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && e.name.includes('/frames/'));
       const own = window.__viewer?.viewer.timings;
