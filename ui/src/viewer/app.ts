@@ -2,7 +2,7 @@
 // session is checked and the study read: the 2D viewer, or the MPR / 3D layout on demand.
 // Named imports only: a namespace import (import * as) would bring all of Cornerstone, its
 // volume, segmentation and contour code included, into the 2D viewer's bundle.
-import { cache } from '@cornerstonejs/core';
+import { cache, utilities } from '@cornerstonejs/core';
 import { annotation } from '@cornerstonejs/tools';
 import type { DicomWebClient } from './dicomweb.js';
 import { initCornerstone } from './loader.js';
@@ -12,7 +12,7 @@ import { Viewer, type ViewerTimings } from './viewer.js';
 declare global {
   interface Window {
     /** Test and debugging hook: the viewer instance and the parts of Cornerstone the tests read. */
-    __viewer?: { viewer: Viewer; core: { cache: typeof cache }; tools: { annotation: typeof annotation }; ready: boolean; error?: string };
+    __viewer?: { viewer: Viewer; core: { cache: typeof cache; utilities: typeof utilities }; tools: { annotation: typeof annotation }; ready: boolean; error?: string };
   }
 }
 
@@ -28,7 +28,7 @@ export async function startViewer(root: HTMLElement, request: ViewerRequest, cli
   initCornerstone();
   const viewer = new Viewer(root, request, client);
   Object.assign(viewer.timings, timings, { cornerstoneReady: performance.now() });
-  window.__viewer = { viewer, core: { cache }, tools: { annotation }, ready: false };
+  window.__viewer = { viewer, core: { cache, utilities }, tools: { annotation }, ready: false };
   try {
     await viewer.open();
   } catch (e) {
