@@ -4,26 +4,9 @@
 // is fetched with the image loader's exact Accept: frames are immutable and vary on
 // Accept (src/web/dicomweb/pixel-cache.ts), so the browser's HTTP cache answers the
 // loader's request with this one's response. No Cornerstone here.
-import { num, str, TAG, type DicomJson } from './dicom-json.js';
+import { str, TAG } from './dicom-json.js';
 import type { DicomWebClient } from './dicomweb.js';
-import { hangingOrder, hangsAsImages } from './hanging.js';
-import { holdsPixels, orderSlices } from './slice-order.js';
-
-/** The Accept of the dicom-image-loader's WADO-RS frame requests (its wadors/loadImage.js). */
-export const LOADER_FRAME_ACCEPT = 'multipart/related; type=application/octet-stream; transfer-syntax=*';
-
-const hangingKey = (s: DicomJson) => ({ seriesNumber: num(s, TAG.SeriesNumber), description: str(s, TAG.SeriesDescription) });
-
-/** The series the viewer hangs first: images only, in hanging order. */
-export function firstHungSeries(series: DicomJson[]): DicomJson | undefined {
-  return series.filter((s) => hangsAsImages(str(s, TAG.Modality))).sort((a, b) => hangingOrder(hangingKey(a), hangingKey(b)))[0];
-}
-
-/** The instance the viewer shows first: the first image in display order. */
-export function firstShownInstance(instances: DicomJson[]): DicomJson | undefined {
-  const images = instances.filter(holdsPixels);
-  return images.length ? orderSlices(images).ordered[0] : undefined;
-}
+import { firstHungSeries, firstShownInstance, LOADER_FRAME_ACCEPT } from './first-image.js';
 
 /** Starts the requests; failures are left to the viewer, which asks again and reports them. */
 export function askEarly(client: DicomWebClient, studyUids: string[]): void {
