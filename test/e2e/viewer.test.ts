@@ -122,7 +122,9 @@ describe('viewer', () => {
         const p = await context.newPage();
         p.on('response', (r) => {
           const path = new URL(r.url()).pathname;
-          if (/^\/assets\/[^/]+\.js$/.test(path)) void r.body().then((b) => scripts.push({ path, encoding: r.headers()['content-encoding'], cacheControl: r.headers()['cache-control'], bytes: b.length }));
+          if (!/^\/assets\/[^/]+\.js$/.test(path)) return;
+          const record = (b: Buffer) => scripts.push({ path, encoding: r.headers()['content-encoding'], cacheControl: r.headers()['cache-control'], bytes: b.length });
+          void r.body().then(record, () => undefined); // a body still unread when its page closes is not needed
         });
         await p.goto(`${base}/viewer?StudyInstanceUIDs=${thin.studyUid}`);
         await p.waitForFunction((uids) => uids.every((u) => window.__viewer?.viewer.timings?.stackCached?.[u] !== undefined), [thin.seriesUid, thick.seriesUid], { timeout: 120_000 });
