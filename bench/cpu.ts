@@ -20,3 +20,15 @@ export function cpuMs(pid: number): number {
     return Number.NaN;
   }
 }
+
+/** CPU time (ms) of the process's main thread (its tid is the pid) and of all its other threads; NaN where /proc is missing. */
+export function cpuMsSplit(pid: number): { main: number; others: number } {
+  const all = cpuMs(pid);
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+    const main = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    return { main, others: all - main };
+  } catch {
+    return { main: Number.NaN, others: Number.NaN };
+  }
+}

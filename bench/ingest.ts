@@ -9,10 +9,16 @@
 // Also reported: the server's CPU time per instance (pacs, orthanc; from /proc, which other
 // load on the machine disturbs less than wall time), the 1-minute load average after each
 // run (a run taken while other work loaded the machine shows), and the durability floor
-// of one association measured in the same run (bench/fsync-floor.ts).
+// of one association measured in the same run (bench/fsync-floor.ts). With --strace on (the
+// default), one more run per target and mode, untimed, under `strace -c -f` (bench/syscalls.ts):
+// system calls per instance, the file-system ones apart, for every server alike.
+// A CPU profile of this PACS per instance: --pacs-cmd "node --cpu-prof --cpu-prof-dir=/tmp/prof
+// bin/pacs.js serve --data {data} --port {port} --aet {aet}" (V8's sampling profile, main
+// thread; written at exit), or start it with `node --perf-basic-prof` and `perf record -g -p
+// <pid>` during one run for all threads, kernel included (docs/design-as-built.md has one).
 //
 //   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512]
-//                           [--targets storescp,orthanc,pacs]
+//                           [--targets storescp,orthanc,pacs] [--strace on|off]
 //                           [--pacs-cmd "node bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
 // Results: a table on stdout and JSON in bench/results/ingest-<timestamp>.json.
 import * as fs from 'node:fs';
@@ -20,8 +26,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
-import { cpuMs } from './cpu.js';
+import { cpuMsSplit } from './cpu.js';
 import { measureFsyncFloor, type FsyncFloor } from './fsync-floor.js';
+import { SyscallTrace, type SyscallCounts } from './syscalls.js';
 import {
   countDicomFiles,
   REPO_ROOT,
@@ -48,6 +55,8 @@ interface RunRecord {
   received?: number;
   /** CPU time (user + system) of the server process during the storescu run(s), per instance. */
   serverCpuMsPerInstance?: number;
+  /** The part of it spent on the main thread (the event loop: network, parsing, SQLite). */
+  serverMainThreadCpuMsPerInstance?: number;
   /** 1-minute load average right after the run. */
   loadAverage1m?: number;
   error?: string;
@@ -62,6 +71,10 @@ interface TargetResult {
   instancesPerSecond?: number;
   /** Median over the successful runs. */
   serverCpuMsPerInstance?: number;
+  /** Median over the successful runs: main thread only. */
+  serverMainThreadCpuMsPerInstance?: number;
+  /** System calls per instance in the untimed traced run (--strace). */
+  syscallsPerInstance?: { total: number; file: number; writes: number; futex: number; top: Record<string, number> };
   skipped?: string;
 }
 
@@ -71,6 +84,8 @@ interface Target {
   aet: string;
   /** The server process whose CPU time is reported (storescp: none, its --fork children are not counted). */
   pid?: number;
+  /** The server process to trace (after prepare()): storescp's too, strace -f follows its children. */
+  tracePid(): number | undefined;
   /** returns the port to send to for this run */
   prepare(mode: Mode): Promise<number>;
   /** how many of the sent instances the target holds now */
@@ -89,6 +104,7 @@ const { values } = parseArgs({
     cols: { type: 'string', default: '512' },
     targets: { type: 'string', default: 'storescp,orthanc,pacs' },
     'pacs-cmd': { type: 'string' },
+    strace: { type: 'string', default: 'on' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -118,6 +134,7 @@ async function storescpTarget(): Promise<Target> {
   const target: Target = {
     name: 'storescp',
     aet: 'STORESCP',
+    tracePid: () => scp?.pid,
     async prepare(mode) {
       dir = await makeTempDir('pacs-bench-storescp-');
       scp = await startStorescp({ aet: 'STORESCP', dir, fork: mode === 'parallel', acceptAll: false, promiscuous: false });
@@ -146,6 +163,7 @@ async function orthancTarget(root: string): Promise<Target> {
     name: 'orthanc',
     aet: 'ORTHANC',
     pid: orthanc.pid,
+    tracePid: () => orthanc.pid,
     async prepare() {
       before = (await orthanc.statistics()).CountInstances;
       return orthanc.dicomPort;
@@ -175,6 +193,7 @@ async function pacsTarget(root: string, cmd: string | undefined): Promise<Target
     name: 'pacs',
     aet: 'PACS',
     pid: pacs.pid,
+    tracePid: () => pacs.pid,
     async prepare() {
       return pacs.port;
     },
@@ -198,7 +217,7 @@ function split<T>(items: T[], parts: number): T[][] {
   return out;
 }
 
-async function timedRun(target: Target, mode: Mode, run: number, root: string): Promise<RunRecord> {
+async function timedRun(target: Target, mode: Mode, run: number, root: string, traceTo?: string): Promise<RunRecord & { syscalls?: SyscallCounts }> {
   const seriesDir = path.join(root, `series-${target.name}-${mode}-${run}`);
   try {
     const series = await writeCtSeries({
@@ -213,19 +232,27 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string): 
     // their write-back does not land inside the timed window; the series stays cached.
     await runDcmtk('sync', []);
     const parts = mode === 'single' ? [series.files] : split(series.files, parallel);
-    const cpuBefore = target.pid !== undefined ? cpuMs(target.pid) : Number.NaN;
+    const tracePid = traceTo ? target.tracePid() : undefined;
+    const trace = tracePid !== undefined ? await SyscallTrace.attach(tracePid, traceTo!) : undefined;
+    const cpuBefore = target.pid !== undefined ? cpuMsSplit(target.pid) : { main: Number.NaN, others: Number.NaN };
     const started = performance.now();
     const results: RunResult[] = await Promise.all(
       parts.map((files) => storescu({ port, calledAet: target.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })),
     );
     const seconds = (performance.now() - started) / 1000;
-    const cpu = target.pid !== undefined ? (cpuMs(target.pid) - cpuBefore) / count : Number.NaN;
-    const load = { loadAverage1m: os.loadavg()[0], ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu } : {}) };
+    const syscalls = await trace?.stop();
+    const cpuAfter = target.pid !== undefined ? cpuMsSplit(target.pid) : { main: Number.NaN, others: Number.NaN };
+    const mainCpu = (cpuAfter.main - cpuBefore.main) / count;
+    const cpu = mainCpu + (cpuAfter.others - cpuBefore.others) / count;
+    const load = {
+      loadAverage1m: os.loadavg()[0],
+      ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu, serverMainThreadCpuMsPerInstance: mainCpu } : {}),
+    };
     const bad = results.find((r) => r.code !== 0);
     const received = await target.verify(series.sopInstanceUids);
     if (bad) return { run, ok: false, seconds, received, ...load, error: `storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}` };
     if (received !== count) return { run, ok: false, seconds, received, ...load, error: `target holds ${received} of ${count} instances` };
-    return { run, ok: true, seconds, received, instancesPerSecond: count / seconds, ...load };
+    return { run, ok: true, seconds, received, instancesPerSecond: count / seconds, ...load, ...(syscalls ? { syscalls } : {}) };
   } catch (e) {
     return { run, ok: false, error: e instanceof Error ? e.message.split('\n').slice(0, 4).join(' | ') : String(e) };
   } finally {
@@ -256,7 +283,7 @@ async function main(): Promise<void> {
       if (name === 'storescp') targets.push(await storescpTarget());
       else if (name === 'orthanc') targets.push(await orthancTarget(root));
       else if (name === 'pacs') targets.push(await pacsTarget(root, values['pacs-cmd']));
-      else throw new Error(`unknown target ${name}`);
+      else throw new Error(`unknown target ${String(name)}`);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       console.log(`! ${name}: not started: ${reason.split('\n')[0]}`);
@@ -282,8 +309,25 @@ async function main(): Promise<void> {
           console.log(
             `  run ${run} ${mode.padEnd(8)} ${t.name.padEnd(8)} ${
               rec.ok ? `${rec.seconds!.toFixed(3)} s  ${rec.instancesPerSecond!.toFixed(0)} inst/s` : `FAILED: ${rec.error}`
-            }${rec.serverCpuMsPerInstance !== undefined ? `  server CPU ${rec.serverCpuMsPerInstance.toFixed(2)} ms/inst` : ''}  load ${rec.loadAverage1m?.toFixed(1)}`,
+            }${rec.serverCpuMsPerInstance !== undefined ? `  server CPU ${rec.serverCpuMsPerInstance.toFixed(2)} ms/inst${t.name === 'pacs' ? ` (main thread ${rec.serverMainThreadCpuMsPerInstance!.toFixed(2)})` : ''}` : ''}  load ${rec.loadAverage1m?.toFixed(1)}`,
           );
+        }
+      }
+    }
+    if (values.strace !== 'off') {
+      for (const mode of modes) {
+        for (const t of targets) {
+          const rec = await timedRun(t, mode, 0, root, path.join(root, `strace-${t.name}-${mode}.txt`));
+          const sc = rec.syscalls;
+          if (!rec.ok || !sc) {
+            console.log(`  strace   ${mode.padEnd(8)} ${t.name.padEnd(8)} FAILED: ${rec.error ?? 'no strace summary'}`);
+            continue;
+          }
+          const per = (n: number) => Number((n / count).toFixed(1));
+          const top = Object.fromEntries(Object.entries(sc.calls).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, per(v)]));
+          results.get(key(t.name, mode))!.syscallsPerInstance = { total: per(sc.total), file: per(sc.fileCalls), writes: per(sc.writes), futex: per(sc.futex), top };
+          console.log(`  strace   ${mode.padEnd(8)} ${t.name.padEnd(8)} per instance: ${per(sc.total)} syscalls, ${per(sc.fileCalls)} file calls, ${per(sc.writes)} write/writev, ${per(sc.futex)} futex; ${
+            Object.entries(top).map(([k, v]) => `${k} ${v}`).join(', ')}`);
         }
       }
     }
@@ -299,15 +343,18 @@ async function main(): Promise<void> {
       r.instancesPerSecond = count / r.bestSeconds;
       const cpu = ok.map((x) => x.serverCpuMsPerInstance).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
       if (cpu.length) r.serverCpuMsPerInstance = cpu[cpu.length >> 1];
+      const mainCpu = ok.map((x) => x.serverMainThreadCpuMsPerInstance).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      if (mainCpu.length) r.serverMainThreadCpuMsPerInstance = mainCpu[mainCpu.length >> 1];
     }
   }
   const loadEnd = os.loadavg();
 
   // Table
   const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  const widths = [9, 14, 10, 10, 10, 14];
+  const widths = [9, 14, 10, 10, 10, 14, 16, 16];
   console.log('');
-  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs', 'CPU ms/inst'], widths));
+  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs', 'CPU ms/inst', 'file calls/inst', 'syscalls/inst'], widths));
+  console.log(line(['', '', '', '', '', '(pacs: main)', '', ''], widths));
   for (const r of results.values()) {
     const okRuns = r.runs.filter((x) => x.ok).length;
     console.log(
@@ -318,7 +365,11 @@ async function main(): Promise<void> {
           r.bestSeconds !== undefined ? r.bestSeconds.toFixed(3) : '-',
           r.instancesPerSecond !== undefined ? r.instancesPerSecond.toFixed(0) : r.skipped ? 'skipped' : 'FAILED',
           `${okRuns}/${r.runs.length}`,
-          r.serverCpuMsPerInstance !== undefined ? r.serverCpuMsPerInstance.toFixed(2) : '-',
+          r.serverCpuMsPerInstance !== undefined
+            ? `${r.serverCpuMsPerInstance.toFixed(2)}${r.target === 'pacs' ? ` (${r.serverMainThreadCpuMsPerInstance?.toFixed(2) ?? '-'})` : ''}`
+            : '-',
+          r.syscallsPerInstance ? String(r.syscallsPerInstance.file) : '-',
+          r.syscallsPerInstance ? String(r.syscallsPerInstance.total) : '-',
         ],
         widths,
       ),

@@ -16,7 +16,7 @@ import { writeCtSeries } from '../scripts/gen-test-data.js';
 const { values } = parseArgs({ options: { repeat: { type: 'string', default: '50' } } });
 const repeat = Number(values.repeat);
 
-async function median(fn: () => Promise<unknown> | unknown): Promise<number> {
+async function median(fn: () => unknown): Promise<number> {
   for (let i = 0; i < 5; i++) await fn();
   const t: number[] = [];
   for (let i = 0; i < repeat; i++) {

@@ -30,7 +30,9 @@ import { freePort, REPO_ROOT, startPacsServe, storescu } from '../test/support/p
 import { makeTempDir } from '../test/support/tmp.js';
 import { runBench } from './run-bench.js';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '300' }, repeat: { type: 'string', default: '3' }, 'no-ohif': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { count: { type: 'string', default: '300' }, repeat: { type: 'string', default: '3' }, 'no-ohif': { type: 'boolean', default: false } },
+});
 const COUNT = Number(values.count);
 const REPEAT = Number(values.repeat);
 const WITH_OHIF = !values['no-ohif'];
@@ -55,7 +57,11 @@ interface BenchWindow {
   __viewer?: { viewer: { timings: Record<string, unknown> } };
 }
 declare const window: BenchWindow;
-declare const performance: { now(): number; setResourceTimingBufferSize(n: number): void; getEntriesByType(t: string): Array<{ name: string; responseEnd: number }> };
+declare const performance: {
+  now(): number;
+  setResourceTimingBufferSize(n: number): void;
+  getEntriesByType(t: string): Array<{ name: string; responseEnd: number }>;
+};
 
 /**
  * The harness, run in every page before its scripts: the first rendered Cornerstone canvas
@@ -102,21 +108,34 @@ function ohifConfig(dicomweb: string): string {
     // Load the whole series after the first image, as our viewer does.
     studyPrefetcher: { enabled: true, displaySetsCount: 1, maxNumPrefetchRequests: 10, order: 'closest' },
     defaultDataSourceName: 'pacs',
-    dataSources: [{
-      namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
-      sourceName: 'pacs',
-      configuration: {
-        friendlyName: 'open PACS', name: 'pacs', qidoRoot: dicomweb, wadoRoot: dicomweb, wadoUriRoot: `${dicomweb}/wado`,
-        qidoSupportsIncludeField: true, supportsReject: false, imageRendering: 'wadors', thumbnailRendering: 'wadors',
-        enableStudyLazyLoad: true, supportsFuzzyMatching: false, supportsWildcard: true, bulkDataURI: { enabled: true, relativeResolution: 'studies' },
+    dataSources: [
+      {
+        namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+        sourceName: 'pacs',
+        configuration: {
+          friendlyName: 'open PACS',
+          name: 'pacs',
+          qidoRoot: dicomweb,
+          wadoRoot: dicomweb,
+          wadoUriRoot: `${dicomweb}/wado`,
+          qidoSupportsIncludeField: true,
+          supportsReject: false,
+          imageRendering: 'wadors',
+          thumbnailRendering: 'wadors',
+          enableStudyLazyLoad: true,
+          supportsFuzzyMatching: false,
+          supportsWildcard: true,
+          bulkDataURI: { enabled: true, relativeResolution: 'studies' },
+        },
       },
-    }],
+    ],
   };
   return `window.config = ${JSON.stringify(config, null, 2)};\n`;
 }
 
 async function main(): Promise<void> {
-  if (WITH_OHIF && !fs.existsSync(path.join(OHIF_DIR, 'index.html'))) throw new Error(`OHIF's built app is missing at ${OHIF_DIR}: run \`bash scripts/setup-test-deps.sh\``);
+  if (WITH_OHIF && !fs.existsSync(path.join(OHIF_DIR, 'index.html')))
+    throw new Error(`OHIF's built app is missing at ${OHIF_DIR}: run \`bash scripts/setup-test-deps.sh\``);
   const dir = await makeTempDir('pacs-bench-viewer-');
   await build({ root: path.join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   const { pacs, base } = await startPacsServe(path.join(dir, 'pacs'), PASSWORD);
@@ -162,16 +181,29 @@ async function main(): Promise<void> {
     await page.goto(urlOf(viewer, ct), { waitUntil: 'commit', timeout: 120_000 });
     await page.waitForFunction(() => window.__bench?.firstImage !== undefined, null, { timeout: 600_000, polling: 100 });
     await page.waitForFunction(
-      ({ study, count }) => new Set(performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && e.name.includes('/frames/')).map((e) => e.name)).size >= count,
+      ({ study, count }) =>
+        new Set(
+          performance
+            .getEntriesByType('resource')
+            .filter((e) => e.name.includes(study) && e.name.includes('/frames/'))
+            .map((e) => e.name),
+        ).size >= count,
       { study: ct.studyUid, count: COUNT },
       { timeout: 600_000, polling: 200 },
     );
     // Our viewer also reports when the stack is decoded into Cornerstone's cache.
-    await page.waitForFunction(() => !window.__viewer || Object.keys((window.__viewer.viewer.timings.stackCached ?? {}) as object).length > 0, null, { timeout: 600_000, polling: 100 });
+    await page.waitForFunction(() => !window.__viewer || Object.keys((window.__viewer.viewer.timings.stackCached ?? {})).length > 0, null, {
+      timeout: 600_000,
+      polling: 100,
+    });
     const t = await page.evaluate((study) => {
       const frames = performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && e.name.includes('/frames/'));
       const own = window.__viewer?.viewer.timings;
-      return { first: window.__bench.firstImage!, stack: Math.max(...frames.map((e) => e.responseEnd)), own: own ? JSON.parse(JSON.stringify(own)) as Record<string, unknown> : undefined };
+      return {
+        first: window.__bench.firstImage!,
+        stack: Math.max(...frames.map((e) => e.responseEnd)),
+        own: own ? (JSON.parse(JSON.stringify(own)) as Record<string, unknown>) : undefined,
+      };
     }, ct.studyUid);
     const run: Run = { viewer, cache, firstImageMs: Math.round(t.first), stackMs: Math.round(t.stack) };
     if (t.own) {
@@ -181,7 +213,9 @@ async function main(): Promise<void> {
         else if (k === 'stackCached' && v && typeof v === 'object') run.own.stackCached = Math.round(Object.values(v as Record<string, number>)[0] ?? NaN);
       }
     }
-    console.log(`${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`);
+    console.log(
+      `${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
+    );
     return run;
   };
 
@@ -214,10 +248,19 @@ async function main(): Promise<void> {
   }
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const table = viewers.flatMap((viewer) => (['cold', 'warm'] as const).map((cache) => {
-    const rs = runs.filter((r) => r.viewer === viewer && r.cache === cache);
-    return { viewer, cache, 'first image ms (median)': median(rs.map((r) => r.firstImageMs)), [`${COUNT} frames ms (median)`]: median(rs.map((r) => r.stackMs)), 'first image ms (runs)': rs.map((r) => r.firstImageMs).join(' '), [`${COUNT} frames ms (runs)`]: rs.map((r) => r.stackMs).join(' ') };
-  }));
+  const table = viewers.flatMap((viewer) =>
+    (['cold', 'warm'] as const).map((cache) => {
+      const rs = runs.filter((r) => r.viewer === viewer && r.cache === cache);
+      return {
+        viewer,
+        cache,
+        'first image ms (median)': median(rs.map((r) => r.firstImageMs)),
+        [`${COUNT} frames ms (median)`]: median(rs.map((r) => r.stackMs)),
+        'first image ms (runs)': rs.map((r) => r.firstImageMs).join(' '),
+        [`${COUNT} frames ms (runs)`]: rs.map((r) => r.stackMs).join(' '),
+      };
+    }),
+  );
   console.table(table);
   const result = { date: new Date().toISOString(), loadAverage: os.loadavg(), slices: COUNT, matrix: '512x512', repeat: REPEAT, table, runs };
   const out = path.join(REPO_ROOT, 'bench/results');

@@ -22,7 +22,7 @@ import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../test/suppo
 import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
 
 const { values } = parseArgs({ options: { counts: { type: 'string', default: '300,1000' } } });
-const COUNTS = values.counts!.split(',').map(Number);
+const COUNTS = values.counts.split(',').map(Number);
 if (COUNTS.some((n) => !Number.isInteger(n) || n < 3)) throw new Error(`--counts: slice counts of 3 or more, comma-separated (got ${values.counts})`);
 
 interface Hook {

@@ -39,7 +39,7 @@ for (const e of Object.values(nameMap)) {
 rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
 const header = (what: string) =>
-  `// GENERATED FILE - do not edit. ${what}\n// Regenerate with: npx tsx scripts/gen-dictionary.ts\n/* eslint-disable */\n`;
+  `// GENERATED FILE - do not edit. ${what}\n// Regenerate with: npx tsx scripts/gen-dictionary.ts\n`;
 
 writeFileSync(
   join(outDir, 'dictionary-data.ts'),

@@ -43,7 +43,9 @@ export async function precompressDir(dir: string): Promise<{ files: number; byte
       const data = await readFile(f);
       if (data.length < MIN_BYTES) continue;
       const [br, gzipped] = await Promise.all([
-        brotli(data, { params: { [constants.BROTLI_PARAM_QUALITY]: data.length <= BEST_LEVEL_MAX_BYTES ? 11 : 9, [constants.BROTLI_PARAM_SIZE_HINT]: data.length } }),
+        brotli(data, {
+          params: { [constants.BROTLI_PARAM_QUALITY]: data.length <= BEST_LEVEL_MAX_BYTES ? 11 : 9, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+        }),
         gz(data, { level: 9 }),
       ]);
       files++;

@@ -1,6 +1,6 @@
 /**
  * The archive: blob store + index behind one object, with durable streaming ingest.
- * Layout in dataDir: `blobs/` (FileBlobStore, with `blobs/tmp/` and `blobs/pool/`),
+ * Layout in dataDir: `blobs/` (FileBlobStore: `blobs/s/<day>/<batch>/`, `blobs/open/`),
  * `thumbnails/` (DerivedCache: rendered images of stored files, bounded) and, for the
  * embedded index, `index.sqlite`.
  *
@@ -13,18 +13,18 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_LIMITS, type DatasetLimits } from '../config/limits.js';
-import { FileBlobStore, type BlobStore, type FileBlobStoreOptions, type SweepReport } from './blob-store.js';
+import type { BlobStore, SweepReport } from './blob-store.js';
+import { FileBlobStore, type FileBlobStoreOptions } from './file-blob-store.js';
 import { DEFAULT_DERIVED_CACHE_BYTES, DerivedCache } from './derived-cache.js';
 import { GroupCommitter } from './group-commit.js';
 import type { Index, IndexWriter, InsertResult, InstanceRecord } from './index-types.js';
 import { IngestSink, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
-import { PostgresIndex } from './postgres-index.js';
-import { SqliteIndex } from './sqlite-index.js';
+import { openIndex, type IndexSpec } from './open-index.js';
 
 export interface ArchiveOptions {
   dataDir: string;
   /** Embedded SQLite (default) or a PostgreSQL connection string and schema. */
-  index?: 'sqlite' | { postgres: string; schema?: string };
+  index?: IndexSpec;
   duplicatePolicy?: DuplicatePolicy;
   logger?: Logger;
   blobs?: FileBlobStoreOptions;
@@ -93,10 +93,7 @@ export class Archive {
     const logger = opts.logger ?? pino({ level: 'silent' });
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), opts.blobs);
-    const spec = opts.index ?? 'sqlite';
-    const index: Index = spec === 'sqlite'
-      ? await SqliteIndex.open(join(opts.dataDir, 'index.sqlite'), { logger })
-      : await PostgresIndex.open({ connectionString: spec.postgres, schema: spec.schema });
+    const index = await openIndex(opts.dataDir, opts.index, { logger });
     let recovery: SweepReport;
     try {
       recovery = await blobs.sweep((key) => index.hasFileKey(key), {
@@ -168,7 +165,7 @@ export class Archive {
     return this.committer.stats;
   }
 
-  /** Resolves once stores that are ending and their background work (directory fsyncs, temp names dropped) are done. */
+  /** Resolves once stores that are ending and their background work (files closed, full batches sealed) are done. */
   async idle(): Promise<void> {
     await Promise.allSettled([...this.inFlight]);
     await this.blobs.idle();

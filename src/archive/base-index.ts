@@ -1,15 +1,19 @@
 /** The convenience half of Index: each one-statement operation in its own transaction. */
+import type { ForwardQueueStore } from './forward-queue.js';
+import { SqlForwardQueue } from './forward-queue-sql.js';
 import type {
-  DuplicateAction, FileCheck, Index, IndexReader, IndexWriter, InsertResult, InstanceRecord, InstanceRow, InstanceSummary,
+  DuplicateAction, FileCheck, Index, InsertResult, InstanceRecord, InstanceRow, InstanceSummary,
   SeriesRow, StudyRow,
 } from './index-types.js';
+import type { SqlDialect, SqlIndex, SqlReader, SqlWriter } from './sql-types.js';
 
-export abstract class BaseIndex implements Index {
-  abstract readonly kind: 'sqlite' | 'postgres';
-  abstract read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T>;
-  abstract write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T>;
+export abstract class BaseIndex implements SqlIndex {
+  abstract readonly dialect: SqlDialect;
+  abstract read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T>;
+  abstract write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T>;
   abstract close(): Promise<void>;
   writeTransactions = 0;
+  readonly forwardQueue: ForwardQueueStore = new SqlForwardQueue(this);
 
   /** Gives the space of deleted rows back, where the backend needs to be asked (SQLite); PostgreSQL's autovacuum does it. */
   reclaimSpace(): Promise<void> {
@@ -17,7 +21,7 @@ export abstract class BaseIndex implements Index {
   }
 
   /** A single read statement; backends may run it without an explicit transaction. */
-  protected single<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
+  protected single<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
     return this.read(fn);
   }
 
@@ -64,4 +68,13 @@ export class Mutex {
     this.tail = result.then(() => undefined, () => undefined);
     return result;
   }
+}
+
+/**
+ * The SQL side of an index, for the stores in archive/ that keep tables of their own
+ * beside it. Every index this archive opens is one (both backends extend BaseIndex).
+ */
+export function sqlIndex(index: Index): SqlIndex {
+  if (index instanceof BaseIndex) return index;
+  throw new TypeError('not an index opened by this archive (SqliteIndex or PostgresIndex)');
 }

@@ -3,7 +3,10 @@
  * accepted before a restart is still answered after it: the request, the result once
  * the archive was checked, and whether the report reached the requestor.
  */
+import { sqlIndex } from './base-index.js';
+import { Status } from '../dicom/status.js';
 import type { Index } from './index-types.js';
+import type { SqlIndex } from './sql-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 
 export interface CommitmentRef {
@@ -12,7 +15,7 @@ export interface CommitmentRef {
 }
 
 export interface FailedRef extends CommitmentRef {
-  /** Failure Reason (0008,1197), PS3.4 J.3.2.1.1.1. */
+  /** Failure Reason (0008,1197), PS3.4 J.3.2.1.1.1: a status code of src/dicom/status.ts. */
   reason: number;
 }
 
@@ -37,9 +40,6 @@ export interface CommitmentRecord {
   updatedAt: string;
 }
 
-/** Failure reasons (PS3.4 J.3.2.1.1.1 / Table J.3-1 references). */
-export const FailureReason = { ProcessingFailure: 0x0110, NoSuchObjectInstance: 0x0112, ClassInstanceConflict: 0x0119, ReferencedSopClassNotSupported: 0x0122 } as const;
-
 const COLUMNS = 'transaction_uid, calling_ae, called_ae, state, request, result, attempts, last_error, created_at, updated_at';
 
 function rowToRecord(r: Record<string, unknown>): CommitmentRecord {
@@ -58,11 +58,11 @@ function rowToRecord(r: Record<string, unknown>): CommitmentRecord {
 }
 
 export class CommitmentStore {
-  private constructor(private readonly index: Index) {}
+  private constructor(private readonly index: SqlIndex) {}
 
   static async open(index: Index): Promise<CommitmentStore> {
     await ensureWorkflowSchema(index);
-    return new CommitmentStore(index);
+    return new CommitmentStore(sqlIndex(index));
   }
 
   /** Records a new request; false when the Transaction UID is already known. */
@@ -116,8 +116,8 @@ export async function verifyInstances(index: Index, refs: readonly CommitmentRef
   const result: CommitmentResult = { success: [], failed: [] };
   for (const ref of refs) {
     const row = await index.getInstance(ref.sopInstanceUid);
-    if (!row) result.failed.push({ ...ref, reason: FailureReason.NoSuchObjectInstance });
-    else if (row.sopClassUid !== ref.sopClassUid) result.failed.push({ ...ref, reason: FailureReason.ClassInstanceConflict });
+    if (!row) result.failed.push({ ...ref, reason: Status.NoSuchSopInstance });
+    else if (row.sopClassUid !== ref.sopClassUid) result.failed.push({ ...ref, reason: Status.ClassInstanceConflict });
     else result.success.push(ref);
   }
   return result;

@@ -1,24 +1,15 @@
 /**
- * The SQL shared by both index backends: one schema (two dialects of DDL) and one
- * implementation of the transaction operations over a minimal runner. Statements are
+ * The SQL shared by both index backends: one schema (DDL in the backend's dialect) and
+ * one implementation of the transaction operations over a minimal runner. Statements are
  * written with PostgreSQL placeholders ($1, $2, ...); the SQLite runner rewrites them.
  * Parameterized SQL only.
  */
+import type { ForwardQueueWriter } from './forward-queue.js';
+import { SqlForwardQueueWriter } from './forward-queue-sql.js';
 import type {
-  DuplicateAction, FileCheck, IndexReader, IndexWriter, InsertResult, InstanceRecord, InstanceRow,
-  InstanceSummary, SeriesRow, StudyRow,
+  DuplicateAction, FileCheck, InsertResult, InstanceRecord, InstanceRow, InstanceSummary, SeriesRow, StudyRow,
 } from './index-types.js';
-
-export type Dialect = 'sqlite' | 'postgres';
-export type SqlValue = string | number | null;
-export type SqlRow = Record<string, unknown>;
-
-/** Runs one statement inside the current transaction. */
-export interface SqlRunner {
-  readonly dialect: Dialect;
-  all(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
-  run(sql: string, params?: readonly SqlValue[]): Promise<void>;
-}
+import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 
 export const SCHEMA_VERSION = 2;
 
@@ -32,9 +23,9 @@ export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type:
   { table: 'instances', column: 'file_crc32', type: 'BIGINT' },
 ];
 
-export function schemaDdl(dialect: Dialect): string[] {
-  const pk = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
-  const fk = dialect === 'sqlite' ? 'INTEGER' : 'BIGINT';
+export function schemaDdl(dialect: SqlDialect): string[] {
+  const pk = dialect.identityPk;
+  const fk = dialect.foreignKey;
   return [
     `CREATE TABLE IF NOT EXISTS archive_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS patients (
@@ -109,8 +100,12 @@ function toSummary(r: SqlRow): InstanceSummary {
 }
 
 /** Read operations over a runner. */
-export class SqlIndexReader implements IndexReader {
+export class SqlIndexReader implements SqlReader {
   constructor(protected readonly db: SqlRunner) {}
+
+  get dialect(): SqlDialect {
+    return this.db.dialect;
+  }
 
   async hasInstance(uid: string): Promise<boolean> {
     return (await this.db.all(`SELECT 1 AS x FROM instances WHERE sop_instance_uid = $1`, [uid])).length > 0;
@@ -192,7 +187,9 @@ export class SqlIndexReader implements IndexReader {
 }
 
 /** Read and write operations; only handed out inside a write transaction. */
-export class SqlIndexWriter extends SqlIndexReader implements IndexWriter {
+export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
+  readonly forwardQueue: ForwardQueueWriter = new SqlForwardQueueWriter(this);
+
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
     if (/^\s*(SELECT|WITH)\b|\bRETURNING\b/i.test(sql)) return this.db.all(sql, params);
     await this.db.run(sql, params);
@@ -200,7 +197,7 @@ export class SqlIndexWriter extends SqlIndexReader implements IndexWriter {
   }
 
   async insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction): Promise<InsertResult[]> {
-    const forUpdate = this.db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+    const forUpdate = this.db.dialect.forUpdate;
     const cache = new Map<string, number>();
     const touchedStudies = new Set<number>();
     const maybeEmptySeries = new Set<number>();

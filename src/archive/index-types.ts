@@ -5,7 +5,12 @@
  * All access goes through transactions; a read transaction has a type without the
  * write operations (and both backends also enforce it: a read-only SQLite connection,
  * `BEGIN READ ONLY` on PostgreSQL).
+ *
+ * No SQL here: the stores in archive/ that keep tables of their own beside the index reach
+ * SQL through sql-types.ts; the router's forward queue is a typed store of its own
+ * (forward-queue.ts).
  */
+import type { ForwardQueueStore, ForwardQueueWriter } from './forward-queue.js';
 
 /** What ingest hands to the index for one received instance. Absent values: undefined or null. */
 export interface InstanceRecord {
@@ -120,8 +125,6 @@ export interface IndexReader {
   listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
   /** Ordered by instance number, then SOP Instance UID. */
   listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]>;
-  /** One read-only SELECT with $1, $2... placeholders (the query planner in query-sql.ts builds them). */
-  select(sql: string, params?: readonly (string | number | null)[]): Promise<Record<string, unknown>[]>;
 }
 
 export interface IndexWriter extends IndexReader {
@@ -129,16 +132,11 @@ export interface IndexWriter extends IndexReader {
   insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction): Promise<InsertResult[]>;
   /** Removes the row (and series/study/patient left empty); returns the deleted row's blob key. */
   deleteInstance(sopInstanceUid: string): Promise<{ fileKey: string } | undefined>;
-  /**
-   * Any one statement inside this write transaction ($1, $2... placeholders), for the
-   * stores that keep their own tables beside the index (worklist, MPPS, commitments).
-   * Returns the rows of a SELECT or a RETURNING clause, else [].
-   */
-  execute(sql: string, params?: readonly (string | number | null)[]): Promise<Record<string, unknown>[]>;
+  /** The router's forward queue rows, written in this transaction (Archive's afterInsert hook). */
+  readonly forwardQueue: ForwardQueueWriter;
 }
 
 export interface Index {
-  readonly kind: 'sqlite' | 'postgres';
   read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T>;
   write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T>;
   /** Number of write transactions committed (for observing group commit). */
@@ -146,6 +144,8 @@ export interface Index {
   close(): Promise<void>;
   /** Gives the space of deleted rows back to the file system (SQLite, in bounded steps); resolves when done. */
   reclaimSpace(): Promise<void>;
+  /** The router's forward queue in this index (its table created by ensureSchema). */
+  readonly forwardQueue: ForwardQueueStore;
 
   // One-statement conveniences, each its own transaction.
   insertInstances(records: readonly InstanceRecord[], onDuplicate?: DuplicateAction): Promise<InsertResult[]>;

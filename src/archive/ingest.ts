@@ -1,84 +1,21 @@
 /**
  * The C-STORE hot path (DESIGN.md section 3): a Part 10 meta header built from the
- * request, then the dataset bytes exactly as received, go to a temp file through a
+ * request, then the dataset bytes exactly as received, go to a new file through a
  * write queue; the same chunks feed the streaming header reader until Pixel Data.
  * Nothing is decoded or re-encoded; memory per store is the write queue.
  *
- * DURABILITY PROTOCOL (a success response means: file durable, index row committed;
- * a crash at any moment leaves no final file without its row and no row without its
- * complete file once the archive is reopened). K = `ab/cd/<sha256(uid)>.<rand>.dcm`,
- * T = its temp name: a pool file `pool/pool.<rand>.dcm` (FileBlobStore.beginPart10():
- * created ahead in batches, its name made durable by one fsync(pool/) per batch), or,
- * when the pool is empty, `tmp/<sha256(uid)>.<rand>.dcm` created at begin.
- * D = K's directory (+ `ab/` if new).
- *   begin   (command received)  take a pool file (name durable already), write the meta
- *                               header into it at once (it names the UID, so the sweep
- *                               can tell K from T); or create T and fsync(tmp/) (coalesced,
- *                               background); mkdir D (no fsync)               [overlaps receive]
- *        2. once T's name is durable and (pool) the meta header written: link(T, K)
- *                               K visible, NOT yet durable                    [overlaps receive]
- *   header  (first PDV)         build the index record, duplicate check        [overlaps receive]
- *   receive                     write the chunks into T as they arrive, CRC-32 them;
- *                               fdatasync(T) in the background every 4 MiB (one at a time)
- *   end  1. flush the last writes; start fdatasync(T)           T's data and size durable when it ends
- *        3. wait for 2 (normally long done)
- *        4. index commit, row with size + CRC-32 of T          group-committed; SQLite: COMMIT, then
- *                                                               fdatasync(-wal). RUNS WHILE 1 RUNS.
- *        5. success response, only once 1 AND 4 are done
- *   So the critical path after the last PDV holds max(fdatasync(T), COMMIT + WAL fdatasync):
- *   no directory fsync and no link wait on it.
- *   background (after the response, batched, one fsync per directory, one at a time)
- *        6. close T; fsync(D) (and the parents created for it)   K durable
- *        7. unlink(T)
- *   With duplicatePolicy 'replace', 1 completes before 4 (persist()): a replacement
- *   deletes the old file after its commit, so its row must never need undoing.
- * Invariant: while T exists, K may lack a row (crash before 4), a durable name (crash
- * between 3 and 6) or durable data (crash between 4 and the end of 1). T's name is
- * durable before K exists (2), and T is removed only after K's name and data
- * are durable (1 and 6 before 7), so no K and no row outlives its T unseen. Another
- * store's fsync(D) may make K durable early: that is why K waits for T's durable name.
- * A pool file T maps to K through the SOP Instance UID of its meta header (and its
- * <rand>); if a power cut lost that header, the sweep finds the row by `.<rand>.dcm`.
- * Start-up sweep(), for every T (assumes no store is running):
- *   row for K, row has a CRC-32 and T's size and CRC-32 differ from the row's
- *                    -> the data never became durable: delete the row, then as "no row"
- *   row for K (data matches, or an old row without CRC) -> (re)link K from T if missing
- *                       (mkdir -p), fsync D, ab/, root; drop T
- *   no row for K     -> delete K (and any other unreferenced version of the same UID); drop T
- *   pool file without a readable meta header -> rows whose key ends `.<rand>.dcm` are
- *                       deleted with their K (their data never became durable); drop T
- *                       (an unused pool file is simply dropped)
- * Crash cases:
- *   before 2 done      T maybe lost (name not durable), K absent, no row -> nothing, or T deleted.
- *   2..4 (no commit)   T's name durable, data maybe not, K maybe, no row -> K deleted, T deleted
- *                      (a pool file with its meta header lost: T deleted, see the known gap).
- *   4 done, 1 not, pool file's meta header lost too -> the row found by `.<rand>.dcm`: row, K, T
- *                      deleted (test: lost-header). Never acknowledged.
- *   during 4           row committed or not (WAL atomicity)       -> one of the cases around it.
- *   4 done, 1 not      row durable, T's data partial/zero/stale     -> CRC-32 or size differs: row,
- *                      (power loss)                                     K, T deleted (test:
- *                                                                       undurable-data). Never acknowledged.
- *   4 and 1 done, before 6   row durable, T durable, K maybe lost  -> CRC-32 matches; K re-linked from
- *                      T (tests: lost-link, after-commit). (Whether 5 was sent or not, the
- *                      instance is kept: a retry is a duplicate.)
- *   after 6            K durable, row durable, T maybe left       -> CRC-32 matches; T deleted.
- *   after 7            nothing to do.
- *   1 fails (EIO), 4 committed  no response of success; the row is deleted at once, then K and T
- *                      (if that delete fails, the files stay and the sweep judges them by CRC-32).
- *   duplicate/abort    T (and K if linked) deleted, K first, while T still covers it.
- *   replace            commit switches the row to the new K (data durable before it); the old
- *                      file is deleted after the commit; a crash before that leaves an
- *                      unreferenced old version next to T (same UID hash), which the sweep deletes.
- * Why this order: each fsync on the critical path costs a journal commit (~1-4 ms on
- * the test VM). The critical path now holds max(fdatasync(T), COMMIT + WAL fdatasync)
- * instead of their sum; the temp name is durable before begin (pool) or its fsync
- * overlaps the receive, and the link is made during the receive.
+ * Durability: the file store's protocol (top of file-blob-store.ts). This sink's part:
+ * the index record (DICOM JSON) and the duplicate check are made once the header is
+ * complete, while the pixel data still arrives; after the last byte the row (with the
+ * file's size and CRC-32) is group-committed WHILE the file's final fdatasync runs
+ * (persistEarly()), and end() resolves (the success response) only once both are done.
+ * With duplicatePolicy 'replace' the data is durable before the commit (persist()), since
+ * the old version's file is deleted after it and the sweep must never undo that commit.
+ * If the fdatasync fails after the commit, the row is deleted before the failure is
+ * answered (and if that fails too, the file stays for the sweep to judge by its CRC-32).
  * The CRC-32 (zlib, ~0.1-0.25 ms per 512 KB on the event loop, while receiving) is the
- * price: the size alone is not proof, as ext4 may commit a file's size before its
- * unwritten extents hold the data.
- * Known gap (power cut only, not a process crash): if a power cut loses a pool file's
- * meta header while another fsync made its early link K durable and no row was committed,
- * K stays as an unreferenced file (invisible: no row), as the sweep cannot name it.
+ * price of committing during the fdatasync: the size alone is no proof, as ext4 may
+ * commit a file's size before its unwritten extents hold the data.
  */
 import type { Logger } from 'pino';
 import type { BlobStore, BlobWriter } from './blob-store.js';
@@ -86,8 +23,9 @@ import {
   buildMetaHeader, datasetJsonText, DatasetHeaderReader, DatasetLimitError, formatTag, getNumber, getString, quoteValue,
   uidProblem, type Dataset,
 } from './dicom-deps.js';
+import { Status } from '../dicom/status.js';
 import {
-  ArchiveError, DimseStatus, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError,
+  ArchiveError, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError,
 } from './errors.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { Index, InsertResult, InstanceRecord } from './index-types.js';
@@ -163,7 +101,7 @@ const TRANSFER_SYNTAX_UID = 0x00020010;
  * read such a data set). The comment starts with the attribute's keyword: the C-STORE
  * response keeps only the first 64 characters.
  */
-function invalidUid(tag: number, keyword: string, value: string, problem: string, status: 0xa900 | 0xc000 = 0xa900): InvalidDatasetError {
+function invalidUid(tag: number, keyword: string, value: string, problem: string, status: typeof Status.DataSetDoesNotMatchSopClass | typeof Status.CannotUnderstand = Status.DataSetDoesNotMatchSopClass): InvalidDatasetError {
   return new InvalidDatasetError(status, `${keyword} ${formatTag(tag)} is not a UID (${problem}): ${quoteValue(value)}`, { offendingElement: [tag] });
 }
 
@@ -185,7 +123,7 @@ export class IngestSink implements StoreSink {
   constructor(ctx: IngestContext, req: StoreRequest) {
     this.ctx = ctx;
     this.req = req;
-    this.writer = ctx.blobs.beginPart10(req.sopInstanceUid);
+    this.writer = ctx.blobs.begin();
     const requestFault = this.requestUidFault();
     if (requestFault) {
       this.fail(requestFault);
@@ -200,7 +138,7 @@ export class IngestSink implements StoreSink {
         sourceAeTitle: req.callingAeTitle,
       }));
     } catch (e) {
-      this.fail(new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot store: ${(e as Error).message}`, { cause: e }));
+      this.fail(new InvalidDatasetError(Status.CannotUnderstand, `cannot store: ${(e as Error).message}`, { cause: e }));
     }
   }
 
@@ -246,7 +184,7 @@ export class IngestSink implements StoreSink {
   private requestUidFault(): InvalidDatasetError | undefined {
     const { req } = this;
     const ts = uidProblem(req.transferSyntaxUid);
-    if (ts) return invalidUid(TRANSFER_SYNTAX_UID, 'TransferSyntaxUID', req.transferSyntaxUid, ts, DimseStatus.CannotUnderstand);
+    if (ts) return invalidUid(TRANSFER_SYNTAX_UID, 'TransferSyntaxUID', req.transferSyntaxUid, ts, Status.CannotUnderstand);
     // Named as the data set attributes they must equal.
     for (const [tag, keyword, value] of [[T.SOPInstanceUID, 'SOPInstanceUID', req.sopInstanceUid], [T.SOPClassUID, 'SOPClassUID', req.sopClassUid]] as const) {
       const problem = uidProblem(value);
@@ -260,7 +198,7 @@ export class IngestSink implements StoreSink {
     if (e instanceof DatasetLimitError) {
       return new OutOfResourcesError(`header over limits.dataset.maxHeaderBytes (${e.limit} bytes): ${e.message}`, { cause: e });
     }
-    return new InvalidDatasetError(DimseStatus.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e });
+    return new InvalidDatasetError(Status.CannotUnderstand, `cannot parse dataset: ${(e as Error).message}`, { cause: e });
   }
 
   private fail(err: ArchiveError): void {
@@ -283,7 +221,7 @@ export class IngestSink implements StoreSink {
     const sopInstanceUid = getString(ds, T.SOPInstanceUID);
     const sopClassUid = getString(ds, T.SOPClassUID);
     const mismatch = (what: string, got: string | undefined, want: string): void =>
-      this.fail(new InvalidDatasetError(DimseStatus.DatasetDoesNotMatchSopClass,
+      this.fail(new InvalidDatasetError(Status.DataSetDoesNotMatchSopClass,
         got === undefined ? `dataset has no ${what}` : `dataset ${what} ${got} differs from the request's ${want}`));
     if (sopInstanceUid !== req.sopInstanceUid) return mismatch('SOP Instance UID', sopInstanceUid, req.sopInstanceUid);
     if (sopClassUid !== req.sopClassUid) return mismatch('SOP Class UID', sopClassUid, req.sopClassUid);
@@ -324,7 +262,7 @@ export class IngestSink implements StoreSink {
     }
 
     const place = ctx.committer.reserve();
-    // The row may be committed while the final fdatasync runs (see the protocol above),
+    // The row may be committed while the final fdatasync runs (see the top of file-blob-store.ts),
     // except when it replaces a row: then the old version is deleted after the commit,
     // and the sweep must never undo a replacement whose old file is gone.
     let durable: Promise<void>;
@@ -352,7 +290,7 @@ export class IngestSink implements StoreSink {
     try {
       await durable;
     } catch (e) {
-      // Committed, but the data is not durable: take the row back (the temp name stays if
+      // Committed, but the data is not durable: take the row back (the file stays if
       // that fails, and the sweep does it at the next start, the CRC-32 not matching).
       const err = new OutOfResourcesError(`cannot write ${req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
       if (result.status !== 'stored') throw err;
@@ -364,13 +302,13 @@ export class IngestSink implements StoreSink {
     }
     switch (result.status) {
       case 'stored':
-        void this.writer.release(); // background; see the protocol above
+        void this.writer.release(); // background: the file is closed
         return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
       case 'duplicate': // stored concurrently since the check above
         await this.writer.abort();
         return this.duplicate();
       case 'replaced':
-        // Old version first: while our temp name exists, a crash here is repaired by the sweep.
+        // After the commit: a crash before this leaves the old file without a row (file-blob-store.ts).
         await ctx.blobs.delete(result.previousFileKey).catch((e: unknown) =>
           ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
         void this.writer.release();

@@ -5,7 +5,9 @@
  * the service's; this keeps the records.
  */
 import type { DicomJsonObject } from '../dicom/dataset-json.js';
+import { sqlIndex } from './base-index.js';
 import type { Index } from './index-types.js';
+import type { SqlIndex } from './sql-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 import { setWorklistStatus, type SpsStatus } from './worklist-store.js';
 
@@ -43,11 +45,11 @@ function rowToRecord(r: Record<string, unknown>): MppsRecord {
 const COLUMNS = 'sop_instance_uid, status, calling_ae, sps_ids, json, created_at, updated_at';
 
 export class MppsStore {
-  private constructor(private readonly index: Index) {}
+  private constructor(private readonly index: SqlIndex) {}
 
   static async open(index: Index): Promise<MppsStore> {
     await ensureWorkflowSchema(index);
-    return new MppsStore(index);
+    return new MppsStore(sqlIndex(index));
   }
 
   /** Inserts a new step; 'duplicate' when the SOP Instance UID exists. Returns the worklist entries updated. */
@@ -70,8 +72,7 @@ export class MppsStore {
    */
   update(sopInstanceUid: string, change: (current: MppsRecord) => MppsChange): Promise<{ record: MppsRecord; worklistUpdated: string[] } | undefined> {
     return this.index.write(async (tx) => {
-      const forUpdate = this.index.kind === 'postgres' ? ' FOR UPDATE' : '';
-      const rows = await tx.execute(`SELECT ${COLUMNS} FROM mpps WHERE sop_instance_uid = $1${forUpdate}`, [sopInstanceUid]);
+      const rows = await tx.execute(`SELECT ${COLUMNS} FROM mpps WHERE sop_instance_uid = $1${tx.dialect.forUpdate}`, [sopInstanceUid]);
       if (!rows.length) return undefined;
       const current = rowToRecord(rows[0]);
       const next = change(current);

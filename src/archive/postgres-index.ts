@@ -7,8 +7,8 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { BaseIndex } from './base-index.js';
-import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
-import type { IndexReader, IndexWriter } from './index-types.js';
+import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION } from './index-sql.js';
+import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 
 export interface PostgresIndexOptions {
   connectionString: string;
@@ -45,8 +45,20 @@ export function withDefaultUser(connectionString: string): string {
   return url.toString();
 }
 
+/** PostgreSQL's SQL where it differs from SQLite's. */
+export const POSTGRES_DIALECT: SqlDialect = {
+  identityPk: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+  foreignKey: 'BIGINT',
+  // Several nodes (and pool connections) write at once: lock the row read before changing it.
+  forUpdate: ' FOR UPDATE',
+  // CREATE TABLE IF NOT EXISTS is not safe against a concurrent one: nodes starting together take turns.
+  schemaLock: 'SELECT pg_advisory_xact_lock(hashtext($1))',
+  distinctList: (col, from) => `(SELECT string_agg(DISTINCT ${col}, '\\' ORDER BY ${col}) ${from})`,
+  caseInsensitiveLike: 'ILIKE',
+};
+
 class PgRunner implements SqlRunner {
-  readonly dialect = 'postgres' as const;
+  readonly dialect = POSTGRES_DIALECT;
   constructor(private readonly client: pg.Pool | pg.PoolClient) {}
   async all(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
     return (await this.client.query(sql, params as SqlValue[])).rows as SqlRow[];
@@ -57,7 +69,7 @@ class PgRunner implements SqlRunner {
 }
 
 export class PostgresIndex extends BaseIndex {
-  readonly kind = 'postgres' as const;
+  readonly dialect = POSTGRES_DIALECT;
   readonly schema: string;
   private readonly pool: pg.Pool;
 
@@ -80,9 +92,9 @@ export class PostgresIndex extends BaseIndex {
     try {
       await index.transaction('', async (client) => {
         // Serialize schema creation between nodes starting together.
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`pacs-schema:${schema}`]);
+        await client.query(POSTGRES_DIALECT.schemaLock!, [`pacs-schema:${schema}`]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
-        for (const ddl of schemaDdl('postgres')) await client.query(ddl);
+        for (const ddl of schemaDdl(POSTGRES_DIALECT)) await client.query(ddl);
         for (const c of ADDED_COLUMNS) await client.query(`ALTER TABLE ${c.table} ADD COLUMN IF NOT EXISTS ${c.column} ${c.type}`);
         await client.query(
           `INSERT INTO archive_meta (key, value) VALUES ('schema_version', $1)
@@ -117,18 +129,18 @@ export class PostgresIndex extends BaseIndex {
     }
   }
 
-  read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
+  read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
     return this.transaction(' READ ONLY', (c) => fn(new SqlIndexReader(new PgRunner(c))));
   }
 
-  async write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T> {
     const r = await this.transaction('', (c) => fn(new SqlIndexWriter(new PgRunner(c))));
     this.writeTransactions++;
     return r;
   }
 
   /** One statement in autocommit mode: no BEGIN/COMMIT round trips. */
-  protected override single<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
+  protected override single<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
     return fn(new SqlIndexReader(new PgRunner(this.pool)));
   }
 

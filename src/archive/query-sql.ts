@@ -11,6 +11,7 @@
  * pagination), so one statement scans a bounded part of the level's table.
  */
 import type { Matcher, QueryKey } from '../dicom/matching.js';
+import type { SqlDialect } from './sql-types.js';
 
 export type QueryLevel = 'PATIENT' | 'STUDY' | 'SERIES' | 'IMAGE';
 export const QUERY_LEVELS: readonly QueryLevel[] = ['PATIENT', 'STUDY', 'SERIES', 'IMAGE'];
@@ -59,10 +60,8 @@ const INSTANCES_OF_PATIENT = `FROM instances i2 JOIN series s2 ON s2.pk = i2.ser
   WHERE t2.patient_fk = p.pk`;
 
 /** Computed attributes: the level they belong to and their SQL (a scalar subquery or column). */
-function computedSql(tag: number, dialect: 'sqlite' | 'postgres'): { level: QueryLevel; expr: string } | undefined {
-  const agg = (col: string, from: string) => dialect === 'sqlite'
-    ? `(SELECT group_concat(c, '\\') FROM (SELECT DISTINCT ${col} AS c ${from} ORDER BY 1))`
-    : `(SELECT string_agg(DISTINCT ${col}, '\\' ORDER BY ${col}) ${from})`;
+function computedSql(tag: number, dialect: Pick<SqlDialect, 'distinctList'>): { level: QueryLevel; expr: string } | undefined {
+  const agg = (col: string, from: string) => dialect.distinctList(col, from);
   switch (tag) {
     case Computed.NumberOfPatientRelatedStudies: return { level: 'PATIENT', expr: '(SELECT COUNT(*) FROM studies t2 WHERE t2.patient_fk = p.pk)' };
     case Computed.NumberOfPatientRelatedSeries:
@@ -80,8 +79,11 @@ function computedSql(tag: number, dialect: 'sqlite' | 'postgres'): { level: Quer
 
 /** The level an attribute belongs to, for the attributes the index knows as columns or computes. */
 export function knownAttributeLevel(tag: number): QueryLevel | undefined {
-  return COLUMNS.get(tag)?.level ?? computedSql(tag, 'sqlite')?.level;
+  return COLUMNS.get(tag)?.level ?? computedSql(tag, LEVEL_ONLY)?.level;
 }
+
+/** For asking computedSql the level alone: no SQL is built from it. */
+const LEVEL_ONLY: Pick<SqlDialect, 'distinctList'> = { distinctList: () => '' };
 
 const FROM: Record<QueryLevel, string> = {
   PATIENT: 'FROM patients p',
@@ -116,7 +118,6 @@ export interface PlannedQuery {
   withJson: boolean;
 }
 
-// eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function likeEscape(s: string): string {
@@ -177,7 +178,7 @@ class Params {
 }
 
 /** A superset condition for one key on one column, or undefined when SQL cannot help. */
-function columnCondition(col: Column, m: Matcher, p: Params, dialect: 'sqlite' | 'postgres', ciPn: boolean): string | undefined {
+function columnCondition(col: Column, m: Matcher, p: Params, dialect: SqlDialect, ciPn: boolean): string | undefined {
   const c = col.expr;
   switch (m.kind) {
     case 'empty':
@@ -196,7 +197,7 @@ function columnCondition(col: Column, m: Matcher, p: Params, dialect: 'sqlite' |
         // Case folding of non-ASCII letters differs between the engines: leave those to JavaScript.
         if (ciPn && values.some((v) => NON_ASCII.test(v))) return undefined;
         if (values.length > OR_VALUES_MAX) return undefined;
-        const like = ciPn && dialect === 'postgres' ? 'ILIKE' : 'LIKE';
+        const like = ciPn ? dialect.caseInsensitiveLike : 'LIKE';
         const ors = values.flatMap((v) => {
           const pat = m.kind === 'wildcard' ? `${toLike(v)}%` : likePrefix(v);
           return [`${c} ${like} ${p.add(pat)} ESCAPE '\\'`, `${c} ${like} ${p.add('%=' + pat)} ESCAPE '\\'`];
@@ -248,7 +249,7 @@ function computedCondition(tag: number, m: Matcher, p: Params): string | undefin
 export function planQuery(
   level: QueryLevel,
   keys: readonly QueryKey[],
-  dialect: 'sqlite' | 'postgres',
+  dialect: SqlDialect,
   opts: { caseInsensitivePersonNames?: boolean; withJson?: boolean } = {},
 ): PlannedQuery {
   const depth = levelDepth(level);

@@ -11,6 +11,7 @@ import {
   jsonTarget, matchAll, overlayTarget, type MatchOptions, type MatchTarget, type QueryKey,
 } from '../dicom/matching.js';
 import type { DicomJsonObject } from '../dicom/dataset-json.js';
+import { sqlIndex } from './base-index.js';
 import type { Index, InstanceSummary } from './index-types.js';
 import { PageSizer, QueryBudget, type QueryCost } from './query-budget.js';
 import { planQuery, RETRIEVE_FROM, retrieveWhere, type QueryLevel, type RetrieveSelection } from './query-sql.js';
@@ -50,7 +51,8 @@ export async function* queryIndex(
   keys: readonly QueryKey[],
   opts: QueryOptions = {},
 ): AsyncGenerator<QueryMatch> {
-  const plan = planQuery(level, keys, index.kind, opts);
+  const db = sqlIndex(index);
+  const plan = planQuery(level, keys, db.dialect, opts);
   const wantJson = plan.withJson;
   const filters = keys.filter((k) => k.matcher.kind !== 'universal');
   const budget = opts.budget ?? new QueryBudget(opts.cost);
@@ -58,7 +60,7 @@ export async function* queryIndex(
   const params = [...plan.params];
   const n = params.length;
   // Rows stored after the query started are not looked at: the pages end here.
-  const last = Number((await index.read((tx) => tx.select(plan.maxPkSql, [])))[0]?.m ?? 0);
+  const last = Number((await db.read((tx) => tx.select(plan.maxPkSql, [])))[0]?.m ?? 0);
   let after = 0;
   while (after < last) {
     if (opts.signal?.aborted) return;
@@ -69,7 +71,7 @@ export async function* queryIndex(
     params[n - 2] = upto;
     params[n - 1] = limit;
     const started = performance.now();
-    const rows = await index.read((tx) => tx.select(plan.sql, params));
+    const rows = await db.read((tx) => tx.select(plan.sql, params));
     pages.update(performance.now() - started, rows.length);
     for (const row of rows) {
       if (opts.signal?.aborted) return;
@@ -106,6 +108,7 @@ export async function describeRetrieve(
   sel: RetrieveSelection,
   opts: { pageSize?: number } = {},
 ): Promise<{ count: number; pairs: { sopClassUid: string; transferSyntaxUid: string }[] }> {
+  const db = sqlIndex(index);
   const { where, params } = retrieveWhere(sel);
   const pageSize = opts.pageSize ?? 5000;
   const sql = `SELECT i.pk, i.sop_class_uid, i.transfer_syntax_uid ${RETRIEVE_FROM}
@@ -116,7 +119,7 @@ export async function describeRetrieve(
   let after = 0;
   for (;;) {
     if (budget.due()) await budget.pause();
-    const rows = await index.read((tx) => tx.select(sql, [...params, after, pageSize]));
+    const rows = await db.read((tx) => tx.select(sql, [...params, after, pageSize]));
     count += rows.length;
     for (const r of rows) {
       const p = { sopClassUid: String(r.sop_class_uid), transferSyntaxUid: String(r.transfer_syntax_uid) };
@@ -135,6 +138,7 @@ export async function* iterateRetrieve(
   sel: RetrieveSelection,
   opts: { pageSize?: number; signal?: AbortSignal } = {},
 ): AsyncGenerator<InstanceSummary> {
+  const db = sqlIndex(index);
   const { where, params } = retrieveWhere(sel);
   const pageSize = opts.pageSize ?? 500;
   const a = `$${params.length + 1}`;
@@ -147,7 +151,7 @@ export async function* iterateRetrieve(
   for (;;) {
     if (opts.signal?.aborted) return;
     if (budget.due()) await budget.pause();
-    const rows = await index.read((tx) => tx.select(sql, [...params, after, pageSize]));
+    const rows = await db.read((tx) => tx.select(sql, [...params, after, pageSize]));
     for (const r of rows) {
       yield {
         sopInstanceUid: String(r.sop_instance_uid),
@@ -184,6 +188,7 @@ export async function* iterateInstanceJson(
   sel: RetrieveSelection,
   opts: { pageSize?: number; signal?: AbortSignal } = {},
 ): AsyncGenerator<InstanceJsonRow[]> {
+  const db = sqlIndex(index);
   const { where, params } = retrieveWhere(sel);
   const pageSize = opts.pageSize ?? 500;
   // The page's keys are chosen from the indexes alone, then only those rows' JSON is read:
@@ -196,7 +201,7 @@ export async function* iterateInstanceJson(
   let after = 0;
   for (;;) {
     if (opts.signal?.aborted) return;
-    const rows = await index.read((tx) => tx.select(sql, [...params, after, pageSize]));
+    const rows = await db.read((tx) => tx.select(sql, [...params, after, pageSize]));
     if (rows.length) {
       yield rows.map((r) => ({
         studyInstanceUid: String(r.study_instance_uid),
@@ -216,10 +221,11 @@ export async function locateInstances(
   index: Index,
   sopInstanceUids: readonly string[],
 ): Promise<{ sopInstanceUid: string; studyInstanceUid: string; seriesInstanceUid: string }[]> {
+  const db = sqlIndex(index);
   const out: { sopInstanceUid: string; studyInstanceUid: string; seriesInstanceUid: string }[] = [];
   for (let i = 0; i < sopInstanceUids.length; i += 500) {
     const { where, params } = retrieveWhere({ sopInstanceUids: sopInstanceUids.slice(i, i + 500) });
-    const rows = await index.read((tx) => tx.select(
+    const rows = await db.read((tx) => tx.select(
       `SELECT i.sop_instance_uid, st.study_instance_uid, se.series_instance_uid ${RETRIEVE_FROM} WHERE ${where}`, params));
     for (const r of rows) {
       out.push({ sopInstanceUid: String(r.sop_instance_uid), studyInstanceUid: String(r.study_instance_uid), seriesInstanceUid: String(r.series_instance_uid) });

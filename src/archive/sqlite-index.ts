@@ -22,8 +22,8 @@ import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { BaseIndex, Mutex } from './base-index.js';
 import { CoalescedFsync } from './fsync.js';
-import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, type SqlRow, type SqlRunner, type SqlValue } from './index-sql.js';
-import type { IndexReader, IndexWriter } from './index-types.js';
+import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION } from './index-sql.js';
+import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 import { enableIncrementalVacuum, freePages, reclaimStep } from './sqlite-space.js';
 
 type Stmt = { stmt: Database.Statement; order: number[]; returns: boolean };
@@ -38,8 +38,20 @@ type Stmt = { stmt: Database.Statement; order: number[]; returns: boolean };
  */
 export const STATEMENT_CACHE_MAX = 256;
 
+/** SQLite's SQL where it differs from PostgreSQL's. */
+export const SQLITE_DIALECT: SqlDialect = {
+  identityPk: 'INTEGER PRIMARY KEY',
+  foreignKey: 'INTEGER',
+  // One write transaction at a time (BEGIN IMMEDIATE): no row locks, no schema lock needed.
+  forUpdate: '',
+  schemaLock: undefined,
+  distinctList: (col, from) => `(SELECT group_concat(c, '\\') FROM (SELECT DISTINCT ${col} AS c ${from} ORDER BY 1))`,
+  // SQLite's LIKE ignores ASCII case already.
+  caseInsensitiveLike: 'LIKE',
+};
+
 class SqliteRunner implements SqlRunner {
-  readonly dialect = 'sqlite' as const;
+  readonly dialect = SQLITE_DIALECT;
   private readonly cache = new Map<string, Stmt>();
   constructor(private readonly db: Database.Database) {}
 
@@ -87,7 +99,7 @@ class SqliteRunner implements SqlRunner {
 }
 
 export class SqliteIndex extends BaseIndex {
-  readonly kind = 'sqlite' as const;
+  readonly dialect = SQLITE_DIALECT;
   private readonly writer: Database.Database;
   private readonly reader: Database.Database;
   private readonly writeRunner: SqliteRunner;
@@ -112,7 +124,7 @@ export class SqliteIndex extends BaseIndex {
     this.writer.pragma('busy_timeout = 5000');
     this.writer.pragma('foreign_keys = ON');
     const tx = this.writer.transaction(() => {
-      for (const ddl of schemaDdl('sqlite')) this.writer.exec(ddl);
+      for (const ddl of schemaDdl(SQLITE_DIALECT)) this.writer.exec(ddl);
       for (const c of ADDED_COLUMNS) {
         const cols = this.writer.prepare(`SELECT name FROM pragma_table_info(?)`).all(c.table) as Array<{ name: string }>;
         if (!cols.some((r) => r.name === c.column)) this.writer.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
@@ -172,7 +184,7 @@ export class SqliteIndex extends BaseIndex {
     return this.reclaiming;
   }
 
-  read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T> {
+  read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
     return this.readLock.run(async () => {
       this.checkOpen();
       this.reader.exec('BEGIN');
@@ -184,7 +196,7 @@ export class SqliteIndex extends BaseIndex {
     });
   }
 
-  async write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T> {
     const result = await this.writeLock.run(async () => {
       this.checkOpen();
       this.writer.exec('BEGIN IMMEDIATE');

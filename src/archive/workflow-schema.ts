@@ -3,10 +3,12 @@
  * procedure steps (Modality Worklist), performed procedure steps (MPPS) and storage
  * commitment transactions. DDL in both dialects, created on first use, idempotent.
  */
+import { sqlIndex } from './base-index.js';
 import type { Index } from './index-types.js';
+import type { SqlDialect } from './sql-types.js';
 
-export function workflowDdl(dialect: Index['kind']): string[] {
-  const pk = dialect === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
+export function workflowDdl(dialect: SqlDialect): string[] {
+  const pk = dialect.identityPk;
   return [
     `CREATE TABLE IF NOT EXISTS worklist (
       pk ${pk},
@@ -57,9 +59,9 @@ const ready = new WeakMap<Index, Promise<void>>();
 export function ensureWorkflowSchema(index: Index): Promise<void> {
   let p = ready.get(index);
   if (!p) {
-    p = index.write(async (tx) => {
-      if (index.kind === 'postgres') await tx.execute('SELECT pg_advisory_xact_lock(hashtext($1))', ['pacs-workflow-schema']);
-      for (const ddl of workflowDdl(index.kind)) await tx.execute(ddl);
+    p = sqlIndex(index).write(async (tx) => {
+      if (tx.dialect.schemaLock) await tx.execute(tx.dialect.schemaLock, ['pacs-workflow-schema']);
+      for (const ddl of workflowDdl(tx.dialect)) await tx.execute(ddl);
     });
     ready.set(index, p);
     p.catch(() => ready.delete(index));

@@ -6,9 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { aeTitleSchema, ConfigConflictError, ConfigValidationError, parseOrThrow } from '../config/index.js';
+import { aeTitleSchema, issuesOf } from '../config/index.js';
 import { isValidUid, newUid } from '../dicom/uid-generator.js';
-import type { Index, IndexReader, IndexWriter } from './index-types.js';
+import { WorklistEntryError } from './errors.js';
+import { sqlIndex } from './base-index.js';
+import type { Index } from './index-types.js';
+import type { SqlIndex, SqlReader, SqlWriter } from './sql-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 
 /** Scheduled Procedure Step Status (0040,0020), PS3.3 C.4.10. */
@@ -17,7 +20,6 @@ export type SpsStatus = (typeof SPS_STATUSES)[number];
 /** States in which a step is no longer to be done: left out of worklist queries unless asked for. */
 export const FINAL_SPS_STATUSES: readonly SpsStatus[] = ['COMPLETED', 'DISCONTINUED', 'CANCELED'];
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1a\x1c-\x1f\x7f]/; // ESC (0x1b) is allowed: ISO 2022 escapes
 const text = (vr: string, max: number) =>
   z.string().max(max, `${vr} values are at most ${max} characters`)
@@ -96,25 +98,33 @@ export interface WorklistFilter {
   stationAeTitle?: string;
 }
 
-function notFound(spsId: string): ConfigConflictError {
-  return new ConfigConflictError(`no worklist entry with Scheduled Procedure Step ID "${spsId}"`, 'not-found', 'spsId');
+function notFound(spsId: string): WorklistEntryError {
+  const message = `no worklist entry with Scheduled Procedure Step ID "${spsId}"`;
+  return new WorklistEntryError('not-found', [{ field: 'spsId', message }], message);
+}
+
+/** The value parsed by `schema`, or WorklistEntryError naming each field that failed. */
+function parseEntry<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new WorklistEntryError('invalid', issuesOf(r.error));
+  return r.data;
 }
 
 export class WorklistStore {
-  private constructor(private readonly index: Index) {}
+  private constructor(private readonly index: SqlIndex) {}
 
   static async open(index: Index): Promise<WorklistStore> {
     await ensureWorkflowSchema(index);
-    return new WorklistStore(index);
+    return new WorklistStore(sqlIndex(index));
   }
 
   async add(input: unknown): Promise<WorklistEntry> {
-    const e = parseOrThrow(worklistEntrySchema, input);
+    const e = parseEntry(worklistEntrySchema, input);
     const now = nowIso();
     const entry: WorklistEntry = { ...e, spsId: e.spsId ?? newSpsId(), studyInstanceUid: e.studyInstanceUid ?? newUid(), createdAt: now, updatedAt: now };
     return this.index.write(async (tx) => {
       if ((await tx.execute('SELECT 1 AS x FROM worklist WHERE sps_id = $1', [entry.spsId])).length > 0) {
-        throw new ConfigValidationError([{ field: 'spsId', message: `Scheduled Procedure Step ID "${entry.spsId}" already exists` }]);
+        throw new WorklistEntryError('invalid', [{ field: 'spsId', message: `Scheduled Procedure Step ID "${entry.spsId}" already exists` }]);
       }
       await this.writeRow(tx, entry, true);
       return entry;
@@ -149,7 +159,7 @@ export class WorklistStore {
 
   /** Applies a patch (validated as a whole entry afterwards). */
   async change(spsId: string, patch: unknown): Promise<WorklistEntry> {
-    const p = parseOrThrow(worklistPatchSchema, patch) as Record<string, unknown>;
+    const p = parseEntry(worklistPatchSchema, patch) as Record<string, unknown>;
     return this.index.write(async (tx) => {
       const rows = await tx.execute(`SELECT ${COLUMNS} FROM worklist WHERE sps_id = $1`, [spsId]);
       if (!rows.length) throw notFound(spsId);
@@ -157,7 +167,7 @@ export class WorklistStore {
       const { createdAt, updatedAt: _u, ...rest } = old;
       const merged: Record<string, unknown> = { ...rest, ...p };
       for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
-      const e = parseOrThrow(worklistEntrySchema, merged);
+      const e = parseEntry(worklistEntrySchema, merged);
       const entry: WorklistEntry = { ...e, spsId, studyInstanceUid: e.studyInstanceUid ?? old.studyInstanceUid, createdAt, updatedAt: nowIso() };
       await this.writeRow(tx, entry, false);
       return entry;
@@ -174,7 +184,7 @@ export class WorklistStore {
     });
   }
 
-  private async writeRow(tx: IndexWriter, e: WorklistEntry, insert: boolean): Promise<void> {
+  private async writeRow(tx: SqlWriter, e: WorklistEntry, insert: boolean): Promise<void> {
     const { createdAt: _c, updatedAt: _u, status: _s, ...stored } = e;
     const values = [e.spsId, e.status, e.patientId, e.patientName, e.accessionNumber ?? null, e.requestedProcedureId ?? null,
       e.studyInstanceUid, e.modality, e.stationAeTitle ?? null, e.startDate, e.startTime ?? null, JSON.stringify(stored), e.createdAt, e.updatedAt];
@@ -193,7 +203,7 @@ export class WorklistStore {
 /** Where a page of `pages` starts: after this (start date, start time or '', SPS ID). */
 type Keyset = [string, string, string];
 
-async function listIn(tx: IndexReader, f: WorklistFilter, page?: { after?: Keyset; limit: number }): Promise<WorklistEntry[]> {
+async function listIn(tx: SqlReader, f: WorklistFilter, page?: { after?: Keyset; limit: number }): Promise<WorklistEntry[]> {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const add = (sql: string, v: string) => {
@@ -231,7 +241,7 @@ async function listIn(tx: IndexReader, f: WorklistFilter, page?: { after?: Keyse
  * Sets the status of the steps a performed procedure step references, inside the
  * caller's transaction (MPPS N-CREATE / N-SET). Returns the IDs found.
  */
-export async function setWorklistStatus(tx: IndexWriter, spsIds: readonly string[], status: SpsStatus): Promise<string[]> {
+export async function setWorklistStatus(tx: SqlWriter, spsIds: readonly string[], status: SpsStatus): Promise<string[]> {
   const found: string[] = [];
   for (const id of new Set(spsIds)) {
     const rows = await tx.execute('UPDATE worklist SET status = $2, updated_at = $3 WHERE sps_id = $1 RETURNING sps_id', [id, status, nowIso()]);

@@ -15,6 +15,7 @@ import { readDataset } from '../dicom/dataset-reader.js';
 import { datasetToJson } from '../dicom/dataset-json.js';
 import { putNumbers, putString, writeDataset } from '../dicom/dataset-writer.js';
 import { lookupTag } from '../dicom/dictionary.js';
+import { Status, statusHex } from '../dicom/status.js';
 import { getStrings } from '../dicom/dataset.js';
 import { parseTag, tagKeyword, formatTag } from '../dicom/tag.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../dicom/transfer-syntax.js';
@@ -80,7 +81,6 @@ export function identifierFromKeys(specs: readonly string[], defaultLevel = 'STU
     }
   }
   if (!root.has(0x00080052)) putString(root, 0x00080052, 'CS', defaultLevel);
-  // eslint-disable-next-line no-control-regex
   if (specs.some((s) => /[^\x00-\x7f]/.test(s)) && !root.has(0x00080005)) putString(root, 0x00080005, 'CS', 'ISO_IR 192');
   return root;
 }
@@ -97,7 +97,7 @@ function sopClass(o: QrOptions, op: 'Find' | 'Move' | 'Get'): string {
 }
 
 function statusText(r: RetrieveResult): string {
-  return `0x${r.status.toString(16).padStart(4, '0')}${r.errorComment ? ` (${r.errorComment})` : ''}`;
+  return `${statusHex(r.status)}${r.errorComment ? ` (${r.errorComment})` : ''}`;
 }
 
 /** Prints one identifier as `Keyword=value` lines. */
@@ -164,7 +164,7 @@ function report(op: string, r: RetrieveResult, transferSyntaxUid: string): void 
       // best effort: the list is informative only
     }
   }
-  if (r.status !== 0) process.exitCode = 1;
+  if (r.status !== Status.Success) process.exitCode = 1;
 }
 
 export function registerQueryRetrieveCommands(program: Command): void {
@@ -190,7 +190,7 @@ export function registerQueryRetrieveCommands(program: Command): void {
           },
         });
         process.stderr.write(`C-FIND: ${n} match(es), status ${statusText(r)}\n`);
-        if (r.status !== 0 && r.status !== 0xfe00) process.exitCode = 1;
+        if (r.status !== Status.Success && r.status !== Status.Cancel) process.exitCode = 1;
       } finally {
         await assoc.release().catch(() => assoc.abort());
       }

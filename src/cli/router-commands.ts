@@ -8,9 +8,8 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { SqliteIndex } from '../archive/sqlite-index.js';
+import { openIndex } from '../archive/open-index.js';
 import { ConfigStore, ConfigValidationError, ConfigConflictError } from '../config/index.js';
-import { ForwardQueue } from '../router/forward-queue.js';
 import { ROUTER_DIR, RuleStore } from '../router/rule-store.js';
 import { testPart10 } from '../router/router.js';
 import { routeOutcome } from '../router/rules.js';
@@ -111,9 +110,9 @@ export function registerRouterCommands(program: Command): void {
     .action(async (o: { data: string; dest?: string; unrouted?: boolean; retry?: boolean; purge?: boolean; json?: boolean }) => {
       if (o.unrouted && (o.dest || o.retry)) throw new Error('--unrouted goes with --purge or --json only');
       // The index only (no Archive: its start-up sweep must not run beside a running server).
-      const index = await SqliteIndex.open(join(resolve(o.data), ROUTER_DIR, 'index.sqlite'));
+      const index = await openIndex(join(resolve(o.data), ROUTER_DIR));
       try {
-        const queue = new ForwardQueue(index);
+        const queue = index.forwardQueue;
         await queue.ensureSchema();
         if (o.unrouted) {
           if (o.purge) out(`${await queue.purgeHeld()} unrouted entries deleted`);

@@ -7,17 +7,15 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import type { Index } from '../archive/index-types.js';
-import { PostgresIndex } from '../archive/postgres-index.js';
-import { SqliteIndex } from '../archive/sqlite-index.js';
-import { SPS_STATUSES, WorklistStore, type SpsStatus, type WorklistEntry } from '../archive/worklist-store.js';
-import { ConfigValidationError } from '../config/index.js';
+import { IndexMissingError, openIndex } from '../archive/open-index.js';
+import { SPS_STATUSES, WorklistStore, type WorklistEntry } from '../archive/worklist-store.js';
+import { WorklistEntryError } from '../archive/errors.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { nCreate, nSet } from '../dimse/scu-n.js';
 import { datasetToJson } from '../dicom/dataset-json.js';
 import { readDataset } from '../dicom/dataset-reader.js';
 import { writeDataset } from '../dicom/dataset-writer.js';
+import { Status, statusHex } from '../dicom/status.js';
 import { isValidUid, newUid } from '../dicom/uid-generator.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../dicom/transfer-syntax.js';
 import { connect } from '../net/index.js';
@@ -40,13 +38,10 @@ const indexOptions = (cmd: Command): Command => cmd
 
 /** The Main Server's index, without the archive (no blob sweep: a running server owns the blobs). */
 async function withWorklist<T>(o: { data: string; databaseUrl?: string; databaseSchema: string }, fn: (w: WorklistStore) => Promise<T>): Promise<T> {
-  let index: Index;
-  if (o.databaseUrl) index = await PostgresIndex.open({ connectionString: o.databaseUrl, schema: o.databaseSchema });
-  else {
-    const file = join(resolve(o.data), 'index.sqlite');
-    if (!existsSync(file)) throw new Error(`no index in ${resolve(o.data)} (start pacs serve --data ${o.data} once, or give --database-url)`);
-    index = await SqliteIndex.open(file);
-  }
+  const spec = o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite';
+  const index = await openIndex(o.data, spec, { create: false }).catch((err: unknown) => {
+    throw err instanceof IndexMissingError ? new Error(`${err.message} (start pacs serve --data ${o.data} once, or give --database-url)`) : err;
+  });
   try {
     return await fn(await WorklistStore.open(index));
   } finally {
@@ -64,7 +59,7 @@ const FLAG: Record<string, string> = {
 };
 
 function cliError(err: unknown): Error {
-  if (err instanceof ConfigValidationError) return new Error(err.issues.map((i) => `${FLAG[i.field] ?? i.field}: ${i.message}`).join('\n'));
+  if (err instanceof WorklistEntryError && err.kind === 'invalid') return new Error(err.issues.map((i) => `${FLAG[i.field] ?? i.field}: ${i.message}`).join('\n'));
   return err as Error;
 }
 
@@ -102,8 +97,6 @@ async function open(args: string[], o: PeerOptions, sopClass: string) {
   return { assoc, conn, ts, rest };
 }
 
-const statusHex = (s: number) => `0x${s.toString(16).padStart(4, '0')}`;
-
 export function registerWorkflowCommands(program: Command): void {
   const worklist = program.command('worklist').description(COMMANDS.worklist);
   const entryOptions = (cmd: Command) => cmd
@@ -136,7 +129,7 @@ export function registerWorkflowCommands(program: Command): void {
     .option('--date <YYYYMMDD>', 'scheduled on this day')
     .option('--json', 'one JSON object per line')
     .action(async (o) => {
-      const statuses = o.all ? undefined : SPS_STATUSES.filter((s) => !['COMPLETED', 'DISCONTINUED', 'CANCELED'].includes(s)) as SpsStatus[];
+      const statuses = o.all ? undefined : SPS_STATUSES.filter((s) => !['COMPLETED', 'DISCONTINUED', 'CANCELED'].includes(s));
       const entries = await withWorklist(o, (w) => w.list({ statuses, fromDate: o.date, toDate: o.date }));
       if (o.json) for (const e of entries) process.stdout.write(`${JSON.stringify(e)}\n`);
       else {
@@ -179,7 +172,7 @@ export function registerWorkflowCommands(program: Command): void {
           },
         });
         process.stderr.write(`worklist: ${n} item(s), status ${statusHex(r.status)}${r.errorComment ? ` (${r.errorComment})` : ''}\n`);
-        if (r.status !== 0) process.exitCode = 1;
+        if (r.status !== Status.Success) process.exitCode = 1;
       } finally {
         await assoc.release().catch(() => assoc.abort());
       }

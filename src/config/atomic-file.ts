@@ -54,7 +54,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
         await rm(lock, { force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`${lock} is held by another process (remove it if no pacs process is running)`);
+      if (Date.now() > deadline) throw new Error(`${lock} is held by another process (remove it if no pacs process is running)`, { cause: err });
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -7,15 +7,11 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { limitsSchema } from './limits.js';
 
-/** What a peer may do at our servers. */
-export const PERMISSIONS = ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+// The lists the web app needs too live in the shared API types (browser-safe, no imports).
+import { AE_ROLES, PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS, type AeRole, type ServerRole } from '../api-types/registry.js';
 
-/** main/workstation/router: our listening roles; client: our own calling AEs; peer: a remote AE. */
-export const AE_ROLES = ['main', 'workstation', 'router', 'client', 'peer'] as const;
-export type AeRole = (typeof AE_ROLES)[number];
-export const SERVER_ROLES = ['main', 'workstation', 'router'] as const;
-export type ServerRole = (typeof SERVER_ROLES)[number];
+export { AE_ROLES, PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS };
+export type { AeRole, Permission, ServerRole } from '../api-types/registry.js';
 export const isServerRole = (r: AeRole): r is ServerRole => (SERVER_ROLES as readonly string[]).includes(r);
 
 /**
@@ -66,8 +62,7 @@ export const portSchema = z
 
 export const permissionSchema = z.enum(PERMISSIONS, { error: `permission must be one of ${PERMISSIONS.join(', ')}` });
 
-/** What a new AE, and an unknown caller of a role that is not strict, may do unless told otherwise. */
-export const UNKNOWN_CALLER_PERMISSIONS = ['echo', 'store'] as const satisfies readonly Permission[];
+/** What a new AE may do unless told otherwise: as an unknown caller of a role that is not strict. */
 export const NEW_AE_PERMISSIONS = UNKNOWN_CALLER_PERMISSIONS;
 
 /** Hosts that mean "any address" (a listening wildcard), so nothing to bind a caller to. */

@@ -131,7 +131,6 @@ export function jsonToDataset(json: DicomJsonObject, parent?: Dataset): Dataset 
       ds.put({ tag, vr, length: bytes.length, value: bytes });
     }
   }
-  // eslint-disable-next-line no-control-regex
   if (!parent && /[^\x00-\x7f]/.test(JSON.stringify(json))) {
     const v = new Uint8Array(Buffer.from('ISO_IR 192', 'latin1'));
     ds.put({ tag: Tags.SpecificCharacterSet, vr: 'CS', length: v.length, value: v });

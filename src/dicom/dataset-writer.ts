@@ -2,7 +2,7 @@
  * Encodes a small in-memory Dataset (C-FIND identifiers, tests, meta headers) in implicit VR
  * LE, explicit VR LE or explicit VR BE (PS3.5 section 7), values padded to even length.
  */
-import { Dataset, UNDEFINED_LENGTH, type Element } from './dataset.js';
+import { Dataset, UNDEFINED_LENGTH } from './dataset.js';
 import { formatTag, Tags } from './tag.js';
 import { resolveTransferSyntax } from './transfer-syntax.js';
 import { VR_INFO, type VR } from './vr.js';

@@ -53,7 +53,7 @@ export class Dataset extends Map<number, Element> {
 
   /** Specific Character Set terms in effect here (own, else inherited; [] = default repertoire). */
   characterSets(): string[] {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk up the parents starts here
     for (let d: Dataset | undefined = this; d; d = d.parent) {
       const el = d.get(Tags.SpecificCharacterSet);
       if (el?.value) {

@@ -277,7 +277,7 @@ export function jsonTarget(json: DicomJsonObject): MatchTarget {
       if (!a.Value) return [];
       return a.Value.map((v) => {
         if (v === null) return '';
-        if (typeof v === 'object') return pnText(v as DicomJsonPersonName);
+        if (typeof v === 'object') return pnText(v);
         return String(v).trim();
       });
     },

@@ -4,9 +4,11 @@
  * serializes outgoing messages so their fragments never interleave.
  */
 import { EventEmitter } from 'node:events';
-import { CommandField, NO_DATASET, statusKind, isResponse, commandName } from './command-fields.js';
+import { CommandField, NO_DATASET, isResponse, commandName } from './command-fields.js';
+import { statusCategory } from '../dicom/status.js';
 import { type CommandSet, decodeCommandSet, encodeCommandSet, hasDataset } from './command-set.js';
 import { DimseProtocolError } from './errors.js';
+import { AbortReason, AbortSource } from '../net/reasons.js';
 import { type DatasetSink, SinkWriter } from './sink-writer.js';
 import type { AcceptedContext, DimseTransport, Pdv } from './transport.js';
 
@@ -78,7 +80,7 @@ export class DimseConnection extends EventEmitter {
   private protocolFailure(err: Error): void {
     this.emit('protocol-error', err);
     // PS3.8: an unrecoverable message framing error aborts the association (A-ABORT, provider).
-    this.transport.abort(2, 0);
+    this.transport.abort(AbortSource.ServiceProvider, AbortReason.NotSpecified);
     this.onClosed(`protocol error: ${err.message}`);
   }
 
@@ -169,7 +171,7 @@ export class DimseConnection extends EventEmitter {
       const p = id === undefined ? undefined : this.pending.get(id);
       if (!p) throw new DimseProtocolError(`${commandName(cmd.commandField)} answers message ${id}, which is not outstanding`);
       const rsp = { command: cmd, dataset };
-      if (statusKind(cmd.status ?? 0) === 'pending') {
+      if (statusCategory(cmd.status ?? 0) === 'pending') {
         p.onPending?.(rsp);
       } else {
         this.pending.delete(id!);

@@ -3,10 +3,11 @@
  * the presentation context's abstract syntax and sends the response(s).
  */
 import type { Logger } from 'pino';
-import { CommandField, Status, commandName } from './command-fields.js';
+import { CommandField, commandName } from './command-fields.js';
+import { Status, StatusError } from '../dicom/status.js';
 import type { CommandSet } from './command-set.js';
 import { DimseConnection, type IncomingMessage, type RequestDispatcher } from './dimse-connection.js';
-import { DimseServiceError } from './errors.js';
+import { DimseServiceError, toDimseServiceError } from './errors.js';
 import type { AssociationInfo, DimseRequestContext, ResponseSpec, ServiceRegistry } from './service.js';
 import type { DatasetSink } from './sink-writer.js';
 import type { DimseTransport } from './transport.js';
@@ -96,7 +97,7 @@ export class ScpDispatcher implements RequestDispatcher {
     try {
       return handler(this.context(msg));
     } catch (err) {
-      return discardingSink(err instanceof DimseServiceError ? err : new DimseServiceError(Status.UnableToProcess, (err as Error).message));
+      return discardingSink(toDimseServiceError(err));
     }
   }
 
@@ -124,14 +125,14 @@ export class ScpDispatcher implements RequestDispatcher {
         rsp = await handler(this.context(msg), dataset);
       }
     } catch (err) {
-      if (err instanceof DimseServiceError) {
-        this.log.warn({ peer: this.info, command: commandName(cmd.commandField), status: err.status }, err.message);
-        rsp = { status: err.status, errorComment: err.message, offendingElement: err.offendingElement };
+      const failure = toDimseServiceError(err);
+      if (err instanceof StatusError) {
+        this.log.warn({ peer: this.info, command: commandName(cmd.commandField), status: failure.status }, failure.message);
       } else {
         if (this.connection.isClosed) return; // nobody to answer; the archive already discarded the data
         this.log.error({ peer: this.info, command: commandName(cmd.commandField), err }, 'request failed');
-        rsp = { status: Status.UnableToProcess, errorComment: (err as Error).message };
       }
+      rsp = { status: failure.status, errorComment: failure.message, offendingElement: failure.offendingElement };
     } finally {
       this.active.delete(cmd.messageId ?? 0);
     }

@@ -3,16 +3,17 @@
  * N-EVENT-REPORT over an established association. Each resolves with the response
  * (warnings included) and rejects with DimseFailureStatusError on a failure status.
  */
-import { CommandField, Status, statusKind } from './command-fields.js';
+import { CommandField } from './command-fields.js';
+import { Status, statusCategory, statusHex } from '../dicom/status.js';
 import type { DimseConnection, ResponseMessage } from './dimse-connection.js';
 import { DimseFailureStatusError } from './errors.js';
 import { findPresentationContext } from './scu.js';
 
 function checked(op: string, rsp: ResponseMessage): ResponseMessage {
   const status = rsp.command.status ?? Status.Success;
-  if (statusKind(status) === 'failure') {
+  if (statusCategory(status) === 'failure') {
     const comment = rsp.command.errorComment;
-    throw new DimseFailureStatusError(status, comment, `${op} failed with status 0x${status.toString(16).padStart(4, '0')}${comment ? `: ${comment}` : ''}`);
+    throw new DimseFailureStatusError(status, comment, `${op} failed with status ${statusHex(status)}${comment ? `: ${comment}` : ''}`);
   }
   return rsp;
 }

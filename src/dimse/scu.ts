@@ -1,5 +1,6 @@
 /** Service-user operations over an established association (PS3.7 9.1, 9.3). */
-import { CommandField, Status, statusKind } from './command-fields.js';
+import { CommandField } from './command-fields.js';
+import { Status, statusCategory, statusHex } from '../dicom/status.js';
 import type { DatasetSource, DimseConnection, ResponseMessage } from './dimse-connection.js';
 import { DimseFailureStatusError } from './errors.js';
 
@@ -14,9 +15,9 @@ export { contextFor as findPresentationContext };
 
 function failIfFailure(op: string, rsp: ResponseMessage): ResponseMessage {
   const status = rsp.command.status ?? Status.Success;
-  if (statusKind(status) === 'failure' || statusKind(status) === 'cancel') {
+  if (statusCategory(status) === 'failure' || statusCategory(status) === 'cancel') {
     const comment = rsp.command.errorComment;
-    throw new DimseFailureStatusError(status, comment, `${op} failed with status 0x${status.toString(16).padStart(4, '0')}${comment ? `: ${comment}` : ''}`);
+    throw new DimseFailureStatusError(status, comment, `${op} failed with status ${statusHex(status)}${comment ? `: ${comment}` : ''}`);
   }
   return rsp;
 }

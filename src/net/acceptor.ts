@@ -4,6 +4,7 @@ import * as tls from 'node:tls';
 import { Association, type AcceptorHooks, type RejectParams } from './association.js';
 import { isValidAeTitle } from './pdu-codec.js';
 import { negotiatePresentationContexts } from './negotiation.js';
+import { Reject } from './reasons.js';
 import {
   DICOM_APPLICATION_CONTEXT,
   type AssociateAc,
@@ -89,11 +90,11 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
 
   const hooks: AcceptorHooks = {
     check(rq): RejectParams | undefined {
-      if ((rq.protocolVersion & 0x0001) === 0) return { result: 1, source: 2, reason: 2 };
-      if (rq.applicationContextName !== DICOM_APPLICATION_CONTEXT) return { result: 1, source: 1, reason: 2 };
-      if (!isValidAeTitle(rq.callingAeTitle) || rq.callingAeTitle === '') return { result: 1, source: 1, reason: 3 };
-      if (!isValidAeTitle(rq.calledAeTitle) || rq.calledAeTitle === '') return { result: 1, source: 1, reason: 7 };
-      if (active.size >= read(opts.maxAssociations, Infinity)) return { result: 2, source: 3, reason: 2 };
+      if ((rq.protocolVersion & 0x0001) === 0) return Reject.ProtocolVersionNotSupported;
+      if (rq.applicationContextName !== DICOM_APPLICATION_CONTEXT) return Reject.ApplicationContextNameNotSupported;
+      if (!isValidAeTitle(rq.callingAeTitle) || rq.callingAeTitle === '') return Reject.CallingAeTitleNotRecognized;
+      if (!isValidAeTitle(rq.calledAeTitle) || rq.calledAeTitle === '') return Reject.CalledAeTitleNotRecognized;
+      if (active.size >= read(opts.maxAssociations, Infinity)) return Reject.LocalLimitExceeded;
       return undefined;
     },
     async indication(rq, assoc) {
@@ -149,7 +150,7 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
       return new Promise((resolve) => {
         server.close(() => resolve());
         for (const a of all) {
-          if (a.isEstablished) a.abort(0, 0);
+          if (a.isEstablished) a.abort(); // A-ABORT by the service-user
           else a.destroy();
         }
       });

@@ -2,44 +2,7 @@
 // (A-ABORT source/reason or A-ASSOCIATE-RJ result/source/reason); the conversion to a
 // PDU happens in one place, the association driver.
 
-/** A-ABORT reasons when the source is the service-provider (PS3.8 Table 9-26). */
-export const AbortReason = {
-  NotSpecified: 0,
-  UnrecognizedPdu: 1,
-  UnexpectedPdu: 2,
-  UnrecognizedPduParameter: 4,
-  UnexpectedPduParameter: 5,
-  InvalidPduParameterValue: 6,
-} as const;
-export type AbortReasonCode = (typeof AbortReason)[keyof typeof AbortReason];
-
-const ABORT_REASON_NAMES: Record<number, string> = {
-  0: 'reason-not-specified',
-  1: 'unrecognized-PDU',
-  2: 'unexpected-PDU',
-  3: 'reserved',
-  4: 'unrecognized-PDU-parameter',
-  5: 'unexpected-PDU-parameter',
-  6: 'invalid-PDU-parameter-value',
-};
-
-export function describeAbort(source: number, reason: number): string {
-  if (source === 0) return 'A-ABORT from service-user';
-  if (source === 2) return `A-ABORT from service-provider: ${ABORT_REASON_NAMES[reason] ?? `reason ${reason}`}`;
-  return `A-ABORT source ${source} reason ${reason}`;
-}
-
-/** PS3.8 Table 9-21. */
-export function describeReject(result: number, source: number, reason: number): string {
-  const r = result === 1 ? 'rejected-permanent' : result === 2 ? 'rejected-transient' : `result ${result}`;
-  const names: Record<number, Record<number, string>> = {
-    1: { 1: 'no-reason-given', 2: 'application-context-name-not-supported', 3: 'calling-AE-title-not-recognized', 7: 'called-AE-title-not-recognized' },
-    2: { 1: 'no-reason-given', 2: 'protocol-version-not-supported' },
-    3: { 1: 'temporary-congestion', 2: 'local-limit-exceeded' },
-  };
-  const s = source === 1 ? 'service-user' : source === 2 ? 'service-provider (ACSE)' : source === 3 ? 'service-provider (presentation)' : `source ${source}`;
-  return `A-ASSOCIATE-RJ ${r}, ${s}: ${names[source]?.[reason] ?? `reason ${reason}`}`;
-}
+import { AbortReason, AbortSource, describeAbort, describeReject, type AbortReasonCode } from './reasons.js';
 
 export class NetError extends Error {
   override name = 'NetError';
@@ -64,7 +27,7 @@ export class PduEncodeError extends NetError {
 /** A protocol violation by the peer (unexpected PDU, oversize PDU, ...): A-ABORT source 2. */
 export class ProtocolError extends NetError {
   override name = 'ProtocolError';
-  readonly abortSource = 2 as const;
+  readonly abortSource = AbortSource.ServiceProvider;
   constructor(
     message: string,
     readonly abortReason: AbortReasonCode,

@@ -4,6 +4,7 @@ export { decodePdu, decodePduBody, encodePdu, encodePDataTfHeader, encodeAeTitle
 export { PduFramer, type FramedPdu, type PduFramerOptions } from './pdu-framer.js';
 export * from './state-machine.js';
 export * from './errors.js';
+export * from './reasons.js';
 export { negotiatePresentationContexts, negotiateRoleSelections, type AbstractSyntaxSupport, type NegotiationOptions, type RoleSupport } from './negotiation.js';
 export { Association, type AcceptedContext, type AbortInfo, type AssociationEventMap, type ClosedInfo } from './association.js';
 export {

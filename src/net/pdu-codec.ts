@@ -1,7 +1,8 @@
 // Encoder and decoder of the seven PDUs (PS3.8 9.3) and the user information sub-items
 // (PS3.7 Annex D). Decoding validates lengths, item types and values and throws only
 // PduDecodeError, whatever the input.
-import { AbortReason, PduDecodeError, PduEncodeError } from './errors.js';
+import { PduDecodeError, PduEncodeError } from './errors.js';
+import { AbortReason } from './reasons.js';
 import {
   ItemType,
   PduTypeCode,
@@ -402,7 +403,6 @@ function ascii(s: string, _what: string): Buffer {
   return Buffer.from(s, 'latin1');
 }
 
-// eslint-disable-next-line no-control-regex
 const AE_TITLE_CHARS = /^[\x20-\x5b\x5d-\x7e]*$/;
 
 /** An AE title as PS3.5 allows it: up to 16 characters of the default repertoire, no backslash or control characters. */

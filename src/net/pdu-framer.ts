@@ -1,7 +1,8 @@
 // Incremental PDU framer: fed socket chunks, yields whole PDUs (type + body). It holds
 // at most the PDU being assembled plus the rest of the last chunk; it never buffers a
 // whole DIMSE message. A PDU that fits in one chunk is returned as a view (no copy).
-import { AbortReason, ProtocolError } from './errors.js';
+import { ProtocolError } from './errors.js';
+import { AbortReason } from './reasons.js';
 import { PDU_HEADER_LENGTH, pduTypeName } from './pdu-codec.js';
 
 export interface FramedPdu {

@@ -15,7 +15,8 @@
  */
 import type { Logger } from 'pino';
 import { findAe, isWildcardHost, serverAe, type AeEntry, type Permission, type Registry, type ServerRole } from '../config/index.js';
-import { CommandField, Status } from '../dimse/command-fields.js';
+import { CommandField } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import { ServiceRegistry, type DimseRequestContext, type RequestHandler, type ServiceClassProvider, type StreamingHandler } from '../dimse/service.js';
 import { isStorageSopClass, uidName } from '../dicom/uids.js';

@@ -9,6 +9,8 @@ import { ScpDispatcher } from '../dimse/scp-dispatcher.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { getTransferSyntax } from '../dicom/transfer-syntax.js';
 import {
+  AbortReason,
+  AbortSource,
   createAcceptor,
   negotiatePresentationContexts,
   negotiateRoleSelections,
@@ -16,6 +18,7 @@ import {
   type AssociateRq,
   type Association,
   type LiveLimit,
+  Reject,
 } from '../net/index.js';
 import { contextAllowed, guardedRegistry, type AccessControl, type Admission } from './access-control.js';
 
@@ -46,11 +49,6 @@ export interface DicomServer {
   close(): Promise<void>;
 }
 
-/** PS3.8 Table 9-21: A-ASSOCIATE-RJ permanent, by the service user, called AE title not recognized. */
-const REJECT_CALLED_AE = { result: 1, source: 1, reason: 7 } as const;
-/** PS3.8 Table 9-21: A-ASSOCIATE-RJ permanent, by the service user, calling AE title not recognized. */
-const REJECT_CALLING_AE = { result: 1, source: 1, reason: 3 } as const;
-
 export async function startDicomServer(opts: DicomServerOptions): Promise<DicomServer> {
   const log = opts.logger.child({ ae: opts.aeTitle });
   // The admission decided on an A-ASSOCIATE-RQ, for the association it establishes (keyed by
@@ -60,13 +58,13 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     const result = await opts.access?.admit(rq.callingAeTitle, rq.calledAeTitle, peer.address);
     if (result && 'refused' in result) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, `association rejected: ${result.message}`);
-      return { reject: result.refused === 'called-ae' ? REJECT_CALLED_AE : REJECT_CALLING_AE };
+      return { reject: result.refused === 'called-ae' ? Reject.CalledAeTitleNotRecognized : Reject.CallingAeTitleNotRecognized };
     }
     const admission = result?.admitted;
     if (admission) admitted.set(rq, admission);
     if (!opts.access && rq.calledAeTitle.trim() !== opts.aeTitle) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, 'association rejected: called AE title not recognized');
-      return { reject: REJECT_CALLED_AE };
+      return { reject: Reject.CalledAeTitleNotRecognized };
     }
     const contexts = negotiatePresentationContexts(rq.presentationContexts, (abstractSyntax: string) => {
       const service = opts.registry.lookup(abstractSyntax);
@@ -100,7 +98,7 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
       const admission = assoc.request && admitted.get(assoc.request);
       if (opts.access && !admission) {
         // Not admitted by decide() (cannot happen: established only after it accepted); refuse all.
-        assoc.abort(2, 0);
+        assoc.abort(AbortSource.ServiceProvider, AbortReason.NotSpecified);
         return;
       }
       const registry = admission ? guardedRegistry(opts.registry, admission, log) : opts.registry;

@@ -6,15 +6,8 @@ import { connect } from '../net/index.js';
 
 const VERIFICATION = '1.2.840.10008.1.1';
 
-export interface EchoResult {
-  aeTitle: string;
-  host: string;
-  port: number;
-  ok: boolean;
-  /** Round trip from connect to release, milliseconds. */
-  ms: number;
-  error?: string;
-}
+export type { EchoResult } from '../api-types/index.js';
+import type { EchoResult } from '../api-types/index.js';
 
 /** Where to reach a listening AE: a wildcard listen address means this host. */
 export function reachableHost(host: string): string {

@@ -3,8 +3,6 @@ import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Archive, type ArchiveOptions } from '../archive/archive.js';
 import { ServiceRegistry } from '../dimse/service.js';
-import { join } from 'node:path';
-import { jsonFileMoveDestinations } from '../services/move-destinations.js';
 import { queryRetrieveService, type QueryRetrieveOptions } from '../services/query-retrieve.js';
 import { storageService } from '../services/storage.js';
 import { MppsStore } from '../archive/mpps-store.js';
@@ -31,7 +29,7 @@ export interface MainServerOptions extends DicomLimitOptions {
   tls?: TlsOptions;
   /** AE registry checks (see access-control.ts); without it every caller may do everything. */
   access?: AccessControl;
-  /** C-MOVE destinations; default: `move-destinations.json` in the data directory (until the AE registry is wired). */
+  /** C-MOVE destinations (the Main Server role resolves them in the AE registry: pacs-roles.ts); default: none known. */
   resolveMoveDestination?: QueryRetrieveOptions['resolveMoveDestination'];
   /** The cost limits of C-FIND and worklist queries (limits.query), read per query; default none. */
   queryLimits?: QueryRetrieveOptions['queryLimits'];
@@ -57,7 +55,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     logger: opts.logger,
   });
   const registry = new ServiceRegistry([verificationService(), storageService(archive), queryRetrieveService(archive, {
-    resolveMoveDestination: opts.resolveMoveDestination ?? jsonFileMoveDestinations(join(opts.dataDir, 'move-destinations.json')),
+    resolveMoveDestination: opts.resolveMoveDestination ?? (() => undefined),
     queryLimits: opts.queryLimits,
     logger: opts.logger,
   })]);

@@ -135,7 +135,7 @@ export class PacsRoles {
       try {
         files = loadServerTlsFiles(o.dataDir);
       } catch (err) {
-        throw new Error(`${ae.aeTitle}: ${(err as Error).message}`);
+        throw new Error(`${ae.aeTitle}: ${(err as Error).message}`, { cause: err });
       }
       const verify = ae.policy?.requireClientCert === true;
       if (verify && !files.ca) throw new Error(`${ae.aeTitle}: client certificates are required but there is no CA (run pacs tls init); not listening`);

@@ -14,13 +14,13 @@ import type { DatasetSource } from '../dimse/dimse-connection.js';
 import { canDecompress, decompressDataset } from '../dicom/codecs/index.js';
 import {
   DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, lookupTag, parseTag, putString,
-  readPart10, writeDataset, type Dataset, EXPLICIT_VR_BIG_ENDIAN,
+  readPart10, writeDataset, type Dataset,
 } from '../dicom/index.js';
-import { chooseTransferSyntax, datasetIn } from '../services/retrieve-sub-operations.js';
-import { checkTranscodeSize, decodedPixelBytes } from '../services/transcode-limit.js';
+import { chooseTransferSyntax, datasetIn, WRITABLE_SYNTAXES } from '../archive/retrieval.js';
+import { checkTranscodeSize, decodedPixelBytes } from '../archive/transcode-limit.js';
 
 export const UNCOMPRESSED = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] as const;
-const WRITABLE = new Set<string>([EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN]);
+const WRITABLE = new Set<string>(WRITABLE_SYNTAXES);
 
 export type Changes = Record<string, string | null>;
 const hasChanges = (c: Changes): boolean => Object.keys(c).length > 0;
@@ -47,7 +47,7 @@ export function sendSyntax(
 
 export async function forwardedDataset(
   archive: Archive, inst: InstanceSummary, ts: string, changes: Changes,
-): Promise<{ data: DatasetSource; close(): void }> {
+): Promise<{ data: DatasetSource; close: () => void }> {
   if (!hasChanges(changes)) return datasetIn(archive, inst, ts);
   const limit = archive.limits.maxTranscodeBytes;
   checkTranscodeSize(inst.sopInstanceUid, 'stored file', inst.fileSize, limit);
@@ -84,7 +84,6 @@ export function applyChanges(ds: Dataset, changes: Changes): void {
       ds.delete(tag);
       continue;
     }
-    // eslint-disable-next-line no-control-regex
     const ascii = /^[\x00-\x7f]*$/.test(value);
     const sets = ds.characterSets();
     if (ascii || sets.includes('ISO_IR 192')) {

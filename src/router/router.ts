@@ -1,25 +1,27 @@
 /**
- * The router: rules (RuleStore), the durable forward queue (ForwardQueue, in the Router
- * role's own index) and one sender per destination.
+ * The router: rules (RuleStore), the durable forward queue (archive/forward-queue.ts, in
+ * the Router role's own index) and one sender per destination.
  *
  * Wiring (src/roles/pacs-roles.ts): the Router role's archive is opened with
  * `afterInsert: router.afterInsert`; that hook runs inside the index transaction that
  * inserts received instances, evaluates the rules for each newly stored instance and
- * inserts its queue rows in the same transaction (see forward-queue.ts for why this is
- * at-least-once). `attach(archive)` then starts the senders for whatever is queued
- * (after a restart: everything not yet delivered).
+ * inserts its queue rows in the same transaction (see archive/forward-queue.ts for why
+ * this is at-least-once). `attach(archive)` then starts the senders for whatever is
+ * queued (after a restart: everything not yet delivered).
  *
- * An instance no rule sends, or whose rules fail, gets a held row instead (routeOutcome in
- * rules.ts; forward-queue.ts): kept from the retention until a user purges it or retries
- * it (reroute); only a rule that discards lets an instance go without one.
+ * An instance no rule sends, or whose rules fail, gets a held row instead (routeOutcome
+ * in rules.ts; archive/forward-queue.ts): kept from the retention until a user purges it
+ * or retries it (reroute); only a rule that discards lets an instance go without one.
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
+import type {
+  DestinationCounts, ForwardQueueStore, HeldCounts, HeldEntry, HeldState, NewEntry, QueueEntry, QueueState,
+} from '../archive/forward-queue.js';
 import { instanceSummary, type Index, type IndexWriter, type InsertResult, type InstanceRecord } from '../archive/index-types.js';
 import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
-import { ForwardQueue, queueDdl, type DestinationCounts, type HeldCounts, type HeldEntry, type HeldState, type NewEntry, type QueueEntry, type QueueState } from './forward-queue.js';
 import type { RuleStore } from './rule-store.js';
 import { CompiledRules, routeOutcome, validateSettings, type RouteDecision, type RouteOutcome } from './rules.js';
 import { DestinationSender, type DestinationTarget, type ReadyEntry } from './sender.js';
@@ -65,7 +67,7 @@ const reachable = (host: string): string => (host === '0.0.0.0' || host === '::'
 export class Router {
   private compiled: CompiledRules;
   private archive: Archive | undefined;
-  private queue: ForwardQueue | undefined;
+  private queue: ForwardQueueStore | undefined;
   private readonly senders = new Map<string, DestinationSender>();
   private readonly unsubscribe: () => void;
   private closed = false;
@@ -86,7 +88,7 @@ export class Router {
   /** Archive hook: queue rows for each newly stored instance, in the ingest's transaction. */
   readonly afterInsert = async (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]): Promise<(() => void) | void> => {
     // The table exists once attach() ran; before that (the first stores of a new archive) create it here.
-    if (!this.queue) for (const ddl of queueDdl('sqlite')) await tx.execute(ddl);
+    if (!this.queue) await tx.forwardQueue.ensureSchema();
     const entries: NewEntry[] = [];
     const held: HeldEntry[] = [];
     records.forEach((r, i) => {
@@ -103,8 +105,8 @@ export class Router {
         held.push(heldEntry(r.sopInstanceUid, outcome));
       }
     });
-    await ForwardQueue.hold(tx, held);
-    const queued = await ForwardQueue.enqueue(tx, entries);
+    await tx.forwardQueue.hold(held);
+    const queued = await tx.forwardQueue.enqueue(entries);
     if (queued.length === 0) return;
     const summaries = new Map(records.map((r) => [r.sopInstanceUid, instanceSummary(r)]));
     // The senders run as soon as the rows are committed (before, their reads would not
@@ -135,7 +137,7 @@ export class Router {
   /** Starts sending from the Router role's archive (its index holds the queue). */
   async attach(archive: Archive): Promise<void> {
     this.archive = archive;
-    const queue = new ForwardQueue(archive.index);
+    const queue = archive.index.forwardQueue;
     await queue.ensureSchema();
     this.queue = queue;
     for (const d of await this.queue.destinations()) this.kick(d);
@@ -316,7 +318,7 @@ export class Router {
       await index.write(async (tx) => {
         for (const e of page) {
           const inst = await tx.getInstance(e.sopInstanceUid);
-          await ForwardQueue.release(tx, [e.id]);
+          await tx.forwardQueue.release([e.id]);
           result.retried++;
           if (!inst) {
             result.gone++;
@@ -327,13 +329,13 @@ export class Router {
             attributes: JSON.parse(inst.json) as DicomJsonObject,
           }, e.sopInstanceUid);
           if (outcome.kind === 'send') {
-            await ForwardQueue.enqueue(tx, outcome.sends.map((x) => ({ destination: x.destination, sopInstanceUid: e.sopInstanceUid, rule: x.rule, changes: x.changes })));
+            await tx.forwardQueue.enqueue(outcome.sends.map((x) => ({ destination: x.destination, sopInstanceUid: e.sopInstanceUid, rule: x.rule, changes: x.changes })));
             for (const x of outcome.sends) kicks.add(x.destination);
             result.routed++;
           } else if (outcome.kind === 'discard') {
             result.discarded++;
           } else {
-            await ForwardQueue.hold(tx, [heldEntry(e.sopInstanceUid, outcome)]);
+            await tx.forwardQueue.hold([heldEntry(e.sopInstanceUid, outcome)]);
             if (outcome.kind === 'failed') result.failed++;
             else result.unrouted++;
           }
@@ -369,7 +371,7 @@ export class Router {
     return this.archive;
   }
 
-  private requireQueue(): ForwardQueue {
+  private requireQueue(): ForwardQueueStore {
     if (!this.queue) throw new Error('the router is not running');
     return this.queue;
   }

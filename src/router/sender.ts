@@ -27,13 +27,13 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
 import type { InstanceSummary } from '../archive/index-types.js';
-import { statusKind } from '../dimse/command-fields.js';
+import { statusCategory } from '../dicom/status.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { DimseFailureStatusError } from '../dimse/errors.js';
 import { cStore } from '../dimse/scu.js';
 import { connect, type Association } from '../net/index.js';
-import type { ForwardQueue, QueueEntry } from './forward-queue.js';
-import { TranscodeLimitError } from '../services/transcode-limit.js';
+import type { ForwardQueueStore, QueueEntry } from '../archive/forward-queue.js';
+import { TranscodeLimitError } from '../archive/transcode-limit.js';
 import { forwardedDataset, proposedSyntaxes, sendSyntax, UNCOMPRESSED } from './forwarded-copy.js';
 import type { QueuePolicy } from './rules.js';
 
@@ -48,7 +48,7 @@ export interface DestinationTarget {
 export interface SenderOptions {
   destination: string;
   archive: Archive;
-  queue: ForwardQueue;
+  queue: ForwardQueueStore;
   policy: () => QueuePolicy;
   /** Where the destination is now (from the registry), or why it cannot be sent to. */
   resolve: () => DestinationTarget | { error: string };
@@ -290,7 +290,7 @@ export class DestinationSender {
           const { data, close } = await forwardedDataset(archive, inst, ts, entry.changes);
           try {
             const rsp = await cStore(open.conn, { sopClassUid: inst.sopClassUid, sopInstanceUid: inst.sopInstanceUid, transferSyntaxUid: ts }, data);
-            if (statusKind(rsp.command.status ?? 0) === 'warning') {
+            if (statusCategory(rsp.command.status ?? 0) === 'warning') {
               logger.info({ destination, sopInstanceUid: inst.sopInstanceUid, status: rsp.command.status }, 'forwarded with a warning');
             }
           } finally {

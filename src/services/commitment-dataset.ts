@@ -5,7 +5,7 @@
  * Failed SOP Sequence with a Failure Reason each).
  */
 import type { CommitmentRef, CommitmentResult, FailedRef } from '../archive/commitment-store.js';
-import { Status } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import { Dataset, getNumber, getString } from '../dicom/dataset.js';
 import { putNumbers, putString } from '../dicom/dataset-writer.js';
@@ -87,7 +87,7 @@ export function parseCommitReport(ds: Dataset): { transactionUid: string } & Com
   const success = refsOf(ds.get(C.ReferencedSOPSequence)?.items ?? [], false);
   const failed: FailedRef[] = (ds.get(C.FailedSOPSequence)?.items ?? []).map((item) => ({
     ...refsOf([item], false)[0],
-    reason: getNumber(item, C.FailureReason) ?? 0x0110,
+    reason: getNumber(item, C.FailureReason) ?? Status.ProcessingFailure,
   }));
   return { transactionUid: getString(ds, C.TransactionUID) ?? '', success, failed };
 }

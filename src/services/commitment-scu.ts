@@ -6,7 +6,8 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import pino from 'pino';
-import { CommandField, Status } from '../dimse/command-fields.js';
+import { CommandField } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { ScpDispatcher } from '../dimse/scp-dispatcher.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import { ServiceRegistry, type RequestHandler, type ServiceClassProvider } from '../dimse/service.js';
@@ -15,7 +16,7 @@ import { readDataset } from '../dicom/dataset-reader.js';
 import { writeDataset } from '../dicom/dataset-writer.js';
 import { newUid } from '../dicom/uid-generator.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, getTransferSyntax } from '../dicom/transfer-syntax.js';
-import { connect, createAcceptor, negotiatePresentationContexts, negotiateRoleSelections, type Acceptor } from '../net/index.js';
+import { connect, createAcceptor, negotiatePresentationContexts, negotiateRoleSelections, Reject, type Acceptor } from '../net/index.js';
 import type { CommitmentRef, CommitmentResult } from '../archive/commitment-store.js';
 import {
   commitRequestDataset, parseCommitReport, STORAGE_COMMITMENT_INSTANCE, STORAGE_COMMITMENT_PUSH,
@@ -75,7 +76,7 @@ export async function requestCommitment(o: CommitRequestOptions): Promise<Commit
     const registry = new ServiceRegistry([receiver('new-association')]);
     acceptor = createAcceptor({
       onAssociationRequest: (rq) => {
-        if (rq.calledAeTitle.trim() !== o.callingAeTitle) return { reject: { result: 1, source: 1, reason: 7 } };
+        if (rq.calledAeTitle.trim() !== o.callingAeTitle) return { reject: Reject.CalledAeTitleNotRecognized };
         const contexts = negotiatePresentationContexts(rq.presentationContexts, (as) => as === STORAGE_COMMITMENT_PUSH && ((ts: string) => getTransferSyntax(ts) !== undefined));
         return { accept: { contexts, roleSelections: negotiateRoleSelections(rq.userInformation.roleSelections, (uid) => uid === STORAGE_COMMITMENT_PUSH) } };
       },

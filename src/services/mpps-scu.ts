@@ -42,7 +42,6 @@ const seq = (ds: Dataset, tag: number, items: Dataset[]) => ds.put({ tag, vr: 'S
 export function mppsCreateDataset(i: MppsCreateInput): Dataset {
   const now = dicomNow();
   const ds = new Dataset();
-  // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(JSON.stringify(i))) putString(ds, 0x00080005, 'CS', 'ISO_IR 192');
   putString(ds, 0x00080060, 'CS', i.modality);
   putString(ds, 0x00100010, 'PN', i.patientName ?? '');

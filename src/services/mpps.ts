@@ -20,7 +20,8 @@
  */
 import type { Logger } from 'pino';
 import { MPPS_STATUSES, type MppsStatus, type MppsStore } from '../archive/mpps-store.js';
-import { CommandField, Status } from '../dimse/command-fields.js';
+import { CommandField } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import type { RequestHandler, ServiceClassProvider } from '../dimse/service.js';
 import { type Dataset, getString, getStrings } from '../dicom/dataset.js';

@@ -5,7 +5,7 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import { knownAttributeLevel, levelDepth, QUERY_LEVELS, type QueryLevel, type RetrieveSelection } from '../archive/query.js';
-import { Status } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import { Dataset, getString } from '../dicom/dataset.js';
 import { readDataset } from '../dicom/dataset-reader.js';
@@ -128,7 +128,7 @@ export function retrieveSelection(p: ParsedIdentifier, model: InformationModel):
     }
     sel[field] = values;
   }
-  return sel as RetrieveSelection;
+  return sel;
 }
 
 /** Encodes a response identifier in the presentation context's transfer syntax. */
@@ -138,7 +138,6 @@ export function encodeIdentifier(ds: Dataset, transferSyntaxUid: string): Buffer
   return writeDataset(ds, transferSyntaxUid);
 }
 
-// eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function putKeys(out: Dataset, keys: readonly QueryKey[], target: MatchTarget): boolean {

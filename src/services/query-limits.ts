@@ -6,7 +6,7 @@
  */
 import type { QueryCost, QueryLimitError } from '../archive/query.js';
 import type { QueryLimits } from '../config/limits.js';
-import { Status } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { DimseServiceError } from '../dimse/errors.js';
 
 /** Where a service reads the limits in force (per query, so a registry change applies at once). */

@@ -13,7 +13,8 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
 import { describeRetrieve, queryIndex, QueryLimitError } from '../archive/query.js';
-import { CommandField, Status } from '../dimse/command-fields.js';
+import { CommandField } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import type { DimseRequestContext, RequestHandler, ResponseSpec, ServiceClassProvider } from '../dimse/service.js';
@@ -23,7 +24,8 @@ import {
   modelOf, parseIdentifier, QR_SOP_CLASSES, responseEncoder, retrieveSelection,
 } from './qr-identifier.js';
 import { queryCost, queryLimitFailure, type QueryLimitsSource } from './query-limits.js';
-import { isConvertible, runSubOperations, WRITABLE_SYNTAXES } from './retrieve-sub-operations.js';
+import { isConvertible, WRITABLE_SYNTAXES } from '../archive/retrieval.js';
+import { runSubOperations } from './retrieve-sub-operations.js';
 
 export interface MoveDestination {
   host: string;
@@ -74,7 +76,7 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
     const parsed = parseIdentifier(dataset, ctx.transferSyntax, model, { ...opts, checkKeyLevels: false });
     const selection = retrieveSelection(parsed, model);
     const summary = await describeRetrieve(archive.index, selection).catch((err: Error) => {
-      throw new DimseServiceError(0xa701, `cannot count the matches: ${err.message}`);
+      throw new DimseServiceError(Status.OutOfResourcesNumberOfMatches, `cannot count the matches: ${err.message}`);
     });
     return { selection, summary };
   };

@@ -8,6 +8,7 @@ import { datasetToJson, type DicomJsonObject } from '../dicom/dataset-json.js';
 import { readDataset } from '../dicom/dataset-reader.js';
 import { putString, writeDataset } from '../dicom/dataset-writer.js';
 import { keywordToTag } from '../dicom/dictionary.js';
+import { Status } from '../dicom/status.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../dicom/transfer-syntax.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { connect } from '../net/index.js';
@@ -87,7 +88,7 @@ export async function remoteFind(target: StoreTarget, level: RemoteLevel, keys: 
         if (matches.length < limit) matches.push(datasetToJson(readDataset(bytes, syntax)));
       },
     });
-    return { status: r.status, errorComment: r.errorComment, matches, truncated: r.status === 0xfe00 };
+    return { status: r.status, errorComment: r.errorComment, matches, truncated: r.status === Status.Cancel };
   });
 }
 

@@ -18,7 +18,8 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
 import { CommitmentStore, verifyInstances, type CommitmentRecord, type CommitmentResult } from '../archive/commitment-store.js';
-import { CommandField, Status, statusKind } from '../dimse/command-fields.js';
+import { CommandField } from '../dimse/command-fields.js';
+import { Status, statusCategory, statusHex } from '../dicom/status.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import type { DimseRequestContext, RequestHandler, ServiceClassProvider } from '../dimse/service.js';
@@ -82,7 +83,7 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
       eventTypeId: eventTypeOf(result),
     }, info), timeoutMs, 'N-EVENT-REPORT response');
     const status = rsp.command.status ?? 0;
-    if (statusKind(status) === 'failure') throw new Error(`the requestor answered the report with status 0x${status.toString(16).padStart(4, '0')}`);
+    if (statusCategory(status) === 'failure') throw new Error(`the requestor answered the report with status ${statusHex(status)}`);
   };
 
   const overNewAssociation = async (rec: CommitmentRecord, result: CommitmentResult) => {

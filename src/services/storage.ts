@@ -3,8 +3,9 @@
  * archive's durable ingest; the response is sent only once the archive says durable.
  */
 import type { Archive } from '../archive/archive.js';
-import { CommandField, Status } from '../dimse/command-fields.js';
-import { DimseServiceError } from '../dimse/errors.js';
+import { CommandField } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
+import { DimseServiceError, toDimseServiceError } from '../dimse/errors.js';
 import type { DimseRequestContext, ResponseSpec, ServiceClassProvider } from '../dimse/service.js';
 import type { DatasetSink } from '../dimse/sink-writer.js';
 import { quoteValue, STORAGE_SOP_CLASS_UIDS, uidProblem } from '../dicom/uids.js';
@@ -12,14 +13,6 @@ import { quoteValue, STORAGE_SOP_CLASS_UIDS, uidProblem } from '../dicom/uids.js
 export interface StorageServiceOptions {
   /** SOP classes to accept; default: every standard storage SOP class. */
   sopClasses?: readonly string[];
-}
-
-/** Failures from the archive carry the DIMSE status (and offending element) they map to; anything else is "out of resources". */
-function toServiceError(err: unknown): DimseServiceError {
-  if (err instanceof DimseServiceError) return err;
-  const e = err as { status?: number; dimseStatus?: number; message?: string; offendingElement?: number[] };
-  const status = e.dimseStatus ?? e.status ?? Status.OutOfResources;
-  return new DimseServiceError(status, e.message ?? String(err), e.offendingElement);
 }
 
 export function storageService(archive: Archive, options: StorageServiceOptions = {}): ServiceClassProvider {
@@ -48,7 +41,8 @@ export function storageService(archive: Archive, options: StorageServiceOptions 
           const outcome = await sink.end();
           return { status: Status.Success, affectedSopInstanceUid: outcome.sopInstanceUid };
         } catch (err) {
-          throw toServiceError(err);
+          // The archive's errors carry their status; anything else is "out of resources".
+          throw toDimseServiceError(err, Status.OutOfResources);
         }
       },
     };

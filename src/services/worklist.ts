@@ -14,7 +14,8 @@
 import { deflateRawSync } from 'node:zlib';
 import { QueryBudget, QueryLimitError } from '../archive/query.js';
 import { FINAL_SPS_STATUSES, SPS_STATUSES, type WorklistEntry, type WorklistFilter, type WorklistStore } from '../archive/worklist-store.js';
-import { CommandField, Status } from '../dimse/command-fields.js';
+import { CommandField } from '../dimse/command-fields.js';
+import { Status } from '../dicom/status.js';
 import { DimseServiceError } from '../dimse/errors.js';
 import type { RequestHandler, ServiceClassProvider } from '../dimse/service.js';
 import { Dataset } from '../dicom/dataset.js';

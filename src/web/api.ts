@@ -1,5 +1,6 @@
 /** The REST API under /api: login, AE registry CRUD, C-ECHO an AE, server status; users in users-api.ts. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Status } from '../api-types/web.js';
 import {
   addAe,
   ConfigValidationError,
@@ -17,8 +18,8 @@ import {
 } from '../config/index.js';
 import { echoAe } from '../roles/echo-peer.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
-import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie, tooManyLogins, TooManyLoginsError, type Authenticator, type Identity } from './auth.js';
-import { sendProblem } from './problem.js';
+import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie, TooManyLoginsError, type Authenticator, type Identity } from './auth.js';
+import { sendHttpError, sendProblem } from './problem.js';
 import { access, closeIfBodyPending } from './route-access.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
@@ -64,7 +65,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     } catch (err) {
       if (!(err instanceof TooManyLoginsError)) throw err;
       closeIfBodyPending(req, reply);
-      return tooManyLogins(reply, err);
+      return sendHttpError(reply, err);
     }
   };
 
@@ -75,7 +76,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       who = await deps.auth.login(user, password, req.ip);
     } catch (err) {
       if (!(err instanceof TooManyLoginsError)) throw err;
-      return tooManyLogins(reply, err);
+      return sendHttpError(reply, err);
     }
     if (!who) {
       req.log.warn({ user, ip: req.ip }, 'login failed');
@@ -151,7 +152,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);
 
-  app.get('/api/status', access('read'), async () => {
+  app.get('/api/status', access('read'), async (): Promise<Status> => {
     const roles = deps.roles?.status() ?? [];
     const withCounts = await Promise.all(
       roles.map(async (r) => ({ ...r, instancesStored: (await deps.roles?.archive(r.role)?.index.countInstances().catch(() => undefined)) ?? null })),

@@ -12,7 +12,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LoginThrottle } from './login-throttle.js';
-import { sendProblem } from './problem.js';
+import { HttpError, sendProblem } from './problem.js';
 import type { Role, UserStore } from './users.js';
 
 export const SESSION_COOKIE = 'pacs_session';
@@ -99,18 +99,19 @@ export function basicCredentials(header: string | undefined): { user: string; pa
 }
 
 /** Too many failed logins for this user name from this address, or from this address: 429. */
-export class TooManyLoginsError extends Error {
+export class TooManyLoginsError extends HttpError {
   override readonly name = 'TooManyLoginsError';
-  readonly statusCode = 429;
   constructor(
     readonly reason: 'user' | 'address',
     readonly user: string,
     readonly retryAfterSeconds: number,
   ) {
     super(
+      429,
       reason === 'user'
         ? `too many failed logins for "${user}" from this address; try again in ${retryAfterSeconds} s`
         : `too many failed logins from this address; try again in ${retryAfterSeconds} s`,
+      { type: 'urn:open-pacs:problem:too-many-logins', title: 'Too many failed logins', headers: { 'retry-after': String(retryAfterSeconds) } },
     );
   }
 }
@@ -199,9 +200,4 @@ export function forbidden(reply: FastifyReply, who: Identity, needed: Role): Fas
     status: 403,
     detail: `this needs the ${needed} role; "${who.name}" is a ${who.role}`,
   });
-}
-
-export function tooManyLogins(reply: FastifyReply, err: TooManyLoginsError): FastifyReply {
-  reply.header('retry-after', String(err.retryAfterSeconds));
-  return sendProblem(reply, { type: 'urn:open-pacs:problem:too-many-logins', title: 'Too many failed logins', status: 429, detail: err.message });
 }

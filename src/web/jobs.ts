@@ -5,25 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 
-export type JobKind = 'send' | 'retrieve';
-export type JobState = 'running' | 'done' | 'failed';
-
-export interface Job {
-  id: string;
-  kind: JobKind;
-  /** What the job does, for the list ("CT study 1.2.3 to STORESCP"). */
-  label: string;
-  state: JobState;
-  /** Instances done (succeeded or failed) and expected; total 0 until known. */
-  done: number;
-  total: number;
-  failed: number;
-  /** Per-instance failures, the first 100. */
-  failures: { instance?: string; error: string }[];
-  message: string;
-  startedAt: string;
-  finishedAt?: string;
-}
+// The job's shape is the REST API's (GET /api/jobs).
+export type { Job } from '../api-types/index.js';
+import type { Job } from '../api-types/index.js';
+export type JobKind = Job['kind'];
+export type JobState = Job['state'];
 
 export interface JobControl {
   readonly job: Job;

@@ -9,9 +9,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ConfigConflictError, ConfigValidationError, findAe, serverAe, type Registry } from '../config/index.js';
+import { Status, statusHex } from '../dicom/status.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { remoteFind, remoteMove } from '../services/remote-qr.js';
 import type { JobRegistry } from './jobs.js';
+import { HttpError } from './problem.js';
 import { aetParams, jsonSchema } from './schemas.js';
 import { checkUid, targetOf, type ClientKind } from './remote-target.js';
 import { access } from './route-access.js';
@@ -85,8 +87,8 @@ export async function registerRemoteApi(
       if (done > 0 || c.job.total === 0) c.setTotal(Math.max(done, c.job.total));
       c.progress(Math.max(done, c.job.done), r.failed ?? 0);
       if (r.failed) c.fail(`${r.failed} sub-operation(s) failed${r.errorComment ? `: ${r.errorComment}` : ''}`);
-      const status = `0x${r.status.toString(16).padStart(4, '0')}`;
-      const ok = r.status === 0 || (r.status === 0xb000 && !r.failed);
+      const status = statusHex(r.status);
+      const ok = r.status === Status.Success || (r.status === Status.SubOperationsWithFailures && !r.failed);
       return { ok, message: `C-MOVE status ${status}${r.errorComment ? ` (${r.errorComment})` : ''}: ${r.completed ?? 0} completed, ${r.failed ?? 0} failed, ${r.warning ?? 0} warning` };
     });
     return reply.code(202).header('location', `/api/jobs/${job.id}`).send(job);
@@ -94,6 +96,9 @@ export async function registerRemoteApi(
 }
 
 /** The remote AE could not be reached or refused: 502 with the reason. */
-class RemoteError extends Error {
-  readonly statusCode = 502;
+class RemoteError extends HttpError {
+  override readonly name = 'RemoteError';
+  constructor(message: string) {
+    super(502, message);
+  }
 }

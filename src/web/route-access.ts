@@ -12,8 +12,9 @@
  * path, for that route only, whatever the request target's spelling: nothing here reads
  * `req.url`. Requests that match no route reach the not-found handlers, which hold no data.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify';
-import { forbidden, tooManyLogins, TooManyLoginsError, unauthorized, type Authenticator, type Identity } from './auth.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
+import { forbidden, TooManyLoginsError, unauthorized, type Authenticator, type Identity } from './auth.js';
+import { sendHttpError } from './problem.js';
 
 export const ACCESS_LEVELS = ['public', 'openRead', 'read', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
@@ -62,7 +63,7 @@ export function closeIfBodyPending(req: FastifyRequest, reply: FastifyReply): vo
  */
 export function guardRoutes(app: FastifyInstance, deps: AccessDeps): RouteEntry[] {
   const table: RouteEntry[] = [];
-  const check: onRequestHookHandler = async (req, reply) => {
+  const check: onRequestAsyncHookHandler = async (req, reply) => {
     const declared = req.routeOptions.config.access ?? 'admin';
     const read = req.method === 'GET' || req.method === 'HEAD';
     if (declared === 'public' || (declared === 'openRead' && read && deps.openRead())) return;
@@ -73,7 +74,7 @@ export function guardRoutes(app: FastifyInstance, deps: AccessDeps): RouteEntry[
       if (!(err instanceof TooManyLoginsError)) throw err;
       // Logged when the limit is reached (server.ts), not for every refused attempt: a flood would flood the log.
       closeIfBodyPending(req, reply);
-      return tooManyLogins(reply, err);
+      return sendHttpError(reply, err);
     }
     if (!who) {
       closeIfBodyPending(req, reply);

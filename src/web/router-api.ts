@@ -27,9 +27,10 @@ import { z } from 'zod';
 import { aeTitleSchema, ConfigConflictError, ConfigValidationError, findAe, parseOrThrow, type ConfigStore } from '../config/index.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { compileCondition, ConditionError } from '../router/condition.js';
-import { HELD_STATES } from '../router/forward-queue.js';
+import { HELD_STATES } from '../archive/forward-queue.js';
 import { QUEUE_VIEWS, type Router } from '../router/router.js';
 import { routeOutcome, validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
+import type { DestinationStatus, DryRunResult, UnroutedList, ValidateResult } from '../api-types/router.js';
 import { access } from './route-access.js';
 
 /** Largest Part 10 file a dry run accepts. */
@@ -81,7 +82,7 @@ type DestRequest = FastifyRequest<{ Params: { dest: string } }>;
 
 /** A validation error as a 400 problem; the first issue's line and column when it has them. */
 /** What a dry run reports: per rule whether it matched, where evaluation stopped, what would go where. */
-function dryRunResult(d: RouteDecision, settings: RouterSettings, router: Router) {
+function dryRunResult(d: RouteDecision, settings: RouterSettings, router: Router): DryRunResult {
   const matched = d.matches.filter((m) => m.matched);
   const last = matched[matched.length - 1];
   const stoppedBy = last && settings.rules.find((r) => r.name === last.rule)?.continue === false ? last.rule : null;
@@ -142,7 +143,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       return reply.code(204).send();
     });
 
-    scope.post('/api/router/validate', access('read'), async (req) => {
+    scope.post('/api/router/validate', access('read'), async (req): Promise<ValidateResult> => {
       const { condition } = parseOrThrow(validateBody, req.body);
       try {
         compileCondition(condition);
@@ -171,7 +172,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       return dryRunResult(d, settings, r);
     });
 
-    scope.get('/api/router/queue', access('read'), async () =>
+    scope.get('/api/router/queue', access('read'), async (): Promise<DestinationStatus[]> =>
       (await router().status()).map((s) => ({ ...s, nextAttemptAt: s.nextAttemptAt === null ? null : new Date(s.nextAttemptAt).toISOString() })));
 
     /** A destination the registry knows or the queue holds; otherwise 404. */
@@ -197,7 +198,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       return { retried };
     });
 
-    scope.get('/api/router/unrouted', access('read'), async (req) => {
+    scope.get('/api/router/unrouted', access('read'), async (req): Promise<UnroutedList> => {
       const q = parseOrThrow(heldQuery, req.query);
       const r = router();
       const [counts, entries] = await Promise.all([r.unroutedCounts(), r.unrouted({ state: q.state, limit: q.limit, offset: q.offset })]);

@@ -17,7 +17,7 @@ export function jsonSchema(schema: z.ZodType): Record<string, unknown> {
 
 export function useZodValidation(app: FastifyInstance): void {
   app.setValidatorCompiler(({ schema }) => {
-    const zs = zodOf.get(schema as object);
+    const zs = zodOf.get(schema);
     return (data: unknown) => {
       if (!zs) return { value: data };
       const r = zs.safeParse(data);

@@ -8,9 +8,8 @@
  * Who may use what is declared per route (route-access.ts) and checked after routing;
  * how long a client may take to send a request is limited (http-timeouts.ts).
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type RouteOptions } from 'fastify';
 import { existsSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { effectiveLimits, type Registry, type ServerTlsFiles } from '../config/index.js';
@@ -60,7 +59,7 @@ const httpLimits = (reg: Registry) => effectiveLimits(reg).http;
 export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> & { web: ApiDeps['web'] }): Promise<FastifyInstance> {
   const timeouts = serverTimeoutOptions(httpLimits(opts.config.current));
   const app = Fastify({
-    loggerInstance: opts.logger.child({ component: 'web' }) as FastifyBaseLogger,
+    loggerInstance: opts.logger.child({ component: 'web' }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
     keepAliveTimeout: timeouts.keepAliveTimeout,
@@ -72,7 +71,7 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
   app.setErrorHandler(errorHandler);
   const limitsNow = () => httpLimits(opts.config.current);
   const unwatch = opts.config.onChange((next, prev) => {
-    if (JSON.stringify(httpLimits(next)) !== JSON.stringify(httpLimits(prev))) applyServerTimeouts(app.server as Server, httpLimits(next));
+    if (JSON.stringify(httpLimits(next)) !== JSON.stringify(httpLimits(prev))) applyServerTimeouts(app.server, httpLimits(next));
   });
   app.addHook('onClose', async () => void unwatch());
   watchRequestBodies(app, limitsNow);

@@ -10,8 +10,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { cookieValue, SESSION_COOKIE, sessionCookie, tooManyLogins, TooManyLoginsError, type Authenticator } from './auth.js';
-import { errorHandler, sendProblem } from './problem.js';
+import { cookieValue, SESSION_COOKIE, sessionCookie, TooManyLoginsError, type Authenticator } from './auth.js';
+import { errorHandler, sendHttpError } from './problem.js';
 import { access } from './route-access.js';
 import { jsonSchema } from './schemas.js';
 import { passwordSchema, roleSchema, userNameSchema, UserError, type UserStore } from './users.js';
@@ -23,15 +23,9 @@ const nameParams = jsonSchema(z.object({ name: z.string() }));
 
 type NameRequest = FastifyRequest<{ Params: { name: string } }>;
 
-const STATUS = { 'not-found': 404, conflict: 409, invalid: 422 } as const;
-
 export async function registerUsersApi(app: FastifyInstance, deps: { users: UserStore; auth: Authenticator }): Promise<void> {
   await app.register(async (scope) => {
-    scope.setErrorHandler((err, req, reply) => {
-      if (!(err instanceof UserError)) return errorHandler(err, req, reply);
-      const title = err.kind === 'not-found' ? 'Not found' : err.kind === 'conflict' ? 'Conflict' : 'Invalid field';
-      return sendProblem(reply, { type: `urn:open-pacs:problem:${err.kind === 'invalid' ? 'validation' : err.kind}`, title, status: STATUS[err.kind], detail: err.message, field: err.field });
-    });
+    scope.setErrorHandler(errorHandler);
 
     scope.get('/api/users', access('admin'), async () => deps.users.list());
 
@@ -65,7 +59,7 @@ export async function registerUsersApi(app: FastifyInstance, deps: { users: User
       try {
         if (!(await deps.auth.login(name, b.oldPassword, req.ip))) throw new UserError('the old password is wrong', 'invalid', 'oldPassword');
       } catch (err) {
-        if (err instanceof TooManyLoginsError) return tooManyLogins(reply, err);
+        if (err instanceof TooManyLoginsError) return sendHttpError(reply, err);
         throw err;
       }
       await deps.users.setPassword(name, b.newPassword);

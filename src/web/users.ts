@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { withFileLock, writeFileAtomic } from '../config/index.js';
+import { HttpError } from './problem.js';
 
 const scrypt = promisify(scryptCb) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number }) => Promise<Buffer>;
 const PARAMS = { N: 16384, r: 8, p: 1 };
@@ -39,15 +40,17 @@ export interface UserInfo {
 
 export const USERS_FILE = 'users.json';
 
+const USER_ERROR_STATUS = { 'not-found': 404, conflict: 409, invalid: 422 } as const;
+
 /** A user operation refused: `not-found` (404), `conflict` (409: exists already, last admin), `invalid` (422, naming the field). */
-export class UserError extends Error {
+export class UserError extends HttpError {
   override readonly name = 'UserError';
   constructor(
     message: string,
     readonly kind: 'not-found' | 'conflict' | 'invalid',
-    readonly field?: string,
+    field?: string,
   ) {
-    super(message);
+    super(USER_ERROR_STATUS[kind], message, { type: `urn:open-pacs:problem:${kind === 'invalid' ? 'validation' : kind}`, field });
   }
 }
 
@@ -88,7 +91,7 @@ export class UserStore {
       return fileSchema.parse(JSON.parse(await readFile(file, 'utf8'))).users;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new Error(`${file}: ${(err as Error).message}`);
+      throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
     }
   }
 

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileBlobStore, uidHash } from '../../src/archive/blob-store.js';
-import { buildMetaHeader } from '../../src/dicom/part10.js';
+import { FileBlobStore } from '../../src/archive/file-blob-store.js';
 import { listFiles, tempDir } from './helpers.js';
 
 async function readStream(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -11,44 +10,51 @@ async function readStream(s: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+const KEY = /^s\/[0-9]{8}\/[0-9a-f]{12}\/[0-9a-f]{16}\.dcm$/;
+
+/** Non-empty files under `s/` (unused pool files are empty). */
+function written(root: string): string[] {
+  return listFiles(join(root, 's')).filter((f) => statSync(join(root, 's', f)).size > 0).map((f) => `s/${f}`);
+}
+
 describe('FileBlobStore', () => {
   let root: string;
   let store: FileBlobStore;
   beforeEach(async () => {
     root = tempDir('pacs-blobs-');
-    store = await FileBlobStore.open(root, { flushBytes: 1024, highWaterBytes: 4096 });
+    store = await FileBlobStore.open(root, { flushBytes: 1024, highWaterBytes: 4096, poolSize: 4, batchFiles: 6 });
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('derives keys from the UID hash only: no attribute text, no traversal', () => {
-    const uid = '../../etc/passwd';
-    const key = store.newKey(uid);
-    const h = uidHash(uid);
-    expect(key).toMatch(new RegExp(`^${h.slice(0, 2)}/${h.slice(2, 4)}/${h}\\.[0-9a-f]{16}\\.dcm$`));
-    expect(store.newKey(uid)).not.toBe(key); // every version its own file
+  it('chooses keys itself (batch directory, random name): no attribute text, no traversal', () => {
+    const a = store.begin();
+    const b = store.begin();
+    expect(a.key).toMatch(KEY);
+    expect(b.key).not.toBe(a.key);
     expect(() => store.path('../x.dcm')).toThrow(/not a blob key/);
+    expect(() => store.path('s/20260101/000000000000/../../x.dcm')).toThrow(/not a blob key/);
     expect(() => store.open('/etc/passwd')).toThrow(/not a blob key/);
+    // The layout before batches is still read.
+    expect(store.path(`ab/cd/${'e'.repeat(64)}.${'0'.repeat(16)}.dcm`)).toBe(join(root, 'ab', 'cd', `${'e'.repeat(64)}.${'0'.repeat(16)}.dcm`));
+    return Promise.all([a.abort(), b.abort()]);
   });
 
-  it('writes through the temp dir, persists, releases, reads back', async () => {
-    const key = store.newKey('1.2.3');
-    const w = store.begin(key);
+  it('writes under the final name, persists, releases, reads back', async () => {
+    const w = store.begin();
     const data = Buffer.alloc(10_000, 7);
     for (let o = 0; o < data.length; o += 999) await w.write(data.subarray(o, o + 999));
-    expect(existsSync(store.path(key))).toBe(false);
     await w.persist();
-    expect(listFiles(root)).toEqual([key, `tmp/${key.slice(6)}`]);
     await w.release();
-    expect(listFiles(root)).toEqual([key]);
-    expect(await store.size(key)).toBe(10_000);
-    expect((await readStream(store.open(key))).equals(data)).toBe(true);
-    await store.delete(key);
-    expect(await store.exists(key)).toBe(false);
-    await store.delete(key); // idempotent
+    expect(written(root)).toEqual([w.key]);
+    expect(await store.size(w.key)).toBe(10_000);
+    expect((await readStream(store.open(w.key))).equals(data)).toBe(true);
+    await store.delete(w.key);
+    expect(await store.exists(w.key)).toBe(false);
+    await store.delete(w.key); // idempotent
   });
 
   it('asks for backpressure beyond the high-water mark and drains', async () => {
-    const w = store.begin(store.newKey('1.2.4'));
+    const w = store.begin();
     const p = w.write(Buffer.alloc(10_000));
     expect(p).toBeInstanceOf(Promise);
     await p;
@@ -58,74 +64,91 @@ describe('FileBlobStore', () => {
   });
 
   it('abort before and after persist leaves nothing', async () => {
-    const a = store.begin(store.newKey('1.2.5'));
+    const a = store.begin();
     await a.write(Buffer.alloc(5000));
     await a.abort();
-    const b = store.begin(store.newKey('1.2.6'));
+    const b = store.begin();
     await b.write(Buffer.alloc(50));
     await b.persist();
     await b.abort();
-    expect(listFiles(root)).toEqual([]);
+    expect(written(root)).toEqual([]);
+    await store.close();
+    expect(listFiles(root)).toEqual([]); // unused pool files and batch markers gone too
   });
 
-  it('beginPart10: writes into a pre-created pool file (name durable before the store), dropped once released', async () => {
-    const part10 = (uid: string) => Buffer.concat([
-      buildMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: uid, transferSyntaxUid: '1.2.840.10008.1.2.1' }),
-      Buffer.alloc(5000, 3),
-    ]);
-    const first = store.beginPart10('1.2.3.1'); // the pool is empty at first: a temp name of its own
-    await first.write(part10('1.2.3.1'));
+  it('pool files are created ahead in the open batch; a full batch is sealed once its files are settled', async () => {
+    const first = store.begin(); // the pool is empty at first: a file of its own
+    await first.write(Buffer.from('one'));
     await first.persist();
     await first.release();
     await store.idle(); // the pool is filled in the background meanwhile
-    expect(listFiles(join(root, 'pool')).length).toBeGreaterThan(0);
-    const w = store.beginPart10('1.2.3.2');
-    const rand = /\.([0-9a-f]{16})\.dcm$/.exec(w.key)![1];
-    expect(w.key.startsWith(`${uidHash('1.2.3.2').slice(0, 2)}/`)).toBe(true);
-    await w.write(part10('1.2.3.2'));
-    const { durable } = await w.persistEarly();
-    await durable;
-    expect(readFileSync(join(root, 'pool', `pool.${rand}.dcm`)).equals(part10('1.2.3.2'))).toBe(true);
-    await w.release();
+    const batchDir = join(root, first.key.slice(0, first.key.lastIndexOf('/')));
+    expect(readdirSync(batchDir).length).toBe(5); // the first file and 4 pool files
+    expect(readdirSync(join(root, 'open'))).toHaveLength(1);
+    // Use up the batch (6 files) and more: a second batch opens, the first is sealed.
+    const keys = [first.key];
+    for (let i = 0; i < 6; i++) {
+      await store.idle(); // the pool refilled: every store takes a pool file, in creation order
+      const w = store.begin();
+      await w.write(Buffer.from(`n${i}`));
+      const { durable } = await w.persistEarly();
+      await durable;
+      await w.release();
+      keys.push(w.key);
+    }
     await store.idle();
-    expect(existsSync(join(root, 'pool', `pool.${rand}.dcm`))).toBe(false);
-    expect(readFileSync(store.path(w.key)).equals(part10('1.2.3.2'))).toBe(true);
-    expect(listFiles(join(root, 'tmp'))).toEqual([]);
-
-    // An interrupted pooled store (final name linked, no row): the sweep finds the key from the meta header.
-    const cut = store.beginPart10('1.2.3.3');
-    await cut.write(part10('1.2.3.3'));
-    await store.idle();
-    expect(existsSync(store.path(cut.key))).toBe(true);
-    const report = await store.sweep(async (k) => k === w.key || k === first.key);
-    expect(report.removedFinalFiles).toBe(1);
-    expect(existsSync(store.path(cut.key))).toBe(false);
-    expect(listFiles(root)).toEqual([first.key, w.key].sort()); // unused pool files are gone too
+    expect(new Set(keys.map((k) => k.slice(0, k.lastIndexOf('/')))).size).toBe(2);
+    expect(readdirSync(join(root, 'open'))).toHaveLength(1); // only the current batch is open
+    await store.close();
+    expect(readdirSync(join(root, 'open'))).toEqual([]);
+    expect(written(root).sort()).toEqual([...keys].sort());
+    expect(listFiles(join(root, 's'))).toHaveLength(keys.length);
   });
 
-  it('sweep: removes stray temps and unreferenced finals, keeps referenced ones', async () => {
-    // committed but temp not yet released
-    const kept = store.newKey('1.1');
-    const w1 = store.begin(kept);
-    await w1.write(Buffer.from('kept'));
-    await w1.persist();
-    // linked but never committed (crash between link and index commit)
-    const orphan = store.newKey('2.2');
-    const w2 = store.begin(orphan);
-    await w2.write(Buffer.from('orphan'));
-    await w2.persist();
-    // a replaced version left behind next to a committed new one of the same UID
-    const oldVersion = store.newKey('1.1');
-    mkdirSync(join(root, oldVersion.slice(0, 5)), { recursive: true });
-    writeFileSync(join(root, oldVersion), 'old');
-    // temp files of unfinished writes, and junk
-    const w3 = store.begin(store.newKey('3.3'));
-    await w3.write(Buffer.alloc(2000));
+  it('sweep: in open batches, files without a row or not matching their row go; rows that do not match are dropped', async () => {
+    const kept = store.begin();
+    await kept.write(Buffer.from('kept'));
+    await kept.persist();
+    await kept.release();
+    const orphan = store.begin(); // written, never committed
+    await orphan.write(Buffer.from('orphan'));
+    await orphan.persist();
+    const cut = store.begin(); // committed while its data was on its way, then a power cut halved it
+    await cut.write(Buffer.alloc(4000, 9));
+    await cut.persist();
+    const cutCheck = { size: cut.bytes, crc32: cut.crc32 };
+    truncateSync(store.path(cut.key), 2000);
+    await store.idle();
+    const rows = new Set([kept.key, cut.key]);
+    const dropped: string[] = [];
+    const report = await store.sweep(async (k) => rows.has(k), {
+      expected: async (k) => (k === cut.key ? cutCheck : k === kept.key ? { size: 4, crc32: kept.crc32 } : undefined),
+      keysEndingWith: async () => [],
+      dropRow: async (k) => {
+        rows.delete(k);
+        dropped.push(k);
+      },
+    });
+    expect(dropped).toEqual([cut.key]);
+    expect(report).toEqual({ tempFiles: 2, removedFinalFiles: 0, droppedRows: 1 });
+    expect(listFiles(join(root, 's'))).toEqual([kept.key.slice(2)]); // unused pool files gone too
+    expect(readdirSync(join(root, 'open'))).toEqual([]);
+    expect(readFileSync(store.path(kept.key), 'utf8')).toBe('kept');
+  });
+
+  it('sweep of the layout before batches: a committed temp is linked back, stray temps and unreferenced finals go', async () => {
+    const h = 'a'.repeat(64);
+    const kept = `aa/aa/${h}.${'1'.repeat(16)}.dcm`;
+    const old = `aa/aa/${h}.${'2'.repeat(16)}.dcm`;
+    mkdirSync(join(root, 'tmp'), { recursive: true });
+    mkdirSync(join(root, 'aa', 'aa'), { recursive: true });
+    writeFileSync(join(root, 'tmp', `${h}.${'1'.repeat(16)}.dcm`), 'kept'); // committed, final name lost
+    writeFileSync(join(root, old), 'old'); // an unreferenced older version of the same UID
     writeFileSync(join(root, 'tmp', 'junk'), 'x');
-    await store.idle(); // w3's final name is linked while it receives (begin()): the sweep removes it too
     const report = await store.sweep(async (k) => k === kept);
-    expect(report).toEqual({ tempFiles: 4, removedFinalFiles: 3 });
-    expect(listFiles(root)).toEqual([kept]);
+    expect(report).toEqual({ tempFiles: 2, removedFinalFiles: 1, restoredFiles: 1 });
+    expect(existsSync(join(root, old))).toBe(false);
     expect(readFileSync(store.path(kept), 'utf8')).toBe('kept');
+    expect(listFiles(join(root, 'tmp'))).toEqual([]);
   });
 });

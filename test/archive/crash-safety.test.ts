@@ -1,7 +1,8 @@
 /**
- * Crash safety: a child process is killed (SIGKILL) in the middle of a store; after
- * reopening the archive there is no final file without its index row, no index row
- * without its file, and no temp file.
+ * Crash safety: a child process is killed (SIGKILL) at each step of a store (the protocol
+ * at the top of src/archive/file-blob-store.ts) and during the start-up sweep; after
+ * reopening the archive every data file has its index row, every row its file (with the
+ * recorded size), and no batch is left open.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Archive } from '../../src/archive/archive.js';
 import { readMetaHeader } from '../../src/dicom/part10.js';
-import { datasetBytes, listFiles, tempDir, tempFiles } from './helpers.js';
+import { datasetBytes, listFiles, tempDir, writtenFiles } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url));
 
@@ -35,7 +36,7 @@ function runChild(dataDir: string, mode: string): Promise<{ signal: NodeJS.Signa
 /** Every final file has its row, every row its file (with the recorded size). */
 async function checkConsistent(archive: Archive, dataDir: string): Promise<string[]> {
   const blobsDir = join(dataDir, 'blobs');
-  const finals = listFiles(blobsDir).filter((f) => !f.startsWith('tmp/') && !f.startsWith('pool/'));
+  const finals = writtenFiles(blobsDir);
   for (const key of finals) expect(await archive.index.hasFileKey(key), `row for ${key}`).toBe(true);
   const uids: string[] = [];
   for (const st of await archive.index.listStudies()) {
@@ -47,14 +48,17 @@ async function checkConsistent(archive: Archive, dataDir: string): Promise<strin
     }
   }
   expect(finals).toHaveLength(uids.length);
-  expect(listFiles(join(blobsDir, 'tmp'))).toEqual([]);
-  expect(listFiles(join(blobsDir, 'pool'))).toEqual([]); // unused pool files too: the sweep clears the pool
+  // Unused pool files too: the sweep removes every file without a row, and every batch is sealed.
+  expect(listFiles(join(blobsDir, 's'))).toHaveLength(uids.length);
+  expect(listFiles(join(blobsDir, 'open'))).toEqual([]);
   return uids.sort();
 }
 
 describe('crash safety (SIGKILL)', () => {
   let dataDir: string;
   afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+  const SMALL = ['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.2'];
+  const ALL = ['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.100', '1.2.3.77.2'];
 
   it('killed in the middle of a 200 MB store: nothing partial is visible, memory stayed bounded', async () => {
     dataDir = tempDir();
@@ -62,58 +66,57 @@ describe('crash safety (SIGKILL)', () => {
     expect(signal).toBe('SIGKILL');
     const growth = Number(/rssGrowth=(-?\d+)/.exec(out)?.[1]);
     expect(growth).toBeLessThan(32 << 20); // 96 MB written through a bounded queue
-    expect(tempFiles(join(dataDir, 'blobs'))).toHaveLength(1); // the interrupted temp file
+    expect(writtenFiles(join(dataDir, 'blobs'))).toHaveLength(4); // the interrupted file beside the 3 stored
     const archive = await Archive.open({ dataDir });
     try {
-      expect(archive.recovery.tempFiles).toBe(1);
-      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.2']);
+      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0 });
+      expect(await checkConsistent(archive, dataDir)).toEqual(SMALL);
     } finally {
       await archive.close();
     }
   });
 
-  it('killed after the file was linked into place but before the index commit: the file is removed', async () => {
+  it('killed after the file was written, before the index commit: the file is removed', async () => {
     dataDir = tempDir();
     const { signal } = await runChild(dataDir, 'before-commit');
     expect(signal).toBe('SIGKILL');
-    expect(listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/') && !f.startsWith('pool/'))).toHaveLength(4);
+    expect(writtenFiles(join(dataDir, 'blobs'))).toHaveLength(4);
+    expect(listFiles(join(dataDir, 'blobs', 'open'))).toHaveLength(1); // its batch is open
     const archive = await Archive.open({ dataDir });
     try {
-      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 1 });
-      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.2']);
+      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0 });
+      expect(await checkConsistent(archive, dataDir)).toEqual(SMALL);
     } finally {
       await archive.close();
     }
   });
 
-  it('success answered, final directory entry lost before its fsync: restored from the durable temp name', async () => {
+  it('undurable-data: row committed during the final fdatasync, data lost before it completed: the sweep finds the CRC-32 wrong and drops row and file', async () => {
     dataDir = tempDir();
-    const { signal } = await runChild(dataDir, 'lost-link');
-    expect(signal).toBe('SIGKILL');
-    const blobsDir = join(dataDir, 'blobs');
-    expect(listFiles(blobsDir).filter((f) => !f.startsWith('tmp/') && !f.startsWith('pool/'))).toHaveLength(3); // the acknowledged file has no final name
-    expect(tempFiles(blobsDir)).toHaveLength(1);
-    const archive = await Archive.open({ dataDir });
-    try {
-      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0, restoredFiles: 1 });
-      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.100', '1.2.3.77.2']);
-    } finally {
-      await archive.close();
-    }
-  });
-
-  it.each([
-    ['undurable-data', 'row committed during the final fdatasync, data lost before it completed: the sweep finds the CRC-32 wrong and drops row and files'],
-    ['lost-header', 'as above in a pool file whose meta header was lost too: the row is found by the file name and dropped'],
-  ])('%s: %s', async (mode) => {
-    dataDir = tempDir();
-    const { signal } = await runChild(dataDir, mode);
+    const { signal } = await runChild(dataDir, 'undurable-data');
     expect(signal).toBe('SIGKILL');
     const archive = await Archive.open({ dataDir });
     try {
-      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 1, droppedRows: 1 });
+      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0, droppedRows: 1 });
       expect(await archive.index.getInstance('1.2.3.77.100')).toBeUndefined();
-      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.2']);
+      expect(await checkConsistent(archive, dataDir)).toEqual(SMALL);
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('killed during the start-up sweep (row dropped, file and marker not yet gone): the next start finishes it', async () => {
+    dataDir = tempDir();
+    expect((await runChild(dataDir, 'undurable-data')).signal).toBe('SIGKILL');
+    const { signal, out } = await runChild(dataDir, 'sweep-crash');
+    expect(signal).toBe('SIGKILL');
+    expect(out).toContain('ROW-DROPPED');
+    expect(listFiles(join(dataDir, 'blobs', 'open'))).toHaveLength(1); // still open: swept again
+    const archive = await Archive.open({ dataDir });
+    try {
+      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0 }); // now a file without a row
+      expect(await archive.index.getInstance('1.2.3.77.100')).toBeUndefined();
+      expect(await checkConsistent(archive, dataDir)).toEqual(SMALL);
     } finally {
       await archive.close();
     }
@@ -125,8 +128,8 @@ describe('crash safety (SIGKILL)', () => {
     expect(signal).toBe('SIGKILL');
     const archive = await Archive.open({ dataDir });
     try {
-      expect(archive.recovery.tempFiles).toBe(1);
-      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.100', '1.2.3.77.2']);
+      expect(archive.recovery).toEqual({ tempFiles: 0, removedFinalFiles: 0 });
+      expect(await checkConsistent(archive, dataDir)).toEqual(ALL);
       const row = await archive.index.getInstance('1.2.3.77.100');
       const file = readFileSync(join(dataDir, 'blobs', row!.fileKey));
       const sent = datasetBytes({ sopInstanceUid: '1.2.3.77.100', instanceNumber: 100, pixelBytes: 1_000_000 });
@@ -137,14 +140,14 @@ describe('crash safety (SIGKILL)', () => {
     }
   });
 
-  it('killed after the index commit: the instance is kept (its temp file matches the CRC-32), the temp name swept', async () => {
+  it('killed after the index commit, before the answer: the instance is kept (its file matches the CRC-32)', async () => {
     dataDir = tempDir();
     const { signal } = await runChild(dataDir, 'after-commit');
     expect(signal).toBe('SIGKILL');
     const archive = await Archive.open({ dataDir });
     try {
-      expect(archive.recovery).toEqual({ tempFiles: 1, removedFinalFiles: 0 });
-      expect(await checkConsistent(archive, dataDir)).toEqual(['1.2.3.77.0', '1.2.3.77.1', '1.2.3.77.100', '1.2.3.77.2']);
+      expect(archive.recovery).toEqual({ tempFiles: 0, removedFinalFiles: 0 });
+      expect(await checkConsistent(archive, dataDir)).toEqual(ALL);
     } finally {
       await archive.close();
     }

@@ -88,12 +88,14 @@ export function tempDir(prefix = 'pacs-archive-'): string {
 
 /** Every regular file under dir (relative paths), recursively. */
 /**
- * Temp files of stores in progress or not yet released, under a blob root: everything in
- * `tmp/`, and the pool files (`pool/`) written to (unused ones are empty).
+ * Data files under a blob root (relative keys): every non-empty file outside the markers
+ * of open batches (`open/`) and the temp directories of the layout before batches. Unused
+ * pool files (created ahead, empty) are not data.
  */
-export function tempFiles(blobsDir: string): string[] {
-  const pool = listFiles(join(blobsDir, 'pool')).filter((f) => statSync(join(blobsDir, 'pool', f)).size > 0);
-  return [...listFiles(join(blobsDir, 'tmp')).map((f) => `tmp/${f}`), ...pool.map((f) => `pool/${f}`)];
+export function writtenFiles(blobsDir: string): string[] {
+  return listFiles(blobsDir)
+    .filter((f) => !f.startsWith('open/') && !f.startsWith('tmp/') && !f.startsWith('pool/'))
+    .filter((f) => statSync(join(blobsDir, f)).size > 0);
 }
 
 export function listFiles(dir: string, base = ''): string[] {

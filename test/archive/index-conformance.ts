@@ -199,6 +199,8 @@ export function registerIndexConformance(name: string, factory: IndexFactory): v
       await expect(index.read(async (tx) => {
         expect('insertInstances' in tx).toBe(false);
         expect('deleteInstance' in tx).toBe(false);
+        expect('execute' in tx).toBe(false);
+        expect('forwardQueue' in tx).toBe(false);
         return tx.countInstances();
       })).resolves.toBe(0);
     });

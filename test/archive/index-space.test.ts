@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Archive } from '../../src/archive/archive.js';
 import { schemaDdl } from '../../src/archive/index-sql.js';
-import { SqliteIndex } from '../../src/archive/sqlite-index.js';
+import { SQLITE_DIALECT, SqliteIndex } from '../../src/archive/sqlite-index.js';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { putString, writeDataset } from '../../src/dicom/dataset-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
@@ -76,7 +76,7 @@ describe('SQLite index space', () => {
     const file = join(dir, 'index.sqlite');
     const old = new Database(file);
     old.pragma('journal_mode = WAL');
-    for (const ddl of schemaDdl('sqlite')) old.exec(ddl);
+    for (const ddl of schemaDdl(SQLITE_DIALECT)) old.exec(ddl);
     old.exec(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', '2')`);
     old.exec(`INSERT INTO patients (patient_id) VALUES ('P1')`);
     expect(Number(old.pragma('auto_vacuum', { simple: true }))).toBe(0);

@@ -8,7 +8,7 @@ import type { StoreRequest, StoreSink } from '../../src/archive/ingest.js';
 import { DEFAULT_LIMITS } from '../../src/config/limits.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
 import {
-  chunked, CT_IMAGE, datasetBytes, EXPLICIT_LE, headerBytes, listFiles, MR_IMAGE, storeRequest, tempDir, tempFiles,
+  chunked, CT_IMAGE, datasetBytes, EXPLICIT_LE, headerBytes, MR_IMAGE, storeRequest, tempDir, writtenFiles,
   type TestInstance,
 } from './helpers.js';
 import { dropSchema, freshSchemaName, PG_URL, postgresAvailable } from './pg-support.js';
@@ -37,12 +37,14 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
       ...over,
     });
   }
-  /** Final blob files (tmp/ excluded). */
-  const finals = () => listFiles(join(dataDir, 'blobs')).filter((f) => !f.startsWith('tmp/') && !f.startsWith('pool/'));
-  /** Temp names left once background work (final directory fsync, temp unlink) has settled. */
+  /** Data files (unused pool files, empty, excluded). */
+  const finals = () => writtenFiles(join(dataDir, 'blobs'));
+  /** Data files no index row names, once background work has settled. */
   const temps = async () => {
     await archive.idle();
-    return tempFiles(join(dataDir, 'blobs'));
+    const out: string[] = [];
+    for (const f of finals()) if (!(await archive.index.hasFileKey(f))) out.push(f);
+    return out;
   };
 
   beforeEach(async () => {

@@ -45,9 +45,9 @@ it('tightens a data directory others can read, and says so', async () => {
   const data = await makeTempDir('pacs-owner-wide-');
   chmodSync(data, 0o755);
   const warnings: string[] = [];
-  await ensureOwnerOnlyDir(data, { warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as never);
+  await ensureOwnerOnlyDir(data, { warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) });
   expect(statSync(data).mode & 0o777).toBe(0o700);
   expect(warnings).toEqual([`data directory ${data} was readable by other users (mode 755): changed to 0700 (owner only)`]);
-  await ensureOwnerOnlyDir(data, { warn: () => void warnings.push('again') } as never);
+  await ensureOwnerOnlyDir(data, { warn: () => void warnings.push('again') });
   expect(warnings).toHaveLength(1);
 });

@@ -4,7 +4,7 @@ import { schemaDdl, SCHEMA_VERSION } from '../../src/archive/index-sql.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqliteIndex } from '../../src/archive/sqlite-index.js';
+import { SQLITE_DIALECT, SqliteIndex } from '../../src/archive/sqlite-index.js';
 import { registerIndexConformance } from './index-conformance.js';
 
 let dir: string | undefined;
@@ -25,7 +25,7 @@ describe('sqlite schema migration', () => {
     try {
       const file = join(d, 'index.sqlite');
       const v1 = new Database(file);
-      for (const ddl of schemaDdl('sqlite')) v1.exec(ddl.replace('file_crc32 BIGINT,', ''));
+      for (const ddl of schemaDdl(SQLITE_DIALECT)) v1.exec(ddl.replace('file_crc32 BIGINT,', ''));
       v1.exec(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', '1')`);
       v1.close();
       const index = await SqliteIndex.open(file);

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CommitmentStore, verifyInstances } from '../../src/archive/commitment-store.js';
+import { WorklistEntryError } from '../../src/archive/errors.js';
 import type { Index } from '../../src/archive/index-types.js';
 import { MppsStore } from '../../src/archive/mpps-store.js';
 import { PostgresIndex } from '../../src/archive/postgres-index.js';
@@ -22,6 +23,10 @@ function suite(name: string, open: () => Promise<Index>, cleanup: () => Promise<
         await w.add({ spsId: 'S1', patientId: 'P1', patientName: 'DOE^JOHN', modality: 'CT', startDate: '20250310', stationAeTitle: 'CT01' });
         await w.add({ spsId: 'S2', patientId: 'P2', patientName: 'ROE^JANE', modality: 'MR', startDate: '20250312' });
         await expect(w.add({ spsId: 'S1', patientId: 'P1', patientName: 'X', modality: 'CT', startDate: '20250310' })).rejects.toThrow(/already exists/);
+        // The store's own error, naming the field (the REST API and the CLI map it).
+        await expect(w.add({ patientId: 'P3', patientName: 'X', modality: 'CT', startDate: 'today' }))
+          .rejects.toMatchObject({ constructor: WorklistEntryError, kind: 'invalid', issues: [{ field: 'startDate' }] });
+        await expect(w.cancel('NOPE')).rejects.toMatchObject({ constructor: WorklistEntryError, kind: 'not-found', issues: [{ field: 'spsId' }] });
         expect((await w.list({ fromDate: '20250311' })).map((e) => e.spsId)).toEqual(['S2']);
         expect((await w.list({ modality: 'CT', stationAeTitle: 'CT01', statuses: ['SCHEDULED'] })).map((e) => e.spsId)).toEqual(['S1']);
         expect((await w.change('S2', { startTime: '0800' })).startTime).toBe('0800');

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { SqliteIndex } from '../../src/archive/sqlite-index.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
-import { ForwardQueue } from '../../src/router/forward-queue.js';
 import { CT_IMAGE, datasetBytes, EXPLICIT_LE } from '../archive/helpers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { runPacs as pacs } from './run-pacs.js';
@@ -58,9 +57,8 @@ it('adds a rule that discards; tests a file against it; lists and purges unroute
   // Held rows as the running router writes them (in its ingest transaction).
   const index = await SqliteIndex.open(join(dir, 'data', 'router', 'index.sqlite'));
   try {
-    const queue = new ForwardQueue(index);
-    await queue.ensureSchema();
-    await index.write((tx) => ForwardQueue.hold(tx, [
+    await index.forwardQueue.ensureSchema();
+    await index.write((tx) => tx.forwardQueue.hold([
       { sopInstanceUid: '1.2.3.4', state: 'unrouted', rule: '', error: null },
       { sopInstanceUid: '1.2.3.5', state: 'rule-failed', rule: 'mr', error: 'rule "mr": no such overload' },
     ]));

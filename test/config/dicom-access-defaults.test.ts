@@ -55,7 +55,7 @@ describe('the defaults of a first start', () => {
     const file = structuredClone(defaultRegistry()) as unknown as { devices: { aes: Record<string, unknown>[] }[] };
     const pacs = file.devices[0].aes[0];
     pacs.policy = { strict: false, unknownCallers: ['echo', 'store', 'find', 'move'] };
-    file.devices.push({ aes: [{ aeTitle: 'OLD_PEER', connection: { host: '10.9.9.9', port: 104 }, permissions: ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'] }], ...{ name: 'old', description: '', local: false } } as never);
+    file.devices.push({ aes: [{ aeTitle: 'OLD_PEER', connection: { host: '10.9.9.9', port: 104 }, permissions: ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'] }], ...{ name: 'old', description: '', local: false } });
     const reg = registrySchema.parse(file);
     expect(findAe(reg, 'PACS')?.policy?.unknownCallers).toEqual(['echo', 'store', 'find', 'move']);
     expect(findAe(reg, 'OLD_PEER')?.permissions).toHaveLength(8);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { CommandField, Status } from '../../src/dimse/command-fields.js';
+import { CommandField } from '../../src/dimse/command-fields.js';
+import { Status } from '../../src/dicom/status.js';
 import { decodeCommandSet, encodeCommandSet } from '../../src/dimse/command-set.js';
 import { DimseConnection } from '../../src/dimse/dimse-connection.js';
 import { DimseFailureStatusError, DimseProtocolError, DimseServiceError } from '../../src/dimse/errors.js';

@@ -3,7 +3,8 @@
  * in the editor shows its error with line and column, and saving it is refused; the
  * fixed rule is saved; a dry run with an uploaded CT file lists the CT rule as matching
  * and the MR rule as not; dragging a rule (and the keyboard Down button) reorders the
- * rules on the server; the Queue page lists a destination on a closed port after
+ * rules on the server; saving one rule leaves the other open editors as they were (same
+ * editor, unsaved edit, undo history); the Queue page lists a destination on a closed port after
  * storescu sent an instance to ROUTER, and Purge all empties it; an instance no rule
  * forwards is listed as unrouted and purged from the page; a rule saved with Discard.
  */
@@ -115,6 +116,33 @@ describe('Router rules page', () => {
     await page.reload();
     await page.waitForSelector('#rule-list li.rule');
     expect(await page.locator('#rule-list li.rule').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-rule')))).toEqual(['mr only', 'ct to unreachable']);
+  });
+
+  it('saving one rule keeps the other open editors: the same editor, its unsaved edit and its undo history', async () => {
+    const mr = '#rule-list li[data-rule="mr only"]';
+    const ct = '#rule-list li[data-rule="ct to unreachable"]';
+    expect(await page.locator('#rule-list .rule-edit').allTextContents()).toEqual(['Edit', 'Edit']);
+    await page.click(`${mr} .rule-edit`);
+    await page.click(`${ct} .rule-edit`);
+    expect(await page.locator('#rule-list .rule-edit').allTextContents()).toEqual(['Close', 'Close']);
+    // An edit of the CT rule, not saved, typed as one undoable change.
+    await page.click(`${ct} .rule-condition .cm-content`);
+    await page.keyboard.press('Control+End');
+    await page.keyboard.insertText(' && true');
+    expect(await page.textContent(`${ct} .rule-condition .cm-content`)).toBe('Modality == "CT" && true');
+    await page.$eval(`${ct} .cm-editor`, (el) => el.setAttribute('data-e2e-mark', 'before'));
+    // The MR rule edited and saved.
+    await page.fill(`${mr} .rule-condition .cm-content`, 'Modality == "MR" || Modality == "MG"');
+    await page.click(`${mr} .rule-save`);
+    await expect.poll(() => page.textContent('#rules-status')).toBe('saved mr only');
+    expect((await rest<{ rules: { name: string; condition: string }[] }>('GET', '/api/router/rules')).rules[0]).toMatchObject({ name: 'mr only', condition: 'Modality == "MR" || Modality == "MG"' });
+    // The CT rule's editor is the one it was (a rebuilt one would not carry the mark), with the edit...
+    expect(await page.getAttribute(`${ct} .cm-editor`, 'data-e2e-mark')).toBe('before');
+    expect(await page.textContent(`${ct} .rule-condition .cm-content`)).toBe('Modality == "CT" && true');
+    // ...and its undo history: Ctrl+Z takes the edit back.
+    await page.click(`${ct} .rule-condition .cm-content`);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.textContent(`${ct} .rule-condition .cm-content`)).toBe('Modality == "CT"');
   });
 });
 

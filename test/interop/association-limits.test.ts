@@ -10,7 +10,6 @@
  * - with a short ARTIM, connections that never send an A-ASSOCIATE-RQ are closed.
  */
 import * as net from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePdu, IMPLEMENTATION_CLASS_UID, DICOM_APPLICATION_CONTEXT } from '../../src/net/index.js';
 import { runPacs } from '../cli/run-pacs.js';

@@ -71,7 +71,7 @@ export function dicomwebClientSuite(db: ServeIndex): void {
   describe(`dicomweb-client against pacs serve (${db.name})`, () => {
     it('stores with STOW-RS', async () => {
       const datasets = series.bytes.map((b) => new Uint8Array(b).buffer);
-      const text = await client.storeInstances({ datasets }) as unknown as string;
+      const text = await client.storeInstances({ datasets }) as string;
       const res = JSON.parse(text) as Record<string, { Value: Record<string, { Value: string[] }>[] }>;
       expect(res['00081199'].Value.map((x) => x['00081155'].Value[0])).toEqual(series.sopInstanceUids);
     });

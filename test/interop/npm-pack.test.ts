@@ -28,8 +28,8 @@ const run = (args: string[]) => new Promise<{ code: number | null; stdout: strin
   const p = spawn(process.execPath, [pkg.bin, ...args], { cwd: pkg.dir });
   let stdout = '';
   let stderr = '';
-  p.stdout.on('data', (d: Buffer) => (stdout += d));
-  p.stderr.on('data', (d: Buffer) => (stderr += d));
+  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   p.on('close', (code) => resolve({ code, stdout, stderr }));
 });
 

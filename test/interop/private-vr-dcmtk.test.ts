@@ -25,7 +25,7 @@ let study: string;
 async function privateVrs(path: string): Promise<string[]> {
   const r = await runDcmtk('dcmdump', ['+P', '0019,100b', '+P', '0019,100c', '+P', '0029,1008', '+P', '0029,1009', '+P', '0029,1010', '+P', '0029,1018', '+P', '0029,1020', path]);
   expect(r.code, r.stderr).toBe(0);
-  return r.stdout.split('\n').map((l) => /^\((00[12]9,1[0-9a-f]{3})\) ([A-Z]{2})/.exec(l)).filter((m) => m !== null).map((m) => `${m![1]} ${m![2]}`);
+  return r.stdout.split('\n').map((l) => /^\((00[12]9,1[0-9a-f]{3})\) ([A-Z]{2})/.exec(l)).filter((m) => m !== null).map((m) => `${m[1]} ${m[2]}`);
 }
 
 beforeAll(async () => {

@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AssociationAbortedError,
@@ -237,6 +238,25 @@ describe('acceptor and requestor over loopback', () => {
     const { port, acceptor } = await startAcceptor();
     await acceptor.close();
     await expect(connectTo(port)).rejects.toBeInstanceOf(ConnectError);
+  });
+
+  it('fails with ConnectError when the transport connection cannot be opened at all', async () => {
+    const err = await connectTo(1, {
+      socketFactory: () => {
+        throw new Error('no route');
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as Error).message).toBe('cannot open the transport connection: no route');
+  });
+
+  it('times out connecting with ConnectError and closes the socket', async () => {
+    // A socket that is never connected: the connect timeout, not the peer, ends the attempt.
+    const socket = new net.Socket();
+    const err = await connectTo(1, { socketFactory: () => socket, connectTimeoutMs: 100 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as Error).message).toBe('connection to 127.0.0.1:1 timed out after 100 ms');
+    expect(socket.destroyed).toBe(true);
   });
 
   it('times out waiting for A-ASSOCIATE-AC', async () => {

@@ -109,7 +109,7 @@ describe('decoder fuzz', () => {
         decodePdu(bytes);
         decoded++;
       } catch (err) {
-        if (!(err instanceof PduDecodeError)) throw new Error(`non-PduDecodeError for ${bytes.toString('hex')}: ${String(err)}`);
+        if (!(err instanceof PduDecodeError)) throw new Error(`non-PduDecodeError for ${bytes.toString('hex')}: ${String(err)}`, { cause: err });
         expect(err.abortReason).toBeGreaterThanOrEqual(0);
         rejected++;
       }

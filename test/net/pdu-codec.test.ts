@@ -176,7 +176,7 @@ describe('A-ASSOCIATE-AC', () => {
     expect(() => decodePdu(bytes)).toThrow(/result\/reason 9/);
   });
   it('rejects a user identity RQ sub-item (0x58) in an AC', () => {
-    const ac = fullAc() as unknown as AssociateAc;
+    const ac = fullAc();
     ac.userInformation.userIdentity = { type: 1, positiveResponseRequested: false, primaryField: Buffer.from('a'), secondaryField: Buffer.alloc(0) };
     expect(() => decodePdu(encodePdu(ac))).toThrow(/not allowed in A-ASSOCIATE-AC/);
   });

@@ -177,7 +177,7 @@ describe('C-FIND over 100,000 instances', () => {
       reads++;
       started();
       return read(fn);
-    }) as typeof index.read;
+    });
     try {
       const findDone = find({ institution: 'Nowhere*' });
       await queryStarted;

@@ -66,7 +66,7 @@ describe('responseEncoder', () => {
     putString(item, 0x00081150, 'UI', '');
     ds.put({ tag: 0x00081110, vr: 'SQ', length: 0, items: [item] });
     const p = parseIdentifier(writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN), EXPLICIT_VR_LITTLE_ENDIAN, 'STUDY');
-    const t: MatchTarget = { values: target(0).values, items: (tag) => (tag === 0x00081110 ? [{ values: () => ['1.2.3'], items: () => undefined }] : undefined) };
+    const t: MatchTarget = { values: (tag) => target(0).values(tag), items: (tag) => (tag === 0x00081110 ? [{ values: () => ['1.2.3'], items: () => undefined }] : undefined) };
     expect(responseEncoder(p, 'PACS', EXPLICIT_VR_LITTLE_ENDIAN)(t)).toEqual(encodeIdentifier(responseIdentifier(p, t, 'PACS'), EXPLICIT_VR_LITTLE_ENDIAN));
   });
 });

@@ -95,7 +95,6 @@ async function mwl(keys: Record<string, string>): Promise<Dataset[]> {
     else put(ds, k, v);
   }
   ds.put({ tag: 0x00400100, vr: 'SQ', length: 0, items: [sps] });
-  // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(JSON.stringify(keys))) putString(ds, 0x00080005, 'CS', 'ISO_IR 192');
   const { assoc, conn } = await association([MODALITY_WORKLIST_FIND]);
   const out: Dataset[] = [];

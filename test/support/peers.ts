@@ -92,10 +92,12 @@ export function runDcmtk(tool: string, args: string[], opts: RunOptions = {}): P
   const timer = setTimeout(() => killGroup(child, 'SIGKILL'), opts.timeoutMs ?? 120_000);
   return new Promise((resolve) => {
     // 'close' waits for stdout/stderr to drain as well as for the exit.
-    child.once('close', async () => {
+    child.once('close', () => {
       clearTimeout(timer);
-      const { code, signal } = await exit;
-      resolve({ code, signal, stdout, stderr: spawnError ? `${stderr}${spawnError}\n` : stderr, ms: performance.now() - started });
+      // exit never rejects: track() settles it on 'exit' and on 'error'.
+      void exit.then(({ code, signal }) => {
+        resolve({ code, signal, stdout, stderr: spawnError ? `${stderr}${spawnError}\n` : stderr, ms: performance.now() - started });
+      });
     });
   });
 }

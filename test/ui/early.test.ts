@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import type { DicomJson } from '../../ui/src/viewer/dicom-json.js';
+import type { DicomJson } from '../../ui/src/dicom-json.js';
 import { firstHungSeries, firstShownInstance, LOADER_FRAME_ACCEPT } from '../../ui/src/viewer/first-image.js';
 
 const series = (uid: string, modality: string, number?: number, description = ''): DicomJson => ({

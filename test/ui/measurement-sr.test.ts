@@ -62,7 +62,7 @@ describe('measurement report', () => {
     const broken = structuredClone(report) as { ContentSequence: Array<{ ContentSequence?: Array<{ ContentSequence: unknown[] }> }> };
     const groups = broken.ContentSequence[2].ContentSequence!;
     groups[0].ContentSequence = groups[0].ContentSequence.filter((i) => (i as { ValueType: string }).ValueType !== 'SCOORD');
-    const back = readMeasurementReport(broken as unknown as Record<string, unknown>);
+    const back = readMeasurementReport(broken);
     expect(back.skipped).toBe(1);
     expect(back.measurements).toHaveLength(2);
   });

@@ -1,7 +1,7 @@
 // The viewer's DOM-free logic: query string, slice order, hanging, navigation keys,
 // orientation labels.
 import { describe, expect, it } from 'vitest';
-import { paletteEntries, withPaletteValues, type DicomJson, type DicomJsonValue } from '../../ui/src/viewer/dicom-json.js';
+import { paletteEntries, withPaletteValues, type DicomJson, type DicomJsonAttribute } from '../../ui/src/dicom-json.js';
 import { hangingOrder, layoutFor } from '../../ui/src/viewer/hanging.js';
 import { indexForKey } from '../../ui/src/viewer/keys.js';
 import { directionLabel, edgeLabels } from '../../ui/src/viewer/orientation.js';
@@ -101,7 +101,7 @@ describe('orientation labels', () => {
 
 describe('withPaletteValues', () => {
   const b64 = (bytes: number[]) => Buffer.from(bytes).toString('base64');
-  const palette = (data: Record<string, DicomJsonValue>): DicomJson => ({
+  const palette = (data: Record<string, DicomJsonAttribute>): DicomJson => ({
     '00280004': { vr: 'CS', Value: ['PALETTE COLOR'] },
     '00281101': { vr: 'US', Value: [4, 0, 16] },
     '00281102': { vr: 'US', Value: [4, 0, 16] },

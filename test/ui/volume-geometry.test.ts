@@ -1,7 +1,7 @@
 // The 3D viewer's volume check: which series can form a volume, and what the user is told
 // when one cannot (missing slices, gantry tilt, mixed orientation, uneven spacing).
 import { describe, expect, it } from 'vitest';
-import type { DicomJson } from '../../ui/src/viewer/dicom-json.js';
+import type { DicomJson } from '../../ui/src/dicom-json.js';
 import { downsampleFactors } from '../../ui/src/viewer3d/downsample.js';
 import { checkVolume, VolumeGeometryError } from '../../ui/src/viewer3d/volume-geometry.js';
 

@@ -15,7 +15,7 @@ export function qidoSuite(index: string, open: () => Promise<DicomwebHarness>): 
     expect(r.statusCode, `${url}: ${r.body}`).toBe(status);
     return r;
   };
-  const list = async (url: string) => (await qido(url)).json() as Json[];
+  const list = async (url: string) => (await qido(url)).json<Json[]>();
   const setQueryLimits = async (query: Record<string, number> | undefined) => {
     await h.store.update((reg) => ({ ...reg, limits: query ? { ...reg.limits, query } : undefined }));
   };

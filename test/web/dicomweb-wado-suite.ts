@@ -147,7 +147,7 @@ export function wadoSuite(index: string, open: () => Promise<DicomwebHarness>): 
       const r = await get(`/dicomweb/studies/${s.studyUid}/metadata`, { accept: 'application/dicom+json' });
       expect(r.statusCode, r.body).toBe(200);
       expect(r.headers['content-type']).toMatch(/^application\/dicom\+json/);
-      const all = r.json() as Record<string, { vr: string; Value?: unknown[]; BulkDataURI?: string }>[];
+      const all = r.json<Record<string, { vr: string; Value?: unknown[]; BulkDataURI?: string }>[]>();
       expect(all).toHaveLength(4);
       const first = all.find((x) => x['00080018'].Value![0] === s.sopInstanceUids[0])!;
       expect(first['00100010'].Value![0]).toEqual({ Alphabetic: 'WADO^TEST' });

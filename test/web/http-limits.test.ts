@@ -24,7 +24,7 @@ beforeAll(async () => {
     tmpPrefix: 'pacs-http-limits-',
     adminPassword: 'admin-password',
     // Written around the registry operations on purpose: the test must be able to set the limits before they exist in the schema.
-    register: (reg) => ({ ...reg, limits: { ...reg.limits, http: { headersTimeoutSeconds: HEADERS_TIMEOUT_S, requestTimeoutSeconds: REQUEST_TIMEOUT_S, uploadRateWindowSeconds: UPLOAD_WINDOW_S, uploadMinBytesPerSecond: 1024 } } }) as typeof reg,
+    register: (reg) => ({ ...reg, limits: { ...reg.limits, http: { headersTimeoutSeconds: HEADERS_TIMEOUT_S, requestTimeoutSeconds: REQUEST_TIMEOUT_S, uploadRateWindowSeconds: UPLOAD_WINDOW_S, uploadMinBytesPerSecond: 1024 } } }),
   });
   await web.app.listen({ host: '127.0.0.1', port: 0 });
   port = (web.app.server.address() as { port: number }).port;
@@ -57,6 +57,7 @@ function trickle(head: string, chunk: Buffer, everyMs: number): Trickle {
   let data = '';
   socket.on('data', (d) => (data += d.toString('latin1')));
   socket.on('error', () => {});
+  // eslint-disable-next-line prefer-const -- assigned below, after the close listener that clears it
   let timer: NodeJS.Timeout | undefined;
   const closed = new Promise<number>((resolve) => socket.on('close', () => {
     clearInterval(timer);

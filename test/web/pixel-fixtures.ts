@@ -105,7 +105,7 @@ export interface MultipartPart {
 /** Splits a multipart/related body by the boundary of its Content-Type. */
 export function parseMultipart(contentType: unknown, body: Buffer): MultipartPart[] {
   const m = /boundary=("?)([^";]+)\1/.exec(String(contentType ?? ''));
-  if (!m) throw new Error(`no boundary in '${contentType}'`);
+  if (!m) throw new Error(`no boundary in '${String(contentType)}'`);
   const delim = Buffer.from(`--${m[2]}`);
   const parts: MultipartPart[] = [];
   let pos = body.indexOf(delim);

@@ -78,7 +78,7 @@ function countReads(): { reads: () => number; restore: () => void } {
   index.read = ((fn) => {
     n++;
     return read(fn);
-  }) as typeof index.read;
+  });
   return { reads: () => n, restore: () => (index.read = read) };
 }
 

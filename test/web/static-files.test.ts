@@ -96,12 +96,12 @@ describe('hashed bundles', () => {
     expect(r.headers['cache-control']).toBe(IMMUTABLE_CACHE);
   });
 
-  it('are not served under the compressed file\'s own name', async () => {
+  it("are not served under the compressed file's own name", async () => {
     const r = await get(`/${BUNDLE}.br`, { 'accept-encoding': 'br' });
     expect(r.status).toBe(404);
   });
 
-  it('that do not exist are a 404 problem, not the app\'s shell', async () => {
+  it("that do not exist are a 404 problem, not the app's shell", async () => {
     for (const target of ['/assets/viewer-00000000.js', '/assets/gone', '/old-bundle.js', '/deep/path/style.css']) {
       const r = await get(target, { 'accept-encoding': 'br' });
       expect(r.status, target).toBe(404);
@@ -113,7 +113,10 @@ describe('hashed bundles', () => {
 
 describe('pages', () => {
   it('are revalidated on every load: no-cache with an ETag, 304 when unchanged', async () => {
-    for (const [target, name] of [['/', 'index'], ['/viewer?StudyInstanceUIDs=1.2.3', 'viewer']]) {
+    for (const [target, name] of [
+      ['/', 'index'],
+      ['/viewer?StudyInstanceUIDs=1.2.3', 'viewer'],
+    ]) {
       const r = await get(target, { 'accept-encoding': 'br' });
       expect(r.status, target).toBe(200);
       expect(r.headers['cache-control'], target).toBe(REVALIDATE_CACHE);

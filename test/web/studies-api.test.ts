@@ -25,7 +25,6 @@ import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 let app: FastifyInstance;
 let store: ConfigStore;
 let roles: PacsRoles;
-let pacsPort: number;
 const basic = { authorization: `Basic ${Buffer.from('admin:password1').toString('base64')}` };
 let ct: CtSeriesResult;
 let ct2: CtSeriesResult;
@@ -34,7 +33,6 @@ beforeAll(async () => {
   const dir = join(await makeTempDir('pacs-studies-web-'), 'data');
   store = await ConfigStore.open(dir);
   const [p1, p2, p3, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  pacsPort = p1;
   const dead = await freePort(); // a registered peer nobody listens for
   await store.update((reg) =>
     addAe(setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: p1 } }), 'WORKSTATION', { connection: { port: p2 } }), 'ROUTER', { connection: { port: p3 } }), { aeTitle: 'DEAD', connection: { host: '127.0.0.1', port: dead } }),

@@ -1,11 +1,27 @@
-// The REST API client: fetch with the session cookie; errors are problem+json.
-export interface FieldIssue { field: string; message: string }
-export interface Problem { title: string; status: number; detail: string; field?: string; errors?: FieldIssue[] }
+// The REST API client: fetch with the session cookie; errors are problem+json. The API's
+// shapes are the server's (src/api-types, shared): a changed API fails this app's compile.
+import type { Problem } from '../../src/api-types/index.js';
 
+export type * from '../../src/api-types/index.js';
+export { PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS } from '../../src/api-types/index.js';
+
+/**
+ * A failed request to our server, REST or DICOMweb: the server's problem details (status,
+ * detail, the fields that failed) and, for DICOMweb, the URL asked for.
+ */
 export class ApiError extends Error {
-  constructor(readonly problem: Problem) {
-    super(problem.detail);
+  constructor(readonly problem: Problem, readonly url?: string) {
+    super(url === undefined ? problem.detail : `${problem.status} ${problem.detail} (${url})`);
   }
+}
+
+/** The error of a response that is not ok: its problem+json body, or its status line when it has none. */
+export function problemOf(res: Response, body: unknown, url?: string): ApiError {
+  const p = body as Partial<Problem> | undefined;
+  if (p && typeof p === 'object' && typeof p.detail === 'string') {
+    return new ApiError({ type: 'about:blank', title: res.statusText, ...p, status: typeof p.status === 'number' ? p.status : res.status, detail: p.detail }, url);
+  }
+  return new ApiError({ type: 'about:blank', title: res.statusText, status: res.status, detail: res.statusText || `HTTP ${res.status}` }, url);
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -16,38 +32,7 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   if (res.status === 204) return undefined as T;
-  const data = await res.json().catch(() => ({ title: res.statusText, status: res.status, detail: res.statusText }));
-  if (!res.ok) throw new ApiError(data as Problem);
+  const data: unknown = await res.json().catch(() => undefined);
+  if (!res.ok) throw problemOf(res, data);
   return data as T;
-}
-
-/** The logged-in user (GET /api/me, POST /api/login). */
-export interface Me { user: string; role: 'admin' | 'reader' }
-export interface UserInfo { name: string; role: 'admin' | 'reader'; created: string }
-
-export const PERMISSIONS = ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'] as const;
-
-export interface Ae {
-  aeTitle: string;
-  description: string;
-  role: 'main' | 'workstation' | 'router' | 'client' | 'peer';
-  connection: { host: string; port?: number; tls: boolean };
-  permissions: string[];
-  moveDestination: boolean;
-  policy?: { strict: boolean; unknownCallers: string[] };
-  device: string;
-  local: boolean;
-}
-
-export interface EchoResult { aeTitle: string; ok: boolean; ms: number; error?: string }
-
-export interface RoleStatus {
-  role: string; aeTitle: string; host: string; port?: number; listening: boolean; error?: string;
-  activeAssociations: number; instancesStored: number | null;
-}
-export interface Status { revision: number; uptimeSeconds: number; web: { host: string; port: number }; roles: RoleStatus[] }
-
-export interface Job {
-  id: string; kind: 'send' | 'retrieve'; label: string; state: 'running' | 'done' | 'failed';
-  done: number; total: number; failed: number; failures: { instance?: string; error: string }[]; message: string;
 }

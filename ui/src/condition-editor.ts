@@ -2,9 +2,8 @@
 // server (POST /api/router/validate, debounced by the linter), problems shown with line:column.
 import { linter, lintGutter, type Diagnostic } from '@codemirror/lint';
 import { EditorView, basicSetup } from 'codemirror';
-import { api } from './api.js';
+import { api, type ConditionProblem, type ValidateResult } from './api.js';
 import { celLanguage } from './cel-language.js';
-import type { ConditionProblem } from './router-types.js';
 
 export interface ConditionEditor {
   view: EditorView;
@@ -25,9 +24,9 @@ function offsetOf(view: EditorView, line: number, column: number): number {
 export function conditionEditor(parent: HTMLElement, doc: string, on: { change: (value: string) => void; problems: (p: ConditionProblem[]) => void }): ConditionEditor {
   const check = linter(async (view): Promise<Diagnostic[]> => {
     const condition = view.state.doc.toString();
-    let r: { ok: boolean; problems?: ConditionProblem[] };
+    let r: ValidateResult;
     try {
-      r = await api<{ ok: boolean; problems?: ConditionProblem[] }>('POST', '/api/router/validate', { condition });
+      r = await api<ValidateResult>('POST', '/api/router/validate', { condition });
     } catch {
       return []; // the server is unreachable: the save will say what is wrong
     }

@@ -1,21 +1,13 @@
 // The Configuration page: the local AEs and the remote peers, an Echo button per AE,
 // a form to add or change one, and each server role's access policy (who may call it);
 // the server's validation messages appear next to the field.
-import { api, ApiError, PERMISSIONS, type Ae as ApiAe, type EchoResult, type FieldIssue } from './api.js';
-import { h } from './dom.js';
+import { api, ApiError, PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS, type AccessPolicy, type AeEntry as Ae, type EchoResult, type FieldIssue } from './api.js';
+import { background, h } from './dom.js';
 
-interface Policy {
-  strict: boolean;
-  unknownCallers: string[];
-  requireClientCert?: boolean;
-  checkCallerHosts?: boolean;
-}
-/** An AE as GET /api/aes returns it, with the access fields of the registry schema. */
-type Ae = Omit<ApiAe, 'policy'> & { checkHost?: boolean; policy?: Policy };
+type Policy = AccessPolicy;
 
 /** A new peer may echo and store only until given more (the server's default too). */
-const NEW_PEER_PERMISSIONS = ['echo', 'store'];
-const SERVER_ROLES = ['main', 'workstation', 'router'] as const;
+const NEW_PEER_PERMISSIONS: readonly string[] = UNKNOWN_CALLER_PERMISSIONS;
 const ROLE_NAMES: Record<string, string> = { main: 'Main Server', workstation: 'Workstation Server', router: 'Router' };
 
 /** Registry field -> form input id. */
@@ -105,13 +97,13 @@ function policyForm(ae: Ae, root: HTMLElement): HTMLFormElement {
     ' ',
     saved,
   );
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', background(async (e) => {
     e.preventDefault();
     error.textContent = '';
     saved.textContent = '';
     const policy: Policy = {
       strict: strict.checked,
-      unknownCallers: unknown.filter((c) => c.checked).map((c) => c.value),
+      unknownCallers: PERMISSIONS.filter((_, i) => unknown[i].checked),
       requireClientCert: clientCert.checked,
       checkCallerHosts: hosts.checked,
     };
@@ -123,7 +115,7 @@ function policyForm(ae: Ae, root: HTMLElement): HTMLFormElement {
     } catch (err) {
       error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
     }
-  });
+  }));
   return form;
 }
 
@@ -252,7 +244,7 @@ function aeForm(root: HTMLElement): AeForm {
     clearErrors();
   };
   cancel.addEventListener('click', reset);
-  element.addEventListener('submit', async (e) => {
+  element.addEventListener('submit', background(async (e) => {
     e.preventDefault();
     clearErrors();
     done.textContent = '';
@@ -278,7 +270,7 @@ function aeForm(root: HTMLElement): AeForm {
       if (err instanceof ApiError) showErrors(err.problem.errors ?? (err.problem.field ? [{ field: err.problem.field, message: err.problem.detail }] : []), err.problem.detail);
       else general.textContent = String(err);
     }
-  });
+  }));
   return {
     element,
     edit(ae) {
@@ -291,7 +283,7 @@ function aeForm(root: HTMLElement): AeForm {
       tls.checked = ae.connection.tls;
       description.value = ae.description;
       move.checked = ae.moveDestination;
-      for (const c of perms) c.checked = ae.permissions.includes(c.value);
+      for (const c of perms) c.checked = (ae.permissions as readonly string[]).includes(c.value);
       checkHost.checked = checkHostLoaded = hostCheckText(ae) === 'only from its host';
       cancel.hidden = false;
       element.scrollIntoView();

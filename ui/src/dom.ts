@@ -12,3 +12,12 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   for (const c of children) if (c !== null && c !== undefined) el.append(c);
   return el;
 }
+
+/**
+ * An async function as a listener or callback that expects nothing back (addEventListener,
+ * onSearch): the promise is not dropped, and a failure the function did not show the user
+ * itself is logged rather than becoming an unhandled rejection.
+ */
+export function background<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => void {
+  return (...args) => void run(...args).catch((err: unknown) => console.error(err));
+}

@@ -1,7 +1,7 @@
 // The login page: POST /api/login sets the session cookie. Too many failed attempts get
 // 429 from the server, whose message (with the wait) is shown as it is.
 import { api, ApiError, type Me } from './api.js';
-import { h } from './dom.js';
+import { background, h } from './dom.js';
 
 export function renderLogin(root: HTMLElement, onDone: (me: Me) => void): void {
   const user = h('input', { type: 'text', id: 'login-user', name: 'user', autocomplete: 'username', value: 'admin' });
@@ -18,7 +18,7 @@ export function renderLogin(root: HTMLElement, onDone: (me: Me) => void): void {
     error,
     h('button', { type: 'submit' }, 'Log in'),
   );
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', background(async (e) => {
     e.preventDefault();
     error.textContent = '';
     try {
@@ -26,7 +26,7 @@ export function renderLogin(root: HTMLElement, onDone: (me: Me) => void): void {
     } catch (err) {
       error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
     }
-  });
+  }));
   root.replaceChildren(form);
   password.focus();
 }

@@ -3,7 +3,7 @@
 // hidden (role.ts) and refused by the server anyway.
 import { api, ApiError, type Me } from './api.js';
 import { renderConfig } from './config.js';
-import { h } from './dom.js';
+import { background, h } from './dom.js';
 import { renderLogin } from './login.js';
 import { applyRole } from './role.js';
 import { renderRouterQueue } from './router-queue.js';
@@ -57,10 +57,10 @@ function showLogin(): void {
   renderLogin(app, loggedIn);
 }
 
-document.getElementById('logout')!.addEventListener('click', async () => {
+document.getElementById('logout')!.addEventListener('click', background(async () => {
   await api('POST', '/api/logout');
   showLogin();
-});
+}));
 window.addEventListener('hashchange', () => void route());
 
 api<Me>('GET', '/api/me').then(loggedIn, () => showLogin());

@@ -1,12 +1,11 @@
 // The Remote tab: query a registered AE (C-FIND as PACS_CLIENT through the server) and
 // retrieve a study into this archive (C-MOVE to our Main Server), with progress.
-import { api, ApiError, type Ae, type Job } from './api.js';
-import { h } from './dom.js';
+import { Status } from '../../src/dicom/status.js';
+import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from './api.js';
+import { background, h } from './dom.js';
 import { followJob } from './job-progress.js';
-import { TAG, text, type DicomJson } from './dicomweb.js';
+import { TAG, text, type DicomJson } from './dicom-json.js';
 import { searchForm, studyTable } from './study-table.js';
-
-interface FindResult { status: number; errorComment?: string; matches: DicomJson[]; truncated: boolean }
 
 export async function renderRemote(root: HTMLElement): Promise<void> {
   const aes = (await api<Ae[]>('GET', '/api/aes')).filter((a) => a.connection.port !== undefined && a.role !== 'main');
@@ -24,13 +23,13 @@ export async function renderRemote(root: HTMLElement): Promise<void> {
     }
   };
 
-  const form = searchForm('r', async (keys) => {
+  const form = searchForm('r', background(async (keys) => {
     const aet = select.value;
     status.className = 'muted';
     status.textContent = `querying ${aet}...`;
     try {
-      const r = await api<FindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys });
-      status.className = r.status === 0 || r.status === 0xfe00 ? 'muted' : 'fail';
+      const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys });
+      status.className = r.status === Status.Success || r.status === Status.Cancel ? 'muted' : 'fail';
       status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
       results.replaceChildren(studyTable('remote-results', r.matches, {
         actions: (s) => [h('button', { type: 'button', class: 'retrieve', onclick: () => void retrieve(aet, s) }, 'Retrieve')],
@@ -39,6 +38,6 @@ export async function renderRemote(root: HTMLElement): Promise<void> {
       status.className = 'fail';
       status.textContent = err instanceof ApiError ? err.problem.detail : (err as Error).message;
     }
-  }, [h('div', { class: 'field' }, h('label', { for: 'remote-ae' }, 'Remote AE'), select)]);
+  }), [h('div', { class: 'field' }, h('label', { for: 'remote-ae' }, 'Remote AE'), select)]);
   root.replaceChildren(aes.length ? form : h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.'), status, jobBox, results);
 }

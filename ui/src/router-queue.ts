@@ -4,7 +4,7 @@
 // (evaluate the rules again) and Purge; refreshed every few seconds while shown.
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
-import type { DestinationStatus, QueueItem, UnroutedList } from './router-types.js';
+import type { DestinationStatus, QueuePage as DestinationEntries, UnroutedList } from './api.js';
 
 const REFRESH_MS = 3000;
 const STATES = [['pending', 'Pending'], ['inflight', 'In flight'], ['failed', 'Failed'], ['dead', 'Dead']] as const;
@@ -123,7 +123,7 @@ class QueuePage {
     }
     const view = this.viewSelect.value as View;
     const q = view === 'all' ? '' : `?state=${view}`;
-    const r = await api<{ entries: QueueItem[] }>('GET', `/api/router/queue/${encodeURIComponent(dest)}${q}`);
+    const r = await api<DestinationEntries>('GET', `/api/router/queue/${encodeURIComponent(dest)}${q}`);
     this.heading.textContent = `Entries for ${dest}`;
     const path = `/api/router/queue/${encodeURIComponent(dest)}`;
     this.entries.replaceChildren(...(r.entries.length ? r.entries.map((e) => {

@@ -2,7 +2,7 @@
 // and the Remote tab (query a registered AE, retrieve into this archive).
 import { ApiError } from './api.js';
 import { h } from './dom.js';
-import { qido, type DicomJson } from './dicomweb.js';
+import { mainArchive, type DicomJson } from './dicomweb.js';
 import { renderRemote } from './remote.js';
 import { renderStudyDetail } from './study-detail.js';
 import { searchForm, studyTable, type StudyKeys } from './study-table.js';
@@ -47,7 +47,7 @@ async function renderArchive(root: HTMLElement): Promise<void> {
     error.textContent = '';
     let studies: DicomJson[];
     try {
-      studies = await qido('studies', qidoParams(keys, offset));
+      studies = await mainArchive.qido('studies', qidoParams(keys, offset));
     } catch (err) {
       error.textContent = `search failed: ${err instanceof ApiError ? err.problem.detail : (err as Error).message}`;
       return;

@@ -1,9 +1,10 @@
 // One study of the archive: its series with thumbnails, instances on demand, and the
 // actions (open in viewer, download as zip, send to an AE, delete) with confirmation.
-import { api, ApiError, type Ae, type Job } from './api.js';
+import { api, ApiError, type AeEntry as Ae, type Job } from './api.js';
 import { h } from './dom.js';
 import { followJob } from './job-progress.js';
-import { num, qidoAll, TAG, text, type DicomJson } from './dicomweb.js';
+import { num, TAG, text, type DicomJson } from './dicom-json.js';
+import { mainArchive } from './dicomweb.js';
 
 const enc = encodeURIComponent;
 
@@ -18,7 +19,7 @@ async function destinations(): Promise<Ae[]> {
 
 export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onChanged: () => void): Promise<void> {
   const st = text(study, TAG.StudyInstanceUID);
-  const [series, aes] = await Promise.all([qidoAll(`studies/${enc(st)}/series`), destinations()]);
+  const [series, aes] = await Promise.all([mainArchive.qidoAll(`studies/${enc(st)}/series`), destinations()]);
   series.sort((a, b) => (num(a, TAG.SeriesNumber) ?? 0) - (num(b, TAG.SeriesNumber) ?? 0));
   const message = h('div', { id: 'detail-message', role: 'status' });
   const fail = (err: unknown) => {
@@ -62,7 +63,7 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
     const se = text(s, TAG.SeriesInstanceUID);
     const instances = h('div', { class: 'instances' });
     const showInstances = async () => {
-      const list = await qidoAll(`studies/${enc(st)}/series/${enc(se)}/instances`);
+      const list = await mainArchive.qidoAll(`studies/${enc(st)}/series/${enc(se)}/instances`);
       list.sort((a, b) => (num(a, TAG.InstanceNumber) ?? 0) - (num(b, TAG.InstanceNumber) ?? 0));
       instances.replaceChildren(h('ul', {}, ...list.map((i) => {
         const sop = text(i, TAG.SOPInstanceUID);

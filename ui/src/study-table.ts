@@ -1,6 +1,6 @@
 // The study search form and the results table (shared by the archive and the Remote tab).
 import { h } from './dom.js';
-import { num, TAG, text, type DicomJson } from './dicomweb.js';
+import { num, TAG, text, type DicomJson } from './dicom-json.js';
 
 export interface StudyKeys {
   PatientName?: string; PatientID?: string; StudyDate?: string; Modality?: string; AccessionNumber?: string; StudyDescription?: string;

@@ -2,7 +2,7 @@
 // fflate) dropped or picked, sent with STOW-RS in batches, progress in instances.
 import { unzip } from 'fflate';
 import { h } from './dom.js';
-import { stow } from './dicomweb.js';
+import { mainArchive } from './dicomweb.js';
 
 export interface Candidate { name: string; blob: Blob }
 export interface UploadReport { stored: number; failed: { name: string; reason: string }[] }
@@ -48,7 +48,7 @@ function unzipped(file: File): Promise<Candidate[]> {
       if (err) return reject(new Error(`${file.name}: not a readable zip (${err.message})`));
       resolve(Object.entries(entries)
         .filter(([name, data]) => !name.endsWith('/') && data.length > 0)
-        .map(([name, data]) => ({ name: `${file.name}/${name}`, blob: new Blob([data as Uint8Array<ArrayBuffer>]) })));
+        .map(([name, data]) => ({ name: `${file.name}/${name}`, blob: new Blob([data]) })));
     });
   }));
 }
@@ -101,7 +101,7 @@ export async function upload(candidates: readonly Candidate[], onProgress: (done
       batch.push(candidates[i++]);
     }
     try {
-      const r = await stow(batch.map((c) => c.blob));
+      const r = await mainArchive.stow(batch.map((c) => c.blob));
       report.stored += r.stored.length;
       for (const f of r.failed) report.failed.push({ name: f.uid, reason: f.reason });
       // Parts the server neither stored nor listed as failed (it could not read them).

@@ -3,7 +3,7 @@
 // with the old one. The server's messages (field errors, "the last admin") appear next
 // to the field or the row they concern.
 import { api, ApiError, type UserInfo } from './api.js';
-import { h } from './dom.js';
+import { background, h } from './dom.js';
 
 const ROLES = ['reader', 'admin'] as const;
 
@@ -82,7 +82,7 @@ export async function renderUsers(root: HTMLElement): Promise<void> {
     h('label', { for: 'user-role' }, 'Role: a reader browses and views; an admin also deletes, configures, sends and exports'), role, errors.role,
     general,
     h('button', { type: 'submit', id: 'user-add' }, 'Add'));
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', background(async (e) => {
     e.preventDefault();
     for (const el of Object.values(errors)) el.textContent = '';
     general.textContent = '';
@@ -93,7 +93,7 @@ export async function renderUsers(root: HTMLElement): Promise<void> {
       const field = err instanceof ApiError ? err.problem.field : undefined;
       (field && errors[field] ? errors[field] : general).textContent = problemText(err);
     }
-  });
+  }));
 
   root.replaceChildren(
     h('h2', {}, 'Users'),
@@ -118,7 +118,7 @@ export async function renderOwnPassword(root: HTMLElement): Promise<void> {
     h('label', { for: 'own-new-password-again' }, 'New password again'), again,
     error,
     h('button', { type: 'submit', id: 'own-password-save' }, 'Change'), ' ', done);
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', background(async (e) => {
     e.preventDefault();
     error.textContent = '';
     done.textContent = '';
@@ -133,6 +133,6 @@ export async function renderOwnPassword(root: HTMLElement): Promise<void> {
     } catch (err) {
       error.textContent = problemText(err);
     }
-  });
+  }));
   root.replaceChildren(form);
 }

@@ -92,12 +92,13 @@ export async function decodeFrame(family: CodecFamily, frame: Uint8Array, g: Fra
     photometricInterpretation: g.photometricInterpretation,
     encodedBuffer: frame,
   });
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with NativeCodecs as `this` below
   const decode = codecs.NativeCodecs[DECODER[family]] as DecodeFn;
   let out: CodecContext;
   try {
     out = decode.call(codecs.NativeCodecs, ctx, { convertColorspaceToRgb: true });
   } catch (err) {
-    throw new Error(`${family} decoder: ${(err as Error).message ?? String(err)}`);
+    throw new Error(`${family} decoder: ${(err as Error).message ?? String(err)}`, { cause: err });
   }
   const pixels = out.getDecodedBuffer();
   if (!pixels) throw new Error(`${family} decoder returned no pixels`);

@@ -8,8 +8,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Archive } from '../../archive/archive.js';
 import type { QueryLimits } from '../../config/limits.js';
+import { errorHandler } from '../problem.js';
 import { DEFAULT_MAX_STOW_BYTES, registerAccess, type DicomwebAccess } from './access.js';
-import { DicomwebError, dicomwebErrorHandler } from './errors.js';
+import { DicomwebError } from './errors.js';
 import { registerMetadata } from './metadata.js';
 import { registerPixelRoutes } from './pixel-routes.js';
 import { registerQido } from './qido.js';
@@ -37,7 +38,7 @@ export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptio
     const baseUrl = (req: FastifyRequest): string => `${req.protocol}://${req.host}${opts.prefix}`;
     const maxBytes = (): number => opts.settings()?.maxStowBytes ?? DEFAULT_MAX_STOW_BYTES;
 
-    scope.setErrorHandler(dicomwebErrorHandler);
+    scope.setErrorHandler(errorHandler);
     scope.setNotFoundHandler((req) => {
       throw new DicomwebError('not-found', `${req.method} ${req.url.split('?')[0]} is not a DICOMweb resource of this server`);
     });

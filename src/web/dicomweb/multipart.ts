@@ -108,6 +108,7 @@ export class MultipartReader {
       }
       const headers = await this.readHeaders();
       let done = false;
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- a generator function has no lexical `this`
       const self = this;
       const body = (async function* (): AsyncGenerator<Buffer> {
         for (;;) {

@@ -14,7 +14,13 @@ export const STORED_CACHE = 'private, max-age=31536000, immutable';
 
 /** The ETag of one representation of a stored instance's pixels. */
 export function storedEtag(row: InstanceSummary, resource: string, accept: string | undefined): string {
-  const h = createHash('sha256').update(row.fileKey).update('\0').update(resource).update('\0').update(accept ?? '').digest('base64url');
+  const h = createHash('sha256')
+    .update(row.fileKey)
+    .update('\0')
+    .update(resource)
+    .update('\0')
+    .update(accept ?? '')
+    .digest('base64url');
   return `W/"${h.slice(0, 27)}"`;
 }
 

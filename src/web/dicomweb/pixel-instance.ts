@@ -1,8 +1,6 @@
 /** Finding a stored instance for a pixel request and turning pixel errors into problems. */
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive, InstanceSummary } from '../../archive/index.js';
 import { openFileSource, PixelDataError, PixelFile } from '../../dicom/render/index.js';
-import { sendProblem } from '../problem.js';
 import { PixelRequestError } from './pixel-params.js';
 
 /** The instance row, when it exists in this study and series (the path must name its real parents). */
@@ -45,22 +43,4 @@ export async function withInstance<T>(archive: Archive, row: InstanceSummary, fn
   } finally {
     await f.close();
   }
-}
-
-const PIXEL_STATUS = { 'not-an-image': 404, 'frame-out-of-range': 404, unsupported: 406, malformed: 500 } as const;
-
-/** One place that turns a pixel route's failure into a problem response. */
-export function sendPixelError(req: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof PixelRequestError) {
-    const title = err.status === 400 ? 'Bad request' : err.status === 404 ? 'Not found' : 'Not acceptable';
-    return sendProblem(reply, { type: 'about:blank', title, status: err.status, detail: err.message, ...(err.field ? { field: err.field } : {}) });
-  }
-  if (err instanceof PixelDataError) {
-    const status = PIXEL_STATUS[err.kind];
-    if (status === 500) req.log.error({ err }, 'stored pixel data cannot be served');
-    const title = status === 404 ? 'Not found' : status === 406 ? 'Not acceptable' : 'Stored object cannot be read';
-    return sendProblem(reply, { type: `urn:open-pacs:problem:pixel-${err.kind}`, title, status, detail: err.message });
-  }
-  req.log.error({ err }, 'pixel request failed');
-  return sendProblem(reply, { type: 'about:blank', title: 'Internal error', status: 500, detail: 'internal error (see the server log)' });
 }

@@ -5,12 +5,13 @@
  */
 import type { SourceRegion, VoiFunction, Window } from '../../dicom/render/index.js';
 import { quoteValue, uidProblem } from '../../dicom/uids.js';
+import { HttpError } from '../problem.js';
 
 /** A request the pixel routes refuse: 400 bad parameter, 404 no such resource, 406 unacceptable media type. */
-export class PixelRequestError extends Error {
-  override name = 'PixelRequestError';
-  constructor(readonly status: 400 | 404 | 406, message: string, readonly field?: string) {
-    super(message);
+export class PixelRequestError extends HttpError {
+  override readonly name = 'PixelRequestError';
+  constructor(status: 400 | 404 | 406, message: string, field?: string) {
+    super(status, message, { field });
   }
 }
 

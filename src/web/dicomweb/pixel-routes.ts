@@ -8,8 +8,9 @@ import type { Archive, InstanceSummary } from '../../archive/index.js';
 import { PixelDataError, PixelTags, type PixelFile } from '../../dicom/render/index.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, negotiateFrames, negotiateRendered, OCTET_STREAM, type FrameForm } from './pixel-accept.js';
 import { cachedAlready } from './pixel-cache.js';
-import { findInstance, openInstance, sendPixelError, seriesInstances, studySeries, withInstance } from './pixel-instance.js';
+import { findInstance, openInstance, seriesInstances, studySeries, withInstance } from './pixel-instance.js';
 import { mediaType, pathOf } from '../header-values.js';
+import { errorHandler } from '../problem.js';
 import { multipartContentType, multipartStream, newBoundary, type Part } from './pixel-multipart.js';
 import { checkUid, parseFrameList, parseQuality, parseTag, parseViewport, parseWindow, PixelRequestError } from './pixel-params.js';
 import { renderToImage, type RenderRequest } from './pixel-render.js';
@@ -44,7 +45,7 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
       } catch (err) {
         // A failure is not the stored representation: not to be cached as one.
         reply.removeHeader('cache-control').removeHeader('etag');
-        return sendPixelError(req, reply, err);
+        return errorHandler(err, req, reply);
       }
     });
   };

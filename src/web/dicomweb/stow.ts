@@ -20,17 +20,16 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../../archive/archive.js';
-import { ArchiveError } from '../../archive/errors.js';
 import type { StoreSink } from '../../archive/ingest.js';
 import { locateInstances } from '../../archive/query.js';
 import { readMetaHeader } from '../../dicom/part10.js';
+import { Status, StatusError, statusOfError } from '../../dicom/status.js';
 import { quoteValue, uidProblem } from '../../dicom/uids.js';
 import { warningValue } from '../header-values.js';
 import { checkUid, DicomwebError } from './errors.js';
 import { DICOM_JSON, negotiateDicomJson, parseMediaType } from './media-types.js';
 import { checkBoundary, MultipartError, MultipartReader } from './multipart.js';
 
-const FailureReason = { ProcessingFailure: 0x0110, DataSetDoesNotMatchSopClass: 0xa900, CannotUnderstand: 0xc000 } as const;
 /** Largest File Meta Information accepted in a part. */
 const MAX_META_BYTES = 64 * 1024;
 
@@ -50,8 +49,8 @@ interface PartResult {
   truncated?: boolean;
 }
 
-/** Why one part cannot be stored, with its FailureReason. */
-class PartFailure extends Error {
+/** Why one part cannot be stored, with its Failure Reason (a status, as the archive's errors). */
+class PartFailure extends StatusError {
   override readonly name = 'PartFailure';
   constructor(readonly status: number, message: string) {
     super(message);
@@ -64,7 +63,7 @@ class PartFailure extends Error {
  */
 function metaEnd(head: Buffer): number | undefined {
   if (head.length < 132) return undefined;
-  if (head.toString('latin1', 128, 132) !== 'DICM') throw new PartFailure(FailureReason.CannotUnderstand, "not a DICOM Part 10 file (no 'DICM' at offset 128)");
+  if (head.toString('latin1', 128, 132) !== 'DICM') throw new PartFailure(Status.CannotUnderstand, "not a DICOM Part 10 file (no 'DICM' at offset 128)");
   let o = 132;
   for (;;) {
     if (o + 8 > head.length) return undefined;
@@ -74,7 +73,7 @@ function metaEnd(head: Buffer): number | undefined {
       if (o + 12 > head.length) return undefined;
       o += 12 + head.readUInt32LE(o + 8);
     } else o += 8 + head.readUInt16LE(o + 6);
-    if (o > MAX_META_BYTES) throw new PartFailure(FailureReason.CannotUnderstand, 'File Meta Information too long');
+    if (o > MAX_META_BYTES) throw new PartFailure(Status.CannotUnderstand, 'File Meta Information too long');
   }
 }
 
@@ -90,29 +89,29 @@ async function storePart(archive: Archive, body: AsyncIterable<Buffer>, req: Fas
   let head: Buffer | undefined = Buffer.alloc(0);
   let sink: StoreSink | undefined;
   try {
-    if (partSyntax !== undefined) checkPartUid(partSyntax, 'the part\'s transfer-syntax parameter', FailureReason.CannotUnderstand);
+    if (partSyntax !== undefined) checkPartUid(partSyntax, 'the part\'s transfer-syntax parameter', Status.CannotUnderstand);
     for await (const chunk of body) {
       if (head) {
         head = head.length ? Buffer.concat([head, chunk]) : chunk;
         const end = metaEnd(head);
         if (end === undefined) {
-          if (head.length > MAX_META_BYTES) throw new PartFailure(FailureReason.CannotUnderstand, 'File Meta Information too long');
+          if (head.length > MAX_META_BYTES) throw new PartFailure(Status.CannotUnderstand, 'File Meta Information too long');
           continue;
         }
         let meta;
         try {
           meta = readMetaHeader(head.subarray(0, end)).meta;
         } catch (err) {
-          throw new PartFailure(FailureReason.CannotUnderstand, `File Meta Information: ${(err as Error).message}`);
+          throw new PartFailure(Status.CannotUnderstand, `File Meta Information: ${(err as Error).message}`);
         }
         if (!meta.mediaStorageSopClassUid || !meta.mediaStorageSopInstanceUid) {
-          throw new PartFailure(FailureReason.CannotUnderstand, 'File Meta Information lacks the Media Storage SOP Class or Instance UID');
+          throw new PartFailure(Status.CannotUnderstand, 'File Meta Information lacks the Media Storage SOP Class or Instance UID');
         }
-        checkPartUid(meta.mediaStorageSopInstanceUid, 'MediaStorageSOPInstanceUID (0002,0003)', FailureReason.DataSetDoesNotMatchSopClass);
+        checkPartUid(meta.mediaStorageSopInstanceUid, 'MediaStorageSOPInstanceUID (0002,0003)', Status.DataSetDoesNotMatchSopClass);
         result.sopInstanceUid = meta.mediaStorageSopInstanceUid;
-        checkPartUid(meta.mediaStorageSopClassUid, 'MediaStorageSOPClassUID (0002,0002)', FailureReason.DataSetDoesNotMatchSopClass);
+        checkPartUid(meta.mediaStorageSopClassUid, 'MediaStorageSOPClassUID (0002,0002)', Status.DataSetDoesNotMatchSopClass);
         result.sopClassUid = meta.mediaStorageSopClassUid;
-        checkPartUid(meta.transferSyntaxUid, 'TransferSyntaxUID (0002,0010)', FailureReason.CannotUnderstand);
+        checkPartUid(meta.transferSyntaxUid, 'TransferSyntaxUID (0002,0010)', Status.CannotUnderstand);
         sink = archive.beginStore({
           sopClassUid: result.sopClassUid,
           sopInstanceUid: result.sopInstanceUid,
@@ -128,7 +127,7 @@ async function storePart(archive: Archive, body: AsyncIterable<Buffer>, req: Fas
       }
       await sink!.write(chunk);
     }
-    if (head) throw new PartFailure(FailureReason.CannotUnderstand, 'part ends inside its File Meta Information (not a DICOM Part 10 file?)');
+    if (head) throw new PartFailure(Status.CannotUnderstand, 'part ends inside its File Meta Information (not a DICOM Part 10 file?)');
     const s = sink!;
     sink = undefined;
     await s.end();
@@ -136,8 +135,8 @@ async function storePart(archive: Archive, body: AsyncIterable<Buffer>, req: Fas
   } catch (err) {
     await sink?.abort(err as Error);
     if (err instanceof DicomwebError) throw err; // the body limit: the whole request fails
-    if (err instanceof MultipartError) return { ...result, truncated: true, failure: { reason: FailureReason.CannotUnderstand, message: `malformed multipart body: ${err.message}` } };
-    const reason = err instanceof PartFailure || err instanceof ArchiveError ? err.status : FailureReason.ProcessingFailure;
+    if (err instanceof MultipartError) return { ...result, truncated: true, failure: { reason: Status.CannotUnderstand, message: `malformed multipart body: ${err.message}` } };
+    const reason = statusOfError(err, Status.ProcessingFailure);
     return { ...result, failure: { reason, message: (err as Error).message } };
   }
 }
@@ -169,7 +168,7 @@ export function registerStow(scope: FastifyInstance, ctx: StowContext): void {
         const ptype = pt === undefined ? undefined : parsed?.essence;
         if (ptype !== undefined && ptype !== 'application/dicom') {
           for await (const _ of p.body) void _;
-          results.push({ failure: { reason: FailureReason.CannotUnderstand, message: `part of type ${pt} (only application/dicom is stored)` } });
+          results.push({ failure: { reason: Status.CannotUnderstand, message: `part of type ${pt} (only application/dicom is stored)` } });
           continue;
         }
         const r = await storePart(archive, p.body, req, study, parsed?.params.get('transfer-syntax'));
@@ -182,7 +181,7 @@ export function registerStow(scope: FastifyInstance, ctx: StowContext): void {
     }
     if (framing !== undefined && results.length === 0) throw new DicomwebError('bad-request', `malformed multipart body: ${framing}`, 'body');
     if (results.length === 0) throw new DicomwebError('bad-request', 'the multipart body has no parts', 'body');
-    if (framing !== undefined) results.push({ failure: { reason: FailureReason.CannotUnderstand, message: `malformed multipart body: ${framing}` } });
+    if (framing !== undefined) results.push({ failure: { reason: Status.CannotUnderstand, message: `malformed multipart body: ${framing}` } });
 
     const base = ctx.baseUrl(req);
     const stored = results.filter((r) => !r.failure);

@@ -14,9 +14,10 @@ import { writeDataset } from '../../dicom/dataset-writer.js';
 import { buildMetaHeader, readPart10 } from '../../dicom/part10.js';
 import { getTransferSyntax } from '../../dicom/transfer-syntax.js';
 import { PixelDataError } from '../../dicom/render/index.js';
-import { checkTranscodeSize, decodedPixelBytes, TranscodeLimitError } from '../../services/transcode-limit.js';
+import { checkTranscodeSize, decodedPixelBytes, TranscodeLimitError } from '../../archive/transcode-limit.js';
 import { contentDisposition } from '../header-values.js';
-import { findInstance, sendPixelError, withInstance } from './pixel-instance.js';
+import { errorHandler } from '../problem.js';
+import { findInstance, withInstance } from './pixel-instance.js';
 import { checkUid, parseDecimal, parsePositive, parseQuality, parseRegion, PixelRequestError } from './pixel-params.js';
 import { renderToImage } from './pixel-render.js';
 
@@ -121,7 +122,7 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
       }));
       return reply.type(contentType).send(bytes);
     } catch (err) {
-      return sendPixelError(req, reply, err);
+      return errorHandler(err, req, reply);
     }
   });
 }

@@ -42,7 +42,7 @@ export function normaliseDump(lines: DumpLine[]): OurLine[] {
     let value = l.value;
     const seq = /^\((?:Sequence|PixelSequence).*#=(\d+)\)$/.exec(value);
     if (seq) value = `#=${seq[1]}`;
-    let vr = l.vr === '??' ? 'UN' : l.vr;
+    const vr = l.vr === '??' ? 'UN' : l.vr;
     if (vr === 'FD' || vr === 'FL') value = value.split('\\').map((x) => String(Number(x))).join('\\');
     return { depth: l.depth, tag: l.tag, vr, value };
   });

@@ -4,7 +4,7 @@
 // volume, segmentation and contour code included, into the 2D viewer's bundle.
 import { cache, utilities } from '@cornerstonejs/core';
 import { annotation } from '@cornerstonejs/tools';
-import type { DicomWebClient } from './dicomweb.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import { initCornerstone } from './loader.js';
 import type { ViewerRequest } from './request.js';
 import { Viewer, type ViewerTimings } from './viewer.js';
@@ -12,7 +12,13 @@ import { Viewer, type ViewerTimings } from './viewer.js';
 declare global {
   interface Window {
     /** Test and debugging hook: the viewer instance and the parts of Cornerstone the tests read. */
-    __viewer?: { viewer: Viewer; core: { cache: typeof cache; utilities: typeof utilities }; tools: { annotation: typeof annotation }; ready: boolean; error?: string };
+    __viewer?: {
+      viewer: Viewer;
+      core: { cache: typeof cache; utilities: typeof utilities };
+      tools: { annotation: typeof annotation };
+      ready: boolean;
+      error?: string;
+    };
   }
 }
 

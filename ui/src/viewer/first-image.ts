@@ -1,7 +1,8 @@
 // Which series and instance the viewer shows first, by its own rules (hanging order
 // without reports; slices by position), and how the image loader asks for a frame: what
 // early.ts requests before the viewer's scripts have loaded. No DOM, no Cornerstone.
-import { num, str, TAG, type DicomJson } from './dicom-json.js';
+import type { DicomJson } from '../dicom-json.js';
+import { num, str, TAG } from '../dicom-json.js';
 import { hangingOrder, hangsAsImages } from './hanging.js';
 import { holdsPixels, orderSlices } from './slice-order.js';
 

@@ -4,8 +4,8 @@
 import { Enums, imageLoader, init as coreInit, utilities as csUtils } from '@cornerstonejs/core';
 import { init as dicomImageLoaderInit, wadors } from '@cornerstonejs/dicom-image-loader';
 import { init as toolsInit } from '@cornerstonejs/tools';
-import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from './dicom-json.js';
-import type { DicomWebClient } from './dicomweb.js';
+import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '../dicom-json.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import { holdsPixels, orderSlices } from './slice-order.js';
 
 let initialized = false;

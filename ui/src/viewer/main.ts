@@ -9,7 +9,7 @@ import { api, type Me } from '../api.js';
 import { h } from '../dom.js';
 import { renderLogin } from '../login.js';
 import { applyRole } from '../role.js';
-import { archiveRoot, DicomWebClient } from './dicomweb.js';
+import { archiveRoot, DicomWebClient } from '../dicomweb.js';
 import { askEarly } from './early.js';
 import { parseRequest } from './request.js';
 

@@ -5,8 +5,8 @@ import { metaData, utilities as csUtils, type Types } from '@cornerstonejs/core'
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { annotation as annotationApi, AngleTool, ArrowAnnotateTool, BidirectionalTool, CobbAngleTool, EllipticalROITool, LengthTool, PlanarFreehandROITool, ProbeTool, RectangleROITool, type Types as ToolTypes } from '@cornerstonejs/tools';
 import dcmjs from 'dcmjs';
-import { num, str, TAG, type DicomJson } from './dicom-json.js';
-import type { DicomWebClient } from './dicomweb.js';
+import { num, str, TAG, type DicomJson } from '../dicom-json.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import { loadDisplaySet, type DisplaySet } from './loader.js';
 import { buildMeasurementReport, newestFirst, readMeasurementReport, type GraphicType, type MeasuredValue, type SrMeasurement, type StudyAttributes } from './measurement-sr.js';
 
@@ -43,7 +43,7 @@ function valuesOf(a: Annotation): MeasuredValue[] {
   const stats = Object.values(a.data.cachedStats ?? {})[0] as Record<string, unknown> | undefined;
   if (!stats) return [];
   const out: MeasuredValue[] = [];
-  const n = (k: string) => (typeof stats[k] === 'number' ? (stats[k] as number) : undefined);
+  const n = (k: string) => (typeof stats[k] === 'number' ? stats[k] : undefined);
   const calibrated = (u: unknown) => typeof u === 'string' && u.startsWith('mm');
   const lengthUnit = calibrated(stats.unit) ? 'mm' : '1';
   const length = n('length');
@@ -103,7 +103,7 @@ function toMeasurement(a: Annotation): SrMeasurement | undefined {
 }
 
 function studyAttributes(inst: DicomJson): StudyAttributes {
-  const n = DicomMetaDictionary.naturalizeDataset(inst as never) as Record<string, unknown>;
+  const n = DicomMetaDictionary.naturalizeDataset(inst) as Record<string, unknown>;
   const pick = (k: string) => (n[k] === undefined ? undefined : n[k]);
   return {
     StudyInstanceUID: str(inst, TAG.StudyInstanceUID),
@@ -179,7 +179,7 @@ async function newestReport(client: DicomWebClient, studyUid: string): Promise<R
     }
   }
   const newest = newestFirst(candidates)[0];
-  return newest && (DicomMetaDictionary.naturalizeDataset(newest.json as never) as Record<string, unknown>);
+  return newest && DicomMetaDictionary.naturalizeDataset(newest.json);
 }
 
 export interface RestoreResult {

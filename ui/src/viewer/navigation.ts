@@ -15,8 +15,8 @@ function hasPosition(imageId: string | undefined): boolean {
 
 export async function scrollSync(sync: Synchronizer, source: Types.IViewportId, target: Types.IViewportId): Promise<void> {
   const engine = getRenderingEngine(target.renderingEngineId);
-  const s = engine?.getViewport(source.viewportId) as StackViewport | undefined;
-  const t = engine?.getViewport(target.viewportId) as StackViewport | undefined;
+  const s = engine?.getViewport<StackViewport>(source.viewportId);
+  const t = engine?.getViewport<StackViewport>(target.viewportId);
   if (!s || !t || !s.getImageIds().length || !t.getImageIds().length) return;
   const sFor = s.getFrameOfReferenceUID();
   if (sFor && sFor === t.getFrameOfReferenceUID() && hasPosition(s.getCurrentImageId()) && hasPosition(t.getCurrentImageId())) {

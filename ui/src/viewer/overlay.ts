@@ -1,8 +1,8 @@
 // Overlay text in the four corners of a viewport and the orientation markers at its edges.
-import { type StackViewport } from '@cornerstonejs/core';
+import type { StackViewport } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
-import { formatDate, num, str, TAG, type DicomJson } from './dicom-json.js';
+import { formatDate, num, str, TAG, type DicomJson } from '../dicom-json.js';
 import { edgeLabels, type Vec3 } from './orientation.js';
 
 function round(x: number | undefined, digits = 1): string {

@@ -1,14 +1,13 @@
 // The viewer's Query/Retrieve panel: query a registered remote AE (C-FIND through the
 // server as WS_CLIENT), retrieve a study into the Workstation Server (C-MOVE to
 // WORKSTATION) with a progress bar, then open it; and send the open study to an AE.
-import { api, ApiError, type Ae, type Job } from '../api.js';
-import { TAG, text, type DicomJson } from '../dicomweb.js';
-import { h } from '../dom.js';
+import { Status } from '../../../src/dicom/status.js';
+import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from '../api.js';
+import { TAG, text, type DicomJson } from '../dicom-json.js';
+import { background, h } from '../dom.js';
 import { followJob } from '../job-progress.js';
 import { searchForm, studyTable } from '../study-table.js';
 import type { ArchiveName } from './request.js';
-
-interface FindResult { status: number; errorComment?: string; matches: DicomJson[]; truncated: boolean }
 
 const reason = (err: unknown): string => (err instanceof ApiError ? err.problem.detail : (err as Error).message);
 const aeOption = (a: Ae) => h('option', { value: a.aeTitle }, `${a.aeTitle} (${a.connection.host}:${a.connection.port})`);
@@ -72,13 +71,13 @@ export class QrPanel {
       }
     };
 
-    const form = searchForm('qr', async (keys) => {
+    const form = searchForm('qr', background(async (keys) => {
       const aet = select.value;
       status.className = 'muted';
       status.textContent = `querying ${aet}...`;
       try {
-        const r = await api<FindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys, client: 'workstation' });
-        status.className = r.status === 0 || r.status === 0xfe00 ? 'muted' : 'fail';
+        const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys, client: 'workstation' });
+        status.className = r.status === Status.Success || r.status === Status.Cancel ? 'muted' : 'fail';
         status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
         results.replaceChildren(studyTable('qr-results', r.matches, {
           actions: (s) => {
@@ -91,7 +90,7 @@ export class QrPanel {
         status.className = 'fail';
         status.textContent = reason(err);
       }
-    }, [h('div', { class: 'field' }, h('label', { for: 'qr-ae' }, 'Remote AE'), select)]);
+    }), [h('div', { class: 'field' }, h('label', { for: 'qr-ae' }, 'Remote AE'), select)]);
     if (!remotes.length) return h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.');
     return h('div', {}, form, status, jobBox, results);
   }
@@ -100,7 +99,7 @@ export class QrPanel {
     const dest = h('select', { id: 'qr-send-dest' }, ...targets.map(aeOption));
     const jobBox = h('div', { id: 'qr-send-job', class: 'job' });
     const button: HTMLButtonElement = h('button', { type: 'button', id: 'qr-send', disabled: targets.length === 0 }, 'Send study');
-    button.addEventListener('click', async () => {
+    button.addEventListener('click', background(async () => {
       button.disabled = true;
       try {
         // One job per open study, one after the other, each with its bar.
@@ -114,7 +113,7 @@ export class QrPanel {
       } finally {
         button.disabled = false;
       }
-    });
+    }));
     const what = this.open.studyUids.length > 1 ? `the ${this.open.studyUids.length} open studies` : 'the open study';
     return h('div', { class: 'qr-send' }, h('label', { for: 'qr-send-dest' }, `Send ${what} to `), dest, ' ', button, jobBox);
   }

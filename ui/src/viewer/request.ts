@@ -1,7 +1,9 @@
 // The viewer's query string: /viewer?StudyInstanceUIDs=uid1,uid2[&archive=workstation].
 // No DOM, no Cornerstone.
+import type { DicomWebArchive } from '../api.js';
+
 /** Which archive the viewer reads: the Main Server's (/dicomweb) or the Workstation Server's. */
-export type ArchiveName = 'main' | 'workstation';
+export type ArchiveName = DicomWebArchive;
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 

@@ -1,6 +1,6 @@
 // Slice order of a series: by position along the slice normal when every slice has
 // geometry, else by Instance Number. No DOM, no Cornerstone.
-import { num, nums, TAG, type DicomJson } from './dicom-json.js';
+import { num, nums, TAG, type DicomJson } from '../dicom-json.js';
 
 /** An instance with pixels (an image), as opposed to a report or a presentation state in the series. */
 export function holdsPixels(inst: DicomJson): boolean {

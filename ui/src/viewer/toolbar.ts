@@ -29,7 +29,7 @@ export class Toolbar {
   readonly status: HTMLSpanElement;
   private presets: WindowPreset[] = [];
 
-  constructor(private readonly actions: ToolbarActions) {
+  constructor(actions: ToolbarActions) {
     const layoutButtons = LAYOUTS.map(([r, c]) =>
       h('button', { type: 'button', class: 'layout', 'data-layout': `${r}x${c}`, title: `${r} x ${c}`, onclick: () => actions.layout(r, c) }, `${r}x${c}`),
     );

@@ -2,8 +2,8 @@
 // studies read through DICOMweb. State lives on this instance (one per page).
 import { Enums, eventTarget, RenderingEngine, type StackViewport } from '@cornerstonejs/core';
 import { h } from '../dom.js';
-import { str, TAG } from './dicom-json.js';
-import { archiveRoot, DicomWebClient } from './dicomweb.js';
+import { str, TAG } from '../dicom-json.js';
+import { archiveRoot, DicomWebClient } from '../dicomweb.js';
 import { applyWindow, flip, invert, presetsFor, reset, rotate, type WindowPreset } from './image-ops.js';
 import { ViewportGrid } from './layout.js';
 import { hangingOrder, hangsAsImages, layoutFor } from './hanging.js';

@@ -39,7 +39,7 @@ export class ViewportCell {
   }
 
   get viewport(): StackViewport | undefined {
-    return this.engine.getViewport(this.viewportId) as StackViewport | undefined;
+    return this.engine.getViewport<StackViewport | undefined>(this.viewportId);
   }
 
   showMessage(text: string): void {

@@ -153,7 +153,7 @@ export class CurvedPanel {
 
   private addAt(vp: Types.IVolumeViewport, e: MouseEvent): void {
     const r = vp.element.getBoundingClientRect();
-    this.addPoint(vp.canvasToWorld([e.clientX - r.left, e.clientY - r.top]) as Point3);
+    this.addPoint(vp.canvasToWorld([e.clientX - r.left, e.clientY - r.top]));
   }
 
   /** Adds a point (a new curve if the last one was finished). */

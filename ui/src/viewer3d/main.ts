@@ -5,7 +5,7 @@
 import * as csCore from '@cornerstonejs/core';
 import * as csTools from '@cornerstonejs/tools';
 import { h } from '../dom.js';
-import type { DicomWebClient } from '../viewer/dicomweb.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import type { ViewerRequest } from '../viewer/request.js';
 import { MIN_3D_VOXELS } from './downsample.js';
 import { VolumePage } from './volume-page.js';

@@ -134,7 +134,7 @@ export class Renderer3d {
     const d = v.direction;
     const o = v.origin;
     actor.setUserMatrix(Float64Array.from([d[0], d[1], d[2], 0, d[3], d[4], d[5], 0, d[6], d[7], d[8], 0, o[0], o[1], o[2], 1]) as never);
-    this.viewport.addActor({ uid: SSD_ACTOR, actor: actor as never });
+    this.viewport.addActor({ uid: SSD_ACTOR, actor });
     this.surfaceFor = { threshold, actor };
   }
 

@@ -3,8 +3,8 @@
 // geometry check; and a downsampled copy for 3D rendering when the full volume is too big.
 import { cache, Enums, eventTarget, imageLoader, volumeLoader, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { num, str, TAG, type DicomJson } from '../viewer/dicom-json.js';
-import type { DicomWebClient } from '../viewer/dicomweb.js';
+import { num, str, TAG, type DicomJson } from '../dicom-json.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import { unshear, unshearedGrid } from './tilt.js';
 import { checkVolume, VolumeGeometryError, type VolumeCheck } from './volume-geometry.js';
 
@@ -178,7 +178,7 @@ async function volumeSlices(v: Types.IImageVolume): Promise<ArrayLike<number>[]>
 export async function volumeParts(v: Types.IImageVolume): Promise<ArrayLike<number>[]> {
   const [nx, ny, nz] = v.dimensions;
   if ((v.imageIds?.length ?? 0) === nz) return volumeSlices(v);
-  const all = v.voxelManager?.getCompleteScalarDataArray?.() as ArrayLike<number> | undefined;
+  const all = v.voxelManager?.getCompleteScalarDataArray?.();
   if (!all || all.length !== nx * ny * nz) throw new VolumeGeometryError(`the volume holds ${all?.length ?? 0} voxel values, not ${nx} x ${ny} x ${nz}`);
   return [all];
 }

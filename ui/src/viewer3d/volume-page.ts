@@ -4,8 +4,8 @@
 import { Enums, RenderingEngine, setVolumesForViewports, type Types } from '@cornerstonejs/core';
 import { h } from '../dom.js';
 import { CURVED_TOOL, CurvedPanel } from './curved-panel.js';
-import { str, TAG } from '../viewer/dicom-json.js';
-import type { DicomWebClient } from '../viewer/dicomweb.js';
+import { str, TAG } from '../dicom-json.js';
+import type { DicomWebClient } from '../dicomweb.js';
 import { Clip3d } from './clip3d.js';
 import { CrosshairsTool, EllipticalROITool, LengthTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
@@ -57,7 +57,7 @@ export class VolumePage {
     private readonly client: DicomWebClient,
     private readonly studyUid: string,
     private readonly seriesUid: string | null,
-    private readonly back2d: string,
+    back2d: string,
     /** Voxels the 3D view renders at most (default MAX_3D_VOXELS). */
     private readonly max3dVoxels?: number,
   ) {
@@ -99,7 +99,8 @@ export class VolumePage {
       h('option', { value: 'ssd' }, 'Surface (SSD)'),
     );
     this.threshold = h('input', { type: 'number', id: 'ssd-threshold', step: '10', value: '300', 'aria-label': 'surface threshold' });
-    const applyRender = () => this.render3d(this.currentMode());
+    // render3d shows its own failures in the 3D viewport.
+    const applyRender = () => void this.render3d(this.currentMode());
     this.renderMode.addEventListener('change', applyRender);
     this.threshold.addEventListener('change', () => this.renderMode.value === 'ssd' && applyRender());
     this.status = h('span', { id: 'viewer-status', class: 'muted' });
@@ -141,7 +142,7 @@ export class VolumePage {
   }
 
   viewport(id: string): Types.IVolumeViewport {
-    return this.engine.getViewport(id) as Types.IVolumeViewport;
+    return this.engine.getViewport<Types.IVolumeViewport>(id);
   }
 
   get mprViewports(): Types.IVolumeViewport[] {

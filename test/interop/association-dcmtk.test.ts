@@ -2,7 +2,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, negotiatePresentationContexts, type Acceptor, type Association, type Pdv } from '../../src/net/index.js';
-import { IMPLICIT_LE, VERIFICATION, startAcceptor } from './helpers.js';
+import { IMPLICIT_LE, VERIFICATION, startAcceptor } from '../net/helpers.js';
 
 const ENV = { ...process.env, TCP_NODELAY: '1' };
 

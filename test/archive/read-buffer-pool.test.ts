@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ReadBufferPool } from '../../src/services/read-buffer-pool.js';
+import { ReadBufferPool } from '../../src/archive/read-buffer-pool.js';
 
 describe('ReadBufferPool', () => {
   it('hands a given-back buffer out again, and allocates when none is idle', () => {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Archive } from '../../src/archive/archive.js';
 import type { InstanceSummary } from '../../src/archive/index-types.js';
-import { datasetIn } from '../../src/services/retrieve-sub-operations.js';
+import { datasetIn } from '../../src/archive/retrieval.js';
 import { makeTempDirSync, removeTempDirs } from '../support/tmp.js';
 
 const TS = '1.2.840.10008.1.2.1';

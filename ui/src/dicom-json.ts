@@ -1,22 +1,25 @@
-// DICOM JSON (PS3.18 F.2) attribute access by tag (8 hex digits, upper case). No DOM, no
-// Cornerstone: unit-tested under Node.
+// DICOM JSON (PS3.18 F.2) attribute access by tag (8 hex digits, upper case), for the app
+// and the viewers alike. No DOM, no Cornerstone: unit-tested under Node.
+import type { DicomJson } from './api.js';
 
-/** One attribute of a DICOM JSON data set (PS3.18 F.2). */
-export interface DicomJsonValue {
-  vr: string;
-  Value?: unknown[];
-  BulkDataURI?: string;
-  InlineBinary?: string;
-}
-export type DicomJson = Record<string, DicomJsonValue>;
+export type { DicomJson, DicomJsonAttribute } from './api.js';
 
+/** The first value as text: a person name by its alphabetic group; '' when absent. */
 export function str(ds: DicomJson, tag: string): string {
   const v = ds[tag]?.Value?.[0];
   if (v === undefined || v === null) return '';
-  if (typeof v === 'object' && 'Alphabetic' in (v as object)) return String((v as { Alphabetic?: string }).Alphabetic ?? '');
+  if (typeof v === 'object' && 'Alphabetic' in v) return String((v as { Alphabetic?: string }).Alphabetic ?? '');
   return String(v);
 }
 
+/** Every value as text (person names by their alphabetic group), joined with '\\' as DICOM does. */
+export function text(ds: DicomJson, tag: string): string {
+  const vs = ds[tag]?.Value;
+  if (!vs) return '';
+  return vs.map((v) => (v && typeof v === 'object' ? String((v as { Alphabetic?: string }).Alphabetic ?? '') : String(v ?? ''))).join('\\');
+}
+
+/** The first value as a number; undefined when absent or not a number. */
 export function num(ds: DicomJson, tag: string): number | undefined {
   const v = ds[tag]?.Value?.[0];
   const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
@@ -30,14 +33,27 @@ export function nums(ds: DicomJson, tag: string): number[] | undefined {
   return out.every(Number.isFinite) ? out : undefined;
 }
 
+/** Tags by keyword, in tag order. */
 export const TAG = {
+  SOPInstanceUID: '00080018',
   StudyDate: '00080020',
+  SeriesDate: '00080021',
+  StudyTime: '00080030',
+  SeriesTime: '00080031',
+  AccessionNumber: '00080050',
   Modality: '00080060',
+  ModalitiesInStudy: '00080061',
   StudyDescription: '00081030',
   SeriesDescription: '0008103E',
+  ReferencedSOPInstanceUID: '00081155',
+  FailureReason: '00081197',
+  FailedSOPSequence: '00081198',
+  ReferencedSOPSequence: '00081199',
   PatientName: '00100010',
   PatientID: '00100020',
+  PatientBirthDate: '00100030',
   SliceThickness: '00180050',
+  ImagerPixelSpacing: '00181164',
   StudyInstanceUID: '0020000D',
   SeriesInstanceUID: '0020000E',
   SeriesNumber: '00200011',
@@ -46,13 +62,11 @@ export const TAG = {
   ImageOrientationPatient: '00200037',
   FrameOfReferenceUID: '00200052',
   SliceLocation: '00201041',
+  NumberOfStudyRelatedSeries: '00201206',
+  NumberOfStudyRelatedInstances: '00201208',
   NumberOfSeriesRelatedInstances: '00201209',
   NumberOfFrames: '00280008',
-  SOPInstanceUID: '00080018',
-  SeriesDate: '00080021',
-  SeriesTime: '00080031',
   PixelSpacing: '00280030',
-  ImagerPixelSpacing: '00181164',
 } as const;
 
 /** A DA value as YYYY-MM-DD (other text unchanged). */

@@ -29,10 +29,10 @@ function filesUnder(dir: string): { rel: string; size: number }[] {
   return out;
 }
 
-/** Final blob files (ab/cd/<hash>...) against index rows: must match one to one, sizes included. */
+/** Data files (s/<day>/<batch>/..., non-empty: unused pool files are empty) against index rows: one to one, sizes included. */
 function checkConsistent(dataDir: string): { rows: number } {
   const blobs = join(dataDir, 'blobs');
-  const finals = filesUnder(blobs).filter((f) => /^[0-9a-f]{2}\/[0-9a-f]{2}\//.test(f.rel));
+  const finals = filesUnder(blobs).filter((f) => /^s\//.test(f.rel) && f.size > 0);
   const db = new Database(join(dataDir, 'index.sqlite'), { readonly: true });
   try {
     const rows = db.prepare('SELECT file_key AS key, file_size AS size FROM instances').all() as { key: string; size: number }[];
@@ -60,7 +60,7 @@ describe('Main Server killed during a store', () => {
     const tmp = join(dataDir, 'blobs');
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const inFlight = filesUnder(tmp).filter((f) => !/^[0-9a-f]{2}\/[0-9a-f]{2}\//.test(f.rel) && f.size > 60e6);
+      const inFlight = filesUnder(tmp).filter((f) => f.size > 60e6);
       if (inFlight.length) break;
       if (Date.now() > deadline) throw new Error('the large store never reached 60 MB on disk');
       await new Promise((r) => setTimeout(r, 5));
@@ -74,7 +74,7 @@ describe('Main Server killed during a store', () => {
     pacs = await startPacs({ dir: join(dir, 'run1') });
     await pacs.stop();
     expect(checkConsistent(dataDir).rows).toBe(1); // only the small instance
-    const leftovers = filesUnder(join(dataDir, 'blobs')).filter((f) => !/^[0-9a-f]{2}\/[0-9a-f]{2}\//.test(f.rel) && f.size > 0);
+    const leftovers = filesUnder(join(dataDir, 'blobs')).filter((f) => !/^s\//.test(f.rel) || f.size === 0);
     expect(leftovers).toEqual([]);
 
     pacs = await startPacs({ dir: join(dir, 'run1') });

@@ -1,0 +1,123 @@
+/** Shapes of the router's REST API (web/router-api.ts). No imports but siblings (see registry.ts). */
+
+/** One routing rule (router/rules.ts ruleSchema). */
+export interface Rule {
+  name: string;
+  condition: string;
+  destinations: string[];
+  /** Keyword or tag -> new text, or null to remove the attribute from the forwarded copy. */
+  changes: Record<string, string | null>;
+  continue: boolean;
+  enabled: boolean;
+  /** What the rule matches is not forwarded, and not kept as unrouted. */
+  discard?: boolean;
+}
+
+/** The forward queue's retry policy (router/rules.ts queuePolicySchema). */
+export interface QueuePolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  batchSize: number;
+  idleReleaseMs: number;
+  deleteForwardedAfterHours: number | null;
+}
+
+/** GET/PUT /api/router/rules. */
+export interface RouterSettings {
+  rules: Rule[];
+  queue: QueuePolicy;
+}
+
+/** A condition's problem at its 1-based line and column. */
+export interface ConditionProblem {
+  message: string;
+  line: number;
+  column: number;
+}
+
+/** POST /api/router/validate. */
+export interface ValidateResult {
+  ok: boolean;
+  problems?: ConditionProblem[];
+}
+
+export interface RuleMatch {
+  rule: string;
+  matched: boolean;
+  /** Evaluation error (treated as no match). */
+  error?: string;
+  /** Not evaluated: disabled, or an earlier match stopped the evaluation. */
+  skipped?: 'disabled' | 'stopped';
+}
+
+/** POST /api/router/dry-run. */
+export interface DryRunResult {
+  matches: RuleMatch[];
+  stopped: boolean;
+  stoppedBy: string | null;
+  /** What the router would do: send, discard, keep it unrouted, or hold it because a rule failed (error). */
+  outcome: 'send' | 'discard' | 'unrouted' | 'rule-failed';
+  error?: string;
+  sends: { destination: string; rule: string; changes: Record<string, string | null>; address?: string; error?: string }[];
+}
+
+/** GET /api/router/queue, one per destination. */
+export interface DestinationStatus {
+  destination: string;
+  /** Waiting, never tried. */
+  pending: number;
+  /** Tried and failed, waiting for a retry. */
+  failed: number;
+  dead: number;
+  /** Being sent now. */
+  inFlight: number;
+  oldestCreatedAt: string | null;
+  /** When the earliest pending entry is due (ISO 8601); null when nothing is pending. */
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  /** Delivered since the server started. */
+  delivered: number;
+}
+
+export const HELD_STATES = ['unrouted', 'rule-failed'] as const;
+export type HeldState = (typeof HELD_STATES)[number];
+export type QueueState = 'pending' | 'dead' | HeldState;
+
+/** A row of the forward queue (a send), or an instance held with no destination. */
+export interface QueueEntry {
+  id: number;
+  destination: string;
+  sopInstanceUid: string;
+  rule: string;
+  changes: Record<string, string | null>;
+  state: QueueState;
+  attempts: number;
+  /** ms since the epoch. */
+  nextAttemptAt: number;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** GET /api/router/queue/{dest}: entries with whether each is being sent now. */
+export interface QueueItem extends QueueEntry {
+  inFlight: boolean;
+}
+
+export interface QueuePage {
+  destination: string;
+  state: 'pending' | 'inflight' | 'failed' | 'dead' | null;
+  limit: number;
+  offset: number;
+  entries: QueueItem[];
+}
+
+/** GET /api/router/unrouted. */
+export interface UnroutedList {
+  counts: { unrouted: number; ruleFailed: number };
+  state: HeldState | null;
+  limit: number;
+  offset: number;
+  entries: QueueEntry[];
+}

@@ -1,0 +1,100 @@
+/**
+ * Shapes of the web server's REST API outside the registry and the router: errors,
+ * login, users, status, background jobs, remote query. No imports (see registry.ts).
+ */
+import type { ServerRole } from './registry.js';
+
+/** A problem with one field (dotted path, relative to what was validated). */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** RFC 9457 problem details, as every error of the API is answered. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  /** The first field that failed. */
+  field?: string;
+  errors?: FieldIssue[];
+  /** Where in an expression the first problem is (router rule conditions). */
+  line?: number;
+  column?: number;
+}
+
+export const USER_ROLES = ['admin', 'reader'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** The logged-in user (GET /api/me, POST /api/login). */
+export interface Me {
+  user: string;
+  role: UserRole;
+}
+
+/** A user as listed (GET /api/users): no hash. */
+export interface UserInfo {
+  name: string;
+  role: UserRole;
+  created: string;
+}
+
+/** One server role in GET /api/status. */
+export interface RoleStatus {
+  role: ServerRole;
+  aeTitle: string;
+  host: string;
+  port: number | undefined;
+  listening: boolean;
+  error?: string;
+  activeAssociations: number;
+  /** null when the role's archive is not open. */
+  instancesStored: number | null;
+}
+
+/** GET /api/status. */
+export interface Status {
+  revision: number;
+  uptimeSeconds: number;
+  web: { host: string; port: number; listening: boolean };
+  roles: RoleStatus[];
+}
+
+/** A background send or retrieve (POST /api/studies/send, /api/remote/{aet}/retrieve; GET /api/jobs/{id}). */
+export interface Job {
+  id: string;
+  kind: 'send' | 'retrieve';
+  label: string;
+  state: 'running' | 'done' | 'failed';
+  /** Instances done (succeeded or failed) and expected; total 0 until known. */
+  done: number;
+  total: number;
+  failed: number;
+  /** Per-instance failures, the first 100. */
+  failures: { instance?: string; error: string }[];
+  message: string;
+  startedAt: string;
+  finishedAt?: string;
+}
+
+/** The archives whose DICOMweb the web server serves: /dicomweb (Main Server) and /workstation/dicomweb. */
+export type DicomWebArchive = 'main' | 'workstation';
+
+/** One attribute of a DICOM JSON data set (PS3.18 F.2); values stay unknown until read. */
+export interface DicomJsonAttribute {
+  vr: string;
+  Value?: unknown[];
+  InlineBinary?: string;
+  BulkDataURI?: string;
+}
+export type DicomJson = Record<string, DicomJsonAttribute>;
+
+/** POST /api/remote/{aet}/find: a C-FIND at a peer. */
+export interface RemoteFindResult {
+  status: number;
+  errorComment?: string;
+  matches: DicomJson[];
+  /** True when C-CANCEL was sent at the limit. */
+  truncated: boolean;
+}

@@ -1,0 +1,225 @@
+/**
+ * One file being written under its final name (the durability protocol is at the top of
+ * file-blob-store.ts): a queue of chunks flushed with writev, one write in flight at a
+ * time (chunks arriving meanwhile go together in the next one); no promise per chunk.
+ * While the data arrives, the file is fdatasynced in the background every
+ * `syncEveryBytes` (one at a time), so the final fdatasync has only the tail left.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import type { BlobWriter } from './blob-store.js';
+
+/** What a writer needs of its store. */
+export interface WriterHost {
+  readonly flushBytes: number;
+  readonly highWaterBytes: number;
+  readonly syncEveryBytes: number;
+  /** Registers a background step (for the store's idle()). */
+  track<T>(p: Promise<T>): Promise<T>;
+}
+
+/** The file a writer writes: its key and path, its handle, and when its name is durable. */
+export interface WriterFile {
+  key: string;
+  path: string;
+  fh: Promise<FileHandle>;
+  /** Settles once the file's directory entry is durable. */
+  nameDurable: Promise<void>;
+  /** Called once the file is settled: committed and closed, or unlinked. */
+  settled: () => void;
+}
+
+type WriterState = 'open' | 'persisting' | 'persisted' | 'released' | 'aborted';
+
+export class FileBlobWriter implements BlobWriter {
+  readonly key: string;
+  bytes = 0;
+  crc32 = 0;
+  private readonly host: WriterHost;
+  private readonly file: WriterFile;
+  private state: WriterState = 'open';
+  private fh: Promise<FileHandle> | undefined;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private position = 0;
+  private flushing: Promise<void> | undefined;
+  /** The first failure; persist() throws it. */
+  private error: Error | undefined;
+  private drainWaiters: Array<() => void> = [];
+  private aborting: Promise<void> | undefined;
+  /** Background fdatasync in flight (at most one) and the position the last one started at. */
+  private syncing: Promise<void> | undefined;
+  private syncedFrom = 0;
+  /** The final fdatasync, once started. */
+  private finalSync: Promise<void> | undefined;
+
+  constructor(host: WriterHost, file: WriterFile) {
+    this.host = host;
+    this.file = file;
+    this.key = file.key;
+    this.fh = file.fh;
+    this.fh.catch((e: unknown) => void (this.error ??= asError(e))); // reported by persist()
+    file.nameDurable.catch(() => undefined); // observed by persist()
+  }
+
+  private handle(): Promise<FileHandle> {
+    if (!this.fh) throw new Error('blob writer has no open file');
+    return this.fh;
+  }
+
+  write(chunk: Buffer): void | Promise<void> {
+    if (this.state !== 'open') throw new Error(`blob writer is ${this.state}`);
+    if (this.error !== undefined) return; // reported by persist()
+    if (chunk.length === 0) return;
+    this.queue.push(chunk);
+    this.queuedBytes += chunk.length;
+    this.bytes += chunk.length;
+    this.crc32 = crc32(chunk, this.crc32);
+    // Not awaited: write() returns at once; the flush catches every failure into this.error,
+    // which persist() throws.
+    if (this.flushing === undefined && this.queuedBytes >= this.host.flushBytes) void this.startFlush(false);
+    if (this.queuedBytes > this.host.highWaterBytes) {
+      return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+  }
+
+  private startFlush(final: boolean): Promise<void> {
+    this.flushing = this.flushLoop(final).finally(() => {
+      this.flushing = undefined;
+      this.wakeWaiters();
+    });
+    return this.flushing;
+  }
+
+  private wakeWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    if (this.queuedBytes > this.host.highWaterBytes && this.error === undefined) return;
+    const ws = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of ws) w();
+  }
+
+  private async flushLoop(final: boolean): Promise<void> {
+    try {
+      const fh = await this.handle();
+      while (this.queue.length > 0 && (final || this.queuedBytes >= this.host.flushBytes)) {
+        const batch = this.queue;
+        let n = this.queuedBytes;
+        this.queue = [];
+        this.queuedBytes = 0;
+        this.wakeWaiters();
+        let bufs = batch;
+        while (n > 0) {
+          const { bytesWritten } = bufs.length === 1
+            ? await fh.write(bufs[0], 0, bufs[0].length, this.position)
+            : await fh.writev(bufs, this.position);
+          this.position += bytesWritten;
+          n -= bytesWritten;
+          if (n > 0) bufs = dropBytes(bufs, bytesWritten);
+        }
+        if (!final) this.maybeSyncBehind(fh);
+      }
+    } catch (e) {
+      this.error ??= asError(e);
+      this.queue = [];
+      this.queuedBytes = 0;
+    }
+  }
+
+  /** Background fdatasync of what is written so far, one at a time, while more data arrives. */
+  private maybeSyncBehind(fh: FileHandle): void {
+    const every = this.host.syncEveryBytes;
+    if (every <= 0 || this.syncing || this.state !== 'open' || this.position - this.syncedFrom < every) return;
+    this.syncedFrom = this.position;
+    this.syncing = fh.datasync().then(() => {
+      this.syncing = undefined;
+      if (this.state === 'open') this.maybeSyncBehind(fh);
+    }, (e: unknown) => {
+      this.error ??= asError(e); // never trust this handle again: persist() fails
+    });
+  }
+
+  /** Writes everything queued; throws the first write error. */
+  private async flushAll(): Promise<FileHandle> {
+    if (this.flushing) await this.flushing;
+    await this.startFlush(true);
+    if (this.error !== undefined) throw this.error;
+    return this.handle();
+  }
+
+  async persist(): Promise<void> {
+    const { durable } = await this.persistEarly();
+    await durable;
+  }
+
+  async persistEarly(): Promise<{ durable: Promise<void> }> {
+    if (this.state !== 'open') throw new Error(`blob writer is ${this.state}`);
+    this.state = 'persisting';
+    const fh = await this.flushAll();
+    const durable = this.finalSync = fh.datasync();
+    durable.catch(() => undefined); // the caller awaits it
+    // The row may name this file only once its name survives a crash.
+    await this.file.nameDurable;
+    if (this.error !== undefined) throw this.error;
+    this.state = 'persisted';
+    return { durable };
+  }
+
+  /** Background: the file closed, then it is settled in its batch. Never rejects. */
+  release(): Promise<void> {
+    if (this.state !== 'persisted') return Promise.reject(new Error(`blob writer is ${this.state}`));
+    this.state = 'released';
+    const fh = this.fh;
+    this.fh = undefined;
+    return this.host.track((async () => {
+      await fh?.then((h) => h.close()).catch(() => undefined);
+      this.file.settled();
+    })());
+  }
+
+  abort(): Promise<void> {
+    this.aborting ??= this.host.track(this.doAbort());
+    return this.aborting;
+  }
+
+  private async doAbort(): Promise<void> {
+    this.state = 'aborted';
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.wakeWaiters();
+    try {
+      if (this.flushing) await this.flushing;
+      await this.syncing?.catch(() => undefined);
+      await this.finalSync?.catch(() => undefined);
+      if (this.fh) await (await this.fh).close();
+    } catch {
+      /* closing a failed handle */
+    }
+    this.fh = undefined;
+    await this.file.nameDurable.catch(() => undefined); // the file exists (or never will) by now
+    try {
+      await unlink(this.file.path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException)?.code !== 'ENOENT') return; // left for the sweep: its batch stays open
+    }
+    this.file.settled();
+  }
+}
+
+function dropBytes(bufs: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (n >= b.length) {
+      n -= b.length;
+      continue;
+    }
+    out.push(n > 0 ? b.subarray(n) : b);
+    n = 0;
+  }
+  return out;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

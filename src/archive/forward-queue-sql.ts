@@ -1,0 +1,295 @@
+/** The forward queue (forward-queue.ts) in SQL, the same statements on both index backends. */
+import type {
+  DestinationCounts, ForwardQueueStore, ForwardQueueWriter, HeldCounts, HeldEntry, HeldQuery, HeldState, NewEntry,
+  QueueEntry, QueueFailure, QueueQuery, QueueState,
+} from './forward-queue.js';
+import type { SqlDialect, SqlIndex, SqlReader, SqlValue, SqlWriter } from './sql-types.js';
+
+export function queueDdl(d: SqlDialect): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS router_queue (
+      pk ${d.identityPk},
+      destination TEXT NOT NULL,
+      sop_instance_uid TEXT NOT NULL,
+      rule TEXT NOT NULL,
+      changes TEXT,
+      state TEXT NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at BIGINT NOT NULL,
+      last_error TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL)`,
+    `CREATE INDEX IF NOT EXISTS router_queue_due ON router_queue (destination, state, next_attempt_at, pk)`,
+    `CREATE INDEX IF NOT EXISTS router_queue_uid ON router_queue (sop_instance_uid)`,
+  ];
+}
+
+const now = (): string => new Date().toISOString();
+
+/** Error texts kept per row, in characters. */
+const ERROR_MAX = 1000;
+
+function toEntry(r: Record<string, unknown>): QueueEntry {
+  return {
+    id: Number(r.pk),
+    destination: String(r.destination),
+    sopInstanceUid: String(r.sop_instance_uid),
+    rule: String(r.rule),
+    changes: r.changes ? (JSON.parse(String(r.changes)) as Record<string, string | null>) : {},
+    state: String(r.state) as QueueState,
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    lastError: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+  };
+}
+
+const COLUMNS = 'pk, destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, last_error, created_at, updated_at';
+
+/** Queue rows inside one write transaction. */
+export class SqlForwardQueueWriter implements ForwardQueueWriter {
+  constructor(private readonly tx: SqlWriter) {}
+
+  async ensureSchema(): Promise<void> {
+    if (this.tx.dialect.schemaLock) await this.tx.execute(this.tx.dialect.schemaLock, ['pacs-router-queue']);
+    for (const ddl of queueDdl(this.tx.dialect)) await this.tx.execute(ddl);
+  }
+
+  async enqueue(entries: readonly NewEntry[]): Promise<QueueEntry[]> {
+    const t = now();
+    const at = Date.now();
+    const out: QueueEntry[] = [];
+    for (const e of entries) {
+      const rows = await this.tx.execute(
+        `INSERT INTO router_queue (destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6) RETURNING pk`,
+        [e.destination, e.sopInstanceUid, e.rule, Object.keys(e.changes).length ? JSON.stringify(e.changes) : null, at, t],
+      );
+      out.push({
+        id: Number(rows[0].pk), destination: e.destination, sopInstanceUid: e.sopInstanceUid, rule: e.rule, changes: e.changes,
+        state: 'pending', attempts: 0, nextAttemptAt: at, lastError: null, createdAt: t, updatedAt: t,
+      });
+    }
+    return out;
+  }
+
+  async hold(entries: readonly HeldEntry[]): Promise<void> {
+    const t = now();
+    const at = Date.now();
+    for (const e of entries) {
+      await this.tx.execute(`DELETE FROM router_queue WHERE sop_instance_uid = $1 AND destination = ''`, [e.sopInstanceUid]);
+      await this.tx.execute(
+        `INSERT INTO router_queue (destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, last_error, created_at, updated_at)
+         VALUES ('', $1, $2, NULL, $3, 0, $4, $5, $6, $6)`,
+        [e.sopInstanceUid, e.rule, e.state, at, e.error === null ? null : e.error.slice(0, ERROR_MAX), t],
+      );
+    }
+  }
+
+  async release(ids: readonly number[]): Promise<void> {
+    for (const id of ids) await this.tx.execute(`DELETE FROM router_queue WHERE pk = $1 AND destination = ''`, [id]);
+  }
+}
+
+/** The queue's operations, each a transaction of its own on `index`. */
+export class SqlForwardQueue implements ForwardQueueStore {
+  constructor(private readonly index: SqlIndex) {}
+
+  ensureSchema(): Promise<void> {
+    return this.index.write((tx) => tx.forwardQueue.ensureSchema());
+  }
+
+  add(entries: readonly NewEntry[]): Promise<QueueEntry[]> {
+    return this.index.write((tx) => tx.forwardQueue.enqueue(entries));
+  }
+
+  held(q: HeldQuery = {}): Promise<QueueEntry[]> {
+    const params: SqlValue[] = [];
+    const where = [`destination = ''`];
+    if (q.afterId !== undefined) {
+      params.push(q.afterId);
+      where.push(`pk > $${params.length}`);
+    }
+    if (q.upToId !== undefined) {
+      params.push(q.upToId);
+      where.push(`pk <= $${params.length}`);
+    }
+    if (q.state) {
+      params.push(q.state);
+      where.push(`state = $${params.length}`);
+    }
+    return this.page(where, params, q, 'pk');
+  }
+
+  async lastHeldId(): Promise<number> {
+    const rows = await this.index.read((tx) => tx.select(`SELECT MAX(pk) AS id FROM router_queue WHERE destination = ''`));
+    return Number(rows[0]?.id ?? 0);
+  }
+
+  async heldCounts(): Promise<HeldCounts> {
+    const rows = await this.index.read((tx) => tx.select(
+      `SELECT SUM(CASE WHEN state = 'unrouted' THEN 1 ELSE 0 END) AS unrouted,
+         SUM(CASE WHEN state = 'rule-failed' THEN 1 ELSE 0 END) AS failed
+       FROM router_queue WHERE destination = ''`));
+    return { unrouted: Number(rows[0]?.unrouted ?? 0), ruleFailed: Number(rows[0]?.failed ?? 0) };
+  }
+
+  purgeHeld(q: { state?: HeldState; ids?: readonly number[] } = {}): Promise<number> {
+    return this.index.write(async (tx) => {
+      const params: SqlValue[] = [];
+      let sql = `SELECT pk FROM router_queue WHERE destination = ''`;
+      if (q.state) {
+        params.push(q.state);
+        sql += ` AND state = $1`;
+      }
+      const ids = q.ids ? new Set(q.ids) : undefined;
+      const rows = (await tx.execute(sql, params)).map((r) => Number(r.pk)).filter((id) => !ids || ids.has(id));
+      for (const id of rows) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [id]);
+      return rows.length;
+    });
+  }
+
+  due(destination: string, limit: number, exclude: ReadonlySet<number> = new Set()): Promise<QueueEntry[]> {
+    return this.index.read(async (tx) => {
+      const rows = await tx.select(
+        `SELECT ${COLUMNS} FROM router_queue WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2
+         ORDER BY pk LIMIT $3`, [destination, Date.now(), limit + exclude.size]);
+      return rows.map(toEntry).filter((e) => !exclude.has(e.id)).slice(0, limit);
+    });
+  }
+
+  async nextDue(destination: string): Promise<number | undefined> {
+    const rows = await this.index.read((tx) => tx.select(
+      `SELECT MIN(next_attempt_at) AS t FROM router_queue WHERE destination = $1 AND state = 'pending'`, [destination]));
+    const t = rows[0]?.t;
+    return t === null || t === undefined ? undefined : Number(t);
+  }
+
+  async forwarded(before: string, limit: number): Promise<string[]> {
+    const rows = await this.index.read((tx) => tx.select(
+      `SELECT i.sop_instance_uid AS uid FROM instances i
+       WHERE i.received_at < $1 AND NOT EXISTS (SELECT 1 FROM router_queue q WHERE q.sop_instance_uid = i.sop_instance_uid)
+       LIMIT $2`, [before, limit]));
+    return rows.map((r) => String(r.uid));
+  }
+
+  async destinations(): Promise<string[]> {
+    const rows = await this.index.read((tx) => tx.select(`SELECT DISTINCT destination FROM router_queue WHERE state = 'pending' AND destination <> ''`));
+    return rows.map((r) => String(r.destination));
+  }
+
+  async delivered(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.index.write(async (tx) => {
+      for (const id of ids) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [id]);
+    });
+  }
+
+  async failed(failures: readonly QueueFailure[], maxAttempts: number, delay: (attempts: number) => number): Promise<void> {
+    if (failures.length === 0) return;
+    await this.index.write(async (tx) => {
+      const t = now();
+      for (const f of failures) {
+        const row = await tx.execute('SELECT attempts FROM router_queue WHERE pk = $1', [f.id]);
+        if (row.length === 0) continue;
+        const attempts = Number(row[0].attempts) + 1;
+        const dead = f.dead || attempts >= maxAttempts;
+        await tx.execute(
+          `UPDATE router_queue SET attempts = $2, state = $3, next_attempt_at = $4, last_error = $5, updated_at = $6 WHERE pk = $1`,
+          [f.id, attempts, dead ? 'dead' : 'pending', Date.now() + (dead ? 0 : delay(attempts)), f.error.slice(0, ERROR_MAX), t],
+        );
+      }
+    });
+  }
+
+  retry(q: { destination?: string; ids?: readonly number[] } = {}): Promise<number> {
+    return this.index.write(async (tx) => {
+      const ids = await selectIds(tx, `state = 'dead'`, q);
+      const t = now();
+      for (const id of ids) {
+        await tx.execute(`UPDATE router_queue SET state = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $3 WHERE pk = $1`,
+          [id, Date.now(), t]);
+      }
+      return ids.length;
+    });
+  }
+
+  purge(q: { destination?: string; ids?: readonly number[]; all?: boolean } = {}): Promise<number> {
+    return this.index.write(async (tx) => {
+      const ids = await selectIds(tx, q.all ? '1 = 1' : `state = 'dead'`, q);
+      for (const id of ids) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [id]);
+      return ids.length;
+    });
+  }
+
+  list(q: QueueQuery = {}): Promise<QueueEntry[]> {
+    const where: string[] = [`destination <> ''`];
+    const params: SqlValue[] = [];
+    if (q.destination) {
+      params.push(q.destination);
+      where.push(`destination = $${params.length}`);
+    }
+    if (q.state === 'failed') where.push(`state = 'pending' AND attempts > 0`);
+    else if (q.state === 'untried') where.push(`state = 'pending' AND attempts = 0`);
+    else if (q.state) {
+      params.push(q.state);
+      where.push(`state = $${params.length}`);
+    }
+    return this.page(where, params, q, 'destination, pk');
+  }
+
+  async counts(): Promise<DestinationCounts[]> {
+    const [rows, errors] = await this.index.read(async (tx) => [
+      await tx.select(
+        `SELECT destination,
+           SUM(CASE WHEN state = 'pending' AND attempts = 0 THEN 1 ELSE 0 END) AS pending,
+           SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END) AS failed,
+           SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead,
+           MIN(created_at) AS oldest,
+           MIN(CASE WHEN state = 'pending' THEN next_attempt_at END) AS next
+         FROM router_queue WHERE destination <> '' GROUP BY destination ORDER BY destination`),
+      await tx.select(
+        `SELECT destination, last_error FROM router_queue WHERE last_error IS NOT NULL AND destination <> '' ORDER BY updated_at DESC`),
+    ]);
+    return rows.map((r) => ({
+      destination: String(r.destination),
+      pending: Number(r.pending),
+      failed: Number(r.failed),
+      dead: Number(r.dead),
+      inFlight: 0,
+      oldestCreatedAt: r.oldest === null ? null : String(r.oldest),
+      nextAttemptAt: r.next === null || r.next === undefined ? null : Number(r.next),
+      lastError: (errors.find((e) => e.destination === r.destination)?.last_error as string | undefined) ?? null,
+    }));
+  }
+
+  /** One page of rows matching `where` (with `params`), limited to `ids` when given. */
+  private page(where: string[], params: SqlValue[], q: { ids?: readonly number[]; limit?: number; offset?: number }, orderBy: string): Promise<QueueEntry[]> {
+    if (q.ids) {
+      if (q.ids.length === 0) return Promise.resolve([]);
+      where.push(`pk IN (${q.ids.map((id) => {
+        params.push(id);
+        return `$${params.length}`;
+      }).join(', ')})`);
+    }
+    params.push(q.limit ?? 1000);
+    const limit = `$${params.length}`;
+    params.push(q.offset ?? 0);
+    return this.index.read(async (tx) => (await tx.select(
+      `SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit} OFFSET $${params.length}`,
+      params)).map(toEntry));
+  }
+}
+
+/** Ids of entries (not held rows) matching `cond`, of one destination or all, limited to `ids` when given. */
+async function selectIds(tx: SqlReader, cond: string, q: { destination?: string; ids?: readonly number[] }): Promise<number[]> {
+  const params: SqlValue[] = [];
+  let sql = `SELECT pk FROM router_queue WHERE destination <> '' AND ${cond}`;
+  if (q.destination) {
+    params.push(q.destination);
+    sql += ` AND destination = $${params.length}`;
+  }
+  const ids = q.ids ? new Set(q.ids) : undefined;
+  return (await tx.select(sql, params)).map((r) => Number(r.pk)).filter((id) => !ids || ids.has(id));
+}

@@ -1,0 +1,143 @@
+/**
+ * The router's durable forward queue: a table in the Router role's own index
+ * (`DATA/router/index.sqlite`), one row per (instance, destination), ordered by id within
+ * each destination. Its storage is behind these interfaces, implemented for both index
+ * backends (forward-queue-sql.ts); the router (src/router) holds no SQL.
+ *
+ * At-least-once: rows are inserted by Archive's afterInsert hook in the SAME transaction
+ * that inserts the instance rows (IndexWriter.forwardQueue), so an instance acknowledged
+ * to its sender (C-STORE success comes only after that commit and its WAL fdatasync)
+ * always has its queue rows. A row is deleted only after the destination answered the
+ * C-STORE with success or warning; a crash in between leaves it pending and it is sent
+ * again (a duplicate at the destination, never a loss). "In flight" is kept in memory
+ * only (by the router), so nothing is stuck after a crash.
+ *
+ * States: pending (attempts 0: waiting; attempts > 0: failed, retried at nextAttemptAt)
+ * and dead (attempts exhausted, or the instance is gone). Manual retry puts dead rows
+ * back to pending; purge deletes rows.
+ *
+ * Held rows (no destination: `destination` is ''): an instance no rule forwards
+ * (`unrouted`) or whose rules could not be evaluated (`rule-failed`, with the error),
+ * inserted in the same ingest transaction. They are never sent; they keep their instance
+ * from the retention (which deletes only instances no row names) until a user purges
+ * them or retries them (the rules are evaluated again: see Router.reroute).
+ */
+
+// The row and state types are the REST API's (the router page shows them as they are).
+export { HELD_STATES } from '../api-types/index.js';
+export type { HeldState, QueueEntry, QueueState } from '../api-types/index.js';
+import type { HeldState, QueueEntry, QueueState } from '../api-types/index.js';
+
+export interface NewEntry {
+  destination: string;
+  sopInstanceUid: string;
+  rule: string;
+  changes: Record<string, string | null>;
+}
+
+/** An instance held because no rule forwards it, or its rules failed (`rule`: the first rule that failed; `error`: why). */
+export interface HeldEntry {
+  sopInstanceUid: string;
+  state: HeldState;
+  rule: string;
+  error: string | null;
+}
+
+export interface HeldCounts {
+  unrouted: number;
+  ruleFailed: number;
+}
+
+export interface DestinationCounts {
+  destination: string;
+  /** Waiting, never tried. */
+  pending: number;
+  /** Tried and failed, waiting for a retry. */
+  failed: number;
+  dead: number;
+  /** Being sent now (in memory: filled in by the router; 0 from the store). */
+  inFlight: number;
+  oldestCreatedAt: string | null;
+  /** When the earliest pending entry is due (ms epoch); null when nothing is pending. */
+  nextAttemptAt: number | null;
+  lastError: string | null;
+}
+
+/** Which held rows: one state or both, or the given ids; `afterId`/`upToId` bound the ids (paging). */
+export interface HeldQuery {
+  state?: HeldState;
+  ids?: readonly number[];
+  limit?: number;
+  offset?: number;
+  afterId?: number;
+  upToId?: number;
+}
+
+/**
+ * Which entries to list: of one destination or all; `state` a stored state, `failed`
+ * (pending, tried before) or `untried` (pending, never tried); `ids`: only these.
+ */
+export interface QueueQuery {
+  destination?: string;
+  state?: QueueState | 'failed' | 'untried';
+  ids?: readonly number[];
+  limit?: number;
+  offset?: number;
+}
+
+/** One failed attempt: retried later, or dead at once with `dead`. */
+export interface QueueFailure {
+  id: number;
+  error: string;
+  dead?: boolean;
+}
+
+/** Queue rows written inside the caller's write transaction (the ingest commit, a reroute). */
+export interface ForwardQueueWriter {
+  /** Creates the queue's table if missing. */
+  ensureSchema(): Promise<void>;
+  /** Inserts entries; returns them as stored (with their ids). */
+  enqueue(entries: readonly NewEntry[]): Promise<QueueEntry[]>;
+  /** Holds instances: one row each, replacing a held row the instance already had (a replaced duplicate is routed again). */
+  hold(entries: readonly HeldEntry[]): Promise<void>;
+  /** Drops held rows (a retry that routed them). */
+  release(ids: readonly number[]): Promise<void>;
+}
+
+/** The forward queue's storage; each operation is one transaction of its own. */
+export interface ForwardQueueStore {
+  /** Creates the queue's table if missing. */
+  ensureSchema(): Promise<void>;
+  /** Enqueues in a transaction of its own (manual re-send). */
+  add(entries: readonly NewEntry[]): Promise<QueueEntry[]>;
+  /** Held rows in arrival order. */
+  held(query?: HeldQuery): Promise<QueueEntry[]>;
+  /** The newest held row's id (0 when there is none). */
+  lastHeldId(): Promise<number>;
+  heldCounts(): Promise<HeldCounts>;
+  /** Deletes held rows (one state, both, or the given ids); returns how many. */
+  purgeHeld(query?: { state?: HeldState; ids?: readonly number[] }): Promise<number>;
+  /** The next due pending entries of a destination, in queue order, leaving out `exclude`. */
+  due(destination: string, limit: number, exclude?: ReadonlySet<number>): Promise<QueueEntry[]>;
+  /** When the destination's next pending entry is due (ms epoch), or undefined when it has none. */
+  nextDue(destination: string): Promise<number | undefined>;
+  /**
+   * Up to `limit` stored instances received before `before` (ISO time) that no queue row
+   * names: nothing left to send, and not held.
+   */
+  forwarded(before: string, limit: number): Promise<string[]>;
+  /** Destinations with pending entries. */
+  destinations(): Promise<string[]>;
+  /** Delivered: the rows go. */
+  delivered(ids: readonly number[]): Promise<void>;
+  /** A failed attempt each: attempts + 1, retried after `delay(attempts)` ms, or dead once maxAttempts is reached (or at once with `dead`). */
+  failed(failures: readonly QueueFailure[], maxAttempts: number, delay: (attempts: number) => number): Promise<void>;
+  /** Dead entries (of one destination, or all; or the given ids) back to pending, due now. Returns how many. */
+  retry(query?: { destination?: string; ids?: readonly number[] }): Promise<number>;
+  /** Deletes entries: dead ones, or every state with `all`. Returns how many. */
+  purge(query?: { destination?: string; ids?: readonly number[]; all?: boolean }): Promise<number>;
+  /** Entries (not held rows) for display, by destination then queue order. */
+  list(query?: QueueQuery): Promise<QueueEntry[]>;
+  /** Counts per destination, by destination. */
+  counts(): Promise<DestinationCounts[]>;
+}

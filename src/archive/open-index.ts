@@ -1,0 +1,35 @@
+/**
+ * Which index backend an archive uses, decided in one place: the embedded SQLite file
+ * `index.sqlite` in the archive's data directory (the default), or a schema in PostgreSQL.
+ * Archive.open and the command-line tools that read a server's index without its archive
+ * (worklist, router queue) all open it here.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { Index } from './index-types.js';
+import { PostgresIndex } from './postgres-index.js';
+import { SqliteIndex } from './sqlite-index.js';
+
+/** Embedded SQLite, or a PostgreSQL connection string and schema (default 'pacs'). */
+export type IndexSpec = 'sqlite' | { postgres: string; schema?: string };
+
+/** An embedded index asked for with `create: false` that does not exist. */
+export class IndexMissingError extends Error {
+  override readonly name = 'IndexMissingError';
+  constructor(readonly dataDir: string) {
+    super(`no index in ${dataDir}`);
+  }
+}
+
+/**
+ * Opens the index of the archive in `dataDir`. `create: false` refuses to create a new
+ * SQLite file (IndexMissingError): a tool reading a server's index must not start an
+ * empty one beside it.
+ */
+export async function openIndex(dataDir: string, spec: IndexSpec = 'sqlite', opts: { logger?: Logger; create?: boolean } = {}): Promise<Index> {
+  if (spec !== 'sqlite') return PostgresIndex.open({ connectionString: spec.postgres, schema: spec.schema });
+  const file = join(dataDir, 'index.sqlite');
+  if (opts.create === false && !existsSync(file)) throw new IndexMissingError(resolve(dataDir));
+  return SqliteIndex.open(file, { logger: opts.logger });
+}

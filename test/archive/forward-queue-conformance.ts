@@ -1,0 +1,167 @@
+/**
+ * The forward queue's store (archive/forward-queue.ts): every index backend runs exactly
+ * these tests (forward-queue-sqlite.test.ts, forward-queue-postgres.test.ts).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ForwardQueueStore, NewEntry } from '../../src/archive/forward-queue.js';
+import type { Index } from '../../src/archive/index-types.js';
+import { makeRecord, type IndexFactory } from './index-conformance.js';
+
+const entry = (destination: string, uid: string, changes: Record<string, string | null> = {}): NewEntry =>
+  ({ destination, sopInstanceUid: uid, rule: 'r', changes });
+
+export function registerForwardQueueConformance(name: string, factory: IndexFactory): void {
+  describe(`Forward queue store: ${name}`, () => {
+    let index: Index;
+    let queue: ForwardQueueStore;
+    beforeEach(async () => {
+      index = await factory.open();
+      queue = index.forwardQueue;
+      await queue.ensureSchema();
+      await queue.ensureSchema(); // idempotent
+    });
+    afterEach(async () => {
+      await index.close();
+      await factory.destroy();
+    });
+
+    it('lists by state (untried, failed, dead), by ids, with limit and offset; counts per destination', async () => {
+      await queue.add(['1', '2', '3', '4', '5'].map((n) => entry('A', `1.2.${n}`)));
+      const [b] = await queue.add([entry('B', '1.2.9', { InstitutionName: 'X', StationName: null })]);
+      expect(b).toMatchObject({ destination: 'B', state: 'pending', attempts: 0, changes: { InstitutionName: 'X', StationName: null } });
+      expect((await queue.list({ destination: 'B' }))[0]).toEqual(b);
+      const all = await queue.list({ destination: 'A' });
+      expect(all.map((e) => e.sopInstanceUid)).toEqual(['1.2.1', '1.2.2', '1.2.3', '1.2.4', '1.2.5']);
+      // 1.2.1 fails once (retried later), 1.2.2 dies.
+      const retryAt = Date.now() + 60_000;
+      await queue.failed([{ id: all[0].id, error: 'refused' }], 3, () => 60_000);
+      await queue.failed([{ id: all[1].id, error: 'gone', dead: true }], 3, () => 0);
+      expect((await queue.list({ destination: 'A', state: 'untried' })).map((e) => e.sopInstanceUid)).toEqual(['1.2.3', '1.2.4', '1.2.5']);
+      expect((await queue.list({ destination: 'A', state: 'failed' })).map((e) => [e.sopInstanceUid, e.attempts, e.lastError])).toEqual([['1.2.1', 1, 'refused']]);
+      expect((await queue.list({ destination: 'A', state: 'dead' })).map((e) => e.sopInstanceUid)).toEqual(['1.2.2']);
+      expect((await queue.list({ destination: 'A', state: 'pending' })).length).toBe(4);
+      expect((await queue.list({ ids: [all[4].id, all[2].id] })).map((e) => e.sopInstanceUid)).toEqual(['1.2.3', '1.2.5']);
+      expect(await queue.list({ ids: [] })).toEqual([]);
+      expect((await queue.list({ destination: 'A', limit: 2, offset: 1 })).map((e) => e.sopInstanceUid)).toEqual(['1.2.2', '1.2.3']);
+      expect((await queue.list({ state: 'untried', limit: 10 })).map((e) => e.destination)).toEqual(['A', 'A', 'A', 'B']);
+      expect((await queue.list({ state: 'failed' }))[0].nextAttemptAt).toBeGreaterThanOrEqual(retryAt - 1000);
+
+      const counts = await queue.counts();
+      expect(counts.map((c) => c.destination)).toEqual(['A', 'B']);
+      const a = counts[0];
+      expect(a).toMatchObject({ pending: 3, failed: 1, dead: 1, inFlight: 0, lastError: expect.stringMatching(/refused|gone/) });
+      expect(a.oldestCreatedAt).toBe(all[0].createdAt);
+      // The untried entries are due already: the next attempt is now or earlier.
+      expect(a.nextAttemptAt).toBeLessThanOrEqual(Date.now());
+      expect(await queue.purge({ destination: 'A', all: true })).toBe(5);
+      expect(await queue.purge({ destination: 'B', all: true })).toBe(1);
+      expect(await queue.counts()).toEqual([]);
+    });
+
+    it('hands out due entries in queue order, leaving out those excluded; retries, dies, is retried and purged', async () => {
+      const [e1, e2, e3] = await queue.add([entry('A', '1.1'), entry('A', '1.2'), entry('A', '1.3')]);
+      await queue.add([entry('B', '2.1')]);
+      expect((await queue.destinations()).sort()).toEqual(['A', 'B']);
+      expect((await queue.due('A', 2)).map((e) => e.id)).toEqual([e1.id, e2.id]);
+      expect((await queue.due('A', 2, new Set([e1.id]))).map((e) => e.id)).toEqual([e2.id, e3.id]);
+      expect(await queue.nextDue('A')).toBeLessThanOrEqual(Date.now());
+      expect(await queue.nextDue('C')).toBeUndefined();
+
+      await queue.delivered([e1.id]);
+      await queue.delivered([]);
+      // e2: fails twice and is dead at maxAttempts 2; e3: fails once, waits.
+      const later = Date.now() + 3_600_000;
+      await queue.failed([{ id: e2.id, error: 'x'.repeat(5000) }, { id: e3.id, error: 'busy' }], 2, () => 3_600_000);
+      await queue.failed([{ id: e2.id, error: 'again' }, { id: 999_999, error: 'no such row' }], 2, () => 3_600_000);
+      expect((await queue.due('A', 10)).map((e) => e.id)).toEqual([]);
+      expect(await queue.nextDue('A')).toBeGreaterThanOrEqual(later - 1000);
+      const [dead] = await queue.list({ destination: 'A', state: 'dead' });
+      expect(dead).toMatchObject({ id: e2.id, attempts: 2, lastError: 'again' });
+      expect((await queue.list({ ids: [e3.id] }))[0].lastError).toBe('busy');
+
+      // Retry: of another destination, of other ids: nothing; of A: the dead one, due now, untried.
+      expect(await queue.retry({ destination: 'B' })).toBe(0);
+      expect(await queue.retry({ ids: [e3.id] })).toBe(0);
+      expect(await queue.retry({ destination: 'A' })).toBe(1);
+      expect((await queue.due('A', 10)).map((e) => [e.id, e.attempts])).toEqual([[e2.id, 0]]);
+      // Purge without `all` takes dead entries only.
+      await queue.failed([{ id: e2.id, error: 'refused', dead: true }], 5, () => 0);
+      expect(await queue.purge()).toBe(1);
+      expect((await queue.list()).map((e) => e.sopInstanceUid)).toEqual(['1.3', '2.1']);
+      expect(await queue.purge({ ids: [e3.id], all: true })).toBe(1);
+      expect((await queue.list()).map((e) => e.sopInstanceUid)).toEqual(['2.1']);
+    });
+
+    it('holds instances (replacing a held row), pages, counts, releases and purges them', async () => {
+      await index.write((tx) => tx.forwardQueue.hold([
+        { sopInstanceUid: '3.1', state: 'unrouted', rule: '', error: null },
+        { sopInstanceUid: '3.2', state: 'rule-failed', rule: 'mr', error: 'e'.repeat(3000) },
+        { sopInstanceUid: '3.3', state: 'unrouted', rule: '', error: null },
+      ]));
+      // A replaced duplicate is held again: one row for it, the newest.
+      await index.write((tx) => tx.forwardQueue.hold([{ sopInstanceUid: '3.1', state: 'rule-failed', rule: 'ct', error: 'bad' }]));
+      const held = await queue.held();
+      expect(held.map((e) => [e.sopInstanceUid, e.state, e.destination])).toEqual([['3.2', 'rule-failed', ''], ['3.3', 'unrouted', ''], ['3.1', 'rule-failed', '']]);
+      expect(held[0].lastError).toHaveLength(1000);
+      // Held rows are not queue entries.
+      expect(await queue.list()).toEqual([]);
+      expect(await queue.counts()).toEqual([]);
+      expect(await queue.destinations()).toEqual([]);
+      expect(await queue.heldCounts()).toEqual({ unrouted: 1, ruleFailed: 2 });
+      expect(await queue.lastHeldId()).toBe(held[2].id);
+      expect((await queue.held({ state: 'unrouted' })).map((e) => e.sopInstanceUid)).toEqual(['3.3']);
+      expect((await queue.held({ afterId: held[0].id, upToId: held[1].id })).map((e) => e.sopInstanceUid)).toEqual(['3.3']);
+      expect((await queue.held({ limit: 1, offset: 1 })).map((e) => e.sopInstanceUid)).toEqual(['3.3']);
+      expect((await queue.held({ ids: [held[2].id] })).map((e) => e.sopInstanceUid)).toEqual(['3.1']);
+
+      // Release (a reroute that routed it) in the same transaction as its new entry.
+      await index.write(async (tx) => {
+        await tx.forwardQueue.release([held[1].id]);
+        await tx.forwardQueue.enqueue([entry('A', '3.3')]);
+      });
+      expect((await queue.held()).map((e) => e.sopInstanceUid)).toEqual(['3.2', '3.1']);
+      expect((await queue.list()).map((e) => e.sopInstanceUid)).toEqual(['3.3']);
+      // Release never touches a queue entry.
+      const [q] = await queue.list();
+      await index.write((tx) => tx.forwardQueue.release([q.id]));
+      expect(await queue.list()).toHaveLength(1);
+
+      expect(await queue.purgeHeld({ state: 'unrouted' })).toBe(0);
+      expect(await queue.purgeHeld({ ids: [held[2].id] })).toBe(1);
+      expect(await queue.purgeHeld()).toBe(1);
+      expect(await queue.heldCounts()).toEqual({ unrouted: 0, ruleFailed: 0 });
+      expect(await queue.lastHeldId()).toBe(0);
+      expect(await queue.list()).toHaveLength(1);
+    });
+
+    it('writes its rows in the caller\'s transaction: a failed one leaves none', async () => {
+      const r = makeRecord();
+      await expect(index.write(async (tx) => {
+        await tx.insertInstances([r], 'keep');
+        await tx.forwardQueue.enqueue([entry('A', r.sopInstanceUid)]);
+        await tx.forwardQueue.hold([{ sopInstanceUid: r.sopInstanceUid, state: 'unrouted', rule: '', error: null }]);
+        throw new Error('ingest failed');
+      })).rejects.toThrow('ingest failed');
+      expect(await index.hasInstance(r.sopInstanceUid)).toBe(false);
+      expect(await queue.list()).toEqual([]);
+      expect(await queue.held()).toEqual([]);
+      const [stored] = await index.write(async (tx) => {
+        await tx.insertInstances([r], 'keep');
+        return tx.forwardQueue.enqueue([entry('A', r.sopInstanceUid)]);
+      });
+      expect(await queue.list()).toEqual([stored]);
+    });
+
+    it('finds stored instances received before a time that no row names (the retention)', async () => {
+      const old = [makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' }), makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' }), makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' })];
+      const recent = makeRecord({ receivedAt: '2024-06-01T00:00:00.000Z' });
+      await index.insertInstances([...old, recent]);
+      // old[0] still to send, old[1] held; old[2] forwarded (no row); recent: too new.
+      await queue.add([entry('A', old[0].sopInstanceUid)]);
+      await index.write((tx) => tx.forwardQueue.hold([{ sopInstanceUid: old[1].sopInstanceUid, state: 'unrouted', rule: '', error: null }]));
+      expect(await queue.forwarded('2024-03-01T00:00:00.000Z', 10)).toEqual([old[2].sopInstanceUid]);
+      expect(await queue.forwarded('2024-03-01T00:00:00.000Z', 0)).toEqual([]);
+      expect((await queue.forwarded('2025-01-01T00:00:00.000Z', 10)).sort()).toEqual([old[2].sopInstanceUid, recent.sopInstanceUid].sort());
+    });
+  });
+}
