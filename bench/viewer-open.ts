@@ -1,76 +1,268 @@
-// Viewer load time: a --count slice CT (512x512, default 300) stored in `pacs serve`, then
-// opened in headless chromium (software WebGL) at /viewer?StudyInstanceUIDs=...; the times
-// from the start of the navigation to the first image displayed and to the whole stack in
-// Cornerstone's cache (the viewer's own timings, performance.now() of the page), --repeat
-// times (a fresh page each time: browser cache warm for the script, not for the images).
+// Viewer load time, side by side with OHIF: a --count slice CT (512x512, default 300)
+// stored in `pacs serve`, opened in headless chromium (software WebGL) by our viewer
+// (/viewer?StudyInstanceUIDs=...) and by OHIF 3.13's prebuilt app (served from its own
+// origin, its data source our /dicomweb: the set-up of test/e2e/ohif.test.ts), in the
+// same run, against the same server and browser.
 //
-//   npx tsx bench/viewer-open.ts [--count 300] [--repeat 3]
+// Both are measured by the same harness in the page (an init script), from the start of
+// the navigation: the first image is the first CORNERSTONE_IMAGE_RENDERED event whose
+// canvas shows the phantom (over 5 % non-black pixels); the whole stack is the moment the
+// last of the --count frames has arrived (resource timing). Our viewer's own timeline
+// (scripts loaded, logged in, Cornerstone ready, metadata, stack cached) is reported too.
+//
+// cold: a new browser profile for each run (empty HTTP cache). warm: one profile per
+// viewer, primed by opening another study, then relaunched (a fresh browser process) for
+// each run: scripts in the HTTP cache (and V8's code cache), a study it has never shown.
+//
+//   npx tsx bench/viewer-open.ts [--count 300] [--repeat 3] [--no-ohif]
 // Results: a table on stdout and JSON in bench/results/viewer-open-<timestamp>.json.
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
-import { writeCtSeries } from '../scripts/gen-test-data.js';
-import { launchChromiumWithWebGL } from '../test/e2e/browser.js';
-import { REPO_ROOT, startPacsServe, storescu } from '../test/support/peers.js';
+import { writeCtSeries, type CtSeriesResult } from '../scripts/gen-test-data.js';
+import { launchPersistentChromiumWithWebGL } from '../test/e2e/browser.js';
+import { freePort, REPO_ROOT, startPacsServe, storescu } from '../test/support/peers.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { runBench } from './run-bench.js';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '300' }, repeat: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { count: { type: 'string', default: '300' }, repeat: { type: 'string', default: '3' }, 'no-ohif': { type: 'boolean', default: false } },
+});
 const COUNT = Number(values.count);
 const REPEAT = Number(values.repeat);
+const WITH_OHIF = !values['no-ohif'];
+const PASSWORD = 'bench-password';
+const OHIF_DIR = path.join(REPO_ROOT, '.cache/ohif-3.13.2');
+const VIEWPORT = { width: 1280, height: 900 };
 
-interface Hook {
-  ready: boolean;
-  viewer: { timings: { scriptsLoaded?: number; loggedIn?: number; cornerstoneReady?: number; open?: number; seriesListed?: number; metadata?: number; firstImage?: number; stackCached?: Record<string, number> } };
+type ViewerName = 'open-pacs' | 'ohif';
+type CacheState = 'cold' | 'warm';
+
+interface Run {
+  viewer: ViewerName;
+  cache: CacheState;
+  firstImageMs: number;
+  stackMs: number;
+  /** Our viewer's own timeline (performance.now() of the page). */
+  own?: Record<string, number>;
 }
-declare const window: { __viewer?: Hook };
+
+interface BenchWindow {
+  __bench: { firstImage?: number };
+  __viewer?: { viewer: { timings: Record<string, unknown> } };
+}
+declare const window: BenchWindow;
+declare const performance: {
+  now(): number;
+  setResourceTimingBufferSize(n: number): void;
+  getEntriesByType(t: string): Array<{ name: string; responseEnd: number }>;
+};
+
+/**
+ * The harness, run in every page before its scripts: the first rendered Cornerstone canvas
+ * that shows more than 5 % non-black pixels (events in capture phase: Cornerstone's do not bubble).
+ */
+const HARNESS = `(() => {
+  performance.setResourceTimingBufferSize(100000);
+  window.__bench = {};
+  const onRendered = (e) => {
+    if (window.__bench.firstImage !== undefined) return;
+    const at = performance.now();
+    const el = e.target;
+    const canvas = el && el.querySelector ? el.querySelector('canvas') : null;
+    const ctx = canvas && canvas.width ? canvas.getContext('2d') : null;
+    if (!ctx) return;
+    const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+    let lit = 0, n = 0;
+    for (let p = 0; p < data.length; p += 4 * 7) { n++; if (data[p] + data[p + 1] + data[p + 2] > 30) lit++; }
+    if (lit / n > 0.05) window.__bench.firstImage = at;
+  };
+  window.addEventListener('CORNERSTONE_IMAGE_RENDERED', onRendered, true);
+})();`;
+
+/** OHIF's built app from its own origin with our app-config.js; index.html for its routes. */
+async function serveOhif(appConfig: string, port: number): Promise<FastifyInstance> {
+  const app = Fastify();
+  app.get('/app-config.js', (_req, reply) => reply.type('text/javascript').send(appConfig));
+  await app.register(fastifyStatic, { root: OHIF_DIR });
+  app.setNotFoundHandler((req, reply) => (req.method === 'GET' ? reply.type('text/html').sendFile('index.html', OHIF_DIR) : reply.code(404).send()));
+  await app.listen({ host: '127.0.0.1', port });
+  return app;
+}
+
+function ohifConfig(dicomweb: string): string {
+  const config = {
+    routerBasename: '/',
+    extensions: [],
+    modes: [],
+    showStudyList: true,
+    maxNumberOfWebWorkers: 3,
+    showWarningMessageForCrossOrigin: false,
+    showCPUFallbackMessage: false,
+    showLoadingIndicator: true,
+    // Load the whole series after the first image, as our viewer does.
+    studyPrefetcher: { enabled: true, displaySetsCount: 1, maxNumPrefetchRequests: 10, order: 'closest' },
+    defaultDataSourceName: 'pacs',
+    dataSources: [
+      {
+        namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
+        sourceName: 'pacs',
+        configuration: {
+          friendlyName: 'open PACS',
+          name: 'pacs',
+          qidoRoot: dicomweb,
+          wadoRoot: dicomweb,
+          wadoUriRoot: `${dicomweb}/wado`,
+          qidoSupportsIncludeField: true,
+          supportsReject: false,
+          imageRendering: 'wadors',
+          thumbnailRendering: 'wadors',
+          enableStudyLazyLoad: true,
+          supportsFuzzyMatching: false,
+          supportsWildcard: true,
+          bulkDataURI: { enabled: true, relativeResolution: 'studies' },
+        },
+      },
+    ],
+  };
+  return `window.config = ${JSON.stringify(config, null, 2)};\n`;
+}
 
 async function main(): Promise<void> {
+  if (WITH_OHIF && !fs.existsSync(path.join(OHIF_DIR, 'index.html')))
+    throw new Error(`OHIF's built app is missing at ${OHIF_DIR}: run \`bash scripts/setup-test-deps.sh\``);
   const dir = await makeTempDir('pacs-bench-viewer-');
   await build({ root: path.join(REPO_ROOT, 'ui'), logLevel: 'warn' });
-  const ct = await writeCtSeries({ dir: path.join(dir, 'ct'), count: COUNT, rows: 512, cols: 512 });
-  const { pacs, base } = await startPacsServe(path.join(dir, 'pacs'), 'bench-password');
-  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: ct.files });
-  if (stored.code !== 0) throw new Error(`storescu failed: ${stored.stderr}`);
-  const browser = await launchChromiumWithWebGL();
-  const runs: Array<{ scriptsMs: number; loggedInMs: number; cornerstoneMs: number; openMs: number; seriesMs: number; metadataMs: number; firstImageMs: number; stackCachedMs: number }> = [];
-  try {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: 'bench-password' } });
+  const { pacs, base } = await startPacsServe(path.join(dir, 'pacs'), PASSWORD);
+  // Study 0 for the cold runs and to prime the warm profiles; one more per warm run.
+  const studies: CtSeriesResult[] = [];
+  for (let i = 0; i <= REPEAT; i++) {
+    const ct = await writeCtSeries({ dir: path.join(dir, `ct${i}`), count: COUNT, rows: 512, cols: 512 });
+    const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: ct.files });
+    if (stored.code !== 0) throw new Error(`storescu failed: ${stored.stderr}`);
+    await fs.promises.rm(path.join(dir, `ct${i}`), { recursive: true, force: true });
+    studies.push(ct);
+  }
+  let ohif: FastifyInstance | undefined;
+  let ohifUrl = '';
+  if (WITH_OHIF) {
+    const port = await freePort();
+    ohifUrl = `http://127.0.0.1:${port}`;
+    // As a deployment with OHIF on its own origin: CORS for it, DICOMweb reads without a login.
+    const patch = await fetch(`${base}/api/config/web`, {
+      method: 'PATCH',
+      headers: { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ dicomweb: { openRead: true, corsOrigins: [ohifUrl] } }),
+    });
+    if (patch.status !== 200) throw new Error(`PATCH /api/config/web: ${patch.status} ${await patch.text()}`);
+    ohif = await serveOhif(ohifConfig(`${base}/dicomweb`), port);
+  }
+
+  const urlOf = (viewer: ViewerName, ct: CtSeriesResult) =>
+    viewer === 'ohif' ? `${ohifUrl}/viewer/pacs?StudyInstanceUIDs=${ct.studyUid}` : `${base}/viewer?StudyInstanceUIDs=${ct.studyUid}`;
+
+  /** A browser on `profile` (launched afresh), logged in to our server. */
+  const launch = async (profile: string): Promise<BrowserContext> => {
+    const context = await launchPersistentChromiumWithWebGL(profile, VIEWPORT);
+    await context.addInitScript(HARNESS);
+    const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: PASSWORD } });
     if (!login.ok()) throw new Error(`login failed: ${login.status()}`);
-    for (let r = 0; r < REPEAT; r++) {
-      const page = await context.newPage();
-      // The times are the page's own (from navigation start): wait for nothing but the response here,
-      // the page's load event can take longer than playwright's 30 s on a loaded machine.
-      await page.goto(`${base}/viewer?StudyInstanceUIDs=${ct.studyUid}`, { waitUntil: 'commit', timeout: 120_000 });
-      await page.waitForFunction((uid) => window.__viewer?.viewer.timings.stackCached?.[uid] !== undefined, ct.seriesUid, { timeout: 600_000, polling: 50 });
-      const t = await page.evaluate((uid) => {
-        const v = window.__viewer!.viewer.timings;
-        return { scripts: v.scriptsLoaded!, loggedIn: v.loggedIn!, cornerstone: v.cornerstoneReady!, open: v.open!, series: v.seriesListed!, metadata: v.metadata!, first: v.firstImage!, cached: v.stackCached![uid] };
-      }, ct.seriesUid);
-      const run = { scriptsMs: t.scripts, loggedInMs: t.loggedIn, cornerstoneMs: t.cornerstone, openMs: t.open, seriesMs: t.series, metadataMs: t.metadata, firstImageMs: t.first, stackCachedMs: t.cached };
-      for (const k of Object.keys(run) as (keyof typeof run)[]) run[k] = Math.round(run[k]);
-      runs.push(run);
-      console.log(`run ${r + 1}: first image ${run.firstImageMs} ms, ${COUNT} slices cached ${run.stackCachedMs} ms`);
-      if (r === 0) await page.screenshot({ path: path.join(dir, 'viewer.png') });
-      await page.close();
+    return context;
+  };
+
+  /** Opens a study and waits for the first image and the whole stack. */
+  const measure = async (context: BrowserContext, viewer: ViewerName, cache: CacheState, ct: CtSeriesResult): Promise<Run> => {
+    const page: Page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(urlOf(viewer, ct), { waitUntil: 'commit', timeout: 120_000 });
+    await page.waitForFunction(() => window.__bench?.firstImage !== undefined, null, { timeout: 600_000, polling: 100 });
+    await page.waitForFunction(
+      ({ study, count }) =>
+        new Set(
+          performance
+            .getEntriesByType('resource')
+            .filter((e) => e.name.includes(study) && e.name.includes('/frames/'))
+            .map((e) => e.name),
+        ).size >= count,
+      { study: ct.studyUid, count: COUNT },
+      { timeout: 600_000, polling: 200 },
+    );
+    // Our viewer also reports when the stack is decoded into Cornerstone's cache.
+    await page.waitForFunction(() => !window.__viewer || Object.keys((window.__viewer.viewer.timings.stackCached ?? {})).length > 0, null, {
+      timeout: 600_000,
+      polling: 100,
+    });
+    const t = await page.evaluate((study) => {
+      const frames = performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && e.name.includes('/frames/'));
+      const own = window.__viewer?.viewer.timings;
+      return {
+        first: window.__bench.firstImage!,
+        stack: Math.max(...frames.map((e) => e.responseEnd)),
+        own: own ? (JSON.parse(JSON.stringify(own)) as Record<string, unknown>) : undefined,
+      };
+    }, ct.studyUid);
+    const run: Run = { viewer, cache, firstImageMs: Math.round(t.first), stackMs: Math.round(t.stack) };
+    if (t.own) {
+      run.own = {};
+      for (const [k, v] of Object.entries(t.own)) {
+        if (typeof v === 'number') run.own[k] = Math.round(v);
+        else if (k === 'stackCached' && v && typeof v === 'object') run.own.stackCached = Math.round(Object.values(v as Record<string, number>)[0] ?? NaN);
+      }
+    }
+    console.log(
+      `${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
+    );
+    return run;
+  };
+
+  const viewers: ViewerName[] = WITH_OHIF ? ['open-pacs', 'ohif'] : ['open-pacs'];
+  const runs: Run[] = [];
+  try {
+    for (const viewer of viewers) {
+      const warmProfile = path.join(dir, `profile-${viewer}-warm`);
+      for (let r = 0; r < REPEAT; r++) {
+        // Cold: a profile of its own (the first one becomes the warm profile).
+        const profile = r === 0 ? warmProfile : path.join(dir, `profile-${viewer}-cold-${r}`);
+        const context = await launch(profile);
+        try {
+          runs.push(await measure(context, viewer, 'cold', studies[0]));
+        } finally {
+          await context.close();
+        }
+      }
+      for (let r = 0; r < REPEAT; r++) {
+        const context = await launch(warmProfile);
+        try {
+          runs.push(await measure(context, viewer, 'warm', studies[1 + r]));
+        } finally {
+          await context.close();
+        }
+      }
     }
   } finally {
-    await browser.close();
+    await ohif?.close();
   }
+
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const result = {
-    date: new Date().toISOString(),
-    loadAverage: (await import('node:os')).loadavg(),
-    slices: COUNT,
-    matrix: '512x512',
-    runs,
-    medianFirstImageMs: median(runs.map((r) => r.firstImageMs)),
-    medianStackCachedMs: median(runs.map((r) => r.stackCachedMs)),
-  };
-  console.table(runs);
-  console.log(`median: first image ${result.medianFirstImageMs} ms, whole stack cached ${result.medianStackCachedMs} ms (from navigation start)`);
+  const table = viewers.flatMap((viewer) =>
+    (['cold', 'warm'] as const).map((cache) => {
+      const rs = runs.filter((r) => r.viewer === viewer && r.cache === cache);
+      return {
+        viewer,
+        cache,
+        'first image ms (median)': median(rs.map((r) => r.firstImageMs)),
+        [`${COUNT} frames ms (median)`]: median(rs.map((r) => r.stackMs)),
+        'first image ms (runs)': rs.map((r) => r.firstImageMs).join(' '),
+        [`${COUNT} frames ms (runs)`]: rs.map((r) => r.stackMs).join(' '),
+      };
+    }),
+  );
+  console.table(table);
+  const result = { date: new Date().toISOString(), loadAverage: os.loadavg(), slices: COUNT, matrix: '512x512', repeat: REPEAT, table, runs };
   const out = path.join(REPO_ROOT, 'bench/results');
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, `viewer-open-${Date.now()}.json`), JSON.stringify(result, null, 2));

@@ -3,11 +3,16 @@
 // During development, `npx vite ui` proxies /api and DICOMweb to a running `pacs serve`.
 import { resolve } from 'node:path';
 import { defineConfig } from 'vite';
+import { precompress } from '../scripts/precompress.js';
 
 const backend = 'http://127.0.0.1:8080';
+/** The dicom-image-loader's worker-side modules: code for its decode workers, not for the page. */
+const WORKER_SIDE = /@cornerstonejs[\\/]dicom-image-loader[\\/]dist[\\/]esm[\\/](decodeImageFrameWorker\.js|shared[\\/]decoders[\\/])/;
 
 export default defineConfig({
   root: import.meta.dirname,
+  // Brotli and gzip siblings of the built files, sent by the web server as they are.
+  plugins: [precompress()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -15,6 +20,10 @@ export default defineConfig({
     chunkSizeWarningLimit: 8000,
     rollupOptions: {
       input: { main: resolve(import.meta.dirname, 'index.html'), viewer: resolve(import.meta.dirname, 'viewer.html') },
+      // The dicom-image-loader's index imports its decode worker's module and every decoder
+      // (with the codecs' WebAssembly glue) for exports the viewer does not use: without this
+      // they run and stay in the page's bundle, though frames are decoded in the workers.
+      treeshake: { moduleSideEffects: (id: string) => !WORKER_SIDE.test(id) },
     },
   },
   // The dicom-image-loader decodes in module web workers that import code-split codecs.

@@ -8,7 +8,6 @@
  * Who may use what is declared per route (route-access.ts) and checked after routing;
  * how long a client may take to send a request is limited (http-timeouts.ts).
  */
-import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance, type RouteOptions } from 'fastify';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,6 +21,7 @@ import { LoginThrottle } from './login-throttle.js';
 import { errorHandler, sendProblem } from './problem.js';
 import { access, guardRoutes, type RouteEntry } from './route-access.js';
 import { useZodValidation } from './schemas.js';
+import { namesAFile, registerStaticFiles } from './static-files.js';
 
 export const DEFAULT_UI_DIR = resolve(import.meta.dirname, '../../ui/dist');
 /** Keys the login throttle remembers per count (see login-throttle.ts). */
@@ -102,17 +102,17 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
     files.addHook('onRoute', (r: RouteOptions) => {
       r.config = { ...r.config, access: 'public' };
     });
-    if (built) await files.register(fastifyStatic, { root: uiDir, wildcard: false, index: 'index.html' });
+    if (built) await registerStaticFiles(files, uiDir);
     // The viewer is its own page (ui/viewer.html): /viewer?StudyInstanceUIDs=...
     files.get('/viewer', access('public'), (_req, reply) => {
       if (!built || !existsSync(join(uiDir, 'viewer.html'))) return reply.code(503).type('text/plain').send('The viewer is not built: run `npm run build:ui` (npm start does it).\n');
       return reply.sendFile('viewer.html');
     });
-    // No route matched: a 404 problem, or for a GET the app's shell (its client-side routes). No data
-    // either way. Set in this scope, where @fastify/static's sendFile is.
+    // No route matched: a 404 problem, or for a GET of a page the app's shell (its client-side routes).
+    // No data either way. Set in this scope, where @fastify/static's sendFile is.
     files.setNotFoundHandler((req, reply) => {
       const path = req.url.split('?')[0];
-      if (req.method !== 'GET' || /^\/(api|dicomweb|workstation)(\/|$)/.test(path)) {
+      if (req.method !== 'GET' || /^\/(api|dicomweb|workstation)(\/|$)/.test(path) || namesAFile(path)) {
         return sendProblem(reply, { type: 'about:blank', title: 'Not found', status: 404, detail: `${req.method} ${path} does not exist` });
       }
       if (!built) return reply.code(503).type('text/plain').send('The web app is not built: run `npm run build:ui` (npm start does it).\n');

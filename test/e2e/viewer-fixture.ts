@@ -38,7 +38,7 @@ export interface AnnotationLike {
 }
 export interface ViewerHook {
   ready: boolean;
-  viewer: { grid: { cells: CellLike[] }; active: number };
+  viewer: { grid: { cells: CellLike[] }; active: number; timings?: { stackCached?: Record<string, number> } };
   tools: { annotation: { state: { getAllAnnotations(): AnnotationLike[] } } };
 }
 declare const window: { __viewer?: ViewerHook };

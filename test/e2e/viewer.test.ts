@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ctSliceZ, writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
 import { runDcmtk } from '../support/peers.js';
 import { makeTempDir } from '../support/tmp.js';
-import { startViewer, stopViewer, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
+import { PASSWORD, startViewer, stopViewer, type ViewerHook, type ViewerPage } from './viewer-fixture.js';
 
 declare const window: { __viewer?: ViewerHook };
 
@@ -108,6 +108,57 @@ describe('viewer', () => {
     const thumbWidths = () => page.$$eval('#series-panel img.thumb', (imgs) => imgs.map((i) => (i as unknown as { naturalWidth: number }).naturalWidth));
     expect(await thumbWidths()).toHaveLength(2);
     await expect.poll(async () => Math.min(...(await thumbWidths()))).toBeGreaterThan(0);
+  });
+
+  it('gets its scripts compressed and immutable; opened again, takes them and the frames from the browser cache', async () => {
+    const context = await v.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: PASSWORD } });
+      expect(login.ok()).toBe(true);
+      const scripts: Array<{ path: string; encoding?: string; cacheControl?: string; bytes: number }> = [];
+      const resourceEntries = (p: Page) =>
+        p.evaluate(() => (performance.getEntriesByType('resource') as unknown as Array<{ name: string; transferSize: number }>).map((e) => ({ path: new URL(e.name).pathname, transferSize: e.transferSize })));
+      const opened = async (): Promise<Page> => {
+        const p = await context.newPage();
+        p.on('response', (r) => {
+          const path = new URL(r.url()).pathname;
+          if (!/^\/assets\/[^/]+\.js$/.test(path)) return;
+          const record = (b: Buffer) => scripts.push({ path, encoding: r.headers()['content-encoding'], cacheControl: r.headers()['cache-control'], bytes: b.length });
+          void r.body().then(record, () => undefined); // a body still unread when its page closes is not needed
+        });
+        await p.goto(`${base}/viewer?StudyInstanceUIDs=${thin.studyUid}`);
+        await p.waitForFunction((uids) => uids.every((u) => window.__viewer?.viewer.timings?.stackCached?.[u] !== undefined), [thin.seriesUid, thick.seriesUid], { timeout: 120_000 });
+        return p;
+      };
+      const first = await opened();
+      const firstEntries = await resourceEntries(first);
+      await first.close();
+      // The first frame was asked for early, before the viewer's scripts ran; the image
+      // loader's own request for it was then answered by the browser's HTTP cache.
+      const byPath = new Map<string, typeof firstEntries>();
+      for (const e of firstEntries.filter((x) => x.path.includes('/frames/'))) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e]);
+      const twice = [...byPath.values()].filter((list) => list.length > 1);
+      expect(twice.length).toBe(1);
+      expect(twice[0].map((e) => e.transferSize > 0).sort()).toEqual([false, true]);
+      const viewerScript = scripts.find((s) => /^\/assets\/viewer-[\w-]+\.js$/.test(s.path));
+      expect(viewerScript, JSON.stringify(scripts)).toBeDefined();
+      for (const s of scripts) {
+        expect(s.cacheControl, s.path).toBe('public, max-age=31536000, immutable');
+        // Under a kilobyte, compression is not worth its headers (scripts/precompress.ts).
+        expect(s.encoding, s.path).toBe(s.bytes < 1024 ? undefined : 'br');
+      }
+
+      // Resource timing of the second opening: what came from the cache has no transfer size.
+      const entries = await resourceEntries(await opened());
+      const frames = entries.filter((e) => e.path.includes('/frames/'));
+      expect(new Set(frames.map((e) => e.path)).size).toBe(50);
+      expect(frames.filter((e) => e.transferSize > 0)).toEqual([]);
+      const bundles = entries.filter((e) => e.path.startsWith('/assets/'));
+      expect(bundles.length).toBeGreaterThan(0);
+      expect(bundles.filter((e) => e.transferSize > 0)).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 
   it('applies a CT window preset', async () => {
@@ -319,8 +370,12 @@ describe('viewer', () => {
     await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
     const status = await page.evaluate(async (st) => (await fetch(`/api/studies/${st}`, { method: 'DELETE' })).status, doomed.studyUid);
     expect(status).toBe(200);
-    // A long stack would not stay cached: evict it, as the cache would, then scroll.
+    // A long stack would not stay cached: evict it, as the caches would (Cornerstone's and the
+    // browser's HTTP cache, which keeps frames as immutable), then scroll.
     await page.evaluate(() => (window.__viewer as unknown as { core: { cache: { purgeCache(): void } } }).core.cache.purgeCache());
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.clearBrowserCache');
+    await cdp.detach();
     await page.keyboard.press('End');
     await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 }).toMatch(/Image 6 cannot be displayed: .*(not in the archive|404)/);
     // The rest of the viewer still works.

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive, InstanceSummary } from '../../archive/index.js';
 import { PixelDataError, PixelTags, type PixelFile } from '../../dicom/render/index.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, negotiateFrames, negotiateRendered, OCTET_STREAM, type FrameForm } from './pixel-accept.js';
+import { cachedAlready } from './pixel-cache.js';
 import { findInstance, openInstance, seriesInstances, studySeries, withInstance } from './pixel-instance.js';
 import { mediaType, pathOf } from '../header-values.js';
 import { errorHandler } from '../problem.js';
@@ -42,6 +43,8 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
       try {
         return await handler(req, reply);
       } catch (err) {
+        // A failure is not the stored representation: not to be cached as one.
+        reply.removeHeader('cache-control').removeHeader('etag');
         return errorHandler(err, req, reply);
       }
     });
@@ -55,6 +58,7 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
   route('/studies/:study/series/:series/instances/:sop/frames/:frames', async (req, reply) => {
     const row = await instanceOf(req.params);
     const numbers = parseFrameList(req.params.frames!);
+    if (cachedAlready(req, reply, row, `frames/${numbers.join(',')}`)) return reply;
     const f = await openInstance(archive, row);
     try {
       const img = f.image;
@@ -83,6 +87,7 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
   route('/studies/:study/series/:series/instances/:sop/bulkdata/:tag', async (req, reply) => {
     const row = await instanceOf(req.params);
     const tag = parseTag(req.params.tag!);
+    if (cachedAlready(req, reply, row, `bulkdata/${tag}`)) return reply;
     const f = await openInstance(archive, row);
     try {
       const boundary = newBoundary();

@@ -6,6 +6,13 @@ export interface HangingSeries {
   readonly description: string;
 }
 
+/** Series that hold no images to hang: reports, key objects, presentation states (read, not hung). */
+const NOT_IMAGES = new Set(['SR', 'KO', 'PR']);
+
+export function hangsAsImages(modality: string): boolean {
+  return !NOT_IMAGES.has(modality);
+}
+
 /** Series in acquisition order: by Series Number (none last), then description. */
 export function hangingOrder(a: HangingSeries, b: HangingSeries): number {
   return (a.seriesNumber ?? Infinity) - (b.seriesNumber ?? Infinity) || a.description.localeCompare(b.description);

@@ -2,11 +2,11 @@
 // dicom-image-loader (wadors: image ids, one per frame), slices in spatial order, and the
 // whole stack prefetched into Cornerstone's cache after the first image.
 import { Enums, imageLoader, init as coreInit, utilities as csUtils } from '@cornerstonejs/core';
-import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
+import { init as dicomImageLoaderInit, wadors } from '@cornerstonejs/dicom-image-loader';
 import { init as toolsInit } from '@cornerstonejs/tools';
 import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
-import { orderSlices } from './slice-order.js';
+import { holdsPixels, orderSlices } from './slice-order.js';
 
 let initialized = false;
 
@@ -16,7 +16,7 @@ export function initCornerstone(): void {
   coreInit();
   toolsInit();
   const cores = navigator.hardwareConcurrency || 2;
-  dicomImageLoader.init({ maxWebWorkers: Math.max(1, Math.min(4, cores - 1)) });
+  dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, cores - 1)) });
 }
 
 /** One series as the viewer shows it: its frames in display order. */
@@ -77,7 +77,7 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
     ds.error = `cannot read the series metadata: ${(e as Error).message}`;
     return ds;
   }
-  const images = instances.filter((i) => i['7FE00010'] !== undefined || num(i, '00280010') !== undefined);
+  const images = instances.filter(holdsPixels);
   if (images.length === 0) {
     ds.error = 'the series holds no images';
     return ds;
@@ -97,7 +97,7 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
     }
     for (let f = 1; f <= frames; f++) {
       const id = ds.client.frameImageId(ds.studyUid, ds.seriesUid, sop, f);
-      dicomImageLoader.wadors.metaDataManager.add(id, forLoader as never);
+      wadors.metaDataManager.add(id, forLoader as never);
       if (usesImagerSpacing(inst)) csUtils.calibratedPixelSpacingMetadataProvider.add(id, { type: Enums.CalibrationTypes.PROJECTION });
       ids.push(id);
     }

@@ -1,26 +1,17 @@
 // The viewer page: /viewer?StudyInstanceUIDs=uid1,uid2[&archive=workstation]. Same login
 // as the web app (its session cookie); without one, the app's login form first.
-import * as csCore from '@cornerstonejs/core';
-import * as csTools from '@cornerstonejs/tools';
+//
+// This entry is small: it starts loading the viewer's code (app.ts: Cornerstone, most of
+// the page's bytes) at once, checks the session meanwhile and, once logged in, asks for
+// what the first image needs (early.ts) while that code still loads. Nothing here imports
+// Cornerstone.
 import { api, type Me } from '../api.js';
 import { h } from '../dom.js';
 import { renderLogin } from '../login.js';
 import { applyRole } from '../role.js';
-import { num, str, TAG, type DicomJson } from '../dicom-json.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
-import { hangingOrder } from './hanging.js';
-import { initCornerstone } from './loader.js';
+import { askEarly } from './early.js';
 import { parseRequest } from './request.js';
-import { Viewer } from './viewer.js';
-
-declare global {
-  interface Window {
-    /** Test and debugging hook: the viewer instance and the Cornerstone modules it runs on. */
-    __viewer?: { viewer: Viewer; core: typeof csCore; tools: typeof csTools; ready: boolean; error?: string };
-  }
-}
-
-const hangingKey = (s: DicomJson) => ({ seriesNumber: num(s, TAG.SeriesNumber), description: str(s, TAG.SeriesDescription) });
 
 async function loggedIn(root: HTMLElement): Promise<void> {
   let me: Me;
@@ -35,40 +26,25 @@ async function loggedIn(root: HTMLElement): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  const scriptsLoaded = performance.now();
   const root = document.getElementById('viewer-root')!;
   const request = parseRequest(location.search);
   if ('error' in request) {
     root.replaceChildren(h('div', { class: 'viewer-error', role: 'alert' }, request.error));
     return;
   }
-  await loggedIn(root);
-  if (new URLSearchParams(location.search).get('mode') === 'mpr') {
-    // The MPR / 3D layout (ui/src/viewer3d), loaded only when asked for.
-    initCornerstone();
-    const { startVolumeViewer } = await import('../viewer3d/main.js');
-    return startVolumeViewer(root, request, new DicomWebClient(archiveRoot(request.archive)));
-  }
-  // The series lists, and the first series' metadata, are asked for while Cornerstone starts.
+  const mpr = new URLSearchParams(location.search).get('mode') === 'mpr';
   const client = new DicomWebClient(archiveRoot(request.archive));
-  void client.series(request.studyUids[0]).then((list) => {
-    const first = [...list].sort((a, b) => hangingOrder(hangingKey(a), hangingKey(b)))[0];
-    if (first) void client.seriesMetadata(request.studyUids[0], str(first, TAG.SeriesInstanceUID)).catch(() => undefined);
-  }, () => undefined);
-  for (const uid of request.studyUids.slice(1)) void client.series(uid).catch(() => undefined);
-  const initStart = performance.now();
-  initCornerstone();
-  const viewer = new Viewer(root, request, client);
-  Object.assign(viewer.timings, { scriptsLoaded, loggedIn: initStart, cornerstoneReady: performance.now() });
-  window.__viewer = { viewer, core: csCore, tools: csTools, ready: false };
-  try {
-    await viewer.open();
-  } catch (e) {
-    window.__viewer.error = (e as Error).message;
-    throw e;
-  } finally {
-    window.__viewer.ready = true;
-  }
+  const app = import('./app.js');
+  let scriptsLoaded = 0;
+  void app.then(() => (scriptsLoaded = performance.now()), () => undefined);
+  // After the session check, not with it: a DICOMweb request without a session gets a 401
+  // with a Basic challenge, and the browser would hold the page's requests for a password.
+  await loggedIn(root);
+  if (!mpr) askEarly(client, request.studyUids);
+  const loggedInAt = performance.now();
+  const { startMpr, startViewer } = await app;
+  if (mpr) return startMpr(root, request, client);
+  return startViewer(root, request, client, { scriptsLoaded, loggedIn: loggedInAt });
 }
 
 void start();

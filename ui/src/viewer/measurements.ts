@@ -2,7 +2,7 @@
 // stored with STOW-RS into the archive the viewer reads) and restoring the newest report
 // of a study onto the images it references when the study is opened.
 import { metaData, utilities as csUtils, type Types } from '@cornerstonejs/core';
-import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
+import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { annotation as annotationApi, AngleTool, ArrowAnnotateTool, BidirectionalTool, CobbAngleTool, EllipticalROITool, LengthTool, PlanarFreehandROITool, ProbeTool, RectangleROITool, type Types as ToolTypes } from '@cornerstonejs/tools';
 import dcmjs from 'dcmjs';
 import { num, str, TAG, type DicomJson } from '../dicom-json.js';
@@ -37,7 +37,7 @@ export class MeasurementError extends Error {
 }
 
 const frameOf = (imageId: string) => Number(/\/frames\/(\d+)$/.exec(imageId)?.[1] ?? 1);
-const instanceJson = (imageId: string) => dicomImageLoader.wadors.metaDataManager.get(imageId) as DicomJson | undefined;
+const instanceJson = (imageId: string) => wadors.metaDataManager.get(imageId) as DicomJson | undefined;
 
 function valuesOf(a: Annotation): MeasuredValue[] {
   const stats = Object.values(a.data.cachedStats ?? {})[0] as Record<string, unknown> | undefined;

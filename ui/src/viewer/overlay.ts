@@ -1,6 +1,6 @@
 // Overlay text in the four corners of a viewport and the orientation markers at its edges.
 import type { StackViewport } from '@cornerstonejs/core';
-import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
+import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
 import { formatDate, num, str, TAG, type DicomJson } from '../dicom-json.js';
 import { edgeLabels, type Vec3 } from './orientation.js';
@@ -29,7 +29,7 @@ export class Overlay {
   update(viewport: StackViewport): void {
     const imageId = viewport.getCurrentImageId();
     if (!imageId) return this.clear();
-    const ds = (dicomImageLoader.wadors.metaDataManager.get(imageId) ?? {}) as unknown as DicomJson;
+    const ds = (wadors.metaDataManager.get(imageId) ?? {}) as unknown as DicomJson;
     const index = viewport.getCurrentImageIdIndex();
     const total = viewport.getImageIds().length;
     const lines = (el: HTMLDivElement, ...ls: string[]) => el.replaceChildren(...ls.filter(Boolean).map((l) => h('div', {}, l)));

@@ -2,6 +2,11 @@
 // geometry, else by Instance Number. No DOM, no Cornerstone.
 import { num, nums, TAG, type DicomJson } from '../dicom-json.js';
 
+/** An instance with pixels (an image), as opposed to a report or a presentation state in the series. */
+export function holdsPixels(inst: DicomJson): boolean {
+  return inst['7FE00010'] !== undefined || num(inst, '00280010') !== undefined;
+}
+
 /** Sorts by position along the slice normal when every slice has geometry, else by Instance Number. */
 export function orderSlices(instances: DicomJson[]): { ordered: DicomJson[]; geometry: boolean } {
   const byNumber = (a: DicomJson, b: DicomJson) => (num(a, TAG.InstanceNumber) ?? 0) - (num(b, TAG.InstanceNumber) ?? 0);

@@ -6,9 +6,8 @@ import { str, TAG } from '../dicom-json.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
 import { applyWindow, flip, invert, presetsFor, reset, rotate, type WindowPreset } from './image-ops.js';
 import { ViewportGrid } from './layout.js';
-import { hangingOrder, layoutFor } from './hanging.js';
+import { hangingOrder, hangsAsImages, layoutFor } from './hanging.js';
 import { displaySetFromSeries, prefetchStack, type DisplaySet } from './loader.js';
-import { restoreMeasurements, saveMeasurements } from './measurements.js';
 import { Navigation } from './navigation.js';
 import { renderSeriesPanel, SERIES_MIME } from './series-panel.js';
 import { QrPanel } from './qr-panel.js';
@@ -17,8 +16,8 @@ import type { ArchiveName } from './request.js';
 import { ViewerTools } from './tools.js';
 import { describe, type ViewportCell } from './viewport-cell.js';
 
-/** Series that hold no images to hang. */
-const NOT_IMAGES = new Set(['SR', 'KO', 'PR']);
+/** Reading and writing measurement reports (dcmjs, about 1 MB): loaded after the first image, not before it. */
+const measurementsModule = () => import('./measurements.js');
 
 export interface ViewerOptions {
   studyUids: string[];
@@ -99,7 +98,7 @@ export class Viewer {
         const series = await this.client.series(study);
         if (!series.length) problems.push(`study ${study}: not found or empty`);
         // Reports (SR, key objects, presentation states) are read, not hung.
-        const images = series.filter((s) => !NOT_IMAGES.has(str(s, TAG.Modality)));
+        const images = series.filter((s) => hangsAsImages(str(s, TAG.Modality)));
         sets.push(...images.map((s) => displaySetFromSeries(this.client, study, s)).sort(hangingOrder));
       } catch (e) {
         problems.push(`study ${study}: ${describe(e)}`);
@@ -121,6 +120,7 @@ export class Viewer {
   /** Draws the newest measurement report of each open study onto its images. */
   async restoreMeasurements(): Promise<void> {
     try {
+      const { restoreMeasurements } = await measurementsModule();
       const r = await restoreMeasurements(this.displaySets, this.options.studyUids.map((studyUid) => ({ client: this.client, studyUid })));
       if (r.restored || r.skipped) this.toolbar.status.textContent = `${r.restored} saved measurement(s) restored${r.skipped ? `, ${r.skipped} could not be placed` : ''}`;
       for (const c of this.grid.cells) if (c.viewport?.getImageIds().length) c.viewport.render();
@@ -132,6 +132,7 @@ export class Viewer {
   async saveMeasurements(): Promise<void> {
     this.toolbar.status.textContent = 'saving measurements...';
     try {
+      const { saveMeasurements } = await measurementsModule();
       const n = await saveMeasurements(this.displaySets);
       this.toolbar.status.textContent = `${n} measurement(s) saved`;
     } catch (e) {

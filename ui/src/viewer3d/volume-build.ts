@@ -2,7 +2,7 @@
 // image ids as the 2D viewer (so slices already cached are not fetched again), after the
 // geometry check; and a downsampled copy for 3D rendering when the full volume is too big.
 import { cache, Enums, eventTarget, imageLoader, volumeLoader, type Types } from '@cornerstonejs/core';
-import dicomImageLoader from '@cornerstonejs/dicom-image-loader';
+import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { num, str, TAG, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
 import { unshear, unshearedGrid } from './tilt.js';
@@ -48,7 +48,7 @@ export async function buildSeriesVolume(
   const check = checkVolume(instances);
   const imageIds = check.ordered.map((inst) => {
     const id = client.frameImageId(studyUid, seriesUid, str(inst, TAG.SOPInstanceUID), 1);
-    dicomImageLoader.wadors.metaDataManager.add(id, inst as never);
+    wadors.metaDataManager.add(id, inst as never);
     return id;
   });
   const volumeId = `cornerstoneStreamingImageVolume:${seriesUid}`;
