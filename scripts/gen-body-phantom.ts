@@ -3,12 +3,13 @@
 // length, head to foot, so it meets the volume's top and bottom faces) and a bone sphere
 // (1,000 HU) wholly inside. Each preset is checked on what it must show: bone and
 // contrast in VRT bone, the lung in VRT lung, the vessel in angio, and nothing of the
-// soft tissue in front of them. Small (128 x 128 x 64 at 2 mm) for software WebGL.
+// soft tissue in front of them. The same body as an MR angiogram (the vessel the one bright
+// structure) for the MR angio preset. Small (128 x 128 x 64 at 2 mm) for software WebGL.
 //
 // The series is written by gen-test-data's CT writer (real geometry, new UIDs) and its
 // pixel data (each file's last element, uncompressed Int16) replaced by this body.
 //
-// CLI: npx tsx scripts/gen-body-phantom.ts --dir test-data/body
+// CLI: npx tsx scripts/gen-body-phantom.ts --dir test-data/body [--mr]
 import * as fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -62,16 +63,33 @@ export function bodyHu(p: BodyPhantom, x: number, y: number, z: number): number 
   return p.airHu;
 }
 
-export async function writeBodyPhantom(o: { dir: string; studyUid?: string }): Promise<CtSeriesResult & { body: BodyPhantom }> {
+/**
+ * MR angiography of the same body (stored values, no rescale): the vessel bright (flow),
+ * stationary tissue grey, air, lung and bone without signal.
+ */
+export const MR_ANGIO = { vessel: 1000, tissue: 200, noSignal: 0 } as const;
+
+/**
+ * The body as a CT (HU) or, with `mrAngio`, as an MR angiogram: the same geometry, the
+ * vessel the one bright structure.
+ */
+export async function writeBodyPhantom(o: { dir: string; studyUid?: string; mrAngio?: boolean }): Promise<CtSeriesResult & { body: BodyPhantom }> {
   const body = bodyPhantom();
+  const value = o.mrAngio
+    ? (x: number, y: number, z: number) => {
+        const hu = bodyHu(body, x, y, z);
+        return hu === body.vessel.hu ? MR_ANGIO.vessel : hu === body.body.hu ? MR_ANGIO.tissue : MR_ANGIO.noSignal;
+      }
+    : (x: number, y: number, z: number) => bodyHu(body, x, y, z) - CT_RESCALE_INTERCEPT;
   const series = await writeCtSeries({
+    modality: o.mrAngio ? 'MR' : 'CT',
     dir: o.dir,
     count: body.count,
     rows: body.size,
     cols: body.size,
     fovMm: body.size * body.pixelSpacing,
     sliceThickness: body.sliceSpacing,
-    seriesDescription: 'Body phantom: lung, vessel, bone',
+    seriesDescription: o.mrAngio ? 'Body phantom: MR angiography' : 'Body phantom: lung, vessel, bone',
     studyUid: o.studyUid,
   });
   if (series.phantom.pixelSpacing !== body.pixelSpacing) throw new Error(`unexpected pixel spacing ${series.phantom.pixelSpacing}`);
@@ -82,7 +100,7 @@ export async function writeBodyPhantom(o: { dir: string; studyUid?: string }): P
       for (let c = 0; c < body.size; c++) {
         const x = (c - (body.size - 1) / 2) * body.pixelSpacing;
         const y = (r - (body.size - 1) / 2) * body.pixelSpacing;
-        pixels.writeInt16LE(bodyHu(body, x, y, z) - CT_RESCALE_INTERCEPT, (r * body.size + c) * 2);
+        pixels.writeInt16LE(value(x, y, z), (r * body.size + c) * 2);
       }
     }
     // The pixel data is the file's last element: overwrite its value in place.
@@ -97,8 +115,8 @@ export async function writeBodyPhantom(o: { dir: string; studyUid?: string }): P
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { dir: { type: 'string' } } });
+  const { values } = parseArgs({ options: { dir: { type: 'string' }, mr: { type: 'boolean' } } });
   if (!values.dir) throw new Error('--dir is required');
-  const r = await writeBodyPhantom({ dir: values.dir });
+  const r = await writeBodyPhantom({ dir: values.dir, mrAngio: values.mr });
   console.log(`${r.files.length} slices in ${values.dir}: study ${r.studyUid}, series ${r.seriesUid}`);
 }

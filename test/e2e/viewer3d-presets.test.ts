@@ -5,7 +5,8 @@
  * with software WebGL: in VRT bone the sphere is near white and the vessel a bright bar
  * with the soft tissue in front of them transparent; the lung shows in VRT lung and the
  * vessel in angio; the MIP is grey (R = G = B) with its own window, whatever preset came
- * before it; the SSD surface is closed where the vessel leaves the volume. Not brighter
+ * before it; the SSD surface is closed where the vessel leaves the volume; on an MR
+ * angiogram of the same body the MR angio preset shows the vessel alone. Not brighter
  * than something else: bright, dark and grey as a reader would call them.
  */
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ declare const window: { __viewer3d?: Hook };
 let browser: Browser;
 let page: Page;
 let body: BodyPhantom;
+let base: string;
+let mrStudyUid: string;
 const V3D = 'volume3d';
 
 /** The volume's centre (mm). */
@@ -124,8 +127,12 @@ beforeAll(async () => {
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   const written = await writeBodyPhantom({ dir: join(dir, 'body') });
   body = written.body;
-  const { pacs, base } = await startPacsServe(join(dir, 'pacs'), 'e2e-password');
-  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: written.files });
+  const mr = await writeBodyPhantom({ dir: join(dir, 'mr'), mrAngio: true });
+  mrStudyUid = mr.studyUid;
+  const started = await startPacsServe(join(dir, 'pacs'), 'e2e-password');
+  const { pacs } = started;
+  base = started.base;
+  const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: [...written.files, ...mr.files] });
   expect(stored.code, stored.stderr).toBe(0);
   browser = await launchChromiumWithWebGL();
   page = await (await browser.newContext({ viewport: { width: 1000, height: 800 } })).newPage();
@@ -233,5 +240,21 @@ describe('3D view presets on a CT body phantom, absolute', () => {
     const top = (body.count - 1) * body.sliceSpacing;
     const [cap] = await rgbAt([[body.vessel.x, body.vessel.y, top]]);
     expect(grey(cap), JSON.stringify(cap)).toBeGreaterThan(150);
+  }, 600_000);
+});
+
+describe('3D view on an MR angiogram of the body phantom, absolute', () => {
+  it('opens in VRT MR angio: the vessel bright, the stationary tissue transparent', async () => {
+    await page.goto(`${base}/viewer?StudyInstanceUIDs=${mrStudyUid}&mode=mpr`, { timeout: 180_000 });
+    await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 300_000 });
+    expect(await page.evaluate(() => window.__viewer3d!.error)).toBeUndefined();
+    expect(await page.inputValue('#render-mode')).toBe('vrt:MR-Angio');
+    await fromFront();
+    const p = frontPoints();
+    const [tissue, lung, ...vessel] = await rgbAt([p.tissue, p.lung, ...p.vessel]);
+    const seen = JSON.stringify({ tissue, lung, vessel });
+    for (const v of vessel) expect(grey(v), seen).toBeGreaterThan(120);
+    expect(grey(tissue), seen).toBeLessThan(25);
+    expect(grey(lung), seen).toBeLessThan(25);
   }, 600_000);
 });
