@@ -4,7 +4,7 @@
  * running head to foot, a 1,000 HU bone sphere), seen from the front in headless chromium
  * with software WebGL: in VRT bone the sphere is near white and the vessel a bright bar
  * with the soft tissue in front of them transparent; the lung shows in VRT lung and the
- * vessel in angio; the MIP is grey (R = G = B) with its own window, whatever preset came
+ * vessel in angio; the skin in VRT soft tissue, shaded; the MIP is grey (R = G = B) with its own window, whatever preset came
  * before it; the SSD surface is closed where the vessel leaves the volume; on an MR
  * angiogram of the same body the MR angio preset shows the vessel alone. Not brighter
  * than something else: bright, dark and grey as a reader would call them.
@@ -191,6 +191,20 @@ describe('3D view presets on a CT body phantom, absolute', () => {
     for (const v of vessel) expect(grey(v), seen).toBeGreaterThan(120);
     expect(grey(tissue), seen).toBeLessThan(25);
     expect(grey(lung), seen).toBeLessThan(25);
+  }, 600_000);
+
+  it("VRT CT soft tissue: the body's surface shows, shaded (not a flat grey)", async () => {
+    await render3d({ kind: 'vrt', preset: 'CT-Soft-Tissue' });
+    await fromFront();
+    const [, , zc] = centre();
+    // Where the skin faces the eye (x = 0) and near the body's side (x = -100: 65° off).
+    const [facing, side] = await rgbAt([
+      [0, 0, zc],
+      [-100, 0, zc],
+    ]);
+    const seen = JSON.stringify({ facing, side });
+    expect(grey(facing), seen).toBeGreaterThan(120);
+    expect(grey(facing) - grey(side), seen).toBeGreaterThan(30);
   }, 600_000);
 
   it('MIP: a grey map over its own window, set in the toolbar, also right after a coloured preset', async () => {

@@ -63,11 +63,12 @@ describe('VRT presets', () => {
     expect(Math.min(...colorAt(p, 1500))).toBeGreaterThan(0.9);
   });
 
-  it('CT soft tissue: tissue translucent, bone opaque, air not drawn', () => {
+  it('CT soft tissue: skin and muscle opaque, fat faint, air not drawn', () => {
     const p = vrtPreset('CT-Soft-Tissue');
     expect(opacity(p, HU.air)).toBe(0);
-    expect(opacity(p, HU.tissue)).toBeGreaterThan(0.05);
-    expect(opacity(p, HU.tissue)).toBeLessThan(0.3);
+    expect(opacity(p, HU.lung)).toBe(0);
+    expect(opacity(p, HU.fat)).toBeLessThan(0.2);
+    expect(opacity(p, HU.tissue)).toBeGreaterThan(0.9);
     expect(opacity(p, HU.bone)).toBe(1);
   });
 

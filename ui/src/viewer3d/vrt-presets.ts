@@ -59,23 +59,25 @@ export const VRT_PRESETS: readonly VrtPreset[] = [
     ...lit,
   },
   {
-    // Skin, muscle and organs (from -100 HU up) translucent, bone opaque: fat and air clear.
+    // The body's surface: skin and muscle (from about 0 HU) opaque and lit, fat faint, air
+    // clear. Opaque within a millimetre so that what shows is the lit surface, not the
+    // unlit inside of the tissue (a flat grey).
     name: 'CT-Soft-Tissue',
     label: 'CT soft tissue',
     opacity: [
       [-1024, 0],
-      [-120, 0],
-      [-20, 0.08],
-      [80, 0.15],
-      [200, 0.6],
-      [400, 1],
+      [-200, 0],
+      [-100, 0.1],
+      [0, 0.8],
+      [60, 1],
       [3071, 1],
     ],
     colors: [
       [-1024, 0, 0, 0],
-      [-120, 0.55, 0.3, 0.2],
-      [40, 0.85, 0.55, 0.45],
-      [200, 0.95, 0.85, 0.7],
+      [-200, 0.6, 0.35, 0.25],
+      [-100, 0.8, 0.55, 0.45],
+      [40, 0.95, 0.75, 0.65],
+      [200, 1, 0.9, 0.8],
       [500, 1, 0.97, 0.9],
       [3071, 1, 1, 1],
     ],
