@@ -225,7 +225,7 @@ describe('3D view presets on a CT body phantom, absolute', () => {
     expect(Math.abs(grey(r.tissue) - 127.5), seen).toBeLessThan(15);
     expect(grey(r.sphere), seen).toBeGreaterThan(245);
     for (const v of r.vessel) expect(grey(v), seen).toBeGreaterThan(245);
-    // A bone window in the MIP's own W/L: 500/1000 (0..1000 HU): soft tissue dark, the
+    // A window for bone in the MIP's own W/L: 500/1000 (0..1000 HU): soft tissue dark, the
     // vessel (300 HU) dark grey, bone white.
     await page.fill('#mip-center', '500');
     await page.fill('#mip-width', '1000');
@@ -236,6 +236,16 @@ describe('3D view presets on a CT body phantom, absolute', () => {
     expect(grey(r.tissue), seen).toBeLessThan(25);
     for (const v of r.vessel) expect(Math.abs(grey(v) - 76.5), seen).toBeLessThan(15);
     expect(grey(r.sphere), seen).toBeGreaterThan(245);
+    // The toolbar's bone window 480/2500 (-770..1730 HU): each on the ramp where its HU puts it.
+    await page.fill('#mip-center', '480');
+    await page.fill('#mip-width', '2500');
+    await page.dispatchEvent('#mip-center', 'change');
+    r = await readings();
+    seen = JSON.stringify(r);
+    const onRamp = (hu: number) => ((hu + 770) / 2500) * 255;
+    expect(Math.abs(grey(r.tissue) - onRamp(40)), seen).toBeLessThan(12);
+    for (const v of r.vessel) expect(Math.abs(grey(v) - onRamp(300)), seen).toBeLessThan(12);
+    expect(Math.abs(grey(r.sphere) - onRamp(1000)), seen).toBeLessThan(12);
     // The planes keep their own window.
     expect(
       await page.evaluate(
