@@ -34,6 +34,8 @@ export interface CtSeriesOptions extends PatientStudy {
    * still the untilted phantom's (gen-phantom-volume writes tilt-consistent ones).
    */
   gantryTiltDegrees?: number;
+  /** 'MR': MR Image Storage, no rescale (stored values are the image's), no CT attributes. Default 'CT'. */
+  modality?: 'CT' | 'MR';
 }
 
 /** y shift (mm) of a slice at `z` of a series acquired with `tiltDegrees` of gantry tilt. */
@@ -125,21 +127,23 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
   const prefix = o.prefix ?? `ct-${shortId()}-`;
   fs.mkdirSync(o.dir, { recursive: true });
 
+  const mr = o.modality === 'MR';
+  const sopClass = mr ? SOP_CLASS.mr : SOP_CLASS.ct;
   const common: Element[] = [
     ...patientStudyElements(ps, now),
     str(t(0x0008, 0x0008), 'CS', o.sagittalOf ? ['DERIVED', 'SECONDARY', 'REFORMATTED'] : ['ORIGINAL', 'PRIMARY', 'AXIAL']),
     str(t(0x0008, 0x0012), 'DA', dicomDate(now)),
     str(t(0x0008, 0x0013), 'TM', dicomTime(now)),
-    ui(t(0x0008, 0x0016), SOP_CLASS.ct),
+    ui(t(0x0008, 0x0016), sopClass),
     str(t(0x0008, 0x0021), 'DA', dicomDate(now)),
     str(t(0x0008, 0x0023), 'DA', dicomDate(now)),
     str(t(0x0008, 0x0031), 'TM', dicomTime(now)),
     str(t(0x0008, 0x0033), 'TM', dicomTime(now)),
-    str(t(0x0008, 0x0060), 'CS', 'CT'),
+    str(t(0x0008, 0x0060), 'CS', mr ? 'MR' : 'CT'),
     str(t(0x0008, 0x0070), 'LO', 'OpenPACS synthetic'),
     str(t(0x0008, 0x103e), 'LO', o.seriesDescription ?? 'Water cylinder with bone rod'),
     str(t(0x0018, 0x0050), 'DS', ds(phantom.sliceThickness)),
-    str(t(0x0018, 0x0060), 'DS', '120'),
+    ...(mr ? [] : [str(t(0x0018, 0x0060), 'DS', '120')]),
     ...(o.gantryTiltDegrees !== undefined ? [str(t(0x0018, 0x1120), 'DS', ds(o.gantryTiltDegrees))] : []),
     str(t(0x0018, 0x5100), 'CS', 'HFS'),
     ui(t(0x0020, 0x000e), seriesUid),
@@ -157,12 +161,16 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     num(t(0x0028, 0x0101), 'US', bitsStored),
     num(t(0x0028, 0x0102), 'US', bitsStored - 1),
     num(t(0x0028, 0x0103), 'US', 1),
-    num(t(0x0028, 0x0120), 'SS', CT_PADDING_VALUE),
-    str(t(0x0028, 0x1050), 'DS', 40),
-    str(t(0x0028, 0x1051), 'DS', 400),
-    str(t(0x0028, 0x1052), 'DS', CT_RESCALE_INTERCEPT),
-    str(t(0x0028, 0x1053), 'DS', CT_RESCALE_SLOPE),
-    str(t(0x0028, 0x1054), 'LO', 'HU'),
+    ...(mr
+      ? [str(t(0x0028, 0x1050), 'DS', 500), str(t(0x0028, 0x1051), 'DS', 1000)]
+      : [
+          num(t(0x0028, 0x0120), 'SS', CT_PADDING_VALUE),
+          str(t(0x0028, 0x1050), 'DS', 40),
+          str(t(0x0028, 0x1051), 'DS', 400),
+          str(t(0x0028, 0x1052), 'DS', CT_RESCALE_INTERCEPT),
+          str(t(0x0028, 0x1053), 'DS', CT_RESCALE_SLOPE),
+          str(t(0x0028, 0x1054), 'LO', 'HU'),
+        ]),
   ];
 
   const pixels = Buffer.alloc(geo.rows * geo.cols * 2);
@@ -172,7 +180,7 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     const sopInstanceUid = newUid();
     const position = geo.position(i);
     const header = encodeFileHeader(
-      SOP_CLASS.ct,
+      sopClass,
       sopInstanceUid,
       [
         ...common,

@@ -619,11 +619,11 @@ describe('viewer MPR / 3D', () => {
     const before = await grey();
     expect(before.large, JSON.stringify(before)).toBeGreaterThan(20);
     expect(before.brightest).toBeGreaterThan(20);
-    // CT-Bone's curve: 0 up to -16 HU, 0.72 at 641, 0.71 at 3071. Its point at 641 makes the
-    // 1000 HU sphere opaque: dragged to (1200 HU, 0), nothing up to 1200 HU shows.
+    // CT-Bone's curve: 0 up to 120 HU, 1 from 300 HU. Its point at 300 makes the 1000 HU
+    // sphere opaque: dragged to (1200 HU, 0), nothing up to 1200 HU shows.
     await page.click('.tf-panel summary');
     const points = await page.evaluate(() => window.__viewer3d!.page.tf!.points);
-    const k = points.findIndex((p) => Math.abs(p.x - 641) < 1);
+    const k = points.findIndex((p) => Math.abs(p.x - 300) < 1);
     expect(k, JSON.stringify(points)).toBeGreaterThan(0);
     const onPage = (p: { x: number; y: number }) =>
       page.evaluate((p) => {

@@ -1,40 +1,38 @@
-// The 3D viewport's renderings of one volume: volume rendering with presets (vtk's, as
-// Cornerstone lists them, plus a PET one), MIP, and a surface shaded display of the
-// isosurface at a threshold (vtk.js marching cubes, lit, replacing the volume actor).
-import { CONSTANTS, Enums, type Types } from '@cornerstonejs/core';
+// The 3D viewport's renderings of one volume: volume rendering with our presets
+// (vrt-presets.ts), MIP with a grey map over its own window, and a surface shaded display
+// of the isosurface at a threshold (vtk.js marching cubes, lit, capped at the volume's
+// edge, replacing the volume actor). The transfer functions are set on the volume actor's
+// property directly: Cornerstone's presets and VOI would rescale the colour points of
+// whatever came before (a MIP kept the last preset's colours).
+import { Enums, type Types } from '@cornerstonejs/core';
+import vtkPiecewiseFunction from '@kitware/vtk.js/Common/DataModel/PiecewiseFunction';
 import vtkDataArray from '@kitware/vtk.js/Common/Core/DataArray';
 import vtkImageData from '@kitware/vtk.js/Common/DataModel/ImageData';
 import vtkImageMarchingCubes from '@kitware/vtk.js/Filters/General/ImageMarchingCubes';
 import vtkActor from '@kitware/vtk.js/Rendering/Core/Actor';
+import vtkColorTransferFunction from '@kitware/vtk.js/Rendering/Core/ColorTransferFunction';
 import vtkMapper from '@kitware/vtk.js/Rendering/Core/Mapper';
+import { padBelow } from './surface-caps.js';
+import { resolvePreset, VRT_PRESETS, vrtPreset, type ResolvedPreset } from './vrt-presets.js';
 
-type Preset = (typeof CONSTANTS.VIEWPORT_PRESETS)[number];
-
-/** PET: hot-iron colours over SUV-like values (no vtk preset exists). */
-const PET_PRESET: Preset = {
-  name: 'PET',
-  gradientOpacity: '4 0 1 255 1',
-  specularPower: '1',
-  scalarOpacity: '8 0 0 1 0.05 5 0.4 20 0.9',
-  specular: '0',
-  shade: '0',
-  ambient: '0.3',
-  colorTransfer: '16 0 0 0 0 2 0.7 0 0 5 1 0.6 0 20 1 1 1',
-  diffuse: '0.7',
-  interpolation: '1',
-};
-
-/** The renderings the toolbar offers: label and vtk preset name. */
-export const RENDER_PRESETS: ReadonlyArray<{ label: string; preset: string }> = [
-  { label: 'CT bone', preset: 'CT-Bone' },
-  { label: 'CT soft tissue', preset: 'CT-Soft-Tissue' },
-  { label: 'CT lung', preset: 'CT-Lung' },
-  { label: 'CT angio', preset: 'CT-Chest-Contrast-Enhanced' },
-  { label: 'MR angio', preset: 'MR-Angio' },
-  { label: 'PET', preset: 'PET' },
-];
+/** The renderings the toolbar offers: label and preset name. */
+export const RENDER_PRESETS: ReadonlyArray<{ label: string; preset: string }> = VRT_PRESETS.map((p) => ({ label: p.label, preset: p.name }));
 
 export type RenderMode = { kind: 'vrt'; preset: string } | { kind: 'mip'; lower: number; upper: number } | { kind: 'ssd'; threshold: number };
+
+/** The part of vtk's volume property set here. */
+interface VolumePropertyLike {
+  setRGBTransferFunction(i: number, f: unknown): void;
+  setScalarOpacity(i: number, f: unknown): void;
+  setScalarOpacityUnitDistance(i: number, d: number): void;
+  setUseGradientOpacity(i: number, on: boolean): void;
+  setInterpolationTypeToLinear(): void;
+  setShade(on: boolean): void;
+  setAmbient(v: number): void;
+  setDiffuse(v: number): void;
+  setSpecular(v: number): void;
+  setSpecularPower(v: number): void;
+}
 
 const SSD_ACTOR = 'ssd-surface';
 
@@ -47,12 +45,25 @@ export class Renderer3d {
   private generation = 0;
   private values: Promise<ArrayLike<number>> | undefined;
 
-  /** `scalars`: the volume's voxel values in one array (volumeScalars()), read when a surface is first asked for. */
+  /**
+   * `scalars`: the volume's voxel values in one array (volumeScalars()), read when a
+   * surface is first asked for; `level(f)`: the volume's `f` percentile (the MR and PET
+   * presets' scale).
+   */
   constructor(
     private readonly viewport: Types.IVolumeViewport,
     private readonly volume: Types.IImageVolume,
     private readonly scalars: () => Promise<ArrayLike<number>>,
-  ) {}
+    private readonly level: (fraction: number) => number,
+  ) {
+    // vtk's automatic headlight is placed where the camera is at the first render and then
+    // stays there: nothing in vtk.js or Cornerstone calls the renderer's
+    // updateLightsGeometryToFollowCamera(). Turned to the front, the view was lit from the
+    // feet, its surfaces edge-on to the light and dark (ambient only). Follow every camera change.
+    const renderer = viewport.getRenderer() as unknown as { updateLightsGeometryToFollowCamera(): void };
+    const camera = (viewport as unknown as { getVtkActiveCamera(): { onModified(f: () => void): void } }).getVtkActiveCamera();
+    camera.onModified(() => renderer.updateLightsGeometryToFollowCamera());
+  }
 
   /**
    * Everything but an SSD surface is applied before this returns; a surface once it is
@@ -80,22 +91,54 @@ export class Renderer3d {
       if (mode.kind === 'vrt') {
         // Composite again on the mapper: after a MIP the mapper kept MIP blending otherwise.
         this.setBlendMode(Enums.BlendModes.COMPOSITE);
-        const preset = mode.preset === 'PET' ? PET_PRESET : CONSTANTS.VIEWPORT_PRESETS.find((p) => p.name === mode.preset);
-        if (!preset) throw new Error(`unknown rendering preset ${mode.preset}`);
-        vp.setProperties({ preset: preset as never });
+        this.setTransferFunctions(resolvePreset(vrtPreset(mode.preset), this.level));
       } else {
         this.setBlendMode(Enums.BlendModes.MAXIMUM_INTENSITY_BLEND);
-        // A grey ramp over the window, fully opaque: the brightest voxel along each ray.
-        vp.setProperties({ voiRange: { lower: mode.lower, upper: mode.upper } });
-        const actor = vp.getDefaultActor()?.actor as unknown as { getProperty(): { getScalarOpacity(i: number): { removeAllPoints(): void; addPoint(x: number, y: number): void } } };
-        const opacity = actor.getProperty().getScalarOpacity(0);
-        opacity.removeAllPoints();
-        opacity.addPoint(mode.lower - 1, 1);
-        opacity.addPoint(mode.upper + 1, 1);
+        // The brightest voxel along each ray on a grey ramp over the window, opaque, unlit.
+        const lower = Math.min(mode.lower, mode.upper - 1e-3);
+        this.setTransferFunctions({
+          name: 'MIP',
+          label: 'MIP',
+          opacity: [
+            [lower, 1],
+            [mode.upper, 1],
+          ],
+          colors: [
+            [lower, 0, 0, 0],
+            [mode.upper, 1, 1, 1],
+          ],
+          shade: false,
+          ambient: 1,
+          diffuse: 0,
+          specular: 0,
+          specularPower: 1,
+        });
       }
     }
     vp.render();
     return true;
+  }
+
+  /** Colours, opacity (per mm) and lighting of the volume actor. */
+  private setTransferFunctions(p: ResolvedPreset): void {
+    const property = (this.viewport.getDefaultActor()?.actor as unknown as { getProperty?(): VolumePropertyLike } | undefined)?.getProperty?.();
+    if (!property) throw new Error('the 3D view has no volume');
+    const colors = vtkColorTransferFunction.newInstance();
+    for (const [x, r, g, b] of p.colors) colors.addRGBPoint(x, r, g, b);
+    const opacity = vtkPiecewiseFunction.newInstance();
+    for (const [x, y] of p.opacity) opacity.addPoint(x, y);
+    property.setRGBTransferFunction(0, colors);
+    property.setScalarOpacity(0, opacity);
+    // Opacity as given per millimetre of ray, whatever the sample distance.
+    property.setScalarOpacityUnitDistance(0, 1);
+    // The scalar gradient only for the light's normals, not to scale opacity.
+    property.setUseGradientOpacity(0, false);
+    property.setInterpolationTypeToLinear();
+    property.setShade(p.shade);
+    property.setAmbient(p.ambient);
+    property.setDiffuse(p.diffuse);
+    property.setSpecular(p.specular);
+    property.setSpecularPower(p.specularPower);
   }
 
   /**
@@ -109,11 +152,13 @@ export class Renderer3d {
 
   private showSurface(threshold: number, values: ArrayLike<number>): void {
     const v = this.volume;
+    // A border below the threshold closes the surface where the object meets the volume's edge.
+    const padded = padBelow(values, [v.dimensions[0], v.dimensions[1], v.dimensions[2]], threshold);
     const image = vtkImageData.newInstance();
-    image.setDimensions(v.dimensions[0], v.dimensions[1], v.dimensions[2]);
+    image.setDimensions(...padded.dimensions);
     image.setSpacing([v.spacing[0], v.spacing[1], v.spacing[2]]);
-    image.setOrigin([0, 0, 0]);
-    image.getPointData().setScalars(vtkDataArray.newInstance({ numberOfComponents: 1, values: values as Float32Array }));
+    image.setOrigin([-v.spacing[0], -v.spacing[1], -v.spacing[2]]);
+    image.getPointData().setScalars(vtkDataArray.newInstance({ numberOfComponents: 1, values: padded.values }));
     const mc = vtkImageMarchingCubes.newInstance({ contourValue: threshold, computeNormals: true, mergePoints: true });
     mc.setInputData(image);
     const surface = mc.getOutputData();

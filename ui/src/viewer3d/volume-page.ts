@@ -10,6 +10,7 @@ import { Clip3d } from './clip3d.js';
 import { CrosshairsTool, EllipticalROITool, LengthTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
 import { TransferFunctionEditor } from './tf-editor.js';
+import { levelsOf } from './vrt-presets.js';
 import { buildSeriesVolume, correctTilt, downsampledVolume, downsampleFactors, pickSeries, volumeParts, volumeScalars, type SeriesVolume } from './volume-build.js';
 
 export interface VolumePageTimings {
@@ -51,6 +52,10 @@ export class VolumePage {
   private readonly slabThickness: HTMLInputElement;
   private readonly renderMode: HTMLSelectElement;
   private readonly threshold: HTMLInputElement;
+  /** The MIP's own window (W/L), shown while the 3D view is a MIP. */
+  private readonly mipWl: { group: HTMLElement; center: HTMLInputElement; width: HTMLInputElement };
+  /** The MIP's window once chosen; until then a MIP starts at the planes' window. */
+  private mipWindow?: { center: number; width: number };
 
   constructor(
     readonly root: HTMLElement,
@@ -103,6 +108,18 @@ export class VolumePage {
     const applyRender = () => void this.render3d(this.currentMode());
     this.renderMode.addEventListener('change', applyRender);
     this.threshold.addEventListener('change', () => this.renderMode.value === 'ssd' && applyRender());
+    const wlInput = (id: string, label: string) => h('input', { type: 'number', id, step: '10', style: 'width: 5em', 'aria-label': label });
+    this.mipWl = { group: h('span', { hidden: true }), center: wlInput('mip-center', 'MIP window centre'), width: wlInput('mip-width', 'MIP window width') };
+    this.mipWl.group.append(h('span', {}, ' MIP W'), this.mipWl.width, h('span', {}, 'L'), this.mipWl.center);
+    const applyMipWindow = () => {
+      const center = Number(this.mipWl.center.value);
+      const width = Number(this.mipWl.width.value);
+      if (!Number.isFinite(center) || !(width > 0)) return;
+      this.mipWindow = { center, width };
+      if (this.renderMode.value === 'mip') applyRender();
+    };
+    this.mipWl.center.addEventListener('change', applyMipWindow);
+    this.mipWl.width.addEventListener('change', applyMipWindow);
     this.status = h('span', { id: 'viewer-status', class: 'muted' });
     const group = (name: string, ...children: Node[]) => h('div', { class: 'tb-group', role: 'group', 'aria-label': name }, ...children);
     const toolbar = h(
@@ -112,7 +129,7 @@ export class VolumePage {
       group('tools', tool(CrosshairsTool.toolName, 'Crosshairs'), tool(WindowLevelTool.toolName, 'W/L'), tool(PanTool.toolName, 'Pan'), tool(ZoomTool.toolName, 'Zoom'), tool(CURVED_TOOL, 'Curved'), wl),
       group('measure', tool(LengthTool.toolName, 'Length'), tool(EllipticalROITool.toolName, 'ROI')),
       group('slab', h('span', {}, 'Slab'), this.slabMode, this.slabThickness, h('span', {}, 'mm')),
-      group('3d', h('span', {}, '3D'), this.renderMode, h('span', {}, 'threshold'), this.threshold, h('span', {}, 'HU')),
+      group('3d', h('span', {}, '3D'), this.renderMode, h('span', {}, 'threshold'), this.threshold, h('span', {}, 'HU'), this.mipWl.group),
       this.status,
     );
     root.replaceChildren(toolbar, h('div', { class: 'viewer-body' }, grid));
@@ -200,7 +217,7 @@ export class VolumePage {
       this.message(VIEWPORT_3D, `cannot read the volume for 3D: ${(e as Error).message}`);
       return;
     }
-    this.renderer = new Renderer3d(vp, volume3d, () => volumeScalars(volume3d));
+    this.renderer = new Renderer3d(vp, volume3d, () => volumeScalars(volume3d), levelsOf(parts));
     this.clip = new Clip3d(vp, volume3d, (text) => this.message(VIEWPORT_3D, text));
     this.tf = new TransferFunctionEditor(vp, parts);
     this.cells.get(VIEWPORT_3D)!.root.append(this.clip.element, this.tf.element);
@@ -237,6 +254,7 @@ export class VolumePage {
     const v = this.renderMode.value;
     if (v === 'ssd') return { kind: 'ssd', threshold: Number(this.threshold.value) };
     if (v === 'mip') {
+      if (this.mipWindow) return { kind: 'mip', lower: this.mipWindow.center - this.mipWindow.width / 2, upper: this.mipWindow.center + this.mipWindow.width / 2 };
       const voi = this.mprViewports[0]?.getProperties()?.voiRange;
       return { kind: 'mip', lower: voi?.lower ?? -160, upper: voi?.upper ?? 240 };
     }
@@ -248,6 +266,12 @@ export class VolumePage {
     if (!this.renderer) return;
     this.renderMode.value = mode.kind === 'vrt' ? `vrt:${mode.preset}` : mode.kind;
     if (mode.kind === 'ssd') this.threshold.value = String(mode.threshold);
+    this.mipWl.group.hidden = mode.kind !== 'mip';
+    if (mode.kind === 'mip') {
+      this.mipWindow = { center: (mode.lower + mode.upper) / 2, width: mode.upper - mode.lower };
+      this.mipWl.center.value = String(Math.round(this.mipWindow.center));
+      this.mipWl.width.value = String(Math.round(this.mipWindow.width));
+    }
     try {
       if (!(await this.renderer.apply(mode))) return; // another mode was chosen meanwhile
       this.clip?.apply(); // a new SSD surface is clipped too
