@@ -50,7 +50,8 @@ afterAll(async () => {
 let copies = 0;
 async function insertRow(over: Partial<InstanceRecord>): Promise<void> {
   const real = (await archive().index.getInstance(ct.sopInstanceUids[0]))!;
-  const fileKey = real.fileKey.replace(/\.[0-9a-f]{16}\.dcm$/, `.${String(++copies).padStart(16, '0')}.dcm`);
+  // The key's random part replaced (the last 16 hex digits, whatever the layout).
+  const fileKey = real.fileKey.replace(/[0-9a-f]{16}\.dcm$/, `${String(++copies).padStart(16, '0')}.dcm`);
   copyFileSync(archive().blobs.path(real.fileKey), archive().blobs.path(fileKey));
   const record: InstanceRecord = {
     ...real, fileKey, patientId: ct.patientId, patientName: 'Real^Patient', receivedAt: new Date().toISOString(),
