@@ -62,8 +62,8 @@
  * were half of the store's file operations (issue 16).
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
-import { mkdir, open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, createReadStream, open as openCb, type ReadStream } from 'node:fs';
+import { mkdir, open, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore, BlobWriter, SweepCheck, SweepReport } from './blob-store.js';
 import { BATCH_KEY_RE, LEGACY_KEY_RE } from './blob-keys.js';
@@ -125,7 +125,7 @@ interface PoolFile {
   batch: Batch;
   key: string;
   path: string;
-  fh: FileHandle;
+  fd: number;
 }
 
 export class FileBlobStore implements BlobStore {
@@ -172,14 +172,14 @@ export class FileBlobStore implements BlobStore {
     const p = this.pool.shift();
     this.refill();
     if (p) {
-      return new FileBlobWriter(this, { key: p.key, path: p.path, fh: Promise.resolve(p.fh), nameDurable: Promise.resolve(), settled: () => this.settle(p.batch) });
+      return new FileBlobWriter(this, { key: p.key, path: p.path, fd: Promise.resolve(p.fd), nameDurable: Promise.resolve(), settled: () => this.settle(p.batch) });
     }
     // The pool is empty: a file of its own, its name made durable while the data arrives.
     const batch = this.takeFile();
     const { key, path } = this.newName(batch);
-    const fh = batch.ready.then(() => open(path, 'wx', 0o600));
-    const nameDurable = fh.then(() => batch.dirSync.sync());
-    return new FileBlobWriter(this, { key, path, fh, nameDurable, settled: () => this.settle(batch) });
+    const fd = batch.ready.then(() => openFd(path));
+    const nameDurable = fd.then(() => batch.dirSync.sync());
+    return new FileBlobWriter(this, { key, path, fd, nameDurable, settled: () => this.settle(batch) });
   }
 
   private newName(batch: Batch): { key: string; path: string } {
@@ -256,7 +256,7 @@ export class FileBlobStore implements BlobStore {
           const { key, path } = this.newName(batch);
           try {
             await batch.ready;
-            made.push({ batch, key, path, fh: await open(path, 'wx', 0o600) }); // owner-only: patient data
+            made.push({ batch, key, path, fd: await openFd(path) });
           } catch (e) {
             this.settle(batch);
             throw e;
@@ -277,7 +277,11 @@ export class FileBlobStore implements BlobStore {
   }
 
   private async dropPoolFile(f: PoolFile): Promise<void> {
-    await f.fh.close().catch(() => undefined);
+    try {
+      closeSync(f.fd);
+    } catch {
+      /* nothing left to release */
+    }
     try {
       await unlink(f.path);
       this.settle(f.batch);
@@ -344,6 +348,11 @@ export class FileBlobStore implements BlobStore {
     await sweepLegacy(this.root, isReferenced, check, report);
     return report;
   }
+}
+
+/** A new file, owner-only (patient data), as a raw fd: blob-writer.ts says why. */
+function openFd(path: string): Promise<number> {
+  return new Promise((resolve, reject) => openCb(path, 'wx', 0o600, (e, fd) => (e ? reject(e) : resolve(fd))));
 }
 
 function isNotFound(e: unknown): boolean {

@@ -186,19 +186,58 @@ export class SqlIndexReader implements SqlReader {
   }
 }
 
+/**
+ * The patient, study and series rows last upserted, each under its identifying UID or ID,
+ * with the values written and the row's pk: an upsert with the same values again is a
+ * no-op and is skipped. Within one transaction always; across transactions only where the
+ * backend keeps one memo per writer connection and clears it whenever the rows may have
+ * changed otherwise (SQLite: rollback, another connection's commit, any other write).
+ * Why: the upserts of a series' 2nd..nth instance rewrote the patient, study and series
+ * rows and four secondary indexes, about half the pages each one-instance commit wrote to
+ * the WAL (issue 16).
+ */
+export class UpsertMemo {
+  private readonly rows = new Map<string, { values: string; pk: number }>();
+  /** Bounded: a memo past this many rows starts again empty. */
+  static readonly MAX_ROWS = 4096;
+
+  /** The pk if the row `id` of `kind` was last upserted with exactly `values`. */
+  get(kind: string, id: string, values: string): number | undefined {
+    const r = this.rows.get(`${kind}:${id}`);
+    return r !== undefined && r.values === values ? r.pk : undefined;
+  }
+
+  set(kind: string, id: string, values: string, pk: number): void {
+    if (this.rows.size >= UpsertMemo.MAX_ROWS) this.rows.clear();
+    this.rows.set(`${kind}:${id}`, { values, pk });
+  }
+
+  clear(): void {
+    this.rows.clear();
+  }
+}
+
 /** Read and write operations; only handed out inside a write transaction. */
 export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
   readonly forwardQueue: ForwardQueueWriter = new SqlForwardQueueWriter(this);
 
+  /** `memo`: the backend's, kept across its transactions (see UpsertMemo), or one for this transaction. */
+  constructor(db: SqlRunner, private readonly memo: UpsertMemo = new UpsertMemo()) {
+    super(db);
+  }
+
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
-    if (/^\s*(SELECT|WITH)\b|\bRETURNING\b/i.test(sql)) return this.db.all(sql, params);
+    if (/^\s*(SELECT|WITH)\b|\bRETURNING\b/i.test(sql)) {
+      if (!/^\s*SELECT\b/i.test(sql)) this.memo.clear(); // may write any row
+      return this.db.all(sql, params);
+    }
+    this.memo.clear(); // may write any row
     await this.db.run(sql, params);
     return [];
   }
 
   async insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction): Promise<InsertResult[]> {
     const forUpdate = this.db.dialect.forUpdate;
-    const cache = new Map<string, number>();
     const touchedStudies = new Set<number>();
     const maybeEmptySeries = new Set<number>();
     const results: InsertResult[] = [];
@@ -209,14 +248,14 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
         results.push({ status: 'duplicate', existingFileKey: String(existing[0].file_key) });
         continue;
       }
-      const patientFk = await this.upsert(cache, 'p', [nul(r.patientId) ?? '', nul(r.patientName), nul(r.patientBirthDate), nul(r.patientSex)],
+      const { pk: patientFk } = await this.upsert('p', [nul(r.patientId) ?? '', nul(r.patientName), nul(r.patientBirthDate), nul(r.patientSex)],
         `INSERT INTO patients (patient_id, patient_name, patient_birth_date, patient_sex) VALUES ($1, $2, $3, $4)
          ON CONFLICT (patient_id) DO UPDATE SET
            patient_name = COALESCE(excluded.patient_name, patients.patient_name),
            patient_birth_date = COALESCE(excluded.patient_birth_date, patients.patient_birth_date),
            patient_sex = COALESCE(excluded.patient_sex, patients.patient_sex)
          RETURNING pk`);
-      const studyFk = await this.upsert(cache, 'st', [r.studyInstanceUid, patientFk, nul(r.studyDate), nul(r.studyTime),
+      const study = await this.upsert('st', [r.studyInstanceUid, patientFk, nul(r.studyDate), nul(r.studyTime),
         nul(r.accessionNumber), nul(r.studyId), nul(r.studyDescription), nul(r.referringPhysicianName)],
         `INSERT INTO studies (study_instance_uid, patient_fk, study_date, study_time, accession_number, study_id,
            study_description, referring_physician_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -229,8 +268,8 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
            study_description = COALESCE(excluded.study_description, studies.study_description),
            referring_physician_name = COALESCE(excluded.referring_physician_name, studies.referring_physician_name)
          RETURNING pk`);
-      touchedStudies.add(studyFk);
-      const seriesFk = await this.upsert(cache, 'se', [r.seriesInstanceUid, studyFk, nul(r.modality), r.seriesNumber ?? null,
+      const studyFk = study.pk;
+      const series = await this.upsert('se', [r.seriesInstanceUid, studyFk, nul(r.modality), r.seriesNumber ?? null,
         nul(r.seriesDescription), nul(r.bodyPartExamined)],
         `INSERT INTO series (series_instance_uid, study_fk, modality, series_number, series_description, body_part_examined)
          VALUES ($1, $2, $3, $4, $5, $6)
@@ -241,6 +280,9 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
            series_description = COALESCE(excluded.series_description, series.series_description),
            body_part_examined = COALESCE(excluded.body_part_examined, series.body_part_examined)
          RETURNING pk`);
+      const seriesFk = series.pk;
+      // modalities_in_study follows its series' rows: only a series row written changes it.
+      if (series.written) touchedStudies.add(studyFk);
       const values: SqlValue[] = [r.sopInstanceUid, seriesFk, r.sopClassUid, r.instanceNumber ?? null, r.transferSyntaxUid,
         r.fileKey, r.fileSize, r.receivedAt, r.callingAeTitle, nul(r.calledAeTitle), r.json, r.fileCrc32 ?? null];
       if (existing.length === 0) {
@@ -267,27 +309,33 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
         results.push({ status: 'replaced', previousFileKey: String(existing[0].file_key) });
       }
     }
+    if (maybeEmptySeries.size > 0) this.memo.clear(); // series, studies, patients may go
     for (const s of maybeEmptySeries) await this.removeIfEmpty(s);
     for (const st of touchedStudies) await this.updateModalities(st);
     return results;
   }
 
   async deleteInstance(uid: string): Promise<{ fileKey: string } | undefined> {
+    this.memo.clear(); // series, studies, patients may go
     const rows = await this.db.all(`DELETE FROM instances WHERE sop_instance_uid = $1 RETURNING file_key, series_fk`, [uid]);
     if (rows.length === 0) return undefined;
     await this.removeIfEmpty(Number(rows[0].series_fk));
     return { fileKey: String(rows[0].file_key) };
   }
 
-  /** Upsert returning pk; the same values within one transaction are upserted once. */
-  private async upsert(cache: Map<string, number>, kind: string, params: SqlValue[], sql: string): Promise<number> {
-    const ck = kind + JSON.stringify(params);
-    const hit = cache.get(ck);
-    if (hit !== undefined) return hit;
+  /**
+   * Upsert returning pk, keyed by params[0] (the row's UID or ID); skipped when the memo
+   * holds that row as last written with the same values (`written` false).
+   */
+  private async upsert(kind: string, params: SqlValue[], sql: string): Promise<{ pk: number; written: boolean }> {
+    const id = String(params[0]);
+    const values = JSON.stringify(params);
+    const hit = this.memo.get(kind, id, values);
+    if (hit !== undefined) return { pk: hit, written: false };
     const rows = await this.db.all(sql, params);
     const pk = Number(rows[0].pk);
-    cache.set(ck, pk);
-    return pk;
+    this.memo.set(kind, id, values, pk);
+    return { pk, written: true };
   }
 
   /** Deletes a series left without instances, then its study and patient if left empty. */

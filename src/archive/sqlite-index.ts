@@ -22,7 +22,7 @@ import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { BaseIndex, Mutex } from './base-index.js';
 import { CoalescedFsync } from './fsync.js';
-import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION } from './index-sql.js';
+import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, UpsertMemo } from './index-sql.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 import { enableIncrementalVacuum, freePages, reclaimStep } from './sqlite-space.js';
 
@@ -107,8 +107,17 @@ export class SqliteIndex extends BaseIndex {
   private readonly writeLock = new Mutex();
   private readonly readLock = new Mutex();
   private readonly walSync: CoalescedFsync;
+  private readonly dataVersionPragma: Database.Statement;
   private readonly wal: boolean;
   private closed = false;
+  /**
+   * The rows this connection last upserted, kept across its write transactions (see
+   * UpsertMemo): valid while every write to the file is ours and committed. Cleared on
+   * rollback, and when PRAGMA data_version shows another connection's commit (the CLI,
+   * another process) since our last one.
+   */
+  private readonly memo = new UpsertMemo();
+  private dataVersion = -1;
 
   private reclaiming: Promise<void> | undefined;
   private reclaimAgain = false;
@@ -138,6 +147,7 @@ export class SqliteIndex extends BaseIndex {
     this.reader.pragma('busy_timeout = 5000');
     this.walSync = new CoalescedFsync(`${file}-wal`, { keepOpen: true, dataOnly: true });
     this.writeRunner = new SqliteRunner(this.writer);
+    this.dataVersionPragma = this.writer.prepare('PRAGMA data_version').pluck();
     this.readRunner = new SqliteRunner(this.reader);
   }
 
@@ -202,12 +212,21 @@ export class SqliteIndex extends BaseIndex {
       this.writer.exec('BEGIN IMMEDIATE');
       let r: T;
       try {
-        r = await fn(new SqlIndexWriter(this.writeRunner));
+        const version = Number(this.dataVersionPragma.get());
+        if (version !== this.dataVersion) this.memo.clear();
+        this.dataVersion = version;
+        r = await fn(new SqlIndexWriter(this.writeRunner, this.memo));
       } catch (e) {
+        this.memo.clear();
         if (this.writer.inTransaction) this.writer.exec('ROLLBACK');
         throw e;
       }
-      this.writer.exec('COMMIT');
+      try {
+        this.writer.exec('COMMIT');
+      } catch (e) {
+        this.memo.clear();
+        throw e;
+      }
       this.writeTransactions++;
       return r;
     });

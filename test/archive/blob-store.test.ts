@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileBlobStore } from '../../src/archive/file-blob-store.js';
@@ -74,6 +74,31 @@ describe('FileBlobStore', () => {
     expect(written(root)).toEqual([]);
     await store.close();
     expect(listFiles(root)).toEqual([]); // unused pool files and batch markers gone too
+  });
+
+  it('closes every file it opened: stored, aborted and unused pool files', async () => {
+    // Open descriptors of this store's instance files (directories stay open for fsync).
+    const openFiles = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return /\.dcm$/.test(readlinkSync(`/proc/self/fd/${fd}`)) && readlinkSync(`/proc/self/fd/${fd}`).startsWith(root);
+      } catch {
+        return false;
+      }
+    }).length;
+    for (let i = 0; i < 20; i++) {
+      const w = store.begin();
+      await w.write(Buffer.alloc(3000, i));
+      if (i % 3 === 0) {
+        await w.abort();
+      } else {
+        await w.persist();
+        await w.release();
+      }
+    }
+    await store.idle();
+    expect(openFiles()).toBeLessThanOrEqual(4); // the pool only
+    await store.close();
+    expect(openFiles()).toBe(0);
   });
 
   it('pool files are created ahead in the open batch; a full batch is sealed once its files are settled', async () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SQLITE_DIALECT, SqliteIndex } from '../../src/archive/sqlite-index.js';
 import { registerIndexConformance } from './index-conformance.js';
+import type { InstanceRecord } from '../../src/archive/index-types.js';
 
 let dir: string | undefined;
 registerIndexConformance('sqlite', {
@@ -74,5 +75,81 @@ describe('sqlite prepared-statement cache', () => {
       await index.close();
       rmSync(d, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sqlite upsert memo across write transactions', () => {
+  const record = (n: number, over: Partial<InstanceRecord> = {}): InstanceRecord => ({
+    sopInstanceUid: `1.2.3.${n}`, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', studyInstanceUid: '1.2', seriesInstanceUid: '1.2.1',
+    patientId: 'P1', patientName: 'DOE^JANE', studyDescription: 'CHEST', modality: 'CT',
+    transferSyntaxUid: '1.2.840.10008.1.2.1', fileKey: `ab/cd/k${n}.dcm`, fileSize: 10, fileCrc32: 1,
+    receivedAt: new Date().toISOString(), callingAeTitle: 'X', json: '{}', ...over,
+  });
+  const withIndex = async (fn: (index: SqliteIndex, file: string) => Promise<void>): Promise<void> => {
+    const d = mkdtempSync(join(tmpdir(), 'pacs-sqlite-memo-'));
+    const file = join(d, 'index.sqlite');
+    const index = await SqliteIndex.open(file);
+    try {
+      await fn(index, file);
+    } finally {
+      await index.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  };
+
+  it('writes the patient, study and series rows of a series once, not once per instance', async () => {
+    await withIndex(async (index, file) => {
+      const other = new Database(file);
+      other.exec(`CREATE TABLE row_writes (tbl TEXT)`);
+      for (const t of ['patients', 'studies', 'series']) {
+        other.exec(`CREATE TRIGGER ${t}_u AFTER UPDATE ON ${t} BEGIN INSERT INTO row_writes VALUES ('${t}'); END`);
+        other.exec(`CREATE TRIGGER ${t}_i AFTER INSERT ON ${t} BEGIN INSERT INTO row_writes VALUES ('${t}'); END`);
+      }
+      for (let n = 1; n <= 5; n++) await index.insertInstances([record(n)]);
+      const writes = other.prepare(`SELECT tbl, COUNT(*) AS n FROM row_writes GROUP BY tbl ORDER BY tbl`).all();
+      // studies: the insert and the modalities_in_study update of the first instance.
+      expect(writes).toEqual([{ tbl: 'patients', n: 1 }, { tbl: 'series', n: 1 }, { tbl: 'studies', n: 2 }]);
+      // A changed value is written.
+      await index.insertInstances([record(6, { studyDescription: 'CHEST 2' })]);
+      expect(other.prepare(`SELECT study_description FROM studies`).pluck().get()).toBe('CHEST 2');
+      other.close();
+      expect(await index.countInstances()).toBe(6);
+    });
+  });
+
+  it("does not skip an upsert after another connection changed the row", async () => {
+    await withIndex(async (index, file) => {
+      await index.insertInstances([record(1)]);
+      const other = new Database(file);
+      other.exec(`UPDATE studies SET study_description = 'EDITED', modalities_in_study = NULL`);
+      other.close();
+      await index.insertInstances([record(2)]);
+      const [study] = await index.listStudies();
+      expect(study.studyDescription).toBe('CHEST'); // the upsert ran again: last writer wins, as before
+      expect(study.modalitiesInStudy).toEqual(['CT']);
+    });
+  });
+
+  it('creates the series again after its last instance was deleted', async () => {
+    await withIndex(async (index) => {
+      await index.insertInstances([record(1)]);
+      await index.deleteInstance('1.2.3.1');
+      expect(await index.listStudies()).toEqual([]);
+      await index.insertInstances([record(2)]);
+      expect((await index.listSeries('1.2')).map((s) => s.seriesInstanceUid)).toEqual(['1.2.1']);
+      expect((await index.listInstances('1.2.1')).map((i) => i.sopInstanceUid)).toEqual(['1.2.3.2']);
+    });
+  });
+
+  it('forgets the rows of a rolled-back transaction', async () => {
+    await withIndex(async (index) => {
+      await expect(index.write(async (tx) => {
+        await tx.insertInstances([record(1)], 'keep');
+        throw new Error('rolled back');
+      })).rejects.toThrow('rolled back');
+      await index.insertInstances([record(2)]);
+      expect((await index.listSeries('1.2')).map((s) => s.seriesInstanceUid)).toEqual(['1.2.1']);
+      expect((await index.listInstances('1.2.1')).map((i) => i.sopInstanceUid)).toEqual(['1.2.3.2']);
+    });
   });
 });
