@@ -27,7 +27,9 @@ rules.push(
   // SQL stays in archive/: the other layers see the index and its stores as typed interfaces
   // (index-types.ts, forward-queue.ts) and open it through open-index.ts.
   {
-    name: 'sql-stays-in-archive', severity: 'error', from: { path: '^src/', pathNot: '^src/archive/' },
+    name: 'sql-stays-in-archive',
+    severity: 'error',
+    from: { path: '^src/', pathNot: '^src/archive/' },
     to: { path: '^src/archive/(sql-types|index-sql|base-index|query-sql|forward-queue-sql|sqlite-index|postgres-index)[.]ts$' },
   },
   { name: 'router-beside-services', severity: 'error', from: { path: '^src/router/' }, to: { path: '^src/services/' } },

@@ -42,7 +42,9 @@ try {
   const dcmtkVersion = await median('echoscu --version', () => time('echoscu', ['--version']));
   const help = await median('pacs --help (installed package)', () => time(process.execPath, [bin, '--help']));
   const dcmtkEcho = await median('echoscu (C-ECHO storescp)', () => time('echoscu', ['-aec', 'STORESCP', '127.0.0.1', String(scp.port)], env));
-  const echo = await median('pacs echo (C-ECHO storescp, installed)', () => time(process.execPath, [bin, 'echo', '127.0.0.1', String(scp.port), '--aec', 'STORESCP'], env));
+  const echo = await median('pacs echo (C-ECHO storescp, installed)', () =>
+    time(process.execPath, [bin, 'echo', '127.0.0.1', String(scp.port), '--aec', 'STORESCP'], env),
+  );
   await median('node bin/pacs.js --help (checkout, tsx)', () => time(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), '--help']));
   console.log(`\npacs --help ${help.toFixed(0)} ms (target < 300) = ${(help / dcmtkVersion).toFixed(1)}x echoscu --version; Node itself ${node.toFixed(0)} ms`);
   console.log(`pacs echo   ${echo.toFixed(0)} ms (target < 300) = ${(echo / dcmtkEcho).toFixed(1)}x echoscu`);

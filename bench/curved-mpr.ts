@@ -15,7 +15,13 @@ const slices = Array.from({ length: nz }, (_, k) => {
   for (let p = 0; p < s.length; p++) s[p] = ((p * 7 + k * 13) % 2000) - 1000;
   return s;
 });
-const volume: VolumeGrid = { dimensions: [nx, ny, nz], spacing: [0.7, 0.7, 1], origin: [-179, -179, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], slice: (k) => slices[k] };
+const volume: VolumeGrid = {
+  dimensions: [nx, ny, nz],
+  spacing: [0.7, 0.7, 1],
+  origin: [-179, -179, 0],
+  direction: [1, 0, 0, 0, 1, 0, 0, 0, 1],
+  slice: (k) => slices[k],
+};
 const clicks = Array.from({ length: 10 }, (_, k) => [60 * Math.cos(k * 0.6), 60 * Math.sin(k * 0.6), 10 + k * 30] as Point3);
 
 function median(fn: () => unknown): number {
@@ -32,7 +38,9 @@ function median(fn: () => unknown): number {
 const frames = curveFrames(clicks, { step: 0.5 });
 const straight = straightenedImage(volume, frames, { width: 100, pixelSpacing: 0.5 });
 const section = crossSection(volume, frames, frames.length / 2, { width: 100, pixelSpacing: 0.5 });
-console.log(`curve ${frames.length.toFixed(1)} mm, ${frames.points.length} samples; straightened ${straight.columns} x ${straight.rows}; cross-section ${section.columns} x ${section.rows}`);
+console.log(
+  `curve ${frames.length.toFixed(1)} mm, ${frames.points.length} samples; straightened ${straight.columns} x ${straight.rows}; cross-section ${section.columns} x ${section.rows}`,
+);
 console.log(`curveFrames          ${median(() => curveFrames(clicks, { step: 0.5 })).toFixed(2)} ms`);
 console.log(`straightenedImage    ${median(() => straightenedImage(volume, frames, { width: 100, pixelSpacing: 0.5 })).toFixed(2)} ms`);
 console.log(`crossSection         ${median(() => crossSection(volume, frames, frames.length / 2, { width: 100, pixelSpacing: 0.5 })).toFixed(2)} ms`);

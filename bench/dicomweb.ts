@@ -95,7 +95,13 @@ function writeSmallStudies(dir: string): string[] {
     putString(ds, 0x00200013, 'IS', '1');
     putMono16Image(ds, { rows: 8, cols: 8, bitsStored: 12, pixels });
     const file = path.join(sub, `${s}.dcm`);
-    fs.writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }), writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN)]));
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }),
+        writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN),
+      ]),
+    );
     files.push(file);
   }
   return files;
@@ -108,9 +114,18 @@ const QIDO_FORMS: { name: string; query: string; expected: (s: number) => boolea
 ];
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-const median = (xs: number[]): number => pct([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]): number =>
+  pct(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 
-interface Server { base: string; headers: Record<string, string>; pid: number; stop(): Promise<void> }
+interface Server {
+  base: string;
+  headers: Record<string, string>;
+  pid: number;
+  stop(): Promise<void>;
+}
 
 function dropCaches(): boolean {
   try {
@@ -122,7 +137,6 @@ function dropCaches(): boolean {
   }
 }
 
-
 /**
  * One GET with node:http (the same client for both servers; a new connection each time):
  * the time until the last body byte, and the server's CPU time over the request. The body's
@@ -133,19 +147,21 @@ function timed(url: string, headers: Record<string, string>, pid?: number): Prom
   return new Promise((resolve, reject) => {
     const cpu0 = pid === undefined ? Number.NaN : cpuMs(pid);
     const t0 = performance.now();
-    http.get(url, { headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const ms = performance.now() - t0;
-        const cpu = pid === undefined ? Number.NaN : cpuMs(pid) - cpu0;
-        const body = Buffer.concat(chunks);
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status > 299) reject(new Error(`${url}: HTTP ${status} ${body.toString().slice(0, 300)}`));
-        else resolve({ ms, cpu, body, type: res.headers['content-type'] ?? '' });
-      });
-    }).on('error', reject);
+    http
+      .get(url, { headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const ms = performance.now() - t0;
+          const cpu = pid === undefined ? Number.NaN : cpuMs(pid) - cpu0;
+          const body = Buffer.concat(chunks);
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status > 299) reject(new Error(`${url}: HTTP ${status} ${body.toString().slice(0, 300)}`));
+          else resolve({ ms, cpu, body, type: res.headers['content-type'] ?? '' });
+        });
+      })
+      .on('error', reject);
   });
 }
 
@@ -178,8 +194,26 @@ async function main(): Promise<void> {
   console.log(`writing ${STUDIES} small studies and a CT study of ${CT} images 512x512 ...`);
   const small = writeSmallStudies(path.join(root, 'in', 'small'));
   const studyUid = `${ROOT}.0`;
-  const s1 = await writeCtSeries({ dir: path.join(root, 'in', 'ct1'), rows: 512, cols: 512, count: CT - RETRIEVE, studyUid, patientName: 'BENCH^CT', patientId: 'BENCHCT', seriesNumber: 1 });
-  const s2 = await writeCtSeries({ dir: path.join(root, 'in', 'ct2'), rows: 512, cols: 512, count: RETRIEVE, studyUid, patientName: 'BENCH^CT', patientId: 'BENCHCT', seriesNumber: 2 });
+  const s1 = await writeCtSeries({
+    dir: path.join(root, 'in', 'ct1'),
+    rows: 512,
+    cols: 512,
+    count: CT - RETRIEVE,
+    studyUid,
+    patientName: 'BENCH^CT',
+    patientId: 'BENCHCT',
+    seriesNumber: 1,
+  });
+  const s2 = await writeCtSeries({
+    dir: path.join(root, 'in', 'ct2'),
+    rows: 512,
+    cols: 512,
+    count: RETRIEVE,
+    studyUid,
+    patientName: 'BENCH^CT',
+    patientId: 'BENCHCT',
+    seriesNumber: 2,
+  });
   const sentDataSets = new Map<string, Buffer>();
   for (const [i, f] of s2.files.entries()) {
     const b = fs.readFileSync(f);
@@ -197,18 +231,44 @@ async function main(): Promise<void> {
     if (target === 'pacs') {
       start = async () => {
         const pacs = await startPacs({
-          dir, port: dicomPort,
-          args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--aet', '{aet}', '--web-port', String(httpPort), '--web-host', '127.0.0.1', '--log-level', 'warn'],
+          dir,
+          port: dicomPort,
+          args: [
+            path.join(REPO_ROOT, 'bin/pacs.js'),
+            'serve',
+            '--data',
+            '{data}',
+            '--port',
+            '{port}',
+            '--aet',
+            '{aet}',
+            '--web-port',
+            String(httpPort),
+            '--web-host',
+            '127.0.0.1',
+            '--log-level',
+            'warn',
+          ],
           env: { PACS_ADMIN_PASSWORD: 'password1' },
         });
         await waitForPort(httpPort);
-        const login = await fetch(`http://127.0.0.1:${httpPort}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password: 'password1' }) });
+        const login = await fetch(`http://127.0.0.1:${httpPort}/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user: 'admin', password: 'password1' }),
+        });
         const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
         return { base: `http://127.0.0.1:${httpPort}/dicomweb`, headers: { cookie }, pid: pacs.pid, stop: () => pacs.stop() };
       };
     } else {
       start = async () => {
-        const o = await startOrthanc({ dir, dicomPort, httpPort, plugins: [DICOMWEB_PLUGIN], config: { DicomAlwaysAllowStore: true, DicomWeb: { Enable: true, Root: '/dicom-web/' } } });
+        const o = await startOrthanc({
+          dir,
+          dicomPort,
+          httpPort,
+          plugins: [DICOMWEB_PLUGIN],
+          config: { DicomAlwaysAllowStore: true, DicomWeb: { Enable: true, Root: '/dicom-web/' } },
+        });
         return { base: `${o.url}/dicom-web`, headers: {}, pid: o.pid, stop: () => o.stop() };
       };
     }
@@ -263,7 +323,12 @@ async function main(): Promise<void> {
       const rcpu: number[] = [];
       let bytes = 0;
       for (let r = 0; r < RETRIEVE_REPEAT; r++) {
-        const res = curlTimed(retrieveUrl, { ...server.headers, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' }, server.pid, path.join(root, 'retrieved.bin'));
+        const res = curlTimed(
+          retrieveUrl,
+          { ...server.headers, accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+          server.pid,
+          path.join(root, 'retrieved.bin'),
+        );
         bytes = res.body.length;
         rms.push(res.ms);
         rcpu.push(res.cpu);
@@ -305,7 +370,8 @@ async function main(): Promise<void> {
   }
 
   // '-' also when this PACS's figure is 0 (CPU time is counted in clock ticks, 10 ms).
-  const ratio = (f: (r: TargetResult) => number) => (results.pacs && results.orthanc && f(results.pacs) > 0 ? (f(results.orthanc) / f(results.pacs)).toFixed(1) + 'x' : '-');
+  const ratio = (f: (r: TargetResult) => number) =>
+    results.pacs && results.orthanc && f(results.pacs) > 0 ? (f(results.orthanc) / f(results.pacs)).toFixed(1) + 'x' : '-';
   const col = (s: string | number, w = 14) => String(s).padStart(w);
   console.log(`\nDICOMweb, ${STUDIES} small studies + a ${CT}-image CT study; ms unless said (speed-up = Orthanc / this PACS)`);
   console.log(['measure'.padEnd(40), ...TARGETS.map((t) => col(t)), col('speed-up')].join(' '));
@@ -315,8 +381,13 @@ async function main(): Promise<void> {
   line(`metadata ${CT} instances, cold (median)${dropped ? '' : ' *'}`, (r) => median(r.metadataCold));
   for (let i = 0; i < QIDO_FORMS.length; i++) line(`QIDO ${QIDO_FORMS[i].name} (median)`, (r) => r.qido[i].median, 2);
   const mbLine = (name: string, f: (r: TargetResult) => number) =>
-    console.log([name.padEnd(40), ...TARGETS.map((t) => col(f(results[t]).toFixed(0))),
-      col(results.pacs && results.orthanc ? (f(results.pacs) / f(results.orthanc)).toFixed(1) + 'x' : '-')].join(' '));
+    console.log(
+      [
+        name.padEnd(40),
+        ...TARGETS.map((t) => col(f(results[t]).toFixed(0))),
+        col(results.pacs && results.orthanc ? (f(results.pacs) / f(results.orthanc)).toFixed(1) + 'x' : '-'),
+      ].join(' '),
+    );
   mbLine(`retrieve ${RETRIEVE} images, MB/s (median)`, (r) => median(r.retrieve.mbPerSecond));
   mbLine(`retrieve ${RETRIEVE} images, MB/s (best)`, (r) => Math.max(...r.retrieve.mbPerSecond));
   console.log(`server CPU time per request (ms, user + system, all threads, in ${1000 / CLOCK_TICKS} ms ticks; less sensitive to other load):`);
@@ -324,7 +395,10 @@ async function main(): Promise<void> {
   line('  metadata cold (median)', (r) => median(r.metadataColdCpu), 0);
   for (let i = 0; i < QIDO_FORMS.length; i++) line(`  QIDO ${QIDO_FORMS[i].name} (median)`, (r) => r.qido[i].cpuMedian, 0);
   line(`  retrieve ${RETRIEVE} images (median)`, (r) => median(r.retrieve.cpuMs), 0);
-  for (const t of TARGETS) console.log(`${t}: QIDO matches ${results[t].qido.map((q) => `${q.matches}/${q.expected}`).join(', ')}; metadata ${results[t].metadataWarm.bytes} bytes; cold runs ${results[t].metadataCold.map((x) => x.toFixed(0)).join(', ')} ms`);
+  for (const t of TARGETS)
+    console.log(
+      `${t}: QIDO matches ${results[t].qido.map((q) => `${q.matches}/${q.expected}`).join(', ')}; metadata ${results[t].metadataWarm.bytes} bytes; cold runs ${results[t].metadataCold.map((x) => x.toFixed(0)).join(', ')} ms`,
+    );
   if (!dropped) console.log('* page cache not dropped (not root): cold = after a restart only');
   const outDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');
   fs.mkdirSync(outDir, { recursive: true });

@@ -250,7 +250,15 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string, t
     };
     const bad = results.find((r) => r.code !== 0);
     const received = await target.verify(series.sopInstanceUids);
-    if (bad) return { run, ok: false, seconds, received, ...load, error: `storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+    if (bad)
+      return {
+        run,
+        ok: false,
+        seconds,
+        received,
+        ...load,
+        error: `storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      };
     if (received !== count) return { run, ok: false, seconds, received, ...load, error: `target holds ${received} of ${count} instances` };
     return { run, ok: true, seconds, received, instancesPerSecond: count / seconds, ...load, ...(syscalls ? { syscalls } : {}) };
   } catch (e) {
@@ -264,7 +272,12 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string, t
 // ---------------------------------------------------------------------------
 
 function firstLine(r: RunResult): string {
-  return (r.stdout || r.stderr).split('\n').find((l) => l.trim())?.trim() ?? '?';
+  return (
+    (r.stdout || r.stderr)
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? '?'
+  );
 }
 
 async function main(): Promise<void> {
@@ -287,7 +300,14 @@ async function main(): Promise<void> {
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       console.log(`! ${name}: not started: ${reason.split('\n')[0]}`);
-      if (reason.includes('\n')) console.log(reason.split('\n').slice(1).map((l) => `    ${l}`).join('\n'));
+      if (reason.includes('\n'))
+        console.log(
+          reason
+            .split('\n')
+            .slice(1)
+            .map((l) => `    ${l}`)
+            .join('\n'),
+        );
       for (const m of modes) {
         const r = results.get(key(name, m));
         if (r) r.skipped = reason.split('\n')[0];
@@ -297,7 +317,9 @@ async function main(): Promise<void> {
 
   // The pixel data dominates an instance's size; the meta header and attributes add ~1-2 KB.
   const floor: FsyncFloor = await measureFsyncFloor(root, rows * cols * 2 + 2048);
-  console.log(`durability floor: a new ${(floor.bytes / 1024).toFixed(0)} KiB file written and fdatasync'ed takes ${floor.medianMs.toFixed(2)} ms (median of ${floor.files}, one at a time)`);
+  console.log(
+    `durability floor: a new ${(floor.bytes / 1024).toFixed(0)} KiB file written and fdatasync'ed takes ${floor.medianMs.toFixed(2)} ms (median of ${floor.files}, one at a time)`,
+  );
   const loadStart = os.loadavg();
   try {
     // Interleave targets inside each run so drift (page cache, thermal) hits all alike.
@@ -324,10 +346,26 @@ async function main(): Promise<void> {
             continue;
           }
           const per = (n: number) => Number((n / count).toFixed(1));
-          const top = Object.fromEntries(Object.entries(sc.calls).sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => [k, per(v)]));
-          results.get(key(t.name, mode))!.syscallsPerInstance = { total: per(sc.total), file: per(sc.fileCalls), writes: per(sc.writes), futex: per(sc.futex), top };
-          console.log(`  strace   ${mode.padEnd(8)} ${t.name.padEnd(8)} per instance: ${per(sc.total)} syscalls, ${per(sc.fileCalls)} file calls, ${per(sc.writes)} write/writev, ${per(sc.futex)} futex; ${
-            Object.entries(top).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+          const top = Object.fromEntries(
+            Object.entries(sc.calls)
+              .sort((a, b) => b[1] - a[1])
+              .slice(0, 12)
+              .map(([k, v]) => [k, per(v)]),
+          );
+          results.get(key(t.name, mode))!.syscallsPerInstance = {
+            total: per(sc.total),
+            file: per(sc.fileCalls),
+            writes: per(sc.writes),
+            futex: per(sc.futex),
+            top,
+          };
+          console.log(
+            `  strace   ${mode.padEnd(8)} ${t.name.padEnd(8)} per instance: ${per(sc.total)} syscalls, ${per(sc.fileCalls)} file calls, ${per(sc.writes)} write/writev, ${per(sc.futex)} futex; ${Object.entries(
+              top,
+            )
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
         }
       }
     }
@@ -341,9 +379,15 @@ async function main(): Promise<void> {
     if (ok.length) {
       r.bestSeconds = Math.min(...ok.map((x) => x.seconds!));
       r.instancesPerSecond = count / r.bestSeconds;
-      const cpu = ok.map((x) => x.serverCpuMsPerInstance).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      const cpu = ok
+        .map((x) => x.serverCpuMsPerInstance)
+        .filter((x): x is number => x !== undefined)
+        .sort((a, b) => a - b);
       if (cpu.length) r.serverCpuMsPerInstance = cpu[cpu.length >> 1];
-      const mainCpu = ok.map((x) => x.serverMainThreadCpuMsPerInstance).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      const mainCpu = ok
+        .map((x) => x.serverMainThreadCpuMsPerInstance)
+        .filter((x): x is number => x !== undefined)
+        .sort((a, b) => a - b);
       if (mainCpu.length) r.serverMainThreadCpuMsPerInstance = mainCpu[mainCpu.length >> 1];
     }
   }
@@ -400,13 +444,19 @@ async function main(): Promise<void> {
   const singleCeiling = scpSingle !== undefined ? 1000 / ((scpSingle * 1000) / count + floor.medianMs) : undefined;
   if (singleCeiling !== undefined) {
     const pacsSingle = results.get(key('pacs', 'single'))?.instancesPerSecond;
-    console.log(`durable ceiling, 1 association: ${singleCeiling.toFixed(0)} inst/s (storescp's ${((scpSingle! * 1000) / count).toFixed(2)} ms/inst + the ${floor.medianMs.toFixed(2)} ms floor)${
-      pacsSingle !== undefined ? `; pacs reached ${((100 * pacsSingle) / singleCeiling).toFixed(0)}% of it` : ''}`);
+    console.log(
+      `durable ceiling, 1 association: ${singleCeiling.toFixed(0)} inst/s (storescp's ${((scpSingle! * 1000) / count).toFixed(2)} ms/inst + the ${floor.medianMs.toFixed(2)} ms floor)${
+        pacsSingle !== undefined ? `; pacs reached ${((100 * pacsSingle) / singleCeiling).toFixed(0)}% of it` : ''
+      }`,
+    );
   }
   console.log(`load average (1, 5, 15 min): start ${loadStart.map((x) => x.toFixed(1)).join(', ')}; end ${loadEnd.map((x) => x.toFixed(1)).join(', ')}`);
 
   // JSON
-  const [scuVersion, orthancVersion] = await Promise.all([runDcmtk('storescu', ['--version']), runDcmtk(process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc', ['--version'])]);
+  const [scuVersion, orthancVersion] = await Promise.all([
+    runDcmtk('storescu', ['--version']),
+    runDcmtk(process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc', ['--version']),
+  ]);
   const outDir = path.join(REPO_ROOT, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -418,7 +468,13 @@ async function main(): Promise<void> {
         bench: 'ingest',
         date: new Date().toISOString(),
         params: { count, rows, cols, bitsAllocated: 16, runs, parallel, sender: 'storescu', tcpNoDelay: true },
-        host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}` },
+        host: {
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model,
+          memGB: Math.round(os.totalmem() / 2 ** 30),
+          node: process.version,
+          platform: `${os.platform()} ${os.release()}`,
+        },
         versions: { storescu: firstLine(scuVersion), orthanc: firstLine(orthancVersion) },
         results: [...results.values()],
         ratios,

@@ -63,9 +63,28 @@ async function startServer(root: string): Promise<Server> {
   const dir = path.join(root, 'pacs');
   const [dicomPort, wsPort, routerPort, webPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const peer = startProcess({
-    name: 'pacs', command: process.execPath, cwd: REPO_ROOT, dir,
-    args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', path.join(dir, 'data'), '--port', String(dicomPort), '--workstation-port', String(wsPort),
-      '--router-port', String(routerPort), '--web-port', String(webPort), '--web-host', '127.0.0.1', '--log-level', 'error'],
+    name: 'pacs',
+    command: process.execPath,
+    cwd: REPO_ROOT,
+    dir,
+    args: [
+      path.join(REPO_ROOT, 'bin/pacs.js'),
+      'serve',
+      '--data',
+      path.join(dir, 'data'),
+      '--port',
+      String(dicomPort),
+      '--workstation-port',
+      String(wsPort),
+      '--router-port',
+      String(routerPort),
+      '--web-port',
+      String(webPort),
+      '--web-host',
+      '127.0.0.1',
+      '--log-level',
+      'error',
+    ],
     env: { ...process.env, PACS_ADMIN_PASSWORD: PASSWORD },
   });
   await waitForPort(webPort, { peer, timeoutMs: 60_000 });
@@ -73,15 +92,31 @@ async function startServer(root: string): Promise<Server> {
   return { peer, dicomPort, webPort };
 }
 
-function post(agent: Agent, port: number, pathName: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function post(
+  agent: Agent,
+  port: number,
+  pathName: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: pathName, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: pathName,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -144,8 +179,14 @@ async function timedRun(server: Server, cookie: string, mode: Mode, run: number)
     const q = await getJson(server.webPort, `/dicomweb/studies/${series.studyUid}/instances?limit=${COUNT + 10}`, cookie);
     const held = q.status === 200 ? (JSON.parse(q.body) as unknown[]).length : 0;
     if (held !== COUNT) throw new Error(`the archive holds ${held} of ${COUNT} sent instances (QIDO ${q.status})`);
-    const floodText = f ? `; flood ${f.requests} requests (${Object.entries(f.byStatus).map(([k, v]) => `${v} x ${k}`).join(', ')}), ${(f.requests / f.seconds).toFixed(0)}/s` : '';
-    console.log(`${mode.padEnd(5)} run ${run}: ${seconds.toFixed(2)} s, ${(COUNT / seconds).toFixed(1)} instances/s, server CPU ${(serverCpuMs / 1000).toFixed(2)} s${floodText}`);
+    const floodText = f
+      ? `; flood ${f.requests} requests (${Object.entries(f.byStatus)
+          .map(([k, v]) => `${v} x ${k}`)
+          .join(', ')}), ${(f.requests / f.seconds).toFixed(0)}/s`
+      : '';
+    console.log(
+      `${mode.padEnd(5)} run ${run}: ${seconds.toFixed(2)} s, ${(COUNT / seconds).toFixed(1)} instances/s, server CPU ${(serverCpuMs / 1000).toFixed(2)} s${floodText}`,
+    );
     return { mode, run, seconds, serverCpuMs, ...(f ? { flood: { requests: f.requests, byStatus: f.byStatus, perSecond: f.requests / f.seconds } } : {}) };
   } finally {
     await removeTempDir(seriesDir);
@@ -179,7 +220,25 @@ async function main(): Promise<void> {
   const outDir = path.join(REPO_ROOT, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `login-flood-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ count: COUNT, rows: Number(values.rows), cols: Number(values.cols), runs: RUNS, clients: CLIENTS, host: { cpus: os.cpus().length, node: process.version, loadAverage: os.loadavg() }, results: runs, bestAloneSeconds: alone, bestFloodSeconds: flooded, ratio }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        count: COUNT,
+        rows: Number(values.rows),
+        cols: Number(values.cols),
+        runs: RUNS,
+        clients: CLIENTS,
+        host: { cpus: os.cpus().length, node: process.version, loadAverage: os.loadavg() },
+        results: runs,
+        bestAloneSeconds: alone,
+        bestFloodSeconds: flooded,
+        ratio,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`results: ${path.relative(process.cwd(), file)}`);
   if (ratio > 1.2) process.exitCode = 1;
 }

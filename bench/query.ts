@@ -98,15 +98,27 @@ function writeInstances(dir: string): void {
       putString(ds, 0x00200013, 'IS', String(i + 1));
       putMono16Image(ds, { rows: 8, cols: 8, bitsStored: 12, pixels });
       const file = path.join(sub, `${s}-${i}.dcm`);
-      fs.writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }), writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN)]));
+      fs.writeFileSync(
+        file,
+        Buffer.concat([
+          buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }),
+          writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN),
+        ]),
+      );
     }
   }
 }
 
 /** The query forms: keys plus the usual return keys of a study browser. */
 const RETURN_KEYS: [number, string][] = [
-  [0x0020000d, 'UI'], [0x00100010, 'PN'], [0x00100020, 'LO'], [0x00080020, 'DA'], [0x00080030, 'TM'],
-  [0x00080050, 'SH'], [0x00081030, 'LO'], [0x00080061, 'CS'],
+  [0x0020000d, 'UI'],
+  [0x00100010, 'PN'],
+  [0x00100020, 'LO'],
+  [0x00080020, 'DA'],
+  [0x00080030, 'TM'],
+  [0x00080050, 'SH'],
+  [0x00081030, 'LO'],
+  [0x00080061, 'CS'],
 ];
 const FORMS: { name: string; keys: [number, string, string][]; expected: (s: number) => boolean }[] = [
   { name: 'patient name wildcard (WILSON*)', keys: [[0x00100010, 'PN', 'WILSON*']], expected: (s) => FAMILY[Math.floor(s / 2) % FAMILY.length] === 'WILSON' },
@@ -114,7 +126,10 @@ const FORMS: { name: string; keys: [number, string, string][]; expected: (s: num
   { name: 'exact Patient ID', keys: [[0x00100020, 'LO', 'PID4321']], expected: (s) => Math.floor(s / 2) + 1 === 4321 },
   {
     name: 'modality + date range',
-    keys: [[0x00080061, 'CS', 'CT'], [0x00080020, 'DA', '20220301-20220331']],
+    keys: [
+      [0x00080061, 'CS', 'CT'],
+      [0x00080020, 'DA', '20220301-20220331'],
+    ],
     expected: (s) => studyDate(s).startsWith('202203') && MODALITIES[s % MODALITIES.length] === 'CT',
   },
 ];
@@ -129,9 +144,22 @@ function identifier(keys: [number, string, string][]): Buffer {
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
-interface FormResult { form: string; matches: number; expected: number; median: number; p95: number; cpuPerQuery: number }
+interface FormResult {
+  form: string;
+  matches: number;
+  expected: number;
+  median: number;
+  p95: number;
+  cpuPerQuery: number;
+}
 
-interface Server { target: string; port: number; aet: string; pid: number; stop: () => Promise<void> }
+interface Server {
+  target: string;
+  port: number;
+  aet: string;
+  pid: number;
+  stop: () => Promise<void>;
+}
 
 /**
  * Sends each form REPEAT times (after 2 warm-up queries) to every server, one association
@@ -144,8 +172,13 @@ async function measure(servers: Server[]): Promise<Record<string, FormResult[]>>
   const out: Record<string, FormResult[]> = Object.fromEntries(servers.map((s) => [s.target, []]));
   try {
     for (const s of servers) {
-      const assoc = await connect({ host: '127.0.0.1', port: s.port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: s.aet,
-        presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+      const assoc = await connect({
+        host: '127.0.0.1',
+        port: s.port,
+        callingAeTitle: 'PACS_CLIENT',
+        calledAeTitle: s.aet,
+        presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }],
+      });
       assocs.push(assoc);
       conns.push(new DimseConnection(assoc));
     }
@@ -201,16 +234,17 @@ async function main(): Promise<void> {
   }
   let storable: Promise<StorableFile[]> | undefined;
   /** The files to load, written once (both loaders wait for the same promise). */
-  const input = (): Promise<StorableFile[]> => (storable ??= (async () => {
-    const inDir = path.join(root, 'in');
-    if (!done(root, 'files')) {
-      console.log(`writing ${STUDIES} studies x ${PER_STUDY} instances ...`);
-      fs.rmSync(inDir, { recursive: true, force: true });
-      writeInstances(inDir);
-      markDone(root, 'files');
-    }
-    return (await inspectFiles(await expandPaths([inDir]))).files;
-  })());
+  const input = (): Promise<StorableFile[]> =>
+    (storable ??= (async () => {
+      const inDir = path.join(root, 'in');
+      if (!done(root, 'files')) {
+        console.log(`writing ${STUDIES} studies x ${PER_STUDY} instances ...`);
+        fs.rmSync(inDir, { recursive: true, force: true });
+        writeInstances(inDir);
+        markDone(root, 'files');
+      }
+      return (await inspectFiles(await expandPaths([inDir]))).files;
+    })());
   const load: Record<string, number> = {};
   const servers: Server[] = [];
   let results: Record<string, FormResult[]>;
@@ -226,25 +260,27 @@ async function main(): Promise<void> {
       }
     }
     // Both load at once (on a busy machine this halves the wait); each server's rate is printed.
-    await Promise.all(servers.map(async ({ target, port, aet }) => {
-      if (done(root, target)) {
-        console.log(`${target}: index kept in ${root}`);
-        return;
-      }
-      const files = await input();
-      const t0 = performance.now();
-      let n = 0;
-      const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, files, {
-        parallel: 4,
-        onProgress: () => {
-          if (++n % 10_000 === 0) console.log(`${target}: ${n}/${files.length} stored, ${Math.round(n / ((performance.now() - t0) / 1000))}/s`);
-        },
-      });
-      load[target] = (performance.now() - t0) / 1000;
-      if (sent.failed.length) throw new Error(`${target}: ${sent.failed.length} instances not stored: ${sent.failed[0].error}`);
-      console.log(`${target}: loaded ${sent.sent} instances in ${load[target].toFixed(0)} s (${Math.round(sent.sent / load[target])}/s)`);
-      markDone(root, target);
-    }));
+    await Promise.all(
+      servers.map(async ({ target, port, aet }) => {
+        if (done(root, target)) {
+          console.log(`${target}: index kept in ${root}`);
+          return;
+        }
+        const files = await input();
+        const t0 = performance.now();
+        let n = 0;
+        const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'LOADER', calledAeTitle: aet }, files, {
+          parallel: 4,
+          onProgress: () => {
+            if (++n % 10_000 === 0) console.log(`${target}: ${n}/${files.length} stored, ${Math.round(n / ((performance.now() - t0) / 1000))}/s`);
+          },
+        });
+        load[target] = (performance.now() - t0) / 1000;
+        if (sent.failed.length) throw new Error(`${target}: ${sent.failed.length} instances not stored: ${sent.failed[0].error}`);
+        console.log(`${target}: loaded ${sent.sent} instances in ${load[target].toFixed(0)} s (${Math.round(sent.sent / load[target])}/s)`);
+        markDone(root, target);
+      }),
+    );
     loadAverage.start = os.loadavg();
     results = await measure(servers);
     loadAverage.end = os.loadavg();
@@ -257,7 +293,12 @@ async function main(): Promise<void> {
   cols(['form', 'matches', ...TARGETS.flatMap((t) => [`${t} med`, `${t} p95`]), 'ratio med']);
   for (let i = 0; i < FORMS.length; i++) {
     const row = TARGETS.map((t) => results[t][i]);
-    cols([FORMS[i].name, `${row.map((r) => r.matches).join('/')}/${row[0].expected}`, ...row.flatMap((r) => [r.median.toFixed(2), r.p95.toFixed(2)]), ratio(i, (r) => r.median)]);
+    cols([
+      FORMS[i].name,
+      `${row.map((r) => r.matches).join('/')}/${row[0].expected}`,
+      ...row.flatMap((r) => [r.median.toFixed(2), r.p95.toFixed(2)]),
+      ratio(i, (r) => r.median),
+    ]);
   }
   console.log(`\nserver CPU time per query (ms, user + system, all threads, mean over the ${REPEAT}; less sensitive to other load)`);
   cols(['form', ...TARGETS, 'ratio']);
@@ -265,7 +306,9 @@ async function main(): Promise<void> {
   const avg = (v: number[]) => v.map((x) => x.toFixed(1)).join(', ');
   console.log(`\nload average (1, 5, 15 min) on ${os.cpus().length} cores: ${avg(loadAverage.start)} before the queries, ${avg(loadAverage.end)} after`);
   for (let i = 0; i < FORMS.length; i++) {
-    for (const t of TARGETS) if (results[t][i].matches !== results[t][i].expected) console.log(`warning: ${t} returned ${results[t][i].matches} matches for '${FORMS[i].name}', expected ${results[t][i].expected}`);
+    for (const t of TARGETS)
+      if (results[t][i].matches !== results[t][i].expected)
+        console.log(`warning: ${t} returned ${results[t][i].matches} matches for '${FORMS[i].name}', expected ${results[t][i].expected}`);
   }
   const outDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'results');
   fs.mkdirSync(outDir, { recursive: true });

@@ -32,7 +32,10 @@ const dir = mkdtempSync(join(tmpdir(), 'pacs-bench-render-'));
 try {
   const ct = await writeCtSeries({ dir, count: 1, rows: 512, cols: 512, bitsStored: 12 });
   const files: Record<string, string> = { 'explicit-le': ct.files[0] };
-  for (const [name, tool, args] of [['jpeg-ls', 'dcmcjpls', []], ['rle', 'dcmcrle', []]] as const) {
+  for (const [name, tool, args] of [
+    ['jpeg-ls', 'dcmcjpls', []],
+    ['rle', 'dcmcrle', []],
+  ] as const) {
     const out = join(dir, `${name}.dcm`);
     if (spawnSync(tool, [...args, ct.files[0], out]).status !== 0) throw new Error(`${tool} failed`);
     files[name] = out;

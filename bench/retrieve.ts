@@ -35,8 +35,21 @@ const RUNS = Number(values.runs);
 
 process.on('SIGINT', () => void stopAllPeers().finally(() => process.exit(130)));
 
-interface Target { name: string; aet: string; port: number; pid: number }
-interface Result { target: string; op: string; seconds: number[]; best: number; median: number; cpuMsPerInstance: number; bytesUnchanged: string }
+interface Target {
+  name: string;
+  aet: string;
+  port: number;
+  pid: number;
+}
+interface Result {
+  target: string;
+  op: string;
+  seconds: number[];
+  best: number;
+  median: number;
+  cpuMsPerInstance: number;
+  bytesUnchanged: string;
+}
 
 async function main(): Promise<void> {
   const root = await makeTempDir('pacs-bench-retrieve-');
@@ -51,14 +64,30 @@ async function main(): Promise<void> {
   const pacsDir = path.join(root, 'pacs');
   const dataDir = path.join(pacsDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
-  const add = await runDcmtk(process.execPath, [path.join(REPO_ROOT, 'bin/pacs.js'), 'config', 'ae', 'add', 'STORESCP', '--data', dataDir,
-    '--host', '127.0.0.1', '--port', String(storescp.port), '--move-destination', '--permissions', 'echo,store']);
+  const add = await runDcmtk(process.execPath, [
+    path.join(REPO_ROOT, 'bin/pacs.js'),
+    'config',
+    'ae',
+    'add',
+    'STORESCP',
+    '--data',
+    dataDir,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(storescp.port),
+    '--move-destination',
+    '--permissions',
+    'echo,store',
+  ]);
   if (add.code !== 0) throw new Error(`pacs config ae add: ${add.stderr}`);
   const pacs = await startPacs({ dir: pacsDir });
   const orthanc = await startOrthanc({
     dir: path.join(root, 'orthanc'),
     config: {
-      DicomAlwaysAllowGet: true, DicomAlwaysAllowMove: true, DicomAlwaysAllowFind: true,
+      DicomAlwaysAllowGet: true,
+      DicomAlwaysAllowMove: true,
+      DicomAlwaysAllowFind: true,
       DicomModalities: { STORESCP: ['STORESCP', '127.0.0.1', storescp.port] },
     },
   });
@@ -95,9 +124,10 @@ async function main(): Promise<void> {
         fs.rmSync(storescp.storageDir, { recursive: true, force: true });
         fs.mkdirSync(storescp.storageDir, { recursive: true });
         await runDcmtk('sync', []);
-        const args = op === 'C-GET'
-          ? ['-S', '-aet', 'PACS_CLIENT', '-aec', t.aet, '-od', out, ...keys, '127.0.0.1', String(t.port)]
-          : ['-S', '-aet', 'PACS_CLIENT', '-aec', t.aet, '-aem', 'STORESCP', ...keys, '127.0.0.1', String(t.port)];
+        const args =
+          op === 'C-GET'
+            ? ['-S', '-aet', 'PACS_CLIENT', '-aec', t.aet, '-od', out, ...keys, '127.0.0.1', String(t.port)]
+            : ['-S', '-aet', 'PACS_CLIENT', '-aec', t.aet, '-aem', 'STORESCP', ...keys, '127.0.0.1', String(t.port)];
         const cpu0 = cpuMs(t.pid);
         const t0 = performance.now();
         const r = await runDcmtk(op === 'C-GET' ? 'getscu' : 'movescu', args);
@@ -118,22 +148,34 @@ async function main(): Promise<void> {
       const sorted = [...seconds[k]].sort((a, b) => a - b);
       const cpuSorted = [...cpu[k]].sort((a, b) => a - b);
       results.push({
-        target: t.name, op, seconds: seconds[k], best: COUNT / sorted[0], median: COUNT / sorted[Math.floor(sorted.length / 2)],
-        cpuMsPerInstance: cpuSorted[Math.floor(cpuSorted.length / 2)] / COUNT, bytesUnchanged: bytesUnchanged[k],
+        target: t.name,
+        op,
+        seconds: seconds[k],
+        best: COUNT / sorted[0],
+        median: COUNT / sorted[Math.floor(sorted.length / 2)],
+        cpuMsPerInstance: cpuSorted[Math.floor(cpuSorted.length / 2)] / COUNT,
+        bytesUnchanged: bytesUnchanged[k],
       });
-      if (t.name === 'pacs' && bytesUnchanged[k] !== `${COUNT}/${COUNT}`) throw new Error(`this PACS changed data sets on ${op}: ${bytesUnchanged[k]} unchanged`);
+      if (t.name === 'pacs' && bytesUnchanged[k] !== `${COUNT}/${COUNT}`)
+        throw new Error(`this PACS changed data sets on ${op}: ${bytesUnchanged[k]} unchanged`);
     });
   }
   loadAverage.end = os.loadavg();
   console.log(`\n${COUNT} images ${values.rows}x${values.cols}, ${RUNS} runs each after a warm-up, servers taking turns (instances/s)`);
   console.log(['op', 'target', 'best', 'median', 'cpu ms/inst', 'unchanged', 'seconds'].map((s) => s.padStart(11)).join(' '));
   for (const r of results) {
-    console.log([r.op, r.target, r.best.toFixed(0), r.median.toFixed(0), r.cpuMsPerInstance.toFixed(2), r.bytesUnchanged, r.seconds.map((s) => s.toFixed(2)).join(',')].map((s) => s.padStart(11)).join(' '));
+    console.log(
+      [r.op, r.target, r.best.toFixed(0), r.median.toFixed(0), r.cpuMsPerInstance.toFixed(2), r.bytesUnchanged, r.seconds.map((s) => s.toFixed(2)).join(',')]
+        .map((s) => s.padStart(11))
+        .join(' '),
+    );
   }
   for (const op of ['C-GET', 'C-MOVE']) {
     const p = results.find((r) => r.op === op && r.target === 'pacs')!;
     const o = results.find((r) => r.op === op && r.target === 'orthanc')!;
-    console.log(`${op}: this PACS / Orthanc  median ${(p.median / o.median).toFixed(2)}, best ${(p.best / o.best).toFixed(2)}, server CPU per instance ${(p.cpuMsPerInstance / o.cpuMsPerInstance).toFixed(2)}`);
+    console.log(
+      `${op}: this PACS / Orthanc  median ${(p.median / o.median).toFixed(2)}, best ${(p.best / o.best).toFixed(2)}, server CPU per instance ${(p.cpuMsPerInstance / o.cpuMsPerInstance).toFixed(2)}`,
+    );
   }
   const avg = (v: number[]) => v.map((x) => x.toFixed(1)).join(', ');
   console.log(`load average (1, 5, 15 min) on ${os.cpus().length} cores: ${avg(loadAverage.start)} before the runs, ${avg(loadAverage.end)} after`);

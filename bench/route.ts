@@ -20,8 +20,18 @@ import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { addAe, ConfigStore } from '../src/config/index.js';
 import { RuleStore } from '../src/router/rule-store.js';
 import {
-  countDicomFiles, freePort, REPO_ROOT, runDcmtk, startOrthanc, startProcess, startStorescp, stopAllPeers, storescu, waitForPort,
-  type Peer, type StorescpPeer,
+  countDicomFiles,
+  freePort,
+  REPO_ROOT,
+  runDcmtk,
+  startOrthanc,
+  startProcess,
+  startStorescp,
+  stopAllPeers,
+  storescu,
+  waitForPort,
+  type Peer,
+  type StorescpPeer,
 } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
 import { cpuMs } from './cpu.js';
@@ -73,9 +83,25 @@ async function startOurRouter(root: string, dest: StorescpPeer): Promise<Router>
   rules.close();
   const [port, wsPort, routerPort] = [await freePort(), await freePort(), await freePort()];
   const peer = startProcess({
-    name: 'pacs', command: process.execPath, cwd: REPO_ROOT, dir,
-    args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', data, '--port', String(port), '--workstation-port', String(wsPort),
-      '--router-port', String(routerPort), '--no-web', '--log-level', 'warn'],
+    name: 'pacs',
+    command: process.execPath,
+    cwd: REPO_ROOT,
+    dir,
+    args: [
+      path.join(REPO_ROOT, 'bin/pacs.js'),
+      'serve',
+      '--data',
+      data,
+      '--port',
+      String(port),
+      '--workstation-port',
+      String(wsPort),
+      '--router-port',
+      String(routerPort),
+      '--no-web',
+      '--log-level',
+      'warn',
+    ],
   });
   await waitForPort(routerPort, { peer, timeoutMs: 60_000 });
   return { name: 'pacs', aet: 'ROUTER', port: routerPort, peer };
@@ -86,13 +112,10 @@ async function startOrthancRouter(root: string, dest: StorescpPeer): Promise<Rou
   const dir = path.join(root, 'orthanc');
   fs.mkdirSync(dir, { recursive: true });
   const script = path.join(dir, 'route.lua');
-  fs.writeFileSync(script, [
-    'function OnStoredInstance(instanceId, tags, metadata, origin)',
-    "  SendToModality(instanceId, 'dest')",
-    'end', '',
-  ].join('\n'));
+  fs.writeFileSync(script, ['function OnStoredInstance(instanceId, tags, metadata, origin)', "  SendToModality(instanceId, 'dest')", 'end', ''].join('\n'));
   const orthanc = await startOrthanc({
-    dir, aet: 'ORTHANC',
+    dir,
+    aet: 'ORTHANC',
     config: { LuaScripts: [script], DicomModalities: { dest: [dest.aet, '127.0.0.1', dest.port] } },
   });
   return { name: 'orthanc', aet: orthanc.aet, port: orthanc.dicomPort, peer: orthanc };
@@ -125,7 +148,8 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
     });
     const deadline = Date.now() + TIMEOUT_MS;
     while (receivedCount(dest.storageDir) < COUNT) {
-      if (Date.now() > deadline) throw new Error(`only ${receivedCount(dest.storageDir)} of ${COUNT} arrived in ${TIMEOUT_MS / 1000} s\n${router.peer.logTail()}`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${receivedCount(dest.storageDir)} of ${COUNT} arrived in ${TIMEOUT_MS / 1000} s\n${router.peer.logTail()}`);
       if (router.peer.exited) throw new Error(`${router.name} exited\n${router.peer.logTail()}`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -137,8 +161,17 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
     const got = await countDicomFiles(dest.storageDir, new Set(series.sopInstanceUids));
     if (got !== COUNT) throw new Error(`the destination holds ${got} of the ${COUNT} sent instances`);
     const cpu = Number.isNaN(cpuMsPerInstance) ? '' : `, router CPU ${cpuMsPerInstance.toFixed(2)} ms/instance`;
-    console.log(`${router.name} run ${run}: ${seconds.toFixed(2)} s, ${(COUNT / seconds).toFixed(1)} instances/s (storescu done after ${ingestSeconds.toFixed(2)} s${cpu})`);
-    return { run, ok: true, seconds, instancesPerSecond: COUNT / seconds, storescuSeconds: ingestSeconds, ...(Number.isNaN(cpuMsPerInstance) ? {} : { cpuMsPerInstance }) };
+    console.log(
+      `${router.name} run ${run}: ${seconds.toFixed(2)} s, ${(COUNT / seconds).toFixed(1)} instances/s (storescu done after ${ingestSeconds.toFixed(2)} s${cpu})`,
+    );
+    return {
+      run,
+      ok: true,
+      seconds,
+      instancesPerSecond: COUNT / seconds,
+      storescuSeconds: ingestSeconds,
+      ...(Number.isNaN(cpuMsPerInstance) ? {} : { cpuMsPerInstance }),
+    };
   } catch (err) {
     console.log(`${router.name} run ${run}: FAILED ${(err as Error).message}`);
     return { run, ok: false, error: (err as Error).message };
@@ -171,14 +204,20 @@ async function main(): Promise<void> {
   console.log(`\n${COUNT} CT images ${values.rows}x${values.cols} routed storescu -> router -> storescp, best of ${RUNS} (instances/s)`);
   for (const r of routers) {
     const runs = results.get(r.name)!;
-    console.log(`${r.name.padEnd(8)} best ${best(r.name)?.toFixed(1) ?? '-'}  runs ${runs.map((x) => (x.ok ? x.instancesPerSecond!.toFixed(1) : 'failed')).join(', ')}`);
+    console.log(
+      `${r.name.padEnd(8)} best ${best(r.name)?.toFixed(1) ?? '-'}  runs ${runs.map((x) => (x.ok ? x.instancesPerSecond!.toFixed(1) : 'failed')).join(', ')}`,
+    );
   }
   // CPU is what limits a router on a small machine (2 cores shared with storescu and storescp).
   const cpu = (name: string): number | undefined => {
-    const v = (results.get(name) ?? []).filter((r) => r.ok && r.cpuMsPerInstance !== undefined).map((r) => r.cpuMsPerInstance!).sort((a, b) => a - b);
+    const v = (results.get(name) ?? [])
+      .filter((r) => r.ok && r.cpuMsPerInstance !== undefined)
+      .map((r) => r.cpuMsPerInstance!)
+      .sort((a, b) => a - b);
     return v.length ? v[v.length >> 1] : undefined;
   };
-  for (const r of routers) if (cpu(r.name) !== undefined) console.log(`${r.name.padEnd(8)} router process CPU per instance (median): ${cpu(r.name)!.toFixed(2)} ms`);
+  for (const r of routers)
+    if (cpu(r.name) !== undefined) console.log(`${r.name.padEnd(8)} router process CPU per instance (median): ${cpu(r.name)!.toFixed(2)} ms`);
   const ours = best('pacs');
   const theirs = best('orthanc');
   const ratio = ours && theirs ? ours / theirs : undefined;
@@ -188,10 +227,22 @@ async function main(): Promise<void> {
   const outDir = path.join(REPO_ROOT, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `route-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({
-    count: COUNT, rows: Number(values.rows), cols: Number(values.cols), runs: RUNS, host: { cpus: os.cpus().length, node: process.version },
-    results: Object.fromEntries([...results].map(([k, v]) => [k, { runs: v, bestInstancesPerSecond: best(k) }])), ratio,
-  }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        count: COUNT,
+        rows: Number(values.rows),
+        cols: Number(values.cols),
+        runs: RUNS,
+        host: { cpus: os.cpus().length, node: process.version },
+        results: Object.fromEntries([...results].map(([k, v]) => [k, { runs: v, bestInstancesPerSecond: best(k) }])),
+        ratio,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`results: ${path.relative(process.cwd(), file)}`);
   if ([...results.values()].some((v) => v.some((r) => !r.ok))) process.exitCode = 1;
   for (const r of routers) if (r.name !== 'direct') await r.peer.stop();

@@ -192,7 +192,7 @@ async function main(): Promise<void> {
       { timeout: 600_000, polling: 200 },
     );
     // Our viewer also reports when the stack is decoded into Cornerstone's cache.
-    await page.waitForFunction(() => !window.__viewer || Object.keys((window.__viewer.viewer.timings.stackCached ?? {})).length > 0, null, {
+    await page.waitForFunction(() => !window.__viewer || Object.keys(window.__viewer.viewer.timings.stackCached ?? {}).length > 0, null, {
       timeout: 600_000,
       polling: 100,
     });

@@ -59,7 +59,11 @@ async function main(): Promise<void> {
           const page = await context.newPage();
           await page.goto(`${base}/viewer?StudyInstanceUIDs=${ct.studyUid}&mode=mpr`, { timeout: 600_000 });
           await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 3_600_000, polling: 500 });
-          const s = await page.evaluate(() => ({ error: window.__viewer3d!.error, t: window.__viewer3d!.page.timings, downsample: window.__viewer3d!.page.downsample.join('x') }));
+          const s = await page.evaluate(() => ({
+            error: window.__viewer3d!.error,
+            t: window.__viewer3d!.page.timings,
+            downsample: window.__viewer3d!.page.downsample.join('x'),
+          }));
           if (s.error) throw new Error(`${count} slices: ${s.error}`);
           const ms = (t?: number) => Math.round((t ?? NaN) - s.t.start);
           const row = {
@@ -85,7 +89,10 @@ async function main(): Promise<void> {
   console.table(rows);
   const out = path.join(REPO_ROOT, 'bench/results');
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, `volume-build-${Date.now()}.json`), JSON.stringify({ date: new Date().toISOString(), loadAverage: os.loadavg(), cpus: os.cpus().length, rows }, null, 2));
+  fs.writeFileSync(
+    path.join(out, `volume-build-${Date.now()}.json`),
+    JSON.stringify({ date: new Date().toISOString(), loadAverage: os.loadavg(), cpus: os.cpus().length, rows }, null, 2),
+  );
   await removeTempDirs();
 }
 

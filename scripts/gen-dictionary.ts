@@ -17,9 +17,13 @@ import dcmjs from 'dcmjs';
 const outDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'dicom', 'generated');
 mkdirSync(outDir, { recursive: true });
 
-interface NameMapEntry { tag: string; vr: string; vm: string; name: string }
-const nameMap = (dcmjs as unknown as { data: { DicomMetaDictionary: { nameMap: Record<string, NameMapEntry> } } })
-  .data.DicomMetaDictionary.nameMap;
+interface NameMapEntry {
+  tag: string;
+  vr: string;
+  vm: string;
+  name: string;
+}
+const nameMap = (dcmjs as unknown as { data: { DicomMetaDictionary: { nameMap: Record<string, NameMapEntry> } } }).data.DicomMetaDictionary.nameMap;
 
 // dcmjs lists repeating groups by their first group (5000, 6000, 7F00); PS3.6 defines them
 // as 50xx / 60xx / 7Fxx (even groups base..base+0x1E). Those become masks.
@@ -38,8 +42,7 @@ for (const e of Object.values(nameMap)) {
 }
 rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
-const header = (what: string) =>
-  `// GENERATED FILE - do not edit. ${what}\n// Regenerate with: npx tsx scripts/gen-dictionary.ts\n`;
+const header = (what: string) => `// GENERATED FILE - do not edit. ${what}\n// Regenerate with: npx tsx scripts/gen-dictionary.ts\n`;
 
 writeFileSync(
   join(outDir, 'dictionary-data.ts'),
@@ -51,10 +54,7 @@ writeFileSync(
 
 // ---- UIDs ----
 const py = `from pydicom._uid_dict import UID_dictionary; import json; print(json.dumps(UID_dictionary))`;
-const uidDict = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' })) as Record<
-  string,
-  [string, string, string, string, string]
->;
+const uidDict = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8' })) as Record<string, [string, string, string, string, string]>;
 // Rows: [uid, name, type, retired 0|1, keyword]
 const uidRows = Object.entries(uidDict)
   .map(([uid, [name, type, , retired, keyword]]) => [uid, name, type, retired === 'Retired' ? 1 : 0, keyword] as const)

@@ -57,8 +57,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const cmd = positionals[0];
-  const usage =
-    'usage: gen-test-data.ts <ct|variants|multiframe|large> --dir DIR [--count N] [--rows N] [--cols N] [--frames N] [--bytes N]';
+  const usage = 'usage: gen-test-data.ts <ct|variants|multiframe|large> --dir DIR [--count N] [--rows N] [--cols N] [--frames N] [--bytes N]';
   if (values.help || !cmd || !values.dir) {
     console.log(usage);
     process.exitCode = values.help ? 0 : 2;
@@ -72,7 +71,8 @@ async function main(argv: string[]): Promise<void> {
     console.log(`${r.files.length} CT files in ${dir}; study ${r.studyUid}; series ${r.seriesUid}`);
   } else if (cmd === 'variants') {
     const r = await writeTransferSyntaxVariants({ dir });
-    for (const v of r) console.log(`${v.ok ? 'ok  ' : 'FAIL'} ${v.source.padEnd(6)} ${v.name.padEnd(34)} ${v.transferSyntaxUid.padEnd(24)} ${v.ok ? v.file : v.error}`);
+    for (const v of r)
+      console.log(`${v.ok ? 'ok  ' : 'FAIL'} ${v.source.padEnd(6)} ${v.name.padEnd(34)} ${v.transferSyntaxUid.padEnd(24)} ${v.ok ? v.file : v.error}`);
   } else if (cmd === 'multiframe') {
     const r = await writeMultiFrame({ dir, frames: n(values.frames), rows: n(values.rows), cols: n(values.cols) });
     console.log(`${r.file}: ${r.frames} frames ${r.rows}x${r.cols}, ${r.fileBytes} bytes`);

@@ -3,8 +3,33 @@
 // own elements patched in.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CT_PADDING_VALUE, CT_RESCALE_INTERCEPT, CT_RESCALE_SLOPE, ctBasePixels, ctPhantom, ctRegionAt, ctSliceZ, ctStoredValue, paintBone, type CtPhantom } from './ct-phantom.js';
-import { accession, dicomDate, dicomTime, ds, encodeFileHeader, num, patientStudyElements, shortId, str, t, ui, type Element, type PatientStudy } from './part10.js';
+import {
+  CT_PADDING_VALUE,
+  CT_RESCALE_INTERCEPT,
+  CT_RESCALE_SLOPE,
+  ctBasePixels,
+  ctPhantom,
+  ctRegionAt,
+  ctSliceZ,
+  ctStoredValue,
+  paintBone,
+  type CtPhantom,
+} from './ct-phantom.js';
+import {
+  accession,
+  dicomDate,
+  dicomTime,
+  ds,
+  encodeFileHeader,
+  num,
+  patientStudyElements,
+  shortId,
+  str,
+  t,
+  ui,
+  type Element,
+  type PatientStudy,
+} from './part10.js';
 import { newUid, SOP_CLASS } from './uids.js';
 
 export interface CtSeriesOptions extends PatientStudy {

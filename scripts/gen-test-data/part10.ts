@@ -92,13 +92,7 @@ function encodeMeta(sopClassUid: string, sopInstanceUid: string, transferSyntaxU
 }
 
 /** Meta + dataset elements (sorted) + the Pixel Data element header (value follows). */
-export function encodeFileHeader(
-  sopClassUid: string,
-  sopInstanceUid: string,
-  elements: Element[],
-  pixelBytes: number,
-  pixelVr: 'OB' | 'OW',
-): Buffer {
+export function encodeFileHeader(sopClassUid: string, sopInstanceUid: string, elements: Element[], pixelBytes: number, pixelVr: 'OB' | 'OW'): Buffer {
   if (pixelBytes % 2 !== 0) throw new Error('pixel data length must be even');
   if (pixelBytes >= 0xfffffffe) throw new Error(`pixel data too large for one element: ${pixelBytes} bytes`);
   const sorted = [...elements].sort((a, b) => a.tag - b.tag);

@@ -71,22 +71,25 @@ export class Archive {
     const { afterInsert } = opts;
     const insert = afterInsert
       ? async (records: readonly InstanceRecord[]) => {
-        const after: { committed?: () => void } = {};
-        const results = await index.write(async (tx) => {
-          const r = await tx.insertInstances(records, onDuplicate);
-          after.committed = (await afterInsert(tx, records, r)) ?? undefined;
-          return r;
-        });
-        after.committed?.();
-        return results;
-      }
+          const after: { committed?: () => void } = {};
+          const results = await index.write(async (tx) => {
+            const r = await tx.insertInstances(records, onDuplicate);
+            after.committed = (await afterInsert(tx, records, r)) ?? undefined;
+            return r;
+          });
+          after.committed?.();
+          return results;
+        }
       : (records: readonly InstanceRecord[]) => index.insertInstances(records, onDuplicate);
-    this.committer = new GroupCommitter<InstanceRecord, InsertResult>(async (records) => {
-      const results = await insert(records);
-      // A replaced duplicate: the old version's row is gone (ingest deletes its file); its thumbnails go too.
-      for (const r of results) if (r.status === 'replaced') void this.track(this.removeDerived(r.previousFileKey));
-      return results;
-    }, { maxBatch: opts.maxBatch });
+    this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
+      async (records) => {
+        const results = await insert(records);
+        // A replaced duplicate: the old version's row is gone (ingest deletes its file); its thumbnails go too.
+        for (const r of results) if (r.status === 'replaced') void this.track(this.removeDerived(r.previousFileKey));
+        return results;
+      },
+      { maxBatch: opts.maxBatch },
+    );
   }
 
   static async open(opts: ArchiveOptions): Promise<Archive> {
@@ -136,10 +139,17 @@ export class Archive {
   /** Starts receiving one instance. */
   beginStore(req: StoreRequest): StoreSink {
     if (this.closed) throw new Error('archive is closed');
-    const sink = new IngestSink({
-      blobs: this.blobs, index: this.index, committer: this.committer,
-      duplicatePolicy: this.duplicatePolicy, logger: this.logger, maxHeaderBytes: this.limits.maxHeaderBytes,
-    }, req);
+    const sink = new IngestSink(
+      {
+        blobs: this.blobs,
+        index: this.index,
+        committer: this.committer,
+        duplicatePolicy: this.duplicatePolicy,
+        logger: this.logger,
+        maxHeaderBytes: this.limits.maxHeaderBytes,
+      },
+      req,
+    );
     const end = sink.end.bind(sink);
     sink.end = () => this.track(end());
     return sink;

@@ -1,10 +1,7 @@
 /** The convenience half of Index: each one-statement operation in its own transaction. */
 import type { ForwardQueueStore } from './forward-queue.js';
 import { SqlForwardQueue } from './forward-queue-sql.js';
-import type {
-  DuplicateAction, FileCheck, Index, InsertResult, InstanceRecord, InstanceRow, InstanceSummary,
-  SeriesRow, StudyRow,
-} from './index-types.js';
+import type { DuplicateAction, FileCheck, Index, InsertResult, InstanceRecord, InstanceRow, InstanceSummary, SeriesRow, StudyRow } from './index-types.js';
 import type { SqlDialect, SqlIndex, SqlReader, SqlWriter } from './sql-types.js';
 
 export abstract class BaseIndex implements SqlIndex {
@@ -65,7 +62,10 @@ export class Mutex {
   private tail: Promise<void> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
     const result = this.tail.then(fn);
-    this.tail = result.then(() => undefined, () => undefined);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   }
 }

@@ -110,8 +110,14 @@ export async function sweepLegacy(root: string, isReferenced: IsReferenced, chec
 
 /** One temp file (`tempPath`) of the layout before batches, which served the key `<h>/<finalName>`. */
 async function resolveTemp(
-  root: string, tempPath: string, h: string, finalName: string, isReferenced: IsReferenced, check: SweepCheck | undefined,
-  report: SweepReport, counts: { restored: number; dropped: number },
+  root: string,
+  tempPath: string,
+  h: string,
+  finalName: string,
+  isReferenced: IsReferenced,
+  check: SweepCheck | undefined,
+  report: SweepReport,
+  counts: { restored: number; dropped: number },
 ): Promise<void> {
   const own = `${h.slice(0, 2)}/${h.slice(2, 4)}/${finalName}`;
   const dir = join(root, h.slice(0, 2), h.slice(2, 4));

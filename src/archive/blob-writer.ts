@@ -137,12 +137,15 @@ export class FileBlobWriter implements BlobWriter {
     const every = this.host.syncEveryBytes;
     if (every <= 0 || this.syncing || this.state !== 'open' || this.position - this.syncedFrom < every) return;
     this.syncedFrom = this.position;
-    this.syncing = datasync(fd).then(() => {
-      this.syncing = undefined;
-      if (this.state === 'open') this.maybeSyncBehind(fd);
-    }, (e: unknown) => {
-      this.error ??= asError(e); // never trust this handle again: persist() fails
-    });
+    this.syncing = datasync(fd).then(
+      () => {
+        this.syncing = undefined;
+        if (this.state === 'open') this.maybeSyncBehind(fd);
+      },
+      (e: unknown) => {
+        this.error ??= asError(e); // never trust this handle again: persist() fails
+      },
+    );
   }
 
   /** Writes everything queued; throws the first write error. */
@@ -162,7 +165,7 @@ export class FileBlobWriter implements BlobWriter {
     if (this.state !== 'open') throw new Error(`blob writer is ${this.state}`);
     this.state = 'persisting';
     const fd = await this.flushAll();
-    const durable = this.finalSync = datasync(fd);
+    const durable = (this.finalSync = datasync(fd));
     durable.catch(() => undefined); // the caller awaits it
     // The row may name this file only once its name survives a crash.
     await this.file.nameDurable;
@@ -175,10 +178,12 @@ export class FileBlobWriter implements BlobWriter {
   release(): Promise<void> {
     if (this.state !== 'persisted') return Promise.reject(new Error(`blob writer is ${this.state}`));
     this.state = 'released';
-    return this.host.track((async () => {
-      await this.closeFd();
-      this.file.settled();
-    })());
+    return this.host.track(
+      (async () => {
+        await this.closeFd();
+        this.file.settled();
+      })(),
+    );
   }
 
   abort(): Promise<void> {

@@ -70,27 +70,40 @@ export class CommitmentStore {
     return this.index.write(async (tx) => {
       if ((await tx.execute('SELECT 1 AS x FROM storage_commitments WHERE transaction_uid = $1', [rec.transactionUid])).length) return false;
       const now = nowIso();
-      await tx.execute(`INSERT INTO storage_commitments (${COLUMNS}) VALUES ($1, $2, $3, 'pending', $4, NULL, 0, NULL, $5, $5)`,
-        [rec.transactionUid, rec.callingAeTitle, rec.calledAeTitle, JSON.stringify(rec.request), now]);
+      await tx.execute(`INSERT INTO storage_commitments (${COLUMNS}) VALUES ($1, $2, $3, 'pending', $4, NULL, 0, NULL, $5, $5)`, [
+        rec.transactionUid,
+        rec.callingAeTitle,
+        rec.calledAeTitle,
+        JSON.stringify(rec.request),
+        now,
+      ]);
       return true;
     });
   }
 
   async setResult(transactionUid: string, result: CommitmentResult): Promise<void> {
-    await this.index.write((tx) => tx.execute('UPDATE storage_commitments SET result = $2, updated_at = $3 WHERE transaction_uid = $1',
-      [transactionUid, JSON.stringify(result), nowIso()]));
+    await this.index.write((tx) =>
+      tx.execute('UPDATE storage_commitments SET result = $2, updated_at = $3 WHERE transaction_uid = $1', [transactionUid, JSON.stringify(result), nowIso()]),
+    );
   }
 
   async delivered(transactionUid: string): Promise<void> {
-    await this.index.write((tx) => tx.execute(
-      `UPDATE storage_commitments SET state = 'done', attempts = attempts + 1, last_error = NULL, updated_at = $2 WHERE transaction_uid = $1`,
-      [transactionUid, nowIso()]));
+    await this.index.write((tx) =>
+      tx.execute(`UPDATE storage_commitments SET state = 'done', attempts = attempts + 1, last_error = NULL, updated_at = $2 WHERE transaction_uid = $1`, [
+        transactionUid,
+        nowIso(),
+      ]),
+    );
   }
 
   async failedAttempt(transactionUid: string, error: string): Promise<void> {
-    await this.index.write((tx) => tx.execute(
-      'UPDATE storage_commitments SET attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE transaction_uid = $1',
-      [transactionUid, error.slice(0, 1000), nowIso()]));
+    await this.index.write((tx) =>
+      tx.execute('UPDATE storage_commitments SET attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE transaction_uid = $1', [
+        transactionUid,
+        error.slice(0, 1000),
+        nowIso(),
+      ]),
+    );
   }
 
   async get(transactionUid: string): Promise<CommitmentRecord | undefined> {
@@ -100,13 +113,17 @@ export class CommitmentStore {
 
   /** Oldest first. */
   async pending(): Promise<CommitmentRecord[]> {
-    const rows = await this.index.read((tx) => tx.select(`SELECT ${COLUMNS} FROM storage_commitments WHERE state = 'pending' ORDER BY created_at, transaction_uid`));
+    const rows = await this.index.read((tx) =>
+      tx.select(`SELECT ${COLUMNS} FROM storage_commitments WHERE state = 'pending' ORDER BY created_at, transaction_uid`),
+    );
     return rows.map(rowToRecord);
   }
 
   /** Most recent first. */
   async list(limit = 1000): Promise<CommitmentRecord[]> {
-    const rows = await this.index.read((tx) => tx.select(`SELECT ${COLUMNS} FROM storage_commitments ORDER BY created_at DESC, transaction_uid LIMIT $1`, [limit]));
+    const rows = await this.index.read((tx) =>
+      tx.select(`SELECT ${COLUMNS} FROM storage_commitments ORDER BY created_at DESC, transaction_uid LIMIT $1`, [limit]),
+    );
     return rows.map(rowToRecord);
   }
 }

@@ -48,7 +48,10 @@ export class DerivedCache {
   private readonly dirs = new Map<string, Set<string>>();
   private bytes = 0;
 
-  private constructor(readonly root: string, private readonly o: DerivedCacheOptions) {}
+  private constructor(
+    readonly root: string,
+    private readonly o: DerivedCacheOptions,
+  ) {}
 
   /** Opens the cache: rebuilds the bookkeeping from the directory, drops what is no longer stored, evicts down to the cap. */
   static async open(root: string, o: DerivedCacheOptions): Promise<DerivedCache> {

@@ -15,7 +15,11 @@ export abstract class ArchiveError extends StatusError {}
 export class InvalidDatasetError extends ArchiveError {
   override readonly name = 'InvalidDatasetError';
   readonly status: number;
-  constructor(status: typeof Status.DataSetDoesNotMatchSopClass | typeof Status.CannotUnderstand, message: string, options?: { cause?: unknown; offendingElement?: number[] }) {
+  constructor(
+    status: typeof Status.DataSetDoesNotMatchSopClass | typeof Status.CannotUnderstand,
+    message: string,
+    options?: { cause?: unknown; offendingElement?: number[] },
+  ) {
     super(message, options);
     this.status = status;
   }
@@ -47,7 +51,11 @@ export class StoreAbortedError extends ArchiveError {
  */
 export class WorklistEntryError extends Error {
   override readonly name = 'WorklistEntryError';
-  constructor(readonly kind: 'invalid' | 'not-found', readonly issues: FieldIssue[], message = issues.map((i) => `${i.field}: ${i.message}`).join('; ')) {
+  constructor(
+    readonly kind: 'invalid' | 'not-found',
+    readonly issues: FieldIssue[],
+    message = issues.map((i) => `${i.field}: ${i.message}`).join('; '),
+  ) {
     super(message);
   }
 }

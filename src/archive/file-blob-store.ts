@@ -71,7 +71,6 @@ import { sweepLegacy, sweepOpenBatches } from './blob-recovery.js';
 import { FileBlobWriter } from './blob-writer.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
 
-
 function checkKey(key: string): void {
   if (!BATCH_KEY_RE.test(key) && !LEGACY_KEY_RE.test(key)) throw new Error(`not a blob key: '${key}'`);
 }
@@ -113,7 +112,11 @@ class Batch {
   /** Marker durable, directory created and its entry durable. */
   ready!: Promise<void>;
 
-  constructor(root: string, readonly day: string, readonly id: string) {
+  constructor(
+    root: string,
+    readonly day: string,
+    readonly id: string,
+  ) {
     this.key = `s/${day}/${id}`;
     this.dir = join(root, 's', day, id);
     this.marker = join(root, 'open', `${day}.${id}`);
@@ -172,7 +175,13 @@ export class FileBlobStore implements BlobStore {
     const p = this.pool.shift();
     this.refill();
     if (p) {
-      return new FileBlobWriter(this, { key: p.key, path: p.path, fd: Promise.resolve(p.fd), nameDurable: Promise.resolve(), settled: () => this.settle(p.batch) });
+      return new FileBlobWriter(this, {
+        key: p.key,
+        path: p.path,
+        fd: Promise.resolve(p.fd),
+        nameDurable: Promise.resolve(),
+        settled: () => this.settle(p.batch),
+      });
     }
     // The pool is empty: a file of its own, its name made durable while the data arrives.
     const batch = this.takeFile();
@@ -211,7 +220,7 @@ export class FileBlobStore implements BlobStore {
         this.knownDays.add(day);
       }
       await mkdir(b.dir, { mode: 0o700 });
-        await fsyncPath(dayDir);
+      await fsyncPath(dayDir);
     })();
     b.ready.catch(() => undefined); // observed by the writers and the pool
     return b;
@@ -231,17 +240,19 @@ export class FileBlobStore implements BlobStore {
   /** Every file of a full batch settled: its deletions made durable, then its marker goes. Never rejects. */
   private maybeSeal(b: Batch): void {
     if (!b.retired || b.outstanding > 0 || b.sealing) return;
-    b.sealing = this.track((async () => {
-      try {
-        await b.ready;
-        await b.dirSync.sync();
-        await unlink(b.marker);
-      } catch {
-        // The marker stays: the next start sweeps the batch.
-      } finally {
-        await b.dirSync.close();
-      }
-    })());
+    b.sealing = this.track(
+      (async () => {
+        try {
+          await b.ready;
+          await b.dirSync.sync();
+          await unlink(b.marker);
+        } catch {
+          // The marker stays: the next start sweeps the batch.
+        } finally {
+          await b.dirSync.close();
+        }
+      })(),
+    );
   }
 
   /** Background: tops the pool up, a few files then one fsync of their directory. Never rejects. */

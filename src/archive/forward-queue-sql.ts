@@ -1,7 +1,17 @@
 /** The forward queue (forward-queue.ts) in SQL, the same statements on both index backends. */
 import type {
-  DestinationCounts, ForwardQueueStore, ForwardQueueWriter, HeldCounts, HeldEntry, HeldQuery, HeldState, NewEntry,
-  QueueEntry, QueueFailure, QueueQuery, QueueState,
+  DestinationCounts,
+  ForwardQueueStore,
+  ForwardQueueWriter,
+  HeldCounts,
+  HeldEntry,
+  HeldQuery,
+  HeldState,
+  NewEntry,
+  QueueEntry,
+  QueueFailure,
+  QueueQuery,
+  QueueState,
 } from './forward-queue.js';
 import type { SqlDialect, SqlIndex, SqlReader, SqlValue, SqlWriter } from './sql-types.js';
 
@@ -67,8 +77,17 @@ export class SqlForwardQueueWriter implements ForwardQueueWriter {
         [e.destination, e.sopInstanceUid, e.rule, Object.keys(e.changes).length ? JSON.stringify(e.changes) : null, at, t],
       );
       out.push({
-        id: Number(rows[0].pk), destination: e.destination, sopInstanceUid: e.sopInstanceUid, rule: e.rule, changes: e.changes,
-        state: 'pending', attempts: 0, nextAttemptAt: at, lastError: null, createdAt: t, updatedAt: t,
+        id: Number(rows[0].pk),
+        destination: e.destination,
+        sopInstanceUid: e.sopInstanceUid,
+        rule: e.rule,
+        changes: e.changes,
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: at,
+        lastError: null,
+        createdAt: t,
+        updatedAt: t,
       });
     }
     return out;
@@ -128,10 +147,13 @@ export class SqlForwardQueue implements ForwardQueueStore {
   }
 
   async heldCounts(): Promise<HeldCounts> {
-    const rows = await this.index.read((tx) => tx.select(
-      `SELECT SUM(CASE WHEN state = 'unrouted' THEN 1 ELSE 0 END) AS unrouted,
+    const rows = await this.index.read((tx) =>
+      tx.select(
+        `SELECT SUM(CASE WHEN state = 'unrouted' THEN 1 ELSE 0 END) AS unrouted,
          SUM(CASE WHEN state = 'rule-failed' THEN 1 ELSE 0 END) AS failed
-       FROM router_queue WHERE destination = ''`));
+       FROM router_queue WHERE destination = ''`,
+      ),
+    );
     return { unrouted: Number(rows[0]?.unrouted ?? 0), ruleFailed: Number(rows[0]?.failed ?? 0) };
   }
 
@@ -154,23 +176,33 @@ export class SqlForwardQueue implements ForwardQueueStore {
     return this.index.read(async (tx) => {
       const rows = await tx.select(
         `SELECT ${COLUMNS} FROM router_queue WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2
-         ORDER BY pk LIMIT $3`, [destination, Date.now(), limit + exclude.size]);
-      return rows.map(toEntry).filter((e) => !exclude.has(e.id)).slice(0, limit);
+         ORDER BY pk LIMIT $3`,
+        [destination, Date.now(), limit + exclude.size],
+      );
+      return rows
+        .map(toEntry)
+        .filter((e) => !exclude.has(e.id))
+        .slice(0, limit);
     });
   }
 
   async nextDue(destination: string): Promise<number | undefined> {
-    const rows = await this.index.read((tx) => tx.select(
-      `SELECT MIN(next_attempt_at) AS t FROM router_queue WHERE destination = $1 AND state = 'pending'`, [destination]));
+    const rows = await this.index.read((tx) =>
+      tx.select(`SELECT MIN(next_attempt_at) AS t FROM router_queue WHERE destination = $1 AND state = 'pending'`, [destination]),
+    );
     const t = rows[0]?.t;
     return t === null || t === undefined ? undefined : Number(t);
   }
 
   async forwarded(before: string, limit: number): Promise<string[]> {
-    const rows = await this.index.read((tx) => tx.select(
-      `SELECT i.sop_instance_uid AS uid FROM instances i
+    const rows = await this.index.read((tx) =>
+      tx.select(
+        `SELECT i.sop_instance_uid AS uid FROM instances i
        WHERE i.received_at < $1 AND NOT EXISTS (SELECT 1 FROM router_queue q WHERE q.sop_instance_uid = i.sop_instance_uid)
-       LIMIT $2`, [before, limit]));
+       LIMIT $2`,
+        [before, limit],
+      ),
+    );
     return rows.map((r) => String(r.uid));
   }
 
@@ -195,10 +227,14 @@ export class SqlForwardQueue implements ForwardQueueStore {
         if (row.length === 0) continue;
         const attempts = Number(row[0].attempts) + 1;
         const dead = f.dead || attempts >= maxAttempts;
-        await tx.execute(
-          `UPDATE router_queue SET attempts = $2, state = $3, next_attempt_at = $4, last_error = $5, updated_at = $6 WHERE pk = $1`,
-          [f.id, attempts, dead ? 'dead' : 'pending', Date.now() + (dead ? 0 : delay(attempts)), f.error.slice(0, ERROR_MAX), t],
-        );
+        await tx.execute(`UPDATE router_queue SET attempts = $2, state = $3, next_attempt_at = $4, last_error = $5, updated_at = $6 WHERE pk = $1`, [
+          f.id,
+          attempts,
+          dead ? 'dead' : 'pending',
+          Date.now() + (dead ? 0 : delay(attempts)),
+          f.error.slice(0, ERROR_MAX),
+          t,
+        ]);
       }
     });
   }
@@ -208,8 +244,7 @@ export class SqlForwardQueue implements ForwardQueueStore {
       const ids = await selectIds(tx, `state = 'dead'`, q);
       const t = now();
       for (const id of ids) {
-        await tx.execute(`UPDATE router_queue SET state = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $3 WHERE pk = $1`,
-          [id, Date.now(), t]);
+        await tx.execute(`UPDATE router_queue SET state = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $3 WHERE pk = $1`, [id, Date.now(), t]);
       }
       return ids.length;
     });
@@ -248,9 +283,9 @@ export class SqlForwardQueue implements ForwardQueueStore {
            SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END) AS dead,
            MIN(created_at) AS oldest,
            MIN(CASE WHEN state = 'pending' THEN next_attempt_at END) AS next
-         FROM router_queue WHERE destination <> '' GROUP BY destination ORDER BY destination`),
-      await tx.select(
-        `SELECT destination, last_error FROM router_queue WHERE last_error IS NOT NULL AND destination <> '' ORDER BY updated_at DESC`),
+         FROM router_queue WHERE destination <> '' GROUP BY destination ORDER BY destination`,
+      ),
+      await tx.select(`SELECT destination, last_error FROM router_queue WHERE last_error IS NOT NULL AND destination <> '' ORDER BY updated_at DESC`),
     ]);
     return rows.map((r) => ({
       destination: String(r.destination),
@@ -268,17 +303,23 @@ export class SqlForwardQueue implements ForwardQueueStore {
   private page(where: string[], params: SqlValue[], q: { ids?: readonly number[]; limit?: number; offset?: number }, orderBy: string): Promise<QueueEntry[]> {
     if (q.ids) {
       if (q.ids.length === 0) return Promise.resolve([]);
-      where.push(`pk IN (${q.ids.map((id) => {
-        params.push(id);
-        return `$${params.length}`;
-      }).join(', ')})`);
+      where.push(
+        `pk IN (${q.ids
+          .map((id) => {
+            params.push(id);
+            return `$${params.length}`;
+          })
+          .join(', ')})`,
+      );
     }
     params.push(q.limit ?? 1000);
     const limit = `$${params.length}`;
     params.push(q.offset ?? 0);
-    return this.index.read(async (tx) => (await tx.select(
-      `SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit} OFFSET $${params.length}`,
-      params)).map(toEntry));
+    return this.index.read(async (tx) =>
+      (
+        await tx.select(`SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit} OFFSET $${params.length}`, params)
+      ).map(toEntry),
+    );
   }
 }
 

@@ -29,10 +29,12 @@ export class CoalescedFsync {
   sync(): Promise<void> {
     if (this.next) return this.next;
     if (!this.running) return this.start();
-    this.next = this.running.catch(() => undefined).then(() => {
-      this.next = undefined;
-      return this.start();
-    });
+    this.next = this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.next = undefined;
+        return this.start();
+      });
     return this.next;
   }
 

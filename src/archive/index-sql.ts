@@ -6,9 +6,7 @@
  */
 import type { ForwardQueueWriter } from './forward-queue.js';
 import { SqlForwardQueueWriter } from './forward-queue-sql.js';
-import type {
-  DuplicateAction, FileCheck, InsertResult, InstanceRecord, InstanceRow, InstanceSummary, SeriesRow, StudyRow,
-} from './index-types.js';
+import type { DuplicateAction, FileCheck, InsertResult, InstanceRecord, InstanceRow, InstanceSummary, SeriesRow, StudyRow } from './index-types.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 
 export const SCHEMA_VERSION = 2;
@@ -19,9 +17,7 @@ export const SCHEMA_VERSION = 2;
  *   2: instances.file_crc32, the CRC-32 of the stored file (the start-up sweep checks a
  *      file whose row was committed while its data was still being made durable).
  */
-export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
-  { table: 'instances', column: 'file_crc32', type: 'BIGINT' },
-];
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [{ table: 'instances', column: 'file_crc32', type: 'BIGINT' }];
 
 export function schemaDdl(dialect: SqlDialect): string[] {
   const pk = dialect.identityPk;
@@ -116,8 +112,7 @@ export class SqlIndexReader implements SqlReader {
   }
 
   async fileCheck(fileKey: string): Promise<FileCheck | undefined> {
-    const rows = await this.db.all(
-      `SELECT sop_instance_uid, file_size, file_crc32 FROM instances WHERE file_key = $1`, [fileKey]);
+    const rows = await this.db.all(`SELECT sop_instance_uid, file_size, file_crc32 FROM instances WHERE file_key = $1`, [fileKey]);
     if (rows.length === 0) return undefined;
     return { sopInstanceUid: String(rows[0].sop_instance_uid), fileSize: Number(rows[0].file_size), fileCrc32: num(rows[0].file_crc32) };
   }
@@ -128,8 +123,7 @@ export class SqlIndexReader implements SqlReader {
   }
 
   async getInstance(uid: string): Promise<InstanceRow | undefined> {
-    const rows = await this.db.all(
-      `SELECT ${INSTANCE_SUMMARY_COLUMNS}, i.json ${INSTANCE_FROM} WHERE i.sop_instance_uid = $1`, [uid]);
+    const rows = await this.db.all(`SELECT ${INSTANCE_SUMMARY_COLUMNS}, i.json ${INSTANCE_FROM} WHERE i.sop_instance_uid = $1`, [uid]);
     if (rows.length === 0) return undefined;
     return { ...toSummary(rows[0]), json: String(rows[0].json) };
   }
@@ -143,7 +137,8 @@ export class SqlIndexReader implements SqlReader {
     const rows = await this.db.all(
       `SELECT st.*, p.patient_id, p.patient_name, p.patient_birth_date, p.patient_sex
        FROM studies st JOIN patients p ON p.pk = st.patient_fk
-       ORDER BY st.study_date, st.study_instance_uid`);
+       ORDER BY st.study_date, st.study_instance_uid`,
+    );
     return rows.map((r) => ({
       patientId: String(r.patient_id),
       patientName: str(r.patient_name),
@@ -163,7 +158,9 @@ export class SqlIndexReader implements SqlReader {
   async listSeries(studyInstanceUid: string): Promise<SeriesRow[]> {
     const rows = await this.db.all(
       `SELECT se.*, st.study_instance_uid FROM series se JOIN studies st ON st.pk = se.study_fk
-       WHERE st.study_instance_uid = $1 ORDER BY se.series_number, se.series_instance_uid`, [studyInstanceUid]);
+       WHERE st.study_instance_uid = $1 ORDER BY se.series_number, se.series_instance_uid`,
+      [studyInstanceUid],
+    );
     return rows.map((r) => ({
       seriesInstanceUid: String(r.series_instance_uid),
       studyInstanceUid: String(r.study_instance_uid),
@@ -177,7 +174,9 @@ export class SqlIndexReader implements SqlReader {
   async listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]> {
     const rows = await this.db.all(
       `SELECT ${INSTANCE_SUMMARY_COLUMNS} ${INSTANCE_FROM} WHERE se.series_instance_uid = $1
-       ORDER BY i.instance_number, i.sop_instance_uid`, [seriesInstanceUid]);
+       ORDER BY i.instance_number, i.sop_instance_uid`,
+      [seriesInstanceUid],
+    );
     return rows.map(toSummary);
   }
 
@@ -222,7 +221,10 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
   readonly forwardQueue: ForwardQueueWriter = new SqlForwardQueueWriter(this);
 
   /** `memo`: the backend's, kept across its transactions (see UpsertMemo), or one for this transaction. */
-  constructor(db: SqlRunner, private readonly memo: UpsertMemo = new UpsertMemo()) {
+  constructor(
+    db: SqlRunner,
+    private readonly memo: UpsertMemo = new UpsertMemo(),
+  ) {
     super(db);
   }
 
@@ -242,21 +244,33 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
     const maybeEmptySeries = new Set<number>();
     const results: InsertResult[] = [];
     for (const r of records) {
-      const existing = await this.db.all(
-        `SELECT pk, file_key, series_fk FROM instances WHERE sop_instance_uid = $1${forUpdate}`, [r.sopInstanceUid]);
+      const existing = await this.db.all(`SELECT pk, file_key, series_fk FROM instances WHERE sop_instance_uid = $1${forUpdate}`, [r.sopInstanceUid]);
       if (existing.length > 0 && onDuplicate === 'keep') {
         results.push({ status: 'duplicate', existingFileKey: String(existing[0].file_key) });
         continue;
       }
-      const { pk: patientFk } = await this.upsert('p', [nul(r.patientId) ?? '', nul(r.patientName), nul(r.patientBirthDate), nul(r.patientSex)],
+      const { pk: patientFk } = await this.upsert(
+        'p',
+        [nul(r.patientId) ?? '', nul(r.patientName), nul(r.patientBirthDate), nul(r.patientSex)],
         `INSERT INTO patients (patient_id, patient_name, patient_birth_date, patient_sex) VALUES ($1, $2, $3, $4)
          ON CONFLICT (patient_id) DO UPDATE SET
            patient_name = COALESCE(excluded.patient_name, patients.patient_name),
            patient_birth_date = COALESCE(excluded.patient_birth_date, patients.patient_birth_date),
            patient_sex = COALESCE(excluded.patient_sex, patients.patient_sex)
-         RETURNING pk`);
-      const study = await this.upsert('st', [r.studyInstanceUid, patientFk, nul(r.studyDate), nul(r.studyTime),
-        nul(r.accessionNumber), nul(r.studyId), nul(r.studyDescription), nul(r.referringPhysicianName)],
+         RETURNING pk`,
+      );
+      const study = await this.upsert(
+        'st',
+        [
+          r.studyInstanceUid,
+          patientFk,
+          nul(r.studyDate),
+          nul(r.studyTime),
+          nul(r.accessionNumber),
+          nul(r.studyId),
+          nul(r.studyDescription),
+          nul(r.referringPhysicianName),
+        ],
         `INSERT INTO studies (study_instance_uid, patient_fk, study_date, study_time, accession_number, study_id,
            study_description, referring_physician_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (study_instance_uid) DO UPDATE SET
@@ -267,10 +281,12 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
            study_id = COALESCE(excluded.study_id, studies.study_id),
            study_description = COALESCE(excluded.study_description, studies.study_description),
            referring_physician_name = COALESCE(excluded.referring_physician_name, studies.referring_physician_name)
-         RETURNING pk`);
+         RETURNING pk`,
+      );
       const studyFk = study.pk;
-      const series = await this.upsert('se', [r.seriesInstanceUid, studyFk, nul(r.modality), r.seriesNumber ?? null,
-        nul(r.seriesDescription), nul(r.bodyPartExamined)],
+      const series = await this.upsert(
+        'se',
+        [r.seriesInstanceUid, studyFk, nul(r.modality), r.seriesNumber ?? null, nul(r.seriesDescription), nul(r.bodyPartExamined)],
         `INSERT INTO series (series_instance_uid, study_fk, modality, series_number, series_description, body_part_examined)
          VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (series_instance_uid) DO UPDATE SET
@@ -279,18 +295,33 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
            series_number = COALESCE(excluded.series_number, series.series_number),
            series_description = COALESCE(excluded.series_description, series.series_description),
            body_part_examined = COALESCE(excluded.body_part_examined, series.body_part_examined)
-         RETURNING pk`);
+         RETURNING pk`,
+      );
       const seriesFk = series.pk;
       // modalities_in_study follows its series' rows: only a series row written changes it.
       if (series.written) touchedStudies.add(studyFk);
-      const values: SqlValue[] = [r.sopInstanceUid, seriesFk, r.sopClassUid, r.instanceNumber ?? null, r.transferSyntaxUid,
-        r.fileKey, r.fileSize, r.receivedAt, r.callingAeTitle, nul(r.calledAeTitle), r.json, r.fileCrc32 ?? null];
+      const values: SqlValue[] = [
+        r.sopInstanceUid,
+        seriesFk,
+        r.sopClassUid,
+        r.instanceNumber ?? null,
+        r.transferSyntaxUid,
+        r.fileKey,
+        r.fileSize,
+        r.receivedAt,
+        r.callingAeTitle,
+        nul(r.calledAeTitle),
+        r.json,
+        r.fileCrc32 ?? null,
+      ];
       if (existing.length === 0) {
         const inserted = await this.db.all(
           `INSERT INTO instances (sop_instance_uid, series_fk, sop_class_uid, instance_number, transfer_syntax_uid,
              file_key, file_size, received_at, calling_ae, called_ae, json, file_crc32)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-           ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING pk`, values);
+           ON CONFLICT (sop_instance_uid) DO NOTHING RETURNING pk`,
+          values,
+        );
         if (inserted.length > 0) {
           results.push({ status: 'stored' });
         } else {
@@ -303,7 +334,9 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
           `UPDATE instances SET series_fk = $2, sop_class_uid = $3, instance_number = $4, transfer_syntax_uid = $5,
              file_key = $6, file_size = $7, received_at = $8, calling_ae = $9, called_ae = $10, json = $11,
              file_crc32 = $12
-           WHERE sop_instance_uid = $1`, values);
+           WHERE sop_instance_uid = $1`,
+          values,
+        );
         const oldSeries = Number(existing[0].series_fk);
         if (oldSeries !== seriesFk) maybeEmptySeries.add(oldSeries);
         results.push({ status: 'replaced', previousFileKey: String(existing[0].file_key) });
@@ -356,9 +389,11 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
   }
 
   private async updateModalities(studyFk: number): Promise<void> {
-    const rows = await this.db.all(
-      `SELECT DISTINCT modality FROM series WHERE study_fk = $1 AND modality IS NOT NULL`, [studyFk]);
-    const mods = rows.map((r) => String(r.modality)).sort().join('\\');
+    const rows = await this.db.all(`SELECT DISTINCT modality FROM series WHERE study_fk = $1 AND modality IS NOT NULL`, [studyFk]);
+    const mods = rows
+      .map((r) => String(r.modality))
+      .sort()
+      .join('\\');
     await this.db.run(`UPDATE studies SET modalities_in_study = $2 WHERE pk = $1`, [studyFk, mods === '' ? null : mods]);
   }
 }

@@ -51,10 +51,7 @@ export interface InstanceRecord {
 /** 'keep': an existing row wins; 'replace': the new record replaces the row (same SOP Instance UID). */
 export type DuplicateAction = 'keep' | 'replace';
 
-export type InsertResult =
-  | { status: 'stored' }
-  | { status: 'duplicate'; existingFileKey: string }
-  | { status: 'replaced'; previousFileKey: string };
+export type InsertResult = { status: 'stored' } | { status: 'duplicate'; existingFileKey: string } | { status: 'replaced'; previousFileKey: string };
 
 export interface PatientRow {
   patientId: string;
@@ -101,9 +98,17 @@ export interface InstanceSummary {
 /** The summary of an instance from the record it was inserted with. */
 export function instanceSummary(r: InstanceRecord): InstanceSummary {
   return {
-    sopInstanceUid: r.sopInstanceUid, sopClassUid: r.sopClassUid, seriesInstanceUid: r.seriesInstanceUid,
-    studyInstanceUid: r.studyInstanceUid, instanceNumber: r.instanceNumber ?? null, transferSyntaxUid: r.transferSyntaxUid,
-    fileKey: r.fileKey, fileSize: r.fileSize, receivedAt: r.receivedAt, callingAeTitle: r.callingAeTitle, calledAeTitle: r.calledAeTitle ?? null,
+    sopInstanceUid: r.sopInstanceUid,
+    sopClassUid: r.sopClassUid,
+    seriesInstanceUid: r.seriesInstanceUid,
+    studyInstanceUid: r.studyInstanceUid,
+    instanceNumber: r.instanceNumber ?? null,
+    transferSyntaxUid: r.transferSyntaxUid,
+    fileKey: r.fileKey,
+    fileSize: r.fileSize,
+    receivedAt: r.receivedAt,
+    callingAeTitle: r.callingAeTitle,
+    calledAeTitle: r.calledAeTitle ?? null,
   };
 }
 

@@ -20,13 +20,19 @@
 import type { Logger } from 'pino';
 import type { BlobStore, BlobWriter } from './blob-store.js';
 import {
-  buildMetaHeader, datasetJsonText, DatasetHeaderReader, DatasetLimitError, formatTag, getNumber, getString, quoteValue,
-  uidProblem, type Dataset,
+  buildMetaHeader,
+  datasetJsonText,
+  DatasetHeaderReader,
+  DatasetLimitError,
+  formatTag,
+  getNumber,
+  getString,
+  quoteValue,
+  uidProblem,
+  type Dataset,
 } from './dicom-deps.js';
 import { Status } from '../dicom/status.js';
-import {
-  ArchiveError, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError,
-} from './errors.js';
+import { ArchiveError, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError } from './errors.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { Index, InsertResult, InstanceRecord } from './index-types.js';
 
@@ -72,11 +78,25 @@ export interface IngestContext {
 }
 
 const T = {
-  PatientName: 0x00100010, PatientID: 0x00100020, PatientBirthDate: 0x00100030, PatientSex: 0x00100040,
-  StudyInstanceUID: 0x0020000d, StudyDate: 0x00080020, StudyTime: 0x00080030, AccessionNumber: 0x00080050,
-  StudyID: 0x00200010, StudyDescription: 0x00081030, ReferringPhysicianName: 0x00080090,
-  SeriesInstanceUID: 0x0020000e, Modality: 0x00080060, SeriesNumber: 0x00200011, SeriesDescription: 0x0008103e,
-  BodyPartExamined: 0x00180015, SOPClassUID: 0x00080016, SOPInstanceUID: 0x00080018, InstanceNumber: 0x00200013,
+  PatientName: 0x00100010,
+  PatientID: 0x00100020,
+  PatientBirthDate: 0x00100030,
+  PatientSex: 0x00100040,
+  StudyInstanceUID: 0x0020000d,
+  StudyDate: 0x00080020,
+  StudyTime: 0x00080030,
+  AccessionNumber: 0x00080050,
+  StudyID: 0x00200010,
+  StudyDescription: 0x00081030,
+  ReferringPhysicianName: 0x00080090,
+  SeriesInstanceUID: 0x0020000e,
+  Modality: 0x00080060,
+  SeriesNumber: 0x00200011,
+  SeriesDescription: 0x0008103e,
+  BodyPartExamined: 0x00180015,
+  SOPClassUID: 0x00080016,
+  SOPInstanceUID: 0x00080018,
+  InstanceNumber: 0x00200013,
 } as const;
 
 type SinkState = 'open' | 'ending' | 'done' | 'aborted';
@@ -87,8 +107,10 @@ type SinkState = 'open' | 'ending' | 'done' | 'aborted';
  * (src/dicom/uids.ts). Other UI attributes are stored as sent.
  */
 const KEY_UIDS = [
-  [T.SOPInstanceUID, 'SOPInstanceUID'], [T.SOPClassUID, 'SOPClassUID'],
-  [T.StudyInstanceUID, 'StudyInstanceUID'], [T.SeriesInstanceUID, 'SeriesInstanceUID'],
+  [T.SOPInstanceUID, 'SOPInstanceUID'],
+  [T.SOPClassUID, 'SOPClassUID'],
+  [T.StudyInstanceUID, 'StudyInstanceUID'],
+  [T.SeriesInstanceUID, 'SeriesInstanceUID'],
 ] as const;
 const TRANSFER_SYNTAX_UID = 0x00020010;
 
@@ -101,7 +123,13 @@ const TRANSFER_SYNTAX_UID = 0x00020010;
  * read such a data set). The comment starts with the attribute's keyword: the C-STORE
  * response keeps only the first 64 characters.
  */
-function invalidUid(tag: number, keyword: string, value: string, problem: string, status: typeof Status.DataSetDoesNotMatchSopClass | typeof Status.CannotUnderstand = Status.DataSetDoesNotMatchSopClass): InvalidDatasetError {
+function invalidUid(
+  tag: number,
+  keyword: string,
+  value: string,
+  problem: string,
+  status: typeof Status.DataSetDoesNotMatchSopClass | typeof Status.CannotUnderstand = Status.DataSetDoesNotMatchSopClass,
+): InvalidDatasetError {
   return new InvalidDatasetError(status, `${keyword} ${formatTag(tag)} is not a UID (${problem}): ${quoteValue(value)}`, { offendingElement: [tag] });
 }
 
@@ -131,12 +159,14 @@ export class IngestSink implements StoreSink {
     }
     try {
       this.reader = new DatasetHeaderReader({ transferSyntaxUid: req.transferSyntaxUid, maxRetainedBytes: ctx.maxHeaderBytes });
-      void this.writer.write(buildMetaHeader({
-        sopClassUid: req.sopClassUid,
-        sopInstanceUid: req.sopInstanceUid,
-        transferSyntaxUid: req.transferSyntaxUid,
-        sourceAeTitle: req.callingAeTitle,
-      }));
+      void this.writer.write(
+        buildMetaHeader({
+          sopClassUid: req.sopClassUid,
+          sopInstanceUid: req.sopInstanceUid,
+          transferSyntaxUid: req.transferSyntaxUid,
+          sourceAeTitle: req.callingAeTitle,
+        }),
+      );
     } catch (e) {
       this.fail(new InvalidDatasetError(Status.CannotUnderstand, `cannot store: ${(e as Error).message}`, { cause: e }));
     }
@@ -186,7 +216,10 @@ export class IngestSink implements StoreSink {
     const ts = uidProblem(req.transferSyntaxUid);
     if (ts) return invalidUid(TRANSFER_SYNTAX_UID, 'TransferSyntaxUID', req.transferSyntaxUid, ts, Status.CannotUnderstand);
     // Named as the data set attributes they must equal.
-    for (const [tag, keyword, value] of [[T.SOPInstanceUID, 'SOPInstanceUID', req.sopInstanceUid], [T.SOPClassUID, 'SOPClassUID', req.sopClassUid]] as const) {
+    for (const [tag, keyword, value] of [
+      [T.SOPInstanceUID, 'SOPInstanceUID', req.sopInstanceUid],
+      [T.SOPClassUID, 'SOPClassUID', req.sopClassUid],
+    ] as const) {
       const problem = uidProblem(value);
       if (problem) return invalidUid(tag, keyword, value, problem);
     }
@@ -221,8 +254,12 @@ export class IngestSink implements StoreSink {
     const sopInstanceUid = getString(ds, T.SOPInstanceUID);
     const sopClassUid = getString(ds, T.SOPClassUID);
     const mismatch = (what: string, got: string | undefined, want: string): void =>
-      this.fail(new InvalidDatasetError(Status.DataSetDoesNotMatchSopClass,
-        got === undefined ? `dataset has no ${what}` : `dataset ${what} ${got} differs from the request's ${want}`));
+      this.fail(
+        new InvalidDatasetError(
+          Status.DataSetDoesNotMatchSopClass,
+          got === undefined ? `dataset has no ${what}` : `dataset ${what} ${got} differs from the request's ${want}`,
+        ),
+      );
     if (sopInstanceUid !== req.sopInstanceUid) return mismatch('SOP Instance UID', sopInstanceUid, req.sopInstanceUid);
     if (sopClassUid !== req.sopClassUid) return mismatch('SOP Class UID', sopClassUid, req.sopClassUid);
     const study = getString(ds, T.StudyInstanceUID);
@@ -309,8 +346,9 @@ export class IngestSink implements StoreSink {
         return this.duplicate();
       case 'replaced':
         // After the commit: a crash before this leaves the old file without a row (file-blob-store.ts).
-        await ctx.blobs.delete(result.previousFileKey).catch((e: unknown) =>
-          ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
+        await ctx.blobs
+          .delete(result.previousFileKey)
+          .catch((e: unknown) => ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
         void this.writer.release();
         ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: replaced');
         return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
@@ -324,7 +362,9 @@ export class IngestSink implements StoreSink {
     }
     ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: stored copy kept');
     return {
-      status: 'duplicate-kept', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes,
+      status: 'duplicate-kept',
+      sopInstanceUid: req.sopInstanceUid,
+      bytes: this.bytes,
       warnings: ['duplicate SOP Instance UID: the stored instance was kept'],
     };
   }

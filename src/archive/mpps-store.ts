@@ -59,8 +59,15 @@ export class MppsStore {
         return { result: 'duplicate' as const, worklistUpdated: [] };
       }
       const now = nowIso();
-      await tx.execute(`INSERT INTO mpps (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [rec.sopInstanceUid, rec.status, rec.callingAeTitle, JSON.stringify(rec.spsIds), JSON.stringify(rec.json), now, now]);
+      await tx.execute(`INSERT INTO mpps (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
+        rec.sopInstanceUid,
+        rec.status,
+        rec.callingAeTitle,
+        JSON.stringify(rec.spsIds),
+        JSON.stringify(rec.json),
+        now,
+        now,
+      ]);
       const worklistUpdated = await setWorklistStatus(tx, rec.spsIds, WORKLIST_STATUS[rec.status]);
       return { result: 'created' as const, worklistUpdated };
     });
@@ -77,11 +84,17 @@ export class MppsStore {
       const current = rowToRecord(rows[0]);
       const next = change(current);
       const record: MppsRecord = { ...current, ...next, updatedAt: nowIso() };
-      await tx.execute('UPDATE mpps SET status = $2, sps_ids = $3, json = $4, updated_at = $5 WHERE sop_instance_uid = $1',
-        [sopInstanceUid, record.status, JSON.stringify(record.spsIds), JSON.stringify(record.json), record.updatedAt]);
-      const worklistUpdated = record.status !== current.status || record.spsIds.join() !== current.spsIds.join()
-        ? await setWorklistStatus(tx, record.spsIds, WORKLIST_STATUS[record.status])
-        : [];
+      await tx.execute('UPDATE mpps SET status = $2, sps_ids = $3, json = $4, updated_at = $5 WHERE sop_instance_uid = $1', [
+        sopInstanceUid,
+        record.status,
+        JSON.stringify(record.spsIds),
+        JSON.stringify(record.json),
+        record.updatedAt,
+      ]);
+      const worklistUpdated =
+        record.status !== current.status || record.spsIds.join() !== current.spsIds.join()
+          ? await setWorklistStatus(tx, record.spsIds, WORKLIST_STATUS[record.status])
+          : [];
       return { record, worklistUpdated };
     });
   }

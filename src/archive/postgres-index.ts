@@ -100,7 +100,8 @@ export class PostgresIndex extends BaseIndex {
           `INSERT INTO archive_meta (key, value) VALUES ('schema_version', $1)
            ON CONFLICT (key) DO UPDATE SET value = excluded.value
            WHERE CAST(archive_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
-          [String(SCHEMA_VERSION)]);
+          [String(SCHEMA_VERSION)],
+        );
       });
     } catch (e) {
       await pool.end();

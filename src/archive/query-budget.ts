@@ -28,9 +28,11 @@ export class QueryLimitError extends Error {
     readonly value: number,
     readonly rowsExamined: number,
   ) {
-    super(limit === 'rows'
-      ? `the query examined more than ${value} rows (limits.query.maxRowsExamined)`
-      : `the query worked for more than ${value} s (limits.query.maxSeconds), after examining ${rowsExamined} rows`);
+    super(
+      limit === 'rows'
+        ? `the query examined more than ${value} rows (limits.query.maxRowsExamined)`
+        : `the query worked for more than ${value} s (limits.query.maxSeconds), after examining ${rowsExamined} rows`,
+    );
   }
 }
 

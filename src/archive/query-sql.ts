@@ -18,7 +18,11 @@ export const QUERY_LEVELS: readonly QueryLevel[] = ['PATIENT', 'STUDY', 'SERIES'
 export const levelDepth = (l: QueryLevel): number => QUERY_LEVELS.indexOf(l);
 
 type ColumnKind = 'text' | 'pn' | 'uid' | 'date' | 'time' | 'int';
-interface Column { level: QueryLevel; expr: string; kind: ColumnKind }
+interface Column {
+  level: QueryLevel;
+  expr: string;
+  kind: ColumnKind;
+}
 
 /** Attributes kept as index columns (index-sql.ts), by tag. */
 export const COLUMNS: ReadonlyMap<number, Column> = new Map<number, Column>([
@@ -63,17 +67,26 @@ const INSTANCES_OF_PATIENT = `FROM instances i2 JOIN series s2 ON s2.pk = i2.ser
 function computedSql(tag: number, dialect: Pick<SqlDialect, 'distinctList'>): { level: QueryLevel; expr: string } | undefined {
   const agg = (col: string, from: string) => dialect.distinctList(col, from);
   switch (tag) {
-    case Computed.NumberOfPatientRelatedStudies: return { level: 'PATIENT', expr: '(SELECT COUNT(*) FROM studies t2 WHERE t2.patient_fk = p.pk)' };
+    case Computed.NumberOfPatientRelatedStudies:
+      return { level: 'PATIENT', expr: '(SELECT COUNT(*) FROM studies t2 WHERE t2.patient_fk = p.pk)' };
     case Computed.NumberOfPatientRelatedSeries:
       return { level: 'PATIENT', expr: '(SELECT COUNT(*) FROM series s2 JOIN studies t2 ON t2.pk = s2.study_fk WHERE t2.patient_fk = p.pk)' };
-    case Computed.NumberOfPatientRelatedInstances: return { level: 'PATIENT', expr: `(SELECT COUNT(*) ${INSTANCES_OF_PATIENT})` };
-    case Computed.NumberOfStudyRelatedSeries: return { level: 'STUDY', expr: '(SELECT COUNT(*) FROM series s2 WHERE s2.study_fk = st.pk)' };
-    case Computed.NumberOfStudyRelatedInstances: return { level: 'STUDY', expr: `(SELECT COUNT(*) ${INSTANCES_OF_STUDY})` };
-    case Computed.NumberOfSeriesRelatedInstances: return { level: 'SERIES', expr: '(SELECT COUNT(*) FROM instances i2 WHERE i2.series_fk = se.pk)' };
-    case Computed.ModalitiesInStudy: return { level: 'STUDY', expr: 'st.modalities_in_study' };
-    case Computed.SOPClassesInStudy: return { level: 'STUDY', expr: agg('i2.sop_class_uid', INSTANCES_OF_STUDY) };
-    case Computed.InstanceAvailability: return { level: 'PATIENT', expr: `'ONLINE'` };
-    default: return undefined;
+    case Computed.NumberOfPatientRelatedInstances:
+      return { level: 'PATIENT', expr: `(SELECT COUNT(*) ${INSTANCES_OF_PATIENT})` };
+    case Computed.NumberOfStudyRelatedSeries:
+      return { level: 'STUDY', expr: '(SELECT COUNT(*) FROM series s2 WHERE s2.study_fk = st.pk)' };
+    case Computed.NumberOfStudyRelatedInstances:
+      return { level: 'STUDY', expr: `(SELECT COUNT(*) ${INSTANCES_OF_STUDY})` };
+    case Computed.NumberOfSeriesRelatedInstances:
+      return { level: 'SERIES', expr: '(SELECT COUNT(*) FROM instances i2 WHERE i2.series_fk = se.pk)' };
+    case Computed.ModalitiesInStudy:
+      return { level: 'STUDY', expr: 'st.modalities_in_study' };
+    case Computed.SOPClassesInStudy:
+      return { level: 'STUDY', expr: agg('i2.sop_class_uid', INSTANCES_OF_STUDY) };
+    case Computed.InstanceAvailability:
+      return { level: 'PATIENT', expr: `'ONLINE'` };
+    default:
+      return undefined;
   }
 }
 
@@ -158,9 +171,19 @@ export function toLike(pattern: string): string {
   }
   const first = parts[0].slice(0, LIKE_SEGMENT_MAX);
   const last = parts[parts.length - 1];
-  const middle = parts.slice(1, -1).map((p, i) => ({ p, i })).filter((x) => x.p.length > 0);
-  const kept = [...middle].sort((a, b) => b.p.length - a.p.length || a.i - b.i).slice(0, LIKE_MIDDLE_SEGMENTS).sort((a, b) => a.i - b.i);
-  return [likePart(first), ...kept.map((x) => likePart(x.p.slice(0, LIKE_SEGMENT_MAX))), likePart(last.slice(Math.max(0, last.length - LIKE_SEGMENT_MAX)))].join('%');
+  const middle = parts
+    .slice(1, -1)
+    .map((p, i) => ({ p, i }))
+    .filter((x) => x.p.length > 0);
+  const kept = [...middle]
+    .sort((a, b) => b.p.length - a.p.length || a.i - b.i)
+    .slice(0, LIKE_MIDDLE_SEGMENTS)
+    .sort((a, b) => a.i - b.i);
+  return [
+    likePart(first),
+    ...kept.map((x) => likePart(x.p.slice(0, LIKE_SEGMENT_MAX))),
+    likePart(last.slice(Math.max(0, last.length - LIKE_SEGMENT_MAX))),
+  ].join('%');
 }
 
 /** A literal value as a LIKE prefix pattern (value + '%'), cut to a bounded length. */

@@ -7,9 +7,7 @@
  * runs between slices of work; a query ends with QueryLimitError past its cost limits
  * (query-budget.ts).
  */
-import {
-  jsonTarget, matchAll, overlayTarget, type MatchOptions, type MatchTarget, type QueryKey,
-} from '../dicom/matching.js';
+import { jsonTarget, matchAll, overlayTarget, type MatchOptions, type MatchTarget, type QueryKey } from '../dicom/matching.js';
 import type { DicomJsonObject } from '../dicom/dataset-json.js';
 import { sqlIndex } from './base-index.js';
 import type { Index, InstanceSummary } from './index-types.js';
@@ -45,12 +43,7 @@ const EMPTY: MatchTarget = { values: () => undefined, items: () => undefined };
  * Streams the entities at `level` that match every key. Keys with universal matching
  * only say what to return; they are selected too, so `target` can answer them.
  */
-export async function* queryIndex(
-  index: Index,
-  level: QueryLevel,
-  keys: readonly QueryKey[],
-  opts: QueryOptions = {},
-): AsyncGenerator<QueryMatch> {
+export async function* queryIndex(index: Index, level: QueryLevel, keys: readonly QueryKey[], opts: QueryOptions = {}): AsyncGenerator<QueryMatch> {
   const db = sqlIndex(index);
   const plan = planQuery(level, keys, db.dialect, opts);
   const wantJson = plan.withJson;
@@ -225,10 +218,15 @@ export async function locateInstances(
   const out: { sopInstanceUid: string; studyInstanceUid: string; seriesInstanceUid: string }[] = [];
   for (let i = 0; i < sopInstanceUids.length; i += 500) {
     const { where, params } = retrieveWhere({ sopInstanceUids: sopInstanceUids.slice(i, i + 500) });
-    const rows = await db.read((tx) => tx.select(
-      `SELECT i.sop_instance_uid, st.study_instance_uid, se.series_instance_uid ${RETRIEVE_FROM} WHERE ${where}`, params));
+    const rows = await db.read((tx) =>
+      tx.select(`SELECT i.sop_instance_uid, st.study_instance_uid, se.series_instance_uid ${RETRIEVE_FROM} WHERE ${where}`, params),
+    );
     for (const r of rows) {
-      out.push({ sopInstanceUid: String(r.sop_instance_uid), studyInstanceUid: String(r.study_instance_uid), seriesInstanceUid: String(r.series_instance_uid) });
+      out.push({
+        sopInstanceUid: String(r.sop_instance_uid),
+        studyInstanceUid: String(r.study_instance_uid),
+        seriesInstanceUid: String(r.series_instance_uid),
+      });
     }
   }
   return out;

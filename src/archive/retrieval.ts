@@ -23,9 +23,7 @@ import { checkTranscodeSize, decodedPixelBytes } from './transcode-limit.js';
 import { canDecompress, decompressDataset } from '../dicom/codecs/index.js';
 import { writeDataset } from '../dicom/dataset-writer.js';
 import { readPart10 } from '../dicom/part10.js';
-import {
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN,
-} from '../dicom/transfer-syntax.js';
+import { DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../dicom/transfer-syntax.js';
 
 /** A data set's bytes as they are sent: one buffer, or chunks (the same shape as the DIMSE layer's DatasetSource). */
 export type DatasetBytes = Buffer | AsyncIterable<Buffer>;
@@ -132,12 +130,13 @@ function readWholeDataset(file: string, size: number, buf: Buffer): Promise<Buff
       // file: a file grown past its recorded size shows as a first read filling the spare
       // byte too; the spare byte also pads an odd data set in place).
       let got = 0;
-      const more = () => fs.read(fd, buf, got, size + 1 - got, got, (e, n) => {
-        if (e) return finish(e, got);
-        got += n;
-        if (n === 0 || got >= size) return finish(null, got);
-        more();
-      });
+      const more = () =>
+        fs.read(fd, buf, got, size + 1 - got, got, (e, n) => {
+          if (e) return finish(e, got);
+          got += n;
+          if (n === 0 || got >= size) return finish(null, got);
+          more();
+        });
       more();
     });
   });
@@ -170,7 +169,12 @@ export interface DatasetInOptions {
  * limits.dataset.maxTranscodeBytes (checked on the indexed file size before any read, and
  * on the decoded pixel data size before decoding).
  */
-export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: string, opts: DatasetInOptions = {}): Promise<{ data: DatasetBytes; close: () => void }> {
+export async function datasetIn(
+  archive: Archive,
+  inst: InstanceSummary,
+  ts: string,
+  opts: DatasetInOptions = {},
+): Promise<{ data: DatasetBytes; close: () => void }> {
   if (ts === inst.transferSyntaxUid && inst.fileSize > 0 && inst.fileSize <= WHOLE_READ_MAX) {
     const released = opts.bytesReleased;
     const buf = released ? wholeReadBuffers.take() : Buffer.allocUnsafeSlow(inst.fileSize + 1);
@@ -212,7 +216,10 @@ export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: str
     return { data, close };
   }
   try {
-    const { dataset } = readPart10(await readAll(stream as AsyncIterable<Buffer>, inst, limit), { stopAtPixelData: false, maxValueLength: Number.POSITIVE_INFINITY });
+    const { dataset } = readPart10(await readAll(stream as AsyncIterable<Buffer>, inst, limit), {
+      stopAtPixelData: false,
+      maxValueLength: Number.POSITIVE_INFINITY,
+    });
     if (!NATIVE.has(inst.transferSyntaxUid)) {
       checkTranscodeSize(inst.sopInstanceUid, 'decoded pixel data', decodedPixelBytes(dataset), limit);
       await decompressDataset(dataset, inst.transferSyntaxUid);
@@ -222,4 +229,3 @@ export async function datasetIn(archive: Archive, inst: InstanceSummary, ts: str
     close();
   }
 }
-

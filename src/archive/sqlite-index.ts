@@ -138,8 +138,11 @@ export class SqliteIndex extends BaseIndex {
         const cols = this.writer.prepare(`SELECT name FROM pragma_table_info(?)`).all(c.table) as Array<{ name: string }>;
         if (!cols.some((r) => r.name === c.column)) this.writer.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
       }
-      this.writer.prepare(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', ?)
-        ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(archive_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)`)
+      this.writer
+        .prepare(
+          `INSERT INTO archive_meta (key, value) VALUES ('schema_version', ?)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(archive_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
+        )
         .run(String(SCHEMA_VERSION));
     });
     tx.immediate();

@@ -11,8 +11,15 @@ import { PixelTags } from '../dicom/pixel-tags.js';
 /** A conversion refused for its size; the message starts with the limit's name (a DIMSE Error Comment keeps 64 characters). */
 export class TranscodeLimitError extends Error {
   override readonly name = 'TranscodeLimitError';
-  constructor(readonly sopInstanceUid: string, readonly bytes: number, readonly limit: number, what: 'stored file' | 'decoded pixel data') {
-    super(`over limits.dataset.maxTranscodeBytes (${limit}): the ${what} of ${sopInstanceUid} has ${bytes} bytes; it can be retrieved in its stored transfer syntax`);
+  constructor(
+    readonly sopInstanceUid: string,
+    readonly bytes: number,
+    readonly limit: number,
+    what: 'stored file' | 'decoded pixel data',
+  ) {
+    super(
+      `over limits.dataset.maxTranscodeBytes (${limit}): the ${what} of ${sopInstanceUid} has ${bytes} bytes; it can be retrieved in its stored transfer syntax`,
+    );
   }
 }
 

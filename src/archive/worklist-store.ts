@@ -22,18 +22,27 @@ export const FINAL_SPS_STATUSES: readonly SpsStatus[] = ['COMPLETED', 'DISCONTIN
 
 const CONTROL = /[\x00-\x1a\x1c-\x1f\x7f]/; // ESC (0x1b) is allowed: ISO 2022 escapes
 const text = (vr: string, max: number) =>
-  z.string().max(max, `${vr} values are at most ${max} characters`)
+  z
+    .string()
+    .max(max, `${vr} values are at most ${max} characters`)
     .refine((v) => !v.includes('\\'), 'may not contain a backslash')
     .refine((v) => !CONTROL.test(v), 'may not contain control characters');
 const sh = text('SH', 16);
 const lo = text('LO', 64);
-const pn = z.string().max(324, 'person name too long').refine((v) => !v.includes('\\') && !CONTROL.test(v), 'may not contain a backslash or control characters')
-  .refine((v) => v.split('=').length <= 3 && v.split('=').every((g) => g.split('^').length <= 5 && g.length <= 64),
-    'person name: at most 5 components (Family^Given^Middle^Prefix^Suffix) of 64 characters per group');
+const pn = z
+  .string()
+  .max(324, 'person name too long')
+  .refine((v) => !v.includes('\\') && !CONTROL.test(v), 'may not contain a backslash or control characters')
+  .refine(
+    (v) => v.split('=').length <= 3 && v.split('=').every((g) => g.split('^').length <= 5 && g.length <= 64),
+    'person name: at most 5 components (Family^Given^Middle^Prefix^Suffix) of 64 characters per group',
+  );
 
 function validDate(v: string): boolean {
   if (!/^\d{8}$/.test(v)) return false;
-  const y = Number(v.slice(0, 4)), m = Number(v.slice(4, 6)), d = Number(v.slice(6, 8));
+  const y = Number(v.slice(0, 4)),
+    m = Number(v.slice(4, 6)),
+    d = Number(v.slice(6, 8));
   const dt = new Date(Date.UTC(y, m - 1, d));
   return dt.getUTCFullYear() === y && dt.getUTCMonth() === m - 1 && dt.getUTCDate() === d;
 }
@@ -68,7 +77,11 @@ const fields = {
 export const worklistEntrySchema = z.strictObject(fields);
 /** A change: any field but the step's ID; null removes an optional field. */
 export const worklistPatchSchema = z.strictObject(
-  Object.fromEntries(Object.entries(fields).filter(([k]) => k !== 'spsId').map(([k, s]) => [k, (s as z.ZodType).nullable().optional()])),
+  Object.fromEntries(
+    Object.entries(fields)
+      .filter(([k]) => k !== 'spsId')
+      .map(([k, s]) => [k, (s as z.ZodType).nullable().optional()]),
+  ),
 );
 
 export type WorklistEntryInput = z.input<typeof worklistEntrySchema>;
@@ -186,16 +199,36 @@ export class WorklistStore {
 
   private async writeRow(tx: SqlWriter, e: WorklistEntry, insert: boolean): Promise<void> {
     const { createdAt: _c, updatedAt: _u, status: _s, ...stored } = e;
-    const values = [e.spsId, e.status, e.patientId, e.patientName, e.accessionNumber ?? null, e.requestedProcedureId ?? null,
-      e.studyInstanceUid, e.modality, e.stationAeTitle ?? null, e.startDate, e.startTime ?? null, JSON.stringify(stored), e.createdAt, e.updatedAt];
+    const values = [
+      e.spsId,
+      e.status,
+      e.patientId,
+      e.patientName,
+      e.accessionNumber ?? null,
+      e.requestedProcedureId ?? null,
+      e.studyInstanceUid,
+      e.modality,
+      e.stationAeTitle ?? null,
+      e.startDate,
+      e.startTime ?? null,
+      JSON.stringify(stored),
+      e.createdAt,
+      e.updatedAt,
+    ];
     if (insert) {
-      await tx.execute(`INSERT INTO worklist (sps_id, status, patient_id, patient_name, accession_number, requested_procedure_id,
+      await tx.execute(
+        `INSERT INTO worklist (sps_id, status, patient_id, patient_name, accession_number, requested_procedure_id,
           study_instance_uid, modality, station_ae, start_date, start_time, entry, created_at, updated_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, values);
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+        values,
+      );
     } else {
-      await tx.execute(`UPDATE worklist SET status = $2, patient_id = $3, patient_name = $4, accession_number = $5,
+      await tx.execute(
+        `UPDATE worklist SET status = $2, patient_id = $3, patient_name = $4, accession_number = $5,
           requested_procedure_id = $6, study_instance_uid = $7, modality = $8, station_ae = $9, start_date = $10, start_time = $11,
-          entry = $12, created_at = $13, updated_at = $14 WHERE sps_id = $1`, values);
+          entry = $12, created_at = $13, updated_at = $14 WHERE sps_id = $1`,
+        values,
+      );
     }
   }
 }

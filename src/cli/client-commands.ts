@@ -46,11 +46,10 @@ export function registerClientCommands(program: Command): void {
       if (files.length === 0) throw new Error('no DICOM Part 10 files to send');
       const bar = progress(`C-STORE to ${o.aec}`, files.length);
       const started = performance.now();
-      const summary = await storeFiles(
-        { host, port, tls, callingAeTitle: o.aet, calledAeTitle: o.aec },
-        files,
-        { parallel: o.parallel, onProgress: (p) => bar.tick(p.ok) },
-      );
+      const summary = await storeFiles({ host, port, tls, callingAeTitle: o.aet, calledAeTitle: o.aec }, files, {
+        parallel: o.parallel,
+        onProgress: (p) => bar.tick(p.ok),
+      });
       bar.stop();
       const s = (performance.now() - started) / 1000;
       reportFailures(summary.failed);

@@ -65,7 +65,11 @@ async function openStore(o: { data: string }): Promise<ConfigStore> {
   return ConfigStore.open(resolve(o.data));
 }
 
-const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 /** Keeps numbers that are not numbers as they are, so the schema names the bad port. */
 const port = (v: string): number => (/^\s*\d+\s*$/.test(v) ? Number(v) : (v as unknown as number));
 
@@ -121,12 +125,24 @@ function limitValue(text: string): unknown {
 }
 
 function row(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return cells
+    .map((c, i) => c.padEnd(widths[i]))
+    .join('  ')
+    .trimEnd();
 }
 
 export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [row(header, widths), row(widths.map((w) => '-'.repeat(w)), widths), ...rows.map((r) => row(r, widths))].join('\n') + '\n';
+  return (
+    [
+      row(header, widths),
+      row(
+        widths.map((w) => '-'.repeat(w)),
+        widths,
+      ),
+      ...rows.map((r) => row(r, widths)),
+    ].join('\n') + '\n'
+  );
 }
 
 /** Where a registered AE may call from, in the HOST CHECK column. */
@@ -210,7 +226,9 @@ export function registerConfigCommands(program: Command): void {
         .option('--check-caller-hosts', "server roles: enforce registered callers' host binding (the default)")
         .option('--no-check-caller-hosts', 'server roles: admit a registered calling AE title from any address');
     } else {
-      cmd.option('--role <role>', 'peer (a remote AE) or client (one of ours)', 'peer').option('--device <name>', 'the device it belongs to (default: one named after it)');
+      cmd
+        .option('--role <role>', 'peer (a remote AE) or client (one of ours)', 'peer')
+        .option('--device <name>', 'the device it belongs to (default: one named after it)');
     }
     return cmd;
   };
@@ -218,7 +236,16 @@ export function registerConfigCommands(program: Command): void {
   aeOptions(ae.command('add').description('register an AE: pacs config ae add AET --host HOST --port PORT').argument('<aet>'), false).action(
     async (aet: string, o: AeFlags & { data: string }) => {
       const store = await openStore(o);
-      const input = { aeTitle: aet, ...patchFrom(o), connection: { host: o.host, ...(o.port !== undefined ? { port: port(o.port) } : {}), tls: o.tls ?? false, ...(o.tlsVerifyHost !== undefined ? { tlsVerifyHost: o.tlsVerifyHost } : {}) } };
+      const input = {
+        aeTitle: aet,
+        ...patchFrom(o),
+        connection: {
+          host: o.host,
+          ...(o.port !== undefined ? { port: port(o.port) } : {}),
+          tls: o.tls ?? false,
+          ...(o.tlsVerifyHost !== undefined ? { tlsVerifyHost: o.tlsVerifyHost } : {}),
+        },
+      };
       try {
         await store.update((reg) => addAe(reg, input, { device: o.device }));
       } catch (err) {
@@ -289,7 +316,13 @@ export function registerConfigCommands(program: Command): void {
       process.stdout.write(
         table(
           ['AE', 'ROLE', 'ADDRESS', 'RESULT', 'TIME'],
-          results.map((r, i) => [r.aeTitle, targets[i].role, `${r.host}:${r.port}`, r.ok ? 'ok' : `FAILED: ${r.error ?? ''}`, r.ok ? `${r.ms.toFixed(1)} ms` : '-']),
+          results.map((r, i) => [
+            r.aeTitle,
+            targets[i].role,
+            `${r.host}:${r.port}`,
+            r.ok ? 'ok' : `FAILED: ${r.error ?? ''}`,
+            r.ok ? `${r.ms.toFixed(1)} ms` : '-',
+          ]),
         ),
       );
       const failed = results.filter((r) => !r.ok).length;
@@ -297,4 +330,3 @@ export function registerConfigCommands(program: Command): void {
       if (failed) process.exitCode = 1;
     });
 }
-

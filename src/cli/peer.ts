@@ -71,7 +71,7 @@ export async function resolvePeer(args: string[], o: PeerOptions): Promise<Peer>
   const host = given.host ?? o.host ?? (registered ? config!.reachableHost(ae.connection.host) : '127.0.0.1');
   const port = given.port ?? o.port ?? (registered ? ae.connection.port! : 11112);
   const files = { ca: o.tlsCa, cert: o.tlsCert, key: o.tlsKey };
-  const useTls = o.tls ?? (files.ca || files.cert || files.key ? true : ae?.connection.tls ?? false);
+  const useTls = o.tls ?? (files.ca || files.cert || files.key ? true : (ae?.connection.tls ?? false));
   const tls = clientTlsOptions({ aeTitle: o.aec, connection: { host, tls: useTls, tlsVerifyHost: ae?.connection.tlsVerifyHost } }, dataDir, files);
   return { host, port, ...(tls ? { tls } : {}), rest: given.rest };
 }

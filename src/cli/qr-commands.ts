@@ -24,7 +24,16 @@ import { DimseConnection } from '../dimse/dimse-connection.js';
 import { ScpDispatcher } from '../dimse/scp-dispatcher.js';
 import { ServiceRegistry } from '../dimse/service.js';
 import { connect, type Association } from '../net/index.js';
-import { cFind, cGet, cMove, ensureDir, folderStorageService, getPresentationContexts, type RetrieveResult, type SubOperationProgress } from '../services/qr-scu.js';
+import {
+  cFind,
+  cGet,
+  cMove,
+  ensureDir,
+  folderStorageService,
+  getPresentationContexts,
+  type RetrieveResult,
+  type SubOperationProgress,
+} from '../services/qr-scu.js';
 import { QR_SOP_CLASSES } from '../services/qr-identifier.js';
 import { parseAeTitle, parsePositiveInt } from './options.js';
 import { peerOptions, resolvePeer, type Peer, type PeerOptions } from './peer.js';
@@ -221,21 +230,34 @@ export function registerQueryRetrieveCommands(program: Command): void {
       const dir = resolve(o.od);
       await ensureDir(dir);
       const contexts = getPresentationContexts(cls);
-      for (const extra of o.sopClass) contexts.splice(1, 0, { abstractSyntax: extra, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] });
+      for (const extra of o.sopClass)
+        contexts.splice(1, 0, { abstractSyntax: extra, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] });
       const storageClasses = [...new Set(contexts.slice(1).map((c) => c.abstractSyntax))];
       const { host, port, tls } = await peer(args, o);
       const assoc = await connect({
-        host, port, tls, callingAeTitle: o.aet, calledAeTitle: o.aec, presentationContexts: contexts.slice(0, 128),
+        host,
+        port,
+        tls,
+        callingAeTitle: o.aet,
+        calledAeTitle: o.aec,
+        presentationContexts: contexts.slice(0, 128),
         roleSelections: storageClasses.map((sopClassUid) => ({ sopClassUid, scuRole: false, scpRole: true })),
       });
       let received = 0;
       let bytes = 0;
-      const registry = new ServiceRegistry([folderStorageService(dir, (f) => { received++; bytes += f.bytes; })]);
+      const registry = new ServiceRegistry([
+        folderStorageService(dir, (f) => {
+          received++;
+          bytes += f.bytes;
+        }),
+      ]);
       const dispatcher = new ScpDispatcher(assoc, registry, pino({ level: 'silent' }));
       const bar = subOperationProgress('C-GET');
       const started = performance.now();
       try {
-        const r = await cGet(dispatcher.connection, cls, encodeFor(dispatcher.connection, cls, identifierFromKeys(o.key)), { onProgress: (p) => bar.update(p) });
+        const r = await cGet(dispatcher.connection, cls, encodeFor(dispatcher.connection, cls, identifierFromKeys(o.key)), {
+          onProgress: (p) => bar.update(p),
+        });
         bar.update(r);
         bar.stop();
         report('C-GET', r, contextSyntax(dispatcher.connection, cls));

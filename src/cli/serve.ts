@@ -9,7 +9,20 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { ArchiveOptions } from '../archive/archive.js';
-import { ConfigStore, effectiveLimits, ensureOwnerOnlyDir, loadServerTlsFiles, SERVER_ROLES, serverAe, setAe, setLimits, setWeb, writeFileAtomic, type Registry, type ServerRole } from '../config/index.js';
+import {
+  ConfigStore,
+  effectiveLimits,
+  ensureOwnerOnlyDir,
+  loadServerTlsFiles,
+  SERVER_ROLES,
+  serverAe,
+  setAe,
+  setLimits,
+  setWeb,
+  writeFileAtomic,
+  type Registry,
+  type ServerRole,
+} from '../config/index.js';
 import { PacsRoles } from '../roles/pacs-roles.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
@@ -64,7 +77,11 @@ function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
     if (o.host !== undefined && o.host !== ae.connection.host) r = setAe(r, role(name), { connection: { host: o.host } });
   }
   if (o.aet !== undefined && o.aet !== role('main')) r = setAe(r, role('main'), { aeTitle: o.aet });
-  if ((o.webPort !== undefined && o.webPort !== r.web.port) || (o.webHost !== undefined && o.webHost !== r.web.host) || (o.webTls !== undefined && o.webTls !== (r.web.tls ?? false))) {
+  if (
+    (o.webPort !== undefined && o.webPort !== r.web.port) ||
+    (o.webHost !== undefined && o.webHost !== r.web.host) ||
+    (o.webTls !== undefined && o.webTls !== (r.web.tls ?? false))
+  ) {
     r = setWeb(r, {
       ...(o.webPort !== undefined ? { port: o.webPort } : {}),
       ...(o.webHost !== undefined ? { host: o.webHost } : {}),
@@ -104,10 +121,15 @@ async function createFirstAdmin(users: UserStore, dataDir: string, logger: Logge
   if (!created) return;
   if (chosen) logger.info({ user: 'admin' }, 'created the web user "admin" with the password from PACS_ADMIN_PASSWORD');
   else if (terminal) {
-    process.stdout.write(`\nCreated the web user "admin" with the password\n\n    ${password}\n\nIt is shown only this once: change it in the web app (or pacs user passwd admin).\n\n`);
+    process.stdout.write(
+      `\nCreated the web user "admin" with the password\n\n    ${password}\n\nIt is shown only this once: change it in the web app (or pacs user passwd admin).\n\n`,
+    );
     logger.warn({ user: 'admin' }, 'created the web user "admin" with a generated password, shown once on the terminal');
   } else {
-    logger.warn({ user: 'admin', file }, 'created the web user "admin" with a generated password, written to this file (owner-only): log in, change the password and delete the file');
+    logger.warn(
+      { user: 'admin', file },
+      'created the web user "admin" with a generated password, written to this file (owner-only): log in, change the password and delete the file',
+    );
   }
 }
 

@@ -97,7 +97,8 @@ export function registerUserCommands(program: Command): void {
         if (!named.success) throw new UserError(named.error.issues[0].message, 'invalid', 'name');
         const u = await users.add(name, await newPassword(o, name), o.role);
         process.stdout.write(`added ${u.name} (${u.role})\n`);
-      }));
+      }),
+    );
 
   dataOption(user.command('passwd').description("set a user's password (their sessions end)").argument('<name>'))
     .option('--password-stdin', 'read the password from standard input (one line)')
@@ -106,23 +107,38 @@ export function registerUserCommands(program: Command): void {
         if (!(await users.role(name))) throw new UserError(`no user "${name}"`, 'not-found', 'name');
         await users.setPassword(name, await newPassword(o, name));
         process.stdout.write(`changed the password of ${name}\n`);
-      }));
+      }),
+    );
 
-  dataOption(user.command('role').description("change a user's role (the last admin stays admin)").argument('<name>').addArgument(new Argument('<role>', 'admin or reader').choices(ROLES))).action(async (name: string, role: Role, o: { data: string }) =>
+  dataOption(
+    user
+      .command('role')
+      .description("change a user's role (the last admin stays admin)")
+      .argument('<name>')
+      .addArgument(new Argument('<role>', 'admin or reader').choices(ROLES)),
+  ).action(async (name: string, role: Role, o: { data: string }) =>
     run(o, async (users) => {
       const u = await users.setRole(name, role);
       process.stdout.write(`${u.name} is now ${u.role}\n`);
-    }));
+    }),
+  );
 
   dataOption(user.command('rm').description('remove a user (not the last admin)').argument('<name>')).action(async (name: string, o: { data: string }) =>
     run(o, async (users) => {
       await users.remove(name);
       process.stdout.write(`removed ${name}\n`);
-    }));
+    }),
+  );
 
   dataOption(user.command('list').description('list the users and their roles')).action(async (o: { data: string }) =>
     run(o, async (users) => {
       const list = await users.list();
-      process.stdout.write(table(['NAME', 'ROLE', 'CREATED'], list.map((u) => [u.name, u.role, u.created])));
-    }));
+      process.stdout.write(
+        table(
+          ['NAME', 'ROLE', 'CREATED'],
+          list.map((u) => [u.name, u.role, u.created]),
+        ),
+      );
+    }),
+  );
 }

@@ -49,7 +49,10 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+      const age = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
       if (age > STALE_LOCK_MS) {
         await rm(lock, { force: true });
         continue;
@@ -64,7 +67,6 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
     await rm(lock, { force: true });
   }
 }
-
 
 /**
  * A JSON file written by writeFileAtomic: its parsed content, or undefined when it does

@@ -6,7 +6,11 @@
  */
 import { z } from 'zod';
 
-const positiveInt = (field: string) => z.number({ error: `${field} must be a positive integer` }).int(`${field} must be a positive integer`).positive(`${field} must be a positive integer`);
+const positiveInt = (field: string) =>
+  z
+    .number({ error: `${field} must be a positive integer` })
+    .int(`${field} must be a positive integer`)
+    .positive(`${field} must be a positive integer`);
 const seconds = (field: string) => z.number({ error: `${field} must be a number of seconds` }).positive(`${field} must be a positive number of seconds`);
 
 // ---- DICOM associations (roles/, net/) ----
@@ -130,7 +134,9 @@ const HTTP_DEFAULTS = {
 
 export const storageLimitsSchema = z.strictObject({
   /** Thumbnail cache of each archive (Main, Workstation), least recently used out beyond this. */
-  thumbnailCacheMiB: positiveInt('thumbnailCacheMiB').max(1024 * 1024, 'thumbnailCacheMiB may be at most 1048576 (1 TiB)').optional(),
+  thumbnailCacheMiB: positiveInt('thumbnailCacheMiB')
+    .max(1024 * 1024, 'thumbnailCacheMiB may be at most 1048576 (1 TiB)')
+    .optional(),
 });
 const STORAGE_DEFAULTS = { thumbnailCacheMiB: 256 };
 

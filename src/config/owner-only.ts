@@ -20,6 +20,8 @@ export async function ensureOwnerOnlyDir(dir: string, logger?: Pick<Logger, 'war
   const mode = (await stat(dir)).mode & 0o777;
   if ((mode & 0o077) === 0) return;
   await chmod(dir, OWNER_ONLY_DIR);
-  logger?.warn({ dir, was: mode.toString(8), now: '700' },
-    `data directory ${dir} was readable by other users (mode ${mode.toString(8)}): changed to 0700 (owner only)`);
+  logger?.warn(
+    { dir, was: mode.toString(8), now: '700' },
+    `data directory ${dir} was readable by other users (mode ${mode.toString(8)}): changed to 0700 (owner only)`,
+  );
 }

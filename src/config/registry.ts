@@ -149,7 +149,11 @@ export function removeAe(reg: Registry, aeTitle: string, opts: RemoveOptions = {
   // The web app and the command line call as these titles (PACS_CLIENT, WS_CLIENT): without
   // them the study browser and the viewer can no longer query or retrieve.
   if (ae.role === 'client' && !opts.force) {
-    throw new ConfigConflictError(`"${ae.aeTitle}" is one of this PACS's own client AEs (the web app and the command line call as it); it can be changed but not removed`, 'conflict', 'aeTitle');
+    throw new ConfigConflictError(
+      `"${ae.aeTitle}" is one of this PACS's own client AEs (the web app and the command line call as it); it can be changed but not removed`,
+      'conflict',
+      'aeTitle',
+    );
   }
   const next = clone(reg);
   const dev = next.devices[at.device];

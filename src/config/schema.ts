@@ -16,14 +16,18 @@ export { AE_ROLES, PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS };
 export type { AeRole, Permission, ServerRole } from '../api-types/registry.js';
 export const isServerRole = (r: AeRole): r is ServerRole => (SERVER_ROLES as readonly string[]).includes(r);
 
-
 /** Why a host is not a valid hostname (RFC 1123) or IP address, or undefined. */
 export function hostProblem(value: string): string | undefined {
   if (isIP(value)) return undefined;
   if (value.length === 0) return 'host must not be empty';
   if (value.length > 253) return 'host name may be at most 253 characters';
   const label = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
-  if (!value.replace(/\.$/, '').split('.').every((l) => label.test(l))) {
+  if (
+    !value
+      .replace(/\.$/, '')
+      .split('.')
+      .every((l) => label.test(l))
+  ) {
     return `host must be a host name (letters, digits, hyphens, dots) or an IP address, got "${value}"`;
   }
   if (/^[\d.]+$/.test(value)) return `host "${value}" is not a valid IPv4 address`;

@@ -10,22 +10,33 @@ import { TextDecoder } from 'node:util';
 import { VR_INFO, type VR } from './vr.js';
 
 type Charset =
-  | { kind: 'single'; decoder: string }        // 8-bit set in G1 (GR bytes)
-  | { kind: 'ascii' }                          // ISO-IR 6 in G0
-  | { kind: 'romaji' }                         // JIS X 0201 Romaji in G0 (ISO-IR 14)
-  | { kind: 'katakana' }                       // JIS X 0201 Katakana in G1 (ISO-IR 13)
-  | { kind: 'jis0208' }                        // 2-byte in G0 (ISO-IR 87)
-  | { kind: 'jis0212' }                        // 2-byte in G0 (ISO-IR 159)
-  | { kind: 'dbcs-gr'; decoder: string };      // 2-byte in G1: KS X 1001 (149), GB 2312 (58)
+  | { kind: 'single'; decoder: string } // 8-bit set in G1 (GR bytes)
+  | { kind: 'ascii' } // ISO-IR 6 in G0
+  | { kind: 'romaji' } // JIS X 0201 Romaji in G0 (ISO-IR 14)
+  | { kind: 'katakana' } // JIS X 0201 Katakana in G1 (ISO-IR 13)
+  | { kind: 'jis0208' } // 2-byte in G0 (ISO-IR 87)
+  | { kind: 'jis0212' } // 2-byte in G0 (ISO-IR 159)
+  | { kind: 'dbcs-gr'; decoder: string }; // 2-byte in G1: KS X 1001 (149), GB 2312 (58)
 
 /** Defined terms without code extensions -> WHATWG decoder label. */
 const PLAIN: Record<string, string> = {
-  '': 'windows-1252', 'ISO_IR 6': 'windows-1252',
-  'ISO_IR 100': 'windows-1252', 'ISO_IR 101': 'iso-8859-2', 'ISO_IR 109': 'iso-8859-3',
-  'ISO_IR 110': 'iso-8859-4', 'ISO_IR 144': 'iso-8859-5', 'ISO_IR 127': 'iso-8859-6',
-  'ISO_IR 126': 'iso-8859-7', 'ISO_IR 138': 'iso-8859-8', 'ISO_IR 148': 'iso-8859-9',
-  'ISO_IR 203': 'iso-8859-15', 'ISO_IR 166': 'windows-874', 'ISO_IR 13': 'shift_jis',
-  'ISO_IR 192': 'utf-8', GB18030: 'gb18030', GBK: 'gbk',
+  '': 'windows-1252',
+  'ISO_IR 6': 'windows-1252',
+  'ISO_IR 100': 'windows-1252',
+  'ISO_IR 101': 'iso-8859-2',
+  'ISO_IR 109': 'iso-8859-3',
+  'ISO_IR 110': 'iso-8859-4',
+  'ISO_IR 144': 'iso-8859-5',
+  'ISO_IR 127': 'iso-8859-6',
+  'ISO_IR 126': 'iso-8859-7',
+  'ISO_IR 138': 'iso-8859-8',
+  'ISO_IR 148': 'iso-8859-9',
+  'ISO_IR 203': 'iso-8859-15',
+  'ISO_IR 166': 'windows-874',
+  'ISO_IR 13': 'shift_jis',
+  'ISO_IR 192': 'utf-8',
+  GB18030: 'gb18030',
+  GBK: 'gbk',
 };
 
 /** ISO 2022 defined terms -> their G1 set (8-bit sets), or G0 set. */
@@ -99,7 +110,8 @@ function decodeIso2022(bytes: Uint8Array, vr: VR, terms: string[]): string {
   const first = terms[0] || 'ISO 2022 IR 6';
   const initG0: Charset = first === 'ISO 2022 IR 13' || first === 'ISO_IR 13' ? { kind: 'romaji' } : { kind: 'ascii' };
   const initG1: Charset | undefined =
-    EXT_G1[first] ?? (PLAIN[first] && first !== '' && first !== 'ISO_IR 6' ? { kind: 'single', decoder: PLAIN[first] === 'shift_jis' ? 'shift_jis' : PLAIN[first] } : undefined);
+    EXT_G1[first] ??
+    (PLAIN[first] && first !== '' && first !== 'ISO_IR 6' ? { kind: 'single', decoder: PLAIN[first] === 'shift_jis' ? 'shift_jis' : PLAIN[first] } : undefined);
   if (initG1?.kind === 'single' && initG1.decoder === 'shift_jis') Object.assign(initG1, { kind: 'katakana' });
   let g0: Charset = initG0;
   let g1: Charset | undefined = initG1;
@@ -125,7 +137,8 @@ function decodeIso2022(bytes: Uint8Array, vr: VR, terms: string[]): string {
       const esc = ESCAPES.find(([seq]) => seq.every((c, k) => bytes[i + 1 + k] === c));
       flush();
       if (esc) {
-        if (esc[1] === 'G0') g0 = esc[2]; else g1 = esc[2];
+        if (esc[1] === 'G0') g0 = esc[2];
+        else g1 = esc[2];
         i += esc[0].length;
       } else {
         out += '\ufffd'; // unknown escape: drop ESC
@@ -145,7 +158,10 @@ function decodeIso2022(bytes: Uint8Array, vr: VR, terms: string[]): string {
     }
     if (b < 0x80) emit(b, g0);
     else if (g1) emit(b, g1);
-    else { flush(); out += '\ufffd'; }
+    else {
+      flush();
+      out += '\ufffd';
+    }
   }
   flush();
   return out;

@@ -5,7 +5,11 @@ import { lookupTag } from './dictionary.js';
 import { Tags, tagToHex } from './tag.js';
 import { VR_INFO, isVr, type VR } from './vr.js';
 
-export interface DicomJsonPersonName { Alphabetic?: string; Ideographic?: string; Phonetic?: string }
+export interface DicomJsonPersonName {
+  Alphabetic?: string;
+  Ideographic?: string;
+  Phonetic?: string;
+}
 export type DicomJsonValue = string | number | DicomJsonPersonName | DicomJsonObject | null;
 export interface DicomJsonAttribute {
   vr: string;
@@ -113,9 +117,19 @@ export function jsonToDataset(json: DicomJsonObject, parent?: Dataset): Dataset 
     }
     const values = attr.Value ?? [];
     if (vr === 'AT') {
-      putNumbers(ds, tag, vr, values.map((v) => parseInt(String(v), 16) >>> 0));
+      putNumbers(
+        ds,
+        tag,
+        vr,
+        values.map((v) => parseInt(String(v), 16) >>> 0),
+      );
     } else if (VR_INFO[vr].kind === 'binary') {
-      putNumbers(ds, tag, vr, values.map((v) => Number(v)));
+      putNumbers(
+        ds,
+        tag,
+        vr,
+        values.map((v) => Number(v)),
+      );
     } else {
       const text = values
         .map((v) => {

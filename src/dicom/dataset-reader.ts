@@ -41,9 +41,29 @@ const NON_BULK_LIMIT = 1 << 20;
  */
 export const ELEMENT_COST = 320;
 
-interface DatasetFrame { kind: 'dataset'; ds: Dataset; end: number | undefined; explicit: boolean; le: boolean; item: boolean }
-interface SequenceFrame { kind: 'sequence'; el: Element; ds: Dataset; end: number | undefined; explicit: boolean; le: boolean }
-interface FragmentsFrame { kind: 'fragments'; el: Element; end: undefined; explicit: boolean; le: boolean }
+interface DatasetFrame {
+  kind: 'dataset';
+  ds: Dataset;
+  end: number | undefined;
+  explicit: boolean;
+  le: boolean;
+  item: boolean;
+}
+interface SequenceFrame {
+  kind: 'sequence';
+  el: Element;
+  ds: Dataset;
+  end: number | undefined;
+  explicit: boolean;
+  le: boolean;
+}
+interface FragmentsFrame {
+  kind: 'fragments';
+  el: Element;
+  end: undefined;
+  explicit: boolean;
+  le: boolean;
+}
 type Frame = DatasetFrame | SequenceFrame | FragmentsFrame;
 
 /** Swaps multi-byte binary values from big to little endian in place. */
@@ -52,7 +72,9 @@ function swapToLittleEndian(v: Uint8Array, vr: VR): void {
   if (size <= 1) return;
   for (let o = 0; o + size <= v.length; o += size) {
     for (let i = 0, j = size - 1; i < j; i++, j--) {
-      const t = v[o + i]; v[o + i] = v[o + j]; v[o + j] = t;
+      const t = v[o + i];
+      v[o + i] = v[o + j];
+      v[o + j] = t;
     }
   }
 }
@@ -134,7 +156,10 @@ export class DatasetHeaderReader {
     try {
       if (this.inflater) {
         for (const out of this.inflate(chunk, false)) if (!this._done) this.consume(out);
-        if (this._done) { this.inflater.close(); this.inflater = undefined; }
+        if (this._done) {
+          this.inflater.close();
+          this.inflater = undefined;
+        }
       } else {
         this.consume(chunk);
       }
@@ -160,7 +185,8 @@ export class DatasetHeaderReader {
       if (open > 0) {
         const top = this.stack[this.stack.length - 1];
         throw new DicomParseError(`truncated dataset: input ended inside ${open} open sequence/item level(s)`, {
-          offset: this.offset, tag: top.kind === 'dataset' ? undefined : top.el.tag,
+          offset: this.offset,
+          tag: top.kind === 'dataset' ? undefined : top.el.tag,
         });
       }
     } catch (e) {
@@ -169,9 +195,10 @@ export class DatasetHeaderReader {
   }
 
   private fail(e: unknown): DicomParseError | DatasetLimitError {
-    const err = e instanceof DicomParseError || e instanceof DatasetLimitError
-      ? e
-      : new DicomParseError(`malformed dataset: ${(e as Error)?.message ?? String(e)}`, { offset: this.offset });
+    const err =
+      e instanceof DicomParseError || e instanceof DatasetLimitError
+        ? e
+        : new DicomParseError(`malformed dataset: ${(e as Error)?.message ?? String(e)}`, { offset: this.offset });
     this.failed = err;
     this.inflater?.close();
     this.inflater = undefined;
@@ -217,17 +244,24 @@ export class DatasetHeaderReader {
         if (this.hdrLen === 0) this.hdrStart = this.offset;
         const take = Math.min(this.hdrNeed - this.hdrLen, n - p);
         this.hdr.set(data.subarray(p, p + take), this.hdrLen);
-        this.hdrLen += take; p += take; this.offset += take;
+        this.hdrLen += take;
+        p += take;
+        this.offset += take;
         if (this.hdrLen === this.hdrNeed) this.onHeader();
       } else if (this.state === 'value') {
         const buf = this.valueBuf!;
         const take = Math.min(buf.length - this.valueFill, n - p);
         buf.set(data.subarray(p, p + take), this.valueFill);
-        this.valueFill += take; p += take; this.offset += take;
+        this.valueFill += take;
+        p += take;
+        this.offset += take;
         if (this.valueFill === buf.length) this.onValue();
       } else {
         const take = Math.min(this.remaining, n - p);
-        this.remaining -= take; p += take; this.offset += take; this.skippedBytes += take;
+        this.remaining -= take;
+        p += take;
+        this.offset += take;
+        this.skippedBytes += take;
         if (this.remaining === 0) this.onValue();
       }
     }
@@ -256,7 +290,7 @@ export class DatasetHeaderReader {
     const top = this.stack[this.stack.length - 1];
     const le = top.le;
     const dv = this.hdrView;
-    const tag = ((dv.getUint16(0, le) * 0x10000) + dv.getUint16(2, le)) >>> 0;
+    const tag = (dv.getUint16(0, le) * 0x10000 + dv.getUint16(2, le)) >>> 0;
     this.curTag = tag;
     if (top.end !== undefined && this.offset > top.end) throw this.err('element header overruns the end of its item');
 
@@ -281,7 +315,11 @@ export class DatasetHeaderReader {
         throw this.err('item length exceeds its sequence');
       }
       this.stack.push({
-        kind: 'dataset', ds, item: true, explicit: top.explicit, le,
+        kind: 'dataset',
+        ds,
+        item: true,
+        explicit: top.explicit,
+        le,
         end: length === UNDEFINED_LENGTH ? undefined : this.offset + length,
       });
       return this.nextHeader();
@@ -298,7 +336,8 @@ export class DatasetHeaderReader {
     let vr: VR;
     let length: number;
     if (top.explicit) {
-      const c0 = this.hdr[4], c1 = this.hdr[5];
+      const c0 = this.hdr[4],
+        c1 = this.hdr[5];
       const code = String.fromCharCode(c0, c1);
       if (!isVr(code)) throw this.err(`invalid VR '${c0 >= 0x20 && c0 < 0x7f && c1 >= 0x20 && c1 < 0x7f ? code : `0x${c0.toString(16)}${c1.toString(16)}`}'`);
       vr = code;
@@ -335,8 +374,12 @@ export class DatasetHeaderReader {
         top.ds.put(el);
         const implicitContent = vr === 'UN';
         this.stack.push({
-          kind: 'sequence', el, ds: top.ds, end: undefined,
-          explicit: implicitContent ? false : top.explicit, le: implicitContent ? true : le,
+          kind: 'sequence',
+          el,
+          ds: top.ds,
+          end: undefined,
+          explicit: implicitContent ? false : top.explicit,
+          le: implicitContent ? true : le,
         });
         return this.nextHeader();
       }
@@ -408,13 +451,12 @@ export class DatasetHeaderReader {
 }
 
 /** Reads a whole dataset held in memory (everything kept unless maxValueLength says otherwise). */
-export function readDataset(
-  bytes: Uint8Array,
-  transferSyntaxUid: string,
-  opts: Omit<DatasetReaderOptions, 'transferSyntaxUid'> = {},
-): Dataset {
+export function readDataset(bytes: Uint8Array, transferSyntaxUid: string, opts: Omit<DatasetReaderOptions, 'transferSyntaxUid'> = {}): Dataset {
   const r = new DatasetHeaderReader({
-    transferSyntaxUid, stopAtPixelData: false, maxValueLength: Number.POSITIVE_INFINITY, ...opts,
+    transferSyntaxUid,
+    stopAtPixelData: false,
+    maxValueLength: Number.POSITIVE_INFINITY,
+    ...opts,
   });
   r.push(bytes);
   r.end();

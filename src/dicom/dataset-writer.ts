@@ -12,7 +12,11 @@ export interface WriteOptions {
   undefinedLengths?: boolean;
 }
 
-interface Syntax { explicit: boolean; le: boolean; undefinedLengths: boolean }
+interface Syntax {
+  explicit: boolean;
+  le: boolean;
+  undefinedLengths: boolean;
+}
 
 export function writeDataset(ds: Dataset, transferSyntaxUid: string, opts: WriteOptions = {}): Buffer {
   const ts = resolveTransferSyntax(transferSyntaxUid);
@@ -131,7 +135,9 @@ function write(ds: Dataset, s: Syntax, items: ReadonlyMap<Dataset, number>, b: B
       const size = el.vr === 'AT' ? 2 : info.kind === 'binary' && el.vr !== 'UN' ? info.size : 1;
       if (!s.le && size > 1) {
         const w = b.subarray(start, o);
-        if (size === 2) w.swap16(); else if (size === 4) w.swap32(); else if (size === 8) w.swap64();
+        if (size === 2) w.swap16();
+        else if (size === 4) w.swap32();
+        else if (size === 8) w.swap64();
       }
       if (len & 1) b[o++] = info.padding;
     }
@@ -157,16 +163,41 @@ export function putNumbers(ds: Dataset, tag: number, vr: VR, values: readonly nu
   values.forEach((v, i) => {
     const o = i * size;
     switch (vr) {
-      case 'US': case 'OW': b.writeUInt16LE(v, o); break;
-      case 'SS': b.writeInt16LE(v, o); break;
-      case 'UL': case 'OL': b.writeUInt32LE(v, o); break;
-      case 'SL': b.writeInt32LE(v, o); break;
-      case 'FL': case 'OF': b.writeFloatLE(v, o); break;
-      case 'FD': case 'OD': b.writeDoubleLE(v, o); break;
-      case 'SV': b.writeBigInt64LE(BigInt(v), o); break;
-      case 'UV': case 'OV': b.writeBigUInt64LE(BigInt(v), o); break;
-      case 'AT': b.writeUInt16LE(v >>> 16, o); b.writeUInt16LE(v & 0xffff, o + 2); break;
-      default: throw new Error(`putNumbers: not a binary numeric VR: ${vr}`);
+      case 'US':
+      case 'OW':
+        b.writeUInt16LE(v, o);
+        break;
+      case 'SS':
+        b.writeInt16LE(v, o);
+        break;
+      case 'UL':
+      case 'OL':
+        b.writeUInt32LE(v, o);
+        break;
+      case 'SL':
+        b.writeInt32LE(v, o);
+        break;
+      case 'FL':
+      case 'OF':
+        b.writeFloatLE(v, o);
+        break;
+      case 'FD':
+      case 'OD':
+        b.writeDoubleLE(v, o);
+        break;
+      case 'SV':
+        b.writeBigInt64LE(BigInt(v), o);
+        break;
+      case 'UV':
+      case 'OV':
+        b.writeBigUInt64LE(BigInt(v), o);
+        break;
+      case 'AT':
+        b.writeUInt16LE(v >>> 16, o);
+        b.writeUInt16LE(v & 0xffff, o + 2);
+        break;
+      default:
+        throw new Error(`putNumbers: not a binary numeric VR: ${vr}`);
     }
   });
   return ds.put({ tag, vr, length: b.length, value: b });

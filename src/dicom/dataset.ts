@@ -107,7 +107,10 @@ export function getNumbers(ds: Dataset, tag: number): number[] | undefined {
   const el = ds.get(tag);
   if (!el || !el.value) return undefined;
   if (el.vr === 'IS' || el.vr === 'DS') {
-    const parts = new TextDecoder('latin1').decode(el.value).split('\\').map((s) => s.trim());
+    const parts = new TextDecoder('latin1')
+      .decode(el.value)
+      .split('\\')
+      .map((s) => s.trim());
     if (parts.length === 1 && parts[0] === '') return [];
     return parts.map(Number);
   }
@@ -150,7 +153,8 @@ export function decodeAt(value: Uint8Array): string[] {
   const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const out: string[] = [];
   for (let o = 0; o + 4 <= value.byteLength; o += 4) {
-    const g = dv.getUint16(o, true), e = dv.getUint16(o + 2, true);
+    const g = dv.getUint16(o, true),
+      e = dv.getUint16(o + 2, true);
     out.push(g.toString(16).toUpperCase().padStart(4, '0') + e.toString(16).toUpperCase().padStart(4, '0'));
   }
   return out;

@@ -39,7 +39,14 @@ for (const [hex, vrCode, vm, keyword, retired] of DICTIONARY_ROWS) {
   const tag = parseInt(hex.replace(/x/g, '0'), 16) >>> 0;
   const vrs = MULTI_VR[vrCode] ?? [vrCode as VR];
   const entry: DictionaryEntry = {
-    tag, vr: vrs[0], vrs, vm, keyword, name: humanName(keyword), retired: retired === 1, repeating,
+    tag,
+    vr: vrs[0],
+    vrs,
+    vm,
+    keyword,
+    name: humanName(keyword),
+    retired: retired === 1,
+    repeating,
   };
   byTag.set(tag, entry);
   if (!byKeyword.has(keyword)) byKeyword.set(keyword, entry);
@@ -61,7 +68,7 @@ export function lookupTag(tag: number): DictionaryEntry | undefined {
   const group = tag >>> 16;
   const base = repeatingBase(group);
   if (base !== undefined && base !== group) {
-    const r = byTag.get(((base * 0x10000) + (tag & 0xffff)) >>> 0);
+    const r = byTag.get((base * 0x10000 + (tag & 0xffff)) >>> 0);
     if (r?.repeating) return { ...r, tag };
   }
   return undefined;

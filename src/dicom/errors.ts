@@ -9,10 +9,9 @@ export class DicomParseError extends Error {
   readonly tag: number | undefined;
 
   constructor(message: string, opts: { offset?: number; tag?: number } = {}) {
-    const where = [
-      opts.tag !== undefined ? `tag ${formatTag(opts.tag)}` : undefined,
-      opts.offset !== undefined ? `offset ${opts.offset}` : undefined,
-    ].filter(Boolean);
+    const where = [opts.tag !== undefined ? `tag ${formatTag(opts.tag)}` : undefined, opts.offset !== undefined ? `offset ${opts.offset}` : undefined].filter(
+      Boolean,
+    );
     super(where.length ? `${message} (at ${where.join(', ')})` : message);
     this.offset = opts.offset;
     this.tag = opts.tag;
@@ -25,7 +24,10 @@ export class DicomParseError extends Error {
  */
 export class DatasetLimitError extends Error {
   override readonly name = 'DatasetLimitError';
-  constructor(message: string, readonly limit: number) {
+  constructor(
+    message: string,
+    readonly limit: number,
+  ) {
     super(message);
   }
 }

@@ -64,7 +64,10 @@ export interface MatchOptions {
 /** A key whose value cannot be used for matching (e.g. a malformed date range). */
 export class InvalidQueryKeyError extends Error {
   override readonly name = 'InvalidQueryKeyError';
-  constructor(readonly tag: number, message: string) {
+  constructor(
+    readonly tag: number,
+    message: string,
+  ) {
     // Short: it becomes a DIMSE Error Comment, at most 64 characters.
     super(`${lookupTag(tag)?.keyword ?? formatTag(tag)}: ${message}`);
   }
@@ -157,7 +160,13 @@ export function compileMatcher(tag: number, vr: VR, values: readonly string[] | 
  */
 function normalizePn(v: string, vr: VR): string {
   if (vr !== 'PN') return v;
-  return trimEnd(v.split('=').map((g) => trimEnd(g, '^', ' ')).join('='), '=');
+  return trimEnd(
+    v
+      .split('=')
+      .map((g) => trimEnd(g, '^', ' '))
+      .join('='),
+    '=',
+  );
 }
 
 /** `s` without its trailing run of the characters `a` and `b`. */

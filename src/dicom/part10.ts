@@ -71,7 +71,7 @@ export function readMetaHeader(bytes: Uint8Array): { meta: FileMeta; dataSetOffs
   while (o + 8 <= bytes.length) {
     const group = dv.getUint16(o, true);
     if (group !== 0x0002 || (groupEnd !== undefined && o >= groupEnd)) break;
-    const tag = ((group * 0x10000) + dv.getUint16(o + 2, true)) >>> 0;
+    const tag = (group * 0x10000 + dv.getUint16(o + 2, true)) >>> 0;
     const code = String.fromCharCode(bytes[o + 4], bytes[o + 5]);
     if (!isVr(code)) throw new DicomParseError(`invalid VR in file meta information`, { offset: o, tag });
     let length: number;
@@ -111,10 +111,7 @@ export function readMetaHeader(bytes: Uint8Array): { meta: FileMeta; dataSetOffs
 }
 
 /** Reads a whole Part 10 file held in memory: meta header and dataset (see readDataset). */
-export function readPart10(
-  bytes: Uint8Array,
-  opts: { stopAtPixelData?: boolean; maxValueLength?: number } = {},
-): { meta: FileMeta; dataset: Dataset } {
+export function readPart10(bytes: Uint8Array, opts: { stopAtPixelData?: boolean; maxValueLength?: number } = {}): { meta: FileMeta; dataset: Dataset } {
   const { meta, dataSetOffset } = readMetaHeader(bytes);
   const r = new DatasetHeaderReader({
     transferSyntaxUid: meta.transferSyntaxUid,

@@ -32,7 +32,11 @@ const CATALOGUE = {
   AttributeListError: { code: 0x0107, category: 'warning', meaning: 'Warning: attribute list error' },
   AttributeValueOutOfRange: { code: 0x0116, category: 'warning', meaning: 'Warning: attribute value out of range' },
   // Named for the service that sends it here; in C-STORE the same code means coercion.
-  SubOperationsWithFailures: { code: 0xb000, category: 'warning', meaning: 'Warning: sub-operations complete, one or more failures or warnings (C-MOVE, C-GET); coercion of data elements (C-STORE)' },
+  SubOperationsWithFailures: {
+    code: 0xb000,
+    category: 'warning',
+    meaning: 'Warning: sub-operations complete, one or more failures or warnings (C-MOVE, C-GET); coercion of data elements (C-STORE)',
+  },
   ElementsDiscarded: { code: 0xb006, category: 'warning', meaning: 'Warning: elements discarded' },
   DataSetDoesNotMatchSopClassWarning: { code: 0xb007, category: 'warning', meaning: 'Warning: data set does not match SOP Class' },
   // PS3.7 C.5 failures

@@ -12,8 +12,7 @@ export const tagGroup = (tag: Tag): number => tag >>> 16;
 export const tagElement = (tag: Tag): number => tag & 0xffff;
 export const isPrivateTag = (tag: Tag): boolean => (tag >>> 16) % 2 === 1;
 /** Private creator elements (gggg,0010-00FF) in odd groups. */
-export const isPrivateCreator = (tag: Tag): boolean =>
-  isPrivateTag(tag) && (tag & 0xffff) >= 0x10 && (tag & 0xffff) <= 0xff;
+export const isPrivateCreator = (tag: Tag): boolean => isPrivateTag(tag) && (tag & 0xffff) >= 0x10 && (tag & 0xffff) <= 0xff;
 export const isGroupLength = (tag: Tag): boolean => (tag & 0xffff) === 0;
 
 const hex4 = (n: number): string => n.toString(16).toUpperCase().padStart(4, '0');

@@ -73,7 +73,8 @@ export const TRANSFER_SYNTAXES: ReadonlyMap<string, TransferSyntax> = new Map(
   ROWS.map(([uid, name, f = '']) => [
     uid,
     {
-      uid, name,
+      uid,
+      name,
       explicitVr: !f.includes('i'),
       littleEndian: !f.includes('b'),
       deflated: f.includes('d'),
@@ -94,8 +95,15 @@ export function getTransferSyntax(uid: string): TransferSyntax | undefined {
  */
 export function resolveTransferSyntax(uid: string): TransferSyntax {
   const clean = uid.replace(/\0+$/, '').trim();
-  return TRANSFER_SYNTAXES.get(clean) ?? {
-    uid: clean, name: `Unknown (${clean})`, explicitVr: true, littleEndian: true,
-    deflated: false, encapsulated: true, retired: false,
-  };
+  return (
+    TRANSFER_SYNTAXES.get(clean) ?? {
+      uid: clean,
+      name: `Unknown (${clean})`,
+      explicitVr: true,
+      littleEndian: true,
+      deflated: false,
+      encapsulated: true,
+      retired: false,
+    }
+  );
 }

@@ -1,9 +1,40 @@
 /** Value representations (PS3.5 6.2, table 7.1-1/7.1-2). */
 
 export type VR =
-  | 'AE' | 'AS' | 'AT' | 'CS' | 'DA' | 'DS' | 'DT' | 'FD' | 'FL' | 'IS' | 'LO' | 'LT' | 'OB' | 'OD'
-  | 'OF' | 'OL' | 'OV' | 'OW' | 'PN' | 'SH' | 'SL' | 'SQ' | 'SS' | 'ST' | 'SV' | 'TM' | 'UC' | 'UI'
-  | 'UL' | 'UN' | 'UR' | 'US' | 'UT' | 'UV';
+  | 'AE'
+  | 'AS'
+  | 'AT'
+  | 'CS'
+  | 'DA'
+  | 'DS'
+  | 'DT'
+  | 'FD'
+  | 'FL'
+  | 'IS'
+  | 'LO'
+  | 'LT'
+  | 'OB'
+  | 'OD'
+  | 'OF'
+  | 'OL'
+  | 'OV'
+  | 'OW'
+  | 'PN'
+  | 'SH'
+  | 'SL'
+  | 'SQ'
+  | 'SS'
+  | 'ST'
+  | 'SV'
+  | 'TM'
+  | 'UC'
+  | 'UI'
+  | 'UL'
+  | 'UN'
+  | 'UR'
+  | 'US'
+  | 'UT'
+  | 'UV';
 
 export interface VrInfo {
   /** In explicit VR: a 2-byte length (false) or reserved 2 bytes + 4-byte length (true). */
@@ -22,23 +53,67 @@ export interface VrInfo {
 }
 
 const s = (maxLength: number, charset = false, longLength = false, bulk = false): VrInfo => ({
-  longLength, padding: 0x20, kind: 'string', bulk, charset, size: 0, maxLength,
+  longLength,
+  padding: 0x20,
+  kind: 'string',
+  bulk,
+  charset,
+  size: 0,
+  maxLength,
 });
 const n = (size: number): VrInfo => ({
-  longLength: false, padding: 0x00, kind: 'binary', bulk: false, charset: false, size, maxLength: 0,
+  longLength: false,
+  padding: 0x00,
+  kind: 'binary',
+  bulk: false,
+  charset: false,
+  size,
+  maxLength: 0,
 });
 const o = (size: number): VrInfo => ({
-  longLength: true, padding: 0x00, kind: 'binary', bulk: true, charset: false, size, maxLength: 0,
+  longLength: true,
+  padding: 0x00,
+  kind: 'binary',
+  bulk: true,
+  charset: false,
+  size,
+  maxLength: 0,
 });
 
 export const VR_INFO: Readonly<Record<VR, VrInfo>> = {
-  AE: s(16), AS: s(4), CS: s(16), DA: s(8), DS: s(16), DT: s(26), IS: s(12), TM: s(14),
-  LO: s(64, true), SH: s(16, true), PN: s(64, true), ST: s(1024, true), LT: s(10240, true),
-  UC: s(0, true, true), UT: s(0, true, true, true), UR: s(0, false, true),
+  AE: s(16),
+  AS: s(4),
+  CS: s(16),
+  DA: s(8),
+  DS: s(16),
+  DT: s(26),
+  IS: s(12),
+  TM: s(14),
+  LO: s(64, true),
+  SH: s(16, true),
+  PN: s(64, true),
+  ST: s(1024, true),
+  LT: s(10240, true),
+  UC: s(0, true, true),
+  UT: s(0, true, true, true),
+  UR: s(0, false, true),
   UI: { ...s(64), padding: 0x00 },
-  AT: n(4), FL: n(4), FD: n(8), SL: n(4), SS: n(2), UL: n(4), US: n(2),
-  SV: { ...n(8), longLength: true }, UV: { ...n(8), longLength: true },
-  OB: o(1), OD: o(8), OF: o(4), OL: o(4), OV: o(8), OW: o(2), UN: o(1),
+  AT: n(4),
+  FL: n(4),
+  FD: n(8),
+  SL: n(4),
+  SS: n(2),
+  UL: n(4),
+  US: n(2),
+  SV: { ...n(8), longLength: true },
+  UV: { ...n(8), longLength: true },
+  OB: o(1),
+  OD: o(8),
+  OF: o(4),
+  OL: o(4),
+  OV: o(8),
+  OW: o(2),
+  UN: o(1),
   SQ: { longLength: true, padding: 0x00, kind: 'sequence', bulk: false, charset: false, size: 0, maxLength: 0 },
 };
 

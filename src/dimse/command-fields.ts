@@ -27,9 +27,7 @@ export const CommandField = {
 
 export type CommandFieldValue = (typeof CommandField)[keyof typeof CommandField];
 
-const names = new Map<number, string>(
-  Object.entries(CommandField).map(([k, v]) => [v, k.replace(/_/g, '-').replace(/-(RQ|RSP)$/, '-$1')]),
-);
+const names = new Map<number, string>(Object.entries(CommandField).map(([k, v]) => [v, k.replace(/_/g, '-').replace(/-(RQ|RSP)$/, '-$1')]));
 
 export function commandName(field: number): string {
   return names.get(field) ?? `unknown command 0x${field.toString(16).padStart(4, '0')}`;

@@ -128,7 +128,10 @@ export function encodeCommandSet(cmd: CommandSet): Buffer {
 }
 
 function decodeString(bytes: Buffer): string {
-  return bytes.toString('latin1').replace(/[\0 ]+$/, '').replace(/^ +/, '');
+  return bytes
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '')
+    .replace(/^ +/, '');
 }
 
 /** Parses a command set; throws DimseProtocolError naming what is wrong. */

@@ -80,10 +80,7 @@ export class ScpDispatcher implements RequestDispatcher {
   private check(msg: IncomingMessage): DimseServiceError | undefined {
     const sopClass = msg.command.affectedSopClassUid ?? msg.command.requestedSopClassUid;
     if (sopClass !== undefined && sopClass !== msg.context.abstractSyntax) {
-      return new DimseServiceError(
-        Status.SopClassNotSupported,
-        `SOP Class ${sopClass} differs from the presentation context's ${msg.context.abstractSyntax}`,
-      );
+      return new DimseServiceError(Status.SopClassNotSupported, `SOP Class ${sopClass} differs from the presentation context's ${msg.context.abstractSyntax}`);
     }
     return undefined;
   }

@@ -20,29 +20,67 @@ function checked(op: string, rsp: ResponseMessage): ResponseMessage {
 
 /** N-CREATE; `sopInstanceUid` may be left to the SCP (its response names it). */
 export async function nCreate(conn: DimseConnection, sopClassUid: string, sopInstanceUid: string | undefined, attributes: Buffer): Promise<ResponseMessage> {
-  const rsp = await conn.request(findPresentationContext(conn, sopClassUid), {
-    commandField: CommandField.N_CREATE_RQ, affectedSopClassUid: sopClassUid, affectedSopInstanceUid: sopInstanceUid,
-  }, attributes);
+  const rsp = await conn.request(
+    findPresentationContext(conn, sopClassUid),
+    {
+      commandField: CommandField.N_CREATE_RQ,
+      affectedSopClassUid: sopClassUid,
+      affectedSopInstanceUid: sopInstanceUid,
+    },
+    attributes,
+  );
   return checked('N-CREATE', rsp);
 }
 
 export async function nSet(conn: DimseConnection, sopClassUid: string, sopInstanceUid: string, modifications: Buffer): Promise<ResponseMessage> {
-  const rsp = await conn.request(findPresentationContext(conn, sopClassUid), {
-    commandField: CommandField.N_SET_RQ, requestedSopClassUid: sopClassUid, requestedSopInstanceUid: sopInstanceUid,
-  }, modifications);
+  const rsp = await conn.request(
+    findPresentationContext(conn, sopClassUid),
+    {
+      commandField: CommandField.N_SET_RQ,
+      requestedSopClassUid: sopClassUid,
+      requestedSopInstanceUid: sopInstanceUid,
+    },
+    modifications,
+  );
   return checked('N-SET', rsp);
 }
 
-export async function nAction(conn: DimseConnection, sopClassUid: string, sopInstanceUid: string, actionTypeId: number, information?: Buffer): Promise<ResponseMessage> {
-  const rsp = await conn.request(findPresentationContext(conn, sopClassUid), {
-    commandField: CommandField.N_ACTION_RQ, requestedSopClassUid: sopClassUid, requestedSopInstanceUid: sopInstanceUid, actionTypeId,
-  }, information);
+export async function nAction(
+  conn: DimseConnection,
+  sopClassUid: string,
+  sopInstanceUid: string,
+  actionTypeId: number,
+  information?: Buffer,
+): Promise<ResponseMessage> {
+  const rsp = await conn.request(
+    findPresentationContext(conn, sopClassUid),
+    {
+      commandField: CommandField.N_ACTION_RQ,
+      requestedSopClassUid: sopClassUid,
+      requestedSopInstanceUid: sopInstanceUid,
+      actionTypeId,
+    },
+    information,
+  );
   return checked('N-ACTION', rsp);
 }
 
-export async function nEventReport(conn: DimseConnection, sopClassUid: string, sopInstanceUid: string, eventTypeId: number, information?: Buffer): Promise<ResponseMessage> {
-  const rsp = await conn.request(findPresentationContext(conn, sopClassUid), {
-    commandField: CommandField.N_EVENT_REPORT_RQ, affectedSopClassUid: sopClassUid, affectedSopInstanceUid: sopInstanceUid, eventTypeId,
-  }, information);
+export async function nEventReport(
+  conn: DimseConnection,
+  sopClassUid: string,
+  sopInstanceUid: string,
+  eventTypeId: number,
+  information?: Buffer,
+): Promise<ResponseMessage> {
+  const rsp = await conn.request(
+    findPresentationContext(conn, sopClassUid),
+    {
+      commandField: CommandField.N_EVENT_REPORT_RQ,
+      affectedSopClassUid: sopClassUid,
+      affectedSopInstanceUid: sopInstanceUid,
+      eventTypeId,
+    },
+    information,
+  );
   return checked('N-EVENT-REPORT', rsp);
 }

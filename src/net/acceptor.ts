@@ -122,7 +122,13 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
     assoc.once('closed', (info) => {
       all.delete(assoc);
       active.delete(assoc);
-      const fields = { peer: `${assoc.peerAddress}:${assoc.peerPort}`, calling: assoc.callingAeTitle, reason: info.reason, abort: info.abort, error: info.error?.message };
+      const fields = {
+        peer: `${assoc.peerAddress}:${assoc.peerPort}`,
+        calling: assoc.callingAeTitle,
+        reason: info.reason,
+        abort: info.abort,
+        error: info.error?.message,
+      };
       if (info.reason === 'released') opts.logger?.debug(fields, 'association released');
       else opts.logger?.warn(fields, 'connection closed without release');
     });
@@ -150,7 +156,8 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
       return new Promise((resolve) => {
         server.close(() => resolve());
         for (const a of all) {
-          if (a.isEstablished) a.abort(); // A-ABORT by the service-user
+          if (a.isEstablished)
+            a.abort(); // A-ABORT by the service-user
           else a.destroy();
         }
       });

@@ -189,7 +189,8 @@ export const PERFORM: { readonly [A in Action]: Perform } = {
   'AA-4': (d, _arg, from) => {
     const cause = d.transportError();
     d.setCloseInfo({ reason: 'error', error: new ConnectionClosedError('transport connection closed by the peer without release or abort', { cause }) });
-    if (from === 'Sta4') d.failConnect(new ConnectError(`cannot connect to ${d.assoc.peerAddress}:${d.assoc.peerPort}: ${cause?.message ?? 'connection closed'}`, { cause }));
+    if (from === 'Sta4')
+      d.failConnect(new ConnectError(`cannot connect to ${d.assoc.peerAddress}:${d.assoc.peerPort}: ${cause?.message ?? 'connection closed'}`, { cause }));
   },
   'AA-5': (d) => d.artim.stop(),
   'AA-6': () => undefined,

@@ -9,15 +9,7 @@ import { ArtimTimer } from './artim-timer.js';
 import { PERFORM, type ActionDriver, type EventArg } from './association-actions.js';
 import type { AcceptedContext, AssociationEventMap, ClosedInfo, RejectParams } from './association-types.js';
 import { ConnectRequest } from './connect-request.js';
-import {
-  AssociationAbortedError,
-  ConnectError,
-  ConnectionClosedError,
-  InvalidStateError,
-  NetError,
-  PduDecodeError,
-  ProtocolError,
-} from './errors.js';
+import { AssociationAbortedError, ConnectError, ConnectionClosedError, InvalidStateError, NetError, PduDecodeError, ProtocolError } from './errors.js';
 import { AbortReason, AbortSource, Reject } from './reasons.js';
 import type { AssociateAc, AssociateRq, Pdu, RoleSelection, UserIdentityRq, AsyncOpsWindow } from './pdu.js';
 import { decodePDataTfParts, decodePduBody, encodePdu } from './pdu-codec.js';
@@ -314,14 +306,22 @@ export class Association extends EventEmitter<AssociationEventMap> {
 
   private onIdleTimeout(): void {
     if (this._state !== 'Sta6' || this.paused) return;
-    this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified }, error: new NetError(`no PDU for ${this.opts.idleTimeoutMs} ms: association aborted`) });
+    this.setCloseInfo({
+      reason: 'error',
+      abort: { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified },
+      error: new NetError(`no PDU for ${this.opts.idleTimeoutMs} ms: association aborted`),
+    });
     this.dispatch('Evt15', { abort: { source: AbortSource.ServiceProvider, reason: AbortReason.NotSpecified } });
   }
 
   private onResponseTimeout(): void {
     const what = this._state === 'Sta5' ? 'A-ASSOCIATE-AC/RJ' : 'A-RELEASE-RP';
     if (!transition(this._state, 'Evt15').valid) return;
-    const err = new AssociationAbortedError(AbortSource.ServiceUser, AbortReason.NotSpecified, `no ${what} within ${this.opts.artimTimeoutMs} ms: association aborted`);
+    const err = new AssociationAbortedError(
+      AbortSource.ServiceUser,
+      AbortReason.NotSpecified,
+      `no ${what} within ${this.opts.artimTimeoutMs} ms: association aborted`,
+    );
     this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified }, error: err });
     this.connectRequest?.fail(err);
     this.dispatch('Evt15', { abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified } });
@@ -445,7 +445,11 @@ export class Association extends EventEmitter<AssociationEventMap> {
     try {
       fn();
     } catch (err) {
-      this.setCloseInfo({ reason: 'error', abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified }, error: err instanceof Error ? err : new Error(String(err)) });
+      this.setCloseInfo({
+        reason: 'error',
+        abort: { source: AbortSource.ServiceUser, reason: AbortReason.NotSpecified },
+        error: err instanceof Error ? err : new Error(String(err)),
+      });
       this.abort();
     }
   }
@@ -468,9 +472,12 @@ export class Association extends EventEmitter<AssociationEventMap> {
     this.artim.stop();
     this.idle.stop();
     this.responseTimer.stop();
-    if (!this.closeInfo) this.setCloseInfo({ reason: 'error', error: new ConnectionClosedError('transport connection closed', { cause: this.transportError }) });
+    if (!this.closeInfo)
+      this.setCloseInfo({ reason: 'error', error: new ConnectionClosedError('transport connection closed', { cause: this.transportError }) });
     const err = this.closedError();
-    this.connectRequest?.fail(err instanceof ConnectionClosedError && this.transportError ? new ConnectError(err.message, { cause: this.transportError }) : err);
+    this.connectRequest?.fail(
+      err instanceof ConnectionClosedError && this.transportError ? new ConnectError(err.message, { cause: this.transportError }) : err,
+    );
     const pr = this.pendingRelease;
     this.pendingRelease = undefined;
     pr?.reject(err);

@@ -28,7 +28,13 @@ export function negotiatePresentationContexts(
     if (!support) return { id: pc.id, result: 3, transferSyntax: '' };
     const list = typeof support === 'object' ? support.transferSyntaxes : undefined;
     const ok = (ts: string) =>
-      typeof support === 'function' ? support(ts) : list ? list.includes(ts) : options.acceptTransferSyntax ? options.acceptTransferSyntax(ts, pc.abstractSyntax) : true;
+      typeof support === 'function'
+        ? support(ts)
+        : list
+          ? list.includes(ts)
+          : options.acceptTransferSyntax
+            ? options.acceptTransferSyntax(ts, pc.abstractSyntax)
+            : true;
     const ts = pc.transferSyntaxes.find(ok);
     return ts === undefined ? { id: pc.id, result: 4, transferSyntax: '' } : { id: pc.id, result: 0, transferSyntax: ts };
   });

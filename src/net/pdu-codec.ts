@@ -221,7 +221,8 @@ function decodeAssociate(typeCode: 0x01 | 0x02, body: Buffer): AssociateRq | Ass
   for (const item of items(body.subarray(68), name)) {
     switch (item.type) {
       case ItemType.ApplicationContext:
-        if (applicationContextName !== undefined) throw new PduDecodeError(`${name}: more than one application context item`, AbortReason.UnexpectedPduParameter);
+        if (applicationContextName !== undefined)
+          throw new PduDecodeError(`${name}: more than one application context item`, AbortReason.UnexpectedPduParameter);
         applicationContextName = uidString(item.value);
         if (applicationContextName === '') throw invalid(`${name}: empty application context name`);
         break;
@@ -261,7 +262,8 @@ function decodePresentationContextRq(value: Buffer): PresentationContextRq {
   const transferSyntaxes: string[] = [];
   for (const sub of items(value.subarray(4), `presentation context ${id}`)) {
     if (sub.type === ItemType.AbstractSyntax) {
-      if (abstractSyntax !== undefined) throw new PduDecodeError(`presentation context ${id}: more than one abstract syntax`, AbortReason.UnexpectedPduParameter);
+      if (abstractSyntax !== undefined)
+        throw new PduDecodeError(`presentation context ${id}: more than one abstract syntax`, AbortReason.UnexpectedPduParameter);
       abstractSyntax = uidString(sub.value);
       if (abstractSyntax === '') throw invalid(`presentation context ${id}: empty abstract syntax name`);
     } else if (sub.type === ItemType.TransferSyntax) {
@@ -300,7 +302,11 @@ function decodeUserInformation(value: Buffer, isRq: boolean): UserInformation {
     if (present) throw new PduDecodeError(`user information: more than one ${what} sub-item`, AbortReason.UnexpectedPduParameter);
   };
   const onlyIn = (rq: boolean, what: string) => {
-    if (rq !== isRq) throw new PduDecodeError(`user information: ${what} sub-item not allowed in ${isRq ? 'A-ASSOCIATE-RQ' : 'A-ASSOCIATE-AC'}`, AbortReason.UnexpectedPduParameter);
+    if (rq !== isRq)
+      throw new PduDecodeError(
+        `user information: ${what} sub-item not allowed in ${isRq ? 'A-ASSOCIATE-RQ' : 'A-ASSOCIATE-AC'}`,
+        AbortReason.UnexpectedPduParameter,
+      );
   };
   for (const sub of items(value, 'user information')) {
     const v = sub.value;
@@ -344,7 +350,10 @@ function decodeUserInformation(value: Buffer, isRq: boolean): UserInformation {
         const [serviceClassUid, p2] = lengthPrefixed(v, p1, 'common extended negotiation service class UID');
         if (v.length - p2 < 2) throw invalid('common extended negotiation: missing related general SOP class identification length');
         const relLength = v.readUInt16BE(p2);
-        if (relLength !== v.length - p2 - 2) throw invalid(`common extended negotiation: related general SOP class identification length ${relLength} does not match the ${v.length - p2 - 2} bytes remaining`);
+        if (relLength !== v.length - p2 - 2)
+          throw invalid(
+            `common extended negotiation: related general SOP class identification length ${relLength} does not match the ${v.length - p2 - 2} bytes remaining`,
+          );
         const related: string[] = [];
         let p = p2 + 2;
         while (p < v.length) {
@@ -460,7 +469,12 @@ function encodeUserInformation(ui: UserInformation): Buffer {
     subs.push(item(ItemType.AsynchronousOperationsWindow, v));
   }
   for (const rs of ui.roleSelections) {
-    subs.push(item(ItemType.RoleSelection, Buffer.concat([withLength16(ascii(rs.sopClassUid, 'SOP class UID'), 'UID'), Buffer.from([rs.scuRole ? 1 : 0, rs.scpRole ? 1 : 0])])));
+    subs.push(
+      item(
+        ItemType.RoleSelection,
+        Buffer.concat([withLength16(ascii(rs.sopClassUid, 'SOP class UID'), 'UID'), Buffer.from([rs.scuRole ? 1 : 0, rs.scpRole ? 1 : 0])]),
+      ),
+    );
   }
   if (ui.implementationVersionName !== undefined) {
     const v = ascii(ui.implementationVersionName, 'implementation version name');
@@ -468,14 +482,23 @@ function encodeUserInformation(ui: UserInformation): Buffer {
     subs.push(item(ItemType.ImplementationVersionName, v));
   }
   for (const en of ui.extendedNegotiations) {
-    subs.push(item(ItemType.SopClassExtendedNegotiation, Buffer.concat([withLength16(ascii(en.sopClassUid, 'SOP class UID'), 'UID'), en.serviceClassApplicationInformation])));
+    subs.push(
+      item(
+        ItemType.SopClassExtendedNegotiation,
+        Buffer.concat([withLength16(ascii(en.sopClassUid, 'SOP class UID'), 'UID'), en.serviceClassApplicationInformation]),
+      ),
+    );
   }
   for (const cen of ui.commonExtendedNegotiations) {
     const related = Buffer.concat(cen.relatedGeneralSopClassUids.map((u) => withLength16(ascii(u, 'UID'), 'UID')));
     subs.push(
       item(
         ItemType.SopClassCommonExtendedNegotiation,
-        Buffer.concat([withLength16(ascii(cen.sopClassUid, 'UID'), 'UID'), withLength16(ascii(cen.serviceClassUid, 'UID'), 'UID'), withLength16(related, 'related SOP classes')]),
+        Buffer.concat([
+          withLength16(ascii(cen.sopClassUid, 'UID'), 'UID'),
+          withLength16(ascii(cen.serviceClassUid, 'UID'), 'UID'),
+          withLength16(related, 'related SOP classes'),
+        ]),
       ),
     );
   }
@@ -484,7 +507,11 @@ function encodeUserInformation(ui: UserInformation): Buffer {
     subs.push(
       item(
         ItemType.UserIdentityRq,
-        Buffer.concat([Buffer.from([id.type, id.positiveResponseRequested ? 1 : 0]), withLength16(id.primaryField, 'primary field'), withLength16(id.secondaryField, 'secondary field')]),
+        Buffer.concat([
+          Buffer.from([id.type, id.positiveResponseRequested ? 1 : 0]),
+          withLength16(id.primaryField, 'primary field'),
+          withLength16(id.secondaryField, 'secondary field'),
+        ]),
       ),
     );
   }
@@ -500,12 +527,20 @@ function encodeAssociate(p: AssociateRq | AssociateAc): Buffer {
   const parts: Buffer[] = [fixed, item(ItemType.ApplicationContext, ascii(p.applicationContextName, 'application context name'))];
   if (p.type === 'A-ASSOCIATE-RQ') {
     for (const pc of p.presentationContexts) {
-      const subs = [item(ItemType.AbstractSyntax, ascii(pc.abstractSyntax, 'abstract syntax')), ...pc.transferSyntaxes.map((ts) => item(ItemType.TransferSyntax, ascii(ts, 'transfer syntax')))];
+      const subs = [
+        item(ItemType.AbstractSyntax, ascii(pc.abstractSyntax, 'abstract syntax')),
+        ...pc.transferSyntaxes.map((ts) => item(ItemType.TransferSyntax, ascii(ts, 'transfer syntax'))),
+      ];
       parts.push(item(ItemType.PresentationContextRq, Buffer.concat([Buffer.from([pc.id, 0, 0, 0]), ...subs])));
     }
   } else {
     for (const pc of p.presentationContexts) {
-      parts.push(item(ItemType.PresentationContextAc, Buffer.concat([Buffer.from([pc.id, 0, pc.result, 0]), item(ItemType.TransferSyntax, ascii(pc.transferSyntax, 'transfer syntax'))])));
+      parts.push(
+        item(
+          ItemType.PresentationContextAc,
+          Buffer.concat([Buffer.from([pc.id, 0, pc.result, 0]), item(ItemType.TransferSyntax, ascii(pc.transferSyntax, 'transfer syntax'))]),
+        ),
+      );
     }
   }
   parts.push(encodeUserInformation(p.userInformation));

@@ -27,12 +27,28 @@ export interface Rejection {
 /** The rejections this implementation sends, each a whole result/source/reason triple. */
 export const Reject = {
   /** The A-ASSOCIATE-RQ's protocol version lacks bit 0 (version 1). */
-  ProtocolVersionNotSupported: { result: RejectResult.Permanent, source: RejectSource.ServiceProviderAcse, reason: RejectReason.ServiceProviderAcse.ProtocolVersionNotSupported },
-  ApplicationContextNameNotSupported: { result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectReason.ServiceUser.ApplicationContextNameNotSupported },
-  CallingAeTitleNotRecognized: { result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectReason.ServiceUser.CallingAeTitleNotRecognized },
+  ProtocolVersionNotSupported: {
+    result: RejectResult.Permanent,
+    source: RejectSource.ServiceProviderAcse,
+    reason: RejectReason.ServiceProviderAcse.ProtocolVersionNotSupported,
+  },
+  ApplicationContextNameNotSupported: {
+    result: RejectResult.Permanent,
+    source: RejectSource.ServiceUser,
+    reason: RejectReason.ServiceUser.ApplicationContextNameNotSupported,
+  },
+  CallingAeTitleNotRecognized: {
+    result: RejectResult.Permanent,
+    source: RejectSource.ServiceUser,
+    reason: RejectReason.ServiceUser.CallingAeTitleNotRecognized,
+  },
   CalledAeTitleNotRecognized: { result: RejectResult.Permanent, source: RejectSource.ServiceUser, reason: RejectReason.ServiceUser.CalledAeTitleNotRecognized },
   /** Too many associations at once: the peer may try again later. */
-  LocalLimitExceeded: { result: RejectResult.Transient, source: RejectSource.ServiceProviderPresentation, reason: RejectReason.ServiceProviderPresentation.LocalLimitExceeded },
+  LocalLimitExceeded: {
+    result: RejectResult.Transient,
+    source: RejectSource.ServiceProviderPresentation,
+    reason: RejectReason.ServiceProviderPresentation.LocalLimitExceeded,
+  },
   /** The local decision could not be made (it failed): the peer may try again later. */
   TransientNoReasonGiven: { result: RejectResult.Transient, source: RejectSource.ServiceUser, reason: RejectReason.ServiceUser.NoReasonGiven },
 } as const satisfies Record<string, Rejection>;

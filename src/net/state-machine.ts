@@ -120,7 +120,10 @@ export const TRANSITION_TABLE: Record<Event, Row> = {
   Evt10: row({ Sta2: 'AA-1', Sta3: 'AA-8', Sta5: 'AA-8', Sta6: 'DT-2', Sta7: 'AR-6', Sta13: 'AA-6' }, { states: ESTABLISHED_AND_RELEASE, action: 'AA-8' }),
   Evt11: { Sta6: 'AR-1' },
   Evt12: row({ Sta2: 'AA-1', Sta3: 'AA-8', Sta5: 'AA-8', Sta6: 'AR-2', Sta7: 'AR-8', Sta13: 'AA-6' }, { states: ESTABLISHED_AND_RELEASE, action: 'AA-8' }),
-  Evt13: row({ Sta2: 'AA-1', Sta3: 'AA-8', Sta5: 'AA-8', Sta7: 'AR-3', Sta10: 'AR-10', Sta11: 'AR-3', Sta13: 'AA-6' }, { states: ESTABLISHED_AND_RELEASE, action: 'AA-8' }),
+  Evt13: row(
+    { Sta2: 'AA-1', Sta3: 'AA-8', Sta5: 'AA-8', Sta7: 'AR-3', Sta10: 'AR-10', Sta11: 'AR-3', Sta13: 'AA-6' },
+    { states: ESTABLISHED_AND_RELEASE, action: 'AA-8' },
+  ),
   Evt14: { Sta8: 'AR-4', Sta9: 'AR-9', Sta12: 'AR-4' },
   Evt15: row({ Sta3: 'AA-1', Sta4: 'AA-2', Sta5: 'AA-1' }, { states: ESTABLISHED_AND_RELEASE, action: 'AA-1' }),
   Evt16: row({ Sta2: 'AA-2', Sta3: 'AA-3', Sta5: 'AA-3', Sta13: 'AA-2' }, { states: ESTABLISHED_AND_RELEASE, action: 'AA-3' }),

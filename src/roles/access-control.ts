@@ -106,16 +106,25 @@ export function decideAdmission(
       const own = binding.host !== undefined && Array.isArray(hostAddresses) && hostAddresses.includes(from);
       if (!own) {
         const where = binding.host === undefined ? 'loopback only' : `loopback and ${binding.host} only`;
-        return { refused: 'calling-ae', message: `calling AE title "${calling}" is one of this PACS's own AEs, accepted from ${where}; refused from ${claim.peerAddress}` };
+        return {
+          refused: 'calling-ae',
+          message: `calling AE title "${calling}" is one of this PACS's own AEs, accepted from ${where}; refused from ${claim.peerAddress}`,
+        };
       }
     }
     if (binding.kind === 'host') {
       if (hostAddresses instanceof Error || hostAddresses === undefined) {
         const why = hostAddresses instanceof Error ? ((hostAddresses as NodeJS.ErrnoException).code ?? hostAddresses.message) : 'not resolved';
-        return { refused: 'calling-ae', message: `calling AE title "${calling}" is bound to host ${binding.host}, which could not be resolved (${why}); refused from ${claim.peerAddress}` };
+        return {
+          refused: 'calling-ae',
+          message: `calling AE title "${calling}" is bound to host ${binding.host}, which could not be resolved (${why}); refused from ${claim.peerAddress}`,
+        };
       }
       if (!hostAddresses.includes(from)) {
-        return { refused: 'calling-ae', message: `calling AE title "${calling}" is bound to host ${binding.host} (${hostAddresses.join(', ')}); refused from ${claim.peerAddress}` };
+        return {
+          refused: 'calling-ae',
+          message: `calling AE title "${calling}" is bound to host ${binding.host} (${hostAddresses.join(', ')}); refused from ${claim.peerAddress}`,
+        };
       }
     }
     return { admitted: { callingAeTitle: entry.aeTitle, entry, permissions: new Set(entry.permissions) } };
@@ -163,7 +172,6 @@ export function moveDestination(reg: Registry, aeTitle: string): AeEntry | undef
   const ae = findAe(reg, aeTitle);
   return ae && ae.moveDestination && ae.connection.port !== undefined ? ae : undefined;
 }
-
 
 function notAuthorized(ctx: DimseRequestContext, need: Permission, admission: Admission, log: Pick<Logger, 'warn'>): DimseServiceError {
   const peer = ctx.association.peerAddress;

@@ -35,9 +35,7 @@ interface CacheEntry {
 export class HostResolver {
   private readonly cache = new Map<string, CacheEntry>();
 
-  constructor(
-    private readonly opts: { ttlMs?: number; failureTtlMs?: number; lookup?: AddressLookup; maxEntries?: number } = {},
-  ) {}
+  constructor(private readonly opts: { ttlMs?: number; failureTtlMs?: number; lookup?: AddressLookup; maxEntries?: number } = {}) {}
 
   /** The addresses of `host`: itself when it is an IP address, else the resolver's answer. Rejects when it cannot be resolved. */
   addresses(host: string): Promise<readonly string[]> {

@@ -54,11 +54,15 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     thumbnailCacheBytes: opts.thumbnailCacheBytes,
     logger: opts.logger,
   });
-  const registry = new ServiceRegistry([verificationService(), storageService(archive), queryRetrieveService(archive, {
-    resolveMoveDestination: opts.resolveMoveDestination ?? (() => undefined),
-    queryLimits: opts.queryLimits,
-    logger: opts.logger,
-  })]);
+  const registry = new ServiceRegistry([
+    verificationService(),
+    storageService(archive),
+    queryRetrieveService(archive, {
+      resolveMoveDestination: opts.resolveMoveDestination ?? (() => undefined),
+      queryLimits: opts.queryLimits,
+      logger: opts.logger,
+    }),
+  ]);
   let dicom: DicomServer;
   let commitment: ReturnType<typeof storageCommitmentService> | undefined;
   try {
@@ -70,7 +74,10 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
       ...opts.commitment,
       logger: opts.logger,
     });
-    registry.register(worklistService(worklist, { queryLimits: opts.queryLimits })).register(mppsService(mpps, { logger: opts.logger })).register(commitment);
+    registry
+      .register(worklistService(worklist, { queryLimits: opts.queryLimits }))
+      .register(mppsService(mpps, { logger: opts.logger }))
+      .register(commitment);
     dicom = await startDicomServer({ ...opts, registry });
     void commitment.resume().catch((err: Error) => opts.logger.warn({ err: err.message }, 'pending storage commitments not resumed'));
   } catch (err) {

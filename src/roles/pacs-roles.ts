@@ -10,7 +10,18 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
-import { clientTlsOptions, effectiveLimits, findAe, loadServerTlsFiles, SERVER_ROLES, serverAe, type Ae, type ConfigStore, type Registry, type ServerRole } from '../config/index.js';
+import {
+  clientTlsOptions,
+  effectiveLimits,
+  findAe,
+  loadServerTlsFiles,
+  SERVER_ROLES,
+  serverAe,
+  type Ae,
+  type ConfigStore,
+  type Registry,
+  type ServerRole,
+} from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
@@ -196,7 +207,9 @@ export class PacsRoles {
           commitment: {
             resolveRequestor: (aet) => {
               const ae = findAe(this.opts.config.current, aet);
-              return ae?.connection.port !== undefined ? { host: reachableHost(ae.connection.host), port: ae.connection.port, tls: () => this.tlsFor(ae) } : undefined;
+              return ae?.connection.port !== undefined
+                ? { host: reachableHost(ae.connection.host), port: ae.connection.port, tls: () => this.tlsFor(ae) }
+                : undefined;
             },
             reportMode: (aet) => findAe(this.opts.config.current, aet)?.commitmentReport ?? 'same',
           },
@@ -204,11 +217,21 @@ export class PacsRoles {
         s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom };
       } else if (role === 'router') {
         const router = this.routerInstance ?? (this.routerInstance = await this.createRouter());
-        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), afterInsert: router.afterInsert, datasetLimits: this.datasetLimits });
+        const r = await startStorageRole({
+          ...lo,
+          dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
+          afterInsert: router.afterInsert,
+          datasetLimits: this.datasetLimits,
+        });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
         await router.attach(r.archive);
       } else {
-        const r = await startStorageRole({ ...lo, dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]), datasetLimits: this.datasetLimits, thumbnailCacheBytes });
+        const r = await startStorageRole({
+          ...lo,
+          dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
+          datasetLimits: this.datasetLimits,
+          thumbnailCacheBytes,
+        });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }
       s.error = undefined;
@@ -224,7 +247,13 @@ export class PacsRoles {
     const { config, logger } = this.opts;
     const rules = await RuleStore.open(this.opts.dataDir, { registry: () => config.current });
     rules.watch((err) => logger.error({ err: err.message }, 'router rules file not reloaded'));
-    return new Router({ rules, registry: () => config.current, logger, maxPduLength: effectiveLimits(config.current).dicom.maxPduLength, tls: (ae) => this.tlsFor(ae) });
+    return new Router({
+      rules,
+      registry: () => config.current,
+      logger,
+      maxPduLength: effectiveLimits(config.current).dicom.maxPduLength,
+      tls: (ae) => this.tlsFor(ae),
+    });
   }
 
   /**

@@ -38,7 +38,14 @@ export interface StorageRole {
 }
 
 export async function startStorageRole(opts: StorageRoleOptions): Promise<StorageRole> {
-  const archive = await Archive.open({ dataDir: opts.dataDir, index: 'sqlite', logger: opts.logger, afterInsert: opts.afterInsert, datasetLimits: opts.datasetLimits, thumbnailCacheBytes: opts.thumbnailCacheBytes });
+  const archive = await Archive.open({
+    dataDir: opts.dataDir,
+    index: 'sqlite',
+    logger: opts.logger,
+    afterInsert: opts.afterInsert,
+    datasetLimits: opts.datasetLimits,
+    thumbnailCacheBytes: opts.thumbnailCacheBytes,
+  });
   const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
   let dicom: DicomServer;
   try {

@@ -13,8 +13,15 @@ import type { InstanceSummary } from '../archive/index-types.js';
 import type { DatasetSource } from '../dimse/dimse-connection.js';
 import { canDecompress, decompressDataset } from '../dicom/codecs/index.js';
 import {
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, lookupTag, parseTag, putString,
-  readPart10, writeDataset, type Dataset,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
+  lookupTag,
+  parseTag,
+  putString,
+  readPart10,
+  writeDataset,
+  type Dataset,
 } from '../dicom/index.js';
 import { chooseTransferSyntax, datasetIn, WRITABLE_SYNTAXES } from '../archive/retrieval.js';
 import { checkTranscodeSize, decodedPixelBytes } from '../archive/transcode-limit.js';
@@ -46,7 +53,10 @@ export function sendSyntax(
 }
 
 export async function forwardedDataset(
-  archive: Archive, inst: InstanceSummary, ts: string, changes: Changes,
+  archive: Archive,
+  inst: InstanceSummary,
+  ts: string,
+  changes: Changes,
 ): Promise<{ data: DatasetSource; close: () => void }> {
   if (!hasChanges(changes)) return datasetIn(archive, inst, ts);
   const limit = archive.limits.maxTranscodeBytes;

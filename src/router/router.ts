@@ -16,9 +16,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
-import type {
-  DestinationCounts, ForwardQueueStore, HeldCounts, HeldEntry, HeldState, NewEntry, QueueEntry, QueueState,
-} from '../archive/forward-queue.js';
+import type { DestinationCounts, ForwardQueueStore, HeldCounts, HeldEntry, HeldState, NewEntry, QueueEntry, QueueState } from '../archive/forward-queue.js';
 import { instanceSummary, type Index, type IndexWriter, type InsertResult, type InstanceRecord } from '../archive/index-types.js';
 import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
@@ -94,11 +92,17 @@ export class Router {
     records.forEach((r, i) => {
       if (results[i].status === 'duplicate') return;
       let attributes: DicomJsonObject | undefined;
-      const outcome = this.outcome(this.compiled, {
-        callingAE: r.callingAeTitle, calledAE: r.calledAeTitle ?? '', peerAddress: r.peerAddress ?? null,
-        // Parsed once, and only if a condition reads attributes.
-        attributes: () => (attributes ??= JSON.parse(r.json) as DicomJsonObject),
-      }, r.sopInstanceUid);
+      const outcome = this.outcome(
+        this.compiled,
+        {
+          callingAE: r.callingAeTitle,
+          calledAE: r.calledAeTitle ?? '',
+          peerAddress: r.peerAddress ?? null,
+          // Parsed once, and only if a condition reads attributes.
+          attributes: () => (attributes ??= JSON.parse(r.json) as DicomJsonObject),
+        },
+        r.sopInstanceUid,
+      );
       if (outcome.kind === 'send') {
         for (const s of outcome.sends) entries.push({ destination: s.destination, sopInstanceUid: r.sopInstanceUid, rule: s.rule, changes: s.changes });
       } else if (outcome.kind !== 'discard') {
@@ -130,7 +134,8 @@ export class Router {
     } catch (err) {
       outcome = { kind: 'failed', rule: '', error: `the rules could not be evaluated: ${(err as Error).message}` };
     }
-    if (outcome.kind === 'failed') this.o.logger.warn({ rule: outcome.rule, sopInstanceUid, err: outcome.error }, 'router rule failed: instance held, not forwarded');
+    if (outcome.kind === 'failed')
+      this.o.logger.warn({ rule: outcome.rule, sopInstanceUid, err: outcome.error }, 'router rule failed: instance held, not forwarded');
     return outcome;
   }
 
@@ -239,7 +244,8 @@ export class Router {
     const inst = await (opts.index ?? this.requireArchive().index).getInstance(sopInstanceUid);
     if (!inst) return undefined;
     return this.decide(opts.settings, {
-      callingAE: opts.callingAE ?? inst.callingAeTitle, calledAE: opts.calledAE ?? inst.calledAeTitle ?? '',
+      callingAE: opts.callingAE ?? inst.callingAeTitle,
+      calledAE: opts.calledAE ?? inst.calledAeTitle ?? '',
       attributes: JSON.parse(inst.json) as DicomJsonObject,
     });
   }
@@ -266,7 +272,17 @@ export class Router {
     });
     for (const [d, s] of this.senders) {
       if (!out.some((c) => c.destination === d)) {
-        out.push({ destination: d, pending: 0, failed: 0, dead: 0, inFlight: s.inFlight.size, oldestCreatedAt: null, nextAttemptAt: null, lastError: s.lastError ?? null, delivered: s.delivered });
+        out.push({
+          destination: d,
+          pending: 0,
+          failed: 0,
+          dead: 0,
+          inFlight: s.inFlight.size,
+          oldestCreatedAt: null,
+          nextAttemptAt: null,
+          lastError: s.lastError ?? null,
+          delivered: s.delivered,
+        });
       }
     }
     return out.sort((a, b) => a.destination.localeCompare(b.destination));
@@ -277,7 +293,14 @@ export class Router {
     const inFlight = new Set<number>();
     for (const [d, s] of this.senders) if (!opts.destination || d === opts.destination) for (const id of s.inFlight) inFlight.add(id);
     const { view, ...rest } = opts;
-    const list = view === 'inflight' ? { ...rest, ids: [...inFlight] } : view === 'pending' ? { ...rest, state: 'untried' as const } : view ? { ...rest, state: view } : rest;
+    const list =
+      view === 'inflight'
+        ? { ...rest, ids: [...inFlight] }
+        : view === 'pending'
+          ? { ...rest, state: 'untried' as const }
+          : view
+            ? { ...rest, state: view }
+            : rest;
     const rows = (await this.requireQueue().list(list)).filter((e) => !this.senders.get(e.destination)?.unflushed.has(e.id));
     return rows.map((e) => ({ ...e, inFlight: inFlight.has(e.id) }));
   }
@@ -324,12 +347,20 @@ export class Router {
             result.gone++;
             continue;
           }
-          const outcome = this.outcome(this.compiled, {
-            callingAE: inst.callingAeTitle, calledAE: inst.calledAeTitle ?? '', peerAddress: null,
-            attributes: JSON.parse(inst.json) as DicomJsonObject,
-          }, e.sopInstanceUid);
+          const outcome = this.outcome(
+            this.compiled,
+            {
+              callingAE: inst.callingAeTitle,
+              calledAE: inst.calledAeTitle ?? '',
+              peerAddress: null,
+              attributes: JSON.parse(inst.json) as DicomJsonObject,
+            },
+            e.sopInstanceUid,
+          );
           if (outcome.kind === 'send') {
-            await tx.forwardQueue.enqueue(outcome.sends.map((x) => ({ destination: x.destination, sopInstanceUid: e.sopInstanceUid, rule: x.rule, changes: x.changes })));
+            await tx.forwardQueue.enqueue(
+              outcome.sends.map((x) => ({ destination: x.destination, sopInstanceUid: e.sopInstanceUid, rule: x.rule, changes: x.changes })),
+            );
             for (const x of outcome.sends) kicks.add(x.destination);
             result.routed++;
           } else if (outcome.kind === 'discard') {
@@ -387,8 +418,10 @@ export function testPart10(
   const { dataset } = readPart10(bytes, { stopAtPixelData: true });
   const rules = new CompiledRules(validateSettings(settings, registry));
   return rules.decide({
-    callingAE: ctx.callingAE ?? '', calledAE: ctx.calledAE ?? (registry ? serverAe(registry, 'router')?.aeTitle ?? '' : ''),
-    peerAddress: ctx.peerAddress ?? null, attributes: datasetToJson(dataset),
+    callingAE: ctx.callingAE ?? '',
+    calledAE: ctx.calledAE ?? (registry ? (serverAe(registry, 'router')?.aeTitle ?? '') : ''),
+    peerAddress: ctx.peerAddress ?? null,
+    attributes: datasetToJson(dataset),
   });
 }
 

@@ -29,7 +29,11 @@ export class RuleStore {
   private watcher?: FSWatcher;
   private timer?: NodeJS.Timeout;
 
-  private constructor(readonly file: string, private settings: RouterSettings, private readonly registry: () => Registry | undefined) {}
+  private constructor(
+    readonly file: string,
+    private settings: RouterSettings,
+    private readonly registry: () => Registry | undefined,
+  ) {}
 
   /** Opens `<dataDir>/router/rules.json`, creating it with the default rule on a first start. */
   static async open(dataDir: string, opts: { registry?: () => Registry | undefined } = {}): Promise<RuleStore> {
@@ -86,7 +90,8 @@ export class RuleStore {
     const r = validateRule(rule, this.registry());
     return this.update((s) => {
       const i = indexOf(s, name);
-      if (r.name !== name && s.rules.some((x) => x.name === r.name)) throw new ConfigConflictError(`there is already a rule named "${r.name}"`, 'conflict', 'name');
+      if (r.name !== name && s.rules.some((x) => x.name === r.name))
+        throw new ConfigConflictError(`there is already a rule named "${r.name}"`, 'conflict', 'name');
       s.rules[i] = r;
       return s;
     });

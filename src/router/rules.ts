@@ -31,24 +31,27 @@ export function changeKeyProblem(key: string): string | undefined {
   return undefined;
 }
 
-export const ruleSchema = z.strictObject({
-  name: z.string().trim().min(1, 'a rule needs a name').max(64, 'at most 64 characters'),
-  condition: z.string().max(4096, 'at most 4096 characters'),
-  destinations: z.array(aeTitleSchema).default([]),
-  changes: z.record(z.string(), z.string().max(1024).nullable()).default({}),
-  continue: z.boolean().default(false),
-  enabled: z.boolean().default(true),
-  /** What the rule matches is dropped on purpose (no destinations, no changes, stops the evaluation). */
-  discard: z.boolean().optional(),
-}).superRefine((r, ctx) => {
-  if (!r.discard) {
-    if (r.destinations.length === 0) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'a rule needs at least one destination AE (or discard: true)' });
-    return;
-  }
-  if (r.destinations.length > 0) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'a rule that discards has no destinations' });
-  if (Object.keys(r.changes).length > 0) ctx.addIssue({ code: 'custom', path: ['changes'], message: 'a rule that discards changes nothing' });
-  if (r.continue) ctx.addIssue({ code: 'custom', path: ['continue'], message: 'a rule that discards stops the evaluation: continue must be false' });
-});
+export const ruleSchema = z
+  .strictObject({
+    name: z.string().trim().min(1, 'a rule needs a name').max(64, 'at most 64 characters'),
+    condition: z.string().max(4096, 'at most 4096 characters'),
+    destinations: z.array(aeTitleSchema).default([]),
+    changes: z.record(z.string(), z.string().max(1024).nullable()).default({}),
+    continue: z.boolean().default(false),
+    enabled: z.boolean().default(true),
+    /** What the rule matches is dropped on purpose (no destinations, no changes, stops the evaluation). */
+    discard: z.boolean().optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (!r.discard) {
+      if (r.destinations.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'a rule needs at least one destination AE (or discard: true)' });
+      return;
+    }
+    if (r.destinations.length > 0) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'a rule that discards has no destinations' });
+    if (Object.keys(r.changes).length > 0) ctx.addIssue({ code: 'custom', path: ['changes'], message: 'a rule that discards changes nothing' });
+    if (r.continue) ctx.addIssue({ code: 'custom', path: ['continue'], message: 'a rule that discards stops the evaluation: continue must be false' });
+  });
 
 export const queuePolicySchema = z.strictObject({
   /** Attempts before an entry goes to the dead letters. */
@@ -169,10 +172,7 @@ export interface RouteDecision {
  *   unrouted  no rule sends it: held, shown, purged or retried by a user.
  */
 export type RouteOutcome =
-  | { kind: 'failed'; rule: string; error: string }
-  | { kind: 'send'; sends: RouteDecision['sends'] }
-  | { kind: 'discard'; rule: string }
-  | { kind: 'unrouted' };
+  { kind: 'failed'; rule: string; error: string } | { kind: 'send'; sends: RouteDecision['sends'] } | { kind: 'discard'; rule: string } | { kind: 'unrouted' };
 
 export function routeOutcome(d: RouteDecision): RouteOutcome {
   const errors = d.matches.filter((m) => m.error !== undefined);

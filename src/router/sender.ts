@@ -165,7 +165,9 @@ export class DestinationSender {
     this.closed = true;
     this.wake?.();
     await this.loop;
-    await this.flushDelivered().catch((err: Error) => this.o.logger.warn({ err, destination: this.o.destination }, 'delivered entries not deleted; they will be sent again'));
+    await this.flushDelivered().catch((err: Error) =>
+      this.o.logger.warn({ err, destination: this.o.destination }, 'delivered entries not deleted; they will be sent again'),
+    );
     await this.release();
   }
 
@@ -255,13 +257,15 @@ export class DestinationSender {
     const items: ReadyEntry[] = [];
     const failures: { id: number; error: string; dead?: boolean }[] = [];
     for (const entry of batch) {
-      const inst = known.get(entry.id) ?? await archive.index.getInstance(entry.sopInstanceUid);
+      const inst = known.get(entry.id) ?? (await archive.index.getInstance(entry.sopInstanceUid));
       if (inst) items.push({ entry, inst });
       else failures.push({ id: entry.id, error: 'the instance is no longer stored in the router', dead: true });
     }
     let open: Open;
     try {
-      open = await this.associate(items.map((i) => ({ sopClassUid: i.inst.sopClassUid, transferSyntaxUid: i.inst.transferSyntaxUid, changes: i.entry.changes })));
+      open = await this.associate(
+        items.map((i) => ({ sopClassUid: i.inst.sopClassUid, transferSyntaxUid: i.inst.transferSyntaxUid, changes: i.entry.changes })),
+      );
     } catch (err) {
       const error = `cannot send to ${destination}: ${(err as Error).message}`;
       this.lastError = error;
@@ -271,8 +275,11 @@ export class DestinationSender {
       this.ready = [];
       this.scanNeeded = true;
       const due = await queue.due(destination, 100_000, new Set(this.unflushed.keys())).catch(() => batch);
-      await queue.failed([...failures, ...due.filter((e) => !failures.some((f) => f.id === e.id)).map((e) => ({ id: e.id, error }))],
-        policy.maxAttempts, delay);
+      await queue.failed(
+        [...failures, ...due.filter((e) => !failures.some((f) => f.id === e.id)).map((e) => ({ id: e.id, error }))],
+        policy.maxAttempts,
+        delay,
+      );
       return;
     }
     const delivered: QueueEntry[] = [];
@@ -299,7 +306,10 @@ export class DestinationSender {
           delivered.push(entry);
         } catch (err) {
           const e = err as Error;
-          const error = err instanceof DimseFailureStatusError ? `C-STORE failed with status 0x${err.status.toString(16)}${err.message.includes(':') ? `: ${err.message.split(': ').slice(1).join(': ')}` : ''}` : e.message;
+          const error =
+            err instanceof DimseFailureStatusError
+              ? `C-STORE failed with status 0x${err.status.toString(16)}${err.message.includes(':') ? `: ${err.message.split(': ').slice(1).join(': ')}` : ''}`
+              : e.message;
           this.lastError = error;
           logger.warn({ destination, sopInstanceUid: inst.sopInstanceUid, err: error }, 'forwarding failed');
           // Too large to re-encode: a retry cannot succeed, the entry fails at once (dead, with the reason).

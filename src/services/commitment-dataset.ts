@@ -45,7 +45,9 @@ export function commitReportDataset(transactionUid: string, result: CommitmentRe
   putString(ds, C.TransactionUID, 'UI', transactionUid);
   if (result.failed.length) {
     ds.put({
-      tag: C.FailedSOPSequence, vr: 'SQ', length: 0,
+      tag: C.FailedSOPSequence,
+      vr: 'SQ',
+      length: 0,
       items: result.failed.map((f) => putNumbers(refItem(ds, f), C.FailureReason, 'US', [f.reason])),
     });
   }

@@ -18,9 +18,7 @@ import { newUid } from '../dicom/uid-generator.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN, getTransferSyntax } from '../dicom/transfer-syntax.js';
 import { connect, createAcceptor, negotiatePresentationContexts, negotiateRoleSelections, Reject, type Acceptor } from '../net/index.js';
 import type { CommitmentRef, CommitmentResult } from '../archive/commitment-store.js';
-import {
-  commitRequestDataset, parseCommitReport, STORAGE_COMMITMENT_INSTANCE, STORAGE_COMMITMENT_PUSH,
-} from './commitment-dataset.js';
+import { commitRequestDataset, parseCommitReport, STORAGE_COMMITMENT_INSTANCE, STORAGE_COMMITMENT_PUSH } from './commitment-dataset.js';
 
 export interface CommitmentReport extends CommitmentResult {
   transactionUid: string;
@@ -69,15 +67,19 @@ export async function requestCommitment(o: CommitRequestOptions): Promise<Commit
   let settle!: (r: CommitmentReport) => void;
   const reported = new Promise<CommitmentReport>((resolve) => (settle = resolve));
   let acceptor: Acceptor | undefined;
-  const receiver = (via: CommitmentReport['via']) => commitmentReportReceiver((r, from) => {
-    if (r.transactionUid === transactionUid) settle({ ...r, via, from: via === 'same-association' ? o.calledAeTitle : from });
-  });
+  const receiver = (via: CommitmentReport['via']) =>
+    commitmentReportReceiver((r, from) => {
+      if (r.transactionUid === transactionUid) settle({ ...r, via, from: via === 'same-association' ? o.calledAeTitle : from });
+    });
   if (o.listenPort !== undefined) {
     const registry = new ServiceRegistry([receiver('new-association')]);
     acceptor = createAcceptor({
       onAssociationRequest: (rq) => {
         if (rq.calledAeTitle.trim() !== o.callingAeTitle) return { reject: Reject.CalledAeTitleNotRecognized };
-        const contexts = negotiatePresentationContexts(rq.presentationContexts, (as) => as === STORAGE_COMMITMENT_PUSH && ((ts: string) => getTransferSyntax(ts) !== undefined));
+        const contexts = negotiatePresentationContexts(
+          rq.presentationContexts,
+          (as) => as === STORAGE_COMMITMENT_PUSH && ((ts: string) => getTransferSyntax(ts) !== undefined),
+        );
         return { accept: { contexts, roleSelections: negotiateRoleSelections(rq.userInformation.roleSelections, (uid) => uid === STORAGE_COMMITMENT_PUSH) } };
       },
       onAssociation: (assoc) => void new ScpDispatcher(assoc, registry, silent),
@@ -87,7 +89,11 @@ export async function requestCommitment(o: CommitRequestOptions): Promise<Commit
   }
   try {
     const assoc = await connect({
-      host: o.host, port: o.port, callingAeTitle: o.callingAeTitle, calledAeTitle: o.calledAeTitle, tls: o.tls,
+      host: o.host,
+      port: o.port,
+      callingAeTitle: o.callingAeTitle,
+      calledAeTitle: o.calledAeTitle,
+      tls: o.tls,
       presentationContexts: [{ abstractSyntax: STORAGE_COMMITMENT_PUSH, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] }],
     });
     const dispatcher = new ScpDispatcher(assoc, new ServiceRegistry([receiver('same-association')]), silent);

@@ -80,23 +80,31 @@ export function mppsSetDataset(i: MppsSetInput): Dataset {
     putString(ds, 0x00400251, 'TM', i.endTime ?? now.time);
   }
   if (i.series) {
-    seq(ds, 0x00400340, i.series.map((s) => {
-      const item = new Dataset(ds);
-      putString(item, 0x0020000e, 'UI', s.seriesInstanceUid);
-      putString(item, 0x00080054, 'AE', '');
-      putString(item, 0x0008103e, 'LO', '');
-      putString(item, 0x00081050, 'PN', '');
-      putString(item, 0x00081070, 'PN', '');
-      putString(item, 0x00181030, 'LO', 'PROTOCOL');
-      seq(item, 0x00081140, s.instances.map((r) => {
-        const ref = new Dataset(item);
-        putString(ref, 0x00081150, 'UI', r.sopClassUid);
-        putString(ref, 0x00081155, 'UI', r.sopInstanceUid);
-        return ref;
-      }));
-      seq(item, 0x00400220, []);
-      return item;
-    }));
+    seq(
+      ds,
+      0x00400340,
+      i.series.map((s) => {
+        const item = new Dataset(ds);
+        putString(item, 0x0020000e, 'UI', s.seriesInstanceUid);
+        putString(item, 0x00080054, 'AE', '');
+        putString(item, 0x0008103e, 'LO', '');
+        putString(item, 0x00081050, 'PN', '');
+        putString(item, 0x00081070, 'PN', '');
+        putString(item, 0x00181030, 'LO', 'PROTOCOL');
+        seq(
+          item,
+          0x00081140,
+          s.instances.map((r) => {
+            const ref = new Dataset(item);
+            putString(ref, 0x00081150, 'UI', r.sopClassUid);
+            putString(ref, 0x00081155, 'UI', r.sopInstanceUid);
+            return ref;
+          }),
+        );
+        seq(item, 0x00400220, []);
+        return item;
+      }),
+    );
   }
   return ds;
 }

@@ -53,8 +53,12 @@ const name = (tag: number): string => `${tagKeyword(tag) ?? 'attribute'} ${forma
 
 /** Type 1 for the N-CREATE (Table F.7.2-1). */
 const CREATE_TYPE1 = [
-  P.PerformedProcedureStepID, P.PerformedStationAETitle, P.PerformedProcedureStepStartDate,
-  P.PerformedProcedureStepStartTime, P.PerformedProcedureStepStatus, P.Modality,
+  P.PerformedProcedureStepID,
+  P.PerformedStationAETitle,
+  P.PerformedProcedureStepStartDate,
+  P.PerformedProcedureStepStartTime,
+  P.PerformedProcedureStepStatus,
+  P.Modality,
 ];
 /** Not allowed in an N-SET (Table F.7.2-1: "Not allowed"). */
 const NOT_SETTABLE = [P.ScheduledStepAttributesSequence, P.StudyInstanceUID, P.PatientID, P.PerformedProcedureStepID, P.PerformedStationAETitle, P.Modality];
@@ -73,7 +77,9 @@ const nonEmpty = (ds: Dataset, tag: number): boolean => (getString(ds, tag) ?? '
 
 function checkStatus(value: string, allowed: readonly string[]): MppsStatus {
   if (!allowed.includes(value)) {
-    throw new DimseServiceError(Status.InvalidAttributeValue, `Performed Procedure Step Status "${value}" is not ${allowed.join(' or ')}`, [P.PerformedProcedureStepStatus]);
+    throw new DimseServiceError(Status.InvalidAttributeValue, `Performed Procedure Step Status "${value}" is not ${allowed.join(' or ')}`, [
+      P.PerformedProcedureStepStatus,
+    ]);
   }
   return value as MppsStatus;
 }
@@ -92,7 +98,12 @@ function checkUids(ds: Dataset): void {
     } else if (el.vr === 'UI') {
       for (const v of getStrings(ds, el.tag) ?? []) {
         const problem = v === '' ? undefined : uidProblem(v);
-        if (problem) throw new DimseServiceError(Status.InvalidAttributeValue, `${tagKeyword(el.tag) ?? 'attribute'} ${formatTag(el.tag)} is not a UID (${problem}): ${quoteValue(v)}`, [el.tag]);
+        if (problem)
+          throw new DimseServiceError(
+            Status.InvalidAttributeValue,
+            `${tagKeyword(el.tag) ?? 'attribute'} ${formatTag(el.tag)} is not a UID (${problem}): ${quoteValue(v)}`,
+            [el.tag],
+          );
       }
     }
   }
@@ -128,8 +139,14 @@ export function mppsService(store: MppsStore | (() => Promise<MppsStore>), opts:
     for (const tag of CREATE_TYPE1) if (!nonEmpty(ds, tag)) throw missing(tag);
     const status = checkStatus(getString(ds, P.PerformedProcedureStepStatus) ?? '', ['IN PROGRESS']);
     const spsIds = spsIdsOf(ds);
-    const { result, worklistUpdated } = await (await getStore()).create({
-      sopInstanceUid: uid, status, callingAeTitle: ctx.association.callingAeTitle, spsIds, json: datasetToJson(ds),
+    const { result, worklistUpdated } = await (
+      await getStore()
+    ).create({
+      sopInstanceUid: uid,
+      status,
+      callingAeTitle: ctx.association.callingAeTitle,
+      spsIds,
+      json: datasetToJson(ds),
     });
     if (result === 'duplicate') throw new DimseServiceError(Status.DuplicateSopInstance, `performed procedure step ${uid} already exists`);
     opts.logger?.info({ mpps: uid, calling: ctx.association.callingAeTitle, worklist: worklistUpdated }, 'MPPS IN PROGRESS');
@@ -146,7 +163,9 @@ export function mppsService(store: MppsStore | (() => Promise<MppsStore>), opts:
       if (ds.has(tag)) throw new DimseServiceError(Status.InvalidAttributeValue, `${name(tag)} cannot be changed by N-SET`, [tag]);
     }
     const changes = datasetToJson(ds);
-    const updated = await (await getStore()).update(uid, (cur) => {
+    const updated = await (
+      await getStore()
+    ).update(uid, (cur) => {
       if (cur.status !== 'IN PROGRESS') {
         throw new DimseServiceError(Status.ProcessingFailure, `Performed Procedure Step Object may no longer be updated (${cur.status})`);
       }

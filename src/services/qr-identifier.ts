@@ -43,7 +43,10 @@ export const T = {
 
 /** The unique key of each level (PS3.4 C.6.1.1, C.6.2.1). */
 const UNIQUE_KEY: Record<QueryLevel, number> = {
-  PATIENT: T.PatientID, STUDY: T.StudyInstanceUID, SERIES: T.SeriesInstanceUID, IMAGE: T.SOPInstanceUID,
+  PATIENT: T.PatientID,
+  STUDY: T.StudyInstanceUID,
+  SERIES: T.SeriesInstanceUID,
+  IMAGE: T.SOPInstanceUID,
 };
 
 export interface ParsedIdentifier {
@@ -108,7 +111,10 @@ export function parseIdentifier(
 export function retrieveSelection(p: ParsedIdentifier, model: InformationModel): RetrieveSelection {
   const sel: Record<string, string[]> = {};
   const fields: [QueryLevel, keyof RetrieveSelection][] = [
-    ['PATIENT', 'patientIds'], ['STUDY', 'studyInstanceUids'], ['SERIES', 'seriesInstanceUids'], ['IMAGE', 'sopInstanceUids'],
+    ['PATIENT', 'patientIds'],
+    ['STUDY', 'studyInstanceUids'],
+    ['SERIES', 'seriesInstanceUids'],
+    ['IMAGE', 'sopInstanceUids'],
   ];
   for (const [lvl, field] of fields) {
     if (levelDepth(lvl) > levelDepth(p.level)) break;
@@ -185,7 +191,12 @@ export function responseIdentifier(p: ParsedIdentifier, target: MatchTarget, ret
 /** Binary VRs whose numeric values a response carries (as putNumbers writes them, little endian). */
 const NUMERIC_VRS: ReadonlySet<VR> = new Set<VR>(['US', 'SS', 'UL', 'SL', 'FL', 'FD', 'OW', 'OL', 'OF', 'OD', 'SV', 'UV', 'OV']);
 
-const enum Slot { Key = 0, Level = 1, RetrieveAe = 2, CharacterSet = 3 }
+const enum Slot {
+  Key = 0,
+  Level = 1,
+  RetrieveAe = 2,
+  CharacterSet = 3,
+}
 
 /**
  * The C-FIND response encoder of one query: the same bytes as
@@ -202,7 +213,15 @@ export function responseEncoder(p: ParsedIdentifier, retrieveAeTitle: string, tr
   const general = (target: MatchTarget) => encodeIdentifier(responseIdentifier(p, target, retrieveAeTitle), transferSyntaxUid);
   if (ts.deflated || !ts.littleEndian || keys.some((k) => k.vr === 'SQ' || k.vr === 'OB' || k.vr === 'UN')) return general;
   const requested = p.identifier.has(T.SpecificCharacterSet) ? (getString(p.identifier, T.SpecificCharacterSet) ?? '') : '';
-  interface Entry { tag: number; vr: VR; slot: Slot; key?: QueryKey; headerLength: number; long: boolean; info: (typeof VR_INFO)[VR] }
+  interface Entry {
+    tag: number;
+    vr: VR;
+    slot: Slot;
+    key?: QueryKey;
+    headerLength: number;
+    long: boolean;
+    info: (typeof VR_INFO)[VR];
+  }
   const entry = (tag: number, vr: VR, slot: Slot, key?: QueryKey): Entry => {
     const info = VR_INFO[vr];
     const long = ts.explicitVr && info.longLength;
@@ -295,13 +314,25 @@ export function responseEncoder(p: ParsedIdentifier, retrieveAeTitle: string, tr
 
 function writeNumber(b: Buffer, vr: VR, v: number, o: number): number {
   switch (vr) {
-    case 'US': case 'OW': return b.writeUInt16LE(v, o);
-    case 'SS': return b.writeInt16LE(v, o);
-    case 'UL': case 'OL': return b.writeUInt32LE(v, o);
-    case 'SL': return b.writeInt32LE(v, o);
-    case 'FL': case 'OF': return b.writeFloatLE(v, o);
-    case 'FD': case 'OD': return b.writeDoubleLE(v, o);
-    case 'SV': return b.writeBigInt64LE(BigInt(v), o);
-    default: return b.writeBigUInt64LE(BigInt(v), o); // UV, OV
+    case 'US':
+    case 'OW':
+      return b.writeUInt16LE(v, o);
+    case 'SS':
+      return b.writeInt16LE(v, o);
+    case 'UL':
+    case 'OL':
+      return b.writeUInt32LE(v, o);
+    case 'SL':
+      return b.writeInt32LE(v, o);
+    case 'FL':
+    case 'OF':
+      return b.writeFloatLE(v, o);
+    case 'FD':
+    case 'OD':
+      return b.writeDoubleLE(v, o);
+    case 'SV':
+      return b.writeBigInt64LE(BigInt(v), o);
+    default:
+      return b.writeBigUInt64LE(BigInt(v), o); // UV, OV
   }
 }

@@ -37,8 +37,13 @@ export interface RetrieveResult extends SubOperationProgress {
 function progressOf(rsp: ResponseMessage): RetrieveResult {
   const c = rsp.command;
   return {
-    status: c.status ?? Status.Success, remaining: c.remaining, completed: c.completed, failed: c.failed, warning: c.warning,
-    errorComment: c.errorComment, dataset: rsp.dataset,
+    status: c.status ?? Status.Success,
+    remaining: c.remaining,
+    completed: c.completed,
+    failed: c.failed,
+    warning: c.warning,
+    errorComment: c.errorComment,
+    dataset: rsp.dataset,
   };
 }
 
@@ -61,16 +66,11 @@ export async function cFind(conn: DimseConnection, sopClassUid: string, identifi
     cancelled = true;
     void conn.cancel(contextId, rq.messageId).catch(() => undefined);
   };
-  const rq = conn.request(
-    contextId,
-    { commandField: CommandField.C_FIND_RQ, affectedSopClassUid: sopClassUid, priority: 0 },
-    identifier,
-    (rsp) => {
-      if (rsp.dataset) opts.onMatch(rsp.dataset, ts);
-      n++;
-      if (opts.cancelAfter !== undefined && n >= opts.cancelAfter) cancel();
-    },
-  );
+  const rq = conn.request(contextId, { commandField: CommandField.C_FIND_RQ, affectedSopClassUid: sopClassUid, priority: 0 }, identifier, (rsp) => {
+    if (rsp.dataset) opts.onMatch(rsp.dataset, ts);
+    n++;
+    if (opts.cancelAfter !== undefined && n >= opts.cancelAfter) cancel();
+  });
   opts.signal?.addEventListener('abort', cancel, { once: true });
   if (opts.cancelAfter === 0) cancel();
   return progressOf(await rq);
@@ -90,18 +90,21 @@ async function retrieve(
   moveDestination?: string,
 ): Promise<RetrieveResult> {
   const contextId = findPresentationContext(conn, sopClassUid);
-  const rq = conn.request(
-    contextId,
-    { commandField: command, affectedSopClassUid: sopClassUid, priority: 0, moveDestination },
-    identifier,
-    (rsp) => opts.onProgress?.(progressOf(rsp)),
+  const rq = conn.request(contextId, { commandField: command, affectedSopClassUid: sopClassUid, priority: 0, moveDestination }, identifier, (rsp) =>
+    opts.onProgress?.(progressOf(rsp)),
   );
   opts.signal?.addEventListener('abort', () => void conn.cancel(contextId, rq.messageId).catch(() => undefined), { once: true });
   return progressOf(await rq);
 }
 
 /** C-MOVE to `destination`: resolves with the final response (counts, status). */
-export function cMove(conn: DimseConnection, sopClassUid: string, destination: string, identifier: Buffer, opts: RetrieveOptions = {}): Promise<RetrieveResult> {
+export function cMove(
+  conn: DimseConnection,
+  sopClassUid: string,
+  destination: string,
+  identifier: Buffer,
+  opts: RetrieveOptions = {},
+): Promise<RetrieveResult> {
   return retrieve(conn, sopClassUid, CommandField.C_MOVE_RQ, identifier, opts, destination);
 }
 
@@ -115,15 +118,56 @@ export function cGet(conn: DimseConnection, sopClassUid: string, identifier: Buf
 const S = '1.2.840.10008.5.1.4.1.1.';
 /** Storage SOP classes a C-GET proposes by default (common image, SR, RT and document classes). */
 export const DEFAULT_GET_SOP_CLASSES = [
-  '1', '1.1', '1.1.1', '1.2', '1.2.1', '2', '2.1', '3.1', '4', '4.1', '6.1', '6.2', '7', '7.1', '7.2', '7.3', '7.4', '11.1',
-  '12.1', '12.2', '13.1.3', '20', '66.4', '77.1.4', '88.11', '88.22', '88.33', '88.59', '104.1', '128', '130',
-  '481.1', '481.2', '481.3', '481.5',
-].map((s) => S + s).filter(isStorageSopClass);
+  '1',
+  '1.1',
+  '1.1.1',
+  '1.2',
+  '1.2.1',
+  '2',
+  '2.1',
+  '3.1',
+  '4',
+  '4.1',
+  '6.1',
+  '6.2',
+  '7',
+  '7.1',
+  '7.2',
+  '7.3',
+  '7.4',
+  '11.1',
+  '12.1',
+  '12.2',
+  '13.1.3',
+  '20',
+  '66.4',
+  '77.1.4',
+  '88.11',
+  '88.22',
+  '88.33',
+  '88.59',
+  '104.1',
+  '128',
+  '130',
+  '481.1',
+  '481.2',
+  '481.3',
+  '481.5',
+]
+  .map((s) => S + s)
+  .filter(isStorageSopClass);
 /** Classes also proposed in each compressed transfer syntax, so compressed instances come back as stored. */
 const COMPRESSED_CLASSES = ['2', '4', '1', '1.1', '1.2', '6.1', '3.1', '7', '7.4', '12.1'].map((s) => S + s);
 const COMPRESSED_SYNTAXES = [
-  '1.2.840.10008.1.2.4.50', '1.2.840.10008.1.2.4.51', '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.4.80',
-  '1.2.840.10008.1.2.4.81', '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91', '1.2.840.10008.1.2.5',
+  '1.2.840.10008.1.2.4.50',
+  '1.2.840.10008.1.2.4.51',
+  '1.2.840.10008.1.2.4.57',
+  '1.2.840.10008.1.2.4.70',
+  '1.2.840.10008.1.2.4.80',
+  '1.2.840.10008.1.2.4.81',
+  '1.2.840.10008.1.2.4.90',
+  '1.2.840.10008.1.2.4.91',
+  '1.2.840.10008.1.2.5',
 ];
 
 /** Presentation contexts for a C-GET: the Q/R class, then storage classes (at most 128 contexts in all). */

@@ -20,9 +20,7 @@ import { DimseServiceError } from '../dimse/errors.js';
 import type { DimseRequestContext, RequestHandler, ResponseSpec, ServiceClassProvider } from '../dimse/service.js';
 import { connect, type ProposedContext } from '../net/index.js';
 import type { MatchOptions } from '../dicom/matching.js';
-import {
-  modelOf, parseIdentifier, QR_SOP_CLASSES, responseEncoder, retrieveSelection,
-} from './qr-identifier.js';
+import { modelOf, parseIdentifier, QR_SOP_CLASSES, responseEncoder, retrieveSelection } from './qr-identifier.js';
 import { queryCost, queryLimitFailure, type QueryLimitsSource } from './query-limits.js';
 import { isConvertible, WRITABLE_SYNTAXES } from '../archive/retrieval.js';
 import { runSubOperations } from './retrieve-sub-operations.js';
@@ -126,12 +124,14 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
   };
 
   /** Each SOP class serves one command: FIND classes end in .1, MOVE in .2, GET in .3. */
-  const only = (suffix: string, op: string, h: RequestHandler): RequestHandler => (ctx, dataset) => {
-    if (!ctx.abstractSyntax.endsWith(suffix)) {
-      throw new DimseServiceError(Status.UnrecognizedOperation, `${op} is not an operation of SOP Class ${ctx.abstractSyntax}`);
-    }
-    return h(ctx, dataset);
-  };
+  const only =
+    (suffix: string, op: string, h: RequestHandler): RequestHandler =>
+    (ctx, dataset) => {
+      if (!ctx.abstractSyntax.endsWith(suffix)) {
+        throw new DimseServiceError(Status.UnrecognizedOperation, `${op} is not an operation of SOP Class ${ctx.abstractSyntax}`);
+      }
+      return h(ctx, dataset);
+    };
   const handlers: Partial<Record<number, RequestHandler>> = {
     [CommandField.C_FIND_RQ]: only('.1', 'C-FIND', find),
     [CommandField.C_MOVE_RQ]: only('.2', 'C-MOVE', move),

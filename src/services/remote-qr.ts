@@ -30,14 +30,40 @@ export interface RemoteFindKeys {
 }
 
 const VR_OF: Record<string, 'PN' | 'LO' | 'DA' | 'CS' | 'SH' | 'UI' | 'TM' | 'IS'> = {
-  PatientName: 'PN', PatientID: 'LO', PatientBirthDate: 'DA', PatientSex: 'CS', StudyDate: 'DA', StudyTime: 'TM', AccessionNumber: 'SH',
-  StudyDescription: 'LO', StudyInstanceUID: 'UI', ModalitiesInStudy: 'CS', NumberOfStudyRelatedSeries: 'IS', NumberOfStudyRelatedInstances: 'IS',
-  SeriesInstanceUID: 'UI', Modality: 'CS', SeriesNumber: 'IS', SeriesDescription: 'LO', NumberOfSeriesRelatedInstances: 'IS',
+  PatientName: 'PN',
+  PatientID: 'LO',
+  PatientBirthDate: 'DA',
+  PatientSex: 'CS',
+  StudyDate: 'DA',
+  StudyTime: 'TM',
+  AccessionNumber: 'SH',
+  StudyDescription: 'LO',
+  StudyInstanceUID: 'UI',
+  ModalitiesInStudy: 'CS',
+  NumberOfStudyRelatedSeries: 'IS',
+  NumberOfStudyRelatedInstances: 'IS',
+  SeriesInstanceUID: 'UI',
+  Modality: 'CS',
+  SeriesNumber: 'IS',
+  SeriesDescription: 'LO',
+  NumberOfSeriesRelatedInstances: 'IS',
 };
 
 const RETURN_KEYS: Record<RemoteLevel, string[]> = {
-  STUDY: ['PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'StudyDate', 'StudyTime', 'AccessionNumber', 'StudyDescription',
-    'StudyInstanceUID', 'ModalitiesInStudy', 'NumberOfStudyRelatedSeries', 'NumberOfStudyRelatedInstances'],
+  STUDY: [
+    'PatientName',
+    'PatientID',
+    'PatientBirthDate',
+    'PatientSex',
+    'StudyDate',
+    'StudyTime',
+    'AccessionNumber',
+    'StudyDescription',
+    'StudyInstanceUID',
+    'ModalitiesInStudy',
+    'NumberOfStudyRelatedSeries',
+    'NumberOfStudyRelatedInstances',
+  ],
   SERIES: ['StudyInstanceUID', 'SeriesInstanceUID', 'Modality', 'SeriesNumber', 'SeriesDescription', 'NumberOfSeriesRelatedInstances'],
 };
 
@@ -57,8 +83,14 @@ const QR_CONTEXT = (abstractSyntax: string) => [{ abstractSyntax, transferSyntax
 
 async function withAssociation<T>(target: StoreTarget, sopClassUid: string, fn: (conn: DimseConnection, ts: string) => Promise<T>): Promise<T> {
   const assoc = await connect({
-    host: target.host, port: target.port, callingAeTitle: target.callingAeTitle, calledAeTitle: target.calledAeTitle,
-    presentationContexts: QR_CONTEXT(sopClassUid), tls: target.tls, connectTimeoutMs: 10_000, artimTimeoutMs: 10_000,
+    host: target.host,
+    port: target.port,
+    callingAeTitle: target.callingAeTitle,
+    calledAeTitle: target.calledAeTitle,
+    presentationContexts: QR_CONTEXT(sopClassUid),
+    tls: target.tls,
+    connectTimeoutMs: 10_000,
+    artimTimeoutMs: 10_000,
   });
   try {
     const conn = new DimseConnection(assoc);

@@ -35,7 +35,12 @@ export interface SubOperationTarget {
   moveOriginator?: { aeTitle: string; messageId: number };
 }
 
-export interface Counts { remaining: number; completed: number; failed: number; warning: number }
+export interface Counts {
+  remaining: number;
+  completed: number;
+  failed: number;
+  warning: number;
+}
 
 /** Largest Failed SOP Instance UID List we send: an explicit VR UI value has a 16-bit length. */
 const MAX_FAILED_LIST_BYTES = 60_000;
@@ -168,13 +173,17 @@ async function send(inst: InstanceSummary, prepared: Prepared, target: SubOperat
   try {
     const conn = (target as SubOperationTarget).connection;
     if (conn.isClosed) return { ok: false, error: 'association to the destination closed' };
-    const rsp = await cStore(conn, {
-      sopClassUid: inst.sopClassUid,
-      sopInstanceUid: inst.sopInstanceUid,
-      transferSyntaxUid: prepared.ts,
-      moveOriginatorAeTitle: (target as SubOperationTarget).moveOriginator?.aeTitle,
-      moveOriginatorMessageId: (target as SubOperationTarget).moveOriginator?.messageId,
-    }, prepared.data);
+    const rsp = await cStore(
+      conn,
+      {
+        sopClassUid: inst.sopClassUid,
+        sopInstanceUid: inst.sopInstanceUid,
+        transferSyntaxUid: prepared.ts,
+        moveOriginatorAeTitle: (target as SubOperationTarget).moveOriginator?.aeTitle,
+        moveOriginatorMessageId: (target as SubOperationTarget).moveOriginator?.messageId,
+      },
+      prepared.data,
+    );
     return { ok: true, warning: statusCategory(rsp.command.status ?? 0) === 'warning' };
   } catch (err) {
     return { ok: false, error: err instanceof DimseFailureStatusError ? `C-STORE failed with status 0x${err.status.toString(16)}` : (err as Error).message };

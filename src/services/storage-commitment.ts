@@ -27,9 +27,7 @@ import { readDataset } from '../dicom/dataset-reader.js';
 import { writeDataset } from '../dicom/dataset-writer.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN } from '../dicom/transfer-syntax.js';
 import { connect } from '../net/index.js';
-import {
-  commitReportDataset, eventTypeOf, parseCommitRequest, STORAGE_COMMITMENT_INSTANCE, STORAGE_COMMITMENT_PUSH,
-} from './commitment-dataset.js';
+import { commitReportDataset, eventTypeOf, parseCommitRequest, STORAGE_COMMITMENT_INSTANCE, STORAGE_COMMITMENT_PUSH } from './commitment-dataset.js';
 
 export type CommitmentReportMode = 'same' | 'new';
 
@@ -75,13 +73,24 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
   /** Sends the report over `conn` on `contextId`; throws unless the peer answers success. */
   const report = async (conn: DimseConnection, contextId: number, rec: CommitmentRecord, result: CommitmentResult) => {
     const ts = conn.transport.contexts.get(contextId)?.transferSyntax ?? IMPLICIT_VR_LITTLE_ENDIAN;
-    const info = writeDataset(commitReportDataset(rec.transactionUid, result, opts.aeTitle()), ts === EXPLICIT_VR_LITTLE_ENDIAN ? ts : IMPLICIT_VR_LITTLE_ENDIAN);
-    const rsp = await withTimeout(conn.request(contextId, {
-      commandField: CommandField.N_EVENT_REPORT_RQ,
-      affectedSopClassUid: STORAGE_COMMITMENT_PUSH,
-      affectedSopInstanceUid: STORAGE_COMMITMENT_INSTANCE,
-      eventTypeId: eventTypeOf(result),
-    }, info), timeoutMs, 'N-EVENT-REPORT response');
+    const info = writeDataset(
+      commitReportDataset(rec.transactionUid, result, opts.aeTitle()),
+      ts === EXPLICIT_VR_LITTLE_ENDIAN ? ts : IMPLICIT_VR_LITTLE_ENDIAN,
+    );
+    const rsp = await withTimeout(
+      conn.request(
+        contextId,
+        {
+          commandField: CommandField.N_EVENT_REPORT_RQ,
+          affectedSopClassUid: STORAGE_COMMITMENT_PUSH,
+          affectedSopInstanceUid: STORAGE_COMMITMENT_INSTANCE,
+          eventTypeId: eventTypeOf(result),
+        },
+        info,
+      ),
+      timeoutMs,
+      'N-EVENT-REPORT response',
+    );
     const status = rsp.command.status ?? 0;
     if (statusCategory(status) === 'failure') throw new Error(`the requestor answered the report with status ${statusHex(status)}`);
   };
@@ -90,7 +99,11 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
     const target = opts.resolveRequestor(rec.callingAeTitle);
     if (!target) throw new Error(`${rec.callingAeTitle} has no address in the AE registry to send the report to`);
     const assoc = await connect({
-      host: target.host, port: target.port, callingAeTitle: opts.aeTitle(), calledAeTitle: rec.callingAeTitle, tls: target.tls?.(),
+      host: target.host,
+      port: target.port,
+      callingAeTitle: opts.aeTitle(),
+      calledAeTitle: rec.callingAeTitle,
+      tls: target.tls?.(),
       presentationContexts: [{ abstractSyntax: STORAGE_COMMITMENT_PUSH, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] }],
       roleSelections: [{ sopClassUid: STORAGE_COMMITMENT_PUSH, scuRole: false, scpRole: true }],
     });
@@ -119,7 +132,10 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
       try {
         await report(ctx.connection, ctx.contextId, rec, result);
         await store.delivered(transactionUid);
-        log?.info({ transactionUid, to: rec.callingAeTitle, committed: result.success.length, failed: result.failed.length }, 'storage commitment reported on the same association');
+        log?.info(
+          { transactionUid, to: rec.callingAeTitle, committed: result.success.length, failed: result.failed.length },
+          'storage commitment reported on the same association',
+        );
         return;
       } catch (err) {
         errors.push(`same association: ${(err as Error).message}`);
@@ -128,7 +144,10 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
     try {
       await overNewAssociation(rec, result);
       await store.delivered(transactionUid);
-      log?.info({ transactionUid, to: rec.callingAeTitle, committed: result.success.length, failed: result.failed.length }, 'storage commitment reported on a new association');
+      log?.info(
+        { transactionUid, to: rec.callingAeTitle, committed: result.success.length, failed: result.failed.length },
+        'storage commitment reported on a new association',
+      );
     } catch (err) {
       errors.push(`new association: ${(err as Error).message}`);
       const message = errors.join('; ');
@@ -169,9 +188,13 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
       if (err instanceof DimseServiceError) throw err;
       throw new DimseServiceError(Status.ProcessingFailure, `Action Information cannot be parsed: ${(err as Error).message}`);
     }
-    const added = await (await storeP).add({
-      transactionUid: parsed.transactionUid, callingAeTitle: ctx.association.callingAeTitle,
-      calledAeTitle: ctx.association.calledAeTitle, request: parsed.refs,
+    const added = await (
+      await storeP
+    ).add({
+      transactionUid: parsed.transactionUid,
+      callingAeTitle: ctx.association.callingAeTitle,
+      calledAeTitle: ctx.association.calledAeTitle,
+      request: parsed.refs,
     });
     if (!added) throw new DimseServiceError(Status.ProcessingFailure, `Transaction UID ${parsed.transactionUid} was already used`);
     log?.info({ transactionUid: parsed.transactionUid, from: ctx.association.callingAeTitle, instances: parsed.refs.length }, 'storage commitment requested');

@@ -172,9 +172,7 @@ async function storeOverOneAssociation(
         fail(file, 'association closed');
         continue;
       }
-      const accepted = [...association.contexts.values()].some(
-        (c) => c.abstractSyntax === file.sopClassUid && c.transferSyntax === file.transferSyntaxUid,
-      );
+      const accepted = [...association.contexts.values()].some((c) => c.abstractSyntax === file.sopClassUid && c.transferSyntax === file.transferSyntaxUid);
       if (!accepted) {
         fail(file, `peer did not accept ${file.sopClassUid} in transfer syntax ${file.transferSyntaxUid}`);
         continue;

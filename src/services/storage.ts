@@ -23,7 +23,11 @@ export function storageService(archive: Archive, options: StorageServiceOptions 
     // archive checks the data set's, and that they equal these (0xA900).
     const problem = uidProblem(affectedSopInstanceUid);
     if (problem) {
-      throw new DimseServiceError(Status.CannotUnderstand, `AffectedSOPInstanceUID (0000,1000) is not a UID (${problem}): ${quoteValue(affectedSopInstanceUid)}`, [0x00001000]);
+      throw new DimseServiceError(
+        Status.CannotUnderstand,
+        `AffectedSOPInstanceUID (0000,1000) is not a UID (${problem}): ${quoteValue(affectedSopInstanceUid)}`,
+        [0x00001000],
+      );
     }
     const sink = archive.beginStore({
       sopClassUid: affectedSopClassUid ?? ctx.abstractSyntax,

@@ -23,7 +23,14 @@ import { jsonToDataset, type DicomJsonObject } from '../dicom/dataset-json.js';
 import { readDataset } from '../dicom/dataset-reader.js';
 import { writeDataset } from '../dicom/dataset-writer.js';
 import {
-  compileKeys, datasetTarget, InvalidQueryKeyError, matchAll, temporalBound, type MatchOptions, type MatchTarget, type QueryKey,
+  compileKeys,
+  datasetTarget,
+  InvalidQueryKeyError,
+  matchAll,
+  temporalBound,
+  type MatchOptions,
+  type MatchTarget,
+  type QueryKey,
 } from '../dicom/matching.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, resolveTransferSyntax } from '../dicom/transfer-syntax.js';
 import { queryCost, queryLimitFailure, type QueryLimitsSource } from './query-limits.js';
@@ -187,13 +194,16 @@ function project(keys: readonly QueryKey[], from: Dataset, out: Dataset, q: Comp
         continue;
       }
       // Only the items that matched, each with the requested sub-keys.
-      const selected = k.matcher.kind === 'sequence' || (k.tag === W.ScheduledProcedureStepSequence && q.combined)
-        ? el.items.filter((i) => {
-            const t = datasetTarget(i);
-            return (k.matcher.kind !== 'sequence' || matchAll(k.matcher.keys, t, opts))
-              && (k.tag !== W.ScheduledProcedureStepSequence || !q.combined || combinedMatch(q.combined, t));
-          })
-        : el.items;
+      const selected =
+        k.matcher.kind === 'sequence' || (k.tag === W.ScheduledProcedureStepSequence && q.combined)
+          ? el.items.filter((i) => {
+              const t = datasetTarget(i);
+              return (
+                (k.matcher.kind !== 'sequence' || matchAll(k.matcher.keys, t, opts)) &&
+                (k.tag !== W.ScheduledProcedureStepSequence || !q.combined || combinedMatch(q.combined, t))
+              );
+            })
+          : el.items;
       const items = selected.map((i) => {
         const d = new Dataset(out);
         project(k.items!, i, d, q, opts);
@@ -233,11 +243,7 @@ function encode(ds: Dataset, transferSyntaxUid: string): Buffer {
  * page and matched in short slices (the event loop runs between them); past the budget's
  * limits, QueryLimitError.
  */
-export async function* findWorklistItems(
-  store: WorklistStore,
-  q: CompiledQuery,
-  opts: MatchOptions & { budget?: QueryBudget } = {},
-): AsyncGenerator<Dataset> {
+export async function* findWorklistItems(store: WorklistStore, q: CompiledQuery, opts: MatchOptions & { budget?: QueryBudget } = {}): AsyncGenerator<Dataset> {
   const budget = opts.budget ?? new QueryBudget();
   for await (const page of store.pages(q.filter)) {
     for (const entry of page) {

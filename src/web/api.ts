@@ -48,7 +48,8 @@ async function checkRolePort(reg: Registry, aet: string, body: { connection?: { 
   const port = body.connection?.port;
   if (!ae || !isServerRole(ae.role) || typeof port !== 'number' || port === ae.connection.port || port < 1 || port > 65535) return;
   const host = typeof body.connection?.host === 'string' ? body.connection.host : ae.connection.host;
-  if (!(await portAvailable(port, host))) throw new ConfigValidationError([{ field: 'connection.port', message: `port ${port} is already in use on this host` }]);
+  if (!(await portAvailable(port, host)))
+    throw new ConfigValidationError([{ field: 'connection.port', message: `port ${port} is already in use on this host` }]);
 }
 
 /**
@@ -80,7 +81,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     }
     if (!who) {
       req.log.warn({ user, ip: req.ip }, 'login failed');
-      return sendProblem(reply, { type: 'urn:open-pacs:problem:login', title: 'Login failed', status: 401, detail: 'wrong user name or password', field: 'password' });
+      return sendProblem(reply, {
+        type: 'urn:open-pacs:problem:login',
+        title: 'Login failed',
+        status: 401,
+        detail: 'wrong user name or password',
+        field: 'password',
+      });
     }
     // Secure whenever the request came over HTTPS (web.tls): the cookie then never travels in clear text.
     reply.header('set-cookie', sessionCookie(sessions.create(who.name), req.protocol === 'https'));
@@ -113,7 +120,10 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   app.post('/api/aes', { schema: { body: aeCreateBody }, ...access('admin') }, async (req, reply: FastifyReply) => {
     const { device, ...ae } = req.body as { device?: string; aeTitle: string };
     const next = await deps.config.update((reg) => addAe(reg, ae, { device }));
-    return reply.code(201).header('location', `/api/aes/${encodeURIComponent(ae.aeTitle.trim())}`).send(findAe(next, ae.aeTitle));
+    return reply
+      .code(201)
+      .header('location', `/api/aes/${encodeURIComponent(ae.aeTitle.trim())}`)
+      .send(findAe(next, ae.aeTitle));
   });
 
   app.put('/api/aes/:aet', { schema: { params: aetParams, body: aeReplaceBody }, ...access('admin') }, async (req: AetRequest) => {
@@ -155,7 +165,14 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   app.get('/api/status', access('read'), async (): Promise<Status> => {
     const roles = deps.roles?.status() ?? [];
     const withCounts = await Promise.all(
-      roles.map(async (r) => ({ ...r, instancesStored: (await deps.roles?.archive(r.role)?.index.countInstances().catch(() => undefined)) ?? null })),
+      roles.map(async (r) => ({
+        ...r,
+        instancesStored:
+          (await deps.roles
+            ?.archive(r.role)
+            ?.index.countInstances()
+            .catch(() => undefined)) ?? null,
+      })),
     );
     return {
       revision: deps.config.current.revision,

@@ -189,7 +189,12 @@ export class Authenticator {
 /** 401. No WWW-Authenticate for the browser app (it would pop up the browser's own dialog). */
 export function unauthorized(reply: FastifyReply, basicChallenge: boolean): FastifyReply {
   if (basicChallenge) reply.header('www-authenticate', 'Basic realm="open-pacs", charset="UTF-8"');
-  return sendProblem(reply, { type: 'urn:open-pacs:problem:unauthorized', title: 'Unauthorized', status: 401, detail: 'log in (POST /api/login) or use HTTP Basic authentication' });
+  return sendProblem(reply, {
+    type: 'urn:open-pacs:problem:unauthorized',
+    title: 'Unauthorized',
+    status: 401,
+    detail: 'log in (POST /api/login) or use HTTP Basic authentication',
+  });
 }
 
 /** 403: logged in, but the route needs another role. */

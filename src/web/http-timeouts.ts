@@ -23,7 +23,12 @@ import type { EffectiveLimits } from '../config/index.js';
 export type HttpLimits = EffectiveLimits['http'];
 
 /** Options for http(s).createServer: Node's own timeouts; the body rules are ours (watchRequestBodies). */
-export function serverTimeoutOptions(l: HttpLimits): { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; connectionsCheckingInterval: number } {
+export function serverTimeoutOptions(l: HttpLimits): {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionsCheckingInterval: number;
+} {
   return {
     headersTimeout: l.headersTimeoutSeconds * 1000,
     // Node's whole-request timeout must be at least headersTimeout; ours (per route) does the body.
@@ -79,12 +84,17 @@ export function watchRequestBodies(app: FastifyInstance, limits: () => HttpLimit
         last = socket.bytesRead;
         if (got < minBytes) {
           stop();
-          cut(req, reply, `the upload brought ${got} bytes in ${l.uploadRateWindowSeconds} s, below the minimum transfer rate of ${l.uploadMinBytesPerSecond} bytes/s (limits.http.uploadMinBytesPerSecond)`);
+          cut(
+            req,
+            reply,
+            `the upload brought ${got} bytes in ${l.uploadRateWindowSeconds} s, below the minimum transfer rate of ${l.uploadMinBytesPerSecond} bytes/s (limits.http.uploadMinBytesPerSecond)`,
+          );
         }
       }, windowMs);
     } else {
       timer = setTimeout(() => {
-        if (!raw.complete && !socket.destroyed) cut(req, reply, `the request body did not arrive within ${l.requestTimeoutSeconds} s (request timeout, limits.http.requestTimeoutSeconds)`);
+        if (!raw.complete && !socket.destroyed)
+          cut(req, reply, `the request body did not arrive within ${l.requestTimeoutSeconds} s (request timeout, limits.http.requestTimeoutSeconds)`);
       }, l.requestTimeoutSeconds * 1000);
     }
     timer.unref();

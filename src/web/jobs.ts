@@ -27,7 +27,15 @@ export class JobRegistry {
   /** Starts `work` in the background; its result is the final message (a throw fails the job). */
   start(kind: JobKind, label: string, work: (c: JobControl) => Promise<{ ok: boolean; message: string }>): Job {
     const job: Job = {
-      id: randomBytes(8).toString('hex'), kind, label, state: 'running', done: 0, total: 0, failed: 0, failures: [], message: '',
+      id: randomBytes(8).toString('hex'),
+      kind,
+      label,
+      state: 'running',
+      done: 0,
+      total: 0,
+      failed: 0,
+      failures: [],
+      message: '',
       startedAt: new Date().toISOString(),
     };
     this.jobs.set(job.id, job);

@@ -100,7 +100,10 @@ export function addressKey(address: string): string {
   const h = head ? head.split(':') : [];
   const t = address.includes('::') && tail ? tail.split(':') : [];
   const groups = address.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 export class LoginThrottle {

@@ -9,9 +9,19 @@ export type { Problem } from '../api-types/index.js';
 import type { Problem } from '../api-types/index.js';
 
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 406: 'Not acceptable', 409: 'Conflict',
-  413: 'Payload too large', 415: 'Unsupported media type', 422: 'Invalid field', 429: 'Too many requests',
-  500: 'Internal error', 502: 'Bad gateway', 503: 'Service unavailable',
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  406: 'Not acceptable',
+  409: 'Conflict',
+  413: 'Payload too large',
+  415: 'Unsupported media type',
+  422: 'Invalid field',
+  429: 'Too many requests',
+  500: 'Internal error',
+  502: 'Bad gateway',
+  503: 'Service unavailable',
 };
 
 /** The standard title of an HTTP status, as problem bodies give it. */
@@ -76,13 +86,26 @@ export function problemOf(err: unknown): Problem {
   if (err instanceof ConfigValidationError) {
     const first: { field?: string; line?: number; column?: number } | undefined = err.issues[0];
     return {
-      type: 'urn:open-pacs:problem:validation', title: 'Invalid field', status: 422, detail: err.message, field: first?.field, errors: err.issues,
+      type: 'urn:open-pacs:problem:validation',
+      title: 'Invalid field',
+      status: 422,
+      detail: err.message,
+      field: first?.field,
+      errors: err.issues,
       ...(first?.line !== undefined ? { line: first.line, column: first.column } : {}),
     };
   }
   if (err instanceof WorklistEntryError) {
-    if (err.kind === 'not-found') return { type: 'urn:open-pacs:problem:not-found', title: 'Not found', status: 404, detail: err.message, field: err.issues[0]?.field };
-    return { type: 'urn:open-pacs:problem:validation', title: 'Invalid field', status: 422, detail: err.message, field: err.issues[0]?.field, errors: err.issues };
+    if (err.kind === 'not-found')
+      return { type: 'urn:open-pacs:problem:not-found', title: 'Not found', status: 404, detail: err.message, field: err.issues[0]?.field };
+    return {
+      type: 'urn:open-pacs:problem:validation',
+      title: 'Invalid field',
+      status: 422,
+      detail: err.message,
+      field: err.issues[0]?.field,
+      errors: err.issues,
+    };
   }
   if (err instanceof ConfigConflictError) {
     const status = err.kind === 'not-found' ? 404 : 409;
@@ -90,7 +113,12 @@ export function problemOf(err: unknown): Problem {
   }
   if (err instanceof PixelDataError) {
     const status = PIXEL_STATUS[err.kind];
-    return { type: `urn:open-pacs:problem:pixel-${err.kind}`, title: status === 500 ? 'Stored object cannot be read' : httpTitle(status), status, detail: err.message };
+    return {
+      type: `urn:open-pacs:problem:pixel-${err.kind}`,
+      title: status === 500 ? 'Stored object cannot be read' : httpTitle(status),
+      status,
+      detail: err.message,
+    };
   }
   const status = fastifyClientStatus(err);
   if (status !== undefined) return { type: 'about:blank', title: httpTitle(status), status, detail: (err as Error).message };

@@ -19,18 +19,30 @@ import { checkUid, targetOf, type ClientKind } from './remote-target.js';
 import { access } from './route-access.js';
 
 // Matching values: printable text, no backslash (one value each), within the longest VR (LO, 64).
-const key = z.string().max(64, 'at most 64 characters').regex(/^[^\\\x00-\x1f]*$/, 'no backslash or control characters').optional();
+const key = z
+  .string()
+  .max(64, 'at most 64 characters')
+  .regex(/^[^\\\x00-\x1f]*$/, 'no backslash or control characters')
+  .optional();
 const findBody = z.strictObject({
   level: z.enum(['STUDY', 'SERIES']).default('STUDY'),
-  keys: z.strictObject({
-    PatientName: key,
-    PatientID: key,
-    StudyDate: z.string().regex(/^(\d{8})?(-(\d{8})?)?$/, 'StudyDate must be YYYYMMDD, YYYYMMDD-YYYYMMDD, -YYYYMMDD or YYYYMMDD-').optional(),
-    Modality: z.string().regex(/^[A-Z0-9_]{0,16}$/, 'Modality is a code such as CT').optional(),
-    AccessionNumber: key,
-    StudyDescription: key,
-    StudyInstanceUID: z.string().optional(),
-  }).default({}),
+  keys: z
+    .strictObject({
+      PatientName: key,
+      PatientID: key,
+      StudyDate: z
+        .string()
+        .regex(/^(\d{8})?(-(\d{8})?)?$/, 'StudyDate must be YYYYMMDD, YYYYMMDD-YYYYMMDD, -YYYYMMDD or YYYYMMDD-')
+        .optional(),
+      Modality: z
+        .string()
+        .regex(/^[A-Z0-9_]{0,16}$/, 'Modality is a code such as CT')
+        .optional(),
+      AccessionNumber: key,
+      StudyDescription: key,
+      StudyInstanceUID: z.string().optional(),
+    })
+    .default({}),
   limit: z.number().int().min(1).max(5000).optional(),
   client: z.enum(['main', 'workstation']).optional(),
 });
@@ -42,7 +54,12 @@ function destinationRole(reg: Registry, aet: string | undefined): ClientKind {
   const ae = findAe(reg, aet);
   if (!ae) throw new ConfigConflictError(`no AE "${aet}" in the registry`, 'not-found', 'destination');
   if (!ae.local || (ae.role !== 'main' && ae.role !== 'workstation')) {
-    throw new ConfigValidationError([{ field: 'destination', message: `"${ae.aeTitle}" is not a local storage role; retrieve into ${serverAe(reg, 'main')?.aeTitle ?? 'PACS'} or ${serverAe(reg, 'workstation')?.aeTitle ?? 'WORKSTATION'}` }]);
+    throw new ConfigValidationError([
+      {
+        field: 'destination',
+        message: `"${ae.aeTitle}" is not a local storage role; retrieve into ${serverAe(reg, 'main')?.aeTitle ?? 'PACS'} or ${serverAe(reg, 'workstation')?.aeTitle ?? 'WORKSTATION'}`,
+      },
+    ]);
   }
   return ae.role;
 }
@@ -57,7 +74,8 @@ export async function registerRemoteApi(
   app.post('/api/remote/:aet/find', { schema: { params: aetParams, body: jsonSchema(findBody) }, ...access('read') }, async (req: Req) => {
     const body = findBody.parse(req.body);
     if (body.keys.StudyInstanceUID !== undefined) checkUid(body.keys.StudyInstanceUID, 'keys.StudyInstanceUID');
-    if (body.level === 'SERIES' && !body.keys.StudyInstanceUID) throw new ConfigConflictError('a SERIES query needs keys.StudyInstanceUID', 'conflict', 'keys.StudyInstanceUID');
+    if (body.level === 'SERIES' && !body.keys.StudyInstanceUID)
+      throw new ConfigConflictError('a SERIES query needs keys.StudyInstanceUID', 'conflict', 'keys.StudyInstanceUID');
     const target = targetOf(deps.config.current, deps.config.dataDir, req.params.aet, 'aet', body.client ?? 'main');
     try {
       return await remoteFind(target, body.level, body.keys, body.limit);
@@ -74,7 +92,8 @@ export async function registerRemoteApi(
     const role = destinationRole(reg, body.destination);
     const target = targetOf(reg, deps.config.dataDir, req.params.aet, 'aet', role);
     const destination = serverAe(reg, role)?.aeTitle;
-    if (!destination || !deps.roles?.archive(role)) throw new ConfigConflictError(`the ${role === 'main' ? 'Main' : 'Workstation'} Server is not running`, 'conflict', 'destination');
+    if (!destination || !deps.roles?.archive(role))
+      throw new ConfigConflictError(`the ${role === 'main' ? 'Main' : 'Workstation'} Server is not running`, 'conflict', 'destination');
     const what = body.seriesUid ? `series ${body.seriesUid}` : `study ${body.studyUid}`;
     const job = deps.jobs.start('retrieve', `${what} from ${target.calledAeTitle} to ${destination}`, async (c) => {
       const r = await remoteMove(target, destination, body, (p) => {
@@ -89,7 +108,10 @@ export async function registerRemoteApi(
       if (r.failed) c.fail(`${r.failed} sub-operation(s) failed${r.errorComment ? `: ${r.errorComment}` : ''}`);
       const status = statusHex(r.status);
       const ok = r.status === Status.Success || (r.status === Status.SubOperationsWithFailures && !r.failed);
-      return { ok, message: `C-MOVE status ${status}${r.errorComment ? ` (${r.errorComment})` : ''}: ${r.completed ?? 0} completed, ${r.failed ?? 0} failed, ${r.warning ?? 0} warning` };
+      return {
+        ok,
+        message: `C-MOVE status ${status}${r.errorComment ? ` (${r.errorComment})` : ''}: ${r.completed ?? 0} completed, ${r.failed ?? 0} failed, ${r.warning ?? 0} warning`,
+      };
     });
     return reply.code(202).header('location', `/api/jobs/${job.id}`).send(job);
   });

@@ -8,7 +8,11 @@ import { BadRequestError } from './problem.js';
 /** A UID in a path or body (the one UID check, src/dicom/uids.ts), else 400 naming the field. */
 export function checkUid(value: unknown, field: string): string {
   const problem = typeof value === 'string' ? uidProblem(value) : 'is not a string';
-  if (problem) throw new BadRequestError(`${field} must be a UID (digits and dots, at most 64 characters): ${typeof value === 'string' ? `${quoteValue(value, 80)} ` : ''}${problem}`, field);
+  if (problem)
+    throw new BadRequestError(
+      `${field} must be a UID (digits and dots, at most 64 characters): ${typeof value === 'string' ? `${quoteValue(value, 80)} ` : ''}${problem}`,
+      field,
+    );
   return value as string;
 }
 
@@ -30,4 +34,3 @@ export function targetOf(reg: Registry, dataDir: string, aet: string, field: str
   const tls = clientTlsOptions({ ...ae, connection: { ...ae.connection, host } }, dataDir);
   return { host, port: ae.connection.port, calledAeTitle: ae.aeTitle, callingAeTitle: clientAeTitle(reg, client), ...(tls ? { tls } : {}) };
 }
-

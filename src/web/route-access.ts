@@ -93,7 +93,13 @@ export function guardRoutes(app: FastifyInstance, deps: AccessDeps): RouteEntry[
     const hooks = [route.onRequest ?? []].flat();
     if (!hooks.some((h) => (h as unknown as Record<symbol, boolean>)[GUARD])) route.onRequest = [...hooks, check] as RouteOptions['onRequest'];
     for (const method of [route.method].flat()) {
-      table.push({ method, url: route.url, get access() { return route.config?.access ?? 'admin'; } });
+      table.push({
+        method,
+        url: route.url,
+        get access() {
+          return route.config?.access ?? 'admin';
+        },
+      });
     }
   });
   return table;

@@ -93,10 +93,13 @@ function dryRunResult(d: RouteDecision, settings: RouterSettings, router: Router
     stoppedBy: stoppedBy ?? d.discardedBy ?? null,
     outcome: OUTCOMES[outcome.kind],
     ...(outcome.kind === 'failed' ? { error: outcome.error } : {}),
-    sends: outcome.kind !== 'send' ? [] : d.sends.map((s) => {
-      const target = router.resolve(s.destination);
-      return { ...s, ...('error' in target ? { error: target.error } : { address: `${target.host}:${target.port}` }) };
-    }),
+    sends:
+      outcome.kind !== 'send'
+        ? []
+        : d.sends.map((s) => {
+            const target = router.resolve(s.destination);
+            return { ...s, ...('error' in target ? { error: target.error } : { address: `${target.host}:${target.port}` }) };
+          }),
   };
 }
 
@@ -123,7 +126,10 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       const { position } = parseOrThrow(positionQuery, req.query);
       const next = await rules().add(req.body, position);
       const name = (req.body as { name: string }).name.trim();
-      return reply.code(201).header('location', `/api/router/rules/${encodeURIComponent(name)}`).send(next.rules.find((r) => r.name === name));
+      return reply
+        .code(201)
+        .header('location', `/api/router/rules/${encodeURIComponent(name)}`)
+        .send(next.rules.find((r) => r.name === name));
     });
 
     scope.get('/api/router/rules/:name', access('read'), async (req: NameRequest) => {
@@ -173,7 +179,8 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
     });
 
     scope.get('/api/router/queue', access('read'), async (): Promise<DestinationStatus[]> =>
-      (await router().status()).map((s) => ({ ...s, nextAttemptAt: s.nextAttemptAt === null ? null : new Date(s.nextAttemptAt).toISOString() })));
+      (await router().status()).map((s) => ({ ...s, nextAttemptAt: s.nextAttemptAt === null ? null : new Date(s.nextAttemptAt).toISOString() })),
+    );
 
     /** A destination the registry knows or the queue holds; otherwise 404. */
     const destination = async (req: DestRequest): Promise<string> => {

@@ -78,13 +78,21 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
 
   const throttle = new LoginThrottle(() => {
     const l = limitsNow();
-    return { maxFailuresPerUser: l.loginMaxFailuresPerUser, maxFailuresPerAddress: l.loginMaxFailuresPerAddress, windowMs: l.loginWindowSeconds * 1000, maxKeys: THROTTLE_MAX_KEYS };
+    return {
+      maxFailuresPerUser: l.loginMaxFailuresPerUser,
+      maxFailuresPerAddress: l.loginMaxFailuresPerAddress,
+      windowMs: l.loginWindowSeconds * 1000,
+      maxKeys: THROTTLE_MAX_KEYS,
+    };
   });
   const auth = new Authenticator(new Sessions(), opts.users, throttle, ({ reason, user, address }) => {
     const l = limitsNow();
-    app.log.warn({ reason, user, ip: address, minutes: Math.round(l.loginWindowSeconds / 60) }, reason === 'user'
-      ? 'too many failed logins for this user name from this address: further attempts get 429 for the window'
-      : 'too many failed logins from this address: further attempts get 429 for the window');
+    app.log.warn(
+      { reason, user, ip: address, minutes: Math.round(l.loginWindowSeconds / 60) },
+      reason === 'user'
+        ? 'too many failed logins for this user name from this address: further attempts get 429 for the window'
+        : 'too many failed logins from this address: further attempts get 429 for the window',
+    );
   });
   // Before any route: every route from here on gets the access check.
   routeTables.set(app, guardRoutes(app, { auth, openRead: () => opts.config.current.web.dicomweb?.openRead === true }));
@@ -93,7 +101,12 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
   // DICOMweb of the Main Server's and the Workstation Server's archives, with the same login as /api.
   const dicomwebAccess = { settings: () => opts.config.current.web.dicomweb, queryLimits: () => effectiveLimits(opts.config.current).query };
   await registerDicomweb(app, { ...dicomwebAccess, prefix: '/dicomweb', name: 'the Main Server', archive: () => opts.roles?.archive('main') });
-  await registerDicomweb(app, { ...dicomwebAccess, prefix: '/workstation/dicomweb', name: 'the Workstation Server', archive: () => opts.roles?.archive('workstation') });
+  await registerDicomweb(app, {
+    ...dicomwebAccess,
+    prefix: '/workstation/dicomweb',
+    name: 'the Workstation Server',
+    archive: () => opts.roles?.archive('workstation'),
+  });
 
   const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;
   const built = existsSync(join(uiDir, 'index.html'));
@@ -105,7 +118,8 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
     if (built) await registerStaticFiles(files, uiDir);
     // The viewer is its own page (ui/viewer.html): /viewer?StudyInstanceUIDs=...
     files.get('/viewer', access('public'), (_req, reply) => {
-      if (!built || !existsSync(join(uiDir, 'viewer.html'))) return reply.code(503).type('text/plain').send('The viewer is not built: run `npm run build:ui` (npm start does it).\n');
+      if (!built || !existsSync(join(uiDir, 'viewer.html')))
+        return reply.code(503).type('text/plain').send('The viewer is not built: run `npm run build:ui` (npm start does it).\n');
       return reply.sendFile('viewer.html');
     });
     // No route matched: a 404 problem, or for a GET of a page the app's shell (its client-side routes).

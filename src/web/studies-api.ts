@@ -24,7 +24,13 @@ import { zipFiles } from './study-zip.js';
 import { access } from './route-access.js';
 
 // Printable ASCII only: it goes into PN / LO values whatever the file's character set.
-const anonText = (max: number) => z.string().min(1).max(max).regex(/^[\x20-\x7e]+$/, 'printable ASCII only').refine((s) => !s.includes('\\'), 'no backslash');
+const anonText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[\x20-\x7e]+$/, 'printable ASCII only')
+    .refine((s) => !s.includes('\\'), 'no backslash');
 export const anonymizeSchema = z.union([z.boolean(), z.strictObject({ patientName: anonText(64).optional(), patientId: anonText(64).optional() })]);
 
 const sendBody = z.strictObject({
@@ -52,7 +58,12 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
   const jobs = new JobRegistry();
   const archive = (role: 'main' | 'workstation' = 'main'): Archive => {
     const a = deps.roles?.archive(role);
-    if (!a) throw new ConfigConflictError(`the ${role === 'main' ? 'Main' : 'Workstation'} Server is not running`, 'conflict', role === 'main' ? undefined : 'archive');
+    if (!a)
+      throw new ConfigConflictError(
+        `the ${role === 'main' ? 'Main' : 'Workstation'} Server is not running`,
+        'conflict',
+        role === 'main' ? undefined : 'archive',
+      );
     return a;
   };
 
@@ -64,7 +75,8 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     const a = archive(role);
     if (sop !== undefined) {
       const row = await a.index.getInstance(sop);
-      if (!row || row.studyInstanceUid !== st || row.seriesInstanceUid !== se) throw new ConfigConflictError(`no instance ${sop} in series ${se} of study ${st}`, 'not-found', 'sopInstanceUid');
+      if (!row || row.studyInstanceUid !== st || row.seriesInstanceUid !== se)
+        throw new ConfigConflictError(`no instance ${sop} in series ${se} of study ${st}`, 'not-found', 'sopInstanceUid');
       return { archive: a, instances: [row] };
     }
     const series = (await a.index.listSeries(st)).filter((s) => se === undefined || s.seriesInstanceUid === se);
@@ -94,15 +106,20 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     const { archive: a, instances } = await select(req.params);
     const q = req.query;
     const anon = q.anonymize === '1' || q.anonymize === 'true';
-    if (q.anonymize !== undefined && !anon && q.anonymize !== '0' && q.anonymize !== 'false') throw new BadRequestError('anonymize must be 1 or 0', 'anonymize');
+    if (q.anonymize !== undefined && !anon && q.anonymize !== '0' && q.anonymize !== 'false')
+      throw new BadRequestError('anonymize must be 1 or 0', 'anonymize');
     let anonymize;
     if (anon) {
       const r = anonymizeSchema.safeParse({ patientName: q.patientName || undefined, patientId: q.patientId || undefined });
-      if (!r.success || typeof r.data === 'boolean') throw new BadRequestError(`patientName/patientId: ${r.error?.issues[0]?.message ?? 'invalid'}`, r.error?.issues[0]?.path.join('.') || 'patientName');
+      if (!r.success || typeof r.data === 'boolean')
+        throw new BadRequestError(`patientName/patientId: ${r.error?.issues[0]?.message ?? 'invalid'}`, r.error?.issues[0]?.path.join('.') || 'patientName');
       anonymize = exportAnonymization(r.data);
     }
     const name = `${req.params.se ?? req.params.st}${anon ? '-anonymized' : ''}.zip`;
-    const stream = zipFiles(instances.map((i) => a.blobs.path(i.fileKey)), { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') });
+    const stream = zipFiles(
+      instances.map((i) => a.blobs.path(i.fileKey)),
+      { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') },
+    );
     return reply.type('application/zip').header('content-disposition', contentDisposition(name)).send(stream);
   };
   // Export (plain or de-identified) is an admin's: a reader views, it does not take data away.

@@ -167,15 +167,16 @@ export function zipFiles(paths: readonly string[], opts: { anonymize?: Anonymize
   let offset = 0;
   // Drained or closed (the client went away), with both listeners gone after either:
   // a listener left behind per wait piles up over thousands of entries.
-  const drained = () => new Promise<void>((resolve) => {
-    const done = (): void => {
-      out.off('drain', done);
-      out.off('close', done);
-      resolve();
-    };
-    out.on('drain', done);
-    out.on('close', done);
-  });
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        out.off('drain', done);
+        out.off('close', done);
+        resolve();
+      };
+      out.on('drain', done);
+      out.on('close', done);
+    });
   const send = async (b: Uint8Array): Promise<void> => {
     offset += b.length;
     if (!out.write(b)) await drained();

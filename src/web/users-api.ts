@@ -33,7 +33,10 @@ export async function registerUsersApi(app: FastifyInstance, deps: { users: User
       const b = req.body as z.infer<typeof addBody>;
       const user = await deps.users.add(b.name, b.password, b.role ?? 'reader');
       req.log.info({ by: req.identity?.name, user: user.name, role: user.role }, 'user added');
-      return reply.code(201).header('location', `/api/users/${encodeURIComponent(user.name)}`).send(user);
+      return reply
+        .code(201)
+        .header('location', `/api/users/${encodeURIComponent(user.name)}`)
+        .send(user);
     });
 
     scope.patch('/api/users/:name', { schema: { params: nameParams, body: jsonSchema(patchBody) }, ...access('admin') }, async (req: NameRequest) => {

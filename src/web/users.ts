@@ -96,7 +96,10 @@ export class UserStore {
   }
 
   private async reload(): Promise<void> {
-    const mtime = await stat(this.file).then((s) => s.mtimeMs, () => 0);
+    const mtime = await stat(this.file).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
     this.checkedAt = Date.now();
     if (mtime === this.mtimeMs && this.mtimeMs !== 0) return;
     const before = new Map(this.users.map((u) => [u.name, u.hash]));
@@ -128,7 +131,10 @@ export class UserStore {
       const { users, result } = change(current);
       if (users !== current) {
         await writeFileAtomic(this.file, `${JSON.stringify({ users }, null, 2)}\n`, 0o600);
-        this.mtimeMs = await stat(this.file).then((s) => s.mtimeMs, () => 0);
+        this.mtimeMs = await stat(this.file).then(
+          (s) => s.mtimeMs,
+          () => 0,
+        );
       }
       this.users = users;
       this.checkedAt = Date.now();
@@ -193,7 +199,8 @@ export class UserStore {
     return this.modify((users) => {
       const u = users.find((x) => x.name === name);
       if (!u) throw new UserError(`no user "${name}"`, 'not-found', 'name');
-      if (u.role === 'admin' && role !== 'admin' && admins(users) === 1) throw new UserError(`"${name}" is the last admin: make another user admin first`, 'conflict', 'role');
+      if (u.role === 'admin' && role !== 'admin' && admins(users) === 1)
+        throw new UserError(`"${name}" is the last admin: make another user admin first`, 'conflict', 'role');
       const changed = { ...u, role };
       return { users: users.map((x) => (x === u ? changed : x)), result: info(changed) };
     });

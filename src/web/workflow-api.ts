@@ -25,7 +25,10 @@ import { access } from './route-access.js';
 const listQuery = z.strictObject({
   status: z.string().optional(),
   all: z.enum(['true', 'false']).optional(),
-  date: z.string().regex(/^\d{8}(-\d{8})?$/, 'date must be YYYYMMDD or YYYYMMDD-YYYYMMDD').optional(),
+  date: z
+    .string()
+    .regex(/^\d{8}(-\d{8})?$/, 'date must be YYYYMMDD or YYYYMMDD-YYYYMMDD')
+    .optional(),
   modality: z.string().optional(),
   station: z.string().optional(),
 });
@@ -65,7 +68,10 @@ export async function registerWorkflowApi(app: FastifyInstance, deps: { roles?: 
 
   app.post('/api/worklist', { schema: { body: jsonSchema(worklistEntrySchema) }, ...access('admin') }, async (req, reply) => {
     const e = await (await worklist()).add(req.body);
-    return reply.code(201).header('location', `/api/worklist/${encodeURIComponent(e.spsId)}`).send(e);
+    return reply
+      .code(201)
+      .header('location', `/api/worklist/${encodeURIComponent(e.spsId)}`)
+      .send(e);
   });
 
   app.get('/api/worklist/:spsId', { schema: { params: spsParams }, ...access('read') }, async (req: Sps) => {
@@ -74,7 +80,9 @@ export async function registerWorkflowApi(app: FastifyInstance, deps: { roles?: 
     return req.query.dicom === 'true' ? { ...e, dicom: worklistItemJson(e) } : e;
   });
 
-  app.patch('/api/worklist/:spsId', { schema: { params: spsParams, body: jsonSchema(worklistPatchSchema) }, ...access('admin') }, async (req: Sps) => (await worklist()).change(req.params.spsId, req.body));
+  app.patch('/api/worklist/:spsId', { schema: { params: spsParams, body: jsonSchema(worklistPatchSchema) }, ...access('admin') }, async (req: Sps) =>
+    (await worklist()).change(req.params.spsId, req.body),
+  );
 
   app.delete('/api/worklist/:spsId', { schema: { params: spsParams }, ...access('admin') }, async (req: Sps, reply) => {
     await (await worklist()).cancel(req.params.spsId, req.query.purge === 'true');

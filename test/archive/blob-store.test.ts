@@ -14,7 +14,9 @@ const KEY = /^s\/[0-9]{8}\/[0-9a-f]{12}\/[0-9a-f]{16}\.dcm$/;
 
 /** Non-empty files under `s/` (unused pool files are empty). */
 function written(root: string): string[] {
-  return listFiles(join(root, 's')).filter((f) => statSync(join(root, 's', f)).size > 0).map((f) => `s/${f}`);
+  return listFiles(join(root, 's'))
+    .filter((f) => statSync(join(root, 's', f)).size > 0)
+    .map((f) => `s/${f}`);
 }
 
 describe('FileBlobStore', () => {
@@ -78,13 +80,14 @@ describe('FileBlobStore', () => {
 
   it('closes every file it opened: stored, aborted and unused pool files', async () => {
     // Open descriptors of this store's instance files (directories stay open for fsync).
-    const openFiles = (): number => readdirSync('/proc/self/fd').filter((fd) => {
-      try {
-        return /\.dcm$/.test(readlinkSync(`/proc/self/fd/${fd}`)) && readlinkSync(`/proc/self/fd/${fd}`).startsWith(root);
-      } catch {
-        return false;
-      }
-    }).length;
+    const openFiles = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return /\.dcm$/.test(readlinkSync(`/proc/self/fd/${fd}`)) && readlinkSync(`/proc/self/fd/${fd}`).startsWith(root);
+        } catch {
+          return false;
+        }
+      }).length;
     for (let i = 0; i < 20; i++) {
       const w = store.begin();
       await w.write(Buffer.alloc(3000, i));

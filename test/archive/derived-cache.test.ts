@@ -32,7 +32,10 @@ async function store(a: Archive, uid: string): Promise<string> {
 function cached(): string[] {
   const root = join(dataDir, 'thumbnails');
   if (!existsSync(root)) return [];
-  return readdirSync(root, { recursive: true }).map(String).filter((f) => f.endsWith('.bin')).sort();
+  return readdirSync(root, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.bin'))
+    .sort();
 }
 
 const bytes = (n: number, fill: number) => Buffer.alloc(n, fill);
@@ -62,7 +65,12 @@ describe('the thumbnail cache', () => {
     await t.put(key, 'd', bytes(1000, 4));
     expect(t.totalBytes).toBe(3000);
     expect(await t.get(key, 'b')).toBeUndefined();
-    for (const [v, fill] of [['a', 1], ['c', 3], ['d', 4]] as const) expect((await t.get(key, v))?.[0]).toBe(fill);
+    for (const [v, fill] of [
+      ['a', 1],
+      ['c', 3],
+      ['d', 4],
+    ] as const)
+      expect((await t.get(key, v))?.[0]).toBe(fill);
     expect(cached()).toHaveLength(3);
     // A variant larger than the whole cap is not kept.
     await t.put(key, 'huge', bytes(4000, 5));
@@ -100,7 +108,7 @@ describe('the thumbnail cache', () => {
     const second = await store(archive, '1.2.3.4');
     expect(second).not.toBe(first);
     await archive.idle();
-    expect(existsSync(dirOf(first)), 'the replaced version\'s thumbnails').toBe(false);
+    expect(existsSync(dirOf(first)), "the replaced version's thumbnails").toBe(false);
 
     // Row deleted behind the archive's back (as if it crashed after the index commit), and a file of the old layout.
     await archive.thumbnails.put(second, 'v', bytes(10, 1));

@@ -7,8 +7,12 @@ import type { ForwardQueueStore, NewEntry } from '../../src/archive/forward-queu
 import type { Index } from '../../src/archive/index-types.js';
 import { makeRecord, type IndexFactory } from './index-conformance.js';
 
-const entry = (destination: string, uid: string, changes: Record<string, string | null> = {}): NewEntry =>
-  ({ destination, sopInstanceUid: uid, rule: 'r', changes });
+const entry = (destination: string, uid: string, changes: Record<string, string | null> = {}): NewEntry => ({
+  destination,
+  sopInstanceUid: uid,
+  rule: 'r',
+  changes,
+});
 
 export function registerForwardQueueConformance(name: string, factory: IndexFactory): void {
   describe(`Forward queue store: ${name}`, () => {
@@ -37,7 +41,9 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
       await queue.failed([{ id: all[0].id, error: 'refused' }], 3, () => 60_000);
       await queue.failed([{ id: all[1].id, error: 'gone', dead: true }], 3, () => 0);
       expect((await queue.list({ destination: 'A', state: 'untried' })).map((e) => e.sopInstanceUid)).toEqual(['1.2.3', '1.2.4', '1.2.5']);
-      expect((await queue.list({ destination: 'A', state: 'failed' })).map((e) => [e.sopInstanceUid, e.attempts, e.lastError])).toEqual([['1.2.1', 1, 'refused']]);
+      expect((await queue.list({ destination: 'A', state: 'failed' })).map((e) => [e.sopInstanceUid, e.attempts, e.lastError])).toEqual([
+        ['1.2.1', 1, 'refused'],
+      ]);
       expect((await queue.list({ destination: 'A', state: 'dead' })).map((e) => e.sopInstanceUid)).toEqual(['1.2.2']);
       expect((await queue.list({ destination: 'A', state: 'pending' })).length).toBe(4);
       expect((await queue.list({ ids: [all[4].id, all[2].id] })).map((e) => e.sopInstanceUid)).toEqual(['1.2.3', '1.2.5']);
@@ -71,8 +77,22 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
       await queue.delivered([]);
       // e2: fails twice and is dead at maxAttempts 2; e3: fails once, waits.
       const later = Date.now() + 3_600_000;
-      await queue.failed([{ id: e2.id, error: 'x'.repeat(5000) }, { id: e3.id, error: 'busy' }], 2, () => 3_600_000);
-      await queue.failed([{ id: e2.id, error: 'again' }, { id: 999_999, error: 'no such row' }], 2, () => 3_600_000);
+      await queue.failed(
+        [
+          { id: e2.id, error: 'x'.repeat(5000) },
+          { id: e3.id, error: 'busy' },
+        ],
+        2,
+        () => 3_600_000,
+      );
+      await queue.failed(
+        [
+          { id: e2.id, error: 'again' },
+          { id: 999_999, error: 'no such row' },
+        ],
+        2,
+        () => 3_600_000,
+      );
       expect((await queue.due('A', 10)).map((e) => e.id)).toEqual([]);
       expect(await queue.nextDue('A')).toBeGreaterThanOrEqual(later - 1000);
       const [dead] = await queue.list({ destination: 'A', state: 'dead' });
@@ -93,15 +113,21 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
     });
 
     it('holds instances (replacing a held row), pages, counts, releases and purges them', async () => {
-      await index.write((tx) => tx.forwardQueue.hold([
-        { sopInstanceUid: '3.1', state: 'unrouted', rule: '', error: null },
-        { sopInstanceUid: '3.2', state: 'rule-failed', rule: 'mr', error: 'e'.repeat(3000) },
-        { sopInstanceUid: '3.3', state: 'unrouted', rule: '', error: null },
-      ]));
+      await index.write((tx) =>
+        tx.forwardQueue.hold([
+          { sopInstanceUid: '3.1', state: 'unrouted', rule: '', error: null },
+          { sopInstanceUid: '3.2', state: 'rule-failed', rule: 'mr', error: 'e'.repeat(3000) },
+          { sopInstanceUid: '3.3', state: 'unrouted', rule: '', error: null },
+        ]),
+      );
       // A replaced duplicate is held again: one row for it, the newest.
       await index.write((tx) => tx.forwardQueue.hold([{ sopInstanceUid: '3.1', state: 'rule-failed', rule: 'ct', error: 'bad' }]));
       const held = await queue.held();
-      expect(held.map((e) => [e.sopInstanceUid, e.state, e.destination])).toEqual([['3.2', 'rule-failed', ''], ['3.3', 'unrouted', ''], ['3.1', 'rule-failed', '']]);
+      expect(held.map((e) => [e.sopInstanceUid, e.state, e.destination])).toEqual([
+        ['3.2', 'rule-failed', ''],
+        ['3.3', 'unrouted', ''],
+        ['3.1', 'rule-failed', ''],
+      ]);
       expect(held[0].lastError).toHaveLength(1000);
       // Held rows are not queue entries.
       expect(await queue.list()).toEqual([]);
@@ -134,14 +160,16 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
       expect(await queue.list()).toHaveLength(1);
     });
 
-    it('writes its rows in the caller\'s transaction: a failed one leaves none', async () => {
+    it("writes its rows in the caller's transaction: a failed one leaves none", async () => {
       const r = makeRecord();
-      await expect(index.write(async (tx) => {
-        await tx.insertInstances([r], 'keep');
-        await tx.forwardQueue.enqueue([entry('A', r.sopInstanceUid)]);
-        await tx.forwardQueue.hold([{ sopInstanceUid: r.sopInstanceUid, state: 'unrouted', rule: '', error: null }]);
-        throw new Error('ingest failed');
-      })).rejects.toThrow('ingest failed');
+      await expect(
+        index.write(async (tx) => {
+          await tx.insertInstances([r], 'keep');
+          await tx.forwardQueue.enqueue([entry('A', r.sopInstanceUid)]);
+          await tx.forwardQueue.hold([{ sopInstanceUid: r.sopInstanceUid, state: 'unrouted', rule: '', error: null }]);
+          throw new Error('ingest failed');
+        }),
+      ).rejects.toThrow('ingest failed');
       expect(await index.hasInstance(r.sopInstanceUid)).toBe(false);
       expect(await queue.list()).toEqual([]);
       expect(await queue.held()).toEqual([]);
@@ -153,7 +181,11 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
     });
 
     it('finds stored instances received before a time that no row names (the retention)', async () => {
-      const old = [makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' }), makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' }), makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' })];
+      const old = [
+        makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' }),
+        makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' }),
+        makeRecord({ receivedAt: '2024-01-01T00:00:00.000Z' }),
+      ];
       const recent = makeRecord({ receivedAt: '2024-06-01T00:00:00.000Z' });
       await index.insertInstances([...old, recent]);
       // old[0] still to send, old[1] held; old[2] forwarded (no row); recent: too new.

@@ -11,10 +11,12 @@ describe('GroupCommitter', () => {
       await tick(5);
       return items.map((i) => `ok${i}`);
     });
-    const results = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
-      await tick(i % 10); // arrivals spread over time
-      return gc.submit(i);
-    }));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        await tick(i % 10); // arrivals spread over time
+        return gc.submit(i);
+      }),
+    );
     expect(results).toEqual(Array.from({ length: 100 }, (_, i) => `ok${i}`));
     expect(batches.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(batches.length).toBeLessThan(20);
@@ -24,13 +26,16 @@ describe('GroupCommitter', () => {
   it('one commit at a time', async () => {
     let active = 0;
     let maxActive = 0;
-    const gc = new GroupCommitter<number, number>(async (items) => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      await tick(2);
-      active--;
-      return [...items];
-    }, { maxBatch: 3 });
+    const gc = new GroupCommitter<number, number>(
+      async (items) => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await tick(2);
+        active--;
+        return [...items];
+      },
+      { maxBatch: 3 },
+    );
     await Promise.all(Array.from({ length: 20 }, (_, i) => gc.submit(i)));
     expect(maxActive).toBe(1);
     expect(gc.stats.batches).toBeGreaterThanOrEqual(7);
@@ -49,9 +54,12 @@ describe('GroupCommitter', () => {
 
   it('without isolation fails every member with the error', async () => {
     const err = new Error('disk full');
-    const gc = new GroupCommitter<number, number>(async () => {
-      throw err;
-    }, { isolateFailures: false });
+    const gc = new GroupCommitter<number, number>(
+      async () => {
+        throw err;
+      },
+      { isolateFailures: false },
+    );
     const settled = await Promise.allSettled([1, 2].map((i) => gc.submit(i)));
     expect(settled.every((s) => s.status === 'rejected' && s.reason === err)).toBe(true);
   });
@@ -60,10 +68,13 @@ describe('GroupCommitter', () => {
 describe('GroupCommitter reservations', () => {
   it('a commit waits for reserved items so they share the batch', async () => {
     const batches: number[][] = [];
-    const gc = new GroupCommitter<number, number>(async (items) => {
-      batches.push([...items]);
-      return [...items];
-    }, { maxDelayMs: 1000 });
+    const gc = new GroupCommitter<number, number>(
+      async (items) => {
+        batches.push([...items]);
+        return [...items];
+      },
+      { maxDelayMs: 1000 },
+    );
     const places = [0, 1, 2, 3].map(() => gc.reserve());
     const ps = places.map(async (p, i) => {
       await tick(i * 3);

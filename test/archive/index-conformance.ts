@@ -72,27 +72,58 @@ export function registerIndexConformance(name: string, factory: IndexFactory): v
       expect(await index.hasFileKey('aa/bb/other.dcm')).toBe(false);
       expect(await index.countInstances()).toBe(1);
       expect(await index.getInstance(r.sopInstanceUid)).toEqual({
-        sopInstanceUid: r.sopInstanceUid, sopClassUid: r.sopClassUid, seriesInstanceUid: r.seriesInstanceUid,
-        studyInstanceUid: r.studyInstanceUid, instanceNumber: r.instanceNumber, transferSyntaxUid: r.transferSyntaxUid,
-        fileKey: r.fileKey, fileSize: r.fileSize, receivedAt: r.receivedAt, callingAeTitle: 'MODALITY',
-        calledAeTitle: 'PACS', json: r.json,
+        sopInstanceUid: r.sopInstanceUid,
+        sopClassUid: r.sopClassUid,
+        seriesInstanceUid: r.seriesInstanceUid,
+        studyInstanceUid: r.studyInstanceUid,
+        instanceNumber: r.instanceNumber,
+        transferSyntaxUid: r.transferSyntaxUid,
+        fileKey: r.fileKey,
+        fileSize: r.fileSize,
+        receivedAt: r.receivedAt,
+        callingAeTitle: 'MODALITY',
+        calledAeTitle: 'PACS',
+        json: r.json,
       });
-      expect(await index.listStudies()).toEqual([{
-        patientId: 'PID1', patientName: 'Doe^Jane', patientBirthDate: '19700101', patientSex: 'F',
-        studyInstanceUid: '1.2.3.100', studyDate: '20240102', studyTime: '101500', accessionNumber: 'ACC1',
-        studyId: 'S1', studyDescription: 'CT Head', referringPhysicianName: 'Who^Doctor', modalitiesInStudy: ['CT'],
-      }]);
-      expect(await index.listSeries('1.2.3.100')).toEqual([{
-        seriesInstanceUid: '1.2.3.100.1', studyInstanceUid: '1.2.3.100', modality: 'CT', seriesNumber: 1,
-        seriesDescription: 'Axial', bodyPartExamined: 'HEAD',
-      }]);
+      expect(await index.listStudies()).toEqual([
+        {
+          patientId: 'PID1',
+          patientName: 'Doe^Jane',
+          patientBirthDate: '19700101',
+          patientSex: 'F',
+          studyInstanceUid: '1.2.3.100',
+          studyDate: '20240102',
+          studyTime: '101500',
+          accessionNumber: 'ACC1',
+          studyId: 'S1',
+          studyDescription: 'CT Head',
+          referringPhysicianName: 'Who^Doctor',
+          modalitiesInStudy: ['CT'],
+        },
+      ]);
+      expect(await index.listSeries('1.2.3.100')).toEqual([
+        {
+          seriesInstanceUid: '1.2.3.100.1',
+          studyInstanceUid: '1.2.3.100',
+          modality: 'CT',
+          seriesNumber: 1,
+          seriesDescription: 'Axial',
+          bodyPartExamined: 'HEAD',
+        },
+      ]);
     });
 
     it('stores absent attributes as null and keeps text exactly (parameterized SQL)', async () => {
       const evil = `x'); DROP TABLE instances; --`;
       const r = makeRecord({
-        patientId: null, patientName: `O'Brien^Åsa 李`, studyDescription: evil, studyDate: undefined,
-        seriesNumber: null, instanceNumber: null, calledAeTitle: undefined, modality: null,
+        patientId: null,
+        patientName: `O'Brien^Åsa 李`,
+        studyDescription: evil,
+        studyDate: undefined,
+        seriesNumber: null,
+        instanceNumber: null,
+        calledAeTitle: undefined,
+        modality: null,
       });
       await index.insertInstances([r]);
       const [st] = await index.listStudies();
@@ -184,10 +215,12 @@ export function registerIndexConformance(name: string, factory: IndexFactory): v
 
     it('rolls back a failed write transaction entirely', async () => {
       const boom = new Error('boom');
-      await expect(index.write(async (tx) => {
-        await tx.insertInstances([makeRecord(), makeRecord()], 'keep');
-        throw boom;
-      })).rejects.toBe(boom);
+      await expect(
+        index.write(async (tx) => {
+          await tx.insertInstances([makeRecord(), makeRecord()], 'keep');
+          throw boom;
+        }),
+      ).rejects.toBe(boom);
       expect(await index.countInstances()).toBe(0);
       expect(await index.listStudies()).toEqual([]);
       // and the index is still usable
@@ -196,21 +229,27 @@ export function registerIndexConformance(name: string, factory: IndexFactory): v
     });
 
     it('gives read transactions no write operations', async () => {
-      await expect(index.read(async (tx) => {
-        expect('insertInstances' in tx).toBe(false);
-        expect('deleteInstance' in tx).toBe(false);
-        expect('execute' in tx).toBe(false);
-        expect('forwardQueue' in tx).toBe(false);
-        return tx.countInstances();
-      })).resolves.toBe(0);
+      await expect(
+        index.read(async (tx) => {
+          expect('insertInstances' in tx).toBe(false);
+          expect('deleteInstance' in tx).toBe(false);
+          expect('execute' in tx).toBe(false);
+          expect('forwardQueue' in tx).toBe(false);
+          return tx.countInstances();
+        }),
+      ).resolves.toBe(0);
     });
 
     it('serializes concurrent write transactions', async () => {
-      await Promise.all(Array.from({ length: 10 }, () => index.write(async (tx) => {
-        await tx.insertInstances([makeRecord()], 'keep');
-        await new Promise((r) => setTimeout(r, 1));
-        await tx.insertInstances([makeRecord()], 'keep');
-      })));
+      await Promise.all(
+        Array.from({ length: 10 }, () =>
+          index.write(async (tx) => {
+            await tx.insertInstances([makeRecord()], 'keep');
+            await new Promise((r) => setTimeout(r, 1));
+            await tx.insertInstances([makeRecord()], 'keep');
+          }),
+        ),
+      );
       expect(await index.countInstances()).toBe(20);
     });
 

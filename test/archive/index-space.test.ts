@@ -61,7 +61,10 @@ describe('SQLite index space', () => {
     for (const uid of uids) expect(await archive.deleteInstance(uid)).toBe(true);
     await archive.idle();
     const after = pages(file);
-    expect(after.pageCount, `page_count ${after.pageCount} (free ${after.freelist}) after deleting the study; ${full} with it, ${empty} before it`).toBeLessThan(empty + 50);
+    expect(
+      after.pageCount,
+      `page_count ${after.pageCount} (free ${after.freelist}) after deleting the study; ${full} with it, ${empty} before it`,
+    ).toBeLessThan(empty + 50);
     expect(after.freelist).toBeLessThan(50);
     await archive.close();
     // Closed (checkpointed): the file itself is that small again.

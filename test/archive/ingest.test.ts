@@ -7,10 +7,7 @@ import { DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError } from
 import type { StoreRequest, StoreSink } from '../../src/archive/ingest.js';
 import { DEFAULT_LIMITS } from '../../src/config/limits.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
-import {
-  chunked, CT_IMAGE, datasetBytes, EXPLICIT_LE, headerBytes, MR_IMAGE, storeRequest, tempDir, writtenFiles,
-  type TestInstance,
-} from './helpers.js';
+import { chunked, CT_IMAGE, datasetBytes, EXPLICIT_LE, headerBytes, MR_IMAGE, storeRequest, tempDir, writtenFiles, type TestInstance } from './helpers.js';
 import { dropSchema, freshSchemaName, PG_URL, postgresAvailable } from './pg-support.js';
 
 const backends: Array<'sqlite' | 'postgres'> = ['sqlite'];
@@ -65,8 +62,13 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(outcome).toEqual({ status: 'stored', sopInstanceUid: t.sopInstanceUid, bytes: bytes.length });
     const row = await archive.index.getInstance(t.sopInstanceUid);
     expect(row).toMatchObject({
-      sopClassUid: CT_IMAGE, transferSyntaxUid: EXPLICIT_LE, callingAeTitle: 'MODALITY', calledAeTitle: 'PACS',
-      studyInstanceUid: '1.2.826.0.1.3680043.10.1.1', seriesInstanceUid: '1.2.826.0.1.3680043.10.1.1.1', instanceNumber: 7,
+      sopClassUid: CT_IMAGE,
+      transferSyntaxUid: EXPLICIT_LE,
+      callingAeTitle: 'MODALITY',
+      calledAeTitle: 'PACS',
+      studyInstanceUid: '1.2.826.0.1.3680043.10.1.1',
+      seriesInstanceUid: '1.2.826.0.1.3680043.10.1.1.1',
+      instanceNumber: 7,
     });
     const meta = buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: t.sopInstanceUid, transferSyntaxUid: EXPLICIT_LE, sourceAeTitle: 'MODALITY' });
     const file = readFileSync(join(dataDir, 'blobs', row!.fileKey));
@@ -76,8 +78,13 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(await temps()).toEqual([]);
     const [study] = await archive.index.listStudies();
     expect(study).toMatchObject({
-      patientId: 'PID42', patientName: `O'Brien^Åsa`, patientSex: 'F', studyDate: '20240102', accessionNumber: 'ACC42',
-      studyDescription: 'Head routine', modalitiesInStudy: ['CT'],
+      patientId: 'PID42',
+      patientName: `O'Brien^Åsa`,
+      patientSex: 'F',
+      studyDate: '20240102',
+      accessionNumber: 'ACC42',
+      studyDescription: 'Head routine',
+      modalitiesInStudy: ['CT'],
     });
     expect((await archive.index.listSeries(study.studyInstanceUid))[0]).toMatchObject({ modality: 'CT', seriesNumber: 3 });
   });
@@ -120,7 +127,11 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect((await send(archive.beginStore(storeRequest(t)), [newer])).status).toBe('replaced');
     const row = await archive.index.getInstance(t.sopInstanceUid);
     expect(finals()).toEqual([row!.fileKey]);
-    expect(readFileSync(join(dataDir, 'blobs', row!.fileKey)).subarray(-newer.length).equals(newer)).toBe(true);
+    expect(
+      readFileSync(join(dataDir, 'blobs', row!.fileKey))
+        .subarray(-newer.length)
+        .equals(newer),
+    ).toBe(true);
     expect(await archive.index.countInstances()).toBe(1);
   });
 
@@ -138,8 +149,7 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
 
   it('rejects a dataset whose SOP Instance UID differs from the request (0xA900), storing nothing', async () => {
     const t = { sopInstanceUid: '1.2.3.4.5.7', pixelBytes: 200_000 };
-    const err = await send(archive.beginStore(storeRequest({ sopInstanceUid: '1.2.3.4.5.999' })), chunked(datasetBytes(t), [16384]))
-      .catch((e) => e);
+    const err = await send(archive.beginStore(storeRequest({ sopInstanceUid: '1.2.3.4.5.999' })), chunked(datasetBytes(t), [16384])).catch((e) => e);
     expect(err).toBeInstanceOf(InvalidDatasetError);
     expect(err.status).toBe(0xa900);
     expect(err.message).toMatch(/SOP Instance UID/);
@@ -208,7 +218,9 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
 
     it('refuses a bad Study Instance UID, SOP Instance UID, SOP Class UID in the data set', async () => {
       expect((await refused({ sopInstanceUid: '1.2.3.4.5.31', studyInstanceUid: '1.2.3.' })).message).toMatch(/^StudyInstanceUID/);
-      expect((await refused({ sopInstanceUid: '1.2.3.4.5.32', seriesInstanceUid: '1.2.' + '3'.repeat(63) })).message).toMatch(/^SeriesInstanceUID.*longer than 64/);
+      expect((await refused({ sopInstanceUid: '1.2.3.4.5.32', seriesInstanceUid: '1.2.' + '3'.repeat(63) })).message).toMatch(
+        /^SeriesInstanceUID.*longer than 64/,
+      );
       // The request says the same (bad) UIDs, as a C-STORE command or STOW meta header would.
       expect((await refused({ sopInstanceUid: '1.2.3x' })).message).toMatch(/^SOPInstanceUID/);
       expect((await refused({ sopInstanceUid: '1.2.3.4.5.33', sopClassUid: '1.2.840.10008.5.1.4.1.1.2 ' })).message).toMatch(/^SOPClassUID/);

@@ -45,7 +45,10 @@ describe('PostgreSQL URL without a user name', () => {
     delete env.PGUSER;
     delete env.LOGNAME;
     expect(new URL(noUser).username).toBe('');
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/archive/fixtures/open-postgres.ts'), noUser, schema], { env, cwd: REPO_ROOT });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/archive/fixtures/open-postgres.ts'), noUser, schema], {
+      env,
+      cwd: REPO_ROOT,
+    });
     expect(stdout.trim()).toBe('instances 0');
   });
 });

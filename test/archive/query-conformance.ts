@@ -11,8 +11,17 @@ import type { IndexFactory } from './index-conformance.js';
 
 let seq = 0;
 function record(o: {
-  patientId: string; patientName: string; study: string; studyDate: string; studyTime?: string; series: string; modality: string;
-  sopClass?: string; description?: string; institution?: string; json?: Record<string, unknown>;
+  patientId: string;
+  patientName: string;
+  study: string;
+  studyDate: string;
+  studyTime?: string;
+  series: string;
+  modality: string;
+  sopClass?: string;
+  description?: string;
+  institution?: string;
+  json?: Record<string, unknown>;
 }): InstanceRecord {
   seq++;
   const json = {
@@ -50,11 +59,36 @@ const RECORDS: InstanceRecord[] = [
   // Patient 1: two studies
   record({ patientId: 'P1', patientName: 'Doe^Jane', study: '1.2.1.01', studyDate: '20240105', series: '1.2.1.01.1', modality: 'CT' }),
   record({ patientId: 'P1', patientName: 'Doe^Jane', study: '1.2.1.01', studyDate: '20240105', series: '1.2.1.01.1', modality: 'CT' }),
-  record({ patientId: 'P1', patientName: 'Doe^Jane', study: '1.2.1.01', studyDate: '20240105', series: '1.2.1.01.2', modality: 'SR', sopClass: '1.2.840.10008.5.1.4.1.1.88.11' }),
-  record({ patientId: 'P1', patientName: 'Doe^Jane', study: '1.2.1.02', studyDate: '20240301', studyTime: '0830', series: '1.2.1.02.1', modality: 'MR', description: 'MR Knee' }),
+  record({
+    patientId: 'P1',
+    patientName: 'Doe^Jane',
+    study: '1.2.1.01',
+    studyDate: '20240105',
+    series: '1.2.1.01.2',
+    modality: 'SR',
+    sopClass: '1.2.840.10008.5.1.4.1.1.88.11',
+  }),
+  record({
+    patientId: 'P1',
+    patientName: 'Doe^Jane',
+    study: '1.2.1.02',
+    studyDate: '20240301',
+    studyTime: '0830',
+    series: '1.2.1.02.1',
+    modality: 'MR',
+    description: 'MR Knee',
+  }),
   // Patient 2
-  record({ patientId: 'P2', patientName: 'DOE^JOHN', study: '1.2.2.03', studyDate: '20231231', series: '1.2.2.03.1', modality: 'CT',
-    institution: 'Clinic', json: { '00081032': { vr: 'SQ', Value: [{ '00080100': { vr: 'SH', Value: ['T-04000'] } }] } } }),
+  record({
+    patientId: 'P2',
+    patientName: 'DOE^JOHN',
+    study: '1.2.2.03',
+    studyDate: '20231231',
+    series: '1.2.2.03.1',
+    modality: 'CT',
+    institution: 'Clinic',
+    json: { '00081032': { vr: 'SQ', Value: [{ '00080100': { vr: 'SH', Value: ['T-04000'] } }] } },
+  }),
   // Patient 3, non-ASCII name
   record({ patientId: 'P3', patientName: 'Müller^Hans', study: '1.2.3.04', studyDate: '20240610', series: '1.2.3.04.1', modality: 'MR' }),
   // Patient 4 with SQL LIKE metacharacters in the ID
@@ -150,7 +184,8 @@ export function registerQueryConformance(name: string, factory: IndexFactory): v
 
     it('sequence matching on an attribute only in the JSON', async () => {
       const seqKey: QueryKey = {
-        tag: 0x00081032, vr: 'SQ',
+        tag: 0x00081032,
+        vr: 'SQ',
         matcher: { kind: 'sequence', keys: [{ tag: 0x00080100, vr: 'SH', matcher: compileMatcher(0x00080100, 'SH', ['T-04000']) }] },
       };
       const uid = key('StudyInstanceUID=');

@@ -26,8 +26,17 @@ function storedFile(name: string, dataset: Buffer): InstanceSummary {
   const file = path.join(dir, name);
   fs.writeFileSync(file, Buffer.concat([head, meta, dataset]));
   return {
-    sopInstanceUid: name, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', seriesInstanceUid: '1', studyInstanceUid: '1', instanceNumber: null,
-    transferSyntaxUid: TS, fileKey: file, fileSize: fs.statSync(file).size, receivedAt: '', callingAeTitle: 'X', calledAeTitle: null,
+    sopInstanceUid: name,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    seriesInstanceUid: '1',
+    studyInstanceUid: '1',
+    instanceNumber: null,
+    transferSyntaxUid: TS,
+    fileKey: file,
+    fileSize: fs.statSync(file).size,
+    receivedAt: '',
+    callingAeTitle: 'X',
+    calledAeTitle: null,
   };
 }
 

@@ -31,11 +31,21 @@ describe('sqlite schema migration', () => {
       v1.close();
       const index = await SqliteIndex.open(file);
       try {
-        await index.insertInstances([{
-          sopInstanceUid: '1.2.3', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', studyInstanceUid: '1.2', seriesInstanceUid: '1.2.1',
-          transferSyntaxUid: '1.2.840.10008.1.2.1', fileKey: 'ab/cd/k.dcm', fileSize: 10, fileCrc32: 0xdeadbeef,
-          receivedAt: new Date().toISOString(), callingAeTitle: 'X', json: '{}',
-        }]);
+        await index.insertInstances([
+          {
+            sopInstanceUid: '1.2.3',
+            sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+            studyInstanceUid: '1.2',
+            seriesInstanceUid: '1.2.1',
+            transferSyntaxUid: '1.2.840.10008.1.2.1',
+            fileKey: 'ab/cd/k.dcm',
+            fileSize: 10,
+            fileCrc32: 0xdeadbeef,
+            receivedAt: new Date().toISOString(),
+            callingAeTitle: 'X',
+            json: '{}',
+          },
+        ]);
         expect(await index.fileCheck('ab/cd/k.dcm')).toEqual({ sopInstanceUid: '1.2.3', fileSize: 10, fileCrc32: 0xdeadbeef });
       } finally {
         await index.close();
@@ -65,10 +75,20 @@ describe('sqlite prepared-statement cache', () => {
       expect((await index.read((tx) => tx.select('SELECT $1 + 2999 AS n', [1])))[0].n).toBe(3000);
       expect(index.statementCacheSize().reader).toBe(256);
       // The writer's cache is bounded the same way, and writes still work.
-      await index.insertInstances([{
-        sopInstanceUid: '1.2.3', sopClassUid: '1.2.840.10008.5.1.4.1.1.2', studyInstanceUid: '1.2', seriesInstanceUid: '1.2.1',
-        transferSyntaxUid: '1.2.840.10008.1.2.1', fileKey: 'k.dcm', fileSize: 10, receivedAt: new Date().toISOString(), callingAeTitle: 'X', json: '{}',
-      }]);
+      await index.insertInstances([
+        {
+          sopInstanceUid: '1.2.3',
+          sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+          studyInstanceUid: '1.2',
+          seriesInstanceUid: '1.2.1',
+          transferSyntaxUid: '1.2.840.10008.1.2.1',
+          fileKey: 'k.dcm',
+          fileSize: 10,
+          receivedAt: new Date().toISOString(),
+          callingAeTitle: 'X',
+          json: '{}',
+        },
+      ]);
       expect(await index.countInstances()).toBe(1);
       expect(index.statementCacheSize().writer).toBeLessThanOrEqual(256);
     } finally {
@@ -80,10 +100,22 @@ describe('sqlite prepared-statement cache', () => {
 
 describe('sqlite upsert memo across write transactions', () => {
   const record = (n: number, over: Partial<InstanceRecord> = {}): InstanceRecord => ({
-    sopInstanceUid: `1.2.3.${n}`, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', studyInstanceUid: '1.2', seriesInstanceUid: '1.2.1',
-    patientId: 'P1', patientName: 'DOE^JANE', studyDescription: 'CHEST', modality: 'CT',
-    transferSyntaxUid: '1.2.840.10008.1.2.1', fileKey: `ab/cd/k${n}.dcm`, fileSize: 10, fileCrc32: 1,
-    receivedAt: new Date().toISOString(), callingAeTitle: 'X', json: '{}', ...over,
+    sopInstanceUid: `1.2.3.${n}`,
+    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+    studyInstanceUid: '1.2',
+    seriesInstanceUid: '1.2.1',
+    patientId: 'P1',
+    patientName: 'DOE^JANE',
+    studyDescription: 'CHEST',
+    modality: 'CT',
+    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    fileKey: `ab/cd/k${n}.dcm`,
+    fileSize: 10,
+    fileCrc32: 1,
+    receivedAt: new Date().toISOString(),
+    callingAeTitle: 'X',
+    json: '{}',
+    ...over,
   });
   const withIndex = async (fn: (index: SqliteIndex, file: string) => Promise<void>): Promise<void> => {
     const d = mkdtempSync(join(tmpdir(), 'pacs-sqlite-memo-'));
@@ -108,7 +140,11 @@ describe('sqlite upsert memo across write transactions', () => {
       for (let n = 1; n <= 5; n++) await index.insertInstances([record(n)]);
       const writes = other.prepare(`SELECT tbl, COUNT(*) AS n FROM row_writes GROUP BY tbl ORDER BY tbl`).all();
       // studies: the insert and the modalities_in_study update of the first instance.
-      expect(writes).toEqual([{ tbl: 'patients', n: 1 }, { tbl: 'series', n: 1 }, { tbl: 'studies', n: 2 }]);
+      expect(writes).toEqual([
+        { tbl: 'patients', n: 1 },
+        { tbl: 'series', n: 1 },
+        { tbl: 'studies', n: 2 },
+      ]);
       // A changed value is written.
       await index.insertInstances([record(6, { studyDescription: 'CHEST 2' })]);
       expect(other.prepare(`SELECT study_description FROM studies`).pluck().get()).toBe('CHEST 2');
@@ -117,7 +153,7 @@ describe('sqlite upsert memo across write transactions', () => {
     });
   });
 
-  it("does not skip an upsert after another connection changed the row", async () => {
+  it('does not skip an upsert after another connection changed the row', async () => {
     await withIndex(async (index, file) => {
       await index.insertInstances([record(1)]);
       const other = new Database(file);
@@ -143,10 +179,12 @@ describe('sqlite upsert memo across write transactions', () => {
 
   it('forgets the rows of a rolled-back transaction', async () => {
     await withIndex(async (index) => {
-      await expect(index.write(async (tx) => {
-        await tx.insertInstances([record(1)], 'keep');
-        throw new Error('rolled back');
-      })).rejects.toThrow('rolled back');
+      await expect(
+        index.write(async (tx) => {
+          await tx.insertInstances([record(1)], 'keep');
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
       await index.insertInstances([record(2)]);
       expect((await index.listSeries('1.2')).map((s) => s.seriesInstanceUid)).toEqual(['1.2.1']);
       expect((await index.listInstances('1.2.1')).map((i) => i.sopInstanceUid)).toEqual(['1.2.3.2']);

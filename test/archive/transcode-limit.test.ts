@@ -35,7 +35,12 @@ beforeAll(async () => {
   const bytes = readFileSync(file);
   const { meta, dataSetOffset } = readMetaHeader(bytes);
   expect(meta.transferSyntaxUid).toBe(RLE);
-  const sink = archive.beginStore({ sopClassUid: meta.mediaStorageSopClassUid, sopInstanceUid: meta.mediaStorageSopInstanceUid, transferSyntaxUid: RLE, callingAeTitle: 'TEST' });
+  const sink = archive.beginStore({
+    sopClassUid: meta.mediaStorageSopClassUid,
+    sopInstanceUid: meta.mediaStorageSopInstanceUid,
+    transferSyntaxUid: RLE,
+    callingAeTitle: 'TEST',
+  });
   await sink.write(bytes.subarray(dataSetOffset));
   await sink.end();
   rle = (await archive.index.getInstance(meta.mediaStorageSopInstanceUid))!;

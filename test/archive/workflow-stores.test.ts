@@ -24,23 +24,34 @@ function suite(name: string, open: () => Promise<Index>, cleanup: () => Promise<
         await w.add({ spsId: 'S2', patientId: 'P2', patientName: 'ROE^JANE', modality: 'MR', startDate: '20250312' });
         await expect(w.add({ spsId: 'S1', patientId: 'P1', patientName: 'X', modality: 'CT', startDate: '20250310' })).rejects.toThrow(/already exists/);
         // The store's own error, naming the field (the REST API and the CLI map it).
-        await expect(w.add({ patientId: 'P3', patientName: 'X', modality: 'CT', startDate: 'today' }))
-          .rejects.toMatchObject({ constructor: WorklistEntryError, kind: 'invalid', issues: [{ field: 'startDate' }] });
+        await expect(w.add({ patientId: 'P3', patientName: 'X', modality: 'CT', startDate: 'today' })).rejects.toMatchObject({
+          constructor: WorklistEntryError,
+          kind: 'invalid',
+          issues: [{ field: 'startDate' }],
+        });
         await expect(w.cancel('NOPE')).rejects.toMatchObject({ constructor: WorklistEntryError, kind: 'not-found', issues: [{ field: 'spsId' }] });
         expect((await w.list({ fromDate: '20250311' })).map((e) => e.spsId)).toEqual(['S2']);
         expect((await w.list({ modality: 'CT', stationAeTitle: 'CT01', statuses: ['SCHEDULED'] })).map((e) => e.spsId)).toEqual(['S1']);
         expect((await w.change('S2', { startTime: '0800' })).startTime).toBe('0800');
         const m = await MppsStore.open(index);
-        expect((await m.create({ sopInstanceUid: '1.2.3', status: 'IN PROGRESS', callingAeTitle: 'CT01', spsIds: ['S1'], json: {} })).worklistUpdated).toEqual(['S1']);
+        expect((await m.create({ sopInstanceUid: '1.2.3', status: 'IN PROGRESS', callingAeTitle: 'CT01', spsIds: ['S1'], json: {} })).worklistUpdated).toEqual([
+          'S1',
+        ]);
         expect((await m.create({ sopInstanceUid: '1.2.3', status: 'IN PROGRESS', callingAeTitle: 'CT01', spsIds: ['S1'], json: {} })).result).toBe('duplicate');
         expect((await w.get('S1'))?.status).toBe('STARTED');
-        await expect(m.update('1.2.3', () => { throw new Error('refused'); })).rejects.toThrow('refused');
+        await expect(
+          m.update('1.2.3', () => {
+            throw new Error('refused');
+          }),
+        ).rejects.toThrow('refused');
         const done = await m.update('1.2.3', (cur) => ({ ...cur, status: 'COMPLETED' }));
         expect(done?.worklistUpdated).toEqual(['S1']);
         expect((await w.get('S1'))?.status).toBe('COMPLETED');
         expect(await m.update('9.9', (cur) => cur)).toBeUndefined();
         const c = await CommitmentStore.open(index);
-        expect(await c.add({ transactionUid: '1.2.4', callingAeTitle: 'CT01', calledAeTitle: 'PACS', request: [{ sopClassUid: '1.2', sopInstanceUid: '3.4' }] })).toBe(true);
+        expect(
+          await c.add({ transactionUid: '1.2.4', callingAeTitle: 'CT01', calledAeTitle: 'PACS', request: [{ sopClassUid: '1.2', sopInstanceUid: '3.4' }] }),
+        ).toBe(true);
         expect(await c.add({ transactionUid: '1.2.4', callingAeTitle: 'CT01', calledAeTitle: 'PACS', request: [] })).toBe(false);
         const result = await verifyInstances(index, [{ sopClassUid: '1.2', sopInstanceUid: '3.4' }]);
         expect(result).toEqual({ success: [], failed: [{ sopClassUid: '1.2', sopInstanceUid: '3.4', reason: 0x0112 }] });
@@ -65,5 +76,9 @@ suite('SQLite', async () => SqliteIndex.open(join(await makeTempDir('pacs-wf-'),
 const schema = freshSchemaName();
 // The test machines run PostgreSQL: without it the suite fails (connection refused), it does not skip.
 describe('PostgreSQL', () => {
-  suite('schema', () => PostgresIndex.open({ connectionString: PG_URL, schema }), () => dropSchema(schema));
+  suite(
+    'schema',
+    () => PostgresIndex.open({ connectionString: PG_URL, schema }),
+    () => dropSchema(schema),
+  );
 });

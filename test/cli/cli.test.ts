@@ -4,8 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { normalizeArgv, parseAeTitle, parsePort } from '../../src/cli/options.js';
 import { REPO_ROOT } from '../support/peers.js';
 
-const pacs = (...args: string[]) =>
-  spawnSync(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+const pacs = (...args: string[]) => spawnSync(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
 
 describe('CLI options', () => {
   it('validates AE titles with a message saying why', () => {

@@ -75,7 +75,10 @@ describe('pacs config: DICOM access', () => {
   });
 
   it('`pacs serve --max-associations --idle-timeout` writes them into the registry', async () => {
-    const served = await startPacs({ dir: join(dir, 'serve'), args: [join(process.cwd(), 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--max-associations', '7', '--idle-timeout', '90'] });
+    const served = await startPacs({
+      dir: join(dir, 'serve'),
+      args: [join(process.cwd(), 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--max-associations', '7', '--idle-timeout', '90'],
+    });
     const reg = (await ConfigStore.open(served.dataDir)).current;
     expect(effectiveLimits(reg).dicom).toMatchObject({ maxAssociations: 7, idleTimeoutSeconds: 90 });
     await served.stop();

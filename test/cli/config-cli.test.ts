@@ -45,10 +45,17 @@ describe('pacs config', () => {
   });
 
   it('adds, changes and removes a peer', async () => {
-    expect((await pacs('config', 'ae', 'add', 'ORTHANC', '--host', '127.0.0.1', '--port', '4242', '--permissions', 'echo,store', '--move-destination')).status).toBe(0);
+    expect(
+      (await pacs('config', 'ae', 'add', 'ORTHANC', '--host', '127.0.0.1', '--port', '4242', '--permissions', 'echo,store', '--move-destination')).status,
+    ).toBe(0);
     expect((await pacs('config', 'ae', 'set', 'ORTHANC', '--port', '4243', '--description', 'second PACS')).status).toBe(0);
     const reg = (await ConfigStore.open(data)).current;
-    expect(findAe(reg, 'ORTHANC')).toMatchObject({ connection: { host: '127.0.0.1', port: 4243 }, permissions: ['echo', 'store'], moveDestination: true, description: 'second PACS' });
+    expect(findAe(reg, 'ORTHANC')).toMatchObject({
+      connection: { host: '127.0.0.1', port: 4243 },
+      permissions: ['echo', 'store'],
+      moveDestination: true,
+      description: 'second PACS',
+    });
     expect((await pacs('config', 'ae', 'rm', 'ORTHANC')).status).toBe(0);
     expect(findAe((await ConfigStore.open(data)).current, 'ORTHANC')).toBeUndefined();
   });
@@ -76,7 +83,11 @@ describe('pacs config', () => {
 
   it('verify: C-ECHOes every AE with a port and tables the round trips', async () => {
     const [p1, p2, p3] = await Promise.all([freePort(), freePort(), freePort()]);
-    for (const [ae, p] of [['PACS', p1], ['WORKSTATION', p2], ['ROUTER', p3]] as const) {
+    for (const [ae, p] of [
+      ['PACS', p1],
+      ['WORKSTATION', p2],
+      ['ROUTER', p3],
+    ] as const) {
       expect((await pacs('config', 'ae', 'set', ae, '--port', String(p), '--host', '127.0.0.1')).status).toBe(0);
     }
     const store = await ConfigStore.open(data);
@@ -84,7 +95,11 @@ describe('pacs config', () => {
     try {
       const ok = await pacs('config', 'verify');
       expect(ok.status, ok.stdout + ok.stderr).toBe(0);
-      for (const [ae, p] of [['PACS', p1], ['WORKSTATION', p2], ['ROUTER', p3]] as const) {
+      for (const [ae, p] of [
+        ['PACS', p1],
+        ['WORKSTATION', p2],
+        ['ROUTER', p3],
+      ] as const) {
         expect(ok.stdout).toMatch(new RegExp(`^${ae}\\s+\\w+\\s+127\\.0\\.0\\.1:${p}\\s+ok\\s+[\\d.]+ ms`, 'm'));
       }
       expect(ok.stdout).toMatch(/3 of 3 answered/);

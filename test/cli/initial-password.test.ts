@@ -33,7 +33,11 @@ describe('the generated admin password', () => {
     expect(log).not.toContain(password);
     expect(log).toContain(file);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
-    const login = await fetch(`http://127.0.0.1:${web}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password }) });
+    const login = await fetch(`http://127.0.0.1:${web}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'admin', password }),
+    });
     expect(login.status).toBe(200);
     await pacs.stop();
   });

@@ -18,12 +18,33 @@ it('lists, adds (refusing bad input by field), tests a file, removes; shows the 
   expect(bad.status).toBe(1);
   expect(bad.stderr).toMatch(/^pacs: condition: 1:\d+: /);
   expect((await pacs('router', 'rules', 'add', 'ct', 'true', '--dest', 'NOPE', ...data)).stderr).toContain('destinations[0]: "NOPE" is not a registered AE');
-  const ok = await pacs('router', 'rules', 'add', 'ct', 'Modality == "CT" && callingAE == "CT_1"', '--dest', 'PACS', '--set', 'InstitutionName=Routed', '--position', '1', ...data);
+  const ok = await pacs(
+    'router',
+    'rules',
+    'add',
+    'ct',
+    'Modality == "CT" && callingAE == "CT_1"',
+    '--dest',
+    'PACS',
+    '--set',
+    'InstitutionName=Routed',
+    '--position',
+    '1',
+    ...data,
+  );
   expect(ok.status, ok.stderr).toBe(0);
-  expect((await pacs('router', 'rules', 'list', ...data)).stdout.split('\n')[0]).toBe('1. ct: Modality == "CT" && callingAE == "CT_1" -> PACS [InstitutionName=Routed]');
+  expect((await pacs('router', 'rules', 'list', ...data)).stdout.split('\n')[0]).toBe(
+    '1. ct: Modality == "CT" && callingAE == "CT_1" -> PACS [InstitutionName=Routed]',
+  );
 
   const file = join(dir, 'ct.dcm');
-  writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: '1.2.3.4', transferSyntaxUid: EXPLICIT_LE }), datasetBytes({ sopInstanceUid: '1.2.3.4' })]));
+  writeFileSync(
+    file,
+    Buffer.concat([
+      buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: '1.2.3.4', transferSyntaxUid: EXPLICIT_LE }),
+      datasetBytes({ sopInstanceUid: '1.2.3.4' }),
+    ]),
+  );
   const t = await pacs('router', 'rules', 'test', file, '--calling', 'CT_1', ...data);
   expect(t.stdout).toBe('MATCH ct\n      everything to the workstation (stopped)\n-> PACS (rule "ct")\n');
   expect((await pacs('router', 'rules', 'test', file, ...data)).stdout).toContain('-> WORKSTATION (rule "everything to the workstation")');
@@ -47,8 +68,16 @@ it('adds a rule that discards; tests a file against it; lists and purges unroute
   expect(ok.status, ok.stderr).toBe(0);
   expect((await pacs('router', 'rules', 'list', ...data)).stdout.split('\n')[0]).toBe('1. drop ct: Modality == "CT" -> (discard)');
   const file = join(dir, 'ct.dcm');
-  writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: '1.2.3.4', transferSyntaxUid: EXPLICIT_LE }), datasetBytes({ sopInstanceUid: '1.2.3.4' })]));
-  expect((await pacs('router', 'rules', 'test', file, ...data)).stdout).toBe('MATCH drop ct\n      everything to the workstation (stopped)\n-> discarded (rule "drop ct")\n');
+  writeFileSync(
+    file,
+    Buffer.concat([
+      buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: '1.2.3.4', transferSyntaxUid: EXPLICIT_LE }),
+      datasetBytes({ sopInstanceUid: '1.2.3.4' }),
+    ]),
+  );
+  expect((await pacs('router', 'rules', 'test', file, ...data)).stdout).toBe(
+    'MATCH drop ct\n      everything to the workstation (stopped)\n-> discarded (rule "drop ct")\n',
+  );
   expect((await pacs('router', 'rules', 'rm', 'everything to the workstation', ...data)).status).toBe(0);
   expect((await pacs('router', 'rules', 'add', 'mr', 'Modality == "MR"', '--dest', 'WORKSTATION', ...data)).status).toBe(0);
   expect((await pacs('router', 'rules', 'rm', 'drop ct', ...data)).status).toBe(0);
@@ -58,14 +87,18 @@ it('adds a rule that discards; tests a file against it; lists and purges unroute
   const index = await SqliteIndex.open(join(dir, 'data', 'router', 'index.sqlite'));
   try {
     await index.forwardQueue.ensureSchema();
-    await index.write((tx) => tx.forwardQueue.hold([
-      { sopInstanceUid: '1.2.3.4', state: 'unrouted', rule: '', error: null },
-      { sopInstanceUid: '1.2.3.5', state: 'rule-failed', rule: 'mr', error: 'rule "mr": no such overload' },
-    ]));
+    await index.write((tx) =>
+      tx.forwardQueue.hold([
+        { sopInstanceUid: '1.2.3.4', state: 'unrouted', rule: '', error: null },
+        { sopInstanceUid: '1.2.3.5', state: 'rule-failed', rule: 'mr', error: 'rule "mr": no such overload' },
+      ]),
+    );
   } finally {
     await index.close();
   }
-  expect((await pacs('router', 'queue', ...data)).stdout).toBe('destination\tpending\tfailed\tdead\tlast error\nnot forwarded: 1 unrouted, 1 rule failed (pacs router queue --unrouted)\n');
+  expect((await pacs('router', 'queue', ...data)).stdout).toBe(
+    'destination\tpending\tfailed\tdead\tlast error\nnot forwarded: 1 unrouted, 1 rule failed (pacs router queue --unrouted)\n',
+  );
   const listed = await pacs('router', 'queue', '--unrouted', ...data);
   expect(listed.stdout).toMatch(/^\d+\tunrouted\t1\.2\.3\.4\t\S+\n\d+\trule-failed\t1\.2\.3\.5\t\S+\trule "mr": no such overload\n$/);
   expect((await pacs('router', 'queue', '--unrouted', '--purge', ...data)).stdout).toBe('2 unrouted entries deleted\n');

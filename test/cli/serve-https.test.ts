@@ -38,7 +38,12 @@ afterAll(async () => {
 /** A logger whose lines the test can read. */
 function capturingLogger() {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { logger: pino({ level: 'info' }, stream), text: () => lines.join('') };
 }
 
@@ -54,7 +59,14 @@ function httpsJson(port: number, ca: Buffer | undefined, method: string, path: s
   return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = httpsRequest(
-      { host: '127.0.0.1', port, method, path, ca, headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}) } },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        ca,
+        headers: { ...headers, ...(payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}) },
+      },
       (res) => {
         let text = '';
         res.on('data', (d) => (text += d));
@@ -87,8 +99,24 @@ describe('HTTPS for the web server', () => {
     // off again over REST: the web server re-opens on plain HTTP
     const off = await httpsJson(webPort, ca, 'PATCH', '/api/config/web', { tls: false }, { cookie: cookie.split(';')[0] });
     expect(off.status).toBe(200);
-    await expect.poll(async () => (await fetch(`http://127.0.0.1:${webPort}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password: PASSWORD }) }).catch(() => undefined))?.status, { timeout: 15_000 }).toBe(200);
-    const plain = await fetch(`http://127.0.0.1:${webPort}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'admin', password: PASSWORD }) });
+    await expect
+      .poll(
+        async () =>
+          (
+            await fetch(`http://127.0.0.1:${webPort}/api/login`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({ user: 'admin', password: PASSWORD }),
+            }).catch(() => undefined)
+          )?.status,
+        { timeout: 15_000 },
+      )
+      .toBe(200);
+    const plain = await fetch(`http://127.0.0.1:${webPort}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'admin', password: PASSWORD }),
+    });
     expect(plain.headers.get('set-cookie')).not.toMatch(/Secure/);
   });
 

@@ -85,6 +85,9 @@ describe('scripts/setup-test-deps.sh', () => {
     expect(r.status, r.output).toBe(0);
     expect(r.orthancAlive, `a process named Orthanc was killed by the script\n${r.output}`).toBe(true);
     expect(r.calls).toContain('apt-get install -y -q orthanc');
-    expect(r.calls.some((c) => /^(systemctl stop orthanc|service orthanc stop)$/.test(c)), r.calls.join('\n')).toBe(true);
+    expect(
+      r.calls.some((c) => /^(systemctl stop orthanc|service orthanc stop)$/.test(c)),
+      r.calls.join('\n'),
+    ).toBe(true);
   });
 });

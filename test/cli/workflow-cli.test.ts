@@ -33,18 +33,49 @@ describe('pacs worklist / mpps / commit', () => {
     expect(bad.stderr).toMatch(/--date: must be a date YYYYMMDD/);
     const missing = await pacs('worklist', 'add', '--data', data, '--patient-name', 'DOE^JOHN', '--modality', 'CT');
     expect(missing.stderr).toMatch(/--patient-id/);
-    const ok = await pacs('worklist', 'add', '--data', data, '--patient-id', 'P1', '--patient-name', 'DOE^JOHN', '--modality', 'CT',
-      '--station', 'CT01', '--date', '20250310', '--time', '0930', '--sps-id', 'C1', '--accession', 'ACC1');
+    const ok = await pacs(
+      'worklist',
+      'add',
+      '--data',
+      data,
+      '--patient-id',
+      'P1',
+      '--patient-name',
+      'DOE^JOHN',
+      '--modality',
+      'CT',
+      '--station',
+      'CT01',
+      '--date',
+      '20250310',
+      '--time',
+      '0930',
+      '--sps-id',
+      'C1',
+      '--accession',
+      'ACC1',
+    );
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/^scheduled C1 \(study 2\.25\.\d+\)/);
     const other = await pacs('worklist', 'add', '--data', data, '--patient-id', 'P2', '--patient-name', 'ROE^JANE', '--modality', 'MR', '--sps-id', 'C2');
     expect(other.status, other.stderr).toBe(0);
     const list = await pacs('worklist', 'list', '--data', data);
-    expect(list.stdout.split('\n').filter((l) => /^C\d/.test(l)).map((l) => l.split('\t')[0])).toEqual(['C1', 'C2']);
+    expect(
+      list.stdout
+        .split('\n')
+        .filter((l) => /^C\d/.test(l))
+        .map((l) => l.split('\t')[0]),
+    ).toEqual(['C1', 'C2']);
     expect((await pacs('worklist', 'rm', '--data', data, 'C2')).stdout).toMatch(/cancelled C2/);
     expect((await pacs('worklist', 'rm', '--data', data, 'NOPE')).stderr).toMatch(/no worklist entry/);
-    const json = (await pacs('worklist', 'list', '--data', data, '--all', '--json')).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(json.map((e) => [e.spsId, e.status])).toEqual([['C1', 'SCHEDULED'], ['C2', 'CANCELED']]);
+    const json = (await pacs('worklist', 'list', '--data', data, '--all', '--json')).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(json.map((e) => [e.spsId, e.status])).toEqual([
+      ['C1', 'SCHEDULED'],
+      ['C2', 'CANCELED'],
+    ]);
   });
 
   it('queries the worklist, performs the step through MPPS, the entry follows', async () => {
@@ -78,8 +109,9 @@ describe('pacs worklist / mpps / commit', () => {
     const cfg = join(data, '..', 'cfg');
     const ok = await pacs('config', 'ae', 'add', 'MOD1', '--host', '127.0.0.1', '--port', '4100', '--commitment-report', 'new', '--data', cfg);
     expect(ok.status, ok.stderr).toBe(0);
-    expect(JSON.parse((await pacs('config', 'show', '--json', '--data', cfg)).stdout).devices.flatMap((d: { aes: unknown[] }) => d.aes))
-      .toContainEqual(expect.objectContaining({ aeTitle: 'MOD1', commitmentReport: 'new' }));
+    expect(JSON.parse((await pacs('config', 'show', '--json', '--data', cfg)).stdout).devices.flatMap((d: { aes: unknown[] }) => d.aes)).toContainEqual(
+      expect.objectContaining({ aeTitle: 'MOD1', commitmentReport: 'new' }),
+    );
     const bad = await pacs('config', 'ae', 'set', 'MOD1', '--commitment-report', 'later', '--data', cfg);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/--commitment-report: commitmentReport must be same or new/);

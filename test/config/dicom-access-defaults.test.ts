@@ -55,7 +55,16 @@ describe('the defaults of a first start', () => {
     const file = structuredClone(defaultRegistry()) as unknown as { devices: { aes: Record<string, unknown>[] }[] };
     const pacs = file.devices[0].aes[0];
     pacs.policy = { strict: false, unknownCallers: ['echo', 'store', 'find', 'move'] };
-    file.devices.push({ aes: [{ aeTitle: 'OLD_PEER', connection: { host: '10.9.9.9', port: 104 }, permissions: ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'] }], ...{ name: 'old', description: '', local: false } });
+    file.devices.push({
+      aes: [
+        {
+          aeTitle: 'OLD_PEER',
+          connection: { host: '10.9.9.9', port: 104 },
+          permissions: ['echo', 'store', 'find', 'move', 'get', 'worklist', 'mpps', 'commit'],
+        },
+      ],
+      ...{ name: 'old', description: '', local: false },
+    });
     const reg = registrySchema.parse(file);
     expect(findAe(reg, 'PACS')?.policy?.unknownCallers).toEqual(['echo', 'store', 'find', 'move']);
     expect(findAe(reg, 'OLD_PEER')?.permissions).toHaveLength(8);
@@ -90,7 +99,9 @@ describe('limits.dicom', () => {
     const reg = setLimits(defaultRegistry(), { dicom: { maxAssociations: 10, idleTimeoutSeconds: 0.5 } });
     expect(effectiveLimits(reg).dicom).toMatchObject({ maxAssociations: 10, idleTimeoutSeconds: 0.5, artimTimeoutSeconds: 30 });
     expect(reg.revision).toBe(2);
-    expect(issues(() => setLimits(reg, { dicom: { maxAssociations: 0 } }))).toEqual([['limits.dicom.maxAssociations', 'maxAssociations must be a positive integer']]);
+    expect(issues(() => setLimits(reg, { dicom: { maxAssociations: 0 } }))).toEqual([
+      ['limits.dicom.maxAssociations', 'maxAssociations must be a positive integer'],
+    ]);
     expect(issues(() => setLimits(reg, { dicom: { idleTimeout: 5 } }))).toEqual([['limits.dicom.idleTimeout', 'unknown field "idleTimeout"']]);
     expect(issues(() => setLimits(reg, { dicom: { maxPduLength: 100 } }))[0][0]).toBe('limits.dicom.maxPduLength');
     // Other fields of the section stay as they were.

@@ -55,7 +55,8 @@ describe('AE registry', () => {
 
   it('host: a host name or an IP address', () => {
     const r = defaultRegistry();
-    for (const ok of ['pacs.example.org', 'orthanc', '10.0.0.1', '::1', 'fe80::1']) expect(() => addAe(r, peer({ connection: { host: ok, port: 104 } }))).not.toThrow();
+    for (const ok of ['pacs.example.org', 'orthanc', '10.0.0.1', '::1', 'fe80::1'])
+      expect(() => addAe(r, peer({ connection: { host: ok, port: 104 } }))).not.toThrow();
     for (const bad of ['bad_host', '', 'a..b', '-x.org', '999.1.1.1', 'x'.repeat(64)]) {
       expect(issues(() => addAe(r, peer({ connection: { host: bad, port: 104 } })))[0][0]).toBe('connection.host');
     }
@@ -88,7 +89,9 @@ describe('AE registry', () => {
     expect(issues(() => addAe(r, peer({ role: 'main' })))[0][0]).toBe('role');
     expect(issues(() => addAe(r, peer({ policy: { strict: true } })))[0][0]).toBe('policy');
     expect(issues(() => addAe(r, peer({ permissions: ['fly'] })))[0][0]).toBe('permissions[0]');
-    expect(issues(() => addAe(r, peer({ moveDestination: true, connection: { host: 'h' } })))).toEqual([['connection.port', 'a move destination needs a port']]);
+    expect(issues(() => addAe(r, peer({ moveDestination: true, connection: { host: 'h' } })))).toEqual([
+      ['connection.port', 'a move destination needs a port'],
+    ]);
     expect(issues(() => setAe(r, 'PACS', { role: 'peer' }))[0][0]).toBe('role');
   });
 

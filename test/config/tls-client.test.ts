@@ -26,17 +26,54 @@ beforeAll(async () => {
   data = join(dir, 'data');
   const p = tlsPaths(data);
   mkdirSync(p.dir, { recursive: true });
-  writeFileSync(join(dir, 'ext.cnf'), [
-    '[server]', 'subjectAltName = DNS:pacs.example', 'extendedKeyUsage = serverAuth',
-    '[client]', 'extendedKeyUsage = clientAuth', '',
-  ].join('\n'));
-  ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p.caKey, '-out', p.ca, '-days', '1', '-subj', '/CN=test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
+  writeFileSync(
+    join(dir, 'ext.cnf'),
+    ['[server]', 'subjectAltName = DNS:pacs.example', 'extendedKeyUsage = serverAuth', '[client]', 'extendedKeyUsage = clientAuth', ''].join('\n'),
+  );
+  ossl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    p.caKey,
+    '-out',
+    p.ca,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  );
   // The server certificate names pacs.example only: calling 127.0.0.1 fails the host-name check.
-  for (const [name, cn, ext] of [['server', 'pacs.example', 'server'], ['client', 'our client', 'client']]) {
+  for (const [name, cn, ext] of [
+    ['server', 'pacs.example', 'server'],
+    ['client', 'our client', 'client'],
+  ]) {
     ossl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(p.dir, `${name}-key.pem`), '-out', join(dir, `${name}.csr`), '-subj', `/CN=${cn}`);
-    ossl('x509', '-req', '-in', join(dir, `${name}.csr`), '-CA', p.ca, '-CAkey', p.caKey, '-CAcreateserial', '-days', '1',
-      '-extfile', join(dir, 'ext.cnf'), '-extensions', ext, '-out', join(p.dir, `${name}.pem`));
+    ossl(
+      'x509',
+      '-req',
+      '-in',
+      join(dir, `${name}.csr`),
+      '-CA',
+      p.ca,
+      '-CAkey',
+      p.caKey,
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      join(dir, 'ext.cnf'),
+      '-extensions',
+      ext,
+      '-out',
+      join(p.dir, `${name}.pem`),
+    );
   }
   ({ acceptor, port } = await startAcceptor({
     tls: { key: readFileSync(p.serverKey), cert: readFileSync(p.serverCert), ca: readFileSync(p.ca), requestCert: true, rejectUnauthorized: true },
@@ -52,7 +89,8 @@ afterAll(async () => {
 });
 
 const ae = (o: { tls?: boolean; tlsVerifyHost?: boolean; host?: string } = {}) => ({
-  aeTitle: 'REMOTE', connection: { host: o.host ?? '127.0.0.1', tls: o.tls ?? true, tlsVerifyHost: o.tlsVerifyHost },
+  aeTitle: 'REMOTE',
+  connection: { host: o.host ?? '127.0.0.1', tls: o.tls ?? true, tlsVerifyHost: o.tlsVerifyHost },
 });
 
 describe('clientTlsOptions', () => {
@@ -95,8 +133,14 @@ describe('clientTlsOptions', () => {
 
   it('another CA is not trusted', async () => {
     const other = join(dir, 'other.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'other-key.pem'), '-out', other, '-days', '1', '-subj', '/CN=other CA'], { stdio: 'ignore' });
-    const err = await connectTo(port, { calledAeTitle: 'REMOTE', tls: clientTlsOptions(ae({ tlsVerifyHost: false }), data, { ca: other }) }).catch((e: unknown) => e);
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'other-key.pem'), '-out', other, '-days', '1', '-subj', '/CN=other CA'],
+      { stdio: 'ignore' },
+    );
+    const err = await connectTo(port, { calledAeTitle: 'REMOTE', tls: clientTlsOptions(ae({ tlsVerifyHost: false }), data, { ca: other }) }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TlsHandshakeError);
     expect((err as Error).message).toMatch(/REMOTE at 127\.0\.0\.1:\d+ failed: its certificate is not signed by a CA we trust/);
   });

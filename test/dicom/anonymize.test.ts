@@ -64,7 +64,16 @@ describe('anonymizeDataset', () => {
 
     expect(getString(out, T('PatientName'))).toBe('ANONYMOUS');
     expect(getString(out, T('PatientID'))).toBe('ANON1');
-    for (const kw of ['PatientAddress', 'OtherPatientIDs', 'SeriesDate', 'PerformingPhysicianName', 'InstitutionName', 'StationName', 'DeviceSerialNumber', 'StudyDescription']) {
+    for (const kw of [
+      'PatientAddress',
+      'OtherPatientIDs',
+      'SeriesDate',
+      'PerformingPhysicianName',
+      'InstitutionName',
+      'StationName',
+      'DeviceSerialNumber',
+      'StudyDescription',
+    ]) {
       expect(out.has(T(kw)), kw).toBe(false);
     }
     for (const kw of ['PatientBirthDate', 'StudyDate', 'AccessionNumber', 'ReferringPhysicianName']) {

@@ -2,20 +2,38 @@ import { describe, expect, it } from 'vitest';
 import { decodeText } from '../../src/dicom/charset.js';
 
 const ESC = 0x1b;
-const b = (...parts: (string | number[])[]) =>
-  Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));
+const b = (...parts: (string | number[])[]) => Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));
 const JIS = (...bytes: number[]) => [ESC, 0x24, 0x42, ...bytes, ESC, 0x28, 0x42]; // ESC $ B ... ESC ( B
 
 describe('Specific Character Set decoding', () => {
   it('PS3.5 H.3.1: Japanese, ISO 2022 IR 87 (JIS X 0208), with ^ (0x5E) inside a 2-byte run', () => {
-    const v = b('Yamada^Tarou=', JIS(0x3b, 0x33, 0x45, 0x44), '^', JIS(0x42, 0x40, 0x4f, 0x3a), '=',
-      JIS(0x24, 0x64, 0x24, 0x5e, 0x24, 0x40), '^', JIS(0x24, 0x3f, 0x24, 0x6d, 0x24, 0x26));
+    const v = b(
+      'Yamada^Tarou=',
+      JIS(0x3b, 0x33, 0x45, 0x44),
+      '^',
+      JIS(0x42, 0x40, 0x4f, 0x3a),
+      '=',
+      JIS(0x24, 0x64, 0x24, 0x5e, 0x24, 0x40),
+      '^',
+      JIS(0x24, 0x3f, 0x24, 0x6d, 0x24, 0x26),
+    );
     expect(decodeText(v, 'PN', ['', 'ISO 2022 IR 87'])).toBe('Yamada^Tarou=山田^太郎=やまだ^たろう');
   });
 
   it('PS3.5 H.3.2: Japanese with JIS X 0201 katakana (ISO 2022 IR 13 \\ ISO 2022 IR 87)', () => {
-    const v = b([0xd4, 0xcf, 0xc0, 0xde], '^', [0xc0, 0xdb, 0xb3], '=', JIS(0x3b, 0x33, 0x45, 0x44), '^', JIS(0x42, 0x40, 0x4f, 0x3a), '=',
-      JIS(0x24, 0x64, 0x24, 0x5e, 0x24, 0x40), '^', JIS(0x24, 0x3f, 0x24, 0x6d, 0x24, 0x26));
+    const v = b(
+      [0xd4, 0xcf, 0xc0, 0xde],
+      '^',
+      [0xc0, 0xdb, 0xb3],
+      '=',
+      JIS(0x3b, 0x33, 0x45, 0x44),
+      '^',
+      JIS(0x42, 0x40, 0x4f, 0x3a),
+      '=',
+      JIS(0x24, 0x64, 0x24, 0x5e, 0x24, 0x40),
+      '^',
+      JIS(0x24, 0x3f, 0x24, 0x6d, 0x24, 0x26),
+    );
     expect(decodeText(v, 'PN', ['ISO 2022 IR 13', 'ISO 2022 IR 87'])).toBe('ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう');
   });
 

@@ -11,7 +11,9 @@ import { canDecompress, decompressDataset, DecompressError, loadCodecs, splitFra
 import { Dataset, getNumber, getString, type Element } from '../../src/dicom/dataset.js';
 import { putNumbers, putString } from '../../src/dicom/dataset-writer.js';
 
-interface EncoderContext { getEncodedBuffer(): Uint8Array }
+interface EncoderContext {
+  getEncodedBuffer(): Uint8Array;
+}
 type Encode = (ctx: unknown, params: Record<string, unknown>) => EncoderContext;
 interface Codecs {
   Context: new (a: Record<string, unknown>) => unknown;
@@ -20,7 +22,14 @@ interface Codecs {
 
 const PIXEL_DATA = 0x7fe00010;
 
-interface Image { rows: number; cols: number; spp: number; bits: 8 | 16; signed: boolean; frames: number }
+interface Image {
+  rows: number;
+  cols: number;
+  spp: number;
+  bits: 8 | 16;
+  signed: boolean;
+  frames: number;
+}
 
 /** Frame f of a test image: a gradient plus the frame index, negative values when signed. */
 function framePixels(img: Image, f: number): Buffer {
@@ -52,8 +61,14 @@ async function encode(method: keyof Codecs['NativeCodecs'], img: Image, pixels: 
   await loadCodecs();
   const codecs = createRequire(import.meta.url)('dcmjs-codecs') as Codecs;
   const ctx = new codecs.Context({
-    width: img.cols, height: img.rows, bitsAllocated: img.bits, bitsStored: img.bits === 16 ? 12 : 8, samplesPerPixel: img.spp,
-    pixelRepresentation: img.signed ? 1 : 0, planarConfiguration: 0, photometricInterpretation: img.spp === 3 ? 'RGB' : 'MONOCHROME2',
+    width: img.cols,
+    height: img.rows,
+    bitsAllocated: img.bits,
+    bitsStored: img.bits === 16 ? 12 : 8,
+    samplesPerPixel: img.spp,
+    pixelRepresentation: img.signed ? 1 : 0,
+    planarConfiguration: 0,
+    photometricInterpretation: img.spp === 3 ? 'RGB' : 'MONOCHROME2',
     decodedBuffer: new Uint8Array(pixels),
   });
   return Uint8Array.from(codecs.NativeCodecs[method](ctx, { lossy: false }).getEncodedBuffer());
@@ -78,7 +93,9 @@ function encapsulated(frames: Uint8Array[], opts: { bot?: boolean; split?: numbe
   const bot = Buffer.alloc(opts.bot ? 4 * frames.length : 0);
   if (opts.bot) offsets.forEach((o, i) => bot.writeUInt32LE(o, 4 * i));
   return {
-    tag: PIXEL_DATA, vr: 'OB', length: 0xffffffff,
+    tag: PIXEL_DATA,
+    vr: 'OB',
+    length: 0xffffffff,
     fragments: [bot, ...fragments].map((value, i) => ({ length: value.length, offset: i, value })),
   };
 }
@@ -86,7 +103,12 @@ function encapsulated(frames: Uint8Array[], opts: { bot?: boolean; split?: numbe
 const CASES: [string, string, keyof Codecs['NativeCodecs'], Image][] = [
   ['JPEG 2000 lossless, 16-bit signed', '1.2.840.10008.1.2.4.90', 'encodeJpeg2000', { rows: 32, cols: 48, spp: 1, bits: 16, signed: true, frames: 1 }],
   ['JPEG 2000 lossless, RGB, 3 frames', '1.2.840.10008.1.2.4.90', 'encodeJpeg2000', { rows: 24, cols: 16, spp: 3, bits: 8, signed: false, frames: 3 }],
-  ['HTJ2K lossless, 16-bit unsigned, 2 frames', '1.2.840.10008.1.2.4.201', 'encodeHtJpeg2000', { rows: 32, cols: 32, spp: 1, bits: 16, signed: false, frames: 2 }],
+  [
+    'HTJ2K lossless, 16-bit unsigned, 2 frames',
+    '1.2.840.10008.1.2.4.201',
+    'encodeHtJpeg2000',
+    { rows: 32, cols: 32, spp: 1, bits: 16, signed: false, frames: 2 },
+  ],
   ['HTJ2K lossless RPCL, RGB', '1.2.840.10008.1.2.4.202', 'encodeHtJpeg2000', { rows: 16, cols: 16, spp: 3, bits: 8, signed: false, frames: 1 }],
   ['JPEG-LS lossless, 16-bit signed, 4 frames', '1.2.840.10008.1.2.4.80', 'encodeJpegLs', { rows: 20, cols: 20, spp: 1, bits: 16, signed: true, frames: 4 }],
   ['RLE, RGB, 2 frames', '1.2.840.10008.1.2.5', 'encodeRle', { rows: 17, cols: 9, spp: 3, bits: 8, signed: false, frames: 2 }],

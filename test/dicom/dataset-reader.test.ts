@@ -66,7 +66,10 @@ describe('stopping at pixel data and skipping bulk', () => {
       const r = new DatasetHeaderReader({ transferSyntaxUid: meta.transferSyntaxUid });
       const body = bytes.subarray(dataSetOffset);
       let pushed = 0;
-      for (let i = 0; i < body.length && !r.done; i += 3) { r.push(body.subarray(i, i + 3)); pushed = i + 3; }
+      for (let i = 0; i < body.length && !r.done; i += 3) {
+        r.push(body.subarray(i, i + 3));
+        pushed = i + 3;
+      }
       expect(r.done).toBe(true);
       r.end();
       if (xfer !== '+td') expect(pushed).toBeLessThan(body.length);
@@ -79,7 +82,10 @@ describe('stopping at pixel data and skipping bulk', () => {
 
   it('skips long bulk values without keeping them and keeps parsing', () => {
     const words = Array.from({ length: 40000 }, (_, i) => (i & 0xffff).toString(16).padStart(4, '0')).join('\\');
-    const dump = Buffer.from(`(0010,0020) LO [X]\n(0042,0011) OB ${Array.from({ length: 70000 }, () => '7f').join('\\')}\n(0054,0081) US 3\n(7fe0,0010) OW ${words}\n`, 'latin1');
+    const dump = Buffer.from(
+      `(0010,0020) LO [X]\n(0042,0011) OB ${Array.from({ length: 70000 }, () => '7f').join('\\')}\n(0054,0081) US 3\n(7fe0,0010) OW ${words}\n`,
+      'latin1',
+    );
     for (const xfer of XFERS) {
       const bytes = readBytes(dumpToFile(dump, xfer, ['+l', '1000000']));
       const { meta, dataSetOffset } = readMetaHeader(bytes);
@@ -96,14 +102,32 @@ describe('stopping at pixel data and skipping bulk', () => {
 
 describe('encapsulated pixel data', () => {
   it('reads fragments and the basic offset table of RLE and JPEG-LS files', () => {
-    const pixels = Array.from({ length: 64 }, (_, i) => (i * 97 % 4096).toString(16).padStart(4, '0')).join('\\');
-    const dump = Buffer.from([
-      '(0008,0016) UI [1.2.840.10008.5.1.4.1.1.7]', '(0008,0018) UI [1.2.3.9]', '(0010,0010) PN [Enc^Test]',
-      '(0028,0002) US 1', '(0028,0004) CS [MONOCHROME2]', '(0028,0008) IS [2]', '(0028,0010) US 4', '(0028,0011) US 8',
-      '(0028,0100) US 16', '(0028,0101) US 12', '(0028,0102) US 11', '(0028,0103) US 0',
-      `(7fe0,0010) OW ${pixels}`, ''].join('\n'), 'latin1');
+    const pixels = Array.from({ length: 64 }, (_, i) => ((i * 97) % 4096).toString(16).padStart(4, '0')).join('\\');
+    const dump = Buffer.from(
+      [
+        '(0008,0016) UI [1.2.840.10008.5.1.4.1.1.7]',
+        '(0008,0018) UI [1.2.3.9]',
+        '(0010,0010) PN [Enc^Test]',
+        '(0028,0002) US 1',
+        '(0028,0004) CS [MONOCHROME2]',
+        '(0028,0008) IS [2]',
+        '(0028,0010) US 4',
+        '(0028,0011) US 8',
+        '(0028,0100) US 16',
+        '(0028,0101) US 12',
+        '(0028,0102) US 11',
+        '(0028,0103) US 0',
+        `(7fe0,0010) OW ${pixels}`,
+        '',
+      ].join('\n'),
+      'latin1',
+    );
     const src = dumpToFile(dump, '+te');
-    for (const [tool, args] of [['dcmcrle', []], ['dcmcjpls', []], ['dcmcjpeg', ['+e1']]] as const) {
+    for (const [tool, args] of [
+      ['dcmcrle', []],
+      ['dcmcjpls', []],
+      ['dcmcjpeg', ['+e1']],
+    ] as const) {
       const path = convert(tool, src, [...args]);
       const { meta, dataset } = readPart10(readBytes(path));
       const pd = dataset.get(Tags.PixelData)!;
@@ -140,8 +164,9 @@ describe('malformed input', () => {
 
   it('throws only DicomParseError on a seeded fuzz of mutated files (all syntaxes)', () => {
     let seed = 12345;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
-    let errors = 0, cases = 0;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    let errors = 0,
+      cases = 0;
     for (const xfer of XFERS) {
       const bytes = readBytes(dumpToFile(RICH_DUMP, xfer, rnd() < 0.5 ? ['-e'] : []));
       const body = bytes.subarray(readMetaHeader(bytes).dataSetOffset);
@@ -180,8 +205,11 @@ describe('the cap on retained header bytes (issue 15 item 3)', () => {
     const parts: Buffer[] = [];
     const el = (tag: number, vr: string, value: Buffer, long: boolean): void => {
       const h = Buffer.alloc(long ? 12 : 8);
-      h.writeUInt16LE(tag >>> 16, 0); h.writeUInt16LE(tag & 0xffff, 2); h.write(vr, 4, 'latin1');
-      if (long) h.writeUInt32LE(value.length, 8); else h.writeUInt16LE(value.length, 6);
+      h.writeUInt16LE(tag >>> 16, 0);
+      h.writeUInt16LE(tag & 0xffff, 2);
+      h.write(vr, 4, 'latin1');
+      if (long) h.writeUInt32LE(value.length, 8);
+      else h.writeUInt16LE(value.length, 6);
       parts.push(h, value);
     };
     for (let b = 0; b < Math.ceil(count / 256); b++) el(0x00090010 + b, 'LO', Buffer.from('CAP TEST'), false);
@@ -219,7 +247,9 @@ describe('the cap on retained header bytes (issue 15 item 3)', () => {
     const parts: Buffer[] = [];
     for (let i = 0; i < 20_000; i++) {
       const h = Buffer.alloc(8);
-      h.writeUInt16LE(0x0009, 0); h.writeUInt16LE(0x1000 + (i % 0xefff), 2); h.write('LO', 4, 'latin1');
+      h.writeUInt16LE(0x0009, 0);
+      h.writeUInt16LE(0x1000 + (i % 0xefff), 2);
+      h.write('LO', 4, 'latin1');
       parts.push(h);
     }
     const r = new DatasetHeaderReader({ transferSyntaxUid: EXPLICIT, stopAtPixelData: false, maxRetainedBytes: 1_000_000 });

@@ -16,7 +16,11 @@ async function isolated(body: string): Promise<{ out: string; finished: boolean;
   const code = `const m = await import(${JSON.stringify(`${REPO_ROOT}/src/dicom/matching.ts`)});\n${body}`;
   const r = await runDcmtk(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: REPO_ROOT, timeoutMs: KILL_AFTER_MS });
   const finished = r.signal === null && r.code === 0;
-  return { out: r.stdout.trim(), finished, detail: finished ? '' : `killed after ${KILL_AFTER_MS / 1000} s (signal ${r.signal}, code ${r.code}) ${r.stderr.slice(0, 500)}` };
+  return {
+    out: r.stdout.trim(),
+    finished,
+    detail: finished ? '' : `killed after ${KILL_AFTER_MS / 1000} s (signal ${r.signal}, code ${r.code}) ${r.stderr.slice(0, 500)}`,
+  };
 }
 
 /** Compiles one key and matches it against one stored value list; prints the result. */

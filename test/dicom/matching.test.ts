@@ -1,8 +1,16 @@
 /** PS3.4 C.2.2.2 matching: one row per rule, key value against stored values. */
 import { describe, expect, it } from 'vitest';
 import {
-  compileKeys, compileMatcher, datasetTarget, InvalidQueryKeyError, jsonTarget, matchAll, matchKey, temporalBound,
-  type MatchTarget, type QueryKey,
+  compileKeys,
+  compileMatcher,
+  datasetTarget,
+  InvalidQueryKeyError,
+  jsonTarget,
+  matchAll,
+  matchKey,
+  temporalBound,
+  type MatchTarget,
+  type QueryKey,
 } from '../../src/dicom/matching.js';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { putString } from '../../src/dicom/dataset-writer.js';
@@ -114,7 +122,11 @@ describe('matching (PS3.4 C.2.2.2)', () => {
     id.put({ tag: 0x00081032, vr: 'SQ', length: 0, items: [item] }); // ProcedureCodeSequence
     const keys = compileKeys(id);
     expect(keys.map((k) => [k.tag, k.matcher.kind])).toEqual([
-      [0x00080020, 'range'], [0x00080052, 'single'], [0x00081032, 'sequence'], [0x00100010, 'wildcard'], [0x0020000d, 'universal'],
+      [0x00080020, 'range'],
+      [0x00080052, 'single'],
+      [0x00081032, 'sequence'],
+      [0x00100010, 'wildcard'],
+      [0x0020000d, 'universal'],
     ]);
     const study = keys.filter((k) => k.tag !== 0x00080052);
     const json = {

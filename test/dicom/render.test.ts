@@ -11,13 +11,35 @@ import { Dataset } from '../../src/dicom/dataset.js';
 import { putNumbers, putString, writeDataset } from '../../src/dicom/dataset-writer.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
 import {
-  applyViewport, bufferSource, describeImage, encodeJpeg, encodePngImage, PixelDataError, PixelFile, renderFrame,
-  type ImagePixel, type NativeFrame, type RenderedImage, type Window,
+  applyViewport,
+  bufferSource,
+  describeImage,
+  encodeJpeg,
+  encodePngImage,
+  PixelDataError,
+  PixelFile,
+  renderFrame,
+  type ImagePixel,
+  type NativeFrame,
+  type RenderedImage,
+  type Window,
 } from '../../src/dicom/render/index.js';
 
 interface Spec {
-  rows: number; cols: number; bits?: number; stored?: number; highBit?: number; signed?: boolean; spp?: number;
-  photometric?: string; planar?: number; frames?: number; slope?: number; intercept?: number; window?: [number, number]; voiFn?: string;
+  rows: number;
+  cols: number;
+  bits?: number;
+  stored?: number;
+  highBit?: number;
+  signed?: boolean;
+  spp?: number;
+  photometric?: string;
+  planar?: number;
+  frames?: number;
+  slope?: number;
+  intercept?: number;
+  window?: [number, number];
+  voiFn?: string;
 }
 
 function imageDataset(s: Spec): Dataset {
@@ -35,7 +57,10 @@ function imageDataset(s: Spec): Dataset {
   putNumbers(ds, 0x00280101, 'US', [s.stored ?? bits]);
   putNumbers(ds, 0x00280102, 'US', [s.highBit ?? (s.stored ?? bits) - 1]);
   putNumbers(ds, 0x00280103, 'US', [s.signed ? 1 : 0]);
-  if (s.window) { putString(ds, 0x00281050, 'DS', String(s.window[0])); putString(ds, 0x00281051, 'DS', String(s.window[1])); }
+  if (s.window) {
+    putString(ds, 0x00281050, 'DS', String(s.window[0]));
+    putString(ds, 0x00281051, 'DS', String(s.window[1]));
+  }
   if (s.voiFn) putString(ds, 0x00281056, 'CS', s.voiFn);
   if (s.intercept !== undefined) putString(ds, 0x00281052, 'DS', String(s.intercept));
   if (s.slope !== undefined) putString(ds, 0x00281053, 'DS', String(s.slope));
@@ -107,7 +132,11 @@ describe('grayscale rendering', () => {
 
   it('honours a High Bit below Bits Allocated - 1 (stored bits not at the bottom)', () => {
     // 8 stored bits in bits 4..11; the low 4 bits and the top 4 are other data.
-    const out = render({ rows: 1, cols: 2, bits: 16, stored: 8, highBit: 11 }, words([0xf00f | (200 << 4), 0xf00f | (10 << 4)]), { center: 128, width: 256, fn: 'linear-exact' });
+    const out = render({ rows: 1, cols: 2, bits: 16, stored: 8, highBit: 11 }, words([0xf00f | (200 << 4), 0xf00f | (10 << 4)]), {
+      center: 128,
+      width: 256,
+      fn: 'linear-exact',
+    });
     expect([...out.data]).toEqual([Math.round((72 / 256 + 0.5) * 255), Math.round((-118 / 256 + 0.5) * 255)]);
   });
 
@@ -122,7 +151,9 @@ describe('grayscale rendering', () => {
   it('renders 8-bit and 32-bit containers', () => {
     expect([...render({ rows: 1, cols: 3, bits: 8 }, Uint8Array.of(0, 128, 255)).data]).toEqual([0, 128, 255]);
     const b = Buffer.alloc(12);
-    b.writeInt32LE(-100000, 0); b.writeInt32LE(0, 4); b.writeInt32LE(100000, 8);
+    b.writeInt32LE(-100000, 0);
+    b.writeInt32LE(0, 4);
+    b.writeInt32LE(100000, 8);
     expect([...render({ rows: 1, cols: 3, bits: 32, signed: true }, b).data]).toEqual([0, 128, 255]);
   });
 
@@ -134,7 +165,12 @@ describe('grayscale rendering', () => {
 });
 
 describe('colour rendering', () => {
-  const rgb = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 20, 30]];
+  const rgb = [
+    [255, 0, 0],
+    [0, 255, 0],
+    [0, 0, 255],
+    [10, 20, 30],
+  ];
 
   it('RGB with Planar Configuration 0 and 1 gives the same interleaved pixels', () => {
     const inter = Uint8Array.from(rgb.flat());
@@ -148,10 +184,16 @@ describe('colour rendering', () => {
 
   it('converts YBR_FULL and native YBR_FULL_422 to RGB', () => {
     // Red, green, blue, gray in YCbCr (JPEG/JFIF full range).
-    const ybr = (r: number, g: number, b: number) => [
-      0.299 * r + 0.587 * g + 0.114 * b, -0.168736 * r - 0.331264 * g + 0.5 * b + 128, 0.5 * r - 0.418688 * g - 0.081312 * b + 128,
-    ].map((v) => Math.min(255, Math.round(v)));
-    const px = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [128, 128, 128]];
+    const ybr = (r: number, g: number, b: number) =>
+      [0.299 * r + 0.587 * g + 0.114 * b, -0.168736 * r - 0.331264 * g + 0.5 * b + 128, 0.5 * r - 0.418688 * g - 0.081312 * b + 128].map((v) =>
+        Math.min(255, Math.round(v)),
+      );
+    const px = [
+      [255, 0, 0],
+      [0, 255, 0],
+      [0, 0, 255],
+      [128, 128, 128],
+    ];
     const out = render({ rows: 1, cols: 4, bits: 8, spp: 3, photometric: 'YBR_FULL' }, Uint8Array.from(px.flatMap((p) => ybr(p[0], p[1], p[2]))));
     for (let i = 0; i < 4; i++) for (let k = 0; k < 3; k++) expect(Math.abs(out.data[i * 3 + k] - px[i][k])).toBeLessThanOrEqual(2);
     // 4:2:2: two gray pixels of different luminance share Cb = Cr = 128.
@@ -167,7 +209,11 @@ describe('colour rendering', () => {
         return entryBits === 16 ? words(vals.map((v) => v * 257)) : Uint8Array.from(vals);
       };
       // 4 entries, first mapped value 10.
-      for (const [k, f] of [[0, (i: number) => i * 80], [1, (i: number) => 255 - i * 80], [2, () => 7]] as const) {
+      for (const [k, f] of [
+        [0, (i: number) => i * 80],
+        [1, (i: number) => 255 - i * 80],
+        [2, () => 7],
+      ] as const) {
         putNumbers(ds, 0x00281101 + k, 'US', [4, 10, entryBits]);
         const v = table(f);
         ds.put({ tag: 0x00281201 + k, vr: 'OW', length: v.length, value: v });
@@ -202,7 +248,9 @@ describe('PixelFile frames', () => {
     // 3x3 frames: 9 bits each; frame 0 all ones, frame 1 a diagonal.
     const bits = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1];
     const packed = new Uint8Array(4);
-    bits.forEach((b, i) => { packed[i >> 3] |= b << (i & 7); });
+    bits.forEach((b, i) => {
+      packed[i >> 3] |= b << (i & 7);
+    });
     const ds = imageDataset({ rows: 3, cols: 3, bits: 1, frames: 2 });
     ds.put({ tag: 0x7fe00010, vr: 'OB', length: 4, value: packed });
     const f = await PixelFile.open(bufferSource(part10(ds, '1.2.840.10008.1.2.1')));
@@ -219,7 +267,11 @@ describe('PixelFile frames', () => {
       // Frame 2 in two fragments.
       const frags = [frames[0], frames[1].subarray(0, 6), frames[1].subarray(6), frames[2]];
       const bot = Buffer.alloc(withBot ? 12 : 0);
-      if (withBot) { bot.writeUInt32LE(0, 0); bot.writeUInt32LE(8 + 10, 4); bot.writeUInt32LE(8 + 10 + 8 + 6 + 8 + 8, 8); }
+      if (withBot) {
+        bot.writeUInt32LE(0, 0);
+        bot.writeUInt32LE(8 + 10, 4);
+        bot.writeUInt32LE(8 + 10 + 8 + 6 + 8 + 8, 8);
+      }
       ds.put({ tag: 0x7fe00010, vr: 'OB', length: 0xffffffff, fragments: [bot, ...frags].map((value, i) => ({ length: value.length, offset: i, value })) });
       const f = await PixelFile.open(bufferSource(part10(ds, '1.2.840.10008.1.2.4.50')));
       expect(f.encapsulated).toBe(true);

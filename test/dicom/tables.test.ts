@@ -67,7 +67,8 @@ describe('UIDs and transfer syntaxes', () => {
   });
 
   it('generates valid unique 2.25 UIDs and validates UIDs', () => {
-    const a = newUid(), b = newUid();
+    const a = newUid(),
+      b = newUid();
     expect(a).not.toBe(b);
     expect(a.startsWith('2.25.')).toBe(true);
     expect(isValidUid(a)).toBe(true);

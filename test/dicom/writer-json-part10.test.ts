@@ -61,7 +61,10 @@ describe('dataset writer', () => {
   it('writes a file dcmdump reads with the same content', () => {
     const ds = sample();
     for (const ts of SYNTAXES) {
-      const file = Buffer.concat([buildMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.3.4.5', transferSyntaxUid: ts }), writeDataset(ds, ts)]);
+      const file = Buffer.concat([
+        buildMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.7', sopInstanceUid: '1.2.3.4.5', transferSyntaxUid: ts }),
+        writeDataset(ds, ts),
+      ]);
       const path = join(workDir, `w${ts}.dcm`);
       writeFileSync(path, file);
       const expected = normaliseDump(dcmdump(path)).filter((l) => l.tag !== '00420011');
@@ -106,7 +109,12 @@ describe('DICOM JSON', () => {
 
 describe('Part 10 meta header', () => {
   it('builds a meta header dcmdump accepts, with the right group length, and reads it back', () => {
-    const meta = buildMetaHeader({ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: '1.2.3.45', transferSyntaxUid: '1.2.840.10008.1.2.1', sourceAeTitle: 'MODALITY' });
+    const meta = buildMetaHeader({
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+      sopInstanceUid: '1.2.3.45',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+      sourceAeTitle: 'MODALITY',
+    });
     expect(meta.subarray(128, 132).toString('latin1')).toBe('DICM');
     expect(meta.readUInt32LE(140)).toBe(meta.length - 144);
     const ds = new Dataset();
@@ -115,9 +123,12 @@ describe('Part 10 meta header', () => {
     const { meta: m, dataSetOffset } = readMetaHeader(file);
     expect(dataSetOffset).toBe(meta.length);
     expect(m).toMatchObject({
-      mediaStorageSopClassUid: '1.2.840.10008.5.1.4.1.1.2', mediaStorageSopInstanceUid: '1.2.3.45',
-      transferSyntaxUid: '1.2.840.10008.1.2.1', implementationClassUid: IMPLEMENTATION_CLASS_UID,
-      implementationVersionName: IMPLEMENTATION_VERSION_NAME, sourceAeTitle: 'MODALITY',
+      mediaStorageSopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+      mediaStorageSopInstanceUid: '1.2.3.45',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      sourceAeTitle: 'MODALITY',
     });
     const path = join(workDir, 'meta.dcm');
     writeFileSync(path, file);

@@ -161,7 +161,12 @@ describe('DIMSE over fragmented PDVs', () => {
       },
     ]);
     const { scuSide } = setup(registry);
-    await scuSide.sendPdv(3, true, encodeCommandSet({ commandField: 1, commandDataSetType: 0, messageId: 1, affectedSopClassUid: CT, affectedSopInstanceUid: '1.2' }), true);
+    await scuSide.sendPdv(
+      3,
+      true,
+      encodeCommandSet({ commandField: 1, commandDataSetType: 0, messageId: 1, affectedSopClassUid: CT, affectedSopInstanceUid: '1.2' }),
+      true,
+    );
     await scuSide.sendPdv(3, false, Buffer.alloc(40), false);
     scuSide.abort();
     await new Promise((r) => setImmediate(r));

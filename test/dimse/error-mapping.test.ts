@@ -19,7 +19,12 @@ describe('toDimseServiceError', () => {
   });
 
   it.each([
-    ['InvalidDatasetError 0xA900', new InvalidDatasetError(Status.DataSetDoesNotMatchSopClass, 'SOP Instance UID differs', { offendingElement: [0x00080018] }), 0xa900, [0x00080018]],
+    [
+      'InvalidDatasetError 0xA900',
+      new InvalidDatasetError(Status.DataSetDoesNotMatchSopClass, 'SOP Instance UID differs', { offendingElement: [0x00080018] }),
+      0xa900,
+      [0x00080018],
+    ],
     ['InvalidDatasetError 0xC000', new InvalidDatasetError(Status.CannotUnderstand, 'cannot parse dataset'), 0xc000, undefined],
     ['OutOfResourcesError', new OutOfResourcesError('disk full'), 0xa700, undefined],
     ['DuplicateInstanceError', new DuplicateInstanceError('exists'), 0x0111, undefined],
@@ -32,7 +37,7 @@ describe('toDimseServiceError', () => {
     expect(failure.offendingElement).toEqual(offending);
   });
 
-  it('answers an untyped error with the fallback: 0xC001 by default, the caller\'s when given', () => {
+  it("answers an untyped error with the fallback: 0xC001 by default, the caller's when given", () => {
     expect(toDimseServiceError(new Error('boom'))).toMatchObject({ status: 0xc001, message: 'boom' });
     expect(toDimseServiceError(new Error('EIO'), Status.OutOfResources)).toMatchObject({ status: 0xa700, message: 'EIO' });
     expect(toDimseServiceError('a string')).toMatchObject({ status: 0xc001, message: 'a string' });
@@ -46,16 +51,31 @@ describe('toDimseServiceError', () => {
 });
 
 // The SCP dispatcher uses that mapping for whatever a handler throws.
-describe('the SCP dispatcher answers a handler\'s error', () => {
+describe("the SCP dispatcher answers a handler's error", () => {
   const ECHO = '1.2.840.10008.1.1';
   const echoThrowing = async (err: unknown): Promise<DimseFailureStatusError> => {
     const [scuSide, scpSide] = transportPair(new Map([[1, { abstractSyntax: ECHO, transferSyntax: '1.2.840.10008.1.2' }]]), 16384);
-    const registry = new ServiceRegistry([{ name: 'failing', sopClasses: [ECHO], handlers: { [CommandField.C_ECHO_RQ]: async () => { throw err; } } }]);
+    const registry = new ServiceRegistry([
+      {
+        name: 'failing',
+        sopClasses: [ECHO],
+        handlers: {
+          [CommandField.C_ECHO_RQ]: async () => {
+            throw err;
+          },
+        },
+      },
+    ]);
     new ScpDispatcher(scpSide, registry, pino({ level: 'silent' }));
-    return cEcho(new DimseConnection(scuSide)).then(() => { throw new Error('C-ECHO succeeded'); }, (e: DimseFailureStatusError) => e);
+    return cEcho(new DimseConnection(scuSide)).then(
+      () => {
+        throw new Error('C-ECHO succeeded');
+      },
+      (e: DimseFailureStatusError) => e,
+    );
   };
 
-  it('with an archive error\'s own status, comment and offending element', async () => {
+  it("with an archive error's own status, comment and offending element", async () => {
     const err = await echoThrowing(new InvalidDatasetError(Status.DataSetDoesNotMatchSopClass, 'SOP Class UID differs', { offendingElement: [0x00080016] }));
     expect(err.status).toBe(0xa900);
     expect(err.errorComment).toBe('SOP Class UID differs');

@@ -13,7 +13,16 @@ export function launchChromium(env?: Record<string, string>): Promise<Browser> {
   });
 }
 
-const WEBGL_ARGS = ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const WEBGL_ARGS = [
+  '--no-sandbox',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 /** Headless chromium with software WebGL (SwiftShader), which the viewer's Cornerstone3D renders with. */
 export function launchChromiumWithWebGL(): Promise<Browser> {

@@ -90,14 +90,32 @@ export function originals(): Original[] {
   const interleaved = colour.flat();
   const planar = [0, 1, 2].flatMap((k) => colour.map((p) => p[k]));
   const multi = [0, 1, 2].flatMap((f) => grid((r, c) => multiFramePixel(f, r, c, ROWS, COLS)));
-  const colourOriginal = (name: OriginalName, photometric: string, stored: number[], isPlanar: boolean): Original =>
-    ({ name, photometric, frames: 1, spp: 3, bitsAllocated: 8, bitsStored: 8, signed: false, planar: isPlanar, stored, expected: interleaved, channels: 3 });
+  const colourOriginal = (name: OriginalName, photometric: string, stored: number[], isPlanar: boolean): Original => ({
+    name,
+    photometric,
+    frames: 1,
+    spp: 3,
+    bitsAllocated: 8,
+    bitsStored: 8,
+    signed: false,
+    planar: isPlanar,
+    stored,
+    expected: interleaved,
+    channels: 3,
+  });
   return [
     grey('mono8', 'MONOCHROME2', 8, 8, false, mono8),
     grey('mono1', 'MONOCHROME1', 8, 8, false, mono8),
     grey('signed16', 'MONOCHROME2', 16, 16, true, grid(signed16)),
     grey('unsigned16', 'MONOCHROME2', 16, 16, false, grid(unsigned16)),
-    grey('unsigned12', 'MONOCHROME2', 16, 12, false, mono8.map((v) => Math.round((v * 4095) / 255))),
+    grey(
+      'unsigned12',
+      'MONOCHROME2',
+      16,
+      12,
+      false,
+      mono8.map((v) => Math.round((v * 4095) / 255)),
+    ),
     // CT as most scanners store it: unsigned 12-bit, Rescale Intercept -1024 (air -1000 HU).
     { ...grey('ct12', 'MONOCHROME2', 16, 12, false, ct12), intercept: -1024, expected: ct12.map((v) => v - 1024) },
     colourOriginal('rgb', 'RGB', interleaved, false),
@@ -161,13 +179,21 @@ export function writeOriginal(o: Original, file: string, at: Placement): string 
     const lut = Array.from({ length: 256 }, (_, i) => paletteRgb(i));
     for (let k = 0; k < 3; k++) {
       putNumbers(ds, 0x00281101 + k, 'US', [256, 0, 16]);
-      putNumbers(ds, 0x00281201 + k, 'OW', lut.map((p) => p[k] * 257));
+      putNumbers(
+        ds,
+        0x00281201 + k,
+        'OW',
+        lut.map((p) => p[k] * 257),
+      );
     }
   }
   const bytes = Buffer.alloc(o.stored.length * (o.bitsAllocated / 8) + ((o.stored.length * (o.bitsAllocated / 8)) % 2));
   o.stored.forEach((v, i) => (o.bitsAllocated === 16 ? (o.signed ? bytes.writeInt16LE(v, i * 2) : bytes.writeUInt16LE(v, i * 2)) : bytes.writeUInt8(v, i)));
   ds.put({ tag: 0x7fe00010, vr: o.bitsAllocated === 16 ? 'OW' : 'OB', length: bytes.length, value: bytes });
-  writeFileSync(file, Buffer.concat([buildMetaHeader({ sopClassUid: sopClass, sopInstanceUid: sopUid, transferSyntaxUid: TS.explicitLE }), writeDataset(ds, TS.explicitLE)]));
+  writeFileSync(
+    file,
+    Buffer.concat([buildMetaHeader({ sopClassUid: sopClass, sopInstanceUid: sopUid, transferSyntaxUid: TS.explicitLE }), writeDataset(ds, TS.explicitLE)]),
+  );
   return file;
 }
 

@@ -108,7 +108,16 @@ beforeAll(async () => {
     throw new Error(`OHIF v3's built app is missing at ${OHIF_DIR}: run \`bash scripts/setup-test-deps.sh\` (it unpacks @ohif/app@${OHIF_VERSION})`);
   }
   const dir = await makeTempDir('pacs-ohif-e2e-');
-  ct = await writeCtSeries({ dir: join(dir, 'ct'), count: SLICES, rows: 256, cols: 256, patientName: PATIENT, patientId: 'OHIF-1', studyDescription: 'OHIF phantom', seriesDescription: 'OHIF axial' });
+  ct = await writeCtSeries({
+    dir: join(dir, 'ct'),
+    count: SLICES,
+    rows: 256,
+    cols: 256,
+    patientName: PATIENT,
+    patientId: 'OHIF-1',
+    studyDescription: 'OHIF phantom',
+    seriesDescription: 'OHIF axial',
+  });
   const ohifPort = await freePort();
   const { pacs, base } = await startPacsServe(join(dir, 'pacs'), PASSWORD);
   const stored = await storescu({ port: pacs.port, calledAet: pacs.aet, files: ct.files });
@@ -157,11 +166,13 @@ async function newPage(): Promise<void> {
   });
   page.on('response', (r) => {
     const req = r.request();
-    if (r.url().startsWith(dicomweb)) requests.push({ method: req.method(), url: r.url().slice(dicomweb.length), status: r.status(), accept: req.headers().accept });
+    if (r.url().startsWith(dicomweb))
+      requests.push({ method: req.method(), url: r.url().slice(dicomweb.length), status: r.status(), accept: req.headers().accept });
     else if (r.status() >= 400) consoleErrors.push(`HTTP ${r.status()} ${r.url()}`);
   });
   page.on('requestfailed', (r) => {
-    if (r.url().startsWith(dicomweb)) requests.push({ method: r.method(), url: r.url().slice(dicomweb.length), status: 0, accept: r.headers().accept, error: r.failure()?.errorText });
+    if (r.url().startsWith(dicomweb))
+      requests.push({ method: r.method(), url: r.url().slice(dicomweb.length), status: 0, accept: r.headers().accept, error: r.failure()?.errorText });
   });
 }
 
@@ -169,7 +180,10 @@ afterAll(async () => {
   // Once, for later debugging: every /dicomweb request (UIDs shortened), with how often it was made.
   const counts = new Map<string, number>();
   for (const r of requests) {
-    const url = r.url.replaceAll(ct.studyUid, '{study}').replaceAll(ct.seriesUid, '{series}').replace(/(\/instances\/|objectUID=)[0-9.]+/, '$1{sop}');
+    const url = r.url
+      .replaceAll(ct.studyUid, '{study}')
+      .replaceAll(ct.seriesUid, '{series}')
+      .replace(/(\/instances\/|objectUID=)[0-9.]+/, '$1{sop}');
     const line = `${r.status} ${r.method} ${url}  [Accept: ${r.accept ?? '-'}]${r.error ? ` ${r.error}` : ''}`;
     counts.set(line, (counts.get(line) ?? 0) + 1);
   }
@@ -279,7 +293,15 @@ describe('OHIF v3 against /dicomweb', () => {
     const cells = (await row.locator('td').allTextContents()).map((t) => t.trim());
     const date = await dumpValue(ct.files[0], '0008,0020');
     const shownDate = `${date.slice(6, 8)}-${MONTHS[Number(date.slice(4, 6)) - 1]}-${date.slice(0, 4)}`;
-    expect(cells.slice(0, 7)).toEqual(['OHIF, PHANTOM', 'OHIF-1', expect.stringMatching(new RegExp(`^${shownDate}`)), 'CT', 'OHIF phantom', await dumpValue(ct.files[0], '0008,0050'), String(SLICES)]);
+    expect(cells.slice(0, 7)).toEqual([
+      'OHIF, PHANTOM',
+      'OHIF-1',
+      expect.stringMatching(new RegExp(`^${shownDate}`)),
+      'CT',
+      'OHIF phantom',
+      await dumpValue(ct.files[0], '0008,0050'),
+      String(SLICES),
+    ]);
     expect(await row.count()).toBe(1);
   }, 120_000);
 
@@ -289,7 +311,7 @@ describe('OHIF v3 against /dicomweb', () => {
     expect(await page.locator('[data-cy="viewport-overlay-bottom-right"]').textContent()).toMatch(new RegExp(`\\(1/${SLICES}\\)`));
   }, 240_000);
 
-  it('does the same with the options of OHIF\'s packaged app-config.js', async () => {
+  it("does the same with the options of OHIF's packaged app-config.js", async () => {
     await expectStudyShown('packaged');
   }, 240_000);
 

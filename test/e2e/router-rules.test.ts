@@ -27,7 +27,11 @@ let usFile: string;
 const auth = { authorization: `Basic ${Buffer.from('admin:e2e-password').toString('base64')}` };
 
 async function rest<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const r = await fetch(new URL(path, webUrl), { method, headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(new URL(path, webUrl), {
+    method,
+    headers: { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await r.text();
   if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
   return (text ? JSON.parse(text) : undefined) as T;
@@ -107,15 +111,22 @@ describe('Router rules page', () => {
   });
 
   it('reorders by dragging a rule, and with the keyboard, and the order is saved', async () => {
-    await page.dragAndDrop('#rule-list li[data-rule="ct to unreachable"] .rule-head', '#rule-list li[data-rule="mr only"]', { targetPosition: { x: 20, y: 3 } });
+    await page.dragAndDrop('#rule-list li[data-rule="ct to unreachable"] .rule-head', '#rule-list li[data-rule="mr only"]', {
+      targetPosition: { x: 20, y: 3 },
+    });
     await expect.poll(ruleNames).toEqual(['ct to unreachable', 'mr only']);
-    await expect.poll(() => page.locator('#rule-list li.rule').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-rule')))).toEqual(['ct to unreachable', 'mr only']);
+    await expect
+      .poll(() => page.locator('#rule-list li.rule').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-rule'))))
+      .toEqual(['ct to unreachable', 'mr only']);
     await page.focus('#rule-list li[data-rule="ct to unreachable"] .rule-down');
     await page.keyboard.press('Enter');
     await expect.poll(ruleNames).toEqual(['mr only', 'ct to unreachable']);
     await page.reload();
     await page.waitForSelector('#rule-list li.rule');
-    expect(await page.locator('#rule-list li.rule').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-rule')))).toEqual(['mr only', 'ct to unreachable']);
+    expect(await page.locator('#rule-list li.rule').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-rule')))).toEqual([
+      'mr only',
+      'ct to unreachable',
+    ]);
   });
 
   it('saving one rule keeps the other open editors: the same editor, its unsaved edit and its undo history', async () => {
@@ -135,7 +146,10 @@ describe('Router rules page', () => {
     await page.fill(`${mr} .rule-condition .cm-content`, 'Modality == "MR" || Modality == "MG"');
     await page.click(`${mr} .rule-save`);
     await expect.poll(() => page.textContent('#rules-status')).toBe('saved mr only');
-    expect((await rest<{ rules: { name: string; condition: string }[] }>('GET', '/api/router/rules')).rules[0]).toMatchObject({ name: 'mr only', condition: 'Modality == "MR" || Modality == "MG"' });
+    expect((await rest<{ rules: { name: string; condition: string }[] }>('GET', '/api/router/rules')).rules[0]).toMatchObject({
+      name: 'mr only',
+      condition: 'Modality == "MR" || Modality == "MG"',
+    });
     // The CT rule's editor is the one it was (a rebuilt one would not carry the mark), with the edit...
     expect(await page.getAttribute(`${ct} .cm-editor`, 'data-e2e-mark')).toBe('before');
     expect(await page.textContent(`${ct} .rule-condition .cm-content`)).toBe('Modality == "CT" && true');
@@ -195,7 +209,9 @@ describe('Router queue page', () => {
     await page.click(`${editor} .rule-save`);
     await page.waitForSelector('#rule-list li[data-rule="drop US"]');
     expect(await page.textContent('#rule-list li[data-rule="drop US"] .rule-summary')).toBe('Modality == "US" \u2192 (discard)');
-    const saved = (await rest<{ rules: { name: string; discard?: boolean; destinations: string[] }[] }>('GET', '/api/router/rules')).rules.find((r) => r.name === 'drop US');
+    const saved = (await rest<{ rules: { name: string; discard?: boolean; destinations: string[] }[] }>('GET', '/api/router/rules')).rules.find(
+      (r) => r.name === 'drop US',
+    );
     expect(saved).toMatchObject({ discard: true, destinations: [] });
   });
 });

@@ -12,7 +12,17 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.js';
-import { freePort, REPO_ROOT, startOrthanc, startPacsServe, startStorescp, stopAllPeers, storescu, type OrthancPeer, type StorescpPeer } from '../support/peers.js';
+import {
+  freePort,
+  REPO_ROOT,
+  startOrthanc,
+  startPacsServe,
+  startStorescp,
+  stopAllPeers,
+  storescu,
+  type OrthancPeer,
+  type StorescpPeer,
+} from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromium } from './browser.js';
 
@@ -35,7 +45,11 @@ let atOrthanc: CtSeriesResult;
 let zipped: CtSeriesResult;
 
 async function rest(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(new URL(path, webUrl), { method, headers: { ...basic, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+  return fetch(new URL(path, webUrl), {
+    method,
+    headers: { ...basic, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
 }
 
 async function qidoSeries(study: string): Promise<string[]> {
@@ -48,8 +62,25 @@ beforeAll(async () => {
   const dir = await makeTempDir('pacs-e2e-studies-');
   const pacsPort = await freePort();
   const data = join(dir, 'data');
-  stored = await writeCtSeries({ dir: join(data, 'a'), count: 4, rows: 64, cols: 64, patientName: 'BROWSER^ALICE', patientId: 'E2E-A', studyDescription: 'Browser test head' });
-  stored2 = await writeCtSeries({ dir: join(data, 'a2'), count: 2, rows: 64, cols: 64, patientName: 'BROWSER^ALICE', patientId: 'E2E-A', studyUid: stored.studyUid, seriesNumber: 2 });
+  stored = await writeCtSeries({
+    dir: join(data, 'a'),
+    count: 4,
+    rows: 64,
+    cols: 64,
+    patientName: 'BROWSER^ALICE',
+    patientId: 'E2E-A',
+    studyDescription: 'Browser test head',
+  });
+  stored2 = await writeCtSeries({
+    dir: join(data, 'a2'),
+    count: 2,
+    rows: 64,
+    cols: 64,
+    patientName: 'BROWSER^ALICE',
+    patientId: 'E2E-A',
+    studyUid: stored.studyUid,
+    seriesNumber: 2,
+  });
   uploadDir = join(data, 'upload');
   uploaded = await writeCtSeries({ dir: join(uploadDir, 'nested', 'series'), count: 5, rows: 64, cols: 64, patientName: 'UPLOAD^BOB', patientId: 'E2E-U' });
   atOrthanc = await writeCtSeries({ dir: join(data, 'orthanc'), count: 3, rows: 64, cols: 64, patientName: 'REMOTE^CAROL', patientId: 'E2E-R' });
@@ -71,11 +102,13 @@ beforeAll(async () => {
   for (const r of [
     await storescu({ port: pacs.port, calledAet: 'PACS', files: [...stored.files, ...stored2.files] }),
     await storescu({ port: orthanc.dicomPort, calledAet: orthanc.aet, files: atOrthanc.files }),
-  ]) expect(r.code, r.stderr).toBe(0);
+  ])
+    expect(r.code, r.stderr).toBe(0);
   for (const ae of [
     { aeTitle: storescp.aet, connection: { host: '127.0.0.1', port: storescp.port } },
     { aeTitle: orthanc.aet, connection: { host: '127.0.0.1', port: orthanc.dicomPort } },
-  ]) expect((await rest('POST', '/api/aes', ae)).status).toBe(201);
+  ])
+    expect((await rest('POST', '/api/aes', ae)).status).toBe(201);
   browser = await launchChromium();
   page = await browser.newPage();
 }, 120_000);
@@ -105,7 +138,9 @@ describe('Studies page', () => {
     for (const se of [stored.seriesUid, stored2.seriesUid]) {
       const img = `#series-list tr[data-series="${se}"] img.thumb`;
       await page.locator(img).scrollIntoViewIfNeeded();
-      await expect.poll(() => page.$eval(img, (el) => (el as unknown as Img).complete && (el as unknown as Img).naturalWidth), { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect
+        .poll(() => page.$eval(img, (el) => (el as unknown as Img).complete && (el as unknown as Img).naturalWidth), { timeout: 20_000 })
+        .toBeGreaterThan(0);
     }
     // A search that matches nothing.
     await page.fill('#q-patient-name', 'nobody-by-that-name');
@@ -131,7 +166,10 @@ describe('Studies page', () => {
     const dt = await page.evaluateHandle((b64) => {
       const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       // Runs in the page: DataTransfer and File are the browser's.
-      const g = globalThis as unknown as { DataTransfer: new () => { items: { add(f: unknown): void } }; File: new (parts: unknown[], name: string, o: object) => unknown };
+      const g = globalThis as unknown as {
+        DataTransfer: new () => { items: { add(f: unknown): void } };
+        File: new (parts: unknown[], name: string, o: object) => unknown;
+      };
       const t = new g.DataTransfer();
       t.items.add(new g.File([bytes], 'export.zip', { type: 'application/zip' }));
       return t;

@@ -136,7 +136,9 @@ describe('Users page', () => {
     const webgl = await launchChromiumWithWebGL();
     try {
       const viewer = await webgl.newPage();
-      await viewer.addInitScript(() => { (globalThis as { __name?: unknown }).__name = (f: unknown) => f; });
+      await viewer.addInitScript(() => {
+        (globalThis as { __name?: unknown }).__name = (f: unknown) => f;
+      });
       await viewer.goto(`${webUrl}viewer?StudyInstanceUIDs=${study.studyUid}`);
       await viewer.fill('#login-user', 'rita');
       await viewer.fill('#login-password', 'rita-password-3');

@@ -24,7 +24,18 @@ import { mediaTypeOf } from '../../src/web/dicomweb/pixel-accept.js';
 import { REPO_ROOT, startPacsServe, stopAllPeers } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
-import { COLS, encodeVariant, expectedFrame, originals, referenceDecode, ROWS, writeOriginal, type Encoder, type Original, type OriginalName } from './codec-fixtures.js';
+import {
+  COLS,
+  encodeVariant,
+  expectedFrame,
+  originals,
+  referenceDecode,
+  ROWS,
+  writeOriginal,
+  type Encoder,
+  type Original,
+  type OriginalName,
+} from './codec-fixtures.js';
 
 /**
  * How close the decoded pixels must be: equal, or within a maximum absolute error and/or
@@ -74,7 +85,13 @@ const CASES: Case[] = [
   // libjpeg round their inverse DCTs (and 4:2:2 upsampling) differently by a few levels.
   { name: 'JPEG baseline, MONOCHROME2 8-bit', original: 'mono8', encoder: jpeg('+eb'), transferSyntax: TS.jpegBaseline, bound: { psnr: 40, ofReference: 2 } },
   { name: 'JPEG baseline, RGB as YBR_FULL_422', original: 'rgb', encoder: jpeg('+eb'), transferSyntax: TS.jpegBaseline, bound: { psnr: 25, ofReference: 2 } },
-  { name: 'JPEG baseline, RGB as YBR_FULL (4:4:4)', original: 'rgb', encoder: jpeg('+eb', '+s4'), transferSyntax: TS.jpegBaseline, bound: { psnr: 38, ofReference: 2 } },
+  {
+    name: 'JPEG baseline, RGB as YBR_FULL (4:4:4)',
+    original: 'rgb',
+    encoder: jpeg('+eb', '+s4'),
+    transferSyntax: TS.jpegBaseline,
+    bound: { psnr: 38, ofReference: 2 },
+  },
   { name: 'JPEG extended, 12-bit', original: 'unsigned12', encoder: jpeg('+ee'), transferSyntax: TS.jpegExtended, bound: { psnr: 42, ofReference: 32 } },
   // JPEG lossless
   { name: 'JPEG lossless process 14, signed 16-bit', original: 'signed16', encoder: jpeg('+el'), transferSyntax: TS.jpegLossless, bound: EXACT },
@@ -88,15 +105,45 @@ const CASES: Case[] = [
   { name: 'JPEG-LS lossless, signed 16-bit', original: 'signed16', encoder: jpls('+el'), transferSyntax: TS.jpegLsLossless, bound: EXACT },
   { name: 'JPEG-LS lossless, unsigned 16-bit', original: 'unsigned16', encoder: jpls('+el'), transferSyntax: TS.jpegLsLossless, bound: EXACT },
   { name: 'JPEG-LS lossless, RGB', original: 'rgb', encoder: jpls('+el'), transferSyntax: TS.jpegLsLossless, bound: EXACT },
-  { name: 'JPEG-LS near-lossless (NEAR 2), unsigned 16-bit', original: 'unsigned16', encoder: jpls('+en', '+md', '2'), transferSyntax: TS.jpegLsNearLossless, bound: { maxError: 2, ofReference: 0 } },
-  { name: 'JPEG-LS near-lossless (NEAR 2), MONOCHROME2 8-bit', original: 'mono8', encoder: jpls('+en', '+md', '2'), transferSyntax: TS.jpegLsNearLossless, bound: { maxError: 2, ofReference: 0 } },
-  { name: 'JPEG-LS near-lossless (NEAR 2), RGB', original: 'rgb', encoder: jpls('+en', '+md', '2'), transferSyntax: TS.jpegLsNearLossless, bound: { maxError: 2, ofReference: 0 } },
+  {
+    name: 'JPEG-LS near-lossless (NEAR 2), unsigned 16-bit',
+    original: 'unsigned16',
+    encoder: jpls('+en', '+md', '2'),
+    transferSyntax: TS.jpegLsNearLossless,
+    bound: { maxError: 2, ofReference: 0 },
+  },
+  {
+    name: 'JPEG-LS near-lossless (NEAR 2), MONOCHROME2 8-bit',
+    original: 'mono8',
+    encoder: jpls('+en', '+md', '2'),
+    transferSyntax: TS.jpegLsNearLossless,
+    bound: { maxError: 2, ofReference: 0 },
+  },
+  {
+    name: 'JPEG-LS near-lossless (NEAR 2), RGB',
+    original: 'rgb',
+    encoder: jpls('+en', '+md', '2'),
+    transferSyntax: TS.jpegLsNearLossless,
+    bound: { maxError: 2, ofReference: 0 },
+  },
   // JPEG 2000 and HTJ2K (lossy: JPEG 2000 at 8:1, HTJ2K at the encoder's default quantization)
   { name: 'JPEG 2000 lossless, signed 16-bit', original: 'signed16', encoder: j2k('jpeg2000', false), transferSyntax: TS.jpeg2000Lossless, bound: EXACT },
   { name: 'JPEG 2000 lossless, unsigned 16-bit', original: 'unsigned16', encoder: j2k('jpeg2000', false), transferSyntax: TS.jpeg2000Lossless, bound: EXACT },
   { name: 'JPEG 2000 lossless, RGB', original: 'rgb', encoder: j2k('jpeg2000', false), transferSyntax: TS.jpeg2000Lossless, bound: EXACT },
-  { name: 'JPEG 2000 lossy, signed 16-bit', original: 'signed16', encoder: j2k('jpeg2000', true), transferSyntax: TS.jpeg2000, bound: { psnr: 60, ofReference: 1 } },
-  { name: 'JPEG 2000 lossy, MONOCHROME2 8-bit', original: 'mono8', encoder: j2k('jpeg2000', true), transferSyntax: TS.jpeg2000, bound: { psnr: 40, ofReference: 1 } },
+  {
+    name: 'JPEG 2000 lossy, signed 16-bit',
+    original: 'signed16',
+    encoder: j2k('jpeg2000', true),
+    transferSyntax: TS.jpeg2000,
+    bound: { psnr: 60, ofReference: 1 },
+  },
+  {
+    name: 'JPEG 2000 lossy, MONOCHROME2 8-bit',
+    original: 'mono8',
+    encoder: j2k('jpeg2000', true),
+    transferSyntax: TS.jpeg2000,
+    bound: { psnr: 40, ofReference: 1 },
+  },
   { name: 'HTJ2K lossless, signed 16-bit', original: 'signed16', encoder: j2k('htj2k', false), transferSyntax: HTJ2K, bound: EXACT },
   { name: 'HTJ2K lossless, RGB', original: 'rgb', encoder: j2k('htj2k', false), transferSyntax: HTJ2K, bound: EXACT },
   { name: 'HTJ2K lossy, signed 16-bit', original: 'signed16', encoder: j2k('htj2k', true), transferSyntax: HTJ2K_LOSSY, bound: { psnr: 60, ofReference: 1 } },
@@ -177,7 +224,9 @@ beforeAll(async () => {
   browser = await launchChromiumWithWebGL();
   page = await browser.newPage({ viewport: { width: 900, height: 800 } });
   page.on('pageerror', (e) => console.error('page error:', e.message));
-  page.on('console', (m) => { if (m.type() === 'error') console.error('console:', m.text().slice(0, 300)); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.error('console:', m.text().slice(0, 300));
+  });
   page.on('response', (r) => {
     const series = /\/series\/([^/]+)\/instances\/[^/]+\/frames\//.exec(r.url())?.[1];
     if (!series) return;
@@ -205,7 +254,9 @@ beforeAll(async () => {
   await page.reload();
   await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 120_000 });
   await page.click('#toolbar button[data-layout="1x1"]');
-  console.log(`set-up: ${CASES.length} files made in ${((encoded - started) / 1000).toFixed(0)} s, viewer open after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `set-up: ${CASES.length} files made in ${((encoded - started) / 1000).toFixed(0)} s, viewer open after ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -228,14 +279,18 @@ async function showAndRead(seriesUid: string, frames: number): Promise<Decoded> 
   // Every frame decoded into the cache, or the viewer says which one could not be.
   // (The viewport holds the previous series' stack until the new one is set: its image ids name the series.)
   const state = () =>
-    page.evaluate(({ n, series }) => {
-      const vp = window.__viewer!.viewer.grid.cells[0].viewport!;
-      const ids = vp.getImageIds();
-      if (ids.length !== n || !ids.every((id) => id.includes(`/series/${series}/`))) return 'waiting';
-      const message = (document.querySelector('.viewport-cell[data-index="0"] .viewport-message') as unknown as { textContent: string } | null)?.textContent ?? '';
-      if (message) return message;
-      return ids.every((id) => window.__viewer!.core.cache.getImage(id)) ? 'decoded' : 'waiting';
-    }, { n: frames, series: seriesUid });
+    page.evaluate(
+      ({ n, series }) => {
+        const vp = window.__viewer!.viewer.grid.cells[0].viewport!;
+        const ids = vp.getImageIds();
+        if (ids.length !== n || !ids.every((id) => id.includes(`/series/${series}/`))) return 'waiting';
+        const message =
+          (document.querySelector('.viewport-cell[data-index="0"] .viewport-message') as unknown as { textContent: string } | null)?.textContent ?? '';
+        if (message) return message;
+        return ids.every((id) => window.__viewer!.core.cache.getImage(id)) ? 'decoded' : 'waiting';
+      },
+      { n: frames, series: seriesUid },
+    );
   await expect.poll(state, { timeout: 120_000 }).not.toBe('waiting');
   const s = await state();
   if (s !== 'decoded') return { frames: [], components: 0, preScaled: false, error: s };
@@ -243,7 +298,8 @@ async function showAndRead(seriesUid: string, frames: number): Promise<Decoded> 
     const { viewer, core } = window.__viewer!;
     const images = viewer.grid.cells[0].viewport!.getImageIds().map((id) => core.cache.getImage(id)!);
     // Modality values: the loader rescales as it decodes (preScale), else the viewport does.
-    const modality = (img: (typeof images)[number]) => (img.preScale?.scaled ? Array.from(img.getPixelData()) : Array.from(img.getPixelData(), (v) => v * img.slope + img.intercept));
+    const modality = (img: (typeof images)[number]) =>
+      img.preScale?.scaled ? Array.from(img.getPixelData()) : Array.from(img.getPixelData(), (v) => v * img.slope + img.intercept);
     return {
       frames: images.map((img) => (img.color ? Array.from(img.getPixelData()) : modality(img))),
       components: images[0].numberOfComponents ?? (images[0].color ? images[0].getPixelData().length / (images[0].rows * images[0].columns) : 1),
@@ -302,37 +358,46 @@ function canvasGreyAt(row: number, col: number): Promise<number> {
 const results: string[] = [];
 
 describe('viewer decodes every transfer syntax and photometric interpretation', () => {
-  it.each(CASES)('$name', async (c) => {
-    const { seriesUid, original, reference, error } = seriesOf.get(c.name)!;
-    expect(error, 'making the test file').toBeUndefined();
-    const decoded = await showAndRead(seriesUid, original.frames);
-    expect(decoded.error, 'the viewer could not display the image').toBeUndefined();
-    expect(decoded.frames).toHaveLength(original.frames);
-    // The frames came as stored (the loader asks for transfer-syntax=*): compressed ones were decoded in the browser.
-    expect([...(frameTypes.get(seriesUid) ?? [])]).toEqual([mediaTypeOf(c.transferSyntax)]);
-    const worst: Comparison = { maxError: 0, psnr: Infinity };
-    let referenceError = 0;
-    for (let f = 0; f < original.frames; f++) {
-      const expected = expectedFrame(original, f);
-      const got = asExpected(decoded.frames[f], decoded.components, original.channels);
-      expect(got.length, `frame ${f + 1}: decoded sample count`).toBe(expected.length);
-      const cmp = compare(expected, got);
-      if ('exact' in c.bound) {
-        expect(cmp.firstDifference, `frame ${f + 1}: first differing sample (row ${Math.floor((cmp.firstDifference?.index ?? 0) / original.channels / COLS)})`).toBeUndefined();
-      } else {
-        if (c.bound.maxError !== undefined) expect(cmp.maxError, `frame ${f + 1}: max abs error`).toBeLessThanOrEqual(c.bound.maxError);
-        if (c.bound.psnr !== undefined) expect(cmp.psnr, `frame ${f + 1}: PSNR (dB)`).toBeGreaterThanOrEqual(c.bound.psnr);
-        if (reference && c.bound.ofReference !== undefined) {
-          const ref = compare(reference.slice(f * expected.length, (f + 1) * expected.length), got);
-          referenceError = Math.max(referenceError, ref.maxError);
-          expect(ref.maxError, `frame ${f + 1}: max abs difference from the reference decoder`).toBeLessThanOrEqual(c.bound.ofReference);
+  it.each(CASES)(
+    '$name',
+    async (c) => {
+      const { seriesUid, original, reference, error } = seriesOf.get(c.name)!;
+      expect(error, 'making the test file').toBeUndefined();
+      const decoded = await showAndRead(seriesUid, original.frames);
+      expect(decoded.error, 'the viewer could not display the image').toBeUndefined();
+      expect(decoded.frames).toHaveLength(original.frames);
+      // The frames came as stored (the loader asks for transfer-syntax=*): compressed ones were decoded in the browser.
+      expect([...(frameTypes.get(seriesUid) ?? [])]).toEqual([mediaTypeOf(c.transferSyntax)]);
+      const worst: Comparison = { maxError: 0, psnr: Infinity };
+      let referenceError = 0;
+      for (let f = 0; f < original.frames; f++) {
+        const expected = expectedFrame(original, f);
+        const got = asExpected(decoded.frames[f], decoded.components, original.channels);
+        expect(got.length, `frame ${f + 1}: decoded sample count`).toBe(expected.length);
+        const cmp = compare(expected, got);
+        if ('exact' in c.bound) {
+          expect(
+            cmp.firstDifference,
+            `frame ${f + 1}: first differing sample (row ${Math.floor((cmp.firstDifference?.index ?? 0) / original.channels / COLS)})`,
+          ).toBeUndefined();
+        } else {
+          if (c.bound.maxError !== undefined) expect(cmp.maxError, `frame ${f + 1}: max abs error`).toBeLessThanOrEqual(c.bound.maxError);
+          if (c.bound.psnr !== undefined) expect(cmp.psnr, `frame ${f + 1}: PSNR (dB)`).toBeGreaterThanOrEqual(c.bound.psnr);
+          if (reference && c.bound.ofReference !== undefined) {
+            const ref = compare(reference.slice(f * expected.length, (f + 1) * expected.length), got);
+            referenceError = Math.max(referenceError, ref.maxError);
+            expect(ref.maxError, `frame ${f + 1}: max abs difference from the reference decoder`).toBeLessThanOrEqual(c.bound.ofReference);
+          }
         }
+        worst.maxError = Math.max(worst.maxError, cmp.maxError);
+        worst.psnr = Math.min(worst.psnr, cmp.psnr);
       }
-      worst.maxError = Math.max(worst.maxError, cmp.maxError);
-      worst.psnr = Math.min(worst.psnr, cmp.psnr);
-    }
-    results.push(`${c.name}: ${original.frames} frame(s), max abs error ${worst.maxError}, PSNR ${worst.psnr === Infinity ? 'inf' : worst.psnr.toFixed(1)} dB${reference ? `, max abs difference from the reference decoder ${referenceError}` : ''}`);
-  }, 180_000);
+      results.push(
+        `${c.name}: ${original.frames} frame(s), max abs error ${worst.maxError}, PSNR ${worst.psnr === Infinity ? 'inf' : worst.psnr.toFixed(1)} dB${reference ? `, max abs difference from the reference decoder ${referenceError}` : ''}`,
+      );
+    },
+    180_000,
+  );
 
   it('renders MONOCHROME1 inverted relative to the same data as MONOCHROME2', async () => {
     // mono8: a white (255) disc at (ROWS/4, COLS/4), a black (0) square from (3 ROWS/4, 3 COLS/4).

@@ -34,7 +34,12 @@ export interface CellLike {
 }
 export interface AnnotationLike {
   metadata: { toolName: string };
-  data: { label?: string; handles: { points: Array<[number, number, number]> }; contour?: { polyline: Array<[number, number, number]>; closed: boolean }; cachedStats?: Record<string, Record<string, number | string>> };
+  data: {
+    label?: string;
+    handles: { points: Array<[number, number, number]> };
+    contour?: { polyline: Array<[number, number, number]>; closed: boolean };
+    cachedStats?: Record<string, Record<string, number | string>>;
+  };
 }
 export interface ViewerHook {
   ready: boolean;
@@ -147,7 +152,13 @@ export class ViewerPage {
   annotations(toolName: string): Promise<Array<Pick<AnnotationLike['data'], 'label' | 'handles' | 'contour'>>> {
     return this.page.evaluate((name) => {
       const all = window.__viewer!.tools.annotation.state.getAllAnnotations();
-      return all.filter((a) => a.metadata.toolName === name).map((a) => ({ label: a.data.label, handles: { points: a.data.handles.points.map((p) => [...p] as [number, number, number]) }, contour: a.data.contour && { polyline: a.data.contour.polyline.map((p) => [...p] as [number, number, number]), closed: a.data.contour.closed } }));
+      return all
+        .filter((a) => a.metadata.toolName === name)
+        .map((a) => ({
+          label: a.data.label,
+          handles: { points: a.data.handles.points.map((p) => [...p] as [number, number, number]) },
+          contour: a.data.contour && { polyline: a.data.contour.polyline.map((p) => [...p] as [number, number, number]), closed: a.data.contour.closed },
+        }));
     }, toolName);
   }
 
@@ -172,7 +183,9 @@ export class ViewerPage {
     await expect.poll(() => this.page.textContent('#viewer-status'), { timeout: 30_000 }).toMatch(/^\d+ measurement\(s\) saved$/);
     await this.page.reload();
     await this.waitReady();
-    await expect.poll(() => this.page.textContent('#viewer-status'), { timeout: 30_000 }).toMatch(new RegExp(`^${restored} saved measurement\\(s\\) restored$`));
+    await expect
+      .poll(() => this.page.textContent('#viewer-status'), { timeout: 30_000 })
+      .toMatch(new RegExp(`^${restored} saved measurement\\(s\\) restored$`));
   }
 }
 

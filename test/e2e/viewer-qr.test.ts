@@ -22,7 +22,10 @@ interface CanvasLike {
 interface ViewerHook {
   ready: boolean;
   error?: string;
-  viewer: { options: { studyUids: string[]; archive: string }; grid: { cells: Array<{ element: { querySelector(s: string): CanvasLike | null }; viewport?: { getImageIds(): string[] } }> } };
+  viewer: {
+    options: { studyUids: string[]; archive: string };
+    grid: { cells: Array<{ element: { querySelector(s: string): CanvasLike | null }; viewport?: { getImageIds(): string[] } }> };
+  };
 }
 declare const window: { __viewer?: ViewerHook };
 
@@ -60,7 +63,15 @@ beforeAll(async () => {
   const dir = await makeTempDir('pacs-viewer-qr-e2e-');
   await build({ root: join(REPO_ROOT, 'ui'), logLevel: 'warn' });
   local = await writeCtSeries({ dir: join(dir, 'local'), count: 3, rows: 128, cols: 128, patientName: 'LOCAL^ANN', patientId: 'QR-L' });
-  remote = await writeCtSeries({ dir: join(dir, 'remote'), count: 5, rows: 128, cols: 128, patientName: 'REMOTE^VIC', patientId: 'QR-R', seriesDescription: 'remote ct' });
+  remote = await writeCtSeries({
+    dir: join(dir, 'remote'),
+    count: 5,
+    rows: 128,
+    cols: 128,
+    patientName: 'REMOTE^VIC',
+    patientId: 'QR-R',
+    seriesDescription: 'remote ct',
+  });
   const ws = await freePort();
   const [served, orth] = await Promise.all([
     startPacsServe(join(dir, 'pacs'), PASSWORD, { workstation: ws }),
@@ -76,7 +87,8 @@ beforeAll(async () => {
   for (const r of [
     await storescu({ port: pacs.port, calledAet: 'PACS', files: local.files }),
     await storescu({ port: orthanc.dicomPort, calledAet: orthanc.aet, files: remote.files }),
-  ]) expect(r.code, r.stderr).toBe(0);
+  ])
+    expect(r.code, r.stderr).toBe(0);
   const added = await fetch(`${base}/api/aes`, {
     method: 'POST',
     headers: { ...basic, 'content-type': 'application/json' },
@@ -123,7 +135,12 @@ describe("viewer's Query/Retrieve panel", () => {
     expect(await page.textContent('#qr-job .job-label')).toBe(`study ${remote.studyUid} from ${orthanc.aet} to WORKSTATION`);
     expect(await page.textContent('#qr-job .job-status')).toMatch(/done: C-MOVE status 0x0000: 5 completed, 0 failed/);
     // The bar is full: 5 of 5 sub-operations.
-    expect(await page.$eval('#qr-job progress', (p) => { const bar = p as unknown as { value: number; max: number }; return [bar.value, bar.max]; })).toEqual([5, 5]);
+    expect(
+      await page.$eval('#qr-job progress', (p) => {
+        const bar = p as unknown as { value: number; max: number };
+        return [bar.value, bar.max];
+      }),
+    ).toEqual([5, 5]);
     // Into the workstation archive only.
     expect(await qidoSeries('/workstation/dicomweb', remote.studyUid)).toEqual([remote.seriesUid]);
     expect(await qidoSeries('/dicomweb', remote.studyUid)).toEqual([]);

@@ -64,7 +64,10 @@ function patchMean(i: number, at: Point): Promise<number> {
 
 const markers = (i: number) =>
   page.evaluate((index) => {
-    const q = (edge: string) => (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(`.viewport-cell[data-index="${index}"] .orientation.${edge}`)?.textContent ?? '';
+    const q = (edge: string) =>
+      (globalThis as unknown as { document: { querySelector(s: string): { textContent: string } | null } }).document.querySelector(
+        `.viewport-cell[data-index="${index}"] .orientation.${edge}`,
+      )?.textContent ?? '';
     return { left: q('left'), top: q('top'), right: q('right'), bottom: q('bottom') };
   }, i);
 
@@ -72,7 +75,12 @@ const markers = (i: number) =>
 function svgLines(i: number): Promise<Array<{ x1: number; y1: number; x2: number; y2: number }>> {
   return page.evaluate((index) => {
     const lines = window.__viewer!.viewer.grid.cells[index].element.querySelectorAll('svg line');
-    return Array.from(lines, (l) => ({ x1: Number(l.getAttribute('x1')), y1: Number(l.getAttribute('y1')), x2: Number(l.getAttribute('x2')), y2: Number(l.getAttribute('y2')) }));
+    return Array.from(lines, (l) => ({
+      x1: Number(l.getAttribute('x1')),
+      y1: Number(l.getAttribute('y1')),
+      x2: Number(l.getAttribute('x2')),
+      y2: Number(l.getAttribute('y2')),
+    }));
   }, i);
 }
 
@@ -276,7 +284,13 @@ describe('viewer tools', () => {
     const z = z0();
     // A 50 mm x 30 mm rectangle of water around the bone rod (1000 HU), traced and closed on its first corner.
     const [x0, x1, y0, y1] = [20, 70, -50, -20];
-    const corners: World[] = [[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z], [x0, y0, z]];
+    const corners: World[] = [
+      [x0, y0, z],
+      [x1, y0, z],
+      [x1, y1, z],
+      [x0, y1, z],
+      [x0, y0, z],
+    ];
     const [first, ...rest] = await Promise.all(corners.map((w) => v.pagePoint(0, w)));
     await v.drag(first, ...rest);
     await expect.poll(async () => typeof (await v.toolStats('PlanarFreehandROI'))[0]?.mean).toBe('number');

@@ -72,7 +72,11 @@ beforeAll(async () => {
   broken = await writeCtSeries({ dir: join(dir, 'broken'), count: 3, rows: 128, cols: 128, seriesDescription: 'one bad slice' });
   await corruptJpeg(broken.files[1], join(dir, 'broken-jpeg.dcm'));
   doomed = await writeCtSeries({ dir: join(dir, 'doomed'), count: 6, rows: 128, cols: 128, seriesDescription: 'deleted while open' });
-  v = await startViewer({ dir, files: [...thin.files, ...thick.files, ...flat.files, ...projection.files, broken.files[0], broken.files[2], ...doomed.files], losslessFiles: [broken.files[1]] });
+  v = await startViewer({
+    dir,
+    files: [...thin.files, ...thick.files, ...flat.files, ...projection.files, broken.files[0], broken.files[2], ...doomed.files],
+    losslessFiles: [broken.files[1]],
+  });
   page = v.page;
   base = v.base;
 });
@@ -117,17 +121,27 @@ describe('viewer', () => {
       expect(login.ok()).toBe(true);
       const scripts: Array<{ path: string; encoding?: string; cacheControl?: string; bytes: number }> = [];
       const resourceEntries = (p: Page) =>
-        p.evaluate(() => (performance.getEntriesByType('resource') as unknown as Array<{ name: string; transferSize: number }>).map((e) => ({ path: new URL(e.name).pathname, transferSize: e.transferSize })));
+        p.evaluate(() =>
+          (performance.getEntriesByType('resource') as unknown as Array<{ name: string; transferSize: number }>).map((e) => ({
+            path: new URL(e.name).pathname,
+            transferSize: e.transferSize,
+          })),
+        );
       const opened = async (): Promise<Page> => {
         const p = await context.newPage();
         p.on('response', (r) => {
           const path = new URL(r.url()).pathname;
           if (!/^\/assets\/[^/]+\.js$/.test(path)) return;
-          const record = (b: Buffer) => scripts.push({ path, encoding: r.headers()['content-encoding'], cacheControl: r.headers()['cache-control'], bytes: b.length });
+          const record = (b: Buffer) =>
+            scripts.push({ path, encoding: r.headers()['content-encoding'], cacheControl: r.headers()['cache-control'], bytes: b.length });
           void r.body().then(record, () => undefined); // a body still unread when its page closes is not needed
         });
         await p.goto(`${base}/viewer?StudyInstanceUIDs=${thin.studyUid}`);
-        await p.waitForFunction((uids) => uids.every((u) => window.__viewer?.viewer.timings?.stackCached?.[u] !== undefined), [thin.seriesUid, thick.seriesUid], { timeout: 120_000 });
+        await p.waitForFunction(
+          (uids) => uids.every((u) => window.__viewer?.viewer.timings?.stackCached?.[u] !== undefined),
+          [thin.seriesUid, thick.seriesUid],
+          { timeout: 120_000 },
+        );
         return p;
       };
       const first = await opened();
@@ -286,10 +300,13 @@ describe('viewer', () => {
     const seen = new Set<number>([start]);
     await page.click('#cine-play');
     await expect
-      .poll(async () => {
-        seen.add(await v.sliceIndex(0));
-        return seen.size;
-      }, { timeout: 30_000 })
+      .poll(
+        async () => {
+          seen.add(await v.sliceIndex(0));
+          return seen.size;
+        },
+        { timeout: 30_000 },
+      )
       .toBeGreaterThanOrEqual(4);
     await page.click('#cine-play');
     expect(await page.textContent('#cine-play')).toBe('Play');
@@ -325,7 +342,9 @@ describe('viewer', () => {
   it('shows a series without geometry in instance order, and says so', async () => {
     await page.goto(`${base}/viewer?StudyInstanceUIDs=${flat.studyUid}`);
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
-    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toMatch(/no image position\/orientation: ordered by instance number/);
+    await expect
+      .poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'))
+      .toMatch(/no image position\/orientation: ordered by instance number/);
     await expect.poll(() => page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport?.getImageIds().length)).toBe(5);
     await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
     await page.keyboard.press('End');
@@ -353,7 +372,9 @@ describe('viewer', () => {
   it('says which image cannot be decoded and still shows the others', async () => {
     await page.goto(`${base}/viewer?StudyInstanceUIDs=${broken.studyUid}`);
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
-    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 }).toMatch(/Image 2 cannot be displayed: \S+/);
+    await expect
+      .poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 })
+      .toMatch(/Image 2 cannot be displayed: \S+/);
     await v.selectTool('WindowLevel');
     await page.keyboard.press('End');
     await expect.poll(() => v.sliceIndex(0)).toBe(2);
@@ -377,7 +398,9 @@ describe('viewer', () => {
     await cdp.send('Network.clearBrowserCache');
     await cdp.detach();
     await page.keyboard.press('End');
-    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 }).toMatch(/Image 6 cannot be displayed: .*(not in the archive|404)/);
+    await expect
+      .poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 })
+      .toMatch(/Image 6 cannot be displayed: .*(not in the archive|404)/);
     // The rest of the viewer still works.
     await page.click('#toolbar button[data-layout="1x2"]');
     expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(2);

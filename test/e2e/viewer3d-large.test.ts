@@ -78,7 +78,13 @@ describe('viewer MPR / 3D with a large volume', () => {
     await page.waitForFunction(() => window.__viewer3d?.ready === true, null, { timeout: 1_500_000, polling: 1000 });
     const state = await page.evaluate(() => {
       const p = window.__viewer3d!.page;
-      return { error: window.__viewer3d!.error, dims: p.series?.volume.dimensions, dims3d: p.volume3d?.dimensions, downsample: p.downsample, timings: p.timings };
+      return {
+        error: window.__viewer3d!.error,
+        dims: p.series?.volume.dimensions,
+        dims3d: p.volume3d?.dimensions,
+        downsample: p.downsample,
+        timings: p.timings,
+      };
     });
     expect(state.error).toBeUndefined();
     expect(state.dims).toEqual([SIZE, SIZE, COUNT]);
@@ -88,7 +94,10 @@ describe('viewer MPR / 3D with a large volume', () => {
     expect(await page.$$eval('.viewport-message', (els) => els.map((e) => e.textContent).filter(Boolean))).toEqual([]);
     // The downsampled copy holds the phantom's values (air, water, bone), not zeros or NaN.
     const range = await page.evaluate(() => {
-      const h = window.__viewer3d as unknown as { core: { cache: { getImage(id: string): { voxelManager: { getScalarData(): ArrayLike<number> } } | undefined } }; page: { volume3d: { imageIds: string[] } } };
+      const h = window.__viewer3d as unknown as {
+        core: { cache: { getImage(id: string): { voxelManager: { getScalarData(): ArrayLike<number> } } | undefined } };
+        page: { volume3d: { imageIds: string[] } };
+      };
       const ids = h.page.volume3d.imageIds;
       const data = h.core.cache.getImage(ids[Math.floor(ids.length / 2)])!.voxelManager.getScalarData();
       let [lo, hi, nan] = [Infinity, -Infinity, 0];

@@ -88,7 +88,10 @@ interface Hook {
   tools: { annotation: { state: { getAnnotations(toolName: string, element: unknown): Array<CrosshairsAnnotationLike & MeasurementLike> } } };
 }
 declare const window: { __viewer3d?: Hook };
-declare const document: { querySelector(selector: string): (CanvasLike & { value: string; dispatchEvent(e: unknown): boolean }) | null; querySelectorAll(selector: string): { length: number } };
+declare const document: {
+  querySelector(selector: string): (CanvasLike & { value: string; dispatchEvent(e: unknown): boolean }) | null;
+  querySelectorAll(selector: string): { length: number };
+};
 declare const Event: new (type: string) => unknown;
 declare function requestAnimationFrame(callback: () => void): number;
 
@@ -171,7 +174,10 @@ async function brightRun(id: string, center: Point3, dir: Point3, reach: number,
   const step = 0.25;
   const offsets: number[] = [];
   for (let t = -reach; t <= reach; t += step) offsets.push(t);
-  const grey = await greyAtWorld(id, offsets.map((t) => add(center, dir, t)));
+  const grey = await greyAtWorld(
+    id,
+    offsets.map((t) => add(center, dir, t)),
+  );
   const mid = offsets.findIndex((t) => Math.abs(t) < step / 2);
   if (grey[mid] < level) return { from: 0, to: 0, length: 0 };
   let lo = mid;
@@ -245,7 +251,13 @@ describe('viewer MPR / 3D', () => {
   it('builds the volume from the series and renders the three planes and 3D', async () => {
     const state = await page.evaluate(() => {
       const h = window.__viewer3d!;
-      return { error: h.error, dims: h.page.series?.volume.dimensions, spacing: h.page.series?.volume.spacing, downsample: h.page.downsample, timings: h.page.timings };
+      return {
+        error: h.error,
+        dims: h.page.series?.volume.dimensions,
+        spacing: h.page.series?.volume.spacing,
+        downsample: h.page.downsample,
+        timings: h.page.timings,
+      };
     });
     expect(state.error).toBeUndefined();
     expect(state.dims).toEqual([256, 256, 161]);
@@ -267,8 +279,20 @@ describe('viewer MPR / 3D', () => {
     await rendered(MPR);
     const r = large.radius;
     for (const [id, dirs] of [
-      ['sagittal', [[0, 1, 0], [0, 0, 1]]],
-      ['coronal', [[1, 0, 0], [0, 0, 1]]],
+      [
+        'sagittal',
+        [
+          [0, 1, 0],
+          [0, 0, 1],
+        ],
+      ],
+      [
+        'coronal',
+        [
+          [1, 0, 0],
+          [0, 0, 1],
+        ],
+      ],
     ] as Array<[string, Point3[]]>) {
       for (const dir of dirs) {
         const run = await brightRun(id, large.center, dir, r + 15);
@@ -302,10 +326,13 @@ describe('viewer MPR / 3D', () => {
         return { point: p?.[0] ?? [NaN, NaN, NaN], center: annotation?.data.handles.toolCenter ?? [NaN, NaN, NaN] };
       });
     await expect
-      .poll(async () => {
-        const { point, center } = await readHandle();
-        return Math.abs(point[0] - center[0]) < 0.5 && Math.abs(center[0] - c.point[0]) < 1 && Math.abs(center[1] - c.point[1]) < 1;
-      }, { timeout: 60_000 })
+      .poll(
+        async () => {
+          const { point, center } = await readHandle();
+          return Math.abs(point[0] - center[0]) < 0.5 && Math.abs(center[0] - c.point[0]) < 1 && Math.abs(center[1] - c.point[1]) < 1;
+        },
+        { timeout: 60_000 },
+      )
       .toBe(true);
     const handle = await readHandle();
     const v: Point3 = [handle.point[0] - handle.center[0], handle.point[1] - handle.center[1], 0];
@@ -396,28 +423,39 @@ describe('viewer MPR / 3D', () => {
     await page.evaluate(() => window.__viewer3d!.page.setSlab('none', 0));
   }, 240_000);
 
-  it('shows the SSD surface at a threshold between water and bone with the sphere\'s diameter', async () => {
+  it("shows the SSD surface at a threshold between water and bone with the sphere's diameter", async () => {
     const { large } = phantom.volume.spheres;
     // Slice 0's image gone from the cache (as seen after a long series streamed in): the
     // voxel manager's complete array would be empty then; the surface reads every slice,
     // slice 0 loaded again (it comes back as Uint8Array, the others are Int16Array).
-    expect(await page.evaluate(() => {
-      const { core, page: p } = window.__viewer3d!;
-      const first = p.series!.imageIds[0];
-      core.cache.removeImageLoadObject(first);
-      return core.cache.getImage(first) === undefined;
-    })).toBe(true);
+    expect(
+      await page.evaluate(() => {
+        const { core, page: p } = window.__viewer3d!;
+        const first = p.series!.imageIds[0];
+        core.cache.removeImageLoadObject(first);
+        return core.cache.getImage(first) === undefined;
+      }),
+    ).toBe(true);
     await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'ssd', threshold: 500 }));
     expect(await page.evaluate(() => window.__viewer3d!.page.renderer!.triangles)).toBeGreaterThan(1000);
     // Looking down the z axis (parallel projection): the sphere's silhouette is a disc of its diameter.
     await page.evaluate((center) => {
       const vp = window.__viewer3d!.page.viewport('volume3d');
       const cam = vp.getCamera();
-      vp.setCamera({ focalPoint: center, position: [center[0], center[1], center[2] + 500], viewUp: [0, -1, 0], parallelProjection: true, parallelScale: cam.parallelScale });
+      vp.setCamera({
+        focalPoint: center,
+        position: [center[0], center[1], center[2] + 500],
+        viewUp: [0, -1, 0],
+        parallelProjection: true,
+        parallelScale: cam.parallelScale,
+      });
     }, large.center);
     await rendered(['volume3d']);
     expect(await page.evaluate(() => window.__viewer3d!.page.viewport('volume3d').getCamera().parallelProjection)).toBe(true);
-    for (const dir of [[1, 0, 0], [0, 1, 0]] as Point3[]) {
+    for (const dir of [
+      [1, 0, 0],
+      [0, 1, 0],
+    ] as Point3[]) {
       const run = await brightRun('volume3d', large.center, dir, large.radius + 10, 6);
       expect(Math.abs(run.length - 2 * large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(2);
       expect(Math.abs(run.from + large.radius)).toBeLessThan(1.5);
@@ -442,7 +480,10 @@ describe('viewer MPR / 3D', () => {
           const vp = window.__viewer3d!.page.viewport(id);
           const { focalPoint: f, position, viewPlaneNormal: n } = vp.getCamera();
           const d = (p[0] - f[0]) * n[0] + (p[1] - f[1]) * n[1] + (p[2] - f[2]) * n[2];
-          vp.setCamera({ focalPoint: [f[0] + d * n[0], f[1] + d * n[1], f[2] + d * n[2]], position: [position[0] + d * n[0], position[1] + d * n[1], position[2] + d * n[2]] });
+          vp.setCamera({
+            focalPoint: [f[0] + d * n[0], f[1] + d * n[1], f[2] + d * n[2]],
+            position: [position[0] + d * n[0], position[1] + d * n[1], position[2] + d * n[2]],
+          });
         },
         { id, p },
       );
@@ -480,7 +521,9 @@ describe('viewer MPR / 3D', () => {
       const { points, frames, straight, section, lastMs } = window.__viewer3d!.page.curved;
       return { points, length: frames!.length, step: frames!.step, straight: straight!, section: section!, lastMs };
     });
-    console.log(`curved MPR: ${curved.length.toFixed(1)} mm, straightened ${curved.straight.columns} x ${curved.straight.rows} and cross-section in ${curved.lastMs.toFixed(1)} ms`);
+    console.log(
+      `curved MPR: ${curved.length.toFixed(1)} mm, straightened ${curved.straight.columns} x ${curved.straight.rows} and cross-section in ${curved.lastMs.toFixed(1)} ms`,
+    );
     // The clicks landed on the axis (within a millimetre) and the curve runs their length.
     expect(curved.points).toHaveLength(4);
     for (const p of curved.points) {
@@ -529,7 +572,9 @@ describe('viewer MPR / 3D', () => {
       for (const transpose of [false, true]) {
         const rows = await runs('#curved-cross', transpose);
         const [from, to] = rows[(rows.length - 1) / 2];
-        expect(Math.abs((to - from) * curved.section.columnSpacing - 2 * c.radius), `${transpose ? 'vertical' : 'horizontal'}: ${from}..${to}`).toBeLessThan(1.5);
+        expect(Math.abs((to - from) * curved.section.columnSpacing - 2 * c.radius), `${transpose ? 'vertical' : 'horizontal'}: ${from}..${to}`).toBeLessThan(
+          1.5,
+        );
       }
     };
     await disc();
@@ -549,12 +594,20 @@ describe('viewer MPR / 3D', () => {
     await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'mip', lower: 0, upper: 1000 }));
     await page.evaluate(() => {
       const vp = window.__viewer3d!.page.viewport('volume3d');
-      vp.setCamera({ focalPoint: [0, 0, 80], position: [0, 0, 580], viewUp: [0, -1, 0], parallelProjection: true, parallelScale: vp.getCamera().parallelScale });
+      vp.setCamera({
+        focalPoint: [0, 0, 80],
+        position: [0, 0, 580],
+        viewUp: [0, -1, 0],
+        parallelProjection: true,
+        parallelScale: vp.getCamera().parallelScale,
+      });
     });
     const control = (id: string, value: string | boolean) =>
       page.evaluate(
         ({ id, value }) => {
-          const el = (globalThis as unknown as { document: { getElementById(id: string): { value: string; checked: boolean; dispatchEvent(e: unknown): void } } }).document.getElementById(id);
+          const el = (
+            globalThis as unknown as { document: { getElementById(id: string): { value: string; checked: boolean; dispatchEvent(e: unknown): void } } }
+          ).document.getElementById(id);
           if (typeof value === 'boolean') el.checked = value;
           else el.value = value;
           el.dispatchEvent(new (globalThis as unknown as { Event: new (type: string) => unknown }).Event('input'));
@@ -594,7 +647,13 @@ describe('viewer MPR / 3D', () => {
     // Turning the view keeps the clip (Cornerstone re-places two planes on camera changes).
     await page.evaluate(() => {
       const vp = window.__viewer3d!.page.viewport('volume3d');
-      vp.setCamera({ focalPoint: [0, 0, 80], position: [0, 500, 80], viewUp: [0, 0, 1], parallelProjection: true, parallelScale: vp.getCamera().parallelScale });
+      vp.setCamera({
+        focalPoint: [0, 0, 80],
+        position: [0, 500, 80],
+        viewUp: [0, 0, 1],
+        parallelProjection: true,
+        parallelScale: vp.getCamera().parallelScale,
+      });
     });
     await rendered(['volume3d']);
     const [sideMedium, sideLarge] = await greyAtWorld('volume3d', [medium.center, large.center]);
@@ -609,7 +668,13 @@ describe('viewer MPR / 3D', () => {
     await page.evaluate(() => window.__viewer3d!.page.render3d({ kind: 'vrt', preset: 'CT-Bone' }));
     await page.evaluate(() => {
       const vp = window.__viewer3d!.page.viewport('volume3d');
-      vp.setCamera({ focalPoint: [0, 0, 80], position: [0, 0, 580], viewUp: [0, -1, 0], parallelProjection: true, parallelScale: vp.getCamera().parallelScale });
+      vp.setCamera({
+        focalPoint: [0, 0, 80],
+        position: [0, 0, 580],
+        viewUp: [0, -1, 0],
+        parallelProjection: true,
+        parallelScale: vp.getCamera().parallelScale,
+      });
     });
     const grey = async () => {
       await rendered(['volume3d']);
@@ -649,7 +714,7 @@ describe('viewer MPR / 3D', () => {
     await page.click('.tf-panel summary');
   }, 600_000);
 
-  it('measures a sphere\'s diameter with the length tool on the sagittal plane and its HU with an ROI on the coronal plane', async () => {
+  it("measures a sphere's diameter with the length tool on the sagittal plane and its HU with an ROI on the coronal plane", async () => {
     await openMpr(phantom.studyUid);
     const { large } = phantom.volume.spheres;
     const at = await pagePoint('axial', large.center);
@@ -660,7 +725,9 @@ describe('viewer MPR / 3D', () => {
     const measurements = (toolName: string) =>
       page.evaluate((toolName) => {
         const h = window.__viewer3d!;
-        return h.tools.annotation.state.getAnnotations(toolName, h.page.viewport('sagittal').element).map((a) => ({ points: a.data.handles.points, stats: Object.values(a.data.cachedStats)[0] }));
+        return h.tools.annotation.state
+          .getAnnotations(toolName, h.page.viewport('sagittal').element)
+          .map((a) => ({ points: a.data.handles.points, stats: Object.values(a.data.cachedStats)[0] }));
       }, toolName);
     // A diameter at 45° (off the reference lines), dragged from one end to the other.
     await page.click('#toolbar button[data-tool="Length"]');
@@ -697,7 +764,12 @@ describe('viewer MPR / 3D', () => {
   it('renders a volume over the 3D budget (&max3d=) downsampled, the spheres where they are, the planes at full resolution', async () => {
     const { large, brightest } = phantom.volume.spheres;
     await openMpr(phantom.studyUid, '&max3d=2000000');
-    const state = await page.evaluate(() => ({ error: window.__viewer3d!.error, downsample: window.__viewer3d!.page.downsample, dims3d: window.__viewer3d!.page.volume3d?.dimensions, dims: window.__viewer3d!.page.series?.volume.dimensions }));
+    const state = await page.evaluate(() => ({
+      error: window.__viewer3d!.error,
+      downsample: window.__viewer3d!.page.downsample,
+      dims3d: window.__viewer3d!.page.volume3d?.dimensions,
+      dims: window.__viewer3d!.page.series?.volume.dimensions,
+    }));
     expect(state.error).toBeUndefined();
     // 256 x 256 x 161 = 10.6 Mi voxels: 2 x 2 in-plane leaves 2.6 Mi, then 2 along the
     // slices (now the longest axis) brings it under 2,000,000.
@@ -709,7 +781,10 @@ describe('viewer MPR / 3D', () => {
     // VRT after MIP blends again (the mapper's blend mode: 0 composite, 1 maximum intensity).
     const blend = (mode: object) =>
       page.evaluate((mode) => {
-        const p = window.__viewer3d!.page as unknown as { render3d(m: unknown): void; viewport(id: string): { getDefaultActor(): { actor: { getMapper(): { getBlendMode(): number } } } } };
+        const p = window.__viewer3d!.page as unknown as {
+          render3d(m: unknown): void;
+          viewport(id: string): { getDefaultActor(): { actor: { getMapper(): { getBlendMode(): number } } } };
+        };
         p.render3d(mode);
         return p.viewport('volume3d').getDefaultActor().actor.getMapper().getBlendMode();
       }, mode);
@@ -717,7 +792,13 @@ describe('viewer MPR / 3D', () => {
     expect(await blend({ kind: 'vrt', preset: 'CT-Bone' })).toBe(0);
     await page.evaluate(() => {
       const vp = window.__viewer3d!.page.viewport('volume3d');
-      vp.setCamera({ focalPoint: [0, 0, 80], position: [0, 0, 580], viewUp: [0, -1, 0], parallelProjection: true, parallelScale: vp.getCamera().parallelScale });
+      vp.setCamera({
+        focalPoint: [0, 0, 80],
+        position: [0, 0, 580],
+        viewUp: [0, -1, 0],
+        parallelProjection: true,
+        parallelScale: vp.getCamera().parallelScale,
+      });
     });
     await rendered(['volume3d']);
     const [l, b, water] = await greyAtWorld('volume3d', [large.center, brightest.center, [0, -100, 80]]);
@@ -744,7 +825,12 @@ describe('viewer MPR / 3D', () => {
     await rendered(MPR);
     // Uncorrected, the sphere's slices would sit up to 20 * tan(15°) = 5.4 mm off along y
     // (an oblique ellipse) and its centre 80 * tan(15°) = 21 mm off.
-    for (const dir of [[0, 1, 0], [0, 0, 1], [0, Math.SQRT1_2, Math.SQRT1_2], [0, Math.SQRT1_2, -Math.SQRT1_2]] as Point3[]) {
+    for (const dir of [
+      [0, 1, 0],
+      [0, 0, 1],
+      [0, Math.SQRT1_2, Math.SQRT1_2],
+      [0, Math.SQRT1_2, -Math.SQRT1_2],
+    ] as Point3[]) {
       const run = await brightRun('sagittal', large.center, dir, large.radius + 15);
       expect(Math.abs(run.from + large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);
       expect(Math.abs(run.to - large.radius), `${dir}: ${JSON.stringify(run)}`).toBeLessThan(1.5);

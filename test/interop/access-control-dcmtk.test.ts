@@ -20,7 +20,19 @@ beforeAll(async () => {
   const [ws, router] = await Promise.all([freePort(), freePort()]);
   pacs = await startPacs({
     dir,
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--no-web'],
+    args: [
+      join(REPO_ROOT, 'bin/pacs.js'),
+      'serve',
+      '--data',
+      '{data}',
+      '--port',
+      '{port}',
+      '--workstation-port',
+      String(ws),
+      '--router-port',
+      String(router),
+      '--no-web',
+    ],
   });
 });
 
@@ -34,9 +46,13 @@ describe('access control with DCMTK', () => {
     const refused = await echoscu({ port: pacs.port, calledAet: 'PACS', callingAet: 'ECHOSCU' });
     expect(refused.code).not.toBe(0);
     expect(refused.stdout + refused.stderr).toMatch(/Calling AE Title Not Recognized/i);
-    await expect.poll(() => readFileSync(pacs.logFile, 'utf8'), { timeout: 5000 }).toMatch(/"address":"(::ffff:)?127\.0\.0\.1".*calling AE title \\"ECHOSCU\\" is not registered/);
+    await expect
+      .poll(() => readFileSync(pacs.logFile, 'utf8'), { timeout: 5000 })
+      .toMatch(/"address":"(::ffff:)?127\.0\.0\.1".*calling AE title \\"ECHOSCU\\" is not registered/);
 
-    const add = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'ae', 'add', 'ECHOSCU', '--host', '127.0.0.1', '--data', pacs.dataDir], { encoding: 'utf8' });
+    const add = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'ae', 'add', 'ECHOSCU', '--host', '127.0.0.1', '--data', pacs.dataDir], {
+      encoding: 'utf8',
+    });
     expect(add.status, add.stderr).toBe(0);
     // The running server follows the registry file; give it a moment to notice.
     await expect

@@ -25,7 +25,7 @@ const us = (n: number) => Buffer.from([n & 0xff, n >> 8]);
 const ui = (s: string) => Buffer.from(s.length % 2 ? s + '\0' : s, 'latin1');
 
 function readUs(cmd: Buffer, elem: number): number | undefined {
-  for (let p = 0; p + 8 <= cmd.length; ) {
+  for (let p = 0; p + 8 <= cmd.length;) {
     const e = cmd.readUInt16LE(p + 2);
     const len = cmd.readUInt32LE(p + 4);
     if (e === elem) return cmd.readUInt16LE(p + 8);
@@ -120,7 +120,17 @@ describe('DCMTK interop', () => {
       const a = assoc!;
       expect(a.contexts.get(1)?.transferSyntax).toBe(IMPLICIT_LE);
       const rsp = new Promise<Buffer>((resolve) => onCommand(a, (_id, cmd) => resolve(cmd)));
-      await a.sendPdv(1, true, commandSet([[0x0002, ui(VERIFICATION)], [0x0100, us(0x0030)], [0x0110, us(7)], [0x0800, us(0x0101)]]), true);
+      await a.sendPdv(
+        1,
+        true,
+        commandSet([
+          [0x0002, ui(VERIFICATION)],
+          [0x0100, us(0x0030)],
+          [0x0110, us(7)],
+          [0x0800, us(0x0101)],
+        ]),
+        true,
+      );
       const cmd = await rsp;
       expect(readUs(cmd, 0x0100)).toBe(0x8030);
       expect(readUs(cmd, 0x0120)).toBe(7);

@@ -114,13 +114,19 @@ describe('association limits', () => {
     const set = await runPacs('config', 'limits', 'set', 'dicom.idleTimeoutSeconds=2', 'dicom.artimTimeoutSeconds=1', '--data', pacs.dataDir);
     expect(set.status, set.stderr).toBe(0);
     // The running server follows the registry file: wait until a new association gets the new timeout.
-    await expect.poll(async () => (await (async () => {
-      const h = hold(pacs.port, RQ);
-      await h.answer;
-      const t = await Promise.race([h.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
-      h.socket.destroy();
-      return t;
-    })()) ?? [], { timeout: 30_000, interval: 100 }).toEqual([A_ASSOCIATE_AC, A_ABORT]);
+    await expect
+      .poll(
+        async () =>
+          (await (async () => {
+            const h = hold(pacs.port, RQ);
+            await h.answer;
+            const t = await Promise.race([h.closed, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
+            h.socket.destroy();
+            return t;
+          })()) ?? [],
+        { timeout: 30_000, interval: 100 },
+      )
+      .toEqual([A_ASSOCIATE_AC, A_ABORT]);
 
     const held = await holdMany(pacs.port, N);
     const answers = await Promise.all(held.map((h) => h.answer));

@@ -28,7 +28,22 @@ afterAll(async () => {
 /** findscu at STUDY level as `calling`; the responses it wrote (one file per match). */
 async function find(calling: string, out: string) {
   mkdirSync(out, { recursive: true });
-  const r = await runDcmtk('findscu', ['-S', '-aet', calling, '-aec', 'PACS', '-X', '-od', out, '-k', 'QueryRetrieveLevel=STUDY', '-k', 'StudyInstanceUID', '127.0.0.1', String(pacs.port)]);
+  const r = await runDcmtk('findscu', [
+    '-S',
+    '-aet',
+    calling,
+    '-aec',
+    'PACS',
+    '-X',
+    '-od',
+    out,
+    '-k',
+    'QueryRetrieveLevel=STUDY',
+    '-k',
+    'StudyInstanceUID',
+    '127.0.0.1',
+    String(pacs.port),
+  ]);
   return { ...r, matches: readdirSync(out).length };
 }
 
@@ -46,14 +61,16 @@ describe('DICOM access defaults with DCMTK', () => {
   });
 
   it('lets the caller C-FIND once registered with the find permission', async () => {
-    const add = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'ae', 'add', 'STRANGER', '--host', '127.0.0.1', '--permissions', 'echo,store,find', '--data', pacs.dataDir], {
-      encoding: 'utf8',
-    });
+    const add = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'ae', 'add', 'STRANGER', '--host', '127.0.0.1', '--permissions', 'echo,store,find', '--data', pacs.dataDir],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(add.status, add.stderr).toBe(0);
     // The running server follows the registry file; give it a moment to notice.
     let n = 0;
-    await expect
-      .poll(async () => (await find('STRANGER', join(dir, `find-${n++}`))).matches, { timeout: 10_000, interval: 300 })
-      .toBeGreaterThanOrEqual(1);
+    await expect.poll(async () => (await find('STRANGER', join(dir, `find-${n++}`))).matches, { timeout: 10_000, interval: 300 }).toBeGreaterThanOrEqual(1);
   });
 });

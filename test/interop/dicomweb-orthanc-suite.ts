@@ -28,7 +28,21 @@ export function dicomwebOrthancSuite(db: ServeIndex): void {
     const webPort = await freePort();
     await startPacs({
       dir: path.join(dir, 'pacs'),
-      args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--aet', '{aet}', '--web-port', String(webPort), '--web-host', '127.0.0.1', ...(await db.args())],
+      args: [
+        path.join(REPO_ROOT, 'bin/pacs.js'),
+        'serve',
+        '--data',
+        '{data}',
+        '--port',
+        '{port}',
+        '--aet',
+        '{aet}',
+        '--web-port',
+        String(webPort),
+        '--web-host',
+        '127.0.0.1',
+        ...(await db.args()),
+      ],
       env: { PACS_ADMIN_PASSWORD: 'password1' },
     });
     await waitForPort(webPort);
@@ -53,15 +67,20 @@ export function dicomwebOrthancSuite(db: ServeIndex): void {
       const [study] = await orthanc.rest<string[]>('/studies');
       await post('/dicom-web/servers/pacs/stow', { Resources: [study] });
       const res = await fetch(`${base}/studies?PatientID=ODW1`, { headers: { authorization: auth } });
-      const found = await res.json() as Record<string, { Value: unknown[] }>[];
+      const found = (await res.json()) as Record<string, { Value: unknown[] }>[];
       expect(found).toHaveLength(1);
       expect(found[0]['00201208'].Value).toEqual([4]);
     });
 
     it('Orthanc lists it with QIDO-RS through /get', async () => {
-      const studies = await post<Record<string, { Value: unknown[] }>[]>('/dicom-web/servers/pacs/get', { Uri: '/studies', Arguments: { PatientName: 'orthanc*' } });
+      const studies = await post<Record<string, { Value: unknown[] }>[]>('/dicom-web/servers/pacs/get', {
+        Uri: '/studies',
+        Arguments: { PatientName: 'orthanc*' },
+      });
       expect(studies.map((s) => s['0020000D'].Value[0])).toEqual([series.studyUid]);
-      const inst = await post<Record<string, { Value: unknown[] }>[]>('/dicom-web/servers/pacs/get', { Uri: `/studies/${series.studyUid}/series/${series.seriesUid}/instances` });
+      const inst = await post<Record<string, { Value: unknown[] }>[]>('/dicom-web/servers/pacs/get', {
+        Uri: `/studies/${series.studyUid}/series/${series.seriesUid}/instances`,
+      });
       expect(inst.map((i) => i['00080018'].Value[0]).sort()).toEqual([...series.sopInstanceUids].sort());
       const meta = await post<Record<string, { BulkDataURI?: string }>[]>('/dicom-web/servers/pacs/get', { Uri: `/studies/${series.studyUid}/metadata` });
       expect(meta).toHaveLength(4);

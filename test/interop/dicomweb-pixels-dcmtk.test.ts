@@ -16,8 +16,15 @@ import { runDcmtk } from '../support/peers.js';
 import { instancePath, nativePixels, parseMultipart, pixelApp, storedValues, storeFile, type PixelApp, type StoredRef } from '../web/pixel-fixtures.js';
 
 const DECOMPRESSOR: Record<string, string> = {
-  'jpeg-baseline': 'dcmdjpeg', 'jpeg-extended': 'dcmdjpeg', 'jpeg-spectral': 'dcmdjpeg', 'jpeg-progressive': 'dcmdjpeg',
-  'jpeg-lossless': 'dcmdjpeg', 'jpeg-lossless-sv1': 'dcmdjpeg', 'jpegls-lossless': 'dcmdjpls', 'jpegls-near-lossless': 'dcmdjpls', rle: 'dcmdrle',
+  'jpeg-baseline': 'dcmdjpeg',
+  'jpeg-extended': 'dcmdjpeg',
+  'jpeg-spectral': 'dcmdjpeg',
+  'jpeg-progressive': 'dcmdjpeg',
+  'jpeg-lossless': 'dcmdjpeg',
+  'jpeg-lossless-sv1': 'dcmdjpeg',
+  'jpegls-lossless': 'dcmdjpls',
+  'jpegls-near-lossless': 'dcmdjpls',
+  rle: 'dcmdrle',
 };
 
 let px: PixelApp;
@@ -45,15 +52,29 @@ afterAll(async () => {
 describe('decoded frames agree with DCMTK', () => {
   it('covers every DCMTK compressed syntax for the 16-bit CT, 8-bit and RGB sources', () => {
     const names = new Set(cases.map((c) => `${c.v.source}/${c.v.name}`));
-    for (const n of ['ct16/jpeg-lossless', 'ct16/jpegls-lossless', 'ct16/rle', 'mono8/jpegls-near-lossless', 'ct16/jpeg-extended', 'mono8/jpeg-baseline', 'rgb/jpeg-baseline', 'rgb/jpegls-lossless', 'rgb/rle']) {
+    for (const n of [
+      'ct16/jpeg-lossless',
+      'ct16/jpegls-lossless',
+      'ct16/rle',
+      'mono8/jpegls-near-lossless',
+      'ct16/jpeg-extended',
+      'mono8/jpeg-baseline',
+      'rgb/jpeg-baseline',
+      'rgb/jpegls-lossless',
+      'rgb/rle',
+    ]) {
       expect(names.has(n), n).toBe(true);
     }
   });
 
-  it('each variant: our octet-stream frame equals DCMTK\'s decompressed Pixel Data (lossless) or is within rounding (lossy)', async () => {
+  it("each variant: our octet-stream frame equals DCMTK's decompressed Pixel Data (lossless) or is within rounding (lossy)", async () => {
     const report: string[] = [];
     for (const { v, ref, dcmtkFile } of cases) {
-      const res = await px.app.inject({ method: 'GET', url: `${instancePath(ref)}/frames/1`, headers: { accept: 'multipart/related; type=application/octet-stream' } });
+      const res = await px.app.inject({
+        method: 'GET',
+        url: `${instancePath(ref)}/frames/1`,
+        headers: { accept: 'multipart/related; type=application/octet-stream' },
+      });
       expect(res.statusCode, `${v.source}/${v.name}: ${res.body}`).toBe(200);
       const [part] = parseMultipart(res.headers['content-type'], res.rawPayload);
       const theirs = nativePixels(dcmtkFile);
@@ -63,8 +84,13 @@ describe('decoded frames agree with DCMTK', () => {
       if (!v.lossy) {
         expect(ours, `${v.source}/${v.name}`).toEqual(dcmtk);
       } else {
-        let sum = 0, max = 0;
-        for (let i = 0; i < ours.length; i++) { const d = Math.abs(ours[i] - dcmtk[i]); sum += d; if (d > max) max = d; }
+        let sum = 0,
+          max = 0;
+        for (let i = 0; i < ours.length; i++) {
+          const d = Math.abs(ours[i] - dcmtk[i]);
+          sum += d;
+          if (d > max) max = d;
+        }
         report.push(`${v.source}/${v.name}: mean |diff| ${(sum / ours.length).toFixed(3)}, max ${max}`);
         expect(sum / ours.length, `${v.source}/${v.name}`).toBeLessThan(1);
         expect(max, `${v.source}/${v.name}`).toBeLessThanOrEqual(4);
@@ -81,7 +107,10 @@ function readPnm(file: string): { width: number; height: number; channels: numbe
   let pos = 0;
   while (tokens.length < 4) {
     while (/\s/.test(String.fromCharCode(b[pos]))) pos++;
-    if (b[pos] === 0x23) { while (b[pos] !== 0x0a) pos++; continue; }
+    if (b[pos] === 0x23) {
+      while (b[pos] !== 0x0a) pos++;
+      continue;
+    }
     let t = '';
     while (!/\s/.test(String.fromCharCode(b[pos]))) t += String.fromCharCode(b[pos++]);
     tokens.push(t);
@@ -91,8 +120,12 @@ function readPnm(file: string): { width: number; height: number; channels: numbe
 }
 
 describe('rendering agrees with dcmj2pnm', () => {
-  it('a windowed CT frame and an RGB frame match DCMTK\'s rendering within one grey level', async () => {
-    for (const [source, name, window] of [['ct16', 'jpegls-lossless', '40,400'], ['ct16', 'rle', '300,1500'], ['rgb', 'rle', undefined]] as const) {
+  it("a windowed CT frame and an RGB frame match DCMTK's rendering within one grey level", async () => {
+    for (const [source, name, window] of [
+      ['ct16', 'jpegls-lossless', '40,400'],
+      ['ct16', 'rle', '300,1500'],
+      ['rgb', 'rle', undefined],
+    ] as const) {
       const c = cases.find((x) => x.v.source === source && x.v.name === name)!;
       const pnm = join(dir, `${source}-${name}.pnm`);
       // dcmj2pnm has no JPEG-LS decoder: it renders DCMTK's decompressed copy.
@@ -100,7 +133,11 @@ describe('rendering agrees with dcmj2pnm', () => {
       const r = await runDcmtk('dcmj2pnm', args);
       expect(r.code, r.stderr).toBe(0);
       const theirs = readPnm(pnm);
-      const res = await px.app.inject({ method: 'GET', url: `${instancePath(c.ref)}/rendered${window ? `?window=${window}` : ''}`, headers: { accept: 'image/png' } });
+      const res = await px.app.inject({
+        method: 'GET',
+        url: `${instancePath(c.ref)}/rendered${window ? `?window=${window}` : ''}`,
+        headers: { accept: 'image/png' },
+      });
       const ours = decodePng(res.rawPayload);
       expect([ours.width, ours.height, ours.channels]).toEqual([theirs.width, theirs.height, theirs.channels]);
       let max = 0;

@@ -56,7 +56,10 @@ describe('a C-STORE whose header would exhaust memory (issue 15 item 3)', () => 
     const study = `${ROOT}.1`;
     const normal = (n: number) => instanceFile(`normal-${n}`, { sopInstanceUid: `${study}.1.${n}`, studyInstanceUid: study, seriesInstanceUid: `${study}.1` });
     const hostile: HostileInstance = {
-      sopInstanceUid: `${study}.2.1`, studyInstanceUid: study, seriesInstanceUid: `${study}.2`, privateUc: { count: 500, bytes: 1_000_000 },
+      sopInstanceUid: `${study}.2.1`,
+      studyInstanceUid: study,
+      seriesInstanceUid: `${study}.2`,
+      privateUc: { count: 500, bytes: 1_000_000 },
     };
     const big = instanceFile('big-header', hostile);
 
@@ -75,8 +78,10 @@ describe('a C-STORE whose header would exhaust memory (issue 15 item 3)', () => 
     }
     const after = memoryKb(pacs.pid);
     const growthMb = (Math.max(peakRss, after.hwm) - Math.max(before.rss, before.hwm)) / 1024;
-    console.log(`500 x 1 MB private UC: server RSS ${Math.round(before.rss / 1024)} MB before (high-water ${Math.round(before.hwm / 1024)} MB), ` +
-      `peak ${Math.round(peakRss / 1024)} MB, high-water after ${Math.round(after.hwm / 1024)} MB: +${growthMb.toFixed(1)} MB`);
+    console.log(
+      `500 x 1 MB private UC: server RSS ${Math.round(before.rss / 1024)} MB before (high-water ${Math.round(before.hwm / 1024)} MB), ` +
+        `peak ${Math.round(peakRss / 1024)} MB, high-water after ${Math.round(after.hwm / 1024)} MB: +${growthMb.toFixed(1)} MB`,
+    );
     const out = r.stdout + r.stderr;
     // Refused with a failure status whose comment names the limit.
     expect(out).toMatch(/Store Failed|Status.*0xa700|Out ?Of ?Resources/i);
@@ -105,7 +110,12 @@ describe('a C-STORE whose Series Instance UID is not a UID (issue 15 item 7)', (
 
   it('is refused with a status naming the attribute, and the study metadata still parses', async () => {
     const study = `${ROOT}.2`;
-    const good = instanceFile('good', { sopInstanceUid: `${study}.1.1`, studyInstanceUid: study, seriesInstanceUid: `${study}.1`, patientName: 'Real^Patient' });
+    const good = instanceFile('good', {
+      sopInstanceUid: `${study}.1.1`,
+      studyInstanceUid: study,
+      seriesInstanceUid: `${study}.1`,
+      patientName: 'Real^Patient',
+    });
     const quote = instanceFile('quote', { sopInstanceUid: `${study}.1.2`, studyInstanceUid: study, seriesInstanceUid: '1.2.3"x', patientName: 'Real^Patient' });
     expect((await storescu({ port: pacs.port, calledAet: 'PACS', files: [good] })).code).toBe(0);
     const r = await storescu({ port: pacs.port, calledAet: 'PACS', files: [quote], args: ['-d'] });
@@ -122,7 +132,12 @@ describe('a C-STORE whose Series Instance UID is not a UID (issue 15 item 7)', (
     // (so winning) Patient Name, and opens a string that the rest of the URI closes.
     const injected = '1"},"00100010":{"vr":"PN","Value":[{"Alphabetic":"INJECTED^NAME"}]},"00090010":{"vr":"LO","BulkDataURI":"x';
     const study = `${ROOT}.3`;
-    const good = instanceFile('good-3', { sopInstanceUid: `${study}.1.1`, studyInstanceUid: study, seriesInstanceUid: `${study}.1`, patientName: 'Real^Patient' });
+    const good = instanceFile('good-3', {
+      sopInstanceUid: `${study}.1.1`,
+      studyInstanceUid: study,
+      seriesInstanceUid: `${study}.1`,
+      patientName: 'Real^Patient',
+    });
     expect((await storescu({ port: pacs.port, calledAet: 'PACS', files: [good] })).code).toBe(0);
     const file = instanceFile('inject', { sopInstanceUid: `${study}.1.3`, studyInstanceUid: study, seriesInstanceUid: injected, patientName: 'Real^Patient' });
     const r = await storescu({ port: pacs.port, calledAet: 'PACS', files: [file], args: ['-d'] });

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
 import { CT_IMAGE, datasetBytes, EXPLICIT_LE } from '../archive/helpers.js';
 
-export interface Written { path: string; uid: string }
+export interface Written {
+  path: string;
+  uid: string;
+}
 
 /** Writes n instances into dir, SOP Instance UIDs ROOT.1 ... ROOT.n (CT unless told). */
 export function writeInstances(dir: string, root: string, n: number, o: { modality?: string; sopClassUid?: string; pixelBytes?: number } = {}): Written[] {
@@ -13,10 +16,13 @@ export function writeInstances(dir: string, root: string, n: number, o: { modali
     const uid = `${root}.${i + 1}`;
     const sopClassUid = o.sopClassUid ?? CT_IMAGE;
     const path = join(dir, `${uid}.dcm`);
-    writeFileSync(path, Buffer.concat([
-      buildMetaHeader({ sopClassUid, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE }),
-      datasetBytes({ sopInstanceUid: uid, sopClassUid, modality: o.modality, instanceNumber: i + 1, pixelBytes: o.pixelBytes ?? 4096 }),
-    ]));
+    writeFileSync(
+      path,
+      Buffer.concat([
+        buildMetaHeader({ sopClassUid, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE }),
+        datasetBytes({ sopInstanceUid: uid, sopClassUid, modality: o.modality, instanceNumber: i + 1, pixelBytes: o.pixelBytes ?? 4096 }),
+      ]),
+    );
     return { path, uid };
   });
 }

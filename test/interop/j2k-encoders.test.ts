@@ -58,7 +58,7 @@ beforeAll(async () => {
 afterAll(() => removeTempDirs());
 
 describe('JPEG 2000 and HTJ2K across encoders and decoders', () => {
-  it('decodes GDCM\'s lossless JPEG 2000 to the original pixels', async () => {
+  it("decodes GDCM's lossless JPEG 2000 to the original pixels", async () => {
     const out = path.join(dir, 'gdcm-j2k-lossless.dcm');
     await run('gdcmconv', ['--j2k', original.file, out]);
     const { ts, ds } = read(out);
@@ -68,7 +68,7 @@ describe('JPEG 2000 and HTJ2K across encoders and decoders', () => {
     expect(pixelsOf(ds).subarray(0, original.pixels.length).equals(original.pixels)).toBe(true);
   });
 
-  it('decodes GDCM\'s lossy JPEG 2000 as GDCM itself does', async () => {
+  it("decodes GDCM's lossy JPEG 2000 as GDCM itself does", async () => {
     const out = path.join(dir, 'gdcm-j2k-lossy.dcm');
     await run('gdcmconv', ['--j2k', '--lossy', '-q', '30', original.file, out]);
     const { ts, ds } = read(out);
@@ -111,14 +111,16 @@ describe('JPEG 2000 and HTJ2K across encoders and decoders', () => {
     putNumbers(ds, 0x00280103, 'US', [0]); // Pixel Representation: unsigned
     const frame = codestream.length % 2 ? Buffer.concat([codestream, Buffer.alloc(1)]) : codestream;
     ds.put({
-      tag: PIXEL_DATA, vr: 'OB', length: 0xffffffff,
+      tag: PIXEL_DATA,
+      vr: 'OB',
+      length: 0xffffffff,
       fragments: [Buffer.alloc(0), frame].map((value, i) => ({ length: value.length, offset: i, value })),
     });
     await decompressDataset(ds, TS.htj2kLossless);
     expect(pixelsOf(ds).subarray(0, unsigned.length).equals(unsigned)).toBe(true);
   });
 
-  it('makes signed HTJ2K (writeJ2kVariant, our fixtures\' encoder) that OpenJPEG decodes to the original samples', async () => {
+  it("makes signed HTJ2K (writeJ2kVariant, our fixtures' encoder) that OpenJPEG decodes to the original samples", async () => {
     const { ts, ds } = read(await writeJ2kVariant(original.file, path.join(dir, 'ours-htj2k.dcm'), 'htj2k'));
     expect(ts).toBe(TS.htj2kLossless);
     const [, frame] = ds.get(PIXEL_DATA)!.fragments!;

@@ -7,8 +7,26 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readMeta, writeCtSeries, writeLargeInstance, writeMultiFrame, writeTransferSyntaxVariants, type TransferSyntaxVariant } from '../../scripts/gen-test-data.js';
-import { echoscu, REPO_ROOT, runDcmtk, startOrthanc, startPacs, startStorescp, stopAllPeers, storescu, type PacsPeer, type StorescpPeer } from '../support/peers.js';
+import {
+  readMeta,
+  writeCtSeries,
+  writeLargeInstance,
+  writeMultiFrame,
+  writeTransferSyntaxVariants,
+  type TransferSyntaxVariant,
+} from '../../scripts/gen-test-data.js';
+import {
+  echoscu,
+  REPO_ROOT,
+  runDcmtk,
+  startOrthanc,
+  startPacs,
+  startStorescp,
+  stopAllPeers,
+  storescu,
+  type PacsPeer,
+  type StorescpPeer,
+} from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { dataSetHash, indexPart10Files, part10Info } from './dicom-files.js';
 
@@ -40,8 +58,20 @@ function exactProposal(file: string): string[] {
   const cfg = `${file}.cfg`;
   writeFileSync(
     cfg,
-    ['[[TransferSyntaxes]]', '[TS]', `TransferSyntax1 = ${meta.transferSyntaxUid}`, '', '[[PresentationContexts]]', '[PC]',
-      `PresentationContext1 = ${meta.sopClassUid}\\TS`, '', '[[Profiles]]', '[Exact]', 'PresentationContexts = PC', ''].join('\n'),
+    [
+      '[[TransferSyntaxes]]',
+      '[TS]',
+      `TransferSyntax1 = ${meta.transferSyntaxUid}`,
+      '',
+      '[[PresentationContexts]]',
+      '[PC]',
+      `PresentationContext1 = ${meta.sopClassUid}\\TS`,
+      '',
+      '[[Profiles]]',
+      '[Exact]',
+      'PresentationContexts = PC',
+      '',
+    ].join('\n'),
   );
   return ['-xf', cfg, 'Exact'];
 }
@@ -68,7 +98,19 @@ describe('Main Server with DCMTK', () => {
     const made = variants.filter((v) => v.ok && v.standard);
     // Every standard syntax DCMTK writes must be among them.
     expect(made.map((v) => v.name)).toEqual(
-      expect.arrayContaining(['implicit-le', 'explicit-le', 'explicit-be', 'deflated-le', 'jpeg-lossless', 'jpeg-lossless-sv1', 'jpegls-lossless', 'jpegls-near-lossless', 'rle', 'jpeg-baseline', 'jpeg-extended']),
+      expect.arrayContaining([
+        'implicit-le',
+        'explicit-le',
+        'explicit-be',
+        'deflated-le',
+        'jpeg-lossless',
+        'jpeg-lossless-sv1',
+        'jpegls-lossless',
+        'jpegls-near-lossless',
+        'rle',
+        'jpeg-baseline',
+        'jpeg-extended',
+      ]),
     );
     const refused = new Set<string>();
     for (const v of made) {

@@ -22,7 +22,20 @@ describe('Main Server on PostgreSQL', () => {
     await client.connect();
     const dir = await makeTempDir('pacs-pg-');
     const series = await writeCtSeries({ dir: join(dir, 'ct'), count: 10, rows: 64, cols: 64 });
-    const args = [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--aet', '{aet}', '--database-url', url, '--database-schema', schema];
+    const args = [
+      join(REPO_ROOT, 'bin/pacs.js'),
+      'serve',
+      '--data',
+      '{data}',
+      '--port',
+      '{port}',
+      '--aet',
+      '{aet}',
+      '--database-url',
+      url,
+      '--database-schema',
+      schema,
+    ];
     let pacs = await startPacs({ dir, args });
     const r = await storescu({ port: pacs.port, calledAet: 'PACS', files: series.files });
     expect(r.code, r.stderr).toBe(0);

@@ -24,14 +24,15 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-const run = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-  const p = spawn(process.execPath, [pkg.bin, ...args], { cwd: pkg.dir });
-  let stdout = '';
-  let stderr = '';
-  p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  p.on('close', (code) => resolve({ code, stdout, stderr }));
-});
+const run = (args: string[]) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, [pkg.bin, ...args], { cwd: pkg.dir });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 
 describe('npm pack, installed into an empty directory', () => {
   it('holds the compiled CLI and the built web app, not the sources or the build tools', () => {
@@ -46,10 +47,32 @@ describe('npm pack, installed into an empty directory', () => {
 
   it('runs pacs serve and pacs echo', async () => {
     const [port, ws, router, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    serve = spawn(process.execPath, [pkg.bin, 'serve', '--data', join(pkg.dir, 'data'), '--port', String(port), '--workstation-port', String(ws),
-      '--router-port', String(router), '--web-port', String(web), '--host', '127.0.0.1', '--web-host', '127.0.0.1'], {
-      cwd: pkg.dir, env: { ...process.env, PACS_ADMIN_PASSWORD: 'npm-pack-password' }, stdio: 'ignore',
-    });
+    serve = spawn(
+      process.execPath,
+      [
+        pkg.bin,
+        'serve',
+        '--data',
+        join(pkg.dir, 'data'),
+        '--port',
+        String(port),
+        '--workstation-port',
+        String(ws),
+        '--router-port',
+        String(router),
+        '--web-port',
+        String(web),
+        '--host',
+        '127.0.0.1',
+        '--web-host',
+        '127.0.0.1',
+      ],
+      {
+        cwd: pkg.dir,
+        env: { ...process.env, PACS_ADMIN_PASSWORD: 'npm-pack-password' },
+        stdio: 'ignore',
+      },
+    );
     await waitForPort(port, { timeoutMs: 60_000 });
     await waitForPort(web, { timeoutMs: 60_000 });
 
@@ -64,7 +87,15 @@ describe('npm pack, installed into an empty directory', () => {
     const page = await fetch(`http://127.0.0.1:${web}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);
-    await until('the status API', async () => (await fetch(`http://127.0.0.1:${web}/api/status`, { headers: { authorization: `Basic ${Buffer.from('admin:npm-pack-password').toString('base64')}` } })).status === 200);
+    await until(
+      'the status API',
+      async () =>
+        (
+          await fetch(`http://127.0.0.1:${web}/api/status`, {
+            headers: { authorization: `Basic ${Buffer.from('admin:npm-pack-password').toString('base64')}` },
+          })
+        ).status === 200,
+    );
 
     const help = await run(['--help']);
     expect(help.code).toBe(0);

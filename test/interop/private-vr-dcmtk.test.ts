@@ -23,9 +23,29 @@ let study: string;
 
 /** `(gggg,eeee) VR` of every private data element (odd group, element >= 0x1000) in dcmdump's output. */
 async function privateVrs(path: string): Promise<string[]> {
-  const r = await runDcmtk('dcmdump', ['+P', '0019,100b', '+P', '0019,100c', '+P', '0029,1008', '+P', '0029,1009', '+P', '0029,1010', '+P', '0029,1018', '+P', '0029,1020', path]);
+  const r = await runDcmtk('dcmdump', [
+    '+P',
+    '0019,100b',
+    '+P',
+    '0019,100c',
+    '+P',
+    '0029,1008',
+    '+P',
+    '0029,1009',
+    '+P',
+    '0029,1010',
+    '+P',
+    '0029,1018',
+    '+P',
+    '0029,1020',
+    path,
+  ]);
   expect(r.code, r.stderr).toBe(0);
-  return r.stdout.split('\n').map((l) => /^\((00[12]9,1[0-9a-f]{3})\) ([A-Z]{2})/.exec(l)).filter((m) => m !== null).map((m) => `${m[1]} ${m[2]}`);
+  return r.stdout
+    .split('\n')
+    .map((l) => /^\((00[12]9,1[0-9a-f]{3})\) ([A-Z]{2})/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => `${m[1]} ${m[2]}`);
 }
 
 beforeAll(async () => {
@@ -54,7 +74,19 @@ describe('Implicit VR to Explicit VR on retrieve', () => {
 
     const out = join(dir, 'get');
     mkdirSync(out);
-    const g = await runDcmtk('getscu', ['-S', '-aec', 'PACS', '-od', out, '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${study}`, '127.0.0.1', String(port)]);
+    const g = await runDcmtk('getscu', [
+      '-S',
+      '-aec',
+      'PACS',
+      '-od',
+      out,
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${study}`,
+      '127.0.0.1',
+      String(port),
+    ]);
     expect(g.code, g.stderr).toBe(0);
     const got = readdirSync(out).map((f) => join(out, f));
     expect(got).toHaveLength(1);

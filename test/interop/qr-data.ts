@@ -20,20 +20,112 @@ export const STUDY = { A: `${ROOT}.1`, B: `${ROOT}.2`, C: `${ROOT}.3`, D: `${ROO
 export const SERIES = { A1: `${ROOT}.1.1`, A2: `${ROOT}.1.2`, B1: `${ROOT}.2.1`, C1: `${ROOT}.3.1`, D1: `${ROOT}.4.1`, E1: `${ROOT}.5.1` };
 
 interface Spec {
-  patientId: string; patientName: string; latin1?: boolean; study: string; date: string; time: string; accession: string;
-  description: string; series: string; modality: string; sopClass: string; count: number; institution?: string; procedureCode?: string;
+  patientId: string;
+  patientName: string;
+  latin1?: boolean;
+  study: string;
+  date: string;
+  time: string;
+  accession: string;
+  description: string;
+  series: string;
+  modality: string;
+  sopClass: string;
+  count: number;
+  institution?: string;
+  procedureCode?: string;
 }
 
 export const SPECS: Spec[] = [
-  { patientId: 'QR-P1', patientName: 'Doe^Jane', study: STUDY.A, date: '20240105', time: '101500', accession: 'QA1', description: 'CT Head', series: SERIES.A1, modality: 'CT', sopClass: CT, count: 2 },
-  { patientId: 'QR-P1', patientName: 'Doe^Jane', study: STUDY.A, date: '20240105', time: '101500', accession: 'QA1', description: 'CT Head', series: SERIES.A2, modality: 'MR', sopClass: MR, count: 1 },
-  { patientId: 'QR-P1', patientName: 'Doe^Jane', study: STUDY.B, date: '20240301', time: '083000', accession: 'QB1', description: 'MR Knee', series: SERIES.B1, modality: 'MR', sopClass: MR, count: 1 },
-  { patientId: 'QR-P2', patientName: 'DOE^JOHN', study: STUDY.C, date: '20231231', time: '230000', accession: 'QC1', description: 'CT Chest', series: SERIES.C1, modality: 'CT', sopClass: CT, count: 1, institution: 'Clinic', procedureCode: 'T-04000' },
-  { patientId: 'QR-P3', patientName: 'Müller^Hans', latin1: true, study: STUDY.D, date: '20240610', time: '120000', accession: 'QD1', description: 'US Abdomen', series: SERIES.D1, modality: 'US', sopClass: US, count: 1 },
-  { patientId: 'QR-P4', patientName: 'Smith^Ann', study: STUDY.E, date: '20240611', time: '120000', accession: 'QE1', description: 'CT Spine', series: SERIES.E1, modality: 'CT', sopClass: CT, count: 1 },
+  {
+    patientId: 'QR-P1',
+    patientName: 'Doe^Jane',
+    study: STUDY.A,
+    date: '20240105',
+    time: '101500',
+    accession: 'QA1',
+    description: 'CT Head',
+    series: SERIES.A1,
+    modality: 'CT',
+    sopClass: CT,
+    count: 2,
+  },
+  {
+    patientId: 'QR-P1',
+    patientName: 'Doe^Jane',
+    study: STUDY.A,
+    date: '20240105',
+    time: '101500',
+    accession: 'QA1',
+    description: 'CT Head',
+    series: SERIES.A2,
+    modality: 'MR',
+    sopClass: MR,
+    count: 1,
+  },
+  {
+    patientId: 'QR-P1',
+    patientName: 'Doe^Jane',
+    study: STUDY.B,
+    date: '20240301',
+    time: '083000',
+    accession: 'QB1',
+    description: 'MR Knee',
+    series: SERIES.B1,
+    modality: 'MR',
+    sopClass: MR,
+    count: 1,
+  },
+  {
+    patientId: 'QR-P2',
+    patientName: 'DOE^JOHN',
+    study: STUDY.C,
+    date: '20231231',
+    time: '230000',
+    accession: 'QC1',
+    description: 'CT Chest',
+    series: SERIES.C1,
+    modality: 'CT',
+    sopClass: CT,
+    count: 1,
+    institution: 'Clinic',
+    procedureCode: 'T-04000',
+  },
+  {
+    patientId: 'QR-P3',
+    patientName: 'Müller^Hans',
+    latin1: true,
+    study: STUDY.D,
+    date: '20240610',
+    time: '120000',
+    accession: 'QD1',
+    description: 'US Abdomen',
+    series: SERIES.D1,
+    modality: 'US',
+    sopClass: US,
+    count: 1,
+  },
+  {
+    patientId: 'QR-P4',
+    patientName: 'Smith^Ann',
+    study: STUDY.E,
+    date: '20240611',
+    time: '120000',
+    accession: 'QE1',
+    description: 'CT Spine',
+    series: SERIES.E1,
+    modality: 'CT',
+    sopClass: CT,
+    count: 1,
+  },
 ];
 
-export interface WrittenInstance { path: string; sopInstanceUid: string; study: string; series: string }
+export interface WrittenInstance {
+  path: string;
+  sopInstanceUid: string;
+  study: string;
+  series: string;
+}
 
 export function writeQrData(dir: string): WrittenInstance[] {
   const out: WrittenInstance[] = [];
@@ -71,10 +163,13 @@ export function writeQrData(dir: string): WrittenInstance[] {
       for (let p = 0; p < 64; p++) px.writeUInt16LE(p * 100 + i, p * 2);
       putMono16Image(ds, { rows: 8, cols: 8, bitsStored: 16, pixels: new Uint8Array(px) });
       const path = join(dir, `${uid}.dcm`);
-      writeFileSync(path, Buffer.concat([
-        buildMetaHeader({ sopClassUid: s.sopClass, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }),
-        writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN),
-      ]));
+      writeFileSync(
+        path,
+        Buffer.concat([
+          buildMetaHeader({ sopClassUid: s.sopClass, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN }),
+          writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN),
+        ]),
+      );
       out.push({ path, sopInstanceUid: uid, study: s.study, series: s.series });
     }
   }

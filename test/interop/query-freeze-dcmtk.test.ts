@@ -52,9 +52,27 @@ describe('a backtracking wildcard key does not freeze the server (issue 15 item 
     const { pacs } = await serveWithInstance();
     const dir = await makeTempDir('pacs-freeze-find-');
     const find = startProcess({
-      name: 'findscu', dir, command: 'findscu',
-      args: ['-v', '-S', '-aet', 'FINDSCU', '-aec', 'PACS', '-to', '120', '127.0.0.1', String(pacs.port),
-        '-k', 'QueryRetrieveLevel=STUDY', '-k', 'StudyInstanceUID', '-k', `InstitutionName=${KEY}`],
+      name: 'findscu',
+      dir,
+      command: 'findscu',
+      args: [
+        '-v',
+        '-S',
+        '-aet',
+        'FINDSCU',
+        '-aec',
+        'PACS',
+        '-to',
+        '120',
+        '127.0.0.1',
+        String(pacs.port),
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        'StudyInstanceUID',
+        '-k',
+        `InstitutionName=${KEY}`,
+      ],
     });
     // Once findscu has sent its request, the query is running (or, before the fix, frozen).
     await expect.poll(() => readFileSync(find.logFile, 'utf8'), { timeout: 20_000 }).toMatch(/Sending Find Request/);

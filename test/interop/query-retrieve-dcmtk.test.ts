@@ -40,9 +40,17 @@ beforeAll(async () => {
   storescp = await startStorescp({ dir: join(dir, 'storescp') });
   port = await freePort();
   server = await startMainServer({
-    aeTitle: 'PACS', port, host: '127.0.0.1', dataDir: join(dir, 'data'), logger: pino({ level: 'silent' }),
-    resolveMoveDestination: (ae) => (ae === 'STORESCP' ? { host: '127.0.0.1', port: storescp.port }
-      : extraDestinations.has(ae) ? { host: '127.0.0.1', port: extraDestinations.get(ae)! } : undefined),
+    aeTitle: 'PACS',
+    port,
+    host: '127.0.0.1',
+    dataDir: join(dir, 'data'),
+    logger: pino({ level: 'silent' }),
+    resolveMoveDestination: (ae) =>
+      ae === 'STORESCP'
+        ? { host: '127.0.0.1', port: storescp.port }
+        : extraDestinations.has(ae)
+          ? { host: '127.0.0.1', port: extraDestinations.get(ae)! }
+          : undefined,
   });
   const r = await storescu({ port, calledAet: 'PACS', files: files.map((f) => f.path) });
   expect(r.code, r.stderr).toBe(0);
@@ -59,9 +67,23 @@ let run = 0;
 async function findscu(model: '-S' | '-P', keys: string[]): Promise<Dataset[]> {
   const out = join(dir, `find-${++run}`);
   mkdirSync(out);
-  const r = await runDcmtk('findscu', [model, '-aet', 'FINDSCU', '-aec', 'PACS', '-X', '-od', out, ...keys.flatMap((k) => ['-k', k]), '127.0.0.1', String(port)]);
+  const r = await runDcmtk('findscu', [
+    model,
+    '-aet',
+    'FINDSCU',
+    '-aec',
+    'PACS',
+    '-X',
+    '-od',
+    out,
+    ...keys.flatMap((k) => ['-k', k]),
+    '127.0.0.1',
+    String(port),
+  ]);
   expect(r.code, r.stderr + r.stdout).toBe(0);
-  return readdirSync(out).sort().map((f) => readPart10(readFileSync(join(out, f))).dataset);
+  return readdirSync(out)
+    .sort()
+    .map((f) => readPart10(readFileSync(join(out, f))).dataset);
 }
 
 // [what, model, level, keys, returned attribute, expected values]
@@ -86,7 +108,14 @@ const FIND_CASES: [string, '-S' | '-P', string, string[], string, string[]][] = 
   ['no match', '-S', 'STUDY', ['PatientName=Nobody'], 'StudyInstanceUID', []],
   ['series of a study', '-S', 'SERIES', [`StudyInstanceUID=${STUDY.A}`], 'SeriesInstanceUID', [SERIES.A1, SERIES.A2]],
   ['series by modality', '-S', 'SERIES', [`StudyInstanceUID=${STUDY.A}`, 'Modality=MR'], 'SeriesInstanceUID', [SERIES.A2]],
-  ['images of a series', '-S', 'IMAGE', [`StudyInstanceUID=${STUDY.A}`, `SeriesInstanceUID=${SERIES.A1}`], 'SOPInstanceUID', [`${SERIES.A1}.1`, `${SERIES.A1}.2`]],
+  [
+    'images of a series',
+    '-S',
+    'IMAGE',
+    [`StudyInstanceUID=${STUDY.A}`, `SeriesInstanceUID=${SERIES.A1}`],
+    'SOPInstanceUID',
+    [`${SERIES.A1}.1`, `${SERIES.A1}.2`],
+  ],
   ['patients (Patient Root)', '-P', 'PATIENT', ['PatientName=d*'], 'PatientID', ['QR-P1', 'QR-P2']],
   ['studies of a patient (Patient Root)', '-P', 'STUDY', ['PatientID=QR-P1'], 'StudyInstanceUID', [STUDY.A, STUDY.B]],
 ];
@@ -94,15 +123,27 @@ const FIND_CASES: [string, '-S' | '-P', string, string[], string, string[]][] = 
 describe('C-FIND SCP with findscu', () => {
   it.each(FIND_CASES)('%s', async (_what, model, level, keys, ret, expected) => {
     const results = await findscu(model, [`QueryRetrieveLevel=${level}`, ...keys, `${ret}`]);
-    const tag = { StudyInstanceUID: 0x0020000d, PatientID: 0x00100020, AccessionNumber: 0x00080050, SeriesInstanceUID: 0x0020000e, SOPInstanceUID: 0x00080018 }[ret]!;
+    const tag = { StudyInstanceUID: 0x0020000d, PatientID: 0x00100020, AccessionNumber: 0x00080050, SeriesInstanceUID: 0x0020000e, SOPInstanceUID: 0x00080018 }[
+      ret
+    ]!;
     expect(results.map((d) => getString(d, tag)).sort()).toEqual([...expected].sort());
   });
 
   it('returns exactly the requested keys plus level, Retrieve AE Title and Specific Character Set; computed attributes', async () => {
-    const [d, ...rest] = await findscu('-S', ['QueryRetrieveLevel=STUDY', `StudyInstanceUID=${STUDY.A}`, 'PatientName', 'NumberOfStudyRelatedInstances',
-      'NumberOfStudyRelatedSeries', 'ModalitiesInStudy', 'SOPClassesInStudy', 'ReferringPhysicianName']);
+    const [d, ...rest] = await findscu('-S', [
+      'QueryRetrieveLevel=STUDY',
+      `StudyInstanceUID=${STUDY.A}`,
+      'PatientName',
+      'NumberOfStudyRelatedInstances',
+      'NumberOfStudyRelatedSeries',
+      'ModalitiesInStudy',
+      'SOPClassesInStudy',
+      'ReferringPhysicianName',
+    ]);
     expect(rest).toHaveLength(0);
-    expect([...d.keys()].sort((a, b) => a - b)).toEqual([0x00080005, 0x00080052, 0x00080054, 0x00080061, 0x00080062, 0x00080090, 0x00100010, 0x0020000d, 0x00201206, 0x00201208]);
+    expect([...d.keys()].sort((a, b) => a - b)).toEqual([
+      0x00080005, 0x00080052, 0x00080054, 0x00080061, 0x00080062, 0x00080090, 0x00100010, 0x0020000d, 0x00201206, 0x00201208,
+    ]);
     expect(getString(d, 0x00100010)).toBe('Doe^Jane');
     expect(getString(d, 0x00201208)).toBe('3');
     expect(getString(d, 0x00201206)).toBe('2');
@@ -120,7 +161,12 @@ describe('C-FIND SCP with findscu', () => {
   });
 
   it('returns the matching sequence item keys', async () => {
-    const [d] = await findscu('-S', ['QueryRetrieveLevel=STUDY', `StudyInstanceUID=${STUDY.C}`, 'ProcedureCodeSequence[0].CodeValue', 'ProcedureCodeSequence[0].CodingSchemeDesignator']);
+    const [d] = await findscu('-S', [
+      'QueryRetrieveLevel=STUDY',
+      `StudyInstanceUID=${STUDY.C}`,
+      'ProcedureCodeSequence[0].CodeValue',
+      'ProcedureCodeSequence[0].CodingSchemeDesignator',
+    ]);
     const item = d.get(0x00081032)!.items![0];
     expect(getString(item, 0x00080100)).toBe('T-04000');
     expect(getString(item, 0x00080102)).toBe('SRT');
@@ -128,17 +174,28 @@ describe('C-FIND SCP with findscu', () => {
 });
 
 /** Sends one C-FIND (or C-MOVE) with a hand-made identifier, returns the final status and comment. */
-async function rawRequest(keys: [number, string, string][], op: 'find' | 'move' = 'find', destination = 'STORESCP'): Promise<{ status: number; comment?: string; matches: number }> {
+async function rawRequest(
+  keys: [number, string, string][],
+  op: 'find' | 'move' = 'find',
+  destination = 'STORESCP',
+): Promise<{ status: number; comment?: string; matches: number }> {
   const cls = op === 'find' ? QR_SOP_CLASSES.StudyRootFind : QR_SOP_CLASSES.StudyRootMove;
-  const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'TEST', calledAeTitle: 'PACS', presentationContexts: [{ abstractSyntax: cls, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+  const assoc = await connect({
+    host: '127.0.0.1',
+    port,
+    callingAeTitle: 'TEST',
+    calledAeTitle: 'PACS',
+    presentationContexts: [{ abstractSyntax: cls, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }],
+  });
   const conn = new DimseConnection(assoc);
   const ds = new Dataset();
   for (const [tag, vr, value] of keys) putString(ds, tag, vr as 'CS', value);
   let matches = 0;
   try {
-    const r = op === 'find'
-      ? await cFind(conn, cls, writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN), { onMatch: () => matches++ })
-      : await cMove(conn, cls, destination, writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN));
+    const r =
+      op === 'find'
+        ? await cFind(conn, cls, writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN), { onMatch: () => matches++ })
+        : await cMove(conn, cls, destination, writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN));
     return { status: r.status, comment: r.errorComment, matches };
   } finally {
     await assoc.release().catch(() => assoc.abort());
@@ -152,10 +209,34 @@ describe('bad queries get failure statuses with a comment', () => {
     ['missing Query/Retrieve Level', [[0x00100010, 'PN', 'Doe*']], 0xa900, /Level .* missing/],
     ['unknown level', [[LEVEL, 'CS', 'FOO']], 0xa900, /unknown Query\/Retrieve Level 'FOO'/],
     ['PATIENT level in the Study Root model', [[LEVEL, 'CS', 'PATIENT']], 0xa900, /no PATIENT level/],
-    ['a key of a lower level', [[LEVEL, 'CS', 'STUDY'], [0x00080018, 'UI', '1.2.3']], 0xa900, /SOPInstanceUID .* below STUDY/],
+    [
+      'a key of a lower level',
+      [
+        [LEVEL, 'CS', 'STUDY'],
+        [0x00080018, 'UI', '1.2.3'],
+      ],
+      0xa900,
+      /SOPInstanceUID .* below STUDY/,
+    ],
     // 0xC000 Unable to process: the value cannot be matched.
-    ['malformed date range', [[LEVEL, 'CS', 'STUDY'], [0x00080020, 'DA', '2024-01-01']], 0xc000, /malformed DA range/],
-    ['range that ends before it starts', [[LEVEL, 'CS', 'STUDY'], [0x00080020, 'DA', '20240201-20240101']], 0xc000, /ends before it starts/],
+    [
+      'malformed date range',
+      [
+        [LEVEL, 'CS', 'STUDY'],
+        [0x00080020, 'DA', '2024-01-01'],
+      ],
+      0xc000,
+      /malformed DA range/,
+    ],
+    [
+      'range that ends before it starts',
+      [
+        [LEVEL, 'CS', 'STUDY'],
+        [0x00080020, 'DA', '20240201-20240101'],
+      ],
+      0xc000,
+      /ends before it starts/,
+    ],
   ] as [string, [number, string, string][], number, RegExp][])('%s', async (_what, keys, status, comment) => {
     const r = await rawRequest(keys);
     expect(r.status).toBe(status);
@@ -164,17 +245,29 @@ describe('bad queries get failure statuses with a comment', () => {
   });
 
   it('move to an unknown AE: 0xA801', async () => {
-    const r = await rawRequest([[LEVEL, 'CS', 'STUDY'], [0x0020000d, 'UI', STUDY.A]], 'move', 'NOWHERE');
+    const r = await rawRequest(
+      [
+        [LEVEL, 'CS', 'STUDY'],
+        [0x0020000d, 'UI', STUDY.A],
+      ],
+      'move',
+      'NOWHERE',
+    );
     expect(r.status).toBe(0xa801);
     expect(r.comment).toMatch(/NOWHERE.*unknown/);
   });
 
-  it('move without the level\'s unique key: 0xA900', async () => {
-    const r = await rawRequest([[LEVEL, 'CS', 'SERIES'], [0x0020000d, 'UI', STUDY.A]], 'move');
+  it("move without the level's unique key: 0xA900", async () => {
+    const r = await rawRequest(
+      [
+        [LEVEL, 'CS', 'SERIES'],
+        [0x0020000d, 'UI', STUDY.A],
+      ],
+      'move',
+    );
     expect(r.status).toBe(0xa900);
     expect(r.comment).toMatch(/SeriesInstanceUID/);
   });
-
 });
 
 describe('a 300-instance series: streaming, C-CANCEL, pending counts', () => {
@@ -186,8 +279,13 @@ describe('a 300-instance series: streaming, C-CANCEL, pending counts', () => {
   });
 
   it('C-CANCEL answers 0xFE00 before every match was sent', async () => {
-    const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'TEST', calledAeTitle: 'PACS',
-      presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+    const assoc = await connect({
+      host: '127.0.0.1',
+      port,
+      callingAeTitle: 'TEST',
+      calledAeTitle: 'PACS',
+      presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }],
+    });
     const conn = new DimseConnection(assoc);
     const ds = new Dataset();
     putString(ds, LEVEL, 'CS', 'IMAGE');
@@ -201,8 +299,13 @@ describe('a 300-instance series: streaming, C-CANCEL, pending counts', () => {
   });
 
   it('C-MOVE sends Pending responses with remaining/completed counts', async () => {
-    const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'TEST', calledAeTitle: 'PACS',
-      presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootMove, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+    const assoc = await connect({
+      host: '127.0.0.1',
+      port,
+      callingAeTitle: 'TEST',
+      calledAeTitle: 'PACS',
+      presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootMove, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }],
+    });
     const conn = new DimseConnection(assoc);
     const ds = new Dataset();
     putString(ds, LEVEL, 'CS', 'SERIES');
@@ -228,8 +331,16 @@ describe('a 300-instance series: streaming, C-CANCEL, pending counts', () => {
     mkdirSync(out);
     const cls = QR_SOP_CLASSES.StudyRootGet;
     const contexts = getPresentationContexts(cls);
-    const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'PACS_CLIENT', calledAeTitle: 'PACS', presentationContexts: contexts,
-      roleSelections: o.scpRole ? [...new Set(contexts.slice(1).map((c) => c.abstractSyntax))].map((sopClassUid) => ({ sopClassUid, scuRole: false, scpRole: true })) : [] });
+    const assoc = await connect({
+      host: '127.0.0.1',
+      port,
+      callingAeTitle: 'PACS_CLIENT',
+      calledAeTitle: 'PACS',
+      presentationContexts: contexts,
+      roleSelections: o.scpRole
+        ? [...new Set(contexts.slice(1).map((c) => c.abstractSyntax))].map((sopClassUid) => ({ sopClassUid, scuRole: false, scpRole: true }))
+        : [],
+    });
     const dispatcher = new ScpDispatcher(assoc, new ServiceRegistry([folderStorageService(out)]), pino({ level: 'silent' }));
     const ds = new Dataset();
     putString(ds, LEVEL, 'CS', 'SERIES');
@@ -239,7 +350,9 @@ describe('a 300-instance series: streaming, C-CANCEL, pending counts', () => {
     try {
       return await cGet(dispatcher.connection, cls, writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN), {
         signal: abort.signal,
-        onProgress: () => { if (o.cancelAfterFirst) abort.abort(); },
+        onProgress: () => {
+          if (o.cancelAfterFirst) abort.abort();
+        },
       });
     } finally {
       await assoc.release().catch(() => assoc.abort());
@@ -278,14 +391,46 @@ async function expectSameDataSets(received: string, uids: string[]): Promise<voi
 
 describe('C-MOVE SCP with movescu', () => {
   it('moves a study into storescp, data sets byte-identical', async () => {
-    const r = await runDcmtk('movescu', ['-S', '-aet', 'MOVESCU', '-aec', 'PACS', '-aem', 'STORESCP', '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${STUDY.A}`, '127.0.0.1', String(port)]);
+    const r = await runDcmtk('movescu', [
+      '-S',
+      '-aet',
+      'MOVESCU',
+      '-aec',
+      'PACS',
+      '-aem',
+      'STORESCP',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${STUDY.A}`,
+      '127.0.0.1',
+      String(port),
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    await expectSameDataSets(storescp.storageDir, files.filter((f) => f.study === STUDY.A).map((f) => f.sopInstanceUid));
+    await expectSameDataSets(
+      storescp.storageDir,
+      files.filter((f) => f.study === STUDY.A).map((f) => f.sopInstanceUid),
+    );
   });
 
   it('moves a series (Patient Root, unique keys of every level)', async () => {
-    const r = await runDcmtk('movescu', ['-P', '-aec', 'PACS', '-aem', 'STORESCP', '-k', 'QueryRetrieveLevel=SERIES', '-k', 'PatientID=QR-P1',
-      '-k', `StudyInstanceUID=${STUDY.B}`, '-k', `SeriesInstanceUID=${SERIES.B1}`, '127.0.0.1', String(port)]);
+    const r = await runDcmtk('movescu', [
+      '-P',
+      '-aec',
+      'PACS',
+      '-aem',
+      'STORESCP',
+      '-k',
+      'QueryRetrieveLevel=SERIES',
+      '-k',
+      'PatientID=QR-P1',
+      '-k',
+      `StudyInstanceUID=${STUDY.B}`,
+      '-k',
+      `SeriesInstanceUID=${SERIES.B1}`,
+      '127.0.0.1',
+      String(port),
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     await expectSameDataSets(storescp.storageDir, [`${SERIES.B1}.1`]);
   });
@@ -295,12 +440,26 @@ describe('C-GET SCP with getscu', () => {
   it('gets a series on the same association, data sets byte-identical', async () => {
     const out = join(dir, 'getscu');
     mkdirSync(out);
-    const r = await runDcmtk('getscu', ['-S', '-aet', 'GETSCU', '-aec', 'PACS', '-od', out, '-k', 'QueryRetrieveLevel=SERIES',
-      '-k', `StudyInstanceUID=${STUDY.A}`, '-k', `SeriesInstanceUID=${SERIES.A1}`, '127.0.0.1', String(port)]);
+    const r = await runDcmtk('getscu', [
+      '-S',
+      '-aet',
+      'GETSCU',
+      '-aec',
+      'PACS',
+      '-od',
+      out,
+      '-k',
+      'QueryRetrieveLevel=SERIES',
+      '-k',
+      `StudyInstanceUID=${STUDY.A}`,
+      '-k',
+      `SeriesInstanceUID=${SERIES.A1}`,
+      '127.0.0.1',
+      String(port),
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     await expectSameDataSets(out, [`${SERIES.A1}.1`, `${SERIES.A1}.2`]);
   });
-
 });
 
 describe('transfer syntax conversion on retrieve', () => {
@@ -308,8 +467,23 @@ describe('transfer syntax conversion on retrieve', () => {
     const implicitScp = await startStorescp({ dir: join(dir, 'storescp-implicit'), aet: 'IMPLICIT', acceptAll: false, args: ['+xi'] });
     extraDestinations.set('IMPLICIT', implicitScp.port);
     const uid = `${SERIES.E1}.1`;
-    const r = await runDcmtk('movescu', ['-S', '-aec', 'PACS', '-aem', 'IMPLICIT', '-k', 'QueryRetrieveLevel=IMAGE', '-k', `StudyInstanceUID=${STUDY.E}`,
-      '-k', `SeriesInstanceUID=${SERIES.E1}`, '-k', `SOPInstanceUID=${uid}`, '127.0.0.1', String(port)]);
+    const r = await runDcmtk('movescu', [
+      '-S',
+      '-aec',
+      'PACS',
+      '-aem',
+      'IMPLICIT',
+      '-k',
+      'QueryRetrieveLevel=IMAGE',
+      '-k',
+      `StudyInstanceUID=${STUDY.E}`,
+      '-k',
+      `SeriesInstanceUID=${SERIES.E1}`,
+      '-k',
+      `SOPInstanceUID=${uid}`,
+      '127.0.0.1',
+      String(port),
+    ]);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const info = (await indexPart10Files(implicitScp.storageDir)).get(uid)!;
     expect(info.transferSyntaxUid).toBe('1.2.840.10008.1.2');
@@ -330,7 +504,10 @@ function storeVariants(): Promise<{ variants: TransferSyntaxVariant[]; byUid: Ma
     // dcmconv keeps the SOP Instance UID: keep one file per UID (the archive keeps the first).
     const byUid = new Map<string, string>();
     for (const f of storable) if (!byUid.has(f.sopInstanceUid)) byUid.set(f.sopInstanceUid, f.path);
-    const sent = await storeFiles({ host: '127.0.0.1', port, callingAeTitle: 'STORE', calledAeTitle: 'PACS' }, storable.filter((f) => byUid.get(f.sopInstanceUid) === f.path));
+    const sent = await storeFiles(
+      { host: '127.0.0.1', port, callingAeTitle: 'STORE', calledAeTitle: 'PACS' },
+      storable.filter((f) => byUid.get(f.sopInstanceUid) === f.path),
+    );
     expect(sent.failed).toEqual([]);
     return { variants, byUid };
   })();
@@ -339,8 +516,13 @@ function storeVariants(): Promise<{ variants: TransferSyntaxVariant[]; byUid: Ma
 
 /** C-MOVE of the given instances to a destination AE; returns the final response and the failed UIDs. */
 async function moveInstances(uids: string[], destination: string) {
-  const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'TEST', calledAeTitle: 'PACS',
-    presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootMove, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+  const assoc = await connect({
+    host: '127.0.0.1',
+    port,
+    callingAeTitle: 'TEST',
+    calledAeTitle: 'PACS',
+    presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootMove, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }],
+  });
   const id = new Dataset();
   putString(id, LEVEL, 'CS', 'IMAGE');
   putString(id, 0x00080018, 'UI', uids);
@@ -379,8 +561,13 @@ describe('every transfer syntax comes back as stored', () => {
 
   it('C-MOVE decompresses JPEG, JPEG-LS and RLE for a destination that accepts only uncompressed syntaxes', async () => {
     const { variants, byUid } = await storeVariants();
-    const compressed = variants.filter((v) => v.ok && byUid.get(sopInstanceUidOf(v.file)) === v.file && !UNCOMPRESSED.includes(v.transferSyntaxUid)
-      && v.transferSyntaxUid !== '1.2.840.10008.1.2.1.99');
+    const compressed = variants.filter(
+      (v) =>
+        v.ok &&
+        byUid.get(sopInstanceUidOf(v.file)) === v.file &&
+        !UNCOMPRESSED.includes(v.transferSyntaxUid) &&
+        v.transferSyntaxUid !== '1.2.840.10008.1.2.1.99',
+    );
     expect(compressed.length).toBeGreaterThanOrEqual(25);
     const target = await startStorescp({ dir: join(dir, 'storescp-uncompressed'), aet: 'UNCOMPRESSED', acceptAll: false });
     extraDestinations.set('UNCOMPRESSED', target.port);
@@ -426,7 +613,7 @@ function sopInstanceUidOf(file: string): string {
 function maxSampleDifference(a: Buffer, b: Buffer, bytes: 1 | 2): number {
   let max = 0;
   for (let i = 0; i + bytes <= a.length; i += bytes) {
-    const d = Math.abs((bytes === 2 ? a.readInt16LE(i) - b.readInt16LE(i) : a[i] - b[i]));
+    const d = Math.abs(bytes === 2 ? a.readInt16LE(i) - b.readInt16LE(i) : a[i] - b[i]);
     if (d > max) max = d;
   }
   return max;

@@ -11,7 +11,16 @@ import { addAe, ConfigStore } from '../../src/config/index.js';
 import { RuleStore } from '../../src/router/rule-store.js';
 import { MR_IMAGE } from '../archive/helpers.js';
 import {
-  countDicomFiles, freePort, REPO_ROOT, startOrthanc, startProcess, startStorescp, stopAllPeers, storescu, waitForPort, type Peer,
+  countDicomFiles,
+  freePort,
+  REPO_ROOT,
+  startOrthanc,
+  startProcess,
+  startStorescp,
+  stopAllPeers,
+  storescu,
+  waitForPort,
+  type Peer,
 } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { dataSetHash, indexPart10Files, part10Info } from './dicom-files.js';
@@ -22,7 +31,11 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-interface RouterSetup { dataDir: string; routerPort: number; start(): Promise<Peer> }
+interface RouterSetup {
+  dataDir: string;
+  routerPort: number;
+  start(): Promise<Peer>;
+}
 
 /** A data directory whose registry knows the destinations and whose rules file is written, and how to start `pacs serve` on it. */
 async function setUp(dir: string, destinations: { aeTitle: string; port: number }[], settings: unknown): Promise<RouterSetup> {
@@ -39,9 +52,25 @@ async function setUp(dir: string, destinations: { aeTitle: string; port: number 
     routerPort,
     async start() {
       const peer = startProcess({
-        name: `pacs-${++n}`, command: process.execPath, cwd: REPO_ROOT, dir,
-        args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', dataDir, '--port', String(port),
-          '--workstation-port', String(wsPort), '--router-port', String(routerPort), '--no-web', '--log-level', 'warn'],
+        name: `pacs-${++n}`,
+        command: process.execPath,
+        cwd: REPO_ROOT,
+        dir,
+        args: [
+          join(REPO_ROOT, 'bin/pacs.js'),
+          'serve',
+          '--data',
+          dataDir,
+          '--port',
+          String(port),
+          '--workstation-port',
+          String(wsPort),
+          '--router-port',
+          String(routerPort),
+          '--no-web',
+          '--log-level',
+          'warn',
+        ],
       });
       await waitForPort(routerPort, { peer, timeoutMs: 60_000 });
       return peer;
@@ -72,23 +101,43 @@ describe('router interop', () => {
     const dir = await makeTempDir('pacs-route-');
     const scp = await startStorescp({ dir: join(dir, 'scp'), aet: 'STORESCP', args: ['+B'] });
     const orthanc = await startOrthanc({ dir: join(dir, 'orthanc'), aet: 'ORTHANC' });
-    const setup = await setUp(dir, [{ aeTitle: 'STORESCP', port: scp.port }, { aeTitle: 'ORTHANC', port: orthanc.dicomPort }], {
-      rules: [
-        { name: 'MR to Orthanc', condition: 'Modality == "MR"', destinations: ['ORTHANC'] },
-        { name: 'CT of CT_1 to storescp', condition: 'Modality == "CT" && callingAE == "CT_1"', destinations: ['STORESCP'] },
+    const setup = await setUp(
+      dir,
+      [
+        { aeTitle: 'STORESCP', port: scp.port },
+        { aeTitle: 'ORTHANC', port: orthanc.dicomPort },
       ],
-    });
+      {
+        rules: [
+          { name: 'MR to Orthanc', condition: 'Modality == "MR"', destinations: ['ORTHANC'] },
+          { name: 'CT of CT_1 to storescp', condition: 'Modality == "CT" && callingAE == "CT_1"', destinations: ['STORESCP'] },
+        ],
+      },
+    );
     const router = await setup.start();
     const root = `1.2.826.0.1.3680043.10.78.${Date.now() % 1e9}`;
     const ct = writeInstances(dir, `${root}.1`, 10);
     const mr = writeInstances(dir, `${root}.2`, 5, { modality: 'MR', sopClassUid: MR_IMAGE });
     const other = writeInstances(dir, `${root}.3`, 3);
-    for (const [files, aet] of [[[...ct, ...mr], 'CT_1'], [other, 'OTHER_AE']] as const) {
+    for (const [files, aet] of [
+      [[...ct, ...mr], 'CT_1'],
+      [other, 'OTHER_AE'],
+    ] as const) {
       const r = await storescu({ port: setup.routerPort, calledAet: 'ROUTER', callingAet: aet, files: files.map((f) => f.path) });
       expect(r.code, r.stderr).toBe(0);
     }
-    await until('storescp has the 10 CT', async () => (await countDicomFiles(scp.storageDir)) >= 10, 30_000, () => router.logTail());
-    await until('Orthanc has the 5 MR', async () => (await orthanc.statistics()).CountInstances >= 5, 30_000, () => router.logTail());
+    await until(
+      'storescp has the 10 CT',
+      async () => (await countDicomFiles(scp.storageDir)) >= 10,
+      30_000,
+      () => router.logTail(),
+    );
+    await until(
+      'Orthanc has the 5 MR',
+      async () => (await orthanc.statistics()).CountInstances >= 5,
+      30_000,
+      () => router.logTail(),
+    );
     await new Promise((r) => setTimeout(r, 500)); // nothing else arrives
     expect(await countDicomFiles(scp.storageDir)).toBe(10);
     expect((await orthanc.statistics()).CountInstances).toBe(5);
@@ -110,14 +159,24 @@ describe('router interop', () => {
 
     const scp = await startStorescp({ dir: join(dir, 'scp'), aet: 'STORESCP', port: scpPort, args: ['+B'] });
     const uids = new Set(sent.map((s) => s.uid));
-    await until('forwarding under way', async () => (await countDicomFiles(scp.storageDir, uids)) >= 20, 30_000, () => router.logTail());
+    await until(
+      'forwarding under way',
+      async () => (await countDicomFiles(scp.storageDir, uids)) >= 20,
+      30_000,
+      () => router.logTail(),
+    );
     process.kill(-router.pid, 'SIGKILL');
     await until('the router gone', async () => router.exited, 10_000);
     const atKill = await countDicomFiles(scp.storageDir, uids);
     expect(atKill).toBeLessThan(200); // killed mid-queue
 
     router = await setup.start();
-    await until('all 200 delivered', async () => (await countDicomFiles(scp.storageDir, uids)) === 200, 60_000, () => router.logTail());
+    await until(
+      'all 200 delivered',
+      async () => (await countDicomFiles(scp.storageDir, uids)) === 200,
+      60_000,
+      () => router.logTail(),
+    );
     await expectIdentical(sent, scp.storageDir);
     await router.stop();
   });

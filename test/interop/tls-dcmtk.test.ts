@@ -13,7 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries } from '../../scripts/gen-test-data.js';
 import { ConfigStore, findAe, tlsPaths } from '../../src/config/index.js';
 import {
-  countDicomFiles, echoscu, REPO_ROOT, runDcmtk, startPacs, startStorescp, stopAllPeers, storescu, type PacsPeer, type StorescpPeer,
+  countDicomFiles,
+  echoscu,
+  REPO_ROOT,
+  runDcmtk,
+  startPacs,
+  startStorescp,
+  stopAllPeers,
+  storescu,
+  type PacsPeer,
+  type StorescpPeer,
 } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -106,8 +115,25 @@ describe('our SCUs to a TLS peer (storescp +tls requiring our client certificate
   let otherCa: string;
 
   beforeAll(async () => {
-    scp = await startStorescp({ dir: join(dir, 'tls-dest'), aet: 'TLS_DEST', args: ['+B', '+tls', tls.serverKey, tls.serverCert, '+cf', tls.ca, '--require-peer-cert'] });
-    const add = await cli('config', 'ae', 'add', 'TLS_DEST', '--host', '127.0.0.1', '--port', String(scp.port), '--tls', '--move-destination', '--permissions', 'echo,store');
+    scp = await startStorescp({
+      dir: join(dir, 'tls-dest'),
+      aet: 'TLS_DEST',
+      args: ['+B', '+tls', tls.serverKey, tls.serverCert, '+cf', tls.ca, '--require-peer-cert'],
+    });
+    const add = await cli(
+      'config',
+      'ae',
+      'add',
+      'TLS_DEST',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(scp.port),
+      '--tls',
+      '--move-destination',
+      '--permissions',
+      'echo,store',
+    );
     expect(add.code, add.stderr).toBe(0);
     // A second, unrelated CA: what a wrong --tls-ca looks like.
     const other = join(dir, 'other', 'data');
@@ -128,11 +154,33 @@ describe('our SCUs to a TLS peer (storescp +tls requiring our client certificate
   });
 
   it('pacs echo to an ad-hoc TLS target with explicit files', async () => {
-    const r = await cli('echo', '127.0.0.1', String(scp.port), '--aec', 'ANY_TLS', '--tls-ca', tls.ca, '--tls-cert', tls.clientCert, '--tls-key', tls.clientKey);
+    const r = await cli(
+      'echo',
+      '127.0.0.1',
+      String(scp.port),
+      '--aec',
+      'ANY_TLS',
+      '--tls-ca',
+      tls.ca,
+      '--tls-cert',
+      tls.clientCert,
+      '--tls-key',
+      tls.clientKey,
+    );
     expect(r.code, r.stderr).toBe(0);
     // Without our client certificate storescp (--require-peer-cert) refuses the handshake.
-    const none = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'echo', '127.0.0.1', String(scp.port), '--aec', 'ANY_TLS',
-      '--data', join(dir, 'no-such-dir'), '--tls-ca', tls.ca]);
+    const none = await runDcmtk(process.execPath, [
+      join(REPO_ROOT, 'bin/pacs.js'),
+      'echo',
+      '127.0.0.1',
+      String(scp.port),
+      '--aec',
+      'ANY_TLS',
+      '--data',
+      join(dir, 'no-such-dir'),
+      '--tls-ca',
+      tls.ca,
+    ]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/TLS handshake with ANY_TLS at 127\.0\.0\.1:\d+ failed: the peer refused our client certificate or its absence/);
   });
@@ -142,7 +190,20 @@ describe('our SCUs to a TLS peer (storescp +tls requiring our client certificate
     expect(r.stdout).toMatch(/TLS_DEST\s+peer\s+127\.0\.0\.1:\d+\s+ok/);
     // The same registry with another data directory's CA: the row says why.
     const other = join(dir, 'other', 'data');
-    const add = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'ae', 'add', 'TLS_DEST', '--data', other, '--host', '127.0.0.1', '--port', String(scp.port), '--tls']);
+    const add = await runDcmtk(process.execPath, [
+      join(REPO_ROOT, 'bin/pacs.js'),
+      'config',
+      'ae',
+      'add',
+      'TLS_DEST',
+      '--data',
+      other,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(scp.port),
+      '--tls',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     const bad = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'verify', '--data', other, '--timeout', '5']);
     expect(bad.code).toBe(1);
@@ -154,8 +215,21 @@ describe('our SCUs to a TLS peer (storescp +tls requiring our client certificate
     const series = await writeCtSeries({ dir: join(dir, 'move'), count: 4, rows: 64, cols: 64 });
     const stored = await storescu({ port: pacs.port, calledAet: 'PACS', files: series.files, args: withCert() });
     expect(stored.code, stored.stderr).toBe(0);
-    const r = await cli('move', '127.0.0.1', String(pacs.port), '--aec', 'PACS', '--aem', 'TLS_DEST',
-      '-k', 'QueryRetrieveLevel=SERIES', '-k', `StudyInstanceUID=${series.studyUid}`, '-k', `SeriesInstanceUID=${series.seriesUid}`);
+    const r = await cli(
+      'move',
+      '127.0.0.1',
+      String(pacs.port),
+      '--aec',
+      'PACS',
+      '--aem',
+      'TLS_DEST',
+      '-k',
+      'QueryRetrieveLevel=SERIES',
+      '-k',
+      `StudyInstanceUID=${series.studyUid}`,
+      '-k',
+      `SeriesInstanceUID=${series.seriesUid}`,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/C-MOVE: status 0x0000, 4 completed, 0 failed/);
     expect(await countDicomFiles(scp.storageDir, new Set(series.sopInstanceUids))).toBe(4);

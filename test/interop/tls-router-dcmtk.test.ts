@@ -14,8 +14,17 @@ import { addAe, ConfigStore, setAe, tlsPaths } from '../../src/config/index.js';
 import { RuleStore } from '../../src/router/rule-store.js';
 import { MR_IMAGE } from '../archive/helpers.js';
 import {
-  countDicomFiles, freePort, REPO_ROOT, runDcmtk, startProcess, startStorescp, stopAllPeers, storescu, waitForPort,
-  type Peer, type StorescpPeer,
+  countDicomFiles,
+  freePort,
+  REPO_ROOT,
+  runDcmtk,
+  startProcess,
+  startStorescp,
+  stopAllPeers,
+  storescu,
+  waitForPort,
+  type Peer,
+  type StorescpPeer,
 } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { dataSetHash, indexPart10Files, part10Info } from './dicom-files.js';
@@ -39,9 +48,12 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs: number
 }
 
 /** storescp +tls with our server certificate, requiring a client certificate signed by our CA (-rc), bit preserving. */
-const tlsStorescp = (aet: string) => startStorescp({
-  dir: join(dir, aet), aet, args: ['+B', '+tls', tls.serverKey, tls.serverCert, '+cf', tls.ca, '--require-peer-cert'],
-});
+const tlsStorescp = (aet: string) =>
+  startStorescp({
+    dir: join(dir, aet),
+    aet,
+    args: ['+B', '+tls', tls.serverKey, tls.serverCert, '+cf', tls.ca, '--require-peer-cert'],
+  });
 
 beforeAll(async () => {
   dir = await makeTempDir('pacs-tls-route-');
@@ -70,8 +82,23 @@ beforeAll(async () => {
   }));
   rules.close();
   router = startProcess({
-    name: 'pacs', command: process.execPath, cwd: REPO_ROOT, dir,
-    args: [join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', data, '--port', String(port), '--workstation-port', String(wsPort), '--no-web', '--log-level', 'warn'],
+    name: 'pacs',
+    command: process.execPath,
+    cwd: REPO_ROOT,
+    dir,
+    args: [
+      join(REPO_ROOT, 'bin/pacs.js'),
+      'serve',
+      '--data',
+      data,
+      '--port',
+      String(port),
+      '--workstation-port',
+      String(wsPort),
+      '--no-web',
+      '--log-level',
+      'warn',
+    ],
   });
   await waitForPort(routerPort, { peer: router, timeoutMs: 60_000 });
 }, 120_000);
@@ -87,7 +114,10 @@ describe('ROUTER with mutual TLS in and out (DCMTK storescu +tls -> ROUTER -> st
     const ct = writeInstances(dir, `${root}.1`, 6, { pixelBytes: 8192 });
     const mr = writeInstances(dir, `${root}.2`, 4, { modality: 'MR', sopClassUid: MR_IMAGE, pixelBytes: 8192 });
     const withCert = ['+tls', tls.clientKey, tls.clientCert, '+cf', tls.ca];
-    for (const [files, aet] of [[ct, 'CT01'], [mr, 'MR01']] as const) {
+    for (const [files, aet] of [
+      [ct, 'CT01'],
+      [mr, 'MR01'],
+    ] as const) {
       const r = await storescu({ port: routerPort, calledAet: 'ROUTER', callingAet: aet, files: files.map((f) => f.path), args: withCert });
       expect(r.code, r.stderr).toBe(0);
     }
@@ -95,7 +125,10 @@ describe('ROUTER with mutual TLS in and out (DCMTK storescu +tls -> ROUTER -> st
     await until('storescp TLS_CT has the 6 CT', async () => (await countDicomFiles(ctScp.storageDir, all)) >= 6, 60_000);
     await until('storescp TLS_MR has the 4 MR', async () => (await countDicomFiles(mrScp.storageDir, all)) >= 4, 60_000);
     // Each destination got exactly what its rule selected, with the data set bytes as sent.
-    for (const [sent, scp] of [[ct, ctScp], [mr, mrScp]] as const) {
+    for (const [sent, scp] of [
+      [ct, ctScp],
+      [mr, mrScp],
+    ] as const) {
       const received = await indexPart10Files(scp.storageDir);
       expect([...received.keys()].sort()).toEqual(sent.map((s) => s.uid).sort());
       for (const s of sent) expect(await dataSetHash(received.get(s.uid)!), s.uid).toBe(await dataSetHash((await part10Info(s.path))!));
@@ -115,9 +148,27 @@ describe('C-MOVE from the Main Server to a TLS move destination', () => {
     const series = await writeCtSeries({ dir: join(dir, 'move'), count: 5, rows: 64, cols: 64 });
     const stored = await storescu({ port: mainPort, calledAet: 'PACS', files: series.files });
     expect(stored.code, stored.stderr).toBe(0);
-    const r = await runDcmtk('movescu', ['-S', '-aet', 'MOVESCU', '-aec', 'PACS', '-aem', 'TLS_CT',
-      '-k', 'QueryRetrieveLevel=SERIES', '-k', `StudyInstanceUID=${series.studyUid}`, '-k', `SeriesInstanceUID=${series.seriesUid}`,
-      '127.0.0.1', String(mainPort)], { timeoutMs: 60_000 });
+    const r = await runDcmtk(
+      'movescu',
+      [
+        '-S',
+        '-aet',
+        'MOVESCU',
+        '-aec',
+        'PACS',
+        '-aem',
+        'TLS_CT',
+        '-k',
+        'QueryRetrieveLevel=SERIES',
+        '-k',
+        `StudyInstanceUID=${series.studyUid}`,
+        '-k',
+        `SeriesInstanceUID=${series.seriesUid}`,
+        '127.0.0.1',
+        String(mainPort),
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     const received = await indexPart10Files(ctScp.storageDir);
     for (const f of series.files) {
@@ -134,14 +185,46 @@ describe('C-MOVE from the Main Server to a TLS move destination', () => {
     expect(init.code, init.stderr).toBe(0);
     const o = tlsPaths(other);
     const rogue = await startStorescp({ dir: join(dir, 'ROGUE'), aet: 'ROGUE', args: ['+B', '+tls', o.serverKey, o.serverCert, '-ic'] });
-    const add = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'config', 'ae', 'add', 'ROGUE', '--data', data,
-      '--host', '127.0.0.1', '--port', String(rogue.port), '--tls', '--move-destination']);
+    const add = await runDcmtk(process.execPath, [
+      join(REPO_ROOT, 'bin/pacs.js'),
+      'config',
+      'ae',
+      'add',
+      'ROGUE',
+      '--data',
+      data,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(rogue.port),
+      '--tls',
+      '--move-destination',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     const series = await writeCtSeries({ dir: join(dir, 'move-rogue'), count: 2, rows: 32, cols: 32 });
     expect((await storescu({ port: mainPort, calledAet: 'PACS', files: series.files })).code).toBe(0);
-    const move = () => runDcmtk('movescu', ['-S', '-aet', 'MOVESCU', '-aec', 'PACS', '-aem', 'ROGUE',
-      '-k', 'QueryRetrieveLevel=SERIES', '-k', `StudyInstanceUID=${series.studyUid}`, '-k', `SeriesInstanceUID=${series.seriesUid}`,
-      '127.0.0.1', String(mainPort)], { timeoutMs: 60_000 });
+    const move = () =>
+      runDcmtk(
+        'movescu',
+        [
+          '-S',
+          '-aet',
+          'MOVESCU',
+          '-aec',
+          'PACS',
+          '-aem',
+          'ROGUE',
+          '-k',
+          'QueryRetrieveLevel=SERIES',
+          '-k',
+          `StudyInstanceUID=${series.studyUid}`,
+          '-k',
+          `SeriesInstanceUID=${series.seriesUid}`,
+          '127.0.0.1',
+          String(mainPort),
+        ],
+        { timeoutMs: 60_000 },
+      );
     // The running server reads the registry file on change: wait until it knows ROGUE (no longer 0xA801).
     let r = await move();
     for (let i = 0; i < 50 && /A801|Move Destination Unknown/i.test(r.stdout + r.stderr); i++) {

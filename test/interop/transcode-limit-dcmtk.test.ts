@@ -30,7 +30,11 @@ beforeAll(async () => {
   storescp = await startStorescp({ dir: join(dir, 'storescp'), aet: 'UNCOMPRESSED', acceptAll: false });
   port = await freePort();
   server = await startMainServer({
-    aeTitle: 'PACS', port, host: '127.0.0.1', dataDir: join(dir, 'data'), logger: pino({ level: 'silent' }),
+    aeTitle: 'PACS',
+    port,
+    host: '127.0.0.1',
+    dataDir: join(dir, 'data'),
+    logger: pino({ level: 'silent' }),
     datasetLimits: () => limits,
     resolveMoveDestination: (ae) => (ae === 'UNCOMPRESSED' ? { host: '127.0.0.1', port: storescp.port } : undefined),
   });

@@ -40,14 +40,36 @@ beforeAll(async () => {
     config: { DicomModalities: { pacs: ['PACS', '127.0.0.1', port], client: ['PACS_CLIENT', '127.0.0.1', clientPort] } },
   });
   server = await startMainServer({
-    aeTitle: 'PACS', port, host: '127.0.0.1', dataDir: join(dir, 'data'), logger: pino({ level: 'silent' }),
+    aeTitle: 'PACS',
+    port,
+    host: '127.0.0.1',
+    dataDir: join(dir, 'data'),
+    logger: pino({ level: 'silent' }),
     commitment: { resolveRequestor: (ae) => (ae === 'ORTHANC' ? { host: '127.0.0.1', port: orthanc.dicomPort } : undefined), retryIntervalMs: 0 },
   });
   worklist = await WorklistStore.open(server.archive.index);
   const base = { modality: 'CT', stationAeTitle: 'CT01', startDate: '20250310' };
-  await worklist.add({ ...base, spsId: 'W1', patientId: 'P1', patientName: 'DOE^JOHN', accessionNumber: 'ACC1', startTime: '0800', requestedProcedureId: 'RP1' });
+  await worklist.add({
+    ...base,
+    spsId: 'W1',
+    patientId: 'P1',
+    patientName: 'DOE^JOHN',
+    accessionNumber: 'ACC1',
+    startTime: '0800',
+    requestedProcedureId: 'RP1',
+  });
   await worklist.add({ ...base, spsId: 'W2', patientId: 'P2', patientName: 'DOE^JANE', accessionNumber: 'ACC2', startTime: '1300' });
-  await worklist.add({ ...base, spsId: 'W3', patientId: 'P3', patientName: 'ROE^RICHARD', accessionNumber: 'ACC3', modality: 'MR', stationAeTitle: 'MR01', startDate: '20250311', startTime: '0930' });
+  await worklist.add({
+    ...base,
+    spsId: 'W3',
+    patientId: 'P3',
+    patientName: 'ROE^RICHARD',
+    accessionNumber: 'ACC3',
+    modality: 'MR',
+    stationAeTitle: 'MR01',
+    startDate: '20250311',
+    startTime: '0930',
+  });
   await worklist.add({ ...base, spsId: 'W4', patientId: 'P4', patientName: 'POE^EDGAR', accessionNumber: 'ACC4', startDate: '20250401', startTime: '1000' });
 });
 
@@ -61,13 +83,33 @@ let run = 0;
 async function findscuW(keys: string[]): Promise<Dataset[]> {
   const out = join(dir, `mwl-${++run}`);
   mkdirSync(out);
-  const defaults = ['PatientName', 'PatientID', 'AccessionNumber', 'ScheduledProcedureStepSequence[0].ScheduledProcedureStepID',
-    'ScheduledProcedureStepSequence[0].Modality', 'ScheduledProcedureStepSequence[0].ScheduledStationAETitle'];
+  const defaults = [
+    'PatientName',
+    'PatientID',
+    'AccessionNumber',
+    'ScheduledProcedureStepSequence[0].ScheduledProcedureStepID',
+    'ScheduledProcedureStepSequence[0].Modality',
+    'ScheduledProcedureStepSequence[0].ScheduledStationAETitle',
+  ];
   const given = new Set(keys.map((k) => k.split('=')[0]));
   const all = [...defaults.filter((k) => !given.has(k)), ...keys];
-  const r = await runDcmtk('findscu', ['-W', '-aet', 'MODALITY', '-aec', 'PACS', '-X', '-od', out, ...all.flatMap((k) => ['-k', k]), '127.0.0.1', String(port)]);
+  const r = await runDcmtk('findscu', [
+    '-W',
+    '-aet',
+    'MODALITY',
+    '-aec',
+    'PACS',
+    '-X',
+    '-od',
+    out,
+    ...all.flatMap((k) => ['-k', k]),
+    '127.0.0.1',
+    String(port),
+  ]);
   expect(r.code, r.stderr + r.stdout).toBe(0);
-  return readdirSync(out).sort().map((f) => readPart10(readFileSync(join(out, f))).dataset);
+  return readdirSync(out)
+    .sort()
+    .map((f) => readPart10(readFileSync(join(out, f))).dataset);
 }
 
 const ids = (items: Dataset[]) => items.map((d) => getString(d.get(0x00400100)!.items![0], 0x00400009)).sort();
@@ -80,8 +122,14 @@ describe('DCMTK findscu -W', () => {
     ['start date', ['ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20250310'], ['W1', 'W2']],
     ['start date range', ['ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20250310-20250311'], ['W1', 'W2', 'W3']],
     ['open-ended date range', ['ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20250311-'], ['W3', 'W4']],
-    ['date and time range', ['ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20250310',
-      'ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime=1200-1400'], ['W2']],
+    [
+      'date and time range',
+      [
+        'ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartDate=20250310',
+        'ScheduledProcedureStepSequence[0].ScheduledProcedureStepStartTime=1200-1400',
+      ],
+      ['W2'],
+    ],
     ['patient name wildcard', ['PatientName=DOE*'], ['W1', 'W2']],
     ['patient name ? wildcard', ['PatientName=?OE^*'], ['W1', 'W2', 'W3', 'W4']],
     ['accession number', ['AccessionNumber=ACC3'], ['W3']],
@@ -112,15 +160,25 @@ describe.runIf(hasOdil)('odil MPPS SCU', () => {
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
   const create = (uid: string, spsId: string, over: Record<string, unknown> = {}): Step => ({
-    op: 'create', uid, attrs: {
-      PatientName: 'DOE^JOHN', PatientID: 'P1', Modality: 'CT', PerformedStationAETitle: 'CT01', PerformedProcedureStepID: `PPS-${spsId}`,
-      PerformedProcedureStepStartDate: '20250310', PerformedProcedureStepStartTime: '0805', PerformedProcedureStepStatus: 'IN PROGRESS',
+    op: 'create',
+    uid,
+    attrs: {
+      PatientName: 'DOE^JOHN',
+      PatientID: 'P1',
+      Modality: 'CT',
+      PerformedStationAETitle: 'CT01',
+      PerformedProcedureStepID: `PPS-${spsId}`,
+      PerformedProcedureStepStartDate: '20250310',
+      PerformedProcedureStepStartTime: '0805',
+      PerformedProcedureStepStatus: 'IN PROGRESS',
       ScheduledStepAttributesSequence: [{ StudyInstanceUID: newUid(), ScheduledProcedureStepID: spsId, AccessionNumber: 'ACC' }],
       ...over,
     },
   });
   const end = (uid: string, status: string): Step => ({
-    op: 'set', uid, attrs: { PerformedProcedureStepStatus: status, PerformedProcedureStepEndDate: '20250310', PerformedProcedureStepEndTime: '0830' },
+    op: 'set',
+    uid,
+    attrs: { PerformedProcedureStepStatus: status, PerformedProcedureStepEndDate: '20250310', PerformedProcedureStepEndTime: '0830' },
   });
 
   it('IN PROGRESS -> COMPLETED; the worklist entry follows; no change after the final state; unknown instance; duplicate', async () => {
@@ -146,7 +204,13 @@ describe.runIf(hasOdil)('odil MPPS SCU', () => {
     const missing = create(newUid(), 'W2');
     delete missing.attrs.PerformedProcedureStepID;
     const wrong = create(newUid(), 'W2', { PerformedProcedureStepStatus: 'COMPLETED' });
-    const results = await odil([missing, wrong, create(uid, 'W2'), { op: 'set', uid, attrs: { PerformedProcedureStepStatus: 'COMPLETED' } }, end(uid, 'DISCONTINUED')]);
+    const results = await odil([
+      missing,
+      wrong,
+      create(uid, 'W2'),
+      { op: 'set', uid, attrs: { PerformedProcedureStepStatus: 'COMPLETED' } },
+      end(uid, 'DISCONTINUED'),
+    ]);
     expect(results.map((r) => r.status)).toEqual([0x0120, 0x0106, 0, 0x0120, 0]);
     expect((await worklist.get('W2'))?.status).toBe('DISCONTINUED');
   });
@@ -171,7 +235,12 @@ describe('Storage commitment with Orthanc', () => {
       await new Promise((res) => setTimeout(res, 100));
     }
     expect(report?.Status).toBe('Failure');
-    expect(report!.Success.map((s) => s.SOPInstanceUID).sort()).toEqual(files.slice(0, 2).map((f) => f.sopInstanceUid).sort());
+    expect(report!.Success.map((s) => s.SOPInstanceUID).sort()).toEqual(
+      files
+        .slice(0, 2)
+        .map((f) => f.sopInstanceUid)
+        .sort(),
+    );
     expect(report!.Failures).toEqual([expect.objectContaining({ SOPInstanceUID: missingUid, FailureReason: 0x0112 })]);
   });
 
@@ -179,8 +248,25 @@ describe('Storage commitment with Orthanc', () => {
     const stored = files[2];
     await orthanc.rest('/instances', { method: 'POST', body: readFileSync(stored.path) });
     const missing = newUid();
-    const r = await runDcmtk(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'commit', '127.0.0.1', String(orthanc.dicomPort), '--aec', orthanc.aet,
-      '--listen', String(clientPort), '--timeout', '30', '--json', stored.path, `${stored.sopClassUid}:${missing}`], { timeoutMs: 60_000 });
+    const r = await runDcmtk(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin/pacs.js'),
+        'commit',
+        '127.0.0.1',
+        String(orthanc.dicomPort),
+        '--aec',
+        orthanc.aet,
+        '--listen',
+        String(clientPort),
+        '--timeout',
+        '30',
+        '--json',
+        stored.path,
+        `${stored.sopClassUid}:${missing}`,
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(r.code, r.stderr).toBe(1); // one failed
     const report = JSON.parse(r.stdout.trim());
     expect(report.via).toBe('new-association');

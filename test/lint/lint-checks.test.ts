@@ -34,7 +34,10 @@ describe('eslint', () => {
     const found = (JSON.parse(r.stdout) as Array<{ filePath: string; messages: Array<{ ruleId: string | null; line: number }> }>).flatMap((f) =>
       f.messages.map((m) => `${f.filePath.slice(FIXTURES.length + 1)}:${m.line} ${m.ruleId}`),
     );
-    expect(found.sort()).toEqual(['eslint/floating-promise.ts:8 @typescript-eslint/no-floating-promises', 'eslint/misused-promise.ts:6 @typescript-eslint/no-misused-promises']);
+    expect(found.sort()).toEqual([
+      'eslint/floating-promise.ts:8 @typescript-eslint/no-floating-promises',
+      'eslint/misused-promise.ts:6 @typescript-eslint/no-misused-promises',
+    ]);
   });
 });
 

@@ -57,9 +57,9 @@ describe('negotiation', () => {
       { id: 7, result: 3, transferSyntax: '' },
       { id: 8, result: 2, transferSyntax: '' },
     ]);
-    expect(negotiatePresentationContexts([{ id: 1, abstractSyntax: CT_STORAGE, transferSyntaxes: [EXPLICIT_LE, IMPLICIT_LE] }], () => (ts) => ts === IMPLICIT_LE)).toEqual([
-      { id: 1, result: 0, transferSyntax: IMPLICIT_LE },
-    ]);
+    expect(
+      negotiatePresentationContexts([{ id: 1, abstractSyntax: CT_STORAGE, transferSyntaxes: [EXPLICIT_LE, IMPLICIT_LE] }], () => (ts) => ts === IMPLICIT_LE),
+    ).toEqual([{ id: 1, result: 0, transferSyntax: IMPLICIT_LE }]);
   });
   it('accepts only proposed and allowed roles', () => {
     expect(
@@ -198,7 +198,10 @@ describe('acceptor and requestor over loopback', () => {
 
   it('rejects as the callback decides (unknown called AE)', async () => {
     const { port } = await start({
-      onAssociationRequest: (r) => (r.calledAeTitle === 'PACS' ? { accept: { contexts: negotiatePresentationContexts(r.presentationContexts, () => true) } } : { reject: { result: 1, source: 1, reason: 7 } }),
+      onAssociationRequest: (r) =>
+        r.calledAeTitle === 'PACS'
+          ? { accept: { contexts: negotiatePresentationContexts(r.presentationContexts, () => true) } }
+          : { reject: { result: 1, source: 1, reason: 7 } },
     });
     const err = await connectTo(port, { calledAeTitle: 'NOBODY' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AssociationRejectedError);

@@ -1,6 +1,16 @@
 import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodePdu, decodePduBody, encodePdu, PduDecodeError, PduFramer, ProtocolError, type Acceptor, type AssociateRq, type Pdu } from '../../src/net/index.js';
+import {
+  decodePdu,
+  decodePduBody,
+  encodePdu,
+  PduDecodeError,
+  PduFramer,
+  ProtocolError,
+  type Acceptor,
+  type AssociateRq,
+  type Pdu,
+} from '../../src/net/index.js';
 import { connectTo, startAcceptor, VERIFICATION, IMPLICIT_LE } from './helpers.js';
 import { mulberry32 } from '../support/seeded-random.js';
 
@@ -38,7 +48,13 @@ const SEEDS: Pdu[] = [
     userInformation: { ...RQ.userInformation, commonExtendedNegotiations: [], userIdentity: undefined, userIdentityResponse: Buffer.from('r') },
   },
   { type: 'A-ASSOCIATE-RJ', result: 1, source: 1, reason: 7 },
-  { type: 'P-DATA-TF', pdvs: [{ contextId: 1, isCommand: true, isLast: true, data: Buffer.from('command') }, { contextId: 1, isCommand: false, isLast: false, data: Buffer.alloc(40, 7) }] },
+  {
+    type: 'P-DATA-TF',
+    pdvs: [
+      { contextId: 1, isCommand: true, isLast: true, data: Buffer.from('command') },
+      { contextId: 1, isCommand: false, isLast: false, data: Buffer.alloc(40, 7) },
+    ],
+  },
   { type: 'A-RELEASE-RQ' },
   { type: 'A-RELEASE-RP' },
   { type: 'A-ABORT', source: 2, reason: 1 },
@@ -125,7 +141,7 @@ describe('decoder fuzz', () => {
       const stream = Buffer.concat(Array.from({ length: 1 + Math.floor(rand() * 4) }, (_, k) => mutate(rand, SEED_BYTES[(i + k) % SEED_BYTES.length])));
       const framer = new PduFramer({ maxPduLength: 1024, maxAssociatePduLength: 4096 });
       try {
-        for (let pos = 0; pos < stream.length; ) {
+        for (let pos = 0; pos < stream.length;) {
           const n = 1 + Math.floor(rand() * 64);
           framer.push(stream.subarray(pos, pos + n));
           pos += n;

@@ -1,5 +1,16 @@
 import * as net from 'node:net';
-import { AssociationRejectedError, connect, createAcceptor, decodePduBody, PduFramer, type Acceptor, type AcceptorOptions, type Association, type ConnectOptions, type Pdu } from '../../src/net/index.js';
+import {
+  AssociationRejectedError,
+  connect,
+  createAcceptor,
+  decodePduBody,
+  PduFramer,
+  type Acceptor,
+  type AcceptorOptions,
+  type Association,
+  type ConnectOptions,
+  type Pdu,
+} from '../../src/net/index.js';
 
 export const VERIFICATION = '1.2.840.10008.1.1';
 export const CT_STORAGE = '1.2.840.10008.5.1.4.1.1.2';

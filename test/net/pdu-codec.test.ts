@@ -56,7 +56,9 @@ const fullRq = (): AssociateRq => ({
     asyncOps: { maxOperationsInvoked: 5, maxOperationsPerformed: 1 },
     roleSelections: [{ sopClassUid: '1.2.840.10008.5.1.4.1.1.2', scuRole: false, scpRole: true }],
     extendedNegotiations: [{ sopClassUid: '1.2.840.10008.5.1.4.1.2.2.1', serviceClassApplicationInformation: Buffer.from([1, 1, 0]) }],
-    commonExtendedNegotiations: [{ sopClassUid: '1.2.840.10008.5.1.4.1.1.2.1', serviceClassUid: '1.2.840.10008.4.2', relatedGeneralSopClassUids: ['1.2.840.10008.5.1.4.1.1.2', '1.2.3'] }],
+    commonExtendedNegotiations: [
+      { sopClassUid: '1.2.840.10008.5.1.4.1.1.2.1', serviceClassUid: '1.2.840.10008.4.2', relatedGeneralSopClassUids: ['1.2.840.10008.5.1.4.1.1.2', '1.2.3'] },
+    ],
     userIdentity: { type: 2, positiveResponseRequested: true, primaryField: Buffer.from('alice'), secondaryField: Buffer.from('secret') },
   },
 });

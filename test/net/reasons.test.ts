@@ -28,7 +28,12 @@ describe('A-ASSOCIATE-RJ and A-ABORT reasons', () => {
   it('gives A-ABORT sources and provider reasons the numbers of PS3.8 Table 9-26', () => {
     expect(AbortSource).toEqual({ ServiceUser: 0, ServiceProvider: 2 });
     expect(AbortReason).toEqual({
-      NotSpecified: 0, UnrecognizedPdu: 1, UnexpectedPdu: 2, UnrecognizedPduParameter: 4, UnexpectedPduParameter: 5, InvalidPduParameterValue: 6,
+      NotSpecified: 0,
+      UnrecognizedPdu: 1,
+      UnexpectedPdu: 2,
+      UnrecognizedPduParameter: 4,
+      UnexpectedPduParameter: 5,
+      InvalidPduParameterValue: 6,
     });
     expect(describeAbort(AbortSource.ServiceUser, AbortReason.NotSpecified)).toBe('A-ABORT from service-user');
     expect(describeAbort(AbortSource.ServiceProvider, AbortReason.InvalidPduParameterValue)).toBe('A-ABORT from service-provider: invalid-PDU-parameter-value');

@@ -26,10 +26,32 @@ const GRID: Record<Event, string> = {
 
 // Next state of each action (PS3.8 Tables 9-6 to 9-9); conditional ones tested separately.
 const NEXT: Record<string, State> = {
-  'AE-1': 'Sta4', 'AE-2': 'Sta5', 'AE-3': 'Sta6', 'AE-4': 'Sta1', 'AE-5': 'Sta2', 'AE-7': 'Sta6', 'AE-8': 'Sta13',
-  'DT-1': 'Sta6', 'DT-2': 'Sta6',
-  'AR-1': 'Sta7', 'AR-2': 'Sta8', 'AR-3': 'Sta1', 'AR-4': 'Sta13', 'AR-5': 'Sta1', 'AR-6': 'Sta7', 'AR-7': 'Sta8', 'AR-9': 'Sta11', 'AR-10': 'Sta12',
-  'AA-1': 'Sta13', 'AA-2': 'Sta1', 'AA-3': 'Sta1', 'AA-4': 'Sta1', 'AA-5': 'Sta1', 'AA-6': 'Sta13', 'AA-7': 'Sta13', 'AA-8': 'Sta13',
+  'AE-1': 'Sta4',
+  'AE-2': 'Sta5',
+  'AE-3': 'Sta6',
+  'AE-4': 'Sta1',
+  'AE-5': 'Sta2',
+  'AE-7': 'Sta6',
+  'AE-8': 'Sta13',
+  'DT-1': 'Sta6',
+  'DT-2': 'Sta6',
+  'AR-1': 'Sta7',
+  'AR-2': 'Sta8',
+  'AR-3': 'Sta1',
+  'AR-4': 'Sta13',
+  'AR-5': 'Sta1',
+  'AR-6': 'Sta7',
+  'AR-7': 'Sta8',
+  'AR-9': 'Sta11',
+  'AR-10': 'Sta12',
+  'AA-1': 'Sta13',
+  'AA-2': 'Sta1',
+  'AA-3': 'Sta1',
+  'AA-4': 'Sta1',
+  'AA-5': 'Sta1',
+  'AA-6': 'Sta13',
+  'AA-7': 'Sta13',
+  'AA-8': 'Sta13',
 };
 
 const states = Object.keys(STATES) as State[];
@@ -39,7 +61,13 @@ it('names 13 states, 19 events and the standard actions', () => {
   expect(states).toEqual(Array.from({ length: 13 }, (_, i) => `Sta${i + 1}`));
   expect(events).toEqual(Array.from({ length: 19 }, (_, i) => `Evt${i + 1}`));
   expect(Object.keys(ACTIONS).sort()).toEqual(
-    [...['1', '2', '3', '4', '5', '6', '7', '8'].map((n) => `AE-${n}`), 'DT-1', 'DT-2', ...Array.from({ length: 10 }, (_, i) => `AR-${i + 1}`), ...Array.from({ length: 8 }, (_, i) => `AA-${i + 1}`)].sort(),
+    [
+      ...['1', '2', '3', '4', '5', '6', '7', '8'].map((n) => `AE-${n}`),
+      'DT-1',
+      'DT-2',
+      ...Array.from({ length: 10 }, (_, i) => `AR-${i + 1}`),
+      ...Array.from({ length: 8 }, (_, i) => `AA-${i + 1}`),
+    ].sort(),
   );
   expect(Object.keys(TRANSITION_TABLE)).toEqual(events);
 });

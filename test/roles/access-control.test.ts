@@ -93,7 +93,9 @@ describe('roles from the registry', () => {
     const g = await open('PACS', ports.PACS, 'GETTER');
     expect(accepted(g)).toEqual([VERIFICATION, CT]);
     const conn = new DimseConnection(g);
-    await expect(cStore(conn, { sopClassUid: CT, sopInstanceUid: '1.2.3.4', transferSyntaxUid: ELE }, Buffer.alloc(8))).rejects.toMatchObject({ status: 0x0124 });
+    await expect(cStore(conn, { sopClassUid: CT, sopInstanceUid: '1.2.3.4', transferSyntaxUid: ELE }, Buffer.alloc(8))).rejects.toMatchObject({
+      status: 0x0124,
+    });
     await g.release();
   });
 

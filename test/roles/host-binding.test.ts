@@ -60,7 +60,7 @@ describe('admission (pure: registry + peer address)', () => {
     }
   });
 
-  it("admits our own roles calling each other from the specific address they listen on, and no other", async () => {
+  it('admits our own roles calling each other from the specific address they listen on, and no other', async () => {
     const reg = setAe(defaultRegistry(), 'PACS', { connection: { host: '192.0.2.5' } });
     expect(permissions(await admit(reg, 'workstation', 'PACS', '192.0.2.5'))).toHaveLength(8);
     expect(permissions(await admit(reg, 'workstation', 'PACS', '127.0.0.1'))).toHaveLength(8);

@@ -192,7 +192,11 @@ describe('Main Server under bad input', () => {
   it('answers a malformed data set with a failure status and stores nothing', async () => {
     const conn = await association();
     const uid = '1.2.826.0.1.3680043.99.2';
-    const garbage = Buffer.concat([dataSet.subarray(0, 64), Buffer.from([0x08, 0x00, 0x20, 0x00, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0x7f]), Buffer.alloc(64, 0xee)]);
+    const garbage = Buffer.concat([
+      dataSet.subarray(0, 64),
+      Buffer.from([0x08, 0x00, 0x20, 0x00, 0x53, 0x51, 0, 0, 0xff, 0xff, 0xff, 0x7f]),
+      Buffer.alloc(64, 0xee),
+    ]);
     const err = await cStore(conn, { sopClassUid: CT, sopInstanceUid: uid, transferSyntaxUid: ELE }, garbage).catch((e) => e);
     expect(err.status).toBeGreaterThanOrEqual(0xa000);
     expect(err.errorComment).toBeTruthy();

@@ -50,21 +50,26 @@ afterAll(async () => {
 
 async function send(instances: { uid: string; modality?: string; sopClassUid?: string }[], calling = 'MODALITY'): Promise<void> {
   const assoc = await connect({
-    host: '127.0.0.1', port: ports.ROUTER, callingAeTitle: calling, calledAeTitle: 'ROUTER',
+    host: '127.0.0.1',
+    port: ports.ROUTER,
+    callingAeTitle: calling,
+    calledAeTitle: 'ROUTER',
     presentationContexts: [CT_IMAGE, MR_IMAGE].map((abstractSyntax) => ({ abstractSyntax, transferSyntaxes: [EXPLICIT_LE] })),
   });
   const conn = new DimseConnection(assoc);
   try {
     for (const i of instances) {
       const sopClassUid = i.sopClassUid ?? CT_IMAGE;
-      await cStore(conn, { sopClassUid, sopInstanceUid: i.uid, transferSyntaxUid: EXPLICIT_LE },
-        datasetBytes({ sopInstanceUid: i.uid, sopClassUid, modality: i.modality }));
+      await cStore(
+        conn,
+        { sopClassUid, sopInstanceUid: i.uid, transferSyntaxUid: EXPLICIT_LE },
+        datasetBytes({ sopInstanceUid: i.uid, sopClassUid, modality: i.modality }),
+      );
     }
   } finally {
     await assoc.release();
   }
 }
-
 
 describe('Router role', () => {
   it('forwards by the default rule to the Workstation Server', async () => {
@@ -77,13 +82,21 @@ describe('Router role', () => {
   it('queues for a destination that is down and delivers everything when it comes up, with changed attributes', async () => {
     await router.rules.update(() => ({
       rules: [
-        { name: 'ct downstream', condition: 'Modality == "CT" && callingAE == "CT_1"', destinations: ['DOWNSTREAM'], changes: { InstitutionName: 'Routed Hospital', PatientSex: null } },
+        {
+          name: 'ct downstream',
+          condition: 'Modality == "CT" && callingAE == "CT_1"',
+          destinations: ['DOWNSTREAM'],
+          changes: { InstitutionName: 'Routed Hospital', PatientSex: null },
+        },
         { name: 'rest', condition: 'true', destinations: ['WORKSTATION'] },
       ],
       queue: { maxAttempts: 1000, baseDelayMs: 50, maxDelayMs: 300, batchSize: 7, idleReleaseMs: 100 },
     }));
     const uids = Array.from({ length: 30 }, (_, i) => `${uidRoot}.2.${i}`);
-    await send(uids.map((uid) => ({ uid })), 'CT_1');
+    await send(
+      uids.map((uid) => ({ uid })),
+      'CT_1',
+    );
     await send([{ uid: `${uidRoot}.3`, modality: 'MR', sopClassUid: MR_IMAGE }], 'CT_1');
     // every acknowledged instance is in the queue at once (same transaction as the store)
     const queued = await router.entries({ destination: 'DOWNSTREAM' });
@@ -92,7 +105,13 @@ describe('Router role', () => {
     expect((await router.status()).find((s) => s.destination === 'DOWNSTREAM')?.lastError).toMatch(/cannot send to DOWNSTREAM/);
     await until('the MR at the workstation', () => roles.archive('workstation')!.index.hasInstance(`${uidRoot}.3`));
 
-    const down: StorageRole = await startStorageRole({ aeTitle: 'DOWNSTREAM', port: ports.DOWNSTREAM, host: '127.0.0.1', dataDir: join(dir, 'downstream'), logger });
+    const down: StorageRole = await startStorageRole({
+      aeTitle: 'DOWNSTREAM',
+      port: ports.DOWNSTREAM,
+      host: '127.0.0.1',
+      dataDir: join(dir, 'downstream'),
+      logger,
+    });
     try {
       await until('all 30 delivered', async () => (await down.archive.index.countInstances()) === 30, 30_000);
       await until('the queue empty', async () => (await router.entries({ destination: 'DOWNSTREAM' })).length === 0);
@@ -131,7 +150,13 @@ describe('Router role', () => {
     const first = `${uidRoot}.5.0`;
     await send([{ uid: first }]); // DOWNSTREAM is down: a failed attempt, retried later (found by a scan)
     await until('a failed attempt', async () => (await router.status()).find((s) => s.destination === 'DOWNSTREAM' && s.failed === 1));
-    const down: StorageRole = await startStorageRole({ aeTitle: 'DOWNSTREAM', port: ports.DOWNSTREAM, host: '127.0.0.1', dataDir: join(dir, 'downstream-5'), logger });
+    const down: StorageRole = await startStorageRole({
+      aeTitle: 'DOWNSTREAM',
+      port: ports.DOWNSTREAM,
+      host: '127.0.0.1',
+      dataDir: join(dir, 'downstream-5'),
+      logger,
+    });
     try {
       // These are handed to the sender in memory as they are committed, one per round
       // (batchSize 1), while manual retries keep asking for scans of the index, which
@@ -145,8 +170,7 @@ describe('Router role', () => {
           await new Promise((r) => setTimeout(r, 3));
         }
       })();
-      await Promise.all([send(uids.slice(0, 50).map((uid) => ({ uid }))), send(uids.slice(50).map((uid) => ({ uid })))])
-        .finally(() => void (sending = false));
+      await Promise.all([send(uids.slice(0, 50).map((uid) => ({ uid }))), send(uids.slice(50).map((uid) => ({ uid })))]).finally(() => void (sending = false));
       await scans;
       await until('all 101 delivered', async () => (await down.archive.index.countInstances()) === 101, 30_000);
       await until('the queue empty', async () => (await router.entries({ destination: 'DOWNSTREAM' })).length === 0);
@@ -161,10 +185,13 @@ describe('Router role', () => {
   });
 
   it('dry-runs the rules against a stored instance', async () => {
-    await router.rules.update((s) => ({ ...s, rules: [
-      { name: 'mr', condition: 'Modality == "MR"', destinations: ['PACS'] },
-      { name: 'from CT_1', condition: 'callingAE == "CT_1" && StudyDescription.matches("(?i)HEAD")', destinations: ['DOWNSTREAM'] },
-    ] }));
+    await router.rules.update((s) => ({
+      ...s,
+      rules: [
+        { name: 'mr', condition: 'Modality == "MR"', destinations: ['PACS'] },
+        { name: 'from CT_1', condition: 'callingAE == "CT_1" && StudyDescription.matches("(?i)HEAD")', destinations: ['DOWNSTREAM'] },
+      ],
+    }));
     const d = await router.testInstance(`${uidRoot}.2.0`);
     expect(d?.matches.map((m) => m.matched)).toEqual([false, true]);
     expect(d?.sends.map((x) => x.destination)).toEqual(['DOWNSTREAM']);
@@ -237,7 +264,13 @@ describe('what no rule forwards (issue 15 item 8)', () => {
     expect(failed.lastError).toMatch(/body part/);
     // Still failing: the entry stays, with the error.
     expect(await router.reroute({ ids: [failed.id] })).toMatchObject({ failed: 1, routed: 0 });
-    await router.rules.update((s) => ({ ...s, rules: [{ name: 'body part', condition: 'BodyPartExamined != null && BodyPartExamined.matches("(?i)head")', destinations: ['PACS'] }, { name: 'rest', condition: 'true', destinations: ['WORKSTATION'] }] }));
+    await router.rules.update((s) => ({
+      ...s,
+      rules: [
+        { name: 'body part', condition: 'BodyPartExamined != null && BodyPartExamined.matches("(?i)head")', destinations: ['PACS'] },
+        { name: 'rest', condition: 'true', destinations: ['WORKSTATION'] },
+      ],
+    }));
     expect(await router.reroute({ ids: [failed.id] })).toMatchObject({ routed: 1, failed: 0 });
     await until('re-routed to the workstation', () => roles.archive('workstation')!.index.hasInstance(ct));
     expect((await router.unrouted()).some((e) => e.id === failed.id)).toBe(false);
@@ -257,10 +290,13 @@ describe('what no rule forwards (issue 15 item 8)', () => {
   });
 
   it('a rule that discards: no entry, so the retention deletes the instance', async () => {
-    await router.rules.update((s) => ({ ...s, rules: [
-      { name: 'drop MR', condition: 'Modality == "MR"', destinations: [], discard: true },
-      { name: 'ct only', condition: 'Modality == "CT"', destinations: ['WORKSTATION'] },
-    ] }));
+    await router.rules.update((s) => ({
+      ...s,
+      rules: [
+        { name: 'drop MR', condition: 'Modality == "MR"', destinations: [], discard: true },
+        { name: 'ct only', condition: 'Modality == "CT"', destinations: ['WORKSTATION'] },
+      ],
+    }));
     const mr = `${uidRoot}.8.4`;
     await send([{ uid: mr, modality: 'MR', sopClassUid: MR_IMAGE }]);
     expect(await own().index.hasInstance(mr)).toBe(true);

@@ -96,18 +96,25 @@ describe('rules', () => {
   });
 
   it('are evaluated in order; the first match stops unless it says continue; errors are no match', () => {
-    const s = validateSettings({
-      rules: [
-        { name: 'broken', condition: 'BodyPartExamined.matches("x")', destinations: ['PACS'] },
-        { name: 'ct', condition: 'Modality == "CT"', destinations: ['STORESCP'], changes: { InstitutionName: 'Routed' }, continue: true },
-        { name: 'off', condition: 'true', destinations: ['PACS'], enabled: false },
-        { name: 'head', condition: 'StudyDescription.matches("(?i)head")', destinations: ['WORKSTATION', 'STORESCP'] },
-        { name: 'never', condition: 'true', destinations: ['PACS'] },
-      ],
-    }, reg);
+    const s = validateSettings(
+      {
+        rules: [
+          { name: 'broken', condition: 'BodyPartExamined.matches("x")', destinations: ['PACS'] },
+          { name: 'ct', condition: 'Modality == "CT"', destinations: ['STORESCP'], changes: { InstitutionName: 'Routed' }, continue: true },
+          { name: 'off', condition: 'true', destinations: ['PACS'], enabled: false },
+          { name: 'head', condition: 'StudyDescription.matches("(?i)head")', destinations: ['WORKSTATION', 'STORESCP'] },
+          { name: 'never', condition: 'true', destinations: ['PACS'] },
+        ],
+      },
+      reg,
+    );
     const d = new CompiledRules(s).decide(CT_HEAD);
     expect(d.matches.map((m) => [m.rule, m.matched, m.skipped ?? (m.error ? 'error' : '')])).toEqual([
-      ['broken', false, 'error'], ['ct', true, ''], ['off', false, 'disabled'], ['head', true, ''], ['never', false, 'stopped'],
+      ['broken', false, 'error'],
+      ['ct', true, ''],
+      ['off', false, 'disabled'],
+      ['head', true, ''],
+      ['never', false, 'stopped'],
     ]);
     expect(d.sends).toEqual([
       { destination: 'STORESCP', rule: 'ct', changes: { InstitutionName: 'Routed' } },
@@ -117,14 +124,27 @@ describe('rules', () => {
 
   it('give an outcome: a failed rule holds the instance (nothing sent), no match keeps it unrouted, a discarding match drops it', () => {
     const decide = (rules: unknown[]) => routeOutcome(new CompiledRules(validateSettings({ rules }, reg)).decide(CT_HEAD));
-    expect(decide([{ name: 'broken', condition: 'BodyPartExamined.matches("x")', destinations: ['PACS'] }, { name: 'all', condition: 'true', destinations: ['STORESCP'] }]))
-      .toEqual({ kind: 'failed', rule: 'broken', error: expect.stringMatching(/^rule "broken": /) });
+    expect(
+      decide([
+        { name: 'broken', condition: 'BodyPartExamined.matches("x")', destinations: ['PACS'] },
+        { name: 'all', condition: 'true', destinations: ['STORESCP'] },
+      ]),
+    ).toEqual({ kind: 'failed', rule: 'broken', error: expect.stringMatching(/^rule "broken": /) });
     expect(decide([{ name: 'mr', condition: 'Modality == "MR"', destinations: ['PACS'] }])).toEqual({ kind: 'unrouted' });
-    expect(decide([{ name: 'drop ct', condition: 'Modality == "CT"', discard: true }, { name: 'all', condition: 'true', destinations: ['PACS'] }]))
-      .toEqual({ kind: 'discard', rule: 'drop ct' });
+    expect(
+      decide([
+        { name: 'drop ct', condition: 'Modality == "CT"', discard: true },
+        { name: 'all', condition: 'true', destinations: ['PACS'] },
+      ]),
+    ).toEqual({ kind: 'discard', rule: 'drop ct' });
     // A discarding rule stops; what an earlier continuing rule sends is still sent.
-    expect(decide([{ name: 'copy', condition: 'true', destinations: ['STORESCP'], continue: true }, { name: 'drop ct', condition: 'Modality == "CT"', discard: true }, { name: 'all', condition: 'true', destinations: ['PACS'] }]))
-      .toEqual({ kind: 'send', sends: [{ destination: 'STORESCP', rule: 'copy', changes: {} }] });
+    expect(
+      decide([
+        { name: 'copy', condition: 'true', destinations: ['STORESCP'], continue: true },
+        { name: 'drop ct', condition: 'Modality == "CT"', discard: true },
+        { name: 'all', condition: 'true', destinations: ['PACS'] },
+      ]),
+    ).toEqual({ kind: 'send', sends: [{ destination: 'STORESCP', rule: 'copy', changes: {} }] });
   });
 
   it('are refused with the field: bad condition, unknown destination, bad change', () => {

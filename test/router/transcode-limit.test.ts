@@ -52,11 +52,18 @@ afterAll(async () => {
 
 async function send(uid: string, pixelBytes: number): Promise<void> {
   const assoc = await connect({
-    host: '127.0.0.1', port: routerPort, callingAeTitle: 'MODALITY', calledAeTitle: 'ROUTER',
+    host: '127.0.0.1',
+    port: routerPort,
+    callingAeTitle: 'MODALITY',
+    calledAeTitle: 'ROUTER',
     presentationContexts: [{ abstractSyntax: CT_IMAGE, transferSyntaxes: [EXPLICIT_LE] }],
   });
   try {
-    await cStore(new DimseConnection(assoc), { sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE }, datasetBytes({ sopInstanceUid: uid, pixelBytes }));
+    await cStore(
+      new DimseConnection(assoc),
+      { sopClassUid: CT_IMAGE, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE },
+      datasetBytes({ sopInstanceUid: uid, pixelBytes }),
+    );
   } finally {
     await assoc.release();
   }

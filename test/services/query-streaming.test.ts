@@ -64,10 +64,22 @@ function* records(): Generator<InstanceRecord> {
       '00281051': { vr: 'DS', Value: [400] },
     });
     yield {
-      sopInstanceUid: uid, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', studyInstanceUid: STUDY_UID, seriesInstanceUid: `${STUDY_UID}.${s + 1}`,
-      patientId: 'STREAM-1', patientName: 'Stream^Test', studyDate: '20240101', modality: 'CT', seriesNumber: s + 1,
-      instanceNumber: Math.floor(i / SERIES) + 1, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
-      fileKey: `none/${i}`, fileSize: 0, receivedAt: now, callingAeTitle: 'LOADER', json,
+      sopInstanceUid: uid,
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+      studyInstanceUid: STUDY_UID,
+      seriesInstanceUid: `${STUDY_UID}.${s + 1}`,
+      patientId: 'STREAM-1',
+      patientName: 'Stream^Test',
+      studyDate: '20240101',
+      modality: 'CT',
+      seriesNumber: s + 1,
+      instanceNumber: Math.floor(i / SERIES) + 1,
+      transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
+      fileKey: `none/${i}`,
+      fileSize: 0,
+      receivedAt: now,
+      callingAeTitle: 'LOADER',
+      json,
     };
   }
 }
@@ -89,7 +101,12 @@ beforeAll(async () => {
   await archive.close();
   port = await freePort();
   server = await startMainServer({
-    aeTitle: 'PACS', port, host: '127.0.0.1', dataDir, logger: pino({ level: 'silent' }), queryLimits: () => limits,
+    aeTitle: 'PACS',
+    port,
+    host: '127.0.0.1',
+    dataDir,
+    logger: pino({ level: 'silent' }),
+    queryLimits: () => limits,
   });
 }, 120_000);
 
@@ -111,8 +128,13 @@ function identifier(institution = 'Streaming*'): Buffer {
 const ECHO = '1.2.840.10008.1.1';
 
 async function find(opts: { cancelAfter?: number; onMatch?: (n: number, ds: Buffer) => void; institution?: string }) {
-  const assoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'FINDSCU', calledAeTitle: 'PACS',
-    presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+  const assoc = await connect({
+    host: '127.0.0.1',
+    port,
+    callingAeTitle: 'FINDSCU',
+    calledAeTitle: 'PACS',
+    presentationContexts: [{ abstractSyntax: QR_SOP_CLASSES.StudyRootFind, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }],
+  });
   let n = 0;
   try {
     const r = await cFind(new DimseConnection(assoc), QR_SOP_CLASSES.StudyRootFind, identifier(opts.institution), {
@@ -147,7 +169,9 @@ describe('C-FIND over 100,000 instances', () => {
     expect(seen.size).toBe(Math.ceil(TOTAL / 9973));
     // Server and client share this process: all 100,000 identifiers held at once would be far more.
     const growth = (peak - base) / MB;
-    console.log(`100,000 matches in ${seconds.toFixed(1)} s (${Math.round(TOTAL / seconds)}/s); RSS ${Math.round(base / MB)} MB -> peak ${Math.round(peak / MB)} MB`);
+    console.log(
+      `100,000 matches in ${seconds.toFixed(1)} s (${Math.round(TOTAL / seconds)}/s); RSS ${Math.round(base / MB)} MB -> peak ${Math.round(peak / MB)} MB`,
+    );
     expect(growth).toBeLessThan(80);
   }, 60_000);
 
@@ -165,19 +189,24 @@ describe('C-FIND over 100,000 instances', () => {
 
   it('a C-FIND examining every row without a match lets a C-ECHO on another association be answered', async () => {
     limits = {};
-    const echoAssoc = await connect({ host: '127.0.0.1', port, callingAeTitle: 'ECHOSCU', calledAeTitle: 'PACS',
-      presentationContexts: [{ abstractSyntax: ECHO, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }] });
+    const echoAssoc = await connect({
+      host: '127.0.0.1',
+      port,
+      callingAeTitle: 'ECHOSCU',
+      calledAeTitle: 'PACS',
+      presentationContexts: [{ abstractSyntax: ECHO, transferSyntaxes: [EXPLICIT_VR_LITTLE_ENDIAN] }],
+    });
     // The test follows the query's reads of the index (one per page).
     const index = server.archive.index;
     const read = index.read.bind(index);
     let reads = 0;
     let started!: () => void;
     const queryStarted = new Promise<void>((resolve) => (started = resolve));
-    index.read = ((fn) => {
+    index.read = (fn) => {
       reads++;
       started();
       return read(fn);
-    });
+    };
     try {
       const findDone = find({ institution: 'Nowhere*' });
       await queryStarted;

@@ -5,20 +5,43 @@ import { Dataset } from '../../src/dicom/dataset.js';
 import { putNumbers, putString, writeDataset } from '../../src/dicom/dataset-writer.js';
 import type { MatchTarget } from '../../src/dicom/matching.js';
 import {
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_BIG_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN,
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  EXPLICIT_VR_LITTLE_ENDIAN,
+  IMPLICIT_VR_LITTLE_ENDIAN,
 } from '../../src/dicom/transfer-syntax.js';
 import { encodeIdentifier, parseIdentifier, responseEncoder, responseIdentifier } from '../../src/services/qr-identifier.js';
 
 const RETURN_KEYS: [number, 'UI' | 'PN' | 'LO' | 'DA' | 'TM' | 'SH' | 'CS' | 'AE' | 'IS' | 'DS' | 'US'][] = [
-  [0x0020000d, 'UI'], [0x00100010, 'PN'], [0x00100020, 'LO'], [0x00080020, 'DA'], [0x00080030, 'TM'], [0x00080050, 'SH'],
-  [0x00081030, 'LO'], [0x00080061, 'CS'], [0x00080054, 'AE'], [0x00201208, 'IS'], [0x00181050, 'DS'], [0x00280010, 'US'],
+  [0x0020000d, 'UI'],
+  [0x00100010, 'PN'],
+  [0x00100020, 'LO'],
+  [0x00080020, 'DA'],
+  [0x00080030, 'TM'],
+  [0x00080050, 'SH'],
+  [0x00081030, 'LO'],
+  [0x00080061, 'CS'],
+  [0x00080054, 'AE'],
+  [0x00201208, 'IS'],
+  [0x00181050, 'DS'],
+  [0x00280010, 'US'],
   [0x00100021, 'LO'],
 ];
 
 const VALUES: Record<number, string[]> = {
-  0x0020000d: ['1.2.826.0.1.3680043.10.1'], 0x00100010: ['MÜLLER^Hans'], 0x00100020: ['PID1'], 0x00080020: ['20220301'],
-  0x00080030: ['101500'], 0x00080050: [], 0x00081030: ['Study 7'], 0x00080061: ['CT', 'MR'], 0x00201208: ['123'],
-  0x00181050: ['1.5'], 0x00280010: ['512', '7'], 0x00100021: ['日本'], 0x00280011: ['x'],
+  0x0020000d: ['1.2.826.0.1.3680043.10.1'],
+  0x00100010: ['MÜLLER^Hans'],
+  0x00100020: ['PID1'],
+  0x00080020: ['20220301'],
+  0x00080030: ['101500'],
+  0x00080050: [],
+  0x00081030: ['Study 7'],
+  0x00080061: ['CT', 'MR'],
+  0x00201208: ['123'],
+  0x00181050: ['1.5'],
+  0x00280010: ['512', '7'],
+  0x00100021: ['日本'],
+  0x00280011: ['x'],
 };
 
 function identifier(charset: string | undefined, numericKey: boolean): Dataset {
@@ -66,7 +89,10 @@ describe('responseEncoder', () => {
     putString(item, 0x00081150, 'UI', '');
     ds.put({ tag: 0x00081110, vr: 'SQ', length: 0, items: [item] });
     const p = parseIdentifier(writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN), EXPLICIT_VR_LITTLE_ENDIAN, 'STUDY');
-    const t: MatchTarget = { values: (tag) => target(0).values(tag), items: (tag) => (tag === 0x00081110 ? [{ values: () => ['1.2.3'], items: () => undefined }] : undefined) };
+    const t: MatchTarget = {
+      values: (tag) => target(0).values(tag),
+      items: (tag) => (tag === 0x00081110 ? [{ values: () => ['1.2.3'], items: () => undefined }] : undefined),
+    };
     expect(responseEncoder(p, 'PACS', EXPLICIT_VR_LITTLE_ENDIAN)(t)).toEqual(encodeIdentifier(responseIdentifier(p, t, 'PACS'), EXPLICIT_VR_LITTLE_ENDIAN));
   });
 });

@@ -39,7 +39,11 @@ let queryLimits: { maxRowsExamined?: number } = {};
 
 async function start(): Promise<MainServer> {
   return startMainServer({
-    aeTitle: 'PACS', port, dataDir, logger: pino({ level: 'silent' }), queryLimits: () => queryLimits,
+    aeTitle: 'PACS',
+    port,
+    dataDir,
+    logger: pino({ level: 'silent' }),
+    queryLimits: () => queryLimits,
     commitment: {
       resolveRequestor: (aet) => (aet === 'MODALITY' ? { host: '127.0.0.1', port: reportPort } : undefined),
       reportMode: () => reportMode,
@@ -54,9 +58,27 @@ beforeAll(async () => {
   server = await start();
   worklist = await WorklistStore.open(server.archive.index);
   const base = { patientName: 'DOE^JOHN', modality: 'CT', stationAeTitle: 'CT01', startDate: '20250310' };
-  await worklist.add({ ...base, spsId: 'S1', patientId: 'P1', accessionNumber: 'A1', requestedProcedureId: 'RP1', startTime: '0900', performingPhysicianName: 'HOUSE^GREGORY' });
+  await worklist.add({
+    ...base,
+    spsId: 'S1',
+    patientId: 'P1',
+    accessionNumber: 'A1',
+    requestedProcedureId: 'RP1',
+    startTime: '0900',
+    performingPhysicianName: 'HOUSE^GREGORY',
+  });
   await worklist.add({ ...base, spsId: 'S2', patientId: 'P2', patientName: 'DOE^JANE', accessionNumber: 'A2', startTime: '1400' });
-  await worklist.add({ ...base, spsId: 'S3', patientId: 'P3', patientName: 'SMITH^ANNA', modality: 'MR', stationAeTitle: 'MR01', accessionNumber: 'A3', startDate: '20250311', startTime: '0800' });
+  await worklist.add({
+    ...base,
+    spsId: 'S3',
+    patientId: 'P3',
+    patientName: 'SMITH^ANNA',
+    modality: 'MR',
+    stationAeTitle: 'MR01',
+    accessionNumber: 'A3',
+    startDate: '20250311',
+    startTime: '0800',
+  });
   await worklist.add({ ...base, spsId: 'S4', patientId: 'P4', patientName: 'MÜLLER^JÜRGEN', accessionNumber: 'A4', startDate: '20250312', startTime: '1000' });
   await worklist.add({ ...base, spsId: 'S5', patientId: 'P5', accessionNumber: 'A5', status: 'COMPLETED' });
 });
@@ -68,7 +90,10 @@ afterAll(async () => {
 
 async function association(contexts: string[], callingAeTitle = 'MODALITY') {
   const assoc = await connect({
-    host: '127.0.0.1', port, callingAeTitle, calledAeTitle: 'PACS',
+    host: '127.0.0.1',
+    port,
+    callingAeTitle,
+    calledAeTitle: 'PACS',
     presentationContexts: contexts.map((abstractSyntax) => ({ abstractSyntax, transferSyntaxes: [ELE] })),
   });
   return { assoc, conn: new DimseConnection(assoc) };
@@ -80,10 +105,18 @@ async function mwl(keys: Record<string, string>): Promise<Dataset[]> {
   const sps = new Dataset(ds);
   const put = (d: Dataset, k: string, v: string) => {
     const tags: Record<string, [number, 'PN' | 'LO' | 'SH' | 'CS' | 'AE' | 'DA' | 'TM' | 'UI']> = {
-      PatientName: [0x00100010, 'PN'], PatientID: [0x00100020, 'LO'], AccessionNumber: [0x00080050, 'SH'], RequestedProcedureID: [0x00401001, 'SH'],
-      StudyInstanceUID: [0x0020000d, 'UI'], Modality: [0x00080060, 'CS'], ScheduledStationAETitle: [0x00400001, 'AE'],
-      ScheduledProcedureStepStartDate: [0x00400002, 'DA'], ScheduledProcedureStepStartTime: [0x00400003, 'TM'],
-      ScheduledPerformingPhysicianName: [0x00400006, 'PN'], ScheduledProcedureStepID: [0x00400009, 'SH'], ScheduledProcedureStepStatus: [0x00400020, 'CS'],
+      PatientName: [0x00100010, 'PN'],
+      PatientID: [0x00100020, 'LO'],
+      AccessionNumber: [0x00080050, 'SH'],
+      RequestedProcedureID: [0x00401001, 'SH'],
+      StudyInstanceUID: [0x0020000d, 'UI'],
+      Modality: [0x00080060, 'CS'],
+      ScheduledStationAETitle: [0x00400001, 'AE'],
+      ScheduledProcedureStepStartDate: [0x00400002, 'DA'],
+      ScheduledProcedureStepStartTime: [0x00400003, 'TM'],
+      ScheduledPerformingPhysicianName: [0x00400006, 'PN'],
+      ScheduledProcedureStepID: [0x00400009, 'SH'],
+      ScheduledProcedureStepStatus: [0x00400020, 'CS'],
     };
     const [tag, vr] = tags[k];
     putString(d, tag, vr, v);
@@ -117,7 +150,11 @@ describe('Modality Worklist SCP', () => {
     ['date', { 'sps.ScheduledProcedureStepStartDate': '20250310' }, ['S1', 'S2']],
     ['date range', { 'sps.ScheduledProcedureStepStartDate': '20250311-20250312' }, ['S3', 'S4']],
     ['open date range', { 'sps.ScheduledProcedureStepStartDate': '-20250310' }, ['S1', 'S2']],
-    ['date and time ranges combined', { 'sps.ScheduledProcedureStepStartDate': '20250310-20250311', 'sps.ScheduledProcedureStepStartTime': '1000-2359' }, ['S2', 'S3']],
+    [
+      'date and time ranges combined',
+      { 'sps.ScheduledProcedureStepStartDate': '20250310-20250311', 'sps.ScheduledProcedureStepStartTime': '1000-2359' },
+      ['S2', 'S3'],
+    ],
     ['time range one day', { 'sps.ScheduledProcedureStepStartDate': '20250310', 'sps.ScheduledProcedureStepStartTime': '1200-1500' }, ['S2']],
     ['patient name wildcard', { PatientName: 'DOE*' }, ['S1', 'S2']],
     ['patient name ?, case-insensitive', { PatientName: 'smith^ann?' }, ['S3']],
@@ -134,7 +171,10 @@ describe('Modality Worklist SCP', () => {
   it('past limits.query.maxRowsExamined the query ends with 0xA700 and a comment naming the limit', async () => {
     queryLimits = { maxRowsExamined: 3 };
     try {
-      const err = await mwl({}).then(() => undefined, (e: unknown) => e);
+      const err = await mwl({}).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(DimseFailureStatusError);
       expect(err).toMatchObject({ status: 0xa700, errorComment: 'query limit: >3 rows examined; add keys to narrow it' });
       queryLimits = { maxRowsExamined: 4 }; // the four open steps
@@ -236,7 +276,7 @@ describe('MPPS SCP', () => {
     expect(await status(set(uid2, ssa))).toBe(0x0106);
   });
 
-  it('refuses UIDs that are not UIDs: referenced ones 0x0106 naming the attribute, the step\'s own 0x0117 (issue 15 item 7)', async () => {
+  it("refuses UIDs that are not UIDs: referenced ones 0x0106 naming the attribute, the step's own 0x0117 (issue 15 item 7)", async () => {
     const comment = async (e: Promise<unknown>) => {
       const err = await e.catch((x: unknown) => x);
       expect(err).toBeInstanceOf(DimseFailureStatusError);
@@ -250,11 +290,17 @@ describe('MPPS SCP', () => {
 
     const uid = newUid();
     expect(await status(create({ patientId: 'P4', modality: 'CT', stationAeTitle: 'CT01', spsId: 'S4' }, uid))).toBe(0);
-    const series = mppsSetDataset({ status: 'IN PROGRESS', series: [{ seriesInstanceUid: '1.2..3', instances: [{ sopClassUid: CT_IMAGE, sopInstanceUid: newUid() }] }] });
+    const series = mppsSetDataset({
+      status: 'IN PROGRESS',
+      series: [{ seriesInstanceUid: '1.2..3', instances: [{ sopClassUid: CT_IMAGE, sopInstanceUid: newUid() }] }],
+    });
     const badSeries = await comment(set(uid, series));
     expect(badSeries.status).toBe(0x0106);
     expect(badSeries.comment).toMatch(/^SeriesInstanceUID \(0020,000E\) is not a UID/);
-    const badRef = mppsSetDataset({ status: 'IN PROGRESS', series: [{ seriesInstanceUid: newUid(), instances: [{ sopClassUid: CT_IMAGE, sopInstanceUid: '1.2.3<x>' }] }] });
+    const badRef = mppsSetDataset({
+      status: 'IN PROGRESS',
+      series: [{ seriesInstanceUid: newUid(), instances: [{ sopClassUid: CT_IMAGE, sopInstanceUid: '1.2.3<x>' }] }],
+    });
     expect((await comment(set(uid, badRef))).comment).toMatch(/^ReferencedSOPInstanceUID \(0008,1155\)/);
     expect((await comment(set('1.2.3x', mppsSetDataset({ status: 'IN PROGRESS' })))).status).toBe(0x0117);
   });
@@ -290,7 +336,13 @@ describe('Storage Commitment SCP', () => {
   it('reports on a new association (configured per AE), to the address of the registry', async () => {
     reportMode = 'new';
     const r = await requestCommitment({
-      host: '127.0.0.1', port, callingAeTitle: 'MODALITY', calledAeTitle: 'PACS', refs: refs(), timeoutMs: 10_000, listenPort: reportPort,
+      host: '127.0.0.1',
+      port,
+      callingAeTitle: 'MODALITY',
+      calledAeTitle: 'PACS',
+      refs: refs(),
+      timeoutMs: 10_000,
+      listenPort: reportPort,
     });
     expect(r.via).toBe('new-association');
     expect(r.from).toBe('PACS');
@@ -301,7 +353,15 @@ describe('Storage Commitment SCP', () => {
     reportMode = 'new';
     const transactionUid = newUid();
     // Nobody listens on reportPort: the report stays pending.
-    await requestCommitment({ host: '127.0.0.1', port, callingAeTitle: 'MODALITY', calledAeTitle: 'PACS', refs: refs(), timeoutMs: 1500, transactionUid }).catch(() => undefined);
+    await requestCommitment({
+      host: '127.0.0.1',
+      port,
+      callingAeTitle: 'MODALITY',
+      calledAeTitle: 'PACS',
+      refs: refs(),
+      timeoutMs: 1500,
+      transactionUid,
+    }).catch(() => undefined);
     const store = await CommitmentStore.open(server.archive.index);
     await new Promise((r) => setTimeout(r, 300));
     const rec = await store.get(transactionUid);
@@ -315,7 +375,12 @@ describe('Storage Commitment SCP', () => {
     const { ServiceRegistry } = await import('../../src/dimse/service.js');
     const { commitmentReportReceiver } = await import('../../src/services/commitment-scu.js');
     const received = new Promise<void>((resolve) => {
-      const registry = new ServiceRegistry([commitmentReportReceiver((r) => { got = r; resolve(); })]);
+      const registry = new ServiceRegistry([
+        commitmentReportReceiver((r) => {
+          got = r;
+          resolve();
+        }),
+      ]);
       const acceptor = createAcceptor({ onAssociation: (a) => void new ScpDispatcher(a, registry, pino({ level: 'silent' })) });
       void acceptor.listen(reportPort);
       afterAll(() => acceptor.close());

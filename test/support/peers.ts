@@ -113,11 +113,10 @@ export function storescu(o: {
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
 }): Promise<RunResult> {
-  return runDcmtk(
-    'storescu',
-    ['-aet', o.callingAet ?? 'STORESCU', '-aec', o.calledAet, ...(o.args ?? []), o.host ?? '127.0.0.1', String(o.port), ...o.files],
-    { env: o.env, timeoutMs: o.timeoutMs },
-  );
+  return runDcmtk('storescu', ['-aet', o.callingAet ?? 'STORESCU', '-aec', o.calledAet, ...(o.args ?? []), o.host ?? '127.0.0.1', String(o.port), ...o.files], {
+    env: o.env,
+    timeoutMs: o.timeoutMs,
+  });
 }
 
 /** echoscu: C-ECHO. */
@@ -155,10 +154,7 @@ export async function freePort(): Promise<number> {
 
 /** Resolves once a TCP connection to host:port succeeds; rejects after timeoutMs, or as
  *  soon as `peer` (if given) exits, with the tail of its log. */
-export async function waitForPort(
-  port: number,
-  opts: { host?: string; timeoutMs?: number; peer?: Peer } = {},
-): Promise<void> {
+export async function waitForPort(port: number, opts: { host?: string; timeoutMs?: number; peer?: Peer } = {}): Promise<void> {
   const host = opts.host ?? '127.0.0.1';
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   for (;;) {
@@ -205,14 +201,7 @@ export interface Peer {
 const peers = new Set<Peer>();
 
 /** Starts a long-running process (own process group, output to dir/<name>.log), tracked. */
-export function startProcess(o: {
-  name: string;
-  command: string;
-  args: string[];
-  dir: string;
-  cwd?: string;
-  env?: NodeJS.ProcessEnv;
-}): Peer {
+export function startProcess(o: { name: string; command: string; args: string[]; dir: string; cwd?: string; env?: NodeJS.ProcessEnv }): Peer {
   fs.mkdirSync(o.dir, { recursive: true });
   const logFile = path.join(o.dir, `${o.name}.log`);
   const fd = fs.openSync(logFile, 'a');
@@ -469,7 +458,20 @@ export async function startPacsServe(
   const pacs = await startPacs({
     dir,
     port: ports.main,
-    args: [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--workstation-port', String(ws), '--router-port', String(router), '--web-port', String(web)],
+    args: [
+      path.join(REPO_ROOT, 'bin/pacs.js'),
+      'serve',
+      '--data',
+      '{data}',
+      '--port',
+      '{port}',
+      '--workstation-port',
+      String(ws),
+      '--router-port',
+      String(router),
+      '--web-port',
+      String(web),
+    ],
     env: { PACS_ADMIN_PASSWORD: password },
   });
   await waitForPort(web, { peer: pacs });

@@ -5,7 +5,8 @@ import { clipPlanes, FULL_BOX, volumeCentre, type PlaneSpec, type VolumeGeometry
 
 // 100 x 50 x 20 voxels of 1 x 2 x 5 mm: 100 x 100 x 100 mm from (-0.5, -1, -2.5) on.
 const axial: VolumeGeometry = { origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1], spacing: [1, 2, 5], dimensions: [100, 50, 20] };
-const kept = (planes: PlaneSpec[], p: number[]) => planes.every((pl) => (p[0] - pl.origin[0]) * pl.normal[0] + (p[1] - pl.origin[1]) * pl.normal[1] + (p[2] - pl.origin[2]) * pl.normal[2] >= 0);
+const kept = (planes: PlaneSpec[], p: number[]) =>
+  planes.every((pl) => (p[0] - pl.origin[0]) * pl.normal[0] + (p[1] - pl.origin[1]) * pl.normal[1] + (p[2] - pl.origin[2]) * pl.normal[2] >= 0);
 
 describe('clipPlanes', () => {
   it('has no plane for the full box', () => {
@@ -24,7 +25,7 @@ describe('clipPlanes', () => {
     expect(kept(planes, [30, 10, 50])).toBe(false); // above z = 47.5
   });
 
-  it('follows the volume\'s direction (a sagittal stack)', () => {
+  it("follows the volume's direction (a sagittal stack)", () => {
     // i along +y, j along -z, k along -x (row x column).
     const sag: VolumeGeometry = { origin: [0, 0, 0], direction: [0, 1, 0, 0, 0, -1, -1, 0, 0], spacing: [1, 1, 1], dimensions: [10, 10, 10] };
     const [p] = clipPlanes(sag, { box: { lo: [0, 0, 0.5], hi: [1, 1, 1] } });
@@ -44,6 +45,8 @@ describe('clipPlanes', () => {
     expect(() => clipPlanes(axial, { box: FULL_BOX, plane: { normal: [0, 0, 0], offset: 0 } })).toThrow(/no normal/);
     const all = { lo: [0.1, 0.1, 0.1], hi: [0.9, 0.9, 0.9] } as const;
     expect(clipPlanes(axial, { box: { lo: [...all.lo], hi: [...all.hi] } })).toHaveLength(6);
-    expect(() => clipPlanes(axial, { box: { lo: [...all.lo], hi: [...all.hi] }, plane: { normal: [1, 0, 0], offset: 0 } })).toThrow(/at most 6 clipping planes/);
+    expect(() => clipPlanes(axial, { box: { lo: [...all.lo], hi: [...all.hi] }, plane: { normal: [1, 0, 0], offset: 0 } })).toThrow(
+      /at most 6 clipping planes/,
+    );
   });
 });

@@ -14,7 +14,9 @@ function volume(dimensions: Point3, spacing: Point3, origin: Point3, direction: 
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++) {
-        const p = [0, 1, 2].map((a) => origin[a] + i * spacing[0] * direction[a] + j * spacing[1] * direction[3 + a] + k * spacing[2] * direction[6 + a]) as Point3;
+        const p = [0, 1, 2].map(
+          (a) => origin[a] + i * spacing[0] * direction[a] + j * spacing[1] * direction[3 + a] + k * spacing[2] * direction[6 + a],
+        ) as Point3;
         data[(k * ny + j) * nx + i] = hu(p);
       }
     }
@@ -45,7 +47,14 @@ const IDENTITY = [1, 0, 0, 0, 1, 0, 0, 0, 1];
 
 describe('curveFrames', () => {
   it('resamples at uniform arc length with the right total length', () => {
-    const f = curveFrames([[0, 0, 0], [30, 0, 0], [30, 40, 0]], { step: 0.5, smooth: false });
+    const f = curveFrames(
+      [
+        [0, 0, 0],
+        [30, 0, 0],
+        [30, 40, 0],
+      ],
+      { step: 0.5, smooth: false },
+    );
     expect(f.length).toBeCloseTo(70, 9);
     expect(f.points).toHaveLength(141);
     for (let s = 1; s < f.points.length; s++) {
@@ -76,9 +85,34 @@ describe('curveFrames', () => {
 
   it('refuses fewer than 2 distinct points (a double click adds none)', () => {
     expect(() => curveFrames([[1, 2, 3]], { step: 1 })).toThrow(CurveError);
-    expect(() => curveFrames([[1, 2, 3], [1, 2, 3]], { step: 1 })).toThrow(/at least 2 distinct points; it has 1/);
-    expect(() => curveFrames([[0, 0, 0], [1, 0, 0]], { step: 0 })).toThrow(/step must be positive/);
-    expect(curveFrames([[0, 0, 0], [4, 0, 0], [4, 0, 0]], { step: 1 }).points).toHaveLength(5);
+    expect(() =>
+      curveFrames(
+        [
+          [1, 2, 3],
+          [1, 2, 3],
+        ],
+        { step: 1 },
+      ),
+    ).toThrow(/at least 2 distinct points; it has 1/);
+    expect(() =>
+      curveFrames(
+        [
+          [0, 0, 0],
+          [1, 0, 0],
+        ],
+        { step: 0 },
+      ),
+    ).toThrow(/step must be positive/);
+    expect(
+      curveFrames(
+        [
+          [0, 0, 0],
+          [4, 0, 0],
+          [4, 0, 0],
+        ],
+        { step: 1 },
+      ).points,
+    ).toHaveLength(5);
   });
 });
 
@@ -157,7 +191,13 @@ describe('straightenedImage and crossSection', () => {
   it('pads samples outside the volume and in slices not loaded', () => {
     const v = volume([20, 20, 20], [1, 1, 1], [0, 0, 0], IDENTITY, () => 7);
     // From inside (x = 5) to outside (x = 35) along x: rows past x = 19 are padding.
-    const f = curveFrames([[5, 10, 10], [35, 10, 10]], { step: 1, smooth: false });
+    const f = curveFrames(
+      [
+        [5, 10, 10],
+        [35, 10, 10],
+      ],
+      { step: 1, smooth: false },
+    );
     const img = straightenedImage(v, f, { width: 4, pixelSpacing: 1, padding: -2048 });
     for (let r = 0; r < img.rows; r++) {
       const row = Array.from(img.data.subarray(r * img.columns, (r + 1) * img.columns));
@@ -165,14 +205,42 @@ describe('straightenedImage and crossSection', () => {
       expect(row, `row ${r} (x = ${x})`).toEqual(new Array(img.columns).fill(x <= 19 ? 7 : -2048));
     }
     // Lateral offsets leaving the volume: padding at the row's ends only.
-    const g = curveFrames([[10, 1, 10], [10, 1, 15]], { step: 1, smooth: false, lateral: [0, 1, 0] });
+    const g = curveFrames(
+      [
+        [10, 1, 10],
+        [10, 1, 15],
+      ],
+      { step: 1, smooth: false, lateral: [0, 1, 0] },
+    );
     const wide = straightenedImage(v, g, { width: 6, pixelSpacing: 1, padding: -1 });
     expect(Array.from(wide.data.subarray(0, wide.columns))).toEqual([-1, -1, 7, 7, 7, 7, 7]);
     // Slices not loaded (yet): padding, not a crash.
     const partial: VolumeGrid = { ...v, slice: (k) => (k === 12 ? undefined : v.slice(k)) };
-    const x = crossSection(partial, curveFrames([[10, 10, 5], [10, 10, 15]], { step: 1, smooth: false }), 0, { width: 4, pixelSpacing: 1, padding: -1 });
+    const x = crossSection(
+      partial,
+      curveFrames(
+        [
+          [10, 10, 5],
+          [10, 10, 15],
+        ],
+        { step: 1, smooth: false },
+      ),
+      0,
+      { width: 4, pixelSpacing: 1, padding: -1 },
+    );
     expect(Array.from(x.data)).toContain(7);
-    const gap = crossSection(partial, curveFrames([[10, 10, 12], [10, 10, 15]], { step: 1, smooth: false, lateral: [1, 0, 0] }), 0, { width: 4, pixelSpacing: 1, padding: -1 });
+    const gap = crossSection(
+      partial,
+      curveFrames(
+        [
+          [10, 10, 12],
+          [10, 10, 15],
+        ],
+        { step: 1, smooth: false, lateral: [1, 0, 0] },
+      ),
+      0,
+      { width: 4, pixelSpacing: 1, padding: -1 },
+    );
     expect(Array.from(gap.data).every((h) => h === -1)).toBe(true);
   });
 });

@@ -15,13 +15,44 @@ afterAll(removeTempDirs);
 
 const image = { sopClassUid: '1.2.840.10008.5.1.4.1.1.2', sopInstanceUid: '1.2.3.4.1', seriesUid: '1.2.3.4' };
 const measurements: SrMeasurement[] = [
-  { toolName: 'Length', trackingUid: '2.25.1', image, graphicType: 'POLYLINE', points: [[10, 20], [70.5, 20]], values: [{ name: 'Length', value: 60.123456789, unit: 'mm' }] },
-  { toolName: 'EllipticalROI', trackingUid: '2.25.2', image: { ...image, sopInstanceUid: '1.2.3.4.2', frame: 3 }, graphicType: 'ELLIPSE', points: [[5, 0], [5, 10], [0, 5], [10, 5]], values: [{ name: 'Area', value: 78.5, unit: 'mm2' }, { name: 'Mean', value: -1000, unit: "[hnsf'U]" }] },
+  {
+    toolName: 'Length',
+    trackingUid: '2.25.1',
+    image,
+    graphicType: 'POLYLINE',
+    points: [
+      [10, 20],
+      [70.5, 20],
+    ],
+    values: [{ name: 'Length', value: 60.123456789, unit: 'mm' }],
+  },
+  {
+    toolName: 'EllipticalROI',
+    trackingUid: '2.25.2',
+    image: { ...image, sopInstanceUid: '1.2.3.4.2', frame: 3 },
+    graphicType: 'ELLIPSE',
+    points: [
+      [5, 0],
+      [5, 10],
+      [0, 5],
+      [10, 5],
+    ],
+    values: [
+      { name: 'Area', value: 78.5, unit: 'mm2' },
+      { name: 'Mean', value: -1000, unit: "[hnsf'U]" },
+    ],
+  },
   { toolName: 'Probe', trackingUid: '2.25.3', image, graphicType: 'POINT', points: [[1, 2]], label: 'bone', values: [] },
 ];
 
 function part10(ds: Record<string, unknown>): ArrayBuffer {
-  const meta = { FileMetaInformationVersion: new Uint8Array([0, 1]).buffer, MediaStorageSOPClassUID: ds.SOPClassUID, MediaStorageSOPInstanceUID: ds.SOPInstanceUID, TransferSyntaxUID: '1.2.840.10008.1.2.1', ImplementationClassUID: '2.25.1' };
+  const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: ds.SOPClassUID,
+    MediaStorageSOPInstanceUID: ds.SOPInstanceUID,
+    TransferSyntaxUID: '1.2.840.10008.1.2.1',
+    ImplementationClassUID: '2.25.1',
+  };
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
   dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
   return dict.write();
@@ -68,7 +99,14 @@ describe('measurement report', () => {
   });
 
   it('keeps a closed freehand contour and its statistics, and both axes of a bidirectional', async () => {
-    const contour: Array<[number, number]> = [[100, 100], [140.25, 102], [150, 130.5], [120, 150], [95, 128], [100, 100]];
+    const contour: Array<[number, number]> = [
+      [100, 100],
+      [140.25, 102],
+      [150, 130.5],
+      [120, 150],
+      [95, 128],
+      [100, 100],
+    ];
     const freehand: SrMeasurement = {
       toolName: 'PlanarFreehandROI',
       trackingUid: '2.25.4',
@@ -88,10 +126,22 @@ describe('measurement report', () => {
       trackingUid: '2.25.5',
       image,
       graphicType: 'POLYLINE',
-      points: [[10, 10], [70, 10], [40, 0], [40, 20]],
-      values: [{ name: 'LongAxis', value: 60, unit: 'mm' }, { name: 'ShortAxis', value: 40, unit: 'mm' }],
+      points: [
+        [10, 10],
+        [70, 10],
+        [40, 0],
+        [40, 20],
+      ],
+      values: [
+        { name: 'LongAxis', value: 60, unit: 'mm' },
+        { name: 'ShortAxis', value: 40, unit: 'mm' },
+      ],
     };
-    const sr = buildMeasurementReport({ StudyInstanceUID: '1.2.3' }, { seriesUid: '1.2.3.9', sopInstanceUid: '1.2.3.9.2', seriesNumber: 901, now: new Date() }, [freehand, bidirectional]);
+    const sr = buildMeasurementReport(
+      { StudyInstanceUID: '1.2.3' },
+      { seriesUid: '1.2.3.9', sopInstanceUid: '1.2.3.9.2', seriesNumber: 901, now: new Date() },
+      [freehand, bidirectional],
+    );
     const file = join(await makeTempDir('sr-'), 'freehand.dcm');
     await writeFile(file, Buffer.from(part10(sr)));
     const dump = await runDcmtk('dsrdump', ['-Ee', '-Ec', '+Pl', file]);
@@ -108,6 +158,12 @@ describe('measurement report', () => {
   });
 
   it('orders reports newest first', () => {
-    expect(newestFirst([{ date: '20240101', time: '1200', id: 1 }, { date: '20240101', time: '120001', id: 2 }, { date: '20231231', time: '235959', id: 3 }]).map((r) => r.id)).toEqual([2, 1, 3]);
+    expect(
+      newestFirst([
+        { date: '20240101', time: '1200', id: 1 },
+        { date: '20240101', time: '120001', id: 2 },
+        { date: '20231231', time: '235959', id: 3 },
+      ]).map((r) => r.id),
+    ).toEqual([2, 1, 3]);
   });
 });

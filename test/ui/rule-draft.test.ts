@@ -5,8 +5,24 @@ import { fieldOf, issuesOf, newDraft, sameRule, summaryOf, toDraft, toRule } fro
 
 describe('rule drafts', () => {
   it('send the trimmed name and the changes with a key; an empty value removes the attribute', () => {
-    const d = { ...newDraft(), name: ' ct ', destinations: ['WS'], changes: [['InstitutionName', 'X'], [' ', 'ignored'], ['StationName', '']] as [string, string][] };
-    expect(toRule(d)).toEqual({ name: 'ct', condition: 'true', destinations: ['WS'], changes: { InstitutionName: 'X', StationName: null }, continue: false, enabled: true });
+    const d = {
+      ...newDraft(),
+      name: ' ct ',
+      destinations: ['WS'],
+      changes: [
+        ['InstitutionName', 'X'],
+        [' ', 'ignored'],
+        ['StationName', ''],
+      ] as [string, string][],
+    };
+    expect(toRule(d)).toEqual({
+      name: 'ct',
+      condition: 'true',
+      destinations: ['WS'],
+      changes: { InstitutionName: 'X', StationName: null },
+      continue: false,
+      enabled: true,
+    });
   });
 
   it('send a discarding rule with no destinations, no changes and no continue', () => {
@@ -16,7 +32,14 @@ describe('rule drafts', () => {
   });
 
   it('round-trip a stored rule, and tell when the server stored something else', () => {
-    const stored = { name: 'a', condition: 'Modality == "CT"', destinations: ['WS', 'PACS2'], changes: { StationName: null, InstitutionName: 'X' }, continue: true, enabled: false };
+    const stored = {
+      name: 'a',
+      condition: 'Modality == "CT"',
+      destinations: ['WS', 'PACS2'],
+      changes: { StationName: null, InstitutionName: 'X' },
+      continue: true,
+      enabled: false,
+    };
     expect(toRule(toDraft(stored))).toEqual(stored);
     expect(sameRule(stored, { ...stored, changes: { InstitutionName: 'X', StationName: null } })).toBe(true);
     expect(sameRule(stored, { ...stored, destinations: ['PACS2', 'WS'] })).toBe(false);

@@ -28,7 +28,16 @@ describe('transfer function points', () => {
     expect(addPoint(bone, { x: 641, y: 0.3 }).points[2]).toEqual({ x: 641, y: 0.3 });
     expect(deletePoint(bone, 1).map((p) => p.x)).toEqual([-3024, 641, 3071]);
     expect(deletePoint(deletePoint(deletePoint(bone, 0), 0), 0)).toHaveLength(2);
-    expect(normalizePoints([{ x: 2, y: 3 }, { x: 1, y: -1 }, { x: NaN, y: 0 }])).toEqual([{ x: 1, y: 0 }, { x: 2, y: 1 }]);
+    expect(
+      normalizePoints([
+        { x: 2, y: 3 },
+        { x: 1, y: -1 },
+        { x: NaN, y: 0 },
+      ]),
+    ).toEqual([
+      { x: 1, y: 0 },
+      { x: 2, y: 1 },
+    ]);
   });
 
   it('interpolates the opacity and finds the point under the pointer', () => {

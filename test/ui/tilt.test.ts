@@ -5,10 +5,33 @@ import { unshear, unshearedGrid } from '../../ui/src/viewer3d/tilt.js';
 
 describe('unshearedGrid', () => {
   it('grows the grid to cover every shifted slice', () => {
-    expect(unshearedGrid(10, 8, { offsets: [[0, 0], [0, 1.5], [0, 3]] })).toEqual({ cols: 10, rows: 11, slices: 3, u0: 0, v0: 0 });
-    expect(unshearedGrid(10, 8, { offsets: [[0, 0], [-0.5, -1], [-1, -2]] })).toEqual({ cols: 11, rows: 10, slices: 3, u0: -1, v0: -2 });
+    expect(
+      unshearedGrid(10, 8, {
+        offsets: [
+          [0, 0],
+          [0, 1.5],
+          [0, 3],
+        ],
+      }),
+    ).toEqual({ cols: 10, rows: 11, slices: 3, u0: 0, v0: 0 });
+    expect(
+      unshearedGrid(10, 8, {
+        offsets: [
+          [0, 0],
+          [-0.5, -1],
+          [-1, -2],
+        ],
+      }),
+    ).toEqual({ cols: 11, rows: 10, slices: 3, u0: -1, v0: -2 });
     // DS rounding: an offset a hair off a whole pixel does not add a row.
-    expect(unshearedGrid(10, 8, { offsets: [[0, 0], [0, 2.0000000001]] }).rows).toBe(10);
+    expect(
+      unshearedGrid(10, 8, {
+        offsets: [
+          [0, 0],
+          [0, 2.0000000001],
+        ],
+      }).rows,
+    ).toBe(10);
   });
 });
 

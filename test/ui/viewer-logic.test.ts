@@ -65,7 +65,15 @@ describe('hanging', () => {
 
   it('picks a layout that holds every series up to 3x3', () => {
     expect([0, 1, 2, 3, 4, 5, 6, 7, 12].map(layoutFor)).toEqual([
-      [1, 1], [1, 1], [1, 2], [2, 2], [2, 2], [2, 3], [2, 3], [3, 3], [3, 3],
+      [1, 1],
+      [1, 1],
+      [1, 2],
+      [2, 2],
+      [2, 2],
+      [2, 3],
+      [2, 3],
+      [3, 3],
+      [3, 3],
     ]);
   });
 });
@@ -125,8 +133,12 @@ describe('withPaletteValues', () => {
   it('leaves other images alone and says which table is missing or short', () => {
     const grey: DicomJson = { '00280004': { vr: 'CS', Value: ['MONOCHROME2'] } };
     expect(withPaletteValues(grey)).toBe(grey);
-    expect(() => withPaletteValues(palette({ '00281201': { vr: 'OW', BulkDataURI: 'http://x/bulkdata/00281201' } }))).toThrow(/no inline palette lookup table data \(00281201\)/);
-    expect(() => withPaletteValues(palette({ '00281201': { vr: 'OW', InlineBinary: b64([1, 2, 3]) } }))).toThrow(/holds 3 bytes, the descriptor says 4 entries/);
+    expect(() => withPaletteValues(palette({ '00281201': { vr: 'OW', BulkDataURI: 'http://x/bulkdata/00281201' } }))).toThrow(
+      /no inline palette lookup table data \(00281201\)/,
+    );
+    expect(() => withPaletteValues(palette({ '00281201': { vr: 'OW', InlineBinary: b64([1, 2, 3]) } }))).toThrow(
+      /holds 3 bytes, the descriptor says 4 entries/,
+    );
   });
 
   it('reads a descriptor of 0 entries as 65536', () => {

@@ -43,7 +43,7 @@ describe('checkVolume', () => {
     expect(() => checkVolume(series([0, 2, 4, 5, 7, 9]))).toThrow(/slice spacing is not uniform: 1\.000 mm between 4\.00 and 5\.00 mm, 2\.000 mm elsewhere/);
   });
 
-  it('measures gantry tilt and each slice\'s in-plane shift for the correction', () => {
+  it("measures gantry tilt and each slice's in-plane shift for the correction", () => {
     // Slices advance along z by 2 mm while shifting y by 2*tan(15°): a 15° tilt.
     const dy = 2 * Math.tan((15 * Math.PI) / 180);
     const tilted = [0, 1, 2, 3].map((k) => ({ ...slice(k + 1, [0, k * dy, k * 2]), '00280030': { vr: 'DS', Value: [0.5, 0.25] } }));
@@ -73,7 +73,9 @@ describe('checkVolume', () => {
   });
 
   it('refuses mixed orientations, sizes, duplicates and too few slices', () => {
-    expect(() => checkVolume([slice(1, [0, 0, 0]), slice(2, [0, 0, 1], [0, 1, 0, 0, 0, -1]), slice(3, [0, 0, 2])])).toThrow(/slice #2 has a different orientation/);
+    expect(() => checkVolume([slice(1, [0, 0, 0]), slice(2, [0, 0, 1], [0, 1, 0, 0, 0, -1]), slice(3, [0, 0, 2])])).toThrow(
+      /slice #2 has a different orientation/,
+    );
     expect(() => checkVolume([slice(1, [0, 0, 0]), slice(2, [0, 0, 1], undefined, 32), slice(3, [0, 0, 2])])).toThrow(/slice #2 is 32x32, the first 64x64/);
     expect(() => checkVolume(series([0, 1, 1, 2]))).toThrow(/are at the same position/);
     expect(() => checkVolume(series([0, 1]))).toThrow(/at least 3 slices; the series has 2/);

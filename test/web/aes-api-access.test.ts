@@ -23,7 +23,8 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-const req = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => app.inject({ method, url, payload: payload as object, headers: basic });
+const req = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) =>
+  app.inject({ method, url, payload: payload as object, headers: basic });
 
 describe('registry routes: DICOM access rules', () => {
   it('POST /api/aes: a new peer may echo and store only and is bound to its host', async () => {

@@ -64,7 +64,13 @@ describe('REST API', () => {
   });
 
   it('lists, adds, reads, changes and removes AEs', async () => {
-    expect((await req('GET', '/api/aes')).json().map((a: { aeTitle: string }) => a.aeTitle)).toEqual(['PACS', 'WORKSTATION', 'ROUTER', 'PACS_CLIENT', 'WS_CLIENT']);
+    expect((await req('GET', '/api/aes')).json().map((a: { aeTitle: string }) => a.aeTitle)).toEqual([
+      'PACS',
+      'WORKSTATION',
+      'ROUTER',
+      'PACS_CLIENT',
+      'WS_CLIENT',
+    ]);
     const created = await req('POST', '/api/aes', peer({ description: 'second PACS' }));
     expect(created.statusCode).toBe(201);
     expect(created.headers.location).toBe('/api/aes/ORTHANC');

@@ -24,7 +24,12 @@ const ROOT = '1.2.826.0.1.3680043.10.1016';
 
 const get = (url: string, headers: Record<string, string> = {}) => h.app.inject({ method: 'GET', url, headers: { ...basic, ...headers } });
 const stow = (body: { payload: Buffer; contentType: string }) =>
-  h.app.inject({ method: 'POST', url: '/dicomweb/studies', payload: body.payload, headers: { ...basic, 'content-type': body.contentType, accept: 'application/dicom+json' } });
+  h.app.inject({
+    method: 'POST',
+    url: '/dicomweb/studies',
+    payload: body.payload,
+    headers: { ...basic, 'content-type': body.contentType, accept: 'application/dicom+json' },
+  });
 const archive = () => h.roles.archive('main')!;
 let n = 0;
 function scBytes(o: HostileInstance): Buffer {
@@ -54,7 +59,11 @@ async function insertRow(over: Partial<InstanceRecord>): Promise<void> {
   const fileKey = real.fileKey.replace(/[0-9a-f]{16}\.dcm$/, `${String(++copies).padStart(16, '0')}.dcm`);
   copyFileSync(archive().blobs.path(real.fileKey), archive().blobs.path(fileKey));
   const record: InstanceRecord = {
-    ...real, fileKey, patientId: ct.patientId, patientName: 'Real^Patient', receivedAt: new Date().toISOString(),
+    ...real,
+    fileKey,
+    patientId: ct.patientId,
+    patientName: 'Real^Patient',
+    receivedAt: new Date().toISOString(),
     ...over,
   };
   expect(await archive().index.insertInstances([record], 'keep')).toEqual([{ status: 'stored' }]);
@@ -81,7 +90,9 @@ describe('multipart part headers built by an encoder (issue 15 item 7)', () => {
   it('quotes a stored transfer syntax that is not a token: the part type has exactly one parameter', async () => {
     const sop = `${ROOT}.2.1`;
     await insertRow({ sopInstanceUid: sop, seriesInstanceUid: `${ROOT}.2`, transferSyntaxUid: '1.2.840.10008.1.2.1; x-evil=1' });
-    const r = await get(`/dicomweb/studies/${ct.studyUid}/series/${ROOT}.2/instances/${sop}`, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' });
+    const r = await get(`/dicomweb/studies/${ct.studyUid}/series/${ROOT}.2/instances/${sop}`, {
+      accept: 'multipart/related; type="application/dicom"; transfer-syntax=*',
+    });
     expect(r.statusCode).toBe(200);
     const [part] = parseMultipart(r.rawPayload, String(r.headers['content-type']));
     const type = parseMediaType(part.headers['content-type'])!;
@@ -129,7 +140,9 @@ describe('STOW-RS refuses UIDs that are not UIDs, per part (issue 15 item 7)', (
     const r = await stow(multipart([{ body: sc }, { body: Buffer.from('hello'), type: 'text/plain; x="a\nX-Injected: 1 ł"' }]));
     expect(r.statusCode, r.body).toBe(202);
     expect(r.headers['x-injected']).toBeUndefined();
-    expect(String(r.headers.warning)).toBe('299 open-pacs: "1 of 2 instances were not stored: part of type text/plain; x=\\"a?X-Injected: 1 ??\\" (only application/dicom is stored)"');
+    expect(String(r.headers.warning)).toBe(
+      '299 open-pacs: "1 of 2 instances were not stored: part of type text/plain; x=\\"a?X-Injected: 1 ??\\" (only application/dicom is stored)"',
+    );
     expect(await archive().index.hasInstance(`${ROOT}.6.1`)).toBe(true);
   });
 });
@@ -138,7 +151,12 @@ describe('STOW-RS with limits.dataset.maxHeaderBytes (issue 15 item 3)', () => {
   it('a part whose header is over the limit fails with 0xA700 naming it; the other part is stored', async () => {
     await h.store.update((reg) => ({ ...reg, limits: { ...reg.limits, dataset: { maxHeaderBytes: 1_000_000 } } }));
     try {
-      const big: HostileInstance = { sopInstanceUid: `${ROOT}.7.1`, studyInstanceUid: `${ROOT}.7`, seriesInstanceUid: `${ROOT}.7.1`, privateUc: { count: 20, bytes: 100_000 } };
+      const big: HostileInstance = {
+        sopInstanceUid: `${ROOT}.7.1`,
+        studyInstanceUid: `${ROOT}.7`,
+        seriesInstanceUid: `${ROOT}.7.1`,
+        privateUc: { count: 20, bytes: 100_000 },
+      };
       const small: HostileInstance = { ...big, sopInstanceUid: `${ROOT}.7.2`, privateUc: undefined };
       const r = await stow(multipart([{ body: scBytes(big) }, { body: scBytes(small) }]));
       expect(r.statusCode, r.body).toBe(202);
@@ -194,7 +212,8 @@ describe('conversion on retrieve bounded by limits.dataset.maxTranscodeBytes (is
 
 describe('REST UIDs checked with the one UID check', () => {
   it('400 naming the field for path and body UIDs that are not UIDs', async () => {
-    const api = (method: 'GET' | 'DELETE' | 'POST', url: string, payload?: unknown) => h.app.inject({ method, url, headers: basic, ...(payload ? { payload } : {}) });
+    const api = (method: 'GET' | 'DELETE' | 'POST', url: string, payload?: unknown) =>
+      h.app.inject({ method, url, headers: basic, ...(payload ? { payload } : {}) });
     for (const [method, url, field] of [
       ['DELETE', '/api/studies/1..2', 'studyUid'],
       ['GET', '/api/studies/1.2./archive.zip', 'studyUid'],

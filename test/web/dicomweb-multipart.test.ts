@@ -19,8 +19,9 @@ async function readAll(body: Buffer, boundary: string, size: number, max?: numbe
 
 const sample = Buffer.from(
   'preamble to ignore\r\n--b0undary\r\nContent-Type: application/dicom\r\nX-Folded: a\r\n  b\r\n\r\n' +
-  'first\r\n--b0undar not yet\r\n--b0undary  \r\n\r\nsecond (no headers)\r\n--b0undary--\r\nepilogue',
-  'latin1');
+    'first\r\n--b0undar not yet\r\n--b0undary  \r\n\r\nsecond (no headers)\r\n--b0undary--\r\nepilogue',
+  'latin1',
+);
 
 describe('multipart/related reader', () => {
   it('reads the same parts whatever the chunk size', async () => {

@@ -17,8 +17,16 @@ import { voiValue } from '../../src/dicom/render/index.js';
 import { multiFramePixel, writeMultiFrame, writeTransferSyntaxVariants, type TransferSyntaxVariant } from '../../scripts/gen-test-data.js';
 import { tempDir } from '../archive/helpers.js';
 import {
-  instancePath, nativePixels, parseMultipart, pixelApp, storedCodestream, storedValues, storeFile, writeJ2kVariant,
-  type PixelApp, type StoredRef,
+  instancePath,
+  nativePixels,
+  parseMultipart,
+  pixelApp,
+  storedCodestream,
+  storedValues,
+  storeFile,
+  writeJ2kVariant,
+  type PixelApp,
+  type StoredRef,
 } from './pixel-fixtures.js';
 import { spawnSync } from 'node:child_process';
 
@@ -41,7 +49,10 @@ beforeAll(async () => {
   }
   for (const source of ['ct16', 'mono8', 'rgb'] as const) {
     const explicit = stored.get(key(source, 'explicit-le'))!;
-    for (const [name, kind, ts] of [['jpeg2000-lossless', 'jpeg2000', '1.2.840.10008.1.2.4.90'], ['htj2k-lossless', 'htj2k', '1.2.840.10008.1.2.4.201']] as const) {
+    for (const [name, kind, ts] of [
+      ['jpeg2000-lossless', 'jpeg2000', '1.2.840.10008.1.2.4.90'],
+      ['htj2k-lossless', 'htj2k', '1.2.840.10008.1.2.4.201'],
+    ] as const) {
       const file = await writeJ2kVariant(explicit.variant.sourceFile, join(dataDir, `${source}-${name}.dcm`), kind);
       const variant: TransferSyntaxVariant = { ...explicit.variant, name, transferSyntaxUid: ts, ok: true, file };
       stored.set(key(source, name), { ...(await storeFile(px.archive, file)), variant });
@@ -62,8 +73,30 @@ afterAll(async () => {
 
 const get = (url: string, accept?: string) => px.app.inject({ method: 'GET', url, headers: accept ? { accept } : {} });
 
-const LOSSLESS = ['implicit-le', 'explicit-le', 'explicit-be', 'deflated-le', 'ge-private-implicit-le-be-pixels', 'jpeg-lossless', 'jpeg-lossless-sv1', 'jpegls-lossless', 'rle', 'jpeg2000-lossless', 'htj2k-lossless'];
-const ENCAPSULATED = ['jpeg-baseline', 'jpeg-extended', 'jpeg-lossless', 'jpeg-lossless-sv1', 'jpegls-lossless', 'jpegls-near-lossless', 'rle', 'jpeg2000-lossless', 'htj2k-lossless'];
+const LOSSLESS = [
+  'implicit-le',
+  'explicit-le',
+  'explicit-be',
+  'deflated-le',
+  'ge-private-implicit-le-be-pixels',
+  'jpeg-lossless',
+  'jpeg-lossless-sv1',
+  'jpegls-lossless',
+  'rle',
+  'jpeg2000-lossless',
+  'htj2k-lossless',
+];
+const ENCAPSULATED = [
+  'jpeg-baseline',
+  'jpeg-extended',
+  'jpeg-lossless',
+  'jpeg-lossless-sv1',
+  'jpegls-lossless',
+  'jpegls-near-lossless',
+  'rle',
+  'jpeg2000-lossless',
+  'htj2k-lossless',
+];
 
 describe('frames', () => {
   it('every expected variant was generated and stored', () => {
@@ -119,7 +152,12 @@ describe('frames', () => {
 
   it("answers cornerstone's dicom-image-loader default Accept with each frame as stored", async () => {
     const accept = 'multipart/related; type=application/octet-stream; transfer-syntax=*';
-    for (const [name, type] of [['explicit-le', 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1'], ['explicit-be', 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1'], ['jpeg2000-lossless', 'image/jp2; transfer-syntax=1.2.840.10008.1.2.4.90'], ['rle', 'image/dicom-rle; transfer-syntax=1.2.840.10008.1.2.5']]) {
+    for (const [name, type] of [
+      ['explicit-le', 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1'],
+      ['explicit-be', 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1'],
+      ['jpeg2000-lossless', 'image/jp2; transfer-syntax=1.2.840.10008.1.2.4.90'],
+      ['rle', 'image/dicom-rle; transfer-syntax=1.2.840.10008.1.2.5'],
+    ]) {
       const ref = stored.get(key('ct16', name))!;
       const res = await get(`${instancePath(ref)}/frames/1`, accept);
       expect(res.statusCode, name).toBe(200);
@@ -147,7 +185,10 @@ describe('frames', () => {
       expect(res.statusCode, res.body).toBe(200);
       const parts = parseMultipart(res.headers['content-type'], res.rawPayload);
       expect(parts.map((p) => p.headers['content-location'])).toEqual([`${instancePath(ref)}/frames/3`, `${instancePath(ref)}/frames/1`]);
-      for (const [p, f] of [[parts[0], 2], [parts[1], 0]] as const) {
+      for (const [p, f] of [
+        [parts[0], 2],
+        [parts[1], 0],
+      ] as const) {
         const expected = Buffer.alloc(64 * 48 * 2);
         for (let r = 0; r < 64; r++) for (let c = 0; c < 48; c++) expected.writeUInt16LE(multiFramePixel(f, r, c, 64, 48), (r * 48 + c) * 2);
         expect(p.body.equals(expected)).toBe(true);
@@ -218,7 +259,9 @@ describe('rendered and thumbnails', () => {
       const png = decodePng(res.rawPayload);
       const o = nativePixels(ref.variant.sourceFile);
       expect([png.width, png.height, png.channels]).toEqual([o.cols, o.rows, 1]);
-      const expected = storedValues(o.pixels, o.bits, o.stored, o.signed).map((v) => voiValue(v * o.slope + o.intercept, { center: 40, width: 400, fn: 'linear' }));
+      const expected = storedValues(o.pixels, o.bits, o.stored, o.signed).map((v) =>
+        voiValue(v * o.slope + o.intercept, { center: 40, width: 400, fn: 'linear' }),
+      );
       expect([...png.data]).toEqual(expected);
     }
   });
@@ -266,7 +309,9 @@ describe('rendered and thumbnails', () => {
     expect(Math.max(j.width, j.height)).toBe(128);
     const dir = join(px.dir, 'thumbnails');
     expect(existsSync(dir)).toBe(true);
-    const files = readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith('.bin'));
+    const files = readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.bin'));
     expect(files.length).toBeGreaterThan(0);
     // A directory per stored file (named by the hash of its blob key), a file per variant.
     for (const f of files) expect(f).toMatch(/^[0-9a-f]{2}\/[0-9a-f]{64}\/[0-9a-f]{64}\.bin$/);
@@ -278,7 +323,15 @@ describe('rendered and thumbnails', () => {
 
   it('refuses bad rendering parameters (400) and unacceptable media types (406)', async () => {
     const base = `${instancePath(ct())}/rendered`;
-    for (const [q, field] of [['window=abc,10', 'window'], ['window=10', 'window'], ['window=10,0', 'window'], ['window=1,10,cubic', 'window'], ['viewport=0,10', 'viewport'], ['viewport=1,2,3', 'viewport'], ['quality=101', 'quality']]) {
+    for (const [q, field] of [
+      ['window=abc,10', 'window'],
+      ['window=10', 'window'],
+      ['window=10,0', 'window'],
+      ['window=1,10,cubic', 'window'],
+      ['viewport=0,10', 'viewport'],
+      ['viewport=1,2,3', 'viewport'],
+      ['quality=101', 'quality'],
+    ]) {
       const r = await get(`${base}?${q}`);
       expect(r.statusCode, q).toBe(400);
       expect(r.json().field, q).toBe(field);

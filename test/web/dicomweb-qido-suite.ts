@@ -24,7 +24,11 @@ export function qidoSuite(index: string, open: () => Promise<DicomwebHarness>): 
   beforeAll(async () => {
     h = await open();
     const files = await makeTempDir('pacs-qido-files-');
-    const people = [['DOE^JOHN', 'P1'], ['DOE^JANE', 'P2'], ['SMITH^ANNA', 'P3']];
+    const people = [
+      ['DOE^JOHN', 'P1'],
+      ['DOE^JANE', 'P2'],
+      ['SMITH^ANNA', 'P3'],
+    ];
     for (const [i, [patientName, patientId]] of people.entries()) {
       studies.push(await ctSeries(join(files, String(i)), { count: i + 1, patientName, patientId }));
     }
@@ -146,15 +150,25 @@ export function qidoSuite(index: string, open: () => Promise<DicomwebHarness>): 
       await setQueryLimits({ maxRowsExamined: 3 });
       try {
         // 8 instances, none with this manufacturer: stopped after examining 3, nothing found.
-        const none = await h.app.inject({ method: 'GET', url: '/dicomweb/instances?Manufacturer=Nobody', headers: { ...basic, accept: 'application/dicom+json' } });
+        const none = await h.app.inject({
+          method: 'GET',
+          url: '/dicomweb/instances?Manufacturer=Nobody',
+          headers: { ...basic, accept: 'application/dicom+json' },
+        });
         expect(none.statusCode, none.body).toBe(413);
         expect(none.headers['content-type']).toMatch(/^application\/problem\+json/);
         expect(none.json().detail).toMatch(/more than 3 rows.*limits\.query\.maxRowsExamined.*narrow/i);
         // Every instance matches: stopped after 3 of them.
-        const some = await h.app.inject({ method: 'GET', url: '/dicomweb/instances?SOPClassUID=1.2.840.10008.5.1.4.1.1.2&Manufacturer=*', headers: { ...basic, accept: 'application/dicom+json' } });
+        const some = await h.app.inject({
+          method: 'GET',
+          url: '/dicomweb/instances?SOPClassUID=1.2.840.10008.5.1.4.1.1.2&Manufacturer=*',
+          headers: { ...basic, accept: 'application/dicom+json' },
+        });
         expect(some.statusCode, some.body).toBe(200);
         expect(some.json()).toHaveLength(3);
-        expect(some.headers.warning).toMatch(/^299 .*"The query was stopped after examining more than 3 rows \(limits\.query\.maxRowsExamined\): the results are incomplete; narrow the query\."$/);
+        expect(some.headers.warning).toMatch(
+          /^299 .*"The query was stopped after examining more than 3 rows \(limits\.query\.maxRowsExamined\): the results are incomplete; narrow the query\."$/,
+        );
       } finally {
         await setQueryLimits(undefined);
       }

@@ -32,19 +32,33 @@ export async function startHarness(o: { postgres?: boolean } = {}): Promise<Dico
   const store = await ConfigStore.open(dir);
   const [p1, p2, p3, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   await store.update((reg) =>
-    setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: p1 } }), 'WORKSTATION', { connection: { port: p2 } }), 'ROUTER', { connection: { port: p3 } }),
+    setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: p1 } }), 'WORKSTATION', { connection: { port: p2 } }), 'ROUTER', {
+      connection: { port: p3 },
+    }),
   );
   const users = await UserStore.open(dir);
   await users.ensureAdmin('password1');
   const schema = o.postgres ? freshSchemaName() : undefined;
   if (schema && !(await postgresAvailable())) throw new Error(`PostgreSQL is not reachable at ${PG_URL} (or set PACS_TEST_DATABASE_URL)`);
   const roles = await PacsRoles.start({
-    config: store, dataDir: dir, logger: pino({ level: 'silent' }),
+    config: store,
+    dataDir: dir,
+    logger: pino({ level: 'silent' }),
     index: schema ? { postgres: PG_URL, schema } : undefined,
   });
-  const app = await buildWebApp({ config: store, users, roles, logger: pino({ level: 'silent' }), web: () => ({ host: '127.0.0.1', port: web }), uiDir: join(dir, 'no-ui') });
+  const app = await buildWebApp({
+    config: store,
+    users,
+    roles,
+    logger: pino({ level: 'silent' }),
+    web: () => ({ host: '127.0.0.1', port: web }),
+    uiDir: join(dir, 'no-ui'),
+  });
   return {
-    app, store, roles, dir,
+    app,
+    store,
+    roles,
+    dir,
     async close() {
       await app.close();
       await roles.close();
@@ -80,7 +94,10 @@ export function parseMultipart(body: Buffer, contentType: string): { headers: Re
     if (body.subarray(start, start + 2).toString() === '--') return out;
     const headEnd = body.indexOf('\r\n\r\n', start);
     const headers: Record<string, string> = {};
-    for (const line of body.subarray(start + 2, headEnd).toString('latin1').split('\r\n')) {
+    for (const line of body
+      .subarray(start + 2, headEnd)
+      .toString('latin1')
+      .split('\r\n')) {
       const i = line.indexOf(':');
       headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
     }
@@ -91,7 +108,10 @@ export function parseMultipart(body: Buffer, contentType: string): { headers: Re
 }
 
 /** A small CT series (32x32) written to files, and the files' bytes. */
-export async function ctSeries(dir: string, o: { count?: number; patientName?: string; patientId?: string; studyUid?: string; seriesNumber?: number } = {}): Promise<CtSeriesResult & { bytes: Buffer[] }> {
+export async function ctSeries(
+  dir: string,
+  o: { count?: number; patientName?: string; patientId?: string; studyUid?: string; seriesNumber?: number } = {},
+): Promise<CtSeriesResult & { bytes: Buffer[] }> {
   const s = await writeCtSeries({ dir, rows: 32, cols: 32, count: o.count ?? 3, ...o });
   return { ...s, bytes: s.files.map((f) => readFileSync(f)) };
 }

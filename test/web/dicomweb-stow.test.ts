@@ -96,7 +96,10 @@ describe('STOW-RS', () => {
     expect(r415.statusCode).toBe(415);
     expect(r415.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(r415.json().detail).toMatch(/multipart\/related/);
-    expect((await stow('/dicomweb/studies', { payload: good.payload, contentType: 'multipart/related; type="application/dicom+json"; boundary=test-boundary-42' })).statusCode).toBe(415);
+    expect(
+      (await stow('/dicomweb/studies', { payload: good.payload, contentType: 'multipart/related; type="application/dicom+json"; boundary=test-boundary-42' }))
+        .statusCode,
+    ).toBe(415);
     expect((await stow('/dicomweb/studies', { payload: Buffer.from('{}'), contentType: 'application/json' })).statusCode).toBe(415);
     const noBoundary = await stow('/dicomweb/studies', { payload: good.payload, contentType: 'multipart/related; type="application/dicom"' });
     expect(noBoundary.statusCode).toBe(400);

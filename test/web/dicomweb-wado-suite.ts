@@ -61,11 +61,23 @@ export function wadoSuite(index: string, open: () => Promise<DicomwebHarness>): 
     });
 
     it('a file larger than a whole read (4 MiB) is streamed from the blob store, still with its exact Content-Length', async () => {
-      const big = await writeCtSeries({ dir: join(await makeTempDir('pacs-dicomweb-big-'), 'big'), rows: 1500, cols: 1500, count: 1, patientName: 'BIG^FILE', patientId: 'BIG1' });
+      const big = await writeCtSeries({
+        dir: join(await makeTempDir('pacs-dicomweb-big-'), 'big'),
+        rows: 1500,
+        cols: 1500,
+        count: 1,
+        patientName: 'BIG^FILE',
+        patientId: 'BIG1',
+      });
       const bytes = readFileSync(big.files[0]);
       expect(bytes.length).toBeGreaterThan(4 << 20);
       const body = multipart([{ body: bytes }]);
-      const stow = await h.app.inject({ method: 'POST', url: '/dicomweb/studies', payload: body.payload, headers: { ...basic, 'content-type': body.contentType } });
+      const stow = await h.app.inject({
+        method: 'POST',
+        url: '/dicomweb/studies',
+        payload: body.payload,
+        headers: { ...basic, 'content-type': body.contentType },
+      });
       expect(stow.statusCode, stow.body).toBe(200);
       const r = await get(`/dicomweb/studies/${big.studyUid}`, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' });
       expect(r.statusCode).toBe(200);
@@ -83,7 +95,10 @@ export function wadoSuite(index: string, open: () => Promise<DicomwebHarness>): 
       const whole = await get(url, accept);
       try {
         writeFileSync(file, Buffer.concat([original, Buffer.from('extra')]));
-        const r = await get(url, accept).then((res) => res.rawPayload.length, (err: Error) => err);
+        const r = await get(url, accept).then(
+          (res) => res.rawPayload.length,
+          (err: Error) => err,
+        );
         // Either the injected response is cut short or it fails: never a complete-looking body with the wrong bytes.
         if (typeof r === 'number') expect(r).toBeLessThan(Number(whole.headers['content-length']));
         else expect(r).toBeInstanceOf(Error);
@@ -96,7 +111,11 @@ export function wadoSuite(index: string, open: () => Promise<DicomwebHarness>): 
     });
 
     it('no transfer-syntax (or Explicit VR Little Endian asked for): the RLE instance is decompressed', async () => {
-      for (const accept of [undefined, 'multipart/related; type="application/dicom"', 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1']) {
+      for (const accept of [
+        undefined,
+        'multipart/related; type="application/dicom"',
+        'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1',
+      ]) {
         const r = await get(`/dicomweb/studies/${s.studyUid}/series/${s.seriesUid}`, accept ? { accept } : {});
         expect(r.statusCode, r.body).toBe(200);
         const parts = parseMultipart(r.rawPayload, String(r.headers['content-type']));
@@ -120,7 +139,9 @@ export function wadoSuite(index: string, open: () => Promise<DicomwebHarness>): 
     });
 
     it('406 for a syntax it cannot produce or a media type it does not serve; 404 for unknown UIDs; 400 for path tricks', async () => {
-      const jpeg = await get(`/dicomweb/studies/${s.studyUid}`, { accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50' });
+      const jpeg = await get(`/dicomweb/studies/${s.studyUid}`, {
+        accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.50',
+      });
       expect(jpeg.statusCode).toBe(406);
       expect(jpeg.json().detail).toMatch(/transfer-syntax=\*/);
       expect((await get(`/dicomweb/studies/${s.studyUid}`, { accept: 'multipart/related; type="application/octet-stream"' })).statusCode).toBe(406);
@@ -152,7 +173,10 @@ export function wadoSuite(index: string, open: () => Promise<DicomwebHarness>): 
       const first = all.find((x) => x['00080018'].Value![0] === s.sopInstanceUids[0])!;
       expect(first['00100010'].Value![0]).toEqual({ Alphabetic: 'WADO^TEST' });
       expect(first['00280010']).toEqual({ vr: 'US', Value: [32] });
-      expect(first['7FE00010']).toEqual({ vr: 'OW', BulkDataURI: `http://localhost:80/dicomweb/studies/${s.studyUid}/series/${s.seriesUid}/instances/${s.sopInstanceUids[0]}/bulkdata/7FE00010` });
+      expect(first['7FE00010']).toEqual({
+        vr: 'OW',
+        BulkDataURI: `http://localhost:80/dicomweb/studies/${s.studyUid}/series/${s.seriesUid}/instances/${s.sopInstanceUids[0]}/bulkdata/7FE00010`,
+      });
       expect(first['00083002'].Value).toEqual(['1.2.840.10008.1.2.1']);
       const rle = all.find((x) => x['00080018'].Value![0] === rleSop)!;
       expect(rle['7FE00010'].vr).toBe('OB');
@@ -190,7 +214,12 @@ export function wadoSuite(index: string, open: () => Promise<DicomwebHarness>): 
     });
 
     it('CORS is off by default and answers only the configured origins', async () => {
-      const pre = () => h.app.inject({ method: 'OPTIONS', url: '/dicomweb/studies', headers: { origin: 'https://viewer.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' } });
+      const pre = () =>
+        h.app.inject({
+          method: 'OPTIONS',
+          url: '/dicomweb/studies',
+          headers: { origin: 'https://viewer.example', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+        });
       expect((await pre()).headers['access-control-allow-origin']).toBeUndefined();
       await h.settings({ corsOrigins: ['https://viewer.example'] });
       try {

@@ -24,7 +24,18 @@ beforeAll(async () => {
     tmpPrefix: 'pacs-http-limits-',
     adminPassword: 'admin-password',
     // Written around the registry operations on purpose: the test must be able to set the limits before they exist in the schema.
-    register: (reg) => ({ ...reg, limits: { ...reg.limits, http: { headersTimeoutSeconds: HEADERS_TIMEOUT_S, requestTimeoutSeconds: REQUEST_TIMEOUT_S, uploadRateWindowSeconds: UPLOAD_WINDOW_S, uploadMinBytesPerSecond: 1024 } } }),
+    register: (reg) => ({
+      ...reg,
+      limits: {
+        ...reg.limits,
+        http: {
+          headersTimeoutSeconds: HEADERS_TIMEOUT_S,
+          requestTimeoutSeconds: REQUEST_TIMEOUT_S,
+          uploadRateWindowSeconds: UPLOAD_WINDOW_S,
+          uploadMinBytesPerSecond: 1024,
+        },
+      },
+    }),
   });
   await web.app.listen({ host: '127.0.0.1', port: 0 });
   port = (web.app.server.address() as { port: number }).port;
@@ -59,10 +70,12 @@ function trickle(head: string, chunk: Buffer, everyMs: number): Trickle {
   socket.on('error', () => {});
   // eslint-disable-next-line prefer-const -- assigned below, after the close listener that clears it
   let timer: NodeJS.Timeout | undefined;
-  const closed = new Promise<number>((resolve) => socket.on('close', () => {
-    clearInterval(timer);
-    resolve((Date.now() - start) / 1000);
-  }));
+  const closed = new Promise<number>((resolve) =>
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve((Date.now() - start) / 1000);
+    }),
+  );
   socket.write(head);
   timer = setInterval(() => {
     if (!socket.destroyed && socket.writable) socket.write(chunk);
@@ -71,9 +84,11 @@ function trickle(head: string, chunk: Buffer, everyMs: number): Trickle {
 }
 
 /** The promise's value, or 'still open' after `ms` (the test's patience, far above the timeout under test). */
-const within = <T>(p: Promise<T>, ms: number): Promise<T | 'still open'> => Promise.race([p, new Promise<'still open'>((r) => setTimeout(() => r('still open'), ms))]);
+const within = <T>(p: Promise<T>, ms: number): Promise<T | 'still open'> =>
+  Promise.race([p, new Promise<'still open'>((r) => setTimeout(() => r('still open'), ms))]);
 
-const slowLogin = () => trickle(`POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{`, Buffer.from(' '), 500);
+const slowLogin = () =>
+  trickle(`POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{`, Buffer.from(' '), 500);
 const stowHead = (length: number) =>
   `POST /dicomweb/studies HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${basic}\r\nContent-Type: multipart/related; type="application/dicom"; boundary=b0undary\r\nContent-Length: ${length}\r\n\r\n`;
 
@@ -89,7 +104,9 @@ describe('HTTP limits', () => {
     expect(seconds.filter((s) => s === 'still open')).toEqual([]);
     for (const s of slow) expect(s.received()).toMatch(/^HTTP\/1\.1 408 /);
     expect(slow[0].received()).toMatch(/request timeout/i);
-    console.log(`slowloris bodies cut after ${Math.min(...(seconds as number[])).toFixed(1)}-${Math.max(...(seconds as number[])).toFixed(1)} s (request timeout ${REQUEST_TIMEOUT_S} s)`);
+    console.log(
+      `slowloris bodies cut after ${Math.min(...(seconds as number[])).toFixed(1)}-${Math.max(...(seconds as number[])).toFixed(1)} s (request timeout ${REQUEST_TIMEOUT_S} s)`,
+    );
     expect((await rawRequest(port, 'GET', '/api/me', { headers: { authorization: basic } })).status).toBe(200);
   });
 

@@ -64,10 +64,20 @@ describe('login throttling', () => {
       const r = await app.inject({ method: 'GET', url: '/api/status', headers: { authorization: basic('admin', `bad-${i}`) }, remoteAddress: '10.0.3.1' });
       expect(r.statusCode).toBe(401);
     }
-    const dicomweb = await app.inject({ method: 'GET', url: '/dicomweb/studies', headers: { authorization: basic('admin', 'admin-password') }, remoteAddress: '10.0.3.1' });
+    const dicomweb = await app.inject({
+      method: 'GET',
+      url: '/dicomweb/studies',
+      headers: { authorization: basic('admin', 'admin-password') },
+      remoteAddress: '10.0.3.1',
+    });
     expect(dicomweb.statusCode).toBe(429);
     expect(Number(dicomweb.headers['retry-after'])).toBeGreaterThan(0);
-    const elsewhere = await app.inject({ method: 'GET', url: '/api/status', headers: { authorization: basic('admin', 'admin-password') }, remoteAddress: '10.0.3.2' });
+    const elsewhere = await app.inject({
+      method: 'GET',
+      url: '/api/status',
+      headers: { authorization: basic('admin', 'admin-password') },
+      remoteAddress: '10.0.3.2',
+    });
     expect(elsewhere.statusCode).toBe(200);
   });
 

@@ -29,7 +29,9 @@ export async function pixelApp(): Promise<PixelApp> {
   await app.register(async (scope) => registerPixelRoutes(scope, { archive }), { prefix: '/dicomweb' });
   await app.ready();
   return {
-    app, archive, dir,
+    app,
+    archive,
+    dir,
     close: async () => {
       await app.close();
       await archive.close();
@@ -51,8 +53,10 @@ export async function storeFile(archive: Archive, file: string): Promise<StoredR
   const bytes = readFileSync(file);
   const { meta, dataSetOffset } = readMetaHeader(bytes);
   const sink = archive.beginStore({
-    sopClassUid: meta.mediaStorageSopClassUid, sopInstanceUid: meta.mediaStorageSopInstanceUid,
-    transferSyntaxUid: meta.transferSyntaxUid, callingAeTitle: 'TEST',
+    sopClassUid: meta.mediaStorageSopClassUid,
+    sopInstanceUid: meta.mediaStorageSopInstanceUid,
+    transferSyntaxUid: meta.transferSyntaxUid,
+    callingAeTitle: 'TEST',
   });
   await sink.write(bytes.subarray(dataSetOffset));
   const outcome = await sink.end();
@@ -63,7 +67,9 @@ export async function storeFile(archive: Archive, file: string): Promise<StoredR
 
 export const instancePath = (r: StoredRef): string => `/dicomweb/studies/${r.study}/series/${r.series}/instances/${r.sop}`;
 
-interface EncoderContext { getEncodedBuffer(): Uint8Array }
+interface EncoderContext {
+  getEncodedBuffer(): Uint8Array;
+}
 interface Codecs {
   Context: new (a: Record<string, unknown>) => unknown;
   NativeCodecs: Record<'encodeJpeg2000' | 'encodeHtJpeg2000', (ctx: unknown, params: Record<string, unknown>) => EncoderContext>;
@@ -80,20 +86,36 @@ export async function writeJ2kVariant(source: string, out: string, kind: 'jpeg20
   const { meta, dataset } = readPart10(readFileSync(source));
   const px = dataset.get(0x7fe00010)!.value!;
   const ctx = new codecs.Context({
-    width: getNumber(dataset, 0x00280011), height: getNumber(dataset, 0x00280010),
-    bitsAllocated: getNumber(dataset, 0x00280100), bitsStored: getNumber(dataset, 0x00280101),
-    samplesPerPixel: getNumber(dataset, 0x00280002) ?? 1, pixelRepresentation: getNumber(dataset, 0x00280103) ?? 0,
-    planarConfiguration: getNumber(dataset, 0x00280006) ?? 0, photometricInterpretation: getString(dataset, 0x00280004),
+    width: getNumber(dataset, 0x00280011),
+    height: getNumber(dataset, 0x00280010),
+    bitsAllocated: getNumber(dataset, 0x00280100),
+    bitsStored: getNumber(dataset, 0x00280101),
+    samplesPerPixel: getNumber(dataset, 0x00280002) ?? 1,
+    pixelRepresentation: getNumber(dataset, 0x00280103) ?? 0,
+    planarConfiguration: getNumber(dataset, 0x00280006) ?? 0,
+    photometricInterpretation: getString(dataset, 0x00280004),
     decodedBuffer: new Uint8Array(px),
   });
   const method = kind === 'jpeg2000' ? 'encodeJpeg2000' : 'encodeHtJpeg2000';
   let frame = Uint8Array.from(codecs.NativeCodecs[method](ctx, lossy ? { lossy, rate: 8 } : { lossy }).getEncodedBuffer());
   if (frame.length % 2) frame = Uint8Array.from([...frame, 0]);
-  const ts = kind === 'jpeg2000' ? (lossy ? '1.2.840.10008.1.2.4.91' : '1.2.840.10008.1.2.4.90') : lossy ? '1.2.840.10008.1.2.4.203' : '1.2.840.10008.1.2.4.201';
+  const ts =
+    kind === 'jpeg2000' ? (lossy ? '1.2.840.10008.1.2.4.91' : '1.2.840.10008.1.2.4.90') : lossy ? '1.2.840.10008.1.2.4.203' : '1.2.840.10008.1.2.4.201';
   const uid = newUid();
   putString(dataset, 0x00080018, 'UI', uid);
-  dataset.put({ tag: 0x7fe00010, vr: 'OB', length: 0xffffffff, fragments: [{ length: 0, offset: 0, value: new Uint8Array(0) }, { length: frame.length, offset: 0, value: frame }] });
-  writeFileSync(out, Buffer.concat([buildMetaHeader({ sopClassUid: meta.mediaStorageSopClassUid, sopInstanceUid: uid, transferSyntaxUid: ts }), writeDataset(dataset, ts)]));
+  dataset.put({
+    tag: 0x7fe00010,
+    vr: 'OB',
+    length: 0xffffffff,
+    fragments: [
+      { length: 0, offset: 0, value: new Uint8Array(0) },
+      { length: frame.length, offset: 0, value: frame },
+    ],
+  });
+  writeFileSync(
+    out,
+    Buffer.concat([buildMetaHeader({ sopClassUid: meta.mediaStorageSopClassUid, sopInstanceUid: uid, transferSyntaxUid: ts }), writeDataset(dataset, ts)]),
+  );
   return out;
 }
 
@@ -114,7 +136,10 @@ export function parseMultipart(contentType: unknown, body: Buffer): MultipartPar
     if (body.subarray(after, after + 2).toString() === '--') break;
     const headerEnd = body.indexOf('\r\n\r\n', after);
     const headers: Record<string, string> = {};
-    for (const line of body.subarray(after + 2, headerEnd).toString('latin1').split('\r\n')) {
+    for (const line of body
+      .subarray(after + 2, headerEnd)
+      .toString('latin1')
+      .split('\r\n')) {
       const i = line.indexOf(':');
       headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
     }
@@ -126,13 +151,28 @@ export function parseMultipart(contentType: unknown, body: Buffer): MultipartPar
 }
 
 /** The native Pixel Data and image attributes of an uncompressed file, read with the full (non-streaming) reader. */
-export function nativePixels(file: string): { pixels: Buffer; rows: number; cols: number; spp: number; bits: number; stored: number; signed: boolean; slope: number; intercept: number } {
+export function nativePixels(file: string): {
+  pixels: Buffer;
+  rows: number;
+  cols: number;
+  spp: number;
+  bits: number;
+  stored: number;
+  signed: boolean;
+  slope: number;
+  intercept: number;
+} {
   const { dataset } = readPart10(readFileSync(file));
   return {
     pixels: Buffer.from(dataset.get(0x7fe00010)!.value!),
-    rows: getNumber(dataset, 0x00280010)!, cols: getNumber(dataset, 0x00280011)!, spp: getNumber(dataset, 0x00280002) ?? 1,
-    bits: getNumber(dataset, 0x00280100)!, stored: getNumber(dataset, 0x00280101)!, signed: getNumber(dataset, 0x00280103) === 1,
-    slope: getNumber(dataset, 0x00281053) ?? 1, intercept: getNumber(dataset, 0x00281052) ?? 0,
+    rows: getNumber(dataset, 0x00280010)!,
+    cols: getNumber(dataset, 0x00280011)!,
+    spp: getNumber(dataset, 0x00280002) ?? 1,
+    bits: getNumber(dataset, 0x00280100)!,
+    stored: getNumber(dataset, 0x00280101)!,
+    signed: getNumber(dataset, 0x00280103) === 1,
+    slope: getNumber(dataset, 0x00281053) ?? 1,
+    intercept: getNumber(dataset, 0x00281052) ?? 0,
   };
 }
 

@@ -42,10 +42,22 @@ function* records(): Generator<InstanceRecord> {
       '00200037': { vr: 'DS', Value: [1, 0, 0, 0, 1, 0] },
     });
     yield {
-      sopInstanceUid: uid, sopClassUid: '1.2.840.10008.5.1.4.1.1.2', studyInstanceUid: STUDY_UID, seriesInstanceUid: series,
-      patientId: 'STREAM-2', patientName: 'Stream^Web', studyDate: '20240101', modality: 'CT', seriesNumber: (i % 10) + 1,
-      instanceNumber: Math.floor(i / 10) + 1, transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
-      fileKey: `none/${i}`, fileSize: 0, receivedAt: now, callingAeTitle: 'LOADER', json,
+      sopInstanceUid: uid,
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+      studyInstanceUid: STUDY_UID,
+      seriesInstanceUid: series,
+      patientId: 'STREAM-2',
+      patientName: 'Stream^Web',
+      studyDate: '20240101',
+      modality: 'CT',
+      seriesNumber: (i % 10) + 1,
+      instanceNumber: Math.floor(i / 10) + 1,
+      transferSyntaxUid: EXPLICIT_VR_LITTLE_ENDIAN,
+      fileKey: `none/${i}`,
+      fileSize: 0,
+      receivedAt: now,
+      callingAeTitle: 'LOADER',
+      json,
     };
   }
 }
@@ -56,8 +68,11 @@ beforeAll(async () => {
   await archive.index.insertInstances([...records()]);
   app = Fastify();
   await registerDicomweb(app, {
-    prefix: '/dicomweb', name: 'the Main Server', archive: () => archive,
-    settings: () => ({ openRead: true }), queryLimits: () => limits,
+    prefix: '/dicomweb',
+    name: 'the Main Server',
+    archive: () => archive,
+    settings: () => ({ openRead: true }),
+    queryLimits: () => limits,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const a = app.server.address();
@@ -75,22 +90,30 @@ function countReads(): { reads: () => number; restore: () => void } {
   const index = archive.index;
   const read = index.read.bind(index);
   let n = 0;
-  index.read = ((fn) => {
+  index.read = (fn) => {
     n++;
     return read(fn);
-  });
+  };
   return { reads: () => n, restore: () => (index.read = read) };
 }
 
 /** GET over a socket; the body as received, how many index reads had happened at its first byte, and how it ended. */
-function get(path: string, reads: () => number): Promise<{ status: number; headers: Record<string, unknown>; body: string; readsAtFirstByte: number; complete: boolean }> {
+function get(
+  path: string,
+  reads: () => number,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string; readsAtFirstByte: number; complete: boolean }> {
   return new Promise((resolve, reject) => {
     const rq = request(`${base}${path}`, { headers: { accept: 'application/dicom+json' } }, (res) => {
       const chunks: Buffer[] = [];
       let readsAtFirstByte = -1;
-      const done = (complete: boolean) => resolve({
-        status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), readsAtFirstByte, complete,
-      });
+      const done = (complete: boolean) =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+          readsAtFirstByte,
+          complete,
+        });
       res.on('data', (c: Buffer) => {
         if (readsAtFirstByte < 0) readsAtFirstByte = reads();
         chunks.push(c);

@@ -135,7 +135,10 @@ describe('every route needs a login, however its path is spelled', () => {
       admins++;
       for (const s of spellings(concrete(url))) {
         const r = await rawRequest(port, method, s.target, { headers: { cookie, 'x-requested-with': 'test' } });
-        const forbidden = r.status === 403 && r.headers['content-type']?.startsWith('application/problem+json') && (method === 'HEAD' || /needs the admin role/.test(JSON.parse(r.body).detail));
+        const forbidden =
+          r.status === 403 &&
+          r.headers['content-type']?.startsWith('application/problem+json') &&
+          (method === 'HEAD' || /needs the admin role/.test(JSON.parse(r.body).detail));
         if (!(forbidden || (!s.routed && notRouted(r)))) wrong.push(`${method} ${s.target} (${s.form}, route ${url}) -> ${r.status} ${r.body.slice(0, 80)}`);
       }
     }
@@ -166,7 +169,11 @@ describe('every route needs a login, however its path is spelled', () => {
   it('treats a route that declares no access as admin-only', async () => {
     await web.users.add('reader2', 'reader-password', 'reader').catch(() => undefined);
     const app = Fastify();
-    const auth = new Authenticator(new Sessions(), web.users, new LoginThrottle({ maxFailuresPerUser: 5, maxFailuresPerAddress: 20, windowMs: 60_000, maxKeys: 100 }));
+    const auth = new Authenticator(
+      new Sessions(),
+      web.users,
+      new LoginThrottle({ maxFailuresPerUser: 5, maxFailuresPerAddress: 20, windowMs: 60_000, maxKeys: 100 }),
+    );
     const table = guardRoutes(app, { auth, openRead: () => true });
     app.get('/undeclared', async () => ({ secret: 1 }));
     app.get('/declared-read', { config: { access: 'read' } }, async () => ({ ok: 1 }));

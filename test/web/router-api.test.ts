@@ -62,12 +62,18 @@ const names = async (): Promise<string[]> => (await req('GET', '/api/router/rule
 
 function part10(uid: string, modality = 'CT'): Buffer {
   const sopClassUid = modality === 'MR' ? MR_IMAGE : CT_IMAGE;
-  return Buffer.concat([buildMetaHeader({ sopClassUid, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE }), datasetBytes({ sopInstanceUid: uid, sopClassUid, modality })]);
+  return Buffer.concat([
+    buildMetaHeader({ sopClassUid, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE }),
+    datasetBytes({ sopInstanceUid: uid, sopClassUid, modality }),
+  ]);
 }
 
 async function send(uid: string, modality = 'CT'): Promise<void> {
   const assoc = await connect({
-    host: '127.0.0.1', port: routerPort, callingAeTitle: 'MODALITY', calledAeTitle: 'ROUTER',
+    host: '127.0.0.1',
+    port: routerPort,
+    callingAeTitle: 'MODALITY',
+    calledAeTitle: 'ROUTER',
     presentationContexts: [CT_IMAGE, MR_IMAGE].map((abstractSyntax) => ({ abstractSyntax, transferSyntaxes: [EXPLICIT_LE] })),
   });
   const conn = new DimseConnection(assoc);
@@ -79,11 +85,12 @@ async function send(uid: string, modality = 'CT'): Promise<void> {
   }
 }
 
-
 describe('REST /api/router/rules', () => {
   it('needs a login', async () => {
     expect((await app.inject({ method: 'GET', url: '/api/router/rules' })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'POST', url: '/api/router/dry-run', payload: part10('1.2.3'), headers: { 'content-type': 'application/dicom' } })).statusCode).toBe(401);
+    expect(
+      (await app.inject({ method: 'POST', url: '/api/router/dry-run', payload: part10('1.2.3'), headers: { 'content-type': 'application/dicom' } })).statusCode,
+    ).toBe(401);
   });
 
   it('starts with the default rule and the queue policy', async () => {
@@ -97,11 +104,19 @@ describe('REST /api/router/rules', () => {
     expect(added.statusCode, added.body).toBe(201);
     expect(added.headers.location).toBe('/api/router/rules/ct');
     expect(added.json()).toEqual({ name: 'ct', condition: 'Modality == "CT"', destinations: ['PACS'], changes: {}, continue: false, enabled: true });
-    expect((await req('POST', '/api/router/rules?position=0', { name: 'first / mr', condition: 'Modality == "MR"', destinations: ['PACS'] })).statusCode).toBe(201);
+    expect((await req('POST', '/api/router/rules?position=0', { name: 'first / mr', condition: 'Modality == "MR"', destinations: ['PACS'] })).statusCode).toBe(
+      201,
+    );
     expect(await names()).toEqual(['first / mr', 'everything to the workstation', 'ct']);
     expect((await req('GET', `/api/router/rules/${encodeURIComponent('first / mr')}`)).json().condition).toBe('Modality == "MR"');
 
-    const replaced = await req('PUT', '/api/router/rules/ct', { name: 'ct anonymised', condition: 'Modality == "CT"', destinations: ['PACS', 'WORKSTATION'], changes: { InstitutionName: 'X' }, continue: true });
+    const replaced = await req('PUT', '/api/router/rules/ct', {
+      name: 'ct anonymised',
+      condition: 'Modality == "CT"',
+      destinations: ['PACS', 'WORKSTATION'],
+      changes: { InstitutionName: 'X' },
+      continue: true,
+    });
     expect(replaced.statusCode, replaced.body).toBe(200);
     expect(replaced.json()).toMatchObject({ name: 'ct anonymised', changes: { InstitutionName: 'X' }, continue: true });
 
@@ -117,11 +132,23 @@ describe('REST /api/router/rules', () => {
   });
 
   it('refuses a condition with a syntax error, naming the field, line and column', async () => {
-    const p = await refused('POST', '/api/router/rules', { name: 'bad', condition: 'Modality ==\n  "CT" &&', destinations: ['PACS'] }, 'condition', /^condition: 2:/);
+    const p = await refused(
+      'POST',
+      '/api/router/rules',
+      { name: 'bad', condition: 'Modality ==\n  "CT" &&', destinations: ['PACS'] },
+      'condition',
+      /^condition: 2:/,
+    );
     expect(p).toMatchObject({ type: 'urn:open-pacs:problem:validation', status: 422, line: 2 });
     expect(p.column).toBeGreaterThan(1);
     expect(p.errors[0]).toMatchObject({ field: 'condition', line: 2, column: p.column });
-    const unknown = await refused('POST', '/api/router/rules', { name: 'bad', condition: 'true && Modalty == "CT"', destinations: ['PACS'] }, 'condition', /unknown name "Modalty"/);
+    const unknown = await refused(
+      'POST',
+      '/api/router/rules',
+      { name: 'bad', condition: 'true && Modalty == "CT"', destinations: ['PACS'] },
+      'condition',
+      /unknown name "Modalty"/,
+    );
     expect(unknown).toMatchObject({ line: 1, column: 9 });
     expect(await names()).not.toContain('bad');
   });
@@ -130,16 +157,33 @@ describe('REST /api/router/rules', () => {
     await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', destinations: ['NOT_THERE'] }, 'destinations[0]', /not a registered AE/);
     await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', destinations: ['PACS_CLIENT'] }, 'destinations[0]', /client AEs/);
     await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', destinations: [] }, 'destinations', /at least one destination/);
-    await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', destinations: ['PACS'], changes: { PixelData: 'x' } }, 'changes.PixelData', /only text attributes/);
+    await refused(
+      'POST',
+      '/api/router/rules',
+      { name: 'x', condition: 'true', destinations: ['PACS'], changes: { PixelData: 'x' } },
+      'changes.PixelData',
+      /only text attributes/,
+    );
     await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', destinations: ['PACS'], colour: 'red' }, 'colour', /unknown field/);
     await refused('POST', '/api/router/rules?position=first', { name: 'x', condition: 'true', destinations: ['PACS'] }, 'position', /number/);
     await refused('POST', '/api/router/rules', { name: 'ct anonymised', condition: 'true', destinations: ['PACS'] }, 'name', /already a rule/, 409);
     const s = (await req('GET', '/api/router/rules')).json();
-    const bulk = await refused('PUT', '/api/router/rules', { rules: [s.rules[0], { ...s.rules[1], condition: 'Modality = "CT"' }] }, 'rules[1].condition', /^rules\[1\]\.condition: 1:10:/);
+    const bulk = await refused(
+      'PUT',
+      '/api/router/rules',
+      { rules: [s.rules[0], { ...s.rules[1], condition: 'Modality = "CT"' }] },
+      'rules[1].condition',
+      /^rules\[1\]\.condition: 1:10:/,
+    );
     expect(bulk).toMatchObject({ line: 1, column: 10 });
     await refused('PUT', '/api/router/rules', { rules: [s.rules[0], s.rules[0]] }, 'rules[1].name', /already a rule/);
     await refused('PUT', '/api/router/rules', { order: [] }, 'rules', /expected array/);
-    const badJson = await app.inject({ method: 'POST', url: '/api/router/rules', payload: '{"name": "x",', headers: { ...basic, 'content-type': 'application/json' } });
+    const badJson = await app.inject({
+      method: 'POST',
+      url: '/api/router/rules',
+      payload: '{"name": "x",',
+      headers: { ...basic, 'content-type': 'application/json' },
+    });
     expect(badJson.statusCode).toBe(400);
     expect(badJson.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(badJson.json().detail).toMatch(/JSON/);
@@ -159,7 +203,11 @@ describe('POST /api/router/validate', () => {
     const bad = (await req('POST', '/api/router/validate', { condition: 'Modality == "CT"\n&& (' })).json();
     expect(bad.ok).toBe(false);
     expect(bad.problems[0]).toMatchObject({ line: 2, column: expect.any(Number), message: expect.any(String) });
-    expect((await req('POST', '/api/router/validate', { condition: 'StudyDate == 1 || Foo' })).json().problems[0]).toMatchObject({ line: 1, column: 19, message: expect.stringMatching(/unknown name "Foo"/) });
+    expect((await req('POST', '/api/router/validate', { condition: 'StudyDate == 1 || Foo' })).json().problems[0]).toMatchObject({
+      line: 1,
+      column: 19,
+      message: expect.stringMatching(/unknown name "Foo"/),
+    });
     expect((await req('POST', '/api/router/validate', { condition: '' })).json().problems[0].message).toMatch(/empty/);
     await refused('POST', '/api/router/validate', { expression: 'true' }, 'condition', /expected string/);
   });
@@ -175,7 +223,12 @@ describe('POST /api/router/dry-run', () => {
 
   it('evaluates an uploaded file against the saved rules, with the calling AE from the query', async () => {
     expect((await req('PUT', '/api/router/rules', { rules })).statusCode).toBe(200);
-    const r = await app.inject({ method: 'POST', url: '/api/router/dry-run?callingAE=CT_SCANNER', payload: part10(`${uidRoot}.1`), headers: { ...basic, 'content-type': 'application/dicom' } });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/router/dry-run?callingAE=CT_SCANNER',
+      payload: part10(`${uidRoot}.1`),
+      headers: { ...basic, 'content-type': 'application/dicom' },
+    });
     expect(r.statusCode, r.body).toBe(200);
     const d = r.json();
     expect(d.matches).toEqual([
@@ -189,7 +242,12 @@ describe('POST /api/router/dry-run', () => {
       { destination: 'WORKSTATION', rule: 'ct', changes: { InstitutionName: 'ROUTED' }, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) },
       { destination: 'PACS', rule: 'from the scanner', changes: {}, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/) },
     ]);
-    const other = await app.inject({ method: 'POST', url: '/api/router/dry-run', payload: part10(`${uidRoot}.2`, 'MR'), headers: { ...basic, 'content-type': 'application/dicom' } });
+    const other = await app.inject({
+      method: 'POST',
+      url: '/api/router/dry-run',
+      payload: part10(`${uidRoot}.2`, 'MR'),
+      headers: { ...basic, 'content-type': 'application/dicom' },
+    });
     expect(other.json().sends.map((s: { destination: string }) => s.destination)).toEqual(['PACS']);
     expect(other.json().stoppedBy).toBe('mr only');
   });
@@ -200,8 +258,20 @@ describe('POST /api/router/dry-run', () => {
     expect(r.statusCode, r.body).toBe(200);
     expect(r.json()).toMatchObject({ matches: [{ rule: 'unsaved', matched: true }], stopped: true, sends: [{ destination: 'NOWHERE', rule: 'unsaved' }] });
     expect(await names()).toEqual(rules.map((x) => x.name));
-    await refused('POST', '/api/router/dry-run', { file: part10(`${uidRoot}.3`).toString('base64'), rules: [{ ...unsaved[0], condition: 'Modality ==' }] }, 'rules[0].condition', /1:\d+:/);
-    await refused('POST', '/api/router/dry-run', { file: part10(`${uidRoot}.3`).toString('base64'), rules: [{ ...unsaved[0], destinations: ['GHOST'] }] }, 'rules[0].destinations[0]', /not a registered AE/);
+    await refused(
+      'POST',
+      '/api/router/dry-run',
+      { file: part10(`${uidRoot}.3`).toString('base64'), rules: [{ ...unsaved[0], condition: 'Modality ==' }] },
+      'rules[0].condition',
+      /1:\d+:/,
+    );
+    await refused(
+      'POST',
+      '/api/router/dry-run',
+      { file: part10(`${uidRoot}.3`).toString('base64'), rules: [{ ...unsaved[0], destinations: ['GHOST'] }] },
+      'rules[0].destinations[0]',
+      /not a registered AE/,
+    );
   });
 
   it('evaluates an instance stored in the router, and 404s an unknown one', async () => {
@@ -221,12 +291,22 @@ describe('POST /api/router/dry-run', () => {
   });
 
   it('refuses bytes that are not DICOM, an empty request and bad query parameters', async () => {
-    const notDicom = await app.inject({ method: 'POST', url: '/api/router/dry-run', payload: Buffer.from('hello, this is not a DICOM file at all'.repeat(10)), headers: { ...basic, 'content-type': 'application/dicom' } });
+    const notDicom = await app.inject({
+      method: 'POST',
+      url: '/api/router/dry-run',
+      payload: Buffer.from('hello, this is not a DICOM file at all'.repeat(10)),
+      headers: { ...basic, 'content-type': 'application/dicom' },
+    });
     expect(notDicom.statusCode, notDicom.body).toBe(422);
     expect(notDicom.json()).toMatchObject({ field: 'file', detail: expect.stringMatching(/not a DICOM Part 10 file/) });
     await refused('POST', '/api/router/dry-run', { file: Buffer.from('short').toString('base64') }, 'file', /not a DICOM Part 10 file/);
     await refused('POST', '/api/router/dry-run', {}, 'sopInstanceUid', /either sopInstanceUid or file/);
-    const badQuery = await app.inject({ method: 'POST', url: '/api/router/dry-run?callingAE=THIS_IS_FAR_TOO_LONG', payload: part10(`${uidRoot}.5`), headers: { ...basic, 'content-type': 'application/dicom' } });
+    const badQuery = await app.inject({
+      method: 'POST',
+      url: '/api/router/dry-run?callingAE=THIS_IS_FAR_TOO_LONG',
+      payload: part10(`${uidRoot}.5`),
+      headers: { ...basic, 'content-type': 'application/dicom' },
+    });
     expect(badQuery.statusCode).toBe(422);
     expect(badQuery.json().field).toBe('callingAE');
   });
@@ -250,12 +330,16 @@ describe('REST /api/router/queue', () => {
     expect(dead).toMatchObject({ destination: 'NOWHERE', state: 'dead', limit: 100, offset: 0 });
     expect(dead.entries.map((e: { sopInstanceUid: string }) => e.sopInstanceUid)).toEqual([`${uidRoot}.6.1`, `${uidRoot}.6.2`]);
     expect(dead.entries[0]).toMatchObject({ state: 'dead', attempts: 1, rule: 'to nowhere', inFlight: false });
-    expect((await req('GET', '/api/router/queue/NOWHERE?state=dead&limit=1&offset=1')).json().entries.map((e: { sopInstanceUid: string }) => e.sopInstanceUid)).toEqual([`${uidRoot}.6.2`]);
+    expect(
+      (await req('GET', '/api/router/queue/NOWHERE?state=dead&limit=1&offset=1')).json().entries.map((e: { sopInstanceUid: string }) => e.sopInstanceUid),
+    ).toEqual([`${uidRoot}.6.2`]);
     expect((await req('GET', '/api/router/queue/NOWHERE?state=pending')).json().entries).toEqual([]);
 
     // Retry one: it goes back to pending and, still unreachable, dies again.
     expect((await req('POST', '/api/router/queue/NOWHERE/retry', { id: dead.entries[0].id })).json()).toEqual({ retried: 1 });
-    await until('dead again', async () => (await req('GET', '/api/router/queue')).json().find((x: { destination: string; dead: number }) => x.destination === 'NOWHERE' && x.dead === 2));
+    await until('dead again', async () =>
+      (await req('GET', '/api/router/queue')).json().find((x: { destination: string; dead: number }) => x.destination === 'NOWHERE' && x.dead === 2),
+    );
     await refused('POST', '/api/router/queue/NOWHERE/retry', { id: 999999 }, 'id', /no dead entry 999999/, 404);
 
     expect((await req('POST', '/api/router/queue/NOWHERE/purge', { id: dead.entries[1].id })).json()).toEqual({ purged: 1 });
@@ -286,7 +370,12 @@ describe('REST /api/router/unrouted', () => {
     expect((await req('GET', '/api/router/queue')).json().some((c: { destination: string }) => c.destination === '')).toBe(false);
 
     // A failing rule: held with the error, and the dry run says so.
-    await req('PUT', '/api/router/rules', { rules: [{ name: 'body part', condition: 'BodyPartExamined.matches("x")', destinations: ['NOWHERE'] }, { name: 'rest', condition: 'true', destinations: ['NOWHERE'] }] });
+    await req('PUT', '/api/router/rules', {
+      rules: [
+        { name: 'body part', condition: 'BodyPartExamined.matches("x")', destinations: ['NOWHERE'] },
+        { name: 'rest', condition: 'true', destinations: ['NOWHERE'] },
+      ],
+    });
     const dry = (await req('POST', '/api/router/dry-run', { sopInstanceUid: mr })).json();
     expect(dry).toMatchObject({ outcome: 'rule-failed', sends: [], error: expect.stringMatching(/^rule "body part": /) });
     const retried = (await req('POST', '/api/router/unrouted/retry', { id: entry.id })).json();
@@ -312,7 +401,13 @@ describe('REST /api/router/unrouted', () => {
   });
 
   it('refuses a discarding rule with destinations, and a rule with neither', async () => {
-    await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', discard: true, destinations: ['PACS'] }, 'destinations', /discards has no destinations/);
+    await refused(
+      'POST',
+      '/api/router/rules',
+      { name: 'x', condition: 'true', discard: true, destinations: ['PACS'] },
+      'destinations',
+      /discards has no destinations/,
+    );
     await refused('POST', '/api/router/rules', { name: 'x', condition: 'true' }, 'destinations', /at least one destination AE \(or discard: true\)/);
     await refused('POST', '/api/router/rules', { name: 'x', condition: 'true', discard: true, continue: true }, 'continue', /stops the evaluation/);
   });

@@ -35,15 +35,36 @@ beforeAll(async () => {
   const [p1, p2, p3, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const dead = await freePort(); // a registered peer nobody listens for
   await store.update((reg) =>
-    addAe(setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: p1 } }), 'WORKSTATION', { connection: { port: p2 } }), 'ROUTER', { connection: { port: p3 } }), { aeTitle: 'DEAD', connection: { host: '127.0.0.1', port: dead } }),
+    addAe(
+      setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: p1 } }), 'WORKSTATION', { connection: { port: p2 } }), 'ROUTER', {
+        connection: { port: p3 },
+      }),
+      { aeTitle: 'DEAD', connection: { host: '127.0.0.1', port: dead } },
+    ),
   );
   const users = await UserStore.open(dir);
   await users.ensureAdmin('password1');
   roles = await PacsRoles.start({ config: store, dataDir: dir, logger: pino({ level: 'silent' }) });
-  app = await buildWebApp({ config: store, users, roles, logger: pino({ level: 'silent' }), web: () => ({ host: '127.0.0.1', port: web }), uiDir: join(dir, 'no-ui') });
+  app = await buildWebApp({
+    config: store,
+    users,
+    roles,
+    logger: pino({ level: 'silent' }),
+    web: () => ({ host: '127.0.0.1', port: web }),
+    uiDir: join(dir, 'no-ui'),
+  });
   const src = await makeTempDir('pacs-studies-src-');
   ct = await writeCtSeries({ dir: join(src, 'a'), count: 3, rows: 32, cols: 32, patientName: 'DOE^JANE', patientId: 'PID-77' });
-  ct2 = await writeCtSeries({ dir: join(src, 'b'), count: 2, rows: 32, cols: 32, studyUid: ct.studyUid, patientName: 'DOE^JANE', patientId: 'PID-77', seriesNumber: 2 });
+  ct2 = await writeCtSeries({
+    dir: join(src, 'b'),
+    count: 2,
+    rows: 32,
+    cols: 32,
+    studyUid: ct.studyUid,
+    patientName: 'DOE^JANE',
+    patientId: 'PID-77',
+    seriesNumber: 2,
+  });
   const { files } = await inspectFiles([...ct.files, ...ct2.files]);
   const r = await storeFiles({ host: '127.0.0.1', port: p1, callingAeTitle: 'PACS_CLIENT', calledAeTitle: 'PACS' }, files);
   expect(r.failed).toEqual([]);
@@ -112,7 +133,9 @@ describe('bad input', () => {
     expect(bad.json().field).toBe('keys.StudyDate');
     expect((await req('POST', '/api/remote/PACS/find', { level: 'IMAGE', keys: {} })).json().field).toBe('level');
     expect((await req('POST', '/api/remote/PACS/find', { keys: { PatientName: 'A\\B' } })).statusCode).toBe(422);
-    expect((await req('POST', '/api/studies/send', { destination: 'WORKSTATION', studyUid: ct.studyUid, anonymize: { patientName: 'Ünï' } })).statusCode).toBe(422);
+    expect((await req('POST', '/api/studies/send', { destination: 'WORKSTATION', studyUid: ct.studyUid, anonymize: { patientName: 'Ünï' } })).statusCode).toBe(
+      422,
+    );
     expect((await req('GET', `/api/studies/${ct.studyUid}/archive.zip?anonymize=maybe`)).statusCode).toBe(400);
   });
 });
@@ -124,7 +147,9 @@ describe('zip export', () => {
     expect(r.headers['content-type']).toBe('application/zip');
     const entries = unzipSync(new Uint8Array(r.rawPayload));
     expect(Object.keys(entries).sort()).toEqual(['0001.dcm', '0002.dcm', '0003.dcm', '0004.dcm', '0005.dcm']);
-    const sops = Object.values(entries).map((b) => readPart10(b).meta.mediaStorageSopInstanceUid).sort();
+    const sops = Object.values(entries)
+      .map((b) => readPart10(b).meta.mediaStorageSopInstanceUid)
+      .sort();
     expect(sops).toEqual([...ct.sopInstanceUids, ...ct2.sopInstanceUids].sort());
     // The stored bytes of the data set as received (the file's own meta header may differ).
     const original = await readFile(ct.files[0]);
@@ -279,4 +304,3 @@ describe('delete', () => {
     expect((await req('DELETE', `/api/studies/${ct.studyUid}`)).statusCode).toBe(404);
   });
 });
-

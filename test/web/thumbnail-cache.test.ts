@@ -27,7 +27,10 @@ function filesUnder(dir: string): { path: string; size: number }[] {
   } catch {
     return [];
   }
-  return names.map((n) => ({ path: n, st: statSync(join(dir, n)) })).filter((f) => f.st.isFile()).map((f) => ({ path: f.path, size: f.st.size }));
+  return names
+    .map((n) => ({ path: n, st: statSync(join(dir, n)) }))
+    .filter((f) => f.st.isFile())
+    .map((f) => ({ path: f.path, size: f.st.size }));
 }
 
 let dir: string;
@@ -115,13 +118,18 @@ describe('DELETE /api/studies/{st}', () => {
         expect(res.statusCode, res.body).toBe(200);
       }
     }
-    expect((await web.app.inject({ method: 'GET', url: `/dicomweb/studies/${series.studyUid}/series/${series.seriesUid}/thumbnail`, headers: basic })).statusCode).toBe(200);
+    expect(
+      (await web.app.inject({ method: 'GET', url: `/dicomweb/studies/${series.studyUid}/series/${series.seriesUid}/thumbnail`, headers: basic })).statusCode,
+    ).toBe(200);
     const thumbs = join(web.dir, 'thumbnails');
     expect(filesUnder(thumbs).length).toBeGreaterThanOrEqual(6);
     const del = await web.app.inject({ method: 'DELETE', url: `/api/studies/${series.studyUid}`, headers: basic });
     expect(del.json()).toEqual({ deleted: 2 });
     const left = filesUnder(thumbs);
-    expect(left.map((f) => f.path), 'thumbnails of the deleted study are still on disk').toEqual([]);
+    expect(
+      left.map((f) => f.path),
+      'thumbnails of the deleted study are still on disk',
+    ).toEqual([]);
   });
 });
 

@@ -36,7 +36,11 @@ export async function startWebApp(o: {
   const store = await ConfigStore.open(dir);
   const [pacs, workstation, router, web] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   await store.update((reg) => {
-    const ported = setAe(setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: pacs } }), 'WORKSTATION', { connection: { port: workstation } }), 'ROUTER', { connection: { port: router } });
+    const ported = setAe(
+      setAe(setAe(setWeb(reg, { port: web }), 'PACS', { connection: { port: pacs } }), 'WORKSTATION', { connection: { port: workstation } }),
+      'ROUTER',
+      { connection: { port: router } },
+    );
     return o.register ? o.register(ported) : ported;
   });
   const users = await UserStore.open(dir);

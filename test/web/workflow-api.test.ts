@@ -25,7 +25,14 @@ const req = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?:
   app.inject({ method, url, payload: payload as object, headers: basic });
 
 const entry = (over: Record<string, unknown> = {}) => ({
-  patientId: 'P1', patientName: 'DOE^JOHN', modality: 'CT', stationAeTitle: 'CT01', startDate: '20250310', startTime: '0930', accessionNumber: 'A1', ...over,
+  patientId: 'P1',
+  patientName: 'DOE^JOHN',
+  modality: 'CT',
+  stationAeTitle: 'CT01',
+  startDate: '20250310',
+  startTime: '0930',
+  accessionNumber: 'A1',
+  ...over,
 });
 
 describe('REST /api/worklist', () => {

@@ -10,7 +10,10 @@ export { PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS } from '../../src
  * detail, the fields that failed) and, for DICOMweb, the URL asked for.
  */
 export class ApiError extends Error {
-  constructor(readonly problem: Problem, readonly url?: string) {
+  constructor(
+    readonly problem: Problem,
+    readonly url?: string,
+  ) {
     super(url === undefined ? problem.detail : `${problem.status} ${problem.detail} (${url})`);
   }
 }
@@ -19,7 +22,10 @@ export class ApiError extends Error {
 export function problemOf(res: Response, body: unknown, url?: string): ApiError {
   const p = body as Partial<Problem> | undefined;
   if (p && typeof p === 'object' && typeof p.detail === 'string') {
-    return new ApiError({ type: 'about:blank', title: res.statusText, ...p, status: typeof p.status === 'number' ? p.status : res.status, detail: p.detail }, url);
+    return new ApiError(
+      { type: 'about:blank', title: res.statusText, ...p, status: typeof p.status === 'number' ? p.status : res.status, detail: p.detail },
+      url,
+    );
   }
   return new ApiError({ type: 'about:blank', title: res.statusText, status: res.status, detail: res.statusText || `HTTP ${res.status}` }, url);
 }

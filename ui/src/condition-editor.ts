@@ -21,23 +21,30 @@ function offsetOf(view: EditorView, line: number, column: number): number {
  * `problems` receives the current problems (empty when the condition is fine) so the page
  * can show them as text next to the editor as well as underlined in it.
  */
-export function conditionEditor(parent: HTMLElement, doc: string, on: { change: (value: string) => void; problems: (p: ConditionProblem[]) => void }): ConditionEditor {
-  const check = linter(async (view): Promise<Diagnostic[]> => {
-    const condition = view.state.doc.toString();
-    let r: ValidateResult;
-    try {
-      r = await api<ValidateResult>('POST', '/api/router/validate', { condition });
-    } catch {
-      return []; // the server is unreachable: the save will say what is wrong
-    }
-    if (view.state.doc.toString() !== condition) return []; // stale: a newer check follows
-    const problems = r.problems ?? [];
-    on.problems(problems);
-    return problems.map((p) => {
-      const from = offsetOf(view, p.line, p.column);
-      return { from, to: Math.min(from + 1, view.state.doc.length), severity: 'error', message: `${p.line}:${p.column}: ${p.message}` };
-    });
-  }, { delay: 300 });
+export function conditionEditor(
+  parent: HTMLElement,
+  doc: string,
+  on: { change: (value: string) => void; problems: (p: ConditionProblem[]) => void },
+): ConditionEditor {
+  const check = linter(
+    async (view): Promise<Diagnostic[]> => {
+      const condition = view.state.doc.toString();
+      let r: ValidateResult;
+      try {
+        r = await api<ValidateResult>('POST', '/api/router/validate', { condition });
+      } catch {
+        return []; // the server is unreachable: the save will say what is wrong
+      }
+      if (view.state.doc.toString() !== condition) return []; // stale: a newer check follows
+      const problems = r.problems ?? [];
+      on.problems(problems);
+      return problems.map((p) => {
+        const from = offsetOf(view, p.line, p.column);
+        return { from, to: Math.min(from + 1, view.state.doc.length), severity: 'error', message: `${p.line}:${p.column}: ${p.message}` };
+      });
+    },
+    { delay: 300 },
+  );
   const view = new EditorView({
     doc,
     parent,

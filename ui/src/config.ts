@@ -1,7 +1,17 @@
 // The Configuration page: the local AEs and the remote peers, an Echo button per AE,
 // a form to add or change one, and each server role's access policy (who may call it);
 // the server's validation messages appear next to the field.
-import { api, ApiError, PERMISSIONS, SERVER_ROLES, UNKNOWN_CALLER_PERMISSIONS, type AccessPolicy, type AeEntry as Ae, type EchoResult, type FieldIssue } from './api.js';
+import {
+  api,
+  ApiError,
+  PERMISSIONS,
+  SERVER_ROLES,
+  UNKNOWN_CALLER_PERMISSIONS,
+  type AccessPolicy,
+  type AeEntry as Ae,
+  type EchoResult,
+  type FieldIssue,
+} from './api.js';
 import { background, h } from './dom.js';
 
 type Policy = AccessPolicy;
@@ -53,15 +63,27 @@ export async function renderConfig(root: HTMLElement): Promise<void> {
   const form = aeForm(root);
   root.replaceChildren(
     h('h2', {}, 'Local AEs'),
-    aeTable(aes.filter((a) => a.local), root, form, 'local-aes'),
+    aeTable(
+      aes.filter((a) => a.local),
+      root,
+      form,
+      'local-aes',
+    ),
     h('h2', {}, 'Who may call the server roles'),
     h(
       'div',
       { class: 'policies' },
-      ...SERVER_ROLES.map((role) => aes.find((a) => a.local && a.role === role)).filter((a): a is Ae => a !== undefined).map((a) => policyForm(a, root)),
+      ...SERVER_ROLES.map((role) => aes.find((a) => a.local && a.role === role))
+        .filter((a): a is Ae => a !== undefined)
+        .map((a) => policyForm(a, root)),
     ),
     h('h2', {}, 'Remote peers'),
-    aeTable(aes.filter((a) => !a.local), root, form, 'peer-aes'),
+    aeTable(
+      aes.filter((a) => !a.local),
+      root,
+      form,
+      'peer-aes',
+    ),
     form.element,
   );
 }
@@ -89,7 +111,7 @@ function policyForm(ae: Ae, root: HTMLElement): HTMLFormElement {
     h('label', {}, strict, ' Strict: refuse calling AE titles that are not registered'),
     h('label', {}, 'Unknown callers may'),
     h('div', { class: 'perms unknown-callers' }, ...unknown.map((c) => h('label', {}, c, ` ${c.value}`))),
-    h('label', {}, hosts, ' Host binding: admit a registered AE only from its host (this PACS\'s own AEs from loopback)'),
+    h('label', {}, hosts, " Host binding: admit a registered AE only from its host (this PACS's own AEs from loopback)"),
     h('label', {}, clientCert, ' Require a client certificate signed by the local CA'),
     ae.connection.tls ? null : h('div', { class: 'hint muted' }, 'needs TLS on this role (Edit it above and tick TLS)'),
     error,
@@ -97,25 +119,28 @@ function policyForm(ae: Ae, root: HTMLElement): HTMLFormElement {
     ' ',
     saved,
   );
-  form.addEventListener('submit', background(async (e) => {
-    e.preventDefault();
-    error.textContent = '';
-    saved.textContent = '';
-    const policy: Policy = {
-      strict: strict.checked,
-      unknownCallers: PERMISSIONS.filter((_, i) => unknown[i].checked),
-      requireClientCert: clientCert.checked,
-      checkCallerHosts: hosts.checked,
-    };
-    try {
-      await api('PATCH', `/api/aes/${encodeURIComponent(ae.aeTitle)}`, { policy });
-      await renderConfig(root);
-      const again = root.querySelector<HTMLElement>(`#policy-${ae.role} .saved`);
-      if (again) again.textContent = 'saved';
-    } catch (err) {
-      error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
-    }
-  }));
+  form.addEventListener(
+    'submit',
+    background(async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      saved.textContent = '';
+      const policy: Policy = {
+        strict: strict.checked,
+        unknownCallers: PERMISSIONS.filter((_, i) => unknown[i].checked),
+        requireClientCert: clientCert.checked,
+        checkCallerHosts: hosts.checked,
+      };
+      try {
+        await api('PATCH', `/api/aes/${encodeURIComponent(ae.aeTitle)}`, { policy });
+        await renderConfig(root);
+        const again = root.querySelector<HTMLElement>(`#policy-${ae.role} .saved`);
+        if (again) again.textContent = 'saved';
+      } catch (err) {
+        error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
+      }
+    }),
+  );
   return form;
 }
 
@@ -164,7 +189,15 @@ function aeTable(aes: Ae[], root: HTMLElement, form: AeForm, id: string): HTMLTa
   return h(
     'table',
     { id },
-    h('thead', {}, h('tr', {}, ...['AE title', 'Role', 'Host', 'Port', 'TLS', 'May', 'Move', 'Calls from', 'Callers (policy)', 'Description', ''].map((t) => h('th', {}, t)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ...['AE title', 'Role', 'Host', 'Port', 'TLS', 'May', 'Move', 'Calls from', 'Callers (policy)', 'Description', ''].map((t) => h('th', {}, t)),
+      ),
+    ),
     h('tbody', {}, ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 11, class: 'muted' }, 'none yet'))])),
   );
 }
@@ -201,17 +234,33 @@ function aeForm(root: HTMLElement): AeForm {
     'form',
     { class: 'card', id: 'ae-form', novalidate: true },
     heading,
-    h('label', { for: 'ae-title' }, 'AE title'), title, errorFor('ae-title'),
-    h('label', { for: 'ae-host' }, 'Host'), host, errorFor('ae-host'),
-    h('label', { for: 'ae-port' }, 'Port'), port, errorFor('ae-port'),
-    h('label', {}, tls, ' TLS'), errorFor('ae-tls'),
-    h('label', { for: 'ae-description' }, 'Description'), description, errorFor('ae-description'),
+    h('label', { for: 'ae-title' }, 'AE title'),
+    title,
+    errorFor('ae-title'),
+    h('label', { for: 'ae-host' }, 'Host'),
+    host,
+    errorFor('ae-host'),
+    h('label', { for: 'ae-port' }, 'Port'),
+    port,
+    errorFor('ae-port'),
+    h('label', {}, tls, ' TLS'),
+    errorFor('ae-tls'),
+    h('label', { for: 'ae-description' }, 'Description'),
+    description,
+    errorFor('ae-description'),
     h('label', {}, 'May do at our servers'),
-    h('div', { class: 'perms', id: 'ae-permissions' }, ...perms.map((c) => h('label', {}, c, ` ${c.value}`))), errorFor('ae-permissions'),
-    h('label', {}, checkHost, ' Accept its calls from this host only (host binding)'), errorFor('ae-check-host'),
-    h('label', {}, move, ' Valid move destination'), errorFor('ae-move'),
+    h('div', { class: 'perms', id: 'ae-permissions' }, ...perms.map((c) => h('label', {}, c, ` ${c.value}`))),
+    errorFor('ae-permissions'),
+    h('label', {}, checkHost, ' Accept its calls from this host only (host binding)'),
+    errorFor('ae-check-host'),
+    h('label', {}, move, ' Valid move destination'),
+    errorFor('ae-move'),
     general,
-    h('button', { type: 'submit', id: 'ae-save' }, 'Save'), ' ', cancel, ' ', done,
+    h('button', { type: 'submit', id: 'ae-save' }, 'Save'),
+    ' ',
+    cancel,
+    ' ',
+    done,
   );
   const clearErrors = () => {
     for (const [id, e] of errors) {
@@ -244,33 +293,37 @@ function aeForm(root: HTMLElement): AeForm {
     clearErrors();
   };
   cancel.addEventListener('click', reset);
-  element.addEventListener('submit', background(async (e) => {
-    e.preventDefault();
-    clearErrors();
-    done.textContent = '';
-    const portValue = port.value.trim();
-    const body = {
-      aeTitle: title.value,
-      description: description.value,
-      connection: { host: host.value.trim(), ...(portValue ? { port: /^\d+$/.test(portValue) ? Number(portValue) : portValue } : {}), tls: tls.checked },
-      permissions: perms.filter((c) => c.checked).map((c) => c.value),
-      moveDestination: move.checked,
-      ...(!editing || checkHost.checked !== checkHostLoaded ? { checkHost: checkHost.checked } : {}),
-    };
-    try {
-      if (editing) {
-        await api('PATCH', `/api/aes/${encodeURIComponent(editing.aeTitle)}`, body);
-      } else {
-        await api('POST', '/api/aes', { ...body, role: 'peer' });
+  element.addEventListener(
+    'submit',
+    background(async (e) => {
+      e.preventDefault();
+      clearErrors();
+      done.textContent = '';
+      const portValue = port.value.trim();
+      const body = {
+        aeTitle: title.value,
+        description: description.value,
+        connection: { host: host.value.trim(), ...(portValue ? { port: /^\d+$/.test(portValue) ? Number(portValue) : portValue } : {}), tls: tls.checked },
+        permissions: perms.filter((c) => c.checked).map((c) => c.value),
+        moveDestination: move.checked,
+        ...(!editing || checkHost.checked !== checkHostLoaded ? { checkHost: checkHost.checked } : {}),
+      };
+      try {
+        if (editing) {
+          await api('PATCH', `/api/aes/${encodeURIComponent(editing.aeTitle)}`, body);
+        } else {
+          await api('POST', '/api/aes', { ...body, role: 'peer' });
+        }
+        const saved = body.aeTitle.trim();
+        await renderConfig(root);
+        document.getElementById('ae-form-done')!.textContent = `saved ${saved}`;
+      } catch (err) {
+        if (err instanceof ApiError)
+          showErrors(err.problem.errors ?? (err.problem.field ? [{ field: err.problem.field, message: err.problem.detail }] : []), err.problem.detail);
+        else general.textContent = String(err);
       }
-      const saved = body.aeTitle.trim();
-      await renderConfig(root);
-      document.getElementById('ae-form-done')!.textContent = `saved ${saved}`;
-    } catch (err) {
-      if (err instanceof ApiError) showErrors(err.problem.errors ?? (err.problem.field ? [{ field: err.problem.field, message: err.problem.detail }] : []), err.problem.detail);
-      else general.textContent = String(err);
-    }
-  }));
+    }),
+  );
   return {
     element,
     edit(ae) {

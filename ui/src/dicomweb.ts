@@ -135,7 +135,6 @@ export class DicomWebClient {
 /** The Main Server's archive: what the app's study pages search and upload to. */
 export const mainArchive = new DicomWebClient(archiveRoot('main'));
 
-
 /** A FailedSOPSequence item's reason: its comment when the server gave one, else the code's meaning. */
 function failureReason(item: DicomJson): string {
   const code = num(item, TAG.FailureReason);

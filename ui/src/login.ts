@@ -18,15 +18,18 @@ export function renderLogin(root: HTMLElement, onDone: (me: Me) => void): void {
     error,
     h('button', { type: 'submit' }, 'Log in'),
   );
-  form.addEventListener('submit', background(async (e) => {
-    e.preventDefault();
-    error.textContent = '';
-    try {
-      onDone(await api<Me>('POST', '/api/login', { user: user.value, password: password.value }));
-    } catch (err) {
-      error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
-    }
-  }));
+  form.addEventListener(
+    'submit',
+    background(async (e) => {
+      e.preventDefault();
+      error.textContent = '';
+      try {
+        onDone(await api<Me>('POST', '/api/login', { user: user.value, password: password.value }));
+      } catch (err) {
+        error.textContent = err instanceof ApiError ? err.problem.detail : String(err);
+      }
+    }),
+  );
   root.replaceChildren(form);
   password.focus();
 }

@@ -57,10 +57,13 @@ function showLogin(): void {
   renderLogin(app, loggedIn);
 }
 
-document.getElementById('logout')!.addEventListener('click', background(async () => {
-  await api('POST', '/api/logout');
-  showLogin();
-}));
+document.getElementById('logout')!.addEventListener(
+  'click',
+  background(async () => {
+    await api('POST', '/api/logout');
+    showLogin();
+  }),
+);
 window.addEventListener('hashchange', () => void route());
 
 api<Me>('GET', '/api/me').then(loggedIn, () => showLogin());

@@ -9,7 +9,11 @@ import { searchForm, studyTable } from './study-table.js';
 
 export async function renderRemote(root: HTMLElement): Promise<void> {
   const aes = (await api<Ae[]>('GET', '/api/aes')).filter((a) => a.connection.port !== undefined && a.role !== 'main');
-  const select = h('select', { id: 'remote-ae' }, ...aes.map((a) => h('option', { value: a.aeTitle }, `${a.aeTitle} (${a.connection.host}:${a.connection.port})`)));
+  const select = h(
+    'select',
+    { id: 'remote-ae' },
+    ...aes.map((a) => h('option', { value: a.aeTitle }, `${a.aeTitle} (${a.connection.host}:${a.connection.port})`)),
+  );
   const results = h('div', { id: 'remote-results-box' });
   const status = h('div', { id: 'remote-status', role: 'status' });
   const jobBox = h('div', { id: 'remote-job', class: 'job' });
@@ -23,21 +27,32 @@ export async function renderRemote(root: HTMLElement): Promise<void> {
     }
   };
 
-  const form = searchForm('r', background(async (keys) => {
-    const aet = select.value;
-    status.className = 'muted';
-    status.textContent = `querying ${aet}...`;
-    try {
-      const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys });
-      status.className = r.status === Status.Success || r.status === Status.Cancel ? 'muted' : 'fail';
-      status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
-      results.replaceChildren(studyTable('remote-results', r.matches, {
-        actions: (s) => [h('button', { type: 'button', class: 'retrieve', onclick: () => void retrieve(aet, s) }, 'Retrieve')],
-      }));
-    } catch (err) {
-      status.className = 'fail';
-      status.textContent = err instanceof ApiError ? err.problem.detail : (err as Error).message;
-    }
-  }), [h('div', { class: 'field' }, h('label', { for: 'remote-ae' }, 'Remote AE'), select)]);
-  root.replaceChildren(aes.length ? form : h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.'), status, jobBox, results);
+  const form = searchForm(
+    'r',
+    background(async (keys) => {
+      const aet = select.value;
+      status.className = 'muted';
+      status.textContent = `querying ${aet}...`;
+      try {
+        const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys });
+        status.className = r.status === Status.Success || r.status === Status.Cancel ? 'muted' : 'fail';
+        status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
+        results.replaceChildren(
+          studyTable('remote-results', r.matches, {
+            actions: (s) => [h('button', { type: 'button', class: 'retrieve', onclick: () => void retrieve(aet, s) }, 'Retrieve')],
+          }),
+        );
+      } catch (err) {
+        status.className = 'fail';
+        status.textContent = err instanceof ApiError ? err.problem.detail : (err as Error).message;
+      }
+    }),
+    [h('div', { class: 'field' }, h('label', { for: 'remote-ae' }, 'Remote AE'), select)],
+  );
+  root.replaceChildren(
+    aes.length ? form : h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.'),
+    status,
+    jobBox,
+    results,
+  );
 }

@@ -5,16 +5,43 @@ export type Role = 'admin' | 'reader';
 
 const ADMIN_ONLY = [
   // Configuration: change, remove, echo AEs
-  '#ae-form', '#local-aes button.edit', '#peer-aes button.edit', 'button.remove', 'button.echo',
+  '#ae-form',
+  '#local-aes button.edit',
+  '#peer-aes button.edit',
+  'button.remove',
+  'button.echo',
   // Studies: upload (STOW-RS), export, send, delete; retrieve from a remote AE
-  '.card.upload', '#study-detail .group:has(#download-study)', '#study-detail .group:has(#send-study)', '#delete-study',
-  '.delete-instance', '.send-series', '.delete-series', '#series-list a[href$="archive.zip"]', 'button.retrieve',
+  '.card.upload',
+  '#study-detail .group:has(#download-study)',
+  '#study-detail .group:has(#send-study)',
+  '#delete-study',
+  '.delete-instance',
+  '.send-series',
+  '.delete-series',
+  '#series-list a[href$="archive.zip"]',
+  'button.retrieve',
   // Router rules and queue: every change
-  '#rule-new', '.rule-up', '.rule-down', '.rule-save', '.rule-delete', '.change-add', '.change-remove', '#dry-run',
-  '.queue-retry', '.queue-purge-dead', '.queue-purge-all', '.entry-retry', '.entry-purge',
-  '#unrouted-retry-all', '#unrouted-purge-all', '.unrouted-retry', '.unrouted-purge',
+  '#rule-new',
+  '.rule-up',
+  '.rule-down',
+  '.rule-save',
+  '.rule-delete',
+  '.change-add',
+  '.change-remove',
+  '#dry-run',
+  '.queue-retry',
+  '.queue-purge-dead',
+  '.queue-purge-all',
+  '.entry-retry',
+  '.entry-purge',
+  '#unrouted-retry-all',
+  '#unrouted-purge-all',
+  '.unrouted-retry',
+  '.unrouted-purge',
   // Viewer: store measurements (STOW-RS), retrieve into the workstation, send the study
-  '#save-measurements', '.qr-retrieve', '.qr-send',
+  '#save-measurements',
+  '.qr-retrieve',
+  '.qr-send',
 ];
 
 /** Marks the page with the user's role; readers do not see the admin-only controls. */

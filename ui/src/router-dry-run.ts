@@ -40,9 +40,12 @@ export class DryRunPanel {
       { class: 'card dry-run', id: 'dry-run' },
       h('h2', {}, 'Dry run'),
       h('p', { class: 'muted' }, 'Which of the rules as edited above (saved or not) match, and what would be sent where.'),
-      h('label', { for: 'dry-run-file' }, 'A DICOM file'), file,
-      h('label', { for: 'dry-run-uid' }, 'or a stored instance (SOP Instance UID)'), h('div', { class: 'inline' }, uid, ' in ', archive),
-      h('label', { for: 'dry-run-calling' }, 'Calling AE'), calling,
+      h('label', { for: 'dry-run-file' }, 'A DICOM file'),
+      file,
+      h('label', { for: 'dry-run-uid' }, 'or a stored instance (SOP Instance UID)'),
+      h('div', { class: 'inline' }, uid, ' in ', archive),
+      h('label', { for: 'dry-run-calling' }, 'Calling AE'),
+      calling,
       error,
       h('button', { type: 'button', id: 'dry-run-run', onclick: () => void run() }, 'Run'),
       result,
@@ -68,20 +71,54 @@ const OUTCOME_TEXT: Record<DryRunResult['outcome'], (d: DryRunResult) => string>
 
 function renderDryRun(d: DryRunResult): HTMLElement[] {
   const state = (m: DryRunResult['matches'][number]) =>
-    m.matched ? 'matches' : m.skipped === 'stopped' ? 'not evaluated (stopped)' : m.skipped === 'disabled' ? 'disabled' : m.error ? `error: ${m.error}` : 'no match';
+    m.matched
+      ? 'matches'
+      : m.skipped === 'stopped'
+        ? 'not evaluated (stopped)'
+        : m.skipped === 'disabled'
+          ? 'disabled'
+          : m.error
+            ? `error: ${m.error}`
+            : 'no match';
   return [
-    h('table', { id: 'dry-run-matches' },
+    h(
+      'table',
+      { id: 'dry-run-matches' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Rule'), h('th', {}, 'Result'))),
-      h('tbody', {}, ...d.matches.map((m) => h('tr', { 'data-rule': m.rule, class: m.matched ? 'matched' : 'unmatched' }, h('td', {}, m.rule), h('td', { class: m.matched ? 'ok' : m.error ? 'fail' : 'muted' }, state(m)))))),
+      h(
+        'tbody',
+        {},
+        ...d.matches.map((m) =>
+          h(
+            'tr',
+            { 'data-rule': m.rule, class: m.matched ? 'matched' : 'unmatched' },
+            h('td', {}, m.rule),
+            h('td', { class: m.matched ? 'ok' : m.error ? 'fail' : 'muted' }, state(m)),
+          ),
+        ),
+      ),
+    ),
     h('p', { id: 'dry-run-stopped' }, d.stoppedBy ? `Evaluation stopped at "${d.stoppedBy}".` : 'Every rule was evaluated.'),
     h('p', { id: 'dry-run-outcome', 'data-outcome': d.outcome, class: d.outcome === 'rule-failed' ? 'fail' : undefined }, OUTCOME_TEXT[d.outcome](d)),
     d.sends.length
-      ? h('ul', { id: 'dry-run-sends' }, ...d.sends.map((s) => {
-        const changes = Object.entries(s.changes).map(([k, v]) => `${k} = ${v ?? '(removed)'}`).join(', ');
-        return h('li', { 'data-destination': s.destination },
-          `\u2192 ${s.destination}`, s.address ? ` (${s.address})` : '', ` by "${s.rule}"`, changes ? `; changes: ${changes}` : '',
-          s.error ? h('span', { class: 'fail' }, ` (${s.error})`) : null);
-      }))
+      ? h(
+          'ul',
+          { id: 'dry-run-sends' },
+          ...d.sends.map((s) => {
+            const changes = Object.entries(s.changes)
+              .map(([k, v]) => `${k} = ${v ?? '(removed)'}`)
+              .join(', ');
+            return h(
+              'li',
+              { 'data-destination': s.destination },
+              `\u2192 ${s.destination}`,
+              s.address ? ` (${s.address})` : '',
+              ` by "${s.rule}"`,
+              changes ? `; changes: ${changes}` : '',
+              s.error ? h('span', { class: 'fail' }, ` (${s.error})`) : null,
+            );
+          }),
+        )
       : h('p', { id: 'dry-run-sends', class: 'muted' }, 'Not forwarded.'),
   ];
 }

@@ -7,7 +7,12 @@ import { h } from './dom.js';
 import type { DestinationStatus, QueuePage as DestinationEntries, UnroutedList } from './api.js';
 
 const REFRESH_MS = 3000;
-const STATES = [['pending', 'Pending'], ['inflight', 'In flight'], ['failed', 'Failed'], ['dead', 'Dead']] as const;
+const STATES = [
+  ['pending', 'Pending'],
+  ['inflight', 'In flight'],
+  ['failed', 'Failed'],
+  ['dead', 'Dead'],
+] as const;
 type View = (typeof STATES)[number][0] | 'all';
 
 const when = (iso: string | null): string => (iso ? new Date(iso).toLocaleString() : '-');
@@ -34,33 +39,74 @@ class QueuePage {
   private selected: string | undefined;
 
   constructor(root: HTMLElement) {
-    this.viewSelect = h('select', { id: 'queue-state', onchange: () => void this.refresh() },
-      h('option', { value: 'all' }, 'All states'), ...STATES.map(([v, label]) => h('option', { value: v }, label)));
+    this.viewSelect = h(
+      'select',
+      { id: 'queue-state', onchange: () => void this.refresh() },
+      h('option', { value: 'all' }, 'All states'),
+      ...STATES.map(([v, label]) => h('option', { value: v }, label)),
+    );
     this.element = h(
       'div',
       { id: 'queue-page' },
       h('h2', {}, 'Router queue'),
-      h('table', { id: 'queue-destinations' },
-        h('thead', {}, h('tr', {}, ...['Destination', 'Pending', 'In flight', 'Failed', 'Dead', 'Next attempt', 'Delivered', 'Last error', ''].map((t) => h('th', {}, t)))),
-        this.counts),
+      h(
+        'table',
+        { id: 'queue-destinations' },
+        h(
+          'thead',
+          {},
+          h('tr', {}, ...['Destination', 'Pending', 'In flight', 'Failed', 'Dead', 'Next attempt', 'Delivered', 'Last error', ''].map((t) => h('th', {}, t))),
+        ),
+        this.counts,
+      ),
       this.message,
-      h('section', { id: 'queue-entries-section' },
+      h(
+        'section',
+        { id: 'queue-entries-section' },
         this.heading,
-        h('label', { for: 'queue-state' }, 'Show'), this.viewSelect,
-        h('table', { id: 'queue-entries' },
+        h('label', { for: 'queue-state' }, 'Show'),
+        this.viewSelect,
+        h(
+          'table',
+          { id: 'queue-entries' },
           h('thead', {}, h('tr', {}, ...['#', 'State', 'Attempts', 'SOP Instance UID', 'Rule', 'Next attempt', 'Last error', ''].map((t) => h('th', {}, t)))),
-          this.entries)),
-      h('section', { id: 'unrouted-section' },
+          this.entries,
+        ),
+      ),
+      h(
+        'section',
+        { id: 'unrouted-section' },
         h('h3', {}, 'Not forwarded ', this.unroutedCounts),
-        h('p', { class: 'muted' }, 'Instances no rule forwards (unrouted) and instances whose rules could not be evaluated (rule failed). They are kept until purged; Retry evaluates the current rules again.'),
-        h('p', {},
-          h('button', { type: 'button', id: 'unrouted-retry-all', onclick: () => void this.act('/api/router/unrouted/retry', {}, 'retried') }, 'Retry all'), ' ',
-          h('button', { type: 'button', id: 'unrouted-purge-all', onclick: () => {
-            if (confirm('Purge every unrouted and failed entry? The retention may then delete these instances.')) void this.act('/api/router/unrouted/purge', {}, 'purged');
-          } }, 'Purge all')),
-        h('table', { id: 'unrouted-entries' },
+        h(
+          'p',
+          { class: 'muted' },
+          'Instances no rule forwards (unrouted) and instances whose rules could not be evaluated (rule failed). They are kept until purged; Retry evaluates the current rules again.',
+        ),
+        h(
+          'p',
+          {},
+          h('button', { type: 'button', id: 'unrouted-retry-all', onclick: () => void this.act('/api/router/unrouted/retry', {}, 'retried') }, 'Retry all'),
+          ' ',
+          h(
+            'button',
+            {
+              type: 'button',
+              id: 'unrouted-purge-all',
+              onclick: () => {
+                if (confirm('Purge every unrouted and failed entry? The retention may then delete these instances.'))
+                  void this.act('/api/router/unrouted/purge', {}, 'purged');
+              },
+            },
+            'Purge all',
+          ),
+        ),
+        h(
+          'table',
+          { id: 'unrouted-entries' },
           h('thead', {}, h('tr', {}, ...['#', 'State', 'SOP Instance UID', 'Received', 'Rule', 'Error', ''].map((t) => h('th', {}, t)))),
-          this.unrouted)),
+          this.unrouted,
+        ),
+      ),
     );
     root.replaceChildren(this.element);
   }
@@ -69,7 +115,9 @@ class QueuePage {
     const status = await api<DestinationStatus[]>('GET', '/api/router/queue');
     if (this.selected && !status.some((s) => s.destination === this.selected)) this.selected = undefined;
     this.selected ??= status[0]?.destination;
-    this.counts.replaceChildren(...(status.length ? status.map((s) => this.countRow(s)) : [h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'Nothing queued.'))]));
+    this.counts.replaceChildren(
+      ...(status.length ? status.map((s) => this.countRow(s)) : [h('tr', {}, h('td', { colspan: 9, class: 'muted' }, 'Nothing queued.'))]),
+    );
     await this.refreshEntries();
     await this.refreshUnrouted();
   }
@@ -77,19 +125,37 @@ class QueuePage {
   private async refreshUnrouted(): Promise<void> {
     const r = await api<UnroutedList>('GET', '/api/router/unrouted');
     this.unroutedCounts.textContent = `(${r.counts.unrouted} unrouted, ${r.counts.ruleFailed} rule failed)`;
-    this.unrouted.replaceChildren(...(r.entries.length ? r.entries.map((e) => h(
-      'tr',
-      { 'data-entry': e.id, 'data-state': e.state, 'data-uid': e.sopInstanceUid },
-      h('td', {}, String(e.id)),
-      h('td', { class: e.state === 'rule-failed' ? 'fail' : undefined }, e.state === 'rule-failed' ? 'rule failed' : 'unrouted'),
-      h('td', {}, h('code', {}, e.sopInstanceUid)),
-      h('td', {}, when(e.createdAt)),
-      h('td', {}, e.rule),
-      h('td', {}, e.lastError ?? ''),
-      h('td', {},
-        h('button', { type: 'button', class: 'unrouted-retry', onclick: () => void this.act('/api/router/unrouted/retry', { id: e.id }, 'retried') }, 'Retry'), ' ',
-        h('button', { type: 'button', class: 'unrouted-purge', onclick: () => void this.act('/api/router/unrouted/purge', { id: e.id }, 'purged') }, 'Purge')),
-    )) : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Nothing held.'))]));
+    this.unrouted.replaceChildren(
+      ...(r.entries.length
+        ? r.entries.map((e) =>
+            h(
+              'tr',
+              { 'data-entry': e.id, 'data-state': e.state, 'data-uid': e.sopInstanceUid },
+              h('td', {}, String(e.id)),
+              h('td', { class: e.state === 'rule-failed' ? 'fail' : undefined }, e.state === 'rule-failed' ? 'rule failed' : 'unrouted'),
+              h('td', {}, h('code', {}, e.sopInstanceUid)),
+              h('td', {}, when(e.createdAt)),
+              h('td', {}, e.rule),
+              h('td', {}, e.lastError ?? ''),
+              h(
+                'td',
+                {},
+                h(
+                  'button',
+                  { type: 'button', class: 'unrouted-retry', onclick: () => void this.act('/api/router/unrouted/retry', { id: e.id }, 'retried') },
+                  'Retry',
+                ),
+                ' ',
+                h(
+                  'button',
+                  { type: 'button', class: 'unrouted-purge', onclick: () => void this.act('/api/router/unrouted/purge', { id: e.id }, 'purged') },
+                  'Purge',
+                ),
+              ),
+            ),
+          )
+        : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'Nothing held.'))]),
+    );
   }
 
   private countRow(s: DestinationStatus): HTMLTableRowElement {
@@ -97,7 +163,23 @@ class QueuePage {
     return h(
       'tr',
       { 'data-destination': s.destination, class: s.destination === this.selected ? 'selected' : undefined },
-      h('td', {}, h('a', { href: '#/router-queue', class: 'queue-select', onclick: (e: Event) => { e.preventDefault(); this.selected = s.destination; void this.refresh(); } }, s.destination)),
+      h(
+        'td',
+        {},
+        h(
+          'a',
+          {
+            href: '#/router-queue',
+            class: 'queue-select',
+            onclick: (e: Event) => {
+              e.preventDefault();
+              this.selected = s.destination;
+              void this.refresh();
+            },
+          },
+          s.destination,
+        ),
+      ),
       h('td', { class: 'count-pending' }, String(s.pending)),
       h('td', { class: 'count-inflight' }, String(s.inFlight)),
       h('td', { class: 'count-failed' }, String(s.failed)),
@@ -105,12 +187,39 @@ class QueuePage {
       h('td', {}, when(s.nextAttemptAt)),
       h('td', {}, String(s.delivered)),
       h('td', { class: s.lastError ? 'fail' : undefined }, s.lastError ?? ''),
-      h('td', {},
-        h('button', { type: 'button', class: 'queue-retry', disabled: s.dead === 0, onclick: () => void this.act(`/api/router/queue/${dest}/retry`, {}, 'retried') }, 'Retry dead'), ' ',
-        h('button', { type: 'button', class: 'queue-purge-dead', disabled: s.dead === 0, onclick: () => void this.act(`/api/router/queue/${dest}/purge`, { state: 'dead' }, 'purged') }, 'Purge dead'), ' ',
-        h('button', { type: 'button', class: 'queue-purge-all', onclick: () => {
-          if (confirm(`Delete everything queued for ${s.destination}? It will not be sent.`)) void this.act(`/api/router/queue/${dest}/purge`, { state: 'all' }, 'purged');
-        } }, 'Purge all')),
+      h(
+        'td',
+        {},
+        h(
+          'button',
+          { type: 'button', class: 'queue-retry', disabled: s.dead === 0, onclick: () => void this.act(`/api/router/queue/${dest}/retry`, {}, 'retried') },
+          'Retry dead',
+        ),
+        ' ',
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'queue-purge-dead',
+            disabled: s.dead === 0,
+            onclick: () => void this.act(`/api/router/queue/${dest}/purge`, { state: 'dead' }, 'purged'),
+          },
+          'Purge dead',
+        ),
+        ' ',
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'queue-purge-all',
+            onclick: () => {
+              if (confirm(`Delete everything queued for ${s.destination}? It will not be sent.`))
+                void this.act(`/api/router/queue/${dest}/purge`, { state: 'all' }, 'purged');
+            },
+          },
+          'Purge all',
+        ),
+      ),
     );
   }
 
@@ -126,23 +235,37 @@ class QueuePage {
     const r = await api<DestinationEntries>('GET', `/api/router/queue/${encodeURIComponent(dest)}${q}`);
     this.heading.textContent = `Entries for ${dest}`;
     const path = `/api/router/queue/${encodeURIComponent(dest)}`;
-    this.entries.replaceChildren(...(r.entries.length ? r.entries.map((e) => {
-      const state = e.inFlight ? 'in flight' : e.state === 'dead' ? 'dead' : e.attempts > 0 ? 'failed' : 'pending';
-      return h(
-        'tr',
-        { 'data-entry': e.id, 'data-state': state },
-        h('td', {}, String(e.id)),
-        h('td', { class: state === 'dead' || state === 'failed' ? 'fail' : undefined }, state),
-        h('td', {}, String(e.attempts)),
-        h('td', {}, h('code', {}, e.sopInstanceUid)),
-        h('td', {}, e.rule),
-        h('td', {}, e.state === 'dead' ? '-' : new Date(e.nextAttemptAt).toLocaleString()),
-        h('td', {}, e.lastError ?? ''),
-        h('td', {},
-          e.state === 'dead' ? h('button', { type: 'button', class: 'entry-retry', onclick: () => void this.act(`${path}/retry`, { id: e.id }, 'retried') }, 'Retry') : null, ' ',
-          h('button', { type: 'button', class: 'entry-purge', onclick: () => void this.act(`${path}/purge`, { state: 'all', id: e.id }, 'purged') }, 'Purge')),
-      );
-    }) : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No entries.'))]));
+    this.entries.replaceChildren(
+      ...(r.entries.length
+        ? r.entries.map((e) => {
+            const state = e.inFlight ? 'in flight' : e.state === 'dead' ? 'dead' : e.attempts > 0 ? 'failed' : 'pending';
+            return h(
+              'tr',
+              { 'data-entry': e.id, 'data-state': state },
+              h('td', {}, String(e.id)),
+              h('td', { class: state === 'dead' || state === 'failed' ? 'fail' : undefined }, state),
+              h('td', {}, String(e.attempts)),
+              h('td', {}, h('code', {}, e.sopInstanceUid)),
+              h('td', {}, e.rule),
+              h('td', {}, e.state === 'dead' ? '-' : new Date(e.nextAttemptAt).toLocaleString()),
+              h('td', {}, e.lastError ?? ''),
+              h(
+                'td',
+                {},
+                e.state === 'dead'
+                  ? h('button', { type: 'button', class: 'entry-retry', onclick: () => void this.act(`${path}/retry`, { id: e.id }, 'retried') }, 'Retry')
+                  : null,
+                ' ',
+                h(
+                  'button',
+                  { type: 'button', class: 'entry-purge', onclick: () => void this.act(`${path}/purge`, { state: 'all', id: e.id }, 'purged') },
+                  'Purge',
+                ),
+              ),
+            );
+          })
+        : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No entries.'))]),
+    );
   }
 
   private async act(path: string, body: object, verb: 'retried' | 'purged'): Promise<void> {

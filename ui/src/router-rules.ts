@@ -26,7 +26,10 @@ class RulesPage implements RuleCardHost {
   private readonly list = h('ol', { id: 'rule-list', class: 'rule-list' });
   private readonly status = h('div', { id: 'rules-status', role: 'status' });
 
-  constructor(private readonly root: HTMLElement, aes: AeEntry[]) {
+  constructor(
+    private readonly root: HTMLElement,
+    aes: AeEntry[],
+  ) {
     // Not our clients (nothing listens) and not the Router itself (it would forward to itself again).
     this.destinations = aes.filter((a) => a.role !== 'client' && a.role !== 'router' && a.connection.port !== undefined).map((a) => a.aeTitle);
   }
@@ -35,10 +38,17 @@ class RulesPage implements RuleCardHost {
     const newRule = h('button', { type: 'button', id: 'rule-new', onclick: () => this.addNew() }, 'New rule');
     this.root.replaceChildren(
       h('h2', {}, 'Router rules'),
-      h('p', { class: 'muted' }, 'Evaluated in order for every instance the Router receives; the first match stops unless it says continue. Drag a rule (or use Up/Down) to reorder.'),
+      h(
+        'p',
+        { class: 'muted' },
+        'Evaluated in order for every instance the Router receives; the first match stops unless it says continue. Drag a rule (or use Up/Down) to reorder.',
+      ),
       this.list,
       h('p', {}, newRule, ' ', this.status),
-      new DryRunPanel(() => this.cards.map((c) => toRule(c.draft)), (issues) => this.showIssues(issues, undefined)).element,
+      new DryRunPanel(
+        () => this.cards.map((c) => toRule(c.draft)),
+        (issues) => this.showIssues(issues, undefined),
+      ).element,
     );
     this.sync(settings);
   }
@@ -90,7 +100,12 @@ class RulesPage implements RuleCardHost {
       this.sync(next);
       this.say('ok', `order saved: ${next.rules.map((r) => r.name).join(', ')}`);
     } catch (err) {
-      this.say('fail', `order not saved: ${issuesOf(err).map((i) => i.message).join('; ')}`);
+      this.say(
+        'fail',
+        `order not saved: ${issuesOf(err)
+          .map((i) => i.message)
+          .join('; ')}`,
+      );
     }
   }
 

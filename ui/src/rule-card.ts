@@ -27,13 +27,24 @@ export class RuleCard {
   private form: RuleForm | undefined;
 
   /** `savedName`: its name on the server; undefined until a new rule is saved. */
-  constructor(private readonly host: RuleCardHost, readonly key: number, public draft: Draft, public savedName?: string) {
+  constructor(
+    private readonly host: RuleCardHost,
+    readonly key: number,
+    public draft: Draft,
+    public savedName?: string,
+  ) {
     this.up = h('button', { type: 'button', class: 'rule-up', onclick: () => host.move(this, -1) }, 'Up');
     this.down = h('button', { type: 'button', class: 'rule-down', onclick: () => host.move(this, 1) }, 'Down');
     this.edit = h('button', { type: 'button', class: 'rule-edit', 'aria-expanded': 'false', onclick: () => this.setOpen(!this.open) }, 'Edit');
     this.head = h('div', { class: 'rule-head' }, this.index, this.title, this.summary, h('span', { class: 'rule-buttons' }, this.up, this.down, this.edit));
     this.element = h('li', {}, this.head);
-    host.drag.attach(this, this.head, this.element, () => this.saved, () => this.savedName ?? '');
+    host.drag.attach(
+      this,
+      this.head,
+      this.element,
+      () => this.saved,
+      () => this.savedName ?? '',
+    );
     this.showDraft();
   }
 

@@ -45,26 +45,59 @@ export class RuleForm {
     });
 
     const destOptions = [...new Set([...destinations, ...d.destinations])];
-    const dests = h('div', { class: 'rule-dest perms', id: id('destinations') }, ...destOptions.map((aet) => {
-      const c = h('input', { type: 'checkbox', value: aet, checked: d.destinations.includes(aet) });
-      c.addEventListener('change', () => {
-        d.destinations = destOptions.filter((a) => (a === aet ? c.checked : d.destinations.includes(a)));
-        on.change();
-      });
-      return h('label', {}, c, ` ${aet}`);
-    }));
+    const dests = h(
+      'div',
+      { class: 'rule-dest perms', id: id('destinations') },
+      ...destOptions.map((aet) => {
+        const c = h('input', { type: 'checkbox', value: aet, checked: d.destinations.includes(aet) });
+        c.addEventListener('change', () => {
+          d.destinations = destOptions.filter((a) => (a === aet ? c.checked : d.destinations.includes(a)));
+          on.change();
+        });
+        return h('label', {}, c, ` ${aet}`);
+      }),
+    );
 
     const changes = h('div', { class: 'rule-changes' });
-    const renderChanges = () => changes.replaceChildren(
-      ...d.changes.map((row, n) => {
-        const k = h('input', { type: 'text', class: 'change-key', placeholder: 'keyword, e.g. InstitutionName', value: row[0], 'aria-label': 'attribute' });
-        const v = h('input', { type: 'text', class: 'change-value', placeholder: '(empty: remove the attribute)', value: row[1], 'aria-label': 'new value' });
-        k.addEventListener('input', () => (row[0] = k.value));
-        v.addEventListener('input', () => (row[1] = v.value));
-        return h('div', { class: 'change-row' }, k, v, h('button', { type: 'button', class: 'change-remove', onclick: () => { d.changes.splice(n, 1); renderChanges(); } }, 'Remove'));
-      }),
-      h('button', { type: 'button', class: 'change-add', onclick: () => { d.changes.push(['', '']); renderChanges(); } }, 'Add change'),
-    );
+    const renderChanges = () =>
+      changes.replaceChildren(
+        ...d.changes.map((row, n) => {
+          const k = h('input', { type: 'text', class: 'change-key', placeholder: 'keyword, e.g. InstitutionName', value: row[0], 'aria-label': 'attribute' });
+          const v = h('input', { type: 'text', class: 'change-value', placeholder: '(empty: remove the attribute)', value: row[1], 'aria-label': 'new value' });
+          k.addEventListener('input', () => (row[0] = k.value));
+          v.addEventListener('input', () => (row[1] = v.value));
+          return h(
+            'div',
+            { class: 'change-row' },
+            k,
+            v,
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'change-remove',
+                onclick: () => {
+                  d.changes.splice(n, 1);
+                  renderChanges();
+                },
+              },
+              'Remove',
+            ),
+          );
+        }),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'change-add',
+            onclick: () => {
+              d.changes.push(['', '']);
+              renderChanges();
+            },
+          },
+          'Add change',
+        ),
+      );
     renderChanges();
 
     const checkbox = (cls: string, checked: boolean, apply: (checked: boolean) => void) => {
@@ -84,23 +117,44 @@ export class RuleForm {
       forwarding.disabled = v;
     });
     forwarding.append(
-      h('label', {}, 'Send to'), dests, err('destinations'),
-      h('label', {}, 'Attribute changes on the forwarded copy'), changes, err('changes'),
-      h('label', {}, cont, ' Continue with the following rules after a match'), err('continue'),
+      h('label', {}, 'Send to'),
+      dests,
+      err('destinations'),
+      h('label', {}, 'Attribute changes on the forwarded copy'),
+      changes,
+      err('changes'),
+      h('label', {}, cont, ' Continue with the following rules after a match'),
+      err('continue'),
     );
 
     this.deleteButton = h('button', { type: 'button', class: 'rule-delete', onclick: () => on.remove() }, saved ? 'Delete' : 'Discard');
     this.element = h(
       'form',
-      { class: 'card rule-editor', novalidate: true, onsubmit: (e: Event) => { e.preventDefault(); on.save(); } },
-      h('label', { for: id('name') }, 'Name'), name, err('name'),
-      h('label', { for: id('condition') }, 'Condition (CEL over callingAE, calledAE, peerAddress, DICOM keywords, tags["GGGGEEEE"])'), conditionBox, problems, err('condition'),
-      h('label', {}, discard, ' Discard: what this rule matches is not forwarded, and not kept as unrouted (the retention deletes it)'), err('discard'),
+      {
+        class: 'card rule-editor',
+        novalidate: true,
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          on.save();
+        },
+      },
+      h('label', { for: id('name') }, 'Name'),
+      name,
+      err('name'),
+      h('label', { for: id('condition') }, 'Condition (CEL over callingAE, calledAE, peerAddress, DICOM keywords, tags["GGGGEEEE"])'),
+      conditionBox,
+      problems,
+      err('condition'),
+      h('label', {}, discard, ' Discard: what this rule matches is not forwarded, and not kept as unrouted (the retention deletes it)'),
+      err('discard'),
       forwarding,
-      h('label', {}, enabled, ' Enabled'), err('enabled'),
+      h('label', {}, enabled, ' Enabled'),
+      err('enabled'),
       err('general'),
-      h('button', { type: 'submit', class: 'rule-save' }, 'Save'), ' ',
-      this.deleteButton, ' ',
+      h('button', { type: 'submit', class: 'rule-save' }, 'Save'),
+      ' ',
+      this.deleteButton,
+      ' ',
       this.done,
     );
   }

@@ -13,8 +13,15 @@ const PAGE = 25;
 /** QIDO-RS parameters of the search keys (Modality matches Modalities in Study). */
 function qidoParams(k: StudyKeys, offset: number): Record<string, string | number | undefined> {
   return {
-    PatientName: k.PatientName, PatientID: k.PatientID, StudyDate: k.StudyDate, ModalitiesInStudy: k.Modality,
-    AccessionNumber: k.AccessionNumber, StudyDescription: k.StudyDescription, includefield: 'StudyDescription', limit: PAGE, offset,
+    PatientName: k.PatientName,
+    PatientID: k.PatientID,
+    StudyDate: k.StudyDate,
+    ModalitiesInStudy: k.Modality,
+    AccessionNumber: k.AccessionNumber,
+    StudyDescription: k.StudyDescription,
+    includefield: 'StudyDescription',
+    limit: PAGE,
+    offset,
   };
 }
 
@@ -52,11 +59,24 @@ async function renderArchive(root: HTMLElement): Promise<void> {
       error.textContent = `search failed: ${err instanceof ApiError ? err.problem.detail : (err as Error).message}`;
       return;
     }
-    results.replaceChildren(studyTable('study-results', studies, { onOpen: (s) => void renderStudyDetail(detail, s, () => void search()).catch((e: Error) => { detail.textContent = e.message; }) }));
+    results.replaceChildren(
+      studyTable('study-results', studies, {
+        onOpen: (s) =>
+          void renderStudyDetail(detail, s, () => void search()).catch((e: Error) => {
+            detail.textContent = e.message;
+          }),
+      }),
+    );
     const prev = h('button', { type: 'button', id: 'page-prev', disabled: offset === 0 }, 'Previous');
     const next = h('button', { type: 'button', id: 'page-next', disabled: studies.length < PAGE }, 'Next');
-    prev.addEventListener('click', () => { offset = Math.max(0, offset - PAGE); void search(); });
-    next.addEventListener('click', () => { offset += PAGE; void search(); });
+    prev.addEventListener('click', () => {
+      offset = Math.max(0, offset - PAGE);
+      void search();
+    });
+    next.addEventListener('click', () => {
+      offset += PAGE;
+      void search();
+    });
     pager.replaceChildren(prev, h('span', { class: 'muted' }, ` results ${studies.length ? offset + 1 : 0}-${offset + studies.length} `), next);
   };
 
@@ -65,6 +85,13 @@ async function renderArchive(root: HTMLElement): Promise<void> {
     offset = 0;
     void search();
   });
-  root.replaceChildren(uploadPanel(() => void search()), form, error, results, pager, detail);
+  root.replaceChildren(
+    uploadPanel(() => void search()),
+    form,
+    error,
+    results,
+    pager,
+    detail,
+  );
   await search();
 }

@@ -35,12 +35,21 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
   setHref();
 
   // Send
-  const dest = h('select', { id: 'send-dest' }, ...aes.map((a) => h('option', { value: a.aeTitle }, `${a.aeTitle} (${a.connection.host}:${a.connection.port})`)));
+  const dest = h(
+    'select',
+    { id: 'send-dest' },
+    ...aes.map((a) => h('option', { value: a.aeTitle }, `${a.aeTitle} (${a.connection.host}:${a.connection.port})`)),
+  );
   const anonSend = h('input', { type: 'checkbox', id: 'send-anonymize' });
   const jobBox = h('div', { id: 'send-job', class: 'job' });
   const send = async (seriesUid?: string) => {
     try {
-      const job = await api<Job>('POST', '/api/studies/send', { destination: dest.value, studyUid: st, ...(seriesUid ? { seriesUid } : {}), anonymize: anonSend.checked });
+      const job = await api<Job>('POST', '/api/studies/send', {
+        destination: dest.value,
+        studyUid: st,
+        ...(seriesUid ? { seriesUid } : {}),
+        anonymize: anonSend.checked,
+      });
       await followJob(jobBox, job);
     } catch (err) {
       fail(err);
@@ -65,25 +74,74 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
     const showInstances = async () => {
       const list = await mainArchive.qidoAll(`studies/${enc(st)}/series/${enc(se)}/instances`);
       list.sort((a, b) => (num(a, TAG.InstanceNumber) ?? 0) - (num(b, TAG.InstanceNumber) ?? 0));
-      instances.replaceChildren(h('ul', {}, ...list.map((i) => {
-        const sop = text(i, TAG.SOPInstanceUID);
-        const li = h('li', { 'data-instance': sop }, `#${num(i, TAG.InstanceNumber) ?? '?'} ${sop} `,
-          h('button', { type: 'button', class: 'delete-instance', onclick: () => void remove(`instance ${sop}`, `/api/studies/${enc(st)}/series/${enc(se)}/instances/${enc(sop)}`, () => li.remove()) }, 'Delete'));
-        return li;
-      })));
+      instances.replaceChildren(
+        h(
+          'ul',
+          {},
+          ...list.map((i) => {
+            const sop = text(i, TAG.SOPInstanceUID);
+            const li = h(
+              'li',
+              { 'data-instance': sop },
+              `#${num(i, TAG.InstanceNumber) ?? '?'} ${sop} `,
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'delete-instance',
+                  onclick: () => void remove(`instance ${sop}`, `/api/studies/${enc(st)}/series/${enc(se)}/instances/${enc(sop)}`, () => li.remove()),
+                },
+                'Delete',
+              ),
+            );
+            return li;
+          }),
+        ),
+      );
     };
-    const row = h('tr', { 'data-series': se },
-      h('td', {}, h('img', { class: 'thumb', loading: 'lazy', alt: '', width: 96, height: 96, src: `/dicomweb/studies/${enc(st)}/series/${enc(se)}/thumbnail?viewport=96,96` })),
+    const row = h(
+      'tr',
+      { 'data-series': se },
+      h(
+        'td',
+        {},
+        h('img', {
+          class: 'thumb',
+          loading: 'lazy',
+          alt: '',
+          width: 96,
+          height: 96,
+          src: `/dicomweb/studies/${enc(st)}/series/${enc(se)}/thumbnail?viewport=96,96`,
+        }),
+      ),
       h('td', {}, text(s, TAG.Modality)),
       h('td', {}, String(num(s, TAG.SeriesNumber) ?? '')),
       h('td', {}, text(s, TAG.SeriesDescription)),
       h('td', {}, String(num(s, TAG.NumberOfSeriesRelatedInstances) ?? '')),
-      h('td', {},
-        h('button', { type: 'button', class: 'show-instances', onclick: () => void showInstances().catch(fail) }, 'Instances'), ' ',
-        h('a', { class: 'button', href: `/api/studies/${enc(st)}/series/${enc(se)}/archive.zip`, download: '' }, 'Zip'), ' ',
-        h('button', { type: 'button', class: 'send-series', onclick: () => void send(se) }, 'Send'), ' ',
-        h('button', { type: 'button', class: 'delete-series', onclick: () => void remove(`series ${num(s, TAG.SeriesNumber) ?? se}`, `/api/studies/${enc(st)}/series/${enc(se)}`, () => { row.remove(); onChanged(); }) }, 'Delete'),
-        instances),
+      h(
+        'td',
+        {},
+        h('button', { type: 'button', class: 'show-instances', onclick: () => void showInstances().catch(fail) }, 'Instances'),
+        ' ',
+        h('a', { class: 'button', href: `/api/studies/${enc(st)}/series/${enc(se)}/archive.zip`, download: '' }, 'Zip'),
+        ' ',
+        h('button', { type: 'button', class: 'send-series', onclick: () => void send(se) }, 'Send'),
+        ' ',
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'delete-series',
+            onclick: () =>
+              void remove(`series ${num(s, TAG.SeriesNumber) ?? se}`, `/api/studies/${enc(st)}/series/${enc(se)}`, () => {
+                row.remove();
+                onChanged();
+              }),
+          },
+          'Delete',
+        ),
+        instances,
+      ),
     );
     return row;
   });
@@ -91,17 +149,41 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
   box.replaceChildren(
     h('h3', {}, `${text(study, TAG.PatientName).replaceAll('^', ' ')} - ${text(study, TAG.StudyDescription) || 'study'} (${text(study, TAG.StudyDate)})`),
     h('p', { class: 'muted' }, st),
-    h('div', { class: 'actions' },
+    h(
+      'div',
+      { class: 'actions' },
       h('a', { id: 'open-viewer', class: 'button', href: `/viewer?StudyInstanceUIDs=${enc(st)}` }, 'Open in viewer'),
       h('span', { class: 'group' }, download, h('label', { class: 'inline' }, anonDownload, ' anonymize')),
-      h('span', { class: 'group' }, 'Send to ', dest, h('label', { class: 'inline' }, anonSend, ' anonymize'),
-        h('button', { type: 'button', id: 'send-study', disabled: aes.length === 0, onclick: () => void send() }, 'Send study')),
-      h('button', { type: 'button', id: 'delete-study', class: 'danger', onclick: () => void remove('this study', `/api/studies/${enc(st)}`, () => { box.replaceChildren(); onChanged(); }) }, 'Delete study'),
+      h(
+        'span',
+        { class: 'group' },
+        'Send to ',
+        dest,
+        h('label', { class: 'inline' }, anonSend, ' anonymize'),
+        h('button', { type: 'button', id: 'send-study', disabled: aes.length === 0, onclick: () => void send() }, 'Send study'),
+      ),
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'delete-study',
+          class: 'danger',
+          onclick: () =>
+            void remove('this study', `/api/studies/${enc(st)}`, () => {
+              box.replaceChildren();
+              onChanged();
+            }),
+        },
+        'Delete study',
+      ),
     ),
     jobBox,
     message,
-    h('table', { id: 'series-list' },
+    h(
+      'table',
+      { id: 'series-list' },
       h('thead', {}, h('tr', {}, ...['', 'Modality', 'Number', 'Description', 'Instances', ''].map((t) => h('th', {}, t)))),
-      h('tbody', {}, ...seriesRows)),
+      h('tbody', {}, ...seriesRows),
+    ),
   );
 }

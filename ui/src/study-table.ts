@@ -3,7 +3,12 @@ import { h } from './dom.js';
 import { num, TAG, text, type DicomJson } from './dicom-json.js';
 
 export interface StudyKeys {
-  PatientName?: string; PatientID?: string; StudyDate?: string; Modality?: string; AccessionNumber?: string; StudyDescription?: string;
+  PatientName?: string;
+  PatientID?: string;
+  StudyDate?: string;
+  Modality?: string;
+  AccessionNumber?: string;
+  StudyDescription?: string;
 }
 
 /** `DOE` finds `DOE^JOHN`: free text gets a trailing wildcard unless it has one. */
@@ -17,11 +22,21 @@ export function searchForm(prefix: string, onSearch: (keys: StudyKeys) => void, 
     return { input, el: h('div', { class: 'field' }, h('label', { for: `${prefix}-${id}` }, label), input) };
   };
   const f = {
-    name: field('patient-name', 'Patient name'), id: field('patient-id', 'Patient ID'), from: field('date-from', 'Study date from', 'date'),
-    to: field('date-to', 'to', 'date'), modality: field('modality', 'Modality'), accession: field('accession', 'Accession number'),
+    name: field('patient-name', 'Patient name'),
+    id: field('patient-id', 'Patient ID'),
+    from: field('date-from', 'Study date from', 'date'),
+    to: field('date-to', 'to', 'date'),
+    modality: field('modality', 'Modality'),
+    accession: field('accession', 'Accession number'),
     description: field('description', 'Description'),
   };
-  const form = h('form', { class: 'card search', id: `${prefix}-search` }, ...extra, ...Object.values(f).map((x) => x.el), h('button', { type: 'submit' }, 'Search'));
+  const form = h(
+    'form',
+    { class: 'card search', id: `${prefix}-search` },
+    ...extra,
+    ...Object.values(f).map((x) => x.el),
+    h('button', { type: 'submit' }, 'Search'),
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const from = dicomDate(f.from.input.value);
@@ -38,7 +53,10 @@ export function searchForm(prefix: string, onSearch: (keys: StudyKeys) => void, 
   return form;
 }
 
-interface Column { title: string; value: (s: DicomJson) => string | number }
+interface Column {
+  title: string;
+  value: (s: DicomJson) => string | number;
+}
 const COLUMNS: Column[] = [
   { title: 'Patient name', value: (s) => text(s, TAG.PatientName).replaceAll('^', ' ').trim() },
   { title: 'Patient ID', value: (s) => text(s, TAG.PatientID) },
@@ -51,7 +69,11 @@ const COLUMNS: Column[] = [
 ];
 
 /** Results table; a header click sorts the rows shown (this page of results only). */
-export function studyTable(id: string, studies: DicomJson[], opts: { onOpen?: (s: DicomJson) => void; actions?: (s: DicomJson) => Node[] } = {}): HTMLTableElement {
+export function studyTable(
+  id: string,
+  studies: DicomJson[],
+  opts: { onOpen?: (s: DicomJson) => void; actions?: (s: DicomJson) => Node[] } = {},
+): HTMLTableElement {
   let sortBy = -1;
   let dir = 1;
   const tbody = h('tbody');
@@ -60,20 +82,27 @@ export function studyTable(id: string, studies: DicomJson[], opts: { onOpen?: (s
     if (sortBy >= 0) {
       const v = COLUMNS[sortBy].value;
       rows.sort((a, b) => {
-        const x = v(a), y = v(b);
+        const x = v(a),
+          y = v(b);
         return dir * (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y)));
       });
     }
-    tbody.replaceChildren(...rows.map((s) => {
-      const tr = h('tr', { 'data-study': text(s, TAG.StudyInstanceUID), class: opts.onOpen ? 'clickable' : undefined },
-        ...COLUMNS.map((c) => h('td', {}, String(c.value(s)))),
-        ...(opts.actions ? [h('td', {}, ...opts.actions(s))] : []));
-      if (opts.onOpen) tr.addEventListener('click', (e) => {
-        if ((e.target as HTMLElement).closest('button, a, input, select')) return;
-        opts.onOpen!(s);
-      });
-      return tr;
-    }));
+    tbody.replaceChildren(
+      ...rows.map((s) => {
+        const tr = h(
+          'tr',
+          { 'data-study': text(s, TAG.StudyInstanceUID), class: opts.onOpen ? 'clickable' : undefined },
+          ...COLUMNS.map((c) => h('td', {}, String(c.value(s)))),
+          ...(opts.actions ? [h('td', {}, ...opts.actions(s))] : []),
+        );
+        if (opts.onOpen)
+          tr.addEventListener('click', (e) => {
+            if ((e.target as HTMLElement).closest('button, a, input, select')) return;
+            opts.onOpen!(s);
+          });
+        return tr;
+      }),
+    );
     if (rows.length === 0) tbody.replaceChildren(h('tr', {}, h('td', { colspan: COLUMNS.length + 1, class: 'muted' }, 'No studies found.')));
   };
   const headers = COLUMNS.map((c, i) => {

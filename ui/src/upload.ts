@@ -4,8 +4,14 @@ import { unzip } from 'fflate';
 import { h } from './dom.js';
 import { mainArchive } from './dicomweb.js';
 
-export interface Candidate { name: string; blob: Blob }
-export interface UploadReport { stored: number; failed: { name: string; reason: string }[] }
+export interface Candidate {
+  name: string;
+  blob: Blob;
+}
+export interface UploadReport {
+  stored: number;
+  failed: { name: string; reason: string }[];
+}
 
 /** One STOW request carries at most this many instances or bytes. */
 const BATCH_FILES = 25;
@@ -16,11 +22,12 @@ function readAllEntries(dir: FileSystemDirectoryEntry): Promise<FileSystemEntry[
   const all: FileSystemEntry[] = [];
   // readEntries returns the listing in pieces; an empty piece ends it.
   return new Promise((resolve, reject) => {
-    const next = () => reader.readEntries((batch) => {
-      if (batch.length === 0) return resolve(all);
-      all.push(...batch);
-      next();
-    }, reject);
+    const next = () =>
+      reader.readEntries((batch) => {
+        if (batch.length === 0) return resolve(all);
+        all.push(...batch);
+        next();
+      }, reject);
     next();
   });
 }
@@ -43,14 +50,19 @@ export async function droppedFiles(dt: DataTransfer): Promise<File[]> {
 }
 
 function unzipped(file: File): Promise<Candidate[]> {
-  return file.arrayBuffer().then((buf) => new Promise((resolve, reject) => {
-    unzip(new Uint8Array(buf), (err, entries) => {
-      if (err) return reject(new Error(`${file.name}: not a readable zip (${err.message})`));
-      resolve(Object.entries(entries)
-        .filter(([name, data]) => !name.endsWith('/') && data.length > 0)
-        .map(([name, data]) => ({ name: `${file.name}/${name}`, blob: new Blob([data]) })));
-    });
-  }));
+  return file.arrayBuffer().then(
+    (buf) =>
+      new Promise((resolve, reject) => {
+        unzip(new Uint8Array(buf), (err, entries) => {
+          if (err) return reject(new Error(`${file.name}: not a readable zip (${err.message})`));
+          resolve(
+            Object.entries(entries)
+              .filter(([name, data]) => !name.endsWith('/') && data.length > 0)
+              .map(([name, data]) => ({ name: `${file.name}/${name}`, blob: new Blob([data]) })),
+          );
+        });
+      }),
+  );
 }
 
 async function isPart10(blob: Blob): Promise<boolean> {

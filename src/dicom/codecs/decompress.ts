@@ -152,7 +152,9 @@ export async function decompressDataset(ds: Dataset, transferSyntaxUid: string):
       photometric = d.photometricInterpretation;
     }
     if (pixels.length < frameBytes) {
-      throw new DecompressError(`frame ${i + 1} decoded to ${pixels.length} bytes, expected ${frameBytes} (${g.rows}x${g.columns}x${g.samplesPerPixel}, ${g.bitsAllocated} bits)`);
+      throw new DecompressError(
+        `frame ${i + 1} decoded to ${pixels.length} bytes, expected ${frameBytes} (${g.rows}x${g.columns}x${g.samplesPerPixel}, ${g.bitsAllocated} bits)`,
+      );
     }
     out.set(pixels.subarray(0, frameBytes), i * frameBytes);
   }

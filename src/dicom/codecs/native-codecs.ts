@@ -66,7 +66,9 @@ export function loadCodecs(): Promise<DcmjsCodecs> {
     await mod.NativeCodecs.initializeAsync({ logCodecsInfo: false, logCodecsTrace: false });
     return mod;
   })();
-  loading.catch(() => { loading = undefined; });
+  loading.catch(() => {
+    loading = undefined;
+  });
   return loading;
 }
 

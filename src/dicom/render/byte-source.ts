@@ -28,7 +28,10 @@ const BLOCK = 64 * 1024;
 class FileSource implements ByteSource {
   private block: Uint8Array = new Uint8Array(0);
   private blockStart = -1;
-  constructor(private readonly fh: FileHandle, readonly size: number) {}
+  constructor(
+    private readonly fh: FileHandle,
+    readonly size: number,
+  ) {}
 
   async read(position: number, length: number): Promise<Uint8Array> {
     const end = Math.min(this.size, position + length);

@@ -22,7 +22,9 @@ function samples8(pixels: Uint8Array, img: ImagePixel, count: number): Uint8Arra
 
 function ybrFullToRgb(rgb: Uint8Array): void {
   for (let i = 0; i < rgb.length; i += 3) {
-    const y = rgb[i], cb = rgb[i + 1] - 128, cr = rgb[i + 2] - 128;
+    const y = rgb[i],
+      cb = rgb[i + 1] - 128,
+      cr = rgb[i + 2] - 128;
     rgb[i] = clamp8(y + 1.402 * cr);
     rgb[i + 1] = clamp8(y - 0.344136 * cb - 0.714136 * cr);
     rgb[i + 2] = clamp8(y + 1.772 * cb);
@@ -32,12 +34,17 @@ function ybrFullToRgb(rgb: Uint8Array): void {
 /** Interleaved RGB of a three-sample frame. */
 export function renderColor(pixels: Uint8Array, img: ImagePixel, photometric: string, planar: number): Uint8Array {
   const n = img.rows * img.columns;
-  if (photometric === 'YBR_FULL_422' || photometric === 'YBR_PARTIAL_422') return ybr422ToRgb(samples8(pixels, img, n * 2), img, photometric === 'YBR_PARTIAL_422');
+  if (photometric === 'YBR_FULL_422' || photometric === 'YBR_PARTIAL_422')
+    return ybr422ToRgb(samples8(pixels, img, n * 2), img, photometric === 'YBR_PARTIAL_422');
   const s = samples8(pixels, img, n * 3);
   let rgb: Uint8Array;
   if (planar === 1) {
     rgb = new Uint8Array(n * 3);
-    for (let i = 0, j = 0; i < n; i++, j += 3) { rgb[j] = s[i]; rgb[j + 1] = s[n + i]; rgb[j + 2] = s[2 * n + i]; }
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      rgb[j] = s[i];
+      rgb[j + 1] = s[n + i];
+      rgb[j + 2] = s[2 * n + i];
+    }
   } else {
     rgb = Uint8Array.from(s);
   }
@@ -62,7 +69,8 @@ function ybr422ToRgb(s: Uint8Array, img: ImagePixel, partial: boolean): Uint8Arr
     }
   };
   for (let i = 0, j = 0; i < n; i += 2, j += 4) {
-    const cb = s[j + 2] - 128, cr = s[j + 3] - 128;
+    const cb = s[j + 2] - 128,
+      cr = s[j + 3] - 128;
     put(i * 3, s[j], cb, cr);
     if (i + 1 < n) put((i + 1) * 3, s[j + 1], cb, cr);
   }
@@ -75,14 +83,17 @@ export function renderPalette(pixels: Uint8Array, img: ImagePixel, lut: PaletteL
   const s = sampleArray(pixels, img.bitsAllocated, n);
   const b = storedBits(img);
   const rgb = new Uint8Array(n * 3);
-  const last = lut.entries - 1, first = lut.firstMapped;
+  const last = lut.entries - 1,
+    first = lut.firstMapped;
   const wrap = b.signBit * 2;
   for (let i = 0, j = 0; i < n; i++, j += 3) {
     let v = (s[i] >>> b.shift) & b.mask;
     if (b.signed && v >= b.signBit) v -= wrap;
     let k = v - first;
     k = k < 0 ? 0 : k > last ? last : k;
-    rgb[j] = lut.red[k]; rgb[j + 1] = lut.green[k]; rgb[j + 2] = lut.blue[k];
+    rgb[j] = lut.red[k];
+    rgb[j + 1] = lut.green[k];
+    rgb[j + 2] = lut.blue[k];
   }
   return rgb;
 }

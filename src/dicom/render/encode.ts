@@ -16,8 +16,14 @@ interface JpegEncoder {
 export async function encodeJpeg(img: RenderedImage, quality = 90): Promise<Buffer> {
   const codecs = (await loadCodecs()) as unknown as JpegEncoder;
   const ctx = new codecs.Context({
-    width: img.width, height: img.height, bitsAllocated: 8, bitsStored: 8, samplesPerPixel: img.channels,
-    pixelRepresentation: 0, planarConfiguration: 0, photometricInterpretation: img.channels === 1 ? 'MONOCHROME2' : 'RGB',
+    width: img.width,
+    height: img.height,
+    bitsAllocated: 8,
+    bitsStored: 8,
+    samplesPerPixel: img.channels,
+    pixelRepresentation: 0,
+    planarConfiguration: 0,
+    photometricInterpretation: img.channels === 1 ? 'MONOCHROME2' : 'RGB',
     decodedBuffer: img.data,
   });
   const out = codecs.NativeCodecs.encodeJpeg(ctx, { lossy: true, quality: Math.max(1, Math.min(100, Math.round(quality))) }).getEncodedBuffer();

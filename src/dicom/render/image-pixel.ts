@@ -75,7 +75,10 @@ function paletteTable(ds: Dataset, descriptorTag: number, dataTag: number, name:
   const d = ds.get(descriptorTag);
   const data = ds.get(dataTag);
   if (!d?.value || d.value.length < 6 || !data?.value) {
-    throw new PixelDataError('unsupported', `PALETTE COLOR without ${name} Palette Color Lookup Table Descriptor and Data (segmented palettes are not supported)`);
+    throw new PixelDataError(
+      'unsupported',
+      `PALETTE COLOR without ${name} Palette Color Lookup Table Descriptor and Data (segmented palettes are not supported)`,
+    );
   }
   const dv = new DataView(d.value.buffer, d.value.byteOffset, d.value.byteLength);
   const entries = dv.getUint16(0, true) || 65536;
@@ -91,7 +94,10 @@ function paletteTable(ds: Dataset, descriptorTag: number, dataTag: number, name:
     const words = new Uint16Array(entries);
     const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
     let max = 0;
-    for (let i = 0; i < entries; i++) { words[i] = view.getUint16(2 * i, true); if (words[i] > max) max = words[i]; }
+    for (let i = 0; i < entries; i++) {
+      words[i] = view.getUint16(2 * i, true);
+      if (words[i] > max) max = words[i];
+    }
     // Some writers declare 16-bit entries but store 8-bit values (DCMTK tolerates it likewise).
     const shift = bits === 16 && max > 255 ? 8 : 0;
     for (let i = 0; i < entries; i++) out[i] = words[i] >> shift;
@@ -129,9 +135,14 @@ export function describeImage(ds: Dataset): ImagePixel {
   const slope = getNumber(ds, PixelTags.RescaleSlope);
   const intercept = getNumber(ds, PixelTags.RescaleIntercept);
   return {
-    rows, columns, samplesPerPixel, photometricInterpretation,
+    rows,
+    columns,
+    samplesPerPixel,
+    photometricInterpretation,
     planarConfiguration: getNumber(ds, PixelTags.PlanarConfiguration) ?? 0,
-    bitsAllocated, bitsStored, highBit: highBit >= bitsStored - 1 && highBit < bitsAllocated ? highBit : bitsStored - 1,
+    bitsAllocated,
+    bitsStored,
+    highBit: highBit >= bitsStored - 1 && highBit < bitsAllocated ? highBit : bitsStored - 1,
     pixelRepresentation: getNumber(ds, PixelTags.PixelRepresentation) ?? 0,
     frames: Math.max(1, Math.trunc(getNumber(ds, PixelTags.NumberOfFrames) ?? 1)),
     rescaleSlope: slope !== undefined && slope !== 0 ? slope : 1,

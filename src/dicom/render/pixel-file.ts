@@ -46,11 +46,19 @@ const u32 = (v: Uint8Array, o: number): number => v[o] | (v[o + 1] << 8) | (v[o 
 /** Byte order swap in place, `unit` bytes per value. */
 function swapBytes(v: Uint8Array, unit: number): void {
   if (unit === 2) {
-    for (let o = 0; o + 1 < v.length; o += 2) { const t = v[o]; v[o] = v[o + 1]; v[o + 1] = t; }
+    for (let o = 0; o + 1 < v.length; o += 2) {
+      const t = v[o];
+      v[o] = v[o + 1];
+      v[o + 1] = t;
+    }
   } else if (unit === 4) {
     for (let o = 0; o + 3 < v.length; o += 4) {
-      let t = v[o]; v[o] = v[o + 3]; v[o + 3] = t;
-      t = v[o + 1]; v[o + 1] = v[o + 2]; v[o + 2] = t;
+      let t = v[o];
+      v[o] = v[o + 3];
+      v[o + 3] = t;
+      t = v[o + 1];
+      v[o + 1] = v[o + 2];
+      v[o + 2] = t;
     }
   }
 }
@@ -94,9 +102,16 @@ export class PixelFile {
         dataSource = offsetSource(src, dataSetOffset);
       }
       // An inflated data set is explicit VR little endian (PS3.5 A.5).
-      const reader = new DatasetHeaderReader({ transferSyntaxUid: ts.deflated ? EXPLICIT_VR_LITTLE_ENDIAN : ts.uid, stopAtPixelData: true, maxValueLength: HEADER_VALUE_LIMIT });
+      const reader = new DatasetHeaderReader({
+        transferSyntaxUid: ts.deflated ? EXPLICIT_VR_LITTLE_ENDIAN : ts.uid,
+        stopAtPixelData: true,
+        maxValueLength: HEADER_VALUE_LIMIT,
+      });
       for (let pos = 0; !reader.done; pos += HEADER_CHUNK) {
-        if (pos >= dataSource.size) { reader.end(); break; }
+        if (pos >= dataSource.size) {
+          reader.end();
+          break;
+        }
         reader.push(await dataSource.read(pos, HEADER_CHUNK));
       }
       return new PixelFile(meta, ts, reader.dataset, dataSource);
@@ -157,11 +172,13 @@ export class PixelFile {
     for (;;) {
       const h = await this.source.read(pos, 8);
       if (h.length < 8) throw new PixelDataError('malformed', `encapsulated Pixel Data is truncated at offset ${pos}`);
-      const group = h[0] | (h[1] << 8), element = h[2] | (h[3] << 8);
+      const group = h[0] | (h[1] << 8),
+        element = h[2] | (h[3] << 8);
       const length = u32(h, 4);
       if (group === 0xfffe && element === 0xe0dd) break;
       if (group !== 0xfffe || element !== 0xe000) throw new PixelDataError('malformed', `expected a fragment item at offset ${pos} of the data set`);
-      if (length === UNDEFINED_LENGTH || pos + 8 + length > this.source.size) throw new PixelDataError('malformed', `fragment at offset ${pos} overruns the file`);
+      if (length === UNDEFINED_LENGTH || pos + 8 + length > this.source.size)
+        throw new PixelDataError('malformed', `fragment at offset ${pos} overruns the file`);
       if (bot) list.push({ offset: pos + 8, length });
       else bot = { offset: pos + 8, length };
       pos += 8 + length;
@@ -187,7 +204,7 @@ export class PixelFile {
     let map: FragmentRef[][] | undefined;
     if (frames === fragments.length) map = fragments.map((f) => [f]);
     else if (frames === 1) map = [fragments];
-    else map = this.byOffsetTable(fragments, frames) ?? await this.byStartMarkers(fragments, frames);
+    else map = this.byOffsetTable(fragments, frames) ?? (await this.byStartMarkers(fragments, frames));
     this.frameMap = map;
     return map;
   }
@@ -262,7 +279,10 @@ export class PixelFile {
     const bits = frameBits(img);
     const bytes = frameBytes(img);
     if (el.length < Math.ceil((bits * img.frames) / 8)) {
-      throw new PixelDataError('malformed', `Pixel Data has ${el.length} bytes, ${img.frames} frame(s) of ${img.rows}x${img.columns}x${img.samplesPerPixel} at ${img.bitsAllocated} bits need ${Math.ceil((bits * img.frames) / 8)}`);
+      throw new PixelDataError(
+        'malformed',
+        `Pixel Data has ${el.length} bytes, ${img.frames} frame(s) of ${img.rows}x${img.columns}x${img.samplesPerPixel} at ${img.bitsAllocated} bits need ${Math.ceil((bits * img.frames) / 8)}`,
+      );
     }
     const startBit = bits * index;
     const start = el.valueOffset! + Math.floor(startBit / 8);
@@ -302,9 +322,14 @@ export class PixelFile {
       let d;
       try {
         d = await decodeFrame(family, stored, {
-          rows: img.rows, columns: img.columns, bitsAllocated: img.bitsAllocated, bitsStored: img.bitsStored,
-          samplesPerPixel: img.samplesPerPixel, pixelRepresentation: img.pixelRepresentation,
-          planarConfiguration: img.planarConfiguration, photometricInterpretation: img.photometricInterpretation,
+          rows: img.rows,
+          columns: img.columns,
+          bitsAllocated: img.bitsAllocated,
+          bitsStored: img.bitsStored,
+          samplesPerPixel: img.samplesPerPixel,
+          pixelRepresentation: img.pixelRepresentation,
+          planarConfiguration: img.planarConfiguration,
+          photometricInterpretation: img.photometricInterpretation,
         });
       } catch (e) {
         throw new PixelDataError('malformed', `frame ${index + 1}: ${(e as Error).message}`);
@@ -334,7 +359,14 @@ export class PixelFile {
     if (el.valueOffset === undefined) return undefined;
     const v = await this.readBytes({ offset: el.valueOffset, length: el.length });
     if (!this.transferSyntax.littleEndian) {
-      const size = el.vr === 'OW' || el.vr === 'US' || el.vr === 'SS' ? 2 : ['OL', 'OF', 'UL', 'SL', 'FL'].includes(el.vr) ? 4 : ['OD', 'OV', 'FD', 'SV', 'UV'].includes(el.vr) ? 8 : 1;
+      const size =
+        el.vr === 'OW' || el.vr === 'US' || el.vr === 'SS'
+          ? 2
+          : ['OL', 'OF', 'UL', 'SL', 'FL'].includes(el.vr)
+            ? 4
+            : ['OD', 'OV', 'FD', 'SV', 'UV'].includes(el.vr)
+              ? 8
+              : 1;
       if (size === 8) {
         for (let o = 0; o + 7 < v.length; o += 8) v.subarray(o, o + 8).reverse();
       } else swapBytes(v, size);

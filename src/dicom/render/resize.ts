@@ -29,8 +29,10 @@ export function fitSize(w: number, h: number, vw: number | undefined, vh: number
 
 export function applyViewport(img: RenderedImage, vp: Viewport): RenderedImage {
   const r = vp.region ?? { x: 0, y: 0, width: img.width, height: img.height };
-  const flipX = r.width < 0, flipY = r.height < 0;
-  const sw = Math.abs(r.width), sh = Math.abs(r.height);
+  const flipX = r.width < 0,
+    flipY = r.height < 0;
+  const sw = Math.abs(r.width),
+    sh = Math.abs(r.height);
   // Clip the region to the image.
   const x0 = Math.max(0, Math.min(img.width - 1, Math.floor(r.x)));
   const y0 = Math.max(0, Math.min(img.height - 1, Math.floor(r.y)));
@@ -40,8 +42,10 @@ export function applyViewport(img: RenderedImage, vp: Viewport): RenderedImage {
   if (!vp.region && ow === img.width && oh === img.height) return img;
   const c = img.channels;
   const out = new Uint8Array(ow * oh * c);
-  const sx = cw / ow, sy = ch / oh;
-  const src = img.data, stride = img.width * c;
+  const sx = cw / ow,
+    sy = ch / oh;
+  const src = img.data,
+    stride = img.width * c;
   const acc = new Float64Array(c);
   for (let oy = 0; oy < oh; oy++) {
     const ty = flipY ? oh - 1 - oy : oy;

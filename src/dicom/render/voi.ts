@@ -8,7 +8,8 @@ import type { ImagePixel, Window } from './image-pixel.js';
 
 /** 8-bit output of the VOI function for modality value x. */
 export function voiValue(x: number, w: Window): number {
-  const c = w.center, width = w.width;
+  const c = w.center,
+    width = w.width;
   let y: number;
   if (w.fn === 'sigmoid') {
     y = 255 / (1 + Math.exp((-4 * (x - c)) / width));
@@ -54,14 +55,13 @@ export function sampleArray(pixels: Uint8Array, bitsAllocated: number, count: nu
   }
   const size = bitsAllocated / 8;
   const aligned = pixels.byteOffset % size === 0 ? pixels : Uint8Array.from(pixels.subarray(0, count * size));
-  return bitsAllocated === 16
-    ? new Uint16Array(aligned.buffer, aligned.byteOffset, count)
-    : new Uint32Array(aligned.buffer, aligned.byteOffset, count);
+  return bitsAllocated === 16 ? new Uint16Array(aligned.buffer, aligned.byteOffset, count) : new Uint32Array(aligned.buffer, aligned.byteOffset, count);
 }
 
 /** Minimum and maximum stored value (sign applied) of the samples. */
 function storedRange(samples: Uint8Array | Uint16Array | Uint32Array, b: StoredBits): [number, number] {
-  let min = Number.POSITIVE_INFINITY, max = Number.NEGATIVE_INFINITY;
+  let min = Number.POSITIVE_INFINITY,
+    max = Number.NEGATIVE_INFINITY;
   const { shift, mask, signBit, signed } = b;
   const wrap = signBit * 2;
   for (let i = 0; i < samples.length; i++) {
@@ -80,12 +80,15 @@ function storedRange(samples: Uint8Array | Uint16Array | Uint32Array, b: StoredB
  */
 export function renderGray(samples: Uint8Array | Uint16Array | Uint32Array, img: ImagePixel, window: Window | undefined): Uint8Array {
   const b = storedBits(img);
-  const slope = img.rescaleSlope, intercept = img.rescaleIntercept;
+  const slope = img.rescaleSlope,
+    intercept = img.rescaleIntercept;
   let w = window ?? img.window;
   if (!w) {
     const [smin, smax] = storedRange(samples, b);
-    const m0 = smin * slope + intercept, m1 = smax * slope + intercept;
-    const lo = Math.min(m0, m1), hi = Math.max(m0, m1);
+    const m0 = smin * slope + intercept,
+      m1 = smax * slope + intercept;
+    const lo = Math.min(m0, m1),
+      hi = Math.max(m0, m1);
     w = { center: (lo + hi) / 2, width: Math.max(hi - lo, 1e-6), fn: 'linear-exact' };
   }
   const invert = img.photometricInterpretation === 'MONOCHROME1';

@@ -5,8 +5,7 @@
 import { quoteValue, uidProblem } from '../../dicom/uids.js';
 import { HttpError } from '../problem.js';
 
-export type DicomwebErrorKind =
-  | 'bad-request' | 'not-found' | 'not-acceptable' | 'conflict' | 'payload-too-large' | 'unsupported-media-type' | 'unavailable';
+export type DicomwebErrorKind = 'bad-request' | 'not-found' | 'not-acceptable' | 'conflict' | 'payload-too-large' | 'unsupported-media-type' | 'unavailable';
 
 const STATUS: Record<DicomwebErrorKind, number> = {
   'bad-request': 400,
@@ -20,7 +19,11 @@ const STATUS: Record<DicomwebErrorKind, number> = {
 
 export class DicomwebError extends HttpError {
   override readonly name = 'DicomwebError';
-  constructor(readonly kind: DicomwebErrorKind, message: string, field?: string) {
+  constructor(
+    readonly kind: DicomwebErrorKind,
+    message: string,
+    field?: string,
+  ) {
     super(STATUS[kind], message, { type: `urn:open-pacs:problem:dicomweb:${kind}`, field });
   }
 }

@@ -29,30 +29,33 @@ export interface DicomwebOptions extends DicomwebAccess {
 }
 
 export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptions): Promise<void> {
-  await app.register(async (scope) => {
-    const archive = (): Archive => {
-      const a = opts.archive();
-      if (!a) throw new DicomwebError('unavailable', `${opts.name} is not running`);
-      return a;
-    };
-    const baseUrl = (req: FastifyRequest): string => `${req.protocol}://${req.host}${opts.prefix}`;
-    const maxBytes = (): number => opts.settings()?.maxStowBytes ?? DEFAULT_MAX_STOW_BYTES;
+  await app.register(
+    async (scope) => {
+      const archive = (): Archive => {
+        const a = opts.archive();
+        if (!a) throw new DicomwebError('unavailable', `${opts.name} is not running`);
+        return a;
+      };
+      const baseUrl = (req: FastifyRequest): string => `${req.protocol}://${req.host}${opts.prefix}`;
+      const maxBytes = (): number => opts.settings()?.maxStowBytes ?? DEFAULT_MAX_STOW_BYTES;
 
-    scope.setErrorHandler(errorHandler);
-    scope.setNotFoundHandler((req) => {
-      throw new DicomwebError('not-found', `${req.method} ${req.url.split('?')[0]} is not a DICOMweb resource of this server`);
-    });
-    // STOW-RS reads the request stream itself; any other body is left unread.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+      scope.setErrorHandler(errorHandler);
+      scope.setNotFoundHandler((req) => {
+        throw new DicomwebError('not-found', `${req.method} ${req.url.split('?')[0]} is not a DICOMweb resource of this server`);
+      });
+      // STOW-RS reads the request stream itself; any other body is left unread.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
-    await registerAccess(scope, opts);
-    registerQido(scope, { archive, baseUrl, queryLimits: opts.queryLimits });
-    registerWado(scope, { archive });
-    registerMetadata(scope, { archive, baseUrl });
-    registerStow(scope, { archive, baseUrl, maxBytes });
-    // The pixel routes (bulkdata, frames, rendered, thumbnail, WADO-URI) in this scope, with its access levels. They hold the archive itself: the roles start before the web server, so it exists.
-    const pixelArchive = opts.archive();
-    if (pixelArchive) await registerPixelRoutes(scope, { archive: pixelArchive });
-  }, { prefix: opts.prefix });
+      await registerAccess(scope, opts);
+      registerQido(scope, { archive, baseUrl, queryLimits: opts.queryLimits });
+      registerWado(scope, { archive });
+      registerMetadata(scope, { archive, baseUrl });
+      registerStow(scope, { archive, baseUrl, maxBytes });
+      // The pixel routes (bulkdata, frames, rendered, thumbnail, WADO-URI) in this scope, with its access levels. They hold the archive itself: the roles start before the web server, so it exists.
+      const pixelArchive = opts.archive();
+      if (pixelArchive) await registerPixelRoutes(scope, { archive: pixelArchive });
+    },
+    { prefix: opts.prefix },
+  );
 }

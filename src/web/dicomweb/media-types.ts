@@ -61,7 +61,10 @@ export function parseAccept(header: string | undefined): MediaType[] {
     if (!mt) throw new DicomwebError('bad-request', `malformed Accept header entry ${JSON.stringify(p.trim())}`, 'Accept');
     if (mt.q > 0) out.push(mt);
   }
-  return out.map((m, i) => ({ m, i })).sort((a, b) => b.m.q - a.m.q || a.i - b.i).map((x) => x.m);
+  return out
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => b.m.q - a.m.q || a.i - b.i)
+    .map((x) => x.m);
 }
 
 /** QIDO-RS and metadata: DICOM JSON (application/json and wildcards accepted for it), else 406. */

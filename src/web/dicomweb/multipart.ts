@@ -33,7 +33,11 @@ const MAX_HEADER_BYTES = 16 * 1024;
  */
 export function checkBoundary(boundary: string | undefined): string {
   if (!boundary || !/^[0-9A-Za-z'()+_,\-./:=? ]{0,199}[0-9A-Za-z'()+_,\-./:=?]$/.test(boundary)) {
-    throw new DicomwebError('bad-request', `multipart/related needs a valid boundary parameter (1-200 characters of RFC 2046), got ${JSON.stringify(boundary ?? null)}`, 'Content-Type');
+    throw new DicomwebError(
+      'bad-request',
+      `multipart/related needs a valid boundary parameter (1-200 characters of RFC 2046), got ${JSON.stringify(boundary ?? null)}`,
+      'Content-Type',
+    );
   }
   return boundary;
 }
@@ -46,7 +50,11 @@ export class MultipartReader {
   private ended = false;
 
   /** `maxBytes`: past this many body bytes, reading throws DicomwebError('payload-too-large'). */
-  constructor(source: AsyncIterable<Buffer | string>, boundary: string, private readonly maxBytes = Number.POSITIVE_INFINITY) {
+  constructor(
+    source: AsyncIterable<Buffer | string>,
+    boundary: string,
+    private readonly maxBytes = Number.POSITIVE_INFINITY,
+  ) {
     this.it = source[Symbol.asyncIterator]();
     this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
     // The first delimiter may begin the body without a CRLF before it.

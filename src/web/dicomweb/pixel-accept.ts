@@ -45,13 +45,19 @@ export function parseAccept(header: string | undefined): MediaRange[] {
     for (const p of paramParts) {
       const eq = p.indexOf('=');
       if (eq < 0) continue;
-      params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+      params[p.slice(0, eq).trim().toLowerCase()] = p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
     }
     const q = params.q === undefined ? 1 : Number(params.q);
     if (!(q > 0)) continue;
     ranges.push({ type: ALIASES[type] ?? type, params, q });
   }
-  return ranges.map((r, i) => ({ r, i })).sort((a, b) => b.r.q - a.r.q || a.i - b.i).map(({ r }) => r);
+  return ranges
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => b.r.q - a.r.q || a.i - b.i)
+    .map(({ r }) => r);
 }
 
 /** How frames (or encapsulated bulk data) go out. */
@@ -79,9 +85,8 @@ function partType(r: MediaRange): string {
 function formFor(r: MediaRange, s: StoredForm): FrameForm | undefined {
   const type = ALIASES[partType(r)] ?? partType(r);
   const ts = r.params['transfer-syntax'];
-  const asStored = (): FrameForm => (s.encapsulated
-    ? { kind: 'stored', mediaType: mediaTypeOf(s.transferSyntaxUid), transferSyntax: s.transferSyntaxUid }
-    : DECODED);
+  const asStored = (): FrameForm =>
+    s.encapsulated ? { kind: 'stored', mediaType: mediaTypeOf(s.transferSyntaxUid), transferSyntax: s.transferSyntaxUid } : DECODED;
   if (type === '*/*') return ts === '*' ? asStored() : !s.encapsulated || s.decodable ? DECODED : asStored();
   if (type === OCTET_STREAM) {
     if (ts === '*') return asStored();
@@ -106,7 +111,11 @@ export function negotiateFrames(accept: string | undefined, s: StoredForm): Fram
     ...(!s.encapsulated || s.decodable ? [`multipart/related; type="${OCTET_STREAM}"`] : []),
     ...(s.encapsulated ? [`multipart/related; type="${mediaTypeOf(s.transferSyntaxUid)}"; transfer-syntax=${s.transferSyntaxUid}`] : []),
   ];
-  throw new PixelRequestError(406, `none of the accepted media types fits: the instance is stored as ${s.transferSyntaxUid}${s.encapsulated && !s.decodable ? ' (no decoder here)' : ''}; it can be sent as ${offers.join(' or ')}`, 'accept');
+  throw new PixelRequestError(
+    406,
+    `none of the accepted media types fits: the instance is stored as ${s.transferSyntaxUid}${s.encapsulated && !s.decodable ? ' (no decoder here)' : ''}; it can be sent as ${offers.join(' or ')}`,
+    'accept',
+  );
 }
 
 export type RenderedType = 'image/jpeg' | 'image/png';

@@ -15,7 +15,6 @@ export class PixelRequestError extends HttpError {
   }
 }
 
-
 /** A UID (PS3.5 9.1): digits and dots, at most 64 characters. Leading zeros are tolerated (seen in the field). */
 export function checkUid(value: string | undefined, field: string): string {
   if (value === undefined || value === '') throw new PixelRequestError(400, `${field} is missing`, field);
@@ -43,7 +42,8 @@ function decimal(value: string, field: string): number {
 
 function positiveInt(value: string, label: string, max = 65535, field = label): number {
   const t = value.trim();
-  if (!/^[0-9]{1,6}$/.test(t) || Number(t) < 1 || Number(t) > max) throw new PixelRequestError(400, `${label} must be an integer 1..${max}, not '${t.slice(0, 20)}'`, field);
+  if (!/^[0-9]{1,6}$/.test(t) || Number(t) < 1 || Number(t) > max)
+    throw new PixelRequestError(400, `${label} must be an integer 1..${max}, not '${t.slice(0, 20)}'`, field);
   return Number(t);
 }
 
@@ -81,7 +81,8 @@ export function parseViewport(value: string | undefined): ViewportParam | undefi
   const [sx, sy] = [p[2], p[3]].map((v) => (v.trim() === '' ? 0 : decimal(v, 'viewport')));
   const sw = p[4].trim() === '' ? undefined : decimal(p[4], 'viewport');
   const sh = p[5].trim() === '' ? undefined : decimal(p[5], 'viewport');
-  if (sx < 0 || sy < 0 || sw === 0 || sh === 0) throw new PixelRequestError(400, 'viewport source region must start at or after 0,0 and have a non-zero size', 'viewport');
+  if (sx < 0 || sy < 0 || sw === 0 || sh === 0)
+    throw new PixelRequestError(400, 'viewport source region must start at or after 0,0 and have a non-zero size', 'viewport');
   return { width, height, region: { x: sx, y: sy, width: sw ?? Number.NaN, height: sh ?? Number.NaN } };
 }
 
@@ -90,7 +91,8 @@ export function resolveRegion(r: SourceRegion | undefined, columns: number, rows
   if (!r) return undefined;
   if (r.x >= columns || r.y >= rows) throw new PixelRequestError(400, `viewport source region starts outside the ${columns}x${rows} image`, 'viewport');
   return {
-    x: r.x, y: r.y,
+    x: r.x,
+    y: r.y,
     width: Number.isNaN(r.width) ? columns - r.x : r.width,
     height: Number.isNaN(r.height) ? rows - r.y : r.height,
   };

@@ -1,7 +1,5 @@
 /** A stored frame to an encoded image: decode, render (window), viewport, JPEG or PNG. */
-import {
-  applyViewport, encodeJpeg, encodePngImage, renderFrame, type PixelFile, type SourceRegion, type Window,
-} from '../../dicom/render/index.js';
+import { applyViewport, encodeJpeg, encodePngImage, renderFrame, type PixelFile, type SourceRegion, type Window } from '../../dicom/render/index.js';
 import type { RenderedType } from './pixel-accept.js';
 import { resolveRegion } from './pixel-params.js';
 

@@ -140,7 +140,11 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
   // ---- rendered --------------------------------------------------------------
 
   const renderParams = (q: Query, frame: number, type: RenderRequest['type']): RenderRequest => ({
-    frame, type, window: parseWindow(q.window), viewport: parseViewport(q.viewport), quality: parseQuality(q.quality),
+    frame,
+    type,
+    window: parseWindow(q.window),
+    viewport: parseViewport(q.viewport),
+    quality: parseQuality(q.quality),
   });
 
   /** One image, or multipart/related of one image per instance when asked for. */
@@ -163,8 +167,7 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
     return reply.type(multipartContentType(type, boundary)).send(multipartStream(boundary, parts(), async () => {}));
   };
 
-  route('/studies/:study/series/:series/instances/:sop/rendered', async (req, reply) =>
-    sendRendered(req, reply, [await instanceOf(req.params)], 0));
+  route('/studies/:study/series/:series/instances/:sop/rendered', async (req, reply) => sendRendered(req, reply, [await instanceOf(req.params)], 0));
 
   route('/studies/:study/series/:series/instances/:sop/frames/:frames/rendered', async (req, reply) => {
     const row = await instanceOf(req.params);
@@ -174,12 +177,13 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
   });
 
   route('/studies/:study/series/:series/rendered', async (req, reply) =>
-    sendRendered(req, reply, await seriesInstances(archive, checkUid(req.params.study, 'study'), checkUid(req.params.series, 'series')), 0));
+    sendRendered(req, reply, await seriesInstances(archive, checkUid(req.params.study, 'study'), checkUid(req.params.series, 'series')), 0),
+  );
 
   route('/studies/:study/rendered', async (req, reply) => {
     const study = checkUid(req.params.study, 'study');
     const rows: InstanceSummary[] = [];
-    for (const s of await studySeries(archive, study)) rows.push(...await seriesInstances(archive, study, s));
+    for (const s of await studySeries(archive, study)) rows.push(...(await seriesInstances(archive, study, s)));
     return sendRendered(req, reply, rows, 0);
   });
 
@@ -214,11 +218,11 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
     return [list[mid], ...list.slice(0, mid), ...list.slice(mid + 1)];
   };
 
-  route('/studies/:study/series/:series/instances/:sop/thumbnail', async (req, reply) =>
-    sendThumbnail(req, reply, [await instanceOf(req.params)]));
+  route('/studies/:study/series/:series/instances/:sop/thumbnail', async (req, reply) => sendThumbnail(req, reply, [await instanceOf(req.params)]));
 
   route('/studies/:study/series/:series/thumbnail', async (req, reply) =>
-    sendThumbnail(req, reply, middleFirst(await seriesInstances(archive, checkUid(req.params.study, 'study'), checkUid(req.params.series, 'series')))));
+    sendThumbnail(req, reply, middleFirst(await seriesInstances(archive, checkUid(req.params.study, 'study'), checkUid(req.params.series, 'series')))),
+  );
 
   route('/studies/:study/thumbnail', async (req, reply) => {
     const study = checkUid(req.params.study, 'study');
@@ -232,7 +236,11 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
 function formOf(f: PixelFile): { transferSyntaxUid: string; encapsulated: boolean; decodable: boolean } {
   let decodable = true;
   if (f.encapsulated) {
-    try { f.codec(); } catch { decodable = false; }
+    try {
+      f.codec();
+    } catch {
+      decodable = false;
+    }
   }
   return { transferSyntaxUid: f.transferSyntax.uid, encapsulated: f.encapsulated, decodable };
 }
@@ -254,10 +262,17 @@ async function* nativePixelStream(f: PixelFile): AsyncGenerator<Uint8Array> {
   for (let pos = el.valueOffset!; pos < end; pos += STREAM_CHUNK) {
     const chunk = await f.source.read(pos, Math.min(STREAM_CHUNK, end - pos));
     if (chunk.length === 0) throw new PixelDataError('malformed', 'stored file ends inside Pixel Data');
-    if (unit === 1) { yield chunk; continue; }
+    if (unit === 1) {
+      yield chunk;
+      continue;
+    }
     const copy = Uint8Array.from(chunk);
     for (let o = 0; o + unit <= copy.length; o += unit) {
-      for (let i = o, j = o + unit - 1; i < j; i++, j--) { const t = copy[i]; copy[i] = copy[j]; copy[j] = t; }
+      for (let i = o, j = o + unit - 1; i < j; i++, j--) {
+        const t = copy[i];
+        copy[i] = copy[j];
+        copy[j] = t;
+      }
     }
     yield copy;
   }

@@ -71,7 +71,10 @@ export function parseQido(search: URLSearchParams, level: QueryLevel, fixed: Que
   for (const [name, value] of search) {
     switch (name) {
       case 'includefield':
-        for (const f of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+        for (const f of value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)) {
           if (f === 'all') all = true;
           else include.add(attribute(f.split('.')[0]).tag);
         }
@@ -110,7 +113,7 @@ export function parseQido(search: URLSearchParams, level: QueryLevel, fixed: Que
       keys.set(top.tag, { tag: top.tag, vr: 'SQ', matcher: { kind: 'universal' }, items: [] });
       continue;
     }
-    if ((top.tag >>> 16) === 0x0002 || top.tag === 0x00080005) throw badRequest(`"${name}" cannot be queried`, name);
+    if (top.tag >>> 16 === 0x0002 || top.tag === 0x00080005) throw badRequest(`"${name}" cannot be queried`, name);
     const at = knownAttributeLevel(top.tag);
     if (at !== undefined && levelDepth(at) > levelDepth(level)) {
       const hint = top.tag === 0x00080060 ? ' (use ModalitiesInStudy for studies)' : '';

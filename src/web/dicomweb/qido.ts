@@ -37,29 +37,27 @@ import { negotiateDicomJson } from './media-types.js';
 import { parseQido, type QidoQuery } from './qido-params.js';
 
 const T = {
-  StudyInstanceUID: 0x0020000d, SeriesInstanceUID: 0x0020000e, SOPInstanceUID: 0x00080018, RetrieveURL: 0x00081190,
+  StudyInstanceUID: 0x0020000d,
+  SeriesInstanceUID: 0x0020000e,
+  SOPInstanceUID: 0x00080018,
+  RetrieveURL: 0x00081190,
 } as const;
 
 const STUDY_DEFAULTS = [
-  0x00080020, 0x00080030, 0x00080050, 0x00080056, 0x00080061, 0x00080090, 0x00081030,
-  0x00100010, 0x00100020, 0x00100030, 0x00100040, 0x0020000d, 0x00200010, 0x00201206, 0x00201208,
+  0x00080020, 0x00080030, 0x00080050, 0x00080056, 0x00080061, 0x00080090, 0x00081030, 0x00100010, 0x00100020, 0x00100030, 0x00100040, 0x0020000d, 0x00200010,
+  0x00201206, 0x00201208,
 ];
-const SERIES_DEFAULTS = [
-  0x00080060, 0x00080201, 0x0008103e, 0x00180015, 0x0020000d, 0x0020000e, 0x00200011, 0x00201209, 0x00400244, 0x00400245, 0x00400275,
-];
-const INSTANCE_DEFAULTS = [
-  0x00080016, 0x00080018, 0x00080056, 0x00080201, 0x0020000d, 0x0020000e, 0x00200013, 0x00280008, 0x00280010, 0x00280011, 0x00280100,
-];
+const SERIES_DEFAULTS = [0x00080060, 0x00080201, 0x0008103e, 0x00180015, 0x0020000d, 0x0020000e, 0x00200011, 0x00201209, 0x00400244, 0x00400245, 0x00400275];
+const INSTANCE_DEFAULTS = [0x00080016, 0x00080018, 0x00080056, 0x00080201, 0x0020000d, 0x0020000e, 0x00200013, 0x00280008, 0x00280010, 0x00280011, 0x00280100];
 
 /** With includefield=all at study or series level: the first instance's attributes of these modules (groups 0010 also). */
 const STUDY_MODULE = new Set([
-  0x00080020, 0x00080030, 0x00080050, 0x00080051, 0x00080090, 0x00080096, 0x00080201, 0x00081030, 0x00081032, 0x00081048, 0x00081049,
-  0x00081060, 0x00081062, 0x00081080, 0x00081084, 0x00081110, 0x0020000d, 0x00200010, 0x00321033, 0x00321060, 0x00321064, 0x00401012,
+  0x00080020, 0x00080030, 0x00080050, 0x00080051, 0x00080090, 0x00080096, 0x00080201, 0x00081030, 0x00081032, 0x00081048, 0x00081049, 0x00081060, 0x00081062,
+  0x00081080, 0x00081084, 0x00081110, 0x0020000d, 0x00200010, 0x00321033, 0x00321060, 0x00321064, 0x00401012,
 ]);
 const SERIES_MODULE = new Set([
-  0x00080021, 0x00080031, 0x00080060, 0x00080070, 0x00080080, 0x00081010, 0x0008103e, 0x00081040, 0x00081050, 0x00081070, 0x00081090,
-  0x00081111, 0x00180015, 0x00181030, 0x00185100, 0x0020000e, 0x00200011, 0x00200052, 0x00200060, 0x00400244, 0x00400245, 0x00400253,
-  0x00400254, 0x00400260, 0x00400275,
+  0x00080021, 0x00080031, 0x00080060, 0x00080070, 0x00080080, 0x00081010, 0x0008103e, 0x00081040, 0x00081050, 0x00081070, 0x00081090, 0x00081111, 0x00180015,
+  0x00181030, 0x00185100, 0x0020000e, 0x00200011, 0x00200052, 0x00200060, 0x00400244, 0x00400245, 0x00400253, 0x00400254, 0x00400260, 0x00400275,
 ]);
 
 export interface QidoContext {
@@ -113,7 +111,8 @@ function indexAttribute(tag: number, values: readonly string[] | undefined): Dic
   if (present.length === 0) return { vr };
   if (vr === 'PN') {
     return {
-      vr, Value: present.map((v) => {
+      vr,
+      Value: present.map((v) => {
         const [a, i, p] = v.split('=');
         return { ...(a ? { Alphabetic: a } : {}), ...(i ? { Ideographic: i } : {}), ...(p ? { Phonetic: p } : {}) };
       }),
@@ -132,7 +131,7 @@ function render(m: QueryMatch, q: QidoQuery, tags: readonly number[], retrieveUr
   if (q.include === 'all' && json) {
     for (const [hex, attr] of Object.entries(json)) {
       const tag = parseInt(hex, 16) >>> 0;
-      const ok = q.level === 'IMAGE' || (tag >>> 16) === 0x0010 || STUDY_MODULE.has(tag) || (q.level === 'SERIES' && SERIES_MODULE.has(tag));
+      const ok = q.level === 'IMAGE' || tag >>> 16 === 0x0010 || STUDY_MODULE.has(tag) || (q.level === 'SERIES' && SERIES_MODULE.has(tag));
       if (ok) out[hex] = attr;
     }
   }
@@ -195,7 +194,10 @@ export function registerQido(scope: FastifyInstance, ctx: QidoContext): void {
       let seen = 0;
       let sent = 0;
       for await (const m of queryIndex(ctx.archive().index, level, keys, {
-        caseInsensitivePersonNames: true, pageSize, signal: controller.signal, withJson: q.include === 'all',
+        caseInsensitivePersonNames: true,
+        pageSize,
+        signal: controller.signal,
+        withJson: q.include === 'all',
         cost: { maxRowsExamined: limits.maxRowsExamined, maxSeconds: limits.maxSeconds },
       })) {
         if (++seen <= q.offset) continue;

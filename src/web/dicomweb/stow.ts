@@ -52,7 +52,10 @@ interface PartResult {
 /** Why one part cannot be stored, with its Failure Reason (a status, as the archive's errors). */
 class PartFailure extends StatusError {
   override readonly name = 'PartFailure';
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -84,12 +87,18 @@ function checkPartUid(value: string, name: string, reason: number): void {
 }
 
 /** Stores one part: its meta header first, then the data set bytes into the ingest as they arrive. */
-async function storePart(archive: Archive, body: AsyncIterable<Buffer>, req: FastifyRequest, study: string | undefined, partSyntax: string | undefined): Promise<PartResult> {
+async function storePart(
+  archive: Archive,
+  body: AsyncIterable<Buffer>,
+  req: FastifyRequest,
+  study: string | undefined,
+  partSyntax: string | undefined,
+): Promise<PartResult> {
   const result: PartResult = {};
   let head: Buffer | undefined = Buffer.alloc(0);
   let sink: StoreSink | undefined;
   try {
-    if (partSyntax !== undefined) checkPartUid(partSyntax, 'the part\'s transfer-syntax parameter', Status.CannotUnderstand);
+    if (partSyntax !== undefined) checkPartUid(partSyntax, "the part's transfer-syntax parameter", Status.CannotUnderstand);
     for await (const chunk of body) {
       if (head) {
         head = head.length ? Buffer.concat([head, chunk]) : chunk;
@@ -135,7 +144,8 @@ async function storePart(archive: Archive, body: AsyncIterable<Buffer>, req: Fas
   } catch (err) {
     await sink?.abort(err as Error);
     if (err instanceof DicomwebError) throw err; // the body limit: the whole request fails
-    if (err instanceof MultipartError) return { ...result, truncated: true, failure: { reason: Status.CannotUnderstand, message: `malformed multipart body: ${err.message}` } };
+    if (err instanceof MultipartError)
+      return { ...result, truncated: true, failure: { reason: Status.CannotUnderstand, message: `malformed multipart body: ${err.message}` } };
     const reason = statusOfError(err, Status.ProcessingFailure);
     return { ...result, failure: { reason, message: (err as Error).message } };
   }
@@ -148,8 +158,11 @@ export function registerStow(scope: FastifyInstance, ctx: StowContext): void {
     const ct = parseMediaType(req.headers['content-type'] ?? '');
     const type = ct?.params.get('type')?.toLowerCase();
     if (!ct || ct.essence !== 'multipart/related' || (type !== undefined && type !== 'application/dicom')) {
-      throw new DicomwebError('unsupported-media-type',
-        `STOW-RS takes multipart/related; type="application/dicom" (got ${JSON.stringify(req.headers['content-type'] ?? null)})`, 'Content-Type');
+      throw new DicomwebError(
+        'unsupported-media-type',
+        `STOW-RS takes multipart/related; type="application/dicom" (got ${JSON.stringify(req.headers['content-type'] ?? null)})`,
+        'Content-Type',
+      );
     }
     const boundary = checkBoundary(ct.params.get('boundary'));
     const max = ctx.maxBytes();
@@ -190,7 +203,8 @@ export function registerStow(scope: FastifyInstance, ctx: StowContext): void {
     const studyUids = new Map<string, string>();
     if (stored.length) {
       const uids = stored.map((r) => r.sopInstanceUid!);
-      for (const row of await locateInstances(archive.index, uids)) studyUids.set(row.sopInstanceUid, `${row.studyInstanceUid}/series/${row.seriesInstanceUid}`);
+      for (const row of await locateInstances(archive.index, uids))
+        studyUids.set(row.sopInstanceUid, `${row.studyInstanceUid}/series/${row.seriesInstanceUid}`);
     }
     const body: Record<string, unknown> = {};
     const studies = new Set([...studyUids.values()].map((s) => s.split('/')[0]));

@@ -46,7 +46,7 @@ export function thumbnailRequest(query: Record<string, string | undefined>, type
   const viewport = clamp(parseViewport(query.viewport) ?? { width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE });
   const window = parseWindow(query.window);
   // Quality means nothing to PNG: not part of its variant.
-  const quality = type === 'image/png' ? undefined : parseQuality(query.quality) ?? THUMBNAIL_QUALITY;
+  const quality = type === 'image/png' ? undefined : (parseQuality(query.quality) ?? THUMBNAIL_QUALITY);
   const r = viewport.region;
   const variant = [
     type,

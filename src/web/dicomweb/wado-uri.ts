@@ -63,7 +63,8 @@ async function convert(bytes: Buffer, target: string, limit: number): Promise<Bu
     try {
       await decompressDataset(dataset, meta.transferSyntaxUid);
     } catch (e) {
-      if (e instanceof DecompressError) throw new PixelRequestError(406, `instance stored as ${meta.transferSyntaxUid} cannot be sent as ${target}: ${e.message}`, 'transferSyntax');
+      if (e instanceof DecompressError)
+        throw new PixelRequestError(406, `instance stored as ${meta.transferSyntaxUid} cannot be sent as ${target}: ${e.message}`, 'transferSyntax');
       throw new PixelDataError('malformed', (e as Error).message);
     }
   }
@@ -75,7 +76,12 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
   scope.get<{ Querystring: Query }>('/wado', async (req, reply) => {
     try {
       const q = req.query;
-      if (q.requestType !== 'WADO') throw new PixelRequestError(400, `requestType must be WADO${q.requestType === undefined ? '' : `, not '${q.requestType.slice(0, 20)}'`}`, 'requestType');
+      if (q.requestType !== 'WADO')
+        throw new PixelRequestError(
+          400,
+          `requestType must be WADO${q.requestType === undefined ? '' : `, not '${q.requestType.slice(0, 20)}'`}`,
+          'requestType',
+        );
       const study = checkUid(q.studyUID, 'studyUID');
       const series = checkUid(q.seriesUID, 'seriesUID');
       const sop = checkUid(q.objectUID, 'objectUID');
@@ -91,7 +97,8 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
       const transferSyntax = contentType === 'application/dicom' && ts && ts !== '*' ? checkUid(ts, 'transferSyntax') : undefined;
       const center = parseDecimal(q.windowCenter, 'windowCenter');
       const width = parseDecimal(q.windowWidth, 'windowWidth');
-      if ((center === undefined) !== (width === undefined)) throw new PixelRequestError(400, 'windowCenter and windowWidth go together', center === undefined ? 'windowCenter' : 'windowWidth');
+      if ((center === undefined) !== (width === undefined))
+        throw new PixelRequestError(400, 'windowCenter and windowWidth go together', center === undefined ? 'windowCenter' : 'windowWidth');
       if (width !== undefined && width < 1) throw new PixelRequestError(400, 'windowWidth must be at least 1', 'windowWidth');
       const frameNumber = parsePositive(q.frameNumber, 'frameNumber', 1e9) ?? 1;
       const rows = parsePositive(q.rows, 'rows', 8192);
@@ -103,23 +110,31 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
       if (contentType === 'application/dicom') {
         if (transferSyntax !== undefined && transferSyntax !== row.transferSyntaxUid) {
           if (!TRANSCODE_TARGETS.has(transferSyntax)) {
-            throw new PixelRequestError(406, `instance is stored as ${row.transferSyntaxUid}; it can be sent as stored or as ${[...TRANSCODE_TARGETS].join(' or ')}, not ${transferSyntax}`, 'transferSyntax');
+            throw new PixelRequestError(
+              406,
+              `instance is stored as ${row.transferSyntaxUid}; it can be sent as stored or as ${[...TRANSCODE_TARGETS].join(' or ')}, not ${transferSyntax}`,
+              'transferSyntax',
+            );
           }
           const body = await transcodedFile(archive, row, transferSyntax);
           return reply.type('application/dicom').header('content-disposition', contentDisposition('object.dcm')).send(body);
         }
-        return reply.type('application/dicom').header('content-disposition', contentDisposition('object.dcm'))
+        return reply
+          .type('application/dicom')
+          .header('content-disposition', contentDisposition('object.dcm'))
           .send(createReadStream(archive.blobs.path(row.fileKey)));
       }
 
-      const bytes = await withInstance(archive, row, (f) => renderToImage(f, {
-        frame: frameNumber - 1,
-        type: contentType,
-        window: center !== undefined && width !== undefined ? { center, width, fn: 'linear' } : undefined,
-        viewport: { width: columns, height: rows },
-        fractionRegion,
-        quality,
-      }));
+      const bytes = await withInstance(archive, row, (f) =>
+        renderToImage(f, {
+          frame: frameNumber - 1,
+          type: contentType,
+          window: center !== undefined && width !== undefined ? { center, width, fn: 'linear' } : undefined,
+          viewport: { width: columns, height: rows },
+          fractionRegion,
+          quality,
+        }),
+      );
       return reply.type(contentType).send(bytes);
     } catch (err) {
       return errorHandler(err, req, reply);

@@ -56,7 +56,11 @@ const LISTED_MAX = 20_000;
 /** A stored file's size is not what the index says: the response (with its Content-Length) cannot be completed. */
 export class StoredFileSizeError extends Error {
   override readonly name = 'StoredFileSizeError';
-  constructor(readonly sopInstanceUid: string, readonly indexed: number, readonly actual: number) {
+  constructor(
+    readonly sopInstanceUid: string,
+    readonly indexed: number,
+    readonly actual: number,
+  ) {
     super(`the stored file of ${sopInstanceUid} has ${actual} bytes, the index says ${indexed}`);
   }
 }
@@ -99,13 +103,13 @@ async function part(archive: Archive, inst: InstanceSummary, ts: string): Promis
   const body = Buffer.isBuffer(data)
     ? Buffer.concat([meta, data])
     : (async function* () {
-      try {
-        yield meta;
-        yield* data;
-      } finally {
-        close();
-      }
-    })();
+        try {
+          yield meta;
+          yield* data;
+        } finally {
+          close();
+        }
+      })();
   return { contentType: mediaType('application/dicom', { 'transfer-syntax': ts }), body };
 }
 
@@ -148,7 +152,11 @@ export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archi
     const resource = resourceOf(req);
     const acceptable = acceptableDicomSyntaxes(req.headers.accept);
     if (acceptable.length === 0) {
-      throw new DicomwebError('not-acceptable', `instances are available as multipart/related; type="application/dicom" only (Accept: ${req.headers.accept})`, 'Accept');
+      throw new DicomwebError(
+        'not-acceptable',
+        `instances are available as multipart/related; type="application/dicom" only (Accept: ${req.headers.accept})`,
+        'Accept',
+      );
     }
     const archive = ctx.archive();
     const summary = await describeRetrieve(archive.index, resource.selection);
@@ -156,8 +164,11 @@ export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archi
     const stored = [...new Set(summary.pairs.map((p) => p.transferSyntaxUid))];
     const ts = chooseSyntax(acceptable, stored);
     if (!ts) {
-      throw new DicomwebError('not-acceptable',
-        `cannot send ${resource.describe} in ${acceptable.join(', ')}: stored as ${stored.join(', ')}; ask for transfer-syntax=* (as stored) or ${EXPLICIT_VR_LITTLE_ENDIAN}`, 'Accept');
+      throw new DicomwebError(
+        'not-acceptable',
+        `cannot send ${resource.describe} in ${acceptable.join(', ')}: stored as ${stored.join(', ')}; ask for transfer-syntax=* (as stored) or ${EXPLICIT_VR_LITTLE_ENDIAN}`,
+        'Accept',
+      );
     }
     const boundary = newBoundary();
     let bytes: AsyncGenerator<Buffer>;
@@ -184,16 +195,17 @@ export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archi
       }
       if (first.done) throw notFound(resource); // deleted since it was counted
       const head = first.value;
-      bytes = writeMultipart(boundary, (async function* () {
-        yield head;
-        yield* parts;
-      })());
+      bytes = writeMultipart(
+        boundary,
+        (async function* () {
+          yield head;
+          yield* parts;
+        })(),
+      );
     }
     const stream = Readable.from(bytes, { objectMode: false });
     stream.on('error', (err) => req.log.warn({ err: err.message, resource: resource.describe }, 'WADO-RS response ended early'));
-    return reply
-      .header('content-type', `multipart/related; type="application/dicom"; boundary=${boundary}`)
-      .send(stream);
+    return reply.header('content-type', `multipart/related; type="application/dicom"; boundary=${boundary}`).send(stream);
   };
 
   scope.get('/studies/:study', retrieve);

@@ -4,7 +4,12 @@ import { tagToHex } from '../../../src/dicom/tag.js';
 import { VR_INFO } from '../../../src/dicom/vr.js';
 import type { DumpLine } from './dcmtk.js';
 
-export interface OurLine { depth: number; tag: string; vr: string; value: string }
+export interface OurLine {
+  depth: number;
+  tag: string;
+  vr: string;
+  value: string;
+}
 
 function hexBytes(v: Uint8Array, word: boolean): string {
   const out: string[] = [];
@@ -22,7 +27,10 @@ function formatValue(ds: Dataset, el: Element): string {
   if (!el.value || el.value.length === 0) return '(no value available)';
   const info = VR_INFO[el.vr];
   if (info.kind === 'string') return `[${getString(ds, el.tag)}]`;
-  if (el.vr === 'AT') return decodeAt(el.value).map((h) => `(${h.slice(0, 4)},${h.slice(4)})`.toLowerCase()).join('\\');
+  if (el.vr === 'AT')
+    return decodeAt(el.value)
+      .map((h) => `(${h.slice(0, 4)},${h.slice(4)})`.toLowerCase())
+      .join('\\');
   if (el.vr === 'OB' || el.vr === 'UN') return hexBytes(el.value, false);
   if (el.vr === 'OW') return hexBytes(el.value, true);
   return (getNumbers(ds, el.tag) ?? []).join('\\');
@@ -43,7 +51,11 @@ export function normaliseDump(lines: DumpLine[]): OurLine[] {
     const seq = /^\((?:Sequence|PixelSequence).*#=(\d+)\)$/.exec(value);
     if (seq) value = `#=${seq[1]}`;
     const vr = l.vr === '??' ? 'UN' : l.vr;
-    if (vr === 'FD' || vr === 'FL') value = value.split('\\').map((x) => String(Number(x))).join('\\');
+    if (vr === 'FD' || vr === 'FL')
+      value = value
+        .split('\\')
+        .map((x) => String(Number(x)))
+        .join('\\');
     return { depth: l.depth, tag: l.tag, vr, value };
   });
 }
@@ -51,7 +63,13 @@ export function normaliseDump(lines: DumpLine[]): OurLine[] {
 export function roundFloats(lines: OurLine[]): OurLine[] {
   return lines.map((l) =>
     l.vr === 'FD' || l.vr === 'FL'
-      ? { ...l, value: l.value.split('\\').map((x) => String(Number(Number(x).toPrecision(6)))).join('\\') }
+      ? {
+          ...l,
+          value: l.value
+            .split('\\')
+            .map((x) => String(Number(Number(x).toPrecision(6))))
+            .join('\\'),
+        }
       : l,
   );
 }

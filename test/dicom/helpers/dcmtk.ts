@@ -31,7 +31,13 @@ export function convert(tool: string, input: string, args: string[]): string {
   return out;
 }
 
-export interface DumpLine { depth: number; tag: string; vr: string; value: string; length: string }
+export interface DumpLine {
+  depth: number;
+  tag: string;
+  vr: string;
+  value: string;
+  length: string;
+}
 
 /** dcmdump +L -Un +U8 output as lines, item/delimiter lines dropped, meta header excluded. */
 export function dcmdump(path: string): DumpLine[] {

@@ -36,7 +36,10 @@ async function start(): Promise<void> {
   const client = new DicomWebClient(archiveRoot(request.archive));
   const app = import('./app.js');
   let scriptsLoaded = 0;
-  void app.then(() => (scriptsLoaded = performance.now()), () => undefined);
+  void app.then(
+    () => (scriptsLoaded = performance.now()),
+    () => undefined,
+  );
   // After the session check, not with it: a DICOMweb request without a session gets a 401
   // with a Basic challenge, and the browser would hold the page's requests for a password.
   await loggedIn(root);

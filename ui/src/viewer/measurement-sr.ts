@@ -119,7 +119,14 @@ function measurementGroup(m: SrMeasurement): Item {
     GraphicData: m.points.flat(),
     ContentSequence: [imageItem(m.image)],
   });
-  return { RelationshipType: 'CONTAINS', ValueType: 'CONTAINER', ConceptNameCodeSequence: [MEASUREMENT_GROUP], ContinuityOfContent: 'SEPARATE', ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '1501' }], ContentSequence: content };
+  return {
+    RelationshipType: 'CONTAINS',
+    ValueType: 'CONTAINER',
+    ConceptNameCodeSequence: [MEASUREMENT_GROUP],
+    ContinuityOfContent: 'SEPARATE',
+    ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '1501' }],
+    ContentSequence: content,
+  };
 }
 
 /** A DS value: at most 16 characters. */
@@ -185,7 +192,12 @@ export function buildMeasurementReport(study: StudyAttributes, id: ReportIdentit
     ContinuityOfContent: 'SEPARATE',
     ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '1500' }],
     ContentSequence: [
-      { RelationshipType: 'HAS CONCEPT MOD', ValueType: 'CODE', ConceptNameCodeSequence: [LANGUAGE], ConceptCodeSequence: [code('en-US', 'RFC5646', 'English (United States)')] },
+      {
+        RelationshipType: 'HAS CONCEPT MOD',
+        ValueType: 'CODE',
+        ConceptNameCodeSequence: [LANGUAGE],
+        ConceptCodeSequence: [code('en-US', 'RFC5646', 'English (United States)')],
+      },
       {
         RelationshipType: 'CONTAINS',
         ValueType: 'CONTAINER',
@@ -201,7 +213,13 @@ export function buildMeasurementReport(study: StudyAttributes, id: ReportIdentit
           },
         ],
       },
-      { RelationshipType: 'CONTAINS', ValueType: 'CONTAINER', ConceptNameCodeSequence: [IMAGING_MEASUREMENTS], ContinuityOfContent: 'SEPARATE', ContentSequence: measurements.map(measurementGroup) },
+      {
+        RelationshipType: 'CONTAINS',
+        ValueType: 'CONTAINER',
+        ConceptNameCodeSequence: [IMAGING_MEASUREMENTS],
+        ContinuityOfContent: 'SEPARATE',
+        ContentSequence: measurements.map(measurementGroup),
+      },
     ],
   };
 }

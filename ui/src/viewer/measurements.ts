@@ -3,12 +3,32 @@
 // of a study onto the images it references when the study is opened.
 import { metaData, utilities as csUtils, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { annotation as annotationApi, AngleTool, ArrowAnnotateTool, BidirectionalTool, CobbAngleTool, EllipticalROITool, LengthTool, PlanarFreehandROITool, ProbeTool, RectangleROITool, type Types as ToolTypes } from '@cornerstonejs/tools';
+import {
+  annotation as annotationApi,
+  AngleTool,
+  ArrowAnnotateTool,
+  BidirectionalTool,
+  CobbAngleTool,
+  EllipticalROITool,
+  LengthTool,
+  PlanarFreehandROITool,
+  ProbeTool,
+  RectangleROITool,
+  type Types as ToolTypes,
+} from '@cornerstonejs/tools';
 import dcmjs from 'dcmjs';
 import { num, str, TAG, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
 import { loadDisplaySet, type DisplaySet } from './loader.js';
-import { buildMeasurementReport, newestFirst, readMeasurementReport, type GraphicType, type MeasuredValue, type SrMeasurement, type StudyAttributes } from './measurement-sr.js';
+import {
+  buildMeasurementReport,
+  newestFirst,
+  readMeasurementReport,
+  type GraphicType,
+  type MeasuredValue,
+  type SrMeasurement,
+  type StudyAttributes,
+} from './measurement-sr.js';
 
 const { DicomMetaDictionary, DicomDict } = dcmjs.data;
 
@@ -28,7 +48,12 @@ const SAVED: Record<string, GraphicType> = {
 
 type Annotation = ToolTypes.Annotation & {
   metadata: { toolName: string; referencedImageId?: string };
-  data: { text?: string; handles: { points: Types.Point3[] }; contour?: { polyline: Types.Point3[]; closed: boolean }; cachedStats?: Record<string, Record<string, unknown>> };
+  data: {
+    text?: string;
+    handles: { points: Types.Point3[] };
+    contour?: { polyline: Types.Point3[]; closed: boolean };
+    cachedStats?: Record<string, Record<string, unknown>>;
+  };
 };
 
 /** Thrown when there is nothing to save or the store failed: the message is for the user. */
@@ -55,7 +80,12 @@ function valuesOf(a: Annotation): MeasuredValue[] {
   const area = n('area');
   if (area !== undefined) out.push({ name: 'Area', value: area, unit: calibrated(stats.areaUnit) ? 'mm2' : '1' });
   const unit = stats.modalityUnit === 'HU' ? "[hnsf'U]" : '1';
-  for (const [k, name] of [['mean', 'Mean'], ['stdDev', 'StandardDeviation'], ['min', 'Minimum'], ['max', 'Maximum']] as const) {
+  for (const [k, name] of [
+    ['mean', 'Mean'],
+    ['stdDev', 'StandardDeviation'],
+    ['min', 'Minimum'],
+    ['max', 'Maximum'],
+  ] as const) {
     const v = n(k);
     if (v !== undefined) out.push({ name, value: v, unit });
   }
@@ -74,7 +104,15 @@ function ellipseForSr(p: Array<[number, number]>): Array<[number, number]> {
 function ellipseForTool(p: Array<[number, number]>): Array<[number, number]> {
   // The pair running more along the rows (image y) is bottom/top.
   const vertical = (a: [number, number], b: [number, number]) => Math.abs(a[1] - b[1]) >= Math.abs(a[0] - b[0]);
-  const [v, h] = vertical(p[0], p[1]) ? [[p[0], p[1]], [p[2], p[3]]] : [[p[2], p[3]], [p[0], p[1]]];
+  const [v, h] = vertical(p[0], p[1])
+    ? [
+        [p[0], p[1]],
+        [p[2], p[3]],
+      ]
+    : [
+        [p[2], p[3]],
+        [p[0], p[1]],
+      ];
   const [bottom, top] = v[0][1] <= v[1][1] ? [v[0], v[1]] : [v[1], v[0]];
   const [left, right] = h[0][0] <= h[1][0] ? [h[0], h[1]] : [h[1], h[0]];
   return [bottom, top, left, right];
@@ -94,7 +132,12 @@ function toMeasurement(a: Annotation): SrMeasurement | undefined {
   return {
     toolName: a.metadata.toolName,
     trackingUid: DicomMetaDictionary.uid(),
-    image: { sopClassUid: str(inst, '00080016'), sopInstanceUid: str(inst, TAG.SOPInstanceUID), seriesUid: str(inst, TAG.SeriesInstanceUID), ...(multiframe ? { frame: frameOf(imageId) } : {}) },
+    image: {
+      sopClassUid: str(inst, '00080016'),
+      sopInstanceUid: str(inst, TAG.SOPInstanceUID),
+      seriesUid: str(inst, TAG.SeriesInstanceUID),
+      ...(multiframe ? { frame: frameOf(imageId) } : {}),
+    },
     graphicType: type,
     points,
     ...(label ? { label } : {}),
@@ -156,7 +199,11 @@ export async function saveMeasurements(sets: DisplaySet[]): Promise<number> {
   for (const [studyUid, { client, measurements, first }] of byStudy) {
     const existing = await client.seriesOfModality(studyUid, 'SR').catch(() => []);
     const seriesNumber = Math.max(900, ...existing.map((s) => (num(s, TAG.SeriesNumber) ?? 0) + 1));
-    const report = buildMeasurementReport(studyAttributes(first), { seriesUid: DicomMetaDictionary.uid(), sopInstanceUid: DicomMetaDictionary.uid(), seriesNumber, now: new Date() }, measurements);
+    const report = buildMeasurementReport(
+      studyAttributes(first),
+      { seriesUid: DicomMetaDictionary.uid(), sopInstanceUid: DicomMetaDictionary.uid(), seriesNumber, now: new Date() },
+      measurements,
+    );
     try {
       await client.store(studyUid, part10(report));
     } catch (e) {
@@ -244,7 +291,11 @@ function addAnnotation(m: SrMeasurement, imageId: string): boolean {
       handles: {
         points: freehand ? [] : world,
         activeHandleIndex: null,
-        textBox: { hasMoved: false, worldPosition: [0, 0, 0], worldBoundingBox: { topLeft: [0, 0, 0], topRight: [0, 0, 0], bottomLeft: [0, 0, 0], bottomRight: [0, 0, 0] } },
+        textBox: {
+          hasMoved: false,
+          worldPosition: [0, 0, 0],
+          worldBoundingBox: { topLeft: [0, 0, 0], topRight: [0, 0, 0], bottomLeft: [0, 0, 0], bottomRight: [0, 0, 0] },
+        },
       },
       cachedStats: {},
       // The arrow draws its text from the label (Cornerstone 5).

@@ -33,7 +33,13 @@ export class Overlay {
     const index = viewport.getCurrentImageIdIndex();
     const total = viewport.getImageIds().length;
     const lines = (el: HTMLDivElement, ...ls: string[]) => el.replaceChildren(...ls.filter(Boolean).map((l) => h('div', {}, l)));
-    lines(this.corners.tl, str(ds, TAG.PatientName).replace(/\^/g, ' '), str(ds, TAG.PatientID), formatDate(str(ds, TAG.StudyDate)), str(ds, TAG.StudyDescription));
+    lines(
+      this.corners.tl,
+      str(ds, TAG.PatientName).replace(/\^/g, ' '),
+      str(ds, TAG.PatientID),
+      formatDate(str(ds, TAG.StudyDate)),
+      str(ds, TAG.StudyDescription),
+    );
     const frame = /\/frames\/(\d+)$/.exec(imageId)?.[1];
     const frames = num(ds, TAG.NumberOfFrames) ?? 1;
     lines(
@@ -59,10 +65,7 @@ export class Overlay {
     const r = viewport.canvasToWorld([cx + 10, cy]);
     const d = viewport.canvasToWorld([cx, cy + 10]);
     if (![...c, ...r, ...d].every(Number.isFinite)) return;
-    const labels = edgeLabels(
-      [r[0] - c[0], r[1] - c[1], r[2] - c[2]] as Vec3,
-      [d[0] - c[0], d[1] - c[1], d[2] - c[2]] as Vec3,
-    );
+    const labels = edgeLabels([r[0] - c[0], r[1] - c[1], r[2] - c[2]] as Vec3, [d[0] - c[0], d[1] - c[1], d[2] - c[2]] as Vec3);
     for (const k of ['left', 'right', 'top', 'bottom'] as const) this.edges[k].textContent = labels[k];
   }
 }

@@ -71,26 +71,32 @@ export class QrPanel {
       }
     };
 
-    const form = searchForm('qr', background(async (keys) => {
-      const aet = select.value;
-      status.className = 'muted';
-      status.textContent = `querying ${aet}...`;
-      try {
-        const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys, client: 'workstation' });
-        status.className = r.status === Status.Success || r.status === Status.Cancel ? 'muted' : 'fail';
-        status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
-        results.replaceChildren(studyTable('qr-results', r.matches, {
-          actions: (s) => {
-            const b: HTMLButtonElement = h('button', { type: 'button', class: 'qr-retrieve' }, 'Retrieve');
-            b.addEventListener('click', () => void retrieve(aet, s, b));
-            return [b];
-          },
-        }));
-      } catch (err) {
-        status.className = 'fail';
-        status.textContent = reason(err);
-      }
-    }), [h('div', { class: 'field' }, h('label', { for: 'qr-ae' }, 'Remote AE'), select)]);
+    const form = searchForm(
+      'qr',
+      background(async (keys) => {
+        const aet = select.value;
+        status.className = 'muted';
+        status.textContent = `querying ${aet}...`;
+        try {
+          const r = await api<RemoteFindResult>('POST', `/api/remote/${encodeURIComponent(aet)}/find`, { level: 'STUDY', keys, client: 'workstation' });
+          status.className = r.status === Status.Success || r.status === Status.Cancel ? 'muted' : 'fail';
+          status.textContent = `${r.matches.length} match(es) from ${aet}${r.truncated ? ' (more exist: refine the search)' : ''}${r.errorComment ? `: ${r.errorComment}` : ''}`;
+          results.replaceChildren(
+            studyTable('qr-results', r.matches, {
+              actions: (s) => {
+                const b: HTMLButtonElement = h('button', { type: 'button', class: 'qr-retrieve' }, 'Retrieve');
+                b.addEventListener('click', () => void retrieve(aet, s, b));
+                return [b];
+              },
+            }),
+          );
+        } catch (err) {
+          status.className = 'fail';
+          status.textContent = reason(err);
+        }
+      }),
+      [h('div', { class: 'field' }, h('label', { for: 'qr-ae' }, 'Remote AE'), select)],
+    );
     if (!remotes.length) return h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.');
     return h('div', {}, form, status, jobBox, results);
   }
@@ -99,21 +105,24 @@ export class QrPanel {
     const dest = h('select', { id: 'qr-send-dest' }, ...targets.map(aeOption));
     const jobBox = h('div', { id: 'qr-send-job', class: 'job' });
     const button: HTMLButtonElement = h('button', { type: 'button', id: 'qr-send', disabled: targets.length === 0 }, 'Send study');
-    button.addEventListener('click', background(async () => {
-      button.disabled = true;
-      try {
-        // One job per open study, one after the other, each with its bar.
-        for (const studyUid of this.open.studyUids) {
-          const first = await api<Job>('POST', '/api/studies/send', { destination: dest.value, studyUid, archive: this.open.archive });
-          if ((await followJob(jobBox, first)).state !== 'done') break;
+    button.addEventListener(
+      'click',
+      background(async () => {
+        button.disabled = true;
+        try {
+          // One job per open study, one after the other, each with its bar.
+          for (const studyUid of this.open.studyUids) {
+            const first = await api<Job>('POST', '/api/studies/send', { destination: dest.value, studyUid, archive: this.open.archive });
+            if ((await followJob(jobBox, first)).state !== 'done') break;
+          }
+        } catch (err) {
+          jobBox.dataset.state = 'failed';
+          jobBox.textContent = reason(err);
+        } finally {
+          button.disabled = false;
         }
-      } catch (err) {
-        jobBox.dataset.state = 'failed';
-        jobBox.textContent = reason(err);
-      } finally {
-        button.disabled = false;
-      }
-    }));
+      }),
+    );
     const what = this.open.studyUids.length > 1 ? `the ${this.open.studyUids.length} open studies` : 'the open study';
     return h('div', { class: 'qr-send' }, h('label', { for: 'qr-send-dest' }, `Send ${what} to `), dest, ' ', button, jobBox);
   }

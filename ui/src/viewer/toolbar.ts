@@ -45,7 +45,8 @@ export class Toolbar {
       if (p) actions.preset(p);
       this.presetSelect.value = '';
     });
-    const op = (name: Parameters<ToolbarActions['op']>[0], label: string) => h('button', { type: 'button', 'data-op': name, onclick: () => actions.op(name) }, label);
+    const op = (name: Parameters<ToolbarActions['op']>[0], label: string) =>
+      h('button', { type: 'button', 'data-op': name, onclick: () => actions.op(name) }, label);
     this.fps = h('input', { type: 'number', id: 'cine-fps', min: '1', max: '60', value: '10', 'aria-label': 'frames per second' });
     this.cineButton = h('button', { type: 'button', id: 'cine-play' }, 'Play');
     this.cineButton.addEventListener('click', () => actions.cine(this.cineButton.textContent === 'Play', Number(this.fps.value) || 10));
@@ -56,7 +57,11 @@ export class Toolbar {
     sync.addEventListener('change', () => actions.sync(sync.checked));
     const refLines = h('input', { type: 'checkbox', id: 'reference-lines' });
     refLines.addEventListener('change', () => actions.referenceLines(refLines.checked));
-    const save = h('button', { type: 'button', id: 'save-measurements', title: 'store the measurements in the archive (DICOM SR)', onclick: () => actions.saveMeasurements() }, 'Save measurements');
+    const save = h(
+      'button',
+      { type: 'button', id: 'save-measurements', title: 'store the measurements in the archive (DICOM SR)', onclick: () => actions.saveMeasurements() },
+      'Save measurements',
+    );
     this.status = h('span', { id: 'viewer-status', class: 'muted' });
     const group = (label: string, ...children: Node[]) => h('div', { class: 'tb-group', role: 'group', 'aria-label': label }, ...children);
     this.root = h(
@@ -64,12 +69,48 @@ export class Toolbar {
       { class: 'toolbar', id: 'toolbar' },
       group('layout', ...layoutButtons, rows, h('span', {}, 'x'), cols, custom),
       group('tools', ...this.toolButtons.values()),
-      group('image', this.presetSelect, op('rotate-left', '⟲'), op('rotate-right', '⟳'), op('flip-h', 'Flip H'), op('flip-v', 'Flip V'), op('invert', 'Invert'), op('reset', 'Reset')),
+      group(
+        'image',
+        this.presetSelect,
+        op('rotate-left', '⟲'),
+        op('rotate-right', '⟳'),
+        op('flip-h', 'Flip H'),
+        op('flip-v', 'Flip V'),
+        op('invert', 'Invert'),
+        op('reset', 'Reset'),
+      ),
       group('cine', this.cineButton, this.fps, h('span', {}, 'fps')),
       group('sync', h('label', {}, sync, ' Sync scroll'), h('label', {}, refLines, ' Ref. lines')),
       group('measurements', save),
-      ...(actions.mpr ? [group('3d', h('button', { type: 'button', id: 'open-mpr', title: 'the active series as a volume: MPR, slabs, 3D', onclick: () => actions.mpr?.() }, '3D / MPR'))] : []),
-      ...(actions.queryRetrieve ? [group('query/retrieve', h('button', { type: 'button', id: 'qr-toggle', title: 'query a remote AE, retrieve into the workstation, send the open study', onclick: () => actions.queryRetrieve?.() }, 'Query/Retrieve'))] : []),
+      ...(actions.mpr
+        ? [
+            group(
+              '3d',
+              h(
+                'button',
+                { type: 'button', id: 'open-mpr', title: 'the active series as a volume: MPR, slabs, 3D', onclick: () => actions.mpr?.() },
+                '3D / MPR',
+              ),
+            ),
+          ]
+        : []),
+      ...(actions.queryRetrieve
+        ? [
+            group(
+              'query/retrieve',
+              h(
+                'button',
+                {
+                  type: 'button',
+                  id: 'qr-toggle',
+                  title: 'query a remote AE, retrieve into the workstation, send the open study',
+                  onclick: () => actions.queryRetrieve?.(),
+                },
+                'Query/Retrieve',
+              ),
+            ),
+          ]
+        : []),
       this.status,
     );
   }

@@ -121,8 +121,12 @@ export class Viewer {
   async restoreMeasurements(): Promise<void> {
     try {
       const { restoreMeasurements } = await measurementsModule();
-      const r = await restoreMeasurements(this.displaySets, this.options.studyUids.map((studyUid) => ({ client: this.client, studyUid })));
-      if (r.restored || r.skipped) this.toolbar.status.textContent = `${r.restored} saved measurement(s) restored${r.skipped ? `, ${r.skipped} could not be placed` : ''}`;
+      const r = await restoreMeasurements(
+        this.displaySets,
+        this.options.studyUids.map((studyUid) => ({ client: this.client, studyUid })),
+      );
+      if (r.restored || r.skipped)
+        this.toolbar.status.textContent = `${r.restored} saved measurement(s) restored${r.skipped ? `, ${r.skipped} could not be placed` : ''}`;
       for (const c of this.grid.cells) if (c.viewport?.getImageIds().length) c.viewport.render();
     } catch (e) {
       this.toolbar.status.textContent = `saved measurements could not be read: ${describe(e)}`;

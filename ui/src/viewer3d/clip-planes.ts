@@ -66,6 +66,7 @@ export function clipPlanes(g: VolumeGeometry, s: ClipSettings): PlaneSpec[] {
     const unit: Vec3 = [n[0] / len, n[1] / len, n[2] / len];
     planes.push({ origin: along(volumeCentre(g), unit, s.plane.offset), normal: unit });
   }
-  if (planes.length > MAX_CLIPPING_PLANES) throw new RangeError(`at most ${MAX_CLIPPING_PLANES} clipping planes: a box cut on every side leaves no room for the plane`);
+  if (planes.length > MAX_CLIPPING_PLANES)
+    throw new RangeError(`at most ${MAX_CLIPPING_PLANES} clipping planes: a box cut on every side leaves no room for the plane`);
   return planes;
 }

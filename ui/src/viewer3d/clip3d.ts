@@ -36,14 +36,29 @@ export class Clip3d {
     const lo = [0, 1, 2].map((a) => range(`clip-lo-${a}`, 0));
     const hi = [0, 1, 2].map((a) => range(`clip-hi-${a}`, 100));
     const half = Math.ceil(Math.hypot(...[0, 1, 2].map((a) => volume.dimensions[a] * volume.spacing[a])) / 2);
-    const orientation = h('select', { id: 'clip-plane', 'aria-label': 'clipping plane' }, ...CLIP_ORIENTATIONS.map((o) => h('option', { value: o }, o === 'off' ? 'no plane' : o === 'view' ? 'facing me' : o)));
-    const offset = h('input', { type: 'range', id: 'clip-offset', min: String(-half), max: String(half), step: '1', value: '0', 'aria-label': 'plane offset (mm)' });
+    const orientation = h(
+      'select',
+      { id: 'clip-plane', 'aria-label': 'clipping plane' },
+      ...CLIP_ORIENTATIONS.map((o) => h('option', { value: o }, o === 'off' ? 'no plane' : o === 'view' ? 'facing me' : o)),
+    );
+    const offset = h('input', {
+      type: 'range',
+      id: 'clip-offset',
+      min: String(-half),
+      max: String(half),
+      step: '1',
+      value: '0',
+      'aria-label': 'plane offset (mm)',
+    });
     const flip = h('input', { type: 'checkbox', id: 'clip-flip', 'aria-label': 'keep the other side' });
     this.inputs = { lo, hi, orientation, offset, flip };
     const names = [0, 1, 2].map((a) => this.axisName(a));
     this.element = h(
       'details',
-      { class: 'clip-panel', style: 'position: absolute; top: 4px; right: 4px; z-index: 5; background: rgba(0, 0, 0, 0.75); padding: 2px 6px; font-size: 12px' },
+      {
+        class: 'clip-panel',
+        style: 'position: absolute; top: 4px; right: 4px; z-index: 5; background: rgba(0, 0, 0, 0.75); padding: 2px 6px; font-size: 12px',
+      },
       h('summary', {}, 'Clip'),
       ...[0, 1, 2].map((a) => h('div', {}, h('span', { style: 'display: inline-block; width: 3em' }, names[a]), lo[a], hi[a])),
       h('div', {}, 'plane ', orientation, offset, h('label', {}, flip, 'flip')),

@@ -87,7 +87,8 @@ function densify(points: Point3[], smooth: boolean, step: number): Point3[] {
   const n = points.length;
   // Phantom end points continue the curve's bend (quadratic extrapolation: 3a - 3b + c).
   const beyond = (a: Point3, b: Point3, c: Point3) => addScaled(addScaled(c, a, 3), b, -3);
-  const at = (k: number): Point3 => (k < 0 ? beyond(points[0], points[1], points[2]) : k >= n ? beyond(points[n - 1], points[n - 2], points[n - 3]) : points[k]);
+  const at = (k: number): Point3 =>
+    k < 0 ? beyond(points[0], points[1], points[2]) : k >= n ? beyond(points[n - 1], points[n - 2], points[n - 3]) : points[k];
   const out: Point3[] = [points[0]];
   for (let k = 0; k < n - 1; k++) {
     const pieces = Math.max(8, Math.ceil((4 * dist(points[k], points[k + 1])) / step));
@@ -102,7 +103,11 @@ function perpendicular(t: Point3, reference?: Point3): Point3 {
     const r = sub(reference, [t[0] * dot(reference, t), t[1] * dot(reference, t), t[2] * dot(reference, t)]);
     if (Math.hypot(...r) > 1e-6) return unit(r);
   }
-  const axes: Point3[] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]];
+  const axes: Point3[] = [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+  ];
   const a = axes.reduce((best, x) => (Math.abs(dot(x, t)) < Math.abs(dot(best, t)) ? x : best));
   return unit(sub(a, [t[0] * dot(a, t), t[1] * dot(a, t), t[2] * dot(a, t)]));
 }

@@ -77,7 +77,15 @@ export class CurvedPanel {
     this.straightCanvas = h('canvas', { id: 'curved-straight', 'aria-label': 'straightened curved reformat' });
     this.crossCanvas = h('canvas', { id: 'curved-cross', 'aria-label': 'cross-section of the curve' });
     this.marker = h('div', { class: 'curved-marker', hidden: true });
-    this.position = h('input', { type: 'range', id: 'curved-position', min: '0', max: '0', step: '1', value: '0', 'aria-label': 'cross-section position along the curve (mm)' });
+    this.position = h('input', {
+      type: 'range',
+      id: 'curved-position',
+      min: '0',
+      max: '0',
+      step: '1',
+      value: '0',
+      'aria-label': 'cross-section position along the curve (mm)',
+    });
     this.position.addEventListener('input', () => this.setArc(Number(this.position.value)));
     this.width = h('input', { type: 'number', id: 'curved-width', min: '10', max: '400', step: '10', value: '80', 'aria-label': 'reformat width (mm)' });
     this.width.addEventListener('change', () => this.frames && this.finish());
@@ -103,7 +111,12 @@ export class CurvedPanel {
         'div',
         { class: 'curved-images' },
         h('div', { class: 'curved-image curved-straight-box' }, this.straightCanvas, this.marker),
-        h('div', { class: 'curved-cross-box' }, h('div', { class: 'curved-image' }, this.crossCanvas), h('label', { class: 'curved-row' }, 'position ', this.position)),
+        h(
+          'div',
+          { class: 'curved-cross-box' },
+          h('div', { class: 'curved-image' }, this.crossCanvas),
+          h('label', { class: 'curved-row' }, 'position ', this.position),
+        ),
       ),
     );
     document.addEventListener('keydown', (e) => {
@@ -139,7 +152,12 @@ export class CurvedPanel {
     this.active = on;
     if (on) this.show();
     for (const vp of this.host.viewports()) this.host.cell(vp.id).classList.toggle('curved-drawing', on);
-    if (on && !this.frames) this.say(this.points.length ? `${this.points.length} point(s): double-click or Enter to finish` : 'click points along the structure in any plane; double-click or Enter to finish');
+    if (on && !this.frames)
+      this.say(
+        this.points.length
+          ? `${this.points.length} point(s): double-click or Enter to finish`
+          : 'click points along the structure in any plane; double-click or Enter to finish',
+      );
   }
 
   private show(): void {
@@ -194,7 +212,9 @@ export class CurvedPanel {
     this.position.step = String(this.frames.step);
     this.setArc(Number(this.position.max) / 2);
     this.lastMs = performance.now() - t0;
-    this.say(`${this.frames.length.toFixed(1)} mm along ${this.points.length} points; rows 0..${this.straight.rows - 1} every ${this.frames.step.toFixed(2)} mm (${this.lastMs.toFixed(0)} ms)`);
+    this.say(
+      `${this.frames.length.toFixed(1)} mm along ${this.points.length} points; rows 0..${this.straight.rows - 1} every ${this.frames.step.toFixed(2)} mm (${this.lastMs.toFixed(0)} ms)`,
+    );
   }
 
   private sampling() {
@@ -221,7 +241,11 @@ export class CurvedPanel {
       // On the canvas as laid out (scaled to fit its box, centred).
       const c = this.straightCanvas;
       this.marker.hidden = false;
-      Object.assign(this.marker.style, { left: `${c.offsetLeft}px`, width: `${c.offsetWidth}px`, top: `${c.offsetTop + ((this.arc / this.frames.step + 0.5) / this.straight.rows) * c.offsetHeight}px` });
+      Object.assign(this.marker.style, {
+        left: `${c.offsetLeft}px`,
+        width: `${c.offsetWidth}px`,
+        top: `${c.offsetTop + ((this.arc / this.frames.step + 0.5) / this.straight.rows) * c.offsetHeight}px`,
+      });
     }
     this.drawOverlays();
   }
@@ -234,7 +258,11 @@ export class CurvedPanel {
   private drawOverlay(vp: Types.IVolumeViewport): void {
     const svg = this.overlays.get(vp.id);
     if (!svg) return;
-    const xy = (p: Point3) => vp.worldToCanvas(p).map((v) => v.toFixed(1)).join(',');
+    const xy = (p: Point3) =>
+      vp
+        .worldToCanvas(p)
+        .map((v) => v.toFixed(1))
+        .join(',');
     const line = this.frames ? this.frames.points.filter((_, k) => k % 2 === 0 || k === this.frames!.points.length - 1) : this.points;
     const parts: string[] = [];
     if (line.length > 1) parts.push(`<polyline points="${line.map(xy).join(' ')}" fill="none" stroke="#ffb000" stroke-width="1.5"/>`);

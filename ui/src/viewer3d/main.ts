@@ -29,7 +29,9 @@ export async function startVolumeViewer(root: HTMLElement, request: ViewerReques
   const max3d = q.get('max3d');
   const max3dVoxels = max3d === null ? undefined : Number(max3d);
   if (max3dVoxels !== undefined && !(Number.isInteger(max3dVoxels) && max3dVoxels >= MIN_3D_VOXELS)) {
-    root.replaceChildren(h('div', { class: 'viewer-error', role: 'alert' }, `max3d must be a whole number of voxels, at least ${MIN_3D_VOXELS}: "${max3d!.slice(0, 40)}"`));
+    root.replaceChildren(
+      h('div', { class: 'viewer-error', role: 'alert' }, `max3d must be a whole number of voxels, at least ${MIN_3D_VOXELS}: "${max3d!.slice(0, 40)}"`),
+    );
     return;
   }
   q.delete('mode');

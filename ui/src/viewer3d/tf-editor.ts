@@ -54,10 +54,18 @@ export class TransferFunctionEditor {
     for (const values of parts) {
       histogram(values, WIDTH - 2 * PAD, this.range[0], this.range[1], samples).forEach((c, i) => (this.counts[i] += c));
     }
-    this.canvas = h('canvas', { id: 'tf-canvas', width: WIDTH, height: HEIGHT, style: `width: ${WIDTH}px; height: ${HEIGHT}px; cursor: crosshair; display: block` });
+    this.canvas = h('canvas', {
+      id: 'tf-canvas',
+      width: WIDTH,
+      height: HEIGHT,
+      style: `width: ${WIDTH}px; height: ${HEIGHT}px; cursor: crosshair; display: block`,
+    });
     this.element = h(
       'details',
-      { class: 'tf-panel', style: 'position: absolute; bottom: 4px; left: 4px; z-index: 5; background: rgba(0, 0, 0, 0.75); padding: 2px 6px; font-size: 12px' },
+      {
+        class: 'tf-panel',
+        style: 'position: absolute; bottom: 4px; left: 4px; z-index: 5; background: rgba(0, 0, 0, 0.75); padding: 2px 6px; font-size: 12px',
+      },
       h('summary', {}, 'Transfer function'),
       this.canvas,
       h('button', { type: 'button', id: 'tf-reset', onclick: () => this.setPoints(this.preset) }, 'Preset'),

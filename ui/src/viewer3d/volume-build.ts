@@ -99,7 +99,16 @@ export async function correctTilt(series: SeriesVolume): Promise<SeriesVolume> {
   const volumeId = `tilt-corrected-${series.volumeId.replace(/^.*:/, '')}`;
   const volume =
     cache.getVolume(volumeId) ??
-    uploaded(volumeLoader.createLocalVolume(volumeId, { metadata: src.metadata, dimensions: [grid.cols, grid.rows, grid.slices], spacing: src.spacing, origin, direction: d, scalarData }));
+    uploaded(
+      volumeLoader.createLocalVolume(volumeId, {
+        metadata: src.metadata,
+        dimensions: [grid.cols, grid.rows, grid.slices],
+        spacing: src.spacing,
+        origin,
+        direction: d,
+        scalarData,
+      }),
+    );
   return { ...series, volumeId, volume, loaded: Promise.resolve(failed) };
 }
 

@@ -79,7 +79,9 @@ export function checkVolume(instances: DicomJson[]): VolumeCheck {
     if (missing >= 1 && Math.abs(s - (missing + 1) * spacing) <= SPACING_REL_EPS * spacing) {
       gaps.push(`${missing} missing between ${dists[k].toFixed(2)} and ${dists[k + 1].toFixed(2)} mm`);
     } else {
-      throw new VolumeGeometryError(`the slice spacing is not uniform: ${s.toFixed(3)} mm between ${dists[k].toFixed(2)} and ${dists[k + 1].toFixed(2)} mm, ${spacing.toFixed(3)} mm elsewhere`);
+      throw new VolumeGeometryError(
+        `the slice spacing is not uniform: ${s.toFixed(3)} mm between ${dists[k].toFixed(2)} and ${dists[k + 1].toFixed(2)} mm, ${spacing.toFixed(3)} mm elsewhere`,
+      );
     }
   }
   if (gaps.length) {
@@ -92,11 +94,14 @@ export function checkVolume(instances: DicomJson[]): VolumeCheck {
   const tiltDegrees = (Math.acos(cosTilt) * 180) / Math.PI;
   let shear: SliceShear | undefined;
   if (tiltDegrees > MAX_TILT_DEGREES) {
-    throw new VolumeGeometryError(`the slices advance at ${tiltDegrees.toFixed(1)}° to their normal: more than a gantry tilt (${MAX_TILT_DEGREES}° at most), use the 2D viewer`);
+    throw new VolumeGeometryError(
+      `the slices advance at ${tiltDegrees.toFixed(1)}° to their normal: more than a gantry tilt (${MAX_TILT_DEGREES}° at most), use the 2D viewer`,
+    );
   }
   if (tiltDegrees > TILT_EPS_DEGREES) {
     const ps = nums(images[0], TAG.PixelSpacing);
-    if (!ps || ps.length !== 2 || !(ps[0] > 0 && ps[1] > 0)) throw new VolumeGeometryError(`gantry tilt of ${tiltDegrees.toFixed(1)}° and no Pixel Spacing to correct it with`);
+    if (!ps || ps.length !== 2 || !(ps[0] > 0 && ps[1] > 0))
+      throw new VolumeGeometryError(`gantry tilt of ${tiltDegrees.toFixed(1)}° and no Pixel Spacing to correct it with`);
     // In-plane offset from the first slice: along the row direction in columns (spaced
     // PixelSpacing[1]), along the column direction in rows (spaced PixelSpacing[0]).
     const first = positions[order[0]];

@@ -7,11 +7,33 @@ import { CURVED_TOOL, CurvedPanel } from './curved-panel.js';
 import { str, TAG } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
 import { Clip3d } from './clip3d.js';
-import { CrosshairsTool, EllipticalROITool, LengthTool, MPR_VIEWPORTS, MprTools, PanTool, setSlab, SLAB_MODES, VIEWPORT_3D, WindowLevelTool, ZoomTool, type SlabMode } from './mpr-tools.js';
+import {
+  CrosshairsTool,
+  EllipticalROITool,
+  LengthTool,
+  MPR_VIEWPORTS,
+  MprTools,
+  PanTool,
+  setSlab,
+  SLAB_MODES,
+  VIEWPORT_3D,
+  WindowLevelTool,
+  ZoomTool,
+  type SlabMode,
+} from './mpr-tools.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
 import { TransferFunctionEditor } from './tf-editor.js';
 import { levelsOf } from './vrt-presets.js';
-import { buildSeriesVolume, correctTilt, downsampledVolume, downsampleFactors, pickSeries, volumeParts, volumeScalars, type SeriesVolume } from './volume-build.js';
+import {
+  buildSeriesVolume,
+  correctTilt,
+  downsampledVolume,
+  downsampleFactors,
+  pickSeries,
+  volumeParts,
+  volumeScalars,
+  type SeriesVolume,
+} from './volume-build.js';
 
 export interface VolumePageTimings {
   start: number;
@@ -75,7 +97,13 @@ export class VolumePage {
       const element = h('div', { class: 'cs-element mpr-element', 'data-viewport-id': id, style: 'inset: 0' });
       element.addEventListener('contextmenu', (e) => e.preventDefault());
       const message = h('div', { class: 'viewport-message', role: 'alert', hidden: true });
-      const cell = h('div', { class: 'viewport-cell', 'data-viewport': id }, element, h('div', { class: 'overlay-corner tl overlay', style: 'inset: auto' }, label[id]), message);
+      const cell = h(
+        'div',
+        { class: 'viewport-cell', 'data-viewport': id },
+        element,
+        h('div', { class: 'overlay-corner tl overlay', style: 'inset: auto' }, label[id]),
+        message,
+      );
       this.cells.set(id, { root: cell, element, message });
       grid.append(cell);
     }
@@ -85,14 +113,31 @@ export class VolumePage {
       this.toolButtons.set(name, b);
       return b;
     };
-    const wl = h('select', { id: 'mpr-wl', 'aria-label': 'window preset' }, h('option', { value: '' }, 'W/L preset'), ...CT_WINDOWS.map((w, i) => h('option', { value: String(i) }, w.label)));
+    const wl = h(
+      'select',
+      { id: 'mpr-wl', 'aria-label': 'window preset' },
+      h('option', { value: '' }, 'W/L preset'),
+      ...CT_WINDOWS.map((w, i) => h('option', { value: String(i) }, w.label)),
+    );
     wl.addEventListener('change', () => {
       const w = CT_WINDOWS[Number(wl.value)];
       if (w) this.setWindow(w.center, w.width);
       wl.value = '';
     });
-    this.slabMode = h('select', { id: 'slab-mode', 'aria-label': 'slab mode' }, ...Object.keys(SLAB_MODES).map((m) => h('option', { value: m }, m === 'none' ? 'thin' : m === 'minip' ? 'MinIP' : m === 'mip' ? 'MIP' : 'Average')));
-    this.slabThickness = h('input', { type: 'number', id: 'slab-thickness', min: '0', max: '500', step: '1', value: '10', 'aria-label': 'slab thickness (mm)' });
+    this.slabMode = h(
+      'select',
+      { id: 'slab-mode', 'aria-label': 'slab mode' },
+      ...Object.keys(SLAB_MODES).map((m) => h('option', { value: m }, m === 'none' ? 'thin' : m === 'minip' ? 'MinIP' : m === 'mip' ? 'MIP' : 'Average')),
+    );
+    this.slabThickness = h('input', {
+      type: 'number',
+      id: 'slab-thickness',
+      min: '0',
+      max: '500',
+      step: '1',
+      value: '10',
+      'aria-label': 'slab thickness (mm)',
+    });
     const applySlab = () => this.setSlab(this.slabMode.value as SlabMode, Number(this.slabThickness.value) || 0);
     this.slabMode.addEventListener('change', applySlab);
     this.slabThickness.addEventListener('change', applySlab);
@@ -126,7 +171,15 @@ export class VolumePage {
       'div',
       { class: 'toolbar', id: 'toolbar' },
       group('view', h('a', { href: back2d, id: 'back-2d', style: 'color: #9fd0ff' }, '2D viewer')),
-      group('tools', tool(CrosshairsTool.toolName, 'Crosshairs'), tool(WindowLevelTool.toolName, 'W/L'), tool(PanTool.toolName, 'Pan'), tool(ZoomTool.toolName, 'Zoom'), tool(CURVED_TOOL, 'Curved'), wl),
+      group(
+        'tools',
+        tool(CrosshairsTool.toolName, 'Crosshairs'),
+        tool(WindowLevelTool.toolName, 'W/L'),
+        tool(PanTool.toolName, 'Pan'),
+        tool(ZoomTool.toolName, 'Zoom'),
+        tool(CURVED_TOOL, 'Curved'),
+        wl,
+      ),
       group('measure', tool(LengthTool.toolName, 'Length'), tool(EllipticalROITool.toolName, 'ROI')),
       group('slab', h('span', {}, 'Slab'), this.slabMode, this.slabThickness, h('span', {}, 'mm')),
       group('3d', h('span', {}, '3D'), this.renderMode, h('span', {}, 'threshold'), this.threshold, h('span', {}, 'HU'), this.mipWl.group),
@@ -138,7 +191,9 @@ export class VolumePage {
         viewportId: id,
         type: Enums.ViewportType.ORTHOGRAPHIC,
         element: this.cells.get(id)!.element,
-        defaultOptions: { orientation: id === 'axial' ? Enums.OrientationAxis.AXIAL : id === 'sagittal' ? Enums.OrientationAxis.SAGITTAL : Enums.OrientationAxis.CORONAL },
+        defaultOptions: {
+          orientation: id === 'axial' ? Enums.OrientationAxis.AXIAL : id === 'sagittal' ? Enums.OrientationAxis.SAGITTAL : Enums.OrientationAxis.CORONAL,
+        },
       })),
       {
         viewportId: VIEWPORT_3D,
@@ -254,7 +309,8 @@ export class VolumePage {
     const v = this.renderMode.value;
     if (v === 'ssd') return { kind: 'ssd', threshold: Number(this.threshold.value) };
     if (v === 'mip') {
-      if (this.mipWindow) return { kind: 'mip', lower: this.mipWindow.center - this.mipWindow.width / 2, upper: this.mipWindow.center + this.mipWindow.width / 2 };
+      if (this.mipWindow)
+        return { kind: 'mip', lower: this.mipWindow.center - this.mipWindow.width / 2, upper: this.mipWindow.center + this.mipWindow.width / 2 };
       const voi = this.mprViewports[0]?.getProperties()?.voiRange;
       return { kind: 'mip', lower: voi?.lower ?? -160, upper: voi?.upper ?? 240 };
     }
