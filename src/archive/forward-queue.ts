@@ -26,7 +26,7 @@
 // The row and state types are the REST API's (the router page shows them as they are).
 export { HELD_STATES } from '../api-types/index.js';
 export type { HeldState, QueueEntry, QueueState } from '../api-types/index.js';
-import type { HeldState, QueueEntry, QueueState } from '../api-types/index.js';
+import type { DestinationStatus, HeldState, QueueEntry, QueueState } from '../api-types/index.js';
 
 export interface NewEntry {
   destination: string;
@@ -48,20 +48,12 @@ export interface HeldCounts {
   ruleFailed: number;
 }
 
-export interface DestinationCounts {
-  destination: string;
-  /** Waiting, never tried. */
-  pending: number;
-  /** Tried and failed, waiting for a retry. */
-  failed: number;
-  dead: number;
-  /** Being sent now (in memory: filled in by the router; 0 from the store). */
-  inFlight: number;
-  oldestCreatedAt: string | null;
-  /** When the earliest pending entry is due (ms epoch); null when nothing is pending. */
-  nextAttemptAt: number | null;
-  lastError: string | null;
-}
+/**
+ * A destination's rows as the store counts them: the API's DestinationStatus with the due
+ * time in ms since the epoch and without what only the router knows (delivered; inFlight
+ * is 0 from the store, filled in by the router).
+ */
+export type DestinationCounts = Omit<DestinationStatus, 'nextAttemptAt' | 'delivered'> & { nextAttemptAt: number | null };
 
 /** Which held rows: one state or both, or the given ids; `afterId`/`upToId` bound the ids (paging). */
 export interface HeldQuery {

@@ -6,6 +6,7 @@
  * of `limits.dicom` are read from the registry per association (per new connection for
  * the limits), so they apply at once without a re-open.
  */
+import type { RoleStatus as ApiRoleStatus } from '../api-types/index.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Archive, ArchiveOptions } from '../archive/archive.js';
@@ -40,16 +41,8 @@ export interface PacsRolesOptions {
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
 }
 
-export interface RoleStatus {
-  role: ServerRole;
-  aeTitle: string;
-  host: string;
-  port: number | undefined;
-  listening: boolean;
-  /** Why the role is not listening. */
-  error?: string;
-  activeAssociations: number;
-}
+/** A role's state; GET /api/status adds the archive's instance count. */
+export type RoleStatus = Omit<ApiRoleStatus, 'instancesStored'>;
 
 interface RoleState {
   handle?: { archive: Archive; registry: ServiceRegistry; dicom?: DicomServer };
