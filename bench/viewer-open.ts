@@ -29,6 +29,7 @@ import { launchPersistentChromiumWithWebGL } from '../test/e2e/browser.js';
 import { freePort, REPO_ROOT, startPacsServe, storescu } from '../test/support/peers.js';
 import { makeTempDir } from '../test/support/tmp.js';
 import { runBench } from './run-bench.js';
+import { ohifDataSource } from '../test/support/ohif-config.js';
 
 const { values } = parseArgs({
   options: { count: { type: 'string', default: '300' }, repeat: { type: 'string', default: '3' }, 'no-ohif': { type: 'boolean', default: false } },
@@ -108,27 +109,7 @@ function ohifConfig(dicomweb: string): string {
     // Load the whole series after the first image, as our viewer does.
     studyPrefetcher: { enabled: true, displaySetsCount: 1, maxNumPrefetchRequests: 10, order: 'closest' },
     defaultDataSourceName: 'pacs',
-    dataSources: [
-      {
-        namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
-        sourceName: 'pacs',
-        configuration: {
-          friendlyName: 'open PACS',
-          name: 'pacs',
-          qidoRoot: dicomweb,
-          wadoRoot: dicomweb,
-          wadoUriRoot: `${dicomweb}/wado`,
-          qidoSupportsIncludeField: true,
-          supportsReject: false,
-          imageRendering: 'wadors',
-          thumbnailRendering: 'wadors',
-          enableStudyLazyLoad: true,
-          supportsFuzzyMatching: false,
-          supportsWildcard: true,
-          bulkDataURI: { enabled: true, relativeResolution: 'studies' },
-        },
-      },
-    ],
+    dataSources: [ohifDataSource('pacs', dicomweb)],
   };
   return `window.config = ${JSON.stringify(config, null, 2)};\n`;
 }

@@ -24,6 +24,7 @@ import { freePort, REPO_ROOT, runDcmtk, startPacsServe, stopAllPeers, storescu }
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
 import { canvasStatsOf, type CanvasStats } from './canvas-stats.js';
+import { ohifDataSource } from '../support/ohif-config.js';
 
 const OHIF_VERSION = '3.13.2';
 const OHIF_DIR = join(REPO_ROOT, `.cache/ohif-${OHIF_VERSION}`);
@@ -38,30 +39,6 @@ interface CanvasLike {
   getContext(type: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 declare const document: { querySelectorAll(selector: string): ArrayLike<CanvasLike> };
-
-/** The data source a deployment puts in OHIF's app-config.js to use this PACS (the README shows it). */
-function ohifDataSource(sourceName: string, dicomweb: string, options: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    namespace: '@ohif/extension-default.dataSourcesModule.dicomweb',
-    sourceName,
-    configuration: {
-      friendlyName: 'open PACS',
-      name: sourceName,
-      qidoRoot: dicomweb,
-      wadoRoot: dicomweb,
-      wadoUriRoot: `${dicomweb}/wado`,
-      qidoSupportsIncludeField: true,
-      supportsReject: false,
-      imageRendering: 'wadors',
-      thumbnailRendering: 'wadors',
-      enableStudyLazyLoad: true,
-      supportsFuzzyMatching: false,
-      supportsWildcard: true,
-      bulkDataURI: { enabled: true, relativeResolution: 'studies' },
-      ...options,
-    },
-  };
-}
 
 /** The options of OHIF's packaged app-config.js (made for its static demo server), as a deployer who only changes the URLs gets them. */
 const PACKAGED_OPTIONS = {
