@@ -180,6 +180,9 @@ describe('viewer', () => {
     const voi = await page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport!.getProperties().voiRange!);
     expect(Math.abs((voi.upper + voi.lower) / 2 - -600)).toBeLessThanOrEqual(1);
     expect(Math.abs(voi.upper - voi.lower - 1500)).toBeLessThanOrEqual(1);
+    // The readout says the window the preset names, exactly (not 1499: PS3.3 C.11.2.1.2's
+    // linear function spans width - 1 between its end points).
+    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .overlay')).toContain('W: 1500 L: -600');
     await page.click('#toolbar button[data-op="reset"]');
   });
 

@@ -1,5 +1,5 @@
 // Overlay text in the four corners of a viewport and the orientation markers at its edges.
-import type { StackViewport } from '@cornerstonejs/core';
+import { utilities, type StackViewport } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
 import { formatDate, num, str, TAG, type DicomJson } from '../dicom-json.js';
@@ -52,7 +52,10 @@ export class Overlay {
     const thick = num(ds, TAG.SliceThickness);
     lines(this.corners.bl, loc !== undefined ? `Loc: ${round(loc, 2)} mm` : '', thick !== undefined ? `Thick: ${round(thick, 2)} mm` : '');
     const voi = viewport.getProperties().voiRange;
-    const wl = voi ? `W: ${round(voi.upper - voi.lower, 0)} L: ${round((voi.upper + voi.lower) / 2, 0)}` : '';
+    // Back from the range to the window as PS3.3 C.11.2.1.2 defines it (the linear function
+    // spans width - 1 between its end points), so a 400 wide window reads 400, not 399.
+    const wlOf = voi && utilities.windowLevel.toWindowLevel(voi.lower, voi.upper);
+    const wl = wlOf ? `W: ${round(wlOf.windowWidth, 0)} L: ${round(wlOf.windowCenter, 0)}` : '';
     lines(this.corners.br, wl, `Zoom: ${round(viewport.getZoom() * 100, 0)}%`);
     this.updateOrientation(viewport);
   }
