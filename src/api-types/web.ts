@@ -98,3 +98,18 @@ export interface RemoteFindResult {
   /** True when C-CANCEL was sent at the limit. */
   truncated: boolean;
 }
+
+/** One check of GET /api/ready. */
+export interface ReadinessCheck {
+  /** `database:main`, `storage:main`, `listening:router`, `web`. */
+  name: string;
+  ok: boolean;
+  /** Why it failed (absent when ok). */
+  detail?: string;
+}
+
+/** GET /api/ready: 200 when every check passes, else 503 with the same body. GET /api/health answers `{ status: 'ok' }`. */
+export interface Readiness {
+  ready: boolean;
+  checks: ReadinessCheck[];
+}

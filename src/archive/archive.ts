@@ -9,7 +9,7 @@
  * dropping a row whose file is lost) removes the row first, then the file, then what was
  * derived from it.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_LIMITS, type DatasetLimits } from '../config/limits.js';
@@ -45,6 +45,17 @@ export interface ArchiveOptions {
   afterInsert?: (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]) => Promise<void | (() => void)>;
 }
 
+/** A readiness check of the archive failed: which part (`database`, `storage`) and why. */
+export class ArchiveProbeError extends Error {
+  override readonly name = 'ArchiveProbeError';
+  constructor(
+    readonly check: 'archive' | 'database' | 'storage',
+    detail: string,
+  ) {
+    super(`${check}: ${detail}`);
+  }
+}
+
 export class Archive {
   readonly index: Index;
   readonly blobs: BlobStore;
@@ -56,6 +67,7 @@ export class Archive {
   readonly recovery: SweepReport;
   private readonly committer: GroupCommitter<InstanceRecord, InsertResult>;
   private readonly datasetLimits: () => DatasetLimits;
+  private readonly dataDir: string;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -66,6 +78,7 @@ export class Archive {
     this.recovery = recovery;
     this.logger = logger;
     this.duplicatePolicy = opts.duplicatePolicy ?? 'keep';
+    this.dataDir = opts.dataDir;
     this.datasetLimits = opts.datasetLimits ?? (() => DEFAULT_LIMITS.dataset);
     const onDuplicate = this.duplicatePolicy === 'replace' ? 'replace' : 'keep';
     const { afterInsert } = opts;
@@ -173,6 +186,26 @@ export class Archive {
   /** Group-commit counters: batches (index transactions) and items. */
   get groupCommitStats(): Readonly<{ batches: number; items: number; retriedBatches: number }> {
     return this.committer.stats;
+  }
+
+  /**
+   * Readiness (GET /api/ready): the index answers a query and the data directory takes a
+   * new file. Throws naming what failed. The probe file is tiny, not fsynced and removed.
+   */
+  async probe(): Promise<void> {
+    if (this.closed) throw new ArchiveProbeError('archive', 'the archive is closed');
+    try {
+      await this.index.hasInstance('');
+    } catch (err) {
+      throw new ArchiveProbeError('database', (err as Error).message);
+    }
+    const file = join(this.dataDir, `.ready-probe-${process.pid}`);
+    try {
+      await writeFile(file, 'ready\n', { mode: 0o600 });
+      await unlink(file);
+    } catch (err) {
+      throw new ArchiveProbeError('storage', (err as Error).message);
+    }
   }
 
   /** Resolves once stores that are ending and their background work (files closed, full batches sealed) are done. */

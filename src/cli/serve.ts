@@ -23,6 +23,7 @@ import {
   type Registry,
   type ServerRole,
 } from '../config/index.js';
+import { acquireNodeLock, type NodeLock } from '../roles/node-lock.js';
 import { PacsRoles } from '../roles/pacs-roles.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
@@ -54,6 +55,8 @@ export interface PacsOptions {
   /** Start the web server (default true). */
   web?: boolean;
   uiDir?: string;
+  /** This node's name in its lock and status (default: the host name). */
+  nodeId?: string;
 }
 
 export interface Pacs {
@@ -137,6 +140,17 @@ async function createFirstAdmin(users: UserStore, dataDir: string, logger: Logge
 export async function startPacs(opts: PacsOptions): Promise<Pacs> {
   const { logger } = opts;
   await ensureOwnerOnlyDir(opts.dataDir, logger);
+  const lock = acquireNodeLock(opts.dataDir, opts.nodeId);
+  try {
+    return await startLocked(opts, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(opts: PacsOptions, lock: NodeLock): Promise<Pacs> {
+  const { logger } = opts;
   const config = await ConfigStore.open(opts.dataDir, { logger });
   if (opts.overrides && applyOverrides(config.current, opts.overrides) !== config.current) {
     await config.update((reg) => applyOverrides(reg, opts.overrides!));
@@ -180,6 +194,7 @@ export async function startPacs(opts: PacsOptions): Promise<Pacs> {
       await webQueue;
       await web?.close();
       await roles.close();
+      lock.release();
     },
   };
 }
@@ -199,6 +214,7 @@ export function registerServe(program: Command): void {
     .option('--web-tls', 'HTTPS for the web server with <data>/tls/server.pem (pacs tls init); plain HTTP is then off (saved in the registry)')
     .option('--no-web-tls', 'plain HTTP for the web server (saved in the registry)')
     .option('--no-web', 'do not start the web server')
+    .option('--node-id <name>', "this node's name in the data directory's lock and in status (default: the host name)")
     .option('--database-url <url>', 'PostgreSQL index instead of the embedded SQLite (Main Server)', process.env.PACS_DATABASE_URL)
     .option('--database-schema <name>', 'PostgreSQL schema of the index', process.env.PACS_DATABASE_SCHEMA ?? 'pacs')
     .addOption(
@@ -231,6 +247,7 @@ export function registerServe(program: Command): void {
         index: o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite',
         duplicatePolicy: o.duplicates,
         web: o.web,
+        nodeId: o.nodeId,
       });
       const stop = async (signal: string) => {
         logger.info({ signal }, 'shutting down');

@@ -23,6 +23,7 @@ import { sendHttpError, sendProblem } from './problem.js';
 import { access, closeIfBodyPending } from './route-access.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
+import { registerHealthApi } from './health-api.js';
 import { registerRouterApi } from './router-api.js';
 import { registerStudiesApi } from './studies-api.js';
 import { registerUsersApi } from './users-api.js';
@@ -157,6 +158,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     return echoAe(target, calling, { dataDir: deps.config.dataDir });
   });
 
+  registerHealthApi(app, deps);
   await registerWorkflowApi(app, deps);
   await registerRouterApi(app, deps);
   await registerStudiesApi(app, deps);

@@ -39,9 +39,10 @@ afterAll(async () => {
   await removeTempDirs();
 });
 
-/** Routes anybody may use: log in and out, the app's files, the viewer page, CORS preflights. */
+/** Routes anybody may use: log in and out, the app's files, the viewer page, CORS preflights, liveness and readiness. */
 function isPublic(method: string, url: string): boolean {
   if (method === 'OPTIONS') return true;
+  if ((method === 'GET' || method === 'HEAD') && (url === '/api/health' || url === '/api/ready')) return true;
   if (method === 'POST' && (url === '/api/login' || url === '/api/logout')) return true;
   if ((method === 'GET' || method === 'HEAD') && (url === '/' || url === '/viewer' || /^\/[\w.-]+\.html$/.test(url) || url.startsWith('/assets/'))) return true;
   return false;
