@@ -64,7 +64,7 @@ export interface Status {
 /** A background send or retrieve (POST /api/studies/send, /api/remote/{aet}/retrieve; GET /api/jobs/{id}). */
 export interface Job {
   id: string;
-  kind: 'send' | 'retrieve';
+  kind: 'send' | 'retrieve' | 'prefetch';
   label: string;
   state: 'running' | 'done' | 'failed';
   /** Instances done (succeeded or failed) and expected; total 0 until known. */

@@ -28,6 +28,7 @@ export function workflowDdl(dialect: SqlDialect): string[] {
       updated_at TEXT NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS worklist_start_date ON worklist (start_date)`,
     `CREATE INDEX IF NOT EXISTS worklist_status ON worklist (status)`,
+    `CREATE INDEX IF NOT EXISTS worklist_created_at ON worklist (created_at)`,
     `CREATE TABLE IF NOT EXISTS mpps (
       pk ${pk},
       sop_instance_uid TEXT NOT NULL UNIQUE,

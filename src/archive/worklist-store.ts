@@ -154,6 +154,15 @@ export class WorklistStore {
     return this.index.read((tx) => listIn(tx, filter));
   }
 
+  /** Scheduled steps created at or after `iso` (ISO 8601, UTC), oldest first, at most `limit`: what a poller has not seen yet. */
+  scheduledSince(iso: string, limit = 100): Promise<WorklistEntry[]> {
+    return this.index
+      .read((tx) =>
+        tx.select(`SELECT ${COLUMNS} FROM worklist WHERE created_at >= $1 AND status = 'SCHEDULED' ORDER BY created_at, sps_id LIMIT $2`, [iso, limit]),
+      )
+      .then((rows) => rows.map(rowToEntry));
+  }
+
   /**
    * The same entries in pages of at most `pageSize`, each page its own read transaction
    * (a worklist query holds one page in memory, and lets other work run between pages).

@@ -19,6 +19,7 @@ import {
   removeAe,
   setAe,
   setLimits,
+  setPrefetch,
   type AeEntry,
 } from '../config/index.js';
 import { hostBinding } from '../roles/access-control.js';
@@ -304,6 +305,32 @@ export function registerConfigCommands(program: Command): void {
       throw cliMessage(err);
     }
     process.stdout.write(`limits changed: ${assignments.join(' ')}\n`);
+  });
+
+  const prefetch = config.command('prefetch').description("prefetch of a patient's prior studies into the Workstation Server");
+  dataOption(
+    prefetch
+      .command('set')
+      .description(
+        'change prefetch settings: pacs config prefetch set enabled=true source=ORTHANC priors=3 modalities=CT,MR onWorklist=true onArrival=true (FIELD= with no value: back to the default)',
+      )
+      .argument('<assignments...>', 'FIELD=VALUE'),
+  ).action(async (assignments: string[], o: { data: string }) => {
+    const patch: Record<string, unknown> = {};
+    for (const a of assignments) {
+      const eq = a.indexOf('=');
+      if (eq < 1) throw new Error(`"${a}": expected FIELD=VALUE, e.g. priors=3`);
+      const field = a.slice(0, eq);
+      const text = a.slice(eq + 1);
+      patch[field] = field === 'modalities' && text.trim() !== '' ? text.split(',').map((m) => m.trim()) : limitValue(text);
+    }
+    const store = await openStore(o);
+    try {
+      await store.update((reg) => setPrefetch(reg, patch));
+    } catch (err) {
+      throw cliMessage(err);
+    }
+    process.stdout.write(`prefetch changed: ${assignments.join(' ')}\n`);
   });
 
   dataOption(config.command('verify').description('C-ECHO every AE with a port (local roles and peers) and show round-trip times'))

@@ -6,7 +6,18 @@
 import { z } from 'zod';
 import { ConfigConflictError, ConfigValidationError, fieldPath, issuesOf, parseOrThrow } from './errors.js';
 import { limitsSchema } from './limits.js';
-import { aeSchema, isServerRole, isWildcardHost, registrySchema, webSchema, type Ae, type AeInput, type Registry, type ServerRole } from './schema.js';
+import {
+  aeSchema,
+  isServerRole,
+  isWildcardHost,
+  prefetchSchema,
+  registrySchema,
+  webSchema,
+  type Ae,
+  type AeInput,
+  type Registry,
+  type ServerRole,
+} from './schema.js';
 
 /** An AE with the device it belongs to: the flat view the CLI and REST API show. */
 export type AeEntry = Ae & { device: string; local: boolean };
@@ -167,6 +178,20 @@ export function setWeb(reg: Registry, patch: unknown): Registry {
   const web = parseOrThrow(webSchema, { ...reg.web, ...(patch as object) }, ['web']);
   const next = clone(reg);
   next.web = web;
+  next.revision++;
+  return validated(next);
+}
+
+/** Changes the prefetch settings field by field; a field set to null goes back to its default. */
+export function setPrefetch(reg: Registry, patch: unknown): Registry {
+  const p = parseOrThrow(z.record(z.string(), z.unknown()), patch, ['prefetch']);
+  const merged: Record<string, unknown> = { enabled: false, ...reg.prefetch };
+  for (const [field, value] of Object.entries(p)) {
+    if (value === null) delete merged[field];
+    else merged[field] = value;
+  }
+  const next = clone(reg);
+  next.prefetch = parseOrThrow(prefetchSchema, merged, ['prefetch']);
   next.revision++;
   return validated(next);
 }

@@ -153,6 +153,29 @@ export const webSchema = z.strictObject({
   dicomweb: dicomwebSettingsSchema.optional(),
 });
 
+/**
+ * Prefetch of priors into the Workstation Server: when a worklist step is scheduled, or a
+ * study of a patient arrives at the Workstation, the patient's most recent other studies
+ * are queried at `source` and moved into the Workstation. Off unless `enabled`.
+ */
+export const prefetchSchema = z.strictObject({
+  enabled: z.boolean({ error: 'enabled must be true or false' }),
+  /** The AE queried and moved from (a registered AE with a port); default the Main Server. */
+  source: aeTitleSchema.optional(),
+  /** How many prior studies per patient, newest first (default 3). */
+  priors: z.number().int('priors must be an integer').min(1, 'priors must be at least 1').max(50, 'priors may be at most 50').optional(),
+  /** Only priors with one of these modalities in the study (ModalitiesInStudy); default any. */
+  modalities: z
+    .array(z.string().regex(/^[A-Z0-9_]{1,16}$/, 'a modality is 1-16 upper-case letters, digits or underscores'))
+    .max(32)
+    .optional(),
+  /** Prefetch when a worklist step is scheduled on the Main Server (default true). */
+  onWorklist: z.boolean().optional(),
+  /** Prefetch when a study arrives at the Workstation Server (default true). */
+  onArrival: z.boolean().optional(),
+});
+export type PrefetchSettings = z.infer<typeof prefetchSchema>;
+
 export const registrySchema = z
   .strictObject({
     schemaVersion: z.literal(1),
@@ -161,6 +184,7 @@ export const registrySchema = z
     web: webSchema,
     /** Limits and timeouts (limits.ts); absent fields take their defaults. */
     limits: limitsSchema.optional(),
+    prefetch: prefetchSchema.optional(),
     devices: z.array(deviceSchema),
   })
   .superRefine((reg, ctx) => {

@@ -23,13 +23,16 @@ import {
   type Registry,
   type ServerRole,
 } from '../config/index.js';
+import { WorklistStore } from '../archive/worklist-store.js';
 import type { ServiceRegistry } from '../dimse/service.js';
+import { JobRegistry } from '../services/jobs.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
 import { moveDestination, registryAccessControl } from './access-control.js';
 import { reachableHost } from './echo-peer.js';
 import { startDicomServer, type DicomServer } from './dicom-server.js';
 import { startMainServer } from './main-server.js';
+import { Prefetcher } from './prefetch.js';
 import { startStorageRole } from './storage-role.js';
 
 export interface PacsRolesOptions {
@@ -64,8 +67,21 @@ export class PacsRoles {
   private unsubscribe?: () => void;
   private closed = false;
   private routerInstance?: Router;
+  /** Background jobs (the web app's sends and retrieves, the prefetch of priors). */
+  readonly jobs = new JobRegistry();
+  private worklistStore?: WorklistStore;
+  private readonly prefetcher: Prefetcher;
 
-  private constructor(private readonly opts: PacsRolesOptions) {}
+  private constructor(private readonly opts: PacsRolesOptions) {
+    this.prefetcher = new Prefetcher({
+      registry: () => opts.config.current,
+      dataDir: opts.dataDir,
+      jobs: this.jobs,
+      logger: opts.logger,
+      worklist: () => this.worklistStore,
+      workstation: () => this.archive('workstation'),
+    });
+  }
 
   /** Starts every role. The Main Server failing to listen is fatal; the others are reported in status(). */
   static async start(opts: PacsRolesOptions): Promise<PacsRoles> {
@@ -73,6 +89,9 @@ export class PacsRoles {
     try {
       await roles.open('main', opts.config.current, true);
       await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current)]);
+      const main = roles.archive('main');
+      if (main) roles.worklistStore = await WorklistStore.open(main.index);
+      roles.prefetcher.start();
     } catch (err) {
       await roles.close();
       throw err;
@@ -117,6 +136,7 @@ export class PacsRoles {
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
+    await this.prefetcher.close();
     await this.queue;
     await this.routerInstance?.close();
     this.routerInstance?.rules.close();
@@ -224,6 +244,11 @@ export class PacsRoles {
           dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
+          // After the commit: each study that came in may start a prefetch of its patient's priors.
+          afterInsert: async (_tx, records) => () => {
+            const studies = new Map(records.map((r) => [r.studyInstanceUid, r.patientId]));
+            for (const [study, patient] of studies) this.prefetcher.arrived(patient, study);
+          },
         });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }

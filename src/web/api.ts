@@ -11,6 +11,7 @@ import {
   removeAe,
   replaceAe,
   setAe,
+  setPrefetch,
   setWeb,
   ConfigConflictError,
   type ConfigStore,
@@ -35,7 +36,7 @@ export interface ApiDeps {
   /** Sessions, Basic credentials and the login throttle, shared with DICOMweb. */
   auth: Authenticator;
   /** The running roles; absent when the web server runs alone (tests). */
-  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router'>;
+  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router' | 'jobs'>;
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;
@@ -108,6 +109,12 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   app.patch('/api/config/web', { schema: { body: webPatchBody }, ...access('admin') }, async (req) => {
     const next = await deps.config.update((reg) => setWeb(reg, req.body));
     return next.web;
+  });
+
+  // Prefetch of priors into the Workstation (src/roles/prefetch.ts); null resets a field. Validated by setPrefetch (field-named 400s).
+  app.patch('/api/config/prefetch', access('admin'), async (req) => {
+    const next = await deps.config.update((reg) => setPrefetch(reg, req.body ?? {}));
+    return next.prefetch;
   });
 
   app.get('/api/aes', access('read'), async () => listAes(deps.config.current));

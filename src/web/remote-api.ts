@@ -12,10 +12,11 @@ import { ConfigConflictError, ConfigValidationError, findAe, serverAe, type Regi
 import { Status, statusHex } from '../dicom/status.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { remoteFind, remoteMove } from '../services/remote-qr.js';
-import type { JobRegistry } from './jobs.js';
+import type { JobRegistry } from '../services/jobs.js';
 import { HttpError } from './problem.js';
 import { aetParams, jsonSchema } from './schemas.js';
-import { checkUid, targetOf, type ClientKind } from './remote-target.js';
+import { targetOf, type ClientKind } from '../roles/remote-target.js';
+import { checkUid } from './remote-target.js';
 import { access } from './route-access.js';
 
 // Matching values: printable text, no backslash (one value each), within the longest VR (LO, 64).

@@ -14,11 +14,12 @@ import type { Archive } from '../archive/archive.js';
 import { ConfigConflictError, type Registry } from '../config/index.js';
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { exportAnonymization, sendStoredFiles } from '../services/export-send.js';
-import { JobRegistry } from './jobs.js';
+import { JobRegistry } from '../services/jobs.js';
 import { contentDisposition } from './header-values.js';
 import { BadRequestError } from './problem.js';
 import { registerRemoteApi } from './remote-api.js';
-import { checkUid, targetOf } from './remote-target.js';
+import { targetOf } from '../roles/remote-target.js';
+import { checkUid } from './remote-target.js';
 import { jsonSchema } from './schemas.js';
 import { zipFiles } from './study-zip.js';
 import { access } from './route-access.js';
@@ -45,7 +46,7 @@ type Params = { st: string; se?: string; sop?: string };
 
 export interface StudiesApiDeps {
   config: { readonly current: Registry; readonly dataDir: string };
-  roles?: Pick<PacsRoles, 'archive'>;
+  roles?: Pick<PacsRoles, 'archive' | 'jobs'>;
 }
 
 interface Selected {
@@ -55,7 +56,8 @@ interface Selected {
 }
 
 export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiDeps): Promise<void> {
-  const jobs = new JobRegistry();
+  // The roles' registry when they run (prefetch jobs are listed beside the app's own).
+  const jobs = deps.roles?.jobs ?? new JobRegistry();
   const archive = (role: 'main' | 'workstation' = 'main'): Archive => {
     const a = deps.roles?.archive(role);
     if (!a)

@@ -74,6 +74,18 @@ describe('pacs config: DICOM access', () => {
     expect(effectiveLimits(await registry()).dicom.maxAssociations).toBe(10);
   });
 
+  it('sets the prefetch of priors with `pacs config prefetch set`, naming a bad field', async () => {
+    const set = await pacs('config', 'prefetch', 'set', 'enabled=true', 'source=ORTHANC', 'priors=2', 'modalities=CT,MR', 'onArrival=false');
+    expect(set.status, set.stderr).toBe(0);
+    expect((await registry()).prefetch).toEqual({ enabled: true, source: 'ORTHANC', priors: 2, modalities: ['CT', 'MR'], onArrival: false });
+    expect((await pacs('config', 'prefetch', 'set', 'priors=')).status).toBe(0);
+    expect((await registry()).prefetch?.priors).toBeUndefined();
+    const bad = await pacs('config', 'prefetch', 'set', 'priors=0');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/prefetch\.priors: priors must be at least 1/);
+    expect((await registry()).prefetch?.source).toBe('ORTHANC');
+  });
+
   it('`pacs serve --max-associations --idle-timeout` writes them into the registry', async () => {
     const served = await startPacs({
       dir: join(dir, 'serve'),

@@ -13,7 +13,7 @@ import { HELD_STATES, type QueueEntry } from '../../src/archive/forward-queue.js
 import type { QueueItem, QueueStatus } from '../../src/router/router.js';
 import type { QueuePolicy, Rule, RouterSettings, RuleMatch } from '../../src/router/rules.js';
 import type { RemoteFindResult } from '../../src/services/remote-qr.js';
-import type { Job } from '../../src/web/jobs.js';
+import type { Job } from '../../src/services/jobs.js';
 import type { Problem } from '../../src/web/problem.js';
 import { ROLES, type UserInfo } from '../../src/web/users.js';
 

@@ -1,5 +1,5 @@
 /**
- * Background jobs of the study browser (send, retrieve) with their progress. Kept in
+ * Background jobs (the study browser's send and retrieve, the Workstation's prefetch of priors) with their progress. Kept in
  * memory only: a restart forgets them (the work they did stays done); the newest 100
  * are listed.
  */
