@@ -9,36 +9,9 @@ import type { Index } from './index-types.js';
 import type { SqlIndex } from './sql-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 
-export interface CommitmentRef {
-  sopClassUid: string;
-  sopInstanceUid: string;
-}
-
-export interface FailedRef extends CommitmentRef {
-  /** Failure Reason (0008,1197), PS3.4 J.3.2.1.1.1: a status code of src/dicom/status.ts. */
-  reason: number;
-}
-
-export interface CommitmentResult {
-  success: CommitmentRef[];
-  failed: FailedRef[];
-}
-
-/** pending: report not delivered yet; done: the requestor acknowledged the report. */
-export type CommitmentState = 'pending' | 'done';
-
-export interface CommitmentRecord {
-  transactionUid: string;
-  callingAeTitle: string;
-  calledAeTitle: string;
-  state: CommitmentState;
-  request: CommitmentRef[];
-  result?: CommitmentResult;
-  attempts: number;
-  lastError?: string;
-  createdAt: string;
-  updatedAt: string;
-}
+// The records are the REST API's shapes (GET /api/commitments), defined once in src/api-types.
+import type { CommitmentRecord, CommitmentRef, CommitmentResult, CommitmentState, FailedRef } from '../api-types/workflow.js';
+export type { CommitmentRecord, CommitmentRef, CommitmentResult, CommitmentState, FailedRef };
 
 const COLUMNS = 'transaction_uid, calling_ae, called_ae, state, request, result, attempts, last_error, created_at, updated_at';
 

@@ -11,8 +11,8 @@ import type { SqlIndex } from './sql-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 import { setWorklistStatus, type SpsStatus } from './worklist-store.js';
 
-export const MPPS_STATUSES = ['IN PROGRESS', 'COMPLETED', 'DISCONTINUED'] as const;
-export type MppsStatus = (typeof MPPS_STATUSES)[number];
+import { MPPS_STATUSES, type MppsStatus } from '../api-types/workflow.js';
+export { MPPS_STATUSES, type MppsStatus };
 
 /** The worklist status a performed step's status implies. */
 const WORKLIST_STATUS: Record<MppsStatus, SpsStatus> = { 'IN PROGRESS': 'STARTED', COMPLETED: 'COMPLETED', DISCONTINUED: 'DISCONTINUED' };

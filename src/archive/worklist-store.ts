@@ -15,8 +15,8 @@ import type { SqlIndex, SqlReader, SqlWriter } from './sql-types.js';
 import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 
 /** Scheduled Procedure Step Status (0040,0020), PS3.3 C.4.10. */
-export const SPS_STATUSES = ['SCHEDULED', 'ARRIVED', 'READY', 'STARTED', 'DEPARTED', 'COMPLETED', 'DISCONTINUED', 'CANCELED'] as const;
-export type SpsStatus = (typeof SPS_STATUSES)[number];
+import { SPS_STATUSES, type SpsStatus } from '../api-types/workflow.js';
+export { SPS_STATUSES, type SpsStatus };
 /** States in which a step is no longer to be done: left out of worklist queries unless asked for. */
 export const FINAL_SPS_STATUSES: readonly SpsStatus[] = ['COMPLETED', 'DISCONTINUED', 'CANCELED'];
 

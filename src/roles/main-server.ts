@@ -42,6 +42,8 @@ export interface MainServer {
   readonly dicom: DicomServer;
   /** The services, to re-open the listener (another port) over the same archive. */
   readonly registry: ServiceRegistry;
+  /** Storage commitment: deliver one pending report now (false: no such pending report). */
+  retryCommitment(transactionUid: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     archive,
     dicom,
     registry,
+    retryCommitment: (uid) => commitment!.retry(uid),
     async close() {
       await dicom.close();
       await commitment?.close();

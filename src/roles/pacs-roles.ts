@@ -48,7 +48,7 @@ export interface PacsRolesOptions {
 export type RoleStatus = Omit<ApiRoleStatus, 'instancesStored'>;
 
 interface RoleState {
-  handle?: { archive: Archive; registry: ServiceRegistry; dicom?: DicomServer };
+  handle?: { archive: Archive; registry: ServiceRegistry; dicom?: DicomServer; retryCommitment?: (transactionUid: string) => Promise<boolean> };
   host?: string;
   port?: number;
   /** '' plain TCP; 'tls' or 'tls+client-cert' as listened with. */
@@ -126,6 +126,12 @@ export class PacsRoles {
   /** The Router role's rules, queue and senders (undefined when the role did not start). */
   router(): Router | undefined {
     return this.state.get('router')?.handle ? this.routerInstance : undefined;
+  }
+
+  /** Delivers a pending storage commitment report of the Main Server now; false when there is none by that UID. */
+  async retryCommitment(transactionUid: string): Promise<boolean> {
+    const retry = this.state.get('main')?.handle?.retryCommitment;
+    return retry ? retry(transactionUid) : false;
   }
 
   /** Resolves when every configuration change seen so far has been applied. */
@@ -227,7 +233,7 @@ export class PacsRoles {
             reportMode: (aet) => findAe(this.opts.config.current, aet)?.commitmentReport ?? 'same',
           },
         });
-        s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom };
+        s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom, retryCommitment: m.retryCommitment };
       } else if (role === 'router') {
         const router = this.routerInstance ?? (this.routerInstance = await this.createRouter());
         const r = await startStorageRole({

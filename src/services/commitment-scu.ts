@@ -35,7 +35,12 @@ export function commitmentReportReceiver(onReport: (r: { transactionUid: string 
       throw new DimseServiceError(Status.InvalidArgumentValue, `Event Type ID ${ctx.command.eventTypeId ?? '(none)'} is not 1 or 2`);
     }
     if (!dataset?.length) throw new DimseServiceError(Status.MissingAttribute, 'N-EVENT-REPORT without Event Information');
-    onReport(parseCommitReport(readDataset(dataset, ctx.transferSyntax)), ctx.association.callingAeTitle);
+    const report = parseCommitReport(readDataset(dataset, ctx.transferSyntax));
+    // After our N-EVENT-REPORT response has gone out (the dispatcher sends it in this tick's
+    // microtasks): the caller releases the association once it has the report, and a release
+    // ahead of the response leaves the provider without its acknowledgement (it keeps the
+    // report pending and retries it).
+    setImmediate(() => onReport(report, ctx.association.callingAeTitle));
     return { status: Status.Success };
   };
   return { name: 'storage-commitment-report', sopClasses: [STORAGE_COMMITMENT_PUSH], handlers: { [CommandField.N_EVENT_REPORT_RQ]: handler } };

@@ -48,6 +48,8 @@ export interface StorageCommitmentOptions {
 export interface StorageCommitmentService extends ServiceClassProvider {
   /** Delivers every pending report (at start-up: what a restart interrupted). */
   resume(): Promise<void>;
+  /** Tries now to deliver one pending report (the web app's Retry); false when there is no such pending report. */
+  retry(transactionUid: string): Promise<boolean>;
   /** Resolves when no report is being worked on. */
   idle(): Promise<void>;
   close(): Promise<void>;
@@ -208,6 +210,12 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
     sopClasses: [STORAGE_COMMITMENT_PUSH],
     handlers: { [CommandField.N_ACTION_RQ]: nAction },
     resume,
+    retry: async (transactionUid) => {
+      const rec = await (await storeP).get(transactionUid);
+      if (!rec || rec.state !== 'pending') return false;
+      await schedule(transactionUid);
+      return true;
+    },
     idle: async () => {
       while (working.size) await Promise.allSettled([...working.values()]);
     },

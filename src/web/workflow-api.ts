@@ -7,6 +7,7 @@
  *   DELETE /api/worklist/{spsId}         cancel (status CANCELED); ?purge=true deletes it
  *   GET    /api/mpps, /api/mpps/{uid}    performed procedure steps
  *   GET    /api/commitments              storage commitment transactions (pending and done)
+ *   POST   /api/commitments/{uid}/retry  deliver a pending report now; answers the transaction as it is afterwards
  * Errors are problem+json naming the field (the worklist schema's own messages).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -51,7 +52,7 @@ function statuses(q: z.infer<typeof listQuery>): SpsStatus[] | undefined {
   return q.all === 'true' ? undefined : SPS_STATUSES.filter((s) => !FINAL_SPS_STATUSES.includes(s));
 }
 
-export async function registerWorkflowApi(app: FastifyInstance, deps: { roles?: Pick<PacsRoles, 'archive'> }): Promise<void> {
+export async function registerWorkflowApi(app: FastifyInstance, deps: { roles?: Pick<PacsRoles, 'archive' | 'retryCommitment'> }): Promise<void> {
   const index = (): Index => {
     const i = deps.roles?.archive('main')?.index;
     if (!i) throw new ConfigConflictError('the Main Server is not running', 'conflict');
@@ -98,4 +99,10 @@ export async function registerWorkflowApi(app: FastifyInstance, deps: { roles?: 
   });
 
   app.get('/api/commitments', access('read'), async () => (await CommitmentStore.open(index())).list());
+
+  app.post('/api/commitments/:uid/retry', { schema: { params: uidParams }, ...access('admin') }, async (req: FastifyRequest<{ Params: { uid: string } }>) => {
+    const uid = checkUid(req.params.uid, 'uid');
+    if (!(await deps.roles?.retryCommitment(uid))) throw new ConfigConflictError(`no pending storage commitment "${uid}"`, 'not-found', 'uid');
+    return (await CommitmentStore.open(index())).get(uid);
+  });
 }

@@ -14,10 +14,21 @@ import type { QueueItem, QueueStatus } from '../../src/router/router.js';
 import type { QueuePolicy, Rule, RouterSettings, RuleMatch } from '../../src/router/rules.js';
 import type { RemoteFindResult } from '../../src/services/remote-qr.js';
 import type { Job } from '../../src/services/jobs.js';
+import type { WorklistEntry } from '../../src/archive/worklist-store.js';
+import type { MppsRecord } from '../../src/archive/mpps-store.js';
+import type { CommitmentRecord } from '../../src/archive/commitment-store.js';
 import type { Problem } from '../../src/web/problem.js';
 import { ROLES, type UserInfo } from '../../src/web/users.js';
 
 describe('shared API types', () => {
+  it("are the workflow stores' records", () => {
+    expectTypeOf<Api.WorklistEntry>().toEqualTypeOf<WorklistEntry>();
+    // The step's DICOM JSON is the server's full DicomJsonObject; the app reads it as the shared, looser DicomJson.
+    expectTypeOf<Omit<Api.MppsRecord, 'json'>>().toEqualTypeOf<Omit<MppsRecord, 'json'>>();
+    expectTypeOf<MppsRecord['json']>().toExtend<Api.MppsRecord['json']>();
+    expectTypeOf<Api.CommitmentRecord>().toEqualTypeOf<CommitmentRecord>();
+  });
+
   it('are the registry schema parsed', () => {
     expectTypeOf<Api.Connection>().toEqualTypeOf<Connection>();
     expectTypeOf<Api.AccessPolicy>().toEqualTypeOf<AccessPolicy>();

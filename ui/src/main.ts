@@ -1,4 +1,5 @@
-// The web app: log in, then the Studies (default), Configuration, Status, Router and (for
+// The web app: log in, then the Studies (default), Worklist, Performed steps, Storage
+// commitment, Configuration, Status, Router and (for
 // admins) Users pages (hash routes). Readers browse and view: admin-only controls are
 // hidden (role.ts) and refused by the server anyway.
 import { api, ApiError, type Me } from './api.js';
@@ -10,6 +11,9 @@ import { renderRouterQueue } from './router-queue.js';
 import { renderRouterRules } from './router-rules.js';
 import { renderStatus } from './status.js';
 import { renderStudies } from './studies.js';
+import { renderCommitments } from './commitments-page.js';
+import { renderMpps } from './mpps-page.js';
+import { renderWorklist } from './worklist-page.js';
 import { renderOwnPassword, renderUsers } from './users.js';
 
 const app = document.getElementById('app')!;
@@ -24,6 +28,9 @@ const pages: Record<string, (root: HTMLElement) => Promise<void>> = {
   'router-queue': renderRouterQueue,
   users: renderUsers,
   password: renderOwnPassword,
+  worklist: renderWorklist,
+  mpps: renderMpps,
+  commitments: renderCommitments,
 };
 
 // Links of the pages this file adds (index.html has the others): Users for admins, My password for everyone.

@@ -42,6 +42,8 @@ const ADMIN_ONLY = [
   '#save-measurements',
   '.qr-retrieve',
   '.qr-send',
+  // Workflow pages: schedule, edit, cancel steps; retry a commitment report
+  '.admin-only',
 ];
 
 /** Marks the page with the user's role; readers do not see the admin-only controls. */
