@@ -13,7 +13,7 @@ function performedSeries(json: DicomJson): { uid: string; description: string; i
   return items.map((item) => ({
     uid: str(item, '0020000E'),
     description: str(item, '0008103E'),
-    images: ((item['00081140']?.Value ?? []) as unknown[]).length,
+    images: (item['00081140']?.Value ?? []).length,
   }));
 }
 

@@ -69,7 +69,7 @@ class WorklistPage {
       'form',
       { id: 'worklist-form', class: 'admin-only', onsubmit: background((e: Event) => this.save(e)) },
       this.formTitle,
-      h('div', { class: 'form-grid' }, ...FIELDS.map(([field, label]) => h('label', {}, `${label} `, this.inputs.get(field)!))),
+      h('div', { class: 'form-grid' }, ...FIELDS.map(([field, label]) => h('label', {}, `${label} `, this.inputs.get(field)))),
       this.submit,
       ' ',
       h('button', { type: 'button', id: 'worklist-form-reset', onclick: () => this.resetForm() }, 'Clear'),
@@ -156,7 +156,7 @@ class WorklistPage {
 
   private edit(e: WorklistEntry): void {
     this.editing = e.spsId;
-    for (const [field] of FIELDS) this.inputs.get(field)!.value = (e[field] as string | undefined) ?? '';
+    for (const [field] of FIELDS) this.inputs.get(field)!.value = e[field] ?? '';
     this.formTitle.textContent = `Edit step ${e.spsId}`;
     this.submit.textContent = 'Save';
     this.inputs.get('patientId')!.focus();
