@@ -24,6 +24,7 @@ import { access, closeIfBodyPending } from './route-access.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
 import { registerRouterApi } from './router-api.js';
+import { registerPatientsApi } from './patients-api.js';
 import { registerStudiesApi } from './studies-api.js';
 import { registerUsersApi } from './users-api.js';
 import { registerWorkflowApi } from './workflow-api.js';
@@ -158,6 +159,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   });
 
   await registerWorkflowApi(app, deps);
+  await registerPatientsApi(app, deps);
   await registerRouterApi(app, deps);
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);

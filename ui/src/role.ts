@@ -42,6 +42,10 @@ const ADMIN_ONLY = [
   '#save-measurements',
   '.qr-retrieve',
   '.qr-send',
+  // Patients: update and merge
+  '#patient-update',
+  '#patient-merge',
+  '.patient-use',
 ];
 
 /** Marks the page with the user's role; readers do not see the admin-only controls. */
