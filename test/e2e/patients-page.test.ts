@@ -2,7 +2,7 @@
  * The Patients page in headless chromium against `pacs serve`: two studies of one Patient
  * ID under two names are listed as a conflict; "Use for patient" and Update give the whole
  * patient one name (the conflict is gone); a merge moves the studies to another patient,
- * which QIDO-RS then shows; both changes are listed.
+ * which QIDO-RS and WADO-RS metadata then show; both changes are listed.
  */
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -80,5 +80,17 @@ describe('Patients page', () => {
       return body.map((s) => s['00100010']?.Value?.[0]?.Alphabetic).sort();
     });
     expect(names).toEqual(['TARGET^ANNA', 'TARGET^ANNA', 'TARGET^ANNA']);
+    // WADO-RS metadata of every study: the corrected patient module, though the stored files keep the old one.
+    const metadata = await page.evaluate(async () => {
+      const studies = (await (await fetch('/dicomweb/studies?PatientID=E2E-Q')).json()) as Record<string, { Value?: string[] }>[];
+      const out: string[] = [];
+      for (const s of studies) {
+        const uid = s['0020000D'].Value![0];
+        const inst = (await (await fetch(`/dicomweb/studies/${uid}/metadata`)).json()) as Record<string, { Value?: unknown[] }>[];
+        for (const i of inst) out.push(`${String(i['00100020'].Value![0])}|${(i['00100010'].Value![0] as { Alphabetic: string }).Alphabetic}`);
+      }
+      return out;
+    });
+    expect(metadata).toEqual(['E2E-Q|TARGET^ANNA', 'E2E-Q|TARGET^ANNA', 'E2E-Q|TARGET^ANNA']);
   }, 120_000);
 });
