@@ -1,8 +1,9 @@
 // C-FIND benchmark: this PACS next to Orthanc (SQLite index), the same data loaded into
 // both. The index: --studies studies (default 20,000) of --per-study small instances each
 // (default 5: 100,000 instances), 2 studies per patient, 12 family names (so a name
-// wildcard matches about 1/12 of the studies), study dates over 36 months, modalities
-// CT/MR/US/CR/DX. Both are loaded at the same time, each by our storage SCU over 4
+// wildcard matches about 1/12 of the studies; every 10th patient's second study carries the
+// next family name, as after a change of name: a study-level query must answer with the
+// study's own name, issue 19), study dates over 36 months, modalities CT/MR/US/CR/DX. Both are loaded at the same time, each by our storage SCU over 4
 // associations (a progress line every 10,000 instances). --keep DIR keeps the files and
 // both archives in DIR; a later run with the same DIR (and the same --studies /
 // --per-study) reuses them and only queries.
@@ -58,6 +59,13 @@ const MODALITIES = ['CT', 'MR', 'US', 'CR', 'DX'];
 const ROOT = `1.2.826.0.1.3680043.10.2024.${Date.now() % 1_000_000}`;
 const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
 
+/** The patient name a study's instances carry: its patient's, or for every 10th patient's second study the next family name. */
+function studyFamily(s: number): string {
+  const patient = Math.floor(s / 2);
+  const changed = patient % 10 === 3 && s % 2 === 1;
+  return FAMILY[(patient + (changed ? 1 : 0)) % FAMILY.length];
+}
+
 function studyDate(s: number): string {
   const month = s % 36; // 2021-01 .. 2023-12
   const y = 2021 + Math.floor(month / 12);
@@ -87,7 +95,7 @@ function writeInstances(dir: string): void {
       putString(ds, 0x00080060, 'CS', MODALITIES[s % MODALITIES.length]);
       putString(ds, 0x00080090, 'PN', 'REFERRER^DOC');
       putString(ds, 0x00081030, 'LO', `Study ${s % 40}`);
-      putString(ds, 0x00100010, 'PN', `${FAMILY[patient % FAMILY.length]}^${GIVEN[patient % GIVEN.length]}^${patient}`);
+      putString(ds, 0x00100010, 'PN', `${studyFamily(s)}^${GIVEN[patient % GIVEN.length]}^${patient}`);
       putString(ds, 0x00100020, 'LO', `PID${patient + 1}`);
       putString(ds, 0x00100030, 'DA', '19600101');
       putString(ds, 0x00100040, 'CS', patient % 2 ? 'M' : 'F');
@@ -121,7 +129,18 @@ const RETURN_KEYS: [number, string][] = [
   [0x00080061, 'CS'],
 ];
 const FORMS: { name: string; keys: [number, string, string][]; expected: (s: number) => boolean }[] = [
-  { name: 'patient name wildcard (WILSON*)', keys: [[0x00100010, 'PN', 'WILSON*']], expected: (s) => FAMILY[Math.floor(s / 2) % FAMILY.length] === 'WILSON' },
+  { name: 'patient name wildcard (WILSON*)', keys: [[0x00100010, 'PN', 'WILSON*']], expected: (s) => studyFamily(s) === 'WILSON' },
+  // Issue 19's form: a name wildcard asking for ModalitiesInStudy, PatientID and StudyDate (all in RETURN_KEYS too).
+  {
+    name: 'name wildcard SMITH* + mods/ID/date',
+    keys: [
+      [0x00100010, 'PN', 'SMITH*'],
+      [0x00080061, 'CS', ''],
+      [0x00100020, 'LO', ''],
+      [0x00080020, 'DA', ''],
+    ],
+    expected: (s) => studyFamily(s) === 'SMITH',
+  },
   { name: 'date range (one month)', keys: [[0x00080020, 'DA', '20220301-20220331']], expected: (s) => studyDate(s).startsWith('202203') },
   { name: 'exact Patient ID', keys: [[0x00100020, 'LO', 'PID4321']], expected: (s) => Math.floor(s / 2) + 1 === 4321 },
   {

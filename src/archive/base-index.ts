@@ -2,6 +2,7 @@
 import type { ForwardQueueStore } from './forward-queue.js';
 import { SqlForwardQueue } from './forward-queue-sql.js';
 import type { DuplicateAction, FileCheck, Index, InsertResult, InstanceRecord, InstanceRow, InstanceSummary, SeriesRow, StudyRow } from './index-types.js';
+import type { PatientChange, PatientConflict, PatientKey, PatientUpdate } from './patient-identity.js';
 import type { SqlDialect, SqlIndex, SqlReader, SqlWriter } from './sql-types.js';
 
 export abstract class BaseIndex implements SqlIndex {
@@ -54,6 +55,18 @@ export abstract class BaseIndex implements SqlIndex {
   }
   listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]> {
     return this.read((tx) => tx.listInstances(seriesInstanceUid));
+  }
+  updatePatient(key: PatientKey, update: PatientUpdate, reason: string): Promise<number> {
+    return this.write((tx) => tx.updatePatient(key, update, reason));
+  }
+  mergePatients(from: PatientKey, into: PatientKey, reason: string): Promise<number> {
+    return this.write((tx) => tx.mergePatients(from, into, reason));
+  }
+  patientConflicts(limit = 1000): Promise<PatientConflict[]> {
+    return this.read((tx) => tx.patientConflicts(limit));
+  }
+  patientChanges(limit = 100): Promise<PatientChange[]> {
+    return this.read((tx) => tx.patientChanges(limit));
   }
 }
 

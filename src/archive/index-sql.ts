@@ -7,9 +7,21 @@
 import type { ForwardQueueWriter } from './forward-queue.js';
 import { SqlForwardQueueWriter } from './forward-queue-sql.js';
 import type { DuplicateAction, FileCheck, InsertResult, InstanceRecord, InstanceRow, InstanceSummary, SeriesRow, StudyRow } from './index-types.js';
+import {
+  checkPatientKey,
+  checkPatientUpdate,
+  checkReason,
+  PatientIdentityError,
+  type PatientChange,
+  type PatientConflict,
+  type PatientKey,
+  type PatientUpdate,
+} from './patient-identity.js';
+import { jsonTarget } from '../dicom/matching.js';
+import type { DicomJsonObject } from '../dicom/dataset-json.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Additive changes since version 1, for databases created before them (SQLite has no
@@ -17,19 +29,106 @@ export const SCHEMA_VERSION = 2;
  *   2: instances.file_crc32, the CRC-32 of the stored file (the start-up sweep checks a
  *      file whose row was committed while its data was still being made durable).
  */
-export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [{ table: 'instances', column: 'file_crc32', type: 'BIGINT' }];
+export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
+  { table: 'instances', column: 'file_crc32', type: 'BIGINT' },
+  // 3: patient identity (patient-identity.ts): the study's own patient attributes, and when an update or merge corrected them.
+  { table: 'studies', column: 'patient_name', type: 'TEXT' },
+  { table: 'studies', column: 'patient_birth_date', type: 'TEXT' },
+  { table: 'studies', column: 'patient_sex', type: 'TEXT' },
+  { table: 'studies', column: 'patient_corrected', type: 'TEXT' },
+];
+
+/**
+ * Version 3 keys patients by (patient_id, issuer): a version 2 patients table (patient_id
+ * UNIQUE, no issuer) is rebuilt by the backend before schemaDdl (SQLite: a new table, its
+ * rows copied with their pks; PostgreSQL: ALTER TABLE), then migrateToPatientIdentity
+ * splits and fills in the rest from the stored instances.
+ */
+export const PATIENTS_V3_COLUMNS = 'pk, patient_id, issuer, patient_name, patient_birth_date, patient_sex';
+
+/** Indexes on columns that ADDED_COLUMNS may have just added: created after it. */
+export function lateIndexDdl(): string[] {
+  return [
+    // The study-level patient attributes are what C-FIND and QIDO-RS match at study level and below.
+    `CREATE INDEX IF NOT EXISTS studies_patient_name ON studies (patient_name)`,
+    `CREATE INDEX IF NOT EXISTS studies_patient_birth_date ON studies (patient_birth_date)`,
+    `CREATE INDEX IF NOT EXISTS studies_patient_corrected ON studies (patient_corrected)`,
+  ];
+}
+
+/** The patients table (version 3), under `name` (SQLite's migration builds it under another name first). */
+export function patientsTableDdl(dialect: SqlDialect, name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+      pk ${dialect.identityPk},
+      patient_id TEXT NOT NULL,
+      issuer TEXT NOT NULL DEFAULT '',
+      patient_name TEXT,
+      patient_birth_date TEXT,
+      patient_sex TEXT,
+      UNIQUE (patient_id, issuer))`;
+}
+
+/**
+ * The data part of the move to version 3, in one write transaction, once (it checks the
+ * stored schema_version itself and raises it at the end): each study gets the patient
+ * name, birth date and sex of its newest stored instance, and a study whose instances
+ * name an Issuer of Patient ID moves to the patient (Patient ID, issuer); patients left
+ * without studies go. Returns the number of studies looked at.
+ */
+export async function migrateToPatientIdentity(tx: SqlWriter): Promise<number> {
+  const forUpdate = tx.dialect.forUpdate;
+  const v = await tx.execute(`SELECT value FROM archive_meta WHERE key = 'schema_version'${forUpdate}`);
+  if (v.length > 0 && Number(v[0].value) >= 3) return 0;
+  let after = 0;
+  let seen = 0;
+  for (;;) {
+    const rows = await tx.execute(
+      `SELECT st.pk, st.patient_fk, p.patient_id, p.issuer,
+         (SELECT i.json FROM instances i JOIN series se ON se.pk = i.series_fk WHERE se.study_fk = st.pk ORDER BY i.pk DESC LIMIT 1) AS json
+       FROM studies st JOIN patients p ON p.pk = st.patient_fk WHERE st.pk > $1 ORDER BY st.pk LIMIT 500`,
+      [after],
+    );
+    for (const r of rows) {
+      seen++;
+      if (r.json === null || r.json === undefined) continue;
+      const t = jsonTarget(JSON.parse(String(r.json)) as DicomJsonObject);
+      const first = (tag: number): string | null => nul(t.values(tag)?.[0]?.trim()) ?? null;
+      const issuer = first(0x00100021) ?? '';
+      let patientFk = Number(r.patient_fk);
+      if (issuer !== String(r.issuer)) {
+        const p = await tx.execute(
+          `INSERT INTO patients (patient_id, issuer, patient_name, patient_birth_date, patient_sex) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (patient_id, issuer) DO UPDATE SET patient_name = excluded.patient_name RETURNING pk`,
+          [String(r.patient_id), issuer, first(0x00100010), first(0x00100030), first(0x00100040)],
+        );
+        patientFk = Number(p[0].pk);
+      }
+      await tx.execute(`UPDATE studies SET patient_fk = $2, patient_name = $3, patient_birth_date = $4, patient_sex = $5 WHERE pk = $1`, [
+        Number(r.pk),
+        patientFk,
+        first(0x00100010),
+        first(0x00100030),
+        first(0x00100040),
+      ]);
+    }
+    if (rows.length < 500) break;
+    after = Number(rows[rows.length - 1].pk);
+  }
+  await tx.execute(`DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies st WHERE st.patient_fk = patients.pk)`);
+  await tx.execute(
+    `INSERT INTO archive_meta (key, value) VALUES ('schema_version', $1)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(archive_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
+    [String(SCHEMA_VERSION)],
+  );
+  return seen;
+}
 
 export function schemaDdl(dialect: SqlDialect): string[] {
   const pk = dialect.identityPk;
   const fk = dialect.foreignKey;
   return [
     `CREATE TABLE IF NOT EXISTS archive_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
-    `CREATE TABLE IF NOT EXISTS patients (
-      pk ${pk},
-      patient_id TEXT NOT NULL UNIQUE,
-      patient_name TEXT,
-      patient_birth_date TEXT,
-      patient_sex TEXT)`,
+    patientsTableDdl(dialect, 'patients'),
     `CREATE TABLE IF NOT EXISTS studies (
       pk ${pk},
       study_instance_uid TEXT NOT NULL UNIQUE,
@@ -40,7 +139,11 @@ export function schemaDdl(dialect: SqlDialect): string[] {
       study_id TEXT,
       study_description TEXT,
       referring_physician_name TEXT,
-      modalities_in_study TEXT)`,
+      modalities_in_study TEXT,
+      patient_name TEXT,
+      patient_birth_date TEXT,
+      patient_sex TEXT,
+      patient_corrected TEXT)`,
     `CREATE INDEX IF NOT EXISTS studies_patient_fk ON studies (patient_fk)`,
     `CREATE INDEX IF NOT EXISTS studies_study_date ON studies (study_date)`,
     `CREATE INDEX IF NOT EXISTS studies_accession_number ON studies (accession_number)`,
@@ -68,8 +171,23 @@ export function schemaDdl(dialect: SqlDialect): string[] {
       called_ae TEXT,
       json TEXT NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS instances_series_fk ON instances (series_fk)`,
+    // Updates and merges of patients, as they were made (patient-identity.ts).
+    `CREATE TABLE IF NOT EXISTS patient_changes (
+      pk ${pk},
+      at TEXT NOT NULL,
+      action TEXT NOT NULL,
+      patient_id TEXT NOT NULL,
+      issuer TEXT NOT NULL,
+      from_patient_id TEXT,
+      from_issuer TEXT,
+      update_json TEXT,
+      reason TEXT NOT NULL,
+      studies INTEGER NOT NULL)`,
   ];
 }
+
+const notFound = (key: PatientKey, field: string) =>
+  new PatientIdentityError('not-found', field, `no patient ${key.patientId}${key.issuer ? ` (issuer ${key.issuer})` : ''}`);
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -135,12 +253,13 @@ export class SqlIndexReader implements SqlReader {
 
   async listStudies(): Promise<StudyRow[]> {
     const rows = await this.db.all(
-      `SELECT st.*, p.patient_id, p.patient_name, p.patient_birth_date, p.patient_sex
+      `SELECT st.*, p.patient_id, p.issuer
        FROM studies st JOIN patients p ON p.pk = st.patient_fk
        ORDER BY st.study_date, st.study_instance_uid`,
     );
     return rows.map((r) => ({
       patientId: String(r.patient_id),
+      issuerOfPatientId: String(r.issuer ?? ''),
       patientName: str(r.patient_name),
       patientBirthDate: str(r.patient_birth_date),
       patientSex: str(r.patient_sex),
@@ -178,6 +297,67 @@ export class SqlIndexReader implements SqlReader {
       [seriesInstanceUid],
     );
     return rows.map(toSummary);
+  }
+
+  /** Patients whose studies disagree on patient name, birth date or sex (at most `limit`), with every study's own values. */
+  async patientConflicts(limit: number): Promise<PatientConflict[]> {
+    const patients = await this.db.all(
+      `SELECT p.pk, p.patient_id, p.issuer, p.patient_name, p.patient_birth_date, p.patient_sex FROM patients p
+       WHERE p.pk IN (SELECT patient_fk FROM studies GROUP BY patient_fk
+         HAVING COUNT(DISTINCT patient_name) > 1 OR COUNT(DISTINCT patient_birth_date) > 1 OR COUNT(DISTINCT patient_sex) > 1)
+       ORDER BY p.patient_id, p.issuer LIMIT $1`,
+      [limit],
+    );
+    const out: PatientConflict[] = [];
+    for (const p of patients) {
+      const studies = await this.db.all(
+        `SELECT study_instance_uid, study_date, study_description, accession_number, patient_name, patient_birth_date, patient_sex
+         FROM studies WHERE patient_fk = $1 ORDER BY study_date, study_instance_uid`,
+        [Number(p.pk)],
+      );
+      out.push({
+        patientId: String(p.patient_id),
+        issuer: String(p.issuer),
+        patientName: str(p.patient_name),
+        patientBirthDate: str(p.patient_birth_date),
+        patientSex: str(p.patient_sex),
+        studies: studies.map((r) => ({
+          studyInstanceUid: String(r.study_instance_uid),
+          studyDate: str(r.study_date),
+          studyDescription: str(r.study_description),
+          accessionNumber: str(r.accession_number),
+          patientName: str(r.patient_name),
+          patientBirthDate: str(r.patient_birth_date),
+          patientSex: str(r.patient_sex),
+        })),
+      });
+    }
+    return out;
+  }
+
+  /** The most recent updates and merges, newest first. */
+  async patientChanges(limit: number): Promise<PatientChange[]> {
+    const rows = await this.db.all(`SELECT * FROM patient_changes ORDER BY pk DESC LIMIT $1`, [limit]);
+    return rows.map((r) => ({
+      at: String(r.at),
+      action: String(r.action) === 'merge' ? 'merge' : 'update',
+      patient: { patientId: String(r.patient_id), issuer: String(r.issuer) },
+      from: r.from_patient_id === null ? null : { patientId: String(r.from_patient_id), issuer: String(r.from_issuer ?? '') },
+      update: r.update_json === null ? null : (JSON.parse(String(r.update_json)) as PatientUpdate),
+      reason: String(r.reason),
+      studies: Number(r.studies),
+    }));
+  }
+
+  /** The patient row with this key, or undefined. */
+  async findPatient(key: PatientKey): Promise<(PatientKey & { pk: number; name: string | null; birthDate: string | null; sex: string | null }) | undefined> {
+    const rows = await this.db.all(`SELECT pk, patient_name, patient_birth_date, patient_sex FROM patients WHERE patient_id = $1 AND issuer = $2`, [
+      key.patientId,
+      key.issuer,
+    ]);
+    if (rows.length === 0) return undefined;
+    const r = rows[0];
+    return { ...key, pk: Number(r.pk), name: str(r.patient_name), birthDate: str(r.patient_birth_date), sex: str(r.patient_sex) };
   }
 
   select(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
@@ -242,6 +422,7 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
     const forUpdate = this.db.dialect.forUpdate;
     const touchedStudies = new Set<number>();
     const maybeEmptySeries = new Set<number>();
+    const orphanPatients = new Set<number>();
     const results: InsertResult[] = [];
     for (const r of records) {
       const existing = await this.db.all(`SELECT pk, file_key, series_fk FROM instances WHERE sop_instance_uid = $1${forUpdate}`, [r.sopInstanceUid]);
@@ -251,14 +432,16 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
       }
       const { pk: patientFk } = await this.upsert(
         'p',
-        [nul(r.patientId) ?? '', nul(r.patientName), nul(r.patientBirthDate), nul(r.patientSex)],
-        `INSERT INTO patients (patient_id, patient_name, patient_birth_date, patient_sex) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (patient_id) DO UPDATE SET
+        [nul(r.patientId) ?? '', nul(r.issuerOfPatientId) ?? '', nul(r.patientName), nul(r.patientBirthDate), nul(r.patientSex)],
+        `INSERT INTO patients (patient_id, issuer, patient_name, patient_birth_date, patient_sex) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (patient_id, issuer) DO UPDATE SET
            patient_name = COALESCE(excluded.patient_name, patients.patient_name),
            patient_birth_date = COALESCE(excluded.patient_birth_date, patients.patient_birth_date),
            patient_sex = COALESCE(excluded.patient_sex, patients.patient_sex)
          RETURNING pk`,
       );
+      // A study an update or merge corrected keeps its patient and patient attributes
+      // when more of its instances arrive with the old ones (they go out corrected too).
       const study = await this.upsert(
         'st',
         [
@@ -270,18 +453,32 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
           nul(r.studyId),
           nul(r.studyDescription),
           nul(r.referringPhysicianName),
+          nul(r.patientName),
+          nul(r.patientBirthDate),
+          nul(r.patientSex),
         ],
         `INSERT INTO studies (study_instance_uid, patient_fk, study_date, study_time, accession_number, study_id,
-           study_description, referring_physician_name) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           study_description, referring_physician_name, patient_name, patient_birth_date, patient_sex)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (study_instance_uid) DO UPDATE SET
-           patient_fk = excluded.patient_fk,
+           patient_fk = CASE WHEN studies.patient_corrected IS NULL THEN excluded.patient_fk ELSE studies.patient_fk END,
            study_date = COALESCE(excluded.study_date, studies.study_date),
            study_time = COALESCE(excluded.study_time, studies.study_time),
            accession_number = COALESCE(excluded.accession_number, studies.accession_number),
            study_id = COALESCE(excluded.study_id, studies.study_id),
            study_description = COALESCE(excluded.study_description, studies.study_description),
-           referring_physician_name = COALESCE(excluded.referring_physician_name, studies.referring_physician_name)
-         RETURNING pk`,
+           referring_physician_name = COALESCE(excluded.referring_physician_name, studies.referring_physician_name),
+           patient_name = CASE WHEN studies.patient_corrected IS NULL THEN COALESCE(excluded.patient_name, studies.patient_name)
+             ELSE studies.patient_name END,
+           patient_birth_date = CASE WHEN studies.patient_corrected IS NULL
+             THEN COALESCE(excluded.patient_birth_date, studies.patient_birth_date) ELSE studies.patient_birth_date END,
+           patient_sex = CASE WHEN studies.patient_corrected IS NULL THEN COALESCE(excluded.patient_sex, studies.patient_sex)
+             ELSE studies.patient_sex END
+         RETURNING pk, patient_fk`,
+        (row) => {
+          // The study stayed with its corrected patient: the patient row the upsert made for it may be empty.
+          if (Number(row.patient_fk) !== patientFk) orphanPatients.add(patientFk);
+        },
       );
       const studyFk = study.pk;
       const series = await this.upsert(
@@ -342,10 +539,109 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
         results.push({ status: 'replaced', previousFileKey: String(existing[0].file_key) });
       }
     }
-    if (maybeEmptySeries.size > 0) this.memo.clear(); // series, studies, patients may go
+    if (maybeEmptySeries.size > 0 || orphanPatients.size > 0) this.memo.clear(); // series, studies, patients may go
     for (const s of maybeEmptySeries) await this.removeIfEmpty(s);
+    for (const p of orphanPatients) await this.removePatientIfEmpty(p);
     for (const st of touchedStudies) await this.updateModalities(st);
     return results;
+  }
+
+  /**
+   * Sets the given attributes on the patient and on every study of it (each marked
+   * corrected, so its instances go out with them); records the change. Returns the
+   * number of studies touched; PatientIdentityError 'not-found' when there is no such patient.
+   */
+  async updatePatient(key: PatientKey, update: PatientUpdate, reason: string): Promise<number> {
+    key = checkPatientKey(key, 'patient');
+    update = checkPatientUpdate(update);
+    reason = checkReason(reason);
+    this.memo.clear(); // patient and study rows change
+    const forUpdate = this.db.dialect.forUpdate;
+    const found = await this.db.all(`SELECT pk FROM patients WHERE patient_id = $1 AND issuer = $2${forUpdate}`, [key.patientId, key.issuer]);
+    if (found.length === 0) throw notFound(key, 'patient');
+    const pk = Number(found[0].pk);
+    const v = [pk, update.name ?? null, update.birthDate ?? null, update.sex ?? null];
+    await this.db.run(
+      `UPDATE patients SET patient_name = COALESCE($2, patient_name), patient_birth_date = COALESCE($3, patient_birth_date),
+         patient_sex = COALESCE($4, patient_sex) WHERE pk = $1`,
+      v,
+    );
+    const touched = await this.db.all(
+      `UPDATE studies SET patient_name = COALESCE($2, patient_name), patient_birth_date = COALESCE($3, patient_birth_date),
+         patient_sex = COALESCE($4, patient_sex), patient_corrected = $5 WHERE patient_fk = $1 RETURNING pk`,
+      [...v, new Date().toISOString()],
+    );
+    await this.recordChange('update', key, null, update, reason, touched.length);
+    return touched.length;
+  }
+
+  /**
+   * Moves every study of `from` to `into` (created with from's attributes when it does
+   * not exist: a change of Patient ID), giving each the patient attributes of `into` and
+   * marking it corrected; `from` is deleted; the change is recorded. Returns the number
+   * of studies moved; PatientIdentityError 'not-found' when `from` does not exist,
+   * 'invalid' when both are the same patient.
+   */
+  async mergePatients(from: PatientKey, into: PatientKey, reason: string): Promise<number> {
+    from = checkPatientKey(from, 'from');
+    into = checkPatientKey(into, 'into');
+    reason = checkReason(reason);
+    if (from.patientId === into.patientId && from.issuer === into.issuer) {
+      throw new PatientIdentityError('invalid', 'into', 'a patient cannot be merged into itself');
+    }
+    this.memo.clear(); // patient and study rows change
+    const forUpdate = this.db.dialect.forUpdate;
+    const src = await this.db.all(`SELECT pk, patient_name, patient_birth_date, patient_sex FROM patients WHERE patient_id = $1 AND issuer = $2${forUpdate}`, [
+      from.patientId,
+      from.issuer,
+    ]);
+    if (src.length === 0) throw notFound(from, 'from');
+    const fromPk = Number(src[0].pk);
+    let dst = await this.db.all(`SELECT pk, patient_name, patient_birth_date, patient_sex FROM patients WHERE patient_id = $1 AND issuer = $2${forUpdate}`, [
+      into.patientId,
+      into.issuer,
+    ]);
+    if (dst.length === 0) {
+      dst = await this.db.all(
+        `INSERT INTO patients (patient_id, issuer, patient_name, patient_birth_date, patient_sex) VALUES ($1, $2, $3, $4, $5)
+         RETURNING pk, patient_name, patient_birth_date, patient_sex`,
+        [into.patientId, into.issuer, str(src[0].patient_name), str(src[0].patient_birth_date), str(src[0].patient_sex)],
+      );
+    }
+    const d = dst[0];
+    const moved = await this.db.all(
+      `UPDATE studies SET patient_fk = $2, patient_name = COALESCE($3, patient_name), patient_birth_date = COALESCE($4, patient_birth_date),
+         patient_sex = COALESCE($5, patient_sex), patient_corrected = $6 WHERE patient_fk = $1 RETURNING pk`,
+      [fromPk, Number(d.pk), str(d.patient_name), str(d.patient_birth_date), str(d.patient_sex), new Date().toISOString()],
+    );
+    await this.db.run(`DELETE FROM patients WHERE pk = $1`, [fromPk]);
+    await this.recordChange('merge', into, from, null, reason, moved.length);
+    return moved.length;
+  }
+
+  private async recordChange(
+    action: 'update' | 'merge',
+    patient: PatientKey,
+    from: PatientKey | null,
+    update: PatientUpdate | null,
+    reason: string,
+    studies: number,
+  ) {
+    await this.db.run(
+      `INSERT INTO patient_changes (at, action, patient_id, issuer, from_patient_id, from_issuer, update_json, reason, studies)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        new Date().toISOString(),
+        action,
+        patient.patientId,
+        patient.issuer,
+        from?.patientId ?? null,
+        from?.issuer ?? null,
+        update ? JSON.stringify(update) : null,
+        reason,
+        studies,
+      ],
+    );
   }
 
   async deleteInstance(uid: string): Promise<{ fileKey: string } | undefined> {
@@ -360,12 +656,13 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
    * Upsert returning pk, keyed by params[0] (the row's UID or ID); skipped when the memo
    * holds that row as last written with the same values (`written` false).
    */
-  private async upsert(kind: string, params: SqlValue[], sql: string): Promise<{ pk: number; written: boolean }> {
+  private async upsert(kind: string, params: SqlValue[], sql: string, written?: (row: SqlRow) => void): Promise<{ pk: number; written: boolean }> {
     const id = String(params[0]);
     const values = JSON.stringify(params);
     const hit = this.memo.get(kind, id, values);
     if (hit !== undefined) return { pk: hit, written: false };
     const rows = await this.db.all(sql, params);
+    written?.(rows[0]);
     const pk = Number(rows[0].pk);
     this.memo.set(kind, id, values, pk);
     return { pk, written: true };
@@ -383,7 +680,10 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
     }
     const st = await this.db.all(`DELETE FROM studies WHERE pk = $1 RETURNING patient_fk`, [studyFk]);
     if (st.length === 0) return;
-    const patientFk = Number(st[0].patient_fk);
+    await this.removePatientIfEmpty(Number(st[0].patient_fk));
+  }
+
+  private async removePatientIfEmpty(patientFk: number): Promise<void> {
     if ((await this.db.all(`SELECT 1 AS x FROM studies WHERE patient_fk = $1 LIMIT 1`, [patientFk])).length > 0) return;
     await this.db.run(`DELETE FROM patients WHERE pk = $1`, [patientFk]);
   }

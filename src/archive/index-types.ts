@@ -11,6 +11,7 @@
  * (forward-queue.ts).
  */
 import type { ForwardQueueStore, ForwardQueueWriter } from './forward-queue.js';
+import type { PatientChange, PatientConflict, PatientCorrection, PatientKey, PatientUpdate } from './patient-identity.js';
 
 /** What ingest hands to the index for one received instance. Absent values: undefined or null. */
 export interface InstanceRecord {
@@ -19,6 +20,8 @@ export interface InstanceRecord {
   studyInstanceUid: string;
   seriesInstanceUid: string;
   patientId?: string | null;
+  /** Issuer of Patient ID (0010,0021): with the Patient ID, the patient's key. */
+  issuerOfPatientId?: string | null;
   patientName?: string | null;
   patientBirthDate?: string | null;
   patientSex?: string | null;
@@ -60,7 +63,10 @@ export interface PatientRow {
   patientSex: string | null;
 }
 
+/** A study with its patient's ID and issuer and its own patient attributes (what its instances carried, or a correction). */
 export interface StudyRow extends PatientRow {
+  /** '' when absent. */
+  issuerOfPatientId: string;
   studyInstanceUid: string;
   studyDate: string | null;
   studyTime: string | null;
@@ -93,6 +99,8 @@ export interface InstanceSummary {
   receivedAt: string;
   callingAeTitle: string;
   calledAeTitle: string | null;
+  /** Set when the study's patient was updated or merged: the patient module the instance goes out with (retrieval.ts). */
+  patientCorrection?: PatientCorrection;
 }
 
 /** The summary of an instance from the record it was inserted with. */
@@ -130,6 +138,10 @@ export interface IndexReader {
   listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
   /** Ordered by instance number, then SOP Instance UID. */
   listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]>;
+  /** Patients whose studies disagree on name, birth date or sex, each with its studies (at most `limit` patients). */
+  patientConflicts(limit: number): Promise<PatientConflict[]>;
+  /** Recorded patient updates and merges, newest first. */
+  patientChanges(limit: number): Promise<PatientChange[]>;
 }
 
 export interface IndexWriter extends IndexReader {
@@ -137,6 +149,10 @@ export interface IndexWriter extends IndexReader {
   insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction): Promise<InsertResult[]>;
   /** Removes the row (and series/study/patient left empty); returns the deleted row's blob key. */
   deleteInstance(sopInstanceUid: string): Promise<{ fileKey: string } | undefined>;
+  /** patient-identity.ts: sets attributes on a patient and its studies (marked corrected); returns the studies touched. */
+  updatePatient(key: PatientKey, update: PatientUpdate, reason: string): Promise<number>;
+  /** patient-identity.ts: moves every study of `from` to `into` and deletes `from`; returns the studies moved. */
+  mergePatients(from: PatientKey, into: PatientKey, reason: string): Promise<number>;
   /** The router's forward queue rows, written in this transaction (Archive's afterInsert hook). */
   readonly forwardQueue: ForwardQueueWriter;
 }
@@ -164,6 +180,11 @@ export interface Index {
   listStudies(): Promise<StudyRow[]>;
   listSeries(studyInstanceUid: string): Promise<SeriesRow[]>;
   listInstances(seriesInstanceUid: string): Promise<InstanceSummary[]>;
+  /** Patient identity (patient-identity.ts), each its own transaction; PatientIdentityError when refused. */
+  updatePatient(key: PatientKey, update: PatientUpdate, reason: string): Promise<number>;
+  mergePatients(from: PatientKey, into: PatientKey, reason: string): Promise<number>;
+  patientConflicts(limit?: number): Promise<PatientConflict[]>;
+  patientChanges(limit?: number): Promise<PatientChange[]>;
 }
 
 export interface FileCheck {

@@ -80,6 +80,7 @@ export interface IngestContext {
 const T = {
   PatientName: 0x00100010,
   PatientID: 0x00100020,
+  IssuerOfPatientID: 0x00100021,
   PatientBirthDate: 0x00100030,
   PatientSex: 0x00100040,
   StudyInstanceUID: 0x0020000d,
@@ -391,6 +392,7 @@ export class IngestSink implements StoreSink {
       studyInstanceUid: s(T.StudyInstanceUID)!,
       seriesInstanceUid: s(T.SeriesInstanceUID)!,
       patientId: s(T.PatientID),
+      issuerOfPatientId: s(T.IssuerOfPatientID),
       patientName: s(T.PatientName),
       patientBirthDate: s(T.PatientBirthDate),
       patientSex: s(T.PatientSex),

@@ -7,7 +7,7 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { BaseIndex } from './base-index.js';
-import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION } from './index-sql.js';
+import { ADDED_COLUMNS, lateIndexDdl, migrateToPatientIdentity, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION } from './index-sql.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 
 export interface PostgresIndexOptions {
@@ -90,19 +90,38 @@ export class PostgresIndex extends BaseIndex {
     pool.on('error', () => undefined); // idle client errors surface on the next query
     const index = new PostgresIndex(pool, schema);
     try {
-      await index.transaction('', async (client) => {
+      const pending = await index.transaction('', async (client) => {
         // Serialize schema creation between nodes starting together.
         await client.query(POSTGRES_DIALECT.schemaLock!, [`pacs-schema:${schema}`]);
         await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+        const hadMeta = (await client.query(`SELECT to_regclass('archive_meta') AS t`)).rows[0].t !== null;
         for (const ddl of schemaDdl(POSTGRES_DIALECT)) await client.query(ddl);
+        const stored = hadMeta ? (await client.query(`SELECT value FROM archive_meta WHERE key = 'schema_version'`)).rows[0]?.value : undefined;
+        // Version 3 keys patients by (patient_id, issuer): an older table loses its UNIQUE (patient_id).
+        const hasIssuer =
+          (
+            await client.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'patients' AND column_name = 'issuer'`, [
+              schema,
+            ])
+          ).rows.length > 0;
+        if (!hasIssuer) {
+          await client.query(`ALTER TABLE patients ADD COLUMN issuer TEXT NOT NULL DEFAULT ''`);
+          await client.query(`ALTER TABLE patients DROP CONSTRAINT IF EXISTS patients_patient_id_key`);
+          await client.query(`CREATE UNIQUE INDEX IF NOT EXISTS patients_patient_id_issuer ON patients (patient_id, issuer)`);
+        }
         for (const c of ADDED_COLUMNS) await client.query(`ALTER TABLE ${c.table} ADD COLUMN IF NOT EXISTS ${c.column} ${c.type}`);
+        for (const ddl of lateIndexDdl()) await client.query(ddl);
+        const pendingMigration = stored !== undefined && Number(stored) < 3;
         await client.query(
           `INSERT INTO archive_meta (key, value) VALUES ('schema_version', $1)
            ON CONFLICT (key) DO UPDATE SET value = excluded.value
            WHERE CAST(archive_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
-          [String(SCHEMA_VERSION)],
+          [String(pendingMigration ? Number(stored) : SCHEMA_VERSION)],
         );
+        return pendingMigration;
       });
+      // The data of an index before version 3 (migrateToPatientIdentity checks the version again, under a row lock).
+      if (pending) await index.write((tx) => migrateToPatientIdentity(tx));
     } catch (e) {
       await pool.end();
       throw e;

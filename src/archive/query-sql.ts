@@ -22,14 +22,19 @@ interface Column {
   level: QueryLevel;
   expr: string;
   kind: ColumnKind;
+  /** At study level and below: the study's own value (patient attributes its instances carried, or a correction). */
+  studyExpr?: string;
 }
 
 /** Attributes kept as index columns (index-sql.ts), by tag. */
 export const COLUMNS: ReadonlyMap<number, Column> = new Map<number, Column>([
   [0x00100020, { level: 'PATIENT', expr: 'p.patient_id', kind: 'text' }],
-  [0x00100010, { level: 'PATIENT', expr: 'p.patient_name', kind: 'pn' }],
-  [0x00100030, { level: 'PATIENT', expr: 'p.patient_birth_date', kind: 'date' }],
-  [0x00100040, { level: 'PATIENT', expr: 'p.patient_sex', kind: 'text' }],
+  // '' in the column (absent) is no value.
+  [0x00100021, { level: 'PATIENT', expr: "NULLIF(p.issuer, '')", kind: 'text' }],
+  // Patient level: the newest; study level and below: the study's own (patient-identity.ts).
+  [0x00100010, { level: 'PATIENT', expr: 'p.patient_name', kind: 'pn', studyExpr: 'st.patient_name' }],
+  [0x00100030, { level: 'PATIENT', expr: 'p.patient_birth_date', kind: 'date', studyExpr: 'st.patient_birth_date' }],
+  [0x00100040, { level: 'PATIENT', expr: 'p.patient_sex', kind: 'text', studyExpr: 'st.patient_sex' }],
   [0x0020000d, { level: 'STUDY', expr: 'st.study_instance_uid', kind: 'uid' }],
   [0x00080020, { level: 'STUDY', expr: 'st.study_date', kind: 'date' }],
   [0x00080030, { level: 'STUDY', expr: 'st.study_time', kind: 'time' }],
@@ -283,7 +288,8 @@ export function planQuery(
   let withJson = opts.withJson ?? false;
   const ciPn = opts.caseInsensitivePersonNames ?? true;
   for (const key of keys) {
-    const col = COLUMNS.get(key.tag);
+    const known = COLUMNS.get(key.tag);
+    const col = known?.studyExpr && level !== 'PATIENT' ? { ...known, expr: known.studyExpr } : known;
     const comp = col ? undefined : computedSql(key.tag, dialect);
     const at = col?.level ?? comp?.level;
     if (at === undefined || levelDepth(at) > depth || key.vr === 'SQ') {
@@ -310,6 +316,8 @@ export function planQuery(
 /** Which instances a C-MOVE / C-GET identifier selects: lists of unique keys (all given ones must match). */
 export interface RetrieveSelection {
   patientIds?: readonly string[];
+  /** With patientIds: the Issuer of Patient ID ('' = none) the patients must have. */
+  issuerOfPatientId?: string;
   studyInstanceUids?: readonly string[];
   seriesInstanceUids?: readonly string[];
   sopInstanceUids?: readonly string[];
@@ -322,6 +330,7 @@ export function retrieveWhere(sel: RetrieveSelection): { where: string; params: 
     if (values) conds.push(values.length ? `${col} IN (${values.map((v) => p.add(v)).join(', ')})` : '1 = 0');
   };
   add('p.patient_id', sel.patientIds);
+  if (sel.issuerOfPatientId !== undefined) conds.push(`p.issuer = ${p.add(sel.issuerOfPatientId)}`);
   add('st.study_instance_uid', sel.studyInstanceUids);
   add('se.series_instance_uid', sel.seriesInstanceUids);
   add('i.sop_instance_uid', sel.sopInstanceUids);

@@ -12,6 +12,8 @@ import type { DicomJsonObject } from '../dicom/dataset-json.js';
 import { sqlIndex } from './base-index.js';
 import type { Index, InstanceSummary } from './index-types.js';
 import { PageSizer, QueryBudget, type QueryCost } from './query-budget.js';
+import { applyPatientCorrectionJson, type PatientCorrection } from './patient-identity.js';
+import type { SqlRow } from './sql-types.js';
 import { planQuery, RETRIEVE_FROM, retrieveWhere, type QueryLevel, type RetrieveSelection } from './query-sql.js';
 
 export { QueryBudget, QueryLimitError, type QueryCost } from './query-budget.js';
@@ -125,7 +127,27 @@ export async function describeRetrieve(
   return { count, pairs: [...pairs.values()].sort((a, b) => cmp(a.sopClassUid, b.sopClassUid) || cmp(a.transferSyntaxUid, b.transferSyntaxUid)) };
 }
 
-/** Streams the instances a retrieve selects, in storage order. */
+/** The study's patient module, selected beside each instance a retrieve reads: set on a corrected study only. */
+const CORRECTION_COLUMNS = `st.patient_corrected AS c_at, p.patient_id AS c_id, p.issuer AS c_issuer, st.patient_name AS c_name,
+  st.patient_birth_date AS c_birth, st.patient_sex AS c_sex`;
+
+function correctionOf(r: SqlRow): { patientCorrection?: PatientCorrection } {
+  if (r.c_at === null || r.c_at === undefined) return {};
+  const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    patientCorrection: { patientId: String(r.c_id), issuer: String(r.c_issuer ?? ''), name: s(r.c_name), birthDate: s(r.c_birth), sex: s(r.c_sex) },
+  };
+}
+
+/** An instance's stored JSON text with a study's correction applied (parsed and written again only then). */
+function correctedJson(json: string, c: PatientCorrection | undefined): string {
+  if (!c) return json;
+  const o = JSON.parse(json) as Record<string, unknown>;
+  applyPatientCorrectionJson(o, c);
+  return JSON.stringify(o);
+}
+
+/** Streams the instances a retrieve selects, in storage order; an instance of a corrected study carries its patientCorrection. */
 export async function* iterateRetrieve(
   index: Index,
   sel: RetrieveSelection,
@@ -137,7 +159,8 @@ export async function* iterateRetrieve(
   const a = `$${params.length + 1}`;
   const l = `$${params.length + 2}`;
   const sql = `SELECT i.pk, i.sop_instance_uid, i.sop_class_uid, se.series_instance_uid, st.study_instance_uid,
-      i.instance_number, i.transfer_syntax_uid, i.file_key, i.file_size, i.received_at, i.calling_ae, i.called_ae
+      i.instance_number, i.transfer_syntax_uid, i.file_key, i.file_size, i.received_at, i.calling_ae, i.called_ae,
+      ${CORRECTION_COLUMNS}
     ${RETRIEVE_FROM} WHERE ${where} AND i.pk > ${a} ORDER BY i.pk LIMIT ${l}`;
   const budget = new QueryBudget();
   let after = 0;
@@ -158,6 +181,7 @@ export async function* iterateRetrieve(
         receivedAt: String(r.received_at),
         callingAeTitle: String(r.calling_ae),
         calledAeTitle: r.called_ae === null ? null : String(r.called_ae),
+        ...correctionOf(r),
       };
     }
     if (rows.length < pageSize) return;
@@ -187,7 +211,8 @@ export async function* iterateInstanceJson(
   // The page's keys are chosen from the indexes alone, then only those rows' JSON is read:
   // sorting whole rows (ORDER BY over the join) would read, and spill to a temporary
   // file, the JSON of every remaining instance of the selection for each page.
-  const sql = `SELECT i.pk, st.study_instance_uid, se.series_instance_uid, i.sop_instance_uid, i.transfer_syntax_uid, i.json
+  const sql = `SELECT i.pk, st.study_instance_uid, se.series_instance_uid, i.sop_instance_uid, i.transfer_syntax_uid, i.json,
+      ${CORRECTION_COLUMNS}
     ${RETRIEVE_FROM} WHERE i.pk IN (
       SELECT i.pk ${RETRIEVE_FROM} WHERE ${where} AND i.pk > $${params.length + 1} ORDER BY i.pk LIMIT $${params.length + 2})
     ORDER BY i.pk`;
@@ -201,7 +226,7 @@ export async function* iterateInstanceJson(
         seriesInstanceUid: String(r.series_instance_uid),
         sopInstanceUid: String(r.sop_instance_uid),
         transferSyntaxUid: String(r.transfer_syntax_uid),
-        json: String(r.json),
+        json: correctedJson(String(r.json), correctionOf(r).patientCorrection),
       }));
     }
     if (rows.length < pageSize) return;

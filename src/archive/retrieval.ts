@@ -16,8 +16,10 @@
  * and transfer syntax).
  */
 import * as fs from 'node:fs';
+import { deflateRawSync } from 'node:zlib';
 import type { Archive } from './archive.js';
 import type { InstanceSummary } from './index-types.js';
+import { applyPatientCorrection, type PatientCorrection } from './patient-identity.js';
 import { ReadBufferPool } from './read-buffer-pool.js';
 import { checkTranscodeSize, decodedPixelBytes } from './transcode-limit.js';
 import { canDecompress, decompressDataset } from '../dicom/codecs/index.js';
@@ -175,6 +177,7 @@ export async function datasetIn(
   ts: string,
   opts: DatasetInOptions = {},
 ): Promise<{ data: DatasetBytes; close: () => void }> {
+  if (inst.patientCorrection) return correctedDatasetIn(archive, inst, ts, inst.patientCorrection);
   if (ts === inst.transferSyntaxUid && inst.fileSize > 0 && inst.fileSize <= WHOLE_READ_MAX) {
     const released = opts.bytesReleased;
     const buf = released ? wholeReadBuffers.take() : Buffer.allocUnsafeSlow(inst.fileSize + 1);
@@ -227,5 +230,41 @@ export async function datasetIn(
     return { data: writeDataset(dataset, ts), close };
   } finally {
     close();
+  }
+}
+
+/**
+ * An instance of a study whose patient was updated or merged (patient-identity.ts): the
+ * stored file is read whole, given the corrected patient module and written again in
+ * `ts` (the stored syntax: its pixel data, encapsulated or not, copied as it is; another:
+ * converted as above). The file on disk is never changed. Bounded like a conversion
+ * (limits.dataset.maxTranscodeBytes): a corrected study's instance larger than that fails
+ * its sub-operation (TranscodeLimitError) rather than go out uncorrected. A deflated
+ * stored syntax is written explicit VR little endian and deflated again.
+ */
+async function correctedDatasetIn(
+  archive: Archive,
+  inst: InstanceSummary,
+  ts: string,
+  correction: PatientCorrection,
+): Promise<{ data: DatasetBytes; close: () => void }> {
+  const limit = archive.limits.maxTranscodeBytes;
+  checkTranscodeSize(inst.sopInstanceUid, 'stored file', inst.fileSize, limit);
+  const stream = archive.blobs.open(inst.fileKey);
+  try {
+    const { dataset } = readPart10(await readAll(stream as AsyncIterable<Buffer>, inst, limit), {
+      stopAtPixelData: false,
+      maxValueLength: Number.POSITIVE_INFINITY,
+    });
+    if (ts !== inst.transferSyntaxUid && !NATIVE.has(inst.transferSyntaxUid)) {
+      checkTranscodeSize(inst.sopInstanceUid, 'decoded pixel data', decodedPixelBytes(dataset), limit);
+      await decompressDataset(dataset, inst.transferSyntaxUid);
+    }
+    applyPatientCorrection(dataset, correction);
+    // Deflated: written explicit VR little endian, then deflated (PS3.5 A.5), as the writer asks.
+    const data = ts === DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN ? deflateRawSync(writeDataset(dataset, EXPLICIT_VR_LITTLE_ENDIAN)) : writeDataset(dataset, ts);
+    return { data: data.length % 2 ? Buffer.concat([data, Buffer.alloc(1)]) : data, close: () => undefined };
+  } finally {
+    stream.destroy();
   }
 }

@@ -22,7 +22,18 @@ import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { BaseIndex, Mutex } from './base-index.js';
 import { CoalescedFsync } from './fsync.js';
-import { ADDED_COLUMNS, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION, UpsertMemo } from './index-sql.js';
+import {
+  ADDED_COLUMNS,
+  lateIndexDdl,
+  migrateToPatientIdentity,
+  patientsTableDdl,
+  PATIENTS_V3_COLUMNS,
+  SqlIndexReader,
+  SqlIndexWriter,
+  schemaDdl,
+  SCHEMA_VERSION,
+  UpsertMemo,
+} from './index-sql.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 import { enableIncrementalVacuum, freePages, reclaimStep } from './sqlite-space.js';
 
@@ -131,19 +142,25 @@ export class SqliteIndex extends BaseIndex {
     this.wal = mode === 'wal';
     this.writer.pragma(this.wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.writer.pragma('busy_timeout = 5000');
+    // Before foreign keys are on: the rebuild drops the table the studies refer to.
+    this.rebuildPatientsTable();
     this.writer.pragma('foreign_keys = ON');
     const tx = this.writer.transaction(() => {
+      const stored = this.storedVersion();
       for (const ddl of schemaDdl(SQLITE_DIALECT)) this.writer.exec(ddl);
       for (const c of ADDED_COLUMNS) {
         const cols = this.writer.prepare(`SELECT name FROM pragma_table_info(?)`).all(c.table) as Array<{ name: string }>;
         if (!cols.some((r) => r.name === c.column)) this.writer.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
       }
+      for (const ddl of lateIndexDdl()) this.writer.exec(ddl);
+      // An index before version 3 is raised to it by migrateToPatientIdentity (open()), once its data moved.
+      this.migrationPending = stored !== undefined && stored < 3;
       this.writer
         .prepare(
           `INSERT INTO archive_meta (key, value) VALUES ('schema_version', ?)
         ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(archive_meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)`,
         )
-        .run(String(SCHEMA_VERSION));
+        .run(String(this.migrationPending ? stored : SCHEMA_VERSION));
     });
     tx.immediate();
     this.reader = new Database(file, { readonly: true });
@@ -154,11 +171,53 @@ export class SqliteIndex extends BaseIndex {
     this.readRunner = new SqliteRunner(this.reader);
   }
 
-  /** Opens (creating if needed) the index database file; `logger` hears of a one-time VACUUM. */
+  /** True when the data of an index older than version 3 is still to be moved (open() does it). */
+  private migrationPending = false;
+
+  /** The schema_version stored, undefined in a new file. */
+  private storedVersion(): number | undefined {
+    const has = this.writer.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'archive_meta'`).get();
+    if (!has) return undefined;
+    const row = this.writer.prepare(`SELECT value FROM archive_meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    return row ? Number(row.value) : undefined;
+  }
+
+  /**
+   * Version 3 keys patients by (patient_id, issuer): an older patients table (patient_id
+   * UNIQUE, no issuer) is rebuilt, its rows keeping their pks (SQLite cannot drop a
+   * UNIQUE constraint). Runs with foreign keys off: the old table is dropped under the
+   * studies that refer to it, and the new one takes its name.
+   */
+  private rebuildPatientsTable(): void {
+    const cols = this.writer.prepare(`SELECT name FROM pragma_table_info('patients')`).all() as Array<{ name: string }>;
+    if (cols.length === 0 || cols.some((c) => c.name === 'issuer')) return;
+    this.writer.pragma('foreign_keys = OFF'); // better-sqlite3 turns them on by default
+    const tx = this.writer.transaction(() => {
+      this.writer.exec(`DROP TABLE IF EXISTS patients_v3`);
+      this.writer.exec(patientsTableDdl(SQLITE_DIALECT, 'patients_v3'));
+      this.writer.exec(`INSERT INTO patients_v3 (${PATIENTS_V3_COLUMNS})
+        SELECT pk, patient_id, '', patient_name, patient_birth_date, patient_sex FROM patients`);
+      this.writer.exec(`DROP TABLE patients`);
+      this.writer.exec(`ALTER TABLE patients_v3 RENAME TO patients`);
+    });
+    tx.immediate();
+  }
+
+  /** Opens (creating if needed) the index database file; `logger` hears of a one-time VACUUM and of a migration. */
   static async open(file: string, opts: { logger?: Logger } = {}): Promise<SqliteIndex> {
     // Created owner-only before SQLite opens it: its -wal and -shm files take the database file's mode.
     await (await open(file, 'a', 0o600)).close();
-    return new SqliteIndex(file, opts.logger);
+    const index = new SqliteIndex(file, opts.logger);
+    if (index.migrationPending) {
+      try {
+        const studies = await index.write((tx) => migrateToPatientIdentity(tx));
+        opts.logger?.info({ studies }, 'index migrated to schema version 3 (patients keyed by Patient ID and issuer)');
+      } catch (e) {
+        await index.close();
+        throw e;
+      }
+    }
+    return index;
   }
 
   /**

@@ -134,6 +134,10 @@ export function retrieveSelection(p: ParsedIdentifier, model: InformationModel):
     }
     sel[field] = values;
   }
+  // Patients are keyed by Patient ID and issuer: an issuer given beside the Patient ID narrows the selection.
+  const issuer = p.keys.find((x) => x.tag === 0x00100021)?.matcher;
+  const issuerValue = issuer?.kind === 'single' && issuer.values.length === 1 ? issuer.values[0] : undefined;
+  if (sel.patientIds && issuerValue !== undefined) return { ...sel, issuerOfPatientId: issuerValue };
   return sel;
 }
 

@@ -26,6 +26,7 @@ import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatc
 import type { UserStore } from './users.js';
 import { registerHealthApi } from './health-api.js';
 import { registerRouterApi } from './router-api.js';
+import { registerPatientsApi } from './patients-api.js';
 import { registerStudiesApi } from './studies-api.js';
 import { registerUsersApi } from './users-api.js';
 import { registerWorkflowApi } from './workflow-api.js';
@@ -167,6 +168,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
 
   registerHealthApi(app, deps);
   await registerWorkflowApi(app, deps);
+  await registerPatientsApi(app, deps);
   await registerRouterApi(app, deps);
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);

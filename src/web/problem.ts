@@ -1,6 +1,7 @@
 /** Errors as RFC 9457 problem details (`application/problem+json`), naming the field that failed. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { WorklistEntryError } from '../archive/errors.js';
+import { PatientIdentityError } from '../archive/patient-identity.js';
 import { ConfigConflictError, ConfigValidationError } from '../config/index.js';
 import { PixelDataError } from '../dicom/render/errors.js';
 
@@ -105,6 +106,16 @@ export function problemOf(err: unknown): Problem {
       detail: err.message,
       field: err.issues[0]?.field,
       errors: err.issues,
+    };
+  }
+  if (err instanceof PatientIdentityError) {
+    const status = err.kind === 'not-found' ? 404 : 422;
+    return {
+      type: err.kind === 'not-found' ? 'urn:open-pacs:problem:not-found' : 'urn:open-pacs:problem:validation',
+      title: status === 404 ? 'Not found' : 'Invalid field',
+      status,
+      detail: err.message,
+      field: err.field,
     };
   }
   if (err instanceof ConfigConflictError) {

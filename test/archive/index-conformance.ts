@@ -88,6 +88,7 @@ export function registerIndexConformance(name: string, factory: IndexFactory): v
       expect(await index.listStudies()).toEqual([
         {
           patientId: 'PID1',
+          issuerOfPatientId: '',
           patientName: 'Doe^Jane',
           patientBirthDate: '19700101',
           patientSex: 'F',

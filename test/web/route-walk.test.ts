@@ -61,6 +61,8 @@ const READER = new Set([
   'GET /api/mpps',
   'GET /api/mpps/:uid',
   'GET /api/commitments',
+  'GET /api/patients/conflicts',
+  'GET /api/patients/changes',
   'GET /api/router/rules',
   'GET /api/router/rules/:name',
   'POST /api/router/validate',

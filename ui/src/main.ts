@@ -1,5 +1,5 @@
-// The web app: log in, then the Studies (default), Worklist, Performed steps, Storage
-// commitment, Configuration, Status, Router and (for
+// The web app: log in, then the Studies (default), Patients, Worklist, Performed steps,
+// Storage commitment, Configuration, Status, Router and (for
 // admins) Users pages (hash routes). Readers browse and view: admin-only controls are
 // hidden (role.ts) and refused by the server anyway.
 import { api, ApiError, type Me } from './api.js';
@@ -7,6 +7,7 @@ import { renderConfig } from './config.js';
 import { background, h } from './dom.js';
 import { renderLogin } from './login.js';
 import { applyRole } from './role.js';
+import { renderPatients } from './patients.js';
 import { renderRouterQueue } from './router-queue.js';
 import { renderRouterRules } from './router-rules.js';
 import { renderStatus } from './status.js';
@@ -22,6 +23,7 @@ const who = document.getElementById('who')!;
 
 const pages: Record<string, (root: HTMLElement) => Promise<void>> = {
   studies: renderStudies,
+  patients: renderPatients,
   config: renderConfig,
   status: renderStatus,
   'router-rules': renderRouterRules,

@@ -44,6 +44,10 @@ const ADMIN_ONLY = [
   '.qr-send',
   // Workflow pages: schedule, edit, cancel steps; retry a commitment report
   '.admin-only',
+  // Patients: update and merge
+  '#patient-update',
+  '#patient-merge',
+  '.patient-use',
 ];
 
 /** Marks the page with the user's role; readers do not see the admin-only controls. */
