@@ -6,7 +6,18 @@
 import { z } from 'zod';
 import { ConfigConflictError, ConfigValidationError, fieldPath, issuesOf, parseOrThrow } from './errors.js';
 import { limitsSchema } from './limits.js';
-import { aeSchema, isServerRole, isWildcardHost, registrySchema, webSchema, type Ae, type AeInput, type Registry, type ServerRole } from './schema.js';
+import {
+  aeSchema,
+  hl7Schema,
+  isServerRole,
+  isWildcardHost,
+  registrySchema,
+  webSchema,
+  type Ae,
+  type AeInput,
+  type Registry,
+  type ServerRole,
+} from './schema.js';
 
 /** An AE with the device it belongs to: the flat view the CLI and REST API show. */
 export type AeEntry = Ae & { device: string; local: boolean };
@@ -167,6 +178,20 @@ export function setWeb(reg: Registry, patch: unknown): Registry {
   const web = parseOrThrow(webSchema, { ...reg.web, ...(patch as object) }, ['web']);
   const next = clone(reg);
   next.web = web;
+  next.revision++;
+  return validated(next);
+}
+
+/** Changes the HL7 intake settings (`hl7`); fields not named keep their value, null resets one. */
+export function setHl7(reg: Registry, patch: unknown): Registry {
+  const merged: Record<string, unknown> = { ...(reg.hl7 ?? {}) };
+  for (const [k, v] of Object.entries(parseOrThrow(z.record(z.string(), z.unknown()), patch, ['hl7']))) {
+    if (v === null) delete merged[k];
+    else merged[k] = v;
+  }
+  const hl7 = parseOrThrow(hl7Schema, merged, ['hl7']);
+  const next = clone(reg);
+  next.hl7 = hl7;
   next.revision++;
   return validated(next);
 }
