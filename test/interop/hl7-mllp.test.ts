@@ -10,6 +10,7 @@
  * listener over the same archive is given a recording stand-in for that one boundary.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -244,5 +245,28 @@ describe('mllp_send ADT -> the patient directory (recording stand-in)', () => {
     const [ack] = await mllpSend(adtPort, [MSH('ADT^A40', 'A3'), 'PID|1||H200^^^HOSP||X']);
     expect([ack.msa[1], ack.err?.[2], ack.err?.[3]]).toEqual(['AE', 'MRG^1', '100^Segment sequence error^HL70357']);
     expect(calls).toEqual([]);
+  });
+});
+
+describe('the registry drives the listener', () => {
+  const refused = (p: number) =>
+    new Promise<string>((resolve) => {
+      const s = connect(p, '127.0.0.1');
+      s.on('connect', () => (s.destroy(), resolve('connected')));
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+    });
+
+  it('a changed port re-opens it; disabling it closes it', async () => {
+    const next = await freePort();
+    await pacs.config.update((r) => setHl7(r, { port: next }));
+    await pacs.roles.settled();
+    expect(pacs.roles.hl7Status()).toEqual({ enabled: true, listening: true, host: '0.0.0.0', port: next });
+    const [ack] = await mllpSend(next, [MSH('ORU^R01', 'R1'), 'PID|1||H1||X']);
+    expect(ack.msa.slice(1, 3)).toEqual(['AR', 'R1']);
+    expect(await refused(hl7Port)).toBe('ECONNREFUSED');
+    await pacs.config.update((r) => setHl7(r, { enabled: false }));
+    await pacs.roles.settled();
+    expect(pacs.roles.hl7Status()).toEqual({ enabled: false, listening: false });
+    expect(await refused(next)).toBe('ECONNREFUSED');
   });
 });

@@ -11,7 +11,10 @@ import { SqliteIndex } from '../../src/archive/sqlite-index.js';
 import { WorklistStore, type WorklistEntry } from '../../src/archive/worklist-store.js';
 import { parseHl7 } from '../../src/hl7/message.js';
 import { Hl7Intake, type PatientDirectory, type PatientKey, type PatientUpdate } from '../../src/services/hl7-intake.js';
+import { PostgresIndex } from '../../src/archive/postgres-index.js';
+import { mulberry32 } from '../support/seeded-random.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { dropSchema, freshSchemaName, PG_URL } from '../archive/pg-support.js';
 
 const silent = { info: () => undefined, warn: () => undefined };
 
@@ -277,5 +280,59 @@ describe('ADT (patient directory stand-in)', () => {
     directory.fail = new Error('no patient P1 with issuer HOSP');
     const r = await send(msg(msh('ADT^A08'), 'PID|1||P1^^^HOSP||X'));
     expect(r).toMatchObject({ code: 'AE', errorCode: '207', text: 'MSH: no patient P1 with issuer HOSP' });
+  });
+});
+
+describe('on PostgreSQL', () => {
+  it('NW, XO, CA and a refused NW on a worklist in PostgreSQL', async () => {
+    const schema = freshSchemaName();
+    const pgIndex = await PostgresIndex.open({ connectionString: PG_URL, schema });
+    try {
+      const pgWorklist = await WorklistStore.open(pgIndex);
+      const pgIntake = new Hl7Intake({ worklist: pgWorklist, patients: directory, logger: silent });
+      const codes = async (text: string) => (await pgIntake.handleText(text)).code;
+      expect(await codes(orm('NW', 'PG1'))).toBe('AA');
+      expect(await codes(orm('XO', 'PG1', { obr: { 21: 'CT09' } }))).toBe('AA');
+      expect(await pgWorklist.get('PG1')).toMatchObject({ stationAeTitle: 'CT09', accessionNumber: 'ACC-PG1', startTime: '1430' });
+      expect(await codes(orm('NW', 'PG2', { obr: { 24: '' } }))).toBe('AE');
+      expect(await codes(orm('CA', 'PG1'))).toBe('AA');
+      expect((await pgWorklist.list()).map((e) => [e.spsId, e.status])).toEqual([['PG1', 'CANCELED']]);
+    } finally {
+      await pgIndex.close();
+      await dropSchema(schema);
+    }
+  });
+});
+
+describe('hostile input', () => {
+  it('answers every mutated message with a parseable AA, AE or AR ACK and never throws', async () => {
+    const seeds = [
+      orm('NW', 'FZ'),
+      msg(msh('OMI^O23'), 'PID|1||P1||A^B', 'ORC|NW|PL|FL', 'TQ1|1||||||202501011200', 'OBR|1', 'IPC|A|R|1.2.3|FZ2|CT'),
+      msg(msh('ADT^A40'), 'PID|1||P1^^^H||X', 'MRG|P2^^^H'),
+    ];
+    const noise = ['|', '^', '~', '\\', '&', '\r', '\n', '""', 'MSH', '\x00', 'é', '\\X4\\', '\\F', '#'];
+    const random = mulberry32(19);
+    const pick = <T>(a: readonly T[]) => a[Math.floor(random() * a.length)];
+    const counts = { AA: 0, AE: 0, AR: 0 };
+    for (let i = 0; i < 1500; i++) {
+      let s = pick(seeds);
+      for (let k = 1 + Math.floor(random() * 4); k > 0; k--) {
+        const at = Math.floor(random() * s.length);
+        const r = random();
+        if (r < 0.5) s = s.slice(0, at) + pick(noise) + s.slice(at + 1);
+        else if (r < 0.7) s = s.slice(0, at);
+        else s = s.slice(0, at) + pick(noise) + s.slice(at);
+      }
+      const a = await intake.handleText(s);
+      const ack = parseHl7(a.ack);
+      expect(ack.segment('MSA')!.value(1), `case ${i}: ${JSON.stringify(s)}`).toBe(a.code);
+      if (a.code !== 'AA') expect(ack.segment('ERR')!.value(2), `case ${i}`).not.toBe('');
+      counts[a.code]++;
+    }
+    // The mutations reach every answer, not only the header checks.
+    expect(counts.AA).toBeGreaterThan(0);
+    expect(counts.AE).toBeGreaterThan(0);
+    expect(counts.AR).toBeGreaterThan(0);
   });
 });
