@@ -48,6 +48,19 @@ const MAX_QUEUED = 4;
 /** "::ffff:127.0.0.1" is 127.0.0.1 for the allow list. */
 const plainAddress = (a: string): string => (a.startsWith('::ffff:') && net.isIPv4(a.slice(7)) ? a.slice(7) : a);
 
+/** Resolves when the socket can take more, or is gone. */
+function drained(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
 export async function startMllpServer(o: MllpServerOptions): Promise<MllpServer> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => serve(socket));
@@ -91,8 +104,9 @@ export async function startMllpServer(o: MllpServerOptions): Promise<MllpServer>
             socket.destroy();
             return;
           }
-          // One write per answer: simple senders (mllp_send) read it with one recv().
-          if (!socket.destroyed) socket.write(mllpFrame(answer));
+          // One write per answer: simple senders (mllp_send) read it with one recv(). A sender
+          // that does not read its ACKs is not sent more until it does (no unbounded buffer).
+          if (!socket.destroyed && !socket.write(mllpFrame(answer))) await drained(socket);
         }
       } finally {
         busy = false;

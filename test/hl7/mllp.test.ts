@@ -113,6 +113,36 @@ describe('startMllpServer', () => {
     friend.socket.destroy();
   });
 
+  it('stops answering a sender that does not read its ACKs, until it reads', async () => {
+    let handled = 0;
+    server = await startMllpServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: silent,
+      limits: () => limits(),
+      handle: async () => {
+        handled++;
+        return Buffer.alloc(100_000, 0x41);
+      },
+    });
+    const c = connect(server.port);
+    c.socket.pause();
+    c.socket.write(Buffer.concat(Array.from({ length: 2000 }, (_, i) => mllpFrame(b(`M${i}`)))));
+    // Wait until the server stops taking messages (socket buffers full), then look.
+    let last = -1;
+    await until('the server to stop', async () => {
+      const settled = handled === last;
+      last = handled;
+      await new Promise((r) => setTimeout(r, 200));
+      return settled && handled > 0;
+    });
+    expect(handled).toBeLessThan(2000);
+    c.socket.resume();
+    await until('every answer', async () => c.answers.length === 2000, 60_000);
+    expect(handled).toBe(2000);
+    c.socket.destroy();
+  });
+
   it('a handler failure closes that connection only; the server goes on', async () => {
     server = await startMllpServer({
       host: '127.0.0.1',
