@@ -21,6 +21,7 @@ import {
   setHl7,
   setLimits,
   type AeEntry,
+  type Hl7Settings,
 } from '../config/index.js';
 import { hostBinding } from '../roles/access-control.js';
 import { echoAe, type EchoResult } from '../roles/echo-peer.js';
@@ -58,6 +59,12 @@ function cliMessage(err: unknown, renamed = false): Error {
     );
   }
   return err as Error;
+}
+
+/** One line: whether the HL7 intake listens, where, and for whom. */
+function describeHl7(h: Hl7Settings | undefined): string {
+  if (!h?.enabled) return 'HL7 intake off';
+  return `HL7 intake on ${h.host}:${h.port}${h.allowedHosts ? `, from ${h.allowedHosts.join(', ')}` : ''}`;
 }
 
 const dataOption = (cmd: Command) => cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data');
@@ -196,6 +203,7 @@ export function registerConfigCommands(program: Command): void {
       }
       process.stdout.write(`registry ${store.file} (revision ${reg.revision}); web server ${reg.web.host}:${reg.web.port}\n`);
       process.stdout.write(table(['AE', 'ROLE', 'HOST', 'PORT', 'TLS', 'MAY', 'MOVE DEST', 'HOST CHECK', 'POLICY', 'DESCRIPTION'], aeRows(listAes(reg))));
+      process.stdout.write(`${describeHl7(reg.hl7)}\n`);
       const limits = describeLimits(reg);
       if (limits.length) process.stdout.write(`limits in force:\n${limits.map((l) => `  ${l}\n`).join('')}`);
     });

@@ -29,9 +29,11 @@ describe('pacs config hl7 set', () => {
     });
     const any = await pacs('config', 'hl7', 'set', '--allowed-hosts', '');
     expect(any.stdout).toBe('HL7 intake on 0.0.0.0:6661\n');
+    expect((await pacs('config', 'show')).stdout).toMatch(/^HL7 intake on 0\.0\.0\.0:6661$/m);
     const off = await pacs('config', 'hl7', 'set', '--disable');
     expect(off.stdout).toBe('HL7 intake off\n');
     expect((await ConfigStore.open(data)).current.hl7).toMatchObject({ enabled: false, port: 6661 });
+    expect((await pacs('config', 'show')).stdout).toMatch(/^HL7 intake off$/m);
   });
 
   it.each([
