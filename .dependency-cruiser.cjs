@@ -7,7 +7,7 @@
 //    The cruiser counts `import { type X }` as type-only too, though it still loads the module;
 //    ESLint's no-import-type-side-effects turns those into `import type`.
 // test/ and bench/ may import anything; they are cruised for cycles only.
-const order = ['dicom', 'net', 'dimse', 'config', 'archive', 'services', 'router', 'roles', 'web', 'cli'];
+const order = ['dicom', 'hl7', 'net', 'dimse', 'config', 'archive', 'services', 'router', 'roles', 'web', 'cli'];
 const above = (i) => order.slice(i + 1);
 const rules = order.slice(0, -1).map((layer, i) => ({
   name: `${layer}-imports-down-only`,

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs the real DICOM peers the tests run against (Debian packages; GDCM, OpenJPH and
+# Installs the real DICOM peers the tests run against (Debian packages; python3-hl7 as HL7 MLLP sender; GDCM, OpenJPH and
 # OpenJPEG as independent JPEG 2000 / HTJ2K encoders and decoders; certutil to make a
 # browser test trust the local CA).
 # Idempotent: skips apt when everything is already there.
 set -euo pipefail
-pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil chromium libgdcm-tools openjph-tools libopenjp2-tools libnss3-tools)
+pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil python3-hl7 chromium libgdcm-tools openjph-tools libopenjp2-tools libnss3-tools)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

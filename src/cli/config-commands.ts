@@ -18,9 +18,11 @@ import {
   PERMISSIONS,
   removeAe,
   setAe,
+  setHl7,
   setLimits,
   setPrefetch,
   type AeEntry,
+  type Hl7Settings,
 } from '../config/index.js';
 import { hostBinding } from '../roles/access-control.js';
 import { echoAe, type EchoResult } from '../roles/echo-peer.js';
@@ -58,6 +60,12 @@ function cliMessage(err: unknown, renamed = false): Error {
     );
   }
   return err as Error;
+}
+
+/** One line: whether the HL7 intake listens, where, and for whom. */
+function describeHl7(h: Hl7Settings | undefined): string {
+  if (!h?.enabled) return 'HL7 intake off';
+  return `HL7 intake on ${h.host}:${h.port}${h.allowedHosts ? `, from ${h.allowedHosts.join(', ')}` : ''}`;
 }
 
 const dataOption = (cmd: Command) => cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data');
@@ -196,6 +204,7 @@ export function registerConfigCommands(program: Command): void {
       }
       process.stdout.write(`registry ${store.file} (revision ${reg.revision}); web server ${reg.web.host}:${reg.web.port}\n`);
       process.stdout.write(table(['AE', 'ROLE', 'HOST', 'PORT', 'TLS', 'MAY', 'MOVE DEST', 'HOST CHECK', 'POLICY', 'DESCRIPTION'], aeRows(listAes(reg))));
+      process.stdout.write(`${describeHl7(reg.hl7)}\n`);
       const limits = describeLimits(reg);
       if (limits.length) process.stdout.write(`limits in force:\n${limits.map((l) => `  ${l}\n`).join('')}`);
     });
@@ -332,6 +341,49 @@ export function registerConfigCommands(program: Command): void {
     }
     process.stdout.write(`prefetch changed: ${assignments.join(' ')}\n`);
   });
+
+  const hl7 = config.command('hl7').description('the HL7 v2 intake of the Main Server (MLLP listener; off by default)');
+  dataOption(hl7.command('set').description('change the HL7 intake: pacs config hl7 set --enable --port 2575 --allowed-hosts 10.1.2.3'))
+    .option('--enable', 'listen for HL7 messages')
+    .option('--disable', 'stop listening')
+    .option('--host <address>', 'address to listen on (default 0.0.0.0)')
+    .option('--port <port>', 'port (default 2575)')
+    .option('--allowed-hosts <list>', 'IP addresses that may connect, comma-separated ("" for any)')
+    .option('--max-message-bytes <n>', 'largest message (default 1048576)')
+    .option('--idle-timeout <seconds>', 'close a connection silent this long (default 300)')
+    .option('--max-connections <n>', 'connections at once (default 16)')
+    .action(
+      async (o: {
+        data: string;
+        enable?: boolean;
+        disable?: boolean;
+        host?: string;
+        port?: string;
+        allowedHosts?: string;
+        maxMessageBytes?: string;
+        idleTimeout?: string;
+        maxConnections?: string;
+      }) => {
+        if (o.enable && o.disable) throw new Error('--enable and --disable contradict each other');
+        const patch: Record<string, unknown> = {};
+        if (o.enable || o.disable) patch.enabled = o.enable === true;
+        if (o.host !== undefined) patch.host = o.host;
+        if (o.port !== undefined) patch.port = port(o.port);
+        if (o.allowedHosts !== undefined) patch.allowedHosts = o.allowedHosts.trim() === '' ? null : list(o.allowedHosts);
+        if (o.maxMessageBytes !== undefined) patch.maxMessageBytes = port(o.maxMessageBytes);
+        if (o.idleTimeout !== undefined) patch.idleTimeoutSeconds = port(o.idleTimeout);
+        if (o.maxConnections !== undefined) patch.maxConnections = port(o.maxConnections);
+        const store = await openStore(o);
+        let next;
+        try {
+          next = await store.update((reg) => setHl7(reg, patch));
+        } catch (err) {
+          throw cliMessage(err);
+        }
+        const h = next.hl7!;
+        process.stdout.write(`HL7 intake ${h.enabled ? `on ${h.host}:${h.port}` : 'off'}${h.allowedHosts ? `, from ${h.allowedHosts.join(', ')}` : ''}\n`);
+      },
+    );
 
   dataOption(config.command('verify').description('C-ECHO every AE with a port (local roles and peers) and show round-trip times'))
     .option('--aet <title>', 'our calling AE title', 'PACS_CLIENT')

@@ -17,6 +17,7 @@ import {
   SERVER_ROLES,
   serverAe,
   setAe,
+  setHl7,
   setLimits,
   setWeb,
   writeFileAtomic,
@@ -44,6 +45,8 @@ export interface ServeOverrides {
   idleTimeoutSeconds?: number;
   /** HTTPS for the web server (`web.tls`). */
   webTls?: boolean;
+  /** Turns the HL7 intake on, on this port (`hl7.enabled`, `hl7.port`). */
+  hl7Port?: number;
 }
 
 export interface PacsOptions {
@@ -91,6 +94,7 @@ function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
       ...(o.webTls !== undefined ? { tls: o.webTls } : {}),
     });
   }
+  if (o.hl7Port !== undefined && (r.hl7?.enabled !== true || r.hl7.port !== o.hl7Port)) r = setHl7(r, { enabled: true, port: o.hl7Port });
   const inForce = effectiveLimits(r).dicom;
   const dicom = Object.fromEntries(
     (
@@ -210,6 +214,7 @@ export function registerServe(program: Command): void {
     .option('--workstation-port <port>', 'DICOM port of the Workstation Server (saved in the registry)', parsePort)
     .option('--router-port <port>', 'DICOM port of the Router (saved in the registry)', parsePort)
     .option('--web-port <port>', 'port of the web server (saved in the registry)', parsePort)
+    .option('--hl7-port <port>', 'turn the HL7 v2 intake (MLLP) on, on this port (saved in the registry: hl7.enabled, hl7.port)', parsePort)
     .option('--web-host <address>', 'address the web server listens on (saved in the registry)')
     .option('--web-tls', 'HTTPS for the web server with <data>/tls/server.pem (pacs tls init); plain HTTP is then off (saved in the registry)')
     .option('--no-web-tls', 'plain HTTP for the web server (saved in the registry)')
@@ -243,6 +248,7 @@ export function registerServe(program: Command): void {
           maxAssociations: o.maxAssociations,
           idleTimeoutSeconds: o.idleTimeout,
           webTls: o.webTls,
+          hl7Port: o.hl7Port,
         },
         index: o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite',
         duplicatePolicy: o.duplicates,

@@ -8,6 +8,7 @@ import { ConfigConflictError, ConfigValidationError, fieldPath, issuesOf, parseO
 import { limitsSchema } from './limits.js';
 import {
   aeSchema,
+  hl7Schema,
   isServerRole,
   isWildcardHost,
   prefetchSchema,
@@ -192,6 +193,20 @@ export function setPrefetch(reg: Registry, patch: unknown): Registry {
   }
   const next = clone(reg);
   next.prefetch = parseOrThrow(prefetchSchema, merged, ['prefetch']);
+  next.revision++;
+  return validated(next);
+}
+
+/** Changes the HL7 intake settings (`hl7`); fields not named keep their value, null resets one. */
+export function setHl7(reg: Registry, patch: unknown): Registry {
+  const merged: Record<string, unknown> = { ...(reg.hl7 ?? {}) };
+  for (const [k, v] of Object.entries(parseOrThrow(z.record(z.string(), z.unknown()), patch, ['hl7']))) {
+    if (v === null) delete merged[k];
+    else merged[k] = v;
+  }
+  const hl7 = parseOrThrow(hl7Schema, merged, ['hl7']);
+  const next = clone(reg);
+  next.hl7 = hl7;
   next.revision++;
   return validated(next);
 }

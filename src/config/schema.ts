@@ -176,12 +176,48 @@ export const prefetchSchema = z.strictObject({
 });
 export type PrefetchSettings = z.infer<typeof prefetchSchema>;
 
+/**
+ * The HL7 v2 intake of the Main Server (an MLLP listener; README "HL7 intake"). Off unless
+ * `enabled`: whoever reaches the port can schedule and cancel procedure steps and merge
+ * patients, so it is turned on on purpose, best with `allowedHosts` (the RIS and HIS).
+ */
+export const hl7Schema = z.strictObject({
+  enabled: z.boolean({ error: 'enabled must be true or false' }).default(false),
+  host: hostSchema.default('0.0.0.0'),
+  /** 2575 is the port IANA registered for HL7 over MLLP. */
+  port: portSchema.default(2575),
+  /** IP addresses that may connect (others are closed at once). Absent: any. */
+  allowedHosts: z
+    .array(z.string().refine((v) => isIP(v) !== 0, 'an allowed host is an IP address'))
+    .max(256, 'at most 256 allowed hosts')
+    .optional(),
+  /** Largest message (MLLP frame), bytes; a larger one is answered AR and dropped. Default 1 MiB. */
+  maxMessageBytes: z
+    .number()
+    .int('maxMessageBytes must be an integer')
+    .min(1024, 'maxMessageBytes is at least 1024')
+    .max(64 * 1024 * 1024, 'maxMessageBytes is at most 64 MiB')
+    .default(1024 * 1024),
+  /** A connection that sends nothing for this long is closed. Default 300 s. */
+  idleTimeoutSeconds: z.number().int('idleTimeoutSeconds must be an integer').min(1, 'idleTimeoutSeconds is at least 1').default(300),
+  /** Connections at once; more are closed at once. Default 16. */
+  maxConnections: z
+    .number()
+    .int('maxConnections must be an integer')
+    .min(1, 'maxConnections is at least 1')
+    .max(1024, 'maxConnections is at most 1024')
+    .default(16),
+});
+export type Hl7Settings = z.infer<typeof hl7Schema>;
+
 export const registrySchema = z
   .strictObject({
     schemaVersion: z.literal(1),
     /** Incremented by every change. */
     revision: z.number().int().nonnegative(),
     web: webSchema,
+    /** HL7 v2 intake (MLLP); absent: off. */
+    hl7: hl7Schema.optional(),
     /** Limits and timeouts (limits.ts); absent fields take their defaults. */
     limits: limitsSchema.optional(),
     prefetch: prefetchSchema.optional(),
@@ -190,6 +226,10 @@ export const registrySchema = z
   .superRefine((reg, ctx) => {
     const titles = new Map<string, string>();
     const ports = new Map<number, string>([[reg.web.port, 'the web server']]);
+    if (reg.hl7?.enabled) {
+      if (ports.has(reg.hl7.port)) ctx.addIssue({ code: 'custom', path: ['hl7', 'port'], message: `port ${reg.hl7.port} is already used by the web server` });
+      else ports.set(reg.hl7.port, 'the HL7 listener');
+    }
     reg.devices.forEach((d, di) => {
       if (reg.devices.findIndex((o) => o.name === d.name) !== di) {
         ctx.addIssue({ code: 'custom', path: ['devices', di, 'name'], message: `device name "${d.name}" is used twice` });

@@ -34,6 +34,9 @@ import { startDicomServer, type DicomServer } from './dicom-server.js';
 import { startMainServer } from './main-server.js';
 import { Prefetcher } from './prefetch.js';
 import { startStorageRole } from './storage-role.js';
+import { startHl7Listener } from './hl7-listener.js';
+import type { MllpServer } from '../hl7/mllp-server.js';
+import { hl7Schema } from '../config/index.js';
 
 export interface PacsRolesOptions {
   config: ConfigStore;
@@ -71,6 +74,8 @@ export class PacsRoles {
   readonly jobs = new JobRegistry();
   private worklistStore?: WorklistStore;
   private readonly prefetcher: Prefetcher;
+  /** The HL7 listener of the Main Server, and the host and port it listens on (or why not). */
+  private hl7: { server?: MllpServer; host?: string; port?: number; error?: string } = {};
 
   private constructor(private readonly opts: PacsRolesOptions) {
     this.prefetcher = new Prefetcher({
@@ -88,7 +93,7 @@ export class PacsRoles {
     const roles = new PacsRoles(opts);
     try {
       await roles.open('main', opts.config.current, true);
-      await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current)]);
+      await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current), roles.openHl7(opts.config.current)]);
       const main = roles.archive('main');
       if (main) roles.worklistStore = await WorklistStore.open(main.index);
       roles.prefetcher.start();
@@ -119,6 +124,18 @@ export class PacsRoles {
     });
   }
 
+  /** The HL7 intake: off (not enabled), listening on a port, or the reason it is not. */
+  hl7Status(): { enabled: boolean; listening: boolean; host?: string; port?: number; error?: string } {
+    const h = this.hl7;
+    return {
+      enabled: this.opts.config.current.hl7?.enabled === true,
+      listening: h.server !== undefined,
+      ...(h.host !== undefined ? { host: h.host } : {}),
+      ...(h.server ? { port: h.server.port } : h.port !== undefined ? { port: h.port } : {}),
+      ...(h.error ? { error: h.error } : {}),
+    };
+  }
+
   archive(role: ServerRole): Archive | undefined {
     return this.state.get(role)?.handle?.archive;
   }
@@ -144,6 +161,8 @@ export class PacsRoles {
     this.unsubscribe?.();
     await this.prefetcher.close();
     await this.queue;
+    await this.hl7.server?.close();
+    this.hl7 = {};
     await this.routerInstance?.close();
     this.routerInstance?.rules.close();
     await Promise.all(
@@ -288,8 +307,41 @@ export class PacsRoles {
     return clientTlsOptions({ ...ae, connection: { ...ae.connection, host: reachableHost(ae.connection.host) } }, this.opts.dataDir);
   }
 
+  /** Starts the HL7 listener when the registry enables it (a failure is logged and kept for hl7Status). */
+  private async openHl7(reg: Registry): Promise<void> {
+    const archive = this.archive('main');
+    const settings = reg.hl7;
+    if (!settings?.enabled || !archive) return;
+    this.hl7 = { host: settings.host, port: settings.port };
+    try {
+      this.hl7.server = await startHl7Listener({
+        archive,
+        // Live limits; a registry that drops the section keeps the defaults until the listener closes.
+        settings: () => this.opts.config.current.hl7 ?? hl7Schema.parse({}),
+        logger: this.opts.logger,
+        applicationName: serverAe(reg, 'main')?.aeTitle,
+      });
+    } catch (err) {
+      this.hl7.error = (err as Error).message;
+      this.opts.logger.error({ err: this.hl7.error, port: settings.port }, 'HL7 listener not listening');
+    }
+  }
+
+  /** Re-opens the HL7 listener when it was turned on or off, or its host or port changed. */
+  private async reconfigureHl7(next: Registry): Promise<void> {
+    const want = next.hl7?.enabled ? next.hl7 : undefined;
+    const h = this.hl7;
+    const running = h.server !== undefined || h.error !== undefined;
+    if (running && want && want.host === h.host && want.port === h.port) return;
+    if (!running && !want) return;
+    await h.server?.close();
+    this.hl7 = {};
+    if (want) await this.openHl7(next);
+  }
+
   private async reconfigure(next: Registry): Promise<void> {
     if (this.closed) return;
+    await this.reconfigureHl7(next);
     for (const role of SERVER_ROLES) {
       const s = this.state.get(role)!;
       const ae = serverAe(next, role);
