@@ -5,24 +5,10 @@
  */
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
-import type { Index } from '../archive/index-types.js';
 import { WorklistStore } from '../archive/worklist-store.js';
 import type { Hl7Settings } from '../config/index.js';
 import { startMllpServer, type MllpServer } from '../hl7/mllp-server.js';
 import { Hl7Intake, type PatientDirectory } from '../services/hl7-intake.js';
-
-/**
- * The index's patient calls (issue 19 item 1 adds updatePatient and mergePatients to both
- * backends). An index without them answers ADT messages with an application error.
- */
-export function patientDirectoryOf(index: Index): PatientDirectory {
-  const d = index as Partial<PatientDirectory>;
-  const missing = () => Promise.reject(new Error('patient update and merge are not available in this index'));
-  return {
-    updatePatient: (key, update, reason) => (typeof d.updatePatient === 'function' ? d.updatePatient.call(index, key, update, reason) : missing()),
-    mergePatients: (from, into, reason) => (typeof d.mergePatients === 'function' ? d.mergePatients.call(index, from, into, reason) : missing()),
-  };
-}
 
 export interface Hl7ListenerOptions {
   archive: Archive;
@@ -40,7 +26,7 @@ export async function startHl7Listener(o: Hl7ListenerOptions): Promise<MllpServe
   const worklist = await WorklistStore.open(o.archive.index);
   const intake = new Hl7Intake({
     worklist,
-    patients: o.patients ?? patientDirectoryOf(o.archive.index),
+    patients: o.patients ?? o.archive.index,
     logger: o.logger,
     applicationName: o.applicationName,
   });

@@ -5,26 +5,15 @@
  */
 import { Hl7Error, Hl7ErrorCode } from '../hl7/errors.js';
 import type { Hl7Message } from '../hl7/message.js';
+import type { Index } from '../archive/index-types.js';
 import { dateTime, personName, placed, read, sex, type Placed } from './hl7-fields.js';
 
-/** A patient: Patient ID and Issuer of Patient ID ('' when absent). */
-export interface PatientKey {
-  patientId: string;
-  issuer: string;
-}
-
-/** New patient attributes (DICOM forms: PN, DA, CS); absent ones are left as they are. */
-export interface PatientUpdate {
-  name?: string;
-  birthDate?: string;
-  sex?: string;
-}
+// The patient identity types are the archive's (src/archive/patient-identity.ts).
+import type { PatientKey, PatientUpdate } from '../archive/patient-identity.js';
+export type { PatientKey, PatientUpdate };
 
 /** The archive index's patient calls (both backends implement them). */
-export interface PatientDirectory {
-  updatePatient(key: PatientKey, update: PatientUpdate, reason: string): Promise<number>;
-  mergePatients(from: PatientKey, into: PatientKey, reason: string): Promise<number>;
-}
+export type PatientDirectory = Pick<Index, 'updatePatient' | 'mergePatients'>;
 
 const LO_MAX = 64;
 

@@ -5,9 +5,10 @@
  * message is answered AE or AR with an ERR segment naming the segment and field and
  * changes nothing; a message over the registry's size limit is refused.
  *
- * ADT^A08 and ADT^A40 go to the patient directory. Its real implementation (the index's
- * updatePatient / mergePatients, issue 19 item 1) lands separately, so here a second
- * listener over the same archive is given a recording stand-in for that one boundary.
+ * ADT^A08 and ADT^A40 go to the index's patient directory (updatePatient, mergePatients):
+ * stored studies merged and renamed, as DCMTK's study-level findscu then shows them. A
+ * second listener over the same archive, given a recording stand-in for that one boundary,
+ * checks exactly what the intake asks of it (keys, issuers, reasons).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -22,7 +23,8 @@ import { readPart10 } from '../../src/dicom/part10.js';
 import type { MllpServer } from '../../src/hl7/mllp-server.js';
 import { startHl7Listener } from '../../src/roles/hl7-listener.js';
 import type { PatientDirectory, PatientKey, PatientUpdate } from '../../src/services/hl7-intake.js';
-import { freePort, runDcmtk } from '../support/peers.js';
+import { writeCtSeries } from '../../scripts/gen-test-data.js';
+import { freePort, runDcmtk, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const MLLP_SEND = '/usr/bin/mllp_send';
@@ -222,6 +224,60 @@ describe('mllp_send -> pacs serve --hl7-port -> findscu -W', () => {
     expect(ack.err?.[8]).toMatch(/over the size limit/);
     expect(await worklist.list()).toEqual(before);
     await pacs.config.update((r) => setHl7(r, { maxMessageBytes: null }));
+  });
+});
+
+describe('mllp_send ADT -> the index', () => {
+  /** Study-level C-FIND by Patient ID (DCMTK findscu as the built-in client): [Study UID, Patient ID, Patient Name, Birth Date] sorted. */
+  async function studiesOf(patientId: string): Promise<string[][]> {
+    const out = join(dir, `q-${++run}`);
+    mkdirSync(out);
+    const keys = ['QueryRetrieveLevel=STUDY', `PatientID=${patientId}`, 'StudyInstanceUID', 'PatientName', 'PatientBirthDate'];
+    const r = await runDcmtk('findscu', [
+      '-S',
+      '-aet',
+      'PACS_CLIENT',
+      '-aec',
+      'PACS',
+      '-X',
+      '-od',
+      out,
+      ...keys.flatMap((k) => ['-k', k]),
+      '127.0.0.1',
+      String(port),
+    ]);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    return readdirSync(out)
+      .map((f) => readPart10(readFileSync(join(out, f))).dataset)
+      .map((d) => [getString(d, 0x0020000d) ?? '', getString(d, 0x00100020) ?? '', getString(d, 0x00100010) ?? '', getString(d, 0x00100030) ?? ''])
+      .sort((a, b) => a[0].localeCompare(b[0]));
+  }
+
+  it('ADT^A40 moves the studies of the old Patient ID to the new one; ADT^A08 then renames the patient', async () => {
+    const keep = await writeCtSeries({ dir: join(dir, 'keep'), count: 1, rows: 16, cols: 16, patientName: 'KEEP^ME', patientId: 'H301' });
+    const gone = await writeCtSeries({ dir: join(dir, 'gone'), count: 1, rows: 16, cols: 16, patientName: 'GONE^AWAY', patientId: 'H302' });
+    const stored = await storescu({ port, calledAet: 'PACS', files: [...keep.files, ...gone.files] });
+    expect(stored.code, stored.stderr).toBe(0);
+    expect((await studiesOf('H302')).map((s) => s[0])).toEqual([gone.studyUid]);
+
+    const [a40] = await mllpSend(hl7Port, [MSH('ADT^A40^ADT_A39', 'M1'), 'EVN|A40|20261206', 'PID|1||H301||KEEP^ME', 'MRG|H302']);
+    expect(a40.msa.slice(1, 3)).toEqual(['AA', 'M1']);
+    expect(await studiesOf('H302')).toEqual([]);
+    const merged = await studiesOf('H301');
+    expect(merged.map((s) => s[0])).toEqual([keep.studyUid, gone.studyUid].sort());
+    expect(merged.map((s) => s[1])).toEqual(['H301', 'H301']);
+
+    const [a08] = await mllpSend(hl7Port, [MSH('ADT^A08^ADT_A01', 'U1'), 'EVN|A08|20261206', 'PID|1||H301||NEW^NAME||19700101|F', 'PV1|1|O']);
+    expect(a08.msa.slice(1, 3)).toEqual(['AA', 'U1']);
+    expect((await studiesOf('H301')).map((s) => s.slice(1))).toEqual([
+      ['H301', 'NEW^NAME', '19700101'],
+      ['H301', 'NEW^NAME', '19700101'],
+    ]);
+
+    // A merge from a patient the index does not know is refused, and nothing changes.
+    const [unknown] = await mllpSend(hl7Port, [MSH('ADT^A40^ADT_A39', 'M2'), 'EVN|A40|20261206', 'PID|1||H301||NEW^NAME', 'MRG|NOBODY']);
+    expect(unknown.msa[1]).toBe('AE');
+    expect((await studiesOf('H301')).length).toBe(2);
   });
 });
 
