@@ -6,3 +6,4 @@
 export * from './registry.js';
 export * from './router.js';
 export * from './web.js';
+export * from './activity.js';

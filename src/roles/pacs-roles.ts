@@ -24,6 +24,8 @@ import {
   type ServerRole,
 } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
+import { ActivityStore } from '../archive/activity-store.js';
+import { ActivityLog } from '../services/activity-log.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
 import { moveDestination, registryAccessControl } from './access-control.js';
@@ -64,14 +66,22 @@ export class PacsRoles {
   private unsubscribe?: () => void;
   private closed = false;
   private routerInstance?: Router;
+  /** The activity log of every role, kept in the Main Server's index (issue 18). */
+  readonly activity: ActivityLog;
 
-  private constructor(private readonly opts: PacsRolesOptions) {}
+  private constructor(private readonly opts: PacsRolesOptions) {
+    this.activity = new ActivityLog({
+      logger: opts.logger.child({ component: 'activity' }),
+      retentionDays: () => effectiveLimits(opts.config.current).activity.retentionDays,
+    });
+  }
 
   /** Starts every role. The Main Server failing to listen is fatal; the others are reported in status(). */
   static async start(opts: PacsRolesOptions): Promise<PacsRoles> {
     const roles = new PacsRoles(opts);
     try {
       await roles.open('main', opts.config.current, true);
+      roles.activity.attach(await ActivityStore.open(roles.archive('main')!.index));
       await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current)]);
     } catch (err) {
       await roles.close();
@@ -120,6 +130,7 @@ export class PacsRoles {
     await this.queue;
     await this.routerInstance?.close();
     this.routerInstance?.rules.close();
+    await this.activity.close();
     await Promise.all(
       [...this.state.values()].map(async (s) => {
         await s.handle?.dicom?.close();
@@ -154,6 +165,8 @@ export class PacsRoles {
       logger: o.logger,
       ...this.limits(),
       access: registryAccessControl(role, () => this.opts.config.current),
+      activity: this.activity,
+      role,
     };
   }
 
