@@ -67,6 +67,8 @@ export class AssociationActivity {
   private readonly summary: ActivitySummary = {};
   private readonly patients = new Set<string>();
   private readonly studies = new Set<string>();
+  /** Abstract syntaxes requests came on: listed first among the accepted contexts. */
+  private readonly used = new Set<string>();
   private recorded = false;
 
   constructor(
@@ -111,7 +113,9 @@ export class AssociationActivity {
     const did = Object.entries(this.summary)
       .map(([op, t]) => `${op} ${t.completed}${t.failed ? ` (${t.failed} failed)` : ''}`)
       .join(', ');
-    const contexts = [...new Set([...this.contexts].map((c) => uidName(c.abstractSyntax) ?? c.abstractSyntax))];
+    const accepted = [...this.contexts].map((c) => c.abstractSyntax);
+    const ordered = [...accepted.filter((a) => this.used.has(a)), ...accepted.filter((a) => !this.used.has(a))];
+    const contexts = [...new Set(ordered.map((a) => uidName(a) ?? a))];
     this.recorder.record({
       kind: 'association',
       outcome,
@@ -145,6 +149,7 @@ export class AssociationActivity {
 
   private countStream(field: number, h: StreamingHandler): StreamingHandler {
     return (ctx) => {
+      this.used.add(ctx.abstractSyntax);
       const t = this.tally(field);
       if (t) t.requests++;
       let sink;
@@ -173,6 +178,7 @@ export class AssociationActivity {
 
   private countRequest(field: number, h: RequestHandler): RequestHandler {
     return async (ctx, dataset) => {
+      this.used.add(ctx.abstractSyntax);
       const t = this.tally(field);
       if (!t) return h(ctx, dataset);
       t.requests++;

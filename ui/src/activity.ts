@@ -46,7 +46,7 @@ function detailsOf(e: ActivityEvent): HTMLElement {
     e.durationMs !== undefined ? `${(e.durationMs / 1000).toFixed(1)} s` : undefined,
     e.reason !== undefined ? `reason: ${e.reason}` : undefined,
     e.summary ? summaryText(e) || undefined : undefined,
-    e.contexts?.length ? `contexts: ${e.contexts.join(', ')}` : undefined,
+    e.contexts?.length ? `${e.contexts.length} context(s): ${e.contexts.slice(0, 3).join(', ')}${e.contexts.length > 3 ? ', …' : ''}` : undefined,
     e.patientIds?.length ? `patient ${e.patientIds.join(', ')}` : undefined,
   ];
   return h('div', { class: 'activity-details muted' }, parts.filter((p) => p !== undefined).join(' · '));
