@@ -131,7 +131,9 @@ describe('Activity page', () => {
     await page.click('#activity-apply');
     await page.locator('#activity-rows tr[data-outcome=released] a.activity-study').first().click();
     await page.waitForURL(/#\/studies\?study=/);
-    await expect.poll(() => page.locator('#study-detail').innerText(), { timeout: 10_000 }).toContain('Series');
+    // The study's detail is open: its UID, and its one series of 30 CT instances.
+    await expect.poll(() => page.locator('#study-detail').innerText(), { timeout: 10_000 }).toContain(STUDY);
+    expect(await page.locator('#study-detail').innerText()).toMatch(/\bCT\s+3\s+30\s+Instances\b/);
     expect(await page.locator('#study-results tbody tr').count()).toBe(1);
   });
 });
