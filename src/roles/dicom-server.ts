@@ -12,6 +12,7 @@ import {
   AbortReason,
   AbortSource,
   createAcceptor,
+  describeReject,
   negotiatePresentationContexts,
   negotiateRoleSelections,
   type AcceptDecision,
@@ -107,6 +108,8 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     artimTimeoutMs: opts.artimTimeoutMs,
     tls: opts.tls,
     onAssociationRequest: decide,
+    // Refused by the upper layer before decide(): malformed AE titles, maxAssociations reached.
+    onRejected: (rq, peer, rj) => opts.activity?.record(rejectedAssociation(party(rq, peer.address), describeReject(rj.result, rj.source, rj.reason))),
     onAssociation: (assoc: Association) => {
       const peer = { calling: assoc.callingAeTitle, address: assoc.peerAddress };
       log.debug(peer, 'association established');
