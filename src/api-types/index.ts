@@ -8,3 +8,4 @@ export * from './registry.js';
 export * from './router.js';
 export * from './web.js';
 export * from './workflow.js';
+export * from './activity.js';

@@ -54,6 +54,9 @@ export interface StoreOutcome {
   /** Dataset bytes received (without the meta header). */
   bytes: number;
   warnings?: string[];
+  /** Whose and which study it is (from the data set received): the activity log names them. */
+  patientId?: string;
+  studyInstanceUid?: string;
 }
 
 export interface StoreSink {
@@ -341,7 +344,7 @@ export class IngestSink implements StoreSink {
     switch (result.status) {
       case 'stored':
         void this.writer.release(); // background: the file is closed
-        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
+        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, ...this.subject() };
       case 'duplicate': // stored concurrently since the check above
         await this.writer.abort();
         return this.duplicate();
@@ -352,7 +355,7 @@ export class IngestSink implements StoreSink {
           .catch((e: unknown) => ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
         void this.writer.release();
         ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: replaced');
-        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
+        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, ...this.subject() };
     }
   }
 
@@ -367,7 +370,16 @@ export class IngestSink implements StoreSink {
       sopInstanceUid: req.sopInstanceUid,
       bytes: this.bytes,
       warnings: ['duplicate SOP Instance UID: the stored instance was kept'],
+      ...this.subject(),
     };
+  }
+
+  private subject(): Pick<StoreOutcome, 'patientId' | 'studyInstanceUid'> {
+    const ds = this.dataset;
+    if (!ds) return {};
+    const patientId = getString(ds, T.PatientID);
+    const studyInstanceUid = getString(ds, T.StudyInstanceUID);
+    return { ...(patientId ? { patientId } : {}), ...(studyInstanceUid ? { studyInstanceUid } : {}) };
   }
 
   private async indexCall<R>(fn: () => Promise<R>): Promise<R> {

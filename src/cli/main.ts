@@ -29,6 +29,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<Register>> = {
   router: async () => (await import('./router-commands.js')).registerRouterCommands,
   tls: async () => (await import('./tls-commands.js')).registerTlsCommands,
   user: async () => (await import('./user-commands.js')).registerUserCommands,
+  log: async () => (await import('./log-command.js')).registerLogCommand,
 };
 
 // The command being run (`pacs echo ...`, or `pacs help echo`): only its module is loaded.

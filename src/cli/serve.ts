@@ -169,7 +169,7 @@ async function startLocked(opts: PacsOptions, lock: NodeLock): Promise<Pacs> {
     try {
       // HTTPS or nothing: with web.tls on and no certificate, the web server stays closed rather than fall back to clear text.
       const tls = reg.web.tls ? loadServerTlsFiles(opts.dataDir) : undefined;
-      web = await startWebServer({ host: reg.web.host, port: reg.web.port, logger, config, users, roles, uiDir: opts.uiDir, tls });
+      web = await startWebServer({ host: reg.web.host, port: reg.web.port, logger, config, users, roles, activity: roles.activity, uiDir: opts.uiDir, tls });
     } catch (err) {
       web = undefined;
       logger.error({ err: (err as Error).message, port: reg.web.port, tls: reg.web.tls === true }, 'web server not listening');

@@ -140,6 +140,16 @@ export const storageLimitsSchema = z.strictObject({
 });
 const STORAGE_DEFAULTS = { thumbnailCacheMiB: 256 };
 
+// ---- the activity log (services/activity-log.ts) ----
+
+export const activityLimitsSchema = z.strictObject({
+  /** Events older than this many days are deleted from the index (checked hourly). */
+  retentionDays: positiveInt('limits.activity.retentionDays').max(36500, 'limits.activity.retentionDays may be at most 36500 (100 years)').optional(),
+});
+// 90 days: a quarter of a modality's traffic to look back over, about 100 MB of index for a
+// site of 2,000 associations a day (one row each, ~500 bytes).
+const ACTIVITY_DEFAULTS = { retentionDays: 90 };
+
 // ---- all sections ----
 
 export const limitsSchema = z.strictObject({
@@ -148,10 +158,18 @@ export const limitsSchema = z.strictObject({
   dataset: datasetLimitsSchema.optional(),
   http: httpLimitsSchema.optional(),
   storage: storageLimitsSchema.optional(),
+  activity: activityLimitsSchema.optional(),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
-export const DEFAULT_LIMITS = { dicom: DICOM_DEFAULTS, query: QUERY_DEFAULTS, dataset: DATASET_DEFAULTS, http: HTTP_DEFAULTS, storage: STORAGE_DEFAULTS };
+export const DEFAULT_LIMITS = {
+  dicom: DICOM_DEFAULTS,
+  query: QUERY_DEFAULTS,
+  dataset: DATASET_DEFAULTS,
+  http: HTTP_DEFAULTS,
+  storage: STORAGE_DEFAULTS,
+  activity: ACTIVITY_DEFAULTS,
+};
 export type DatasetLimits = typeof DATASET_DEFAULTS & z.infer<typeof datasetLimitsSchema>;
 export type EffectiveLimits = {
   dicom: typeof DICOM_DEFAULTS & z.infer<typeof dicomLimitsSchema>;
@@ -159,6 +177,7 @@ export type EffectiveLimits = {
   dataset: DatasetLimits;
   http: typeof HTTP_DEFAULTS & z.infer<typeof httpLimitsSchema>;
   storage: typeof STORAGE_DEFAULTS & z.infer<typeof storageLimitsSchema>;
+  activity: typeof ACTIVITY_DEFAULTS & z.infer<typeof activityLimitsSchema>;
 };
 
 /** The limits in force: the registry's values over the defaults, section by section. */
@@ -170,6 +189,7 @@ export function effectiveLimits(reg: { limits?: Limits }): EffectiveLimits {
     dataset: { ...DATASET_DEFAULTS, ...l.dataset },
     http: { ...HTTP_DEFAULTS, ...l.http },
     storage: { ...STORAGE_DEFAULTS, ...l.storage },
+    activity: { ...ACTIVITY_DEFAULTS, ...l.activity },
   };
 }
 

@@ -20,6 +20,8 @@ export interface ResponseSpec {
   /** Any further response command fields (sub-operation counts, event type, ...). */
   fields?: Partial<CommandSet>;
   dataset?: Buffer;
+  /** What the request was about (a stored instance's patient and study), for the activity log; never sent. */
+  subject?: { patientId?: string; studyInstanceUid?: string };
 }
 
 export interface DimseRequestContext {

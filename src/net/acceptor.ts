@@ -66,6 +66,11 @@ export interface AcceptorOptions {
   onAssociationRequest?: (rq: AssociateRq, peer: PeerInfo) => AcceptDecision | Promise<AcceptDecision>;
   /** Called once per established association (attach 'pdv' listeners here). */
   onAssociation?: (assoc: Association) => void;
+  /**
+   * Told of an A-ASSOCIATE-RQ the acceptor itself rejects before asking onAssociationRequest
+   * (malformed AE titles, an unsupported protocol version or context, maxAssociations reached).
+   */
+  onRejected?: (rq: AssociateRq, peer: PeerInfo, rj: RejectParams) => void;
   /** Structured logger (pino-compatible): rejections and aborts at warn, the rest at debug. */
   logger?: NetLogger;
 }
@@ -88,14 +93,20 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
   const all = new Set<Association>();
   const active = new Set<Association>();
 
+  const checkRequest = (rq: AssociateRq): RejectParams | undefined => {
+    if ((rq.protocolVersion & 0x0001) === 0) return Reject.ProtocolVersionNotSupported;
+    if (rq.applicationContextName !== DICOM_APPLICATION_CONTEXT) return Reject.ApplicationContextNameNotSupported;
+    if (!isValidAeTitle(rq.callingAeTitle) || rq.callingAeTitle === '') return Reject.CallingAeTitleNotRecognized;
+    if (!isValidAeTitle(rq.calledAeTitle) || rq.calledAeTitle === '') return Reject.CalledAeTitleNotRecognized;
+    if (active.size >= read(opts.maxAssociations, Infinity)) return Reject.LocalLimitExceeded;
+    return undefined;
+  };
+
   const hooks: AcceptorHooks = {
-    check(rq): RejectParams | undefined {
-      if ((rq.protocolVersion & 0x0001) === 0) return Reject.ProtocolVersionNotSupported;
-      if (rq.applicationContextName !== DICOM_APPLICATION_CONTEXT) return Reject.ApplicationContextNameNotSupported;
-      if (!isValidAeTitle(rq.callingAeTitle) || rq.callingAeTitle === '') return Reject.CallingAeTitleNotRecognized;
-      if (!isValidAeTitle(rq.calledAeTitle) || rq.calledAeTitle === '') return Reject.CalledAeTitleNotRecognized;
-      if (active.size >= read(opts.maxAssociations, Infinity)) return Reject.LocalLimitExceeded;
-      return undefined;
+    check(rq, assoc): RejectParams | undefined {
+      const rj = checkRequest(rq);
+      if (rj) opts.onRejected?.(rq, { address: assoc.peerAddress, port: assoc.peerPort }, rj);
+      return rj;
     },
     async indication(rq, assoc) {
       active.add(assoc);

@@ -22,7 +22,7 @@ export type { AcceptedContext, AbortInfo, AssociationEventMap, ClosedInfo, Rejec
 /** How the acceptor side answers the A-ASSOCIATE indication. */
 export interface AcceptorHooks {
   /** AE-6: undefined when the A-ASSOCIATE-RQ is acceptable by the service-provider, else the rejection. */
-  check(rq: AssociateRq): RejectParams | undefined;
+  check(rq: AssociateRq, assoc: Association): RejectParams | undefined;
   /** The A-ASSOCIATE indication: resolves to the A-ASSOCIATE-AC to send or a rejection. */
   indication(rq: AssociateRq, assoc: Association): Promise<{ ac: AssociateAc } | { reject: RejectParams }>;
   /** Called once the association is established (after AE-7). */
@@ -292,7 +292,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
       }
       const event = pduEvent(pdu);
       // AE-6 branches on whether the service-provider can accept the request at all.
-      const rj = event === 'Evt6' && this._state === 'Sta2' ? this.hooks?.check(pdu as AssociateRq) : undefined;
+      const rj = event === 'Evt6' && this._state === 'Sta2' ? this.hooks?.check(pdu as AssociateRq, this) : undefined;
       this.dispatch(event, { pdu, rj });
     }
   }

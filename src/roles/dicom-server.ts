@@ -12,6 +12,7 @@ import {
   AbortReason,
   AbortSource,
   createAcceptor,
+  describeReject,
   negotiatePresentationContexts,
   negotiateRoleSelections,
   type AcceptDecision,
@@ -20,7 +21,9 @@ import {
   type LiveLimit,
   Reject,
 } from '../net/index.js';
+import type { ActivityRecorder } from '../services/activity-log.js';
 import { contextAllowed, guardedRegistry, type AccessControl, type Admission } from './access-control.js';
+import { AssociationActivity, rejectedAssociation } from './association-activity.js';
 
 /** Limits of a listening role, as numbers or read per new connection (the registry's `limits.dicom`, applied at once). */
 export interface DicomLimitOptions {
@@ -39,6 +42,10 @@ export interface DicomServerOptions extends DicomLimitOptions {
   tls?: TlsOptions;
   /** Calling/called AE checks and per-operation permissions from the AE registry; without it, any caller may do anything. */
   access?: AccessControl;
+  /** The activity log (issue 18): every association and rejection is recorded there; default none. */
+  activity?: ActivityRecorder;
+  /** The server role this is (main, workstation, router), as the activity log names it; default the AE title. */
+  role?: string;
 }
 
 export interface DicomServer {
@@ -54,16 +61,25 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
   // The admission decided on an A-ASSOCIATE-RQ, for the association it establishes (keyed by
   // the request itself: nothing to clean up when the connection dies in between).
   const admitted = new WeakMap<AssociateRq, Admission>();
+  const party = (rq: { callingAeTitle: string; calledAeTitle: string }, address: string) => ({
+    role: opts.role ?? opts.aeTitle,
+    callingAe: rq.callingAeTitle,
+    calledAe: rq.calledAeTitle,
+    peerAddress: address,
+    tls: opts.tls !== undefined,
+  });
   const decide = async (rq: AssociateRq, peer: { address: string; port: number }): Promise<AcceptDecision> => {
     const result = await opts.access?.admit(rq.callingAeTitle, rq.calledAeTitle, peer.address);
     if (result && 'refused' in result) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, `association rejected: ${result.message}`);
+      opts.activity?.record(rejectedAssociation(party(rq, peer.address), result.message));
       return { reject: result.refused === 'called-ae' ? Reject.CalledAeTitleNotRecognized : Reject.CallingAeTitleNotRecognized };
     }
     const admission = result?.admitted;
     if (admission) admitted.set(rq, admission);
     if (!opts.access && rq.calledAeTitle.trim() !== opts.aeTitle) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, 'association rejected: called AE title not recognized');
+      opts.activity?.record(rejectedAssociation(party(rq, peer.address), 'called AE title not recognized'));
       return { reject: Reject.CalledAeTitleNotRecognized };
     }
     const contexts = negotiatePresentationContexts(rq.presentationContexts, (abstractSyntax: string) => {
@@ -92,6 +108,8 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     artimTimeoutMs: opts.artimTimeoutMs,
     tls: opts.tls,
     onAssociationRequest: decide,
+    // Refused by the upper layer before decide(): malformed AE titles, maxAssociations reached.
+    onRejected: (rq, peer, rj) => opts.activity?.record(rejectedAssociation(party(rq, peer.address), describeReject(rj.result, rj.source, rj.reason))),
     onAssociation: (assoc: Association) => {
       const peer = { calling: assoc.callingAeTitle, address: assoc.peerAddress };
       log.debug(peer, 'association established');
@@ -101,9 +119,13 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
         assoc.abort(AbortSource.ServiceProvider, AbortReason.NotSpecified);
         return;
       }
-      const registry = admission ? guardedRegistry(opts.registry, admission, log) : opts.registry;
-      new ScpDispatcher(assoc, registry, log);
-      assoc.on('closed', (info: { reason: string }) => log.debug({ ...peer, reason: info.reason }, 'association closed'));
+      const guarded = admission ? guardedRegistry(opts.registry, admission, log) : opts.registry;
+      const activity = opts.activity && new AssociationActivity(party(assoc, assoc.peerAddress), assoc.contexts.values(), opts.activity);
+      new ScpDispatcher(assoc, activity?.registry(guarded) ?? guarded, log);
+      assoc.on('closed', (info) => {
+        log.debug({ ...peer, reason: info.reason }, 'association closed');
+        activity?.closed(info);
+      });
     },
     logger: log,
   });

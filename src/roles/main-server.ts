@@ -12,9 +12,9 @@ import { storageCommitmentService, type StorageCommitmentOptions } from '../serv
 import { worklistService } from '../services/worklist.js';
 import { verificationService } from '../services/verification.js';
 import type { AccessControl } from './access-control.js';
-import { type DicomLimitOptions, type DicomServer, startDicomServer } from './dicom-server.js';
+import { type DicomLimitOptions, type DicomServer, type DicomServerOptions, startDicomServer } from './dicom-server.js';
 
-export interface MainServerOptions extends DicomLimitOptions {
+export interface MainServerOptions extends DicomLimitOptions, Pick<DicomServerOptions, 'activity' | 'role'> {
   aeTitle: string;
   port: number;
   host?: string;

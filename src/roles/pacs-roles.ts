@@ -25,6 +25,8 @@ import {
 } from '../config/index.js';
 import { WorklistStore } from '../archive/worklist-store.js';
 import type { ServiceRegistry } from '../dimse/service.js';
+import { ActivityStore } from '../archive/activity-store.js';
+import { ActivityLog } from '../services/activity-log.js';
 import { JobRegistry } from '../services/jobs.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
@@ -77,7 +79,14 @@ export class PacsRoles {
   /** The HL7 listener of the Main Server, and the host and port it listens on (or why not). */
   private hl7: { server?: MllpServer; host?: string; port?: number; error?: string } = {};
 
+  /** The activity log of every role, kept in the Main Server's index (issue 18). */
+  readonly activity: ActivityLog;
+
   private constructor(private readonly opts: PacsRolesOptions) {
+    this.activity = new ActivityLog({
+      logger: opts.logger.child({ component: 'activity' }),
+      retentionDays: () => effectiveLimits(opts.config.current).activity.retentionDays,
+    });
     this.prefetcher = new Prefetcher({
       registry: () => opts.config.current,
       dataDir: opts.dataDir,
@@ -93,6 +102,7 @@ export class PacsRoles {
     const roles = new PacsRoles(opts);
     try {
       await roles.open('main', opts.config.current, true);
+      roles.activity.attach(await ActivityStore.open(roles.archive('main')!.index));
       await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current), roles.openHl7(opts.config.current)]);
       const main = roles.archive('main');
       if (main) roles.worklistStore = await WorklistStore.open(main.index);
@@ -165,6 +175,7 @@ export class PacsRoles {
     this.hl7 = {};
     await this.routerInstance?.close();
     this.routerInstance?.rules.close();
+    await this.activity.close();
     await Promise.all(
       [...this.state.values()].map(async (s) => {
         await s.handle?.dicom?.close();
@@ -199,6 +210,8 @@ export class PacsRoles {
       logger: o.logger,
       ...this.limits(),
       access: registryAccessControl(role, () => this.opts.config.current),
+      activity: this.activity,
+      role,
     };
   }
 

@@ -11,9 +11,9 @@ import { ServiceRegistry } from '../dimse/service.js';
 import { storageService } from '../services/storage.js';
 import { verificationService } from '../services/verification.js';
 import type { AccessControl } from './access-control.js';
-import { type DicomLimitOptions, type DicomServer, startDicomServer } from './dicom-server.js';
+import { type DicomLimitOptions, type DicomServer, type DicomServerOptions, startDicomServer } from './dicom-server.js';
 
-export interface StorageRoleOptions extends DicomLimitOptions {
+export interface StorageRoleOptions extends DicomLimitOptions, Pick<DicomServerOptions, 'activity' | 'role'> {
   aeTitle: string;
   port: number;
   host?: string;

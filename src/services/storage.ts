@@ -43,7 +43,8 @@ export function storageService(archive: Archive, options: StorageServiceOptions 
       end: async () => {
         try {
           const outcome = await sink.end();
-          return { status: Status.Success, affectedSopInstanceUid: outcome.sopInstanceUid };
+          const subject = { patientId: outcome.patientId, studyInstanceUid: outcome.studyInstanceUid };
+          return { status: Status.Success, affectedSopInstanceUid: outcome.sopInstanceUid, subject };
         } catch (err) {
           // The archive's errors carry their status; anything else is "out of resources".
           throw toDimseServiceError(err, Status.OutOfResources);

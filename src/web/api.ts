@@ -24,6 +24,8 @@ import { sendHttpError, sendProblem } from './problem.js';
 import { access, closeIfBodyPending } from './route-access.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
+import type { ActivityLog } from '../services/activity-log.js';
+import { registerActivityApi, webAction } from './activity-api.js';
 import { registerHealthApi } from './health-api.js';
 import { registerRouterApi } from './router-api.js';
 import { registerPatientsApi } from './patients-api.js';
@@ -41,6 +43,8 @@ export interface ApiDeps {
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;
+  /** The activity log (roles.activity): read by GET /api/activity, written by the actions below; absent in tests without roles. */
+  activity?: Pick<ActivityLog, 'record' | 'query' | 'subscribe'>;
 }
 
 type AetRequest = FastifyRequest<{ Params: { aet: string } }>;
@@ -84,6 +88,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     }
     if (!who) {
       req.log.warn({ user, ip: req.ip }, 'login failed');
+      deps.activity?.record(
+        webAction(req, 'login', 'login failed: wrong user name or password', { user, outcome: 'failure', reason: 'wrong user name or password' }),
+      );
       return sendProblem(reply, {
         type: 'urn:open-pacs:problem:login',
         title: 'Login failed',
@@ -94,6 +101,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     }
     // Secure whenever the request came over HTTPS (web.tls): the cookie then never travels in clear text.
     reply.header('set-cookie', sessionCookie(sessions.create(who.name), req.protocol === 'https'));
+    deps.activity?.record(webAction(req, 'login', `logged in (${who.role})`, { user: who.name }));
     return { user: who.name, role: who.role };
   });
 
@@ -109,6 +117,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
 
   app.patch('/api/config/web', { schema: { body: webPatchBody }, ...access('admin') }, async (req) => {
     const next = await deps.config.update((reg) => setWeb(reg, req.body));
+    deps.activity?.record(webAction(req, 'config', `changed the web server settings: ${Object.keys(req.body as object).join(', ')}`, { target: 'web' }));
     return next.web;
   });
 
@@ -129,6 +138,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   app.post('/api/aes', { schema: { body: aeCreateBody }, ...access('admin') }, async (req, reply: FastifyReply) => {
     const { device, ...ae } = req.body as { device?: string; aeTitle: string };
     const next = await deps.config.update((reg) => addAe(reg, ae, { device }));
+    deps.activity?.record(webAction(req, 'config', `added AE ${ae.aeTitle.trim()} to the registry`, { target: ae.aeTitle.trim() }));
     return reply
       .code(201)
       .header('location', `/api/aes/${encodeURIComponent(ae.aeTitle.trim())}`)
@@ -140,6 +150,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     replaceAe(deps.config.current, req.params.aet, body); // field errors before the port probe
     await checkRolePort(deps.config.current, req.params.aet, body);
     const next = await deps.config.update((reg) => replaceAe(reg, req.params.aet, body));
+    deps.activity?.record(webAction(req, 'config', `replaced AE ${req.params.aet} in the registry`, { target: req.params.aet }));
     await deps.roles?.settled();
     return findAe(next, body.aeTitle);
   });
@@ -149,12 +160,14 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     setAe(deps.config.current, req.params.aet, body); // field errors before the port probe
     await checkRolePort(deps.config.current, req.params.aet, body);
     const next = await deps.config.update((reg) => setAe(reg, req.params.aet, body));
+    deps.activity?.record(webAction(req, 'config', `changed AE ${req.params.aet}: ${Object.keys(body).join(', ')}`, { target: req.params.aet }));
     await deps.roles?.settled();
     return findAe(next, typeof body.aeTitle === 'string' ? body.aeTitle : req.params.aet);
   });
 
   app.delete('/api/aes/:aet', { schema: { params: aetParams }, ...access('admin') }, async (req: AetRequest, reply) => {
     await deps.config.update((reg) => removeAe(reg, req.params.aet));
+    deps.activity?.record(webAction(req, 'config', `removed AE ${req.params.aet} from the registry`, { target: req.params.aet }));
     return reply.code(204).send();
   });
 
@@ -172,6 +185,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await registerRouterApi(app, deps);
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);
+  await registerActivityApi(app, deps);
 
   app.get('/api/status', access('read'), async (): Promise<Status> => {
     const roles = deps.roles?.status() ?? [];

@@ -28,6 +28,8 @@ import { aeTitleSchema, ConfigConflictError, ConfigValidationError, findAe, pars
 import type { PacsRoles } from '../roles/pacs-roles.js';
 import { compileCondition, ConditionError } from '../router/condition.js';
 import { HELD_STATES } from '../archive/forward-queue.js';
+import type { ActivityRecorder } from '../services/activity-log.js';
+import { webAction } from './activity-api.js';
 import { QUEUE_VIEWS, type Router } from '../router/router.js';
 import { routeOutcome, validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
 import type { DestinationStatus, DryRunResult, UnroutedList, ValidateResult } from '../api-types/router.js';
@@ -75,6 +77,7 @@ const OUTCOMES = { send: 'send', discard: 'discard', unrouted: 'unrouted', faile
 interface RouterApiDeps {
   config: ConfigStore;
   roles?: Pick<PacsRoles, 'archive' | 'router'>;
+  activity?: ActivityRecorder;
 }
 
 type NameRequest = FastifyRequest<{ Params: { name: string } }>;
@@ -119,13 +122,16 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
 
     scope.put('/api/router/rules', access('admin'), async (req) => {
       const body = parseOrThrow(settingsBody, req.body);
-      return rules().update((s) => ({ rules: body.rules, queue: body.queue ?? s.queue }));
+      const next = await rules().update((s) => ({ rules: body.rules, queue: body.queue ?? s.queue }));
+      deps.activity?.record(webAction(req, 'rules', `replaced the router rules: ${body.rules.length} rule(s)${body.queue ? ' and the queue policy' : ''}`));
+      return next;
     });
 
     scope.post('/api/router/rules', access('admin'), async (req, reply) => {
       const { position } = parseOrThrow(positionQuery, req.query);
       const next = await rules().add(req.body, position);
       const name = (req.body as { name: string }).name.trim();
+      deps.activity?.record(webAction(req, 'rules', `added router rule "${name}"`, { target: name }));
       return reply
         .code(201)
         .header('location', `/api/router/rules/${encodeURIComponent(name)}`)
@@ -141,11 +147,15 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
     scope.put('/api/router/rules/:name', access('admin'), async (req: NameRequest) => {
       const next = await rules().replace(req.params.name, req.body);
       const name = String((req.body as { name?: unknown }).name).trim();
+      deps.activity?.record(
+        webAction(req, 'rules', `changed router rule "${req.params.name}"${name !== req.params.name ? ` (now "${name}")` : ''}`, { target: name }),
+      );
       return next.rules.find((r) => r.name === name);
     });
 
     scope.delete('/api/router/rules/:name', access('admin'), async (req: NameRequest, reply) => {
       await rules().remove(req.params.name);
+      deps.activity?.record(webAction(req, 'rules', `removed router rule "${req.params.name}"`, { target: req.params.name }));
       return reply.code(204).send();
     });
 
@@ -202,6 +212,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       const { id } = parseOrThrow(retryBody, req.body ?? {});
       const retried = await router().retry({ destination: dest, ...(id !== undefined ? { ids: [id] } : {}) });
       if (id !== undefined && retried === 0) throw new ConfigConflictError(`no dead entry ${id} for ${dest}`, 'not-found', 'id');
+      deps.activity?.record(webAction(req, 'rules', `retried ${retried} dead queue entr(ies) for ${dest}`, { target: dest, calledAe: dest }));
       return { retried };
     });
 
@@ -216,6 +227,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       const { state, id } = parseOrThrow(heldBody, req.body ?? {});
       const result = await router().reroute({ state, ...(id !== undefined ? { ids: [id] } : {}) });
       if (id !== undefined && result.retried === 0) throw new ConfigConflictError(`no unrouted entry ${id}`, 'not-found', 'id');
+      deps.activity?.record(webAction(req, 'rules', `evaluated ${result.retried} unrouted instance(s) again`));
       return result;
     });
 
@@ -223,6 +235,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       const { state, id } = parseOrThrow(heldBody, req.body ?? {});
       const purged = await router().purgeUnrouted({ state, ...(id !== undefined ? { ids: [id] } : {}) });
       if (id !== undefined && purged === 0) throw new ConfigConflictError(`no unrouted entry ${id}`, 'not-found', 'id');
+      deps.activity?.record(webAction(req, 'rules', `purged ${purged} unrouted instance(s)`));
       return { purged };
     });
 
@@ -231,6 +244,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       const { state, id } = parseOrThrow(purgeBody, req.body ?? {});
       const purged = await router().purge({ destination: dest, all: state === 'all', ...(id !== undefined ? { ids: [id] } : {}) });
       if (id !== undefined && purged === 0) throw new ConfigConflictError(`no ${state === 'all' ? '' : 'dead '}entry ${id} for ${dest}`, 'not-found', 'id');
+      deps.activity?.record(webAction(req, 'rules', `purged ${purged} queue entr(ies) for ${dest}`, { target: dest, calledAe: dest }));
       return { purged };
     });
   });

@@ -23,6 +23,8 @@ import { checkUid } from './remote-target.js';
 import { jsonSchema } from './schemas.js';
 import { zipFiles } from './study-zip.js';
 import { access } from './route-access.js';
+import type { ActivityRecorder } from '../services/activity-log.js';
+import { webAction } from './activity-api.js';
 
 // Printable ASCII only: it goes into PN / LO values whatever the file's character set.
 const anonText = (max: number) =>
@@ -47,6 +49,7 @@ type Params = { st: string; se?: string; sop?: string };
 export interface StudiesApiDeps {
   config: { readonly current: Registry; readonly dataDir: string };
   roles?: Pick<PacsRoles, 'archive' | 'jobs'>;
+  activity?: ActivityRecorder;
 }
 
 interface Selected {
@@ -54,6 +57,22 @@ interface Selected {
   /** Stored instances in series, then instance number order. */
   instances: { sopInstanceUid: string; fileKey: string }[];
 }
+
+/** The Patient ID of a selection (from its first instance's attributes), for the activity log. */
+async function patientOf(sel: Selected): Promise<string[]> {
+  const first = sel.instances[0] && (await sel.archive.index.getInstance(sel.instances[0].sopInstanceUid).catch(() => undefined));
+  if (!first) return [];
+  try {
+    const v = (JSON.parse(first.json) as Record<string, { Value?: unknown[] }>)['00100020']?.Value?.[0];
+    return typeof v === 'string' && v !== '' ? [v] : [];
+  } catch {
+    return [];
+  }
+}
+
+/** "study 1.2.3", "series 1.2.4 of study 1.2.3", ... as the activity log names what was acted on. */
+const named = (p: Params) =>
+  p.sop !== undefined ? `instance ${p.sop} of study ${p.st}` : p.se !== undefined ? `series ${p.se} of study ${p.st}` : `study ${p.st}`;
 
 export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiDeps): Promise<void> {
   // The roles' registry when they run (prefetch jobs are listed beside the app's own).
@@ -94,10 +113,13 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
   }
 
   const remove = async (req: FastifyRequest<{ Params: Params }>) => {
-    const { archive: a, instances } = await select(req.params);
+    const selected = await select(req.params);
+    const { archive: a, instances } = selected;
+    const patientIds = await patientOf(selected);
     let deleted = 0;
     for (const i of instances) if (await a.deleteInstance(i.sopInstanceUid)) deleted++;
     req.log.info({ user: req.identity?.name, ...req.params, deleted }, 'deleted from the archive');
+    deps.activity?.record(webAction(req, 'delete', `deleted ${named(req.params)}: ${deleted} instance(s)`, { studyUids: [req.params.st], patientIds }));
     return { deleted };
   };
   app.delete('/api/studies/:st', access('admin'), remove);
@@ -105,7 +127,8 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
   app.delete('/api/studies/:st/series/:se/instances/:sop', access('admin'), remove);
 
   const download = async (req: FastifyRequest<{ Params: Params; Querystring: Record<string, string> }>, reply: import('fastify').FastifyReply) => {
-    const { archive: a, instances } = await select(req.params);
+    const selected = await select(req.params);
+    const { archive: a, instances } = selected;
     const q = req.query;
     const anon = q.anonymize === '1' || q.anonymize === 'true';
     if (q.anonymize !== undefined && !anon && q.anonymize !== '0' && q.anonymize !== 'false')
@@ -122,6 +145,13 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
       instances.map((i) => a.blobs.path(i.fileKey)),
       { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') },
     );
+    const how = anon ? ' (de-identified)' : '';
+    deps.activity?.record(
+      webAction(req, 'export', `exported ${named(req.params)} as a zip${how}: ${instances.length} instance(s)`, {
+        studyUids: [req.params.st],
+        patientIds: await patientOf(selected),
+      }),
+    );
     return reply.type('application/zip').header('content-disposition', contentDisposition(name)).send(stream);
   };
   // Export (plain or de-identified) is an admin's: a reader views, it does not take data away.
@@ -132,7 +162,9 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     const body = req.body as z.infer<typeof sendBody>;
     const role = body.archive ?? 'main';
     const target = targetOf(deps.config.current, deps.config.dataDir, body.destination, 'destination', role);
-    const { archive: a, instances } = await select({ st: body.studyUid, se: body.seriesUid }, role);
+    const selected = await select({ st: body.studyUid, se: body.seriesUid }, role);
+    const { archive: a, instances } = selected;
+    const patientIds = await patientOf(selected);
     const anonymize = body.anonymize === true ? {} : body.anonymize || undefined;
     const paths = instances.map((i) => a.blobs.path(i.fileKey));
     const what = body.seriesUid ? `series ${body.seriesUid}` : `study ${body.studyUid}`;
@@ -152,6 +184,16 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
         },
       });
       const message = `${r.sent} of ${paths.length} instance(s) sent to ${target.calledAeTitle}${r.failed.length ? `, ${r.failed.length} failed: ${r.failed[0].error}` : ''}`;
+      deps.activity?.record(
+        webAction(req, 'send', `sent ${what}${anonymize ? ' (anonymized)' : ''}: ${message}`, {
+          outcome: r.failed.length ? 'failure' : 'success',
+          ...(r.failed.length ? { reason: r.failed[0].error } : {}),
+          calledAe: target.calledAeTitle,
+          target: target.calledAeTitle,
+          studyUids: [body.studyUid],
+          patientIds,
+        }),
+      );
       return { ok: r.failed.length === 0, message };
     });
     return reply.code(202).header('location', `/api/jobs/${job.id}`).send(job);

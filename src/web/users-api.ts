@@ -8,6 +8,8 @@
  * The last admin cannot be removed or demoted (409). A new password ends the user's other
  * sessions. Passwords are never logged or returned.
  */
+import type { ActivityRecorder } from '../services/activity-log.js';
+import { webAction } from './activity-api.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { cookieValue, SESSION_COOKIE, sessionCookie, TooManyLoginsError, type Authenticator } from './auth.js';
@@ -23,7 +25,7 @@ const nameParams = jsonSchema(z.object({ name: z.string() }));
 
 type NameRequest = FastifyRequest<{ Params: { name: string } }>;
 
-export async function registerUsersApi(app: FastifyInstance, deps: { users: UserStore; auth: Authenticator }): Promise<void> {
+export async function registerUsersApi(app: FastifyInstance, deps: { users: UserStore; auth: Authenticator; activity?: ActivityRecorder }): Promise<void> {
   await app.register(async (scope) => {
     scope.setErrorHandler(errorHandler);
 
@@ -33,6 +35,7 @@ export async function registerUsersApi(app: FastifyInstance, deps: { users: User
       const b = req.body as z.infer<typeof addBody>;
       const user = await deps.users.add(b.name, b.password, b.role ?? 'reader');
       req.log.info({ by: req.identity?.name, user: user.name, role: user.role }, 'user added');
+      deps.activity?.record(webAction(req, 'user', `added user ${user.name} (${user.role})`, { target: user.name }));
       return reply
         .code(201)
         .header('location', `/api/users/${encodeURIComponent(user.name)}`)
@@ -44,6 +47,14 @@ export async function registerUsersApi(app: FastifyInstance, deps: { users: User
       if (b.role !== undefined) await deps.users.setRole(req.params.name, b.role);
       if (b.password !== undefined) await deps.users.setPassword(req.params.name, b.password);
       req.log.info({ by: req.identity?.name, user: req.params.name, role: b.role, passwordReset: b.password !== undefined }, 'user changed');
+      deps.activity?.record(
+        webAction(
+          req,
+          'user',
+          `changed user ${req.params.name}:${b.role !== undefined ? ` role ${b.role}` : ''}${b.password !== undefined ? ' password reset' : ''}`,
+          { target: req.params.name },
+        ),
+      );
       const user = (await deps.users.list()).find((u) => u.name === req.params.name);
       if (!user) throw new UserError(`no user "${req.params.name}"`, 'not-found', 'name');
       return user;
@@ -52,6 +63,7 @@ export async function registerUsersApi(app: FastifyInstance, deps: { users: User
     scope.delete('/api/users/:name', { schema: { params: nameParams }, ...access('admin') }, async (req: NameRequest, reply) => {
       await deps.users.remove(req.params.name);
       req.log.info({ by: req.identity?.name, user: req.params.name }, 'user removed');
+      deps.activity?.record(webAction(req, 'user', `removed user ${req.params.name}`, { target: req.params.name }));
       return reply.code(204).send();
     });
 
@@ -69,6 +81,7 @@ export async function registerUsersApi(app: FastifyInstance, deps: { users: User
       // Every session of the user ended with the old password; this one goes on with a new cookie.
       if (cookieValue(req, SESSION_COOKIE)) reply.header('set-cookie', sessionCookie(deps.auth.sessions.create(name), req.protocol === 'https'));
       req.log.info({ user: name }, 'password changed');
+      deps.activity?.record(webAction(req, 'user', 'changed their own password', { target: name }));
       return reply.code(204).send();
     });
   });

@@ -47,7 +47,15 @@ export async function startWebApp(o: {
   const adminCreated = await users.ensureAdmin(o.adminPassword);
   const logger = pino({ level: 'silent' });
   const roles = await PacsRoles.start({ config: store, dataDir: dir, logger });
-  const app = await buildWebApp({ config: store, users, roles, logger, web: () => ({ host: '127.0.0.1', port: web }), uiDir: o.uiDir ?? join(dir, 'no-ui') });
+  const app = await buildWebApp({
+    config: store,
+    users,
+    roles,
+    activity: roles.activity,
+    logger,
+    web: () => ({ host: '127.0.0.1', port: web }),
+    uiDir: o.uiDir ?? join(dir, 'no-ui'),
+  });
   return {
     dir,
     store,

@@ -3,7 +3,15 @@
 import type { Problem } from '../../src/api-types/index.js';
 
 export type * from '../../src/api-types/index.js';
-export { PERMISSIONS, SERVER_ROLES, SPS_STATUSES, UNKNOWN_CALLER_PERMISSIONS } from '../../src/api-types/index.js';
+export {
+  ACTIVITY_KINDS,
+  ACTIVITY_OPERATIONS,
+  ACTIVITY_OUTCOMES,
+  PERMISSIONS,
+  SERVER_ROLES,
+  SPS_STATUSES,
+  UNKNOWN_CALLER_PERMISSIONS,
+} from '../../src/api-types/index.js';
 
 /**
  * A failed request to our server, REST or DICOMweb: the server's problem details (status,

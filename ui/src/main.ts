@@ -3,6 +3,7 @@
 // admins) Users pages (hash routes). Readers browse and view: admin-only controls are
 // hidden (role.ts) and refused by the server anyway.
 import { api, ApiError, type Me } from './api.js';
+import { renderActivity } from './activity.js';
 import { renderConfig } from './config.js';
 import { background, h } from './dom.js';
 import { renderLogin } from './login.js';
@@ -29,20 +30,23 @@ const pages: Record<string, (root: HTMLElement) => Promise<void>> = {
   'router-rules': renderRouterRules,
   'router-queue': renderRouterQueue,
   users: renderUsers,
+  activity: renderActivity,
   password: renderOwnPassword,
   worklist: renderWorklist,
   mpps: renderMpps,
   commitments: renderCommitments,
 };
 
-// Links of the pages this file adds (index.html has the others): Users for admins, My password for everyone.
+// Links of the pages this file adds (index.html has the others): Activity and Users for admins, My password for everyone.
+const activityLink = h('a', { href: '#/activity', 'data-page': 'activity', hidden: true }, 'Activity');
 const usersLink = h('a', { href: '#/users', 'data-page': 'users', hidden: true }, 'Users');
 const passwordLink = h('a', { href: '#/password', 'data-page': 'password' }, 'My password');
-who.before(usersLink);
+who.before(activityLink, ' ', usersLink);
 who.after(' ', passwordLink);
 
 async function route(): Promise<void> {
-  const page = location.hash.replace(/^#\/?/, '') || 'studies';
+  // A page may take parameters after '?' (#/studies?study=UID).
+  const page = (location.hash.replace(/^#\/?/, '') || 'studies').split('?')[0];
   for (const a of nav.querySelectorAll<HTMLAnchorElement>('a[data-page]')) a.classList.toggle('active', a.dataset.page === page);
   try {
     await (pages[page] ?? renderStudies)(app);
@@ -57,6 +61,7 @@ function loggedIn(me: Me): void {
   who.title = me.role;
   applyRole(me.role);
   usersLink.hidden = me.role !== 'admin';
+  activityLink.hidden = me.role !== 'admin';
   nav.hidden = false;
   void route();
 }

@@ -44,6 +44,8 @@ export async function renderStudies(root: HTMLElement): Promise<void> {
 
 async function renderArchive(root: HTMLElement): Promise<void> {
   let keys: StudyKeys = {};
+  // #/studies?study=UID (the Activity page's links): that study, opened.
+  let wanted = new URLSearchParams(location.hash.split('?')[1] ?? '').get('study') ?? undefined;
   let offset = 0;
   const results = h('div', { id: 'study-results-box' });
   const detail = h('section', { id: 'study-detail' });
@@ -54,7 +56,7 @@ async function renderArchive(root: HTMLElement): Promise<void> {
     error.textContent = '';
     let studies: DicomJson[];
     try {
-      studies = await mainArchive.qido('studies', qidoParams(keys, offset));
+      studies = await mainArchive.qido('studies', { ...qidoParams(keys, offset), StudyInstanceUID: wanted });
     } catch (err) {
       error.textContent = `search failed: ${err instanceof ApiError ? err.problem.detail : (err as Error).message}`;
       return;
@@ -67,6 +69,11 @@ async function renderArchive(root: HTMLElement): Promise<void> {
           }),
       }),
     );
+    if (wanted !== undefined) {
+      if (studies.length === 1) void renderStudyDetail(detail, studies[0], () => void search()).catch((e: Error) => (detail.textContent = e.message));
+      else detail.textContent = `study ${wanted} is not in the archive`;
+      wanted = undefined; // the next search is the form's
+    }
     const prev = h('button', { type: 'button', id: 'page-prev', disabled: offset === 0 }, 'Previous');
     const next = h('button', { type: 'button', id: 'page-next', disabled: studies.length < PAGE }, 'Next');
     prev.addEventListener('click', () => {
