@@ -21,6 +21,7 @@ import {
   Reject,
 } from '../net/index.js';
 import { contextAllowed, guardedRegistry, type AccessControl, type Admission } from './access-control.js';
+import type { AuditRecorder } from '../audit/index.js';
 
 /** Limits of a listening role, as numbers or read per new connection (the registry's `limits.dicom`, applied at once). */
 export interface DicomLimitOptions {
@@ -39,6 +40,8 @@ export interface DicomServerOptions extends DicomLimitOptions {
   tls?: TlsOptions;
   /** Calling/called AE checks and per-operation permissions from the AE registry; without it, any caller may do anything. */
   access?: AccessControl;
+  /** Told of each association refused (IHE ATNA: Security Alert). */
+  audit?: AuditRecorder;
 }
 
 export interface DicomServer {
@@ -58,12 +61,26 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     const result = await opts.access?.admit(rq.callingAeTitle, rq.calledAeTitle, peer.address);
     if (result && 'refused' in result) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, `association rejected: ${result.message}`);
+      opts.audit?.record({
+        kind: 'association-rejected',
+        calling: rq.callingAeTitle.trim(),
+        called: rq.calledAeTitle.trim(),
+        address: peer.address,
+        reason: result.message,
+      });
       return { reject: result.refused === 'called-ae' ? Reject.CalledAeTitleNotRecognized : Reject.CallingAeTitleNotRecognized };
     }
     const admission = result?.admitted;
     if (admission) admitted.set(rq, admission);
     if (!opts.access && rq.calledAeTitle.trim() !== opts.aeTitle) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, 'association rejected: called AE title not recognized');
+      opts.audit?.record({
+        kind: 'association-rejected',
+        calling: rq.callingAeTitle.trim(),
+        called: rq.calledAeTitle.trim(),
+        address: peer.address,
+        reason: 'called AE title not recognized',
+      });
       return { reject: Reject.CalledAeTitleNotRecognized };
     }
     const contexts = negotiatePresentationContexts(rq.presentationContexts, (abstractSyntax: string) => {

@@ -24,6 +24,7 @@ import {
   type ServerRole,
 } from '../config/index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
+import type { AuditRecorder } from '../audit/index.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
 import { moveDestination, registryAccessControl } from './access-control.js';
@@ -39,6 +40,8 @@ export interface PacsRolesOptions {
   /** Index of the Main Server's archive; the Workstation and Router archives are always embedded SQLite. */
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
+  /** The audit trail (IHE ATNA): roles starting and stopping, refused associations, stores, queries, retrieves. */
+  audit?: AuditRecorder;
 }
 
 /** A role's state; GET /api/status adds the archive's instance count. */
@@ -122,6 +125,7 @@ export class PacsRoles {
     this.routerInstance?.rules.close();
     await Promise.all(
       [...this.state.values()].map(async (s) => {
+        if (s.handle?.dicom) this.opts.audit?.record({ kind: 'application-stop', aeTitle: s.handle.dicom.aeTitle });
         await s.handle?.dicom?.close();
         await s.handle?.archive.close();
         s.handle = undefined;
@@ -154,6 +158,7 @@ export class PacsRoles {
       logger: o.logger,
       ...this.limits(),
       access: registryAccessControl(role, () => this.opts.config.current),
+      audit: o.audit,
     };
   }
 
@@ -228,6 +233,7 @@ export class PacsRoles {
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }
       s.error = undefined;
+      this.opts.audit?.record({ kind: 'application-start', aeTitle: lo.aeTitle });
     } catch (err) {
       s.error = (err as Error).message;
       if (fatal) throw err;
@@ -267,6 +273,7 @@ export class PacsRoles {
       if (same) continue;
       if (s.handle?.dicom) {
         this.opts.logger.info({ role, from: s.port, to: ae.connection.port }, `re-opening the ${role} listener`);
+        this.opts.audit?.record({ kind: 'application-stop', aeTitle: s.handle.dicom.aeTitle });
         await s.handle.dicom.close();
         s.handle.dicom = undefined;
       }

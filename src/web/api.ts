@@ -25,6 +25,8 @@ import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatc
 import type { UserStore } from './users.js';
 import { registerRouterApi } from './router-api.js';
 import { registerStudiesApi } from './studies-api.js';
+import type { AuditRecorder } from '../audit/index.js';
+import { webActor } from './audit-actor.js';
 import { registerUsersApi } from './users-api.js';
 import { registerWorkflowApi } from './workflow-api.js';
 
@@ -38,6 +40,8 @@ export interface ApiDeps {
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;
+  /** The audit trail (IHE ATNA): logins, logouts, deletions, exports, DICOMweb queries and retrievals. */
+  audit?: AuditRecorder;
 }
 
 type AetRequest = FastifyRequest<{ Params: { aet: string } }>;
@@ -81,6 +85,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     }
     if (!who) {
       req.log.warn({ user, ip: req.ip }, 'login failed');
+      deps.audit?.record({ kind: 'login', ok: false, reason: 'wrong user name or password', ...webActor(req, user) });
       return sendProblem(reply, {
         type: 'urn:open-pacs:problem:login',
         title: 'Login failed',
@@ -91,10 +96,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     }
     // Secure whenever the request came over HTTPS (web.tls): the cookie then never travels in clear text.
     reply.header('set-cookie', sessionCookie(sessions.create(who.name), req.protocol === 'https'));
+    deps.audit?.record({ kind: 'login', ok: true, ...webActor(req, who.name) });
     return { user: who.name, role: who.role };
   });
 
   app.post('/api/logout', access('public'), async (req, reply) => {
+    const user = sessions.user(cookieValue(req, SESSION_COOKIE));
+    if (user !== undefined) deps.audit?.record({ kind: 'logout', ...webActor(req, user) });
     sessions.drop(cookieValue(req, SESSION_COOKIE));
     reply.header('set-cookie', clearedCookie(req.protocol === 'https'));
     return { ok: true };

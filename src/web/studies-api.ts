@@ -21,6 +21,9 @@ import { registerRemoteApi } from './remote-api.js';
 import { checkUid, targetOf } from './remote-target.js';
 import { jsonSchema } from './schemas.js';
 import { zipFiles } from './study-zip.js';
+import type { AuditRecorder } from '../audit/index.js';
+import { describeSubjects } from '../archive/query.js';
+import { auditedAs, webActor } from './audit-actor.js';
 import { access } from './route-access.js';
 
 // Printable ASCII only: it goes into PN / LO values whatever the file's character set.
@@ -46,6 +49,8 @@ type Params = { st: string; se?: string; sop?: string };
 export interface StudiesApiDeps {
   config: { readonly current: Registry; readonly dataDir: string };
   roles?: Pick<PacsRoles, 'archive'>;
+  /** The audit trail (IHE ATNA): deletions and exports. */
+  audit?: AuditRecorder;
 }
 
 interface Selected {
@@ -91,11 +96,24 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     return { archive: a, instances };
   }
 
+  /** The patients and studies a path names, for its audit message (read before a deletion). */
+  const subjectsOf = (a: Archive, p: Params) =>
+    describeSubjects(a.index, { studyInstanceUids: [p.st], ...(p.se ? { seriesInstanceUids: [p.se] } : {}), ...(p.sop ? { sopInstanceUids: [p.sop] } : {}) });
+
   const remove = async (req: FastifyRequest<{ Params: Params }>) => {
     const { archive: a, instances } = await select(req.params);
+    const subjects = deps.audit && (await subjectsOf(a, req.params));
     let deleted = 0;
     for (const i of instances) if (await a.deleteInstance(i.sopInstanceUid)) deleted++;
     req.log.info({ user: req.identity?.name, ...req.params, deleted }, 'deleted from the archive');
+    if (subjects)
+      deps.audit?.record({
+        kind: 'deleted',
+        level: req.params.sop ? 'instance' : req.params.se ? 'series' : 'study',
+        subjects,
+        ok: deleted === instances.length,
+        ...webActor(req),
+      });
     return { deleted };
   };
   app.delete('/api/studies/:st', access('admin'), remove);
@@ -116,6 +134,14 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
       anonymize = exportAnonymization(r.data);
     }
     const name = `${req.params.se ?? req.params.st}${anon ? '-anonymized' : ''}.zip`;
+    deps.audit?.record({
+      kind: 'export',
+      url: req.url,
+      source: auditedAs(deps.config.current, 'main'),
+      subjects: await subjectsOf(a, req.params),
+      anonymized: anon,
+      ...webActor(req),
+    });
     const stream = zipFiles(
       instances.map((i) => a.blobs.path(i.fileKey)),
       { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') },
