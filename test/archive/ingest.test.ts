@@ -59,7 +59,13 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     const t: TestInstance = { sopInstanceUid: '1.2.3.4.5.1', patientName: `O'Brien^Åsa`, instanceNumber: 7 };
     const bytes = datasetBytes(t);
     const outcome = await send(archive.beginStore(storeRequest(t)), chunked(bytes, [7, 100, 1, 4096]));
-    expect(outcome).toEqual({ status: 'stored', sopInstanceUid: t.sopInstanceUid, bytes: bytes.length });
+    expect(outcome).toEqual({
+      status: 'stored',
+      sopInstanceUid: t.sopInstanceUid,
+      bytes: bytes.length,
+      // What the audit trail names (helpers.ts's defaults for the study, patient ID and accession).
+      subject: { studyInstanceUid: '1.2.826.0.1.3680043.10.1.1', patientId: 'PID42', patientName: `O'Brien^Åsa`, accessionNumber: 'ACC42' },
+    });
     const row = await archive.index.getInstance(t.sopInstanceUid);
     expect(row).toMatchObject({
       sopClassUid: CT_IMAGE,
