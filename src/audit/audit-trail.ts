@@ -157,6 +157,15 @@ export class AuditTrail implements AuditRecorder {
             { node: `${e.calling}@${e.address}`, alert: `association from ${e.calling} at ${e.address} to ${e.called} refused: ${e.reason}` },
           ),
         ];
+      case 'tls-failure':
+        return [
+          securityAlert(
+            { time, outcome: '4', description: e.reason },
+            source,
+            { reporter: aeParticipant(e.called, false), performer: { userId: e.address, requestor: true, address: e.address } },
+            { node: e.address, alert: `TLS handshake from ${e.address} with ${e.called} failed: ${e.reason}` },
+          ),
+        ];
       case 'instance-stored':
         this.tally(e);
         return [];

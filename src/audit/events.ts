@@ -30,6 +30,8 @@ export type AuditEvent =
   | { kind: 'application-start' | 'application-stop'; aeTitle: string }
   /** An association was refused (A.5.3.11 Security Alert, Node Authentication). */
   | { kind: 'association-rejected'; calling: string; called: string; address: string; reason: string }
+  /** A TLS handshake with a caller failed (A.5.3.11 Security Alert, Node Authentication). */
+  | { kind: 'tls-failure'; called: string; address: string; reason: string }
   /** An instance was stored; reported per study when its association ends (A.5.3.7, action C). */
   | (StoreAssociation & {
       kind: 'instance-stored';

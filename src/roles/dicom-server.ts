@@ -109,6 +109,10 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     artimTimeoutMs: opts.artimTimeoutMs,
     tls: opts.tls,
     onAssociationRequest: decide,
+    onTlsFailure: (f) => {
+      log.warn({ peer: f.address, code: f.code }, `TLS handshake failed: ${f.reason}`);
+      opts.audit?.record({ kind: 'tls-failure', called: opts.aeTitle, address: f.address, reason: `${f.reason} (${f.code})` });
+    },
     onAssociation: (assoc: Association) => {
       const peer = { calling: assoc.callingAeTitle, address: assoc.peerAddress };
       log.debug(peer, 'association established');

@@ -108,6 +108,22 @@ describe('audit messages through rsyslog (UDP and TLS)', () => {
     expect(xml).toContain('<EventOutcomeDescription>calling AE title "INTRUDER" is not registered (strict mode)</EventOutcomeDescription>');
   });
 
+  it('Security Alert: a TLS handshake failed', async () => {
+    const [xml] = await emit(
+      recordEach({
+        kind: 'tls-failure',
+        called: 'PACS',
+        address: '10.9.8.7',
+        reason: 'peer did not return a certificate (ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE)',
+      }),
+    );
+    expect(xml).toContain('<EventID csd-code="110113"');
+    expect(xml).toContain('<EventTypeCode csd-code="110126" codeSystemName="DCM" originalText="Node Authentication"/>');
+    expect(xml).toContain('EventOutcomeIndicator="4"');
+    expect(xml).toContain('UserID="10.9.8.7" UserIsRequestor="true" NetworkAccessPointID="10.9.8.7" NetworkAccessPointTypeCode="2"');
+    expect(xml).toContain('ParticipantObjectID="10.9.8.7" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="13"');
+  });
+
   it('DICOM Instances Transferred (C): stores of one association reported per study when it ends', async () => {
     const connection = new EventEmitter();
     const association = { callingAeTitle: 'CT01', calledAeTitle: 'PACS', peerAddress: '127.0.0.1' };
