@@ -79,7 +79,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
       logger: opts.logger,
     });
     registry
-      .register(worklistService(worklist, { queryLimits: opts.queryLimits }))
+      .register(worklistService(worklist, { queryLimits: opts.queryLimits, audit: opts.audit }))
       .register(mppsService(mpps, { logger: opts.logger }))
       .register(commitment);
     dicom = await startDicomServer({ ...opts, registry });

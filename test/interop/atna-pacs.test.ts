@@ -41,7 +41,7 @@ beforeAll(async () => {
   const config = await ConfigStore.open(data);
   await config.update((reg) => {
     let r = setAudit(reg, { host: '127.0.0.1', port: repo.tlsPort, protocol: 'tls' });
-    r = addAe(r, { aeTitle: 'AUDIT_SCU', connection: { host: '127.0.0.1' }, permissions: ['echo', 'store', 'find', 'move', 'get'] });
+    r = addAe(r, { aeTitle: 'AUDIT_SCU', connection: { host: '127.0.0.1' }, permissions: ['echo', 'store', 'find', 'move', 'get', 'worklist'] });
     r = addAe(r, { aeTitle: 'AUDIT_SCP', connection: { host: '127.0.0.1', port: storescp.port }, moveDestination: true });
     return r;
   });
@@ -119,6 +119,25 @@ describe('the audit trail of a running PACS, into rsyslog over TLS', () => {
     // The identifier itself, base64: it holds the PatientID matched on.
     const query = /<ParticipantObjectQuery>([^<]+)</.exec(xml)![1];
     expect(Buffer.from(query, 'base64').toString('latin1')).toContain('PID42');
+  });
+
+  it('Query: a Modality Worklist C-FIND', async () => {
+    const r = await runDcmtk('findscu', [
+      '-W',
+      '-aet',
+      'AUDIT_SCU',
+      '-aec',
+      'PACS',
+      '-k',
+      'ScheduledProcedureStepSequence[0].Modality=CT',
+      '-k',
+      'PatientName',
+      '127.0.0.1',
+      String(port),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const [xml] = await withEvent('110112', 1, 'ParticipantObjectID="1.2.840.10008.5.1.4.31"');
+    expect(xml).toContain('UserID="AUDIT_SCU" AlternativeUserID="AETITLES=AUDIT_SCU" UserIsRequestor="true"');
   });
 
   it('Begin Transferring and DICOM Instances Transferred: a C-MOVE to a registered destination', async () => {
