@@ -7,7 +7,7 @@
 //    The cruiser counts `import { type X }` as type-only too, though it still loads the module;
 //    ESLint's no-import-type-side-effects turns those into `import type`.
 // test/ and bench/ may import anything; they are cruised for cycles only.
-const order = ['dicom', 'hl7', 'net', 'dimse', 'config', 'archive', 'services', 'router', 'roles', 'web', 'cli'];
+const order = ['dicom', 'hl7', 'net', 'dimse', 'config', 'audit', 'archive', 'services', 'router', 'roles', 'web', 'cli'];
 const above = (i) => order.slice(i + 1);
 const rules = order.slice(0, -1).map((layer, i) => ({
   name: `${layer}-imports-down-only`,
@@ -21,6 +21,15 @@ const rules = order.slice(0, -1).map((layer, i) => ({
 const npmPackage = (names) => `(^|/)node_modules/(${names})/`;
 rules.push(
   { name: 'archive-knows-no-dimse', severity: 'error', from: { path: '^src/archive/' }, to: { path: '^src/(net|dimse)/' } },
+  // The audit trail sits just above config so the services and the web can record to it;
+  // it knows the registry and nothing else of the PACS (its sockets are its own, not net/'s).
+  {
+    name: 'audit-knows-only-config',
+    severity: 'error',
+    comment: 'src/audit builds and sends audit messages from plain event records: it imports config only',
+    from: { path: '^src/audit/' },
+    to: { path: '^src/', pathNot: '^src/(audit|config)/' },
+  },
   { name: 'config-knows-no-network', severity: 'error', from: { path: '^src/config/' }, to: { path: '^src/(net|dimse|archive)/' } },
   // The router sends stored instances as the retrieve services do, through what both share
   // below them (archive/retrieval.ts), not through a service's internals.

@@ -57,6 +57,8 @@ export interface StoreOutcome {
   /** Whose and which study it is (from the data set received): the activity log names them. */
   patientId?: string;
   studyInstanceUid?: string;
+  /** The study and patient of what was stored (not of a duplicate kept): what its audit message names. */
+  subject?: { studyInstanceUid: string; patientId?: string; patientName?: string; accessionNumber?: string };
 }
 
 export interface StoreSink {
@@ -344,7 +346,7 @@ export class IngestSink implements StoreSink {
     switch (result.status) {
       case 'stored':
         void this.writer.release(); // background: the file is closed
-        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, ...this.subject() };
+        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, ...this.subject(), subject: subjectOf(record) };
       case 'duplicate': // stored concurrently since the check above
         await this.writer.abort();
         return this.duplicate();
@@ -355,7 +357,7 @@ export class IngestSink implements StoreSink {
           .catch((e: unknown) => ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
         void this.writer.release();
         ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: replaced');
-        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, ...this.subject() };
+        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, ...this.subject(), subject: subjectOf(record) };
     }
   }
 
@@ -430,4 +432,13 @@ export class IngestSink implements StoreSink {
       json: datasetJsonText(ds),
     };
   }
+}
+
+function subjectOf(r: InstanceRecord): StoreOutcome['subject'] {
+  return {
+    studyInstanceUid: r.studyInstanceUid,
+    ...(r.patientId ? { patientId: r.patientId } : {}),
+    ...(r.patientName ? { patientName: r.patientName } : {}),
+    ...(r.accessionNumber ? { accessionNumber: r.accessionNumber } : {}),
+  };
 }

@@ -127,6 +127,37 @@ export async function describeRetrieve(
   return { count, pairs: [...pairs.values()].sort((a, b) => cmp(a.sopClassUid, b.sopClassUid) || cmp(a.transferSyntaxUid, b.transferSyntaxUid)) };
 }
 
+/** The patients and studies a selection touches, with instance counts per SOP class: what an audit message names. */
+export interface RetrieveSubjects {
+  patients: { id: string; name?: string }[];
+  studies: { studyInstanceUid: string; accessionNumbers: string[]; sopClasses: { uid: string; count: number }[] }[];
+}
+
+/**
+ * The subjects of a retrieve, deletion or export, for its audit messages: one grouped
+ * statement, at most `maxGroups` (study, SOP class) rows (a patient-level retrieve of a
+ * huge record names its first studies, not all of them).
+ */
+export async function describeSubjects(index: Index, sel: RetrieveSelection, opts: { maxGroups?: number } = {}): Promise<RetrieveSubjects> {
+  const db = sqlIndex(index);
+  const { where, params } = retrieveWhere(sel);
+  const sql = `SELECT st.study_instance_uid, st.accession_number, p.patient_id, p.patient_name, i.sop_class_uid, COUNT(*) AS n ${RETRIEVE_FROM}
+    WHERE ${where} GROUP BY st.study_instance_uid, st.accession_number, p.patient_id, p.patient_name, i.sop_class_uid
+    ORDER BY st.study_instance_uid, i.sop_class_uid LIMIT $${params.length + 1}`;
+  const rows = await db.read((tx) => tx.select(sql, [...params, opts.maxGroups ?? 1000]));
+  const patients = new Map<string, { id: string; name?: string }>();
+  const studies = new Map<string, RetrieveSubjects['studies'][number]>();
+  for (const r of rows) {
+    const id = String(r.patient_id);
+    if (!patients.has(id)) patients.set(id, r.patient_name ? { id, name: String(r.patient_name) } : { id });
+    const uid = String(r.study_instance_uid);
+    let study = studies.get(uid);
+    if (!study) studies.set(uid, (study = { studyInstanceUid: uid, accessionNumbers: r.accession_number ? [String(r.accession_number)] : [], sopClasses: [] }));
+    study.sopClasses.push({ uid: String(r.sop_class_uid), count: Number(r.n) });
+  }
+  return { patients: [...patients.values()], studies: [...studies.values()] };
+}
+
 /** The study's patient module, selected beside each instance a retrieve reads: set on a corrected study only. */
 const CORRECTION_COLUMNS = `st.patient_corrected AS c_at, p.patient_id AS c_id, p.issuer AS c_issuer, st.patient_name AS c_name,
   st.patient_birth_date AS c_birth, st.patient_sex AS c_sex`;

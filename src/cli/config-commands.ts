@@ -19,6 +19,7 @@ import {
   removeAe,
   setAe,
   setHl7,
+  setAudit,
   setLimits,
   setPrefetch,
   type AeEntry,
@@ -27,6 +28,7 @@ import {
 import { hostBinding } from '../roles/access-control.js';
 import { echoAe, type EchoResult } from '../roles/echo-peer.js';
 import { COMMANDS } from './commands.js';
+import { parsePort } from './options.js';
 
 /** Registry field -> the option that sets it, for error messages. */
 const FLAG: Record<string, string> = {
@@ -207,6 +209,10 @@ export function registerConfigCommands(program: Command): void {
       process.stdout.write(`${describeHl7(reg.hl7)}\n`);
       const limits = describeLimits(reg);
       if (limits.length) process.stdout.write(`limits in force:\n${limits.map((l) => `  ${l}\n`).join('')}`);
+      const a = reg.audit;
+      process.stdout.write(
+        a ? `audit trail: syslog over ${a.protocol.toUpperCase()} to ${a.host}:${a.port}${a.siteId ? ` (site ${a.siteId})` : ''}\n` : 'audit trail: off\n',
+      );
     });
 
   const ae = config.command('ae').description('add, change or remove an AE');
@@ -384,6 +390,67 @@ export function registerConfigCommands(program: Command): void {
         process.stdout.write(`HL7 intake ${h.enabled ? `on ${h.host}:${h.port}` : 'off'}${h.allowedHosts ? `, from ${h.allowedHosts.join(', ')}` : ''}\n`);
       },
     );
+
+  const audit = config.command('audit').description('where the audit trail (IHE ATNA, DICOM audit messages over syslog) goes');
+  dataOption(
+    audit
+      .command('set')
+      .description(
+        'send the audit trail to a repository: pacs config audit set --host audit.example.org --port 6514 --protocol tls (options not given keep their value)',
+      ),
+  )
+    .option('--host <host>', 'the audit repository (syslog server)')
+    .option('--port <port>', 'its port (514 for UDP, 6514 for TLS by convention)', parsePort)
+    .option('--protocol <udp|tls>', 'syslog over UDP (RFC 5426) or TLS (RFC 5425)')
+    .option('--tls-ca <file>', "PEM CA to verify the repository with (default <data>/tls/ca.pem); '' for the default")
+    .option('--tls-cert <file>', "PEM client certificate to present (default <data>/tls/client.pem when present); '' for the default")
+    .option('--tls-key <file>', "its key (default <data>/tls/client-key.pem); '' for the default")
+    .option('--no-verify-host', "accept the repository's certificate whatever host name it carries")
+    .option('--site-id <name>', 'AuditEnterpriseSiteID of every message')
+    .option('--max-queued <n>', 'messages kept while the repository is unreachable (default 10000)', (v) => Number(v))
+    .action(
+      async (o: {
+        data: string;
+        host?: string;
+        port?: number;
+        protocol?: string;
+        tlsCa?: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        verifyHost: boolean;
+        siteId?: string;
+        maxQueued?: number;
+      }) => {
+        const orNull = (v: string | undefined) => (v === '' ? null : v);
+        const patch = {
+          host: o.host,
+          port: o.port,
+          protocol: o.protocol,
+          tlsCa: orNull(o.tlsCa),
+          tlsCert: orNull(o.tlsCert),
+          tlsKey: orNull(o.tlsKey),
+          tlsVerifyHost: o.verifyHost ? null : false,
+          siteId: o.siteId,
+          maxQueued: o.maxQueued,
+        };
+        const store = await openStore(o);
+        let next;
+        try {
+          next = await store.update((reg) => setAudit(reg, patch));
+        } catch (err) {
+          throw cliMessage(err);
+        }
+        const a = next.audit!;
+        process.stdout.write(`audit trail: syslog over ${a.protocol.toUpperCase()} to ${a.host}:${a.port}\n`);
+      },
+    );
+  dataOption(audit.command('off').description('stop making audit messages (those queued stay in <data>/audit-queue until it is on again)')).action(
+    async (o: { data: string }) => {
+      const store = await openStore(o);
+      await store.update((reg) => setAudit(reg, null));
+      process.stdout.write('audit trail: off\n');
+    },
+  );
 
   dataOption(config.command('verify').description('C-ECHO every AE with a port (local roles and peers) and show round-trip times'))
     .option('--aet <title>', 'our calling AE title', 'PACS_CLIENT')

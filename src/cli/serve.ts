@@ -26,6 +26,7 @@ import {
 } from '../config/index.js';
 import { acquireNodeLock, type NodeLock } from '../roles/node-lock.js';
 import { PacsRoles } from '../roles/pacs-roles.js';
+import { AuditTrail } from '../audit/index.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
 import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
@@ -66,6 +67,8 @@ export interface Pacs {
   readonly config: ConfigStore;
   readonly roles: PacsRoles;
   readonly users: UserStore;
+  /** The audit trail (IHE ATNA). */
+  readonly audit: AuditTrail;
   /** The web server, when it is listening. */
   web(): WebServer | undefined;
   close(): Promise<void>;
@@ -162,14 +165,38 @@ async function startLocked(opts: PacsOptions, lock: NodeLock): Promise<Pacs> {
   const users = await UserStore.open(opts.dataDir);
   await createFirstAdmin(users, opts.dataDir, logger);
 
-  const roles = await PacsRoles.start({ ...opts, config });
+  // The audit trail (IHE ATNA) goes to the registry's `audit` repository, read per connection.
+  const audit = await AuditTrail.open({
+    dataDir: opts.dataDir,
+    repository: () => config.current.audit,
+    sourceId: () => config.current.devices.find((d) => d.local)?.name ?? 'open-pacs',
+    logger,
+  });
+  let roles: PacsRoles;
+  try {
+    roles = await PacsRoles.start({ ...opts, config, audit });
+  } catch (err) {
+    await audit.close(0);
+    throw err;
+  }
   let web: WebServer | undefined;
   let webQueue = Promise.resolve();
   const openWeb = async (reg: Registry) => {
     try {
       // HTTPS or nothing: with web.tls on and no certificate, the web server stays closed rather than fall back to clear text.
       const tls = reg.web.tls ? loadServerTlsFiles(opts.dataDir) : undefined;
-      web = await startWebServer({ host: reg.web.host, port: reg.web.port, logger, config, users, roles, activity: roles.activity, uiDir: opts.uiDir, tls });
+      web = await startWebServer({
+        host: reg.web.host,
+        port: reg.web.port,
+        logger,
+        config,
+        users,
+        roles,
+        activity: roles.activity,
+        uiDir: opts.uiDir,
+        tls,
+        audit,
+      });
     } catch (err) {
       web = undefined;
       logger.error({ err: (err as Error).message, port: reg.web.port, tls: reg.web.tls === true }, 'web server not listening');
@@ -192,12 +219,14 @@ async function startLocked(opts: PacsOptions, lock: NodeLock): Promise<Pacs> {
     config,
     roles,
     users,
+    audit,
     web: () => web,
     async close() {
       config.close();
       await webQueue;
       await web?.close();
       await roles.close();
+      await audit.close();
       lock.release();
     },
   };

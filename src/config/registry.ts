@@ -8,6 +8,7 @@ import { ConfigConflictError, ConfigValidationError, fieldPath, issuesOf, parseO
 import { limitsSchema } from './limits.js';
 import {
   aeSchema,
+  auditRepositorySchema,
   hl7Schema,
   isServerRole,
   isWildcardHost,
@@ -230,6 +231,25 @@ export function setLimits(reg: Registry, patch: unknown): Registry {
   const next = clone(reg);
   if (Object.keys(limits).length) next.limits = limits;
   else delete next.limits;
+  next.revision++;
+  return validated(next);
+}
+
+/**
+ * Points the audit trail at a repository, field by field over the current entry (a field
+ * set to null is removed); `null` as the whole patch turns the audit trail off.
+ */
+export function setAudit(reg: Registry, patch: Record<string, unknown> | null): Registry {
+  const next = clone(reg);
+  if (patch === null) delete next.audit;
+  else {
+    const merged: Record<string, unknown> = { ...(reg.audit ?? {}) };
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === null) delete merged[k];
+      else if (v !== undefined) merged[k] = v;
+    }
+    next.audit = parseOrThrow(auditRepositorySchema, merged, ['audit']);
+  }
   next.revision++;
   return validated(next);
 }

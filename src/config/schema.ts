@@ -210,6 +210,34 @@ export const hl7Schema = z.strictObject({
 });
 export type Hl7Settings = z.infer<typeof hl7Schema>;
 
+/**
+ * The audit record repository (IHE ATNA, PS3.15 A.5): where the DICOM audit messages go,
+ * as syslog (RFC 5424) over UDP (RFC 5426) or TLS (RFC 5425). With TLS the repository's
+ * certificate is checked against the local CA (`<data>/tls/ca.pem`) and names `host`
+ * unless `tlsVerifyHost` is false, and our client certificate (`<data>/tls/client.pem`)
+ * is presented when there is one, as for a DICOM peer marked TLS (tls-client.ts); `tlsCa`,
+ * `tlsCert` and `tlsKey` name other PEM files instead.
+ */
+export const auditRepositorySchema = z.strictObject({
+  host: hostSchema,
+  port: portSchema,
+  protocol: z.enum(['udp', 'tls'], { error: 'protocol must be udp or tls' }),
+  tlsVerifyHost: z.boolean({ error: 'tlsVerifyHost must be true or false' }).optional(),
+  tlsCa: z.string().min(1, 'tlsCa must name a PEM file').optional(),
+  tlsCert: z.string().min(1, 'tlsCert must name a PEM file').optional(),
+  tlsKey: z.string().min(1, 'tlsKey must name a PEM file').optional(),
+  /** AuditEnterpriseSiteID of every message (the hospital); default none. */
+  siteId: z.string().min(1).max(64, 'siteId may be at most 64 characters').optional(),
+  /** Messages kept while the repository is unreachable (oldest dropped beyond); default 10000. */
+  maxQueued: z
+    .number()
+    .int('maxQueued must be an integer')
+    .min(1, 'maxQueued must be at least 1')
+    .max(1_000_000, 'maxQueued may be at most 1000000')
+    .optional(),
+});
+export type AuditRepository = z.infer<typeof auditRepositorySchema>;
+
 export const registrySchema = z
   .strictObject({
     schemaVersion: z.literal(1),
@@ -221,6 +249,8 @@ export const registrySchema = z
     /** Limits and timeouts (limits.ts); absent fields take their defaults. */
     limits: limitsSchema.optional(),
     prefetch: prefetchSchema.optional(),
+    /** Where the audit trail goes (IHE ATNA); absent: no audit messages are made. */
+    audit: auditRepositorySchema.optional(),
     devices: z.array(deviceSchema),
   })
   .superRefine((reg, ctx) => {

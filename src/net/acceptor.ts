@@ -71,6 +71,12 @@ export interface AcceptorOptions {
    * (malformed AE titles, an unsupported protocol version or context, maxAssociations reached).
    */
   onRejected?: (rq: AssociateRq, peer: PeerInfo, rj: RejectParams) => void;
+  /**
+   * A TLS handshake the peer failed (no or an untrusted client certificate, no common
+   * protocol): its address and OpenSSL's reason. Connections that just drop (a port probe,
+   * a reset) are not reported.
+   */
+  onTlsFailure?: (failure: { address: string; code: string; reason: string }) => void;
   /** Structured logger (pino-compatible): rejections and aborts at warn, the rest at debug. */
   logger?: NetLogger;
 }
@@ -148,7 +154,11 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
 
   const server: net.Server = opts.tls ? tls.createServer(opts.tls, onConnection) : net.createServer({ noDelay: true }, onConnection);
   // A failed TLS handshake only concerns that connection (the socket is destroyed by Node).
-  server.on('tlsClientError', () => undefined);
+  server.on('tlsClientError', (err: NodeJS.ErrnoException & { reason?: string }, socket: tls.TLSSocket) => {
+    const code = err.code ?? '';
+    if (!code.startsWith('ERR_SSL_') && !/SSL routines/.test(err.message)) return;
+    opts.onTlsFailure?.({ address: socket.remoteAddress ?? '', code, reason: err.reason ?? err.message });
+  });
 
   return {
     connections: all,

@@ -24,6 +24,7 @@ import {
 import type { ActivityRecorder } from '../services/activity-log.js';
 import { contextAllowed, guardedRegistry, type AccessControl, type Admission } from './access-control.js';
 import { AssociationActivity, rejectedAssociation } from './association-activity.js';
+import type { AuditRecorder } from '../audit/index.js';
 
 /** Limits of a listening role, as numbers or read per new connection (the registry's `limits.dicom`, applied at once). */
 export interface DicomLimitOptions {
@@ -46,6 +47,8 @@ export interface DicomServerOptions extends DicomLimitOptions {
   activity?: ActivityRecorder;
   /** The server role this is (main, workstation, router), as the activity log names it; default the AE title. */
   role?: string;
+  /** Told of each association refused (IHE ATNA: Security Alert). */
+  audit?: AuditRecorder;
 }
 
 export interface DicomServer {
@@ -73,6 +76,13 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     if (result && 'refused' in result) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, `association rejected: ${result.message}`);
       opts.activity?.record(rejectedAssociation(party(rq, peer.address), result.message));
+      opts.audit?.record({
+        kind: 'association-rejected',
+        calling: rq.callingAeTitle.trim(),
+        called: rq.calledAeTitle.trim(),
+        address: peer.address,
+        reason: result.message,
+      });
       return { reject: result.refused === 'called-ae' ? Reject.CalledAeTitleNotRecognized : Reject.CallingAeTitleNotRecognized };
     }
     const admission = result?.admitted;
@@ -80,6 +90,13 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     if (!opts.access && rq.calledAeTitle.trim() !== opts.aeTitle) {
       log.warn({ peer, calling: rq.callingAeTitle, called: rq.calledAeTitle }, 'association rejected: called AE title not recognized');
       opts.activity?.record(rejectedAssociation(party(rq, peer.address), 'called AE title not recognized'));
+      opts.audit?.record({
+        kind: 'association-rejected',
+        calling: rq.callingAeTitle.trim(),
+        called: rq.calledAeTitle.trim(),
+        address: peer.address,
+        reason: 'called AE title not recognized',
+      });
       return { reject: Reject.CalledAeTitleNotRecognized };
     }
     const contexts = negotiatePresentationContexts(rq.presentationContexts, (abstractSyntax: string) => {
@@ -110,6 +127,10 @@ export async function startDicomServer(opts: DicomServerOptions): Promise<DicomS
     onAssociationRequest: decide,
     // Refused by the upper layer before decide(): malformed AE titles, maxAssociations reached.
     onRejected: (rq, peer, rj) => opts.activity?.record(rejectedAssociation(party(rq, peer.address), describeReject(rj.result, rj.source, rj.reason))),
+    onTlsFailure: (f) => {
+      log.warn({ peer: f.address, code: f.code }, `TLS handshake failed: ${f.reason}`);
+      opts.audit?.record({ kind: 'tls-failure', called: opts.aeTitle, address: f.address, reason: `${f.reason} (${f.code})` });
+    },
     onAssociation: (assoc: Association) => {
       const peer = { calling: assoc.callingAeTitle, address: assoc.peerAddress };
       log.debug(peer, 'association established');

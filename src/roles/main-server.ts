@@ -12,6 +12,7 @@ import { storageCommitmentService, type StorageCommitmentOptions } from '../serv
 import { worklistService } from '../services/worklist.js';
 import { verificationService } from '../services/verification.js';
 import type { AccessControl } from './access-control.js';
+import type { AuditRecorder } from '../audit/index.js';
 import { type DicomLimitOptions, type DicomServer, type DicomServerOptions, startDicomServer } from './dicom-server.js';
 
 export interface MainServerOptions extends DicomLimitOptions, Pick<DicomServerOptions, 'activity' | 'role'> {
@@ -35,6 +36,8 @@ export interface MainServerOptions extends DicomLimitOptions, Pick<DicomServerOp
   queryLimits?: QueryRetrieveOptions['queryLimits'];
   /** Storage commitment: where requestors get reports over a new association, and which way per AE (default: unknown, same association). */
   commitment?: Pick<StorageCommitmentOptions, 'resolveRequestor' | 'reportMode' | 'retryIntervalMs'>;
+  /** The audit trail (IHE ATNA) the services and the listener report to. */
+  audit?: AuditRecorder;
 }
 
 export interface MainServer {
@@ -58,11 +61,12 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
   });
   const registry = new ServiceRegistry([
     verificationService(),
-    storageService(archive),
+    storageService(archive, { audit: opts.audit }),
     queryRetrieveService(archive, {
       resolveMoveDestination: opts.resolveMoveDestination ?? (() => undefined),
       queryLimits: opts.queryLimits,
       logger: opts.logger,
+      audit: opts.audit,
     }),
   ]);
   let dicom: DicomServer;
@@ -77,7 +81,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
       logger: opts.logger,
     });
     registry
-      .register(worklistService(worklist, { queryLimits: opts.queryLimits }))
+      .register(worklistService(worklist, { queryLimits: opts.queryLimits, audit: opts.audit }))
       .register(mppsService(mpps, { logger: opts.logger }))
       .register(commitment);
     dicom = await startDicomServer({ ...opts, registry });

@@ -28,6 +28,7 @@ import type { ServiceRegistry } from '../dimse/service.js';
 import { ActivityStore } from '../archive/activity-store.js';
 import { ActivityLog } from '../services/activity-log.js';
 import { JobRegistry } from '../services/jobs.js';
+import type { AuditRecorder } from '../audit/index.js';
 import { RuleStore } from '../router/rule-store.js';
 import { Router } from '../router/router.js';
 import { moveDestination, registryAccessControl } from './access-control.js';
@@ -47,6 +48,8 @@ export interface PacsRolesOptions {
   /** Index of the Main Server's archive; the Workstation and Router archives are always embedded SQLite. */
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
+  /** The audit trail (IHE ATNA): roles starting and stopping, refused associations, stores, queries, retrieves. */
+  audit?: AuditRecorder;
 }
 
 /** A role's state; GET /api/status adds the archive's instance count. */
@@ -178,6 +181,7 @@ export class PacsRoles {
     await this.activity.close();
     await Promise.all(
       [...this.state.values()].map(async (s) => {
+        if (s.handle?.dicom) this.opts.audit?.record({ kind: 'application-stop', aeTitle: s.handle.dicom.aeTitle });
         await s.handle?.dicom?.close();
         await s.handle?.archive.close();
         s.handle = undefined;
@@ -212,6 +216,7 @@ export class PacsRoles {
       access: registryAccessControl(role, () => this.opts.config.current),
       activity: this.activity,
       role,
+      audit: o.audit,
     };
   }
 
@@ -291,6 +296,7 @@ export class PacsRoles {
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }
       s.error = undefined;
+      this.opts.audit?.record({ kind: 'application-start', aeTitle: lo.aeTitle });
     } catch (err) {
       s.error = (err as Error).message;
       if (fatal) throw err;
@@ -363,6 +369,7 @@ export class PacsRoles {
       if (same) continue;
       if (s.handle?.dicom) {
         this.opts.logger.info({ role, from: s.port, to: ae.connection.port }, `re-opening the ${role} listener`);
+        this.opts.audit?.record({ kind: 'application-stop', aeTitle: s.handle.dicom.aeTitle });
         await s.handle.dicom.close();
         s.handle.dicom = undefined;
       }

@@ -11,6 +11,7 @@ import { ServiceRegistry } from '../dimse/service.js';
 import { storageService } from '../services/storage.js';
 import { verificationService } from '../services/verification.js';
 import type { AccessControl } from './access-control.js';
+import type { AuditRecorder } from '../audit/index.js';
 import { type DicomLimitOptions, type DicomServer, type DicomServerOptions, startDicomServer } from './dicom-server.js';
 
 export interface StorageRoleOptions extends DicomLimitOptions, Pick<DicomServerOptions, 'activity' | 'role'> {
@@ -28,6 +29,8 @@ export interface StorageRoleOptions extends DicomLimitOptions, Pick<DicomServerO
   /** The registry's limits.dataset, read per store (default: the built-in defaults). */
   datasetLimits?: ArchiveOptions['datasetLimits'];
   thumbnailCacheBytes?: ArchiveOptions['thumbnailCacheBytes'];
+  /** The audit trail (IHE ATNA) the storage service and the listener report to. */
+  audit?: AuditRecorder;
 }
 
 export interface StorageRole {
@@ -46,7 +49,7 @@ export async function startStorageRole(opts: StorageRoleOptions): Promise<Storag
     datasetLimits: opts.datasetLimits,
     thumbnailCacheBytes: opts.thumbnailCacheBytes,
   });
-  const registry = new ServiceRegistry([verificationService(), storageService(archive)]);
+  const registry = new ServiceRegistry([verificationService(), storageService(archive, { audit: opts.audit })]);
   let dicom: DicomServer;
   try {
     dicom = await startDicomServer({ ...opts, registry });

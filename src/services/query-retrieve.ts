@@ -12,7 +12,8 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
-import { describeRetrieve, queryIndex, QueryLimitError } from '../archive/query.js';
+import { describeRetrieve, describeSubjects, queryIndex, QueryLimitError } from '../archive/query.js';
+import type { AuditRecorder, Subjects } from '../audit/index.js';
 import { CommandField } from '../dimse/command-fields.js';
 import { Status } from '../dicom/status.js';
 import { DimseConnection } from '../dimse/dimse-connection.js';
@@ -42,7 +43,11 @@ export interface QueryRetrieveOptions extends MatchOptions {
   /** The cost limits of one C-FIND (limits.query), read per query; default none. */
   queryLimits?: QueryLimitsSource;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** Told of each query and retrieve (IHE ATNA: Query, Begin Transferring, DICOM Instances Transferred). */
+  audit?: AuditRecorder;
 }
+
+const NO_SUBJECTS: Subjects = { patients: [], studies: [] };
 
 /** At most 128 presentation contexts fit one association. */
 const MAX_CONTEXTS = 128;
@@ -50,9 +55,21 @@ const MAX_CONTEXTS = 128;
 export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOptions): ServiceClassProvider {
   const ourAe = (ctx: DimseRequestContext): string => opts.aeTitle ?? ctx.association.calledAeTitle;
 
+  /** Who asked, for the audit messages. */
+  const requestor = (ctx: DimseRequestContext) => ({ aeTitle: ctx.association.callingAeTitle, address: ctx.association.peerAddress });
+
   const find: RequestHandler = async (ctx, dataset) => {
     const model = modelOf(ctx.abstractSyntax);
     const parsed = parseIdentifier(dataset, ctx.transferSyntax, model, opts);
+    opts.audit?.record({
+      kind: 'query',
+      via: 'C-FIND',
+      requestor: requestor(ctx),
+      responder: ourAe(ctx),
+      sopClassUid: ctx.abstractSyntax,
+      request: dataset ?? Buffer.alloc(0),
+      transferSyntaxUid: ctx.transferSyntax,
+    });
     const encode = responseEncoder(parsed, ourAe(ctx), ctx.transferSyntax);
     try {
       const cost = queryCost(opts.queryLimits);
@@ -76,7 +93,9 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
     const summary = await describeRetrieve(archive.index, selection).catch((err: Error) => {
       throw new DimseServiceError(Status.OutOfResourcesNumberOfMatches, `cannot count the matches: ${err.message}`);
     });
-    return { selection, summary };
+    // The patients and studies the audit messages name (one grouped statement; only with an audit trail).
+    const subjects = opts.audit && summary.count > 0 ? await describeSubjects(archive.index, selection) : NO_SUBJECTS;
+    return { selection, summary, subjects };
   };
 
   const move: RequestHandler = async (ctx, dataset): Promise<ResponseSpec> => {
@@ -84,8 +103,10 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
     if (!destAe) throw new DimseServiceError(Status.MoveDestinationUnknown, 'no Move Destination (0000,0600)');
     const dest = await opts.resolveMoveDestination(destAe);
     if (!dest) throw new DimseServiceError(Status.MoveDestinationUnknown, `move destination '${destAe}' unknown`);
-    const { selection, summary } = await prepareRetrieve(ctx, dataset);
+    const { selection, summary, subjects } = await prepareRetrieve(ctx, dataset);
     if (summary.count === 0) return { status: Status.Success, fields: { completed: 0, failed: 0, warning: 0 } };
+    const transfer = { via: 'C-MOVE' as const, requestor: requestor(ctx), source: ourAe(ctx), destination: { aeTitle: destAe, address: dest.host }, subjects };
+    opts.audit?.record({ kind: 'retrieve-begin', ...transfer });
     const contexts: ProposedContext[] = [];
     for (const { sopClassUid, transferSyntaxUid } of summary.pairs) {
       contexts.push({ abstractSyntax: sopClassUid, transferSyntaxes: [transferSyntaxUid] });
@@ -105,22 +126,30 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
       });
     } catch (err) {
       opts.logger?.warn({ destination: destAe, err: (err as Error).message }, 'C-MOVE: cannot associate with the destination');
-      return runSubOperations(ctx, archive, selection, summary.count, { failAll: `cannot associate with ${destAe}: ${(err as Error).message}` });
+      const failed = await runSubOperations(ctx, archive, selection, summary.count, { failAll: `cannot associate with ${destAe}: ${(err as Error).message}` });
+      opts.audit?.record({ kind: 'retrieve-done', ...transfer, ...subOperationCounts(failed) });
+      return failed;
     }
     const connection = new DimseConnection(association);
     try {
-      return await runSubOperations(ctx, archive, selection, summary.count, {
+      const rsp = await runSubOperations(ctx, archive, selection, summary.count, {
         connection,
         moveOriginator: { aeTitle: ctx.association.callingAeTitle, messageId: ctx.command.messageId ?? 0 },
       });
+      opts.audit?.record({ kind: 'retrieve-done', ...transfer, ...subOperationCounts(rsp) });
+      return rsp;
     } finally {
       if (!connection.isClosed) await association.release().catch(() => association.abort());
     }
   };
 
   const get: RequestHandler = async (ctx, dataset) => {
-    const { selection, summary } = await prepareRetrieve(ctx, dataset);
-    return runSubOperations(ctx, archive, selection, summary.count, { connection: ctx.connection, requireScpRole: true });
+    const { selection, summary, subjects } = await prepareRetrieve(ctx, dataset);
+    const transfer = { via: 'C-GET' as const, requestor: requestor(ctx), source: ourAe(ctx), destination: requestor(ctx), subjects };
+    if (summary.count > 0) opts.audit?.record({ kind: 'retrieve-begin', ...transfer });
+    const rsp = await runSubOperations(ctx, archive, selection, summary.count, { connection: ctx.connection, requireScpRole: true });
+    if (summary.count > 0) opts.audit?.record({ kind: 'retrieve-done', ...transfer, ...subOperationCounts(rsp) });
+    return rsp;
   };
 
   /** Each SOP class serves one command: FIND classes end in .1, MOVE in .2, GET in .3. */
@@ -142,4 +171,9 @@ export function queryRetrieveService(archive: Archive, opts: QueryRetrieveOption
     sopClasses: Object.values(QR_SOP_CLASSES),
     handlers,
   };
+}
+
+/** Completed and failed sub-operations of a final C-MOVE/C-GET response. */
+function subOperationCounts(rsp: ResponseSpec): { completed: number; failed: number } {
+  return { completed: Number(rsp.fields?.completed ?? 0), failed: Number(rsp.fields?.failed ?? 0) };
 }

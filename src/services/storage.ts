@@ -9,10 +9,13 @@ import { DimseServiceError, toDimseServiceError } from '../dimse/errors.js';
 import type { DimseRequestContext, ResponseSpec, ServiceClassProvider } from '../dimse/service.js';
 import type { DatasetSink } from '../dimse/sink-writer.js';
 import { quoteValue, STORAGE_SOP_CLASS_UIDS, uidProblem } from '../dicom/uids.js';
+import type { AuditRecorder } from '../audit/index.js';
 
 export interface StorageServiceOptions {
   /** SOP classes to accept; default: every standard storage SOP class. */
   sopClasses?: readonly string[];
+  /** Told of each instance stored (IHE ATNA: DICOM Instances Transferred per association). */
+  audit?: AuditRecorder;
 }
 
 export function storageService(archive: Archive, options: StorageServiceOptions = {}): ServiceClassProvider {
@@ -44,6 +47,13 @@ export function storageService(archive: Archive, options: StorageServiceOptions 
         try {
           const outcome = await sink.end();
           const subject = { patientId: outcome.patientId, studyInstanceUid: outcome.studyInstanceUid };
+          options.audit?.record({
+            kind: 'instance-stored',
+            association: ctx.association,
+            connection: ctx.connection,
+            sopClassUid: affectedSopClassUid ?? ctx.abstractSyntax,
+            ...outcome.subject,
+          });
           return { status: Status.Success, affectedSopInstanceUid: outcome.sopInstanceUid, subject };
         } catch (err) {
           // The archive's errors carry their status; anything else is "out of resources".

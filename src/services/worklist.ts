@@ -34,6 +34,7 @@ import {
 } from '../dicom/matching.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN, resolveTransferSyntax } from '../dicom/transfer-syntax.js';
 import { queryCost, queryLimitFailure, type QueryLimitsSource } from './query-limits.js';
+import type { AuditRecorder } from '../audit/index.js';
 
 export const MODALITY_WORKLIST_FIND = '1.2.840.10008.5.1.4.31';
 
@@ -264,12 +265,23 @@ export async function* findWorklistItems(store: WorklistStore, q: CompiledQuery,
 export interface WorklistServiceOptions extends MatchOptions {
   /** The cost limits of one query (limits.query), read per query; default none. */
   queryLimits?: QueryLimitsSource;
+  /** Told of each worklist query (IHE ATNA: Query). */
+  audit?: AuditRecorder;
 }
 
 export function worklistService(store: WorklistStore | (() => Promise<WorklistStore>), opts: WorklistServiceOptions = {}): ServiceClassProvider {
   const getStore = typeof store === 'function' ? store : () => Promise.resolve(store);
   const find: RequestHandler = async (ctx, dataset) => {
     const q = compileWorklistQuery(dataset, ctx.transferSyntax, opts);
+    opts.audit?.record({
+      kind: 'query',
+      via: 'C-FIND',
+      requestor: { aeTitle: ctx.association.callingAeTitle, address: ctx.association.peerAddress },
+      responder: ctx.association.calledAeTitle,
+      sopClassUid: ctx.abstractSyntax,
+      request: dataset ?? Buffer.alloc(0),
+      transferSyntaxUid: ctx.transferSyntax,
+    });
     const budget = new QueryBudget(queryCost(opts.queryLimits));
     try {
       for await (const item of findWorklistItems(await getStore(), q, { ...opts, budget })) {

@@ -30,6 +30,8 @@ import { registerHealthApi } from './health-api.js';
 import { registerRouterApi } from './router-api.js';
 import { registerPatientsApi } from './patients-api.js';
 import { registerStudiesApi } from './studies-api.js';
+import type { AuditRecorder } from '../audit/index.js';
+import { webActor } from './audit-actor.js';
 import { registerUsersApi } from './users-api.js';
 import { registerWorkflowApi } from './workflow-api.js';
 
@@ -45,6 +47,8 @@ export interface ApiDeps {
   startedAt: number;
   /** The activity log (roles.activity): read by GET /api/activity, written by the actions below; absent in tests without roles. */
   activity?: Pick<ActivityLog, 'record' | 'query' | 'subscribe'>;
+  /** The audit trail (IHE ATNA): logins, logouts, deletions, exports, DICOMweb queries and retrievals. */
+  audit?: AuditRecorder;
 }
 
 type AetRequest = FastifyRequest<{ Params: { aet: string } }>;
@@ -91,6 +95,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       deps.activity?.record(
         webAction(req, 'login', 'login failed: wrong user name or password', { user, outcome: 'failure', reason: 'wrong user name or password' }),
       );
+      deps.audit?.record({ kind: 'login', ok: false, reason: 'wrong user name or password', ...webActor(req, user) });
       return sendProblem(reply, {
         type: 'urn:open-pacs:problem:login',
         title: 'Login failed',
@@ -102,10 +107,13 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     // Secure whenever the request came over HTTPS (web.tls): the cookie then never travels in clear text.
     reply.header('set-cookie', sessionCookie(sessions.create(who.name), req.protocol === 'https'));
     deps.activity?.record(webAction(req, 'login', `logged in (${who.role})`, { user: who.name }));
+    deps.audit?.record({ kind: 'login', ok: true, ...webActor(req, who.name) });
     return { user: who.name, role: who.role };
   });
 
   app.post('/api/logout', access('public'), async (req, reply) => {
+    const user = sessions.user(cookieValue(req, SESSION_COOKIE));
+    if (user !== undefined) deps.audit?.record({ kind: 'logout', ...webActor(req, user) });
     sessions.drop(cookieValue(req, SESSION_COOKIE));
     reply.header('set-cookie', clearedCookie(req.protocol === 'https'));
     return { ok: true };

@@ -22,6 +22,7 @@ import { errorHandler, sendProblem } from './problem.js';
 import { access, guardRoutes, type RouteEntry } from './route-access.js';
 import { useZodValidation } from './schemas.js';
 import { namesAFile, registerStaticFiles } from './static-files.js';
+import { auditedAs } from './audit-actor.js';
 
 export const DEFAULT_UI_DIR = resolve(import.meta.dirname, '../../ui/dist');
 /** Keys the login throttle remembers per count (see login-throttle.ts). */
@@ -99,10 +100,17 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
 
   await registerApi(app, { ...opts, auth, startedAt: Date.now() });
   // DICOMweb of the Main Server's and the Workstation Server's archives, with the same login as /api.
-  const dicomwebAccess = { settings: () => opts.config.current.web.dicomweb, queryLimits: () => effectiveLimits(opts.config.current).query };
-  await registerDicomweb(app, { ...dicomwebAccess, prefix: '/dicomweb', name: 'the Main Server', archive: () => opts.roles?.archive('main') });
+  const dicomwebAccess = { settings: () => opts.config.current.web.dicomweb, queryLimits: () => effectiveLimits(opts.config.current).query, audit: opts.audit };
   await registerDicomweb(app, {
     ...dicomwebAccess,
+    prefix: '/dicomweb',
+    name: 'the Main Server',
+    archive: () => opts.roles?.archive('main'),
+    auditAs: () => auditedAs(opts.config.current, 'main'),
+  });
+  await registerDicomweb(app, {
+    ...dicomwebAccess,
+    auditAs: () => auditedAs(opts.config.current, 'workstation'),
     prefix: '/workstation/dicomweb',
     name: 'the Workstation Server',
     archive: () => opts.roles?.archive('workstation'),

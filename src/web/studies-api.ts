@@ -22,6 +22,9 @@ import { targetOf } from '../roles/remote-target.js';
 import { checkUid } from './remote-target.js';
 import { jsonSchema } from './schemas.js';
 import { zipFiles } from './study-zip.js';
+import type { AuditRecorder } from '../audit/index.js';
+import { describeSubjects } from '../archive/query.js';
+import { auditedAs, webActor } from './audit-actor.js';
 import { access } from './route-access.js';
 import type { ActivityRecorder } from '../services/activity-log.js';
 import { webAction } from './activity-api.js';
@@ -50,6 +53,8 @@ export interface StudiesApiDeps {
   config: { readonly current: Registry; readonly dataDir: string };
   roles?: Pick<PacsRoles, 'archive' | 'jobs'>;
   activity?: ActivityRecorder;
+  /** The audit trail (IHE ATNA): deletions and exports. */
+  audit?: AuditRecorder;
 }
 
 interface Selected {
@@ -112,14 +117,27 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
     return { archive: a, instances };
   }
 
+  /** The patients and studies a path names, for its audit message (read before a deletion). */
+  const subjectsOf = (a: Archive, p: Params) =>
+    describeSubjects(a.index, { studyInstanceUids: [p.st], ...(p.se ? { seriesInstanceUids: [p.se] } : {}), ...(p.sop ? { sopInstanceUids: [p.sop] } : {}) });
+
   const remove = async (req: FastifyRequest<{ Params: Params }>) => {
     const selected = await select(req.params);
     const { archive: a, instances } = selected;
     const patientIds = await patientOf(selected);
+    const subjects = deps.audit && (await subjectsOf(a, req.params));
     let deleted = 0;
     for (const i of instances) if (await a.deleteInstance(i.sopInstanceUid)) deleted++;
     req.log.info({ user: req.identity?.name, ...req.params, deleted }, 'deleted from the archive');
     deps.activity?.record(webAction(req, 'delete', `deleted ${named(req.params)}: ${deleted} instance(s)`, { studyUids: [req.params.st], patientIds }));
+    if (subjects)
+      deps.audit?.record({
+        kind: 'deleted',
+        level: req.params.sop ? 'instance' : req.params.se ? 'series' : 'study',
+        subjects,
+        ok: deleted === instances.length,
+        ...webActor(req),
+      });
     return { deleted };
   };
   app.delete('/api/studies/:st', access('admin'), remove);
@@ -141,6 +159,14 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
       anonymize = exportAnonymization(r.data);
     }
     const name = `${req.params.se ?? req.params.st}${anon ? '-anonymized' : ''}.zip`;
+    deps.audit?.record({
+      kind: 'export',
+      url: req.url,
+      source: auditedAs(deps.config.current, 'main'),
+      subjects: await subjectsOf(a, req.params),
+      anonymized: anon,
+      ...webActor(req),
+    });
     const stream = zipFiles(
       instances.map((i) => a.blobs.path(i.fileKey)),
       { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') },

@@ -66,6 +66,8 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
       bytes: bytes.length,
       patientId: 'PID42',
       studyInstanceUid: '1.2.826.0.1.3680043.10.1.1',
+      // What the audit trail names (helpers.ts's defaults for the study, patient ID and accession).
+      subject: { studyInstanceUid: '1.2.826.0.1.3680043.10.1.1', patientId: 'PID42', patientName: `O'Brien^Åsa`, accessionNumber: 'ACC42' },
     });
     const row = await archive.index.getInstance(t.sopInstanceUid);
     expect(row).toMatchObject({

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Index, InstanceRecord } from '../../src/archive/index-types.js';
-import { describeRetrieve, iterateInstanceJson, iterateRetrieve, queryIndex, type QueryLevel } from '../../src/archive/query.js';
+import { describeRetrieve, describeSubjects, iterateInstanceJson, iterateRetrieve, queryIndex, type QueryLevel } from '../../src/archive/query.js';
 import { compileMatcher, type QueryKey } from '../../src/dicom/matching.js';
 import { lookupKeyword } from '../../src/dicom/dictionary.js';
 import type { IndexFactory } from './index-conformance.js';
@@ -207,6 +207,31 @@ export function registerQueryConformance(name: string, factory: IndexFactory): v
         if (out.length === 3) ac.abort();
       }
       expect(out).toHaveLength(3);
+    });
+
+    it('names the patients and studies a selection touches, for the audit trail', async () => {
+      expect(await describeSubjects(index, { studyInstanceUids: ['1.2.1.01', '1.2.2.03'] })).toEqual({
+        patients: [
+          { id: 'P1', name: 'Doe^Jane' },
+          { id: 'P2', name: 'DOE^JOHN' },
+        ],
+        studies: [
+          {
+            studyInstanceUid: '1.2.1.01',
+            accessionNumbers: ['ACC01'],
+            sopClasses: [
+              { uid: '1.2.840.10008.5.1.4.1.1.2', count: 2 },
+              { uid: '1.2.840.10008.5.1.4.1.1.88.11', count: 1 },
+            ],
+          },
+          { studyInstanceUid: '1.2.2.03', accessionNumbers: ['ACC03'], sopClasses: [{ uid: '1.2.840.10008.5.1.4.1.1.2', count: 1 }] },
+        ],
+      });
+      // Bounded: at most maxGroups (study, SOP class) groups.
+      expect((await describeSubjects(index, { studyInstanceUids: ['1.2.1.01', '1.2.2.03'] }, { maxGroups: 1 })).studies).toEqual([
+        { studyInstanceUid: '1.2.1.01', accessionNumbers: ['ACC01'], sopClasses: [{ uid: '1.2.840.10008.5.1.4.1.1.2', count: 2 }] },
+      ]);
+      expect(await describeSubjects(index, { sopInstanceUids: ['no.such.uid'] })).toEqual({ patients: [], studies: [] });
     });
 
     it('selects instances for a retrieve, in pages', async () => {

@@ -16,6 +16,7 @@ import { registerPixelRoutes } from './pixel-routes.js';
 import { registerQido } from './qido.js';
 import { registerStow } from './stow.js';
 import { registerWado } from './wado.js';
+import type { AuditRecorder } from '../../audit/index.js';
 
 export interface DicomwebOptions extends DicomwebAccess {
   /** '/dicomweb' or '/workstation/dicomweb'. */
@@ -26,6 +27,9 @@ export interface DicomwebOptions extends DicomwebAccess {
   name: string;
   /** The query limits in force (limits.query), read per search; default none. */
   queryLimits?: () => Partial<QueryLimits> | undefined;
+  /** The audit trail (IHE ATNA: QIDO-RS queries, WADO-RS retrievals) and the AE title this archive is audited as. */
+  audit?: AuditRecorder;
+  auditAs?: () => string;
 }
 
 export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptions): Promise<void> {
@@ -48,8 +52,8 @@ export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptio
       scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
       await registerAccess(scope, opts);
-      registerQido(scope, { archive, baseUrl, queryLimits: opts.queryLimits });
-      registerWado(scope, { archive });
+      registerQido(scope, { archive, baseUrl, queryLimits: opts.queryLimits, audit: opts.audit, auditAs: opts.auditAs });
+      registerWado(scope, { archive, audit: opts.audit, auditAs: opts.auditAs });
       registerMetadata(scope, { archive, baseUrl });
       registerStow(scope, { archive, baseUrl, maxBytes });
       // The pixel routes (bulkdata, frames, rendered, thumbnail, WADO-URI) in this scope, with its access levels. They hold the archive itself: the roles start before the web server, so it exists.

@@ -35,6 +35,8 @@ import { tagToHex } from '../../dicom/tag.js';
 import { checkUid, DicomwebError } from './errors.js';
 import { negotiateDicomJson } from './media-types.js';
 import { parseQido, type QidoQuery } from './qido-params.js';
+import type { AuditRecorder } from '../../audit/index.js';
+import { STUDY_ROOT_FIND, webActor } from '../audit-actor.js';
 
 const T = {
   StudyInstanceUID: 0x0020000d,
@@ -66,6 +68,9 @@ export interface QidoContext {
   baseUrl: (req: FastifyRequest) => string;
   /** The limits in force (limits.query), read per request; absent fields = no limit. */
   queryLimits?: () => Partial<QueryLimits> | undefined;
+  /** The audit trail (IHE ATNA: Query) and the AE title the searched archive is audited as. */
+  audit?: AuditRecorder;
+  auditAs?: () => string;
 }
 
 /** JSON buffered before the status and headers are chosen (see the top). */
@@ -157,6 +162,14 @@ export function registerQido(scope: FastifyInstance, ctx: QidoContext): void {
     if (req.params.study !== undefined) fixed.push(uidKey(T.StudyInstanceUID, checkUid(req.params.study, 'StudyInstanceUID')));
     if (req.params.series !== undefined) fixed.push(uidKey(T.SeriesInstanceUID, checkUid(req.params.series, 'SeriesInstanceUID')));
     const q = parseQido(new URL(req.url, 'http://localhost').searchParams, level, fixed);
+    ctx.audit?.record({
+      kind: 'query',
+      via: 'QIDO-RS',
+      requestor: webActor(req),
+      responder: ctx.auditAs?.() ?? 'DICOMweb',
+      sopClassUid: STUDY_ROOT_FIND,
+      request: Buffer.from(req.url, 'utf8'),
+    });
     const tags = returnTags(q, { study: req.params.study === undefined, series: level === 'IMAGE' && req.params.series === undefined });
     const keys: QueryKey[] = [...q.keys];
     for (const tag of tags) {

@@ -23,7 +23,9 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../../archive/archive.js';
 import type { InstanceSummary } from '../../archive/index-types.js';
-import { describeRetrieve, iterateRetrieve } from '../../archive/query.js';
+import { describeRetrieve, describeSubjects, iterateRetrieve } from '../../archive/query.js';
+import type { AuditRecorder } from '../../audit/index.js';
+import { webActor } from '../audit-actor.js';
 import { buildMetaHeader } from '../../dicom/part10.js';
 import { datasetIn, isConvertible } from '../../archive/retrieval.js';
 import { TranscodeLimitError } from '../../archive/transcode-limit.js';
@@ -147,7 +149,7 @@ function storedBody(archive: Archive, boundary: string, list: readonly InstanceS
   return { length, bytes };
 }
 
-export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archive }): void {
+export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archive; audit?: AuditRecorder; auditAs?: () => string }): void {
   const retrieve = async (req: FastifyRequest<{ Params: ResourceParams }>, reply: FastifyReply) => {
     const resource = resourceOf(req);
     const acceptable = acceptableDicomSyntaxes(req.headers.accept);
@@ -170,6 +172,13 @@ export function registerWado(scope: FastifyInstance, ctx: { archive: () => Archi
         'Accept',
       );
     }
+    ctx.audit?.record({
+      kind: 'web-retrieve',
+      via: 'WADO-RS',
+      source: ctx.auditAs?.() ?? 'DICOMweb',
+      subjects: await describeSubjects(archive.index, resource.selection),
+      ...webActor(req),
+    });
     const boundary = newBoundary();
     let bytes: AsyncGenerator<Buffer>;
     if (stored.every((s) => ts === '*' || s === ts) && summary.count <= LISTED_MAX) {
