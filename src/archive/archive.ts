@@ -45,6 +45,9 @@ export interface ArchiveOptions {
   afterInsert?: (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]) => Promise<void | (() => void)>;
 }
 
+/** Told of each instance once it is durable and committed (Archive.onStored). */
+export type StoredListener = (record: InstanceRecord) => void;
+
 export class Archive {
   readonly index: Index;
   readonly blobs: BlobStore;
@@ -57,6 +60,7 @@ export class Archive {
   private readonly committer: GroupCommitter<InstanceRecord, InsertResult>;
   private readonly datasetLimits: () => DatasetLimits;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly storedListeners = new Set<StoredListener>();
   private closed = false;
 
   private constructor(index: Index, blobs: BlobStore, thumbnails: DerivedCache, recovery: SweepReport, opts: ArchiveOptions, logger: Logger) {
@@ -151,8 +155,34 @@ export class Archive {
       req,
     );
     const end = sink.end.bind(sink);
-    sink.end = () => this.track(end());
+    sink.end = () =>
+      this.track(
+        end().then((outcome) => {
+          if (outcome.record) this.notifyStored(outcome.record);
+          return outcome;
+        }),
+      );
     return sink;
+  }
+
+  /**
+   * Calls `listener` with each instance stored or replaced, once it is durable and its row
+   * committed (before the store's response goes out). It must return at once (queue the
+   * work); what it throws is logged and never fails the store. Returns the unsubscribe.
+   */
+  onStored(listener: StoredListener): () => void {
+    this.storedListeners.add(listener);
+    return () => void this.storedListeners.delete(listener);
+  }
+
+  private notifyStored(record: InstanceRecord): void {
+    for (const l of this.storedListeners) {
+      try {
+        l(record);
+      } catch (err) {
+        this.logger.error({ err, sopInstanceUid: record.sopInstanceUid }, 'a stored-instance listener failed');
+      }
+    }
   }
 
   /** Removes an instance from the index, then its file, then its thumbnails. False when not stored. */

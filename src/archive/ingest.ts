@@ -54,6 +54,8 @@ export interface StoreOutcome {
   /** Dataset bytes received (without the meta header). */
   bytes: number;
   warnings?: string[];
+  /** What was committed (stored or replaced): the Archive's onStored listeners get it. */
+  record?: InstanceRecord;
 }
 
 export interface StoreSink {
@@ -340,7 +342,7 @@ export class IngestSink implements StoreSink {
     switch (result.status) {
       case 'stored':
         void this.writer.release(); // background: the file is closed
-        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
+        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, record };
       case 'duplicate': // stored concurrently since the check above
         await this.writer.abort();
         return this.duplicate();
@@ -351,7 +353,7 @@ export class IngestSink implements StoreSink {
           .catch((e: unknown) => ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
         void this.writer.release();
         ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: replaced');
-        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
+        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, record };
     }
   }
 

@@ -30,6 +30,7 @@ import { moveDestination, registryAccessControl } from './access-control.js';
 import { reachableHost } from './echo-peer.js';
 import { startDicomServer, type DicomServer } from './dicom-server.js';
 import { startMainServer } from './main-server.js';
+import { PluginManager } from './plugin-host.js';
 import { startStorageRole } from './storage-role.js';
 
 export interface PacsRolesOptions {
@@ -64,6 +65,9 @@ export class PacsRoles {
   private unsubscribe?: () => void;
   private closed = false;
   private routerInstance?: Router;
+  /** The add-ins (registry `plugins`), loaded once at start: a change of the list applies at the next start. */
+  private pluginManager?: PluginManager;
+  private readonly detachPlugins: (() => void)[] = [];
 
   private constructor(private readonly opts: PacsRolesOptions) {}
 
@@ -71,6 +75,8 @@ export class PacsRoles {
   static async start(opts: PacsRolesOptions): Promise<PacsRoles> {
     const roles = new PacsRoles(opts);
     try {
+      // Before the roles: their services are part of each role's registry from its first association.
+      roles.pluginManager = await PluginManager.load({ entries: opts.config.current.plugins ?? [], dataDir: opts.dataDir, logger: opts.logger });
       await roles.open('main', opts.config.current, true);
       await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current)]);
     } catch (err) {
@@ -100,6 +106,11 @@ export class PacsRoles {
     });
   }
 
+  /** The add-ins and their state. */
+  plugins(): PluginManager | undefined {
+    return this.pluginManager;
+  }
+
   archive(role: ServerRole): Archive | undefined {
     return this.state.get(role)?.handle?.archive;
   }
@@ -118,6 +129,8 @@ export class PacsRoles {
     this.closed = true;
     this.unsubscribe?.();
     await this.queue;
+    for (const d of this.detachPlugins) d();
+    await this.pluginManager?.close();
     await this.routerInstance?.close();
     this.routerInstance?.rules.close();
     await Promise.all(
@@ -154,6 +167,7 @@ export class PacsRoles {
       logger: o.logger,
       ...this.limits(),
       access: registryAccessControl(role, () => this.opts.config.current),
+      extraServices: this.pluginManager?.servicesFor(role) ?? [],
     };
   }
 
@@ -180,6 +194,7 @@ export class PacsRoles {
       s.host = lo.host;
       s.port = lo.port;
       s.tls = mode;
+      const fresh = !s.handle;
       if (s.handle) {
         s.handle.dicom = await startDicomServer({ ...lo, registry: s.handle.registry });
       } else if (role === 'main') {
@@ -227,6 +242,7 @@ export class PacsRoles {
         });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }
+      if (fresh && s.handle && this.pluginManager) this.detachPlugins.push(this.pluginManager.attachArchive(role, s.handle.archive));
       s.error = undefined;
     } catch (err) {
       s.error = (err as Error).message;

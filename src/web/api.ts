@@ -23,6 +23,7 @@ import { sendHttpError, sendProblem } from './problem.js';
 import { access, closeIfBodyPending } from './route-access.js';
 import { aeCreateBody, aePatchBody, aeReplaceBody, aetParams, loginBody, webPatchBody } from './schemas.js';
 import type { UserStore } from './users.js';
+import { registerPluginRoutes } from './plugins-api.js';
 import { registerRouterApi } from './router-api.js';
 import { registerStudiesApi } from './studies-api.js';
 import { registerUsersApi } from './users-api.js';
@@ -34,7 +35,7 @@ export interface ApiDeps {
   /** Sessions, Basic credentials and the login throttle, shared with DICOMweb. */
   auth: Authenticator;
   /** The running roles; absent when the web server runs alone (tests). */
-  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router'>;
+  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router' | 'plugins'>;
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;
@@ -161,6 +162,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await registerRouterApi(app, deps);
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);
+  registerPluginRoutes(app, deps.roles?.plugins());
 
   app.get('/api/status', access('read'), async (): Promise<Status> => {
     const roles = deps.roles?.status() ?? [];
@@ -179,6 +181,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       web: { ...deps.web(), listening: true },
       roles: withCounts,
+      plugins: deps.roles?.plugins()?.status() ?? [],
     };
   });
 }
