@@ -262,6 +262,8 @@ export class PacsRoles {
       logger,
       maxPduLength: effectiveLimits(config.current).dicom.maxPduLength,
       tls: (ae) => this.tlsFor(ae),
+      // Rules may name an add-in's own kind of destination: `@NAME`.
+      pluginDestination: (name) => this.pluginManager?.destinationSender(name),
     });
   }
 

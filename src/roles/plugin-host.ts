@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import type { PluginStatus } from '../api-types/index.js';
 import type { Archive } from '../archive/archive.js';
-import type { InstanceRecord } from '../archive/index-types.js';
+import type { InstanceRecord, InstanceRow, InstanceSummary } from '../archive/index-types.js';
 import { PLUGIN_NAME, type PluginEntry, type ServerRole } from '../config/index.js';
 import { datasetToJson, jsonToDataset, type DicomJsonObject } from '../dicom/dataset-json.js';
 import { readDataset } from '../dicom/dataset-reader.js';
@@ -443,19 +443,26 @@ export class PluginManager {
     return { status: 200, body: v };
   }
 
-  /** The destination kind a rule names `@NAME`, if a loaded plug-in provides it. */
-  destination(name: string): { send(instance: StoredInstance): Promise<void> } | undefined {
+  /**
+   * The router destination `@NAME` (the Router's forward queue calls it per instance), if a
+   * loaded plug-in provides it: the instance is read from the archive that holds it, handed
+   * to the plug-in under the timeout; a throw or timeout is counted and rethrown (the
+   * router's retry).
+   */
+  destinationSender(name: string): ((inst: InstanceSummary, archive: Archive) => Promise<void>) | undefined {
     const p = this.running().find((o) => o.name === name && o.destination);
     if (!p) return undefined;
     const kind = p.destination!;
-    return {
-      send: async (instance) => {
-        const r = await withTimeout(p.timeoutMs, () => kind.send(instance));
-        if (!r.ok) {
-          this.reportFailure(p, `destination @${p.name} ${instance.sopInstanceUid}`, r.error.message);
-          throw new Error(`add-in ${p.name}: ${r.error.message}`);
-        }
-      },
+    return async (inst, archive) => {
+      const row = await archive.index.getInstance(inst.sopInstanceUid);
+      if (!row) throw new Error(`${inst.sopInstanceUid} is no longer stored`);
+      const streams: Readable[] = [];
+      const r = await withTimeout(p.timeoutMs, () => kind.send(storedInstance({ record: recordOfRow(row), role: 'router', archive }, streams)));
+      for (const st of streams) st.destroy();
+      if (!r.ok) {
+        this.reportFailure(p, `destination @${p.name} ${inst.sopInstanceUid}`, r.error.message);
+        throw new Error(`add-in ${p.name}: ${r.error.message}`);
+      }
     };
   }
 
@@ -500,5 +507,36 @@ export function storedInstance(item: { record: InstanceRecord; role: ServerRole;
       return s;
     },
     attributes: () => JSON.parse(r.json) as DicomJsonObject,
+  };
+}
+
+/** An index row as the record it was inserted with (the attributes a summary shows come from its JSON). */
+function recordOfRow(row: InstanceRow): InstanceRecord {
+  let json: DicomJsonObject = {};
+  try {
+    json = JSON.parse(row.json) as DicomJsonObject;
+  } catch {
+    // a row without readable JSON still has its UIDs
+  }
+  const first = (tag: string): unknown => json[tag]?.Value?.[0];
+  const text = (tag: string): string | null => {
+    const v = first(tag);
+    if (typeof v === 'string') return v;
+    if (v && typeof v === 'object' && 'Alphabetic' in v) return String((v as { Alphabetic?: unknown }).Alphabetic ?? '') || null;
+    return null;
+  };
+  const n = (tag: string): number | null => {
+    const v = first(tag);
+    return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : null;
+  };
+  return {
+    ...row,
+    patientId: text('00100020'),
+    patientName: text('00100010'),
+    studyDate: text('00080020'),
+    accessionNumber: text('00080050'),
+    studyDescription: text('00081030'),
+    modality: text('00080060'),
+    seriesNumber: n('00200011'),
   };
 }

@@ -11,8 +11,9 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PluginStatus, Status } from '../../src/api-types/index.js';
+import type { DestinationStatus, PluginStatus, Status } from '../../src/api-types/index.js';
 import { addPlugin, ConfigStore } from '../../src/config/index.js';
+import { RuleStore } from '../../src/router/rule-store.js';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { putString, writeDataset } from '../../src/dicom/dataset-writer.js';
 import { buildMetaHeader } from '../../src/dicom/part10.js';
@@ -65,9 +66,14 @@ beforeAll(async () => {
     { module: join(FIXTURES, 'throws-on-instance.ts') },
     { module: join(FIXTURES, 'hangs.ts'), timeoutSeconds: 1 },
     { module: join(FIXTURES, 'file-reader.ts') },
+    { module: join(FIXTURES, 'collector.ts') },
   ];
   await config.update((reg) => entries.reduce((r, e) => addPlugin(r, e), reg));
   config.close();
+  // The Router sends everything to the collector add-in's own kind of destination.
+  const rules = await RuleStore.open(join(dir, 'data'), { registry: () => config.current });
+  await rules.update(() => ({ rules: [{ name: 'to the add-in', condition: 'true', destinations: ['@collector'] }] }));
+  rules.close();
   serve = await startPacsServe(dir, 'password');
 });
 
@@ -87,6 +93,7 @@ describe('add-ins in pacs serve', () => {
       ['throws-on-instance', 'loaded'],
       ['hangs', 'loaded'],
       ['file-reader', 'loaded'],
+      ['collector', 'loaded'],
     ]);
     expect(s.plugins[2].loadError).toBe('create() threw: boom at load');
     expect(plugin(s, 'print-scp')?.provides.sopClasses).toEqual([{ role: 'main', sopClassUid: '1.2.840.10008.5.1.1.9' }]);
@@ -168,6 +175,22 @@ describe('add-ins in pacs serve', () => {
     const s = await status();
     expect(plugin(s, 'throws-on-instance')?.lastError).toMatchObject({ where: 'GET /api/plugins/throws-on-instance/fail', message: 'boom on request' });
     expect(plugin(s, 'hangs')?.lastError).toMatchObject({ where: 'GET /api/plugins/hangs', message: 'did not finish within 1 s' });
+  });
+
+  it('forwards from the Router to an add-in destination (@collector)', async () => {
+    const files = await makeTempDir();
+    const written = writeInstances(files, '1.2.826.0.1.3680043.10.99.9', 3, { modality: 'MR' });
+    const sent = await storescu({ port: serve.routerPort, calledAet: 'ROUTER', callingAet: 'MR01', files: written.map((w) => w.path) });
+    expect(sent.code, sent.stderr).toBe(0);
+    type Got = { got: { sopInstanceUid: string; role: string; patientId: string | null; modality: string | null; bytesRead: number; fileSize: number }[] };
+    const got = await until('three instances at the add-in destination', async () => {
+      const r = (await fetch(`${serve.base}/api/plugins/collector`, { headers: auth }).then((x) => x.json())) as Got;
+      return r.got.length >= 3 && r.got;
+    });
+    expect(got.map((g) => g.sopInstanceUid).sort()).toEqual(written.map((w) => w.uid).sort());
+    for (const g of got) expect(g).toMatchObject({ role: 'router', patientId: 'PID42', modality: 'MR', bytesRead: g.fileSize });
+    const queue = (await fetch(`${serve.base}/api/router/queue`, { headers: auth }).then((x) => x.json())) as DestinationStatus[];
+    expect(queue.find((d) => d.destination === '@collector')).toMatchObject({ delivered: 3, failed: 0, dead: 0, lastError: null });
   });
 
   it('prints a film from DCMTK dcmprscu through the print add-in', async () => {
