@@ -151,17 +151,12 @@ export class Archive {
         duplicatePolicy: this.duplicatePolicy,
         logger: this.logger,
         maxHeaderBytes: this.limits.maxHeaderBytes,
+        ...(this.storedListeners.size > 0 ? { onStored: (r: InstanceRecord) => this.notifyStored(r) } : {}),
       },
       req,
     );
     const end = sink.end.bind(sink);
-    sink.end = () =>
-      this.track(
-        end().then((outcome) => {
-          if (outcome.record) this.notifyStored(outcome.record);
-          return outcome;
-        }),
-      );
+    sink.end = () => this.track(end());
     return sink;
   }
 

@@ -54,8 +54,6 @@ export interface StoreOutcome {
   /** Dataset bytes received (without the meta header). */
   bytes: number;
   warnings?: string[];
-  /** What was committed (stored or replaced): the Archive's onStored listeners get it. */
-  record?: InstanceRecord;
 }
 
 export interface StoreSink {
@@ -77,6 +75,8 @@ export interface IngestContext {
   logger: Logger;
   /** limits.dataset.maxHeaderBytes: bytes the header reader may keep of one dataset. */
   maxHeaderBytes: number;
+  /** Told of the record once it is durable and committed (stored or replaced), before end() resolves; must not throw. */
+  onStored?: (record: InstanceRecord) => void;
 }
 
 const T = {
@@ -342,7 +342,8 @@ export class IngestSink implements StoreSink {
     switch (result.status) {
       case 'stored':
         void this.writer.release(); // background: the file is closed
-        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, record };
+        ctx.onStored?.(record);
+        return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
       case 'duplicate': // stored concurrently since the check above
         await this.writer.abort();
         return this.duplicate();
@@ -353,7 +354,8 @@ export class IngestSink implements StoreSink {
           .catch((e: unknown) => ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
         void this.writer.release();
         ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: replaced');
-        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, record };
+        ctx.onStored?.(record);
+        return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes };
     }
   }
 
