@@ -1,4 +1,4 @@
-// ESLint over the server (src), the web app (ui/src), tests, benches and scripts:
+// ESLint over the server (src), the web app (ui/src), the example add-ins (plugins), tests, benches and scripts:
 // `npm run lint`, and in `npm test`. Type-aware: each file is checked with the tsconfig
 // nearest to it (tsconfig.json, or ui/tsconfig.json for the app), so the promise rules
 // see real types. They matter most here: in a server full of streams and sockets a
@@ -19,7 +19,7 @@ export default tseslint.config(
     ],
   },
   {
-    files: ['src/**/*.ts', 'ui/src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    files: ['src/**/*.ts', 'ui/src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts', 'plugins/**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },

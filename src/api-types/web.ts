@@ -53,12 +53,30 @@ export interface RoleStatus {
   instancesStored: number | null;
 }
 
+/** One add-in (registry `plugins`) in GET /api/status. */
+export interface PluginStatus {
+  /** Its name (routes under /api/plugins/NAME); the module path when it failed before declaring one. */
+  name: string;
+  module: string;
+  /** loaded: running; failed: not loaded (see loadError); disabled: listed with enabled false. */
+  state: 'loaded' | 'failed' | 'disabled';
+  loadError?: string;
+  /** Calls into it that threw or timed out since the start, and stored-instance events dropped (queue full). */
+  errorCount: number;
+  lastError?: { at: string; where: string; message: string };
+  /** Stored-instance events waiting for it. */
+  queued: number;
+  /** What it registered: DIMSE SOP classes per role, route count, destination kinds. */
+  provides: { sopClasses: { role: ServerRole; sopClassUid: string }[]; routes: number; destinationKinds: string[]; storedInstances: boolean };
+}
+
 /** GET /api/status. */
 export interface Status {
   revision: number;
   uptimeSeconds: number;
   web: { host: string; port: number; listening: boolean };
   roles: RoleStatus[];
+  plugins: PluginStatus[];
 }
 
 /** A background send or retrieve (POST /api/studies/send, /api/remote/{aet}/retrieve; GET /api/jobs/{id}). */

@@ -56,6 +56,9 @@ export class ArchiveProbeError extends Error {
   }
 }
 
+/** Told of each instance once it is durable and committed (Archive.onStored). */
+export type StoredListener = (record: InstanceRecord) => void;
+
 export class Archive {
   readonly index: Index;
   readonly blobs: BlobStore;
@@ -69,6 +72,7 @@ export class Archive {
   private readonly datasetLimits: () => DatasetLimits;
   private readonly dataDir: string;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly storedListeners = new Set<StoredListener>();
   private closed = false;
 
   private constructor(index: Index, blobs: BlobStore, thumbnails: DerivedCache, recovery: SweepReport, opts: ArchiveOptions, logger: Logger) {
@@ -160,12 +164,33 @@ export class Archive {
         duplicatePolicy: this.duplicatePolicy,
         logger: this.logger,
         maxHeaderBytes: this.limits.maxHeaderBytes,
+        ...(this.storedListeners.size > 0 ? { onStored: (r: InstanceRecord) => this.notifyStored(r) } : {}),
       },
       req,
     );
     const end = sink.end.bind(sink);
     sink.end = () => this.track(end());
     return sink;
+  }
+
+  /**
+   * Calls `listener` with each instance stored or replaced, once it is durable and its row
+   * committed (before the store's response goes out). It must return at once (queue the
+   * work); what it throws is logged and never fails the store. Returns the unsubscribe.
+   */
+  onStored(listener: StoredListener): () => void {
+    this.storedListeners.add(listener);
+    return () => void this.storedListeners.delete(listener);
+  }
+
+  private notifyStored(record: InstanceRecord): void {
+    for (const l of this.storedListeners) {
+      try {
+        l(record);
+      } catch (err) {
+        this.logger.error({ err, sopInstanceUid: record.sopInstanceUid }, 'a stored-instance listener failed');
+      }
+    }
   }
 
   /** Removes an instance from the index, then its file, then its thumbnails. False when not stored. */

@@ -80,6 +80,8 @@ export interface IngestContext {
   logger: Logger;
   /** limits.dataset.maxHeaderBytes: bytes the header reader may keep of one dataset. */
   maxHeaderBytes: number;
+  /** Told of the record once it is durable and committed (stored or replaced), before end() resolves; must not throw. */
+  onStored?: (record: InstanceRecord) => void;
 }
 
 const T = {
@@ -346,6 +348,7 @@ export class IngestSink implements StoreSink {
     switch (result.status) {
       case 'stored':
         void this.writer.release(); // background: the file is closed
+        ctx.onStored?.(record);
         return { status: 'stored', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, ...this.subject(), subject: subjectOf(record) };
       case 'duplicate': // stored concurrently since the check above
         await this.writer.abort();
@@ -357,6 +360,7 @@ export class IngestSink implements StoreSink {
           .catch((e: unknown) => ctx.logger.warn({ err: e, fileKey: result.previousFileKey }, 'cannot delete replaced file'));
         void this.writer.release();
         ctx.logger.info({ sopInstanceUid: req.sopInstanceUid, callingAeTitle: req.callingAeTitle }, 'duplicate SOP Instance UID: replaced');
+        ctx.onStored?.(record);
         return { status: 'replaced', sopInstanceUid: req.sopInstanceUid, bytes: this.bytes, ...this.subject(), subject: subjectOf(record) };
     }
   }

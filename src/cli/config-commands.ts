@@ -8,6 +8,9 @@ import { Command } from 'commander';
 import { resolve } from 'node:path';
 import {
   addAe,
+  addPlugin,
+  pluginKey,
+  removePlugin,
   ConfigStore,
   ConfigValidationError,
   describeLimits,
@@ -298,6 +301,57 @@ export function registerConfigCommands(program: Command): void {
       }
       process.stdout.write(`removed ${aet.trim()}\n`);
     });
+
+  // Add-ins (docs/plugins.md): listed in the registry, loaded by the next `pacs serve`.
+  const plugin = config.command('plugin').description('add, list or remove add-ins (loaded at the next start)');
+  dataOption(
+    plugin
+      .command('add')
+      .description('list an add-in: pacs config plugin add ./plugins/webhook/index.ts --options \'{"url":"http://ris/hook"}\'')
+      .argument('<module>', 'a path (absolute, or relative to the data directory) or a package name'),
+  )
+    .option('--name <name>', 'run it under this name instead of the one it declares (to load a module twice)')
+    .option('--options <json>', 'the options handed to its factory, as a JSON object', '{}')
+    .option('--timeout <seconds>', 'how long each call into it may take (default 10)', Number)
+    .option('--disabled', 'list it without loading it')
+    .action(async (module: string, o: { data: string; name?: string; options: string; timeout?: number; disabled?: boolean }) => {
+      let options: unknown;
+      try {
+        options = JSON.parse(o.options);
+      } catch (err) {
+        throw new Error(`--options: not JSON (${(err as Error).message})`, { cause: err });
+      }
+      const entry = {
+        module,
+        ...(o.name !== undefined ? { name: o.name } : {}),
+        options,
+        ...(o.timeout !== undefined ? { timeoutSeconds: o.timeout } : {}),
+        enabled: !o.disabled,
+      };
+      const store = await openStore(o);
+      try {
+        await store.update((reg) => addPlugin(reg, entry));
+      } catch (err) {
+        throw cliMessage(err);
+      }
+      process.stdout.write(`add-in ${o.name ?? module} listed; it is loaded at the next start of pacs serve\n`);
+    });
+  dataOption(plugin.command('list').description('the add-ins of the registry, in load order')).action(async (o: { data: string }) => {
+    const store = await openStore(o);
+    const rows = (store.current.plugins ?? []).map((p) => [pluginKey(p), p.module, p.enabled ? 'yes' : 'no', JSON.stringify(p.options)]);
+    process.stdout.write(table(['ADD-IN', 'MODULE', 'ENABLED', 'OPTIONS'], rows));
+  });
+  dataOption(
+    plugin.command('rm').description('remove an add-in from the registry').argument('<name>', 'its name, or its module when listed without one'),
+  ).action(async (key: string, o: { data: string }) => {
+    const store = await openStore(o);
+    try {
+      await store.update((reg) => removePlugin(reg, key));
+    } catch (err) {
+      throw cliMessage(err);
+    }
+    process.stdout.write(`removed add-in ${key}\n`);
+  });
 
   const limits = config.command('limits').description('limits and timeouts (`pacs config show` prints those in force)');
   dataOption(

@@ -10,3 +10,4 @@ export { loadServerTlsFiles, tlsPaths, TLS_DIR, type ServerTlsFiles, type TlsPat
 export { clientTlsOptions, reachableHost, TlsSetupError, type ClientTlsFiles, type TlsTarget } from './tls-client.js';
 export { ensureOwnerOnlyDir, OWNER_ONLY_DIR, OWNER_ONLY_FILE, OWNER_ONLY_UMASK } from './owner-only.js';
 export { DEFAULT_LIMITS, describeLimits, effectiveLimits, limitsSchema, type EffectiveLimits, type Limits } from './limits.js';
+export { addPlugin, removePlugin, pluginKey } from './plugins.js';

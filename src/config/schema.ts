@@ -238,6 +238,30 @@ export const auditRepositorySchema = z.strictObject({
 });
 export type AuditRepository = z.infer<typeof auditRepositorySchema>;
 
+/** A plug-in's name: the path segment of its routes (`/api/plugins/NAME`) and its key on the Status page. */
+export const PLUGIN_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/**
+ * An add-in (docs/plugins.md): an ES module the server imports at start, with the options
+ * handed to its factory. `module` is a path (absolute, or relative to the data directory)
+ * or a package name.
+ */
+export const pluginEntrySchema = z.strictObject({
+  module: z
+    .string({ error: 'module is required' })
+    .min(1, 'module is required')
+    .max(1024, 'module may be at most 1024 characters')
+    .refine((m) => ![...m].some((c) => c.charCodeAt(0) < 0x20), 'module must not contain control characters'),
+  /** Overrides the name the module declares (to load one module twice). */
+  name: z.string().regex(PLUGIN_NAME, 'a plug-in name is 1-32 lower-case letters, digits and hyphens, starting with a letter').optional(),
+  /** Handed to the plug-in's factory as is (it validates them). */
+  options: z.record(z.string(), z.unknown()).default({}),
+  /** How long each call into it may take (load, events, requests) before it counts as failed. Default 10. */
+  timeoutSeconds: z.number().positive('timeoutSeconds must be positive').max(600, 'timeoutSeconds may be at most 600').optional(),
+  /** false: listed but not loaded. Default true. */
+  enabled: z.boolean().default(true),
+});
+
 export const registrySchema = z
   .strictObject({
     schemaVersion: z.literal(1),
@@ -252,8 +276,15 @@ export const registrySchema = z
     /** Where the audit trail goes (IHE ATNA); absent: no audit messages are made. */
     audit: auditRepositorySchema.optional(),
     devices: z.array(deviceSchema),
+    /** Add-ins loaded at start, in this order (docs/plugins.md). */
+    plugins: z.array(pluginEntrySchema).optional(),
   })
   .superRefine((reg, ctx) => {
+    (reg.plugins ?? []).forEach((p, i) => {
+      if (p.name !== undefined && (reg.plugins ?? []).findIndex((o) => o.name === p.name) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['plugins', i, 'name'], message: `plug-in name "${p.name}" is used twice` });
+      }
+    });
     const titles = new Map<string, string>();
     const ports = new Map<number, string>([[reg.web.port, 'the web server']]);
     if (reg.hl7?.enabled) {
@@ -307,3 +338,4 @@ export type Ae = z.infer<typeof aeSchema>;
 export type AeInput = z.input<typeof aeSchema>;
 export type Device = z.infer<typeof deviceSchema>;
 export type Registry = z.infer<typeof registrySchema>;
+export type PluginEntry = z.infer<typeof pluginEntrySchema>;

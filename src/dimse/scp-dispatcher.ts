@@ -79,7 +79,8 @@ export class ScpDispatcher implements RequestDispatcher {
   /** Checks that a request fits its presentation context; returns the failure, if any. */
   private check(msg: IncomingMessage): DimseServiceError | undefined {
     const sopClass = msg.command.affectedSopClassUid ?? msg.command.requestedSopClassUid;
-    if (sopClass !== undefined && sopClass !== msg.context.abstractSyntax) {
+    const members = this.registry.lookup(msg.context.abstractSyntax)?.metaSopClasses?.[msg.context.abstractSyntax];
+    if (sopClass !== undefined && sopClass !== msg.context.abstractSyntax && !members?.includes(sopClass)) {
       return new DimseServiceError(Status.SopClassNotSupported, `SOP Class ${sopClass} differs from the presentation context's ${msg.context.abstractSyntax}`);
     }
     return undefined;

@@ -43,6 +43,11 @@ export type RequestHandler = (ctx: DimseRequestContext, dataset: Buffer | undefi
 export interface ServiceClassProvider {
   readonly name: string;
   readonly sopClasses: readonly string[];
+  /**
+   * Meta SOP classes among `sopClasses` (PS3.4 H.3: Print Management): the SOP classes whose
+   * requests may travel on such a presentation context, by meta SOP Class UID.
+   */
+  readonly metaSopClasses?: Readonly<Record<string, readonly string[]>>;
   /** Whether a transfer syntax is acceptable for one of its SOP classes; default: every known one. */
   acceptsTransferSyntax?(sopClassUid: string, transferSyntaxUid: string): boolean;
   /** Handlers whose data set is streamed (C-STORE), by request command field. */

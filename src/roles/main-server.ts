@@ -2,7 +2,7 @@
 import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Archive, type ArchiveOptions } from '../archive/archive.js';
-import { ServiceRegistry } from '../dimse/service.js';
+import { ServiceRegistry, type ServiceClassProvider } from '../dimse/service.js';
 import { queryRetrieveService, type QueryRetrieveOptions } from '../services/query-retrieve.js';
 import { storageService } from '../services/storage.js';
 import { MppsStore } from '../archive/mpps-store.js';
@@ -30,6 +30,8 @@ export interface MainServerOptions extends DicomLimitOptions, Pick<DicomServerOp
   tls?: TlsOptions;
   /** AE registry checks (see access-control.ts); without it every caller may do everything. */
   access?: AccessControl;
+  /** Services added to the built-in ones (the add-ins'), before the role listens. */
+  extraServices?: readonly ServiceClassProvider[];
   /** C-MOVE destinations (the Main Server role resolves them in the AE registry: pacs-roles.ts); default: none known. */
   resolveMoveDestination?: QueryRetrieveOptions['resolveMoveDestination'];
   /** The cost limits of C-FIND and worklist queries (limits.query), read per query; default none. */
@@ -84,6 +86,8 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
       .register(worklistService(worklist, { queryLimits: opts.queryLimits, audit: opts.audit }))
       .register(mppsService(mpps, { logger: opts.logger }))
       .register(commitment);
+    // Add-ins last: a SOP class they provide takes over a built-in one.
+    for (const s of opts.extraServices ?? []) registry.register(s);
     dicom = await startDicomServer({ ...opts, registry });
     void commitment.resume().catch((err: Error) => opts.logger.warn({ err: err.message }, 'pending storage commitments not resumed'));
   } catch (err) {

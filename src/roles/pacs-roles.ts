@@ -36,6 +36,7 @@ import { reachableHost } from './echo-peer.js';
 import { startDicomServer, type DicomServer } from './dicom-server.js';
 import { startMainServer } from './main-server.js';
 import { Prefetcher } from './prefetch.js';
+import { PluginManager } from './plugin-host.js';
 import { startStorageRole } from './storage-role.js';
 import { startHl7Listener } from './hl7-listener.js';
 import type { MllpServer } from '../hl7/mllp-server.js';
@@ -81,6 +82,9 @@ export class PacsRoles {
   private readonly prefetcher: Prefetcher;
   /** The HL7 listener of the Main Server, and the host and port it listens on (or why not). */
   private hl7: { server?: MllpServer; host?: string; port?: number; error?: string } = {};
+  /** The add-ins (registry `plugins`), loaded once at start: a change of the list applies at the next start. */
+  private pluginManager?: PluginManager;
+  private readonly detachPlugins: (() => void)[] = [];
 
   /** The activity log of every role, kept in the Main Server's index (issue 18). */
   readonly activity: ActivityLog;
@@ -104,6 +108,8 @@ export class PacsRoles {
   static async start(opts: PacsRolesOptions): Promise<PacsRoles> {
     const roles = new PacsRoles(opts);
     try {
+      // Before the roles: their services are part of each role's registry from its first association.
+      roles.pluginManager = await PluginManager.load({ entries: opts.config.current.plugins ?? [], dataDir: opts.dataDir, logger: opts.logger });
       await roles.open('main', opts.config.current, true);
       roles.activity.attach(await ActivityStore.open(roles.archive('main')!.index));
       await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current), roles.openHl7(opts.config.current)]);
@@ -149,6 +155,11 @@ export class PacsRoles {
     };
   }
 
+  /** The add-ins and their state. */
+  plugins(): PluginManager | undefined {
+    return this.pluginManager;
+  }
+
   archive(role: ServerRole): Archive | undefined {
     return this.state.get(role)?.handle?.archive;
   }
@@ -176,6 +187,8 @@ export class PacsRoles {
     await this.queue;
     await this.hl7.server?.close();
     this.hl7 = {};
+    for (const d of this.detachPlugins) d();
+    await this.pluginManager?.close();
     await this.routerInstance?.close();
     this.routerInstance?.rules.close();
     await this.activity.close();
@@ -217,6 +230,7 @@ export class PacsRoles {
       activity: this.activity,
       role,
       audit: o.audit,
+      extraServices: this.pluginManager?.servicesFor(role) ?? [],
     };
   }
 
@@ -243,6 +257,7 @@ export class PacsRoles {
       s.host = lo.host;
       s.port = lo.port;
       s.tls = mode;
+      const fresh = !s.handle;
       if (s.handle) {
         s.handle.dicom = await startDicomServer({ ...lo, registry: s.handle.registry });
       } else if (role === 'main') {
@@ -295,6 +310,7 @@ export class PacsRoles {
         });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
       }
+      if (fresh && s.handle && this.pluginManager) this.detachPlugins.push(this.pluginManager.attachArchive(role, s.handle.archive));
       s.error = undefined;
       this.opts.audit?.record({ kind: 'application-start', aeTitle: lo.aeTitle });
     } catch (err) {
@@ -315,6 +331,8 @@ export class PacsRoles {
       logger,
       maxPduLength: effectiveLimits(config.current).dicom.maxPduLength,
       tls: (ae) => this.tlsFor(ae),
+      // Rules may name an add-in's own kind of destination: `@NAME`.
+      pluginDestination: (name) => this.pluginManager?.destinationSender(name),
     });
   }
 

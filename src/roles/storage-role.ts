@@ -7,7 +7,7 @@
 import type { TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Archive, type ArchiveOptions } from '../archive/archive.js';
-import { ServiceRegistry } from '../dimse/service.js';
+import { ServiceRegistry, type ServiceClassProvider } from '../dimse/service.js';
 import { storageService } from '../services/storage.js';
 import { verificationService } from '../services/verification.js';
 import type { AccessControl } from './access-control.js';
@@ -24,6 +24,8 @@ export interface StorageRoleOptions extends DicomLimitOptions, Pick<DicomServerO
   /** Listen with TLS (certificate, key, client-certificate verification). */
   tls?: TlsOptions;
   access?: AccessControl;
+  /** Services added to the built-in ones (the add-ins'), before the role listens. */
+  extraServices?: readonly ServiceClassProvider[];
   /** Runs in the index transaction of each batch of received instances (the Router's forward queue). */
   afterInsert?: ArchiveOptions['afterInsert'];
   /** The registry's limits.dataset, read per store (default: the built-in defaults). */
@@ -49,7 +51,7 @@ export async function startStorageRole(opts: StorageRoleOptions): Promise<Storag
     datasetLimits: opts.datasetLimits,
     thumbnailCacheBytes: opts.thumbnailCacheBytes,
   });
-  const registry = new ServiceRegistry([verificationService(), storageService(archive, { audit: opts.audit })]);
+  const registry = new ServiceRegistry([verificationService(), storageService(archive, { audit: opts.audit }), ...(opts.extraServices ?? [])]);
   let dicom: DicomServer;
   try {
     dicom = await startDicomServer({ ...opts, registry });

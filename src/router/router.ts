@@ -17,11 +17,11 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
 import type { DestinationCounts, ForwardQueueStore, HeldCounts, HeldEntry, HeldState, NewEntry, QueueEntry, QueueState } from '../archive/forward-queue.js';
-import { instanceSummary, type Index, type IndexWriter, type InsertResult, type InstanceRecord } from '../archive/index-types.js';
+import { instanceSummary, type Index, type IndexWriter, type InsertResult, type InstanceRecord, type InstanceSummary } from '../archive/index-types.js';
 import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
 import type { RuleStore } from './rule-store.js';
-import { CompiledRules, routeOutcome, validateSettings, type RouteDecision, type RouteOutcome } from './rules.js';
+import { CompiledRules, isPluginDestination, routeOutcome, validateSettings, type RouteDecision, type RouteOutcome } from './rules.js';
 import { DestinationSender, type DestinationTarget, type ReadyEntry } from './sender.js';
 
 export interface RouterOptions {
@@ -31,6 +31,8 @@ export interface RouterOptions {
   maxPduLength?: number;
   /** TLS client options for a destination marked TLS in the registry (throws when TLS is not set up). */
   tls?: (ae: Ae) => ConnectionOptions | undefined;
+  /** The add-in destination `@NAME` (a rule's destination), or undefined when no loaded add-in provides it. */
+  pluginDestination?: (name: string) => ((inst: InstanceSummary, archive: Archive) => Promise<void>) | undefined;
 }
 
 export interface QueueStatus extends DestinationCounts {
@@ -190,11 +192,18 @@ export class Router {
         resolve: () => this.resolve(destination),
         logger: this.o.logger,
         maxPduLength: this.o.maxPduLength,
+        ...(isPluginDestination(destination) ? { deliver: (inst: InstanceSummary) => this.deliverToPlugin(destination, inst) } : {}),
       });
       this.senders.set(destination, s);
       s.start();
     }
     return s;
+  }
+
+  private async deliverToPlugin(destination: string, inst: InstanceSummary): Promise<void> {
+    const send = this.o.pluginDestination?.(destination.slice(1));
+    if (!send) throw new Error(`no loaded add-in provides the destination ${destination}`);
+    await send(inst, this.requireArchive());
   }
 
   /** resolve() per registry snapshot (a sender asks once per round); TLS targets and errors are not kept (certificates may appear). */

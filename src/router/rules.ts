@@ -12,7 +12,7 @@
  * ("unrouted", see routeOutcome): the router never deletes what nobody decided to drop.
  */
 import { z } from 'zod';
-import { aeTitleSchema, ConfigValidationError, findAe, issuesOf, type FieldIssue, type Registry } from '../config/index.js';
+import { aeTitleSchema, ConfigValidationError, findAe, issuesOf, PLUGIN_NAME, type FieldIssue, type Registry } from '../config/index.js';
 import { lookupTag, parseTag, VR_INFO } from '../dicom/index.js';
 import { compileCondition, ConditionError, type CompiledCondition, type RouteContext } from './condition.js';
 
@@ -121,6 +121,9 @@ export function validateRule(value: unknown, registry?: Registry): Rule {
   return r.data;
 }
 
+/** A destination `@NAME`: the add-in NAME's own kind of destination (docs/plugins.md), not an AE. */
+export const isPluginDestination = (destination: string): boolean => destination.startsWith('@');
+
 function ruleProblems(rule: Rule, registry: Registry | undefined, prefix: string): RuleIssue[] {
   const out: RuleIssue[] = [];
   try {
@@ -133,8 +136,16 @@ function ruleProblems(rule: Rule, registry: Registry | undefined, prefix: string
     const p = changeKeyProblem(key);
     if (p) out.push({ field: `${prefix}changes.${key}`, message: p });
   }
+  rule.destinations.forEach((d, j) => {
+    if (!isPluginDestination(d)) return;
+    // Whether an add-in of that name is loaded is known to the server only: an unknown one fails at send time.
+    if (!PLUGIN_NAME.test(d.slice(1))) out.push({ field: `${prefix}destinations[${j}]`, message: `"${d}": an add-in destination is @ and the add-in's name` });
+    if (Object.keys(rule.changes).length > 0)
+      out.push({ field: `${prefix}changes`, message: `attribute changes are not applied for add-in destinations (${d}): send it with a rule of its own` });
+  });
   if (registry) {
     rule.destinations.forEach((aet, j) => {
+      if (isPluginDestination(aet)) return;
       const ae = findAe(registry, aet);
       if (!ae) out.push({ field: `${prefix}destinations[${j}]`, message: `"${aet}" is not a registered AE` });
       else if (ae.role === 'client') out.push({ field: `${prefix}destinations[${j}]`, message: `"${aet}" is one of our client AEs, not a destination` });

@@ -56,6 +56,11 @@ export interface SenderOptions {
   maxPduLength?: number;
   /** Test hook: random in [0, 1) for the jitter. */
   random?: () => number;
+  /**
+   * An add-in's destination (`@NAME`): each instance is handed to this instead of a
+   * C-STORE; resolving is delivery, throwing a failed attempt (same backoff and dead letters).
+   */
+  deliver?: (inst: InstanceSummary) => Promise<void>;
 }
 
 /** At most 128 presentation contexts fit one association; leave room. */
@@ -261,6 +266,7 @@ export class DestinationSender {
       if (inst) items.push({ entry, inst });
       else failures.push({ id: entry.id, error: 'the instance is no longer stored in the router', dead: true });
     }
+    if (this.o.deliver) return this.deliverRound(items, failures, delay, policy);
     let open: Open;
     try {
       open = await this.associate(
@@ -328,6 +334,37 @@ export class DestinationSender {
       // The failed entries' retries are found by a scan (which also learns when the next is due).
       if (failures.length) this.scanNeeded = true;
     }
+  }
+
+  /** A round to an add-in's destination: one call per instance, failures entry by entry. */
+  private async deliverRound(
+    items: ReadyEntry[],
+    failures: { id: number; error: string; dead?: boolean }[],
+    delay: (attempts: number) => number,
+    policy: QueuePolicy,
+  ): Promise<void> {
+    const { queue, logger, destination } = this.o;
+    const delivered: QueueEntry[] = [];
+    for (const { entry, inst } of items) {
+      if (this.closed) break;
+      this.inFlight.add(entry.id);
+      try {
+        await this.o.deliver!(inst);
+        delivered.push(entry);
+      } catch (err) {
+        const error = (err as Error).message;
+        this.lastError = error;
+        logger.warn({ destination, sopInstanceUid: inst.sopInstanceUid, err: error }, 'forwarding failed');
+        failures.push({ id: entry.id, error });
+      } finally {
+        this.inFlight.delete(entry.id);
+      }
+    }
+    for (const e of delivered) this.unflushed.set(e.id, e.attempts);
+    this.delivered += delivered.length;
+    if (delivered.length) this.lastError = undefined;
+    await queue.failed(failures, policy.maxAttempts, delay);
+    if (failures.length) this.scanNeeded = true;
   }
 
   /** The open association if it proposed everything this round needs, else a new one. */

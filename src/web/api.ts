@@ -27,6 +27,7 @@ import type { UserStore } from './users.js';
 import type { ActivityLog } from '../services/activity-log.js';
 import { registerActivityApi, webAction } from './activity-api.js';
 import { registerHealthApi } from './health-api.js';
+import { registerPluginRoutes } from './plugins-api.js';
 import { registerRouterApi } from './router-api.js';
 import { registerPatientsApi } from './patients-api.js';
 import { registerStudiesApi } from './studies-api.js';
@@ -41,7 +42,7 @@ export interface ApiDeps {
   /** Sessions, Basic credentials and the login throttle, shared with DICOMweb. */
   auth: Authenticator;
   /** The running roles; absent when the web server runs alone (tests). */
-  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router' | 'jobs' | 'retryCommitment'>;
+  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router' | 'jobs' | 'retryCommitment' | 'plugins'>;
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;
@@ -194,6 +195,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);
   await registerActivityApi(app, deps);
+  registerPluginRoutes(app, deps.roles?.plugins());
 
   app.get('/api/status', access('read'), async (): Promise<Status> => {
     const roles = deps.roles?.status() ?? [];
@@ -212,6 +214,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       uptimeSeconds: Math.round((Date.now() - deps.startedAt) / 1000),
       web: { ...deps.web(), listening: true },
       roles: withCounts,
+      plugins: deps.roles?.plugins()?.status() ?? [],
     };
   });
 }
