@@ -251,24 +251,37 @@ describe('safe 2D display', { timeout: 300_000 }, () => {
     const edgeX = p.boneX + ctBoneRadius(p, 0); // the bone rod's edge (1000 HU) in water (0 HU)
     const from = await v.canvasPoint(0, [edgeX - 12, p.boneY, z]);
     const to = await v.canvasPoint(0, [edgeX + 12, p.boneY, z]);
-    const row = await page.evaluate(
-      ({ from, to }) => {
-        const canvas = window.__viewer!.viewer.grid.cells[0].viewport!.canvas;
-        const y = Math.round(from.y);
-        const { data } = canvas.getContext('2d')!.getImageData(Math.round(from.x), y, Math.round(to.x - from.x), 1);
-        const out: number[] = [];
-        for (let k = 0; k < data.length; k += 4) out.push((data[k] + data[k + 1] + data[k + 2]) / 3);
-        return out;
-      },
-      { from, to },
-    );
+    const readRow = () =>
+      page.evaluate(
+        ({ from, to }) => {
+          const canvas = window.__viewer!.viewer.grid.cells[0].viewport!.canvas;
+          const y = Math.round(from.y);
+          const { data } = canvas.getContext('2d')!.getImageData(Math.round(from.x), y, Math.round(to.x - from.x), 1);
+          const out: number[] = [];
+          for (let k = 0; k < data.length; k += 4) out.push((data[k] + data[k + 1] + data[k + 2]) / 3);
+          return out;
+        },
+        { from, to },
+      );
+    const maxStep = (r: number[]) => Math.max(...r.slice(1).map((g, k) => Math.abs(g - r[k])));
+    const row = await readRow();
     expect(row.length).toBeGreaterThan(60);
     // The edge is crossed: bone (about 233) on the left, water (about 21) on the right.
     expect(Math.max(...row) - Math.min(...row), JSON.stringify(row)).toBeGreaterThan(180);
     // Nearest neighbour would jump the whole contrast (~210) between two screen pixels;
     // linear interpolation spreads it over the 10+ pixels between two image pixels' centres.
-    const steps = row.slice(1).map((g, k) => Math.abs(g - row[k]));
-    expect(Math.max(...steps), JSON.stringify(row)).toBeLessThan(60);
+    expect(maxStep(row), JSON.stringify(row)).toBeLessThan(60);
+    // The measure tells the two apart: nearest neighbour (asked for here) jumps.
+    const setInterpolation = (type: number) =>
+      page.evaluate((t) => {
+        const vp = window.__viewer!.viewer.grid.cells[0].viewport! as unknown as { setProperties(p: unknown): void; render(): void };
+        vp.setProperties({ interpolationType: t });
+        vp.render();
+      }, type);
+    await setInterpolation(0); // Enums.InterpolationType.NEAREST
+    await expect.poll(async () => maxStep(await readRow())).toBeGreaterThan(150);
+    await setInterpolation(1); // LINEAR
+    await expect.poll(async () => maxStep(await readRow())).toBeLessThan(60);
   });
 
   it('asks for an arrow text in the page, not with prompt()', async () => {
