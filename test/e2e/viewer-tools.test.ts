@@ -261,11 +261,12 @@ describe('viewer tools', () => {
     expect(stats.unit).toBe('mm');
   });
 
-  it('puts an arrow with the text typed for it', async () => {
+  it('puts an arrow with the text typed for it (in the page dialog)', async () => {
     await v.selectTool('ArrowAnnotate');
     const z = z0();
-    page.once('dialog', (d) => void d.accept('lesion A'));
     await v.drag(await v.pagePoint(0, [10, -75, z]), await v.pagePoint(0, [40, -55, z]));
+    await page.fill('#text-dialog-input', 'lesion A');
+    await page.press('#text-dialog-input', 'Enter');
     await expect.poll(async () => (await v.annotations('ArrowAnnotate'))[0]?.label).toBe('lesion A');
   });
 

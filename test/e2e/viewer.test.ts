@@ -342,16 +342,18 @@ describe('viewer', () => {
     expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(4);
   });
 
-  it('shows a series without geometry in instance order, and says so', async () => {
+  it('shows a series without geometry in instance order, and says so in a note, without orientation markers', async () => {
     await page.goto(`${base}/viewer?StudyInstanceUIDs=${flat.studyUid}`);
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
     await expect
-      .poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'))
+      .poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-note'))
       .toMatch(/no image position\/orientation: ordered by instance number/);
+    expect(await page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toBe('');
     await expect.poll(() => page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport?.getImageIds().length)).toBe(5);
     await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
     await page.keyboard.press('End');
     await expect.poll(() => v.sliceIndex(0)).toBe(4);
+    expect(await page.$$eval('.viewport-cell[data-index="0"] .orientation', (els) => els.map((e) => e.textContent))).toEqual(['', '', '', '']);
   });
 
   it('labels lengths calibrated with Imager Pixel Spacing', async () => {
@@ -375,15 +377,14 @@ describe('viewer', () => {
   it('says which image cannot be decoded and still shows the others', async () => {
     await page.goto(`${base}/viewer?StudyInstanceUIDs=${broken.studyUid}`);
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
-    await expect
-      .poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 })
-      .toMatch(/Image 2 cannot be displayed: \S+/);
+    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-note'), { timeout: 30_000 }).toBe('1 of 3 images cannot be displayed');
     await v.selectTool('WindowLevel');
     await page.keyboard.press('End');
     await expect.poll(() => v.sliceIndex(0)).toBe(2);
     await expect.poll(async () => (await v.canvasStats(0)).nonBlack, { timeout: 30_000 }).toBeGreaterThan(0.2);
+    expect(await page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toBe('');
     await page.keyboard.press('ArrowUp'); // onto the broken slice: a message, not a crash
-    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toMatch(/Image 2 cannot be displayed: \S+/);
+    await expect.poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message')).toMatch(/^Cannot decode image 2: \S+/);
     await page.click('#toolbar button[data-layout="2x2"]');
     expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(4);
   });
@@ -403,7 +404,7 @@ describe('viewer', () => {
     await page.keyboard.press('End');
     await expect
       .poll(() => page.textContent('.viewport-cell[data-index="0"] .viewport-message'), { timeout: 30_000 })
-      .toMatch(/Image 6 cannot be displayed: .*(not in the archive|404)/);
+      .toMatch(/^Cannot load image 6: .*(not in the archive|404)/);
     // The rest of the viewer still works.
     await page.click('#toolbar button[data-layout="1x2"]');
     expect(await page.$$eval('.viewport-cell', (els) => els.length)).toBe(2);

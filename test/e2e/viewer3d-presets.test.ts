@@ -253,7 +253,7 @@ describe('3D view presets on a CT body phantom, absolute', () => {
           (window.__viewer3d!.page.viewport('axial') as unknown as { getProperties(): { voiRange: { lower: number; upper: number } } }).getProperties()
             .voiRange,
       ),
-    ).toEqual({ lower: -160, upper: 240 });
+    ).toEqual({ lower: -160, upper: 239 }); // W 400 L 40 (PS3.3 C.11.2.1.2)
   }, 600_000);
 
   it("SSD: the vessel's surface is capped where it leaves the volume (seen end-on from above)", async () => {

@@ -6,6 +6,7 @@ import { init as dicomImageLoaderInit, wadors } from '@cornerstonejs/dicom-image
 import { init as toolsInit } from '@cornerstonejs/tools';
 import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
+import { FrameError, frameProblem } from './frame-check.js';
 import { holdsPixels, orderSlices } from './slice-order.js';
 
 let initialized = false;
@@ -16,7 +17,22 @@ export function initCornerstone(): void {
   coreInit();
   toolsInit();
   const cores = navigator.hardwareConcurrency || 2;
-  dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, cores - 1)) });
+  dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, cores - 1)), beforeProcessing: checkFrame });
+}
+
+/**
+ * The loader's hook between a frame's arrival and its decoding: a JPEG 2000 frame whose
+ * codestream is damaged is refused here (frame-check.ts), its reason on the request object
+ * the loader rejects with (failureOf in viewport-cell.ts reads it).
+ */
+function checkFrame(xhr: XMLHttpRequest): Promise<ArrayBuffer> {
+  const body = xhr.response as ArrayBuffer;
+  const inst = wadors.metaDataManager.get(`wadors:${xhr.responseURL}`) as unknown as DicomJson | undefined;
+  const shape = inst ? { rows: num(inst, '00280010'), columns: num(inst, '00280011'), samplesPerPixel: num(inst, '00280002') } : {};
+  const problem = body instanceof ArrayBuffer ? frameProblem(body, xhr.getResponseHeader('content-type') ?? '', shape) : undefined;
+  if (!problem) return Promise.resolve(body);
+  Object.assign(xhr, { frameProblem: problem });
+  return Promise.reject(new FrameError(problem));
 }
 
 /** One series as the viewer shows it: its frames in display order. */
@@ -39,7 +55,18 @@ export interface DisplaySet {
   error?: string;
   /** Set when the metadata loaded but the slices have no usable geometry (ordered by Instance Number). */
   warning?: string;
+  /** Images (by image id) that could not be loaded or decoded, and why: each viewport showing the series names them. */
+  failures?: Map<string, ImageFailure>;
 }
+
+/** Why one image cannot be shown: it never arrived ('load') or its pixels cannot be read ('decode'). */
+export interface ImageFailure {
+  kind: 'load' | 'decode';
+  reason: string;
+}
+
+/** Modalities whose images are slices of a volume: their order matters, and without geometry it is a guess. */
+const SLICE_MODALITIES = new Set(['CT', 'MR', 'PT']);
 
 export function displaySetFromSeries(client: DicomWebClient, studyUid: string, s: DicomJson): DisplaySet {
   const seriesUid = str(s, TAG.SeriesInstanceUID);
@@ -83,7 +110,8 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
     return ds;
   }
   const { ordered, geometry } = orderSlices(images);
-  if (!geometry) ds.warning = 'no image position/orientation: ordered by instance number';
+  // A US clip or a whole-body NM has no position, and needs none: only slices are warned about.
+  if (!geometry && images.length > 1 && SLICE_MODALITIES.has(ds.modality)) ds.warning = 'no image position/orientation: ordered by instance number';
   const ids: string[] = [];
   for (const inst of ordered) {
     const sop = str(inst, TAG.SOPInstanceUID);

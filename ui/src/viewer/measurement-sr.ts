@@ -88,7 +88,9 @@ const IMAGE_LIBRARY_GROUP = code('126200', 'DCM', 'Image Library Group');
 type Item = Record<string, unknown>;
 
 const da = (d: Date) => `${d.getFullYear()}${String(d.getMonth() + 1).padStart(2, '0')}${String(d.getDate()).padStart(2, '0')}`;
-const tm = (d: Date) => `${String(d.getHours()).padStart(2, '0')}${String(d.getMinutes()).padStart(2, '0')}${String(d.getSeconds()).padStart(2, '0')}`;
+// With milliseconds: a report saved right after another (a deletion) must sort after it.
+const tm = (d: Date) =>
+  `${String(d.getHours()).padStart(2, '0')}${String(d.getMinutes()).padStart(2, '0')}${String(d.getSeconds()).padStart(2, '0')}.${String(d.getMilliseconds()).padStart(3, '0')}`;
 
 function imageItem(ref: ImageRef): Item {
   const sop: Item = { ReferencedSOPClassUID: ref.sopClassUid, ReferencedSOPInstanceUID: ref.sopInstanceUid };

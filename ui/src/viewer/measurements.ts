@@ -182,17 +182,37 @@ function ownerOf(sets: DisplaySet[], imageId: string): DisplaySet | undefined {
   return sets.find((d) => d.imageIds?.includes(imageId));
 }
 
+export interface SaveOptions {
+  /** Only these studies (default: every study with measurements). */
+  studies?: ReadonlySet<string>;
+  /**
+   * Save a report for each of `studies` even when it has no measurement left: a newer,
+   * empty report is how a deletion of the last one is kept (the newest report wins).
+   */
+  allowEmpty?: boolean;
+}
+
 /** Stores the measurements of the open studies: one SR per study that has some. Resolves with the count saved. */
-export async function saveMeasurements(sets: DisplaySet[]): Promise<number> {
+export async function saveMeasurements(sets: DisplaySet[], options: SaveOptions = {}): Promise<number> {
   const byStudy = new Map<string, { client: DicomWebClient; measurements: SrMeasurement[]; first: DicomJson }>();
+  const wanted = (studyUid: string) => !options.studies || options.studies.has(studyUid);
   for (const a of annotationApi.state.getAllAnnotations() as Annotation[]) {
     const imageId = a.metadata.referencedImageId;
     const ds = imageId ? ownerOf(sets, imageId) : undefined;
     const m = ds && toMeasurement(a);
-    if (!ds || !m || !imageId) continue;
+    if (!ds || !m || !imageId || !wanted(ds.studyUid)) continue;
     const entry = byStudy.get(ds.studyUid) ?? { client: ds.client, measurements: [], first: instanceJson(imageId)! };
     entry.measurements.push(m);
     byStudy.set(ds.studyUid, entry);
+  }
+  if (options.allowEmpty) {
+    for (const studyUid of options.studies ?? []) {
+      if (byStudy.has(studyUid)) continue;
+      // The patient and study attributes come from any loaded image of the study.
+      const ds = sets.find((d) => d.studyUid === studyUid && d.imageIds?.length);
+      const first = ds?.imageIds && instanceJson(ds.imageIds[0]);
+      if (ds && first) byStudy.set(studyUid, { client: ds.client, measurements: [], first });
+    }
   }
   if (!byStudy.size) throw new MeasurementError('no measurements to save');
   let saved = 0;
@@ -231,6 +251,8 @@ async function newestReport(client: DicomWebClient, studyUid: string): Promise<R
 
 export interface RestoreResult {
   restored: number;
+  /** Studies that have a stored report (possibly empty): a deletion there is saved as a new one. */
+  reported: string[];
   /** Measurements whose image is not in the open study, or that this viewer cannot draw. */
   skipped: number;
 }
@@ -239,9 +261,11 @@ export interface RestoreResult {
 export async function restoreMeasurements(sets: DisplaySet[], studies: Array<{ client: DicomWebClient; studyUid: string }>): Promise<RestoreResult> {
   let restored = 0;
   let skipped = 0;
+  const reported: string[] = [];
   for (const { client, studyUid } of studies) {
     const report = await newestReport(client, studyUid);
     if (!report) continue;
+    reported.push(studyUid);
     const read = readMeasurementReport(report);
     skipped += read.skipped;
     const studySets = sets.filter((d) => d.studyUid === studyUid && d.client === client);
@@ -259,7 +283,7 @@ export async function restoreMeasurements(sets: DisplaySet[], studies: Array<{ c
       else restored++;
     }
   }
-  return { restored, skipped };
+  return { restored, skipped, reported };
 }
 
 function addAnnotation(m: SrMeasurement, imageId: string): boolean {

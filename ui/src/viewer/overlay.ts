@@ -1,13 +1,10 @@
 // Overlay text in the four corners of a viewport and the orientation markers at its edges.
-import { utilities, type StackViewport } from '@cornerstonejs/core';
+import type { StackViewport } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
 import { formatDate, num, str, TAG, type DicomJson } from '../dicom-json.js';
-import { edgeLabels, type Vec3 } from './orientation.js';
-
-function round(x: number | undefined, digits = 1): string {
-  return x === undefined ? '' : String(Number(x.toFixed(digits)));
-}
+import { locationOf, orientationOf } from './geometry.js';
+import { round, viewportEdgeLabels, windowReadout } from './readouts.js';
 
 export class Overlay {
   readonly root: HTMLDivElement;
@@ -26,7 +23,8 @@ export class Overlay {
     for (const el of [...Object.values(this.corners), ...Object.values(this.edges)]) el.replaceChildren();
   }
 
-  update(viewport: StackViewport): void {
+  /** `failed`: the current image could not be loaded or decoded (its cell says why): no window to show. */
+  update(viewport: StackViewport, failed = false): void {
     const imageId = viewport.getCurrentImageId();
     if (!imageId) return this.clear();
     const ds = (wadors.metaDataManager.get(imageId) ?? {}) as unknown as DicomJson;
@@ -41,6 +39,7 @@ export class Overlay {
       str(ds, TAG.StudyDescription),
     );
     const frame = /\/frames\/(\d+)$/.exec(imageId)?.[1];
+    const frameNumber = Number(frame ?? 1);
     const frames = num(ds, TAG.NumberOfFrames) ?? 1;
     lines(
       this.corners.tr,
@@ -48,27 +47,15 @@ export class Overlay {
       `Im: ${index + 1}/${total}`,
       `Instance: ${str(ds, TAG.InstanceNumber)}${frames > 1 ? ` frame ${frame}/${frames}` : ''}`,
     );
-    const loc = num(ds, TAG.SliceLocation);
+    // From the position, not Slice Location: that one goes stale when a series is edited or reformatted.
+    const loc = locationOf(ds, frameNumber);
     const thick = num(ds, TAG.SliceThickness);
     lines(this.corners.bl, loc !== undefined ? `Loc: ${round(loc, 2)} mm` : '', thick !== undefined ? `Thick: ${round(thick, 2)} mm` : '');
-    const voi = viewport.getProperties().voiRange;
-    // Back from the range to the window as PS3.3 C.11.2.1.2 defines it (the linear function
-    // spans width - 1 between its end points), so a 400 wide window reads 400, not 399.
-    const wlOf = voi && utilities.windowLevel.toWindowLevel(voi.lower, voi.upper);
-    const wl = wlOf ? `W: ${round(wlOf.windowWidth, 0)} L: ${round(wlOf.windowCenter, 0)}` : '';
+    const wl = failed ? '' : windowReadout(viewport.getProperties().voiRange);
     lines(this.corners.br, wl, `Zoom: ${round(viewport.getZoom() * 100, 0)}%`);
-    this.updateOrientation(viewport);
-  }
-
-  private updateOrientation(viewport: StackViewport): void {
-    const canvas = viewport.canvas;
-    const cx = canvas.clientWidth / 2;
-    const cy = canvas.clientHeight / 2;
-    const c = viewport.canvasToWorld([cx, cy]);
-    const r = viewport.canvasToWorld([cx + 10, cy]);
-    const d = viewport.canvasToWorld([cx, cy + 10]);
-    if (![...c, ...r, ...d].every(Number.isFinite)) return;
-    const labels = edgeLabels([r[0] - c[0], r[1] - c[1], r[2] - c[2]] as Vec3, [d[0] - c[0], d[1] - c[1], d[2] - c[2]] as Vec3);
-    for (const k of ['left', 'right', 'top', 'bottom'] as const) this.edges[k].textContent = labels[k];
+    // Markers only from the image's own orientation: Cornerstone assumes an axial one when
+    // the header has none, and markers from that would be a guess shown as a fact.
+    const labels = orientationOf(ds, frameNumber) ? viewportEdgeLabels(viewport) : undefined;
+    for (const k of ['left', 'right', 'top', 'bottom'] as const) this.edges[k].textContent = labels?.[k] ?? '';
   }
 }

@@ -21,6 +21,7 @@ import {
   ZoomTool,
   type Types as ToolTypes,
 } from '@cornerstonejs/tools';
+import { askText } from './text-dialog.js';
 
 /** Tools for the primary button, as the toolbar names them. */
 export const PRIMARY_TOOLS = [
@@ -82,10 +83,14 @@ export class ViewerTools {
     if (!group) throw new Error(`tool group ${id} exists already`);
     this.group = group;
     for (const t of ALL_TOOLS) group.addTool(t.toolName);
-    // Arrow labels: a plain prompt (the default asks the same, but names the field).
+    // Arrow labels asked in the page (text-dialog.ts), not with prompt(). A new arrow
+    // without text is dropped (the tool does so on ''); Cancel on a change keeps the old text.
     group.setToolConfiguration(ArrowAnnotateTool.toolName, {
-      getTextCallback: (done: (text: string) => void) => done(prompt('Arrow label:') ?? ''),
-      changeTextCallback: (_a: unknown, _e: unknown, done: (text: string) => void) => done(prompt('New arrow label:') ?? ''),
+      getTextCallback: (done: (text: string) => void) => void askText('Arrow label').then((t) => done(t ?? '')),
+      changeTextCallback: (a: { data?: { label?: string; text?: string } }, _e: unknown, done: (text: string) => void) => {
+        const current = a?.data?.label ?? a?.data?.text ?? '';
+        void askText('Arrow label', current).then((t) => done(t ?? current));
+      },
     });
     // Measurement tools start passive: their annotations (restored ones too) are drawn and editable.
     for (const t of PRIMARY_TOOLS) if (!NAVIGATION.has(t.name)) group.setToolPassive(t.name);

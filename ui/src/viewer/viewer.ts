@@ -1,6 +1,7 @@
 // The viewer: a series panel, a toolbar and a grid of stack viewports over one or more
 // studies read through DICOMweb. State lives on this instance (one per page).
-import { Enums, eventTarget, RenderingEngine, type StackViewport } from '@cornerstonejs/core';
+import { Enums, eventTarget, RenderingEngine, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
+import { annotation as annotationApi, utilities as toolUtils } from '@cornerstonejs/tools';
 import { h } from '../dom.js';
 import { str, TAG } from '../dicom-json.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
@@ -14,7 +15,9 @@ import { QrPanel } from './qr-panel.js';
 import { Toolbar, type ToolbarActions } from './toolbar.js';
 import type { ArchiveName } from './request.js';
 import { ViewerTools } from './tools.js';
-import { describe, type ViewportCell } from './viewport-cell.js';
+import { describe, failureOf, type ViewportCell } from './viewport-cell.js';
+import { showContextMenu } from './context-menu.js';
+import { MeasurementList } from './measurement-list.js';
 
 /** Reading and writing measurement reports (dcmjs, about 1 MB): loaded after the first image, not before it. */
 const measurementsModule = () => import('./measurements.js');
@@ -52,7 +55,10 @@ export class Viewer {
   readonly client: DicomWebClient;
   readonly panel: HTMLElement;
   readonly qrPanel: QrPanel;
+  readonly measurementList: MeasurementList;
   displaySets: DisplaySet[] = [];
+  /** Studies with a measurement report in the archive: a deletion there is saved at once (a newer report). */
+  private readonly reportedStudies = new Set<string>();
   active = 0;
   readonly timings: ViewerTimings = { stackCached: {} };
   private readonly prefetched = new Set<string>();
@@ -69,8 +75,13 @@ export class Viewer {
     this.qrPanel = new QrPanel(options);
     this.toolbar = new Toolbar(this.actions());
     this.panel = h('aside', { class: 'series-panel', id: 'series-panel' });
+    this.measurementList = new MeasurementList({
+      displaySets: () => this.displaySets,
+      show: (ds, imageId) => this.showImage(ds, imageId),
+      delete: (uids) => void this.deleteMeasurements(uids),
+    });
     const gridRoot = h('div', { class: 'viewport-grid', id: 'viewport-grid' });
-    root.replaceChildren(this.toolbar.root, this.qrPanel.root, h('div', { class: 'viewer-body' }, this.panel, gridRoot));
+    root.replaceChildren(this.toolbar.root, h('div', { class: 'viewer-body' }, this.panel, gridRoot, this.qrPanel.root));
     this.grid = new ViewportGrid(gridRoot, this.engine, {
       added: (cell) => this.cellAdded(cell),
       removing: (cell) => {
@@ -110,6 +121,8 @@ export class Viewer {
       const cell = this.activeCell;
       if (cell) void this.assign(cell, ds);
     });
+    this.panel.append(this.measurementList.root);
+    this.measurementList.render();
     if (problems.length) this.panel.prepend(h('div', { class: 'panel-error', role: 'alert' }, ...problems.map((p) => h('div', {}, p))));
     const [rows, cols] = layoutFor(sets.length);
     this.setLayout(rows, cols);
@@ -125,6 +138,7 @@ export class Viewer {
         this.displaySets,
         this.options.studyUids.map((studyUid) => ({ client: this.client, studyUid })),
       );
+      for (const study of r.reported) this.reportedStudies.add(study);
       if (r.restored || r.skipped)
         this.toolbar.status.textContent = `${r.restored} saved measurement(s) restored${r.skipped ? `, ${r.skipped} could not be placed` : ''}`;
       for (const c of this.grid.cells) if (c.viewport?.getImageIds().length) c.viewport.render();
@@ -138,10 +152,65 @@ export class Viewer {
     try {
       const { saveMeasurements } = await measurementsModule();
       const n = await saveMeasurements(this.displaySets);
+      for (const ds of this.displaySets) if (ds.imageIds) this.reportedStudies.add(ds.studyUid);
       this.toolbar.status.textContent = `${n} measurement(s) saved`;
     } catch (e) {
       this.toolbar.status.textContent = describe(e);
     }
+  }
+
+  /**
+   * Deletes measurements. In a study whose measurements are in the archive, the deletion is
+   * saved at once as a newer report (the newest one is what opens): what was deleted does
+   * not come back. Elsewhere there is nothing stored to correct.
+   */
+  async deleteMeasurements(uids: string[]): Promise<void> {
+    const studies = new Set<string>();
+    for (const uid of uids) {
+      const a = annotationApi.state.getAnnotation(uid) as { metadata?: { referencedImageId?: string } } | undefined;
+      const imageId = a?.metadata?.referencedImageId;
+      const ds = imageId ? this.displaySets.find((d) => d.imageIds?.includes(imageId)) : undefined;
+      if (ds && this.reportedStudies.has(ds.studyUid)) studies.add(ds.studyUid);
+      annotationApi.state.removeAnnotation(uid);
+    }
+    annotationApi.selection.deselectAnnotation();
+    for (const c of this.grid.cells) if (c.viewport?.getImageIds().length) c.viewport.render();
+    toolUtils.triggerAnnotationRenderForViewportIds(this.grid.cells.map((c) => c.viewportId));
+    if (!uids.length) return;
+    if (!studies.size) {
+      this.toolbar.status.textContent = `${uids.length} measurement(s) deleted`;
+      return;
+    }
+    this.toolbar.status.textContent = 'saving the deletion...';
+    try {
+      const { saveMeasurements } = await measurementsModule();
+      const n = await saveMeasurements(this.displaySets, { studies, allowEmpty: true });
+      this.toolbar.status.textContent = `${uids.length} measurement(s) deleted; report saved with ${n} measurement(s)`;
+    } catch (e) {
+      this.toolbar.status.textContent = `the deletion could not be saved: ${describe(e)}`;
+    }
+  }
+
+  /** The image of a measurement: in the viewport showing its series, else in the active one. */
+  private showImage(ds: DisplaySet, imageId: string): void {
+    const cell = this.grid.cells.find((c) => c.displaySet === ds) ?? this.activeCell;
+    if (!cell) return;
+    const index = ds.imageIds?.indexOf(imageId) ?? -1;
+    void (async () => {
+      if (cell.displaySet !== ds) await this.assign(cell, ds);
+      this.setActive(cell.index);
+      if (index >= 0 && cell.viewport?.getCurrentImageIdIndex() !== index) await csUtils.jumpToSlice(cell.element, { imageIndex: index });
+    })();
+  }
+
+  /** A right click (no drag: a drag zooms) on a measurement offers to delete it. */
+  private contextMenu(cell: ViewportCell, e: PointerEvent): void {
+    const rect = cell.element.getBoundingClientRect();
+    const near = toolUtils.getAnnotationNearPoint(cell.element, [e.clientX - rect.left, e.clientY - rect.top] as Types.Point2, 8);
+    if (!near?.annotationUID) return;
+    const uid = near.annotationUID;
+    annotationApi.selection.setAnnotationSelected(uid, true, false);
+    showContextMenu(e.clientX, e.clientY, [{ id: 'delete-measurement', label: 'Delete measurement', run: () => void this.deleteMeasurements([uid]) }]);
   }
 
   setLayout(rows: number, cols: number): void {
@@ -177,11 +246,14 @@ export class Viewer {
       for (const c of this.grid.cells) if (c.displaySet === ds) c.showProgress(done < total ? `cached ${done}/${total}` : '');
     });
     this.timings.stackCached![ds.seriesUid] = performance.now();
-    if (failed.length) {
-      const first = `Image ${failed[0].index + 1} cannot be displayed: ${describe(failed[0].error)}`;
-      const text = failed.length === 1 ? first : `${failed.length} of ${ds.imageIds.length} images cannot be displayed (${first})`;
-      for (const c of this.grid.cells) if (c.displaySet === ds) c.showMessage(text);
-    }
+    for (const f of failed) this.recordFailure(ds, ds.imageIds[f.index], f.error);
+  }
+
+  /** Notes an image that failed: the cells showing its series name it when it is the one shown. */
+  private recordFailure(ds: DisplaySet, imageId: string | undefined, error: unknown): void {
+    if (!imageId) return;
+    (ds.failures ??= new Map()).set(imageId, failureOf(error));
+    for (const c of this.grid.cells) if (c.displaySet === ds) c.refresh();
   }
 
   setActive(index: number): void {
@@ -200,6 +272,23 @@ export class Viewer {
     cell.root.addEventListener('pointerdown', () => {
       if (this.active !== cell.index) this.setActive(cell.index);
     });
+    // The context menu opens on a right click that did not move (a right drag zooms).
+    let rightDown: { x: number; y: number } | undefined;
+    cell.element.addEventListener(
+      'pointerdown',
+      (e) => {
+        rightDown = e.button === 2 ? { x: e.clientX, y: e.clientY } : undefined;
+      },
+      true,
+    );
+    cell.element.addEventListener(
+      'pointerup',
+      (e) => {
+        if (e.button === 2 && rightDown && Math.hypot(e.clientX - rightDown.x, e.clientY - rightDown.y) < 4) this.contextMenu(cell, e);
+        rightDown = undefined;
+      },
+      true,
+    );
     cell.root.addEventListener('dragover', (e) => {
       if (e.dataTransfer?.types.includes(SERIES_MIME)) {
         e.preventDefault();
@@ -223,6 +312,14 @@ export class Viewer {
     const target = e.target as HTMLElement | null;
     if (target instanceof HTMLInputElement && !['checkbox', 'button'].includes(target.type)) return;
     if (target && (target.tagName === 'SELECT' || target.tagName === 'TEXTAREA')) return;
+    if (e.key === 'Delete' || e.key === 'Backspace') {
+      const selected = [...annotationApi.selection.getAnnotationsSelected()];
+      if (selected.length) {
+        e.preventDefault();
+        void this.deleteMeasurements(selected);
+      }
+      return;
+    }
     const cell = this.activeCell;
     if (!cell) return;
     void this.nav.key(cell, e.key).then((handled) => handled && e.preventDefault());
@@ -231,11 +328,9 @@ export class Viewer {
 
   private onLoadError(e: CustomEvent): void {
     const { imageId, error } = (e.detail ?? {}) as { imageId?: string; error?: unknown };
-    for (const c of this.grid.cells) {
-      if (imageId && c.displaySet?.imageIds?.includes(imageId)) {
-        const index = c.displaySet.imageIds.indexOf(imageId) + 1;
-        c.showMessage(`Image ${index} cannot be displayed: ${describe(error)}`);
-      }
+    if (!imageId) return;
+    for (const ds of new Set(this.grid.cells.map((c) => c.displaySet))) {
+      if (ds?.imageIds?.includes(imageId)) this.recordFailure(ds, imageId, error);
     }
   }
 

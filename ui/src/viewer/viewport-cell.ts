@@ -1,8 +1,9 @@
 // One cell of the grid: the Cornerstone element, its overlay, its scrollbar, a message
-// line for what went wrong, and the series it shows.
+// for what went wrong with the image shown, a note line for the series (a warning, images
+// that failed elsewhere in the stack), and the series it shows.
 import { Enums, type RenderingEngine, type StackViewport } from '@cornerstonejs/core';
 import { h } from '../dom.js';
-import { loadDisplaySet, type DisplaySet } from './loader.js';
+import { loadDisplaySet, type DisplaySet, type ImageFailure } from './loader.js';
 import { Overlay } from './overlay.js';
 
 export class ViewportCell {
@@ -11,7 +12,10 @@ export class ViewportCell {
   readonly overlay = new Overlay();
   readonly scrollbar: HTMLInputElement;
   private readonly message: HTMLDivElement;
+  private readonly note: HTMLDivElement;
   private readonly progress: HTMLDivElement;
+  /** A message about the series as a whole (it stays while the images change). */
+  private seriesMessage = '';
   displaySet?: DisplaySet;
   /** Set for each setStack: a later assignment wins over a slower earlier one. */
   private generation = 0;
@@ -25,26 +29,52 @@ export class ViewportCell {
     this.element.addEventListener('contextmenu', (e) => e.preventDefault());
     this.scrollbar = h('input', { type: 'range', class: 'scrollbar', min: '0', max: '0', value: '0', step: '1', 'aria-label': 'slice', disabled: true });
     this.message = h('div', { class: 'viewport-message', role: 'alert' });
+    this.note = h('div', { class: 'viewport-note', role: 'status' });
     this.progress = h('div', { class: 'viewport-progress' });
-    this.root = h('div', { class: 'viewport-cell', 'data-index': String(index) }, this.element, this.overlay.root, this.scrollbar, this.progress, this.message);
+    this.root = h(
+      'div',
+      { class: 'viewport-cell', 'data-index': String(index) },
+      this.element,
+      this.overlay.root,
+      this.scrollbar,
+      this.progress,
+      this.note,
+      this.message,
+    );
     this.scrollbar.addEventListener('input', () => {
       const vp = this.viewport;
       if (vp?.getImageIds().length) void vp.setImageIdIndex(Number(this.scrollbar.value));
     });
     const update = () => this.refresh();
-    this.element.addEventListener(Enums.Events.STACK_NEW_IMAGE, update);
+    this.element.addEventListener(Enums.Events.STACK_NEW_IMAGE, (e) => {
+      // Shown after all (a retry after a passing network error): no longer a failure.
+      this.displaySet?.failures?.delete((e as CustomEvent<{ imageId?: string }>).detail?.imageId ?? '');
+      update();
+    });
     this.element.addEventListener(Enums.Events.IMAGE_RENDERED, update);
     this.element.addEventListener(Enums.Events.VOI_MODIFIED, update);
     this.element.addEventListener(Enums.Events.CAMERA_MODIFIED, update);
+    // Set before the image loads: a move onto an image known to fail says so at once.
+    this.element.addEventListener(Enums.Events.PRE_STACK_NEW_IMAGE, update);
   }
 
   get viewport(): StackViewport | undefined {
     return this.engine.getViewport<StackViewport | undefined>(this.viewportId);
   }
 
+  /** A message over the image for the whole series (it cannot be shown at all, or the stack failed to set). */
   showMessage(text: string): void {
+    this.seriesMessage = text;
+    this.setMessage(text);
+  }
+
+  private setMessage(text: string): void {
     this.message.textContent = text;
     this.message.hidden = !text;
+  }
+
+  private setNote(text: string): void {
+    this.note.textContent = text;
   }
 
   showProgress(text: string): void {
@@ -57,6 +87,8 @@ export class ViewportCell {
     this.displaySet = ds;
     this.root.dataset.series = ds.seriesUid;
     this.showMessage('');
+    this.setNote('');
+    this.root.classList.remove('image-failed');
     this.showProgress('loading...');
     await loadDisplaySet(ds);
     metadataRead?.();
@@ -66,7 +98,7 @@ export class ViewportCell {
       this.showMessage(`Series ${ds.seriesNumber ?? ''} ${ds.description}: ${ds.error ?? 'no images'}`.replace(/\s+/g, ' '));
       return false;
     }
-    if (ds.warning) this.showMessage(ds.warning);
+    if (ds.warning) this.setNote(ds.warning);
     const vp = this.viewport;
     if (!vp) return false;
     this.scrollbar.max = String(ds.imageIds.length - 1);
@@ -74,6 +106,8 @@ export class ViewportCell {
     this.scrollbar.disabled = ds.imageIds.length < 2;
     try {
       await vp.setStack(ds.imageIds, 0);
+      // Smooth when zoomed: linear between pixel centres, never blocks (said here, not left to a default).
+      vp.setProperties({ interpolationType: Enums.InterpolationType.LINEAR });
       vp.render();
       return true;
     } catch (e) {
@@ -82,12 +116,42 @@ export class ViewportCell {
     }
   }
 
+  /**
+   * Brings the cell in line with the image at the viewport's current index. An image that
+   * failed is named over an empty viewport (never the previous image's pixels under the
+   * failed one's number); a good one is shown plainly, with a note when others failed.
+   */
   refresh(): void {
     const vp = this.viewport;
+    const ds = this.displaySet;
     if (!vp || !vp.getImageIds().length) return;
-    this.scrollbar.value = String(vp.getCurrentImageIdIndex());
-    this.overlay.update(vp);
+    const index = vp.getCurrentImageIdIndex();
+    this.scrollbar.value = String(index);
+    const failures = ds?.failures;
+    const failure = failures?.get(vp.getImageIds()[index]);
+    this.root.classList.toggle('image-failed', failure !== undefined);
+    this.overlay.update(vp, failure !== undefined);
+    if (failure !== undefined) this.setMessage(failureText(index, failure));
+    else this.setMessage(this.seriesMessage);
+    const others = failures ? [...failures.keys()].filter((id) => vp.getImageIds().includes(id)).length : 0;
+    const count = vp.getImageIds().length;
+    const failedNote = others ? `${others} of ${count} images cannot be displayed` : '';
+    this.setNote([ds?.warning, failedNote].filter(Boolean).join('; '));
   }
+}
+
+/** "Cannot decode image 3: <reason>", or "Cannot load image 3: ..." when the image never arrived. */
+export function failureText(index: number, failure: ImageFailure): string {
+  return `Cannot ${failure.kind} image ${index + 1}: ${failure.reason}`;
+}
+
+/** A load error as the cell names it: an HTTP status means the image never arrived; anything else, its pixels could not be read. */
+export function failureOf(error: unknown): ImageFailure {
+  const o = error as { status?: unknown; error?: { status?: unknown }; frameProblem?: unknown } | undefined;
+  // Refused before decoding (frame-check.ts): the request succeeded, the frame is unreadable.
+  if (typeof o?.frameProblem === 'string') return { kind: 'decode', reason: o.frameProblem };
+  const http = typeof o?.status === 'number' || typeof o?.error?.status === 'number';
+  return { kind: http ? 'load' : 'decode', reason: describe(error) };
 }
 
 export function describe(e: unknown): string {

@@ -1,7 +1,7 @@
 // The MPR / 3D layout of the viewer (/viewer?StudyInstanceUIDs=...&mode=mpr[&series=uid]):
 // axial, sagittal and coronal planes of one volume with crosshairs, slabs and shared W/L,
 // and a 3D viewport (VRT presets, MIP, SSD). One instance per page.
-import { Enums, RenderingEngine, setVolumesForViewports, type Types } from '@cornerstonejs/core';
+import { Enums, RenderingEngine, setVolumesForViewports, utilities as csUtilities, type Types } from '@cornerstonejs/core';
 import { h } from '../dom.js';
 import { CURVED_TOOL, CurvedPanel } from './curved-panel.js';
 import { str, TAG } from '../dicom-json.js';
@@ -21,6 +21,7 @@ import {
   ZoomTool,
   type SlabMode,
 } from './mpr-tools.js';
+import { PlaneOverlay } from './plane-overlay.js';
 import { Renderer3d, RENDER_PRESETS, type RenderMode } from './render3d.js';
 import { TransferFunctionEditor } from './tf-editor.js';
 import { levelsOf } from './vrt-presets.js';
@@ -70,6 +71,8 @@ export class VolumePage {
   downsample: [number, number, number] = [1, 1, 1];
   private readonly cells = new Map<string, { root: HTMLElement; element: HTMLDivElement; message: HTMLElement }>();
   private readonly toolButtons = new Map<string, HTMLButtonElement>();
+  /** Orientation markers, window and slab of each MPR plane. */
+  private readonly planeOverlays = new Map<string, PlaneOverlay>();
   private readonly slabMode: HTMLSelectElement;
   private readonly slabThickness: HTMLInputElement;
   private readonly renderMode: HTMLSelectElement;
@@ -105,6 +108,11 @@ export class VolumePage {
         message,
       );
       this.cells.set(id, { root: cell, element, message });
+      if (id !== VIEWPORT_3D) {
+        const overlay = new PlaneOverlay();
+        this.planeOverlays.set(id, overlay);
+        cell.append(overlay.root);
+      }
       grid.append(cell);
     }
     this.cells.get(VIEWPORT_3D)!.root.append(this.curved.root);
@@ -243,6 +251,7 @@ export class VolumePage {
     const warnings = [...series.check.warnings];
     await setVolumesForViewports(this.engine, [{ volumeId: series.volumeId }], [...MPR_VIEWPORTS]);
     if (series.modality === 'CT') this.setWindow(40, 400);
+    for (const [id, overlay] of this.planeOverlays) overlay.attach(this.viewport(id));
     this.tools.attach();
     this.curved.attach();
     this.keepSlabsAligned();
@@ -349,10 +358,15 @@ export class VolumePage {
     for (const [n, b] of this.toolButtons) b.classList.toggle('active', n === name);
   }
 
-  /** W/L on one plane; the synchronizer carries it to the other two. */
+  /**
+   * W/L on one plane; the synchronizer carries it to the other two. The range as PS3.3
+   * C.11.2.1.2 maps the window (its linear function spans width - 1), as the 2D viewer
+   * does: the planes' readout then says the window asked for, 400 and not 401.
+   */
   setWindow(center: number, width: number): void {
+    const { lower, upper } = csUtilities.windowLevel.toLowHighRange(width, center);
     for (const vp of this.mprViewports) {
-      vp.setProperties({ voiRange: { lower: center - width / 2, upper: center + width / 2 } });
+      vp.setProperties({ voiRange: { lower, upper } });
       vp.render();
     }
     this.curved.redraw();
