@@ -31,20 +31,36 @@ export interface ToJsonOptions {
 
 const SINGLE_VALUED_TEXT = new Set<VR>(['ST', 'LT', 'UT', 'UR']);
 
+/**
+ * The JSON keys ('00100010') made once per tag: a key built again for every element is a
+ * new string that V8 must look up in its string table to use as a property name, which
+ * was a fifth of the DICOM JSON's cost per received instance (issue 16). Bounded: private
+ * tags are unbounded in number, so past the cap keys are built each time again.
+ */
+const JSON_KEYS = new Map<number, string>();
+const JSON_KEYS_MAX = 8192;
+function jsonKey(tag: number): string {
+  let k = JSON_KEYS.get(tag);
+  if (k === undefined) {
+    k = tagToHex(tag);
+    if (JSON_KEYS.size < JSON_KEYS_MAX) JSON_KEYS.set(tag, k);
+  }
+  return k;
+}
+
 export function datasetToJson(ds: Dataset, opts: ToJsonOptions = {}, path: readonly number[] = []): DicomJsonObject {
   const out: DicomJsonObject = {};
   const inlineMax = opts.inlineBinaryMax ?? 64 * 1024;
   for (const el of ds.sorted()) {
-    const key = tagToHex(el.tag);
     const attr: DicomJsonAttribute = { vr: el.vr };
-    out[key] = attr;
-    const elPath = [...path, el.tag];
+    out[jsonKey(el.tag)] = attr;
     if (el.items) {
+      const elPath = [...path, el.tag];
       if (el.items.length) attr.Value = el.items.map((item, i) => datasetToJson(item, opts, [...elPath, i]));
       continue;
     }
     if (el.skipped || el.fragments || (VR_INFO[el.vr].kind === 'binary' && isInlineVr(el.vr) && (el.value?.length ?? 0) > inlineMax)) {
-      const uri = opts.bulkDataUri?.(el, elPath);
+      const uri = opts.bulkDataUri?.(el, [...path, el.tag]);
       if (uri !== undefined) attr.BulkDataURI = uri;
       continue;
     }

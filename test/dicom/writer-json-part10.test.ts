@@ -108,6 +108,37 @@ describe('DICOM JSON', () => {
 });
 
 describe('Part 10 meta header', () => {
+  it('encodes the same bytes as a Dataset written by writeDataset, for odd and even values, with and without an AE', () => {
+    const generic = (sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, ae?: string): Buffer => {
+      const ds = new Dataset();
+      ds.put({ tag: Tags.FileMetaInformationVersion, vr: 'OB', length: 2, value: new Uint8Array([0, 1]) });
+      for (const [tag, uid] of [
+        [Tags.MediaStorageSOPClassUID, sopClassUid],
+        [Tags.MediaStorageSOPInstanceUID, sopInstanceUid],
+        [Tags.TransferSyntaxUID, transferSyntaxUid],
+        [Tags.ImplementationClassUID, IMPLEMENTATION_CLASS_UID],
+      ] as const) {
+        const b = Buffer.from(uid, 'latin1');
+        const v = b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b;
+        ds.put({ tag, vr: 'UI', length: v.length, value: new Uint8Array(v) });
+      }
+      putString(ds, Tags.ImplementationVersionName, 'SH', IMPLEMENTATION_VERSION_NAME);
+      if (ae !== undefined) putString(ds, Tags.SourceApplicationEntityTitle, 'AE', ae);
+      const body = writeDataset(ds, '1.2.840.10008.1.2.1');
+      const gl = Buffer.from([0x02, 0x00, 0x00, 0x00, 0x55, 0x4c, 0x04, 0x00, 0, 0, 0, 0]);
+      gl.writeUInt32LE(body.length, 8);
+      return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), gl, body]);
+    };
+    for (const [cls, uid, ts, ae] of [
+      ['1.2.840.10008.5.1.4.1.1.2', '1.2.3.45', '1.2.840.10008.1.2.1', 'MODALITY'],
+      ['1.2.840.10008.5.1.4.1.1.7', '1.2.3.4', '1.2.840.10008.1.2', 'ODD'],
+      ['1.2.840.10008.5.1.4.1.1.4', '1.2.826.0.1.3680043.8.498.12345678901234567890123456789012345678901', '1.2.840.10008.1.2.4.50', undefined],
+    ] as const) {
+      const built = buildMetaHeader({ sopClassUid: cls, sopInstanceUid: uid, transferSyntaxUid: ts, sourceAeTitle: ae });
+      expect(built.equals(generic(cls, uid, ts, ae))).toBe(true);
+    }
+  });
+
   it('builds a meta header dcmdump accepts, with the right group length, and reads it back', () => {
     const meta = buildMetaHeader({
       sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
