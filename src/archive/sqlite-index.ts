@@ -258,6 +258,21 @@ export class SqliteIndex extends BaseIndex {
     return result;
   }
 
+  /**
+   * The duplicate check of every C-STORE, on the WRITER connection (under its lock, outside
+   * any transaction: it sees every committed row). On the reader connection it cost as much
+   * as the whole insert: after each commit by the writer, SQLite's WAL read transaction on
+   * another connection finds the database changed and drops that connection's page cache,
+   * so each check read the index pages again (pread from the WAL); the writer's cache stays
+   * valid across its own commits (issue 16).
+   */
+  override hasInstance(uid: string): Promise<boolean> {
+    return this.writeLock.run(async () => {
+      this.checkOpen();
+      return new SqlIndexReader(this.writeRunner).hasInstance(uid);
+    });
+  }
+
   /** Prepared statements held, per connection (tests and diagnostics). */
   statementCacheSize(): { reader: number; writer: number } {
     return { reader: this.readRunner.cached, writer: this.writeRunner.cached };
