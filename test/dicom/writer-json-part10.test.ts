@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Dataset, getNumber, getNumbers, getString } from '../../src/dicom/dataset.js';
 import { readDataset } from '../../src/dicom/dataset-reader.js';
 import { putNumbers, putString, writeDataset } from '../../src/dicom/dataset-writer.js';
-import { datasetToJson, jsonToDataset } from '../../src/dicom/dataset-json.js';
+import { datasetToJson, datasetToJsonText, jsonToDataset } from '../../src/dicom/dataset-json.js';
 import { DicomParseError } from '../../src/dicom/errors.js';
 import { buildMetaHeader, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, readMetaHeader, readPart10 } from '../../src/dicom/part10.js';
 import { Tags } from '../../src/dicom/tag.js';
@@ -94,6 +94,32 @@ describe('DICOM JSON', () => {
     // back again
     const back = jsonToDataset(j);
     expect(datasetToJson(back, { bulkDataUri: (el) => (el.tag === Tags.PixelData ? 'bulk/7FE00010' : undefined) })).toEqual(j);
+  });
+
+  it('writes the text JSON.stringify writes of datasetToJson, key order and escapes included', () => {
+    const bulk = { bulkDataUri: (el: { tag: number }) => (el.tag === Tags.PixelData ? 'bulk/"7FE00010"' : undefined) };
+    const rich = readPart10(readBytes(dumpToFile(RICH_DUMP, '+te'))).dataset;
+    const s = sample();
+    s.put({ tag: Tags.PixelData, vr: 'OW', length: 1 << 20, skipped: true });
+    const odd = new Dataset();
+    // Keys JSON.stringify puts first (array indices: digits, no leading zero) among others.
+    putString(odd, 0x20011001, 'LO', 'private "quoted" \\ back\nline');
+    putString(odd, 0x10000010, 'SH', 'x');
+    putString(odd, 0x00080050, 'SH', '');
+    putString(odd, 0x00200013, 'IS', '12\\abc\\');
+    putString(odd, 0x00100010, 'PN', '=Yamada\\^');
+    putString(odd, 0x00081030, 'LO', 'tab\there \u0001 \ud800 end');
+    putNumbers(odd, 0x00189087, 'FD', [Number.NaN, -0, 1e21, Number.POSITIVE_INFINITY, 0.1]);
+    odd.put({ tag: 0x00400275, vr: 'SQ', length: 0, items: [] });
+    for (const [ds, opts] of [
+      [rich, {}],
+      [s, bulk],
+      [s, { inlineBinaryMax: 2 }],
+      [odd, {}],
+    ] as const) {
+      expect(datasetToJsonText(ds, opts)).toBe(JSON.stringify(datasetToJson(ds, opts)));
+    }
+    expect(Object.keys(JSON.parse(datasetToJsonText(odd)) as object).slice(0, 2)).toEqual(['10000010', '20011001']);
   });
 
   it('converts a DCMTK file (ISO_IR 100) to the same JSON as dcmjs would for the strings', () => {
