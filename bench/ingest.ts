@@ -20,6 +20,9 @@
 //   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512]
 //                           [--targets storescp,orthanc,pacs] [--strace on|off]
 //                           [--pacs-cmd "node bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
+//                           [--targets pacs,pacs-base --pacs-base-cmd "node /other/checkout/bin/pacs.js serve ..."]
+// A/B of two builds: target pacs-base is a second PACS (--pacs-base-cmd, e.g. the main
+// checkout), interleaved with pacs in every run, so that a loaded machine disturbs both alike.
 // Results: a table on stdout and JSON in bench/results/ingest-<timestamp>.json.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -44,7 +47,7 @@ import {
 } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
 
-type TargetName = 'storescp' | 'orthanc' | 'pacs';
+type TargetName = 'storescp' | 'orthanc' | 'pacs' | 'pacs-base';
 type Mode = 'single' | 'parallel';
 
 interface RunRecord {
@@ -104,6 +107,7 @@ const { values } = parseArgs({
     cols: { type: 'string', default: '512' },
     targets: { type: 'string', default: 'storescp,orthanc,pacs' },
     'pacs-cmd': { type: 'string' },
+    'pacs-base-cmd': { type: 'string' },
     strace: { type: 'string', default: 'on' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -178,7 +182,7 @@ async function orthancTarget(root: string): Promise<Target> {
   };
 }
 
-async function pacsTarget(root: string, cmd: string | undefined): Promise<Target> {
+async function pacsTarget(root: string, cmd: string | undefined, name: 'pacs' | 'pacs-base' = 'pacs'): Promise<Target> {
   let command: string | undefined;
   let args: string[] | undefined;
   if (cmd) {
@@ -188,9 +192,9 @@ async function pacsTarget(root: string, cmd: string | undefined): Promise<Target
   } else if (!fs.existsSync(path.join(REPO_ROOT, 'src/cli/main.ts'))) {
     throw new Error('src/cli/main.ts does not exist yet (`pacs serve` not written)');
   }
-  const pacs: PacsPeer = await startPacs({ dir: path.join(root, 'pacs'), aet: 'PACS', command, args });
+  const pacs: PacsPeer = await startPacs({ dir: path.join(root, name), aet: 'PACS', command, args });
   return {
-    name: 'pacs',
+    name,
     aet: 'PACS',
     pid: pacs.pid,
     tracePid: () => pacs.pid,
@@ -296,7 +300,10 @@ async function main(): Promise<void> {
       if (name === 'storescp') targets.push(await storescpTarget());
       else if (name === 'orthanc') targets.push(await orthancTarget(root));
       else if (name === 'pacs') targets.push(await pacsTarget(root, values['pacs-cmd']));
-      else throw new Error(`unknown target ${String(name)}`);
+      else if (name === 'pacs-base') {
+        if (!values['pacs-base-cmd']) throw new Error('pacs-base needs --pacs-base-cmd');
+        targets.push(await pacsTarget(root, values['pacs-base-cmd'], 'pacs-base'));
+      } else throw new Error(`unknown target ${String(name)}`);
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
       console.log(`! ${name}: not started: ${reason.split('\n')[0]}`);
@@ -331,7 +338,7 @@ async function main(): Promise<void> {
           console.log(
             `  run ${run} ${mode.padEnd(8)} ${t.name.padEnd(8)} ${
               rec.ok ? `${rec.seconds!.toFixed(3)} s  ${rec.instancesPerSecond!.toFixed(0)} inst/s` : `FAILED: ${rec.error}`
-            }${rec.serverCpuMsPerInstance !== undefined ? `  server CPU ${rec.serverCpuMsPerInstance.toFixed(2)} ms/inst${t.name === 'pacs' ? ` (main thread ${rec.serverMainThreadCpuMsPerInstance!.toFixed(2)})` : ''}` : ''}  load ${rec.loadAverage1m?.toFixed(1)}`,
+            }${rec.serverCpuMsPerInstance !== undefined ? `  server CPU ${rec.serverCpuMsPerInstance.toFixed(2)} ms/inst${t.name.startsWith('pacs') ? ` (main thread ${rec.serverMainThreadCpuMsPerInstance!.toFixed(2)})` : ''}` : ''}  load ${rec.loadAverage1m?.toFixed(1)}`,
           );
         }
       }
@@ -410,7 +417,7 @@ async function main(): Promise<void> {
           r.instancesPerSecond !== undefined ? r.instancesPerSecond.toFixed(0) : r.skipped ? 'skipped' : 'FAILED',
           `${okRuns}/${r.runs.length}`,
           r.serverCpuMsPerInstance !== undefined
-            ? `${r.serverCpuMsPerInstance.toFixed(2)}${r.target === 'pacs' ? ` (${r.serverMainThreadCpuMsPerInstance?.toFixed(2) ?? '-'})` : ''}`
+            ? `${r.serverCpuMsPerInstance.toFixed(2)}${r.target.startsWith('pacs') ? ` (${r.serverMainThreadCpuMsPerInstance?.toFixed(2) ?? '-'})` : ''}`
             : '-',
           r.syscallsPerInstance ? String(r.syscallsPerInstance.file) : '-',
           r.syscallsPerInstance ? String(r.syscallsPerInstance.total) : '-',

@@ -11,6 +11,10 @@
 // process's CPU time per instance (user + system, all threads) is printed too.
 //
 //   npx tsx bench/route.ts [--count 300] [--runs 3] [--rows 512] [--cols 512] [--targets pacs,orthanc,direct]
+//                          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--pacs-base-root /other/checkout]
+// --node-args go to node for this PACS (a V8 CPU profile of the router, written at exit);
+// target pacs-base (with --pacs-base-root) runs another checkout's bin/pacs.js the same
+// way, interleaved with pacs in every run: an A/B of two builds on a loaded machine.
 // Results: a table on stdout and JSON in bench/results/route-<timestamp>.json.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -44,6 +48,8 @@ const { values } = parseArgs({
     cols: { type: 'string', default: '512' },
     targets: { type: 'string', default: 'pacs,orthanc,direct' },
     timeout: { type: 'string', default: '600' },
+    'node-args': { type: 'string', default: '' },
+    'pacs-base-root': { type: 'string' },
   },
 });
 const COUNT = Number(values.count);
@@ -72,8 +78,8 @@ interface RunRecord {
 }
 
 /** This PACS: the registry knows DEST, the router's rules send everything there. */
-async function startOurRouter(root: string, dest: StorescpPeer): Promise<Router> {
-  const dir = path.join(root, 'pacs');
+async function startOurRouter(root: string, dest: StorescpPeer, name = 'pacs', checkout = REPO_ROOT): Promise<Router> {
+  const dir = path.join(root, name);
   const data = path.join(dir, 'data');
   const config = await ConfigStore.open(data);
   await config.update((reg) => addAe(reg, { aeTitle: 'DEST', connection: { host: '127.0.0.1', port: dest.port }, permissions: ['echo'] }));
@@ -88,7 +94,8 @@ async function startOurRouter(root: string, dest: StorescpPeer): Promise<Router>
     cwd: REPO_ROOT,
     dir,
     args: [
-      path.join(REPO_ROOT, 'bin/pacs.js'),
+      ...values['node-args'].split(/\s+/).filter(Boolean),
+      path.join(checkout, 'bin/pacs.js'),
       'serve',
       '--data',
       data,
@@ -104,7 +111,7 @@ async function startOurRouter(root: string, dest: StorescpPeer): Promise<Router>
     ],
   });
   await waitForPort(routerPort, { peer, timeoutMs: 60_000 });
-  return { name: 'pacs', aet: 'ROUTER', port: routerPort, peer };
+  return { name, aet: 'ROUTER', port: routerPort, peer };
 }
 
 /** Orthanc forwarding each stored instance by a Lua script (its documented auto-routing). */
@@ -189,9 +196,12 @@ async function main(): Promise<void> {
   const routers: Router[] = [];
   for (const n of names) {
     if (n === 'pacs') routers.push(await startOurRouter(root, dest));
-    else if (n === 'orthanc') routers.push(await startOrthancRouter(root, dest));
+    else if (n === 'pacs-base') {
+      if (!values['pacs-base-root']) throw new Error('pacs-base needs --pacs-base-root');
+      routers.push(await startOurRouter(root, dest, 'pacs-base', path.resolve(values['pacs-base-root'])));
+    } else if (n === 'orthanc') routers.push(await startOrthancRouter(root, dest));
     else if (n === 'direct') routers.push({ name: 'direct', aet: dest.aet, port: dest.port, peer: dest });
-    else throw new Error(`unknown target ${n} (pacs, orthanc, direct)`);
+    else throw new Error(`unknown target ${n} (pacs, pacs-base, orthanc, direct)`);
   }
   const results = new Map<string, RunRecord[]>(routers.map((r) => [r.name, []]));
   for (let run = 1; run <= RUNS; run++) {

@@ -3,7 +3,7 @@
  * imports src/dicom only).
  */
 import type { Dataset } from '../dicom/dataset.js';
-import { datasetToJson } from '../dicom/dataset-json.js';
+import { datasetToJsonText } from '../dicom/dataset-json.js';
 
 export { DatasetHeaderReader } from '../dicom/dataset-reader.js';
 export { getNumber, getString, type Dataset } from '../dicom/dataset.js';
@@ -14,5 +14,5 @@ export { buildMetaHeader, readMetaHeader } from '../dicom/part10.js';
 
 /** DICOM JSON text (PS3.18 F.2) of the dataset's non-bulk attributes (the reader stopped at Pixel Data). */
 export function datasetJsonText(ds: Dataset): string {
-  return JSON.stringify(datasetToJson(ds));
+  return datasetToJsonText(ds);
 }

@@ -119,6 +119,8 @@ export class SqliteIndex extends BaseIndex {
   private readonly readLock = new Mutex();
   private readonly walSync: CoalescedFsync;
   private readonly dataVersionPragma: Database.Statement;
+  /** Transaction control prepared once: exec() would parse the text on every store (issue 16). */
+  private readonly tx: Record<'beginWrite' | 'commitWrite' | 'beginRead' | 'commitRead', Database.Statement>;
   private readonly wal: boolean;
   private closed = false;
   /**
@@ -168,6 +170,12 @@ export class SqliteIndex extends BaseIndex {
     this.walSync = new CoalescedFsync(`${file}-wal`, { keepOpen: true, dataOnly: true });
     this.writeRunner = new SqliteRunner(this.writer);
     this.dataVersionPragma = this.writer.prepare('PRAGMA data_version').pluck();
+    this.tx = {
+      beginWrite: this.writer.prepare('BEGIN IMMEDIATE'),
+      commitWrite: this.writer.prepare('COMMIT'),
+      beginRead: this.reader.prepare('BEGIN'),
+      commitRead: this.reader.prepare('COMMIT'),
+    };
     this.readRunner = new SqliteRunner(this.reader);
   }
 
@@ -259,19 +267,32 @@ export class SqliteIndex extends BaseIndex {
   read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
     return this.readLock.run(async () => {
       this.checkOpen();
-      this.reader.exec('BEGIN');
+      this.tx.beginRead.run();
       try {
         return await fn(new SqlIndexReader(this.readRunner));
       } finally {
-        this.reader.exec('COMMIT');
+        this.tx.commitRead.run();
       }
+    });
+  }
+
+  /**
+   * One read statement (hasInstance, getInstance, ...): SQLite runs it in a transaction of
+   * its own, a consistent snapshot, so BEGIN and COMMIT around it would only cost two more
+   * statements per call (the C-STORE duplicate check is one per instance). Under the read
+   * lock all the same: the reader connection is never inside another caller's BEGIN.
+   */
+  protected override single<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
+    return this.readLock.run(async () => {
+      this.checkOpen();
+      return fn(new SqlIndexReader(this.readRunner));
     });
   }
 
   async write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T> {
     const result = await this.writeLock.run(async () => {
       this.checkOpen();
-      this.writer.exec('BEGIN IMMEDIATE');
+      this.tx.beginWrite.run();
       let r: T;
       try {
         const version = Number(this.dataVersionPragma.get());
@@ -284,7 +305,7 @@ export class SqliteIndex extends BaseIndex {
         throw e;
       }
       try {
-        this.writer.exec('COMMIT');
+        this.tx.commitWrite.run();
       } catch (e) {
         this.memo.clear();
         throw e;
@@ -294,6 +315,21 @@ export class SqliteIndex extends BaseIndex {
     });
     if (this.wal) await this.walSync.sync(); // durable before the caller hears "committed"
     return result;
+  }
+
+  /**
+   * The duplicate check of every C-STORE, on the WRITER connection (under its lock, outside
+   * any transaction: it sees every committed row). On the reader connection it cost as much
+   * as the whole insert: after each commit by the writer, SQLite's WAL read transaction on
+   * another connection finds the database changed and drops that connection's page cache,
+   * so each check read the index pages again (pread from the WAL); the writer's cache stays
+   * valid across its own commits (issue 16).
+   */
+  override hasInstance(uid: string): Promise<boolean> {
+    return this.writeLock.run(async () => {
+      this.checkOpen();
+      return new SqlIndexReader(this.writeRunner).hasInstance(uid);
+    });
   }
 
   /** Prepared statements held, per connection (tests and diagnostics). */

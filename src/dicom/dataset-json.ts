@@ -31,20 +31,36 @@ export interface ToJsonOptions {
 
 const SINGLE_VALUED_TEXT = new Set<VR>(['ST', 'LT', 'UT', 'UR']);
 
+/**
+ * The JSON keys ('00100010') made once per tag: a key built again for every element is a
+ * new string that V8 must look up in its string table to use as a property name, which
+ * was a fifth of the DICOM JSON's cost per received instance (issue 16). Bounded: private
+ * tags are unbounded in number, so past the cap keys are built each time again.
+ */
+const JSON_KEYS = new Map<number, string>();
+const JSON_KEYS_MAX = 8192;
+function jsonKey(tag: number): string {
+  let k = JSON_KEYS.get(tag);
+  if (k === undefined) {
+    k = tagToHex(tag);
+    if (JSON_KEYS.size < JSON_KEYS_MAX) JSON_KEYS.set(tag, k);
+  }
+  return k;
+}
+
 export function datasetToJson(ds: Dataset, opts: ToJsonOptions = {}, path: readonly number[] = []): DicomJsonObject {
   const out: DicomJsonObject = {};
   const inlineMax = opts.inlineBinaryMax ?? 64 * 1024;
   for (const el of ds.sorted()) {
-    const key = tagToHex(el.tag);
     const attr: DicomJsonAttribute = { vr: el.vr };
-    out[key] = attr;
-    const elPath = [...path, el.tag];
+    out[jsonKey(el.tag)] = attr;
     if (el.items) {
+      const elPath = [...path, el.tag];
       if (el.items.length) attr.Value = el.items.map((item, i) => datasetToJson(item, opts, [...elPath, i]));
       continue;
     }
     if (el.skipped || el.fragments || (VR_INFO[el.vr].kind === 'binary' && isInlineVr(el.vr) && (el.value?.length ?? 0) > inlineMax)) {
-      const uri = opts.bulkDataUri?.(el, elPath);
+      const uri = opts.bulkDataUri?.(el, [...path, el.tag]);
       if (uri !== undefined) attr.BulkDataURI = uri;
       continue;
     }
@@ -73,6 +89,84 @@ export function datasetToJson(ds: Dataset, opts: ToJsonOptions = {}, path: reado
     }
   }
   return out;
+}
+
+/**
+ * The same text as JSON.stringify(datasetToJson(ds, opts)), written directly: the index
+ * keeps this text for every received instance, and building the objects and then walking
+ * them again in JSON.stringify cost about as much as parsing the header (issue 16).
+ * Strings go through JSON.stringify (its escaping); the property order is the one
+ * JSON.stringify gives an object: keys that are array indices ('20011001': digits, no
+ * leading zero) first, in ascending order, then the others as inserted (ascending tags).
+ */
+export function datasetToJsonText(ds: Dataset, opts: ToJsonOptions = {}, path: readonly number[] = []): string {
+  const inlineMax = opts.inlineBinaryMax ?? 64 * 1024;
+  const indexKeys: string[] = [];
+  const others: string[] = [];
+  for (const el of ds.sorted()) {
+    const key = jsonKey(el.tag);
+    (isArrayIndexKey(key) ? indexKeys : others).push(`"${key}":${attributeText(ds, el, opts, inlineMax, path)}`);
+  }
+  return `{${indexKeys.length ? indexKeys.concat(others).join(',') : others.join(',')}}`;
+}
+
+function attributeText(ds: Dataset, el: Element, opts: ToJsonOptions, inlineMax: number, path: readonly number[]): string {
+  const head = `{"vr":${JSON.stringify(el.vr)}`;
+  if (el.items) {
+    if (!el.items.length) return `${head}}`;
+    const elPath = [...path, el.tag];
+    return `${head},"Value":[${el.items.map((item, i) => datasetToJsonText(item, opts, [...elPath, i])).join(',')}]}`;
+  }
+  if (el.skipped || el.fragments || (VR_INFO[el.vr].kind === 'binary' && isInlineVr(el.vr) && (el.value?.length ?? 0) > inlineMax)) {
+    const uri = opts.bulkDataUri?.(el, [...path, el.tag]);
+    return uri === undefined ? `${head}}` : `${head},"BulkDataURI":${JSON.stringify(uri)}}`;
+  }
+  if (!el.value || el.value.length === 0) return `${head}}`;
+  if (isInlineVr(el.vr)) {
+    return `${head},"InlineBinary":${JSON.stringify(Buffer.from(el.value.buffer, el.value.byteOffset, el.value.byteLength).toString('base64'))}}`;
+  }
+  let values: string[];
+  if (el.vr === 'AT') {
+    values = decodeAt(el.value).map((v) => JSON.stringify(v));
+  } else if (VR_INFO[el.vr].kind === 'binary') {
+    values = (decodeBinaryNumbers(el.value, el.vr) ?? []).map(numberText);
+  } else {
+    const strings = getStrings(ds, el.tag) ?? [];
+    if (el.vr === 'PN') {
+      values = strings.map((v) => (v === '' ? 'null' : personNameText(v)));
+    } else if (el.vr === 'IS' || el.vr === 'DS') {
+      values = strings.map((v) => (v === '' ? 'null' : Number.isFinite(Number(v)) ? numberText(Number(v)) : JSON.stringify(v)));
+    } else if (SINGLE_VALUED_TEXT.has(el.vr)) {
+      values = [JSON.stringify(strings.join('\\'))];
+    } else {
+      values = strings.map((v) => (v === '' ? 'null' : JSON.stringify(v)));
+    }
+  }
+  return `${head},"Value":[${values.join(',')}]}`;
+}
+
+/** A number as JSON.stringify writes it (NaN and the infinities as null). */
+function numberText(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+function personNameText(s: string): string {
+  const pn = personName(s);
+  const parts: string[] = [];
+  if (pn.Alphabetic !== undefined) parts.push(`"Alphabetic":${JSON.stringify(pn.Alphabetic)}`);
+  if (pn.Ideographic !== undefined) parts.push(`"Ideographic":${JSON.stringify(pn.Ideographic)}`);
+  if (pn.Phonetic !== undefined) parts.push(`"Phonetic":${JSON.stringify(pn.Phonetic)}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** Whether JSON.stringify orders this 8-character key as an array index: digits only, no leading zero. */
+function isArrayIndexKey(key: string): boolean {
+  if (key.charCodeAt(0) === 0x30) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 function isInlineVr(vr: VR): boolean {

@@ -1,10 +1,8 @@
 /** DICOM Part 10 files (PS3.10 7.1): preamble, 'DICM', File Meta Information (group 0002). */
 import { Dataset, getString, type Element } from './dataset.js';
-import { putString, writeDataset } from './dataset-writer.js';
 import { DatasetHeaderReader } from './dataset-reader.js';
 import { DicomParseError } from './errors.js';
-import { Tags } from './tag.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN } from './transfer-syntax.js';
+import { formatTag, Tags } from './tag.js';
 import { VR_INFO, isVr } from './vr.js';
 
 export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './implementation.js';
@@ -28,30 +26,53 @@ export interface MetaHeaderInput {
   sourceAeTitle?: string;
 }
 
-/** Preamble (128 zero bytes), 'DICM' and the File Meta Information with its group length. */
+/**
+ * Preamble (128 zero bytes), 'DICM' and the File Meta Information with its group length,
+ * explicit VR little endian (PS3.10 7.1). Encoded straight into one buffer, not through a
+ * Dataset and writeDataset: it is built for every received instance, and the generic path
+ * cost about 0.05 ms of the ~1.5 ms of CPU an instance takes (issue 16). Same bytes as
+ * writeDataset would give: UI values padded with NUL, SH and AE with a space.
+ */
 export function buildMetaHeader(input: MetaHeaderInput): Buffer {
-  const ds = new Dataset();
-  ds.put({ tag: Tags.FileMetaInformationVersion, vr: 'OB', length: 2, value: new Uint8Array([0, 1]) });
-  putUid(ds, Tags.MediaStorageSOPClassUID, input.sopClassUid);
-  putUid(ds, Tags.MediaStorageSOPInstanceUID, input.sopInstanceUid);
-  putUid(ds, Tags.TransferSyntaxUID, input.transferSyntaxUid);
-  putUid(ds, Tags.ImplementationClassUID, IMPLEMENTATION_CLASS_UID);
-  putString(ds, Tags.ImplementationVersionName, 'SH', IMPLEMENTATION_VERSION_NAME);
-  if (input.sourceAeTitle !== undefined) putString(ds, Tags.SourceApplicationEntityTitle, 'AE', input.sourceAeTitle);
-  const body = writeDataset(ds, EXPLICIT_VR_LITTLE_ENDIAN);
-  const groupLength = Buffer.alloc(12);
-  groupLength.writeUInt16LE(0x0002, 0);
-  groupLength.writeUInt16LE(0x0000, 2);
-  groupLength.write('UL', 4, 'latin1');
-  groupLength.writeUInt16LE(4, 6);
-  groupLength.writeUInt32LE(body.length, 8);
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), groupLength, body]);
+  const elements: Array<[number, 'UI' | 'SH' | 'AE', Buffer]> = [
+    [Tags.MediaStorageSOPClassUID, 'UI', Buffer.from(input.sopClassUid, 'latin1')],
+    [Tags.MediaStorageSOPInstanceUID, 'UI', Buffer.from(input.sopInstanceUid, 'latin1')],
+    [Tags.TransferSyntaxUID, 'UI', Buffer.from(input.transferSyntaxUid, 'latin1')],
+    [Tags.ImplementationClassUID, 'UI', Buffer.from(IMPLEMENTATION_CLASS_UID, 'latin1')],
+    [Tags.ImplementationVersionName, 'SH', Buffer.from(IMPLEMENTATION_VERSION_NAME, 'utf8')],
+  ];
+  if (input.sourceAeTitle !== undefined) elements.push([Tags.SourceApplicationEntityTitle, 'AE', Buffer.from(input.sourceAeTitle, 'latin1')]);
+  // (0002,0001) OB: 12-byte header + 2 bytes; each short-VR element: 8-byte header + even value.
+  let bodyLength = 14;
+  for (const [tag, , v] of elements) {
+    const padded = v.length + (v.length & 1);
+    if (padded > 0xffff) throw new RangeError(`${formatTag(tag)} value of ${padded} bytes does not fit a 16-bit length`);
+    bodyLength += 8 + padded;
+  }
+  const out = Buffer.alloc(132 + 12 + bodyLength); // zero-filled: preamble and NUL padding
+  out.write('DICM', 128, 'latin1');
+  let o = writeShortHeader(out, 132, 0x00020000, 'UL', 4);
+  o = out.writeUInt32LE(bodyLength, o);
+  o = out.writeUInt16LE(0x0002, o);
+  o = out.writeUInt16LE(0x0001, o);
+  o += out.write('OB', o, 'latin1') + 2; // two reserved bytes (zero)
+  o = out.writeUInt32LE(2, o);
+  out[o + 1] = 1; // version 00 01
+  o += 2;
+  for (const [tag, vr, v] of elements) {
+    const padded = v.length + (v.length & 1);
+    o = writeShortHeader(out, o, tag, vr, padded);
+    o += v.copy(out, o);
+    if (v.length & 1) out[o++] = vr === 'UI' ? 0x00 : 0x20;
+  }
+  return out;
 }
 
-function putUid(ds: Dataset, tag: number, uid: string): void {
-  const b = Buffer.from(uid, 'latin1');
-  const value = b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b; // UI pads with NUL
-  ds.put({ tag, vr: 'UI', length: value.length, value: new Uint8Array(value) });
+function writeShortHeader(out: Buffer, o: number, tag: number, vr: string, length: number): number {
+  o = out.writeUInt16LE(tag >>> 16, o);
+  o = out.writeUInt16LE(tag & 0xffff, o);
+  o += out.write(vr, o, 'latin1');
+  return out.writeUInt16LE(length, o);
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   writeDataset,
   type Dataset,
 } from '../dicom/index.js';
-import { chooseTransferSyntax, datasetIn, WRITABLE_SYNTAXES } from '../archive/retrieval.js';
+import { chooseTransferSyntax, datasetIn, WRITABLE_SYNTAXES, type DatasetInOptions } from '../archive/retrieval.js';
 import { checkTranscodeSize, decodedPixelBytes } from '../archive/transcode-limit.js';
 
 export const UNCOMPRESSED = [EXPLICIT_VR_LITTLE_ENDIAN, IMPLICIT_VR_LITTLE_ENDIAN] as const;
@@ -52,13 +52,19 @@ export function sendSyntax(
   return UNCOMPRESSED.find((ts) => offered.includes(ts));
 }
 
+/** Whether the copy sent is the stored bytes as they are (no attribute changed). */
+export function sentAsStored(changes: Changes): boolean {
+  return !hasChanges(changes);
+}
+
 export async function forwardedDataset(
   archive: Archive,
   inst: InstanceSummary,
   ts: string,
   changes: Changes,
+  opts: DatasetInOptions = {},
 ): Promise<{ data: DatasetSource; close: () => void }> {
-  if (!hasChanges(changes)) return datasetIn(archive, inst, ts);
+  if (!hasChanges(changes)) return datasetIn(archive, inst, ts, opts);
   const limit = archive.limits.maxTranscodeBytes;
   checkTranscodeSize(inst.sopInstanceUid, 'stored file', inst.fileSize, limit);
   const stream = archive.blobs.open(inst.fileKey);

@@ -34,7 +34,8 @@ import { cStore } from '../dimse/scu.js';
 import { connect, type Association } from '../net/index.js';
 import type { ForwardQueueStore, QueueEntry } from '../archive/forward-queue.js';
 import { TranscodeLimitError } from '../archive/transcode-limit.js';
-import { forwardedDataset, proposedSyntaxes, sendSyntax, UNCOMPRESSED } from './forwarded-copy.js';
+import { forwardedDataset, proposedSyntaxes, sendSyntax, sentAsStored, UNCOMPRESSED } from './forwarded-copy.js';
+import type { DatasetSource } from '../dimse/dimse-connection.js';
 import type { QueuePolicy } from './rules.js';
 
 export interface DestinationTarget {
@@ -75,6 +76,13 @@ const FLUSH_PAUSE_MS = 50;
 export function backoffDelay(policy: QueuePolicy, attempts: number, random: () => number = Math.random): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
   return Math.round(exp * (0.5 + 0.5 * random()));
+}
+
+/** An entry's data set read and ready to send, in the syntax chosen for it. */
+interface Prepared {
+  ts: string;
+  data: DatasetSource;
+  close: () => void;
 }
 
 /** A queue entry with the instance it sends. */
@@ -289,18 +297,48 @@ export class DestinationSender {
       return;
     }
     const delivered: QueueEntry[] = [];
+    // The next instance's bytes are read while the current one is sent and answered (the
+    // read is off the critical path of a stop-and-wait sender; issue 16), into pooled
+    // buffers given back once the association has written them. Only stored bytes are
+    // read ahead: a re-encoded copy (attribute changes) is made in its turn, as it may be
+    // large. A failed read ahead is that entry's failure, reported in its turn.
+    const bytesReleased = (): boolean => open.conn.transport.writesPending === false;
+    const prepare = async (item: ReadyEntry): Promise<Prepared> => {
+      const ts = sendSyntax(open.association.contexts.values(), item.inst, item.entry.changes);
+      if (!ts) throw new Error(`${destination} accepted neither ${item.inst.transferSyntaxUid} nor an uncompressed syntax for ${item.inst.sopClassUid}`);
+      return { ts, ...(await forwardedDataset(archive, item.inst, ts, item.entry.changes, { bytesReleased })) };
+    };
+    let ahead: Promise<Prepared> | undefined;
+    const dropAhead = (): void => {
+      void ahead?.then(
+        (p) => p.close(),
+        () => undefined,
+      );
+      ahead = undefined;
+    };
     try {
-      for (const { entry, inst } of items) {
-        if (this.closed) break;
+      for (let i = 0; i < items.length; i++) {
+        const { entry, inst } = items[i];
+        const current = ahead;
+        ahead = undefined;
+        if (this.closed) {
+          ahead = current;
+          break;
+        }
         if (open.conn.isClosed) {
+          ahead = current;
+          dropAhead();
           failures.push({ id: entry.id, error: 'association closed by the destination' });
           continue;
         }
         this.inFlight.add(entry.id);
         try {
-          const ts = sendSyntax(open.association.contexts.values(), inst, entry.changes);
-          if (!ts) throw new Error(`${destination} accepted neither ${inst.transferSyntaxUid} nor an uncompressed syntax for ${inst.sopClassUid}`);
-          const { data, close } = await forwardedDataset(archive, inst, ts, entry.changes);
+          const { ts, data, close } = await (current ?? prepare(items[i]));
+          const following = items[i + 1];
+          if (following && sentAsStored(following.entry.changes)) {
+            ahead = prepare(following);
+            ahead.catch(() => undefined); // awaited in its turn
+          }
           try {
             const rsp = await cStore(open.conn, { sopClassUid: inst.sopClassUid, sopInstanceUid: inst.sopInstanceUid, transferSyntaxUid: ts }, data);
             if (statusCategory(rsp.command.status ?? 0) === 'warning') {
@@ -325,6 +363,7 @@ export class DestinationSender {
         }
       }
     } finally {
+      dropAhead();
       open.idleSince = Date.now();
       if (open.conn.isClosed) this.open = undefined;
       for (const e of delivered) this.unflushed.set(e.id, e.attempts);

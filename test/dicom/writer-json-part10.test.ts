@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Dataset, getNumber, getNumbers, getString } from '../../src/dicom/dataset.js';
 import { readDataset } from '../../src/dicom/dataset-reader.js';
 import { putNumbers, putString, writeDataset } from '../../src/dicom/dataset-writer.js';
-import { datasetToJson, jsonToDataset } from '../../src/dicom/dataset-json.js';
+import { datasetToJson, datasetToJsonText, jsonToDataset } from '../../src/dicom/dataset-json.js';
 import { DicomParseError } from '../../src/dicom/errors.js';
 import { buildMetaHeader, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME, readMetaHeader, readPart10 } from '../../src/dicom/part10.js';
 import { Tags } from '../../src/dicom/tag.js';
@@ -96,6 +96,32 @@ describe('DICOM JSON', () => {
     expect(datasetToJson(back, { bulkDataUri: (el) => (el.tag === Tags.PixelData ? 'bulk/7FE00010' : undefined) })).toEqual(j);
   });
 
+  it('writes the text JSON.stringify writes of datasetToJson, key order and escapes included', () => {
+    const bulk = { bulkDataUri: (el: { tag: number }) => (el.tag === Tags.PixelData ? 'bulk/"7FE00010"' : undefined) };
+    const rich = readPart10(readBytes(dumpToFile(RICH_DUMP, '+te'))).dataset;
+    const s = sample();
+    s.put({ tag: Tags.PixelData, vr: 'OW', length: 1 << 20, skipped: true });
+    const odd = new Dataset();
+    // Keys JSON.stringify puts first (array indices: digits, no leading zero) among others.
+    putString(odd, 0x20011001, 'LO', 'private "quoted" \\ back\nline');
+    putString(odd, 0x10000010, 'SH', 'x');
+    putString(odd, 0x00080050, 'SH', '');
+    putString(odd, 0x00200013, 'IS', '12\\abc\\');
+    putString(odd, 0x00100010, 'PN', '=Yamada\\^');
+    putString(odd, 0x00081030, 'LO', 'tab\there \u0001 \ud800 end');
+    putNumbers(odd, 0x00189087, 'FD', [Number.NaN, -0, 1e21, Number.POSITIVE_INFINITY, 0.1]);
+    odd.put({ tag: 0x00400275, vr: 'SQ', length: 0, items: [] });
+    for (const [ds, opts] of [
+      [rich, {}],
+      [s, bulk],
+      [s, { inlineBinaryMax: 2 }],
+      [odd, {}],
+    ] as const) {
+      expect(datasetToJsonText(ds, opts)).toBe(JSON.stringify(datasetToJson(ds, opts)));
+    }
+    expect(Object.keys(JSON.parse(datasetToJsonText(odd)) as object).slice(0, 2)).toEqual(['10000010', '20011001']);
+  });
+
   it('converts a DCMTK file (ISO_IR 100) to the same JSON as dcmjs would for the strings', () => {
     const { dataset } = readPart10(readBytes(dumpToFile(RICH_DUMP, '+te')));
     const j = datasetToJson(dataset);
@@ -108,6 +134,37 @@ describe('DICOM JSON', () => {
 });
 
 describe('Part 10 meta header', () => {
+  it('encodes the same bytes as a Dataset written by writeDataset, for odd and even values, with and without an AE', () => {
+    const generic = (sopClassUid: string, sopInstanceUid: string, transferSyntaxUid: string, ae?: string): Buffer => {
+      const ds = new Dataset();
+      ds.put({ tag: Tags.FileMetaInformationVersion, vr: 'OB', length: 2, value: new Uint8Array([0, 1]) });
+      for (const [tag, uid] of [
+        [Tags.MediaStorageSOPClassUID, sopClassUid],
+        [Tags.MediaStorageSOPInstanceUID, sopInstanceUid],
+        [Tags.TransferSyntaxUID, transferSyntaxUid],
+        [Tags.ImplementationClassUID, IMPLEMENTATION_CLASS_UID],
+      ] as const) {
+        const b = Buffer.from(uid, 'latin1');
+        const v = b.length % 2 ? Buffer.concat([b, Buffer.alloc(1)]) : b;
+        ds.put({ tag, vr: 'UI', length: v.length, value: new Uint8Array(v) });
+      }
+      putString(ds, Tags.ImplementationVersionName, 'SH', IMPLEMENTATION_VERSION_NAME);
+      if (ae !== undefined) putString(ds, Tags.SourceApplicationEntityTitle, 'AE', ae);
+      const body = writeDataset(ds, '1.2.840.10008.1.2.1');
+      const gl = Buffer.from([0x02, 0x00, 0x00, 0x00, 0x55, 0x4c, 0x04, 0x00, 0, 0, 0, 0]);
+      gl.writeUInt32LE(body.length, 8);
+      return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), gl, body]);
+    };
+    for (const [cls, uid, ts, ae] of [
+      ['1.2.840.10008.5.1.4.1.1.2', '1.2.3.45', '1.2.840.10008.1.2.1', 'MODALITY'],
+      ['1.2.840.10008.5.1.4.1.1.7', '1.2.3.4', '1.2.840.10008.1.2', 'ODD'],
+      ['1.2.840.10008.5.1.4.1.1.4', '1.2.826.0.1.3680043.8.498.12345678901234567890123456789012345678901', '1.2.840.10008.1.2.4.50', undefined],
+    ] as const) {
+      const built = buildMetaHeader({ sopClassUid: cls, sopInstanceUid: uid, transferSyntaxUid: ts, sourceAeTitle: ae });
+      expect(built.equals(generic(cls, uid, ts, ae))).toBe(true);
+    }
+  });
+
   it('builds a meta header dcmdump accepts, with the right group length, and reads it back', () => {
     const meta = buildMetaHeader({
       sopClassUid: '1.2.840.10008.5.1.4.1.1.2',

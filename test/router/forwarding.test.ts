@@ -3,7 +3,7 @@
  * forwarded by rules; a destination that is down gets everything once it is up; dead
  * letters, manual retry and purge; attribute changes on the forwarded copy.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,6 +182,37 @@ describe('Router role', () => {
     } finally {
       await down.close();
     }
+  });
+
+  it('a stored file gone when its turn comes (read ahead of the one before) fails that entry alone; the rest are delivered', async () => {
+    await router.rules.update(() => ({
+      rules: [{ name: 'all downstream', condition: 'true', destinations: ['DOWNSTREAM'] }],
+      queue: { maxAttempts: 1000, baseDelayMs: 100, maxDelayMs: 200, batchSize: 10, idleReleaseMs: 100 },
+    }));
+    const uids = Array.from({ length: 5 }, (_, i) => `${uidRoot}.60.${i}`);
+    await send(uids.map((uid) => ({ uid }))); // DOWNSTREAM is down: each gets a failed attempt
+    await until('5 failed attempts', async () => (await router.status()).find((s) => s.destination === 'DOWNSTREAM' && s.failed === 5));
+    const routerArchive = roles.archive('router')!;
+    const gone = await routerArchive.index.getInstance(uids[2]);
+    rmSync(routerArchive.blobs.path(gone!.fileKey));
+    const down: StorageRole = await startStorageRole({
+      aeTitle: 'DOWNSTREAM',
+      port: ports.DOWNSTREAM,
+      host: '127.0.0.1',
+      dataDir: join(dir, 'downstream-6'),
+      logger,
+    });
+    try {
+      await until('4 delivered', async () => (await down.archive.index.countInstances()) === 4, 30_000);
+      for (const [i, uid] of uids.entries()) expect(await down.archive.index.hasInstance(uid)).toBe(i !== 2);
+      await until('only the one without a file left', async () => (await router.entries({ destination: 'DOWNSTREAM' })).length === 1);
+      const [left] = await router.entries({ destination: 'DOWNSTREAM' });
+      expect(left.sopInstanceUid).toBe(uids[2]);
+      expect(left.lastError).toMatch(/ENOENT/);
+    } finally {
+      await down.close();
+    }
+    expect(await router.purge({ destination: 'DOWNSTREAM', all: true })).toBe(1);
   });
 
   it('dry-runs the rules against a stored instance', async () => {
