@@ -99,7 +99,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     archive,
     dicom,
     registry,
-    retryCommitment: (uid) => commitment!.retry(uid),
+    retryCommitment: (uid) => commitment.retry(uid),
     async close() {
       await dicom.close();
       await commitment?.close();

@@ -285,7 +285,7 @@ export class PacsRoles {
             reportMode: (aet) => findAe(this.opts.config.current, aet)?.commitmentReport ?? 'same',
           },
         });
-        s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom, retryCommitment: m.retryCommitment };
+        s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom, retryCommitment: (uid) => m.retryCommitment(uid) };
       } else if (role === 'router') {
         const router = this.routerInstance ?? (this.routerInstance = await this.createRouter());
         const r = await startStorageRole({
