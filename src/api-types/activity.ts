@@ -6,8 +6,8 @@
  * by GET /api/activity, the Activity page and `pacs log`. No imports (see registry.ts).
  */
 
-/** What an event is about. */
-export const ACTIVITY_KINDS = ['association', 'login', 'delete', 'export', 'send', 'config', 'rules', 'user'] as const;
+/** What an event is about (`plugin`: an add-in that failed to load or failed a call). */
+export const ACTIVITY_KINDS = ['association', 'login', 'delete', 'export', 'send', 'config', 'rules', 'user', 'plugin'] as const;
 export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
 
 /**

@@ -110,6 +110,7 @@ export class PacsRoles {
     try {
       // Before the roles: their services are part of each role's registry from its first association.
       roles.pluginManager = await PluginManager.load({ entries: opts.config.current.plugins ?? [], dataDir: opts.dataDir, logger: opts.logger });
+      roles.recordPluginFailures(roles.pluginManager);
       await roles.open('main', opts.config.current, true);
       roles.activity.attach(await ActivityStore.open(roles.archive('main')!.index));
       await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current), roles.openHl7(opts.config.current)]);
@@ -153,6 +154,38 @@ export class PacsRoles {
       ...(h.server ? { port: h.server.port } : h.port !== undefined ? { port: h.port } : {}),
       ...(h.error ? { error: h.error } : {}),
     };
+  }
+
+  /**
+   * Add-in failures in the activity log: each add-in that failed to load, and failed calls,
+   * at most one event per add-in a minute (one that fails on every instance would otherwise
+   * flood the log), naming how many were left out since the last.
+   */
+  private recordPluginFailures(pm: PluginManager): void {
+    for (const p of pm.status()) {
+      if (p.state === 'failed')
+        this.activity.record({ kind: 'plugin', outcome: 'failure', message: `add-in ${p.name} not loaded`, reason: p.loadError, target: p.name });
+    }
+    const last = new Map<string, { at: number; skipped: number }>();
+    this.detachPlugins.push(
+      pm.onProblem((p) => {
+        const seen = last.get(p.plugin);
+        if (seen && Date.now() - seen.at < 60_000) {
+          seen.skipped++;
+          return;
+        }
+        if (!seen && last.size >= 1000) last.clear();
+        last.set(p.plugin, { at: Date.now(), skipped: 0 });
+        const more = seen?.skipped ? ` (${seen.skipped} more failure(s) since the last event)` : '';
+        this.activity.record({
+          kind: 'plugin',
+          outcome: 'failure',
+          message: `add-in ${p.plugin} failed in ${p.where}${more}`,
+          reason: p.message,
+          target: p.plugin,
+        });
+      }),
+    );
   }
 
   /** The add-ins and their state. */

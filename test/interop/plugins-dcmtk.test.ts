@@ -156,6 +156,22 @@ describe('add-ins in pacs serve', () => {
     expect(plugin(s, 'webhook')?.errorCount).toBe(0);
     expect(s.roles.find((r) => r.role === 'main')?.instancesStored).toBe(4);
     expect((await echoscu({ port: serve.pacs.port, calledAet: 'PACS' })).code).toBe(0);
+
+    // The activity log names the add-in that did not load, and the first failure of each failing one (one a minute, not one per instance).
+    type Events = { events: { target?: string; message: string; reason?: string; outcome: string }[] };
+    const read = async () => (await (await fetch(`${serve.base}/api/activity?kind=plugin&limit=100`, { headers: auth })).json()) as Events;
+    const events = await until('the add-in events in the activity log', async () => {
+      const e = await read();
+      return e.events.some((x) => x.target === 'hangs') && e;
+    });
+    const of = (name: string) => events.events.filter((e) => e.target === name);
+    expect(of('throws-at-load')).toEqual([
+      expect.objectContaining({ outcome: 'failure', message: 'add-in throws-at-load not loaded', reason: 'create() threw: boom at load' }),
+    ]);
+    expect(of('throws-on-instance')).toHaveLength(1);
+    expect(of('throws-on-instance')[0].reason).toMatch(/^boom on 1\.2\.826\.0\.1\.3680043\.10\.99\.7\.\d$/);
+    expect(of('hangs')).toEqual([expect.objectContaining({ reason: 'did not finish within 1 s' })]);
+    expect(of('webhook')).toEqual([]);
   });
 
   it("serves an add-in's routes with their access and answers its failures as problems", async () => {
