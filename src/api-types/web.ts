@@ -98,3 +98,17 @@ export interface RemoteFindResult {
   /** True when C-CANCEL was sent at the limit. */
   truncated: boolean;
 }
+
+/** A user's own window preset for the viewer (GET/PUT /api/me/window-presets). */
+export interface UserWindowPreset {
+  label: string;
+  center: number;
+  width: number;
+  /** The modality it is for (CT, MR, ...); none: every modality. */
+  modality?: string;
+}
+
+/** GET /api/me/window-presets answer and PUT body. */
+export interface WindowPresetsBody {
+  presets: UserWindowPreset[];
+}

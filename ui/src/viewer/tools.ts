@@ -21,6 +21,7 @@ import {
   ZoomTool,
   type Types as ToolTypes,
 } from '@cornerstonejs/tools';
+import { configureReadingTools, READING_NAVIGATION, READING_TOOL_CLASSES, READING_TOOLS } from './reading-tools.js';
 
 /** Tools for the primary button, as the toolbar names them. */
 export const PRIMARY_TOOLS = [
@@ -38,6 +39,7 @@ export const PRIMARY_TOOLS = [
   { name: EllipticalROITool.toolName, label: 'Ellipse' },
   { name: RectangleROITool.toolName, label: 'Rect.' },
   { name: PlanarFreehandROITool.toolName, label: 'Freehand' },
+  ...READING_TOOLS,
 ] as const;
 
 const ALL_TOOLS = [
@@ -56,10 +58,18 @@ const ALL_TOOLS = [
   RectangleROITool,
   PlanarFreehandROITool,
   ReferenceLinesTool,
+  ...READING_TOOL_CLASSES,
 ];
 
 /** Tools that draw nothing. */
-const NAVIGATION = new Set<string>([WindowLevelTool.toolName, PanTool.toolName, ZoomTool.toolName, PlanarRotateTool.toolName, StackScrollTool.toolName]);
+const NAVIGATION = new Set<string>([
+  WindowLevelTool.toolName,
+  PanTool.toolName,
+  ZoomTool.toolName,
+  PlanarRotateTool.toolName,
+  StackScrollTool.toolName,
+  ...READING_NAVIGATION,
+]);
 
 let registered = false;
 
@@ -87,6 +97,7 @@ export class ViewerTools {
       getTextCallback: (done: (text: string) => void) => done(prompt('Arrow label:') ?? ''),
       changeTextCallback: (_a: unknown, _e: unknown, done: (text: string) => void) => done(prompt('New arrow label:') ?? ''),
     });
+    configureReadingTools(group, (title, initial, done) => done(prompt(title, initial) ?? ''));
     // Measurement tools start passive: their annotations (restored ones too) are drawn and editable.
     for (const t of PRIMARY_TOOLS) if (!NAVIGATION.has(t.name)) group.setToolPassive(t.name);
     group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
