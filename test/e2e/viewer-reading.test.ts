@@ -124,8 +124,9 @@ describe('magnifier', { timeout: 400_000 }, () => {
       )
       .toBeCloseTo(1 / 3, 6);
     const centre = await page.evaluate((w) => window.__viewer!.viewer.engine.getViewport('magnify-viewport')!.worldToCanvas(w), bone);
-    expect(Math.abs(centre[0] - 125)).toBeLessThan(1);
-    expect(Math.abs(centre[1] - 125)).toBeLessThan(1);
+    // The press lands on a whole CSS pixel: up to half a pixel of the viewport, 1.5 of the loupe.
+    expect(Math.abs(centre[0] - 125)).toBeLessThan(2);
+    expect(Math.abs(centre[1] - 125)).toBeLessThan(2);
     // On screen: the rod (white at 40/400) fills the loupe's centre, three times as wide as in the image.
     const brightAcrossCentre = () =>
       page.evaluate(() => {
