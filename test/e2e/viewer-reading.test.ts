@@ -349,8 +349,10 @@ function brightCentroid(threshold: number): Promise<{ x: number; y: number; n: n
 
 const canvasSize = () =>
   page.evaluate(() => {
-    const c = (window.__viewer!.viewer.grid.cells[0].viewport as unknown as { canvas: { clientWidth: number; clientHeight: number } }).canvas;
-    return { w: c.clientWidth, h: c.clientHeight };
+    // The size Cornerstone draws in (its buffer over the pixel ratio), as the centroid is measured.
+    const c = (window.__viewer!.viewer.grid.cells[0].viewport as unknown as { canvas: { width: number; height: number; clientWidth: number } }).canvas;
+    const ratio = c.width / c.clientWidth;
+    return { w: c.width / ratio, h: c.height / ratio };
   });
 const readingStatus = () => page.textContent('#reading-status');
 

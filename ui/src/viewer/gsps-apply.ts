@@ -132,9 +132,14 @@ function spacingOf(imageId: string): Point2 {
 }
 
 /** The visible canvas as the displayed area: its top left and bottom right corners' image pixels (1-based). */
+/** The canvas size in CSS pixels as Cornerstone's camera sees it (its drawing buffer over the device pixel ratio). */
+function cameraCanvasSize(vp: StackViewport): { w: number; hgt: number } {
+  const ratio = vp.canvas.clientWidth > 0 ? vp.canvas.width / vp.canvas.clientWidth : 1;
+  return { w: vp.canvas.width / ratio, hgt: vp.canvas.height / ratio };
+}
+
 function displayedArea(vp: StackViewport, imageId: string): DisplayedArea {
-  const w = vp.canvas.clientWidth;
-  const hgt = vp.canvas.clientHeight;
+  const { w, hgt } = cameraCanvasSize(vp);
   const img = (x: number, y: number) => csUtils.worldToImageCoords(imageId, vp.canvasToWorld([x, y])) as Point2;
   const tl = img(0, 0);
   const br = img(w, hgt);
@@ -314,8 +319,8 @@ function applyArea(vp: StackViewport, imageId: string, area: DisplayedArea, rota
   const y0 = Math.min(area.tlhc[1], area.brhc[1]) - 1;
   const y1 = Math.max(area.tlhc[1], area.brhc[1]);
   const centre = csUtils.imageToWorldCoords(imageId, [(x0 + x1) / 2, (y0 + y1) / 2]) as Types.Point3;
-  const w = vp.canvas.clientWidth;
-  const hgt = vp.canvas.clientHeight;
+  // The size Cornerstone's camera works in (set at its last resize), not the element's now.
+  const { w, hgt } = cameraCanvasSize(vp);
   if (!(w > 0 && hgt > 0)) return;
   let mmPerPx: number;
   if (area.sizeMode === 'TRUE SIZE')

@@ -100,9 +100,6 @@ export class Viewer {
     void this.userPresets.load((message) => (this.toolbar.status.textContent = message)).then(() => this.refreshPresets());
     document.addEventListener('keydown', (e) => this.onKey(e));
     window.addEventListener('resize', () => this.engine.resize(true, true));
-    // The grid also changes size when the toolbar above it wraps differently (a longer status,
-    // another preset list): without a resize the canvases keep their old size, stretched.
-    new ResizeObserver(() => this.engine.resize(true, true)).observe(gridRoot);
     eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, (e: Event) => this.onLoadError(e as CustomEvent));
   }
 
