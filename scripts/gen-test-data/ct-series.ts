@@ -61,6 +61,36 @@ export interface CtSeriesOptions extends PatientStudy {
   gantryTiltDegrees?: number;
   /** 'MR': MR Image Storage, no rescale (stored values are the image's), no CT attributes. Default 'CT'. */
   modality?: 'CT' | 'MR';
+  /**
+   * The image's own windows (Window Center / Width, multi-valued, with their Window Center
+   * & Width Explanation when named). Default: one window, 40/400 for CT, 500/1000 for MR.
+   */
+  windows?: Array<{ center: number; width: number; explanation?: string }>;
+}
+
+/** Window Center, Width and (when any is named) Explanation, values in step. */
+function windowElements(windows: Array<{ center: number; width: number; explanation?: string }>): Element[] {
+  const out = [
+    str(
+      t(0x0028, 0x1050),
+      'DS',
+      windows.map((w) => ds(w.center)),
+    ),
+    str(
+      t(0x0028, 0x1051),
+      'DS',
+      windows.map((w) => ds(w.width)),
+    ),
+  ];
+  if (windows.some((w) => w.explanation))
+    out.push(
+      str(
+        t(0x0028, 0x1055),
+        'LO',
+        windows.map((w) => w.explanation ?? ''),
+      ),
+    );
+  return out;
 }
 
 /** y shift (mm) of a slice at `z` of a series acquired with `tiltDegrees` of gantry tilt. */
@@ -186,16 +216,9 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     num(t(0x0028, 0x0101), 'US', bitsStored),
     num(t(0x0028, 0x0102), 'US', bitsStored - 1),
     num(t(0x0028, 0x0103), 'US', 1),
-    ...(mr
-      ? [str(t(0x0028, 0x1050), 'DS', 500), str(t(0x0028, 0x1051), 'DS', 1000)]
-      : [
-          num(t(0x0028, 0x0120), 'SS', CT_PADDING_VALUE),
-          str(t(0x0028, 0x1050), 'DS', 40),
-          str(t(0x0028, 0x1051), 'DS', 400),
-          str(t(0x0028, 0x1052), 'DS', CT_RESCALE_INTERCEPT),
-          str(t(0x0028, 0x1053), 'DS', CT_RESCALE_SLOPE),
-          str(t(0x0028, 0x1054), 'LO', 'HU'),
-        ]),
+    ...(!mr ? [num(t(0x0028, 0x0120), 'SS', CT_PADDING_VALUE)] : []),
+    ...windowElements(o.windows ?? [mr ? { center: 500, width: 1000 } : { center: 40, width: 400 }]),
+    ...(mr ? [] : [str(t(0x0028, 0x1052), 'DS', CT_RESCALE_INTERCEPT), str(t(0x0028, 0x1053), 'DS', CT_RESCALE_SLOPE), str(t(0x0028, 0x1054), 'LO', 'HU')]),
   ];
 
   const pixels = Buffer.alloc(geo.rows * geo.cols * 2);

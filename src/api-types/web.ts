@@ -131,3 +131,17 @@ export interface Readiness {
   ready: boolean;
   checks: ReadinessCheck[];
 }
+
+/** A user's own window preset for the viewer (GET/PUT /api/me/window-presets). */
+export interface UserWindowPreset {
+  label: string;
+  center: number;
+  width: number;
+  /** The modality it is for (CT, MR, ...); none: every modality. */
+  modality?: string;
+}
+
+/** GET /api/me/window-presets answer and PUT body. */
+export interface WindowPresetsBody {
+  presets: UserWindowPreset[];
+}

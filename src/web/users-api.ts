@@ -5,6 +5,8 @@
  *   PATCH  /api/users/{name}          {password?, role?}: reset the password, change the role
  *   DELETE /api/users/{name}          204
  *   POST   /api/me/password           {oldPassword, newPassword} (any logged-in user)  204
+ *   GET    /api/me/window-presets     {presets: [{label, center, width, modality?}]} (the viewer's own W/L presets)
+ *   PUT    /api/me/window-presets     {presets: [...]}: replaces them (any logged-in user)  200
  * The last admin cannot be removed or demoted (409). A new password ends the user's other
  * sessions. Passwords are never logged or returned.
  */
@@ -16,18 +18,29 @@ import { cookieValue, SESSION_COOKIE, sessionCookie, TooManyLoginsError, type Au
 import { errorHandler, sendHttpError } from './problem.js';
 import { access } from './route-access.js';
 import { jsonSchema } from './schemas.js';
+import { UserSettingsStore, windowPresetsSchema } from './user-settings.js';
 import { passwordSchema, roleSchema, userNameSchema, UserError, type UserStore } from './users.js';
 
 const addBody = z.strictObject({ name: userNameSchema, password: passwordSchema, role: roleSchema.optional() });
 const patchBody = z.strictObject({ password: passwordSchema.optional(), role: roleSchema.optional() });
 const ownPasswordBody = z.strictObject({ oldPassword: z.string().min(1, 'oldPassword is required'), newPassword: passwordSchema });
+const presetsBody = z.strictObject({ presets: windowPresetsSchema });
 const nameParams = jsonSchema(z.object({ name: z.string() }));
 
 type NameRequest = FastifyRequest<{ Params: { name: string } }>;
 
 export async function registerUsersApi(app: FastifyInstance, deps: { users: UserStore; auth: Authenticator; activity?: ActivityRecorder }): Promise<void> {
+  const settings = UserSettingsStore.forDataDir(deps.users.dataDir);
   await app.register(async (scope) => {
     scope.setErrorHandler(errorHandler);
+
+    // Each user's own window presets for the viewer (user-settings.ts).
+    scope.get('/api/me/window-presets', access('read'), async (req) => ({ presets: await settings.windowPresets(req.identity!.name) }));
+    scope.put('/api/me/window-presets', { schema: { body: jsonSchema(presetsBody) }, ...access('read') }, async (req) => {
+      const b = req.body as z.infer<typeof presetsBody>;
+      await settings.setWindowPresets(req.identity!.name, b.presets);
+      return { presets: b.presets };
+    });
 
     scope.get('/api/users', access('admin'), async () => deps.users.list());
 
@@ -62,6 +75,7 @@ export async function registerUsersApi(app: FastifyInstance, deps: { users: User
 
     scope.delete('/api/users/:name', { schema: { params: nameParams }, ...access('admin') }, async (req: NameRequest, reply) => {
       await deps.users.remove(req.params.name);
+      await settings.forget(req.params.name);
       req.log.info({ by: req.identity?.name, user: req.params.name }, 'user removed');
       deps.activity?.record(webAction(req, 'user', `removed user ${req.params.name}`, { target: req.params.name }));
       return reply.code(204).send();

@@ -79,6 +79,11 @@ export class UserStore {
     private users: User[],
   ) {}
 
+  /** The data directory users.json is in (per-user settings live next to it). */
+  get dataDir(): string {
+    return dirname(this.file);
+  }
+
   static async open(dataDir: string): Promise<UserStore> {
     const file = join(dataDir, USERS_FILE);
     const store = new UserStore(file, []);

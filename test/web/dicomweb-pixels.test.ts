@@ -404,6 +404,10 @@ describe('WADO-URI', () => {
       [wado(ref, '&contentType=image/gif'), 406, 'contentType'],
       [wado(ref, '&contentType=application/dicom&transferSyntax=1.2.*'), 400, 'transferSyntax'],
       [wado(ref, '&frameNumber=2'), 404, ''],
+      [wado(ref, '&presentationUID=1.2.3'), 400, 'presentationSeriesUID'],
+      [wado(ref, '&presentationSeriesUID=1.2.3'), 400, 'presentationUID'],
+      [wado(ref, '&presentationUID=1.2.3&presentationSeriesUID=1.2.4&contentType=application/dicom'), 400, 'presentationUID'],
+      [wado(ref, '&presentationUID=1.2.3&presentationSeriesUID=1.2.4'), 400, 'presentationUID'],
       [`/dicomweb/wado?requestType=WADO&studyUID=${ref.study}&seriesUID=${ref.series}&objectUID=1.2.3&rows=0`, 400, 'rows'],
       [`/dicomweb/wado?requestType=WADO&studyUID=${ref.study}&seriesUID=${ref.series}&objectUID=1.2.3`, 404, ''],
     ];
@@ -412,5 +416,7 @@ describe('WADO-URI', () => {
       expect(r.statusCode, url).toBe(status);
       if (field) expect(r.json().field, url).toBe(field);
     }
+    const ps = await get(wado(ref, '&presentationUID=1.2.3&presentationSeriesUID=1.2.4'));
+    expect(ps.json().detail).toMatch(/^rendering through a presentation state \(presentationUID\) is not supported by this server/);
   });
 });

@@ -52,6 +52,8 @@ function isPublic(method: string, url: string): boolean {
 const READER = new Set([
   'GET /api/me',
   'POST /api/me/password',
+  'GET /api/me/window-presets',
+  'PUT /api/me/window-presets',
   'GET /api/status',
   'GET /api/config',
   'GET /api/aes',

@@ -72,6 +72,26 @@ async function convert(bytes: Buffer, target: string, limit: number): Promise<Bu
   return Buffer.concat([header, writeDataset(dataset, target)]);
 }
 
+/**
+ * presentationUID / presentationSeriesUID (PS3.18 9.1.2.2.x): they go together, only with a
+ * rendered image (not application/dicom), and ask the server to render through a stored
+ * presentation state. This server does not render presentation states: the request is
+ * refused naming why, and how to get the same display (the viewer applies them).
+ */
+function checkPresentation(q: Query, contentType: string): void {
+  if (q.presentationUID === undefined && q.presentationSeriesUID === undefined) return;
+  if (q.presentationUID === undefined) throw new PixelRequestError(400, 'presentationSeriesUID goes with presentationUID', 'presentationUID');
+  checkUid(q.presentationUID, 'presentationUID');
+  checkUid(q.presentationSeriesUID, 'presentationSeriesUID');
+  if (contentType === 'application/dicom')
+    throw new PixelRequestError(400, 'presentationUID applies to a rendered image (image/jpeg or image/png), not to application/dicom', 'presentationUID');
+  throw new PixelRequestError(
+    400,
+    "rendering through a presentation state (presentationUID) is not supported by this server: retrieve the image and the presentation state (application/dicom) and apply it in a viewer, e.g. /viewer, which applies a series' newest one",
+    'presentationUID',
+  );
+}
+
 export function registerWadoUri(scope: FastifyInstance, archive: Archive): void {
   scope.get<{ Querystring: Query }>('/wado', async (req, reply) => {
     try {
@@ -86,10 +106,8 @@ export function registerWadoUri(scope: FastifyInstance, archive: Archive): void 
       const series = checkUid(q.seriesUID, 'seriesUID');
       const sop = checkUid(q.objectUID, 'objectUID');
       if (q.anonymize !== undefined && q.anonymize !== 'no') throw new PixelRequestError(400, 'anonymize is not supported', 'anonymize');
-      if (q.presentationUID !== undefined || q.presentationSeriesUID !== undefined) {
-        throw new PixelRequestError(400, 'presentation states (presentationUID) are not supported', 'presentationUID');
-      }
       const contentType = chooseContentType(q.contentType);
+      checkPresentation(q, contentType);
       // Every parameter is checked before the lookup: a bad request is a 400 whether or not the object exists.
       // `*` (any syntax, as the transfer-syntax parameter of PS3.18 8.7.3.5.2 has it; OHIF's WADO-URI
       // image loader sends it) means as stored, like no transferSyntax at all.

@@ -1,27 +1,5 @@
-// Image manipulation on one viewport: window presets per modality, rotate, flip, invert, reset.
+// Image manipulation on one viewport: a window, rotate, flip, invert, reset.
 import { utilities, type StackViewport } from '@cornerstonejs/core';
-
-export interface WindowPreset {
-  label: string;
-  center: number;
-  width: number;
-}
-
-/** Window presets per modality (center/width in the modality's output units: HU for CT). */
-export const PRESETS: Record<string, WindowPreset[]> = {
-  CT: [
-    { label: 'Brain', center: 40, width: 80 },
-    { label: 'Lung', center: -600, width: 1500 },
-    { label: 'Bone', center: 480, width: 2500 },
-    { label: 'Abdomen', center: 40, width: 400 },
-    { label: 'Mediastinum', center: 50, width: 350 },
-  ],
-  MR: [],
-};
-
-export function presetsFor(modality: string | undefined): WindowPreset[] {
-  return PRESETS[modality ?? ''] ?? [];
-}
 
 export function applyWindow(vp: StackViewport, center: number, width: number): void {
   const { lower, upper } = utilities.windowLevel.toLowHighRange(width, center);

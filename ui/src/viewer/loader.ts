@@ -96,6 +96,12 @@ export function loadDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
   return p;
 }
 
+/** A display set whose image ids are known already (key images picked from listed series): loadDisplaySet gives it as it is. */
+export function preloadedDisplaySet(ds: DisplaySet): DisplaySet {
+  pending.set(ds.key, Promise.resolve(ds));
+  return ds;
+}
+
 async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
   let instances: DicomJson[];
   try {

@@ -13,9 +13,11 @@ import {
   LengthTool,
   PlanarFreehandROITool,
   ProbeTool,
+  LabelTool,
   RectangleROITool,
   type Types as ToolTypes,
 } from '@cornerstonejs/tools';
+import { PolylineTool } from './reading-tools.js';
 import dcmjs from 'dcmjs';
 import { num, str, TAG, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
@@ -44,6 +46,9 @@ const SAVED: Record<string, GraphicType> = {
   [ProbeTool.toolName]: 'POINT',
   // The contour, closed by repeating its first point (PS3.3 C.18.6.1.2).
   [PlanarFreehandROITool.toolName]: 'POLYLINE',
+  // Free text: its label at one point; the open polyline by its vertices (reading-tools.ts).
+  [LabelTool.toolName]: 'POINT',
+  [PolylineTool.toolName]: 'POLYLINE',
 };
 
 type Annotation = ToolTypes.Annotation & {
@@ -123,7 +128,13 @@ function toMeasurement(a: Annotation): SrMeasurement | undefined {
   const type = SAVED[a.metadata.toolName];
   const inst = imageId ? instanceJson(imageId) : undefined;
   const contour = a.data.contour;
-  const world = contour ? [...contour.polyline, ...(contour.closed && contour.polyline.length ? [contour.polyline[0]] : [])] : a.data.handles.points;
+  const polyline = a.metadata.toolName === PolylineTool.toolName;
+  const world =
+    a.metadata.toolName === LabelTool.toolName
+      ? a.data.handles.points.slice(0, 1)
+      : contour && !polyline
+        ? [...contour.polyline, ...(contour.closed && contour.polyline.length ? [contour.polyline[0]] : [])]
+        : a.data.handles.points;
   if (!imageId || !type || !inst || !world.length) return undefined;
   let points = world.map((w) => csUtils.worldToImageCoords(imageId, w) as [number, number]);
   if (type === 'ELLIPSE') points = ellipseForSr(points);
@@ -289,11 +300,13 @@ export async function restoreMeasurements(sets: DisplaySet[], studies: Array<{ c
 function addAnnotation(m: SrMeasurement, imageId: string): boolean {
   const plane = metaData.get('imagePlaneModule', imageId) as { frameOfReferenceUID?: string; rowCosines?: number[]; columnCosines?: number[] } | undefined;
   const freehand = m.toolName === PlanarFreehandROITool.toolName;
+  const polyline = m.toolName === PolylineTool.toolName;
+  const label = m.toolName === LabelTool.toolName;
   const [first, last] = [m.points[0], m.points[m.points.length - 1]];
   const closed = freehand && m.points.length > 3 && first[0] === last[0] && first[1] === last[1];
   const points = m.graphicType === 'ELLIPSE' && m.points.length === 4 ? ellipseForTool(m.points) : closed ? m.points.slice(0, -1) : m.points;
   const world = points.map((p) => csUtils.imageToWorldCoords(imageId, p) as Types.Point3);
-  if (!world.every((w) => w.every(Number.isFinite)) || (freehand && world.length < 2)) return false;
+  if (!world.every((w) => w.every(Number.isFinite)) || (freehand && world.length < 2) || (polyline && world.length < 2)) return false;
   const r = plane?.rowCosines ?? [1, 0, 0];
   const c = plane?.columnCosines ?? [0, 1, 0];
   const normal: Types.Point3 = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]];
@@ -312,8 +325,9 @@ function addAnnotation(m: SrMeasurement, imageId: string): boolean {
     },
     data: {
       ...(freehand ? { contour: { polyline: world, closed } } : {}),
+      ...(polyline ? { contour: { polyline: world, closed: false }, spline: { type: 'LINEAR' } } : {}),
       handles: {
-        points: freehand ? [] : world,
+        points: freehand ? [] : label ? [world[0], world[0]] : world,
         activeHandleIndex: null,
         textBox: {
           hasMoved: false,

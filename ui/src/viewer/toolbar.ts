@@ -1,7 +1,7 @@
 // The toolbar: layout, primary tool, window presets, image operations, cine, sync and
 // reference lines. It only calls back into the viewer; it holds no viewer state.
 import { h } from '../dom.js';
-import type { WindowPreset } from './image-ops.js';
+import { GROUP_LABELS, type WindowPreset } from './window-presets.js';
 import { LAYOUTS, MAX_COLS, MAX_ROWS } from './layout.js';
 import { PRIMARY_TOOLS } from './tools.js';
 
@@ -119,11 +119,17 @@ export class Toolbar {
     for (const [n, b] of this.toolButtons) b.classList.toggle('active', n === name);
   }
 
+  /** The presets offered, in groups (modality, the image's own, the user's) in the order given. */
   setPresets(presets: WindowPreset[]): void {
     this.presets = presets;
+    const option = (p: WindowPreset) => h('option', { value: String(presets.indexOf(p)) }, `${p.label} ${p.center}/${p.width}`);
+    const groups = [...new Set(presets.map((p) => p.group))];
     this.presetSelect.replaceChildren(
       h('option', { value: '' }, presets.length ? 'W/L preset' : 'no presets'),
-      ...presets.map((p, i) => h('option', { value: String(i) }, `${p.label} ${p.center}/${p.width}`)),
+      ...groups.flatMap((g) => {
+        const members = presets.filter((p) => p.group === g).map(option);
+        return g ? [h('optgroup', { label: GROUP_LABELS[g], 'data-group': g }, ...members)] : members;
+      }),
     );
   }
 

@@ -22,6 +22,7 @@ import {
   type Types as ToolTypes,
 } from '@cornerstonejs/tools';
 import { askText } from './text-dialog.js';
+import { configureReadingTools, READING_NAVIGATION, READING_TOOL_CLASSES, READING_TOOLS } from './reading-tools.js';
 
 /** Tools for the primary button, as the toolbar names them. */
 export const PRIMARY_TOOLS = [
@@ -39,6 +40,7 @@ export const PRIMARY_TOOLS = [
   { name: EllipticalROITool.toolName, label: 'Ellipse' },
   { name: RectangleROITool.toolName, label: 'Rect.' },
   { name: PlanarFreehandROITool.toolName, label: 'Freehand' },
+  ...READING_TOOLS,
 ] as const;
 
 const ALL_TOOLS = [
@@ -57,10 +59,18 @@ const ALL_TOOLS = [
   RectangleROITool,
   PlanarFreehandROITool,
   ReferenceLinesTool,
+  ...READING_TOOL_CLASSES,
 ];
 
 /** Tools that draw nothing. */
-const NAVIGATION = new Set<string>([WindowLevelTool.toolName, PanTool.toolName, ZoomTool.toolName, PlanarRotateTool.toolName, StackScrollTool.toolName]);
+const NAVIGATION = new Set<string>([
+  WindowLevelTool.toolName,
+  PanTool.toolName,
+  ZoomTool.toolName,
+  PlanarRotateTool.toolName,
+  StackScrollTool.toolName,
+  ...READING_NAVIGATION,
+]);
 
 let registered = false;
 
@@ -92,6 +102,8 @@ export class ViewerTools {
         void askText('Arrow label', current).then((t) => done(t ?? current));
       },
     });
+    // Text labels too: in the page; Cancel drops a new label and keeps a changed one's text.
+    configureReadingTools(group, (title, initial, done) => void askText(title, initial).then((t) => done(t ?? initial)));
     // Measurement tools start passive: their annotations (restored ones too) are drawn and editable.
     for (const t of PRIMARY_TOOLS) if (!NAVIGATION.has(t.name)) group.setToolPassive(t.name);
     group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });

@@ -1,11 +1,12 @@
 // The viewer: a series panel, a toolbar and a grid of stack viewports over one or more
 // studies read through DICOMweb. State lives on this instance (one per page).
-import { Enums, eventTarget, RenderingEngine, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
+import { cache, Enums, eventTarget, RenderingEngine, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
 import { annotation as annotationApi, utilities as toolUtils } from '@cornerstonejs/tools';
+import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
-import { str, TAG } from '../dicom-json.js';
+import { str, TAG, type DicomJson } from '../dicom-json.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
-import { applyWindow, flip, invert, presetsFor, reset, rotate, type WindowPreset } from './image-ops.js';
+import { applyWindow, flip, invert, reset, rotate } from './image-ops.js';
 import { ViewportGrid } from './layout.js';
 import { hangingOrder, hangsAsImages, layoutFor } from './hanging.js';
 import { displaySetFromSeries, prefetchStack, type DisplaySet } from './loader.js';
@@ -18,6 +19,9 @@ import { ViewerTools } from './tools.js';
 import { describe, failureOf, type ViewportCell } from './viewport-cell.js';
 import { showContextMenu } from './context-menu.js';
 import { MeasurementList } from './measurement-list.js';
+import { presetForm, UserPresets } from './user-presets.js';
+import { ReadingSession } from './reading.js';
+import { headerPresets, modalityPresets, userPresetsFor, type WindowPreset } from './window-presets.js';
 
 /** Reading and writing measurement reports (dcmjs, about 1 MB): loaded after the first image, not before it. */
 const measurementsModule = () => import('./measurements.js');
@@ -62,6 +66,9 @@ export class Viewer {
   active = 0;
   readonly timings: ViewerTimings = { stackCached: {} };
   private readonly prefetched = new Set<string>();
+  readonly userPresets = new UserPresets();
+  /** Presentation states and key images (reading.ts). */
+  readonly reading: ReadingSession;
 
   constructor(
     readonly root: HTMLElement,
@@ -74,6 +81,8 @@ export class Viewer {
     this.nav = new Navigation('viewer-scroll-sync', Viewer.renderingEngineId);
     this.qrPanel = new QrPanel(options);
     this.toolbar = new Toolbar(this.actions());
+    this.reading = new ReadingSession(this);
+    this.toolbar.status.before(this.reading.root);
     this.panel = h('aside', { class: 'series-panel', id: 'series-panel' });
     this.measurementList = new MeasurementList({
       displaySets: () => this.displaySets,
@@ -90,6 +99,16 @@ export class Viewer {
       },
     });
     this.toolbar.setActiveTool(this.tools.primary);
+    this.toolbar.root.querySelector('[aria-label="image"]')?.append(
+      presetForm(this.userPresets, {
+        current: () => this.currentWindow(),
+        saved: (message) => {
+          this.toolbar.status.textContent = message;
+          this.refreshPresets();
+        },
+      }),
+    );
+    void this.userPresets.load((message) => (this.toolbar.status.textContent = message)).then(() => this.refreshPresets());
     document.addEventListener('keydown', (e) => this.onKey(e));
     window.addEventListener('resize', () => this.engine.resize(true, true));
     eventTarget.addEventListener(Enums.Events.IMAGE_LOAD_ERROR, (e: Event) => this.onLoadError(e as CustomEvent));
@@ -128,6 +147,7 @@ export class Viewer {
     this.setLayout(rows, cols);
     await Promise.all(this.grid.cells.map((cell, i) => (sets[i] ? this.assign(cell, sets[i]) : Promise.resolve())));
     await this.restoreMeasurements();
+    await this.reading.afterOpen();
   }
 
   /** Draws the newest measurement report of each open study onto its images. */
@@ -238,7 +258,8 @@ export class Viewer {
       this.timings.metadata ??= performance.now();
     });
     if (!ok || !ds.imageIds) return;
-    if (cell.index === this.active) this.toolbar.setPresets(presetsFor(ds.modality));
+    if (cell.index === this.active) this.refreshPresets();
+    this.reading.shown(cell, ds);
     if (this.timings.firstImage === undefined) this.timings.firstImage = performance.now();
     if (this.prefetched.has(ds.key)) return;
     this.prefetched.add(ds.key);
@@ -261,13 +282,36 @@ export class Viewer {
     for (const c of this.grid.cells) c.root.classList.toggle('active', c.index === index);
     const cell = this.activeCell;
     if (!cell) return;
-    this.toolbar.setPresets(presetsFor(cell.displaySet?.modality));
+    this.refreshPresets();
+    this.reading.listPresentations(cell.displaySet);
     this.toolbar.setCinePlaying(this.nav.isPlaying(cell));
     this.tools.setReferenceSource(cell.viewportId);
   }
 
+  /** The presets for the active viewport's image: its modality's, its header's, the user's. */
+  refreshPresets(): void {
+    const cell = this.activeCell;
+    const vp = cell?.viewport;
+    const modality = cell?.displaySet?.modality;
+    const imageId = vp?.getImageIds().length ? vp.getCurrentImageId() : undefined;
+    const image = imageId ? cache.getImage(imageId) : undefined;
+    const range = image ? { min: image.minPixelValue, max: image.maxPixelValue } : undefined;
+    const inst = imageId ? (wadors.metaDataManager.get(imageId) as unknown as DicomJson | undefined) : undefined;
+    this.toolbar.setPresets([...modalityPresets(modality, range), ...(inst ? headerPresets(inst) : []), ...userPresetsFor(this.userPresets.all, modality)]);
+  }
+
+  /** The window shown in the active viewport (PS3.3 C.11.2.1.2 center and width). */
+  currentWindow(): { center: number; width: number; modality?: string } | undefined {
+    const cell = this.activeCell;
+    const voi = cell?.viewport?.getImageIds().length ? cell.viewport.getProperties().voiRange : undefined;
+    if (!voi) return undefined;
+    const { windowCenter, windowWidth } = csUtils.windowLevel.toWindowLevel(voi.lower, voi.upper);
+    return { center: windowCenter, width: windowWidth, modality: cell?.displaySet?.modality };
+  }
+
   private cellAdded(cell: ViewportCell): void {
     this.tools.addViewport(cell.viewportId);
+    this.reading.cellAdded(cell);
     this.nav.add(cell);
     cell.root.addEventListener('pointerdown', () => {
       if (this.active !== cell.index) this.setActive(cell.index);
