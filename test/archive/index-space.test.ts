@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Archive } from '../../src/archive/archive.js';
-import { schemaDdl } from '../../src/archive/index-sql.js';
+import { SCHEMA_VERSION, schemaDdl } from '../../src/archive/index-sql.js';
 import { SQLITE_DIALECT, SqliteIndex } from '../../src/archive/sqlite-index.js';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { putString, writeDataset } from '../../src/dicom/dataset-writer.js';
@@ -80,7 +80,8 @@ describe('SQLite index space', () => {
     const old = new Database(file);
     old.pragma('journal_mode = WAL');
     for (const ddl of schemaDdl(SQLITE_DIALECT)) old.exec(ddl);
-    old.exec(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', '2')`);
+    // The current schema (made without auto-vacuum, as before that pragma existed): no migration runs, only the VACUUM.
+    old.exec(`INSERT INTO archive_meta (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}')`);
     old.exec(`INSERT INTO patients (patient_id) VALUES ('P1')`);
     expect(Number(old.pragma('auto_vacuum', { simple: true }))).toBe(0);
     old.close();
