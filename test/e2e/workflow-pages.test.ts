@@ -201,6 +201,6 @@ describe('Storage commitment page', () => {
     expect(await page.textContent(`${pending} .commit-error`)).toMatch(/ECONNREFUSED/);
     await page.click(`${pending} .commit-retry`);
     await expect.poll(() => page.textContent('#commitments-message')).toMatch(/^Report for FAR_SCU not delivered: .*ECONNREFUSED/);
-    expect(await page.textContent(`${pending} .commit-attempts`)).toBe('2');
+    await expect.poll(() => page.textContent(`${pending} .commit-attempts`)).toBe('2');
   });
 });

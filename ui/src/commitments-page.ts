@@ -40,13 +40,14 @@ export async function renderCommitments(root: HTMLElement): Promise<void> {
   const retry = async (c: CommitmentRecord) => {
     try {
       const after = await api<CommitmentRecord>('POST', `/api/commitments/${encodeURIComponent(c.transactionUid)}/retry`);
+      // The row first, then the message: what the message says is already in the table.
+      await refresh();
       say(
         after.state === 'done'
           ? `Report for ${c.callingAeTitle} delivered.`
           : `Report for ${c.callingAeTitle} not delivered: ${after.lastError ?? 'unknown error'}`,
         after.state === 'done',
       );
-      await refresh();
     } catch (err) {
       say(err instanceof ApiError ? err.problem.detail : String(err), false);
     }
