@@ -24,6 +24,7 @@ import type { MllpServer } from '../../src/hl7/mllp-server.js';
 import { startHl7Listener } from '../../src/roles/hl7-listener.js';
 import type { PatientDirectory, PatientKey, PatientUpdate } from '../../src/services/hl7-intake.js';
 import { writeCtSeries } from '../../scripts/gen-test-data.js';
+import { findscuDatasets } from '../support/findscu.js';
 import { freePort, runDcmtk, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -230,25 +231,8 @@ describe('mllp_send -> pacs serve --hl7-port -> findscu -W', () => {
 describe('mllp_send ADT -> the index', () => {
   /** Study-level C-FIND by Patient ID (DCMTK findscu as the built-in client): [Study UID, Patient ID, Patient Name, Birth Date] sorted. */
   async function studiesOf(patientId: string): Promise<string[][]> {
-    const out = join(dir, `q-${++run}`);
-    mkdirSync(out);
     const keys = ['QueryRetrieveLevel=STUDY', `PatientID=${patientId}`, 'StudyInstanceUID', 'PatientName', 'PatientBirthDate'];
-    const r = await runDcmtk('findscu', [
-      '-S',
-      '-aet',
-      'PACS_CLIENT',
-      '-aec',
-      'PACS',
-      '-X',
-      '-od',
-      out,
-      ...keys.flatMap((k) => ['-k', k]),
-      '127.0.0.1',
-      String(port),
-    ]);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    return readdirSync(out)
-      .map((f) => readPart10(readFileSync(join(out, f))).dataset)
+    return (await findscuDatasets({ port, model: '-S', keys, callingAet: 'PACS_CLIENT', outDir: join(dir, `q-${++run}`) }))
       .map((d) => [getString(d, 0x0020000d) ?? '', getString(d, 0x00100020) ?? '', getString(d, 0x00100010) ?? '', getString(d, 0x00100030) ?? ''])
       .sort((a, b) => a[0].localeCompare(b[0]));
   }

@@ -17,6 +17,7 @@ import { buildMetaHeader, readPart10 } from '../../src/dicom/part10.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from '../../src/dicom/transfer-syntax.js';
 import { startMainServer, type MainServer } from '../../src/roles/main-server.js';
 import { dropSchema, freshSchemaName, PG_URL, postgresAvailable } from '../archive/pg-support.js';
+import { findscuDatasets } from '../support/findscu.js';
 import { freePort, runDcmtk, stopAllPeers, storescu } from '../support/peers.js';
 import { putMono16Image } from '../support/mono16-image.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
@@ -111,25 +112,7 @@ describe.each(backends)('patient identity with DCMTK, $name index', ({ spec }) =
   });
 
   async function findscu(model: '-S' | '-P', keys: string[]): Promise<Dataset[]> {
-    const out = join(dir, `find-${++run}`);
-    mkdirSync(out);
-    const r = await runDcmtk('findscu', [
-      model,
-      '-aet',
-      'FINDSCU',
-      '-aec',
-      'PACS',
-      '-X',
-      '-od',
-      out,
-      ...keys.flatMap((k) => ['-k', k]),
-      '127.0.0.1',
-      String(port),
-    ]);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
-    return readdirSync(out)
-      .sort()
-      .map((f) => readPart10(readFileSync(join(out, f))).dataset);
+    return findscuDatasets({ port, model, keys, outDir: join(dir, `find-${++run}`) });
   }
 
   /** Study-level findscu: [StudyInstanceUID, PatientName, PatientID, IssuerOfPatientID] per match, sorted. */

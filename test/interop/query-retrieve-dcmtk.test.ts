@@ -3,7 +3,7 @@
  * expected matches, every matching form), movescu into storescp and getscu (data sets
  * byte-identical), bad queries with their failure statuses, C-CANCEL.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { QR_SOP_CLASSES } from '../../src/services/qr-identifier.js';
 import { cFind, cGet, cMove, folderStorageService, getPresentationContexts } from '../../src/services/qr-scu.js';
 import { ScpDispatcher } from '../../src/dimse/scp-dispatcher.js';
 import { ServiceRegistry } from '../../src/dimse/service.js';
+import { findscuDatasets } from '../support/findscu.js';
 import { freePort, runDcmtk, startStorescp, stopAllPeers, storescu, type StorescpPeer } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { dataSetHash, indexPart10Files, part10Info } from './dicom-files.js';
@@ -65,25 +66,7 @@ afterAll(async () => {
 let run = 0;
 /** findscu with -X: each response identifier lands in a file; returns them parsed. */
 async function findscu(model: '-S' | '-P', keys: string[]): Promise<Dataset[]> {
-  const out = join(dir, `find-${++run}`);
-  mkdirSync(out);
-  const r = await runDcmtk('findscu', [
-    model,
-    '-aet',
-    'FINDSCU',
-    '-aec',
-    'PACS',
-    '-X',
-    '-od',
-    out,
-    ...keys.flatMap((k) => ['-k', k]),
-    '127.0.0.1',
-    String(port),
-  ]);
-  expect(r.code, r.stderr + r.stdout).toBe(0);
-  return readdirSync(out)
-    .sort()
-    .map((f) => readPart10(readFileSync(join(out, f))).dataset);
+  return findscuDatasets({ port, model, keys, outDir: join(dir, `find-${++run}`) });
 }
 
 // [what, model, level, keys, returned attribute, expected values]
