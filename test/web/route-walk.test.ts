@@ -14,7 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Authenticator, Sessions } from '../../src/web/auth.js';
 import { LoginThrottle } from '../../src/web/login-throttle.js';
 import { guardRoutes } from '../../src/web/route-access.js';
+import { addPlugin } from '../../src/config/index.js';
 import { routeTable } from '../../src/web/server.js';
+import { REPO_ROOT } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { rawRequest, type RawResponse } from './raw-http.js';
 import { startWebApp, type WebAppFixture } from './web-app-fixture.js';
@@ -29,7 +31,9 @@ beforeAll(async () => {
   await writeFile(join(ui, 'index.html'), `<!doctype html>${SHELL}`);
   await writeFile(join(ui, 'viewer.html'), `<!doctype html>${SHELL} viewer`);
   await writeFile(join(ui, 'assets', 'app.js'), 'export {};');
-  web = await startWebApp({ tmpPrefix: 'pacs-route-walk-', adminPassword: 'admin-password', uiDir: ui });
+  // An add-in's routes (one read, one admin-only) are walked like the server's own.
+  const addIn = join(REPO_ROOT, 'test/roles/fixtures/plugins/file-reader.ts');
+  web = await startWebApp({ tmpPrefix: 'pacs-route-walk-', adminPassword: 'admin-password', uiDir: ui, register: (r) => addPlugin(r, { module: addIn }) });
   await web.app.listen({ host: '127.0.0.1', port: 0 });
   port = (web.app.server.address() as { port: number }).port;
 });
@@ -74,6 +78,7 @@ const READER = new Set([
   'GET /api/jobs',
   'GET /api/jobs/:id',
   'POST /api/remote/:aet/find',
+  'GET /api/plugins/file-reader',
 ]);
 function readerMay(method: string, url: string): boolean {
   const m = method === 'HEAD' ? 'GET' : method;
@@ -112,6 +117,10 @@ function notRouted(r: RawResponse): boolean {
 function walked(): { method: string; url: string }[] {
   const all = routeTable(web.app).filter((r) => !isPublic(r.method, r.url));
   expect(all.length).toBeGreaterThan(60);
+  // Routes registered outside registerApi's own list are in the walk too: the add-in's, the activity log's.
+  const keys = all.map((r) => `${r.method} ${r.url}`);
+  for (const k of ['GET /api/plugins/file-reader', 'POST /api/plugins/file-reader/echo/:id', 'GET /api/activity/stream', 'POST /api/commitments/:uid/retry'])
+    expect(keys).toContain(k);
   return all;
 }
 
@@ -168,6 +177,8 @@ describe('every route needs a login, however its path is spelled', () => {
     expect((await rawRequest(port, 'GET', '/viewer')).body).toContain('viewer');
     expect((await rawRequest(port, 'GET', '/assets/app.js')).status).toBe(200);
     expect((await rawRequest(port, 'GET', '/studies/somewhere')).body).toContain(SHELL);
+    expect((await rawRequest(port, 'GET', '/api/health')).status).toBe(200);
+    expect((await rawRequest(port, 'GET', '/api/ready')).status).toBe(200);
     expect((await rawRequest(port, 'POST', '/api/login', { body: JSON.stringify({ user: 'admin', password: 'admin-password' }) })).status).toBe(200);
   });
 
