@@ -26,12 +26,19 @@ export interface PatientConflictJson extends PatientKeyJson {
   studies: PatientConflictStudyJson[];
 }
 
+/** The patient attributes an update sets (absent: left as they are). */
+export interface PatientUpdateJson {
+  name?: string;
+  birthDate?: string;
+  sex?: string;
+}
+
 export interface PatientChangeJson {
   at: string;
   action: 'update' | 'merge';
   patient: PatientKeyJson;
   from: PatientKeyJson | null;
-  update: { name?: string; birthDate?: string; sex?: string } | null;
+  update: PatientUpdateJson | null;
   reason: string;
   studies: number;
 }

@@ -11,19 +11,19 @@
  */
 import type { Dataset } from '../dicom/dataset.js';
 import { putString } from '../dicom/dataset-writer.js';
+import type { PatientChangeJson, PatientConflictJson, PatientConflictStudyJson, PatientKeyJson, PatientUpdateJson } from '../api-types/patients.js';
 
+// The shapes are the REST API's (src/api-types/patients.ts), defined once there.
 /** A patient: Patient ID and Issuer of Patient ID, issuer '' when absent. */
-export interface PatientKey {
-  patientId: string;
-  issuer: string;
-}
-
+export type PatientKey = PatientKeyJson;
 /** The patient attributes an update sets (absent: left as they are). */
-export interface PatientUpdate {
-  name?: string;
-  birthDate?: string;
-  sex?: string;
-}
+export type PatientUpdate = PatientUpdateJson;
+/** A study of a patient whose studies disagree on name, birth date or sex. */
+export type PatientConflictStudy = PatientConflictStudyJson;
+/** A patient whose studies disagree, with the patient level's (newest) attributes and every study's own. */
+export type PatientConflict = PatientConflictJson;
+/** One update or merge as recorded in the index (patient_changes). */
+export type PatientChange = PatientChangeJson;
 
 /**
  * The patient module a corrected study's instances go out with: the study's patient
@@ -35,38 +35,6 @@ export interface PatientCorrection {
   name: string | null;
   birthDate: string | null;
   sex: string | null;
-}
-
-/** A study of a patient whose studies disagree on name, birth date or sex. */
-export interface PatientConflictStudy {
-  studyInstanceUid: string;
-  studyDate: string | null;
-  studyDescription: string | null;
-  accessionNumber: string | null;
-  patientName: string | null;
-  patientBirthDate: string | null;
-  patientSex: string | null;
-}
-
-/** A patient whose studies disagree, with the patient level's (newest) attributes and every study's own. */
-export interface PatientConflict extends PatientKey {
-  patientName: string | null;
-  patientBirthDate: string | null;
-  patientSex: string | null;
-  studies: PatientConflictStudy[];
-}
-
-/** One update or merge as recorded in the index (patient_changes). */
-export interface PatientChange {
-  at: string;
-  action: 'update' | 'merge';
-  patient: PatientKey;
-  /** merge: the patient merged away. */
-  from: PatientKey | null;
-  /** update: what was set. */
-  update: PatientUpdate | null;
-  reason: string;
-  studies: number;
 }
 
 /** An update or merge refused: no such patient ('not-found') or a value that is not valid ('invalid'), naming the field. */

@@ -17,7 +17,7 @@ import type { Archive } from '../archive/archive.js';
 import type { WorklistEntry, WorklistStore } from '../archive/worklist-store.js';
 import { serverAe, type PrefetchSettings, type Registry } from '../config/index.js';
 import type { DicomJsonObject } from '../dicom/dataset-json.js';
-import { Status } from '../dicom/status.js';
+import { Status, statusHex } from '../dicom/status.js';
 import type { JobRegistry } from '../services/jobs.js';
 import { remoteFind, remoteMove } from '../services/remote-qr.js';
 import { targetOf } from './remote-target.js';
@@ -162,7 +162,7 @@ export class Prefetcher {
       if (found.status !== Status.Success && found.status !== Status.Cancel) {
         return {
           ok: false,
-          message: `C-FIND at ${source}: status 0x${found.status.toString(16).toUpperCase().padStart(4, '0')}${found.errorComment ? ` (${found.errorComment})` : ''}`,
+          message: `C-FIND at ${source}: status ${statusHex(found.status)}${found.errorComment ? ` (${found.errorComment})` : ''}`,
         };
       }
       const priors = choosePriors(found.matches.map(foundStudy), current, settings);
@@ -177,7 +177,7 @@ export class Prefetcher {
           if (r.status === Status.Success) done++;
           else {
             failed++;
-            c.fail(`C-MOVE status 0x${r.status.toString(16).toUpperCase().padStart(4, '0')}${r.errorComment ? ` (${r.errorComment})` : ''}`, p.uid);
+            c.fail(`C-MOVE status ${statusHex(r.status)}${r.errorComment ? ` (${r.errorComment})` : ''}`, p.uid);
           }
         } catch (err) {
           failed++;
