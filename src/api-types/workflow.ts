@@ -75,4 +75,6 @@ export interface CommitmentRecord {
   lastError?: string;
   createdAt: string;
   updatedAt: string;
+  /** The node sending the report now (several nodes on one database), while its claim lasts. */
+  claimedBy?: string;
 }

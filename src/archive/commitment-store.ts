@@ -2,6 +2,14 @@
  * Storage commitment transactions (PS3.4 Annex J) kept in the index, so a commitment
  * accepted before a restart is still answered after it: the request, the result once
  * the archive was checked, and whether the report reached the requestor.
+ *
+ * Several nodes on one database: a node sends a pending report only while it holds the
+ * row's claim (`claimed_by`, `claim_until`), taken by one conditional UPDATE, so two
+ * nodes never send one report at the same time; a node that dies holding a claim lets it
+ * go when `claim_until` passes, and any node then sends it (at least once across node
+ * death; exactly once while nodes live). Delivered and failed attempts end the claim; a
+ * node starting again drops the claims its previous process held (one process per node
+ * name: roles/node-lock.ts).
  */
 import { sqlIndex } from './base-index.js';
 import { Status } from '../dicom/status.js';
@@ -13,7 +21,7 @@ import { ensureWorkflowSchema, nowIso } from './workflow-schema.js';
 import type { CommitmentRecord, CommitmentRef, CommitmentResult, CommitmentState, FailedRef } from '../api-types/workflow.js';
 export type { CommitmentRecord, CommitmentRef, CommitmentResult, CommitmentState, FailedRef };
 
-const COLUMNS = 'transaction_uid, calling_ae, called_ae, state, request, result, attempts, last_error, created_at, updated_at';
+const COLUMNS = 'transaction_uid, calling_ae, called_ae, state, request, result, attempts, last_error, created_at, updated_at, claimed_by, claim_until';
 
 function rowToRecord(r: Record<string, unknown>): CommitmentRecord {
   return {
@@ -27,6 +35,7 @@ function rowToRecord(r: Record<string, unknown>): CommitmentRecord {
     ...(r.last_error ? { lastError: String(r.last_error) } : {}),
     createdAt: String(r.created_at),
     updatedAt: String(r.updated_at),
+    ...(r.claimed_by && String(r.claim_until) > nowIso() ? { claimedBy: String(r.claimed_by) } : {}),
   };
 }
 
@@ -43,7 +52,7 @@ export class CommitmentStore {
     return this.index.write(async (tx) => {
       if ((await tx.execute('SELECT 1 AS x FROM storage_commitments WHERE transaction_uid = $1', [rec.transactionUid])).length) return false;
       const now = nowIso();
-      await tx.execute(`INSERT INTO storage_commitments (${COLUMNS}) VALUES ($1, $2, $3, 'pending', $4, NULL, 0, NULL, $5, $5)`, [
+      await tx.execute(`INSERT INTO storage_commitments (${COLUMNS}) VALUES ($1, $2, $3, 'pending', $4, NULL, 0, NULL, $5, $5, NULL, NULL)`, [
         rec.transactionUid,
         rec.callingAeTitle,
         rec.calledAeTitle,
@@ -60,22 +69,53 @@ export class CommitmentStore {
     );
   }
 
+  /**
+   * Takes the claim of a pending report for `claimant` until `leaseMs` from now: true when
+   * it was free, expired or already this claimant's (then renewed); false when another
+   * node holds it or the report is no longer pending.
+   */
+  async claim(transactionUid: string, claimant: string, leaseMs: number): Promise<boolean> {
+    const now = new Date();
+    const until = new Date(now.getTime() + leaseMs).toISOString();
+    const rows = await this.index.write((tx) =>
+      tx.execute(
+        `UPDATE storage_commitments SET claimed_by = $2, claim_until = $3
+         WHERE transaction_uid = $1 AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < $4)
+         RETURNING transaction_uid`,
+        [transactionUid, claimant, until, now.toISOString()],
+      ),
+    );
+    return rows.length === 1;
+  }
+
+  /** Drops every claim `claimant` holds (its process started again: nothing of it is being sent). */
+  async releaseAll(claimant: string): Promise<void> {
+    await this.index.write((tx) => tx.execute('UPDATE storage_commitments SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = $1', [claimant]));
+  }
+
+  /** The report reached the requestor: done, the claim ended (whoever held it: the report is out). */
   async delivered(transactionUid: string): Promise<void> {
     await this.index.write((tx) =>
-      tx.execute(`UPDATE storage_commitments SET state = 'done', attempts = attempts + 1, last_error = NULL, updated_at = $2 WHERE transaction_uid = $1`, [
-        transactionUid,
-        nowIso(),
-      ]),
+      tx.execute(
+        `UPDATE storage_commitments SET state = 'done', attempts = attempts + 1, last_error = NULL, claimed_by = NULL, claim_until = NULL, updated_at = $2
+         WHERE transaction_uid = $1`,
+        [transactionUid, nowIso()],
+      ),
     );
   }
 
-  async failedAttempt(transactionUid: string, error: string): Promise<void> {
+  /**
+   * An attempt by `claimant` failed: counted and its claim ended, so the next retry (by any
+   * node) sends it. Nothing changes when the claim passed to another node meanwhile, or
+   * the report is no longer pending (that node's outcome stands).
+   */
+  async failedAttempt(transactionUid: string, error: string, claimant?: string): Promise<void> {
     await this.index.write((tx) =>
-      tx.execute('UPDATE storage_commitments SET attempts = attempts + 1, last_error = $2, updated_at = $3 WHERE transaction_uid = $1', [
-        transactionUid,
-        error.slice(0, 1000),
-        nowIso(),
-      ]),
+      tx.execute(
+        `UPDATE storage_commitments SET attempts = attempts + 1, last_error = $2, claimed_by = NULL, claim_until = NULL, updated_at = $3
+         WHERE transaction_uid = $1 AND state = 'pending' AND (claimed_by IS NULL OR claimed_by = $4)`,
+        [transactionUid, error.slice(0, 1000), nowIso(), claimant ?? null],
+      ),
     );
   }
 

@@ -55,6 +55,7 @@ export const POSTGRES_DIALECT: SqlDialect = {
   schemaLock: 'SELECT pg_advisory_xact_lock(hashtext($1))',
   distinctList: (col, from) => `(SELECT string_agg(DISTINCT ${col}, '\\' ORDER BY ${col}) ${from})`,
   caseInsensitiveLike: 'ILIKE',
+  tableColumns: 'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
 };
 
 class PgRunner implements SqlRunner {

@@ -35,6 +35,8 @@ export interface SqlDialect {
   distinctList(col: string, from: string): string;
   /** LIKE matching case-insensitively (SQLite's LIKE already is, for ASCII). */
   readonly caseInsensitiveLike: string;
+  /** A SELECT of the column names (as `name`) of the table named by $1 (in the current schema). */
+  readonly tableColumns: string;
 }
 
 /** Runs one statement inside the current transaction. */

@@ -59,6 +59,7 @@ export const SQLITE_DIALECT: SqlDialect = {
   distinctList: (col, from) => `(SELECT group_concat(c, '\\') FROM (SELECT DISTINCT ${col} AS c ${from} ORDER BY 1))`,
   // SQLite's LIKE ignores ASCII case already.
   caseInsensitiveLike: 'LIKE',
+  tableColumns: 'SELECT name FROM pragma_table_info($1)',
 };
 
 class SqliteRunner implements SqlRunner {

@@ -49,10 +49,19 @@ export function workflowDdl(dialect: SqlDialect): string[] {
       attempts INTEGER NOT NULL DEFAULT 0,
       last_error TEXT,
       created_at TEXT NOT NULL,
-      updated_at TEXT NOT NULL)`,
+      updated_at TEXT NOT NULL,
+      claimed_by TEXT,
+      claim_until TEXT)`,
     `CREATE INDEX IF NOT EXISTS storage_commitments_state ON storage_commitments (state)`,
   ];
 }
+
+/** Columns added after a table was first made: added where missing (an index made before them). */
+const ADDED_WORKFLOW_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
+  // Which node is sending a commitment report, until when (several nodes on one database).
+  { table: 'storage_commitments', column: 'claimed_by', type: 'TEXT' },
+  { table: 'storage_commitments', column: 'claim_until', type: 'TEXT' },
+];
 
 const ready = new WeakMap<Index, Promise<void>>();
 
@@ -63,6 +72,10 @@ export function ensureWorkflowSchema(index: Index): Promise<void> {
     p = sqlIndex(index).write(async (tx) => {
       if (tx.dialect.schemaLock) await tx.execute(tx.dialect.schemaLock, ['pacs-workflow-schema']);
       for (const ddl of workflowDdl(tx.dialect)) await tx.execute(ddl);
+      for (const c of ADDED_WORKFLOW_COLUMNS) {
+        const have = await tx.execute(tx.dialect.tableColumns, [c.table]);
+        if (!have.some((r) => r.name === c.column)) await tx.execute(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
+      }
     });
     ready.set(index, p);
     p.catch(() => ready.delete(index));

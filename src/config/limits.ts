@@ -150,6 +150,20 @@ export const activityLimitsSchema = z.strictObject({
 // site of 2,000 associations a day (one row each, ~500 bytes).
 const ACTIVITY_DEFAULTS = { retentionDays: 90 };
 
+// ---- storage commitment reports (services/storage-commitment.ts) ----
+
+export const commitmentLimitsSchema = z.strictObject({
+  /** Undelivered reports are tried again this often (and at start). */
+  retrySeconds: seconds('limits.commitment.retrySeconds').max(86400, 'limits.commitment.retrySeconds may be at most 86400 (a day)').optional(),
+  /**
+   * A node sending a report holds it this long: no other node sharing the database sends it
+   * meanwhile; a node that died holding it lets it go once this has passed. Longer than
+   * one delivery attempt (association + the report's response timeout, 30 s).
+   */
+  leaseSeconds: seconds('limits.commitment.leaseSeconds').max(3600, 'limits.commitment.leaseSeconds may be at most 3600').optional(),
+});
+const COMMITMENT_DEFAULTS = { retrySeconds: 60, leaseSeconds: 120 };
+
 // ---- all sections ----
 
 export const limitsSchema = z.strictObject({
@@ -159,6 +173,7 @@ export const limitsSchema = z.strictObject({
   http: httpLimitsSchema.optional(),
   storage: storageLimitsSchema.optional(),
   activity: activityLimitsSchema.optional(),
+  commitment: commitmentLimitsSchema.optional(),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
@@ -169,6 +184,7 @@ export const DEFAULT_LIMITS = {
   http: HTTP_DEFAULTS,
   storage: STORAGE_DEFAULTS,
   activity: ACTIVITY_DEFAULTS,
+  commitment: COMMITMENT_DEFAULTS,
 };
 export type DatasetLimits = typeof DATASET_DEFAULTS & z.infer<typeof datasetLimitsSchema>;
 export type EffectiveLimits = {
@@ -178,6 +194,7 @@ export type EffectiveLimits = {
   http: typeof HTTP_DEFAULTS & z.infer<typeof httpLimitsSchema>;
   storage: typeof STORAGE_DEFAULTS & z.infer<typeof storageLimitsSchema>;
   activity: typeof ACTIVITY_DEFAULTS & z.infer<typeof activityLimitsSchema>;
+  commitment: typeof COMMITMENT_DEFAULTS & z.infer<typeof commitmentLimitsSchema>;
 };
 
 /** The limits in force: the registry's values over the defaults, section by section. */
@@ -190,6 +207,7 @@ export function effectiveLimits(reg: { limits?: Limits }): EffectiveLimits {
     http: { ...HTTP_DEFAULTS, ...l.http },
     storage: { ...STORAGE_DEFAULTS, ...l.storage },
     activity: { ...ACTIVITY_DEFAULTS, ...l.activity },
+    commitment: { ...COMMITMENT_DEFAULTS, ...l.commitment },
   };
 }
 

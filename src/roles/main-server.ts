@@ -37,7 +37,7 @@ export interface MainServerOptions extends DicomLimitOptions, Pick<DicomServerOp
   /** The cost limits of C-FIND and worklist queries (limits.query), read per query; default none. */
   queryLimits?: QueryRetrieveOptions['queryLimits'];
   /** Storage commitment: where requestors get reports over a new association, and which way per AE (default: unknown, same association). */
-  commitment?: Pick<StorageCommitmentOptions, 'resolveRequestor' | 'reportMode' | 'retryIntervalMs'>;
+  commitment?: Pick<StorageCommitmentOptions, 'resolveRequestor' | 'reportMode' | 'retryIntervalMs' | 'leaseMs' | 'claimant'>;
   /** The audit trail (IHE ATNA) the services and the listener report to. */
   audit?: AuditRecorder;
 }

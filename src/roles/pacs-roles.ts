@@ -51,6 +51,8 @@ export interface PacsRolesOptions {
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
   /** The audit trail (IHE ATNA): roles starting and stopping, refused associations, stores, queries, retrieves. */
   audit?: AuditRecorder;
+  /** This node's name (`--node-id`; default the host name): its claims on shared work in the index. */
+  nodeId?: string;
 }
 
 /** A role's state; GET /api/status adds the archive's instance count. */
@@ -316,6 +318,9 @@ export class PacsRoles {
                 : undefined;
             },
             reportMode: (aet) => findAe(this.opts.config.current, aet)?.commitmentReport ?? 'same',
+            retryIntervalMs: effectiveLimits(this.opts.config.current).commitment.retrySeconds * 1000,
+            leaseMs: effectiveLimits(this.opts.config.current).commitment.leaseSeconds * 1000,
+            ...(this.opts.nodeId ? { claimant: this.opts.nodeId } : {}),
           },
         });
         s.handle = { archive: m.archive, registry: m.registry, dicom: m.dicom, retryCommitment: (uid) => m.retryCommitment(uid) };

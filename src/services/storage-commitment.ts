@@ -12,8 +12,11 @@
  *   propose the SCP role for the SOP class (PS3.4 J.3.3, PS3.7 D.3.3.4), always so in
  *   report mode 'new'.
  * A report that cannot be delivered stays pending and is retried periodically and after
- * a restart (`resume`).
+ * a restart (`resume`). Each attempt holds the report's claim in the index (see
+ * archive/commitment-store.ts): with several nodes on one database, one node at a time
+ * sends a report, and a report whose node died is sent by another once the claim lapsed.
  */
+import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
@@ -42,6 +45,10 @@ export interface StorageCommitmentOptions {
   retryIntervalMs?: number;
   /** How long to wait for an N-EVENT-REPORT response (default 30 s). */
   responseTimeoutMs?: number;
+  /** This node's name in the claims of reports it sends (default: the host name). */
+  claimant?: string;
+  /** How long a claim lasts (default 120 s): longer than one delivery attempt. */
+  leaseMs?: number;
   logger?: Pick<Logger, 'info' | 'warn' | 'debug'>;
 }
 
@@ -68,7 +75,13 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export function storageCommitmentService(archive: Archive, opts: StorageCommitmentOptions): StorageCommitmentService {
   const log = opts.logger;
   const timeoutMs = opts.responseTimeoutMs ?? 30_000;
-  const storeP = CommitmentStore.open(archive.index);
+  const claimant = opts.claimant ?? hostname();
+  const leaseMs = opts.leaseMs ?? 120_000;
+  // Claims of this node's previous process are dropped first: nothing of them is being sent.
+  const storeP = CommitmentStore.open(archive.index).then(async (s) => {
+    await s.releaseAll(claimant);
+    return s;
+  });
   const working = new Map<string, Promise<void>>();
   let closed = false;
 
@@ -123,6 +136,22 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
     const store = await storeP;
     const rec = await store.get(transactionUid);
     if (!rec || rec.state !== 'pending') return;
+    if (!(await store.claim(transactionUid, claimant, leaseMs))) {
+      log?.debug({ transactionUid, claimedBy: rec.claimedBy }, 'storage commitment report is being sent by another node');
+      return;
+    }
+    try {
+      await sendReport(store, rec, ctx);
+    } catch (err) {
+      // Whatever failed before or around the attempt: counted, and the claim ended for the next retry.
+      await store.failedAttempt(transactionUid, (err as Error).message, claimant);
+      throw err;
+    }
+  };
+
+  /** One attempt, under this node's claim: the same association if open and wanted, else a new one. */
+  const sendReport = async (store: CommitmentStore, rec: CommitmentRecord, ctx?: DimseRequestContext): Promise<void> => {
+    const { transactionUid } = rec;
     let result = rec.result;
     if (!result) {
       result = await verifyInstances(archive.index, rec.request);
@@ -153,7 +182,7 @@ export function storageCommitmentService(archive: Archive, opts: StorageCommitme
     } catch (err) {
       errors.push(`new association: ${(err as Error).message}`);
       const message = errors.join('; ');
-      await store.failedAttempt(transactionUid, message);
+      await store.failedAttempt(transactionUid, message, claimant);
       log?.warn({ transactionUid, to: rec.callingAeTitle, err: message }, 'storage commitment report not delivered; will retry');
     }
   };

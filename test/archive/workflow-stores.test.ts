@@ -68,6 +68,66 @@ function suite(name: string, open: () => Promise<Index>, cleanup: () => Promise<
         await cleanup();
       }
     });
+    it('lets one node at a time claim a pending report; a lapsed claim passes on, a late failure changes nothing', async () => {
+      const index = await open();
+      try {
+        const c = await CommitmentStore.open(index);
+        const req = { callingAeTitle: 'CT01', calledAeTitle: 'PACS', request: [{ sopClassUid: '1.2', sopInstanceUid: '3.4' }] };
+        await c.add({ transactionUid: '7.1', ...req });
+        expect(await c.claim('7.1', 'node-a', 60_000)).toBe(true);
+        expect(await c.claim('7.1', 'node-b', 60_000)).toBe(false);
+        expect(await c.claim('7.1', 'node-a', 60_000)).toBe(true); // renewed by its holder
+        expect((await c.get('7.1'))?.claimedBy).toBe('node-a');
+        // node-a fails: the claim ends, node-b may send it now.
+        await c.failedAttempt('7.1', 'connection refused', 'node-a');
+        expect((await c.get('7.1'))?.claimedBy).toBeUndefined();
+        expect(await c.claim('7.1', 'node-b', 60_000)).toBe(true);
+        // node-a's late failure (its claim is gone) counts nothing and keeps node-b's claim.
+        await c.failedAttempt('7.1', 'late', 'node-a');
+        expect(await c.get('7.1')).toMatchObject({ attempts: 1, lastError: 'connection refused', claimedBy: 'node-b' });
+
+        // A claim held by a node that died lapses after its lease.
+        await c.add({ transactionUid: '7.2', ...req });
+        expect(await c.claim('7.2', 'dead-node', 150)).toBe(true);
+        expect(await c.claim('7.2', 'node-b', 60_000)).toBe(false);
+        await new Promise((r) => setTimeout(r, 300));
+        expect((await c.get('7.2'))?.claimedBy).toBeUndefined(); // shown as free once lapsed
+        expect(await c.claim('7.2', 'node-b', 60_000)).toBe(true);
+        await c.delivered('7.2');
+        expect(await c.claim('7.2', 'node-b', 60_000)).toBe(false); // done: nothing to claim
+        expect(await c.get('7.2')).toMatchObject({ state: 'done', attempts: 1 });
+
+        // A node starting again drops what its previous process held.
+        await c.add({ transactionUid: '7.3', ...req });
+        expect(await c.claim('7.3', 'node-c', 60_000)).toBe(true);
+        await c.releaseAll('node-c');
+        expect(await c.claim('7.3', 'node-b', 60_000)).toBe(true);
+      } finally {
+        await index.close();
+      }
+    });
+
+    it('adds the claim columns to a commitments table made before them', async () => {
+      const index = await open();
+      try {
+        const sql = index as unknown as { write<T>(fn: (tx: { execute(q: string, p?: unknown[]): Promise<unknown[]> }) => Promise<T>): Promise<T> };
+        await sql.write(async (tx) => {
+          await tx.execute('DROP TABLE IF EXISTS storage_commitments');
+          // The table as the first workflow schema made it.
+          await tx.execute(`CREATE TABLE storage_commitments (
+            pk INTEGER, transaction_uid TEXT NOT NULL UNIQUE, calling_ae TEXT NOT NULL, called_ae TEXT NOT NULL, state TEXT NOT NULL,
+            request TEXT NOT NULL, result TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)`);
+          await tx.execute(
+            `INSERT INTO storage_commitments VALUES (1, '8.1', 'CT01', 'PACS', 'pending', '[]', NULL, 0, NULL, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z')`,
+          );
+        });
+        const c = await CommitmentStore.open(index);
+        expect((await c.pending()).map((r) => r.transactionUid)).toEqual(['8.1']);
+        expect(await c.claim('8.1', 'node-a', 60_000)).toBe(true);
+      } finally {
+        await index.close();
+      }
+    });
   });
 }
 
