@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_LIMITS, type DatasetLimits } from '../config/limits.js';
 import type { BlobStore, SweepReport } from './blob-store.js';
-import { FileBlobStore, type FileBlobStoreOptions } from './file-blob-store.js';
+import { FileBlobStore, type FileBlobStoreOptions, type SharingNode } from './file-blob-store.js';
 import { DEFAULT_DERIVED_CACHE_BYTES, DerivedCache } from './derived-cache.js';
 import { GroupCommitter } from './group-commit.js';
 import type { Index, IndexWriter, InsertResult, InstanceRecord } from './index-types.js';
@@ -28,6 +28,8 @@ export interface ArchiveOptions {
   duplicatePolicy?: DuplicatePolicy;
   logger?: Logger;
   blobs?: FileBlobStoreOptions;
+  /** Several nodes share the data directory (PostgreSQL): this node, for the blob store's open batches. */
+  node?: SharingNode;
   /** Largest group-commit batch (default 1000). */
   maxBatch?: number;
   /** The registry's limits.dataset, asked per store and per conversion (default: DEFAULT_LIMITS.dataset). */
@@ -112,7 +114,7 @@ export class Archive {
   static async open(opts: ArchiveOptions): Promise<Archive> {
     const logger = opts.logger ?? pino({ level: 'silent' });
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-    const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), opts.blobs);
+    const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), { ...opts.blobs, ...(opts.node ? { node: opts.node } : {}) });
     const index = await openIndex(opts.dataDir, opts.index, { logger });
     let recovery: SweepReport;
     try {
@@ -132,6 +134,8 @@ export class Archive {
       throw e;
     }
     if (recovery.tempFiles > 0) logger.warn(recovery, 'recovered interrupted stores');
+    for (const n of recovery.nodesSwept ?? []) logger.warn(n, `swept the open batches of node ${n.nodeId}, whose lease has expired`);
+    if (recovery.liveNodesLeft) logger.info({ nodes: recovery.liveNodesLeft }, 'open batches of live nodes left alone');
     // After the sweep: its start-up check drops the thumbnails of rows the sweep dropped.
     const cap = opts.thumbnailCacheBytes ?? DEFAULT_DERIVED_CACHE_BYTES;
     let thumbnails: DerivedCache;

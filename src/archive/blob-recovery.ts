@@ -16,9 +16,18 @@ import { fsyncPath } from './fsync.js';
 
 type IsReferenced = (key: string) => Promise<boolean>;
 
-/** Every batch with a marker in `open/`: files without a (matching) row deleted, then the marker. */
-export async function sweepOpenBatches(root: string, isReferenced: IsReferenced, check: SweepCheck | undefined, report: SweepReport): Promise<void> {
-  const openDir = join(root, 'open');
+/**
+ * Every batch with a marker in `markerDir` (`open`, or a node's `open-by-node/<id>`): files
+ * without a (matching) row deleted, then the marker. Returns the number of batches.
+ */
+export async function sweepOpenBatches(
+  root: string,
+  markerDir: string,
+  isReferenced: IsReferenced,
+  check: SweepCheck | undefined,
+  report: SweepReport,
+): Promise<number> {
+  const openDir = join(root, markerDir);
   const markers = await readdirIfAny(openDir);
   let dropped = 0;
   for (const m of markers) {
@@ -52,6 +61,7 @@ export async function sweepOpenBatches(root: string, isReferenced: IsReferenced,
   }
   if (markers.length > 0) await fsyncPath(openDir);
   if (dropped > 0) report.droppedRows = (report.droppedRows ?? 0) + dropped;
+  return markers.filter((m) => MARKER_RE.test(m)).length;
 }
 
 // ---------------------------------------------------------------------------

@@ -37,6 +37,10 @@ export interface SweepReport {
   droppedRows?: number;
   /** Older layout: committed files whose final name was lost and was linked again. Present when > 0. */
   restoredFiles?: number;
+  /** Other nodes (sharing the store) whose open batches were swept, their lease having expired. */
+  nodesSwept?: { nodeId: string; batches: number; tempFiles: number }[];
+  /** Other nodes whose open batches were left alone: their lease is live. */
+  liveNodesLeft?: string[];
 }
 
 export interface BlobStore {

@@ -7,6 +7,12 @@
  *                                     batch was opened: nothing comes from attribute text.
  *   open/<yyyymmdd>.<batch>           one marker per OPEN batch: the start-up sweep looks at
  *                                     open batches only, never at the whole archive.
+ *   open-by-node/<node>/<yyyymmdd>.<batch>
+ *                                     the same, when several nodes share the store (`node`):
+ *                                     each node's markers apart, so that a node's sweep takes
+ *                                     its own open batches and, of another node, only those
+ *                                     of a node whose lease in the database has expired (a
+ *                                     live node's open batches hold its in-flight writes).
  *   ab/cd/<sha256(uid)>.<rand>.dcm,   the layout before batches: still read and deleted;
  *   tmp/, pool/                       leftovers of an interrupted store swept at start
  *                                     (blob-recovery.ts).
@@ -33,7 +39,8 @@
  * So per instance: one open (pooled, off the critical path), the writes, one fdatasync,
  * one close; no link, rename, mkdir or directory fsync per instance, and the critical
  * path after the last byte holds max(fdatasync(file), COMMIT + WAL fdatasync).
- * Start-up sweep (blob-recovery.ts), for every marker, assuming no store runs:
+ * Start-up sweep (blob-recovery.ts), for every marker, assuming no store of its batch runs
+ * (its own batches: it has not started storing; another node's: that node's lease expired):
  *   file with a row whose CRC-32 and size match (or an old row without CRC-32) -> kept
  *   file with a row that does not match       -> the data never became durable (power cut
  *                                                during 1 after 2): row deleted, then file
@@ -63,10 +70,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, open as openCb, type ReadStream } from 'node:fs';
-import { mkdir, open, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore, BlobWriter, SweepCheck, SweepReport } from './blob-store.js';
-import { BATCH_KEY_RE, LEGACY_KEY_RE } from './blob-keys.js';
+import { BATCH_KEY_RE, LEGACY_KEY_RE, NODE_ID_RE, NODE_MARKERS_DIR } from './blob-keys.js';
 import { sweepLegacy, sweepOpenBatches } from './blob-recovery.js';
 import { FileBlobWriter } from './blob-writer.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
@@ -94,6 +101,17 @@ export interface FileBlobStoreOptions {
    * instances); 0 disables.
    */
   syncEveryBytes?: number;
+  /**
+   * Several nodes share this store (PostgreSQL): this node's id, under which its open
+   * batches are marked, and whether another node's lease has expired (its open batches
+   * are swept only then).
+   */
+  node?: SharingNode;
+}
+
+export interface SharingNode {
+  id: string;
+  leaseExpired(nodeId: string): Promise<boolean>;
 }
 
 /** One batch directory and what is still outstanding in it. */
@@ -114,12 +132,13 @@ class Batch {
 
   constructor(
     root: string,
+    markerDir: string,
     readonly day: string,
     readonly id: string,
   ) {
     this.key = `s/${day}/${id}`;
     this.dir = join(root, 's', day, id);
-    this.marker = join(root, 'open', `${day}.${id}`);
+    this.marker = join(root, markerDir, `${day}.${id}`);
     this.dirSync = new CoalescedFsync(this.dir, { keepOpen: true });
   }
 }
@@ -138,6 +157,9 @@ export class FileBlobStore implements BlobStore {
   readonly syncEveryBytes: number;
   readonly poolSize: number;
   readonly batchFiles: number;
+  /** Where this store's open-batch markers go: `open`, or `open-by-node/<id>` when nodes share it. */
+  private readonly markerDir: string;
+  private readonly node: SharingNode | undefined;
   private readonly openDirSync: CoalescedFsync;
   private readonly filesDirSync: CoalescedFsync;
   private readonly knownDays = new Set<string>();
@@ -155,13 +177,21 @@ export class FileBlobStore implements BlobStore {
     this.syncEveryBytes = opts.syncEveryBytes ?? 4 << 20;
     this.poolSize = opts.poolSize ?? 16;
     this.batchFiles = Math.max(1, opts.batchFiles ?? 1024);
-    this.openDirSync = new CoalescedFsync(join(root, 'open'), { keepOpen: true });
+    this.node = opts.node;
+    this.markerDir = opts.node ? join(NODE_MARKERS_DIR, opts.node.id) : 'open';
+    this.openDirSync = new CoalescedFsync(join(root, this.markerDir), { keepOpen: true });
     this.filesDirSync = new CoalescedFsync(join(root, 's'), { keepOpen: true });
   }
 
   static async open(root: string, opts: FileBlobStoreOptions = {}): Promise<FileBlobStore> {
+    if (opts.node && !NODE_ID_RE.test(opts.node.id)) throw new Error(`not a node id: '${opts.node.id}'`);
     await mkdir(join(root, 'open'), { recursive: true, mode: 0o700 });
     await mkdir(join(root, 's'), { recursive: true, mode: 0o700 });
+    if (opts.node) {
+      // Durable before a marker goes in: the marker's own fsync covers only its directory's entries.
+      await mkdir(join(root, NODE_MARKERS_DIR, opts.node.id), { recursive: true, mode: 0o700 });
+      await fsyncPath(join(root, NODE_MARKERS_DIR));
+    }
     await fsyncPath(root);
     return new FileBlobStore(root, opts);
   }
@@ -209,7 +239,7 @@ export class FileBlobStore implements BlobStore {
 
   private newBatch(): Batch {
     const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
-    const b = new Batch(this.root, day, randomBytes(6).toString('hex'));
+    const b = new Batch(this.root, this.markerDir, day, randomBytes(6).toString('hex'));
     b.ready = (async () => {
       // The marker first: a batch directory must never exist unseen by the sweep.
       await (await open(b.marker, 'wx', 0o600)).close();
@@ -353,11 +383,36 @@ export class FileBlobStore implements BlobStore {
     await this.filesDirSync.close();
   }
 
+  /**
+   * Open batches: those marked in `open/` (a single node's), this node's own, and those
+   * of every other node whose lease has expired (without `node`, every node's: a single
+   * node serves the directory alone). A live node's are left alone and named in the report.
+   */
   async sweep(isReferenced: (key: string) => Promise<boolean>, check?: SweepCheck): Promise<SweepReport> {
     const report: SweepReport = { tempFiles: 0, removedFinalFiles: 0 };
-    await sweepOpenBatches(this.root, isReferenced, check, report);
+    await sweepOpenBatches(this.root, 'open', isReferenced, check, report);
+    for (const id of await nodeMarkerDirs(this.root)) {
+      const own = id === this.node?.id;
+      if (!own && this.node && !(await this.node.leaseExpired(id))) {
+        (report.liveNodesLeft ??= []).push(id);
+        continue;
+      }
+      const before = report.tempFiles;
+      const swept = await sweepOpenBatches(this.root, join(NODE_MARKERS_DIR, id), isReferenced, check, report);
+      if (!own && swept > 0) (report.nodesSwept ??= []).push({ nodeId: id, batches: swept, tempFiles: report.tempFiles - before });
+    }
     await sweepLegacy(this.root, isReferenced, check, report);
     return report;
+  }
+}
+
+/** The node ids that have a directory of open-batch markers. */
+async function nodeMarkerDirs(root: string): Promise<string[]> {
+  try {
+    return (await readdir(join(root, NODE_MARKERS_DIR), { withFileTypes: true })).filter((e) => e.isDirectory() && NODE_ID_RE.test(e.name)).map((e) => e.name);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw e;
   }
 }
 

@@ -7,6 +7,7 @@
  * `record` is what the event points call: synchronous, never throws, never waits; a
  * failure to build or queue a message is logged, and the PACS goes on.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { clientTlsOptions, type AuditRepository } from '../config/index.js';
 import type { AePeer, AuditEvent, AuditRecorder, StoreAssociation, WebActor } from './events.js';
@@ -24,12 +25,14 @@ import {
   type Participant,
   type Subjects,
 } from './messages.js';
-import { AuditQueue } from './queue.js';
+import { AuditQueue, QUEUE_DIR } from './queue.js';
 import { syslogMessage } from './syslog.js';
 import { AuditDeliveryError, openTlsChannel, openUdpChannel, type Channel } from './transport.js';
 
 export interface AuditTrailOptions {
   dataDir: string;
+  /** Where messages wait for the repository (default `<dataDir>/audit-queue`): a node sharing the data directory has its own. */
+  queueDir?: string;
   /** The registry's `audit` entry, read at each connection; undefined: no audit trail. */
   repository: () => AuditRepository | undefined;
   /** AuditSourceID: who reports (the local device's name). */
@@ -80,7 +83,7 @@ export class AuditTrail implements AuditRecorder {
   }
 
   static async open(opts: AuditTrailOptions): Promise<AuditTrail> {
-    const queue = await AuditQueue.open(opts.dataDir, () => opts.repository()?.maxQueued ?? DEFAULT_MAX_QUEUED);
+    const queue = await AuditQueue.open(opts.queueDir ?? join(opts.dataDir, QUEUE_DIR), () => opts.repository()?.maxQueued ?? DEFAULT_MAX_QUEUED);
     const trail = new AuditTrail(opts, queue);
     if (queue.length) opts.logger.info({ queued: queue.length }, 'audit messages left from the last run are sent first');
     trail.kick();

@@ -25,8 +25,9 @@ export class AuditQueue {
     private readonly maxQueued: () => number,
   ) {}
 
-  static async open(dataDir: string, maxQueued: () => number): Promise<AuditQueue> {
-    const q = new AuditQueue(join(dataDir, QUEUE_DIR), maxQueued);
+  /** The queue in `dir` (`<data>/audit-queue`, or a node's own). */
+  static async open(dir: string, maxQueued: () => number): Promise<AuditQueue> {
+    const q = new AuditQueue(dir, maxQueued);
     await mkdir(q.dir, { recursive: true, mode: 0o700 });
     for (const f of await readdir(q.dir)) {
       const m = NAME.exec(f);

@@ -17,6 +17,7 @@ export const COMMANDS = {
   router: 'router rules and forward queue',
   tls: 'DICOM TLS certificates in the data directory',
   user: 'users of the web app and REST API',
+  status: 'the nodes serving this PACS: with PostgreSQL every node the database knows (roles, ports, version, last heartbeat)',
   log: 'the activity log: associations, stores, queries, logins, deletions, exports: pacs log [--follow] [--aet AE]',
 } as const;
 

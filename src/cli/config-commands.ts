@@ -5,7 +5,12 @@
  * each change up at once.
  */
 import { Command } from 'commander';
-import { resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { NODE_LOCK_DIR } from '../roles/node-lock.js';
+import { SharedDatabase } from '../archive/shared-database.js';
+import { PostgresRegistryBackend } from '../archive/shared-registry.js';
 import {
   addAe,
   addPlugin,
@@ -73,11 +78,37 @@ function describeHl7(h: Hl7Settings | undefined): string {
   return `HL7 intake on ${h.host}:${h.port}${h.allowedHosts ? `, from ${h.allowedHosts.join(', ')}` : ''}`;
 }
 
-const dataOption = (cmd: Command) => cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data');
+/** Where the registry is: the data directory's config.json, or the PostgreSQL database `pacs serve --database-url` uses. */
+const dataOption = (cmd: Command) =>
+  cmd
+    .option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data')
+    .option('--database-url <url>', 'the PostgreSQL database of pacs serve --database-url: the registry is kept there', process.env.PACS_DATABASE_URL)
+    .option('--database-schema <name>', 'its schema (as pacs serve)', process.env.PACS_DATABASE_SCHEMA ?? 'pacs');
 
-async function openStore(o: { data: string }): Promise<ConfigStore> {
-  return ConfigStore.open(resolve(o.data));
+interface StoreFlags {
+  data: string;
+  databaseUrl?: string;
+  databaseSchema?: string;
 }
+
+async function openStore(o: StoreFlags): Promise<ConfigStore> {
+  const dataDir = resolve(o.data);
+  if (!o.databaseUrl) {
+    // Nodes on PostgreSQL read the registry from the database: config.json is theirs no more.
+    if (existsSync(join(dataDir, NODE_LOCK_DIR))) {
+      process.stderr.write(`note: nodes on PostgreSQL have served ${dataDir}; their registry is in the database (give --database-url)\n`);
+    }
+    return ConfigStore.open(dataDir);
+  }
+  const db = await SharedDatabase.open({ connectionString: o.databaseUrl, schema: o.databaseSchema });
+  return ConfigStore.open(dataDir, { backend: new PostgresRegistryBackend(db, dataDir, `pacs config on ${hostname()}`), logger: stderrLogger });
+}
+
+/** The registry's own messages (an import on first use) on stderr, out of the command's output. */
+const stderrLogger = {
+  info: (_obj: object, msg?: string) => void process.stderr.write(`${msg ?? ''}\n`),
+  error: (_obj: object, msg?: string) => void process.stderr.write(`${msg ?? ''}\n`),
+};
 
 const list = (v: string): string[] =>
   v
@@ -200,14 +231,14 @@ export function registerConfigCommands(program: Command): void {
 
   dataOption(config.command('show').description('list every AE of the registry'))
     .option('--json', 'the registry file as JSON')
-    .action(async (o: { data: string; json?: boolean }) => {
+    .action(async (o: StoreFlags & { json?: boolean }) => {
       const store = await openStore(o);
       const reg = store.current;
       if (o.json) {
         process.stdout.write(`${JSON.stringify(reg, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`registry ${store.file} (revision ${reg.revision}); web server ${reg.web.host}:${reg.web.port}\n`);
+      process.stdout.write(`registry ${store.location} (revision ${reg.revision}); web server ${reg.web.host}:${reg.web.port}\n`);
       process.stdout.write(table(['AE', 'ROLE', 'HOST', 'PORT', 'TLS', 'MAY', 'MOVE DEST', 'HOST CHECK', 'POLICY', 'DESCRIPTION'], aeRows(listAes(reg))));
       process.stdout.write(`${describeHl7(reg.hl7)}\n`);
       const limits = describeLimits(reg);

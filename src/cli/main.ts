@@ -30,6 +30,7 @@ const COMMAND_MODULES: Record<CommandName, () => Promise<Register>> = {
   tls: async () => (await import('./tls-commands.js')).registerTlsCommands,
   user: async () => (await import('./user-commands.js')).registerUserCommands,
   log: async () => (await import('./log-command.js')).registerLogCommand,
+  status: async () => (await import('./status-command.js')).registerStatusCommand,
 };
 
 // The command being run (`pacs echo ...`, or `pacs help echo`): only its module is loaded.

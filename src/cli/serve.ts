@@ -1,8 +1,11 @@
 /**
  * `pacs serve`: every server role of the AE registry plus the web server, in one
- * process. Flags given on the command line (--aet, --port, --host, --web-port, ...)
- * are written into the registry first, so the registry stays the one truth that
- * `pacs config`, the REST API and the web app show.
+ * process. On SQLite (one node per data directory) flags given on the command line
+ * (--aet, --port, --host, --web-port, ...) are written into the registry first, so the
+ * registry stays the one truth that `pacs config`, the REST API and the web app show.
+ * With PostgreSQL (several nodes, one registry in the database) the ports and addresses
+ * are this node's own, laid over the shared registry and never written into it
+ * (shared-node.ts); the other flags still change the shared registry.
  */
 import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +27,9 @@ import {
   type Registry,
   type ServerRole,
 } from '../config/index.js';
-import { acquireNodeLock, type NodeLock } from '../roles/node-lock.js';
+import { acquireNodeLock, NODE_LOCK_DIR, type NodeLock } from '../roles/node-lock.js';
+import { joinSharedDatabase, type SharedNode } from './shared-node.js';
+import { QUEUE_DIR as AUDIT_QUEUE_DIR } from '../audit/queue.js';
 import { PacsRoles } from '../roles/pacs-roles.js';
 import { AuditTrail } from '../audit/index.js';
 import { startWebServer, type WebServer } from '../web/server.js';
@@ -61,6 +66,8 @@ export interface PacsOptions {
   uiDir?: string;
   /** This node's name in its lock and status (default: the host name). */
   nodeId?: string;
+  /** With PostgreSQL: how long after its last heartbeat this node is taken for dead (default 15 s). */
+  nodeLeaseSeconds?: number;
 }
 
 export interface Pacs {
@@ -74,7 +81,8 @@ export interface Pacs {
   close(): Promise<void>;
 }
 
-function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
+/** The ports and addresses of the command line: a node's own when several share the registry. */
+function applyListenOverrides(reg: Registry, o: ServeOverrides): Registry {
   let r = reg;
   const role = (name: ServerRole) => serverAe(r, name)!.aeTitle;
   const portOf: Partial<Record<ServerRole, number>> = { main: o.port, workstation: o.workstationPort, router: o.routerPort };
@@ -85,19 +93,19 @@ function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
     if (port !== undefined && port !== ae.connection.port) r = setAe(r, role(name), { connection: { port } });
     if (o.host !== undefined && o.host !== ae.connection.host) r = setAe(r, role(name), { connection: { host: o.host } });
   }
-  if (o.aet !== undefined && o.aet !== role('main')) r = setAe(r, role('main'), { aeTitle: o.aet });
-  if (
-    (o.webPort !== undefined && o.webPort !== r.web.port) ||
-    (o.webHost !== undefined && o.webHost !== r.web.host) ||
-    (o.webTls !== undefined && o.webTls !== (r.web.tls ?? false))
-  ) {
-    r = setWeb(r, {
-      ...(o.webPort !== undefined ? { port: o.webPort } : {}),
-      ...(o.webHost !== undefined ? { host: o.webHost } : {}),
-      ...(o.webTls !== undefined ? { tls: o.webTls } : {}),
-    });
+  if ((o.webPort !== undefined && o.webPort !== r.web.port) || (o.webHost !== undefined && o.webHost !== r.web.host)) {
+    r = setWeb(r, { ...(o.webPort !== undefined ? { port: o.webPort } : {}), ...(o.webHost !== undefined ? { host: o.webHost } : {}) });
   }
   if (o.hl7Port !== undefined && (r.hl7?.enabled !== true || r.hl7.port !== o.hl7Port)) r = setHl7(r, { enabled: true, port: o.hl7Port });
+  return r;
+}
+
+/** The other flags: settings of the PACS as a whole (its AE title, HTTPS, limits). */
+function applySettingOverrides(reg: Registry, o: ServeOverrides): Registry {
+  let r = reg;
+  const main = serverAe(r, 'main')?.aeTitle;
+  if (o.aet !== undefined && main !== undefined && o.aet !== main) r = setAe(r, main, { aeTitle: o.aet });
+  if (o.webTls !== undefined && o.webTls !== (r.web.tls ?? false)) r = setWeb(r, { tls: o.webTls });
   const inForce = effectiveLimits(r).dicom;
   const dicom = Object.fromEntries(
     (
@@ -111,6 +119,8 @@ function applyOverrides(reg: Registry, o: ServeOverrides): Registry {
   if (Object.keys(dicom).length) r = setLimits(r, { dicom });
   return r;
 }
+
+const applyOverrides = (reg: Registry, o: ServeOverrides): Registry => applySettingOverrides(applyListenOverrides(reg, o), o);
 
 export const INITIAL_PASSWORD_FILE = 'initial-admin-password';
 
@@ -147,6 +157,22 @@ async function createFirstAdmin(users: UserStore, dataDir: string, logger: Logge
 export async function startPacs(opts: PacsOptions): Promise<Pacs> {
   const { logger } = opts;
   await ensureOwnerOnlyDir(opts.dataDir, logger);
+  if (opts.index && opts.index !== 'sqlite') {
+    const node = await joinSharedDatabase({
+      dataDir: opts.dataDir,
+      postgres: opts.index.postgres,
+      schema: opts.index.schema,
+      nodeId: opts.nodeId,
+      leaseSeconds: opts.nodeLeaseSeconds,
+      logger,
+    });
+    try {
+      return await startLocked(opts, node);
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+  }
   const lock = acquireNodeLock(opts.dataDir, opts.nodeId);
   try {
     return await startLocked(opts, lock);
@@ -156,11 +182,47 @@ export async function startPacs(opts: PacsOptions): Promise<Pacs> {
   }
 }
 
-async function startLocked(opts: PacsOptions, lock: NodeLock): Promise<Pacs> {
+/** What runs on this node and where, in the node table (roles that listen, their ports). */
+async function describeNode(node: SharedNode, roles: PacsRoles, web: WebServer | undefined): Promise<void> {
+  const names: string[] = [];
+  const ports: Record<string, number> = {};
+  for (const r of roles.status()) {
+    if (!r.listening) continue;
+    names.push(r.role);
+    if (r.port !== undefined) ports[r.role] = r.port;
+  }
+  if (web) {
+    names.push('web');
+    ports.web = web.port;
+  }
+  const hl7 = roles.hl7Status();
+  if (hl7.listening && hl7.port !== undefined) {
+    names.push('hl7');
+    ports.hl7 = hl7.port;
+  }
+  await node.table.describe(names, ports);
+}
+
+async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Promise<Pacs> {
   const { logger } = opts;
-  const config = await ConfigStore.open(opts.dataDir, { logger });
-  if (opts.overrides && applyOverrides(config.current, opts.overrides) !== config.current) {
-    await config.update((reg) => applyOverrides(reg, opts.overrides!));
+  const node = 'table' in holder ? holder : undefined;
+  const overrides = opts.overrides;
+  let config: ConfigStore;
+  if (node) {
+    // The registry in the database; this node's ports and addresses over it, never written into it.
+    config = await ConfigStore.open(opts.dataDir, {
+      logger,
+      backend: node.registry,
+      ...(overrides ? { overlay: (reg: Registry) => applyListenOverrides(reg, overrides) } : {}),
+    });
+    if (overrides && applySettingOverrides(config.current, overrides) !== config.current) {
+      await config.update((reg) => applySettingOverrides(reg, overrides));
+    }
+  } else {
+    config = await ConfigStore.open(opts.dataDir, { logger });
+    if (overrides && applyOverrides(config.current, overrides) !== config.current) {
+      await config.update((reg) => applyOverrides(reg, overrides));
+    }
   }
   const users = await UserStore.open(opts.dataDir);
   await createFirstAdmin(users, opts.dataDir, logger);
@@ -168,13 +230,15 @@ async function startLocked(opts: PacsOptions, lock: NodeLock): Promise<Pacs> {
   // The audit trail (IHE ATNA) goes to the registry's `audit` repository, read per connection.
   const audit = await AuditTrail.open({
     dataDir: opts.dataDir,
+    // Each node sending its own queue: a shared one would mix two writers' sequence numbers.
+    ...(node ? { queueDir: join(opts.dataDir, NODE_LOCK_DIR, node.nodeId, AUDIT_QUEUE_DIR) } : {}),
     repository: () => config.current.audit,
     sourceId: () => config.current.devices.find((d) => d.local)?.name ?? 'open-pacs',
     logger,
   });
   let roles: PacsRoles;
   try {
-    roles = await PacsRoles.start({ ...opts, config, audit });
+    roles = await PacsRoles.start({ ...opts, config, audit, ...(node ? { node: node.sharing } : {}) });
   } catch (err) {
     await audit.close(0);
     throw err;
@@ -215,6 +279,18 @@ async function startLocked(opts: PacsOptions, lock: NodeLock): Promise<Pacs> {
     });
   }
   config.watch();
+  let described = Promise.resolve();
+  if (node) {
+    const describe = () => {
+      described = described
+        .then(() => roles.settled())
+        .then(() => webQueue)
+        .then(() => describeNode(node, roles, web))
+        .catch((err: Error) => logger.warn({ err: err.message }, 'node table not updated'));
+    };
+    describe();
+    config.onChange(describe);
+  }
   return {
     config,
     roles,
@@ -227,7 +303,9 @@ async function startLocked(opts: PacsOptions, lock: NodeLock): Promise<Pacs> {
       await web?.close();
       await roles.close();
       await audit.close();
-      lock.release();
+      await described;
+      if (node) await node.close();
+      else (holder as NodeLock).release();
     },
   };
 }
@@ -238,18 +316,31 @@ export function registerServe(program: Command): void {
     .description(COMMANDS.serve)
     .option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data')
     .option('--aet <title>', 'AE title of the Main Server (saved in the registry)', parseAeTitle)
-    .option('--port <port>', 'DICOM port of the Main Server (saved in the registry)', parsePort)
-    .option('--host <address>', 'address the server roles listen on (saved in the registry)')
-    .option('--workstation-port <port>', 'DICOM port of the Workstation Server (saved in the registry)', parsePort)
-    .option('--router-port <port>', 'DICOM port of the Router (saved in the registry)', parsePort)
-    .option('--web-port <port>', 'port of the web server (saved in the registry)', parsePort)
-    .option('--hl7-port <port>', 'turn the HL7 v2 intake (MLLP) on, on this port (saved in the registry: hl7.enabled, hl7.port)', parsePort)
-    .option('--web-host <address>', 'address the web server listens on (saved in the registry)')
+    .option('--port <port>', "DICOM port of the Main Server (saved in the registry; with --database-url this node's own)", parsePort)
+    .option('--host <address>', "address the server roles listen on (saved in the registry; with --database-url this node's own)")
+    .option('--workstation-port <port>', "DICOM port of the Workstation Server (saved in the registry; with --database-url this node's own)", parsePort)
+    .option('--router-port <port>', "DICOM port of the Router (saved in the registry; with --database-url this node's own)", parsePort)
+    .option('--web-port <port>', "port of the web server (saved in the registry; with --database-url this node's own)", parsePort)
+    .option(
+      '--hl7-port <port>',
+      "turn the HL7 v2 intake (MLLP) on, on this port (saved in the registry: hl7.enabled, hl7.port; with --database-url this node's own)",
+      parsePort,
+    )
+    .option('--web-host <address>', "address the web server listens on (saved in the registry; with --database-url this node's own)")
     .option('--web-tls', 'HTTPS for the web server with <data>/tls/server.pem (pacs tls init); plain HTTP is then off (saved in the registry)')
     .option('--no-web-tls', 'plain HTTP for the web server (saved in the registry)')
     .option('--no-web', 'do not start the web server')
-    .option('--node-id <name>', "this node's name in the data directory's lock and in status (default: the host name)")
-    .option('--database-url <url>', 'PostgreSQL index instead of the embedded SQLite (Main Server)', process.env.PACS_DATABASE_URL)
+    .option('--node-id <name>', "this node's name in its lock, the node table and pacs status (default: the host name)")
+    .option(
+      '--node-lease <seconds>',
+      'with --database-url: how long after its last heartbeat this node is taken for dead, and its temporary files swept by others (default 15)',
+      parsePositiveInt,
+    )
+    .option(
+      '--database-url <url>',
+      'PostgreSQL index instead of the embedded SQLite (Main Server); the registry and the node table are kept there too, and several nodes may share it and the data directory',
+      process.env.PACS_DATABASE_URL,
+    )
     .option('--database-schema <name>', 'PostgreSQL schema of the index', process.env.PACS_DATABASE_SCHEMA ?? 'pacs')
     .addOption(
       new Option('--duplicates <policy>', 'a SOP Instance UID already stored: keep the stored copy, replace it, or reject the new one')
@@ -283,6 +374,7 @@ export function registerServe(program: Command): void {
         duplicatePolicy: o.duplicates,
         web: o.web,
         nodeId: o.nodeId,
+        nodeLeaseSeconds: o.nodeLease,
       });
       const stop = async (signal: string) => {
         logger.info({ signal }, 'shutting down');

@@ -3,7 +3,17 @@ export * from './schema.js';
 export * from './errors.js';
 export * from './registry.js';
 export { defaultRegistry } from './defaults.js';
-export { ConfigStore, CONFIG_FILE, readRegistryFile, type ChangeListener, type ConfigLogger } from './store.js';
+export {
+  ConfigStore,
+  CONFIG_FILE,
+  FileRegistryBackend,
+  parseStoredRegistry,
+  readRegistryFile,
+  type ChangeListener,
+  type ConfigLogger,
+  type ConfigStoreOptions,
+  type RegistryBackend,
+} from './store.js';
 export { readJsonFile, withFileLock, writeFileAtomic } from './atomic-file.js';
 export { portAvailable } from './port-probe.js';
 export { loadServerTlsFiles, tlsPaths, TLS_DIR, type ServerTlsFiles, type TlsPaths } from './tls-files.js';

@@ -21,6 +21,8 @@ export interface MainServerOptions extends DicomLimitOptions, Pick<DicomServerOp
   host?: string;
   dataDir: string;
   index?: ArchiveOptions['index'];
+  /** Several nodes share the data directory: this one (ArchiveOptions.node). */
+  node?: ArchiveOptions['node'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
   /** The registry's limits.dataset, read per store (default: the built-in defaults). */
   datasetLimits?: ArchiveOptions['datasetLimits'];
@@ -56,6 +58,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
   const archive = await Archive.open({
     dataDir: opts.dataDir,
     index: opts.index ?? 'sqlite',
+    node: opts.node,
     duplicatePolicy: opts.duplicatePolicy,
     datasetLimits: opts.datasetLimits,
     thumbnailCacheBytes: opts.thumbnailCacheBytes,

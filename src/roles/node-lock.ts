@@ -6,15 +6,29 @@
  * takes `<data>/serve.lock` (created exclusively) before it opens anything, and a second
  * node is refused with a message naming the holder.
  *
+ * With PostgreSQL several nodes share a data directory (the registry, the node table and
+ * their leases are in the database; each node marks its open blob batches apart): each
+ * node takes `<data>/nodes/<node id>.lock` instead, so only two processes with the same
+ * node id are refused. A node of either kind refuses to start beside a live one of the
+ * other (an SQLite node owns the directory alone).
+ *
  * A lock left by a node that died is taken over when its holder is provably gone: same
  * host and no process with its pid. A holder on another host (shared storage) cannot be
  * checked from here, so it is refused with the file's path to remove by hand.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { NODE_ID_RE } from '../archive/blob-keys.js';
 
 export const LOCK_FILE = 'serve.lock';
+/** With PostgreSQL: `<data>/nodes/<node id>.lock`, one per node. */
+export const NODE_LOCK_DIR = 'nodes';
+
+/** Why `id` cannot be a node id, or undefined. */
+export function nodeIdProblem(id: string): string | undefined {
+  return NODE_ID_RE.test(id) ? undefined : `node id must be 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit, got "${id}"`;
+}
 
 export interface LockHolder {
   nodeId: string;
@@ -39,6 +53,20 @@ export class DataDirLockedError extends Error {
   }
 }
 
+/** Another process with the same node id runs on this (shared) data directory. */
+export class NodeIdLockedError extends Error {
+  override readonly name = 'NodeIdLockedError';
+  constructor(
+    readonly file: string,
+    readonly holder: LockHolder | undefined,
+  ) {
+    const who = holder ? `pid ${holder.pid} on host ${holder.host}, since ${holder.startedAt}` : 'its lock file is unreadable';
+    super(
+      `node id "${holder?.nodeId ?? basename(file, '.lock')}" already runs on this data directory (${who}): give this node another --node-id. If it is gone for good, remove ${file}`,
+    );
+  }
+}
+
 export interface NodeLock {
   readonly holder: LockHolder;
   release(): void;
@@ -54,7 +82,7 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -74,9 +102,51 @@ function provablyGone(file: string, holder: LockHolder | undefined): boolean {
   return !processAlive(holder.pid);
 }
 
-/** Takes the data directory's lock, or throws DataDirLockedError naming the live holder. */
+/** The live holder of `file` (not provably gone), if any. */
+function liveHolder(file: string): { holder: LockHolder | undefined } | undefined {
+  if (!existsSync(file)) return undefined;
+  const holder = readHolder(file);
+  return provablyGone(file, holder) ? undefined : { holder };
+}
+
+/**
+ * Takes the data directory's lock (one node on SQLite), or throws DataDirLockedError
+ * naming the live holder (or a live node of a shared directory).
+ */
 export function acquireNodeLock(dataDir: string, nodeId: string = hostname()): NodeLock {
-  const file = join(dataDir, LOCK_FILE);
+  for (const name of nodeLockFiles(dataDir)) {
+    const file = join(dataDir, NODE_LOCK_DIR, name);
+    const live = liveHolder(file);
+    if (live) throw new DataDirLockedError(file, live.holder);
+  }
+  return takeLock(join(dataDir, LOCK_FILE), nodeId, (file, holder) => new DataDirLockedError(file, holder));
+}
+
+/**
+ * Takes this node's lock in a data directory several nodes share (PostgreSQL): refused
+ * (NodeIdLockedError) while another process with the same node id holds it, and
+ * (DataDirLockedError) while a single node serves the directory.
+ */
+export function acquireSharedNodeLock(dataDir: string, nodeId: string = hostname()): NodeLock {
+  const problem = nodeIdProblem(nodeId);
+  if (problem) throw new Error(problem);
+  const single = join(dataDir, LOCK_FILE);
+  const live = liveHolder(single);
+  if (live) throw new DataDirLockedError(single, live.holder);
+  mkdirSync(join(dataDir, NODE_LOCK_DIR), { recursive: true, mode: 0o700 });
+  return takeLock(join(dataDir, NODE_LOCK_DIR, `${nodeId}.lock`), nodeId, (file, holder) => new NodeIdLockedError(file, holder));
+}
+
+function nodeLockFiles(dataDir: string): string[] {
+  try {
+    return readdirSync(join(dataDir, NODE_LOCK_DIR)).filter((n) => n.endsWith('.lock'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+function takeLock(file: string, nodeId: string, refused: (file: string, holder: LockHolder | undefined) => Error): NodeLock {
   const holder: LockHolder = { nodeId, host: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {
     let fd: number;
@@ -85,7 +155,7 @@ export function acquireNodeLock(dataDir: string, nodeId: string = hostname()): N
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const current = readHolder(file);
-      if (attempt > 0 || !provablyGone(file, current)) throw new DataDirLockedError(file, current);
+      if (attempt > 0 || !provablyGone(file, current)) throw refused(file, current);
       try {
         unlinkSync(file);
       } catch (e) {

@@ -49,6 +49,8 @@ export interface PacsRolesOptions {
   /** Index of the Main Server's archive; the Workstation and Router archives are always embedded SQLite. */
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
+  /** Several nodes share the data directory (PostgreSQL): this one, for each archive's open batches. */
+  node?: ArchiveOptions['node'];
   /** The audit trail (IHE ATNA): roles starting and stopping, refused associations, stores, queries, retrieves. */
   audit?: AuditRecorder;
   /** This node's name (`--node-id`; default the host name): its claims on shared work in the index. */
@@ -300,6 +302,7 @@ export class PacsRoles {
           ...lo,
           dataDir: this.opts.dataDir,
           index: this.opts.index,
+          node: this.opts.node,
           duplicatePolicy: this.opts.duplicatePolicy,
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
@@ -329,6 +332,7 @@ export class PacsRoles {
         const r = await startStorageRole({
           ...lo,
           dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
+          node: this.opts.node,
           afterInsert: router.afterInsert,
           datasetLimits: this.datasetLimits,
         });
@@ -338,6 +342,7 @@ export class PacsRoles {
         const r = await startStorageRole({
           ...lo,
           dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
+          node: this.opts.node,
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
           // After the commit: each study that came in may start a prefetch of its patient's priors.

@@ -20,6 +20,8 @@ export interface StorageRoleOptions extends DicomLimitOptions, Pick<DicomServerO
   host?: string;
   /** This role's own archive directory. */
   dataDir: string;
+  /** Several nodes share the data directory: this one (ArchiveOptions.node). */
+  node?: ArchiveOptions['node'];
   logger: Logger;
   /** Listen with TLS (certificate, key, client-certificate verification). */
   tls?: TlsOptions;
@@ -46,6 +48,7 @@ export async function startStorageRole(opts: StorageRoleOptions): Promise<Storag
   const archive = await Archive.open({
     dataDir: opts.dataDir,
     index: 'sqlite',
+    node: opts.node,
     logger: opts.logger,
     afterInsert: opts.afterInsert,
     datasetLimits: opts.datasetLimits,

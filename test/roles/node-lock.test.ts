@@ -1,8 +1,8 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireNodeLock, DataDirLockedError, LOCK_FILE } from '../../src/roles/node-lock.js';
+import { acquireNodeLock, acquireSharedNodeLock, DataDirLockedError, LOCK_FILE, NodeIdLockedError } from '../../src/roles/node-lock.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 afterAll(removeTempDirs);
@@ -56,5 +56,45 @@ describe('the data directory lock', () => {
     await writeFile(join(dir, LOCK_FILE), successor);
     mine.release();
     expect(await readFile(join(dir, LOCK_FILE), 'utf8')).toBe(successor);
+  });
+});
+
+describe('the node locks of a shared data directory (PostgreSQL)', () => {
+  it('lets nodes with different ids share the directory, refuses a second process with the same id by name', async () => {
+    const dir = await makeTempDir('pacs-lock-shared-');
+    const a = acquireSharedNodeLock(dir, 'node-a');
+    const b = acquireSharedNodeLock(dir, 'node-b');
+    expect(JSON.parse(await readFile(join(dir, 'nodes', 'node-a.lock'), 'utf8'))).toMatchObject({ nodeId: 'node-a', pid: process.pid });
+    let err: unknown;
+    try {
+      acquireSharedNodeLock(dir, 'node-a');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NodeIdLockedError);
+    expect((err as Error).message).toContain(`node id "node-a" already runs on this data directory (pid ${process.pid} on host ${hostname()}`);
+    a.release();
+    acquireSharedNodeLock(dir, 'node-a').release();
+    b.release();
+  });
+
+  it('keeps a single node and shared nodes apart, each refused naming the other', async () => {
+    const dir = await makeTempDir('pacs-lock-mixed-');
+    const shared = acquireSharedNodeLock(dir, 'node-a');
+    expect(() => acquireNodeLock(dir, 'single')).toThrow(DataDirLockedError);
+    expect(() => acquireNodeLock(dir, 'single')).toThrow(/already served by node "node-a"/);
+    shared.release();
+    const single = acquireNodeLock(dir, 'single');
+    expect(() => acquireSharedNodeLock(dir, 'node-a')).toThrow(/already served by node "single"/);
+    single.release();
+    // A shared node that died on this host does not keep a single node out.
+    await mkdir(join(dir, 'nodes'), { recursive: true });
+    await writeFile(join(dir, 'nodes', 'gone.lock'), JSON.stringify({ nodeId: 'gone', host: hostname(), pid: DEAD_PID, startedAt: '2026-01-01T00:00:00Z' }));
+    acquireNodeLock(dir, 'single').release();
+  });
+
+  it('refuses a node id that cannot name a file', async () => {
+    const dir = await makeTempDir('pacs-lock-id-');
+    expect(() => acquireSharedNodeLock(dir, '../etc')).toThrow(/node id must be 1 to 128 letters, digits/);
   });
 });
