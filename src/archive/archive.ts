@@ -17,8 +17,8 @@ import type { BlobStore, SweepReport } from './blob-store.js';
 import { FileBlobStore, type FileBlobStoreOptions, type SharingNode } from './file-blob-store.js';
 import { DEFAULT_DERIVED_CACHE_BYTES, DerivedCache } from './derived-cache.js';
 import { GroupCommitter } from './group-commit.js';
-import type { Index, IndexWriter, InsertResult, InstanceRecord } from './index-types.js';
-import { IngestSink, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
+import type { DuplicateAction, Index, IndexWriter, InsertResult, InstanceRecord, WriteOptions } from './index-types.js';
+import { IngestSink, recordOfStoredFile, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
 import { openIndex, type IndexSpec } from './open-index.js';
 
 export interface ArchiveOptions {
@@ -45,6 +45,23 @@ export interface ArchiveOptions {
    * before the commit they would not see the new rows).
    */
   afterInsert?: (tx: IndexWriter, records: readonly InstanceRecord[], results: readonly InsertResult[]) => Promise<void | (() => void)>;
+}
+
+type InsertFn = (records: readonly InstanceRecord[], onDuplicate: DuplicateAction, opts?: WriteOptions) => Promise<InsertResult[]>;
+
+/** Inserts received instances, with the afterInsert hook's rows in the same transaction when there is one. */
+function insertWith(index: Index, afterInsert: ArchiveOptions['afterInsert']): InsertFn {
+  if (!afterInsert) return (records, onDuplicate, opts) => index.insertInstances(records, onDuplicate, opts);
+  return async (records, onDuplicate, opts) => {
+    const after: { committed?: () => void } = {};
+    const results = await index.write(async (tx) => {
+      const r = await tx.insertInstances(records, onDuplicate);
+      after.committed = (await afterInsert(tx, records, r)) ?? undefined;
+      return r;
+    }, opts);
+    after.committed?.();
+    return results;
+  };
 }
 
 /** A readiness check of the archive failed: which part (`database`, `storage`) and why. */
@@ -77,7 +94,7 @@ export class Archive {
   private readonly storedListeners = new Set<StoredListener>();
   private closed = false;
 
-  private constructor(index: Index, blobs: BlobStore, thumbnails: DerivedCache, recovery: SweepReport, opts: ArchiveOptions, logger: Logger) {
+  private constructor(index: Index, blobs: BlobStore, thumbnails: DerivedCache, recovery: SweepReport, insert: InsertFn, opts: ArchiveOptions, logger: Logger) {
     this.index = index;
     this.blobs = blobs;
     this.thumbnails = thumbnails;
@@ -87,22 +104,13 @@ export class Archive {
     this.dataDir = opts.dataDir;
     this.datasetLimits = opts.datasetLimits ?? (() => DEFAULT_LIMITS.dataset);
     const onDuplicate = this.duplicatePolicy === 'replace' ? 'replace' : 'keep';
-    const { afterInsert } = opts;
-    const insert = afterInsert
-      ? async (records: readonly InstanceRecord[]) => {
-          const after: { committed?: () => void } = {};
-          const results = await index.write(async (tx) => {
-            const r = await tx.insertInstances(records, onDuplicate);
-            after.committed = (await afterInsert(tx, records, r)) ?? undefined;
-            return r;
-          });
-          after.committed?.();
-          return results;
-        }
-      : (records: readonly InstanceRecord[]) => index.insertInstances(records, onDuplicate);
+    // Received instances commit without waiting for the index's own fsync: each sealed file
+    // re-makes its row at start if that commit is lost (file-blob-store.ts). Not a
+    // replacement: the old version's file is deleted after the commit, which must hold.
+    const deferSync = onDuplicate !== 'replace';
     this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
       async (records) => {
-        const results = await insert(records);
+        const results = await insert(records, onDuplicate, { deferSync });
         // A replaced duplicate: the old version's row is gone (ingest deletes its file); its thumbnails go too.
         for (const r of results) if (r.status === 'replaced') void this.track(this.removeDerived(r.previousFileKey));
         return results;
@@ -116,6 +124,9 @@ export class Archive {
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), { ...opts.blobs, ...(opts.node ? { node: opts.node } : {}) });
     const index = await openIndex(opts.dataDir, opts.index, { logger });
+    // A batch is sealed (no longer swept) only once the rows of its files are durable.
+    blobs.setSealBarrier(() => index.syncWrites());
+    const insert = insertWith(index, opts.afterInsert);
     let recovery: SweepReport;
     try {
       recovery = await blobs.sweep((key) => index.hasFileKey(key), {
@@ -128,6 +139,12 @@ export class Archive {
           const row = await index.fileCheck(key);
           if (row) await index.deleteInstance(row.sopInstanceUid);
         },
+        recover: async (key) => {
+          const record = await recordOfStoredFile(blobs.path(key), key, (opts.datasetLimits?.() ?? DEFAULT_LIMITS.dataset).maxHeaderBytes);
+          if (!record) return false;
+          const [result] = await insert([record], 'keep'); // durable; a duplicate keeps the row there is
+          return result.status === 'stored';
+        },
       });
     } catch (e) {
       await index.close();
@@ -136,6 +153,7 @@ export class Archive {
     if (recovery.tempFiles > 0) logger.warn(recovery, 'recovered interrupted stores');
     for (const n of recovery.nodesSwept ?? []) logger.warn(n, `swept the open batches of node ${n.nodeId}, whose lease has expired`);
     if (recovery.liveNodesLeft) logger.info({ nodes: recovery.liveNodesLeft }, 'open batches of live nodes left alone');
+    if (recovery.reindexed) logger.warn(recovery, 'stored instances indexed again from their files (their rows were lost in a crash)');
     // After the sweep: its start-up check drops the thumbnails of rows the sweep dropped.
     const cap = opts.thumbnailCacheBytes ?? DEFAULT_DERIVED_CACHE_BYTES;
     let thumbnails: DerivedCache;
@@ -149,7 +167,7 @@ export class Archive {
       await index.close();
       throw e;
     }
-    return new Archive(index, blobs, thumbnails, recovery, opts, logger);
+    return new Archive(index, blobs, thumbnails, recovery, insert, opts, logger);
   }
 
   /** The dataset limits in force (limits.dataset of the registry, read now). */

@@ -1,15 +1,30 @@
 /** The convenience half of Index: each one-statement operation in its own transaction. */
 import type { ForwardQueueStore } from './forward-queue.js';
 import { SqlForwardQueue } from './forward-queue-sql.js';
-import type { DuplicateAction, FileCheck, Index, InsertResult, InstanceRecord, InstanceRow, InstanceSummary, SeriesRow, StudyRow } from './index-types.js';
+import type {
+  DuplicateAction,
+  FileCheck,
+  Index,
+  InsertResult,
+  InstanceRecord,
+  InstanceRow,
+  InstanceSummary,
+  SeriesRow,
+  StudyRow,
+  WriteOptions,
+} from './index-types.js';
 import type { PatientChange, PatientConflict, PatientKey, PatientUpdate } from './patient-identity.js';
 import type { SqlDialect, SqlIndex, SqlReader, SqlWriter } from './sql-types.js';
 
 export abstract class BaseIndex implements SqlIndex {
   abstract readonly dialect: SqlDialect;
   abstract read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T>;
-  abstract write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T>;
+  abstract write<T>(fn: (tx: SqlWriter) => Promise<T>, opts?: WriteOptions): Promise<T>;
   abstract close(): Promise<void>;
+  /** Durable already where every commit is (PostgreSQL's synchronous commit). */
+  syncWrites(): Promise<void> {
+    return Promise.resolve();
+  }
   writeTransactions = 0;
   readonly forwardQueue: ForwardQueueStore = new SqlForwardQueue(this);
 
@@ -23,8 +38,8 @@ export abstract class BaseIndex implements SqlIndex {
     return this.read(fn);
   }
 
-  insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction = 'keep'): Promise<InsertResult[]> {
-    return this.write((tx) => tx.insertInstances(records, onDuplicate));
+  insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction = 'keep', opts?: WriteOptions): Promise<InsertResult[]> {
+    return this.write((tx) => tx.insertInstances(records, onDuplicate), opts);
   }
   deleteInstance(uid: string): Promise<{ fileKey: string } | undefined> {
     return this.write((tx) => tx.deleteInstance(uid));

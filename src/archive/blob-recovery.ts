@@ -12,6 +12,7 @@ import { crc32 } from 'node:zlib';
 import type { SweepCheck, SweepReport } from './blob-store.js';
 import { readMetaHeader } from './dicom-deps.js';
 import { BATCH_KEY_RE, LEGACY_KEY_RE, MARKER_RE } from './blob-keys.js';
+import { decodeSeal, PREAMBLE_BYTES, type Seal } from './blob-seal.js';
 import { fsyncPath } from './fsync.js';
 
 type IsReferenced = (key: string) => Promise<boolean>;
@@ -52,6 +53,12 @@ export async function sweepOpenBatches(
         }
       }
       if (referenced) continue;
+      // Sealed and whole, but no row: stored, its row lost with the index's unsynced tail (or
+      // never committed): indexed again from the file itself, unless the index refuses it.
+      if (check?.recover && (await readSealedFile(path)) && (await check.recover(key))) {
+        report.reindexed = (report.reindexed ?? 0) + 1;
+        continue;
+      }
       if (!(await isEmpty(path))) report.tempFiles++; // an interrupted store; empty: an unused pool file
       await unlinkIfAny(path);
       removed = true;
@@ -216,26 +223,61 @@ async function part10Uid(path: string): Promise<{ uid?: string; empty: boolean }
   }
 }
 
-/** True when the file has exactly `size` bytes with this CRC-32. */
+/**
+ * True when the file has exactly `size` bytes and `crc` is the CRC-32 of its bytes after
+ * the preamble (rows since the seal) or of all of them (rows before it).
+ */
 async function fileMatches(path: string, size: number, crc: number): Promise<boolean> {
+  const crcs = await fileCrcs(path, size);
+  return crcs !== undefined && (crcs.body === crc || crcs.whole === crc);
+}
+
+/** The file's seal when it is intact and the file's size and bytes match it (blob-seal.ts), else undefined. */
+export async function readSealedFile(path: string): Promise<Seal | undefined> {
+  const head = Buffer.alloc(PREAMBLE_BYTES);
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
   } catch (e) {
-    if (isNotFound(e)) return false;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
   try {
-    if ((await fh.stat()).size !== size) return false;
+    const { bytesRead } = await fh.read(head, 0, PREAMBLE_BYTES, 0);
+    if (bytesRead < PREAMBLE_BYTES) return undefined;
+  } finally {
+    await fh.close();
+  }
+  const seal = decodeSeal(head);
+  if (!seal) return undefined;
+  const crcs = await fileCrcs(path, seal.size);
+  return crcs?.body === seal.bodyCrc32 ? seal : undefined;
+}
+
+/** CRC-32 of the file's bytes after the preamble and of all of them, when it has exactly `size` bytes. */
+async function fileCrcs(path: string, size: number): Promise<{ body: number; whole: number } | undefined> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+  try {
+    if ((await fh.stat()).size !== size) return undefined;
     const buf = Buffer.allocUnsafe(1 << 20);
-    let c = 0;
+    let whole = 0;
+    let body = 0;
     for (let pos = 0; pos < size;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) return false;
-      c = crc32(buf.subarray(0, bytesRead), c);
+      if (bytesRead === 0) return undefined;
+      const chunk = buf.subarray(0, bytesRead);
+      whole = crc32(chunk, whole);
+      const skip = pos < PREAMBLE_BYTES ? Math.min(PREAMBLE_BYTES - pos, bytesRead) : 0;
+      if (skip < bytesRead) body = crc32(chunk.subarray(skip), body);
       pos += bytesRead;
     }
-    return c === crc;
+    return { body, whole };
   } finally {
     await fh.close();
   }

@@ -12,12 +12,15 @@ export interface BlobWriter {
   readonly bytes: number;
   /** Queue bytes; a returned promise means "wait before writing more". Keeps a reference to `chunk` until written. */
   write(chunk: Buffer): void | Promise<void>;
-  /** CRC-32 (zlib) of the bytes accepted so far: with `bytes`, what the sweep checks a committed file against. */
+  /**
+   * CRC-32 (zlib) of the bytes accepted so far after the 128-byte Part 10 preamble: with
+   * `bytes`, what the sweep checks a committed file against.
+   */
   readonly crc32: number;
-  /** Flush, make the data and the name durable. */
+  /** Flush, seal the preamble (blob-seal.ts), make the data and the name durable. */
   persist(): Promise<void>;
   /**
-   * Flush, then resolve once the file's name is durable, WITHOUT waiting for its data:
+   * Flush, seal the preamble, then resolve once the file's name is durable, WITHOUT waiting for its data:
    * `durable` settles when the final fdatasync does. The caller may commit the index row
    * (with `bytes` and `crc32`) meanwhile, and must not answer before `durable` resolved.
    */
@@ -41,6 +44,8 @@ export interface SweepReport {
   nodesSwept?: { nodeId: string; batches: number; tempFiles: number }[];
   /** Other nodes whose open batches were left alone: their lease is live. */
   liveNodesLeft?: string[];
+  /** Sealed, whole files of an open batch without a row, indexed again from the file (their rows lost with the index's unsynced tail). Present when > 0. */
+  reindexed?: number;
 }
 
 export interface BlobStore {
@@ -52,6 +57,11 @@ export interface BlobStore {
   size(key: string): Promise<number | undefined>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /**
+   * Called before files stop being looked at by the start-up sweep (a batch sealed): the
+   * index makes the rows of those files durable (their commits may not have been).
+   */
+  setSealBarrier(barrier: () => Promise<void>): void;
   /** Resolves once background work started so far is done. */
   idle(): Promise<void>;
   /** idle(), then releases kept handles. */
@@ -72,4 +82,9 @@ export interface SweepCheck {
   keysEndingWith(suffix: string): Promise<string[]>;
   /** Removes the row of `key` (its data never became durable). */
   dropRow(key: string): Promise<void>;
+  /**
+   * Indexes the sealed, whole file of `key` again (its row is missing); true when it is now
+   * indexed, false when the index does not take it (then the file is deleted).
+   */
+  recover?(key: string): Promise<boolean>;
 }

@@ -10,11 +10,17 @@
  * truncated nor renamed over), which saves a thread-pool round trip per instance (its
  * futex wake, eventfd write, epoll wake and completion); a FileHandle cannot be closed
  * synchronously. Every fd is closed exactly once, by release() or abort().
+ *
+ * The CRC-32 covers the bytes after the 128-byte preamble; once every byte of a Part 10 file
+ * ('DICM' after the preamble, as ingest writes) is written, the preamble gets the seal (blob-seal.ts: size and that
+ * CRC-32), one small synchronous write into a page already cached, before the final
+ * fdatasync, so the file proves its own completeness after a crash.
  */
-import { closeSync, fdatasync, writev } from 'node:fs';
+import { closeSync, fdatasync, writeSync, writev } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { BlobWriter } from './blob-store.js';
+import { encodeSeal, PREAMBLE_BYTES } from './blob-seal.js';
 
 /** What a writer needs of its store. */
 export interface WriterHost {
@@ -60,6 +66,8 @@ export class FileBlobWriter implements BlobWriter {
   private syncedFrom = 0;
   /** The final fdatasync, once started. */
   private finalSync: Promise<void> | undefined;
+  /** The file's first bytes: preamble and 'DICM'. */
+  private readonly prefix = Buffer.alloc(PART10_PREFIX);
 
   constructor(host: WriterHost, file: WriterFile) {
     this.host = host;
@@ -68,6 +76,11 @@ export class FileBlobWriter implements BlobWriter {
     this.fd = file.fd;
     this.fd.catch((e: unknown) => void (this.error ??= asError(e))); // reported by persist()
     file.nameDurable.catch(() => undefined); // observed by persist()
+  }
+
+  /** A Part 10 file ('DICM' after the preamble) is sealed; other blobs are kept as written. */
+  private isPart10(): boolean {
+    return this.bytes >= PART10_PREFIX && this.prefix.toString('latin1', PREAMBLE_BYTES, PART10_PREFIX) === 'DICM';
   }
 
   private handle(): Promise<number> {
@@ -81,8 +94,11 @@ export class FileBlobWriter implements BlobWriter {
     if (chunk.length === 0) return;
     this.queue.push(chunk);
     this.queuedBytes += chunk.length;
+    // The CRC-32 of the body: the preamble (the first chunk's start) is left out, the seal goes there.
+    const skip = this.bytes < PREAMBLE_BYTES ? PREAMBLE_BYTES - this.bytes : 0;
+    if (this.bytes < PART10_PREFIX) chunk.copy(this.prefix, this.bytes, 0, Math.min(chunk.length, PART10_PREFIX - this.bytes));
     this.bytes += chunk.length;
-    this.crc32 = crc32(chunk, this.crc32);
+    if (skip < chunk.length) this.crc32 = crc32(skip > 0 ? chunk.subarray(skip) : chunk, this.crc32);
     // Not awaited: write() returns at once; the flush catches every failure into this.error,
     // which persist() throws.
     if (this.flushing === undefined && this.queuedBytes >= this.host.flushBytes) void this.startFlush(false);
@@ -165,6 +181,14 @@ export class FileBlobWriter implements BlobWriter {
     if (this.state !== 'open') throw new Error(`blob writer is ${this.state}`);
     this.state = 'persisting';
     const fd = await this.flushAll();
+    if (this.isPart10()) {
+      try {
+        writeSync(fd, encodeSeal({ size: this.bytes, bodyCrc32: this.crc32 }), 0, PREAMBLE_BYTES, 0);
+      } catch (e) {
+        this.error ??= asError(e);
+        throw this.error;
+      }
+    }
     const durable = (this.finalSync = datasync(fd));
     durable.catch(() => undefined); // the caller awaits it
     // The row may name this file only once its name survives a crash.
@@ -225,6 +249,9 @@ export class FileBlobWriter implements BlobWriter {
     }
   }
 }
+
+/** Preamble + 'DICM'. */
+const PART10_PREFIX = PREAMBLE_BYTES + 4;
 
 function writeAt(fd: number, bufs: Buffer[], position: number): Promise<number> {
   return new Promise((resolve, reject) => writev(fd, bufs, position, (e, n) => (e ? reject(e) : resolve(n))));

@@ -18,9 +18,13 @@
  *                                     (blob-recovery.ts).
  *
  * DURABILITY PROTOCOL (a success response means: the file's data and name are durable
- * and its index row committed; after a crash at any moment, once the archive is reopened,
- * every row has its complete file and no file without a row is left in an open batch).
- * The file is written under its final name; the index commit is the commit point.
+ * and the facts to find it are on stable storage: in the index, or in the file's own
+ * sealed preamble, from which the start-up sweep re-makes a lost row; after a crash at any
+ * moment, once the archive is reopened, every row has its complete file and no file
+ * without a row is left in an open batch).
+ * The file is written under its final name; the index commit is the commit point, and the
+ * file's seal (blob-seal.ts: size and CRC-32 of the bytes after the preamble) is its
+ * durable record: one fsync per instance on the response path, the file's.
  *   batch   (every batchFiles files) create open/<day>.<batch>, fsync(open/);
  *           mkdir s/<day>/<batch> (and s/<day>, fsync(s/) if new), fsync(s/<day>)
  *                                      -> the marker is durable before the directory exists
@@ -29,40 +33,55 @@
  *   store   take a pool file (or, pool empty: create one, fsync(batch) coalesced while
  *           the data arrives); write the chunks as they arrive (CRC-32 on the way);
  *           fdatasync behind every syncEveryBytes for large ones
- *   end  1. flush the last writes, start fdatasync(file)
- *        2. index commit of the row, with the file's size and CRC-32, WHILE 1 RUNS
- *           (only once the name is durable; with duplicatePolicy 'replace', after 1)
+ *   end  1. flush the last writes, write the seal into the preamble, start fdatasync(file)
+ *        2. index commit of the row, with the file's size and CRC-32, WHILE 1 RUNS, and
+ *           WITHOUT waiting for the index's own fsync (SQLite: the WAL fdatasync is left
+ *           to the next durable commit or the seal barrier); only once the name is
+ *           durable; with duplicatePolicy 'replace', after 1 and durably (the old file
+ *           goes after it)
  *        3. the success response, only once 1 and 2 are done
  *        4. background: close the file
  *   seal    once a batch is full (no longer taken from) and every file taken from it is
- *           settled (committed and closed, or unlinked): fsync(batch), unlink its marker.
- * So per instance: one open (pooled, off the critical path), the writes, one fdatasync,
- * one close; no link, rename, mkdir or directory fsync per instance, and the critical
- * path after the last byte holds max(fdatasync(file), COMMIT + WAL fdatasync).
+ *           settled (committed and closed, or unlinked): the index's commits made durable
+ *           (setSealBarrier: the WAL fdatasync), fsync(batch), unlink its marker. So a row
+ *           that may still be lost always has its file in an open batch.
+ * So per instance: one open (pooled, off the critical path), the writes, a 128-byte seal
+ * write into a cached page, one fdatasync, one close; no link, rename, mkdir or directory
+ * fsync, and no index fsync: the critical path after the last byte holds
+ * max(fdatasync(file), COMMIT).
  * Start-up sweep (blob-recovery.ts), for every marker, assuming no store of its batch runs
  * (its own batches: it has not started storing; another node's: that node's lease expired):
  *   file with a row whose CRC-32 and size match (or an old row without CRC-32) -> kept
  *   file with a row that does not match       -> the data never became durable (power cut
  *                                                during 1 after 2): row deleted, then file
- *   file without a row (interrupted store, unused pool file, aborted store whose unlink
- *   was not durable)                           -> deleted
+ *   file without a row, its seal intact and matching its size and bytes -> indexed again
+ *                                                from the file (meta header + data set);
+ *                                                kept unless the index refuses it (a
+ *                                                duplicate: then deleted)
+ *   file without a row otherwise (interrupted store, unused pool file, aborted store whose
+ *   unlink was not durable)                    -> deleted
  *   then fsync(batch) and the marker unlinked; a crash during the sweep leaves the marker,
  *   and the next start does it again (each step is idempotent).
  * Crash cases:
- *   before 2          no row: the file (partial or whole) is deleted by the sweep. Never
+ *   before 1's seal   no seal, no row: the file (partial or whole) is deleted. Never
  *                     acknowledged.
+ *   1, not 2          (sealed, no row) whole: indexed at the next start; torn by a power
+ *                     cut: the seal does not match, deleted. Never acknowledged.
  *   2 done, 1 not     (power loss) row durable, data not: CRC-32 or size differs -> row and
  *                     file deleted. Never acknowledged.
- *   1 and 2 done      row and file durable: kept, whether 3 was sent or not (a retry is then
- *                     a duplicate).
+ *   1 and 2 done      file durable; its row durable, or lost with the index's unsynced
+ *                     tail (power loss) and re-made from the sealed file: kept, whether 3
+ *                     was sent or not (a retry is then a duplicate).
  *   during 2          committed or not (WAL atomicity): one of the cases around it.
  *   1 fails (EIO), 2 committed: no success response; ingest deletes the row, then the file
  *                     (if that fails, the file stays, its batch is not sealed, and the sweep
  *                     judges it by CRC-32 at the next start).
- *   replace           the new file is durable before the commit (persist()); the old file
- *                     is deleted after it. A crash in between leaves the old file
- *                     unreferenced: swept if its batch is still open, otherwise it stays
- *                     as invisible dead space (no row names it).
+ *   replace           the new file is durable before the commit (persist()), the commit
+ *                     durable; the old file is deleted after it. A crash in between leaves
+ *                     the old file unreferenced: swept if its batch is still open, otherwise
+ *                     it stays as invisible dead space (no row names it).
+ *   re-indexing       a crash while the sweep re-makes rows: the batch is still open, the
+ *                     next start finds the row (kept) or not (re-made again).
  * Why: each async file operation costs a thread-pool round trip and its completion on
  * the event loop, and each directory fsync a metadata write; the per-instance
  * link/unlink/mkdir and two directory fsyncs of the temp-name protocol this replaces
@@ -167,6 +186,8 @@ export class FileBlobStore implements BlobStore {
   private pool: PoolFile[] = [];
   private refilling: Promise<void> | undefined;
   private closed = false;
+  /** Before a batch is sealed: the rows of its files made durable (setSealBarrier). */
+  private sealBarrier: () => Promise<void> = () => Promise.resolve();
   /** Background steps (closes, seals): idle() waits for them. */
   private readonly background = new Set<Promise<unknown>>();
 
@@ -194,6 +215,10 @@ export class FileBlobStore implements BlobStore {
     }
     await fsyncPath(root);
     return new FileBlobStore(root, opts);
+  }
+
+  setSealBarrier(barrier: () => Promise<void>): void {
+    this.sealBarrier = barrier;
   }
 
   path(key: string): string {
@@ -274,6 +299,7 @@ export class FileBlobStore implements BlobStore {
       (async () => {
         try {
           await b.ready;
+          await this.sealBarrier();
           await b.dirSync.sync();
           await unlink(b.marker);
         } catch {

@@ -157,9 +157,21 @@ export interface IndexWriter extends IndexReader {
   readonly forwardQueue: ForwardQueueWriter;
 }
 
+/** How a write transaction ends. */
+export interface WriteOptions {
+  /**
+   * Resolve once committed, without waiting for the commit to be durable (SQLite: the WAL
+   * fdatasync); syncWrites() or any later write without it makes it durable. Only for
+   * facts durable elsewhere: ingest's rows, whose sealed files re-make them (file-blob-store.ts).
+   */
+  deferSync?: boolean;
+}
+
 export interface Index {
   read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T>;
-  write<T>(fn: (tx: IndexWriter) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: IndexWriter) => Promise<T>, opts?: WriteOptions): Promise<T>;
+  /** Makes every commit so far durable (those written with deferSync). */
+  syncWrites(): Promise<void>;
   /** Number of write transactions committed (for observing group commit). */
   readonly writeTransactions: number;
   close(): Promise<void>;
@@ -169,7 +181,7 @@ export interface Index {
   readonly forwardQueue: ForwardQueueStore;
 
   // One-statement conveniences, each its own transaction.
-  insertInstances(records: readonly InstanceRecord[], onDuplicate?: DuplicateAction): Promise<InsertResult[]>;
+  insertInstances(records: readonly InstanceRecord[], onDuplicate?: DuplicateAction, opts?: WriteOptions): Promise<InsertResult[]>;
   deleteInstance(sopInstanceUid: string): Promise<{ fileKey: string } | undefined>;
   hasInstance(sopInstanceUid: string): Promise<boolean>;
   getInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;

@@ -6,9 +6,10 @@
  *
  * Durability: the file store's protocol (top of file-blob-store.ts). This sink's part:
  * the index record (DICOM JSON) and the duplicate check are made once the header is
- * complete, while the pixel data still arrives; after the last byte the row (with the
- * file's size and CRC-32) is group-committed WHILE the file's final fdatasync runs
- * (persistEarly()), and end() resolves (the success response) only once both are done.
+ * complete, while the pixel data still arrives; after the last byte the file is sealed
+ * and the row (with the file's size and CRC-32) is group-committed, without the index's
+ * own fsync, WHILE the file's final fdatasync runs (persistEarly()), and end() resolves
+ * (the success response) only once both are done.
  * With duplicatePolicy 'replace' the data is durable before the commit (persist()), since
  * the old version's file is deleted after it and the sweep must never undo that commit.
  * If the fdatasync fails after the commit, the row is deleted before the failure is
@@ -17,7 +18,9 @@
  * price of committing during the fdatasync: the size alone is no proof, as ext4 may
  * commit a file's size before its unwritten extents hold the data.
  */
+import { open } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { decodeSeal } from './blob-seal.js';
 import type { BlobStore, BlobWriter } from './blob-store.js';
 import {
   buildMetaHeader,
@@ -28,6 +31,7 @@ import {
   getNumber,
   getString,
   quoteValue,
+  readMetaHeader,
   uidProblem,
   type Dataset,
 } from './dicom-deps.js';
@@ -398,43 +402,90 @@ export class IngestSink implements StoreSink {
   }
 
   private record(ds: Dataset): InstanceRecord {
-    const s = (tag: number): string | null => getString(ds, tag) || null;
-    const n = (tag: number): number | null => {
-      const v = getNumber(ds, tag);
-      return v === undefined || !Number.isSafeInteger(v) ? null : v;
+    return instanceRecord(ds, this.req, { key: this.writer.key, size: this.writer.bytes, crc32: this.writer.crc32 }, new Date().toISOString());
+  }
+}
+
+/** The index row of an instance: its attributes from the data set, the request's facts, its file. */
+export function instanceRecord(ds: Dataset, req: StoreRequest, file: { key: string; size: number; crc32: number }, receivedAt: string): InstanceRecord {
+  const s = (tag: number): string | null => getString(ds, tag) || null;
+  const n = (tag: number): number | null => {
+    const v = getNumber(ds, tag);
+    return v === undefined || !Number.isSafeInteger(v) ? null : v;
+  };
+  return {
+    sopInstanceUid: req.sopInstanceUid,
+    sopClassUid: req.sopClassUid,
+    studyInstanceUid: s(T.StudyInstanceUID)!,
+    seriesInstanceUid: s(T.SeriesInstanceUID)!,
+    patientId: s(T.PatientID),
+    issuerOfPatientId: s(T.IssuerOfPatientID),
+    patientName: s(T.PatientName),
+    patientBirthDate: s(T.PatientBirthDate),
+    patientSex: s(T.PatientSex),
+    studyDate: s(T.StudyDate),
+    studyTime: s(T.StudyTime),
+    accessionNumber: s(T.AccessionNumber),
+    studyId: s(T.StudyID),
+    studyDescription: s(T.StudyDescription),
+    referringPhysicianName: s(T.ReferringPhysicianName),
+    modality: s(T.Modality),
+    seriesNumber: n(T.SeriesNumber),
+    seriesDescription: s(T.SeriesDescription),
+    bodyPartExamined: s(T.BodyPartExamined),
+    instanceNumber: n(T.InstanceNumber),
+    transferSyntaxUid: req.transferSyntaxUid,
+    fileKey: file.key,
+    fileSize: file.size,
+    fileCrc32: file.crc32,
+    receivedAt,
+    callingAeTitle: req.callingAeTitle,
+    calledAeTitle: req.calledAeTitle ?? null,
+    peerAddress: req.peerAddress ?? null,
+    json: datasetJsonText(ds),
+  };
+}
+
+/**
+ * The index record of a stored file read back from the file itself (the start-up sweep: a
+ * sealed file whose row was lost): its meta header (SOP class and instance, transfer
+ * syntax, the sender's AE title) and its data set up to Pixel Data; undefined when the
+ * file cannot be read as what ingest writes.
+ */
+export async function recordOfStoredFile(path: string, key: string, maxHeaderBytes: number): Promise<InstanceRecord | undefined> {
+  const fh = await open(path, 'r');
+  try {
+    const { size, mtime } = await fh.stat();
+    const head = Buffer.alloc(Math.min(size, 1 << 20));
+    await fh.read(head, 0, head.length, 0);
+    const seal = decodeSeal(head);
+    if (!seal || seal.size !== size) return undefined;
+    const { meta, dataSetOffset } = readMetaHeader(head);
+    const reader = new DatasetHeaderReader({ transferSyntaxUid: meta.transferSyntaxUid, maxRetainedBytes: maxHeaderBytes });
+    reader.push(head.subarray(dataSetOffset));
+    const chunk = Buffer.alloc(1 << 20);
+    for (let pos = head.length; !reader.done && pos < size;) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+      if (bytesRead === 0) break;
+      reader.push(Buffer.from(chunk.subarray(0, bytesRead)));
+      pos += bytesRead;
+    }
+    if (!reader.done) reader.end();
+    const ds = reader.dataset;
+    if (getString(ds, T.SOPInstanceUID) !== meta.mediaStorageSopInstanceUid || !getString(ds, T.StudyInstanceUID) || !getString(ds, T.SeriesInstanceUID)) {
+      return undefined;
+    }
+    const req: StoreRequest = {
+      sopClassUid: meta.mediaStorageSopClassUid,
+      sopInstanceUid: meta.mediaStorageSopInstanceUid,
+      transferSyntaxUid: meta.transferSyntaxUid,
+      callingAeTitle: meta.sourceAeTitle ?? '',
     };
-    const { req } = this;
-    return {
-      sopInstanceUid: req.sopInstanceUid,
-      sopClassUid: req.sopClassUid,
-      studyInstanceUid: s(T.StudyInstanceUID)!,
-      seriesInstanceUid: s(T.SeriesInstanceUID)!,
-      patientId: s(T.PatientID),
-      issuerOfPatientId: s(T.IssuerOfPatientID),
-      patientName: s(T.PatientName),
-      patientBirthDate: s(T.PatientBirthDate),
-      patientSex: s(T.PatientSex),
-      studyDate: s(T.StudyDate),
-      studyTime: s(T.StudyTime),
-      accessionNumber: s(T.AccessionNumber),
-      studyId: s(T.StudyID),
-      studyDescription: s(T.StudyDescription),
-      referringPhysicianName: s(T.ReferringPhysicianName),
-      modality: s(T.Modality),
-      seriesNumber: n(T.SeriesNumber),
-      seriesDescription: s(T.SeriesDescription),
-      bodyPartExamined: s(T.BodyPartExamined),
-      instanceNumber: n(T.InstanceNumber),
-      transferSyntaxUid: req.transferSyntaxUid,
-      fileKey: this.writer.key,
-      fileSize: this.writer.bytes,
-      fileCrc32: this.writer.crc32,
-      receivedAt: new Date().toISOString(),
-      callingAeTitle: req.callingAeTitle,
-      calledAeTitle: req.calledAeTitle ?? null,
-      peerAddress: req.peerAddress ?? null,
-      json: datasetJsonText(ds),
-    };
+    return instanceRecord(ds, req, { key, size, crc32: seal.bodyCrc32 }, mtime.toISOString());
+  } catch {
+    return undefined;
+  } finally {
+    await fh.close();
   }
 }
 

@@ -9,7 +9,7 @@
  * backend (sqlite-index.ts, postgres-index.ts), so no code outside them asks which engine
  * it runs on.
  */
-import type { Index, IndexReader, IndexWriter } from './index-types.js';
+import type { Index, IndexReader, IndexWriter, WriteOptions } from './index-types.js';
 
 export type SqlValue = string | number | null;
 export type SqlRow = Record<string, unknown>;
@@ -62,5 +62,5 @@ export interface SqlWriter extends IndexWriter, SqlReader {
 export interface SqlIndex extends Index {
   readonly dialect: SqlDialect;
   read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T>;
-  write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T>;
+  write<T>(fn: (tx: SqlWriter) => Promise<T>, opts?: WriteOptions): Promise<T>;
 }

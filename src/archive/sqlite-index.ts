@@ -15,7 +15,9 @@
  * Checkpoints (automatic, inside COMMIT) sync the WAL and the database themselves in
  * NORMAL mode. Difference to FULL: another connection may read a row during the
  * ~1 ms between COMMIT and the end of the sync; the writer's caller is only told
- * "committed" after the sync.
+ * "committed" after the sync. Except with `deferSync` (ingest's rows: their sealed files
+ * re-make them, file-blob-store.ts): then the caller is told at COMMIT, and the next
+ * durable write or syncWrites() makes the commit durable.
  */
 import Database from 'better-sqlite3';
 import { open } from 'node:fs/promises';
@@ -34,6 +36,7 @@ import {
   SCHEMA_VERSION,
   UpsertMemo,
 } from './index-sql.js';
+import type { WriteOptions } from './index-types.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 import { enableIncrementalVacuum, freePages, reclaimStep } from './sqlite-space.js';
 
@@ -290,7 +293,7 @@ export class SqliteIndex extends BaseIndex {
     });
   }
 
-  async write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: SqlWriter) => Promise<T>, opts?: WriteOptions): Promise<T> {
     const result = await this.writeLock.run(async () => {
       this.checkOpen();
       this.tx.beginWrite.run();
@@ -314,8 +317,13 @@ export class SqliteIndex extends BaseIndex {
       this.writeTransactions++;
       return r;
     });
-    if (this.wal) await this.walSync.sync(); // durable before the caller hears "committed"
+    if (this.wal && !opts?.deferSync) await this.walSync.sync(); // durable before the caller hears "committed"
     return result;
+  }
+
+  /** The WAL fdatasync covering every commit so far (a later commit's sync covers the earlier ones: the WAL is appended in order). */
+  override async syncWrites(): Promise<void> {
+    if (this.wal) await this.walSync.sync();
   }
 
   /**

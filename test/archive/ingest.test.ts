@@ -1,8 +1,10 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Archive, type ArchiveOptions } from '../../src/archive/archive.js';
+import { decodeSeal, PREAMBLE_BYTES } from '../../src/archive/blob-seal.js';
 import { DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError } from '../../src/archive/errors.js';
 import type { StoreRequest, StoreSink } from '../../src/archive/ingest.js';
 import { DEFAULT_LIMITS } from '../../src/config/limits.js';
@@ -81,7 +83,10 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     });
     const meta = buildMetaHeader({ sopClassUid: CT_IMAGE, sopInstanceUid: t.sopInstanceUid, transferSyntaxUid: EXPLICIT_LE, sourceAeTitle: 'MODALITY' });
     const file = readFileSync(join(dataDir, 'blobs', row!.fileKey));
-    expect(file.equals(Buffer.concat([meta, bytes]))).toBe(true);
+    // After the preamble: the meta header and the bytes sent; the preamble holds the seal of exactly those.
+    expect(file.subarray(PREAMBLE_BYTES).equals(Buffer.concat([meta, bytes]).subarray(PREAMBLE_BYTES))).toBe(true);
+    expect(decodeSeal(file)).toEqual({ size: file.length, bodyCrc32: crc32(file.subarray(PREAMBLE_BYTES)) });
+    expect((await archive.index.fileCheck(row!.fileKey))?.fileCrc32).toBe(crc32(file.subarray(PREAMBLE_BYTES)));
     expect(row!.fileSize).toBe(file.length);
     expect(finals()).toEqual([row!.fileKey]);
     expect(await temps()).toEqual([]);
