@@ -362,8 +362,12 @@ export class ConditionTypeChecker {
   }
 }
 
-/** Type-checks a parsed condition; throws ConditionTypeError. */
-export function checkConditionTypes(parsed: ReturnType<typeof parse>): void {
+/** Type-checks a parsed condition; throws ConditionTypeError (at an operator itself, not the blank the parser puts a binary call at). */
+export function checkConditionTypes(source: string, parsed: ReturnType<typeof parse>): void {
   const positions = parsed.sourceInfo?.positions ?? {};
-  new ConditionTypeChecker().check(parsed.expr, (e) => positions[e.id.toString()] ?? 0);
+  new ConditionTypeChecker().check(parsed.expr, (e) => {
+    let at = positions[e.id.toString()] ?? 0;
+    while (at < source.length - 1 && /\s/.test(source[at])) at++;
+    return at;
+  });
 }

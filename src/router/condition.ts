@@ -123,7 +123,7 @@ export function compileCondition(source: string, opts: { checkTypes?: boolean } 
   }
   if (opts.checkTypes) {
     try {
-      checkConditionTypes(parsed);
+      checkConditionTypes(source, parsed);
     } catch (e) {
       if (!(e instanceof ConditionTypeError)) throw e;
       throw new ConditionError({ message: e.message, ...lineColumn(source, e.offset) });

@@ -59,7 +59,7 @@ it('lists, adds (refusing bad input by field), tests a file, removes; shows the 
   // A type error is refused with the attribute and the types; a rule after the catch-all is saved with a warning.
   const typed = await pacs('router', 'rules', 'add', 'thin', 'SliceThickness > "3"', '--dest', 'WORKSTATION', '--position', '1', ...data);
   expect(typed.status).toBe(1);
-  expect(typed.stderr).toBe('pacs: condition: 1:15: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes\n');
+  expect(typed.stderr).toBe('pacs: condition: 1:16: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes\n');
   const late = await pacs('router', 'rules', 'add', 'mr', 'Modality == "MR"', '--dest', 'WORKSTATION', ...data);
   expect(late.status, late.stderr).toBe(0);
   expect(late.stderr).toBe(

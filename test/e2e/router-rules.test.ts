@@ -114,12 +114,12 @@ describe('Router rules page', () => {
     await page.fill(`${editor} .rule-condition .cm-content`, 'SliceThickness > "3"');
     await expect
       .poll(() => page.textContent(`${editor} .condition-problems`), { timeout: 10_000 })
-      .toBe('line 1, column 15: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes');
+      .toBe('line 1, column 16: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes');
     await page.check(`${editor} .rule-dest input[value="WORKSTATION"]`);
     await page.click(`${editor} .rule-save`);
     await expect
       .poll(() => page.textContent(`${editor} .field-error[data-field="condition"]`))
-      .toBe('condition: 1:15: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes');
+      .toBe('condition: 1:16: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes');
     expect(await ruleNames()).toEqual(['mr only', 'ct to unreachable']);
     await page.click(`${editor} .rule-delete`);
     await expect.poll(() => page.locator('#rule-list li.new').count()).toBe(0);

@@ -38,21 +38,21 @@ describe('attribute types from the dictionary', () => {
 
 describe('type check', () => {
   it('refuses a number compared with a string, naming the attribute, its VR and both types', () => {
-    expect(typeError('SliceThickness > "3"')).toBe('1:15: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes');
+    expect(typeError('SliceThickness > "3"')).toBe('1:16: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes');
     expect(typeError('Modality == "CT" || SliceThickness == "3"')).toBe(
-      '1:35: cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes',
+      '1:36: cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes',
     );
-    expect(typeError('Modality > 3')).toBe('1:9: > cannot compare Modality (string, VR CS) with 3 (int)');
-    expect(typeError('StudyDate > 20240101')).toBe('1:10: > cannot compare StudyDate (string, VR DA) with 20240101 (int)');
+    expect(typeError('Modality > 3')).toBe('1:10: > cannot compare Modality (string, VR CS) with 3 (int)');
+    expect(typeError('StudyDate > 20240101')).toBe('1:11: > cannot compare StudyDate (string, VR DA) with 20240101 (int)');
   });
 
   it('refuses what would fail for every instance at run time: int arithmetic on a number, string methods on a number, a list as a string', () => {
     expect(typeError('SliceThickness + 1 > 2')).toBe(
-      '1:15: cannot apply + to SliceThickness (number, VR DS) and 1 (int): CEL does not mix int and number in arithmetic; write 1.0',
+      '1:16: cannot apply + to SliceThickness (number, VR DS) and 1 (int): CEL does not mix int and number in arithmetic; write 1.0',
     );
     expect(typeError('SliceThickness.startsWith("1")')).toBe('1:15: no startsWith() for SliceThickness (number, VR DS) with "1" (string)');
-    expect(typeError('ImageType == "LOCALIZER"')).toBe('1:10: cannot compare ImageType (list of strings, VR CS) with "LOCALIZER" (string)');
-    expect(typeError('SliceThickness in ["1", "2"]')).toBe('1:15: cannot look for SliceThickness (number, VR DS) in ["1", "2"] (list of strings)');
+    expect(typeError('ImageType == "LOCALIZER"')).toBe('1:11: cannot compare ImageType (list of strings, VR CS) with "LOCALIZER" (string)');
+    expect(typeError('SliceThickness in ["1", "2"]')).toBe('1:16: cannot look for SliceThickness (number, VR DS) in ["1", "2"] (list of strings)');
     expect(typeError('Rows')).toBe('1:1: the condition gives Rows (number, VR US), not true or false');
     expect(typeError('lower(Modality) == "ct"')).toBe('1:1: unknown function lower()');
   });
@@ -89,9 +89,9 @@ describe('type check', () => {
       expect((e as ConfigValidationError).issues).toEqual([
         {
           field: 'condition',
-          message: '1:15: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes',
+          message: '1:16: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes',
           line: 1,
-          column: 15,
+          column: 16,
         },
       ]);
     }
@@ -100,7 +100,7 @@ describe('type check', () => {
     expect(saved.rules[0].condition).toBe('SliceThickness > "3"');
     expect(validateSettings({ rules: [{ ...rule, name: 'renamed' }] }, undefined, saved).rules[0].name).toBe('renamed');
     expect(() => validateSettings({ rules: [rule, { ...rule, name: 'other', condition: 'Modality > 3' }] }, undefined, saved)).toThrow(
-      /rules\[1\]\.condition: 1:9: > cannot compare Modality/,
+      /rules\[1\]\.condition: 1:10: > cannot compare Modality/,
     );
   });
 

@@ -177,13 +177,13 @@ describe('REST /api/router/rules', () => {
       '/api/router/rules',
       { name: 'thin slices', condition: 'SliceThickness > "3"', destinations: ['PACS'] },
       'condition',
-      /^condition: 1:15: > cannot compare SliceThickness \(number, VR DS\) with "3" \(string\): write 3 without quotes$/,
+      /^condition: 1:16: > cannot compare SliceThickness \(number, VR DS\) with "3" \(string\): write 3 without quotes$/,
     );
-    expect(p).toMatchObject({ line: 1, column: 15 });
+    expect(p).toMatchObject({ line: 1, column: 16 });
     expect(await names()).not.toContain('thin slices');
     expect((await req('POST', '/api/router/validate', { condition: 'SliceThickness > "3"' })).json()).toEqual({
       ok: false,
-      problems: [{ message: '> cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes', line: 1, column: 15 }],
+      problems: [{ message: '> cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes', line: 1, column: 16 }],
     });
     const s = (await req('GET', '/api/router/rules')).json();
     expect((await req('PUT', '/api/router/rules', s)).statusCode).toBe(200);
