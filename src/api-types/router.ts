@@ -29,6 +29,24 @@ export interface RouterSettings {
   queue: QueuePolicy;
 }
 
+/** A rule that can never match: a rule matching everything (condition `true`) stops the evaluation before it. */
+export interface RuleWarning {
+  rule: string;
+  message: string;
+}
+
+/** GET/PUT /api/router/rules answer: the settings, the warnings, and the catch-all rule (new rules go before it). */
+export interface RouterRules extends RouterSettings {
+  warnings: RuleWarning[];
+  /** The first enabled rule that matches everything and stops the evaluation, or null. */
+  catchAll: string | null;
+}
+
+/** POST /api/router/rules and PUT /api/router/rules/{name} answer: the rule as saved, with the warnings of the whole list. */
+export interface SavedRule extends Rule {
+  warnings: RuleWarning[];
+}
+
 /** A condition's problem at its 1-based line and column. */
 export interface ConditionProblem {
   message: string;
@@ -76,7 +94,7 @@ export interface DestinationStatus {
   /** When the earliest pending entry is due (ISO 8601); null when nothing is pending. */
   nextAttemptAt: string | null;
   lastError: string | null;
-  /** Delivered since the server started. */
+  /** Delivered in all (counted in the Router's index, so the CLI sees the same). */
   delivered: number;
 }
 
@@ -98,6 +116,18 @@ export interface QueueEntry {
   lastError: string | null;
   createdAt: string;
   updatedAt: string;
+  /** What the Router's index holds of the instance (listings only; null when the instance is gone). */
+  instance?: QueuedInstance | null;
+}
+
+/** The instance of a queue entry as a person recognises it. */
+export interface QueuedInstance {
+  patientName: string | null;
+  patientId: string | null;
+  studyDate: string | null;
+  studyDescription: string | null;
+  seriesDescription: string | null;
+  modality: string | null;
 }
 
 /** GET /api/router/queue/{dest}: entries with whether each is being sent now. */

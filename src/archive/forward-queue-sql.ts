@@ -12,6 +12,7 @@ import type {
   QueueFailure,
   QueueQuery,
   QueueState,
+  RetryState,
 } from './forward-queue.js';
 import type { SqlDialect, SqlIndex, SqlReader, SqlValue, SqlWriter } from './sql-types.js';
 
@@ -31,13 +32,45 @@ export function queueDdl(d: SqlDialect): string[] {
       updated_at TEXT NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS router_queue_due ON router_queue (destination, state, next_attempt_at, pk)`,
     `CREATE INDEX IF NOT EXISTS router_queue_uid ON router_queue (sop_instance_uid)`,
+    // Deliveries per destination, counted as their rows go: what was sent stays visible (page and CLI alike).
+    `CREATE TABLE IF NOT EXISTS router_delivered (
+      destination TEXT PRIMARY KEY,
+      delivered BIGINT NOT NULL,
+      last_delivered_at TEXT NOT NULL)`,
   ];
 }
 
 const now = (): string => new Date().toISOString();
 
+/** Which entries a retry takes: failed (pending, tried before), dead, or both. */
+const RETRY_CONDITION: Record<RetryState | 'all', string> = {
+  failed: `state = 'pending' AND attempts > 0`,
+  dead: `state = 'dead'`,
+  all: `(state = 'dead' OR (state = 'pending' AND attempts > 0))`,
+};
+
 /** Error texts kept per row, in characters. */
 const ERROR_MAX = 1000;
+
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+/** An entry of a listing: with its instance's patient, study and series (null when the instance is gone). */
+function toListedEntry(r: Record<string, unknown>): QueueEntry {
+  return {
+    ...toEntry(r),
+    instance:
+      r.instance_pk === null || r.instance_pk === undefined
+        ? null
+        : {
+            patientName: text(r.patient_name),
+            patientId: text(r.patient_id),
+            studyDate: text(r.study_date),
+            studyDescription: text(r.study_description),
+            seriesDescription: text(r.series_description),
+            modality: text(r.modality),
+          },
+  };
+}
 
 function toEntry(r: Record<string, unknown>): QueueEntry {
   return {
@@ -214,7 +247,20 @@ export class SqlForwardQueue implements ForwardQueueStore {
   async delivered(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
     await this.index.write(async (tx) => {
-      for (const id of ids) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [id]);
+      const perDestination = new Map<string, number>();
+      for (const id of ids) {
+        for (const r of await tx.execute('DELETE FROM router_queue WHERE pk = $1 RETURNING destination', [id])) {
+          perDestination.set(String(r.destination), (perDestination.get(String(r.destination)) ?? 0) + 1);
+        }
+      }
+      const t = now();
+      for (const [destination, n] of perDestination) {
+        await tx.execute(
+          `INSERT INTO router_delivered (destination, delivered, last_delivered_at) VALUES ($1, $2, $3)
+           ON CONFLICT (destination) DO UPDATE SET delivered = router_delivered.delivered + excluded.delivered, last_delivered_at = excluded.last_delivered_at`,
+          [destination, n, t],
+        );
+      }
     });
   }
 
@@ -239,12 +285,16 @@ export class SqlForwardQueue implements ForwardQueueStore {
     });
   }
 
-  retry(q: { destination?: string; ids?: readonly number[] } = {}): Promise<number> {
+  retry(q: { destination?: string; ids?: readonly number[]; state?: RetryState } = {}): Promise<number> {
     return this.index.write(async (tx) => {
-      const ids = await selectIds(tx, `state = 'dead'`, q);
+      const ids = await selectIds(tx, RETRY_CONDITION[q.state ?? 'all'], q);
       const t = now();
       for (const id of ids) {
-        await tx.execute(`UPDATE router_queue SET state = 'pending', attempts = 0, next_attempt_at = $2, updated_at = $3 WHERE pk = $1`, [id, Date.now(), t]);
+        // A dead entry starts its attempts again (else its next failure is its last); a failed one keeps its count.
+        await tx.execute(
+          `UPDATE router_queue SET attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END, state = 'pending', next_attempt_at = $2, updated_at = $3 WHERE pk = $1`,
+          [id, Date.now(), t],
+        );
       }
       return ids.length;
     });
@@ -275,7 +325,7 @@ export class SqlForwardQueue implements ForwardQueueStore {
   }
 
   async counts(): Promise<DestinationCounts[]> {
-    const [rows, errors] = await this.index.read(async (tx) => [
+    const [rows, errors, delivered] = await this.index.read(async (tx) => [
       await tx.select(
         `SELECT destination,
            SUM(CASE WHEN state = 'pending' AND attempts = 0 THEN 1 ELSE 0 END) AS pending,
@@ -286,8 +336,10 @@ export class SqlForwardQueue implements ForwardQueueStore {
          FROM router_queue WHERE destination <> '' GROUP BY destination ORDER BY destination`,
       ),
       await tx.select(`SELECT destination, last_error FROM router_queue WHERE last_error IS NOT NULL AND destination <> '' ORDER BY updated_at DESC`),
+      await tx.select(`SELECT destination, delivered FROM router_delivered`),
     ]);
-    return rows.map((r) => ({
+    const deliveredTo = new Map(delivered.map((r) => [String(r.destination), Number(r.delivered)]));
+    const out: DestinationCounts[] = rows.map((r) => ({
       destination: String(r.destination),
       pending: Number(r.pending),
       failed: Number(r.failed),
@@ -296,7 +348,14 @@ export class SqlForwardQueue implements ForwardQueueStore {
       oldestCreatedAt: r.oldest === null ? null : String(r.oldest),
       nextAttemptAt: r.next === null || r.next === undefined ? null : Number(r.next),
       lastError: (errors.find((e) => e.destination === r.destination)?.last_error as string | undefined) ?? null,
+      delivered: deliveredTo.get(String(r.destination)) ?? 0,
     }));
+    // Destinations with nothing queued now, but deliveries.
+    for (const [destination, n] of deliveredTo) {
+      if (!out.some((c) => c.destination === destination))
+        out.push({ destination, pending: 0, failed: 0, dead: 0, inFlight: 0, oldestCreatedAt: null, nextAttemptAt: null, lastError: null, delivered: n });
+    }
+    return out.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
   }
 
   /** One page of rows matching `where` (with `params`), limited to `ids` when given. */
@@ -315,10 +374,24 @@ export class SqlForwardQueue implements ForwardQueueStore {
     params.push(q.limit ?? 1000);
     const limit = `$${params.length}`;
     params.push(q.offset ?? 0);
+    // The page first, then what the index holds of each row's instance.
+    const rows = `SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit} OFFSET $${params.length}`;
     return this.index.read(async (tx) =>
       (
-        await tx.select(`SELECT ${COLUMNS} FROM router_queue WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${limit} OFFSET $${params.length}`, params)
-      ).map(toEntry),
+        await tx.select(
+          `SELECT q.*, i.pk AS instance_pk, st.patient_name, p.patient_id, st.study_date, st.study_description, se.series_description, se.modality
+           FROM (${rows}) q
+           LEFT JOIN instances i ON i.sop_instance_uid = q.sop_instance_uid
+           LEFT JOIN series se ON se.pk = i.series_fk
+           LEFT JOIN studies st ON st.pk = se.study_fk
+           LEFT JOIN patients p ON p.pk = st.patient_fk
+           ORDER BY ${orderBy
+             .split(',')
+             .map((c) => `q.${c.trim()}`)
+             .join(', ')}`,
+          params,
+        )
+      ).map(toListedEntry),
     );
   }
 }

@@ -13,8 +13,8 @@
  * only (by the router), so nothing is stuck after a crash.
  *
  * States: pending (attempts 0: waiting; attempts > 0: failed, retried at nextAttemptAt)
- * and dead (attempts exhausted, or the instance is gone). Manual retry puts dead rows
- * back to pending; purge deletes rows.
+ * and dead (attempts exhausted, or the instance is gone). Manual retry makes failed and
+ * dead rows due now (dead ones back to pending); purge deletes rows.
  *
  * Held rows (no destination: `destination` is ''): an instance no rule forwards
  * (`unrouted`) or whose rules could not be evaluated (`rule-failed`, with the error),
@@ -27,6 +27,9 @@
 export { HELD_STATES } from '../api-types/index.js';
 export type { HeldState, QueueEntry, QueueState } from '../api-types/index.js';
 import type { DestinationStatus, HeldState, QueueEntry, QueueState } from '../api-types/index.js';
+
+/** What a retry takes: failed entries (tried, waiting for their next attempt) or dead ones; both when not given. */
+export type RetryState = 'failed' | 'dead';
 
 export interface NewEntry {
   destination: string;
@@ -50,10 +53,10 @@ export interface HeldCounts {
 
 /**
  * A destination's rows as the store counts them: the API's DestinationStatus with the due
- * time in ms since the epoch and without what only the router knows (delivered; inFlight
- * is 0 from the store, filled in by the router).
+ * time in ms since the epoch (inFlight is 0 from the store, filled in by the router;
+ * delivered counts the rows deleted as delivered, table router_delivered).
  */
-export type DestinationCounts = Omit<DestinationStatus, 'nextAttemptAt' | 'delivered'> & { nextAttemptAt: number | null };
+export type DestinationCounts = Omit<DestinationStatus, 'nextAttemptAt'> & { nextAttemptAt: number | null };
 
 /** Which held rows: one state or both, or the given ids; `afterId`/`upToId` bound the ids (paging). */
 export interface HeldQuery {
@@ -120,16 +123,20 @@ export interface ForwardQueueStore {
   forwarded(before: string, limit: number): Promise<string[]>;
   /** Destinations with pending entries. */
   destinations(): Promise<string[]>;
-  /** Delivered: the rows go. */
+  /** Delivered: the rows go, and are counted per destination (counts().delivered). */
   delivered(ids: readonly number[]): Promise<void>;
   /** A failed attempt each: attempts + 1, retried after `delay(attempts)` ms, or dead once maxAttempts is reached (or at once with `dead`). */
   failed(failures: readonly QueueFailure[], maxAttempts: number, delay: (attempts: number) => number): Promise<void>;
-  /** Dead entries (of one destination, or all; or the given ids) back to pending, due now. Returns how many. */
-  retry(query?: { destination?: string; ids?: readonly number[] }): Promise<number>;
+  /**
+   * Failed and dead entries (of one destination, or all; or the given ids; `state`: only
+   * failed or only dead ones) due now: a dead one back to pending with its attempts from 0,
+   * a failed one keeping its attempts. Returns how many.
+   */
+  retry(query?: { destination?: string; ids?: readonly number[]; state?: RetryState }): Promise<number>;
   /** Deletes entries: dead ones, or every state with `all`. Returns how many. */
   purge(query?: { destination?: string; ids?: readonly number[]; all?: boolean }): Promise<number>;
   /** Entries (not held rows) for display, by destination then queue order. */
   list(query?: QueueQuery): Promise<QueueEntry[]>;
-  /** Counts per destination, by destination. */
+  /** Counts per destination (those with rows or deliveries), by destination. */
   counts(): Promise<DestinationCounts[]>;
 }

@@ -1,18 +1,24 @@
 /**
- * `pacs router rules list|add|rm|test FILE` and `pacs router queue [--dest AE | --unrouted] [--retry|--purge]`:
+ * `pacs router rules list|add|rm|test FILE` and `pacs router queue [--dest AE | --unrouted] [--retry [--id N]|--purge]`:
  * the router's rules file (`DATA/router/rules.json`, validated like the REST API: a bad
- * condition is named with line:column, an unknown destination by its field) and its
- * forward queue (read from the Router's index; a running server picks rule changes up at
- * once, and retried entries at its next queue look-up).
+ * condition or a type error is named with line:column, an unknown destination by its
+ * field; a rule after a catch-all is warned about) and its forward queue (read from the
+ * Router's index, `DATA/router/index.sqlite`, the one the page reads: the same counts,
+ * deliveries included, and entries; a running server picks rule changes up at once, and
+ * retried entries at its next queue look-up). A retry is recorded in the activity log
+ * (the Main Server's index: `--database-url` when pacs serve uses PostgreSQL).
  */
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openIndex } from '../archive/open-index.js';
+import { ActivityStore } from '../archive/activity-store.js';
+import { IndexMissingError, openIndex } from '../archive/open-index.js';
+import type { QueueEntry } from '../archive/forward-queue.js';
 import { ConfigStore, ConfigValidationError, ConfigConflictError } from '../config/index.js';
 import { ROUTER_DIR, RuleStore } from '../router/rule-store.js';
 import { testPart10 } from '../router/router.js';
-import { routeOutcome } from '../router/rules.js';
+import { routeOutcome, unreachableRules } from '../router/rules.js';
 import { parseAeTitle } from './options.js';
 import { COMMANDS } from './commands.js';
 
@@ -33,6 +39,45 @@ async function openRules(data: string): Promise<{ rules: RuleStore; config: Conf
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
+/** An entry as the page shows it: patient, study, series (or that the instance is gone). */
+function describeEntry(e: QueueEntry): string {
+  const i = e.instance;
+  if (!i) return `(instance gone: ${e.sopInstanceUid})`;
+  const part = (...xs: (string | null)[]) => xs.filter((x) => x).join(' ');
+  return [part(i.patientName, i.patientId && `(${i.patientId})`), part(i.studyDate, i.studyDescription), part(i.modality, i.seriesDescription)].join(' / ');
+}
+
+/** Records a CLI action in the activity log (the Main Server's index); a log that cannot be opened is said, not fatal. */
+async function recordActivity(
+  o: { data: string; databaseUrl?: string; databaseSchema: string },
+  message: string,
+  more: { target?: string; calledAe?: string },
+) {
+  let index;
+  try {
+    index = await openIndex(resolve(o.data), o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite', { create: false });
+    const store = await ActivityStore.open(index);
+    const user = `${userInfo().username} (cli)`;
+    await store.append([{ kind: 'rules', outcome: 'success', user, ...more, message: `${user}: ${message}` }]);
+  } catch (e) {
+    process.stderr.write(`warning: not recorded in the activity log: ${(e as Error).message}\n`);
+  } finally {
+    await index?.close();
+  }
+}
+
+interface QueueOptions {
+  data: string;
+  dest?: string;
+  unrouted?: boolean;
+  retry?: boolean;
+  id?: number;
+  purge?: boolean;
+  json?: boolean;
+  databaseUrl?: string;
+  databaseSchema: string;
+}
+
 export function registerRouterCommands(program: Command): void {
   const router = program.command('router').description(COMMANDS.router);
   const rules = router.command('rules').description('the ordered forwarding rules');
@@ -41,12 +86,15 @@ export function registerRouterCommands(program: Command): void {
     async (o: { data: string; json?: boolean }) => {
       const { rules: store } = await openRules(o.data);
       if (o.json) return out(JSON.stringify(store.current, null, 2));
+      const unreachable = new Set(unreachableRules(store.current.rules).map((w) => w.rule));
       store.current.rules.forEach((r, i) => {
         const changes = Object.entries(r.changes)
           .map(([k, v]) => `${k}=${v ?? '(removed)'}`)
           .join(', ');
         const to = r.discard ? '(discard)' : r.destinations.join(', ');
-        out(`${i + 1}. ${r.name}${r.enabled ? '' : ' (disabled)'}: ${r.condition} -> ${to}${changes ? ` [${changes}]` : ''}${r.continue ? ' (continue)' : ''}`);
+        out(
+          `${i + 1}. ${r.name}${r.enabled ? '' : ' (disabled)'}: ${r.condition} -> ${to}${changes ? ` [${changes}]` : ''}${r.continue ? ' (continue)' : ''}${unreachable.has(r.name) ? ' (never reached: a catch-all rule precedes it)' : ''}`,
+        );
       });
     },
   );
@@ -70,8 +118,9 @@ export function registerRouterCommands(program: Command): void {
         if (eq < 1) throw new Error(`--set: expected keyword=value, got "${s}"`);
         changes[s.slice(0, eq)] = s.slice(eq + 1) === '' ? null : s.slice(eq + 1);
       }
+      let next;
       try {
-        await store.add(
+        next = await store.add(
           { name, condition, destinations: o.dest ?? [], changes, continue: o.continue ?? false, ...(o.discard ? { discard: true } : {}) },
           o.position === undefined ? undefined : o.position - 1,
         );
@@ -79,6 +128,7 @@ export function registerRouterCommands(program: Command): void {
         throw cliError(e);
       }
       out(`added rule "${name}"`);
+      for (const w of unreachableRules(next.rules)) process.stderr.write(`warning: ${w.message}\n`);
     },
   );
 
@@ -120,13 +170,29 @@ export function registerRouterCommands(program: Command): void {
       .description('forward queue per destination')
       .option('--dest <aet>', 'one destination: list its entries')
       .option('--unrouted', 'instances held because no rule forwards them or their rules failed (retry them in the web app or the API)')
-      .option('--retry', 'dead entries back to pending')
+      .option('--retry', 'failed and dead entries due now (dead ones back to pending)')
+      .option('--id <n>', 'with --retry: only this entry', (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--id: expected an entry number, got "${v}"`);
+        return n;
+      })
       .option('--purge', 'delete dead entries (with --unrouted: the held entries, so that the retention may delete their instances)')
+      .option('--database-url <url>', "the PostgreSQL index pacs serve uses, for the activity log (else the data directory's)", process.env.PACS_DATABASE_URL)
+      .option('--database-schema <name>', 'PostgreSQL schema of that index', process.env.PACS_DATABASE_SCHEMA ?? 'pacs')
       .option('--json', 'print JSON'),
-  ).action(async (o: { data: string; dest?: string; unrouted?: boolean; retry?: boolean; purge?: boolean; json?: boolean }) => {
+  ).action(async (o: QueueOptions) => {
     if (o.unrouted && (o.dest || o.retry)) throw new Error('--unrouted goes with --purge or --json only');
-    // The index only (no Archive: its start-up sweep must not run beside a running server).
-    const index = await openIndex(join(resolve(o.data), ROUTER_DIR));
+    if (o.id !== undefined && !o.retry) throw new Error('--id goes with --retry');
+    // The index only (no Archive: its start-up sweep must not run beside a running server),
+    // and never a new one: a wrong --data would otherwise show an empty queue.
+    const routerDir = join(resolve(o.data), ROUTER_DIR);
+    let index;
+    try {
+      index = await openIndex(routerDir, 'sqlite', { create: false });
+    } catch (e) {
+      if (e instanceof IndexMissingError) throw new Error(`no Router index in ${routerDir}: has pacs serve run with --data ${o.data}?`, { cause: e });
+      throw e;
+    }
     try {
       const queue = index.forwardQueue;
       await queue.ensureSchema();
@@ -137,21 +203,28 @@ export function registerRouterCommands(program: Command): void {
         for (const e of held) out(`${e.id}\t${e.state}\t${e.sopInstanceUid}\t${e.createdAt}${e.lastError ? `\t${e.lastError}` : ''}`);
         return;
       }
-      if (o.retry) out(`${await queue.retry({ destination: o.dest })} entries back to pending`);
+      if (o.retry) {
+        const retried = await queue.retry({ destination: o.dest, ...(o.id !== undefined ? { ids: [o.id] } : {}) });
+        if (o.id !== undefined && retried === 0) throw new Error(`no failed or dead entry ${o.id}${o.dest ? ` for ${o.dest}` : ''}`);
+        out(`${retried} failed or dead entries due now`);
+        const what = o.id !== undefined ? `queue entry ${o.id}` : `${retried} failed and dead queue entr${retried === 1 ? 'y' : 'ies'}`;
+        await recordActivity(o, `retried ${what}${o.dest ? ` for ${o.dest}` : ''}`, o.dest ? { target: o.dest, calledAe: o.dest } : {});
+      }
       if (o.purge) out(`${await queue.purge({ destination: o.dest })} dead entries deleted`);
       if (o.dest) {
         const entries = await queue.list({ destination: o.dest });
         if (o.json) return out(JSON.stringify(entries, null, 2));
+        out('#\tstate\tattempts\tpatient / study / series\tdestination\trule\tlast error');
         for (const e of entries) {
           const state = e.state === 'pending' && e.attempts > 0 ? 'failed' : e.state;
-          out(`${e.id}\t${state}\t${e.attempts}\t${e.sopInstanceUid}\t${e.rule}${e.lastError ? `\t${e.lastError}` : ''}`);
+          out(`${e.id}\t${state}\t${e.attempts}\t${describeEntry(e)}\t${e.destination}\t${e.rule}\t${e.lastError ?? ''}`);
         }
         return;
       }
       const counts = await queue.counts();
       if (o.json) return out(JSON.stringify(counts, null, 2));
-      out('destination\tpending\tfailed\tdead\tlast error');
-      for (const c of counts) out(`${c.destination}\t${c.pending}\t${c.failed}\t${c.dead}\t${c.lastError ?? ''}`);
+      out('destination\tpending\tfailed\tdead\tdelivered\tlast error');
+      for (const c of counts) out(`${c.destination}\t${c.pending}\t${c.failed}\t${c.dead}\t${c.delivered}\t${c.lastError ?? ''}`);
       const held = await queue.heldCounts();
       if (held.unrouted + held.ruleFailed > 0) out(`not forwarded: ${held.unrouted} unrouted, ${held.ruleFailed} rule failed (pacs router queue --unrouted)`);
     } finally {

@@ -13,9 +13,12 @@
  *
  * compileCondition checks an expression before it is saved: syntax errors and unknown
  * identifiers (not a variable above, not a dictionary keyword) are reported with their
- * line:column.
+ * line:column; with `checkTypes`, type errors too (condition-types.ts: attributes typed
+ * by their dictionary VR and VM). The router itself compiles without the type check, so
+ * a rule saved before it existed still runs (and holds what it fails on).
  */
 import { celEnv, isCelError, parse, plan, type CelInput } from '@bufbuild/cel';
+import { checkConditionTypes, ConditionTypeError } from './condition-types.js';
 import { lookupKeyword, lookupTag, type DicomJsonAttribute, type DicomJsonObject } from '../dicom/index.js';
 
 export const CONTEXT_VARIABLES = ['callingAE', 'calledAE', 'peerAddress', 'tags'] as const;
@@ -94,7 +97,7 @@ function freeIdentifiers(expr: Expr, bound: ReadonlySet<string> = new Set(), out
 const env = celEnv();
 
 /** Parses and checks a condition; throws ConditionError with line:column. */
-export function compileCondition(source: string): CompiledCondition {
+export function compileCondition(source: string, opts: { checkTypes?: boolean } = {}): CompiledCondition {
   if (source.trim() === '') throw new ConditionError({ message: 'the condition is empty (write `true` to match everything)', line: 1, column: 1 });
   let parsed: ReturnType<typeof parse>;
   try {
@@ -116,6 +119,14 @@ export function compileCondition(source: string): CompiledCondition {
         message: `unknown name "${name}": use callingAE, calledAE, peerAddress, tags["GGGGEEEE"] or a DICOM keyword`,
         ...lineColumn(source, offset),
       });
+    }
+  }
+  if (opts.checkTypes) {
+    try {
+      checkConditionTypes(source, parsed);
+    } catch (e) {
+      if (!(e instanceof ConditionTypeError)) throw e;
+      throw new ConditionError({ message: e.message, ...lineColumn(source, e.offset) });
     }
   }
   const run = plan(env, parsed);
@@ -141,6 +152,16 @@ export function compileCondition(source: string): CompiledCondition {
       return result;
     },
   };
+}
+
+/** Whether the condition is the constant `true` (a catch-all), however written: `true`, ` (true) `. */
+export function matchesEverything(source: string): boolean {
+  try {
+    const k = parse(source).expr?.exprKind;
+    return k?.case === 'constExpr' && k.value.constantKind.case === 'boolValue' && k.value.constantKind.value;
+  } catch {
+    return false;
+  }
 }
 
 const hex = (tag: number): string => tag.toString(16).toUpperCase().padStart(8, '0');

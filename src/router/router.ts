@@ -16,7 +16,17 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Archive } from '../archive/archive.js';
-import type { DestinationCounts, ForwardQueueStore, HeldCounts, HeldEntry, HeldState, NewEntry, QueueEntry, QueueState } from '../archive/forward-queue.js';
+import type {
+  DestinationCounts,
+  ForwardQueueStore,
+  HeldCounts,
+  HeldEntry,
+  HeldState,
+  NewEntry,
+  QueueEntry,
+  QueueState,
+  RetryState,
+} from '../archive/forward-queue.js';
 import { instanceSummary, type Index, type IndexWriter, type InsertResult, type InstanceRecord, type InstanceSummary } from '../archive/index-types.js';
 import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
@@ -35,10 +45,8 @@ export interface RouterOptions {
   pluginDestination?: (name: string) => ((inst: InstanceSummary, archive: Archive) => Promise<void>) | undefined;
 }
 
-export interface QueueStatus extends DestinationCounts {
-  /** Delivered since this process started. */
-  delivered: number;
-}
+/** A destination's counts with what only the running router knows (in flight; sent, not yet flushed). */
+export type QueueStatus = DestinationCounts;
 
 /** How the queue is shown: pending = never tried; failed = tried, waiting for a retry; in flight = being sent now. */
 export const QUEUE_VIEWS = ['pending', 'inflight', 'failed', 'dead'] as const;
@@ -277,7 +285,8 @@ export class Router {
       const done = [...(s?.unflushed.values() ?? [])];
       const pending = c.pending - done.filter((attempts) => attempts === 0).length;
       const failed = c.failed - done.filter((attempts) => attempts > 0).length;
-      return { ...c, pending, failed, inFlight: s?.inFlight.size ?? 0, delivered: s?.delivered ?? 0, lastError: s?.lastError ?? c.lastError };
+      // Delivered: counted in the index as the rows go, plus those sent but not flushed yet.
+      return { ...c, pending, failed, inFlight: s?.inFlight.size ?? 0, delivered: c.delivered + done.length, lastError: s?.lastError ?? c.lastError };
     });
     for (const [d, s] of this.senders) {
       if (!out.some((c) => c.destination === d)) {
@@ -290,7 +299,7 @@ export class Router {
           oldestCreatedAt: null,
           nextAttemptAt: null,
           lastError: s.lastError ?? null,
-          delivered: s.delivered,
+          delivered: s.unflushed.size,
         });
       }
     }
@@ -298,7 +307,9 @@ export class Router {
   }
 
   /** Entries in queue order, each marked whether it is being sent now; delivered rows awaiting deletion left out. */
-  async entries(opts: { destination?: string; state?: QueueState | 'failed'; view?: QueueView; limit?: number; offset?: number } = {}): Promise<QueueItem[]> {
+  async entries(
+    opts: { destination?: string; state?: QueueState | 'failed'; view?: QueueView; ids?: number[]; limit?: number; offset?: number } = {},
+  ): Promise<QueueItem[]> {
     const inFlight = new Set<number>();
     for (const [d, s] of this.senders) if (!opts.destination || d === opts.destination) for (const id of s.inFlight) inFlight.add(id);
     const { view, ...rest } = opts;
@@ -386,8 +397,8 @@ export class Router {
     return result;
   }
 
-  /** Dead entries back to pending (due now); returns how many. */
-  async retry(opts: { destination?: string; ids?: number[] } = {}): Promise<number> {
+  /** Failed and dead entries due now (dead ones back to pending; `state`: only one kind); returns how many. */
+  async retry(opts: { destination?: string; ids?: number[]; state?: RetryState } = {}): Promise<number> {
     const n = await this.requireQueue().retry(opts);
     for (const d of opts.destination ? [opts.destination] : await this.requireQueue().destinations()) this.kick(d, true);
     return n;

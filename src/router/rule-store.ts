@@ -66,7 +66,8 @@ export class RuleStore {
   async update(change: (s: RouterSettings) => unknown): Promise<RouterSettings> {
     const next = await withFileLock(this.file, async () => {
       const latest = (await readSettings(this.file)) ?? this.settings;
-      const validated = validateSettings(change(structuredClone(latest)), this.registry());
+      // Conditions the change brings in are type-checked; those already saved are not judged again.
+      const validated = validateSettings(change(structuredClone(latest)), this.registry(), latest);
       await writeFileAtomic(this.file, `${JSON.stringify(validated, null, 2)}\n`);
       return validated;
     });

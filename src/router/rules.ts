@@ -14,7 +14,8 @@
 import { z } from 'zod';
 import { aeTitleSchema, ConfigValidationError, findAe, issuesOf, PLUGIN_NAME, type FieldIssue, type Registry } from '../config/index.js';
 import { lookupTag, parseTag, VR_INFO } from '../dicom/index.js';
-import { compileCondition, ConditionError, type CompiledCondition, type RouteContext } from './condition.js';
+import type { RuleWarning } from '../api-types/router.js';
+import { compileCondition, ConditionError, matchesEverything, type CompiledCondition, type RouteContext } from './condition.js';
 
 /** Why a key of `changes` cannot be changed, or undefined when it can. */
 export function changeKeyProblem(key: string): string | undefined {
@@ -96,15 +97,19 @@ export function defaultRouterSettings(registry?: Registry): RouterSettings {
 /**
  * Validates settings completely: the schema, each condition (ConditionError -> field
  * `rules[i].condition`, message with line:column), unique names, and (with a registry)
- * destinations that are registered with a port.
+ * destinations that are registered with a port. With `saved` (the settings being
+ * changed), a condition that is new or changed is type-checked as well (condition-types.ts);
+ * one the saved settings already hold is not judged again, so a rule saved before the
+ * type check existed can still be reordered or removed. Reading the file checks no types.
  */
-export function validateSettings(value: unknown, registry?: Registry): RouterSettings {
+export function validateSettings(value: unknown, registry?: Registry, saved?: RouterSettings): RouterSettings {
   const r = routerSettingsSchema.safeParse(value);
   if (!r.success) throw new ConfigValidationError(issuesOf(r.error));
   const issues: RuleIssue[] = [];
   const names = new Set<string>();
+  const known = new Set(saved?.rules.map((x) => x.condition));
   r.data.rules.forEach((rule, i) => {
-    issues.push(...ruleProblems(rule, registry, `rules[${i}].`));
+    issues.push(...ruleProblems(rule, registry, `rules[${i}].`, saved !== undefined && !known.has(rule.condition)));
     if (names.has(rule.name)) issues.push({ field: `rules[${i}].name`, message: `there is already a rule named "${rule.name}"` });
     names.add(rule.name);
   });
@@ -112,11 +117,11 @@ export function validateSettings(value: unknown, registry?: Registry): RouterSet
   return r.data;
 }
 
-/** Validates one rule (for the API and CLI); fields relative to the rule. */
+/** Validates one rule being saved (for the API and CLI), its condition's types too; fields relative to the rule. */
 export function validateRule(value: unknown, registry?: Registry): Rule {
   const r = ruleSchema.safeParse(value);
   if (!r.success) throw new ConfigValidationError(issuesOf(r.error));
-  const issues = ruleProblems(r.data, registry, '');
+  const issues = ruleProblems(r.data, registry, '', true);
   if (issues.length) throw new ConfigValidationError(issues);
   return r.data;
 }
@@ -124,10 +129,10 @@ export function validateRule(value: unknown, registry?: Registry): Rule {
 /** A destination `@NAME`: the add-in NAME's own kind of destination (docs/plugins.md), not an AE. */
 export const isPluginDestination = (destination: string): boolean => destination.startsWith('@');
 
-function ruleProblems(rule: Rule, registry: Registry | undefined, prefix: string): RuleIssue[] {
+function ruleProblems(rule: Rule, registry: Registry | undefined, prefix: string, checkTypes: boolean): RuleIssue[] {
   const out: RuleIssue[] = [];
   try {
-    compileCondition(rule.condition);
+    compileCondition(rule.condition, { checkTypes });
   } catch (e) {
     if (!(e instanceof ConditionError)) throw e;
     out.push({ field: `${prefix}condition`, message: e.message, line: e.problem.line, column: e.problem.column });
@@ -153,6 +158,27 @@ function ruleProblems(rule: Rule, registry: Registry | undefined, prefix: string
     });
   }
   return out;
+}
+
+/**
+ * The first enabled rule that matches everything and stops the evaluation (condition
+ * `true`, without continue, or discarding): no rule after it is ever evaluated.
+ */
+export function catchAllRule(rules: readonly Rule[]): Rule | undefined {
+  return rules.find((r) => r.enabled && (!r.continue || r.discard) && matchesEverything(r.condition));
+}
+
+/** A warning for each enabled rule that can never match, because a catch-all rule precedes it (see decide()). */
+export function unreachableRules(rules: readonly Rule[]): RuleWarning[] {
+  const stop = catchAllRule(rules);
+  if (!stop) return [];
+  return rules
+    .slice(rules.indexOf(stop) + 1)
+    .filter((r) => r.enabled)
+    .map((r) => ({
+      rule: r.name,
+      message: `rule "${r.name}" can never match: the earlier rule "${stop.name}" matches everything (condition true) and stops the evaluation; move "${r.name}" before it`,
+    }));
 }
 
 export interface RuleMatch {

@@ -1,9 +1,13 @@
 /**
  * REST API of the router (behind the /api login):
- *   GET    /api/router/rules                 settings: the ordered rules and the queue policy
- *   PUT    /api/router/rules                 the whole ordered list {rules, queue?} (reorder, bulk edit)
- *   POST   /api/router/rules[?position=N]    add one rule (0-based position; default last); 201
- *   PUT    /api/router/rules/{name}          replace one rule (it may be renamed)
+ *   GET    /api/router/rules                 settings: the ordered rules and the queue policy, with
+ *                                            warnings (rules that can never match: a catch-all `true`
+ *                                            rule precedes them) and catchAll (that rule's name or null)
+ *   PUT    /api/router/rules                 the whole ordered list {rules, queue?} (reorder, bulk edit);
+ *                                            answered as GET (warnings and catchAll ignored in the body)
+ *   POST   /api/router/rules[?position=N]    add one rule (0-based position; default last); 201, the
+ *                                            rule with the list's warnings
+ *   PUT    /api/router/rules/{name}          replace one rule (it may be renamed); the rule with warnings
  *   DELETE /api/router/rules/{name}          204
  *   POST   /api/router/validate {condition}  {ok: true} or {ok: false, problems: [{message, line, column}]}
  *   POST   /api/router/dry-run               JSON {sopInstanceUid, archive?} or {file: base64 Part 10},
@@ -12,7 +16,9 @@
  *                                            ?callingAE=&calledAE=&peerAddress=
  *   GET    /api/router/queue                 counts per destination
  *   GET    /api/router/queue/{dest}?state=pending|inflight|failed|dead&limit=&offset=
- *   POST   /api/router/queue/{dest}/retry    {id?}: dead -> pending
+ *                                            entries with their instance's patient, study and series
+ *   POST   /api/router/queue/{dest}/retry    {id?, state?: failed|dead}: failed and dead entries (or
+ *                                            one kind, or one entry) due now; recorded in the activity log
  *   POST   /api/router/queue/{dest}/purge    {state?: dead|all, id?}
  *   GET    /api/router/unrouted?state=unrouted|rule-failed&limit=&offset=
  *                                            held instances: no rule forwards them, or their
@@ -31,8 +37,8 @@ import { HELD_STATES } from '../archive/forward-queue.js';
 import type { ActivityRecorder } from '../services/activity-log.js';
 import { webAction } from './activity-api.js';
 import { QUEUE_VIEWS, type Router } from '../router/router.js';
-import { routeOutcome, validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
-import type { DestinationStatus, DryRunResult, UnroutedList, ValidateResult } from '../api-types/router.js';
+import { catchAllRule, routeOutcome, unreachableRules, validateSettings, type RouteDecision, type RouterSettings } from '../router/rules.js';
+import type { DestinationStatus, DryRunResult, RouterRules, SavedRule, UnroutedList, ValidateResult } from '../api-types/router.js';
 import { access } from './route-access.js';
 
 /** Largest Part 10 file a dry run accepts. */
@@ -43,7 +49,13 @@ const DRY_RUN_BODY_LIMIT = Math.ceil((DRY_RUN_MAX_FILE * 4) / 3) + (1 << 20);
 const ARCHIVES = ['main', 'workstation', 'router'] as const;
 const aeOption = z.string().trim().min(1).max(16, 'an AE title has 1 to 16 characters');
 
-const settingsBody = z.strictObject({ rules: z.array(z.unknown()), queue: z.unknown().optional() });
+// warnings and catchAll: what GET answers may be sent back as it is; they are computed, not stored.
+const settingsBody = z.strictObject({
+  rules: z.array(z.unknown()),
+  queue: z.unknown().optional(),
+  warnings: z.unknown().optional(),
+  catchAll: z.unknown().optional(),
+});
 const positionQuery = z.strictObject({ position: z.coerce.number().int('position must be a whole number').min(0).optional() });
 const validateBody = z.strictObject({ condition: z.string().max(4096, 'at most 4096 characters') });
 const dryRunContext = { callingAE: aeOption.optional(), calledAE: aeOption.optional(), peerAddress: z.string().max(64).optional() };
@@ -63,7 +75,7 @@ const queueQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 const entryId = z.number().int().min(1);
-const retryBody = z.strictObject({ id: entryId.optional() });
+const retryBody = z.strictObject({ id: entryId.optional(), state: z.enum(['failed', 'dead']).optional() });
 const purgeBody = z.strictObject({ state: z.enum(['dead', 'all']).default('dead'), id: entryId.optional() });
 const heldQuery = z.strictObject({
   state: z.enum(HELD_STATES).optional(),
@@ -83,7 +95,10 @@ interface RouterApiDeps {
 type NameRequest = FastifyRequest<{ Params: { name: string } }>;
 type DestRequest = FastifyRequest<{ Params: { dest: string } }>;
 
-/** A validation error as a 400 problem; the first issue's line and column when it has them. */
+/** The settings as answered: with the rules that can never match and the catch-all rule. */
+const withWarnings = (s: RouterSettings): RouterRules => ({ ...s, warnings: unreachableRules(s.rules), catchAll: catchAllRule(s.rules)?.name ?? null });
+const savedRule = (s: RouterSettings, name: string): SavedRule => ({ ...s.rules.find((r) => r.name === name)!, warnings: unreachableRules(s.rules) });
+
 /** What a dry run reports: per rule whether it matched, where evaluation stopped, what would go where. */
 function dryRunResult(d: RouteDecision, settings: RouterSettings, router: Router): DryRunResult {
   const matched = d.matches.filter((m) => m.matched);
@@ -118,13 +133,13 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
     };
     const rules = () => router().rules;
 
-    scope.get('/api/router/rules', access('read'), async () => rules().current);
+    scope.get('/api/router/rules', access('read'), async (): Promise<RouterRules> => withWarnings(rules().current));
 
     scope.put('/api/router/rules', access('admin'), async (req) => {
       const body = parseOrThrow(settingsBody, req.body);
       const next = await rules().update((s) => ({ rules: body.rules, queue: body.queue ?? s.queue }));
       deps.activity?.record(webAction(req, 'rules', `replaced the router rules: ${body.rules.length} rule(s)${body.queue ? ' and the queue policy' : ''}`));
-      return next;
+      return withWarnings(next);
     });
 
     scope.post('/api/router/rules', access('admin'), async (req, reply) => {
@@ -135,7 +150,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       return reply
         .code(201)
         .header('location', `/api/router/rules/${encodeURIComponent(name)}`)
-        .send(next.rules.find((r) => r.name === name));
+        .send(savedRule(next, name));
     });
 
     scope.get('/api/router/rules/:name', access('read'), async (req: NameRequest) => {
@@ -144,13 +159,13 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
       return r;
     });
 
-    scope.put('/api/router/rules/:name', access('admin'), async (req: NameRequest) => {
+    scope.put('/api/router/rules/:name', access('admin'), async (req: NameRequest): Promise<SavedRule> => {
       const next = await rules().replace(req.params.name, req.body);
       const name = String((req.body as { name?: unknown }).name).trim();
       deps.activity?.record(
         webAction(req, 'rules', `changed router rule "${req.params.name}"${name !== req.params.name ? ` (now "${name}")` : ''}`, { target: name }),
       );
-      return next.rules.find((r) => r.name === name);
+      return savedRule(next, name);
     });
 
     scope.delete('/api/router/rules/:name', access('admin'), async (req: NameRequest, reply) => {
@@ -162,7 +177,7 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
     scope.post('/api/router/validate', access('read'), async (req): Promise<ValidateResult> => {
       const { condition } = parseOrThrow(validateBody, req.body);
       try {
-        compileCondition(condition);
+        compileCondition(condition, { checkTypes: true });
         return { ok: true };
       } catch (e) {
         if (!(e instanceof ConditionError)) throw e;
@@ -209,10 +224,22 @@ export async function registerRouterApi(app: FastifyInstance, deps: RouterApiDep
 
     scope.post('/api/router/queue/:dest/retry', access('admin'), async (req: DestRequest) => {
       const dest = await destination(req);
-      const { id } = parseOrThrow(retryBody, req.body ?? {});
-      const retried = await router().retry({ destination: dest, ...(id !== undefined ? { ids: [id] } : {}) });
-      if (id !== undefined && retried === 0) throw new ConfigConflictError(`no dead entry ${id} for ${dest}`, 'not-found', 'id');
-      deps.activity?.record(webAction(req, 'rules', `retried ${retried} dead queue entr(ies) for ${dest}`, { target: dest, calledAe: dest }));
+      const { id, state } = parseOrThrow(retryBody, req.body ?? {});
+      const r = router();
+      const entry = id === undefined ? undefined : (await r.entries({ destination: dest, ids: [id] }))[0];
+      const retried = await r.retry({ destination: dest, state, ...(id !== undefined ? { ids: [id] } : {}) });
+      if (id !== undefined && retried === 0) throw new ConfigConflictError(`no failed or dead entry ${id} for ${dest}`, 'not-found', 'id');
+      const what =
+        entry !== undefined
+          ? `queue entry ${id} (${entry.sopInstanceUid}${entry.instance?.patientId ? `, patient ${entry.instance.patientId}` : ''})`
+          : `${retried} ${state ?? 'failed and dead'} queue entr${retried === 1 ? 'y' : 'ies'}`;
+      deps.activity?.record(
+        webAction(req, 'rules', `retried ${what} for ${dest}`, {
+          target: dest,
+          calledAe: dest,
+          ...(entry?.instance?.patientId ? { patientIds: [entry.instance.patientId] } : {}),
+        }),
+      );
       return { retried };
     });
 

@@ -33,7 +33,8 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
       await queue.add(['1', '2', '3', '4', '5'].map((n) => entry('A', `1.2.${n}`)));
       const [b] = await queue.add([entry('B', '1.2.9', { InstitutionName: 'X', StationName: null })]);
       expect(b).toMatchObject({ destination: 'B', state: 'pending', attempts: 0, changes: { InstitutionName: 'X', StationName: null } });
-      expect((await queue.list({ destination: 'B' }))[0]).toEqual(b);
+      // Listed with what the index holds of the instance: nothing here (no instance stored).
+      expect((await queue.list({ destination: 'B' }))[0]).toEqual({ ...b, instance: null });
       const all = await queue.list({ destination: 'A' });
       expect(all.map((e) => e.sopInstanceUid)).toEqual(['1.2.1', '1.2.2', '1.2.3', '1.2.4', '1.2.5']);
       // 1.2.1 fails once (retried later), 1.2.2 dies.
@@ -99,11 +100,25 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
       expect(dead).toMatchObject({ id: e2.id, attempts: 2, lastError: 'again' });
       expect((await queue.list({ ids: [e3.id] }))[0].lastError).toBe('busy');
 
-      // Retry: of another destination, of other ids: nothing; of A: the dead one, due now, untried.
+      // Retry: of another destination: nothing; the failed e3 (not dead): due now, its attempts kept;
+      // then A's dead ones: e2 due now, its attempts from 0.
       expect(await queue.retry({ destination: 'B' })).toBe(0);
-      expect(await queue.retry({ ids: [e3.id] })).toBe(0);
-      expect(await queue.retry({ destination: 'A' })).toBe(1);
-      expect((await queue.due('A', 10)).map((e) => [e.id, e.attempts])).toEqual([[e2.id, 0]]);
+      expect(await queue.retry({ ids: [e3.id], state: 'dead' })).toBe(0);
+      expect(await queue.retry({ ids: [e3.id] })).toBe(1);
+      expect((await queue.due('A', 10)).map((e) => [e.id, e.attempts])).toEqual([[e3.id, 1]]);
+      expect(await queue.retry({ destination: 'A', state: 'dead' })).toBe(1);
+      expect((await queue.due('A', 10)).map((e) => [e.id, e.attempts])).toEqual([
+        [e2.id, 0],
+        [e3.id, 1],
+      ]);
+      // Both kinds at once, the default.
+      await queue.failed([{ id: e3.id, error: 'busy' }], 5, () => 3_600_000);
+      await queue.failed([{ id: e2.id, error: 'gone', dead: true }], 5, () => 0);
+      expect(await queue.retry({ destination: 'A' })).toBe(2);
+      expect((await queue.due('A', 10)).map((e) => [e.id, e.attempts])).toEqual([
+        [e2.id, 0],
+        [e3.id, 2],
+      ]);
       // Purge without `all` takes dead entries only.
       await queue.failed([{ id: e2.id, error: 'refused', dead: true }], 5, () => 0);
       expect(await queue.purge()).toBe(1);
@@ -177,7 +192,28 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
         await tx.insertInstances([r], 'keep');
         return tx.forwardQueue.enqueue([entry('A', r.sopInstanceUid)]);
       });
-      expect(await queue.list()).toEqual([stored]);
+      expect(await queue.list()).toEqual([{ ...stored, instance: expect.objectContaining({ patientId: r.patientId, modality: r.modality }) }]);
+    });
+
+    it("counts deliveries per destination after their rows go; lists entries with their instance's patient, study and series", async () => {
+      const stored = makeRecord({ patientName: 'Roe^Richard', patientId: 'PID7', studyDescription: 'CT Chest', seriesDescription: 'Lung', modality: 'CT' });
+      await index.insertInstances([stored]);
+      await queue.add([entry('A', stored.sopInstanceUid), entry('A', '9.9.9'), entry('B', '9.9.8')]);
+      const listed = await queue.list({ destination: 'A' });
+      expect(listed.map((e) => e.instance)).toEqual([
+        { patientName: 'Roe^Richard', patientId: 'PID7', studyDate: '20240102', studyDescription: 'CT Chest', seriesDescription: 'Lung', modality: 'CT' },
+        null,
+      ]);
+      await queue.delivered(listed.map((e) => e.id));
+      const nothingQueued = { pending: 0, failed: 0, dead: 0, inFlight: 0, oldestCreatedAt: null, nextAttemptAt: null, lastError: null };
+      expect((await queue.counts()).find((c) => c.destination === 'A')).toEqual({ destination: 'A', ...nothingQueued, delivered: 2 });
+      const [b] = await queue.list({ destination: 'B' });
+      await queue.delivered([b.id]);
+      await queue.add([entry('A', '9.9.7')]);
+      expect((await queue.counts()).map((c) => [c.destination, c.pending, c.delivered])).toEqual([
+        ['A', 1, 2],
+        ['B', 0, 1],
+      ]);
     });
 
     it('finds stored instances received before a time that no row names (the retention)', async () => {

@@ -51,10 +51,24 @@ it('lists, adds (refusing bad input by field), tests a file, removes; shows the 
 
   expect((await pacs('router', 'rules', 'rm', 'ct', ...data)).status).toBe(0);
   expect((await pacs('router', 'rules', 'rm', 'ct', ...data)).stderr).toContain('no rule named "ct"');
+  // No server has run here: no Router index, said as such (not an empty queue).
   const q = await pacs('router', 'queue', ...data);
-  expect(q.status, q.stderr).toBe(0);
-  expect(q.stdout).toBe('destination\tpending\tfailed\tdead\tlast error\n');
-});
+  expect(q.status).toBe(1);
+  expect(q.stderr).toContain(`no Router index in ${join(dir, 'data', 'router')}: has pacs serve run with --data`);
+
+  // A type error is refused with the attribute and the types; a rule after the catch-all is saved with a warning.
+  const typed = await pacs('router', 'rules', 'add', 'thin', 'SliceThickness > "3"', '--dest', 'WORKSTATION', '--position', '1', ...data);
+  expect(typed.status).toBe(1);
+  expect(typed.stderr).toBe('pacs: condition: 1:16: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes\n');
+  const late = await pacs('router', 'rules', 'add', 'mr', 'Modality == "MR"', '--dest', 'WORKSTATION', ...data);
+  expect(late.status, late.stderr).toBe(0);
+  expect(late.stderr).toBe(
+    'warning: rule "mr" can never match: the earlier rule "everything to the workstation" matches everything (condition true) and stops the evaluation; move "mr" before it\n',
+  );
+  expect((await pacs('router', 'rules', 'list', ...data)).stdout).toBe(
+    '1. everything to the workstation: true -> WORKSTATION\n2. mr: Modality == "MR" -> WORKSTATION (never reached: a catch-all rule precedes it)\n',
+  );
+}, 240_000);
 
 it('adds a rule that discards; tests a file against it; lists and purges unrouted entries', async () => {
   const dir = await makeTempDir('pacs-router-cli-');
@@ -97,7 +111,7 @@ it('adds a rule that discards; tests a file against it; lists and purges unroute
     await index.close();
   }
   expect((await pacs('router', 'queue', ...data)).stdout).toBe(
-    'destination\tpending\tfailed\tdead\tlast error\nnot forwarded: 1 unrouted, 1 rule failed (pacs router queue --unrouted)\n',
+    'destination\tpending\tfailed\tdead\tdelivered\tlast error\nnot forwarded: 1 unrouted, 1 rule failed (pacs router queue --unrouted)\n',
   );
   const listed = await pacs('router', 'queue', '--unrouted', ...data);
   expect(listed.stdout).toMatch(/^\d+\tunrouted\t1\.2\.3\.4\t\S+\n\d+\trule-failed\t1\.2\.3\.5\t\S+\trule "mr": no such overload\n$/);

@@ -4,9 +4,13 @@
  * fixed rule is saved; a dry run with an uploaded CT file lists the CT rule as matching
  * and the MR rule as not; dragging a rule (and the keyboard Down button) reorders the
  * rules on the server; saving one rule leaves the other open editors as they were (same
- * editor, unsaved edit, undo history); the Queue page lists a destination on a closed port after
- * storescu sent an instance to ROUTER, and Purge all empties it; an instance no rule
- * forwards is listed as unrouted and purged from the page; a rule saved with Discard.
+ * editor, unsaved edit, undo history); a condition with a type error (a number compared
+ * with a string) is shown at the rule and refused; the Queue page lists a destination on a
+ * closed port after storescu sent an instance to ROUTER, its failed entry by patient, study
+ * and series, retried by its Retry button and by Retry failed (both in the activity log),
+ * and Purge all empties it; an instance no rule forwards is listed as unrouted and purged
+ * from the page; a rule saved with Discard; a rule after a catch-all `true` rule is marked
+ * as never reached, and a new rule is saved before the catch-all.
  */
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,7 +58,11 @@ beforeAll(async () => {
   webUrl = `${served.base}/`;
   // A destination registered on a port nobody listens on, and one rule that will not match a CT.
   await rest('POST', '/api/aes', { aeTitle: 'UNREACHABLE', connection: { host: '127.0.0.1', port: closed } });
-  await rest('PUT', '/api/router/rules', { rules: [{ name: 'mr only', condition: 'Modality == "MR"', destinations: ['WORKSTATION'] }] });
+  // A retry an hour later: a failed entry stays failed until a person retries it.
+  await rest('PUT', '/api/router/rules', {
+    rules: [{ name: 'mr only', condition: 'Modality == "MR"', destinations: ['WORKSTATION'] }],
+    queue: { baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 },
+  });
   browser = await launchChromium();
   page = await browser.newPage();
   page.on('dialog', (d) => void d.accept());
@@ -97,6 +105,24 @@ describe('Router rules page', () => {
     expect(await page.textContent('#rules-status')).toBe('saved ct to unreachable');
     expect(await ruleNames()).toEqual(['mr only', 'ct to unreachable']);
     expect((await rest<{ rules: { destinations: string[] }[] }>('GET', '/api/router/rules')).rules[1].destinations).toEqual(['UNREACHABLE']);
+  });
+
+  it('shows a type error at the rule as you type and when saving: the attribute, its VR and both types', async () => {
+    await page.click('#rule-new');
+    const editor = '#rule-list li.new';
+    await page.fill(`${editor} .rule-name`, 'thick slices');
+    await page.fill(`${editor} .rule-condition .cm-content`, 'SliceThickness > "3"');
+    await expect
+      .poll(() => page.textContent(`${editor} .condition-problems`), { timeout: 10_000 })
+      .toBe('line 1, column 16: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes');
+    await page.check(`${editor} .rule-dest input[value="WORKSTATION"]`);
+    await page.click(`${editor} .rule-save`);
+    await expect
+      .poll(() => page.textContent(`${editor} .field-error[data-field="condition"]`))
+      .toBe('condition: 1:16: > cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes');
+    expect(await ruleNames()).toEqual(['mr only', 'ct to unreachable']);
+    await page.click(`${editor} .rule-delete`);
+    await expect.poll(() => page.locator('#rule-list li.new').count()).toBe(0);
   });
 
   it('dry-runs an uploaded CT file: the CT rule matches, the MR rule does not', async () => {
@@ -172,8 +198,33 @@ describe('Router queue page', () => {
       return Number(cells[1]) + Number(cells[3]) + Number(cells[4]);
     };
     await expect.poll(queued).toBe(1);
-    await page.waitForSelector('#queue-entries tr[data-entry]');
-    expect(await page.locator('#queue-entries tr[data-entry] td:nth-child(5)').allTextContents()).toEqual(['ct to unreachable']);
+    // The entry, failed once, as a person recognises it: patient, study, series, destination, rule, attempts, error.
+    const entry = '#queue-entries tr[data-entry][data-state="failed"]';
+    await page.waitForSelector(entry, { timeout: 15_000 });
+    const cells = async () => (await page.locator(`${entry} td`).allTextContents()).slice(2, 8);
+    const date = (await page.textContent(`${entry} .entry-study`))!.slice(0, 10);
+    expect(date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect(await cells()).toEqual([
+      'PHANTOM CT \u00b7 PHANTOM-CT',
+      `${date} \u00b7 Synthetic CT phantom`,
+      'CT \u00b7 Water cylinder with bone rod',
+      'UNREACHABLE',
+      'ct to unreachable',
+      '1',
+    ]);
+    expect(await page.textContent(`${entry} .entry-error`)).toMatch(/\S/);
+    const id = await page.getAttribute(entry, 'data-entry');
+
+    // Retry now, not in an hour: the entry is tried again (and fails again, the port is closed).
+    await page.click(`${entry} .entry-retry`);
+    await expect.poll(() => page.textContent('#queue-message')).toBe('1 entry retried');
+    await expect.poll(() => page.textContent(`${entry} .entry-attempts`), { timeout: 15_000 }).toBe('2');
+    await page.click(`${row} .queue-retry`);
+    await expect.poll(() => page.textContent('#queue-message')).toBe('1 entry retried');
+    await expect.poll(() => page.textContent(`${entry} .entry-attempts`), { timeout: 15_000 }).toBe('3');
+    const events = (await rest<{ events: { message: string }[] }>('GET', '/api/activity?kind=rules')).events.map((e) => e.message);
+    expect(events).toContain('admin: retried 1 failed and dead queue entry for UNREACHABLE');
+    expect(events).toContainEqual(expect.stringMatching(new RegExp(`^admin: retried queue entry ${id} \\(\\S+, patient PHANTOM-CT\\) for UNREACHABLE$`)));
 
     await page.click(`${row} .queue-purge-all`);
     await expect.poll(() => page.textContent('#queue-message')).toBe('1 entry purged');
@@ -213,5 +264,49 @@ describe('Router queue page', () => {
       (r) => r.name === 'drop US',
     );
     expect(saved).toMatchObject({ discard: true, destinations: [] });
+  });
+});
+
+describe('Router rules after a catch-all', () => {
+  it('marks a rule after a catch-all `true` rule as never reached, and saves a new rule before the catch-all', async () => {
+    const current = await rest<{ rules: object[] }>('GET', '/api/router/rules');
+    await rest('PUT', '/api/router/rules', {
+      rules: [
+        ...current.rules,
+        { name: 'catch-all', condition: 'true', destinations: ['WORKSTATION'] },
+        { name: 'late SR', condition: 'Modality == "SR"', destinations: ['WORKSTATION'] },
+      ],
+    });
+    await page.click('a[data-page="router-queue"]');
+    await page.click('a[data-page="router-rules"]');
+    await page.waitForSelector('#rule-list li[data-rule="late SR"]');
+    expect(await page.isVisible('#rule-list li[data-rule="late SR"] .rule-warning')).toBe(true);
+    expect(await page.textContent('#rule-list li[data-rule="late SR"] .rule-warning')).toBe(
+      'rule "late SR" can never match: the earlier rule "catch-all" matches everything (condition true) and stops the evaluation; move "late SR" before it',
+    );
+    expect(await page.isVisible('#rule-list li[data-rule="mr only"] .rule-warning')).toBe(false);
+
+    await page.click('#rule-new');
+    const editor = '#rule-list li.new';
+    await page.fill(`${editor} .rule-name`, 'CT to workstation');
+    await page.fill(`${editor} .rule-condition .cm-content`, 'Modality == "CT"');
+    await page.check(`${editor} .rule-dest input[value="WORKSTATION"]`);
+    await page.click(`${editor} .rule-save`);
+    await expect.poll(() => page.textContent('#rules-status')).toBe('saved CT to workstation before the catch-all rule "catch-all"');
+    expect(await ruleNames()).toEqual(['mr only', 'ct to unreachable', 'drop US', 'CT to workstation', 'catch-all', 'late SR']);
+    expect(await page.locator('#rule-list li.rule').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-rule')))).toEqual([
+      'mr only',
+      'ct to unreachable',
+      'drop US',
+      'CT to workstation',
+      'catch-all',
+      'late SR',
+    ]);
+    expect(await page.isVisible('#rule-list li[data-rule="CT to workstation"] .rule-warning')).toBe(false);
+
+    // Moved before the catch-all, the late rule is reachable again: the warning goes.
+    await page.dragAndDrop('#rule-list li[data-rule="late SR"] .rule-head', '#rule-list li[data-rule="catch-all"]', { targetPosition: { x: 20, y: 3 } });
+    await expect.poll(ruleNames).toEqual(['mr only', 'ct to unreachable', 'drop US', 'CT to workstation', 'late SR', 'catch-all']);
+    await expect.poll(() => page.isVisible('#rule-list li[data-rule="late SR"] .rule-warning')).toBe(false);
   });
 });

@@ -103,7 +103,23 @@ describe('REST /api/router/rules', () => {
     const added = await req('POST', '/api/router/rules', { name: 'ct', condition: 'Modality == "CT"', destinations: ['PACS'] });
     expect(added.statusCode, added.body).toBe(201);
     expect(added.headers.location).toBe('/api/router/rules/ct');
-    expect(added.json()).toEqual({ name: 'ct', condition: 'Modality == "CT"', destinations: ['PACS'], changes: {}, continue: false, enabled: true });
+    // Added last, after the catch-all default rule: saved, with a warning that it can never match.
+    expect(added.json()).toEqual({
+      name: 'ct',
+      condition: 'Modality == "CT"',
+      destinations: ['PACS'],
+      changes: {},
+      continue: false,
+      enabled: true,
+      warnings: [
+        {
+          rule: 'ct',
+          message:
+            'rule "ct" can never match: the earlier rule "everything to the workstation" matches everything (condition true) and stops the evaluation; move "ct" before it',
+        },
+      ],
+    });
+    expect((await req('GET', '/api/router/rules')).json()).toMatchObject({ catchAll: 'everything to the workstation', warnings: [{ rule: 'ct' }] });
     expect((await req('POST', '/api/router/rules?position=0', { name: 'first / mr', condition: 'Modality == "MR"', destinations: ['PACS'] })).statusCode).toBe(
       201,
     );
@@ -124,6 +140,8 @@ describe('REST /api/router/rules', () => {
     const reordered = await req('PUT', '/api/router/rules', { rules: [s.rules[2], s.rules[0], s.rules[1]] });
     expect(reordered.statusCode, reordered.body).toBe(200);
     expect(reordered.json().queue).toEqual(s.queue);
+    // The catch-all is last now: nothing is unreachable.
+    expect(reordered.json()).toMatchObject({ warnings: [], catchAll: 'everything to the workstation' });
     expect(await names()).toEqual(['ct anonymised', 'first / mr', 'everything to the workstation']);
     expect(router.rules.current.rules.map((r) => r.name)).toEqual(['ct anonymised', 'first / mr', 'everything to the workstation']);
 
@@ -151,6 +169,24 @@ describe('REST /api/router/rules', () => {
     );
     expect(unknown).toMatchObject({ line: 1, column: 9 });
     expect(await names()).not.toContain('bad');
+  });
+
+  it('refuses a type error, naming the attribute and both types at its line and column; GET and PUT answers can be sent back', async () => {
+    const p = await refused(
+      'POST',
+      '/api/router/rules',
+      { name: 'thin slices', condition: 'SliceThickness > "3"', destinations: ['PACS'] },
+      'condition',
+      /^condition: 1:16: > cannot compare SliceThickness \(number, VR DS\) with "3" \(string\): write 3 without quotes$/,
+    );
+    expect(p).toMatchObject({ line: 1, column: 16 });
+    expect(await names()).not.toContain('thin slices');
+    expect((await req('POST', '/api/router/validate', { condition: 'SliceThickness > "3"' })).json()).toEqual({
+      ok: false,
+      problems: [{ message: '> cannot compare SliceThickness (number, VR DS) with "3" (string): write 3 without quotes', line: 1, column: 16 }],
+    });
+    const s = (await req('GET', '/api/router/rules')).json();
+    expect((await req('PUT', '/api/router/rules', s)).statusCode).toBe(200);
   });
 
   it('refuses unknown destinations, bad fields, duplicates and bad JSON', async () => {
@@ -340,7 +376,8 @@ describe('REST /api/router/queue', () => {
     await until('dead again', async () =>
       (await req('GET', '/api/router/queue')).json().find((x: { destination: string; dead: number }) => x.destination === 'NOWHERE' && x.dead === 2),
     );
-    await refused('POST', '/api/router/queue/NOWHERE/retry', { id: 999999 }, 'id', /no dead entry 999999/, 404);
+    await refused('POST', '/api/router/queue/NOWHERE/retry', { id: 999999 }, 'id', /no failed or dead entry 999999/, 404);
+    await refused('POST', '/api/router/queue/NOWHERE/retry', { state: 'pending' }, 'state', /failed|dead/);
 
     expect((await req('POST', '/api/router/queue/NOWHERE/purge', { id: dead.entries[1].id })).json()).toEqual({ purged: 1 });
     expect((await req('POST', '/api/router/queue/NOWHERE/purge', {})).json()).toEqual({ purged: 1 });

@@ -1,10 +1,11 @@
-// The Router queue page: per destination the counts, and its entries by state (pending,
-// in flight, failed, dead) with Retry and Purge; below, what the Router holds without a
+// The Router queue page: per destination the counts (with Retry failed: failed and dead
+// entries due now), and its entries by state (pending, in flight, failed, dead), each shown
+// by its patient, study and series, with Retry (failed or dead) and Purge; below, what the Router holds without a
 // destination (unrouted: no rule forwards it; rule failed: with the error) with Retry
 // (evaluate the rules again) and Purge; refreshed every few seconds while shown.
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
-import type { DestinationStatus, QueuePage as DestinationEntries, UnroutedList } from './api.js';
+import type { DestinationStatus, QueuePage as DestinationEntries, QueuedInstance, UnroutedList } from './api.js';
 
 const REFRESH_MS = 3000;
 const STATES = [
@@ -16,6 +17,19 @@ const STATES = [
 type View = (typeof STATES)[number][0] | 'all';
 
 const when = (iso: string | null): string => (iso ? new Date(iso).toLocaleString() : '-');
+/** 20240131 -> 2024-01-31. */
+const dicomDate = (da: string | null): string => (da && /^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6)}` : (da ?? ''));
+const joined = (...parts: (string | null)[]): string => parts.filter((p) => p).join(' \u00b7 ');
+
+/** Patient, study and series cells of an entry (its SOP Instance UID on hover); the instance may be gone. */
+function instanceCells(inst: QueuedInstance | null | undefined, uid: string): HTMLTableCellElement[] {
+  if (!inst) return [h('td', { class: 'entry-patient muted', colspan: 3, title: uid }, `instance gone (${uid})`)];
+  return [
+    h('td', { class: 'entry-patient', title: uid }, joined(inst.patientName?.replace(/\^/g, ' ').trim() ?? null, inst.patientId)),
+    h('td', { class: 'entry-study' }, joined(dicomDate(inst.studyDate), inst.studyDescription)),
+    h('td', { class: 'entry-series' }, joined(inst.modality, inst.seriesDescription)),
+  ];
+}
 
 export async function renderRouterQueue(root: HTMLElement): Promise<void> {
   const page = new QueuePage(root);
@@ -69,7 +83,15 @@ class QueuePage {
         h(
           'table',
           { id: 'queue-entries' },
-          h('thead', {}, h('tr', {}, ...['#', 'State', 'Attempts', 'SOP Instance UID', 'Rule', 'Next attempt', 'Last error', ''].map((t) => h('th', {}, t)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ...['#', 'State', 'Patient', 'Study', 'Series', 'Destination', 'Rule', 'Attempts', 'Next attempt', 'Last error', ''].map((t) => h('th', {}, t)),
+            ),
+          ),
           this.entries,
         ),
       ),
@@ -192,8 +214,14 @@ class QueuePage {
         {},
         h(
           'button',
-          { type: 'button', class: 'queue-retry', disabled: s.dead === 0, onclick: () => void this.act(`/api/router/queue/${dest}/retry`, {}, 'retried') },
-          'Retry dead',
+          {
+            type: 'button',
+            class: 'queue-retry',
+            title: 'send the failed and dead entries again now',
+            disabled: s.dead + s.failed === 0,
+            onclick: () => void this.act(`/api/router/queue/${dest}/retry`, {}, 'retried'),
+          },
+          'Retry failed',
         ),
         ' ',
         h(
@@ -244,15 +272,16 @@ class QueuePage {
               { 'data-entry': e.id, 'data-state': state },
               h('td', {}, String(e.id)),
               h('td', { class: state === 'dead' || state === 'failed' ? 'fail' : undefined }, state),
-              h('td', {}, String(e.attempts)),
-              h('td', {}, h('code', {}, e.sopInstanceUid)),
+              ...instanceCells(e.instance, e.sopInstanceUid),
+              h('td', {}, e.destination),
               h('td', {}, e.rule),
+              h('td', { class: 'entry-attempts' }, String(e.attempts)),
               h('td', {}, e.state === 'dead' ? '-' : new Date(e.nextAttemptAt).toLocaleString()),
-              h('td', {}, e.lastError ?? ''),
+              h('td', { class: 'entry-error' }, e.lastError ?? ''),
               h(
                 'td',
                 {},
-                e.state === 'dead'
+                (state === 'dead' || state === 'failed') && !e.inFlight
                   ? h('button', { type: 'button', class: 'entry-retry', onclick: () => void this.act(`${path}/retry`, { id: e.id }, 'retried') }, 'Retry')
                   : null,
                 ' ',
@@ -264,7 +293,7 @@ class QueuePage {
               ),
             );
           })
-        : [h('tr', {}, h('td', { colspan: 8, class: 'muted' }, 'No entries.'))]),
+        : [h('tr', {}, h('td', { colspan: 11, class: 'muted' }, 'No entries.'))]),
     );
   }
 

@@ -3,7 +3,9 @@
 // RuleCard made once and updated in place: after a save, a reorder or a delete the page
 // matches the cards to the server's rules by name and moves, adds or drops only those that
 // changed, so the other rules' open editors keep their text, cursor and undo history.
-import { api, type AeEntry, type FieldIssue, type Rule, type RouterSettings } from './api.js';
+// A rule that can never match (a catch-all `true` rule stops the evaluation before it) is
+// marked with the server's warning, and a new rule is saved before the catch-all.
+import { api, type AeEntry, type FieldIssue, type Rule, type RouterRules } from './api.js';
 import { h } from './dom.js';
 import { DragReorder, type Side } from './drag-reorder.js';
 import { RuleCard, type RuleCardHost } from './rule-card.js';
@@ -13,7 +15,7 @@ import { DryRunPanel } from './router-dry-run.js';
 const RULES = '/api/router/rules';
 
 export async function renderRouterRules(root: HTMLElement): Promise<void> {
-  const [settings, aes] = await Promise.all([api<RouterSettings>('GET', RULES), api<AeEntry[]>('GET', '/api/aes')]);
+  const [settings, aes] = await Promise.all([api<RouterRules>('GET', RULES), api<AeEntry[]>('GET', '/api/aes')]);
   new RulesPage(root, aes).show(settings);
 }
 
@@ -25,6 +27,9 @@ class RulesPage implements RuleCardHost {
   private nextKey = 1;
   private readonly list = h('ol', { id: 'rule-list', class: 'rule-list' });
   private readonly status = h('div', { id: 'rules-status', role: 'status' });
+  /** The saved rules' names in order, and the catch-all rule among them (new rules are saved before it). */
+  private savedNames: string[] = [];
+  private catchAll: string | null = null;
 
   constructor(
     private readonly root: HTMLElement,
@@ -34,7 +39,7 @@ class RulesPage implements RuleCardHost {
     this.destinations = aes.filter((a) => a.role !== 'client' && a.role !== 'router' && a.connection.port !== undefined).map((a) => a.aeTitle);
   }
 
-  show(settings: RouterSettings): void {
+  show(settings: RouterRules): void {
     const newRule = h('button', { type: 'button', id: 'rule-new', onclick: () => this.addNew() }, 'New rule');
     this.root.replaceChildren(
       h('h2', {}, 'Router rules'),
@@ -59,7 +64,7 @@ class RulesPage implements RuleCardHost {
    * yet saved stay last. `saved` is the card just saved: its form is rebuilt only when the
    * server stored something else than it showed.
    */
-  private sync(settings: RouterSettings, saved?: { card: RuleCard; sent: Rule }): void {
+  private sync(settings: RouterRules, saved?: { card: RuleCard; sent: Rule }): void {
     const byName = new Map(this.cards.filter((c) => c.saved).map((c) => [c.savedName!, c]));
     const next = settings.rules.map((r) => {
       const card = byName.get(r.name);
@@ -70,6 +75,10 @@ class RulesPage implements RuleCardHost {
     });
     for (const gone of byName.values()) gone.destroy();
     this.cards = [...next, ...this.cards.filter((c) => !c.saved)];
+    this.savedNames = settings.rules.map((r) => r.name);
+    this.catchAll = settings.catchAll;
+    const warnings = new Map(settings.warnings.map((w) => [w.rule, w.message]));
+    for (const card of next) card.setWarning(warnings.get(card.savedName!));
     this.layout();
   }
 
@@ -94,9 +103,9 @@ class RulesPage implements RuleCardHost {
     const names = this.cards.filter((c) => c.saved && c !== card).map((c) => c.savedName!);
     names.splice(names.indexOf(target.savedName!) + (side === 'after' ? 1 : 0), 0, card.savedName!);
     try {
-      const current = await api<RouterSettings>('GET', RULES);
+      const current = await api<RouterRules>('GET', RULES);
       const byName = new Map(current.rules.map((r) => [r.name, r]));
-      const next = await api<RouterSettings>('PUT', RULES, { rules: names.map((n) => byName.get(n)).filter(Boolean), queue: current.queue });
+      const next = await api<RouterRules>('PUT', RULES, { rules: names.map((n) => byName.get(n)).filter(Boolean), queue: current.queue });
       this.sync(next);
       this.say('ok', `order saved: ${next.rules.map((r) => r.name).join(', ')}`);
     } catch (err) {
@@ -120,16 +129,18 @@ class RulesPage implements RuleCardHost {
   async save(card: RuleCard): Promise<void> {
     this.clearIssues();
     const rule = toRule(card.draft);
+    // A new rule after a catch-all would never match: it goes before the catch-all.
+    const before = card.savedName === undefined && this.catchAll !== null ? this.catchAll : undefined;
     try {
-      if (card.savedName === undefined) await api<Rule>('POST', RULES, rule);
+      if (card.savedName === undefined) await api<Rule>('POST', before === undefined ? RULES : `${RULES}?position=${this.savedNames.indexOf(before)}`, rule);
       else await api<Rule>('PUT', `${RULES}/${encodeURIComponent(card.savedName)}`, rule);
     } catch (err) {
       this.showIssues(issuesOf(err), card);
       return;
     }
     card.savedName = rule.name;
-    this.sync(await api<RouterSettings>('GET', RULES), { card, sent: rule });
-    this.say('ok', `saved ${rule.name}`);
+    this.sync(await api<RouterRules>('GET', RULES), { card, sent: rule });
+    this.say('ok', `saved ${rule.name}${before === undefined ? '' : ` before the catch-all rule "${before}"`}`);
   }
 
   async remove(card: RuleCard): Promise<void> {
@@ -144,7 +155,7 @@ class RulesPage implements RuleCardHost {
     }
     card.destroy();
     this.cards = this.cards.filter((c) => c !== card);
-    if (card.saved) this.sync(await api<RouterSettings>('GET', RULES));
+    if (card.saved) this.sync(await api<RouterRules>('GET', RULES));
     else this.layout();
   }
 

@@ -20,6 +20,8 @@ export class RuleCard {
   private readonly index = h('span', { class: 'rule-index' });
   private readonly title = h('strong', { class: 'rule-title' });
   private readonly summary = h('code', { class: 'rule-summary' });
+  /** Why the rule can never match (a catch-all rule precedes it); empty otherwise. */
+  private readonly warning = h('div', { class: 'rule-warning', role: 'note', hidden: true });
   private readonly up: HTMLButtonElement;
   private readonly down: HTMLButtonElement;
   private readonly edit: HTMLButtonElement;
@@ -37,7 +39,7 @@ export class RuleCard {
     this.down = h('button', { type: 'button', class: 'rule-down', onclick: () => host.move(this, 1) }, 'Down');
     this.edit = h('button', { type: 'button', class: 'rule-edit', 'aria-expanded': 'false', onclick: () => this.setOpen(!this.open) }, 'Edit');
     this.head = h('div', { class: 'rule-head' }, this.index, this.title, this.summary, h('span', { class: 'rule-buttons' }, this.up, this.down, this.edit));
-    this.element = h('li', {}, this.head);
+    this.element = h('li', {}, this.head, this.warning);
     host.drag.attach(
       this,
       this.head,
@@ -68,6 +70,13 @@ export class RuleCard {
     this.up.disabled = pos <= 0;
     this.down.disabled = pos < 0 || pos >= savedCount - 1;
     if (saved) this.form?.markSaved();
+  }
+
+  /** Shows the server's warning for this rule, or none. */
+  setWarning(message: string | undefined): void {
+    this.warning.textContent = message ?? '';
+    this.warning.hidden = message === undefined;
+    this.element.toggleAttribute('data-unreachable', message !== undefined);
   }
 
   setOpen(open: boolean): void {
