@@ -150,6 +150,30 @@ export const activityLimitsSchema = z.strictObject({
 // site of 2,000 associations a day (one row each, ~500 bytes).
 const ACTIVITY_DEFAULTS = { retentionDays: 90 };
 
+// ---- the Workstation Server's archive (roles/workstation-cap.ts) ----
+
+export const workstationLimitsSchema = z.strictObject({
+  /**
+   * Bytes of stored files the Workstation Server's archive may hold; beyond it the studies
+   * received or viewed longest ago are deleted until it is under again (the Workstation is
+   * a cache of what is being read: the Main Server keeps the archive).
+   */
+  maxBytes: positiveInt('limits.workstation.maxBytes').optional(),
+  /**
+   * A study received or read (the viewer, DICOMweb) within this many seconds counts as
+   * being received or open and is not deleted by the clean-up; 0 turns that off.
+   */
+  inUseSeconds: z
+    .number({ error: 'limits.workstation.inUseSeconds must be a number of seconds' })
+    .min(0, 'limits.workstation.inUseSeconds must be 0 or more seconds')
+    .optional(),
+});
+// 20 GiB: a few hundred CT studies, room for a reading session's priors on any disk a first
+// start runs on; a site sizes it to the disk it gives the Workstation.
+// 10 minutes: a study being read is fetched again and again (series, frames) well within it,
+// and a modality's association sending a study stores an instance every few seconds.
+const WORKSTATION_DEFAULTS = { maxBytes: 20 * 1024 * MiB, inUseSeconds: 600 };
+
 // ---- all sections ----
 
 export const limitsSchema = z.strictObject({
@@ -159,6 +183,7 @@ export const limitsSchema = z.strictObject({
   http: httpLimitsSchema.optional(),
   storage: storageLimitsSchema.optional(),
   activity: activityLimitsSchema.optional(),
+  workstation: workstationLimitsSchema.optional(),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
@@ -169,6 +194,7 @@ export const DEFAULT_LIMITS = {
   http: HTTP_DEFAULTS,
   storage: STORAGE_DEFAULTS,
   activity: ACTIVITY_DEFAULTS,
+  workstation: WORKSTATION_DEFAULTS,
 };
 export type DatasetLimits = typeof DATASET_DEFAULTS & z.infer<typeof datasetLimitsSchema>;
 export type EffectiveLimits = {
@@ -178,6 +204,7 @@ export type EffectiveLimits = {
   http: typeof HTTP_DEFAULTS & z.infer<typeof httpLimitsSchema>;
   storage: typeof STORAGE_DEFAULTS & z.infer<typeof storageLimitsSchema>;
   activity: typeof ACTIVITY_DEFAULTS & z.infer<typeof activityLimitsSchema>;
+  workstation: typeof WORKSTATION_DEFAULTS & z.infer<typeof workstationLimitsSchema>;
 };
 
 /** The limits in force: the registry's values over the defaults, section by section. */
@@ -190,6 +217,7 @@ export function effectiveLimits(reg: { limits?: Limits }): EffectiveLimits {
     http: { ...HTTP_DEFAULTS, ...l.http },
     storage: { ...STORAGE_DEFAULTS, ...l.storage },
     activity: { ...ACTIVITY_DEFAULTS, ...l.activity },
+    workstation: { ...WORKSTATION_DEFAULTS, ...l.workstation },
   };
 }
 
