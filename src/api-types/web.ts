@@ -145,3 +145,10 @@ export interface UserWindowPreset {
 export interface WindowPresetsBody {
   presets: UserWindowPreset[];
 }
+
+/** GET /api/workstation/usage: the Workstation Server archive's stored files against its cap (limits.workstation.maxBytes). */
+export interface WorkstationUsage {
+  bytes: number;
+  instances: number;
+  maxBytes: number;
+}

@@ -164,6 +164,30 @@ export const commitmentLimitsSchema = z.strictObject({
 });
 const COMMITMENT_DEFAULTS = { retrySeconds: 60, leaseSeconds: 120 };
 
+// ---- the Workstation Server's archive (roles/workstation-cap.ts) ----
+
+export const workstationLimitsSchema = z.strictObject({
+  /**
+   * Bytes of stored files the Workstation Server's archive may hold; beyond it the studies
+   * received or viewed longest ago are deleted until it is under again (the Workstation is
+   * a cache of what is being read: the Main Server keeps the archive).
+   */
+  maxBytes: positiveInt('limits.workstation.maxBytes').optional(),
+  /**
+   * A study received or read (the viewer, DICOMweb) within this many seconds counts as
+   * being received or open and is not deleted by the clean-up; 0 turns that off.
+   */
+  inUseSeconds: z
+    .number({ error: 'limits.workstation.inUseSeconds must be a number of seconds' })
+    .min(0, 'limits.workstation.inUseSeconds must be 0 or more seconds')
+    .optional(),
+});
+// 20 GiB: a few hundred CT studies, room for a reading session's priors on any disk a first
+// start runs on; a site sizes it to the disk it gives the Workstation.
+// 10 minutes: a study being read is fetched again and again (series, frames) well within it,
+// and a modality's association sending a study stores an instance every few seconds.
+const WORKSTATION_DEFAULTS = { maxBytes: 20 * 1024 * MiB, inUseSeconds: 600 };
+
 // ---- all sections ----
 
 export const limitsSchema = z.strictObject({
@@ -174,6 +198,7 @@ export const limitsSchema = z.strictObject({
   storage: storageLimitsSchema.optional(),
   activity: activityLimitsSchema.optional(),
   commitment: commitmentLimitsSchema.optional(),
+  workstation: workstationLimitsSchema.optional(),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
@@ -185,6 +210,7 @@ export const DEFAULT_LIMITS = {
   storage: STORAGE_DEFAULTS,
   activity: ACTIVITY_DEFAULTS,
   commitment: COMMITMENT_DEFAULTS,
+  workstation: WORKSTATION_DEFAULTS,
 };
 export type DatasetLimits = typeof DATASET_DEFAULTS & z.infer<typeof datasetLimitsSchema>;
 export type EffectiveLimits = {
@@ -195,6 +221,7 @@ export type EffectiveLimits = {
   storage: typeof STORAGE_DEFAULTS & z.infer<typeof storageLimitsSchema>;
   activity: typeof ACTIVITY_DEFAULTS & z.infer<typeof activityLimitsSchema>;
   commitment: typeof COMMITMENT_DEFAULTS & z.infer<typeof commitmentLimitsSchema>;
+  workstation: typeof WORKSTATION_DEFAULTS & z.infer<typeof workstationLimitsSchema>;
 };
 
 /** The limits in force: the registry's values over the defaults, section by section. */
@@ -208,6 +235,7 @@ export function effectiveLimits(reg: { limits?: Limits }): EffectiveLimits {
     storage: { ...STORAGE_DEFAULTS, ...l.storage },
     activity: { ...ACTIVITY_DEFAULTS, ...l.activity },
     commitment: { ...COMMITMENT_DEFAULTS, ...l.commitment },
+    workstation: { ...WORKSTATION_DEFAULTS, ...l.workstation },
   };
 }
 

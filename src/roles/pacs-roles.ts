@@ -39,6 +39,7 @@ import { Prefetcher } from './prefetch.js';
 import { PluginManager } from './plugin-host.js';
 import { startStorageRole } from './storage-role.js';
 import { startHl7Listener } from './hl7-listener.js';
+import { WorkstationCap } from './workstation-cap.js';
 import type { MllpServer } from '../hl7/mllp-server.js';
 import { hl7Schema } from '../config/index.js';
 
@@ -89,6 +90,8 @@ export class PacsRoles {
   /** The add-ins (registry `plugins`), loaded once at start: a change of the list applies at the next start. */
   private pluginManager?: PluginManager;
   private readonly detachPlugins: (() => void)[] = [];
+  /** The size cap of the Workstation Server's archive (limits.workstation), once that role has started. */
+  private cap?: WorkstationCap;
 
   /** The activity log of every role, kept in the Main Server's index (issue 18). */
   readonly activity: ActivityLog;
@@ -201,6 +204,11 @@ export class PacsRoles {
     return this.state.get(role)?.handle?.archive;
   }
 
+  /** The Workstation archive's size cap (undefined when the role did not start). */
+  workstationCap(): WorkstationCap | undefined {
+    return this.cap;
+  }
+
   /** The Router role's rules, queue and senders (undefined when the role did not start). */
   router(): Router | undefined {
     return this.state.get('router')?.handle ? this.routerInstance : undefined;
@@ -222,6 +230,7 @@ export class PacsRoles {
     this.unsubscribe?.();
     await this.prefetcher.close();
     await this.queue;
+    await this.cap?.close();
     await this.hl7.server?.close();
     this.hl7 = {};
     for (const d of this.detachPlugins) d();
@@ -352,6 +361,12 @@ export class PacsRoles {
           },
         });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
+        this.cap = new WorkstationCap({
+          archive: r.archive,
+          limits: () => effectiveLimits(this.opts.config.current).workstation,
+          activity: this.activity,
+          logger: this.opts.logger.child({ component: 'workstation-cap' }),
+        });
       }
       if (fresh && s.handle && this.pluginManager) this.detachPlugins.push(this.pluginManager.attachArchive(role, s.handle.archive));
       s.error = undefined;
@@ -421,6 +436,8 @@ export class PacsRoles {
 
   private async reconfigure(next: Registry): Promise<void> {
     if (this.closed) return;
+    // A lower cap applies at once.
+    this.cap?.schedule(0);
     await this.reconfigureHl7(next);
     for (const role of SERVER_ROLES) {
       const s = this.state.get(role)!;

@@ -114,6 +114,7 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
     prefix: '/workstation/dicomweb',
     name: 'the Workstation Server',
     archive: () => opts.roles?.archive('workstation'),
+    onStudyRead: (uid) => opts.roles?.workstationCap()?.opened(uid),
   });
 
   const uiDir = opts.uiDir ?? DEFAULT_UI_DIR;

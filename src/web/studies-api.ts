@@ -1,6 +1,7 @@
 /**
  * REST operations of the study browser on the Main Server's archive:
- *   DELETE /api/studies/{st}[/series/{se}[/instances/{sop}]]   files and index rows removed
+ *   DELETE /api/studies/{st}[/series/{se}[/instances/{sop}]][?archive=workstation]   files and index rows removed
+ *   GET    /api/workstation/usage     the Workstation archive's bytes against limits.workstation.maxBytes
  *   GET    /api/studies/{st}[/series/{se}]/archive.zip[?anonymize=1&patientName=&patientId=]
  *   POST   /api/studies/send {destination, studyUid, seriesUid?, anonymize?, archive?: main|workstation}  -> 202 job
  *          (the Workstation archive's files are sent as WS_CLIENT, the viewer's client)
@@ -51,7 +52,7 @@ type Params = { st: string; se?: string; sop?: string };
 
 export interface StudiesApiDeps {
   config: { readonly current: Registry; readonly dataDir: string };
-  roles?: Pick<PacsRoles, 'archive' | 'jobs'>;
+  roles?: Pick<PacsRoles, 'archive' | 'jobs' | 'workstationCap'>;
   activity?: ActivityRecorder;
   /** The audit trail (IHE ATNA): deletions and exports. */
   audit?: AuditRecorder;
@@ -121,15 +122,31 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
   const subjectsOf = (a: Archive, p: Params) =>
     describeSubjects(a.index, { studyInstanceUids: [p.st], ...(p.se ? { seriesInstanceUids: [p.se] } : {}), ...(p.sop ? { sopInstanceUids: [p.sop] } : {}) });
 
-  const remove = async (req: FastifyRequest<{ Params: Params }>) => {
-    const selected = await select(req.params);
+  /** `?archive=workstation`: the Workstation Server's archive; absent or `main`: the Main Server's. */
+  const archiveParam = (q: Record<string, string | undefined>): 'main' | 'workstation' => {
+    const v = q.archive;
+    if (v === undefined || v === 'main') return 'main';
+    if (v === 'workstation') return 'workstation';
+    throw new BadRequestError('archive must be main or workstation', 'archive');
+  };
+
+  const remove = async (req: FastifyRequest<{ Params: Params; Querystring: Record<string, string | undefined> }>) => {
+    const role = archiveParam(req.query);
+    const selected = await select(req.params, role);
     const { archive: a, instances } = selected;
     const patientIds = await patientOf(selected);
     const subjects = deps.audit && (await subjectsOf(a, req.params));
     let deleted = 0;
     for (const i of instances) if (await a.deleteInstance(i.sopInstanceUid)) deleted++;
-    req.log.info({ user: req.identity?.name, ...req.params, deleted }, 'deleted from the archive');
-    deps.activity?.record(webAction(req, 'delete', `deleted ${named(req.params)}: ${deleted} instance(s)`, { studyUids: [req.params.st], patientIds }));
+    req.log.info({ user: req.identity?.name, ...req.params, archive: role, deleted }, 'deleted from the archive');
+    const from = role === 'workstation' ? ' from the Workstation Server' : '';
+    deps.activity?.record(
+      webAction(req, 'delete', `deleted ${named(req.params)}${from}: ${deleted} instance(s)`, {
+        studyUids: [req.params.st],
+        patientIds,
+        ...(role === 'workstation' ? { role } : {}),
+      }),
+    );
     if (subjects)
       deps.audit?.record({
         kind: 'deleted',
@@ -223,6 +240,12 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
       return { ok: r.failed.length === 0, message };
     });
     return reply.code(202).header('location', `/api/jobs/${job.id}`).send(job);
+  });
+
+  app.get('/api/workstation/usage', access('read'), async () => {
+    const cap = deps.roles?.workstationCap();
+    if (!cap) throw new ConfigConflictError('the Workstation Server is not running', 'conflict', 'archive');
+    return cap.usage();
   });
 
   app.get('/api/jobs', access('read'), async () => jobs.list());

@@ -72,6 +72,14 @@ describe('pacs config: DICOM access', () => {
     const malformed = await pacs('config', 'limits', 'set', 'maxAssociations');
     expect(malformed.stderr).toMatch(/expected SECTION\.FIELD=VALUE/);
     expect(effectiveLimits(await registry()).dicom.maxAssociations).toBe(10);
+
+    // The Workstation archive's size cap: 20 GiB on a first start, set like any limit.
+    expect(before.stdout).toMatch(/^ {2}workstation\.maxBytes = 21474836480$/m);
+    const capSet = await pacs('config', 'limits', 'set', 'workstation.maxBytes=53687091200');
+    expect(capSet.status, capSet.stderr).toBe(0);
+    expect((await pacs('config', 'show')).stdout).toMatch(/^ {2}workstation\.maxBytes = 53687091200$/m);
+    const capBad = await pacs('config', 'limits', 'set', 'workstation.maxBytes=0');
+    expect(capBad.stderr).toMatch(/limits\.workstation\.maxBytes: limits\.workstation\.maxBytes must be a positive integer/);
   });
 
   it('sets the prefetch of priors with `pacs config prefetch set`, naming a bad field', async () => {

@@ -116,8 +116,9 @@ describe("viewer's Query/Retrieve panel", () => {
 
     await page.click('#qr-toggle');
     await page.waitForSelector('#qr-ae');
-    // Only remote AEs are offered for the query, our own roles are not.
-    expect(await page.$$eval('#qr-ae option', (os) => os.map((o) => o.getAttribute('value')))).toEqual([orthanc.aet]);
+    // Our own Main Server first, then the remote AEs; the other local roles are not offered.
+    expect(await page.$$eval('#qr-ae option', (os) => os.map((o) => o.getAttribute('value')))).toEqual(['PACS', orthanc.aet]);
+    await page.selectOption('#qr-ae', orthanc.aet);
     await page.fill('#qr-patient-name', 'nobody');
     await page.click('#qr-search button[type=submit]');
     await expect.poll(() => page.textContent('#qr-status')).toMatch(new RegExp(`^0 match\\(es\\) from ${orthanc.aet}`));

@@ -75,6 +75,7 @@ const READER = new Set([
   'GET /api/router/queue',
   'GET /api/router/queue/:dest',
   'GET /api/router/unrouted',
+  'GET /api/workstation/usage',
   'GET /api/jobs',
   'GET /api/jobs/:id',
   'POST /api/remote/:aet/find',

@@ -1,7 +1,8 @@
 /**
  * The study browser's REST operations (fastify inject) over a running Main Server:
  * zip export (plain and de-identified), send to a registered AE as a job, C-FIND of a
- * registered AE, deletes; bad UIDs, unknown AEs and unknown studies refused.
+ * registered AE, deletes (of the Main Server's and the Workstation's archive); bad UIDs,
+ * unknown AEs and unknown studies refused.
  */
 import type { FastifyInstance } from 'fastify';
 import { unzipSync } from 'fflate';
@@ -287,6 +288,33 @@ describe('send and query', () => {
 });
 
 describe('delete', () => {
+  it('deletes from the Workstation archive with ?archive=workstation, leaving the Main Server its copy; usage follows', async () => {
+    const ws = roles.archive('workstation')!;
+    let inWs = 0;
+    let bytesInWs = 0;
+    for (const se of await ws.index.listSeries(ct.studyUid))
+      for (const i of await ws.index.listInstances(se.seriesInstanceUid)) {
+        inWs++;
+        bytesInWs += i.fileSize;
+      }
+    expect(inWs).toBeGreaterThan(0);
+    const before = await req('GET', '/api/workstation/usage');
+    expect(before.statusCode).toBe(200);
+    expect(before.json().maxBytes).toBe(20 * 1024 ** 3);
+    const bad = await req('DELETE', `/api/studies/${ct.studyUid}?archive=router`);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ field: 'archive', detail: 'archive must be main or workstation' });
+    expect((await req('DELETE', `/api/studies/${ct.studyUid}?archive=workstation`)).json()).toEqual({ deleted: inWs });
+    expect(await ws.index.listSeries(ct.studyUid)).toEqual([]);
+    expect((await roles.archive('main')!.index.listSeries(ct.studyUid)).length).toBe(2);
+    expect((await req('GET', '/api/workstation/usage')).json()).toEqual({
+      bytes: before.json().bytes - bytesInWs,
+      instances: before.json().instances - inWs,
+      maxBytes: 20 * 1024 ** 3,
+    });
+    expect((await req('DELETE', `/api/studies/${ct.studyUid}?archive=workstation`)).statusCode).toBe(404);
+  });
+
   it('deletes an instance, a series and a study: rows and files gone', async () => {
     const a = roles.archive('main')!;
     const row = (await a.index.getInstance(ct.sopInstanceUids[0]))!;

@@ -132,6 +132,9 @@ export class DicomWebClient {
   }
 }
 
+/** The viewer URL of a study in the Workstation Server's archive. */
+export const workstationViewerUrl = (studyUid: string): string => `/viewer?StudyInstanceUIDs=${encodeURIComponent(studyUid)}&archive=workstation`;
+
 /** The Main Server's archive: what the app's study pages search and upload to. */
 export const mainArchive = new DicomWebClient(archiveRoot('main'));
 

@@ -1,44 +1,32 @@
-// The Studies page: the archive (upload, search with paging, a study's series and actions)
-// and the Remote tab (query a registered AE, retrieve into this archive).
+// The Studies page: the archive (upload, search with paging, a study's series and actions),
+// the Remote tab (query a registered AE, retrieve into this archive) and the Workstation
+// tab (the Workstation Server's own archive: workstation-studies.ts).
 import { ApiError } from './api.js';
 import { h } from './dom.js';
 import { mainArchive, type DicomJson } from './dicomweb.js';
 import { renderRemote } from './remote.js';
 import { renderStudyDetail } from './study-detail.js';
-import { searchForm, studyTable, type StudyKeys } from './study-table.js';
+import { PAGE, qidoParams, searchForm, studyTable, type StudyKeys } from './study-table.js';
 import { uploadPanel } from './upload.js';
-
-const PAGE = 25;
-
-/** QIDO-RS parameters of the search keys (Modality matches Modalities in Study). */
-function qidoParams(k: StudyKeys, offset: number): Record<string, string | number | undefined> {
-  return {
-    PatientName: k.PatientName,
-    PatientID: k.PatientID,
-    StudyDate: k.StudyDate,
-    ModalitiesInStudy: k.Modality,
-    AccessionNumber: k.AccessionNumber,
-    StudyDescription: k.StudyDescription,
-    includefield: 'StudyDescription',
-    limit: PAGE,
-    offset,
-  };
-}
+import { renderWorkstation } from './workstation-studies.js';
 
 export async function renderStudies(root: HTMLElement): Promise<void> {
   const archive = h('div', { id: 'archive-tab' });
   const remote = h('div', { id: 'remote-tab', hidden: true });
-  const tabs = ['Archive', 'Remote'].map((name, i) => {
+  const workstation = h('div', { id: 'workstation-tab', hidden: true });
+  const panes = [archive, remote, workstation];
+  const tabs = ['Archive', 'Remote', 'Workstation'].map((name, i) => {
     const b = h('button', { type: 'button', class: i === 0 ? 'tab active' : 'tab', id: `tab-${name.toLowerCase()}` }, name);
     b.addEventListener('click', () => {
-      archive.hidden = i !== 0;
-      remote.hidden = i !== 1;
+      panes.forEach((p, j) => (p.hidden = i !== j));
       tabs.forEach((t, j) => t.classList.toggle('active', i === j));
       if (i === 1 && !remote.hasChildNodes()) void renderRemote(remote);
+      // Afresh each time: studies come and go there (retrieves, the size cap's clean-up).
+      if (i === 2) void renderWorkstation(workstation);
     });
     return b;
   });
-  root.replaceChildren(h('h2', {}, 'Studies'), h('div', { class: 'tabs' }, ...tabs), archive, remote);
+  root.replaceChildren(h('h2', {}, 'Studies'), h('div', { class: 'tabs' }, ...tabs), ...panes);
   await renderArchive(archive);
 }
 

@@ -53,6 +53,24 @@ export function searchForm(prefix: string, onSearch: (keys: StudyKeys) => void, 
   return form;
 }
 
+/** Studies per page of a search. */
+export const PAGE = 25;
+
+/** QIDO-RS parameters of the search keys (Modality matches Modalities in Study). */
+export function qidoParams(k: StudyKeys, offset: number): Record<string, string | number | undefined> {
+  return {
+    PatientName: k.PatientName,
+    PatientID: k.PatientID,
+    StudyDate: k.StudyDate,
+    ModalitiesInStudy: k.Modality,
+    AccessionNumber: k.AccessionNumber,
+    StudyDescription: k.StudyDescription,
+    includefield: 'StudyDescription',
+    limit: PAGE,
+    offset,
+  };
+}
+
 interface Column {
   title: string;
   value: (s: DicomJson) => string | number;

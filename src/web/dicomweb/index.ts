@@ -30,6 +30,8 @@ export interface DicomwebOptions extends DicomwebAccess {
   /** The audit trail (IHE ATNA: QIDO-RS queries, WADO-RS retrievals) and the AE title this archive is audited as. */
   audit?: AuditRecorder;
   auditAs?: () => string;
+  /** Told of each GET under /studies/{study} (the Workstation's size cap keeps a study being viewed). */
+  onStudyRead?: (studyUid: string) => void;
 }
 
 export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptions): Promise<void> {
@@ -52,6 +54,13 @@ export async function registerDicomweb(app: FastifyInstance, opts: DicomwebOptio
       scope.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
       await registerAccess(scope, opts);
+      const onStudyRead = opts.onStudyRead;
+      if (onStudyRead)
+        scope.addHook('preHandler', async (req) => {
+          const study = (req.params as { study?: unknown } | undefined)?.study;
+          // A UID is at most 64 characters; anything longer is refused by the route anyway.
+          if (req.method === 'GET' && typeof study === 'string' && study.length <= 64) onStudyRead(study);
+        });
       registerQido(scope, { archive, baseUrl, queryLimits: opts.queryLimits, audit: opts.audit, auditAs: opts.auditAs });
       registerWado(scope, { archive, audit: opts.audit, auditAs: opts.auditAs });
       registerMetadata(scope, { archive, baseUrl });

@@ -1,9 +1,10 @@
-// The viewer's Query/Retrieve panel: query a registered remote AE (C-FIND through the
-// server as WS_CLIENT), retrieve a study into the Workstation Server (C-MOVE to
-// WORKSTATION) with a progress bar, then open it; and send the open study to an AE.
+// The viewer's Query/Retrieve panel: query our own Main Server or a registered remote AE
+// (C-FIND through the server as WS_CLIENT), retrieve a study into the Workstation Server
+// (C-MOVE to WORKSTATION) with a progress bar, then open it; and send the open study to an AE.
 import { Status } from '../../../src/dicom/status.js';
 import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from '../api.js';
 import { TAG, text, type DicomJson } from '../dicom-json.js';
+import { workstationViewerUrl } from '../dicomweb.js';
 import { background, h } from '../dom.js';
 import { followJob } from '../job-progress.js';
 import { searchForm, studyTable } from '../study-table.js';
@@ -11,9 +12,6 @@ import type { ArchiveName } from './request.js';
 
 const reason = (err: unknown): string => (err instanceof ApiError ? err.problem.detail : (err as Error).message);
 const aeOption = (a: Ae) => h('option', { value: a.aeTitle }, `${a.aeTitle} (${a.connection.host}:${a.connection.port})`);
-
-/** The viewer URL of a study in the Workstation Server's archive. */
-export const workstationViewerUrl = (studyUid: string): string => `/viewer?StudyInstanceUIDs=${encodeURIComponent(studyUid)}&archive=workstation`;
 
 export class QrPanel {
   readonly root: HTMLElement;
@@ -41,15 +39,21 @@ export class QrPanel {
       this.root.replaceChildren(close, h('p', { class: 'fail', role: 'alert' }, `the AE registry could not be read: ${reason(err)}`));
       return;
     }
-    // Remote peers to query; any AE with a port (our own roles included) to send to.
-    const remotes = aes.filter((a) => a.connection.port !== undefined && !a.local);
+    // Sources to query: our own Main Server first (the archive a reading pulls from), then the
+    // remote peers; any AE with a port (our own roles included) to send to.
+    const sources = aes.filter((a) => a.connection.port !== undefined && (a.role === 'main' || !a.local));
+    sources.sort((a, b) => Number(b.role === 'main') - Number(a.role === 'main'));
     const ownRole = this.open.archive === 'main' ? 'main' : 'workstation';
     const targets = aes.filter((a) => a.connection.port !== undefined && a.role !== ownRole && a.role !== 'client');
-    this.root.replaceChildren(close, h('h3', {}, 'Query/Retrieve'), this.queryPart(remotes), h('h3', {}, 'Send study'), this.sendPart(targets));
+    this.root.replaceChildren(close, h('h3', {}, 'Query/Retrieve'), this.queryPart(sources), h('h3', {}, 'Send study'), this.sendPart(targets));
   }
 
-  private queryPart(remotes: Ae[]): HTMLElement {
-    const select = h('select', { id: 'qr-ae' }, ...remotes.map(aeOption));
+  private queryPart(sources: Ae[]): HTMLElement {
+    const select = h(
+      'select',
+      { id: 'qr-ae' },
+      ...sources.map((a) => (a.role === 'main' ? h('option', { value: a.aeTitle }, `${a.aeTitle} (this server's Main Server)`) : aeOption(a))),
+    );
     const status = h('div', { id: 'qr-status', role: 'status' });
     const jobBox = h('div', { id: 'qr-job', class: 'job' });
     const results = h('div', { id: 'qr-results-box' });
@@ -95,9 +99,9 @@ export class QrPanel {
           status.textContent = reason(err);
         }
       }),
-      [h('div', { class: 'field' }, h('label', { for: 'qr-ae' }, 'Remote AE'), select)],
+      [h('div', { class: 'field' }, h('label', { for: 'qr-ae' }, 'Query'), select)],
     );
-    if (!remotes.length) return h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.');
+    if (!sources.length) return h('p', { class: 'muted' }, 'No AE to query: the registry has no Main Server or remote AE with a port.');
     return h('div', {}, form, status, jobBox, results);
   }
 
