@@ -38,6 +38,7 @@ export {
   type CtRegion,
 } from './gen-test-data/ct-phantom.js';
 export { ctSagittalX, tiltShiftY, writeCtSeries, type CtSeriesOptions, type CtSeriesResult } from './gen-test-data/ct-series.js';
+export * from './gen-test-data/pet-series.js';
 export { mono8Pixel, rgbPixel } from './gen-test-data/secondary-capture.js';
 export { VARIANT_RECIPES, writeTransferSyntaxVariants, type TransferSyntaxVariant, type VariantSource } from './gen-test-data/variants.js';
 export { multiFramePixel, writeLargeInstance, writeMultiFrame, type MultiFrameResult } from './gen-test-data/multiframe.js';

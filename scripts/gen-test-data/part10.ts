@@ -62,6 +62,19 @@ export function at(tag: number, ...tags: number[]): Element {
   return raw(tag, 'AT', b);
 }
 
+/** A sequence of defined length whose items hold `items`' elements (each item sorted by tag). */
+export function sq(tag: number, items: Element[][]): Element {
+  const encoded = items.map((elements) => {
+    const body = Buffer.concat([...elements].sort((a, b) => a.tag - b.tag).map((e) => e.bytes));
+    const head = Buffer.alloc(8);
+    head.writeUInt16LE(0xfffe, 0);
+    head.writeUInt16LE(0xe000, 2);
+    head.writeUInt32LE(body.length, 4);
+    return Buffer.concat([head, body]);
+  });
+  return raw(tag, 'SQ', Buffer.concat(encoded));
+}
+
 /** Decimal String value (max 16 characters). */
 export function ds(x: number): string {
   for (let digits = 6; digits >= 0; digits--) {

@@ -31,6 +31,7 @@ export const TS = {
 export const SOP_CLASS = {
   ct: '1.2.840.10008.5.1.4.1.1.2',
   mr: '1.2.840.10008.5.1.4.1.1.4',
+  pet: '1.2.840.10008.5.1.4.1.1.128',
   secondaryCapture: '1.2.840.10008.5.1.4.1.1.7',
   multiFrameGrayscaleWordSC: '1.2.840.10008.5.1.4.1.1.7.3',
 } as const;

@@ -8,6 +8,7 @@ import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '..
 import type { DicomWebClient } from '../dicomweb.js';
 import { FrameError, frameProblem } from './frame-check.js';
 import { holdsPixels, orderSlices } from './slice-order.js';
+import { registerSuv } from './suv-readout.js';
 
 let initialized = false;
 
@@ -119,6 +120,7 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
   // A US clip or a whole-body NM has no position, and needs none: only slices are warned about.
   if (!geometry && images.length > 1 && SLICE_MODALITIES.has(ds.modality)) ds.warning = 'no image position/orientation: ordered by instance number';
   const ids: string[] = [];
+  const idsByInstance: string[][] = [];
   for (const inst of ordered) {
     const sop = str(inst, TAG.SOPInstanceUID);
     const frames = Math.max(1, num(inst, TAG.NumberOfFrames) ?? 1);
@@ -129,14 +131,17 @@ async function fillDisplaySet(ds: DisplaySet): Promise<DisplaySet> {
       ds.error = `cannot read the palette of instance ${sop}: ${(e as Error).message}`;
       return ds;
     }
+    idsByInstance.push([]);
     for (let f = 1; f <= frames; f++) {
       const id = ds.client.frameImageId(ds.studyUid, ds.seriesUid, sop, f);
+      idsByInstance[idsByInstance.length - 1].push(id);
       wadors.metaDataManager.add(id, forLoader as never);
       if (usesImagerSpacing(inst)) csUtils.calibratedPixelSpacingMetadataProvider.add(id, { type: Enums.CalibrationTypes.PROJECTION });
       ids.push(id);
     }
   }
   ds.imageIds = ids;
+  if (ds.modality === 'PT') registerSuv(ordered, idsByInstance);
   ds.frameOfReferenceUid = str(ordered[0], TAG.FrameOfReferenceUID) || undefined;
   return ds;
 }

@@ -21,6 +21,7 @@ import {
   ZoomTool,
   type Types as ToolTypes,
 } from '@cornerstonejs/tools';
+import { configureSuvReadouts } from './suv-readout.js';
 import { askText } from './text-dialog.js';
 import { configureReadingTools, READING_NAVIGATION, READING_TOOL_CLASSES, READING_TOOLS } from './reading-tools.js';
 
@@ -104,6 +105,8 @@ export class ViewerTools {
     });
     // Text labels too: in the page; Cancel drops a new label and keeps a changed one's text.
     configureReadingTools(group, (title, initial, done) => void askText(title, initial).then((t) => done(t ?? initial)));
+    // PET: SUVbw beside the raw values in the probe and the ROI statistics.
+    configureSuvReadouts(group);
     // Measurement tools start passive: their annotations (restored ones too) are drawn and editable.
     for (const t of PRIMARY_TOOLS) if (!NAVIGATION.has(t.name)) group.setToolPassive(t.name);
     group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });

@@ -1,6 +1,6 @@
 // Where the 3D view's clipping planes go: a box cropping the volume along its own axes and
-// one free plane. No DOM, no vtk: unit-tested under Node. A plane keeps the side its
-// normal points to (vtk.js clips where dot(p - origin, normal) < 0).
+// free cut planes, each of any orientation. No DOM, no vtk: unit-tested under Node. A
+// plane keeps the side its normal points to (vtk.js clips where dot(p - origin, normal) < 0).
 
 export type Vec3 = [number, number, number];
 
@@ -16,8 +16,13 @@ export interface VolumeGeometry {
 export interface ClipSettings {
   /** The part kept along the volume's i, j and k axes, as fractions (0..1) of its extent. */
   box: { lo: Vec3; hi: Vec3 };
-  /** One more plane: its unit normal (towards the side kept) and its distance (mm) from the volume's centre along it. */
-  plane?: { normal: Vec3; offset: number };
+  /** Free cut planes: each a normal (towards the side kept) and its distance (mm) from the volume's centre along it. */
+  planes?: CutPlane[];
+}
+
+export interface CutPlane {
+  normal: Vec3;
+  offset: number;
 }
 
 export interface PlaneSpec {
@@ -59,14 +64,40 @@ export function clipPlanes(g: VolumeGeometry, s: ClipSettings): PlaneSpec[] {
     if (lo > 0) planes.push({ origin: along(corner, u, lo * size[a]), normal: u });
     if (hi < 1) planes.push({ origin: along(corner, u, hi * size[a]), normal: [-u[0], -u[1], -u[2]] });
   }
-  if (s.plane) {
-    const n = s.plane.normal;
+  for (const [k, cut] of (s.planes ?? []).entries()) {
+    const n = cut.normal;
     const len = Math.hypot(n[0], n[1], n[2]);
-    if (!(len > 0)) throw new RangeError('the clipping plane has no normal');
+    if (!(len > 0)) throw new RangeError(`cut plane ${k + 1} has no normal`);
     const unit: Vec3 = [n[0] / len, n[1] / len, n[2] / len];
-    planes.push({ origin: along(volumeCentre(g), unit, s.plane.offset), normal: unit });
+    planes.push({ origin: along(volumeCentre(g), unit, cut.offset), normal: unit });
   }
   if (planes.length > MAX_CLIPPING_PLANES)
-    throw new RangeError(`at most ${MAX_CLIPPING_PLANES} clipping planes: a box cut on every side leaves no room for the plane`);
+    throw new RangeError(
+      `at most ${MAX_CLIPPING_PLANES} clipping planes: the box cuts ${planes.length - (s.planes?.length ?? 0)} sides and ${s.planes?.length ?? 0} cut plane(s) are on`,
+    );
   return planes;
+}
+
+const DEG = Math.PI / 180;
+/** Components this close to 0 are 0 (cos 90° is 6e-17): axial stays exactly axial. */
+const snap = (x: number) => (Math.abs(x) < 1e-12 ? 0 : x);
+
+/**
+ * A unit normal (patient LPS) from two angles in degrees: the azimuth turns it in the
+ * axial plane from patient left (+x, 0°) towards posterior (+y, 90°); the elevation lifts
+ * it towards superior (+z, 90°). Sagittal is (0, 0), coronal (90, 0), axial (any, 90).
+ */
+export function normalFromAngles(azimuth: number, elevation: number): Vec3 {
+  const a = azimuth * DEG;
+  const e = elevation * DEG;
+  return [snap(Math.cos(e) * Math.cos(a)), snap(Math.cos(e) * Math.sin(a)), snap(Math.sin(e))];
+}
+
+/** The angles of normalFromAngles for a normal (need not be unit), in degrees. */
+export function anglesOfNormal(n: Numbers): { azimuth: number; elevation: number } {
+  const len = Math.hypot(n[0], n[1], n[2]);
+  if (!(len > 0)) throw new RangeError('a normal of length 0 has no direction');
+  const elevation = Math.asin(Math.max(-1, Math.min(1, n[2] / len))) / DEG;
+  const azimuth = Math.hypot(n[0], n[1]) / len < 1e-12 ? 0 : Math.atan2(n[1], n[0]) / DEG;
+  return { azimuth, elevation };
 }

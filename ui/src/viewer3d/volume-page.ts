@@ -62,7 +62,7 @@ export class VolumePage {
   readonly curved: CurvedPanel;
   series?: SeriesVolume;
   renderer?: Renderer3d;
-  /** Box and plane clipping of the 3D viewport. */
+  /** Box and cut-plane clipping of the 3D viewport. */
   clip?: Clip3d;
   /** The editable opacity curve of the volume rendering. */
   tf?: TransferFunctionEditor;
