@@ -2,10 +2,11 @@
 # Installs the real DICOM peers the tests run against (Debian packages; python3-hl7 as HL7 MLLP sender; GDCM, OpenJPH and
 # OpenJPEG as independent JPEG 2000 / HTJ2K encoders and decoders; certutil to make a
 # browser test trust the local CA; rsyslog with its TLS driver as the audit repository of the
-# ATNA tests, xmllint and rnc2rng to check audit messages against the DICOM schema).
+# ATNA tests, xmllint and rnc2rng to check audit messages against the DICOM schema;
+# plastimatch to make the RTSTRUCT the viewer's test draws).
 # Idempotent: skips apt when everything is already there.
 set -euo pipefail
-pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil python3-hl7 chromium libgdcm-tools openjph-tools libopenjp2-tools libnss3-tools rsyslog rsyslog-gnutls libxml2-utils python3-rnc2rng)
+pkgs=(dcmtk orthanc orthanc-dicomweb python3-pydicom python3-odil python3-hl7 chromium libgdcm-tools openjph-tools libopenjp2-tools libnss3-tools rsyslog rsyslog-gnutls libxml2-utils python3-rnc2rng plastimatch)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -263,7 +263,9 @@ describe('viewer', () => {
     expect(sr).toHaveLength(1);
     await page.reload();
     await page.waitForFunction(() => window.__viewer?.ready === true, null, { timeout: 60_000 });
-    expect(await page.$$eval('#series-panel .series-item', (els) => els.length)).toBe(2);
+    // Listed as a report to read (as text), not hung as images.
+    expect(await page.$$eval('#series-panel .series-item:not(.derived-item)', (els) => els.length)).toBe(2);
+    expect(await page.$$eval('#series-panel .derived-sr', (els) => els.length)).toBe(1);
     await expect.poll(() => page.textContent('#viewer-status')).toMatch(/6 saved measurement\(s\) restored/);
     // Restored on the same image: the tools recompute their statistics when drawn.
     await expect.poll(async () => (await v.toolStats('Length'))[0]?.length, { timeout: 30_000 }).toBeDefined();

@@ -105,6 +105,16 @@ export class DicomWebClient {
     }
   }
 
+  /** One instance as a Part 10 file (WADO-URI), in `transferSyntax` when given (the server transcodes). */
+  async instanceFile(studyUid: string, seriesUid: string, sopUid: string, transferSyntax?: string): Promise<ArrayBuffer> {
+    const q = new URLSearchParams({ requestType: 'WADO', studyUID: studyUid, seriesUID: seriesUid, objectUID: sopUid, contentType: 'application/dicom' });
+    if (transferSyntax) q.set('transferSyntax', transferSyntax);
+    const url = `${this.root}/wado?${q}`;
+    const res = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/dicom', 'x-requested-with': 'fetch' } });
+    if (!res.ok) throw problemOf(res, await res.json().catch(() => undefined), url);
+    return res.arrayBuffer();
+  }
+
   thumbnailUrl(studyUid: string, seriesUid: string): string {
     return `${this.root}/studies/${studyUid}/series/${seriesUid}/thumbnail`;
   }

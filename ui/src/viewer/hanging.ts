@@ -6,8 +6,11 @@ export interface HangingSeries {
   readonly description: string;
 }
 
-/** Series that hold no images to hang: reports, key objects, presentation states (read, not hung). */
-const NOT_IMAGES = new Set(['SR', 'KO', 'PR']);
+/**
+ * Series that hold no images to hang: reports, key objects, presentation states (read, not
+ * hung), segmentations and structure sets (drawn over the images they were made on).
+ */
+const NOT_IMAGES = new Set(['SR', 'KO', 'PR', 'SEG', 'RTSTRUCT']);
 
 export function hangsAsImages(modality: string): boolean {
   return !NOT_IMAGES.has(modality);

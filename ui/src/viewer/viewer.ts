@@ -22,6 +22,7 @@ import { MeasurementList } from './measurement-list.js';
 import { presetForm, UserPresets } from './user-presets.js';
 import { ReadingSession } from './reading.js';
 import { headerPresets, modalityPresets, userPresetsFor, type WindowPreset } from './window-presets.js';
+import { DERIVED_MODALITIES, DerivedObjects, type DerivedSeries } from './derived-objects.js';
 
 /** Reading and writing measurement reports (dcmjs, about 1 MB): loaded after the first image, not before it. */
 const measurementsModule = () => import('./measurements.js');
@@ -69,6 +70,8 @@ export class Viewer {
   readonly userPresets = new UserPresets();
   /** Presentation states and key images (reading.ts). */
   readonly reading: ReadingSession;
+  /** Segmentations, structure sets and reports of the open studies (derived-objects.ts). */
+  readonly derived: DerivedObjects;
 
   constructor(
     readonly root: HTMLElement,
@@ -84,13 +87,14 @@ export class Viewer {
     this.reading = new ReadingSession(this);
     this.toolbar.status.before(this.reading.root);
     this.panel = h('aside', { class: 'series-panel', id: 'series-panel' });
+    this.derived = new DerivedObjects(this);
     this.measurementList = new MeasurementList({
       displaySets: () => this.displaySets,
       show: (ds, imageId) => this.showImage(ds, imageId),
       delete: (uids) => void this.deleteMeasurements(uids),
     });
     const gridRoot = h('div', { class: 'viewport-grid', id: 'viewport-grid' });
-    root.replaceChildren(this.toolbar.root, h('div', { class: 'viewer-body' }, this.panel, gridRoot, this.qrPanel.root));
+    root.replaceChildren(this.toolbar.root, h('div', { class: 'viewer-body' }, this.panel, gridRoot, this.qrPanel.root, this.derived.srPanel));
     this.grid = new ViewportGrid(gridRoot, this.engine, {
       added: (cell) => this.cellAdded(cell),
       removing: (cell) => {
@@ -123,6 +127,7 @@ export class Viewer {
     this.timings.open = performance.now();
     const sets: DisplaySet[] = [];
     const problems: string[] = [];
+    const derived: DerivedSeries[] = [];
     for (const study of this.options.studyUids) {
       try {
         const series = await this.client.series(study);
@@ -130,6 +135,7 @@ export class Viewer {
         // Reports (SR, key objects, presentation states) are read, not hung.
         const images = series.filter((s) => hangsAsImages(str(s, TAG.Modality)));
         sets.push(...images.map((s) => displaySetFromSeries(this.client, study, s)).sort(hangingOrder));
+        derived.push(...series.filter((s) => DERIVED_MODALITIES.has(str(s, TAG.Modality))).map((s) => ({ studyUid: study, series: s })));
       } catch (e) {
         problems.push(`study ${study}: ${describe(e)}`);
       }
@@ -148,6 +154,7 @@ export class Viewer {
     await Promise.all(this.grid.cells.map((cell, i) => (sets[i] ? this.assign(cell, sets[i]) : Promise.resolve())));
     await this.restoreMeasurements();
     await this.reading.afterOpen();
+    await this.derived.open(derived);
   }
 
   /** Draws the newest measurement report of each open study onto its images. */
@@ -312,6 +319,7 @@ export class Viewer {
   private cellAdded(cell: ViewportCell): void {
     this.tools.addViewport(cell.viewportId);
     this.reading.cellAdded(cell);
+    this.derived.cellAdded(cell);
     this.nav.add(cell);
     cell.root.addEventListener('pointerdown', () => {
       if (this.active !== cell.index) this.setActive(cell.index);
