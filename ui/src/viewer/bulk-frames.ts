@@ -41,6 +41,8 @@ export interface BatchOptions {
   pixelDataUrl: string;
   /** Called for each frame as it arrives, after it is in the registry (or refused by the frame check). */
   onFrame: (imageId: string, refused?: FrameError) => void;
+  /** Whether the loader still needs the frame: one loading or loaded meanwhile (the user scrolled there) is not put in the registry, where nothing would take it. */
+  needed: (imageId: string) => boolean;
 }
 
 /**
@@ -75,7 +77,8 @@ export async function fetchBatch(batch: FrameRequest[], opts: BatchOptions): Pro
         opts.onFrame(imageId, new FrameError(problem));
         continue;
       }
-      arrived.set(imageId, { pixelData: part.body, transferSyntaxUid: mediaParam(contentType, 'transfer-syntax') ?? '1.2.840.10008.1.2.1' });
+      if (opts.needed(imageId))
+        arrived.set(imageId, { pixelData: part.body, transferSyntaxUid: mediaParam(contentType, 'transfer-syntax') ?? '1.2.840.10008.1.2.1' });
       opts.onFrame(imageId);
     }
   } catch {

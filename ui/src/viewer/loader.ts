@@ -210,6 +210,7 @@ export async function prefetchStack(imageIds: string[], onProgress: (done: numbe
       const missed = await fetchBatch(batch, {
         pixelDataUrl,
         onFrame: (id, refused) => (refused ? track(id, Promise.reject(refused)) : load(id)),
+        needed: (id) => !cache.getImageLoadObject(id) && !cache.getImage(id),
       });
       for (const id of missed) load(id);
     }
