@@ -7,7 +7,9 @@
 // Both are measured by the same harness in the page (an init script), from the start of
 // the navigation: the first image is the first CORNERSTONE_IMAGE_RENDERED event whose
 // canvas shows the phantom (over 5 % non-black pixels); the whole stack is the moment the
-// last of the --count frames has arrived (resource timing). Our viewer's own timeline
+// last of the --count frames has arrived (resource timing: OHIF's frame requests; ours,
+// once its stack is cached, the end of its last frame or Pixel Data batch request, whose
+// count is reported too). Our viewer's own timeline
 // (scripts loaded, logged in, Cornerstone ready, metadata, stack cached) is reported too.
 //
 // cold: a new browser profile for each run (empty HTTP cache). warm: one profile per
@@ -49,6 +51,8 @@ interface Run {
   cache: CacheState;
   firstImageMs: number;
   stackMs: number;
+  /** Requests for pixels (frames or Pixel Data batches). */
+  pixelRequests: number;
   /** Our viewer's own timeline (performance.now() of the page). */
   own?: Record<string, number>;
 }
@@ -161,32 +165,35 @@ async function main(): Promise<void> {
     const page: Page = context.pages()[0] ?? (await context.newPage());
     await page.goto(urlOf(viewer, ct), { waitUntil: 'commit', timeout: 120_000 });
     await page.waitForFunction(() => window.__bench?.firstImage !== undefined, null, { timeout: 600_000, polling: 100 });
-    await page.waitForFunction(
-      ({ study, count }) =>
-        new Set(
-          performance
-            .getEntriesByType('resource')
-            .filter((e) => e.name.includes(study) && e.name.includes('/frames/'))
-            .map((e) => e.name),
-        ).size >= count,
-      { study: ct.studyUid, count: COUNT },
-      { timeout: 600_000, polling: 200 },
-    );
+    // OHIF asks for each frame; ours asks for batches (…/pixeldata) and says when its stack is cached.
+    if (viewer === 'ohif')
+      await page.waitForFunction(
+        ({ study, count }) =>
+          new Set(
+            performance
+              .getEntriesByType('resource')
+              .filter((e) => e.name.includes(study) && e.name.includes('/frames/'))
+              .map((e) => e.name),
+          ).size >= count,
+        { study: ct.studyUid, count: COUNT },
+        { timeout: 600_000, polling: 200 },
+      );
     // Our viewer also reports when the stack is decoded into Cornerstone's cache.
     await page.waitForFunction(() => !window.__viewer || Object.keys(window.__viewer.viewer.timings.stackCached ?? {}).length > 0, null, {
       timeout: 600_000,
       polling: 100,
     });
     const t = await page.evaluate((study) => {
-      const frames = performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && e.name.includes('/frames/'));
+      const pixels = performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && /\/frames\/|\/pixeldata/.test(e.name));
       const own = window.__viewer?.viewer.timings;
       return {
         first: window.__bench.firstImage!,
-        stack: Math.max(...frames.map((e) => e.responseEnd)),
+        stack: Math.max(...pixels.map((e) => e.responseEnd)),
+        requests: pixels.length,
         own: own ? (JSON.parse(JSON.stringify(own)) as Record<string, unknown>) : undefined,
       };
     }, ct.studyUid);
-    const run: Run = { viewer, cache, firstImageMs: Math.round(t.first), stackMs: Math.round(t.stack) };
+    const run: Run = { viewer, cache, firstImageMs: Math.round(t.first), stackMs: Math.round(t.stack), pixelRequests: t.requests };
     if (t.own) {
       run.own = {};
       for (const [k, v] of Object.entries(t.own)) {
@@ -195,7 +202,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
+      `${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
     );
     return run;
   };

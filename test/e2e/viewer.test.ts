@@ -114,7 +114,7 @@ describe('viewer', () => {
     await expect.poll(async () => Math.min(...(await thumbWidths()))).toBeGreaterThan(0);
   });
 
-  it('gets its scripts compressed and immutable; opened again, takes them and the frames from the browser cache', async () => {
+  it('gets its scripts compressed and immutable, each stack in a few Pixel Data requests; opened again, the scripts and first frames from the browser cache', async () => {
     const context = await v.browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const login = await context.request.post(`${base}/api/login`, { data: { user: 'admin', password: PASSWORD } });
@@ -146,14 +146,26 @@ describe('viewer', () => {
       };
       const first = await opened();
       const firstEntries = await resourceEntries(first);
+      // Every slice of both stacks is in Cornerstone's cache.
+      const cached = await first.evaluate(() => {
+        const hook = window.__viewer as unknown as ViewerHook & { core: { cache: { getImage(id: string): unknown } } };
+        return hook.viewer.grid.cells.map((c) => c.viewport!.getImageIds().filter((id) => hook.core.cache.getImage(id) !== undefined).length);
+      });
+      expect(cached).toEqual([40, 10]);
       await first.close();
-      // The first frame was asked for early, before the viewer's scripts ran; the image
-      // loader's own request for it was then answered by the browser's HTTP cache.
+      // Only the slice each viewport shows first is its own frame request: the first frame
+      // was asked for early, before the viewer's scripts ran, and the image loader's own
+      // request for it was then answered by the browser's HTTP cache; the thick series'
+      // first frame once. The other 39 + 9 slices came in batches of up to 25 instances:
+      // two Pixel Data requests for the thin series, one for the thick.
       const byPath = new Map<string, typeof firstEntries>();
       for (const e of firstEntries.filter((x) => x.path.includes('/frames/'))) byPath.set(e.path, [...(byPath.get(e.path) ?? []), e]);
+      expect([...byPath.keys()].map((p) => p.split('/')[5]).sort()).toEqual([thin.seriesUid, thick.seriesUid].sort());
       const twice = [...byPath.values()].filter((list) => list.length > 1);
       expect(twice.length).toBe(1);
       expect(twice[0].map((e) => e.transferSize > 0).sort()).toEqual([false, true]);
+      const batches = (list: typeof firstEntries) => list.filter((e) => e.path.endsWith('/pixeldata')).map((e) => e.path.split('/')[5]);
+      expect(batches(firstEntries).sort()).toEqual([thin.seriesUid, thin.seriesUid, thick.seriesUid].sort());
       const viewerScript = scripts.find((s) => /^\/assets\/viewer-[\w-]+\.js$/.test(s.path));
       expect(viewerScript, JSON.stringify(scripts)).toBeDefined();
       for (const s of scripts) {
@@ -165,8 +177,9 @@ describe('viewer', () => {
       // Resource timing of the second opening: what came from the cache has no transfer size.
       const entries = await resourceEntries(await opened());
       const frames = entries.filter((e) => e.path.includes('/frames/'));
-      expect(new Set(frames.map((e) => e.path)).size).toBe(50);
+      expect(new Set(frames.map((e) => e.path)).size).toBe(2);
       expect(frames.filter((e) => e.transferSize > 0)).toEqual([]);
+      expect(batches(entries).length).toBe(3);
       const bundles = entries.filter((e) => e.path.startsWith('/assets/'));
       expect(bundles.length).toBeGreaterThan(0);
       expect(bundles.filter((e) => e.transferSize > 0)).toEqual([]);

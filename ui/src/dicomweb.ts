@@ -119,6 +119,11 @@ export class DicomWebClient {
     return `${this.root}/studies/${studyUid}/series/${seriesUid}/thumbnail`;
   }
 
+  /** The series' Pixel Data resource: the frames of the instances named in its query, in one multipart response. */
+  pixelDataUrl(studyUid: string, seriesUid: string): string {
+    return `${location.origin}${this.root}/studies/${studyUid}/series/${seriesUid}/pixeldata`;
+  }
+
   /** The dicom-image-loader's id of one frame (1-based), fetched from the frames route. */
   frameImageId(studyUid: string, seriesUid: string, sopUid: string, frame: number): string {
     return `wadors:${location.origin}${this.root}/studies/${studyUid}/series/${seriesUid}/instances/${sopUid}/frames/${frame}`;

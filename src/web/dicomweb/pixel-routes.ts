@@ -6,8 +6,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive, InstanceSummary } from '../../archive/index.js';
 import { PixelDataError, PixelTags, type PixelFile } from '../../dicom/render/index.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN, negotiateFrames, negotiateRendered, OCTET_STREAM, type FrameForm } from './pixel-accept.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN, negotiateFrames, negotiateRendered, OCTET_STREAM } from './pixel-accept.js';
 import { cachedAlready } from './pixel-cache.js';
+import { frameBytes, formOf } from './pixel-frames.js';
+import { pixelDataInstances, pixelDataResponse } from './pixeldata.js';
 import { findInstance, openInstance, seriesInstances, studySeries, withInstance } from './pixel-instance.js';
 import { mediaType, pathOf } from '../header-values.js';
 import { errorHandler } from '../problem.js';
@@ -80,6 +82,14 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
       await f.close();
       throw e;
     }
+  });
+
+  // ---- frames of many instances ---------------------------------------------
+
+  route('/studies/:study/series/:series/pixeldata', async (req, reply) => {
+    const rows = await pixelDataInstances(archive, checkUid(req.params.study, 'study'), checkUid(req.params.series, 'series'), req.query.instances);
+    const { contentType, body } = await pixelDataResponse(archive, rows, req.headers.accept, frameUrl);
+    return reply.type(contentType).send(body);
   });
 
   // ---- bulk data -------------------------------------------------------------
@@ -231,25 +241,6 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
   });
 
   registerWadoUri(scope, archive);
-}
-
-function formOf(f: PixelFile): { transferSyntaxUid: string; encapsulated: boolean; decodable: boolean } {
-  let decodable = true;
-  if (f.encapsulated) {
-    try {
-      f.codec();
-    } catch {
-      decodable = false;
-    }
-  }
-  return { transferSyntaxUid: f.transferSyntax.uid, encapsulated: f.encapsulated, decodable };
-}
-
-/** A frame in the negotiated form: as stored, or native little endian (decoded when compressed). */
-async function frameBytes(f: PixelFile, index: number, form: FrameForm): Promise<Uint8Array> {
-  if (form.kind === 'stored') return f.storedFrame(index);
-  if (!f.encapsulated) return f.storedFrame(index);
-  return (await f.nativeFrame(index)).pixels;
 }
 
 /** Native Pixel Data streamed from the file in 1 MB pieces, little endian (swapped when stored big endian). */

@@ -1,11 +1,12 @@
 // Cornerstone3D start-up and series loading: WADO-RS metadata registered with the
 // dicom-image-loader (wadors: image ids, one per frame), slices in spatial order, and the
 // whole stack prefetched into Cornerstone's cache after the first image.
-import { Enums, imageLoader, init as coreInit, utilities as csUtils } from '@cornerstonejs/core';
+import { cache, Enums, imageLoader, init as coreInit, utilities as csUtils } from '@cornerstonejs/core';
 import { init as dicomImageLoaderInit, wadors } from '@cornerstonejs/dicom-image-loader';
 import { init as toolsInit } from '@cornerstonejs/tools';
 import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
+import { batchesOf, fetchBatch, outwardOrder, type FrameRequest } from './bulk-frames.js';
 import { FrameError, frameProblem } from './frame-check.js';
 import { holdsPixels, orderSlices } from './slice-order.js';
 import { registerSuv } from './suv-readout.js';
@@ -166,22 +167,60 @@ export interface LoadFailure {
   error: unknown;
 }
 
+/** Instances per Pixel Data request, and such requests at once (of the browser's six connections to the server). */
+const BATCH_INSTANCES = 25;
+const BATCHES_AT_ONCE = 3;
+
+export interface PrefetchOptions {
+  /** The slice on screen: loading goes outwards from it. */
+  from: number;
+  /** The series' Pixel Data URL: frames in a few multipart responses. Without it, one request per frame. */
+  pixelDataUrl?: string;
+}
+
 /**
- * Loads every image of the stack into the cache (prefetch priority: what the user looks
- * at goes first). Resolves with the failures, in stack order, when all are settled.
+ * Loads every image of the stack into the cache, the slices nearest `from` first: their
+ * frames in batches of whole instances through the series' Pixel Data resource
+ * (bulk-frames.ts), anything a batch did not deliver one request per frame. Resolves with
+ * the failures, in stack order, when all are settled.
  */
-export async function prefetchStack(imageIds: string[], onProgress: (done: number, total: number) => void): Promise<LoadFailure[]> {
+export async function prefetchStack(imageIds: string[], onProgress: (done: number, total: number) => void, opts: PrefetchOptions): Promise<LoadFailure[]> {
   let done = 0;
   const failed: LoadFailure[] = [];
-  await Promise.all(
-    imageIds.map((id, index) =>
-      imageLoader
-        .loadAndCacheImage(id, { priority: 5, requestType: Enums.RequestType.Prefetch })
-        .catch((error: unknown) => {
-          failed.push({ index, error });
-        })
+  const indexOf = new Map(imageIds.map((id, i) => [id, i]));
+  const settled: Promise<void>[] = [];
+  const track = (id: string, image: Promise<unknown>) => {
+    settled.push(
+      image
+        .then(
+          () => undefined,
+          (error: unknown) => void failed.push({ index: indexOf.get(id)!, error }),
+        )
         .finally(() => onProgress(++done, imageIds.length)),
-    ),
-  );
+    );
+  };
+  const load = (id: string) => track(id, imageLoader.loadAndCacheImage(id, { priority: 5, requestType: Enums.RequestType.Prefetch }));
+  const order = outwardOrder(imageIds.length, opts.from).map((i) => imageIds[i]);
+  // What is loading or loaded already (the image on screen) keeps its own request.
+  const wanted: FrameRequest[] = [];
+  for (const id of order) {
+    const inst = wadors.metaDataManager.get(id) as unknown as DicomJson | undefined;
+    if (!opts.pixelDataUrl || cache.getImageLoadObject(id) || cache.getImage(id) || !inst) load(id);
+    else wanted.push({ imageId: id, sopUid: str(inst, TAG.SOPInstanceUID), instance: inst });
+  }
+  const batches = batchesOf(wanted, BATCH_INSTANCES);
+  const pixelDataUrl = opts.pixelDataUrl;
+  const worker = async () => {
+    for (let batch = batches.shift(); batch && pixelDataUrl; batch = batches.shift()) {
+      const missed = await fetchBatch(batch, {
+        pixelDataUrl,
+        onFrame: (id, refused) => (refused ? track(id, Promise.reject(refused)) : load(id)),
+        needed: (id) => !cache.getImageLoadObject(id) && !cache.getImage(id),
+      });
+      for (const id of missed) load(id);
+    }
+  };
+  await Promise.all(Array.from({ length: BATCHES_AT_ONCE }, worker));
+  await Promise.all(settled);
   return failed.sort((a, b) => a.index - b.index);
 }

@@ -270,9 +270,14 @@ export class Viewer {
     if (this.timings.firstImage === undefined) this.timings.firstImage = performance.now();
     if (this.prefetched.has(ds.key)) return;
     this.prefetched.add(ds.key);
-    const failed = await prefetchStack(ds.imageIds, (done, total) => {
-      for (const c of this.grid.cells) if (c.displaySet === ds) c.showProgress(done < total ? `cached ${done}/${total}` : '');
-    });
+    const from = cell.viewport?.getCurrentImageIdIndex() ?? 0;
+    const failed = await prefetchStack(
+      ds.imageIds,
+      (done, total) => {
+        for (const c of this.grid.cells) if (c.displaySet === ds) c.showProgress(done < total ? `cached ${done}/${total}` : '');
+      },
+      { from, pixelDataUrl: ds.client.pixelDataUrl(ds.studyUid, ds.seriesUid) },
+    );
     this.timings.stackCached![ds.seriesUid] = performance.now();
     for (const f of failed) this.recordFailure(ds, ds.imageIds[f.index], f.error);
   }

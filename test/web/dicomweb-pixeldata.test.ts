@@ -1,0 +1,111 @@
+/**
+ * The series' Pixel Data resource (src/web/dicomweb/pixeldata.ts): the frames of many
+ * instances in one multipart/related response, one part per frame named by its frame URL,
+ * in the order `?instances=` names them (else the whole series), each part's bytes those of
+ * the instance's own frames resource; and the requests it refuses, naming why.
+ */
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeCtSeries, writeMultiFrame, type CtSeriesResult, type MultiFrameResult } from '../../scripts/gen-test-data.js';
+import { MAX_INSTANCES } from '../../src/web/dicomweb/pixeldata.js';
+import { boundaryOf, readMultipart } from '../../ui/src/viewer/multipart-reader.js';
+import { tempDir } from '../archive/helpers.js';
+import { parseMultipart, pixelApp, storeFile, type PixelApp } from './pixel-fixtures.js';
+
+const AS_STORED = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+let px: PixelApp;
+let dataDir: string;
+let ct: CtSeriesResult;
+let multi: MultiFrameResult;
+
+beforeAll(async () => {
+  px = await pixelApp();
+  dataDir = tempDir('pacs-pixeldata-');
+  ct = await writeCtSeries({ dir: dataDir, count: 5, rows: 16, cols: 12 });
+  for (const f of ct.files) await storeFile(px.archive, f);
+  multi = await writeMultiFrame({ dir: dataDir, frames: 3, rows: 8, cols: 6 });
+  await storeFile(px.archive, multi.file);
+}, 60_000);
+
+afterAll(async () => {
+  await px?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+const get = (url: string, accept = AS_STORED) => px.app.inject({ method: 'GET', url, headers: { accept } });
+const seriesPath = (study: string, series: string) => `/dicomweb/studies/${study}/series/${series}`;
+const framePath = (study: string, series: string, sop: string, n: number) => `${seriesPath(study, series)}/instances/${sop}/frames/${n}`;
+
+/** The one part of an instance's own frames resource. */
+async function ownFrame(study: string, series: string, sop: string, n: number, accept = AS_STORED): Promise<Buffer> {
+  const res = await get(framePath(study, series, sop, n), accept);
+  expect(res.statusCode).toBe(200);
+  return parseMultipart(res.headers['content-type'], res.rawPayload)[0].body;
+}
+
+describe('series pixeldata', () => {
+  it('answers the named instances in the order named, one part per frame, the bytes of their frames resources', async () => {
+    const [s0, , s2, , s4] = ct.sopInstanceUids;
+    const res = await get(`${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata?instances=${s2},${s4},${s0}`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^multipart\/related; type="application\/octet-stream"; boundary=/);
+    const parts = parseMultipart(res.headers['content-type'], res.rawPayload);
+    expect(parts.map((p) => p.headers['content-location'])).toEqual([s2, s4, s0].map((s) => framePath(ct.studyUid, ct.seriesUid, s, 1)));
+    for (const [i, sop] of [s2, s4, s0].entries()) {
+      expect(parts[i].headers['content-type']).toBe('application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1');
+      expect(parts[i].headers['content-length']).toBe('384'); // 16 x 12 x 2 bytes
+      expect(Buffer.compare(parts[i].body, await ownFrame(ct.studyUid, ct.seriesUid, sop, 1))).toBe(0);
+    }
+  });
+
+  it('without instances, every instance of the series', async () => {
+    const res = await get(`${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata`);
+    expect(res.statusCode).toBe(200);
+    const locations = parseMultipart(res.headers['content-type'], res.rawPayload).map((p) => p.headers['content-location']);
+    expect([...locations].sort()).toEqual(ct.sopInstanceUids.map((s) => framePath(ct.studyUid, ct.seriesUid, s, 1)).sort());
+  });
+
+  it("a multi-frame instance: all its frames, in order, each its frame's bytes", async () => {
+    const res = await get(`${seriesPath(multi.studyUid, multi.seriesUid)}/pixeldata?instances=${multi.sopInstanceUid}`);
+    expect(res.statusCode).toBe(200);
+    const parts = parseMultipart(res.headers['content-type'], res.rawPayload);
+    expect(parts.map((p) => p.headers['content-location'])).toEqual([1, 2, 3].map((n) => framePath(multi.studyUid, multi.seriesUid, multi.sopInstanceUid, n)));
+    for (const n of [1, 2, 3]) expect(Buffer.compare(parts[n - 1].body, await ownFrame(multi.studyUid, multi.seriesUid, multi.sopInstanceUid, n))).toBe(0);
+  });
+
+  it("reads back part by part with the viewer's streaming reader, also split into 7-byte pieces", async () => {
+    const res = await get(`${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata?instances=${ct.sopInstanceUids.join(',')}`);
+    const body = res.rawPayload;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < body.length; i += 7) c.enqueue(new Uint8Array(body.subarray(i, i + 7)));
+        c.close();
+      },
+    });
+    const got: string[] = [];
+    for await (const part of readMultipart(stream, boundaryOf(String(res.headers['content-type']))!)) {
+      expect(part.body.length).toBe(384);
+      got.push(part.headers['content-location']);
+    }
+    expect(got).toEqual(ct.sopInstanceUids.map((s) => framePath(ct.studyUid, ct.seriesUid, s, 1)));
+  });
+
+  it('refuses what it cannot serve, naming why', async () => {
+    const base = `${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata`;
+    const elsewhere = await get(`${base}?instances=${ct.sopInstanceUids[0]},${multi.sopInstanceUid}`);
+    expect(elsewhere.statusCode).toBe(404);
+    expect(elsewhere.json().detail).toBe(`instance ${multi.sopInstanceUid} is not stored in series ${ct.seriesUid} of study ${ct.studyUid}`);
+    const twice = await get(`${base}?instances=${ct.sopInstanceUids[0]},${ct.sopInstanceUids[0]}`);
+    expect(twice.statusCode).toBe(400);
+    expect(twice.json().detail).toBe(`instance ${ct.sopInstanceUids[0]} is named twice`);
+    const many = await get(`${base}?instances=${Array.from({ length: MAX_INSTANCES + 1 }, (_, i) => `1.2.${i}`).join(',')}`);
+    expect(many.statusCode).toBe(400);
+    expect(many.json().detail).toBe('more than 100 instances in one request');
+    const notUid = await get(`${base}?instances=1.2.x`);
+    expect(notUid.statusCode).toBe(400);
+    expect(notUid.json().detail).toBe('instances "1.2.x" is not a UID: it may hold only digits and dots');
+    const noSeries = await get(`${seriesPath(ct.studyUid, '1.2.3.4')}/pixeldata`);
+    expect(noSeries.statusCode).toBe(404);
+    expect(noSeries.json().detail).toBe(`series 1.2.3.4 of study ${ct.studyUid} is not stored`);
+  });
+});
