@@ -57,7 +57,6 @@ beforeAll(async () => {
   await rest('PUT', '/api/router/rules', { rules: [{ name: 'mr only', condition: 'Modality == "MR"', destinations: ['WORKSTATION'] }] });
   browser = await launchChromium();
   page = await browser.newPage();
-  page.on('dialog', (d) => void d.accept());
   await page.goto(webUrl);
   await page.fill('#login-password', 'e2e-password');
   await page.click('#login-form button[type=submit]');
@@ -176,6 +175,7 @@ describe('Router queue page', () => {
     expect(await page.locator('#queue-entries tr[data-entry] td:nth-child(5)').allTextContents()).toEqual(['ct to unreachable']);
 
     await page.click(`${row} .queue-purge-all`);
+    await page.click('#confirm-ok'); // the in-page confirmation
     await expect.poll(() => page.textContent('#queue-message')).toBe('1 entry purged');
     await expect.poll(queued).toBe(0);
     await expect.poll(() => page.locator('#queue-entries tr[data-entry]').count()).toBe(0);
