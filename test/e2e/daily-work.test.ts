@@ -217,8 +217,7 @@ describe('daily work in the web app', () => {
     expect(await page.$$eval('#study-results tbody tr', (rs) => rs.length)).toBe(25);
     // A link to a study opens it by itself (the Patients and Activity pages link so).
     await page.goto(`${webUrl}#/studies?study=${study.studyUid}`);
-    await page.waitForSelector('#study-detail h3');
-    expect(await page.textContent('#study-detail h3')).toMatch(/^DAILY ANNA - Tête\/cou: contrôle/);
+    await expect.poll(() => page.textContent('#study-detail h3')).toMatch(/^DAILY ANNA - Tête\/cou: contrôle/);
   });
 
   it('browses an instance’s tags: names, a sequence opened to its nested items, a private element named', async () => {
@@ -286,7 +285,7 @@ describe('daily work in the web app', () => {
 
   it('downloads a zip named by patient, date and description, with a folder per series and a DICOMDIR', async () => {
     await page.goto(`${webUrl}#/studies?study=${study.studyUid}`);
-    await page.waitForSelector('#download-study');
+    await page.waitForSelector(`#series-list tr[data-series="${study.seriesUid}"]`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-study')]);
     const { dataset } = readPart10(await readFile(study.files[0]));
     const date = Buffer.from(dataset.get(0x00080020)!.value!).toString('latin1').trim();

@@ -166,6 +166,8 @@ function archiveView(root: HTMLElement): (s: ArchiveState, refresh?: boolean) =>
       return;
     }
     if (refresh || previous?.study !== s.study || !detail.hasChildNodes()) {
+      // Another study: the last one's detail goes at once (no stale actions while loading).
+      if (previous?.study !== s.study) detail.replaceChildren(h('p', { class: 'muted', id: 'study-loading' }, 'loading…'));
       try {
         await open(s.study);
       } catch (err) {
