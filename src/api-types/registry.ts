@@ -43,8 +43,21 @@ export interface Ae {
   permissions: Permission[];
   checkHost?: boolean;
   moveDestination: boolean;
+  queryRetrieve?: boolean;
   policy?: AccessPolicy;
   commitmentReport?: 'same' | 'new';
+}
+
+/**
+ * Whether an AE answers C-FIND and C-MOVE as an SCP, i.e. is worth offering as a query
+ * target: our Main Server does; the Workstation Server (it refuses C-FIND from other
+ * AEs), the Router (a store-and-forward SCP) and our clients (no port) do not; a peer
+ * does when registered with queryRetrieve (a plain storage SCP is not).
+ */
+export function answersQueries(ae: Pick<Ae, 'role' | 'queryRetrieve' | 'connection'>): boolean {
+  if (ae.connection.port === undefined) return false;
+  if (ae.role === 'main') return true;
+  return ae.role === 'peer' && ae.queryRetrieve === true;
 }
 
 /** An AE as listed: with its device and whether that device is this process. */

@@ -48,6 +48,7 @@ const FLAG: Record<string, string> = {
   permissions: '--permissions',
   checkHost: '--check-host',
   moveDestination: '--move-destination',
+  queryRetrieve: '--query-retrieve',
   commitmentReport: '--commitment-report',
   'policy.strict': '--strict',
   'policy.unknownCallers': '--unknown-callers',
@@ -127,6 +128,7 @@ interface AeFlags {
   permissions?: string;
   checkHost?: boolean;
   moveDestination?: boolean;
+  queryRetrieve?: boolean;
   role?: string;
   device?: string;
   aet?: string;
@@ -150,6 +152,7 @@ function patchFrom(o: AeFlags): Record<string, unknown> {
   if (o.permissions !== undefined) p.permissions = list(o.permissions);
   if (o.checkHost !== undefined) p.checkHost = o.checkHost;
   if (o.moveDestination !== undefined) p.moveDestination = o.moveDestination;
+  if (o.queryRetrieve !== undefined) p.queryRetrieve = o.queryRetrieve;
   if (o.role !== undefined) p.role = o.role;
   if (o.commitmentReport !== undefined) p.commitmentReport = o.commitmentReport;
   const policy: Record<string, unknown> = {};
@@ -262,11 +265,13 @@ export function registerConfigCommands(program: Command): void {
       .option('--check-host', 'accept its calls only from the address(es) of --host (the default for a new peer with a specific host)')
       .option('--no-check-host', 'accept its calls from any address')
       .option('--move-destination', 'may be the destination of a C-MOVE')
+      .option('--query-retrieve', 'a peer that answers C-FIND and C-MOVE (offered as a query target in the web app)')
       .option('--commitment-report <same|new>', 'storage commitment reports: on the requesting association while open (same), or always a new one (new)');
     if (forSet) {
       cmd
         .option('--no-tls', 'connect without TLS')
         .option('--no-move-destination', 'no longer a move destination')
+        .option('--no-query-retrieve', 'no longer offered as a query target')
         .option('--aet <title>', 'rename the AE')
         .option('--strict', 'server roles: refuse unknown calling AE titles')
         .option('--no-strict', 'server roles: admit unknown callers with --unknown-callers permissions')

@@ -105,6 +105,7 @@ export const aePatchSchema = z.strictObject({
   permissions: z.unknown().optional(),
   checkHost: z.unknown().optional(),
   moveDestination: z.unknown().optional(),
+  queryRetrieve: z.unknown().optional(),
   policy: z.record(z.string(), z.unknown()).optional(),
   commitmentReport: z.unknown().optional(),
 });

@@ -109,6 +109,12 @@ export const aeSchema = z.strictObject({
   checkHost: z.boolean().optional(),
   /** May be named as the destination of a C-MOVE. */
   moveDestination: z.boolean().default(false),
+  /**
+   * A peer that answers C-FIND and C-MOVE (a PACS, not a plain storage SCP): offered as a
+   * query target in the web app. Our own roles' capability follows from the role
+   * (api-types answersQueries); set only on peers with a port.
+   */
+  queryRetrieve: z.boolean().optional(),
   /** Server roles only: how unknown callers are treated. */
   policy: accessPolicySchema.optional(),
   /**
@@ -325,6 +331,14 @@ export const registrySchema = z
             message: `an AE registered with host ${ae.connection.host} (any address) cannot be bound to its host; give its address or host name, or turn checkHost off`,
           });
         }
+        if (ae.queryRetrieve && ae.role !== 'peer')
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'queryRetrieve'],
+            message: `queryRetrieve is for peers: what the ${ae.role} role answers follows from the role`,
+          });
+        else if (ae.queryRetrieve && ae.connection.port === undefined)
+          ctx.addIssue({ code: 'custom', path: [...path, 'queryRetrieve'], message: 'a query/retrieve peer needs a port to be called on' });
         if (!isServerRole(ae.role) && ae.policy) {
           ctx.addIssue({ code: 'custom', path: [...path, 'policy'], message: 'only a server role (main, workstation, router) has an access policy' });
         }

@@ -8,6 +8,7 @@
  * block) first, then one naming its low byte (any block the creator reserved).
  */
 import { PRIVATE_DICTIONARY_ROWS } from './generated/private-dictionary-data.js';
+import { PRIVATE_DICTIONARY_NAMES } from './generated/private-dictionary-names.js';
 import type { VR } from './vr.js';
 
 let byKey: Map<string, VR> | undefined;
@@ -40,4 +41,27 @@ export function privateCreatorTag(tag: number): number | undefined {
   const element = tag & 0xffff;
   if (group % 2 === 0 || element < 0x1000) return undefined;
   return ((group << 16) | (element >>> 8)) >>> 0;
+}
+
+let namesByKey: Map<string, string> | undefined;
+
+/**
+ * The name DCMTK's private dictionary gives private data element `tag` reserved by
+ * `creator` (the tag browser's), or undefined; looked up as privateVr is.
+ */
+export function privateName(tag: number, creator: string): string | undefined {
+  if (!namesByKey) {
+    namesByKey = new Map();
+    for (const [from, to, c, element, name] of PRIVATE_DICTIONARY_NAMES) {
+      const first = parseInt(from, 16);
+      const last = parseInt(to, 16);
+      for (let g = first; g <= last; g += first === last ? 1 : 2) namesByKey.set(key(g, c, element), name);
+    }
+  }
+  const group = tag >>> 16;
+  const element = tag & 0xffff;
+  return (
+    namesByKey.get(key(group, creator, element.toString(16).padStart(4, '0'))) ??
+    namesByKey.get(key(group, creator, (element & 0xff).toString(16).padStart(2, '0')))
+  );
 }

@@ -27,6 +27,7 @@ import type { UserStore } from './users.js';
 import type { ActivityLog } from '../services/activity-log.js';
 import { registerActivityApi, webAction } from './activity-api.js';
 import { registerHealthApi } from './health-api.js';
+import { registerDictionaryApi } from './dictionary-api.js';
 import { registerPluginRoutes } from './plugins-api.js';
 import { registerRouterApi } from './router-api.js';
 import { registerPatientsApi } from './patients-api.js';
@@ -189,6 +190,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   });
 
   registerHealthApi(app, deps);
+  registerDictionaryApi(app);
   await registerWorkflowApi(app, deps);
   await registerPatientsApi(app, deps);
   await registerRouterApi(app, deps);

@@ -22,7 +22,8 @@ import { registerRemoteApi } from './remote-api.js';
 import { targetOf } from '../roles/remote-target.js';
 import { checkUid } from './remote-target.js';
 import { jsonSchema } from './schemas.js';
-import { zipFiles } from './study-zip.js';
+import { fileSetNames, zipFiles } from './study-zip.js';
+import { zipFileName } from './export-name.js';
 import type { AuditRecorder } from '../audit/index.js';
 import { describeSubjects } from '../archive/query.js';
 import { auditedAs, webActor } from './audit-actor.js';
@@ -61,7 +62,7 @@ export interface StudiesApiDeps {
 interface Selected {
   archive: Archive;
   /** Stored instances in series, then instance number order. */
-  instances: { sopInstanceUid: string; fileKey: string }[];
+  instances: { sopInstanceUid: string; seriesInstanceUid: string; fileKey: string }[];
 }
 
 /** The Patient ID of a selection (from its first instance's attributes), for the activity log. */
@@ -74,6 +75,37 @@ async function patientOf(sel: Selected): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+/**
+ * A plain export's file name: patient name and ID, study date and description (a series:
+ * its number, modality and description too), from the first instance's attributes, the
+ * patient as corrected by an update or merge.
+ */
+async function exportName(sel: Selected, series: boolean): Promise<string> {
+  const first = sel.instances[0] && (await sel.archive.index.getInstance(sel.instances[0].sopInstanceUid));
+  let ds: Record<string, { Value?: unknown[] }> = {};
+  try {
+    ds = first ? (JSON.parse(first.json) as typeof ds) : {};
+  } catch {
+    // an unreadable row: the fallback name
+  }
+  const v = (tag: string): string => {
+    const x = ds[tag]?.Value?.[0];
+    if (x && typeof x === 'object') return String((x as { Alphabetic?: unknown }).Alphabetic ?? '');
+    return x === undefined || x === null ? '' : String(x);
+  };
+  const fix = first?.patientCorrection;
+  return zipFileName(
+    [
+      fix?.name ?? v('00100010'),
+      fix?.patientId ?? v('00100020'),
+      v('00080020'),
+      v('00081030'),
+      ...(series ? [v('00200011') && `S${v('00200011')}`, v('00080060'), v('0008103E')] : []),
+    ],
+    series ? 'series' : 'study',
+  );
 }
 
 /** "study 1.2.3", "series 1.2.4 of study 1.2.3", ... as the activity log names what was acted on. */
@@ -175,7 +207,9 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
         throw new BadRequestError(`patientName/patientId: ${r.error?.issues[0]?.message ?? 'invalid'}`, r.error?.issues[0]?.path.join('.') || 'patientName');
       anonymize = exportAnonymization(r.data);
     }
-    const name = `${req.params.se ?? req.params.st}${anon ? '-anonymized' : ''}.zip`;
+    const name = anonymize
+      ? zipFileName([anonymize.patientName ?? 'ANONYMOUS', anonymize.patientId, 'anonymized'], 'anonymized')
+      : await exportName(selected, req.params.se !== undefined);
     deps.audit?.record({
       kind: 'export',
       url: req.url,
@@ -184,9 +218,10 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
       anonymized: anon,
       ...webActor(req),
     });
+    const names = fileSetNames(instances);
     const stream = zipFiles(
-      instances.map((i) => a.blobs.path(i.fileKey)),
-      { anonymize, onError: (err) => req.log.error({ err }, 'zip export failed') },
+      instances.map((i, n) => ({ path: a.blobs.path(i.fileKey), name: names[n] })),
+      { anonymize, dicomdir: true, onError: (err) => req.log.error({ err }, 'zip export failed') },
     );
     const how = anon ? ' (de-identified)' : '';
     deps.activity?.record(

@@ -1,6 +1,8 @@
 /**
- * A study (or series) as a zip stream: Part 10 files in a flat layout named by position
- * (`0001.dcm`, ...; never by attribute text), no DICOMDIR. Entries are stored, not
+ * A study (or series) as a zip stream: a DICOM file-set (PS3.10), one folder per series
+ * (`DICOM/S0000001/I0000001`: file IDs generated from positions, never from attribute
+ * text) and a DICOMDIR at the root (dicom/dicomdir.ts), built from each file's header as it
+ * goes through (the bytes in the zip, de-identified ones included). Entries are stored, not
  * deflated (DICOM pixel data gains little and the CPU is shared), and streamed: each file
  * goes through in chunks, waiting on the HTTP socket, so memory stays at one chunk (one
  * instance when de-identifying) plus the central directory's few numbers per entry.
@@ -24,9 +26,72 @@ import { PassThrough, type Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { AnonymizeOptions } from '../dicom/anonymize.js';
 import { anonymizePart10 } from '../dicom/anonymize-file.js';
+import { DatasetHeaderReader } from '../dicom/dataset-reader.js';
+import { buildDicomdir, dicomdirFile, type DicomdirFile } from '../dicom/dicomdir.js';
+import { readMetaHeader, readPart10 } from '../dicom/part10.js';
 
+/** A flat name by position (`0001.dcm`), for a zip of files that are not a file-set. */
 export function entryName(i: number, count: number): string {
   return `${String(i + 1).padStart(Math.max(4, String(count).length), '0')}.dcm`;
+}
+
+/** One file of a zip and its name there. */
+export interface ZipSource {
+  path: string;
+  name: string;
+}
+
+/** Files per folder, and folders: 7 digits after the letter keep every component at 8 characters. */
+const MAX_IN_FOLDER = 9_999_999;
+
+/**
+ * The file-set names of instances listed series by series: `DICOM/S0000001/I0000001`, a
+ * folder per series (numbered in the order met), files numbered within it. Only digits
+ * and fixed letters: valid PS3.10 file IDs whatever the attributes say.
+ */
+export function fileSetNames(instances: readonly { seriesInstanceUid: string }[]): string[] {
+  const series = new Map<string, { n: number; files: number }>();
+  return instances.map((i) => {
+    let s = series.get(i.seriesInstanceUid);
+    if (!s) series.set(i.seriesInstanceUid, (s = { n: series.size + 1, files: 0 }));
+    s.files++;
+    if (s.n > MAX_IN_FOLDER || s.files > MAX_IN_FOLDER) throw new RangeError(`more than ${MAX_IN_FOLDER} series or files in one series`);
+    return `DICOM/S${String(s.n).padStart(7, '0')}/I${String(s.files).padStart(7, '0')}`;
+  });
+}
+
+/** The header of a streamed file, fed chunk by chunk up to its pixel data (big values skipped). */
+class StreamedHeader {
+  private reader: DatasetHeaderReader | undefined;
+  private meta: ReturnType<typeof readMetaHeader>['meta'] | undefined;
+  private pending: Buffer | undefined;
+
+  push(chunk: Buffer): void {
+    if (this.reader) {
+      if (!this.reader.done) this.reader.push(chunk);
+      return;
+    }
+    // The meta header is read from the first bytes (it is small; a chunk holds it).
+    this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    let read;
+    try {
+      read = readMetaHeader(this.pending);
+    } catch (err) {
+      if (this.pending.length < 4 * CHUNK) return; // more bytes may complete it
+      throw err;
+    }
+    const { meta, dataSetOffset } = read;
+    this.meta = meta;
+    this.reader = new DatasetHeaderReader({ transferSyntaxUid: meta.transferSyntaxUid });
+    this.reader.push(this.pending.subarray(dataSetOffset));
+    this.pending = undefined;
+  }
+
+  file(fileId: readonly string[]): DicomdirFile {
+    if (!this.meta || !this.reader) throw new Error('not a DICOM Part 10 file');
+    if (!this.reader.done) this.reader.end();
+    return dicomdirFile(fileId, this.meta, this.reader.dataset);
+  }
 }
 
 const U16 = 0xffff;
@@ -161,8 +226,19 @@ function endRecords(count: number, cdOffset: number, cdSize: number): Buffer {
   return Buffer.concat([rec, locator, eocd]);
 }
 
-/** Streams `paths` as a zip; errors after the start end the stream (the client sees a truncated download). */
-export function zipFiles(paths: readonly string[], opts: { anonymize?: AnonymizeOptions; onError?: (err: Error) => void } = {}): Readable {
+export interface ZipOptions {
+  anonymize?: AnonymizeOptions;
+  /** Add a DICOMDIR of the files (each named as a file ID: components of A-Z, 0-9, _ joined by '/'). */
+  dicomdir?: boolean;
+  onError?: (err: Error) => void;
+}
+
+/**
+ * Streams the files as a zip (a bare path: named by position); errors after the start end
+ * the stream (the client sees a truncated download).
+ */
+export function zipFiles(sources: readonly (string | ZipSource)[], opts: ZipOptions = {}): Readable {
+  const files: ZipSource[] = sources.map((s, i) => (typeof s === 'string' ? { path: s, name: entryName(i, sources.length) } : s));
   const out = new PassThrough({ highWaterMark: 4 * CHUNK });
   let offset = 0;
   // Drained or closed (the client went away), with both listeners gone after either:
@@ -184,9 +260,17 @@ export function zipFiles(paths: readonly string[], opts: { anonymize?: Anonymize
   void (async () => {
     const when = dosDateTime(new Date());
     const written: Written[] = [];
-    for (const [i, path] of paths.entries()) {
+    const records: DicomdirFile[] = [];
+    const addEntry = async (name: Buffer, bytes: Uint8Array) => {
+      const start = offset;
+      const crc = crc32(bytes);
+      await send(Buffer.concat([localHeader(name, false, when), bytes, dataDescriptor(crc, bytes.length, false)]));
+      written.push({ name, crc, size: bytes.length, offset: start, zip64: false });
+    };
+    for (const { path, name: entry } of files) {
       if (out.destroyed) return;
-      const name = Buffer.from(entryName(i, paths.length), 'latin1');
+      const name = Buffer.from(entry, 'latin1');
+      const fileId = entry.split('/');
       const start = offset;
       const fh = await open(path, 'r');
       let whole: Uint8Array | undefined;
@@ -207,6 +291,10 @@ export function zipFiles(paths: readonly string[], opts: { anonymize?: Anonymize
       if (whole) {
         await fh.close();
         // Header, data and descriptor in one write: tiny files are the many-entries case.
+        if (opts.dicomdir) {
+          const { meta, dataset } = readPart10(whole, { stopAtPixelData: true, maxValueLength: 64 * 1024 });
+          records.push(dicomdirFile(fileId, meta, dataset));
+        }
         const crc = crc32(whole);
         await send(Buffer.concat([localHeader(name, zip64, when), whole, dataDescriptor(crc, whole.length, zip64)]));
         written.push({ name, crc, size: whole.length, offset: start, zip64 });
@@ -215,8 +303,10 @@ export function zipFiles(paths: readonly string[], opts: { anonymize?: Anonymize
       await send(localHeader(name, zip64, when));
       let crc = 0;
       let sent = 0;
+      const header = opts.dicomdir ? new StreamedHeader() : undefined;
       // The stream closes the handle at its end or on an error.
       for await (const chunk of fh.createReadStream({ highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+        header?.push(chunk);
         crc = crc32(chunk, crc);
         sent += chunk.length;
         await send(chunk);
@@ -225,7 +315,9 @@ export function zipFiles(paths: readonly string[], opts: { anonymize?: Anonymize
       if (sent !== size) throw new Error(`${path} changed while it was zipped (${size} bytes, then ${sent})`);
       await send(dataDescriptor(crc, sent, zip64));
       written.push({ name, crc, size: sent, offset: start, zip64 });
+      if (header) records.push(header.file(fileId));
     }
+    if (opts.dicomdir && records.length) await addEntry(Buffer.from('DICOMDIR', 'latin1'), buildDicomdir(records));
     const cdOffset = offset;
     for (let i = 0; i < written.length; i += CD_BATCH) {
       await send(Buffer.concat(written.slice(i, i + CD_BATCH).map((e) => centralRecord(e, when))));

@@ -14,6 +14,7 @@ import {
   setWeb,
   type Registry,
 } from '../../src/config/index.js';
+import { answersQueries } from '../../src/api-types/registry.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { issues } from './helpers.js';
 
@@ -93,6 +94,26 @@ describe('AE registry', () => {
       ['connection.port', 'a move destination needs a port'],
     ]);
     expect(issues(() => setAe(r, 'PACS', { role: 'peer' }))[0][0]).toBe('role');
+  });
+
+  it('queryRetrieve: a peer with a port may say it answers C-FIND; what our roles answer follows from the role', () => {
+    const r = addAe(defaultRegistry(), peer({ queryRetrieve: true }));
+    const byTitle = new Map(listAes(r).map((a) => [a.aeTitle, a]));
+    expect(byTitle.get('ORTHANC')?.queryRetrieve).toBe(true);
+    // Offered as query targets: the Main Server and that peer; not the Workstation, the Router, the clients.
+    expect(
+      listAes(r)
+        .filter((a) => answersQueries(a))
+        .map((a) => a.aeTitle)
+        .sort(),
+    ).toEqual(['ORTHANC', 'PACS']);
+    expect(issues(() => addAe(defaultRegistry(), peer({ queryRetrieve: true, connection: { host: 'h' } })))).toEqual([
+      ['queryRetrieve', 'a query/retrieve peer needs a port to be called on'],
+    ]);
+    expect(issues(() => setAe(defaultRegistry(), 'WORKSTATION', { queryRetrieve: true }))).toEqual([
+      ['queryRetrieve', 'queryRetrieve is for peers: what the workstation role answers follows from the role'],
+    ]);
+    expect(issues(() => addAe(defaultRegistry(), peer({ queryRetrieve: 'yes' })))[0][0]).toBe('queryRetrieve');
   });
 
   it('renames and changes AEs; removes peers but not local roles', () => {

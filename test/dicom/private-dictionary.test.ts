@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Dataset } from '../../src/dicom/dataset.js';
 import { readDataset } from '../../src/dicom/dataset-reader.js';
 import { writeDataset } from '../../src/dicom/dataset-writer.js';
-import { privateCreatorTag, privateVr } from '../../src/dicom/private-dictionary.js';
+import { privateCreatorTag, privateName, privateVr } from '../../src/dicom/private-dictionary.js';
 
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
@@ -20,6 +20,13 @@ describe('private dictionary (DCMTK private.dic)', () => {
     // (0019,"PHILIPS MR/PART",1000) DS and (...,1100)? only the exact block counts for 4-digit entries
     expect(privateVr(0x00191008, 'PHILIPS MR/PART')).toBe('IS');
     expect(privateVr(0x00191000, 'PHILIPS MR/PART')).toBe('DS');
+  });
+
+  it('names private elements as DCMTK does, in any block, UN ones too', () => {
+    expect(privateName(0x00291010, 'SIEMENS CSA HEADER')).toBe('CSAImageHeaderInfo');
+    expect(privateName(0x00291110, 'SIEMENS CSA HEADER')).toBe('CSAImageHeaderInfo');
+    expect(privateName(0x00291008, 'SIEMENS CSA HEADER')).toBe('CSAImageHeaderType');
+    expect(privateName(0x00291010, 'SOMEBODY ELSE')).toBeUndefined();
   });
 
   it('names the creator element of a private data element', () => {

@@ -32,7 +32,6 @@ beforeAll(async () => {
   webUrl = `${served.base}/`;
   browser = await launchChromium();
   page = await browser.newPage();
-  page.on('dialog', (d) => void d.accept());
 }, 180_000);
 
 afterAll(async () => {
@@ -68,6 +67,8 @@ describe('Patients page', () => {
     await page.fill('#patient-merge input[name=intoId]', 'E2E-Q');
     await page.fill('#patient-merge input[name=mergeReason]', 'duplicate registration');
     await page.click('#patient-merge button[type=submit]');
+    expect(await page.textContent('#confirm-question')).toMatch(/^Merge patient E2E-P into E2E-Q\?/);
+    await page.click('#confirm-ok');
     await expect.poll(() => page.textContent('#patients-message')).toBe('E2E-P merged into E2E-Q: 2 studies moved');
     const changes = await page.locator('#patient-changes li').allTextContents();
     expect(changes).toHaveLength(2);

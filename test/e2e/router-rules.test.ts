@@ -65,7 +65,6 @@ beforeAll(async () => {
   });
   browser = await launchChromium();
   page = await browser.newPage();
-  page.on('dialog', (d) => void d.accept());
   await page.goto(webUrl);
   await page.fill('#login-password', 'e2e-password');
   await page.click('#login-form button[type=submit]');
@@ -227,6 +226,7 @@ describe('Router queue page', () => {
     expect(events).toContainEqual(expect.stringMatching(new RegExp(`^admin: retried queue entry ${id} \\(\\S+, patient PHANTOM-CT\\) for UNREACHABLE$`)));
 
     await page.click(`${row} .queue-purge-all`);
+    await page.click('#confirm-ok'); // the in-page confirmation
     await expect.poll(() => page.textContent('#queue-message')).toBe('1 entry purged');
     await expect.poll(queued).toBe(0);
     await expect.poll(() => page.locator('#queue-entries tr[data-entry]').count()).toBe(0);

@@ -106,7 +106,7 @@ beforeAll(async () => {
     expect(r.code, r.stderr).toBe(0);
   for (const ae of [
     { aeTitle: storescp.aet, connection: { host: '127.0.0.1', port: storescp.port } },
-    { aeTitle: orthanc.aet, connection: { host: '127.0.0.1', port: orthanc.dicomPort } },
+    { aeTitle: orthanc.aet, connection: { host: '127.0.0.1', port: orthanc.dicomPort }, queryRetrieve: true },
   ])
     expect((await rest('POST', '/api/aes', ae)).status).toBe(201);
   browser = await launchChromium();
@@ -131,10 +131,12 @@ describe('Studies page', () => {
     await page.click('#q-search button[type=submit]');
     await page.waitForSelector(row(stored.studyUid));
     expect(await page.textContent(`${row(stored.studyUid)} td:nth-child(2)`)).toBe('E2E-A');
-    expect(await page.textContent(`${row(stored.studyUid)} td:nth-child(8)`)).toBe('6');
+    expect(await page.textContent(`${row(stored.studyUid)} td:nth-child(11)`)).toBe('6');
     await page.click(`${row(stored.studyUid)} td:nth-child(1)`);
     await page.waitForSelector(`#series-list tr[data-series="${stored2.seriesUid}"]`);
-    expect(await page.getAttribute('#open-viewer', 'href')).toBe(`/viewer?StudyInstanceUIDs=${stored.studyUid}`);
+    expect(await page.getAttribute('#open-viewer', 'href')).toBe(
+      `/viewer?StudyInstanceUIDs=${stored.studyUid}&back=${encodeURIComponent(`#/studies?name=browser&study=${stored.studyUid}`)}`,
+    );
     for (const se of [stored.seriesUid, stored2.seriesUid]) {
       const img = `#series-list tr[data-series="${se}"] img.thumb`;
       await page.locator(img).scrollIntoViewIfNeeded();
@@ -155,7 +157,7 @@ describe('Studies page', () => {
     await page.fill('#q-patient-name', 'UPLOAD');
     await page.click('#q-search button[type=submit]');
     await page.waitForSelector(row(uploaded.studyUid));
-    expect(await page.textContent(`${row(uploaded.studyUid)} td:nth-child(8)`)).toBe('5');
+    expect(await page.textContent(`${row(uploaded.studyUid)} td:nth-child(11)`)).toBe('5');
   });
 
   it('unzips a dropped .zip in the browser, stores its DICOM files and lists what is not DICOM', async () => {
@@ -195,14 +197,16 @@ describe('Studies page', () => {
 
   it('deletes a series after confirmation: gone from the page and from QIDO', async () => {
     expect(await qidoSeries(stored.studyUid)).toContain(stored2.seriesUid);
-    page.once('dialog', (d) => void d.accept());
     await page.click(`#series-list tr[data-series="${stored2.seriesUid}"] .delete-series`);
+    await page.click('#confirm-ok');
     await page.waitForSelector(`#series-list tr[data-series="${stored2.seriesUid}"]`, { state: 'detached' });
     expect(await page.textContent('#detail-message')).toMatch(/deleted series 2 \(2 instance\(s\)\)/);
     expect(await qidoSeries(stored.studyUid)).toEqual([stored.seriesUid]);
+    expect(await page.textContent('#toast .toast-text')).toBe('deleted series 2 (2 instance(s))');
     // A dismissed confirmation deletes nothing.
-    page.once('dialog', (d) => void d.dismiss());
     await page.click(`#series-list tr[data-series="${stored.seriesUid}"] .delete-series`);
+    await page.click('#confirm-cancel');
+    await page.waitForSelector('#confirm-dialog', { state: 'detached' });
     expect(await qidoSeries(stored.studyUid)).toEqual([stored.seriesUid]);
   });
 

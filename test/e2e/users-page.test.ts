@@ -30,7 +30,6 @@ beforeAll(async () => {
   webUrl = `${served.base}/`;
   browser = await launchChromium();
   page = await browser.newPage();
-  page.on('dialog', (d) => void d.accept());
 }, 120_000);
 
 afterAll(async () => {
@@ -79,6 +78,8 @@ describe('Users page', () => {
     await expect.poll(() => page.textContent('#users-message')).toBe('new password set for rita');
 
     await page.click(`${userRow('temp')} .user-remove`);
+    await page.click('#confirm-ok'); // the in-page confirmation
+    await expect.poll(() => page.textContent('#toast .toast-text')).toBe('removed the user temp');
     await expect.poll(() => page.locator(userRow('temp')).count()).toBe(0);
     await page.click(`${userRow('admin')} .user-role-change`);
     await expect.poll(() => page.textContent('#users-message')).toMatch(/last admin/);

@@ -5,7 +5,7 @@ import { paletteEntries, withPaletteValues, type DicomJson, type DicomJsonAttrib
 import { hangingOrder, layoutFor } from '../../ui/src/viewer/hanging.js';
 import { indexForKey } from '../../ui/src/viewer/keys.js';
 import { directionLabel, edgeLabels } from '../../ui/src/viewer/orientation.js';
-import { parseRequest } from '../../ui/src/viewer/request.js';
+import { backHref, parseRequest } from '../../ui/src/viewer/request.js';
 import { orderSlices } from '../../ui/src/viewer/slice-order.js';
 
 describe('parseRequest', () => {
@@ -32,6 +32,16 @@ function slice(n: number, position?: number[], orientation: number[] = [1, 0, 0,
   return ds;
 }
 const numbers = (xs: DicomJson[]) => xs.map((x) => x['00200013'].Value![0]);
+
+describe('backHref', () => {
+  it('returns to the list the study was opened from, and only to a page of the app', () => {
+    const back = encodeURIComponent('#/studies?name=DOE&study=1.2.3');
+    expect(backHref(`?StudyInstanceUIDs=1.2.3&back=${back}`)).toBe('/#/studies?name=DOE&study=1.2.3');
+    expect(backHref('?StudyInstanceUIDs=1.2.3')).toBe('/#/studies');
+    for (const bad of ['https://evil.example/', '//evil.example', 'javascript:alert(1)', '#/studies?x=1#y', `#/${'a'.repeat(3000)}`])
+      expect(backHref(`?back=${encodeURIComponent(bad)}`), bad).toBe('/#/studies');
+  });
+});
 
 describe('orderSlices', () => {
   it('orders by position along the normal, not by instance number', () => {

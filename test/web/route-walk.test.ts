@@ -79,6 +79,7 @@ const READER = new Set([
   'GET /api/jobs',
   'GET /api/jobs/:id',
   'POST /api/remote/:aet/find',
+  'POST /api/dictionary/names',
   'GET /api/plugins/file-reader',
 ]);
 function readerMay(method: string, url: string): boolean {

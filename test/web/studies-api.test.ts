@@ -6,9 +6,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { unzipSync } from 'fflate';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAe, ConfigStore, setAe, setWeb } from '../../src/config/index.js';
@@ -29,6 +31,7 @@ let roles: PacsRoles;
 const basic = { authorization: `Basic ${Buffer.from('admin:password1').toString('base64')}` };
 let ct: CtSeriesResult;
 let ct2: CtSeriesResult;
+const run = promisify(execFile);
 
 beforeAll(async () => {
   const dir = join(await makeTempDir('pacs-studies-web-'), 'data');
@@ -141,33 +144,92 @@ describe('bad input', () => {
   });
 });
 
+/** The stored study's date (the generator's: today). */
+const studyDate = async () => getString(readPart10(await readFile(ct.files[0])).dataset, Tags.StudyDate);
+
+/** Unzips into a new folder; the path of the folder. */
+async function unzipTo(zip: Buffer): Promise<string> {
+  const dir = await makeTempDir('pacs-zip-out-');
+  for (const [name, bytes] of Object.entries(unzipSync(new Uint8Array(zip)))) {
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), bytes);
+  }
+  return dir;
+}
+
+/** What DCMTK reads in a file-set's DICOMDIR: every referenced file, checked to exist and be DICOM; the record types. */
+async function checkFileSet(dir: string): Promise<{ files: string[]; records: string[]; dump: string }> {
+  expect((await run('dcmftest', [join(dir, 'DICOMDIR')])).stdout).toMatch(/^yes:/);
+  const dump = (await run('dcmdump', ['-q', join(dir, 'DICOMDIR')])).stdout;
+  const files = [...dump.matchAll(/\(0004,1500\) CS \[([^\]]*)\]/g)].map((m) => m[1].split('\\').join('/'));
+  for (const f of files) {
+    expect(f).toMatch(/^[A-Z0-9_]{1,8}(\/[A-Z0-9_]{1,8}){0,7}$/);
+    expect(existsSync(join(dir, f)), f).toBe(true);
+    expect((await run('dcmftest', [join(dir, f)])).stdout).toMatch(/^yes:/);
+  }
+  const records = [...dump.matchAll(/\(0004,1430\) CS \[([^\]]*)\]/g)].map((m) => m[1]);
+  // dcmmkdir reads the DICOMDIR to append to it: it finds the record already there (+I: it
+  // checks the file itself too, and a de-identified file has empty Type 1 keys it must invent).
+  const first = join(dir, files[0]);
+  const mk = await run('dcmmkdir', ['-v', '+I', '+A', '+D', join(dir, 'DICOMDIR'), '+id', dir, files[0]]).catch((e: { stderr: string }) => ({
+    stdout: '',
+    stderr: e.stderr,
+  }));
+  expect(mk.stderr + mk.stdout, first).toMatch(/directory record for this SOP instance already exists/);
+  return { files, records, dump };
+}
+
 describe('zip export', () => {
-  it('streams the stored files of a study, named by position', async () => {
+  it('streams a study as a file-set: a folder per series, a DICOMDIR DCMTK reads, named by patient and study', async () => {
     const r = await req('GET', `/api/studies/${ct.studyUid}/archive.zip`);
     expect(r.statusCode).toBe(200);
     expect(r.headers['content-type']).toBe('application/zip');
+    expect(r.headers['content-disposition']).toMatch(new RegExp(`filename="?DOE_JANE_PID-77_${await studyDate()}_Synthetic_CT_phantom\\.zip"?`));
     const entries = unzipSync(new Uint8Array(r.rawPayload));
-    expect(Object.keys(entries).sort()).toEqual(['0001.dcm', '0002.dcm', '0003.dcm', '0004.dcm', '0005.dcm']);
-    const sops = Object.values(entries)
-      .map((b) => readPart10(b).meta.mediaStorageSopInstanceUid)
+    expect(Object.keys(entries).sort()).toEqual([
+      'DICOM/S0000001/I0000001',
+      'DICOM/S0000001/I0000002',
+      'DICOM/S0000001/I0000003',
+      'DICOM/S0000002/I0000001',
+      'DICOM/S0000002/I0000002',
+      'DICOMDIR',
+    ]);
+    const { files, records, dump } = await checkFileSet(await unzipTo(Buffer.from(r.rawPayload)));
+    expect(files).toHaveLength(5);
+    expect(records).toEqual(['PATIENT', 'STUDY', 'SERIES', 'IMAGE', 'IMAGE', 'IMAGE', 'SERIES', 'IMAGE', 'IMAGE']);
+    expect(dump).toContain('(0010,0010) PN [DOE^JANE]');
+    expect(dump).toContain(`(0020,000d) UI [${ct.studyUid}]`);
+    const sops = Object.entries(entries)
+      .filter(([name]) => name !== 'DICOMDIR')
+      .map(([, b]) => readPart10(b).meta.mediaStorageSopInstanceUid)
       .sort();
     expect(sops).toEqual([...ct.sopInstanceUids, ...ct2.sopInstanceUids].sort());
     // The stored bytes of the data set as received (the file's own meta header may differ).
     const original = await readFile(ct.files[0]);
-    const first = Object.values(entries).find((b) => readPart10(b).meta.mediaStorageSopInstanceUid === ct.sopInstanceUids[0])!;
+    const first = entries['DICOM/S0000001/I0000001'];
+    expect(readPart10(first).meta.mediaStorageSopInstanceUid).toBe(ct.sopInstanceUids[0]);
     expect(Buffer.from(first).subarray(-1000).equals(original.subarray(-1000))).toBe(true);
   });
 
   it('exports one series', async () => {
     const r = await req('GET', `/api/studies/${ct.studyUid}/series/${ct2.seriesUid}/archive.zip`);
-    expect(Object.keys(unzipSync(new Uint8Array(r.rawPayload)))).toHaveLength(2);
+    expect(Object.keys(unzipSync(new Uint8Array(r.rawPayload))).sort()).toEqual(['DICOM/S0000001/I0000001', 'DICOM/S0000001/I0000002', 'DICOMDIR']);
+    expect(r.headers['content-disposition']).toMatch(new RegExp(`filename="?DOE_JANE_PID-77_${await studyDate()}_Synthetic_CT_phantom_S2_CT`));
+    expect((await checkFileSet(await unzipTo(Buffer.from(r.rawPayload)))).files).toHaveLength(2);
   });
 
   it('de-identifies with ?anonymize=1: new UIDs shared across the files, new patient', async () => {
     const r = await req('GET', `/api/studies/${ct.studyUid}/archive.zip?anonymize=1&patientName=CASE%5E7&patientId=CASE-7`);
     expect(r.statusCode).toBe(200);
-    expect(r.headers['content-disposition']).toMatch(/anonymized\.zip/);
-    const parsed = Object.values(unzipSync(new Uint8Array(r.rawPayload))).map((b) => readPart10(b).dataset);
+    // Named by the new identity only: nothing of the original patient or study.
+    expect(r.headers['content-disposition']).toMatch(/^attachment; filename="CASE_7_CASE-7_anonymized\.zip";/);
+    const set = await checkFileSet(await unzipTo(Buffer.from(r.rawPayload)));
+    expect(set.files).toHaveLength(5);
+    expect(set.dump).toContain('(0010,0010) PN [CASE^7]');
+    for (const original of [ct.studyUid, ct.seriesUid, ct2.seriesUid, ...ct.sopInstanceUids, 'DOE^JANE', 'PID-77']) expect(set.dump).not.toContain(original);
+    const parsed = Object.entries(unzipSync(new Uint8Array(r.rawPayload)))
+      .filter(([name]) => name !== 'DICOMDIR')
+      .map(([, b]) => readPart10(b).dataset);
     expect(parsed).toHaveLength(5);
     const studies = new Set(parsed.map((d) => getString(d, Tags.StudyInstanceUID)));
     expect(studies.size).toBe(1);

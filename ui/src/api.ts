@@ -4,6 +4,7 @@ import type { Problem } from '../../src/api-types/index.js';
 
 export type * from '../../src/api-types/index.js';
 export {
+  answersQueries,
   ACTIVITY_KINDS,
   ACTIVITY_OPERATIONS,
   ACTIVITY_OUTCOMES,

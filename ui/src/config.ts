@@ -3,6 +3,7 @@
 // the server's validation messages appear next to the field.
 import {
   api,
+  answersQueries,
   ApiError,
   PERMISSIONS,
   SERVER_ROLES,
@@ -13,6 +14,7 @@ import {
   type FieldIssue,
 } from './api.js';
 import { background, h } from './dom.js';
+import { confirmDialog, toast } from './confirm-dialog.js';
 
 type Policy = AccessPolicy;
 
@@ -30,6 +32,7 @@ const FIELD_INPUT: Record<string, string> = {
   permissions: 'ae-permissions',
   checkHost: 'ae-check-host',
   moveDestination: 'ae-move',
+  queryRetrieve: 'ae-query-retrieve',
 };
 
 function inputFor(field: string): string | undefined {
@@ -155,9 +158,15 @@ function aeTable(aes: Ae[], root: HTMLElement, form: AeForm, id: string): HTMLTa
       result.textContent = r.ok ? `success (${r.ms.toFixed(1)} ms)` : `failed: ${r.error ?? ''}`;
     };
     const remove = async () => {
-      if (!confirm(`Remove ${a.aeTitle}?`)) return;
-      await api('DELETE', `/api/aes/${encodeURIComponent(a.aeTitle)}`);
+      if (!(await confirmDialog(`Remove ${a.aeTitle} from the registry?`, 'Remove'))) return;
+      try {
+        await api('DELETE', `/api/aes/${encodeURIComponent(a.aeTitle)}`);
+      } catch (err) {
+        toast(`${a.aeTitle} was not removed: ${err instanceof Error ? err.message : String(err)}`, false);
+        return;
+      }
       await renderConfig(root);
+      toast(`removed ${a.aeTitle}`);
     };
     return h(
       'tr',
@@ -168,7 +177,7 @@ function aeTable(aes: Ae[], root: HTMLElement, form: AeForm, id: string): HTMLTa
       h('td', {}, a.connection.port === undefined ? '-' : String(a.connection.port)),
       h('td', {}, a.connection.tls ? 'TLS' : ''),
       h('td', { class: 'may' }, a.permissions.length === PERMISSIONS.length ? 'all' : a.permissions.join(', ')),
-      h('td', {}, a.moveDestination ? 'move destination' : ''),
+      h('td', {}, [a.moveDestination ? 'move destination' : '', answersQueries(a) ? 'query/retrieve' : ''].filter(Boolean).join(', ')),
       h('td', { class: 'host-check' }, hostCheckText(a)),
       h('td', { class: 'policy' }, policyText(a.policy)),
       h('td', {}, a.description),
@@ -216,6 +225,7 @@ function aeForm(root: HTMLElement): AeForm {
   const tls = h('input', { type: 'checkbox', id: 'ae-tls' });
   const description = text('ae-description');
   const move = h('input', { type: 'checkbox', id: 'ae-move' });
+  const queryRetrieve = h('input', { type: 'checkbox', id: 'ae-query-retrieve' });
   const perms = PERMISSIONS.map((p) => h('input', { type: 'checkbox', value: p, checked: NEW_PEER_PERMISSIONS.includes(p) }));
   const checkHost = h('input', { type: 'checkbox', id: 'ae-check-host', checked: true });
   /** The host binding as loaded for editing: sent only when changed (an unset one has a meaning of its own). */
@@ -255,6 +265,8 @@ function aeForm(root: HTMLElement): AeForm {
     errorFor('ae-check-host'),
     h('label', {}, move, ' Valid move destination'),
     errorFor('ae-move'),
+    h('label', {}, queryRetrieve, ' Answers C-FIND and C-MOVE (offered as a query target)'),
+    errorFor('ae-query-retrieve'),
     general,
     h('button', { type: 'submit', id: 'ae-save' }, 'Save'),
     ' ',
@@ -306,6 +318,7 @@ function aeForm(root: HTMLElement): AeForm {
         connection: { host: host.value.trim(), ...(portValue ? { port: /^\d+$/.test(portValue) ? Number(portValue) : portValue } : {}), tls: tls.checked },
         permissions: perms.filter((c) => c.checked).map((c) => c.value),
         moveDestination: move.checked,
+        ...(queryRetrieve.checked || editing?.queryRetrieve ? { queryRetrieve: queryRetrieve.checked } : {}),
         ...(!editing || checkHost.checked !== checkHostLoaded ? { checkHost: checkHost.checked } : {}),
       };
       try {
@@ -336,6 +349,7 @@ function aeForm(root: HTMLElement): AeForm {
       tls.checked = ae.connection.tls;
       description.value = ae.description;
       move.checked = ae.moveDestination;
+      queryRetrieve.checked = ae.queryRetrieve === true;
       for (const c of perms) c.checked = (ae.permissions as readonly string[]).includes(c.value);
       checkHost.checked = checkHostLoaded = hostCheckText(ae) === 'only from its host';
       cancel.hidden = false;

@@ -52,6 +52,7 @@ export const TAG = {
   PatientName: '00100010',
   PatientID: '00100020',
   PatientBirthDate: '00100030',
+  PatientSex: '00100040',
   SliceThickness: '00180050',
   ImagerPixelSpacing: '00181164',
   StudyInstanceUID: '0020000D',

@@ -62,6 +62,11 @@ export class DicomWebClient {
     return this.qido(`studies/${studyUid}/series`, { Modality: modality, includefield: 'all' });
   }
 
+  /** One resource's metadata (`studies/{st}/series/{se}/instances/{sop}`), not cached. */
+  metadata(path: string): Promise<DicomJson[]> {
+    return this.getJson(`${this.root}/${path}/metadata`);
+  }
+
   /** Series metadata without the once-cache (a report series read after a save). */
   freshSeriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
     return this.getJson(`${this.root}/studies/${studyUid}/series/${seriesUid}/metadata`);

@@ -4,6 +4,7 @@
 // an admin's (hidden for readers by role.ts, refused by the server anyway).
 import { api, ApiError, type PatientChangeJson, type PatientChangeResult, type PatientConflictJson } from './api.js';
 import { h } from './dom.js';
+import { confirmDialog } from './confirm-dialog.js';
 
 function problemText(err: unknown): string {
   return err instanceof ApiError ? `${err.problem.detail}${err.problem.field ? ` (${err.problem.field})` : ''}` : String(err);
@@ -76,7 +77,8 @@ export async function renderPatients(root: HTMLElement): Promise<void> {
   const merge = async () => {
     const from = { patientId: mg.fromId.value.trim(), issuer: mg.fromIssuer.value.trim() };
     const into = { patientId: mg.intoId.value.trim(), issuer: mg.intoIssuer.value.trim() };
-    if (!confirm(`Merge patient ${keyText(from)} into ${keyText(into)}? Its studies move and take the identity of ${keyText(into)}.`)) return;
+    if (!(await confirmDialog(`Merge patient ${keyText(from)} into ${keyText(into)}? Its studies move and take the identity of ${keyText(into)}.`, 'Merge')))
+      return;
     try {
       const r = await api<PatientChangeResult>('POST', '/api/patients/merge', { from, into, reason: mg.reason.value });
       await refresh(`${keyText(from)} merged into ${keyText(into)}: ${r.studies} stud${r.studies === 1 ? 'y' : 'ies'} moved`);

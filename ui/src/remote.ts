@@ -1,14 +1,15 @@
 // The Remote tab: query a registered AE (C-FIND as PACS_CLIENT through the server) and
 // retrieve a study into this archive (C-MOVE to our Main Server), with progress.
 import { Status } from '../../src/dicom/status.js';
-import { api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from './api.js';
+import { answersQueries, api, ApiError, type AeEntry as Ae, type Job, type RemoteFindResult } from './api.js';
 import { background, h } from './dom.js';
 import { followJob } from './job-progress.js';
 import { TAG, text, type DicomJson } from './dicom-json.js';
 import { searchForm, studyTable } from './study-table.js';
 
 export async function renderRemote(root: HTMLElement): Promise<void> {
-  const aes = (await api<Ae[]>('GET', '/api/aes')).filter((a) => a.connection.port !== undefined && a.role !== 'main');
+  // Query targets: AEs that answer C-FIND (not our own Main Server, which is the Archive tab).
+  const aes = (await api<Ae[]>('GET', '/api/aes')).filter((a) => answersQueries(a) && a.role !== 'main');
   const select = h(
     'select',
     { id: 'remote-ae' },
@@ -50,7 +51,7 @@ export async function renderRemote(root: HTMLElement): Promise<void> {
     [h('div', { class: 'field' }, h('label', { for: 'remote-ae' }, 'Remote AE'), select)],
   );
   root.replaceChildren(
-    aes.length ? form : h('p', { class: 'muted' }, 'No remote AE with a port in the registry: add one on the Configuration page.'),
+    aes.length ? form : h('p', { class: 'muted' }, 'No query/retrieve peer in the registry: add one ("Answers C-FIND and C-MOVE") on the Configuration page.'),
     status,
     jobBox,
     results,

@@ -4,8 +4,9 @@
 // destination (unrouted: no rule forwards it; rule failed: with the error) with Retry
 // (evaluate the rules again) and Purge; refreshed every few seconds while shown.
 import { api, ApiError } from './api.js';
-import { h } from './dom.js';
+import { background, h } from './dom.js';
 import type { DestinationStatus, QueuePage as DestinationEntries, QueuedInstance, UnroutedList } from './api.js';
+import { confirmDialog } from './confirm-dialog.js';
 
 const REFRESH_MS = 3000;
 const STATES = [
@@ -114,10 +115,10 @@ class QueuePage {
             {
               type: 'button',
               id: 'unrouted-purge-all',
-              onclick: () => {
-                if (confirm('Purge every unrouted and failed entry? The retention may then delete these instances.'))
-                  void this.act('/api/router/unrouted/purge', {}, 'purged');
-              },
+              onclick: background(async () => {
+                if (await confirmDialog('Purge every unrouted and failed entry? The retention may then delete these instances.', 'Purge'))
+                  await this.act('/api/router/unrouted/purge', {}, 'purged');
+              }),
             },
             'Purge all',
           ),
@@ -240,10 +241,10 @@ class QueuePage {
           {
             type: 'button',
             class: 'queue-purge-all',
-            onclick: () => {
-              if (confirm(`Delete everything queued for ${s.destination}? It will not be sent.`))
-                void this.act(`/api/router/queue/${dest}/purge`, { state: 'all' }, 'purged');
-            },
+            onclick: background(async () => {
+              if (await confirmDialog(`Delete everything queued for ${s.destination}? It will not be sent.`))
+                await this.act(`/api/router/queue/${dest}/purge`, { state: 'all' }, 'purged');
+            }),
           },
           'Purge all',
         ),

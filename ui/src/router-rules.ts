@@ -11,6 +11,7 @@ import { DragReorder, type Side } from './drag-reorder.js';
 import { RuleCard, type RuleCardHost } from './rule-card.js';
 import { fieldOf, issuesOf, newDraft, sameRule, toDraft, toRule } from './rule-draft.js';
 import { DryRunPanel } from './router-dry-run.js';
+import { confirmDialog, toast } from './confirm-dialog.js';
 
 const RULES = '/api/router/rules';
 
@@ -145,9 +146,10 @@ class RulesPage implements RuleCardHost {
 
   async remove(card: RuleCard): Promise<void> {
     if (card.savedName !== undefined) {
-      if (!confirm(`Delete the rule "${card.savedName}"?`)) return;
+      if (!(await confirmDialog(`Delete the rule "${card.savedName}"?`))) return;
       try {
         await api('DELETE', `${RULES}/${encodeURIComponent(card.savedName)}`);
+        toast(`deleted the rule "${card.savedName}"`);
       } catch (err) {
         this.showIssues(issuesOf(err), card);
         return;

@@ -1,7 +1,10 @@
-// One study of the archive: its series with thumbnails, instances on demand, and the
-// actions (open in viewer, download as zip, send to an AE, delete) with confirmation.
+// One study of the archive: its series with thumbnails, instances on demand (each with its
+// tags), and the actions (open in viewer, download as zip, send to an AE, delete after an
+// in-page confirmation, the result in the status line).
 import { api, ApiError, type AeEntry as Ae, type Job } from './api.js';
 import { h } from './dom.js';
+import { confirmDialog, toast } from './confirm-dialog.js';
+import { openTagBrowser } from './tag-browser.js';
 import { followJob } from './job-progress.js';
 import { num, TAG, text, type DicomJson } from './dicom-json.js';
 import { mainArchive } from './dicomweb.js';
@@ -17,7 +20,16 @@ async function destinations(): Promise<Ae[]> {
   return (await api<Ae[]>('GET', '/api/aes')).filter((a) => a.connection.port !== undefined && a.role !== 'main');
 }
 
-export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onChanged: () => void): Promise<void> {
+export interface DetailHooks {
+  /** A series or instance was deleted: the list's counts changed. */
+  listChanged: () => void;
+  /** The study was deleted. */
+  studyDeleted: () => void;
+  /** The list's address without this study (the viewer's way back, Close). */
+  listHash: () => string;
+}
+
+export async function renderStudyDetail(box: HTMLElement, study: DicomJson, hooks: DetailHooks): Promise<void> {
   const st = text(study, TAG.StudyInstanceUID);
   const [series, aes] = await Promise.all([mainArchive.qidoAll(`studies/${enc(st)}/series`), destinations()]);
   series.sort((a, b) => (num(a, TAG.SeriesNumber) ?? 0) - (num(b, TAG.SeriesNumber) ?? 0));
@@ -57,14 +69,17 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
   };
 
   const remove = async (what: string, path: string, after: () => void) => {
-    if (!confirm(`Delete ${what}? The files are removed from the archive.`)) return;
+    if (!(await confirmDialog(`Delete ${what}? The files are removed from the archive.`))) return;
     try {
       const r = await api<{ deleted: number }>('DELETE', path);
+      const done = `deleted ${what} (${r.deleted} instance(s))`;
       message.className = 'ok';
-      message.textContent = `deleted ${what} (${r.deleted} instance(s))`;
+      message.textContent = done;
+      toast(done);
       after();
     } catch (err) {
       fail(err);
+      toast(`${what} was not deleted: ${errorText(err)}`, false);
     }
   };
 
@@ -84,6 +99,17 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
               'li',
               { 'data-instance': sop },
               `#${num(i, TAG.InstanceNumber) ?? '?'} ${sop} `,
+              h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'show-tags',
+                  onclick: () =>
+                    void openTagBrowser(`studies/${enc(st)}/series/${enc(se)}/instances/${enc(sop)}`, `instance #${num(i, TAG.InstanceNumber) ?? '?'}`),
+                },
+                'Tags',
+              ),
+              ' ',
               h(
                 'button',
                 {
@@ -135,7 +161,7 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
             onclick: () =>
               void remove(`series ${num(s, TAG.SeriesNumber) ?? se}`, `/api/studies/${enc(st)}/series/${enc(se)}`, () => {
                 row.remove();
-                onChanged();
+                hooks.listChanged();
               }),
           },
           'Delete',
@@ -148,11 +174,12 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
 
   box.replaceChildren(
     h('h3', {}, `${text(study, TAG.PatientName).replaceAll('^', ' ')} - ${text(study, TAG.StudyDescription) || 'study'} (${text(study, TAG.StudyDate)})`),
-    h('p', { class: 'muted' }, st),
+    h('p', { class: 'muted' }, st, ' ', h('a', { id: 'close-study', href: hooks.listHash() }, 'Close')),
     h(
       'div',
       { class: 'actions' },
-      h('a', { id: 'open-viewer', class: 'button', href: `/viewer?StudyInstanceUIDs=${enc(st)}` }, 'Open in viewer'),
+      // back: where the viewer's "Study list" link returns (this list, this search).
+      h('a', { id: 'open-viewer', class: 'button', href: `/viewer?StudyInstanceUIDs=${enc(st)}&back=${enc(location.hash)}` }, 'Open in viewer'),
       h('span', { class: 'group' }, download, h('label', { class: 'inline' }, anonDownload, ' anonymize')),
       h(
         'span',
@@ -171,7 +198,7 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, onCh
           onclick: () =>
             void remove('this study', `/api/studies/${enc(st)}`, () => {
               box.replaceChildren();
-              onChanged();
+              hooks.studyDeleted();
             }),
         },
         'Delete study',

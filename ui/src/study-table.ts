@@ -16,12 +16,49 @@ const fuzzy = (s: string): string | undefined => (s.trim() === '' ? undefined : 
 const exact = (s: string): string | undefined => s.trim() || undefined;
 const dicomDate = (d: string): string => d.replaceAll('-', '');
 
+/** What the form's fields hold, as typed (kept in the address so a search can be restored). */
+export interface FormValues {
+  name: string;
+  id: string;
+  from: string;
+  to: string;
+  modality: string;
+  accession: string;
+  description: string;
+}
+export const FORM_FIELDS = ['name', 'id', 'from', 'to', 'modality', 'accession', 'description'] as const satisfies readonly (keyof FormValues)[];
+
+/** The query keys of the form's values. */
+export function keysOf(v: Partial<FormValues>): StudyKeys {
+  const from = dicomDate(v.from ?? '');
+  const to = dicomDate(v.to ?? '');
+  return {
+    PatientName: fuzzy(v.name ?? ''),
+    PatientID: exact(v.id ?? ''),
+    StudyDate: from || to ? (from === to ? from : `${from}-${to}`) : undefined,
+    Modality: exact((v.modality ?? '').toUpperCase()),
+    AccessionNumber: exact(v.accession ?? ''),
+    StudyDescription: fuzzy(v.description ?? ''),
+  };
+}
+
+export interface SearchForm {
+  form: HTMLFormElement;
+  /** Puts values into the fields (a search restored from the address). */
+  fill(values: Partial<FormValues>): void;
+}
+
+/** The form alone (the Remote tab's: its searches are not kept in the address). */
 export function searchForm(prefix: string, onSearch: (keys: StudyKeys) => void, extra: (Node | string)[] = []): HTMLFormElement {
+  return studySearchForm(prefix, onSearch, extra).form;
+}
+
+export function studySearchForm(prefix: string, onSearch: (keys: StudyKeys, values: FormValues) => void, extra: (Node | string)[] = []): SearchForm {
   const field = (id: string, label: string, type = 'text') => {
     const input = h('input', { type, id: `${prefix}-${id}`, name: id });
     return { input, el: h('div', { class: 'field' }, h('label', { for: `${prefix}-${id}` }, label), input) };
   };
-  const f = {
+  const f: Record<keyof FormValues, { input: HTMLInputElement; el: HTMLElement }> = {
     name: field('patient-name', 'Patient name'),
     id: field('patient-id', 'Patient ID'),
     from: field('date-from', 'Study date from', 'date'),
@@ -39,22 +76,31 @@ export function searchForm(prefix: string, onSearch: (keys: StudyKeys) => void, 
   );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const from = dicomDate(f.from.input.value);
-    const to = dicomDate(f.to.input.value);
-    onSearch({
-      PatientName: fuzzy(f.name.input.value),
-      PatientID: exact(f.id.input.value),
-      StudyDate: from || to ? (from === to ? from : `${from}-${to}`) : undefined,
-      Modality: exact(f.modality.input.value.toUpperCase()),
-      AccessionNumber: exact(f.accession.input.value),
-      StudyDescription: fuzzy(f.description.input.value),
-    });
+    const values = Object.fromEntries(FORM_FIELDS.map((k) => [k, f[k].input.value])) as unknown as FormValues;
+    onSearch(keysOf(values), values);
   });
-  return form;
+  return {
+    form,
+    fill(values) {
+      for (const k of FORM_FIELDS) f[k].input.value = values[k] ?? '';
+    },
+  };
+}
+
+/** DA as YYYY-MM-DD (other text as it is). */
+const isoDate = (da: string): string => da.replace(/^(\d{4})(\d{2})(\d{2})$/, '$1-$2-$3');
+/** TM (HHMMSS.FFFFFF, or HH:MM:SS from old writers) as HH:MM:SS, or HH:MM when that is all it has. */
+function clockTime(tm: string): string {
+  const m = /^(\d{2}):?(\d{2})?:?(\d{2})?/.exec(tm);
+  if (!m) return tm;
+  return [m[1], m[2] ?? '00', m[3]].filter((x) => x !== undefined).join(':');
 }
 
 /** Studies per page of a search. */
 export const PAGE = 25;
+
+/** What the study list shows besides the QIDO-RS defaults. */
+export const STUDY_LIST_FIELDS = ['StudyDescription', 'StudyTime', 'PatientSex', 'PatientBirthDate'].join(',');
 
 /** QIDO-RS parameters of the search keys (Modality matches Modalities in Study). */
 export function qidoParams(k: StudyKeys, offset: number): Record<string, string | number | undefined> {
@@ -65,7 +111,7 @@ export function qidoParams(k: StudyKeys, offset: number): Record<string, string 
     ModalitiesInStudy: k.Modality,
     AccessionNumber: k.AccessionNumber,
     StudyDescription: k.StudyDescription,
-    includefield: 'StudyDescription',
+    includefield: STUDY_LIST_FIELDS,
     limit: PAGE,
     offset,
   };
@@ -78,7 +124,10 @@ interface Column {
 const COLUMNS: Column[] = [
   { title: 'Patient name', value: (s) => text(s, TAG.PatientName).replaceAll('^', ' ').trim() },
   { title: 'Patient ID', value: (s) => text(s, TAG.PatientID) },
-  { title: 'Study date', value: (s) => text(s, TAG.StudyDate).replace(/^(\d{4})(\d{2})(\d{2})$/, '$1-$2-$3') },
+  { title: 'Sex', value: (s) => text(s, TAG.PatientSex) },
+  { title: 'Birth date', value: (s) => isoDate(text(s, TAG.PatientBirthDate)) },
+  { title: 'Study date', value: (s) => isoDate(text(s, TAG.StudyDate)) },
+  { title: 'Time', value: (s) => clockTime(text(s, TAG.StudyTime)) },
   { title: 'Modalities', value: (s) => text(s, TAG.ModalitiesInStudy).replaceAll('\\', ', ') },
   { title: 'Accession', value: (s) => text(s, TAG.AccessionNumber) },
   { title: 'Description', value: (s) => text(s, TAG.StudyDescription) },

@@ -4,6 +4,7 @@
 // to the field or the row they concern.
 import { api, ApiError, type UserInfo } from './api.js';
 import { background, h } from './dom.js';
+import { confirmDialog, toast } from './confirm-dialog.js';
 
 const ROLES = ['reader', 'admin'] as const;
 
@@ -58,10 +59,11 @@ export async function renderUsers(root: HTMLElement): Promise<void> {
       }
     };
     const remove = async () => {
-      if (!confirm(`Remove the user ${u.name}?`)) return;
+      if (!(await confirmDialog(`Remove the user ${u.name}?`, 'Remove'))) return;
       try {
         await api('DELETE', `/api/users/${encodeURIComponent(u.name)}`);
         await refresh(`removed ${u.name}`);
+        toast(`removed the user ${u.name}`);
       } catch (err) {
         say(problemText(err), false);
       }

@@ -1,4 +1,4 @@
-// The viewer's query string: /viewer?StudyInstanceUIDs=uid1,uid2[&archive=workstation].
+// The viewer's query string: /viewer?StudyInstanceUIDs=uid1,uid2[&archive=workstation][&back=#/studies?...].
 // No DOM, no Cornerstone.
 import type { DicomWebArchive } from '../api.js';
 
@@ -26,4 +26,14 @@ export function parseRequest(search: string): ViewerRequest | { error: string } 
   const archive = q.get('archive') ?? 'main';
   if (archive !== 'main' && archive !== 'workstation') return { error: `unknown archive "${archive}": main or workstation` };
   return { studyUids: [...new Set(uids)], archive };
+}
+
+/**
+ * Where the viewer's "Study list" link goes: the web app's address given as `back` (the
+ * list and search the study was opened from) when it is one of the app's own pages, else
+ * the Studies page.
+ */
+export function backHref(search: string): string {
+  const back = new URLSearchParams(search).get('back') ?? '';
+  return /^#\/[\w-]+(\?[^#\s]*)?$/.test(back) && back.length <= 2000 ? `/${back}` : '/#/studies';
 }
