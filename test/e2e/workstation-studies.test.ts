@@ -123,7 +123,7 @@ describe("the Studies page's Workstation tab", () => {
     );
     expect(await page.textContent(`${wsRow(wsAnn.studyUid)} td:nth-child(1)`)).toBe('WSTAB ANN');
     expect(await page.textContent(`${wsRow(wsAnn.studyUid)} td:nth-child(2)`)).toBe('WS-1');
-    expect(await page.textContent(`${wsRow(wsAnn.studyUid)} td:nth-child(8)`)).toBe('4');
+    expect(await page.textContent(`${wsRow(wsAnn.studyUid)} td:nth-child(11)`)).toBe('4'); // Instances
     await expect.poll(() => page.textContent('#ws-usage')).toMatch(/^Workstation archive: \d+\.\d KiB of 20\.0 GiB \(6 instance\(s\)\)/);
 
     await page.fill('#ws-patient-name', 'wstab^b');
