@@ -66,6 +66,12 @@ export interface CtSeriesOptions extends PatientStudy {
    * & Width Explanation when named). Default: one window, 40/400 for CT, 500/1000 for MR.
    */
   windows?: Array<{ center: number; width: number; explanation?: string }>;
+  /** Study Date (YYYYMMDD; Study Time 12:00:00 then): an older study of the patient, a prior. Default: now. */
+  studyDate?: string;
+  /** z (mm) of the first slice (the phantom's own is 0): a prior whose slices lie elsewhere. */
+  firstZ?: number;
+  /** Body Part Examined (0018,0015); none by default. */
+  bodyPart?: string;
 }
 
 /** Window Center, Width and (when any is named) Explanation, values in step. */
@@ -166,6 +172,7 @@ export interface CtSeriesResult {
 export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult> {
   const count = o.count ?? 300;
   const phantom = ctPhantom({ rows: o.rows, cols: o.cols, count, fovMm: o.fovMm, sliceThickness: o.sliceThickness });
+  if (o.firstZ !== undefined) phantom.firstZ = o.firstZ;
   const bitsStored = o.bitsStored ?? 16;
   const now = new Date();
   const ps: Required<PatientStudy> = {
@@ -184,8 +191,9 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
 
   const mr = o.modality === 'MR';
   const sopClass = mr ? SOP_CLASS.mr : SOP_CLASS.ct;
+  const studyWhen = o.studyDate ? new Date(`${o.studyDate.slice(0, 4)}-${o.studyDate.slice(4, 6)}-${o.studyDate.slice(6, 8)}T12:00:00Z`) : now;
   const common: Element[] = [
-    ...patientStudyElements(ps, now),
+    ...patientStudyElements(ps, studyWhen),
     str(t(0x0008, 0x0008), 'CS', o.sagittalOf ? ['DERIVED', 'SECONDARY', 'REFORMATTED'] : ['ORIGINAL', 'PRIMARY', 'AXIAL']),
     str(t(0x0008, 0x0012), 'DA', dicomDate(now)),
     str(t(0x0008, 0x0013), 'TM', dicomTime(now)),
@@ -197,6 +205,7 @@ export async function writeCtSeries(o: CtSeriesOptions): Promise<CtSeriesResult>
     str(t(0x0008, 0x0060), 'CS', mr ? 'MR' : 'CT'),
     str(t(0x0008, 0x0070), 'LO', 'OpenPACS synthetic'),
     str(t(0x0008, 0x103e), 'LO', o.seriesDescription ?? 'Water cylinder with bone rod'),
+    ...(o.bodyPart ? [str(t(0x0018, 0x0015), 'CS', o.bodyPart)] : []),
     str(t(0x0018, 0x0050), 'DS', ds(phantom.sliceThickness)),
     ...(mr ? [] : [str(t(0x0018, 0x0060), 'DS', '120')]),
     ...(o.gantryTiltDegrees !== undefined ? [str(t(0x0018, 0x1120), 'DS', ds(o.gantryTiltDegrees))] : []),

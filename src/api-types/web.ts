@@ -152,3 +152,52 @@ export interface WorkstationUsage {
   instances: number;
   maxBytes: number;
 }
+
+/** The largest viewport grid of the 2D viewer (and of a hanging protocol): rows, columns. */
+export const VIEWER_MAX_ROWS = 4;
+export const VIEWER_MAX_COLS = 5;
+
+/**
+ * A pattern over one attribute, case-insensitive: `*` any run of characters, `?` one
+ * character, `|` between alternatives ("*T2*|*FLAIR*"); the whole value must match.
+ */
+export type HangingPattern = string;
+
+/** Which series a viewport takes: every field given must match (series attributes from QIDO-RS). */
+export interface HangingSeriesMatch {
+  description?: HangingPattern;
+  modality?: HangingPattern;
+  bodyPart?: HangingPattern;
+  /** Series whose description matches this are passed over ("*T2*" but not "*FLAIR*"). */
+  excludeDescription?: HangingPattern;
+}
+
+/** One viewport of a protocol, in reading order (left to right, then down). */
+export interface HangingViewport {
+  /** The study opened ('current', the default) or the patient's newest study of an earlier date and the same modality ('prior'). */
+  study?: 'current' | 'prior';
+  series?: HangingSeriesMatch;
+  /** A prior's series like the one shown in viewport N (0-based): the same description, else the same modality. */
+  sameAsViewport?: number;
+}
+
+/** A hanging protocol: when it applies (every field given matches the current study), the layout, and what goes where. */
+export interface HangingProtocol {
+  name: string;
+  match: {
+    /** Matches when any series of the study has a matching modality. */
+    modality?: HangingPattern;
+    bodyPart?: HangingPattern;
+    studyDescription?: HangingPattern;
+    /** Matches when any series of the study has a matching description. */
+    seriesDescription?: HangingPattern;
+  };
+  rows: number;
+  cols: number;
+  viewports: HangingViewport[];
+}
+
+/** GET /api/hanging-protocols answer and PUT body: the administrators' protocols, tried before the built-in ones. */
+export interface HangingProtocolsBody {
+  protocols: HangingProtocol[];
+}

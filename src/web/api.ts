@@ -35,6 +35,7 @@ import { registerStudiesApi } from './studies-api.js';
 import type { AuditRecorder } from '../audit/index.js';
 import { webActor } from './audit-actor.js';
 import { registerUsersApi } from './users-api.js';
+import { registerHangingProtocolsApi } from './hanging-protocols.js';
 import { registerWorkflowApi } from './workflow-api.js';
 
 export interface ApiDeps {
@@ -196,6 +197,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await registerRouterApi(app, deps);
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);
+  await registerHangingProtocolsApi(app, { dataDir: deps.users.dataDir, activity: deps.activity });
   await registerActivityApi(app, deps);
   registerPluginRoutes(app, deps.roles?.plugins());
 

@@ -19,6 +19,8 @@ import type { MppsRecord } from '../../src/archive/mpps-store.js';
 import type { CommitmentRecord } from '../../src/archive/commitment-store.js';
 import type { Problem } from '../../src/web/problem.js';
 import { ROLES, type UserInfo } from '../../src/web/users.js';
+import { hangingProtocolsSchema } from '../../src/web/hanging-protocols.js';
+import type { z } from 'zod';
 
 describe('shared API types', () => {
   it("are the workflow stores' records", () => {
@@ -63,5 +65,7 @@ describe('shared API types', () => {
     // The server's DICOM JSON values are typed; the app reads them as unknown.
     expectTypeOf<RemoteFindResult>().toExtend<Api.RemoteFindResult>();
     expect([...USER_ROLES]).toEqual([...ROLES]);
+    // What PUT /api/hanging-protocols accepts is what the viewer reads.
+    expectTypeOf<Api.HangingProtocolsBody>().toEqualTypeOf<z.infer<typeof hangingProtocolsSchema>>();
   });
 });

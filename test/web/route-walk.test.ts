@@ -58,6 +58,7 @@ const READER = new Set([
   'POST /api/me/password',
   'GET /api/me/window-presets',
   'PUT /api/me/window-presets',
+  'GET /api/hanging-protocols',
   'GET /api/status',
   'GET /api/config',
   'GET /api/aes',

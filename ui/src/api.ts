@@ -12,6 +12,8 @@ export {
   SERVER_ROLES,
   SPS_STATUSES,
   UNKNOWN_CALLER_PERMISSIONS,
+  VIEWER_MAX_COLS,
+  VIEWER_MAX_ROWS,
 } from '../../src/api-types/index.js';
 
 /**

@@ -1,10 +1,11 @@
 // The web app: log in, then the Studies (default), Patients, Worklist, Performed steps,
 // Storage commitment, Configuration, Status, Router and (for
-// admins) Users pages (hash routes). Readers browse and view: admin-only controls are
+// admins) Users and Hanging protocols pages (hash routes). Readers browse and view: admin-only controls are
 // hidden (role.ts) and refused by the server anyway.
 import { api, ApiError, type Me } from './api.js';
 import { renderActivity } from './activity.js';
 import { renderConfig } from './config.js';
+import { renderHangingProtocols } from './hanging-page.js';
 import { background, h } from './dom.js';
 import { renderLogin } from './login.js';
 import { applyRole } from './role.js';
@@ -30,6 +31,7 @@ const pages: Record<string, (root: HTMLElement) => Promise<void>> = {
   'router-rules': renderRouterRules,
   'router-queue': renderRouterQueue,
   users: renderUsers,
+  hanging: renderHangingProtocols,
   activity: renderActivity,
   password: renderOwnPassword,
   worklist: renderWorklist,
@@ -37,11 +39,12 @@ const pages: Record<string, (root: HTMLElement) => Promise<void>> = {
   commitments: renderCommitments,
 };
 
-// Links of the pages this file adds (index.html has the others): Activity and Users for admins, My password for everyone.
+// Links of the pages this file adds (index.html has the others): Activity, Users and Hanging protocols for admins, My password for everyone.
 const activityLink = h('a', { href: '#/activity', 'data-page': 'activity', hidden: true }, 'Activity');
 const usersLink = h('a', { href: '#/users', 'data-page': 'users', hidden: true }, 'Users');
+const hangingLink = h('a', { href: '#/hanging', 'data-page': 'hanging', hidden: true }, 'Hanging protocols');
 const passwordLink = h('a', { href: '#/password', 'data-page': 'password' }, 'My password');
-who.before(activityLink, ' ', usersLink);
+who.before(activityLink, ' ', usersLink, ' ', hangingLink);
 who.after(' ', passwordLink);
 
 async function route(): Promise<void> {
@@ -61,6 +64,7 @@ function loggedIn(me: Me): void {
   who.title = me.role;
   applyRole(me.role);
   usersLink.hidden = me.role !== 'admin';
+  hangingLink.hidden = me.role !== 'admin';
   activityLink.hidden = me.role !== 'admin';
   nav.hidden = false;
   void route();

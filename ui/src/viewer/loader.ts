@@ -46,6 +46,12 @@ export interface DisplaySet {
   readonly description: string;
   readonly seriesNumber: number | undefined;
   readonly instanceCount: number;
+  /** Body Part Examined (hanging protocols match it). */
+  readonly bodyPart: string;
+  /** Study Date (DA, YYYYMMDD) as the archive has it; empty when none. */
+  readonly studyDate: string;
+  /** Set when a hanging protocol shows it beside the patient's other study: its viewport says which. */
+  comparison?: 'current' | 'prior';
   /** The study as the series panel heads it: date and description. */
   readonly studyLabel: string;
   readonly thumbnailUrl: string;
@@ -80,6 +86,8 @@ export function displaySetFromSeries(client: DicomWebClient, studyUid: string, s
     description: str(s, TAG.SeriesDescription),
     seriesNumber: num(s, TAG.SeriesNumber),
     instanceCount: num(s, TAG.NumberOfSeriesRelatedInstances) ?? 0,
+    bodyPart: str(s, TAG.BodyPartExamined),
+    studyDate: str(s, TAG.StudyDate),
     studyLabel: [formatDate(str(s, TAG.StudyDate)), str(s, TAG.StudyDescription)].filter(Boolean).join(' ') || studyUid,
     thumbnailUrl: client.thumbnailUrl(studyUid, seriesUid),
     client,

@@ -3,12 +3,24 @@
 import { cache, Enums, eventTarget, RenderingEngine, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
 import { annotation as annotationApi, utilities as toolUtils } from '@cornerstonejs/tools';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
+import { api, type HangingProtocol, type HangingProtocolsBody } from '../api.js';
 import { h } from '../dom.js';
 import { str, TAG, type DicomJson } from '../dicom-json.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
 import { applyWindow, flip, invert, reset, rotate } from './image-ops.js';
 import { ViewportGrid } from './layout.js';
-import { hangingOrder, hangsAsImages, layoutFor } from './hanging.js';
+import {
+  BUILT_IN_PROTOCOLS,
+  hangingOrder,
+  hangsAsImages,
+  layoutFor,
+  needsPrior,
+  planHanging,
+  protocolApplies,
+  type HangingPlan,
+  type StudyFacts,
+} from './hanging.js';
+import { findPrior, studyIdentity } from './prior-study.js';
 import { displaySetFromSeries, prefetchStack, type DisplaySet } from './loader.js';
 import { Navigation } from './navigation.js';
 import { renderSeriesPanel, SERIES_MIME } from './series-panel.js';
@@ -122,16 +134,23 @@ export class Viewer {
     return this.grid.cells[this.active];
   }
 
-  /** Reads the studies' series and hangs them: in acquisition order, one per viewport. */
+  /**
+   * Reads the studies' series and hangs them by the first hanging protocol that applies to
+   * the first study (hanging.ts), with the patient's prior beside it when the protocol asks
+   * for one; else in acquisition order, one per viewport.
+   */
   async open(): Promise<void> {
     this.timings.open = performance.now();
+    const adminProtocols = this.adminProtocols();
     const sets: DisplaySet[] = [];
     const problems: string[] = [];
     const derived: DerivedSeries[] = [];
-    for (const study of this.options.studyUids) {
+    let currentAnswer: DicomJson | undefined;
+    for (const [i, study] of this.options.studyUids.entries()) {
       try {
         const series = await this.client.series(study);
         if (!series.length) problems.push(`study ${study}: not found or empty`);
+        if (i === 0) currentAnswer = series[0];
         // Reports (SR, key objects, presentation states) are read, not hung.
         const images = series.filter((s) => hangsAsImages(str(s, TAG.Modality)));
         sets.push(...images.map((s) => displaySetFromSeries(this.client, study, s)).sort(hangingOrder));
@@ -140,21 +159,108 @@ export class Viewer {
         problems.push(`study ${study}: ${describe(e)}`);
       }
     }
+    const opened = [...sets];
+    const currentUid = this.options.studyUids[0];
+    const current = sets.filter((d) => d.studyUid === currentUid);
+    const protocols = [...(await adminProtocols), ...BUILT_IN_PROTOCOLS];
+    const currentFacts: StudyFacts = { description: currentAnswer ? str(currentAnswer, TAG.StudyDescription) : '', series: current };
+    const prior = await this.priorOf(currentAnswer, currentFacts, protocols, sets, problems);
+    for (const ds of prior) if (!sets.includes(ds)) sets.push(ds);
+    const plan = planHanging(protocols, currentFacts, prior.length ? { description: '', series: prior } : undefined);
     this.displaySets = sets;
     this.timings.seriesListed = performance.now();
     renderSeriesPanel(this.panel, sets, (ds) => {
       const cell = this.activeCell;
       if (cell) void this.assign(cell, ds);
     });
+    this.panel.prepend(h('div', { class: 'hanging-protocol', id: 'hanging-protocol' }, `Hanging: ${plan.protocol ?? 'series in order'}`));
+    this.grid.root.dataset.protocol = plan.protocol ?? '';
     this.panel.append(this.measurementList.root);
     this.measurementList.render();
     if (problems.length) this.panel.prepend(h('div', { class: 'panel-error', role: 'alert' }, ...problems.map((p) => h('div', {}, p))));
-    const [rows, cols] = layoutFor(sets.length);
-    this.setLayout(rows, cols);
-    await Promise.all(this.grid.cells.map((cell, i) => (sets[i] ? this.assign(cell, sets[i]) : Promise.resolve())));
+    const placed = this.placement(plan, opened, current, prior);
+    // Without a protocol: every opened study's series (planHanging's default counts the first study's).
+    const [rows, cols] = plan.protocol ? [plan.rows, plan.cols] : layoutFor(opened.length);
+    this.setLayout(rows, cols, false);
+    this.linkComparisons(placed);
+    await Promise.all(this.grid.cells.map((cell, i) => (placed[i] ? this.assign(cell, placed[i]) : Promise.resolve())));
     await this.restoreMeasurements();
     await this.reading.afterOpen();
     await this.derived.open(derived);
+  }
+
+  /**
+   * The display set of each cell: the protocol's (labelled current and prior when it shows
+   * a prior), its empty cells taking the other opened studies' series; without a protocol,
+   * the opened series in order in a layout sized to them.
+   */
+  private placement(plan: HangingPlan, opened: DisplaySet[], current: DisplaySet[], prior: DisplaySet[]): Array<DisplaySet | undefined> {
+    if (!plan.protocol)
+      return opened.slice(
+        0,
+        layoutFor(opened.length).reduce((r, c) => r * c),
+      );
+    if (plan.viewports.some((v) => v?.study === 'prior')) {
+      for (const ds of current) ds.comparison = 'current';
+      for (const ds of prior) ds.comparison = 'prior';
+    }
+    const byKey = new Map([...opened, ...prior].map((d) => [d.key, d]));
+    const placed = plan.viewports.map((v) => v && byKey.get(v.key));
+    const rest = opened.filter((d) => !placed.includes(d));
+    return placed.map((d) => d ?? rest.shift());
+  }
+
+  /** The administrators' protocols (tried before the built-in ones); none when they cannot be read, said in the status line. */
+  private async adminProtocols(): Promise<HangingProtocol[]> {
+    try {
+      return (await api<HangingProtocolsBody>('GET', '/api/hanging-protocols')).protocols;
+    } catch (e) {
+      this.toolbar.status.textContent = `the hanging protocols could not be read (built-in ones used): ${describe(e)}`;
+      return [];
+    }
+  }
+
+  /**
+   * The display sets of the current study's prior when a protocol that applies asks for one
+   * (prior-study.ts): the same patient's newest study of an earlier date with the study's
+   * main modality. Reused when it is open already; none when there is no such study.
+   */
+  private async priorOf(
+    currentAnswer: DicomJson | undefined,
+    current: StudyFacts,
+    protocols: readonly HangingProtocol[],
+    sets: readonly DisplaySet[],
+    problems: string[],
+  ): Promise<DisplaySet[]> {
+    if (!currentAnswer || !protocols.some((p) => needsPrior(p) && protocolApplies(p, current))) return [];
+    const counts = new Map<string, number>();
+    for (const s of current.series) counts.set(s.modality, (counts.get(s.modality) ?? 0) + 1);
+    const modality = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    if (!modality) return [];
+    try {
+      const uid = await findPrior((q) => this.client.qido('studies', q), studyIdentity(currentAnswer, this.options.studyUids[0]), modality);
+      if (!uid) return [];
+      const open = sets.filter((d) => d.studyUid === uid);
+      if (open.length) return open;
+      const series = await this.client.series(uid);
+      return series
+        .filter((s) => hangsAsImages(str(s, TAG.Modality)))
+        .map((s) => displaySetFromSeries(this.client, uid, s))
+        .sort(hangingOrder);
+    } catch (e) {
+      problems.push(`the prior study could not be searched: ${describe(e)}`);
+      return [];
+    }
+  }
+
+  /** A prior and a current shown side by side scroll together by position (navigation.ts). */
+  private linkComparisons(placed: ReadonlyArray<DisplaySet | undefined>): void {
+    this.nav.unlinkAll();
+    const cells = this.grid.cells;
+    for (const [i, a] of placed.entries()) {
+      if (a?.comparison !== 'prior') continue;
+      for (const [j, b] of placed.entries()) if (b?.comparison === 'current' && cells[i] && cells[j]) this.nav.linkByPosition(cells[i], cells[j]);
+    }
   }
 
   /** Draws the newest measurement report of each open study onto its images. */
@@ -240,7 +346,8 @@ export class Viewer {
     showContextMenu(e.clientX, e.clientY, [{ id: 'delete-measurement', label: 'Delete measurement', run: () => void this.deleteMeasurements([uid]) }]);
   }
 
-  setLayout(rows: number, cols: number): void {
+  /** `fill`: empty cells take the series not shown yet (a layout chosen in the toolbar); open() places its own. */
+  setLayout(rows: number, cols: number, fill = true): void {
     try {
       this.grid.setLayout(rows, cols);
     } catch (e) {
@@ -250,6 +357,7 @@ export class Viewer {
     this.toolbar.setLayout(rows, cols);
     if (this.active >= this.grid.cells.length) this.setActive(0);
     // New empty cells take the next series not shown yet.
+    if (!fill) return this.setActive(this.active);
     const shown = new Set(this.grid.cells.map((c) => c.displaySet?.key));
     const unshown = this.displaySets.filter((d) => !shown.has(d.key));
     for (const cell of this.grid.cells) {

@@ -3,6 +3,7 @@
 // that failed elsewhere in the stack), and the series it shows.
 import { Enums, type RenderingEngine, type StackViewport } from '@cornerstonejs/core';
 import { h } from '../dom.js';
+import { formatDate } from '../dicom-json.js';
 import { loadDisplaySet, type DisplaySet, type ImageFailure } from './loader.js';
 import { Overlay } from './overlay.js';
 
@@ -14,9 +15,13 @@ export class ViewportCell {
   private readonly message: HTMLDivElement;
   private readonly note: HTMLDivElement;
   private readonly progress: HTMLDivElement;
+  /** "PRIOR 2025-01-15" or "CURRENT ...": which study of a comparison the viewport shows. */
+  readonly label: HTMLDivElement;
   /** A message about the series as a whole (it stays while the images change). */
   private seriesMessage = '';
   displaySet?: DisplaySet;
+  /** True while a series is being put in (its first image's arrival is no scroll). */
+  settingStack = false;
   /** Set for each setStack: a later assignment wins over a slower earlier one. */
   private generation = 0;
 
@@ -31,11 +36,13 @@ export class ViewportCell {
     this.message = h('div', { class: 'viewport-message', role: 'alert' });
     this.note = h('div', { class: 'viewport-note', role: 'status' });
     this.progress = h('div', { class: 'viewport-progress' });
+    this.label = h('div', { class: 'viewport-label', hidden: true });
     this.root = h(
       'div',
       { class: 'viewport-cell', 'data-index': String(index) },
       this.element,
       this.overlay.root,
+      this.label,
       this.scrollbar,
       this.progress,
       this.note,
@@ -77,6 +84,16 @@ export class ViewportCell {
     this.note.textContent = text;
   }
 
+  /** Names the study of a comparison (current or prior, with its date); nothing outside one. */
+  private showLabel(ds: DisplaySet): void {
+    const text = ds.comparison ? `${ds.comparison.toUpperCase()} ${formatDate(ds.studyDate)}`.trim() : '';
+    this.label.textContent = text;
+    this.label.hidden = !text;
+    this.label.classList.toggle('prior', ds.comparison === 'prior');
+    if (ds.comparison) this.root.dataset.comparison = ds.comparison;
+    else delete this.root.dataset.comparison;
+  }
+
   showProgress(text: string): void {
     this.progress.textContent = text;
   }
@@ -86,6 +103,7 @@ export class ViewportCell {
     const generation = ++this.generation;
     this.displaySet = ds;
     this.root.dataset.series = ds.seriesUid;
+    this.showLabel(ds);
     this.showMessage('');
     this.setNote('');
     this.root.classList.remove('image-failed');
@@ -105,7 +123,8 @@ export class ViewportCell {
     this.scrollbar.value = '0';
     this.scrollbar.disabled = ds.imageIds.length < 2;
     try {
-      await vp.setStack(ds.imageIds, 0);
+      this.settingStack = true;
+      await vp.setStack(ds.imageIds, 0).finally(() => (this.settingStack = false));
       // Smooth when zoomed: linear between pixel centres, never blocks (said here, not left to a default).
       vp.setProperties({ interpolationType: Enums.InterpolationType.LINEAR });
       vp.render();
