@@ -45,6 +45,30 @@ export function withDefaultUser(connectionString: string): string {
   return url.toString();
 }
 
+/**
+ * Runs `fn` in one transaction on a pooled connection: COMMIT when it resolves, ROLLBACK
+ * when it throws; a connection whose ROLLBACK failed is not given back to the pool.
+ */
+export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, mode: '' | ' READ ONLY' = ''): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query(`BEGIN${mode}`);
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw e;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
 /** PostgreSQL's SQL where it differs from SQLite's. */
 export const POSTGRES_DIALECT: SqlDialect = {
   identityPk: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
@@ -130,24 +154,8 @@ export class PostgresIndex extends BaseIndex {
     return index;
   }
 
-  private async transaction<T>(mode: '' | ' READ ONLY', fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query(`BEGIN${mode}`);
-      try {
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        throw e;
-      }
-    } finally {
-      client.release(broken);
-    }
+  private transaction<T>(mode: '' | ' READ ONLY', fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return pgTransaction(this.pool, fn, mode);
   }
 
   read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {

@@ -7,7 +7,7 @@
  * step only adds).
  */
 import pg from 'pg';
-import { withDefaultUser } from './postgres-index.js';
+import { pgTransaction, withDefaultUser } from './postgres-index.js';
 
 const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -69,24 +69,8 @@ export class SharedDatabase {
   }
 
   /** Runs `fn` in one transaction. */
-  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      try {
-        const r = await fn(client);
-        await client.query('COMMIT');
-        return r;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        throw e;
-      }
-    } finally {
-      client.release(broken);
-    }
+  transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return pgTransaction(this.pool, fn);
   }
 
   /** A connection of its own (LISTEN), on the same schema. */
