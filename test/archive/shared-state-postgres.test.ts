@@ -113,7 +113,8 @@ describe('the registry in PostgreSQL', () => {
     // A row that does not validate is not applied: node 1 keeps its last good registry.
     await db2.pool.query(`UPDATE shared_registry SET revision = 99, body = jsonb_set(body, '{revision}', '99'::jsonb) || '{"web": {"port": 0}}'::jsonb`);
     await db2.pool.query(`SELECT pg_notify('pacs_registry', $1)`, [`${schema}:99`]);
-    await expect.poll(() => log.lines.filter((l) => l === 'error: configuration not applied').length, { timeout: 10_000 }).toBe(1);
+    // Logged each time the broken row is read (the notification, and any read again after it).
+    await expect.poll(() => log.lines.filter((l) => l === 'error: configuration not applied').length, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     expect(node1.current.revision).toBe(3);
     node1.close();
   });
