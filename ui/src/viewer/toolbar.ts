@@ -4,7 +4,6 @@ import { h } from '../dom.js';
 import { GROUP_LABELS, type WindowPreset } from './window-presets.js';
 import { LAYOUTS, MAX_COLS, MAX_ROWS } from './layout.js';
 import { PRIMARY_TOOLS } from './tools.js';
-import { backHref } from './request.js';
 
 export interface ToolbarActions {
   layout(rows: number, cols: number): void;
@@ -68,7 +67,6 @@ export class Toolbar {
     this.root = h(
       'div',
       { class: 'toolbar', id: 'toolbar' },
-      group('navigation', h('a', { id: 'viewer-back', class: 'button', href: backHref(location.search), title: 'back to the study list' }, '← Study list')),
       group('layout', ...layoutButtons, rows, h('span', {}, 'x'), cols, custom),
       group('tools', ...this.toolButtons.values()),
       group(

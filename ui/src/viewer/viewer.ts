@@ -4,6 +4,7 @@ import { cache, Enums, eventTarget, RenderingEngine, utilities as csUtils, type 
 import { annotation as annotationApi, utilities as toolUtils } from '@cornerstonejs/tools';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { api, type HangingProtocol, type HangingProtocolsBody } from '../api.js';
+import { backHref } from './request.js';
 import { h } from '../dom.js';
 import { str, TAG, type DicomJson } from '../dicom-json.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
@@ -174,6 +175,10 @@ export class Viewer {
       if (cell) void this.assign(cell, ds);
     });
     this.panel.prepend(h('div', { class: 'hanging-protocol', id: 'hanging-protocol' }, `Hanging: ${plan.protocol ?? 'series in order'}`));
+    // At the top of the series panel (its width is fixed): in the toolbar it moved the tools and the images.
+    this.panel.prepend(
+      h('a', { id: 'viewer-back', class: 'button back-link', href: backHref(location.search), title: 'back to the study list' }, '← Study list'),
+    );
     this.grid.root.dataset.protocol = plan.protocol ?? '';
     this.panel.append(this.measurementList.root);
     this.measurementList.render();
