@@ -235,13 +235,8 @@ async function fileMatches(path: string, size: number, crc: number): Promise<boo
 /** The file's seal when it is intact and the file's size and bytes match it (blob-seal.ts), else undefined. */
 export async function readSealedFile(path: string): Promise<Seal | undefined> {
   const head = Buffer.alloc(PREAMBLE_BYTES);
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+  const fh = await openIfAny(path);
+  if (!fh) return undefined;
   try {
     const { bytesRead } = await fh.read(head, 0, PREAMBLE_BYTES, 0);
     if (bytesRead < PREAMBLE_BYTES) return undefined;
@@ -256,13 +251,8 @@ export async function readSealedFile(path: string): Promise<Seal | undefined> {
 
 /** CRC-32 of the file's bytes after the preamble and of all of them, when it has exactly `size` bytes. */
 async function fileCrcs(path: string, size: number): Promise<{ body: number; whole: number } | undefined> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+  const fh = await openIfAny(path);
+  if (!fh) return undefined;
   try {
     if ((await fh.stat()).size !== size) return undefined;
     const buf = Buffer.allocUnsafe(1 << 20);
@@ -280,6 +270,16 @@ async function fileCrcs(path: string, size: number): Promise<{ body: number; who
     return { body, whole };
   } finally {
     await fh.close();
+  }
+}
+
+/** The file opened for reading, or undefined when it is gone. */
+async function openIfAny(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
   }
 }
 
