@@ -1,0 +1,77 @@
+// Profiling driver for the C-STORE receive path: one `pacs serve` (or any command with
+// {data} {port} {aet}), a warm-up series, then --runs series of --count CT images sent by
+// storescu over --assoc associations; prints the server's CPU per instance (all threads,
+// main thread) for each run and writes the CLOCK_MONOTONIC windows of the measured runs
+// (JSON, --windows) so that a `node --cpu-prof` profile of the server can be cut to them
+// (bench/cpu-profile-summary.ts --windows).
+//
+//   npx tsx bench/ingest-profile.ts [--count 300] [--runs 3] [--assoc 1]
+//        [--cmd "node --cpu-prof --cpu-prof-dir=/tmp/prof bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
+//        [--windows /tmp/prof/windows.json] [--perf /tmp/prof/perf.data]
+// --perf: `perf record -g` of the server's threads during the measured runs only (start the
+// server with `node --perf-basic-prof` to name its JIT code).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeCtSeries } from '../scripts/gen-test-data.js';
+import { cpuMsSplit } from './cpu.js';
+import { runDcmtk, startPacs, stopAllPeers, storescu } from '../test/support/peers.js';
+import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '300' },
+    runs: { type: 'string', default: '3' },
+    assoc: { type: 'string', default: '1' },
+    cmd: { type: 'string', default: 'node bin/pacs.js serve --data {data} --port {port} --aet {aet}' },
+    windows: { type: 'string' },
+    perf: { type: 'string' },
+  },
+});
+const count = Number(values.count);
+const assoc = Number(values.assoc);
+const [command, ...args] = values.cmd.split(/\s+/);
+const root = await makeTempDir('pacs-ingest-prof-');
+const windows: Array<[number, number]> = [];
+try {
+  const pacs = await startPacs({ dir: root, command, args });
+  const send = async (run: number): Promise<{ cpu: number; main: number; seconds: number }> => {
+    const series = await writeCtSeries({ dir: path.join(root, `series-${run}`), count, rows: 512, cols: 512, seriesDescription: `prof ${run}` });
+    await runDcmtk('sync', []);
+    const parts: string[][] = Array.from({ length: assoc }, () => []);
+    series.files.forEach((f, i) => parts[i % assoc].push(f));
+    const before = cpuMsSplit(pacs.pid);
+    const t0 = process.hrtime.bigint();
+    const results = await Promise.all(parts.map((files) => storescu({ port: pacs.port, calledAet: pacs.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })));
+    const t1 = process.hrtime.bigint();
+    const after = cpuMsSplit(pacs.pid);
+    if (results.some((r) => r.code !== 0)) throw new Error(`storescu failed: ${results.map((r) => r.stderr).join('\n')}`);
+    fs.rmSync(path.join(root, `series-${run}`), { recursive: true, force: true });
+    if (run > 0) windows.push([Number(t0 / 1000n), Number(t1 / 1000n)]);
+    return { cpu: (after.main + after.others - before.main - before.others) / count, main: (after.main - before.main) / count, seconds: Number(t1 - t0) / 1e9 };
+  };
+  await send(0); // warm-up: JIT, SQLite pages, the batch pool
+  const perf = values.perf ? spawn('perf', ['record', '-F', '999', '-g', '-o', values.perf, '-p', String(pacs.pid)], { stdio: 'ignore' }) : undefined;
+  if (perf) await new Promise((r) => setTimeout(r, 1000));
+  const cpus: number[] = [];
+  for (let run = 1; run <= Number(values.runs); run++) {
+    const r = await send(run);
+    cpus.push(r.cpu);
+    console.log(
+      `run ${run}: ${r.seconds.toFixed(3)} s ${(count / r.seconds).toFixed(0)}/s  CPU ${r.cpu.toFixed(2)} ms/inst (main ${r.main.toFixed(2)})  load ${os.loadavg()[0].toFixed(1)}`,
+    );
+  }
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.once('exit', r));
+  }
+  cpus.sort((a, b) => a - b);
+  console.log(`median CPU ${cpus[cpus.length >> 1].toFixed(2)} ms/inst over ${cpus.length} runs of ${count}, ${assoc} association(s)`);
+  await pacs.stop(30_000);
+  if (values.windows) fs.writeFileSync(values.windows, JSON.stringify({ count, windows }));
+} finally {
+  await stopAllPeers();
+  await removeTempDir(root);
+}
