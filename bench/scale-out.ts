@@ -26,8 +26,11 @@
 //
 //   npx tsx bench/scale-out.ts [--count 300] [--repeat 3] [--nodes 1,2,3] [--parallel 4]
 //                              [--targets pacs,orthanc] [--orthanc-index auto|postgresql|sqlite]
-//                              [--rows 512] [--cols 512] [--database-url postgres://...]
-// --count is per node: 3 nodes take 3 x --count instances. Results: a table on stdout and
+//                              [--orthanc-retries 10] [--rows 512] [--cols 512] [--database-url postgres://...]
+// --count is per node: 3 nodes take 3 x --count instances. --orthanc-retries: the plugin's
+// MaximumConnectionRetries, how often Orthanc replays a transaction that PostgreSQL could not
+// serialize against another writer's before the C-STORE fails (then storescu stops its association).
+// Results: a table on stdout and
 // JSON in bench/results/scale-out-<timestamp>.json.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -68,6 +71,7 @@ const { values } = parseArgs({
     cols: { type: 'string', default: '512' },
     targets: { type: 'string', default: 'pacs,orthanc' },
     'orthanc-index': { type: 'string', default: 'auto' },
+    'orthanc-retries': { type: 'string', default: '10' },
     'database-url': { type: 'string', default: process.env.PACS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
     timeout: { type: 'string', default: '900' },
     help: { type: 'boolean', short: 'h' },
@@ -75,7 +79,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    'npx tsx bench/scale-out.ts [--count 300] [--repeat 3] [--nodes 1,2,3] [--parallel 4] [--targets pacs,orthanc] [--orthanc-index auto|postgresql|sqlite] [--rows 512] [--cols 512] [--database-url URL]',
+    'npx tsx bench/scale-out.ts [--count 300] [--repeat 3] [--nodes 1,2,3] [--parallel 4] [--targets pacs,orthanc] [--orthanc-index auto|postgresql|sqlite] [--orthanc-retries 10] [--rows 512] [--cols 512] [--database-url URL]',
   );
   process.exit(0);
 }
@@ -97,6 +101,7 @@ const PARALLEL = positiveInt('parallel', values.parallel);
 const ROWS = positiveInt('rows', values.rows);
 const COLS = positiveInt('cols', values.cols);
 const TIMEOUT_MS = positiveInt('timeout', values.timeout) * 1000;
+const ORTHANC_RETRIES = positiveInt('orthanc-retries', values['orthanc-retries']);
 const NODE_COUNTS = values.nodes.split(',').map((s) => positiveInt('nodes', s.trim()));
 const TARGETS = values.targets.split(',').map((s) => s.trim());
 for (const t of TARGETS) if (t !== 'pacs' && t !== 'orthanc') usageError(`unknown target "${t}" (pacs, orthanc)`);
@@ -226,6 +231,9 @@ function orthancPgSection(url: string, database: string): Record<string, unknown
     // One connection per association the node takes (the plugin's default is 1, which
     // would serialize a node's associations on the index).
     IndexConnectionsCount: PARALLEL,
+    // How often Orthanc replays a transaction PostgreSQL could not serialize (the plugin's
+    // transactions are SERIALIZABLE) before the store fails; 10 is the plugin's default.
+    MaximumConnectionRetries: ORTHANC_RETRIES,
   };
 }
 
@@ -305,11 +313,24 @@ interface RunRecord {
   serverCpuMsPerInstance?: number;
   /** CPU time of the PostgreSQL backends serving the nodes, per instance. */
   databaseCpuMsPerInstance?: number;
-  /** Processes (or backends) measured at the start that had gone at the end: their time is missing. */
+  /** Node processes (children included) measured at the start that had gone at the end: their time is missing. */
   processesGone?: number;
+  /** The same for PostgreSQL backends (a connection pool closing an idle connection). */
+  backendsGone?: number;
   loadAverage1m?: number;
   checks?: { indexed: number; findPerNode: number[]; files: number };
   error?: string;
+}
+
+/** Orthanc's (glog) error lines, this PACS's (pino) error and fatal lines. */
+const SERVER_ERROR = /^E\d{4} |"level":[56]\d/;
+
+/** The first and last of the lines matching `pattern` (and how many), for a failed run's message. */
+function errorLines(text: string, pattern: RegExp): string {
+  const lines = text.split('\n').filter((l) => pattern.test(l));
+  if (lines.length === 0) return '';
+  const cut = (l: string) => (l.length > 300 ? `${l.slice(0, 300)}...` : l);
+  return lines.length === 1 ? cut(lines[0]) : `${lines.length} lines, first: ${cut(lines[0])} | last: ${cut(lines[lines.length - 1])}`;
 }
 
 function split<T>(items: T[], parts: number): T[][] {
@@ -394,14 +415,22 @@ async function timedRun(cluster: Cluster, run: number): Promise<RunRecord> {
       seconds,
       serverCpuMsPerInstance: cpu.ms / total,
       ...(cluster.databaseUrl ? { databaseCpuMsPerInstance: db.ms / total } : {}),
-      processesGone: cpu.gone + db.gone,
+      processesGone: cpu.gone,
+      backendsGone: db.gone,
       loadAverage1m: os.loadavg()[0],
     };
 
     const problems: string[] = [];
     const bad = results.find((r) => r.code !== 0);
-    if (bad) problems.push(`storescu exited ${bad.code ?? bad.signal}: ${bad.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    for (const node of cluster.nodes) if (node.peer.exited) problems.push(`${node.label} exited: ${node.peer.logTail(5)}`);
+    if (bad) {
+      const failed = results.filter((r) => r.code !== 0).length;
+      problems.push(`${failed} of ${results.length} storescu exited ${bad.code ?? bad.signal}, e.g.: ${errorLines(`${bad.stderr}\n${bad.stdout}`, /^[EF]: /)}`);
+    }
+    for (const node of cluster.nodes) {
+      if (node.peer.exited) problems.push(`${node.label} exited: ${node.peer.logTail(5)}`);
+      const logged = errorLines(node.peer.logTail(100_000), SERVER_ERROR);
+      if (bad && logged) problems.push(`${node.label} logged: ${logged}`);
+    }
     let checks: RunRecord['checks'];
     try {
       checks = {
@@ -499,7 +528,7 @@ async function main(): Promise<void> {
           rec.ok ? `${rec.seconds!.toFixed(2)} s  ${rec.instancesPerSecond!.toFixed(1)} inst/s` : `FAILED: ${rec.error}`
         }${rec.serverCpuMsPerInstance !== undefined ? `  CPU ${rec.serverCpuMsPerInstance.toFixed(2)} ms/inst` : ''}${
           rec.databaseCpuMsPerInstance !== undefined ? ` + PostgreSQL ${rec.databaseCpuMsPerInstance.toFixed(2)}` : ''
-        }${rec.processesGone ? ` (${rec.processesGone} process(es) gone before the end: their CPU is missing)` : ''}  load ${rec.loadAverage1m?.toFixed(1) ?? os.loadavg()[0].toFixed(1)}${
+        }${rec.processesGone || rec.backendsGone ? ` (gone before the end, their CPU missing: ${rec.processesGone} process(es), ${rec.backendsGone} backend(s))` : ''}  load ${rec.loadAverage1m?.toFixed(1) ?? os.loadavg()[0].toFixed(1)}${
           rec.checks ? `  [checked: index ${rec.checks.indexed}, C-FIND ${rec.checks.findPerNode.join('/')}, files ${rec.checks.files}]` : ''
         }`,
       );
@@ -580,7 +609,13 @@ async function main(): Promise<void> {
           tcpNoDelay: true,
         },
         host: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-        versions: { storescu: firstLine(scu), orthanc: firstLine(orthancVersion), orthancIndex: orthancLabel, postgresql: pgVersion },
+        versions: {
+          storescu: firstLine(scu),
+          orthanc: firstLine(orthancVersion),
+          orthancIndex: orthancLabel,
+          orthancRetries: ORTHANC_RETRIES,
+          postgresql: pgVersion,
+        },
         results,
         loadAverage: { start: loadStart, end: loadEnd },
       },
