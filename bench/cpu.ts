@@ -32,3 +32,55 @@ export function cpuMsSplit(pid: number): { main: number; others: number } {
     return { main: Number.NaN, others: Number.NaN };
   }
 }
+
+/** The pids of the process's live descendants (children, grandchildren...), from /proc/<pid>/task/<tid>/children. */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    let tids: string[];
+    try {
+      tids = fs.readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      let text: string;
+      try {
+        text = fs.readFileSync(`/proc/${p}/task/${tid}/children`, 'latin1');
+      } catch {
+        continue;
+      }
+      for (const c of text.split(' ').filter(Boolean).map(Number)) {
+        out.push(c);
+        queue.push(c);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU time (ms) of each process and its live descendants so far, keyed by pid, so that
+ * a child started during a measurement counts from zero and one alive at both ends counts
+ * its difference. A child that exits in between is lost (its time goes to the parent's
+ * cutime only once reaped): cpuDeltaMs() says how many were.
+ */
+export function treeCpuSnapshot(pids: number[]): Map<number, number> {
+  const snap = new Map<number, number>();
+  for (const pid of pids) for (const p of [pid, ...descendants(pid)]) snap.set(p, cpuMs(p));
+  return snap;
+}
+
+/** CPU time (ms) used between two snapshots of treeCpuSnapshot, and how many processes of the first had gone. */
+export function cpuDeltaMs(before: Map<number, number>, after: Map<number, number>): { ms: number; gone: number } {
+  let ms = 0;
+  let gone = 0;
+  for (const [pid, t] of after) {
+    const b = before.get(pid);
+    if (Number.isFinite(t)) ms += t - (b !== undefined && Number.isFinite(b) ? b : 0);
+  }
+  for (const [pid, t] of before) if (Number.isFinite(t) && !Number.isFinite(after.get(pid) ?? Number.NaN)) gone++;
+  return { ms, gone };
+}
