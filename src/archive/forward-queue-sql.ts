@@ -319,13 +319,17 @@ export class SqlForwardQueue implements ForwardQueueStore {
     if (failures.length === 0) return;
     await this.index.write(async (tx) => {
       const t = now();
-      // With a claimant: only what it may claim (another live node's entry is that node's to settle).
-      const claimable = claimant === undefined ? '' : ` AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < ${tx.dialect.nowMs})`;
+      // With a claimant: only what it may claim (another live node's entry is that node's to settle), and
+      // still due (another node that failed it meanwhile counted this attempt: the destination is down for both).
+      const claimable =
+        claimant === undefined
+          ? ''
+          : ` AND state = 'pending' AND next_attempt_at <= $3 AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < ${tx.dialect.nowMs})`;
       // In id order: two nodes failing overlapping entries lock them in the same order (no deadlock).
       for (const f of [...failures].sort((a, b) => a.id - b.id)) {
         const row = await tx.execute(
           `SELECT attempts FROM router_queue WHERE pk = $1${claimable}${tx.dialect.forUpdate}`,
-          claimant === undefined ? [f.id] : [f.id, claimant],
+          claimant === undefined ? [f.id] : [f.id, claimant, Date.now()],
         );
         if (row.length === 0) continue;
         const attempts = Number(row[0].attempts) + 1;

@@ -154,8 +154,9 @@ export interface ForwardQueueStore {
   /**
    * A failed attempt each: attempts + 1, retried after `delay(attempts)` ms, or dead once
    * maxAttempts is reached (or at once with `dead`); the claim ends. With `claimant`, only
-   * entries it may claim (unclaimed, its own, or expired) change: another live node's
-   * outcome stands.
+   * entries it may claim (unclaimed, its own, or expired) and still due change: another
+   * live node's outcome stands, and an attempt another node already counted is not
+   * counted twice.
    */
   failed(failures: readonly QueueFailure[], maxAttempts: number, delay: (attempts: number) => number, claimant?: string): Promise<void>;
   /**

@@ -318,6 +318,16 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
         expect((await queue.counts()).find((c) => c.destination === 'A')?.delivered).toBe(3);
       });
 
+      it('an attempt another node already counted (the destination down for both) is not counted again', async () => {
+        const [e] = await queue.add([entry('A', '1.7.1')]);
+        await queue.failed([{ id: e.id, error: 'refused' }], 5, () => 60_000, 'node-a');
+        await queue.failed([{ id: e.id, error: 'refused too' }], 5, () => 60_000, 'node-b');
+        expect((await queue.list({ ids: [e.id] }))[0]).toMatchObject({ attempts: 1, lastError: 'refused' });
+        // A single node (no claimant) counts every failure it reports, as before claims.
+        await queue.failed([{ id: e.id, error: 'refused again' }], 5, () => 60_000);
+        expect((await queue.list({ ids: [e.id] }))[0]).toMatchObject({ attempts: 2, lastError: 'refused again' });
+      });
+
       it('adds the claim columns to a queue table made before them (on PostgreSQL from two nodes at once)', async () => {
         const sql = (x: Index) => x as unknown as SqlIndexLike;
         const cols = async (x: Index) => (await sql(x).write((tx) => tx.execute(tx.dialect.tableColumns, ['router_queue']))).map((r) => r.name);
