@@ -8,6 +8,7 @@ import type {
   HeldQuery,
   HeldState,
   NewEntry,
+  QueueClaim,
   QueueEntry,
   QueueFailure,
   QueueQuery,
@@ -29,7 +30,9 @@ export function queueDdl(d: SqlDialect): string[] {
       next_attempt_at BIGINT NOT NULL,
       last_error TEXT,
       created_at TEXT NOT NULL,
-      updated_at TEXT NOT NULL)`,
+      updated_at TEXT NOT NULL,
+      claimed_by TEXT,
+      claim_until BIGINT)`,
     `CREATE INDEX IF NOT EXISTS router_queue_due ON router_queue (destination, state, next_attempt_at, pk)`,
     `CREATE INDEX IF NOT EXISTS router_queue_uid ON router_queue (sop_instance_uid)`,
     // Deliveries per destination, counted as their rows go: what was sent stays visible (page and CLI alike).
@@ -39,6 +42,17 @@ export function queueDdl(d: SqlDialect): string[] {
       last_delivered_at TEXT NOT NULL)`,
   ];
 }
+
+/**
+ * Columns added after the table was first made, added where missing. Safe while other
+ * nodes run: the schema lock serializes the nodes adding them, and code that predates
+ * them never names them.
+ */
+const ADDED_QUEUE_COLUMNS: ReadonlyArray<{ column: string; type: string }> = [
+  // Which router node is sending an entry, until when (several nodes on one database).
+  { column: 'claimed_by', type: 'TEXT' },
+  { column: 'claim_until', type: 'BIGINT' },
+];
 
 const now = (): string => new Date().toISOString();
 
@@ -97,6 +111,8 @@ export class SqlForwardQueueWriter implements ForwardQueueWriter {
   async ensureSchema(): Promise<void> {
     if (this.tx.dialect.schemaLock) await this.tx.execute(this.tx.dialect.schemaLock, ['pacs-router-queue']);
     for (const ddl of queueDdl(this.tx.dialect)) await this.tx.execute(ddl);
+    const have = new Set((await this.tx.execute(this.tx.dialect.tableColumns, ['router_queue'])).map((r) => String(r.name)));
+    for (const c of ADDED_QUEUE_COLUMNS) if (!have.has(c.column)) await this.tx.execute(`ALTER TABLE router_queue ADD COLUMN ${c.column} ${c.type}`);
   }
 
   async enqueue(entries: readonly NewEntry[]): Promise<QueueEntry[]> {
@@ -219,6 +235,41 @@ export class SqlForwardQueue implements ForwardQueueStore {
     });
   }
 
+  async claim(destination: string, limit: number, claim: QueueClaim, exclude: ReadonlySet<number> = new Set()): Promise<QueueEntry[]> {
+    const { nowMs, skipLocked } = this.index.dialect;
+    // Excluded entries (delivered, not yet deleted) are already this claimant's: claiming them again only renews them.
+    const rows = await this.index.write((tx) =>
+      tx.execute(
+        `UPDATE router_queue SET claimed_by = $3, claim_until = ${nowMs} + $4
+         WHERE pk IN (SELECT pk FROM router_queue
+           WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2
+             AND (claimed_by IS NULL OR claimed_by = $3 OR claim_until < ${nowMs})
+           ORDER BY pk LIMIT $5${skipLocked})
+         RETURNING ${COLUMNS}`,
+        [destination, Date.now(), claim.claimant, claim.leaseMs, limit + exclude.size],
+      ),
+    );
+    return rows
+      .map(toEntry)
+      .filter((e) => !exclude.has(e.id))
+      .sort((a, b) => a.id - b.id)
+      .slice(0, limit);
+  }
+
+  async renewClaims(claim: QueueClaim): Promise<number> {
+    const rows = await this.index.write((tx) =>
+      tx.execute(`UPDATE router_queue SET claim_until = ${tx.dialect.nowMs} + $2 WHERE claimed_by = $1 RETURNING pk`, [claim.claimant, claim.leaseMs]),
+    );
+    return rows.length;
+  }
+
+  async releaseClaims(claimant: string): Promise<number> {
+    const rows = await this.index.write((tx) =>
+      tx.execute(`UPDATE router_queue SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = $1 RETURNING pk`, [claimant]),
+    );
+    return rows.length;
+  }
+
   async nextDue(destination: string): Promise<number | undefined> {
     const rows = await this.index.read((tx) =>
       tx.select(`SELECT MIN(next_attempt_at) AS t FROM router_queue WHERE destination = $1 AND state = 'pending'`, [destination]),
@@ -264,23 +315,30 @@ export class SqlForwardQueue implements ForwardQueueStore {
     });
   }
 
-  async failed(failures: readonly QueueFailure[], maxAttempts: number, delay: (attempts: number) => number): Promise<void> {
+  async failed(failures: readonly QueueFailure[], maxAttempts: number, delay: (attempts: number) => number, claimant?: string): Promise<void> {
     if (failures.length === 0) return;
     await this.index.write(async (tx) => {
       const t = now();
-      for (const f of failures) {
-        const row = await tx.execute('SELECT attempts FROM router_queue WHERE pk = $1', [f.id]);
+      // With a claimant: only what it may claim (another live node's entry is that node's to settle), and
+      // still due (another node that failed it meanwhile counted this attempt: the destination is down for both).
+      const claimable =
+        claimant === undefined
+          ? ''
+          : ` AND state = 'pending' AND next_attempt_at <= $3 AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < ${tx.dialect.nowMs})`;
+      // In id order: two nodes failing overlapping entries lock them in the same order (no deadlock).
+      for (const f of [...failures].sort((a, b) => a.id - b.id)) {
+        const row = await tx.execute(
+          `SELECT attempts FROM router_queue WHERE pk = $1${claimable}${tx.dialect.forUpdate}`,
+          claimant === undefined ? [f.id] : [f.id, claimant, Date.now()],
+        );
         if (row.length === 0) continue;
         const attempts = Number(row[0].attempts) + 1;
         const dead = f.dead || attempts >= maxAttempts;
-        await tx.execute(`UPDATE router_queue SET attempts = $2, state = $3, next_attempt_at = $4, last_error = $5, updated_at = $6 WHERE pk = $1`, [
-          f.id,
-          attempts,
-          dead ? 'dead' : 'pending',
-          Date.now() + (dead ? 0 : delay(attempts)),
-          f.error.slice(0, ERROR_MAX),
-          t,
-        ]);
+        await tx.execute(
+          `UPDATE router_queue SET attempts = $2, state = $3, next_attempt_at = $4, last_error = $5, updated_at = $6, claimed_by = NULL, claim_until = NULL
+           WHERE pk = $1`,
+          [f.id, attempts, dead ? 'dead' : 'pending', Date.now() + (dead ? 0 : delay(attempts)), f.error.slice(0, ERROR_MAX), t],
+        );
       }
     });
   }

@@ -12,6 +12,16 @@
  * again (a duplicate at the destination, never a loss). "In flight" is kept in memory
  * only (by the router), so nothing is stuck after a crash.
  *
+ * Several router nodes on one PostgreSQL database: a node sends only the entries it has
+ * claimed (`claimed_by`, `claim_until` by the database's clock), taken with
+ * `FOR UPDATE SKIP LOCKED` so two nodes claiming at once take disjoint entries. The
+ * holder renews its claims while it lives (every third of its lease); a node that dies
+ * leaves them until `claim_until` passes, and any node then claims them again: exactly
+ * once while nodes live, at least once across a node's death (its claims in flight, and
+ * delivered but not yet deleted, are sent again). Delivery deletes the row; a failed
+ * attempt ends the claim. A single node (SQLite) does not claim: it sends what it
+ * enqueued, handed over in memory (src/router/sender.ts).
+ *
  * States: pending (attempts 0: waiting; attempts > 0: failed, retried at nextAttemptAt)
  * and dead (attempts exhausted, or the instance is gone). Manual retry makes failed and
  * dead rows due now (dead ones back to pending); purge deletes rows.
@@ -87,6 +97,12 @@ export interface QueueFailure {
   dead?: boolean;
 }
 
+/** A node's hold on the entries it sends: its name, and how long a claim lasts without renewal. */
+export interface QueueClaim {
+  claimant: string;
+  leaseMs: number;
+}
+
 /** Queue rows written inside the caller's write transaction (the ingest commit, a reroute). */
 export interface ForwardQueueWriter {
   /** Creates the queue's table if missing. */
@@ -114,6 +130,16 @@ export interface ForwardQueueStore {
   purgeHeld(query?: { state?: HeldState; ids?: readonly number[] }): Promise<number>;
   /** The next due pending entries of a destination, in queue order, leaving out `exclude`. */
   due(destination: string, limit: number, exclude?: ReadonlySet<number>): Promise<QueueEntry[]>;
+  /**
+   * Claims for `claim.claimant` up to `limit` due pending entries of a destination, in
+   * queue order: unclaimed ones, ones whose claim expired, and its own (renewed), leaving
+   * out `exclude`. Rows another transaction is claiming are passed over, not waited for.
+   */
+  claim(destination: string, limit: number, claim: QueueClaim, exclude?: ReadonlySet<number>): Promise<QueueEntry[]>;
+  /** Extends every live claim of the claimant by its lease; returns how many. */
+  renewClaims(claim: QueueClaim): Promise<number>;
+  /** Ends every claim of the claimant (its sender stopped, or its previous process is gone); returns how many. */
+  releaseClaims(claimant: string): Promise<number>;
   /** When the destination's next pending entry is due (ms epoch), or undefined when it has none. */
   nextDue(destination: string): Promise<number | undefined>;
   /**
@@ -125,8 +151,14 @@ export interface ForwardQueueStore {
   destinations(): Promise<string[]>;
   /** Delivered: the rows go, and are counted per destination (counts().delivered). */
   delivered(ids: readonly number[]): Promise<void>;
-  /** A failed attempt each: attempts + 1, retried after `delay(attempts)` ms, or dead once maxAttempts is reached (or at once with `dead`). */
-  failed(failures: readonly QueueFailure[], maxAttempts: number, delay: (attempts: number) => number): Promise<void>;
+  /**
+   * A failed attempt each: attempts + 1, retried after `delay(attempts)` ms, or dead once
+   * maxAttempts is reached (or at once with `dead`); the claim ends. With `claimant`, only
+   * entries it may claim (unclaimed, its own, or expired) and still due change: another
+   * live node's outcome stands, and an attempt another node already counted is not
+   * counted twice.
+   */
+  failed(failures: readonly QueueFailure[], maxAttempts: number, delay: (attempts: number) => number, claimant?: string): Promise<void>;
   /**
    * Failed and dead entries (of one destination, or all; or the given ids; `state`: only
    * failed or only dead ones) due now: a dead one back to pending with its attempts from 0,

@@ -14,6 +14,15 @@ import { SqliteIndex } from './sqlite-index.js';
 /** Embedded SQLite, or a PostgreSQL connection string and schema (default 'pacs'). */
 export type IndexSpec = 'sqlite' | { postgres: string; schema?: string };
 
+/**
+ * The Router role's index beside a Main Server index: embedded SQLite stays SQLite (its
+ * own file in `<data>/router`); on PostgreSQL the schema `<schema>_router`, so that every
+ * node of the database shares the Router's archive and forward queue.
+ */
+export function routerIndexSpec(main: IndexSpec): IndexSpec {
+  return main === 'sqlite' ? 'sqlite' : { postgres: main.postgres, schema: `${main.schema ?? 'pacs'}_router` };
+}
+
 /** An embedded index asked for with `create: false` that does not exist. */
 export class IndexMissingError extends Error {
   override readonly name = 'IndexMissingError';

@@ -75,6 +75,9 @@ export const POSTGRES_DIALECT: SqlDialect = {
   foreignKey: 'BIGINT',
   // Several nodes (and pool connections) write at once: lock the row read before changing it.
   forUpdate: ' FOR UPDATE',
+  // Router nodes claiming queue entries take different rows instead of queueing on the same ones.
+  skipLocked: ' FOR UPDATE SKIP LOCKED',
+  nowMs: '(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::bigint',
   // CREATE TABLE IF NOT EXISTS is not safe against a concurrent one: nodes starting together take turns.
   schemaLock: 'SELECT pg_advisory_xact_lock(hashtext($1))',
   distinctList: (col, from) => `(SELECT string_agg(DISTINCT ${col}, '\\' ORDER BY ${col}) ${from})`,

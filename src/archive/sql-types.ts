@@ -27,6 +27,13 @@ export interface SqlDialect {
    */
   readonly forUpdate: string;
   /**
+   * Appended to a SELECT of rows to claim: rows another transaction holds are passed over
+   * rather than waited for (PostgreSQL); '' where writers never overlap (SQLite).
+   */
+  readonly skipLocked: string;
+  /** The database's clock in ms since the epoch (one clock for every node judging a lease). */
+  readonly nowMs: string;
+  /**
    * A statement (with `name` as $1) that makes transactions creating the same tables wait
    * for each other, or undefined where write transactions already do (SQLite).
    */

@@ -58,6 +58,8 @@ export const SQLITE_DIALECT: SqlDialect = {
   foreignKey: 'INTEGER',
   // One write transaction at a time (BEGIN IMMEDIATE): no row locks, no schema lock needed.
   forUpdate: '',
+  skipLocked: '',
+  nowMs: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
   schemaLock: undefined,
   distinctList: (col, from) => `(SELECT group_concat(c, '\\') FROM (SELECT DISTINCT ${col} AS c ${from} ORDER BY 1))`,
   // SQLite's LIKE ignores ASCII case already.

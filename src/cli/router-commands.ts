@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ActivityStore } from '../archive/activity-store.js';
-import { IndexMissingError, openIndex } from '../archive/open-index.js';
+import { IndexMissingError, openIndex, routerIndexSpec } from '../archive/open-index.js';
 import type { QueueEntry } from '../archive/forward-queue.js';
 import { ConfigStore, ConfigValidationError, ConfigConflictError } from '../config/index.js';
 import { ROUTER_DIR, RuleStore } from '../router/rule-store.js';
@@ -177,7 +177,11 @@ export function registerRouterCommands(program: Command): void {
         return n;
       })
       .option('--purge', 'delete dead entries (with --unrouted: the held entries, so that the retention may delete their instances)')
-      .option('--database-url <url>', "the PostgreSQL index pacs serve uses, for the activity log (else the data directory's)", process.env.PACS_DATABASE_URL)
+      .option(
+        '--database-url <url>',
+        "the PostgreSQL index pacs serve uses: the Router's queue is then in its schema <schema>_router, the activity log in <schema> (else the data directory's)",
+        process.env.PACS_DATABASE_URL,
+      )
       .option('--database-schema <name>', 'PostgreSQL schema of that index', process.env.PACS_DATABASE_SCHEMA ?? 'pacs')
       .option('--json', 'print JSON'),
   ).action(async (o: QueueOptions) => {
@@ -188,7 +192,8 @@ export function registerRouterCommands(program: Command): void {
     const routerDir = join(resolve(o.data), ROUTER_DIR);
     let index;
     try {
-      index = await openIndex(routerDir, 'sqlite', { create: false });
+      // Beside a PostgreSQL index the nodes share the Router's queue in the database (routerIndexSpec).
+      index = await openIndex(routerDir, routerIndexSpec(o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite'), { create: false });
     } catch (e) {
       if (e instanceof IndexMissingError) throw new Error(`no Router index in ${routerDir}: has pacs serve run with --data ${o.data}?`, { cause: e });
       throw e;

@@ -24,6 +24,7 @@ import {
   type ServerRole,
 } from '../config/index.js';
 import { WorklistStore } from '../archive/worklist-store.js';
+import { routerIndexSpec } from '../archive/open-index.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { ActivityStore } from '../archive/activity-store.js';
 import { ActivityLog } from '../services/activity-log.js';
@@ -47,7 +48,11 @@ export interface PacsRolesOptions {
   config: ConfigStore;
   dataDir: string;
   logger: Logger;
-  /** Index of the Main Server's archive; the Workstation and Router archives are always embedded SQLite. */
+  /**
+   * Index of the Main Server's archive. The Workstation's is always embedded SQLite; the
+   * Router's too, except beside a PostgreSQL index shared by several nodes (its own schema,
+   * routerIndexSpec: the nodes share its archive and forward queue).
+   */
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
   /** Several nodes share the data directory (PostgreSQL): this one, for each archive's open batches. */
@@ -56,6 +61,8 @@ export interface PacsRolesOptions {
   audit?: AuditRecorder;
   /** This node's name (`--node-id`; default the host name): its claims on shared work in the index. */
   nodeId?: string;
+  /** With several nodes: how long after its last heartbeat this node is taken for dead (default 15 s); its router claims last as long. */
+  nodeLeaseSeconds?: number;
 }
 
 /** A role's state; GET /api/status adds the archive's instance count. */
@@ -341,6 +348,7 @@ export class PacsRoles {
         const r = await startStorageRole({
           ...lo,
           dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
+          ...(this.sharedRouter() ? { index: routerIndexSpec(this.opts.index!) } : {}),
           node: this.opts.node,
           afterInsert: router.afterInsert,
           datasetLimits: this.datasetLimits,
@@ -391,7 +399,14 @@ export class PacsRoles {
       tls: (ae) => this.tlsFor(ae),
       // Rules may name an add-in's own kind of destination: `@NAME`.
       pluginDestination: (name) => this.pluginManager?.destinationSender(name),
+      // The nodes on one database share one queue: each sends what it claimed, for as long as its lease.
+      ...(this.sharedRouter() && this.opts.node ? { claims: { claimant: this.opts.node.id, leaseMs: (this.opts.nodeLeaseSeconds ?? 15) * 1000 } } : {}),
     });
+  }
+
+  /** Whether the Router's archive and queue are shared by the nodes of a PostgreSQL database. */
+  private sharedRouter(): boolean {
+    return this.opts.node !== undefined && this.opts.index !== undefined && this.opts.index !== 'sqlite';
   }
 
   /**

@@ -20,6 +20,8 @@ export interface StorageRoleOptions extends DicomLimitOptions, Pick<DicomServerO
   host?: string;
   /** This role's own archive directory. */
   dataDir: string;
+  /** Its index (default: embedded SQLite in dataDir; the Router's on PostgreSQL when several nodes share it). */
+  index?: ArchiveOptions['index'];
   /** Several nodes share the data directory: this one (ArchiveOptions.node). */
   node?: ArchiveOptions['node'];
   logger: Logger;
@@ -47,7 +49,7 @@ export interface StorageRole {
 export async function startStorageRole(opts: StorageRoleOptions): Promise<StorageRole> {
   const archive = await Archive.open({
     dataDir: opts.dataDir,
-    index: 'sqlite',
+    index: opts.index ?? 'sqlite',
     node: opts.node,
     logger: opts.logger,
     afterInsert: opts.afterInsert,

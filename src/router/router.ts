@@ -12,6 +12,17 @@
  * An instance no rule sends, or whose rules fail, gets a held row instead (routeOutcome
  * in rules.ts; archive/forward-queue.ts): kept from the retention until a user purges it
  * or retries it (reroute); only a rule that discards lets an instance go without one.
+ *
+ * Several router nodes on one PostgreSQL database (`claims`): the queue is the nodes'
+ * common work. Each node's senders claim entries (archive/forward-queue.ts) instead of
+ * taking what its own ingest handed over, a node renews its claims every third of its
+ * lease and drops those of its previous process at attach. A node learns of entries
+ * enqueued by another node by polling (CLAIM_POLL_MS, per destination, and for new
+ * destinations here) rather than by LISTEN/NOTIFY: its own receptions wake its senders
+ * at once; another node's entries are that node's work while it lives, and a dead
+ * node's come free only when its lease expires, seconds later, so a notification would
+ * gain little over a one-second poll, while it needs a connection held open per node and
+ * a poll anyway for notifications lost across a reconnect.
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -23,6 +34,7 @@ import type {
   HeldEntry,
   HeldState,
   NewEntry,
+  QueueClaim,
   QueueEntry,
   QueueState,
   RetryState,
@@ -32,7 +44,7 @@ import { findAe, serverAe, type Ae, type Registry } from '../config/index.js';
 import { datasetToJson, readPart10, type DicomJsonObject } from '../dicom/index.js';
 import type { RuleStore } from './rule-store.js';
 import { CompiledRules, isPluginDestination, routeOutcome, validateSettings, type RouteDecision, type RouteOutcome } from './rules.js';
-import { DestinationSender, type DestinationTarget, type ReadyEntry } from './sender.js';
+import { CLAIM_POLL_MS, DestinationSender, type DestinationTarget, type ReadyEntry } from './sender.js';
 
 export interface RouterOptions {
   rules: RuleStore;
@@ -43,6 +55,8 @@ export interface RouterOptions {
   tls?: (ae: Ae) => ConnectionOptions | undefined;
   /** The add-in destination `@NAME` (a rule's destination), or undefined when no loaded add-in provides it. */
   pluginDestination?: (name: string) => ((inst: InstanceSummary, archive: Archive) => Promise<void>) | undefined;
+  /** Several router nodes share the queue (PostgreSQL): this node's name and lease for its claims. */
+  claims?: QueueClaim;
 }
 
 /** A destination's counts with what only the running router knows (in flight; sent, not yet flushed). */
@@ -80,6 +94,8 @@ export class Router {
   private readonly unsubscribe: () => void;
   private closed = false;
   private retention: NodeJS.Timeout | undefined;
+  /** With claims: the renewal of this node's claims, and the look for destinations other nodes queued for. */
+  private claimTimers: NodeJS.Timeout[] = [];
 
   constructor(private readonly o: RouterOptions) {
     this.compiled = new CompiledRules(o.rules.current);
@@ -154,12 +170,58 @@ export class Router {
     this.archive = archive;
     const queue = archive.index.forwardQueue;
     await queue.ensureSchema();
+    const claims = this.o.claims;
+    if (claims) {
+      // One process per node name (node lock): claims under this name are its previous process's, sending nothing now.
+      const released = await queue.releaseClaims(claims.claimant);
+      if (released) this.o.logger.info({ released, node: claims.claimant }, 'router: claims of this node before its restart released');
+    }
     this.queue = queue;
     for (const d of await this.queue.destinations()) this.kick(d);
+    if (claims) this.startClaimTimers(queue, claims);
     this.retention = setInterval(() => {
       this.deleteForwarded().catch((err: Error) => this.o.logger.error({ err }, 'router: forwarded instances not deleted'));
     }, RETENTION_CHECK_MS);
     this.retention.unref();
+  }
+
+  private startClaimTimers(queue: ForwardQueueStore, claims: QueueClaim): void {
+    let renewing = false;
+    let renewFailing = false;
+    const renew = setInterval(
+      () => {
+        if (renewing || this.closed) return;
+        renewing = true;
+        queue
+          .renewClaims(claims)
+          .then(() => {
+            if (renewFailing) this.o.logger.info({ node: claims.claimant }, 'router: claims renewed again');
+            renewFailing = false;
+          })
+          .catch((err: Error) => {
+            // Logged once per outage: claims not renewed expire and other nodes may send them too (a duplicate, never a loss).
+            if (!renewFailing) this.o.logger.warn({ err: err.message, node: claims.claimant }, 'router: claims not renewed');
+            renewFailing = true;
+          })
+          .finally(() => (renewing = false));
+      },
+      Math.max(100, Math.floor(claims.leaseMs / 3)),
+    );
+    let looking = false;
+    const look = setInterval(() => {
+      if (looking || this.closed) return;
+      looking = true;
+      queue
+        .destinations()
+        .then((ds) => {
+          // A sender already running polls on its own; this starts those for destinations new to this node.
+          for (const d of ds) if (!this.senders.has(d)) this.kick(d, true);
+        })
+        .catch((err: Error) => this.o.logger.warn({ err: err.message }, 'router: queue not read for new destinations'))
+        .finally(() => (looking = false));
+    }, CLAIM_POLL_MS);
+    for (const t of [renew, look]) t.unref();
+    this.claimTimers = [renew, look];
   }
 
   /**
@@ -201,6 +263,7 @@ export class Router {
         logger: this.o.logger,
         maxPduLength: this.o.maxPduLength,
         ...(isPluginDestination(destination) ? { deliver: (inst: InstanceSummary) => this.deliverToPlugin(destination, inst) } : {}),
+        ...(this.o.claims ? { claim: this.o.claims } : {}),
       });
       this.senders.set(destination, s);
       s.start();
@@ -413,8 +476,15 @@ export class Router {
     this.closed = true;
     clearInterval(this.retention);
     this.unsubscribe();
+    for (const t of this.claimTimers) clearInterval(t);
     await Promise.all([...this.senders.values()].map((s) => s.close()));
     this.senders.clear();
+    // What this node claimed and did not send goes back to the other nodes at once, not after its lease.
+    if (this.o.claims && this.queue) {
+      await this.queue
+        .releaseClaims(this.o.claims.claimant)
+        .catch((err: Error) => this.o.logger.warn({ err: err.message }, 'router: claims not released; they expire with the lease'));
+    }
   }
 
   private requireArchive(): Archive {

@@ -22,6 +22,13 @@
  * each delete is an index commit with a WAL fdatasync that the router's own ingest would
  * otherwise wait behind once per forwarded instance. Until flushed they are kept out of
  * due(); a crash before the flush sends them again (at-least-once: a duplicate, never a loss).
+ *
+ * Several router nodes on one database (`claim`): nothing is handed over in memory, as
+ * another node's entries are as much this sender's work as its own. Every round claims
+ * its entries in the index (archive/forward-queue.ts), and an idle sender looks again
+ * every CLAIM_POLL_MS: a node learns of entries another node enqueued, or left behind
+ * when it died, by that poll (why not LISTEN/NOTIFY: see router.ts). Failures end only
+ * claims this node may settle; delivered entries stay claimed until they are deleted.
  */
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -32,7 +39,7 @@ import { DimseConnection } from '../dimse/dimse-connection.js';
 import { DimseFailureStatusError } from '../dimse/errors.js';
 import { cStore } from '../dimse/scu.js';
 import { connect, type Association } from '../net/index.js';
-import type { ForwardQueueStore, QueueEntry } from '../archive/forward-queue.js';
+import type { ForwardQueueStore, QueueClaim, QueueEntry } from '../archive/forward-queue.js';
 import { TranscodeLimitError } from '../archive/transcode-limit.js';
 import { forwardedDataset, proposedSyntaxes, sendSyntax, sentAsStored, UNCOMPRESSED } from './forwarded-copy.js';
 import type { DatasetSource } from '../dimse/dimse-connection.js';
@@ -62,6 +69,8 @@ export interface SenderOptions {
    * C-STORE; resolving is delivery, throwing a failed attempt (same backoff and dead letters).
    */
   deliver?: (inst: InstanceSummary) => Promise<void>;
+  /** Several router nodes share the queue: send only entries claimed for this node (see above). */
+  claim?: QueueClaim;
 }
 
 /** At most 128 presentation contexts fit one association; leave room. */
@@ -72,6 +81,8 @@ const MAX_READY = 10_000;
 const FLUSH_DELIVERED = 64;
 /** ...or when no new entry arrived for this long. */
 const FLUSH_PAUSE_MS = 50;
+/** With claims: how often an idle sender looks for entries other nodes enqueued or let go. */
+export const CLAIM_POLL_MS = 1000;
 
 export function backoffDelay(policy: QueuePolicy, attempts: number, random: () => number = Math.random): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(30, Math.max(0, attempts - 1)));
@@ -135,6 +146,8 @@ export class DestinationSender {
 
   /** Entries just committed (in pk order), with their instances: sent without reading the index. */
   offer(items: readonly ReadyEntry[]): void {
+    // Claimed from the index only: an entry handed over may be another node's by now.
+    if (this.o.claim) return this.kick(true);
     if (this.ready.length + items.length > MAX_READY) {
       this.ready = [];
       this.scanNeeded = true;
@@ -147,6 +160,10 @@ export class DestinationSender {
   /** The next round's entries: from the index when a scan is needed, else those handed over. */
   private async next(batchSize: number): Promise<{ batch: QueueEntry[]; known: Map<number, InstanceSummary>; scanned: boolean }> {
     const known = new Map<number, InstanceSummary>();
+    if (this.o.claim) {
+      const batch = await this.o.queue.claim(this.o.destination, batchSize, this.o.claim, new Set(this.unflushed.keys()));
+      return { batch, known, scanned: true };
+    }
     if (Date.now() >= this.scanAt) {
       this.scanAt = Number.POSITIVE_INFINITY;
       this.scanNeeded = true;
@@ -239,6 +256,7 @@ export class DestinationSender {
   private async idle(policy: QueuePolicy): Promise<void> {
     const next = await this.o.queue.nextDue(this.o.destination).catch(() => undefined);
     let wait = next === undefined ? 60_000 : Math.max(0, next - Date.now());
+    if (this.o.claim) wait = Math.min(wait, CLAIM_POLL_MS);
     if (this.open) {
       const releaseIn = this.open.idleSince + policy.idleReleaseMs - Date.now();
       if (releaseIn <= 0) await this.release();
@@ -293,6 +311,7 @@ export class DestinationSender {
         [...failures, ...due.filter((e) => !failures.some((f) => f.id === e.id)).map((e) => ({ id: e.id, error }))],
         policy.maxAttempts,
         delay,
+        this.o.claim?.claimant,
       );
       return;
     }
@@ -369,7 +388,7 @@ export class DestinationSender {
       for (const e of delivered) this.unflushed.set(e.id, e.attempts);
       this.delivered += delivered.length;
       if (delivered.length) this.lastError = undefined;
-      await queue.failed(failures, policy.maxAttempts, delay);
+      await queue.failed(failures, policy.maxAttempts, delay, this.o.claim?.claimant);
       // The failed entries' retries are found by a scan (which also learns when the next is due).
       if (failures.length) this.scanNeeded = true;
     }
@@ -402,7 +421,7 @@ export class DestinationSender {
     for (const e of delivered) this.unflushed.set(e.id, e.attempts);
     this.delivered += delivered.length;
     if (delivered.length) this.lastError = undefined;
-    await queue.failed(failures, policy.maxAttempts, delay);
+    await queue.failed(failures, policy.maxAttempts, delay, this.o.claim?.claimant);
     if (failures.length) this.scanNeeded = true;
   }
 

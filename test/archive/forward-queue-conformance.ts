@@ -5,7 +5,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ForwardQueueStore, NewEntry } from '../../src/archive/forward-queue.js';
 import type { Index } from '../../src/archive/index-types.js';
+import type { SqlWriter } from '../../src/archive/sql-types.js';
 import { makeRecord, type IndexFactory } from './index-conformance.js';
+
+/** The archive's SQL side of an index (sql-types.ts), for the migration test. */
+interface SqlIndexLike {
+  write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T>;
+}
 
 const entry = (destination: string, uid: string, changes: Record<string, string | null> = {}): NewEntry => ({
   destination,
@@ -14,7 +20,8 @@ const entry = (destination: string, uid: string, changes: Record<string, string 
   changes,
 });
 
-export function registerForwardQueueConformance(name: string, factory: IndexFactory): void {
+/** `concurrentHandles`: the backend serves several handles on one store at once (several nodes: PostgreSQL). */
+export function registerForwardQueueConformance(name: string, factory: IndexFactory, concurrentHandles = false): void {
   describe(`Forward queue store: ${name}`, () => {
     let index: Index;
     let queue: ForwardQueueStore;
@@ -230,6 +237,119 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
       expect(await queue.forwarded('2024-03-01T00:00:00.000Z', 10)).toEqual([old[2].sopInstanceUid]);
       expect(await queue.forwarded('2024-03-01T00:00:00.000Z', 0)).toEqual([]);
       expect((await queue.forwarded('2025-01-01T00:00:00.000Z', 10)).sort()).toEqual([old[2].sopInstanceUid, recent.sopInstanceUid].sort());
+    });
+
+    describe('claims (several router nodes on one database)', () => {
+      const A = { claimant: 'node-a', leaseMs: 60_000 };
+      const B = { claimant: 'node-b', leaseMs: 60_000 };
+
+      // Several handles on one store are several nodes: PostgreSQL only (SQLite is one node per data directory).
+      if (concurrentHandles)
+        it('two handles on one store claiming at once take disjoint entries, together all of them, in queue order', async () => {
+          const other = await factory.open();
+          try {
+            const added = await queue.add(Array.from({ length: 120 }, (_, i) => entry('A', `1.3.${i}`)));
+            await queue.add([entry('B', '1.3.b')]);
+            const taken = new Map<string, number[]>([
+              ['node-a', []],
+              ['node-b', []],
+            ]);
+            // Each node claims batches of 7 until the queue has nothing left for it (its own claims renewed are not new work).
+            const drain = async (q: ForwardQueueStore, claim: typeof A) => {
+              for (;;) {
+                const mine = new Set(taken.get(claim.claimant));
+                const batch = await q.claim('A', 7, claim, mine);
+                if (batch.length === 0) return;
+                const ids = batch.map((e) => e.id);
+                expect(ids).toEqual([...ids].sort((x, y) => x - y));
+                taken.get(claim.claimant)!.push(...ids);
+              }
+            };
+            await Promise.all([drain(queue, A), drain(other.forwardQueue, B)]);
+            const a = taken.get('node-a')!;
+            const b = taken.get('node-b')!;
+            expect(a.filter((id) => b.includes(id))).toEqual([]);
+            expect([...a, ...b].sort((x, y) => x - y)).toEqual(added.map((e) => e.id));
+            expect(new Set(a).size).toBe(a.length);
+            // Neither took the other destination's entry.
+            expect((await queue.claim('B', 10, B)).map((e) => e.sopInstanceUid)).toEqual(['1.3.b']);
+          } finally {
+            await other.close();
+          }
+        });
+
+      it("a live claim is not another node's to take; its holder claims it again; an expired one is anyone's", async () => {
+        const [e1, e2] = await queue.add([entry('A', '1.4.1'), entry('A', '1.4.2')]);
+        expect((await queue.claim('A', 1, A)).map((e) => e.id)).toEqual([e1.id]);
+        expect((await queue.claim('A', 10, B)).map((e) => e.id)).toEqual([e2.id]);
+        expect(await queue.claim('A', 10, { ...B, claimant: 'node-c' })).toEqual([]);
+        // Its holder takes it again (a round cut short: the rest of its claims are still its work).
+        expect((await queue.claim('A', 10, A)).map((e) => e.id)).toEqual([e1.id]);
+        // Node A dies: its claim, taken with a short lease, lapses and node C takes it.
+        expect((await queue.claim('A', 10, { claimant: 'node-a', leaseMs: 1 })).map((e) => e.id)).toEqual([e1.id]);
+        await new Promise((r) => setTimeout(r, 30));
+        expect((await queue.claim('A', 10, { claimant: 'node-c', leaseMs: 60_000 })).map((e) => e.id)).toEqual([e1.id]);
+        // A renewal keeps a claim past its first lease.
+        const [e3] = await queue.add([entry('A', '1.4.3')]);
+        expect((await queue.claim('A', 10, { claimant: 'node-d', leaseMs: 1 })).map((e) => e.id)).toEqual([e3.id]);
+        expect(await queue.renewClaims({ claimant: 'node-d', leaseMs: 60_000 })).toBe(1);
+        await new Promise((r) => setTimeout(r, 30));
+        expect(await queue.claim('A', 10, { claimant: 'node-e', leaseMs: 60_000 })).toEqual([]);
+      });
+
+      it('delivered entries are never claimed again; a failure ends the claim, and does not touch a live claim of another node', async () => {
+        const [e1, e2, e3] = await queue.add([entry('A', '1.5.1'), entry('A', '1.5.2'), entry('A', '1.5.3')]);
+        expect((await queue.claim('A', 10, A)).map((e) => e.id)).toEqual([e1.id, e2.id, e3.id]);
+        // Delivered but not yet deleted: left out of its holder's next claim (the sender passes them as exclude).
+        expect((await queue.claim('A', 10, A, new Set([e1.id]))).map((e) => e.id)).toEqual([e2.id, e3.id]);
+        await queue.delivered([e1.id]);
+        // Node B cannot fail what A holds; A's own failure counts, ends the claim (due again at once with no delay).
+        await queue.failed([{ id: e2.id, error: 'refused' }], 5, () => 0, 'node-b');
+        expect((await queue.list({ ids: [e2.id] }))[0]).toMatchObject({ attempts: 0, lastError: null });
+        await queue.failed([{ id: e2.id, error: 'refused' }], 5, () => 0, 'node-a');
+        expect((await queue.list({ ids: [e2.id] }))[0]).toMatchObject({ attempts: 1, lastError: 'refused', state: 'pending' });
+        expect((await queue.claim('A', 10, B)).map((e) => e.id)).toEqual([e2.id]);
+        // A stops: what it still held goes back at once.
+        expect(await queue.releaseClaims('node-a')).toBe(1);
+        expect((await queue.claim('A', 10, B, new Set([e2.id]))).map((e) => e.id)).toEqual([e3.id]);
+        await queue.delivered([e2.id, e3.id]);
+        expect(await queue.claim('A', 10, { claimant: 'node-c', leaseMs: 1 })).toEqual([]);
+        expect(await queue.list({ destination: 'A' })).toEqual([]);
+        expect((await queue.counts()).find((c) => c.destination === 'A')?.delivered).toBe(3);
+      });
+
+      it('an attempt another node already counted (the destination down for both) is not counted again', async () => {
+        const [e] = await queue.add([entry('A', '1.7.1')]);
+        await queue.failed([{ id: e.id, error: 'refused' }], 5, () => 60_000, 'node-a');
+        await queue.failed([{ id: e.id, error: 'refused too' }], 5, () => 60_000, 'node-b');
+        expect((await queue.list({ ids: [e.id] }))[0]).toMatchObject({ attempts: 1, lastError: 'refused' });
+        // A single node (no claimant) counts every failure it reports, as before claims.
+        await queue.failed([{ id: e.id, error: 'refused again' }], 5, () => 60_000);
+        expect((await queue.list({ ids: [e.id] }))[0]).toMatchObject({ attempts: 2, lastError: 'refused again' });
+      });
+
+      it('adds the claim columns to a queue table made before them (on PostgreSQL from two nodes at once)', async () => {
+        const sql = (x: Index) => x as unknown as SqlIndexLike;
+        const cols = async (x: Index) => (await sql(x).write((tx) => tx.execute(tx.dialect.tableColumns, ['router_queue']))).map((r) => r.name);
+        const [e] = await queue.add([entry('A', '1.6.1')]);
+        // The table as it was before claims: no claimed_by, no claim_until.
+        await sql(index).write(async (tx) => {
+          await tx.execute('ALTER TABLE router_queue DROP COLUMN claimed_by');
+          await tx.execute('ALTER TABLE router_queue DROP COLUMN claim_until');
+        });
+        expect(await cols(index)).not.toContain('claimed_by');
+        await index.close();
+        index = await factory.open();
+        queue = index.forwardQueue;
+        const other = concurrentHandles ? await factory.open() : undefined;
+        try {
+          await Promise.all([queue.ensureSchema(), other?.forwardQueue.ensureSchema()]);
+          expect(await cols(index)).toEqual(expect.arrayContaining(['claimed_by', 'claim_until']));
+          expect((await (other ?? index).forwardQueue.claim('A', 10, A)).map((x) => x.id)).toEqual([e.id]);
+        } finally {
+          await other?.close();
+        }
+      });
     });
   });
 }

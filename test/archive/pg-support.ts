@@ -27,6 +27,8 @@ export async function dropSchema(schema: string): Promise<void> {
   await c.connect();
   try {
     await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    // The Router's schema beside it, made by pacs serve on PostgreSQL (routerIndexSpec).
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}_router" CASCADE`);
   } finally {
     await c.end();
   }
