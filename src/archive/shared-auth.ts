@@ -35,7 +35,7 @@ export interface AuthListener {
 export class SharedAuthTables {
   private sweptAt = 0;
   private readonly listeners = new Set<AuthListener>();
-  private listening = false;
+  private up = false;
   private stopListening?: () => void;
 
   constructor(
@@ -46,6 +46,11 @@ export class SharedAuthTables {
 
   get schema(): string {
     return this.db.schema;
+  }
+
+  /** Whether this node hears the others' changes now (its caches are trusted only then). */
+  get listening(): boolean {
+    return this.up;
   }
 
   async listUsers(): Promise<StoredUser[]> {
@@ -143,7 +148,7 @@ export class SharedAuthTables {
    */
   listen(listener: AuthListener): () => void {
     this.listeners.add(listener);
-    if (this.listening) listener.up();
+    if (this.up) listener.up();
     this.stopListening ??= listenChannel(this.db, AUTH_CHANNEL, {
       message: (m) => {
         let event: AuthEvent | undefined;
@@ -152,11 +157,11 @@ export class SharedAuthTables {
         if (event) for (const l of this.listeners) l.changed(event);
       },
       up: () => {
-        this.listening = true;
+        this.up = true;
         for (const l of this.listeners) l.up();
       },
       down: (err) => {
-        this.listening = false;
+        this.up = false;
         for (const l of this.listeners) l.down(err);
       },
     });
@@ -165,7 +170,7 @@ export class SharedAuthTables {
       if (this.listeners.size === 0) {
         this.stopListening?.();
         this.stopListening = undefined;
-        this.listening = false;
+        this.up = false;
       }
     };
   }
