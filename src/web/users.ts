@@ -227,7 +227,13 @@ export class UserStore {
    * The users of several nodes on one PostgreSQL database. The first node on an empty
    * database imports the data directory's users.json once (sessions are not carried over).
    */
-  static async openShared(dataDir: string, tables: SharedAuthTables, logger?: { info(o: object, msg: string): void }): Promise<UserStore> {
+  static async openShared(
+    dataDir: string,
+    tables: SharedAuthTables,
+    logger?: { info(o: object, msg: string): void },
+    /** Hear other nodes' changes (a server); a command (`pacs user`) reads the table on every call instead. */
+    o: { listen?: boolean } = {},
+  ): Promise<UserStore> {
     const file = join(dataDir, USERS_FILE);
     const imported = await tables.importOnce(() => readUsersFile(file));
     if (imported && imported.imported > 0)
@@ -238,6 +244,7 @@ export class UserStore {
     const backend = new SharedUsers(tables);
     const store = new UserStore(dataDir, backend);
     await store.reload(true);
+    if (o.listen === false) return store;
     backend.watch((ended) => {
       // Sessions end at once; the rest (roles, new users) when read again, right away.
       for (const name of ended) store.changed(name);

@@ -6,6 +6,7 @@
  * node is listed with its progress on the other, and shown failed, naming its node, once
  * that node was killed and its lease expired.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -76,6 +77,21 @@ async function endedWithin(node: Node, cookie: string, since: number, limitMs: n
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`node ${node.id} still accepted the session ${limitMs} ms after it ended elsewhere`);
+}
+
+/** `pacs user ARGS... --data <data> --database-url ...` with `input` on its standard input. */
+function pacsUser(input: string, args: string[], extra: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/pacs.js'), 'user', ...args, '--data', data, ...db, ...extra], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }
 
 async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
@@ -169,6 +185,24 @@ describe('two nodes share users, sessions, jobs and hanging protocols in Postgre
     const removedAt = Date.now();
     console.log(`node 1 ended the session ${await endedWithin(n1, again, removedAt, 1000)} ms after node 2 removed the user`);
     expect((await sql('SELECT 1 FROM web_sessions WHERE user_name = $1', ['reader1'])).length).toBe(0);
+  });
+
+  it("pacs user --database-url changes the nodes' users: a new password ends the sessions on both nodes", async () => {
+    expect((await call(n1, 'POST', '/api/login', { body: { user: 'cliuser', password: 'cli-password' } })).status).toBe(401);
+    expect((await pacsUser('cli-password\n', ['add', 'cliuser', '--role', 'reader', '--password-stdin'])).status).toBe(0);
+    const session = await login(n2, 'cliuser', 'cli-password');
+    expect(await withCookie(n1, session)).toBe(200);
+    const list = await pacsUser('', ['list']);
+    expect(list.stdout).toMatch(/^cliuser +reader /m);
+    const passwd = await pacsUser('new-cli-password\n', ['passwd', 'cliuser', '--password-stdin']);
+    expect(passwd.status, passwd.stderr).toBe(0);
+    const at = Date.now();
+    await endedWithin(n1, session, at, 1000);
+    await endedWithin(n2, session, at, 1000);
+    await login(n1, 'cliuser', 'new-cli-password');
+    // Without --database-url the command says where the nodes' users are.
+    const plain = await pacsUser('', ['list'], ['--database-url', '']);
+    expect(plain.stderr).toContain('their users are in the database (give --database-url)');
   });
 
   it('a logout on node 2 ends the session on node 1', async () => {
