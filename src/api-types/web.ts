@@ -94,6 +94,8 @@ export interface Job {
   message: string;
   startedAt: string;
   finishedAt?: string;
+  /** The node running it, when several nodes share a PostgreSQL database. */
+  node?: string;
 }
 
 /** The archives whose DICOMweb the web server serves: /dicomweb (Main Server) and /workstation/dicomweb. */

@@ -1,10 +1,11 @@
 /**
  * What several nodes on one PostgreSQL database share besides the index: the registry
- * (shared-registry.ts) and the node table with its heartbeats (node-table.ts), in the
- * index's schema. Their tables are created and migrated here, in numbered steps, under an
- * advisory lock, so nodes starting together (or an upgraded node starting while older ones
- * run) take turns and every step runs once; a node older than the schema runs on (each
- * step only adds).
+ * (shared-registry.ts), the node table with its heartbeats (node-table.ts), the web's
+ * users and sessions (shared-auth.ts), jobs (shared-jobs.ts) and small documents such as
+ * the hanging protocols (shared-documents.ts), in the index's schema. Their tables are
+ * created and migrated here, in numbered steps, under an advisory lock, so nodes starting
+ * together (or an upgraded node starting while older ones run) take turns and every step
+ * runs once; a node older than the schema runs on (each step only adds).
  */
 import pg from 'pg';
 import { pgTransaction, withDefaultUser } from './postgres-index.js';
@@ -32,6 +33,38 @@ const MIGRATIONS: readonly string[][] = [
        heartbeat_at TIMESTAMPTZ NOT NULL,
        lease_seconds INTEGER NOT NULL,
        stopped_at TIMESTAMPTZ
+     )`,
+  ],
+  // Users, sessions (by the SHA-256 of their token), jobs and small shared documents (shared-auth.ts, shared-jobs.ts).
+  [
+    `CREATE TABLE IF NOT EXISTS web_users (
+       name TEXT PRIMARY KEY,
+       hash TEXT NOT NULL,
+       salt TEXT NOT NULL,
+       role TEXT NOT NULL,
+       created TEXT NOT NULL
+     )`,
+    `CREATE TABLE IF NOT EXISTS web_sessions (
+       token_sha256 TEXT PRIMARY KEY,
+       user_name TEXT NOT NULL REFERENCES web_users (name) ON DELETE CASCADE,
+       expires_at TIMESTAMPTZ NOT NULL,
+       created_by TEXT NOT NULL
+     )`,
+    `CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions (user_name)`,
+    `CREATE TABLE IF NOT EXISTS shared_jobs (
+       id TEXT PRIMARY KEY,
+       node_id TEXT NOT NULL,
+       body JSONB NOT NULL,
+       state TEXT NOT NULL,
+       started_at TIMESTAMPTZ NOT NULL,
+       updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+     )`,
+    `CREATE INDEX IF NOT EXISTS shared_jobs_started ON shared_jobs (started_at DESC)`,
+    `CREATE TABLE IF NOT EXISTS shared_documents (
+       name TEXT PRIMARY KEY,
+       body JSONB NOT NULL,
+       updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+       updated_by TEXT NOT NULL
      )`,
   ],
 ];

@@ -34,6 +34,11 @@ import { PacsRoles } from '../roles/pacs-roles.js';
 import { AuditTrail } from '../audit/index.js';
 import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
+import { SharedSessions } from '../web/auth.js';
+import { HangingProtocolStore } from '../web/hanging-protocols.js';
+import { SharedAuthTables } from '../archive/shared-auth.js';
+import { SharedJobTable } from '../archive/shared-jobs.js';
+import { SharedDocuments } from '../archive/shared-documents.js';
 import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
 import { COMMANDS } from './commands.js';
 
@@ -224,8 +229,25 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
       await config.update((reg) => applyOverrides(reg, overrides));
     }
   }
-  const users = await UserStore.open(opts.dataDir);
-  await createFirstAdmin(users, opts.dataDir, logger);
+  // Several nodes: users, sessions, jobs and hanging protocols in the database, as the registry.
+  const shared = node && {
+    auth: new SharedAuthTables(node.db, node.nodeId),
+    jobs: new SharedJobTable(node.db, node.nodeId),
+    documents: new SharedDocuments(node.db, node.nodeId),
+  };
+  const users = shared ? await UserStore.openShared(opts.dataDir, shared.auth, logger) : await UserStore.open(opts.dataDir);
+  const sessions = shared && new SharedSessions(shared.auth);
+  const hangingProtocols = shared && HangingProtocolStore.shared(opts.dataDir, shared.documents);
+  const closeShared = () => {
+    sessions?.close();
+    users.close();
+  };
+  try {
+    await createFirstAdmin(users, opts.dataDir, logger);
+  } catch (err) {
+    closeShared();
+    throw err;
+  }
 
   // The audit trail (IHE ATNA) goes to the registry's `audit` repository, read per connection.
   const audit = await AuditTrail.open({
@@ -241,7 +263,18 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
     roles = await PacsRoles.start({ ...opts, config, audit, ...(node ? { node: node.sharing } : {}) });
   } catch (err) {
     await audit.close(0);
+    closeShared();
     throw err;
+  }
+  if (shared) {
+    try {
+      await roles.jobs.share(shared.jobs, logger);
+    } catch (err) {
+      await roles.close();
+      await audit.close(0);
+      closeShared();
+      throw err;
+    }
   }
   let web: WebServer | undefined;
   let webQueue = Promise.resolve();
@@ -260,6 +293,8 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
         uiDir: opts.uiDir,
         tls,
         audit,
+        ...(sessions ? { sessions } : {}),
+        ...(hangingProtocols ? { hangingProtocols } : {}),
       });
     } catch (err) {
       web = undefined;
@@ -304,6 +339,7 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
       await roles.close();
       await audit.close();
       await described;
+      closeShared();
       if (node) await node.close();
       else (holder as NodeLock).release();
     },

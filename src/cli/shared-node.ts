@@ -24,6 +24,8 @@ export function pacsVersion(): string {
 
 export interface SharedNode {
   readonly nodeId: string;
+  /** The shared tables' pool (users, sessions, jobs, documents). */
+  readonly db: SharedDatabase;
   readonly table: NodeTable;
   readonly registry: PostgresRegistryBackend;
   /** For the archives' blob stores: whose open batches this node may sweep. */
@@ -56,6 +58,7 @@ export async function joinSharedDatabase(o: {
     const shared = db;
     return {
       nodeId,
+      db: shared,
       table,
       registry: new PostgresRegistryBackend(db, o.dataDir, nodeId),
       sharing: { id: nodeId, leaseExpired: (id) => table.leaseExpired(id) },

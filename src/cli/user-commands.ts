@@ -1,19 +1,36 @@
 /**
  * `pacs user add | passwd | role | rm | list`: the users of the web app and REST API in
- * `<data>/users.json`. A running `pacs serve` on the same data directory sees each change
- * within a second; a new password or a removed user ends that user's sessions there.
+ * `<data>/users.json`, or with --database-url in the PostgreSQL database of several
+ * nodes. A running `pacs serve` sees each change within a second; a new password or a
+ * removed user ends that user's sessions there.
  *
  * Passwords never go on the command line (it is visible to every local user in `ps`):
  * they are asked for on the terminal, without echo and twice, or read from standard
  * input with --password-stdin (one line; for scripts).
  */
 import { Argument, Command, Option } from 'commander';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SharedAuthTables } from '../archive/shared-auth.js';
+import { SharedDatabase } from '../archive/shared-database.js';
+import { NODE_LOCK_DIR } from '../roles/node-lock.js';
 import { ROLES, UserError, userNameSchema, UserStore, type Role } from '../web/users.js';
 import { table } from './config-commands.js';
 import { COMMANDS } from './commands.js';
 
-const dataOption = (cmd: Command) => cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data');
+/** Where the users are: the data directory's users.json, or the PostgreSQL database `pacs serve --database-url` uses. */
+const dataOption = (cmd: Command) =>
+  cmd
+    .option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data')
+    .option('--database-url <url>', 'the PostgreSQL database of pacs serve --database-url: the users are kept there', process.env.PACS_DATABASE_URL)
+    .option('--database-schema <name>', 'its schema (as pacs serve)', process.env.PACS_DATABASE_SCHEMA ?? 'pacs');
+
+interface StoreFlags {
+  data: string;
+  databaseUrl?: string;
+  databaseSchema?: string;
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -74,13 +91,29 @@ function cliMessage(err: unknown): Error {
   return new Error(what && err.kind === 'invalid' ? `${what}: ${err.message}` : err.message);
 }
 
-async function run(o: { data: string }, fn: (users: UserStore) => Promise<void>): Promise<void> {
+async function run(o: StoreFlags, fn: (users: UserStore) => Promise<void>): Promise<void> {
+  const dataDir = resolve(o.data);
+  let db: SharedDatabase | undefined;
   try {
-    await fn(await UserStore.open(resolve(o.data)));
+    if (o.databaseUrl) {
+      // The nodes' users: a change here ends sessions on every node (NOTIFY), as one made in the web app.
+      db = await SharedDatabase.open({ connectionString: o.databaseUrl, schema: o.databaseSchema });
+      const tables = new SharedAuthTables(db, `pacs user on ${hostname()}`);
+      await fn(await UserStore.openShared(dataDir, tables, stderrLogger, { listen: false }));
+    } else {
+      if (existsSync(join(dataDir, NODE_LOCK_DIR))) {
+        process.stderr.write(`note: nodes on PostgreSQL have served ${dataDir}; their users are in the database (give --database-url)\n`);
+      }
+      await fn(await UserStore.open(dataDir));
+    }
   } catch (err) {
     throw cliMessage(err);
+  } finally {
+    await db?.close();
   }
 }
+
+const stderrLogger = { info: (_obj: object, msg: string) => void process.stderr.write(`${msg}\n`) };
 
 const roleOption = () => new Option('--role <role>', 'admin (everything) or reader (browse and view)').choices(ROLES);
 

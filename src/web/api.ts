@@ -35,7 +35,7 @@ import { registerStudiesApi } from './studies-api.js';
 import type { AuditRecorder } from '../audit/index.js';
 import { webActor } from './audit-actor.js';
 import { registerUsersApi } from './users-api.js';
-import { registerHangingProtocolsApi } from './hanging-protocols.js';
+import { registerHangingProtocolsApi, type HangingProtocolStore } from './hanging-protocols.js';
 import { registerWorkflowApi } from './workflow-api.js';
 
 export interface ApiDeps {
@@ -52,6 +52,8 @@ export interface ApiDeps {
   activity?: Pick<ActivityLog, 'record' | 'query' | 'subscribe'>;
   /** The audit trail (IHE ATNA): logins, logouts, deletions, exports, DICOMweb queries and retrievals. */
   audit?: AuditRecorder;
+  /** The hanging protocols' store (several nodes: PostgreSQL); default the data directory's file. */
+  hangingProtocols?: HangingProtocolStore;
 }
 
 type AetRequest = FastifyRequest<{ Params: { aet: string } }>;
@@ -108,16 +110,16 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       });
     }
     // Secure whenever the request came over HTTPS (web.tls): the cookie then never travels in clear text.
-    reply.header('set-cookie', sessionCookie(sessions.create(who.name), req.protocol === 'https'));
+    reply.header('set-cookie', sessionCookie(await sessions.create(who.name), req.protocol === 'https'));
     deps.activity?.record(webAction(req, 'login', `logged in (${who.role})`, { user: who.name }));
     deps.audit?.record({ kind: 'login', ok: true, ...webActor(req, who.name) });
     return { user: who.name, role: who.role };
   });
 
   app.post('/api/logout', access('public'), async (req, reply) => {
-    const user = sessions.user(cookieValue(req, SESSION_COOKIE));
+    const user = await sessions.user(cookieValue(req, SESSION_COOKIE));
     if (user !== undefined) deps.audit?.record({ kind: 'logout', ...webActor(req, user) });
-    sessions.drop(cookieValue(req, SESSION_COOKIE));
+    await sessions.drop(cookieValue(req, SESSION_COOKIE));
     reply.header('set-cookie', clearedCookie(req.protocol === 'https'));
     return { ok: true };
   });
@@ -197,7 +199,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
   await registerRouterApi(app, deps);
   await registerStudiesApi(app, deps);
   await registerUsersApi(app, deps);
-  await registerHangingProtocolsApi(app, { dataDir: deps.users.dataDir, activity: deps.activity });
+  await registerHangingProtocolsApi(app, { dataDir: deps.users.dataDir, store: deps.hangingProtocols, activity: deps.activity });
   await registerActivityApi(app, deps);
   registerPluginRoutes(app, deps.roles?.plugins());
 

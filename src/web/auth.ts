@@ -1,8 +1,9 @@
 /**
  * Who is asking: a session cookie from POST /api/login, or HTTP Basic with the same
  * credentials (scripts, curl, DICOMweb clients). Sessions live in memory (a restart logs
- * everybody out), expire after 12 hours, and end when the user's password changes or the
- * user is removed. The role is looked up on every request, so a demotion applies at once.
+ * everybody out) or, when several nodes share a PostgreSQL database, in its
+ * `web_sessions` table (SharedSessions); they expire after 12 hours, and end when the
+ * user's password changes or the user is removed. The role is looked up on every request, so a demotion applies at once.
  *
  * Every password check goes through the login throttle first (login-throttle.ts): past
  * the limit the answer is 429 without hashing. HTTP Basic is sent with every request, and
@@ -11,6 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SharedAuthTables } from '../archive/shared-auth.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { HttpError, sendProblem } from './problem.js';
 import type { Role, UserStore } from './users.js';
@@ -36,10 +38,23 @@ export interface Identity {
   role: Role;
 }
 
-export class Sessions {
+/** Where sessions live: in memory (one node), or in PostgreSQL with a cache per node (SharedSessions). */
+export interface SessionStore {
+  /** A new session of `user`: its token (the cookie's value). */
+  create(user: string): Promise<string>;
+  /** The user of a live session, else undefined. */
+  user(token: string | undefined): Promise<string | undefined>;
+  /** Ends one session (logout), on every node. */
+  drop(token: string | undefined): Promise<void>;
+  /** Forgets `user`'s sessions (new password, user removed; in PostgreSQL their rows went with the change). */
+  dropUser(user: string): void;
+  close?(): void;
+}
+
+export class Sessions implements SessionStore {
   private readonly byToken = new Map<string, { user: string; expires: number }>();
 
-  create(user: string): string {
+  async create(user: string): Promise<string> {
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     for (const [t, s] of this.byToken) {
@@ -50,7 +65,7 @@ export class Sessions {
     return token;
   }
 
-  user(token: string | undefined): string | undefined {
+  async user(token: string | undefined): Promise<string | undefined> {
     if (!token) return undefined;
     const s = this.byToken.get(token);
     if (!s) return undefined;
@@ -61,13 +76,94 @@ export class Sessions {
     return s.user;
   }
 
-  drop(token: string | undefined): void {
+  async drop(token: string | undefined): Promise<void> {
     if (token) this.byToken.delete(token);
   }
 
-  /** Ends every session of `user` (new password, user removed). */
-  dropUser(user: string, keep?: string): void {
-    for (const [t, s] of this.byToken) if (s.user === user && t !== keep) this.byToken.delete(t);
+  dropUser(user: string): void {
+    for (const [t, s] of this.byToken) if (s.user === user) this.byToken.delete(t);
+  }
+}
+
+/** A cached session is checked against the database again after this long, notifications or not. */
+const SHARED_CACHE_MS = 60_000;
+
+/**
+ * Sessions of several nodes in PostgreSQL (archive/shared-auth.ts): a login on one node is
+ * valid on every node at once. Each node caches the sessions it has seen, so a request
+ * costs no round trip; a logout, a new password or a removed user elsewhere is notified
+ * and drops the cache entries at once. While the LISTEN connection is down the cache is
+ * not used (every request reads the row), and a lookup that raced a notification is not
+ * cached.
+ */
+export class SharedSessions implements SessionStore {
+  private readonly cache = new Map<string, { user: string; expires: number; checkUntil: number }>();
+  private generation = 0;
+  private listening = false;
+  private readonly unlisten: () => void;
+
+  constructor(private readonly tables: SharedAuthTables) {
+    this.unlisten = tables.listen({
+      changed: (e) => {
+        this.generation++;
+        if (e.kind === 'logout') this.cache.delete(e.tokenSha256);
+        else for (const name of e.ended) this.dropUser(name);
+      },
+      up: () => {
+        this.listening = true;
+        this.generation++;
+        this.cache.clear();
+      },
+      down: () => {
+        this.listening = false;
+        this.generation++;
+        this.cache.clear();
+      },
+    });
+  }
+
+  private static key(token: string): string {
+    return createHash('sha256').update(token).digest('hex');
+  }
+
+  async create(user: string): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    const expires = Date.now() + SESSION_MS;
+    await this.tables.createSession(SharedSessions.key(token), user, new Date(expires));
+    return token;
+  }
+
+  async user(token: string | undefined): Promise<string | undefined> {
+    if (!token || token.length > 128) return undefined;
+    const key = SharedSessions.key(token);
+    const now = Date.now();
+    const hit = this.cache.get(key);
+    if (hit && this.listening && hit.checkUntil > now && hit.expires > now) return hit.user;
+    this.cache.delete(key);
+    const at = this.generation;
+    const found = await this.tables.findSession(key);
+    if (!found) return undefined;
+    if (this.listening && at === this.generation) {
+      if (this.cache.size >= MAX_SESSIONS) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(key, { ...found, checkUntil: now + SHARED_CACHE_MS });
+    }
+    return found.user;
+  }
+
+  async drop(token: string | undefined): Promise<void> {
+    if (!token || token.length > 128) return;
+    const key = SharedSessions.key(token);
+    this.cache.delete(key);
+    await this.tables.dropSession(key);
+  }
+
+  dropUser(user: string): void {
+    this.generation++;
+    for (const [k, s] of this.cache) if (s.user === user) this.cache.delete(k);
+  }
+
+  close(): void {
+    this.unlisten();
   }
 }
 
@@ -123,7 +219,7 @@ export class Authenticator {
   private readonly basicCache = new Map<string, { user: string; expires: number }>();
 
   constructor(
-    readonly sessions: Sessions,
+    readonly sessions: SessionStore,
     readonly users: UserStore,
     private readonly throttle: LoginThrottle,
     private readonly onThrottle: ThrottleListener = () => {},
@@ -163,7 +259,7 @@ export class Authenticator {
 
   /** The user of a request: its session cookie, else its Basic credentials (throttled); undefined when neither holds. */
   async identify(req: FastifyRequest): Promise<Identity | undefined> {
-    const fromCookie = this.sessions.user(cookieValue(req, SESSION_COOKIE));
+    const fromCookie = await this.sessions.user(cookieValue(req, SESSION_COOKIE));
     if (fromCookie) {
       const role = await this.users.role(fromCookie);
       if (role) return { name: fromCookie, role };

@@ -1,7 +1,7 @@
 /**
  * The administrators' hanging protocols for the 2D viewer, kept in
- * `<data>/hanging-protocols.json` (written atomically under a lock, like users.json), and
- * their REST API:
+ * `<data>/hanging-protocols.json` (written atomically under a lock, like users.json), or
+ * with several nodes on PostgreSQL in its `shared_documents` table, and their REST API:
  *   GET /api/hanging-protocols   {protocols: [...]} (any logged-in user: the viewer reads them)
  *   PUT /api/hanging-protocols   {protocols: [...]}: replaces them (admins)  200
  * A body that is not a valid list is refused with 400 naming the first bad field. The
@@ -15,12 +15,15 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { VIEWER_MAX_COLS, VIEWER_MAX_ROWS, type HangingProtocol, type HangingProtocolsBody } from '../api-types/web.js';
 import { withFileLock, writeFileAtomic } from '../config/index.js';
+import type { SharedDocuments } from '../archive/shared-documents.js';
 import type { ActivityRecorder } from '../services/activity-log.js';
 import { webAction } from './activity-api.js';
 import { BadRequestError, errorHandler } from './problem.js';
 import { access } from './route-access.js';
 
 export const HANGING_PROTOCOLS_FILE = 'hanging-protocols.json';
+/** Their row in `shared_documents` when several nodes share PostgreSQL. */
+const DOCUMENT = 'hanging-protocols';
 export const MAX_PROTOCOLS = 50;
 const MAX_PATTERN = 128;
 
@@ -96,14 +99,37 @@ export function parseHangingProtocols(body: unknown): HangingProtocolsBody {
   return { protocols };
 }
 
+/** Where the hanging protocols are kept: the data directory's file, or a row in PostgreSQL shared by several nodes. */
 export class HangingProtocolStore {
-  private constructor(private readonly file: string) {}
+  private constructor(
+    private readonly file: string,
+    private readonly shared?: Pick<SharedDocuments, 'get' | 'put'>,
+  ) {}
 
   static forDataDir(dataDir: string): HangingProtocolStore {
     return new HangingProtocolStore(join(dataDir, HANGING_PROTOCOLS_FILE));
   }
 
+  /**
+   * The protocols in PostgreSQL (`shared_documents`), for several nodes on one database;
+   * the first use on an empty database takes the data directory's file, if any.
+   */
+  static shared(dataDir: string, documents: Pick<SharedDocuments, 'get' | 'put'>): HangingProtocolStore {
+    return new HangingProtocolStore(join(dataDir, HANGING_PROTOCOLS_FILE), documents);
+  }
+
   async list(): Promise<HangingProtocol[]> {
+    if (this.shared) {
+      const body = await this.shared.get(DOCUMENT);
+      if (body === undefined) return this.readFile();
+      const r = hangingProtocolsSchema.safeParse(body);
+      if (!r.success) throw new Error(`hanging protocols in PostgreSQL: ${r.error.issues[0]?.message}`);
+      return r.data.protocols;
+    }
+    return this.readFile();
+  }
+
+  private async readFile(): Promise<HangingProtocol[]> {
     try {
       return hangingProtocolsSchema.parse(JSON.parse(await readFile(this.file, 'utf8'))).protocols;
     } catch (err) {
@@ -113,13 +139,17 @@ export class HangingProtocolStore {
   }
 
   async replace(protocols: HangingProtocol[]): Promise<void> {
+    if (this.shared) return this.shared.put(DOCUMENT, { protocols });
     await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
     await withFileLock(this.file, () => writeFileAtomic(this.file, `${JSON.stringify({ protocols }, null, 2)}\n`));
   }
 }
 
-export async function registerHangingProtocolsApi(app: FastifyInstance, deps: { dataDir: string; activity?: ActivityRecorder }): Promise<void> {
-  const store = HangingProtocolStore.forDataDir(deps.dataDir);
+export async function registerHangingProtocolsApi(
+  app: FastifyInstance,
+  deps: { dataDir: string; store?: HangingProtocolStore; activity?: ActivityRecorder },
+): Promise<void> {
+  const store = deps.store ?? HangingProtocolStore.forDataDir(deps.dataDir);
   await app.register(async (scope) => {
     scope.setErrorHandler(errorHandler);
     scope.get('/api/hanging-protocols', access('read'), async (): Promise<HangingProtocolsBody> => ({ protocols: await store.list() }));

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { effectiveLimits, type Registry, type ServerTlsFiles } from '../config/index.js';
 import { registerApi, type ApiDeps } from './api.js';
-import { Authenticator, Sessions } from './auth.js';
+import { Authenticator, Sessions, type SessionStore } from './auth.js';
 import { registerDicomweb } from './dicomweb/index.js';
 import { applyServerTimeouts, serverTimeoutOptions, watchRequestBodies } from './http-timeouts.js';
 import { LoginThrottle } from './login-throttle.js';
@@ -36,6 +36,8 @@ export interface WebServerOptions extends Omit<ApiDeps, 'web' | 'startedAt' | 'a
   uiDir?: string;
   /** Serve HTTPS with this certificate and key (`web.tls`); plain HTTP otherwise. */
   tls?: ServerTlsFiles;
+  /** Where sessions live (several nodes: PostgreSQL, SharedSessions); default in memory, per web server. */
+  sessions?: SessionStore;
 }
 
 export interface WebServer {
@@ -86,7 +88,7 @@ export async function buildWebApp(opts: Omit<WebServerOptions, 'host' | 'port'> 
       maxKeys: THROTTLE_MAX_KEYS,
     };
   });
-  const auth = new Authenticator(new Sessions(), opts.users, throttle, ({ reason, user, address }) => {
+  const auth = new Authenticator(opts.sessions ?? new Sessions(), opts.users, throttle, ({ reason, user, address }) => {
     const l = limitsNow();
     app.log.warn(
       { reason, user, ip: address, minutes: Math.round(l.loginWindowSeconds / 60) },

@@ -285,8 +285,9 @@ export async function registerStudiesApi(app: FastifyInstance, deps: StudiesApiD
 
   app.get('/api/jobs', access('read'), async () => jobs.list());
   app.get('/api/jobs/:id', access('read'), async (req: FastifyRequest<{ Params: { id: string } }>) => {
-    const job = jobs.get(req.params.id);
-    if (!job) throw new ConfigConflictError(`no job "${req.params.id}" (jobs are kept in memory until a restart)`, 'not-found', 'id');
+    const job = await jobs.get(req.params.id);
+    if (!job)
+      throw new ConfigConflictError(`no job "${req.params.id}" (jobs are kept until a restart, or in the database of several nodes)`, 'not-found', 'id');
     return job;
   });
 

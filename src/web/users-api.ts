@@ -93,7 +93,7 @@ export async function registerUsersApi(app: FastifyInstance, deps: { users: User
       }
       await deps.users.setPassword(name, b.newPassword);
       // Every session of the user ended with the old password; this one goes on with a new cookie.
-      if (cookieValue(req, SESSION_COOKIE)) reply.header('set-cookie', sessionCookie(deps.auth.sessions.create(name), req.protocol === 'https'));
+      if (cookieValue(req, SESSION_COOKIE)) reply.header('set-cookie', sessionCookie(await deps.auth.sessions.create(name), req.protocol === 'https'));
       req.log.info({ user: name }, 'password changed');
       deps.activity?.record(webAction(req, 'user', 'changed their own password', { target: name }));
       return reply.code(204).send();

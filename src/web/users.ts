@@ -7,12 +7,17 @@
  *
  * A running server sees changes made by the CLI: the file is read again when its
  * modification time changed (checked at most once a second).
+ *
+ * Several nodes on one PostgreSQL database keep the users there instead
+ * (archive/shared-auth.ts), cached in memory and read again when another node's change is
+ * notified; the first node imports users.json once.
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import type { SharedAuthTables, StoredUser } from '../archive/shared-auth.js';
 import { withFileLock, writeFileAtomic } from '../config/index.js';
 import { HttpError } from './problem.js';
 
@@ -69,54 +74,213 @@ const admins = (users: User[]) => users.filter((u) => u.role === 'admin').length
 
 const RELOAD_CHECK_MS = 1000;
 
-export class UserStore {
+/** Where the users are kept: users.json (one node), or PostgreSQL when several nodes share a database. */
+interface UserBackend {
+  readonly location: string;
+  /** The users when they may have changed since the last call (`force`: read them anyway), else undefined. */
+  poll(force: boolean): Promise<User[] | undefined>;
+  /** Applies `change` to the stored users under a lock and writes them when it returned new ones. */
+  modify<T>(change: (users: User[]) => { users: User[]; result: T }): Promise<{ users: User[]; result: T }>;
+  /** Hears another node's changes: the users whose sessions ended (empty: read them again and compare). */
+  watch?(changed: (ended: string[]) => void): void;
+  close?(): void;
+}
+
+async function readUsersFile(file: string): Promise<User[]> {
+  try {
+    return fileSchema.parse(JSON.parse(await readFile(file, 'utf8'))).users;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** users.json, read again when its modification time changed (checked at most once a second). */
+class FileUsers implements UserBackend {
   private checkedAt = 0;
   private mtimeMs = 0;
-  private readonly listeners = new Set<(name: string) => void>();
 
-  private constructor(
-    private readonly file: string,
-    private users: User[],
-  ) {}
+  constructor(readonly location: string) {}
 
-  /** The data directory users.json is in (per-user settings live next to it). */
-  get dataDir(): string {
-    return dirname(this.file);
-  }
-
-  static async open(dataDir: string): Promise<UserStore> {
-    const file = join(dataDir, USERS_FILE);
-    const store = new UserStore(file, []);
-    await store.reload();
-    return store;
-  }
-
-  private static async read(file: string): Promise<User[]> {
-    try {
-      return fileSchema.parse(JSON.parse(await readFile(file, 'utf8'))).users;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  private async reload(): Promise<void> {
-    const mtime = await stat(this.file).then(
+  private mtime(): Promise<number> {
+    return stat(this.location).then(
       (s) => s.mtimeMs,
       () => 0,
     );
-    this.checkedAt = Date.now();
-    if (mtime === this.mtimeMs && this.mtimeMs !== 0) return;
-    const before = new Map(this.users.map((u) => [u.name, u.hash]));
-    this.users = await UserStore.read(this.file);
-    this.mtimeMs = mtime;
-    // A user removed or given a new password elsewhere (the CLI): their sessions end.
-    for (const [name, h] of before) if (this.users.find((u) => u.name === name)?.hash !== h) this.changed(name);
   }
 
-  /** The file as another process may have left it: read again when it changed (at most once a second). */
+  async poll(force: boolean): Promise<User[] | undefined> {
+    if (!force && Date.now() - this.checkedAt < RELOAD_CHECK_MS) return undefined;
+    const mtime = await this.mtime();
+    this.checkedAt = Date.now();
+    if (mtime === this.mtimeMs && this.mtimeMs !== 0) return undefined;
+    const users = await readUsersFile(this.location);
+    this.mtimeMs = mtime;
+    return users;
+  }
+
+  async modify<T>(change: (users: User[]) => { users: User[]; result: T }): Promise<{ users: User[]; result: T }> {
+    await mkdir(dirname(this.location), { recursive: true, mode: 0o700 });
+    return withFileLock(this.location, async () => {
+      const current = await readUsersFile(this.location);
+      const changed = change(current);
+      if (changed.users !== current) {
+        await writeFileAtomic(this.location, `${JSON.stringify({ users: changed.users }, null, 2)}\n`, 0o600);
+        this.mtimeMs = await this.mtime();
+      }
+      this.checkedAt = Date.now();
+      return changed;
+    });
+  }
+}
+
+function parseStored(rows: StoredUser[], where: string): User[] {
+  return rows.map((r) => {
+    const u = userSchema.safeParse(r);
+    if (!u.success) throw new Error(`${where}: user "${r.name}": ${u.error.issues[0]?.message}`);
+    return u.data;
+  });
+}
+
+/**
+ * The users in PostgreSQL (archive/shared-auth.ts), cached in memory: read again only
+ * after a notification (another node changed them), so checking a request's user costs no
+ * round trip. While the LISTEN connection is down nothing is trusted: every check reads.
+ */
+class SharedUsers implements UserBackend {
+  readonly location: string;
+  /** Bumped by every notification and reconnection; the cache is good when it was read at the current one. */
+  private generation = 1;
+  private loaded = 0;
+  private listening = false;
+  private unlisten?: () => void;
+
+  constructor(private readonly tables: SharedAuthTables) {
+    this.location = `PostgreSQL schema "${tables.schema}"`;
+  }
+
+  async poll(force: boolean): Promise<User[] | undefined> {
+    if (!force && this.listening && this.loaded === this.generation) return undefined;
+    const at = this.generation;
+    const users = parseStored(await this.tables.listUsers(), this.location);
+    // A notification during the read leaves the cache stale: the next check reads again.
+    this.loaded = Math.max(this.loaded, at);
+    return users;
+  }
+
+  async modify<T>(change: (users: User[]) => { users: User[]; result: T }): Promise<{ users: User[]; result: T }> {
+    const out = await this.tables.modify((rows) => {
+      const current = parseStored(rows, this.location);
+      const r = change(current);
+      return { users: r.users === current ? rows : r.users, result: r };
+    });
+    return out.result;
+  }
+
+  watch(changed: (ended: string[]) => void): void {
+    this.unlisten = this.tables.listen({
+      changed: (e) => {
+        if (e.kind !== 'users') return;
+        this.generation++;
+        changed(e.ended);
+      },
+      up: () => {
+        this.listening = true;
+        this.generation++;
+        changed([]);
+      },
+      down: () => {
+        this.listening = false;
+        this.generation++;
+      },
+    });
+  }
+
+  close(): void {
+    this.unlisten?.();
+  }
+}
+
+export class UserStore {
+  private readonly listeners = new Set<(name: string) => void>();
+  private users: User[] = [];
+  private reading?: Promise<void>;
+
+  private constructor(
+    /** The data directory (per-user settings live there). */
+    readonly dataDir: string,
+    private readonly backend: UserBackend,
+  ) {}
+
+  /** Where the users are kept (users.json, or the PostgreSQL schema), for messages. */
+  get location(): string {
+    return this.backend.location;
+  }
+
+  static async open(dataDir: string): Promise<UserStore> {
+    const store = new UserStore(dataDir, new FileUsers(join(dataDir, USERS_FILE)));
+    await store.reload(true);
+    return store;
+  }
+
+  /**
+   * The users of several nodes on one PostgreSQL database. The first node on an empty
+   * database imports the data directory's users.json once (sessions are not carried over).
+   */
+  static async openShared(
+    dataDir: string,
+    tables: SharedAuthTables,
+    logger?: { info(o: object, msg: string): void },
+    /** Hear other nodes' changes (a server); a command (`pacs user`) reads the table on every call instead. */
+    o: { listen?: boolean } = {},
+  ): Promise<UserStore> {
+    const file = join(dataDir, USERS_FILE);
+    const imported = await tables.importOnce(() => readUsersFile(file));
+    if (imported && imported.imported > 0)
+      logger?.info(
+        { file, schema: tables.schema, users: imported.imported },
+        'imported the web users from users.json into PostgreSQL, once: nodes on this database read them from there now',
+      );
+    const backend = new SharedUsers(tables);
+    const store = new UserStore(dataDir, backend);
+    await store.reload(true);
+    if (o.listen === false) return store;
+    backend.watch((ended) => {
+      // Sessions end at once; the rest (roles, new users) when read again, right away.
+      for (const name of ended) store.changed(name);
+      void store.reload(false).catch(() => undefined);
+    });
+    return store;
+  }
+
+  /** Stops listening for other nodes' changes. */
+  close(): void {
+    this.backend.close?.();
+  }
+
+  private async reload(force: boolean): Promise<void> {
+    // One read at a time: a second caller waits for the first rather than read again.
+    while (this.reading) await this.reading.catch(() => undefined);
+    const p = (async () => {
+      const next = await this.backend.poll(force);
+      if (next) this.apply(next);
+    })();
+    this.reading = p.finally(() => {
+      this.reading = undefined;
+    });
+    await p;
+  }
+
+  /** Takes `next` as the users; a user removed or given a new password elsewhere: their sessions end. */
+  private apply(next: User[]): void {
+    const before = new Map(this.users.map((u) => [u.name, u.hash]));
+    this.users = next;
+    for (const [name, h] of before) if (next.find((u) => u.name === name)?.hash !== h) this.changed(name);
+  }
+
+  /** The users as another node or process may have left them. */
   private async fresh(): Promise<void> {
-    if (Date.now() - this.checkedAt >= RELOAD_CHECK_MS) await this.reload();
+    await this.reload(false);
   }
 
   /** Called with a user's name when their password changed or they were removed (sessions end then). */
@@ -128,23 +292,11 @@ export class UserStore {
     for (const l of this.listeners) l(name);
   }
 
-  /** Applies `change` to the users on disk under the lock and writes them (0600). */
+  /** Applies `change` to the stored users under the lock and writes them (users.json: 0600). */
   private async modify<T>(change: (users: User[]) => { users: User[]; result: T }): Promise<T> {
-    await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
-    return withFileLock(this.file, async () => {
-      const current = await UserStore.read(this.file);
-      const { users, result } = change(current);
-      if (users !== current) {
-        await writeFileAtomic(this.file, `${JSON.stringify({ users }, null, 2)}\n`, 0o600);
-        this.mtimeMs = await stat(this.file).then(
-          (s) => s.mtimeMs,
-          () => 0,
-        );
-      }
-      this.users = users;
-      this.checkedAt = Date.now();
-      return result;
-    });
+    const { users, result } = await this.backend.modify(change);
+    this.apply(users);
+    return result;
   }
 
   /** Creates `admin` when there is no user yet; returns the generated password when one was made up. */
@@ -187,7 +339,7 @@ export class UserStore {
 
   /** A new password (sessions of the user end). */
   async setPassword(name: string, password: string): Promise<void> {
-    if (!this.users.some((u) => u.name === name)) await this.reload();
+    if (!this.users.some((u) => u.name === name)) await this.reload(true);
     const existing = this.users.find((u) => u.name === name);
     if (!existing) throw new UserError(`no user "${name}"`, 'not-found', 'name');
     const next = await this.record(name, password, existing.role);

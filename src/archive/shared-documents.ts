@@ -1,0 +1,28 @@
+/**
+ * Small JSON documents every node reads alike (the viewer's hanging protocols), one row
+ * each in `shared_documents`, for several nodes on one PostgreSQL database. Read on every
+ * use (they are read rarely: a viewer opening), so no cache and no notification is needed.
+ */
+import type { SharedDatabase } from './shared-database.js';
+
+export class SharedDocuments {
+  constructor(
+    private readonly db: SharedDatabase,
+    /** Who writes (the node id), in the row. */
+    private readonly writer: string,
+  ) {}
+
+  /** The document's body as stored (JSON), or undefined when there is none yet. */
+  async get(name: string): Promise<unknown> {
+    const r = (await this.db.pool.query('SELECT body FROM shared_documents WHERE name = $1', [name])).rows[0] as { body: unknown } | undefined;
+    return r?.body;
+  }
+
+  async put(name: string, body: unknown): Promise<void> {
+    await this.db.pool.query(
+      `INSERT INTO shared_documents (name, body, updated_by) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = now(), updated_by = excluded.updated_by`,
+      [name, JSON.stringify(body), this.writer],
+    );
+  }
+}
