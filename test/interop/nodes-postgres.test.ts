@@ -159,11 +159,12 @@ describe('two nodes on one PostgreSQL database and one data directory', () => {
     expect(readdirSync(markers)).toEqual(open);
     expect(readdirSync(batchDir).sort()).toEqual(inFlight);
 
-    // Node 1 dies (no clean stop); once its lease has expired, node 2's next start sweeps its batch.
+    // Node 1 dies (no clean stop); once its lease has expired, node 2 sweeps its batch: by
+    // its periodic sweep if that comes first, else at its next start.
+    const before = logSize(n2);
     process.kill(n1.peer.pid, 'SIGKILL');
     await expect.poll(() => n1.peer.exited, { timeout: 10_000 }).toBe(true);
     await expect.poll(async () => (await status()).find((n) => n.nodeId === 'n1')?.live, { timeout: 30_000, interval: 500 }).toBe(false);
-    const before = logSize(n2);
     await n2.peer.stop();
     n2 = await startNode('n2', n2.ports);
     const swept = logLines(n2, before).find((l) => l.msg === 'swept the open batches of node n1, whose lease has expired');
