@@ -13,7 +13,7 @@ import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { DEFAULT_LIMITS, type DatasetLimits } from '../config/limits.js';
-import type { BlobStore, SweepReport } from './blob-store.js';
+import type { BlobStore, SweepCheck, SweepReport } from './blob-store.js';
 import { FileBlobStore, type FileBlobStoreOptions, type SharingNode } from './file-blob-store.js';
 import { DEFAULT_DERIVED_CACHE_BYTES, DerivedCache } from './derived-cache.js';
 import { GroupCommitter } from './group-commit.js';
@@ -93,6 +93,8 @@ export class Archive {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly storedListeners = new Set<StoredListener>();
   private closed = false;
+  private expiredSweepTimer?: NodeJS.Timeout;
+  private expiredSweep?: Promise<void>;
 
   private constructor(index: Index, blobs: BlobStore, thumbnails: DerivedCache, recovery: SweepReport, insert: InsertFn, opts: ArchiveOptions, logger: Logger) {
     this.index = index;
@@ -127,25 +129,27 @@ export class Archive {
     // A batch is sealed (no longer swept) only once the rows of its files are durable.
     blobs.setSealBarrier(() => index.syncWrites());
     const insert = insertWith(index, opts.afterInsert);
+    const isReferenced = (key: string) => index.hasFileKey(key);
+    const check: SweepCheck = {
+      expected: async (key) => {
+        const row = await index.fileCheck(key);
+        return row && { size: row.fileSize, crc32: row.fileCrc32 };
+      },
+      keysEndingWith: (suffix) => index.fileKeysEndingWith(suffix),
+      dropRow: async (key) => {
+        const row = await index.fileCheck(key);
+        if (row) await index.deleteInstance(row.sopInstanceUid);
+      },
+      recover: async (key) => {
+        const record = await recordOfStoredFile(blobs.path(key), key, (opts.datasetLimits?.() ?? DEFAULT_LIMITS.dataset).maxHeaderBytes);
+        if (!record) return false;
+        const [result] = await insert([record], 'keep'); // durable; a duplicate keeps the row there is
+        return result.status === 'stored';
+      },
+    };
     let recovery: SweepReport;
     try {
-      recovery = await blobs.sweep((key) => index.hasFileKey(key), {
-        expected: async (key) => {
-          const row = await index.fileCheck(key);
-          return row && { size: row.fileSize, crc32: row.fileCrc32 };
-        },
-        keysEndingWith: (suffix) => index.fileKeysEndingWith(suffix),
-        dropRow: async (key) => {
-          const row = await index.fileCheck(key);
-          if (row) await index.deleteInstance(row.sopInstanceUid);
-        },
-        recover: async (key) => {
-          const record = await recordOfStoredFile(blobs.path(key), key, (opts.datasetLimits?.() ?? DEFAULT_LIMITS.dataset).maxHeaderBytes);
-          if (!record) return false;
-          const [result] = await insert([record], 'keep'); // durable; a duplicate keeps the row there is
-          return result.status === 'stored';
-        },
-      });
+      recovery = await blobs.sweep(isReferenced, check);
     } catch (e) {
       await index.close();
       throw e;
@@ -167,7 +171,31 @@ export class Archive {
       await index.close();
       throw e;
     }
-    return new Archive(index, blobs, thumbnails, recovery, insert, opts, logger);
+    const archive = new Archive(index, blobs, thumbnails, recovery, insert, opts, logger);
+    const every = opts.node?.sweepEveryMs ?? 0;
+    if (every > 0) archive.sweepExpiredNodesEvery(every, () => blobs.sweepExpiredNodes(isReferenced, check));
+    return archive;
+  }
+
+  /**
+   * A node that died and is not restarted leaves its open batches (files of stores it never
+   * acknowledged, rows whose data was not durable): a live node sweeps them once its lease
+   * expired, without waiting for a restart of any node. One sweep at a time; failures logged.
+   */
+  private sweepExpiredNodesEvery(ms: number, sweep: () => Promise<SweepReport>): void {
+    this.expiredSweepTimer = setInterval(() => {
+      if (this.expiredSweep || this.closed) return;
+      this.expiredSweep = sweep()
+        .then((r) => {
+          for (const n of r.nodesSwept ?? []) this.logger.warn(n, `swept the open batches of node ${n.nodeId}, whose lease has expired`);
+          if (r.reindexed) this.logger.warn(r, 'stored instances of a node whose lease expired indexed again from their files');
+        })
+        .catch((err: Error) => this.logger.warn({ err: err.message }, 'open batches of expired nodes not swept'))
+        .finally(() => {
+          this.expiredSweep = undefined;
+        });
+    }, ms);
+    this.expiredSweepTimer.unref();
   }
 
   /** The dataset limits in force (limits.dataset of the registry, read now). */
@@ -265,6 +293,8 @@ export class Archive {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.expiredSweepTimer);
+    await this.expiredSweep;
     await Promise.allSettled([...this.inFlight]);
     await this.committer.drain();
     await this.blobs.close();

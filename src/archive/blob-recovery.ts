@@ -172,7 +172,7 @@ async function resolveTemp(
   if (removed) await fsyncPath(dir);
 }
 
-async function readdirIfAny(dir: string): Promise<string[]> {
+export async function readdirIfAny(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);
   } catch (e) {

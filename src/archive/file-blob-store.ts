@@ -93,7 +93,7 @@ import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore, BlobWriter, SweepCheck, SweepReport } from './blob-store.js';
 import { BATCH_KEY_RE, LEGACY_KEY_RE, NODE_ID_RE, NODE_MARKERS_DIR } from './blob-keys.js';
-import { sweepLegacy, sweepOpenBatches } from './blob-recovery.js';
+import { readdirIfAny, sweepLegacy, sweepOpenBatches } from './blob-recovery.js';
 import { FileBlobWriter } from './blob-writer.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
 
@@ -131,6 +131,15 @@ export interface FileBlobStoreOptions {
 export interface SharingNode {
   id: string;
   leaseExpired(nodeId: string): Promise<boolean>;
+  /**
+   * Runs `fn` holding the lock on `nodeId`'s open batches, one sweeper at a time across
+   * the nodes (two sweeping one batch would each take the other's re-indexed file for an
+   * orphan). `wait` false: undefined at once when another node holds it. Without it the
+   * sweeps are not serialized (one node, or a test).
+   */
+  withSweepLock?<T>(nodeId: string, wait: boolean, fn: () => Promise<T>): Promise<T | undefined>;
+  /** How often a live node sweeps the open batches of nodes whose lease expired (ms; absent or 0: at start only). */
+  sweepEveryMs?: number;
 }
 
 /** One batch directory and what is still outstanding in it. */
@@ -418,17 +427,53 @@ export class FileBlobStore implements BlobStore {
     const report: SweepReport = { tempFiles: 0, removedFinalFiles: 0 };
     await sweepOpenBatches(this.root, 'open', isReferenced, check, report);
     for (const id of await nodeMarkerDirs(this.root)) {
-      const own = id === this.node?.id;
-      if (!own && this.node && !(await this.node.leaseExpired(id))) {
-        (report.liveNodesLeft ??= []).push(id);
-        continue;
-      }
-      const before = report.tempFiles;
-      const swept = await sweepOpenBatches(this.root, join(NODE_MARKERS_DIR, id), isReferenced, check, report);
-      if (!own && swept > 0) (report.nodesSwept ??= []).push({ nodeId: id, batches: swept, tempFiles: report.tempFiles - before });
+      await this.sweepNode(id, id === this.node?.id, isReferenced, check, report);
     }
     await sweepLegacy(this.root, isReferenced, check, report);
     return report;
+  }
+
+  /**
+   * While this node stores: the open batches of the other nodes whose lease has expired
+   * (a node that died and was not restarted). Never this node's own, nor `open/` or the
+   * old layout, which only the start-up sweep may touch.
+   */
+  async sweepExpiredNodes(isReferenced: (key: string) => Promise<boolean>, check?: SweepCheck): Promise<SweepReport> {
+    const report: SweepReport = { tempFiles: 0, removedFinalFiles: 0 };
+    if (!this.node || this.closed) return report;
+    for (const id of await nodeMarkerDirs(this.root)) {
+      if (id === this.node.id || (await readdirIfAny(join(this.root, NODE_MARKERS_DIR, id))).length === 0) continue;
+      await this.sweepNode(id, false, isReferenced, check, report);
+    }
+    return report;
+  }
+
+  /**
+   * One node's open batches, under its sweep lock: this node's own (waiting for the lock:
+   * another node may be finishing them) or another's once its lease expired (checked again
+   * under the lock: it may have come back meanwhile).
+   */
+  private async sweepNode(
+    id: string,
+    own: boolean,
+    isReferenced: (key: string) => Promise<boolean>,
+    check: SweepCheck | undefined,
+    report: SweepReport,
+  ): Promise<void> {
+    const node = this.node;
+    const expired = async () => own || !node || (await node.leaseExpired(id));
+    if (!(await expired())) {
+      (report.liveNodesLeft ??= []).push(id);
+      return;
+    }
+    const sweep = async () => {
+      if (!(await expired())) return;
+      const before = report.tempFiles;
+      const swept = await sweepOpenBatches(this.root, join(NODE_MARKERS_DIR, id), isReferenced, check, report);
+      if (!own && swept > 0) (report.nodesSwept ??= []).push({ nodeId: id, batches: swept, tempFiles: report.tempFiles - before });
+    };
+    if (node?.withSweepLock) await node.withSweepLock(id, own, sweep);
+    else await sweep();
   }
 }
 

@@ -165,6 +165,27 @@ export class NodeTable {
     return !r?.live;
   }
 
+  /**
+   * Runs `fn` holding the database's advisory lock on `nodeId`'s open blob batches, so that
+   * one node at a time sweeps them. On a connection of its own: the pool is small, and a
+   * sweep asks the pool for leases while it holds the lock. `wait` false: undefined at once
+   * when another node holds it.
+   */
+  async withSweepLock<T>(nodeId: string, wait: boolean, fn: () => Promise<T>): Promise<T | undefined> {
+    const c = this.db.newClient();
+    c.on('error', () => undefined); // a lost connection ends the lock; the sweep's own steps are idempotent
+    await c.connect();
+    try {
+      const key = `pacs-sweep:${this.db.schema}:${nodeId}`;
+      if (wait) await c.query('SELECT pg_advisory_lock(hashtext($1))', [key]);
+      else if (!((await c.query('SELECT pg_try_advisory_lock(hashtext($1)) AS got', [key])).rows[0] as { got: boolean }).got) return undefined;
+      // Ending the session releases the lock.
+      return await fn();
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
   /** The heartbeat; a failure is logged once per outage (the next one tries again). */
   private async beat(): Promise<void> {
     if (this.beating) return;

@@ -28,3 +28,21 @@ export function parseAeTitle(value: string): string {
   if (problem) throw new InvalidArgumentError(problem);
   return value.trim();
 }
+
+/** What `pacs serve --roles` may list: the three server roles and the web server. */
+export const NODE_ROLES = ['main', 'workstation', 'router', 'web'] as const;
+export type NodeRole = (typeof NODE_ROLES)[number];
+
+/** `--roles main,router`: a comma-separated, non-empty subset of NODE_ROLES (duplicates ignored). */
+export function parseRoles(value: string): NodeRole[] {
+  const names = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (names.length === 0) throw new InvalidArgumentError(`expected one or more of ${NODE_ROLES.join(', ')}, separated by commas`);
+  const bad = names.filter((n) => !(NODE_ROLES as readonly string[]).includes(n));
+  if (bad.length > 0) {
+    throw new InvalidArgumentError(`unknown role${bad.length > 1 ? 's' : ''} ${bad.map((b) => `"${b}"`).join(', ')}: the roles are ${NODE_ROLES.join(', ')}`);
+  }
+  return NODE_ROLES.filter((r) => names.includes(r));
+}

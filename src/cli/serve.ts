@@ -39,7 +39,7 @@ import { HangingProtocolStore } from '../web/hanging-protocols.js';
 import { SharedAuthTables } from '../archive/shared-auth.js';
 import { SharedJobTable } from '../archive/shared-jobs.js';
 import { SharedDocuments } from '../archive/shared-documents.js';
-import { parseAeTitle, parsePort, parsePositiveInt } from './options.js';
+import { NODE_ROLES, parseAeTitle, parsePort, parsePositiveInt, parseRoles, type NodeRole } from './options.js';
 import { COMMANDS } from './commands.js';
 
 export interface ServeOverrides {
@@ -66,8 +66,10 @@ export interface PacsOptions {
   overrides?: ServeOverrides;
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
-  /** Start the web server (default true). */
+  /** Start the web server (default true; off too when `roles` leaves `web` out). */
   web?: boolean;
+  /** The roles this node runs (`--roles`; default all): a server role left out does not listen, `web` left out: no web server. */
+  roles?: readonly NodeRole[];
   uiDir?: string;
   /** This node's name in its lock and status (default: the host name). */
   nodeId?: string;
@@ -187,19 +189,14 @@ export async function startPacs(opts: PacsOptions): Promise<Pacs> {
   }
 }
 
-/** What runs on this node and where, in the node table (roles that listen, their ports). */
-async function describeNode(node: SharedNode, roles: PacsRoles, web: WebServer | undefined): Promise<void> {
-  const names: string[] = [];
+/** What runs on this node and where, in the node table (the roles it runs; the ports of those listening). */
+async function describeNode(node: SharedNode, runs: readonly NodeRole[], roles: PacsRoles, web: WebServer | undefined): Promise<void> {
+  const names: string[] = [...runs];
   const ports: Record<string, number> = {};
   for (const r of roles.status()) {
-    if (!r.listening) continue;
-    names.push(r.role);
-    if (r.port !== undefined) ports[r.role] = r.port;
+    if (r.listening && r.port !== undefined) ports[r.role] = r.port;
   }
-  if (web) {
-    names.push('web');
-    ports.web = web.port;
-  }
+  if (web) ports.web = web.port;
   const hl7 = roles.hl7Status();
   if (hl7.listening && hl7.port !== undefined) {
     names.push('hl7');
@@ -229,6 +226,7 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
       await config.update((reg) => applyOverrides(reg, overrides));
     }
   }
+  const runs = (opts.roles ?? NODE_ROLES).filter((r) => r !== 'web' || opts.web !== false);
   // Several nodes: users, sessions, jobs and hanging protocols in the database, as the registry.
   const shared = node && {
     auth: new SharedAuthTables(node.db, node.nodeId),
@@ -260,7 +258,13 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
   });
   let roles: PacsRoles;
   try {
-    roles = await PacsRoles.start({ ...opts, config, audit, ...(node ? { node: node.sharing } : {}) });
+    roles = await PacsRoles.start({
+      ...opts,
+      config,
+      audit,
+      roles: SERVER_ROLES.filter((r) => runs.includes(r)),
+      ...(node ? { node: node.sharing } : {}),
+    });
   } catch (err) {
     await audit.close(0);
     closeShared();
@@ -301,7 +305,7 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
       logger.error({ err: (err as Error).message, port: reg.web.port, tls: reg.web.tls === true }, 'web server not listening');
     }
   };
-  if (opts.web !== false) {
+  if (runs.includes('web')) {
     await openWeb(config.current);
     config.onChange((next, prev) => {
       if (next.web.port === prev.web.port && next.web.host === prev.web.host && next.web.tls === prev.web.tls && web) return;
@@ -320,7 +324,7 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
       described = described
         .then(() => roles.settled())
         .then(() => webQueue)
-        .then(() => describeNode(node, roles, web))
+        .then(() => describeNode(node, runs, roles, web))
         .catch((err: Error) => logger.warn({ err: err.message }, 'node table not updated'));
     };
     describe();
@@ -365,7 +369,12 @@ export function registerServe(program: Command): void {
     .option('--web-host <address>', "address the web server listens on (saved in the registry; with --database-url this node's own)")
     .option('--web-tls', 'HTTPS for the web server with <data>/tls/server.pem (pacs tls init); plain HTTP is then off (saved in the registry)')
     .option('--no-web-tls', 'plain HTTP for the web server (saved in the registry)')
-    .option('--no-web', 'do not start the web server')
+    .option('--no-web', 'do not start the web server (as --roles without web)')
+    .option(
+      '--roles <list>',
+      `the roles this node runs, separated by commas: ${NODE_ROLES.join(', ')} (default all); a server role left out does not listen, web left out: no web server`,
+      parseRoles,
+    )
     .option('--node-id <name>', "this node's name in its lock, the node table and pacs status (default: the host name)")
     .option(
       '--node-lease <seconds>',
@@ -409,6 +418,7 @@ export function registerServe(program: Command): void {
         index: o.databaseUrl ? { postgres: o.databaseUrl, schema: o.databaseSchema } : 'sqlite',
         duplicatePolicy: o.duplicates,
         web: o.web,
+        ...(o.roles ? { roles: o.roles } : {}),
         nodeId: o.nodeId,
         nodeLeaseSeconds: o.nodeLease,
       });

@@ -61,7 +61,13 @@ export async function joinSharedDatabase(o: {
       db: shared,
       table,
       registry: new PostgresRegistryBackend(db, o.dataDir, nodeId),
-      sharing: { id: nodeId, leaseExpired: (id) => table.leaseExpired(id) },
+      sharing: {
+        id: nodeId,
+        leaseExpired: (id) => table.leaseExpired(id),
+        withSweepLock: (id, wait, fn) => table.withSweepLock(id, wait, fn),
+        // A dead node's open batches are swept by the live ones about a lease after it died.
+        sweepEveryMs: Math.max(1000, leaseSeconds * 1000),
+      },
       async close() {
         await table.stop();
         await shared.close();

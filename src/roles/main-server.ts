@@ -42,11 +42,18 @@ export interface MainServerOptions extends DicomLimitOptions, Pick<DicomServerOp
   commitment?: Pick<StorageCommitmentOptions, 'resolveRequestor' | 'reportMode' | 'retryIntervalMs' | 'leaseMs' | 'claimant'>;
   /** The audit trail (IHE ATNA) the services and the listener report to. */
   audit?: AuditRecorder;
+  /**
+   * Open the DICOM listener and send pending storage commitment reports (default true).
+   * False: the archive and its services only, for a node that does not run the Main
+   * Server role but serves its data over the web or keeps its activity log in its index.
+   */
+  listen?: boolean;
 }
 
 export interface MainServer {
   readonly archive: Archive;
-  readonly dicom: DicomServer;
+  /** The listener (absent with `listen: false`). */
+  readonly dicom?: DicomServer;
   /** The services, to re-open the listener (another port) over the same archive. */
   readonly registry: ServiceRegistry;
   /** Storage commitment: deliver one pending report now (false: no such pending report). */
@@ -74,7 +81,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
       audit: opts.audit,
     }),
   ]);
-  let dicom: DicomServer;
+  let dicom: DicomServer | undefined;
   let commitment: ReturnType<typeof storageCommitmentService> | undefined;
   try {
     // Workflow services (issue 5): worklist, MPPS and storage commitment over the same index.
@@ -91,8 +98,10 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
       .register(commitment);
     // Add-ins last: a SOP class they provide takes over a built-in one.
     for (const s of opts.extraServices ?? []) registry.register(s);
-    dicom = await startDicomServer({ ...opts, registry });
-    void commitment.resume().catch((err: Error) => opts.logger.warn({ err: err.message }, 'pending storage commitments not resumed'));
+    if (opts.listen !== false) {
+      dicom = await startDicomServer({ ...opts, registry });
+      void commitment.resume().catch((err: Error) => opts.logger.warn({ err: err.message }, 'pending storage commitments not resumed'));
+    }
   } catch (err) {
     await commitment?.close();
     await archive.close();
@@ -104,7 +113,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     registry,
     retryCommitment: (uid) => commitment.retry(uid),
     async close() {
-      await dicom.close();
+      await dicom?.close();
       await commitment?.close();
       await archive.close();
     },

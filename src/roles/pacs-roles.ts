@@ -63,7 +63,18 @@ export interface PacsRolesOptions {
   nodeId?: string;
   /** With several nodes: how long after its last heartbeat this node is taken for dead (default 15 s); its router claims last as long. */
   nodeLeaseSeconds?: number;
+  /**
+   * The server roles this node runs (`pacs serve --roles`; default all three). A role left
+   * out has no listener and, Workstation and Router, no archive. The Main Server's archive
+   * is opened on every node (the web API, the activity log and the worklist live in its
+   * index); without the role it has no DICOM listener, no HL7 intake, and sends no
+   * pending storage commitment reports.
+   */
+  roles?: readonly ServerRole[];
 }
+
+/** What status() says of a role this node does not run. */
+export const NOT_RUN_HERE = 'not run on this node (pacs serve --roles)';
 
 /** A role's state; GET /api/status adds the archive's instance count. */
 export type RoleStatus = Omit<ApiRoleStatus, 'instancesStored'>;
@@ -127,7 +138,11 @@ export class PacsRoles {
       roles.recordPluginFailures(roles.pluginManager);
       await roles.open('main', opts.config.current, true);
       roles.activity.attach(await ActivityStore.open(roles.archive('main')!.index));
-      await Promise.all([roles.open('workstation', opts.config.current), roles.open('router', opts.config.current), roles.openHl7(opts.config.current)]);
+      await Promise.all([
+        roles.runs('workstation') ? roles.open('workstation', opts.config.current) : undefined,
+        roles.runs('router') ? roles.open('router', opts.config.current) : undefined,
+        roles.runs('main') ? roles.openHl7(opts.config.current) : undefined,
+      ]);
       const main = roles.archive('main');
       if (main) roles.worklistStore = await WorklistStore.open(main.index);
       roles.prefetcher.start();
@@ -141,11 +156,27 @@ export class PacsRoles {
     return roles;
   }
 
+  /** Whether this node runs `role` (`pacs serve --roles`). */
+  runs(role: ServerRole): boolean {
+    return this.opts.roles?.includes(role) ?? true;
+  }
+
   status(): RoleStatus[] {
     const reg = this.opts.config.current;
     return SERVER_ROLES.map((role) => {
       const s = this.state.get(role)!;
       const ae = serverAe(reg, role);
+      if (!this.runs(role)) {
+        return {
+          role,
+          aeTitle: ae?.aeTitle ?? '',
+          host: ae?.connection.host ?? '',
+          port: undefined,
+          listening: false,
+          error: NOT_RUN_HERE,
+          activeAssociations: 0,
+        };
+      }
       return {
         role,
         aeTitle: ae?.aeTitle ?? '',
@@ -319,6 +350,7 @@ export class PacsRoles {
           dataDir: this.opts.dataDir,
           index: this.opts.index,
           node: this.opts.node,
+          listen: this.runs('main'),
           duplicatePolicy: this.opts.duplicatePolicy,
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
@@ -378,7 +410,7 @@ export class PacsRoles {
       }
       if (fresh && s.handle && this.pluginManager) this.detachPlugins.push(this.pluginManager.attachArchive(role, s.handle.archive));
       s.error = undefined;
-      this.opts.audit?.record({ kind: 'application-start', aeTitle: lo.aeTitle });
+      if (s.handle?.dicom) this.opts.audit?.record({ kind: 'application-start', aeTitle: lo.aeTitle });
     } catch (err) {
       s.error = (err as Error).message;
       if (fatal) throw err;
@@ -453,8 +485,9 @@ export class PacsRoles {
     if (this.closed) return;
     // A lower cap applies at once.
     this.cap?.schedule(0);
-    await this.reconfigureHl7(next);
+    if (this.runs('main')) await this.reconfigureHl7(next);
     for (const role of SERVER_ROLES) {
+      if (!this.runs(role)) continue;
       const s = this.state.get(role)!;
       const ae = serverAe(next, role);
       if (!ae) continue;

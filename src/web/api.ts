@@ -44,7 +44,7 @@ export interface ApiDeps {
   /** Sessions, Basic credentials and the login throttle, shared with DICOMweb. */
   auth: Authenticator;
   /** The running roles; absent when the web server runs alone (tests). */
-  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router' | 'jobs' | 'retryCommitment' | 'plugins' | 'workstationCap'>;
+  roles?: Pick<PacsRoles, 'status' | 'archive' | 'settled' | 'router' | 'jobs' | 'retryCommitment' | 'plugins' | 'workstationCap' | 'runs'>;
   /** The web server's own listening address, for the status page. */
   web: () => { host: string; port: number };
   startedAt: number;

@@ -94,4 +94,38 @@ describe('a node and its data directory', () => {
     expect(r.body.checks.find((c) => c.name === 'listening:main')?.ok).toBe(true);
     expect(r.body.checks.find((c) => c.name === 'archive:main')?.ok).toBe(true);
   });
+
+  it('runs only the roles of --roles: a role left out does not listen and is not a readiness check', async () => {
+    const dir = await makeTempDir('pacs-node-roles-');
+    // The Router's port is taken: a node that tried to run the Router would not be ready.
+    const blocker = createServer();
+    held.push(blocker);
+    const taken = await freePort();
+    await new Promise<void>((r) => blocker.listen(taken, '0.0.0.0', r));
+    const { pacs, web } = await serve(dir, ['--roles', 'main,web'], { router: taken });
+
+    const r = await ready(web);
+    expect(r.status).toBe(200);
+    expect(r.body.checks.map((c) => c.name)).toEqual(['listening:main', 'archive:main']);
+    const auth = { authorization: `Basic ${Buffer.from('admin:node-password').toString('base64')}` };
+    const status = (await (await fetch(`http://127.0.0.1:${web}/api/status`, { headers: auth })).json()) as {
+      roles: Array<{ role: string; listening: boolean; error?: string }>;
+    };
+    expect(status.roles.map((x) => [x.role, x.listening, x.error])).toEqual([
+      ['main', true, undefined],
+      ['workstation', false, 'not run on this node (pacs serve --roles)'],
+      ['router', false, 'not run on this node (pacs serve --roles)'],
+    ]);
+    await pacs.stop();
+  });
+
+  it('refuses an unknown role by name, and an empty list', async () => {
+    const dir = await makeTempDir('pacs-node-badroles-');
+    const bad = await runPacs('serve', '--data', dir, '--roles', 'main,routr,qr');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('unknown roles "routr", "qr": the roles are main, workstation, router, web');
+    const empty = await runPacs('serve', '--data', dir, '--roles', ',');
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toContain('expected one or more of main, workstation, router, web');
+  });
 });

@@ -11,7 +11,12 @@ export interface Written {
 }
 
 /** Writes n instances into dir, SOP Instance UIDs ROOT.1 ... ROOT.n (CT unless told). */
-export function writeInstances(dir: string, root: string, n: number, o: { modality?: string; sopClassUid?: string; pixelBytes?: number } = {}): Written[] {
+export function writeInstances(
+  dir: string,
+  root: string,
+  n: number,
+  o: { modality?: string; sopClassUid?: string; pixelBytes?: number; studyInstanceUid?: string; seriesInstanceUid?: string } = {},
+): Written[] {
   return Array.from({ length: n }, (_, i) => {
     const uid = `${root}.${i + 1}`;
     const sopClassUid = o.sopClassUid ?? CT_IMAGE;
@@ -20,7 +25,15 @@ export function writeInstances(dir: string, root: string, n: number, o: { modali
       path,
       Buffer.concat([
         buildMetaHeader({ sopClassUid, sopInstanceUid: uid, transferSyntaxUid: EXPLICIT_LE }),
-        datasetBytes({ sopInstanceUid: uid, sopClassUid, modality: o.modality, instanceNumber: i + 1, pixelBytes: o.pixelBytes ?? 4096 }),
+        datasetBytes({
+          sopInstanceUid: uid,
+          sopClassUid,
+          modality: o.modality,
+          instanceNumber: i + 1,
+          pixelBytes: o.pixelBytes ?? 4096,
+          studyInstanceUid: o.studyInstanceUid,
+          seriesInstanceUid: o.seriesInstanceUid,
+        }),
       ]),
     );
     return { path, uid };

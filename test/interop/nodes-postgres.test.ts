@@ -5,93 +5,27 @@
  * command line, `pacs status` lists the nodes with their heartbeats, and a node's start-up
  * sweep leaves a live node's open blob batch alone and sweeps it once its lease expired.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Registry } from '../../src/config/index.js';
 import { ConfigStore, serverAe, setAe } from '../../src/config/index.js';
+import type { Registry } from '../../src/config/index.js';
 import { dropSchema, freshSchemaName, PG_URL } from '../archive/pg-support.js';
 import { runPacs } from '../cli/run-pacs.js';
-import { echoscu, freePort, REPO_ROOT, startPacs, stopAllPeers, storescu, waitForPort, type PacsPeer } from '../support/peers.js';
+import { echoscu, freePort, REPO_ROOT, stopAllPeers, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { writeInstances } from './instance-files.js';
+import { admin, logLines, logSize, NodeCluster, ready, type Node } from './nodes-support.js';
 
 const schema = freshSchemaName();
-const db = ['--database-url', PG_URL, '--database-schema', schema];
 let base: string;
 let data: string;
-
-interface Node {
-  id: string;
-  peer: PacsPeer;
-  ports: { main: number; workstation: number; router: number; web: number };
-}
-
-async function startNode(id: string, ports?: Node['ports'], extra: string[] = []): Promise<Node> {
-  const p = ports ?? { main: await freePort(), workstation: await freePort(), router: await freePort(), web: await freePort() };
-  const peer = await startPacs({
-    dir: join(base, id),
-    port: p.main,
-    args: [
-      join(REPO_ROOT, 'bin/pacs.js'),
-      'serve',
-      '--data',
-      data,
-      ...db,
-      '--node-id',
-      id,
-      '--port',
-      String(p.main),
-      '--workstation-port',
-      String(p.workstation),
-      '--router-port',
-      String(p.router),
-      '--web-port',
-      String(p.web),
-      ...extra,
-    ],
-    env: { PACS_ADMIN_PASSWORD: 'nodes-password' },
-  });
-  await waitForPort(p.web, { peer });
-  return { id, peer, ports: p };
-}
-
-/** Pino's lines of a node's log, parsed, from `from` bytes on. */
-function logLines(node: Node, from = 0): Array<Record<string, unknown>> {
-  return readFileSync(node.peer.logFile, 'utf8')
-    .slice(from)
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-const logSize = (node: Node): number => statSync(node.peer.logFile).size;
-
-async function sharedRegistry(): Promise<Registry> {
-  const r = await runPacs('config', 'show', '--json', '--data', data, ...db);
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as Registry;
-}
-
-interface StatusRow {
-  nodeId: string;
-  live: boolean;
-  roles: string[];
-  ports: Record<string, number>;
-  version: string;
-  heartbeatAgeSeconds: number;
-  leaseSeconds: number;
-  stoppedAt?: string;
-}
-
-async function status(): Promise<StatusRow[]> {
-  const r = await runPacs('status', '--json', ...db);
-  expect(r.status, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as StatusRow[];
-}
-
-const admin = { authorization: `Basic ${Buffer.from('admin:nodes-password').toString('base64')}` };
+let cluster: NodeCluster;
+let db: string[];
+const startNode = (id: string, ports?: Node['ports'], extra: string[] = []) => cluster.startNode(id, ports, extra);
+const status = () => cluster.status();
+const sharedRegistry = () => cluster.sharedRegistry();
 
 /**
  * Waits for `node` to log that it applied the registry's latest revision (it hears of it
@@ -113,17 +47,14 @@ async function appliedAfter(node: Node): Promise<number> {
   return Math.round(Number(line()!.time) - row.at);
 }
 
-async function ready(web: number): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${web}/api/ready`);
-  return ((await res.json()) as { ready: boolean }).ready;
-}
-
 let n1: Node;
 let n2: Node;
 
 beforeAll(async () => {
   base = await makeTempDir('pacs-nodes-');
   data = join(base, 'data');
+  cluster = new NodeCluster(schema, base, data);
+  db = cluster.db;
   // A single node's registry, strict: the first node on the empty database imports it.
   const seed = await ConfigStore.open(data);
   await seed.update((r) => setAe(r, 'PACS', { policy: { strict: true } }));
@@ -228,11 +159,12 @@ describe('two nodes on one PostgreSQL database and one data directory', () => {
     expect(readdirSync(markers)).toEqual(open);
     expect(readdirSync(batchDir).sort()).toEqual(inFlight);
 
-    // Node 1 dies (no clean stop); once its lease has expired, node 2's next start sweeps its batch.
+    // Node 1 dies (no clean stop); once its lease has expired, node 2 sweeps its batch: by
+    // its periodic sweep if that comes first, else at its next start.
+    const before = logSize(n2);
     process.kill(n1.peer.pid, 'SIGKILL');
     await expect.poll(() => n1.peer.exited, { timeout: 10_000 }).toBe(true);
     await expect.poll(async () => (await status()).find((n) => n.nodeId === 'n1')?.live, { timeout: 30_000, interval: 500 }).toBe(false);
-    const before = logSize(n2);
     await n2.peer.stop();
     n2 = await startNode('n2', n2.ports);
     const swept = logLines(n2, before).find((l) => l.msg === 'swept the open batches of node n1, whose lease has expired');
