@@ -32,6 +32,7 @@ import { freePort, REPO_ROOT, startPacsServe, storescu } from '../test/support/p
 import { makeTempDir } from '../test/support/tmp.js';
 import { runBench } from './run-bench.js';
 import { ohifDataSource } from '../test/support/ohif-config.js';
+import { cpuMs } from './cpu.js';
 
 const { values } = parseArgs({
   options: { count: { type: 'string', default: '300' }, repeat: { type: 'string', default: '3' }, 'no-ohif': { type: 'boolean', default: false } },
@@ -55,11 +56,39 @@ interface Run {
   pixelRequests: number;
   /** Our viewer's own timeline (performance.now() of the page). */
   own?: Record<string, number>;
+  /** The server's CPU time (ms) from the navigation to the stack cached. */
+  serverCpuMs: number;
+  /** Our viewer's stack loading: each Pixel Data batch's start, headers and end (ms after the stack's start), frames and MB. */
+  stack?: { batches: { frames: number; start: number; headers?: number; end?: number; mb: number }[]; lastArrived?: number; lastCached?: number };
+}
+
+/** ui/src/viewer/loader.ts StackTimeline, as the page holds it. */
+interface StackTimeline {
+  start?: number;
+  batches?: { frames: number; start: number; headers?: number; end?: number; bytes: number }[];
+  lastArrived?: number;
+  lastCached?: number;
+}
+
+/** The timeline in ms after the stack's start, bytes in MB. */
+function relativeTimeline(st: StackTimeline): NonNullable<Run['stack']> {
+  const rel = (t: number | undefined) => (t === undefined || st.start === undefined ? undefined : Math.round(t - st.start));
+  return {
+    batches: (st.batches ?? []).map((b) => ({
+      frames: b.frames,
+      start: rel(b.start)!,
+      headers: rel(b.headers),
+      end: rel(b.end),
+      mb: Math.round(b.bytes / 1e5) / 10,
+    })),
+    lastArrived: rel(st.lastArrived),
+    lastCached: rel(st.lastCached),
+  };
 }
 
 interface BenchWindow {
   __bench: { firstImage?: number };
-  __viewer?: { viewer: { timings: Record<string, unknown> } };
+  __viewer?: { viewer: { timings: Record<string, unknown> & { stack?: StackTimeline } } };
 }
 declare const window: BenchWindow;
 declare const performance: {
@@ -163,6 +192,7 @@ async function main(): Promise<void> {
   /** Opens a study and waits for the first image and the whole stack. */
   const measure = async (context: BrowserContext, viewer: ViewerName, cache: CacheState, ct: CtSeriesResult): Promise<Run> => {
     const page: Page = context.pages()[0] ?? (await context.newPage());
+    const cpu0 = cpuMs(pacs.pid);
     await page.goto(urlOf(viewer, ct), { waitUntil: 'commit', timeout: 120_000 });
     await page.waitForFunction(() => window.__bench?.firstImage !== undefined, null, { timeout: 600_000, polling: 100 });
     // OHIF asks for each frame; ours asks for batches (…/pixeldata) and says when its stack is cached.
@@ -187,13 +217,22 @@ async function main(): Promise<void> {
       const pixels = performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && /\/frames\/|\/pixeldata/.test(e.name));
       const own = window.__viewer?.viewer.timings;
       return {
+        stack: own?.stack ? (JSON.parse(JSON.stringify(own.stack)) as StackTimeline) : undefined,
         first: window.__bench.firstImage!,
-        stack: Math.max(...pixels.map((e) => e.responseEnd)),
+        stackEnd: Math.max(...pixels.map((e) => e.responseEnd)),
         requests: pixels.length,
         own: own ? (JSON.parse(JSON.stringify(own)) as Record<string, unknown>) : undefined,
       };
     }, ct.studyUid);
-    const run: Run = { viewer, cache, firstImageMs: Math.round(t.first), stackMs: Math.round(t.stack), pixelRequests: t.requests };
+    const run: Run = {
+      viewer,
+      cache,
+      firstImageMs: Math.round(t.first),
+      stackMs: Math.round(t.stackEnd),
+      pixelRequests: t.requests,
+      serverCpuMs: Math.round(cpuMs(pacs.pid) - cpu0),
+      ...(t.stack ? { stack: relativeTimeline(t.stack) } : {}),
+    };
     if (t.own) {
       run.own = {};
       for (const [k, v] of Object.entries(t.own)) {
@@ -202,8 +241,14 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
+      `${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, server CPU ${run.serverCpuMs} ms, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
     );
+    if (run.stack) {
+      const b = run.stack.batches;
+      console.log(
+        `  stack timeline (ms after its start): ${b.map((x) => `[${x.frames} fr ${x.mb} MB: ${x.start}/${x.headers ?? '-'}/${x.end ?? '-'}]`).join(' ')}; last frame arrived ${run.stack.lastArrived}, last cached ${run.stack.lastCached}`,
+      );
+    }
     return run;
   };
 

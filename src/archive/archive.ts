@@ -1,8 +1,9 @@
 /**
  * The archive: blob store + index behind one object, with durable streaming ingest.
  * Layout in dataDir: `blobs/` (FileBlobStore: `blobs/s/<day>/<batch>/`, `blobs/open/`),
- * `thumbnails/` (DerivedCache: rendered images of stored files, bounded) and, for the
- * embedded index, `index.sqlite`.
+ * `thumbnails/` (DerivedCache: rendered images of stored files, bounded), `metadata/`
+ * (DerivedCache: WADO-RS metadata of studies, keyed by their change stamp, bounded) and,
+ * for the embedded index, `index.sqlite`.
  *
  * Deletion: every path that takes a file out of the archive (deleteInstance, used by the
  * REST API and the router's retention; a duplicate replaced at ingest; the start-up sweep
@@ -20,6 +21,7 @@ import { GroupCommitter } from './group-commit.js';
 import type { DuplicateAction, Index, IndexWriter, InsertResult, InstanceRecord, WriteOptions } from './index-types.js';
 import { IngestSink, recordOfStoredFile, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
 import { openIndex, type IndexSpec } from './open-index.js';
+import { studyChangeStamp } from './query.js';
 
 export interface ArchiveOptions {
   dataDir: string;
@@ -36,6 +38,8 @@ export interface ArchiveOptions {
   datasetLimits?: () => DatasetLimits;
   /** Cap of the thumbnail cache in bytes (default 256 MiB); a function is read at every put. */
   thumbnailCacheBytes?: number | (() => number);
+  /** Cap of the metadata cache (`metadata/`), default DEFAULT_DERIVED_CACHE_BYTES. */
+  metadataCacheBytes?: number;
   /**
    * Called inside the index transaction that inserts a batch of received instances, after
    * the insert, with each record and its result: rows it writes (an outbox, the router's
@@ -83,6 +87,12 @@ export class Archive {
   readonly blobs: BlobStore;
   /** Rendered images of stored files (thumbnails), removed with their files. */
   readonly thumbnails: DerivedCache;
+  /**
+   * WADO-RS metadata of studies and series, keyed by study UID and a variant naming the
+   * study's change stamp (web/dicomweb/metadata.ts): a changed study is asked under a new
+   * key, and what the old stamp left goes least recently used first.
+   */
+  readonly metadata: DerivedCache;
   readonly duplicatePolicy: DuplicatePolicy;
   readonly logger: Logger;
   /** What the start-up sweep found. */
@@ -96,10 +106,19 @@ export class Archive {
   private expiredSweepTimer?: NodeJS.Timeout;
   private expiredSweep?: Promise<void>;
 
-  private constructor(index: Index, blobs: BlobStore, thumbnails: DerivedCache, recovery: SweepReport, insert: InsertFn, opts: ArchiveOptions, logger: Logger) {
+  private constructor(
+    index: Index,
+    blobs: BlobStore,
+    caches: { thumbnails: DerivedCache; metadata: DerivedCache },
+    recovery: SweepReport,
+    insert: InsertFn,
+    opts: ArchiveOptions,
+    logger: Logger,
+  ) {
     this.index = index;
     this.blobs = blobs;
-    this.thumbnails = thumbnails;
+    this.thumbnails = caches.thumbnails;
+    this.metadata = caches.metadata;
     this.recovery = recovery;
     this.logger = logger;
     this.duplicatePolicy = opts.duplicatePolicy ?? 'keep';
@@ -161,17 +180,25 @@ export class Archive {
     // After the sweep: its start-up check drops the thumbnails of rows the sweep dropped.
     const cap = opts.thumbnailCacheBytes ?? DEFAULT_DERIVED_CACHE_BYTES;
     let thumbnails: DerivedCache;
+    let metadata: DerivedCache;
     try {
       thumbnails = await DerivedCache.open(join(opts.dataDir, 'thumbnails'), {
         maxBytes: typeof cap === 'function' ? cap : () => cap,
         stillStored: (key) => index.hasFileKey(key),
         logger,
       });
+      const metadataCap = opts.metadataCacheBytes ?? DEFAULT_DERIVED_CACHE_BYTES;
+      metadata = await DerivedCache.open(join(opts.dataDir, 'metadata'), {
+        maxBytes: () => metadataCap,
+        stillStored: async (studyUid) => (await studyChangeStamp(index, studyUid)) !== undefined,
+        logger,
+        what: 'metadata of studies no longer stored',
+      });
     } catch (e) {
       await index.close();
       throw e;
     }
-    const archive = new Archive(index, blobs, thumbnails, recovery, insert, opts, logger);
+    const archive = new Archive(index, blobs, { thumbnails, metadata }, recovery, insert, opts, logger);
     const every = opts.node?.sweepEveryMs ?? 0;
     if (every > 0) archive.sweepExpiredNodesEvery(every, () => blobs.sweepExpiredNodes(isReferenced, check));
     return archive;

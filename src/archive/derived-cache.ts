@@ -31,6 +31,8 @@ export interface DerivedCacheOptions {
   /** Whether a blob key is still stored (the index). */
   stillStored: (fileKey: string) => Promise<boolean>;
   logger?: Logger;
+  /** What the start-up check's log line says it removed (default 'thumbnails of instances no longer stored'). */
+  what?: string;
 }
 
 interface Entry {
@@ -196,6 +198,6 @@ export class DerivedCache {
       set.add(f.path);
       this.bytes += f.size;
     }
-    if (removed > 0) this.o.logger?.info({ removed }, 'thumbnails of instances no longer stored removed');
+    if (removed > 0) this.o.logger?.info({ removed }, `${this.o.what ?? 'thumbnails of instances no longer stored'} removed`);
   }
 }

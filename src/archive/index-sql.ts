@@ -36,7 +36,22 @@ export const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type:
   { table: 'studies', column: 'patient_birth_date', type: 'TEXT' },
   { table: 'studies', column: 'patient_sex', type: 'TEXT' },
   { table: 'studies', column: 'patient_corrected', type: 'TEXT' },
+  // The study's change stamp (studyStampDdl of each backend): no data to move, so no new version.
+  { table: 'studies', column: 'change_stamp', type: 'TEXT' },
 ];
+
+/**
+ * Each study carries a change stamp, a random token replaced in the same transaction as
+ * any change to what its WADO-RS metadata says: an instance inserted, replaced, moved or
+ * deleted, a series moved to another study, the study's patient or patient attributes
+ * corrected. Database triggers (each backend's studyStampDdl) set it, so that a node of
+ * an older version writing to a shared index changes it too. Random rather than counted:
+ * a study deleted and received again never gets a stamp it had before. The metadata cache
+ * (web/dicomweb/metadata.ts) is keyed by it and answers ETag/If-None-Match with it.
+ */
+export const STUDY_STAMP_COLUMNS = ['patient_fk', 'patient_name', 'patient_birth_date', 'patient_sex', 'patient_corrected'] as const;
+/** The instance columns whose change changes the study's metadata. */
+export const INSTANCE_STAMP_COLUMNS = ['series_fk', 'sop_instance_uid', 'transfer_syntax_uid', 'json'] as const;
 
 /**
  * Version 3 keys patients by (patient_id, issuer): a version 2 patients table (patient_id

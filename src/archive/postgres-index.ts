@@ -7,7 +7,17 @@
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { BaseIndex } from './base-index.js';
-import { ADDED_COLUMNS, lateIndexDdl, migrateToPatientIdentity, SqlIndexReader, SqlIndexWriter, schemaDdl, SCHEMA_VERSION } from './index-sql.js';
+import {
+  ADDED_COLUMNS,
+  INSTANCE_STAMP_COLUMNS,
+  lateIndexDdl,
+  migrateToPatientIdentity,
+  SqlIndexReader,
+  SqlIndexWriter,
+  schemaDdl,
+  SCHEMA_VERSION,
+  STUDY_STAMP_COLUMNS,
+} from './index-sql.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 
 export interface PostgresIndexOptions {
@@ -139,6 +149,7 @@ export class PostgresIndex extends BaseIndex {
         }
         for (const c of ADDED_COLUMNS) await client.query(`ALTER TABLE ${c.table} ADD COLUMN IF NOT EXISTS ${c.column} ${c.type}`);
         for (const ddl of lateIndexDdl()) await client.query(ddl);
+        for (const ddl of studyStampDdl()) await client.query(ddl);
         const pendingMigration = stored !== undefined && Number(stored) < 3;
         await client.query(
           `INSERT INTO archive_meta (key, value) VALUES ('schema_version', $1)
@@ -184,4 +195,48 @@ export class PostgresIndex extends BaseIndex {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+const NEW_STAMP = `replace(gen_random_uuid()::text, '-', '')`;
+
+/**
+ * The study change stamp's triggers (index-sql.ts STUDY_STAMP_COLUMNS), replaced at every
+ * start under the schema lock (CREATE OR REPLACE: nodes of this version starting together
+ * take turns; a running node of an older version keeps writing and its writes fire them
+ * too), and a stamp for every study that has none. The functions keep the schema's
+ * search path, whichever connection fires them.
+ */
+export function studyStampDdl(): string[] {
+  const changed = (cols: readonly string[]) => cols.map((c) => `OLD.${c} IS DISTINCT FROM NEW.${c}`).join(' OR ');
+  const bump = (series: string) => `UPDATE studies SET change_stamp = ${NEW_STAMP} WHERE pk IN (SELECT study_fk FROM series WHERE pk IN (${series}));`;
+  return [
+    `CREATE OR REPLACE FUNCTION instances_stamp() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
+     BEGIN
+       IF TG_OP = 'INSERT' THEN ${bump('NEW.series_fk')}
+       ELSIF TG_OP = 'UPDATE' THEN ${bump('OLD.series_fk, NEW.series_fk')}
+       ELSE ${bump('OLD.series_fk')}
+       END IF;
+       RETURN NULL;
+     END $f$`,
+    `CREATE OR REPLACE TRIGGER instances_stamp_insert AFTER INSERT ON instances FOR EACH ROW EXECUTE FUNCTION instances_stamp()`,
+    `CREATE OR REPLACE TRIGGER instances_stamp_update AFTER UPDATE OF ${INSTANCE_STAMP_COLUMNS.join(', ')} ON instances FOR EACH ROW
+       WHEN (${changed(INSTANCE_STAMP_COLUMNS)}) EXECUTE FUNCTION instances_stamp()`,
+    `CREATE OR REPLACE TRIGGER instances_stamp_delete AFTER DELETE ON instances FOR EACH ROW EXECUTE FUNCTION instances_stamp()`,
+    `CREATE OR REPLACE FUNCTION series_stamp() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $f$
+     BEGIN
+       UPDATE studies SET change_stamp = ${NEW_STAMP} WHERE pk IN (OLD.study_fk, NEW.study_fk);
+       RETURN NULL;
+     END $f$`,
+    `CREATE OR REPLACE TRIGGER series_stamp_update AFTER UPDATE OF study_fk ON series FOR EACH ROW
+       WHEN (OLD.study_fk IS DISTINCT FROM NEW.study_fk) EXECUTE FUNCTION series_stamp()`,
+    // Before the row is written: the study's own change sets its stamp in the same row version.
+    `CREATE OR REPLACE FUNCTION studies_stamp() RETURNS trigger LANGUAGE plpgsql AS $f$
+     BEGIN
+       NEW.change_stamp := ${NEW_STAMP};
+       RETURN NEW;
+     END $f$`,
+    `CREATE OR REPLACE TRIGGER studies_stamp_update BEFORE UPDATE OF ${STUDY_STAMP_COLUMNS.join(', ')} ON studies FOR EACH ROW
+       WHEN (${changed(STUDY_STAMP_COLUMNS)}) EXECUTE FUNCTION studies_stamp()`,
+    `UPDATE studies SET change_stamp = ${NEW_STAMP} WHERE change_stamp IS NULL`,
+  ];
 }

@@ -287,3 +287,16 @@ export async function locateInstances(
   }
   return out;
 }
+
+/**
+ * The study's change stamp (index-sql.ts STUDY_STAMP_COLUMNS): a token that changes in the
+ * same transaction as anything its metadata says. null for a study that has none yet (made
+ * by a node of an older version, until its next instance); undefined when there is no
+ * such study.
+ */
+export async function studyChangeStamp(index: Index, studyInstanceUid: string): Promise<string | null | undefined> {
+  const rows = await sqlIndex(index).read((tx) => tx.select(`SELECT change_stamp FROM studies WHERE study_instance_uid = $1`, [studyInstanceUid]));
+  if (rows.length === 0) return undefined;
+  const v = rows[0].change_stamp;
+  return v === null || v === undefined ? null : String(v);
+}

@@ -26,6 +26,7 @@ import { BaseIndex, Mutex } from './base-index.js';
 import { CoalescedFsync } from './fsync.js';
 import {
   ADDED_COLUMNS,
+  INSTANCE_STAMP_COLUMNS,
   lateIndexDdl,
   migrateToPatientIdentity,
   patientsTableDdl,
@@ -34,6 +35,7 @@ import {
   SqlIndexWriter,
   schemaDdl,
   SCHEMA_VERSION,
+  STUDY_STAMP_COLUMNS,
   UpsertMemo,
 } from './index-sql.js';
 import type { WriteOptions } from './index-types.js';
@@ -161,6 +163,7 @@ export class SqliteIndex extends BaseIndex {
         if (!cols.some((r) => r.name === c.column)) this.writer.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
       }
       for (const ddl of lateIndexDdl()) this.writer.exec(ddl);
+      for (const ddl of studyStampDdl()) this.writer.exec(ddl);
       // An index before version 3 is raised to it by migrateToPatientIdentity (open()), once its data moved.
       this.migrationPending = stored !== undefined && stored < 3;
       this.writer
@@ -362,4 +365,35 @@ export class SqliteIndex extends BaseIndex {
     this.reader.close();
     this.writer.close();
   }
+}
+
+const NEW_STAMP = `lower(hex(randomblob(8)))`;
+const bumpStudiesOfSeries = (series: string) =>
+  `UPDATE studies SET change_stamp = ${NEW_STAMP} WHERE pk IN (SELECT study_fk FROM series WHERE pk IN (${series}));`;
+
+/**
+ * The study change stamp's triggers (index-sql.ts STUDY_STAMP_COLUMNS), made again at
+ * every open (dropped first: a changed body replaces the old one), and a stamp for every
+ * study that has none (made before the column). Inside the schema transaction.
+ */
+export function studyStampDdl(): string[] {
+  const changed = (cols: readonly string[]) => cols.map((c) => `OLD.${c} IS NOT NEW.${c}`).join(' OR ');
+  return [
+    `DROP TRIGGER IF EXISTS instances_stamp_insert`,
+    `CREATE TRIGGER instances_stamp_insert AFTER INSERT ON instances BEGIN ${bumpStudiesOfSeries('NEW.series_fk')} END`,
+    `DROP TRIGGER IF EXISTS instances_stamp_update`,
+    `CREATE TRIGGER instances_stamp_update AFTER UPDATE OF ${INSTANCE_STAMP_COLUMNS.join(', ')} ON instances
+       WHEN ${changed(INSTANCE_STAMP_COLUMNS)}
+       BEGIN ${bumpStudiesOfSeries('OLD.series_fk, NEW.series_fk')} END`,
+    `DROP TRIGGER IF EXISTS instances_stamp_delete`,
+    `CREATE TRIGGER instances_stamp_delete AFTER DELETE ON instances BEGIN ${bumpStudiesOfSeries('OLD.series_fk')} END`,
+    `DROP TRIGGER IF EXISTS series_stamp_update`,
+    `CREATE TRIGGER series_stamp_update AFTER UPDATE OF study_fk ON series WHEN OLD.study_fk IS NOT NEW.study_fk
+       BEGIN UPDATE studies SET change_stamp = ${NEW_STAMP} WHERE pk IN (OLD.study_fk, NEW.study_fk); END`,
+    `DROP TRIGGER IF EXISTS studies_stamp_update`,
+    `CREATE TRIGGER studies_stamp_update AFTER UPDATE OF ${STUDY_STAMP_COLUMNS.join(', ')} ON studies
+       WHEN ${changed(STUDY_STAMP_COLUMNS)}
+       BEGIN UPDATE studies SET change_stamp = ${NEW_STAMP} WHERE pk = NEW.pk; END`,
+    `UPDATE studies SET change_stamp = ${NEW_STAMP} WHERE change_stamp IS NULL`,
+  ];
 }

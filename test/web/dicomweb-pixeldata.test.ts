@@ -90,6 +90,38 @@ describe('series pixeldata', () => {
     expect(got).toEqual(ct.sopInstanceUids.map((s) => framePath(ct.studyUid, ct.seriesUid, s, 1)));
   });
 
+  it('named instances are immutable: an ETag from their blobs (and order and Accept), a 304 for it; the whole series is not', async () => {
+    const [s0, s1] = ct.sopInstanceUids;
+    const url = `${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata?instances=${s0},${s1}`;
+    const res = await get(url);
+    expect(res.headers['cache-control']).toBe('private, max-age=31536000, immutable');
+    const etag = String(res.headers.etag);
+    expect(etag).toMatch(/^W\/"[A-Za-z0-9_-]{27}"$/);
+    expect((await get(url)).headers.etag).toBe(etag);
+    const again = await px.app.inject({ method: 'GET', url, headers: { accept: AS_STORED, 'if-none-match': etag } });
+    expect(again.statusCode).toBe(304);
+    expect(again.rawPayload.length).toBe(0);
+    // Another order or another representation is another ETag.
+    expect((await get(`${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata?instances=${s1},${s0}`)).headers.etag).not.toBe(etag);
+    expect((await get(url, 'multipart/related; type="application/octet-stream"')).headers.etag).not.toBe(etag);
+    const whole = await get(`${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata`);
+    expect(whole.headers.etag).toBeUndefined();
+    expect(whole.headers['cache-control']).toBeUndefined();
+  });
+
+  it('a client that goes away mid-body leaves no file open (the one read ahead included)', async () => {
+    const { pixelDataResponse } = await import('../../src/web/dicomweb/pixeldata.js');
+    const rows = await Promise.all(ct.sopInstanceUids.map(async (s) => (await px.archive.index.getInstance(s))!));
+    const before = (await import('node:fs')).readdirSync('/proc/self/fd').length;
+    const { body } = await pixelDataResponse(px.archive, rows, AS_STORED, (r, n) => `${r.sopInstanceUid}/${n}`);
+    for await (const chunk of body) {
+      void chunk;
+      break; // the first chunk only: the stream is destroyed
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await import('node:fs')).readdirSync('/proc/self/fd').length).toBeLessThanOrEqual(before);
+  });
+
   it('refuses what it cannot serve, naming why', async () => {
     const base = `${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata`;
     const elsewhere = await get(`${base}?instances=${ct.sopInstanceUids[0]},${multi.sopInstanceUid}`);

@@ -6,11 +6,13 @@
  * instance is stored. Streamed page by page.
  */
 import { Readable } from 'node:stream';
+import { createBrotliCompress, createGzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Archive } from '../../archive/archive.js';
-import { iterateInstanceJson, type InstanceJsonRow } from '../../archive/query.js';
+import { iterateInstanceJson, studyChangeStamp, type InstanceJsonRow } from '../../archive/query.js';
 import { pathOf } from '../header-values.js';
 import { negotiateDicomJson } from './media-types.js';
+import { BROTLI_OPTIONS, chooseCoding, codedVariant, encode, GZIP_OPTIONS, metadataEtag, metadataEtagMatches, metadataVariant } from './metadata-cache.js';
 import { notFound, resourceOf, type ResourceParams } from './selection.js';
 
 const PIXEL_TAGS = ['7FE00010', '7FE00008', '7FE00009'];
@@ -39,28 +41,90 @@ export function metadataText(row: InstanceJsonRow, base: string): string {
   return text.length > 2 ? `${text.slice(0, -1)},${ts}}` : `{${ts}}`;
 }
 
+/** Most bytes of JSON kept to be cached: a larger answer is streamed and computed again next time. */
+export const MAX_CACHED_METADATA_BYTES = 64 * 1024 * 1024;
+
 export function registerMetadata(scope: FastifyInstance, ctx: { archive: () => Archive; baseUrl: (req: FastifyRequest) => string }): void {
   const metadata = async (req: FastifyRequest<{ Params: ResourceParams }>, reply: FastifyReply) => {
     const type = negotiateDicomJson(req.headers.accept);
     const resource = resourceOf(req);
-    const pages = iterateInstanceJson(ctx.archive().index, resource.selection)[Symbol.asyncIterator]();
-    const first = await pages.next();
-    if (first.done) throw notFound(resource);
+    const archive = ctx.archive();
     const base = ctx.baseUrl(req);
+    const stamp = await studyChangeStamp(archive.index, resource.study);
+    if (stamp === undefined) throw notFound(resource);
+    const coding = chooseCoding(req.headers['accept-encoding']);
+    // A study without a stamp yet (written by an older node) is answered uncached.
+    const variant = stamp === null ? undefined : metadataVariant(stamp, resource.series, resource.instance, base);
+    if (variant !== undefined && stamp !== null) {
+      const etag = metadataEtag(stamp, variant, coding);
+      reply.header('etag', etag).header('cache-control', 'private, no-cache').header('vary', 'Accept-Encoding');
+      if (metadataEtagMatches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+    }
+    // One instance's metadata is a single row: not worth a file.
+    const cacheable = variant !== undefined && resource.instance === undefined;
+    if (cacheable) {
+      const hit = await archive.metadata.get(resource.study, codedVariant(variant, coding));
+      if (hit) {
+        if (coding !== 'identity') reply.header('content-encoding', coding);
+        return reply.type(type).send(hit);
+      }
+    }
+    const pages = iterateInstanceJson(archive.index, resource.selection)[Symbol.asyncIterator]();
+    const first = await pages.next();
+    if (first.done) {
+      reply.removeHeader('etag').removeHeader('cache-control').removeHeader('vary');
+      throw notFound(resource);
+    }
+    // The JSON as sent, kept (up to the cap) for the cache.
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
+    let complete = false;
     const body = (async function* () {
       let sep = '[';
       let page: IteratorResult<InstanceJsonRow[]> = first;
+      const emit = (text: string): Buffer => {
+        const b = Buffer.from(text, 'utf8');
+        if (cacheable && keptBytes <= MAX_CACHED_METADATA_BYTES) {
+          kept.push(b);
+          keptBytes += b.length;
+        }
+        return b;
+      };
       while (!page.done) {
-        yield sep + page.value.map((row) => metadataText(row, base)).join(',');
+        yield emit(sep + page.value.map((row) => metadataText(row, base)).join(','));
         sep = ',';
         page = await pages.next();
       }
-      yield ']';
+      yield emit(']');
+      complete = true;
     })();
-    return reply.type(type).send(Readable.from(body, { objectMode: false }));
+    let stream: Readable = Readable.from(body, { objectMode: false });
+    if (coding !== 'identity') {
+      reply.header('content-encoding', coding);
+      stream = stream.pipe(coding === 'br' ? createBrotliCompress(BROTLI_OPTIONS) : createGzip(GZIP_OPTIONS));
+    }
+    if (cacheable)
+      reply.raw.once('finish', () => {
+        if (complete && keptBytes <= MAX_CACHED_METADATA_BYTES) void keep(archive, resource.study, stamp!, variant, Buffer.concat(kept));
+      });
+    return reply.type(type).send(stream);
   };
 
   scope.get('/studies/:study/metadata', metadata);
   scope.get('/studies/:study/series/:series/metadata', metadata);
   scope.get('/studies/:study/series/:series/instances/:instance/metadata', metadata);
+}
+
+/**
+ * Puts one computed answer into the cache in every coding, unless the study changed
+ * while it was read (its pages are separate read transactions): the stamp read before
+ * must still be the study's, else the JSON may mix two states. Failures only cost speed.
+ */
+async function keep(archive: Archive, study: string, stamp: string, variant: string, json: Buffer): Promise<void> {
+  try {
+    if ((await studyChangeStamp(archive.index, study)) !== stamp) return;
+    for (const coding of ['identity', 'gzip', 'br'] as const) await archive.metadata.put(study, codedVariant(variant, coding), await encode(json, coding));
+  } catch (e) {
+    archive.logger.warn({ err: e, study }, 'the metadata of a study could not be cached');
+  }
 }

@@ -12,11 +12,11 @@ import type { InstanceSummary } from '../../archive/index.js';
 
 export const STORED_CACHE = 'private, max-age=31536000, immutable';
 
-/** The ETag of one representation of a stored instance's pixels. */
-export function storedEtag(row: InstanceSummary, resource: string, accept: string | undefined): string {
-  const h = createHash('sha256')
-    .update(row.fileKey)
-    .update('\0')
+/** The ETag of one representation of stored instances' pixels (several for a series' Pixel Data batch, in their order). */
+export function storedEtag(rows: InstanceSummary | readonly InstanceSummary[], resource: string, accept: string | undefined): string {
+  const hash = createHash('sha256');
+  for (const row of Array.isArray(rows) ? rows : [rows]) hash.update(row.fileKey).update('\0');
+  const h = hash
     .update(resource)
     .update('\0')
     .update(accept ?? '')
@@ -36,7 +36,7 @@ export function etagMatches(ifNoneMatch: string | undefined, etag: string): bool
  * Sets the caching headers of a stored representation; answers 304 (and returns true)
  * when the client holds it already.
  */
-export function cachedAlready(req: FastifyRequest, reply: FastifyReply, row: InstanceSummary, resource: string): boolean {
+export function cachedAlready(req: FastifyRequest, reply: FastifyReply, row: InstanceSummary | readonly InstanceSummary[], resource: string): boolean {
   const etag = storedEtag(row, resource, req.headers.accept);
   reply.header('cache-control', STORED_CACHE).header('etag', etag).header('vary', 'Accept');
   if (!etagMatches(req.headers['if-none-match'], etag)) return false;

@@ -88,6 +88,8 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
 
   route('/studies/:study/series/:series/pixeldata', async (req, reply) => {
     const rows = await pixelDataInstances(archive, checkUid(req.params.study, 'study'), checkUid(req.params.series, 'series'), req.query.instances);
+    // Named instances are a fixed set of stored blobs: as immutable as one frame. The whole series is not (it may grow).
+    if (req.query.instances !== undefined && cachedAlready(req, reply, rows, 'pixeldata')) return reply;
     const { contentType, body } = await pixelDataResponse(archive, rows, req.headers.accept, frameUrl);
     return reply.type(contentType).send(body);
   });

@@ -75,17 +75,31 @@ export async function pixelDataResponse(
     await first.f.close();
     throw e;
   }
-  let current: PixelFile | undefined = first.f;
+  // The next instance is opened and its first frame read while this one's frames go out:
+  // the file reads overlap the sending instead of following it. All opened files are
+  // closed at the end, also when the client goes away.
+  const open = new Set<PixelFile>([first.f]);
+  type Ready = { f: PixelFile; form: FrameForm; frame0: Uint8Array };
+  const ready = async (i: number): Promise<Ready> => {
+    if (i === 0) return { ...first, frame0: firstFrame };
+    const o = await opened(rows[i]);
+    open.add(o.f);
+    return { ...o, frame0: await frameBytes(o.f, 0, o.form) };
+  };
+  let next: Promise<Ready> | undefined;
   async function* parts(): AsyncGenerator<Part> {
+    next = ready(0);
     for (let i = 0; i < rows.length; i++) {
-      const { f, form } = i === 0 ? first : await opened(rows[i]);
-      current = f;
+      const { f, form, frame0 } = await next!;
+      next = i + 1 < rows.length ? ready(i + 1) : undefined;
+      // A read that fails ahead is seen when its turn comes, not as an unhandled rejection.
+      next?.catch(() => undefined);
       const type = mediaType(form.mediaType, { 'transfer-syntax': form.transferSyntax });
       for (let n = 0; n < f.frameCount; n++) {
-        const body = i === 0 && n === 0 ? firstFrame : await frameBytes(f, n, form);
+        const body = n === 0 ? frame0 : await frameBytes(f, n, form);
         yield { contentType: type, contentLocation: frameUrl(rows[i], n + 1), body };
       }
-      current = undefined;
+      open.delete(f);
       await f.close();
     }
   }
@@ -93,7 +107,9 @@ export async function pixelDataResponse(
   return {
     contentType: multipartContentType(first.form.mediaType, boundary),
     body: multipartStream(boundary, parts(), async () => {
-      await current?.close();
+      // What is still open: the instance being sent when the client went away, and the one read ahead (once its read settles).
+      await next?.catch(() => undefined);
+      await Promise.all([...open].map((f) => f.close().catch(() => undefined)));
     }),
   };
 }

@@ -36,7 +36,18 @@ function addProvider(): void {
   }, 10_000);
 }
 
+/** When one batch request started, its response headers arrived, its last part was read (performance.now()), and its size. */
+export interface BatchTiming {
+  frames: number;
+  start: number;
+  headers?: number;
+  end?: number;
+  bytes: number;
+}
+
 export interface BatchOptions {
+  /** Filled in as the batch goes (the viewer's stack timeline). */
+  timing?: BatchTiming;
   /** The series' Pixel Data URL (…/series/{uid}/pixeldata). */
   pixelDataUrl: string;
   /** Called for each frame as it arrives, after it is in the registry (or refused by the frame check). */
@@ -53,17 +64,20 @@ export async function fetchBatch(batch: FrameRequest[], opts: BatchOptions): Pro
   addProvider();
   const wanted = new Map(batch.map((f) => [f.imageId, f]));
   const sops = [...new Set(batch.map((f) => f.sopUid))];
+  const timing = opts.timing;
   try {
     const res = await fetch(`${opts.pixelDataUrl}?instances=${sops.map(encodeURIComponent).join(',')}`, {
       credentials: 'same-origin',
       headers: { accept: LOADER_FRAME_ACCEPT },
     });
+    if (timing) timing.headers = performance.now();
     const boundary = boundaryOf(res.headers.get('content-type') ?? '');
     if (!res.ok || !res.body || !boundary) {
       await res.body?.cancel();
       return [...wanted.keys()];
     }
     for await (const part of readMultipart(res.body, boundary)) {
+      if (timing) timing.bytes += part.body.length;
       const location = part.headers['content-location'] ?? '';
       const imageId = `wadors:${new URL(location, location.startsWith('/') ? window.location.origin : undefined).href}`;
       const req = wanted.get(imageId);
@@ -84,5 +98,6 @@ export async function fetchBatch(batch: FrameRequest[], opts: BatchOptions): Pro
   } catch {
     // A failed or truncated response: what it did not deliver is asked for frame by frame.
   }
+  if (timing) timing.end = performance.now();
   return [...wanted.keys()];
 }

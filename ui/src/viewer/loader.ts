@@ -1,13 +1,14 @@
 // Cornerstone3D start-up and series loading: WADO-RS metadata registered with the
 // dicom-image-loader (wadors: image ids, one per frame), slices in spatial order, and the
 // whole stack prefetched into Cornerstone's cache after the first image.
-import { cache, Enums, imageLoader, init as coreInit, utilities as csUtils } from '@cornerstonejs/core';
+import { cache, Enums, getWebWorkerManager, imageLoader, init as coreInit, utilities as csUtils } from '@cornerstonejs/core';
 import { init as dicomImageLoaderInit, wadors } from '@cornerstonejs/dicom-image-loader';
 import { init as toolsInit } from '@cornerstonejs/tools';
 import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
-import { batchesOf, fetchBatch, outwardOrder, type FrameRequest } from './bulk-frames.js';
+import { batchesOf, fetchBatch, outwardOrder, type BatchTiming, type FrameRequest } from './bulk-frames.js';
 import { FrameError, frameProblem } from './frame-check.js';
+import { decodeOnPage, decodesOnPage, type DecodeTaskArgs } from './raw-decode.js';
 import { holdsPixels, orderSlices } from './slice-order.js';
 import { registerSuv } from './suv-readout.js';
 
@@ -20,6 +21,29 @@ export function initCornerstone(): void {
   toolsInit();
   const cores = navigator.hardwareConcurrency || 2;
   dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, cores - 1)), beforeProcessing: checkFrame });
+  decodeRawFramesOnPage();
+}
+
+/**
+ * The image loader's decode tasks that raw-decode.ts takes (uncompressed little-endian
+ * grey frames) are done on the page; the rest go to its worker as before. The loader
+ * asks the worker manager for every decode (decodeImageFrame.js), so this is where.
+ */
+function decodeRawFramesOnPage(): void {
+  const manager = getWebWorkerManager() as unknown as {
+    executeTask: (worker: string, method: string, args?: unknown, opts?: unknown) => Promise<unknown>;
+  };
+  const viaWorker = manager.executeTask.bind(manager);
+  manager.executeTask = (worker, method, args, opts) => {
+    if (worker === 'dicomImageLoader' && method === 'decodeTask' && args && decodesOnPage(args as DecodeTaskArgs)) {
+      try {
+        return Promise.resolve(decodeOnPage(args as DecodeTaskArgs));
+      } catch (e) {
+        return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    return viaWorker(worker, method, args, opts);
+  };
 }
 
 /**
@@ -184,6 +208,17 @@ export interface PrefetchOptions {
   from: number;
   /** The series' Pixel Data URL: frames in a few multipart responses. Without it, one request per frame. */
   pixelDataUrl?: string;
+  /** Filled in as the stack loads: where its time goes (bench/viewer-open.ts prints it). */
+  timeline?: StackTimeline;
+}
+
+/** performance.now() times of one stack's loading. */
+export interface StackTimeline {
+  start?: number;
+  batches?: BatchTiming[];
+  /** The last frame's arrival (its part read) and the last image in the cache. */
+  lastArrived?: number;
+  lastCached?: number;
 }
 
 /**
@@ -195,6 +230,11 @@ export interface PrefetchOptions {
 export async function prefetchStack(imageIds: string[], onProgress: (done: number, total: number) => void, opts: PrefetchOptions): Promise<LoadFailure[]> {
   let done = 0;
   const failed: LoadFailure[] = [];
+  const timeline = opts.timeline;
+  if (timeline) {
+    timeline.start = performance.now();
+    timeline.batches = [];
+  }
   const indexOf = new Map(imageIds.map((id, i) => [id, i]));
   const settled: Promise<void>[] = [];
   const track = (id: string, image: Promise<unknown>) => {
@@ -204,7 +244,10 @@ export async function prefetchStack(imageIds: string[], onProgress: (done: numbe
           () => undefined,
           (error: unknown) => void failed.push({ index: indexOf.get(id)!, error }),
         )
-        .finally(() => onProgress(++done, imageIds.length)),
+        .finally(() => {
+          if (timeline) timeline.lastCached = performance.now();
+          onProgress(++done, imageIds.length);
+        }),
     );
   };
   const load = (id: string) => track(id, imageLoader.loadAndCacheImage(id, { priority: 5, requestType: Enums.RequestType.Prefetch }));
@@ -220,9 +263,16 @@ export async function prefetchStack(imageIds: string[], onProgress: (done: numbe
   const pixelDataUrl = opts.pixelDataUrl;
   const worker = async () => {
     for (let batch = batches.shift(); batch && pixelDataUrl; batch = batches.shift()) {
+      const timing: BatchTiming = { frames: batch.length, start: performance.now(), bytes: 0 };
+      timeline?.batches?.push(timing);
       const missed = await fetchBatch(batch, {
         pixelDataUrl,
-        onFrame: (id, refused) => (refused ? track(id, Promise.reject(refused)) : load(id)),
+        timing,
+        onFrame: (id, refused) => {
+          if (timeline) timeline.lastArrived = performance.now();
+          if (refused) track(id, Promise.reject(refused));
+          else load(id);
+        },
         needed: (id) => !cache.getImageLoadObject(id) && !cache.getImage(id),
       });
       for (const id of missed) load(id);

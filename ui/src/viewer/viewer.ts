@@ -22,7 +22,7 @@ import {
   type StudyFacts,
 } from './hanging.js';
 import { findPrior, studyIdentity } from './prior-study.js';
-import { displaySetFromSeries, prefetchStack, type DisplaySet } from './loader.js';
+import { displaySetFromSeries, prefetchStack, type DisplaySet, type StackTimeline } from './loader.js';
 import { Navigation } from './navigation.js';
 import { renderSeriesPanel, SERIES_MIME } from './series-panel.js';
 import { QrPanel } from './qr-panel.js';
@@ -61,6 +61,8 @@ export interface ViewerTimings {
   metadata?: number;
   firstImage?: number;
   stackCached?: Record<string, number>;
+  /** The first stack's loading, batch by batch (loader.ts). */
+  stack?: StackTimeline;
 }
 
 export class Viewer {
@@ -384,12 +386,17 @@ export class Viewer {
     if (this.prefetched.has(ds.key)) return;
     this.prefetched.add(ds.key);
     const from = cell.viewport?.getCurrentImageIdIndex() ?? 0;
+    // The count on screen changes at most every 100 ms: each change repaints the viewport (300 times for a CT stack otherwise).
+    let shownAt = 0;
     const failed = await prefetchStack(
       ds.imageIds,
       (done, total) => {
+        const now = performance.now();
+        if (done < total && now - shownAt < 100) return;
+        shownAt = now;
         for (const c of this.grid.cells) if (c.displaySet === ds) c.showProgress(done < total ? `cached ${done}/${total}` : '');
       },
-      { from, pixelDataUrl: ds.client.pixelDataUrl(ds.studyUid, ds.seriesUid) },
+      { from, pixelDataUrl: ds.client.pixelDataUrl(ds.studyUid, ds.seriesUid), ...(this.timings.stack ? {} : { timeline: (this.timings.stack = {}) }) },
     );
     this.timings.stackCached![ds.seriesUid] = performance.now();
     for (const f of failed) this.recordFailure(ds, ds.imageIds[f.index], f.error);
