@@ -9,7 +9,7 @@
 // canvas shows the phantom (over 5 % non-black pixels); the whole stack is the moment the
 // last of the --count frames has arrived (resource timing: OHIF's frame requests; ours,
 // once its stack is cached, the end of its last frame or Pixel Data batch request, whose
-// count is reported too). Our viewer's own timeline
+// count is reported too), with the script bytes that had arrived by the first image. Our viewer's own timeline
 // (scripts loaded, logged in, Cornerstone ready, metadata, stack cached) is reported too.
 //
 // cold: a new browser profile for each run (empty HTTP cache). warm: one profile per
@@ -53,6 +53,8 @@ interface Run {
   stackMs: number;
   /** Requests for pixels (frames or Pixel Data batches). */
   pixelRequests: number;
+  /** Script bytes (decoded) that had arrived by the first image: what the page could have parsed before it. */
+  scriptBytes: number;
   /** Our viewer's own timeline (performance.now() of the page). */
   own?: Record<string, number>;
 }
@@ -65,7 +67,7 @@ declare const window: BenchWindow;
 declare const performance: {
   now(): number;
   setResourceTimingBufferSize(n: number): void;
-  getEntriesByType(t: string): Array<{ name: string; responseEnd: number }>;
+  getEntriesByType(t: string): Array<{ name: string; responseEnd: number; decodedBodySize: number; initiatorType: string }>;
 };
 
 /**
@@ -186,14 +188,20 @@ async function main(): Promise<void> {
     const t = await page.evaluate((study) => {
       const pixels = performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && /\/frames\/|\/pixeldata/.test(e.name));
       const own = window.__viewer?.viewer.timings;
+      const scripts = performance
+        .getEntriesByType('resource')
+        .filter(
+          (e) => (e.initiatorType === 'script' || e.initiatorType === 'link' || /\.m?js(\?|$)/.test(e.name)) && e.responseEnd <= window.__bench.firstImage!,
+        );
       return {
+        scriptBytes: scripts.reduce((n, e) => n + e.decodedBodySize, 0),
         first: window.__bench.firstImage!,
         stack: Math.max(...pixels.map((e) => e.responseEnd)),
         requests: pixels.length,
         own: own ? (JSON.parse(JSON.stringify(own)) as Record<string, unknown>) : undefined,
       };
     }, ct.studyUid);
-    const run: Run = { viewer, cache, firstImageMs: Math.round(t.first), stackMs: Math.round(t.stack), pixelRequests: t.requests };
+    const run: Run = { viewer, cache, firstImageMs: Math.round(t.first), stackMs: Math.round(t.stack), pixelRequests: t.requests, scriptBytes: t.scriptBytes };
     if (t.own) {
       run.own = {};
       for (const [k, v] of Object.entries(t.own)) {
@@ -202,7 +210,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
+      `${viewer} ${cache}: first image ${run.firstImageMs} ms (${(run.scriptBytes / 1e6).toFixed(2)} MB of script by then), ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
     );
     return run;
   };
@@ -245,6 +253,7 @@ async function main(): Promise<void> {
         'first image ms (median)': median(rs.map((r) => r.firstImageMs)),
         [`${COUNT} frames ms (median)`]: median(rs.map((r) => r.stackMs)),
         'first image ms (runs)': rs.map((r) => r.firstImageMs).join(' '),
+        'script MB by first image': (median(rs.map((r) => r.scriptBytes)) / 1e6).toFixed(2),
         [`${COUNT} frames ms (runs)`]: rs.map((r) => r.stackMs).join(' '),
       };
     }),
