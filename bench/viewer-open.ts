@@ -9,7 +9,7 @@
 // canvas shows the phantom (over 5 % non-black pixels); the whole stack is the moment the
 // last of the --count frames has arrived (resource timing: OHIF's frame requests; ours,
 // once its stack is cached, the end of its last frame or Pixel Data batch request, whose
-// count is reported too). Our viewer's own timeline
+// count is reported too), with the script bytes that had arrived by the first image. Our viewer's own timeline
 // (scripts loaded, logged in, Cornerstone ready, metadata, stack cached) is reported too.
 //
 // cold: a new browser profile for each run (empty HTTP cache). warm: one profile per
@@ -54,6 +54,8 @@ interface Run {
   stackMs: number;
   /** Requests for pixels (frames or Pixel Data batches). */
   pixelRequests: number;
+  /** Script bytes (decoded) that had arrived by the first image: what the page could have parsed before it. */
+  scriptBytes: number;
   /** Our viewer's own timeline (performance.now() of the page). */
   own?: Record<string, number>;
   /** The server's CPU time (ms) from the navigation to the stack cached. */
@@ -94,7 +96,7 @@ declare const window: BenchWindow;
 declare const performance: {
   now(): number;
   setResourceTimingBufferSize(n: number): void;
-  getEntriesByType(t: string): Array<{ name: string; responseEnd: number }>;
+  getEntriesByType(t: string): Array<{ name: string; responseEnd: number; decodedBodySize: number; initiatorType: string }>;
 };
 
 /**
@@ -216,8 +218,14 @@ async function main(): Promise<void> {
     const t = await page.evaluate((study) => {
       const pixels = performance.getEntriesByType('resource').filter((e) => e.name.includes(study) && /\/frames\/|\/pixeldata/.test(e.name));
       const own = window.__viewer?.viewer.timings;
+      const scripts = performance
+        .getEntriesByType('resource')
+        .filter(
+          (e) => (e.initiatorType === 'script' || e.initiatorType === 'link' || /\.m?js(\?|$)/.test(e.name)) && e.responseEnd <= window.__bench.firstImage!,
+        );
       return {
         stack: own?.stack ? (JSON.parse(JSON.stringify(own.stack)) as StackTimeline) : undefined,
+        scriptBytes: scripts.reduce((n, e) => n + e.decodedBodySize, 0),
         first: window.__bench.firstImage!,
         stackEnd: Math.max(...pixels.map((e) => e.responseEnd)),
         requests: pixels.length,
@@ -231,6 +239,7 @@ async function main(): Promise<void> {
       stackMs: Math.round(t.stackEnd),
       pixelRequests: t.requests,
       serverCpuMs: Math.round(cpuMs(pacs.pid) - cpu0),
+      scriptBytes: t.scriptBytes,
       ...(t.stack ? { stack: relativeTimeline(t.stack) } : {}),
     };
     if (t.own) {
@@ -241,7 +250,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `${viewer} ${cache}: first image ${run.firstImageMs} ms, ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, server CPU ${run.serverCpuMs} ms, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
+      `${viewer} ${cache}: first image ${run.firstImageMs} ms (${(run.scriptBytes / 1e6).toFixed(2)} MB of script by then), ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, server CPU ${run.serverCpuMs} ms, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
     );
     if (run.stack) {
       const b = run.stack.batches;
@@ -290,6 +299,7 @@ async function main(): Promise<void> {
         'first image ms (median)': median(rs.map((r) => r.firstImageMs)),
         [`${COUNT} frames ms (median)`]: median(rs.map((r) => r.stackMs)),
         'first image ms (runs)': rs.map((r) => r.firstImageMs).join(' '),
+        'script MB by first image': (median(rs.map((r) => r.scriptBytes)) / 1e6).toFixed(2),
         [`${COUNT} frames ms (runs)`]: rs.map((r) => r.stackMs).join(' '),
       };
     }),

@@ -4,7 +4,8 @@
  * with several nodes on PostgreSQL in its `shared_documents` table, and their REST API:
  *   GET /api/hanging-protocols   {protocols: [...]} (any logged-in user: the viewer reads them)
  *   PUT /api/hanging-protocols   {protocols: [...]}: replaces them (admins)  200
- * A body that is not a valid list is refused with 400 naming the first bad field. The
+ * A body that is not a valid list is refused with 422 naming the first bad field, as the
+ * rest of the API refuses a bad field (ConfigValidationError, problem.ts). The
  * viewer tries these before its built-in protocols (ui/src/viewer/hanging.ts), which is
  * also where the patterns are matched: here they are only checked for length and
  * characters (the matcher is linear, so no pattern can make it slow).
@@ -14,11 +15,11 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { VIEWER_MAX_COLS, VIEWER_MAX_ROWS, type HangingProtocol, type HangingProtocolsBody } from '../api-types/web.js';
-import { withFileLock, writeFileAtomic } from '../config/index.js';
+import { ConfigValidationError, parseOrThrow, withFileLock, writeFileAtomic } from '../config/index.js';
 import type { SharedDocuments } from '../archive/shared-documents.js';
 import type { ActivityRecorder } from '../services/activity-log.js';
 import { webAction } from './activity-api.js';
-import { BadRequestError, errorHandler } from './problem.js';
+import { errorHandler } from './problem.js';
 import { access } from './route-access.js';
 
 export const HANGING_PROTOCOLS_FILE = 'hanging-protocols.json';
@@ -85,17 +86,12 @@ function crossFieldProblem(protocols: HangingProtocol[]): { field: string; messa
   return undefined;
 }
 
-/** The body checked, or a 400 naming the first bad field (its path, e.g. `protocols[0].rows`). */
+/** The body checked, or a 422 naming the first bad field (its path, e.g. `protocols[0].rows`). */
 export function parseHangingProtocols(body: unknown): HangingProtocolsBody {
-  const r = hangingProtocolsSchema.safeParse(body);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const field = issue.path.reduce<string>((s, k) => (typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), '');
-    throw new BadRequestError(field ? `${field}: ${issue.message}` : issue.message, field || undefined);
-  }
-  const protocols = r.data.protocols.map((p) => ({ ...p, name: p.name.trim() }));
+  const parsed = parseOrThrow(hangingProtocolsSchema, body);
+  const protocols = parsed.protocols.map((p) => ({ ...p, name: p.name.trim() }));
   const problem = crossFieldProblem(protocols);
-  if (problem) throw new BadRequestError(`${problem.field}: ${problem.message}`, problem.field);
+  if (problem) throw new ConfigValidationError([problem]);
   return { protocols };
 }
 
@@ -153,7 +149,7 @@ export async function registerHangingProtocolsApi(
   await app.register(async (scope) => {
     scope.setErrorHandler(errorHandler);
     scope.get('/api/hanging-protocols', access('read'), async (): Promise<HangingProtocolsBody> => ({ protocols: await store.list() }));
-    // Checked here rather than by a route schema: a bad protocol is a 400 naming its field.
+    // Checked here rather than by a route schema: the cross-field checks name their field too.
     scope.put('/api/hanging-protocols', access('admin'), async (req): Promise<HangingProtocolsBody> => {
       const body = parseHangingProtocols(req.body);
       await store.replace(body.protocols);

@@ -1,7 +1,8 @@
 /**
  * The administrators' hanging protocols over REST (GET/PUT /api/hanging-protocols): kept
  * in the data directory, readable by every logged-in user (the viewer reads them), replaced
- * by admins only, a bad body refused with 400 naming the field and leaving the stored list.
+ * by admins only, a bad body refused with 422 naming the field and leaving the stored list
+ * (as the rest of the API refuses a bad field); a body that is not JSON at all is a 400.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -65,7 +66,7 @@ describe('hanging protocols API', () => {
     [{ protocols: [{ ...ctCompare, match: { modality: '' } }] }, 'protocols[0].match.modality', /a pattern is not empty/],
     [{ protocols: [{ ...ctCompare, match: { modality: 'C\u0000T' } }] }, 'protocols[0].match.modality', /no control characters/],
     [{ protocols: [{ ...ctCompare, match: { modality: `${'*a'.repeat(65)}` } }] }, 'protocols[0].match.modality', /at most 128 characters/],
-    [{ protocols: [{ ...ctCompare, match: { colour: 'red' } }] }, 'protocols[0].match', /colour/],
+    [{ protocols: [{ ...ctCompare, match: { colour: 'red' } }] }, 'protocols[0].match.colour', /unknown field "colour"/],
     [{ protocols: [{ ...ctCompare, viewports: [{ study: 'older' }] }] }, 'protocols[0].viewports[0].study', /study is 'current' or 'prior'/],
     [{ protocols: [{ ...ctCompare, rows: 1, cols: 1 }] }, 'protocols[0].viewports', /2 viewports do not fit a 1x1 layout/],
     [
@@ -76,9 +77,10 @@ describe('hanging protocols API', () => {
     [{ protocols: [{ ...ctCompare, viewports: [{}, { sameAsViewport: 0 }] }] }, 'protocols[0].viewports[1].sameAsViewport', /for a prior study/],
     [{ protocols: [ctCompare, { ...ctCompare, name: 'ct CHEST compare ' }] }, 'protocols[1].name', /two protocols are named "ct CHEST compare"/],
     [{ protocols: 'all of them' }, 'protocols', /expected array/],
-  ])('refuses %j with 400 naming %s', async (body, field, message) => {
+  ])('refuses %j with 422 naming %s', async (body, field, message) => {
     const r = await put(body);
-    expect(r.statusCode, r.body).toBe(400);
+    expect(r.statusCode, r.body).toBe(422);
+    expect(r.json().type).toBe('urn:open-pacs:problem:validation');
     expect(r.json().field).toBe(field);
     expect(r.json().detail).toMatch(message);
     expect(r.json().detail.startsWith(`${field}: `)).toBe(true);

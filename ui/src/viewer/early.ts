@@ -1,5 +1,5 @@
-// What the first image needs, asked for while the viewer's code (about 4 MB of script)
-// is still loading: the first study's series, the first hung series' metadata (kept by the
+// What the first image needs, asked for while the viewer's code (about 3 MB of script)
+// is still loading and the session is checked: the first study's series, the first hung series' metadata (kept by the
 // client, which answers the viewer's own request with it) and its first frame. The frame
 // is fetched with the image loader's exact Accept: frames are immutable and vary on
 // Accept (src/web/dicomweb/pixel-cache.ts), so the browser's HTTP cache answers the
@@ -20,7 +20,10 @@ export function askEarly(client: DicomWebClient, studyUids: string[]): void {
       const inst = firstShownInstance(await client.seriesMetadata(study, seriesUid));
       if (!inst) return;
       const url = client.frameImageId(study, seriesUid, str(inst, TAG.SOPInstanceUID), 1).replace(/^wadors:/, '');
-      const res = await fetch(url, { credentials: 'same-origin', headers: { accept: LOADER_FRAME_ACCEPT } });
+      // X-Requested-With: without a session, a plain 401 rather than a Basic challenge (main.ts).
+      // The cache entry still answers the loader's request: frames vary on Accept only.
+      const res = await fetch(url, { credentials: 'same-origin', headers: { accept: LOADER_FRAME_ACCEPT, 'x-requested-with': 'fetch' } });
+      if (!res.ok) return;
       await res.arrayBuffer(); // read to its end: the cache entry is complete only then
     })
     .catch(() => undefined);

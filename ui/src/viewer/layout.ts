@@ -25,11 +25,25 @@ export class ViewportGrid {
   cols = 0;
   private nextId = 0;
 
+  private resizePending = false;
+
   constructor(
     readonly root: HTMLElement,
     private readonly engine: RenderingEngine,
     private readonly listener: GridListener,
-  ) {}
+  ) {
+    // The grid changes size without the window doing so (the toolbar wrapping to another
+    // row as its status or presets change, the series panel): each canvas must follow its
+    // element or the image is drawn stretched. One resize per frame, however many changes.
+    new ResizeObserver(() => {
+      if (this.resizePending) return;
+      this.resizePending = true;
+      requestAnimationFrame(() => {
+        this.resizePending = false;
+        if (this.cells.length) this.engine.resize(true, true);
+      });
+    }).observe(root);
+  }
 
   setLayout(rows: number, cols: number): void {
     if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1 || rows > MAX_ROWS || cols > MAX_COLS) {

@@ -2,9 +2,8 @@
 // as the web app (its session cookie); without one, the app's login form first.
 //
 // This entry is small: it starts loading the viewer's code (app.ts: Cornerstone, most of
-// the page's bytes) at once, checks the session meanwhile and, once logged in, asks for
-// what the first image needs (early.ts) while that code still loads. Nothing here imports
-// Cornerstone.
+// the page's bytes) at once and, while it loads, checks the session and asks for what the
+// first image needs (early.ts). Nothing here imports Cornerstone.
 import { api, type Me } from '../api.js';
 import { h } from '../dom.js';
 import { renderLogin } from '../login.js';
@@ -40,10 +39,11 @@ async function start(): Promise<void> {
     () => (scriptsLoaded = performance.now()),
     () => undefined,
   );
-  // After the session check, not with it: a DICOMweb request without a session gets a 401
-  // with a Basic challenge, and the browser would hold the page's requests for a password.
-  await loggedIn(root);
+  // With the session check, not after it: the early requests say X-Requested-With, so
+  // without a session they get a plain 401 (no Basic challenge, no browser password
+  // dialog), are dropped, and the viewer asks again once logged in.
   if (!mpr) askEarly(client, request.studyUids);
+  await loggedIn(root);
   const loggedInAt = performance.now();
   const { startMpr, startViewer } = await app;
   if (mpr) return startMpr(root, request, client);
