@@ -24,7 +24,7 @@ import {
   type ServerRole,
 } from '../config/index.js';
 import { WorklistStore } from '../archive/worklist-store.js';
-import { routerIndexSpec } from '../archive/open-index.js';
+import { routerIndexSpec, workstationIndexSpec } from '../archive/open-index.js';
 import type { SharedDatabase } from '../archive/shared-database.js';
 import { SharedRouterRules } from '../archive/shared-router-rules.js';
 import type { ServiceRegistry } from '../dimse/service.js';
@@ -396,6 +396,7 @@ export class PacsRoles {
         const r = await startStorageRole({
           ...lo,
           dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
+          ...(this.sharedIndex() ? { index: workstationIndexSpec(this.opts.index!) } : {}),
           node: this.opts.node,
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
