@@ -159,9 +159,12 @@ async function startPacsCluster(n: number): Promise<Cluster> {
   const nodes: ClusterNode[] = [];
   const close = async () => {
     await Promise.all(nodes.map((x) => x.peer.stop()));
-    await withClient(DB_URL, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch((e: unknown) =>
-      console.log(`! could not drop schema ${schema}: ${String(e)}`),
-    );
+    // With the Router's and the Workstation's schemas beside it (routerIndexSpec, workstationIndexSpec).
+    await withClient(DB_URL, (c) =>
+      c.query(
+        `DROP SCHEMA IF EXISTS "${schema}" CASCADE; DROP SCHEMA IF EXISTS "${schema}_router" CASCADE; DROP SCHEMA IF EXISTS "${schema}_workstation" CASCADE`,
+      ),
+    ).catch((e: unknown) => console.log(`! could not drop schema ${schema}: ${String(e)}`));
     await removeTempDir(base);
   };
   try {

@@ -23,6 +23,15 @@ export function routerIndexSpec(main: IndexSpec): IndexSpec {
   return main === 'sqlite' ? 'sqlite' : { postgres: main.postgres, schema: `${main.schema ?? 'pacs'}_router` };
 }
 
+/**
+ * The Workstation role's index, likewise: embedded SQLite in `<data>/workstation`, or on
+ * PostgreSQL the schema `<schema>_workstation`, so that every node lists the studies any
+ * node's Workstation received (two processes must not share one SQLite file over NFS).
+ */
+export function workstationIndexSpec(main: IndexSpec): IndexSpec {
+  return main === 'sqlite' ? 'sqlite' : { postgres: main.postgres, schema: `${main.schema ?? 'pacs'}_workstation` };
+}
+
 /** An embedded index asked for with `create: false` that does not exist. */
 export class IndexMissingError extends Error {
   override readonly name = 'IndexMissingError';

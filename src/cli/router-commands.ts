@@ -1,6 +1,7 @@
 /**
  * `pacs router rules list|add|rm|test FILE` and `pacs router queue [--dest AE | --unrouted] [--retry [--id N]|--purge]`:
- * the router's rules file (`DATA/router/rules.json`, validated like the REST API: a bad
+ * the router's rules (`DATA/router/rules.json`, or with `--database-url` the row the nodes
+ * on that PostgreSQL database share, which they reload on its NOTIFY; validated like the REST API: a bad
  * condition or a type error is named with line:column, an unknown destination by its
  * field; a rule after a catch-all is warned about) and its forward queue (read from the
  * Router's index, `DATA/router/index.sqlite`, the one the page reads: the same counts,
@@ -10,8 +11,13 @@
  */
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { existsSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SharedDatabase } from '../archive/shared-database.js';
+import { PostgresRegistryBackend } from '../archive/shared-registry.js';
+import { SharedRouterRules } from '../archive/shared-router-rules.js';
+import { NODE_LOCK_DIR } from '../roles/node-lock.js';
 import { ActivityStore } from '../archive/activity-store.js';
 import { IndexMissingError, openIndex, routerIndexSpec } from '../archive/open-index.js';
 import type { QueueEntry } from '../archive/forward-queue.js';
@@ -30,11 +36,48 @@ function cliError(err: unknown): Error {
   return err as Error;
 }
 
-async function openRules(data: string): Promise<{ rules: RuleStore; config: ConfigStore }> {
-  const dir = resolve(data);
-  const config = await ConfigStore.open(dir);
-  config.close();
-  return { rules: await RuleStore.open(dir, { registry: () => config.current }), config };
+/** Where the rules are: the data directory's router/rules.json, or the PostgreSQL database of `pacs serve --database-url`. */
+interface RulesFlags {
+  data: string;
+  databaseUrl?: string;
+  databaseSchema: string;
+}
+
+const rulesOptions = (cmd: Command) =>
+  dataOption(cmd)
+    .option('--database-url <url>', 'the PostgreSQL database of pacs serve --database-url: the nodes share the rules there', process.env.PACS_DATABASE_URL)
+    .option('--database-schema <name>', 'its schema (as pacs serve)', process.env.PACS_DATABASE_SCHEMA ?? 'pacs');
+
+/** Messages of the first use of a database (the rules or the registry imported) on stderr, out of the command's output. */
+const stderrLogger = {
+  info: (_obj: object, msg?: string) => void process.stderr.write(`${msg ?? ''}\n`),
+  error: (_obj: object, msg?: string) => void process.stderr.write(`${msg ?? ''}\n`),
+};
+
+async function openRules(o: RulesFlags): Promise<{ rules: RuleStore; config: ConfigStore }> {
+  const dir = resolve(o.data);
+  if (!o.databaseUrl) {
+    // Nodes on PostgreSQL read the rules from the database: rules.json is theirs no more.
+    if (existsSync(join(dir, NODE_LOCK_DIR))) {
+      process.stderr.write(`note: nodes on PostgreSQL have served ${dir}; their router rules are in the database (give --database-url)\n`);
+    }
+    const config = await ConfigStore.open(dir);
+    config.close();
+    return { rules: await RuleStore.open(dir, { registry: () => config.current }), config };
+  }
+  // The pool lets the process end once idle (allowExitOnIdle), as pacs config does.
+  const db = await SharedDatabase.open({ connectionString: o.databaseUrl, schema: o.databaseSchema });
+  const writer = `pacs router on ${hostname()}`;
+  const config = await ConfigStore.open(dir, { backend: new PostgresRegistryBackend(db, dir, writer), logger: stderrLogger });
+  const rules = await RuleStore.open(dir, {
+    registry: () => config.current,
+    shared: new SharedRouterRules(db, writer),
+    onCreated: ({ imported, file }) =>
+      process.stderr.write(
+        imported ? `imported the router rules from ${file} into PostgreSQL, once\n` : 'created the router rules in PostgreSQL with the default rule\n',
+      ),
+  });
+  return { rules, config };
 }
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -82,9 +125,9 @@ export function registerRouterCommands(program: Command): void {
   const router = program.command('router').description(COMMANDS.router);
   const rules = router.command('rules').description('the ordered forwarding rules');
 
-  dataOption(rules.command('list').description('list the rules in evaluation order').option('--json', 'print JSON')).action(
-    async (o: { data: string; json?: boolean }) => {
-      const { rules: store } = await openRules(o.data);
+  rulesOptions(rules.command('list').description('list the rules in evaluation order').option('--json', 'print JSON')).action(
+    async (o: RulesFlags & { json?: boolean }) => {
+      const { rules: store } = await openRules(o);
       if (o.json) return out(JSON.stringify(store.current, null, 2));
       const unreachable = new Set(unreachableRules(store.current.rules).map((w) => w.rule));
       store.current.rules.forEach((r, i) => {
@@ -99,7 +142,7 @@ export function registerRouterCommands(program: Command): void {
     },
   );
 
-  dataOption(
+  rulesOptions(
     rules
       .command('add <name> <condition>')
       .description('add a rule (CEL condition): forward to --dest, or --discard')
@@ -109,9 +152,9 @@ export function registerRouterCommands(program: Command): void {
       .option('--continue', 'evaluate the following rules after a match')
       .option('--position <n>', 'place (1 = first); default last', Number),
   ).action(
-    async (name: string, condition: string, o: { data: string; dest?: string[]; discard?: boolean; set?: string[]; continue?: boolean; position?: number }) => {
+    async (name: string, condition: string, o: RulesFlags & { dest?: string[]; discard?: boolean; set?: string[]; continue?: boolean; position?: number }) => {
       if (!o.dest && !o.discard) throw new Error('give --dest AE... (where to forward) or --discard');
-      const { rules: store } = await openRules(o.data);
+      const { rules: store } = await openRules(o);
       const changes: Record<string, string | null> = {};
       for (const s of o.set ?? []) {
         const eq = s.indexOf('=');
@@ -132,23 +175,23 @@ export function registerRouterCommands(program: Command): void {
     },
   );
 
-  dataOption(rules.command('rm <name>').description('remove a rule')).action(async (name: string, o: { data: string }) => {
-    const { rules: store } = await openRules(o.data);
+  rulesOptions(rules.command('rm <name>').description('remove a rule')).action(async (name: string, o: RulesFlags) => {
+    const { rules: store } = await openRules(o);
     await store.remove(name).catch((e: unknown) => {
       throw cliError(e);
     });
     out(`removed rule "${name}"`);
   });
 
-  dataOption(
+  rulesOptions(
     rules
       .command('test <file>')
       .description('dry run: which rules match a Part 10 file, what would be sent where')
       .option('--calling <aet>', 'calling AE title to assume', 'TEST')
       .option('--peer <address>', 'peer address to assume')
       .option('--json', 'print JSON'),
-  ).action(async (file: string, o: { data: string; calling: string; peer?: string; json?: boolean }) => {
-    const { rules: store, config } = await openRules(o.data);
+  ).action(async (file: string, o: RulesFlags & { calling: string; peer?: string; json?: boolean }) => {
+    const { rules: store, config } = await openRules(o);
     let d;
     try {
       d = testPart10(await readFile(file), store.current, { callingAE: o.calling, peerAddress: o.peer }, config.current);

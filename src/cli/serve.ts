@@ -263,7 +263,7 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
       config,
       audit,
       roles: SERVER_ROLES.filter((r) => runs.includes(r)),
-      ...(node ? { node: node.sharing } : {}),
+      ...(node ? { node: node.sharing, sharedDatabase: node.db } : {}),
     });
   } catch (err) {
     await audit.close(0);

@@ -24,7 +24,9 @@ import {
   type ServerRole,
 } from '../config/index.js';
 import { WorklistStore } from '../archive/worklist-store.js';
-import { routerIndexSpec } from '../archive/open-index.js';
+import { routerIndexSpec, workstationIndexSpec } from '../archive/open-index.js';
+import type { SharedDatabase } from '../archive/shared-database.js';
+import { SharedRouterRules } from '../archive/shared-router-rules.js';
 import type { ServiceRegistry } from '../dimse/service.js';
 import { ActivityStore } from '../archive/activity-store.js';
 import { ActivityLog } from '../services/activity-log.js';
@@ -49,9 +51,10 @@ export interface PacsRolesOptions {
   dataDir: string;
   logger: Logger;
   /**
-   * Index of the Main Server's archive. The Workstation's is always embedded SQLite; the
-   * Router's too, except beside a PostgreSQL index shared by several nodes (its own schema,
-   * routerIndexSpec: the nodes share its archive and forward queue).
+   * Index of the Main Server's archive. The Workstation's and the Router's are embedded
+   * SQLite, except beside a PostgreSQL index shared by several nodes: then each has its own
+   * schema (workstationIndexSpec, routerIndexSpec), shared by the nodes, the Router's with
+   * its forward queue.
    */
   index?: ArchiveOptions['index'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
@@ -61,6 +64,8 @@ export interface PacsRolesOptions {
   audit?: AuditRecorder;
   /** This node's name (`--node-id`; default the host name): its claims on shared work in the index. */
   nodeId?: string;
+  /** With several nodes: their shared tables (the router's rules are a row there, not router/rules.json). */
+  sharedDatabase?: SharedDatabase;
   /** With several nodes: how long after its last heartbeat this node is taken for dead (default 15 s); its router claims last as long. */
   nodeLeaseSeconds?: number;
   /**
@@ -380,7 +385,7 @@ export class PacsRoles {
         const r = await startStorageRole({
           ...lo,
           dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
-          ...(this.sharedRouter() ? { index: routerIndexSpec(this.opts.index!) } : {}),
+          ...(this.sharedIndex() ? { index: routerIndexSpec(this.opts.index!) } : {}),
           node: this.opts.node,
           afterInsert: router.afterInsert,
           datasetLimits: this.datasetLimits,
@@ -391,6 +396,7 @@ export class PacsRoles {
         const r = await startStorageRole({
           ...lo,
           dataDir: join(this.opts.dataDir, ROLE_DATA_DIRS[role]),
+          ...(this.sharedIndex() ? { index: workstationIndexSpec(this.opts.index!) } : {}),
           node: this.opts.node,
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
@@ -418,11 +424,21 @@ export class PacsRoles {
     }
   }
 
-  /** Rules from `<data>/router/rules.json` (watched: CLI changes apply at once). */
+  /**
+   * Rules from `<data>/router/rules.json` (watched: CLI changes apply at once), or, with
+   * several nodes, from the database (NOTIFY: a change on any node applies on all).
+   */
   private async createRouter(): Promise<Router> {
-    const { config, logger } = this.opts;
-    const rules = await RuleStore.open(this.opts.dataDir, { registry: () => config.current });
-    rules.watch((err) => logger.error({ err: err.message }, 'router rules file not reloaded'));
+    const { config, logger, sharedDatabase } = this.opts;
+    const rules = await RuleStore.open(this.opts.dataDir, {
+      registry: () => config.current,
+      ...(sharedDatabase ? { shared: new SharedRouterRules(sharedDatabase, this.opts.node?.id ?? this.opts.nodeId ?? 'pacs serve') } : {}),
+      onCreated: ({ imported, file, location }) =>
+        imported
+          ? logger.info({ file, location }, 'imported the router rules from rules.json into PostgreSQL, once: the nodes read them from there now')
+          : logger.info({ location }, 'created the router rules in PostgreSQL with the default rule'),
+    });
+    rules.watch((err) => logger.error({ err: err.message }, sharedDatabase ? 'router rules not reloaded' : 'router rules file not reloaded'));
     return new Router({
       rules,
       registry: () => config.current,
@@ -432,12 +448,15 @@ export class PacsRoles {
       // Rules may name an add-in's own kind of destination: `@NAME`.
       pluginDestination: (name) => this.pluginManager?.destinationSender(name),
       // The nodes on one database share one queue: each sends what it claimed, for as long as its lease.
-      ...(this.sharedRouter() && this.opts.node ? { claims: { claimant: this.opts.node.id, leaseMs: (this.opts.nodeLeaseSeconds ?? 15) * 1000 } } : {}),
+      ...(this.sharedIndex() && this.opts.node ? { claims: { claimant: this.opts.node.id, leaseMs: (this.opts.nodeLeaseSeconds ?? 15) * 1000 } } : {}),
     });
   }
 
-  /** Whether the Router's archive and queue are shared by the nodes of a PostgreSQL database. */
-  private sharedRouter(): boolean {
+  /**
+   * Whether the nodes of a PostgreSQL database share the Router's archive and queue and the
+   * Workstation's archive (schemas `<schema>_router`, `<schema>_workstation`).
+   */
+  private sharedIndex(): boolean {
     return this.opts.node !== undefined && this.opts.index !== undefined && this.opts.index !== 'sqlite';
   }
 

@@ -27,8 +27,9 @@ export async function dropSchema(schema: string): Promise<void> {
   await c.connect();
   try {
     await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-    // The Router's schema beside it, made by pacs serve on PostgreSQL (routerIndexSpec).
+    // The Router's and the Workstation's schemas beside it, made by pacs serve on PostgreSQL (routerIndexSpec, workstationIndexSpec).
     await c.query(`DROP SCHEMA IF EXISTS "${schema}_router" CASCADE`);
+    await c.query(`DROP SCHEMA IF EXISTS "${schema}_workstation" CASCADE`);
   } finally {
     await c.end();
   }
