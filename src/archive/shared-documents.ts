@@ -1,6 +1,6 @@
 /**
- * Small JSON documents every node reads alike (the viewer's hanging protocols), one row
- * each in `shared_documents`, for several nodes on one PostgreSQL database. Read on every
+ * Small JSON documents every node reads alike (the viewer's hanging protocols, router
+ * rules, each user's viewer settings), one row each in `shared_documents`, for several nodes on one PostgreSQL database. Read on every
  * use (they are read rarely: a viewer opening), so no cache and no notification is needed.
  */
 import type { SharedDatabase } from './shared-database.js';
@@ -24,5 +24,10 @@ export class SharedDocuments {
        ON CONFLICT (name) DO UPDATE SET body = excluded.body, updated_at = now(), updated_by = excluded.updated_by`,
       [name, JSON.stringify(body), this.writer],
     );
+  }
+
+  /** Removes the document (nothing when there is none). */
+  async delete(name: string): Promise<void> {
+    await this.db.pool.query('DELETE FROM shared_documents WHERE name = $1', [name]);
   }
 }

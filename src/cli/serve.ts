@@ -36,6 +36,7 @@ import { startWebServer, type WebServer } from '../web/server.js';
 import { UserStore } from '../web/users.js';
 import { SharedSessions } from '../web/auth.js';
 import { HangingProtocolStore } from '../web/hanging-protocols.js';
+import { UserSettingsStore } from '../web/user-settings.js';
 import { SharedAuthTables } from '../archive/shared-auth.js';
 import { SharedJobTable } from '../archive/shared-jobs.js';
 import { SharedDocuments } from '../archive/shared-documents.js';
@@ -236,6 +237,7 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
   const users = shared ? await UserStore.openShared(opts.dataDir, shared.auth, logger) : await UserStore.open(opts.dataDir);
   const sessions = shared && new SharedSessions(shared.auth);
   const hangingProtocols = shared && HangingProtocolStore.shared(opts.dataDir, shared.documents);
+  const userSettings = shared && UserSettingsStore.shared(opts.dataDir, shared.documents);
   const closeShared = () => {
     sessions?.close();
     users.close();
@@ -299,6 +301,7 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
         audit,
         ...(sessions ? { sessions } : {}),
         ...(hangingProtocols ? { hangingProtocols } : {}),
+        ...(userSettings ? { userSettings } : {}),
       });
     } catch (err) {
       web = undefined;

@@ -34,6 +34,7 @@ import { registerPatientsApi } from './patients-api.js';
 import { registerStudiesApi } from './studies-api.js';
 import type { AuditRecorder } from '../audit/index.js';
 import { webActor } from './audit-actor.js';
+import type { UserSettingsStore } from './user-settings.js';
 import { registerUsersApi } from './users-api.js';
 import { registerHangingProtocolsApi, type HangingProtocolStore } from './hanging-protocols.js';
 import { registerWorkflowApi } from './workflow-api.js';
@@ -54,6 +55,8 @@ export interface ApiDeps {
   audit?: AuditRecorder;
   /** The hanging protocols' store (several nodes: PostgreSQL); default the data directory's file. */
   hangingProtocols?: HangingProtocolStore;
+  /** Each user's viewer settings (several nodes: PostgreSQL); default the data directory's file. */
+  userSettings?: UserSettingsStore;
 }
 
 type AetRequest = FastifyRequest<{ Params: { aet: string } }>;

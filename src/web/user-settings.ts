@@ -1,13 +1,17 @@
 /**
  * Per-user viewer settings, kept next to users.json in `<data>/user-settings.json`: for now
  * each user's own window presets (W/L). Written atomically under a lock like users.json, so
- * two servers on one data directory do not lose each other's changes. Bounded: at most
- * MAX_PRESETS presets of short labels per user.
+ * two servers on one data directory do not lose each other's changes. With several nodes on
+ * PostgreSQL each user's settings are a row of `shared_documents` instead (named
+ * `user-settings:<user>`, a bound parameter), since the data directory may be on NFS; a user
+ * with no row yet still gets what the file held. Bounded: at most MAX_PRESETS presets of
+ * short labels per user.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { withFileLock, writeFileAtomic } from '../config/index.js';
+import type { SharedDocuments } from '../archive/shared-documents.js';
 
 export const USER_SETTINGS_FILE = 'user-settings.json';
 export const MAX_PRESETS = 50;
@@ -29,11 +33,22 @@ const userEntry = z.object({ windowPresets: windowPresetsSchema.default([]) });
 const fileSchema = z.object({ users: z.record(z.string(), userEntry) });
 type SettingsFile = z.infer<typeof fileSchema>;
 
+type Documents = Pick<SharedDocuments, 'get' | 'put' | 'delete'>;
+const documentName = (user: string): string => `user-settings:${user}`;
+
 export class UserSettingsStore {
-  private constructor(private readonly file: string) {}
+  private constructor(
+    private readonly file: string,
+    private readonly shared?: Documents,
+  ) {}
 
   static forDataDir(dataDir: string): UserSettingsStore {
     return new UserSettingsStore(join(dataDir, USER_SETTINGS_FILE));
+  }
+
+  /** Each user's settings in PostgreSQL (several nodes on one database). */
+  static shared(dataDir: string, documents: Documents): UserSettingsStore {
+    return new UserSettingsStore(join(dataDir, USER_SETTINGS_FILE), documents);
   }
 
   private async read(): Promise<SettingsFile> {
@@ -46,11 +61,20 @@ export class UserSettingsStore {
   }
 
   async windowPresets(user: string): Promise<UserWindowPreset[]> {
+    if (this.shared) {
+      const body = await this.shared.get(documentName(user));
+      if (body !== undefined) {
+        const r = userEntry.safeParse(body);
+        if (!r.success) throw new Error(`settings of user ${user} in PostgreSQL: ${r.error.issues[0]?.message}`);
+        return r.data.windowPresets;
+      }
+    }
     const users = (await this.read()).users;
     return Object.hasOwn(users, user) ? users[user].windowPresets : [];
   }
 
   async setWindowPresets(user: string, presets: UserWindowPreset[]): Promise<void> {
+    if (this.shared) return this.shared.put(documentName(user), { windowPresets: presets });
     await mkdir(dirname(this.file), { recursive: true, mode: 0o700 });
     await withFileLock(this.file, async () => {
       const current = await this.read();
@@ -61,6 +85,7 @@ export class UserSettingsStore {
 
   /** A removed user's settings go with them. */
   async forget(user: string): Promise<void> {
+    if (this.shared) return this.shared.delete(documentName(user));
     await withFileLock(this.file, async () => {
       const current = await this.read();
       if (!Object.hasOwn(current.users, user)) return;

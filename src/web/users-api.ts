@@ -29,8 +29,11 @@ const nameParams = jsonSchema(z.object({ name: z.string() }));
 
 type NameRequest = FastifyRequest<{ Params: { name: string } }>;
 
-export async function registerUsersApi(app: FastifyInstance, deps: { users: UserStore; auth: Authenticator; activity?: ActivityRecorder }): Promise<void> {
-  const settings = UserSettingsStore.forDataDir(deps.users.dataDir);
+export async function registerUsersApi(
+  app: FastifyInstance,
+  deps: { users: UserStore; auth: Authenticator; activity?: ActivityRecorder; userSettings?: UserSettingsStore },
+): Promise<void> {
+  const settings = deps.userSettings ?? UserSettingsStore.forDataDir(deps.users.dataDir);
   await app.register(async (scope) => {
     scope.setErrorHandler(errorHandler);
 

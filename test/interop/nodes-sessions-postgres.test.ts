@@ -220,6 +220,16 @@ describe('two nodes share users, sessions, jobs and hanging protocols in Postgre
     expect(((await got.json()) as { protocols: unknown[] }).protocols).toEqual(protocols);
   });
 
+  it("a user's window presets saved on node 1 are served by node 2, and not written to the data directory's file", async () => {
+    const presets = [{ label: 'Liver', center: 60, width: 160, modality: 'CT' }];
+    const put = await call(n1, 'PUT', '/api/me/window-presets', { headers: admin, body: { presets } });
+    expect(put.status, await put.clone().text()).toBe(200);
+    const got = await call(n2, 'GET', '/api/me/window-presets', { headers: admin });
+    expect(((await got.json()) as { presets: unknown[] }).presets).toEqual(presets);
+    const rows = await sql<{ name: string }>(`SELECT name FROM shared_documents WHERE name = $1`, ['user-settings:admin']);
+    expect(rows).toHaveLength(1);
+  });
+
   it("lists node 1's jobs with their progress on node 2, and a job of a killed node as failed naming it", async () => {
     mkdirSync(join(base, 'files'));
     const files = writeInstances(join(base, 'files'), '1.2.826.0.1.3680043.10.1718', 5).map((w) => w.path);
