@@ -1,7 +1,7 @@
 /**
- * A LISTEN connection of its own on one NOTIFY channel, for the caches a node keeps of
- * shared state (users, sessions). Payloads are `<schema>:<message>`: several schemas may
- * share a database, and a node hears only its own. A broken connection is reported
+ * A LISTEN connection of its own on one NOTIFY channel, for the copies a node keeps of
+ * shared state (the registry, users, sessions, router rules). Payloads are
+ * `<schema>:<message>`: several schemas may share a database, and a node hears only its own. A broken connection is reported
  * (`down`), so the caches stop trusting themselves, and reconnected after a second; once
  * listening again `up` is reported (notifications may have been missed meanwhile).
  */

@@ -22,9 +22,9 @@ import {
 } from '../config/index.js';
 import { join } from 'node:path';
 import type { SharedDatabase } from './shared-database.js';
+import { listenChannel } from './shared-notify.js';
 
 export const REGISTRY_CHANNEL = 'pacs_registry';
-const RECONNECT_MS = 1000;
 
 export class PostgresRegistryBackend implements RegistryBackend {
   readonly location: string;
@@ -78,42 +78,12 @@ export class PostgresRegistryBackend implements RegistryBackend {
   }
 
   watch(changed: () => void, logger?: ConfigLogger): () => void {
-    let stopped = false;
-    let client: pg.Client | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const prefix = `${this.db.schema}:`;
-    const connect = async (): Promise<void> => {
-      const c = this.db.newClient();
-      client = c;
-      let failed = false;
-      const retry = (err: Error): void => {
-        if (failed || stopped) return;
-        failed = true;
-        logger?.error({ err: err.message }, 'registry notifications lost; reconnecting');
-        void c.end().catch(() => undefined);
-        timer = setTimeout(() => void connect(), RECONNECT_MS);
-      };
-      c.on('error', retry);
-      c.on('end', () => retry(new Error('connection ended')));
-      c.on('notification', (n) => {
-        if (n.channel === REGISTRY_CHANNEL && n.payload?.startsWith(prefix)) changed();
-      });
-      try {
-        await c.connect();
-        await c.query(`LISTEN ${REGISTRY_CHANNEL}`);
-        if (stopped) await c.end();
-        // Changes made while we were not listening.
-        else changed();
-      } catch (err) {
-        retry(err as Error);
-      }
-    };
-    void connect();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      void client?.end().catch(() => undefined);
-    };
+    return listenChannel(this.db, REGISTRY_CHANNEL, {
+      message: () => changed(),
+      // Changes made while we were not listening.
+      up: () => changed(),
+      down: (err) => logger?.error({ err: err.message }, 'registry notifications lost; reconnecting'),
+    });
   }
 
   /** The database is its opener's to close (the node table shares it). */
