@@ -37,6 +37,7 @@ import { hostBinding } from '../roles/access-control.js';
 import { echoAe, type EchoResult } from '../roles/echo-peer.js';
 import { COMMANDS } from './commands.js';
 import { parsePort } from './options.js';
+import { databaseOptions, stderrLogger } from './database-options.js';
 
 /** Registry field -> the option that sets it, for error messages. */
 const FLAG: Record<string, string> = {
@@ -81,10 +82,7 @@ function describeHl7(h: Hl7Settings | undefined): string {
 
 /** Where the registry is: the data directory's config.json, or the PostgreSQL database `pacs serve --database-url` uses. */
 const dataOption = (cmd: Command) =>
-  cmd
-    .option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data')
-    .option('--database-url <url>', 'the PostgreSQL database of pacs serve --database-url: the registry is kept there', process.env.PACS_DATABASE_URL)
-    .option('--database-schema <name>', 'its schema (as pacs serve)', process.env.PACS_DATABASE_SCHEMA ?? 'pacs');
+  databaseOptions(cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data'), 'the registry is kept there');
 
 interface StoreFlags {
   data: string;
@@ -104,12 +102,6 @@ async function openStore(o: StoreFlags): Promise<ConfigStore> {
   const db = await SharedDatabase.open({ connectionString: o.databaseUrl, schema: o.databaseSchema });
   return ConfigStore.open(dataDir, { backend: new PostgresRegistryBackend(db, dataDir, `pacs config on ${hostname()}`), logger: stderrLogger });
 }
-
-/** The registry's own messages (an import on first use) on stderr, out of the command's output. */
-const stderrLogger = {
-  info: (_obj: object, msg?: string) => void process.stderr.write(`${msg ?? ''}\n`),
-  error: (_obj: object, msg?: string) => void process.stderr.write(`${msg ?? ''}\n`),
-};
 
 const list = (v: string): string[] =>
   v

@@ -27,6 +27,7 @@ import { testPart10 } from '../router/router.js';
 import { routeOutcome, unreachableRules } from '../router/rules.js';
 import { parseAeTitle } from './options.js';
 import { COMMANDS } from './commands.js';
+import { databaseOptions, stderrLogger } from './database-options.js';
 
 const dataOption = (cmd: Command) => cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data');
 
@@ -43,16 +44,7 @@ interface RulesFlags {
   databaseSchema: string;
 }
 
-const rulesOptions = (cmd: Command) =>
-  dataOption(cmd)
-    .option('--database-url <url>', 'the PostgreSQL database of pacs serve --database-url: the nodes share the rules there', process.env.PACS_DATABASE_URL)
-    .option('--database-schema <name>', 'its schema (as pacs serve)', process.env.PACS_DATABASE_SCHEMA ?? 'pacs');
-
-/** Messages of the first use of a database (the rules or the registry imported) on stderr, out of the command's output. */
-const stderrLogger = {
-  info: (_obj: object, msg?: string) => void process.stderr.write(`${msg ?? ''}\n`),
-  error: (_obj: object, msg?: string) => void process.stderr.write(`${msg ?? ''}\n`),
-};
+const rulesOptions = (cmd: Command) => databaseOptions(dataOption(cmd), 'the nodes share the rules there');
 
 async function openRules(o: RulesFlags): Promise<{ rules: RuleStore; config: ConfigStore }> {
   const dir = resolve(o.data);

@@ -18,13 +18,11 @@ import { NODE_LOCK_DIR } from '../roles/node-lock.js';
 import { ROLES, UserError, userNameSchema, UserStore, type Role } from '../web/users.js';
 import { table } from './config-commands.js';
 import { COMMANDS } from './commands.js';
+import { databaseOptions, stderrLogger } from './database-options.js';
 
 /** Where the users are: the data directory's users.json, or the PostgreSQL database `pacs serve --database-url` uses. */
 const dataOption = (cmd: Command) =>
-  cmd
-    .option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data')
-    .option('--database-url <url>', 'the PostgreSQL database of pacs serve --database-url: the users are kept there', process.env.PACS_DATABASE_URL)
-    .option('--database-schema <name>', 'its schema (as pacs serve)', process.env.PACS_DATABASE_SCHEMA ?? 'pacs');
+  databaseOptions(cmd.option('--data <dir>', 'data directory', process.env.PACS_DATA_DIR ?? './data'), 'the users are kept there');
 
 interface StoreFlags {
   data: string;
@@ -112,8 +110,6 @@ async function run(o: StoreFlags, fn: (users: UserStore) => Promise<void>): Prom
     await db?.close();
   }
 }
-
-const stderrLogger = { info: (_obj: object, msg: string) => void process.stderr.write(`${msg}\n`) };
 
 const roleOption = () => new Option('--role <role>', 'admin (everything) or reader (browse and view)').choices(ROLES);
 
