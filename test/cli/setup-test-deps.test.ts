@@ -29,8 +29,12 @@ interface Run {
   orthancAlive: boolean;
 }
 
-/** Runs the script with `missing` packages reported as not installed by the stand-in dpkg. */
-function runScript(name: string, missing: string[]): Run {
+/**
+ * Runs the script with `missing` packages reported as not installed by the stand-in dpkg;
+ * the stand-in service managers report the Debian Orthanc service running before the
+ * install only when `serviceRunning`.
+ */
+function runScript(name: string, missing: string[], serviceRunning = false): Run {
   const root = join(dir, name);
   const fakeBin = join(root, 'bin');
   const ohif = join(root, 'ohif');
@@ -46,7 +50,10 @@ function runScript(name: string, missing: string[]): Run {
   };
   // dpkg -s PKG: installed unless listed as missing.
   record('dpkg', `for m in ${missing.join(' ')}; do [ "$2" = "$m" ] && exit 1; done; exit 0`);
-  for (const cmd of ['apt-get', 'systemctl', 'service', 'npm']) record(cmd);
+  for (const cmd of ['apt-get', 'npm']) record(cmd);
+  // `systemctl is-active orthanc` / `service orthanc status`: 0 running, 3 stopped (as the real ones).
+  const status = `case "$*" in *is-active*|*status*) exit ${serviceRunning ? 0 : 3};; esac; exit 0`;
+  for (const cmd of ['systemctl', 'service']) record(cmd, status);
   record('sudo', '"$@"');
   const orthanc = join(root, 'Orthanc');
   copyFileSync('/bin/sleep', orthanc);
@@ -89,5 +96,13 @@ describe('scripts/setup-test-deps.sh', () => {
       r.calls.some((c) => /^(systemctl stop orthanc|service orthanc stop)$/.test(c)),
       r.calls.join('\n'),
     ).toBe(true);
+  });
+
+  it('leaves alone a Debian Orthanc service that was running before its install', () => {
+    const r = runScript('service-was-running', ['orthanc-postgresql'], true);
+    expect(r.status, r.output).toBe(0);
+    expect(r.orthancAlive, `a process named Orthanc was killed by the script\n${r.output}`).toBe(true);
+    expect(r.calls).toContain('apt-get install -y -q orthanc-postgresql');
+    expect(r.calls.filter((c) => /^(systemctl stop|service orthanc stop)/.test(c))).toEqual([]);
   });
 });
