@@ -3,6 +3,7 @@
  * rules, each user's viewer settings), one row each in `shared_documents`, for several nodes on one PostgreSQL database. Read on every
  * use (they are read rarely: a viewer opening), so no cache and no notification is needed.
  */
+import type { z } from 'zod';
 import type { SharedDatabase } from './shared-database.js';
 
 export class SharedDocuments {
@@ -16,6 +17,15 @@ export class SharedDocuments {
   async get(name: string): Promise<unknown> {
     const r = (await this.db.pool.query('SELECT body FROM shared_documents WHERE name = $1', [name])).rows[0] as { body: unknown } | undefined;
     return r?.body;
+  }
+
+  /** The document checked by `schema`, or undefined when there is none; a row that fails the check is an error naming `what`. */
+  async getChecked<T>(name: string, schema: z.ZodType<T>, what: string): Promise<T | undefined> {
+    const body = await this.get(name);
+    if (body === undefined) return undefined;
+    const r = schema.safeParse(body);
+    if (!r.success) throw new Error(`${what} in PostgreSQL: ${r.error.issues[0]?.message}`);
+    return r.data;
   }
 
   async put(name: string, body: unknown): Promise<void> {

@@ -99,7 +99,7 @@ export function parseHangingProtocols(body: unknown): HangingProtocolsBody {
 export class HangingProtocolStore {
   private constructor(
     private readonly file: string,
-    private readonly shared?: Pick<SharedDocuments, 'get' | 'put'>,
+    private readonly shared?: Pick<SharedDocuments, 'getChecked' | 'put'>,
   ) {}
 
   static forDataDir(dataDir: string): HangingProtocolStore {
@@ -110,19 +110,13 @@ export class HangingProtocolStore {
    * The protocols in PostgreSQL (`shared_documents`), for several nodes on one database;
    * the first use on an empty database takes the data directory's file, if any.
    */
-  static shared(dataDir: string, documents: Pick<SharedDocuments, 'get' | 'put'>): HangingProtocolStore {
+  static shared(dataDir: string, documents: Pick<SharedDocuments, 'getChecked' | 'put'>): HangingProtocolStore {
     return new HangingProtocolStore(join(dataDir, HANGING_PROTOCOLS_FILE), documents);
   }
 
   async list(): Promise<HangingProtocol[]> {
-    if (this.shared) {
-      const body = await this.shared.get(DOCUMENT);
-      if (body === undefined) return this.readFile();
-      const r = hangingProtocolsSchema.safeParse(body);
-      if (!r.success) throw new Error(`hanging protocols in PostgreSQL: ${r.error.issues[0]?.message}`);
-      return r.data.protocols;
-    }
-    return this.readFile();
+    const stored = await this.shared?.getChecked(DOCUMENT, hangingProtocolsSchema, 'hanging protocols');
+    return stored ? stored.protocols : this.readFile();
   }
 
   private async readFile(): Promise<HangingProtocol[]> {

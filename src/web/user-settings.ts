@@ -33,7 +33,7 @@ const userEntry = z.object({ windowPresets: windowPresetsSchema.default([]) });
 const fileSchema = z.object({ users: z.record(z.string(), userEntry) });
 type SettingsFile = z.infer<typeof fileSchema>;
 
-type Documents = Pick<SharedDocuments, 'get' | 'put' | 'delete'>;
+type Documents = Pick<SharedDocuments, 'getChecked' | 'put' | 'delete'>;
 const documentName = (user: string): string => `user-settings:${user}`;
 
 export class UserSettingsStore {
@@ -61,14 +61,8 @@ export class UserSettingsStore {
   }
 
   async windowPresets(user: string): Promise<UserWindowPreset[]> {
-    if (this.shared) {
-      const body = await this.shared.get(documentName(user));
-      if (body !== undefined) {
-        const r = userEntry.safeParse(body);
-        if (!r.success) throw new Error(`settings of user ${user} in PostgreSQL: ${r.error.issues[0]?.message}`);
-        return r.data.windowPresets;
-      }
-    }
+    const stored = await this.shared?.getChecked(documentName(user), userEntry, `settings of user ${user}`);
+    if (stored) return stored.windowPresets;
     const users = (await this.read()).users;
     return Object.hasOwn(users, user) ? users[user].windowPresets : [];
   }
