@@ -126,10 +126,15 @@ function archiveView(root: HTMLElement): (s: ArchiveState, refresh?: boolean) =>
       return;
     }
     await renderStudyDetail(detail, found[0], {
-      listChanged: () => void show(shown!, true),
+      // Only the list's counts: the detail keeps its status line (what was just deleted).
+      listChanged: () => void list(shown!).then(markSelected),
       studyDeleted: closeStudy,
       listHash: () => hashOf({ ...shown!, study: undefined }),
     });
+  };
+
+  const markSelected = () => {
+    for (const tr of results.querySelectorAll<HTMLElement>('tr[data-study]')) tr.classList.toggle('selected', tr.dataset.study === shown?.study);
   };
 
   /** Brings the opened study into view when the list pushed it below the fold (or above). */
@@ -146,7 +151,7 @@ function archiveView(root: HTMLElement): (s: ArchiveState, refresh?: boolean) =>
       listed = searchOf(s);
       await list(s);
     }
-    for (const tr of results.querySelectorAll<HTMLElement>('tr[data-study]')) tr.classList.toggle('selected', tr.dataset.study === s.study);
+    markSelected();
     if (!s.study) {
       detail.replaceChildren();
       return;
