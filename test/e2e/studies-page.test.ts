@@ -2,8 +2,9 @@
  * The Studies page in headless chromium against `pacs serve` (DICOMweb, REST) with DCMTK's
  * storescp and Orthanc as peers: search finds a stored study and its series show
  * thumbnails; a folder upload (STOW-RS from the browser) reaches 100% and the new study
- * is listed; a study is sent to storescp; a series is deleted (gone from QIDO too); a
- * study is found at Orthanc (C-FIND) and retrieved into the archive (C-MOVE).
+ * is listed; a study is sent to storescp; a series and an instance are deleted (gone from
+ * QIDO and from the counts too); a study is found at Orthanc (C-FIND) and retrieved into
+ * the archive (C-MOVE).
  */
 import { zipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
@@ -203,11 +204,29 @@ describe('Studies page', () => {
     expect(await page.textContent('#detail-message')).toMatch(/deleted series 2 \(2 instance\(s\)\)/);
     expect(await qidoSeries(stored.studyUid)).toEqual([stored.seriesUid]);
     expect(await page.textContent('#toast .toast-text')).toBe('deleted series 2 (2 instance(s))');
+    // The study list's counts follow (4 of 6 instances left), the open study stays open.
+    await expect.poll(() => page.textContent(`${row(stored.studyUid)} td:nth-child(11)`)).toBe('4');
+    expect(await page.textContent('#detail-message')).toMatch(/deleted series 2/);
     // A dismissed confirmation deletes nothing.
     await page.click(`#series-list tr[data-series="${stored.seriesUid}"] .delete-series`);
     await page.click('#confirm-cancel');
     await page.waitForSelector('#confirm-dialog', { state: 'detached' });
     expect(await qidoSeries(stored.studyUid)).toEqual([stored.seriesUid]);
+  });
+
+  it('deletes one instance: gone from its series row, the study list and QIDO', async () => {
+    const seriesRow = `#series-list tr[data-series="${stored.seriesUid}"]`;
+    const victim = stored.sopInstanceUids[3];
+    await page.click(`${seriesRow} .show-instances`);
+    await page.click(`${seriesRow} li[data-instance="${victim}"] .delete-instance`);
+    await page.click('#confirm-ok');
+    await page.waitForSelector(`${seriesRow} li[data-instance="${victim}"]`, { state: 'detached' });
+    expect(await page.textContent(`${seriesRow} .instance-count`)).toBe('3');
+    expect(await page.textContent('#detail-message')).toBe(`deleted instance ${victim} (1 instance(s))`);
+    await expect.poll(() => page.textContent(`${row(stored.studyUid)} td:nth-child(11)`)).toBe('3');
+    const left = await rest('GET', `/dicomweb/studies/${stored.studyUid}/series/${stored.seriesUid}/instances`);
+    const uids = ((await left.json()) as Record<string, { Value: string[] }>[]).map((i) => i['00080018'].Value[0]);
+    expect(uids.sort()).toEqual(stored.sopInstanceUids.slice(0, 3).sort());
   });
 
   it('queries Orthanc from the Remote tab and retrieves a study into the archive', async () => {

@@ -86,6 +86,7 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, hook
   const seriesRows = series.map((s) => {
     const se = text(s, TAG.SeriesInstanceUID);
     const instances = h('div', { class: 'instances' });
+    const count = h('td', { class: 'instance-count' }, String(num(s, TAG.NumberOfSeriesRelatedInstances) ?? ''));
     const showInstances = async () => {
       const list = await mainArchive.qidoAll(`studies/${enc(st)}/series/${enc(se)}/instances`);
       list.sort((a, b) => (num(a, TAG.InstanceNumber) ?? 0) - (num(b, TAG.InstanceNumber) ?? 0));
@@ -115,7 +116,15 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, hook
                 {
                   type: 'button',
                   class: 'delete-instance',
-                  onclick: () => void remove(`instance ${sop}`, `/api/studies/${enc(st)}/series/${enc(se)}/instances/${enc(sop)}`, () => li.remove()),
+                  onclick: () =>
+                    void remove(`instance ${sop}`, `/api/studies/${enc(st)}/series/${enc(se)}/instances/${enc(sop)}`, () => {
+                      li.remove();
+                      const left = Number(count.textContent) - 1;
+                      if (count.textContent) count.textContent = String(left);
+                      // The series' last instance: the series is gone with it.
+                      if (left === 0) row.remove();
+                      hooks.listChanged();
+                    }),
                 },
                 'Delete',
               ),
@@ -143,7 +152,7 @@ export async function renderStudyDetail(box: HTMLElement, study: DicomJson, hook
       h('td', {}, text(s, TAG.Modality)),
       h('td', {}, String(num(s, TAG.SeriesNumber) ?? '')),
       h('td', {}, text(s, TAG.SeriesDescription)),
-      h('td', {}, String(num(s, TAG.NumberOfSeriesRelatedInstances) ?? '')),
+      count,
       h(
         'td',
         {},
