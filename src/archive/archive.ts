@@ -145,6 +145,7 @@ export class Archive {
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const blobs = await FileBlobStore.open(join(opts.dataDir, 'blobs'), { ...opts.blobs, ...(opts.node ? { node: opts.node } : {}) });
     const index = await openIndex(opts.dataDir, opts.index, { logger });
+    if (opts.node?.writeFence) index.setWriteFence?.(opts.node.writeFence);
     // A batch is sealed (no longer swept) only once the rows of its files are durable.
     blobs.setSealBarrier(() => index.syncWrites());
     const insert = insertWith(index, opts.afterInsert);

@@ -29,6 +29,13 @@ export interface BlobWriter {
   release(): Promise<void>;
   /** Drop everything written. Never throws. */
   abort(): Promise<void>;
+  /**
+   * The index commit failed without refusing the instance (a lost connection after which
+   * the commit's fate is unknown, or this node fenced: node-table.ts): the file is closed
+   * and left in its open batch, never sealed, for the sweep to judge by its row (kept,
+   * indexed again, or deleted). Never rejects.
+   */
+  leave(): Promise<void>;
 }
 
 export interface SweepReport {

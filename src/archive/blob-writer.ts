@@ -210,6 +210,12 @@ export class FileBlobWriter implements BlobWriter {
     );
   }
 
+  /** Background: the file closed and not settled, so that its batch stays open for the sweep. Never rejects. */
+  leave(): Promise<void> {
+    this.state = 'aborted';
+    return this.host.track(this.closeFd());
+  }
+
   abort(): Promise<void> {
     this.aborting ??= this.host.track(this.doAbort());
     return this.aborting;

@@ -76,6 +76,10 @@
  *   1 fails (EIO), 2 committed: no success response; ingest deletes the row, then the file
  *                     (if that fails, the file stays, its batch is not sealed, and the sweep
  *                     judges it by CRC-32 at the next start).
+ *   2 fails, not a refusal (a lost connection: the COMMIT's fate unknown; this node fenced
+ *                     by another's sweep: node-table.ts): no success response; the file is
+ *                     closed and left, its batch not sealed; the sweep keeps it (a row),
+ *                     indexes it again (sealed, no row) or deletes it.
  *   replace           the new file is durable before the commit (persist()), the commit
  *                     durable; the old file is deleted after it. A crash in between leaves
  *                     the old file unreferenced: swept if its batch is still open, otherwise
@@ -95,6 +99,7 @@ import type { BlobStore, BlobWriter, SweepCheck, SweepReport } from './blob-stor
 import { BATCH_KEY_RE, LEGACY_KEY_RE, NODE_ID_RE, NODE_MARKERS_DIR } from './blob-keys.js';
 import { readdirIfAny, sweepLegacy, sweepOpenBatches } from './blob-recovery.js';
 import { FileBlobWriter } from './blob-writer.js';
+import type { WriteFence } from './index-types.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
 
 function checkKey(key: string): void {
@@ -131,6 +136,14 @@ export interface FileBlobStoreOptions {
 export interface SharingNode {
   id: string;
   leaseExpired(nodeId: string): Promise<boolean>;
+  /**
+   * Under the sweep lock, before another node's open batches are touched: ends its lease
+   * if it expired, so that it can no longer commit (node-table.ts, "Fencing"); true when
+   * it holds none. Absent: leaseExpired is asked again instead.
+   */
+  fenceIfExpired?(nodeId: string): Promise<boolean>;
+  /** What every index write of this node runs first, so that a fenced node writes nothing. */
+  writeFence?: WriteFence;
   /**
    * Runs `fn` holding the lock on `nodeId`'s open batches, one sweeper at a time across
    * the nodes (two sweeping one batch would each take the other's re-indexed file for an
@@ -467,7 +480,8 @@ export class FileBlobStore implements BlobStore {
       return;
     }
     const sweep = async () => {
-      if (!(await expired())) return;
+      // Again under the lock (it may have come back meanwhile), and fenced from here on.
+      if (!own && node?.fenceIfExpired ? !(await node.fenceIfExpired(id)) : !(await expired())) return;
       const before = report.tempFiles;
       const swept = await sweepOpenBatches(this.root, join(NODE_MARKERS_DIR, id), isReferenced, check, report);
       if (!own && swept > 0) (report.nodesSwept ??= []).push({ nodeId: id, batches: swept, tempFiles: report.tempFiles - before });

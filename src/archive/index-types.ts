@@ -167,6 +167,17 @@ export interface WriteOptions {
   deferSync?: boolean;
 }
 
+/**
+ * A statement each write transaction runs first, for a node of several (node-table.ts,
+ * "Fencing"): no row means the node may no longer write, and the transaction fails with
+ * `error()`.
+ */
+export interface WriteFence {
+  sql: string;
+  params: readonly string[];
+  error(): Error;
+}
+
 export interface Index {
   read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T>;
   write<T>(fn: (tx: IndexWriter) => Promise<T>, opts?: WriteOptions): Promise<T>;
@@ -174,6 +185,8 @@ export interface Index {
   syncWrites(): Promise<void>;
   /** Number of write transactions committed (for observing group commit). */
   readonly writeTransactions: number;
+  /** Fences every later write transaction (PostgreSQL, several nodes); absent where one node owns the index. */
+  setWriteFence?(fence: WriteFence): void;
   close(): Promise<void>;
   /** Gives the space of deleted rows back to the file system (SQLite, in bounded steps); resolves when done. */
   reclaimSpace(): Promise<void>;

@@ -332,7 +332,19 @@ export class IngestSink implements StoreSink {
       : this.record(ds);
     let result: InsertResult;
     try {
-      result = await this.indexCall(() => place.submit(record));
+      result = await place.submit(record);
+    } catch (e) {
+      if (!(e instanceof ArchiveError)) {
+        // Not a refusal of this instance: the commit may have taken effect before the
+        // connection was lost, or this node was fenced and a sweep owns its batch now.
+        // Deleting the file could leave a row without it: the sweep decides instead.
+        this.keepFiles = true;
+        await durable.catch(() => undefined);
+        void this.writer.leave();
+        ctx.logger.warn({ err: (e as Error).message, sopInstanceUid: req.sopInstanceUid }, 'index commit failed: the file is left to the sweep');
+        throw new OutOfResourcesError(`index failure: ${(e as Error).message}`, { cause: e });
+      }
+      throw e;
     } finally {
       await durable.catch(() => undefined); // settled before the writer is aborted or released
     }

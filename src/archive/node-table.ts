@@ -6,6 +6,15 @@
  * touched only once its lease has expired (file-blob-store.ts); `pacs status` lists the
  * table. A clean stop sets `stopped_at` (the lease ends at once); the row stays, so
  * status shows when a node was last seen.
+ *
+ * Fencing: a node paused beyond its lease (SIGSTOP, a long GC, a frozen VM) must not
+ * commit what it was storing after another node swept its open batches (the row would
+ * name a deleted file). So the sweeper first sets the expired node's `stopped_at`
+ * (fenceIfExpired), in the statement that checks the lease; every index write of a node
+ * starts by taking a share lock on its own row with `stopped_at` NULL (writeFence): the
+ * lock orders the two, so a commit either precedes the fence (and the sweep finds its
+ * row) or fails. The paused node's next heartbeat finds its row stopped and reports it
+ * (`fenced`): the node then shuts down; a restart registers it again.
  */
 import type { SharedDatabase } from './shared-database.js';
 
@@ -42,7 +51,16 @@ export class NodeIdInUseError extends Error {
   }
 }
 
+/** This node's row was stopped by another node's sweep (its lease had expired): it may no longer write. */
+export class NodeFencedError extends Error {
+  override readonly name = 'NodeFencedError';
+  constructor(readonly nodeId: string) {
+    super(`node "${nodeId}" was fenced: its lease expired and another node swept its open batches; restart it`);
+  }
+}
+
 export interface NodeLogger {
+  error(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   info(obj: object, msg?: string): void;
 }
@@ -104,6 +122,9 @@ export class NodeTable {
   private timer?: NodeJS.Timeout;
   private failing = false;
   private beating?: Promise<void>;
+  private fence!: () => void;
+  /** Resolves once this node finds that another node fenced it (its heartbeat matched no live row). */
+  readonly fenced = new Promise<void>((resolve) => (this.fence = resolve));
 
   private constructor(
     private readonly db: SharedDatabase,
@@ -166,6 +187,36 @@ export class NodeTable {
   }
 
   /**
+   * Ends the lease of `nodeId` if it has expired, so that it can no longer write (see
+   * "Fencing" above); true when the node holds no lease now (fenced here, or already
+   * stopped, expired or unknown). Never true for this node itself. Call it under the
+   * node's sweep lock, before touching its open batches.
+   */
+  async fenceIfExpired(nodeId: string): Promise<boolean> {
+    if (nodeId === this.info.nodeId) return false;
+    const r = await this.db.pool.query(
+      `UPDATE cluster_nodes SET stopped_at = now()
+       WHERE node_id = $1 AND stopped_at IS NULL AND heartbeat_at + make_interval(secs => lease_seconds) <= now()`,
+      [nodeId],
+    );
+    if ((r.rowCount ?? 0) > 0) this.opts.logger?.warn({ nodeId }, 'fenced a node whose lease has expired: it can no longer write');
+    return this.leaseExpired(nodeId);
+  }
+
+  /**
+   * The statement every index write transaction of this node runs first: a row while this
+   * node holds its registration (share-locked until the commit), none once it was fenced.
+   * Schema-qualified: the Router's and Workstation's indexes live in schemas of their own.
+   */
+  writeFence(): { sql: string; params: string[]; error: () => Error } {
+    return {
+      sql: `SELECT 1 FROM "${this.db.schema}".cluster_nodes WHERE node_id = $1 AND pid = $2 AND host = $3 AND stopped_at IS NULL FOR SHARE`,
+      params: [this.info.nodeId, String(this.info.pid), this.info.host],
+      error: () => new NodeFencedError(this.info.nodeId),
+    };
+  }
+
+  /**
    * Runs `fn` holding the database's advisory lock on `nodeId`'s open blob batches, so that
    * one node at a time sweeps them. On a connection of its own: the pool is small, and a
    * sweep asks the pool for leases while it holds the lock. `wait` false: undefined at once
@@ -186,16 +237,21 @@ export class NodeTable {
     }
   }
 
-  /** The heartbeat; a failure is logged once per outage (the next one tries again). */
-  private async beat(): Promise<void> {
+  /** The heartbeat (also at once, for tests); a failure is logged once per outage (the next one tries again). */
+  async beat(): Promise<void> {
     if (this.beating) return;
     this.beating = (async () => {
       try {
-        await this.db.pool.query(`UPDATE cluster_nodes SET heartbeat_at = now() WHERE node_id = $1 AND pid = $2 AND host = $3`, [
-          this.info.nodeId,
-          this.info.pid,
-          this.info.host,
-        ]);
+        const r = await this.db.pool.query(
+          `UPDATE cluster_nodes SET heartbeat_at = now() WHERE node_id = $1 AND pid = $2 AND host = $3 AND stopped_at IS NULL`,
+          [this.info.nodeId, this.info.pid, this.info.host],
+        );
+        if (r.rowCount === 0) {
+          clearInterval(this.timer);
+          this.opts.logger?.error({ nodeId: this.info.nodeId }, new NodeFencedError(this.info.nodeId).message);
+          this.fence();
+          return;
+        }
         if (this.failing) this.opts.logger?.info({ nodeId: this.info.nodeId }, 'node heartbeat renewed again');
         this.failing = false;
       } catch (err) {
@@ -205,6 +261,7 @@ export class NodeTable {
     })().finally(() => {
       this.beating = undefined;
     });
+    await this.beating;
   }
 
   /** Stops the heartbeat and ends the lease (the row stays for status). */

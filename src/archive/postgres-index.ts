@@ -18,6 +18,7 @@ import {
   SCHEMA_VERSION,
   STUDY_STAMP_COLUMNS,
 } from './index-sql.js';
+import type { WriteFence } from './index-types.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 
 export interface PostgresIndexOptions {
@@ -62,6 +63,12 @@ export function withDefaultUser(connectionString: string): string {
 export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, mode: '' | ' READ ONLY' = ''): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // The server may end the session while it is checked out (idle_in_transaction_session_timeout
+  // after a stall): without a listener that 'error' event would end the process.
+  const lost = () => {
+    broken = true;
+  };
+  client.on('error', lost);
   try {
     await client.query(`BEGIN${mode}`);
     try {
@@ -75,6 +82,7 @@ export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
       throw e;
     }
   } finally {
+    client.off('error', lost);
     client.release(broken);
   }
 }
@@ -106,10 +114,14 @@ class PgRunner implements SqlRunner {
   }
 }
 
+/** How long a session may sit inside a transaction between statements (see node-table.ts, "Fencing"). */
+export const STALLED_TRANSACTION_MS = 10_000;
+
 export class PostgresIndex extends BaseIndex {
   readonly dialect = POSTGRES_DIALECT;
   readonly schema: string;
   private readonly pool: pg.Pool;
+  private fence?: WriteFence;
 
   private constructor(pool: pg.Pool, schema: string) {
     super();
@@ -123,7 +135,9 @@ export class PostgresIndex extends BaseIndex {
     const pool = new pg.Pool({
       connectionString: withDefaultUser(opts.connectionString),
       max: opts.maxConnections ?? 4,
-      options: `-c search_path="${schema}"`,
+      // A node stalled inside a transaction (paused, frozen) loses its session and with it
+      // its locks: the other nodes' writes and the fence of its lease wait no longer than this.
+      options: `-c search_path="${schema}" -c idle_in_transaction_session_timeout=${STALLED_TRANSACTION_MS}`,
     });
     pool.on('error', () => undefined); // idle client errors surface on the next query
     const index = new PostgresIndex(pool, schema);
@@ -176,8 +190,17 @@ export class PostgresIndex extends BaseIndex {
     return this.transaction(' READ ONLY', (c) => fn(new SqlIndexReader(new PgRunner(c))));
   }
 
+  setWriteFence(fence: WriteFence): void {
+    this.fence = fence;
+  }
+
   async write<T>(fn: (tx: SqlWriter) => Promise<T>): Promise<T> {
-    const r = await this.transaction('', (c) => fn(new SqlIndexWriter(new PgRunner(c))));
+    const fence = this.fence;
+    const r = await this.transaction('', async (c) => {
+      // First, and share-locking this node's row until the commit: see node-table.ts, "Fencing".
+      if (fence && (await c.query(fence.sql, fence.params as string[])).rowCount === 0) throw fence.error();
+      return fn(new SqlIndexWriter(new PgRunner(c)));
+    });
     this.writeTransactions++;
     return r;
   }

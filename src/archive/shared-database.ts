@@ -8,7 +8,7 @@
  * runs once; a node older than the schema runs on (each step only adds).
  */
 import pg from 'pg';
-import { pgTransaction, withDefaultUser } from './postgres-index.js';
+import { pgTransaction, STALLED_TRANSACTION_MS, withDefaultUser } from './postgres-index.js';
 
 const SCHEMA_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -89,7 +89,12 @@ export class SharedDatabase {
     if (!SCHEMA_RE.test(schema)) throw new Error(`invalid PostgreSQL schema name '${schema}'`);
     const connectionString = withDefaultUser(opts.connectionString);
     // allowExitOnIdle: a command (`pacs config ...`) ends when its work is done, without closing.
-    const pool = new pg.Pool({ connectionString, max: 2, options: `-c search_path="${schema}"`, allowExitOnIdle: true });
+    const pool = new pg.Pool({
+      connectionString,
+      max: 2,
+      options: `-c search_path="${schema}" -c idle_in_transaction_session_timeout=${STALLED_TRANSACTION_MS}`,
+      allowExitOnIdle: true,
+    });
     pool.on('error', () => undefined); // idle client errors surface on the next query
     const db = new SharedDatabase(pool, schema, connectionString);
     try {

@@ -86,6 +86,8 @@ export interface Pacs {
   readonly audit: AuditTrail;
   /** The web server, when it is listening. */
   web(): WebServer | undefined;
+  /** A node of several: resolves if another node fenced this one (node-table.ts): it must stop. */
+  readonly fenced?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -339,6 +341,7 @@ async function startLocked(opts: PacsOptions, holder: NodeLock | SharedNode): Pr
     users,
     audit,
     web: () => web,
+    ...(node ? { fenced: node.table.fenced } : {}),
     async close() {
       config.close();
       await webQueue;
@@ -425,12 +428,17 @@ export function registerServe(program: Command): void {
         nodeId: o.nodeId,
         nodeLeaseSeconds: o.nodeLease,
       });
-      const stop = async (signal: string) => {
+      let stopping = false;
+      const stop = async (signal: string, code = 0) => {
+        if (stopping) return;
+        stopping = true;
         logger.info({ signal }, 'shutting down');
-        await pacs.close();
-        process.exit(0);
+        await pacs.close().catch((err: Error) => logger.error({ err: err.message }, 'shutdown incomplete'));
+        process.exit(code);
       };
       process.once('SIGINT', () => void stop('SIGINT'));
       process.once('SIGTERM', () => void stop('SIGTERM'));
+      // Fenced (paused beyond its lease, its batches swept): every write would fail; a restart registers again.
+      void pacs.fenced?.then(() => stop('fenced', 1));
     });
 }

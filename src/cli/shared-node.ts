@@ -64,6 +64,8 @@ export async function joinSharedDatabase(o: {
       sharing: {
         id: nodeId,
         leaseExpired: (id) => table.leaseExpired(id),
+        fenceIfExpired: (id) => table.fenceIfExpired(id),
+        writeFence: table.writeFence(),
         withSweepLock: (id, wait, fn) => table.withSweepLock(id, wait, fn),
         // A dead node's open batches are swept by the live ones about a lease after it died.
         sweepEveryMs: Math.max(1000, leaseSeconds * 1000),

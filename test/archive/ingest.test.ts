@@ -293,6 +293,28 @@ describe.each(backends)('Archive ingest (%s index)', (backend) => {
     expect(await temps()).toEqual([]);
   });
 
+  it('an index commit that fails without refusing the instance (a lost connection) leaves the file to the sweep, which indexes it', async () => {
+    const t = { sopInstanceUid: '1.2.3.4.5.14' };
+    const write = archive.index.write.bind(archive.index);
+    let failed = 0;
+    archive.index.write = (fn, opts) => {
+      if (failed++ === 0) return Promise.reject(new Error('Connection terminated unexpectedly'));
+      return write(fn, opts);
+    };
+    const err = await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutOfResourcesError);
+    expect((err as Error).message).toBe('index failure: Connection terminated unexpectedly');
+    expect(logLines.some((l) => l.includes('index commit failed: the file is left to the sweep'))).toBe(true);
+    // The COMMIT's fate is unknown to the store: the file stays, its batch open.
+    expect(await temps()).toHaveLength(1);
+    archive.index.write = write;
+    await archive.close();
+    archive = await open();
+    expect(archive.recovery.reindexed).toBe(1);
+    expect(await archive.index.hasInstance(t.sopInstanceUid)).toBe(true);
+    expect(await temps()).toEqual([]);
+  });
+
   it('reopening keeps what was stored', async () => {
     const t = { sopInstanceUid: '1.2.3.4.5.13' };
     await send(archive.beginStore(storeRequest(t)), [datasetBytes(t)]);

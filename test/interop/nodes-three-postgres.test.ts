@@ -3,7 +3,9 @@
  * DCMTK storescu into all three at once, then every node answers for all of it (findscu,
  * getscu byte for byte, QIDO-RS and WADO-RS); a node SIGKILLed in the middle of a store
  * loses nothing it acknowledged, and its leftovers are swept by a live node once its lease
- * expired (no restart needed) or by its own restart; a node runs only the roles it is given.
+ * expired (no restart needed) or by its own restart; a node paused beyond its lease is
+ * fenced (it commits nothing after the sweep and stops); a node runs only the roles it is
+ * given.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -269,6 +271,32 @@ describe('three nodes on one PostgreSQL schema and one data directory', () => {
     await cluster.expectConsistent(markers);
     await expectServed(nodes[1], s, acked, 'kill2-n2');
     await expectServed(nodes[2], s, acked, 'kill2-n3');
+  }, 600_000);
+
+  it('a node paused beyond its lease (SIGSTOP) mid-store is fenced: after the sweep it commits nothing, stops when it wakes, and every row has its file', async () => {
+    const n4 = await cluster.startNode('n4', undefined, LEASE);
+    const s = study(6, PER_NODE);
+    const store = storescu(n4, s.files);
+    await expect.poll(() => storedCount(`${s.series}.`), { timeout: 120_000, interval: 100 }).toBeGreaterThanOrEqual(40);
+    process.kill(n4.peer.pid, 'SIGSTOP');
+    const markers = cluster.openMarkers('n4');
+    expect(markers.length).toBeGreaterThan(0);
+    const sweptBy = () => nodes.find((n) => logLines(n).some((l) => l.msg === 'swept the open batches of node n4, whose lease has expired'));
+    await expect.poll(sweptBy, { timeout: 60_000, interval: 500 }).toBeDefined();
+    const indexedAtSweep = await storedCount(`${s.series}.`);
+    process.kill(n4.peer.pid, 'SIGCONT');
+    // Awake: its writes are refused, its heartbeat finds it fenced, and it stops (exit code 1).
+    await expect.poll(() => n4.peer.exited, { timeout: 30_000 }).toBe(true);
+    expect(logLines(n4).some((l) => l.msg === 'node "n4" was fenced: its lease expired and another node swept its open batches; restart it')).toBe(true);
+    const r = await store;
+    expect(r.code).not.toBe(0);
+    const acked = acknowledged(r, s.files);
+    console.log(
+      `SIGSTOP of n4: ${acked.length} of ${s.files.length} acknowledged, ${indexedAtSweep} in the index at the sweep, ${markers.length} open batch(es)`,
+    );
+    expect(await storedCount(`${s.series}.`)).toBe(indexedAtSweep); // nothing committed after the fence
+    await cluster.expectConsistent(markers);
+    await expectServed(nodes[0], s, acked, 'stop4');
   }, 600_000);
 
   it('a node runs only the roles it is given: --roles router listens on its router port only, and pacs status says so', async () => {
