@@ -56,9 +56,10 @@ export class Dataset extends Map<number, Element> {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk up the parents starts here
     for (let d: Dataset | undefined = this; d; d = d.parent) {
       const el = d.get(Tags.SpecificCharacterSet);
-      if (el?.value) {
-        return Array.from(new TextDecoder('latin1').decode(el.value).split('\\'), (s) => s.trim());
-      }
+      if (el?.value)
+        return latin1(el.value)
+          .split('\\')
+          .map((s) => s.trim());
     }
     return [];
   }
@@ -76,10 +77,17 @@ const LEADING_INSIGNIFICANT = new Set<VR>(['AE', 'CS', 'DS', 'IS', 'SH', 'LO', '
 
 function trimValue(s: string, vr: VR): string {
   // Trailing spaces (and NUL padding, as seen in UIs) are insignificant; leading ones for some VRs.
-  let t = s.replace(/[ \0]+$/, '');
-  if (LEADING_INSIGNIFICANT.has(vr)) t = t.replace(/^ +/, '');
-  return t;
+  // A loop, not two regular expressions: this runs for every value of every received header (issue 16).
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0)) end--;
+  let start = 0;
+  if (LEADING_INSIGNIFICANT.has(vr)) while (start < end && s.charCodeAt(start) === 0x20) start++;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
 }
+
+/** One decoder for the default repertoire's VRs (IS, DS, CS): making one per value cost more than the decoding. */
+const LATIN1 = new TextDecoder('latin1');
+const latin1 = (value: Uint8Array): string => LATIN1.decode(value);
 
 /** All values of a string element decoded and trimmed; binary numeric VRs give their numbers as text. */
 export function getStrings(ds: Dataset, tag: number): string[] | undefined {
@@ -107,8 +115,7 @@ export function getNumbers(ds: Dataset, tag: number): number[] | undefined {
   const el = ds.get(tag);
   if (!el || !el.value) return undefined;
   if (el.vr === 'IS' || el.vr === 'DS') {
-    const parts = new TextDecoder('latin1')
-      .decode(el.value)
+    const parts = latin1(el.value)
       .split('\\')
       .map((s) => s.trim());
     if (parts.length === 1 && parts[0] === '') return [];
@@ -124,27 +131,46 @@ export function getNumber(ds: Dataset, tag: number): number | undefined {
 }
 
 export function decodeBinaryNumbers(value: Uint8Array, vr: VR): number[] | undefined {
+  // A switch, not a table of closures made on every call: this runs for every binary value
+  // of every received header (issue 16).
   const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  const n = value.byteLength;
   const out: number[] = [];
-  const read: Partial<Record<VR, [number, (o: number) => number]>> = {
-    US: [2, (o) => dv.getUint16(o, true)],
-    SS: [2, (o) => dv.getInt16(o, true)],
-    UL: [4, (o) => dv.getUint32(o, true)],
-    SL: [4, (o) => dv.getInt32(o, true)],
-    FL: [4, (o) => dv.getFloat32(o, true)],
-    FD: [8, (o) => dv.getFloat64(o, true)],
-    SV: [8, (o) => Number(dv.getBigInt64(o, true))],
-    UV: [8, (o) => Number(dv.getBigUint64(o, true))],
-    OW: [2, (o) => dv.getUint16(o, true)],
-    OL: [4, (o) => dv.getUint32(o, true)],
-    OF: [4, (o) => dv.getFloat32(o, true)],
-    OD: [8, (o) => dv.getFloat64(o, true)],
-    OB: [1, (o) => dv.getUint8(o)],
-  };
-  const r = read[vr];
-  if (!r) return undefined;
-  const [size, fn] = r;
-  for (let o = 0; o + size <= value.byteLength; o += size) out.push(fn(o));
+  switch (vr) {
+    case 'US':
+    case 'OW':
+      for (let o = 0; o + 2 <= n; o += 2) out.push(dv.getUint16(o, true));
+      break;
+    case 'SS':
+      for (let o = 0; o + 2 <= n; o += 2) out.push(dv.getInt16(o, true));
+      break;
+    case 'UL':
+    case 'OL':
+      for (let o = 0; o + 4 <= n; o += 4) out.push(dv.getUint32(o, true));
+      break;
+    case 'SL':
+      for (let o = 0; o + 4 <= n; o += 4) out.push(dv.getInt32(o, true));
+      break;
+    case 'FL':
+    case 'OF':
+      for (let o = 0; o + 4 <= n; o += 4) out.push(dv.getFloat32(o, true));
+      break;
+    case 'FD':
+    case 'OD':
+      for (let o = 0; o + 8 <= n; o += 8) out.push(dv.getFloat64(o, true));
+      break;
+    case 'SV':
+      for (let o = 0; o + 8 <= n; o += 8) out.push(Number(dv.getBigInt64(o, true)));
+      break;
+    case 'UV':
+      for (let o = 0; o + 8 <= n; o += 8) out.push(Number(dv.getBigUint64(o, true)));
+      break;
+    case 'OB':
+      for (let o = 0; o < n; o++) out.push(dv.getUint8(o));
+      break;
+    default:
+      return undefined;
+  }
   return out;
 }
 

@@ -231,6 +231,36 @@ describe('FileBlobStore', () => {
     expect(readFileSync(store.path(other.key)).equals(Buffer.alloc(300, 5))).toBe(true); // kept as written
   });
 
+  it('writes what is queued at persist (on the event loop) after the bytes written in the pool, in order, then seals', async () => {
+    const w = store.begin();
+    const body = Buffer.alloc(3001);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+    const file = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), body]);
+    // The first 2632 bytes are written in the pool (over flushBytes); the last 501 stay
+    // queued (under flushBytes) until persist() writes them.
+    await w.write(file.subarray(0, 2632));
+    while (!existsSync(store.path(w.key)) || statSync(store.path(w.key)).size < 2632) await new Promise((r) => setImmediate(r));
+    await w.write(file.subarray(2632));
+    await w.persist();
+    await w.release();
+    const stored = readFileSync(store.path(w.key));
+    expect(stored.length).toBe(file.length);
+    expect(stored.subarray(128).equals(file.subarray(128))).toBe(true);
+    expect(decodeSeal(stored)).toMatchObject({ size: file.length, bodyCrc32: crc32(file.subarray(128)) });
+
+    // persist() while a pool write is in flight and more than flushBytes are queued behind it
+    // (a socket delivers faster than the pool writes): the flush stops after its write, and
+    // persist() writes the rest after it.
+    const v = store.begin();
+    void v.write(file.subarray(0, 1500));
+    void v.write(file.subarray(1500));
+    await v.persist();
+    await v.release();
+    const second = readFileSync(store.path(v.key));
+    expect(second.subarray(128).equals(file.subarray(128))).toBe(true);
+    expect(decodeSeal(second)).toMatchObject({ size: file.length, bodyCrc32: crc32(file.subarray(128)) });
+  });
+
   it('sweep of the layout before batches: a committed temp is linked back, stray temps and unreferenced finals go', async () => {
     const h = 'a'.repeat(64);
     const kept = `aa/aa/${h}.${'1'.repeat(16)}.dcm`;

@@ -172,4 +172,48 @@ describe('DIMSE over fragmented PDVs', () => {
     await new Promise((r) => setImmediate(r));
     expect(aborted).toBe(true);
   });
+
+  it("aborts a request's signal on C-CANCEL, whether the handler read it before or after", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const reasons: string[] = [];
+    const registry = new ServiceRegistry([
+      {
+        name: 'v',
+        sopClasses: [ECHO],
+        handlers: {
+          [CommandField.C_ECHO_RQ]: async (ctx) => {
+            if (ctx.command.messageId === 1) {
+              // Read first, then cancelled.
+              const signal = ctx.signal;
+              expect(signal.aborted).toBe(false);
+              await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+              reasons.push((signal.reason as Error).message);
+              return { status: 0xfe00 };
+            }
+            // Cancelled first, then read.
+            await gate;
+            reasons.push(ctx.signal.aborted ? (ctx.signal.reason as Error).message : 'not aborted');
+            return { status: ctx.signal.aborted ? 0xfe00 : 0 };
+          },
+        },
+      },
+    ]);
+    const { scu } = setup(registry);
+    const first = scu.request(1, { commandField: CommandField.C_ECHO_RQ, affectedSopClassUid: ECHO });
+    const second = scu.request(1, { commandField: CommandField.C_ECHO_RQ, affectedSopClassUid: ECHO });
+    expect([first.messageId, second.messageId]).toEqual([1, 2]);
+    // The memory transport delivers each PDV one setImmediate after it was sent.
+    const delivered = async () => {
+      for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+    };
+    await delivered();
+    await scu.cancel(1, 1);
+    await scu.cancel(1, 2);
+    await delivered();
+    release();
+    expect((await first).command.status).toBe(0xfe00);
+    expect((await second).command.status).toBe(0xfe00);
+    expect(reasons).toEqual(['C-CANCEL', 'C-CANCEL']);
+  });
 });
