@@ -265,6 +265,8 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(t.own)) {
         if (typeof v === 'number') run.own[k] = Math.round(v);
         else if (k === 'stackCached' && v && typeof v === 'object') run.own.stackCached = Math.round(Object.values(v as Record<string, number>)[0] ?? NaN);
+        else if (k === 'early' && v && typeof v === 'object')
+          for (const [e, t] of Object.entries(v as Record<string, number>)) run.own[`early.${e}`] = Math.round(t);
       }
     }
     console.log(

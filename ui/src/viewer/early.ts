@@ -50,19 +50,34 @@ function seriesFacts(client: DicomWebClient, s: DicomJson): SeriesFacts {
   };
 }
 
+/** When each early answer was in (performance.now()): the part of the first image's timeline before the viewer's scripts. */
+export interface EarlyTimings {
+  series?: number;
+  metadata?: number;
+  frame?: number;
+  prior?: number;
+}
+
 /** Starts the requests; failures are left to the viewer, which asks again and reports them. */
-export function askEarly(client: DicomWebClient, studyUids: string[], preview?: Preview): void {
+export function askEarly(client: DicomWebClient, studyUids: string[], preview?: Preview, timings: EarlyTimings = {}): void {
   const [study, ...others] = studyUids;
   const protocols = adminProtocols();
   protocols.catch(() => undefined);
   const listed = client.series(study);
-  void listed.then((list) => askPrior(client, study, list, protocols)).catch(() => undefined);
   void listed
     .then(async (list) => {
+      await askPrior(client, study, list, protocols);
+      timings.prior = performance.now();
+    })
+    .catch(() => undefined);
+  void listed
+    .then(async (list) => {
+      timings.series = performance.now();
       const first = firstHungSeries(list);
       if (!first) return;
       const seriesUid = str(first, TAG.SeriesInstanceUID);
       const shown = firstShown(await client.seriesMetadata(study, seriesUid));
+      timings.metadata = performance.now();
       if (!shown) return;
       const inst = shown.instance;
       const url = client.frameImageId(study, seriesUid, str(inst, TAG.SOPInstanceUID), 1).replace(/^wadors:/, '');
@@ -71,6 +86,7 @@ export function askEarly(client: DicomWebClient, studyUids: string[], preview?: 
       const res = await fetch(url, { credentials: 'same-origin', headers: { accept: LOADER_FRAME_ACCEPT, 'x-requested-with': 'fetch' } });
       if (!res.ok) return;
       const body = await res.arrayBuffer(); // read to its end: the cache entry is complete only then
+      timings.frame = performance.now();
       if (preview) await showPreview(preview, seriesUid, inst, shown.frames, res.headers.get('content-type') ?? '', body);
     })
     .catch(() => undefined);

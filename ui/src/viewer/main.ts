@@ -10,7 +10,7 @@ import { h } from '../dom.js';
 import { renderLogin } from '../login.js';
 import { applyRole } from '../role.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
-import { askEarly } from './early.js';
+import { askEarly, type EarlyTimings } from './early.js';
 import { Preview } from './preview.js';
 import { parseRequest } from './request.js';
 
@@ -45,7 +45,8 @@ async function start(): Promise<void> {
   // without a session they get a plain 401 (no Basic challenge, no browser password
   // dialog), are dropped, and the viewer asks again once logged in.
   const preview = mpr ? undefined : new Preview();
-  if (!mpr) askEarly(client, request.studyUids, preview);
+  const early: EarlyTimings = {};
+  if (!mpr) askEarly(client, request.studyUids, preview, early);
   await loggedIn(root);
   const loggedInAt = performance.now();
   preview?.allow();
@@ -54,7 +55,7 @@ async function start(): Promise<void> {
     throw e;
   });
   if (mpr) return startMpr(root, request, client);
-  return startViewer(root, request, client, { scriptsLoaded, loggedIn: loggedInAt }, preview);
+  return startViewer(root, request, client, { scriptsLoaded, loggedIn: loggedInAt, early }, preview);
 }
 
 void start();

@@ -12,7 +12,7 @@ import { applyWindow, flip, invert, reset, rotate } from './image-ops.js';
 import { ViewportGrid } from './layout.js';
 import { BUILT_IN_PROTOCOLS, hangingOrder, hangsAsImages, layoutFor, planHanging, type HangingPlan, type StudyFacts } from './hanging.js';
 import { findPrior, priorModality, studyIdentity } from './prior-study.js';
-import { adminProtocols, studySearch } from './early.js';
+import { adminProtocols, studySearch, type EarlyTimings } from './early.js';
 import type { Preview } from './preview.js';
 import { displaySetFromSeries, prefetchStack, type DisplaySet, type StackTimeline } from './loader.js';
 import { Navigation } from './navigation.js';
@@ -57,6 +57,8 @@ export interface ViewerTimings {
   firstDrawn?: number;
   /** The first image drawn as a preview on a plain canvas before Cornerstone had loaded (preview.ts). */
   firstPreview?: number;
+  /** The early requests' answers (early.ts), filled as they come. */
+  early?: EarlyTimings;
   stackCached?: Record<string, number>;
   /** The first stack's loading, batch by batch (loader.ts). */
   stack?: StackTimeline;
