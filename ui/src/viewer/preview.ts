@@ -36,6 +36,8 @@ export class Preview {
   private allowed = false;
   private closed = false;
   private bound = false;
+  /** The series the viewer's first render will show, once it has bound the preview to a cell. */
+  private expected?: string;
   private host?: HTMLDivElement;
   private canvas?: HTMLCanvasElement;
   private source?: HTMLCanvasElement;
@@ -57,13 +59,19 @@ export class Preview {
   /** The image to show (early.ts); nothing once the viewer has drawn or given up. */
   show(seriesUid: string, ds: DicomJson, image: PreviewImage, total: number): void {
     if (this.closed || this.shown) return;
+    if (this.expected !== undefined && this.expected !== seriesUid) return this.close();
     this.shown = { seriesUid, ds, image, total };
     this.start();
   }
 
-  /** The viewer shows the series in `element`: the preview goes at that element's next `event` (Cornerstone's IMAGE_RENDERED). */
-  replaceOn(element: HTMLElement, event: string): void {
+  /**
+   * The viewer shows `seriesUid` in `element`: the preview goes at that element's next
+   * `event` (Cornerstone's IMAGE_RENDERED). Until then a preview of that series may still
+   * come (the viewer's metadata can be quicker than the early frame), of another one not.
+   */
+  replaceOn(element: HTMLElement, event: string, seriesUid: string): void {
     this.bound = true;
+    this.expected ??= seriesUid;
     const done = () => {
       element.removeEventListener(event, done);
       this.close();
@@ -130,7 +138,7 @@ export class Preview {
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     ctx.imageSmoothingEnabled = true;
-    ctx.imageSmoothingQuality = 'high';
+    ctx.imageSmoothingQuality = 'low'; // bilinear: the viewer's linear interpolation
     const fit = fitRect(image, canvas.width, canvas.height);
     ctx.drawImage(this.source!, fit.x, fit.y, fit.w, fit.h);
     if (this.drawnAt === undefined) {

@@ -378,11 +378,14 @@ export class Viewer {
       this.timings.metadata ??= performance.now();
     });
     // Cornerstone's first render of the series replaces the preview drawn before it had loaded
-    // (one that has no image yet is too late to help).
+    // (which may still come before that render: its frame is the one the loader waits for).
     const preview = this.preview;
-    if (preview && (!preview.seriesUid || (preview.seriesUid === ds.seriesUid && (!ok || !ds.imageIds)))) preview.close();
-    else if (preview?.seriesUid === ds.seriesUid) preview.replaceOn(cell.element, Enums.Events.IMAGE_RENDERED);
-    if (!ok || !ds.imageIds) return;
+    const previewed = preview && (preview.seriesUid ?? ds.seriesUid) === ds.seriesUid;
+    if (!ok || !ds.imageIds) {
+      if (previewed && preview.seriesUid) preview.close();
+      return;
+    }
+    if (previewed) preview.replaceOn(cell.element, Enums.Events.IMAGE_RENDERED, ds.seriesUid);
     if (cell.index === this.active) this.refreshPresets();
     this.reading.shown(cell, ds);
     if (this.prefetched.has(ds.key)) return;
