@@ -6,7 +6,9 @@
 //
 // Both are measured by the same harness in the page (an init script), from the start of
 // the navigation: the first image is the first CORNERSTONE_IMAGE_RENDERED event whose
-// canvas shows the phantom (over 5 % non-black pixels); the whole stack is the moment the
+// canvas shows the phantom (over 5 % non-black pixels), or our viewer's preview when it
+// comes first (the same image on a plain canvas before Cornerstone has loaded, its own
+// event, the same test; both times are reported); the whole stack is the moment the
 // last of the --count frames has arrived (resource timing: OHIF's frame requests; ours,
 // once its stack is cached, the end of its last frame or Pixel Data batch request, whose
 // count is reported too), with the script bytes that had arrived by the first image. Our viewer's own timeline
@@ -50,7 +52,12 @@ type CacheState = 'cold' | 'warm';
 interface Run {
   viewer: ViewerName;
   cache: CacheState;
+  /** The first image seen: the preview or Cornerstone's render, the earlier. */
   firstImageMs: number;
+  /** Our viewer's preview, before Cornerstone (none: not drawn). */
+  previewMs?: number;
+  /** Cornerstone's first render of the image. */
+  cornerstoneMs: number;
   stackMs: number;
   /** Requests for pixels (frames or Pixel Data batches). */
   pixelRequests: number;
@@ -89,7 +96,7 @@ function relativeTimeline(st: StackTimeline): NonNullable<Run['stack']> {
 }
 
 interface BenchWindow {
-  __bench: { firstImage?: number };
+  __bench: { firstImage?: number; preview?: number; cornerstone?: number };
   __viewer?: { viewer: { timings: Record<string, unknown> & { stack?: StackTimeline } } };
 }
 declare const window: BenchWindow;
@@ -101,24 +108,31 @@ declare const performance: {
 
 /**
  * The harness, run in every page before its scripts: the first rendered Cornerstone canvas
- * that shows more than 5 % non-black pixels (events in capture phase: Cornerstone's do not bubble).
+ * that shows more than 5 % non-black pixels (events in capture phase: Cornerstone's do not
+ * bubble), and the same test of our viewer's preview (the first image on a plain canvas
+ * before Cornerstone has loaded, ui/src/viewer/preview.ts). The first image is the earlier.
  */
 const HARNESS = `(() => {
   performance.setResourceTimingBufferSize(100000);
   window.__bench = {};
-  const onRendered = (e) => {
-    if (window.__bench.firstImage !== undefined) return;
-    const at = performance.now();
-    const el = e.target;
+  const lit = (el) => {
     const canvas = el && el.querySelector ? el.querySelector('canvas') : null;
     const ctx = canvas && canvas.width ? canvas.getContext('2d') : null;
-    if (!ctx) return;
+    if (!ctx) return false;
     const { data } = ctx.getImageData(0, 0, canvas.width, canvas.height);
-    let lit = 0, n = 0;
-    for (let p = 0; p < data.length; p += 4 * 7) { n++; if (data[p] + data[p + 1] + data[p + 2] > 30) lit++; }
-    if (lit / n > 0.05) window.__bench.firstImage = at;
+    let on = 0, n = 0;
+    for (let p = 0; p < data.length; p += 4 * 7) { n++; if (data[p] + data[p + 1] + data[p + 2] > 30) on++; }
+    return on / n > 0.05;
   };
-  window.addEventListener('CORNERSTONE_IMAGE_RENDERED', onRendered, true);
+  const seen = (key) => (e) => {
+    if (window.__bench[key] !== undefined) return;
+    const at = performance.now();
+    if (!lit(e.target)) return;
+    window.__bench[key] = at;
+    if (window.__bench.firstImage === undefined) window.__bench.firstImage = at;
+  };
+  window.addEventListener('CORNERSTONE_IMAGE_RENDERED', seen('cornerstone'), true);
+  window.addEventListener('viewer-preview-rendered', seen('preview'), true);
 })();`;
 
 /** OHIF's built app from its own origin with our app-config.js; index.html for its routes. */
@@ -196,7 +210,7 @@ async function main(): Promise<void> {
     const page: Page = context.pages()[0] ?? (await context.newPage());
     const cpu0 = cpuMs(pacs.pid);
     await page.goto(urlOf(viewer, ct), { waitUntil: 'commit', timeout: 120_000 });
-    await page.waitForFunction(() => window.__bench?.firstImage !== undefined, null, { timeout: 600_000, polling: 100 });
+    await page.waitForFunction(() => window.__bench?.cornerstone !== undefined, null, { timeout: 600_000, polling: 100 });
     // OHIF asks for each frame; ours asks for batches (…/pixeldata) and says when its stack is cached.
     if (viewer === 'ohif')
       await page.waitForFunction(
@@ -227,6 +241,8 @@ async function main(): Promise<void> {
         stack: own?.stack ? (JSON.parse(JSON.stringify(own.stack)) as StackTimeline) : undefined,
         scriptBytes: scripts.reduce((n, e) => n + e.decodedBodySize, 0),
         first: window.__bench.firstImage!,
+        preview: window.__bench.preview,
+        cornerstone: window.__bench.cornerstone!,
         stackEnd: Math.max(...pixels.map((e) => e.responseEnd)),
         requests: pixels.length,
         own: own ? (JSON.parse(JSON.stringify(own)) as Record<string, unknown>) : undefined,
@@ -236,6 +252,8 @@ async function main(): Promise<void> {
       viewer,
       cache,
       firstImageMs: Math.round(t.first),
+      ...(t.preview !== undefined ? { previewMs: Math.round(t.preview) } : {}),
+      cornerstoneMs: Math.round(t.cornerstone),
       stackMs: Math.round(t.stackEnd),
       pixelRequests: t.requests,
       serverCpuMs: Math.round(cpuMs(pacs.pid) - cpu0),
@@ -247,10 +265,12 @@ async function main(): Promise<void> {
       for (const [k, v] of Object.entries(t.own)) {
         if (typeof v === 'number') run.own[k] = Math.round(v);
         else if (k === 'stackCached' && v && typeof v === 'object') run.own.stackCached = Math.round(Object.values(v as Record<string, number>)[0] ?? NaN);
+        else if (k === 'early' && v && typeof v === 'object')
+          for (const [e, t] of Object.entries(v as Record<string, number>)) run.own[`early.${e}`] = Math.round(t);
       }
     }
     console.log(
-      `${viewer} ${cache}: first image ${run.firstImageMs} ms (${(run.scriptBytes / 1e6).toFixed(2)} MB of script by then), ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, server CPU ${run.serverCpuMs} ms, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
+      `${viewer} ${cache}: first image ${run.firstImageMs} ms (preview ${run.previewMs ?? '-'}, Cornerstone ${run.cornerstoneMs}; ${(run.scriptBytes / 1e6).toFixed(2)} MB of script by then), ${COUNT} frames ${run.stackMs} ms in ${run.pixelRequests} requests, server CPU ${run.serverCpuMs} ms, load ${os.loadavg()[0].toFixed(1)}${run.own ? ` (own: ${JSON.stringify(run.own)})` : ''}`,
     );
     if (run.stack) {
       const b = run.stack.batches;
@@ -299,6 +319,8 @@ async function main(): Promise<void> {
         'first image ms (median)': median(rs.map((r) => r.firstImageMs)),
         [`${COUNT} frames ms (median)`]: median(rs.map((r) => r.stackMs)),
         'first image ms (runs)': rs.map((r) => r.firstImageMs).join(' '),
+        'preview ms (runs)': rs.map((r) => r.previewMs ?? '-').join(' '),
+        'Cornerstone ms (runs)': rs.map((r) => r.cornerstoneMs).join(' '),
         'script MB by first image': (median(rs.map((r) => r.scriptBytes)) / 1e6).toFixed(2),
         [`${COUNT} frames ms (runs)`]: rs.map((r) => r.stackMs).join(' '),
       };

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { DicomJson } from '../../ui/src/dicom-json.js';
-import { firstHungSeries, firstShownInstance, LOADER_FRAME_ACCEPT } from '../../ui/src/viewer/first-image.js';
+import { firstHungSeries, firstShown, firstShownInstance, LOADER_FRAME_ACCEPT } from '../../ui/src/viewer/first-image.js';
 
 const series = (uid: string, modality: string, number?: number, description = ''): DicomJson => ({
   '0020000E': { vr: 'UI', Value: [uid] },
@@ -35,6 +35,9 @@ describe('the early requests', () => {
     const inst = firstShownInstance([slice('1.3', 5, 1), report, slice('1.1', -2.5, 3), slice('1.2', 0, 2)]);
     expect(inst?.['00080018'].Value).toEqual(['1.1']);
     expect(firstShownInstance([report])).toBeUndefined();
+    // The stack's length as the viewer counts it (one image per frame): "Im: 1/N" of the preview.
+    const multi: DicomJson = { ...slice('2.1', 0, 1), '00280008': { vr: 'IS', Value: [3] } };
+    expect(firstShown([slice('1.1', 0, 1), multi, report])?.frames).toBe(4);
   });
 
   it("ask for frames with the dicom-image-loader's own Accept (else the cache, which varies on it, would miss)", () => {

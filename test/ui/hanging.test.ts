@@ -5,7 +5,7 @@ import type { HangingProtocol } from '../../src/api-types/index.js';
 import type { DicomJson } from '../../ui/src/dicom-json.js';
 import { BUILT_IN_PROTOCOLS, globMatch, planHanging, protocolApplies, type SeriesFacts, type StudyFacts } from '../../ui/src/viewer/hanging.js';
 import { nearestSliceByPosition, parallel, type SlicePlane, type Vec3 } from '../../ui/src/viewer/position-sync.js';
-import { choosePrior, dayBefore, type StudyIdentity } from '../../ui/src/viewer/prior-study.js';
+import { choosePrior, dayBefore, priorModality, type StudyIdentity } from '../../ui/src/viewer/prior-study.js';
 
 let n = 0;
 const series = (modality: string, description: string, more: Partial<SeriesFacts> = {}): SeriesFacts => ({
@@ -152,6 +152,13 @@ describe('choosePrior', () => {
     expect(choosePrior(current, found)?.['0020000D'].Value).toEqual(['1.3']);
     expect(choosePrior({ ...current, issuer: '' }, found)).toBeUndefined();
     expect(choosePrior({ ...current, date: '' }, found)).toBeUndefined();
+  });
+
+  it('is searched for the main modality only when a protocol that applies asks for a prior', () => {
+    // Asked early (early.ts) and again by the viewer: both ask the same search.
+    expect(priorModality(BUILT_IN_PROTOCOLS, study(series('CT', 'axial'), series('CT', 'cor'), series('SR', 'report')))).toBe('CT');
+    expect(priorModality(BUILT_IN_PROTOCOLS, study(series('MR', 'T1'), series('MR', 'T2')))).toBeUndefined();
+    expect(priorModality([], study(series('CT', 'axial')))).toBeUndefined();
   });
 
   it('ends a date range the day before, across months and years', () => {

@@ -5,6 +5,7 @@
 import { cache, utilities } from '@cornerstonejs/core';
 import { annotation } from '@cornerstonejs/tools';
 import type { DicomWebClient } from '../dicomweb.js';
+import type { Preview } from './preview.js';
 import { initCornerstone } from './loader.js';
 import type { ViewerRequest } from './request.js';
 import { Viewer, type ViewerTimings } from './viewer.js';
@@ -29,11 +30,19 @@ export async function startMpr(root: HTMLElement, request: ViewerRequest, client
   return startVolumeViewer(root, request, client);
 }
 
-/** The 2D viewer over the studies; `timings` are main.ts's (scripts loaded, logged in). */
-export async function startViewer(root: HTMLElement, request: ViewerRequest, client: DicomWebClient, timings: ViewerTimings): Promise<void> {
+/**
+ * The 2D viewer over the studies; `timings` are main.ts's (scripts loaded, logged in);
+ * `preview`, the first image drawn before Cornerstone, which the viewer's first render replaces.
+ */
+export async function startViewer(root: HTMLElement, request: ViewerRequest, client: DicomWebClient, timings: ViewerTimings, preview?: Preview): Promise<void> {
   initCornerstone();
   const viewer = new Viewer(root, request, client);
   Object.assign(viewer.timings, timings, { cornerstoneReady: performance.now() });
+  if (preview) {
+    viewer.preview = preview;
+    if (preview.drawnAt !== undefined) viewer.timings.firstPreview = preview.drawnAt;
+    else preview.onDrawn = (at) => (viewer.timings.firstPreview = at);
+  }
   window.__viewer = { viewer, core: { cache, utilities }, tools: { annotation }, ready: false };
   try {
     await viewer.open();
@@ -41,6 +50,7 @@ export async function startViewer(root: HTMLElement, request: ViewerRequest, cli
     window.__viewer.error = (e as Error).message;
     throw e;
   } finally {
+    preview?.settle();
     window.__viewer.ready = true;
   }
 }

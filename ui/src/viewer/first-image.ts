@@ -18,6 +18,13 @@ export function firstHungSeries(series: DicomJson[]): DicomJson | undefined {
 
 /** The instance the viewer shows first: the first image in display order. */
 export function firstShownInstance(instances: DicomJson[]): DicomJson | undefined {
+  return firstShown(instances)?.instance;
+}
+
+/** The first image in display order and the number of frames in the stack (one image id each, loader.ts). */
+export function firstShown(instances: DicomJson[]): { instance: DicomJson; frames: number } | undefined {
   const images = instances.filter(holdsPixels);
-  return images.length ? orderSlices(images).ordered[0] : undefined;
+  if (!images.length) return undefined;
+  const frames = images.reduce((n, i) => n + Math.max(1, num(i, TAG.NumberOfFrames) ?? 1), 0);
+  return { instance: orderSlices(images).ordered[0], frames };
 }

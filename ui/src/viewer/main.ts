@@ -3,13 +3,15 @@
 //
 // This entry is small: it starts loading the viewer's code (app.ts: Cornerstone, most of
 // the page's bytes) at once and, while it loads, checks the session and asks for what the
-// first image needs (early.ts). Nothing here imports Cornerstone.
+// first image needs (early.ts), drawing that image as soon as it is in (preview.ts).
+// Nothing here imports Cornerstone.
 import { api, type Me } from '../api.js';
 import { h } from '../dom.js';
 import { renderLogin } from '../login.js';
 import { applyRole } from '../role.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
-import { askEarly } from './early.js';
+import { askEarly, type EarlyTimings } from './early.js';
+import { Preview } from './preview.js';
 import { parseRequest } from './request.js';
 
 async function loggedIn(root: HTMLElement): Promise<void> {
@@ -42,12 +44,18 @@ async function start(): Promise<void> {
   // With the session check, not after it: the early requests say X-Requested-With, so
   // without a session they get a plain 401 (no Basic challenge, no browser password
   // dialog), are dropped, and the viewer asks again once logged in.
-  if (!mpr) askEarly(client, request.studyUids);
+  const preview = mpr ? undefined : new Preview();
+  const early: EarlyTimings = {};
+  if (!mpr) askEarly(client, request.studyUids, preview, early);
   await loggedIn(root);
   const loggedInAt = performance.now();
-  const { startMpr, startViewer } = await app;
+  preview?.allow();
+  const { startMpr, startViewer } = await app.catch((e: unknown) => {
+    preview?.close();
+    throw e;
+  });
   if (mpr) return startMpr(root, request, client);
-  return startViewer(root, request, client, { scriptsLoaded, loggedIn: loggedInAt });
+  return startViewer(root, request, client, { scriptsLoaded, loggedIn: loggedInAt, early }, preview);
 }
 
 void start();

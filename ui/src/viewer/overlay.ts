@@ -2,9 +2,10 @@
 import type { StackViewport } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { h } from '../dom.js';
-import { formatDate, num, str, TAG, type DicomJson } from '../dicom-json.js';
-import { locationOf, orientationOf } from './geometry.js';
-import { round, viewportEdgeLabels, windowReadout } from './readouts.js';
+import type { DicomJson } from '../dicom-json.js';
+import { orientationOf } from './geometry.js';
+import { overlayCorners } from './overlay-text.js';
+import { viewportEdgeLabels } from './readouts.js';
 
 export class Overlay {
   readonly root: HTMLDivElement;
@@ -28,34 +29,19 @@ export class Overlay {
     const imageId = viewport.getCurrentImageId();
     if (!imageId) return this.clear();
     const ds = (wadors.metaDataManager.get(imageId) ?? {}) as unknown as DicomJson;
-    const index = viewport.getCurrentImageIdIndex();
-    const total = viewport.getImageIds().length;
-    const lines = (el: HTMLDivElement, ...ls: string[]) => el.replaceChildren(...ls.filter(Boolean).map((l) => h('div', {}, l)));
-    lines(
-      this.corners.tl,
-      str(ds, TAG.PatientName).replace(/\^/g, ' '),
-      str(ds, TAG.PatientID),
-      formatDate(str(ds, TAG.StudyDate)),
-      str(ds, TAG.StudyDescription),
-    );
-    const frame = /\/frames\/(\d+)$/.exec(imageId)?.[1];
-    const frameNumber = Number(frame ?? 1);
-    const frames = num(ds, TAG.NumberOfFrames) ?? 1;
-    lines(
-      this.corners.tr,
-      `Se: ${str(ds, TAG.SeriesNumber)} ${str(ds, TAG.SeriesDescription)}`.trim(),
-      `Im: ${index + 1}/${total}`,
-      `Instance: ${str(ds, TAG.InstanceNumber)}${frames > 1 ? ` frame ${frame}/${frames}` : ''}`,
-    );
-    // From the position, not Slice Location: that one goes stale when a series is edited or reformatted.
-    const loc = locationOf(ds, frameNumber);
-    const thick = num(ds, TAG.SliceThickness);
-    lines(this.corners.bl, loc !== undefined ? `Loc: ${round(loc, 2)} mm` : '', thick !== undefined ? `Thick: ${round(thick, 2)} mm` : '');
-    const wl = failed ? '' : windowReadout(viewport.getProperties().voiRange);
-    lines(this.corners.br, wl, `Zoom: ${round(viewport.getZoom() * 100, 0)}%`);
+    const frame = Number(/\/frames\/(\d+)$/.exec(imageId)?.[1] ?? 1);
+    const text = overlayCorners(ds, {
+      index: viewport.getCurrentImageIdIndex(),
+      total: viewport.getImageIds().length,
+      frame,
+      voi: viewport.getProperties().voiRange,
+      zoom: viewport.getZoom(),
+      failed,
+    });
+    for (const k of ['tl', 'tr', 'bl', 'br'] as const) this.corners[k].replaceChildren(...text[k].map((l) => h('div', {}, l)));
     // Markers only from the image's own orientation: Cornerstone assumes an axial one when
     // the header has none, and markers from that would be a guess shown as a fact.
-    const labels = orientationOf(ds, frameNumber) ? viewportEdgeLabels(viewport) : undefined;
+    const labels = orientationOf(ds, frame) ? viewportEdgeLabels(viewport) : undefined;
     for (const k of ['left', 'right', 'top', 'bottom'] as const) this.edges[k].textContent = labels?.[k] ?? '';
   }
 }

@@ -2,7 +2,9 @@
 // study of an earlier Study Date holding the same modality, found by QIDO-RS. Earlier by
 // date, not time: two studies of one day are one visit (a CT and its re-scan), not a
 // comparison.
+import type { HangingProtocol } from '../api.js';
 import { str, TAG, type DicomJson } from '../dicom-json.js';
+import { needsPrior, protocolApplies, type StudyFacts } from './hanging.js';
 
 /** Who and when the current study is (from any of its QIDO-RS series answers, which carry the patient and study). */
 export interface StudyIdentity {
@@ -63,4 +65,15 @@ export async function findPrior(
   });
   const prior = choosePrior(current, found);
   return prior && str(prior, TAG.StudyInstanceUID);
+}
+
+/**
+ * The modality whose prior the first protocol that needs one would show (the current
+ * study's most frequent), or undefined when no protocol that applies asks for a prior.
+ */
+export function priorModality(protocols: readonly HangingProtocol[], current: StudyFacts): string | undefined {
+  if (!protocols.some((p) => needsPrior(p) && protocolApplies(p, current))) return undefined;
+  const counts = new Map<string, number>();
+  for (const s of current.series) counts.set(s.modality, (counts.get(s.modality) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
 }

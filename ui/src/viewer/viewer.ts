@@ -3,25 +3,17 @@
 import { cache, Enums, eventTarget, RenderingEngine, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
 import { annotation as annotationApi, utilities as toolUtils } from '@cornerstonejs/tools';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { api, type HangingProtocol, type HangingProtocolsBody } from '../api.js';
+import type { HangingProtocol } from '../api.js';
 import { backHref } from './request.js';
 import { h } from '../dom.js';
 import { str, TAG, type DicomJson } from '../dicom-json.js';
 import { archiveRoot, DicomWebClient } from '../dicomweb.js';
 import { applyWindow, flip, invert, reset, rotate } from './image-ops.js';
 import { ViewportGrid } from './layout.js';
-import {
-  BUILT_IN_PROTOCOLS,
-  hangingOrder,
-  hangsAsImages,
-  layoutFor,
-  needsPrior,
-  planHanging,
-  protocolApplies,
-  type HangingPlan,
-  type StudyFacts,
-} from './hanging.js';
-import { findPrior, studyIdentity } from './prior-study.js';
+import { BUILT_IN_PROTOCOLS, hangingOrder, hangsAsImages, layoutFor, planHanging, type HangingPlan, type StudyFacts } from './hanging.js';
+import { findPrior, priorModality, studyIdentity } from './prior-study.js';
+import { adminProtocols, studySearch, type EarlyTimings } from './early.js';
+import type { Preview } from './preview.js';
 import { displaySetFromSeries, prefetchStack, type DisplaySet, type StackTimeline } from './loader.js';
 import { Navigation } from './navigation.js';
 import { renderSeriesPanel, SERIES_MIME } from './series-panel.js';
@@ -63,6 +55,10 @@ export interface ViewerTimings {
   firstImage?: number;
   /** The first image drawn on its canvas (Cornerstone's IMAGE_RENDERED after setStack). */
   firstDrawn?: number;
+  /** The first image drawn as a preview on a plain canvas before Cornerstone had loaded (preview.ts). */
+  firstPreview?: number;
+  /** The early requests' answers (early.ts), filled as they come. */
+  early?: EarlyTimings;
   stackCached?: Record<string, number>;
   /** The first stack's loading, batch by batch (loader.ts). */
   stack?: StackTimeline;
@@ -90,6 +86,8 @@ export class Viewer {
   readonly reading: ReadingSession;
   /** Segmentations, structure sets and reports of the open studies (derived-objects.ts). */
   readonly derived: DerivedObjects;
+  /** The first image drawn before Cornerstone had loaded (main.ts): replaced by the first render of its series. */
+  preview?: Preview;
 
   constructor(
     readonly root: HTMLElement,
@@ -222,7 +220,7 @@ export class Viewer {
   /** The administrators' protocols (tried before the built-in ones); none when they cannot be read, said in the status line. */
   private async adminProtocols(): Promise<HangingProtocol[]> {
     try {
-      return (await api<HangingProtocolsBody>('GET', '/api/hanging-protocols')).protocols;
+      return await adminProtocols(); // asked early (early.ts), with the series
     } catch (e) {
       this.toolbar.status.textContent = `the hanging protocols could not be read (built-in ones used): ${describe(e)}`;
       return [];
@@ -241,13 +239,11 @@ export class Viewer {
     sets: readonly DisplaySet[],
     problems: string[],
   ): Promise<DisplaySet[]> {
-    if (!currentAnswer || !protocols.some((p) => needsPrior(p) && protocolApplies(p, current))) return [];
-    const counts = new Map<string, number>();
-    for (const s of current.series) counts.set(s.modality, (counts.get(s.modality) ?? 0) + 1);
-    const modality = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-    if (!modality) return [];
+    const modality = currentAnswer && priorModality(protocols, current);
+    if (!currentAnswer || !modality) return [];
     try {
-      const uid = await findPrior((q) => this.client.qido('studies', q), studyIdentity(currentAnswer, this.options.studyUids[0]), modality);
+      // The same search early.ts started with the series: its answer if it came.
+      const uid = await findPrior(studySearch(this.client), studyIdentity(currentAnswer, this.options.studyUids[0]), modality);
       if (!uid) return [];
       const open = sets.filter((d) => d.studyUid === uid);
       if (open.length) return open;
@@ -381,7 +377,15 @@ export class Viewer {
     const ok = await cell.show(ds, () => {
       this.timings.metadata ??= performance.now();
     });
-    if (!ok || !ds.imageIds) return;
+    // Cornerstone's first render of the series replaces the preview drawn before it had loaded
+    // (which may still come before that render: its frame is the one the loader waits for).
+    const preview = this.preview;
+    const previewed = preview && (preview.seriesUid ?? ds.seriesUid) === ds.seriesUid;
+    if (!ok || !ds.imageIds) {
+      if (previewed && preview.seriesUid) preview.close();
+      return;
+    }
+    if (previewed) preview.replaceOn(cell.element, Enums.Events.IMAGE_RENDERED, ds.seriesUid);
     if (cell.index === this.active) this.refreshPresets();
     this.reading.shown(cell, ds);
     if (this.prefetched.has(ds.key)) return;

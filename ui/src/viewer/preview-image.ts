@@ -1,0 +1,131 @@
+// The first image as the viewer will show it, computed without Cornerstone from the frame
+// the page fetched early (early.ts) and its instance's metadata: grey levels under the
+// same window (the header's first Window Center/Width, else the image's own range, as the
+// dicom-image-loader and Cornerstone's stack viewport choose), after the same modality
+// LUT (Rescale Slope/Intercept), inverted for MONOCHROME1, and the rectangle the image
+// takes when fitted to its viewport. Only what this can match exactly is taken: raw little
+// endian grey frames with a linear window; anything else (compressed, colour, PT's SUV
+// scaling, LUT sequences, a sigmoid VOI) has no preview. No DOM, no Cornerstone:
+// unit-tested under Node.
+import { nums, num, str, TAG, type DicomJson } from '../dicom-json.js';
+
+const ROWS = '00280010';
+const COLUMNS = '00280011';
+const RAW_LITTLE_ENDIAN = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1']);
+const MODALITY_LUT_SEQUENCE = '00283000';
+const VOI_LUT_SEQUENCE = '00283010';
+const VOI_LUT_FUNCTION = '00281056';
+const WINDOW_CENTER = '00281050';
+const WINDOW_WIDTH = '00281051';
+const RESCALE_INTERCEPT = '00281052';
+const RESCALE_SLOPE = '00281053';
+const PHOTOMETRIC = '00280004';
+const SAMPLES_PER_PIXEL = '00280002';
+const BITS_ALLOCATED = '00280100';
+const BITS_STORED = '00280101';
+const PIXEL_REPRESENTATION = '00280103';
+/** Modalities the loader scales further (SUV, dose): their window is not the header's. */
+const SCALED_FURTHER = new Set(['PT', 'RTDOSE']);
+
+export interface PreviewImage {
+  rows: number;
+  cols: number;
+  /** Grey levels (0-255), one per pixel, row by row: the window and MONOCHROME1 applied. */
+  grey: Uint8ClampedArray;
+  /** The window as a range of modality values (Cornerstone's VOI range). */
+  voi: { lower: number; upper: number };
+  /** The image's extent in mm (columns x column spacing, rows x row spacing): its aspect on screen. */
+  widthMm: number;
+  heightMm: number;
+}
+
+/** The parameters of a media type ("application/octet-stream; transfer-syntax=..."), names in lower case. */
+function mediaParams(type: string): { essence: string; params: Record<string, string> } {
+  const [essence, ...rest] = type.split(';');
+  const params: Record<string, string> = {};
+  for (const p of rest) {
+    const eq = p.indexOf('=');
+    if (eq > 0)
+      params[p.slice(0, eq).trim().toLowerCase()] = p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1');
+  }
+  return { essence: essence.trim().toLowerCase(), params };
+}
+
+/** Cornerstone's VOI range of a window (utilities.windowLevel.toLowHighRange). */
+export function voiRange(center: number, width: number, fn: string): { lower: number; upper: number } {
+  if (fn === 'LINEAR_EXACT') return { lower: center - width / 2, upper: center + width / 2 };
+  return { lower: center - 0.5 - (width - 1) / 2, upper: center - 0.5 + (width - 1) / 2 };
+}
+
+/**
+ * The preview of a frame (`partType`: its multipart part's Content-Type; `body`: its bytes),
+ * or undefined when the viewer might show it otherwise.
+ */
+export function previewImage(ds: DicomJson, partType: string, body: Uint8Array): PreviewImage | undefined {
+  const { essence, params } = mediaParams(partType);
+  if (essence !== 'application/octet-stream' || !RAW_LITTLE_ENDIAN.has(params['transfer-syntax'] ?? '')) return undefined;
+  const rows = num(ds, ROWS) ?? 0;
+  const cols = num(ds, COLUMNS) ?? 0;
+  const bits = num(ds, BITS_ALLOCATED);
+  const photometric = str(ds, PHOTOMETRIC);
+  if (!(rows > 0 && cols > 0) || (bits !== 8 && bits !== 16) || (num(ds, SAMPLES_PER_PIXEL) ?? 1) !== 1) return undefined;
+  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') return undefined;
+  if (SCALED_FURTHER.has(str(ds, TAG.Modality)) || ds[MODALITY_LUT_SEQUENCE]?.Value?.length || ds[VOI_LUT_SEQUENCE]?.Value?.length) return undefined;
+  const fn = str(ds, VOI_LUT_FUNCTION).toUpperCase() || 'LINEAR';
+  if (fn !== 'LINEAR' && fn !== 'LINEAR_EXACT') return undefined;
+  const n = rows * cols;
+  if (body.length !== n * (bits / 8)) return undefined;
+
+  // Stored values, sign-extended from Bits Stored as the loader does; then the modality LUT.
+  const signed = num(ds, PIXEL_REPRESENTATION) === 1;
+  const stored = num(ds, BITS_STORED) ?? bits;
+  const src = bits === 16 ? (body.byteOffset % 2 ? body.slice() : body) : body;
+  const raw =
+    bits === 8
+      ? signed
+        ? new Int8Array(src.buffer, src.byteOffset, n)
+        : src
+      : signed
+        ? new Int16Array(src.buffer, src.byteOffset, n)
+        : new Uint16Array(src.buffer, src.byteOffset, n);
+  const slope = num(ds, RESCALE_SLOPE) ?? 1;
+  const intercept = num(ds, RESCALE_INTERCEPT) ?? 0;
+  const shift = signed && stored < bits ? 32 - stored : 0;
+  const values = new Float32Array(n);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const s = shift ? (raw[i] << shift) >> shift : raw[i];
+    const v = s * slope + intercept;
+    values[i] = v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  // The header's first window, else the image's range (the loader's createImage).
+  const center = nums(ds, WINDOW_CENTER)?.[0];
+  const width = nums(ds, WINDOW_WIDTH)?.[0];
+  const voi =
+    center !== undefined && width !== undefined && Number.isFinite(center) && Number.isFinite(width) ? voiRange(center, width, fn) : { lower: min, upper: max };
+  const grey = new Uint8ClampedArray(n);
+  const span = voi.upper - voi.lower;
+  const invert = photometric === 'MONOCHROME1';
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    const g = span > 0 ? ((v - voi.lower) / span) * 255 : v > voi.lower ? 255 : 0;
+    grey[i] = invert ? 255 - g : g; // clamped and rounded by the array
+  }
+  const spacing = nums(ds, TAG.PixelSpacing) ?? nums(ds, TAG.ImagerPixelSpacing);
+  const [rowSpacing, colSpacing] = spacing && spacing.length >= 2 && spacing[0] > 0 && spacing[1] > 0 ? spacing : [1, 1];
+  return { rows, cols, grey, voi, widthMm: cols * colSpacing, heightMm: rows * rowSpacing };
+}
+
+/** Where the image goes in a box of `w` x `h`: fitted whole and centred, as Cornerstone's camera reset places it. */
+export function fitRect(img: Pick<PreviewImage, 'widthMm' | 'heightMm'>, w: number, h: number): { x: number; y: number; w: number; h: number } {
+  const scale = Math.min(w / img.widthMm, h / img.heightMm);
+  const fw = img.widthMm * scale;
+  const fh = img.heightMm * scale;
+  return { x: (w - fw) / 2, y: (h - fh) / 2, w: fw, h: fh };
+}
