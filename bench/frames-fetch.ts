@@ -1,7 +1,8 @@
 // A stack's frames over HTTP, the two ways the viewer can ask for them, interleaved in one
 // run against one `pacs serve`: one request per frame (six at once, as a browser's
 // connections to a host allow; what the dicom-image-loader does) and the series'
-// pixeldata resource in batches of 25 instances (three at once; what the viewer does now).
+// pixeldata resource in batches of 25 instances (three at once), as stored and deflated
+// (Deflated Image Frame Compression: what the viewer's batches ask for now).
 // A --count slice 512x512 CT stored by storescu; each round reads every frame both ways
 // (transfer-syntax=*, keep-alive connections), checks the bytes received, and takes the wall
 // time and the server's CPU time (/proc/<pid>/stat: less sensitive to other load).
@@ -24,11 +25,13 @@ const COUNT = Number(values.count);
 const ROUNDS = Number(values.rounds);
 const PASSWORD = 'bench-password';
 const ACCEPT = 'multipart/related; type=application/octet-stream; transfer-syntax=*';
+/** What the viewer's batches ask for: frames stored uncompressed deflated (Deflated Image Frame Compression). */
+const DEFLATED = `multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.8.1, ${ACCEPT}`;
 
 /** GET with the session cookie on a keep-alive agent; resolves with the body's length. */
-function get(agent: http.Agent, url: string, cookie: string): Promise<number> {
+function get(agent: http.Agent, url: string, cookie: string, accept = ACCEPT): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent, headers: { accept: ACCEPT, cookie } }, (res) => {
+    const req = http.get(url, { agent, headers: { accept, cookie } }, (res) => {
       let n = 0;
       res.on('data', (c: Buffer) => (n += c.length));
       res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
@@ -83,6 +86,14 @@ async function main(): Promise<void> {
         3,
       );
     },
+    'pixeldata x25 deflated (3 at once)': (agent: http.Agent) => {
+      const batches: string[][] = [];
+      for (let i = 0; i < sops.length; i += 25) batches.push(sops.slice(i, i + 25));
+      return pool(
+        batches.map((b) => () => get(agent, `${series}/pixeldata?instances=${b.join(',')}`, cookie, DEFLATED)),
+        3,
+      );
+    },
   };
   const runs: { way: string; round: number; wallMs: number; serverCpuMs: number; requests: number; bytes: number; load: number }[] = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -95,7 +106,7 @@ async function main(): Promise<void> {
       const serverCpuMs = cpuMs(pacs.pid) - cpu0;
       agent.destroy();
       const bytes = sizes.reduce((a, b) => a + b, 0);
-      if (bytes < COUNT * 512 * 512 * 2) throw new Error(`${way}: ${bytes} bytes, fewer than the frames hold`);
+      if (!way.includes('deflated') && bytes < COUNT * 512 * 512 * 2) throw new Error(`${way}: ${bytes} bytes, fewer than the frames hold`);
       runs.push({ way, round, wallMs: Math.round(wallMs), serverCpuMs: Math.round(serverCpuMs), requests: sizes.length, bytes, load: os.loadavg()[0] });
       console.log(`${way}: ${Math.round(wallMs)} ms, server CPU ${Math.round(serverCpuMs)} ms, ${sizes.length} requests, load ${os.loadavg()[0].toFixed(1)}`);
     }

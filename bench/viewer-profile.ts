@@ -4,7 +4,9 @@
 // --data (made and filled on the first run) so that runs before and after a change see the
 // same study; the web app is built from the working tree at each run.
 //
-//   npx tsx bench/viewer-profile.ts [--data /tmp/viewer-profile] [--count 300] [--top 25]
+//   npx tsx bench/viewer-profile.ts [--data /tmp/viewer-profile] [--count 300] [--top 25] [--stack-only]
+// --stack-only counts the samples of the stack's loading alone: the profile's last
+// (stack cached - stack start) ms, the profile being stopped when the stack is cached.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -21,6 +23,8 @@ const { values } = parseArgs({
     data: { type: 'string', default: path.join(os.tmpdir(), 'viewer-profile') },
     count: { type: 'string', default: '300' },
     top: { type: 'string', default: '25' },
+    // Only the samples of the stack's loading: from its start (timings.stack.start) to the stack cached.
+    'stack-only': { type: 'boolean', default: false },
   },
 });
 const PASSWORD = 'bench-password';
@@ -73,7 +77,16 @@ async function main(): Promise<void> {
     const self = new Map<string, number>();
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     let total = 0;
-    for (let i = 0; i < profile.samples.length; i++) {
+    let first = 0;
+    if (values['stack-only']) {
+      const t = timings as { stack?: { start?: number }; stackCached?: Record<string, number> };
+      const span = (t.stackCached?.[seriesUid] ?? 0) - (t.stack?.start ?? 0);
+      // The samples' times from the end back: those within the stack's span of the profile's end.
+      let back = 0;
+      first = profile.samples.length;
+      while (first > 0 && back < span * 1000) back += profile.timeDeltas[--first];
+    }
+    for (let i = first; i < profile.samples.length; i++) {
       const n = byId.get(profile.samples[i])!;
       const dt = profile.timeDeltas[i] / 1000;
       total += dt;

@@ -5,14 +5,20 @@
  * the instance's own frames resource; and the requests it refuses, naming why.
  */
 import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCtSeries, writeMultiFrame, type CtSeriesResult, type MultiFrameResult } from '../../scripts/gen-test-data.js';
 import { MAX_INSTANCES } from '../../src/web/dicomweb/pixeldata.js';
+import { BATCH_ACCEPT, batchParts, type BatchPart } from '../../ui/src/viewer/batch-parts.js';
 import { boundaryOf, readMultipart } from '../../ui/src/viewer/multipart-reader.js';
 import { tempDir } from '../archive/helpers.js';
-import { parseMultipart, pixelApp, storeFile, type PixelApp } from './pixel-fixtures.js';
+import { parseMultipart, pixelApp, storeFile, writeJ2kVariant, type PixelApp } from './pixel-fixtures.js';
 
 const AS_STORED = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
+const DEFLATED_TS = '1.2.840.10008.1.2.8.1';
+/** What the viewer's stack asks for: deflated frames, else as stored. */
+const DEFLATED_ELSE_STORED = BATCH_ACCEPT;
 let px: PixelApp;
 let dataDir: string;
 let ct: CtSeriesResult;
@@ -139,5 +145,103 @@ describe('series pixeldata', () => {
     const noSeries = await get(`${seriesPath(ct.studyUid, '1.2.3.4')}/pixeldata`);
     expect(noSeries.statusCode).toBe(404);
     expect(noSeries.json().detail).toBe(`series 1.2.3.4 of study ${ct.studyUid} is not stored`);
+  });
+});
+
+describe('series pixeldata, deflated (Deflated Image Frame Compression)', () => {
+  let mixed: CtSeriesResult;
+  let j2kSop: string;
+
+  beforeAll(async () => {
+    // One instance stored uncompressed, one as JPEG 2000, in one series.
+    mixed = await writeCtSeries({ dir: path.join(dataDir, 'mixed'), count: 2, rows: 16, cols: 12 });
+    await storeFile(px.archive, mixed.files[0]);
+    const j2k = await writeJ2kVariant(mixed.files[1], path.join(dataDir, 'mixed', 'j2k.dcm'), 'jpeg2000');
+    j2kSop = (await storeFile(px.archive, j2k)).sop;
+  }, 60_000);
+
+  it('sends frames stored uncompressed deflated: each part inflates to the frame, byte-identical to the frame resource asked the same way', async () => {
+    const batches = [
+      { study: ct.studyUid, series: ct.seriesUid, sops: ct.sopInstanceUids.slice(0, 3), frames: [1] },
+      { study: multi.studyUid, series: multi.seriesUid, sops: [multi.sopInstanceUid], frames: [1, 2, 3] },
+    ];
+    let checked = 0;
+    for (const b of batches) {
+      const res = await get(`${seriesPath(b.study, b.series)}/pixeldata?instances=${b.sops.join(',')}`, DEFLATED_ELSE_STORED);
+      expect(res.statusCode, res.body).toBe(200);
+      const parts = parseMultipart(res.headers['content-type'], res.rawPayload);
+      expect(parts).toHaveLength(b.sops.length * b.frames.length);
+      let i = 0;
+      for (const sop of b.sops) {
+        for (const n of b.frames) {
+          const part = parts[i++];
+          expect(part.headers['content-location']).toBe(framePath(b.study, b.series, sop, n));
+          expect(part.headers['content-type']).toBe(`application/octet-stream; transfer-syntax=${DEFLATED_TS}`);
+          const native = await ownFrame(b.study, b.series, sop, n);
+          expect(part.body.length).toBeLessThan(native.length);
+          expect(Buffer.compare(inflateRawSync(part.body), native)).toBe(0);
+          expect(Buffer.compare(part.body, await ownFrame(b.study, b.series, sop, n, DEFLATED_ELSE_STORED))).toBe(0);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(6);
+  });
+
+  it("reads back with the viewer's batch reader as the frames resource's native bytes; a part it cannot size or inflate is refused, the rest kept", async () => {
+    const sops = ct.sopInstanceUids;
+    const res = await get(`${seriesPath(ct.studyUid, ct.seriesUid)}/pixeldata?instances=${sops.join(',')}`, BATCH_ACCEPT);
+    const origin = 'http://viewer.test';
+    const href = (sop: string) => `${origin}${framePath(ct.studyUid, ct.seriesUid, sop, 1)}`;
+    const body = res.rawPayload;
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < body.length; i += 50) c.enqueue(new Uint8Array(body.subarray(i, i + 50)));
+        c.close();
+      },
+    });
+    // The header's size of each frame (16 x 12 x 16 bits), but none for the second and a wrong one for the third.
+    const sizes: Record<string, number> = Object.fromEntries(sops.map((s) => [href(s), 384]));
+    delete sizes[href(sops[1])];
+    sizes[href(sops[2])] = 380;
+    const got: BatchPart[] = [];
+    for await (const p of batchParts(stream, boundaryOf(String(res.headers['content-type']))!, origin, (h) => sizes[h])) got.push(p);
+    expect(got.map((p) => p.href)).toEqual(sops.map(href));
+    for (const [i, p] of got.entries()) {
+      if (i === 1) expect(p.refused).toBe('the header does not give the size a deflated frame must inflate to');
+      else if (i === 2) expect(p.refused).toBe('the deflated frame holds more than the 380 bytes of a frame');
+      else {
+        expect(p.refused).toBeUndefined();
+        expect(p.contentType).toBe('application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1');
+        expect(Buffer.compare(Buffer.from(p.body!), await ownFrame(ct.studyUid, ct.seriesUid, sops[i], 1))).toBe(0);
+      }
+    }
+  });
+
+  it('sends a compressed frame as stored, not decoded and deflated, beside deflated ones', async () => {
+    const res = await get(`${seriesPath(mixed.studyUid, mixed.seriesUid)}/pixeldata?instances=${mixed.sopInstanceUids[0]},${j2kSop}`, DEFLATED_ELSE_STORED);
+    expect(res.statusCode, res.body).toBe(200);
+    const parts = parseMultipart(res.headers['content-type'], res.rawPayload);
+    expect(parts.map((p) => p.headers['content-type'])).toEqual([
+      `application/octet-stream; transfer-syntax=${DEFLATED_TS}`,
+      'image/jp2; transfer-syntax=1.2.840.10008.1.2.4.90',
+    ]);
+    expect(Buffer.compare(parts[1].body, await ownFrame(mixed.studyUid, mixed.seriesUid, j2kSop, 1))).toBe(0);
+    // Asked for deflated only, the compressed frame is refused with the forms it has.
+    const only = await get(
+      framePath(mixed.studyUid, mixed.seriesUid, j2kSop, 1),
+      `multipart/related; type="application/octet-stream"; transfer-syntax=${DEFLATED_TS}`,
+    );
+    expect(only.statusCode).toBe(406);
+    expect(only.json().detail).toContain('it can be sent as multipart/related; type="application/octet-stream" or multipart/related; type="image/jp2"');
+  });
+
+  it('bulk data is not sent deflated (one native value): asked for only that, a 406', async () => {
+    const sop = ct.sopInstanceUids[0];
+    const res = await get(
+      `${seriesPath(ct.studyUid, ct.seriesUid)}/instances/${sop}/bulkdata/7FE00010`,
+      `multipart/related; type="application/octet-stream"; transfer-syntax=${DEFLATED_TS}`,
+    );
+    expect(res.statusCode).toBe(406);
   });
 });

@@ -7,6 +7,13 @@
 import { PixelRequestError } from './pixel-params.js';
 
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+/**
+ * Deflated Image Frame Compression (PS3.5 A.4.13, Sup 244): each frame's native little
+ * endian bytes, raw deflate (RFC 1951). Lossless, cheap to make, inflated natively by a
+ * browser (DecompressionStream): the viewer's stack asks for it, since a browser's
+ * delivery of response bytes to the page, not the server, bounds how fast a stack arrives.
+ */
+export const DEFLATED_IMAGE_FRAME = '1.2.840.10008.1.2.8.1';
 export const OCTET_STREAM = 'application/octet-stream';
 
 /** The single-frame media types of PS3.18 Table 8.7.3-2 and the transfer syntaxes each may carry. */
@@ -63,6 +70,7 @@ export function parseAccept(header: string | undefined): MediaRange[] {
 /** How frames (or encapsulated bulk data) go out. */
 export type FrameForm =
   | { kind: 'decoded'; mediaType: typeof OCTET_STREAM; transferSyntax: typeof EXPLICIT_VR_LITTLE_ENDIAN }
+  | { kind: 'deflated'; mediaType: typeof OCTET_STREAM; transferSyntax: typeof DEFLATED_IMAGE_FRAME }
   | { kind: 'stored'; mediaType: string; transferSyntax: string };
 
 export interface StoredForm {
@@ -74,6 +82,7 @@ export interface StoredForm {
 }
 
 const DECODED = { kind: 'decoded', mediaType: OCTET_STREAM, transferSyntax: EXPLICIT_VR_LITTLE_ENDIAN } as const;
+const DEFLATED = { kind: 'deflated', mediaType: OCTET_STREAM, transferSyntax: DEFLATED_IMAGE_FRAME } as const;
 
 /** The media type inside multipart/related (its `type` parameter), or the range itself when not multipart. */
 function partType(r: MediaRange): string {
@@ -82,7 +91,13 @@ function partType(r: MediaRange): string {
   return r.type;
 }
 
-function formFor(r: MediaRange, s: StoredForm): FrameForm | undefined {
+/** What a resource can send besides the stored and the decoded form. */
+export interface FrameOffers {
+  /** Frames of an uncompressed instance deflated (the frames and Pixel Data resources; not bulk data, one native value). */
+  deflate?: boolean;
+}
+
+function formFor(r: MediaRange, s: StoredForm, offers: FrameOffers): FrameForm | undefined {
   const type = ALIASES[partType(r)] ?? partType(r);
   const ts = r.params['transfer-syntax'];
   const asStored = (): FrameForm =>
@@ -91,6 +106,9 @@ function formFor(r: MediaRange, s: StoredForm): FrameForm | undefined {
   if (type === OCTET_STREAM) {
     if (ts === '*') return asStored();
     if (ts === undefined || ts === EXPLICIT_VR_LITTLE_ENDIAN) return !s.encapsulated || s.decodable ? DECODED : undefined;
+    // Offered for frames stored uncompressed only: a compressed one is better sent as stored
+    // (the client's next choice) than decoded and deflated.
+    if (ts === DEFLATED_IMAGE_FRAME) return offers.deflate && !s.encapsulated ? DEFLATED : undefined;
     return s.encapsulated && ts === s.transferSyntaxUid ? asStored() : undefined;
   }
   const allowed = MEDIA_TRANSFER_SYNTAXES[type];
@@ -100,20 +118,21 @@ function formFor(r: MediaRange, s: StoredForm): FrameForm | undefined {
 }
 
 /** The first acceptable form, or 406 naming what the instance can be sent as. */
-export function negotiateFrames(accept: string | undefined, s: StoredForm): FrameForm {
+export function negotiateFrames(accept: string | undefined, s: StoredForm, offers: FrameOffers = {}): FrameForm {
   const ranges = parseAccept(accept);
-  if (ranges.length === 0) return formFor({ type: '*/*', params: {}, q: 1 }, s)!;
+  if (ranges.length === 0) return formFor({ type: '*/*', params: {}, q: 1 }, s, offers)!;
   for (const r of ranges) {
-    const f = formFor(r, s);
+    const f = formFor(r, s, offers);
     if (f) return f;
   }
-  const offers = [
+  const forms = [
     ...(!s.encapsulated || s.decodable ? [`multipart/related; type="${OCTET_STREAM}"`] : []),
+    ...(offers.deflate && !s.encapsulated ? [`multipart/related; type="${OCTET_STREAM}"; transfer-syntax=${DEFLATED_IMAGE_FRAME}`] : []),
     ...(s.encapsulated ? [`multipart/related; type="${mediaTypeOf(s.transferSyntaxUid)}"; transfer-syntax=${s.transferSyntaxUid}`] : []),
   ];
   throw new PixelRequestError(
     406,
-    `none of the accepted media types fits: the instance is stored as ${s.transferSyntaxUid}${s.encapsulated && !s.decodable ? ' (no decoder here)' : ''}; it can be sent as ${offers.join(' or ')}`,
+    `none of the accepted media types fits: the instance is stored as ${s.transferSyntaxUid}${s.encapsulated && !s.decodable ? ' (no decoder here)' : ''}; it can be sent as ${forms.join(' or ')}`,
     'accept',
   );
 }

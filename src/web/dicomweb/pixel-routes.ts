@@ -66,7 +66,7 @@ export async function registerPixelRoutes(scope: FastifyInstance, deps: PixelRou
       const img = f.image;
       const bad = numbers.find((n) => n > img.frames);
       if (bad !== undefined) throw new PixelDataError('frame-out-of-range', `frame ${bad} does not exist: the instance has ${img.frames} frame(s)`);
-      const form = negotiateFrames(req.headers.accept, formOf(f));
+      const form = negotiateFrames(req.headers.accept, formOf(f), { deflate: true });
       // The first frame is made before answering, so that a frame that cannot be read gets a problem response.
       const first = await frameBytes(f, numbers[0] - 1, form);
       const boundary = newBoundary();

@@ -61,7 +61,7 @@ export async function pixelDataResponse(
   const opened = async (row: InstanceSummary): Promise<{ f: PixelFile; form: FrameForm }> => {
     const f = await openInstance(archive, row);
     try {
-      return { f, form: negotiateFrames(accept, formOf(f)) };
+      return { f, form: negotiateFrames(accept, formOf(f), { deflate: true }) };
     } catch (e) {
       await f.close();
       throw e;

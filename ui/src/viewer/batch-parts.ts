@@ -1,0 +1,51 @@
+// The frames of one Pixel Data batch response as the viewer takes them: each part read
+// as it arrives (multipart-reader.ts), named by its absolute frame URL, a deflated frame
+// inflated to the size its header gives (frame-inflate.ts). Shared by the stack's fetch
+// worker (stack-worker.ts) and the page (bulk-frames.ts, where no worker can be made).
+// No DOM, no Cornerstone.
+import { DEFLATED_IMAGE_FRAME, EXPLICIT_VR_LITTLE_ENDIAN, inflateFrame } from './frame-inflate.js';
+import { mediaParam } from './frame-check.js';
+import { LOADER_FRAME_ACCEPT } from './first-image.js';
+import { readMultipart } from './multipart-reader.js';
+
+/** A batch's Accept: deflated for frames stored uncompressed, else as stored (what the loader's own requests ask for). */
+export const BATCH_ACCEPT = `multipart/related; type="application/octet-stream"; transfer-syntax=${DEFLATED_IMAGE_FRAME}, ${LOADER_FRAME_ACCEPT}`;
+
+/** One frame of a batch: its bytes and part type (native when it came deflated), or why it was refused. */
+export interface BatchPart {
+  href: string;
+  contentType: string;
+  body?: Uint8Array;
+  refused?: string;
+}
+
+/**
+ * The parts of a batch body. `frameSize(href)`: the bytes a native frame of that URL holds
+ * (from its header), undefined when not known; a deflated frame needs it.
+ */
+export async function* batchParts(
+  stream: ReadableStream<Uint8Array>,
+  boundary: string,
+  origin: string,
+  frameSize: (href: string) => number | undefined,
+): AsyncGenerator<BatchPart> {
+  for await (const part of readMultipart(stream, boundary)) {
+    const location = part.headers['content-location'] ?? '';
+    const href = new URL(location, location.startsWith('/') ? origin : undefined).href;
+    const contentType = part.headers['content-type'] ?? '';
+    if (mediaParam(contentType, 'transfer-syntax') !== DEFLATED_IMAGE_FRAME) {
+      yield { href, contentType, body: part.body };
+      continue;
+    }
+    const size = frameSize(href);
+    if (size === undefined) {
+      yield { href, contentType, refused: 'the header does not give the size a deflated frame must inflate to' };
+      continue;
+    }
+    try {
+      yield { href, contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, body: inflateFrame(part.body, size) };
+    } catch (e) {
+      yield { href, contentType, refused: (e as Error).message };
+    }
+  }
+}

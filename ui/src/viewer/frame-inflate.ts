@@ -1,0 +1,48 @@
+// Frames sent in Deflated Image Frame Compression (1.2.840.10008.1.2.8.1: each frame's
+// native little-endian bytes, raw deflate) made native again before the loader sees them:
+// the stack's batches ask for it because delivering a response's bytes to the page is what
+// bounds a stack's arrival (about 40 MB/s under test on two cores), and a CT frame deflates
+// to a fraction. fflate, not the browser's DecompressionStream: that hands its output over
+// in 64 KB chunks, a task each, about 20 ms a 512 KB frame here against 1-2 ms. The output
+// is bounded by the frame's size from the header (a hostile part cannot inflate past it).
+// No DOM, no Cornerstone: unit-tested under Node.
+import { inflateSync } from 'fflate';
+
+export const DEFLATED_IMAGE_FRAME = '1.2.840.10008.1.2.8.1';
+export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
+
+/** Thrown when a deflated frame is damaged or does not inflate to the size its header gives. */
+export class InflateError extends Error {
+  override readonly name = 'InflateError';
+}
+
+/** Bytes of one native frame: rows x columns x samples x bits allocated (1-bit frames packed). */
+export function nativeFrameBytes(shape: { rows?: number; columns?: number; samplesPerPixel?: number; bitsAllocated?: number }): number | undefined {
+  const { rows, columns, samplesPerPixel = 1, bitsAllocated } = shape;
+  if (!rows || !columns || !bitsAllocated) return undefined;
+  return Math.ceil((rows * columns * samplesPerPixel * bitsAllocated) / 8);
+}
+
+/** A deflated frame larger than this is not one: deflate adds at most 5 bytes per 64 KB stored block. */
+const maxDeflatedBytes = (size: number) => size + (size >> 10) + 1024;
+
+/**
+ * `deflated` inflated into a buffer of exactly `size` bytes; InflateError when it holds
+ * more, fewer or is damaged. Memory: the frame's buffer; work: at most deflate's 1032:1
+ * of an input itself bounded by the frame's size.
+ */
+export function inflateFrame(deflated: Uint8Array, size: number): Uint8Array {
+  if (deflated.length > maxDeflatedBytes(size))
+    throw new InflateError(`the deflated frame has ${deflated.length} bytes, more than a frame of ${size} can need`);
+  // One byte more than a frame: fflate writes into the buffer given and drops what does not
+  // fit, so a full spare byte means the data holds more than a frame.
+  let out: Uint8Array;
+  try {
+    out = inflateSync(deflated, { out: new Uint8Array(size + 1) });
+  } catch (e) {
+    throw new InflateError(`the deflated frame is damaged (${(e as Error).message})`);
+  }
+  if (out.length > size) throw new InflateError(`the deflated frame holds more than the ${size} bytes of a frame`);
+  if (out.length !== size) throw new InflateError(`the deflated frame holds ${out.length} bytes, a frame ${size}`);
+  return out.buffer.byteLength === size ? out : out.slice();
+}

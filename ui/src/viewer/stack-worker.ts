@@ -1,0 +1,29 @@
+// The stack's batch requests, off the page's main thread: a browser spends about as much
+// of its own (native) time handing a response's bytes to a script as the bytes take to
+// arrive, and inflating deflated frames costs more; on the page that time was taken from
+// decoding and drawing. This worker fetches each batch, reads and inflates its parts
+// (batch-parts.ts) and hands each frame over (transferred, not copied). bulk-frames.ts
+// drives it.
+import { batchParts } from './batch-parts.js';
+import { boundaryOf } from './multipart-reader.js';
+import type { StackWorkerReply, StackWorkerRequest } from './stack-worker-protocol.js';
+
+const post = (m: StackWorkerReply, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
+
+self.onmessage = async (e: MessageEvent<StackWorkerRequest>) => {
+  const { id, url, accept, sizes } = e.data;
+  try {
+    const res = await fetch(url, { credentials: 'same-origin', headers: { accept } });
+    const boundary = boundaryOf(res.headers.get('content-type') ?? '');
+    const ok = res.ok && !!res.body && !!boundary;
+    post({ id, type: 'headers', ok });
+    if (!ok) await res.body?.cancel();
+    else
+      for await (const p of batchParts(res.body, boundary, self.location.origin, (href) => sizes[href])) {
+        post({ id, type: 'part', part: p }, p.body ? [p.body.buffer] : []);
+      }
+  } catch {
+    // A failed or truncated response: the page asks for what it did not get frame by frame.
+  }
+  post({ id, type: 'end' });
+};
