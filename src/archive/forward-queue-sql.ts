@@ -3,6 +3,7 @@ import type {
   DestinationCounts,
   ForwardQueueStore,
   ForwardQueueWriter,
+  DeliveredEntry,
   HeldCounts,
   HeldEntry,
   HeldQuery,
@@ -295,12 +296,12 @@ export class SqlForwardQueue implements ForwardQueueStore {
     return rows.map((r) => String(r.destination));
   }
 
-  async delivered(ids: readonly number[]): Promise<void> {
-    if (ids.length === 0) return;
+  async delivered(entries: readonly DeliveredEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     await this.index.write(async (tx) => {
       const perDestination = new Map<string, number>();
-      for (const id of ids) {
-        for (const r of await tx.execute('DELETE FROM router_queue WHERE pk = $1 RETURNING destination', [id])) {
+      for (const e of entries) {
+        for (const r of await tx.execute('DELETE FROM router_queue WHERE pk = $1 AND sop_instance_uid = $2 RETURNING destination', [e.id, e.sopInstanceUid])) {
           perDestination.set(String(r.destination), (perDestination.get(String(r.destination)) ?? 0) + 1);
         }
       }

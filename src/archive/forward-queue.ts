@@ -41,6 +41,9 @@ import type { DestinationStatus, HeldState, QueueEntry, QueueState } from '../ap
 /** What a retry takes: failed entries (tried, waiting for their next attempt) or dead ones; both when not given. */
 export type RetryState = 'failed' | 'dead';
 
+/** A delivered row, as a sender noted it. */
+export type DeliveredEntry = Pick<QueueEntry, 'id' | 'sopInstanceUid'>;
+
 export interface NewEntry {
   destination: string;
   sopInstanceUid: string;
@@ -149,8 +152,12 @@ export interface ForwardQueueStore {
   forwarded(before: string, limit: number): Promise<string[]>;
   /** Destinations with pending entries. */
   destinations(): Promise<string[]>;
-  /** Delivered: the rows go, and are counted per destination (counts().delivered). */
-  delivered(ids: readonly number[]): Promise<void>;
+  /**
+   * Delivered: the rows go, and are counted per destination (counts().delivered). Each is
+   * named by its id and instance: SQLite gives a deleted row's id to the next row (a
+   * purge of the newest rows), and a sender's late deletion must not take that one.
+   */
+  delivered(entries: readonly DeliveredEntry[]): Promise<void>;
   /**
    * A failed attempt each: attempts + 1, retried after `delay(attempts)` ms, or dead once
    * maxAttempts is reached (or at once with `dead`); the claim ends. With `claimant`, only

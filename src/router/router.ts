@@ -346,8 +346,8 @@ export class Router {
       const s = this.senders.get(c.destination);
       // Delivered rows the sender has not deleted yet (sender.ts) are not waiting any more.
       const done = [...(s?.unflushed.values() ?? [])];
-      const pending = c.pending - done.filter((attempts) => attempts === 0).length;
-      const failed = c.failed - done.filter((attempts) => attempts > 0).length;
+      const pending = c.pending - done.filter((e) => e.attempts === 0).length;
+      const failed = c.failed - done.filter((e) => e.attempts > 0).length;
       // Delivered: counted in the index as the rows go, plus those sent but not flushed yet.
       return { ...c, pending, failed, inFlight: s?.inFlight.size ?? 0, delivered: c.delivered + done.length, lastError: s?.lastError ?? c.lastError };
     });

@@ -120,8 +120,8 @@ export class DestinationSender {
   private kicked = false;
   private open: Open | undefined;
   private loop: Promise<void> | undefined;
-  /** Delivered (success response received), not yet deleted from the queue: id -> its attempts before. */
-  readonly unflushed = new Map<number, number>();
+  /** Delivered (success response received), not yet deleted from the queue: id -> its instance and attempts before. */
+  readonly unflushed = new Map<number, { sopInstanceUid: string; attempts: number }>();
   /** Handed over by offer(), not yet taken, in pk order. */
   private ready: ReadyEntry[] = [];
   /** The index must be read for due entries (start, retries due, manual retry, overflow). */
@@ -204,9 +204,9 @@ export class DestinationSender {
   /** Deletes the delivered entries noted so far (one transaction). */
   private async flushDelivered(): Promise<void> {
     if (this.unflushed.size === 0) return;
-    const ids = [...this.unflushed.keys()];
-    await this.o.queue.delivered(ids);
-    for (const id of ids) this.unflushed.delete(id);
+    const done = [...this.unflushed].map(([id, e]) => ({ id, sopInstanceUid: e.sopInstanceUid }));
+    await this.o.queue.delivered(done);
+    for (const e of done) this.unflushed.delete(e.id);
   }
 
   private async run(): Promise<void> {
@@ -385,7 +385,7 @@ export class DestinationSender {
       dropAhead();
       open.idleSince = Date.now();
       if (open.conn.isClosed) this.open = undefined;
-      for (const e of delivered) this.unflushed.set(e.id, e.attempts);
+      for (const e of delivered) this.unflushed.set(e.id, { sopInstanceUid: e.sopInstanceUid, attempts: e.attempts });
       this.delivered += delivered.length;
       if (delivered.length) this.lastError = undefined;
       await queue.failed(failures, policy.maxAttempts, delay, this.o.claim?.claimant);
@@ -418,7 +418,7 @@ export class DestinationSender {
         this.inFlight.delete(entry.id);
       }
     }
-    for (const e of delivered) this.unflushed.set(e.id, e.attempts);
+    for (const e of delivered) this.unflushed.set(e.id, { sopInstanceUid: e.sopInstanceUid, attempts: e.attempts });
     this.delivered += delivered.length;
     if (delivered.length) this.lastError = undefined;
     await queue.failed(failures, policy.maxAttempts, delay, this.o.claim?.claimant);

@@ -81,7 +81,7 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
       expect(await queue.nextDue('A')).toBeLessThanOrEqual(Date.now());
       expect(await queue.nextDue('C')).toBeUndefined();
 
-      await queue.delivered([e1.id]);
+      await queue.delivered([e1]);
       await queue.delivered([]);
       // e2: fails twice and is dead at maxAttempts 2; e3: fails once, waits.
       const later = Date.now() + 3_600_000;
@@ -211,16 +211,26 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
         { patientName: 'Roe^Richard', patientId: 'PID7', studyDate: '20240102', studyDescription: 'CT Chest', seriesDescription: 'Lung', modality: 'CT' },
         null,
       ]);
-      await queue.delivered(listed.map((e) => e.id));
+      await queue.delivered(listed);
       const nothingQueued = { pending: 0, failed: 0, dead: 0, inFlight: 0, oldestCreatedAt: null, nextAttemptAt: null, lastError: null };
       expect((await queue.counts()).find((c) => c.destination === 'A')).toEqual({ destination: 'A', ...nothingQueued, delivered: 2 });
       const [b] = await queue.list({ destination: 'B' });
-      await queue.delivered([b.id]);
+      await queue.delivered([b]);
       await queue.add([entry('A', '9.9.7')]);
       expect((await queue.counts()).map((c) => [c.destination, c.pending, c.delivered])).toEqual([
         ['A', 1, 2],
         ['B', 0, 1],
       ]);
+    });
+
+    it("a sender's late deletion of a delivered row that was purged meanwhile leaves the row that took its id", async () => {
+      const [sent] = await queue.add([entry('A', '4.4.1')]);
+      expect(await queue.purge({ destination: 'A', all: true })).toBe(1);
+      // SQLite gives the purged row's id to the next row; PostgreSQL never does.
+      const [next] = await queue.add([entry('A', '4.4.2')]);
+      await queue.delivered([sent]);
+      expect((await queue.list({ destination: 'A' })).map((e) => [e.id, e.sopInstanceUid])).toEqual([[next.id, '4.4.2']]);
+      expect((await queue.counts()).find((c) => c.destination === 'A')?.delivered).toBe(0);
     });
 
     it('finds stored instances received before a time that no row names (the retention)', async () => {
@@ -302,7 +312,7 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
         expect((await queue.claim('A', 10, A)).map((e) => e.id)).toEqual([e1.id, e2.id, e3.id]);
         // Delivered but not yet deleted: left out of its holder's next claim (the sender passes them as exclude).
         expect((await queue.claim('A', 10, A, new Set([e1.id]))).map((e) => e.id)).toEqual([e2.id, e3.id]);
-        await queue.delivered([e1.id]);
+        await queue.delivered([e1]);
         // Node B cannot fail what A holds; A's own failure counts, ends the claim (due again at once with no delay).
         await queue.failed([{ id: e2.id, error: 'refused' }], 5, () => 0, 'node-b');
         expect((await queue.list({ ids: [e2.id] }))[0]).toMatchObject({ attempts: 0, lastError: null });
@@ -312,7 +322,7 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
         // A stops: what it still held goes back at once.
         expect(await queue.releaseClaims('node-a')).toBe(1);
         expect((await queue.claim('A', 10, B, new Set([e2.id]))).map((e) => e.id)).toEqual([e3.id]);
-        await queue.delivered([e2.id, e3.id]);
+        await queue.delivered([e2, e3]);
         expect(await queue.claim('A', 10, { claimant: 'node-c', leaseMs: 1 })).toEqual([]);
         expect(await queue.list({ destination: 'A' })).toEqual([]);
         expect((await queue.counts()).find((c) => c.destination === 'A')?.delivered).toBe(3);
