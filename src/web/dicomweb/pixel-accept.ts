@@ -9,9 +9,9 @@ import { PixelRequestError } from './pixel-params.js';
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /**
  * Deflated Image Frame Compression (PS3.5 A.4.13, Sup 244): each frame's native little
- * endian bytes, raw deflate (RFC 1951). Lossless, cheap to make, inflated natively by a
- * browser (DecompressionStream): the viewer's stack asks for it, since a browser's
- * delivery of response bytes to the page, not the server, bounds how fast a stack arrives.
+ * endian bytes, raw deflate (RFC 1951). Lossless and cheap to make: the viewer's stack
+ * asks for it (inflated in its stack worker), since a browser's delivery of response bytes
+ * to the page, not the server, bounds how fast a stack arrives.
  */
 export const DEFLATED_IMAGE_FRAME = '1.2.840.10008.1.2.8.1';
 export const OCTET_STREAM = 'application/octet-stream';
