@@ -68,8 +68,22 @@ export const TAG = {
   NumberOfStudyRelatedSeries: '00201206',
   NumberOfStudyRelatedInstances: '00201208',
   NumberOfSeriesRelatedInstances: '00201209',
+  SamplesPerPixel: '00280002',
+  PhotometricInterpretation: '00280004',
   NumberOfFrames: '00280008',
+  Rows: '00280010',
+  Columns: '00280011',
   PixelSpacing: '00280030',
+  BitsAllocated: '00280100',
+  BitsStored: '00280101',
+  PixelRepresentation: '00280103',
+  WindowCenter: '00281050',
+  WindowWidth: '00281051',
+  RescaleIntercept: '00281052',
+  RescaleSlope: '00281053',
+  VOILUTFunction: '00281056',
+  ModalityLUTSequence: '00283000',
+  VOILUTSequence: '00283010',
 } as const;
 
 /** A DA value as YYYY-MM-DD (other text unchanged). */

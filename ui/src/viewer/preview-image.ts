@@ -9,21 +9,7 @@
 // unit-tested under Node.
 import { nums, num, str, TAG, type DicomJson } from '../dicom-json.js';
 
-const ROWS = '00280010';
-const COLUMNS = '00280011';
 const RAW_LITTLE_ENDIAN = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1']);
-const MODALITY_LUT_SEQUENCE = '00283000';
-const VOI_LUT_SEQUENCE = '00283010';
-const VOI_LUT_FUNCTION = '00281056';
-const WINDOW_CENTER = '00281050';
-const WINDOW_WIDTH = '00281051';
-const RESCALE_INTERCEPT = '00281052';
-const RESCALE_SLOPE = '00281053';
-const PHOTOMETRIC = '00280004';
-const SAMPLES_PER_PIXEL = '00280002';
-const BITS_ALLOCATED = '00280100';
-const BITS_STORED = '00280101';
-const PIXEL_REPRESENTATION = '00280103';
 /** Modalities the loader scales further (SUV, dose): their window is not the header's. */
 const SCALED_FURTHER = new Set(['PT', 'RTDOSE']);
 
@@ -67,21 +53,21 @@ export function voiRange(center: number, width: number, fn: string): { lower: nu
 export function previewImage(ds: DicomJson, partType: string, body: Uint8Array): PreviewImage | undefined {
   const { essence, params } = mediaParams(partType);
   if (essence !== 'application/octet-stream' || !RAW_LITTLE_ENDIAN.has(params['transfer-syntax'] ?? '')) return undefined;
-  const rows = num(ds, ROWS) ?? 0;
-  const cols = num(ds, COLUMNS) ?? 0;
-  const bits = num(ds, BITS_ALLOCATED);
-  const photometric = str(ds, PHOTOMETRIC);
-  if (!(rows > 0 && cols > 0) || (bits !== 8 && bits !== 16) || (num(ds, SAMPLES_PER_PIXEL) ?? 1) !== 1) return undefined;
+  const rows = num(ds, TAG.Rows) ?? 0;
+  const cols = num(ds, TAG.Columns) ?? 0;
+  const bits = num(ds, TAG.BitsAllocated);
+  const photometric = str(ds, TAG.PhotometricInterpretation);
+  if (!(rows > 0 && cols > 0) || (bits !== 8 && bits !== 16) || (num(ds, TAG.SamplesPerPixel) ?? 1) !== 1) return undefined;
   if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') return undefined;
-  if (SCALED_FURTHER.has(str(ds, TAG.Modality)) || ds[MODALITY_LUT_SEQUENCE]?.Value?.length || ds[VOI_LUT_SEQUENCE]?.Value?.length) return undefined;
-  const fn = str(ds, VOI_LUT_FUNCTION).toUpperCase() || 'LINEAR';
+  if (SCALED_FURTHER.has(str(ds, TAG.Modality)) || ds[TAG.ModalityLUTSequence]?.Value?.length || ds[TAG.VOILUTSequence]?.Value?.length) return undefined;
+  const fn = str(ds, TAG.VOILUTFunction).toUpperCase() || 'LINEAR';
   if (fn !== 'LINEAR' && fn !== 'LINEAR_EXACT') return undefined;
   const n = rows * cols;
   if (body.length !== n * (bits / 8)) return undefined;
 
   // Stored values, sign-extended from Bits Stored as the loader does; then the modality LUT.
-  const signed = num(ds, PIXEL_REPRESENTATION) === 1;
-  const stored = num(ds, BITS_STORED) ?? bits;
+  const signed = num(ds, TAG.PixelRepresentation) === 1;
+  const stored = num(ds, TAG.BitsStored) ?? bits;
   const src = bits === 16 ? (body.byteOffset % 2 ? body.slice() : body) : body;
   const raw =
     bits === 8
@@ -91,8 +77,8 @@ export function previewImage(ds: DicomJson, partType: string, body: Uint8Array):
       : signed
         ? new Int16Array(src.buffer, src.byteOffset, n)
         : new Uint16Array(src.buffer, src.byteOffset, n);
-  const slope = num(ds, RESCALE_SLOPE) ?? 1;
-  const intercept = num(ds, RESCALE_INTERCEPT) ?? 0;
+  const slope = num(ds, TAG.RescaleSlope) ?? 1;
+  const intercept = num(ds, TAG.RescaleIntercept) ?? 0;
   const shift = signed && stored < bits ? 32 - stored : 0;
   const values = new Float32Array(n);
   let min = Infinity;
@@ -105,8 +91,8 @@ export function previewImage(ds: DicomJson, partType: string, body: Uint8Array):
     if (v > max) max = v;
   }
   // The header's first window, else the image's range (the loader's createImage).
-  const center = nums(ds, WINDOW_CENTER)?.[0];
-  const width = nums(ds, WINDOW_WIDTH)?.[0];
+  const center = nums(ds, TAG.WindowCenter)?.[0];
+  const width = nums(ds, TAG.WindowWidth)?.[0];
   const voi =
     center !== undefined && width !== undefined && Number.isFinite(center) && Number.isFinite(width) ? voiRange(center, width, fn) : { lower: min, upper: max };
   const grey = new Uint8ClampedArray(n);

@@ -2,10 +2,8 @@
 // orientation, one size, positions along the slice normal at a uniform spacing. Missing
 // slices are named; gantry tilt is measured for correction. No DOM, no Cornerstone:
 // unit-tested under Node.
-import { num, nums, str, TAG as VIEWER_TAG, type DicomJson } from '../dicom-json.js';
+import { num, nums, str, TAG, type DicomJson } from '../dicom-json.js';
 import type { SliceShear } from './tilt.js';
-
-const TAG = { ...VIEWER_TAG, Rows: '00280010', Columns: '00280011' } as const;
 
 /** Tolerances: orientation cosines, and spacing relative to the median step. */
 const ORIENTATION_EPS = 1e-3;
