@@ -234,6 +234,67 @@ describe('viewer tools', () => {
     expect(await page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport!.getProperties().invert ?? false)).toBe(false);
   });
 
+  it('zooms with the right button and the Zoom tool, pans with the middle button and the Pan tool, about the pointer', async () => {
+    await page.click('#toolbar button[data-op="reset"]');
+    await v.selectTool('WindowLevel');
+    await expect.poll(() => v.sliceIndex(0)).toBe(0);
+    const z = ctSliceZ(axial.phantom, 0);
+    const boneWorld: World = [axial.phantom.boneX, axial.phantom.boneY, z];
+    const zoomReadout = async () => Number(/Zoom: (\d+)%/.exec((await page.textContent('.viewport-cell[data-index="0"] .overlay')) ?? '')?.[1]);
+    await expect.poll(zoomReadout).toBe(100);
+    const dragWith = async (button: 'left' | 'right' | 'middle', from: Point, dx: number, dy: number) => {
+      await page.mouse.move(from.x, from.y);
+      await page.mouse.down({ button });
+      await v.frames();
+      for (let k = 1; k <= 10; k++) await page.mouse.move(from.x + (dx * k) / 10, from.y + (dy * k) / 10);
+      await v.frames();
+      await page.mouse.up({ button });
+      await v.frames();
+    };
+    // Where the bone rod's centre is drawn (canvas pixels), by the viewport's geometry and by the pixels themselves.
+    const boneDrawn = async () => ({ geometry: await v.canvasPoint(0, boneWorld), pixels: await brightCentroid(0) });
+    const expectBoneAt = async (x: number, y: number) => {
+      await expect
+        .poll(async () => {
+          const { geometry, pixels } = await boneDrawn();
+          return Math.max(Math.hypot(geometry.x - x, geometry.y - y), Math.hypot(pixels.x - x, pixels.y - y));
+        })
+        .toBeLessThan(2);
+    };
+    // Pan: the image follows the pointer exactly, with either binding.
+    const start = await v.canvasPoint(0, boneWorld);
+    const grip = await v.pagePoint(0, [-40, 40, z]); // water, away from the rod
+    await dragWith('middle', grip, 60, 40);
+    await expectBoneAt(start.x + 60, start.y + 40);
+    await v.selectTool('Pan');
+    await dragWith('left', await v.pagePoint(0, [-40, 40, z]), -30, 20);
+    await expectBoneAt(start.x + 30, start.y + 60);
+    expect(await zoomReadout()).toBe(100);
+    // Zoom: dragging down enlarges about the point pressed, which stays where it is; the
+    // rod's distance from it grows by the ratio the readout shows.
+    const anchorWorld: World = [-20, 20, z];
+    const anchor = await v.canvasPoint(0, anchorWorld);
+    const before = await v.canvasPoint(0, boneWorld);
+    await dragWith('right', await v.pagePoint(0, anchorWorld), 0, 120);
+    await expect.poll(zoomReadout).toBeGreaterThan(120);
+    const zoomed = (await zoomReadout()) / 100;
+    const anchorAfter = await v.canvasPoint(0, anchorWorld);
+    expect(Math.hypot(anchorAfter.x - anchor.x, anchorAfter.y - anchor.y)).toBeLessThan(2);
+    // The readout is rounded to a whole per cent: 1 % of the rod's ~100 px distance.
+    await expectBoneAt(anchor.x + (before.x - anchor.x) * zoomed, anchor.y + (before.y - anchor.y) * zoomed);
+    // The Zoom tool on the left button: dragging up makes it smaller again.
+    await v.selectTool('Zoom');
+    await dragWith('left', await v.pagePoint(0, anchorWorld), 0, -80);
+    await expect.poll(zoomReadout).toBeLessThan(Math.round(zoomed * 100));
+    // No menu was opened by the right button's drag.
+    expect(await page.locator('.context-menu:visible').count()).toBe(0);
+    // Reset: fitted again, 100 %, the rod where it started.
+    await page.click('#toolbar button[data-op="reset"]');
+    await expect.poll(zoomReadout).toBe(100);
+    await expectBoneAt(start.x, start.y);
+    await v.selectTool('WindowLevel');
+  });
+
   const z0 = () => ctSliceZ(axial.phantom, 0);
 
   it('measures a Cobb angle between two lines at known angles', async () => {
