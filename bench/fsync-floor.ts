@@ -1,9 +1,11 @@
-// The durability floor of one association on this machine: a C-STORE may be answered only
-// once its file is on disk, and the sender waits for that answer before the next one, so
-// one association can never be faster than (the peer's time per instance without any
-// fsync, e.g. DCMTK storescp) + (creating, writing and fdatasync-ing one new file of the
-// instance's size). This measures the second term on the file system the benchmark
-// writes to, in the same run, so the ingest figures can be read against it.
+// The durability floor on this machine: a C-STORE may be answered only once its file is on
+// disk, and the sender waits for that answer before the next one, so one association can
+// never be faster than (the peer's time per instance without any fsync, e.g. DCMTK
+// storescp) + (creating, writing and fdatasync-ing one new file of the instance's size).
+// This measures the second term on the file system the benchmark writes to, in the same
+// run, so the ingest figures can be read against it: one writer at a time (one
+// association), and `writers` at once (several associations: their fdatasyncs queue on the
+// same journal, so each takes longer than alone).
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,18 +13,23 @@ import * as path from 'node:path';
 export interface FsyncFloor {
   bytes: number;
   files: number;
-  /** Mean and median ms for open + write + fdatasync + close of one new file, one at a time. */
+  /** How many wrote at once, each one file after the other. */
+  writers: number;
+  /** Mean and median ms for open + write + fdatasync + close of one new file, while `writers` did so at once. */
   meanMs: number;
   medianMs: number;
+  /** New durable files per second, all writers together. */
+  filesPerSecond: number;
 }
 
-/** Writes `files` new files of `bytes` each in `dir`, one at a time, each fdatasync'ed; then removes them. */
-export async function measureFsyncFloor(dir: string, bytes: number, files = 50): Promise<FsyncFloor> {
+/** Writes `files` new files of `bytes` each in `dir` by `writers` concurrent loops, each file fdatasync'ed; then removes them. */
+export async function measureFsyncFloor(dir: string, bytes: number, files = 50, writers = 1): Promise<FsyncFloor> {
   const work = fs.mkdtempSync(path.join(dir, 'fsync-floor-'));
   const data = randomBytes(bytes);
   const times: number[] = [];
-  try {
-    for (let i = 0; i < files; i++) {
+  let next = 0;
+  const writer = async (): Promise<void> => {
+    for (let i = next++; i < files; i = next++) {
       const started = performance.now();
       const fh = await fs.promises.open(path.join(work, `f${i}`), 'wx');
       try {
@@ -33,14 +40,21 @@ export async function measureFsyncFloor(dir: string, bytes: number, files = 50):
       }
       times.push(performance.now() - started);
     }
+  };
+  const started = performance.now();
+  try {
+    await Promise.all(Array.from({ length: writers }, writer));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+  const wallMs = performance.now() - started;
   const sorted = [...times].sort((a, b) => a - b);
   return {
     bytes,
     files,
+    writers,
     meanMs: times.reduce((a, b) => a + b, 0) / times.length,
     medianMs: sorted[sorted.length >> 1],
+    filesPerSecond: (files * 1000) / wallMs,
   };
 }

@@ -8,8 +8,10 @@
 // After every run the target is checked to hold all instances, else the run fails.
 // Also reported: the server's CPU time per instance (pacs, orthanc; from /proc, which other
 // load on the machine disturbs less than wall time), the 1-minute load average after each
-// run (a run taken while other work loaded the machine shows), and the durability floor
-// of one association measured in the same run (bench/fsync-floor.ts). With --strace on (the
+// run (a run taken while other work loaded the machine shows), and the durability floors
+// measured in the same run (bench/fsync-floor.ts): one new file fdatasync'ed at a time, and
+// --parallel writers at once; with storescp's times they bound what a durable server can
+// reach (the "durable ceiling" lines). With --strace on (the
 // default), one more run per target and mode, untimed, under `strace -c -f` (bench/syscalls.ts):
 // system calls per instance, the file-system ones apart, for every server alike.
 // A CPU profile of this PACS per instance: --pacs-cmd "node --cpu-prof --cpu-prof-dir=/tmp/prof
@@ -327,6 +329,11 @@ async function main(): Promise<void> {
   console.log(
     `durability floor: a new ${(floor.bytes / 1024).toFixed(0)} KiB file written and fdatasync'ed takes ${floor.medianMs.toFixed(2)} ms (median of ${floor.files}, one at a time)`,
   );
+  const parallelFloor: FsyncFloor | undefined = modes.includes('parallel') ? await measureFsyncFloor(root, floor.bytes, 200, parallel) : undefined;
+  if (parallelFloor)
+    console.log(
+      `durability floor, ${parallel} writers at once: ${parallelFloor.medianMs.toFixed(2)} ms per file (median), ${parallelFloor.filesPerSecond.toFixed(0)} new durable files/s in all`,
+    );
   const loadStart = os.loadavg();
   try {
     // Interleave targets inside each run so drift (page cache, thermal) hits all alike.
@@ -457,6 +464,18 @@ async function main(): Promise<void> {
       }`,
     );
   }
+  // Several associations: no durable server takes in more than storescp --fork does without
+  // any fsync, nor more than the disk makes new files durable with that many writers at once.
+  const scpParallel = results.get(key('storescp', 'parallel'))?.instancesPerSecond;
+  const parallelCeiling = scpParallel !== undefined && parallelFloor ? Math.min(scpParallel, parallelFloor.filesPerSecond) : undefined;
+  if (parallelCeiling !== undefined) {
+    const pacsParallel = results.get(key('pacs', 'parallel'))?.instancesPerSecond;
+    console.log(
+      `durable ceiling, ${parallel} associations: ${parallelCeiling.toFixed(0)} inst/s (the lower of storescp --fork's ${scpParallel!.toFixed(0)}/s and ${parallelFloor!.filesPerSecond.toFixed(0)} durable files/s)${
+        pacsParallel !== undefined ? `; pacs reached ${((100 * pacsParallel) / parallelCeiling).toFixed(0)}% of it` : ''
+      }`,
+    );
+  }
   console.log(`load average (1, 5, 15 min): start ${loadStart.map((x) => x.toFixed(1)).join(', ')}; end ${loadEnd.map((x) => x.toFixed(1)).join(', ')}`);
 
   // JSON
@@ -486,7 +505,9 @@ async function main(): Promise<void> {
         results: [...results.values()],
         ratios,
         fsyncFloor: floor,
+        fsyncFloorParallel: parallelFloor ?? null,
         durableCeilingSingleInstancesPerSecond: singleCeiling ?? null,
+        durableCeilingParallelInstancesPerSecond: parallelCeiling ?? null,
         loadAverage: { start: loadStart, end: loadEnd },
       },
       null,
