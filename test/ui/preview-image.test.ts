@@ -5,7 +5,7 @@
 // what the viewer would show otherwise.
 import { describe, expect, it } from 'vitest';
 import type { DicomJson } from '../../ui/src/dicom-json.js';
-import { fitRect, previewImage, voiRange } from '../../ui/src/viewer/preview-image.js';
+import { fitRect, previewableHeader, previewImage, voiRange } from '../../ui/src/viewer/preview-image.js';
 
 const RAW = 'application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1';
 
@@ -82,5 +82,20 @@ describe('the preview image', () => {
     // A body that is not rows x columns of its samples.
     expect(previewImage(header(), RAW, bytes([0, 1, 2]))).toBeUndefined();
     expect(previewImage(header({ bits: 8 }), RAW, bytes([0, 1, 2, 3], false, 8))).toBeDefined();
+  });
+
+  it('knows from the metadata alone when no preview can come, before the frame is fetched', () => {
+    const stored = (ts: string) => header({ extra: { '00083002': { vr: 'UI', Value: [ts] } } });
+    expect(previewableHeader(header())).toBe(true); // no Available Transfer Syntax UID: the frame decides
+    expect(previewableHeader(stored('1.2.840.10008.1.2.1'))).toBe(true);
+    expect(previewableHeader(stored('1.2.840.10008.1.2'))).toBe(true);
+    expect(previewableHeader(stored('1.2.840.10008.1.2.4.90'))).toBe(false); // JPEG 2000
+    expect(previewableHeader(stored('1.2.840.10008.1.2.4.80'))).toBe(false); // JPEG-LS
+    expect(previewableHeader(header({ modality: 'PT' }))).toBe(false);
+    expect(previewableHeader(header({ photometric: 'RGB', samples: 3 }))).toBe(false);
+    expect(previewableHeader(header({ fn: 'SIGMOID' }))).toBe(false);
+    expect(previewableHeader(header({ rows: 0 }))).toBe(false);
+    // What previewImage refuses by its header, previewableHeader refuses too.
+    expect(previewImage(stored('1.2.840.10008.1.2.4.90'), RAW, bytes([0, 1, 2, 3]))).toBeUndefined();
   });
 });

@@ -49,6 +49,7 @@ export const TAG = {
   FailureReason: '00081197',
   FailedSOPSequence: '00081198',
   ReferencedSOPSequence: '00081199',
+  AvailableTransferSyntaxUID: '00083002',
   PatientName: '00100010',
   PatientID: '00100020',
   IssuerOfPatientID: '00100021',

@@ -14,7 +14,7 @@ import { firstHungSeries, firstShown, LOADER_FRAME_ACCEPT } from './first-image.
 import { BUILT_IN_PROTOCOLS, hangsAsImages, type SeriesFacts } from './hanging.js';
 import { boundaryOf, readMultipart } from './multipart-reader.js';
 import type { Preview } from './preview.js';
-import { previewImage } from './preview-image.js';
+import { previewableHeader, previewImage } from './preview-image.js';
 import { findPrior, priorModality, studyIdentity } from './prior-study.js';
 
 /** Answers asked for once per page (early here, used by the viewer); a failure is asked again next time. */
@@ -58,8 +58,13 @@ export interface EarlyTimings {
   prior?: number;
 }
 
-/** Starts the requests; failures are left to the viewer, which asks again and reports them. */
-export function askEarly(client: DicomWebClient, studyUids: string[], preview?: Preview, timings: EarlyTimings = {}): void {
+/**
+ * Starts the requests; failures are left to the viewer, which asks again and reports them.
+ * Resolves once the first image's part is over: its preview handed over (drawn, or drawn
+ * once the session is checked), or known not to come (not previewable by its header, or a
+ * request failed).
+ */
+export function askEarly(client: DicomWebClient, studyUids: string[], preview?: Preview, timings: EarlyTimings = {}): Promise<void> {
   const [study, ...others] = studyUids;
   const protocols = adminProtocols();
   protocols.catch(() => undefined);
@@ -70,6 +75,8 @@ export function askEarly(client: DicomWebClient, studyUids: string[], preview?: 
       timings.prior = performance.now();
     })
     .catch(() => undefined);
+  let settle!: () => void;
+  const firstImage = new Promise<void>((resolve) => (settle = resolve));
   void listed
     .then(async (list) => {
       timings.series = performance.now();
@@ -80,6 +87,8 @@ export function askEarly(client: DicomWebClient, studyUids: string[], preview?: 
       timings.metadata = performance.now();
       if (!shown) return;
       const inst = shown.instance;
+      // No preview can come of it: the frame is still asked for (the loader's request is answered from the cache), but not waited for.
+      if (!preview || !previewableHeader(inst)) settle();
       const url = client.frameImageId(study, seriesUid, str(inst, TAG.SOPInstanceUID), 1).replace(/^wadors:/, '');
       // X-Requested-With: without a session, a plain 401 rather than a Basic challenge (main.ts).
       // The cache entry still answers the loader's request: frames vary on Accept only.
@@ -89,8 +98,10 @@ export function askEarly(client: DicomWebClient, studyUids: string[], preview?: 
       timings.frame = performance.now();
       if (preview) await showPreview(preview, seriesUid, inst, shown.frames, res.headers.get('content-type') ?? '', body);
     })
-    .catch(() => undefined);
+    .catch(() => undefined)
+    .finally(settle);
   for (const uid of others) void client.series(uid).catch(() => undefined);
+  return firstImage;
 }
 
 /** The prior study's search and series list, when a protocol that applies asks for a prior (the viewer's priorOf asks the same). */

@@ -46,6 +46,28 @@ export function voiRange(center: number, width: number, fn: string): { lower: nu
   return { lower: center - 0.5 - (width - 1) / 2, upper: center - 0.5 + (width - 1) / 2 };
 }
 
+/** Stored forms whose frames the server sends raw (or may): anything else is compressed, and has no preview. */
+const RAW_STORED = new Set([...RAW_LITTLE_ENDIAN, '1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.2']);
+
+/**
+ * Whether the instance's metadata allows a preview at all: what previewImage asks of the
+ * header, and a stored transfer syntax (the archive's Available Transfer Syntax UID, when it
+ * names one) that is not compressed. Known before the frame is fetched (early.ts).
+ */
+export function previewableHeader(ds: DicomJson): boolean {
+  const stored = str(ds, TAG.AvailableTransferSyntaxUID);
+  if (stored && !RAW_STORED.has(stored)) return false;
+  const rows = num(ds, TAG.Rows) ?? 0;
+  const cols = num(ds, TAG.Columns) ?? 0;
+  const bits = num(ds, TAG.BitsAllocated);
+  const photometric = str(ds, TAG.PhotometricInterpretation);
+  if (!(rows > 0 && cols > 0) || (bits !== 8 && bits !== 16) || (num(ds, TAG.SamplesPerPixel) ?? 1) !== 1) return false;
+  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') return false;
+  if (SCALED_FURTHER.has(str(ds, TAG.Modality)) || ds[TAG.ModalityLUTSequence]?.Value?.length || ds[TAG.VOILUTSequence]?.Value?.length) return false;
+  const fn = str(ds, TAG.VOILUTFunction).toUpperCase() || 'LINEAR';
+  return fn === 'LINEAR' || fn === 'LINEAR_EXACT';
+}
+
 /**
  * The preview of a frame (`partType`: its multipart part's Content-Type; `body`: its bytes),
  * or undefined when the viewer might show it otherwise.
@@ -53,15 +75,12 @@ export function voiRange(center: number, width: number, fn: string): { lower: nu
 export function previewImage(ds: DicomJson, partType: string, body: Uint8Array): PreviewImage | undefined {
   const { essence, params } = mediaParams(partType);
   if (essence !== 'application/octet-stream' || !RAW_LITTLE_ENDIAN.has(params['transfer-syntax'] ?? '')) return undefined;
-  const rows = num(ds, TAG.Rows) ?? 0;
-  const cols = num(ds, TAG.Columns) ?? 0;
-  const bits = num(ds, TAG.BitsAllocated);
+  if (!previewableHeader(ds)) return undefined;
+  const rows = num(ds, TAG.Rows)!;
+  const cols = num(ds, TAG.Columns)!;
+  const bits = num(ds, TAG.BitsAllocated)!;
   const photometric = str(ds, TAG.PhotometricInterpretation);
-  if (!(rows > 0 && cols > 0) || (bits !== 8 && bits !== 16) || (num(ds, TAG.SamplesPerPixel) ?? 1) !== 1) return undefined;
-  if (photometric !== 'MONOCHROME1' && photometric !== 'MONOCHROME2') return undefined;
-  if (SCALED_FURTHER.has(str(ds, TAG.Modality)) || ds[TAG.ModalityLUTSequence]?.Value?.length || ds[TAG.VOILUTSequence]?.Value?.length) return undefined;
   const fn = str(ds, TAG.VOILUTFunction).toUpperCase() || 'LINEAR';
-  if (fn !== 'LINEAR' && fn !== 'LINEAR_EXACT') return undefined;
   const n = rows * cols;
   if (body.length !== n * (bits / 8)) return undefined;
 
