@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { defineConfig } from 'vite';
 import { precompress } from '../scripts/precompress.js';
+import { preloadViewerCode } from '../scripts/preload-viewer-code.js';
 
 const backend = 'http://127.0.0.1:8080';
 /** The dicom-image-loader's worker-side modules: code for its decode workers, not for the page. */
@@ -33,8 +34,9 @@ export default defineConfig({
       { find: /^@kitware\/vtk\.js\/IO\/XML\/XMLPolyDataReader(\.js)?$/, replacement: VTP_READER },
     ],
   },
-  // Brotli and gzip siblings of the built files, sent by the web server as they are.
-  plugins: [precompress()],
+  // The viewer's main code fetched while the page asks for the first image; brotli and gzip
+  // siblings of the built files, sent by the web server as they are.
+  plugins: [preloadViewerCode(), precompress()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

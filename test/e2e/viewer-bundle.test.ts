@@ -116,6 +116,36 @@ describe('viewer bundle', { timeout: 600_000 }, () => {
     }
   });
 
+  it("has its page fetch the viewer's main code at once, and run it once the first image's preview is up", async () => {
+    const p = await loggedInPage();
+    try {
+      const url = `${v.base}/viewer?StudyInstanceUIDs=${ct.studyUid}`;
+      const html = await (await p.request.get(url)).text();
+      const preloaded = [...html.matchAll(/<link rel="modulepreload"[^>]* href="([^"]+)"/g)].map((m) => m[1]);
+      const app = preloaded.find((h) => /^\/assets\/app-[\w-]+\.js$/.test(h));
+      expect(app, html).toBeDefined();
+      const order: string[] = [];
+      p.on('request', (r) => {
+        const path = new URL(r.url()).pathname;
+        if (path === app) order.push('app');
+        else if (path.includes('/frames/')) order.push('frame');
+      });
+      await p.goto(url);
+      await p.waitForFunction(() => window.__viewer?.ready === true && window.__viewer.viewer.timings.firstDrawn !== undefined, null, {
+        timeout: 300_000,
+      });
+      // Asked for by the page itself, before the first frame (which waits for the series and its metadata).
+      expect(order.indexOf('app')).toBeGreaterThanOrEqual(0);
+      expect(order.indexOf('app')).toBeLessThan(order.indexOf('frame'));
+      // Run once the preview is drawn, unless the early frame took longer than the viewer waits for it (1 s).
+      const t = (await p.evaluate(() => window.__viewer!.viewer.timings)) as { scriptsLoaded: number; firstPreview?: number; early: { frame?: number } };
+      expect(t.firstPreview).toBeDefined();
+      expect(t.scriptsLoaded > t.firstPreview! || (t.early.frame ?? Infinity) > 1000, JSON.stringify(t)).toBe(true);
+    } finally {
+      await p.context().close();
+    }
+  });
+
   it('loads the MPR / 3D chunk for &mode=mpr', async () => {
     const p = await loggedInPage();
     try {

@@ -41,12 +41,12 @@ async function start(): Promise<void> {
   const preview = mpr ? undefined : new Preview();
   const early: EarlyTimings = {};
   const firstImage = mpr ? Promise.resolve() : askEarly(client, request.studyUids, preview, early);
-  // The viewer's code: at once when it comes over the network (its download is the longer
-  // wait). When this browser has it cached, after the first image's requests are answered
-  // and its preview handed over (or at most PREVIEW_FIRST_MS): running that code and
-  // Cornerstone's start-up hold the page's main thread for 0.3-2 s on these machines, and
-  // the early answers waited behind them.
-  const app = (codeCached() ? Promise.race([firstImage, delay(PREVIEW_FIRST_MS)]) : Promise.resolve()).then(() => import('./app.js'));
+  // The viewer's code (Cornerstone): viewer.html has the browser fetch and compile it from
+  // the start (scripts/preload-viewer-code.ts); it runs once the first image's early part is
+  // over (its preview handed over, or known not to come; at most PREVIEW_FIRST_MS). Running
+  // it and Cornerstone's start-up hold the page's main thread for 0.3-2 s on these
+  // machines, and the early answers waited behind them.
+  const app = Promise.race([firstImage, delay(PREVIEW_FIRST_MS)]).then(() => import('./app.js'));
   let scriptsLoaded = 0;
   void app.then(
     () => (scriptsLoaded = performance.now()),
@@ -67,14 +67,5 @@ async function start(): Promise<void> {
 const PREVIEW_FIRST_MS = 1000;
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Whether this entry came from the browser's HTTP cache (its resource timing shows no bytes
- * transferred): then the viewer's code, of the same build and cached alike, is there too.
- */
-function codeCached(): boolean {
-  const own = performance.getEntriesByName(import.meta.url)[0] as PerformanceResourceTiming | undefined;
-  return own !== undefined && own.transferSize === 0 && own.decodedBodySize > 0;
-}
 
 void start();
