@@ -7,23 +7,18 @@
 // (a truncated response, a failed request) is loaded frame by frame afterwards. Frames
 // stored uncompressed are asked for deflated and inflated (frame-inflate.ts); the loader
 // gets them as native little endian, as if sent so. The requests, their reading and the
-// inflating run in a worker (stack-worker.ts), on the page only where none can be made.
+// inflating run in a worker (batch-fetch.ts, stack-worker.ts), on the page only where none
+// can be made. The first stack's batches may have started before Cornerstone loaded
+// (early-stack.ts): their frames come in through acceptPart as a batch's own do.
 import { metaData } from '@cornerstonejs/core';
-import { num, type DicomJson } from '../dicom-json.js';
 import { FrameError, frameProblem, mediaParam } from './frame-check.js';
-import { BATCH_ACCEPT, batchParts, type BatchPart } from './batch-parts.js';
-import { EXPLICIT_VR_LITTLE_ENDIAN, nativeFrameBytes } from './frame-inflate.js';
-import { boundaryOf } from './multipart-reader.js';
-import type { StackWorkerReply, StackWorkerRequest } from './stack-worker-protocol.js';
+import { batchEvents } from './batch-fetch.js';
+import { batchRequest, shapeOf, type BatchTiming, type FrameRequest } from './batch-request.js';
+import type { BatchPart } from './batch-parts.js';
+import { EXPLICIT_VR_LITTLE_ENDIAN } from './frame-inflate.js';
 
 export { batchesOf, outwardOrder } from './fetch-order.js';
-
-/** One frame to fetch: its loader image id, and the instance (metadata) it belongs to. */
-export interface FrameRequest {
-  imageId: string;
-  sopUid: string;
-  instance: DicomJson;
-}
+export type { BatchTiming, FrameRequest } from './batch-request.js';
 
 /** Frames that arrived and wait for the loader, by image id: taken (and forgotten) when it asks. */
 const arrived = new Map<string, { pixelData: Uint8Array; transferSyntaxUid: string }>();
@@ -41,80 +36,29 @@ function addProvider(): void {
   }, 10_000);
 }
 
-/** When one batch request started, its response headers arrived, its last part was read (performance.now()), and its size. */
-export interface BatchTiming {
-  frames: number;
-  start: number;
-  headers?: number;
-  end?: number;
-  bytes: number;
-}
-
-export interface BatchOptions {
-  /** Filled in as the batch goes (the viewer's stack timeline). */
-  timing?: BatchTiming;
-  /** The series' Pixel Data URL (…/series/{uid}/pixeldata). */
-  pixelDataUrl: string;
+export interface FrameOptions {
   /** Called for each frame as it arrives, after it is in the registry (or refused by the frame check). */
   onFrame: (imageId: string, refused?: FrameError) => void;
   /** Whether the loader still needs the frame: one loading or loaded meanwhile (the user scrolled there) is not put in the registry, where nothing would take it. */
   needed: (imageId: string) => boolean;
 }
 
-/** What one batch request delivers, in order: its headers' verdict, then its frames. */
-type BatchEvent = { type: 'headers'; ok: boolean } | { type: 'part'; part: BatchPart };
-
-/** The stack's fetch worker (stack-worker.ts), made at the first batch; null when none can be made (the page reads then). */
-let worker: Worker | null | undefined;
-let nextId = 0;
-const listeners = new Map<number, (m: StackWorkerReply) => void>();
-
-function stackWorker(): Worker | null {
-  if (worker !== undefined) return worker;
-  try {
-    worker = new Worker(new URL('./stack-worker.ts', import.meta.url), { type: 'module', name: 'stack-fetch' });
-    worker.onmessage = (e: MessageEvent<StackWorkerReply>) => listeners.get(e.data.id)?.(e.data);
-    // A worker that fails (its script did not load): its batches end, their frames are asked for one by one, later batches are read on the page.
-    worker.onerror = () => {
-      worker = null;
-      for (const [id, listener] of listeners) listener({ id, type: 'end' });
-    };
-  } catch {
-    worker = null;
-  }
-  return worker;
+export interface BatchOptions extends FrameOptions {
+  /** Filled in as the batch goes (the viewer's stack timeline). */
+  timing?: BatchTiming;
+  /** The series' Pixel Data URL (…/series/{uid}/pixeldata). */
+  pixelDataUrl: string;
 }
 
-/** One batch through the worker: its events as they come. */
-async function* viaWorker(w: Worker, url: string, accept: string, sizes: Record<string, number>): AsyncGenerator<BatchEvent> {
-  const id = nextId++;
-  const queue: StackWorkerReply[] = [];
-  let wake: (() => void) | undefined;
-  listeners.set(id, (m) => {
-    queue.push(m);
-    wake?.();
-  });
-  try {
-    w.postMessage({ id, url, accept, sizes } satisfies StackWorkerRequest);
-    for (;;) {
-      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      const m = queue.shift()!;
-      if (m.type === 'end') return;
-      yield m.type === 'headers' ? { type: 'headers', ok: m.ok } : { type: 'part', part: m.part };
-    }
-  } finally {
-    listeners.delete(id);
-  }
-}
-
-/** One batch read on the page. */
-async function* onPage(url: string, accept: string, sizes: Record<string, number>): AsyncGenerator<BatchEvent> {
-  const res = await fetch(url, { credentials: 'same-origin', headers: { accept } });
-  const boundary = boundaryOf(res.headers.get('content-type') ?? '');
-  const ok = res.ok && !!res.body && !!boundary;
-  yield { type: 'headers', ok };
-  if (!ok) return void (await res.body?.cancel());
-  for await (const part of batchParts(res.body, boundary, window.location.origin, (href) => sizes[href])) yield { type: 'part', part };
+/** One frame's part as it arrived: checked, put in the loader's registry while it is still needed, `onFrame` told. */
+export function acceptPart(req: FrameRequest, part: BatchPart, opts: FrameOptions): void {
+  addProvider();
+  if (part.refused !== undefined || !part.body) return opts.onFrame(req.imageId, new FrameError(part.refused ?? 'the frame has no bytes'));
+  const problem = frameProblem(part.body.buffer as ArrayBuffer, part.contentType, shapeOf(req.instance));
+  if (problem) return opts.onFrame(req.imageId, new FrameError(problem));
+  if (opts.needed(req.imageId))
+    arrived.set(req.imageId, { pixelData: part.body, transferSyntaxUid: mediaParam(part.contentType, 'transfer-syntax') ?? EXPLICIT_VR_LITTLE_ENDIAN });
+  opts.onFrame(req.imageId);
 }
 
 /**
@@ -122,23 +66,13 @@ async function* onPage(url: string, accept: string, sizes: Record<string, number
  * request failed). Frames reach `onFrame` in the order of the response.
  */
 export async function fetchBatch(batch: FrameRequest[], opts: BatchOptions): Promise<string[]> {
-  addProvider();
   const wanted = new Map(batch.map((f) => [f.imageId, f]));
-  const sops = [...new Set(batch.map((f) => f.sopUid))];
   const timing = opts.timing;
-  const shapeOf = (inst: DicomJson) => ({ rows: num(inst, '00280010'), columns: num(inst, '00280011'), samplesPerPixel: num(inst, '00280002') });
-  const sizes: Record<string, number> = {};
-  for (const f of batch) {
-    const size = nativeFrameBytes({ ...shapeOf(f.instance), bitsAllocated: num(f.instance, '00280100') });
-    if (size !== undefined) sizes[f.imageId.slice('wadors:'.length)] = size;
-  }
-  const url = new URL(`${opts.pixelDataUrl}?instances=${sops.map(encodeURIComponent).join(',')}`, window.location.href).href;
-  const w = stackWorker();
-  const events = w ? viaWorker(w, url, BATCH_ACCEPT, sizes) : onPage(url, BATCH_ACCEPT, sizes);
+  const { url, sizes } = batchRequest(batch, opts.pixelDataUrl, window.location.href);
   try {
-    for await (const ev of events) {
+    for await (const ev of batchEvents(url, sizes)) {
       if (ev.type === 'headers') {
-        if (timing) timing.headers = performance.now();
+        if (timing) timing.headers = ev.at ?? performance.now();
         if (!ev.ok) break;
         continue;
       }
@@ -147,23 +81,15 @@ export async function fetchBatch(batch: FrameRequest[], opts: BatchOptions): Pro
       const req = wanted.get(imageId);
       if (!req) continue;
       wanted.delete(imageId);
-      if (part.refused !== undefined || !part.body) {
-        opts.onFrame(imageId, new FrameError(part.refused ?? 'the frame has no bytes'));
-        continue;
+      if (timing) {
+        timing.bytes += part.body?.length ?? 0;
+        timing.end = ev.at ?? performance.now();
       }
-      if (timing) timing.bytes += part.body.length;
-      const problem = frameProblem(part.body.buffer as ArrayBuffer, part.contentType, shapeOf(req.instance));
-      if (problem) {
-        opts.onFrame(imageId, new FrameError(problem));
-        continue;
-      }
-      if (opts.needed(imageId))
-        arrived.set(imageId, { pixelData: part.body, transferSyntaxUid: mediaParam(part.contentType, 'transfer-syntax') ?? EXPLICIT_VR_LITTLE_ENDIAN });
-      opts.onFrame(imageId);
+      acceptPart(req, part, opts);
     }
   } catch {
     // A failed or truncated response: what it did not deliver is asked for frame by frame.
   }
-  if (timing) timing.end = performance.now();
+  if (timing) timing.end ??= performance.now();
   return [...wanted.keys()];
 }

@@ -28,3 +28,7 @@ export function batchesOf<T extends { sopUid: string }>(items: T[], size: number
   for (let i = 0; i < order.length; i += size) batches.push(order.slice(i, i + size).flatMap((sop) => bySop.get(sop)!));
   return batches;
 }
+
+/** Instances per Pixel Data request, and such requests at once (of the browser's six connections to the server). */
+export const BATCH_INSTANCES = 25;
+export const BATCHES_AT_ONCE = 3;

@@ -1,4 +1,4 @@
-// Messages between bulk-frames.ts and its fetch worker (stack-worker.ts).
+// Messages between the page (batch-fetch.ts) and the stack's fetch worker (stack-worker.ts).
 import type { BatchPart } from './batch-parts.js';
 
 export interface StackWorkerRequest {
@@ -9,4 +9,8 @@ export interface StackWorkerRequest {
   sizes: Record<string, number>;
 }
 
-export type StackWorkerReply = { id: number; type: 'headers'; ok: boolean } | { id: number; type: 'part'; part: BatchPart } | { id: number; type: 'end' };
+/** `at`: when the worker had it (ms since the epoch: performance.timeOrigin + performance.now(), the worker's clock is its own). */
+export type StackWorkerReply =
+  | { id: number; type: 'headers'; ok: boolean; at: number }
+  | { id: number; type: 'part'; part: BatchPart; at: number }
+  | { id: number; type: 'end'; at: number };

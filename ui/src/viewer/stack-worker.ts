@@ -2,13 +2,15 @@
 // of its own (native) time handing a response's bytes to a script as the bytes take to
 // arrive, and inflating deflated frames costs more; on the page that time was taken from
 // decoding and drawing. This worker fetches each batch, reads and inflates its parts
-// (batch-parts.ts) and hands each frame over (transferred, not copied). bulk-frames.ts
-// drives it.
+// (batch-parts.ts) and hands each frame over (transferred, not copied), with the time it
+// had it: the page's main thread, busy loading Cornerstone while the first stack is
+// fetched (early-stack.ts), may read the message later. batch-fetch.ts drives it.
 import { batchParts } from './batch-parts.js';
 import { boundaryOf } from './multipart-reader.js';
 import type { StackWorkerReply, StackWorkerRequest } from './stack-worker-protocol.js';
 
 const post = (m: StackWorkerReply, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
+const now = () => performance.timeOrigin + performance.now();
 
 self.onmessage = async (e: MessageEvent<StackWorkerRequest>) => {
   const { id, url, accept, sizes } = e.data;
@@ -16,14 +18,14 @@ self.onmessage = async (e: MessageEvent<StackWorkerRequest>) => {
     const res = await fetch(url, { credentials: 'same-origin', headers: { accept } });
     const boundary = boundaryOf(res.headers.get('content-type') ?? '');
     const ok = res.ok && !!res.body && !!boundary;
-    post({ id, type: 'headers', ok });
+    post({ id, type: 'headers', ok, at: now() });
     if (!ok) await res.body?.cancel();
     else
       for await (const p of batchParts(res.body, boundary, self.location.origin, (href) => sizes[href])) {
-        post({ id, type: 'part', part: p }, p.body ? [p.body.buffer] : []);
+        post({ id, type: 'part', part: p, at: now() }, p.body ? [p.body.buffer] : []);
       }
   } catch {
     // A failed or truncated response: the page asks for what it did not get frame by frame.
   }
-  post({ id, type: 'end' });
+  post({ id, type: 'end', at: now() });
 };
