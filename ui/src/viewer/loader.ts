@@ -7,6 +7,7 @@ import { init as toolsInit } from '@cornerstonejs/tools';
 import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
 import { batchesOf, fetchBatch, outwardOrder, type BatchTiming, type FrameRequest } from './bulk-frames.js';
+import { BATCH_INSTANCES, BATCHES_AT_ONCE } from './fetch-order.js';
 import { FrameError, frameProblem } from './frame-check.js';
 import { decodeOnPage, decodesOnPage, type DecodeTaskArgs } from './raw-decode.js';
 import { holdsPixels, orderSlices } from './slice-order.js';
@@ -199,10 +200,6 @@ export interface LoadFailure {
   error: unknown;
 }
 
-/** Instances per Pixel Data request, and such requests at once (of the browser's six connections to the server). */
-const BATCH_INSTANCES = 25;
-const BATCHES_AT_ONCE = 3;
-
 export interface PrefetchOptions {
   /** The slice on screen: loading goes outwards from it. */
   from: number;
@@ -269,7 +266,8 @@ export async function prefetchStack(imageIds: string[], onProgress: (done: numbe
         pixelDataUrl,
         timing,
         onFrame: (id, refused) => {
-          if (timeline) timeline.lastArrived = performance.now();
+          // The worker's time of the part (timing.end), not when this busy page read its message.
+          if (timeline) timeline.lastArrived = timing.end ?? performance.now();
           if (refused) track(id, Promise.reject(refused));
           else load(id);
         },
