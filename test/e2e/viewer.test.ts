@@ -135,8 +135,8 @@ describe('viewer', () => {
         const asked: string[] = [];
         pixelDataRequests.set(p, asked);
         p.on('request', (r) => {
-          const path = new URL(r.url()).pathname;
-          if (path.endsWith('/pixeldata')) asked.push(path);
+          const url = new URL(r.url());
+          if (url.pathname.endsWith('/pixeldata')) asked.push(url.pathname + url.search);
         });
         p.on('response', (r) => {
           const path = new URL(r.url()).pathname;
@@ -175,6 +175,11 @@ describe('viewer', () => {
       expect(twice.length).toBe(1);
       expect(twice[0].map((e) => e.transferSize > 0).sort()).toEqual([false, true]);
       expect(firstBatches.map((path) => path.split('/')[5]).sort()).toEqual([thin.seriesUid, thin.seriesUid, thick.seriesUid].sort());
+      // Each batch asked for once, each slice in one of them.
+      expect(new Set(firstBatches).size).toBe(3);
+      const batchedSops = firstBatches.flatMap((u) => decodeURIComponent(new URL(u, base).searchParams.get('instances') ?? '').split(','));
+      expect(batchedSops.length).toBe(39 + 9);
+      expect(new Set(batchedSops).size).toBe(39 + 9);
       const viewerScript = scripts.find((s) => /^\/assets\/viewer-[\w-]+\.js$/.test(s.path));
       expect(viewerScript, JSON.stringify(scripts)).toBeDefined();
       for (const s of scripts) {
