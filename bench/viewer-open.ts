@@ -75,7 +75,7 @@ interface Run {
   serverCpuMs: number;
   /** Our viewer's stack loading: each Pixel Data batch's start, headers and end (ms after the stack's start), frames and MB. */
   stack?: {
-    batches: { frames: number; start: number; headers?: number; end?: number; mb: number; early?: boolean }[];
+    batches: { frames: number; start: number; headers?: number; end?: number; mb: number }[];
     lastArrived?: number;
     lastCached?: number;
   };
@@ -84,7 +84,7 @@ interface Run {
 /** ui/src/viewer/loader.ts StackTimeline, as the page holds it. */
 interface StackTimeline {
   start?: number;
-  batches?: { frames: number; start: number; headers?: number; end?: number; bytes: number; early?: boolean }[];
+  batches?: { frames: number; start: number; headers?: number; end?: number; bytes: number }[];
   lastArrived?: number;
   lastCached?: number;
 }
@@ -99,7 +99,6 @@ function relativeTimeline(st: StackTimeline): NonNullable<Run['stack']> {
       headers: rel(b.headers),
       end: rel(b.end),
       mb: Math.round(b.bytes / 1e5) / 10,
-      ...(b.early ? { early: true } : {}),
     })),
     lastArrived: rel(st.lastArrived),
     lastCached: rel(st.lastCached),
@@ -289,7 +288,7 @@ async function main(): Promise<void> {
     if (run.stack) {
       const b = run.stack.batches;
       console.log(
-        `  stack timeline (ms after its start; e: asked early, before Cornerstone): ${b.map((x) => `[${x.early ? 'e ' : ''}${x.frames} fr ${x.mb} MB: ${x.start}/${x.headers ?? '-'}/${x.end ?? '-'}]`).join(' ')}; last frame arrived ${run.stack.lastArrived}, last cached ${run.stack.lastCached}`,
+        `  stack timeline (ms after its start): ${b.map((x) => `[${x.frames} fr ${x.mb} MB: ${x.start}/${x.headers ?? '-'}/${x.end ?? '-'}]`).join(' ')}; last frame arrived ${run.stack.lastArrived}, last cached ${run.stack.lastCached}`,
       );
     }
     return run;

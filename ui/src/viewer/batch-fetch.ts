@@ -1,8 +1,7 @@
 // One Pixel Data batch request as a stream of events (its headers' verdict, then its
 // frames), through the stack's fetch worker (stack-worker.ts), or on the page where none
-// can be made. Shared by the entry chunk (early.ts: the first stack asked for while
-// Cornerstone loads, early-stack.ts) and the viewer (bulk-frames.ts): one worker for both.
-// No Cornerstone.
+// can be made. Used by the viewer's stack loading (bulk-frames.ts); no Cornerstone, so
+// that the entry chunk could use it too.
 import { BATCH_ACCEPT, batchParts } from './batch-parts.js';
 import type { BatchEvent, BatchSource } from './batch-request.js';
 import { boundaryOf } from './multipart-reader.js';

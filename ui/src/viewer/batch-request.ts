@@ -1,7 +1,6 @@
 // A stack's Pixel Data batch requests as the viewer names them: the frames asked for, the
 // request's URL and the frames' native sizes, the events a response gives and the timing
-// kept of it. Shared by early-stack.ts and bulk-frames.ts. No DOM, no Cornerstone:
-// unit-tested under Node.
+// kept of it (bulk-frames.ts). No DOM, no Cornerstone: unit-tested under Node.
 import { num, type DicomJson } from '../dicom-json.js';
 import type { BatchPart } from './batch-parts.js';
 import { nativeFrameBytes } from './frame-inflate.js';
@@ -20,8 +19,6 @@ export interface BatchTiming {
   headers?: number;
   end?: number;
   bytes: number;
-  /** Asked for by the entry chunk, before the viewer's stack loading started (early-stack.ts). */
-  early?: boolean;
 }
 
 /** What one batch request delivers, in order: its headers' verdict, then its frames; `at`, when it was read (performance.now() of the page). */

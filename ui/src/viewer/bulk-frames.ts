@@ -8,8 +8,7 @@
 // stored uncompressed are asked for deflated and inflated (frame-inflate.ts); the loader
 // gets them as native little endian, as if sent so. The requests, their reading and the
 // inflating run in a worker (batch-fetch.ts, stack-worker.ts), on the page only where none
-// can be made. The first stack's batches may have started before Cornerstone loaded
-// (early-stack.ts): their frames come in through acceptPart as a batch's own do.
+// can be made.
 import { metaData } from '@cornerstonejs/core';
 import { FrameError, frameProblem, mediaParam } from './frame-check.js';
 import { batchEvents } from './batch-fetch.js';
@@ -51,7 +50,7 @@ export interface BatchOptions extends FrameOptions {
 }
 
 /** One frame's part as it arrived: checked, put in the loader's registry while it is still needed, `onFrame` told. */
-export function acceptPart(req: FrameRequest, part: BatchPart, opts: FrameOptions): void {
+function acceptPart(req: FrameRequest, part: BatchPart, opts: FrameOptions): void {
   addProvider();
   if (part.refused !== undefined || !part.body) return opts.onFrame(req.imageId, new FrameError(part.refused ?? 'the frame has no bytes'));
   const problem = frameProblem(part.body.buffer as ArrayBuffer, part.contentType, shapeOf(req.instance));

@@ -3,8 +3,8 @@
 // arrive, and inflating deflated frames costs more; on the page that time was taken from
 // decoding and drawing. This worker fetches each batch, reads and inflates its parts
 // (batch-parts.ts) and hands each frame over (transferred, not copied), with the time it
-// had it: the page's main thread, busy loading Cornerstone while the first stack is
-// fetched (early-stack.ts), may read the message later. batch-fetch.ts drives it.
+// had it: the page's main thread, busy decoding and drawing, may read the message later,
+// and "arrived" means when the browser had the frame. batch-fetch.ts drives it.
 import { batchParts } from './batch-parts.js';
 import { boundaryOf } from './multipart-reader.js';
 import type { StackWorkerReply, StackWorkerRequest } from './stack-worker-protocol.js';
