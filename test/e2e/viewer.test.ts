@@ -146,8 +146,11 @@ describe('viewer', () => {
           void r.body().then(record, () => undefined); // a body still unread when its page closes is not needed
         });
         await p.goto(`${base}/viewer?StudyInstanceUIDs=${thin.studyUid}`);
+        // Opened in full (ready: the presentation states and key images looked up, their
+        // chunks loaded) and both stacks cached: the first opening has then asked for every
+        // script the second one will.
         await p.waitForFunction(
-          (uids) => uids.every((u) => window.__viewer?.viewer.timings?.stackCached?.[u] !== undefined),
+          (uids) => window.__viewer?.ready === true && uids.every((u) => window.__viewer?.viewer.timings?.stackCached?.[u] !== undefined),
           [thin.seriesUid, thick.seriesUid],
           { timeout: 120_000 },
         );
