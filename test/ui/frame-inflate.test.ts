@@ -16,8 +16,22 @@ describe('frame inflate', () => {
     const raw = frame(64 * 48);
     const deflated = deflateRawSync(raw, { level: 1 });
     expect(deflated.length).toBeLessThan(raw.length);
-    const out = inflateFrame(new Uint8Array(deflated), raw.length);
+    const out = inflateFrame(new Uint8Array(deflated), raw.length).body;
     expect(Buffer.compare(Buffer.from(out), Buffer.from(raw))).toBe(0);
+  });
+
+  it('gives each frame a buffer of its own and exact size, and the range of its values when asked', () => {
+    const big = frame(64 * 48);
+    const small = Int16Array.from([-1000, 12, 399, -5]);
+    const a = inflateFrame(new Uint8Array(deflateRawSync(big)), big.length);
+    const b = inflateFrame(new Uint8Array(deflateRawSync(new Uint8Array(small.buffer))), 8, { bitsAllocated: 16, signed: true });
+    // The smaller frame after the larger one: not a view of what was inflated before.
+    expect(b.body.buffer.byteLength).toBe(8);
+    expect(Array.from(new Int16Array(b.body.buffer))).toEqual([-1000, 12, 399, -5]);
+    expect(b.range).toEqual({ bitsAllocated: 16, signed: true, min: -1000, max: 399 });
+    expect(Buffer.compare(Buffer.from(a.body), Buffer.from(big))).toBe(0);
+    expect(a.body.buffer).not.toBe(b.body.buffer);
+    expect(a.range).toBeUndefined();
   });
 
   it('refuses a frame that inflates past its size (a bomb), short of it, damaged, or too large to be one', () => {

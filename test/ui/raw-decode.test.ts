@@ -3,6 +3,7 @@
 // (its own pure helpers give the expected values), and everything else left to the worker.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { copyWithRange, rememberRange } from '../../ui/src/viewer/frame-range.js';
 import { decodeOnPage, decodesOnPage, type DecodeTaskArgs } from '../../ui/src/viewer/raw-decode.js';
 import { REPO_ROOT } from '../support/peers.js';
 
@@ -94,6 +95,35 @@ describe('raw frames decoded on the page', () => {
     const odd = decodeOnPage(task([300, 2, 65535], { offset: 1 }));
     expect(Array.from(asLoaderMakesIt(odd))).toEqual([300, 2, 65535]);
     expect(asLoaderMakesIt(odd)).toBeInstanceOf(Uint16Array);
+  });
+
+  it('a frame the fetch worker made, its range known, is rescaled in its own buffer to the same result', () => {
+    const values = [0, 1024, 2048, 4095, 17, 3000];
+    const scaling = { rescaleSlope: 1, rescaleIntercept: -1024, modality: 'CT' };
+    const t = task(values, { scaling });
+    const made = copyWithRange(t.pixelData, { bitsAllocated: 16, signed: false });
+    rememberRange(made.body, made.range!);
+    t.pixelData = made.body;
+    const f = decodeOnPage(t);
+    // No new array: the values were rescaled where they arrived.
+    expect(f.pixelData).toBe(made.body.buffer);
+    const want = workerResult(values, 1, -1024);
+    expect(asLoaderMakesIt(f)).toBeInstanceOf(Int16Array);
+    expect(Array.from(asLoaderMakesIt(f))).toEqual(Array.from(want.out));
+    expect([f.smallestPixelValue, f.largestPixelValue]).toEqual([want.min, want.max]);
+
+    // Unscaled, in the type the range picks: the buffer itself when the type is the one it came in, else a copy of another size.
+    const mr = copyWithRange(new Uint8Array(Uint16Array.from([3, 900, 4000]).buffer), { bitsAllocated: 16, signed: false });
+    rememberRange(mr.body, mr.range!);
+    const g = decodeOnPage({ ...task([]), pixelData: mr.body });
+    expect(g.pixelData).toBe(mr.body.buffer);
+    expect(Array.from(asLoaderMakesIt(g))).toEqual([3, 900, 4000]);
+    const small = copyWithRange(new Uint8Array(Uint16Array.from([3, 90, 200]).buffer), { bitsAllocated: 16, signed: false });
+    rememberRange(small.body, small.range!);
+    const h = decodeOnPage({ ...task([]), pixelData: small.body });
+    expect(asLoaderMakesIt(h)).toBeInstanceOf(Uint8Array);
+    expect(Array.from(asLoaderMakesIt(h))).toEqual([3, 90, 200]);
+    expect(Array.from(new Uint16Array(small.body.buffer))).toEqual([3, 90, 200]);
   });
 
   it('leaves the worker everything else', () => {

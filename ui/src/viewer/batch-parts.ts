@@ -5,6 +5,7 @@
 // No DOM, no Cornerstone.
 import { DEFLATED_IMAGE_FRAME, EXPLICIT_VR_LITTLE_ENDIAN, inflateFrame } from './frame-inflate.js';
 import { mediaParam } from './frame-check.js';
+import type { FrameRange, GreyLayout } from './frame-range.js';
 import { LOADER_FRAME_ACCEPT } from './first-image.js';
 import { readMultipart } from './multipart-reader.js';
 
@@ -16,18 +17,22 @@ export interface BatchPart {
   href: string;
   contentType: string;
   body?: Uint8Array;
+  /** The values' range of an inflated grey frame (frame-range.ts): its decoding on the page skips that pass. */
+  range?: FrameRange;
   refused?: string;
 }
 
 /**
  * The parts of a batch body. `frameSize(href)`: the bytes a native frame of that URL holds
- * (from its header), undefined when not known; a deflated frame needs it.
+ * (from its header), undefined when not known; a deflated frame needs it. `greyLayout(href)`:
+ * how to read its values, when they are grey values whose range is worth finding.
  */
 export async function* batchParts(
   stream: ReadableStream<Uint8Array>,
   boundary: string,
   origin: string,
   frameSize: (href: string) => number | undefined,
+  greyLayout: (href: string) => GreyLayout | undefined = () => undefined,
 ): AsyncGenerator<BatchPart> {
   for await (const part of readMultipart(stream, boundary)) {
     const location = part.headers['content-location'] ?? '';
@@ -42,10 +47,13 @@ export async function* batchParts(
       yield { href, contentType, refused: 'the header does not give the size a deflated frame must inflate to' };
       continue;
     }
+    let native: ReturnType<typeof inflateFrame>;
     try {
-      yield { href, contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, body: inflateFrame(part.body, size) };
+      native = inflateFrame(part.body, size, greyLayout(href));
     } catch (e) {
       yield { href, contentType, refused: (e as Error).message };
+      continue;
     }
+    yield { href, contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, ...native };
   }
 }

@@ -4,6 +4,7 @@
 import { num, type DicomJson } from '../dicom-json.js';
 import type { BatchPart } from './batch-parts.js';
 import { nativeFrameBytes } from './frame-inflate.js';
+import { greyLayoutOf, type GreyLayout } from './frame-range.js';
 
 /** One frame to fetch: its loader image id, and the instance (metadata) it belongs to. */
 export interface FrameRequest {
@@ -24,19 +25,35 @@ export interface BatchTiming {
 /** What one batch request delivers, in order: its headers' verdict, then its frames; `at`, when it was read (performance.now() of the page). */
 export type BatchEvent = { type: 'headers'; ok: boolean; at?: number } | { type: 'part'; part: BatchPart; at?: number };
 
-/** A batch's events from its URL and the native size of each frame by absolute URL (tests give their own). */
-export type BatchSource = (url: string, sizes: Record<string, number>) => AsyncGenerator<BatchEvent>;
+/** What the reader of a batch needs to know of its frames, by absolute frame URL: native sizes, and grey layouts (frame-range.ts). */
+export interface BatchFrames {
+  sizes: Record<string, number>;
+  layouts: Record<string, GreyLayout>;
+}
+
+/** A batch's events from its URL and what is known of its frames (tests give their own). */
+export type BatchSource = (url: string, frames: BatchFrames) => AsyncGenerator<BatchEvent>;
 
 /** The image's shape as the frame check reads it. */
 export const shapeOf = (inst: DicomJson) => ({ rows: num(inst, '00280010'), columns: num(inst, '00280011'), samplesPerPixel: num(inst, '00280002') });
 
-/** The batch's URL (the series' Pixel Data resource, its instances named) and its frames' native sizes. */
-export function batchRequest(batch: FrameRequest[], pixelDataUrl: string, base: string): { url: string; sizes: Record<string, number> } {
+/** The batch's URL (the series' Pixel Data resource, its instances named), its frames' native sizes and grey layouts. */
+export function batchRequest(batch: FrameRequest[], pixelDataUrl: string, base: string): { url: string } & BatchFrames {
   const sops = [...new Set(batch.map((f) => f.sopUid))];
   const sizes: Record<string, number> = {};
+  const layouts: Record<string, GreyLayout> = {};
   for (const f of batch) {
-    const size = nativeFrameBytes({ ...shapeOf(f.instance), bitsAllocated: num(f.instance, '00280100') });
-    if (size !== undefined) sizes[f.imageId.slice('wadors:'.length)] = size;
+    const href = f.imageId.slice('wadors:'.length);
+    const pixel = {
+      ...shapeOf(f.instance),
+      bitsAllocated: num(f.instance, '00280100'),
+      bitsStored: num(f.instance, '00280101'),
+      pixelRepresentation: num(f.instance, '00280103'),
+    };
+    const size = nativeFrameBytes(pixel);
+    if (size !== undefined) sizes[href] = size;
+    const layout = greyLayoutOf(pixel);
+    if (layout) layouts[href] = layout;
   }
-  return { url: new URL(`${pixelDataUrl}?instances=${sops.map(encodeURIComponent).join(',')}`, base).href, sizes };
+  return { url: new URL(`${pixelDataUrl}?instances=${sops.map(encodeURIComponent).join(',')}`, base).href, sizes, layouts };
 }

@@ -15,7 +15,9 @@ import { batchEvents } from './batch-fetch.js';
 import { batchRequest, shapeOf, type BatchTiming, type FrameRequest } from './batch-request.js';
 import type { BatchPart } from './batch-parts.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from './frame-inflate.js';
+import { rememberRange } from './frame-range.js';
 
+export { startStackWorkers } from './batch-fetch.js';
 export { batchesOf, outwardOrder } from './fetch-order.js';
 export type { BatchTiming, FrameRequest } from './batch-request.js';
 
@@ -55,8 +57,10 @@ function acceptPart(req: FrameRequest, part: BatchPart, opts: FrameOptions): voi
   if (part.refused !== undefined || !part.body) return opts.onFrame(req.imageId, new FrameError(part.refused ?? 'the frame has no bytes'));
   const problem = frameProblem(part.body.buffer as ArrayBuffer, part.contentType, shapeOf(req.instance));
   if (problem) return opts.onFrame(req.imageId, new FrameError(problem));
-  if (opts.needed(req.imageId))
+  if (opts.needed(req.imageId)) {
+    if (part.range) rememberRange(part.body, part.range);
     arrived.set(req.imageId, { pixelData: part.body, transferSyntaxUid: mediaParam(part.contentType, 'transfer-syntax') ?? EXPLICIT_VR_LITTLE_ENDIAN });
+  }
   opts.onFrame(req.imageId);
 }
 
@@ -67,9 +71,9 @@ function acceptPart(req: FrameRequest, part: BatchPart, opts: FrameOptions): voi
 export async function fetchBatch(batch: FrameRequest[], opts: BatchOptions): Promise<string[]> {
   const wanted = new Map(batch.map((f) => [f.imageId, f]));
   const timing = opts.timing;
-  const { url, sizes } = batchRequest(batch, opts.pixelDataUrl, window.location.href);
+  const { url, ...frames } = batchRequest(batch, opts.pixelDataUrl, window.location.href);
   try {
-    for await (const ev of batchEvents(url, sizes)) {
+    for await (const ev of batchEvents(url, frames)) {
       if (ev.type === 'headers') {
         if (timing) timing.headers = ev.at ?? performance.now();
         if (!ev.ok) break;

@@ -7,6 +7,7 @@
 // is bounded by the frame's size from the header (a hostile part cannot inflate past it).
 // No DOM, no Cornerstone: unit-tested under Node.
 import { inflateSync } from 'fflate';
+import { copyWithRange, type FrameRange, type GreyLayout } from './frame-range.js';
 
 export const DEFLATED_IMAGE_FRAME = '1.2.840.10008.1.2.8.1';
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
@@ -26,23 +27,34 @@ export function nativeFrameBytes(shape: { rows?: number; columns?: number; sampl
 /** A deflated frame larger than this is not one: deflate adds at most 5 bytes per 64 KB stored block. */
 const maxDeflatedBytes = (size: number) => size + (size >> 10) + 1024;
 
+/** A frame larger than this is inflated into a buffer of its own, not into the kept scratch buffer. */
+const MAX_SCRATCH_BYTES = 16 * 1024 * 1024;
+let scratch = new Uint8Array(0);
+
 /**
- * `deflated` inflated into a buffer of exactly `size` bytes; InflateError when it holds
- * more, fewer or is damaged. Memory: the frame's buffer; work: at most deflate's 1032:1
- * of an input itself bounded by the frame's size.
+ * `deflated` inflated, in a buffer of exactly `size` bytes, with its values' range when
+ * `layout` says how to read them (frame-range.ts); InflateError when it holds more, fewer
+ * or is damaged. Memory: the frame's buffer and a scratch buffer kept for the next frame;
+ * work: at most deflate's 1032:1 of an input itself bounded by the frame's size.
  */
-export function inflateFrame(deflated: Uint8Array, size: number): Uint8Array {
+export function inflateFrame(deflated: Uint8Array, size: number, layout?: GreyLayout): { body: Uint8Array; range?: FrameRange } {
   if (deflated.length > maxDeflatedBytes(size))
     throw new InflateError(`the deflated frame has ${deflated.length} bytes, more than a frame of ${size} can need`);
-  // One byte more than a frame: fflate writes into the buffer given and drops what does not
-  // fit, so a full spare byte means the data holds more than a frame.
+  // At least one byte more than a frame: fflate writes into the buffer given and drops what
+  // does not fit, so a spare byte written means the data holds more than a frame. The
+  // scratch buffer is reused (no new zeroed buffer per frame); the frame is copied out of it.
+  let into = scratch;
+  if (into.length < size + 1) {
+    into = new Uint8Array(size + 1);
+    if (size + 1 <= MAX_SCRATCH_BYTES) scratch = into;
+  }
   let out: Uint8Array;
   try {
-    out = inflateSync(deflated, { out: new Uint8Array(size + 1) });
+    out = inflateSync(deflated, { out: into });
   } catch (e) {
     throw new InflateError(`the deflated frame is damaged (${(e as Error).message})`);
   }
   if (out.length > size) throw new InflateError(`the deflated frame holds more than the ${size} bytes of a frame`);
   if (out.length !== size) throw new InflateError(`the deflated frame holds ${out.length} bytes, a frame ${size}`);
-  return out.buffer.byteLength === size ? out : out.slice();
+  return copyWithRange(out, layout);
 }

@@ -6,7 +6,7 @@ import { init as dicomImageLoaderInit, wadors } from '@cornerstonejs/dicom-image
 import { init as toolsInit } from '@cornerstonejs/tools';
 import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
-import { batchesOf, fetchBatch, outwardOrder, type BatchTiming, type FrameRequest } from './bulk-frames.js';
+import { batchesOf, fetchBatch, outwardOrder, startStackWorkers, type BatchTiming, type FrameRequest } from './bulk-frames.js';
 import { BATCH_INSTANCES, BATCHES_AT_ONCE } from './fetch-order.js';
 import { FrameError, frameProblem } from './frame-check.js';
 import { decodeOnPage, decodesOnPage, type DecodeTaskArgs } from './raw-decode.js';
@@ -23,6 +23,7 @@ export function initCornerstone(): void {
   const cores = navigator.hardwareConcurrency || 2;
   dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(4, cores - 1)), beforeProcessing: checkFrame });
   decodeRawFramesOnPage();
+  startStackWorkers();
 }
 
 /**

@@ -9,6 +9,8 @@
 // dose scaling) still goes to the worker (loader.ts routes the tasks). No DOM, no
 // Cornerstone: unit-tested under Node.
 
+import { greyLayoutOf, takeRange } from './frame-range.js';
+
 const RAW_LITTLE_ENDIAN = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1']);
 
 interface ScalingParameters {
@@ -81,6 +83,10 @@ export function decodeOnPage(a: DecodeTaskArgs): DecodeTaskArgs['imageFrame'] {
   const start = performance.now();
   const f = a.imageFrame;
   const px = a.pixelData;
+  // A frame the stack's worker made (frame-range.ts) comes with its range, and its buffer is
+  // the page's alone: no range pass, and the values are rescaled where they are.
+  const layout = greyLayoutOf(f);
+  const known = layout ? takeRange(px, layout) : undefined;
   let data: Uint8Array | Int16Array | Uint16Array;
   if (f.bitsAllocated === 16) {
     // A view where the bytes are aligned (the multipart reader hands each frame its own buffer); a copy otherwise.
@@ -96,13 +102,19 @@ export function decodeOnPage(a: DecodeTaskArgs): DecodeTaskArgs['imageFrame'] {
     const shift = 32 - f.bitsStored;
     for (let i = 0; i < n; i++) data[i] = (data[i] << shift) >> shift;
   }
-  let min = n ? data[0] : 0;
-  let max = min;
-  for (let i = 1; i < n; i++) {
-    const v = data[i];
-    if (v < min) min = v;
-    else if (v > max) max = v;
-  }
+  let min = known ? known.min : n ? data[0] : 0;
+  let max = known ? known.max : min;
+  if (!known)
+    for (let i = 1; i < n; i++) {
+      const v = data[i];
+      if (v < min) min = v;
+      else if (v > max) max = v;
+    }
+  /** The array for the decoded values: over the frame's own bytes when the page owns them and the sizes match. */
+  const outFor = (Type: new (n: number) => IntArray): IntArray =>
+    known && (Type as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT === data.BYTES_PER_ELEMENT
+      ? new (Type as unknown as new (b: ArrayBuffer, o: number, n: number) => IntArray)(data.buffer as ArrayBuffer, 0, n)
+      : new Type(n);
   const o = a.options ?? {};
   const sp = o.preScale?.enabled ? o.preScale.scalingParameters : undefined;
   const canRenderFloat = o.allowFloatRendering ?? true;
@@ -115,16 +127,19 @@ export function decodeOnPage(a: DecodeTaskArgs): DecodeTaskArgs['imageFrame'] {
   if (rescale) {
     const a0 = slope * min + intercept;
     const a1 = slope * max + intercept;
-    const Type = arrayTypeFor(a0, a1);
-    out = new Type(n);
+    out = outFor(arrayTypeFor(a0, a1));
     for (let i = 0; i < n; i++) out[i] = data[i] * slope + intercept;
     f.preScale = { ...o.preScale, scaled: true };
     min = a0;
     max = a1;
   } else {
     const Type = arrayTypeFor(min, max);
-    out = new Type(n);
-    out.set(data);
+    if (known && data instanceof Type) out = data;
+    else {
+      out = outFor(Type);
+      if (out.buffer === data.buffer) for (let i = 0; i < n; i++) out[i] = data[i];
+      else out.set(data);
+    }
   }
   f.pixelDataLength = n;
   // The loader's createImage then makes the array it wants with `new Type(pixelData)`, Type

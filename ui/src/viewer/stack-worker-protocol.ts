@@ -1,5 +1,6 @@
 // Messages between the page (batch-fetch.ts) and the stack's fetch worker (stack-worker.ts).
 import type { BatchPart } from './batch-parts.js';
+import type { GreyLayout } from './frame-range.js';
 
 export interface StackWorkerRequest {
   id: number;
@@ -7,6 +8,8 @@ export interface StackWorkerRequest {
   accept: string;
   /** Bytes of each native frame by its absolute URL (to inflate a deflated one to). */
   sizes: Record<string, number>;
+  /** How to read each grey frame's values, by its absolute URL (its range is found as it is inflated). */
+  layouts: Record<string, GreyLayout>;
 }
 
 /** `at`: when the worker had it (ms since the epoch: performance.timeOrigin + performance.now(), the worker's clock is its own). */

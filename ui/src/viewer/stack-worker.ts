@@ -13,7 +13,7 @@ const post = (m: StackWorkerReply, transfer: Transferable[] = []) => (self as un
 const now = () => performance.timeOrigin + performance.now();
 
 self.onmessage = async (e: MessageEvent<StackWorkerRequest>) => {
-  const { id, url, accept, sizes } = e.data;
+  const { id, url, accept, sizes, layouts } = e.data;
   try {
     const res = await fetch(url, { credentials: 'same-origin', headers: { accept } });
     const boundary = boundaryOf(res.headers.get('content-type') ?? '');
@@ -21,7 +21,13 @@ self.onmessage = async (e: MessageEvent<StackWorkerRequest>) => {
     post({ id, type: 'headers', ok, at: now() });
     if (!ok) await res.body?.cancel();
     else
-      for await (const p of batchParts(res.body, boundary, self.location.origin, (href) => sizes[href])) {
+      for await (const p of batchParts(
+        res.body,
+        boundary,
+        self.location.origin,
+        (href) => sizes[href],
+        (href) => layouts[href],
+      )) {
         post({ id, type: 'part', part: p, at: now() }, p.body ? [p.body.buffer] : []);
       }
   } catch {
