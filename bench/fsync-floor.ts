@@ -5,7 +5,10 @@
 // This measures the second term on the file system the benchmark writes to, in the same
 // run, so the ingest figures can be read against it: one writer at a time (one
 // association), and `writers` at once (several associations: their fdatasyncs queue on the
-// same journal, so each takes longer than alone).
+// same journal, so each takes longer than alone). measureSegmentFloor: the same writes into
+// a file whose blocks were written (zeros) and made durable before, each writer at its own
+// offsets: fdatasync then flushes data only, no block allocation or size change to journal.
+// Not what this PACS does; what a pre-allocated blob journal could reach (issue 16's note).
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -47,7 +50,42 @@ export async function measureFsyncFloor(dir: string, bytes: number, files = 50, 
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-  const wallMs = performance.now() - started;
+  return summary(bytes, files, writers, times, performance.now() - started);
+}
+
+/**
+ * `files` writes of `bytes`, each fdatasync'ed, by `writers` concurrent loops into one file
+ * pre-filled with zeros and made durable first (each writer its own offsets); then removed.
+ */
+export async function measureSegmentFloor(dir: string, bytes: number, files = 50, writers = 1): Promise<FsyncFloor> {
+  const work = fs.mkdtempSync(path.join(dir, 'segment-floor-'));
+  const data = randomBytes(bytes);
+  const times: number[] = [];
+  const fh = await fs.promises.open(path.join(work, 'segment'), 'w+');
+  let next = 0;
+  let started: number;
+  try {
+    const zeros = Buffer.alloc(Math.min(bytes * files, 8 << 20));
+    for (let at = 0; at < bytes * files; at += zeros.length) await fh.write(zeros, 0, Math.min(zeros.length, bytes * files - at), at);
+    await fh.datasync();
+    const writer = async (): Promise<void> => {
+      for (let i = next++; i < files; i = next++) {
+        const t = performance.now();
+        await fh.write(data, 0, data.length, i * bytes);
+        await fh.datasync();
+        times.push(performance.now() - t);
+      }
+    };
+    started = performance.now();
+    await Promise.all(Array.from({ length: writers }, writer));
+  } finally {
+    await fh.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  return summary(bytes, files, writers, times, performance.now() - started);
+}
+
+function summary(bytes: number, files: number, writers: number, times: number[], wallMs: number): FsyncFloor {
   const sorted = [...times].sort((a, b) => a - b);
   return {
     bytes,

@@ -32,7 +32,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { cpuMsSplit } from './cpu.js';
-import { measureFsyncFloor, type FsyncFloor } from './fsync-floor.js';
+import { measureFsyncFloor, measureSegmentFloor, type FsyncFloor } from './fsync-floor.js';
 import { SyscallTrace, type SyscallCounts } from './syscalls.js';
 import {
   countDicomFiles,
@@ -334,6 +334,14 @@ async function main(): Promise<void> {
     console.log(
       `durability floor, ${parallel} writers at once: ${parallelFloor.medianMs.toFixed(2)} ms per file (median), ${parallelFloor.filesPerSecond.toFixed(0)} new durable files/s in all`,
     );
+  // For comparison only (not this PACS's layout): the same writes into blocks written and made durable before.
+  const segmentFloor = await measureSegmentFloor(root, floor.bytes);
+  const parallelSegmentFloor = modes.includes('parallel') ? await measureSegmentFloor(root, floor.bytes, 200, parallel) : undefined;
+  console.log(
+    `pre-zeroed segment (a layout to compare, not this PACS's): ${segmentFloor.medianMs.toFixed(2)} ms per write + fdatasync alone${
+      parallelSegmentFloor ? `, ${parallelSegmentFloor.filesPerSecond.toFixed(0)} durable writes/s with ${parallel} writers` : ''
+    }`,
+  );
   const loadStart = os.loadavg();
   try {
     // Interleave targets inside each run so drift (page cache, thermal) hits all alike.
@@ -506,6 +514,8 @@ async function main(): Promise<void> {
         ratios,
         fsyncFloor: floor,
         fsyncFloorParallel: parallelFloor ?? null,
+        segmentFloor,
+        segmentFloorParallel: parallelSegmentFloor ?? null,
         durableCeilingSingleInstancesPerSecond: singleCeiling ?? null,
         durableCeilingParallelInstancesPerSecond: parallelCeiling ?? null,
         loadAverage: { start: loadStart, end: loadEnd },
