@@ -2,9 +2,8 @@
 // frames), through the stack's fetch worker (stack-worker.ts), or on the page where none
 // can be made. Used by the viewer's stack loading (bulk-frames.ts); no Cornerstone, so
 // that the entry chunk could use it too.
-import { BATCH_ACCEPT, batchParts } from './batch-parts.js';
+import { BATCH_ACCEPT, fetchBatchParts } from './batch-parts.js';
 import type { BatchEvent, BatchFrames, BatchSource } from './batch-request.js';
-import { boundaryOf } from './multipart-reader.js';
 import type { StackWorkerReply, StackWorkerRequest } from './stack-worker-protocol.js';
 
 /**
@@ -78,20 +77,8 @@ async function* viaWorker(w: PooledWorker, url: string, { sizes, layouts }: Batc
 }
 
 /** One batch read on the page. */
-async function* onPage(url: string, { sizes, layouts }: BatchFrames): AsyncGenerator<BatchEvent> {
-  const res = await fetch(url, { credentials: 'same-origin', headers: { accept: BATCH_ACCEPT } });
-  const boundary = boundaryOf(res.headers.get('content-type') ?? '');
-  const ok = res.ok && !!res.body && !!boundary;
-  yield { type: 'headers', ok, at: performance.now() };
-  if (!ok) return void (await res.body?.cancel());
-  for await (const part of batchParts(
-    res.body,
-    boundary,
-    window.location.origin,
-    (href) => sizes[href],
-    (href) => layouts[href],
-  ))
-    yield { type: 'part', part, at: performance.now() };
+function onPage(url: string, frames: BatchFrames): AsyncGenerator<BatchEvent> {
+  return fetchBatchParts(url, BATCH_ACCEPT, window.location.origin, frames, () => performance.now());
 }
 
 /** One batch's events, read by the worker when there is one. */

@@ -7,7 +7,8 @@ import { DEFLATED_IMAGE_FRAME, EXPLICIT_VR_LITTLE_ENDIAN, inflateFrame } from '.
 import { mediaParam } from './frame-check.js';
 import type { FrameRange, GreyLayout } from './frame-range.js';
 import { LOADER_FRAME_ACCEPT } from './first-image.js';
-import { readMultipart } from './multipart-reader.js';
+import { boundaryOf, readMultipart } from './multipart-reader.js';
+import type { BatchEvent, BatchFrames } from './batch-request.js';
 
 /** A batch's Accept: deflated for frames stored uncompressed, else as stored (what the loader's own requests ask for). */
 export const BATCH_ACCEPT = `multipart/related; type="application/octet-stream"; transfer-syntax=${DEFLATED_IMAGE_FRAME}, ${LOADER_FRAME_ACCEPT}`;
@@ -56,4 +57,30 @@ export async function* batchParts(
     }
     yield { href, contentType: `application/octet-stream; transfer-syntax=${EXPLICIT_VR_LITTLE_ENDIAN}`, ...native };
   }
+}
+
+/**
+ * One batch request and its response as events: the headers' verdict, then each frame, each
+ * stamped with `now()` when it was had. Used by the stack's fetch worker and by the page.
+ */
+export async function* fetchBatchParts(
+  url: string,
+  accept: string,
+  origin: string,
+  frames: BatchFrames,
+  now: () => number,
+): AsyncGenerator<BatchEvent & { at: number }> {
+  const res = await fetch(url, { credentials: 'same-origin', headers: { accept } });
+  const boundary = boundaryOf(res.headers.get('content-type') ?? '');
+  const ok = res.ok && !!res.body && !!boundary;
+  yield { type: 'headers', ok, at: now() };
+  if (!ok) return void (await res.body?.cancel());
+  const parts = batchParts(
+    res.body,
+    boundary,
+    origin,
+    (href) => frames.sizes[href],
+    (href) => frames.layouts[href],
+  );
+  for await (const part of parts) yield { type: 'part', part, at: now() };
 }

@@ -5,8 +5,7 @@
 // (batch-parts.ts) and hands each frame over (transferred, not copied), with the time it
 // had it: the page's main thread, busy decoding and drawing, may read the message later,
 // and "arrived" means when the browser had the frame. batch-fetch.ts drives it.
-import { batchParts } from './batch-parts.js';
-import { boundaryOf } from './multipart-reader.js';
+import { fetchBatchParts } from './batch-parts.js';
 import type { StackWorkerReply, StackWorkerRequest } from './stack-worker-protocol.js';
 
 const post = (m: StackWorkerReply, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
@@ -15,21 +14,10 @@ const now = () => performance.timeOrigin + performance.now();
 self.onmessage = async (e: MessageEvent<StackWorkerRequest>) => {
   const { id, url, accept, sizes, layouts } = e.data;
   try {
-    const res = await fetch(url, { credentials: 'same-origin', headers: { accept } });
-    const boundary = boundaryOf(res.headers.get('content-type') ?? '');
-    const ok = res.ok && !!res.body && !!boundary;
-    post({ id, type: 'headers', ok, at: now() });
-    if (!ok) await res.body?.cancel();
-    else
-      for await (const p of batchParts(
-        res.body,
-        boundary,
-        self.location.origin,
-        (href) => sizes[href],
-        (href) => layouts[href],
-      )) {
-        post({ id, type: 'part', part: p, at: now() }, p.body ? [p.body.buffer] : []);
-      }
+    for await (const ev of fetchBatchParts(url, accept, self.location.origin, { sizes, layouts }, now)) {
+      if (ev.type === 'headers') post({ id, ...ev });
+      else post({ id, ...ev }, ev.part.body ? [ev.part.body.buffer] : []);
+    }
   } catch {
     // A failed or truncated response: the page asks for what it did not get frame by frame.
   }
