@@ -8,7 +8,7 @@
 // same journal, so each takes longer than alone). measureSegmentFloor: the same writes into
 // a file whose blocks were written (zeros) and made durable before, each writer at its own
 // offsets: fdatasync then flushes data only, no block allocation or size change to journal.
-// Not what this PACS does; what a pre-allocated blob journal could reach (issue 16's note).
+// Not what this PACS does; what instances kept in pre-allocated segments could reach.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
