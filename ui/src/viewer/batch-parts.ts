@@ -5,23 +5,15 @@
 // No DOM, no Cornerstone.
 import { DEFLATED_IMAGE_FRAME, EXPLICIT_VR_LITTLE_ENDIAN, inflateFrame } from './frame-inflate.js';
 import { mediaParam } from './frame-check.js';
-import type { FrameRange, GreyLayout } from './frame-range.js';
+import type { GreyLayout } from './frame-range.js';
 import { LOADER_FRAME_ACCEPT } from './first-image.js';
 import { boundaryOf, readMultipart } from './multipart-reader.js';
-import type { BatchEvent, BatchFrames } from './batch-request.js';
+import type { BatchEvent, BatchFrames, BatchPart } from './batch-request.js';
+
+export type { BatchPart } from './batch-request.js';
 
 /** A batch's Accept: deflated for frames stored uncompressed, else as stored (what the loader's own requests ask for). */
 export const BATCH_ACCEPT = `multipart/related; type="application/octet-stream"; transfer-syntax=${DEFLATED_IMAGE_FRAME}, ${LOADER_FRAME_ACCEPT}`;
-
-/** One frame of a batch: its bytes and part type (native when it came deflated), or why it was refused. */
-export interface BatchPart {
-  href: string;
-  contentType: string;
-  body?: Uint8Array;
-  /** The values' range of an inflated grey frame (frame-range.ts): its decoding on the page skips that pass. */
-  range?: FrameRange;
-  refused?: string;
-}
 
 /**
  * The parts of a batch body. `frameSize(href)`: the bytes a native frame of that URL holds

@@ -1,10 +1,19 @@
 // A stack's Pixel Data batch requests as the viewer names them: the frames asked for, the
 // request's URL and the frames' native sizes, the events a response gives and the timing
 // kept of it (bulk-frames.ts). No DOM, no Cornerstone: unit-tested under Node.
-import { num, type DicomJson } from '../dicom-json.js';
-import type { BatchPart } from './batch-parts.js';
+import { num, TAG, type DicomJson } from '../dicom-json.js';
 import { nativeFrameBytes } from './frame-inflate.js';
-import { greyLayoutOf, type GreyLayout } from './frame-range.js';
+import { greyLayoutOf, type FrameRange, type GreyLayout } from './frame-range.js';
+
+/** One frame of a batch: its bytes and part type (native when it came deflated), or why it was refused. */
+export interface BatchPart {
+  href: string;
+  contentType: string;
+  body?: Uint8Array;
+  /** The values' range of an inflated grey frame (frame-range.ts): its decoding on the page skips that pass. */
+  range?: FrameRange;
+  refused?: string;
+}
 
 /** One frame to fetch: its loader image id, and the instance (metadata) it belongs to. */
 export interface FrameRequest {
@@ -35,7 +44,7 @@ export interface BatchFrames {
 export type BatchSource = (url: string, frames: BatchFrames) => AsyncGenerator<BatchEvent>;
 
 /** The image's shape as the frame check reads it. */
-export const shapeOf = (inst: DicomJson) => ({ rows: num(inst, '00280010'), columns: num(inst, '00280011'), samplesPerPixel: num(inst, '00280002') });
+export const shapeOf = (inst: DicomJson) => ({ rows: num(inst, TAG.Rows), columns: num(inst, TAG.Columns), samplesPerPixel: num(inst, TAG.SamplesPerPixel) });
 
 /** The batch's URL (the series' Pixel Data resource, its instances named), its frames' native sizes and grey layouts. */
 export function batchRequest(batch: FrameRequest[], pixelDataUrl: string, base: string): { url: string } & BatchFrames {
@@ -46,9 +55,9 @@ export function batchRequest(batch: FrameRequest[], pixelDataUrl: string, base: 
     const href = f.imageId.slice('wadors:'.length);
     const pixel = {
       ...shapeOf(f.instance),
-      bitsAllocated: num(f.instance, '00280100'),
-      bitsStored: num(f.instance, '00280101'),
-      pixelRepresentation: num(f.instance, '00280103'),
+      bitsAllocated: num(f.instance, TAG.BitsAllocated),
+      bitsStored: num(f.instance, TAG.BitsStored),
+      pixelRepresentation: num(f.instance, TAG.PixelRepresentation),
     };
     const size = nativeFrameBytes(pixel);
     if (size !== undefined) sizes[href] = size;

@@ -13,7 +13,7 @@ import { metaData } from '@cornerstonejs/core';
 import { FrameError, frameProblem, mediaParam } from './frame-check.js';
 import { batchEvents } from './batch-fetch.js';
 import { batchRequest, shapeOf, type BatchTiming, type FrameRequest } from './batch-request.js';
-import type { BatchPart } from './batch-parts.js';
+import type { BatchPart } from './batch-request.js';
 import { EXPLICIT_VR_LITTLE_ENDIAN } from './frame-inflate.js';
 import { rememberRange } from './frame-range.js';
 

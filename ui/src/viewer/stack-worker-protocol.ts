@@ -1,5 +1,5 @@
 // Messages between the page (batch-fetch.ts) and the stack's fetch worker (stack-worker.ts).
-import type { BatchPart } from './batch-parts.js';
+import type { BatchPart } from './batch-request.js';
 import type { GreyLayout } from './frame-range.js';
 
 export interface StackWorkerRequest {
