@@ -35,6 +35,7 @@ export function nums(ds: DicomJson, tag: string): number[] | undefined {
 
 /** Tags by keyword, in tag order. */
 export const TAG = {
+  SOPClassUID: '00080016',
   SOPInstanceUID: '00080018',
   StudyDate: '00080020',
   SeriesDate: '00080021',
@@ -82,9 +83,11 @@ export const TAG = {
   WindowWidth: '00281051',
   RescaleIntercept: '00281052',
   RescaleSlope: '00281053',
+  RescaleType: '00281054',
   VOILUTFunction: '00281056',
   ModalityLUTSequence: '00283000',
   VOILUTSequence: '00283010',
+  PixelData: '7FE00010',
 } as const;
 
 /** A DA value as YYYY-MM-DD (other text unchanged). */

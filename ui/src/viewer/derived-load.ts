@@ -44,7 +44,7 @@ export async function loadOverlays(
     const sop = str(inst, TAG.SOPInstanceUID);
     try {
       if (modality === 'SEG') {
-        const pixels = (Number(str(inst, '00280010')) || 0) * (Number(str(inst, '00280011')) || 0) * (Number(str(inst, TAG.NumberOfFrames)) || 1);
+        const pixels = (Number(str(inst, TAG.Rows)) || 0) * (Number(str(inst, TAG.Columns)) || 0) * (Number(str(inst, TAG.NumberOfFrames)) || 1);
         if (pixels > MAX_SEG_PIXELS) throw new SegError(`${pixels} mask pixels, more than the ${MAX_SEG_PIXELS} this viewer shows`);
       }
       const ds = await part10(client, studyUid, seriesUid, sop);

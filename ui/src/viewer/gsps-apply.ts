@@ -71,7 +71,7 @@ function imageRef(imageId: string): GspsImageRef | undefined {
   if (!inst) return undefined;
   const multiframe = (num(inst, TAG.NumberOfFrames) ?? 1) > 1;
   return {
-    sopClassUid: str(inst, '00080016'),
+    sopClassUid: str(inst, TAG.SOPClassUID),
     sopInstanceUid: str(inst, TAG.SOPInstanceUID),
     seriesUid: str(inst, TAG.SeriesInstanceUID),
     ...(multiframe ? { frame: frameOf(imageId) } : {}),
@@ -265,14 +265,16 @@ export async function savePresentation(vp: StackViewport, ds: DisplaySet, creato
     'ReferringPhysicianName',
   ])
     if (natural[k] !== undefined) study[k] = natural[k];
-  const intercept = num(first, '00281052');
-  const slope = num(first, '00281053');
+  const intercept = num(first, TAG.RescaleIntercept);
+  const slope = num(first, TAG.RescaleSlope);
   const sopInstanceUid = DicomMetaDictionary.uid();
   const ps = buildGsps(
     study as { StudyInstanceUID: string },
     { seriesUid: DicomMetaDictionary.uid(), sopInstanceUid, seriesNumber, now: new Date() },
     display,
-    intercept !== undefined && slope !== undefined ? { intercept, slope, type: str(first, '00281054') || (ds.modality === 'CT' ? 'HU' : 'US') } : undefined,
+    intercept !== undefined && slope !== undefined
+      ? { intercept, slope, type: str(first, TAG.RescaleType) || (ds.modality === 'CT' ? 'HU' : 'US') }
+      : undefined,
   );
   try {
     await ds.client.store(ds.studyUid, part10(ps));
@@ -298,7 +300,7 @@ export async function presentationsOf(client: DicomWebClient, ds: DisplaySet, pr
   const out: StoredPresentation[] = [];
   for (const s of await client.seriesOfModality(ds.studyUid, 'PR')) {
     for (const json of await client.freshSeriesMetadata(ds.studyUid, str(s, TAG.SeriesInstanceUID))) {
-      if (str(json, '00080016') !== GSPS_SOP_CLASS) continue;
+      if (str(json, TAG.SOPClassUID) !== GSPS_SOP_CLASS) continue;
       try {
         const display = readGsps(DicomMetaDictionary.naturalizeDataset(json));
         if (!display.images.some((i) => sops.has(i.sopInstanceUid))) continue;

@@ -28,7 +28,7 @@ export async function saveKeyImages(client: DicomWebClient, studyUid: string, im
     first ??= inst;
     const multiframe = (num(inst, TAG.NumberOfFrames) ?? 1) > 1;
     refs.push({
-      sopClassUid: str(inst, '00080016'),
+      sopClassUid: str(inst, TAG.SOPClassUID),
       sopInstanceUid: str(inst, TAG.SOPInstanceUID),
       seriesUid: str(inst, TAG.SeriesInstanceUID),
       ...(multiframe ? { frame: frameOf(id) } : {}),

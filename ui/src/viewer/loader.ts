@@ -7,6 +7,7 @@ import { init as toolsInit } from '@cornerstonejs/tools';
 import { formatDate, num, str, TAG, withPaletteValues, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
 import { batchesOf, fetchBatch, outwardOrder, startStackWorkers, type BatchTiming, type FrameRequest } from './bulk-frames.js';
+import { shapeOf } from './batch-request.js';
 import { BATCH_INSTANCES, BATCHES_AT_ONCE } from './fetch-order.js';
 import { FrameError, frameProblem } from './frame-check.js';
 import { decodeOnPage, decodesOnPage, type DecodeTaskArgs } from './raw-decode.js';
@@ -56,7 +57,7 @@ function decodeRawFramesOnPage(): void {
 function checkFrame(xhr: XMLHttpRequest): Promise<ArrayBuffer> {
   const body = xhr.response as ArrayBuffer;
   const inst = wadors.metaDataManager.get(`wadors:${xhr.responseURL}`) as unknown as DicomJson | undefined;
-  const shape = inst ? { rows: num(inst, '00280010'), columns: num(inst, '00280011'), samplesPerPixel: num(inst, '00280002') } : {};
+  const shape = inst ? shapeOf(inst) : {};
   const problem = body instanceof ArrayBuffer ? frameProblem(body, xhr.getResponseHeader('content-type') ?? '', shape) : undefined;
   if (!problem) return Promise.resolve(body);
   Object.assign(xhr, { frameProblem: problem });

@@ -4,7 +4,7 @@ import { num, nums, TAG, type DicomJson } from '../dicom-json.js';
 
 /** An instance with pixels (an image), as opposed to a report or a presentation state in the series. */
 export function holdsPixels(inst: DicomJson): boolean {
-  return inst['7FE00010'] !== undefined || num(inst, '00280010') !== undefined;
+  return inst[TAG.PixelData] !== undefined || num(inst, TAG.Rows) !== undefined;
 }
 
 /** Sorts by position along the slice normal when every slice has geometry, else by Instance Number. */

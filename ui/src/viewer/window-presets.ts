@@ -2,7 +2,7 @@
 // from the image's own range), the image's own from its header (Window Center / Width
 // with their Window Center & Width Explanation, multi-valued, PS3.3 C.11.2) and the
 // user's own (kept on the server, /api/me/window-presets). No DOM, no Cornerstone.
-import { nums, text, type DicomJson } from '../dicom-json.js';
+import { nums, TAG, text, type DicomJson } from '../dicom-json.js';
 
 export type PresetGroup = 'modality' | 'image' | 'user';
 
@@ -15,8 +15,6 @@ export interface WindowPreset {
   modality?: string;
 }
 
-const WINDOW_CENTER = '00281050';
-const WINDOW_WIDTH = '00281051';
 const WINDOW_EXPLANATION = '00281055';
 
 /** CT windows in HU (output of the modality LUT). */
@@ -61,8 +59,8 @@ export function modalityPresets(modality: string | undefined, range?: { min: num
  * with a width below 1 (not a window, C.11.2.1.2) are left out.
  */
 export function headerPresets(instance: DicomJson): WindowPreset[] {
-  const centers = nums(instance, WINDOW_CENTER) ?? [];
-  const widths = nums(instance, WINDOW_WIDTH) ?? [];
+  const centers = nums(instance, TAG.WindowCenter) ?? [];
+  const widths = nums(instance, TAG.WindowWidth) ?? [];
   const names = text(instance, WINDOW_EXPLANATION).split('\\');
   const out: WindowPreset[] = [];
   for (let i = 0; i < Math.min(centers.length, widths.length); i++) {
