@@ -2,7 +2,7 @@
 // and stored with STOW-RS, and the newest GSPS of a series applied when it opens: window,
 // inversion, rotation and flip, the displayed area (zoom and pan) and the annotations as
 // the viewer's own tools. Loaded on demand with dcmjs (after the first image).
-import { metaData, utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
+import { utilities as csUtils, type StackViewport, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import {
   annotation as annotationApi,
@@ -36,6 +36,7 @@ import {
   type GspsText,
   type Point2,
 } from './gsps.js';
+import { addToolAnnotation } from './annotation-add.js';
 import type { DisplaySet } from './loader.js';
 import { part10 } from './measurements.js';
 import { PolylineTool } from './reading-tools.js';
@@ -358,49 +359,6 @@ export function applyPresentation(vp: StackViewport, p: StoredPresentation): voi
   const area = forImage(d.areas, ref.sopInstanceUid, ref.frame);
   if (area) applyArea(vp, imageId, area, d.rotation);
   vp.render();
-}
-
-/** A Cornerstone annotation of one of the viewer's tools on an image, from image pixels. */
-function addToolAnnotation(toolName: string, imageId: string, pixels: Point2[], extra: { label?: string; closed?: boolean } = {}): boolean {
-  const plane = metaData.get('imagePlaneModule', imageId) as { frameOfReferenceUID?: string; rowCosines?: number[]; columnCosines?: number[] } | undefined;
-  const world = pixels.map((p) => csUtils.imageToWorldCoords(imageId, p) as Types.Point3);
-  if (!world.length || !world.every((w) => w.every(Number.isFinite))) return false;
-  const r = plane?.rowCosines ?? [1, 0, 0];
-  const c = plane?.columnCosines ?? [0, 1, 0];
-  const normal: Types.Point3 = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]];
-  const freehand = toolName === PlanarFreehandROITool.toolName;
-  const polyline = toolName === PolylineTool.toolName;
-  const a = {
-    annotationUID: csUtils.uuidv4(),
-    highlighted: false,
-    invalidated: true,
-    isLocked: false,
-    isVisible: true,
-    metadata: {
-      toolName,
-      referencedImageId: imageId,
-      FrameOfReferenceUID: plane?.frameOfReferenceUID ?? imageId,
-      viewPlaneNormal: normal,
-      viewUp: c.map((v) => -v) as Types.Point3,
-    },
-    data: {
-      ...(freehand ? { contour: { polyline: world, closed: extra.closed ?? true } } : {}),
-      ...(polyline ? { contour: { polyline: world, closed: extra.closed ?? false }, spline: { type: 'LINEAR' } } : {}),
-      handles: {
-        points: freehand ? [] : toolName === LabelTool.toolName ? [world[0], world[0]] : world,
-        activeHandleIndex: null,
-        textBox: {
-          hasMoved: false,
-          worldPosition: [0, 0, 0],
-          worldBoundingBox: { topLeft: [0, 0, 0], topRight: [0, 0, 0], bottomLeft: [0, 0, 0], bottomRight: [0, 0, 0] },
-        },
-      },
-      cachedStats: {},
-      label: extra.label ?? '',
-    },
-  };
-  annotationApi.state.addAnnotation(a as unknown as ToolTypes.Annotation, a.metadata.FrameOfReferenceUID);
-  return true;
 }
 
 /** An annotation equal to one already there (restored from the SR too): same tool, image and points. */

@@ -1,7 +1,7 @@
 // Saving the viewer's measurements as a Comprehensive SR (one new SR series per study,
 // stored with STOW-RS into the archive the viewer reads) and restoring the newest report
 // of a study onto the images it references when the study is opened.
-import { metaData, utilities as csUtils, type Types } from '@cornerstonejs/core';
+import { utilities as csUtils, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import {
   annotation as annotationApi,
@@ -18,6 +18,7 @@ import {
   type Types as ToolTypes,
 } from '@cornerstonejs/tools';
 import { PolylineTool } from './reading-tools.js';
+import { addToolAnnotation } from './annotation-add.js';
 import dcmjs from 'dcmjs';
 import { num, str, TAG, type DicomJson } from '../dicom-json.js';
 import type { DicomWebClient } from '../dicomweb.js';
@@ -298,48 +299,11 @@ export async function restoreMeasurements(sets: DisplaySet[], studies: Array<{ c
 }
 
 function addAnnotation(m: SrMeasurement, imageId: string): boolean {
-  const plane = metaData.get('imagePlaneModule', imageId) as { frameOfReferenceUID?: string; rowCosines?: number[]; columnCosines?: number[] } | undefined;
   const freehand = m.toolName === PlanarFreehandROITool.toolName;
   const polyline = m.toolName === PolylineTool.toolName;
-  const label = m.toolName === LabelTool.toolName;
   const [first, last] = [m.points[0], m.points[m.points.length - 1]];
   const closed = freehand && m.points.length > 3 && first[0] === last[0] && first[1] === last[1];
   const points = m.graphicType === 'ELLIPSE' && m.points.length === 4 ? ellipseForTool(m.points) : closed ? m.points.slice(0, -1) : m.points;
-  const world = points.map((p) => csUtils.imageToWorldCoords(imageId, p) as Types.Point3);
-  if (!world.every((w) => w.every(Number.isFinite)) || (freehand && world.length < 2) || (polyline && world.length < 2)) return false;
-  const r = plane?.rowCosines ?? [1, 0, 0];
-  const c = plane?.columnCosines ?? [0, 1, 0];
-  const normal: Types.Point3 = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]];
-  const a = {
-    annotationUID: csUtils.uuidv4(),
-    highlighted: false,
-    invalidated: true,
-    isLocked: false,
-    isVisible: true,
-    metadata: {
-      toolName: m.toolName,
-      referencedImageId: imageId,
-      FrameOfReferenceUID: plane?.frameOfReferenceUID ?? imageId,
-      viewPlaneNormal: normal,
-      viewUp: c.map((v) => -v) as Types.Point3,
-    },
-    data: {
-      ...(freehand ? { contour: { polyline: world, closed } } : {}),
-      ...(polyline ? { contour: { polyline: world, closed: false }, spline: { type: 'LINEAR' } } : {}),
-      handles: {
-        points: freehand ? [] : label ? [world[0], world[0]] : world,
-        activeHandleIndex: null,
-        textBox: {
-          hasMoved: false,
-          worldPosition: [0, 0, 0],
-          worldBoundingBox: { topLeft: [0, 0, 0], topRight: [0, 0, 0], bottomLeft: [0, 0, 0], bottomRight: [0, 0, 0] },
-        },
-      },
-      cachedStats: {},
-      // The arrow draws its text from the label (Cornerstone 5).
-      label: m.label ?? '',
-    },
-  };
-  annotationApi.state.addAnnotation(a as unknown as ToolTypes.Annotation, a.metadata.FrameOfReferenceUID);
-  return true;
+  if ((freehand || polyline) && points.length < 2) return false;
+  return addToolAnnotation(m.toolName, imageId, points, { label: m.label, closed: freehand && closed });
 }
