@@ -29,11 +29,8 @@ export interface FsyncFloor {
 export async function measureFsyncFloor(dir: string, bytes: number, files = 50, writers = 1): Promise<FsyncFloor> {
   const work = fs.mkdtempSync(path.join(dir, 'fsync-floor-'));
   const data = randomBytes(bytes);
-  const times: number[] = [];
-  let next = 0;
-  const writer = async (): Promise<void> => {
-    for (let i = next++; i < files; i = next++) {
-      const started = performance.now();
+  try {
+    return await timedWrites(bytes, files, writers, async (i) => {
       const fh = await fs.promises.open(path.join(work, `f${i}`), 'wx');
       try {
         await fh.write(data, 0, data.length, 0);
@@ -41,16 +38,10 @@ export async function measureFsyncFloor(dir: string, bytes: number, files = 50, 
       } finally {
         await fh.close();
       }
-      times.push(performance.now() - started);
-    }
-  };
-  const started = performance.now();
-  try {
-    await Promise.all(Array.from({ length: writers }, writer));
+    });
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
-  return summary(bytes, files, writers, times, performance.now() - started);
 }
 
 /**
@@ -60,28 +51,34 @@ export async function measureFsyncFloor(dir: string, bytes: number, files = 50, 
 export async function measureSegmentFloor(dir: string, bytes: number, files = 50, writers = 1): Promise<FsyncFloor> {
   const work = fs.mkdtempSync(path.join(dir, 'segment-floor-'));
   const data = randomBytes(bytes);
-  const times: number[] = [];
   const fh = await fs.promises.open(path.join(work, 'segment'), 'w+');
-  let next = 0;
-  let started: number;
   try {
     const zeros = Buffer.alloc(Math.min(bytes * files, 8 << 20));
     for (let at = 0; at < bytes * files; at += zeros.length) await fh.write(zeros, 0, Math.min(zeros.length, bytes * files - at), at);
     await fh.datasync();
-    const writer = async (): Promise<void> => {
-      for (let i = next++; i < files; i = next++) {
-        const t = performance.now();
-        await fh.write(data, 0, data.length, i * bytes);
-        await fh.datasync();
-        times.push(performance.now() - t);
-      }
-    };
-    started = performance.now();
-    await Promise.all(Array.from({ length: writers }, writer));
+    return await timedWrites(bytes, files, writers, async (i) => {
+      await fh.write(data, 0, data.length, i * bytes);
+      await fh.datasync();
+    });
   } finally {
     await fh.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Runs `write(i)` for i < files by `writers` concurrent loops, each timed, and sums them up. */
+async function timedWrites(bytes: number, files: number, writers: number, write: (i: number) => Promise<void>): Promise<FsyncFloor> {
+  const times: number[] = [];
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    for (let i = next++; i < files; i = next++) {
+      const t = performance.now();
+      await write(i);
+      times.push(performance.now() - t);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: writers }, loop));
   return summary(bytes, files, writers, times, performance.now() - started);
 }
 

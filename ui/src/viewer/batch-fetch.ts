@@ -7,7 +7,8 @@ import type { BatchEvent, BatchFrames, BatchSource } from './batch-request.js';
 import type { StackWorkerReply, StackWorkerRequest } from './stack-worker-protocol.js';
 
 /**
- * The stack's fetch workers (stack-worker.ts), made at the first batch. Inflating is most
+ * The stack's fetch workers (stack-worker.ts), made when Cornerstone starts
+ * (startStackWorkers), else at the first batch. Inflating is most
  * of a batch's cost in the browser and one worker was the stack's bottleneck (busy 60-90 %
  * of a core while the page and the server left the second core partly idle), so two share
  * the batches where the machine has two cores or more.

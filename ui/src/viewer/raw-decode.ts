@@ -62,9 +62,15 @@ export function decodesOnPage(a: DecodeTaskArgs): boolean {
 }
 
 type IntArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Float32Array;
+/** A constructor of one of those arrays: of a length, or as a view over a buffer. */
+interface IntArrayType {
+  new (length: number): IntArray;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): IntArray;
+  readonly BYTES_PER_ELEMENT: number;
+}
 
 /** The loader's choice of array for a value range (getPixelDataTypeFromMinMax.js). */
-function arrayTypeFor(min: number, max: number): new (n: number) => IntArray {
+function arrayTypeFor(min: number, max: number): IntArrayType {
   if (Number.isInteger(min) && Number.isInteger(max)) {
     if (min >= 0) {
       if (max <= 255) return Uint8Array;
@@ -111,10 +117,8 @@ export function decodeOnPage(a: DecodeTaskArgs): DecodeTaskArgs['imageFrame'] {
       else if (v > max) max = v;
     }
   /** The array for the decoded values: over the frame's own bytes when the page owns them and the sizes match. */
-  const outFor = (Type: new (n: number) => IntArray): IntArray =>
-    known && (Type as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT === data.BYTES_PER_ELEMENT
-      ? new (Type as unknown as new (b: ArrayBuffer, o: number, n: number) => IntArray)(data.buffer as ArrayBuffer, 0, n)
-      : new Type(n);
+  const outFor = (Type: IntArrayType): IntArray =>
+    known && Type.BYTES_PER_ELEMENT === data.BYTES_PER_ELEMENT ? new Type(data.buffer as ArrayBuffer, 0, n) : new Type(n);
   const o = a.options ?? {};
   const sp = o.preScale?.enabled ? o.preScale.scalingParameters : undefined;
   const canRenderFloat = o.allowFloatRendering ?? true;
