@@ -20,8 +20,10 @@ import type { SqlDialect, SqlIndex, SqlReader, SqlValue, SqlWriter } from './sql
 
 export function queueDdl(d: SqlDialect): string[] {
   return [
+    // Entry ids are shown on the router page and in the CLI and named back in retries and
+    // purges: a key given again could make a stale request act on another instance's entry.
     `CREATE TABLE IF NOT EXISTS router_queue (
-      pk ${d.identityPk},
+      pk ${d.neverReusedPk},
       destination TEXT NOT NULL,
       sop_instance_uid TEXT NOT NULL,
       rule TEXT NOT NULL,
@@ -103,6 +105,8 @@ function toEntry(r: Record<string, unknown>): QueueEntry {
   };
 }
 
+const QUEUE_INDEXES = ['router_queue_due', 'router_queue_uid'];
+
 const COLUMNS = 'pk, destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, last_error, created_at, updated_at';
 
 /** Queue rows inside one write transaction. */
@@ -111,9 +115,33 @@ export class SqlForwardQueueWriter implements ForwardQueueWriter {
 
   async ensureSchema(): Promise<void> {
     if (this.tx.dialect.schemaLock) await this.tx.execute(this.tx.dialect.schemaLock, ['pacs-router-queue']);
+    const before = await this.tableMadeWithReusedIds();
+    if (before) await this.tx.execute('ALTER TABLE router_queue RENAME TO router_queue_before');
     for (const ddl of queueDdl(this.tx.dialect)) await this.tx.execute(ddl);
+    if (before) {
+      // Rows and their ids kept; columns the old table lacked stay empty, as ADD COLUMN leaves them.
+      const list = before.join(', ');
+      await this.tx.execute(`INSERT INTO router_queue (${list}) SELECT ${list} FROM router_queue_before`);
+      await this.tx.execute('DROP TABLE router_queue_before');
+    }
     const have = new Set((await this.tx.execute(this.tx.dialect.tableColumns, ['router_queue'])).map((r) => String(r.name)));
     for (const c of ADDED_QUEUE_COLUMNS) if (!have.has(c.column)) await this.tx.execute(`ALTER TABLE router_queue ADD COLUMN ${c.column} ${c.type}`);
+  }
+
+  /**
+   * A queue table made when its keys could be given again (SQLite before AUTOINCREMENT):
+   * its indexes dropped (the new table takes their names) and the columns to copy, else
+   * undefined. Ids deleted before this change may still come back once; none after it.
+   */
+  private async tableMadeWithReusedIds(): Promise<string[] | undefined> {
+    const d = this.tx.dialect;
+    if (!d.tableDefinition) return undefined;
+    const [made] = await this.tx.execute(d.tableDefinition, ['router_queue']);
+    if (!made || String(made.sql).includes(d.neverReusedPk)) return undefined;
+    const have = new Set((await this.tx.execute(d.tableColumns, ['router_queue'])).map((r) => String(r.name)));
+    for (const index of QUEUE_INDEXES) await this.tx.execute(`DROP INDEX IF EXISTS ${index}`);
+    // Only names this code made: never an identifier read back from the database as such.
+    return [...COLUMNS.split(', '), ...ADDED_QUEUE_COLUMNS.map((c) => c.column)].filter((c) => have.has(c));
   }
 
   async enqueue(entries: readonly NewEntry[]): Promise<QueueEntry[]> {

@@ -90,6 +90,9 @@ export async function pgTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 /** PostgreSQL's SQL where it differs from SQLite's. */
 export const POSTGRES_DIALECT: SqlDialect = {
   identityPk: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+  // An identity never gives a value twice.
+  neverReusedPk: 'BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+  tableDefinition: undefined,
   foreignKey: 'BIGINT',
   // Several nodes (and pool connections) write at once: lock the row read before changing it.
   forUpdate: ' FOR UPDATE',

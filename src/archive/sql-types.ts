@@ -18,6 +18,16 @@ export type SqlRow = Record<string, unknown>;
 export interface SqlDialect {
   /** Column type of a generated integer primary key. */
   readonly identityPk: string;
+  /**
+   * The same, for keys that are shown to people and named back in later requests (the
+   * router queue's entry ids): never handed out again once their row is gone.
+   */
+  readonly neverReusedPk: string;
+  /**
+   * A SELECT of the text a table named by $1 was created with (as `sql`), where a key made
+   * before `neverReusedPk` may need the table made again (SQLite); undefined elsewhere.
+   */
+  readonly tableDefinition: string | undefined;
   /** Column type of a column referring to such a key. */
   readonly foreignKey: string;
   /**

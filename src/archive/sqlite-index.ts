@@ -57,6 +57,9 @@ export const STATEMENT_CACHE_MAX = 256;
 /** SQLite's SQL where it differs from PostgreSQL's. */
 export const SQLITE_DIALECT: SqlDialect = {
   identityPk: 'INTEGER PRIMARY KEY',
+  // Without AUTOINCREMENT SQLite gives the largest key again once its row is deleted.
+  neverReusedPk: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+  tableDefinition: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1",
   foreignKey: 'INTEGER',
   // One write transaction at a time (BEGIN IMMEDIATE): no row locks, no schema lock needed.
   forUpdate: '',

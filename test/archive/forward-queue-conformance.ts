@@ -223,11 +223,15 @@ export function registerForwardQueueConformance(name: string, factory: IndexFact
       ]);
     });
 
-    it("a sender's late deletion of a delivered row that was purged meanwhile leaves the row that took its id", async () => {
+    it("never gives a purged row's id again: a sender's late deletion of it leaves the next row", async () => {
       const [sent] = await queue.add([entry('A', '4.4.1')]);
       expect(await queue.purge({ destination: 'A', all: true })).toBe(1);
-      // SQLite gives the purged row's id to the next row; PostgreSQL never does.
+      // The largest id, gone: SQLite without AUTOINCREMENT would give it to the next row.
       const [next] = await queue.add([entry('A', '4.4.2')]);
+      expect(next.id).toBeGreaterThan(sent.id);
+      // A request naming the purged entry (a stale page) does not reach the new one.
+      expect(await queue.purge({ ids: [sent.id], all: true })).toBe(0);
+      expect(await queue.retry({ ids: [sent.id] })).toBe(0);
       await queue.delivered([sent]);
       expect((await queue.list({ destination: 'A' })).map((e) => [e.id, e.sopInstanceUid])).toEqual([[next.id, '4.4.2']]);
       expect((await queue.counts()).find((c) => c.destination === 'A')?.delivered).toBe(0);
