@@ -21,6 +21,19 @@ export function cpuMs(pid: number): number {
   }
 }
 
+/**
+ * CPU time (ms) of the process and of its children that have exited and been reaped
+ * (cutime + cstime): storescp --fork's children, once they are gone.
+ */
+export function cpuMsWithReapedChildren(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** CPU time (ms) of the process's main thread (its tid is the pid) and of all its other threads; NaN where /proc is missing. */
 export function cpuMsSplit(pid: number): { main: number; others: number } {
   const all = cpuMs(pid);

@@ -4,9 +4,11 @@
 //   storescp  DCMTK's storescp (the ceiling; --fork for the parallel mode)
 //   orthanc   Orthanc with its default SQLite index
 //   pacs      this PACS: node bin/pacs.js serve --data <tmp> --port <port> --aet PACS
-// Time = wall time from the start of the storescu run(s) to their end; best of N runs.
+// Time = wall time from the start of the storescu run(s) to their end; best of N runs, after
+// --warmup untimed series per target and mode (steady state: see main()).
 // After every run the target is checked to hold all instances, else the run fails.
-// Also reported: the server's CPU time per instance (pacs, orthanc; from /proc, which other
+// Also reported: the server's CPU time per instance (all three; storescp's with its --fork
+// children, counted once they are reaped; from /proc, which other
 // load on the machine disturbs less than wall time), the 1-minute load average after each
 // run (a run taken while other work loaded the machine shows), and the durability floors
 // measured in the same run (bench/fsync-floor.ts): one new file fdatasync'ed at a time, and
@@ -19,7 +21,7 @@
 // thread; written at exit), or start it with `node --perf-basic-prof` and `perf record -g -p
 // <pid>` during one run for all threads, kernel included (docs/design-as-built.md has one).
 //
-//   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512]
+//   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--warmup 3] [--parallel 4] [--rows 512] [--cols 512]
 //                           [--targets storescp,orthanc,pacs] [--strace on|off]
 //                           [--pacs-cmd "node bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
 //                           [--targets pacs,pacs-base --pacs-base-cmd "node /other/checkout/bin/pacs.js serve ..."]
@@ -31,7 +33,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
-import { cpuMsSplit } from './cpu.js';
+import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants } from './cpu.js';
 import { measureFsyncFloor, measureSegmentFloor, type FsyncFloor } from './fsync-floor.js';
 import { SyscallTrace, type SyscallCounts } from './syscalls.js';
 import {
@@ -87,8 +89,10 @@ interface TargetResult {
 interface Target {
   name: TargetName;
   aet: string;
-  /** The server process whose CPU time is reported (storescp: none, its --fork children are not counted). */
-  pid?: number;
+  /** CPU time so far (ms): the main thread's (pacs only) and all of it; undefined when not running. */
+  cpu(): { main?: number; all: number } | undefined;
+  /** After a run, before the CPU is read: storescp's --fork children gone and reaped, so that their time counts. */
+  settle?(): Promise<void>;
   /** The server process to trace (after prepare()): storescp's too, strace -f follows its children. */
   tracePid(): number | undefined;
   /** returns the port to send to for this run */
@@ -111,17 +115,19 @@ const { values } = parseArgs({
     'pacs-cmd': { type: 'string' },
     'pacs-base-cmd': { type: 'string' },
     strace: { type: 'string', default: 'on' },
+    warmup: { type: 'string', default: '3' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
-    'npx tsx bench/ingest.ts [--count 300] [--runs 3] [--parallel 4] [--rows 512] [--cols 512] [--targets storescp,orthanc,pacs] [--pacs-cmd "cmd {data} {port} {aet}"]',
+    'npx tsx bench/ingest.ts [--count 300] [--runs 3] [--warmup 3] [--parallel 4] [--rows 512] [--cols 512] [--targets storescp,orthanc,pacs] [--pacs-cmd "cmd {data} {port} {aet}"]',
   );
   process.exit(0);
 }
 const count = Number(values.count);
 const runs = Number(values.runs);
+const warmups = Number(values.warmup);
 const parallel = Number(values.parallel);
 const rows = Number(values.rows);
 const cols = Number(values.cols);
@@ -141,6 +147,12 @@ async function storescpTarget(): Promise<Target> {
     name: 'storescp',
     aet: 'STORESCP',
     tracePid: () => scp?.pid,
+    cpu: () => (scp?.pid !== undefined ? { all: cpuMsWithReapedChildren(scp.pid) } : undefined),
+    async settle() {
+      const pid = scp?.pid;
+      if (pid === undefined) return;
+      for (let i = 0; i < 150 && descendants(pid).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    },
     async prepare(mode) {
       dir = await makeTempDir('pacs-bench-storescp-');
       scp = await startStorescp({ aet: 'STORESCP', dir, fork: mode === 'parallel', acceptAll: false, promiscuous: false });
@@ -168,7 +180,7 @@ async function orthancTarget(root: string): Promise<Target> {
   return {
     name: 'orthanc',
     aet: 'ORTHANC',
-    pid: orthanc.pid,
+    cpu: () => (orthanc.pid !== undefined ? { all: cpuMs(orthanc.pid) } : undefined),
     tracePid: () => orthanc.pid,
     async prepare() {
       before = (await orthanc.statistics()).CountInstances;
@@ -198,7 +210,11 @@ async function pacsTarget(root: string, cmd: string | undefined, name: 'pacs' | 
   return {
     name,
     aet: 'PACS',
-    pid: pacs.pid,
+    cpu: () => {
+      if (pacs.pid === undefined) return undefined;
+      const { main, others } = cpuMsSplit(pacs.pid);
+      return { main, all: main + others };
+    },
     tracePid: () => pacs.pid,
     async prepare() {
       return pacs.port;
@@ -240,19 +256,21 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string, t
     const parts = mode === 'single' ? [series.files] : split(series.files, parallel);
     const tracePid = traceTo ? target.tracePid() : undefined;
     const trace = tracePid !== undefined ? await SyscallTrace.attach(tracePid, traceTo!) : undefined;
-    const cpuBefore = target.pid !== undefined ? cpuMsSplit(target.pid) : { main: Number.NaN, others: Number.NaN };
+    const cpuBefore = target.cpu();
     const started = performance.now();
     const results: RunResult[] = await Promise.all(
       parts.map((files) => storescu({ port, calledAet: target.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })),
     );
     const seconds = (performance.now() - started) / 1000;
     const syscalls = await trace?.stop();
-    const cpuAfter = target.pid !== undefined ? cpuMsSplit(target.pid) : { main: Number.NaN, others: Number.NaN };
-    const mainCpu = (cpuAfter.main - cpuBefore.main) / count;
-    const cpu = mainCpu + (cpuAfter.others - cpuBefore.others) / count;
+    await target.settle?.();
+    const cpuAfter = target.cpu();
+    const cpu = cpuBefore && cpuAfter ? (cpuAfter.all - cpuBefore.all) / count : Number.NaN;
+    const mainCpu = cpuBefore?.main !== undefined && cpuAfter?.main !== undefined ? (cpuAfter.main - cpuBefore.main) / count : undefined;
     const load = {
       loadAverage1m: os.loadavg()[0],
-      ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu, serverMainThreadCpuMsPerInstance: mainCpu } : {}),
+      ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu } : {}),
+      ...(mainCpu !== undefined && Number.isFinite(mainCpu) ? { serverMainThreadCpuMsPerInstance: mainCpu } : {}),
     };
     const bad = results.find((r) => r.code !== 0);
     const received = await target.verify(series.sopInstanceUids);
@@ -342,6 +360,18 @@ async function main(): Promise<void> {
       parallelSegmentFloor ? `, ${parallelSegmentFloor.filesPerSecond.toFixed(0)} durable writes/s with ${parallel} writers` : ''
     }`,
   );
+  // Untimed: every target takes --warmup series over each mode first, so that the timed
+  // runs see a server in its steady state (Node's JIT compiles the per-instance code over
+  // the first ~3,000 instances here; SQLite's pages, Orthanc's caches), as a server that
+  // runs for days would be. Fresh UIDs in every series, as in the timed runs.
+  for (let w = 1; w <= warmups; w++) {
+    for (const mode of modes) {
+      for (const t of targets) {
+        const rec = await timedRun(t, mode, -w, root);
+        if (!rec.ok) console.log(`  warm-up ${mode} ${t.name}: FAILED: ${rec.error}`);
+      }
+    }
+  }
   const loadStart = os.loadavg();
   try {
     // Interleave targets inside each run so drift (page cache, thermal) hits all alike.
@@ -455,8 +485,10 @@ async function main(): Promise<void> {
   }
   for (const m of modes) {
     const p = results.get(key('pacs', m))?.serverCpuMsPerInstance;
-    const o = results.get(key('orthanc', m))?.serverCpuMsPerInstance;
-    ratios[`pacs/orthanc CPU per instance ${m}`] = p !== undefined && o !== undefined ? p / o : null;
+    for (const other of ['orthanc', 'storescp'] as const) {
+      const o = results.get(key(other, m))?.serverCpuMsPerInstance;
+      ratios[`pacs/${other} CPU per instance ${m}`] = p !== undefined && o !== undefined ? p / o : null;
+    }
   }
   console.log('');
   for (const [k, v] of Object.entries(ratios)) console.log(`${k.padEnd(40)} ${v === null ? 'n/a' : `${v.toFixed(2)}x`}`);
