@@ -6,7 +6,9 @@
 //   fork   DCMTK storescp --fork (no index, no fsync): the ceiling
 // Printed per run: the rate and the servers' CPU per instance (all processes, /proc).
 //
-//   npx tsx bench/ingest-split.ts [--count 300] [--runs 4]
+// First --warmup untimed runs of the same kind.
+//
+//   npx tsx bench/ingest-split.ts [--count 300] [--runs 4] [--warmup 4]
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
@@ -14,9 +16,12 @@ import { cpuMs } from './cpu.js';
 import { runDcmtk, startPacs, startStorescp, stopAllPeers, storescu } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
 
-const { values } = parseArgs({ options: { count: { type: 'string', default: '300' }, runs: { type: 'string', default: '4' } } });
+const { values } = parseArgs({
+  options: { count: { type: 'string', default: '300' }, runs: { type: 'string', default: '4' }, warmup: { type: 'string', default: '4' } },
+});
 const count = Number(values.count);
 const runs = Number(values.runs);
+const warmups = Number(values.warmup);
 
 function split<T>(items: T[], parts: number): T[][] {
   const out: T[][] = [];
@@ -37,7 +42,9 @@ try {
     fork: { ports: [fork.port, fork.port, fork.port, fork.port], aet: 'STORESCP', pids: [] as Array<number | undefined> },
   };
   const best: Record<string, number> = {};
-  for (let run = 1; run <= runs; run++) {
+  // Runs from -warmups+1 to 0 are untimed: each server process warms its JIT on the same
+  // number of instances as it will take in a timed run.
+  for (let run = 1 - warmups; run <= runs; run++) {
     for (const [name, m] of Object.entries(modes)) {
       const dir = path.join(root, `series-${name}-${run}`);
       const series = await writeCtSeries({ dir, count, rows: 512, cols: 512, seriesDescription: `split ${name} ${run}` });
@@ -52,6 +59,7 @@ try {
       const cpuPerInstance = (cpu() - before) / count;
       if (results.some((r) => r.code !== 0)) throw new Error(`storescu failed (${name}): ${results.map((r) => r.stderr).join('\n')}`);
       await removeTempDir(dir);
+      if (run < 1) continue;
       best[name] = Math.max(best[name] ?? 0, rate);
       console.log(`run ${run} ${name.padEnd(4)} ${rate.toFixed(0)}/s${m.pids.length ? `  server CPU ${cpuPerInstance.toFixed(2)} ms/inst` : ''}`);
     }
