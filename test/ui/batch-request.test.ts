@@ -23,9 +23,9 @@ describe('a Pixel Data batch request', () => {
     const ct = shape(512, 512, 16);
     const rgb = shape(4, 3, 8, 3);
     const batch = [req('1.2.3', 1, ct), req('1.2.4', 1, rgb), req('1.2.4', 2, rgb), req('1.2,5', 1, ct)];
-    const { url, sizes } = batchRequest(batch, '/dicomweb/studies/1/series/2/pixeldata', 'http://pacs.test/viewer?x=1');
+    const { url, frames: got } = batchRequest(batch, '/dicomweb/studies/1/series/2/pixeldata', 'http://pacs.test/viewer?x=1');
     expect(url).toBe('http://pacs.test/dicomweb/studies/1/series/2/pixeldata?instances=1.2.3,1.2.4,1.2%2C5');
-    expect(sizes).toEqual({
+    expect(Object.fromEntries(Object.entries(got).map(([href, f]) => [href, f.size]))).toEqual({
       [`${frames}/1.2.3/frames/1`]: 512 * 512 * 2,
       [`${frames}/1.2.4/frames/1`]: 4 * 3 * 3,
       [`${frames}/1.2.4/frames/2`]: 4 * 3 * 3,
@@ -42,16 +42,19 @@ describe('a Pixel Data batch request', () => {
       req('5', 1, shape(2, 2, 16, 1, true, 12)),
       req('6', 1, shape(2, 2, 8, 1, true)),
     ];
-    const { layouts } = batchRequest(batch, '/p', 'http://pacs.test/');
-    expect(layouts).toEqual({
+    const { frames: got } = batchRequest(batch, '/p', 'http://pacs.test/');
+    expect(Object.fromEntries(Object.entries(got).map(([href, f]) => [href, f.layout]))).toEqual({
       [`${frames}/1/frames/1`]: { bitsAllocated: 16, signed: true },
       [`${frames}/2/frames/1`]: { bitsAllocated: 16, signed: false },
       [`${frames}/3/frames/1`]: { bitsAllocated: 8, signed: false },
+      [`${frames}/4/frames/1`]: undefined,
+      [`${frames}/5/frames/1`]: undefined,
+      [`${frames}/6/frames/1`]: undefined,
     });
   });
 
   it('gives no size for a frame whose header lacks rows, columns or bits', () => {
-    const { sizes } = batchRequest([req('9.9', 1, { '00280010': { vr: 'US', Value: [8] } })], '/p', 'http://pacs.test/');
-    expect(sizes).toEqual({});
+    const { frames: got } = batchRequest([req('9.9', 1, { '00280010': { vr: 'US', Value: [8] } })], '/p', 'http://pacs.test/');
+    expect(got).toEqual({ [`${frames}/9.9/frames/1`]: {} });
   });
 });

@@ -55,7 +55,7 @@ export function startStackWorkers(): void {
 }
 
 /** One batch through the worker: its events as they come, timed by the worker (when the page's main thread is busy, its messages wait). */
-async function* viaWorker(w: PooledWorker, url: string, { sizes, layouts }: BatchFrames): AsyncGenerator<BatchEvent> {
+async function* viaWorker(w: PooledWorker, url: string, frames: BatchFrames): AsyncGenerator<BatchEvent> {
   const id = nextId++;
   const queue: StackWorkerReply[] = [];
   let wake: (() => void) | undefined;
@@ -64,7 +64,7 @@ async function* viaWorker(w: PooledWorker, url: string, { sizes, layouts }: Batc
     wake?.();
   });
   try {
-    w.worker.postMessage({ id, url, accept: BATCH_ACCEPT, sizes, layouts } satisfies StackWorkerRequest);
+    w.worker.postMessage({ id, url, accept: BATCH_ACCEPT, frames } satisfies StackWorkerRequest);
     for (;;) {
       while (queue.length === 0) await new Promise<void>((r) => (wake = r));
       const m = queue.shift()!;

@@ -71,8 +71,8 @@ export async function* fetchBatchParts(
     res.body,
     boundary,
     origin,
-    (href) => frames.sizes[href],
-    (href) => frames.layouts[href],
+    (href) => frames[href]?.size,
+    (href) => frames[href]?.layout,
   );
   for await (const part of parts) yield { type: 'part', part, at: now() };
 }

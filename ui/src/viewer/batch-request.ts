@@ -34,11 +34,16 @@ export interface BatchTiming {
 /** What one batch request delivers, in order: its headers' verdict, then its frames; `at`, when it was read (performance.now() of the page). */
 export type BatchEvent = { type: 'headers'; ok: boolean; at?: number } | { type: 'part'; part: BatchPart; at?: number };
 
-/** What the reader of a batch needs to know of its frames, by absolute frame URL: native sizes, and grey layouts (frame-range.ts). */
-export interface BatchFrames {
-  sizes: Record<string, number>;
-  layouts: Record<string, GreyLayout>;
+/** What the reader of a batch knows of one frame from its instance's header. */
+export interface BatchFrame {
+  /** Bytes of the native frame (what a deflated one must inflate to); none where the header lacks its shape. */
+  size?: number;
+  /** How to read a grey frame's values (frame-range.ts): its range is found as it is inflated. */
+  layout?: GreyLayout;
 }
+
+/** The batch's frames by absolute frame URL. */
+export type BatchFrames = Record<string, BatchFrame>;
 
 /** A batch's events from its URL and what is known of its frames (tests give their own). */
 export type BatchSource = (url: string, frames: BatchFrames) => AsyncGenerator<BatchEvent>;
@@ -46,11 +51,10 @@ export type BatchSource = (url: string, frames: BatchFrames) => AsyncGenerator<B
 /** The image's shape as the frame check reads it. */
 export const shapeOf = (inst: DicomJson) => ({ rows: num(inst, TAG.Rows), columns: num(inst, TAG.Columns), samplesPerPixel: num(inst, TAG.SamplesPerPixel) });
 
-/** The batch's URL (the series' Pixel Data resource, its instances named), its frames' native sizes and grey layouts. */
-export function batchRequest(batch: FrameRequest[], pixelDataUrl: string, base: string): { url: string } & BatchFrames {
+/** The batch's URL (the series' Pixel Data resource, its instances named) and what is known of its frames. */
+export function batchRequest(batch: FrameRequest[], pixelDataUrl: string, base: string): { url: string; frames: BatchFrames } {
   const sops = [...new Set(batch.map((f) => f.sopUid))];
-  const sizes: Record<string, number> = {};
-  const layouts: Record<string, GreyLayout> = {};
+  const frames: BatchFrames = {};
   for (const f of batch) {
     const href = f.imageId.slice('wadors:'.length);
     const pixel = {
@@ -59,10 +63,12 @@ export function batchRequest(batch: FrameRequest[], pixelDataUrl: string, base: 
       bitsStored: num(f.instance, TAG.BitsStored),
       pixelRepresentation: num(f.instance, TAG.PixelRepresentation),
     };
+    const frame: BatchFrame = {};
     const size = nativeFrameBytes(pixel);
-    if (size !== undefined) sizes[href] = size;
+    if (size !== undefined) frame.size = size;
     const layout = greyLayoutOf(pixel);
-    if (layout) layouts[href] = layout;
+    if (layout) frame.layout = layout;
+    frames[href] = frame;
   }
-  return { url: new URL(`${pixelDataUrl}?instances=${sops.map(encodeURIComponent).join(',')}`, base).href, sizes, layouts };
+  return { url: new URL(`${pixelDataUrl}?instances=${sops.map(encodeURIComponent).join(',')}`, base).href, frames };
 }

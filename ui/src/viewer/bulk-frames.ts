@@ -71,7 +71,7 @@ function acceptPart(req: FrameRequest, part: BatchPart, opts: FrameOptions): voi
 export async function fetchBatch(batch: FrameRequest[], opts: BatchOptions): Promise<string[]> {
   const wanted = new Map(batch.map((f) => [f.imageId, f]));
   const timing = opts.timing;
-  const { url, ...frames } = batchRequest(batch, opts.pixelDataUrl, window.location.href);
+  const { url, frames } = batchRequest(batch, opts.pixelDataUrl, window.location.href);
   try {
     for await (const ev of batchEvents(url, frames)) {
       if (ev.type === 'headers') {

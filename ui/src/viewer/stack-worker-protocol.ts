@@ -1,15 +1,11 @@
 // Messages between the page (batch-fetch.ts) and the stack's fetch worker (stack-worker.ts).
-import type { BatchPart } from './batch-request.js';
-import type { GreyLayout } from './frame-range.js';
+import type { BatchFrames, BatchPart } from './batch-request.js';
 
 export interface StackWorkerRequest {
   id: number;
   url: string;
   accept: string;
-  /** Bytes of each native frame by its absolute URL (to inflate a deflated one to). */
-  sizes: Record<string, number>;
-  /** How to read each grey frame's values, by its absolute URL (its range is found as it is inflated). */
-  layouts: Record<string, GreyLayout>;
+  frames: BatchFrames;
 }
 
 /** `at`: when the worker had it (ms since the epoch: performance.timeOrigin + performance.now(), the worker's clock is its own). */

@@ -12,9 +12,9 @@ const post = (m: StackWorkerReply, transfer: Transferable[] = []) => (self as un
 const now = () => performance.timeOrigin + performance.now();
 
 self.onmessage = async (e: MessageEvent<StackWorkerRequest>) => {
-  const { id, url, accept, sizes, layouts } = e.data;
+  const { id, url, accept, frames } = e.data;
   try {
-    for await (const ev of fetchBatchParts(url, accept, self.location.origin, { sizes, layouts }, now)) {
+    for await (const ev of fetchBatchParts(url, accept, self.location.origin, frames, now)) {
       if (ev.type === 'headers') post({ id, ...ev });
       else post({ id, ...ev }, ev.part.body ? [ev.part.body.buffer] : []);
     }
