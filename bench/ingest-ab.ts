@@ -82,9 +82,13 @@ try {
   console.log(
     `median CPU ms/inst: a ${median(a.map((x) => x.cpu)).toFixed(2)} (main ${median(a.map((x) => x.main)).toFixed(2)}), b ${median(b.map((x) => x.cpu)).toFixed(2)} (main ${median(
       b.map((x) => x.main),
-    ).toFixed(2)}); paired a-b ${median(diff).toFixed(2)} (main ${median(diffMain).toFixed(2)}), a lower in ${diff.filter((d) => d < 0).length} of ${diff.length} rounds`,
+    ).toFixed(
+      2,
+    )}); paired a-b ${median(diff).toFixed(2)} (main ${median(diffMain).toFixed(2)}), a lower in ${diff.filter((d) => d < 0).length} of ${diff.length} rounds`,
   );
-  console.log(`best rate: a ${Math.max(...a.map((x) => x.rate)).toFixed(0)}/s, b ${Math.max(...b.map((x) => x.rate)).toFixed(0)}/s (${assoc} association(s), ${count} per series)`);
+  console.log(
+    `best rate: a ${Math.max(...a.map((x) => x.rate)).toFixed(0)}/s, b ${Math.max(...b.map((x) => x.rate)).toFixed(0)}/s (${assoc} association(s), ${count} per series)`,
+  );
 } finally {
   await stopAllPeers();
   await removeTempDir(root);

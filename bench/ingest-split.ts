@@ -64,7 +64,11 @@ try {
       console.log(`run ${run} ${name.padEnd(4)} ${rate.toFixed(0)}/s${m.pids.length ? `  server CPU ${cpuPerInstance.toFixed(2)} ms/inst` : ''}`);
     }
   }
-  console.log(`best: ${Object.entries(best).map(([k, v]) => `${k} ${v.toFixed(0)}/s`).join(', ')}; two/one ${(best.two / best.one).toFixed(2)}x`);
+  console.log(
+    `best: ${Object.entries(best)
+      .map(([k, v]) => `${k} ${v.toFixed(0)}/s`)
+      .join(', ')}; two/one ${(best.two / best.one).toFixed(2)}x`,
+  );
 } finally {
   await stopAllPeers();
   await removeTempDir(root);

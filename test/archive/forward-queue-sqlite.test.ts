@@ -57,10 +57,15 @@ describe('Forward queue store: sqlite, a queue table made before AUTOINCREMENT',
     }
     const check = new Database(file, { readonly: true });
     try {
-      const tables = check.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'router_queue%'`).all() as Array<{ name: string; sql: string }>;
+      const tables = check.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name LIKE 'router_queue%'`).all() as Array<{
+        name: string;
+        sql: string;
+      }>;
       expect(tables.map((t) => t.name)).toEqual(['router_queue']);
       expect(tables[0].sql).toContain('AUTOINCREMENT');
-      const indexes = check.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'router_queue' ORDER BY name`).all() as Array<{ name: string }>;
+      const indexes = check.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'router_queue' ORDER BY name`).all() as Array<{
+        name: string;
+      }>;
       expect(indexes.map((i) => i.name)).toEqual(['router_queue_due', 'router_queue_uid']);
     } finally {
       check.close();
