@@ -115,8 +115,12 @@ export class SqlForwardQueueWriter implements ForwardQueueWriter {
 
   async ensureSchema(): Promise<void> {
     if (this.tx.dialect.schemaLock) await this.tx.execute(this.tx.dialect.schemaLock, ['pacs-router-queue']);
-    const before = await this.tableMadeWithReusedIds();
-    if (before) await this.tx.execute('ALTER TABLE router_queue RENAME TO router_queue_before');
+    const before = await this.columnsOfTableWithReusedIds();
+    if (before) {
+      // The new table takes the indexes' names.
+      for (const index of QUEUE_INDEXES) await this.tx.execute(`DROP INDEX IF EXISTS ${index}`);
+      await this.tx.execute('ALTER TABLE router_queue RENAME TO router_queue_before');
+    }
     for (const ddl of queueDdl(this.tx.dialect)) await this.tx.execute(ddl);
     if (before) {
       // Rows and their ids kept; columns the old table lacked stay empty, as ADD COLUMN leaves them.
@@ -129,17 +133,16 @@ export class SqlForwardQueueWriter implements ForwardQueueWriter {
   }
 
   /**
-   * A queue table made when its keys could be given again (SQLite before AUTOINCREMENT):
-   * its indexes dropped (the new table takes their names) and the columns to copy, else
-   * undefined. Ids deleted before this change may still come back once; none after it.
+   * The columns to copy of a queue table made when its keys could be given again (SQLite
+   * before AUTOINCREMENT), which ensureSchema() makes again; undefined for any other.
+   * Ids deleted before that may still come back once; none after it.
    */
-  private async tableMadeWithReusedIds(): Promise<string[] | undefined> {
+  private async columnsOfTableWithReusedIds(): Promise<string[] | undefined> {
     const d = this.tx.dialect;
     if (!d.tableDefinition) return undefined;
     const [made] = await this.tx.execute(d.tableDefinition, ['router_queue']);
     if (!made || String(made.sql).includes(d.neverReusedPk)) return undefined;
     const have = new Set((await this.tx.execute(d.tableColumns, ['router_queue'])).map((r) => String(r.name)));
-    for (const index of QUEUE_INDEXES) await this.tx.execute(`DROP INDEX IF EXISTS ${index}`);
     // Only names this code made: never an identifier read back from the database as such.
     return [...COLUMNS.split(', '), ...ADDED_QUEUE_COLUMNS.map((c) => c.column)].filter((c) => have.has(c));
   }
