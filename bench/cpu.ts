@@ -11,11 +11,18 @@ export const CLOCK_TICKS = (() => {
   }
 })();
 
+/** utime, stime, cutime and cstime (ms) from a /proc stat file; throws where it is missing. */
+function statMs(file: string): [number, number, number, number] {
+  const f = fs.readFileSync(file, 'latin1').split(') ')[1].split(' ');
+  const ms = (i: number) => (Number(f[i]) * 1000) / CLOCK_TICKS;
+  return [ms(11), ms(12), ms(13), ms(14)];
+}
+
 /** CPU time (user + system, all threads) the process has used so far, in ms; NaN where /proc is missing. */
 export function cpuMs(pid: number): number {
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    const [user, system] = statMs(`/proc/${pid}/stat`);
+    return user + system;
   } catch {
     return Number.NaN;
   }
@@ -27,8 +34,8 @@ export function cpuMs(pid: number): number {
  */
 export function cpuMsWithReapedChildren(pid: number): number {
   try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
-    return ((Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 1000) / CLOCK_TICKS;
+    const [user, system, childUser, childSystem] = statMs(`/proc/${pid}/stat`);
+    return user + system + childUser + childSystem;
   } catch {
     return Number.NaN;
   }
@@ -38,9 +45,8 @@ export function cpuMsWithReapedChildren(pid: number): number {
 export function cpuMsSplit(pid: number): { main: number; others: number } {
   const all = cpuMs(pid);
   try {
-    const fields = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'latin1').split(') ')[1].split(' ');
-    const main = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-    return { main, others: all - main };
+    const [user, system] = statMs(`/proc/${pid}/task/${pid}/stat`);
+    return { main: user + system, others: all - user - system };
   } catch {
     return { main: Number.NaN, others: Number.NaN };
   }

@@ -10,9 +10,9 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { cpuMsSplit } from './cpu.js';
-import { runDcmtk, startPacs, stopAllPeers, storescu, type PacsPeer } from '../test/support/peers.js';
+import { commandOf, sendCtSeries } from './ingest-series.js';
+import { startPacs, stopAllPeers, type PacsPeer } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
 
 const { values } = parseArgs({
@@ -39,25 +39,18 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 
 const root = await makeTempDir('pacs-ingest-ab-');
 try {
-  const start = (name: string, cmd: string): Promise<PacsPeer> => {
-    const [command, ...args] = cmd.split(/\s+/);
-    return startPacs({ dir: path.join(root, name), command: command === 'node' ? process.execPath : command, args });
-  };
+  const start = (name: string, cmd: string): Promise<PacsPeer> => startPacs({ dir: path.join(root, name), ...commandOf(cmd) });
   const builds = { a: await start('a', values.cmd), b: await start('b', values['base-cmd']) };
   let seq = 0;
   const send = async (pacs: PacsPeer): Promise<Sample> => {
-    const dir = path.join(root, `series-${seq++}`);
-    const series = await writeCtSeries({ dir, count, rows: 512, cols: 512, seriesDescription: `ab ${seq}` });
-    await runDcmtk('sync', []);
-    const parts: string[][] = Array.from({ length: assoc }, () => []);
-    series.files.forEach((f, i) => parts[i % assoc].push(f));
-    const before = cpuMsSplit(pacs.pid);
-    const t0 = performance.now();
-    const results = await Promise.all(parts.map((files) => storescu({ port: pacs.port, calledAet: pacs.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })));
-    const seconds = (performance.now() - t0) / 1000;
-    const after = cpuMsSplit(pacs.pid);
-    if (results.some((r) => r.code !== 0)) throw new Error(`storescu failed: ${results.map((r) => r.stderr).join('\n')}`);
-    await removeTempDir(dir);
+    seq++;
+    const { seconds, before, after } = await sendCtSeries({
+      dir: path.join(root, `series-${seq}`),
+      count,
+      description: `ab ${seq}`,
+      to: Array.from({ length: assoc }, () => pacs),
+      sample: () => cpuMsSplit(pacs.pid),
+    });
     return { cpu: (after.main + after.others - before.main - before.others) / count, main: (after.main - before.main) / count, rate: count / seconds };
   };
   for (let w = 0; w < Number(values.warmup); w++) {

@@ -16,9 +16,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { cpuMsSplit } from './cpu.js';
-import { runDcmtk, startPacs, stopAllPeers, storescu } from '../test/support/peers.js';
+import { commandOf, sendCtSeries } from './ingest-series.js';
+import { startPacs, stopAllPeers } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
 
 const { values } = parseArgs({
@@ -34,25 +34,20 @@ const { values } = parseArgs({
 });
 const count = Number(values.count);
 const assoc = Number(values.assoc);
-const [command, ...args] = values.cmd.split(/\s+/);
 const root = await makeTempDir('pacs-ingest-prof-');
 const windows: Array<[number, number]> = [];
 try {
-  const pacs = await startPacs({ dir: root, command, args });
+  const pacs = await startPacs({ dir: root, ...commandOf(values.cmd) });
   const send = async (run: number): Promise<{ cpu: number; main: number; seconds: number }> => {
-    const series = await writeCtSeries({ dir: path.join(root, `series-${run}`), count, rows: 512, cols: 512, seriesDescription: `prof ${run}` });
-    await runDcmtk('sync', []);
-    const parts: string[][] = Array.from({ length: assoc }, () => []);
-    series.files.forEach((f, i) => parts[i % assoc].push(f));
-    const before = cpuMsSplit(pacs.pid);
-    const t0 = process.hrtime.bigint();
-    const results = await Promise.all(parts.map((files) => storescu({ port: pacs.port, calledAet: pacs.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })));
-    const t1 = process.hrtime.bigint();
-    const after = cpuMsSplit(pacs.pid);
-    if (results.some((r) => r.code !== 0)) throw new Error(`storescu failed: ${results.map((r) => r.stderr).join('\n')}`);
-    fs.rmSync(path.join(root, `series-${run}`), { recursive: true, force: true });
-    if (run > 0) windows.push([Number(t0 / 1000n), Number(t1 / 1000n)]);
-    return { cpu: (after.main + after.others - before.main - before.others) / count, main: (after.main - before.main) / count, seconds: Number(t1 - t0) / 1e9 };
+    const { seconds, window, before, after } = await sendCtSeries({
+      dir: path.join(root, `series-${run}`),
+      count,
+      description: `prof ${run}`,
+      to: Array.from({ length: assoc }, () => pacs),
+      sample: () => cpuMsSplit(pacs.pid),
+    });
+    if (run > 0) windows.push(window);
+    return { cpu: (after.main + after.others - before.main - before.others) / count, main: (after.main - before.main) / count, seconds };
   };
   // Warm-up: JIT (TurboFan keeps compiling the per-instance code for the first ~3,000
   // instances here), SQLite pages, the batch pool.

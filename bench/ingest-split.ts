@@ -11,9 +11,9 @@
 //   npx tsx bench/ingest-split.ts [--count 300] [--runs 4] [--warmup 4]
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { cpuMs } from './cpu.js';
-import { runDcmtk, startPacs, startStorescp, stopAllPeers, storescu } from '../test/support/peers.js';
+import { sendCtSeries } from './ingest-series.js';
+import { startPacs, startStorescp, stopAllPeers } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
 
 const { values } = parseArgs({
@@ -22,13 +22,6 @@ const { values } = parseArgs({
 const count = Number(values.count);
 const runs = Number(values.runs);
 const warmups = Number(values.warmup);
-
-function split<T>(items: T[], parts: number): T[][] {
-  const out: T[][] = [];
-  const size = Math.ceil(items.length / parts);
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 const root = await makeTempDir('pacs-ingest-split-');
 try {
@@ -46,19 +39,16 @@ try {
   // number of instances as it will take in a timed run.
   for (let run = 1 - warmups; run <= runs; run++) {
     for (const [name, m] of Object.entries(modes)) {
-      const dir = path.join(root, `series-${name}-${run}`);
-      const series = await writeCtSeries({ dir, count, rows: 512, cols: 512, seriesDescription: `split ${name} ${run}` });
-      await runDcmtk('sync', []);
       const cpu = (): number => m.pids.reduce<number>((sum, p) => sum + (p === undefined ? Number.NaN : cpuMs(p)), 0);
-      const before = cpu();
-      const t0 = performance.now();
-      const results = await Promise.all(
-        split(series.files, 4).map((files, i) => storescu({ port: m.ports[i], calledAet: m.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })),
-      );
-      const rate = count / ((performance.now() - t0) / 1000);
-      const cpuPerInstance = (cpu() - before) / count;
-      if (results.some((r) => r.code !== 0)) throw new Error(`storescu failed (${name}): ${results.map((r) => r.stderr).join('\n')}`);
-      await removeTempDir(dir);
+      const { seconds, before, after } = await sendCtSeries({
+        dir: path.join(root, `series-${name}-${run}`),
+        count,
+        description: `split ${name} ${run}`,
+        to: m.ports.map((port) => ({ port, aet: m.aet })),
+        sample: cpu,
+      });
+      const rate = count / seconds;
+      const cpuPerInstance = (after - before) / count;
       if (run < 1) continue;
       best[name] = Math.max(best[name] ?? 0, rate);
       console.log(`run ${run} ${name.padEnd(4)} ${rate.toFixed(0)}/s${m.pids.length ? `  server CPU ${cpuPerInstance.toFixed(2)} ms/inst` : ''}`);

@@ -34,6 +34,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants } from './cpu.js';
+import { commandOf, split } from './ingest-series.js';
 import { measureFsyncFloor, measureSegmentFloor, type FsyncFloor } from './fsync-floor.js';
 import { SyscallTrace, type SyscallCounts } from './syscalls.js';
 import {
@@ -197,16 +198,10 @@ async function orthancTarget(root: string): Promise<Target> {
 }
 
 async function pacsTarget(root: string, cmd: string | undefined, name: 'pacs' | 'pacs-base' = 'pacs'): Promise<Target> {
-  let command: string | undefined;
-  let args: string[] | undefined;
-  if (cmd) {
-    const parts = cmd.split(/\s+/).filter(Boolean);
-    command = parts[0] === 'node' ? process.execPath : parts[0];
-    args = parts.slice(1);
-  } else if (!fs.existsSync(path.join(REPO_ROOT, 'src/cli/main.ts'))) {
+  if (!cmd && !fs.existsSync(path.join(REPO_ROOT, 'src/cli/main.ts'))) {
     throw new Error('src/cli/main.ts does not exist yet (`pacs serve` not written)');
   }
-  const pacs: PacsPeer = await startPacs({ dir: path.join(root, name), aet: 'PACS', command, args });
+  const pacs: PacsPeer = await startPacs({ dir: path.join(root, name), aet: 'PACS', ...(cmd ? commandOf(cmd) : {}) });
   return {
     name,
     aet: 'PACS',
@@ -231,13 +226,6 @@ async function pacsTarget(root: string, cmd: string | undefined, name: 'pacs' | 
 
 // ---------------------------------------------------------------------------
 // One timed run
-
-function split<T>(items: T[], parts: number): T[][] {
-  const out: T[][] = [];
-  const size = Math.ceil(items.length / parts);
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 async function timedRun(target: Target, mode: Mode, run: number, root: string, traceTo?: string): Promise<RunRecord & { syscalls?: SyscallCounts }> {
   const seriesDir = path.join(root, `series-${target.name}-${mode}-${run}`);

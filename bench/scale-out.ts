@@ -56,6 +56,7 @@ import {
 } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
 import { cpuDeltaMs, treeCpuSnapshot } from './cpu.js';
+import { split } from './ingest-series.js';
 import { backendsOf } from './pg-backends.js';
 import { runBench } from './run-bench.js';
 
@@ -334,13 +335,6 @@ function errorLines(text: string, pattern: RegExp): string {
   if (lines.length === 0) return '';
   const cut = (l: string) => (l.length > 300 ? `${l.slice(0, 300)}...` : l);
   return lines.length === 1 ? cut(lines[0]) : `${lines.length} lines, first: ${cut(lines[0])} | last: ${cut(lines[lines.length - 1])}`;
-}
-
-function split<T>(items: T[], parts: number): T[][] {
-  const out: T[][] = [];
-  const size = Math.ceil(items.length / parts);
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /**
