@@ -10,7 +10,7 @@ export interface BlobWriter {
   readonly key: string;
   /** Bytes accepted so far. */
   readonly bytes: number;
-  /** Queue bytes; a returned promise means "wait before writing more". Keeps a reference to `chunk` until written. */
+  /** Queue bytes (copied: `chunk` may be reused after the call); a returned promise means "wait before writing more". */
   write(chunk: Buffer): void | Promise<void>;
   /**
    * CRC-32 (zlib) of the bytes accepted so far after the 128-byte Part 10 preamble: with

@@ -1,7 +1,8 @@
 /**
  * One file being written under its final name (the durability protocol is at the top of
- * file-blob-store.ts): a queue of chunks flushed with writev, one write in flight at a
- * time (chunks arriving meanwhile go together in the next one); no promise per chunk.
+ * file-blob-store.ts): the bytes accepted are copied into pooled slabs (slab-queue.ts: the
+ * chunks are views of a reused receive buffer) and flushed with writev, one write in flight
+ * at a time (slabs filled meanwhile go together in the next one); no promise per chunk.
  * While the data arrives, the file is fdatasynced in the background every
  * `syncEveryBytes` (one at a time), so the final fdatasync has only the tail left.
  *
@@ -32,12 +33,15 @@ import { unlink } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { BlobWriter } from './blob-store.js';
 import { encodeSeal, PREAMBLE_BYTES } from './blob-seal.js';
+import { type SlabPool, SlabQueue } from './slab-queue.js';
 
 /** What a writer needs of its store. */
 export interface WriterHost {
   readonly flushBytes: number;
   readonly highWaterBytes: number;
   readonly syncEveryBytes: number;
+  /** Where accepted bytes are copied to until written; slabs of flushBytes. */
+  readonly slabs: SlabPool;
   /** Registers a background step (for the store's idle()). */
   track<T>(p: Promise<T>): Promise<T>;
 }
@@ -64,8 +68,8 @@ export class FileBlobWriter implements BlobWriter {
   private readonly file: WriterFile;
   private state: WriterState = 'open';
   private fd: Promise<number> | undefined;
-  private queue: Buffer[] = [];
-  private queuedBytes = 0;
+  /** Accepted bytes not yet written, copied (the chunks are views of a reused buffer). */
+  private readonly queue: SlabQueue;
   private position = 0;
   private flushing: Promise<void> | undefined;
   /** The first failure; persist() throws it. */
@@ -84,6 +88,7 @@ export class FileBlobWriter implements BlobWriter {
     this.host = host;
     this.file = file;
     this.key = file.key;
+    this.queue = new SlabQueue(host.slabs);
     this.fd = file.fd;
     this.fd.catch((e: unknown) => void (this.error ??= asError(e))); // reported by persist()
     file.nameDurable.catch(() => undefined); // observed by persist()
@@ -103,8 +108,7 @@ export class FileBlobWriter implements BlobWriter {
     if (this.state !== 'open') throw new Error(`blob writer is ${this.state}`);
     if (this.error !== undefined) return; // reported by persist()
     if (chunk.length === 0) return;
-    this.queue.push(chunk);
-    this.queuedBytes += chunk.length;
+    this.queue.append(chunk);
     // The CRC-32 of the body: the preamble (the first chunk's start) is left out, the seal goes there.
     const skip = this.bytes < PREAMBLE_BYTES ? PREAMBLE_BYTES - this.bytes : 0;
     if (this.bytes < PART10_PREFIX) chunk.copy(this.prefix, this.bytes, 0, Math.min(chunk.length, PART10_PREFIX - this.bytes));
@@ -112,8 +116,8 @@ export class FileBlobWriter implements BlobWriter {
     if (skip < chunk.length) this.crc32 = crc32(skip > 0 ? chunk.subarray(skip) : chunk, this.crc32);
     // Not awaited: write() returns at once; the flush catches every failure into this.error,
     // which persist() throws.
-    if (this.flushing === undefined && this.queuedBytes >= this.host.flushBytes) void this.startFlush(false);
-    if (this.queuedBytes > this.host.highWaterBytes) {
+    if (this.flushing === undefined && this.queue.fullBytes >= this.host.flushBytes) void this.startFlush(false);
+    if (this.queue.bytes > this.host.highWaterBytes) {
       return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
   }
@@ -128,7 +132,7 @@ export class FileBlobWriter implements BlobWriter {
 
   private wakeWaiters(): void {
     if (this.drainWaiters.length === 0) return;
-    if (this.queuedBytes > this.host.highWaterBytes && this.error === undefined) return;
+    if (this.queue.bytes > this.host.highWaterBytes && this.error === undefined) return;
     const ws = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of ws) w();
@@ -139,27 +143,28 @@ export class FileBlobWriter implements BlobWriter {
       const fd = await this.handle();
       // A flush started while the data arrived stops once persist() has begun: what is left
       // is persist()'s tail (see the top).
-      while (this.queue.length > 0 && (final || (this.state === 'open' && this.queuedBytes >= this.host.flushBytes))) {
-        const batch = this.queue;
-        let n = this.queuedBytes;
-        this.queue = [];
-        this.queuedBytes = 0;
+      while (final ? this.queue.bytes > 0 : this.state === 'open' && this.queue.fullBytes >= this.host.flushBytes) {
+        const batch = this.queue.take(final);
         this.wakeWaiters();
-        let bufs = batch;
-        while (n > 0) {
-          // The tail at persist(): written on the event loop (see the top).
-          const sync = final && n <= SYNC_TAIL_MAX;
-          const bytesWritten = sync ? writevSync(fd, bufs, this.position) : await writeAt(fd, bufs, this.position);
-          this.position += bytesWritten;
-          n -= bytesWritten;
-          if (n > 0) bufs = dropBytes(bufs, bytesWritten);
+        try {
+          let bufs = batch.views;
+          let n = batch.bytes;
+          while (n > 0) {
+            // The tail at persist(): written on the event loop (see the top).
+            const sync = final && n <= SYNC_TAIL_MAX;
+            const bytesWritten = sync ? writevSync(fd, bufs, this.position) : await writeAt(fd, bufs, this.position);
+            this.position += bytesWritten;
+            n -= bytesWritten;
+            if (n > 0) bufs = dropBytes(bufs, bytesWritten);
+          }
+        } finally {
+          this.host.slabs.give(batch.slabs); // written, or never to be
         }
         if (!final) this.maybeSyncBehind(fd);
       }
     } catch (e) {
       this.error ??= asError(e);
-      this.queue = [];
-      this.queuedBytes = 0;
+      this.queue.clear();
     }
   }
 
@@ -238,8 +243,7 @@ export class FileBlobWriter implements BlobWriter {
 
   private async doAbort(): Promise<void> {
     this.state = 'aborted';
-    this.queue = [];
-    this.queuedBytes = 0;
+    this.queue.clear();
     this.wakeWaiters();
     try {
       if (this.flushing) await this.flushing;

@@ -101,6 +101,7 @@ import { readdirIfAny, sweepLegacy, sweepOpenBatches } from './blob-recovery.js'
 import { FileBlobWriter } from './blob-writer.js';
 import type { WriteFence } from './index-types.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
+import { SlabPool } from './slab-queue.js';
 
 function checkKey(key: string): void {
   if (!BATCH_KEY_RE.test(key) && !LEGACY_KEY_RE.test(key)) throw new Error(`not a blob key: '${key}'`);
@@ -196,6 +197,7 @@ export class FileBlobStore implements BlobStore {
   readonly flushBytes: number;
   readonly highWaterBytes: number;
   readonly syncEveryBytes: number;
+  readonly slabs: SlabPool;
   readonly poolSize: number;
   readonly batchFiles: number;
   /** Where this store's open-batch markers go: `open`, or `open-by-node/<id>` when nodes share it. */
@@ -218,6 +220,8 @@ export class FileBlobStore implements BlobStore {
     this.flushBytes = opts.flushBytes ?? 64 << 10;
     this.highWaterBytes = opts.highWaterBytes ?? 4 << 20;
     this.syncEveryBytes = opts.syncEveryBytes ?? 4 << 20;
+    // Enough written slabs kept for a few associations' data in flight (4 MiB by default).
+    this.slabs = new SlabPool(this.flushBytes, 64);
     this.poolSize = opts.poolSize ?? 16;
     this.batchFiles = Math.max(1, opts.batchFiles ?? 1024);
     this.node = opts.node;

@@ -66,7 +66,7 @@ export interface StoreOutcome {
 }
 
 export interface StoreSink {
-  /** Dataset bytes as received; a returned promise means "wait before sending more". Do not mutate `chunk` afterwards. */
+  /** Dataset bytes as received, valid only during the call (copied where kept); a returned promise means "wait before sending more". */
   write(chunk: Buffer): void | Promise<void>;
   /** Resolves once the file is durable and the index row committed. */
   end(): Promise<StoreOutcome>;

@@ -236,10 +236,11 @@ describe('FileBlobStore', () => {
     const body = Buffer.alloc(3001);
     for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
     const file = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), body]);
-    // The first 2632 bytes are written in the pool (over flushBytes); the last 501 stay
-    // queued (under flushBytes) until persist() writes them.
+    // Of the first 2632 bytes, two whole slabs (2 x flushBytes) are written in the pool; the
+    // rest of them and the last 501 bytes stay queued until persist() writes them.
     await w.write(file.subarray(0, 2632));
-    while (!existsSync(store.path(w.key)) || statSync(store.path(w.key)).size < 2632) await new Promise((r) => setImmediate(r));
+    while (!existsSync(store.path(w.key)) || statSync(store.path(w.key)).size < 2048) await new Promise((r) => setImmediate(r));
+    expect(statSync(store.path(w.key)).size).toBe(2048);
     await w.write(file.subarray(2632));
     await w.persist();
     await w.release();
