@@ -3,11 +3,13 @@
 // to the previous one (as storescu waits for each C-STORE response), and this process
 // receives them three ways, printing its CPU per message (process.cpuUsage), socket reads
 // per message and minor page faults per message:
-//   data    'data' events: Node reads into a new 64 KiB buffer each time (what the DICOM
-//           server does; net.Server offers nothing else for accepted sockets in Node 20)
+//   data    'data' events: Node reads into a new 64 KiB buffer each time (net.Server offers
+//           nothing else for accepted sockets in Node 20; src/net/receive-buffer.ts works around it)
 //   reused  `onread` into one reused 1 MiB buffer (a client socket option), consumed at once
 //   fresh   `onread` into a new buffer for every read (slices of 1 MiB slabs), kept as a
 //           server that writes later must keep them
+//   copied  `onread` into one reused 256 KiB buffer, each read copied into 1 MiB slabs that
+//           are used again (what the server does since issue 16's ninth round)
 //
 //   npx tsx bench/socket-receive.ts [--count 2000] [--size 524288] [--runs 3]
 import { fork } from 'node:child_process';
@@ -26,7 +28,7 @@ const { values } = parseArgs({
 const count = Number(values.count);
 const size = Number(values.size);
 
-type Mode = 'data' | 'reused' | 'fresh';
+type Mode = 'data' | 'reused' | 'fresh' | 'copied';
 
 if (values.sender) {
   const server = net.createServer((s) => {
@@ -42,7 +44,7 @@ if (values.sender) {
   server.listen(0, '127.0.0.1', () => process.send?.((server.address() as net.AddressInfo).port));
 } else {
   for (let run = 1; run <= Number(values.runs); run++) {
-    for (const mode of ['data', 'reused', 'fresh'] as const) {
+    for (const mode of ['data', 'reused', 'fresh', 'copied'] as const) {
       const r = await receive(mode);
       console.log(
         `run ${run} ${mode.padEnd(6)} ${r.cpuUs.toFixed(0)} us CPU per message, ${r.reads.toFixed(1)} reads, ${r.faults.toFixed(1)} minor faults per message`,
@@ -75,6 +77,28 @@ async function receive(mode: Mode): Promise<{ cpuUs: number; reads: number; faul
     } else if (mode === 'reused') {
       const buffer = Buffer.allocUnsafe(1 << 20);
       const callback = (n: number) => {
+        onBytes(n);
+        return true;
+      };
+      socket = net.connect({ port, host: '127.0.0.1', noDelay: true, onread: { buffer, callback } });
+    } else if (mode === 'copied') {
+      const buffer = Buffer.allocUnsafe(256 * 1024);
+      const free = [Buffer.allocUnsafeSlow(1 << 20), Buffer.allocUnsafeSlow(1 << 20)];
+      let slab = free.pop()!;
+      let used = 0;
+      const callback = (n: number) => {
+        let p = 0;
+        while (p < n) {
+          const k = Math.min(n - p, slab.length - used);
+          buffer.copy(slab, used, p, p + k);
+          used += k;
+          p += k;
+          if (used === slab.length) {
+            free.unshift(slab); // written and given back
+            slab = free.pop()!;
+            used = 0;
+          }
+        }
         onBytes(n);
         return true;
       };

@@ -101,11 +101,12 @@ export class DimseConnection extends EventEmitter {
     if (!context) throw new DimseProtocolError(`PDV on presentation context ${pdv.contextId}, which was not accepted`);
     const r = this.receiving;
     if (pdv.isCommand) {
+      // Copied, as everything kept past this call: the PDV may be a view of a reused receive buffer.
       if (r.kind === 'idle') {
-        this.receiving = { kind: 'command', contextId: pdv.contextId, chunks: [pdv.data], bytes: pdv.data.length };
+        this.receiving = { kind: 'command', contextId: pdv.contextId, chunks: [Buffer.from(pdv.data)], bytes: pdv.data.length };
       } else if (r.kind === 'command') {
         if (r.contextId !== pdv.contextId) throw new DimseProtocolError('command fragments on different presentation contexts');
-        r.chunks.push(pdv.data);
+        r.chunks.push(Buffer.from(pdv.data));
         r.bytes += pdv.data.length;
       } else {
         throw new DimseProtocolError('command fragment received while a data set was expected');
@@ -126,13 +127,12 @@ export class DimseConnection extends EventEmitter {
     }
     if (r.kind === 'dataset-buffered') {
       if (r.msg.contextId !== pdv.contextId) throw new DimseProtocolError('data set fragments on different presentation contexts');
-      r.chunks.push(pdv.data);
+      if (r.bytes + pdv.data.length > MAX_BUFFERED_DATASET) throw new DimseProtocolError(`data set larger than ${MAX_BUFFERED_DATASET} bytes`);
+      r.chunks.push(Buffer.from(pdv.data));
       r.bytes += pdv.data.length;
-      if (r.bytes > MAX_BUFFERED_DATASET) throw new DimseProtocolError(`data set larger than ${MAX_BUFFERED_DATASET} bytes`);
       if (pdv.isLast) {
         this.receiving = { kind: 'idle' };
-        // Copy: the PDV buffers are slices of the socket's PDU buffers.
-        const dataset = Buffer.concat(r.chunks, r.bytes);
+        const dataset = r.chunks.length === 1 ? r.chunks[0] : Buffer.concat(r.chunks, r.bytes);
         this.messageComplete(r.msg, dataset, undefined, r.response);
       }
       return;

@@ -1,9 +1,13 @@
 /**
  * Serializes writes into a dataset sink that may ask to wait (returns a promise),
  * and reports whether the producer should pause. Chunks that arrive while the sink
- * is busy are queued (at most what the socket already delivered: one PDU).
+ * is busy are copied and queued (at most what the socket already delivered: one read).
  */
 export interface DatasetSink<R = unknown> {
+  /**
+   * The next bytes of the data set, valid only during the call (a view of a receive buffer
+   * that is reused: copy what is kept); a returned promise means "wait before sending more".
+   */
   write(chunk: Buffer): void | Promise<void>;
   end(): Promise<R>;
   abort(reason?: Error): Promise<void>;
@@ -34,7 +38,7 @@ export class SinkWriter<R> {
   write(chunk: Buffer): void {
     if (this.failed) return; // keep draining the peer's bytes; the failure is reported at end()
     if (this.busy) {
-      this.queue.push(chunk);
+      this.queue.push(Buffer.from(chunk)); // the chunk is valid only during this call
       return;
     }
     this.writeNow(chunk);

@@ -20,6 +20,8 @@ import {
 export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
 export const DEFAULT_MAX_PDU_LENGTH = 262144;
+/** One read of up to a whole default-sized PDU (issue 16: 2 reads per 512 KB instance here). */
+const DEFAULT_RECEIVE_BUFFER_BYTES = 256 << 10;
 
 export interface AcceptDecisionAccept {
   accept: {
@@ -79,6 +81,12 @@ export interface AcceptorOptions {
   onTlsFailure?: (failure: { address: string; code: string; reason: string }) => void;
   /** Structured logger (pino-compatible): rejections and aborts at warn, the rest at debug. */
   logger?: NetLogger;
+  /**
+   * Read plain TCP connections into one reused buffer of this many bytes, shared by all
+   * (receive-buffer.ts); 0 = a new buffer per read (Node's 'data' events). TLS connections
+   * always use 'data' events. Default 256 KiB.
+   */
+  receiveBufferBytes?: number;
 }
 
 export interface NetLogger {
@@ -127,8 +135,12 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
     },
   };
 
+  const receiveBytes = opts.tls ? 0 : (opts.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES);
+  let receiveBuffer: Buffer | undefined;
   const onConnection = (socket: net.Socket) => {
+    if (receiveBytes > 0) receiveBuffer ??= Buffer.allocUnsafeSlow(receiveBytes);
     const assoc = new Association({
+      receiveBuffer,
       isRequestor: false,
       maxPduLength: read(opts.maxPduLength, DEFAULT_MAX_PDU_LENGTH),
       maxAssociatePduLength: opts.maxAssociatePduLength,

@@ -15,6 +15,7 @@ import type { AssociateAc, AssociateRq, Pdu, RoleSelection, UserIdentityRq, Asyn
 import { decodePDataTfParts, decodePduBody, encodePdu } from './pdu-codec.js';
 import { PduFramer } from './pdu-framer.js';
 import { PDataWriter, pdataFrames } from './pdata-writer.js';
+import { adoptReceiveBuffer } from './receive-buffer.js';
 import { transition, type Event, type State } from './state-machine.js';
 
 export type { AcceptedContext, AbortInfo, AssociationEventMap, ClosedInfo, RejectParams } from './association-types.js';
@@ -39,6 +40,13 @@ export interface AssociationOptions {
   artimTimeoutMs: number;
   /** No PDU sent or received for this long on an established association -> A-ABORT. 0 = none. */
   idleTimeoutMs?: number;
+  /**
+   * Acceptor: read the connection into this buffer (receive-buffer.ts) instead of a new
+   * buffer per read; the PDV data of 'pdv' events is then valid only during the event. One
+   * buffer can serve every connection: reads are handled one at a time, and nothing keeps a
+   * view of it past its read. Absent: Node's 'data' events.
+   */
+  receiveBuffer?: Buffer;
 }
 
 const ESTABLISHED: ReadonlySet<State> = new Set(['Sta6', 'Sta7', 'Sta8', 'Sta9', 'Sta10', 'Sta11', 'Sta12']);
@@ -235,7 +243,10 @@ export class Association extends EventEmitter<AssociationEventMap> {
       this.peerPort = socket.remotePort ?? 0;
     }
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const shared = this.isRequestor ? undefined : this.opts.receiveBuffer;
+    if (!shared || !adoptReceiveBuffer(socket, shared, (bytes) => this.onData(bytes, true))) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
+    }
     socket.on('error', (err) => {
       this.transportError ??= err;
     });
@@ -260,10 +271,12 @@ export class Association extends EventEmitter<AssociationEventMap> {
     this.attach(socket);
   }
 
-  private onData(chunk: Buffer): void {
+  /** `transient`: the chunk is the reused receive buffer; what the framer keeps of it is copied. */
+  private onData(chunk: Buffer, transient: boolean): void {
     if (this.readingStopped) return;
     this.framer.push(chunk);
     this.drainFramer();
+    if (transient) this.framer.ownLastChunk();
   }
 
   private drainFramer(): void {
@@ -282,9 +295,10 @@ export class Association extends EventEmitter<AssociationEventMap> {
       this.idle.refresh();
       let pdu: Pdu;
       try {
-        // P-DATA values stay in the socket's chunks (no copy); other PDUs are small.
+        // P-DATA values stay in the socket's chunks (no copy; 'pdv' listeners copy what they
+        // keep); other PDUs are small and copied, since what they decode to may be kept.
         const { typeCode, parts } = framed;
-        pdu = typeCode === 0x04 ? decodePDataTfParts(parts) : decodePduBody(typeCode, parts.length === 1 ? parts[0] : Buffer.concat(parts));
+        pdu = typeCode === 0x04 ? decodePDataTfParts(parts) : decodePduBody(typeCode, Buffer.concat(parts));
       } catch (err) {
         const e = err instanceof PduDecodeError ? err : new PduDecodeError(String(err), AbortReason.NotSpecified);
         this.dispatch('Evt19', { abortReason: e.abortReason, error: e });

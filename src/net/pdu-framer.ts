@@ -47,6 +47,16 @@ export class PduFramer {
   }
 
   /**
+   * Copies what is held of the last chunk pushed, for a caller that reuses that chunk's
+   * memory: called after each push() once next()/nextParts() have taken what they could,
+   * it leaves every earlier chunk already copied, so only the last can be a view.
+   */
+  ownLastChunk(): void {
+    const last = this.chunks.length - 1;
+    if (last >= 0) this.chunks[last] = Buffer.from(this.chunks[last]);
+  }
+
+  /**
    * The next whole PDU, or null when more bytes are needed. Throws ProtocolError for an
    * unrecognized PDU type or a PDU longer than allowed; the stream is unusable afterwards.
    */
