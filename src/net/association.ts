@@ -12,7 +12,7 @@ import { ConnectRequest } from './connect-request.js';
 import { AssociationAbortedError, ConnectError, ConnectionClosedError, InvalidStateError, NetError, PduDecodeError, ProtocolError } from './errors.js';
 import { AbortReason, AbortSource, Reject } from './reasons.js';
 import type { AssociateAc, AssociateRq, Pdu, RoleSelection, UserIdentityRq, AsyncOpsWindow } from './pdu.js';
-import { decodePDataTfParts, decodePduBody, encodePdu } from './pdu-codec.js';
+import { decodePduBody, encodePdu } from './pdu-codec.js';
 import { PduFramer } from './pdu-framer.js';
 import { PDataWriter, pdataFrames } from './pdata-writer.js';
 import { adoptReceiveBuffer } from './receive-buffer.js';
@@ -283,26 +283,29 @@ export class Association extends EventEmitter<AssociationEventMap> {
     while (!this.paused && !this.hold && !this.readingStopped) {
       let framed;
       try {
-        framed = this.framer.nextParts();
+        framed = this.framer.nextData();
       } catch (err) {
         // The byte stream cannot be framed any more: stop reading, abort.
         this.readingStopped = true;
-        const e = err instanceof ProtocolError ? err : new ProtocolError(String(err), AbortReason.NotSpecified);
+        const e = err instanceof ProtocolError || err instanceof PduDecodeError ? err : new ProtocolError(String(err), AbortReason.NotSpecified);
         this.dispatch('Evt19', { abortReason: e.abortReason, error: e });
         return;
       }
       if (!framed) return;
       this.idle.refresh();
       let pdu: Pdu;
-      try {
-        // P-DATA values stay in the socket's chunks (no copy; 'pdv' listeners copy what they
-        // keep); other PDUs are small and copied, since what they decode to may be kept.
-        const { typeCode, parts } = framed;
-        pdu = typeCode === 0x04 ? decodePDataTfParts(parts) : decodePduBody(typeCode, Buffer.concat(parts));
-      } catch (err) {
-        const e = err instanceof PduDecodeError ? err : new PduDecodeError(String(err), AbortReason.NotSpecified);
-        this.dispatch('Evt19', { abortReason: e.abortReason, error: e });
-        continue;
+      if (framed.kind === 'pdata') {
+        // The PDV data as it arrived: views of the socket's chunks ('pdv' listeners copy what they keep).
+        pdu = { type: 'P-DATA-TF', pdvs: framed.pdvs };
+      } else {
+        try {
+          // Copied: what a PDU other than P-DATA-TF decodes to may be kept.
+          pdu = decodePduBody(framed.typeCode, Buffer.from(framed.body));
+        } catch (err) {
+          const e = err instanceof PduDecodeError ? err : new PduDecodeError(String(err), AbortReason.NotSpecified);
+          this.dispatch('Evt19', { abortReason: e.abortReason, error: e });
+          continue;
+        }
       }
       const event = pduEvent(pdu);
       // AE-6 branches on whether the service-provider can accept the request at all.

@@ -1,15 +1,25 @@
-// Incremental PDU framer: fed socket chunks, yields whole PDUs (type + body). It holds
-// at most the PDU being assembled plus the rest of the last chunk; it never buffers a
-// whole DIMSE message. A PDU that fits in one chunk is returned as a view (no copy).
-import { ProtocolError } from './errors.js';
+// Incremental PDU framer: fed socket chunks, yields whole PDUs (type + body), or, with
+// nextData(), the PDV data of a P-DATA-TF as it arrives: pieces that are views of the
+// chunks, so that a receiver that reuses its read buffer copies nothing but the headers
+// a read cuts in two (issue 16). It holds at most the PDU being assembled (other than
+// P-DATA-TF) plus the rest of the last chunk; it never buffers a whole DIMSE message.
+import { PduDecodeError, ProtocolError } from './errors.js';
 import { AbortReason } from './reasons.js';
 import { PDU_HEADER_LENGTH, pduTypeName } from './pdu-codec.js';
+import type { Pdv } from './pdu.js';
 
 export interface FramedPdu {
   typeCode: number;
   /** The bytes after the 6-byte PDU header. */
   body: Buffer;
 }
+
+/** What nextData() gives: a whole PDU other than P-DATA-TF, or the PDV pieces of a P-DATA-TF received so far. */
+export type FramedData = { kind: 'pdu'; typeCode: number; body: Buffer } | { kind: 'pdata'; pdvs: Pdv[] };
+
+/** PDV item header: item length (4), presentation context id (1), message control header (1). */
+const PDV_HEADER_LENGTH = 6;
+const P_DATA_TF = 0x04;
 
 export interface PduFramerOptions {
   /** Largest P-DATA-TF PDU length (the length field) we accept: the Maximum Length we announce. 0 = no limit. */
@@ -27,6 +37,10 @@ export class PduFramer {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private header: { typeCode: number; length: number } | undefined;
+  /** Bytes of the current P-DATA-TF's body not yet taken by nextData() (0: not inside one). */
+  private pdataLeft = 0;
+  /** The PDV item being taken by nextData(), and its data bytes still to come. */
+  private item: { contextId: number; isCommand: boolean; isLast: boolean; left: number } | undefined;
   private readonly maxPdata: number;
   private readonly maxAssociate: number;
 
@@ -69,16 +83,64 @@ export class PduFramer {
   }
 
   /**
-   * Like next(), but the body comes as the pieces it arrived in (no copy; at least one
-   * piece, possibly empty): a P-DATA-TF spanning several socket reads is not copied
-   * together (see decodePDataTfParts).
+   * The next whole PDU other than P-DATA-TF, or the PDV data of the current P-DATA-TF
+   * received so far, as pieces that are views of the chunks (no copy): each PDV item's data
+   * may come in several pieces, of which only the final one carries the item's last-fragment
+   * flag. Null when more bytes are needed. Throws ProtocolError for a PDU it cannot frame
+   * and PduDecodeError for a malformed PDV item; the stream is unusable afterwards.
    */
-  nextParts(): { typeCode: number; parts: Buffer[] } | null {
+  nextData(): FramedData | null {
+    if (this.pdataLeft > 0) return this.pdataPieces();
     const header = this.currentHeader();
-    if (!header || this.buffered < PDU_HEADER_LENGTH + header.length) return null;
+    if (!header) return null;
+    if (header.typeCode === P_DATA_TF) {
+      if (header.length === 0) throw new PduDecodeError('P-DATA-TF without any PDV item');
+      this.header = undefined;
+      this.skip(PDU_HEADER_LENGTH);
+      this.pdataLeft = header.length;
+      return this.pdataPieces();
+    }
+    if (this.buffered < PDU_HEADER_LENGTH + header.length) return null;
     this.header = undefined;
-    this.takeParts(PDU_HEADER_LENGTH); // the header itself
-    return { typeCode: header.typeCode, parts: header.length === 0 ? [Buffer.alloc(0)] : this.takeParts(header.length) };
+    const whole = this.take(PDU_HEADER_LENGTH + header.length);
+    return { kind: 'pdu', typeCode: header.typeCode, body: whole.subarray(PDU_HEADER_LENGTH) };
+  }
+
+  /** The PDV pieces of the current P-DATA-TF that have arrived (the checks of the whole-PDU decoder, in stream order). */
+  private pdataPieces(): FramedData | null {
+    const pdvs: Pdv[] = [];
+    while (this.pdataLeft > 0) {
+      if (!this.item) {
+        if (this.pdataLeft < 4) throw new PduDecodeError(`P-DATA-TF: ${this.pdataLeft} trailing bytes, too short for a PDV item length`);
+        if (this.buffered < Math.min(PDV_HEADER_LENGTH, this.pdataLeft)) break;
+        const h = this.peek(Math.min(PDV_HEADER_LENGTH, this.pdataLeft));
+        const itemLength = h.readUInt32BE(0);
+        if (itemLength < 2) throw new PduDecodeError(`P-DATA-TF: PDV item length ${itemLength} is less than 2`);
+        if (itemLength > this.pdataLeft - 4) {
+          throw new PduDecodeError(`P-DATA-TF: PDV item length ${itemLength} exceeds the ${this.pdataLeft - 4} bytes remaining in the PDU`);
+        }
+        const control = h[5];
+        this.item = { contextId: h[4], isCommand: (control & 0x01) !== 0, isLast: (control & 0x02) !== 0, left: itemLength - 2 };
+        this.skip(PDV_HEADER_LENGTH);
+        this.pdataLeft -= PDV_HEADER_LENGTH;
+        if (this.item.left === 0) {
+          pdvs.push({ contextId: this.item.contextId, isCommand: this.item.isCommand, isLast: this.item.isLast, data: Buffer.alloc(0) });
+          this.item = undefined;
+        }
+        continue;
+      }
+      if (this.buffered === 0) break;
+      const item = this.item;
+      const n = Math.min(item.left, this.buffered);
+      item.left -= n;
+      this.pdataLeft -= n;
+      for (const data of this.takeParts(n)) pdvs.push({ contextId: item.contextId, isCommand: item.isCommand, isLast: false, data });
+      if (item.left === 0) {
+        pdvs[pdvs.length - 1].isLast = item.isLast;
+        this.item = undefined;
+      }
+    }
+    return pdvs.length > 0 ? { kind: 'pdata', pdvs } : null;
   }
 
   /** The header of the PDU being assembled, read and checked once (type known, length within its limit). */
@@ -114,6 +176,10 @@ export class PduFramer {
       }
     }
     return out;
+  }
+
+  private skip(n: number): void {
+    this.takeParts(n);
   }
 
   private peek(n: number): Buffer {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodePduBody, encodePdu, PduDecodeError, type Pdv } from '../../src/net/index.js';
-import { decodePDataTfParts } from '../../src/net/pdu-codec.js';
+import { PduFramer } from '../../src/net/pdu-framer.js';
 
 // mulberry32: seeded, so a failure replays exactly.
 function prng(seed: number): () => number {
@@ -24,6 +24,22 @@ function split(body: Buffer, rand: () => number): Buffer[] {
   return parts.length ? parts : [body];
 }
 
+/** A P-DATA-TF body fed to a framer in the given chunks (after its 6-byte header): the PDV pieces nextData() gives. */
+function streamed(body: Buffer, chunks: Buffer[]): Pdv[] {
+  const framer = new PduFramer({ maxPduLength: 0 });
+  const header = Buffer.from([0x04, 0, 0, 0, 0, 0]);
+  header.writeUInt32BE(body.length, 2);
+  const pdvs: Pdv[] = [];
+  for (const c of [header, ...chunks]) {
+    framer.push(c);
+    for (let f = framer.nextData(); f; f = framer.nextData()) {
+      if (f.kind !== 'pdata') throw new Error('not P-DATA-TF');
+      pdvs.push(...f.pdvs);
+    }
+  }
+  return pdvs;
+}
+
 /** Joins the pieces of each PDV (all but the final piece carry not-last; the PDVs here are all last). */
 function joinPieces(pdvs: Pdv[]): Pdv[] {
   const out: Pdv[] = [];
@@ -40,7 +56,7 @@ function joinPieces(pdvs: Pdv[]): Pdv[] {
   return out;
 }
 
-describe('P-DATA-TF decoded from several socket chunks', () => {
+describe('P-DATA-TF streamed by the framer from several socket chunks', () => {
   it('gives the same PDVs as the whole body, in pieces that are views of the chunks', () => {
     const rand = prng(42);
     for (let round = 0; round < 500; round++) {
@@ -53,10 +69,10 @@ describe('P-DATA-TF decoded from several socket chunks', () => {
       const body = encodePdu({ type: 'P-DATA-TF', pdvs }).subarray(6);
       const whole = decodePduBody(0x04, body);
       const parts = split(body, rand);
-      const got = decodePDataTfParts(parts);
-      if (whole.type !== 'P-DATA-TF' || got.type !== 'P-DATA-TF') throw new Error('not P-DATA-TF');
-      expect(joinPieces(got.pdvs)).toEqual(whole.pdvs.map((p) => ({ ...p, data: Buffer.from(p.data) })));
-      for (const piece of got.pdvs) {
+      const got = streamed(body, parts);
+      if (whole.type !== 'P-DATA-TF') throw new Error('not P-DATA-TF');
+      expect(joinPieces(got)).toEqual(whole.pdvs.map((p) => ({ ...p, data: Buffer.from(p.data) })));
+      for (const piece of got) {
         if (piece.data.length) expect(parts.some((p) => p.buffer === piece.data.buffer)).toBe(true);
       }
     }
@@ -65,9 +81,8 @@ describe('P-DATA-TF decoded from several socket chunks', () => {
   it('marks only the final piece of a PDV as last', () => {
     const data = Buffer.alloc(100, 7);
     const body = encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 3, isCommand: false, isLast: true, data }] }).subarray(6);
-    const got = decodePDataTfParts([body.subarray(0, 10), body.subarray(10, 60), body.subarray(60)]);
-    if (got.type !== 'P-DATA-TF') throw new Error('not P-DATA-TF');
-    expect(got.pdvs.map((p) => [p.data.length, p.isLast])).toEqual([
+    const got = streamed(body, [body.subarray(0, 10), body.subarray(10, 60), body.subarray(60)]);
+    expect(got.map((p) => [p.data.length, p.isLast])).toEqual([
       [4, false],
       [50, false],
       [46, true],
@@ -89,7 +104,7 @@ describe('P-DATA-TF decoded from several socket chunks', () => {
       }
       let partsError: unknown;
       try {
-        decodePDataTfParts(split(cut, rand));
+        streamed(cut, split(cut, rand));
       } catch (e) {
         partsError = e;
       }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Acceptor, Association, Pdv } from '../../src/net/index.js';
 import { PduFramer } from '../../src/net/pdu-framer.js';
 import { adoptReceiveBuffer } from '../../src/net/receive-buffer.js';
-import { connectTo, startAcceptor, waitFor } from './helpers.js';
+import { connectTo, startAcceptor } from './helpers.js';
 
 const acceptors: Acceptor[] = [];
 const servers: net.Server[] = [];
