@@ -52,6 +52,30 @@ export function cpuMsSplit(pid: number): { main: number; others: number } {
   }
 }
 
+/**
+ * CPU time (ms) of each of the process's threads, by tid ('main' for the thread whose tid
+ * is the pid; Node 20 leaves its other threads unnamed); threads that have exited are not
+ * counted.
+ */
+export function cpuMsByThread(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const [user, system] = statMs(`/proc/${pid}/task/${tid}/stat`);
+      out.set(tid === String(pid) ? 'main' : tid, user + system);
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return out;
+}
+
 /** The pids of the process's live descendants (children, grandchildren...), from /proc/<pid>/task/<tid>/children. */
 export function descendants(pid: number): number[] {
   const out: number[] = [];

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMsSplit } from './cpu.js';
+import { cpuMsByThread, cpuMsSplit } from './cpu.js';
 import { commandOf, sendCtSeries } from './ingest-series.js';
 import { startPacs, stopAllPeers } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
@@ -55,6 +55,7 @@ try {
   const perf = values.perf ? spawn('perf', ['record', '-F', '999', '-g', '-o', values.perf, '-p', String(pacs.pid)], { stdio: 'ignore' }) : undefined;
   if (perf) await new Promise((r) => setTimeout(r, 1000));
   const cpus: number[] = [];
+  const threadsBefore = cpuMsByThread(pacs.pid);
   for (let run = 1; run <= Number(values.runs); run++) {
     const r = await send(run);
     cpus.push(r.cpu);
@@ -66,6 +67,12 @@ try {
     perf.kill('SIGINT');
     await new Promise((r) => perf.once('exit', r));
   }
+  const threadsAfter = cpuMsByThread(pacs.pid);
+  const perThread = [...threadsAfter]
+    .map(([tid, ms]) => [tid, (ms - (threadsBefore.get(tid) ?? 0)) / (count * Number(values.runs))] as const)
+    .filter(([, ms]) => ms >= 0.005)
+    .sort((a, b) => b[1] - a[1]);
+  console.log(`CPU ms/inst by thread over the measured runs: ${perThread.map(([tid, ms]) => `${tid} ${ms.toFixed(2)}`).join(', ')}`);
   cpus.sort((a, b) => a - b);
   console.log(`median CPU ${cpus[cpus.length >> 1].toFixed(2)} ms/inst over ${cpus.length} runs of ${count}, ${assoc} association(s)`);
   await pacs.stop(30_000);
