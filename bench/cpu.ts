@@ -127,3 +127,11 @@ export function cpuDeltaMs(before: Map<number, number>, after: Map<number, numbe
   for (const [pid, t] of before) if (Number.isFinite(t) && !Number.isFinite(after.get(pid) ?? Number.NaN)) gone++;
   return { ms, gone };
 }
+
+/** The machine's CPU time so far (all CPUs, ms): busy (not idle, not iowait) and in all, from /proc/stat. */
+export function machineCpuMs(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = f[3] + (f[4] ?? 0);
+  return { busy: ((total - idle) * 1000) / CLOCK_TICKS, total: (total * 1000) / CLOCK_TICKS };
+}

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMsByThread, cpuMsSplit } from './cpu.js';
+import { cpuMsByThread, cpuMsSplit, machineCpuMs } from './cpu.js';
 import { commandOf, sendCtSeries } from './ingest-series.js';
 import { startPacs, stopAllPeers } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
@@ -38,16 +38,22 @@ const root = await makeTempDir('pacs-ingest-prof-');
 const windows: Array<[number, number]> = [];
 try {
   const pacs = await startPacs({ dir: root, ...commandOf(values.cmd) });
-  const send = async (run: number): Promise<{ cpu: number; main: number; seconds: number }> => {
+  const send = async (run: number): Promise<{ cpu: number; main: number; seconds: number; busy: number }> => {
     const { seconds, window, before, after } = await sendCtSeries({
       dir: path.join(root, `series-${run}`),
       count,
       description: `prof ${run}`,
       to: Array.from({ length: assoc }, () => pacs),
-      sample: () => cpuMsSplit(pacs.pid),
+      sample: () => ({ ...cpuMsSplit(pacs.pid), machine: machineCpuMs() }),
     });
     if (run > 0) windows.push(window);
-    return { cpu: (after.main + after.others - before.main - before.others) / count, main: (after.main - before.main) / count, seconds };
+    return {
+      cpu: (after.main + after.others - before.main - before.others) / count,
+      main: (after.main - before.main) / count,
+      seconds,
+      // The share of all CPUs busy while the series was sent (server, storescu and the rest).
+      busy: (after.machine.busy - before.machine.busy) / (after.machine.total - before.machine.total),
+    };
   };
   // Warm-up: JIT (TurboFan keeps compiling the per-instance code for the first ~3,000
   // instances here), SQLite pages, the batch pool.
@@ -60,7 +66,7 @@ try {
     const r = await send(run);
     cpus.push(r.cpu);
     console.log(
-      `run ${run}: ${r.seconds.toFixed(3)} s ${(count / r.seconds).toFixed(0)}/s  CPU ${r.cpu.toFixed(2)} ms/inst (main ${r.main.toFixed(2)})  load ${os.loadavg()[0].toFixed(1)}`,
+      `run ${run}: ${r.seconds.toFixed(3)} s ${(count / r.seconds).toFixed(0)}/s  CPU ${r.cpu.toFixed(2)} ms/inst (main ${r.main.toFixed(2)})  machine ${(r.busy * 100).toFixed(0)}% busy  load ${os.loadavg()[0].toFixed(1)}`,
     );
   }
   if (perf) {

@@ -1,5 +1,6 @@
 // What the ingest benches share: a `pacs serve` command line as a peer's command, a
-// series' files split over associations, and one new CT series sent and timed.
+// series' files split over associations, the order of targets in a run, and one new CT
+// series sent and timed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
@@ -9,6 +10,16 @@ import { runDcmtk, storescu } from '../test/support/peers.js';
 export function commandOf(cmd: string): { command: string; args: string[] } {
   const [first, ...args] = cmd.split(/\s+/).filter(Boolean);
   return { command: first === 'node' ? process.execPath : first, args };
+}
+
+/**
+ * `items` turned left by `by` places ([a, b, c] by 1 is [b, c, a]): the order of the
+ * targets in run `by`, so that none always follows the same one (a server still busy after
+ * its run slows whichever target comes next).
+ */
+export function rotated<T>(items: readonly T[], by: number): T[] {
+  const k = items.length === 0 ? 0 : by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
 }
 
 /** `items` in `parts` contiguous runs (the last may be shorter). */

@@ -6,8 +6,9 @@
 //   direct   no router: storescu straight into the destination, the ceiling of any router here
 // Time = wall time from the start of storescu until the destination holds every instance
 // (received files counted in its folder, cleared before each run). Best of N runs each,
-// interleaved; after every run the destination is checked to hold exactly the sent
-// SOP instances, else the run fails. TCP_NODELAY=1 for DCMTK and Orthanc. The router
+// interleaved, the order turning every run (none always follows the same router); after
+// every run the destination is checked to hold exactly the sent SOP instances, else the
+// run fails. TCP_NODELAY=1 for DCMTK and Orthanc. The router
 // process's CPU time per instance (user + system, all threads) is printed too.
 //
 //   npx tsx bench/route.ts [--count 300] [--runs 3] [--rows 512] [--cols 512] [--targets pacs,orthanc,direct]
@@ -39,6 +40,7 @@ import {
 } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
 import { cpuMs } from './cpu.js';
+import { rotated } from './ingest-series.js';
 
 const { values } = parseArgs({
   options: {
@@ -205,7 +207,7 @@ async function main(): Promise<void> {
   }
   const results = new Map<string, RunRecord[]>(routers.map((r) => [r.name, []]));
   for (let run = 1; run <= RUNS; run++) {
-    for (const r of routers) results.get(r.name)!.push(await timedRun(r, dest, root, run));
+    for (const r of rotated(routers, run - 1)) results.get(r.name)!.push(await timedRun(r, dest, root, run));
   }
   const best = (name: string): number | undefined => {
     const ok = (results.get(name) ?? []).filter((r) => r.ok).map((r) => r.instancesPerSecond!);
