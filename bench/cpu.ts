@@ -135,3 +135,20 @@ export function machineCpuMs(): { busy: number; total: number } {
   const idle = f[3] + (f[4] ?? 0);
   return { busy: ((total - idle) * 1000) / CLOCK_TICKS, total: (total * 1000) / CLOCK_TICKS };
 }
+
+/**
+ * Waits until the machine is quiet: the share of all CPUs busy over a 250 ms window below
+ * `share` (default 0.25), at most `maxMs` (default 15 s). A server still busy after its
+ * run (Orthanc's writeback and housekeeping) would otherwise slow the next target's run.
+ * Returns the share of the last window.
+ */
+export async function waitForQuietMachine(share = 0.25, maxMs = 15_000): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    const a = machineCpuMs();
+    await new Promise((r) => setTimeout(r, 250));
+    const b = machineCpuMs();
+    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
+    if (busy < share || Date.now() >= deadline) return busy;
+  }
+}

@@ -13,13 +13,14 @@ export function commandOf(cmd: string): { command: string; args: string[] } {
 }
 
 /**
- * `items` turned left by `by` places ([a, b, c] by 1 is [b, c, a]): the order of the
- * targets in run `by`, so that none always follows the same one (a server still busy after
- * its run slows whichever target comes next).
+ * The order of the targets in run `run` (from 1): turned left by run - 1 places, and
+ * backwards in even runs, so that none always comes first or always follows the same one
+ * ([a, b, c], then [a, c, b], then [c, a, b]).
  */
-export function rotated<T>(items: readonly T[], by: number): T[] {
-  const k = items.length === 0 ? 0 : by % items.length;
-  return [...items.slice(k), ...items.slice(0, k)];
+export function runOrder<T>(items: readonly T[], run: number): T[] {
+  const k = items.length === 0 ? 0 : (run - 1) % items.length;
+  const turned = [...items.slice(k), ...items.slice(0, k)];
+  return run % 2 === 0 ? turned.reverse() : turned;
 }
 
 /** `items` in `parts` contiguous runs (the last may be shorter). */

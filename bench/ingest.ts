@@ -33,8 +33,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
-import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants } from './cpu.js';
-import { commandOf, rotated, split } from './ingest-series.js';
+import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants, waitForQuietMachine } from './cpu.js';
+import { commandOf, runOrder, split } from './ingest-series.js';
 import { measureFsyncFloor, measureSegmentFloor, type FsyncFloor } from './fsync-floor.js';
 import { SyscallTrace, type SyscallCounts } from './syscalls.js';
 import {
@@ -241,6 +241,7 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string, t
     // Flush dirty pages (the series just written, the previous run's received files) so
     // their write-back does not land inside the timed window; the series stays cached.
     await runDcmtk('sync', []);
+    await waitForQuietMachine();
     const parts = mode === 'single' ? [series.files] : split(series.files, parallel);
     const tracePid = traceTo ? target.tracePid() : undefined;
     const trace = tracePid !== undefined ? await SyscallTrace.attach(tracePid, traceTo!) : undefined;
@@ -354,7 +355,7 @@ async function main(): Promise<void> {
   // runs for days would be. Fresh UIDs in every series, as in the timed runs.
   for (let w = 1; w <= warmups; w++) {
     for (const mode of modes) {
-      for (const t of rotated(targets, w - 1)) {
+      for (const t of runOrder(targets, w)) {
         const rec = await timedRun(t, mode, -w, root);
         if (!rec.ok) console.log(`  warm-up ${mode} ${t.name}: FAILED: ${rec.error}`);
       }
@@ -363,11 +364,12 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg();
   try {
     // Interleave targets inside each run so drift (page cache, thermal) hits all alike, in
-    // an order that turns every run: a server still busy after its run (Orthanc's writeback
-    // and housekeeping) slows whichever target follows it, by as much as 30 % here.
+    // an order that changes every run (runOrder), each run once the machine is quiet: a
+    // server still busy after its run (Orthanc's writeback and housekeeping) slowed
+    // whichever target followed it, by as much as 40 % here.
     for (let run = 1; run <= runs; run++) {
       for (const mode of modes) {
-        for (const t of rotated(targets, run - 1)) {
+        for (const t of runOrder(targets, run)) {
           const rec = await timedRun(t, mode, run, root);
           results.get(key(t.name, mode))!.runs.push(rec);
           console.log(

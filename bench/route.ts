@@ -39,8 +39,8 @@ import {
   type StorescpPeer,
 } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
-import { cpuMs } from './cpu.js';
-import { rotated } from './ingest-series.js';
+import { cpuMs, waitForQuietMachine } from './cpu.js';
+import { runOrder } from './ingest-series.js';
 
 const { values } = parseArgs({
   options: {
@@ -146,6 +146,7 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
     fs.rmSync(dest.storageDir, { recursive: true, force: true });
     fs.mkdirSync(dest.storageDir, { recursive: true });
     await runDcmtk('sync', []);
+    await waitForQuietMachine();
     const cpu0 = router.name === 'direct' ? Number.NaN : cpuMs(router.peer.pid);
     const t0 = performance.now();
     const sent = storescu({ port: router.port, calledAet: router.aet, callingAet: 'MODALITY', files: series.files, timeoutMs: TIMEOUT_MS });
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
   }
   const results = new Map<string, RunRecord[]>(routers.map((r) => [r.name, []]));
   for (let run = 1; run <= RUNS; run++) {
-    for (const r of rotated(routers, run - 1)) results.get(r.name)!.push(await timedRun(r, dest, root, run));
+    for (const r of runOrder(routers, run)) results.get(r.name)!.push(await timedRun(r, dest, root, run));
   }
   const best = (name: string): number | undefined => {
     const ok = (results.get(name) ?? []).filter((r) => r.ok).map((r) => r.instancesPerSecond!);
