@@ -244,9 +244,10 @@ export class Association extends EventEmitter<AssociationEventMap> {
     }
     socket.setNoDelay(true);
     const shared = this.isRequestor ? undefined : this.opts.receiveBuffer;
-    if (!shared || !adoptReceiveBuffer(socket, shared, (bytes) => this.onData(bytes, true))) {
-      socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
-    }
+    if (shared) adoptReceiveBuffer(socket, shared, (bytes) => this.onData(bytes, true));
+    // Never called where the buffer was adopted; kept as well, so that a Node whose socket
+    // internals differ (receive-buffer.ts) loses speed, not data.
+    socket.on('data', (chunk: Buffer) => this.onData(chunk, false));
     socket.on('error', (err) => {
       this.transportError ??= err;
     });

@@ -66,6 +66,8 @@ describe('an accepted socket read into one reused buffer', () => {
   it('keeps PDVs whole across reads that split PDUs anywhere, on two associations sharing the buffer, with reading paused and resumed', async () => {
     const received = new Map<string, Buffer[]>();
     let events = 0;
+    let pieces = 0;
+    let inReceiveBuffer = 0;
     const { acceptor, port } = await startAcceptor({
       maxPduLength: 1024,
       receiveBufferBytes: 97, // smaller than a PDU header plus a little: reads end anywhere
@@ -74,7 +76,11 @@ describe('an accepted socket read into one reused buffer', () => {
           const key = a.callingAeTitle;
           const parts = received.get(key) ?? [];
           received.set(key, parts);
-          for (const p of pdvs) parts.push(Buffer.from(p.data)); // a listener copies what it keeps
+          for (const p of pdvs) {
+            parts.push(Buffer.from(p.data)); // a listener copies what it keeps
+            pieces++;
+            if (p.data.buffer.byteLength === 97) inReceiveBuffer++; // a view of the shared buffer, not of a copy
+          }
           // Now and then, hold reading: the framer keeps the rest of the last read meanwhile.
           if (++events % 3 === 0) {
             a.pauseReading();
@@ -97,6 +103,7 @@ describe('an accepted socket read into one reused buffer', () => {
     expect(Buffer.concat(received.get('A')!).equals(payload.A)).toBe(true);
     expect(Buffer.concat(received.get('B')!).equals(payload.B)).toBe(true);
     expect(events).toBeGreaterThan(60); // PDUs of at most 1024 bytes: many events, many pauses
+    expect(inReceiveBuffer).toBeGreaterThan(pieces / 2); // read into the buffer (copied only while paused)
     await Promise.all(clients.map((c) => c.release()));
   });
 });
