@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Association, type AcceptorHooks, type RejectParams } from './association.js';
 import { isValidAeTitle } from './pdu-codec.js';
+import { RECEIVE_BUFFER_BYTES } from './receive-buffer.js';
 import { negotiatePresentationContexts } from './negotiation.js';
 import { Reject } from './reasons.js';
 import {
@@ -20,8 +21,6 @@ import {
 export { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../dicom/implementation.js';
 export const DEFAULT_MAX_PDU_LENGTH = 262144;
-/** One read of up to a whole default-sized PDU (issue 16: 2 reads per 512 KB instance here). */
-const DEFAULT_RECEIVE_BUFFER_BYTES = 256 << 10;
 
 export interface AcceptDecisionAccept {
   accept: {
@@ -135,7 +134,7 @@ export function createAcceptor(opts: AcceptorOptions = {}): Acceptor {
     },
   };
 
-  const receiveBytes = opts.tls ? 0 : (opts.receiveBufferBytes ?? DEFAULT_RECEIVE_BUFFER_BYTES);
+  const receiveBytes = opts.tls ? 0 : (opts.receiveBufferBytes ?? RECEIVE_BUFFER_BYTES);
   let receiveBuffer: Buffer | undefined;
   const onConnection = (socket: net.Socket) => {
     if (receiveBytes > 0) receiveBuffer ??= Buffer.allocUnsafeSlow(receiveBytes);

@@ -44,7 +44,8 @@ export interface AssociationOptions {
    * Acceptor: read the connection into this buffer (receive-buffer.ts) instead of a new
    * buffer per read; the PDV data of 'pdv' events is then valid only during the event. One
    * buffer can serve every connection: reads are handled one at a time, and nothing keeps a
-   * view of it past its read. Absent: Node's 'data' events.
+   * view of it past its read. Absent: Node's 'data' events. (A requestor's socket is given
+   * its buffer by net.connect's `onread`: requestor.ts.)
    */
   receiveBuffer?: Buffer;
 }
@@ -220,6 +221,11 @@ export class Association extends EventEmitter<AssociationEventMap> {
     this.hooks = hooks;
     this.attach(socket);
     this.dispatch('Evt5');
+  }
+
+  /** @internal Requestor: the bytes of one read into a reused buffer (net.connect's `onread`), valid only during the call. */
+  receiveRead(bytes: Buffer): void {
+    this.onData(bytes, true);
   }
 
   /** @internal Requestor: A-ASSOCIATE request (Evt1); `open` creates the transport connection. */

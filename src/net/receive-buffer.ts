@@ -9,7 +9,14 @@
 // `onread`: the same (private) socket fields and the handle's useUserBuffer(). Node's own
 // pause(), resume() and read() honour those fields. Where they are missing (another Node),
 // adoptReceiveBuffer() says so and the caller keeps 'data' events.
+//
+// One buffer can serve many connections (all of an acceptor's; all requestors'): reads are
+// handled one at a time on the event loop, and whoever keeps bytes of a read copies them
+// before it returns (the framer, DIMSE, the sinks), so no view of the buffer outlives its read.
 import type * as net from 'node:net';
+
+/** The default size of a shared read buffer: about two reads per 512 KB instance here. */
+export const RECEIVE_BUFFER_BYTES = 256 << 10;
 
 /** Called with the bytes of one read; they are valid only during the call. */
 export type ReceiveCallback = (bytes: Buffer) => void;

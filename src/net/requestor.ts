@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { Association } from './association.js';
 import { DEFAULT_MAX_PDU_LENGTH, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './acceptor.js';
+import { RECEIVE_BUFFER_BYTES } from './receive-buffer.js';
 import { tlsFailure } from './tls-failure.js';
 import { DICOM_APPLICATION_CONTEXT, type AssociateRq, type AsyncOpsWindow, type ExtendedNegotiation, type RoleSelection, type UserIdentityRq } from './pdu.js';
 
@@ -80,7 +81,19 @@ export function connect(opts: ConnectOptions): Promise<Association> {
   const open = (): net.Socket => {
     if (opts.socketFactory) return opts.socketFactory();
     if (opts.tls) return tls.connect({ ...opts.tls, host: opts.host, port: opts.port });
-    return net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    // Reads go into one buffer shared by every requestor connection (receive-buffer.ts says why and why it is safe).
+    return net.connect({
+      host: opts.host,
+      port: opts.port,
+      noDelay: true,
+      onread: {
+        buffer: requestorReceiveBuffer(),
+        callback: (n: number, buf: Uint8Array) => {
+          assoc.receiveRead((buf as Buffer).subarray(0, n));
+          return true; // backpressure goes through socket.pause()
+        },
+      },
+    });
   };
   const requested = assoc.requestAssociation(rq, open, opts.connectTimeoutMs ?? 30_000);
   if (!opts.tls) return requested;
@@ -88,4 +101,11 @@ export function connect(opts: ConnectOptions): Promise<Association> {
   return requested.catch((err: unknown) => {
     throw tlsFailure(err, { calledAeTitle: opts.calledAeTitle, host: opts.host, port: opts.port }) ?? err;
   });
+}
+
+let sharedReceiveBuffer: Buffer | undefined;
+
+/** The one read buffer of every plain TCP requestor connection, made on first use. */
+function requestorReceiveBuffer(): Buffer {
+  return (sharedReceiveBuffer ??= Buffer.allocUnsafeSlow(RECEIVE_BUFFER_BYTES));
 }

@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Acceptor, Association, Pdv } from '../../src/net/index.js';
 import { PduFramer } from '../../src/net/pdu-framer.js';
-import { adoptReceiveBuffer } from '../../src/net/receive-buffer.js';
+import { adoptReceiveBuffer, RECEIVE_BUFFER_BYTES } from '../../src/net/receive-buffer.js';
 import { connectTo, startAcceptor } from './helpers.js';
 
 const acceptors: Acceptor[] = [];
@@ -105,6 +105,44 @@ describe('an accepted socket read into one reused buffer', () => {
     expect(events).toBeGreaterThan(60); // PDUs of at most 1024 bytes: many events, many pauses
     expect(inReceiveBuffer).toBeGreaterThan(pieces / 2); // read into the buffer (copied only while paused)
     await Promise.all(clients.map((c) => c.release()));
+  });
+});
+
+describe('a requestor read into one reused buffer', () => {
+  it('gets the PDV data as views of the shared buffer (net.connect onread), whole', async () => {
+    const { acceptor, port } = await startAcceptor({
+      maxPduLength: 16384,
+      onAssociation: (a: Association) => {
+        const parts: Buffer[] = [];
+        a.on('pdv', (pdvs: Pdv[]) => {
+          for (const p of pdvs) {
+            parts.push(Buffer.from(p.data));
+            if (p.isLast) void a.sendPdv(p.contextId, false, Buffer.concat(parts).reverse(), true);
+          }
+        });
+      },
+    });
+    acceptors.push(acceptor);
+    const client = await connectTo(port);
+    const sent = randomBytes(300_000);
+    const back: Buffer[] = [];
+    let pieces = 0;
+    let inReceiveBuffer = 0;
+    const done = new Promise<void>((resolve) =>
+      client.on('pdv', (pdvs: Pdv[]) => {
+        for (const p of pdvs) {
+          back.push(Buffer.from(p.data));
+          pieces++;
+          if (p.data.buffer.byteLength === RECEIVE_BUFFER_BYTES) inReceiveBuffer++;
+          if (p.isLast) resolve();
+        }
+      }),
+    );
+    await client.sendPdv(3, false, sent, true);
+    await done;
+    expect(Buffer.concat(back).equals(Buffer.from(sent).reverse())).toBe(true);
+    expect(inReceiveBuffer).toBeGreaterThan(pieces / 2);
+    await client.release();
   });
 });
 
