@@ -249,7 +249,7 @@ export class Association extends EventEmitter<AssociationEventMap> {
       this.peerPort = socket.remotePort ?? 0;
     }
     socket.setNoDelay(true);
-    const shared = this.isRequestor ? undefined : this.opts.receiveBuffer;
+    const shared = this.opts.receiveBuffer;
     if (shared) adoptReceiveBuffer(socket, shared, (bytes) => this.onData(bytes, true));
     // Never called where the buffer was adopted; kept as well, so that a Node whose socket
     // internals differ (receive-buffer.ts) loses speed, not data.

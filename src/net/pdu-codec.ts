@@ -91,25 +91,30 @@ function decodeAbort(body: Buffer): Abort {
   return { type: 'A-ABORT', source, reason: body[3] };
 }
 
+/** A PDV item header: item length (4), presentation context id (1), message control header (1). */
+export const PDV_HEADER_LENGTH = 6;
+
+/**
+ * The PDV item header at `pos` of a P-DATA-TF body, `left` bytes before the body's end
+ * (PS3.8 9.3.5.1): PduDecodeError when the item does not fit. Reads min(6, left) bytes
+ * at `pos`, none when left < 4. The whole-PDU decoder and the framer's stream both use it.
+ */
+export function decodePdvItemHeader(buf: Buffer, pos: number, left: number): { contextId: number; isCommand: boolean; isLast: boolean; dataLength: number } {
+  if (left < 4) throw invalid(`P-DATA-TF: ${left} trailing bytes, too short for a PDV item length`);
+  const itemLength = buf.readUInt32BE(pos);
+  if (itemLength < 2) throw invalid(`P-DATA-TF: PDV item length ${itemLength} is less than 2`);
+  if (itemLength > left - 4) throw invalid(`P-DATA-TF: PDV item length ${itemLength} exceeds the ${left - 4} bytes remaining in the PDU`);
+  const control = buf[pos + 5];
+  return { contextId: buf[pos + 4], isCommand: (control & 0x01) !== 0, isLast: (control & 0x02) !== 0, dataLength: itemLength - 2 };
+}
+
 function decodePDataTf(body: Buffer): PDataTf {
   const pdvs: Pdv[] = [];
   let pos = 0;
   while (pos < body.length) {
-    if (body.length - pos < 4) throw invalid(`P-DATA-TF: ${body.length - pos} trailing bytes, too short for a PDV item length`);
-    const itemLength = body.readUInt32BE(pos);
-    if (itemLength < 2) throw invalid(`P-DATA-TF: PDV item length ${itemLength} is less than 2`);
-    if (itemLength > body.length - pos - 4) {
-      throw invalid(`P-DATA-TF: PDV item length ${itemLength} exceeds the ${body.length - pos - 4} bytes remaining in the PDU`);
-    }
-    const contextId = body[pos + 4];
-    const header = body[pos + 5];
-    pdvs.push({
-      contextId,
-      isCommand: (header & 0x01) !== 0,
-      isLast: (header & 0x02) !== 0,
-      data: body.subarray(pos + 6, pos + 4 + itemLength),
-    });
-    pos += 4 + itemLength;
+    const { dataLength, ...item } = decodePdvItemHeader(body, pos, body.length - pos);
+    pdvs.push({ ...item, data: body.subarray(pos + PDV_HEADER_LENGTH, pos + PDV_HEADER_LENGTH + dataLength) });
+    pos += PDV_HEADER_LENGTH + dataLength;
   }
   if (pdvs.length === 0) throw invalid('P-DATA-TF without any PDV item');
   return { type: 'P-DATA-TF', pdvs };

@@ -5,7 +5,7 @@
 // P-DATA-TF) plus the rest of the last chunk; it never buffers a whole DIMSE message.
 import { PduDecodeError, ProtocolError } from './errors.js';
 import { AbortReason } from './reasons.js';
-import { PDU_HEADER_LENGTH, pduTypeName } from './pdu-codec.js';
+import { decodePdvItemHeader, PDU_HEADER_LENGTH, PDV_HEADER_LENGTH, pduTypeName } from './pdu-codec.js';
 import type { Pdv } from './pdu.js';
 
 export interface FramedPdu {
@@ -17,8 +17,6 @@ export interface FramedPdu {
 /** What nextData() gives: a whole PDU other than P-DATA-TF, or the PDV pieces of a P-DATA-TF received so far. */
 export type FramedData = { kind: 'pdu'; typeCode: number; body: Buffer } | { kind: 'pdata'; pdvs: Pdv[] };
 
-/** PDV item header: item length (4), presentation context id (1), message control header (1). */
-const PDV_HEADER_LENGTH = 6;
 const P_DATA_TF = 0x04;
 
 export interface PduFramerOptions {
@@ -62,7 +60,7 @@ export class PduFramer {
 
   /**
    * Copies what is held of the last chunk pushed, for a caller that reuses that chunk's
-   * memory: called after each push() once next()/nextParts() have taken what they could,
+   * memory: called after each push() once next()/nextData() have taken what they could,
    * it leaves every earlier chunk already copied, so only the last can be a view.
    */
   ownLastChunk(): void {
@@ -111,16 +109,11 @@ export class PduFramer {
     const pdvs: Pdv[] = [];
     while (this.pdataLeft > 0) {
       if (!this.item) {
-        if (this.pdataLeft < 4) throw new PduDecodeError(`P-DATA-TF: ${this.pdataLeft} trailing bytes, too short for a PDV item length`);
-        if (this.buffered < Math.min(PDV_HEADER_LENGTH, this.pdataLeft)) break;
-        const h = this.peek(Math.min(PDV_HEADER_LENGTH, this.pdataLeft));
-        const itemLength = h.readUInt32BE(0);
-        if (itemLength < 2) throw new PduDecodeError(`P-DATA-TF: PDV item length ${itemLength} is less than 2`);
-        if (itemLength > this.pdataLeft - 4) {
-          throw new PduDecodeError(`P-DATA-TF: PDV item length ${itemLength} exceeds the ${this.pdataLeft - 4} bytes remaining in the PDU`);
-        }
-        const control = h[5];
-        this.item = { contextId: h[4], isCommand: (control & 0x01) !== 0, isLast: (control & 0x02) !== 0, left: itemLength - 2 };
+        // Too short for an item length: fails at once, without waiting for those bytes.
+        const need = this.pdataLeft < 4 ? 0 : Math.min(PDV_HEADER_LENGTH, this.pdataLeft);
+        if (this.buffered < need) break;
+        const { dataLength, ...item } = decodePdvItemHeader(need > 0 ? this.peek(need) : Buffer.alloc(0), 0, this.pdataLeft);
+        this.item = { ...item, left: dataLength };
         this.skip(PDV_HEADER_LENGTH);
         this.pdataLeft -= PDV_HEADER_LENGTH;
         if (this.item.left === 0) {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Acceptor, Association, Pdv } from '../../src/net/index.js';
 import { PduFramer } from '../../src/net/pdu-framer.js';
 import { adoptReceiveBuffer, RECEIVE_BUFFER_BYTES } from '../../src/net/receive-buffer.js';
+import { until } from '../support/until.js';
 import { connectTo, startAcceptor } from './helpers.js';
 
 const acceptors: Acceptor[] = [];
@@ -12,10 +13,6 @@ afterEach(async () => {
   await Promise.all(acceptors.splice(0).map((a) => a.close()));
   for (const s of servers.splice(0)) s.close();
 });
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 5));
-}
 
 describe('an accepted socket read into one reused buffer', () => {
   it('gets every read in the buffer and no data events; pause() stops reading, resume() goes on', async () => {
@@ -38,13 +35,13 @@ describe('an accepted socket read into one reused buffer', () => {
       server.listen(0, '127.0.0.1', () => {
         const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1', () => {
           client.write(first);
-          void until(() => received() === first.length).then(() => {
+          void until('the first bytes', async () => received() === first.length).then(() => {
             socket.pause();
             client.write(second, () =>
               setTimeout(() => {
                 pausedAt = received();
                 socket.resume();
-                void until(() => received() === first.length + second.length).then(() => client.end());
+                void until('all the bytes', async () => received() === first.length + second.length).then(() => client.end());
               }, 100),
             );
           });
@@ -98,8 +95,8 @@ describe('an accepted socket read into one reused buffer', () => {
         for (let at = 0; at < data.length; at += 7000) await c.sendPdv(3, false, data.subarray(at, at + 7000), at + 7000 >= data.length);
       }),
     );
-    await until(() => (received.get('A') ?? []).reduce((n, b) => n + b.length, 0) === payload.A.length);
-    await until(() => (received.get('B') ?? []).reduce((n, b) => n + b.length, 0) === payload.B.length);
+    await until('A whole', async () => (received.get('A') ?? []).reduce((n, b) => n + b.length, 0) === payload.A.length);
+    await until('B whole', async () => (received.get('B') ?? []).reduce((n, b) => n + b.length, 0) === payload.B.length);
     expect(Buffer.concat(received.get('A')!).equals(payload.A)).toBe(true);
     expect(Buffer.concat(received.get('B')!).equals(payload.B)).toBe(true);
     expect(events).toBeGreaterThan(60); // PDUs of at most 1024 bytes: many events, many pauses
