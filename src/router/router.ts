@@ -341,7 +341,7 @@ export class Router {
   }
 
   async status(): Promise<QueueStatus[]> {
-    const counts = await this.requireQueue().counts();
+    const counts = await this.countsBetweenFlushes();
     const out = counts.map((c) => {
       const s = this.senders.get(c.destination);
       // Delivered rows the sender has not deleted yet (sender.ts) are not waiting any more.
@@ -367,6 +367,26 @@ export class Router {
       }
     }
     return out.sort((a, b) => a.destination.localeCompare(b.destination));
+  }
+
+  /**
+   * The queue's counts read while no sender deleted delivered rows: a flush committing during
+   * the read would leave its rows both counted in the index and still noted unflushed, and
+   * status() would count them twice. Flushes are rare (every 64 deliveries, or when idle).
+   */
+  private async countsBetweenFlushes(): Promise<DestinationCounts[]> {
+    const queue = this.requireQueue();
+    const begun = () => [...this.senders.values()].reduce((n, s) => n + s.flushesBegun, 0);
+    for (let attempt = 0; ; attempt++) {
+      const flushing = [...this.senders.values()].flatMap((s) => (s.flushing ? [s.flushing.catch(() => undefined)] : []));
+      if (flushing.length && attempt < 10) {
+        await Promise.all(flushing);
+        continue;
+      }
+      const before = begun();
+      const counts = await queue.counts();
+      if (begun() === before || attempt >= 10) return counts;
+    }
   }
 
   /** Entries in queue order, each marked whether it is being sent now; delivered rows awaiting deletion left out. */

@@ -122,6 +122,9 @@ export class DestinationSender {
   private loop: Promise<void> | undefined;
   /** Delivered (success response received), not yet deleted from the queue: id -> its instance and attempts before. */
   readonly unflushed = new Map<number, { sopInstanceUid: string; attempts: number }>();
+  /** Flushes of `unflushed` begun so far, and the one under way: router.ts reads the queue's counts between them. */
+  flushesBegun = 0;
+  flushing: Promise<void> | undefined;
   /** Handed over by offer(), not yet taken, in pk order. */
   private ready: ReadyEntry[] = [];
   /** The index must be read for due entries (start, retries due, manual retry, overflow). */
@@ -202,11 +205,20 @@ export class DestinationSender {
   }
 
   /** Deletes the delivered entries noted so far (one transaction). */
-  private async flushDelivered(): Promise<void> {
-    if (this.unflushed.size === 0) return;
+  private flushDelivered(): Promise<void> {
+    if (this.unflushed.size === 0) return Promise.resolve();
     const done = [...this.unflushed].map(([id, e]) => ({ id, sopInstanceUid: e.sopInstanceUid }));
-    await this.o.queue.delivered(done);
-    for (const e of done) this.unflushed.delete(e.id);
+    this.flushesBegun++;
+    const tracked = this.o.queue
+      .delivered(done)
+      .then(() => {
+        for (const e of done) this.unflushed.delete(e.id);
+      })
+      .finally(() => {
+        if (this.flushing === tracked) this.flushing = undefined;
+      });
+    this.flushing = tracked;
+    return tracked;
   }
 
   private async run(): Promise<void> {

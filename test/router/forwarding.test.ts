@@ -79,6 +79,37 @@ describe('Router role', () => {
     expect(await router.entries()).toEqual([]);
   });
 
+  it('counts each delivered instance once while the deletion of its queue row commits', async () => {
+    const queue = roles.archive('router')!.index.forwardQueue;
+    const deliveredToWorkstation = async () => (await router.status()).find((s) => s.destination === 'WORKSTATION')?.delivered ?? 0;
+    const before = await deliveredToWorkstation();
+    const uids = [1, 2, 3].map((i) => `${uidRoot}.9.${i}`);
+    const original = queue.delivered.bind(queue);
+    let committed!: () => void;
+    const commit = new Promise<void>((resolve) => (committed = resolve));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // The flush that deletes the last row commits, then its sender hears of it late.
+    queue.delivered = async (entries) => {
+      await original(entries);
+      if (entries.some((e) => e.sopInstanceUid === uids[2])) {
+        committed();
+        await held;
+      }
+    };
+    try {
+      await send(uids.map((uid) => ({ uid })));
+      await commit;
+      const during = router.status();
+      setTimeout(release, 100);
+      expect((await during).find((s) => s.destination === 'WORKSTATION')).toMatchObject({ delivered: before + 3, pending: 0, failed: 0 });
+      expect(await deliveredToWorkstation()).toBe(before + 3);
+    } finally {
+      release();
+      queue.delivered = original;
+    }
+  });
+
   it('queues for a destination that is down and delivers everything when it comes up, with changed attributes', async () => {
     await router.rules.update(() => ({
       rules: [
