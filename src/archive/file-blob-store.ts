@@ -92,7 +92,7 @@
  * were half of the store's file operations (issue 16).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, open as openCb, type ReadStream } from 'node:fs';
+import { closeSync, constants, createReadStream, open as openCb, write as writeCb, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore, BlobWriter, SweepCheck, SweepReport } from './blob-store.js';
@@ -101,7 +101,9 @@ import { readdirIfAny, sweepLegacy, sweepOpenBatches } from './blob-recovery.js'
 import { FileBlobWriter } from './blob-writer.js';
 import type { WriteFence } from './index-types.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
-import { SlabPool } from './slab-queue.js';
+import { DIRECT_IO_ALIGN, SlabPool } from './slab-queue.js';
+
+const DEFAULT_FLUSH_BYTES = 64 << 10;
 
 function checkKey(key: string): void {
   if (!BATCH_KEY_RE.test(key) && !LEGACY_KEY_RE.test(key)) throw new Error(`not a blob key: '${key}'`);
@@ -126,6 +128,13 @@ export interface FileBlobStoreOptions {
    * instances); 0 disables.
    */
   syncEveryBytes?: number;
+  /**
+   * Write the files with direct I/O (O_DIRECT: blob-writer.ts says why): true requires it,
+   * false never, 'auto' (the default) when the file system takes it (tried at open) and
+   * flushBytes is a multiple of 4 KiB. A store whose files are read back at once (the
+   * Router's) is better off without: the read then finds them in the page cache.
+   */
+  directIo?: boolean | 'auto';
   /**
    * Several nodes share this store (PostgreSQL): this node's id, under which its open
    * batches are marked, and whether another node's lease has expired (its open batches
@@ -197,6 +206,7 @@ export class FileBlobStore implements BlobStore {
   readonly flushBytes: number;
   readonly highWaterBytes: number;
   readonly syncEveryBytes: number;
+  readonly direct: { heads: SlabPool } | undefined;
   readonly slabs: SlabPool;
   readonly poolSize: number;
   readonly batchFiles: number;
@@ -215,13 +225,14 @@ export class FileBlobStore implements BlobStore {
   /** Background steps (closes, seals): idle() waits for them. */
   private readonly background = new Set<Promise<unknown>>();
 
-  private constructor(root: string, opts: FileBlobStoreOptions) {
+  private constructor(root: string, opts: FileBlobStoreOptions, direct: boolean) {
     this.root = root;
-    this.flushBytes = opts.flushBytes ?? 64 << 10;
+    this.flushBytes = opts.flushBytes ?? DEFAULT_FLUSH_BYTES;
     this.highWaterBytes = opts.highWaterBytes ?? 4 << 20;
     this.syncEveryBytes = opts.syncEveryBytes ?? 4 << 20;
     // Enough written slabs kept for a few associations' data in flight (4 MiB by default).
-    this.slabs = new SlabPool(this.flushBytes, 64);
+    this.slabs = new SlabPool(this.flushBytes, 64, direct);
+    this.direct = direct ? { heads: new SlabPool(DIRECT_IO_ALIGN, 64, true) } : undefined;
     this.poolSize = opts.poolSize ?? 16;
     this.batchFiles = Math.max(1, opts.batchFiles ?? 1024);
     this.node = opts.node;
@@ -240,7 +251,7 @@ export class FileBlobStore implements BlobStore {
       await fsyncPath(join(root, NODE_MARKERS_DIR));
     }
     await fsyncPath(root);
-    return new FileBlobStore(root, opts);
+    return new FileBlobStore(root, opts, await directIoWanted(root, opts));
   }
 
   setSealBarrier(barrier: () => Promise<void>): void {
@@ -267,7 +278,7 @@ export class FileBlobStore implements BlobStore {
     // The pool is empty: a file of its own, its name made durable while the data arrives.
     const batch = this.takeFile();
     const { key, path } = this.newName(batch);
-    const fd = batch.ready.then(() => openFd(path));
+    const fd = batch.ready.then(() => openFd(path, this.direct !== undefined));
     const nameDurable = fd.then(() => batch.dirSync.sync());
     return new FileBlobWriter(this, { key, path, fd, nameDurable, settled: () => this.settle(batch) });
   }
@@ -349,7 +360,7 @@ export class FileBlobStore implements BlobStore {
           const { key, path } = this.newName(batch);
           try {
             await batch.ready;
-            made.push({ batch, key, path, fd: await openFd(path) });
+            made.push({ batch, key, path, fd: await openFd(path, this.direct !== undefined) });
           } catch (e) {
             this.settle(batch);
             throw e;
@@ -505,9 +516,37 @@ async function nodeMarkerDirs(root: string): Promise<string[]> {
   }
 }
 
+/** Whether the store writes with direct I/O (FileBlobStoreOptions.directIo); throws if required and refused. */
+async function directIoWanted(root: string, opts: FileBlobStoreOptions): Promise<boolean> {
+  const wanted = opts.directIo ?? 'auto';
+  if (wanted === false) return false;
+  const flushBytes = opts.flushBytes ?? DEFAULT_FLUSH_BYTES;
+  const refused = flushBytes % DIRECT_IO_ALIGN !== 0 ? `flushBytes ${flushBytes} is not a multiple of ${DIRECT_IO_ALIGN}` : await directIoRefused(root);
+  if (refused !== undefined && wanted === true) throw new Error(`direct I/O in ${root}: ${refused}`);
+  return refused === undefined;
+}
+
+/** Why a file under `root` cannot be written with O_DIRECT (a tmpfs refuses the flag), or undefined if it can. */
+async function directIoRefused(root: string): Promise<string | undefined> {
+  const path = join(root, `direct-io-probe-${randomBytes(6).toString('hex')}`);
+  let fd: number | undefined;
+  try {
+    fd = await openFd(path, true);
+    const block = new SlabPool(DIRECT_IO_ALIGN, 0, true).take().fill(0);
+    const written = await new Promise<number>((resolve, reject) => writeCb(fd!, block, 0, block.length, 0, (e, n) => (e ? reject(e) : resolve(n))));
+    return written === block.length ? undefined : `short write (${written} bytes)`;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    await unlink(path).catch(() => undefined);
+  }
+}
+
 /** A new file, owner-only (patient data), as a raw fd: blob-writer.ts says why. */
-function openFd(path: string): Promise<number> {
-  return new Promise((resolve, reject) => openCb(path, 'wx', 0o600, (e, fd) => (e ? reject(e) : resolve(fd))));
+function openFd(path: string, direct: boolean): Promise<number> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (direct ? constants.O_DIRECT : 0);
+  return new Promise((resolve, reject) => openCb(path, flags, 0o600, (e, fd) => (e ? reject(e) : resolve(fd))));
 }
 
 function isNotFound(e: unknown): boolean {

@@ -7,15 +7,40 @@
  */
 export class SlabPool {
   private readonly free: Buffer[] = [];
+  /** Aligned slabs are cut from this chunk. */
+  private chunk: Buffer | undefined;
+  private cut = 0;
 
-  /** `keep`: how many written slabs are held for reuse; more are left to the garbage collector. */
+  /**
+   * `keep`: how many written slabs are held for reuse; more are left to the garbage collector.
+   * `aligned`: each slab starts on a 4 KiB boundary (direct I/O: blob-writer.ts); slabBytes
+   * must then be a multiple of 4 KiB.
+   */
   constructor(
     readonly slabBytes: number,
     private readonly keep: number,
-  ) {}
+    readonly aligned = false,
+  ) {
+    if (aligned && slabBytes % DIRECT_IO_ALIGN !== 0) throw new Error(`aligned slabs of ${slabBytes} bytes: not a multiple of ${DIRECT_IO_ALIGN}`);
+  }
 
   take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(this.slabBytes);
+    return this.free.pop() ?? this.allocate();
+  }
+
+  private allocate(): Buffer {
+    if (!this.aligned) return Buffer.allocUnsafeSlow(this.slabBytes);
+    if (!this.chunk || this.cut + this.slabBytes > this.chunk.length) {
+      // A WebAssembly memory is mapped pages of its own, so its first byte is page-aligned;
+      // Node offers no other aligned allocation. One memory holds several slabs (each
+      // reserves address space); it is freed once none of its slabs is referenced.
+      const pages = Math.ceil((this.slabBytes * ALIGNED_CHUNK_SLABS) / WASM_PAGE);
+      this.chunk = Buffer.from(new Wasm.Memory({ initial: pages, maximum: pages }).buffer);
+      this.cut = 0;
+    }
+    const slab = this.chunk.subarray(this.cut, this.cut + this.slabBytes);
+    this.cut += this.slabBytes;
+    return slab;
   }
 
   /** Slabs whose bytes are written (or dropped): nobody may use them any more. */
@@ -23,6 +48,13 @@ export class SlabPool {
     for (const s of slabs) if (this.free.length < this.keep && s.length === this.slabBytes) this.free.push(s);
   }
 }
+
+/** What direct I/O needs of a buffer's address, a write's length and its file offset. */
+export const DIRECT_IO_ALIGN = 4096;
+const WASM_PAGE = 64 << 10;
+const ALIGNED_CHUNK_SLABS = 32;
+/** The global WebAssembly (lib "dom" is not in this project's TypeScript libraries). */
+const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => { buffer: ArrayBuffer } } }).WebAssembly;
 
 /** A batch taken from a SlabQueue: the bytes to write and the slabs to give back afterwards. */
 export interface SlabBatch {

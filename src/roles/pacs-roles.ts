@@ -389,6 +389,8 @@ export class PacsRoles {
           node: this.opts.node,
           afterInsert: router.afterInsert,
           datasetLimits: this.datasetLimits,
+          // The sender reads each file back at once: from the page cache, not the disk.
+          blobs: { directIo: false },
         });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
         await router.attach(r.archive);

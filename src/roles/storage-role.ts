@@ -35,6 +35,8 @@ export interface StorageRoleOptions extends DicomLimitOptions, Pick<DicomServerO
   /** The registry's limits.dataset, read per store (default: the built-in defaults). */
   datasetLimits?: ArchiveOptions['datasetLimits'];
   thumbnailCacheBytes?: ArchiveOptions['thumbnailCacheBytes'];
+  /** How the received files are written (the Router's without direct I/O: file-blob-store.ts). */
+  blobs?: ArchiveOptions['blobs'];
   /** The audit trail (IHE ATNA) the storage service and the listener report to. */
   audit?: AuditRecorder;
 }
@@ -55,6 +57,7 @@ export async function startStorageRole(opts: StorageRoleOptions): Promise<Storag
     afterInsert: opts.afterInsert,
     datasetLimits: opts.datasetLimits,
     thumbnailCacheBytes: opts.thumbnailCacheBytes,
+    blobs: opts.blobs,
   });
   const registry = new ServiceRegistry([verificationService(), storageService(archive, { audit: opts.audit }), ...(opts.extraServices ?? [])]);
   let dicom: DicomServer;
