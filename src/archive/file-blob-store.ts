@@ -207,6 +207,10 @@ export class FileBlobStore implements BlobStore {
   readonly highWaterBytes: number;
   readonly syncEveryBytes: number;
   readonly direct: { heads: SlabPool } | undefined;
+  /** Whether files are written with direct I/O (FileBlobStoreOptions.directIo). */
+  get directIo(): boolean {
+    return this.direct !== undefined;
+  }
   readonly slabs: SlabPool;
   readonly poolSize: number;
   readonly batchFiles: number;

@@ -137,8 +137,14 @@ export const storageLimitsSchema = z.strictObject({
   thumbnailCacheMiB: positiveInt('thumbnailCacheMiB')
     .max(1024 * 1024, 'thumbnailCacheMiB may be at most 1048576 (1 TiB)')
     .optional(),
+  /**
+   * How the Main and Workstation archives write received files (read when an archive opens):
+   * 'auto' with direct I/O where the file system takes it, 'on' only so (the archive does not
+   * open otherwise), 'off' through the page cache (archive/blob-writer.ts says why).
+   */
+  directIo: z.enum(['auto', 'on', 'off'], { error: "directIo is one of 'auto', 'on', 'off'" }).optional(),
 });
-const STORAGE_DEFAULTS = { thumbnailCacheMiB: 256 };
+const STORAGE_DEFAULTS: { thumbnailCacheMiB: number; directIo: 'auto' | 'on' | 'off' } = { thumbnailCacheMiB: 256, directIo: 'auto' };
 
 // ---- the activity log (services/activity-log.ts) ----
 

@@ -21,6 +21,8 @@ export interface MainServerOptions extends DicomLimitOptions, Pick<DicomServerOp
   host?: string;
   dataDir: string;
   index?: ArchiveOptions['index'];
+  /** How the received files are written (limits.storage.directIo). */
+  blobs?: ArchiveOptions['blobs'];
   /** Several nodes share the data directory: this one (ArchiveOptions.node). */
   node?: ArchiveOptions['node'];
   duplicatePolicy?: ArchiveOptions['duplicatePolicy'];
@@ -69,6 +71,7 @@ export async function startMainServer(opts: MainServerOptions): Promise<MainServ
     duplicatePolicy: opts.duplicatePolicy,
     datasetLimits: opts.datasetLimits,
     thumbnailCacheBytes: opts.thumbnailCacheBytes,
+    blobs: opts.blobs,
     logger: opts.logger,
   });
   const registry = new ServiceRegistry([

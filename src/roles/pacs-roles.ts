@@ -341,6 +341,8 @@ export class PacsRoles {
     const s = this.state.get(role)!;
     // Read at every thumbnail stored: a changed limit applies at once.
     const thumbnailCacheBytes = () => effectiveLimits(this.opts.config.current).storage.thumbnailCacheMiB * 1024 * 1024;
+    const directIo = effectiveLimits(reg).storage.directIo;
+    const blobs = { directIo: directIo === 'auto' ? ('auto' as const) : directIo === 'on' };
     try {
       const { tlsMode: mode, ...lo } = this.listenOptions(role, reg);
       s.host = lo.host;
@@ -359,6 +361,7 @@ export class PacsRoles {
           duplicatePolicy: this.opts.duplicatePolicy,
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
+          blobs,
           queryLimits: () => effectiveLimits(this.opts.config.current).query,
           // C-MOVE goes only to AEs the registry marks as move destinations (with a port).
           resolveMoveDestination: (aet) => {
@@ -402,6 +405,7 @@ export class PacsRoles {
           node: this.opts.node,
           datasetLimits: this.datasetLimits,
           thumbnailCacheBytes,
+          blobs,
           // After the commit: each study that came in may start a prefetch of its patient's priors.
           afterInsert: async (_tx, records) => () => {
             const studies = new Map(records.map((r) => [r.studyInstanceUid, r.patientId]));
