@@ -38,8 +38,9 @@
  *
  * The CRC-32 covers the bytes after the 128-byte preamble; once every byte of a Part 10 file
  * ('DICM' after the preamble, as ingest writes) is written, the preamble gets the seal (blob-seal.ts: size and that
- * CRC-32), one small synchronous write into a page already cached, before the final
- * fdatasync, so the file proves its own completeness after a crash.
+ * CRC-32), one small synchronous write into a page already cached (direct: the first block
+ * written again), before the final fdatasync, so the file proves its own completeness after
+ * a crash.
  */
 import { closeSync, constants, fdatasync, openSync, writeSync, writev, writevSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -212,7 +213,12 @@ export class FileBlobWriter implements BlobWriter {
         n -= written;
         bufs = dropBytes(bufs, written);
       }
-      if (batch.bytes > aligned) this.position += this.throughPageCache((bfd) => writevSync(bfd, bufs, this.position));
+      const rest = batch.bytes - aligned;
+      if (rest > 0) {
+        const written = this.throughPageCache((bfd) => writevSync(bfd, bufs, this.position));
+        if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
+        this.position += written;
+      }
     } finally {
       this.host.slabs.give(batch.slabs);
     }

@@ -104,6 +104,7 @@ import { CoalescedFsync, fsyncPath } from './fsync.js';
 import { DIRECT_IO_ALIGN, SlabPool } from './slab-queue.js';
 
 const DEFAULT_FLUSH_BYTES = 64 << 10;
+const DIRECT_IO_PROBE = 'direct-io-probe-';
 
 function checkKey(key: string): void {
   if (!BATCH_KEY_RE.test(key) && !LEGACY_KEY_RE.test(key)) throw new Error(`not a blob key: '${key}'`);
@@ -530,9 +531,11 @@ async function directIoWanted(root: string, opts: FileBlobStoreOptions): Promise
   return refused === undefined;
 }
 
-/** Why a file under `root` cannot be written with O_DIRECT (a tmpfs refuses the flag), or undefined if it can. */
+/** Why a file under `root` cannot be written with O_DIRECT (some file systems refuse the flag), or undefined if it can. */
 async function directIoRefused(root: string): Promise<string | undefined> {
-  const path = join(root, `direct-io-probe-${randomBytes(6).toString('hex')}`);
+  // A probe left by a crash in the middle of this goes first.
+  for (const name of await readdir(root)) if (name.startsWith(DIRECT_IO_PROBE)) await unlink(join(root, name)).catch(() => undefined);
+  const path = join(root, `${DIRECT_IO_PROBE}${randomBytes(6).toString('hex')}`);
   let fd: number | undefined;
   try {
     fd = await openFd(path, true);
