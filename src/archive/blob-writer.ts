@@ -23,7 +23,7 @@
  * 390 KB) is the same on either thread. Writes while the data arrives stay in the pool, and
  * a tail over SYNC_TAIL_MAX (a large instance's last part, under highWaterBytes) too (issue 16).
  *
- * Direct I/O (WriterHost.direct, the default where the file system takes it): the file is
+ * Direct I/O (WriterHost.directIo, the default where the file system takes it): the file is
  * open with O_DIRECT, so its data goes from the slabs to the device and never into the page
  * cache. A buffered write costs the memcpy into the page cache, and each page it adds is
  * memory the kernel must find: on this project's test VMs, which hand freed memory back to
@@ -31,10 +31,12 @@
  * ~1.7 ms of CPU once the page cache grew (~0.15 ms while it reused freed pages); direct
  * writes cost ~0.3 ms either way. A direct write must start and end on 4 KiB boundaries and
  * read from an aligned buffer: the slabs are aligned (slab-queue.ts) and flushBytes long, so
- * every write while the data arrives is; at persist() the whole blocks go directly, the last
- * part block through the page cache (a second descriptor without O_DIRECT), and the first
- * block, kept aligned in `head`, is written again with the seal. Direct writes wait for the
- * device, so all of them run in the pool, the tail too (no synchronous tail, see below).
+ * every write while the data arrives is, but the first slab's: it waits for persist(), which
+ * writes the whole blocks of the rest directly, the last part block through the page cache
+ * (a second descriptor without O_DIRECT), and then the first slab with the seal in its
+ * preamble (a file that fits in what persist() writes gets its seal in that write). Direct
+ * writes wait for the device, so all of them run in the pool, the tail too (no synchronous
+ * tail, see below).
  *
  * The CRC-32 covers the bytes after the 128-byte preamble; once every byte of a Part 10 file
  * ('DICM' after the preamble, as ingest writes) is written, the preamble gets the seal (blob-seal.ts: size and that
@@ -56,11 +58,8 @@ export interface WriterHost {
   readonly syncEveryBytes: number;
   /** Where accepted bytes are copied to until written; slabs of flushBytes. */
   readonly slabs: SlabPool;
-  /**
-   * The files are open with O_DIRECT (see the top): the slabs are aligned, and `heads` gives
-   * each writer an aligned block for the file's first DIRECT_IO_ALIGN bytes.
-   */
-  readonly direct?: { heads: SlabPool };
+  /** The files are open with O_DIRECT (see the top), and the slabs are aligned. */
+  readonly directIo?: boolean;
   /** Registers a background step (for the store's idle()). */
   track<T>(p: Promise<T>): Promise<T>;
 }
@@ -102,8 +101,8 @@ export class FileBlobWriter implements BlobWriter {
   private finalSync: Promise<void> | undefined;
   /** The file's first bytes: preamble and 'DICM'. */
   private readonly prefix = Buffer.alloc(PART10_PREFIX);
-  /** Direct I/O: the file's first block, written again with the seal. */
-  private head: Buffer | undefined;
+  /** Direct I/O: the file's first slab, held back until persist() writes it with the seal. */
+  private first: Buffer | undefined;
 
   constructor(host: WriterHost, file: WriterFile) {
     this.host = host;
@@ -133,10 +132,6 @@ export class FileBlobWriter implements BlobWriter {
     // The CRC-32 of the body: the preamble (the first chunk's start) is left out, the seal goes there.
     const skip = this.bytes < PREAMBLE_BYTES ? PREAMBLE_BYTES - this.bytes : 0;
     if (this.bytes < PART10_PREFIX) chunk.copy(this.prefix, this.bytes, 0, Math.min(chunk.length, PART10_PREFIX - this.bytes));
-    if (this.host.direct && this.bytes < DIRECT_IO_ALIGN) {
-      this.head ??= this.host.direct.heads.take();
-      chunk.copy(this.head, this.bytes, 0, Math.min(chunk.length, DIRECT_IO_ALIGN - this.bytes));
-    }
     this.bytes += chunk.length;
     if (skip < chunk.length) this.crc32 = crc32(skip > 0 ? chunk.subarray(skip) : chunk, this.crc32);
     // Not awaited: write() returns at once; the flush catches every failure into this.error,
@@ -166,7 +161,7 @@ export class FileBlobWriter implements BlobWriter {
   private async flushLoop(final: boolean): Promise<void> {
     try {
       const fd = await this.handle();
-      if (final && this.host.direct) return await this.writeDirectTail(fd);
+      if (final && this.host.directIo) return await this.writeDirectTail(fd);
       // A flush started while the data arrived stops once persist() has begun: what is left
       // is persist()'s tail (see the top).
       while (final ? this.queue.bytes > 0 : this.state === 'open' && this.queue.fullBytes >= this.host.flushBytes) {
@@ -175,6 +170,13 @@ export class FileBlobWriter implements BlobWriter {
         try {
           let bufs = batch.views;
           let n = batch.bytes;
+          if (this.host.directIo && this.position === 0) {
+            // The first slab (a whole one: the batch holds only whole slabs) waits for persist() (see the top).
+            this.first = batch.slabs.shift();
+            bufs = bufs.slice(1);
+            n -= this.host.flushBytes;
+            this.position = this.host.flushBytes;
+          }
           while (n > 0) {
             // The tail at persist(): written on the event loop (see the top).
             const sync = final && n <= SYNC_TAIL_MAX;
@@ -204,6 +206,8 @@ export class FileBlobWriter implements BlobWriter {
     const batch = this.queue.take(true);
     this.wakeWaiters();
     try {
+      // Nothing written yet: the file's start is in this batch, and the seal goes with it.
+      if (this.position === 0 && batch.views.length > 0) this.sealInto(batch.views[0]);
       const aligned = batch.bytes - (batch.bytes % DIRECT_IO_ALIGN);
       let bufs = batch.views;
       let n = aligned;
@@ -219,9 +223,18 @@ export class FileBlobWriter implements BlobWriter {
         if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
         this.position += written;
       }
+      if (this.first) {
+        this.sealInto(this.first);
+        if ((await writeAt(fd, [this.first], 0)) !== this.first.length) throw new Error('short write of the first slab');
+      }
     } finally {
       this.host.slabs.give(batch.slabs);
     }
+  }
+
+  /** A Part 10 file's seal (blob-seal.ts) into the preamble at the start of `start`, once every byte is accepted. */
+  private sealInto(start: Buffer): void {
+    if (this.isPart10()) encodeSeal({ size: this.bytes, bodyCrc32: this.crc32 }).copy(start, 0, 0, PREAMBLE_BYTES);
   }
 
   /** Runs `write` on a second descriptor of the file, without O_DIRECT (see writeDirectTail). */
@@ -231,20 +244,6 @@ export class FileBlobWriter implements BlobWriter {
       return write(bfd);
     } finally {
       closeSync(bfd);
-    }
-  }
-
-  /** The seal into the preamble (blob-seal.ts), once every byte is written. */
-  private async writeSeal(fd: number): Promise<void> {
-    const seal = encodeSeal({ size: this.bytes, bodyCrc32: this.crc32 });
-    if (!this.host.direct) {
-      writeSync(fd, seal, 0, PREAMBLE_BYTES, 0);
-    } else if (this.head && this.bytes >= DIRECT_IO_ALIGN) {
-      // The first block again, sealed: a write into part of it through the page cache would read it back.
-      seal.copy(this.head, 0, 0, PREAMBLE_BYTES);
-      if ((await writeAt(fd, [this.head], 0)) !== DIRECT_IO_ALIGN) throw new Error('short write of the sealed first block');
-    } else {
-      this.throughPageCache((bfd) => writeSync(bfd, seal, 0, PREAMBLE_BYTES, 0));
     }
   }
 
@@ -281,9 +280,10 @@ export class FileBlobWriter implements BlobWriter {
     if (this.state !== 'open') throw new Error(`blob writer is ${this.state}`);
     this.state = 'persisting';
     const fd = await this.flushAll();
-    if (this.isPart10()) {
+    // Direct I/O: the seal went with the first slab (writeDirectTail).
+    if (this.isPart10() && !this.host.directIo) {
       try {
-        await this.writeSeal(fd);
+        writeSync(fd, encodeSeal({ size: this.bytes, bodyCrc32: this.crc32 }), 0, PREAMBLE_BYTES, 0);
       } catch (e) {
         this.error ??= asError(e);
         throw this.error;
@@ -344,8 +344,8 @@ export class FileBlobWriter implements BlobWriter {
 
   /** Closes the fd once (synchronously: see the top); never rejects. */
   private async closeFd(): Promise<void> {
-    if (this.head) this.host.direct?.heads.give([this.head]);
-    this.head = undefined;
+    if (this.first) this.host.slabs.give([this.first]);
+    this.first = undefined;
     const fd = this.fd;
     this.fd = undefined;
     if (fd === undefined) return;

@@ -207,11 +207,8 @@ export class FileBlobStore implements BlobStore {
   readonly flushBytes: number;
   readonly highWaterBytes: number;
   readonly syncEveryBytes: number;
-  readonly direct: { heads: SlabPool } | undefined;
   /** Whether files are written with direct I/O (FileBlobStoreOptions.directIo). */
-  get directIo(): boolean {
-    return this.direct !== undefined;
-  }
+  readonly directIo: boolean;
   readonly slabs: SlabPool;
   readonly poolSize: number;
   readonly batchFiles: number;
@@ -237,7 +234,7 @@ export class FileBlobStore implements BlobStore {
     this.syncEveryBytes = opts.syncEveryBytes ?? 4 << 20;
     // Enough written slabs kept for a few associations' data in flight (4 MiB by default).
     this.slabs = new SlabPool(this.flushBytes, 64, direct);
-    this.direct = direct ? { heads: new SlabPool(DIRECT_IO_ALIGN, 64, true) } : undefined;
+    this.directIo = direct;
     this.poolSize = opts.poolSize ?? 16;
     this.batchFiles = Math.max(1, opts.batchFiles ?? 1024);
     this.node = opts.node;
@@ -283,7 +280,7 @@ export class FileBlobStore implements BlobStore {
     // The pool is empty: a file of its own, its name made durable while the data arrives.
     const batch = this.takeFile();
     const { key, path } = this.newName(batch);
-    const fd = batch.ready.then(() => openFd(path, this.direct !== undefined));
+    const fd = batch.ready.then(() => openFd(path, this.directIo));
     const nameDurable = fd.then(() => batch.dirSync.sync());
     return new FileBlobWriter(this, { key, path, fd, nameDurable, settled: () => this.settle(batch) });
   }
@@ -365,7 +362,7 @@ export class FileBlobStore implements BlobStore {
           const { key, path } = this.newName(batch);
           try {
             await batch.ready;
-            made.push({ batch, key, path, fd: await openFd(path, this.direct !== undefined) });
+            made.push({ batch, key, path, fd: await openFd(path, this.directIo) });
           } catch (e) {
             this.settle(batch);
             throw e;

@@ -19,6 +19,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSeal } from '../../src/archive/blob-seal.js';
 import { FileBlobStore } from '../../src/archive/file-blob-store.js';
 import { listFiles, tempDir } from './helpers.js';
+import { until } from '../support/until.js';
 
 async function readStream(s: NodeJS.ReadableStream): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -326,7 +327,16 @@ describe('FileBlobStore with direct I/O', () => {
       // Chunks of an odd size, as a socket delivers them.
       for (let at = 0; at < file.length; at += 7001) await w.write(file.subarray(at, at + 7001));
       const path = store.path(w.key);
-      if (file.length > 70_000) expect(flagsOf(path).some((f) => (f & constants.O_DIRECT) !== 0)).toBe(true);
+      if (file.length > 70_000) {
+        expect(flagsOf(path).some((f) => (f & constants.O_DIRECT) !== 0)).toBe(true);
+        // The first slab waits for persist(), to be written once, with the seal.
+        await until('the writes while the data arrives', async () => statSync(path).size >= 512 * 1024);
+        expect(
+          readFileSync(path)
+            .subarray(0, 64 * 1024)
+            .equals(Buffer.alloc(64 * 1024)),
+        ).toBe(true);
+      }
       await w.persist();
       await w.release();
       const stored = readFileSync(path);
