@@ -729,14 +729,32 @@ describe('viewer MPR / 3D', () => {
           .getAnnotations(toolName, h.page.viewport('sagittal').element)
           .map((a) => ({ points: a.data.handles.points, stats: Object.values(a.data.cachedStats)[0] }));
       }, toolName);
+    // A tool moves its handles on the last mouse move and computes its statistics on a render
+    // after (a read in between had the length of a shorter drag): read them once two reads
+    // 250 ms apart agree and say what `ready` asks.
+    const settled = async (toolName: string, ready: (ms: Awaited<ReturnType<typeof measurements>>) => boolean) => {
+      let last = '';
+      await expect
+        .poll(
+          async () => {
+            const ms = await measurements(toolName);
+            const now = JSON.stringify(ms);
+            const same = now === last;
+            last = now;
+            return same && ready(ms);
+          },
+          { timeout: 30_000, interval: 250 },
+        )
+        .toBe(true);
+      return measurements(toolName);
+    };
     // A diameter at 45° (off the reference lines), dragged from one end to the other.
     await page.click('#toolbar button[data-tool="Length"]');
     const d = large.radius * Math.SQRT1_2;
     const ends: Point3[] = [add(large.center, [0, -d, -d]), add(large.center, [0, d, d])];
     await drag(await pagePoint('sagittal', ends[0]), await pagePoint('sagittal', ends[1]));
-    await expect.poll(async () => (await measurements('Length'))[0]?.stats?.length, { timeout: 30_000 }).toBeGreaterThan(0);
-    const [length] = await measurements('Length');
     const dist = (a: Point3, b: Point3) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    const [length] = await settled('Length', (ms) => ms.length === 1 && ms[0].stats?.length !== undefined && ms[0].stats.length > 0);
     // The handles land on whole CSS pixels (about 0.5 mm here) on the plane: within a voxel
     // of the ends, on the sagittal plane through the centre; the length is between them.
     for (const [k, p] of length.points.entries()) expect(dist(p, ends[k]), JSON.stringify(length.points)).toBeLessThan(1);
@@ -749,8 +767,7 @@ describe('viewer MPR / 3D', () => {
     const inSphere = add(large.center, [6, 0, 6]);
     const inWater = add(large.center, [45, 0, 30]);
     for (const c of [inSphere, inWater]) await drag(await pagePoint('coronal', c), await pagePoint('coronal', add(c, [8, 0, 8])));
-    await expect.poll(async () => (await measurements('EllipticalROI')).filter((m) => m.stats?.mean !== undefined).length, { timeout: 30_000 }).toBe(2);
-    const [sphereRoi, waterRoi] = await measurements('EllipticalROI');
+    const [sphereRoi, waterRoi] = await settled('EllipticalROI', (ms) => ms.filter((m) => m.stats?.mean !== undefined).length === 2);
     expect(sphereRoi.stats.mean, JSON.stringify(sphereRoi.stats)).toBeCloseTo(1000, 1);
     expect(sphereRoi.stats.stdDev).toBeLessThan(1);
     expect(sphereRoi.stats.area! / (Math.PI * 64)).toBeGreaterThan(0.8);
