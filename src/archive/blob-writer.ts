@@ -40,9 +40,9 @@
  *
  * The CRC-32 covers the bytes after the 128-byte preamble; once every byte of a Part 10 file
  * ('DICM' after the preamble, as ingest writes) is written, the preamble gets the seal (blob-seal.ts: size and that
- * CRC-32), one small synchronous write into a page already cached (direct: the first block
- * written again), before the final fdatasync, so the file proves its own completeness after
- * a crash.
+ * CRC-32), one small synchronous write into a page already cached (direct: in the first
+ * slab, written last), before the final fdatasync, so the file proves its own completeness
+ * after a crash.
  */
 import { closeSync, constants, fdatasync, openSync, writeSync, writev, writevSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
@@ -177,14 +177,8 @@ export class FileBlobWriter implements BlobWriter {
             n -= this.host.flushBytes;
             this.position = this.host.flushBytes;
           }
-          while (n > 0) {
-            // The tail at persist(): written on the event loop (see the top).
-            const sync = final && n <= SYNC_TAIL_MAX;
-            const bytesWritten = sync ? writevSync(fd, bufs, this.position) : await writeAt(fd, bufs, this.position);
-            this.position += bytesWritten;
-            n -= bytesWritten;
-            if (n > 0) bufs = dropBytes(bufs, bytesWritten);
-          }
+          // The tail at persist() (final, buffered): on the event loop up to SYNC_TAIL_MAX (see the top).
+          await this.writeOut(fd, bufs, n, final ? SYNC_TAIL_MAX : 0);
         } finally {
           this.host.slabs.give(batch.slabs); // written, or never to be
         }
@@ -209,16 +203,10 @@ export class FileBlobWriter implements BlobWriter {
       // Nothing written yet: the file's start is in this batch, and the seal goes with it.
       if (this.position === 0 && batch.views.length > 0) this.sealInto(batch.views[0]);
       const aligned = batch.bytes - (batch.bytes % DIRECT_IO_ALIGN);
-      let bufs = batch.views;
-      let n = aligned;
-      while (n > 0) {
-        const written = await writeAt(fd, takeBytes(bufs, n), this.position);
-        this.position += written;
-        n -= written;
-        bufs = dropBytes(bufs, written);
-      }
+      await this.writeOut(fd, takeBytes(batch.views, aligned), aligned, 0);
       const rest = batch.bytes - aligned;
       if (rest > 0) {
+        const bufs = dropBytes(batch.views, aligned);
         const written = this.throughPageCache((bfd) => writevSync(bfd, bufs, this.position));
         if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
         this.position += written;
@@ -232,9 +220,27 @@ export class FileBlobWriter implements BlobWriter {
     }
   }
 
-  /** A Part 10 file's seal (blob-seal.ts) into the preamble at the start of `start`, once every byte is accepted. */
+  /**
+   * Writes the `n` bytes of `bufs` at the file's position, which it advances; a write of at
+   * most `syncUpTo` bytes goes on the event loop, larger ones to the pool.
+   */
+  private async writeOut(fd: number, bufs: Buffer[], n: number, syncUpTo: number): Promise<void> {
+    while (n > 0) {
+      const written = n <= syncUpTo ? writevSync(fd, bufs, this.position) : await writeAt(fd, bufs, this.position);
+      this.position += written;
+      n -= written;
+      if (n > 0) bufs = dropBytes(bufs, written);
+    }
+  }
+
+  /** The seal of a Part 10 file (blob-seal.ts), once every byte is accepted. */
+  private seal(): Buffer {
+    return encodeSeal({ size: this.bytes, bodyCrc32: this.crc32 });
+  }
+
+  /** A Part 10 file's seal into the preamble at the start of `start`. */
   private sealInto(start: Buffer): void {
-    if (this.isPart10()) encodeSeal({ size: this.bytes, bodyCrc32: this.crc32 }).copy(start, 0, 0, PREAMBLE_BYTES);
+    if (this.isPart10()) this.seal().copy(start, 0, 0, PREAMBLE_BYTES);
   }
 
   /** Runs `write` on a second descriptor of the file, without O_DIRECT (see writeDirectTail). */
@@ -283,7 +289,7 @@ export class FileBlobWriter implements BlobWriter {
     // Direct I/O: the seal went with the first slab (writeDirectTail).
     if (this.isPart10() && !this.host.directIo) {
       try {
-        writeSync(fd, encodeSeal({ size: this.bytes, bodyCrc32: this.crc32 }), 0, PREAMBLE_BYTES, 0);
+        writeSync(fd, this.seal(), 0, PREAMBLE_BYTES, 0);
       } catch (e) {
         this.error ??= asError(e);
         throw this.error;
