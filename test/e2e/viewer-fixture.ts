@@ -148,6 +148,28 @@ export class ViewerPage {
     }, toolName);
   }
 
+  /**
+   * toolStats() once the tool has settled: a tool moves its handles on the last mouse move
+   * and computes its statistics on a render after, so a read in between can hold a shorter
+   * drag's. Read once two reads 250 ms apart agree and say what `ready` asks.
+   */
+  async settledToolStats(toolName: string, ready: (stats: Array<Record<string, number | string>>) => boolean): Promise<Array<Record<string, number | string>>> {
+    let last = '';
+    await expect
+      .poll(
+        async () => {
+          const stats = await this.toolStats(toolName);
+          const now = JSON.stringify(stats);
+          const same = now === last;
+          last = now;
+          return same && ready(stats);
+        },
+        { timeout: 30_000, interval: 250 },
+      )
+      .toBe(true);
+    return this.toolStats(toolName);
+  }
+
   /** The annotations of a tool: handles and contour (world coordinates), label. */
   annotations(toolName: string): Promise<Array<Pick<AnnotationLike['data'], 'label' | 'handles' | 'contour'>>> {
     return this.page.evaluate((name) => {

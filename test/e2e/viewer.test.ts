@@ -240,8 +240,7 @@ describe('viewer', () => {
     await v.selectTool('Length');
     const z = ctSliceZ(thin.phantom, 0);
     await v.drag(await v.pagePoint(0, [-50, 20, z]), await v.pagePoint(0, [10, 20, z]));
-    await expect.poll(async () => (await v.toolStats('Length'))[0]?.length).toBeDefined();
-    const [stats] = await v.toolStats('Length');
+    const [stats] = await v.settledToolStats('Length', (s) => s[0]?.length !== undefined);
     expect(Math.abs((stats.length as number) - 60)).toBeLessThan(0.5);
     expect(stats.unit).toBe('mm');
     await page.click('#toolbar button[data-op="reset"]');
@@ -252,8 +251,7 @@ describe('viewer', () => {
     const z = ctSliceZ(thin.phantom, 0);
     await v.drag(await v.pagePoint(0, [-70, -60, z]), await v.pagePoint(0, [-50, -40, z])); // water (0 HU), away from the length's text
     await v.drag(await v.pagePoint(0, [-8, -152, z]), await v.pagePoint(0, [8, -146, z])); // air ring between the cylinder and the FOV (-1000 HU)
-    await expect.poll(async () => (await v.toolStats('EllipticalROI')).filter((s) => s.mean !== undefined).length).toBe(2);
-    const [water, air] = await v.toolStats('EllipticalROI');
+    const [water, air] = await v.settledToolStats('EllipticalROI', (s) => s.filter((x) => x.mean !== undefined).length === 2);
     expect(water.mean).toBeCloseTo(0, 1);
     expect(water.stdDev).toBeCloseTo(0, 1);
     expect(water.modalityUnit).toBe('HU');
