@@ -152,7 +152,7 @@ export class SqlForwardQueueWriter implements ForwardQueueWriter {
     const at = Date.now();
     const out: QueueEntry[] = [];
     for (const e of entries) {
-      const rows = await this.tx.execute(
+      const rows = await this.tx.executeOwn(
         `INSERT INTO router_queue (destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6) RETURNING pk`,
         [e.destination, e.sopInstanceUid, e.rule, Object.keys(e.changes).length ? JSON.stringify(e.changes) : null, at, t],
@@ -178,8 +178,8 @@ export class SqlForwardQueueWriter implements ForwardQueueWriter {
     const t = now();
     const at = Date.now();
     for (const e of entries) {
-      await this.tx.execute(`DELETE FROM router_queue WHERE sop_instance_uid = $1 AND destination = ''`, [e.sopInstanceUid]);
-      await this.tx.execute(
+      await this.tx.executeOwn(`DELETE FROM router_queue WHERE sop_instance_uid = $1 AND destination = ''`, [e.sopInstanceUid]);
+      await this.tx.executeOwn(
         `INSERT INTO router_queue (destination, sop_instance_uid, rule, changes, state, attempts, next_attempt_at, last_error, created_at, updated_at)
          VALUES ('', $1, $2, NULL, $3, 0, $4, $5, $6, $6)`,
         [e.sopInstanceUid, e.rule, e.state, at, e.error === null ? null : e.error.slice(0, ERROR_MAX), t],
@@ -188,7 +188,7 @@ export class SqlForwardQueueWriter implements ForwardQueueWriter {
   }
 
   async release(ids: readonly number[]): Promise<void> {
-    for (const id of ids) await this.tx.execute(`DELETE FROM router_queue WHERE pk = $1 AND destination = ''`, [id]);
+    for (const id of ids) await this.tx.executeOwn(`DELETE FROM router_queue WHERE pk = $1 AND destination = ''`, [id]);
   }
 }
 
@@ -247,8 +247,8 @@ export class SqlForwardQueue implements ForwardQueueStore {
         sql += ` AND state = $1`;
       }
       const ids = q.ids ? new Set(q.ids) : undefined;
-      const rows = (await tx.execute(sql, params)).map((r) => Number(r.pk)).filter((id) => !ids || ids.has(id));
-      for (const id of rows) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [id]);
+      const rows = (await tx.executeOwn(sql, params)).map((r) => Number(r.pk)).filter((id) => !ids || ids.has(id));
+      for (const id of rows) await tx.executeOwn('DELETE FROM router_queue WHERE pk = $1', [id]);
       return rows.length;
     });
   }
@@ -271,7 +271,7 @@ export class SqlForwardQueue implements ForwardQueueStore {
     const { nowMs, skipLocked } = this.index.dialect;
     // Excluded entries (delivered, not yet deleted) are already this claimant's: claiming them again only renews them.
     const rows = await this.index.write((tx) =>
-      tx.execute(
+      tx.executeOwn(
         `UPDATE router_queue SET claimed_by = $3, claim_until = ${nowMs} + $4
          WHERE pk IN (SELECT pk FROM router_queue
            WHERE destination = $1 AND state = 'pending' AND next_attempt_at <= $2
@@ -290,14 +290,14 @@ export class SqlForwardQueue implements ForwardQueueStore {
 
   async renewClaims(claim: QueueClaim): Promise<number> {
     const rows = await this.index.write((tx) =>
-      tx.execute(`UPDATE router_queue SET claim_until = ${tx.dialect.nowMs} + $2 WHERE claimed_by = $1 RETURNING pk`, [claim.claimant, claim.leaseMs]),
+      tx.executeOwn(`UPDATE router_queue SET claim_until = ${tx.dialect.nowMs} + $2 WHERE claimed_by = $1 RETURNING pk`, [claim.claimant, claim.leaseMs]),
     );
     return rows.length;
   }
 
   async releaseClaims(claimant: string): Promise<number> {
     const rows = await this.index.write((tx) =>
-      tx.execute(`UPDATE router_queue SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = $1 RETURNING pk`, [claimant]),
+      tx.executeOwn(`UPDATE router_queue SET claimed_by = NULL, claim_until = NULL WHERE claimed_by = $1 RETURNING pk`, [claimant]),
     );
     return rows.length;
   }
@@ -332,13 +332,13 @@ export class SqlForwardQueue implements ForwardQueueStore {
     await this.index.write(async (tx) => {
       const perDestination = new Map<string, number>();
       for (const e of entries) {
-        for (const r of await tx.execute('DELETE FROM router_queue WHERE pk = $1 AND sop_instance_uid = $2 RETURNING destination', [e.id, e.sopInstanceUid])) {
+        for (const r of await tx.executeOwn('DELETE FROM router_queue WHERE pk = $1 AND sop_instance_uid = $2 RETURNING destination', [e.id, e.sopInstanceUid])) {
           perDestination.set(String(r.destination), (perDestination.get(String(r.destination)) ?? 0) + 1);
         }
       }
       const t = now();
       for (const [destination, n] of perDestination) {
-        await tx.execute(
+        await tx.executeOwn(
           `INSERT INTO router_delivered (destination, delivered, last_delivered_at) VALUES ($1, $2, $3)
            ON CONFLICT (destination) DO UPDATE SET delivered = router_delivered.delivered + excluded.delivered, last_delivered_at = excluded.last_delivered_at`,
           [destination, n, t],
@@ -359,14 +359,14 @@ export class SqlForwardQueue implements ForwardQueueStore {
           : ` AND state = 'pending' AND next_attempt_at <= $3 AND (claimed_by IS NULL OR claimed_by = $2 OR claim_until < ${tx.dialect.nowMs})`;
       // In id order: two nodes failing overlapping entries lock them in the same order (no deadlock).
       for (const f of [...failures].sort((a, b) => a.id - b.id)) {
-        const row = await tx.execute(
+        const row = await tx.executeOwn(
           `SELECT attempts FROM router_queue WHERE pk = $1${claimable}${tx.dialect.forUpdate}`,
           claimant === undefined ? [f.id] : [f.id, claimant, Date.now()],
         );
         if (row.length === 0) continue;
         const attempts = Number(row[0].attempts) + 1;
         const dead = f.dead || attempts >= maxAttempts;
-        await tx.execute(
+        await tx.executeOwn(
           `UPDATE router_queue SET attempts = $2, state = $3, next_attempt_at = $4, last_error = $5, updated_at = $6, claimed_by = NULL, claim_until = NULL
            WHERE pk = $1`,
           [f.id, attempts, dead ? 'dead' : 'pending', Date.now() + (dead ? 0 : delay(attempts)), f.error.slice(0, ERROR_MAX), t],
@@ -381,7 +381,7 @@ export class SqlForwardQueue implements ForwardQueueStore {
       const t = now();
       for (const id of ids) {
         // A dead entry starts its attempts again (else its next failure is its last); a failed one keeps its count.
-        await tx.execute(
+        await tx.executeOwn(
           `UPDATE router_queue SET attempts = CASE WHEN state = 'dead' THEN 0 ELSE attempts END, state = 'pending', next_attempt_at = $2, updated_at = $3 WHERE pk = $1`,
           [id, Date.now(), t],
         );
@@ -393,7 +393,7 @@ export class SqlForwardQueue implements ForwardQueueStore {
   purge(q: { destination?: string; ids?: readonly number[]; all?: boolean } = {}): Promise<number> {
     return this.index.write(async (tx) => {
       const ids = await selectIds(tx, q.all ? '1 = 1' : `state = 'dead'`, q);
-      for (const id of ids) await tx.execute('DELETE FROM router_queue WHERE pk = $1', [id]);
+      for (const id of ids) await tx.executeOwn('DELETE FROM router_queue WHERE pk = $1', [id]);
       return ids.length;
     });
   }

@@ -424,11 +424,12 @@ export class SqlIndexWriter extends SqlIndexReader implements SqlWriter {
   }
 
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
-    if (/^\s*(SELECT|WITH)\b|\bRETURNING\b/i.test(sql)) {
-      if (!/^\s*SELECT\b/i.test(sql)) this.memo.clear(); // may write any row
-      return this.db.all(sql, params);
-    }
-    this.memo.clear(); // may write any row
+    if (!/^\s*SELECT\b/i.test(sql)) this.memo.clear(); // may write any row
+    return this.executeOwn(sql, params);
+  }
+
+  async executeOwn(sql: string, params: readonly SqlValue[] = []): Promise<SqlRow[]> {
+    if (/^\s*(SELECT|WITH)\b|\bRETURNING\b/i.test(sql)) return this.db.all(sql, params);
     await this.db.run(sql, params);
     return [];
   }

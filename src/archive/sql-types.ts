@@ -73,6 +73,12 @@ export interface SqlReader extends IndexReader {
 export interface SqlWriter extends IndexWriter, SqlReader {
   /** Any one statement; returns the rows of a SELECT or a RETURNING clause, else []. */
   execute(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
+  /**
+   * execute() for a statement that writes none of the patient, study, series and instance
+   * rows (a table of the archive's own, the Router's queue): the memo of those rows'
+   * upserts (index-sql.ts) stays valid across it.
+   */
+  executeOwn(sql: string, params?: readonly SqlValue[]): Promise<SqlRow[]>;
 }
 
 /** The index as archive/ sees it: its transactions with SQL. */

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SQLITE_DIALECT, SqliteIndex } from '../../src/archive/sqlite-index.js';
+import { SqlForwardQueue } from '../../src/archive/forward-queue-sql.js';
 import { registerIndexConformance } from './index-conformance.js';
 import type { InstanceRecord } from '../../src/archive/index-types.js';
 
@@ -158,6 +159,27 @@ describe('sqlite upsert memo across write transactions', () => {
       expect(other.prepare(`SELECT study_description FROM studies`).pluck().get()).toBe('CHEST 2');
       other.close();
       expect(await index.countInstances()).toBe(6);
+    });
+  });
+
+  it("keeps skipping them across the Router's queue rows written in the same and in other transactions", async () => {
+    await withIndex(async (index, file) => {
+      const queue = new SqlForwardQueue(index);
+      await queue.ensureSchema();
+      const other = new Database(file);
+      other.exec(`CREATE TABLE row_writes (tbl TEXT)`);
+      for (const t of ['patients', 'series']) other.exec(`CREATE TRIGGER ${t}_w AFTER UPDATE ON ${t} BEGIN INSERT INTO row_writes VALUES ('${t}'); END`);
+      for (let n = 1; n <= 4; n++) {
+        const [entry] = await index.write(async (tx) => {
+          await tx.insertInstances([record(n)], 'keep');
+          return tx.forwardQueue.enqueue([{ destination: 'D', sopInstanceUid: record(n).sopInstanceUid, rule: 'all', changes: {} }]);
+        });
+        await queue.delivered([{ id: entry.id, sopInstanceUid: entry.sopInstanceUid }]);
+      }
+      expect(other.prepare(`SELECT COUNT(*) FROM row_writes`).pluck().get()).toBe(0); // inserted once, never updated
+      other.close();
+      expect(await queue.list()).toEqual([]);
+      expect(await index.countInstances()).toBe(4);
     });
   });
 
