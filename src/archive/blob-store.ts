@@ -5,6 +5,7 @@
  * implementation; its module holds the durability protocol.
  */
 import type { ReadStream } from 'node:fs';
+import type { BorrowedCopy } from './retained-copies.js';
 
 export interface BlobWriter {
   readonly key: string;
@@ -64,6 +65,11 @@ export interface BlobStore {
   size(key: string): Promise<number | undefined>;
   exists(key: string): Promise<boolean>;
   delete(key: string): Promise<void>;
+  /**
+   * The bytes of `key`'s file from memory, if the store kept them (a store that keeps the
+   * files it has just written: retained-copies.ts); give the copy back once read.
+   */
+  borrowCopy?(key: string): BorrowedCopy | undefined;
   /**
    * Called before files stop being looked at by the start-up sweep (a batch sealed): the
    * index makes the rows of those files durable (their commits may not have been).

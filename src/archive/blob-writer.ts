@@ -38,6 +38,10 @@
  * writes wait for the device, so all of them run in the pool, the tail too (no synchronous
  * tail, see below).
  *
+ * Kept copies (WriterHost.copies, the Router's store): the written slabs are not given back
+ * to the pool but kept, in file order, and handed to the store's RetainedCopies once the file
+ * is persisted (retained-copies.ts), unless the file grew past what a copy may hold.
+ *
  * The CRC-32 covers the bytes after the 128-byte preamble; once every byte of a Part 10 file
  * ('DICM' after the preamble, as ingest writes) is written, the preamble gets the seal (blob-seal.ts: size and that
  * CRC-32), one small synchronous write into a page already cached (direct: in the first
@@ -49,6 +53,7 @@ import { unlink } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import type { BlobWriter } from './blob-store.js';
 import { encodeSeal, PREAMBLE_BYTES } from './blob-seal.js';
+import type { RetainedCopies } from './retained-copies.js';
 import { DIRECT_IO_ALIGN, type SlabPool, SlabQueue } from './slab-queue.js';
 
 /** What a writer needs of its store. */
@@ -62,6 +67,8 @@ export interface WriterHost {
   readonly directIo?: boolean;
   /** Registers a background step (for the store's idle()). */
   track<T>(p: Promise<T>): Promise<T>;
+  /** Where written files' bytes are kept for a reader soon after (retained-copies.ts), if they are. */
+  readonly copies?: RetainedCopies;
 }
 
 /** The file a writer writes: its key and path, its handle, and when its name is durable. */
@@ -103,12 +110,15 @@ export class FileBlobWriter implements BlobWriter {
   private readonly prefix = Buffer.alloc(PART10_PREFIX);
   /** Direct I/O: the file's first slab, held back until persist() writes it with the seal. */
   private first: Buffer | undefined;
+  /** The written bytes after the first slab, kept for host.copies (views in file order, their slabs). */
+  private kept: { views: Buffer[]; slabs: Buffer[]; bytes: number } | undefined;
 
   constructor(host: WriterHost, file: WriterFile) {
     this.host = host;
     this.file = file;
     this.key = file.key;
     this.queue = new SlabQueue(host.slabs);
+    if (host.copies) this.kept = { views: [], slabs: [], bytes: 0 };
     this.fd = file.fd;
     this.fd.catch((e: unknown) => void (this.error ??= asError(e))); // reported by persist()
     file.nameDurable.catch(() => undefined); // observed by persist()
@@ -167,8 +177,8 @@ export class FileBlobWriter implements BlobWriter {
       while (final ? this.queue.bytes > 0 : this.state === 'open' && this.queue.fullBytes >= this.host.flushBytes) {
         const batch = this.queue.take(final);
         this.wakeWaiters();
+        let bufs = batch.views;
         try {
-          let bufs = batch.views;
           let n = batch.bytes;
           if (this.host.directIo && this.position === 0) {
             // The first slab (a whole one: the batch holds only whole slabs) waits for persist() (see the top).
@@ -180,7 +190,7 @@ export class FileBlobWriter implements BlobWriter {
           // The tail at persist() (final, buffered): on the event loop up to SYNC_TAIL_MAX (see the top).
           await this.writeOut(fd, bufs, n, final ? SYNC_TAIL_MAX : 0);
         } finally {
-          this.host.slabs.give(batch.slabs); // written, or never to be
+          this.written(bufs, batch.slabs); // written, or never to be
         }
         if (!final) this.maybeSyncBehind(fd);
       }
@@ -216,8 +226,39 @@ export class FileBlobWriter implements BlobWriter {
         if ((await writeAt(fd, [this.first], 0)) !== this.first.length) throw new Error('short write of the first slab');
       }
     } finally {
-      this.host.slabs.give(batch.slabs);
+      this.written(batch.views, batch.slabs);
     }
+  }
+
+  /** Slabs written (or never to be): kept for host.copies while the file may still be kept whole, else given back. */
+  private written(views: Buffer[], slabs: Buffer[]): void {
+    const kept = this.kept;
+    if (!kept) return this.host.slabs.give(slabs);
+    for (const v of views) kept.bytes += v.length;
+    kept.views.push(...views);
+    kept.slabs.push(...slabs);
+    if (kept.bytes > this.host.copies!.maxCopyBytes) this.giveBackKept(); // too large to keep: nobody reads it from memory
+  }
+
+  /** The kept slabs back to the pool; nothing more is kept. */
+  private giveBackKept(): void {
+    if (this.kept) this.host.slabs.give(this.kept.slabs);
+    this.kept = undefined;
+  }
+
+  /** The whole file's bytes to host.copies, once written (the first slab, direct, included). */
+  private keepCopy(): void {
+    const kept = this.kept;
+    const copies = this.host.copies;
+    if (!kept || !copies || this.error !== undefined) return;
+    this.kept = undefined;
+    const first = this.first;
+    this.first = undefined;
+    copies.add(this.key, {
+      views: first ? [first, ...kept.views] : kept.views,
+      slabs: first ? [first, ...kept.slabs] : kept.slabs,
+      bytes: kept.bytes + (first ? first.length : 0),
+    });
   }
 
   /**
@@ -301,6 +342,7 @@ export class FileBlobWriter implements BlobWriter {
     await this.file.nameDurable;
     if (this.error !== undefined) throw this.error;
     this.state = 'persisted';
+    this.keepCopy();
     return { durable };
   }
 
@@ -319,6 +361,7 @@ export class FileBlobWriter implements BlobWriter {
   /** Background: the file closed and not settled, so that its batch stays open for the sweep. Never rejects. */
   leave(): Promise<void> {
     this.state = 'aborted';
+    this.host.copies?.drop(this.key);
     return this.host.track(this.closeFd());
   }
 
@@ -329,6 +372,7 @@ export class FileBlobWriter implements BlobWriter {
 
   private async doAbort(): Promise<void> {
     this.state = 'aborted';
+    this.host.copies?.drop(this.key);
     this.queue.clear();
     this.wakeWaiters();
     try {
@@ -352,6 +396,7 @@ export class FileBlobWriter implements BlobWriter {
   private async closeFd(): Promise<void> {
     if (this.first) this.host.slabs.give([this.first]);
     this.first = undefined;
+    this.giveBackKept();
     const fd = this.fd;
     this.fd = undefined;
     if (fd === undefined) return;

@@ -101,6 +101,7 @@ import { readdirIfAny, sweepLegacy, sweepOpenBatches } from './blob-recovery.js'
 import { FileBlobWriter } from './blob-writer.js';
 import type { WriteFence } from './index-types.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
+import { RetainedCopies, type BorrowedCopy } from './retained-copies.js';
 import { DIRECT_IO_ALIGN, SlabPool } from './slab-queue.js';
 
 const DEFAULT_FLUSH_BYTES = 64 << 10;
@@ -132,10 +133,17 @@ export interface FileBlobStoreOptions {
   /**
    * Write the files with direct I/O (O_DIRECT: blob-writer.ts says why): true requires it,
    * false never, 'auto' (the default) when the file system takes it (tried at open) and
-   * flushBytes is a multiple of 4 KiB. A store whose files are read back at once (the
-   * Router's) is better off without: the read then finds them in the page cache.
+   * flushBytes is a multiple of 4 KiB. The Router's store stays buffered: measured with its
+   * copies kept (keepCopiesBytes), direct writes cost it more than they saved (see
+   * docs/design-as-built.md, "Receive path as built").
    */
   directIo?: boolean | 'auto';
+  /**
+   * Keep the bytes of the files just written in memory, up to this many bytes in all, for
+   * borrowCopy() (retained-copies.ts): the Router's store, whose sender reads every file
+   * soon after it is written. Default 0: none kept.
+   */
+  keepCopiesBytes?: number;
   /**
    * Several nodes share this store (PostgreSQL): this node's id, under which its open
    * batches are marked, and whether another node's lease has expired (its open batches
@@ -210,6 +218,8 @@ export class FileBlobStore implements BlobStore {
   /** Whether files are written with direct I/O (FileBlobStoreOptions.directIo). */
   readonly directIo: boolean;
   readonly slabs: SlabPool;
+  /** Copies of the files just written (FileBlobStoreOptions.keepCopiesBytes), if kept. */
+  readonly copies: RetainedCopies | undefined;
   readonly poolSize: number;
   readonly batchFiles: number;
   /** Where this store's open-batch markers go: `open`, or `open-by-node/<id>` when nodes share it. */
@@ -234,6 +244,7 @@ export class FileBlobStore implements BlobStore {
     this.syncEveryBytes = opts.syncEveryBytes ?? 4 << 20;
     // Enough written slabs kept for a few associations' data in flight (4 MiB by default).
     this.slabs = new SlabPool(this.flushBytes, 64, direct);
+    this.copies = opts.keepCopiesBytes ? new RetainedCopies(this.slabs, opts.keepCopiesBytes) : undefined;
     this.directIo = direct;
     this.poolSize = opts.poolSize ?? 16;
     this.batchFiles = Math.max(1, opts.batchFiles ?? 1024);
@@ -413,7 +424,12 @@ export class FileBlobStore implements BlobStore {
     return (await this.size(key)) !== undefined;
   }
 
+  borrowCopy(key: string): BorrowedCopy | undefined {
+    return this.copies?.borrow(key);
+  }
+
   async delete(key: string): Promise<void> {
+    this.copies?.drop(key);
     try {
       await unlink(this.path(key));
     } catch (e) {
@@ -439,6 +455,7 @@ export class FileBlobStore implements BlobStore {
   /** Unused pool files removed, the current batch sealed once its files are settled. */
   async close(): Promise<void> {
     this.closed = true;
+    this.copies?.clear();
     await this.refilling;
     for (const f of this.pool.splice(0)) await this.dropPoolFile(f);
     if (this.current) this.retire(this.current);

@@ -332,7 +332,10 @@ export class SqlForwardQueue implements ForwardQueueStore {
     await this.index.write(async (tx) => {
       const perDestination = new Map<string, number>();
       for (const e of entries) {
-        for (const r of await tx.executeOwn('DELETE FROM router_queue WHERE pk = $1 AND sop_instance_uid = $2 RETURNING destination', [e.id, e.sopInstanceUid])) {
+        for (const r of await tx.executeOwn('DELETE FROM router_queue WHERE pk = $1 AND sop_instance_uid = $2 RETURNING destination', [
+          e.id,
+          e.sopInstanceUid,
+        ])) {
           perDestination.set(String(r.destination), (perDestination.get(String(r.destination)) ?? 0) + 1);
         }
       }

@@ -64,6 +64,39 @@ function datasetStart(head: Buffer): number | undefined {
   return head.length < start ? undefined : start;
 }
 
+/**
+ * The stored data set from the copy of its file the blob store kept in memory, if it kept
+ * one (retained-copies.ts: the Router's store), as views of the copy's slabs; they go back
+ * to the store's pool at close() if `released` says nothing reads them any more.
+ */
+function keptDataset(archive: Archive, inst: InstanceSummary, released: () => boolean): { data: DatasetBytes; close: () => void } | undefined {
+  const copy = archive.blobs.borrowCopy?.(inst.fileKey);
+  if (!copy) return undefined;
+  let start: number | undefined;
+  try {
+    start = copy.bytes === inst.fileSize && copy.views.length > 0 ? datasetStart(copy.views[0]) : undefined;
+  } catch {
+    start = undefined; // read from the file instead, which reports what is wrong with it
+  }
+  const views = start === undefined ? [] : [copy.views[0].subarray(start), ...copy.views.slice(1)].filter((v) => v.length > 0);
+  // An odd data set (not valid DICOM) is read from the file, which pads it.
+  if (views.length === 0 || start! % 2 === 1 || views.reduce((n, v) => n + v.length, 0) % 2 === 1) {
+    copy.giveBack(true);
+    return undefined;
+  }
+  let open = true;
+  return {
+    data: (async function* () {
+      yield* views;
+    })(),
+    close: () => {
+      if (!open) return;
+      open = false;
+      copy.giveBack(released());
+    },
+  };
+}
+
 /** The data set bytes of a stored Part 10 file: the stream with its File Meta Information cut off. */
 export async function* storedDataset(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let head: Buffer | undefined = Buffer.alloc(0);
@@ -178,8 +211,12 @@ export async function datasetIn(
   opts: DatasetInOptions = {},
 ): Promise<{ data: DatasetBytes; close: () => void }> {
   if (inst.patientCorrection) return correctedDatasetIn(archive, inst, ts, inst.patientCorrection);
+  const released = opts.bytesReleased;
+  if (ts === inst.transferSyntaxUid && released) {
+    const copy = keptDataset(archive, inst, released);
+    if (copy) return copy;
+  }
   if (ts === inst.transferSyntaxUid && inst.fileSize > 0 && inst.fileSize <= WHOLE_READ_MAX) {
-    const released = opts.bytesReleased;
     const buf = released ? wholeReadBuffers.take() : Buffer.allocUnsafeSlow(inst.fileSize + 1);
     let whole: Buffer | undefined;
     try {

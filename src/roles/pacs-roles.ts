@@ -96,6 +96,9 @@ interface RoleState {
 /** How a role's registry entry wants its listener secured (compared to re-open on a change). */
 const tlsMode = (ae: Ae): string => (ae.connection.tls ? (ae.policy?.requireClientCert ? 'tls+client-cert' : 'tls') : '');
 
+/** Memory for the Router's copies of the files it just received (retained-copies.ts): 64 CT images of 512 KB. */
+const ROUTER_KEPT_COPIES_BYTES = 32 << 20;
+
 export const ROLE_DATA_DIRS: Record<ServerRole, string> = { main: '.', workstation: 'workstation', router: 'router' };
 
 export class PacsRoles {
@@ -392,8 +395,9 @@ export class PacsRoles {
           node: this.opts.node,
           afterInsert: router.afterInsert,
           datasetLimits: this.datasetLimits,
-          // The sender reads each file back at once: from the page cache, not the disk.
-          blobs: { directIo: false },
+          // The sender forwards each file at once, from a copy kept in memory (not read back);
+          // buffered writes (file-blob-store.ts, directIo).
+          blobs: { directIo: false, keepCopiesBytes: ROUTER_KEPT_COPIES_BYTES },
         });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
         await router.attach(r.archive);
