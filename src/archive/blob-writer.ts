@@ -33,8 +33,9 @@
  * read from an aligned buffer: the slabs are aligned (slab-queue.ts) and flushBytes long, so
  * every write while the data arrives is, but the first slab's: it waits for persist(), which
  * writes the whole blocks of the rest directly, the last part block through the page cache
- * (a second descriptor without O_DIRECT), and then the first slab with the seal in its
- * preamble (a file that fits in what persist() writes gets its seal in that write). Direct
+ * (a second descriptor without O_DIRECT), and the first slab with the seal in its preamble,
+ * at the same time as the whole blocks (a file that fits in what persist() writes gets its
+ * seal in that write). Direct
  * writes wait for the device, so all of them run in the pool, the tail too (no synchronous
  * tail, see below).
  *
@@ -213,18 +214,35 @@ export class FileBlobWriter implements BlobWriter {
       // Nothing written yet: the file's start is in this batch, and the seal goes with it.
       if (this.position === 0 && batch.views.length > 0) this.sealInto(batch.views[0]);
       const aligned = batch.bytes - (batch.bytes % DIRECT_IO_ALIGN);
-      await this.writeOut(fd, takeBytes(batch.views, aligned), aligned, 0);
       const rest = batch.bytes - aligned;
-      if (rest > 0) {
-        const bufs = dropBytes(batch.views, aligned);
-        const written = this.throughPageCache((bfd) => writevSync(bfd, bufs, this.position));
-        if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
-        this.position += written;
+      const restAt = this.position + aligned;
+      // The whole blocks and the first slab go to the device at once (two pool threads): each
+      // direct write waits for the device, and these two were one after the other on the
+      // path to the answer. The last part block meanwhile, on the event loop.
+      const writes = [this.writeOut(fd, takeBytes(batch.views, aligned), aligned, 0)];
+      const first = this.first;
+      if (first) {
+        this.sealInto(first);
+        writes.push(
+          writeAt(fd, [first], 0).then((n) => {
+            if (n !== first.length) throw new Error('short write of the first slab');
+          }),
+        );
       }
-      if (this.first) {
-        this.sealInto(this.first);
-        if ((await writeAt(fd, [this.first], 0)) !== this.first.length) throw new Error('short write of the first slab');
+      let failure: unknown;
+      try {
+        if (rest > 0) {
+          const bufs = dropBytes(batch.views, aligned);
+          const written = this.throughPageCache((bfd) => writevSync(bfd, bufs, restAt));
+          if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
+        }
+      } catch (e) {
+        failure = e;
       }
+      // Every write settled before its slabs can go back to the pool.
+      for (const r of await Promise.allSettled(writes)) if (r.status === 'rejected') failure ??= r.reason;
+      if (failure !== undefined) throw failure;
+      this.position += rest;
     } finally {
       this.written(batch.views, batch.slabs);
     }
