@@ -308,25 +308,24 @@ export class IngestSink implements StoreSink {
     // The row may be committed while the final fdatasync runs (see the top of file-blob-store.ts),
     // except when it replaces a row: then the old version is deleted after the commit,
     // and the sweep must never undo a replacement whose old file is gone.
-    let durable: Promise<void>;
-    try {
-      if (ctx.duplicatePolicy === 'replace') {
-        await this.writer.persist();
-        durable = Promise.resolve();
-      } else {
-        ({ durable } = await this.writer.persistEarly());
-      }
-    } catch (e) {
-      place.cancel();
-      throw new OutOfResourcesError(`cannot write ${req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
-    }
-
+    const persisting = ctx.duplicatePolicy === 'replace' ? this.writer.persist().then(() => ({ durable: Promise.resolve() })) : this.writer.persistEarly();
+    persisting.catch(() => undefined); // awaited below
+    // The row is made while the last writes are with the device (the file's size and CRC-32
+    // are known once every byte is accepted).
     let record: InstanceRecord;
     try {
       record = this.record(ds);
     } catch (e) {
       place.cancel();
+      await persisting.catch(() => undefined); // settled before the writer is aborted
       throw e;
+    }
+    let durable: Promise<void>;
+    try {
+      ({ durable } = await persisting);
+    } catch (e) {
+      place.cancel();
+      throw new OutOfResourcesError(`cannot write ${req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
     }
     let result: InsertResult;
     try {
