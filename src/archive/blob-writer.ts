@@ -35,9 +35,11 @@
  * writes the whole blocks of the rest directly, the last part block through the page cache
  * (a second descriptor without O_DIRECT), and the first slab with the seal in its preamble,
  * at the same time as the whole blocks (a file that fits in what persist() writes gets its
- * seal in that write). Direct
- * writes wait for the device, so all of them run in the pool, the tail too (no synchronous
- * tail, see below).
+ * seal in that write). Direct writes wait for the device, so all of them run in the pool,
+ * the tail too (no synchronous tail, see below), several at once, each at its own offset:
+ * one at a time, about half of a 512 KB instance was still queued at its last byte, and
+ * persist() waited for the write in flight before writing it.
+ * Direct writers keep no copies (below): a copy's slabs would wait for writes in flight.
  *
  * Kept copies (WriterHost.copies, the Router's store): the written slabs are not given back
  * to the pool but kept, in file order, and handed to the store's RetainedCopies once the file
@@ -68,6 +70,8 @@ export interface WriterHost {
   readonly directIo?: boolean;
   /** Registers a background step (for the store's idle()). */
   track<T>(p: Promise<T>): Promise<T>;
+  /** Direct writes in flight, all of the store's writers together (see pumpDirect). */
+  readonly directWrites?: { inFlight: number };
   /** Where written files' bytes are kept for a reader soon after (retained-copies.ts), if they are. */
   readonly copies?: RetainedCopies;
 }
@@ -111,17 +115,28 @@ export class FileBlobWriter implements BlobWriter {
   private readonly prefix = Buffer.alloc(PART10_PREFIX);
   /** Direct I/O: the file's first slab, held back until persist() writes it with the seal. */
   private first: Buffer | undefined;
-  /** The written bytes after the first slab, kept for host.copies (views in file order, their slabs). */
+  /** The written bytes, kept for host.copies (views in file order, their slabs); buffered writers only. */
   private kept: { views: Buffer[]; slabs: Buffer[]; bytes: number } | undefined;
+  /** Direct I/O: the descriptor once open, the writes in flight and their bytes, who waits for none to be. */
+  private fdNow: number | undefined;
+  private directWrites = 0;
+  private directBytes = 0;
+  private directIdle: Array<() => void> = [];
 
   constructor(host: WriterHost, file: WriterFile) {
     this.host = host;
     this.file = file;
     this.key = file.key;
     this.queue = new SlabQueue(host.slabs);
-    if (host.copies) this.kept = { views: [], slabs: [], bytes: 0 };
+    if (host.copies && !host.directIo) this.kept = { views: [], slabs: [], bytes: 0 };
     this.fd = file.fd;
-    this.fd.catch((e: unknown) => void (this.error ??= asError(e))); // reported by persist()
+    this.fd.then(
+      (fd) => {
+        this.fdNow = fd;
+        if (host.directIo) this.pumpDirect();
+      },
+      (e: unknown) => this.failed(e), // reported by persist()
+    );
     file.nameDurable.catch(() => undefined); // observed by persist()
   }
 
@@ -147,8 +162,9 @@ export class FileBlobWriter implements BlobWriter {
     if (skip < chunk.length) this.crc32 = crc32(skip > 0 ? chunk.subarray(skip) : chunk, this.crc32);
     // Not awaited: write() returns at once; the flush catches every failure into this.error,
     // which persist() throws.
-    if (this.flushing === undefined && this.queue.fullBytes >= this.host.flushBytes) void this.startFlush(false);
-    if (this.queue.bytes > this.host.highWaterBytes) {
+    if (this.host.directIo) this.pumpDirect();
+    else if (this.flushing === undefined && this.queue.fullBytes >= this.host.flushBytes) void this.startFlush(false);
+    if (this.queue.bytes + this.directBytes > this.host.highWaterBytes) {
       return new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
   }
@@ -163,7 +179,7 @@ export class FileBlobWriter implements BlobWriter {
 
   private wakeWaiters(): void {
     if (this.drainWaiters.length === 0) return;
-    if (this.queue.bytes > this.host.highWaterBytes && this.error === undefined) return;
+    if (this.queue.bytes + this.directBytes > this.host.highWaterBytes && this.error === undefined) return;
     const ws = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of ws) w();
@@ -172,26 +188,16 @@ export class FileBlobWriter implements BlobWriter {
   private async flushLoop(final: boolean): Promise<void> {
     try {
       const fd = await this.handle();
-      if (final && this.host.directIo) return await this.writeDirectTail(fd);
       // A flush started while the data arrived stops once persist() has begun: what is left
       // is persist()'s tail (see the top).
       while (final ? this.queue.bytes > 0 : this.state === 'open' && this.queue.fullBytes >= this.host.flushBytes) {
         const batch = this.queue.take(final);
         this.wakeWaiters();
-        let bufs = batch.views;
         try {
-          let n = batch.bytes;
-          if (this.host.directIo && this.position === 0) {
-            // The first slab (a whole one: the batch holds only whole slabs) waits for persist() (see the top).
-            this.first = batch.slabs.shift();
-            bufs = bufs.slice(1);
-            n -= this.host.flushBytes;
-            this.position = this.host.flushBytes;
-          }
-          // The tail at persist() (final, buffered): on the event loop up to SYNC_TAIL_MAX (see the top).
-          await this.writeOut(fd, bufs, n, final ? SYNC_TAIL_MAX : 0);
+          // The tail at persist() (final): on the event loop up to SYNC_TAIL_MAX (see the top).
+          await this.writeOut(fd, batch.views, batch.bytes, final ? SYNC_TAIL_MAX : 0);
         } finally {
-          this.written(bufs, batch.slabs); // written, or never to be
+          this.written(batch.views, batch.slabs); // written, or never to be
         }
         if (!final) this.maybeSyncBehind(fd);
       }
@@ -201,51 +207,113 @@ export class FileBlobWriter implements BlobWriter {
     }
   }
 
+  /** The first failure is kept (persist() throws it); nothing queued will be written. */
+  private failed(e: unknown): void {
+    this.error ??= asError(e);
+    this.queue.clear();
+    this.wakeWaiters();
+  }
+
   /**
-   * Direct I/O, at persist(): the whole blocks of what is queued by direct I/O in the pool
-   * (a direct write waits for the device: never on the event loop), the last part block
-   * through the page cache, by a second descriptor without O_DIRECT (a direct write must
-   * cover whole blocks; padding and truncating would read the block back).
+   * Direct I/O, while the data arrives: each time slabs fill, a write of them in the pool,
+   * each at its own offset: one at a time always, more (of two slabs or more: each write
+   * costs a pool round trip) while the store's writers have fewer than
+   * DIRECT_WRITES_AT_ONCE in flight in all (a direct write waits for the device, and one
+   * at a time kept half of a 512 KB instance queued at its last byte; with four associations,
+   * four each made more, smaller writes and fewer instances per second). The first slab
+   * waits for persist() (see the top).
    */
-  private async writeDirectTail(fd: number): Promise<void> {
+  private pumpDirect(): void {
+    const fd = this.fdNow;
+    if (fd === undefined) return;
+    const store = this.host.directWrites ?? { inFlight: 0 };
+    while (
+      this.state === 'open' &&
+      this.error === undefined &&
+      this.queue.fullBytes >= (this.directWrites === 0 ? 1 : 2) * this.host.flushBytes &&
+      (this.directWrites === 0 || store.inFlight < DIRECT_WRITES_AT_ONCE)
+    ) {
+      const batch = this.queue.take(false);
+      let { views, slabs, bytes } = batch;
+      if (this.position === 0) {
+        this.first = slabs[0];
+        views = views.slice(1);
+        slabs = slabs.slice(1);
+        bytes -= this.host.flushBytes;
+        this.position = this.host.flushBytes;
+        if (bytes === 0) continue;
+      }
+      this.issueDirect(fd, views, bytes, this.position, () => this.host.slabs.give(slabs));
+      this.position += bytes;
+    }
+  }
+
+  /** One direct write in the pool; `settled` runs once it has (its slabs may then be used again). */
+  private issueDirect(fd: number, bufs: Buffer[], n: number, at: number, settled: () => void): void {
+    const store = this.host.directWrites;
+    if (store) store.inFlight++;
+    this.directWrites++;
+    this.directBytes += n;
+    writeFully(fd, bufs, n, at)
+      .catch((e: unknown) => this.failed(e))
+      .finally(() => {
+        if (store) store.inFlight--;
+        this.directWrites--;
+        this.directBytes -= n;
+        settled();
+        if (this.directWrites === 0) for (const w of this.directIdle.splice(0)) w();
+        this.wakeWaiters();
+        if (this.error === undefined && this.state === 'open') {
+          this.maybeSyncBehind(fd);
+          this.pumpDirect();
+        }
+      });
+  }
+
+  /** Resolves once no direct write is in flight. */
+  private directSettled(): Promise<void> {
+    return this.directWrites === 0 ? Promise.resolve() : new Promise((resolve) => this.directIdle.push(resolve));
+  }
+
+  /**
+   * Direct I/O, at persist(): the whole blocks of what is queued, by a direct write in the
+   * pool, and the first slab with the seal, both at once with the writes still in flight; the
+   * last part block through the page cache, by a second descriptor without O_DIRECT (a
+   * direct write must cover whole blocks; padding and truncating would read the block back).
+   */
+  private async finishDirect(fd: number): Promise<void> {
     const batch = this.queue.take(true);
     this.wakeWaiters();
-    try {
-      // Nothing written yet: the file's start is in this batch, and the seal goes with it.
-      if (this.position === 0 && batch.views.length > 0) this.sealInto(batch.views[0]);
-      const aligned = batch.bytes - (batch.bytes % DIRECT_IO_ALIGN);
-      const rest = batch.bytes - aligned;
-      const restAt = this.position + aligned;
-      // The whole blocks and the first slab go to the device at once (two pool threads): each
-      // direct write waits for the device, and these two were one after the other on the
-      // path to the answer. The last part block meanwhile, on the event loop.
-      const writes = [this.writeOut(fd, takeBytes(batch.views, aligned), aligned, 0)];
-      const first = this.first;
-      if (first) {
-        this.sealInto(first);
-        writes.push(
-          writeAt(fd, [first], 0).then((n) => {
-            if (n !== first.length) throw new Error('short write of the first slab');
-          }),
-        );
-      }
-      let failure: unknown;
-      try {
-        if (rest > 0) {
-          const bufs = dropBytes(batch.views, aligned);
-          const written = this.throughPageCache((bfd) => writevSync(bfd, bufs, restAt));
-          if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
-        }
-      } catch (e) {
-        failure = e;
-      }
-      // Every write settled before its slabs can go back to the pool.
-      for (const r of await Promise.allSettled(writes)) if (r.status === 'rejected') failure ??= r.reason;
-      if (failure !== undefined) throw failure;
-      this.position += rest;
-    } finally {
-      this.written(batch.views, batch.slabs);
+    // Nothing written yet: the file's start is in this batch, and the seal goes with it.
+    if (this.position === 0 && batch.views.length > 0) this.sealInto(batch.views[0]);
+    const aligned = batch.bytes - (batch.bytes % DIRECT_IO_ALIGN);
+    const rest = batch.bytes - aligned;
+    const restAt = this.position + aligned;
+    let restWritten = false;
+    const giveBack = (): void => {
+      if (restWritten) this.host.slabs.give(batch.slabs);
+      else restWritten = true; // the other of the two gives them back
+    };
+    if (aligned > 0) this.issueDirect(fd, takeBytes(batch.views, aligned), aligned, this.position, giveBack);
+    else restWritten = true;
+    const first = this.first;
+    if (first && this.error === undefined) {
+      this.sealInto(first);
+      this.issueDirect(fd, [first], first.length, 0, () => undefined); // given back at close
     }
+    try {
+      if (rest > 0 && this.error === undefined) {
+        const bufs = dropBytes(batch.views, aligned);
+        const written = this.throughPageCache((bfd) => writevSync(bfd, bufs, restAt));
+        if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
+      }
+    } catch (e) {
+      this.failed(e);
+    } finally {
+      giveBack();
+    }
+    this.position = restAt + rest;
+    await this.directSettled();
   }
 
   /** Slabs written (or never to be): kept for host.copies while the file may still be kept whole, else given back. */
@@ -330,6 +398,12 @@ export class FileBlobWriter implements BlobWriter {
 
   /** Writes everything queued; throws the first write error. */
   private async flushAll(): Promise<number> {
+    if (this.host.directIo) {
+      const fd = await this.handle();
+      await this.finishDirect(fd);
+      if (this.error !== undefined) throw this.error;
+      return fd;
+    }
     if (this.flushing) await this.flushing;
     await this.startFlush(true);
     if (this.error !== undefined) throw this.error;
@@ -395,6 +469,7 @@ export class FileBlobWriter implements BlobWriter {
     this.wakeWaiters();
     try {
       if (this.flushing) await this.flushing;
+      await this.directSettled();
       await this.syncing?.catch(() => undefined);
       await this.finalSync?.catch(() => undefined);
     } catch {
@@ -437,6 +512,9 @@ function takeBytes(bufs: Buffer[], n: number): Buffer[] {
   return out;
 }
 
+/** Direct writes in flight at once, a store's writers together, beyond one each (see pumpDirect). */
+const DIRECT_WRITES_AT_ONCE = 4;
+
 /** The largest tail persist() writes on the event loop (see the top): about 0.25 ms of copying. */
 const SYNC_TAIL_MAX = 1 << 20;
 
@@ -445,6 +523,17 @@ const PART10_PREFIX = PREAMBLE_BYTES + 4;
 
 function writeAt(fd: number, bufs: Buffer[], position: number): Promise<number> {
   return new Promise((resolve, reject) => writev(fd, bufs, position, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/** Writes all `n` bytes of `bufs` at `at`, in the pool (again after a short write). */
+async function writeFully(fd: number, bufs: Buffer[], n: number, at: number): Promise<void> {
+  while (n > 0) {
+    const written = await writeAt(fd, bufs, at);
+    if (written <= 0) throw new Error(`write of ${n} bytes at ${at} wrote nothing`);
+    at += written;
+    n -= written;
+    if (n > 0) bufs = dropBytes(bufs, written);
+  }
 }
 
 function datasync(fd: number): Promise<void> {

@@ -141,7 +141,7 @@ export interface FileBlobStoreOptions {
   /**
    * Keep the bytes of the files just written in memory, up to this many bytes in all, for
    * borrowCopy() (retained-copies.ts): the Router's store, whose sender reads every file
-   * soon after it is written. Default 0: none kept.
+   * soon after it is written. Default 0: none kept. Only without direct I/O.
    */
   keepCopiesBytes?: number;
   /**
@@ -218,6 +218,8 @@ export class FileBlobStore implements BlobStore {
   /** Whether files are written with direct I/O (FileBlobStoreOptions.directIo). */
   readonly directIo: boolean;
   readonly slabs: SlabPool;
+  /** Direct writes in flight, all writers together (blob-writer.ts). */
+  readonly directWrites = { inFlight: 0 };
   /** Copies of the files just written (FileBlobStoreOptions.keepCopiesBytes), if kept. */
   readonly copies: RetainedCopies | undefined;
   readonly poolSize: number;
@@ -244,7 +246,8 @@ export class FileBlobStore implements BlobStore {
     this.syncEveryBytes = opts.syncEveryBytes ?? 4 << 20;
     // Enough written slabs kept for a few associations' data in flight (4 MiB by default).
     this.slabs = new SlabPool(this.flushBytes, 64, direct);
-    this.copies = opts.keepCopiesBytes ? new RetainedCopies(this.slabs, opts.keepCopiesBytes) : undefined;
+    // Kept by buffered writers only (blob-writer.ts).
+    this.copies = opts.keepCopiesBytes && !direct ? new RetainedCopies(this.slabs, opts.keepCopiesBytes) : undefined;
     this.directIo = direct;
     this.poolSize = opts.poolSize ?? 16;
     this.batchFiles = Math.max(1, opts.batchFiles ?? 1024);

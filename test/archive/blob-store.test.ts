@@ -13,6 +13,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -351,6 +352,19 @@ describe('FileBlobStore with direct I/O', () => {
     }
     await store.idle();
     expect(flagsOf(store.path(store.begin().key))).toHaveLength(1); // a pool file, open; the stored ones are closed
+  });
+
+  it('several direct writes in flight at once each land at their own offset', async () => {
+    const file = Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), randomBytes(5 * 1024 * 1024 + 4321)]);
+    const w = store.begin();
+    // Large chunks, not waited for unless asked to: several slabs fill before any write ends.
+    for (let at = 0; at < file.length; at += 300_007) await w.write(file.subarray(at, at + 300_007));
+    await w.persist();
+    await w.release();
+    const stored = readFileSync(store.path(w.key));
+    expect(stored.length).toBe(file.length);
+    expect(stored.subarray(128).equals(file.subarray(128))).toBe(true);
+    expect(decodeSeal(stored)).toMatchObject({ size: file.length, bodyCrc32: crc32(file.subarray(128)) });
   });
 
   it('an abort leaves nothing; a store that cannot write directly says why', async () => {

@@ -74,58 +74,59 @@ describe('FileBlobStore keeping copies', () => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  for (const directIo of [true, false]) {
-    it(`keeps each file's bytes as written, direct I/O ${directIo ? 'on' : 'off'}; not a file aborted, too large or deleted`, async () => {
-      root = tempDir('pacs-blobs-copies-');
-      const store = await FileBlobStore.open(root, { directIo, poolSize: 2, keepCopiesBytes: 4 << 20 });
-      try {
-        const keys: string[] = [];
-        for (const [i, file] of [part10(3000, 1), part10(600_001, 2), part10(64 * 1024 - 132, 3), Buffer.alloc(70_000, 8)].entries()) {
-          const w = store.begin();
-          for (let at = 0; at < file.length; at += 7001) await w.write(file.subarray(at, at + 7001));
-          await w.persist();
-          await w.release();
-          keys.push(w.key);
-          const c = store.borrowCopy(w.key)!;
-          expect(c.bytes, `file ${i}`).toBe(file.length);
-          const bytes = joined(c.views);
-          // The preamble holds the seal (direct I/O: written with the first slab) or the bytes received.
-          expect(bytes.subarray(128).equals(file.subarray(128)), `file ${i}`).toBe(true);
-          expect(bytes.subarray(128).equals(readFileSync(store.path(w.key)).subarray(128)), `file ${i}`).toBe(true);
-          c.giveBack(true);
-        }
-        const aborted = store.begin();
-        await aborted.write(part10(100_000, 4));
-        await aborted.persist();
-        await aborted.abort();
-        expect(store.borrowCopy(aborted.key)).toBeUndefined();
-
-        const large = store.begin();
-        await large.write(part10((1 << 20) + 1, 5)); // over a quarter of the cap
-        await large.persist();
-        await large.release();
-        expect(store.borrowCopy(large.key)).toBeUndefined();
-
-        await store.delete(keys[1]);
-        expect(store.borrowCopy(keys[1])).toBeUndefined();
-        expect(store.borrowCopy(keys[0])).toBeDefined();
-      } finally {
-        await store.close();
-      }
-    });
-  }
-
-  it('keeps nothing by default', async () => {
+  it("keeps each file's bytes as written; not a file aborted, too large or deleted", async () => {
     root = tempDir('pacs-blobs-copies-');
-    const store = await FileBlobStore.open(root, { poolSize: 2 });
+    const store = await FileBlobStore.open(root, { directIo: false, poolSize: 2, keepCopiesBytes: 4 << 20 });
     try {
-      const w = store.begin();
-      await w.write(part10(10_000, 1));
-      await w.persist();
-      await w.release();
-      expect(store.borrowCopy(w.key)).toBeUndefined();
+      const keys: string[] = [];
+      for (const [i, file] of [part10(3000, 1), part10(600_001, 2), part10(64 * 1024 - 132, 3), Buffer.alloc(70_000, 8)].entries()) {
+        const w = store.begin();
+        for (let at = 0; at < file.length; at += 7001) await w.write(file.subarray(at, at + 7001));
+        await w.persist();
+        await w.release();
+        keys.push(w.key);
+        const c = store.borrowCopy(w.key)!;
+        expect(c.bytes, `file ${i}`).toBe(file.length);
+        const bytes = joined(c.views);
+        // The preamble holds the bytes received (the file's, its seal).
+        expect(bytes.subarray(128).equals(file.subarray(128)), `file ${i}`).toBe(true);
+        expect(bytes.subarray(128).equals(readFileSync(store.path(w.key)).subarray(128)), `file ${i}`).toBe(true);
+        c.giveBack(true);
+      }
+      const aborted = store.begin();
+      await aborted.write(part10(100_000, 4));
+      await aborted.persist();
+      await aborted.abort();
+      expect(store.borrowCopy(aborted.key)).toBeUndefined();
+
+      const large = store.begin();
+      await large.write(part10((1 << 20) + 1, 5)); // over a quarter of the cap
+      await large.persist();
+      await large.release();
+      expect(store.borrowCopy(large.key)).toBeUndefined();
+
+      await store.delete(keys[1]);
+      expect(store.borrowCopy(keys[1])).toBeUndefined();
+      expect(store.borrowCopy(keys[0])).toBeDefined();
     } finally {
       await store.close();
+    }
+  });
+
+  it('keeps nothing by default, nor with direct I/O', async () => {
+    for (const opts of [{ directIo: false }, { directIo: true, keepCopiesBytes: 4 << 20 }]) {
+      root = tempDir('pacs-blobs-copies-');
+      const store = await FileBlobStore.open(root, { poolSize: 2, ...opts });
+      try {
+        const w = store.begin();
+        await w.write(part10(100_000, 1));
+        await w.persist();
+        await w.release();
+        expect(store.borrowCopy(w.key)).toBeUndefined();
+      } finally {
+        await store.close();
+        rmSync(root, { recursive: true, force: true });
+      }
     }
   });
 });
