@@ -30,6 +30,14 @@ async function readStream(s: NodeJS.ReadableStream): Promise<Buffer> {
 
 const KEY = /^s\/[0-9]{8}\/[0-9a-f]{12}\/[0-9a-f]{16}\.dcm$/;
 
+/** The file at `path` holds `file`'s bytes after the preamble, sealed with its size and CRC-32. */
+function expectSealed(path: string, file: Buffer): void {
+  const stored = readFileSync(path);
+  expect(stored.length).toBe(file.length);
+  expect(stored.subarray(128).equals(file.subarray(128))).toBe(true);
+  expect(decodeSeal(stored)).toMatchObject({ size: file.length, bodyCrc32: crc32(file.subarray(128)) });
+}
+
 /** Non-empty files under `s/` (unused pool files are empty). */
 function written(root: string): string[] {
   return listFiles(join(root, 's'))
@@ -247,10 +255,7 @@ describe('FileBlobStore', () => {
     await w.write(file.subarray(2632));
     await w.persist();
     await w.release();
-    const stored = readFileSync(store.path(w.key));
-    expect(stored.length).toBe(file.length);
-    expect(stored.subarray(128).equals(file.subarray(128))).toBe(true);
-    expect(decodeSeal(stored)).toMatchObject({ size: file.length, bodyCrc32: crc32(file.subarray(128)) });
+    expectSealed(store.path(w.key), file);
 
     // persist() while a pool write is in flight and more than flushBytes are queued behind it
     // (a socket delivers faster than the pool writes): the flush stops after its write, and
@@ -361,10 +366,7 @@ describe('FileBlobStore with direct I/O', () => {
     for (let at = 0; at < file.length; at += 300_007) await w.write(file.subarray(at, at + 300_007));
     await w.persist();
     await w.release();
-    const stored = readFileSync(store.path(w.key));
-    expect(stored.length).toBe(file.length);
-    expect(stored.subarray(128).equals(file.subarray(128))).toBe(true);
-    expect(decodeSeal(stored)).toMatchObject({ size: file.length, bodyCrc32: crc32(file.subarray(128)) });
+    expectSealed(store.path(w.key), file);
   });
 
   it('an abort leaves nothing; a store that cannot write directly says why', async () => {
