@@ -31,14 +31,19 @@
  * ~1.7 ms of CPU once the page cache grew (~0.15 ms while it reused freed pages); direct
  * writes cost ~0.3 ms either way. A direct write must start and end on 4 KiB boundaries and
  * read from an aligned buffer: the slabs are aligned (slab-queue.ts) and flushBytes long, so
- * every write while the data arrives is, but the first slab's: it waits for persist(), which
- * writes the whole blocks of the rest directly, the last part block through the page cache
- * (a second descriptor without O_DIRECT), and the first slab with the seal in its preamble,
- * at the same time as the whole blocks (a file that fits in what persist() writes gets its
- * seal in that write). Direct writes wait for the device, so all of them run in the pool,
- * the tail too (no synchronous tail, see below), several at once, each at its own offset:
- * one at a time, about half of a 512 KB instance was still queued at its last byte, and
- * persist() waited for the write in flight before writing it.
+ * every write while the data arrives is. persist() writes the whole blocks of what is left
+ * directly, and through the page cache (a second descriptor without O_DIRECT) the last part
+ * block and the first block again, now with the seal in its preamble (a copy of it is kept:
+ * 4 KiB), after the direct write of that block has ended; the final fdatasync writes those
+ * two pages back. Holding the first slab back until persist(), to write each byte once, cost
+ * a direct write of 64 KiB between the last byte and the fdatasync. Direct writes wait for
+ * the device, so all of them run in the pool, the tail too (no synchronous tail, see below),
+ * several at once, each at its own offset: one at a time, about half of a 512 KB instance
+ * was still queued at its last byte, and persist() waited for the write in flight before
+ * writing it. (ext4 holds the inode's lock through a direct write that extends the file, so
+ * they reach the device one after the other; the gain is in not waiting between them. The
+ * buffered writes at persist() wait for that lock on the event loop: moving them to the
+ * pool was slower, paired A/B.)
  * Direct writers keep no copies (below): a copy's slabs would wait for writes in flight.
  *
  * Kept copies (WriterHost.copies, the Router's store): the written slabs are not given back
@@ -113,8 +118,10 @@ export class FileBlobWriter implements BlobWriter {
   private finalSync: Promise<void> | undefined;
   /** The file's first bytes: preamble and 'DICM'. */
   private readonly prefix = Buffer.alloc(PART10_PREFIX);
-  /** Direct I/O: the file's first slab, held back until persist() writes it with the seal. */
-  private first: Buffer | undefined;
+  /** Direct I/O: a copy of the file's first block, which persist() writes again with the seal (see the top). */
+  private head: Buffer | undefined;
+  /** Direct I/O: the write of the file's first block, settled (never rejects). */
+  private headWritten: Promise<void> | undefined;
   /** The written bytes, kept for host.copies (views in file order, their slabs); buffered writers only. */
   private kept: { views: Buffer[]; slabs: Buffer[]; bytes: number } | undefined;
   /** Direct I/O: the descriptor once open, the writes in flight and their bytes, who waits for none to be. */
@@ -158,6 +165,9 @@ export class FileBlobWriter implements BlobWriter {
     // The CRC-32 of the body: the preamble (the first chunk's start) is left out, the seal goes there.
     const skip = this.bytes < PREAMBLE_BYTES ? PREAMBLE_BYTES - this.bytes : 0;
     if (this.bytes < PART10_PREFIX) chunk.copy(this.prefix, this.bytes, 0, Math.min(chunk.length, PART10_PREFIX - this.bytes));
+    if (this.host.directIo && this.bytes < DIRECT_IO_ALIGN) {
+      chunk.copy((this.head ??= Buffer.alloc(DIRECT_IO_ALIGN)), this.bytes, 0, Math.min(chunk.length, DIRECT_IO_ALIGN - this.bytes));
+    }
     this.bytes += chunk.length;
     if (skip < chunk.length) this.crc32 = crc32(skip > 0 ? chunk.subarray(skip) : chunk, this.crc32);
     // Not awaited: write() returns at once; the flush catches every failure into this.error,
@@ -233,28 +243,20 @@ export class FileBlobWriter implements BlobWriter {
       this.queue.fullBytes >= (this.directWrites === 0 ? 1 : 2) * this.host.flushBytes &&
       (this.directWrites === 0 || store.inFlight < DIRECT_WRITES_AT_ONCE)
     ) {
-      const batch = this.queue.take(false);
-      let { views, slabs, bytes } = batch;
-      if (this.position === 0) {
-        this.first = slabs[0];
-        views = views.slice(1);
-        slabs = slabs.slice(1);
-        bytes -= this.host.flushBytes;
-        this.position = this.host.flushBytes;
-        if (bytes === 0) continue;
-      }
-      this.issueDirect(fd, views, bytes, this.position, () => this.host.slabs.give(slabs));
+      const { views, slabs, bytes } = this.queue.take(false);
+      const written = this.issueDirect(fd, views, bytes, this.position, () => this.host.slabs.give(slabs));
+      if (this.position === 0) this.headWritten = written;
       this.position += bytes;
     }
   }
 
   /** One direct write in the pool; `settled` runs once it has (its slabs may then be used again). */
-  private issueDirect(fd: number, bufs: Buffer[], n: number, at: number, settled: () => void): void {
+  private issueDirect(fd: number, bufs: Buffer[], n: number, at: number, settled: () => void): Promise<void> {
     const store = this.host.directWrites;
     if (store) store.inFlight++;
     this.directWrites++;
     this.directBytes += n;
-    writeFully(fd, bufs, n, at)
+    return writeFully(fd, bufs, n, at)
       .catch((e: unknown) => this.failed(e))
       .finally(() => {
         if (store) store.inFlight--;
@@ -277,14 +279,15 @@ export class FileBlobWriter implements BlobWriter {
 
   /**
    * Direct I/O, at persist(): the whole blocks of what is queued, by a direct write in the
-   * pool, and the first slab with the seal, both at once with the writes still in flight; the
-   * last part block through the page cache, by a second descriptor without O_DIRECT (a
-   * direct write must cover whole blocks; padding and truncating would read the block back).
+   * pool beside the writes still in flight; the last part block and the sealed first block
+   * through the page cache, by a second descriptor without O_DIRECT (a direct write must
+   * cover whole blocks; padding and truncating would read the block back).
    */
   private async finishDirect(fd: number): Promise<void> {
     const batch = this.queue.take(true);
     this.wakeWaiters();
     // Nothing written yet: the file's start is in this batch, and the seal goes with it.
+    const sealHead = this.position > 0 && this.isPart10();
     if (this.position === 0 && batch.views.length > 0) this.sealInto(batch.views[0]);
     const aligned = batch.bytes - (batch.bytes % DIRECT_IO_ALIGN);
     const rest = batch.bytes - aligned;
@@ -296,16 +299,22 @@ export class FileBlobWriter implements BlobWriter {
     };
     if (aligned > 0) this.issueDirect(fd, takeBytes(batch.views, aligned), aligned, this.position, giveBack);
     else restWritten = true;
-    const first = this.first;
-    if (first && this.error === undefined) {
-      this.sealInto(first);
-      this.issueDirect(fd, [first], first.length, 0, () => undefined); // given back at close
-    }
     try {
-      if (rest > 0 && this.error === undefined) {
-        const bufs = dropBytes(batch.views, aligned);
-        const written = this.throughPageCache((bfd) => writevSync(bfd, bufs, restAt));
-        if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
+      // The first block again, sealed, over the one written directly (after it: a direct write
+      // that ended later would put the unsealed block back).
+      if (sealHead) await this.headWritten;
+      if (this.error === undefined && (rest > 0 || sealHead)) {
+        this.throughPageCache((bfd) => {
+          if (rest > 0) {
+            const written = writevSync(bfd, dropBytes(batch.views, aligned), restAt);
+            if (written !== rest) throw new Error(`short write of the last ${rest} bytes (${written} written)`);
+          }
+          if (sealHead) {
+            const head = this.head!;
+            this.sealInto(head);
+            if (writeSync(bfd, head, 0, head.length, 0) !== head.length) throw new Error('short write of the first block');
+          }
+        });
       }
     } catch (e) {
       this.failed(e);
@@ -332,19 +341,13 @@ export class FileBlobWriter implements BlobWriter {
     this.kept = undefined;
   }
 
-  /** The whole file's bytes to host.copies, once written (the first slab, direct, included). */
+  /** The whole file's bytes to host.copies, once written. */
   private keepCopy(): void {
     const kept = this.kept;
     const copies = this.host.copies;
     if (!kept || !copies || this.error !== undefined) return;
     this.kept = undefined;
-    const first = this.first;
-    this.first = undefined;
-    copies.add(this.key, {
-      views: first ? [first, ...kept.views] : kept.views,
-      slabs: first ? [first, ...kept.slabs] : kept.slabs,
-      bytes: kept.bytes + (first ? first.length : 0),
-    });
+    copies.add(this.key, kept);
   }
 
   /**
@@ -487,8 +490,6 @@ export class FileBlobWriter implements BlobWriter {
 
   /** Closes the fd once (synchronously: see the top); never rejects. */
   private async closeFd(): Promise<void> {
-    if (this.first) this.host.slabs.give([this.first]);
-    this.first = undefined;
     this.giveBackKept();
     const fd = this.fd;
     this.fd = undefined;
