@@ -297,7 +297,7 @@ export class FileBlobWriter implements BlobWriter {
       if (restWritten) this.host.slabs.give(batch.slabs);
       else restWritten = true; // the other of the two gives them back
     };
-    if (aligned > 0) this.issueDirect(fd, takeBytes(batch.views, aligned), aligned, this.position, giveBack);
+    if (aligned > 0) void this.issueDirect(fd, takeBytes(batch.views, aligned), aligned, this.position, giveBack);
     else restWritten = true;
     try {
       // The first block again, sealed, over the one written directly (after it: a direct write
