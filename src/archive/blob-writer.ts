@@ -230,8 +230,8 @@ export class FileBlobWriter implements BlobWriter {
    * costs a pool round trip) while the store's writers have fewer than
    * DIRECT_WRITES_AT_ONCE in flight in all (a direct write waits for the device, and one
    * at a time kept half of a 512 KB instance queued at its last byte; with four associations,
-   * four each made more, smaller writes and fewer instances per second). The first slab
-   * waits for persist() (see the top).
+   * four each made more, smaller writes and fewer instances per second). persist() writes
+   * the first block again, sealed (see the top).
    */
   private pumpDirect(): void {
     const fd = this.fdNow;
@@ -244,8 +244,8 @@ export class FileBlobWriter implements BlobWriter {
       (this.directWrites === 0 || store.inFlight < DIRECT_WRITES_AT_ONCE)
     ) {
       const { views, slabs, bytes } = this.queue.take(false);
-      const written = this.issueDirect(fd, views, bytes, this.position, () => this.host.slabs.give(slabs));
-      if (this.position === 0) this.headWritten = written;
+      const write = this.issueDirect(fd, views, bytes, this.position, () => this.host.slabs.give(slabs));
+      if (this.position === 0) this.headWritten = write;
       this.position += bytes;
     }
   }
