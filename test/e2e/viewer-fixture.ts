@@ -10,6 +10,7 @@ import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../support/pe
 import { removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
 import { canvasStatsOf, type CanvasStats } from './canvas-stats.js';
+import { settledRead } from './settled.js';
 
 // The page's test hook, typed as far as the tests use it (no DOM lib here).
 export interface CanvasLike {
@@ -148,26 +149,9 @@ export class ViewerPage {
     }, toolName);
   }
 
-  /**
-   * toolStats() once the tool has settled: a tool moves its handles on the last mouse move
-   * and computes its statistics on a render after, so a read in between can hold a shorter
-   * drag's. Read once two reads 250 ms apart agree and say what `ready` asks.
-   */
-  async settledToolStats(toolName: string, ready: (stats: Array<Record<string, number | string>>) => boolean): Promise<Array<Record<string, number | string>>> {
-    let last = '';
-    await expect
-      .poll(
-        async () => {
-          const stats = await this.toolStats(toolName);
-          const now = JSON.stringify(stats);
-          const same = now === last;
-          last = now;
-          return same && ready(stats);
-        },
-        { timeout: 30_000, interval: 250 },
-      )
-      .toBe(true);
-    return this.toolStats(toolName);
+  /** toolStats() once the tool has settled (settled.ts) and `ready` holds. */
+  settledToolStats(toolName: string, ready: (stats: Array<Record<string, number | string>>) => boolean): Promise<Array<Record<string, number | string>>> {
+    return settledRead(() => this.toolStats(toolName), ready);
   }
 
   /** The annotations of a tool: handles and contour (world coordinates), label. */

@@ -20,6 +20,7 @@ import { writeCtSeries, type CtSeriesResult } from '../../scripts/gen-test-data.
 import { REPO_ROOT, startPacsServe, stopAllPeers, storescu } from '../support/peers.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { launchChromiumWithWebGL } from './browser.js';
+import { settledRead } from './settled.js';
 
 type Point3 = [number, number, number];
 // The page's test hook (window.__viewer3d), typed as far as these tests use it (no DOM lib here).
@@ -729,25 +730,8 @@ describe('viewer MPR / 3D', () => {
           .getAnnotations(toolName, h.page.viewport('sagittal').element)
           .map((a) => ({ points: a.data.handles.points, stats: Object.values(a.data.cachedStats)[0] }));
       }, toolName);
-    // A tool moves its handles on the last mouse move and computes its statistics on a render
-    // after (a read in between had the length of a shorter drag): read them once two reads
-    // 250 ms apart agree and say what `ready` asks.
-    const settled = async (toolName: string, ready: (ms: Awaited<ReturnType<typeof measurements>>) => boolean) => {
-      let last = '';
-      await expect
-        .poll(
-          async () => {
-            const ms = await measurements(toolName);
-            const now = JSON.stringify(ms);
-            const same = now === last;
-            last = now;
-            return same && ready(ms);
-          },
-          { timeout: 30_000, interval: 250 },
-        )
-        .toBe(true);
-      return measurements(toolName);
-    };
+    // Read once the tool has settled (settled.ts).
+    const settled = (toolName: string, ready: (ms: Awaited<ReturnType<typeof measurements>>) => boolean) => settledRead(() => measurements(toolName), ready);
     // A diameter at 45° (off the reference lines), dragged from one end to the other.
     await page.click('#toolbar button[data-tool="Length"]');
     const d = large.radius * Math.SQRT1_2;
