@@ -212,8 +212,7 @@ export class FileBlobWriter implements BlobWriter {
         if (!final) this.maybeSyncBehind(fd);
       }
     } catch (e) {
-      this.error ??= asError(e);
-      this.queue.clear();
+      this.failed(e);
     }
   }
 

@@ -78,12 +78,12 @@ function keptDataset(archive: Archive, inst: InstanceSummary, released: () => bo
   } catch {
     start = undefined; // read from the file instead, which reports what is wrong with it
   }
-  const views = start === undefined ? [] : [copy.views[0].subarray(start), ...copy.views.slice(1)].filter((v) => v.length > 0);
   // An odd data set (not valid DICOM) is read from the file, which pads it.
-  if (views.length === 0 || start! % 2 === 1 || views.reduce((n, v) => n + v.length, 0) % 2 === 1) {
+  if (start === undefined || start % 2 === 1 || start === copy.bytes || (copy.bytes - start) % 2 === 1) {
     copy.giveBack(true);
     return undefined;
   }
+  const views = [copy.views[0].subarray(start), ...copy.views.slice(1)].filter((v) => v.length > 0);
   let open = true;
   return {
     data: (async function* () {
