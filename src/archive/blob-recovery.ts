@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { link, mkdir, open, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import type { SweepCheck, SweepReport } from './blob-store.js';
 import { readMetaHeader } from './dicom-deps.js';
 import { BATCH_KEY_RE, LEGACY_KEY_RE, MARKER_RE } from './blob-keys.js';

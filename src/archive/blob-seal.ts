@@ -9,7 +9,7 @@
  * the index's unsynced tail (the protocol: top of file-blob-store.ts). Readers of Part 10
  * ignore the preamble; the dataset and meta header are as received.
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 
 export const PREAMBLE_BYTES = 128;
 const MAGIC = Buffer.from('open-pacs seal 1', 'latin1'); // 16 bytes

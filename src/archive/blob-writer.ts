@@ -58,7 +58,7 @@
  */
 import { closeSync, constants, fdatasync, openSync, writeSync, writev, writevSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import type { BlobWriter } from './blob-store.js';
 import { encodeSeal, PREAMBLE_BYTES } from './blob-seal.js';
 import type { RetainedCopies } from './retained-copies.js';

@@ -23,7 +23,7 @@
  */
 import { open } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../archive/crc32.js';
 import type { AnonymizeOptions } from '../dicom/anonymize.js';
 import { anonymizePart10 } from '../dicom/anonymize-file.js';
 import { DatasetHeaderReader } from '../dicom/dataset-reader.js';
