@@ -306,8 +306,8 @@ describe('viewer tools', () => {
     // between the first line's direction and the second's reversed, (40, -20): atan(1/2).
     await v.drag(await v.pagePoint(0, [-75, -70, z]), await v.pagePoint(0, [-35, -70, z]));
     await v.drag(await v.pagePoint(0, [-35, -50, z]), await v.pagePoint(0, [-75, -30, z]));
-    await expect.poll(async () => typeof (await v.toolStats('CobbAngle'))[0]?.angle).toBe('number');
-    expect(Math.abs(((await v.toolStats('CobbAngle'))[0].angle as number) - (Math.atan(0.5) * 180) / Math.PI)).toBeLessThan(1);
+    const [cobb] = await v.settledToolStats('CobbAngle', (s) => typeof s[0]?.angle === 'number');
+    expect(Math.abs((cobb.angle as number) - (Math.atan(0.5) * 180) / Math.PI)).toBeLessThan(1);
   });
 
   it('measures the long and short axes of a bidirectional', async () => {
@@ -315,8 +315,7 @@ describe('viewer tools', () => {
     const z = z0();
     // A 60 mm long axis; the tool starts the short axis across its middle at two thirds of it.
     await v.drag(await v.pagePoint(0, [-75, 10, z]), await v.pagePoint(0, [-15, 10, z]));
-    await expect.poll(async () => typeof (await v.toolStats('Bidirectional'))[0]?.width).toBe('number');
-    const [stats] = await v.toolStats('Bidirectional');
+    const [stats] = await v.settledToolStats('Bidirectional', (s) => typeof s[0]?.width === 'number');
     expect(Math.abs((stats.length as number) - 60)).toBeLessThan(0.5);
     expect(Math.abs((stats.width as number) - 40)).toBeLessThan(0.5);
     expect(stats.unit).toBe('mm');
@@ -336,8 +335,8 @@ describe('viewer tools', () => {
     const z = z0();
     // A 40 mm x 20 mm ellipse in water: dragged from its centre to a corner of its bounding box.
     await v.drag(await v.pagePoint(0, [30, 50, z]), await v.pagePoint(0, [50, 60, z]));
-    await expect.poll(async () => (await v.toolStats('EllipticalROI'))[0]?.mean).toBe(0);
-    const area = (await v.toolStats('EllipticalROI'))[0].area as number;
+    const [ellipse] = await v.settledToolStats('EllipticalROI', (s) => s[0]?.mean === 0);
+    const area = ellipse.area as number;
     expect(Math.abs(area - Math.PI * 20 * 10) / (Math.PI * 20 * 10)).toBeLessThan(0.03);
   });
 
@@ -355,8 +354,7 @@ describe('viewer tools', () => {
     ];
     const [first, ...rest] = await Promise.all(corners.map((w) => v.pagePoint(0, w)));
     await v.drag(first, ...rest);
-    await expect.poll(async () => typeof (await v.toolStats('PlanarFreehandROI'))[0]?.mean).toBe('number');
-    const [stats] = await v.toolStats('PlanarFreehandROI');
+    const [stats] = await v.settledToolStats('PlanarFreehandROI', (s) => typeof s[0]?.mean === 'number');
     expect(Math.abs((stats.area as number) - 1500) / 1500).toBeLessThan(0.02);
     // The phantom's pixels whose centres are inside: the mean is the bone's share of 1000 HU.
     const p = axial.phantom;
@@ -403,8 +401,7 @@ describe('viewer tools', () => {
     contourNow.contour!.polyline.forEach((p, k) => expect(dist(p, contourThen.polyline[k])).toBeLessThan(0.001));
     // The tools recompute their statistics when they draw the restored annotations.
     const same = async (tool: string, keys: string[]) => {
-      await expect.poll(async () => typeof (await v.toolStats(tool))[0]?.[keys[0]], { timeout: 30_000 }).toBe('number');
-      const [now] = await v.toolStats(tool);
+      const [now] = await v.settledToolStats(tool, (s) => typeof s[0]?.[keys[0]] === 'number');
       const [then] = before.get(tool)!.stats;
       for (const k of keys) expect(Math.abs((now[k] as number) - (then[k] as number)), `${tool} ${k}`).toBeLessThan(0.01);
     };
