@@ -46,11 +46,11 @@
  * association: they start once the direct writes have ended (paired A/B, four associations:
  * faster in 7 of 8 rounds, 0.07 ms less CPU per instance). Moving them to the pool was
  * slower, paired A/B.)
- * Direct writers keep no copies (below): a copy's slabs would wait for writes in flight.
  *
- * Kept copies (WriterHost.copies, the Router's store): the written slabs are not given back
- * to the pool but kept, in file order, and handed to the store's RetainedCopies once the file
- * is persisted (retained-copies.ts), unless the file grew past what a copy may hold.
+ * Kept copies (WriterHost.copies, the Router's store): the slabs of each write are not given
+ * back to the pool once it has ended but kept, by file offset (direct writes end in any
+ * order), and handed to the store's RetainedCopies in file order once the file is persisted
+ * (retained-copies.ts), unless the file grew past what a copy may hold.
  *
  * The CRC-32 covers the bytes after the 128-byte preamble; once every byte of a Part 10 file
  * ('DICM' after the preamble, as ingest writes) is written, the preamble gets the seal (blob-seal.ts: size and that
@@ -122,8 +122,8 @@ export class FileBlobWriter implements BlobWriter {
   private readonly prefix = Buffer.alloc(PART10_PREFIX);
   /** Direct I/O: a copy of the file's first block, which persist() writes again with the seal (see the top). */
   private head: Buffer | undefined;
-  /** The written bytes, kept for host.copies (views in file order, their slabs); buffered writers only. */
-  private kept: { views: Buffer[]; slabs: Buffer[]; bytes: number } | undefined;
+  /** The written bytes, kept for host.copies: the views of each write by its file offset (direct writes end in any order), their slabs. */
+  private kept: { parts: Array<{ at: number; views: Buffer[] }>; slabs: Buffer[]; bytes: number } | undefined;
   /** Direct I/O: the descriptor once open, the writes in flight and their bytes, who waits for none to be. */
   private fdNow: number | undefined;
   private directWrites = 0;
@@ -135,7 +135,7 @@ export class FileBlobWriter implements BlobWriter {
     this.file = file;
     this.key = file.key;
     this.queue = new SlabQueue(host.slabs);
-    if (host.copies && !host.directIo) this.kept = { views: [], slabs: [], bytes: 0 };
+    if (host.copies) this.kept = { parts: [], slabs: [], bytes: 0 };
     this.fd = file.fd;
     this.fd.then(
       (fd) => {
@@ -202,12 +202,13 @@ export class FileBlobWriter implements BlobWriter {
       // is persist()'s tail (see the top).
       while (final ? this.queue.bytes > 0 : this.state === 'open' && this.queue.fullBytes >= this.host.flushBytes) {
         const batch = this.queue.take(final);
+        const at = this.position;
         this.wakeWaiters();
         try {
           // The tail at persist() (final): on the event loop up to SYNC_TAIL_MAX (see the top).
           await this.writeOut(fd, batch.views, batch.bytes, final ? SYNC_TAIL_MAX : 0);
         } finally {
-          this.written(batch.views, batch.slabs); // written, or never to be
+          this.written(batch.views, batch.slabs, at); // written, or never to be
         }
         if (!final) this.maybeSyncBehind(fd);
       }
@@ -243,7 +244,8 @@ export class FileBlobWriter implements BlobWriter {
       (this.directWrites === 0 || store.inFlight < DIRECT_WRITES_AT_ONCE)
     ) {
       const { views, slabs, bytes } = this.queue.take(false);
-      this.issueDirect(fd, views, bytes, this.position, () => this.host.slabs.give(slabs));
+      const at = this.position;
+      this.issueDirect(fd, views, bytes, at, () => this.written(views, slabs, at));
       this.position += bytes;
     }
   }
@@ -292,8 +294,9 @@ export class FileBlobWriter implements BlobWriter {
     const rest = batch.bytes - aligned;
     const restAt = this.position + aligned;
     let restWritten = false;
+    const at = this.position;
     const giveBack = (): void => {
-      if (restWritten) this.host.slabs.give(batch.slabs);
+      if (restWritten) this.written(batch.views, batch.slabs, at);
       else restWritten = true; // the other of the two gives them back
     };
     if (aligned > 0) this.issueDirect(fd, takeBytes(batch.views, aligned), aligned, this.position, giveBack);
@@ -328,11 +331,11 @@ export class FileBlobWriter implements BlobWriter {
   }
 
   /** Slabs written (or never to be): kept for host.copies while the file may still be kept whole, else given back. */
-  private written(views: Buffer[], slabs: Buffer[]): void {
+  private written(views: Buffer[], slabs: Buffer[], at: number): void {
     const kept = this.kept;
     if (!kept) return this.host.slabs.give(slabs);
     for (const v of views) kept.bytes += v.length;
-    kept.views.push(...views);
+    kept.parts.push({ at, views });
     kept.slabs.push(...slabs);
     if (kept.bytes > this.host.copies!.maxCopyBytes) this.giveBackKept(); // too large to keep: nobody reads it from memory
   }
@@ -349,7 +352,8 @@ export class FileBlobWriter implements BlobWriter {
     const copies = this.host.copies;
     if (!kept || !copies || this.error !== undefined) return;
     this.kept = undefined;
-    copies.add(this.key, kept);
+    const views = kept.parts.sort((a, b) => a.at - b.at).flatMap((p) => p.views);
+    copies.add(this.key, { views, slabs: kept.slabs, bytes: kept.bytes });
   }
 
   /**

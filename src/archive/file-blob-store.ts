@@ -133,15 +133,13 @@ export interface FileBlobStoreOptions {
   /**
    * Write the files with direct I/O (O_DIRECT: blob-writer.ts says why): true requires it,
    * false never, 'auto' (the default) when the file system takes it (tried at open) and
-   * flushBytes is a multiple of 4 KiB. The Router's store stays buffered: measured with its
-   * copies kept (keepCopiesBytes), direct writes cost it more than they saved (see
-   * docs/design-as-built.md, "Receive path as built").
+   * flushBytes is a multiple of 4 KiB.
    */
   directIo?: boolean | 'auto';
   /**
    * Keep the bytes of the files just written in memory, up to this many bytes in all, for
    * borrowCopy() (retained-copies.ts): the Router's store, whose sender reads every file
-   * soon after it is written. Default 0: none kept. Only without direct I/O.
+   * soon after it is written. Default 0: none kept.
    */
   keepCopiesBytes?: number;
   /**
@@ -247,7 +245,7 @@ export class FileBlobStore implements BlobStore {
     // Enough written slabs kept for a few associations' data in flight (4 MiB by default).
     this.slabs = new SlabPool(this.flushBytes, 64, direct);
     // Kept by buffered writers only (blob-writer.ts).
-    this.copies = opts.keepCopiesBytes && !direct ? new RetainedCopies(this.slabs, opts.keepCopiesBytes) : undefined;
+    this.copies = opts.keepCopiesBytes ? new RetainedCopies(this.slabs, opts.keepCopiesBytes) : undefined;
     this.directIo = direct;
     this.poolSize = opts.poolSize ?? 16;
     this.batchFiles = Math.max(1, opts.batchFiles ?? 1024);

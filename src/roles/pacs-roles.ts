@@ -395,9 +395,8 @@ export class PacsRoles {
           node: this.opts.node,
           afterInsert: router.afterInsert,
           datasetLimits: this.datasetLimits,
-          // The sender forwards each file at once, from a copy kept in memory (not read back);
-          // buffered writes (file-blob-store.ts, directIo).
-          blobs: { directIo: false, keepCopiesBytes: ROUTER_KEPT_COPIES_BYTES },
+          // The sender forwards each file at once, from a copy kept in memory (not read back).
+          blobs: { ...blobs, keepCopiesBytes: ROUTER_KEPT_COPIES_BYTES },
         });
         s.handle = { archive: r.archive, registry: r.registry, dicom: r.dicom };
         await router.attach(r.archive);

@@ -1,7 +1,7 @@
 /**
  * limits.storage.directIo: the Main and Workstation archives write received files with
  * O_DIRECT where the file system takes it ('auto'), never ('off'), or only so ('on'); the
- * Router's store never does (its sender reads each file back at once).
+ * Router's store too (its sender forwards from copies kept in memory, not from the files).
  */
 import { join } from 'node:path';
 import pino from 'pino';
@@ -48,9 +48,9 @@ describe('limits.storage.directIo', () => {
     expect(bad.error?.issues[0].message).toBe("directIo is one of 'auto', 'on', 'off'");
   });
 
-  it('auto: the archives write directly on this ext4, the Router through the page cache', async () => {
+  it('auto: every store writes directly on this ext4', async () => {
     const r = await start();
-    expect([directOf(r, 'main'), directOf(r, 'workstation'), directOf(r, 'router')]).toEqual([true, true, false]);
+    expect([directOf(r, 'main'), directOf(r, 'workstation'), directOf(r, 'router')]).toEqual([true, true, true]);
   });
 
   it('off: every store writes through the page cache', async () => {
