@@ -9,7 +9,9 @@
 // interleaved, the order turning every run (none always follows the same router); after
 // every run the destination is checked to hold exactly the sent SOP instances, else the
 // run fails. TCP_NODELAY=1 for DCMTK and Orthanc. The router
-// process's CPU time per instance (user + system, all threads) is printed too.
+// process's CPU time per instance (user + system, all threads) is printed too, and the whole
+// machine's (/proc/stat: storescu, router and storescp share its cores), with the rate the
+// cores would allow at that cost.
 //
 //   npx tsx bench/route.ts [--count 300] [--runs 3] [--rows 512] [--cols 512] [--targets pacs,orthanc,direct]
 //                          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--pacs-base-root /other/checkout]
@@ -39,7 +41,7 @@ import {
   type StorescpPeer,
 } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
-import { cpuMs, waitForQuietMachine } from './cpu.js';
+import { cpuMs, machineCpuMs, waitForQuietMachine } from './cpu.js';
 import { runOrder } from './ingest-series.js';
 
 const { values } = parseArgs({
@@ -76,6 +78,8 @@ interface RunRecord {
   storescuSeconds?: number;
   /** CPU time (user + system, all threads, /proc) of the router process per routed instance. */
   cpuMsPerInstance?: number;
+  /** The whole machine's busy CPU time per routed instance (/proc/stat): storescu, router and storescp together. */
+  machineCpuMsPerInstance?: number;
   error?: string;
 }
 
@@ -148,6 +152,7 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
     await runDcmtk('sync', []);
     await waitForQuietMachine();
     const cpu0 = router.name === 'direct' ? Number.NaN : cpuMs(router.peer.pid);
+    const machine0 = machineCpuMs().busy;
     const t0 = performance.now();
     const sent = storescu({ port: router.port, calledAet: router.aet, callingAet: 'MODALITY', files: series.files, timeoutMs: TIMEOUT_MS });
     let storescuDone = false;
@@ -165,12 +170,13 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
     }
     const seconds = (performance.now() - t0) / 1000;
     const cpuMsPerInstance = (cpuMs(router.peer.pid) - cpu0) / COUNT;
+    const machineCpuMsPerInstance = (machineCpuMs().busy - machine0) / COUNT;
     const r = await sent;
     if (r.code !== 0) throw new Error(`storescu exit ${r.code}: ${r.stderr.slice(-1000)}`);
     if (!storescuDone) throw new Error('storescu still running after the destination had everything');
     const got = await countDicomFiles(dest.storageDir, new Set(series.sopInstanceUids));
     if (got !== COUNT) throw new Error(`the destination holds ${got} of the ${COUNT} sent instances`);
-    const cpu = Number.isNaN(cpuMsPerInstance) ? '' : `, router CPU ${cpuMsPerInstance.toFixed(2)} ms/instance`;
+    const cpu = `${Number.isNaN(cpuMsPerInstance) ? '' : `, router CPU ${cpuMsPerInstance.toFixed(2)} ms/instance`}, machine CPU ${machineCpuMsPerInstance.toFixed(2)} ms/instance`;
     console.log(
       `${router.name} run ${run}: ${seconds.toFixed(2)} s, ${(COUNT / seconds).toFixed(1)} instances/s (storescu done after ${ingestSeconds.toFixed(2)} s${cpu})`,
     );
@@ -181,6 +187,7 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
       instancesPerSecond: COUNT / seconds,
       storescuSeconds: ingestSeconds,
       ...(Number.isNaN(cpuMsPerInstance) ? {} : { cpuMsPerInstance }),
+      machineCpuMsPerInstance,
     };
   } catch (err) {
     console.log(`${router.name} run ${run}: FAILED ${(err as Error).message}`);
@@ -222,15 +229,25 @@ async function main(): Promise<void> {
     );
   }
   // CPU is what limits a router on a small machine (2 cores shared with storescu and storescp).
-  const cpu = (name: string): number | undefined => {
+  const median = (name: string, of: (r: RunRecord) => number | undefined): number | undefined => {
     const v = (results.get(name) ?? [])
-      .filter((r) => r.ok && r.cpuMsPerInstance !== undefined)
-      .map((r) => r.cpuMsPerInstance!)
+      .filter((r) => r.ok && of(r) !== undefined)
+      .map((r) => of(r)!)
       .sort((a, b) => a - b);
     return v.length ? v[v.length >> 1] : undefined;
   };
+  const cpu = (name: string) => median(name, (r) => r.cpuMsPerInstance);
   for (const r of routers)
     if (cpu(r.name) !== undefined) console.log(`${r.name.padEnd(8)} router process CPU per instance (median): ${cpu(r.name)!.toFixed(2)} ms`);
+  // What the machine's cores allow: every process's CPU per routed instance (the destination's
+  // and the sender's included) against the cores there are.
+  for (const r of routers) {
+    const m = median(r.name, (x) => x.machineCpuMsPerInstance);
+    if (m !== undefined)
+      console.log(
+        `${r.name.padEnd(8)} machine CPU per instance (median): ${m.toFixed(2)} ms: ${os.cpus().length} cores allow at most ${((os.cpus().length * 1000) / m).toFixed(0)} instances/s`,
+      );
+  }
   const ours = best('pacs');
   const theirs = best('orthanc');
   const ratio = ours && theirs ? ours / theirs : undefined;
