@@ -295,11 +295,12 @@ export class FileBlobWriter implements BlobWriter {
     const restAt = this.position + aligned;
     let restWritten = false;
     const at = this.position;
-    const giveBack = (): void => {
+    // The batch's slabs are written once both its direct part and its page-cache part are.
+    const partWritten = (): void => {
       if (restWritten) this.written(batch.views, batch.slabs, at);
-      else restWritten = true; // the other of the two gives them back
+      else restWritten = true;
     };
-    if (aligned > 0) this.issueDirect(fd, takeBytes(batch.views, aligned), aligned, this.position, giveBack);
+    if (aligned > 0) this.issueDirect(fd, takeBytes(batch.views, aligned), aligned, at, partWritten);
     else restWritten = true;
     try {
       // After every direct write has ended: the first block again, sealed, over the one written
@@ -324,7 +325,7 @@ export class FileBlobWriter implements BlobWriter {
     } catch (e) {
       this.failed(e);
     } finally {
-      giveBack();
+      partWritten();
     }
     this.position = restAt + rest;
     await this.directSettled();

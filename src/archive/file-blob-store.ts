@@ -244,7 +244,7 @@ export class FileBlobStore implements BlobStore {
     this.syncEveryBytes = opts.syncEveryBytes ?? 4 << 20;
     // Enough written slabs kept for a few associations' data in flight (4 MiB by default).
     this.slabs = new SlabPool(this.flushBytes, 64, direct);
-    // Kept by buffered writers only (blob-writer.ts).
+    // Kept by every writer of a store that keeps copies (blob-writer.ts), direct or buffered.
     this.copies = opts.keepCopiesBytes ? new RetainedCopies(this.slabs, opts.keepCopiesBytes) : undefined;
     this.directIo = direct;
     this.poolSize = opts.poolSize ?? 16;
