@@ -28,8 +28,9 @@
  *   batch   (every batchFiles files) create open/<day>.<batch>, fsync(open/);
  *           mkdir s/<day>/<batch> (and s/<day>, fsync(s/) if new), fsync(s/<day>)
  *                                      -> the marker is durable before the directory exists
- *   pool    (background, poolSize at a time) create files <rand>.dcm in the batch,
- *           one fsync(batch) for all   -> each name durable before a store takes it
+ *   pool    (background, poolSize at a time) create files <rand>.dcm in the batch (direct
+ *           I/O: each opened a second time without O_DIRECT, for the writer's page-cache
+ *           writes), one fsync(batch) for all -> each name durable before a store takes it
  *   store   take a pool file (or, pool empty: create one, fsync(batch) coalesced while
  *           the data arrives); write the chunks as they arrive (CRC-32 on the way);
  *           fdatasync behind every syncEveryBytes for large ones
@@ -206,6 +207,8 @@ interface PoolFile {
   key: string;
   path: string;
   fd: number;
+  /** Direct I/O: the file's descriptor without O_DIRECT, for the writer's page-cache writes (blob-writer.ts). */
+  pageCacheFd?: number;
 }
 
 export class FileBlobStore implements BlobStore {
@@ -285,6 +288,7 @@ export class FileBlobStore implements BlobStore {
         key: p.key,
         path: p.path,
         fd: Promise.resolve(p.fd),
+        pageCacheFd: p.pageCacheFd,
         nameDurable: Promise.resolve(),
         settled: () => this.settle(p.batch),
       });
@@ -372,13 +376,17 @@ export class FileBlobStore implements BlobStore {
         while (this.pool.length + made.length < this.poolSize) {
           const batch = this.takeFile();
           const { key, path } = this.newName(batch);
+          let f: PoolFile;
           try {
             await batch.ready;
-            made.push({ batch, key, path, fd: await openFd(path, this.directIo) });
+            f = { batch, key, path, fd: await openFd(path, this.directIo) };
           } catch (e) {
             this.settle(batch);
             throw e;
           }
+          made.push(f);
+          // A failure here drops it with the others below (closed, unlinked, settled).
+          if (this.directIo) f.pageCacheFd = await openPageCacheFd(path);
         }
         for (const b of new Set(made.map((f) => f.batch))) await b.dirSync.sync();
       } catch {
@@ -395,10 +403,12 @@ export class FileBlobStore implements BlobStore {
   }
 
   private async dropPoolFile(f: PoolFile): Promise<void> {
-    try {
-      closeSync(f.fd);
-    } catch {
-      /* nothing left to release */
+    for (const fd of f.pageCacheFd === undefined ? [f.fd] : [f.fd, f.pageCacheFd]) {
+      try {
+        closeSync(fd);
+      } catch {
+        /* nothing left to release */
+      }
     }
     try {
       await unlink(f.path);
@@ -569,6 +579,11 @@ async function directIoRefused(root: string): Promise<string | undefined> {
 function openFd(path: string, direct: boolean): Promise<number> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (direct ? constants.O_DIRECT : 0);
   return new Promise((resolve, reject) => openCb(path, flags, 0o600, (e, fd) => (e ? reject(e) : resolve(fd))));
+}
+
+/** A second descriptor of a pool file, without O_DIRECT: the writer's page-cache writes at persist() go through it. */
+function openPageCacheFd(path: string): Promise<number> {
+  return new Promise((resolve, reject) => openCb(path, constants.O_WRONLY, (e, fd) => (e ? reject(e) : resolve(fd))));
 }
 
 function isNotFound(e: unknown): boolean {

@@ -354,7 +354,44 @@ describe('FileBlobStore with direct I/O', () => {
       }
     }
     await store.idle();
-    expect(flagsOf(store.path(store.begin().key))).toHaveLength(1); // a pool file, open; the stored ones are closed
+    // A pool file is open twice, with O_DIRECT and without (persist()'s page-cache writes);
+    // the stored ones are closed.
+    const w = store.begin();
+    expect(
+      flagsOf(store.path(w.key))
+        .map((f) => (f & constants.O_DIRECT) !== 0)
+        .sort(),
+    ).toEqual([false, true]);
+    await w.abort();
+  });
+
+  it('closes both descriptors of every file: stored, aborted, left to the sweep and unused pool files', async () => {
+    const dcmFds = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(root) && target.endsWith('.dcm');
+        } catch {
+          return false;
+        }
+      }).length;
+    for (let i = 0; i < 12; i++) {
+      const w = store.begin();
+      await w.write(part10(70_000 + i * 1001, i));
+      if (i % 4 === 0) {
+        await w.abort();
+      } else if (i % 4 === 1) {
+        await w.persist();
+        await w.leave();
+      } else {
+        await w.persist();
+        await w.release();
+      }
+    }
+    await store.idle();
+    expect(dcmFds()).toBeLessThanOrEqual(4); // the pool only (2 files, 2 descriptors each)
+    await store.close();
+    expect(dcmFds()).toBe(0);
   });
 
   it('several direct writes in flight at once each land at their own offset', async () => {
