@@ -527,7 +527,8 @@ export class FileBlobWriter implements BlobWriter {
   }
 }
 
-function closeQuietly(fd: number): void {
+/** close(2) on the event loop, its failure ignored (the descriptor is released either way). */
+export function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
   } catch {

@@ -99,7 +99,7 @@ import { join } from 'node:path';
 import type { BlobStore, BlobWriter, SweepCheck, SweepReport } from './blob-store.js';
 import { BATCH_KEY_RE, LEGACY_KEY_RE, NODE_ID_RE, NODE_MARKERS_DIR } from './blob-keys.js';
 import { readdirIfAny, sweepLegacy, sweepOpenBatches } from './blob-recovery.js';
-import { FileBlobWriter } from './blob-writer.js';
+import { closeQuietly, FileBlobWriter } from './blob-writer.js';
 import type { WriteFence } from './index-types.js';
 import { CoalescedFsync, fsyncPath } from './fsync.js';
 import { RetainedCopies, type BorrowedCopy } from './retained-copies.js';
@@ -403,13 +403,8 @@ export class FileBlobStore implements BlobStore {
   }
 
   private async dropPoolFile(f: PoolFile): Promise<void> {
-    for (const fd of f.pageCacheFd === undefined ? [f.fd] : [f.fd, f.pageCacheFd]) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* nothing left to release */
-      }
-    }
+    closeQuietly(f.fd);
+    if (f.pageCacheFd !== undefined) closeQuietly(f.pageCacheFd);
     try {
       await unlink(f.path);
       this.settle(f.batch);
@@ -577,13 +572,16 @@ async function directIoRefused(root: string): Promise<string | undefined> {
 
 /** A new file, owner-only (patient data), as a raw fd: blob-writer.ts says why. */
 function openFd(path: string, direct: boolean): Promise<number> {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (direct ? constants.O_DIRECT : 0);
-  return new Promise((resolve, reject) => openCb(path, flags, 0o600, (e, fd) => (e ? reject(e) : resolve(fd))));
+  return openRaw(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (direct ? constants.O_DIRECT : 0));
 }
 
 /** A second descriptor of a pool file, without O_DIRECT: the writer's page-cache writes at persist() go through it. */
 function openPageCacheFd(path: string): Promise<number> {
-  return new Promise((resolve, reject) => openCb(path, constants.O_WRONLY, (e, fd) => (e ? reject(e) : resolve(fd))));
+  return openRaw(path, constants.O_WRONLY);
+}
+
+function openRaw(path: string, flags: number): Promise<number> {
+  return new Promise((resolve, reject) => openCb(path, flags, 0o600, (e, fd) => (e ? reject(e) : resolve(fd))));
 }
 
 function isNotFound(e: unknown): boolean {
