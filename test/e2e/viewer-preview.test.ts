@@ -36,6 +36,7 @@ declare const window: {
     viewer: { timings: Record<string, number | undefined>; grid: { cells: Array<{ element: El; viewport?: StackViewportLike }> } };
   };
   __previewSeen?: number;
+  __previewFirst?: Rect;
   __previewGone?: Rect;
   addEventListener(type: string, listener: () => void, capture: boolean): void;
 };
@@ -62,13 +63,21 @@ beforeAll(async () => {
 
 afterAll(() => stopViewer(v));
 
-/** A page of a browser context of its own, logged in, that notes when the preview was drawn and where it was when it went. */
-async function loggedInPage(): Promise<Page> {
-  const context = await v.browser.newContext({ viewport: { width: 1280, height: 900 } });
+/** A page of a browser context of its own (nothing remembered), logged in, that notes when and where the preview was first drawn. */
+async function loggedInPage(width: number): Promise<Page> {
+  const context = await v.browser.newContext({ viewport: { width, height: 900 } });
   const login = await context.request.post(`${v.base}/api/login`, { data: { user: 'admin', password: PASSWORD } });
   expect(login.ok()).toBe(true);
   await context.addInitScript(() => {
-    window.addEventListener('viewer-preview-rendered', () => (window.__previewSeen = performance.now()), true);
+    window.addEventListener(
+      'viewer-preview-rendered',
+      () => {
+        window.__previewSeen = performance.now();
+        const s = document.querySelector('#viewer-preview')!.style;
+        window.__previewFirst = { left: parseFloat(s.left), top: parseFloat(s.top), width: parseFloat(s.width), height: parseFloat(s.height) };
+      },
+      true,
+    );
   });
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error('page error:', e.message));
@@ -119,8 +128,9 @@ function cornerstoneGrey(page: Page, world: [number, number, number]): Promise<n
   }, world);
 }
 
-async function checkOpening(ct: CtSeriesResult, lower: number, upper: number, readout: string): Promise<void> {
-  const page = await loggedInPage();
+/** Opens the study in a new browser profile `width` px wide; returns how many rows the viewer's toolbar took. */
+async function checkOpening(ct: CtSeriesResult, lower: number, upper: number, readout: string, width = 1280): Promise<{ toolbarRows: number }> {
+  const page = await loggedInPage(width);
   try {
     const release = await holdViewerChunk(page);
     await page.goto(`${v.base}/viewer?StudyInstanceUIDs=${ct.studyUid}`);
@@ -158,11 +168,20 @@ async function checkOpening(ct: CtSeriesResult, lower: number, upper: number, re
     const canvasRect = await page.evaluate(() => window.__viewer!.viewer.grid.cells[0].viewport!.canvas.getBoundingClientRect());
     expect(gone).toBeDefined();
     for (const k of ['left', 'top', 'width', 'height'] as const) expect(Math.abs(gone![k] - canvasRect[k]), k).toBeLessThanOrEqual(1);
+    // ...and where it was first drawn, over the page's skeleton: the same place in a new
+    // browser profile (no toolbar height remembered), however many rows the toolbar takes.
+    const first = await page.evaluate(() => window.__previewFirst);
+    for (const k of ['left', 'top', 'width', 'height'] as const) expect(Math.abs(first![k] - gone![k]), `first drawn: ${k}`).toBeLessThanOrEqual(1);
     const z = ctSliceZ(ct.phantom, 0);
     for (const k of ['air', 'water', 'bone'] as const) {
       const g = await cornerstoneGrey(page, [pts[k].x, pts[k].y, z]);
       expect(Math.abs(g - expected[k]), `${k}: Cornerstone ${g}, expected ${expected[k]}`).toBeLessThanOrEqual(4);
     }
+    // Rows: the tops of the toolbar's groups, those within a few pixels of each other one row.
+    const tops = (await page.$$eval('#toolbar > .tb-group', (els) => els.map((e) => e.getBoundingClientRect().top))).sort((a, b) => a - b);
+    const rows = tops.filter((t, i) => i === 0 || t - tops[i - 1] > 5);
+    console.log(`${width} px wide: toolbar rows at ${rows.map((t) => t.toFixed(0)).join(', ')} px`);
+    return { toolbarRows: rows.length };
   } finally {
     await page.context().close();
   }
@@ -171,6 +190,11 @@ async function checkOpening(ct: CtSeriesResult, lower: number, upper: number, re
 describe('viewer preview', { timeout: 600_000 }, () => {
   it("draws the first image under the header's window before Cornerstone, which then replaces it in place", async () => {
     await checkOpening(windowed, -2000.5, 1999.5, 'W: 4001 L: 0');
+  });
+
+  it('in a narrow window, where the toolbar takes more rows, draws the first image where the viewer will', async () => {
+    const { toolbarRows } = await checkOpening(windowed, -2000.5, 1999.5, 'W: 4001 L: 0', 760);
+    expect(toolbarRows).toBeGreaterThanOrEqual(4);
   });
 
   it("without a window in the header, draws the image's own range, as the viewer does", async () => {

@@ -1,18 +1,8 @@
 // The viewport grid: rows x columns of cells, each a Cornerstone stack viewport. A layout
 // change keeps the cells that remain (and what they show) and enables or disables the rest.
 import { Enums, type RenderingEngine } from '@cornerstonejs/core';
+import { MAX_COLS, MAX_ROWS } from './toolbar-entries.js';
 import { ViewportCell } from './viewport-cell.js';
-
-export const LAYOUTS: ReadonlyArray<readonly [number, number]> = [
-  [1, 1],
-  [1, 2],
-  [2, 1],
-  [2, 2],
-  [2, 3],
-  [3, 3],
-];
-export const MAX_ROWS = 4;
-export const MAX_COLS = 5;
 
 export interface GridListener {
   added(cell: ViewportCell): void;

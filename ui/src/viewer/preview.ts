@@ -10,11 +10,15 @@
 // page: the viewer replaces the page's contents and lays its grid out when it likes), and
 // goes away when no cell shows its series or that cell names a failure.
 import { h } from '../dom.js';
-import type { DicomJson } from '../dicom-json.js';
+import { str, TAG, type DicomJson } from '../dicom-json.js';
 import { orientationOf } from './geometry.js';
 import { edgeLabels, type Vec3 } from './orientation.js';
 import { overlayCorners } from './overlay-text.js';
 import { fitRect, type PreviewImage } from './preview-image.js';
+import { readingBar } from './reading-bar.js';
+import { Toolbar } from './toolbar.js';
+import { presetForm, UserPresets } from './user-presets.js';
+import { headerPresets, modalityPresets } from './window-presets.js';
 
 /** Dispatched on the preview's element when it has drawn its image (bench/viewer-open.ts listens). */
 export const PREVIEW_RENDERED = 'viewer-preview-rendered';
@@ -180,7 +184,7 @@ export class Preview {
       this.skeleton = h(
         'div',
         { class: 'viewer-skeleton' },
-        h('div', { class: 'toolbar', style: toolbarStyle() }, h('button', { type: 'button', disabled: true }, '\u00a0')),
+        skeletonToolbar(this.shown!.ds),
         h(
           'div',
           { class: 'viewer-body' },
@@ -195,15 +199,45 @@ export class Preview {
 }
 
 /**
- * The toolbar's height at this window width the last time (it wraps to 1-3 rows): the
- * skeleton's toolbar takes it, so that the preview does not move when the viewer's page
- * replaces the skeleton. Nothing stored (a new browser profile): one row.
+ * The viewer's toolbar (toolbar.ts) with the presets the image's header gives, inert and
+ * without ids: it wraps to as many rows (1-3, by the window's width) as the viewer's will,
+ * so that the preview does not move when the viewer's page replaces the skeleton. Where the
+ * viewer's toolbar had another height at this window width the last time (the user's own
+ * presets widen its preset list), the skeleton's takes that.
  */
+function skeletonToolbar(ds: DicomJson): HTMLElement {
+  const none = (): void => undefined;
+  const later = (): Promise<void> => Promise.resolve();
+  const toolbar = new Toolbar({
+    layout: none,
+    tool: none,
+    preset: none,
+    op: none,
+    cine: none,
+    sync: none,
+    referenceLines: none,
+    saveMeasurements: none,
+    queryRetrieve: none,
+    mpr: none,
+  });
+  toolbar.setPresets([...modalityPresets(str(ds, TAG.Modality) || undefined), ...headerPresets(ds)]);
+  // As viewer.ts completes it: the user's preset form, the reading group.
+  toolbar.addImageControl(presetForm(new UserPresets(), { current: () => undefined, saved: none }));
+  toolbar.addGroup(readingBar({ savePresentation: later, choosePresentation: later, toggleKeyImage: none, saveKeyImages: later }).root);
+  const root = toolbar.root;
+  root.inert = true;
+  for (const el of [root, ...root.querySelectorAll('[id]')]) el.removeAttribute('id');
+  const height = rememberedToolbarHeight();
+  if (height !== undefined) Object.assign(root.style, { height: `${height}px`, boxSizing: 'border-box' });
+  return root;
+}
+
+/** The viewer's toolbar's height at this window width the last time (nothing stored: undefined). */
 const TOOLBAR_KEY = 'viewer-toolbar-height';
-function toolbarStyle(): string | undefined {
+function rememberedToolbarHeight(): number | undefined {
   try {
     const [w, h] = (localStorage.getItem(TOOLBAR_KEY) ?? '').split(' ').map(Number);
-    return w === window.innerWidth && h > 0 ? `height: ${h}px; box-sizing: border-box` : undefined;
+    return w === window.innerWidth && h > 0 ? h : undefined;
   } catch {
     return undefined; // no storage (a privacy setting)
   }
@@ -215,7 +249,7 @@ function rememberToolbar(): void {
     const value = `${window.innerWidth} ${toolbar.getBoundingClientRect().height}`;
     if (localStorage.getItem(TOOLBAR_KEY) !== value) localStorage.setItem(TOOLBAR_KEY, value);
   } catch {
-    // no storage: the skeleton keeps one row
+    // no storage: the skeleton's toolbar wraps as the viewer's does, without the user's presets
   }
 }
 

@@ -39,13 +39,6 @@ export class LoupeTool extends MagnifyTool {
 
 export const READING_TOOL_CLASSES = [LoupeTool, LabelTool, PolylineTool];
 
-/** Toolbar entries (the primary button's tools). */
-export const READING_TOOLS = [
-  { name: MagnifyTool.toolName, label: 'Magnify' },
-  { name: LabelTool.toolName, label: 'Text' },
-  { name: PolylineTool.toolName, label: 'Polyline' },
-] as const;
-
 /** The tools that draw nothing (not made passive: they have no annotations to edit). */
 export const READING_NAVIGATION = [MagnifyTool.toolName];
 

@@ -6,11 +6,12 @@ import { Enums } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { api, type Me } from '../api.js';
 import { str, TAG, type DicomJson } from '../dicom-json.js';
-import { background, h } from '../dom.js';
+import { h } from '../dom.js';
 import type { StoredPresentation } from './gsps-apply.js';
 import { preloadedDisplaySet, type DisplaySet } from './loader.js';
 import type { DicomWebClient } from '../dicomweb.js';
 import { describe, type ViewportCell } from './viewport-cell.js';
+import { readingBar } from './reading-bar.js';
 
 /** What the reading tools use of the viewer (viewer.ts; an interface, not an import of it). */
 export interface ReadingHost {
@@ -40,40 +41,16 @@ export class ReadingSession {
   private opened = false;
 
   constructor(private readonly viewer: ReadingHost) {
-    this.status = h('span', { id: 'reading-status', class: 'muted', role: 'status' });
-    this.presentationSelect = h('select', { id: 'gsps-select', 'aria-label': 'presentation state' }, h('option', { value: '' }, 'no presentation states'));
-    this.presentationSelect.addEventListener(
-      'change',
-      background(() => this.choosePresentation(this.presentationSelect.value)),
-    );
-    this.keyButton = h(
-      'button',
-      { type: 'button', id: 'key-image', title: 'mark or unmark the image shown as a key image', 'aria-pressed': 'false' },
-      'Key image',
-    );
-    this.keyButton.addEventListener('click', () => this.toggleKeyImage());
-    this.root = h(
-      'div',
-      { class: 'tb-group', role: 'group', 'aria-label': 'reading' },
-      h(
-        'button',
-        {
-          type: 'button',
-          id: 'save-gsps',
-          title: 'store the display (window, zoom, rotation, annotations) as a presentation state',
-          onclick: background(() => this.savePresentation()),
-        },
-        'Save display',
-      ),
-      this.presentationSelect,
-      this.keyButton,
-      h(
-        'button',
-        { type: 'button', id: 'save-key-images', title: 'store the marked images as a key object selection', onclick: background(() => this.saveKeyImages()) },
-        'Save key images',
-      ),
-      this.status,
-    );
+    const bar = readingBar({
+      savePresentation: () => this.savePresentation(),
+      choosePresentation: (uid) => this.choosePresentation(uid),
+      toggleKeyImage: () => this.toggleKeyImage(),
+      saveKeyImages: () => this.saveKeyImages(),
+    });
+    this.root = bar.root;
+    this.status = bar.status;
+    this.presentationSelect = bar.presentationSelect;
+    this.keyButton = bar.keyButton;
   }
 
   private say(text: string): void {

@@ -2,8 +2,7 @@
 // reference lines. It only calls back into the viewer; it holds no viewer state.
 import { h } from '../dom.js';
 import { GROUP_LABELS, type WindowPreset } from './window-presets.js';
-import { LAYOUTS, MAX_COLS, MAX_ROWS } from './layout.js';
-import { PRIMARY_TOOLS } from './tools.js';
+import { LAYOUTS, MAX_COLS, MAX_ROWS, PRIMARY_TOOLS } from './toolbar-entries.js';
 
 export interface ToolbarActions {
   layout(rows: number, cols: number): void;
@@ -113,6 +112,16 @@ export class Toolbar {
         : []),
       this.status,
     );
+  }
+
+  /** A control of another module's in the image group (the user's preset form, user-presets.ts). */
+  addImageControl(control: HTMLElement): void {
+    this.root.querySelector('[aria-label="image"]')!.append(control);
+  }
+
+  /** A group of another module's before the status (the reading session's, reading-bar.ts). */
+  addGroup(group: HTMLElement): void {
+    this.status.before(group);
   }
 
   setActiveTool(name: string): void {

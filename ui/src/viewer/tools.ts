@@ -23,26 +23,8 @@ import {
 } from '@cornerstonejs/tools';
 import { configureSuvReadouts } from './suv-readout.js';
 import { askText } from './text-dialog.js';
-import { configureReadingTools, READING_NAVIGATION, READING_TOOL_CLASSES, READING_TOOLS } from './reading-tools.js';
-
-/** Tools for the primary button, as the toolbar names them. */
-export const PRIMARY_TOOLS = [
-  { name: WindowLevelTool.toolName, label: 'W/L' },
-  { name: PanTool.toolName, label: 'Pan' },
-  { name: ZoomTool.toolName, label: 'Zoom' },
-  { name: PlanarRotateTool.toolName, label: 'Rotate' },
-  { name: StackScrollTool.toolName, label: 'Scroll' },
-  { name: LengthTool.toolName, label: 'Length' },
-  { name: AngleTool.toolName, label: 'Angle' },
-  { name: CobbAngleTool.toolName, label: 'Cobb' },
-  { name: BidirectionalTool.toolName, label: 'Bidir.' },
-  { name: ArrowAnnotateTool.toolName, label: 'Arrow' },
-  { name: ProbeTool.toolName, label: 'Probe' },
-  { name: EllipticalROITool.toolName, label: 'Ellipse' },
-  { name: RectangleROITool.toolName, label: 'Rect.' },
-  { name: PlanarFreehandROITool.toolName, label: 'Freehand' },
-  ...READING_TOOLS,
-] as const;
+import { configureReadingTools, READING_NAVIGATION, READING_TOOL_CLASSES } from './reading-tools.js';
+import { PRIMARY_TOOLS } from './toolbar-entries.js';
 
 const ALL_TOOLS = [
   WindowLevelTool,
@@ -87,6 +69,10 @@ export class ViewerTools {
     private readonly renderingEngineId: string,
   ) {
     if (!registered) {
+      // The toolbar's entries name tools without importing them (toolbar-entries.ts): each must be one of ours.
+      const names = new Set(ALL_TOOLS.map((t) => t.toolName));
+      const unknown = PRIMARY_TOOLS.filter((t) => !names.has(t.name)).map((t) => t.name);
+      if (unknown.length) throw new Error(`toolbar entries without a tool: ${unknown.join(', ')}`);
       for (const t of ALL_TOOLS) addTool(t);
       registered = true;
     }

@@ -101,7 +101,7 @@ export class Viewer {
     this.qrPanel = new QrPanel(options);
     this.toolbar = new Toolbar(this.actions());
     this.reading = new ReadingSession(this);
-    this.toolbar.status.before(this.reading.root);
+    this.toolbar.addGroup(this.reading.root);
     this.panel = h('aside', { class: 'series-panel', id: 'series-panel' });
     this.derived = new DerivedObjects(this);
     this.measurementList = new MeasurementList({
@@ -119,7 +119,7 @@ export class Viewer {
       },
     });
     this.toolbar.setActiveTool(this.tools.primary);
-    this.toolbar.root.querySelector('[aria-label="image"]')?.append(
+    this.toolbar.addImageControl(
       presetForm(this.userPresets, {
         current: () => this.currentWindow(),
         saved: (message) => {
