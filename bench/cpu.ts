@@ -152,3 +152,20 @@ export async function waitForQuietMachine(share = 0.25, maxMs = 15_000): Promise
     if (busy < share || Date.now() >= deadline) return busy;
   }
 }
+
+/**
+ * Waits until a process stops using CPU: no more than one clock tick in `quietMs` (default
+ * 250), at most `maxMs` (default 5 s). After a run, before its CPU is read: what a server
+ * does after its last answer (closing files, sealing batches, index checkpoints, Orthanc's
+ * housekeeping) then counts in the run that caused it, not between runs. Returns the ms waited.
+ */
+export async function waitForIdleProcess(cpu: () => number, quietMs = 250, maxMs = 5000): Promise<number> {
+  const started = Date.now();
+  let last = cpu();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, quietMs));
+    const now = cpu();
+    if (!(now - last > 1000 / CLOCK_TICKS) || Date.now() - started >= maxMs) return Date.now() - started;
+    last = now;
+  }
+}

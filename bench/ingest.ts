@@ -8,7 +8,8 @@
 // --warmup untimed series per target and mode (steady state: see main()).
 // After every run the target is checked to hold all instances, else the run fails.
 // Also reported: the server's CPU time per instance (all three; storescp's with its --fork
-// children, counted once they are reaped; from /proc, which other
+// children, counted once they are reaped; ours and Orthanc's once the process is idle after
+// the run, so that work done after the last answer counts; from /proc, which other
 // load on the machine disturbs less than wall time), the 1-minute load average after each
 // run (a run taken while other work loaded the machine shows), and the durability floors
 // measured in the same run (bench/fsync-floor.ts): one new file fdatasync'ed at a time, and
@@ -33,7 +34,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
-import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants, waitForQuietMachine } from './cpu.js';
+import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants, waitForIdleProcess, waitForQuietMachine } from './cpu.js';
 import { commandOf, runOrder, split } from './ingest-series.js';
 import { measureFsyncFloor, measureSegmentFloor, type FsyncFloor } from './fsync-floor.js';
 import { SyscallTrace, type SyscallCounts } from './syscalls.js';
@@ -92,7 +93,10 @@ interface Target {
   aet: string;
   /** CPU time so far (ms): the main thread's (pacs only) and all of it; undefined when not running. */
   cpu(): { main?: number; all: number } | undefined;
-  /** After a run, before the CPU is read: storescp's --fork children gone and reaped, so that their time counts. */
+  /**
+   * After a run, before the CPU is read: storescp's --fork children gone and reaped, the
+   * servers' work after their last answer done (waitForIdleProcess), so that it counts.
+   */
   settle?(): Promise<void>;
   /** The server process to trace (after prepare()): storescp's too, strace -f follows its children. */
   tracePid(): number | undefined;
@@ -183,6 +187,9 @@ async function orthancTarget(root: string): Promise<Target> {
     aet: 'ORTHANC',
     cpu: () => (orthanc.pid !== undefined ? { all: cpuMs(orthanc.pid) } : undefined),
     tracePid: () => orthanc.pid,
+    async settle() {
+      if (orthanc.pid !== undefined) await waitForIdleProcess(() => cpuMs(orthanc.pid));
+    },
     async prepare() {
       before = (await orthanc.statistics()).CountInstances;
       return orthanc.dicomPort;
@@ -211,6 +218,9 @@ async function pacsTarget(root: string, cmd: string | undefined, name: 'pacs' | 
       return { main, all: main + others };
     },
     tracePid: () => pacs.pid,
+    async settle() {
+      if (pacs.pid !== undefined) await waitForIdleProcess(() => cpuMs(pacs.pid));
+    },
     async prepare() {
       return pacs.port;
     },
