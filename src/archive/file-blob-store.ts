@@ -230,6 +230,8 @@ export class FileBlobStore implements BlobStore {
   private readonly node: SharingNode | undefined;
   private readonly openDirSync: CoalescedFsync;
   private readonly filesDirSync: CoalescedFsync;
+  /** Batches not sealed yet, whose directory handle (dirSync) may be open: close() closes those it leaves unsealed. */
+  private readonly unsealed = new Set<Batch>();
   private readonly knownDays = new Set<string>();
   private current: Batch | undefined;
   private pool: PoolFile[] = [];
@@ -320,6 +322,7 @@ export class FileBlobStore implements BlobStore {
   private newBatch(): Batch {
     const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
     const b = new Batch(this.root, this.markerDir, day, randomBytes(6).toString('hex'));
+    this.unsealed.add(b);
     b.ready = (async () => {
       // The marker first: a batch directory must never exist unseen by the sweep.
       await (await open(b.marker, 'wx', 0o600)).close();
@@ -361,6 +364,7 @@ export class FileBlobStore implements BlobStore {
           // The marker stays: the next start sweeps the batch.
         } finally {
           await b.dirSync.close();
+          this.unsealed.delete(b);
         }
       })(),
     );
@@ -467,6 +471,9 @@ export class FileBlobStore implements BlobStore {
     if (this.current) this.retire(this.current);
     this.current = undefined;
     await this.idle();
+    // Batches left open (a file left to the sweep, or not settled): their markers stay for the next start's sweep.
+    for (const b of this.unsealed) await b.dirSync.close();
+    this.unsealed.clear();
     await this.openDirSync.close();
     await this.filesDirSync.close();
   }
