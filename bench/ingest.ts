@@ -518,6 +518,13 @@ async function main(): Promise<void> {
       }`,
     );
   }
+  // Issue 16's "2x Orthanc" beside that ceiling: where Orthanc takes in more than half of it,
+  // the target asks for more than storescp --fork (no fsync, no index) does on this machine.
+  const orthancParallel = results.get(key('orthanc', 'parallel'))?.instancesPerSecond;
+  if (parallelCeiling !== undefined && orthancParallel !== undefined)
+    console.log(
+      `twice Orthanc's rate, ${parallel} associations: ${(2 * orthancParallel).toFixed(0)} inst/s = ${((200 * orthancParallel) / parallelCeiling).toFixed(0)}% of that ceiling`,
+    );
   console.log(`load average (1, 5, 15 min): start ${loadStart.map((x) => x.toFixed(1)).join(', ')}; end ${loadEnd.map((x) => x.toFixed(1)).join(', ')}`);
 
   // JSON
