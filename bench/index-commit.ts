@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { InstanceRecord } from '../src/archive/index-types.js';
 import { SqliteIndex } from '../src/archive/sqlite-index.js';
+import { ctRecord } from './index-record.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,45 +24,20 @@ const { values } = parseArgs({
 });
 const N = Number(values.n);
 const BATCHES = values.batches.split(',').map(Number);
-/** The DICOM JSON of bench/ingest's CT header is 2,266 characters. */
-const JSON_TEXT = JSON.stringify({ x: 'y'.repeat(2250) });
 let seq = 0;
 
 const randomUid = (): string => `2.25.${BigInt(`0x${randomBytes(16).toString('hex')}`)}`;
 
-/** A row as ingest makes it for one CT slice of a series (random UIDs and file keys, as received). */
+/** A row for one CT slice of a series (random UIDs and file keys, as received). */
 function record(seriesUid: string): InstanceRecord {
   seq++;
-  return {
+  return ctRecord({
     sopInstanceUid: randomUid(),
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-    studyInstanceUid: `${seriesUid}.0`,
     seriesInstanceUid: seriesUid,
-    patientId: 'P1',
-    patientName: 'DOE^J',
-    patientBirthDate: null,
-    patientSex: 'F',
-    studyDate: '20260101',
-    studyTime: null,
-    accessionNumber: 'A1',
-    studyId: null,
-    studyDescription: 'CT',
-    referringPhysicianName: null,
-    modality: 'CT',
-    seriesNumber: 1,
-    seriesDescription: null,
-    bodyPartExamined: null,
-    instanceNumber: seq,
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
+    studyInstanceUid: `${seriesUid}.0`,
     fileKey: `s/20261207/${String(seq >> 10).padStart(12, '0')}/${randomBytes(8).toString('hex')}.dcm`,
-    fileSize: 525_000,
-    fileCrc32: 1,
-    receivedAt: new Date().toISOString(),
-    callingAeTitle: 'BENCH',
-    calledAeTitle: 'PACS',
-    peerAddress: null,
-    json: JSON_TEXT,
-  };
+    instanceNumber: seq,
+  });
 }
 
 async function measure(batch: number, round: number): Promise<string> {

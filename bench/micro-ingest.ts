@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import type { InstanceRecord } from '../src/archive/index-types.js';
+import { ctRecord } from './index-record.js';
 
 const { values } = parseArgs({ options: { base: { type: 'string' }, rounds: { type: 'string', default: '7' }, n: { type: 'string', default: '2000' } } });
 if (!values.base) throw new Error('--base /other/checkout is required');
@@ -43,38 +44,15 @@ async function usPerOpAsync(fn: () => Promise<unknown>, n = N): Promise<number> 
 const COMMITS = 200;
 let keySeq = 0;
 function record(build: string, uid: string): InstanceRecord {
-  return {
+  const n = keySeq++;
+  return ctRecord({
     sopInstanceUid: uid,
-    sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
     studyInstanceUid: `1.2.5.${build.length}`,
     seriesInstanceUid: `1.2.5.${build.length}.1`,
-    patientId: 'P1',
-    patientName: 'DOE^J',
-    patientBirthDate: null,
-    patientSex: 'F',
-    studyDate: '20260101',
-    studyTime: null,
-    accessionNumber: 'A1',
-    studyId: null,
-    studyDescription: 'CT',
-    referringPhysicianName: null,
-    modality: 'CT',
-    seriesNumber: 1,
-    seriesDescription: null,
-    bodyPartExamined: null,
-    instanceNumber: keySeq,
-    transferSyntaxUid: '1.2.840.10008.1.2.1',
-    fileKey: `k/${build}/${keySeq++}.dcm`,
-    fileSize: 525000,
-    fileCrc32: 1,
-    receivedAt: new Date().toISOString(),
-    callingAeTitle: 'BENCH',
-    calledAeTitle: 'PACS',
-    peerAddress: null,
-    json: JSON_TEXT,
-  };
+    fileKey: `k/${build}/${n}.dcm`,
+    instanceNumber: n,
+  });
 }
-const JSON_TEXT = JSON.stringify({ x: 'y'.repeat(2200) });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function main(): Promise<void> {
