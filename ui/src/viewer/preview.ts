@@ -200,7 +200,7 @@ export class Preview {
 
 /**
  * The viewer's toolbar (toolbar.ts) with the presets the image's header gives, inert and
- * without ids: it wraps to as many rows (1-3, by the window's width) as the viewer's will,
+ * without ids: it wraps to as many rows (3 at 1280 px, 5 at 760) as the viewer's will,
  * so that the preview does not move when the viewer's page replaces the skeleton. Where the
  * viewer's toolbar had another height at this window width the last time (the user's own
  * presets widen its preset list), the skeleton's takes that.
