@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { newUid } from '../scripts/gen-test-data.js';
 import type { InstanceRecord } from '../src/archive/index-types.js';
 import { SqliteIndex } from '../src/archive/sqlite-index.js';
 import { ctRecord } from './index-record.js';
@@ -26,13 +27,11 @@ const N = Number(values.n);
 const BATCHES = values.batches.split(',').map(Number);
 let seq = 0;
 
-const randomUid = (): string => `2.25.${BigInt(`0x${randomBytes(16).toString('hex')}`)}`;
-
 /** A row for one CT slice of a series (random UIDs and file keys, as received). */
 function record(seriesUid: string): InstanceRecord {
   seq++;
   return ctRecord({
-    sopInstanceUid: randomUid(),
+    sopInstanceUid: newUid(),
     seriesInstanceUid: seriesUid,
     studyInstanceUid: `${seriesUid}.0`,
     fileKey: `s/20261207/${String(seq >> 10).padStart(12, '0')}/${randomBytes(8).toString('hex')}.dcm`,

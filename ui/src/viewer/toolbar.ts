@@ -22,6 +22,8 @@ export interface ToolbarActions {
 export class Toolbar {
   readonly root: HTMLElement;
   private readonly presetSelect: HTMLSelectElement;
+  /** The window presets and image operations; addImageControl() adds to it. */
+  private readonly imageGroup: HTMLElement;
   private readonly toolButtons = new Map<string, HTMLButtonElement>();
   private readonly cineButton: HTMLButtonElement;
   private readonly fps: HTMLInputElement;
@@ -63,21 +65,22 @@ export class Toolbar {
     );
     this.status = h('span', { id: 'viewer-status', class: 'muted' });
     const group = (label: string, ...children: Node[]) => h('div', { class: 'tb-group', role: 'group', 'aria-label': label }, ...children);
+    this.imageGroup = group(
+      'image',
+      this.presetSelect,
+      op('rotate-left', '⟲'),
+      op('rotate-right', '⟳'),
+      op('flip-h', 'Flip H'),
+      op('flip-v', 'Flip V'),
+      op('invert', 'Invert'),
+      op('reset', 'Reset'),
+    );
     this.root = h(
       'div',
       { class: 'toolbar', id: 'toolbar' },
       group('layout', ...layoutButtons, rows, h('span', {}, 'x'), cols, custom),
       group('tools', ...this.toolButtons.values()),
-      group(
-        'image',
-        this.presetSelect,
-        op('rotate-left', '⟲'),
-        op('rotate-right', '⟳'),
-        op('flip-h', 'Flip H'),
-        op('flip-v', 'Flip V'),
-        op('invert', 'Invert'),
-        op('reset', 'Reset'),
-      ),
+      this.imageGroup,
       group('cine', this.cineButton, this.fps, h('span', {}, 'fps')),
       group('sync', h('label', {}, sync, ' Sync scroll'), h('label', {}, refLines, ' Ref. lines')),
       group('measurements', save),
@@ -116,7 +119,7 @@ export class Toolbar {
 
   /** A control of another module's in the image group (the user's preset form, user-presets.ts). */
   addImageControl(control: HTMLElement): void {
-    this.root.querySelector('[aria-label="image"]')!.append(control);
+    this.imageGroup.append(control);
   }
 
   /** A group of another module's before the status (the reading session's, reading-bar.ts). */
