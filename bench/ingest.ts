@@ -22,7 +22,7 @@
 // thread; written at exit), or start it with `node --perf-basic-prof` and `perf record -g -p
 // <pid>` during one run for all threads, kernel included (docs/design-as-built.md has one).
 //
-//   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--warmup 3] [--parallel 4] [--rows 512] [--cols 512]
+//   npx tsx bench/ingest.ts [--count 300] [--runs 3] [--warmup 5] [--parallel 4] [--rows 512] [--cols 512]
 //                           [--targets storescp,orthanc,pacs] [--strace on|off]
 //                           [--pacs-cmd "node bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
 //                           [--targets pacs,pacs-base --pacs-base-cmd "node /other/checkout/bin/pacs.js serve ..."]
@@ -34,7 +34,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
-import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants, waitForIdleProcess, waitForQuietMachine } from './cpu.js';
+import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants, machineCpuMs, waitForIdleProcess, waitForQuietMachine } from './cpu.js';
 import { commandOf, runOrder, split } from './ingest-series.js';
 import { measureFsyncFloor, measureSegmentFloor, type FsyncFloor } from './fsync-floor.js';
 import { SyscallTrace, type SyscallCounts } from './syscalls.js';
@@ -66,6 +66,8 @@ interface RunRecord {
   serverCpuMsPerInstance?: number;
   /** The part of it spent on the main thread (the event loop: network, parsing, SQLite). */
   serverMainThreadCpuMsPerInstance?: number;
+  /** Busy CPU time of the whole machine over the same window (server, storescu, kernel), per instance. */
+  machineCpuMsPerInstance?: number;
   /** 1-minute load average right after the run. */
   loadAverage1m?: number;
   error?: string;
@@ -82,6 +84,8 @@ interface TargetResult {
   serverCpuMsPerInstance?: number;
   /** Median over the successful runs: main thread only. */
   serverMainThreadCpuMsPerInstance?: number;
+  /** Median over the successful runs: the whole machine's busy time. */
+  machineCpuMsPerInstance?: number;
   /** System calls per instance in the untimed traced run (--strace). */
   syscallsPerInstance?: { total: number; file: number; writes: number; futex: number; top: Record<string, number> };
   skipped?: string;
@@ -120,13 +124,13 @@ const { values } = parseArgs({
     'pacs-cmd': { type: 'string' },
     'pacs-base-cmd': { type: 'string' },
     strace: { type: 'string', default: 'on' },
-    warmup: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '5' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
   console.log(
-    'npx tsx bench/ingest.ts [--count 300] [--runs 3] [--warmup 3] [--parallel 4] [--rows 512] [--cols 512] [--targets storescp,orthanc,pacs] [--pacs-cmd "cmd {data} {port} {aet}"]',
+    'npx tsx bench/ingest.ts [--count 300] [--runs 3] [--warmup 5] [--parallel 4] [--rows 512] [--cols 512] [--targets storescp,orthanc,pacs] [--pacs-cmd "cmd {data} {port} {aet}"]',
   );
   process.exit(0);
 }
@@ -256,6 +260,7 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string, t
     const tracePid = traceTo ? target.tracePid() : undefined;
     const trace = tracePid !== undefined ? await SyscallTrace.attach(tracePid, traceTo!) : undefined;
     const cpuBefore = target.cpu();
+    const machineBefore = machineCpuMs();
     const started = performance.now();
     const results: RunResult[] = await Promise.all(
       parts.map((files) => storescu({ port, calledAet: target.aet, callingAet: 'BENCH', files, timeoutMs: 600_000 })),
@@ -264,10 +269,12 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string, t
     const syscalls = await trace?.stop();
     await target.settle?.();
     const cpuAfter = target.cpu();
+    const machine = (machineCpuMs().busy - machineBefore.busy) / count;
     const cpu = cpuBefore && cpuAfter ? (cpuAfter.all - cpuBefore.all) / count : Number.NaN;
     const mainCpu = cpuBefore?.main !== undefined && cpuAfter?.main !== undefined ? (cpuAfter.main - cpuBefore.main) / count : undefined;
     const load = {
       loadAverage1m: os.loadavg()[0],
+      machineCpuMsPerInstance: machine,
       ...(Number.isFinite(cpu) ? { serverCpuMsPerInstance: cpu } : {}),
       ...(mainCpu !== undefined && Number.isFinite(mainCpu) ? { serverMainThreadCpuMsPerInstance: mainCpu } : {}),
     };
@@ -362,7 +369,9 @@ async function main(): Promise<void> {
   // Untimed: every target takes --warmup series over each mode first, so that the timed
   // runs see a server in its steady state (Node's JIT compiles the per-instance code over
   // the first ~3,000 instances here; SQLite's pages, Orthanc's caches), as a server that
-  // runs for days would be. Fresh UIDs in every series, as in the timed runs.
+  // runs for days would be: the default, 5 series in each of the 2 modes, is those 3,000
+  // (3 left the JIT's threads at ~0.25 ms of CPU per instance in the timed runs,
+  // bench/ingest-profile.ts). Fresh UIDs in every series, as in the timed runs.
   for (let w = 1; w <= warmups; w++) {
     for (const mode of modes) {
       for (const t of runOrder(targets, w)) {
@@ -443,16 +452,21 @@ async function main(): Promise<void> {
         .filter((x): x is number => x !== undefined)
         .sort((a, b) => a - b);
       if (mainCpu.length) r.serverMainThreadCpuMsPerInstance = mainCpu[mainCpu.length >> 1];
+      const machine = ok
+        .map((x) => x.machineCpuMsPerInstance)
+        .filter((x): x is number => x !== undefined)
+        .sort((a, b) => a - b);
+      if (machine.length) r.machineCpuMsPerInstance = machine[machine.length >> 1];
     }
   }
   const loadEnd = os.loadavg();
 
   // Table
   const line = (cells: string[], widths: number[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  const widths = [9, 14, 10, 10, 10, 14, 16, 16];
+  const widths = [9, 14, 10, 10, 10, 14, 14, 16, 16];
   console.log('');
-  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs', 'CPU ms/inst', 'file calls/inst', 'syscalls/inst'], widths));
-  console.log(line(['', '', '', '', '', '(pacs: main)', '', ''], widths));
+  console.log(line(['target', 'mode', 'best s', 'inst/s', 'ok runs', 'CPU ms/inst', 'machine ms', 'file calls/inst', 'syscalls/inst'], widths));
+  console.log(line(['', '', '', '', '', '(pacs: main)', '(all CPUs)', '', ''], widths));
   for (const r of results.values()) {
     const okRuns = r.runs.filter((x) => x.ok).length;
     console.log(
@@ -466,6 +480,7 @@ async function main(): Promise<void> {
           r.serverCpuMsPerInstance !== undefined
             ? `${r.serverCpuMsPerInstance.toFixed(2)}${r.target.startsWith('pacs') ? ` (${r.serverMainThreadCpuMsPerInstance?.toFixed(2) ?? '-'})` : ''}`
             : '-',
+          r.machineCpuMsPerInstance !== undefined ? r.machineCpuMsPerInstance.toFixed(2) : '-',
           r.syscallsPerInstance ? String(r.syscallsPerInstance.file) : '-',
           r.syscallsPerInstance ? String(r.syscallsPerInstance.total) : '-',
         ],
@@ -525,6 +540,18 @@ async function main(): Promise<void> {
     console.log(
       `twice Orthanc's rate, ${parallel} associations: ${(2 * orthancParallel).toFixed(0)} inst/s = ${((200 * orthancParallel) / parallelCeiling).toFixed(0)}% of that ceiling`,
     );
+  // The same target against the cores: storescu, the kernel and the server share them, so a
+  // rate needs at most (cores x 1 s / rate) of machine CPU per instance; what the machine
+  // spent outside this PACS in its own runs is left out of what the server may use.
+  const pacsParallelRec = results.get(key('pacs', 'parallel'));
+  if (orthancParallel !== undefined && pacsParallelRec?.machineCpuMsPerInstance !== undefined && pacsParallelRec.serverCpuMsPerInstance !== undefined) {
+    const cores = os.cpus().length;
+    const budget = (cores * 1000) / (2 * orthancParallel);
+    const outside = pacsParallelRec.machineCpuMsPerInstance - pacsParallelRec.serverCpuMsPerInstance;
+    console.log(
+      `the cores' budget for it: ${cores} cores allow ${budget.toFixed(2)} ms of machine CPU per instance; outside this PACS the machine spent ${outside.toFixed(2)} ms per instance in its ${parallel}-association runs (storescu, kernel), leaving this PACS ${(budget - outside).toFixed(2)} ms with every core always busy (it used ${pacsParallelRec.serverCpuMsPerInstance.toFixed(2)}; at its own cost the cores allow ${((cores * 1000) / pacsParallelRec.machineCpuMsPerInstance).toFixed(0)}/s)`,
+    );
+  }
   console.log(`load average (1, 5, 15 min): start ${loadStart.map((x) => x.toFixed(1)).join(', ')}; end ${loadEnd.map((x) => x.toFixed(1)).join(', ')}`);
 
   // JSON
