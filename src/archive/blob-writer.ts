@@ -39,9 +39,12 @@
  * back. Holding the first slab back until persist(), to write each byte once, cost
  * a direct write of 64 KiB between the last byte and the fdatasync. Direct writes wait for
  * the device, so all of them run in the pool, the tail too (no synchronous tail, see below),
- * several at once, each at its own offset: one at a time, about half of a 512 KB instance
- * was still queued at its last byte, and persist() waited for the write in flight before
- * writing it. (ext4 holds the inode's lock through a direct write that extends the file, so
+ * several at once, each at its own offset. While the data arrives, a write waits until
+ * DIRECT_WRITE_MIN_BYTES are queued: each direct write costs ~0.1 ms of CPU here (the pool
+ * round trip, the request to the device, its completion), and a 512 KiB one little more
+ * than a 64 KiB one (a loop of new 512 KiB files made durable: ~1.2 ms of CPU per file in
+ * 64 KiB writes, ~0.65 ms in one). A 512 KB instance is then written in two: its whole
+ * slabs just before its last byte, the rest beside that write. (ext4 holds the inode's lock through a direct write that extends the file, so
  * they reach the device one after the other; the gain is in not waiting between them. The
  * buffered writes at persist() would wait for that lock on the event loop, with every other
  * association: they start once the direct writes have ended (paired A/B, four associations:
@@ -234,13 +237,11 @@ export class FileBlobWriter implements BlobWriter {
   }
 
   /**
-   * Direct I/O, while the data arrives: each time slabs fill, a write of them in the pool,
-   * each at its own offset: one at a time always, more (of two slabs or more: each write
-   * costs a pool round trip) while the store's writers have fewer than
-   * DIRECT_WRITES_AT_ONCE in flight in all (a direct write waits for the device, and one
-   * at a time kept half of a 512 KB instance queued at its last byte; with four associations,
-   * four each made more, smaller writes and fewer instances per second). persist() writes
-   * the first block again, sealed (see the top).
+   * Direct I/O, while the data arrives: each time DIRECT_WRITE_MIN_BYTES of whole slabs are
+   * queued, a write of them in the pool, each at its own offset: one at a time always, more
+   * while the store's writers have fewer than DIRECT_WRITES_AT_ONCE in flight in all (with
+   * four associations, four each made more, smaller writes and fewer instances per second).
+   * persist() writes the rest, and the first block again, sealed (see the top).
    */
   private pumpDirect(): void {
     const fd = this.fdNow;
@@ -249,7 +250,7 @@ export class FileBlobWriter implements BlobWriter {
     while (
       this.state === 'open' &&
       this.error === undefined &&
-      this.queue.fullBytes >= (this.directWrites === 0 ? 1 : 2) * this.host.flushBytes &&
+      this.queue.fullBytes >= Math.max(DIRECT_WRITE_MIN_BYTES, this.host.flushBytes) &&
       (this.directWrites === 0 || store.inFlight < DIRECT_WRITES_AT_ONCE)
     ) {
       const { views, slabs, bytes } = this.queue.take(false);
@@ -546,6 +547,16 @@ function takeBytes(bufs: Buffer[], n: number): Buffer[] {
   }
   return out;
 }
+
+/**
+ * The least a direct write takes while the data arrives (see the top). Paired A/B
+ * (bench/ingest-ab.ts, 10 rounds each) against writes of one slab, then two or more:
+ * 512 KiB used 0.30 ms (one association, lower in 9 of 10) and 0.13 ms (four, 8 of 10)
+ * less CPU per instance, and made more instances per second with four associations in 8
+ * of 10; 256 KiB 0.10 ms (8 and 10 of 10); 1 MiB, all of a 512 KB instance in one write at
+ * persist(), waited for it after the last byte: fewer instances per second.
+ */
+const DIRECT_WRITE_MIN_BYTES = 512 << 10;
 
 /** Direct writes in flight at once, a store's writers together, beyond one each (see pumpDirect). */
 const DIRECT_WRITES_AT_ONCE = 4;
