@@ -93,7 +93,7 @@
  * were half of the store's file operations (issue 16).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, createReadStream, open as openCb, openSync, write as writeCb, type ReadStream } from 'node:fs';
+import { closeSync, constants, createReadStream, open as openCb, write as writeCb, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobStore, BlobWriter, SweepCheck, SweepReport } from './blob-store.js';
@@ -383,16 +383,14 @@ export class FileBlobStore implements BlobStore {
           let f: PoolFile;
           try {
             await batch.ready;
-            // A turn of the event loop per file, so that a refill never holds it long.
-            await new Promise<void>((resolve) => setImmediate(resolve));
-            f = { batch, key, path, fd: openFdNow(path, this.directIo) };
+            f = { batch, key, path, fd: await openFd(path, this.directIo) };
           } catch (e) {
             this.settle(batch);
             throw e;
           }
           made.push(f);
           // A failure here drops it with the others below (closed, unlinked, settled).
-          if (this.directIo) f.pageCacheFd = openSync(path, constants.O_WRONLY);
+          if (this.directIo) f.pageCacheFd = await openPageCacheFd(path);
         }
         for (const b of new Set(made.map((f) => f.batch))) await b.dirSync.sync();
       } catch {
@@ -580,19 +578,13 @@ async function directIoRefused(root: string): Promise<string | undefined> {
 }
 
 /** A new file, owner-only (patient data), as a raw fd: blob-writer.ts says why. */
-const NEW_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-
 function openFd(path: string, direct: boolean): Promise<number> {
-  return openRaw(path, NEW_FILE_FLAGS | (direct ? constants.O_DIRECT : 0));
+  return openRaw(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (direct ? constants.O_DIRECT : 0));
 }
 
-/**
- * A pool file created on the event loop: an open in the thread pool cost ~90 us of CPU
- * (a pool thread's wake-up, its completion, an epoll wake) where the open itself costs
- * ~30 us (creating) and ~5 us (a second descriptor), measured here.
- */
-function openFdNow(path: string, direct: boolean): number {
-  return openSync(path, NEW_FILE_FLAGS | (direct ? constants.O_DIRECT : 0), 0o600);
+/** A second descriptor of a pool file, without O_DIRECT: the writer's page-cache writes at persist() go through it. */
+function openPageCacheFd(path: string): Promise<number> {
+  return openRaw(path, constants.O_WRONLY);
 }
 
 function openRaw(path: string, flags: number): Promise<number> {
