@@ -41,13 +41,13 @@
  * the device, so all of them run in the pool, the tail too (no synchronous tail, see below),
  * several at once, each at its own offset. While the data arrives, a write waits until
  * DIRECT_WRITE_MIN_BYTES are queued: each direct write costs ~0.1 ms of CPU here (the pool
- * round trip, the request to the device, its completion), and a 512 KiB one little more
- * than a 64 KiB one (a loop of new 512 KiB files made durable: ~1.2 ms of CPU per file in
- * 64 KiB writes, ~0.65 ms in one). A 512 KB instance is then written in two: its whole
- * slabs just before its last byte, the rest beside that write. (ext4 holds the inode's lock through a direct write that extends the file, so
- * they reach the device one after the other; the gain is in not waiting between them. The
- * buffered writes at persist() would wait for that lock on the event loop, with every other
- * association: they start once the direct writes have ended (paired A/B, four associations:
+ * round trip, the request to the device, its completion), a 512 KiB one little more than a
+ * 64 KiB one (new 512 KiB files made durable in a loop: 1.05-1.50 ms of CPU per file in
+ * 64 KiB writes, 0.27-0.69 ms in one). A 512 KB instance is then written in two: its whole
+ * slabs just before its last byte, the rest beside that write. (ext4 holds the inode's
+ * lock through a direct write that extends the file, so they reach the device one after
+ * the other; the gain is in not waiting between them. The buffered writes at persist()
+ * would wait for that lock on the event loop, with every other association: they start once the direct writes have ended (paired A/B, four associations:
  * faster in 7 of 8 rounds, 0.07 ms less CPU per instance). Moving them to the pool was
  * slower, paired A/B.)
  *
@@ -553,8 +553,9 @@ function takeBytes(bufs: Buffer[], n: number): Buffer[] {
  * (bench/ingest-ab.ts, 10 rounds each) against writes of one slab, then two or more:
  * 512 KiB used 0.30 ms (one association, lower in 9 of 10) and 0.13 ms (four, 8 of 10)
  * less CPU per instance, and made more instances per second with four associations in 8
- * of 10; 256 KiB 0.10 ms (8 and 10 of 10); 1 MiB, all of a 512 KB instance in one write at
- * persist(), waited for it after the last byte: fewer instances per second.
+ * of 10 (a later A/B: four associations no different); 256 KiB 0.10 ms (8 and 10 of 10);
+ * 1 MiB, all of a 512 KB instance in one write at persist(), waited for it after the last
+ * byte: fewer instances per second with one association.
  */
 const DIRECT_WRITE_MIN_BYTES = 512 << 10;
 
