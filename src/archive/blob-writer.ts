@@ -47,9 +47,9 @@
  * slabs just before its last byte, the rest beside that write. (ext4 holds the inode's
  * lock through a direct write that extends the file, so they reach the device one after
  * the other; the gain is in not waiting between them. The buffered writes at persist()
- * would wait for that lock on the event loop, with every other association: they start once the direct writes have ended (paired A/B, four associations:
- * faster in 7 of 8 rounds, 0.07 ms less CPU per instance). Moving them to the pool was
- * slower, paired A/B.)
+ * would wait for that lock on the event loop, with every other association: they start
+ * once the direct writes have ended (paired A/B, four associations: faster in 7 of 8
+ * rounds, 0.07 ms less CPU per instance). Moving them to the pool was slower, paired A/B.)
  *
  * Kept copies (WriterHost.copies, the Router's store): the slabs of each write are not given
  * back to the pool once it has ended but kept, by file offset (direct writes end in any
