@@ -442,21 +442,17 @@ async function main(): Promise<void> {
     if (ok.length) {
       r.bestSeconds = Math.min(...ok.map((x) => x.seconds!));
       r.instancesPerSecond = count / r.bestSeconds;
-      const cpu = ok
-        .map((x) => x.serverCpuMsPerInstance)
-        .filter((x): x is number => x !== undefined)
-        .sort((a, b) => a - b);
-      if (cpu.length) r.serverCpuMsPerInstance = cpu[cpu.length >> 1];
-      const mainCpu = ok
-        .map((x) => x.serverMainThreadCpuMsPerInstance)
-        .filter((x): x is number => x !== undefined)
-        .sort((a, b) => a - b);
-      if (mainCpu.length) r.serverMainThreadCpuMsPerInstance = mainCpu[mainCpu.length >> 1];
-      const machine = ok
-        .map((x) => x.machineCpuMsPerInstance)
-        .filter((x): x is number => x !== undefined)
-        .sort((a, b) => a - b);
-      if (machine.length) r.machineCpuMsPerInstance = machine[machine.length >> 1];
+      // Medians over the runs that have the figure (absent: left out of the table and JSON).
+      const medianOf = (of: (x: RunRecord) => number | undefined): number | undefined => {
+        const xs = ok
+          .map(of)
+          .filter((x): x is number => x !== undefined)
+          .sort((a, b) => a - b);
+        return xs.length ? xs[xs.length >> 1] : undefined;
+      };
+      r.serverCpuMsPerInstance = medianOf((x) => x.serverCpuMsPerInstance);
+      r.serverMainThreadCpuMsPerInstance = medianOf((x) => x.serverMainThreadCpuMsPerInstance);
+      r.machineCpuMsPerInstance = medianOf((x) => x.machineCpuMsPerInstance);
     }
   }
   const loadEnd = os.loadavg();
