@@ -1,6 +1,7 @@
 // Micro-benchmark of per-instance ingest steps, this checkout against another (A/B in one
 // process, alternating, so machine load hits both alike): the Part 10 meta header, the
-// DICOM JSON of a CT header, the index's duplicate check (one-statement read).
+// DICOM JSON of a CT header, the header read as ingest reads it (64 KiB chunks up to Pixel
+// Data), the index record made of it, the index's duplicate check (one-statement read).
 //   npx tsx bench/micro-ingest.ts --base /other/checkout [--rounds 7] [--n 2000]
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -19,6 +20,7 @@ type Mods = {
   part10: typeof import('../src/dicom/part10.js');
   deps: typeof import('../src/archive/dicom-deps.js');
   sqlite: typeof import('../src/archive/sqlite-index.js');
+  ingest: typeof import('../src/archive/ingest.js');
 };
 async function load(root: string): Promise<Mods> {
   const u = (p: string) => new URL(`file://${path.resolve(root, p)}`).href;
@@ -26,6 +28,7 @@ async function load(root: string): Promise<Mods> {
     part10: (await import(u('src/dicom/part10.ts'))) as Mods['part10'],
     deps: (await import(u('src/archive/dicom-deps.ts'))) as Mods['deps'],
     sqlite: (await import(u('src/archive/sqlite-index.ts'))) as Mods['sqlite'],
+    ingest: (await import(u('src/archive/ingest.ts'))) as Mods['ingest'],
   };
 }
 
@@ -82,6 +85,26 @@ async function main(): Promise<void> {
         add(
           'DICOM JSON (CT header)',
           usPerOp(() => m.deps.datasetJsonText(dataset)),
+        );
+        const { dataSetOffset, meta } = m.deps.readMetaHeader(file);
+        const body = file.subarray(dataSetOffset);
+        add(
+          'header read (64 KiB chunks)',
+          usPerOp(() => {
+            const reader = new m.deps.DatasetHeaderReader({ transferSyntaxUid: meta.transferSyntaxUid, maxRetainedBytes: 1 << 20 });
+            for (let at = 0; at < body.length && !reader.done; at += 65536) reader.push(body.subarray(at, at + 65536));
+            return reader.dataset;
+          }),
+        );
+        const req = {
+          sopClassUid: meta.mediaStorageSopClassUid,
+          sopInstanceUid: meta.mediaStorageSopInstanceUid,
+          transferSyntaxUid: meta.transferSyntaxUid,
+          callingAeTitle: 'STORESCU',
+        };
+        add(
+          'index record (JSON included)',
+          usPerOp(() => m.ingest.instanceRecord(dataset, req, { key: 'k', size: file.length, crc32: 1 }, '2026-01-01T00:00:00.000Z')),
         );
         let i = 0;
         add('duplicate check (hasInstance)', await usPerOpAsync(() => indexes[name].hasInstance(`1.2.3.${i++}`)));

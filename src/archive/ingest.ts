@@ -398,7 +398,11 @@ export class IngestSink implements StoreSink {
     if (!ds) return {};
     const patientId = getString(ds, T.PatientID);
     const studyInstanceUid = getString(ds, T.StudyInstanceUID);
-    return { ...(patientId ? { patientId } : {}), ...(studyInstanceUid ? { studyInstanceUid } : {}) };
+    // Assigned, not spread from literals: this runs once per stored instance.
+    const out: Pick<StoreOutcome, 'patientId' | 'studyInstanceUid'> = {};
+    if (patientId) out.patientId = patientId;
+    if (studyInstanceUid) out.studyInstanceUid = studyInstanceUid;
+    return out;
   }
 
   private async indexCall<R>(fn: () => Promise<R>): Promise<R> {
@@ -499,10 +503,9 @@ export async function recordOfStoredFile(path: string, key: string, maxHeaderByt
 }
 
 function subjectOf(r: InstanceRecord): StoreOutcome['subject'] {
-  return {
-    studyInstanceUid: r.studyInstanceUid,
-    ...(r.patientId ? { patientId: r.patientId } : {}),
-    ...(r.patientName ? { patientName: r.patientName } : {}),
-    ...(r.accessionNumber ? { accessionNumber: r.accessionNumber } : {}),
-  };
+  const subject: NonNullable<StoreOutcome['subject']> = { studyInstanceUid: r.studyInstanceUid };
+  if (r.patientId) subject.patientId = r.patientId;
+  if (r.patientName) subject.patientName = r.patientName;
+  if (r.accessionNumber) subject.accessionNumber = r.accessionNumber;
+  return subject;
 }

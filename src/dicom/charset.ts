@@ -91,13 +91,35 @@ function decoder(label: string): TextDecoder {
 
 /** Decodes a string value; `charsets` are the (trimmed) values of Specific Character Set. */
 export function decodeText(bytes: Uint8Array, vr: VR, charsets: readonly string[]): string {
-  if (!VR_INFO[vr].charset || charsets.length === 0) return decoder('windows-1252').decode(bytes);
+  if (!VR_INFO[vr].charset || charsets.length === 0) return DEFAULT_DECODER.decode(bytes);
+  const plain = plainDecoder(charsets);
+  return plain
+    ? plain.decode(bytes)
+    : decodeIso2022(
+        bytes,
+        vr,
+        charsets.map((t) => t.trim()),
+      );
+}
+
+const DEFAULT_DECODER = decoder('windows-1252');
+
+/**
+ * The one decoder for values under `charsets` when no ISO 2022 code extension is among them,
+ * else undefined; kept for the last frozen terms array asked about (Dataset.characterSets()
+ * gives the same one for every value of a header: issue 16).
+ */
+let plainFor: { charsets: readonly string[]; decoder: TextDecoder | undefined } | undefined;
+function plainDecoder(charsets: readonly string[]): TextDecoder | undefined {
+  if (plainFor?.charsets === charsets) return plainFor.decoder;
   const terms = charsets.map((t) => t.trim());
+  let found: TextDecoder | undefined;
   if (!terms.some((t) => t.startsWith('ISO 2022'))) {
     const label = PLAIN[terms[0]] ?? PLAIN[terms.find((t) => PLAIN[t] && t !== '') ?? ''];
-    return decoder(label ?? 'windows-1252').decode(bytes);
+    found = decoder(label ?? 'windows-1252');
   }
-  return decodeIso2022(bytes, vr, terms);
+  if (Object.isFrozen(charsets)) plainFor = { charsets, decoder: found }; // a caller's own array may change
+  return found;
 }
 
 /** The Specific Character Set terms this module can decode. */

@@ -1,5 +1,5 @@
 /** DICOM JSON Model (PS3.18 Annex F.2) from and to Datasets. */
-import { Dataset, decodeAt, decodeBinaryNumbers, getStrings, type Element } from './dataset.js';
+import { Dataset, decodeAt, decodeBinaryNumbers, getStrings, stringValues, type Element } from './dataset.js';
 import { putNumbers } from './dataset-writer.js';
 import { lookupTag } from './dictionary.js';
 import { Tags, tagToHex } from './tag.js';
@@ -110,8 +110,11 @@ export function datasetToJsonText(ds: Dataset, opts: ToJsonOptions = {}, path: r
   return `{${indexKeys.length ? indexKeys.concat(others).join(',') : others.join(',')}}`;
 }
 
+/** Each attribute's opening ('{"vr":"CS"') made once per VR, not once per element. */
+const VR_HEADS = new Map<string, string>(Object.keys(VR_INFO).map((vr) => [vr, `{"vr":${JSON.stringify(vr)}`]));
+
 function attributeText(ds: Dataset, el: Element, opts: ToJsonOptions, inlineMax: number, path: readonly number[]): string {
-  const head = `{"vr":${JSON.stringify(el.vr)}`;
+  const head = VR_HEADS.get(el.vr) ?? `{"vr":${JSON.stringify(el.vr)}`;
   if (el.items) {
     if (!el.items.length) return `${head}}`;
     const elPath = [...path, el.tag];
@@ -125,24 +128,34 @@ function attributeText(ds: Dataset, el: Element, opts: ToJsonOptions, inlineMax:
   if (isInlineVr(el.vr)) {
     return `${head},"InlineBinary":${JSON.stringify(Buffer.from(el.value.buffer, el.value.byteOffset, el.value.byteLength).toString('base64'))}}`;
   }
-  let values: string[];
+  let values: string;
   if (el.vr === 'AT') {
-    values = decodeAt(el.value).map((v) => JSON.stringify(v));
+    values = decodeAt(el.value)
+      .map((v) => JSON.stringify(v))
+      .join(',');
   } else if (VR_INFO[el.vr].kind === 'binary') {
-    values = (decodeBinaryNumbers(el.value, el.vr) ?? []).map(numberText);
+    values = (decodeBinaryNumbers(el.value, el.vr) ?? []).map(numberText).join(',');
   } else {
-    const strings = getStrings(ds, el.tag) ?? [];
-    if (el.vr === 'PN') {
-      values = strings.map((v) => (v === '' ? 'null' : personNameText(v)));
-    } else if (el.vr === 'IS' || el.vr === 'DS') {
-      values = strings.map((v) => (v === '' ? 'null' : Number.isFinite(Number(v)) ? numberText(Number(v)) : JSON.stringify(v)));
-    } else if (SINGLE_VALUED_TEXT.has(el.vr)) {
-      values = [JSON.stringify(strings.join('\\'))];
+    const strings = stringValues(ds, el as Element & { value: Uint8Array });
+    if (SINGLE_VALUED_TEXT.has(el.vr)) {
+      values = JSON.stringify(strings.join('\\'));
     } else {
-      values = strings.map((v) => (v === '' ? 'null' : JSON.stringify(v)));
+      const text = el.vr === 'PN' ? personNameValueText : el.vr === 'IS' || el.vr === 'DS' ? numberStringText : stringText;
+      values = strings.length === 1 ? text(strings[0]) : strings.map(text).join(',');
     }
   }
-  return `${head},"Value":[${values.join(',')}]}`;
+  return `${head},"Value":[${values}]}`;
+}
+
+/** One value of a PN, IS or DS, or other string VR, as DICOM JSON writes it (an empty one as null). */
+function personNameValueText(v: string): string {
+  return v === '' ? 'null' : personNameText(v);
+}
+function numberStringText(v: string): string {
+  return v === '' ? 'null' : Number.isFinite(Number(v)) ? numberText(Number(v)) : JSON.stringify(v);
+}
+function stringText(v: string): string {
+  return v === '' ? 'null' : JSON.stringify(v);
 }
 
 /** A number as JSON.stringify writes it (NaN and the infinities as null). */

@@ -17,7 +17,7 @@ import { DatasetLimitError, DicomParseError } from './errors.js';
 import { formatTag, Tags } from './tag.js';
 import { SyncInflateRaw } from './sync-inflate.js';
 import { resolveTransferSyntax } from './transfer-syntax.js';
-import { VR_INFO, isVr, type VR } from './vr.js';
+import { VR_INFO, vrOfBytes, type VR } from './vr.js';
 
 export interface DatasetReaderOptions {
   transferSyntaxUid: string;
@@ -243,7 +243,7 @@ export class DatasetHeaderReader {
       if (this.state === 'header') {
         if (this.hdrLen === 0) this.hdrStart = this.offset;
         const take = Math.min(this.hdrNeed - this.hdrLen, n - p);
-        this.hdr.set(data.subarray(p, p + take), this.hdrLen);
+        copyBytes(this.hdr, this.hdrLen, data, p, take);
         this.hdrLen += take;
         p += take;
         this.offset += take;
@@ -251,7 +251,7 @@ export class DatasetHeaderReader {
       } else if (this.state === 'value') {
         const buf = this.valueBuf!;
         const take = Math.min(buf.length - this.valueFill, n - p);
-        buf.set(data.subarray(p, p + take), this.valueFill);
+        copyBytes(buf, this.valueFill, data, p, take);
         this.valueFill += take;
         p += take;
         this.offset += take;
@@ -338,9 +338,12 @@ export class DatasetHeaderReader {
     if (top.explicit) {
       const c0 = this.hdr[4],
         c1 = this.hdr[5];
-      const code = String.fromCharCode(c0, c1);
-      if (!isVr(code)) throw this.err(`invalid VR '${c0 >= 0x20 && c0 < 0x7f && c1 >= 0x20 && c1 < 0x7f ? code : `0x${c0.toString(16)}${c1.toString(16)}`}'`);
-      vr = code;
+      const known = vrOfBytes(c0, c1);
+      if (known === undefined) {
+        const code = String.fromCharCode(c0, c1);
+        throw this.err(`invalid VR '${c0 >= 0x20 && c0 < 0x7f && c1 >= 0x20 && c1 < 0x7f ? code : `0x${c0.toString(16)}${c1.toString(16)}`}'`);
+      }
+      vr = known;
       if (VR_INFO[vr].longLength) {
         if (this.hdrNeed === 8) {
           this.hdrNeed = 12;
@@ -447,6 +450,19 @@ export class DatasetHeaderReader {
       (top as DatasetFrame).ds.put(el);
     }
     this.nextHeader();
+  }
+}
+
+/**
+ * Copies `n` bytes of `data` from `from` into `dst` at `at`: a loop for the few bytes of an
+ * element header or a short value, which makes no view (two per element otherwise, for
+ * every element of every received header: issue 16), set() for more.
+ */
+function copyBytes(dst: Uint8Array, at: number, data: Uint8Array, from: number, n: number): void {
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) dst[at + i] = data[from + i];
+  } else {
+    dst.set(data.subarray(from, from + n), at);
   }
 }
 

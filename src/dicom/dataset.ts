@@ -51,23 +51,43 @@ export class Dataset extends Map<number, Element> {
     return this.set(el.tag, el);
   }
 
-  /** Specific Character Set terms in effect here (own, else inherited; [] = default repertoire). */
-  characterSets(): string[] {
+  /** Specific Character Set terms in effect here (own, else inherited; [] = default repertoire). Not to be changed. */
+  characterSets(): readonly string[] {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk up the parents starts here
     for (let d: Dataset | undefined = this; d; d = d.parent) {
       const el = d.get(Tags.SpecificCharacterSet);
-      if (el?.value)
-        return latin1(el.value)
-          .split('\\')
-          .map((s) => s.trim());
+      if (el?.value) return charsetTerms(el.value);
     }
-    return [];
+    return NO_TERMS;
   }
 
   /** Elements sorted by tag. */
   sorted(): Element[] {
     return [...this.values()].sort((a, b) => a.tag - b.tag);
   }
+}
+
+const NO_TERMS: readonly string[] = Object.freeze([]);
+
+/**
+ * The terms of a Specific Character Set value, decoded once per value (the last one is
+ * kept): each string value of a header with a character set asks for them again, and
+ * decoding them each time was most of a DICOM JSON row's cost per such value (issue 16).
+ */
+let termsOf: { value: Uint8Array; bytes: string; terms: readonly string[] } | undefined;
+function charsetTerms(value: Uint8Array): readonly string[] {
+  if (termsOf?.value === value) return termsOf.terms;
+  const bytes = latin1(value);
+  if (termsOf?.bytes !== bytes) {
+    termsOf = {
+      value,
+      bytes,
+      terms: Object.freeze(bytes.split('\\').map((s) => s.trim())),
+    };
+  } else {
+    termsOf.value = value;
+  }
+  return termsOf.terms;
 }
 
 // ---- accessors ----
@@ -99,9 +119,19 @@ export function getStrings(ds: Dataset, tag: number): string[] | undefined {
     const nums = decodeBinaryNumbers(el.value, el.vr);
     return nums?.map(String);
   }
-  const text = decodeText(el.value, el.vr, info.charset ? ds.characterSets() : []);
-  if (TEXT_VRS.has(el.vr)) return [trimValue(text, el.vr)];
-  return text.split('\\').map((v) => trimValue(v, el.vr));
+  return stringValues(ds, el as Element & { value: Uint8Array });
+}
+
+/**
+ * The values of `el`, an element of `ds` with a string VR and a value: decoded with the
+ * character set in effect there and trimmed (getStrings without the look-up).
+ */
+export function stringValues(ds: Dataset, el: Element & { value: Uint8Array }): string[] {
+  const vr = el.vr;
+  const text = decodeText(el.value, vr, VR_INFO[vr].charset ? ds.characterSets() : NO_TERMS);
+  // One value without a split (most values of a header are one).
+  if (TEXT_VRS.has(vr) || text.indexOf('\\') < 0) return [trimValue(text, vr)];
+  return text.split('\\').map((v) => trimValue(v, vr));
 }
 
 /** The value of a string element (multiple values joined with '\'), decoded with the Specific Character Set. */

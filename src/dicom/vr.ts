@@ -120,6 +120,17 @@ export const VR_INFO: Readonly<Record<VR, VrInfo>> = {
 export function isVr(s: string): s is VR {
   return Object.prototype.hasOwnProperty.call(VR_INFO, s);
 }
+
+/** Each VR by its two characters' codes (first << 8 | second). */
+const VR_BY_CODE = new Map<number, VR>(Object.keys(VR_INFO).map((v) => [(v.charCodeAt(0) << 8) | v.charCodeAt(1), v as VR]));
+
+/**
+ * The VR of an explicit VR element header's two bytes, or undefined: a lookup by number,
+ * so that a header makes no string (every element of every received header, issue 16).
+ */
+export function vrOfBytes(c0: number, c1: number): VR | undefined {
+  return VR_BY_CODE.get((c0 << 8) | c1);
+}
 export const isStringVr = (vr: VR): boolean => VR_INFO[vr].kind === 'string';
 export const isBulkVr = (vr: VR): boolean => VR_INFO[vr].bulk;
 export const hasLongLength = (vr: VR): boolean => VR_INFO[vr].longLength;

@@ -112,9 +112,10 @@ function decodePDataTf(body: Buffer): PDataTf {
   const pdvs: Pdv[] = [];
   let pos = 0;
   while (pos < body.length) {
-    const { dataLength, ...item } = decodePdvItemHeader(body, pos, body.length - pos);
-    pdvs.push({ ...item, data: body.subarray(pos + PDV_HEADER_LENGTH, pos + PDV_HEADER_LENGTH + dataLength) });
-    pos += PDV_HEADER_LENGTH + dataLength;
+    const h = decodePdvItemHeader(body, pos, body.length - pos);
+    const data = body.subarray(pos + PDV_HEADER_LENGTH, pos + PDV_HEADER_LENGTH + h.dataLength);
+    pdvs.push({ contextId: h.contextId, isCommand: h.isCommand, isLast: h.isLast, data });
+    pos += PDV_HEADER_LENGTH + h.dataLength;
   }
   if (pdvs.length === 0) throw invalid('P-DATA-TF without any PDV item');
   return { type: 'P-DATA-TF', pdvs };

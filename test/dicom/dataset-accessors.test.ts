@@ -27,6 +27,25 @@ describe('dataset accessors', () => {
     expect(getNumber(withValue(0x00280030, 'DS', Buffer.from('0.5\\0.25')), 0x00280030)).toBe(0.5);
   });
 
+  it('decodes with the character set in effect now, also after it was replaced or differs between datasets', () => {
+    const latin = Buffer.from([0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72]); // 'Müller' in ISO_IR 100
+    const ds = withValue(0x00100010, 'PN', latin, 'ISO_IR 100');
+    expect(getStrings(ds, 0x00100010)).toEqual(['Müller']);
+    // A new Specific Character Set value: the terms decoded for the old one must not be used.
+    const utf8 = new Uint8Array(Buffer.from('ISO_IR 192'));
+    ds.put({ tag: 0x00080005, vr: 'CS', length: utf8.length, value: utf8 });
+    ds.put({ tag: 0x00100010, vr: 'PN', length: 7, value: new Uint8Array(Buffer.from('Müller', 'utf8')) });
+    expect(ds.characterSets()).toEqual(['ISO_IR 192']);
+    expect(getStrings(ds, 0x00100010)).toEqual(['Müller']);
+    // Datasets taking turns, each with its own set.
+    const other = withValue(0x00100010, 'PN', latin, 'ISO_IR 100');
+    for (let i = 0; i < 3; i++) {
+      expect(getStrings(other, 0x00100010)).toEqual(['Müller']);
+      expect(getStrings(ds, 0x00100010)).toEqual(['Müller']);
+    }
+    expect(getStrings(withValue(0x00100010, 'PN', latin), 0x00100010)).toEqual(['Müller']); // default repertoire
+  });
+
   it('decodes every binary numeric VR in little endian, ignoring a trailing partial value', () => {
     const b = Buffer.alloc(16);
     b.writeUInt16LE(0xfffe, 0);
