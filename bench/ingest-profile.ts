@@ -7,10 +7,13 @@
 //
 //   npx tsx bench/ingest-profile.ts [--count 300] [--runs 3] [--assoc 1]
 //        [--cmd "node --cpu-prof --cpu-prof-dir=/tmp/prof bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
-//        [--windows /tmp/prof/windows.json] [--perf /tmp/prof/perf.data] [--warmup 1]
+//        [--windows /tmp/prof/windows.json] [--perf /tmp/prof/perf.data] [--heap] [--warmup 1]
 // --warmup: how many untimed series of --count go first.
 // --perf: `perf record -g` of the server's threads during the measured runs only (start the
 // server with `node --perf-basic-prof` to name its JIT code).
+// --heap: SIGUSR2 to the server before and after the measured runs, for bench/heap-sampler.ts
+// (start it with `node --import tsx --import ./bench/heap-sampler.ts`, HEAP_PROFILE_OUT set);
+// then bench/heap-profile-summary.ts.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     cmd: { type: 'string', default: 'node bin/pacs.js serve --data {data} --port {port} --aet {aet}' },
     windows: { type: 'string' },
     perf: { type: 'string' },
+    heap: { type: 'boolean', default: false },
     warmup: { type: 'string', default: '1' },
   },
 });
@@ -60,6 +64,7 @@ try {
   for (let w = 0; w < Number(values.warmup); w++) await send(-1 - w);
   const perf = values.perf ? spawn('perf', ['record', '-F', '999', '-g', '-o', values.perf, '-p', String(pacs.pid)], { stdio: 'ignore' }) : undefined;
   if (perf) await new Promise((r) => setTimeout(r, 1000));
+  if (values.heap) process.kill(pacs.pid, 'SIGUSR2'); // starts the sampler
   const cpus: number[] = [];
   const threadsBefore = cpuMsByThread(pacs.pid);
   for (let run = 1; run <= Number(values.runs); run++) {
@@ -72,6 +77,10 @@ try {
   if (perf) {
     perf.kill('SIGINT');
     await new Promise((r) => perf.once('exit', r));
+  }
+  if (values.heap) {
+    process.kill(pacs.pid, 'SIGUSR2'); // writes the profile
+    await new Promise((r) => setTimeout(r, 3000));
   }
   const threadsAfter = cpuMsByThread(pacs.pid);
   const perThread = [...threadsAfter]
