@@ -157,33 +157,29 @@ export class PduFramer {
     return this.header;
   }
 
+  /** The next `n` held bytes, as views of the chunks. */
   private takeParts(n: number): Buffer[] {
-    this.buffered -= n;
     const out: Buffer[] = [];
-    while (n > 0) {
-      const c = this.chunks[0];
-      if (c.length <= n) {
-        out.push(c);
-        this.chunks.shift();
-        n -= c.length;
-      } else {
-        out.push(c.subarray(0, n));
-        this.chunks[0] = c.subarray(n);
-        n = 0;
-      }
-    }
+    this.consume(n, out);
     return out;
   }
 
   /** Drops `n` held bytes (a PDU or PDV item header): no views made of them. */
   private skip(n: number): void {
+    this.consume(n);
+  }
+
+  /** Takes `n` held bytes off the front, their views into `out` if given. */
+  private consume(n: number, out?: Buffer[]): void {
     this.buffered -= n;
     while (n > 0) {
       const c = this.chunks[0];
       if (c.length <= n) {
+        out?.push(c);
         this.chunks.shift();
         n -= c.length;
       } else {
+        out?.push(c.subarray(0, n));
         this.chunks[0] = c.subarray(n);
         n = 0;
       }
