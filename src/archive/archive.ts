@@ -34,6 +34,8 @@ export interface ArchiveOptions {
   node?: SharingNode;
   /** Largest group-commit batch (default 1000). */
   maxBatch?: number;
+  /** Deferred rows (ingest.ts): longest wait of an answered store's row for others to commit with (default 20 ms). */
+  rowLingerMs?: number;
   /** The registry's limits.dataset, asked per store and per conversion (default: DEFAULT_LIMITS.dataset). */
   datasetLimits?: () => DatasetLimits;
   /** Cap of the thumbnail cache in bytes (default 256 MiB); a function is read at every put. */
@@ -102,6 +104,8 @@ export class Archive {
   private readonly dataDir: string;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly storedListeners = new Set<StoredListener>();
+  /** Deferred rows (ingest.ts): UIDs answered for, their rows not yet committed; undefined where rows commit before the answer. */
+  private readonly rowsInFlight: Set<string> | undefined;
   private closed = false;
   private expiredSweepTimer?: NodeJS.Timeout;
   private expiredSweep?: Promise<void>;
@@ -131,13 +135,18 @@ export class Archive {
     const deferSync = onDuplicate !== 'replace';
     this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
       async (records) => {
-        const results = await insert(records, onDuplicate, { deferSync });
+        const results = await insert(records, onDuplicate, { deferSync, ignorePending: true });
         // A replaced duplicate: the old version's row is gone (ingest deletes its file); its thumbnails go too.
         for (const r of results) if (r.status === 'replaced') void this.track(this.removeDerived(r.previousFileKey));
         return results;
       },
-      { maxBatch: opts.maxBatch },
+      { maxBatch: opts.maxBatch, ...(opts.rowLingerMs !== undefined ? { lingerMs: opts.rowLingerMs } : {}) },
     );
+    // Deferred rows (ingest.ts): where the index can make its readers wait for them (SQLite).
+    if (deferSync && index.setPendingRows) {
+      this.rowsInFlight = new Set();
+      index.setPendingRows(() => this.committer.settled());
+    }
   }
 
   static async open(opts: ArchiveOptions): Promise<Archive> {
@@ -243,6 +252,7 @@ export class Archive {
         logger: this.logger,
         maxHeaderBytes: this.limits.maxHeaderBytes,
         ...(this.storedListeners.size > 0 ? { onStored: (r: InstanceRecord) => this.notifyStored(r) } : {}),
+        ...(this.rowsInFlight ? { rowsInFlight: this.rowsInFlight, background: (work: Promise<void>) => void this.track(work) } : {}),
       },
       req,
     );
@@ -253,8 +263,9 @@ export class Archive {
 
   /**
    * Calls `listener` with each instance stored or replaced, once it is durable and its row
-   * committed (before the store's response goes out). It must return at once (queue the
-   * work); what it throws is logged and never fails the store. Returns the unsubscribe.
+   * committed (with deferred rows, ingest.ts, after the store's response went out; else
+   * before). It must return at once (queue the work); what it throws is logged and never
+   * fails the store. Returns the unsubscribe.
    */
   onStored(listener: StoredListener): () => void {
     this.storedListeners.add(listener);
@@ -313,7 +324,11 @@ export class Archive {
 
   /** Resolves once stores that are ending and their background work (files closed, full batches sealed) are done. */
   async idle(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    // Twice: stores ending now answer first and commit their rows after (deferred rows).
+    for (let pass = 0; pass < 2; pass++) {
+      await this.committer.drain();
+      await Promise.allSettled([...this.inFlight]);
+    }
     await this.blobs.idle();
   }
 
@@ -323,7 +338,10 @@ export class Archive {
     this.closed = true;
     clearInterval(this.expiredSweepTimer);
     await this.expiredSweep;
-    await Promise.allSettled([...this.inFlight]);
+    for (let pass = 0; pass < 2; pass++) {
+      await this.committer.drain();
+      await Promise.allSettled([...this.inFlight]);
+    }
     await this.committer.drain();
     await this.blobs.close();
     await this.index.close();

@@ -9,6 +9,7 @@ import type {
   InstanceRecord,
   InstanceRow,
   InstanceSummary,
+  ReadOptions,
   SeriesRow,
   StudyRow,
   WriteOptions,
@@ -18,7 +19,7 @@ import type { SqlDialect, SqlIndex, SqlReader, SqlWriter } from './sql-types.js'
 
 export abstract class BaseIndex implements SqlIndex {
   abstract readonly dialect: SqlDialect;
-  abstract read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T>;
+  abstract read<T>(fn: (tx: SqlReader) => Promise<T>, opts?: ReadOptions): Promise<T>;
   abstract write<T>(fn: (tx: SqlWriter) => Promise<T>, opts?: WriteOptions): Promise<T>;
   abstract close(): Promise<void>;
   /** Durable already where every commit is (PostgreSQL's synchronous commit). */
@@ -34,8 +35,8 @@ export abstract class BaseIndex implements SqlIndex {
   }
 
   /** A single read statement; backends may run it without an explicit transaction. */
-  protected single<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
-    return this.read(fn);
+  protected single<T>(fn: (tx: SqlReader) => Promise<T>, opts?: ReadOptions): Promise<T> {
+    return this.read(fn, opts);
   }
 
   insertInstances(records: readonly InstanceRecord[], onDuplicate: DuplicateAction = 'keep', opts?: WriteOptions): Promise<InsertResult[]> {
@@ -44,8 +45,8 @@ export abstract class BaseIndex implements SqlIndex {
   deleteInstance(uid: string): Promise<{ fileKey: string } | undefined> {
     return this.write((tx) => tx.deleteInstance(uid));
   }
-  hasInstance(uid: string): Promise<boolean> {
-    return this.single((tx) => tx.hasInstance(uid));
+  hasInstance(uid: string, opts?: ReadOptions): Promise<boolean> {
+    return this.single((tx) => tx.hasInstance(uid), opts);
   }
   getInstance(uid: string): Promise<InstanceRow | undefined> {
     return this.single((tx) => tx.getInstance(uid));

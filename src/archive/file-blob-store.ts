@@ -42,6 +42,10 @@
  *           goes after it)
  *        3. the success response, only once 1 and 2 are done
  *        4. background: close the file
+ *        Deferred rows (SQLite, ingest.ts): 2 comes after 3, the row committed with those of
+ *        the stores that follow (within 20 ms); 3 waits for 1 only. The file is settled
+ *        (4) after 2, so its batch stays open until its row is committed: a crash between
+ *        3 and 2 is the case "1, not 2" below, acknowledged this time.
  *   seal    once a batch is full (no longer taken from) and every file taken from it is
  *           settled (committed and closed, or unlinked): the index's commits made durable
  *           (setSealBarrier: the WAL fdatasync), fsync(batch), unlink its marker. So a row
@@ -67,7 +71,8 @@
  *   before 1's seal   no seal, no row: the file (partial or whole) is deleted. Never
  *                     acknowledged.
  *   1, not 2          (sealed, no row) whole: indexed at the next start; torn by a power
- *                     cut: the seal does not match, deleted. Never acknowledged.
+ *                     cut: the seal does not match, deleted (never acknowledged then: 3
+ *                     waits for 1).
  *   2 done, 1 not     (power loss) row durable, data not: CRC-32 or size differs -> row and
  *                     file deleted. Never acknowledged.
  *   1 and 2 done      file durable; its row durable, or lost with the index's unsynced

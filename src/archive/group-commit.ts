@@ -11,6 +11,12 @@
  *
  * A failed batch of several items is retried one item at a time, so one bad record
  * fails alone; a failed single-item commit fails that caller with the error.
+ *
+ * Lingering items (submit(item, { linger: true })) are for callers that do not wait for
+ * the commit before answering (Archive's deferred rows): they wait up to lingerMs for
+ * more, or until lingerBatch of them are pending, or until someone calls drain() or
+ * settled() or submits an item that does not linger, so that one transaction takes the
+ * rows of several consecutive stores of one association.
  */
 export type BatchCommit<I, R> = (items: readonly I[]) => Promise<R[]>;
 
@@ -21,6 +27,10 @@ export interface GroupCommitOptions {
   isolateFailures?: boolean;
   /** Longest wait for reserved items before a commit (default 3 ms; 0 disables). */
   maxDelayMs?: number;
+  /** Longest wait of a lingering item before its commit starts (default 20 ms). */
+  lingerMs?: number;
+  /** Lingering items pending that start a commit at once (default 32). */
+  lingerBatch?: number;
 }
 
 /** A place in an upcoming batch: submit exactly once, or cancel. */
@@ -44,6 +54,9 @@ export class GroupCommitter<I, R> {
   private readonly maxDelayMs: number;
   private reserved = 0;
   private wake: (() => void) | undefined;
+  private readonly lingerMs: number;
+  private readonly lingerBatch: number;
+  private lingerTimer: NodeJS.Timeout | undefined;
   /** Number of commit calls made and items committed (observability, tests). */
   readonly stats = { batches: 0, items: 0, retriedBatches: 0 };
 
@@ -52,6 +65,8 @@ export class GroupCommitter<I, R> {
     this.maxBatch = options.maxBatch ?? 1000;
     this.isolateFailures = options.isolateFailures ?? true;
     this.maxDelayMs = options.maxDelayMs ?? 3;
+    this.lingerMs = options.lingerMs ?? 20;
+    this.lingerBatch = options.lingerBatch ?? 32;
   }
 
   reserve(): Reservation<I, R> {
@@ -92,15 +107,31 @@ export class GroupCommitter<I, R> {
     });
   }
 
-  submit(item: I): Promise<R> {
+  submit(item: I, opts?: { linger?: boolean }): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      this.running ??= this.loop();
+      if (this.running || !opts?.linger || this.pending.length >= this.lingerBatch) this.start();
+      else this.lingerTimer ??= setTimeout(() => this.start(), this.lingerMs);
     });
   }
 
-  /** Resolves once everything submitted so far is committed (or failed). */
+  private start(): void {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    this.running ??= this.loop();
+  }
+
+  /**
+   * Undefined when nothing is pending or being committed (no wait: the common case of a
+   * read); else resolves once all of it is committed (or failed), lingering items included.
+   */
+  settled(): Promise<void> | undefined {
+    return this.pending.length === 0 && !this.running ? undefined : this.drain();
+  }
+
+  /** Resolves once everything submitted so far is committed (or failed), lingering items included. */
   async drain(): Promise<void> {
+    if (this.pending.length > 0) this.start();
     while (this.running) await this.running;
   }
 

@@ -165,6 +165,14 @@ export interface WriteOptions {
    * facts durable elsewhere: ingest's rows, whose sealed files re-make them (file-blob-store.ts).
    */
   deferSync?: boolean;
+  /** Not waiting for the rows pending (Index.setPendingRows): the write that commits them (it would wait for itself). */
+  ignorePending?: boolean;
+}
+
+/** How a read is made. */
+export interface ReadOptions {
+  /** Not waiting for the rows pending (Index.setPendingRows): ingest's duplicate check, which looks at them itself. */
+  ignorePending?: boolean;
 }
 
 /**
@@ -179,7 +187,7 @@ export interface WriteFence {
 }
 
 export interface Index {
-  read<T>(fn: (tx: IndexReader) => Promise<T>): Promise<T>;
+  read<T>(fn: (tx: IndexReader) => Promise<T>, opts?: ReadOptions): Promise<T>;
   write<T>(fn: (tx: IndexWriter) => Promise<T>, opts?: WriteOptions): Promise<T>;
   /** Makes every commit so far durable (those written with deferSync). */
   syncWrites(): Promise<void>;
@@ -187,6 +195,13 @@ export interface Index {
   readonly writeTransactions: number;
   /** Fences every later write transaction (PostgreSQL, several nodes); absent where one node owns the index. */
   setWriteFence?(fence: WriteFence): void;
+  /**
+   * Rows answered for and not yet committed (Archive's deferred rows, where the index has
+   * this): every read and write not marked ignorePending first waits for what `pending()`
+   * returns (undefined: nothing pending), so whatever was answered for is found. What runs
+   * inside that commit (an afterInsert hook) uses its transaction, never the index itself.
+   */
+  setPendingRows?(pending: () => Promise<void> | undefined): void;
   close(): Promise<void>;
   /** Gives the space of deleted rows back to the file system (SQLite, in bounded steps); resolves when done. */
   reclaimSpace(): Promise<void>;
@@ -196,7 +211,7 @@ export interface Index {
   // One-statement conveniences, each its own transaction.
   insertInstances(records: readonly InstanceRecord[], onDuplicate?: DuplicateAction, opts?: WriteOptions): Promise<InsertResult[]>;
   deleteInstance(sopInstanceUid: string): Promise<{ fileKey: string } | undefined>;
-  hasInstance(sopInstanceUid: string): Promise<boolean>;
+  hasInstance(sopInstanceUid: string, opts?: ReadOptions): Promise<boolean>;
   getInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;
   hasFileKey(fileKey: string): Promise<boolean>;
   fileCheck(fileKey: string): Promise<FileCheck | undefined>;

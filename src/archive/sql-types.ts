@@ -9,7 +9,7 @@
  * backend (sqlite-index.ts, postgres-index.ts), so no code outside them asks which engine
  * it runs on.
  */
-import type { Index, IndexReader, IndexWriter, WriteOptions } from './index-types.js';
+import type { Index, IndexReader, IndexWriter, ReadOptions, WriteOptions } from './index-types.js';
 
 export type SqlValue = string | number | null;
 export type SqlRow = Record<string, unknown>;
@@ -84,6 +84,6 @@ export interface SqlWriter extends IndexWriter, SqlReader {
 /** The index as archive/ sees it: its transactions with SQL. */
 export interface SqlIndex extends Index {
   readonly dialect: SqlDialect;
-  read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T>;
+  read<T>(fn: (tx: SqlReader) => Promise<T>, opts?: ReadOptions): Promise<T>;
   write<T>(fn: (tx: SqlWriter) => Promise<T>, opts?: WriteOptions): Promise<T>;
 }

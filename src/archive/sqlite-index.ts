@@ -38,7 +38,7 @@ import {
   STUDY_STAMP_COLUMNS,
   UpsertMemo,
 } from './index-sql.js';
-import type { WriteOptions } from './index-types.js';
+import type { ReadOptions, WriteOptions } from './index-types.js';
 import type { SqlDialect, SqlReader, SqlRow, SqlRunner, SqlValue, SqlWriter } from './sql-types.js';
 import { enableIncrementalVacuum, freePages, reclaimStep } from './sqlite-space.js';
 
@@ -144,6 +144,8 @@ export class SqliteIndex extends BaseIndex {
   private dataVersion = -1;
 
   private reclaiming: Promise<void> | undefined;
+  /** Index.setPendingRows: rows answered for, not yet committed (Archive). */
+  private pendingRows: (() => Promise<void> | undefined) | undefined;
   private reclaimAgain = false;
 
   private constructor(file: string, logger?: Logger) {
@@ -276,7 +278,22 @@ export class SqliteIndex extends BaseIndex {
     return this.reclaiming;
   }
 
-  read<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
+  /** Index.setPendingRows: what reads and writes wait for first. */
+  setPendingRows(pending: () => Promise<void> | undefined): void {
+    this.pendingRows = pending;
+  }
+
+  /** Runs `then` once the rows pending are committed: at once when there are none (no await, the common case). */
+  private afterPending<T>(opts: ReadOptions | undefined, then: () => Promise<T>): Promise<T> {
+    const wait = opts?.ignorePending ? undefined : this.pendingRows?.();
+    return wait ? wait.then(then) : then();
+  }
+
+  read<T>(fn: (tx: SqlReader) => Promise<T>, opts?: ReadOptions): Promise<T> {
+    return this.afterPending(opts, () => this.readNow(fn));
+  }
+
+  private readNow<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
     return this.readLock.run(async () => {
       this.checkOpen();
       this.tx.beginRead.run();
@@ -294,14 +311,20 @@ export class SqliteIndex extends BaseIndex {
    * statements per call (the C-STORE duplicate check is one per instance). Under the read
    * lock all the same: the reader connection is never inside another caller's BEGIN.
    */
-  protected override single<T>(fn: (tx: SqlReader) => Promise<T>): Promise<T> {
-    return this.readLock.run(async () => {
-      this.checkOpen();
-      return fn(new SqlIndexReader(this.readRunner));
-    });
+  protected override single<T>(fn: (tx: SqlReader) => Promise<T>, opts?: ReadOptions): Promise<T> {
+    return this.afterPending(opts, () =>
+      this.readLock.run(async () => {
+        this.checkOpen();
+        return fn(new SqlIndexReader(this.readRunner));
+      }),
+    );
   }
 
-  async write<T>(fn: (tx: SqlWriter) => Promise<T>, opts?: WriteOptions): Promise<T> {
+  write<T>(fn: (tx: SqlWriter) => Promise<T>, opts?: WriteOptions): Promise<T> {
+    return this.afterPending(opts, () => this.writeNow(fn, opts));
+  }
+
+  private async writeNow<T>(fn: (tx: SqlWriter) => Promise<T>, opts?: WriteOptions): Promise<T> {
     const result = await this.writeLock.run(async () => {
       this.checkOpen();
       this.tx.beginWrite.run();
@@ -342,11 +365,13 @@ export class SqliteIndex extends BaseIndex {
    * so each check read the index pages again (pread from the WAL); the writer's cache stays
    * valid across its own commits (issue 16).
    */
-  override hasInstance(uid: string): Promise<boolean> {
-    return this.writeLock.run(async () => {
-      this.checkOpen();
-      return new SqlIndexReader(this.writeRunner).hasInstance(uid);
-    });
+  override hasInstance(uid: string, opts?: ReadOptions): Promise<boolean> {
+    return this.afterPending(opts, () =>
+      this.writeLock.run(async () => {
+        this.checkOpen();
+        return new SqlIndexReader(this.writeRunner).hasInstance(uid);
+      }),
+    );
   }
 
   /** Prepared statements held, per connection (tests and diagnostics). */

@@ -77,15 +77,16 @@ describe('crash safety (SIGKILL)', () => {
     }
   });
 
-  it('killed after the file was written and sealed, before the index commit: it is indexed at the next start', async () => {
+  it('killed after the answer, as the row commit starts: the sealed file is indexed at the next start', async () => {
     dataDir = tempDir();
-    const { signal } = await runChild(dataDir, 'before-commit');
+    const { signal, out } = await runChild(dataDir, 'before-commit');
     expect(signal).toBe('SIGKILL');
+    expect(out).toContain('END-RESOLVED'); // deferred rows: answered before the commit
     expect(writtenFiles(join(dataDir, 'blobs'))).toHaveLength(4);
     expect(listFiles(join(dataDir, 'blobs', 'open'))).toHaveLength(1); // its batch is open
     const archive = await Archive.open({ dataDir });
     try {
-      // Never acknowledged, but whole: its own seal proves it (a sender retrying it finds it stored).
+      // Whole: its own seal proves it.
       expect(archive.recovery).toEqual({ tempFiles: 0, removedFinalFiles: 0, reindexed: 1 });
       expect(await checkConsistent(archive, dataDir)).toEqual(ALL);
     } finally {
@@ -127,7 +128,7 @@ describe('crash safety (SIGKILL)', () => {
     }
   });
 
-  it('undurable-data: row committed during the final fdatasync, data lost before it completed: the sweep finds the CRC-32 wrong and drops row and file', async () => {
+  it('undurable-data: a committed row whose file then lost its data (as a power cut may lose what the device had not written): the sweep finds the CRC-32 wrong and drops row and file', async () => {
     dataDir = tempDir();
     const { signal } = await runChild(dataDir, 'undurable-data');
     expect(signal).toBe('SIGKILL');
@@ -158,13 +159,14 @@ describe('crash safety (SIGKILL)', () => {
     }
   });
 
-  it('killed right after the success answer: after the restart the instance is indexed and its bytes read back', async () => {
+  it('killed right after the success answer, its row not yet committed: after the restart the instance is indexed again and its bytes read back', async () => {
     dataDir = tempDir();
-    const { signal } = await runChild(dataDir, 'after-response');
+    const { signal, out } = await runChild(dataDir, 'after-response');
     expect(signal).toBe('SIGKILL');
+    expect(out).toContain('END-RESOLVED');
     const archive = await Archive.open({ dataDir });
     try {
-      expect(archive.recovery).toEqual({ tempFiles: 0, removedFinalFiles: 0 });
+      expect(archive.recovery).toEqual({ tempFiles: 0, removedFinalFiles: 0, reindexed: 1 });
       expect(await checkConsistent(archive, dataDir)).toEqual(ALL);
       const row = await archive.index.getInstance('1.2.3.77.100');
       const file = readFileSync(join(dataDir, 'blobs', row!.fileKey));
@@ -176,7 +178,22 @@ describe('crash safety (SIGKILL)', () => {
     }
   });
 
-  it('killed after the index commit, before the answer: the instance is kept (its file matches the CRC-32)', async () => {
+  it('killed after the answer and the row commit, its file not yet settled: kept as it is, nothing to index again', async () => {
+    dataDir = tempDir();
+    const { signal, out } = await runChild(dataDir, 'after-row-commit');
+    expect(signal).toBe('SIGKILL');
+    expect(out).toContain('END-RESOLVED');
+    expect(listFiles(join(dataDir, 'blobs', 'open'))).toHaveLength(1); // its batch is open
+    const archive = await Archive.open({ dataDir });
+    try {
+      expect(archive.recovery).toEqual({ tempFiles: 0, removedFinalFiles: 0 });
+      expect(await checkConsistent(archive, dataDir)).toEqual(ALL);
+    } finally {
+      await archive.close();
+    }
+  });
+
+  it('killed right after the row commit (after the answer): the instance is kept (its file matches the CRC-32)', async () => {
     dataDir = tempDir();
     const { signal } = await runChild(dataDir, 'after-commit');
     expect(signal).toBe('SIGKILL');

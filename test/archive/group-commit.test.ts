@@ -99,4 +99,40 @@ describe('GroupCommitter reservations', () => {
     expect(Date.now() - t1).toBeLessThan(15);
     expect(() => b.cancel()).toThrow(/already used/);
   });
+
+  it('lingering items wait (lingerMs) so that items submitted one after another share a commit; settled() commits them now', async () => {
+    const batches: number[][] = [];
+    const gc = new GroupCommitter<number, number>(
+      async (items) => {
+        batches.push([...items]);
+        return [...items];
+      },
+      { lingerMs: 60_000 },
+    );
+    expect(gc.settled()).toBeUndefined(); // nothing pending: no wait
+    const ps: Promise<number>[] = [];
+    for (let i = 0; i < 5; i++) {
+      ps.push(gc.submit(i, { linger: true }));
+      await tick(1);
+    }
+    expect(batches).toEqual([]);
+    await gc.settled();
+    expect(batches).toEqual([[0, 1, 2, 3, 4]]);
+    expect(await Promise.all(ps)).toEqual([0, 1, 2, 3, 4]);
+    expect(gc.settled()).toBeUndefined();
+  });
+
+  it('lingering items commit after lingerMs, at lingerBatch at once, and with an item that does not linger', async () => {
+    const batches: number[][] = [];
+    const commit = async (items: readonly number[]) => {
+      batches.push([...items]);
+      return [...items];
+    };
+    expect(await new GroupCommitter<number, number>(commit, { lingerMs: 5 }).submit(1, { linger: true })).toBe(1);
+    const full = new GroupCommitter<number, number>(commit, { lingerMs: 60_000, lingerBatch: 3 });
+    expect(await Promise.all([2, 3, 4].map((i) => full.submit(i, { linger: true })))).toEqual([2, 3, 4]);
+    const mixed = new GroupCommitter<number, number>(commit, { lingerMs: 60_000 });
+    expect(await Promise.all([mixed.submit(5, { linger: true }), mixed.submit(6)])).toEqual([5, 6]);
+    expect(batches).toEqual([[1], [2, 3, 4], [5, 6]]);
+  });
 });
