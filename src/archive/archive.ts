@@ -45,8 +45,10 @@ export interface ArchiveOptions {
   /**
    * Called inside the index transaction that inserts a batch of received instances, after
    * the insert, with each record and its result: rows it writes (an outbox, the router's
-   * forward queue) commit atomically with the instances, before any C-STORE response.
-   * Throwing fails the whole batch's stores (nothing is acknowledged). A function it
+   * forward queue) commit atomically with the instances: before any C-STORE response, or
+   * with deferred rows (ingest.ts) after it. Throwing fails the whole batch's stores
+   * (nothing is acknowledged; with deferred rows, their files are left to the next start's
+   * sweep, which indexes them again through this hook). A function it
    * returns runs once the transaction has committed (e.g. wake the router's senders:
    * before the commit they would not see the new rows).
    */
