@@ -100,15 +100,19 @@ describe('GroupCommitter reservations', () => {
     expect(() => b.cancel()).toThrow(/already used/);
   });
 
-  it('lingering items wait (lingerMs) so that items submitted one after another share a commit; settled() commits them now', async () => {
+  /** A commit that records its batches and returns the items. */
+  const recorder = () => {
     const batches: number[][] = [];
-    const gc = new GroupCommitter<number, number>(
-      async (items) => {
-        batches.push([...items]);
-        return [...items];
-      },
-      { lingerMs: 60_000 },
-    );
+    const commit = async (items: readonly number[]) => {
+      batches.push([...items]);
+      return [...items];
+    };
+    return { batches, commit };
+  };
+
+  it('lingering items wait (lingerMs) so that items submitted one after another share a commit; settled() commits them now', async () => {
+    const { batches, commit } = recorder();
+    const gc = new GroupCommitter<number, number>(commit, { lingerMs: 60_000 });
     expect(gc.settled()).toBeUndefined(); // nothing pending: no wait
     const ps: Promise<number>[] = [];
     for (let i = 0; i < 5; i++) {
@@ -123,11 +127,7 @@ describe('GroupCommitter reservations', () => {
   });
 
   it('lingering items commit after lingerMs, at lingerBatch at once, and with an item that does not linger', async () => {
-    const batches: number[][] = [];
-    const commit = async (items: readonly number[]) => {
-      batches.push([...items]);
-      return [...items];
-    };
+    const { batches, commit } = recorder();
     expect(await new GroupCommitter<number, number>(commit, { lingerMs: 5 }).submit(1, { linger: true })).toBe(1);
     const full = new GroupCommitter<number, number>(commit, { lingerMs: 60_000, lingerBatch: 3 });
     expect(await Promise.all([2, 3, 4].map((i) => full.submit(i, { linger: true })))).toEqual([2, 3, 4]);
