@@ -108,6 +108,8 @@ export class Archive {
   private readonly storedListeners = new Set<StoredListener>();
   /** Deferred rows (ingest.ts): UIDs answered for, their rows not yet committed; undefined where rows commit before the answer. */
   private readonly rowsInFlight: Set<string> | undefined;
+  /** False after a failed index commit, until one succeeds: stores then commit before the answer, which tells of a failure. */
+  private deferring = true;
   private closed = false;
   private expiredSweepTimer?: NodeJS.Timeout;
   private expiredSweep?: Promise<void>;
@@ -137,7 +139,15 @@ export class Archive {
     const deferSync = onDuplicate !== 'replace';
     this.committer = new GroupCommitter<InstanceRecord, InsertResult>(
       async (records) => {
-        const results = await insert(records, onDuplicate, { deferSync, ignorePending: true });
+        let results: InsertResult[];
+        try {
+          results = await insert(records, onDuplicate, { deferSync, ignorePending: true });
+        } catch (e) {
+          // Rows no longer deferred until a commit succeeds: stores answer the failure instead.
+          this.deferring = false;
+          throw e;
+        }
+        this.deferring = true;
         // A replaced duplicate: the old version's row is gone (ingest deletes its file); its thumbnails go too.
         for (const r of results) if (r.status === 'replaced') void this.track(this.removeDerived(r.previousFileKey));
         return results;
@@ -254,7 +264,7 @@ export class Archive {
         logger: this.logger,
         maxHeaderBytes: this.limits.maxHeaderBytes,
         ...(this.storedListeners.size > 0 ? { onStored: (r: InstanceRecord) => this.notifyStored(r) } : {}),
-        ...(this.rowsInFlight ? { rowsInFlight: this.rowsInFlight, background: (work: Promise<void>) => void this.track(work) } : {}),
+        ...(this.rowsInFlight && this.deferring ? { rowsInFlight: this.rowsInFlight, background: (work: Promise<void>) => void this.track(work) } : {}),
       },
       req,
     );

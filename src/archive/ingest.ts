@@ -26,7 +26,8 @@
  * file is settled in its batch (release()) only after it, so the batch is not sealed
  * before. A duplicate committed by another store since this one's check (a race of two
  * associations) keeps the stored copy and drops this file; a commit that fails leaves the
- * file in its open batch for the sweep (leave()).
+ * file in its open batch for the sweep (leave()), and the stores that begin after it commit
+ * before their answer (which then tells of the failure) until a commit succeeds again.
  * Measured (bench/ingest-ab.ts, one association): the index's share of a store is ~0.4 ms
  * of CPU with one row per transaction.
  * The CRC-32 (zlib, ~0.1-0.25 ms per 512 KB on the event loop, while receiving) is the
