@@ -19,7 +19,7 @@ import { FileBlobStore, type FileBlobStoreOptions, type SharingNode } from './fi
 import { DEFAULT_DERIVED_CACHE_BYTES, DerivedCache } from './derived-cache.js';
 import { GroupCommitter } from './group-commit.js';
 import type { DuplicateAction, Index, IndexWriter, InsertResult, InstanceRecord, WriteOptions } from './index-types.js';
-import { IngestSink, recordOfStoredFile, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
+import { IngestSink, recordOfStoredFile, type DeferredRows, type DuplicatePolicy, type StoreRequest, type StoreSink } from './ingest.js';
 import { openIndex, type IndexSpec } from './open-index.js';
 import { studyChangeStamp } from './query.js';
 
@@ -106,8 +106,8 @@ export class Archive {
   private readonly dataDir: string;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly storedListeners = new Set<StoredListener>();
-  /** Deferred rows (ingest.ts): UIDs answered for, their rows not yet committed; undefined where rows commit before the answer. */
-  private readonly rowsInFlight: Set<string> | undefined;
+  /** Deferred rows (ingest.ts); undefined where rows commit before the answer. */
+  private readonly deferredRows: DeferredRows | undefined;
   /** False after a failed index commit, until one succeeds: stores then commit before the answer, which tells of a failure. */
   private deferring = true;
   private closed = false;
@@ -156,7 +156,7 @@ export class Archive {
     );
     // Deferred rows (ingest.ts): where the index can make its readers wait for them (SQLite).
     if (deferSync && index.setPendingRows) {
-      this.rowsInFlight = new Set();
+      this.deferredRows = { rowsInFlight: new Set(), background: (work) => void this.track(work) };
       index.setPendingRows(() => this.committer.settled());
     }
   }
@@ -264,7 +264,7 @@ export class Archive {
         logger: this.logger,
         maxHeaderBytes: this.limits.maxHeaderBytes,
         ...(this.storedListeners.size > 0 ? { onStored: (r: InstanceRecord) => this.notifyStored(r) } : {}),
-        ...(this.rowsInFlight && this.deferring ? { rowsInFlight: this.rowsInFlight, background: (work: Promise<void>) => void this.track(work) } : {}),
+        ...(this.deferredRows && this.deferring ? { deferred: this.deferredRows } : {}),
       },
       req,
     );
@@ -336,12 +336,16 @@ export class Archive {
 
   /** Resolves once stores that are ending and their background work (files closed, full batches sealed) are done. */
   async idle(): Promise<void> {
-    // Twice: stores ending now answer first and commit their rows after (deferred rows).
+    await this.storesSettled();
+    await this.blobs.idle();
+  }
+
+  /** Stores ending now and their rows committed: twice, as a deferred row's store answers first and commits after. */
+  private async storesSettled(): Promise<void> {
     for (let pass = 0; pass < 2; pass++) {
       await this.committer.drain();
       await Promise.allSettled([...this.inFlight]);
     }
-    await this.blobs.idle();
   }
 
   /** Waits for stores that are ending, then closes the index. */
@@ -350,10 +354,7 @@ export class Archive {
     this.closed = true;
     clearInterval(this.expiredSweepTimer);
     await this.expiredSweep;
-    for (let pass = 0; pass < 2; pass++) {
-      await this.committer.drain();
-      await Promise.allSettled([...this.inFlight]);
-    }
+    await this.storesSettled();
     await this.committer.drain();
     await this.blobs.close();
     await this.index.close();

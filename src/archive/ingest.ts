@@ -15,13 +15,13 @@
  * If the fdatasync fails after the commit, the row is deleted before the failure is
  * answered (and if that fails too, the file stays for the sweep to judge by its CRC-32).
  *
- * Deferred rows (SQLite; not with duplicatePolicy 'replace'; `rowsInFlight` set): the
+ * Deferred rows (SQLite; not with duplicatePolicy 'replace'; `deferred` set): the
  * answer goes once the sealed file is durable, and the row is committed after it, with
  * those of the stores that follow within GroupCommitter's lingerMs (one transaction for
  * several instances of one association). The sealed file is the durable record either
  * way: a crash before that commit leaves the file in its open batch, and the start-up sweep
  * indexes it again (the case of a WAL tail lost after the answer). Until the commit the
- * SOP Instance UID is in `rowsInFlight` (duplicates of it are answered as duplicates), every
+ * SOP Instance UID is in `deferred.rowsInFlight` (a store of it is a duplicate), every
  * other read and write of the index waits for the commit (Index.setPendingRows), and the
  * file is settled in its batch (release()) only after it, so the batch is not sealed
  * before. A duplicate committed by another store since this one's check (a race of two
@@ -53,7 +53,7 @@ import {
 } from './dicom-deps.js';
 import { Status } from '../dicom/status.js';
 import { ArchiveError, DuplicateInstanceError, InvalidDatasetError, OutOfResourcesError, StoreAbortedError } from './errors.js';
-import type { GroupCommitter } from './group-commit.js';
+import type { GroupCommitter, Reservation } from './group-commit.js';
 import type { Index, InsertResult, InstanceRecord } from './index-types.js';
 
 export interface StoreRequest {
@@ -102,10 +102,16 @@ export interface IngestContext {
   maxHeaderBytes: number;
   /** Told of the record once it is durable and committed (stored or replaced); must not throw. */
   onStored?: (record: InstanceRecord) => void;
-  /** Deferred rows (top of this file): the UIDs answered for whose rows are not yet committed. */
-  rowsInFlight?: Set<string>;
-  /** Takes the background work of a store answered before its row's commit (Archive tracks it for idle() and close()). */
-  background?: (work: Promise<void>) => void;
+  /** Deferred rows (top of this file); never with duplicatePolicy 'replace'. */
+  deferred?: DeferredRows;
+}
+
+/** What a store answered before its row's commit needs (Archive makes one). */
+export interface DeferredRows {
+  /** The SOP Instance UIDs answered for whose rows are not yet committed. */
+  rowsInFlight: Set<string>;
+  /** Takes the background work of such a store (Archive tracks it for idle() and close()). */
+  background: (work: Promise<void>) => void;
 }
 
 const IGNORE_PENDING = { ignorePending: true } as const;
@@ -328,31 +334,12 @@ export class IngestSink implements StoreSink {
       await this.writer.abort();
       return this.duplicate();
     }
-    if (ctx.rowsInFlight && ctx.background && ctx.duplicatePolicy !== 'replace') return this.finishDeferred(ds, ctx.rowsInFlight, ctx.background);
-
+    if (ctx.deferred) {
+      const { record, durable } = await this.persistWithRecord(ds);
+      return this.answerThenCommit(record, durable, ctx.deferred);
+    }
     const place = ctx.committer.reserve();
-    // The row may be committed while the final fdatasync runs (see the top of file-blob-store.ts),
-    // except when it replaces a row: then the old version is deleted after the commit,
-    // and the sweep must never undo a replacement whose old file is gone.
-    const persisting = ctx.duplicatePolicy === 'replace' ? this.writer.persist().then(() => ({ durable: Promise.resolve() })) : this.writer.persistEarly();
-    persisting.catch(() => undefined); // awaited below
-    // The row is made while the last writes are with the device (the file's size and CRC-32
-    // are known once every byte is accepted).
-    let record: InstanceRecord;
-    try {
-      record = this.record(ds);
-    } catch (e) {
-      place.cancel();
-      await persisting.catch(() => undefined); // settled before the writer is aborted
-      throw e;
-    }
-    let durable: Promise<void>;
-    try {
-      ({ durable } = await persisting);
-    } catch (e) {
-      place.cancel();
-      throw new OutOfResourcesError(`cannot write ${req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
-    }
+    const { record, durable } = await this.persistWithRecord(ds, place);
     let result: InsertResult;
     try {
       result = await place.submit(record);
@@ -376,7 +363,7 @@ export class IngestSink implements StoreSink {
     } catch (e) {
       // Committed, but the data is not durable: take the row back (the file stays if
       // that fails, and the sweep does it at the next start, the CRC-32 not matching).
-      const err = new OutOfResourcesError(`cannot write ${req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
+      const err = this.cannotWrite(e);
       if (result.status !== 'stored') throw err;
       await ctx.index.deleteInstance(req.sopInstanceUid).catch((de: unknown) => {
         this.keepFiles = true;
@@ -404,24 +391,44 @@ export class IngestSink implements StoreSink {
     }
   }
 
-  /** Deferred rows (top of this file): answered once the file is durable, the row committed after. */
-  private async finishDeferred(ds: Dataset, inFlight: Set<string>, background: (work: Promise<void>) => void): Promise<StoreOutcome> {
-    const { req, ctx } = this;
-    const persisting = this.writer.persistEarly();
+  /**
+   * Seals the file and starts its final fdatasync, making the row meanwhile (the file's size
+   * and CRC-32 are known once every byte is accepted); resolves once the name is durable,
+   * `durable` when the fdatasync is done. The row may be committed while it runs (top of
+   * file-blob-store.ts), except when it replaces a row: the old version is deleted after
+   * the commit, and the sweep must never undo a replacement whose old file is gone.
+   * A failure cancels `place`.
+   */
+  private async persistWithRecord(ds: Dataset, place?: Reservation<InstanceRecord, InsertResult>): Promise<{ record: InstanceRecord; durable: Promise<void> }> {
+    const persisting = this.ctx.duplicatePolicy === 'replace' ? this.writer.persist().then(() => ({ durable: Promise.resolve() })) : this.writer.persistEarly();
     persisting.catch(() => undefined); // awaited below
     let record: InstanceRecord;
     try {
       record = this.record(ds); // while the last writes are with the device
     } catch (e) {
+      place?.cancel();
       await persisting.catch(() => undefined); // settled before the writer is aborted
       throw e;
     }
     try {
-      await (
-        await persisting
-      ).durable;
+      return { record, durable: (await persisting).durable };
     } catch (e) {
-      throw new OutOfResourcesError(`cannot write ${req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
+      place?.cancel();
+      throw this.cannotWrite(e);
+    }
+  }
+
+  private cannotWrite(e: unknown): OutOfResourcesError {
+    return new OutOfResourcesError(`cannot write ${this.req.sopInstanceUid}: ${(e as Error).message}`, { cause: e });
+  }
+
+  /** Deferred rows (top of this file): answered once the file is durable, the row committed after. */
+  private async answerThenCommit(record: InstanceRecord, durable: Promise<void>, { rowsInFlight: inFlight, background }: DeferredRows): Promise<StoreOutcome> {
+    const { req, ctx } = this;
+    try {
+      await durable;
+    } catch (e) {
+      throw this.cannotWrite(e);
     }
     // A row committed since the check during the transfer (another association's store of
     // the same instance), or one answered for and not yet committed (looked at last, with
