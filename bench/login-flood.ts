@@ -22,6 +22,7 @@ import { Agent, request } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { SERVER_V8_FLAGS } from '../src/cli/v8-flags.js';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { freePort, REPO_ROOT, runDcmtk, startProcess, stopAllPeers, storescu, waitForPort, type Peer } from '../test/support/peers.js';
 import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
@@ -68,6 +69,7 @@ async function startServer(root: string): Promise<Server> {
     cwd: REPO_ROOT,
     dir,
     args: [
+      ...SERVER_V8_FLAGS,
       path.join(REPO_ROOT, 'bin/pacs.js'),
       'serve',
       '--data',

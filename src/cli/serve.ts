@@ -29,6 +29,7 @@ import {
 } from '../config/index.js';
 import { acquireNodeLock, NODE_LOCK_DIR, type NodeLock } from '../roles/node-lock.js';
 import { joinSharedDatabase, type SharedNode } from './shared-node.js';
+import { missingServerV8Flags } from './v8-flags.js';
 import { QUEUE_DIR as AUDIT_QUEUE_DIR } from '../audit/queue.js';
 import { PacsRoles } from '../roles/pacs-roles.js';
 import { AuditTrail } from '../audit/index.js';
@@ -404,6 +405,9 @@ export function registerServe(program: Command): void {
     .option('--log-level <level>', 'trace|debug|info|warn|error', process.env.PACS_LOG_LEVEL ?? 'info')
     .action(async (o) => {
       const logger = pino({ level: o.logLevel });
+      const missing = missingServerV8Flags();
+      if (missing.length)
+        logger.info({ missing }, 'started without these node flags, which `pacs serve` (bin/pacs.js run as a program) and `npm start` pass: the first stores after an idle period run slower');
       const pacs = await startPacs({
         dataDir: resolve(o.data),
         logger,

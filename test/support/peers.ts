@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_V8_FLAGS } from '../../src/cli/v8-flags.js';
 
 export const ORTHANC_BIN = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -408,7 +409,7 @@ export interface PacsPeer extends Peer {
 }
 
 /**
- * This PACS: `node bin/pacs.js serve --data <dir>/data --port <port> --aet <aet>`.
+ * This PACS: `node <SERVER_V8_FLAGS> bin/pacs.js serve --data <dir>/data --port <port> --aet <aet>`.
  * `command`/`args` override the whole command line ({data}, {port}, {aet} substituted).
  */
 export async function startPacs(o: {
@@ -426,7 +427,10 @@ export async function startPacs(o: {
   fs.mkdirSync(dataDir, { recursive: true });
   const subst = (s: string) => s.replace('{data}', dataDir).replace('{port}', String(port)).replace('{aet}', aet);
   const command = o.command ?? process.execPath;
-  const args = (o.args ?? [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--aet', '{aet}']).map(subst);
+  // As bin/pacs.js's first line starts it.
+  const args = (o.args ?? [...SERVER_V8_FLAGS, path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--aet', '{aet}']).map(
+    subst,
+  );
   // `serve` also starts the Workstation Server, the Router and the web server: give the
   // two DICOM roles free ports and leave the web server out, unless the caller chose.
   if (args.includes('serve') && !args.includes('--workstation-port')) {
@@ -459,6 +463,7 @@ export async function startPacsServe(
     dir,
     port: ports.main,
     args: [
+      ...SERVER_V8_FLAGS,
       path.join(REPO_ROOT, 'bin/pacs.js'),
       'serve',
       '--data',
