@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setAside } from './set-aside.js';
 
 export interface FsyncFloor {
   bytes: number;
@@ -40,7 +41,7 @@ export async function measureFsyncFloor(dir: string, bytes: number, files = 50, 
       }
     });
   } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+    setAside(work);
   }
 }
 
@@ -62,7 +63,7 @@ export async function measureSegmentFloor(dir: string, bytes: number, files = 50
     });
   } finally {
     await fh.close();
-    fs.rmSync(work, { recursive: true, force: true });
+    setAside(work);
   }
 }
 

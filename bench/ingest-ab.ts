@@ -6,10 +6,13 @@
 // at the end the median of each and of the paired differences, and the rates.
 //
 //   npx tsx bench/ingest-ab.ts --base-cmd "node /other/checkout/bin/pacs.js serve --data {data} --port {port} --aet {aet}"
-//        [--cmd "node bin/pacs.js serve ..."] [--count 300] [--rounds 8] [--warmup 5] [--assoc 1]
+//        [--cmd "node bin/pacs.js serve ..."] [--count 300] [--rounds 8] [--warmup 5] [--assoc 1] [--pause 0]
+// --pause: seconds both servers stay idle before each measured series (a server idles
+// between studies, and in bench/ingest while the other targets run).
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { SERVER_V8_FLAGS } from '../src/cli/v8-flags.js';
 import { cpuMsSplit } from './cpu.js';
 import { commandOf, sendCtSeries } from './ingest-series.js';
 import { startPacs, stopAllPeers, type PacsPeer } from '../test/support/peers.js';
@@ -17,12 +20,13 @@ import { makeTempDir, removeTempDir } from '../test/support/tmp.js';
 
 const { values } = parseArgs({
   options: {
-    cmd: { type: 'string', default: 'node bin/pacs.js serve --data {data} --port {port} --aet {aet}' },
+    cmd: { type: 'string', default: `node ${SERVER_V8_FLAGS.join(' ')} bin/pacs.js serve --data {data} --port {port} --aet {aet}` },
     'base-cmd': { type: 'string' },
     count: { type: 'string', default: '300' },
     rounds: { type: 'string', default: '8' },
     warmup: { type: 'string', default: '5' },
     assoc: { type: 'string', default: '1' },
+    pause: { type: 'string', default: '0' },
   },
 });
 if (!values['base-cmd']) throw new Error('--base-cmd is required (the build to compare with)');
@@ -42,8 +46,9 @@ try {
   const start = (name: string, cmd: string): Promise<PacsPeer> => startPacs({ dir: path.join(root, name), ...commandOf(cmd) });
   const builds = { a: await start('a', values.cmd), b: await start('b', values['base-cmd']) };
   let seq = 0;
-  const send = async (pacs: PacsPeer): Promise<Sample> => {
+  const send = async (pacs: PacsPeer, pause = 0): Promise<Sample> => {
     seq++;
+    if (pause > 0) await new Promise((r) => setTimeout(r, pause * 1000));
     const { seconds, before, after } = await sendCtSeries({
       dir: path.join(root, `series-${seq}`),
       count,
@@ -61,9 +66,10 @@ try {
   const b: Sample[] = [];
   for (let r = 0; r < Number(values.rounds); r++) {
     const first = r % 2 === 0 ? 'a' : 'b';
-    const sa = first === 'a' ? await send(builds.a) : undefined;
-    const sb = await send(builds.b);
-    const sa2 = sa ?? (await send(builds.a));
+    const pause = Number(values.pause);
+    const sa = first === 'a' ? await send(builds.a, pause) : undefined;
+    const sb = await send(builds.b, pause);
+    const sa2 = sa ?? (await send(builds.a, pause));
     a.push(sa2);
     b.push(sb);
     console.log(

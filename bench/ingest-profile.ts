@@ -7,8 +7,9 @@
 //
 //   npx tsx bench/ingest-profile.ts [--count 300] [--runs 3] [--assoc 1]
 //        [--cmd "node --cpu-prof --cpu-prof-dir=/tmp/prof bin/pacs.js serve --data {data} --port {port} --aet {aet}"]
-//        [--windows /tmp/prof/windows.json] [--perf /tmp/prof/perf.data] [--heap] [--warmup 1]
-// --warmup: how many untimed series of --count go first.
+//        [--windows /tmp/prof/windows.json] [--perf /tmp/prof/perf.data] [--heap] [--warmup 1] [--pause 0]
+// --warmup: how many untimed series of --count go first. --pause: seconds the server stays
+// idle before each measured run (in bench/ingest it idles while the other targets run).
 // --perf: `perf record -g` of the server's threads during the measured runs only (start the
 // server with `node --perf-basic-prof` to name its JIT code).
 // --heap: SIGUSR2 to the server before and after the measured runs, for bench/heap-sampler.ts
@@ -19,6 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { SERVER_V8_FLAGS } from '../src/cli/v8-flags.js';
 import { cpuMsByThread, cpuMsSplit, machineCpuMs } from './cpu.js';
 import { commandOf, sendCtSeries } from './ingest-series.js';
 import { startPacs, stopAllPeers } from '../test/support/peers.js';
@@ -29,11 +31,12 @@ const { values } = parseArgs({
     count: { type: 'string', default: '300' },
     runs: { type: 'string', default: '3' },
     assoc: { type: 'string', default: '1' },
-    cmd: { type: 'string', default: 'node bin/pacs.js serve --data {data} --port {port} --aet {aet}' },
+    cmd: { type: 'string', default: `node ${SERVER_V8_FLAGS.join(' ')} bin/pacs.js serve --data {data} --port {port} --aet {aet}` },
     windows: { type: 'string' },
     perf: { type: 'string' },
     heap: { type: 'boolean', default: false },
     warmup: { type: 'string', default: '1' },
+    pause: { type: 'string', default: '0' },
   },
 });
 const count = Number(values.count);
@@ -68,6 +71,7 @@ try {
   const cpus: number[] = [];
   const threadsBefore = cpuMsByThread(pacs.pid);
   for (let run = 1; run <= Number(values.runs); run++) {
+    if (Number(values.pause) > 0) await new Promise((r) => setTimeout(r, Number(values.pause) * 1000));
     const r = await send(run);
     cpus.push(r.cpu);
     console.log(

@@ -1,10 +1,10 @@
 // What the ingest benches share: a `pacs serve` command line as a peer's command, a
 // series' files split over associations, the order of targets in a run, and one new CT
 // series sent and timed.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { runDcmtk, storescu } from '../test/support/peers.js';
+import { setAside } from './set-aside.js';
 
 /** A command line ("node bin/pacs.js serve --data {data} ...") as startPacs takes it; `node` is this Node. */
 export function commandOf(cmd: string): { command: string; args: string[] } {
@@ -64,6 +64,6 @@ export async function sendCtSeries<S>(o: {
   const t1 = process.hrtime.bigint();
   const after = o.sample();
   if (results.some((r) => r.code !== 0)) throw new Error(`storescu failed (${path.basename(o.dir)}): ${results.map((r) => r.stderr).join('\n')}`);
-  await fs.promises.rm(o.dir, { recursive: true, force: true });
+  setAside(o.dir);
   return { seconds: Number(t1 - t0) / 1e9, window: [Number(t0 / 1000n), Number(t1 / 1000n)], before, after };
 }

@@ -17,6 +17,9 @@
 // reach (the "durable ceiling" lines). With --strace on (the
 // default), one more run per target and mode, untimed, under `strace -c -f` (bench/syscalls.ts):
 // system calls per instance, the file-system ones apart, for every server alike.
+// Nothing is deleted until the bench ends (bench/set-aside.ts: deletions make later file
+// creations slow on these machines); what creating a file costs in the bench's directory is
+// printed at the start and the end.
 // A CPU profile of this PACS per instance: --pacs-cmd "node --cpu-prof --cpu-prof-dir=/tmp/prof
 // bin/pacs.js serve --data {data} --port {port} --aet {aet}" (V8's sampling profile, main
 // thread; written at exit), or start it with `node --perf-basic-prof` and `perf record -g -p
@@ -37,6 +40,7 @@ import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { cpuMs, cpuMsSplit, cpuMsWithReapedChildren, descendants, machineCpuMs, waitForIdleProcess, waitForQuietMachine } from './cpu.js';
 import { commandOf, runOrder, split } from './ingest-series.js';
 import { measureFsyncFloor, measureSegmentFloor, type FsyncFloor } from './fsync-floor.js';
+import { fileCreationUs, setAside } from './set-aside.js';
 import { SyscallTrace, type SyscallCounts } from './syscalls.js';
 import {
   countDicomFiles,
@@ -51,7 +55,7 @@ import {
   type PacsPeer,
   type RunResult,
 } from '../test/support/peers.js';
-import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
 
 type TargetName = 'storescp' | 'orthanc' | 'pacs' | 'pacs-base';
 type Mode = 'single' | 'parallel';
@@ -172,7 +176,7 @@ async function storescpTarget(): Promise<Target> {
     },
     async cleanup() {
       await scp?.stop();
-      if (dir) await removeTempDir(dir);
+      if (dir) setAside(dir);
       scp = undefined;
       dir = undefined;
     },
@@ -295,7 +299,7 @@ async function timedRun(target: Target, mode: Mode, run: number, root: string, t
     return { run, ok: false, error: e instanceof Error ? e.message.split('\n').slice(0, 4).join(' | ') : String(e) };
   } finally {
     await target.cleanup().catch(() => undefined);
-    fs.rmSync(seriesDir, { recursive: true, force: true });
+    setAside(seriesDir);
   }
 }
 
@@ -348,6 +352,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const creationStart = fileCreationUs(root);
+  console.log(`file creation in the bench's directory: ${creationStart.toFixed(0)} us per empty file (median of 200; bench/set-aside.ts)`);
   // The pixel data dominates an instance's size; the meta header and attributes add ~1-2 KB.
   const floor: FsyncFloor = await measureFsyncFloor(root, rows * cols * 2 + 2048);
   console.log(
@@ -548,6 +554,8 @@ async function main(): Promise<void> {
       `the cores' budget for it: ${cores} cores allow ${budget.toFixed(2)} ms of machine CPU per instance; outside this PACS the machine spent ${outside.toFixed(2)} ms per instance in its ${parallel}-association runs (storescu, kernel), leaving this PACS ${(budget - outside).toFixed(2)} ms with every core always busy (it used ${pacsParallelRec.serverCpuMsPerInstance.toFixed(2)}; at its own cost the cores allow ${((cores * 1000) / pacsParallelRec.machineCpuMsPerInstance).toFixed(0)}/s)`,
     );
   }
+  const creationEnd = fileCreationUs(root);
+  console.log(`file creation in the bench's directory: ${creationStart.toFixed(0)} us at the start, ${creationEnd.toFixed(0)} us at the end`);
   console.log(`load average (1, 5, 15 min): start ${loadStart.map((x) => x.toFixed(1)).join(', ')}; end ${loadEnd.map((x) => x.toFixed(1)).join(', ')}`);
 
   // JSON
@@ -583,6 +591,7 @@ async function main(): Promise<void> {
         durableCeilingSingleInstancesPerSecond: singleCeiling ?? null,
         durableCeilingParallelInstancesPerSecond: parallelCeiling ?? null,
         loadAverage: { start: loadStart, end: loadEnd },
+        fileCreationUs: { start: creationStart, end: creationEnd },
       },
       null,
       2,

@@ -12,18 +12,24 @@
 // process's CPU time per instance (user + system, all threads, read once it is idle after the
 // run: its deferred work counts) is printed too, and the whole
 // machine's (/proc/stat: storescu, router and storescp share its cores), with the rate the
-// cores would allow at that cost.
+// cores would allow at that cost. Nothing is deleted until the bench ends (bench/set-aside.ts).
 //
 //   npx tsx bench/route.ts [--count 300] [--runs 3] [--rows 512] [--cols 512] [--targets pacs,orthanc,direct]
 //                          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--pacs-base-root /other/checkout]
+//                          [--perf /tmp/prof/route.perf.data]
+// --perf: `perf record -g` of this PACS's router process (all its threads) from its start to
+// the end (idle between runs; start node with --perf-basic-prof to name its JIT code);
+// bench/perf-categories.ts then splits it per routed instance (--instances runs x count).
 // --node-args go to node for this PACS (a V8 CPU profile of the router, written at exit);
 // target pacs-base (with --pacs-base-root) runs another checkout's bin/pacs.js the same
 // way, interleaved with pacs in every run: an A/B of two builds on a loaded machine.
 // Results: a table on stdout and JSON in bench/results/route-<timestamp>.json.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { SERVER_V8_FLAGS } from '../src/cli/v8-flags.js';
 import { writeCtSeries } from '../scripts/gen-test-data.js';
 import { addAe, ConfigStore } from '../src/config/index.js';
 import { RuleStore } from '../src/router/rule-store.js';
@@ -41,9 +47,10 @@ import {
   type Peer,
   type StorescpPeer,
 } from '../test/support/peers.js';
-import { makeTempDir, removeTempDir, removeTempDirs } from '../test/support/tmp.js';
+import { makeTempDir, removeTempDirs } from '../test/support/tmp.js';
 import { cpuMs, machineCpuMs, waitForIdleProcess, waitForQuietMachine } from './cpu.js';
 import { runOrder } from './ingest-series.js';
+import { fileCreationUs, setAside } from './set-aside.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,6 +62,7 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '600' },
     'node-args': { type: 'string', default: '' },
     'pacs-base-root': { type: 'string' },
+    perf: { type: 'string' },
   },
 });
 const COUNT = Number(values.count);
@@ -101,6 +109,7 @@ async function startOurRouter(root: string, dest: StorescpPeer, name = 'pacs', c
     cwd: REPO_ROOT,
     dir,
     args: [
+      ...SERVER_V8_FLAGS,
       ...values['node-args'].split(/\s+/).filter(Boolean),
       path.join(checkout, 'bin/pacs.js'),
       'serve',
@@ -148,7 +157,7 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
   const seriesDir = await makeTempDir('pacs-bench-route-series-');
   try {
     const series = await writeCtSeries({ dir: seriesDir, count: COUNT, rows: Number(values.rows), cols: Number(values.cols) });
-    fs.rmSync(dest.storageDir, { recursive: true, force: true });
+    setAside(dest.storageDir);
     fs.mkdirSync(dest.storageDir, { recursive: true });
     await runDcmtk('sync', []);
     await waitForQuietMachine();
@@ -197,13 +206,15 @@ async function timedRun(router: Router, dest: StorescpPeer, root: string, run: n
     console.log(`${router.name} run ${run}: FAILED ${(err as Error).message}`);
     return { run, ok: false, error: (err as Error).message };
   } finally {
-    await removeTempDir(seriesDir);
+    setAside(seriesDir);
     void root;
   }
 }
 
 async function main(): Promise<void> {
   const root = await makeTempDir('pacs-bench-route-');
+  const creationStart = fileCreationUs(root);
+  console.log(`file creation in the bench's directory: ${creationStart.toFixed(0)} us per empty file (median of 200; bench/set-aside.ts)`);
   // --fork: one process per association, so one router's open association never holds up the other's.
   const dest = await startStorescp({ dir: path.join(root, 'dest'), aet: 'DEST', fork: true, acceptAll: false, promiscuous: false });
   const names = values.targets.split(',').map((s) => s.trim());
@@ -216,6 +227,12 @@ async function main(): Promise<void> {
     } else if (n === 'orthanc') routers.push(await startOrthancRouter(root, dest));
     else if (n === 'direct') routers.push({ name: 'direct', aet: dest.aet, port: dest.port, peer: dest });
     else throw new Error(`unknown target ${n} (pacs, pacs-base, orthanc, direct)`);
+  }
+  let perf: ChildProcess | undefined;
+  const ours = routers.find((r) => r.name === 'pacs');
+  if (values.perf && ours) {
+    perf = spawn('perf', ['record', '-F', '999', '-g', '-o', values.perf, '-p', String(ours.peer.pid)], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1000));
   }
   const results = new Map<string, RunRecord[]>(routers.map((r) => [r.name, []]));
   for (let run = 1; run <= RUNS; run++) {
@@ -252,12 +269,16 @@ async function main(): Promise<void> {
         `${r.name.padEnd(8)} machine CPU per instance (median): ${m.toFixed(2)} ms: ${os.cpus().length} cores allow at most ${((os.cpus().length * 1000) / m).toFixed(0)} instances/s`,
       );
   }
-  const ours = best('pacs');
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.once('exit', r));
+  }
+  const ourBest = best('pacs');
   const theirs = best('orthanc');
-  const ratio = ours && theirs ? ours / theirs : undefined;
+  const ratio = ourBest && theirs ? ourBest / theirs : undefined;
   if (ratio) console.log(`this PACS / Orthanc: ${ratio.toFixed(2)}x (issue target: at least 3x)`);
   const direct = best('direct');
-  if (direct && ours) console.log(`this PACS / direct (storescu -> storescp, no router): ${(ours / direct).toFixed(2)}x`);
+  if (direct && ourBest) console.log(`this PACS / direct (storescu -> storescp, no router): ${(ourBest / direct).toFixed(2)}x`);
   const outDir = path.join(REPO_ROOT, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `route-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
@@ -270,6 +291,7 @@ async function main(): Promise<void> {
         cols: Number(values.cols),
         runs: RUNS,
         host: { cpus: os.cpus().length, node: process.version },
+        fileCreationUs: creationStart,
         results: Object.fromEntries([...results].map(([k, v]) => [k, { runs: v, bestInstancesPerSecond: best(k) }])),
         ratio,
       },
