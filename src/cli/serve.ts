@@ -407,7 +407,10 @@ export function registerServe(program: Command): void {
       const logger = pino({ level: o.logLevel });
       const missing = missingServerV8Flags();
       if (missing.length)
-        logger.info({ missing }, 'started without these node flags, which `pacs serve` (bin/pacs.js run as a program) and `npm start` pass: the first stores after an idle period run slower');
+        logger.info(
+          { missing },
+          'started without these node flags, which `pacs serve` (bin/pacs.js run as a program) and `npm start` pass: the first stores after an idle period run slower',
+        );
       const pacs = await startPacs({
         dataDir: resolve(o.data),
         logger,
