@@ -17,9 +17,10 @@
 //   npx tsx bench/route.ts [--count 300] [--runs 3] [--rows 512] [--cols 512] [--targets pacs,orthanc,direct]
 //                          [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--pacs-base-root /other/checkout]
 //                          [--perf /tmp/prof/route.perf.data]
-// --perf: `perf record -g` of this PACS's router process (all its threads) from its start to
-// the end (idle between runs; start node with --perf-basic-prof to name its JIT code);
-// bench/perf-categories.ts then splits it per routed instance (--instances runs x count).
+// --perf: `perf record -g` of this PACS's router process (all its threads) from before the
+// first run to after the last (idle while the other routers run; start node with
+// --perf-basic-prof to name its JIT code); bench/perf-categories.ts then splits it per
+// routed instance (--instances runs x count).
 // --node-args go to node for this PACS (a V8 CPU profile of the router, written at exit);
 // target pacs-base (with --pacs-base-root) runs another checkout's bin/pacs.js the same
 // way, interleaved with pacs in every run: an A/B of two builds on a loaded machine.

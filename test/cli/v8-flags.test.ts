@@ -16,7 +16,21 @@ async function serveLog(command: string, args: string[]): Promise<string[]> {
   const [port, ws, router] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(
     command,
-    [...args, 'serve', '--data', join(dir, 'data'), '--port', String(port), '--workstation-port', String(ws), '--router-port', String(router), '--no-web'],
+    [
+      ...args,
+      'serve',
+      '--data',
+      join(dir, 'data'),
+      '--port',
+      String(port),
+      '--workstation-port',
+      String(ws),
+      '--router-port',
+      String(router),
+      '--no-web',
+      '--log-level',
+      'info',
+    ],
     {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
