@@ -23,7 +23,6 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SERVER_V8_FLAGS } from '../src/cli/v8-flags.js';
 import { Dataset } from '../src/dicom/dataset.js';
 import { putString, writeDataset } from '../src/dicom/dataset-writer.js';
 import { buildMetaHeader, readMetaHeader } from '../src/dicom/part10.js';
@@ -235,7 +234,6 @@ async function main(): Promise<void> {
           dir,
           port: dicomPort,
           args: [
-            ...SERVER_V8_FLAGS,
             path.join(REPO_ROOT, 'bin/pacs.js'),
             'serve',
             '--data',

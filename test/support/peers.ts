@@ -410,7 +410,8 @@ export interface PacsPeer extends Peer {
 
 /**
  * This PACS: `node <SERVER_V8_FLAGS> bin/pacs.js serve --data <dir>/data --port <port> --aet <aet>`.
- * `command`/`args` override the whole command line ({data}, {port}, {aet} substituted).
+ * `args` replace what follows the V8 flags ({data}, {port}, {aet} substituted); with
+ * `command` the command line is `command args` as given, without the flags.
  */
 export async function startPacs(o: {
   dir: string;
@@ -427,8 +428,9 @@ export async function startPacs(o: {
   fs.mkdirSync(dataDir, { recursive: true });
   const subst = (s: string) => s.replace('{data}', dataDir).replace('{port}', String(port)).replace('{aet}', aet);
   const command = o.command ?? process.execPath;
-  // As bin/pacs.js's first line starts it.
-  const args = (o.args ?? [...SERVER_V8_FLAGS, path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--aet', '{aet}']).map(
+  // Node started as bin/pacs.js's first line starts it.
+  const nodeFlags = o.command === undefined ? SERVER_V8_FLAGS : [];
+  const args = [...nodeFlags, ...(o.args ?? [path.join(REPO_ROOT, 'bin/pacs.js'), 'serve', '--data', '{data}', '--port', '{port}', '--aet', '{aet}'])].map(
     subst,
   );
   // `serve` also starts the Workstation Server, the Router and the web server: give the
@@ -463,7 +465,6 @@ export async function startPacsServe(
     dir,
     port: ports.main,
     args: [
-      ...SERVER_V8_FLAGS,
       path.join(REPO_ROOT, 'bin/pacs.js'),
       'serve',
       '--data',
